@@ -1,0 +1,151 @@
+/**
+ * Per-identity behaviour profiles: what is normal for one principal.
+ *
+ * A profile is bounded whatever the volume: each dimension keeps at most `caps[dim]` values
+ * (the least-used are dropped first), counts decay with a half-life, and values not seen within
+ * the horizon (default 90 days) are forgotten. Times are epoch milliseconds.
+ */
+
+export const DIMS = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode"] as const;
+export type Dim = (typeof DIMS)[number];
+
+/** [count (decayed), errors (decayed), firstSeen ms, lastSeen ms]. A tuple keeps the store small. */
+export type Stat = [n: number, err: number, first: number, last: number];
+
+export interface Profile {
+  v: 1;
+  key: string;
+  type: string;
+  arn?: string;
+  accountId?: string;
+  userName?: string;
+  /** First and last event time ever seen (within the horizon). */
+  first: number;
+  last: number;
+  /** Newest event time folded into this profile: later scans count only events after it (idempotent rescans). */
+  trainedUntil: number;
+  /** Decayed counters. */
+  events: number;
+  errors: number;
+  denied: number;
+  /** Epoch days (floor(ms / 86400000)) with activity, sorted, within the horizon. */
+  days: number[];
+  /** Activity by UTC hour of day (24) and weekday (7, Sunday = 0), decayed. */
+  hours: number[];
+  weekdays: number[];
+  dims: Record<Dim, Record<string, Stat>>;
+  /** Active hours of the recent past: [hourIndex = floor(ms / 3600000), calls, errors]; sorted. */
+  hourly: Array<[number, number, number]>;
+  /** Largest number of distinct read-only APIs seen in one 10-minute bucket, and how many buckets were seen. */
+  breadth: [max: number, buckets: number];
+}
+
+export interface BaselineConfig {
+  /** Behaviour older than this is forgotten. */
+  horizonDays: number;
+  /** Half-life of decayed counts. */
+  halfLifeDays: number;
+  /** Max values kept per dimension. */
+  caps: Record<Dim, number>;
+  /** How many recent days of hourly counts are kept. */
+  hourlyDays: number;
+  /** Minimum history before "first seen" findings are raised: both must hold. */
+  learningMinDays: number;
+  learningMinEvents: number;
+}
+
+export const DEFAULT_BASELINE_CONFIG: BaselineConfig = {
+  horizonDays: 90,
+  halfLifeDays: 30,
+  caps: { api: 300, service: 80, ip: 100, network: 40, country: 30, region: 30, ua: 40, session: 50, errorCode: 30 },
+  hourlyDays: 14,
+  learningMinDays: 3,
+  learningMinEvents: 50,
+};
+
+export const DAY = 86_400_000;
+export const HOUR = 3_600_000;
+
+export function emptyProfile(key: string, type: string): Profile {
+  const dims = {} as Record<Dim, Record<string, Stat>>;
+  for (const d of DIMS) dims[d] = {};
+  return {
+    v: 1,
+    key,
+    type,
+    first: Infinity,
+    last: -Infinity,
+    trainedUntil: -Infinity,
+    events: 0,
+    errors: 0,
+    denied: 0,
+    days: [],
+    hours: new Array(24).fill(0),
+    weekdays: new Array(7).fill(0),
+    dims,
+    hourly: [],
+    breadth: [0, 0],
+  };
+}
+
+/** Decay factor for an interval of `ms` with the configured half-life. */
+export function decayFactor(ms: number, cfg: BaselineConfig): number {
+  if (ms <= 0) return 1;
+  return Math.pow(0.5, ms / (cfg.halfLifeDays * DAY));
+}
+
+/** Keep the `cap` most-used values of one dimension (ties: most recent). */
+export function capDim(rec: Record<string, Stat>, cap: number): Record<string, Stat> {
+  const keys = Object.keys(rec);
+  if (keys.length <= cap) return rec;
+  keys.sort((a, b) => rec[b]![0] - rec[a]![0] || rec[b]![3] - rec[a]![3]);
+  const out: Record<string, Stat> = {};
+  for (const k of keys.slice(0, cap)) out[k] = rec[k]!;
+  return out;
+}
+
+/**
+ * Age a profile to `now`: decay counts by the time since the profile was last trained, drop
+ * values unseen within the horizon, and enforce caps. Returns a new profile.
+ */
+export function ageProfile(p: Profile, now: number, cfg: BaselineConfig = DEFAULT_BASELINE_CONFIG): Profile {
+  const horizonStart = now - cfg.horizonDays * DAY;
+  const f = Number.isFinite(p.trainedUntil) ? decayFactor(now - p.trainedUntil, cfg) : 1;
+  const dims = {} as Record<Dim, Record<string, Stat>>;
+  for (const d of DIMS) {
+    const src = p.dims[d] ?? {};
+    const out: Record<string, Stat> = {};
+    for (const [k, s] of Object.entries(src)) {
+      if (s[3] < horizonStart) continue;
+      out[k] = [s[0] * f, s[1] * f, Math.max(s[2], horizonStart), s[3]];
+    }
+    dims[d] = capDim(out, cfg.caps[d]);
+  }
+  const dayStart = Math.floor(horizonStart / DAY);
+  const hourStart = Math.floor((now - cfg.hourlyDays * DAY) / HOUR);
+  return {
+    ...p,
+    first: Math.max(p.first, horizonStart),
+    events: p.events * f,
+    errors: p.errors * f,
+    denied: p.denied * f,
+    days: p.days.filter((d) => d >= dayStart),
+    hours: p.hours.map((h) => h * f),
+    weekdays: p.weekdays.map((h) => h * f),
+    dims,
+    hourly: p.hourly.filter((h) => h[0] >= hourStart),
+    breadth: [p.breadth[0], p.breadth[1]],
+  };
+}
+
+/** Round counts so that the stored JSON stays small. */
+export function compactProfile(p: Profile): Profile {
+  const r = (x: number) => Math.round(x * 100) / 100;
+  const dims = {} as Record<Dim, Record<string, Stat>>;
+  for (const d of DIMS) {
+    const out: Record<string, Stat> = {};
+    for (const [k, s] of Object.entries(p.dims[d] ?? {})) out[k] = [r(s[0]), r(s[1]), s[2], s[3]];
+    dims[d] = out;
+  }
+  return { ...p, events: r(p.events), errors: r(p.errors), denied: r(p.denied), hours: p.hours.map(r), weekdays: p.weekdays.map(r), dims };
+}

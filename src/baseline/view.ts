@@ -1,0 +1,112 @@
+import { DAY, HOUR, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+
+/**
+ * What detectors see of an identity's history: the profile as it stood before the detection
+ * window started. Values first seen at or after `windowStart` are not "known", so rescanning the
+ * same data (whose window is already folded into the stored profile) gives the same findings.
+ */
+export class BaselineView {
+  readonly activeDays: number;
+  readonly historyDays: number;
+  readonly learning: boolean;
+  /** Events in the baseline (decayed; window events excluded). */
+  readonly events: number;
+
+  constructor(
+    readonly profile: Profile | undefined,
+    readonly windowStart: number,
+    readonly cfg: BaselineConfig,
+    windowEvents = 0,
+  ) {
+    const p = profile;
+    if (!p || !Number.isFinite(p.first) || p.first >= windowStart) {
+      this.activeDays = 0;
+      this.historyDays = 0;
+      this.events = 0;
+    } else {
+      const wDay = Math.floor(windowStart / DAY);
+      this.activeDays = p.days.filter((d) => d < wDay).length;
+      this.historyDays = (windowStart - p.first) / DAY;
+      this.events = Math.max(0, p.events - windowEvents);
+    }
+    this.learning =
+      this.activeDays < cfg.learningMinDays || this.historyDays < cfg.learningMinDays || this.events < cfg.learningMinEvents;
+  }
+
+  /** The value was seen before the window. */
+  known(dim: Dim, value: string): boolean {
+    const s = this.profile?.dims[dim]?.[value];
+    return s !== undefined && s[2] < this.windowStart;
+  }
+
+  stat(dim: Dim, value: string): Stat | undefined {
+    const s = this.profile?.dims[dim]?.[value];
+    return s !== undefined && s[2] < this.windowStart ? s : undefined;
+  }
+
+  /** Known values of a dimension, most used first. */
+  values(dim: Dim): Array<[string, Stat]> {
+    const rec = this.profile?.dims[dim];
+    if (!rec) return [];
+    return Object.entries(rec)
+      .filter(([, s]) => s[2] < this.windowStart)
+      .sort((a, b) => b[1][0] - a[1][0]);
+  }
+
+  /** Number of distinct known values of a dimension. */
+  distinct(dim: Dim): number {
+    const rec = this.profile?.dims[dim];
+    if (!rec) return 0;
+    let n = 0;
+    for (const s of Object.values(rec)) if (s[2] < this.windowStart) n++;
+    return n;
+  }
+
+  /**
+   * How often this identity meets something new in `dim`: values first seen after its first
+   * active day, per active day. A CI role that tries new APIs daily has a high rate; a person with
+   * a fixed routine has a rate near 0. P(new value on a day) ~ 1 - exp(-rate).
+   */
+  noveltyRate(dim: Dim): number {
+    const p = this.profile;
+    if (!p || this.activeDays < 2) return 0;
+    const firstDayEnd = (Math.floor(p.first / DAY) + 1) * DAY;
+    let fresh = 0;
+    for (const s of Object.values(p.dims[dim] ?? {})) if (s[2] >= firstDayEnd && s[2] < this.windowStart) fresh++;
+    return fresh / Math.max(1, this.activeDays - 1);
+  }
+
+  /** Hourly [hourIndex, calls, errors] before the window (active hours only, recent days). */
+  hourly(): Array<[number, number, number]> {
+    const wHour = Math.floor(this.windowStart / HOUR);
+    return (this.profile?.hourly ?? []).filter((h) => h[0] < wHour);
+  }
+
+  /** Number of hours covered by `hourly()` (active or not), for rates that count idle hours as 0. */
+  hourlySpan(): number {
+    const p = this.profile;
+    if (!p || !Number.isFinite(p.first)) return 0;
+    const start = Math.max(p.first, this.windowStart - this.cfg.hourlyDays * DAY);
+    return Math.max(0, Math.floor((this.windowStart - start) / HOUR));
+  }
+
+  /** Share of activity in a UTC hour of day, 0..1. */
+  hourShare(hour: number): number {
+    const hs = this.profile?.hours;
+    if (!hs) return 0;
+    const total = hs.reduce((a, b) => a + b, 0);
+    return total > 0 ? hs[hour]! / total : 0;
+  }
+
+  /** One sentence of what is normal, with numbers, for a finding's `why`. */
+  summary(): string {
+    if (!this.profile || this.historyDays <= 0) return "no history before this window";
+    const d = Math.max(1, Math.round(this.historyDays));
+    const nets = this.distinct("network") || this.distinct("ip");
+    const netWord = this.distinct("network") ? "networks" : "source IPs";
+    return (
+      `${d} day${d === 1 ? "" : "s"} of history (${this.activeDays} active); it normally calls ${this.distinct("api")} APIs in ` +
+      `${this.distinct("service")} services from ${nets} ${netWord} in ${this.distinct("region")} regions`
+    );
+  }
+}

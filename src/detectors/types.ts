@@ -1,0 +1,154 @@
+import type { BaselineView } from "../baseline/view.js";
+import type { GeoInfo, GeoResolver } from "../geo/types.js";
+import type { Principal, Severity, TrailEvent } from "../events/types.js";
+
+/** Metadata beside the logic of every detector (one file per detector, file name = id). */
+export interface DetectorMeta {
+  id: string;
+  title: string;
+  description: string;
+  /** Default severity; a finding may raise or lower it with a reason. */
+  severity: Severity;
+  /** MITRE ATT&CK technique ids, e.g. `T1562.008`. */
+  attack: string[];
+  /** What to check next. */
+  investigate: string[];
+  /** Known benign causes. */
+  falsePositives: string[];
+}
+
+/** What a detector returns; the scan turns drafts into findings (id, identity, score, metadata). */
+export interface FindingDraft {
+  severity: Severity;
+  /** 0-100; defaults from severity. */
+  score?: number;
+  /** Overrides the detector title for this finding (keep it short). */
+  title?: string;
+  /** Why this is unusual, with the baseline numbers. */
+  why: string;
+  /**
+   * What makes this the same finding tomorrow besides detector and identity: the API, the
+   * country, the target user... Never times or counts.
+   */
+  fingerprint: string[];
+  eventIds: string[];
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  sourceIp?: string;
+  region?: string;
+  /** Small, structured evidence shown in details (attacker-controlled strings: escape when rendering). */
+  evidence?: Record<string, unknown>;
+  /** Extra ATT&CK ids beyond the detector's own. */
+  attack?: string[];
+  /** Every event behind this finding failed (an attempt, not an action). */
+  failed?: boolean;
+  /** Attribute to another identity than the one evaluated (global detectors). */
+  principal?: Principal;
+}
+
+export interface DetectorConfig {
+  /** Accounts considered ours (the organisation); sharing with others is "unknown account". */
+  ownAccounts: ReadonlySet<string>;
+  /** Impossible travel threshold, km/h. */
+  maxSpeedKmh: number;
+  /** Ignore hops shorter than this, km. */
+  minTravelKm: number;
+}
+
+export interface DetectorContext {
+  principal: Principal;
+  baseline: BaselineView;
+  /** The identity has too little history for "first seen" findings. */
+  learning: boolean;
+  window: { start: number; end: number };
+  geo?: GeoResolver;
+  config: DetectorConfig;
+}
+
+/** Counts of one value (an API, an IP, ...) inside the detection window. */
+export interface WinStat {
+  n: number;
+  err: number;
+  denied: number;
+  first: number;
+  last: number;
+  /** Up to 5 event ids, earliest first. */
+  ids: string[];
+}
+
+/** One 10-minute bucket of an identity's activity inside the window. */
+export interface Bucket {
+  start: number;
+  n: number;
+  err: number;
+  denied: number;
+  /** Distinct read-only APIs (List/Describe/Get/...) called in the bucket, as `service:EventName`. */
+  reads: string[];
+}
+
+export interface GeoPoint {
+  time: number;
+  ip: string;
+  geo?: GeoInfo;
+  eventId: string;
+}
+
+/** Everything an identity did inside the detection window, aggregated. */
+export interface IdentityWindow {
+  principal: Principal;
+  /** Session names seen in the window. */
+  sessions: string[];
+  events: number;
+  errors: number;
+  denied: number;
+  first: number;
+  last: number;
+  /** Keyed `service:EventName` (normalised name). */
+  apis: Map<string, WinStat>;
+  services: Map<string, WinStat>;
+  regions: Map<string, WinStat>;
+  /** All source addresses (public, private, service names). */
+  ips: Map<string, WinStat>;
+  networks: Map<string, WinStat>;
+  countries: Map<string, WinStat>;
+  uas: Map<string, WinStat>;
+  errorCodes: Map<string, WinStat>;
+  buckets: Bucket[];
+  /** Public-IP observations, time-sorted, de-duplicated per IP and minute. */
+  geo: GeoPoint[];
+  /** Events that event detectors selected, time-sorted. */
+  candidates: TrailEvent[];
+  /** Observations dropped by caps (reported, never silent). */
+  dropped: { candidates: number; geo: number };
+}
+
+export interface EventDetector extends DetectorMeta {
+  kind: "event";
+  /** Normalised event names this detector looks at. Omit to use `select`. */
+  eventNames?: readonly string[];
+  /** Cheap prefilter for detectors that are not keyed by event name. */
+  select?: (ev: TrailEvent) => boolean;
+  detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | FindingDraft[] | null;
+}
+
+export interface WindowDetector extends DetectorMeta {
+  kind: "window";
+  detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[];
+}
+
+export interface GlobalContext {
+  window: { start: number; end: number };
+  config: DetectorConfig;
+  baselineOf(key: string): BaselineView;
+}
+
+/** Looks across identities (password spraying, one IP failing for many users). */
+export interface GlobalDetector extends DetectorMeta {
+  kind: "global";
+  detect(windows: readonly IdentityWindow[], ctx: GlobalContext): FindingDraft[];
+}
+
+export type Detector = EventDetector | WindowDetector | GlobalDetector;
+
+export const SEVERITY_SCORE: Record<Severity, number> = { critical: 95, high: 75, medium: 50, low: 25, info: 5 };

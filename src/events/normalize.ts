@@ -1,0 +1,415 @@
+import { z } from "zod";
+import type { IpKind, Principal, SkipReason, TrailEvent } from "./types.js";
+
+/**
+ * The boundary schema of a CloudTrail record: what trailhound requires of a record before it is
+ * used. Unknown fields are allowed (AWS adds fields between eventVersions).
+ *
+ * `normalizeRecord` implements exactly these checks by hand on the hot path (a full schema parse
+ * per record would cost more than JSON.parse itself at a million events); `explainRecord` runs the
+ * schema for error messages and tests assert that both agree.
+ */
+export const RawRecord = z.looseObject({
+  eventID: z.string().min(1),
+  eventTime: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not an ISO time"),
+  eventName: z.string().min(1),
+  eventSource: z.string().min(1),
+  awsRegion: z.string().optional(),
+  userIdentity: z.looseObject({
+    type: z.string().optional(),
+    arn: z.string().optional(),
+    accountId: z.string().optional(),
+    userName: z.string().optional(),
+    principalId: z.string().optional(),
+    invokedBy: z.string().optional(),
+  }),
+  sourceIPAddress: z.string().optional(),
+  userAgent: z.string().optional(),
+  errorCode: z.string().optional(),
+  errorMessage: z.string().optional(),
+  recipientAccountId: z.string().optional(),
+  requestParameters: z.record(z.string(), z.unknown()).nullable().optional(),
+  responseElements: z.record(z.string(), z.unknown()).nullable().optional(),
+});
+export type RawRecord = z.infer<typeof RawRecord>;
+
+export type NormalizeResult = { ok: true; event: TrailEvent } | { ok: false; reason: SkipReason };
+
+const VERSION_SUFFIX = /(\d{8}(v\d+)?|\d{4}_\d{2}_\d{2})$/;
+const nameCache = new Map<string, string>();
+
+/** `UpdateFunctionCode20150331v2` -> `UpdateFunctionCode`; `CreateDistribution2020_05_31` -> `CreateDistribution`. */
+export function normalizeEventName(name: string): string {
+  let n = nameCache.get(name);
+  if (n === undefined) {
+    n = name.replace(VERSION_SUFFIX, "");
+    if (n.length === 0) n = name;
+    if (nameCache.size < 20000) nameCache.set(name, n);
+  }
+  return n;
+}
+
+const serviceCache = new Map<string, string>();
+/** `iam.amazonaws.com` -> `iam`. */
+export function serviceOf(eventSource: string): string {
+  let s = serviceCache.get(eventSource);
+  if (s === undefined) {
+    const i = eventSource.indexOf(".amazonaws.com");
+    s = i > 0 ? eventSource.slice(0, i) : eventSource;
+    if (serviceCache.size < 5000) serviceCache.set(eventSource, s);
+  }
+  return s;
+}
+
+// ---------------------------------------------------------------- source addresses
+
+function parseIPv4(s: string): number[] | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  const out: number[] = [];
+  for (const p of parts) {
+    if (p.length === 0 || p.length > 3) return null;
+    const n = Number(p);
+    if (!Number.isInteger(n) || n < 0 || n > 255) return null;
+    out.push(n);
+  }
+  return out;
+}
+
+function isPrivateV4(o: number[]): boolean {
+  const [a, b] = o as [number, number, number, number];
+  return (
+    a === 10 ||
+    a === 127 ||
+    a === 0 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254) ||
+    (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
+    (a === 192 && b === 0 && o[2] === 2) || // TEST-NET-1
+    (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    (a === 198 && b === 51 && o[2] === 100) || // TEST-NET-2
+    (a === 203 && b === 0 && o[2] === 113) || // TEST-NET-3
+    a >= 224
+  );
+}
+
+function classifyV6(s: string): IpKind | null {
+  if (!s.includes(":") || !/^[0-9a-fA-F:.]+$/.test(s)) return null;
+  const lower = s.toLowerCase();
+  if (lower === "::1" || lower === "::") return "private";
+  if (lower.startsWith("fe8") || lower.startsWith("fe9") || lower.startsWith("fea") || lower.startsWith("feb")) return "private";
+  if (lower.startsWith("fc") || lower.startsWith("fd")) return "private";
+  if (lower.startsWith("2001:db8")) return "private";
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(lower);
+  if (mapped) {
+    const o = parseIPv4(mapped[1]!);
+    return o ? (isPrivateV4(o) ? "private" : "public") : null;
+  }
+  return "public";
+}
+
+const ipKindCache = new Map<string, IpKind>();
+/** Classify `sourceIPAddress`: public/private IP, AWS service name, `AWS Internal`, other. */
+export function classifySourceIp(ip: string | undefined): IpKind {
+  if (!ip) return "none";
+  let k = ipKindCache.get(ip);
+  if (k !== undefined) return k;
+  const v4 = parseIPv4(ip);
+  if (v4) k = isPrivateV4(v4) ? "private" : "public";
+  else {
+    const v6 = classifyV6(ip);
+    if (v6) k = v6;
+    else if (ip.endsWith(".amazonaws.com")) k = "service";
+    else if (ip.startsWith("AWS Internal")) k = "internal";
+    else k = "other";
+  }
+  if (ipKindCache.size > 100000) ipKindCache.clear();
+  ipKindCache.set(ip, k);
+  return k;
+}
+
+// ---------------------------------------------------------------- user agents
+
+/** Offensive tooling and pentest distributions, matched case-insensitively in the user agent. */
+export const OFFENSIVE_UA = /(pacu|cloudgoat|kali|parrot|pentoo|blackarch|cloudsploit|scoutsuite|prowler|weirdaal|cloudfox|trufflehog|endgame|cloudmapper|nmap|sqlmap|masscan|aws_consoler|awspx|pmapper|enumerate-iam|cloudbrute|s3scanner|nuclei|metasploit|powershell-empire|zgrab)/i;
+
+const uaCache = new Map<string, string>();
+/** Reduce a user agent to a family (see docs/CLOUDTRAIL.md section 3). */
+export function userAgentFamily(ua: string | undefined): string {
+  if (!ua) return "none";
+  let f = uaCache.get(ua);
+  if (f !== undefined) return f;
+  f = computeUaFamily(ua);
+  if (uaCache.size > 20000) uaCache.clear();
+  uaCache.set(ua, f);
+  return f;
+}
+
+function computeUaFamily(raw: string): string {
+  let ua = raw.trim();
+  if (ua.startsWith("[") && ua.endsWith("]")) ua = ua.slice(1, -1);
+  const off = OFFENSIVE_UA.exec(ua);
+  if (off) return "offensive:" + off[1]!.toLowerCase();
+  if (/HashiCorp|Terraform\//.test(ua)) return "terraform";
+  let m = /^aws-cli\/(\d)/.exec(ua);
+  if (m) return "aws-cli/" + m[1];
+  if (/Boto3\/|[Bb]otocore\//.test(ua)) return "python";
+  m = /^aws-sdk-(go-v2|go|java|js|nodejs|ruby|dotnet|php|rust|cpp|kotlin|swift)/.exec(ua);
+  if (m) return "aws-sdk-" + m[1];
+  if (/^aws-sdk-java|^aws-sdk-js/i.test(ua)) return "aws-sdk";
+  if (/^Mozilla\//.test(ua)) return "browser";
+  if (/^(console|signin|console\.ec2)\.amazonaws\.com$|S3Console\/|RDS Console|aws-internal\//.test(ua)) return "console";
+  if (/^AWS Internal$/.test(ua)) return "internal";
+  if (/\.amazonaws\.com$/.test(ua)) return "aws-service";
+  if (/amazon-ssm-agent/.test(ua)) return "ssm-agent";
+  if (/^(curl|Wget|python-requests|Go-http-client|okhttp|PostmanRuntime|insomnia)/i.test(ua)) {
+    return "http-client:" + /^([A-Za-z-]+)/.exec(ua)![1]!.toLowerCase();
+  }
+  if (/^aws-/i.test(ua)) return "aws-tool";
+  const first = /^([A-Za-z][A-Za-z0-9.-]{0,30})/.exec(ua);
+  return first ? "other:" + first[1]!.toLowerCase() : "other";
+}
+
+// ---------------------------------------------------------------- errors
+
+const DENIED_CODES = new Set([
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnauthorizedOperation",
+  "Client.UnauthorizedOperation",
+  "VpceAccessDenied",
+  "UnauthorizedAccess",
+  "AuthorizationError",
+  "ForbiddenException",
+  "Client.AccessDenied",
+  "AuthFailure",
+  "Client.AuthFailure",
+  "InvalidClientTokenId",
+  "SignatureDoesNotMatch",
+  "NotAuthorized",
+  "AccessDeniedFault",
+]);
+
+/** Is this error code an authorisation failure? */
+export function isDeniedCode(code: string | undefined, message?: string): boolean {
+  if (!code) return false;
+  if (DENIED_CODES.has(code)) return true;
+  if (code.endsWith("UnauthorizedOperation") || code.startsWith("AccessDenied")) return true;
+  return message !== undefined && message.includes("is not authorized to perform");
+}
+
+// ---------------------------------------------------------------- identities
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v.length > 0 ? v : undefined;
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function accountFromArn(arn: string | undefined): string | undefined {
+  if (!arn) return undefined;
+  const parts = arn.split(":");
+  return parts.length >= 5 && parts[4] ? parts[4] : undefined;
+}
+
+/** Parse `arn:aws:sts::1111:assumed-role/RoleName/session`. */
+function parseAssumedRoleArn(arn: string | undefined): { role?: string; session?: string } {
+  if (!arn) return {};
+  const i = arn.indexOf(":assumed-role/");
+  if (i < 0) return {};
+  const rest = arn.slice(i + ":assumed-role/".length);
+  const slash = rest.indexOf("/");
+  if (slash < 0) return { role: rest };
+  return { role: rest.slice(0, slash), session: rest.slice(slash + 1) };
+}
+
+/**
+ * Build the principal and its stable key from `userIdentity` (docs/CLOUDTRAIL.md section 2).
+ * Keys are on (account, name), never on the bare Username or the session name.
+ */
+export function principalOf(ui: Record<string, unknown>, recipientAccountId: string | undefined): Principal {
+  const type = str(ui.type) ?? (str(ui.invokedBy) ? "AWSService" : "Unknown");
+  const arn = str(ui.arn);
+  const accountId = str(ui.accountId) ?? accountFromArn(arn) ?? recipientAccountId;
+  const userName = str(ui.userName);
+  const principalId = str(ui.principalId);
+  const invokedBy = str(ui.invokedBy);
+  const sc = obj(ui.sessionContext);
+  const attrs = sc ? obj(sc.attributes) : undefined;
+  const issuer = sc ? obj(sc.sessionIssuer) : undefined;
+  const mfaRaw = attrs?.mfaAuthenticated;
+  const p: Principal = { key: "", type };
+  if (arn) p.arn = arn;
+  if (accountId) p.accountId = accountId;
+  if (principalId) p.principalId = principalId;
+  const ak = str(ui.accessKeyId);
+  if (ak) p.accessKeyId = ak;
+  if (invokedBy) p.invokedBy = invokedBy;
+  if (mfaRaw !== undefined) p.mfa = mfaRaw === true || mfaRaw === "true";
+  const fc = ui.sessionCredentialFromConsole;
+  if (fc === true || fc === "true") p.fromConsole = true;
+  const acct = accountId ?? "unknown";
+
+  switch (type) {
+    case "IAMUser": {
+      const name = userName ?? (arn ? arn.slice(arn.lastIndexOf("/") + 1) : undefined) ?? principalId ?? "unknown";
+      p.userName = name;
+      p.arn = arn ?? `arn:aws:iam::${acct}:user/${name}`;
+      p.key = `user:${acct}:${name}`;
+      break;
+    }
+    case "Root":
+      p.arn = arn ?? `arn:aws:iam::${acct}:root`;
+      p.userName = "root";
+      p.key = `root:${acct}`;
+      break;
+    case "AssumedRole": {
+      const parsed = parseAssumedRoleArn(arn);
+      const issuerName = issuer ? str(issuer.userName) : undefined;
+      const issuerArn = issuer ? str(issuer.arn) : undefined;
+      const issuerAcct = (issuer ? str(issuer.accountId) : undefined) ?? accountId ?? "unknown";
+      const role = issuerName ?? parsed.role ?? principalId?.split(":")[0] ?? "unknown";
+      p.userName = role;
+      p.accountId = issuerAcct;
+      p.arn = issuerArn ?? `arn:aws:iam::${issuerAcct}:role/${role}`;
+      const session = parsed.session ?? (principalId && principalId.includes(":") ? principalId.slice(principalId.indexOf(":") + 1) : undefined);
+      if (session) p.sessionName = session;
+      p.key = `role:${issuerAcct}:${role}`;
+      break;
+    }
+    case "FederatedUser": {
+      const issuerName = issuer ? str(issuer.userName) : undefined;
+      const fedName = arn ? arn.slice(arn.lastIndexOf("/") + 1) : undefined;
+      p.userName = issuerName ?? fedName ?? "unknown";
+      if (fedName) p.sessionName = fedName;
+      p.key = `federated:${acct}:${p.userName}`;
+      break;
+    }
+    case "AWSService":
+      p.key = `service:${invokedBy ?? principalId ?? "unknown"}`;
+      p.userName = invokedBy ?? principalId ?? "unknown";
+      break;
+    case "AWSAccount":
+      p.key = `account:${accountId ?? principalId ?? "unknown"}`;
+      break;
+    case "IdentityCenterUser": {
+      const ob = obj(ui.onBehalfOf);
+      const store = ob ? str(ob.identityStoreArn) : undefined;
+      const dir = store ? store.slice(store.lastIndexOf("/") + 1) : "unknown";
+      const uid = (ob ? str(ob.userId) : undefined) ?? userName ?? "unknown";
+      p.userName = userName ?? uid;
+      p.key = `idc:${dir}:${uid}`;
+      break;
+    }
+    case "SAMLUser":
+      p.userName = userName ?? principalId ?? "unknown";
+      p.key = `saml:${str(ui.identityProvider) ?? "unknown"}:${p.userName}`;
+      break;
+    case "WebIdentityUser":
+      p.userName = userName ?? principalId ?? "unknown";
+      p.key = `web:${str(ui.identityProvider) ?? "unknown"}:${p.userName}`;
+      break;
+    default:
+      p.userName = userName ?? principalId ?? "unknown";
+      p.key = `${type.toLowerCase()}:${acct}:${p.userName}`;
+  }
+  return p;
+}
+
+// ---------------------------------------------------------------- the record
+
+/**
+ * Turn one raw CloudTrail record into a TrailEvent, or say why it cannot be used.
+ * Implements the checks of `RawRecord` without allocating a schema parse per record.
+ */
+export function normalizeRecord(raw: unknown): NormalizeResult {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return { ok: false, reason: "not-an-object" };
+  const r = raw as Record<string, unknown>;
+  const eventTime = r.eventTime;
+  if (typeof eventTime !== "string") {
+    if (r.eventCategory === "Insight" || r.insightDetails) return { ok: false, reason: "insight-event" };
+    return { ok: false, reason: "missing-eventTime" };
+  }
+  const time = Date.parse(eventTime);
+  if (Number.isNaN(time)) return { ok: false, reason: "bad-eventTime" };
+  const rawName = r.eventName;
+  if (typeof rawName !== "string" || rawName.length === 0) {
+    if (r.eventCategory === "Insight" || r.insightDetails) return { ok: false, reason: "insight-event" };
+    return { ok: false, reason: "missing-eventName" };
+  }
+  const eventSource = r.eventSource;
+  if (typeof eventSource !== "string" || eventSource.length === 0) return { ok: false, reason: "missing-eventSource" };
+  const ui = r.userIdentity;
+  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return { ok: false, reason: "missing-userIdentity" };
+  const id = r.eventID;
+  if (typeof id !== "string" || id.length === 0) return { ok: false, reason: "missing-eventID" };
+
+  const recipient = typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined;
+  const principal = principalOf(ui as Record<string, unknown>, recipient);
+  const sourceIp = typeof r.sourceIPAddress === "string" ? r.sourceIPAddress : "";
+  const userAgent = typeof r.userAgent === "string" ? r.userAgent : "";
+  const errorCode = typeof r.errorCode === "string" && r.errorCode.length > 0 ? r.errorCode : undefined;
+  const errorMessage = typeof r.errorMessage === "string" ? r.errorMessage : undefined;
+  const responseElements = obj(r.responseElements) ?? null;
+  const eventName = normalizeEventName(rawName);
+  const consoleFailure = eventName === "ConsoleLogin" && responseElements?.ConsoleLogin === "Failure";
+  const failed = errorCode !== undefined || consoleFailure;
+  const denied = consoleFailure || isDeniedCode(errorCode, errorMessage);
+  const ro = r.readOnly;
+
+  const ev: TrailEvent = {
+    id,
+    time,
+    eventName,
+    rawEventName: rawName,
+    eventSource,
+    service: serviceOf(eventSource),
+    eventType: typeof r.eventType === "string" ? r.eventType : "AwsApiCall",
+    region: typeof r.awsRegion === "string" ? r.awsRegion : "unknown",
+    accountId: recipient ?? principal.accountId ?? "unknown",
+    principal,
+    sourceIp,
+    ipKind: classifySourceIp(sourceIp),
+    userAgent,
+    uaFamily: userAgentFamily(userAgent),
+    failed,
+    denied,
+    requestParameters: obj(r.requestParameters) ?? null,
+    responseElements,
+    additionalEventData: obj(r.additionalEventData) ?? null,
+  };
+  if (errorCode !== undefined) ev.errorCode = errorCode;
+  if (errorMessage !== undefined) ev.errorMessage = errorMessage;
+  if (ro === true || ro === "true") ev.readOnly = true;
+  else if (ro === false || ro === "false") ev.readOnly = false;
+  if (typeof r.managementEvent === "boolean") ev.managementEvent = r.managementEvent;
+  if (typeof r.eventCategory === "string") ev.eventCategory = r.eventCategory;
+  const sed = obj(r.serviceEventDetails);
+  if (sed) ev.serviceEventDetails = sed;
+  if (Array.isArray(r.resources)) {
+    ev.resources = (r.resources as unknown[]).filter((x) => obj(x)).map((x) => {
+      const o = x as Record<string, unknown>;
+      const res: { arn?: string; accountId?: string; type?: string } = {};
+      const a = str(o.ARN) ?? str(o.ARNPrefix) ?? str(o.arn);
+      if (a) res.arn = a;
+      const acc = str(o.accountId);
+      if (acc) res.accountId = acc;
+      const t = str(o.type);
+      if (t) res.type = t;
+      return res;
+    });
+  }
+  if (typeof r.vpcEndpointId === "string") ev.vpcEndpointId = r.vpcEndpointId;
+  if (typeof r.sharedEventID === "string") ev.sharedEventId = r.sharedEventID;
+  return { ok: true, event: ev };
+}
+
+/** A human explanation of why a record does not match the boundary schema (for error messages). */
+export function explainRecord(raw: unknown): string | undefined {
+  const res = RawRecord.safeParse(raw);
+  if (res.success) return undefined;
+  return res.error.issues.map((i) => `${i.path.join(".") || "(record)"}: ${i.message}`).join("; ");
+}

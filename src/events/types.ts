@@ -1,0 +1,86 @@
+/**
+ * The normalised CloudTrail event that every part of trailhound works on.
+ * Built once, at the boundary, by `normalizeRecord` (see normalize.ts).
+ */
+
+export type Severity = "critical" | "high" | "medium" | "low" | "info";
+export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low", "info"] as const;
+export const SEVERITY_RANK: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+
+/** How the source address of an event is classified. Only `public` feeds geography. */
+export type IpKind = "public" | "private" | "service" | "internal" | "other" | "none";
+
+export interface Principal {
+  /** Stable identity key, e.g. `user:1111:alice`, `role:1111:Deploy`, `root:1111`, `service:lambda.amazonaws.com`. */
+  key: string;
+  /** CloudTrail userIdentity.type (IAMUser, AssumedRole, Root, AWSService, ...). */
+  type: string;
+  /** IAM user ARN, role ARN (session issuer), root ARN, or the STS ARN when nothing better exists. */
+  arn?: string;
+  accountId?: string;
+  /** IAM user name or role name. */
+  userName?: string;
+  /** Assumed-role session name (kept beside the key, never the key). */
+  sessionName?: string;
+  principalId?: string;
+  accessKeyId?: string;
+  /** The AWS service that acted with these credentials, when present. */
+  invokedBy?: string;
+  /** sessionContext.attributes.mfaAuthenticated === "true". */
+  mfa?: boolean;
+  /** Session issued to the console (sessionCredentialFromConsole). */
+  fromConsole?: boolean;
+}
+
+export interface TrailEvent {
+  id: string;
+  /** Epoch milliseconds. */
+  time: number;
+  /** Event name with API-version suffixes removed (`UpdateFunctionCode20150331v2` -> `UpdateFunctionCode`). */
+  eventName: string;
+  rawEventName: string;
+  eventSource: string;
+  /** Short service name: `iam`, `s3`, `ec2`, ... */
+  service: string;
+  eventType: string;
+  region: string;
+  /** recipientAccountId, else the caller's account. */
+  accountId: string;
+  principal: Principal;
+  sourceIp: string;
+  ipKind: IpKind;
+  userAgent: string;
+  /** User-agent family: terraform, aws-cli/2, python, aws-sdk-go, browser, console, internal, aws-service, ... */
+  uaFamily: string;
+  errorCode?: string;
+  errorMessage?: string;
+  /** Any failure: an errorCode, or a failed console login. */
+  failed: boolean;
+  /** Authorisation failures (AccessDenied family, UnauthorizedOperation, failed console logins). */
+  denied: boolean;
+  readOnly?: boolean;
+  managementEvent?: boolean;
+  eventCategory?: string;
+  requestParameters: Record<string, unknown> | null;
+  responseElements: Record<string, unknown> | null;
+  additionalEventData: Record<string, unknown> | null;
+  serviceEventDetails?: Record<string, unknown> | null;
+  resources?: Array<{ arn?: string; accountId?: string; type?: string }>;
+  vpcEndpointId?: string;
+  sharedEventId?: string;
+}
+
+/** Reasons a raw record may be skipped; counted in `stats.skipped`. */
+export type SkipReason =
+  | "not-an-object"
+  | "missing-eventTime"
+  | "bad-eventTime"
+  | "missing-eventName"
+  | "missing-eventSource"
+  | "missing-userIdentity"
+  | "missing-eventID"
+  | "insight-event"
+  | "duplicate-eventID"
+  | "invalid-json"
+  | "not-cloudtrail"
+  | "corrupt-file";

@@ -1,0 +1,110 @@
+import type { Profile } from "../baseline/profile.js";
+import type { Severity } from "../events/types.js";
+import type { Finding } from "../scan/report-types.js";
+
+/** Bump with a migration in migrations.ts. */
+export const STORE_SCHEMA_VERSION = 1;
+
+export type FindingStatus = "open" | "acknowledged" | "suppressed" | "resolved";
+
+export interface StoredFinding {
+  id: string;
+  status: FindingStatus;
+  firstSeen: string;
+  lastSeen: string;
+  /** Scans that reported it. */
+  seenInScans: number;
+  severity: Severity;
+  severityHistory: Array<{ at: string; severity: Severity }>;
+  acknowledged?: { by: string; at: string; severity: Severity };
+  resolved?: { by: string; at: string };
+  /** The latest report entry for this finding. */
+  finding: Finding;
+}
+
+export type SuppressionScope = "identity-detector" | "identity" | "ip" | "detector";
+
+export interface Suppression {
+  id: string;
+  scope: SuppressionScope;
+  identityKey?: string;
+  detector?: string;
+  sourceIp?: string;
+  reason: string;
+  /** Slack user id of who created it. */
+  by: string;
+  createdAt: string;
+  until: string;
+  /** Expiry has been announced (digests announce expiry once). */
+  expiryAnnounced?: boolean;
+  removed?: { by: string; at: string };
+}
+
+export type AuditAction = "ack" | "suppress" | "unsuppress" | "refused" | "resolve" | "digest" | "scan";
+
+export interface AuditEntry {
+  at: string;
+  actor: string;
+  action: AuditAction;
+  target: string;
+  detail?: string;
+}
+
+/** LookupEvents / S3 position: newest event seen and the ids at that time (for overlap de-duplication). */
+export interface Cursor {
+  newestTime: number;
+  newestIds: string[];
+  updatedAt: string;
+  /** S3: last object key read under the prefix. */
+  lastKey?: string;
+}
+
+export interface ScanRecord {
+  at: string;
+  by: string;
+  target: string;
+  window: { start: string; end: string };
+  events: number;
+  findings: number;
+  partial: boolean;
+}
+
+export interface DigestRecord {
+  id: string;
+  schedule: string;
+  channel: string;
+  window: { start: string; end: string };
+  createdAt: string;
+  state: "pending" | "sent" | "failed";
+  /** Slack message ts per posted part, so a resend skips what went out. */
+  posted: string[];
+  findingIds: string[];
+  error?: string;
+}
+
+export interface StoreData {
+  schemaVersion: number;
+  baselines: Record<string, Profile>;
+  findings: Record<string, StoredFinding>;
+  suppressions: Suppression[];
+  audit: AuditEntry[];
+  cursors: Record<string, Cursor>;
+  scans: ScanRecord[];
+  digests: DigestRecord[];
+  /** Last run time per digest schedule name. */
+  digestRuns: Record<string, string>;
+}
+
+export function emptyStoreData(): StoreData {
+  return {
+    schemaVersion: STORE_SCHEMA_VERSION,
+    baselines: {},
+    findings: {},
+    suppressions: [],
+    audit: [],
+    cursors: {},
+    scans: [],
+    digests: [],
+    digestRuns: {},
+  };
+}
