@@ -1,0 +1,43 @@
+import type { SkipReason } from "../events/types.js";
+import type { SourceSummary } from "../scan/report-types.js";
+
+/**
+ * Where sources push what they read. The scan core implements it; a source never normalises
+ * records itself, it hands over the parsed JSON object of each CloudTrail record.
+ */
+export interface RecordSink {
+  /** One raw CloudTrail record (the parsed object), and where it came from (file, region, object key). */
+  record(raw: unknown, origin: string): void;
+  /** Something could not be read as a record: counted by reason in the report, never silent. */
+  skip(reason: SkipReason, origin: string, count?: number, detail?: string): void;
+}
+
+export interface SourceProgress {
+  source: string;
+  /** Records delivered so far. */
+  records: number;
+  /** Units of work done / total (files, pages, regions, objects); total may be unknown. */
+  done: number;
+  total?: number;
+  unit: string;
+  /** Estimated milliseconds left, when the source can tell. */
+  etaMs?: number;
+  detail?: string;
+}
+
+export interface SourceResult {
+  summary: SourceSummary;
+  /** Non-empty when the source could not deliver everything it was asked for. */
+  partialReasons: string[];
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal;
+  onProgress?: (p: SourceProgress) => void;
+}
+
+/** A port: files, LookupEvents, S3 and Athena each implement it. */
+export interface EventSource {
+  readonly name: string;
+  read(sink: RecordSink, opts?: ReadOptions): Promise<SourceResult>;
+}
