@@ -1,0 +1,234 @@
+#!/usr/bin/env node
+import { Command, CommanderError, Option } from "commander";
+import { writeFile } from "node:fs/promises";
+import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
+import { InputError, FileSource } from "./sources/files.js";
+import type { EventSource, SourceProgress } from "./sources/types.js";
+import { runScan } from "./scan/run.js";
+import type { ScanFilters, ScanOptions } from "./scan/scanner.js";
+import { parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
+import { formatReportText } from "./scan/text.js";
+import { VERSION } from "./version.js";
+import { openScanStore, type ScanStore } from "./scan/store-port.js";
+import { defaultGeoResolver } from "./geo/default.js";
+
+/** Exit codes: 0 ok, 1 unexpected failure, 2 usage or input error, 3 --fail-on threshold reached. */
+export const EXIT = { ok: 0, failure: 1, usage: 2, threshold: 3 } as const;
+
+export class UsageError extends Error {
+  readonly code = "usage";
+}
+
+interface ScanCliOptions {
+  input?: string[];
+  since?: string;
+  until?: string;
+  user?: string;
+  ip?: string;
+  account?: string;
+  region?: string;
+  eventName?: string;
+  format?: "text" | "json";
+  out?: string;
+  store: string | false;
+  failOn?: string;
+  geo: boolean;
+  progress: boolean;
+  profile?: string;
+  regions?: string;
+  roleArn?: string[];
+}
+
+function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(): void } {
+  if (!enabled) return { update() {}, done() {} };
+  let last = 0;
+  let shown = false;
+  return {
+    update(p) {
+      const now = Date.now();
+      if (now - last < 100 && (p.total === undefined || p.done < p.total)) return;
+      last = now;
+      const frac = p.total ? p.done / p.total : undefined;
+      const width = 28;
+      const bar = frac !== undefined ? "█".repeat(Math.round(frac * width)).padEnd(width, "░") : "";
+      const eta = p.etaMs !== undefined ? ` ~${Math.ceil(p.etaMs / 1000)}s left` : "";
+      const line = `${bar} ${p.done}${p.total ? "/" + p.total : ""} ${p.unit}, ${p.records} records${eta}`;
+      process.stderr.write("\r" + line.slice(0, (process.stderr.columns ?? 100) - 1) + "\x1b[K");
+      shown = true;
+    },
+    done() {
+      if (shown) process.stderr.write("\r\x1b[K");
+    },
+  };
+}
+
+export async function scanCommand(o: ScanCliOptions): Promise<number> {
+  const format = o.format ?? (process.stdout.isTTY ? "text" : "json");
+  if (format !== "text" && format !== "json") throw new UsageError(`--format ${o.format}: expected text or json`);
+  let failOn: Severity | undefined;
+  if (o.failOn !== undefined) {
+    if (!SEVERITIES.includes(o.failOn as Severity))
+      throw new UsageError(`--fail-on ${o.failOn}: expected one of ${SEVERITIES.join(", ")}`);
+    failOn = o.failOn as Severity;
+  }
+  const since = o.since !== undefined ? parseSince(o.since) : undefined;
+  const until = o.until !== undefined ? parseUntil(o.until) : undefined;
+  if (since?.kind === "absolute" && until !== undefined && since.at >= until)
+    throw new UsageError(`--since ${o.since} is not before --until ${o.until}`);
+
+  const filters: ScanFilters = {};
+  if (o.user) filters.user = o.user;
+  if (o.ip) filters.ip = o.ip;
+  if (o.account) filters.account = o.account;
+  if (o.region) filters.region = o.region;
+  if (o.eventName) filters.eventName = o.eventName;
+
+  const sources: EventSource[] = [];
+  if (o.input && o.input.length) sources.push(new FileSource(o.input));
+  else {
+    const { awsSourceFromCli } = await import("./sources/aws-cli.js");
+    sources.push(
+      await awsSourceFromCli({
+        since,
+        until,
+        filters,
+        ...(o.profile ? { profile: o.profile } : {}),
+        ...(o.regions ? { regions: o.regions } : {}),
+        ...(o.roleArn ? { roleArns: o.roleArn } : {}),
+        store: o.store,
+      }),
+    );
+  }
+
+  let store: ScanStore | undefined;
+  if (o.store !== false) store = await openScanStore(o.store);
+  const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  try {
+    const now = Date.now();
+    const scanOpts: ScanOptions = { now, filters, version: VERSION };
+    if (since) scanOpts.since = since;
+    if (until !== undefined) scanOpts.until = until;
+    if (o.geo) scanOpts.geo = await defaultGeoResolver(process.env);
+    if (store) scanOpts.storedProfile = (k) => store!.getBaseline(k);
+    const { report, profiles } = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
+    bar.done();
+    if (report.stats.recordsRead === 0 && report.stats.skippedTotal > 0) {
+      const notes = report.sources.map((s) => s.note).filter(Boolean).join("; ");
+      throw new InputError(`no CloudTrail records could be read: ${notes || JSON.stringify(report.stats.skipped)}`);
+    }
+    if (store) await store.saveScan(report, profiles, { by: "cli", target: describeTarget(filters) });
+    const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : formatReportText(report);
+    if (o.out) await writeFile(o.out, text);
+    else process.stdout.write(text);
+    if (failOn && report.findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn!])) return EXIT.threshold;
+    return EXIT.ok;
+  } finally {
+    bar.done();
+    await store?.close();
+  }
+}
+
+function describeTarget(f: ScanFilters): string {
+  const parts = Object.entries(f).map(([k, v]) => `${k}=${v}`);
+  return parts.length ? parts.join(" ") : "all";
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name("trailhound")
+    .description("Find the suspicious parts of an AWS account's CloudTrail activity.")
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program
+    .command("scan")
+    .description("Scan CloudTrail files (--input) or the live account (LookupEvents) and report findings")
+    .option("-i, --input <paths...>", "files or directories (recursive): S3 delivery .json/.json.gz, JSON Lines, lookup-events output")
+    .option("--since <when>", "window start: a duration (24h, 7d) before --until/the newest event, or an ISO time")
+    .option("--until <iso>", "window end (default: the newest event)")
+    .option("--user <name>", "IAM user name, role name, role session name, or ARN")
+    .option("--ip <ip>", "source IP address")
+    .option("--account <id>", "AWS account id")
+    .option("--region <region>", "AWS region")
+    .option("--event-name <name>", "event name")
+    .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json"]))
+    .option("-o, --out <file>", "write the report to a file")
+    .option("--store <dir>", "lowdb store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .option("--no-store", "do not read or write the store")
+    .option("--fail-on <severity>", "exit 3 when a finding at or above this severity exists")
+    .option("--no-geo", "do not resolve public IPs to country/network")
+    .option("--no-progress", "no progress bar")
+    .option("--profile <name>", "AWS profile (live scans)")
+    .option("--regions <list>", "comma-separated regions (live scans; default TRAILHOUND_REGIONS or all)")
+    .option("--role-arn <arns...>", "assume these roles, one per member account (live scans)")
+    .action(async (opts: ScanCliOptions) => {
+      process.exitCode = await scanCommand(opts);
+    });
+
+  program
+    .command("serve")
+    .description("Start the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)")
+    .action(async () => {
+      const { serve } = await import("./main.js");
+      await serve(process.env);
+    });
+
+  const store = program.command("store").description("Inspect or repair the store");
+  store
+    .command("check")
+    .description("Check that the store file is complete and valid")
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .action(async (o: { store: string }) => {
+      const { storeCheckCommand } = await import("./store/cli.js");
+      process.exitCode = await storeCheckCommand(o.store);
+    });
+  store
+    .command("restore")
+    .description("List backups, or restore one (the damaged file is kept aside)")
+    .argument("[backup]", "backup file name (default: list them)")
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .action(async (backup: string | undefined, o: { store: string }) => {
+      const { storeRestoreCommand } = await import("./store/cli.js");
+      process.exitCode = await storeRestoreCommand(o.store, backup);
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0) return EXIT.ok;
+      return EXIT.usage;
+    }
+    if (e instanceof UsageError || e instanceof InputError || e instanceof TimeSpecError) {
+      process.stderr.write(`trailhound: ${e.message}\n`);
+      return EXIT.usage;
+    }
+    const code = (e as { code?: string }).code;
+    if (code && ["missing-permission", "credentials", "invalid-time", "unknown-region", "config", "damaged", "unreadable", "newer-version"].includes(code)) {
+      process.stderr.write(`trailhound: ${(e as Error).message}\n`);
+      return EXIT.usage;
+    }
+    process.stderr.write(`trailhound: unexpected error: ${(e as Error).stack ?? e}\n`);
+    return EXIT.failure;
+  }
+}
+
+const invokedDirectly = process.argv[1] !== undefined && /cli\.(js|ts)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e) => {
+      process.stderr.write(String(e) + "\n");
+      process.exitCode = EXIT.failure;
+    },
+  );
+}

@@ -1,0 +1,309 @@
+import { SEVERITY_RANK, type Severity } from "../events/types.js";
+import type { GeoInfo } from "../geo/types.js";
+import type { IdentityWindow, WinStat } from "../detectors/types.js";
+import { detectorById } from "../detectors/index.js";
+import { classifySourceIp } from "../events/normalize.js";
+import { combineScores } from "./findings.js";
+import { REPORT_SCHEMA_VERSION, type Finding, type IdentitySummary, type Report, type SourceSummary } from "./report-types.js";
+import { SENSITIVE_CALLS } from "./sensitive.js";
+
+export interface ReportInput {
+  now: number;
+  version: string;
+  window: { start: number; end: number };
+  windows: IdentityWindow[];
+  findings: Finding[];
+  learning: string[];
+  sources: SourceSummary[];
+  partialReasons: string[];
+  filters: Record<string, string | undefined>;
+  stats: {
+    recordsRead: number;
+    baselineEvents: number;
+    skipped: Record<string, number>;
+    skipSamples: Array<{ origin: string; reason: string; detail?: string }>;
+    duplicates: number;
+    filteredOut: number;
+    afterWindow: number;
+  };
+  geo: (ip: string) => GeoInfo | undefined;
+  /** Whether an identity's baseline knew a value before the window. */
+  known: (identityKey: string, dim: "region" | "ua" | "country" | "network" | "service", value: string) => boolean;
+}
+
+/** How many identities / IPs / deviations are listed in full; totals are always reported. */
+export const LIST_LIMIT = 100;
+
+function top(m: Map<string, number>, n: number): Array<{ name: string; count: number }> {
+  return [...m.entries()]
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .slice(0, n)
+    .map(([name, count]) => ({ name, count }));
+}
+
+function bump(m: Map<string, number>, k: string, n: number): void {
+  m.set(k, (m.get(k) ?? 0) + n);
+}
+
+const iso = (t: number) => new Date(t).toISOString();
+
+export function buildReport(input: ReportInput): Report {
+  const { windows, findings } = input;
+  const names = new Map<string, number>();
+  const sources = new Map<string, number>();
+  const regions = new Map<string, { events: number; errors: number }>();
+  const codes = new Map<string, number>();
+  const apiErrors = new Map<string, { errors: number; denied: number }>();
+  let events = 0,
+    errors = 0,
+    denied = 0;
+
+  const findingsBy = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const list = findingsBy.get(f.identity.key) ?? [];
+    list.push(f);
+    findingsBy.set(f.identity.key, list);
+  }
+  const learningSet = new Set(input.learning);
+
+  const identities: IdentitySummary[] = [];
+  const ipAgg = new Map<string, { events: number; errors: number; identities: Set<string> }>();
+  const sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number }>();
+  const deviations: Report["baselineDeviations"] = [];
+  let deviationsTotal = 0;
+
+  for (const w of windows) {
+    events += w.events;
+    errors += w.errors;
+    denied += w.denied;
+    for (const [api, s] of w.apis) {
+      const i = api.indexOf(":");
+      const svc = api.slice(0, i);
+      bump(names, api.slice(i + 1), s.n);
+      bump(sources, svc.includes(".") ? svc : svc + ".amazonaws.com", s.n);
+      if (s.err > 0) {
+        const cur = apiErrors.get(api) ?? { errors: 0, denied: 0 };
+        cur.errors += s.err;
+        cur.denied += s.denied;
+        apiErrors.set(api, cur);
+      }
+      const sev = SENSITIVE_CALLS[api];
+      if (sev) {
+        const cur = sensitive.get(api);
+        if (cur) {
+          cur.count += s.n;
+          cur.failed += s.err;
+          if (!cur.identities.includes(w.principal.key)) cur.identities.push(w.principal.key);
+          cur._f = Math.min(cur._f, s.first);
+          cur._l = Math.max(cur._l, s.last);
+          for (const id of s.ids) if (cur.eventIds.length < 20) cur.eventIds.push(id);
+        } else {
+          sensitive.set(api, {
+            eventName: api.slice(i + 1),
+            eventSource: svc + ".amazonaws.com",
+            count: s.n,
+            failed: s.err,
+            identities: [w.principal.key],
+            firstSeen: "",
+            lastSeen: "",
+            eventIds: [...s.ids],
+            _f: s.first,
+            _l: s.last,
+          });
+        }
+      }
+    }
+    for (const [r, s] of w.regions) {
+      const cur = regions.get(r) ?? { events: 0, errors: 0 };
+      cur.events += s.n;
+      cur.errors += s.err;
+      regions.set(r, cur);
+    }
+    for (const [c, s] of w.errorCodes) bump(codes, c, s.n);
+    for (const [ip, s] of w.ips) {
+      const cur = ipAgg.get(ip) ?? { events: 0, errors: 0, identities: new Set<string>() };
+      cur.events += s.n;
+      cur.errors += s.err;
+      cur.identities.add(w.principal.key);
+      ipAgg.set(ip, cur);
+    }
+    const fs = findingsBy.get(w.principal.key) ?? [];
+    let topSev: Severity | undefined;
+    for (const f of fs) if (!topSev || SEVERITY_RANK[f.severity] > SEVERITY_RANK[topSev]) topSev = f.severity;
+    const p = w.principal;
+    const summary: IdentitySummary = {
+      key: p.key,
+      type: p.type,
+      sessions: w.sessions.slice(0, 20),
+      score: combineScores(fs.map((f) => f.score)),
+      events: w.events,
+      errors: w.errors,
+      errorRate: w.events ? round3(w.errors / w.events) : 0,
+      findings: fs.length,
+      learning: learningSet.has(p.key),
+    };
+    if (p.arn) summary.arn = p.arn;
+    if (p.userName) summary.userName = p.userName;
+    if (p.accountId) summary.accountId = p.accountId;
+    if (topSev) summary.topSeverity = topSev;
+    identities.push(summary);
+  }
+
+  // Identities that appear only through global detectors (e.g. failed logins of unknown users).
+  for (const [key, fs] of findingsBy) {
+    if (identities.some((i) => i.key === key)) continue;
+    const f = fs[0]!;
+    identities.push({
+      key,
+      type: f.identity.type,
+      sessions: [],
+      score: combineScores(fs.map((x) => x.score)),
+      events: 0,
+      errors: 0,
+      errorRate: 0,
+      findings: fs.length,
+      learning: true,
+      topSeverity: fs.reduce<Severity>((a, x) => (SEVERITY_RANK[x.severity] > SEVERITY_RANK[a] ? x.severity : a), "info"),
+    });
+  }
+  identities.sort((a, b) => b.score - a.score || b.events - a.events || a.key.localeCompare(b.key));
+
+  // Deviations: new values of identities that have a baseline (below finding thresholds too).
+  for (const w of windows) {
+    if (learningSet.has(w.principal.key)) continue;
+    for (const [dim, m] of [
+      ["region", w.regions],
+      ["ua", w.uas],
+      ["country", w.countries],
+      ["network", w.networks],
+      ["service", w.services],
+    ] as Array<["region" | "ua" | "country" | "network" | "service", Map<string, WinStat>]>) {
+      for (const [value, s] of m) {
+        if (input.known(w.principal.key, dim, value)) continue;
+        deviationsTotal++;
+        if (deviations.length < LIST_LIMIT * 2)
+          deviations.push({ identity: w.principal.key, dimension: dim, value, detail: `${s.n} events in the window, never seen before it` });
+      }
+    }
+  }
+
+  const findingsByIp = new Map<string, number>();
+  for (const f of findings) if (f.sourceIp) bump(findingsByIp, f.sourceIp, 1);
+  const anomalousIps: Report["anomalousIps"] = [];
+  for (const [ip, a] of ipAgg) {
+    const nf = findingsByIp.get(ip) ?? 0;
+    const errRate = a.events ? a.errors / a.events : 0;
+    if (nf === 0 && !(a.errors >= 10 && errRate >= 0.5)) continue;
+    const entry: Report["anomalousIps"][number] = {
+      ip,
+      kind: classifySourceIp(ip),
+      events: a.events,
+      errors: a.errors,
+      identities: [...a.identities].slice(0, 20),
+      findings: nf,
+    };
+    const g = input.geo(ip);
+    if (g?.country) entry.country = g.country;
+    if (g?.asn !== undefined) entry.asn = g.asn;
+    if (g?.asOrg) entry.asOrg = g.asOrg;
+    anomalousIps.push(entry);
+  }
+  anomalousIps.sort((a, b) => b.findings - a.findings || b.errors - a.errors || a.ip.localeCompare(b.ip));
+
+  const skippedTotal = Object.values(input.stats.skipped).reduce((a, b) => a + b, 0);
+  const partialReasons = [...input.partialReasons];
+  if (identities.length > LIST_LIMIT) partialReasons.push(`identities list shows the top ${LIST_LIMIT} of ${identities.length}`);
+  if (deviationsTotal > deviations.length)
+    partialReasons.push(`baselineDeviations shows ${deviations.length} of ${deviationsTotal}`);
+
+  const report: Report = {
+    schemaVersion: REPORT_SCHEMA_VERSION,
+    generatedAt: iso(input.now),
+    tool: { name: "trailhound", version: input.version },
+    window: { start: iso(input.window.start), end: iso(input.window.end) },
+    sources: input.sources,
+    partial: input.partialReasons.length > 0,
+    partialReasons,
+    filters: Object.fromEntries(Object.entries(input.filters).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>,
+    stats: {
+      events,
+      recordsRead: input.stats.recordsRead,
+      baselineEvents: input.stats.baselineEvents,
+      skipped: input.stats.skipped,
+      skippedTotal,
+      duplicates: input.stats.duplicates,
+      filteredOut: input.stats.filteredOut,
+      afterWindow: input.stats.afterWindow,
+      identities: windows.length,
+      topEventNames: top(names, 10),
+      topEventSources: top(sources, 10),
+      errors,
+      errorRate: events ? round3(errors / events) : 0,
+      denied,
+      perRegion: [...regions.entries()]
+        .sort((a, b) => b[1].events - a[1].events)
+        .map(([region, r]) => ({ region, events: r.events, errors: r.errors })),
+    },
+    findings,
+    identities: identities.slice(0, LIST_LIMIT),
+    learning: input.learning.sort(),
+    anomalousIps: anomalousIps.slice(0, LIST_LIMIT),
+    sensitiveCalls: [...sensitive.values()]
+      .sort((a, b) => SEVERITY_RANK[SENSITIVE_CALLS[b.eventSource.split(".")[0] + ":" + b.eventName] ?? "info"] -
+        SEVERITY_RANK[SENSITIVE_CALLS[a.eventSource.split(".")[0] + ":" + a.eventName] ?? "info"] || b.count - a.count)
+      .map(({ _f, _l, ...rest }) => ({ ...rest, firstSeen: iso(_f), lastSeen: iso(_l) })),
+    errorAnalysis: {
+      errors,
+      denied,
+      errorRate: events ? round3(errors / events) : 0,
+      byCode: top(codes, 20).map((x) => ({ code: x.name, count: x.count })),
+      byIdentity: windows
+        .filter((w) => w.errors > 0)
+        .map((w) => ({ key: w.principal.key, errors: w.errors, denied: w.denied, events: w.events, errorRate: round3(w.errors / w.events) }))
+        .sort((a, b) => b.errors - a.errors)
+        .slice(0, 20),
+      byApi: [...apiErrors.entries()]
+        .map(([api, e]) => ({ api, errors: e.errors, denied: e.denied }))
+        .sort((a, b) => b.errors - a.errors)
+        .slice(0, 20),
+    },
+    baselineDeviations: deviations,
+    recommendations: recommendations(input, findings, skippedTotal),
+    suppressed: { count: 0, ids: [] },
+  };
+  return report;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+function recommendations(input: ReportInput, findings: Finding[], skippedTotal: number): string[] {
+  const out: string[] = [];
+  const byDetector = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const l = byDetector.get(f.detector) ?? [];
+    l.push(f);
+    byDetector.set(f.detector, l);
+  }
+  const ordered = [...byDetector.entries()].sort(
+    (a, b) => SEVERITY_RANK[b[1][0]!.severity] - SEVERITY_RANK[a[1][0]!.severity] || b[1].length - a[1].length,
+  );
+  for (const [id, fs] of ordered) {
+    const det = detectorById(id);
+    const step = det?.investigate[0];
+    if (!step) continue;
+    const who = [...new Set(fs.map((f) => f.identity.userName ?? f.identity.key))].slice(0, 3).join(", ");
+    out.push(`${det!.title} (${fs.length} finding${fs.length === 1 ? "" : "s"}; ${who}): ${step}`);
+    if (out.length >= 8) break;
+  }
+  if (skippedTotal > 0)
+    out.push(`${skippedTotal} records could not be used (see stats.skipped); check the input files or the delivery pipeline.`);
+  if (input.partialReasons.length) out.push("The data is partial (see partialReasons): rerun when the source is complete before concluding nothing happened.");
+  if (input.learning.length)
+    out.push(
+      `${input.learning.length} identities are still learning: "first seen" checks start once each has ${"a few days"} of history; scan older data or keep the store to build baselines.`,
+    );
+  if (findings.length === 0) out.push("No findings in this window.");
+  return out;
+}

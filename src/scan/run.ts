@@ -1,0 +1,27 @@
+import type { EventSource, SourceProgress } from "../sources/types.js";
+import { Scanner, type ScanOptions, type ScanResult } from "./scanner.js";
+
+export interface RunScanOptions extends ScanOptions {
+  sources: readonly EventSource[];
+  onProgress?: (p: SourceProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Read every source into one scan and build the report. Sources are read one after another. */
+export async function runScan(opts: RunScanOptions): Promise<ScanResult> {
+  const scanner = new Scanner(opts);
+  for (const src of opts.sources) {
+    if (opts.signal?.aborted) {
+      scanner.noteSource({ kind: "memory", name: src.name, records: 0, skipped: 0, note: "not read: scan aborted" }, [
+        `source ${src.name} was not read: the scan was aborted`,
+      ]);
+      continue;
+    }
+    const readOpts: { signal?: AbortSignal; onProgress?: (p: SourceProgress) => void } = {};
+    if (opts.signal) readOpts.signal = opts.signal;
+    if (opts.onProgress) readOpts.onProgress = opts.onProgress;
+    const res = await src.read(scanner, readOpts);
+    scanner.noteSource(res.summary, res.partialReasons);
+  }
+  return scanner.finish();
+}

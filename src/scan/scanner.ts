@@ -1,0 +1,325 @@
+import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
+import { mergeProfile } from "../baseline/merge.js";
+import { BaselineView } from "../baseline/view.js";
+import { normalizeRecord } from "../events/normalize.js";
+import type { SkipReason, TrailEvent } from "../events/types.js";
+import type { GeoInfo, GeoResolver } from "../geo/types.js";
+import { DETECTORS } from "../detectors/index.js";
+import type {
+  Detector,
+  DetectorConfig,
+  DetectorContext,
+  EventDetector,
+  FindingDraft,
+  GlobalDetector,
+  IdentityWindow,
+  WindowDetector,
+} from "../detectors/types.js";
+import type { RecordSink } from "../sources/types.js";
+import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
+import { FindingCollector } from "./findings.js";
+import { buildReport, type ReportInput } from "./report.js";
+import type { Report, SourceSummary } from "./report-types.js";
+
+export interface ScanFilters {
+  /** IAM user name, role name, role session name, or an ARN. */
+  user?: string;
+  ip?: string;
+  account?: string;
+  region?: string;
+  eventName?: string;
+}
+
+export type SinceSpec = { kind: "absolute"; at: number } | { kind: "relative"; ms: number };
+
+export interface ScanOptions {
+  /** The time the report is generated (injected: the core reads no clock). */
+  now: number;
+  /** Start of the detection window; default: 24 hours before `until` or the newest event. */
+  since?: SinceSpec;
+  /** End of the detection window; default: the newest event. Later events are ignored. */
+  until?: number;
+  filters?: ScanFilters;
+  baseline?: BaselineConfig;
+  detectorConfig?: Partial<DetectorConfig>;
+  detectors?: readonly Detector[];
+  geo?: GeoResolver;
+  /** The stored baseline of an identity, if any. */
+  storedProfile?: (key: string) => Profile | undefined;
+  version?: string;
+}
+
+export interface ScanResult {
+  report: Report;
+  /** Updated baselines to persist (every identity seen). */
+  profiles: Profile[];
+}
+
+const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+const DEDUP_PURGE_EVERY = 200_000;
+
+function floorBucket(t: number): number {
+  return t - (((t % BUCKET_MS) + BUCKET_MS) % BUCKET_MS);
+}
+
+/**
+ * The scan core. Sources push raw records into it (it is a RecordSink); `finish()` runs the
+ * detectors and builds the report. Memory grows with identities and with the detection window,
+ * not with the number of records read.
+ */
+export class Scanner implements RecordSink {
+  private readonly accs = new Map<string, IdentityAcc>();
+  private readonly skipped: Record<string, number> = {};
+  private readonly skipSamples: Array<{ origin: string; reason: string; detail?: string }> = [];
+  private readonly seen = new Map<string, number>();
+  private dedupInserts = 0;
+  private readonly geoCache = new Map<string, GeoInfo | null>();
+  private readonly nameIndex = new Set<string>();
+  private readonly selectors: EventDetector[] = [];
+  private readonly eventDetectors: EventDetector[] = [];
+  private readonly windowDetectors: WindowDetector[] = [];
+  private readonly globalDetectors: GlobalDetector[] = [];
+  private readonly accounts = new Set<string>();
+  private readonly baselineCfg: BaselineConfig;
+  private readonly filters: ScanFilters;
+  private readonly hasFilters: boolean;
+  private readonly fixedStart: number | undefined;
+  private readonly relMs: number;
+  private newest = -Infinity;
+  private oldest = Infinity;
+  private wmin = -Infinity;
+  recordsRead = 0;
+  duplicates = 0;
+  filteredOut = 0;
+  afterWindow = 0;
+  readonly sources: SourceSummary[] = [];
+  readonly partialReasons: string[] = [];
+
+  constructor(private readonly opts: ScanOptions) {
+    this.baselineCfg = opts.baseline ?? DEFAULT_BASELINE_CONFIG;
+    this.filters = opts.filters ?? {};
+    this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
+    for (const d of opts.detectors ?? DETECTORS) {
+      if (d.kind === "event") {
+        this.eventDetectors.push(d);
+        if (d.eventNames) for (const n of d.eventNames) this.nameIndex.add(n);
+        else if (d.select) this.selectors.push(d);
+      } else if (d.kind === "window") this.windowDetectors.push(d);
+      else this.globalDetectors.push(d);
+    }
+    const since = opts.since ?? { kind: "relative", ms: DEFAULT_WINDOW_MS };
+    if (since.kind === "absolute") {
+      this.fixedStart = floorBucket(since.at);
+      this.relMs = 0;
+    } else {
+      this.relMs = since.ms;
+      this.fixedStart = opts.until !== undefined ? floorBucket(opts.until - since.ms) : undefined;
+    }
+    if (this.fixedStart !== undefined) this.wmin = this.fixedStart;
+  }
+
+  // ------------------------------------------------------------------ RecordSink
+
+  skip(reason: SkipReason, origin: string, count = 1, detail?: string): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + count;
+    if (this.skipSamples.length < 20) this.skipSamples.push(detail ? { origin, reason, detail } : { origin, reason });
+  }
+
+  record(raw: unknown, origin: string): void {
+    this.recordsRead++;
+    const res = normalizeRecord(raw);
+    if (!res.ok) {
+      this.skip(res.reason, origin);
+      return;
+    }
+    this.addEvent(res.event);
+  }
+
+  /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
+  addEvent(ev: TrailEvent): void {
+    const t = ev.time;
+    if (this.opts.until !== undefined && t > this.opts.until) {
+      this.afterWindow++;
+      return;
+    }
+    if (t > this.newest) {
+      this.newest = t;
+      if (this.fixedStart === undefined) this.wmin = floorBucket(t - this.relMs);
+    }
+    if (t < this.oldest) this.oldest = t;
+    const inWindowNow = t >= this.wmin;
+    if (inWindowNow) {
+      // De-duplicate on eventID where it matters: inside the (moving) window.
+      if (this.seen.has(ev.id)) {
+        this.duplicates++;
+        return;
+      }
+      this.seen.set(ev.id, t);
+      if (++this.dedupInserts % DEDUP_PURGE_EVERY === 0) this.purgeSeen();
+    }
+    const matches = !this.hasFilters || this.matches(ev);
+    if (inWindowNow && !matches) this.filteredOut++;
+    if (ev.accountId !== "unknown") this.accounts.add(ev.accountId);
+
+    const key = ev.principal.key;
+    let acc = this.accs.get(key);
+    if (!acc) {
+      const stored = this.opts.storedProfile?.(key);
+      acc = new IdentityAcc(ev.principal, stored ? stored.trainedUntil : -Infinity);
+      this.accs.set(key, acc);
+    } else if (ev.principal.sessionName && !acc.principal.sessionName) {
+      acc.principal = ev.principal;
+    }
+    const inWindow = inWindowNow && matches;
+    const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
+    const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;
+    acc.add(ev, ev.service + ":" + ev.eventName, geo, inWindow, this.wmin, candidate);
+  }
+
+  noteSource(s: SourceSummary, partialReasons: readonly string[] = []): void {
+    this.sources.push(s);
+    this.partialReasons.push(...partialReasons);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private selected(ev: TrailEvent): boolean {
+    for (const d of this.selectors) if (d.select!(ev)) return true;
+    return false;
+  }
+
+  private matches(ev: TrailEvent): boolean {
+    const f = this.filters;
+    if (f.account && ev.accountId !== f.account && ev.principal.accountId !== f.account) return false;
+    if (f.region && ev.region !== f.region) return false;
+    if (f.ip && ev.sourceIp !== f.ip) return false;
+    if (f.eventName && ev.eventName !== f.eventName && ev.rawEventName !== f.eventName) return false;
+    if (f.user) {
+      const p = ev.principal;
+      const u = f.user;
+      const stsArn =
+        p.type === "AssumedRole" && p.userName && p.sessionName
+          ? `arn:aws:sts::${p.accountId}:assumed-role/${p.userName}/${p.sessionName}`
+          : undefined;
+      if (u !== p.userName && u !== p.sessionName && u !== p.arn && u !== p.key && u !== stsArn) return false;
+    }
+    return true;
+  }
+
+  private geoOf(ip: string): GeoInfo | undefined {
+    const g = this.opts.geo;
+    if (!g) return undefined;
+    const c = this.geoCache.get(ip);
+    if (c !== undefined) return c ?? undefined;
+    const info = g.lookup(ip);
+    if (this.geoCache.size > 200_000) this.geoCache.clear();
+    this.geoCache.set(ip, info ?? null);
+    return info;
+  }
+
+  private purgeSeen(): void {
+    const min = this.wmin - 3_600_000;
+    for (const [id, t] of this.seen) if (t < min) this.seen.delete(id);
+  }
+
+  // ------------------------------------------------------------------ the end
+
+  /** The window the scan reports on. */
+  window(): { start: number; end: number } {
+    const end = this.opts.until ?? (Number.isFinite(this.newest) ? this.newest : this.opts.now);
+    const start = this.fixedStart ?? floorBucket(end - this.relMs);
+    return { start, end };
+  }
+
+  finish(): ScanResult {
+    const win = this.window();
+    const detCfg: DetectorConfig = {
+      ownAccounts: this.opts.detectorConfig?.ownAccounts ?? this.accounts,
+      maxSpeedKmh: this.opts.detectorConfig?.maxSpeedKmh ?? 900,
+      minTravelKm: this.opts.detectorConfig?.minTravelKm ?? 100,
+    };
+    const collector = new FindingCollector();
+    const windows: IdentityWindow[] = [];
+    const views = new Map<string, BaselineView>();
+    const profiles: Profile[] = [];
+    const learning: string[] = [];
+    const geoLookup = (ip: string) => this.geoOf(ip);
+    let candidatesDropped = 0,
+      geoDropped = 0,
+      baselineEvents = 0;
+
+    for (const [key, acc] of this.accs) {
+      const w = acc.toWindow(win.start, win.end, geoLookup);
+      const stored = this.opts.storedProfile?.(key);
+      const merged = mergeProfile(stored, acc, win.end, this.baselineCfg);
+      profiles.push(merged);
+      const view = new BaselineView(merged, win.start, this.baselineCfg, w.events);
+      views.set(key, view);
+      baselineEvents += Math.max(0, acc.events - acc.windowEvents);
+      candidatesDropped += w.dropped.candidates;
+      geoDropped += w.dropped.geo;
+      if (w.events === 0) continue;
+      windows.push(w);
+      if (view.learning) learning.push(key);
+      const ctx: DetectorContext = {
+        principal: w.principal,
+        baseline: view,
+        learning: view.learning,
+        window: win,
+        config: detCfg,
+      };
+      if (this.opts.geo) ctx.geo = this.opts.geo;
+      for (const ev of w.candidates) {
+        for (const d of this.eventDetectors) {
+          if (d.eventNames ? !d.eventNames.includes(ev.eventName) : !d.select?.(ev)) continue;
+          const out = d.detect(ev, ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal });
+          addDrafts(collector, d, out, ev.principal);
+        }
+      }
+      for (const d of this.windowDetectors) addDrafts(collector, d, d.detect(w, ctx), w.principal);
+    }
+    const emptyView = new BaselineView(undefined, win.start, this.baselineCfg);
+    for (const d of this.globalDetectors) {
+      const drafts = d.detect(windows, { window: win, config: detCfg, baselineOf: (k) => views.get(k) ?? emptyView });
+      for (const dr of drafts) {
+        const who = dr.principal ?? windows[0]?.principal;
+        if (who) addDrafts(collector, d, dr, who);
+      }
+    }
+
+    const partialReasons = [...this.partialReasons];
+    if (candidatesDropped > 0)
+      partialReasons.push(`${candidatesDropped} events beyond the per-identity cap were not examined by event detectors`);
+    if (geoDropped > 0) partialReasons.push(`${geoDropped} public-IP observations beyond the per-identity cap were not used for travel checks`);
+
+    const input: ReportInput = {
+      now: this.opts.now,
+      version: this.opts.version ?? "0.0.0",
+      window: win,
+      windows,
+      findings: collector.result(),
+      learning,
+      sources: this.sources,
+      partialReasons,
+      filters: { ...this.filters },
+      stats: {
+        recordsRead: this.recordsRead,
+        baselineEvents,
+        skipped: { ...this.skipped },
+        skipSamples: this.skipSamples,
+        duplicates: this.duplicates,
+        filteredOut: this.filteredOut,
+        afterWindow: this.afterWindow,
+      },
+      geo: geoLookup,
+      known: (key, dim, value) => views.get(key)?.known(dim, value) ?? false,
+    };
+    return { report: buildReport(input), profiles };
+  }
+}
+
+function addDrafts(c: FindingCollector, d: Detector, out: FindingDraft | FindingDraft[] | null, p: IdentityWindow["principal"]): void {
+  if (!out) return;
+  if (Array.isArray(out)) for (const x of out) c.add(d, x, p);
+  else c.add(d, out, p);
+}
