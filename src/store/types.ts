@@ -18,8 +18,23 @@ export interface StoredFinding {
   severityHistory: Array<{ at: string; severity: Severity }>;
   acknowledged?: { by: string; at: string; severity: Severity };
   resolved?: { by: string; at: string };
+  /** The active suppression that hides it (status "suppressed"). */
+  suppressedBy?: string;
+  /** Who did what to it, oldest first (bounded: the last FINDING_HISTORY_CAP actions). */
+  history: FindingAction[];
   /** The latest report entry for this finding. */
   finding: Finding;
+}
+
+export const FINDING_HISTORY_CAP = 20;
+
+export interface FindingAction {
+  at: string;
+  /** Slack user id, or "trailhound" for automatic changes (reopen, suppression expiry). */
+  by: string;
+  action: "ack" | "resolve" | "reopen" | "suppress" | "unsuppress";
+  severity?: Severity;
+  detail?: string;
 }
 
 export type SuppressionScope = "identity-detector" | "identity" | "ip" | "detector";
@@ -40,7 +55,7 @@ export interface Suppression {
   removed?: { by: string; at: string };
 }
 
-export type AuditAction = "ack" | "suppress" | "unsuppress" | "refused" | "resolve" | "digest" | "scan";
+export type AuditAction = "ack" | "suppress" | "unsuppress" | "refused" | "resolve" | "digest" | "scan" | "prune";
 
 export interface AuditEntry {
   at: string;
@@ -80,6 +95,7 @@ export interface DigestRecord {
   posted: string[];
   findingIds: string[];
   error?: string;
+  sentAt?: string;
 }
 
 export interface StoreData {

@@ -1,0 +1,202 @@
+/**
+ * Crash-safe file writes, and a lowdb adapter built on them.
+ *
+ * A write goes to a temporary file in the same directory, is fsynced, renamed over the target,
+ * and the directory is fsynced. rename(2) is atomic on POSIX file systems, so a crash or a power
+ * loss at any instant leaves either the old file or the new one, each complete; the directory
+ * fsync makes the rename itself durable before the write is reported done.
+ */
+import { open, readdir, rename, stat, unlink } from "node:fs/promises";
+import path from "node:path";
+import type { Adapter } from "lowdb";
+import { StoreError } from "./errors.js";
+
+/** What identifies one version of a file: a rename by another process changes the inode. */
+export interface FileIdentity {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+let tmpCounter = 0;
+
+function tmpNameFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${tmpCounter++}.tmp`);
+}
+
+/** True for the temporary files `writeFileDurable` leaves behind when a process dies mid-write. */
+export function isTempFileOf(file: string, name: string): boolean {
+  const base = path.basename(file);
+  return name.startsWith(`.${base}.`) && name.endsWith(".tmp");
+}
+
+/** fsync a directory so that renames and new entries in it survive a power loss. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, "r");
+    await fh.sync();
+  } catch (e) {
+    // Some platforms (Windows) cannot open or fsync a directory; nothing more can be done there.
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "EISDIR" && code !== "EPERM" && code !== "EINVAL" && code !== "EACCES") throw e;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/**
+ * Write `data` to `file` so that, whatever happens, `file` holds either its previous content or
+ * `data` in full. Resolves once the new content and the rename are on stable storage.
+ */
+export async function writeFileDurable(file: string, data: string | Uint8Array, mode = 0o600): Promise<FileIdentity> {
+  const tmp = tmpNameFor(file);
+  let st;
+  try {
+    const fh = await open(tmp, "w", mode);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+      st = await fh.stat();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(path.dirname(file));
+  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/** Append to a file and fsync it (and its directory when the file is new). */
+export async function appendFileDurable(file: string, data: string | Uint8Array): Promise<void> {
+  const existed = await stat(file).then(
+    () => true,
+    () => false,
+  );
+  const fh = await open(file, "a", 0o600);
+  try {
+    await fh.appendFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  if (!existed) await fsyncDir(path.dirname(file));
+}
+
+/** Remove temporary files left by writers that died mid-write. They are never the store. */
+export async function removeStaleTempFiles(file: string): Promise<string[]> {
+  const dir = path.dirname(file);
+  const removed: string[] = [];
+  for (const name of await readdir(dir)) {
+    if (!isTempFileOf(file, name)) continue;
+    await unlink(path.join(dir, name)).catch(() => undefined);
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Read a whole file; `null` when it does not exist. Other errors become StoreError("unreadable"). */
+export async function readFileOrNull(file: string): Promise<Buffer | null> {
+  return (await readWithIdentity(file))?.bytes ?? null;
+}
+
+/** Read a file and the identity of exactly the version that was read (fstat on the same descriptor). */
+export async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity: FileIdentity } | null> {
+  let fh;
+  try {
+    fh = await open(file, "r");
+    const st = await fh.stat();
+    if (st.isDirectory()) throw Object.assign(new Error(`${file} is a directory`), { code: "EISDIR" });
+    const bytes = await fh.readFile();
+    return { bytes, identity: { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs } };
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") return null;
+    throw new StoreError("unreadable", `Cannot read ${file}: ${err.message}. Check the file's permissions and the disk.`, {
+      cause: e,
+    });
+  } finally {
+    await fh?.close();
+  }
+}
+
+export interface Codec<T> {
+  /** Bytes of the file -> data. Throws (StoreError "damaged") when the content is not acceptable. */
+  parse(bytes: Buffer): T;
+  /** Data -> the text to write. */
+  stringify(data: T): string;
+}
+
+/**
+ * lowdb adapter with durable writes. With `detectConflicts`, a write fails (StoreError
+ * "conflict") instead of overwriting a file that another process replaced since this adapter
+ * last read or wrote it: lowdb has no multi-process safety, and whole-file rewrites from two
+ * processes would silently drop one side's decisions.
+ */
+export class DurableJSONFile<T> implements Adapter<T> {
+  #identity: FileIdentity | undefined;
+  #bytes = 0;
+  lastWriteMs = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly codec: Codec<T>,
+    private readonly opts: { detectConflicts?: boolean } = {},
+  ) {}
+
+  /** Size of the file as last read or written. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  async read(): Promise<T | null> {
+    const got = await readWithIdentity(this.file);
+    if (got === null) return null;
+    const data = this.codec.parse(got.bytes);
+    this.#identity = got.identity;
+    this.#bytes = got.bytes.length;
+    return data;
+  }
+
+  async write(data: T): Promise<void> {
+    await this.writeText(this.codec.stringify(data));
+  }
+
+  /** Write already serialised content (so that callers can reuse the bytes, e.g. for a backup). */
+  async writeText(text: string | Buffer): Promise<Buffer> {
+    const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
+    if (this.opts.detectConflicts && this.#identity) await this.#checkConflict(this.#identity);
+    const t0 = performance.now();
+    this.#identity = await writeFileDurable(this.file, buf);
+    this.lastWriteMs = performance.now() - t0;
+    this.#bytes = buf.length;
+    return buf;
+  }
+
+  async #checkConflict(mine: FileIdentity): Promise<void> {
+    let st;
+    try {
+      st = await stat(this.file);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+        throw new StoreError(
+          "conflict",
+          `The store file ${this.file} disappeared while trailhound was running (moved by \`store restore\`, or deleted). ` +
+            `Nothing was written; restart trailhound so that it reads the store again.`,
+        );
+      }
+      throw e;
+    }
+    if (st.ino !== mine.ino || st.size !== mine.size || st.mtimeMs !== mine.mtimeMs) {
+      throw new StoreError(
+        "conflict",
+        `The store file ${this.file} was replaced by another process since this one read it ` +
+          `(is a second trailhound, or \`store restore\`, using the same --store?). Nothing was written, so that neither ` +
+          `side's decisions are lost; restart trailhound so that it reads the store again.`,
+      );
+    }
+  }
+}

@@ -1,0 +1,1182 @@
+/**
+ * TrailStore: trailhound's one store file (lowdb `Low` over a durable adapter), a single writer
+ * per process, and the domain operations on it.
+ *
+ * - Every change goes through one async queue: read-modify-write functions run one after the
+ *   other on the in-memory data, and the updates queued while a write is on disk are applied
+ *   together and saved with one write. A returned promise resolves only once its change is on
+ *   stable storage (temp file + fsync + rename + directory fsync).
+ * - A store file that cannot be read back is never overwritten: `open` throws a StoreError that
+ *   says how to recover (`trailhound store check|restore`).
+ * - `TrailStore.memory()` is the in-memory twin (same API, no disk) for other components' tests.
+ *
+ * Records returned by getters are the store's own objects: treat them as read-only. The store
+ * replaces a baseline or finding when it changes (never mutates it), which lets the serializer
+ * re-use the JSON of everything that did not change.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import path from "node:path";
+import { Low, Memory } from "lowdb";
+import { DIMS, type Profile } from "../baseline/profile.js";
+import { SEVERITY_RANK, type Severity } from "../events/types.js";
+import type { Finding } from "../scan/report-types.js";
+import { StoreSerializer, decodeStore, type Section } from "./codec.js";
+import { DurableJSONFile, appendFileDurable, readWithIdentity, removeStaleTempFiles } from "./durable-file.js";
+import { StoreError, isStoreError } from "./errors.js";
+import {
+  KEEP_BACKUPS,
+  countsOf,
+  formatBytes,
+  listBackups,
+  storeFile,
+  writeBackup,
+  type StoreCounts,
+} from "./maintenance.js";
+import { AUDIT_ACTIONS } from "./schema.js";
+import {
+  FINDING_HISTORY_CAP,
+  STORE_SCHEMA_VERSION,
+  emptyStoreData,
+  type AuditAction,
+  type AuditEntry,
+  type Cursor,
+  type DigestRecord,
+  type FindingAction,
+  type FindingStatus,
+  type ScanRecord,
+  type StoreData,
+  type StoredFinding,
+  type Suppression,
+  type SuppressionScope,
+} from "./types.js";
+
+/** A point in time: Date, epoch ms, or an ISO string. */
+export type When = Date | number | string;
+
+/** Structurally the cursor port of the sources: `store.cursors()` satisfies it. */
+export interface CursorStore {
+  get(key: string): Cursor | undefined;
+  set(key: string, c: Cursor): void | Promise<void>;
+}
+
+export interface StoreOptions {
+  /** Audit entries kept in the store; older ones are appended to `<dir>/audit-<date>.jsonl`. Default 5,000. */
+  auditCap?: number;
+  /** `stats()` warns past this size. Default 40 MB. */
+  warnBytes?: number;
+  /** Rolling backup interval. Default 24 h. */
+  backupIntervalMs?: number;
+  /** Daily backups kept. Default 7. */
+  keepDailyBackups?: number;
+  /** Pre-migration backups kept. Default 5. */
+  keepMigrationBackups?: number;
+  /** Clock for backup scheduling (domain methods take `now` explicitly). Default Date.now. */
+  clock?: () => number;
+  /** Called with problems that do not fail a write (a backup that could not be taken). */
+  onWarning?: (message: string) => void;
+}
+
+export const AUDIT_CAP = 5_000;
+export const SCANS_KEPT = 50;
+/** Sent digests kept (pending and failed ones are always kept). */
+export const DIGESTS_KEPT = 200;
+export const WARN_BYTES = 40 * 1024 * 1024;
+const DAY_MS = 86_400_000;
+
+export type RecordKind = "new" | "repeated" | "severity-raised";
+
+export interface RecordResult {
+  id: string;
+  kind: RecordKind;
+  /** Status after recording. */
+  status: FindingStatus;
+  previousStatus?: FindingStatus;
+  previousSeverity?: Severity;
+  /** It was acknowledged, resolved or suppressed and is open again. */
+  reopened: boolean;
+  /** Worth telling people about: open, and new, raised or reopened. */
+  notify: boolean;
+  /** The active suppression that hides it. */
+  suppressedBy?: string;
+}
+
+export interface SuppressInput {
+  scope: SuppressionScope;
+  identityKey?: string;
+  detector?: string;
+  sourceIp?: string;
+  until: When;
+  reason: string;
+  by: string;
+}
+
+export interface CreateDigestInput {
+  id?: string;
+  schedule: string;
+  channel: string;
+  window: { start: string; end: string };
+  findingIds: string[];
+}
+
+export interface StoreStats {
+  file?: string;
+  /** Size on disk (0 for the in-memory twin). */
+  bytes: number;
+  /** Approximate bytes per part of the file, to see what to prune. */
+  sections: Record<Section, number>;
+  schemaVersion: number;
+  counts: StoreCounts;
+  lastWriteMs?: number;
+  lastBackup?: string;
+  warnings: string[];
+}
+
+export interface PruneResult {
+  baselines: number;
+  findings: number;
+  suppressions: number;
+}
+
+interface Job {
+  fn: (data: StoreData) => unknown;
+  /** The function may mutate records in place: drop the serializer's cache. */
+  invalidate: boolean;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+/** Where the data goes: a file, or nowhere (the in-memory twin). */
+interface Backend {
+  readonly dir?: string;
+  readonly file?: string;
+  readonly serializer?: StoreSerializer;
+  persist(db: Low<StoreData>, rotatedAudit: AuditEntry[]): Promise<void>;
+  bytes(): number;
+  lastWriteMs?(): number;
+  lastBackup?(): string | undefined;
+  warnings(): string[];
+}
+
+function ms(w: When): number {
+  const t = w instanceof Date ? w.getTime() : typeof w === "number" ? w : Date.parse(w);
+  if (!Number.isFinite(t)) throw new StoreError("invalid", `Not a valid time: ${String(w)}`);
+  return t;
+}
+
+function iso(w: When): string {
+  return new Date(ms(w)).toISOString();
+}
+
+function requireText(v: unknown, what: string): string {
+  if (typeof v !== "string" || v.trim() === "") throw new StoreError("invalid", `${what} is required`);
+  return v.trim();
+}
+
+/** The JSON form of a value, so that what is in memory is exactly what is on disk. */
+function jsonClone<T>(v: T, what: string): T {
+  let s: string | undefined;
+  try {
+    s = JSON.stringify(v);
+  } catch (e) {
+    throw new StoreError("invalid", `${what} cannot be stored as JSON: ${(e as Error).message}`, { cause: e });
+  }
+  if (s === undefined) throw new StoreError("invalid", `${what} cannot be stored as JSON`);
+  return JSON.parse(s) as T;
+}
+
+function checkFinite(x: unknown, where: string): void {
+  if (typeof x !== "number" || !Number.isFinite(x)) throw new StoreError("invalid", `Profile ${where} is not a finite number (${String(x)})`);
+}
+
+/** Reject a profile whose JSON would not read back (NaN, strings for numbers...): better now than a store that will not open. */
+function checkProfile(p: Profile): void {
+  if (typeof p !== "object" || p === null) throw new StoreError("invalid", "A baseline profile must be an object");
+  requireText(p.key, "Profile key");
+  const k = p.key;
+  for (const f of ["first", "last", "trainedUntil"] as const) {
+    if (typeof p[f] !== "number" || Number.isNaN(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not a number`);
+  }
+  checkFinite(p.events, `${k}.events`);
+  checkFinite(p.errors, `${k}.errors`);
+  checkFinite(p.denied, `${k}.denied`);
+  for (const f of ["days", "hours", "weekdays"] as const) {
+    if (!Array.isArray(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not an array`);
+    for (const x of p[f]) checkFinite(x, `${k}.${f}`);
+  }
+  if (typeof p.dims !== "object" || p.dims === null) throw new StoreError("invalid", `Profile ${k}.dims is not an object`);
+  for (const d of Object.keys(p.dims)) {
+    const rec = p.dims[d as (typeof DIMS)[number]];
+    for (const v in rec) {
+      const s = rec[v]!;
+      if (!Array.isArray(s) || s.length !== 4) throw new StoreError("invalid", `Profile ${k}.dims.${d}[${v}] is not [n, err, first, last]`);
+      checkFinite(s[0], `${k}.dims.${d}[${v}]`);
+      checkFinite(s[1], `${k}.dims.${d}[${v}]`);
+      checkFinite(s[2], `${k}.dims.${d}[${v}]`);
+      checkFinite(s[3], `${k}.dims.${d}[${v}]`);
+    }
+  }
+  for (const h of p.hourly) {
+    if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
+    for (const x of h) checkFinite(x, `${k}.hourly`);
+  }
+  if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
+  checkFinite(p.breadth[0], `${k}.breadth`);
+  checkFinite(p.breadth[1], `${k}.breadth`);
+}
+
+function suppressionMatches(s: Suppression, f: Pick<Finding, "detector" | "identity" | "sourceIp">): boolean {
+  switch (s.scope) {
+    case "identity-detector":
+      return s.identityKey === f.identity.key && s.detector === f.detector;
+    case "identity":
+      return s.identityKey === f.identity.key;
+    case "ip":
+      return f.sourceIp !== undefined && s.sourceIp === f.sourceIp;
+    case "detector":
+      return s.detector === f.detector;
+  }
+}
+
+const SCOPE_ORDER: Record<SuppressionScope, number> = { "identity-detector": 0, identity: 1, ip: 2, detector: 3 };
+
+function isActive(s: Suppression, nowMs: number): boolean {
+  return !s.removed && Date.parse(s.until) > nowMs;
+}
+
+/** The most specific active suppression that covers the finding. */
+function findSuppression(list: readonly Suppression[], f: Pick<Finding, "detector" | "identity" | "sourceIp">, nowMs: number): Suppression | undefined {
+  let best: Suppression | undefined;
+  for (const s of list) {
+    if (!isActive(s, nowMs) || !suppressionMatches(s, f)) continue;
+    if (!best || SCOPE_ORDER[s.scope] < SCOPE_ORDER[best.scope]) best = s;
+  }
+  return best;
+}
+
+function describeSuppression(s: Pick<Suppression, "scope" | "identityKey" | "detector" | "sourceIp">): string {
+  switch (s.scope) {
+    case "identity-detector":
+      return `${s.detector} for ${s.identityKey}`;
+    case "identity":
+      return `everything for ${s.identityKey}`;
+    case "ip":
+      return `everything from ${s.sourceIp}`;
+    case "detector":
+      return `${s.detector} everywhere`;
+  }
+}
+
+function withHistory(f: StoredFinding, ...actions: FindingAction[]): FindingAction[] {
+  const h = [...f.history, ...actions];
+  return h.length > FINDING_HISTORY_CAP ? h.slice(h.length - FINDING_HISTORY_CAP) : h;
+}
+
+function newId(prefix: string, taken: (id: string) => boolean): string {
+  for (;;) {
+    const id = `${prefix}${randomBytes(4).toString("hex")}`;
+    if (!taken(id)) return id;
+  }
+}
+
+export class TrailStore {
+  readonly #db: Low<StoreData>;
+  readonly #backend: Backend;
+  readonly #opts: Required<Omit<StoreOptions, "onWarning">> & Pick<StoreOptions, "onWarning">;
+  #pending: Job[] = [];
+  #running = false;
+  #idle: Array<() => void> = [];
+  /** Changes in memory that the last write failed to save. */
+  #dirty = false;
+  #closed = false;
+  /** Audit entries rotated out of the store, not yet appended to the .jsonl files. */
+  #rotated: AuditEntry[] = [];
+  /** In-memory twin: what would have gone to the .jsonl files. */
+  readonly rotatedAudit: AuditEntry[] = [];
+
+  private constructor(db: Low<StoreData>, backend: Backend, opts: StoreOptions) {
+    this.#db = db;
+    this.#backend = backend;
+    this.#opts = {
+      auditCap: opts.auditCap ?? AUDIT_CAP,
+      warnBytes: opts.warnBytes ?? WARN_BYTES,
+      backupIntervalMs: opts.backupIntervalMs ?? DAY_MS,
+      keepDailyBackups: opts.keepDailyBackups ?? KEEP_BACKUPS.daily,
+      keepMigrationBackups: opts.keepMigrationBackups ?? KEEP_BACKUPS.migration,
+      clock: opts.clock ?? Date.now,
+      onWarning: opts.onWarning,
+    };
+  }
+
+  /**
+   * Open (or create) the store in `dir` (`<dir>/trailhound.json`). Migrates an older file after
+   * copying it to `<dir>/backups/`, takes the rolling daily backup when due, and throws a
+   * StoreError (damaged | unreadable | newer-version) without touching a file it cannot read back.
+   */
+  static async open(dir: string, opts: StoreOptions = {}): Promise<TrailStore> {
+    const file = storeFile(dir);
+    try {
+      await mkdir(dir, { recursive: true });
+      await removeStaleTempFiles(file);
+    } catch (e) {
+      throw new StoreError("unreadable", `Cannot use the store directory ${dir}: ${(e as Error).message}`, { cause: e });
+    }
+    const clock = opts.clock ?? Date.now;
+    let decoded: ReturnType<typeof decodeStore> | undefined;
+    let rawBytes: Buffer | undefined;
+    const serializer = new StoreSerializer();
+    const adapter = new DurableJSONFile<StoreData>(
+      file,
+      {
+        parse(bytes) {
+          rawBytes = bytes;
+          decoded = decodeStore(bytes, file, dir);
+          return decoded.data;
+        },
+        stringify: (data) => serializer.serialize(data),
+      },
+      { detectConflicts: true },
+    );
+    const db = new Low<StoreData>(adapter, emptyStoreData());
+    await db.read();
+
+    const backend = new FileBackend(dir, adapter, serializer, clock, opts);
+    const store = new TrailStore(db, backend, opts);
+    const now = clock();
+    if (decoded && rawBytes && decoded.from < STORE_SCHEMA_VERSION) {
+      // Keep the original before the migrated store replaces it.
+      await writeBackup(dir, rawBytes, decoded.from, "migration", now, store.#opts.keepMigrationBackups);
+      await store.#enqueue(() => undefined, false);
+    } else if (!rawBytes) {
+      await store.#enqueue(() => undefined, false); // create the file now: fail early on a read-only directory
+    } else {
+      // Serialise once now, so that the first save after start re-uses every record's JSON.
+      serializer.serialize(db.data);
+      await backend.initBackups(rawBytes);
+    }
+    return store;
+  }
+
+  /** The in-memory twin: same API, nothing on disk. */
+  static memory(initial: Partial<StoreData> = {}, opts: StoreOptions = {}): TrailStore {
+    const data: StoreData = { ...emptyStoreData(), ...jsonClone(initial, "initial data"), schemaVersion: STORE_SCHEMA_VERSION };
+    const db = new Low<StoreData>(new Memory<StoreData>(), data);
+    let store: TrailStore | undefined = undefined;
+    const backend: Backend = {
+      async persist(low, rotated) {
+        store!.rotatedAudit.push(...rotated);
+        await low.write();
+      },
+      bytes: () => 0,
+      warnings: () => [],
+    };
+    store = new TrailStore(db, backend, opts);
+    return store;
+  }
+
+  /** The store's data (read-only view; change it through `update` or the domain methods). */
+  get data(): Readonly<StoreData> {
+    return this.#db.data;
+  }
+
+  get file(): string | undefined {
+    return this.#backend.file;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The write queue
+
+  /**
+   * Run a read-modify-write on the data and save it. Functions run one at a time, in call order;
+   * updates queued together are saved with one disk write. Resolves with `fn`'s result once the
+   * change is durable; rejects with `fn`'s error (write nothing for it: validate before mutating),
+   * or with StoreError("write-failed" | "conflict") when saving failed.
+   */
+  update<R>(fn: (data: StoreData) => R | Promise<R>): Promise<R> {
+    return this.#enqueue(fn, true);
+  }
+
+  #enqueue<R>(fn: (data: StoreData) => R | Promise<R>, invalidate: boolean): Promise<R> {
+    if (this.#closed) return Promise.reject(new StoreError("closed", "The store is closed; nothing was written."));
+    return new Promise<R>((resolve, reject) => {
+      this.#pending.push({ fn, invalidate, resolve: resolve as (v: unknown) => void, reject });
+      this.#kick();
+    });
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = true;
+    // setImmediate: let updates issued in the same tick join the batch.
+    setImmediate(() => void this.#drain());
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      while (this.#pending.length > 0) await this.#runBatch(this.#pending.splice(0));
+    } finally {
+      this.#running = false;
+      const idle = this.#idle.splice(0);
+      for (const r of idle) r();
+    }
+  }
+
+  async #runBatch(batch: Job[]): Promise<void> {
+    const data = this.#db.data;
+    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    let changed = false;
+    for (const job of batch) {
+      try {
+        const value = await job.fn(data);
+        results.push({ ok: true, value });
+        changed = true;
+      } catch (error) {
+        results.push({ ok: false, error });
+      }
+      if (job.invalidate) this.#backend.serializer?.invalidate();
+    }
+    let writeError: unknown;
+    if (changed || this.#dirty) {
+      this.#capAudit(data);
+      const rotated = this.#rotated;
+      try {
+        await this.#backend.persist(this.#db, rotated);
+        this.#rotated = [];
+        this.#dirty = false;
+      } catch (e) {
+        this.#dirty = true;
+        writeError = isStoreError(e)
+          ? e
+          : new StoreError(
+              "write-failed",
+              `Saving the store failed (${(e as Error).message}); the change is kept in memory and saved with the next successful write.`,
+              { cause: e },
+            );
+      }
+    }
+    batch.forEach((job, i) => {
+      const r = results[i]!;
+      if (!r.ok) job.reject(r.error);
+      else if (writeError) job.reject(writeError);
+      else job.resolve(r.value);
+    });
+  }
+
+  #capAudit(data: StoreData): void {
+    const over = data.audit.length - this.#opts.auditCap;
+    if (over > 0) this.#rotated.push(...data.audit.splice(0, over));
+  }
+
+  /** Wait until every queued update is on disk; retries a failed write. */
+  async flush(): Promise<void> {
+    if (this.#dirty && !this.#running && this.#pending.length === 0 && !this.#closed) {
+      await this.#enqueue(() => undefined, false);
+      return;
+    }
+    if (!this.#running && this.#pending.length === 0) return;
+    await new Promise<void>((r) => this.#idle.push(r));
+    if (this.#dirty) throw new StoreError("write-failed", "The last write of the store failed; see the error of the update that failed.");
+  }
+
+  /** Flush, then refuse further updates (SIGTERM: no half-written store, no lost queued update). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.flush();
+    } finally {
+      this.#closed = true;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Baselines
+
+  getBaseline(key: string): Profile | undefined {
+    return Object.hasOwn(this.#db.data.baselines, key) ? this.#db.data.baselines[key] : undefined;
+  }
+
+  /** The given profiles (those that exist), or all of them. */
+  getBaselines(keys?: Iterable<string>): Map<string, Profile> {
+    const b = this.#db.data.baselines;
+    const out = new Map<string, Profile>();
+    if (keys === undefined) {
+      for (const k in b) out.set(k, b[k]!);
+    } else {
+      for (const k of keys) if (Object.hasOwn(b, k)) out.set(k, b[k]!);
+    }
+    return out;
+  }
+
+  /**
+   * Replace profiles by key. The store keeps the objects passed in (do not mutate them
+   * afterwards) and serialises them now, so that the write itself stays cheap.
+   */
+  putBaselines(profiles: readonly Profile[]): Promise<void> {
+    try {
+      for (const p of profiles) {
+        checkProfile(p);
+        this.#backend.serializer?.remember(p, JSON.stringify(p));
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      for (const p of profiles) data.baselines[p.key] = p;
+    }, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Findings
+
+  getFinding(id: string): StoredFinding | undefined {
+    return Object.hasOwn(this.#db.data.findings, id) ? this.#db.data.findings[id] : undefined;
+  }
+
+  listFindings(filter: { status?: FindingStatus | FindingStatus[] } = {}): StoredFinding[] {
+    const want = filter.status === undefined ? undefined : new Set(Array.isArray(filter.status) ? filter.status : [filter.status]);
+    const out: StoredFinding[] = [];
+    for (const id in this.#db.data.findings) {
+      const f = this.#db.data.findings[id]!;
+      if (!want || want.has(f.status)) out.push(f);
+    }
+    return out;
+  }
+
+  /**
+   * Upsert the findings of a scan. For each: new / repeated / severity-raised, and its status.
+   * An acknowledged finding stays acknowledged unless its severity rises above the acknowledged
+   * one (then it reopens); a resolved one reopens when seen again; active suppressions mark it
+   * suppressed (an acknowledgement wins over a suppression).
+   */
+  recordFindings(findings: readonly Finding[], now: When): Promise<RecordResult[]> {
+    let clean: Finding[];
+    let at: string;
+    let nowMs: number;
+    try {
+      at = iso(now);
+      nowMs = ms(now);
+      clean = findings.map((f) => {
+        requireText(f?.id, "Finding id");
+        if (!(f.severity in SEVERITY_RANK)) throw new StoreError("invalid", `Finding ${f.id} has an unknown severity ${String(f.severity)}`);
+        return jsonClone(f, `Finding ${f.id}`);
+      });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      const out: RecordResult[] = [];
+      for (const f of clean) {
+        const prev = Object.hasOwn(data.findings, f.id) ? data.findings[f.id] : undefined;
+        const sup = findSuppression(data.suppressions, f, nowMs);
+        if (!prev) {
+          const status: FindingStatus = sup ? "suppressed" : "open";
+          data.findings[f.id] = {
+            id: f.id,
+            status,
+            firstSeen: f.firstSeen,
+            lastSeen: f.lastSeen,
+            seenInScans: 1,
+            severity: f.severity,
+            severityHistory: [{ at, severity: f.severity }],
+            ...(sup ? { suppressedBy: sup.id } : {}),
+            history: [],
+            finding: f,
+          };
+          out.push({ id: f.id, kind: "new", status, reopened: false, notify: status === "open", ...(sup ? { suppressedBy: sup.id } : {}) });
+          continue;
+        }
+        const raised = SEVERITY_RANK[f.severity] > SEVERITY_RANK[prev.severity];
+        const kind: RecordKind = raised ? "severity-raised" : "repeated";
+        const actions: FindingAction[] = [];
+        let status = prev.status;
+        let acknowledged = prev.acknowledged;
+        let resolved = prev.resolved;
+        let reopened = false;
+        if (status === "acknowledged" && acknowledged && SEVERITY_RANK[f.severity] > SEVERITY_RANK[acknowledged.severity]) {
+          actions.push({
+            at,
+            by: "trailhound",
+            action: "reopen",
+            severity: f.severity,
+            detail: `severity rose from ${acknowledged.severity} (acknowledged by ${acknowledged.by}) to ${f.severity}`,
+          });
+          status = "open";
+          acknowledged = undefined;
+          reopened = true;
+        } else if (status === "resolved") {
+          actions.push({ at, by: "trailhound", action: "reopen", severity: f.severity, detail: `seen again after being resolved by ${resolved?.by ?? "?"}` });
+          status = "open";
+          resolved = undefined;
+          reopened = true;
+        }
+        if (status === "open" || status === "suppressed") {
+          if (sup) {
+            status = "suppressed";
+          } else {
+            if (status === "suppressed") {
+              actions.push({ at, by: "trailhound", action: "reopen", detail: `suppression ${prev.suppressedBy ?? "?"} no longer applies` });
+              reopened = true;
+            }
+            status = "open";
+          }
+        }
+        const next: StoredFinding = {
+          ...prev,
+          status,
+          firstSeen: Date.parse(f.firstSeen) < Date.parse(prev.firstSeen) ? f.firstSeen : prev.firstSeen,
+          lastSeen: Date.parse(f.lastSeen) > Date.parse(prev.lastSeen) ? f.lastSeen : prev.lastSeen,
+          seenInScans: prev.seenInScans + 1,
+          severity: f.severity,
+          severityHistory: f.severity !== prev.severity ? [...prev.severityHistory, { at, severity: f.severity }] : prev.severityHistory,
+          history: actions.length ? withHistory(prev, ...actions) : prev.history,
+          finding: f,
+        };
+        if (acknowledged) next.acknowledged = acknowledged;
+        else delete next.acknowledged;
+        if (resolved) next.resolved = resolved;
+        else delete next.resolved;
+        if (status === "suppressed" && sup) next.suppressedBy = sup.id;
+        else delete next.suppressedBy;
+        data.findings[f.id] = next;
+        out.push({
+          id: f.id,
+          kind,
+          status,
+          previousStatus: prev.status,
+          previousSeverity: prev.severity,
+          reopened,
+          notify: status === "open" && (raised || reopened),
+          ...(next.suppressedBy ? { suppressedBy: next.suppressedBy } : {}),
+        });
+      }
+      return out;
+    }, false);
+  }
+
+  /** Acknowledge a finding (recorded in its history and the audit log). Throws not-found for an unknown id. */
+  acknowledge(findingId: string, by: string, now: When): Promise<StoredFinding> {
+    return this.#decide(findingId, by, now, "ack");
+  }
+
+  /** Mark a finding resolved; it reopens if a later scan reports it again. */
+  resolve(findingId: string, by: string, now: When): Promise<StoredFinding> {
+    return this.#decide(findingId, by, now, "resolve");
+  }
+
+  #decide(findingId: string, by: string, now: When, action: "ack" | "resolve"): Promise<StoredFinding> {
+    let who: string;
+    let at: string;
+    try {
+      who = requireText(by, "Who acted (by)");
+      at = iso(now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      const prev = Object.hasOwn(data.findings, findingId) ? data.findings[findingId] : undefined;
+      if (!prev) throw new StoreError("not-found", `No finding ${findingId} in the store (it may have been pruned).`);
+      const next: StoredFinding = {
+        ...prev,
+        history: withHistory(prev, { at, by: who, action, severity: prev.severity }),
+      };
+      delete next.suppressedBy;
+      if (action === "ack") {
+        next.status = "acknowledged";
+        next.acknowledged = { by: who, at, severity: prev.severity };
+        delete next.resolved;
+      } else {
+        next.status = "resolved";
+        next.resolved = { by: who, at };
+        delete next.acknowledged;
+      }
+      data.findings[findingId] = next;
+      this.#appendAudit(data, { at, actor: who, action, target: findingId, detail: `severity ${prev.severity}; was ${prev.status}` });
+      return next;
+    }, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Suppressions
+
+  /**
+   * Create a suppression. Scope semantics: identity-detector = same identity key and detector;
+   * identity = same identity key; ip = the finding's sourceIp; detector = that detector
+   * everywhere. Only the fields of the scope are kept. A reason is required and `until` must be
+   * in the future. Open findings it covers become "suppressed".
+   */
+  suppress(input: SuppressInput, now: When): Promise<Suppression> {
+    let sup: Omit<Suppression, "id">;
+    try {
+      const nowMs = ms(now);
+      const reason = requireText(input.reason, "A reason");
+      const by = requireText(input.by, "Who suppresses (by)");
+      const untilMs = ms(input.until);
+      if (untilMs <= nowMs) throw new StoreError("invalid", `The suppression end (${iso(untilMs)}) must be in the future`);
+      const base = { reason, by, createdAt: iso(nowMs), until: iso(untilMs) };
+      switch (input.scope) {
+        case "identity-detector":
+          sup = { scope: input.scope, identityKey: requireText(input.identityKey, "identityKey"), detector: requireText(input.detector, "detector"), ...base };
+          break;
+        case "identity":
+          sup = { scope: input.scope, identityKey: requireText(input.identityKey, "identityKey"), ...base };
+          break;
+        case "ip":
+          sup = { scope: input.scope, sourceIp: requireText(input.sourceIp, "sourceIp"), ...base };
+          break;
+        case "detector":
+          sup = { scope: input.scope, detector: requireText(input.detector, "detector"), ...base };
+          break;
+        default:
+          throw new StoreError("invalid", `Unknown suppression scope ${String((input as { scope: unknown }).scope)}`);
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      const s: Suppression = { id: newId("s-", (id) => data.suppressions.some((x) => x.id === id)), ...sup };
+      data.suppressions.push(s);
+      for (const id in data.findings) {
+        const f = data.findings[id]!;
+        if (f.status !== "open" || !suppressionMatches(s, f.finding)) continue;
+        data.findings[id] = {
+          ...f,
+          status: "suppressed",
+          suppressedBy: s.id,
+          history: withHistory(f, { at: s.createdAt, by: s.by, action: "suppress", detail: `${s.id}: ${s.reason}` }),
+        };
+      }
+      this.#appendAudit(data, {
+        at: s.createdAt,
+        actor: s.by,
+        action: "suppress",
+        target: s.id,
+        detail: `${describeSuppression(s)} until ${s.until}: ${s.reason}`,
+      });
+      return s;
+    }, false);
+  }
+
+  /** End a suppression now. Findings it hid become open again (unless another one covers them). */
+  unsuppress(id: string, by: string, now: When): Promise<Suppression> {
+    let who: string;
+    let at: string;
+    let nowMs: number;
+    try {
+      who = requireText(by, "Who unsuppresses (by)");
+      at = iso(now);
+      nowMs = ms(now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      const i = data.suppressions.findIndex((s) => s.id === id);
+      if (i < 0) throw new StoreError("not-found", `No suppression ${id}.`);
+      const prev = data.suppressions[i]!;
+      if (prev.removed) return prev;
+      const s: Suppression = { ...prev, removed: { by: who, at } };
+      data.suppressions[i] = s;
+      this.#releaseFindings(data, new Set([id]), nowMs, { at, by: who, action: "unsuppress", detail: `${id} removed` });
+      this.#appendAudit(data, { at, actor: who, action: "unsuppress", target: id, detail: describeSuppression(s) });
+      return s;
+    }, false);
+  }
+
+  /** Findings hidden by the given suppressions: suppressed by another active one, or open again. */
+  #releaseFindings(data: StoreData, ids: Set<string>, nowMs: number, action: FindingAction): void {
+    for (const fid in data.findings) {
+      const f = data.findings[fid]!;
+      if (f.status !== "suppressed" || !f.suppressedBy || !ids.has(f.suppressedBy)) continue;
+      const other = findSuppression(data.suppressions, f.finding, nowMs);
+      if (other) {
+        data.findings[fid] = { ...f, suppressedBy: other.id };
+      } else {
+        const next: StoredFinding = { ...f, status: "open", history: withHistory(f, action) };
+        delete next.suppressedBy;
+        data.findings[fid] = next;
+      }
+    }
+  }
+
+  getSuppression(id: string): Suppression | undefined {
+    return this.#db.data.suppressions.find((s) => s.id === id);
+  }
+
+  activeSuppressions(now: When): Suppression[] {
+    const t = ms(now);
+    return this.#db.data.suppressions.filter((s) => isActive(s, t));
+  }
+
+  /** The most specific active suppression covering this finding, if any. */
+  matchSuppression(finding: Pick<Finding, "detector" | "identity" | "sourceIp">, now: When): Suppression | undefined {
+    return findSuppression(this.#db.data.suppressions, finding, ms(now));
+  }
+
+  /** Suppressions that have run out and were not announced yet (digests announce each once). */
+  expiredUnannounced(now: When): Suppression[] {
+    const t = ms(now);
+    return this.#db.data.suppressions.filter((s) => !s.removed && !s.expiryAnnounced && Date.parse(s.until) <= t);
+  }
+
+  /** Record that these expiries were announced; findings they hid become open again. */
+  markExpiryAnnounced(ids: readonly string[], now: When = Date.now()): Promise<void> {
+    let nowMs: number;
+    try {
+      nowMs = ms(now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const want = new Set(ids);
+    return this.#enqueue((data) => {
+      data.suppressions = data.suppressions.map((s) => (want.has(s.id) && !s.expiryAnnounced ? { ...s, expiryAnnounced: true } : s));
+      const expired = new Set(data.suppressions.filter((s) => want.has(s.id) && !isActive(s, nowMs)).map((s) => s.id));
+      this.#releaseFindings(data, expired, nowMs, { at: iso(nowMs), by: "trailhound", action: "reopen", detail: "suppression expired" });
+    }, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Audit log
+
+  /** Append to the audit log (capped in the store; the oldest entries go to `<dir>/audit-<date>.jsonl`). */
+  audit(entry: AuditEntry): Promise<void> {
+    let e: AuditEntry;
+    try {
+      if (!(AUDIT_ACTIONS as readonly string[]).includes(entry.action)) throw new StoreError("invalid", `Unknown audit action ${String(entry.action)}`);
+      e = jsonClone(
+        {
+          at: iso(entry.at),
+          actor: requireText(entry.actor, "Audit actor"),
+          action: entry.action as AuditAction,
+          target: String(entry.target ?? ""),
+          ...(entry.detail !== undefined ? { detail: String(entry.detail) } : {}),
+        },
+        "Audit entry",
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#enqueue((data) => {
+      this.#appendAudit(data, e);
+    }, false);
+  }
+
+  #appendAudit(data: StoreData, e: AuditEntry): void {
+    data.audit.push(e);
+  }
+
+  /** The newest `limit` audit entries in the store, newest first. */
+  auditLog(limit = 50): AuditEntry[] {
+    const a = this.#db.data.audit;
+    return a.slice(Math.max(0, a.length - limit)).reverse();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Cursors, scans, digests
+
+  getCursor(key: string): Cursor | undefined {
+    return Object.hasOwn(this.#db.data.cursors, key) ? this.#db.data.cursors[key] : undefined;
+  }
+
+  setCursor(key: string, cursor: Cursor): Promise<void> {
+    let c: Cursor;
+    try {
+      requireText(key, "Cursor key");
+      c = jsonClone(cursor, `Cursor ${key}`);
+      if (typeof c.newestTime !== "number" || !Array.isArray(c.newestIds)) throw new StoreError("invalid", `Cursor ${key} needs newestTime and newestIds`);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      data.cursors[key] = c;
+    }, false);
+  }
+
+  /** The cursor port for sources. */
+  cursors(): CursorStore {
+    return { get: (key) => this.getCursor(key), set: (key, c) => this.setCursor(key, c) };
+  }
+
+  /** Record a scan (the last 50 are kept). */
+  addScan(scan: ScanRecord): Promise<void> {
+    let s: ScanRecord;
+    try {
+      s = jsonClone(scan, "Scan record");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      data.scans.push(s);
+      if (data.scans.length > SCANS_KEPT) data.scans.splice(0, data.scans.length - SCANS_KEPT);
+    }, false);
+  }
+
+  scans(limit = SCANS_KEPT): ScanRecord[] {
+    return this.#db.data.scans.slice(-limit);
+  }
+
+  /** Create a pending digest delivery (one per schedule run). */
+  createDigest(input: CreateDigestInput, now: When): Promise<DigestRecord> {
+    let base: Omit<DigestRecord, "id">;
+    try {
+      base = jsonClone(
+        {
+          schedule: requireText(input.schedule, "Digest schedule"),
+          channel: requireText(input.channel, "Digest channel"),
+          window: input.window,
+          createdAt: iso(now),
+          state: "pending" as const,
+          posted: [],
+          findingIds: [...input.findingIds],
+        },
+        "Digest",
+      );
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      if (input.id !== undefined && data.digests.some((d) => d.id === input.id)) throw new StoreError("invalid", `Digest ${input.id} exists already`);
+      const d: DigestRecord = { id: input.id ?? newId("d-", (id) => data.digests.some((x) => x.id === id)), ...base };
+      data.digests.push(d);
+      this.#trimDigests(data);
+      return d;
+    }, false);
+  }
+
+  getDigest(id: string): DigestRecord | undefined {
+    return this.#db.data.digests.find((d) => d.id === id);
+  }
+
+  /** Record a posted part (its Slack ts), so that a resend skips what went out. */
+  markDigestPart(id: string, ts: string): Promise<DigestRecord> {
+    return this.#digest(id, (d) => (d.posted.includes(ts) ? d : { ...d, posted: [...d.posted, ts] }));
+  }
+
+  markDigestSent(id: string, now: When = Date.now()): Promise<DigestRecord> {
+    let at: string;
+    try {
+      at = iso(now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#digest(id, (d) => {
+      const next: DigestRecord = { ...d, state: "sent", sentAt: at };
+      delete next.error;
+      return next;
+    });
+  }
+
+  markDigestFailed(id: string, error: string): Promise<DigestRecord> {
+    return this.#digest(id, (d) => ({ ...d, state: "failed", error: String(error) }));
+  }
+
+  #digest(id: string, change: (d: DigestRecord) => DigestRecord): Promise<DigestRecord> {
+    return this.#enqueue((data) => {
+      const i = data.digests.findIndex((d) => d.id === id);
+      if (i < 0) throw new StoreError("not-found", `No digest ${id}.`);
+      const next = change(data.digests[i]!);
+      data.digests[i] = next;
+      this.#trimDigests(data);
+      return next;
+    }, false);
+  }
+
+  #trimDigests(data: StoreData): void {
+    const sent = data.digests.filter((d) => d.state === "sent");
+    if (sent.length <= DIGESTS_KEPT) return;
+    const drop = new Set(sent.slice(0, sent.length - DIGESTS_KEPT));
+    data.digests = data.digests.filter((d) => !drop.has(d));
+  }
+
+  /** Digests not sent yet (pending or failed), oldest first. */
+  pendingDigests(): DigestRecord[] {
+    return this.#db.data.digests.filter((d) => d.state !== "sent");
+  }
+
+  getDigestRun(schedule: string): string | undefined {
+    return Object.hasOwn(this.#db.data.digestRuns, schedule) ? this.#db.data.digestRuns[schedule] : undefined;
+  }
+
+  setDigestRun(schedule: string, at: When): Promise<void> {
+    let t: string;
+    try {
+      requireText(schedule, "Digest schedule");
+      t = iso(at);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      data.digestRuns[schedule] = t;
+    }, false);
+  }
+
+  digestRuns(): Record<string, string> {
+    return { ...this.#db.data.digestRuns };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Size and pruning
+
+  stats(now: When = Date.now()): StoreStats {
+    const data = this.#db.data;
+    const bytes = this.#backend.bytes();
+    const sections = this.#backend.serializer?.sections ?? { baselines: 0, findings: 0, audit: 0, other: 0 };
+    const counts = countsOf(data, ms(now));
+    const warnings = [...this.#backend.warnings()];
+    if (bytes > this.#opts.warnBytes) {
+      const parts = (Object.entries(sections) as Array<[Section, number]>)
+        .sort((a, b) => b[1] - a[1])
+        .map(([k, v]) => `${k} ${formatBytes(v)}`)
+        .join(", ");
+      warnings.push(
+        `The store is ${formatBytes(bytes)}, past ${formatBytes(this.#opts.warnBytes)} (${parts}); every save rewrites the whole file. ` +
+          `Prune baselines of identities not seen lately (prune({ olderThanDays: 30 }) drops ${counts.baselines} identities' ` +
+          `profiles not seen in 30 days, and resolved findings and ended suppressions as old), or lower the baseline caps.`,
+      );
+    }
+    return {
+      ...(this.#backend.file ? { file: this.#backend.file } : {}),
+      bytes,
+      sections: { ...sections },
+      schemaVersion: data.schemaVersion,
+      counts,
+      ...(this.#backend.lastWriteMs ? { lastWriteMs: this.#backend.lastWriteMs() } : {}),
+      ...(this.#backend.lastBackup?.() ? { lastBackup: this.#backend.lastBackup() } : {}),
+      warnings,
+    };
+  }
+
+  /**
+   * Drop baselines of identities not seen in `olderThanDays` days, resolved findings not seen as
+   * long, and suppressions that ended (removed, or expired and announced) that long ago.
+   * Acknowledged findings are kept: an acknowledgement is a decision.
+   */
+  prune(opts: { olderThanDays: number; by?: string }, now: When): Promise<PruneResult> {
+    let cutoff: number;
+    let at: string;
+    try {
+      if (!(opts.olderThanDays > 0)) throw new StoreError("invalid", "olderThanDays must be a positive number of days");
+      cutoff = ms(now) - opts.olderThanDays * DAY_MS;
+      at = iso(now);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      const res: PruneResult = { baselines: 0, findings: 0, suppressions: 0 };
+      for (const k in data.baselines) {
+        const last = data.baselines[k]!.last;
+        if (!Number.isFinite(last) || last < cutoff) {
+          delete data.baselines[k];
+          res.baselines++;
+        }
+      }
+      for (const id in data.findings) {
+        const f = data.findings[id]!;
+        if (f.status === "resolved" && Date.parse(f.lastSeen) < cutoff) {
+          delete data.findings[id];
+          res.findings++;
+        }
+      }
+      const before = data.suppressions.length;
+      data.suppressions = data.suppressions.filter((s) => {
+        const ended = s.removed ? Date.parse(s.removed.at) : s.expiryAnnounced ? Date.parse(s.until) : Infinity;
+        return !(ended < cutoff);
+      });
+      res.suppressions = before - data.suppressions.length;
+      this.#appendAudit(data, {
+        at,
+        actor: opts.by ?? "trailhound",
+        action: "prune",
+        target: `older than ${opts.olderThanDays} days`,
+        detail: `${res.baselines} baselines, ${res.findings} resolved findings, ${res.suppressions} ended suppressions`,
+      });
+      return res;
+    }, false);
+  }
+}
+
+/** The file side: durable writes via lowdb, audit rotation, rolling backups. */
+class FileBackend implements Backend {
+  readonly file: string;
+  #lastBackupMs = -Infinity;
+  #lastBackupName: string | undefined;
+  #lastBackupAttempt = -Infinity;
+  #warnings: string[] = [];
+
+  constructor(
+    readonly dir: string,
+    private readonly adapter: DurableJSONFile<StoreData>,
+    readonly serializer: StoreSerializer,
+    private readonly clock: () => number,
+    private readonly opts: StoreOptions,
+  ) {
+    this.file = adapter.file;
+  }
+
+  /** At open: find the newest rolling backup, and take one from the file just read when due. */
+  async initBackups(bytes: Buffer): Promise<void> {
+    const daily = (await listBackups(this.dir).catch(() => [])).find((b) => b.kind === "daily");
+    if (daily) {
+      this.#lastBackupMs = Date.parse(daily.createdAt);
+      this.#lastBackupName = daily.name;
+    }
+    await this.#maybeBackup(bytes);
+  }
+
+  async persist(db: Low<StoreData>, rotated: AuditEntry[]): Promise<void> {
+    if (rotated.length > 0) await this.#appendAudit(rotated);
+    // Low.write() -> adapter.write(data): serialise (cached per record) and write durably.
+    await db.write();
+    if (this.clock() - this.#lastBackupMs >= (this.opts.backupIntervalMs ?? DAY_MS)) {
+      const got = await readWithIdentity(this.file).catch(() => null);
+      if (got) await this.#maybeBackup(got.bytes);
+    }
+  }
+
+  /**
+   * Rotated audit entries are appended (and fsynced) to `audit-<date of entry>.jsonl` before the
+   * store that no longer holds them is written: a crash in between duplicates lines, never loses one.
+   */
+  async #appendAudit(entries: AuditEntry[]): Promise<void> {
+    const byDate = new Map<string, string[]>();
+    for (const e of entries) {
+      const d = /^\d{4}-\d{2}-\d{2}/.exec(e.at)?.[0] ?? new Date(this.clock()).toISOString().slice(0, 10);
+      const lines = byDate.get(d) ?? [];
+      lines.push(JSON.stringify(e));
+      byDate.set(d, lines);
+    }
+    for (const [d, lines] of byDate) await appendFileDurable(path.join(this.dir, `audit-${d}.jsonl`), lines.join("\n") + "\n");
+  }
+
+  async #maybeBackup(bytes: Buffer): Promise<void> {
+    const now = this.clock();
+    const interval = this.opts.backupIntervalMs ?? DAY_MS;
+    if (now - this.#lastBackupMs < interval) return;
+    if (now - this.#lastBackupAttempt < Math.min(interval, 3_600_000)) return;
+    this.#lastBackupAttempt = now;
+    try {
+      const b = await writeBackup(this.dir, bytes, STORE_SCHEMA_VERSION, "daily", now, this.opts.keepDailyBackups ?? KEEP_BACKUPS.daily);
+      this.#lastBackupMs = now;
+      this.#lastBackupName = b.name;
+      this.#warnings = [];
+    } catch (e) {
+      const msg = `The rolling backup of the store could not be written: ${(e as Error).message}. The store itself is saved; the next attempt is in an hour.`;
+      this.#warnings = [msg];
+      this.opts.onWarning?.(msg);
+    }
+  }
+
+  bytes(): number {
+    return this.adapter.bytes;
+  }
+
+  lastWriteMs(): number {
+    return this.adapter.lastWriteMs;
+  }
+
+  lastBackup(): string | undefined {
+    return this.#lastBackupName;
+  }
+
+  warnings(): string[] {
+    return this.#warnings;
+  }
+}
