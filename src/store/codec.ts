@@ -36,7 +36,8 @@ export function decodeStore(bytes: Uint8Array, where: string, dir?: string): Dec
     raw = JSON.parse(text);
   } catch (e) {
     const msg = (e as Error).message;
-    const truncated = /end of (JSON )?input|Unterminated/i.test(msg);
+    const pos = /at position (\d+)/.exec(msg);
+    const truncated = /end of (JSON )?input|Unterminated/i.test(msg) || (pos !== null && Number(pos[1]) >= text.trimEnd().length - 1);
     throw damaged(`it is not valid JSON (${msg}${truncated ? `; it ends early after ${bytes.length} bytes: the file looks truncated` : ""})`, e);
   }
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw damaged("it does not hold a JSON object");

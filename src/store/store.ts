@@ -127,6 +127,8 @@ export interface StoreStats {
   sections: Record<Section, number>;
   schemaVersion: number;
   counts: StoreCounts;
+  /** Saves since the store was opened (several batched updates make one save). */
+  writes: number;
   lastWriteMs?: number;
   lastBackup?: string;
   warnings: string[];
@@ -289,6 +291,7 @@ export class TrailStore {
   /** Changes in memory that the last write failed to save. */
   #dirty = false;
   #closed = false;
+  #writes = 0;
   /** Audit entries rotated out of the store, not yet appended to the .jsonl files. */
   #rotated: AuditEntry[] = [];
   /** In-memory twin: what would have gone to the .jsonl files. */
@@ -443,6 +446,7 @@ export class TrailStore {
         await this.#backend.persist(this.#db, rotated);
         this.#rotated = [];
         this.#dirty = false;
+        this.#writes++;
       } catch (e) {
         this.#dirty = true;
         writeError = isStoreError(e)
@@ -1038,6 +1042,7 @@ export class TrailStore {
       sections: { ...sections },
       schemaVersion: data.schemaVersion,
       counts,
+      writes: this.#writes,
       ...(this.#backend.lastWriteMs ? { lastWriteMs: this.#backend.lastWriteMs() } : {}),
       ...(this.#backend.lastBackup?.() ? { lastBackup: this.#backend.lastBackup() } : {}),
       warnings,
