@@ -14,22 +14,16 @@ export const RawRecord = z.looseObject({
   eventTime: z.string().refine((s) => !Number.isNaN(Date.parse(s)), "not an ISO time"),
   eventName: z.string().min(1),
   eventSource: z.string().min(1),
-  awsRegion: z.string().optional(),
-  userIdentity: z.looseObject({
-    type: z.string().optional(),
-    arn: z.string().optional(),
-    accountId: z.string().optional(),
-    userName: z.string().optional(),
-    principalId: z.string().optional(),
-    invokedBy: z.string().optional(),
-  }),
-  sourceIPAddress: z.string().optional(),
-  userAgent: z.string().optional(),
-  errorCode: z.string().optional(),
-  errorMessage: z.string().optional(),
-  recipientAccountId: z.string().optional(),
-  requestParameters: z.record(z.string(), z.unknown()).nullable().optional(),
-  responseElements: z.record(z.string(), z.unknown()).nullable().optional(),
+  // Objects whose fields are read when they have the expected type and ignored otherwise.
+  userIdentity: z.looseObject({}),
+  awsRegion: z.unknown().optional(),
+  sourceIPAddress: z.unknown().optional(),
+  userAgent: z.unknown().optional(),
+  errorCode: z.unknown().optional(),
+  errorMessage: z.unknown().optional(),
+  recipientAccountId: z.unknown().optional(),
+  requestParameters: z.unknown().optional(),
+  responseElements: z.unknown().optional(),
 });
 export type RawRecord = z.infer<typeof RawRecord>;
 
