@@ -347,10 +347,14 @@ export class TrailStore {
     const store = new TrailStore(db, backend, opts);
     const now = clock();
     if (decoded && rawBytes && decoded.from < STORE_SCHEMA_VERSION) {
-      // Keep the original before the migrated store replaces it.
+      // Keep the original before the migrated store replaces it; the first save then also takes a
+      // rolling backup of the migrated store (when none is recent), so both versions can be restored.
       await writeBackup(dir, rawBytes, decoded.from, "migration", now, store.#opts.keepMigrationBackups);
+      await backend.initBackups(null);
       await store.#enqueue(() => undefined, false);
     } else if (!rawBytes) {
+      // A new store: nothing worth a backup yet (the first one is taken a backup interval from now).
+      backend.startedEmpty(now);
       await store.#enqueue(() => undefined, false); // create the file now: fail early on a read-only directory
     } else {
       // Serialise once now, so that the first save after start re-uses every record's JSON.
@@ -1117,13 +1121,17 @@ class FileBackend implements Backend {
   }
 
   /** At open: find the newest rolling backup, and take one from the file just read when due. */
-  async initBackups(bytes: Buffer): Promise<void> {
+  async initBackups(bytes: Buffer | null): Promise<void> {
     const daily = (await listBackups(this.dir).catch(() => [])).find((b) => b.kind === "daily");
     if (daily) {
       this.#lastBackupMs = Date.parse(daily.createdAt);
       this.#lastBackupName = daily.name;
     }
-    await this.#maybeBackup(bytes);
+    if (bytes) await this.#maybeBackup(bytes);
+  }
+
+  startedEmpty(now: number): void {
+    this.#lastBackupMs = now;
   }
 
   async persist(db: Low<StoreData>, rotated: AuditEntry[]): Promise<void> {
