@@ -6,7 +6,7 @@ import { InputError, FileSource } from "./sources/files.js";
 import type { EventSource, SourceProgress } from "./sources/types.js";
 import { runScan } from "./scan/run.js";
 import type { ScanFilters, ScanOptions } from "./scan/scanner.js";
-import { parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
+import { parseDuration, parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
 import { formatReportText } from "./scan/text.js";
 import { VERSION } from "./version.js";
 import { openScanStore, type ScanStore } from "./scan/store-port.js";
@@ -37,6 +37,8 @@ interface ScanCliOptions {
   profile?: string;
   regions?: string;
   roleArn?: string[];
+  train?: string;
+  incremental?: boolean;
 }
 
 function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(): void } {
@@ -83,31 +85,34 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
   if (o.region) filters.region = o.region;
   if (o.eventName) filters.eventName = o.eventName;
 
-  const sources: EventSource[] = [];
-  if (o.input && o.input.length) sources.push(new FileSource(o.input));
-  else {
-    const { awsSourceFromCli } = await import("./sources/aws-cli.js");
-    sources.push(
-      await awsSourceFromCli({
-        since,
-        until,
-        filters,
-        ...(o.profile ? { profile: o.profile } : {}),
-        ...(o.regions ? { regions: o.regions } : {}),
-        ...(o.roleArn ? { roleArns: o.roleArn } : {}),
-        store: o.store,
-      }),
-    );
-  }
-
   let store: ScanStore | undefined;
   if (o.store !== false) store = await openScanStore(o.store);
+  const now = Date.now();
+  const sources: EventSource[] = [];
+  let windowSince = since;
+  let windowUntil = until;
+  if (o.input && o.input.length) sources.push(new FileSource(o.input));
+  else {
+    // Live scans: relative times count back from now; --train reads history before the window.
+    windowUntil = until ?? now;
+    const start = since?.kind === "absolute" ? since.at : windowUntil - (since?.ms ?? 24 * 3_600_000);
+    windowSince = { kind: "absolute", at: start };
+    const trainMs = o.train !== undefined ? parseDuration(o.train) : 0;
+    if (trainMs === undefined) throw new UsageError(`--train ${o.train}: expected a duration such as 7d`);
+    const { awsSource } = await import("./sources/aws-cli.js");
+    const awsOpts: Parameters<typeof awsSource>[0] = { start: start - trainMs, end: windowUntil, filters };
+    if (o.profile) awsOpts.profile = o.profile;
+    if (o.regions) awsOpts.regions = o.regions;
+    if (o.roleArn) awsOpts.roleArns = o.roleArn;
+    if (o.incremental && store) awsOpts.cursorStore = store.cursors();
+    sources.push(awsSource(awsOpts));
+  }
+
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
   try {
-    const now = Date.now();
     const scanOpts: ScanOptions = { now, filters, version: VERSION };
-    if (since) scanOpts.since = since;
-    if (until !== undefined) scanOpts.until = until;
+    if (windowSince) scanOpts.since = windowSince;
+    if (windowUntil !== undefined) scanOpts.until = windowUntil;
     if (o.geo) scanOpts.geo = await defaultGeoResolver(process.env);
     if (store) scanOpts.storedProfile = (k) => store!.getBaseline(k);
     const { report, profiles } = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
@@ -163,6 +168,8 @@ export function buildProgram(): Command {
     .option("--profile <name>", "AWS profile (live scans)")
     .option("--regions <list>", "comma-separated regions (live scans; default TRAILHOUND_REGIONS or all)")
     .option("--role-arn <arns...>", "assume these roles, one per member account (live scans)")
+    .option("--train <duration>", "live scans: also read this much history before the window to train baselines (e.g. 7d)")
+    .option("--incremental", "live scans: read only what is new since the last scan (cursors in the store)")
     .action(async (opts: ScanCliOptions) => {
       process.exitCode = await scanCommand(opts);
     });
@@ -225,6 +232,8 @@ if (invokedDirectly) {
   main(process.argv).then(
     (code) => {
       process.exitCode = code;
+      // For the benchmark: peak resident memory of the whole scan.
+      if (process.env.TRAILHOUND_REPORT_RSS) process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\n`);
     },
     (e) => {
       process.stderr.write(String(e) + "\n");

@@ -9,6 +9,8 @@ export interface ScanStore {
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
   close(): Promise<void>;
+  /** AWS source cursors (incremental live scans). */
+  cursors(): ReturnType<TrailStore["cursors"]>;
 }
 
 /** Remove findings covered by an active suppression; they stay counted in `report.suppressed`. */
@@ -53,5 +55,6 @@ export async function openScanStore(dir: string): Promise<ScanStore> {
       });
     },
     close: () => store.close(),
+    cursors: () => store.cursors(),
   };
 }

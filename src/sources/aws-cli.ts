@@ -1,0 +1,44 @@
+import { LookupEventsSource, type LookupEventsSourceOptions, type CursorStore } from "./lookup-events.js";
+import type { EventSource } from "./types.js";
+import type { ScanFilters } from "../scan/scanner.js";
+
+export interface AwsCliOptions {
+  /** Absolute window start (ms) and end (ms): live scans always resolve relative times against now. */
+  start: number;
+  end: number;
+  filters: ScanFilters;
+  profile?: string;
+  /** Comma-separated list; default TRAILHOUND_REGIONS; else every commercial region that answers. */
+  regions?: string;
+  roleArns?: string[];
+  cursorStore?: CursorStore;
+  env?: Record<string, string | undefined>;
+}
+
+function splitList(s: string | undefined): string[] | undefined {
+  const l = (s ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return l.length ? l : undefined;
+}
+
+/** The LookupEvents source for `trailhound scan` without --input (and for the bot's scans). */
+export function awsSource(o: AwsCliOptions): EventSource {
+  const env = o.env ?? process.env;
+  const opts: LookupEventsSourceOptions = { startTime: o.start, endTime: o.end };
+  const profile = o.profile ?? env.AWS_PROFILE;
+  if (profile) opts.profile = profile;
+  const regions = splitList(o.regions) ?? splitList(env.TRAILHOUND_REGIONS);
+  if (regions) opts.regions = regions;
+  const roles = o.roleArns?.length ? o.roleArns : splitList(env.TRAILHOUND_ROLE_ARNS);
+  if (roles) opts.roleArns = roles;
+  // Push down what LookupEvents can filter on (one attribute per call); the scanner filters the rest.
+  if (o.filters.user && !o.filters.user.startsWith("arn:")) opts.user = o.filters.user;
+  if (o.filters.eventName) opts.eventName = o.filters.eventName;
+  if (o.cursorStore) {
+    opts.cursorStore = o.cursorStore;
+    opts.incremental = true;
+  }
+  return new LookupEventsSource(opts);
+}
