@@ -1,0 +1,144 @@
+/**
+ * The crash test: a child process loops writing acknowledgements to the store and is killed
+ * with SIGKILL at random instants (also during open); after each kill the store must open,
+ * complete, with every acknowledgement the child reported as durable.
+ *
+ * The child runs a copy of src/store transpiled at test start with TypeScript's transpileModule
+ * (no build step, no tsx), importing lowdb and zod from this repository's node_modules.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import ts from "typescript";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TrailStore, checkStore } from "../../src/store/index.js";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, "../..");
+let build: string;
+let work: string;
+
+/** Transpile `entry` and every module it imports relatively into `outRoot`, keeping the layout. */
+async function transpileTree(entry: string, outRoot: string): Promise<void> {
+  const seen = new Set<string>();
+  const queue = [entry];
+  while (queue.length) {
+    const file = queue.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const src = await readFile(file, "utf8");
+    const out = ts.transpileModule(src, {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+      fileName: file,
+    }).outputText;
+    const rel = path.relative(repo, file).replace(/\.ts$/, ".js");
+    await mkdir(path.dirname(path.join(outRoot, rel)), { recursive: true });
+    await writeFile(path.join(outRoot, rel), out);
+    for (const m of src.matchAll(/from\s+"(\.{1,2}\/[^"]+)\.js"/g)) queue.push(path.resolve(path.dirname(file), `${m[1]}.ts`));
+  }
+}
+
+/** Small deterministic PRNG (mulberry32), so a failure can be replayed with its seed. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+beforeAll(async () => {
+  build = await mkdtemp(path.join(os.tmpdir(), "trailhound-crash-build-"));
+  work = await mkdtemp(path.join(os.tmpdir(), "trailhound-crash-"));
+  await transpileTree(path.join(repo, "src/store/index.ts"), build);
+  await writeFile(path.join(build, "package.json"), '{ "type": "module" }\n');
+  await symlink(path.join(repo, "node_modules"), path.join(build, "node_modules"), "dir");
+});
+
+afterAll(async () => {
+  await rm(build, { recursive: true, force: true });
+  await rm(work, { recursive: true, force: true });
+});
+
+interface Run {
+  acked: string[];
+  sawReady: boolean;
+  stderr: string;
+  signal: NodeJS.Signals | null;
+  code: number | null;
+}
+
+function runChild(dir: string, run: number, killAfterReadyMs: number | undefined, killAfterSpawnMs: number): Promise<Run> {
+  const child = spawn(process.execPath, [path.join(here, "crash-child.mjs"), pathToFileURL(path.join(build, "src/store/index.js")).href, dir, String(run)], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let stderr = "";
+  let sawReady = false;
+  let timer: NodeJS.Timeout | undefined;
+  const kill = () => child.kill("SIGKILL");
+  if (killAfterReadyMs === undefined) timer = setTimeout(kill, killAfterSpawnMs);
+  // Safety net: never hang.
+  const guard = setTimeout(kill, 10_000);
+  child.stdout.setEncoding("utf8");
+  child.stdout.on("data", (d: string) => {
+    out += d;
+    if (!sawReady && out.includes("READY\n")) {
+      sawReady = true;
+      if (killAfterReadyMs !== undefined) timer = setTimeout(kill, killAfterReadyMs);
+    }
+  });
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(guard);
+      // Only complete lines count: a line cut by the kill was not reported.
+      const acked = out
+        .split("\n")
+        .slice(0, -1)
+        .filter((l) => l.startsWith("ACK "))
+        .map((l) => l.slice(4));
+      resolve({ acked, sawReady, stderr, signal, code });
+    });
+  });
+}
+
+describe("crash safety", () => {
+  it("SIGKILL at random instants never loses a durable acknowledgement nor leaves a broken store", { timeout: 60_000 }, async () => {
+    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+    const rand = rng(seed);
+    const dir = path.join(work, "store");
+    const runs = 32;
+    const acked = new Set<string>();
+    let killedMidWrite = 0;
+    for (let run = 0; run < runs; run++) {
+      // Most runs are killed while writing; every 8th is killed at a random point from spawn (during open or before).
+      const early = run % 8 === 7;
+      const r = await runChild(dir, run, early ? undefined : 5 + Math.floor(rand() * 120), 20 + Math.floor(rand() * 250));
+      expect(r.signal, `run ${run} (seed ${seed}) ended by itself: code ${r.code}, stderr: ${r.stderr}`).toBe("SIGKILL");
+      if (!early) expect(r.sawReady, `run ${run} (seed ${seed}) never got ready: ${r.stderr}`).toBe(true);
+      if (r.acked.length > 0) killedMidWrite++;
+      for (const id of r.acked) acked.add(id);
+
+      // After every kill: the store opens, complete, and holds every reported acknowledgement.
+      const s = await TrailStore.open(dir);
+      const lost = [...acked].filter((id) => s.getFinding(id)?.status !== "acknowledged");
+      expect(lost, `run ${run} (seed ${seed}): acknowledgements reported durable but missing`).toEqual([]);
+      expect(s.getBaselines().size).toBe(150);
+      await s.close();
+    }
+    expect(killedMidWrite).toBeGreaterThanOrEqual(runs / 2);
+    expect(acked.size).toBeGreaterThan(50);
+    const check = await checkStore(dir);
+    expect(check.ok, check.lines.join("\n")).toBe(true);
+    expect((await readdir(dir)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+  });
+});
