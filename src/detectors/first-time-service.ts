@@ -1,0 +1,104 @@
+/**
+ * first-time-service: an identity uses an AWS service it has never used before. One finding per
+ * new service, listing the new APIs called in it (fingerprint = the service), rather than one
+ * finding per API.
+ *
+ * Score = 100 x w x (f + (1 - f) x exp(-r)) with r the identity's smoothed rate of new *services*
+ * per active day, w the weight of the most powerful API called in the service (lib/novelty.ts),
+ * plus 0.05 per extra API (up to 0.2: exploring a service broadly is more than one stray call),
+ * and f = 0.25 when w >= 0.6. Nothing is raised while the identity is still learning.
+ */
+import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
+import { fmtNum } from "./lib/stats.js";
+import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
+
+const LISTED = 10;
+
+export const firstTimeService: WindowDetector = {
+  id: "first-time-service",
+  kind: "window",
+  title: "First use of an AWS service by this identity",
+  description:
+    "The identity called a service it had never used in its history. One finding per new service lists the APIs called in it. " +
+    "Graded by how often the identity starts using new services and by what the APIs called can do.",
+  severity: "medium",
+  attack: ["T1078.004", "T1526"],
+  investigate: [
+    "Is the service part of a planned change (new application, new infrastructure module)?",
+    "Look at the listed APIs: reads only (exploration) or changes (keys, policies, logging, sharing)?",
+    "Check the source IP and user agent of the events against the identity's usual networks and tools.",
+    "For a role, find who assumed it in the window (sts:AssumeRole with its session name).",
+  ],
+  falsePositives: [
+    "A team adopting a new service, or a new Terraform/CloudFormation module applied by a CI role.",
+    "AWS console pages that call another service's APIs in the background.",
+    "Service renames or new event sources introduced by AWS.",
+  ],
+  detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
+    if (ctx.learning || isAwsManaged(win.principal)) return [];
+    const b = ctx.baseline;
+    const rawRate = b.noveltyRate("service");
+    const rate = smoothedRate(b, "service");
+    const s = surprise(rate);
+    const noun = identityNoun(win.principal);
+    const byService = new Map<string, Array<[string, WinStat]>>();
+    for (const [api, st] of win.apis) {
+      const colon = api.indexOf(":");
+      const service = colon > 0 ? api.slice(0, colon) : api;
+      if (!byService.has(service)) byService.set(service, []);
+      byService.get(service)!.push([api, st]);
+    }
+    const out: FindingDraft[] = [];
+    for (const [service, sst] of win.services) {
+      if (b.known("service", service)) continue;
+      const apis = (byService.get(service) ?? []).map(([api, st]) => ({ api, st, cls: apiClass(api) }));
+      apis.sort((x, y) => API_WEIGHT[y.cls] - API_WEIGHT[x.cls] || y.st.n - x.st.n || (x.api < y.api ? -1 : 1));
+      const wMax = apis.length ? API_WEIGHT[apis[0]!.cls] : API_WEIGHT.read;
+      const w = Math.min(1, wMax + 0.05 * Math.min(4, Math.max(0, apis.length - 1)));
+      const floor = wMax >= 0.6 ? 0.25 : 0;
+      const failedOnly = sst.n > 0 && sst.err >= sst.n;
+      let score = 100 * w * (floor + (1 - floor) * s);
+      if (failedOnly) score *= 0.8;
+      const severity = severityOf(score);
+      if (!severity) continue;
+      const names = apis.slice(0, LISTED).map((a) => a.api.slice(service.length + 1));
+      const more = apis.length > LISTED ? ` and ${apis.length - LISTED} more` : "";
+      const denied = sst.denied ? `, ${sst.denied} denied` : "";
+      const why =
+        `first use of ${service} by ${noun} in ${b.summary()}: ${apis.length} API${apis.length === 1 ? "" : "s"} ` +
+        `(${names.join(", ")}${more}), ${sst.n} call${sst.n === 1 ? "" : "s"}${denied}; ` +
+        `it starts using a new service on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new services/day).`;
+      const ids: string[] = [];
+      for (const a of apis) for (const id of a.st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
+      const draft: FindingDraft = {
+        severity,
+        score: Math.round(score),
+        title: `First use of ${service} by ${noun.replace(/^(this|the) /, "")}`,
+        why,
+        fingerprint: [service],
+        eventIds: ids.length ? ids : sst.ids.slice(),
+        firstSeen: sst.first,
+        lastSeen: sst.last,
+        count: sst.n,
+        evidence: {
+          service,
+          apis: apis.map((a) => ({ api: a.api, class: a.cls, calls: a.st.n, denied: a.st.denied })),
+          noveltyRate: Number(rawRate.toFixed(3)),
+          pNewServicePerDay: Number((1 - Math.exp(-rate)).toFixed(3)),
+          knownServices: b.distinct("service"),
+          historyDays: Math.round(b.historyDays),
+        },
+      };
+      if (failedOnly) draft.failed = true;
+      const ip = onlyKey(win.ips);
+      if (ip) draft.sourceIp = ip;
+      const region = onlyKey(win.regions);
+      if (region) draft.region = region;
+      out.push(draft);
+    }
+    out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0));
+    return out;
+  },
+};
+
+export default firstTimeService;

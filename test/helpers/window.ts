@@ -1,0 +1,544 @@
+/**
+ * Builders for the behavioural (window) detectors: IdentityWindow, Profile and BaselineView from
+ * lists of TrailEvents, and a seeded generator of weeks of normal activity for a few identity
+ * archetypes.
+ *
+ * Why generated data: the shared CloudTrail samples span about one hour of one account and carry
+ * no real public IP addresses (see test/fixtures and shared/data/cloudtrail/README.md), so a
+ * baseline of weeks, hour-of-day rhythms, novelty rates and geography cannot come from them. The
+ * generator below produces that history deterministically (seeded), and tests inject anomalies on
+ * top. Public addresses and their locations are illustrative: they come from a static table
+ * (`GEN_GEO`), not from a real database, so tests do not depend on monthly data updates.
+ *
+ * `buildWindow` and `buildProfile` follow the scan's documented rules (src/scan/accumulator.ts,
+ * src/baseline/merge.ts): api = `service:EventName`; ip/ua/network/country only for calls not made
+ * by a service on the identity's behalf (`invokedBy`), network/country only for public addresses;
+ * 10-minute buckets with distinct read APIs; geo points de-duplicated per address and minute.
+ */
+import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, emptyProfile, type BaselineConfig, type Dim, type Profile } from "../../src/baseline/profile.js";
+import { BaselineView } from "../../src/baseline/view.js";
+import type { Principal, TrailEvent } from "../../src/events/types.js";
+import { StaticGeoResolver, type GeoInfo, type GeoResolver } from "../../src/geo/types.js";
+import type { Bucket, DetectorConfig, DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WinStat, WindowDetector } from "../../src/detectors/types.js";
+import { ACCOUNT, assumedRole, ev, iamUser, type RecordInput } from "./events.js";
+
+export const BUCKET = 10 * 60_000;
+const READ = /^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)/;
+
+export const DETECTOR_CONFIG: DetectorConfig = { ownAccounts: new Set([ACCOUNT]), maxSpeedKmh: 900, minTravelKm: 100 };
+
+const apiOf = (e: TrailEvent) => `${e.service}:${e.eventName}`;
+
+// ---------------------------------------------------------------- window
+
+function stat(): WinStat {
+  return { n: 0, err: 0, denied: 0, first: Infinity, last: -Infinity, ids: [] };
+}
+
+function bump(m: Map<string, WinStat>, k: string, e: TrailEvent): void {
+  let s = m.get(k);
+  if (!s) m.set(k, (s = stat()));
+  s.n++;
+  if (e.failed) s.err++;
+  if (e.denied) s.denied++;
+  if (e.time < s.first) s.first = e.time;
+  if (e.time > s.last) s.last = e.time;
+  if (s.ids.length < 5) s.ids.push(e.id);
+}
+
+export interface WindowOptions {
+  start?: number;
+  end?: number;
+  geo?: GeoResolver;
+  /** Attach the session name to each geo point (what impossible-travel uses when the scan provides it). */
+  geoSessions?: boolean;
+}
+
+/** The IdentityWindow of one identity's events inside [start, end) (defaults: the events' span). */
+export function buildWindow(events: readonly TrailEvent[], opts: WindowOptions = {}): IdentityWindow {
+  const sorted = [...events].sort((a, b) => a.time - b.time);
+  if (sorted.length === 0) throw new Error("buildWindow needs events");
+  const start = opts.start ?? sorted[0]!.time - (sorted[0]!.time % BUCKET);
+  const end = opts.end ?? sorted[sorted.length - 1]!.time + 1;
+  const inWin = sorted.filter((e) => e.time >= start && e.time < end);
+  const w: IdentityWindow = {
+    principal: (inWin[0] ?? sorted[0]!).principal,
+    sessions: [],
+    events: 0,
+    errors: 0,
+    denied: 0,
+    first: Infinity,
+    last: -Infinity,
+    apis: new Map(),
+    services: new Map(),
+    regions: new Map(),
+    ips: new Map(),
+    networks: new Map(),
+    countries: new Map(),
+    uas: new Map(),
+    errorCodes: new Map(),
+    buckets: [],
+    geo: [],
+    candidates: [],
+    dropped: { candidates: 0, geo: 0 },
+  };
+  const sessions = new Set<string>();
+  const buckets = new Map<number, Bucket & { readSet: Set<string> }>();
+  const lastMinute = new Map<string, number>();
+  for (const e of inWin) {
+    const via = e.principal.invokedBy !== undefined;
+    const api = apiOf(e);
+    w.events++;
+    if (e.failed) w.errors++;
+    if (e.denied) w.denied++;
+    w.first = Math.min(w.first, e.time);
+    w.last = Math.max(w.last, e.time);
+    bump(w.apis, api, e);
+    bump(w.services, e.service, e);
+    bump(w.regions, e.region, e);
+    if (e.errorCode) bump(w.errorCodes, e.errorCode, e);
+    if (e.principal.sessionName) sessions.add(e.principal.sessionName);
+    if (!via) {
+      if (e.ipKind === "public" || e.ipKind === "private") bump(w.ips, e.sourceIp, e);
+      bump(w.uas, e.uaFamily, e);
+    }
+    const bs = e.time - (e.time % BUCKET);
+    let b = buckets.get(bs);
+    if (!b) buckets.set(bs, (b = { start: bs, n: 0, err: 0, denied: 0, reads: [], readSet: new Set() }));
+    b.n++;
+    if (e.failed) b.err++;
+    if (e.denied) b.denied++;
+    if (READ.test(e.eventName)) b.readSet.add(api);
+    if (e.ipKind === "public" && !via) {
+      const g = opts.geo?.lookup(e.sourceIp);
+      if (g?.asn !== undefined) bump(w.networks, `AS${g.asn}`, e);
+      if (g?.country) bump(w.countries, g.country, e);
+      const minute = Math.floor(e.time / 60_000);
+      if (lastMinute.get(e.sourceIp) !== minute) {
+        lastMinute.set(e.sourceIp, minute);
+        const p: GeoPoint & { session?: string } = { time: e.time, ip: e.sourceIp, eventId: e.id };
+        if (g) p.geo = g;
+        if (opts.geoSessions && e.principal.sessionName) p.session = e.principal.sessionName;
+        w.geo.push(p);
+      }
+    }
+  }
+  w.sessions = [...sessions];
+  w.buckets = [...buckets.values()].sort((a, b) => a.start - b.start).map(({ readSet, ...b }) => ({ ...b, reads: [...readSet] }));
+  return w;
+}
+
+// ---------------------------------------------------------------- profile
+
+export interface ProfileOptions {
+  /** Fold only events before this time (the window start). */
+  before: number;
+  geo?: GeoResolver;
+  cfg?: BaselineConfig;
+}
+
+/** Fold events before `before` into a Profile the way the scan's merge does (no decay). */
+export function buildProfile(events: readonly TrailEvent[], opts: ProfileOptions): Profile {
+  const cfg = opts.cfg ?? DEFAULT_BASELINE_CONFIG;
+  const hist = events.filter((e) => e.time < opts.before);
+  const p0 = hist[0] ?? events[0];
+  if (!p0) throw new Error("buildProfile needs events");
+  const p = emptyProfile(p0.principal.key, p0.principal.type);
+  if (p0.principal.arn) p.arn = p0.principal.arn;
+  if (p0.principal.accountId) p.accountId = p0.principal.accountId;
+  if (p0.principal.userName) p.userName = p0.principal.userName;
+  const days = new Set<number>();
+  const hourly = new Map<number, [number, number]>();
+  const buckets = new Map<number, Set<string>>();
+  const minHour = Math.floor((opts.before - cfg.hourlyDays * DAY) / HOUR);
+  const track = (dim: Dim, v: string, e: TrailEvent) => {
+    const s = p.dims[dim][v];
+    if (s) {
+      s[0]++;
+      if (e.failed) s[1]++;
+      s[2] = Math.min(s[2], e.time);
+      s[3] = Math.max(s[3], e.time);
+    } else p.dims[dim][v] = [1, e.failed ? 1 : 0, e.time, e.time];
+  };
+  for (const e of hist) {
+    p.first = Math.min(p.first, e.time);
+    p.last = Math.max(p.last, e.time);
+    p.events++;
+    if (e.failed) p.errors++;
+    if (e.denied) p.denied++;
+    const day = Math.floor(e.time / DAY);
+    days.add(day);
+    p.hours[Math.floor(e.time / HOUR) % 24]!++;
+    p.weekdays[(day + 4) % 7]!++;
+    const api = apiOf(e);
+    track("api", api, e);
+    track("service", e.service, e);
+    track("region", e.region, e);
+    if (e.principal.sessionName) track("session", e.principal.sessionName, e);
+    if (e.errorCode) track("errorCode", e.errorCode, e);
+    if (e.principal.invokedBy === undefined) {
+      if (e.ipKind === "public" || e.ipKind === "private") track("ip", e.sourceIp, e);
+      track("ua", e.uaFamily, e);
+      if (e.ipKind === "public") {
+        const g = opts.geo?.lookup(e.sourceIp);
+        if (g?.asn !== undefined) track("network", `AS${g.asn}`, e);
+        if (g?.country) track("country", g.country, e);
+      }
+    }
+    const h = Math.floor(e.time / HOUR);
+    if (h >= minHour) {
+      const c = hourly.get(h);
+      if (c) {
+        c[0]++;
+        if (e.failed) c[1]++;
+      } else hourly.set(h, [1, e.failed ? 1 : 0]);
+    }
+    const bs = e.time - (e.time % BUCKET);
+    let rs = buckets.get(bs);
+    if (!rs) buckets.set(bs, (rs = new Set()));
+    if (READ.test(e.eventName)) rs.add(api);
+  }
+  p.trainedUntil = p.last;
+  p.days = [...days].sort((a, b) => a - b);
+  p.hourly = [...hourly.entries()].sort((a, b) => a[0] - b[0]).map(([h, [n, err]]) => [h, n, err]);
+  let max = 0;
+  for (const s of buckets.values()) max = Math.max(max, s.size);
+  p.breadth = [max, buckets.size];
+  return p;
+}
+
+/** The detector context of an identity with `profile` (undefined = cold start) for a window. */
+export function contextFor(principal: Principal, profile: Profile | undefined, window: { start: number; end: number }, geo?: GeoResolver): DetectorContext {
+  const baseline = new BaselineView(profile, window.start, DEFAULT_BASELINE_CONFIG);
+  const ctx: DetectorContext = { principal, baseline, learning: baseline.learning, window, config: DETECTOR_CONFIG };
+  if (geo) ctx.geo = geo;
+  return ctx;
+}
+
+export interface Scenario {
+  win: IdentityWindow;
+  ctx: DetectorContext;
+  profile: Profile | undefined;
+}
+
+/**
+ * History events (before `start`) + window events -> the window and context a detector sees.
+ * Pass `history: []` for a cold start.
+ */
+export function scenario(history: readonly TrailEvent[], windowEvents: readonly TrailEvent[], window: { start: number; end: number }, opts: { geo?: GeoResolver; geoSessions?: boolean } = {}): Scenario {
+  const profile = history.length ? buildProfile(history, { before: window.start, ...(opts.geo ? { geo: opts.geo } : {}) }) : undefined;
+  const principal = windowEvents[0]?.principal ?? history[0]!.principal;
+  const win = buildWindow(windowEvents, { start: window.start, end: window.end, ...opts });
+  return { win, ctx: contextFor(principal, profile, window, opts.geo), profile };
+}
+
+export function run(d: WindowDetector, s: Scenario): FindingDraft[] {
+  return d.detect(s.win, s.ctx);
+}
+
+// ---------------------------------------------------------------- seeded generator
+
+/** mulberry32: small, fast, good enough for test data. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function poisson(r: () => number, lambda: number): number {
+  if (lambda <= 0) return 0;
+  if (lambda > 50) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * gauss(r)));
+  const L = Math.exp(-lambda);
+  let k = 0;
+  let p = 1;
+  do {
+    k++;
+    p *= r();
+  } while (p > L);
+  return k - 1;
+}
+
+function gauss(r: () => number): number {
+  return Math.sqrt(-2 * Math.log(Math.max(1e-12, r()))) * Math.cos(2 * Math.PI * r());
+}
+
+function pick<T>(r: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(r() * xs.length)]!;
+}
+
+/** Illustrative public addresses and where the generator says they are. */
+export const GEN_IPS = {
+  parisOrange: ["90.12.34.56", "90.12.77.10", "86.200.14.3"],
+  parisOrangeNew: "90.47.201.9",
+  parisFree: "82.64.12.200",
+  lyonOrange: "90.55.3.21",
+  saoPaulo: "177.92.14.7",
+  mullvadSe: "193.138.218.77",
+  azureRunners: ["20.42.65.10", "20.118.33.4", "52.176.9.81", "40.84.170.2", "20.98.140.19"],
+  awsTasks: Array.from({ length: 24 }, (_, i) => `3.${80 + (i % 6)}.${10 + i}.${100 + i}`),
+  londonHome: "81.2.69.142",
+  attackerVps: "45.77.12.34",
+} as const;
+
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const ORANGE = { asn: 3215, asOrg: "Orange S.A." };
+
+export const GEN_GEO_TABLE: Record<string, GeoInfo> = {
+  ...Object.fromEntries(GEN_IPS.parisOrange.map((ip) => [ip, { country: "FR", city: "Paris", ...PARIS, ...ORANGE }])),
+  [GEN_IPS.parisOrangeNew]: { country: "FR", city: "Paris", ...PARIS, ...ORANGE },
+  [GEN_IPS.parisFree]: { country: "FR", city: "Paris", ...PARIS, asn: 12322, asOrg: "Free SAS" },
+  [GEN_IPS.lyonOrange]: { country: "FR", city: "Lyon", lat: 45.764, lon: 4.8357, ...ORANGE },
+  [GEN_IPS.saoPaulo]: { country: "BR", city: "Sao Paulo", lat: -23.5505, lon: -46.6333, asn: 28573, asOrg: "Claro NXT Telecomunicacoes Ltda" },
+  [GEN_IPS.mullvadSe]: { country: "SE", city: "Stockholm", lat: 59.3293, lon: 18.0686, asn: 39351, asOrg: "31173 Services AB", relay: true, relayKind: "vpn" },
+  [GEN_IPS.londonHome]: { country: "GB", city: "London", lat: 51.5143, lon: -0.0912, asn: 20712, asOrg: "Andrews & Arnold Ltd" },
+  [GEN_IPS.attackerVps]: { country: "NL", city: "Amsterdam", lat: 52.37, lon: 4.89, asn: 20473, asOrg: "The Constant Company, LLC", hosting: true },
+  ...Object.fromEntries(
+    GEN_IPS.azureRunners.map((ip, i) => [
+      ip,
+      [
+        { country: "US", city: "Ashburn", lat: 39.0438, lon: -77.4874 },
+        { country: "US", city: "San Antonio", lat: 29.4241, lon: -98.4936 },
+        { country: "US", city: "Des Moines", lat: 41.5868, lon: -93.625 },
+        { country: "US", city: "Boydton", lat: 36.6676, lon: -78.3875 },
+        { country: "US", city: "Quincy", lat: 47.2343, lon: -119.8526 },
+      ][i]!,
+    ]).map(([ip, loc]) => [ip, { ...(loc as object), asn: 8075, asOrg: "Microsoft Corporation", hosting: true }]),
+  ),
+  ...Object.fromEntries(GEN_IPS.awsTasks.map((ip) => [ip, { country: "US", city: "Ashburn", lat: 39.0438, lon: -77.4874, asn: 14618, asOrg: "Amazon.com, Inc.", hosting: true }])),
+};
+
+export const GEN_GEO = new StaticGeoResolver(GEN_GEO_TABLE);
+
+/** Monday 2024-06-03 00:00 UTC: generated histories end here, windows start here. */
+export const GEN_END = Date.parse("2024-06-03T00:00:00Z");
+
+export const UA = {
+  browser: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
+  console: "console.amazonaws.com",
+  terraform: "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.3 os/linux lang/go#1.21.8 md/GOOS#linux md/GOARCH#amd64",
+  java: "aws-sdk-java/2.25.10 Linux/5.10.213-201.855.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/standard",
+  cli: "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9 exe/x86_64.ubuntu.22 prompt/off command/ec2.describe-instances",
+  kali: "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off",
+} as const;
+
+export type Archetype = "console-person" | "ci-role" | "service-role";
+
+export interface Generated {
+  kind: Archetype;
+  identity: Record<string, unknown>;
+  principal: Principal;
+  /** Time-sorted events in [end - days, end). */
+  events: TrailEvent[];
+  start: number;
+  end: number;
+}
+
+let genSeq = 0;
+
+/** One generated call: the service (short name) and event, plus record fields. */
+export interface GenInput {
+  service: string;
+  eventName: string;
+  /** Raw userIdentity; defaults to the archetype's. */
+  identity?: Record<string, unknown>;
+  time?: number;
+  sourceIPAddress?: string;
+  userAgent?: string;
+  region?: string;
+  errorCode?: string;
+  errorMessage?: string;
+  eventType?: string;
+  readOnly?: boolean;
+  requestParameters?: Record<string, unknown> | null;
+  responseElements?: Record<string, unknown> | null;
+  additionalEventData?: Record<string, unknown> | null;
+}
+
+type Emit = (input: GenInput) => void;
+
+function emitter(out: TrailEvent[], identity: Record<string, unknown>, prefix: string): Emit {
+  return ({ service, identity: id, ...input }) => {
+    const rec: RecordInput = { ...input, eventSource: `${service}.amazonaws.com`, userIdentity: id ?? identity, eventId: `${prefix}-${++genSeq}` };
+    out.push(ev(rec));
+  };
+}
+
+/** Console pages and the reads each page load makes (a person in the console, eu-west-3). */
+const CONSOLE_PAGES: ReadonlyArray<{ service: string; reads: string[]; writes?: string[] }> = [
+  { service: "ec2", reads: ["DescribeInstances", "DescribeInstanceStatus", "DescribeTags", "DescribeVolumes", "DescribeSecurityGroups", "DescribeAddresses"], writes: ["StartInstances", "StopInstances"] },
+  { service: "s3", reads: ["ListBuckets", "GetBucketLocation", "ListObjects", "GetBucketPolicyStatus"], writes: ["PutObject"] },
+  { service: "cloudwatch", reads: ["GetMetricData", "DescribeAlarms", "ListDashboards"] },
+  { service: "logs", reads: ["DescribeLogGroups", "FilterLogEvents"] },
+  { service: "lambda", reads: ["ListFunctions", "GetFunction", "GetAccountSettings"] },
+  { service: "iam", reads: ["GetUser", "ListAccessKeys", "ListMFADevices"] },
+  { service: "rds", reads: ["DescribeDBInstances", "DescribeDBClusters"] },
+];
+
+function consolePerson(r: () => number, start: number, end: number, out: TrailEvent[]): Record<string, unknown> {
+  const identity = { ...iamUser("maria"), sessionContext: { attributes: { mfaAuthenticated: "true", creationDate: new Date(start).toISOString() } } };
+  const emit = emitter(out, identity, "cp");
+  const ips = [...GEN_IPS.parisOrange];
+  for (let day = start; day < end; day += DAY) {
+    const wd = new Date(day).getUTCDay();
+    if ((wd === 0 || wd === 6) && r() > 0.05) continue;
+    if (r() < 0.08) continue; // leave, meetings all day
+    const ip = r() < 0.8 ? ips[0]! : pick(r, ips);
+    const sessions = 1 + poisson(r, 0.8);
+    for (let s = 0; s < sessions; s++) {
+      let t = day + (7 + Math.floor(r() * 9)) * HOUR + Math.floor(r() * 60) * 60_000;
+      emit({ service: "signin", eventName: "ConsoleLogin", eventType: "AwsConsoleSignIn", time: t, sourceIPAddress: ip, userAgent: UA.browser, region: "eu-west-3", responseElements: { ConsoleLogin: "Success" }, additionalEventData: { MFAUsed: "Yes" } });
+      const loads = 5 + poisson(r, 10);
+      for (let k = 0; k < loads; k++) {
+        t += (1 + Math.floor(r() * 4)) * 60_000;
+        const page = pick(r, CONSOLE_PAGES);
+        const n = 2 + Math.floor(r() * (page.reads.length - 1));
+        for (let j = 0; j < n; j++) emit({ service: page.service, eventName: page.reads[j]!, time: t + j * 1000, sourceIPAddress: ip, userAgent: r() < 0.7 ? UA.console : UA.browser, region: "eu-west-3", readOnly: true });
+        if (page.writes && r() < 0.08) emit({ service: page.service, eventName: pick(r, page.writes), time: t + 20_000, sourceIPAddress: ip, userAgent: UA.console, region: "eu-west-3" });
+      }
+    }
+  }
+  return identity;
+}
+
+/** The estate a CI role's Terraform reads on every plan; it grows by a few resource types a week. */
+const CI_ESTATE: ReadonlyArray<{ week: number; service: string; reads: string[]; writes: string[] }> = [
+  { week: 0, service: "ec2", reads: ["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribeRouteTables", "DescribeInstances", "DescribeLaunchTemplates"], writes: ["CreateTags", "AuthorizeSecurityGroupEgress"] },
+  { week: 0, service: "s3", reads: ["GetBucketPolicy", "GetBucketVersioning", "GetBucketAcl", "GetBucketTagging", "ListBucket"], writes: ["PutBucketTagging"] },
+  { week: 0, service: "iam", reads: ["GetRole", "ListRolePolicies", "ListAttachedRolePolicies", "GetPolicy", "GetPolicyVersion"], writes: ["TagRole"] },
+  { week: 0, service: "lambda", reads: ["GetFunction", "GetFunctionCodeSigningConfig", "ListVersionsByFunction", "GetPolicy"], writes: ["UpdateFunctionConfiguration"] },
+  { week: 0, service: "logs", reads: ["DescribeLogGroups", "ListTagsLogGroup"], writes: ["PutRetentionPolicy"] },
+  { week: 0, service: "sts", reads: ["GetCallerIdentity"], writes: [] },
+  { week: 1, service: "dynamodb", reads: ["DescribeTable", "DescribeContinuousBackups", "DescribeTimeToLive", "ListTagsOfResource"], writes: ["TagResource"] },
+  { week: 2, service: "sqs", reads: ["GetQueueAttributes", "ListQueueTags"], writes: ["SetQueueAttributes"] },
+  { week: 3, service: "ec2", reads: ["DescribeNatGateways", "DescribeVpcEndpoints"], writes: ["ModifyVpcEndpoint"] },
+  { week: 4, service: "cloudwatch", reads: ["DescribeAlarms", "ListTagsForResource"], writes: ["PutMetricAlarm"] },
+  { week: 5, service: "ecr", reads: ["DescribeRepositories", "GetLifecyclePolicy", "ListTagsForResource"], writes: ["PutLifecyclePolicy"] },
+];
+
+function ciRole(r: () => number, start: number, end: number, out: TrailEvent[]): Record<string, unknown> {
+  let identity: Record<string, unknown> = assumedRole("github-deploy", "GitHubActions-0");
+  const week0 = start;
+  for (let day = start; day < end; day += DAY) {
+    const wd = new Date(day).getUTCDay();
+    const deploys = poisson(r, wd === 0 || wd === 6 ? 0.7 : 4);
+    const week = Math.floor((day - week0) / (7 * DAY));
+    const estate = CI_ESTATE.filter((x) => x.week <= week);
+    for (let k = 0; k < deploys; k++) {
+      const runId = Math.floor(r() * 1e9);
+      identity = assumedRole("github-deploy", `GitHubActions-${runId}`);
+      const emit = emitter(out, identity, "ci");
+      const ip = pick(r, GEN_IPS.azureRunners);
+      let t = day + (6 + Math.floor(r() * 14)) * HOUR + Math.floor(r() * 50) * 60_000;
+      for (const res of estate) {
+        for (const name of res.reads) {
+          const reps = 1 + poisson(r, 1.5);
+          for (let i = 0; i < reps; i++) emit({ service: res.service, eventName: name, time: (t += 700 + Math.floor(r() * 900)), sourceIPAddress: ip, userAgent: UA.terraform, region: "us-east-1", readOnly: true });
+        }
+      }
+      for (const res of estate) if (res.writes.length && r() < 0.3) emit({ service: res.service, eventName: pick(r, res.writes), time: (t += 2000), sourceIPAddress: ip, userAgent: UA.terraform, region: "us-east-1" });
+    }
+  }
+  return identity;
+}
+
+function serviceRole(r: () => number, start: number, end: number, out: TrailEvent[]): Record<string, unknown> {
+  const identity = assumedRole("orders-api", "task-7f3a");
+  const emit = emitter(out, identity, "svc");
+  const mix: Array<[string, string, number]> = [
+    ["dynamodb", "GetItem", 0.45],
+    ["dynamodb", "PutItem", 0.2],
+    ["dynamodb", "Query", 0.15],
+    ["sqs", "ReceiveMessage", 0.08],
+    ["sqs", "DeleteMessage", 0.07],
+    ["kms", "Decrypt", 0.05],
+  ];
+  let ipIdx = 0;
+  for (let h = start; h < end; h += HOUR) {
+    const hod = new Date(h).getUTCHours();
+    if (hod === 0 && r() < 0.3) ipIdx = (ipIdx + 1) % GEN_IPS.awsTasks.length; // tasks replaced now and then
+    const lambda = 30 + 15 * Math.sin(((hod - 8) / 24) * 2 * Math.PI);
+    const n = poisson(r, lambda);
+    for (let i = 0; i < n; i++) {
+      let x = r();
+      let choice = mix[0]!;
+      for (const m of mix) {
+        if (x < m[2]) {
+          choice = m;
+          break;
+        }
+        x -= m[2];
+      }
+      const fail = choice[1] === "PutItem" && r() < 0.02;
+      emit({
+        service: choice[0],
+        eventName: choice[1],
+        time: h + Math.floor(r() * HOUR),
+        sourceIPAddress: GEN_IPS.awsTasks[ipIdx]!,
+        userAgent: UA.java,
+        region: "us-east-1",
+        ...(fail ? { errorCode: "ConditionalCheckFailedException", errorMessage: "The conditional request failed" } : {}),
+      });
+    }
+  }
+  return identity;
+}
+
+const cache = new Map<string, Generated>();
+
+/**
+ * Weeks of normal activity for one archetype, ending at `end` (default GEN_END). Deterministic for
+ * a given (kind, days, seed, end); cached, treat the result as read-only.
+ *  - console-person: IAM user `maria` in the console from Paris (Orange), weekdays 07-17 UTC,
+ *    a fixed set of console pages;
+ *  - ci-role: role `github-deploy` run by GitHub-hosted runners (Azure, US), Terraform plans of an
+ *    estate that gains resource types every week (new APIs and services regularly);
+ *  - service-role: role `orders-api` from AWS task addresses, around 30 calls an hour day and night,
+ *    DynamoDB/SQS/KMS, 2% conditional-check failures on PutItem.
+ */
+export function generate(kind: Archetype, opts: { days?: number; seed?: number; end?: number } = {}): Generated {
+  const days = opts.days ?? 42;
+  const seed = opts.seed ?? 1;
+  const end = opts.end ?? GEN_END;
+  const key = `${kind}:${days}:${seed}:${end}`;
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const start = end - days * DAY;
+  const r = rng(seed * 7919 + kind.length);
+  const events: TrailEvent[] = [];
+  const identity = kind === "console-person" ? consolePerson(r, start, end, events) : kind === "ci-role" ? ciRole(r, start, end, events) : serviceRole(r, start, end, events);
+  events.sort((a, b) => a.time - b.time);
+  const g: Generated = { kind, identity, principal: events[0]!.principal, events, start, end };
+  cache.set(key, g);
+  return g;
+}
+
+/** Events of a generated identity (its identity record by default) for injecting anomalies. */
+export function make(g: Generated, input: GenInput): TrailEvent {
+  const out: TrailEvent[] = [];
+  emitter(out, g.identity, `x-${g.kind}`)(input);
+  return out[0]!;
+}
+
+/**
+ * Normal days as detection windows: for each of the last `n` days of a generated history, the
+ * scenario whose history is everything before that day and whose window is that day.
+ */
+export function normalDays(kind: Archetype, n = 7, opts: { seed?: number; geo?: GeoResolver; geoSessions?: boolean } = {}): Scenario[] {
+  const g = generate(kind, { days: 42 + n, seed: opts.seed ?? 1, end: GEN_END });
+  const geo = opts.geo ?? GEN_GEO;
+  const out: Scenario[] = [];
+  for (let i = n; i >= 1; i--) {
+    const start = GEN_END - i * DAY;
+    const end = start + DAY;
+    const history = g.events.filter((e) => e.time < start);
+    const win = g.events.filter((e) => e.time >= start && e.time < end);
+    if (win.length === 0) continue;
+    out.push(scenario(history, win, { start, end }, { geo, geoSessions: opts.geoSessions ?? false }));
+  }
+  return out;
+}
