@@ -1,0 +1,189 @@
+/**
+ * The environment, parsed once at the boundary: `loadConfig(env = process.env)` returns typed
+ * settings or throws a ConfigError that lists every missing or malformed setting and how to get it.
+ * Empty values count as unset (as in a `.env` file with `NAME=`).
+ */
+import { existsSync } from "node:fs";
+import { validate as validateCron } from "node-cron";
+import { z } from "zod";
+
+/** How to obtain each setting; shown beside any problem with it. */
+export const SETTING_HINTS: Record<string, string> = {
+  SLACK_BOT_TOKEN:
+    "the Bot User OAuth Token (xoxb-...): api.slack.com/apps -> your app -> OAuth & Permissions, after installing the app to the workspace",
+  SLACK_APP_TOKEN:
+    "an app-level token (xapp-...) for Socket Mode: api.slack.com/apps -> Basic Information -> App-Level Tokens -> Generate, scope connections:write; leave unset to use the HTTP receiver",
+  SLACK_SIGNING_SECRET:
+    "needed for the HTTP receiver (when SLACK_APP_TOKEN is not set): api.slack.com/apps -> Basic Information -> App Credentials -> Signing Secret",
+  PORT: "TCP port 0-65535 for the HTTP receiver and /healthz (default 3000 in HTTP mode; in Socket Mode /healthz is served only when PORT is set)",
+  SLACK_API_URL: "an http(s) URL of the Slack Web API, only to route through a proxy or a test server (default https://slack.com/api/)",
+  TRAILHOUND_DATA_DIR: "a writable directory for the store (default ./data; /data in the Docker image)",
+  TRAILHOUND_ADMINS:
+    "comma-separated Slack user ids (U.../W...: profile -> ... -> Copy member ID) and user-group ids (S...: group page URL) allowed to suppress and unsuppress",
+  TRAILHOUND_ACK_ANYONE: "true or false (default true): whether anyone, not only admins, may acknowledge findings",
+  TRAILHOUND_TEAM_ID:
+    "the workspace id (T...) allowed to use the bot: in a browser, app.slack.com/client/T.../...; default: the token's own workspace (auth.test)",
+  TRAILHOUND_REGIONS: "comma-separated AWS regions to read, e.g. us-east-1,eu-west-1",
+  AWS_PROFILE: "a profile name from ~/.aws/config (default: the standard AWS credential chain)",
+  TRAILHOUND_ROLE_ARNS: "comma-separated IAM role ARNs to assume per account, e.g. arn:aws:iam::123456789012:role/TrailhoundRead",
+  TRAILHOUND_DIGEST_CHANNEL: "the channel id (C.../G...) for the daily digest: channel name -> View channel details -> bottom; invite the bot there",
+  TRAILHOUND_DIGEST_CRON: "a cron expression for the digest (default '0 8 * * *': 08:00 every day), see crontab.guru",
+  TRAILHOUND_TZ: "an IANA time zone for the digest schedule and times, e.g. Europe/Paris (default UTC)",
+  TRAILHOUND_GEOIP_CITY_DB: "path to a GeoIP/DB-IP City .mmdb file (default: the bundled DB-IP Lite data)",
+  TRAILHOUND_GEOIP_ASN_DB: "path to an ASN .mmdb file (default: the bundled ASN data)",
+  TRAILHOUND_LOG_LEVEL: "debug, info, warn or error (default info)",
+};
+
+export interface ConfigProblem {
+  setting: string;
+  message: string;
+  hint: string;
+}
+
+export class ConfigError extends Error {
+  /** "config": the CLI prints the message and exits with the usage code. */
+  readonly code = "config";
+  constructor(readonly problems: ConfigProblem[]) {
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+        problems.map((p) => `  - ${p.setting}: ${p.message}\n      how to set it: ${p.hint}`).join("\n"),
+    );
+    this.name = "ConfigError";
+  }
+}
+
+const list = (s: string | undefined) =>
+  (s ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0);
+
+const SLACK_USER = /^[UW][A-Z0-9]{2,}$/;
+const SLACK_GROUP = /^S[A-Z0-9]{2,}$/;
+const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@\-/]{1,512}$/;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const optStr = z.string().optional();
+
+const EnvSchema = z
+  .object({
+    SLACK_BOT_TOKEN: z.string({ error: "missing" }).regex(/^xoxb-[\w-]+$/, "must be a bot token starting with xoxb-"),
+    SLACK_APP_TOKEN: optStr.refine((v) => v === undefined || /^xapp-[\w-]+$/.test(v), "must be an app-level token starting with xapp-"),
+    SLACK_SIGNING_SECRET: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{16,}$/.test(v), "must be the alphanumeric signing secret"),
+    PORT: optStr.refine((v) => v === undefined || (/^\d{1,5}$/.test(v) && Number(v) <= 65535), "must be a port number 0-65535"),
+    SLACK_API_URL: optStr.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), "must be an http(s) URL"),
+    TRAILHOUND_DATA_DIR: optStr,
+    TRAILHOUND_ADMINS: optStr.refine(
+      (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
+      "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
+    ),
+    TRAILHOUND_ACK_ANYONE: optStr.refine(
+      (v) => v === undefined || /^(true|false|1|0|yes|no)$/i.test(v),
+      "must be true or false",
+    ),
+    TRAILHOUND_TEAM_ID: optStr.refine((v) => v === undefined || /^T[A-Z0-9]{2,}$/.test(v), "must be a workspace id starting with T"),
+    TRAILHOUND_REGIONS: optStr.refine((v) => list(v).every((r) => REGION.test(r)), "every entry must be an AWS region like us-east-1"),
+    AWS_PROFILE: optStr,
+    TRAILHOUND_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+    TRAILHOUND_DIGEST_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
+    TRAILHOUND_DIGEST_CRON: optStr.refine((v) => v === undefined || validateCron(v), "is not a valid cron expression"),
+    TRAILHOUND_TZ: optStr.refine((v) => v === undefined || isTimeZone(v), "is not a known IANA time zone"),
+    TRAILHOUND_GEOIP_CITY_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
+    TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
+    TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["SLACK_SIGNING_SECRET"],
+        message: "missing: without SLACK_APP_TOKEN (Socket Mode) the HTTP receiver needs the signing secret",
+      });
+    }
+  });
+
+export interface Config {
+  slack: {
+    botToken: string;
+    /** Set: Socket Mode. */
+    appToken?: string;
+    signingSecret?: string;
+    mode: "socket" | "http";
+    /** HTTP receiver port (default 3000), or the /healthz port in Socket Mode (none when unset). */
+    port?: number;
+    /** Web API base URL ending with "/", when moved. */
+    apiUrl?: string;
+    /** The only workspace allowed; unset: the token's own (from auth.test at start). */
+    teamId?: string;
+  };
+  dataDir: string;
+  admins: { users: string[]; groups: string[] };
+  ackAnyone: boolean;
+  aws: { regions: string[]; profile?: string; roleArns: string[] };
+  digest: { channel?: string; cron: string; tz: string };
+  geoip: { cityDb?: string; asnDb?: string };
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | undefined> = process.env): Config {
+  const input: Record<string, string | undefined> = {};
+  for (const key of Object.keys(EnvSchema.shape)) {
+    const v = env[key]?.trim();
+    input[key] = v === undefined || v === "" ? undefined : v;
+  }
+  const parsed = EnvSchema.safeParse(input);
+  if (!parsed.success) {
+    const problems: ConfigProblem[] = [];
+    const seen = new Set<string>();
+    for (const issue of parsed.error.issues) {
+      const setting = String(issue.path[0] ?? "environment");
+      if (seen.has(setting)) continue;
+      seen.add(setting);
+      const message = input[setting] === undefined && !issue.message.startsWith("missing") ? "missing" : issue.message;
+      problems.push({ setting, message, hint: SETTING_HINTS[setting] ?? "" });
+    }
+    throw new ConfigError(problems);
+  }
+  const e = parsed.data;
+  const admins = list(e.TRAILHOUND_ADMINS);
+  const socket = e.SLACK_APP_TOKEN !== undefined;
+  const apiUrl = e.SLACK_API_URL === undefined ? undefined : e.SLACK_API_URL.endsWith("/") ? e.SLACK_API_URL : e.SLACK_API_URL + "/";
+  return {
+    slack: {
+      botToken: e.SLACK_BOT_TOKEN,
+      ...(socket ? { appToken: e.SLACK_APP_TOKEN } : {}),
+      ...(e.SLACK_SIGNING_SECRET !== undefined ? { signingSecret: e.SLACK_SIGNING_SECRET } : {}),
+      mode: socket ? "socket" : "http",
+      ...(e.PORT !== undefined ? { port: Number(e.PORT) } : socket ? {} : { port: 3000 }),
+      ...(apiUrl !== undefined ? { apiUrl } : {}),
+      ...(e.TRAILHOUND_TEAM_ID !== undefined ? { teamId: e.TRAILHOUND_TEAM_ID } : {}),
+    },
+    dataDir: e.TRAILHOUND_DATA_DIR ?? "./data",
+    admins: { users: admins.filter((a) => SLACK_USER.test(a)), groups: admins.filter((a) => SLACK_GROUP.test(a)) },
+    ackAnyone: e.TRAILHOUND_ACK_ANYONE === undefined ? true : /^(true|1|yes)$/i.test(e.TRAILHOUND_ACK_ANYONE),
+    aws: {
+      regions: list(e.TRAILHOUND_REGIONS),
+      ...(e.AWS_PROFILE !== undefined ? { profile: e.AWS_PROFILE } : {}),
+      roleArns: list(e.TRAILHOUND_ROLE_ARNS),
+    },
+    digest: {
+      ...(e.TRAILHOUND_DIGEST_CHANNEL !== undefined ? { channel: e.TRAILHOUND_DIGEST_CHANNEL } : {}),
+      cron: e.TRAILHOUND_DIGEST_CRON ?? "0 8 * * *",
+      tz: e.TRAILHOUND_TZ ?? "UTC",
+    },
+    geoip: {
+      ...(e.TRAILHOUND_GEOIP_CITY_DB !== undefined ? { cityDb: e.TRAILHOUND_GEOIP_CITY_DB } : {}),
+      ...(e.TRAILHOUND_GEOIP_ASN_DB !== undefined ? { asnDb: e.TRAILHOUND_GEOIP_ASN_DB } : {}),
+    },
+    logLevel: (e.TRAILHOUND_LOG_LEVEL as Config["logLevel"] | undefined) ?? "info",
+  };
+}

@@ -1,0 +1,171 @@
+/**
+ * The only file that wires real implementations together for the bot.
+ *
+ *   serve(env)                 `trailhound serve`: config, logger, store, bot, signal handlers
+ *   startBot(config, deps)     start the Slack app with the given ports (tests pass in-memory ones)
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { webApi, type App } from "@slack/bolt";
+import { loadConfig, type Config } from "./config.js";
+import { createLogger, type Log } from "./log.js";
+import { createSlackApp, healthzHandler } from "./slack/app.js";
+import type { Bot, BotSettings } from "./slack/context.js";
+import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
+import { TrailStore } from "./store/store.js";
+
+export interface BotDeps {
+  store: BotStore;
+  scans: ScanService;
+  log?: Log;
+  /** The digest scheduler's view of its schedule (Home tab); default: from the config. */
+  digest?: DigestSchedule;
+  /** Called last when stopping (flush and close the store). */
+  onShutdown?: () => Promise<void> | void;
+  now?: () => number;
+  /** Extra Web API client options (tests: `retryConfig: { retries: 0 }`). */
+  clientOptions?: webApi.WebClientOptions;
+  settings?: Partial<BotSettings>;
+  maxConcurrentScans?: number;
+  maxQueuedScans?: number;
+}
+
+export interface RunningBot {
+  mode: "http" | "socket";
+  /** The bound port: HTTP receiver, or the /healthz server in Socket Mode (when PORT is set). */
+  port?: number;
+  /** The workspace served. */
+  teamId: string;
+  app: App;
+  bot: Bot;
+  /** Stop receiving, abort running scans (their messages say so), then `onShutdown`. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A start-up problem the operator must fix (the CLI prints it and exits with the usage code). */
+class StartError extends Error {
+  readonly code = "config";
+}
+
+export async function startBot(config: Config, deps: BotDeps): Promise<RunningBot> {
+  const log = deps.log ?? createLogger({ level: config.logLevel });
+  const clientOptions: webApi.WebClientOptions = { ...deps.clientOptions };
+  // One auth.test: checks the token, names the workspace, and spares Bolt its own call.
+  const probe = new webApi.WebClient(config.slack.botToken, { ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}), ...clientOptions });
+  let who: { team_id?: string; user_id?: string; bot_id?: string };
+  try {
+    who = await probe.auth.test();
+  } catch (err) {
+    const why = (err as { data?: { error?: string } }).data?.error ?? (err instanceof Error ? err.message : String(err));
+    throw new StartError(`Slack refused SLACK_BOT_TOKEN (${why}): copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> OAuth & Permissions`);
+  }
+  const tokenTeam = who.team_id ?? "";
+  if (config.slack.teamId && tokenTeam && config.slack.teamId !== tokenTeam) {
+    throw new StartError(`TRAILHOUND_TEAM_ID is ${config.slack.teamId} but SLACK_BOT_TOKEN belongs to workspace ${tokenTeam}: fix one of them`);
+  }
+  const teamId = config.slack.teamId ?? tokenTeam;
+
+  const { app, bot, receiver } = createSlackApp({
+    botToken: config.slack.botToken,
+    mode: config.slack.mode,
+    ...(config.slack.signingSecret ? { signingSecret: config.slack.signingSecret } : {}),
+    ...(config.slack.appToken ? { appToken: config.slack.appToken } : {}),
+    ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+    clientOptions,
+    teamId,
+    ...(who.user_id && who.bot_id ? { botUserId: who.user_id, botId: who.bot_id } : {}),
+    admins: config.admins,
+    ackAnyone: config.ackAnyone,
+    store: deps.store,
+    scans: deps.scans,
+    digest: deps.digest ?? {
+      nextRun: () => null,
+      ...(config.digest.channel ? { channel: config.digest.channel } : {}),
+      cron: config.digest.cron,
+      tz: config.digest.tz,
+    },
+    log,
+    ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.settings ? { settings: deps.settings } : {}),
+    ...(deps.maxConcurrentScans !== undefined ? { maxConcurrentScans: deps.maxConcurrentScans } : {}),
+    ...(deps.maxQueuedScans !== undefined ? { maxQueuedScans: deps.maxQueuedScans } : {}),
+  });
+  if (!bot.authz.hasAdmins) log.warn("TRAILHOUND_ADMINS is empty: nobody can suppress or unsuppress findings");
+
+  let port: number | undefined;
+  let health: Server | undefined;
+  if (receiver) {
+    const server = (await app.start(config.slack.port ?? 3000)) as Server;
+    port = (server.address() as AddressInfo).port;
+  } else {
+    await app.start();
+    if (config.slack.port !== undefined) {
+      const handler = healthzHandler("socket", bot.runner);
+      health = createServer((req, res) => {
+        if (req.method === "GET" && req.url?.split("?")[0] === "/healthz") return handler(req, res);
+        res.writeHead(404);
+        res.end();
+      });
+      await new Promise<void>((resolve, reject) => {
+        health!.once("error", reject);
+        health!.listen(config.slack.port, resolve);
+      });
+      port = (health.address() as AddressInfo).port;
+    }
+  }
+  log.info("trailhound bot started", { mode: config.slack.mode, port, team: teamId, admins: config.admins.users.length + config.admins.groups.length });
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info("stopping the bot");
+      await app.stop().catch((err: unknown) => log.error("app.stop failed", { err }));
+      if (health) await new Promise<void>((r) => health!.close(() => r()));
+      await bot.runner.shutdown("trailhound is shutting down");
+      await deps.onShutdown?.();
+      log.info("bot stopped");
+    })());
+  return { mode: config.slack.mode, ...(port !== undefined ? { port } : {}), teamId, app, bot, stop };
+}
+
+/** Until the scan core's service is plugged in here, scans from Slack say so instead of failing obscurely. */
+const scanServiceMissing: ScanService = {
+  scan: () => Promise.reject(new Error("no scan service is wired into the bot (src/main.ts serve())")),
+};
+
+/** SIGTERM/SIGINT: stop cleanly (store flushed by onShutdown), exit; give up after `graceMs`. */
+export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = 15_000): void {
+  const onSignal = (sig: NodeJS.Signals) => {
+    log.info("signal received", { sig });
+    const t = setTimeout(() => {
+      log.error("shutdown took too long; exiting");
+      process.exit(1);
+    }, graceMs);
+    t.unref();
+    bot.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error("shutdown failed", { err });
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+}
+
+/** `trailhound serve`. */
+export async function serve(env: NodeJS.ProcessEnv = process.env, wiring: { scans?: ScanService } = {}): Promise<RunningBot> {
+  const config = loadConfig(env);
+  const log = createLogger({ level: config.logLevel });
+  const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
+  let bot: RunningBot;
+  try {
+    bot = await startBot(config, { store, scans: wiring.scans ?? scanServiceMissing, log, onShutdown: () => store.close() });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  installSignalHandlers(bot, log);
+  return bot;
+}

@@ -1,0 +1,196 @@
+/**
+ * The Bolt app: receiver (HTTP with replay protection, or Socket Mode), workspace check,
+ * `/cloudtrail`, the finding buttons, the suppress modal and the Home tab.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import {
+  App,
+  HTTPModuleFunctions,
+  HTTPReceiver,
+  type AnyMiddlewareArgs,
+  type AllMiddlewareArgs,
+  type BufferedIncomingMessage,
+  type ReceiverProcessEventErrorHandlerArgs,
+  type RespondFn,
+  webApi,
+} from "@slack/bolt";
+import { toBoltLogger, type Log } from "../log.js";
+import { registerFindingActions } from "./actions/findings.js";
+import { registerHome } from "./actions/home.js";
+import { Authorizer } from "./auth.js";
+import { COMMAND, handleCloudtrail } from "./commands/cloudtrail.js";
+import type { CommandArgs } from "./commands/scan.js";
+import { audit, DEFAULT_SETTINGS, MessageBook, type Bot, type BotSettings } from "./context.js";
+import type { BotStore, DigestSchedule, ScanService } from "./ports.js";
+import { REPLAY_ERROR_CODE, ReplayError, ReplayGuard } from "./replay.js";
+import { ScanRunner } from "./runner.js";
+
+export interface SlackAppOptions {
+  botToken: string;
+  mode: "http" | "socket";
+  /** HTTP mode. */
+  signingSecret?: string;
+  /** Socket Mode. */
+  appToken?: string;
+  /** Web API base URL (ends with "/"). */
+  apiUrl?: string;
+  /** Extra WebClient options (tests: `retryConfig: { retries: 0 }`). */
+  clientOptions?: webApi.WebClientOptions;
+  /** The only workspace allowed. */
+  teamId: string;
+  /** From auth.test, so that Bolt does not call it again. */
+  botUserId?: string;
+  botId?: string;
+  admins: { users: string[]; groups: string[] };
+  ackAnyone: boolean;
+  store: BotStore;
+  scans: ScanService;
+  digest?: DigestSchedule;
+  log: Log;
+  now?: () => number;
+  settings?: Partial<BotSettings>;
+  maxConcurrentScans?: number;
+  maxQueuedScans?: number;
+  /** Group membership cache lifetime for admin groups. */
+  adminGroupCacheMs?: number;
+}
+
+export interface SlackApp {
+  app: App;
+  bot: Bot;
+  /** HTTP mode: the receiver (its request listener serves /slack/events and /healthz). */
+  receiver?: HTTPReceiver;
+}
+
+export function healthzHandler(mode: string, runner: ScanRunner) {
+  return (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ ok: true, mode, scans: runner.load }));
+  };
+}
+
+/** Team ids a request claims to come from (all of them must be ours). */
+function requestTeams(body: Record<string, unknown>): string[] {
+  const ids = new Set<string>();
+  const add = (v: unknown) => typeof v === "string" && v !== "" && ids.add(v);
+  add(body.team_id);
+  add((body.team as { id?: unknown } | null | undefined)?.id);
+  add((body.user as { team_id?: unknown } | undefined)?.team_id);
+  add(body.user_team);
+  return [...ids];
+}
+
+function who(body: Record<string, unknown>): string {
+  const u = body.user as { id?: string } | string | undefined;
+  const id = typeof body.user_id === "string" ? body.user_id : typeof u === "string" ? u : u?.id;
+  return id ?? ((body.event as { user?: string } | undefined)?.user ?? "unknown");
+}
+
+export function createSlackApp(o: SlackAppOptions): SlackApp {
+  const now = o.now ?? Date.now;
+  const log = o.log;
+  const settings: BotSettings = { ...DEFAULT_SETTINGS, ...o.settings, result: { ...DEFAULT_SETTINGS.result, ...o.settings?.result } };
+  const runner = new ScanRunner(o.maxConcurrentScans ?? 2, o.maxQueuedScans ?? 20);
+  const clientOptions: webApi.WebClientOptions = {
+    ...(o.apiUrl ? { slackApiUrl: o.apiUrl } : {}),
+    ...o.clientOptions,
+  };
+  const boltLogger = toBoltLogger(log.child({ src: "bolt" }));
+  const auth = {
+    token: o.botToken,
+    ...(o.botUserId && o.botId ? { botUserId: o.botUserId, botId: o.botId } : {}),
+  };
+
+  let receiver: HTTPReceiver | undefined;
+  let app: App;
+  if (o.mode === "http") {
+    if (!o.signingSecret) throw new Error("HTTP mode needs the signing secret");
+    receiver = new HTTPReceiver({
+      signingSecret: o.signingSecret,
+      endpoints: "/slack/events",
+      customRoutes: [{ path: "/healthz", method: ["GET"], handler: healthzHandler("http", runner) }],
+      logger: boltLogger,
+      // Runs after Bolt verified the signature and timestamp: hand both to the replay check.
+      customPropertiesExtractor: (req: BufferedIncomingMessage) => ({
+        slackSignature: String(req.headers["x-slack-signature"] ?? ""),
+        slackRequestTimestamp: Number(req.headers["x-slack-request-timestamp"]),
+      }),
+      processEventErrorHandler: async (args: ReceiverProcessEventErrorHandlerArgs) => {
+        if ((args.error as { code?: string }).code === REPLAY_ERROR_CODE) {
+          if (!args.response.headersSent) {
+            args.response.writeHead(401);
+            args.response.end();
+          }
+          return false;
+        }
+        return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
+      },
+    });
+    app = new App({ ...auth, receiver, clientOptions, logger: boltLogger });
+  } else {
+    if (!o.appToken) throw new Error("Socket Mode needs the app-level token");
+    app = new App({ ...auth, appToken: o.appToken, socketMode: true, clientOptions, logger: boltLogger });
+  }
+
+  const bot: Bot = {
+    store: o.store,
+    scans: o.scans,
+    authz: new Authorizer({
+      admins: o.admins,
+      ackAnyone: o.ackAnyone,
+      api: app.client,
+      log,
+      ...(o.adminGroupCacheMs !== undefined ? { cacheMs: o.adminGroupCacheMs } : {}),
+      now,
+    }),
+    runner,
+    log,
+    now,
+    teamId: o.teamId,
+    ...(o.digest ? { digest: o.digest } : {}),
+    settings,
+    messages: new MessageBook(500, 24 * 3_600_000, now),
+    client: app.client,
+  };
+
+  app.error(async (err) => {
+    if ((err as { code?: string }).code === REPLAY_ERROR_CODE) log.warn(err.message);
+    else log.error("unhandled error in a listener", { err });
+    throw err;
+  });
+
+  // 1. Replay protection (HTTP): a signature is accepted once.
+  if (o.mode === "http") {
+    const guard = new ReplayGuard(now);
+    app.use(async ({ context, next }) => {
+      const sig = context.slackSignature as string | undefined;
+      if (sig && guard.isReplay(sig, context.slackRequestTimestamp as number)) throw new ReplayError();
+      await next();
+    });
+  }
+
+  // 2. One workspace only; refusals are audited and explained.
+  app.use(async (args: AnyMiddlewareArgs & AllMiddlewareArgs) => {
+    const body = args.body as unknown as Record<string, unknown>;
+    const foreign = requestTeams(body).filter((t) => t !== bot.teamId);
+    if (foreign.length === 0) return args.next();
+    const user = who(body);
+    log.warn("refused a request from another workspace", { teams: foreign, user, type: body.type ?? body.command });
+    await audit(bot, user, "refused", `team:${foreign.join(",")}`, `request from another workspace (${String(body.type ?? body.command ?? "event")})`).catch(
+      (err: unknown) => log.error("audit failed", { err }),
+    );
+    const a = args as unknown as { ack?: (m?: unknown) => Promise<void>; respond?: RespondFn };
+    const text = ":no_entry: trailhound only works in the workspace it belongs to.";
+    if ("command" in args) return a.ack?.({ response_type: "ephemeral", text });
+    if (a.ack) await a.ack();
+    if ("action" in args && a.respond && body.response_url) await a.respond({ response_type: "ephemeral", replace_original: false, text }).catch(() => undefined);
+  });
+
+  app.command(COMMAND, async (args) => {
+    await handleCloudtrail(bot, args as unknown as CommandArgs);
+  });
+  registerFindingActions(app, bot);
+  registerHome(app, bot);
+
+  return { app, bot, ...(receiver ? { receiver } : {}) };
+}

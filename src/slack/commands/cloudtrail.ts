@@ -1,0 +1,99 @@
+/** The `/cloudtrail` slash command: parse, then one handler per verb. Everything is acked within 3 s. */
+import { DEFAULT_BASELINE_CONFIG, type Profile } from "../../baseline/profile.js";
+import { BaselineView } from "../../baseline/view.js";
+import { audit, type Bot } from "../context.js";
+import { helpMessage } from "../views/help.js";
+import type { SlackMessage } from "../views/limits.js";
+import { baselineMessage, noBaselineMessage, statusMessage, suppressionsMessage } from "../views/status.js";
+import { code, esc, mention, slackDate } from "../views/text.js";
+import { parseCommand, type Command } from "./parse.js";
+import { startScan, type CommandArgs } from "./scan.js";
+
+export const COMMAND = "/cloudtrail";
+
+/** Quick answers are sent with the ack itself; past this budget, ack "working" and respond later. */
+const QUICK_BUDGET_MS = 1500;
+
+async function quick(bot: Bot, args: CommandArgs, work: () => Promise<SlackMessage>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const p = work().then(
+    (m) => ({ ok: true as const, m }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+  const first = await Promise.race([p, new Promise<"slow">((r) => (timer = setTimeout(() => r("slow"), QUICK_BUDGET_MS)))]);
+  clearTimeout(timer);
+  const asReply = (r: Awaited<typeof p>) => {
+    if (r.ok) return { response_type: "ephemeral" as const, text: r.m.text, ...(r.m.blocks.length > 0 ? { blocks: r.m.blocks } : {}) };
+    bot.log.error("command failed", { text: args.command.text, err: r.err });
+    return { response_type: "ephemeral" as const, text: `:x: That did not work: ${esc(r.err instanceof Error ? r.err.message : String(r.err))}` };
+  };
+  if (first !== "slow") return args.ack(asReply(first));
+  await args.ack({ response_type: "ephemeral", text: ":hourglass_flowing_sand: Working on it…" });
+  await args.respond({ ...asReply(await p), replace_original: false });
+}
+
+function learningKeys(profiles: Profile[], now: number): string[] {
+  return profiles.filter((p) => new BaselineView(p, now, DEFAULT_BASELINE_CONFIG).learning).map((p) => p.key);
+}
+
+async function status(bot: Bot): Promise<SlackMessage> {
+  const now = bot.now();
+  return statusMessage({
+    stats: bot.store.stats(now),
+    scans: bot.store.scans(5).reverse(),
+    learning: learningKeys([...bot.store.getBaselines().values()], now),
+  });
+}
+
+async function baseline(bot: Bot, cmd: Extract<Command, { kind: "baseline" }>): Promise<SlackMessage> {
+  const { kind, value } = cmd.identity;
+  const matches = [...bot.store.getBaselines().values()]
+    .filter((p) => {
+      if (kind === "key") return p.key === value;
+      const isRole = p.key.startsWith("role:");
+      if (kind === "role") return isRole && (p.userName === value || p.arn?.endsWith(`/${value}`) === true || p.key.endsWith(`:${value}`));
+      return !isRole && (p.userName === value || p.key.endsWith(`:${value}`));
+    })
+    .sort((a, b) => b.events - a.events);
+  const p = matches[0];
+  if (!p) return noBaselineMessage(`${kind === "key" ? "" : kind + " "}${value}`);
+  return baselineMessage(p, new BaselineView(p, bot.now(), DEFAULT_BASELINE_CONFIG).learning, matches.length - 1);
+}
+
+/** End a suppression (admins). Shared by the command and the Home tab button. */
+export async function unsuppress(bot: Bot, user: string, id: string): Promise<{ ok: boolean; text: string }> {
+  const d = await bot.authz.check(user, "suppress");
+  if (!d.allowed) {
+    await audit(bot, user, "refused", `unsuppress:${id}`, d.reason);
+    return { ok: false, text: `:no_entry: ${esc(d.reason)}` };
+  }
+  const existing = bot.store.getSuppression(id);
+  if (!existing) return { ok: false, text: `No suppression ${code(id)}: see \`/cloudtrail suppressions\`.` };
+  if (existing.removed) return { ok: false, text: `Suppression ${code(id)} was already ended by ${mention(existing.removed.by)} ${slackDate(existing.removed.at)}.` };
+  // The store releases the findings it hid and writes the audit entry.
+  const s = await bot.store.unsuppress(id, user, bot.now());
+  return { ok: true, text: `:loud_sound: Suppression ${code(s.id)} ended by ${mention(user)}; matching findings show again.` };
+}
+
+export async function handleCloudtrail(bot: Bot, args: CommandArgs): Promise<void> {
+  const cmd = parseCommand(args.command.text, bot.now());
+  switch (cmd.kind) {
+    case "scan":
+      return startScan(bot, args, cmd);
+    case "help":
+      return quick(bot, args, async () => helpMessage());
+    case "invalid":
+      return quick(bot, args, async () => helpMessage(cmd));
+    case "status":
+      return quick(bot, args, () => status(bot));
+    case "suppressions":
+      return quick(bot, args, async () => suppressionsMessage(await bot.store.activeSuppressions(bot.now())));
+    case "baseline":
+      return quick(bot, args, () => baseline(bot, cmd));
+    case "unsuppress":
+      return quick(bot, args, async () => {
+        const { text } = await unsuppress(bot, args.command.user_id, cmd.id);
+        return { text, blocks: [] };
+      });
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * `/cloudtrail scan …`: ack at once with an ephemeral "working" reply, post a "scanning" message
+ * that shows progress, then replace it with the result and continue the rest in its thread.
+ * When the bot cannot post in the channel (not a member, a DM), the result goes privately through
+ * the command's response_url instead.
+ */
+import type { RespondFn, webApi } from "@slack/bolt";
+import type { Report } from "../../scan/report-types.js";
+import { audit, type Bot } from "../context.js";
+import type { ScanProgress, ScanRequest } from "../ports.js";
+import { Throttle } from "../runner.js";
+import { stateOf, type FindingState } from "../views/finding.js";
+import type { SlackMessage } from "../views/limits.js";
+import { scanFailedMessage, scanningMessage, scanResultMessages, workingText } from "../views/report.js";
+import { describeTarget, describeWindow, type Command } from "./parse.js";
+
+type ScanCommand = Extract<Command, { kind: "scan" }>;
+
+export interface CommandArgs {
+  command: { user_id: string; channel_id: string; text: string };
+  ack: (msg?: string | (Record<string, unknown> & { text?: string })) => Promise<void>;
+  respond: RespondFn;
+  client: webApi.WebClient;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0 || signal?.aborted) return resolve();
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const data = (err as { data?: { error?: string } }).data;
+    return data?.error ? `${err.message} (${data.error})` : err.message;
+  }
+  return String(err);
+}
+
+/** Where one scan shows up: a channel message it edits, or the command's response_url. */
+class ScanSurface {
+  private ts: string | undefined;
+  private readonly progress: Throttle<ScanProgress>;
+
+  constructor(
+    private readonly bot: Bot,
+    private readonly client: webApi.WebClient,
+    private readonly respond: RespondFn,
+    private readonly channel: string,
+    private readonly req: ScanRequest,
+  ) {
+    this.progress = new Throttle(
+      (p) => this.client.chat.update({ channel: this.channel, ts: this.ts!, ...scanningMessage(this.req, p) }),
+      bot.settings.progressIntervalMs,
+      (err) => bot.log.warn("progress update failed", { err }),
+    );
+  }
+
+  async start(ahead: number): Promise<void> {
+    try {
+      const r = await this.client.chat.postMessage({ channel: this.channel, ...scanningMessage(this.req, undefined, ahead) });
+      this.ts = r.ts;
+    } catch (err) {
+      // Not in the channel, a DM between people, an archived channel…: answer privately instead.
+      this.bot.log.info("cannot post in the channel; the result goes through response_url", { channel: this.channel, err: errorText(err) });
+    }
+  }
+
+  onProgress = (p: ScanProgress): void => {
+    if (this.ts) this.progress.push(p);
+  };
+
+  async finish(report: Report, signal: AbortSignal): Promise<void> {
+    await this.progress.close();
+    const states = await this.states(report);
+    const { main, thread } = scanResultMessages(report, this.req, (id) => states.get(id), this.bot.settings.result);
+    if (!this.ts) {
+      await this.respond({ response_type: "ephemeral", replace_original: false, text: main.text, blocks: main.blocks });
+      if (thread.length > 0) {
+        await this.respond({
+          response_type: "ephemeral",
+          replace_original: false,
+          text: "More findings and the JSON report go in a thread when I can post in this channel: `/invite @trailhound` and scan again.",
+        });
+      }
+      return;
+    }
+    await this.edit(main);
+    for (let i = 0; i < thread.length && !signal.aborted; i++) {
+      if (i > 0) await sleep(this.bot.settings.threadPostIntervalMs, signal);
+      const m = thread[i]!;
+      const r = await this.client.chat.postMessage({
+        channel: this.channel,
+        thread_ts: this.ts,
+        text: m.text,
+        ...(m.blocks.length > 0 ? { blocks: m.blocks } : {}),
+      });
+      if (r.ts && m.blocks.length > 0) this.bot.messages.set(this.channel, r.ts, m.text, m.blocks);
+    }
+  }
+
+  async fail(message: string): Promise<void> {
+    await this.progress.close();
+    const msg = scanFailedMessage(this.req, message);
+    if (this.ts) await this.edit(msg);
+    else await this.respond({ response_type: "ephemeral", replace_original: false, text: msg.text, blocks: msg.blocks });
+  }
+
+  private async edit(m: SlackMessage): Promise<void> {
+    const ts = this.ts!;
+    await this.bot.messages.withLock(this.channel, ts, async () => {
+      await this.client.chat.update({ channel: this.channel, ts, text: m.text, blocks: m.blocks });
+      this.bot.messages.set(this.channel, ts, m.text, m.blocks);
+    });
+  }
+
+  /** Store state of the findings that will be shown (acknowledged earlier, suppressed…). */
+  private async states(report: Report): Promise<Map<string, FindingState>> {
+    const out = new Map<string, FindingState>();
+    const now = this.bot.now();
+    const max = this.bot.settings.result.inMain + this.bot.settings.result.maxInThread;
+    for (const f of report.findings.slice(0, Math.max(max, 0) + 50)) {
+      const [stored, supp] = await Promise.all([this.bot.store.getFinding(f.id), this.bot.store.matchSuppression(f, now)]);
+      out.set(f.id, stateOf(stored, supp));
+    }
+    return out;
+  }
+}
+
+export async function startScan(bot: Bot, args: CommandArgs, cmd: ScanCommand): Promise<void> {
+  const { command, ack, respond, client } = args;
+  const req: ScanRequest = {
+    target: cmd.target,
+    ...(cmd.since !== undefined ? { since: cmd.since } : {}),
+    ...(cmd.until !== undefined ? { until: cmd.until } : {}),
+    requestedBy: command.user_id,
+  };
+  if (!bot.runner.accepting) {
+    await ack({ response_type: "ephemeral", text: ":hourglass: Too many scans are waiting already; try again in a few minutes." });
+    return;
+  }
+  const { running, waiting } = bot.runner.load;
+  const ahead = running >= bot.runner.maxConcurrent ? waiting + 1 : 0;
+  await ack({ response_type: "ephemeral", text: workingText(req, ahead) });
+
+  const surface = new ScanSurface(bot, client, respond, command.channel_id, req);
+  const posted = surface.start(ahead);
+  const target = describeTarget(req.target);
+  void audit(bot, req.requestedBy, "scan", target, `${describeWindow(req.since, req.until)} in ${command.channel_id}`).catch((err: unknown) =>
+    bot.log.error("audit failed", { err }),
+  );
+  const started = bot.now();
+  let scanned = false;
+  bot.runner
+    .submit(async (signal) => {
+      await posted;
+      const report = await bot.scans.scan(req, surface.onProgress, signal);
+      scanned = true;
+      bot.log.info("scan done", { target, ms: bot.now() - started, findings: report.findings.length, by: req.requestedBy });
+      await surface.finish(report, signal);
+    })
+    .catch(async (err: unknown) => {
+      if (scanned) {
+        // The scan worked; posting (part of) its result did not. The message keeps what got through.
+        bot.log.error("could not post the whole scan result", { target, err: errorText(err) });
+        return;
+      }
+      bot.log.error("scan failed", { target, err });
+      await posted;
+      const msg = err instanceof Error && /shutting down|aborted/i.test(err.message) ? "interrupted: trailhound is restarting; run it again in a minute" : errorText(err);
+      await surface.fail(msg).catch((e: unknown) => bot.log.error("could not report the scan failure", { err: e }));
+    });
+}
