@@ -398,6 +398,8 @@ export class LookupEventsSource implements EventSource {
           ...(o.profile ? { profile: o.profile } : {}),
           ...(u.account.credentials ? { credentials: u.account.credentials } : {}),
         });
+        markSendsOn(client, () => limiter.markSent());
+        let firstRequest = true;
 
         // Where to start: the cursor (minus the overlap) when it is later than the asked start.
         const seen = new Set<string>();
@@ -426,6 +428,14 @@ export class LookupEventsSource implements EventSource {
                 limiter.defer(delay);
               } else {
                 await sleep(delay, acctSignal);
+              }
+            } finally {
+              if (firstRequest) {
+                // The first request of a region pays for SDK set-up and a new connection, so it
+                // may reach the server late; the third request must still be 1 s after it.
+                // Spacing the second from the first answer guarantees that, once per region.
+                firstRequest = false;
+                limiter.markSent();
               }
             }
           }
@@ -808,6 +818,27 @@ export function validateRange(
     start = retentionStart;
   }
   return { start, end };
+}
+
+interface MiddlewareStackLike {
+  add(mw: (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>, opts: Record<string, unknown>): void;
+}
+
+/**
+ * On an SDK client, tell the limiter when each request really leaves (after serialising and
+ * signing, just before the HTTP handler), so the spacing holds at the wire and not only at the
+ * grant. Other clients (test doubles) are paced by their grants alone.
+ */
+function markSendsOn(client: LookupEventsClient, onSend: () => void): void {
+  const stack = (client as { middlewareStack?: MiddlewareStackLike }).middlewareStack;
+  if (!stack || typeof stack.add !== "function") return;
+  stack.add(
+    (next) => (args) => {
+      onSend();
+      return next(args);
+    },
+    { step: "deserialize", priority: "low", name: "trailhoundRequestPacing", override: true },
+  );
 }
 
 function eventTime(ev: CtEvent): number | undefined {

@@ -113,6 +113,14 @@ export class RateLimiter {
     this.notBefore = Math.max(this.notBefore, this.clock.now() + ms);
   }
 
+  /**
+   * The request granted last left later than its grant (SDK set-up, signing, a busy event loop,
+   * a new connection): space the next grant from `at` instead. Never moves anything earlier.
+   */
+  markSent(at: number = this.clock.now()): void {
+    if (at > this.lastGrant) this.lastGrant = at;
+  }
+
   /** Earliest time the next request could be granted. */
   nextSlot(): number {
     return Math.max(this.lastGrant + this.intervalMs, this.notBefore);
