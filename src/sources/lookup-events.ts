@@ -265,6 +265,7 @@ export class LookupEventsSource implements EventSource {
 
     // --- validate before any request ---------------------------------------------------------
     const regions = validateRegions(o.regions);
+    const explicitRegions = (o.regions ?? []).some((r) => r.trim() !== "");
     const range = validateRange(o.startTime, o.endTime, t0, notes);
     if (filtered && o.cursorStore && (o.incremental ?? true)) {
       notes.push("cursors not used: a filtered read (user/eventName) does not see every event");
@@ -552,7 +553,7 @@ export class LookupEventsSource implements EventSource {
             out.status = "partial";
             out.reason = e.why;
           } else if (e instanceof PageError) {
-            this.handlePageError(e, u, o, accountCtl);
+            this.handlePageError(e, u, o, accountCtl, explicitRegions);
           } else if ((e as { name?: string })?.name === "AbortError" || acctSignal.aborted) {
             out.status = "partial";
             out.reason = stopReason(acctSignal);
@@ -595,29 +596,30 @@ export class LookupEventsSource implements EventSource {
     u: Unit,
     o: LookupEventsSourceOptions,
     accountCtl: Map<string, AbortController>,
+    explicitRegions: boolean,
   ): void {
     const out = u.outcome;
     const where = `account ${u.account.accountId}, region ${u.region}`;
     const who = u.account.roleArn ? ` (as ${u.account.roleArn})` : o.profile ? ` (profile ${o.profile})` : "";
     const ctx = { account: u.account.accountId, region: u.region, cause: e.original };
-    switch (e.kind) {
-      case "dns":
+    // A region that cannot be used at all (first request) is skipped and named, not an error.
+    if (out.pages === 0) {
+      const skip = (reason: string): void => {
         out.status = "skipped";
-        out.reason = `no CloudTrail endpoint answers for ${u.region} (DNS: ${errorSummary(e.original)})`;
-        return;
-      case "region-not-enabled":
-        out.status = "skipped";
-        out.reason = `region ${u.region} is not enabled in account ${u.account.accountId}`;
-        return;
-      case "unrecognized-client":
-        if (isOptInRegion(u.region)) {
-          out.status = "skipped";
-          out.reason = `region ${u.region} is not enabled in account ${u.account.accountId} (opt-in region; the security token is not recognised there)`;
-          return;
-        }
-        break;
-      default:
-        break;
+        out.reason = reason;
+      };
+      if (e.kind === "dns") return skip(`no CloudTrail endpoint answers for ${u.region} (DNS: ${errorSummary(e.original)})`);
+      if (e.kind === "region-not-enabled") return skip(`region ${u.region} is not enabled in account ${u.account.accountId}`);
+      if (e.kind === "unrecognized-client" && isOptInRegion(u.region)) {
+        return skip(
+          `region ${u.region} is not enabled in account ${u.account.accountId} (opt-in region; the security token is not recognised there)`,
+        );
+      }
+      // Organisations commonly deny unused regions with an SCP: when every region was asked for
+      // (no explicit list), such a region is skipped; an explicitly asked region stays an error.
+      if (e.kind === "access-denied" && !explicitRegions && /service control polic/i.test(errorSummary(e.original))) {
+        return skip(`region ${u.region} is denied to account ${u.account.accountId} by a service control policy`);
+      }
     }
     out.status = out.pages > 0 ? "partial" : "failed";
     if (e.kind === "access-denied") {

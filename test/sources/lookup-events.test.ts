@@ -12,6 +12,7 @@ import {
   type LookupClientFactory,
   type LookupEventsSourceOptions,
 } from "../../src/sources/lookup-events.js";
+import { COMMERCIAL_REGIONS, isOptInRegion } from "../../src/sources/aws-regions.js";
 import { LimiterRegistry, type Sleep } from "../../src/sources/rate-limiter.js";
 import type { SourceProgress } from "../../src/sources/types.js";
 
@@ -509,6 +510,32 @@ describe("LookupEventsSource: errors a person can act on", () => {
     expect(res.skippedRegions.find((s) => s.region === "af-south-1")!.reason).toContain("not enabled");
     expect(res.partialReasons).toEqual([]);
     expect(res.summary.note).toContain("skipped regions");
+  });
+
+  it("with no region list reads every commercial region; not-enabled and SCP-denied ones are skipped", async () => {
+    const { fake, make } = setup({ regions: undefined });
+    for (const r of COMMERCIAL_REGIONS) {
+      if (r === "us-east-1" || r === "eu-west-1") fake.region(r, makeEvents(r, 3));
+      else if (isOptInRegion(r)) {
+        nock(`https://cloudtrail.${r}.amazonaws.com`)
+          .post("/")
+          .reply(400, { __type: "UnrecognizedClientException", message: "The security token included in the request is invalid." });
+      } else {
+        nock(`https://cloudtrail.${r}.amazonaws.com`).post("/").reply(400, {
+          __type: "AccessDeniedException",
+          message: `User: arn:aws:iam::${ACCOUNT}:user/x is not authorized to perform: cloudtrail:LookupEvents with an explicit deny in a service control policy`,
+        });
+      }
+    }
+    const sink = new Sink();
+    const res = await make().read(sink);
+    expect(res.regions).toHaveLength(COMMERCIAL_REGIONS.length);
+    expect(sink.records).toHaveLength(6);
+    expect(res.skippedRegions).toHaveLength(COMMERCIAL_REGIONS.length - 2);
+    expect(res.skippedRegions.find((s) => s.region === "eu-south-1")!.reason).toContain("not enabled");
+    expect(res.skippedRegions.find((s) => s.region === "sa-east-1")!.reason).toContain("service control policy");
+    expect(res.partialReasons).toEqual([]);
+    expect(nock.pendingMocks()).toEqual([]);
   });
 
   it("an unrecognised token in a default region is a credentials error, not a skipped region", async () => {

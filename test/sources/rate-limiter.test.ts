@@ -69,6 +69,21 @@ describe("RateLimiter", () => {
     expect(l.stats.deferrals).toBe(1);
   });
 
+  it("markSent() spaces the next grant from when the request really left", async () => {
+    const vt = virtualTime();
+    const l = new RateLimiter({ intervalMs: 500, clock: vt.clock, sleep: vt.sleep });
+    await l.acquire();
+    const granted = vt.clock.now();
+    vt.advance(40); // SDK set-up and signing took 40 ms
+    l.markSent();
+    await l.acquire();
+    expect(vt.clock.now() - granted).toBe(540);
+    l.markSent(vt.clock.now() - 1000); // never earlier
+    const t = vt.clock.now();
+    await l.acquire();
+    expect(vt.clock.now() - t).toBe(500);
+  });
+
   it("an aborted waiter leaves the queue and the others keep their order", async () => {
     const vt = virtualTime();
     const l = new RateLimiter({ intervalMs: 500, clock: vt.clock, sleep: vt.sleep });
