@@ -1,0 +1,399 @@
+/**
+ * The Trino SQL that trailhound sends to Athena. Every expression here mirrors a function of the
+ * in-process core, so that Athena's aggregates are the core's aggregates:
+ *
+ * | SQL                | core (src/events/normalize.ts, src/scan/accumulator.ts)            |
+ * |--------------------|---------------------------------------------------------------------|
+ * | `identSql`         | `principalOf(...).key`                                              |
+ * | `sessionSql`       | `principalOf(...).sessionName`                                      |
+ * | `apiNameSql`       | `normalizeEventName` (same suffix pattern)                          |
+ * | `serviceSql`       | `serviceOf`                                                         |
+ * | `uaFamilySql`      | `userAgentFamily`                                                   |
+ * | `ipLiteralSql`     | `classifySourceIp(ip)` is "public" or "private"                     |
+ * | `deniedSql`        | `isDeniedCode` + failed console logins                              |
+ * | `READ_NAME`        | `isReadName`                                                        |
+ *
+ * The DuckDB equivalence test (test/athena/sql-equivalence.test.ts) runs this exact text over the
+ * fixtures and compares it with `runScan`, and unit tests compare each expression with its JS twin
+ * on edge cases; change both sides together.
+ */
+import { DEFAULT_BASELINE_CONFIG, type Dim } from "../baseline/profile.js";
+import { OFFENSIVE_UA } from "../events/normalize.js";
+import { BUCKET_MS } from "../scan/accumulator.js";
+import { columnsFor, col, type TableFlavor } from "./schema.js";
+
+const DAY = 86_400_000;
+
+export interface TableRef {
+  /** Glue database; omitted: the query context's database. */
+  database?: string;
+  table: string;
+  /** Default "trailhound" (see schema.ts). */
+  flavor?: TableFlavor;
+}
+
+/** Partition pruning beyond the days: the accounts and regions to read (default all projected). */
+export interface Scope {
+  accounts?: readonly string[];
+  regions?: readonly string[];
+}
+
+/** A string literal. */
+export function lit(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/** A JS regex source to a Trino regex: `^`/`$` become `\A`/`\z` (text anchors in every engine). */
+export function re(source: string, caseInsensitive = false): string {
+  let out = "";
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]!;
+    if (c === "\\") {
+      out += c + (source[i + 1] ?? "");
+      i++;
+      continue;
+    }
+    if (c === "[") inClass = true;
+    else if (c === "]") inClass = false;
+    if (!inClass && c === "^") out += "\\A";
+    else if (!inClass && c === "$") out += "\\z";
+    else out += c;
+  }
+  return lit((caseInsensitive ? "(?i)" : "") + out);
+}
+
+function tableName(t: TableRef): string {
+  const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  return t.database ? `${q(t.database)}.${q(t.table)}` : q(t.table);
+}
+
+/** `yyyy/MM/dd` of an epoch-ms time (UTC). */
+export function dayPartition(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10).replace(/-/g, "/");
+}
+
+/**
+ * Partition predicate for events with times in [from, to]: the days from `from` to the day after
+ * `to`, since CloudTrail delivers a file after its events (a 23:58 event can sit in the next day's
+ * folder), never before.
+ */
+export function partitionSql(from: number, to: number, scope: Scope = {}): string {
+  const parts = [`"timestamp" BETWEEN ${lit(dayPartition(from))} AND ${lit(dayPartition(to + DAY))}`];
+  if (scope.accounts?.length) parts.push(`account IN (${scope.accounts.map(lit).join(", ")})`);
+  if (scope.regions?.length) parts.push(`region IN (${scope.regions.map(lit).join(", ")})`);
+  return parts.join(" AND ");
+}
+
+/** Epoch milliseconds of `eventtime`, NULL when it is not an ISO 8601 time. */
+export const T_MS = "CAST(to_unixtime(try(from_iso8601_timestamp(eventtime))) * 1000 AS bigint)";
+
+/** `normalizeEventName`: strip API-version suffixes, keep the name when nothing would be left. */
+export function apiNameSql(name: string): string {
+  return `coalesce(nullif(regexp_replace(${name}, ${re(/(\d{8}(v\d+)?|\d{4}_\d{2}_\d{2})$/.source)}, ''), ''), ${name})`;
+}
+
+/** `serviceOf`: `iam.amazonaws.com` -> `iam`. */
+export function serviceSql(src: string): string {
+  const pos = `strpos(${src}, '.amazonaws.com')`;
+  return `CASE WHEN ${pos} > 1 THEN substr(${src}, 1, ${pos} - 1) ELSE ${src} END`;
+}
+
+/** Text after the last `/` (all of it when there is none); NULL stays NULL. */
+function afterLastSlash(x: string): string {
+  return `reverse(split_part(reverse(${x}), '/', 1))`;
+}
+
+/** Valid IPv4 octet text as `parseIPv4` accepts it from CloudTrail: 1-3 digits, at most 255. */
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|0\\d\\d|\\d\\d|\\d)";
+const IPV4 = `\\A${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}\\z`;
+
+/** `classifySourceIp(ip)` is "public" or "private": an IPv4 or IPv6 literal. */
+export function ipLiteralSql(ip: string): string {
+  const v6 = `(strpos(${ip}, ':') > 0 AND regexp_like(${ip}, '\\A[0-9a-fA-F:.]+\\z'))`;
+  const mapped = `regexp_like(lower(${ip}), '\\A::ffff:\\d+\\.\\d+\\.\\d+\\.\\d+\\z')`;
+  const mappedOk = `regexp_like(substr(${ip}, 8), ${lit(IPV4)})`;
+  return `(regexp_like(${ip}, ${lit(IPV4)}) OR (${v6} AND (NOT ${mapped} OR ${mappedOk})))`;
+}
+
+/** `userAgentFamily` (docs/CLOUDTRAIL.md section 3), on the raw `useragent` column. */
+export function uaFamilySql(raw: string): string {
+  // Two replaces: DuckDB's regexp_replace replaces the first match only.
+  const t = `regexp_replace(regexp_replace(${raw}, '\\A\\s+', ''), '\\s+\\z', '')`;
+  // Strip one pair of surrounding brackets (S3 events).
+  const u = `(CASE WHEN length(${t}) >= 2 AND substr(${t}, 1, 1) = '[' AND substr(${t}, length(${t}), 1) = ']' THEN substr(${t}, 2, length(${t}) - 2) ELSE ${t} END)`;
+  const like = (src: string, ci = false) => `regexp_like(${u}, ${re(src, ci)})`;
+  const extract = (src: string, ci = false) => `regexp_extract(${u}, ${re(src, ci)}, 1)`;
+  return [
+    `CASE`,
+    `WHEN ${raw} IS NULL OR ${raw} = '' THEN 'none'`,
+    `WHEN ${like(OFFENSIVE_UA.source, true)} THEN 'offensive:' || lower(${extract(OFFENSIVE_UA.source, true)})`,
+    `WHEN ${like("HashiCorp|Terraform/")} THEN 'terraform'`,
+    `WHEN ${like("^aws-cli/(\\d)")} THEN 'aws-cli/' || ${extract("^aws-cli/(\\d)")}`,
+    `WHEN ${like("Boto3/|[Bb]otocore/")} THEN 'python'`,
+    `WHEN ${like("^aws-sdk-(go-v2|go|java|js|nodejs|ruby|dotnet|php|rust|cpp|kotlin|swift)")} THEN 'aws-sdk-' || ${extract("^aws-sdk-(go-v2|go|java|js|nodejs|ruby|dotnet|php|rust|cpp|kotlin|swift)")}`,
+    `WHEN ${like("^aws-sdk-java|^aws-sdk-js", true)} THEN 'aws-sdk'`,
+    `WHEN ${like("^Mozilla/")} THEN 'browser'`,
+    `WHEN ${like("^(console|signin|console\\.ec2)\\.amazonaws\\.com$|S3Console/|RDS Console|aws-internal/")} THEN 'console'`,
+    `WHEN ${like("^AWS Internal$")} THEN 'internal'`,
+    `WHEN ${like("\\.amazonaws\\.com$")} THEN 'aws-service'`,
+    `WHEN ${like("amazon-ssm-agent")} THEN 'ssm-agent'`,
+    `WHEN ${like("^(curl|Wget|python-requests|Go-http-client|okhttp|PostmanRuntime|insomnia)", true)} THEN 'http-client:' || lower(${extract("^([A-Za-z-]+)")})`,
+    `WHEN ${like("^aws-", true)} THEN 'aws-tool'`,
+    `WHEN ${like("^([A-Za-z][A-Za-z0-9.-]{0,30})")} THEN 'other:' || lower(${extract("^([A-Za-z][A-Za-z0-9.-]{0,30})")})`,
+    `ELSE 'other' END`,
+  ].join("\n      ");
+}
+
+/** Error codes `isDeniedCode` treats as authorisation failures. */
+export const DENIED_CODES = [
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnauthorizedOperation",
+  "Client.UnauthorizedOperation",
+  "VpceAccessDenied",
+  "UnauthorizedAccess",
+  "AuthorizationError",
+  "ForbiddenException",
+  "Client.AccessDenied",
+  "AuthFailure",
+  "Client.AuthFailure",
+  "InvalidClientTokenId",
+  "SignatureDoesNotMatch",
+  "NotAuthorized",
+  "AccessDeniedFault",
+];
+
+/** `isReadName`: read-only API names by prefix. */
+export const READ_NAME = "^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)";
+
+// ---------------------------------------------------------------------------------------------
+// The event relation: one row per usable record, with the core's derived keys.
+
+interface EventsOpts {
+  table: TableRef;
+  scope?: Scope;
+  /** Inclusive lower bound (ms). */
+  from: number;
+  /** Upper bound (ms): exclusive unless `toInclusive`. */
+  to: number;
+  toInclusive?: boolean;
+  /** Events at or after this time get an `hour_n` (for the recent hourly history). */
+  hourlyFrom?: number;
+}
+
+/**
+ * CTEs `<p>0`, `<p>1`, `<p>2`: the records of the range that `normalizeRecord` accepts, with
+ * identity key, API key, dimensions, failure flags and time keys.
+ */
+function eventCtes(p: string, o: EventsOpts): string[] {
+  const flavor = o.table.flavor ?? "trailhound";
+  const hasIdp = flavor === "trailhound";
+  const n = (x: string) => `nullif(${x}, '')`;
+  const e0 = [
+    `SELECT`,
+    `    ${T_MS} AS t_ms,`,
+    `    eventname, eventsource,`,
+    `    coalesce(awsregion, 'unknown') AS region_v,`,
+    `    sourceipaddress AS ip_raw, useragent AS ua_raw,`,
+    `    ${n("errorcode")} AS err_code, errormessage, responseelements,`,
+    `    ${n("useridentity.type")} AS ui_type,`,
+    `    ${n("useridentity.arn")} AS ui_arn,`,
+    `    ${n("useridentity.accountid")} AS ui_acct,`,
+    `    ${n("useridentity.username")} AS ui_user,`,
+    `    ${n("useridentity.principalid")} AS ui_pid,`,
+    `    ${n("useridentity.invokedby")} AS ui_inv,`,
+    `    ${n("useridentity.sessioncontext.sessionissuer.username")} AS si_user,`,
+    `    ${n("useridentity.sessioncontext.sessionissuer.accountid")} AS si_acct,`,
+    `    ${n("useridentity.onbehalfof.userid")} AS obo_user,`,
+    `    ${n("useridentity.onbehalfof.identitystorearn")} AS obo_store,`,
+    // AWS's DDL has no identityprovider: SAML and web-identity principalIds start with it.
+    hasIdp
+      ? `    ${n("useridentity.identityprovider")} AS ui_idp,`
+      : `    ${n(`split_part(${n("useridentity.principalid")}, ':', 1)`)} AS ui_idp,`,
+    `    ${n("recipientaccountid")} AS recipient`,
+    `  FROM ${tableName(o.table)}`,
+    `  WHERE ${partitionSql(o.from, o.to, o.scope)}`,
+    `    AND useridentity IS NOT NULL AND eventid <> '' AND eventname <> '' AND eventsource <> ''`,
+  ].join("\n  ");
+  const e1 = [
+    `SELECT *,`,
+    `    coalesce(ui_type, CASE WHEN ui_inv IS NOT NULL THEN 'AWSService' ELSE 'Unknown' END) AS p_type,`,
+    `    coalesce(ui_acct, ${n("split_part(ui_arn, ':', 5)")}, recipient) AS p_acct,`,
+    `    ${afterLastSlash("ui_arn")} AS arn_tail,`,
+    `    CASE WHEN strpos(ui_arn, ':assumed-role/') > 0 THEN substr(ui_arn, strpos(ui_arn, ':assumed-role/') + 14) END AS ar_rest,`,
+    `    ${apiNameSql("eventname")} AS name_n,`,
+    `    ${serviceSql("eventsource")} AS svc`,
+    `  FROM ${p}0`,
+    `  WHERE t_ms >= ${o.from} AND t_ms ${o.toInclusive ? "<=" : "<"} ${o.to}`,
+  ].join("\n  ");
+  const acct = "coalesce(p_acct, 'unknown')";
+  const ident = [
+    `CASE p_type`,
+    `      WHEN 'IAMUser' THEN 'user:' || ${acct} || ':' || coalesce(ui_user, arn_tail, ui_pid, 'unknown')`,
+    `      WHEN 'Root' THEN 'root:' || ${acct}`,
+    `      WHEN 'AssumedRole' THEN 'role:' || coalesce(si_acct, p_acct, 'unknown') || ':' || coalesce(si_user, CASE WHEN ar_rest IS NOT NULL THEN split_part(ar_rest, '/', 1) END, split_part(ui_pid, ':', 1), 'unknown')`,
+    `      WHEN 'FederatedUser' THEN 'federated:' || ${acct} || ':' || coalesce(si_user, arn_tail, 'unknown')`,
+    `      WHEN 'AWSService' THEN 'service:' || coalesce(ui_inv, ui_pid, 'unknown')`,
+    `      WHEN 'AWSAccount' THEN 'account:' || coalesce(p_acct, ui_pid, 'unknown')`,
+    `      WHEN 'IdentityCenterUser' THEN 'idc:' || coalesce(${afterLastSlash("obo_store")}, 'unknown') || ':' || coalesce(obo_user, ui_user, 'unknown')`,
+    `      WHEN 'SAMLUser' THEN 'saml:' || coalesce(ui_idp, 'unknown') || ':' || coalesce(ui_user, ui_pid, 'unknown')`,
+    `      WHEN 'WebIdentityUser' THEN 'web:' || coalesce(ui_idp, 'unknown') || ':' || coalesce(ui_user, ui_pid, 'unknown')`,
+    `      ELSE lower(p_type) || ':' || ${acct} || ':' || coalesce(ui_user, ui_pid, 'unknown')`,
+    `    END`,
+  ].join("\n");
+  const session = [
+    `CASE p_type`,
+    `      WHEN 'AssumedRole' THEN nullif(coalesce(CASE WHEN strpos(ar_rest, '/') > 0 THEN substr(ar_rest, strpos(ar_rest, '/') + 1) END, CASE WHEN strpos(ui_pid, ':') > 0 THEN substr(ui_pid, strpos(ui_pid, ':') + 1) END), '')`,
+    `      WHEN 'FederatedUser' THEN nullif(arn_tail, '')`,
+    `    END`,
+  ].join("\n");
+  const consoleFail = `(name_n = 'ConsoleLogin' AND coalesce(try(json_extract_scalar(responseelements, '$.ConsoleLogin')), '') = 'Failure')`;
+  const denied =
+    `(${consoleFail} OR (err_code IS NOT NULL AND (err_code IN (${DENIED_CODES.map(lit).join(", ")})` +
+    ` OR err_code LIKE '%UnauthorizedOperation' OR err_code LIKE 'AccessDenied%'` +
+    ` OR strpos(coalesce(errormessage, ''), 'is not authorized to perform') > 0)))`;
+  const hourly = o.hourlyFrom !== undefined ? `CASE WHEN t_ms >= ${o.hourlyFrom} THEN CAST(floor(t_ms / 3600000.0) AS bigint) END` : "CAST(NULL AS bigint)";
+  const e2 = [
+    `SELECT`,
+    `    ${ident} AS ident,`,
+    `    p_type, t_ms,`,
+    `    svc || ':' || name_n AS d_api,`,
+    `    svc AS d_service,`,
+    `    region_v AS d_region,`,
+    `    CASE WHEN ui_inv IS NULL AND ${ipLiteralSql("ip_raw")} THEN ip_raw END AS d_ip,`,
+    `    CASE WHEN ui_inv IS NULL THEN ${uaFamilySql("ua_raw")} END AS d_ua,`,
+    `    ${session} AS d_session,`,
+    `    err_code AS d_err,`,
+    `    (err_code IS NOT NULL OR ${consoleFail}) AS failed,`,
+    `    ${denied} AS denied,`,
+    `    regexp_like(name_n, ${re(READ_NAME)}) AS is_read,`,
+    `    CAST(floor(t_ms / 3600000.0) AS bigint) % 24 AS hod,`,
+    `    (CAST(floor(t_ms / 86400000.0) AS bigint) + 4) % 7 AS dow,`,
+    `    CAST(floor(t_ms / 86400000.0) AS bigint) AS day_n,`,
+    `    ${hourly} AS hour_n,`,
+    `    CAST(floor(t_ms / ${BUCKET_MS}.0) AS bigint) * ${BUCKET_MS} AS bucket`,
+    `  FROM ${p}1`,
+  ].join("\n  ");
+  return [`${p}0 AS (\n  ${e0}\n)`, `${p}1 AS (\n  ${e1}\n)`, `${p}2 AS (\n  ${e2}\n)`];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query 1: baseline marginals per identity
+
+/** Dimensions computed in SQL (network and country come from the IPs and the geo resolver). */
+export const SQL_DIMS = ["api", "service", "region", "ip", "ua", "session", "errorCode"] as const satisfies readonly Dim[];
+const DIM_COLUMN: Record<(typeof SQL_DIMS)[number], string> = {
+  api: "d_api",
+  service: "d_service",
+  region: "d_region",
+  ip: "d_ip",
+  ua: "d_ua",
+  session: "d_session",
+  errorCode: "d_err",
+};
+/** Per-identity time marginals: hour of day, weekday, day, recent hour index, 10-minute bucket. */
+const TIME_SETS: Record<string, string> = { hod: "hod", dow: "dow", day: "day_n", hour: "hour_n", bucket: "bucket" };
+
+export interface BaselineQueryOptions {
+  table: TableRef;
+  scope?: Scope;
+  /** Baseline range [from, to): usually [window start - horizon, window start). */
+  from: number;
+  to: number;
+  /** Hours at or after this time come back one by one (hourly history). */
+  hourlyFrom: number;
+  /** Values kept per identity and dimension (the profile caps). */
+  caps?: Partial<Record<Dim, number>>;
+  /** IPs returned per identity when more than the cap are wanted (for geo-derived dimensions). */
+  ipRows?: number;
+  /**
+   * Only identities active in this range (the detection window): the scan needs no other
+   * baseline, and it keeps the result small. Costs a second, small scan of the window's days.
+   */
+  onlyActiveIn?: { from: number; to: number };
+}
+
+/**
+ * One pass over the baseline range, one GROUPING SETS aggregation: per identity the totals, each
+ * dimension's values (count, errors, first, last; the top values up to the caps), the activity by
+ * hour of day, weekday, day and recent hour, and the read breadth per 10-minute bucket.
+ *
+ * Result columns: ident, dim, value, n, err, den, first_ms, last_ms, p_type, breadth_max,
+ * breadth_buckets. `dim` is a profile dimension, or `total` (one row per identity, with the
+ * breadth), `hod`, `dow`, `day`, `hour`.
+ */
+export function baselineQuery(o: BaselineQueryOptions): string {
+  const caps = { ...DEFAULT_BASELINE_CONFIG.caps, ...o.caps };
+  const ctes = eventCtes("b", { table: o.table, from: o.from, to: o.to, hourlyFrom: o.hourlyFrom, ...(o.scope ? { scope: o.scope } : {}) });
+  let src = "b2";
+  if (o.onlyActiveIn) {
+    ctes.push(
+      ...eventCtes("w", { table: o.table, from: o.onlyActiveIn.from, to: o.onlyActiveIn.to, toInclusive: true, ...(o.scope ? { scope: o.scope } : {}) }),
+    );
+    ctes.push(`ev AS (\n  SELECT * FROM b2 WHERE ident IN (SELECT ident FROM w2)\n)`);
+    src = "ev";
+  }
+  const sets: Array<[string, string]> = [
+    ...SQL_DIMS.map((d) => [d, DIM_COLUMN[d]] as [string, string]),
+    ...Object.entries(TIME_SETS),
+  ];
+  const dimCase = sets.map(([d, c]) => `WHEN grouping(${c}) = 0 THEN '${d}'`).join(" ");
+  const valueCase = sets
+    .map(([, c]) => `WHEN grouping(${c}) = 0 THEN ${c.startsWith("d_") ? c : `CAST(${c} AS varchar)`}`)
+    .join("\n      ");
+  const g = [
+    `SELECT ident,`,
+    `    CASE ${dimCase} ELSE 'total' END AS dim,`,
+    `    CASE\n      ${valueCase}\n    END AS value,`,
+    `    count(*) AS n,`,
+    `    sum(CASE WHEN failed THEN 1 ELSE 0 END) AS err,`,
+    `    sum(CASE WHEN denied THEN 1 ELSE 0 END) AS den,`,
+    `    min(t_ms) AS first_ms,`,
+    `    max(t_ms) AS last_ms,`,
+    `    count(DISTINCT CASE WHEN is_read THEN d_api END) AS reads,`,
+    `    min(p_type) AS p_type`,
+    `  FROM ${src}`,
+    `  GROUP BY GROUPING SETS ((ident), ${sets.map(([, c]) => `(ident, ${c})`).join(", ")})`,
+  ].join("\n  ");
+  ctes.push(`g AS (\n  ${g}\n)`);
+  const capOf = (d: Dim) => (d === "ip" ? Math.max(caps.ip, o.ipRows ?? 0) : caps[d]);
+  const capCase = `CASE dim ${SQL_DIMS.map((d) => `WHEN '${d}' THEN ${capOf(d)}`).join(" ")} ELSE 2147483647 END`;
+  const ranked = [
+    `SELECT ident, dim, value, n, err, den, first_ms, last_ms, p_type,`,
+    `    max(CASE WHEN dim = 'bucket' THEN reads END) OVER (PARTITION BY ident) AS breadth_max,`,
+    `    sum(CASE WHEN dim = 'bucket' THEN 1 ELSE 0 END) OVER (PARTITION BY ident) AS breadth_buckets,`,
+    `    row_number() OVER (PARTITION BY ident, dim ORDER BY n DESC, last_ms DESC, value) AS rn`,
+    `  FROM g`,
+    `  WHERE value IS NOT NULL OR dim = 'total'`,
+  ].join("\n  ");
+  return [
+    `WITH ${ctes.join(",\n")}`,
+    `SELECT ident, dim, value, n, err, den, first_ms, last_ms, p_type,`,
+    `  CASE WHEN dim = 'total' THEN breadth_max END AS breadth_max,`,
+    `  CASE WHEN dim = 'total' THEN breadth_buckets END AS breadth_buckets`,
+    `FROM (\n  ${ranked}\n) r`,
+    `WHERE dim <> 'bucket' AND rn <= ${capCase}`,
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Query 2: the detection window's events, as full records
+
+/** Struct and array columns come back as JSON text (a whole struct would print as `{type=...}`). */
+export function windowEventsQuery(o: { table: TableRef; scope?: Scope; from: number; to: number }): string {
+  const cols = columnsFor(o.table.flavor ?? "trailhound").map((c) => {
+    const name = col(c);
+    return c.type === "string" ? name : `json_format(CAST(${name} AS JSON)) AS ${name}`;
+  });
+  return [
+    `SELECT ${cols.join(", ")}`,
+    `FROM (`,
+    `  SELECT *, ${T_MS} AS t_ms`,
+    `  FROM ${tableName(o.table)}`,
+    `  WHERE ${partitionSql(o.from, o.to, o.scope)}`,
+    `) e`,
+    `WHERE t_ms >= ${o.from} AND t_ms <= ${o.to}`,
+  ].join("\n");
+}
+

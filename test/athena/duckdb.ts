@@ -1,0 +1,160 @@
+/**
+ * Test double of Athena: DuckDB with the CloudTrail table laid out as Athena's (same column names
+ * and types: scalar strings, `useridentity` a STRUCT, JSON documents as strings, readOnly as a
+ * string, partition columns account/region/timestamp), running trailhound's Trino SQL unchanged
+ * (after the function-name macros of src/athena/dialect.ts).
+ */
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { duckdbPrelude } from "../../src/athena/dialect.js";
+import { columnsFor, col, duckdbType, type ColType, type TableFlavor } from "../../src/athena/schema.js";
+import type { Row } from "../../src/athena/results.js";
+import type { QueryRunner, QueryStats, RunQueryOptions } from "../../src/athena/client.js";
+import { listInputFiles } from "../../src/sources/files.js";
+
+export interface PlacedRecord {
+  record: Record<string, unknown>;
+  account: string;
+  region: string;
+  /** `yyyy/MM/dd`. */
+  day: string;
+}
+
+/** What the Hive JSON SerDe makes of a JSON value for a column of type `t`. */
+function serde(v: unknown, t: ColType, jsonText = false): unknown {
+  if (v === undefined || v === null) return null;
+  if (t === "string") {
+    if (typeof v === "string") return v;
+    if (jsonText || typeof v === "object") return JSON.stringify(v);
+    return String(v);
+  }
+  if ("array" in t) return Array.isArray(v) ? v.map((x) => serde(x, t.array)) : null;
+  if ("map" in t) {
+    if (typeof v !== "object" || Array.isArray(v)) return null;
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, serde(x, t.map[1])]));
+  }
+  if (typeof v !== "object" || Array.isArray(v)) return null;
+  const o = v as Record<string, unknown>;
+  const lower = new Map(Object.keys(o).map((k) => [k.toLowerCase(), k]));
+  const out: Record<string, unknown> = {};
+  for (const f of t.struct) {
+    const k = lower.get(col(f));
+    out[col(f)] = k === undefined ? null : serde(o[k], f.type, f.jsonText);
+  }
+  return out;
+}
+
+export function athenaRow(p: PlacedRecord, flavor: TableFlavor = "trailhound"): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const lower = new Map(Object.keys(p.record).map((k) => [k.toLowerCase(), k]));
+  for (const c of columnsFor(flavor)) {
+    const k = lower.get(col(c));
+    out[col(c)] = k === undefined ? null : serde(p.record[k], c.type, c.jsonText);
+  }
+  out.account = p.account;
+  out.region = p.region;
+  out.timestamp = p.day;
+  return out;
+}
+
+export class DuckAthena implements QueryRunner {
+  readonly queries: Array<{ label: string; sql: string }> = [];
+  private constructor(
+    readonly instance: DuckDBInstance,
+    readonly conn: DuckDBConnection,
+  ) {}
+
+  static async create(records: readonly PlacedRecord[], opts: { table?: string; flavor?: TableFlavor } = {}): Promise<DuckAthena> {
+    const instance = await DuckDBInstance.create(":memory:");
+    const conn = await instance.connect();
+    for (const s of duckdbPrelude()) await conn.run(s);
+    const flavor = opts.flavor ?? "trailhound";
+    const dir = await mkdtemp(join(tmpdir(), "th-duck-"));
+    try {
+      const file = join(dir, "rows.jsonl");
+      await writeFile(file, records.map((r) => JSON.stringify(athenaRow(r, flavor))).join("\n") + "\n");
+      const types: Record<string, string> = {};
+      for (const c of columnsFor(flavor)) types[col(c)] = duckdbType(c.type);
+      types.account = "VARCHAR";
+      types.region = "VARCHAR";
+      types.timestamp = "VARCHAR";
+      const spec = Object.entries(types)
+        .map(([k, v]) => `'${k}': '${v.replace(/'/g, "''")}'`)
+        .join(", ");
+      await conn.run(
+        `CREATE TABLE "${opts.table ?? "cloudtrail_logs"}" AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${spec}})`,
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    return new DuckAthena(instance, conn);
+  }
+
+  async run(sql: string, opts: RunQueryOptions): Promise<QueryStats> {
+    this.queries.push({ label: opts.label, sql });
+    const reader = await this.conn.runAndReadAll(sql);
+    const names = reader.columnNames();
+    const rows: Row[] = reader.getRows().map((r) => {
+      const o: Row = {};
+      names.forEach((n, i) => {
+        const v = r[i];
+        o[n] = v === null || v === undefined ? null : typeof v === "object" ? String(v) : String(v);
+      });
+      return o;
+    });
+    // Deliver in pages, as GetQueryResults does.
+    for (let i = 0; i < rows.length; i += 1000) await opts.onRows?.(rows.slice(i, i + 1000));
+    if (rows.length === 0) await opts.onRows?.([]);
+    return { label: opts.label, queryId: `duck-${this.queries.length}`, dataScannedBytes: 0, rows: rows.length };
+  }
+
+  async all(sql: string): Promise<Row[]> {
+    const rows: Row[] = [];
+    await this.run(sql, { label: "test", onRows: (r) => void rows.push(...r) });
+    return rows;
+  }
+
+  close(): void {
+    this.conn.closeSync();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures placed like the S3 delivery layout
+
+export const INVICTUS = "test/fixtures/invictus-aws";
+export const OTRF = "test/fixtures/otrf/ec2-proxy-s3-exfiltration.jsonl";
+
+const dayOf = (iso: string) => iso.slice(0, 10).replace(/-/g, "/");
+
+/** The invictus delivery files: partition values from the object path. */
+export async function invictusPlaced(): Promise<PlacedRecord[]> {
+  const out: PlacedRecord[] = [];
+  for (const f of await listInputFiles([INVICTUS])) {
+    const m = /AWSLogs\/(\d{12})\/CloudTrail\/([a-z0-9-]+)\/(\d{4}\/\d{2}\/\d{2})\//.exec(f);
+    if (!m) throw new Error(`not a delivery path: ${f}`);
+    const doc = JSON.parse(gunzipSync(await readFile(f)).toString("utf8")) as { Records: Array<Record<string, unknown>> };
+    for (const record of doc.Records) out.push({ record, account: m[1]!, region: m[2]!, day: m[3]! });
+  }
+  return out;
+}
+
+/** JSON Lines records: partition values from the record (recipient account, region, event day). */
+export function placeRecords(records: ReadonlyArray<Record<string, unknown>>): PlacedRecord[] {
+  return records.map((record) => ({
+    record,
+    account: String(record.recipientAccountId ?? "000000000000"),
+    region: String(record.awsRegion ?? "us-east-1"),
+    day: dayOf(String(record.eventTime)),
+  }));
+}
+
+export async function otrfRecords(): Promise<Array<Record<string, unknown>>> {
+  return (await readFile(OTRF, "utf8"))
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
