@@ -47,8 +47,8 @@ export function mergeProfile(stored: Profile | undefined, acc: IdentityAcc, now:
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
     const rec: Record<string, Stat> = { ...(base.dims[d] ?? {}) };
-    const m = acc.dims.get(d);
-    if (m) {
+    const m = acc.dim(d);
+    {
       for (const [k, s] of m) {
         const cur = rec[k];
         if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];

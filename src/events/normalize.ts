@@ -43,6 +43,25 @@ export function normalizeEventName(name: string): string {
   return n;
 }
 
+const apiCache = new Map<string, Map<string, { name: string; service: string; api: string }>>();
+/** Interned names for (eventSource, raw event name): normalised name, short service, `service:name`. */
+export function apiOf(eventSource: string, rawName: string): { name: string; service: string; api: string } {
+  let bySource = apiCache.get(eventSource);
+  if (!bySource) {
+    if (apiCache.size > 2000) apiCache.clear();
+    bySource = new Map();
+    apiCache.set(eventSource, bySource);
+  }
+  let a = bySource.get(rawName);
+  if (!a) {
+    const name = normalizeEventName(rawName);
+    const service = serviceOf(eventSource);
+    a = { name, service, api: service + ":" + name };
+    if (bySource.size < 5000) bySource.set(rawName, a);
+  }
+  return a;
+}
+
 const serviceCache = new Map<string, string>();
 /** `iam.amazonaws.com` -> `iam`. */
 export function serviceOf(eventSource: string): string {
@@ -320,26 +339,32 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
  * Implements the checks of `RawRecord` without allocating a schema parse per record.
  */
 export function normalizeRecord(raw: unknown): NormalizeResult {
-  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return { ok: false, reason: "not-an-object" };
+  const r = toTrailEvent(raw);
+  return typeof r === "string" ? { ok: false, reason: r } : { ok: true, event: r };
+}
+
+/** The allocation-lean form of `normalizeRecord` used on the scan's hot path: the event, or why not. */
+export function toTrailEvent(raw: unknown): TrailEvent | SkipReason {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return "not-an-object";
   const r = raw as Record<string, unknown>;
   const eventTime = r.eventTime;
   if (typeof eventTime !== "string") {
-    if (r.eventCategory === "Insight" || r.insightDetails) return { ok: false, reason: "insight-event" };
-    return { ok: false, reason: "missing-eventTime" };
+    if (r.eventCategory === "Insight" || r.insightDetails) return "insight-event";
+    return "missing-eventTime";
   }
   const time = Date.parse(eventTime);
-  if (Number.isNaN(time)) return { ok: false, reason: "bad-eventTime" };
+  if (Number.isNaN(time)) return "bad-eventTime";
   const rawName = r.eventName;
   if (typeof rawName !== "string" || rawName.length === 0) {
-    if (r.eventCategory === "Insight" || r.insightDetails) return { ok: false, reason: "insight-event" };
-    return { ok: false, reason: "missing-eventName" };
+    if (r.eventCategory === "Insight" || r.insightDetails) return "insight-event";
+    return "missing-eventName";
   }
   const eventSource = r.eventSource;
-  if (typeof eventSource !== "string" || eventSource.length === 0) return { ok: false, reason: "missing-eventSource" };
+  if (typeof eventSource !== "string" || eventSource.length === 0) return "missing-eventSource";
   const ui = r.userIdentity;
-  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return { ok: false, reason: "missing-userIdentity" };
+  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return "missing-userIdentity";
   const id = r.eventID;
-  if (typeof id !== "string" || id.length === 0) return { ok: false, reason: "missing-eventID" };
+  if (typeof id !== "string" || id.length === 0) return "missing-eventID";
 
   const recipient = typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined;
   const principal = principalOf(ui as Record<string, unknown>, recipient);
@@ -348,7 +373,8 @@ export function normalizeRecord(raw: unknown): NormalizeResult {
   const errorCode = typeof r.errorCode === "string" && r.errorCode.length > 0 ? r.errorCode : undefined;
   const errorMessage = typeof r.errorMessage === "string" ? r.errorMessage : undefined;
   const responseElements = obj(r.responseElements) ?? null;
-  const eventName = normalizeEventName(rawName);
+  const names = apiOf(eventSource, rawName);
+  const eventName = names.name;
   const consoleFailure = eventName === "ConsoleLogin" && responseElements?.ConsoleLogin === "Failure";
   const failed = errorCode !== undefined || consoleFailure;
   const denied = consoleFailure || isDeniedCode(errorCode, errorMessage);
@@ -360,7 +386,8 @@ export function normalizeRecord(raw: unknown): NormalizeResult {
     eventName,
     rawEventName: rawName,
     eventSource,
-    service: serviceOf(eventSource),
+    service: names.service,
+    api: names.api,
     eventType: typeof r.eventType === "string" ? r.eventType : "AwsApiCall",
     region: typeof r.awsRegion === "string" ? r.awsRegion : "unknown",
     accountId: recipient ?? principal.accountId ?? "unknown",
@@ -398,7 +425,7 @@ export function normalizeRecord(raw: unknown): NormalizeResult {
   }
   if (typeof r.vpcEndpointId === "string") ev.vpcEndpointId = r.vpcEndpointId;
   if (typeof r.sharedEventID === "string") ev.sharedEventId = r.sharedEventID;
-  return { ok: true, event: ev };
+  return ev;
 }
 
 /** A human explanation of why a record does not match the boundary schema (for error messages). */

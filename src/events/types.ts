@@ -42,6 +42,8 @@ export interface TrailEvent {
   eventSource: string;
   /** Short service name: `iam`, `s3`, `ec2`, ... */
   service: string;
+  /** `service:eventName` (interned), the key of the `api` baseline dimension. */
+  api: string;
   eventType: string;
   region: string;
   /** recipientAccountId, else the caller's account. */

@@ -1,4 +1,4 @@
-import type { Dim, Stat } from "../baseline/profile.js";
+import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { Principal, TrailEvent } from "../events/types.js";
 import type { GeoInfo } from "../geo/types.js";
@@ -34,17 +34,9 @@ export class MStat {
   last = -Infinity;
   /** Flat [bucketStart, n, err, denied, ...], ascending by bucket most of the time. */
   slots: number[] = [];
-  /** Up to MAX_WIN_IDS earliest [time, id] inside the moving window. */
-  ids: Array<[number, string]> = [];
-
-  touch(t: number, failed: boolean, counted: boolean): void {
-    if (t < this.first) this.first = t;
-    if (t > this.last) this.last = t;
-    if (counted) {
-      this.n++;
-      if (failed) this.err++;
-    }
-  }
+  /** Up to MAX_WIN_IDS earliest event ids inside the moving window, and their times (parallel arrays). */
+  ids: string[] = [];
+  idTimes: number[] = [];
 
   window(bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number): void {
     const s = this.slots;
@@ -52,23 +44,62 @@ export class MStat {
     // Usually the last slot; otherwise search backwards (records are roughly ordered).
     while (i >= 0 && s[i] !== bucket) i -= 4;
     if (i < 0) {
-      // Drop slots that fell out of the window before growing.
+      // The window moved on for this value: drop what fell out before growing.
       if (s.length >= 8 && s[0]! < wmin) this.prune(wmin);
-      s.push(bucket, 1, failed ? 1 : 0, denied ? 1 : 0);
+      this.slots.push(bucket, 1, failed ? 1 : 0, denied ? 1 : 0);
     } else {
       s[i + 1]!++;
       if (failed) s[i + 2]!++;
       if (denied) s[i + 3]!++;
     }
-    const ids = this.ids;
-    if (ids.length < MAX_WIN_IDS) {
-      ids.push([t, id]);
-      if (ids.length > 1 && ids[ids.length - 2]![0] > t) ids.sort((a, b) => a[0] - b[0]);
-    } else if (t < ids[MAX_WIN_IDS - 1]![0] || ids[0]![0] < wmin) {
-      ids.push([t, id]);
-      ids.sort((a, b) => (a[0] < wmin ? 1 : 0) - (b[0] < wmin ? 1 : 0) || a[0] - b[0]);
-      ids.length = MAX_WIN_IDS;
+    const times = this.idTimes;
+    const n = times.length;
+    if (n < MAX_WIN_IDS) {
+      times.push(t);
+      this.ids.push(id);
+      if (n > 0 && times[n - 1]! > t) this.sortIds();
+    } else if (t < times[n - 1]!) {
+      times[n - 1] = t;
+      this.ids[n - 1] = id;
+      this.sortIds();
     }
+  }
+
+  /** Add another value's counts into this one (deriving a coarser dimension). */
+  absorb(o: MStat): void {
+    this.n += o.n;
+    this.err += o.err;
+    if (o.first < this.first) this.first = o.first;
+    if (o.last > this.last) this.last = o.last;
+    const s = o.slots;
+    for (let i = 0; i < s.length; i += 4) {
+      const b = s[i]!;
+      let j = this.slots.length - 4;
+      while (j >= 0 && this.slots[j] !== b) j -= 4;
+      if (j < 0) this.slots.push(b, s[i + 1]!, s[i + 2]!, s[i + 3]!);
+      else {
+        this.slots[j + 1]! += s[i + 1]!;
+        this.slots[j + 2]! += s[i + 2]!;
+        this.slots[j + 3]! += s[i + 3]!;
+      }
+    }
+    for (let i = 0; i < o.ids.length; i++) {
+      if (this.idTimes.length < MAX_WIN_IDS) {
+        this.idTimes.push(o.idTimes[i]!);
+        this.ids.push(o.ids[i]!);
+      } else if (o.idTimes[i]! < this.idTimes[MAX_WIN_IDS - 1]!) {
+        this.idTimes[MAX_WIN_IDS - 1] = o.idTimes[i]!;
+        this.ids[MAX_WIN_IDS - 1] = o.ids[i]!;
+      } else continue;
+      this.sortIds();
+    }
+  }
+
+  private sortIds(): void {
+    const order = this.idTimes.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
+    const ids = this.ids;
+    this.ids = order.map(([, i]) => ids[i]!);
+    this.idTimes = order.map(([t]) => t);
   }
 
   prune(wmin: number): void {
@@ -76,6 +107,11 @@ export class MStat {
     const out: number[] = [];
     for (let i = 0; i < s.length; i += 4) if (s[i]! >= wmin) out.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
     this.slots = out;
+    if (this.idTimes.length && this.idTimes[0]! < wmin) {
+      const keep = this.idTimes.map((t, i) => i).filter((i) => this.idTimes[i]! >= wmin);
+      this.ids = keep.map((i) => this.ids[i]!);
+      this.idTimes = keep.map((i) => this.idTimes[i]!);
+    }
   }
 
   /** Counts of this value inside [wStart, wEnd). */
@@ -96,15 +132,14 @@ export class MStat {
       if (b > last) last = b;
     }
     if (n === 0) return undefined;
-    const ids = this.ids.filter((x) => x[0] >= wStart);
-    // Bucket bounds are a fallback; exact times come from ids when present.
-    if (ids.length) first = Math.min(ids[0]![0], first + BUCKET_MS - 1);
-    return { n, err, denied: den, first: ids.length ? ids[0]![0] : first, last: Math.max(last, ids.length ? ids[ids.length - 1]![0] : last), ids: ids.map((x) => x[1]) };
+    const keep: number[] = [];
+    for (let i = 0; i < this.idTimes.length; i++) if (this.idTimes[i]! >= wStart) keep.push(i);
+    // Exact times come from the kept ids; bucket bounds are the fallback.
+    const firstT = keep.length ? this.idTimes[keep[0]!]! : first;
+    const lastT = Math.max(last, keep.length ? this.idTimes[keep[keep.length - 1]!]! : last);
+    return { n, err, denied: den, first: firstT, last: lastT, ids: keep.map((i) => this.ids[i]!) };
   }
 
-  toStat(): Stat {
-    return [this.n, this.err, this.first, this.last];
-  }
 }
 
 interface BucketAcc {
@@ -115,8 +150,26 @@ interface BucketAcc {
 }
 
 /** Everything one scan learns about one identity. Memory is bounded per identity. */
+const D_API = 0,
+  D_SERVICE = 1,
+  D_IP = 2,
+  D_NETWORK = 3,
+  D_COUNTRY = 4,
+  D_REGION = 5,
+  D_UA = 6,
+  D_SESSION = 7,
+  D_ERROR = 8;
+const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode"];
+
 export class IdentityAcc {
-  readonly dims = new Map<Dim, Map<string, MStat>>();
+  /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
+  private readonly dimMaps: Array<Map<string, MStat>> = DIM_NAMES.map(() => new Map());
+  private lastDay = NaN;
+  private minBucket = Infinity;
+  private foldAt = 64;
+  private readonly lastValue: Array<string | undefined> = new Array(9).fill(undefined);
+  private readonly lastStat: Array<MStat | undefined> = new Array(9).fill(undefined);
+  private serviceMap: Map<string, MStat> | undefined;
   /** Counted (new-to-store) totals. */
   events = 0;
   errors = 0;
@@ -144,70 +197,87 @@ export class IdentityAcc {
     readonly trainedUntil: number,
   ) {}
 
-  private stat(dim: Dim, value: string): MStat {
-    let m = this.dims.get(dim);
-    if (!m) {
-      m = new Map();
-      this.dims.set(dim, m);
+  /** The values of one dimension seen in this scan. */
+  dim(dim: Dim): ReadonlyMap<string, MStat> {
+    if (dim === "service") return (this.serviceMap ??= this.deriveServices());
+    return this.dimMaps[DIM_NAMES.indexOf(dim)]!;
+  }
+
+  /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
+  private deriveServices(): Map<string, MStat> {
+    const out = new Map<string, MStat>();
+    for (const [api, a] of this.dimMaps[D_API]!) {
+      const svc = api.slice(0, api.indexOf(":"));
+      let s = out.get(svc);
+      if (!s) out.set(svc, (s = new MStat()));
+      s.absorb(a);
     }
-    let s = m.get(value);
-    if (!s) {
-      s = new MStat();
-      m.set(value, s);
-    }
-    return s;
+    return out;
+  }
+
+  /** All dimensions, for merging into the stored profile. */
+  *dimEntries(): IterableIterator<[Dim, ReadonlyMap<string, MStat>]> {
+    for (let i = 0; i < DIM_NAMES.length; i++) yield [DIM_NAMES[i]!, this.dim(DIM_NAMES[i]!)];
   }
 
   /**
    * Fold an event in. `inWindow`: the event is at or after the moving window start and matches
    * the scan's filters; `wmin` is the current (moving) window start.
    */
-  add(ev: TrailEvent, apiKey: string, geo: GeoInfo | undefined, inWindow: boolean, wmin: number, candidate: boolean): void {
+  add(ev: TrailEvent, geo: GeoInfo | undefined, inWindow: boolean, wmin: number, candidate: boolean): void {
     const t = ev.time;
     const counted = t > this.trainedUntil;
     const failed = ev.failed;
     const denied = ev.denied;
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
+    const day = Math.floor(t / 86_400_000);
     if (counted) {
       this.events++;
       if (failed) this.errors++;
       if (denied) this.denied++;
-      const d = new Date(t);
-      this.hours[d.getUTCHours()]!++;
-      this.weekdays[d.getUTCDay()]!++;
+      this.hours[Math.floor(t / HOUR) % 24]!++;
+      this.weekdays[(day + 4) % 7]!++; // 1970-01-01 was a Thursday
     }
-    this.days.add(Math.floor(t / 86_400_000));
+    if (day !== this.lastDay) {
+      this.days.add(day);
+      this.lastDay = day;
+    }
 
     const bucket = t - (t % BUCKET_MS);
-    const p = this.principal;
-    const viaService = p.invokedBy !== undefined;
+    const viaService = this.principal.invokedBy !== undefined;
     const ipKind = ev.ipKind;
-    const networked = !viaService && (ipKind === "public" || ipKind === "private");
 
-    this.track("api", apiKey, t, ev, counted, inWindow, bucket, wmin);
-    this.track("service", ev.service, t, ev, counted, inWindow, bucket, wmin);
-    this.track("region", ev.region, t, ev, counted, inWindow, bucket, wmin);
-    if (networked) this.track("ip", ev.sourceIp, t, ev, counted, inWindow, bucket, wmin);
-    if (!viaService) this.track("ua", ev.uaFamily, t, ev, counted, inWindow, bucket, wmin);
-    if (geo && !viaService) {
-      if (geo.asn !== undefined) this.track("network", "AS" + geo.asn, t, ev, counted, inWindow, bucket, wmin);
-      if (geo.country) this.track("country", geo.country, t, ev, counted, inWindow, bucket, wmin);
+    this.track(D_API, ev.api, t, ev, counted, inWindow, bucket, wmin);
+    this.track(D_REGION, ev.region, t, ev, counted, inWindow, bucket, wmin);
+    if (!viaService) {
+      if (ipKind === "public" || ipKind === "private") this.track(D_IP, ev.sourceIp, t, ev, counted, inWindow, bucket, wmin);
+      this.track(D_UA, ev.uaFamily, t, ev, counted, inWindow, bucket, wmin);
+      if (geo) {
+        if (geo.asn !== undefined) this.track(D_NETWORK, "AS" + geo.asn, t, ev, counted, inWindow, bucket, wmin);
+        if (geo.country) this.track(D_COUNTRY, geo.country, t, ev, counted, inWindow, bucket, wmin);
+      }
     }
-    if (ev.principal.sessionName) this.track("session", ev.principal.sessionName, t, ev, counted, inWindow, bucket, wmin);
-    if (ev.errorCode) this.track("errorCode", ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
+    const session = ev.principal.sessionName;
+    if (session) this.track(D_SESSION, session, t, ev, counted, inWindow, bucket, wmin);
+    if (ev.errorCode) this.track(D_ERROR, ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
 
     // Activity buckets: rates, error rates, read breadth.
     let b = this.buckets.get(bucket);
     if (!b) {
       b = { n: 0, err: 0, den: 0, reads: null };
       this.buckets.set(bucket, b);
-      if (this.buckets.size > 8) this.foldBefore(wmin - HOUR);
+      if (bucket < this.minBucket) this.minBucket = bucket;
+      // Amortised: fold old buckets once the live set has grown, not on every new bucket.
+      if (this.buckets.size >= this.foldAt && this.minBucket < wmin - HOUR) {
+        this.foldBefore(wmin - HOUR);
+        this.foldAt = Math.max(64, this.buckets.size * 2);
+      }
     }
     b.n++;
     if (failed) b.err++;
     if (denied) b.den++;
-    if (isReadName(ev.eventName)) (b.reads ??= new Set()).add(apiKey);
+    if (isReadName(ev.eventName)) (b.reads ??= new Set()).add(ev.api);
 
     if (inWindow) {
       this.windowEvents++;
@@ -216,9 +286,26 @@ export class IdentityAcc {
     }
   }
 
-  private track(dim: Dim, value: string, t: number, ev: TrailEvent, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
-    const s = this.stat(dim, value);
-    s.touch(t, ev.failed, counted);
+  private track(di: number, value: string, t: number, ev: TrailEvent, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
+    // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
+    let s: MStat | undefined;
+    if (this.lastValue[di] === value) s = this.lastStat[di]!;
+    else {
+      const m = this.dimMaps[di]!;
+      s = m.get(value);
+      if (s === undefined) {
+        s = new MStat();
+        m.set(value, s);
+      }
+      this.lastValue[di] = value;
+      this.lastStat[di] = s;
+    }
+    if (t < s.first) s.first = t;
+    if (t > s.last) s.last = t;
+    if (counted) {
+      s.n++;
+      if (ev.failed) s.err++;
+    }
     if (inWindow) s.window(bucket, t, ev.id, ev.failed, ev.denied, wmin);
   }
 
@@ -249,11 +336,17 @@ export class IdentityAcc {
 
   /** Move buckets older than `before` into the folded history (hourly counts and read breadth). */
   foldBefore(before: number): void {
+    if (this.minBucket >= before) return;
+    let min = Infinity;
     for (const [start, b] of this.buckets) {
-      if (start >= before) continue;
+      if (start >= before) {
+        if (start < min) min = start;
+        continue;
+      }
       this.foldBucket(start, b);
       this.buckets.delete(start);
     }
+    this.minBucket = min;
   }
 
   private foldBucket(start: number, b: BucketAcc): void {
@@ -273,8 +366,7 @@ export class IdentityAcc {
     this.foldBefore(wStart);
     const maps = (dim: Dim): Map<string, WinStat> => {
       const out = new Map<string, WinStat>();
-      const m = this.dims.get(dim);
-      if (!m) return out;
+      const m = this.dim(dim);
       for (const [k, s] of m) {
         const w = s.windowStat(wStart);
         if (w) out.set(k, w);

@@ -1,7 +1,7 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { normalizeRecord } from "../events/normalize.js";
+import { toTrailEvent } from "../events/normalize.js";
 import type { SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
@@ -56,7 +56,6 @@ export interface ScanResult {
 }
 
 const DEFAULT_WINDOW_MS = 24 * 3_600_000;
-const DEDUP_PURGE_EVERY = 200_000;
 
 function floorBucket(t: number): number {
   return t - (((t % BUCKET_MS) + BUCKET_MS) % BUCKET_MS);
@@ -71,8 +70,8 @@ export class Scanner implements RecordSink {
   private readonly accs = new Map<string, IdentityAcc>();
   private readonly skipped: Record<string, number> = {};
   private readonly skipSamples: Array<{ origin: string; reason: string; detail?: string }> = [];
-  private readonly seen = new Map<string, number>();
-  private dedupInserts = 0;
+  /** Event ids seen inside the moving window, per 10-minute bucket (old buckets dropped whole). */
+  private readonly seen = new Map<number, Set<string>>();
   private readonly geoCache = new Map<string, GeoInfo | null>();
   private readonly nameIndex = new Set<string>();
   private readonly selectors: EventDetector[] = [];
@@ -127,12 +126,12 @@ export class Scanner implements RecordSink {
 
   record(raw: unknown, origin: string): void {
     this.recordsRead++;
-    const res = normalizeRecord(raw);
-    if (!res.ok) {
-      this.skip(res.reason, origin);
+    const ev = toTrailEvent(raw);
+    if (typeof ev === "string") {
+      this.skip(ev, origin);
       return;
     }
-    this.addEvent(res.event);
+    this.addEvent(ev);
   }
 
   /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
@@ -150,12 +149,18 @@ export class Scanner implements RecordSink {
     const inWindowNow = t >= this.wmin;
     if (inWindowNow) {
       // De-duplicate on eventID where it matters: inside the (moving) window.
-      if (this.seen.has(ev.id)) {
+      const b = floorBucket(t);
+      let ids = this.seen.get(b);
+      if (!ids) {
+        ids = new Set();
+        this.seen.set(b, ids);
+        if (this.seen.size > 2 * (this.relMs / BUCKET_MS) + 16) this.purgeSeen();
+      }
+      if (ids.has(ev.id)) {
         this.duplicates++;
         return;
       }
-      this.seen.set(ev.id, t);
-      if (++this.dedupInserts % DEDUP_PURGE_EVERY === 0) this.purgeSeen();
+      ids.add(ev.id);
     }
     const matches = !this.hasFilters || this.matches(ev);
     if (inWindowNow && !matches) this.filteredOut++;
@@ -173,7 +178,7 @@ export class Scanner implements RecordSink {
     const inWindow = inWindowNow && matches;
     const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
     const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;
-    acc.add(ev, ev.service + ":" + ev.eventName, geo, inWindow, this.wmin, candidate);
+    acc.add(ev, geo, inWindow, this.wmin, candidate);
   }
 
   noteSource(s: SourceSummary, partialReasons: readonly string[] = []): void {
@@ -219,7 +224,7 @@ export class Scanner implements RecordSink {
 
   private purgeSeen(): void {
     const min = this.wmin - 3_600_000;
-    for (const [id, t] of this.seen) if (t < min) this.seen.delete(id);
+    for (const b of this.seen.keys()) if (b < min) this.seen.delete(b);
   }
 
   // ------------------------------------------------------------------ the end

@@ -68,7 +68,10 @@ export class FileSource implements EventSource {
   }
 
   async read(sink: RecordSink, opts: ReadOptions = {}): Promise<SourceResult> {
-    const files = await listInputFiles(this.paths);
+    // Newest first: CloudTrail names sort by time (YYYY/MM/DD/..._YYYYMMDDTHHmmZ_...), and reading the
+    // newest files first lets the scanner fix the detection window early, so older records take the
+    // cheap baseline-only path. Any order gives the same report.
+    const files = (await listInputFiles(this.paths)).reverse();
     let records = 0,
       skipped = 0;
     const counting: RecordSink = {
