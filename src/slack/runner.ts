@@ -34,7 +34,8 @@ export class ScanRunner {
 
   /**
    * Run `job` in the background once a slot is free; `onQueued(ahead)` is called first when it
-   * has to wait. Returns the job's promise (already tracked for shutdown; never unhandled).
+   * has to wait. The job always runs, even when aborted while waiting (its signal says so), so
+   * that it can report what happened; shutdown waits for it. Returns the job's promise.
    */
   submit<T>(job: (signal: AbortSignal) => Promise<T>, onQueued?: (ahead: number) => void): Promise<T> {
     if (!this.accepting) return Promise.reject(this.closed ? new Error("shutting down") : new QueueFullError(this.maxWaiting));
@@ -45,7 +46,6 @@ export class ScanRunner {
         onQueued?.(this.waiters.length + 1);
         await new Promise<void>((resolve) => this.waiters.push(resolve));
       }
-      if (ctl.signal.aborted) throw ctl.signal.reason;
       this.active++;
       try {
         return await job(ctl.signal);

@@ -151,24 +151,26 @@ export async function startScan(bot: Bot, args: CommandArgs, cmd: ScanCommand): 
     bot.log.error("audit failed", { err }),
   );
   const started = bot.now();
-  let scanned = false;
   bot.runner
     .submit(async (signal) => {
       await posted;
-      const report = await bot.scans.scan(req, surface.onProgress, signal);
-      scanned = true;
-      bot.log.info("scan done", { target, ms: bot.now() - started, findings: report.findings.length, by: req.requestedBy });
-      await surface.finish(report, signal);
-    })
-    .catch(async (err: unknown) => {
-      if (scanned) {
-        // The scan worked; posting (part of) its result did not. The message keeps what got through.
-        bot.log.error("could not post the whole scan result", { target, err: errorText(err) });
+      let report: Report;
+      try {
+        if (signal.aborted) throw signal.reason;
+        report = await bot.scans.scan(req, surface.onProgress, signal);
+      } catch (err) {
+        bot.log.error("scan failed", { target, err });
+        const msg = signal.aborted ? "interrupted: trailhound is restarting; run it again in a minute" : errorText(err);
+        await surface.fail(msg).catch((e: unknown) => bot.log.error("could not report the scan failure", { err: e }));
         return;
       }
-      bot.log.error("scan failed", { target, err });
+      bot.log.info("scan done", { target, ms: bot.now() - started, findings: report.findings.length, by: req.requestedBy });
+      // The scan worked; if posting (part of) the result fails, the message keeps what got through.
+      await surface.finish(report, signal).catch((err: unknown) => bot.log.error("could not post the whole scan result", { target, err: errorText(err) }));
+    })
+    .catch(async (err: unknown) => {
+      // Refused before it ran (shutting down, queue full).
       await posted;
-      const msg = err instanceof Error && /shutting down|aborted/i.test(err.message) ? "interrupted: trailhound is restarting; run it again in a minute" : errorText(err);
-      await surface.fail(msg).catch((e: unknown) => bot.log.error("could not report the scan failure", { err: e }));
+      await surface.fail(errorText(err)).catch((e: unknown) => bot.log.error("could not report the scan failure", { err: e }));
     });
 }

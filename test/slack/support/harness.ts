@@ -1,0 +1,256 @@
+/**
+ * The real bot (Bolt HTTP receiver via startBot) on a random port, a fake Slack behind it, an
+ * in-memory TrailStore and a controllable ScanService; plus builders for requests exactly as Slack
+ * sends them (form-encoded, signed, `payload=` for interactions).
+ */
+import { createHmac } from "node:crypto";
+import { request } from "node:http";
+import { loadConfig } from "../../../src/config.js";
+import { silentLogger, type Log } from "../../../src/log.js";
+import { startBot, type BotDeps, type RunningBot } from "../../../src/main.js";
+import { TrailStore } from "../../../src/store/store.js";
+import { FakeSlack } from "./fake-slack.js";
+import { FakeScans } from "./fixtures.js";
+
+export const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
+export const TEAM = "T0TEST";
+export const CHANNEL = "C0TEST";
+export const ADMIN = "U0ADMIN";
+export const USER = "U0USER";
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  ms: number;
+}
+
+export function httpRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<HttpResult> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - t0 }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+export function sign(body: string, ts: number, secret = SECRET): string {
+  return "v0=" + createHmac("sha256", secret).update(`v0:${ts}:${body}`).digest("hex");
+}
+
+/** Form-encode like Slack does (%20 for spaces, values as strings, in the given order). */
+export function formEncode(fields: Record<string, string>): string {
+  return Object.entries(fields)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join("&");
+}
+
+export interface SendOptions {
+  ts?: number;
+  secret?: string;
+  signature?: string;
+  contentType?: string;
+}
+
+export interface CommandOptions {
+  user?: string;
+  team?: string;
+  channel?: string;
+  responseId?: string;
+}
+
+export interface TestBot {
+  running: RunningBot;
+  fake: FakeSlack;
+  store: TrailStore;
+  scans: FakeScans;
+  base: string;
+  /** POST a signed body to /slack/events. */
+  post(body: string, opts?: SendOptions): Promise<HttpResult>;
+  commandBody(text: string, opts?: CommandOptions): string;
+  command(text: string, opts?: CommandOptions & SendOptions): Promise<HttpResult>;
+  interaction(payload: Record<string, unknown>, opts?: SendOptions): Promise<HttpResult>;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  env?: Record<string, string>;
+  deps?: Partial<BotDeps>;
+  log?: Log;
+  groups?: Record<string, string[]>;
+}
+
+export async function startTestBot(o: StartOptions = {}): Promise<TestBot> {
+  const fake = await new FakeSlack().start();
+  for (const [g, users] of Object.entries(o.groups ?? {})) fake.groups.set(g, users);
+  const store = TrailStore.memory();
+  const scans = new FakeScans(store);
+  const config = loadConfig({
+    SLACK_BOT_TOKEN: "xoxb-test-token",
+    SLACK_SIGNING_SECRET: SECRET,
+    PORT: "0",
+    SLACK_API_URL: fake.apiUrl,
+    TRAILHOUND_TEAM_ID: TEAM,
+    TRAILHOUND_ADMINS: ADMIN,
+    ...o.env,
+  });
+  let shutdowns = 0;
+  const running = await startBot(config, {
+    store,
+    scans,
+    log: o.log ?? silentLogger,
+    clientOptions: { retryConfig: { retries: 0 } },
+    settings: { progressIntervalMs: 10, threadPostIntervalMs: 0 },
+    onShutdown: () => {
+      shutdowns++;
+    },
+    ...o.deps,
+  });
+  const base = `http://127.0.0.1:${running.port}`;
+  const post = (body: string, s: SendOptions = {}) => {
+    const ts = s.ts ?? Math.floor(Date.now() / 1000);
+    return httpRequest(
+      `${base}/slack/events`,
+      "POST",
+      {
+        "content-type": s.contentType ?? "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": String(ts),
+        "x-slack-signature": s.signature ?? sign(body, ts, s.secret),
+      },
+      body,
+    );
+  };
+  let responseIds = 0;
+  const commandBody = (text: string, c: CommandOptions = {}) =>
+    formEncode({
+      token: "vtok123",
+      team_id: c.team ?? TEAM,
+      team_domain: "acme",
+      channel_id: c.channel ?? CHANNEL,
+      channel_name: "security",
+      user_id: c.user ?? USER,
+      user_name: "alice",
+      command: "/cloudtrail",
+      text,
+      api_app_id: "A0TEST",
+      is_enterprise_install: "false",
+      response_url: fake.responseUrl(c.responseId ?? `cmd${++responseIds}`),
+      trigger_id: `123.456.${responseIds}`,
+    });
+  return {
+    running,
+    fake,
+    store,
+    scans,
+    base,
+    post,
+    commandBody,
+    command: (text, c = {}) => post(commandBody(text, c), c),
+    interaction: (payload, s = {}) => post(formEncode({ payload: JSON.stringify(payload) }), s),
+    async stop() {
+      await running.stop();
+      await fake.stop();
+      if (shutdowns !== 1) throw new Error(`onShutdown called ${shutdowns} times`);
+    },
+  };
+}
+
+/** A block_actions payload for a button in a channel message, as Slack sends it. */
+export function buttonClick(
+  fake: FakeSlack,
+  a: { actionId: string; value: string; blockId: string; user?: string; team?: string; message?: { ts: string; text: string; blocks: unknown[]; thread_ts?: string }; channel?: string; view?: boolean },
+): Record<string, unknown> {
+  const user = a.user ?? USER;
+  const team = a.team ?? TEAM;
+  const channel = a.channel ?? CHANNEL;
+  const action = { action_id: a.actionId, block_id: a.blockId, text: { type: "plain_text", text: "Button", emoji: true }, value: a.value, type: "button", action_ts: "1700000050.123456" };
+  if (a.view) {
+    return {
+      type: "block_actions",
+      user: { id: user, username: "alice", name: "alice", team_id: team },
+      api_app_id: "A0TEST",
+      token: "vtok123",
+      container: { type: "view", view_id: "V0HOME" },
+      trigger_id: "123.456.home",
+      team: { id: team, domain: "acme" },
+      enterprise: null,
+      is_enterprise_install: false,
+      view: { id: "V0HOME", type: "home", blocks: [], team_id: team },
+      actions: [action],
+    };
+  }
+  const msg = a.message!;
+  return {
+    type: "block_actions",
+    user: { id: user, username: "alice", name: "alice", team_id: team },
+    api_app_id: "A0TEST",
+    token: "vtok123",
+    container: { type: "message", message_ts: msg.ts, channel_id: channel, is_ephemeral: false },
+    trigger_id: "123.456.def",
+    team: { id: team, domain: "acme" },
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: channel, name: "security" },
+    message: { type: "message", user: "U0BOT", bot_id: "B0BOT", app_id: "A0TEST", text: msg.text, ts: msg.ts, team, blocks: msg.blocks, ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}) },
+    state: { values: {} },
+    response_url: fake.responseUrl(`act-${a.actionId}-${user}`),
+    actions: [action],
+  };
+}
+
+/** A view_submission payload for the suppress modal, as Slack sends it. */
+export function suppressSubmission(a: {
+  privateMetadata: string;
+  user?: string;
+  team?: string;
+  scope?: string | null;
+  duration?: string | null;
+  date?: string | null;
+  reason?: string | null;
+}): Record<string, unknown> {
+  const team = a.team ?? TEAM;
+  const opt = (v: string | null | undefined) => (v ? { text: { type: "plain_text", text: v, emoji: true }, value: v } : null);
+  return {
+    type: "view_submission",
+    team: { id: team, domain: "acme" },
+    user: { id: a.user ?? ADMIN, username: "admin", name: "admin", team_id: team },
+    api_app_id: "A0TEST",
+    token: "vtok123",
+    trigger_id: "123.456.ghi",
+    view: {
+      id: "V0MODAL",
+      team_id: team,
+      type: "modal",
+      callback_id: "suppress_modal",
+      private_metadata: a.privateMetadata,
+      blocks: [],
+      title: { type: "plain_text", text: "Suppress" },
+      state: {
+        values: {
+          scope: { scope_sel: { type: "static_select", selected_option: opt(a.scope === undefined ? "identity-detector" : a.scope) } },
+          duration: { duration_sel: { type: "static_select", selected_option: opt(a.duration === undefined ? "1d" : a.duration) } },
+          until: { until_date: { type: "datepicker", selected_date: a.date ?? null } },
+          reason: { reason_in: { type: "plain_text_input", value: a.reason === undefined ? "known CI role" : a.reason } },
+        },
+      },
+      hash: "1700000100.abc",
+      previous_view_id: null,
+      root_view_id: "V0MODAL",
+      app_id: "A0TEST",
+      external_id: "",
+      app_installed_team_id: TEAM,
+      bot_id: "B0BOT",
+      clear_on_close: false,
+      notify_on_close: false,
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
