@@ -193,7 +193,7 @@ function eventCtes(p: string, o: EventsOpts): string[] {
   const e0 = [
     `SELECT`,
     `    ${T_MS} AS t_ms,`,
-    `    eventname, eventsource,`,
+    `    eventid, eventname, eventsource,`,
     `    coalesce(awsregion, 'unknown') AS region_v,`,
     `    sourceipaddress AS ip_raw, useragent AS ua_raw,`,
     `    ${n("errorcode")} AS err_code, errormessage, responseelements,`,
@@ -257,7 +257,7 @@ function eventCtes(p: string, o: EventsOpts): string[] {
   const e2 = [
     `SELECT`,
     `    ${ident} AS ident,`,
-    `    p_type, t_ms,`,
+    `    eventid, p_type, t_ms,`,
     `    svc || ':' || name_n AS d_api,`,
     `    svc AS d_service,`,
     `    region_v AS d_region,`,
@@ -276,6 +276,14 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `  FROM ${p}1`,
   ].join("\n  ");
   return [`${p}0 AS (\n  ${e0}\n)`, `${p}1 AS (\n  ${e1}\n)`, `${p}2 AS (\n  ${e2}\n)`];
+}
+
+/**
+ * Every usable event of a range with what trailhound derives from it (identity key, API key,
+ * dimensions, failure flags): for tests and for looking at what the aggregates are made of.
+ */
+export function eventRowsQuery(o: { table: TableRef; scope?: Scope; from: number; to: number }): string {
+  return `WITH ${eventCtes("b", { ...o, toInclusive: true }).join(",\n")}\nSELECT * FROM b2`;
 }
 
 // ---------------------------------------------------------------------------------------------
