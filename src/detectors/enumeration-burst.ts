@@ -5,8 +5,8 @@
  *
  * Measure: distinct read APIs per 10-minute bucket (`Bucket.reads`) and the services they span.
  * With a baseline (`profile.breadth` = the largest number of distinct reads in one bucket seen in
- * history, over at least 30 buckets) a bucket is a burst when it reaches max(15, 2 x usual maximum,
- * usual maximum + 10) distinct reads in >= 3 services. Without one (cold start, or too few buckets)
+ * history, over at least 30 buckets) a bucket is a burst when it reaches max(15, 1.5 x usual maximum,
+ * usual maximum + 8) distinct reads in >= 3 services. Without one (cold start, or too few buckets)
  * absolute thresholds apply: >= 25 distinct reads in >= 4 services.
  * Console pages and infrastructure-as-code refreshes read broadly too: when more than half of the
  * window's calls come from the console (`console`, `browser`, `internal` user-agent families) or
@@ -21,8 +21,8 @@ import { identityNoun, isAwsManaged, plural, severityOf } from "./lib/novelty.js
 
 export const ENUM = {
   warmMin: 15,
-  warmFactor: 2,
-  warmPlus: 10,
+  warmFactor: 1.5,
+  warmPlus: 8,
   warmServices: 3,
   warmMinBuckets: 30,
   coldMin: 25,

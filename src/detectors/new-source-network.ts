@@ -109,12 +109,12 @@ export const newSourceNetwork: WindowDetector = {
     };
     const listIps = (group: IpObs[]) =>
       group.slice(0, 5).map((o) => `${o.ip} (${place(o.geo)}, ${netLabel(o.geo)})`).join("; ") + (group.length > 5 ? `; and ${group.length - 5} more` : "");
-    const adjust = (score: number, group: IpObs[]): { score: number; notes: string[] } => {
+    const adjust = (score: number, group: IpObs[], hostingDiscount = true): { score: number; notes: string[] } => {
       const notes: string[] = [];
       if (group.every((o) => o.geo?.relay)) {
         score *= 0.6;
         notes.push(`the network is a known ${group[0]!.geo?.relayKind ?? "relay"} (location unreliable; lowered)`);
-      } else if (isRole && group.every((o) => o.geo?.hosting)) {
+      } else if (hostingDiscount && isRole && group.every((o) => o.geo?.hosting)) {
         score *= 0.75;
         notes.push("a cloud/hosting network, where workloads run (lowered)");
       }
@@ -133,7 +133,8 @@ export const newSourceNetwork: WindowDetector = {
     // Only private / AWS-internal sources in history, public ones now.
     if (knownPublicIps.length === 0 && knownNets.length === 0) {
       if (b.distinct("ip") === 0) return []; // no source addresses in history at all: nothing to compare with
-      const { score, notes } = adjust(50, all);
+      // No cloud discount here: a VPC-only role used from a rented server is the exfiltration case.
+      const { score, notes } = adjust(50, all, false);
       const severity = severityOf(score);
       if (!severity) return [];
       const d: FindingDraft = {

@@ -20,7 +20,7 @@ import { BaselineView } from "../../src/baseline/view.js";
 import type { Principal, TrailEvent } from "../../src/events/types.js";
 import { StaticGeoResolver, type GeoInfo, type GeoResolver } from "../../src/geo/types.js";
 import type { Bucket, DetectorConfig, DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WinStat, WindowDetector } from "../../src/detectors/types.js";
-import { ACCOUNT, assumedRole, ev, iamUser, type RecordInput } from "./events.js";
+import { ACCOUNT, STRATUS_UA, assumedRole, ev, iamUser, invictusRecords, toEvent, type RecordInput } from "./events.js";
 
 export const BUCKET = 10 * 60_000;
 const READ = /^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)/;
@@ -541,4 +541,25 @@ export function normalDays(kind: Archetype, n = 7, opts: { seed?: number; geo?: 
     out.push(scenario(history, win, { start, end }, { geo, geoSessions: opts.geoSessions ?? false }));
   }
   return out;
+}
+
+// ---------------------------------------------------------------- shared real data
+
+/**
+ * The invictus-aws sample as cold-start windows, one per identity, split into attack traffic
+ * (Stratus Red Team user agents, the sample's label) and the rest. Identities appear in both when
+ * they did both. Detectors never see the label: it only selects which records are in a window.
+ */
+export function invictusWindows(part: "benign" | "attack" | "all", geo?: GeoResolver): Scenario[] {
+  const events = invictusRecords()
+    .filter((r) => part === "all" || (part === "attack") === STRATUS_UA.test(String(r.userAgent ?? "")))
+    .map((r) => toEvent(r));
+  const by = new Map<string, TrailEvent[]>();
+  for (const e of events) {
+    if (!by.has(e.principal.key)) by.set(e.principal.key, []);
+    by.get(e.principal.key)!.push(e);
+  }
+  const start = Math.min(...events.map((e) => e.time));
+  const window = { start: start - (start % BUCKET), end: Math.max(...events.map((e) => e.time)) + 1 };
+  return [...by.values()].map((evs) => scenario([], evs, window, geo ? { geo } : {}));
 }

@@ -175,7 +175,7 @@ export const API_WEIGHT: Record<ApiClass, number> = {
   recon: 0.45,
   write: 0.3,
   "sensitive-read": 0.3,
-  read: 0.1,
+  read: 0.08,
 };
 
 /** Classify `service:EventName`. */
