@@ -30,6 +30,7 @@ function clampScore(x: number): number {
 
 /** Collects drafts and merges those with the same id. */
 export class FindingCollector {
+  constructor(private readonly maxEventIds = MAX_FINDING_EVENT_IDS) {}
   private readonly byId = new Map<string, Finding & { _first: number; _last: number }>();
 
   add(det: Detector, draft: FindingDraft, principal: Principal): void {
@@ -40,7 +41,7 @@ export class FindingCollector {
     if (existing) {
       existing.count += draft.count;
       for (const e of draft.eventIds) {
-        if (existing.eventIds.length >= MAX_FINDING_EVENT_IDS) break;
+        if (existing.eventIds.length >= this.maxEventIds) break;
         if (!existing.eventIds.includes(e)) existing.eventIds.push(e);
       }
       if (draft.firstSeen < existing._first) existing._first = draft.firstSeen;
@@ -62,7 +63,7 @@ export class FindingCollector {
       severity: draft.severity,
       score,
       identity: identityOf(who),
-      eventIds: draft.eventIds.slice(0, MAX_FINDING_EVENT_IDS),
+      eventIds: draft.eventIds.slice(0, this.maxEventIds),
       firstSeen: "",
       lastSeen: "",
       count: draft.count,

@@ -47,6 +47,8 @@ export interface ScanOptions {
   /** The stored baseline of an identity, if any. */
   storedProfile?: (key: string) => Profile | undefined;
   version?: string;
+  /** Event ids listed per finding (default 20; `count` always has the total). The evaluation lifts it. */
+  maxFindingEventIds?: number;
 }
 
 export interface ScanResult {
@@ -243,7 +245,7 @@ export class Scanner implements RecordSink {
       maxSpeedKmh: this.opts.detectorConfig?.maxSpeedKmh ?? 900,
       minTravelKm: this.opts.detectorConfig?.minTravelKm ?? 100,
     };
-    const collector = new FindingCollector();
+    const collector = new FindingCollector(this.opts.maxFindingEventIds);
     const windows: IdentityWindow[] = [];
     const views = new Map<string, BaselineView>();
     const profiles: Profile[] = [];
