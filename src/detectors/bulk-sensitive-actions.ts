@@ -1,0 +1,206 @@
+import type { Severity, TrailEvent } from "../events/types.js";
+import { ssmTargets } from "./lib/compute.js";
+import { RANSOM_NOTE, usesSseC } from "./s3-ransomware.js";
+import { arnName, bool, lower, multiDraft, q, rp, str, strings, who } from "./lib/util.js";
+import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
+
+/**
+ * Volume across one identity's window that no single event shows: many distinct secrets read,
+ * many instances' passwords or user data fetched, many objects deleted or re-encrypted with
+ * customer keys, many AMIs or snapshots destroyed, commands or SSH keys pushed to many
+ * instances, many Bedrock models invoked.
+ *
+ * Distinct targets come from the window candidates, which the event detectors select
+ * (`secrets-access`, `discovery-user-data`, `s3-ransomware`, `execution-and-lateral-movement`,
+ * `bedrock-abuse`); plain counts come from the window's API statistics. An identity whose
+ * history shows the same API at a comparable daily volume is not reported.
+ */
+
+export const THRESHOLDS = {
+  secrets: 10,
+  parameters: 20,
+  passwordData: 5,
+  userData: 5,
+  deleteObject: 50,
+  deleteObjects: 5,
+  sseC: 10,
+  deregisterImage: 5,
+  deleteSnapshot: 20,
+  deleteDbSnapshot: 5,
+  commandInstances: 10,
+  sessions: 3,
+  sshKeys: 3,
+  models: 3,
+} as const;
+
+interface Category {
+  key: string;
+  title: string;
+  api: string;
+  attack: string[];
+  /** Distinct targets of candidate events, or undefined to use the API count. */
+  targets?: (ev: TrailEvent) => string[];
+  min: number;
+  severity: Severity;
+  noun: string;
+}
+
+const CATEGORIES: Category[] = [
+  { key: "secrets", title: "Many secrets read", api: "secretsmanager:GetSecretValue", attack: ["T1555.006"], targets: (e) => strings(rp(e, "secretId")).map(arnName), min: THRESHOLDS.secrets, severity: "medium", noun: "distinct secrets" },
+  {
+    key: "parameters",
+    title: "Many SecureString parameters decrypted",
+    api: "ssm:GetParameters",
+    attack: ["T1552"],
+    targets: (e) => (bool(rp(e, "withDecryption")) === true ? [...strings(rp(e, "names")), ...strings(rp(e, "name"))] : []),
+    min: THRESHOLDS.parameters,
+    severity: "medium",
+    noun: "distinct decrypted parameters",
+  },
+  { key: "password-data", title: "Windows passwords of many instances requested", api: "ec2:GetPasswordData", attack: ["T1552"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.passwordData, severity: "high", noun: "instances" },
+  {
+    key: "user-data",
+    title: "User data of many instances read",
+    api: "ec2:DescribeInstanceAttribute",
+    attack: ["T1552.005"],
+    targets: (e) => (str(rp(e, "attribute")) === "userData" ? strings(rp(e, "instanceId")) : []),
+    min: THRESHOLDS.userData,
+    severity: "high",
+    noun: "instances",
+  },
+  { key: "s3-delete", title: "Mass S3 object deletion", api: "s3:DeleteObject", attack: ["T1485"], min: THRESHOLDS.deleteObject, severity: "medium", noun: "DeleteObject calls" },
+  { key: "s3-batch-delete", title: "Mass S3 batch deletion", api: "s3:DeleteObjects", attack: ["T1485"], min: THRESHOLDS.deleteObjects, severity: "medium", noun: "DeleteObjects batches (up to 1,000 objects each)" },
+  {
+    key: "s3-sse-c",
+    title: "Objects rewritten with customer-provided keys",
+    api: "s3:*",
+    attack: ["T1486"],
+    targets: (e) => (usesSseC(e) ? [`${str(rp(e, "bucketName")) ?? "?"}/${str(rp(e, "key")) ?? "?"}`] : []),
+    min: THRESHOLDS.sseC,
+    severity: "high",
+    noun: "objects written with SSE-C",
+  },
+  { key: "ami-deregister", title: "Many AMIs deregistered", api: "ec2:DeregisterImage", attack: ["T1485"], min: THRESHOLDS.deregisterImage, severity: "medium", noun: "DeregisterImage calls" },
+  { key: "snapshot-delete", title: "Many EBS snapshots deleted", api: "ec2:DeleteSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteSnapshot, severity: "medium", noun: "DeleteSnapshot calls" },
+  { key: "db-snapshot-delete", title: "Many database snapshots deleted", api: "rds:DeleteDBSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteDbSnapshot, severity: "medium", noun: "DeleteDBSnapshot calls" },
+  { key: "ssm-fan-out", title: "Commands sent to many instances", api: "ssm:SendCommand", attack: ["T1651"], targets: (e) => ssmTargets(e.requestParameters).instances, min: THRESHOLDS.commandInstances, severity: "high", noun: "instances" },
+  { key: "ssm-sessions", title: "Interactive sessions on many instances", api: "ssm:StartSession", attack: ["T1651", "T1021"], targets: (e) => strings(rp(e, "target")), min: THRESHOLDS.sessions, severity: "medium", noun: "instances" },
+  { key: "instance-connect", title: "SSH keys pushed to many instances", api: "ec2-instance-connect:SendSSHPublicKey", attack: ["T1021.004"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.sshKeys, severity: "high", noun: "instances" },
+  {
+    key: "bedrock-models",
+    title: "Many Bedrock models invoked",
+    api: "bedrock:InvokeModel",
+    attack: ["T1496"],
+    targets: (e) => (e.service === "bedrock" && /^(InvokeModel|InvokeModelWithResponseStream|Converse|ConverseStream)$/.test(e.eventName) ? [arnName(str(rp(e, "modelId")) ?? "?")] : []),
+    min: THRESHOLDS.models,
+    severity: "medium",
+    noun: "distinct models",
+  },
+];
+
+/** `ssm:GetParameters` also covers GetParameter / GetParametersByPath; `bedrock:InvokeModel` covers Converse*. */
+function apiMatches(api: string, e: TrailEvent): boolean {
+  const k = e.service + ":" + e.eventName;
+  if (k === api) return true;
+  if (api === "ssm:GetParameters") return k === "ssm:GetParameter" || k === "ssm:GetParametersByPath";
+  if (api === "bedrock:InvokeModel") return e.service === "bedrock" && /^(InvokeModelWithResponseStream|Converse|ConverseStream)$/.test(e.eventName);
+  return false;
+}
+
+/** The identity does this every day at a comparable volume: not a burst. */
+function routine(ctx: DetectorContext, api: string, n: number): boolean {
+  if (ctx.learning || api.endsWith(":*")) return false;
+  const st = ctx.baseline.stat("api", api);
+  if (!st) return false;
+  const perDay = st[0] / Math.max(1, ctx.baseline.activeDays);
+  return n <= 3 * perDay + 5;
+}
+
+export const bulkSensitiveActions: WindowDetector = {
+  kind: "window",
+  id: "bulk-sensitive-actions",
+  title: "Sensitive actions in bulk",
+  description:
+    "One identity reading many secrets, passwords or user-data scripts, deleting or re-encrypting many objects, destroying many images or snapshots, or reaching many instances with commands, sessions or SSH keys in one window, beyond its usual daily volume.",
+  severity: "medium",
+  attack: ["T1555.006", "T1485", "T1651"],
+  investigate: [
+    "List the targets (secrets, objects, instances) from the event ids and judge what was exposed or lost.",
+    "Compare with the identity's normal volume and with change windows or migrations.",
+    "If unexplained: contain the identity, rotate the secrets read, restore deleted data from versions or backups.",
+  ],
+  falsePositives: ["Migrations, secret synchronisation and backup jobs.", "Cleanup jobs deleting old objects, images or snapshots.", "Fleet-wide maintenance through SSM."],
+  detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
+    const out: FindingDraft[] = [];
+    for (const c of CATEGORIES) {
+      let events: TrailEvent[] = [];
+      let count = 0;
+      let distinct: string[] = [];
+      if (c.targets) {
+        const set = new Set<string>();
+        for (const e of win.candidates) {
+          if (!c.api.endsWith(":*") && !apiMatches(c.api, e)) continue;
+          if (c.api.endsWith(":*") && e.service !== c.api.slice(0, -2)) continue;
+          const ts = c.targets(e);
+          if (ts.length === 0) continue;
+          events.push(e);
+          for (const t of ts) set.add(t);
+        }
+        distinct = [...set];
+        count = distinct.length;
+      } else {
+        const st = win.apis.get(c.api);
+        if (!st) continue;
+        count = st.n;
+        events = win.candidates.filter((e) => e.service + ":" + e.eventName === c.api);
+      }
+      if (count < c.min) continue;
+      const api = events[0] ? events[0].service + ":" + events[0].eventName : c.api;
+      if (routine(ctx, api, count)) continue;
+      let sev = c.severity;
+      let extra = "";
+      if (c.key.startsWith("s3-") && c.key !== "s3-sse-c") {
+        const note = win.candidates.find((e) => e.service === "s3" && e.eventName === "PutObject" && RANSOM_NOTE.test(str(rp(e, "key")) ?? ""));
+        if (note) {
+          sev = "critical";
+          extra = ` A file named like a ransom note was uploaded afterwards (${q(str(rp(note, "key")) ?? "?")}).`;
+          events.push(note);
+        }
+      }
+      const b = ctx.baseline;
+      const hist = b.stat("api", api);
+      const base =
+        hist && b.activeDays > 0
+          ? `Its history shows about ${Math.round(hist[0] / Math.max(1, b.activeDays))} such call(s) per active day over ${b.activeDays} active days.`
+          : b.historyDays > 0
+            ? `It never made this call before (${b.summary()}).`
+            : "No history of this identity before this window (cold start).";
+      if (hist && !ctx.learning) sev = lower(sev);
+      const shown = distinct.slice(0, 6).map((t) => q(t, 60)).join(", ");
+      const why =
+        `${who(win.principal)} made ${count} ${c.noun} in this window (threshold ${c.min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
+      const apiStat = win.apis.get(api);
+      out.push(
+        multiDraft(events.length > 0 ? events : [], sev, why, [c.key], {
+          title: c.title,
+          attack: c.attack,
+          count: Math.max(events.length, apiStat?.n ?? 0),
+          evidence: { category: c.key, count, threshold: c.min, targets: distinct.slice(0, 20) },
+        }),
+      );
+      if (events.length === 0 && apiStat) {
+        const d = out[out.length - 1]!;
+        d.eventIds = apiStat.ids.slice(0, 20);
+        d.firstSeen = apiStat.first;
+        d.lastSeen = apiStat.last;
+        if (apiStat.err === apiStat.n) {
+          d.failed = true;
+          d.severity = lower(d.severity);
+        }
+      }
+    }
+    return out;
+  },
+};
+
+export default bulkSensitiveActions;

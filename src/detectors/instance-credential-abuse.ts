@@ -1,0 +1,122 @@
+import type { Severity } from "../events/types.js";
+import { INSTANCE_SESSION, multiDraft, q, who } from "./lib/util.js";
+import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
+
+/**
+ * EC2 instance-profile credentials (session name = instance id) used where the instance is not:
+ *
+ * - exfiltration: one instance's session seen from two or more source addresses, or from a
+ *   public address whose network is not Amazon's (needs the geo/ASN resolver);
+ * - reconnaissance from the instance: account-level discovery calls (whoami, IAM listing,
+ *   trail/detector inventory) that applications do not make.
+ *
+ * Works on the window's aggregates (sessions, source addresses, geo points, API counts), so it
+ * needs no event selection. Only roles used purely as instance profiles are judged.
+ */
+
+/** Discovery calls that reveal an attacker exploring with instance credentials. */
+const DISCOVERY = new Set([
+  "sts:GetCallerIdentity",
+  "iam:ListUsers",
+  "iam:ListRoles",
+  "iam:ListGroups",
+  "iam:ListPolicies",
+  "iam:GetAccountAuthorizationDetails",
+  "iam:GetAccountSummary",
+  "iam:ListAttachedRolePolicies",
+  "iam:ListRolePolicies",
+  "iam:GetRole",
+  "iam:ListAccessKeys",
+  "s3:ListBuckets",
+  "cloudtrail:DescribeTrails",
+  "guardduty:ListDetectors",
+  "organizations:DescribeOrganization",
+  "organizations:ListAccounts",
+  "secretsmanager:ListSecrets",
+  "ssm:DescribeParameters",
+  "lambda:ListFunctions",
+  "kms:ListKeys",
+  "ec2:DescribeSnapshots",
+  "rds:DescribeDBInstances",
+  "dynamodb:ListTables",
+]);
+export const DISCOVERY_MIN = 4;
+
+const AMAZON_ASN = /amazon|aws/i;
+const PRIVATE_V4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
+
+export const instanceCredentialAbuse: WindowDetector = {
+  kind: "window",
+  id: "instance-credential-abuse",
+  title: "EC2 instance credentials used elsewhere or for reconnaissance",
+  description:
+    "Credentials of an EC2 instance profile used from a second source address or from a network outside AWS (stolen from the metadata service), or used for account-level discovery that applications do not perform.",
+  severity: "high",
+  attack: ["T1552.005", "T1078.004", "T1580"],
+  investigate: [
+    "Compare the source addresses with the instance's own public/NAT address; an address outside your VPCs and NATs means the credentials left the instance.",
+    "Look for SSRF or a compromised process on the instance (web logs, IMDSv1 use: enforce IMDSv2).",
+    "Revoke the role's sessions (AWSRevokeOlderSessions) and review everything the stolen session did.",
+  ],
+  falsePositives: ["Instances whose public address changed within the window (stop/start, new elastic IP).", "Dual-stack instances calling over IPv4 and IPv6.", "Administration scripts run on an instance that enumerate the account on purpose."],
+  detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
+    const p = win.principal;
+    if (p.type !== "AssumedRole" || win.sessions.length === 0) return [];
+    if (!win.sessions.every((s) => INSTANCE_SESSION.test(s))) return [];
+    const out: FindingDraft[] = [];
+    const addrs = [...win.ips.keys()];
+
+    // 1. One instance, several addresses.
+    if (win.sessions.length === 1 && addrs.length >= 2) {
+      const ids = [...new Set(addrs.flatMap((a) => win.ips.get(a)!.ids))];
+      const uas = [...win.uas.keys()];
+      const why =
+        `Credentials of instance ${q(win.sessions[0]!)} (${who(p)}) were used from ${addrs.length} source addresses in this window: ` +
+        addrs.map((a) => `${q(a)} (${win.ips.get(a)!.n} calls)`).join(", ") +
+        `, with user agents ${uas.map((u) => q(u)).join(", ")}. An instance calls AWS from one address; a second one suggests the credentials were taken from the metadata service and used elsewhere.`;
+      // Two public addresses cannot both be the instance; a private one may be a VPC endpoint path.
+      const publicCount = addrs.filter((a) => !PRIVATE_V4.test(a) && !a.includes(":")).length;
+      const sev: Severity = publicCount >= 2 ? "high" : "medium";
+      const note = publicCount >= 2 ? "" : " One address is private, which a VPC endpoint can explain: check whether the instance's VPC has endpoints.";
+      out.push(stub(win, ids, sev, why + note, ["exfiltration", win.sessions[0]!], { addresses: addrs, userAgents: uas }));
+    }
+
+    // 2. A public address outside Amazon's networks.
+    const foreign = win.geo.filter((g) => g.geo && (g.geo.asOrg !== undefined || g.geo.asn !== undefined) && !AMAZON_ASN.test(g.geo.asOrg ?? ""));
+    if (foreign.length > 0) {
+      const ips = [...new Set(foreign.map((g) => g.ip))];
+      const nets = [...new Set(foreign.map((g) => `${g.geo?.asOrg ?? "AS" + g.geo?.asn}${g.geo?.country ? ` (${g.geo.country})` : ""}`))];
+      const why =
+        `Instance-profile credentials of ${who(p)} were used from ${ips.map((i) => q(i)).join(", ")} on ${nets.map((n) => q(n)).join(", ")}, a network outside AWS. ` +
+        "Instance credentials used outside AWS were almost certainly stolen.";
+      out.push(stub(win, foreign.map((g) => g.eventId), "high", why, ["outside-aws"], { addresses: ips, networks: nets }));
+    }
+
+    // 3. Reconnaissance from the instance.
+    const disc = [...win.apis.entries()].filter(([k]) => DISCOVERY.has(k));
+    const services = new Set(disc.map(([k]) => k.split(":")[0]));
+    if (disc.length >= DISCOVERY_MIN && services.size >= 2) {
+      const newOnes = disc.filter(([k]) => !ctx.baseline.known("api", k));
+      if (newOnes.length >= DISCOVERY_MIN || ctx.baseline.historyDays <= 0) {
+        const sev: Severity = !ctx.learning ? "high" : "medium";
+        const why =
+          `Instance credentials of ${who(p)} made ${disc.length} account-discovery calls in ${services.size} services (${disc.map(([k, s]) => `${q(k)} x${s.n}`).join(", ")}). ` +
+          (ctx.baseline.historyDays > 0 ? `${newOnes.length} of them are new for this role (${ctx.baseline.summary()}).` : "No history of this role before this window (cold start).") +
+          " Applications rarely enumerate the account; an attacker with a shell on the instance does.";
+        out.push(stub(win, disc.flatMap(([, s]) => s.ids), sev, why, ["discovery"], { apis: disc.map(([k]) => k) }));
+      }
+    }
+    return out;
+  },
+};
+
+function stub(win: IdentityWindow, ids: string[], sev: Severity, why: string, fingerprint: string[], evidence: Record<string, unknown>): FindingDraft {
+  const d = multiDraft([], sev, why, fingerprint, { evidence, count: ids.length });
+  d.eventIds = [...new Set(ids)].slice(0, 20);
+  d.firstSeen = win.first;
+  d.lastSeen = win.last;
+  d.count = Math.max(1, d.eventIds.length);
+  return d;
+}
+
+export default instanceCredentialAbuse;

@@ -1,0 +1,105 @@
+/**
+ * Security group and network ACL rules opened to the internet, as CloudTrail logs them (EC2's
+ * `{"items": [...]}` lists, or the flat legacy form with `cidrIp` / `fromPort` at the top).
+ */
+import { get, isObj, list, num, str } from "./util.js";
+
+export const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
+
+/** Remote administration ports. */
+export const ADMIN_PORTS: Record<number, string> = { 22: "SSH", 3389: "RDP", 23: "Telnet", 5985: "WinRM", 5986: "WinRM", 5900: "VNC", 445: "SMB", 135: "RPC", 139: "NetBIOS", 21: "FTP" };
+/** Databases, caches, queues and control planes that should never face the internet. */
+export const DATA_PORTS: Record<number, string> = {
+  3306: "MySQL",
+  5432: "PostgreSQL",
+  1433: "SQL Server",
+  1521: "Oracle",
+  27017: "MongoDB",
+  6379: "Redis",
+  9200: "Elasticsearch",
+  9300: "Elasticsearch",
+  11211: "Memcached",
+  5984: "CouchDB",
+  2375: "Docker API",
+  2376: "Docker API",
+  2379: "etcd",
+  6443: "Kubernetes API",
+  10250: "kubelet",
+  9042: "Cassandra",
+  8086: "InfluxDB",
+  5601: "Kibana",
+  9092: "Kafka",
+};
+const WEB_PORTS = new Set([80, 443]);
+
+export interface OpenRule {
+  cidr: string;
+  protocol: string;
+  from: number;
+  to: number;
+}
+
+export function allPorts(r: OpenRule): boolean {
+  return r.protocol === "-1" || r.protocol === "all" || (r.from <= 0 && r.to >= 65535) || (r.from === -1 && r.to === -1 && r.protocol !== "icmp" && r.protocol !== "1");
+}
+
+/** Named sensitive services the rule exposes (SSH, RDP, MySQL, ...), or `all ports`. */
+export function exposedServices(r: OpenRule): string[] {
+  if (allPorts(r)) return ["all ports"];
+  const out: string[] = [];
+  for (const [port, name] of [...Object.entries(ADMIN_PORTS), ...Object.entries(DATA_PORTS)]) {
+    const n = Number(port);
+    if (n >= r.from && n <= r.to) out.push(`${name} (${n})`);
+  }
+  return out;
+}
+
+export function onlyWeb(r: OpenRule): boolean {
+  if (allPorts(r)) return false;
+  for (let p = r.from; p <= r.to; p++) if (!WEB_PORTS.has(p)) return false;
+  return true;
+}
+
+function portsOf(o: unknown): { from: number; to: number } {
+  const from = num(get(o, "fromPort"));
+  const to = num(get(o, "toPort"));
+  return { from: from ?? -1, to: to ?? from ?? -1 };
+}
+
+/** Rules of an AuthorizeSecurityGroupIngress request that allow 0.0.0.0/0 or ::/0. */
+export function openIngressRules(rp: Record<string, unknown> | null): OpenRule[] {
+  if (!rp) return [];
+  const out: OpenRule[] = [];
+  const perms = list(get(rp, "ipPermissions")).filter(isObj);
+  for (const perm of perms) {
+    const protocol = str(get(perm, "ipProtocol")) ?? "-1";
+    const { from, to } = portsOf(perm);
+    const cidrs = [
+      ...list(get(perm, "ipRanges")).map((r) => str(get(r, "cidrIp"))),
+      ...list(get(perm, "ipv6Ranges")).map((r) => str(get(r, "cidrIpv6"))),
+    ];
+    for (const c of cidrs) if (c && OPEN_CIDRS.has(c)) out.push({ cidr: c, protocol, from, to });
+  }
+  // Legacy flat form: {"groupId", "ipProtocol", "fromPort", "toPort", "cidrIp"}.
+  const flat = str(get(rp, "cidrIp")) ?? str(get(rp, "cidrIpv6"));
+  if (flat && OPEN_CIDRS.has(flat)) {
+    const { from, to } = portsOf(rp);
+    out.push({ cidr: flat, protocol: str(get(rp, "ipProtocol")) ?? "-1", from, to });
+  }
+  return out;
+}
+
+/** A CreateNetworkAclEntry / ReplaceNetworkAclEntry allowing inbound traffic from anywhere. */
+export function openNaclEntry(rp: Record<string, unknown> | null): OpenRule | null {
+  if (!rp) return null;
+  const cidr = str(get(rp, "cidrBlock")) ?? str(get(rp, "ipv6CidrBlock"));
+  if (!cidr || !OPEN_CIDRS.has(cidr)) return null;
+  if ((str(get(rp, "ruleAction")) ?? "").toLowerCase() !== "allow") return null;
+  const egress = get(rp, "egress");
+  if (egress === true || egress === "true") return null;
+  const range = get(rp, "portRange");
+  const from = num(get(range, "from"));
+  const to = num(get(range, "to"));
+  const protocol = str(get(rp, "aclProtocol")) ?? "-1";
+  return { cidr, protocol, from: from ?? 0, to: to ?? (from ?? 65535) };
+}
