@@ -393,14 +393,6 @@ export class LookupEventsSource implements EventSource {
           return;
         }
         u.startedAt = clock.now();
-        const client = clientFactory({
-          region: u.region,
-          accountId: u.account.accountId,
-          ...(o.profile ? { profile: o.profile } : {}),
-          ...(u.account.credentials ? { credentials: u.account.credentials } : {}),
-        });
-        markSendsOn(client, () => limiter.markSent());
-        let firstRequest = true;
 
         // Where to start: the cursor (minus the overlap) when it is later than the asked start.
         const seen = new Set<string>();
@@ -409,6 +401,15 @@ export class LookupEventsSource implements EventSource {
           for (const id of prev.newestIds) seen.add(id);
           out.range.start = Math.max(range.start, Math.min(prev.newestTime - overlapMs, range.end));
         }
+
+        const client = clientFactory({
+          region: u.region,
+          accountId: u.account.accountId,
+          ...(o.profile ? { profile: o.profile } : {}),
+          ...(u.account.credentials ? { credentials: u.account.credentials } : {}),
+        });
+        markSendsOn(client, () => limiter.markSent());
+        let firstRequest = true;
 
         const fetchPage = async (input: LookupEventsCommandInput): Promise<LookupEventsCommandOutput> => {
           for (let attempt = 1; ; attempt++) {
