@@ -105,16 +105,12 @@ describe("RateLimiter", () => {
     expect(() => new RateLimiter({ intervalMs: 0 })).toThrow(RangeError);
   });
 
-  it("works with real time for a short interval", async () => {
+  it("works with the real clock: three grants span at least two intervals", async () => {
     const l = new RateLimiter({ intervalMs: 20 });
-    const at: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      await l.acquire();
-      at.push(performance.now());
-    }
-    // Timers may fire a hair early relative to performance.now(); the limiter re-checks, so >= 19.
-    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(19);
-    expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(19);
+    // Only a lower bound: a busy machine can delay resumption, never make grants closer.
+    const start = performance.now();
+    for (let i = 0; i < 3; i++) await l.acquire();
+    expect(performance.now() - start).toBeGreaterThanOrEqual(40);
   });
 
   it("realSleep rejects on abort", async () => {
