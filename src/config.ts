@@ -74,8 +74,7 @@ function isTimeZone(tz: string): boolean {
 
 const optStr = z.string().optional();
 
-const EnvSchema = z
-  .object({
+const EnvSchema = z.object({
     SLACK_BOT_TOKEN: z.string({ error: "missing" }).regex(/^xoxb-[\w-]+$/, "must be a bot token starting with xoxb-"),
     SLACK_APP_TOKEN: optStr.refine((v) => v === undefined || /^xapp-[\w-]+$/.test(v), "must be an app-level token starting with xapp-"),
     SLACK_SIGNING_SECRET: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{16,}$/.test(v), "must be the alphanumeric signing secret"),
@@ -100,16 +99,7 @@ const EnvSchema = z
     TRAILHOUND_GEOIP_CITY_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SLACK_APP_TOKEN === undefined && env.SLACK_SIGNING_SECRET === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["SLACK_SIGNING_SECRET"],
-        message: "missing: without SLACK_APP_TOKEN (Socket Mode) the HTTP receiver needs the signing secret",
-      });
-    }
-  });
+});
 
 export interface Config {
   slack: {
@@ -141,18 +131,24 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     input[key] = v === undefined || v === "" ? undefined : v;
   }
   const parsed = EnvSchema.safeParse(input);
-  if (!parsed.success) {
-    const problems: ConfigProblem[] = [];
-    const seen = new Set<string>();
-    for (const issue of parsed.error.issues) {
-      const setting = String(issue.path[0] ?? "environment");
-      if (seen.has(setting)) continue;
-      seen.add(setting);
-      const message = input[setting] === undefined && !issue.message.startsWith("missing") ? "missing" : issue.message;
-      problems.push({ setting, message, hint: SETTING_HINTS[setting] ?? "" });
-    }
-    throw new ConfigError(problems);
+  const problems: ConfigProblem[] = [];
+  const seen = new Set<string>();
+  for (const issue of parsed.success ? [] : parsed.error.issues) {
+    const setting = String(issue.path[0] ?? "environment");
+    if (seen.has(setting)) continue;
+    seen.add(setting);
+    const message = input[setting] === undefined && !issue.message.startsWith("missing") ? "missing" : issue.message;
+    problems.push({ setting, message, hint: SETTING_HINTS[setting] ?? "" });
   }
+  // Across settings (checked even when others are malformed, so that every problem is listed).
+  if (input.SLACK_APP_TOKEN === undefined && input.SLACK_SIGNING_SECRET === undefined) {
+    problems.push({
+      setting: "SLACK_SIGNING_SECRET",
+      message: "missing: without SLACK_APP_TOKEN (Socket Mode) the HTTP receiver needs the signing secret",
+      hint: SETTING_HINTS.SLACK_SIGNING_SECRET!,
+    });
+  }
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const admins = list(e.TRAILHOUND_ADMINS);
   const socket = e.SLACK_APP_TOKEN !== undefined;

@@ -157,7 +157,7 @@ export function baselineMessage(p: Profile, learning: boolean, others = 0): Slac
     },
     { type: "section", block_id: "bl:dims", fields: fields.slice(0, LIMITS.sectionFields) },
   ];
-  if (others > 0) blocks.push({ type: "context", block_id: "bl:others", elements: [mrkdwn(`${others} other identities share this name; use \`/cloudtrail baseline <identity key>\` to pick one.`)] });
+  if (others > 0) blocks.push({ type: "context", block_id: "bl:others", elements: [mrkdwn(`${others} other identities share this name; use \`/cloudtrail baseline &lt;identity key&gt;\` to pick one.`)] });
   return { text: fallbackText(`Baseline of ${esc(truncate(label, 200))}`), blocks };
 }
 
