@@ -14,7 +14,7 @@ import { fmtNum } from "./lib/stats.js";
 import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
 
 /** More than this many new APIs in one window are listed in the top finding's evidence instead. */
-const MAX_FINDINGS = 15;
+const MAX_FINDINGS = 10;
 
 export const firstTimeApi: WindowDetector = {
   id: "first-time-api",
@@ -96,7 +96,9 @@ export const firstTimeApi: WindowDetector = {
     scored.sort((x, y) => y.score - x.score || (x.draft.fingerprint[0]! < y.draft.fingerprint[0]! ? -1 : 1));
     const out = scored.slice(0, MAX_FINDINGS).map((x) => x.draft);
     if (scored.length > MAX_FINDINGS && out[0]) {
-      out[0].evidence = { ...out[0].evidence, moreNewApis: scored.slice(MAX_FINDINGS).map((x) => x.draft.fingerprint[0]) };
+      const rest = scored.slice(MAX_FINDINGS).map((x) => x.draft.fingerprint[0]!);
+      out[0].why += ` ${rest.length} more APIs were called for the first time in this window (${rest.slice(0, 10).join(", ")}${rest.length > 10 ? ", ..." : ""}).`;
+      out[0].evidence = { ...out[0].evidence, moreNewApis: rest };
     }
     return out;
   },

@@ -6,13 +6,17 @@
  * Score = 100 x w x (f + (1 - f) x exp(-r)) with r the identity's smoothed rate of new *services*
  * per active day, w the weight of the most powerful API called in the service (lib/novelty.ts),
  * plus 0.05 per extra API (up to 0.2: exploring a service broadly is more than one stray call),
- * and f = 0.25 when w >= 0.6. Nothing is raised while the identity is still learning.
+ * and f = 0.25 when w >= 0.6. Nothing is raised while the identity is still learning. A sweep over
+ * many new services gives the 5 highest-scored findings, the others listed in the top one (the
+ * sweep itself is enumeration-burst's and error-rate-spike's finding).
  */
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
 
 const LISTED = 10;
+/** More new services than this in one window (a sweep) are listed in the top finding instead. */
+const MAX_FINDINGS = 5;
 
 export const firstTimeService: WindowDetector = {
   id: "first-time-service",
@@ -96,7 +100,14 @@ export const firstTimeService: WindowDetector = {
       if (region) draft.region = region;
       out.push(draft);
     }
-    out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0));
+    out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || (x.fingerprint[0]! < y.fingerprint[0]! ? -1 : 1));
+    if (out.length > MAX_FINDINGS) {
+      const rest = out.slice(MAX_FINDINGS).map((d) => d.fingerprint[0]!);
+      const top = out[0]!;
+      top.why += ` ${rest.length} more services were used for the first time in this window (${rest.join(", ")}): a sweep across services.`;
+      top.evidence = { ...top.evidence, moreNewServices: rest };
+      return out.slice(0, MAX_FINDINGS);
+    }
     return out;
   },
 };

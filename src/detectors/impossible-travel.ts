@@ -104,12 +104,15 @@ export const impossibleTravel: WindowDetector = {
       byPair.get(pair)!.push(h);
     }
     const noun = identityNoun(win.principal);
-    const human = !isRole || (win.principal.userName ?? "").startsWith("AWSReservedSSO_") || hops.every((h) => h.a.session && h.a.session === h.b.session);
+    // One set of credentials for sure: a user, root, or hops known to be within one role session.
+    // A role without session information (including AWSReservedSSO_* roles that many people share)
+    // may be two people in two places.
+    const sameCredentials = !isRole || hops.every((h) => h.a.session !== undefined && h.a.session === h.b.session);
     const out: FindingDraft[] = [];
     for (const [pair, hs] of byPair) {
       hs.sort((x, y) => y.speed - x.speed);
       const h = hs[0]!;
-      let score = human ? 72 : 55;
+      let score = sameCredentials ? 72 : 55;
       const notes: string[] = [];
       if (h.oneCloud) {
         score *= 0.6;
@@ -119,7 +122,7 @@ export const impossibleTravel: WindowDetector = {
         score *= 0.8;
         notes.push("close to the threshold, lowered");
       }
-      if (!human) notes.push("a role: the two calls may come from different sessions");
+      if (!sameCredentials) notes.push("a role without session information: the two calls may come from different sessions");
       const severity = severityOf(score);
       if (!severity) continue;
       const [ca, cb] = pair.split("|") as [string, string];

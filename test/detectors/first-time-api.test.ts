@@ -61,6 +61,15 @@ describe("first-time-api", () => {
     expect(out.find((f) => f.fingerprint[0] === "ec2:DescribeImages")?.severity).toBe("info");
   });
 
+  test("many new APIs at once give at most ten findings, the rest listed in the top one", () => {
+    const g = generate("console-person");
+    const names = Array.from({ length: 14 }, (_, i) => ({ service: "ec2", eventName: `ModifyThing${i}` }));
+    const out = run(firstTimeApi, personDay(g, names));
+    expect(out).toHaveLength(10);
+    expect((out[0]!.evidence?.moreNewApis as string[]).length).toBe(4);
+    expect(out[0]!.why).toMatch(/4 more APIs were called for the first time/);
+  });
+
   test("a denied first call is reported as an attempt", () => {
     const g = generate("console-person");
     const out = run(firstTimeApi, personDay(g, [{ service: "iam", eventName: "CreateLoginProfile", errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: iam:CreateLoginProfile" }]));

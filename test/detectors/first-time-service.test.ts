@@ -41,6 +41,16 @@ describe("first-time-service", () => {
     expect(out[0]!.why).toMatch(/40 APIs .* and 30 more/);
   });
 
+  test("a sweep over twelve new services gives five findings, the rest listed in the top one", () => {
+    const g = generate("console-person");
+    const services = ["sts", "kms", "secretsmanager", "ssm", "sns", "sqs", "dynamodb", "ecr", "eks", "guardduty", "cloudtrail", "organizations"];
+    const win = services.map((sv, i) => make(g, { service: sv, eventName: "ListThings", time: GEN_END + 9 * HOUR + i * 2000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.cli }));
+    const out = run(firstTimeService, scenario(g.events, win, W, { geo: GEN_GEO }));
+    expect(out).toHaveLength(5);
+    expect((out[0]!.evidence?.moreNewServices as string[]).length).toBe(7);
+    expect(out[0]!.why).toMatch(/7 more services were used for the first time in this window/);
+  });
+
   test("a CI role that often adopts services scores lower than a service role that never does", () => {
     const read = (g: ReturnType<typeof generate>, ip: string) => [
       make(g, { service: "elasticache", eventName: "DescribeCacheClusters", time: GEN_END + 10 * HOUR, sourceIPAddress: ip, userAgent: UA.terraform }),

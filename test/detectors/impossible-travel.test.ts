@@ -86,6 +86,14 @@ describe("impossible-travel", () => {
     expect(run(impossibleTravel, one)).toHaveLength(1);
   });
 
+  test("for a role without session information (shared SSO role) the hop is only medium", () => {
+    const sso = assumedRole("AWSReservedSSO_Admin_0123456789abcdef", "maria@example.com");
+    const out = run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0], sso], [30, GEN_IPS.saoPaulo, sso]], { history: false }));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.severity).toBe("medium");
+    expect(out[0]!.why).toMatch(/may come from different sessions/);
+  });
+
   test("honours the configured speed limit", () => {
     const s = hops("console-person", [[0, GEN_IPS.parisOrange[0]], [30, GEN_IPS.saoPaulo]]);
     s.ctx = { ...s.ctx, config: { ...DETECTOR_CONFIG, maxSpeedKmh: 50_000 } };
