@@ -158,3 +158,31 @@ export async function otrfRecords(): Promise<Array<Record<string, unknown>>> {
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+const DAY = 86_400_000;
+const HOUR = 3_600_000;
+
+/**
+ * Invictus records copied onto earlier days and hours (fresh eventIDs), written as JSON Lines
+ * files in time order: multi-day history (days, the hourly cut-off, weekdays, read breadth).
+ * The newest copy has no AWS service principals, so some identities are absent from the last day.
+ */
+export async function multiDayDataset(base: PlacedRecord[], dir: string): Promise<{ files: string[]; placed: PlacedRecord[] }> {
+  const shifts = [-20 * DAY + 5 * HOUR, -16 * DAY, -15 * DAY - 7 * HOUR, -10 * DAY + 3 * HOUR, -6 * DAY - 11 * HOUR, -2 * DAY, 0];
+  const placed: PlacedRecord[] = [];
+  const files: string[] = [];
+  for (const [i, shift] of shifts.entries()) {
+    const last = i === shifts.length - 1;
+    const recs = base
+      .filter((p, j) => (i % 2 === 0 || j % 3 !== 0) && !(last && (p.record.userIdentity as { type?: string }).type === "AWSService"))
+      .map((p) => {
+        const t = new Date(Date.parse(String(p.record.eventTime)) + shift).toISOString().replace(/\.\d{3}Z$/, "Z");
+        return { ...p.record, eventTime: t, eventID: `${String(p.record.eventID)}-${i}` };
+      });
+    const file = join(dir, `multi-${String(i).padStart(2, "0")}.jsonl`);
+    await writeFile(file, recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
+    files.push(file);
+    placed.push(...placeRecords(recs));
+  }
+  return { files, placed };
+}

@@ -5,7 +5,7 @@
  * row, with the profiles `runScan` builds from the same files.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { baselineQuery } from "../../src/athena/sql.js";
@@ -14,7 +14,7 @@ import { DIMS, HOUR, DAY, type Dim, type Profile, type Stat } from "../../src/ba
 import { normalizeRecord } from "../../src/events/normalize.js";
 import { runScan } from "../../src/scan/run.js";
 import { FileSource } from "../../src/sources/files.js";
-import { DuckAthena, INVICTUS, OTRF, invictusPlaced, otrfRecords, placeRecords, type PlacedRecord } from "./duckdb.js";
+import { DuckAthena, INVICTUS, OTRF, invictusPlaced, multiDayDataset, otrfRecords, placeRecords, type PlacedRecord } from "./duckdb.js";
 
 const NOW = Date.parse("2024-06-01T00:00:00Z");
 const TABLE = { table: "cloudtrail_logs" };
@@ -28,35 +28,12 @@ interface Dataset {
 let tmp: string;
 const datasets: Dataset[] = [];
 
-/** Invictus records copied onto earlier days and hours: multi-day history (days, hourly cut-off, weekdays). */
-async function multiDay(base: PlacedRecord[]): Promise<Dataset> {
-  const shifts = [-20 * DAY + 5 * HOUR, -16 * DAY, -15 * DAY - 7 * HOUR, -10 * DAY + 3 * HOUR, -6 * DAY - 11 * HOUR, -2 * DAY, 0];
-  const placed: PlacedRecord[] = [];
-  const files: string[] = [];
-  for (const [i, shift] of shifts.entries()) {
-    // Every other copy keeps a share of the records only, so counts differ per day; the newest
-    // copy has no AWS service principals (identities absent from the last day).
-    const last = i === shifts.length - 1;
-    const recs = base
-      .filter((p, j) => (i % 2 === 0 || j % 3 !== 0) && !(last && (p.record.userIdentity as { type?: string }).type === "AWSService"))
-      .map((p) => {
-        const t = new Date(Date.parse(String(p.record.eventTime)) + shift).toISOString().replace(/\.\d{3}Z$/, "Z");
-        return { ...p.record, eventTime: t, eventID: `${String(p.record.eventID)}-${i}` };
-      });
-    const file = join(tmp, `multi-${String(i).padStart(2, "0")}.jsonl`);
-    await writeFile(file, recs.map((r) => JSON.stringify(r)).join("\n") + "\n");
-    files.push(file);
-    placed.push(...placeRecords(recs));
-  }
-  return { name: "invictus shifted over 21 days", files, placed };
-}
-
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "th-sql-eq-"));
   const inv = await invictusPlaced();
   datasets.push({ name: "invictus-aws", files: [INVICTUS], placed: inv });
   datasets.push({ name: "otrf", files: [OTRF], placed: placeRecords(await otrfRecords()) });
-  datasets.push(await multiDay(inv));
+  datasets.push({ name: "invictus shifted over 21 days", ...(await multiDayDataset(inv, tmp)) });
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
