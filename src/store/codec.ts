@@ -2,7 +2,9 @@
  * Store file <-> StoreData: decoding (UTF-8, JSON, version, migrations, zod) with messages that
  * say what is wrong, and a serializer that keeps the write path lean.
  */
+import type { Profile } from "../baseline/profile.js";
 import { StoreError, recoveryHint } from "./errors.js";
+import { packProfile } from "./pack.js";
 import { detectVersion, migrate } from "./migrations.js";
 import { StoreDataSchema, describeIssues } from "./schema.js";
 import { STORE_SCHEMA_VERSION, type StoreData } from "./types.js";
@@ -71,16 +73,19 @@ export function decodeStore(bytes: Uint8Array, where: string, dir?: string): Dec
 
 export type Section = "baselines" | "findings" | "audit" | "other";
 
+const COMMA = Buffer.from(",");
+
 /**
- * Serialises StoreData without pretty-printing, reusing the JSON of every baseline and finding
- * that has not been replaced since the last write: records are cached by object identity, and
- * the store replaces (never mutates) a baseline or finding when it changes. A store of 10,000
- * identities is tens of MB of JSON; re-stringifying it on every acknowledgement would cost
- * about half a second, re-using it costs a string join.
+ * Serialises StoreData without pretty-printing, straight to bytes, re-using the encoded JSON of
+ * every baseline and finding that has not been replaced since the last write: records are cached
+ * by object identity (the store replaces, never mutates, a baseline or finding when it changes).
+ * A store of 10,000 identities is tens of MB of JSON: re-stringifying and re-encoding it on
+ * every acknowledgement would cost about a second on a busy machine, re-using it costs a memcpy.
+ * Baselines are written in their packed form (pack.ts).
  */
 export class StoreSerializer {
-  #cache = new WeakMap<object, string>();
-  /** Bytes (UTF-16 code units, close to bytes for this ASCII-heavy data) per section at the last serialisation. */
+  #cache = new WeakMap<object, { key: string; bytes: Buffer }>();
+  /** Bytes per section at the last serialisation. */
   sections: Record<Section, number> = { baselines: 0, findings: 0, audit: 0, other: 0 };
 
   /** Forget every cached record (after an update that may have mutated records in place). */
@@ -88,42 +93,167 @@ export class StoreSerializer {
     this.#cache = new WeakMap();
   }
 
-  /** Record the JSON of an object that will not change (computed eagerly, e.g. when a profile is stored). */
-  remember(obj: object, json: string): void {
-    this.#cache.set(obj, json);
+  /** Encode a baseline now (when it is stored), so that the write itself stays cheap. */
+  rememberBaseline(p: Profile): void {
+    this.#cache.set(p, { key: p.key, bytes: fragment(p.key, encodeBaseline(p)) });
   }
 
-  serialize(data: StoreData): string {
-    const parts: string[] = [`{"schemaVersion":${JSON.stringify(data.schemaVersion)},"baselines":`];
-    const b = this.#map(data.baselines, parts);
-    parts.push(`,"findings":`);
-    const f = this.#map(data.findings, parts);
-    const audit = JSON.stringify(data.audit);
-    const rest =
+  /**
+   * Re-use the bytes of the baselines as they are in the file just read (when it was not
+   * migrated): each `"key":{...}` entry of `baselines` is cached for the profile decoded from
+   * it, so that opening a large store does not re-encode every profile. Returns how many were
+   * adopted; anything the scan cannot place is simply encoded by `warm`.
+   */
+  adoptBaselines(file: Buffer, baselines: Record<string, Profile>): number {
+    const top = objectEntries(file, skipWs(file, 0));
+    const b = top?.entries.find((e) => e.key === "baselines");
+    if (!b) return 0;
+    const inner = objectEntries(file, b.valueStart);
+    if (!inner) return 0;
+    let n = 0;
+    for (const e of inner.entries) {
+      const p = Object.hasOwn(baselines, e.key) ? baselines[e.key] : undefined;
+      if (!p) continue;
+      this.#cache.set(p, { key: e.key, bytes: file.subarray(e.start, e.end) });
+      n++;
+    }
+    return n;
+  }
+
+  /** Encode every baseline and finding not cached yet (at open, so that the first save is as cheap as the next). */
+  warm(data: StoreData): void {
+    this.#map(data.baselines, [], encodeBaseline);
+    this.#map(data.findings, [], (x) => JSON.stringify(x));
+  }
+
+  serialize(data: StoreData): Buffer {
+    const parts: Buffer[] = [Buffer.from(`{"schemaVersion":${JSON.stringify(data.schemaVersion)},"baselines":`)];
+    const b = this.#map(data.baselines, parts, encodeBaseline);
+    parts.push(Buffer.from(`,"findings":`));
+    const f = this.#map(data.findings, parts, (x) => JSON.stringify(x));
+    const audit = Buffer.from(`,"audit":${JSON.stringify(data.audit)}`);
+    const rest = Buffer.from(
       `,"suppressions":${JSON.stringify(data.suppressions)},"cursors":${JSON.stringify(data.cursors)}` +
-      `,"scans":${JSON.stringify(data.scans)},"digests":${JSON.stringify(data.digests)},"digestRuns":${JSON.stringify(data.digestRuns)}`;
-    parts.push(`,"audit":`, audit, rest, "}");
+        `,"scans":${JSON.stringify(data.scans)},"digests":${JSON.stringify(data.digests)},"digestRuns":${JSON.stringify(data.digestRuns)}}`,
+    );
+    parts.push(audit, rest);
     this.sections = { baselines: b, findings: f, audit: audit.length, other: rest.length };
-    return parts.join("");
+    return Buffer.concat(parts);
   }
 
-  #map(rec: Record<string, object>, parts: string[]): number {
+  #map<T extends object>(rec: Record<string, T>, parts: Buffer[], encode: (v: T) => string): number {
     let size = 2;
-    let sep = "{";
+    let first = true;
+    parts.push(Buffer.from("{"));
     for (const key in rec) {
       const v = rec[key];
       if (v === undefined) continue;
-      let json = this.#cache.get(v);
-      if (json === undefined) {
-        json = JSON.stringify(v);
-        this.#cache.set(v, json);
+      let c = this.#cache.get(v);
+      if (c === undefined || c.key !== key) {
+        c = { key, bytes: fragment(key, encode(v)) };
+        this.#cache.set(v, c);
       }
-      const frag = `${sep}${JSON.stringify(key)}:${json}`;
-      parts.push(frag);
-      size += frag.length;
-      sep = ",";
+      if (!first) parts.push(COMMA);
+      parts.push(c.bytes);
+      size += c.bytes.length + (first ? 0 : 1);
+      first = false;
     }
-    parts.push(sep === "{" ? "{}" : "}");
+    parts.push(Buffer.from("}"));
     return size;
+  }
+}
+
+function encodeBaseline(p: Profile): string {
+  return JSON.stringify(packProfile(p) ?? p);
+}
+
+function fragment(key: string, json: string): Buffer {
+  return Buffer.from(`${JSON.stringify(key)}:${json}`);
+}
+
+// A minimal scanner over JSON bytes: where the entries of an object are. It relies on the
+// text being valid JSON (it has just been parsed) and only finds boundaries.
+
+const WS = new Uint8Array(256);
+WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1;
+
+function skipWs(b: Uint8Array, i: number): number {
+  while (i < b.length && WS[b[i]!]) i++;
+  return i;
+}
+
+/** Index just past the string starting at `i` (b[i] is the opening quote). */
+function skipString(b: Uint8Array, i: number): number {
+  i++;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c === 0x5c) i += 2;
+    else if (c === 0x22) return i + 1;
+    else i++;
+  }
+  throw new Error("unterminated string");
+}
+
+/** Index just past the value starting at `i`. */
+function skipValue(b: Uint8Array, i: number): number {
+  const c = b[i];
+  if (c === 0x22) return skipString(b, i);
+  if (c === 0x7b || c === 0x5b) {
+    let depth = 0;
+    while (i < b.length) {
+      const x = b[i]!;
+      if (x === 0x22) {
+        i = skipString(b, i);
+        continue;
+      }
+      if (x === 0x7b || x === 0x5b) depth++;
+      else if (x === 0x7d || x === 0x5d) {
+        depth--;
+        if (depth === 0) return i + 1;
+      }
+      i++;
+    }
+    throw new Error("unterminated value");
+  }
+  while (i < b.length) {
+    const x = b[i]!;
+    if (x === 0x2c || x === 0x7d || x === 0x5d || WS[x]) break;
+    i++;
+  }
+  return i;
+}
+
+interface Entry {
+  key: string;
+  /** From the key's opening quote... */
+  start: number;
+  valueStart: number;
+  /** ...to just past the value. */
+  end: number;
+}
+
+/** The entries of the object starting at `i`, or undefined when `i` is not an object. */
+function objectEntries(b: Buffer, i: number): { entries: Entry[]; end: number } | undefined {
+  if (b[i] !== 0x7b) return undefined;
+  const entries: Entry[] = [];
+  i = skipWs(b, i + 1);
+  if (b[i] === 0x7d) return { entries, end: i + 1 };
+  for (;;) {
+    if (b[i] !== 0x22) return undefined;
+    const start = i;
+    const keyEnd = skipString(b, i);
+    const key = JSON.parse(b.toString("utf8", start, keyEnd)) as string;
+    i = skipWs(b, keyEnd);
+    if (b[i] !== 0x3a) return undefined;
+    const valueStart = skipWs(b, i + 1);
+    const end = skipValue(b, valueStart);
+    entries.push({ key, start, valueStart, end });
+    i = skipWs(b, end);
+    if (b[i] === 0x2c) {
+      i = skipWs(b, i + 1);
+      continue;
+    }
+    if (b[i] === 0x7d) return { entries, end: i + 1 };
+    return undefined;
   }
 }

@@ -126,8 +126,8 @@ export async function readWithIdentity(file: string): Promise<{ bytes: Buffer; i
 export interface Codec<T> {
   /** Bytes of the file -> data. Throws (StoreError "damaged") when the content is not acceptable. */
   parse(bytes: Buffer): T;
-  /** Data -> the text to write. */
-  stringify(data: T): string;
+  /** Data -> the text (or its UTF-8 bytes) to write. */
+  stringify(data: T): string | Uint8Array;
 }
 
 /**
@@ -166,7 +166,7 @@ export class DurableJSONFile<T> implements Adapter<T> {
   }
 
   /** Write already serialised content (so that callers can reuse the bytes, e.g. for a backup). */
-  async writeText(text: string | Buffer): Promise<Buffer> {
+  async writeText(text: string | Uint8Array): Promise<Uint8Array> {
     const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     if (this.opts.detectConflicts && this.#identity) await this.#checkConflict(this.#identity);
     const t0 = performance.now();

@@ -9,6 +9,7 @@
  * written as null and turned back into +/-Infinity here.
  */
 import { z } from "zod";
+import { unpackProfile } from "./pack.js";
 
 const num = z.number();
 const severity = z.enum(["critical", "high", "medium", "low", "info"]);
@@ -73,6 +74,16 @@ export const ProfileSchema = z.looseObject({
   hourly: z.custom<Array<[number, number, number]>>(isHourly, { message: "expected [[hourIndex, calls, errors], ...]" }),
   breadth: z.tuple([num, num]),
 });
+
+/** A baseline as stored: packed (see pack.ts) or plain. */
+export const StoredProfileSchema = z.preprocess((v, ctx) => {
+  try {
+    return unpackProfile(v);
+  } catch (e) {
+    ctx.addIssue({ code: "custom", message: (e as Error).message, input: v });
+    return z.NEVER;
+  }
+}, ProfileSchema);
 
 export const FindingSchema = z.looseObject({
   id: z.string(),
@@ -169,7 +180,7 @@ export const DigestRecordSchema = z.object({
 
 export const StoreDataSchema = z.object({
   schemaVersion: z.number().int(),
-  baselines: z.record(z.string(), ProfileSchema),
+  baselines: z.record(z.string(), StoredProfileSchema),
   findings: z.record(z.string(), StoredFindingSchema),
   suppressions: z.array(SuppressionSchema),
   audit: z.array(AuditEntrySchema),

@@ -357,8 +357,14 @@ export class TrailStore {
       backend.startedEmpty(now);
       await store.#enqueue(() => undefined, false); // create the file now: fail early on a read-only directory
     } else {
-      // Serialise once now, so that the first save after start re-uses every record's JSON.
-      serializer.serialize(db.data);
+      // Cache every record's bytes now, so that the first save after start is as cheap as the next:
+      // baselines straight from the file just read, the rest encoded.
+      try {
+        serializer.adoptBaselines(rawBytes, db.data.baselines);
+      } catch {
+        // The file parsed as JSON, so this cannot happen; if it does, warm() encodes everything.
+      }
+      serializer.warm(db.data);
       await backend.initBackups(rawBytes);
     }
     return store;
@@ -523,7 +529,7 @@ export class TrailStore {
     try {
       for (const p of profiles) {
         checkProfile(p);
-        this.#backend.serializer?.remember(p, JSON.stringify(p));
+        this.#backend.serializer?.rememberBaseline(p);
       }
     } catch (e) {
       return Promise.reject(e);

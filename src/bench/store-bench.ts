@@ -1,0 +1,277 @@
+/**
+ * Store benchmark: `npm run bench:store` (builds, then `node --expose-gc dist/bench/store-bench.js`).
+ *
+ * Generates a store of 10,000 identities with realistic, bounded profiles (a share filled near
+ * the caps of src/baseline/profile.ts, most much smaller), plus findings, suppressions and a full
+ * audit log, and reports size on disk, write latency (p50/p99 over 50 writes of a decision, and
+ * of a scan-sized update) and load time. Goals: < 50 MB on disk, a write < 300 ms.
+ *
+ * Options: --identities N (default 10000), --writes N (default 50), --seed N, --dir PATH (keep the store there).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, compactProfile, emptyProfile, type Dim, type Profile, type Stat } from "../baseline/profile.js";
+import type { Severity } from "../events/types.js";
+import type { Finding } from "../scan/report-types.js";
+import { TrailStore } from "../store/store.js";
+import { formatBytes } from "../store/maintenance.js";
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+function argStr(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** mulberry32 */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NOW = Date.UTC(2024, 5, 1, 12);
+const VERBS = ["Describe", "Get", "List", "Create", "Delete", "Update", "Put", "Modify", "Attach", "Detach", "Start", "Stop", "Tag", "Untag", "Batch"];
+const NOUNS = [
+  "Instances", "Bucket", "BucketPolicy", "Object", "User", "Role", "RolePolicy", "AccessKey", "Policy", "PolicyVersion", "SecurityGroups",
+  "Vpcs", "Subnets", "Volumes", "Snapshots", "Images", "Functions", "FunctionConfiguration", "LogGroups", "LogStreams", "Trail", "TrailStatus",
+  "Key", "KeyPolicy", "Secret", "SecretValue", "Parameters", "Parameter", "Stack", "StackResources", "Cluster", "Tasks", "Services", "Table",
+  "Item", "Queue", "QueueAttributes", "Topic", "Subscriptions", "HostedZones", "ResourceRecordSets", "CallerIdentity", "SessionToken",
+  "LoginProfile", "MFADevices", "Groups", "GroupPolicy", "InstanceProfile", "LaunchTemplates", "Alarms", "MetricData", "Repositories",
+];
+const SERVICES = [
+  "ec2", "s3", "iam", "sts", "kms", "lambda", "logs", "cloudtrail", "cloudformation", "ecs", "eks", "dynamodb", "sqs", "sns", "route53",
+  "secretsmanager", "ssm", "monitoring", "ecr", "elasticloadbalancing", "autoscaling", "rds", "organizations", "config", "guardduty",
+  "securityhub", "athena", "glue", "kinesis", "firehose", "events", "states", "apigateway", "cloudfront", "acm", "wafv2", "elasticache",
+  "es", "redshift", "sagemaker", "codebuild", "codepipeline", "codecommit", "codedeploy", "cognito-idp", "cognito-identity", "backup",
+  "access-analyzer", "health", "support", "tagging", "servicequotas", "ram", "sso", "identitystore", "signin", "notifications", "account",
+  "ce", "budgets", "pricing", "trustedadvisor", "inspector2", "macie2", "detective", "fms", "shield", "network-firewall", "transfer",
+  "datasync", "dms", "emr", "batch", "appsync", "amplify", "bedrock", "q", "xray", "ds",
+];
+const REGIONS = [
+  "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
+  "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1",
+  "me-south-1", "af-south-1", "ap-east-1", "eu-central-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "me-central-1", "il-central-1",
+  "us-gov-west-1", "us-gov-east-1", "ca-west-1",
+];
+const COUNTRIES = "US DE FR GB NL IE SE IN JP SG AU BR CA KR ES IT PL CH BE AT DK FI NO PT CZ RO HU IL ZA MX".split(" ");
+const UAS = ["aws-cli/2.15.", "terraform/1.7.", "Boto3/1.34.", "aws-sdk-go-v2/1.25.", "aws-sdk-java/2.25.", "aws-sdk-js/3.540.", "console.amazonaws.com", "Mozilla/5.0 (Windows NT 10.0) Chrome/124.", "aws-internal/3"];
+const ERRORS = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "ThrottlingException", "NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "ValidationException", "InvalidParameterValue", "Client.RequestLimitExceeded", "ExpiredToken", "InvalidClientTokenId", "EntityAlreadyExists", "ConditionalCheckFailedException", "ServiceUnavailable", "InternalError", "DryRunOperation", "LimitExceeded", "NoSuchKey", "OptInRequired", "KMS.NotFoundException", "DependencyViolation", "InvalidGroup.NotFound", "InvalidInstanceID.NotFound", "RequestExpired", "SignatureDoesNotMatch", "MalformedPolicyDocument", "DeleteConflict", "InvalidAction", "Throttling"];
+
+type Tier = "heavy" | "medium" | "light";
+
+/** A profile as the baseline code would store it: bounded by the caps, counts rounded by compactProfile. */
+export function makeProfile(r: () => number, i: number, tier: Tier): Profile {
+  const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
+  const pick = <T>(a: readonly T[]) => a[Math.floor(r() * a.length)]!;
+  const account = String(100000000000 + (i % 40) * 7919);
+  const kind = r();
+  const key =
+    kind < 0.55
+      ? `role:${account}:${pick(["Deploy", "CI", "Lambda", "ECS", "Admin", "ReadOnly", "DataPipeline", "Backup"])}-${i.toString(36)}`
+      : kind < 0.95
+        ? `user:${account}:${pick(["alice", "bob", "carol", "dave", "erin", "svc", "build", "ops"])}.${i.toString(36)}`
+        : `service:${pick(SERVICES)}.amazonaws.com-${i}`;
+  const p = emptyProfile(key, kind < 0.55 ? "AssumedRole" : kind < 0.95 ? "IAMUser" : "AWSService");
+  p.arn = key.startsWith("role:") ? `arn:aws:iam::${account}:role/${key.split(":")[2]}` : key.startsWith("user:") ? `arn:aws:iam::${account}:user/${key.split(":")[2]}` : undefined;
+  p.accountId = account;
+  p.userName = key.split(":")[2];
+  const historyDays = tier === "heavy" ? 90 : tier === "medium" ? int(30, 90) : int(1, 60);
+  const activeDays = tier === "heavy" ? int(75, 90) : tier === "medium" ? int(10, historyDays) : int(1, Math.min(historyDays, 15));
+  const first = NOW - historyDays * DAY + int(0, 3600) * 1000;
+  const sec = (t: number) => Math.floor(t / 1000) * 1000; // CloudTrail times have second precision
+  p.first = sec(first);
+  p.last = sec(NOW - int(0, 3 * 3600) * 1000);
+  p.trainedUntil = p.last;
+  const scale = tier === "heavy" ? 50_000 : tier === "medium" ? 3_000 : 80;
+  p.events = scale * (0.5 + r());
+  p.errors = p.events * r() * 0.05;
+  p.denied = p.errors * r() * 0.5;
+  const days = new Set<number>();
+  while (days.size < activeDays) days.add(Math.floor(NOW / DAY) - int(0, historyDays - 1));
+  p.days = [...days].sort((a, b) => a - b);
+  p.hours = p.hours.map(() => (r() < 0.6 ? (p.events / 24) * r() * 2 : 0));
+  p.weekdays = p.weekdays.map(() => (p.events / 7) * (0.5 + r()));
+  const share = tier === "heavy" ? () => 0.8 + r() * 0.2 : tier === "medium" ? () => 0.15 + r() * 0.25 : () => 0;
+  const lightCount: Record<Dim, () => number> = {
+    api: () => int(3, 30),
+    service: () => int(1, 6),
+    ip: () => int(1, 6),
+    network: () => int(1, 3),
+    country: () => int(1, 2),
+    region: () => int(1, 3),
+    ua: () => int(1, 3),
+    session: () => int(1, 12),
+    errorCode: () => int(0, 3),
+  };
+  const valueOf: Record<Dim, (k: number) => string> = {
+    api: (k) => `${VERBS[k % VERBS.length]}${NOUNS[Math.floor(k / VERBS.length) % NOUNS.length]}${k >= VERBS.length * NOUNS.length ? "V2" : ""}`,
+    service: (k) => SERVICES[k % SERVICES.length]!,
+    ip: () => `${int(1, 223)}.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
+    network: (k) => `AS${[16509, 14618, 8075, 15169, 7922, 3320, 701, 3356][k % 8]! + Math.floor(k / 8)}`,
+    country: (k) => COUNTRIES[k % COUNTRIES.length]!,
+    region: (k) => REGIONS[k % REGIONS.length]!,
+    ua: (k) => `${UAS[k % UAS.length]}${k}`,
+    session: () => (r() < 0.5 ? `i-0${Math.floor(r() * 2 ** 52).toString(16).padStart(16, "0")}` : `botocore-session-${Math.floor((NOW - int(0, 90) * DAY) / 1000)}`),
+    errorCode: (k) => ERRORS[k % ERRORS.length]!,
+  };
+  for (const d of Object.keys(valueOf) as Dim[]) {
+    const cap = DEFAULT_BASELINE_CONFIG.caps[d];
+    const n = tier === "light" ? Math.min(cap, lightCount[d]()) : Math.max(1, Math.round(cap * share()));
+    const rec: Record<string, Stat> = {};
+    const offset = int(0, 500);
+    for (let k = 0; k < n; k++) {
+      const f = sec(p.first + r() * (p.last - p.first));
+      const l = sec(f + r() * (p.last - f));
+      rec[valueOf[d](k + (d === "api" ? offset : 0))] = [p.events * r() * (2 / n), r() < 0.8 ? 0 : r() * 3, f, l];
+    }
+    p.dims[d] = rec;
+  }
+  const hourlyFrom = Math.floor((NOW - DEFAULT_BASELINE_CONFIG.hourlyDays * DAY) / HOUR);
+  const activeHours = tier === "heavy" ? int(200, 336) : tier === "medium" ? int(30, 150) : int(1, 20);
+  const hours = new Set<number>();
+  while (hours.size < activeHours) hours.add(hourlyFrom + int(0, DEFAULT_BASELINE_CONFIG.hourlyDays * 24 - 1));
+  p.hourly = [...hours].sort((a, b) => a - b).map((h) => [h, int(1, tier === "heavy" ? 2000 : 60), r() < 0.8 ? 0 : int(1, 5)]);
+  p.breadth = [int(1, 40), int(1, 2000)];
+  return compactProfile(p);
+}
+
+const SEVERITIES: Severity[] = ["critical", "high", "medium", "low", "info"];
+
+function makeFinding(r: () => number, i: number, keys: string[]): Finding {
+  const key = keys[Math.floor(r() * keys.length)]!;
+  return {
+    id: `f${i.toString(16).padStart(12, "0")}`,
+    detector: ["new-api", "new-country", "error-spike", "rate-spike", "impossible-travel", "logging-tampering", "root-usage"][i % 7]!,
+    title: "First use of a sensitive API by this identity",
+    severity: SEVERITIES[Math.floor(r() * 4)]!,
+    score: Math.round(r() * 100),
+    identity: { key, type: "AssumedRole", arn: `arn:aws:iam::111122223333:role/${key}`, accountId: "111122223333" },
+    sourceIp: `198.51.100.${i % 250}`,
+    region: REGIONS[i % REGIONS.length],
+    eventIds: Array.from({ length: 1 + Math.floor(r() * 20) }, () => crypto.randomUUID()),
+    firstSeen: new Date(NOW - 3 * HOUR).toISOString(),
+    lastSeen: new Date(NOW - HOUR).toISOString(),
+    count: 1 + Math.floor(r() * 50),
+    why: `first CreateAccessKey by this role in 41 days of history; it normally calls 12 APIs in 3 services (baseline ${Math.round(r() * 5000)} events)`,
+    attack: ["T1098.001"],
+    investigate: ["Who created the key, and is it in use?", "Compare with the change calendar."],
+    falsePositives: ["Planned key rotation"],
+    failed: false,
+    evidence: { api: "CreateAccessKey", targetUser: "deploy-bot", userAgent: "aws-cli/2.15.30" },
+  };
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const N = arg("identities", 10_000);
+  const WRITES = arg("writes", 50);
+  const r = rng(arg("seed", 7));
+  const keep = argStr("dir");
+  const dir = keep ?? (await mkdtemp(path.join(os.tmpdir(), "trailhound-store-bench-")));
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const f1 = (x: number) => x.toFixed(1);
+  try {
+    let t = performance.now();
+    const tiers: Tier[] = [];
+    const profiles: Profile[] = [];
+    for (let i = 0; i < N; i++) {
+      const x = r();
+      const tier: Tier = x < 0.05 ? "heavy" : x < 0.2 ? "medium" : "light";
+      tiers.push(tier);
+      profiles.push(makeProfile(r, i, tier));
+    }
+    const count = (t: Tier) => tiers.filter((x) => x === t).length;
+    console.log(`generated ${N} profiles (${count("heavy")} near the caps, ${count("medium")} medium, ${count("light")} light) in ${f1(performance.now() - t)} ms`);
+
+    let store = await TrailStore.open(dir);
+    t = performance.now();
+    await store.putBaselines(profiles);
+    console.log(`first save of all baselines (serialises every profile): ${f1(performance.now() - t)} ms`);
+
+    const keys = profiles.map((p) => p.key);
+    const findings = Array.from({ length: 2000 }, (_, i) => makeFinding(r, i, keys));
+    await store.recordFindings(findings, NOW);
+    for (let i = 0; i < 50; i++) {
+      void store.suppress({ scope: "identity", identityKey: keys[i * 7]!, until: NOW + 30 * DAY, reason: "known CI role", by: "U0123ABCD" }, NOW);
+    }
+    for (let i = 0; i < 5000; i++) {
+      void store.audit({ at: new Date(NOW - (5000 - i) * 60_000).toISOString(), actor: "U0123ABCD", action: "ack", target: findings[i % 2000]!.id, detail: "severity medium; was open" });
+    }
+    for (let i = 0; i < 40; i++) void store.setCursor(`lookup:111122223333:${REGIONS[i % REGIONS.length]}:${i}`, { newestTime: NOW, newestIds: ["a", "b"], updatedAt: new Date(NOW).toISOString() });
+    await store.flush();
+    const st = store.stats(NOW);
+    console.log(
+      `store on disk: ${formatBytes(st.bytes)} (${st.bytes} bytes): baselines ${formatBytes(st.sections.baselines)}, findings ${formatBytes(st.sections.findings)}, audit ${formatBytes(st.sections.audit)}, other ${formatBytes(st.sections.other)}`,
+    );
+    for (const tier of ["heavy", "medium", "light"] as Tier[]) {
+      const sizes = profiles.filter((_, i) => tiers[i] === tier).map((p) => JSON.stringify(p).length);
+      console.log(`  ${tier} profile: mean ${formatBytes(sizes.reduce((a, b) => a + b, 0) / sizes.length)}, max ${formatBytes(Math.max(...sizes))}`);
+    }
+
+    // A decision: one acknowledgement, awaited (each is one full, durable save).
+    const ackMs: number[] = [];
+    for (let i = 0; i < WRITES; i++) {
+      t = performance.now();
+      await store.acknowledge(findings[i]!.id, "U0123ABCD", NOW + i);
+      ackMs.push(performance.now() - t);
+    }
+    console.log(`write (acknowledge, ${WRITES}x): p50 ${f1(pct(ackMs, 50))} ms, p99 ${f1(pct(ackMs, 99))} ms, max ${f1(Math.max(...ackMs))} ms`);
+
+    // A scan-sized update: 300 profiles replaced, 20 findings recorded, one scan record.
+    const scanMs: number[] = [];
+    for (let i = 0; i < WRITES; i++) {
+      const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!)).map((p, k) => ({ ...p, key: keys[(i * 300 + k) % N]! }));
+      const fs = Array.from({ length: 20 }, (_, k) => makeFinding(r, 3000 + i * 20 + k, keys));
+      t = performance.now();
+      await Promise.all([
+        store.putBaselines(changed),
+        store.recordFindings(fs, NOW + i),
+        store.addScan({ at: new Date(NOW + i).toISOString(), by: "bench", target: "all", window: { start: "a", end: "b" }, events: 1000, findings: 20, partial: false }),
+      ]);
+      scanMs.push(performance.now() - t);
+    }
+    console.log(`write (scan: 300 profiles + 20 findings, ${WRITES}x): p50 ${f1(pct(scanMs, 50))} ms, p99 ${f1(pct(scanMs, 99))} ms`);
+
+    await store.close();
+    const bytes = store.stats(NOW).bytes;
+    profiles.length = 0;
+    gc?.();
+    const heap0 = process.memoryUsage().heapUsed;
+    t = performance.now();
+    store = await TrailStore.open(dir);
+    const loadMs = performance.now() - t;
+    gc?.();
+    const heap = process.memoryUsage().heapUsed - heap0;
+    t = performance.now();
+    await store.acknowledge(findings[WRITES]!.id, "U0123ABCD", NOW);
+    const firstAfterLoad = performance.now() - t;
+    console.log(
+      `load (read + JSON.parse + zod + warm the serializer): ${f1(loadMs)} ms; heap ${gc ? formatBytes(heap) : "(run with --expose-gc)"}; first write after load ${f1(firstAfterLoad)} ms`,
+    );
+    await store.close();
+
+    const p99 = Math.max(pct(ackMs, 99), pct(scanMs, 99));
+    const size = bytes < 50 * 1024 * 1024 ? "OK" : "OVER";
+    const lat = p99 < 300 ? "OK" : "OVER";
+    console.log(`goals: size ${formatBytes(bytes)} < 50 MB: ${size}; write p99 ${f1(p99)} ms < 300 ms: ${lat}`);
+    if (size !== "OK" || lat !== "OK") process.exitCode = 1;
+  } finally {
+    if (!keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -1,0 +1,114 @@
+/**
+ * Lossless compact form of a baseline Profile in the store file.
+ *
+ * Baselines are most of the store (a 10,000-identity store is tens of MB), and most of a
+ * profile is its dimension stats `value: [count, errors, firstMs, lastMs]` with two 13-digit
+ * epoch-ms times each. On disk a packed profile replaces `dims`, `hourly` and `days` by
+ *
+ *   "packed": { "t0": <ms>, "dims": { "api": [value, count, errors, first, last-first, ...] },
+ *               "hourly": [hour, calls, errors, hourDelta, calls, errors, ...], "days": [day, dayDelta, ...] }
+ *
+ * with times in seconds relative to t0 (`first`) or to the value's own first sighting
+ * (`last-first`), fractional when not whole seconds, and sorted integer series delta-encoded.
+ * Every other field is kept as is. Decoding restores exactly the same numbers (times are integer
+ * milliseconds; a profile holding a non-integer time is simply stored unpacked).
+ */
+import type { Profile, Stat } from "../baseline/profile.js";
+
+export interface PackedPart {
+  t0: number;
+  dims: Record<string, Array<string | number>>;
+  hourly: number[];
+  days: number[];
+}
+
+const isInt = Number.isSafeInteger;
+
+/** The packed JSON form of a profile, or undefined when it cannot be packed losslessly (then store it as is). */
+export function packProfile(p: Profile): Record<string, unknown> | undefined {
+  const t0 = isInt(p.first) ? p.first : 0;
+  const dims: Record<string, Array<string | number>> = {};
+  for (const d of Object.keys(p.dims)) {
+    const rec = p.dims[d as keyof Profile["dims"]];
+    const flat: Array<string | number> = [];
+    for (const v in rec) {
+      const s = rec[v]!;
+      if (!isInt(s[2]) || !isInt(s[3])) return undefined;
+      flat.push(v, s[0], s[1], (s[2] - t0) / 1000, (s[3] - s[2]) / 1000);
+    }
+    dims[d] = flat;
+  }
+  const hourly: number[] = [];
+  let prevH = 0;
+  for (const h of p.hourly) {
+    if (!isInt(h[0])) return undefined;
+    hourly.push(h[0] - prevH, h[1], h[2]);
+    prevH = h[0];
+  }
+  const days: number[] = [];
+  let prevD = 0;
+  for (const d of p.days) {
+    if (!isInt(d)) return undefined;
+    days.push(d - prevD);
+    prevD = d;
+  }
+  const { dims: _d, hourly: _h, days: _y, ...rest } = p;
+  return { ...rest, packed: { t0, dims, hourly, days } satisfies PackedPart };
+}
+
+function fail(msg: string): never {
+  throw new Error(msg);
+}
+
+/**
+ * Plain profile JSON from its packed JSON form (the reverse of packProfile). Throws with a
+ * description when the packed part is malformed. Input that is not packed is returned unchanged.
+ */
+export function unpackProfile(o: unknown): unknown {
+  if (typeof o !== "object" || o === null || !("packed" in o)) return o;
+  const { packed, ...rest } = o as Record<string, unknown>;
+  if (typeof packed !== "object" || packed === null) fail("packed: expected an object");
+  const pk = packed as Partial<PackedPart>;
+  const t0 = pk.t0;
+  if (typeof t0 !== "number" || !Number.isFinite(t0)) fail("packed.t0: expected a number");
+  if (typeof pk.dims !== "object" || pk.dims === null || Array.isArray(pk.dims)) fail("packed.dims: expected an object");
+  if (!Array.isArray(pk.hourly) || pk.hourly.length % 3 !== 0) fail("packed.hourly: expected [hourDelta, calls, errors, ...]");
+  if (!Array.isArray(pk.days)) fail("packed.days: expected an array");
+  const dims: Record<string, Record<string, Stat>> = {};
+  for (const d of Object.keys(pk.dims)) {
+    const flat: unknown = (pk.dims as Record<string, unknown>)[d];
+    if (!Array.isArray(flat) || flat.length % 5 !== 0) fail(`packed.dims.${d}: expected [value, count, errors, first, last-first, ...]`);
+    const rec: Record<string, Stat> = {};
+    for (let i = 0; i < flat.length; i += 5) {
+      const v = flat[i];
+      const n = flat[i + 1];
+      const e = flat[i + 2];
+      const f = flat[i + 3];
+      const dl = flat[i + 4];
+      if (typeof v !== "string" || typeof n !== "number" || typeof e !== "number" || typeof f !== "number" || typeof dl !== "number") {
+        fail(`packed.dims.${d}[${i / 5}]: expected value, count, errors, first, last-first`);
+      }
+      const first = t0 + Math.round(f * 1000);
+      rec[v] = [n, e, first, first + Math.round(dl * 1000)];
+    }
+    dims[d] = rec;
+  }
+  const hourly: Array<[number, number, number]> = [];
+  let h = 0;
+  for (let i = 0; i < pk.hourly.length; i += 3) {
+    const dh = pk.hourly[i];
+    const c = pk.hourly[i + 1];
+    const e = pk.hourly[i + 2];
+    if (typeof dh !== "number" || typeof c !== "number" || typeof e !== "number") fail(`packed.hourly[${i / 3}]: expected numbers`);
+    h += dh;
+    hourly.push([h, c, e]);
+  }
+  const days: number[] = [];
+  let day = 0;
+  for (const dd of pk.days) {
+    if (typeof dd !== "number") fail("packed.days: expected numbers");
+    day += dd;
+    days.push(day);
+  }
+  return { ...rest, days, dims, hourly };
+}

@@ -1,0 +1,118 @@
+import { readFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
+import { TrailStore, storeFile } from "../../src/store/index.js";
+import { packProfile, unpackProfile } from "../../src/store/pack.js";
+import { ProfileSchema } from "../../src/store/schema.js";
+import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+/** Random profiles with awkward numbers: ms times (not whole seconds), negative deltas, decimals. */
+function randomProfile(seed: number): Profile {
+  let s = seed;
+  const r = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const p = makeProfile(`role:1:r${seed}`, T0 - Math.floor(r() * 1e9), 1 + Math.floor(r() * 40));
+  p.first = p.last - Math.floor(r() * 90 * DAY);
+  for (let i = 0; i < 30; i++) {
+    const f = p.first + Math.floor((r() - 0.1) * 90 * DAY); // may precede p.first
+    p.dims.session[`s-${i}-${r()}`] = [Math.round(r() * 1e4) / 100, r() < 0.5 ? 0 : Math.round(r() * 300) / 100, f, f + Math.floor(r() * 1e8)];
+  }
+  p.days = [19000, 19003, 19010, 18999]; // not even sorted
+  p.hourly = [
+    [476000, 1, 0],
+    [476005, 2.5, 1],
+    [475990, 3, 0],
+  ];
+  return p;
+}
+
+describe("packed profiles", () => {
+  it("round-trip exactly, and are smaller", () => {
+    for (let seed = 1; seed < 40; seed++) {
+      const p = randomProfile(seed);
+      const packed = packProfile(p)!;
+      expect(packed).toBeDefined();
+      const back = ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packed))));
+      expect(back).toEqual(p);
+      expect(JSON.stringify(packed).length).toBeLessThan(JSON.stringify(p).length);
+    }
+    // With CloudTrail's whole-second times, much smaller.
+    const typical = makeProfile("role:1:typical", T0, 100);
+    for (const [k, st] of Object.entries(typical.dims.api)) typical.dims.api[k] = [st[0], st[1], st[2] - 86_400_000, st[3] - (st[3] % 1000)];
+    expect(JSON.stringify(packProfile(typical)).length).toBeLessThan(JSON.stringify(typical).length * 0.75);
+  });
+
+  it("an empty profile (infinite first/last) round-trips", () => {
+    const p = emptyProfile("user:1:new", "IAMUser");
+    const back = ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packProfile(p)))));
+    expect(back).toEqual(p);
+  });
+
+  it("a profile with a non-integer time is not packed (stored as is)", () => {
+    const p = makeProfile("user:1:x");
+    p.dims.api.Odd = [1, 0, T0 + 0.5, T0 + 1];
+    expect(packProfile(p)).toBeUndefined();
+  });
+
+  it("the store writes baselines packed and reads them back identical; a malformed packed part is reported", async () => {
+    const profiles = Array.from({ length: 20 }, (_, i) => randomProfile(100 + i));
+    const odd = makeProfile("user:1:odd");
+    odd.dims.api.Odd = [1, 0, T0 + 0.5, T0 + 1];
+    const s = await TrailStore.open(dir);
+    await s.putBaselines([...profiles, odd]);
+    await s.close();
+    const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    expect(raw.baselines["role:1:r100"].packed.t0).toBe(profiles[0]!.first);
+    expect(raw.baselines["role:1:r100"].dims).toBeUndefined();
+    expect(raw.baselines["user:1:odd"].dims.api.Odd).toEqual([1, 0, T0 + 0.5, T0 + 1]);
+
+    const r = await TrailStore.open(dir);
+    for (const p of profiles) expect(r.getBaseline(p.key)).toEqual(p);
+    expect(r.getBaseline("user:1:odd")).toEqual(odd);
+    await r.close();
+
+    raw.baselines["role:1:r100"].packed.dims.api.pop();
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(storeFile(dir), JSON.stringify(raw));
+    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed\.dims\.api/ });
+  });
+});
+
+describe("re-using the bytes of the file read (no re-encoding at open)", () => {
+  it("the first save after open is byte-identical to a fresh encoding, with awkward keys and unpacked profiles", async () => {
+    const { StoreSerializer } = await import("../../src/store/codec.js");
+    const odd = makeProfile('user:1:"quoted"\\back,é{[');
+    odd.dims.api.Odd = [1, 0, T0 + 0.5, T0 + 1];
+    const profiles = [...Array.from({ length: 10 }, (_, i) => randomProfile(200 + i)), emptyProfile("role:1:empty}", "AssumedRole"), odd];
+    const s = await TrailStore.open(dir);
+    await s.putBaselines(profiles);
+    await s.close();
+
+    const r = await TrailStore.open(dir);
+    await r.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
+    const written = await readFile(storeFile(dir));
+    expect(Buffer.compare(written, new StoreSerializer().serialize(r.data as never))).toBe(0);
+    await r.close();
+    const again = await TrailStore.open(dir);
+    for (const p of profiles) expect(again.getBaseline(p.key)).toEqual(p);
+    await again.close();
+  });
+
+  it("a pretty-printed (hand-edited) store still saves and reloads correctly", async () => {
+    const s = await TrailStore.open(dir);
+    await s.putBaselines([randomProfile(1), randomProfile(2)]);
+    await s.close();
+    const { writeFile } = await import("node:fs/promises");
+    await writeFile(storeFile(dir), JSON.stringify(JSON.parse(await readFile(storeFile(dir), "utf8")), null, 2));
+    const r = await TrailStore.open(dir);
+    await r.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
+    await r.close();
+    const again = await TrailStore.open(dir);
+    expect(again.getBaseline(randomProfile(2).key)).toEqual(randomProfile(2));
+    await again.close();
+  });
+});
