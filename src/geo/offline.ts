@@ -147,8 +147,11 @@ class GenCache<V, K = string> {
 const NONE: GeoInfo = Object.freeze({}) as GeoInfo;
 
 function packageDir(pkg: string): string {
-  const req = createRequire(import.meta.url);
-  return dirname(req.resolve(`${pkg}/package.json`));
+  try {
+    return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  } catch {
+    throw new GeoDbError("GEO_DB_MISSING", `packaged geo data ${pkg} is not installed`);
+  }
 }
 
 function readMmdb(path: string, what: string): MmdbReader {
@@ -261,8 +264,10 @@ export class OfflineGeoResolver implements GeoResolver {
     return info;
   }
 
-  private resolve(ip: string): GeoInfo | undefined {
-    if (classifySourceIp(ip) !== "public") return undefined;
+  private resolve(addr: string): GeoInfo | undefined {
+    if (classifySourceIp(addr) !== "public") return undefined;
+    // IPv4-mapped IPv6 (::ffff:1.2.3.4) is an IPv4 address.
+    const ip = addr.length > 7 && addr.slice(0, 7).toLowerCase() === "::ffff:" && addr.includes(".") ? addr.slice(7) : addr;
     const v6 = ip.includes(":");
     if (v6 && !this.ipv6) return undefined;
     const rec = this.cityReader(v6).get(ip) as unknown as Rec | null;

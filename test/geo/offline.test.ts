@@ -62,6 +62,10 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
     expect(g?.country).toMatch(/^[A-Z]{2}$/);
   });
 
+  test("an IPv4-mapped IPv6 address resolves as its IPv4 address", () => {
+    expect(geo.lookup("::ffff:8.8.8.8")?.asn).toBe(15169);
+  });
+
   test("private, reserved and non-IP sources resolve to undefined", () => {
     for (const ip of ["10.0.0.1", "192.168.1.20", "172.16.5.4", "100.64.1.1", "127.0.0.1", "fd00::1", "AWS Internal", "ec2.amazonaws.com", "", "not an ip", "999.1.1.1"]) {
       expect(geo.lookup(ip), ip).toBeUndefined();
