@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import Ajv from "ajv-draft-04";
+import AjvDraft04 from "ajv-draft-04";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 
@@ -12,6 +12,8 @@ const manifest = parse(readFileSync(new URL("../../manifest.yml", import.meta.ur
 
 describe("manifest.yml", () => {
   it("is a valid Slack app manifest (shared JSON schema)", () => {
+    // CommonJS default export: under NodeNext the class sits on `.default`.
+    const Ajv = AjvDraft04.default;
     const ajv = new Ajv({ allErrors: true });
     const validate = ajv.compile(schema);
     const ok = validate(manifest);

@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# trailhound: the Slack bot (`serve`) by default; any CLI command otherwise, e.g.
+#   docker run --rm -v trailhound-data:/data --env-file .env trailhound            # the bot
+#   docker run --rm -v trailhound-data:/data trailhound scan --input /logs --since 24h
+
+# ---- build: compile TypeScript with the dev dependencies, then drop them
+FROM node:22-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: current LTS Node, production dependencies and dist only, non-root
+FROM node:22-slim
+ENV NODE_ENV=production \
+    TRAILHOUND_DATA_DIR=/data \
+    PORT=3000
+WORKDIR /app
+COPY --from=build --chown=root:root /app/package.json ./
+COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=build --chown=root:root /app/dist ./dist
+# The store is a directory (lowdb writes a temp file then renames it): mount a volume, not a file.
+RUN mkdir -p /data && chown node:node /data
+VOLUME /data
+# The image's unprivileged `node` user (uid 1000); the code itself stays owned by root, read-only to it.
+USER node
+# HTTP receiver (no SLACK_APP_TOKEN), and /healthz in both modes (PORT is set above).
+EXPOSE 3000
+# slim images have no curl/wget: ask /healthz with Node itself.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# SIGTERM (docker stop) stops the bot cleanly: running scans are told, the store is flushed.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["serve"]
