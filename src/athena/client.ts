@@ -72,7 +72,7 @@ export function formatBytes(n: number): string {
 }
 
 export function formatUsd(usd: number): string {
-  return usd < 0.01 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
+  return usd < 1 ? `$${usd.toFixed(4)}` : `$${usd.toFixed(2)}`;
 }
 
 /** `athena baseline: 1.20 GB scanned, $0.0059 (query 1234-...)`. */
