@@ -96,13 +96,18 @@ describe("first-time-api", () => {
     expect(run(firstTimeApi, cold)).toEqual([]);
   });
 
-  test("stays quiet on normal generated weeks of all three archetypes", () => {
+  test("stays quiet on normal generated weeks: nothing for the person and the service role, at most low for the CI role's weekly growth", () => {
+    let ciFindings = 0;
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) {
-        const out = run(firstTimeApi, s).filter((f) => f.severity !== "info");
-        expect(out, `${kind} ${new Date(s.ctx.window.start).toISOString()}`).toEqual([]);
+        const out = run(firstTimeApi, s);
+        if (kind === "ci-role") {
+          ciFindings += out.length;
+          for (const f of out) expect(["info", "low"], f.why).toContain(f.severity);
+        } else expect(out, `${kind} ${new Date(s.ctx.window.start).toISOString()}`).toEqual([]);
       }
     }
+    expect(ciFindings).toBeGreaterThan(0); // the CI role did meet new APIs that week
   });
 
   test("stays quiet on the benign part of the shared invictus sample (cold start)", () => {

@@ -418,6 +418,8 @@ const CI_ESTATE: ReadonlyArray<{ week: number; service: string; reads: string[];
   { week: 3, service: "ec2", reads: ["DescribeNatGateways", "DescribeVpcEndpoints"], writes: ["ModifyVpcEndpoint"] },
   { week: 4, service: "cloudwatch", reads: ["DescribeAlarms", "ListTagsForResource"], writes: ["PutMetricAlarm"] },
   { week: 5, service: "ecr", reads: ["DescribeRepositories", "GetLifecyclePolicy", "ListTagsForResource"], writes: ["PutLifecyclePolicy"] },
+  { week: 6, service: "ec2", reads: ["DescribeFlowLogs"], writes: ["CreateFlowLogs"] },
+  { week: 6, service: "sns", reads: ["GetTopicAttributes", "ListTagsForResource"], writes: ["SetTopicAttributes"] },
 ];
 
 function ciRole(r: () => number, start: number, end: number, out: TrailEvent[]): Record<string, unknown> {
@@ -496,7 +498,8 @@ const cache = new Map<string, Generated>();
  *  - console-person: IAM user `maria` in the console from Paris (Orange), weekdays 07-17 UTC,
  *    a fixed set of console pages;
  *  - ci-role: role `github-deploy` run by GitHub-hosted runners (Azure, US), Terraform plans of an
- *    estate that gains resource types every week (new APIs and services regularly);
+ *    estate that gains resource types every week (new APIs and services regularly, including in the
+ *    seventh week, which `normalDays` uses as detection windows);
  *  - service-role: role `orders-api` from AWS task addresses, around 30 calls an hour day and night,
  *    DynamoDB/SQS/KMS, 2% conditional-check failures on PutItem.
  */
