@@ -17,7 +17,7 @@
  * making up >= 80% of the hour's calls is low.
  */
 import { HOUR } from "../baseline/profile.js";
-import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
+import type { Bucket, DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
 import { bestSlidingWindow, fmtNum, fmtP, hourlyBaseline, spikeTest, type SpikeResult, type HourlyBaseline } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, severityOf } from "./lib/novelty.js";
 
@@ -59,109 +59,122 @@ export const errorRateSpike: WindowDetector = {
   ],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
     if (isAwsManaged(win.principal) || win.errors === 0) return [];
-    const b = ctx.baseline;
-    const best = bestSlidingWindow(win.buckets, (x) => x.err);
-    if (!best || best.sum === 0) return [];
-    const calls = best.members.reduce((a, x) => a + x.n, 0);
-    const denied = best.members.reduce((a, x) => a + x.denied, 0);
-    const inHour = (st: WinStat) => st.last >= best.start && st.first < best.end;
-    const deniedApis = [...win.apis].filter(([, st]) => st.denied > 0 && inHour(st)).sort((x, y) => y[1].denied - x[1].denied);
-    const span = b.hourlySpan();
-    const hourly = b.hourly();
-    const cold = ctx.learning || span < ERROR_SPIKE.minSpanHours || hourly.length < 3;
-    const noun = identityNoun(win.principal);
-    const apiList = (xs: Array<[string, WinStat]>) =>
-      xs.slice(0, 8).map(([api, st]) => `${api} (${st.denied})`).join(", ") + (xs.length > 8 ? `, and ${xs.length - 8} more` : "");
-    const codes = [...win.errorCodes].sort((x, y) => y[1].n - x[1].n).slice(0, 5);
-    const codeText = codes.map(([c, st]) => `${c} x${st.n}`).join(", ");
-    const span1 = `between ${hhmm(best.start)} and ${hhmm(best.end)} UTC`;
-
-    let score = 0;
-    let title = "";
-    let why = "";
-    let unknownDenied: Array<[string, WinStat]> = [];
-    let res: SpikeResult | undefined;
-    let base: HourlyBaseline | undefined;
-    let shareTrig = false;
-    if (cold) {
-      const c = ERROR_SPIKE.cold;
-      if (denied >= c.minDenied && deniedApis.length >= c.minApis) {
-        score = 50;
-        title = `Denied-call storm: ${denied} denied calls on ${deniedApis.length} APIs in an hour`;
-      } else if (denied >= c.allDenied && denied >= c.allShare * calls) {
-        score = 28;
-        title = `Almost every call denied: ${denied} of ${calls} in an hour`;
-      } else return [];
-      why =
-        `${denied} denied of ${calls} calls by ${noun} ${span1} across ${deniedApis.length} APIs: ${apiList(deniedApis)}` +
-        `${codeText ? `; errors: ${codeText}` : ""}. The identity has ${b.historyDays > 0 ? "too little history" : "no history"} for a baseline ` +
-        `(${b.summary()}), so only the absolute storm thresholds apply (>= ${c.minDenied} denied across >= ${c.minApis} APIs in an hour).`;
-    } else {
-      base = hourlyBaseline(hourly, span, Math.floor(ctx.window.start / HOUR), Math.floor(best.start / HOUR), 2);
-      res = spikeTest(best.sum, base, ERROR_SPIKE);
-      const sh = ERROR_SPIKE.share;
-      const baseShare = base.totalCalls > 0 ? base.total / base.totalCalls : 0;
-      shareTrig = calls >= sh.minCalls && best.sum >= sh.minErrors && best.sum / calls >= sh.minShare && baseShare < sh.maxBaselineShare;
-      unknownDenied = deniedApis.filter(([api]) => !b.known("api", api));
-      const unknownCount = unknownDenied.reduce((a, [, st]) => a + st.denied, 0);
-      const unk = unknownDenied.length >= ERROR_SPIKE.unknown.minApis && unknownCount >= ERROR_SPIKE.unknown.minDenied;
-      if (!res.spike && !shareTrig && !unk) return [];
-      const parts: string[] = [];
-      if (unk) {
-        score = res.spike || shareTrig ? 78 : 70;
-        title = `Denied calls on ${unknownDenied.length} APIs this identity never uses`;
-        parts.push(`${unknownCount} denied calls on ${unknownDenied.length} APIs it has never called: ${apiList(unknownDenied)}`);
-      } else {
-        score = res.spike ? 50 : 40;
-        title = `Error spike: ${best.sum} failed calls in an hour (${fmtNum(res.ratio)}x normal)`;
-      }
-      parts.push(
-        `${best.sum} failed of ${calls} calls (${denied} denied) by ${noun} ${span1} against an expected ${fmtNum(res.expected)} failures ` +
-          `(decayed mean of comparable hours ${fmtNum(base.comparableMean)}, median active hour ${fmtNum(base.medianActive)}, busiest hour ${base.maxHour}; ` +
-          `${fmtNum(res.ratio)}x, Poisson P ${fmtP(res.p)}); baseline failure share ${fmtNum(100 * baseShare)}% of ${base.totalCalls} calls in ${Math.round(span / 24)} days`,
-      );
-      if (codeText) parts.push(`errors: ${codeText}`);
-      why = parts.join("; ") + ".";
+    // The hour with the most failures and the hour with the most denials may differ (a retry storm
+    // in the afternoon, a recon sweep at night): evaluate both, keep the stronger finding.
+    const byErr = bestSlidingWindow(win.buckets, (x) => x.err);
+    const byDenied = bestSlidingWindow(win.buckets, (x) => x.denied);
+    const out: FindingDraft[] = [];
+    for (const best of [byErr, byDenied]) {
+      if (!best || best.sum === 0 || out.some((d) => d.firstSeen === best.start)) continue;
+      const d = evaluate(win, ctx, { ...best, sum: best.members.reduce((a, x) => a + x.err, 0) });
+      if (d) out.push(d);
     }
-    const severity = severityOf(score);
-    if (!severity) return [];
-    const ids: string[] = [];
-    for (const [, st] of codes) for (const id of st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
-    for (const [, st] of deniedApis) for (const id of st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
-    const draft: FindingDraft = {
-      severity,
-      score,
-      title,
-      why,
-      fingerprint: ["errors"],
-      eventIds: ids,
-      firstSeen: best.start,
-      lastSeen: best.end,
-      count: best.sum,
-      evidence: {
-        hourStart: new Date(best.start).toISOString(),
-        failed: best.sum,
-        denied,
-        calls,
-        deniedApis: deniedApis.slice(0, 20).map(([api, st]) => ({ api, denied: st.denied, known: !cold && b.known("api", api) })),
-        neverUsedDeniedApis: unknownDenied.map(([api]) => api),
-        errorCodes: codes.map(([code, st]) => ({ code, count: st.n })),
-        coldStart: cold,
-        ...(res && base
-          ? {
-              expected: Number(res.expected.toFixed(2)),
-              ratio: Number(res.ratio.toFixed(1)),
-              poissonP: res.p,
-              spike: res.spike,
-              shareTrigger: shareTrig,
-              maxBaselineHour: base.maxHour,
-            }
-          : {}),
-      },
-    };
-    if (calls > 0 && best.sum >= calls) draft.failed = true;
-    return [draft];
+    out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0));
+    return out.slice(0, 1);
   },
 };
+
+function evaluate(win: IdentityWindow, ctx: DetectorContext, best: { start: number; end: number; sum: number; members: Bucket[] }): FindingDraft | undefined {
+  const b = ctx.baseline;
+  const calls = best.members.reduce((a, x) => a + x.n, 0);
+  const denied = best.members.reduce((a, x) => a + x.denied, 0);
+  const inHour = (st: WinStat) => st.last >= best.start && st.first < best.end;
+  const deniedApis = [...win.apis].filter(([, st]) => st.denied > 0 && inHour(st)).sort((x, y) => y[1].denied - x[1].denied);
+  const span = b.hourlySpan();
+  const hourly = b.hourly();
+  const cold = ctx.learning || span < ERROR_SPIKE.minSpanHours || hourly.length < 3;
+  const noun = identityNoun(win.principal);
+  const apiList = (xs: Array<[string, WinStat]>) =>
+    xs.slice(0, 8).map(([api, st]) => `${api} (${st.denied})`).join(", ") + (xs.length > 8 ? `, and ${xs.length - 8} more` : "");
+  const codes = [...win.errorCodes].sort((x, y) => y[1].n - x[1].n).slice(0, 5);
+  const codeText = codes.map(([c, st]) => `${c} x${st.n}`).join(", ");
+  const span1 = `between ${hhmm(best.start)} and ${hhmm(best.end)} UTC`;
+
+  let score = 0;
+  let title = "";
+  let why = "";
+  let unknownDenied: Array<[string, WinStat]> = [];
+  let res: SpikeResult | undefined;
+  let base: HourlyBaseline | undefined;
+  let shareTrig = false;
+  if (cold) {
+    const c = ERROR_SPIKE.cold;
+    if (denied >= c.minDenied && deniedApis.length >= c.minApis) {
+      score = 50;
+      title = `Denied-call storm: ${denied} denied calls on ${deniedApis.length} APIs in an hour`;
+    } else if (denied >= c.allDenied && denied >= c.allShare * calls) {
+      score = 28;
+      title = `Almost every call denied: ${denied} of ${calls} in an hour`;
+    } else return undefined;
+    why =
+      `${denied} denied of ${calls} calls by ${noun} ${span1} across ${deniedApis.length} APIs: ${apiList(deniedApis)}` +
+      `${codeText ? `; errors: ${codeText}` : ""}. The identity has ${b.historyDays > 0 ? "too little history" : "no history"} for a baseline ` +
+      `(${b.summary()}), so only the absolute storm thresholds apply (>= ${c.minDenied} denied across >= ${c.minApis} APIs in an hour).`;
+  } else {
+    base = hourlyBaseline(hourly, span, Math.floor(ctx.window.start / HOUR), Math.floor(best.start / HOUR), 2);
+    res = spikeTest(best.sum, base, ERROR_SPIKE);
+    const sh = ERROR_SPIKE.share;
+    const baseShare = base.totalCalls > 0 ? base.total / base.totalCalls : 0;
+    shareTrig = calls >= sh.minCalls && best.sum >= sh.minErrors && best.sum / calls >= sh.minShare && baseShare < sh.maxBaselineShare;
+    unknownDenied = deniedApis.filter(([api]) => !b.known("api", api));
+    const unknownCount = unknownDenied.reduce((a, [, st]) => a + st.denied, 0);
+    const unk = unknownDenied.length >= ERROR_SPIKE.unknown.minApis && unknownCount >= ERROR_SPIKE.unknown.minDenied;
+    if (!res.spike && !shareTrig && !unk) return undefined;
+    const parts: string[] = [];
+    if (unk) {
+      score = res.spike || shareTrig ? 78 : 70;
+      title = `Denied calls on ${unknownDenied.length} APIs this identity never uses`;
+      parts.push(`${unknownCount} denied calls on ${unknownDenied.length} APIs it has never called: ${apiList(unknownDenied)}`);
+    } else {
+      score = res.spike ? 50 : 40;
+      title = `Error spike: ${best.sum} failed calls in an hour (${fmtNum(res.ratio)}x normal)`;
+    }
+    parts.push(
+      `${best.sum} failed of ${calls} calls (${denied} denied) by ${noun} ${span1} against an expected ${fmtNum(res.expected)} failures ` +
+        `(decayed mean of comparable hours ${fmtNum(base.comparableMean)}, median active hour ${fmtNum(base.medianActive)}, busiest hour ${base.maxHour}; ` +
+        `${fmtNum(res.ratio)}x, Poisson P ${fmtP(res.p)}); baseline failure share ${fmtNum(100 * baseShare)}% of ${base.totalCalls} calls in ${Math.round(span / 24)} days`,
+    );
+    if (codeText) parts.push(`errors: ${codeText}`);
+    why = parts.join("; ") + ".";
+  }
+  const severity = severityOf(score);
+  if (!severity) return undefined;
+  const ids: string[] = [];
+  for (const [, st] of codes) for (const id of st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
+  for (const [, st] of deniedApis) for (const id of st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
+  const draft: FindingDraft = {
+    severity,
+    score,
+    title,
+    why,
+    fingerprint: ["errors"],
+    eventIds: ids,
+    firstSeen: best.start,
+    lastSeen: best.end,
+    count: best.sum,
+    evidence: {
+      hourStart: new Date(best.start).toISOString(),
+      failed: best.sum,
+      denied,
+      calls,
+      deniedApis: deniedApis.slice(0, 20).map(([api, st]) => ({ api, denied: st.denied, known: !cold && b.known("api", api) })),
+      neverUsedDeniedApis: unknownDenied.map(([api]) => api),
+      errorCodes: codes.map(([code, st]) => ({ code, count: st.n })),
+      coldStart: cold,
+      ...(res && base
+        ? {
+            expected: Number(res.expected.toFixed(2)),
+            ratio: Number(res.ratio.toFixed(1)),
+            poissonP: res.p,
+            spike: res.spike,
+            shareTrigger: shareTrig,
+            maxBaselineHour: base.maxHour,
+          }
+        : {}),
+    },
+  };
+  if (calls > 0 && best.sum >= calls) draft.failed = true;
+  return draft;
+}
 
 export default errorRateSpike;

@@ -70,6 +70,20 @@ describe("error-rate-spike", () => {
     expect(out[0]!.failed).toBeUndefined();
   });
 
+  test("fires on the recon hour even when another hour has more (benign) failures", () => {
+    const g = generate("service-role");
+    const long = generate("service-role", { days: 43, end: GEN_END + DAY });
+    const history = long.events.filter((e) => e.time < GEN_END);
+    const fails = Array.from({ length: 150 }, (_, i) =>
+      make(g, { service: "dynamodb", eventName: "PutItem", time: GEN_END + 15 * HOUR + i * 20_000, sourceIPAddress: GEN_IPS.awsTasks[0], userAgent: UA.java, errorCode: "ConditionalCheckFailedException" }),
+    );
+    const recon = sweep(g, NEVER_USED, 2, GEN_END + 22 * HOUR);
+    const out = run(errorRateSpike, scenario(history, [...long.events.filter((e) => e.time >= GEN_END), ...fails, ...recon], W, { geo: GEN_GEO }));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.severity).toBe("high");
+    expect(out[0]!.why).toMatch(/16 denied calls on 8 APIs it has never called/);
+  });
+
   test("fires medium at cold start on a denied storm across many APIs (recon)", () => {
     const g = generate("console-person");
     const stolen = iamUser("svc-backup");
