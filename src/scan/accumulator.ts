@@ -32,7 +32,7 @@ export class MStat {
   err = 0;
   first = Infinity;
   last = -Infinity;
-  /** Flat [bucketStart, n, err, denied, ...], ascending by bucket most of the time. */
+  /** Flat [bucketIndex (start / BUCKET_MS), n, err, denied, ...], ascending most of the time. */
   slots: number[] = [];
   /** Up to MAX_WIN_IDS earliest event ids inside the moving window, and their times (parallel arrays). */
   ids: string[] = [];
@@ -45,7 +45,7 @@ export class MStat {
     while (i >= 0 && s[i] !== bucket) i -= 4;
     if (i < 0) {
       // The window moved on for this value: drop what fell out before growing.
-      if (s.length >= 8 && s[0]! < wmin) this.prune(wmin);
+      if (s.length >= 8 && s[0]! * BUCKET_MS < wmin) this.prune(wmin);
       this.slots.push(bucket, 1, failed ? 1 : 0, denied ? 1 : 0);
     } else {
       s[i + 1]!++;
@@ -105,7 +105,7 @@ export class MStat {
   prune(wmin: number): void {
     const s = this.slots;
     const out: number[] = [];
-    for (let i = 0; i < s.length; i += 4) if (s[i]! >= wmin) out.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
+    for (let i = 0; i < s.length; i += 4) if (s[i]! * BUCKET_MS >= wmin) out.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
     this.slots = out;
     if (this.idTimes.length && this.idTimes[0]! < wmin) {
       const keep = this.idTimes.map((t, i) => i).filter((i) => this.idTimes[i]! >= wmin);
@@ -123,7 +123,7 @@ export class MStat {
       last = -Infinity;
     const s = this.slots;
     for (let i = 0; i < s.length; i += 4) {
-      const b = s[i]!;
+      const b = s[i]! * BUCKET_MS;
       if (b < wStart) continue;
       n += s[i + 1]!;
       err += s[i + 2]!;
@@ -140,6 +140,25 @@ export class MStat {
     return { n, err, denied: den, first: firstT, last: lastT, ids: keep.map((i) => this.ids[i]!) };
   }
 
+}
+
+/**
+ * What the accumulator reads of an event. A TrailEvent is one; the scanner's fast path for
+ * records before the window fills a reused object of this shape instead of building a TrailEvent.
+ */
+export interface EventFacts {
+  id: string;
+  time: number;
+  api: string;
+  eventName: string;
+  region: string;
+  sourceIp: string;
+  ipKind: TrailEvent["ipKind"];
+  uaFamily: string;
+  failed: boolean;
+  denied: boolean;
+  errorCode?: string | undefined;
+  principal: Pick<Principal, "sessionName" | "invokedBy">;
 }
 
 interface BucketAcc {
@@ -177,9 +196,9 @@ export class IdentityAcc {
   first = Infinity;
   last = -Infinity;
   readonly days = new Set<number>();
-  readonly hours = new Array<number>(24).fill(0);
-  readonly weekdays = new Array<number>(7).fill(0);
-  /** Live buckets (inside or near the moving window). */
+  readonly hours = new Float64Array(24);
+  readonly weekdays = new Float64Array(7);
+  /** Live buckets (inside or near the moving window), keyed by bucket index. */
   readonly buckets = new Map<number, BucketAcc>();
   /** Folded history: hourIndex -> [calls, errors]. */
   readonly hourly = new Map<number, [number, number]>();
@@ -224,7 +243,7 @@ export class IdentityAcc {
    * Fold an event in. `inWindow`: the event is at or after the moving window start and matches
    * the scan's filters; `wmin` is the current (moving) window start.
    */
-  add(ev: TrailEvent, geo: GeoInfo | undefined, inWindow: boolean, wmin: number, candidate: boolean): void {
+  add(ev: EventFacts, geo: GeoInfo | undefined, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void {
     const t = ev.time;
     const counted = t > this.trainedUntil;
     const failed = ev.failed;
@@ -244,7 +263,8 @@ export class IdentityAcc {
       this.lastDay = day;
     }
 
-    const bucket = t - (t % BUCKET_MS);
+    // Bucket index, a small integer: a cheaper Map key than the start time in milliseconds.
+    const bucket = Math.floor(t / BUCKET_MS);
     const viaService = this.principal.invokedBy !== undefined;
     const ipKind = ev.ipKind;
 
@@ -269,7 +289,7 @@ export class IdentityAcc {
       this.buckets.set(bucket, b);
       if (bucket < this.minBucket) this.minBucket = bucket;
       // Amortised: fold old buckets once the live set has grown, not on every new bucket.
-      if (this.buckets.size >= this.foldAt && this.minBucket < wmin - HOUR) {
+      if (this.buckets.size >= this.foldAt && this.minBucket * BUCKET_MS < wmin - HOUR) {
         this.foldBefore(wmin - HOUR);
         this.foldAt = Math.max(64, this.buckets.size * 2);
       }
@@ -282,11 +302,11 @@ export class IdentityAcc {
     if (inWindow) {
       this.windowEvents++;
       if (ipKind === "public" && !viaService) this.addGeo(ev, wmin);
-      if (candidate) this.addCandidate(ev, wmin);
+      if (candidate) this.addCandidate(candidate, wmin);
     }
   }
 
-  private track(di: number, value: string, t: number, ev: TrailEvent, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
+  private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
     let s: MStat | undefined;
     if (this.lastValue[di] === value) s = this.lastStat[di]!;
@@ -309,7 +329,7 @@ export class IdentityAcc {
     if (inWindow) s.window(bucket, t, ev.id, ev.failed, ev.denied, wmin);
   }
 
-  private addGeo(ev: TrailEvent, wmin: number): void {
+  private addGeo(ev: EventFacts, wmin: number): void {
     const minute = Math.floor(ev.time / 60_000);
     if (this.geoLastMinute.get(ev.sourceIp) === minute) return;
     this.geoLastMinute.set(ev.sourceIp, minute);
@@ -336,21 +356,21 @@ export class IdentityAcc {
 
   /** Move buckets older than `before` into the folded history (hourly counts and read breadth). */
   foldBefore(before: number): void {
-    if (this.minBucket >= before) return;
+    if (this.minBucket * BUCKET_MS >= before) return;
     let min = Infinity;
-    for (const [start, b] of this.buckets) {
-      if (start >= before) {
-        if (start < min) min = start;
+    for (const [idx, b] of this.buckets) {
+      if (idx * BUCKET_MS >= before) {
+        if (idx < min) min = idx;
         continue;
       }
-      this.foldBucket(start, b);
-      this.buckets.delete(start);
+      this.foldBucket(idx, b);
+      this.buckets.delete(idx);
     }
     this.minBucket = min;
   }
 
-  private foldBucket(start: number, b: BucketAcc): void {
-    const h = Math.floor(start / HOUR);
+  private foldBucket(idx: number, b: BucketAcc): void {
+    const h = Math.floor((idx * BUCKET_MS) / HOUR);
     const cur = this.hourly.get(h);
     if (cur) {
       cur[0] += b.n;
@@ -374,7 +394,8 @@ export class IdentityAcc {
       return out;
     };
     const buckets: Bucket[] = [];
-    for (const [start, b] of this.buckets) {
+    for (const [idx, b] of this.buckets) {
+      const start = idx * BUCKET_MS;
       if (start < wStart || start > wEnd) continue;
       buckets.push({ start, n: b.n, err: b.err, denied: b.den, reads: b.reads ? [...b.reads] : [] });
     }

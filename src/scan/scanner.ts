@@ -1,8 +1,8 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { toTrailEvent } from "../events/normalize.js";
-import type { SkipReason, TrailEvent } from "../events/types.js";
+import { baselineFacts, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
+import type { Principal, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
 import type {
@@ -47,6 +47,12 @@ export interface ScanOptions {
   /** The stored baseline of an identity, if any. */
   storedProfile?: (key: string) => Profile | undefined;
   version?: string;
+  /**
+   * Records that are certainly before the window only train baselines; by default they take a
+   * lean path that builds no TrailEvent. Off: every record goes through the full path (tests
+   * compare both).
+   */
+  fastPath?: boolean;
   /** Event ids listed per finding (default 20; `count` always has the total). The evaluation lifts it. */
   maxFindingEventIds?: number;
 }
@@ -81,6 +87,8 @@ export class Scanner implements RecordSink {
   private readonly windowDetectors: WindowDetector[] = [];
   private readonly globalDetectors: GlobalDetector[] = [];
   private readonly accounts = new Set<string>();
+  private readonly principals = new Map<string, Principal>();
+  private readonly fastPath: boolean;
   private readonly baselineCfg: BaselineConfig;
   private readonly filters: ScanFilters;
   private readonly hasFilters: boolean;
@@ -99,6 +107,7 @@ export class Scanner implements RecordSink {
   constructor(private readonly opts: ScanOptions) {
     this.baselineCfg = opts.baseline ?? DEFAULT_BASELINE_CONFIG;
     this.filters = opts.filters ?? {};
+    this.fastPath = opts.fastPath ?? true;
     this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
     for (const d of opts.detectors ?? DETECTORS) {
       if (d.kind === "event") {
@@ -128,12 +137,41 @@ export class Scanner implements RecordSink {
 
   record(raw: unknown, origin: string): void {
     this.recordsRead++;
+    if (this.fastPath && raw !== null && typeof raw === "object") {
+      const et = (raw as Record<string, unknown>).eventTime;
+      if (typeof et === "string") {
+        const t = Date.parse(et);
+        if (t < this.wmin && (this.opts.until === undefined || t <= this.opts.until)) {
+          const f = baselineFacts(raw as Record<string, unknown>, t, this.principals);
+          if (typeof f === "string") this.skip(f, origin);
+          else this.addBaselineFacts(f);
+          return;
+        }
+      }
+    }
     const ev = toTrailEvent(raw);
     if (typeof ev === "string") {
       this.skip(ev, origin);
       return;
     }
     this.addEvent(ev);
+  }
+
+  /** A record before the window: train the baseline only (no window, no dedup, no filters). */
+  private addBaselineFacts(f: BaselineFacts): void {
+    if (f.time < this.oldest) this.oldest = f.time;
+    if (f.accountId !== "unknown") this.accounts.add(f.accountId);
+    const key = f.principal.key;
+    let acc = this.accs.get(key);
+    if (!acc) {
+      const stored = this.opts.storedProfile?.(key);
+      acc = new IdentityAcc(f.principal, stored ? stored.trainedUntil : -Infinity);
+      this.accs.set(key, acc);
+    } else if (f.principal.sessionName && !acc.principal.sessionName) {
+      acc.principal = f.principal;
+    }
+    const geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+    acc.add(f, geo, false, this.wmin, undefined);
   }
 
   /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
@@ -180,7 +218,7 @@ export class Scanner implements RecordSink {
     const inWindow = inWindowNow && matches;
     const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
     const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;
-    acc.add(ev, geo, inWindow, this.wmin, candidate);
+    acc.add(ev, geo, inWindow, this.wmin, candidate ? ev : undefined);
   }
 
   noteSource(s: SourceSummary, partialReasons: readonly string[] = []): void {

@@ -244,3 +244,29 @@ describe("findings", () => {
     expect(report.sensitiveCalls[0]).toMatchObject({ eventName: "StopLogging", count: 2, failed: 2 });
   });
 });
+
+describe("the fast path for records before the window", () => {
+  it("gives exactly the same report and baselines as the full path, in any record order", async () => {
+    const { listInputFiles } = await import("../../src/sources/files.js");
+    const { readFile } = await import("node:fs/promises");
+    const { gunzipSync } = await import("node:zlib");
+    const recs: unknown[] = [...history(12)];
+    for (const f of await listInputFiles(["test/fixtures/invictus-aws"]))
+      recs.push(...(JSON.parse(gunzipSync(await readFile(f)).toString()) as { Records: unknown[] }).Records);
+    recs.push({ eventTime: "2024-05-03T00:00:00Z", eventName: "X" }, { eventTime: "2024-05-03T00:00:00Z", eventName: "X", eventSource: "s", userIdentity: {} });
+    for (const order of [recs, [...recs].reverse()]) {
+      for (const since of [undefined, { kind: "absolute" as const, at: Date.parse("2023-07-10T12:10:00Z") }]) {
+        const run = (fastPath: boolean) => {
+          const s = new Scanner({ now: T0, fastPath, ...(since ? { since } : {}) });
+          for (const r of order) s.record(r, "t");
+          return s.finish();
+        };
+        const fast = run(true);
+        const full = run(false);
+        expect(fast.report).toEqual(full.report);
+        expect(fast.profiles).toEqual(full.profiles);
+        expect(fast.report.stats.skipped).toEqual({ "missing-eventSource": 1, "missing-eventID": 1 });
+      }
+    }
+  });
+});
