@@ -1,7 +1,7 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { ssmTargets } from "./lib/compute.js";
 import { RANSOM_NOTE, usesSseC } from "./s3-ransomware.js";
-import { arnName, bool, lower, multiDraft, q, rp, str, strings, who } from "./lib/util.js";
+import { arnName, bool, isIaC, lower, multiDraft, q, rp, str, strings, who } from "./lib/util.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 
 /**
@@ -42,34 +42,37 @@ interface Category {
   targets?: (ev: TrailEvent) => string[];
   min: number;
   severity: Severity;
+  /** What the identity did, with `{n}` for the count. */
   noun: string;
+  /** Reading categories: infrastructure as code refreshing state reads every secret; not counted. */
+  skipIaC?: boolean;
 }
 
 const CATEGORIES: Category[] = [
-  { key: "secrets", title: "Many secrets read", api: "secretsmanager:GetSecretValue", attack: ["T1555.006"], targets: (e) => strings(rp(e, "secretId")).map(arnName), min: THRESHOLDS.secrets, severity: "medium", noun: "distinct secrets" },
+  { key: "secrets", skipIaC: true, title: "Many secrets read", api: "secretsmanager:GetSecretValue", attack: ["T1555.006"], targets: (e) => strings(rp(e, "secretId")).map(arnName), min: THRESHOLDS.secrets, severity: "medium", noun: "read {n} distinct secrets" },
   {
-    key: "parameters",
+    key: "parameters", skipIaC: true,
     title: "Many SecureString parameters decrypted",
     api: "ssm:GetParameters",
     attack: ["T1552"],
     targets: (e) => (bool(rp(e, "withDecryption")) === true ? [...strings(rp(e, "names")), ...strings(rp(e, "name"))] : []),
     min: THRESHOLDS.parameters,
     severity: "medium",
-    noun: "distinct decrypted parameters",
+    noun: "decrypted {n} distinct SecureString parameters",
   },
-  { key: "password-data", title: "Windows passwords of many instances requested", api: "ec2:GetPasswordData", attack: ["T1552"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.passwordData, severity: "high", noun: "instances" },
+  { key: "password-data", skipIaC: true, title: "Windows passwords of many instances requested", api: "ec2:GetPasswordData", attack: ["T1552"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.passwordData, severity: "high", noun: "requested the Windows password data of {n} instances" },
   {
-    key: "user-data",
+    key: "user-data", skipIaC: true,
     title: "User data of many instances read",
     api: "ec2:DescribeInstanceAttribute",
     attack: ["T1552.005"],
     targets: (e) => (str(rp(e, "attribute")) === "userData" ? strings(rp(e, "instanceId")) : []),
     min: THRESHOLDS.userData,
     severity: "high",
-    noun: "instances",
+    noun: "read the user data of {n} instances",
   },
-  { key: "s3-delete", title: "Mass S3 object deletion", api: "s3:DeleteObject", attack: ["T1485"], min: THRESHOLDS.deleteObject, severity: "medium", noun: "DeleteObject calls" },
-  { key: "s3-batch-delete", title: "Mass S3 batch deletion", api: "s3:DeleteObjects", attack: ["T1485"], min: THRESHOLDS.deleteObjects, severity: "medium", noun: "DeleteObjects batches (up to 1,000 objects each)" },
+  { key: "s3-delete", title: "Mass S3 object deletion", api: "s3:DeleteObject", attack: ["T1485"], min: THRESHOLDS.deleteObject, severity: "medium", noun: "deleted objects {n} times (DeleteObject)" },
+  { key: "s3-batch-delete", title: "Mass S3 batch deletion", api: "s3:DeleteObjects", attack: ["T1485"], min: THRESHOLDS.deleteObjects, severity: "medium", noun: "sent {n} DeleteObjects batches (up to 1,000 objects each)" },
   {
     key: "s3-sse-c",
     title: "Objects rewritten with customer-provided keys",
@@ -78,14 +81,14 @@ const CATEGORIES: Category[] = [
     targets: (e) => (usesSseC(e) ? [`${str(rp(e, "bucketName")) ?? "?"}/${str(rp(e, "key")) ?? "?"}`] : []),
     min: THRESHOLDS.sseC,
     severity: "high",
-    noun: "objects written with SSE-C",
+    noun: "wrote {n} objects with customer-provided keys (SSE-C)",
   },
-  { key: "ami-deregister", title: "Many AMIs deregistered", api: "ec2:DeregisterImage", attack: ["T1485"], min: THRESHOLDS.deregisterImage, severity: "medium", noun: "DeregisterImage calls" },
-  { key: "snapshot-delete", title: "Many EBS snapshots deleted", api: "ec2:DeleteSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteSnapshot, severity: "medium", noun: "DeleteSnapshot calls" },
-  { key: "db-snapshot-delete", title: "Many database snapshots deleted", api: "rds:DeleteDBSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteDbSnapshot, severity: "medium", noun: "DeleteDBSnapshot calls" },
-  { key: "ssm-fan-out", title: "Commands sent to many instances", api: "ssm:SendCommand", attack: ["T1651"], targets: (e) => ssmTargets(e.requestParameters).instances, min: THRESHOLDS.commandInstances, severity: "high", noun: "instances" },
-  { key: "ssm-sessions", title: "Interactive sessions on many instances", api: "ssm:StartSession", attack: ["T1651", "T1021"], targets: (e) => strings(rp(e, "target")), min: THRESHOLDS.sessions, severity: "medium", noun: "instances" },
-  { key: "instance-connect", title: "SSH keys pushed to many instances", api: "ec2-instance-connect:SendSSHPublicKey", attack: ["T1021.004"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.sshKeys, severity: "high", noun: "instances" },
+  { key: "ami-deregister", title: "Many AMIs deregistered", api: "ec2:DeregisterImage", attack: ["T1485"], min: THRESHOLDS.deregisterImage, severity: "medium", noun: "deregistered {n} AMIs" },
+  { key: "snapshot-delete", title: "Many EBS snapshots deleted", api: "ec2:DeleteSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteSnapshot, severity: "medium", noun: "deleted {n} EBS snapshots" },
+  { key: "db-snapshot-delete", title: "Many database snapshots deleted", api: "rds:DeleteDBSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteDbSnapshot, severity: "medium", noun: "deleted {n} database snapshots" },
+  { key: "ssm-fan-out", title: "Commands sent to many instances", api: "ssm:SendCommand", attack: ["T1651"], targets: (e) => ssmTargets(e.requestParameters).instances, min: THRESHOLDS.commandInstances, severity: "high", noun: "sent commands to {n} instances" },
+  { key: "ssm-sessions", title: "Interactive sessions on many instances", api: "ssm:StartSession", attack: ["T1651", "T1021"], targets: (e) => strings(rp(e, "target")), min: THRESHOLDS.sessions, severity: "medium", noun: "opened interactive sessions on {n} instances" },
+  { key: "instance-connect", title: "SSH keys pushed to many instances", api: "ec2-instance-connect:SendSSHPublicKey", attack: ["T1021.004"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.sshKeys, severity: "high", noun: "pushed SSH keys to {n} instances" },
   {
     key: "bedrock-models",
     title: "Many Bedrock models invoked",
@@ -94,7 +97,7 @@ const CATEGORIES: Category[] = [
     targets: (e) => (e.service === "bedrock" && /^(InvokeModel|InvokeModelWithResponseStream|Converse|ConverseStream)$/.test(e.eventName) ? [arnName(str(rp(e, "modelId")) ?? "?")] : []),
     min: THRESHOLDS.models,
     severity: "medium",
-    noun: "distinct models",
+    noun: "invoked {n} distinct Bedrock models",
   },
 ];
 
@@ -140,6 +143,7 @@ export const bulkSensitiveActions: WindowDetector = {
         const set = new Set<string>();
         for (const e of win.candidates) {
           if (!c.api.endsWith(":*") && !apiMatches(c.api, e)) continue;
+          if (c.skipIaC && isIaC(e)) continue;
           if (c.api.endsWith(":*") && e.service !== c.api.slice(0, -2)) continue;
           const ts = c.targets(e);
           if (ts.length === 0) continue;
@@ -178,7 +182,7 @@ export const bulkSensitiveActions: WindowDetector = {
       if (hist && !ctx.learning) sev = lower(sev);
       const shown = distinct.slice(0, 6).map((t) => q(t, 60)).join(", ");
       const why =
-        `${who(win.principal)} made ${count} ${c.noun} in this window (threshold ${c.min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
+        `${who(win.principal)} ${c.noun.replace("{n}", String(count))} in this window (threshold ${c.min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
       const apiStat = win.apis.get(api);
       out.push(
         multiDraft(events.length > 0 ? events : [], sev, why, [c.key], {

@@ -48,6 +48,9 @@ export const credentialForOtherUser: EventDetector = {
     const p = ev.principal;
     if (!target) return null; // no userName: the caller's own credential
     if (p.type === "IAMUser" && p.userName === target) return null;
+    // A federated person (SSO/SAML session named after them) changing their own IAM user.
+    const session = p.sessionName?.toLowerCase();
+    if (p.type === "AssumedRole" && session && (session === target.toLowerCase() || session.startsWith(target.toLowerCase() + "@"))) return null;
     if (p.type === "AWSService") return null;
     let sev = spec.base;
     const notes: string[] = [];

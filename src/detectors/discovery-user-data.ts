@@ -1,5 +1,5 @@
 import type { Severity, TrailEvent } from "../events/types.js";
-import { apiKey, draft, isAwsServiceCall, novelty, q, rp, str, who } from "./lib/util.js";
+import { apiKey, draft, isAwsServiceCall, isIaC, novelty, q, rp, str, who } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -19,11 +19,11 @@ export const discoveryUserData: EventDetector = {
     "Does this identity manage the instance? Operators viewing user data in the console is normal; scripts reading it across instances is not.",
     "Check the instance's user data for embedded secrets and rotate them if the read is not explained.",
   ],
-  falsePositives: ["Operators viewing user data in the EC2 console.", "Inventory and posture tools (usually through an audit role)."],
+  falsePositives: ["Operators viewing user data in the EC2 console.", "Inventory and posture tools (usually through an audit role).", "Infrastructure as code refreshing instance state (not reported)."],
   select: (ev) => ev.eventName === "DescribeInstanceAttribute" && str(rp(ev, "attribute")) === "userData",
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (ev.eventName !== "DescribeInstanceAttribute" || str(rp(ev, "attribute")) !== "userData") return null;
-    if (isAwsServiceCall(ev) || ev.ipKind === "service") return null;
+    if (isAwsServiceCall(ev) || ev.ipKind === "service" || isIaC(ev)) return null;
     const inst = str(rp(ev, "instanceId")) ?? "?";
     const nov = novelty(ctx, apiKey(ev), "ec2:DescribeInstanceAttribute");
     const sev: Severity = nov.learned && !nov.known ? "medium" : "low";

@@ -42,7 +42,9 @@ const DISCOVERY = new Set([
 ]);
 export const DISCOVERY_MIN = 4;
 
-const AMAZON_ASN = /amazon|aws/i;
+const AMAZON_ORG = /amazon|aws/i;
+/** Amazon's autonomous systems (EC2, global backbone, CloudFront, ...). */
+const AMAZON_ASNS = new Set([16509, 14618, 8987, 7224, 10124, 17493, 38895, 39111, 62785, 58588, 135630, 19047, 9059, 16284]);
 const PRIVATE_V4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
 
 export const instanceCredentialAbuse: WindowDetector = {
@@ -81,15 +83,23 @@ export const instanceCredentialAbuse: WindowDetector = {
       out.push(stub(win, ids, sev, why + note, ["exfiltration", win.sessions[0]!], { addresses: addrs, userAgents: uas }));
     }
 
-    // 2. A public address outside Amazon's networks.
-    const foreign = win.geo.filter((g) => g.geo && (g.geo.asOrg !== undefined || g.geo.asn !== undefined) && !AMAZON_ASN.test(g.geo.asOrg ?? ""));
+    // 2. A public address outside Amazon's networks (known ASN of someone else: high; an address
+    // the geo data places in a country but in no announced AS, so not AWS either: medium).
+    const foreign = win.geo.filter((g) => {
+      const info = g.geo;
+      if (!info) return false; // no geo data: say nothing
+      if (info.asn !== undefined && AMAZON_ASNS.has(info.asn)) return false;
+      if (info.asn === undefined && info.asOrg === undefined) return info.country !== undefined;
+      return !AMAZON_ORG.test(info.asOrg ?? "");
+    });
     if (foreign.length > 0) {
       const ips = [...new Set(foreign.map((g) => g.ip))];
-      const nets = [...new Set(foreign.map((g) => `${g.geo?.asOrg ?? "AS" + g.geo?.asn}${g.geo?.country ? ` (${g.geo.country})` : ""}`))];
+      const knownAs = foreign.some((g) => g.geo?.asn !== undefined || g.geo?.asOrg !== undefined);
+      const nets = [...new Set(foreign.map((g) => `${g.geo?.asOrg ?? (g.geo?.asn !== undefined ? "AS" + g.geo.asn : "no announced network")}${g.geo?.country ? ` (${g.geo.country})` : ""}`))];
       const why =
-        `Instance-profile credentials of ${who(p)} were used from ${ips.map((i) => q(i)).join(", ")} on ${nets.map((n) => q(n)).join(", ")}, a network outside AWS. ` +
-        "Instance credentials used outside AWS were almost certainly stolen.";
-      out.push(stub(win, foreign.map((g) => g.eventId), "high", why, ["outside-aws"], { addresses: ips, networks: nets }));
+        `Instance-profile credentials of ${who(p)} were used from ${ips.map((i) => q(i)).join(", ")} on ${nets.map((n) => q(n)).join(", ")}, ${knownAs ? "a network outside AWS" : "an address that belongs to no AWS network"}. ` +
+        "Instance credentials used outside AWS were almost certainly taken from the instance.";
+      out.push(stub(win, foreign.map((g) => g.eventId), knownAs ? "high" : "medium", why, ["outside-aws"], { addresses: ips, networks: nets }));
     }
 
     // 3. Reconnaissance from the instance.

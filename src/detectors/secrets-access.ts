@@ -1,5 +1,5 @@
 import type { Severity, TrailEvent } from "../events/types.js";
-import { apiKey, bool, draft, get, isAwsServiceCall, list, novelty, q, rp, str, strings, who } from "./lib/util.js";
+import { apiKey, bool, draft, get, isAwsServiceCall, isIaC, list, novelty, q, rp, str, strings, who } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -49,10 +49,16 @@ export const secretsAccess: EventDetector = {
     "Look at what the identity did next with the secrets' targets (databases, third-party APIs).",
     "Check the source address and user agent against the identity's usual ones.",
   ],
-  falsePositives: ["A new application release reading a new secret.", "Operators inspecting a secret while debugging.", "Secret rotation or synchronisation jobs."],
+  falsePositives: [
+    "A new application release reading a new secret.",
+    "Operators inspecting a secret while debugging.",
+    "Secret rotation or synchronisation jobs.",
+    "Infrastructure as code refreshing state (not reported).",
+  ],
   select: isSecretRead,
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
-    if (!isSecretRead(ev) || isAwsServiceCall(ev)) return null;
+    // Infrastructure as code reads every secret it manages on each refresh: not a signal, unless denied.
+    if (!isSecretRead(ev) || isAwsServiceCall(ev) || (isIaC(ev) && !ev.denied)) return null;
     const nov = novelty(ctx, apiKey(ev), `${ev.service}:${ev.eventName}`);
     const p = ev.principal;
     let sev: Severity | null = null;
@@ -104,7 +110,8 @@ export const secretsAccess: EventDetector = {
     }
     if (!sev) return null;
     const why = `${who(p)} ${what}. ${nov.text}`;
-    return draft(ev, sev, why, [ev.eventName, target], { evidence: { target } });
+    // A denied secret read is reported as the attempt it is (already rated for it).
+    return draft(ev, sev, why, [ev.eventName, target], { evidence: { target }, ...(ev.eventName === "GetSecretValue" && ev.denied ? { failedSeverity: sev } : {}) });
   },
 };
 

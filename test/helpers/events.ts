@@ -90,7 +90,7 @@ const SOURCE_BY_PREFIX: Array<[RegExp, string]> = [
   [/^(GetSecretValue|BatchGetSecretValue|PutResourcePolicy)$/, "secretsmanager.amazonaws.com"],
   [/^(SendCommand|StartSession|GetParameter|GetParameters|GetParametersByPath)$/, "ssm.amazonaws.com"],
   [/^(PutBucket\w*|DeleteBucket\w*|PutObject\w*|CopyObject|DeleteObjects?|GetObject|ListBuckets)$/, "s3.amazonaws.com"],
-  [/^(CreateAccessKey|CreateLoginProfile|UpdateLoginProfile|Attach\w+Policy|Put\w+Policy|CreateRole|CreateUser|UpdateAssumeRolePolicy|AddUserToGroup|CreatePolicyVersion|SetDefaultPolicyVersion|Create\w*Provider|ListUsers|ListRoles)$/, "iam.amazonaws.com"],
+  [/^(CreateAccessKey|CreateLoginProfile|UpdateLoginProfile|Attach\w+Policy|Put\w+Policy|CreateRole|CreateUser|UpdateAssumeRolePolicy|AddUserToGroup|CreatePolicyVersion|SetDefaultPolicyVersion|(Create|Update|Delete)\w*Provider|ListUsers|ListRoles)$/, "iam.amazonaws.com"],
   [/^(UpdateFunctionCode|UpdateFunctionConfiguration|AddPermission|CreateFunction)/, "lambda.amazonaws.com"],
 ];
 
@@ -146,6 +146,8 @@ export interface HistoryInput {
   days?: number;
   /** Events per API (default 20). */
   perApi?: number;
+  /** Total (decayed) events; default max(apis x perApi, 100), i.e. past learning. */
+  events?: number;
 }
 
 /** A generated profile: `days` days of history ending just before `windowStart`, active every day. */
@@ -161,7 +163,8 @@ export function historyProfile(p: Principal, windowStart: number, h: HistoryInpu
   for (const a of apis) prof.dims.api[a] = [perApi, 0, first, prof.last];
   for (const a of apis) prof.dims.service[a.split(":")[0]!] = [perApi, 0, first, prof.last];
   for (const [dim, vals] of Object.entries(h.dims ?? {})) for (const v of vals ?? []) prof.dims[dim as Dim][v] = [perApi, 0, first, prof.last];
-  prof.events = apis.length * perApi;
+  // Enough events to be past learning (DEFAULT_BASELINE_CONFIG.learningMinEvents) unless told otherwise.
+  prof.events = h.events ?? Math.max(apis.length * perApi, 100);
   for (let d = Math.floor(first / DAY); d < Math.floor(windowStart / DAY); d++) prof.days.push(d);
   return prof;
 }
