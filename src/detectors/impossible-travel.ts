@@ -9,7 +9,8 @@
  * per address and minute). Skipped: observations from known relay networks (VPN, Tor operators:
  * their location is the exit's, not the person's), and hops between two cloud/hosting networks
  * (workloads run in many regions at once). A hop with one cloud end is kept but lowered (a key used
- * both on a laptop and in CI is worth a look, not an alarm).
+ * both on a laptop and in CI is worth a look, not an alarm), and so is a hop inside one network
+ * (dual-stack IPv4/IPv6 and mobile gateways are often geolocated far apart).
  *
  * For roles, observations of different sessions are different people or machines: when the scan
  * gives a session per observation (`GeoPoint.session`), hops are computed within a session only.
@@ -117,6 +118,11 @@ export const impossibleTravel: WindowDetector = {
       if (h.oneCloud) {
         score *= 0.6;
         notes.push("one end is a cloud/hosting network (a workload?), lowered");
+      }
+      if (h.a.geo.asn !== undefined && h.a.geo.asn === h.b.geo.asn) {
+        // Dual-stack IPv4/IPv6 and mobile carriers' gateways are often placed far apart by geolocation.
+        score *= 0.5;
+        notes.push(`both addresses are in the same network (AS${h.a.geo.asn}), whose geolocation is often imprecise: lowered`);
       }
       if (h.speed < 2 * maxSpeed && h.effKm < 1500) {
         score *= 0.8;

@@ -94,6 +94,14 @@ describe("impossible-travel", () => {
     expect(out[0]!.why).toMatch(/may come from different sessions/);
   });
 
+  test("a hop inside one network (dual-stack, mobile gateway) is only low", () => {
+    const dual = new StaticGeoResolver({ ...GEN_GEO_TABLE, "2a01:cb00::1": { country: "GB", city: "London", lat: 51.51, lon: -0.09, asn: 3215, asOrg: "Orange S.A." } });
+    const out = run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [1, "2a01:cb00::1"]], { geo: dual }));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.severity).toBe("low");
+    expect(out[0]!.why).toMatch(/same network \(AS3215\)/);
+  });
+
   test("honours the configured speed limit", () => {
     const s = hops("console-person", [[0, GEN_IPS.parisOrange[0]], [30, GEN_IPS.saoPaulo]]);
     s.ctx = { ...s.ctx, config: { ...DETECTOR_CONFIG, maxSpeedKmh: 50_000 } };
