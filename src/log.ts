@@ -75,11 +75,13 @@ export function toBoltLogger(log: Log): BoltLogger {
     error: LogLevel.ERROR,
     silent: LogLevel.ERROR,
   };
+  // Bolt logs at debug level on every request: format only what will be written.
+  const on = (lvl: Exclude<Level, "silent">) => RANK[lvl] >= RANK[log.level];
   return {
-    debug: (...a: unknown[]) => log.debug(fmt(a), { src: "bolt" }),
-    info: (...a: unknown[]) => log.info(fmt(a), { src: "bolt" }),
-    warn: (...a: unknown[]) => log.warn(fmt(a), { src: "bolt" }),
-    error: (...a: unknown[]) => log.error(fmt(a), { src: "bolt", err: errOf(a) }),
+    debug: (...a: unknown[]) => on("debug") && log.debug(fmt(a), { src: "bolt" }),
+    info: (...a: unknown[]) => on("info") && log.info(fmt(a), { src: "bolt" }),
+    warn: (...a: unknown[]) => on("warn") && log.warn(fmt(a), { src: "bolt" }),
+    error: (...a: unknown[]) => on("error") && log.error(fmt(a), { src: "bolt", err: errOf(a) }),
     setLevel: () => {},
     getLevel: () => toBolt[log.level],
     setName: () => {},

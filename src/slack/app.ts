@@ -1,6 +1,7 @@
 /**
  * The Bolt app: receiver (HTTP with replay protection, or Socket Mode), workspace check,
- * `/cloudtrail`, the finding buttons, the suppress modal and the Home tab.
+ * `/cloudtrail`, the finding buttons, the suppress modal and the Home tab. Bolt's conversation
+ * store is off: no listener uses it, and it costs a lookup on every request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import {
@@ -126,10 +127,10 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
         return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
       },
     });
-    app = new App({ ...auth, receiver, clientOptions, logger: boltLogger });
+    app = new App({ ...auth, receiver, clientOptions, logger: boltLogger, convoStore: false });
   } else {
     if (!o.appToken) throw new Error("Socket Mode needs the app-level token");
-    app = new App({ ...auth, appToken: o.appToken, socketMode: true, clientOptions, logger: boltLogger });
+    app = new App({ ...auth, appToken: o.appToken, socketMode: true, clientOptions, logger: boltLogger, convoStore: false });
   }
 
   const bot: Bot = {

@@ -4,9 +4,9 @@
  * also checks every payload against the Block Kit limits.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ApiCall } from "../slack/support/fake-slack.js";
+import type { ApiCall } from "../../src/bench/fake-slack.js";
 import { deferred, makeFinding, makeReport } from "../slack/support/fixtures.js";
-import { ADMIN, buttonClick, CHANNEL, httpRequest, sign, startTestBot, suppressSubmission, TEAM, USER, type TestBot } from "../slack/support/harness.js";
+import { ADMIN, buttonClick, CHANNEL, httpRequest, SECRET, sign, startTestBot, suppressSubmission, TEAM, USER, type TestBot } from "../slack/support/harness.js";
 
 let t: TestBot;
 
@@ -143,7 +143,7 @@ describe("request authenticity", () => {
     expect((await t.post(body, { secret: "wrongsecretwrongsecret123" })).status).toBe(401);
     expect((await t.post(body, { ts: now - 6 * 60 })).status).toBe(401);
     expect((await t.post(body, { signature: "" })).status).toBe(401);
-    expect((await t.post(body + "&text=scan", { signature: sign(body, now), ts: now })).status).toBe(401);
+    expect((await t.post(body + "&text=scan", { signature: sign(body, now, SECRET), ts: now })).status).toBe(401);
     expect((await t.post(body)).status).toBe(200);
   });
 

@@ -3,53 +3,21 @@
  * in-memory TrailStore and a controllable ScanService; plus builders for requests exactly as Slack
  * sends them (form-encoded, signed, `payload=` for interactions).
  */
-import { createHmac } from "node:crypto";
-import { request } from "node:http";
+import { FakeSlack } from "../../../src/bench/fake-slack.js";
+import { formEncode, postSigned, slashCommandBody, type HttpResult } from "../../../src/bench/slack-wire.js";
 import { loadConfig } from "../../../src/config.js";
 import { silentLogger, type Log } from "../../../src/log.js";
 import { startBot, type BotDeps, type RunningBot } from "../../../src/main.js";
 import { TrailStore } from "../../../src/store/store.js";
-import { FakeSlack } from "./fake-slack.js";
 import { FakeScans } from "./fixtures.js";
+
+export { httpRequest, sign, type HttpResult } from "../../../src/bench/slack-wire.js";
 
 export const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 export const TEAM = "T0TEST";
 export const CHANNEL = "C0TEST";
 export const ADMIN = "U0ADMIN";
 export const USER = "U0USER";
-
-export interface HttpResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  ms: number;
-}
-
-export function httpRequest(url: string, method: string, headers: Record<string, string>, body?: string): Promise<HttpResult> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method, headers: { ...headers, ...(body !== undefined ? { "content-length": String(Buffer.byteLength(body)) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString(), ms: performance.now() - t0 }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    if (body !== undefined) req.write(body);
-    req.end();
-  });
-}
-
-export function sign(body: string, ts: number, secret = SECRET): string {
-  return "v0=" + createHmac("sha256", secret).update(`v0:${ts}:${body}`).digest("hex");
-}
-
-/** Form-encode like Slack does (%20 for spaces, values as strings, in the given order). */
-export function formEncode(fields: Record<string, string>): string {
-  return Object.entries(fields)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-    .join("&");
-}
 
 export interface SendOptions {
   ts?: number;
@@ -113,35 +81,16 @@ export async function startTestBot(o: StartOptions = {}): Promise<TestBot> {
     ...o.deps,
   });
   const base = `http://127.0.0.1:${running.port}`;
-  const post = (body: string, s: SendOptions = {}) => {
-    const ts = s.ts ?? Math.floor(Date.now() / 1000);
-    return httpRequest(
-      `${base}/slack/events`,
-      "POST",
-      {
-        "content-type": s.contentType ?? "application/x-www-form-urlencoded",
-        "x-slack-request-timestamp": String(ts),
-        "x-slack-signature": s.signature ?? sign(body, ts, s.secret),
-      },
-      body,
-    );
-  };
+  const post = (body: string, s: SendOptions = {}) => postSigned(`${base}/slack/events`, body, s.secret ?? SECRET, s);
   let responseIds = 0;
   const commandBody = (text: string, c: CommandOptions = {}) =>
-    formEncode({
-      token: "vtok123",
-      team_id: c.team ?? TEAM,
-      team_domain: "acme",
-      channel_id: c.channel ?? CHANNEL,
-      channel_name: "security",
-      user_id: c.user ?? USER,
-      user_name: "alice",
-      command: "/cloudtrail",
+    slashCommandBody({
       text,
-      api_app_id: "A0TEST",
-      is_enterprise_install: "false",
-      response_url: fake.responseUrl(c.responseId ?? `cmd${++responseIds}`),
-      trigger_id: `123.456.${responseIds}`,
+      team: c.team ?? TEAM,
+      channel: c.channel ?? CHANNEL,
+      user: c.user ?? USER,
+      responseUrl: fake.responseUrl(c.responseId ?? `cmd${++responseIds}`),
+      triggerId: `123.456.${responseIds}`,
     });
   return {
     running,
