@@ -19,6 +19,7 @@ import { runScan } from "../scan/run.js";
 import { FileSource, listInputFiles } from "../sources/files.js";
 import type { Finding } from "../scan/report-types.js";
 import { PANTHER_MAP } from "./panther-map.js";
+import { ATTEMPT_RULES } from "./attempt-rules.js";
 import { gunzipSync } from "node:zlib";
 
 const NOW = Date.parse("2026-01-01T00:00:00Z");
@@ -48,6 +49,8 @@ export interface PantherResult {
   perDetector: Array<{ detector: string; tp: number; fp: number; fn: number; precision: number; recall: number }>;
   disagreements: Array<{ rule: string; test: string; expected: boolean; fired: boolean; detectors: string[]; hasMocks: boolean }>;
   mocked: { tests: number; agree: number };
+  /** Negative tests (the action failed) on which trailhound raised a failed-attempt finding. */
+  attemptsOnNegatives: number;
 }
 
 function scanOne(record: unknown): Finding[] {
@@ -64,13 +67,18 @@ export function evalPanther(dir: string): PantherResult {
     fn = 0,
     tn = 0,
     mockedTests = 0,
-    mockedAgree = 0;
+    mockedAgree = 0,
+    attemptsOnNegatives = 0;
   const per = new Map<string, { tp: number; fp: number; fn: number }>();
   const disagreements: PantherResult["disagreements"] = [];
   for (const t of tests) {
     const dets = PANTHER_MAP[t.rule_id]!;
-    const found = scanOne(t.record).filter((f) => dets.includes(f.detector));
+    const all = scanOne(t.record).filter((f) => dets.includes(f.detector));
+    // Failed attempts are findings too (marked failed); Panther's rules alert on the action only,
+    // so an attempt finding does not count as the rule firing. Counted apart below.
+    const found = ATTEMPT_RULES.has(t.rule_id) ? all : all.filter((f) => !f.failed);
     const fired = found.length > 0;
+    if (!fired && all.length > 0) attemptsOnNegatives += t.expect ? 0 : 1;
     if (t.has_mocks) {
       // Depends on state the record does not carry: reported apart, not scored.
       mockedTests++;
@@ -107,6 +115,7 @@ export function evalPanther(dir: string): PantherResult {
       .sort((a, b) => a.detector.localeCompare(b.detector)),
     disagreements,
     mocked: { tests: mockedTests, agree: mockedAgree },
+    attemptsOnNegatives,
   };
 }
 
@@ -197,6 +206,7 @@ async function main(): Promise<void> {
   out.push(`1. Panther rule tests in scope: ${p.rules} rules, ${p.tests} scored tests (cold start, one record per scan)`);
   out.push(`   precision ${pct(p.precision)}  recall ${pct(p.recall)}   (TP ${p.tp}, FP ${p.fp}, FN ${p.fn}, TN ${p.tn}; goals >= 90% / >= 90%)`);
   out.push(`   tests that depend on mocked state (not scored): ${p.mocked.tests}, agreeing ${p.mocked.agree}`);
+  out.push(`   negative tests where the action failed and trailhound reported a failed attempt instead (not counted as firing): ${p.attemptsOnNegatives}`);
   out.push("   per detector:");
   for (const d of p.perDetector) out.push(`     ${d.detector.padEnd(34)} precision ${pct(d.precision).padStart(6)}  recall ${pct(d.recall).padStart(6)}  (TP ${d.tp}, FP ${d.fp}, FN ${d.fn})`);
   if (p.disagreements.length) {
