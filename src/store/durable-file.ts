@@ -6,7 +6,7 @@
  * loss at any instant leaves either the old file or the new one, each complete; the directory
  * fsync makes the rename itself durable before the write is reported done.
  */
-import { open, readdir, rename, stat, unlink } from "node:fs/promises";
+import { open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import type { Adapter } from "lowdb";
 import { StoreError } from "./errors.js";
@@ -49,13 +49,14 @@ export async function fsyncDir(dir: string): Promise<void> {
  * Write `data` to `file` so that, whatever happens, `file` holds either its previous content or
  * `data` in full. Resolves once the new content and the rename are on stable storage.
  */
-export async function writeFileDurable(file: string, data: string | Uint8Array, mode = 0o600): Promise<FileIdentity> {
+export async function writeFileDurable(file: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o600): Promise<FileIdentity> {
   const tmp = tmpNameFor(file);
   let st;
   try {
     const fh = await open(tmp, "w", mode);
     try {
-      await fh.writeFile(data);
+      if (Array.isArray(data)) await writeAllV(fh, data as readonly Uint8Array[]);
+      else await fh.writeFile(data as string | Uint8Array);
       await fh.sync();
       st = await fh.stat();
     } finally {
@@ -68,6 +69,33 @@ export async function writeFileDurable(file: string, data: string | Uint8Array, 
   }
   await fsyncDir(path.dirname(file));
   return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+/** writev every chunk, resuming after short writes. */
+async function writeAllV(fh: FileHandle, chunks: readonly Uint8Array[]): Promise<void> {
+  const BATCH = 1024; // IOV_MAX on Linux
+  for (let i = 0; i < chunks.length; i += BATCH) {
+    let batch = chunks.slice(i, i + BATCH);
+    let want = 0;
+    for (const c of batch) want += c.length;
+    while (want > 0) {
+      const { bytesWritten } = await fh.writev(batch as Uint8Array[]);
+      want -= bytesWritten;
+      if (want === 0) break;
+      // Short write: drop what was written and go on with the rest.
+      let skip = bytesWritten;
+      const rest: Uint8Array[] = [];
+      for (const c of batch) {
+        if (skip >= c.length) {
+          skip -= c.length;
+          continue;
+        }
+        rest.push(skip > 0 ? c.subarray(skip) : c);
+        skip = 0;
+      }
+      batch = rest;
+    }
+  }
 }
 
 /** Append to a file and fsync it (and its directory when the file is new). */
@@ -126,8 +154,8 @@ export async function readWithIdentity(file: string): Promise<{ bytes: Buffer; i
 export interface Codec<T> {
   /** Bytes of the file -> data. Throws (StoreError "damaged") when the content is not acceptable. */
   parse(bytes: Buffer): T;
-  /** Data -> the text (or its UTF-8 bytes) to write. */
-  stringify(data: T): string | Uint8Array;
+  /** Data -> the text (or its UTF-8 bytes, possibly in chunks) to write. */
+  stringify(data: T): string | Uint8Array | readonly Uint8Array[];
 }
 
 /**
@@ -166,14 +194,13 @@ export class DurableJSONFile<T> implements Adapter<T> {
   }
 
   /** Write already serialised content (so that callers can reuse the bytes, e.g. for a backup). */
-  async writeText(text: string | Uint8Array): Promise<Uint8Array> {
+  async writeText(text: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
     const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     if (this.opts.detectConflicts && this.#identity) await this.#checkConflict(this.#identity);
     const t0 = performance.now();
     this.#identity = await writeFileDurable(this.file, buf);
     this.lastWriteMs = performance.now() - t0;
-    this.#bytes = buf.length;
-    return buf;
+    this.#bytes = this.#identity.size;
   }
 
   async #checkConflict(mine: FileIdentity): Promise<void> {

@@ -7,6 +7,8 @@ export type StoreErrorCode =
   | "damaged"
   /** The store file (or its directory) cannot be read: permissions, I/O error. */
   | "unreadable"
+  /** The store file is gone but backups (or files kept aside) show there was one: an empty store is not created over them. */
+  | "missing"
   /** Written by a newer trailhound (higher schemaVersion than this build knows). */
   | "newer-version"
   /** A write to disk failed (disk full, permissions...). The in-memory state is kept and retried on the next write. */

@@ -4,7 +4,7 @@
  * Backups live in `<dir>/backups/`:
  *   trailhound.<timestamp>.v<N>.json        copy of a version-N file taken before migrating it
  *   trailhound.<timestamp>.v<N>.daily.json  rolling daily copy (the last few are kept)
- * Nothing here ever deletes a store file: a file being replaced by a restore is renamed to
+ * Nothing here ever deletes a store file: a file being replaced by a restore is kept as
  * `<file>.damaged-<timestamp>` (or `.replaced-<timestamp>` when it was healthy).
  */
 import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
@@ -247,8 +247,9 @@ export interface RestoreResult {
 
 /**
  * `trailhound store restore --store DIR [BACKUP]`: replace the store file with a backup (the
- * named one, else the newest that reads back cleanly). The current file, if any, is renamed to
- * `<file>.damaged-<ts>` (or `.replaced-<ts>` when it was healthy); nothing is deleted. Run it
+ * named one, else the newest that reads back cleanly). The current file, if any, is kept as
+ * `<file>.damaged-<ts>` (or `.replaced-<ts>` when it was healthy): copied there, then replaced
+ * atomically, so there is no instant without a store file. Nothing is deleted. Run it
  * while trailhound is stopped: a running process would refuse to write over the restored file.
  */
 export async function restoreBackup(dir: string, name?: string, nowMs: number = Date.now()): Promise<RestoreResult> {
@@ -300,8 +301,14 @@ export async function restoreBackup(dir: string, name?: string, nowMs: number = 
       }
     }
     movedAside = `${file}.${healthy ? "replaced" : "damaged"}-${fileStamp(nowMs)}`;
-    await rename(file, movedAside);
-    await fsyncDir(dir);
+    if (current) {
+      // Copy aside, then replace atomically: there is no instant without a store file.
+      await writeFileDurable(movedAside, current.bytes);
+    } else {
+      // Unreadable: it cannot be copied, but it can be renamed.
+      await rename(file, movedAside);
+      await fsyncDir(dir);
+    }
   }
   await writeFileDurable(file, chosen.bytes);
   const lines = [

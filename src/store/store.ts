@@ -15,7 +15,7 @@
  * re-use the JSON of everything that did not change.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readdir } from "node:fs/promises";
 import path from "node:path";
 import { Low, Memory } from "lowdb";
 import { DIMS, type Profile } from "../baseline/profile.js";
@@ -336,7 +336,7 @@ export class TrailStore {
           decoded = decodeStore(bytes, file, dir);
           return decoded.data;
         },
-        stringify: (data) => serializer.serialize(data),
+        stringify: (data) => serializer.serializeParts(data),
       },
       { detectConflicts: true },
     );
@@ -353,6 +353,7 @@ export class TrailStore {
       await backend.initBackups(null);
       await store.#enqueue(() => undefined, false);
     } else if (!rawBytes) {
+      await refuseIfLost(dir, file);
       // A new store: nothing worth a backup yet (the first one is taken a backup interval from now).
       backend.startedEmpty(now);
       await store.#enqueue(() => undefined, false); // create the file now: fail early on a read-only directory
@@ -1064,7 +1065,7 @@ export class TrailStore {
    * long, and suppressions that ended (removed, or expired and announced) that long ago.
    * Acknowledged findings are kept: an acknowledgement is a decision.
    */
-  prune(opts: { olderThanDays: number; by?: string }, now: When): Promise<PruneResult> {
+  prune(opts: { olderThanDays: number; by?: string }, now: When = Date.now()): Promise<PruneResult> {
     let cutoff: number;
     let at: string;
     try {
@@ -1106,6 +1107,26 @@ export class TrailStore {
       return res;
     }, false);
   }
+}
+
+/**
+ * No store file, but backups or files kept aside by a restore: the store was lost (deleted,
+ * moved, a restore cut short). Creating an empty store would silently drop every decision.
+ */
+async function refuseIfLost(dir: string, file: string): Promise<void> {
+  const backups = await listBackups(dir).catch(() => []);
+  const aside = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^trailhound\.json\.(damaged|replaced)-/.test(n));
+  if (backups.length === 0 && aside.length === 0) return;
+  const what = [
+    ...(backups.length ? [`${backups.length} backup(s), newest ${backups[0]!.name}`] : []),
+    ...(aside.length ? [`files kept aside: ${aside.join(", ")}`] : []),
+  ].join("; ");
+  throw new StoreError(
+    "missing",
+    `The store file ${file} is missing, but ${dir} shows there was one (${what}). trailhound did not create an empty store over it. ` +
+      `Restore the newest good backup with \`trailhound store restore --store ${dir} latest\`; to really start from an empty store, ` +
+      `move ${path.join(dir, "backups")} (and any trailhound.json.* files) elsewhere first.`,
+  );
 }
 
 /** The file side: durable writes via lowdb, audit rotation, rolling backups. */

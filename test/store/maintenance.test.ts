@@ -194,6 +194,18 @@ describe("checkStore / restoreBackup", () => {
     expect((await checkStore(dir)).lines.join("\n")).toMatch(/No backup to restore/);
   });
 
+  it("a lost store file is not silently replaced by an empty store while backups exist", async () => {
+    await seedWithBackup();
+    const { unlink } = await import("node:fs/promises");
+    await unlink(storeFile(dir));
+    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "missing", message: /store restore --store .* latest/ });
+    expect((await readdir(dir)).includes("trailhound.json")).toBe(false);
+    expect(await storeRestoreCommand(dir, "latest", () => undefined)).toBe(0);
+    const s = await TrailStore.open(dir);
+    expect(s.getFinding("f2")).toBeDefined();
+    await s.close();
+  });
+
   it("a running store refuses to write over a file that a restore replaced", async () => {
     await seedWithBackup();
     const s = await TrailStore.open(dir);
