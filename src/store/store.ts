@@ -373,7 +373,8 @@ export class TrailStore {
 
   /** The in-memory twin: same API, nothing on disk. */
   static memory(initial: Partial<StoreData> = {}, opts: StoreOptions = {}): TrailStore {
-    const data: StoreData = { ...emptyStoreData(), ...jsonClone(initial, "initial data"), schemaVersion: STORE_SCHEMA_VERSION };
+    // structuredClone, not a JSON round trip: profiles of new identities hold +/-Infinity.
+    const data: StoreData = { ...emptyStoreData(), ...structuredClone(initial), schemaVersion: STORE_SCHEMA_VERSION };
     const db = new Low<StoreData>(new Memory<StoreData>(), data);
     let store: TrailStore | undefined = undefined;
     const backend: Backend = {
@@ -1041,10 +1042,19 @@ export class TrailStore {
         .sort((a, b) => b[1] - a[1])
         .map(([k, v]) => `${k} ${formatBytes(v)}`)
         .join(", ");
+      const t = ms(now);
+      const stale = (days: number) => {
+        let n = 0;
+        for (const k in data.baselines) {
+          const last = data.baselines[k]!.last;
+          if (!Number.isFinite(last) || last < t - days * DAY_MS) n++;
+        }
+        return n;
+      };
       warnings.push(
         `The store is ${formatBytes(bytes)}, past ${formatBytes(this.#opts.warnBytes)} (${parts}); every save rewrites the whole file. ` +
-          `Prune baselines of identities not seen lately (prune({ olderThanDays: 30 }) drops ${counts.baselines} identities' ` +
-          `profiles not seen in 30 days, and resolved findings and ended suppressions as old), or lower the baseline caps.`,
+          `Of ${counts.baselines} identities' baselines, ${stale(30)} were not seen in 30 days and ${stale(60)} not in 60: prune them ` +
+          `(prune({ olderThanDays: 30 }) also drops resolved findings and ended suppressions as old), or lower the baseline caps.`,
       );
     }
     return {

@@ -268,6 +268,13 @@ describe("audit cap and rotation", () => {
     await r.close();
   });
 
+  it("the in-memory twin keeps initial data as given (an empty profile's Infinity included)", async () => {
+    const { emptyProfile } = await import("../../src/baseline/profile.js");
+    const s = TrailStore.memory({ baselines: { "user:1:new": emptyProfile("user:1:new", "IAMUser") } });
+    expect(s.getBaseline("user:1:new")?.first).toBe(Infinity);
+    expect(s.stats().bytes).toBe(0);
+  });
+
   it("the in-memory twin rotates into rotatedAudit", async () => {
     const s = TrailStore.memory({}, { auditCap: 3 });
     for (let i = 0; i < 5; i++) await s.audit({ at: new Date(T0).toISOString(), actor: `U${i}`, action: "scan", target: "x" });
@@ -286,7 +293,8 @@ describe("stats", () => {
     expect(st.bytes).toBe((await readFile(path.join(dir, "trailhound.json"))).length);
     expect(st.counts).toMatchObject({ baselines: 30, findings: 1, findingsByStatus: { open: 1 } });
     expect(st.sections.baselines).toBeGreaterThan(st.sections.findings);
-    expect(st.warnings.join(" ")).toMatch(/past 9\.8 KB .*baselines .*prune/);
+    expect(st.warnings.join(" ")).toMatch(/past 9\.8 KB \(baselines .*Of 30 identities' baselines, 0 were not seen in 30 days/);
+    expect(s.stats(T0 + 45 * DAY).warnings.join(" ")).toMatch(/30 were not seen in 30 days and 0 not in 60: prune them/);
     await s.close();
 
     const small = await TrailStore.open(dir);
