@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { webApi, type App } from "@slack/bolt";
 import { loadConfig, type Config } from "./config.js";
-import { createLogger, type Log } from "./log.js";
+import { createLogger, toBoltLogger, type Log } from "./log.js";
 import { createSlackApp, healthzHandler } from "./slack/app.js";
 import type { Bot, BotSettings } from "./slack/context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
@@ -51,7 +51,13 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   const log = deps.log ?? createLogger({ level: config.logLevel });
   const clientOptions: webApi.WebClientOptions = { ...deps.clientOptions };
   // One auth.test: checks the token, names the workspace, and spares Bolt its own call.
-  const probe = new webApi.WebClient(config.slack.botToken, { ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}), ...clientOptions });
+  const probe = new webApi.WebClient(config.slack.botToken, {
+    ...(config.slack.apiUrl ? { slackApiUrl: config.slack.apiUrl } : {}),
+    // Fail within seconds at start rather than retry for minutes.
+    retryConfig: { retries: 2 },
+    logger: toBoltLogger(log),
+    ...clientOptions,
+  });
   let who: { team_id?: string; user_id?: string; bot_id?: string };
   try {
     who = await probe.auth.test();

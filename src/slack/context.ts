@@ -6,7 +6,7 @@ import type { Authorizer } from "./auth.js";
 import type { BotStore, DigestSchedule, ScanService } from "./ports.js";
 import type { ScanRunner } from "./runner.js";
 import type { Block } from "./views/limits.js";
-import type { ResultOptions } from "./views/report.js";
+import { DEFAULT_RESULT_OPTIONS, type ResultOptions } from "./views/report.js";
 
 export interface BotSettings {
   /** Minimum time between two progress edits of the "scanning" message. */
@@ -19,7 +19,7 @@ export interface BotSettings {
 export const DEFAULT_SETTINGS: BotSettings = {
   progressIntervalMs: 2000,
   threadPostIntervalMs: 1100,
-  result: { inMain: 5, maxInThread: 100, maxJsonMessages: 8, jsonChunkChars: 3000 },
+  result: DEFAULT_RESULT_OPTIONS,
 };
 
 export interface Bot {

@@ -5,11 +5,11 @@
  * the command's response_url instead.
  */
 import type { RespondFn, webApi } from "@slack/bolt";
-import type { Report } from "../../scan/report-types.js";
+import type { Finding, Report } from "../../scan/report-types.js";
 import { audit, type Bot } from "../context.js";
 import type { ScanProgress, ScanRequest } from "../ports.js";
 import { Throttle } from "../runner.js";
-import { stateOf, type FindingState } from "../views/finding.js";
+import { stateOf } from "../views/finding.js";
 import type { SlackMessage } from "../views/limits.js";
 import { scanFailedMessage, scanningMessage, scanResultMessages, workingText } from "../views/report.js";
 import { describeTarget, describeWindow, type Command } from "./parse.js";
@@ -73,8 +73,10 @@ class ScanSurface {
 
   async finish(report: Report, signal: AbortSignal): Promise<void> {
     await this.progress.close();
-    const states = await this.states(report);
-    const { main, thread } = scanResultMessages(report, this.req, (id) => states.get(id), this.bot.settings.result);
+    // Acknowledged or suppressed earlier: shown as such (the store answers synchronously).
+    const now = this.bot.now();
+    const states = (f: Finding) => stateOf(this.bot.store.getFinding(f.id), this.bot.store.matchSuppression(f, now));
+    const { main, thread } = scanResultMessages(report, this.req, states, this.bot.settings.result);
     if (!this.ts) {
       await this.respond({ response_type: "ephemeral", replace_original: false, text: main.text, blocks: main.blocks });
       if (thread.length > 0) {
@@ -113,18 +115,6 @@ class ScanSurface {
       await this.client.chat.update({ channel: this.channel, ts, text: m.text, blocks: m.blocks });
       this.bot.messages.set(this.channel, ts, m.text, m.blocks);
     });
-  }
-
-  /** Store state of the findings that will be shown (acknowledged earlier, suppressed…). */
-  private async states(report: Report): Promise<Map<string, FindingState>> {
-    const out = new Map<string, FindingState>();
-    const now = this.bot.now();
-    const max = this.bot.settings.result.inMain + this.bot.settings.result.maxInThread;
-    for (const f of report.findings.slice(0, Math.max(max, 0) + 50)) {
-      const [stored, supp] = await Promise.all([this.bot.store.getFinding(f.id), this.bot.store.matchSuppression(f, now)]);
-      out.set(f.id, stateOf(stored, supp));
-    }
-    return out;
   }
 }
 
