@@ -14,6 +14,7 @@ import { MemoryCursorStore } from "../../src/sources/lookup-events.js";
 import { AwsSourceError } from "../../src/sources/aws-errors.js";
 import { S3Source, discoverTrailAccounts, s3CursorKey, type S3SourceOptions } from "../../src/sources/s3.js";
 import { keyTime, parseTrailUrl, startAfterKey } from "../../src/sources/s3-layout.js";
+import { athenaDdlFromOptions } from "../../src/athena/index.js";
 import type { RecordSink, SourceProgress } from "../../src/sources/types.js";
 
 const BUCKET = "org-trail-bucket";
@@ -380,6 +381,9 @@ describe("S3Source", () => {
     const s3 = bucket();
     s3.install();
     expect(await discoverTrailAccounts(`s3://${BUCKET}`, { client: client() })).toEqual({ orgId: ORG, accounts: [A1, A2] });
+    const ddl = await athenaDdlFromOptions({ location: `s3://${BUCKET}`, client: client(), regions: ["us-east-1", "eu-west-1"] });
+    expect(ddl).toContain(`'projection.account.values'='${A1},${A2}'`);
+    expect(ddl).toContain(`'storage.location.template'='s3://${BUCKET}/AWSLogs/${ORG}/\${account}/CloudTrail/\${region}/\${timestamp}'`);
     expect(parseTrailUrl(`s3://${BUCKET}/x/AWSLogs/${ORG}/${A1}/CloudTrail/eu-west-1`)).toEqual({ bucket: BUCKET, logsRoot: "x/AWSLogs/", orgId: ORG, account: A1, region: "eu-west-1" });
     expect(() => parseTrailUrl("https://bucket/x")).toThrow(/expected s3:\/\/bucket/);
     expect(() => parseTrailUrl(`s3://${BUCKET}/AWSLogs/${A1}/CloudTrail-Digest/`)).toThrow(/expected CloudTrail\//);
