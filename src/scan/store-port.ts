@@ -36,7 +36,11 @@ export function applySuppressions(report: Report, store: Pick<TrailStore, "match
 }
 
 export async function openScanStore(dir: string): Promise<ScanStore> {
-  const store = await TrailStore.open(dir);
+  return scanStoreFrom(await TrailStore.open(dir));
+}
+
+/** The scan's view of an open store (the bot and the digest share one store per process). */
+export function scanStoreFrom(store: TrailStore): ScanStore {
   return {
     getBaseline: (k) => store.getBaseline(k),
     async saveScan(report, profiles, meta) {

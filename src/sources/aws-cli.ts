@@ -29,7 +29,8 @@ export function awsSource(o: AwsCliOptions): EventSource {
   const opts: LookupEventsSourceOptions = { startTime: o.start, endTime: o.end };
   const profile = o.profile ?? env.AWS_PROFILE;
   if (profile) opts.profile = profile;
-  const regions = splitList(o.regions) ?? splitList(env.TRAILHOUND_REGIONS);
+  // A --region filter narrows the regions read (global services log in us-east-1).
+  const regions = splitList(o.regions) ?? (o.filters.region ? [o.filters.region] : splitList(env.TRAILHOUND_REGIONS));
   if (regions) opts.regions = regions;
   const roles = o.roleArns?.length ? o.roleArns : splitList(env.TRAILHOUND_ROLE_ARNS);
   if (roles) opts.roleArns = roles;
@@ -41,4 +42,13 @@ export function awsSource(o: AwsCliOptions): EventSource {
     opts.incremental = true;
   }
   return new LookupEventsSource(opts);
+}
+
+/** The bot's and the digest's live source: LookupEvents over the account(s) named by the environment. */
+export function liveSourceFactory(env: Record<string, string | undefined>) {
+  return (o: { start: number; end: number; filters: ScanFilters; incremental: boolean; store: { cursors(): CursorStore } }): EventSource => {
+    const opts: AwsCliOptions = { start: o.start, end: o.end, filters: o.filters, env };
+    if (o.incremental) opts.cursorStore = o.store.cursors();
+    return awsSource(opts);
+  };
 }

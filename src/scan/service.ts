@@ -1,0 +1,104 @@
+import type { TrailStore } from "../store/store.js";
+import type { GeoResolver } from "../geo/types.js";
+import type { EventSource, SourceProgress } from "../sources/types.js";
+import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
+import type { Report } from "./report-types.js";
+import { runScan } from "./run.js";
+import type { ScanFilters } from "./scanner.js";
+import { scanStoreFrom } from "./store-port.js";
+import { parseSince, parseUntil } from "./time.js";
+import { VERSION } from "../version.js";
+
+/** Builds the source of a live scan: LookupEvents by default; tests pass files or fakes. */
+export type SourceFactory = (o: { start: number; end: number; filters: ScanFilters; incremental: boolean; store: TrailStore }) => EventSource | Promise<EventSource>;
+
+export interface LiveScanOptions {
+  store: TrailStore;
+  sourceFactory: SourceFactory;
+  geo?: GeoResolver;
+  /** Injected clock. */
+  now?: () => number;
+}
+
+export interface LiveScanRequest {
+  filters: ScanFilters;
+  /** "24h", "7d" or ISO; default 24h. */
+  since?: string;
+  until?: string;
+  /** Read only what is new since the last scan (cursors in the store); the digest does. */
+  incremental?: boolean;
+  by: string;
+  target: string;
+  onProgress?: (p: SourceProgress) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * One live scan with the store: stored baselines in; baselines, findings (suppressed ones hidden
+ * and counted) and the scan record out, before it resolves.
+ */
+export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Promise<Report> {
+  const now = (o.now ?? Date.now)();
+  const until = req.until ? parseUntil(req.until) : now;
+  const since = req.since ? parseSince(req.since) : { kind: "relative" as const, ms: 24 * 3_600_000 };
+  const start = since.kind === "absolute" ? since.at : until - since.ms;
+  const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: o.store });
+  const scanOpts: Parameters<typeof runScan>[0] = {
+    now,
+    since: { kind: "absolute", at: start },
+    until,
+    filters: req.filters,
+    version: VERSION,
+    sources: [source],
+    storedProfile: (k) => o.store.getBaseline(k),
+  };
+  if (o.geo) scanOpts.geo = o.geo;
+  if (req.onProgress) scanOpts.onProgress = req.onProgress;
+  if (req.signal) scanOpts.signal = req.signal;
+  const { report, profiles } = await runScan(scanOpts);
+  if (req.signal?.aborted) throw new Error("scan aborted");
+  await scanStoreFrom(o.store).saveScan(report, profiles, { by: req.by, target: req.target });
+  return report;
+}
+
+/** The filters of a slash-command target. */
+export function filtersOf(req: ScanRequest): ScanFilters {
+  const v = req.target.value;
+  switch (req.target.kind) {
+    case "user":
+      return v ? { user: v } : {};
+    case "role":
+      // A role ARN or name matches the role's ARN or name (all of its sessions).
+      return v ? { user: v } : {};
+    case "ip":
+      return v ? { ip: v } : {};
+    case "account":
+      return v ? { account: v } : {};
+  }
+}
+
+function describe(p: SourceProgress): ScanProgress {
+  const eta = p.etaMs !== undefined ? `, about ${Math.max(1, Math.round(p.etaMs / 1000))} s left` : "";
+  const of = p.total !== undefined ? `/${p.total}` : "";
+  const out: ScanProgress = { message: `${p.records.toLocaleString("en-US")} events read, ${p.done}${of} ${p.unit}${eta}` };
+  if (p.total) out.fraction = Math.min(1, p.done / p.total);
+  return out;
+}
+
+/** The bot's scan service: slash-command scans over the live account (or whatever the factory reads). */
+export function createScanService(o: LiveScanOptions): ScanService {
+  return {
+    scan(req, onProgress, signal) {
+      const lr: LiveScanRequest = {
+        filters: filtersOf(req),
+        by: req.requestedBy,
+        target: `${req.target.kind}${req.target.value ? " " + req.target.value : ""}`,
+        onProgress: (p) => onProgress(describe(p)),
+      };
+      if (req.since) lr.since = req.since;
+      if (req.until) lr.until = req.until;
+      if (signal) lr.signal = signal;
+      return runLiveScan(o, lr);
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { describe, it, expect } from "vitest";
+import { TrailStore } from "../../src/store/store.js";
+import { createScanService, filtersOf } from "../../src/scan/service.js";
+import { FileSource } from "../../src/sources/files.js";
+
+describe("the scan service behind the bot", () => {
+  it("scans, persists baselines, findings and the scan record before resolving, and reports progress", async () => {
+    const store = TrailStore.memory();
+    const progress: string[] = [];
+    const seen: Array<{ start: number; end: number }> = [];
+    const svc = createScanService({
+      store,
+      now: () => Date.parse("2023-07-10T13:00:00Z"),
+      sourceFactory: (o) => {
+        seen.push({ start: o.start, end: o.end });
+        return new FileSource(["test/fixtures/invictus-aws"]);
+      },
+    });
+    const report = await svc.scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, (p) => progress.push(p.message));
+    expect(seen).toEqual([{ start: Date.parse("2023-07-10T11:00:00Z"), end: Date.parse("2023-07-10T13:00:00Z") }]);
+    expect(report.stats.events).toBe(2900);
+    expect(report.findings.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatch(/2,900 events read, 55\/55 files/);
+    for (const f of report.findings) expect(store.getFinding(f.id)?.finding.id).toBe(f.id);
+    expect(store.getBaselines().size).toBeGreaterThan(10);
+    expect(store.scans()[0]).toMatchObject({ by: "U1", target: "account", events: 2900 });
+  });
+
+  it("hides suppressed findings and counts them", async () => {
+    const store = TrailStore.memory();
+    const mk = () =>
+      createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
+    const first = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
+    const f = first.findings[0]!;
+    await store.suppress({ scope: "detector", detector: f.detector, until: "2030-01-01T00:00:00Z", reason: "test", by: "U1" }, Date.parse("2023-07-10T13:00:00Z"));
+    const again = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
+    expect(again.findings.some((x) => x.detector === f.detector)).toBe(false);
+    expect(again.suppressed.count).toBe(first.findings.filter((x) => x.detector === f.detector).length);
+  });
+
+  it("maps slash-command targets to filters", () => {
+    expect(filtersOf({ target: { kind: "user", value: "alice" }, requestedBy: "U" })).toEqual({ user: "alice" });
+    expect(filtersOf({ target: { kind: "role", value: "arn:aws:iam::1:role/R" }, requestedBy: "U" })).toEqual({ user: "arn:aws:iam::1:role/R" });
+    expect(filtersOf({ target: { kind: "ip", value: "1.2.3.4" }, requestedBy: "U" })).toEqual({ ip: "1.2.3.4" });
+    expect(filtersOf({ target: { kind: "account" }, requestedBy: "U" })).toEqual({});
+  });
+});
