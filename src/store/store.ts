@@ -15,7 +15,7 @@
  * re-use the JSON of everything that did not change.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir } from "node:fs/promises";
+import { mkdir, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { Low, Memory } from "lowdb";
 import { DIMS, type Profile } from "../baseline/profile.js";
@@ -26,6 +26,7 @@ import { DurableJSONFile, appendFileDurable, readWithIdentity, removeStaleTempFi
 import { StoreError, isStoreError } from "./errors.js";
 import {
   KEEP_BACKUPS,
+  STORE_FILE,
   countsOf,
   formatBytes,
   listBackups,
@@ -281,6 +282,9 @@ function newId(prefix: string, taken: (id: string) => boolean): string {
   }
 }
 
+/** Store files open in this process. */
+const OPEN_FILES = new Set<string>();
+
 export class TrailStore {
   readonly #db: Low<StoreData>;
   readonly #backend: Backend;
@@ -291,6 +295,7 @@ export class TrailStore {
   /** Changes in memory that the last write failed to save. */
   #dirty = false;
   #closed = false;
+  #registration: string | undefined;
   #writes = 0;
   /** Audit entries rotated out of the store, not yet appended to the .jsonl files. */
   #rotated: AuditEntry[] = [];
@@ -314,12 +319,37 @@ export class TrailStore {
   /**
    * Open (or create) the store in `dir` (`<dir>/trailhound.json`). Migrates an older file after
    * copying it to `<dir>/backups/`, takes the rolling daily backup when due, and throws a
-   * StoreError (damaged | unreadable | newer-version) without touching a file it cannot read back.
+   * StoreError without touching a file it cannot read back: damaged | unreadable | newer-version |
+   * missing (no file but backups) | conflict (already open in this process) | write-failed.
    */
   static async open(dir: string, opts: StoreOptions = {}): Promise<TrailStore> {
-    const file = storeFile(dir);
     try {
       await mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw new StoreError("unreadable", `Cannot use the store directory ${dir}: ${(e as Error).message}`, { cause: e });
+    }
+    // One writer per store file per process: a second instance would overwrite the first one's saves.
+    const id = path.join(await realpath(dir).catch(() => path.resolve(dir)), STORE_FILE);
+    if (OPEN_FILES.has(id)) {
+      throw new StoreError(
+        "conflict",
+        `The store ${id} is already open in this process; share that TrailStore instead of opening it again (two writers would overwrite each other's saves).`,
+      );
+    }
+    OPEN_FILES.add(id);
+    try {
+      const store = await TrailStore.#open(dir, opts);
+      store.#registration = id;
+      return store;
+    } catch (e) {
+      OPEN_FILES.delete(id);
+      throw e;
+    }
+  }
+
+  static async #open(dir: string, opts: StoreOptions): Promise<TrailStore> {
+    const file = storeFile(dir);
+    try {
       await removeStaleTempFiles(file);
     } catch (e) {
       throw new StoreError("unreadable", `Cannot use the store directory ${dir}: ${(e as Error).message}`, { cause: e });
@@ -349,7 +379,15 @@ export class TrailStore {
     if (decoded && rawBytes && decoded.from < STORE_SCHEMA_VERSION) {
       // Keep the original before the migrated store replaces it; the first save then also takes a
       // rolling backup of the migrated store (when none is recent), so both versions can be restored.
-      await writeBackup(dir, rawBytes, decoded.from, "migration", now, store.#opts.keepMigrationBackups);
+      try {
+        await writeBackup(dir, rawBytes, decoded.from, "migration", now, store.#opts.keepMigrationBackups);
+      } catch (e) {
+        throw new StoreError(
+          "write-failed",
+          `Could not keep a backup of ${file} (schema v${decoded.from}) before migrating it: ${(e as Error).message}. Nothing was changed; free some space or fix the permissions of ${dir}/backups and start again.`,
+          { cause: e },
+        );
+      }
       await backend.initBackups(null);
       await store.#enqueue(() => undefined, false);
     } else if (!rawBytes) {
@@ -501,6 +539,7 @@ export class TrailStore {
       await this.flush();
     } finally {
       this.#closed = true;
+      if (this.#registration) OPEN_FILES.delete(this.#registration);
     }
   }
 

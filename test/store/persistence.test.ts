@@ -2,7 +2,7 @@ import { readFile, readdir, rename, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
-import { StoreError, TrailStore, storeFile } from "../../src/store/index.js";
+import { StoreError, TrailStore, storeFile, writeFileDurable } from "../../src/store/index.js";
 import { T0, makeFinding, makeProfile, tempDir } from "./helpers.js";
 
 let dir: string;
@@ -183,6 +183,18 @@ describe("a damaged store is refused, never overwritten", () => {
     expect(await readFile(storeFile(dir), "utf8")).toBe(text);
   });
 
+  it("one writer per store per process: a second open of the same directory is refused until the first is closed", async () => {
+    const s = await TrailStore.open(dir);
+    await expect(TrailStore.open(path.join(dir, ".", "..", path.basename(dir)))).rejects.toMatchObject({ code: "conflict", message: /already open in this process/ });
+    await s.close();
+    const again = await TrailStore.open(dir);
+    await again.close();
+    // A failed open does not leave the directory registered.
+    await writeFile(storeFile(dir), "{");
+    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged" });
+    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged" });
+  });
+
   it("an unreadable store path gives code unreadable", async () => {
     await writeFile(path.join(dir, "file-not-dir"), "x");
     const err = await openErr(path.join(dir, "file-not-dir"));
@@ -192,10 +204,11 @@ describe("a damaged store is refused, never overwritten", () => {
   it("does not overwrite a store file another process replaced (conflict)", async () => {
     const s = await TrailStore.open(dir);
     await s.recordFindings([makeFinding({ id: "f1" })], T0);
-    // Another writer replaces the file (as a second trailhound would).
-    const other = await TrailStore.open(path.join(dir, "..", path.basename(dir)));
-    await other.acknowledge("f1", "U-other", T0);
-    await other.close();
+    // Another process replaces the file (as a second trailhound would, with its own decision in it).
+    const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    raw.findings.f1.status = "acknowledged";
+    raw.findings.f1.acknowledged = { by: "U-other", at: new Date(T0).toISOString(), severity: "medium" };
+    await writeFileDurable(storeFile(dir), JSON.stringify(raw));
     const theirs = await readFile(storeFile(dir));
     await expect(s.acknowledge("f1", "U-mine", T0)).rejects.toMatchObject({ code: "conflict" });
     expect(Buffer.compare(await readFile(storeFile(dir)), theirs)).toBe(0);
