@@ -4,6 +4,7 @@
  * also checks every payload against the Block Kit limits.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { emptyProfile } from "../../src/baseline/profile.js";
 import type { ApiCall } from "../../src/bench/fake-slack.js";
 import { deferred, makeFinding, makeReport } from "../slack/support/fixtures.js";
 import { ADMIN, buttonClick, CHANNEL, httpRequest, SECRET, sign, startTestBot, suppressSubmission, TEAM, USER, type TestBot } from "../slack/support/harness.js";
@@ -298,6 +299,44 @@ describe("finding buttons", () => {
   });
 });
 
+describe("buttons outside channel messages", () => {
+  beforeEach(async () => {
+    t = await startTestBot();
+    await t.store.recordFindings([makeFinding(1), makeFinding(2)], Date.now());
+  });
+
+  it("from the Home tab: Acknowledge republishes Home, Details opens a modal, Unsuppress is for admins", async () => {
+    await t.interaction(buttonClick(t.fake, { actionId: "finding_ack", value: "f0001", blockId: "fnd:0:a", view: true }));
+    const pub = await t.fake.waitFor((c) => c.find((x) => x.method === "views.publish"), 5000, "views.publish");
+    expect(pub.args.user_id).toBe(USER);
+    expect(JSON.stringify(pub.args.view)).toContain(`Acknowledged by <@${USER}>`);
+    expect(t.store.getFinding("f0001")!.status).toBe("acknowledged");
+
+    await t.interaction(buttonClick(t.fake, { actionId: "finding_details", value: "f0002", blockId: "fnd:1:a", view: true }));
+    const modal = await t.fake.waitFor((c) => c.find((x) => x.method === "views.open"), 5000, "views.open");
+    expect(JSON.stringify(modal.args.view)).toContain("ev-2-1");
+
+    const s = await t.store.suppress({ scope: "detector", detector: "first-time-api", until: Date.now() + 3_600_000, reason: "noise", by: ADMIN }, Date.now());
+    await t.interaction(buttonClick(t.fake, { actionId: "suppression_remove", value: s.id, blockId: "home:s:0", view: true, user: USER }));
+    await t.fake.waitFor((c) => c.filter((x) => x.method === "views.open").length === 2 || undefined, 5000, "the refusal modal");
+    expect(JSON.stringify(t.fake.of("views.open")[1]!.args.view)).toContain("Only trailhound admins");
+    expect(t.store.activeSuppressions(Date.now())).toHaveLength(1);
+    await t.interaction(buttonClick(t.fake, { actionId: "suppression_remove", value: s.id, blockId: "home:s:0", view: true, user: ADMIN }));
+    await t.fake.waitFor(() => t.store.activeSuppressions(Date.now()).length === 0 || undefined, 5000, "unsuppressed");
+  });
+
+  it("from an ephemeral message (no message in the payload): the answer comes through response_url", async () => {
+    const click = buttonClick(t.fake, { actionId: "finding_ack", value: "f0001", blockId: "fnd:0:a", message: { ts: "1.3", text: "x", blocks: [] } });
+    delete click.message;
+    (click.container as Record<string, unknown>).is_ephemeral = true;
+    await t.interaction(click);
+    const r = await t.fake.waitFor((c) => c.find((x) => x.method === "respond"), 5000, "respond");
+    expect(String(r.json?.text)).toContain("Acknowledged");
+    expect(t.store.getFinding("f0001")!.status).toBe("acknowledged");
+    expect(t.fake.of("chat.update")).toHaveLength(0);
+  });
+});
+
 describe("safe rendering end to end", () => {
   beforeEach(async () => {
     t = await startTestBot();
@@ -363,6 +402,24 @@ describe("other commands", () => {
     expect(t.store.auditLog(5).some((e) => e.action === "unsuppress" && e.actor === ADMIN)).toBe(true);
     const unknown = JSON.parse((await t.command("unsuppress s-nope", { user: ADMIN })).body);
     expect(unknown.text).toContain("No suppression");
+  });
+
+  it("baseline user NAME shows what is normal for that identity", async () => {
+    const p = emptyProfile("user:123456789012:alice", "IAMUser");
+    Object.assign(p, { userName: "alice", accountId: "123456789012", first: Date.now() - 20 * 86_400_000, last: Date.now() - 3_600_000, events: 400 });
+    p.days = Array.from({ length: 15 }, (_, i) => Math.floor(Date.now() / 86_400_000) - 20 + i);
+    p.hours = p.hours.map((_, h) => (h >= 8 && h < 17 ? 30 : 0));
+    p.dims.api = { DescribeInstances: [200, 0, 0, 0], GetObject: [150, 2, 0, 0] };
+    p.dims.country = { FR: [390, 0, 0, 0] };
+    await t.store.putBaselines([p]);
+    const r = JSON.parse((await t.command("baseline user alice")).body);
+    const json = JSON.stringify(r.blocks);
+    expect(json).toContain("Baseline: alice");
+    expect(json).toContain("DescribeInstances");
+    expect(json).toContain("FR");
+    expect(json).toContain("08-17h UTC");
+    const none = JSON.parse((await t.command("baseline user bob")).body);
+    expect(none.text).toContain("No baseline");
   });
 
   it("publishes the Home tab on app_home_opened", async () => {
