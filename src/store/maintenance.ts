@@ -87,13 +87,17 @@ export async function writeBackup(
   keep: number = KEEP_BACKUPS[kind],
 ): Promise<BackupInfo> {
   const bdir = backupDir(dir);
-  await mkdir(bdir, { recursive: true });
+  if ((await mkdir(bdir, { recursive: true })) !== undefined) await fsyncDir(dir);
   const name = backupName(nowMs, version, kind);
   const p = path.join(bdir, name);
   await writeFileDurable(p, bytes);
   const all = (await listBackups(dir)).filter((b) => b.kind === kind);
   for (const old of all.slice(Math.max(keep, 1))) {
     if (old.name !== name) await unlink(old.path).catch(() => undefined);
+  }
+  // Temporary files of backups cut short by a crash.
+  for (const n of await readdir(bdir).catch(() => [] as string[])) {
+    if (n.startsWith(".trailhound.") && n.endsWith(".tmp") && !n.includes(`.${process.pid}.`)) await unlink(path.join(bdir, n)).catch(() => undefined);
   }
   return { name, path: p, kind, version, createdAt: new Date(nowMs).toISOString(), bytes: bytes.length };
 }
