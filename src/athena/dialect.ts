@@ -7,8 +7,9 @@
  * Semantic differences the generator already writes around (so no macro is needed):
  * - `split_part` past the last field and `regexp_extract` without a match: NULL in Trino, '' in
  *   DuckDB. The generator wraps them in `nullif(..., '')` or only uses them where a field exists.
- * - Integer division: Trino `bigint / bigint` truncates, DuckDB returns a double. The generator
- *   divides by a double literal and applies `floor`.
+ * - Integer division: Trino `bigint / bigint` truncates, DuckDB returns a double; and in Trino a
+ *   literal such as `3600000.0` is a DECIMAL whose division rounds. The generator divides
+ *   `x - x % d` by `d` (exact in both) and casts to bigint.
  * - `concat(a, NULL)`: NULL in Trino, `a` in DuckDB. The generator uses `||` (NULL in both).
  * - Regex anchors: `^`/`$` are line anchors in Trino's default regex engine (Joni); the generator
  *   writes `\A` and `\z`, which mean start/end of text in Joni, RE2J, java.util.regex and RE2.
@@ -44,7 +45,6 @@ export const TRINO_FUNCTIONS: readonly string[] = [
   "strpos",
   "substr",
   "length",
-  "floor",
   "regexp_like",
   "regexp_replace",
   "regexp_extract",

@@ -85,6 +85,16 @@ export function partitionSql(from: number, to: number, scope: Scope = {}): strin
   return parts.join(" AND ");
 }
 
+/**
+ * floor(x / d) for x >= 0 in exact integer arithmetic. Not `x / 3600000.0`: in Trino that literal
+ * is a DECIMAL(8,1), and decimal division rounds the quotient to one decimal place (the last
+ * 3 minutes of an hour would land in the next one). `x - x % d` is divisible by d, so the division
+ * is exact both where it is integer division (Trino) and where it is a double (DuckDB).
+ */
+function intDiv(x: string, d: number): string {
+  return `CAST((${x} - ${x} % ${d}) / ${d} AS bigint)`;
+}
+
 /** Epoch milliseconds of `eventtime`, NULL when it is not an ISO 8601 time. */
 export const T_MS = "CAST(to_unixtime(try(from_iso8601_timestamp(eventtime))) * 1000 AS bigint)";
 
@@ -253,7 +263,7 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `(${consoleFail} OR (err_code IS NOT NULL AND (err_code IN (${DENIED_CODES.map(lit).join(", ")})` +
     ` OR err_code LIKE '%UnauthorizedOperation' OR err_code LIKE 'AccessDenied%'` +
     ` OR strpos(coalesce(errormessage, ''), 'is not authorized to perform') > 0)))`;
-  const hourly = o.hourlyFrom !== undefined ? `CASE WHEN t_ms >= ${o.hourlyFrom} THEN CAST(floor(t_ms / 3600000.0) AS bigint) END` : "CAST(NULL AS bigint)";
+  const hourly = o.hourlyFrom !== undefined ? `CASE WHEN t_ms >= ${o.hourlyFrom} THEN ${intDiv("t_ms", 3_600_000)} END` : "CAST(NULL AS bigint)";
   const e2 = [
     `SELECT`,
     `    ${ident} AS ident,`,
@@ -268,11 +278,11 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    (err_code IS NOT NULL OR ${consoleFail}) AS failed,`,
     `    ${denied} AS denied,`,
     `    regexp_like(name_n, ${re(READ_NAME)}) AS is_read,`,
-    `    CAST(floor(t_ms / 3600000.0) AS bigint) % 24 AS hod,`,
-    `    (CAST(floor(t_ms / 86400000.0) AS bigint) + 4) % 7 AS dow,`,
-    `    CAST(floor(t_ms / 86400000.0) AS bigint) AS day_n,`,
+    `    ${intDiv("t_ms", 3_600_000)} % 24 AS hod,`,
+    `    (${intDiv("t_ms", DAY)} + 4) % 7 AS dow,`,
+    `    ${intDiv("t_ms", DAY)} AS day_n,`,
     `    ${hourly} AS hour_n,`,
-    `    CAST(floor(t_ms / ${BUCKET_MS}.0) AS bigint) * ${BUCKET_MS} AS bucket`,
+    `    t_ms - t_ms % ${BUCKET_MS} AS bucket`,
     `  FROM ${p}1`,
   ].join("\n  ");
   return [`${p}0 AS (\n  ${e0}\n)`, `${p}1 AS (\n  ${e1}\n)`, `${p}2 AS (\n  ${e2}\n)`];

@@ -7,6 +7,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AthenaSource, detectionWindow, runAthenaScan } from "../../src/athena/engine.js";
+import { recordFromRow } from "../../src/athena/results.js";
+import { windowEventsQuery } from "../../src/athena/sql.js";
 import type { QueryRunner, QueryStats, RunQueryOptions } from "../../src/athena/client.js";
 import { DEFAULT_BASELINE_CONFIG, DAY, type BaselineConfig, type Stat } from "../../src/baseline/profile.js";
 import { runScan } from "../../src/scan/run.js";
@@ -110,6 +112,30 @@ describe("runAthenaScan == runScan over the same data", () => {
     expect(r.queries.map((q) => q.label)).toEqual(["window events"]);
     expect(r.report.identities.every((i) => i.learning)).toBe(true);
     expect(storeHits.length).toBeGreaterThan(3);
+  });
+});
+
+describe("window rows back to CloudTrail records", () => {
+  it("normalise to the same events as the delivered records (every fixture record)", async () => {
+    const rows = await duck.all(windowEventsQuery({ table: TABLE, from: 0, to: 4e12 }));
+    expect(rows).toHaveLength(placed.length);
+    const byId = new Map(placed.map((p) => [String(p.record.eventID), p.record]));
+    let withResources = 0,
+      withRequest = 0;
+    for (const row of rows) {
+      const rebuilt = recordFromRow(row);
+      const original = byId.get(String(rebuilt.eventID))!;
+      const a = normalizeRecord(rebuilt);
+      const b = normalizeRecord(original);
+      expect(a.ok && b.ok).toBe(true);
+      if (!a.ok || !b.ok) continue;
+      expect(a.event, String(rebuilt.eventID)).toEqual(b.event);
+      if (b.event.resources?.length) withResources++;
+      if (b.event.requestParameters) withRequest++;
+      expect(rebuilt.userIdentity).toEqual(original.userIdentity);
+    }
+    expect(withResources).toBeGreaterThan(100);
+    expect(withRequest).toBeGreaterThan(100);
   });
 });
 
