@@ -1,5 +1,6 @@
 import { DIMS, type Dim } from "../baseline/profile.js";
 import type { Severity, TrailEvent } from "../events/types.js";
+import { adminGrant, parsePolicy } from "./lib/policy.js";
 import { accountOf, apiKey, arnName, draft, isAwsServiceCall, isSsoRole, novelty, ownAccounts, q, rp, str, who } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
@@ -97,7 +98,13 @@ export const newRoleAssumption: EventDetector = {
       case "sts:GetFederationToken": {
         if (nov.known) return null;
         const name = str(rp(ev, "name")) ?? "?";
-        hit = { severity: "medium", what: `minted a federation token (federated user ${q(name)}); such sessions stay valid after the minting access key is deactivated`, target: "federation-token", attack: ["T1550.001", "T1098"] };
+        const g = adminGrant(parsePolicy(rp(ev, "policy")));
+        hit = {
+          severity: g.admin ? "high" : "medium",
+          what: `minted a federation token (federated user ${q(name)}${g.admin ? `, session policy granting ${g.detail}` : ""}); such sessions stay valid after the minting access key is deactivated`,
+          target: "federation-token",
+          attack: ["T1550.001", "T1098"],
+        };
         break;
       }
       case "signin:GetSigninToken": {
