@@ -70,3 +70,29 @@ export function ipv6ToWords(input: string): [number, number, number, number] | n
   }
   return [h[0]! * 65536 + h[1]!, h[2]! * 65536 + h[3]!, h[4]! * 65536 + h[5]!, h[6]! * 65536 + h[7]!];
 }
+
+/**
+ * Is this IPv4 address (as an unsigned integer) private, reserved or otherwise not geolocatable?
+ * Same ranges as the event normaliser's `classifySourceIp` (a test keeps them in step), without
+ * string work: RFC 1918, loopback, "this network", link-local, carrier-grade NAT, the three
+ * documentation nets, benchmarking, multicast and above.
+ */
+export function isNonPublicV4(n: number): boolean {
+  const a = n >>> 24;
+  const b = (n >>> 16) & 0xff;
+  const c = (n >>> 8) & 0xff;
+  return (
+    a === 10 ||
+    a === 127 ||
+    a === 0 ||
+    a >= 224 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254) ||
+    (a === 100 && b >= 64 && b <= 127) ||
+    (a === 192 && b === 0 && c === 2) ||
+    (a === 198 && (b === 18 || b === 19)) ||
+    (a === 198 && b === 51 && c === 100) ||
+    (a === 203 && b === 0 && c === 113)
+  );
+}

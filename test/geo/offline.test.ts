@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { AsnTableV4, AsnTableV6 } from "../../src/geo/asn-table.js";
 import { haversineKm } from "../../src/geo/distance.js";
-import { ipv4ToInt, ipv6ToWords } from "../../src/geo/ip.js";
+import { classifySourceIp } from "../../src/events/normalize.js";
+import { ipv4ToInt, ipv6ToWords, isNonPublicV4 } from "../../src/geo/ip.js";
 import { GeoDbError, OfflineGeoResolver } from "../../src/geo/offline.js";
 
 describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
@@ -128,6 +129,14 @@ describe("range tables and parsers", () => {
     expect(ipv4ToInt("1.2.3")).toBe(-1);
     expect(ipv4ToInt("1.2.3.256")).toBe(-1);
     expect(ipv4ToInt("1..2.3")).toBe(-1);
+  });
+
+  test("isNonPublicV4 agrees with the event normaliser on range boundaries", () => {
+    const sample: string[] = [];
+    for (const a of [0, 1, 9, 10, 11, 99, 100, 101, 126, 127, 128, 168, 169, 170, 171, 172, 173, 191, 192, 193, 197, 198, 199, 202, 203, 204, 223, 224, 239, 240, 255])
+      for (const b of [0, 1, 15, 16, 17, 18, 19, 20, 31, 32, 50, 51, 52, 63, 64, 65, 127, 128, 167, 168, 169, 253, 254, 255])
+        for (const c of [0, 1, 2, 3, 99, 100, 101, 112, 113, 114, 255]) sample.push(`${a}.${b}.${c}.7`);
+    for (const ip of sample) expect(isNonPublicV4(ipv4ToInt(ip)), ip).toBe(classifySourceIp(ip) !== "public");
   });
 
   test("ipv6ToWords", () => {
