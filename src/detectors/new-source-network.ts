@@ -142,8 +142,8 @@ export const newSourceNetwork: WindowDetector = {
         score: Math.round(score),
         title: `First use of ${noun.replace(/^(this|the) /, "")} from the internet`,
         why:
-          `${noun} acted from ${plural(all.length, "public address", "public addresses")} (${listIps(all)}) for the first time; ` +
-          `in ${b.summary()} it only called from private (VPC) or AWS-internal addresses (${plural(b.distinct("ip"), "address", "addresses")})` +
+          `${noun} acted from ${plural(all.length, "public address", "public addresses")} (${listIps(all)}) for the first time. ` +
+          `Baseline: ${b.summary()}. It only called from private (VPC) or AWS-internal addresses (${plural(b.distinct("ip"), "address", "addresses")})` +
           (notes.length ? `; ${notes.join("; ")}` : "") +
           ".",
         fingerprint: ["public-internet"],
@@ -194,7 +194,7 @@ export const newSourceNetwork: WindowDetector = {
             score: Math.round(score),
             title: `${noun.replace(/^(this|the) /, "").replace(/^./, (c) => c.toUpperCase())} active from a new country: ${cc}`,
             why:
-              `first activity from ${cc} by ${noun}: ${listIps(group)}. In ${b.summary()} it called from ${countriesText()} ` +
+              `first activity from ${cc} by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It called from ${countriesText()} ` +
               `and ${netsText()}; it shows up in a new country on about ${fmtNum(100 * (1 - surprise(rC)))}% of active days` +
               (notes.length ? `; ${notes.join("; ")}` : "") +
               ".",
@@ -226,7 +226,7 @@ export const newSourceNetwork: WindowDetector = {
             score: Math.round(score),
             title: `Activity from a new network: ${netLabel(g0)}`,
             why:
-              `first activity from ${netLabel(g0)} (${place(g0)}) by ${noun}: ${listIps(group)}. In ${b.summary()} it used ${netsText()}; ` +
+              `first activity from ${netLabel(g0)} (${place(g0)}) by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It used ${netsText()}; ` +
               `it shows up in a new network on about ${fmtNum(100 * (1 - surprise(rN)))}% of active days` +
               (notes.length ? `; ${notes.join("; ")}` : "") +
               ".",
@@ -265,7 +265,7 @@ export const newSourceNetwork: WindowDetector = {
             title: `New source address (${nk})`,
             why:
               `${plural(group.length, "new address", "new addresses")} for ${noun} in ${within}: ${listIps(group)}. ` +
-              `In ${b.summary()} it used ${plural(knownPublicIps.length, "public address", "public addresses")}; ` +
+              `Baseline: ${b.summary()}. It used ${plural(knownPublicIps.length, "public address", "public addresses")}; ` +
               `it shows a new address on about ${fmtNum(100 * (1 - surprise(rI)))}% of active days` +
               (notes.length ? `; ${notes.join("; ")}` : "") +
               ".",
