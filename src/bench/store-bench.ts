@@ -172,6 +172,11 @@ function makeFinding(r: () => number, i: number, keys: string[]): Finding {
   };
 }
 
+/** User + system CPU time of this process (all threads: the event loop and the fs thread pool). */
+function cpuMs(u: NodeJS.CpuUsage): number {
+  return (u.user + u.system) / 1000;
+}
+
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
@@ -229,18 +234,26 @@ async function main(): Promise<void> {
 
     // A decision: one acknowledgement, awaited (each is one full, durable save).
     const ackMs: number[] = [];
+    const ackCpu: number[] = [];
     for (let i = 0; i < WRITES; i++) {
+      const c = process.cpuUsage();
       t = performance.now();
       await store.acknowledge(findings[i]!.id, "U0123ABCD", NOW + i);
       ackMs.push(performance.now() - t);
+      ackCpu.push(cpuMs(process.cpuUsage(c)));
     }
-    console.log(`write (acknowledge, ${WRITES}x): p50 ${f1(pct(ackMs, 50))} ms, p90 ${f1(pct(ackMs, 90))} ms, p99 ${f1(pct(ackMs, 99))} ms`);
+    console.log(
+      `write (acknowledge, ${WRITES}x): p50 ${f1(pct(ackMs, 50))} ms, p90 ${f1(pct(ackMs, 90))} ms, p99 ${f1(pct(ackMs, 99))} ms wall; ` +
+        `CPU p50 ${f1(pct(ackCpu, 50))} ms, p99 ${f1(pct(ackCpu, 99))} ms`,
+    );
 
     // A scan-sized update: 300 profiles replaced, 20 findings recorded, one scan record.
     const scanMs: number[] = [];
+    const scanCpu: number[] = [];
     for (let i = 0; i < WRITES; i++) {
       const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!)).map((p, k) => ({ ...p, key: keys[(i * 300 + k) % N]! }));
       const fs = Array.from({ length: 20 }, (_, k) => makeFinding(r, 3000 + i * 20 + k, keys));
+      const c = process.cpuUsage();
       t = performance.now();
       await Promise.all([
         store.putBaselines(changed),
@@ -248,8 +261,12 @@ async function main(): Promise<void> {
         store.addScan({ at: new Date(NOW + i).toISOString(), by: "bench", target: "all", window: { start: "a", end: "b" }, events: 1000, findings: 20, partial: false }),
       ]);
       scanMs.push(performance.now() - t);
+      scanCpu.push(cpuMs(process.cpuUsage(c)));
     }
-    console.log(`write (scan: 300 profiles + 20 findings, ${WRITES}x): p50 ${f1(pct(scanMs, 50))} ms, p90 ${f1(pct(scanMs, 90))} ms, p99 ${f1(pct(scanMs, 99))} ms`);
+    console.log(
+      `write (scan: 300 profiles + 20 findings, ${WRITES}x): p50 ${f1(pct(scanMs, 50))} ms, p90 ${f1(pct(scanMs, 90))} ms, p99 ${f1(pct(scanMs, 99))} ms wall; ` +
+        `CPU p50 ${f1(pct(scanCpu, 50))} ms, p99 ${f1(pct(scanCpu, 99))} ms`,
+    );
 
     await store.close();
     const bytes = store.stats(NOW).bytes;
@@ -258,10 +275,13 @@ async function main(): Promise<void> {
     gc?.();
     const mem0 = process.memoryUsage();
     const loadMs: number[] = [];
+    const loadCpu: number[] = [];
     for (let i = 0; i < 3; i++) {
+      const c = process.cpuUsage();
       t = performance.now();
       store = await TrailStore.open(dir);
       loadMs.push(performance.now() - t);
+      loadCpu.push(cpuMs(process.cpuUsage(c)));
       if (i < 2) {
         await store.close();
         store = undefined as unknown as TrailStore;
@@ -274,7 +294,7 @@ async function main(): Promise<void> {
     await store.acknowledge(findings[WRITES]!.id, "U0123ABCD", NOW);
     const firstAfterLoad = performance.now() - t;
     console.log(
-      `load (read, JSON.parse, validate + unpack, cache the bytes): ${loadMs.map(f1).join(" / ")} ms (3 opens); ` +
+      `load (read, JSON.parse, validate + unpack, cache the bytes): ${loadMs.map(f1).join(" / ")} ms wall (3 opens; CPU ${loadCpu.map(f1).join(" / ")} ms); ` +
         (gc ? `memory of the opened store: heap ${formatBytes(mem.heapUsed - mem0.heapUsed)} + buffers ${formatBytes(mem.arrayBuffers - mem0.arrayBuffers)}; ` : "") +
         `first write after load ${f1(firstAfterLoad)} ms`,
     );
