@@ -176,6 +176,9 @@ export const DigestRecordSchema = z.object({
   findingIds: z.array(z.string()),
   error: z.string().optional(),
   sentAt: z.string().optional(),
+  parts: z.array(z.object({ text: z.string(), blocks: z.array(z.unknown()), thread: z.boolean() })).optional(),
+  severities: z.record(z.string(), severity).optional(),
+  expiries: z.array(z.string()).optional(),
 });
 
 export const StoreDataSchema = z.object({

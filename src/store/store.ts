@@ -42,6 +42,7 @@ import {
   type AuditAction,
   type AuditEntry,
   type Cursor,
+  type DigestPart,
   type DigestRecord,
   type FindingAction,
   type FindingStatus,
@@ -118,6 +119,10 @@ export interface CreateDigestInput {
   channel: string;
   window: { start: string; end: string };
   findingIds: string[];
+  /** The messages to post (see DigestRecord.parts), severities announced, expiries announced. */
+  parts?: DigestPart[];
+  severities?: Record<string, Severity>;
+  expiries?: string[];
 }
 
 export interface StoreStats {
@@ -981,6 +986,9 @@ export class TrailStore {
           state: "pending" as const,
           posted: [],
           findingIds: [...input.findingIds],
+          ...(input.parts !== undefined ? { parts: input.parts } : {}),
+          ...(input.severities !== undefined ? { severities: input.severities } : {}),
+          ...(input.expiries !== undefined ? { expiries: input.expiries } : {}),
         },
         "Digest",
       );
@@ -1015,6 +1023,8 @@ export class TrailStore {
     return this.#digest(id, (d) => {
       const next: DigestRecord = { ...d, state: "sent", sentAt: at };
       delete next.error;
+      // The content is not needed once every part is out (the ts and severities remain).
+      delete next.parts;
       return next;
     });
   }
@@ -1039,6 +1049,11 @@ export class TrailStore {
     if (sent.length <= DIGESTS_KEPT) return;
     const drop = new Set(sent.slice(0, sent.length - DIGESTS_KEPT));
     data.digests = data.digests.filter((d) => !drop.has(d));
+  }
+
+  /** Every digest kept (the last DIGESTS_KEPT sent ones, and all unsent), oldest first. */
+  digests(): DigestRecord[] {
+    return [...this.#db.data.digests];
   }
 
   /** Digests not sent yet (pending or failed), oldest first. */

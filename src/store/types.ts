@@ -84,6 +84,16 @@ export interface ScanRecord {
   partial: boolean;
 }
 
+/** One message of a digest, exactly as it is posted. */
+export interface DigestPart {
+  /** Top-level text (notification and fallback). */
+  text: string;
+  /** Block Kit blocks (≤ 50). */
+  blocks: unknown[];
+  /** A reply in the thread of part 0 (part 0 itself is never one). */
+  thread: boolean;
+}
+
 export interface DigestRecord {
   id: string;
   schedule: string;
@@ -96,6 +106,15 @@ export interface DigestRecord {
   findingIds: string[];
   error?: string;
   sentAt?: string;
+  /**
+   * The messages to post, in order, written before the first one is posted; `posted[i]` is the ts
+   * of `parts[i]`. Dropped when the digest is marked sent (the ts and severities remain).
+   */
+  parts?: DigestPart[];
+  /** Severity each finding was announced at: a later digest repeats a finding only if it got worse. */
+  severities?: Record<string, Severity>;
+  /** Suppressions whose expiry this digest announces (announced once). */
+  expiries?: string[];
 }
 
 export interface StoreData {
