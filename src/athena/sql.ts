@@ -282,7 +282,8 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    (${intDiv("t_ms", DAY)} + 4) % 7 AS dow,`,
     `    ${intDiv("t_ms", DAY)} AS day_n,`,
     `    ${hourly} AS hour_n,`,
-    `    t_ms - t_ms % ${BUCKET_MS} AS bucket`,
+    // Read breadth: only buckets with read-only calls count (as IdentityAcc's history does).
+    `    CASE WHEN regexp_like(name_n, ${re(READ_NAME)}) THEN t_ms - t_ms % ${BUCKET_MS} END AS bucket`,
     `  FROM ${p}1`,
   ].join("\n  ");
   return [`${p}0 AS (\n  ${e0}\n)`, `${p}1 AS (\n  ${e1}\n)`, `${p}2 AS (\n  ${e2}\n)`];
@@ -310,7 +311,7 @@ const DIM_COLUMN: Record<(typeof SQL_DIMS)[number], string> = {
   session: "d_session",
   errorCode: "d_err",
 };
-/** Per-identity time marginals: hour of day, weekday, day, recent hour index, 10-minute bucket. */
+/** Per-identity time marginals: hour of day, weekday, day, recent hour index, 10-minute bucket with reads. */
 const TIME_SETS: Record<string, string> = { hod: "hod", dow: "dow", day: "day_n", hour: "hour_n", bucket: "bucket" };
 
 export interface BaselineQueryOptions {
@@ -335,7 +336,8 @@ export interface BaselineQueryOptions {
 /**
  * One pass over the baseline range, one GROUPING SETS aggregation: per identity the totals, each
  * dimension's values (count, errors, first, last; the top values up to the caps), the activity by
- * hour of day, weekday, day and recent hour, and the read breadth per 10-minute bucket.
+ * hour of day, weekday, day and recent hour, and the read breadth: the most distinct read-only
+ * APIs in one 10-minute bucket, and the number of buckets with read-only calls.
  *
  * Result columns: ident, dim, value, n, err, den, first_ms, last_ms, p_type, breadth_max,
  * breadth_buckets. `dim` is a profile dimension, or `total` (one row per identity, with the
