@@ -33,6 +33,7 @@ export function mergeProfile(stored: Profile | undefined, acc: IdentityAcc, now:
     denied: base.denied + acc.denied,
     hours: base.hours.map((h, i) => h + acc.hours[i]!),
     weekdays: base.weekdays.map((h, i) => h + acc.weekdays[i]!),
+    // Breadth: call after acc.toWindow() for the view (history only), after acc.foldAll() to persist.
     breadth: [Math.max(base.breadth[0], acc.breadthMax), base.breadth[1] + acc.breadthBuckets],
   };
   if (p.arn) out.arn = p.arn;
@@ -62,10 +63,9 @@ export function mergeProfile(stored: Profile | undefined, acc: IdentityAcc, now:
   // Hourly history: union by hour; when a rescan reports an hour already stored, keep the larger count.
   const hourly = new Map<number, [number, number]>();
   for (const [h, n, e] of base.hourly) hourly.set(h, [n, e]);
-  acc.foldBefore(Infinity);
-  for (const [h, [n, e]] of acc.hourly) {
+  for (const [h, n] of acc.hourlyCalls) {
     const cur = hourly.get(h);
-    if (!cur || cur[0] < n) hourly.set(h, [n, e]);
+    if (!cur || cur[0] < n) hourly.set(h, [n, acc.hourlyErrors.get(h) ?? 0]);
   }
   const minHour = Math.floor((now - cfg.hourlyDays * DAY) / HOUR);
   out.hourly = [...hourly.entries()]

@@ -186,6 +186,8 @@ export class IdentityAcc {
   private lastDay = NaN;
   private minBucket = Infinity;
   private foldAt = 64;
+  private oldFoldAt = 256;
+  private lastOldBucket = 0;
   private readonly lastValue: Array<string | undefined> = new Array(9).fill(undefined);
   private readonly lastStat: Array<MStat | undefined> = new Array(9).fill(undefined);
   private serviceMap: Map<string, MStat> | undefined;
@@ -198,12 +200,18 @@ export class IdentityAcc {
   readonly days = new Set<number>();
   readonly hours = new Float64Array(24);
   readonly weekdays = new Float64Array(7);
-  /** Live buckets (inside or near the moving window), keyed by bucket index. */
+  /** Buckets inside the moving window, keyed by bucket index: rates and read breadth of the window. */
   readonly buckets = new Map<number, BucketAcc>();
-  /** Folded history: hourIndex -> [calls, errors]. */
-  readonly hourly = new Map<number, [number, number]>();
+  /** Read APIs per bucket of events before the moving window (a string until a second distinct API). */
+  private oldReads = new Map<number, string | Set<string>>();
+  /** Calls and errors per hour index (every event, so rescans can take the larger count per hour). */
+  readonly hourlyCalls = new Map<number, number>();
+  readonly hourlyErrors = new Map<number, number>();
+  /** Read breadth of buckets folded so far (all before the window once `toWindow` ran). */
   breadthMax = 0;
   breadthBuckets = 0;
+  /** Breadth of the history before the window, fixed by `toWindow` (the window's own buckets excluded). */
+  breadthBeforeWindow: [number, number] = [0, 0];
   candidates: TrailEvent[] = [];
   geo: GeoPoint[] = [];
   private geoLastMinute = new Map<string, number>();
@@ -282,22 +290,37 @@ export class IdentityAcc {
     if (session) this.track(D_SESSION, session, t, ev, counted, inWindow, bucket, wmin);
     if (ev.errorCode) this.track(D_ERROR, ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
 
-    // Activity buckets: rates, error rates, read breadth.
-    let b = this.buckets.get(bucket);
-    if (!b) {
-      b = { n: 0, err: 0, den: 0, reads: null };
-      this.buckets.set(bucket, b);
-      if (bucket < this.minBucket) this.minBucket = bucket;
-      // Amortised: fold old buckets once the live set has grown, not on every new bucket.
-      if (this.buckets.size >= this.foldAt && this.minBucket * BUCKET_MS < wmin - HOUR) {
-        this.foldBefore(wmin - HOUR);
-        this.foldAt = Math.max(64, this.buckets.size * 2);
+    // Hourly history (every event), window buckets (rates, breadth), breadth before the window.
+    const h = Math.floor(t / HOUR);
+    this.hourlyCalls.set(h, (this.hourlyCalls.get(h) ?? 0) + 1);
+    if (failed) this.hourlyErrors.set(h, (this.hourlyErrors.get(h) ?? 0) + 1);
+    const read = isReadName(ev.eventName);
+    if (t >= wmin) {
+      let b = this.buckets.get(bucket);
+      if (!b) {
+        b = { n: 0, err: 0, den: 0, reads: null };
+        this.buckets.set(bucket, b);
+        if (bucket < this.minBucket) this.minBucket = bucket;
+        // The window moved on: fold what fell out (amortised).
+        if (this.buckets.size >= this.foldAt && this.minBucket * BUCKET_MS < wmin) {
+          this.foldBefore(wmin);
+          this.foldAt = Math.max(64, this.buckets.size * 2);
+        }
       }
+      b.n++;
+      if (failed) b.err++;
+      if (denied) b.den++;
+      if (read) (b.reads ??= new Set()).add(ev.api);
+    } else if (read) {
+      this.lastOldBucket = bucket;
+      const cur = this.oldReads.get(bucket);
+      if (cur === undefined) {
+        this.oldReads.set(bucket, ev.api);
+        if (this.oldReads.size >= this.oldFoldAt) this.foldOldReads();
+      } else if (typeof cur === "string") {
+        if (cur !== ev.api) this.oldReads.set(bucket, new Set([cur, ev.api]));
+      } else cur.add(ev.api);
     }
-    b.n++;
-    if (failed) b.err++;
-    if (denied) b.den++;
-    if (isReadName(ev.eventName)) (b.reads ??= new Set()).add(ev.api);
 
     if (inWindow) {
       this.windowEvents++;
@@ -354,7 +377,7 @@ export class IdentityAcc {
     this.candidates.push(ev);
   }
 
-  /** Move buckets older than `before` into the folded history (hourly counts and read breadth). */
+  /** Move window buckets older than `before` into the history (their read breadth). */
   foldBefore(before: number): void {
     if (this.minBucket * BUCKET_MS >= before) return;
     let min = Infinity;
@@ -363,27 +386,48 @@ export class IdentityAcc {
         if (idx < min) min = idx;
         continue;
       }
-      this.foldBucket(idx, b);
+      this.noteBreadth(b.reads ? b.reads.size : 0);
       this.buckets.delete(idx);
     }
     this.minBucket = min;
   }
 
-  private foldBucket(idx: number, b: BucketAcc): void {
-    const h = Math.floor((idx * BUCKET_MS) / HOUR);
-    const cur = this.hourly.get(h);
-    if (cur) {
-      cur[0] += b.n;
-      cur[1] += b.err;
-    } else this.hourly.set(h, [b.n, b.err]);
-    const r = b.reads ? b.reads.size : 0;
+  /**
+   * Fold read buckets from before the window. Records of one bucket may still arrive later (any
+   * order is allowed), so buckets are folded in batches and a bucket that reappears is counted
+   * again from scratch: breadth is a maximum, so a split bucket can only under-count it.
+   */
+  private foldOldReads(): void {
+    // Keep the buckets nearest the one being filled (records arrive roughly in time order, forwards
+    // or backwards); fold the rest.
+    const at = this.lastOldBucket;
+    const keys = [...this.oldReads.keys()].sort((a, b) => Math.abs(a - at) - Math.abs(b - at));
+    for (const k of keys.slice(32)) {
+      const v = this.oldReads.get(k)!;
+      this.noteBreadth(typeof v === "string" ? 1 : v.size);
+      this.oldReads.delete(k);
+    }
+    this.oldFoldAt = Math.max(256, this.oldReads.size * 2);
+  }
+
+  private noteBreadth(r: number): void {
     if (r > this.breadthMax) this.breadthMax = r;
     this.breadthBuckets++;
+  }
+
+  /** Fold everything still held (before persisting the profile). */
+  foldAll(): void {
+    for (const v of this.oldReads.values()) this.noteBreadth(typeof v === "string" ? 1 : v.size);
+    this.oldReads.clear();
+    this.foldBefore(Infinity);
   }
 
   /** Build the window view; folds everything before `wStart` into history first. */
   toWindow(wStart: number, wEnd: number, geoLookup: (ip: string) => GeoInfo | undefined): IdentityWindow {
     this.foldBefore(wStart);
+    for (const v of this.oldReads.values()) this.noteBreadth(typeof v === "string" ? 1 : v.size);
+    this.oldReads.clear();
+    this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
     const maps = (dim: Dim): Map<string, WinStat> => {
       const out = new Map<string, WinStat>();
       const m = this.dim(dim);

@@ -296,9 +296,13 @@ export class Scanner implements RecordSink {
     for (const [key, acc] of this.accs) {
       const w = acc.toWindow(win.start, win.end, geoLookup);
       const stored = this.opts.storedProfile?.(key);
-      const merged = mergeProfile(stored, acc, win.end, this.baselineCfg);
+      // The view sees history only (breadth of the window's own buckets excluded); the persisted
+      // profile takes the window too.
+      const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
+      acc.foldAll();
+      const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
       profiles.push(merged);
-      const view = new BaselineView(merged, win.start, this.baselineCfg, w.events);
+      const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
       views.set(key, view);
       baselineEvents += Math.max(0, acc.events - acc.windowEvents);
       candidatesDropped += w.dropped.candidates;
@@ -361,6 +365,10 @@ export class Scanner implements RecordSink {
     };
     return { report: buildReport(input), profiles };
   }
+}
+
+function mergeBreadth(stored: Profile | undefined, acc: IdentityAcc): [number, number] {
+  return [Math.max(stored?.breadth[0] ?? 0, acc.breadthMax), (stored?.breadth[1] ?? 0) + acc.breadthBuckets];
 }
 
 function addDrafts(c: FindingCollector, d: Detector, out: FindingDraft | FindingDraft[] | null, p: IdentityWindow["principal"]): void {
