@@ -18,6 +18,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import { loadConfig } from "../config.js";
 import { silentLogger } from "../log.js";
 import { startBot } from "../main.js";
+import { buildReport } from "../scan/report.js";
 import type { Report } from "../scan/report-types.js";
 import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
 import { TrailStore } from "../store/store.js";
@@ -36,43 +37,23 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
+/** What the busy scan returns: the scan core's own report of nothing found. */
 function emptyReport(): Report {
-  return {
-    schemaVersion: 1,
-    generatedAt: new Date().toISOString(),
-    tool: { name: "trailhound", version: "bench" },
-    window: { start: new Date(Date.now() - 86_400_000).toISOString(), end: new Date().toISOString() },
+  const now = Date.now();
+  return buildReport({
+    now,
+    version: "bench",
+    window: { start: now - 86_400_000, end: now },
+    windows: [],
+    findings: [],
+    learning: [],
     sources: [],
-    partial: false,
     partialReasons: [],
     filters: {},
-    stats: {
-      events: 0,
-      recordsRead: 0,
-      baselineEvents: 0,
-      skipped: {},
-      skippedTotal: 0,
-      duplicates: 0,
-      filteredOut: 0,
-      afterWindow: 0,
-      identities: 0,
-      topEventNames: [],
-      topEventSources: [],
-      errors: 0,
-      errorRate: 0,
-      denied: 0,
-      perRegion: [],
-    },
-    findings: [],
-    identities: [],
-    learning: [],
-    anomalousIps: [],
-    sensitiveCalls: [],
-    errorAnalysis: { errors: 0, denied: 0, errorRate: 0, byCode: [], byIdentity: [], byApi: [] },
-    baselineDeviations: [],
-    recommendations: [],
-    suppressed: { count: 0, ids: [] },
-  };
+    stats: { recordsRead: 0, baselineEvents: 0, skipped: {}, skipSamples: [], duplicates: 0, filteredOut: 0, afterWindow: 0 },
+    geo: () => undefined,
+    known: () => false,
+  });
 }
 
 /** Burns the event loop in `sliceMs` slices until `untilMs` (or abort), like a scan parsing files. */
