@@ -1,7 +1,8 @@
+import type { Dim } from "../baseline/profile.js";
 import type { Severity, TrailEvent } from "../events/types.js";
 import { ssmTargets } from "./lib/compute.js";
 import { RANSOM_NOTE, usesSseC } from "./s3-ransomware.js";
-import { arnName, bool, isIaC, lower, multiDraft, q, rp, str, strings, who } from "./lib/util.js";
+import { arnName, bool, isIaC, lower, multiDraft, q, rp, str, strings, who, params } from "./lib/util.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 
 /**
@@ -31,6 +32,7 @@ export const THRESHOLDS = {
   sessions: 3,
   sshKeys: 3,
   models: 3,
+  launchRegions: 3,
 } as const;
 
 interface Category {
@@ -46,6 +48,8 @@ interface Category {
   noun: string;
   /** Reading categories: infrastructure as code refreshing state reads every secret; not counted. */
   skipIaC?: boolean;
+  /** Count only targets the identity's history does not know in this dimension (instead of a volume check). */
+  knownDim?: Dim;
 }
 
 const CATEGORIES: Category[] = [
@@ -86,9 +90,20 @@ const CATEGORIES: Category[] = [
   { key: "ami-deregister", title: "Many AMIs deregistered", api: "ec2:DeregisterImage", attack: ["T1485"], min: THRESHOLDS.deregisterImage, severity: "medium", noun: "deregistered {n} AMIs" },
   { key: "snapshot-delete", title: "Many EBS snapshots deleted", api: "ec2:DeleteSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteSnapshot, severity: "medium", noun: "deleted {n} EBS snapshots" },
   { key: "db-snapshot-delete", title: "Many database snapshots deleted", api: "rds:DeleteDBSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteDbSnapshot, severity: "medium", noun: "deleted {n} database snapshots" },
-  { key: "ssm-fan-out", title: "Commands sent to many instances", api: "ssm:SendCommand", attack: ["T1651"], targets: (e) => ssmTargets(e.requestParameters).instances, min: THRESHOLDS.commandInstances, severity: "high", noun: "sent commands to {n} instances" },
+  { key: "ssm-fan-out", title: "Commands sent to many instances", api: "ssm:SendCommand", attack: ["T1651"], targets: (e) => ssmTargets(params(e)).instances, min: THRESHOLDS.commandInstances, severity: "high", noun: "sent commands to {n} instances" },
   { key: "ssm-sessions", title: "Interactive sessions on many instances", api: "ssm:StartSession", attack: ["T1651", "T1021"], targets: (e) => strings(rp(e, "target")), min: THRESHOLDS.sessions, severity: "medium", noun: "opened interactive sessions on {n} instances" },
   { key: "instance-connect", title: "SSH keys pushed to many instances", api: "ec2-instance-connect:SendSSHPublicKey", attack: ["T1021.004"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.sshKeys, severity: "high", noun: "pushed SSH keys to {n} instances" },
+  {
+    key: "multi-region-launch",
+    title: "Instances launched in many regions",
+    api: "ec2:RunInstances",
+    attack: ["T1496", "T1535"],
+    targets: (e) => [e.region],
+    knownDim: "region",
+    min: THRESHOLDS.launchRegions,
+    severity: "high",
+    noun: "launched instances in {n} regions",
+  },
   {
     key: "bedrock-models",
     title: "Many Bedrock models invoked",
@@ -151,6 +166,7 @@ export const bulkSensitiveActions: WindowDetector = {
           for (const t of ts) set.add(t);
         }
         distinct = [...set];
+        if (c.knownDim && !ctx.learning) distinct = distinct.filter((t) => !ctx.baseline.known(c.knownDim!, t));
         count = distinct.length;
       } else {
         const st = win.apis.get(c.api);
@@ -160,7 +176,7 @@ export const bulkSensitiveActions: WindowDetector = {
       }
       if (count < c.min) continue;
       const api = events[0] ? events[0].service + ":" + events[0].eventName : c.api;
-      if (routine(ctx, api, count)) continue;
+      if (!c.knownDim && routine(ctx, api, count)) continue;
       let sev = c.severity;
       let extra = "";
       if (c.key.startsWith("s3-") && c.key !== "s3-sse-c") {

@@ -1,6 +1,6 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { runInstancesRequest, SHELL_DOCUMENTS, ssmTargets, unusualType } from "./lib/compute.js";
-import { accountOf, apiKey, draft, get, isAwsServiceCall, isHumanPrincipal, isIaC, list, lower, novelty, ownAccounts, q, re, rp, str, strings, who } from "./lib/util.js";
+import { accountOf, apiKey, draft, get, isAwsServiceCall, isHumanPrincipal, isIaC, list, lower, novelty, ownAccounts, q, re, rp, str, strings, who, params } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -37,7 +37,7 @@ function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
   switch (ev.service + ":" + ev.eventName) {
     case "ssm:SendCommand": {
       const doc = str(rp(ev, "documentName")) ?? "?";
-      const t = ssmTargets(ev.requestParameters);
+      const t = ssmTargets(params(ev));
       const n = t.instances.length;
       const fan = n >= FAN_OUT || t.byTag.length > 0;
       const shell = SHELL_DOCUMENTS.test(doc);
@@ -68,10 +68,9 @@ function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
     case "ec2:EnableSerialConsoleAccess":
       return { severity: "high", what: "enabled EC2 serial console access for the account (out-of-band shell on every instance)", target: "serial-console", attack: ["T1021.004"] };
     case "ec2:ModifyInstanceAttribute": {
-      const rpObj = ev.requestParameters ?? {};
-      const hasUserData = get(rpObj, "userData") !== undefined || str(get(rpObj, "attribute")) === "userData";
+      const hasUserData = rp(ev, "userData") !== undefined || str(rp(ev, "attribute")) === "userData";
       if (!hasUserData) return null;
-      const inst = str(get(rpObj, "instanceId")) ?? "?";
+      const inst = str(rp(ev, "instanceId")) ?? "?";
       return { severity: nov.known ? "medium" : "high", what: `replaced the user data of instance ${q(inst)} (code that runs as root at the next start)`, target: inst, attack: ["T1059.009"] };
     }
     case "lambda:UpdateFunctionCode": {
@@ -104,8 +103,14 @@ function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
       if (!lc) return null;
       return { severity: nov.known ? "low" : "medium", what: `attached lifecycle script ${q(lc)} to SageMaker notebook ${q(str(rp(ev, "notebookInstanceName")) ?? "?")}`, target: lc, attack: ["T1059"] };
     }
+    case "servicequotas:RequestServiceQuotaIncrease": {
+      const svc = str(rp(ev, "serviceCode")) ?? "?";
+      if (!/^(ec2|sagemaker|bedrock|lambda|ecs|batch)$/.test(svc) || nov.known) return null;
+      const quota = str(rp(ev, "quotaCode")) ?? "?";
+      return { severity: "medium", what: `requested a higher ${q(svc)} quota (${q(quota)} to ${q(str(rp(ev, "desiredValue")) ?? "?")}): attackers raise compute quotas before mining`, target: `${svc}:${quota}`, attack: ["T1496"] };
+    }
     case "ec2:RunInstances": {
-      const r = runInstancesRequest(ev.requestParameters);
+      const r = runInstancesRequest(params(ev));
       const odd = unusualType(r.type);
       const many = r.maxCount >= MANY_INSTANCES;
       if (!odd && !many) {
@@ -160,6 +165,7 @@ export const executionAndLateralMovement: EventDetector = {
     "UpdateNotebookInstanceLifecycleConfig",
     "UpdateNotebookInstance",
     "RunInstances",
+    "RequestServiceQuotaIncrease",
   ],
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     const hit = rule(ev, ctx);

@@ -1,6 +1,6 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { bucketLoggingDisabled, LOGGISH, selectorReduction, shortestExpiration, trailUpdateReductions, TRAILISH } from "./lib/logging.js";
-import { apiKey, arnName, bool, draft, isAwsServiceCall, novelty, q, rp, str, strings, who } from "./lib/util.js";
+import { apiKey, arnName, bool, draft, isAwsServiceCall, novelty, q, rp, str, strings, who, params } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -47,12 +47,12 @@ const RULES: Record<string, Rule> = {
   "cloudtrail:StopLogging": (ev) => ({ severity: "high", what: `CloudTrail logging stopped on trail ${q(trailName(ev))}`, target: trailName(ev) }),
   "cloudtrail:DeleteTrail": (ev) => ({ severity: "high", what: `CloudTrail trail ${q(trailName(ev))} deleted`, target: trailName(ev) }),
   "cloudtrail:UpdateTrail": (ev) => {
-    const r = trailUpdateReductions(ev.requestParameters);
+    const r = trailUpdateReductions(params(ev));
     if (r.length === 0) return null;
     return { severity: "medium", what: `trail ${q(trailName(ev))} updated so that ${r.join("; ")}`, target: trailName(ev), evidence: { reductions: r } };
   },
   "cloudtrail:PutEventSelectors": (ev) => {
-    const r = selectorReduction(ev.requestParameters);
+    const r = selectorReduction(params(ev));
     if (!r) return null;
     return {
       severity: r.managementOff ? "high" : "medium",
@@ -79,7 +79,7 @@ const RULES: Record<string, Rule> = {
   "s3:PutBucketLifecycle": lifecycleRule,
   "s3:PutBucketLifecycleConfiguration": lifecycleRule,
   "s3:PutBucketLogging": (ev) => {
-    if (!bucketLoggingDisabled(ev.requestParameters)) return null;
+    if (!bucketLoggingDisabled(params(ev))) return null;
     const bucket = p(ev, "bucketName") ?? "";
     const trailish = TRAILISH.test(bucket);
     return { severity: trailish ? "medium" : "low", what: `server access logging turned off on bucket ${q(bucket)}`, target: bucket };
@@ -159,7 +159,7 @@ const RULES: Record<string, Rule> = {
 };
 
 function lifecycleRule(ev: TrailEvent): Hit | null {
-  const exp = shortestExpiration(ev.requestParameters);
+  const exp = shortestExpiration(params(ev));
   if (!exp) return null;
   const bucket = p(ev, "bucketName") ?? "";
   const trailish = TRAILISH.test(bucket) || TRAILISH.test(exp.ruleId ?? "");

@@ -1,7 +1,7 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { exposedServices, onlyWeb, openIngressRules, openNaclEntry } from "./lib/network.js";
 import { exposure, parsePolicy } from "./lib/policy.js";
-import { ACCOUNT_ID, accountOf, at, bool, draft, get, isObj, list, novelty, ownAccounts, q, re, rp, str, strings, who, type Obj } from "./lib/util.js";
+import { ACCOUNT_ID, accountOf, at, bool, draft, get, isObj, list, novelty, ownAccounts, q, re, rp, str, strings, who, type Obj, params } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -110,7 +110,7 @@ function aclHit(ev: TrailEvent): Hit | null {
     const v = strings(rp(ev, h)).join(",");
     if (PUBLIC_GROUP.test(v)) return { severity: "high", what: `granted ${q(h)} to ${q(v, 80)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
   }
-  const grants = list(at(ev.requestParameters, "AccessControlPolicy", "AccessControlList", "Grant"));
+  const grants = list(at(params(ev), "AccessControlPolicy", "AccessControlList", "Grant"));
   for (const g of grants) {
     const uri = str(at(g, "Grantee", "URI"));
     if (uri && PUBLIC_GROUP.test(uri)) return { severity: "high", what: `granted ${q(str(get(g, "Permission")) ?? "?")} to ${q(uri)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
@@ -185,7 +185,7 @@ function rule(ev: TrailEvent, own: Own): Hit | null {
     case "s3:PutPublicAccessBlock":
       return pabHit(ev);
     case "ec2:AuthorizeSecurityGroupIngress": {
-      const rules = openIngressRules(ev.requestParameters);
+      const rules = openIngressRules(params(ev));
       const gid = str(rp(ev, "groupId")) ?? str(rp(ev, "groupName")) ?? "?";
       let best: Hit | null = null;
       for (const r of rules) {
@@ -201,7 +201,7 @@ function rule(ev: TrailEvent, own: Own): Hit | null {
     }
     case "ec2:CreateNetworkAclEntry":
     case "ec2:ReplaceNetworkAclEntry": {
-      const r = openNaclEntry(ev.requestParameters);
+      const r = openNaclEntry(params(ev));
       if (!r) return null;
       const svc = exposedServices(r);
       const acl = str(rp(ev, "networkAclId")) ?? "?";

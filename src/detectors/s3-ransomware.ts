@@ -1,5 +1,5 @@
 import type { Severity, TrailEvent } from "../events/types.js";
-import { accountOf, apiKey, at, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who } from "./lib/util.js";
+import { accountOf, apiKey, at, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, params } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -50,8 +50,8 @@ function rule(ev: TrailEvent, own: ReadonlySet<string>): Hit | null {
   const bucket = str(rp(ev, "bucketName")) ?? "?";
   switch (ev.eventName) {
     case "PutBucketVersioning": {
-      const status = str(at(ev.requestParameters, "VersioningConfiguration", "Status"));
-      const mfaDelete = str(at(ev.requestParameters, "VersioningConfiguration", "MfaDelete"));
+      const status = str(at(params(ev), "VersioningConfiguration", "Status"));
+      const mfaDelete = str(at(params(ev), "VersioningConfiguration", "MfaDelete"));
       const suspended = status === "Suspended" || status === "Disabled";
       const mfaOff = mfaDelete === "Disabled";
       if (!suspended && !mfaOff) return null;
@@ -63,7 +63,7 @@ function rule(ev: TrailEvent, own: ReadonlySet<string>): Hit | null {
     case "DeleteBucketReplication":
       return { severity: "medium", what: `removed replication of bucket ${q(bucket)} (the copy that would survive a destruction)`, target: bucket, attack: ["T1490"] };
     case "PutBucketEncryption": {
-      const key = str(at(ev.requestParameters, "ServerSideEncryptionConfiguration", "Rule", "ApplyServerSideEncryptionByDefault", "KMSMasterKeyID"));
+      const key = str(at(params(ev), "ServerSideEncryptionConfiguration", "Rule", "ApplyServerSideEncryptionByDefault", "KMSMasterKeyID"));
       const acct = key ? accountOf(key) : undefined;
       if (!acct || own.has(acct)) return null;
       return { severity: "high", what: `set the default encryption of bucket ${q(bucket)} to KMS key ${q(key)} of account ${q(acct)} outside the organisation`, target: bucket, attack: ["T1486"] };

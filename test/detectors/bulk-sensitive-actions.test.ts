@@ -30,6 +30,13 @@ describe("bulk-sensitive-actions", () => {
     expect(run(evs)[0]).toMatchObject({ severity: "high", fingerprint: ["instance-connect"] });
   });
 
+  test("fires high on instance launches in several regions, counting only regions new to an identity with history", () => {
+    const launches = (regions: string[]) =>
+      regions.map((region, i) => ev({ eventName: "RunInstances", region, time: T0 + i, requestParameters: { instanceType: "c5.large", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] } } }));
+    expect(run(launches(["us-east-1", "eu-west-1", "ap-southeast-1"]))[0]).toMatchObject({ severity: "high", fingerprint: ["multi-region-launch"] });
+    expect(run(launches(["us-east-1", "eu-west-1", "ap-southeast-1"]), { history: { apis: ["ec2:RunInstances"], dims: { region: ["us-east-1", "eu-west-1", "ap-southeast-1"] } } })).toEqual([]);
+  });
+
   test("stays quiet below the thresholds, on an identity's routine volume, and on infrastructure as code", () => {
     expect(run(secrets(5))).toEqual([]);
     const app = assumedRole("App");

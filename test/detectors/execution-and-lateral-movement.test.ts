@@ -29,6 +29,12 @@ describe("execution-and-lateral-movement", () => {
     expect(runEvent(d, ev({ eventName: "UpdateNotebookInstanceLifecycleConfig", eventSource: "sagemaker.amazonaws.com", requestParameters: { notebookInstanceLifecycleConfigName: "lc" } }))[0]?.severity).toBe("medium");
   });
 
+  test("fires medium on a compute quota increase request, reading EC2's wrapped request form too", () => {
+    expect(runEvent(d, ev({ eventName: "RequestServiceQuotaIncrease", eventSource: "servicequotas.amazonaws.com", requestParameters: { serviceCode: "ec2", quotaCode: "L-417A185B", desiredValue: 512 } }))[0]?.severity).toBe("medium");
+    const wrapped = ev({ eventName: "ModifyInstanceAttribute", requestParameters: { ModifyInstanceAttributeRequest: { instanceId: "i-1", userData: "<sensitiveDataRemoved>" } } });
+    expect(runEvent(d, wrapped)[0]?.severity).toBe("high");
+  });
+
   test("fires medium when a person overwrites Lambda code at cold start", () => {
     const [f] = runEvent(d, ev({ eventName: "UpdateFunctionCode20150331v2", userIdentity: iamUser("dev"), requestParameters: { functionName: "arn:aws:lambda:us-east-1:111111111111:function:api" } }));
     expect(f).toMatchObject({ severity: "medium", fingerprint: ["UpdateFunctionCode", "arn:aws:lambda:us-east-1:111111111111:function:api"] });

@@ -101,9 +101,21 @@ export function find(o: unknown, key: string, depth = 6): unknown {
   return undefined;
 }
 
-/** Request parameter (case-insensitive). */
+/**
+ * Request parameter (case-insensitive). Newer EC2 APIs wrap their parameters in one
+ * `<EventName>Request` object (`{"DeleteFlowLogsRequest": {...}}`): looked up inside it too.
+ */
 export function rp(ev: TrailEvent, ...path: string[]): unknown {
-  return at(ev.requestParameters, ...path);
+  const direct = at(ev.requestParameters, ...path);
+  if (direct !== undefined || path.length === 0) return direct;
+  const wrapped = get(ev.requestParameters, ev.eventName + "Request");
+  return wrapped === undefined ? undefined : at(wrapped, ...path);
+}
+
+/** The request parameters, unwrapped from a `<EventName>Request` envelope when present. */
+export function params(ev: TrailEvent): Obj | null {
+  const w = get(ev.requestParameters, ev.eventName + "Request");
+  return isObj(w) ? w : ev.requestParameters;
 }
 
 /** Response element (case-insensitive). */
