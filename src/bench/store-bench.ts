@@ -289,13 +289,14 @@ async function main(): Promise<void> {
       }
     }
     gc?.();
+    gc?.();
     const mem = process.memoryUsage();
     t = performance.now();
     await store.acknowledge(findings[WRITES]!.id, "U0123ABCD", NOW);
     const firstAfterLoad = performance.now() - t;
     console.log(
       `load (read, JSON.parse, validate + unpack, cache the bytes): ${loadMs.map(f1).join(" / ")} ms wall (3 opens; CPU ${loadCpu.map(f1).join(" / ")} ms); ` +
-        (gc ? `memory of the opened store: heap ${formatBytes(mem.heapUsed - mem0.heapUsed)} + buffers ${formatBytes(mem.arrayBuffers - mem0.arrayBuffers)}; ` : "") +
+        (gc ? `process memory with the store open: heap ${formatBytes(mem.heapUsed)} (before opening: ${formatBytes(mem0.heapUsed)}), buffers ${formatBytes(mem.arrayBuffers)}; ` : "") +
         `first write after load ${f1(firstAfterLoad)} ms`,
     );
     await store.close();
