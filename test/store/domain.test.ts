@@ -227,6 +227,16 @@ for (const [kind, make] of kinds) {
       await expect(s.markDigestSent("nope")).rejects.toMatchObject({ code: "not-found" });
       await s.setDigestRun("daily", T0);
       expect(s.digestRuns()).toEqual({ daily: new Date(T0).toISOString() });
+      // Content kept until sent; severities and expiries stay.
+      const c = await s.createDigest(
+        { schedule: "daily", channel: "C1", window: { start: "a", end: "b" }, findingIds: ["f1"], parts: [{ text: "t", blocks: [{ type: "divider" }], thread: false }], severities: { f1: "high" }, expiries: ["s-1"] },
+        T0,
+      );
+      expect(s.getDigest(c.id)?.parts).toHaveLength(1);
+      await s.markDigestSent(c.id, T0);
+      expect(s.getDigest(c.id)).toMatchObject({ state: "sent", severities: { f1: "high" }, expiries: ["s-1"] });
+      expect(s.getDigest(c.id)?.parts).toBeUndefined();
+      expect(s.digests().map((d) => d.id)).toEqual([a.id, "fixed", c.id]);
       await s.close();
     });
 
