@@ -22,6 +22,8 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 export const ASSUMED_ROLE_DIM = "assumedRole";
 const pairDim: Dim | undefined = (DIMS as readonly string[]).includes(ASSUMED_ROLE_DIM) ? (ASSUMED_ROLE_DIM as Dim) : undefined;
 
+const NAMES = new Set(["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "AssumeRoot", "GetFederationToken", "GetSigninToken", "CreateTrustAnchor", "UpdateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "UpdateProfile"]);
+
 interface Hit {
   severity: Severity;
   what: string;
@@ -80,7 +82,9 @@ export const newRoleAssumption: EventDetector = {
     "New automation assuming deployment roles.",
     "Console federation brokers and tools such as aws-vault (GetFederationToken, GetSigninToken).",
   ],
-  eventNames: ["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "AssumeRoot", "GetFederationToken", "GetSigninToken", "CreateTrustAnchor", "UpdateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "UpdateProfile"],
+  // AWS services assume roles all day (every Lambda cold start): selecting them would crowd the
+  // service identities' candidates for nothing, so they are left out at selection.
+  select: (ev) => NAMES.has(ev.eventName) && !isAwsServiceCall(ev),
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (isAwsServiceCall(ev)) return null;
     const p = ev.principal;

@@ -284,7 +284,8 @@ const NAME_SET = new Set(NAMES);
 function selectEvent(ev: TrailEvent): boolean {
   if (NAME_SET.has(ev.eventName)) return true;
   if (ev.service !== "s3") return false;
-  if (ev.eventName === "PutObject") return strings(rp(ev, "x-amz-acl")).length > 0 || rp(ev, "x-amz-grant-read") !== undefined;
+  // Only public ACLs: most uploads carry `bucket-owner-full-control`, which must not flood the candidates.
+  if (ev.eventName === "PutObject") return PUBLIC_ACL.test(strings(rp(ev, "x-amz-acl")).join(",")) || PUBLIC_GROUP.test(strings(rp(ev, "x-amz-grant-read")).join(","));
   if (ev.eventName === "CopyObject") return (ev.resources ?? []).some((r) => r.accountId !== undefined && r.accountId !== ev.accountId);
   return false;
 }

@@ -21,6 +21,12 @@ function kmsKeyOf(ev: TrailEvent): string | undefined {
   return str(rp(ev, "x-amz-server-side-encryption-aws-kms-key-id")) ?? str(rp(ev, "SSEKMSKeyId"));
 }
 
+function foreignKey(ev: TrailEvent): boolean {
+  const k = kmsKeyOf(ev);
+  const a = k ? accountOf(k) : undefined;
+  return a !== undefined && a !== ev.accountId;
+}
+
 function isObjectWrite(ev: TrailEvent): boolean {
   return ev.service === "s3" && (ev.eventName === "PutObject" || ev.eventName === "CopyObject" || ev.eventName === "CompleteMultipartUpload" || ev.eventName === "CreateMultipartUpload");
 }
@@ -35,7 +41,8 @@ function selectEvent(ev: TrailEvent): boolean {
       return true;
     default:
       if (!isObjectWrite(ev)) return false;
-      return usesSseC(ev) || kmsKeyOf(ev) !== undefined || RANSOM_NOTE.test(str(rp(ev, "key")) ?? "");
+      // SSE-KMS uploads are everyday traffic: only keys of another account than the bucket's are selected.
+      return usesSseC(ev) || foreignKey(ev) || RANSOM_NOTE.test(str(rp(ev, "key")) ?? "");
   }
 }
 

@@ -1,12 +1,16 @@
-import type { Severity, TrailEvent } from "../events/types.js";
-import { draft, q, who } from "./lib/util.js";
-import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
+import type { Severity } from "../events/types.js";
+import { multiDraft, q, who } from "./lib/util.js";
+import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 
 /**
  * API calls whose user agent names offensive tooling (Pacu, CloudFox, TruffleHog, ...) or a
- * penetration-testing distribution (Kali, Parrot, ...). Cloud posture scanners (Prowler,
- * ScoutSuite, CloudSploit, CloudMapper) are reported low: often your own audits, sometimes an
- * attacker's reconnaissance. User agents are trivially forged, so absence proves nothing.
+ * penetration-testing distribution (Kali, Parrot, ...), as classified at the boundary
+ * (`userAgentFamily` -> `offensive:<tool>`). Cloud posture scanners (Prowler, ScoutSuite,
+ * CloudSploit, CloudMapper) are reported low: often your own audits, sometimes an attacker's
+ * reconnaissance. User agents are trivially forged, so absence proves nothing.
+ *
+ * A window detector over the identity's user-agent families: a tool making thousands of calls
+ * gives one finding and never crowds the per-identity event candidates.
  */
 
 /** Families (from `userAgentFamily`: `offensive:<name>`) that are audit scanners. */
@@ -21,8 +25,8 @@ function classify(tool: string): { severity: Severity; kind: string } {
   return { severity: "high", kind: "offensive security tool" };
 }
 
-export const suspiciousUserAgent: EventDetector = {
-  kind: "event",
+export const suspiciousUserAgent: WindowDetector = {
+  kind: "window",
   id: "suspicious-user-agent",
   title: "Offensive tooling in the user agent",
   description:
@@ -35,23 +39,33 @@ export const suspiciousUserAgent: EventDetector = {
     "For key validators (TruffleHog): find where the key leaked (public repository, CI logs) and rotate it.",
   ],
   falsePositives: ["Authorised penetration tests and red-team exercises.", "Your own Prowler/ScoutSuite audits.", "Security engineers working from Kali Linux."],
-  select: (ev) => ev.uaFamily.startsWith("offensive:"),
-  detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
-    if (!ev.uaFamily.startsWith("offensive:")) return null;
-    const tool = ev.uaFamily.slice("offensive:".length);
-    const c = classify(tool);
+  detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
+    const out: FindingDraft[] = [];
     const b = ctx.baseline;
-    const seen = b.known("ua", ev.uaFamily);
-    const why =
-      `${who(ev.principal)} called ${q(ev.service + ":" + ev.eventName)} with a user agent of ${c.kind} ${q(tool)} (${q(ev.userAgent, 160)}) from ${q(ev.sourceIp || "unknown")}. ` +
-      (seen ? "This identity used the same tooling before this window." : b.historyDays > 0 ? `This tooling is new for this identity (${b.summary()}).` : "No history of this identity before this window (cold start).");
-    const sev: Severity = seen ? (c.severity === "high" ? "medium" : "low") : c.severity;
-    return draft(ev, sev, why, [tool], {
-      title: `${c.kind[0]!.toUpperCase()}${c.kind.slice(1)} (${tool})`,
-      // A failed call by an attack tool is still the tool being used.
-      failedSeverity: sev,
-      evidence: { tool },
-    });
+    for (const [family, st] of win.uas) {
+      if (!family.startsWith("offensive:")) continue;
+      const tool = family.slice("offensive:".length);
+      const c = classify(tool);
+      const seen = b.known("ua", family);
+      const sev: Severity = seen ? (c.severity === "high" ? "medium" : "low") : c.severity;
+      const apis = [...win.apis.entries()]
+        .filter(([, s]) => s.ids.some((id) => st.ids.includes(id)))
+        .map(([k]) => k)
+        .slice(0, 6);
+      const why =
+        `${who(win.principal)} made ${st.n} call${st.n === 1 ? "" : "s"} with the user agent of ${c.kind} ${q(tool)}` +
+        `${apis.length ? ` (among them ${apis.map((a) => q(a)).join(", ")})` : ""}${st.err ? `, ${st.err} of them failed` : ""}. ` +
+        (seen ? "This identity used the same tooling before this window." : b.historyDays > 0 ? `This tooling is new for this identity (${b.summary()}).` : "No history of this identity before this window (cold start).");
+      const d = multiDraft([], sev, why, [tool], { title: `${c.kind[0]!.toUpperCase()}${c.kind.slice(1)} (${tool})`, evidence: { tool, calls: st.n, failed: st.err } });
+      d.eventIds = st.ids.slice(0, 20);
+      d.firstSeen = st.first;
+      d.lastSeen = st.last;
+      d.count = st.n;
+      // A failed call by an attack tool is still the tool being used: same severity, marked failed.
+      if (st.err === st.n) d.failed = true;
+      out.push(d);
+    }
+    return out;
   },
 };
 
