@@ -67,8 +67,15 @@ export async function writeFileDurable(file: string, data: string | Uint8Array |
     await unlink(tmp).catch(() => undefined);
     throw e;
   }
-  await fsyncDir(path.dirname(file));
-  return { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  const identity = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  try {
+    await fsyncDir(path.dirname(file));
+  } catch (e) {
+    // The new file is in place (renamed) but its durability is not confirmed: say which file it is,
+    // so that the writer does not later mistake its own file for another process's.
+    throw Object.assign(e as Error, { identity });
+  }
+  return identity;
 }
 
 /** writev every chunk, resuming after short writes. */
@@ -198,7 +205,13 @@ export class DurableJSONFile<T> implements Adapter<T> {
     const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     if (this.opts.detectConflicts && this.#identity) await this.#checkConflict(this.#identity);
     const t0 = performance.now();
-    this.#identity = await writeFileDurable(this.file, buf);
+    try {
+      this.#identity = await writeFileDurable(this.file, buf);
+    } catch (e) {
+      const identity = (e as { identity?: FileIdentity }).identity;
+      if (identity) this.#identity = identity;
+      throw e;
+    }
     this.lastWriteMs = performance.now() - t0;
     this.#bytes = this.#identity.size;
   }
