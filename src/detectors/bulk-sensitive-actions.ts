@@ -23,6 +23,8 @@ export const THRESHOLDS = {
   passwordData: 5,
   userData: 5,
   deleteObject: 50,
+  /** Without history, object deletion needs more volume: cleanup jobs delete objects all day. */
+  deleteObjectColdStart: 100,
   deleteObjects: 5,
   sseC: 10,
   deregisterImage: 5,
@@ -43,6 +45,8 @@ interface Category {
   /** Distinct targets of candidate events, or undefined to use the API count. */
   targets?: (ev: TrailEvent) => string[];
   min: number;
+  /** Threshold while the identity has no usable history (defaults to `min`). */
+  coldMin?: number;
   severity: Severity;
   /** What the identity did, with `{n}` for the count. */
   noun: string;
@@ -75,7 +79,7 @@ const CATEGORIES: Category[] = [
     severity: "high",
     noun: "read the user data of {n} instances",
   },
-  { key: "s3-delete", title: "Mass S3 object deletion", api: "s3:DeleteObject", attack: ["T1485"], min: THRESHOLDS.deleteObject, severity: "medium", noun: "deleted objects {n} times (DeleteObject)" },
+  { key: "s3-delete", title: "Mass S3 object deletion", api: "s3:DeleteObject", attack: ["T1485"], min: THRESHOLDS.deleteObject, coldMin: THRESHOLDS.deleteObjectColdStart, severity: "medium", noun: "deleted objects {n} times (DeleteObject)" },
   { key: "s3-batch-delete", title: "Mass S3 batch deletion", api: "s3:DeleteObjects", attack: ["T1485"], min: THRESHOLDS.deleteObjects, severity: "medium", noun: "sent {n} DeleteObjects batches (up to 1,000 objects each)" },
   {
     key: "s3-sse-c",
@@ -174,7 +178,8 @@ export const bulkSensitiveActions: WindowDetector = {
         count = st.n;
         events = win.candidates.filter((e) => e.service + ":" + e.eventName === c.api);
       }
-      if (count < c.min) continue;
+      const min = ctx.learning ? (c.coldMin ?? c.min) : c.min;
+      if (count < min) continue;
       const api = events[0] ? events[0].service + ":" + events[0].eventName : c.api;
       if (!c.knownDim && routine(ctx, api, count)) continue;
       let sev = c.severity;
@@ -198,14 +203,14 @@ export const bulkSensitiveActions: WindowDetector = {
       if (hist && !ctx.learning) sev = lower(sev);
       const shown = distinct.slice(0, 6).map((t) => q(t, 60)).join(", ");
       const why =
-        `${who(win.principal)} ${c.noun.replace("{n}", String(count))} in this window (threshold ${c.min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
+        `${who(win.principal)} ${c.noun.replace("{n}", String(count))} in this window (threshold ${min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
       const apiStat = win.apis.get(api);
       out.push(
         multiDraft(events.length > 0 ? events : [], sev, why, [c.key], {
           title: c.title,
           attack: c.attack,
           count: Math.max(events.length, apiStat?.n ?? 0),
-          evidence: { category: c.key, count, threshold: c.min, targets: distinct.slice(0, 20) },
+          evidence: { category: c.key, count, threshold: min, targets: distinct.slice(0, 20) },
         }),
       );
       if (events.length === 0 && apiStat) {

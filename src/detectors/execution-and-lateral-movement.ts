@@ -1,5 +1,5 @@
 import type { Severity, TrailEvent } from "../events/types.js";
-import { runInstancesRequest, SHELL_DOCUMENTS, ssmTargets, unusualType } from "./lib/compute.js";
+import { KNOWN_LAYER_PUBLISHERS, runInstancesRequest, SHELL_DOCUMENTS, ssmTargets, unusualType } from "./lib/compute.js";
 import { accountOf, apiKey, draft, get, isAwsServiceCall, isHumanPrincipal, isIaC, list, lower, novelty, ownAccounts, q, re, rp, str, strings, who, params } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
@@ -85,7 +85,7 @@ function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
       const layers = layersOf(ev);
       const foreign = layers.filter((l) => {
         const a = accountOf(l);
-        return a !== undefined && !own.has(a);
+        return a !== undefined && !own.has(a) && !KNOWN_LAYER_PUBLISHERS.has(a);
       });
       if (foreign.length > 0)
         return { severity: "high", what: `attached Lambda layer${foreign.length > 1 ? "s" : ""} from another account (${foreign.map((l) => q(l, 100)).join(", ")}) to function ${q(fn)}`, target: fn, attack: ["T1525", "T1546"], evidence: { layers } };

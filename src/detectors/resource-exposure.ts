@@ -1,5 +1,5 @@
 import type { Severity, TrailEvent } from "../events/types.js";
-import { exposedServices, onlyWeb, openIngressRules, openNaclEntry } from "./lib/network.js";
+import { allPorts, exposedServices, onlyWeb, openIngressRules, openNaclEntry } from "./lib/network.js";
 import { exposure, parsePolicy } from "./lib/policy.js";
 import { ACCOUNT_ID, accountOf, at, bool, draft, get, isObj, list, novelty, ownAccounts, q, re, rp, str, strings, who, type Obj, params } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
@@ -205,7 +205,9 @@ function rule(ev: TrailEvent, own: Own): Hit | null {
       if (!r) return null;
       const svc = exposedServices(r);
       const acl = str(rp(ev, "networkAclId")) ?? "?";
-      return { severity: svc.length ? "medium" : "low", what: `allowed inbound traffic from ${q(r.cidr)} in network ACL ${q(acl)}${svc.length ? ` on ${svc.join(", ")}` : ` (ports ${r.from}-${r.to})`}`, target: acl };
+      // Allow-all is the AWS default for network ACLs (security groups do the filtering): only
+      // an explicit opening of administration or database ports is more than low.
+      return { severity: svc.length && !allPorts(r) ? "medium" : "low", what: `allowed inbound traffic from ${q(r.cidr)} in network ACL ${q(acl)}${svc.length ? ` on ${svc.join(", ")}` : ` (ports ${r.from}-${r.to})`}`, target: acl };
     }
     case "ec2:DisableImageBlockPublicAccess":
       return { severity: "medium", what: "turned off the account's block on public AMI sharing", target: "image-block-public-access" };

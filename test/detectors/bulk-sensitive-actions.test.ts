@@ -20,8 +20,8 @@ describe("bulk-sensitive-actions", () => {
   });
 
   test("fires critical on mass deletion followed by a ransom note", () => {
-    const dels = Array.from({ length: 60 }, (_, i) => ev({ eventName: "DeleteObject", time: T0 + i, requestParameters: { bucketName: "b", key: `k${i}` } }));
-    const note = ev({ eventName: "PutObject", time: T0 + 100, requestParameters: { bucketName: "b", key: "FILES-DELETED.txt" } });
+    const dels = Array.from({ length: 120 }, (_, i) => ev({ eventName: "DeleteObject", time: T0 + i, requestParameters: { bucketName: "b", key: `k${i}` } }));
+    const note = ev({ eventName: "PutObject", time: T0 + 200, requestParameters: { bucketName: "b", key: "FILES-DELETED.txt" } });
     expect(run([...dels, note]).find((f) => f.fingerprint[0] === "s3-delete")?.severity).toBe("critical");
   });
 

@@ -51,5 +51,7 @@ describe("execution-and-lateral-movement", () => {
     const cmd = ev({ eventName: "SendCommand", userIdentity: assumedRole("Patch"), requestParameters: { documentName: "AWS-RunPatchBaseline", instanceIds: ["i-1"] } });
     expect(runEvent(d, cmd, ctxFor(cmd.principal, { history: { apis: ["ssm:SendCommand"] } }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "ModifyInstanceAttribute", requestParameters: { instanceId: "i-1", instanceType: { value: "t3.large" } } }))).toEqual([]);
+    const datadog = ev({ eventName: "UpdateFunctionConfiguration20150331v2", userIdentity: assumedRole("Ci"), requestParameters: { functionName: "f", layers: ["arn:aws:lambda:us-east-1:464622532012:layer:Datadog-Extension:50"] } });
+    expect(runEvent(d, datadog)).toEqual([]);
   });
 });

@@ -36,6 +36,12 @@ describe("resource-exposure", () => {
     expect(sev(copy)).toBe("high");
   });
 
+  test("fires medium on a network ACL opening SSH to the world, only low on the default-like allow-all", () => {
+    const nacl = (from: number, to: number, protocol = "6") => ev({ eventName: "CreateNetworkAclEntry", requestParameters: { networkAclId: "acl-1", cidrBlock: "0.0.0.0/0", egress: false, ruleAction: "allow", aclProtocol: protocol, portRange: { from, to }, ruleNumber: 100 } });
+    expect(sev(nacl(22, 22))).toBe("medium");
+    expect(sev(nacl(0, 65535, "-1"))).toBe("low");
+  });
+
   test("stays quiet on own-account sharing, restricted policies, web ports and private CIDRs", () => {
     expect(runEvent(d, ev({ eventName: "ModifySnapshotAttribute", requestParameters: { snapshotId: "s", createVolumePermission: { add: { items: [{ userId: "111111111111" }] } } } }))).toEqual([]);
     const org = { Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:GetObject", Resource: "*", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-abc" } } }] };

@@ -66,8 +66,16 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
   ],
   [
     "aws.impact.s3-ransomware-individual-deletion",
+    "s3-ransomware",
+    [
+      ...Array.from({ length: 60 }, (_, i) => ({ eventName: "DeleteObject", userIdentity: attacker, requestParameters: { bucketName: "victim", key: `data/${i}.csv` } })),
+      { eventName: "PutObject", userIdentity: attacker, requestParameters: { bucketName: "victim", key: "FILES-DELETED.txt" } },
+    ],
+  ],
+  [
+    "aws.impact.s3-ransomware-individual-deletion (larger bucket, deletion volume alone)",
     "bulk-sensitive-actions",
-    Array.from({ length: 60 }, (_, i) => ({ eventName: "DeleteObject", userIdentity: attacker, requestParameters: { bucketName: "victim", key: `data/${i}.csv` } })),
+    Array.from({ length: 150 }, (_, i) => ({ eventName: "DeleteObject", userIdentity: attacker, requestParameters: { bucketName: "victim", key: `data/${i}.csv` } })),
   ],
   [
     "aws.impact.s3-ransomware-client-side-encryption",

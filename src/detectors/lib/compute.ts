@@ -56,3 +56,23 @@ export function ssmTargets(rp: Record<string, unknown> | null): { instances: str
 
 /** Documents that run arbitrary commands or scripts. */
 export const SHELL_DOCUMENTS = /^(AWS-RunShellScript|AWS-RunPowerShellScript|AWS-RunRemoteScript|AWS-ApplyAnsiblePlaybooks|AWS-RunSaltState|AWS-InstallApplication|AWS-RunDocument|AWSFleetManager-|AWS-StartInteractiveCommand|AWS-StartNonInteractiveCommand)/;
+
+/**
+ * Accounts that publish widely used public Lambda layers and extensions (AWS's own and common
+ * observability vendors). A layer from one of them is ordinary; from any other foreign account
+ * it is code an outsider controls running inside the function.
+ */
+export const KNOWN_LAYER_PUBLISHERS: ReadonlyMap<string, string> = new Map([
+  ["580247275435", "AWS (Lambda Insights)"],
+  ["177933569100", "AWS (Parameters and Secrets extension)"],
+  ["017000801446", "AWS (Powertools for Lambda)"],
+  ["094274105915", "AWS (Powertools for Lambda)"],
+  ["901920570463", "AWS (Distro for OpenTelemetry)"],
+  ["027255383542", "AWS (AppConfig extension)"],
+  ["464622532012", "Datadog"],
+  ["451483290750", "New Relic"],
+  ["114300393969", "Lumigo"],
+  ["943013980633", "Sentry"],
+  ["267093732750", "Elastic"],
+  ["254067382080", "Splunk"],
+]);
