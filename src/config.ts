@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { validate as validateCron } from "node-cron";
 import { z } from "zod";
+import { DIGEST_SETTING_HINTS, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
 
 /** How to obtain each setting; shown beside any problem with it. */
 export const SETTING_HINTS: Record<string, string> = {
@@ -29,6 +30,8 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_DIGEST_CHANNEL: "the channel id (C.../G...) for the daily digest: channel name -> View channel details -> bottom; invite the bot there",
   TRAILHOUND_DIGEST_CRON: "a cron expression for the digest (default '0 8 * * *': 08:00 every day), see crontab.guru",
   TRAILHOUND_TZ: "an IANA time zone for the digest schedule and times, e.g. Europe/Paris (default UTC)",
+  // Several digests and quiet days (src/digest/config.ts).
+  ...DIGEST_SETTING_HINTS,
   TRAILHOUND_GEOIP_CITY_DB: "path to a GeoIP/DB-IP City .mmdb file (default: the bundled DB-IP Lite data)",
   TRAILHOUND_GEOIP_ASN_DB: "path to an ASN .mmdb file (default: the bundled ASN data)",
   TRAILHOUND_LOG_LEVEL: "debug, info, warn or error (default info)",
@@ -96,6 +99,9 @@ const EnvSchema = z.object({
     TRAILHOUND_DIGEST_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
     TRAILHOUND_DIGEST_CRON: optStr.refine((v) => v === undefined || validateCron(v), "is not a valid cron expression"),
     TRAILHOUND_TZ: optStr.refine((v) => v === undefined || isTimeZone(v), "is not a known IANA time zone"),
+    // Checked by parseDigestSchedules (below), entry by entry.
+    TRAILHOUND_DIGESTS: optStr,
+    TRAILHOUND_DIGEST_QUIET: optStr,
     TRAILHOUND_GEOIP_CITY_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
@@ -120,6 +126,8 @@ export interface Config {
   ackAnyone: boolean;
   aws: { regions: string[]; profile?: string; roleArns: string[] };
   digest: { channel?: string; cron: string; tz: string };
+  /** Every digest to run: TRAILHOUND_DIGEST_CHANNEL's and TRAILHOUND_DIGESTS' entries (src/digest/config.ts). */
+  digests: DigestScheduleConfig[];
   geoip: { cityDb?: string; asnDb?: string };
   logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -139,6 +147,14 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     seen.add(setting);
     const message = input[setting] === undefined && !issue.message.startsWith("missing") ? "missing" : issue.message;
     problems.push({ setting, message, hint: SETTING_HINTS[setting] ?? "" });
+  }
+  // Digest schedules: every entry checked (cron with node-cron, zone with Intl); a setting zod
+  // already reported is not reported twice.
+  const digestSchedules = parseDigestSchedules(input);
+  const reported = new Set(seen);
+  for (const p of digestSchedules.problems) {
+    if (reported.has(p.setting)) continue;
+    problems.push({ setting: p.setting, message: p.message, hint: SETTING_HINTS[p.setting] ?? "" });
   }
   // Across settings (checked even when others are malformed, so that every problem is listed).
   if (input.SLACK_APP_TOKEN === undefined && input.SLACK_SIGNING_SECRET === undefined) {
@@ -176,6 +192,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       cron: e.TRAILHOUND_DIGEST_CRON ?? "0 8 * * *",
       tz: e.TRAILHOUND_TZ ?? "UTC",
     },
+    digests: digestSchedules.schedules,
     geoip: {
       ...(e.TRAILHOUND_GEOIP_CITY_DB !== undefined ? { cityDb: e.TRAILHOUND_GEOIP_CITY_DB } : {}),
       ...(e.TRAILHOUND_GEOIP_ASN_DB !== undefined ? { asnDb: e.TRAILHOUND_GEOIP_ASN_DB } : {}),

@@ -8,6 +8,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { webApi, type App } from "@slack/bolt";
 import { loadConfig, type Config } from "./config.js";
+import { createDigestScheduler, type DigestScheduler } from "./digest/index.js";
+import type { SourceFactory } from "./scan/service.js";
 import { createLogger, toBoltLogger, type Log } from "./log.js";
 import { createSlackApp, healthzHandler } from "./slack/app.js";
 import type { Bot, BotSettings } from "./slack/context.js";
@@ -160,18 +162,45 @@ export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = 15_00
   process.once("SIGINT", onSignal);
 }
 
-/** `trailhound serve`. */
-export async function serve(env: NodeJS.ProcessEnv = process.env, wiring: { scans?: ScanService } = {}): Promise<RunningBot> {
+/** `trailhound serve`. `digestSources`: where digest scans read (default LookupEvents). */
+export async function serve(
+  env: NodeJS.ProcessEnv = process.env,
+  wiring: { scans?: ScanService; digestSources?: SourceFactory } = {},
+): Promise<RunningBot> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
   let bot: RunningBot;
+  // Digests (src/digest): scheduled once the bot is up, stopped before the store closes; the
+  // Home tab shows their next run.
+  let digests: DigestScheduler | undefined;
   try {
-    bot = await startBot(config, { store, scans: wiring.scans ?? scanServiceMissing, log, onShutdown: () => store.close() });
+    digests = await createDigestScheduler({
+      schedules: config.digests,
+      botToken: config.slack.botToken,
+      ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),
+      store,
+      log,
+      env,
+      ...(wiring.digestSources ? { sourceFactory: wiring.digestSources } : {}),
+    });
+    const stopDigests = digests ? () => digests!.stop() : () => undefined;
+    bot = await startBot(config, {
+      store,
+      scans: wiring.scans ?? scanServiceMissing,
+      log,
+      ...(digests ? { digest: digests } : {}),
+      onShutdown: async () => {
+        await stopDigests();
+        await store.close();
+      },
+    });
   } catch (err) {
+    await digests?.stop();
     await store.close();
     throw err;
   }
+  digests?.start().catch((err: unknown) => log.error("digest start-up (resend, catch-up) failed", { err }));
   installSignalHandlers(bot, log);
   return bot;
 }

@@ -102,11 +102,13 @@ export class BaselineView {
   summary(): string {
     if (!this.profile || this.historyDays <= 0) return "no history before this window";
     const d = Math.max(1, Math.round(this.historyDays));
-    const nets = this.distinct("network") || this.distinct("ip");
-    const netWord = this.distinct("network") ? "networks" : "source IPs";
+    const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+    const from = this.distinct("network")
+      ? n(this.distinct("network"), "network", "networks")
+      : n(this.distinct("ip"), "source IP", "source IPs");
     return (
-      `${d} day${d === 1 ? "" : "s"} of history (${this.activeDays} active); it normally calls ${this.distinct("api")} APIs in ` +
-      `${this.distinct("service")} services from ${nets} ${netWord} in ${this.distinct("region")} regions`
+      `${n(d, "day", "days")} of history (${this.activeDays} active); it normally calls ${n(this.distinct("api"), "API", "APIs")} in ` +
+      `${n(this.distinct("service"), "service", "services")} from ${from} in ${n(this.distinct("region"), "region", "regions")}`
     );
   }
 }

@@ -18,6 +18,8 @@ interface Hit {
   target: string;
   attack?: string[];
   evidence?: Record<string, unknown>;
+  /** Short title; derived from `what` when absent. */
+  title?: string;
 }
 
 type Rule = (ev: TrailEvent) => Hit | null;
@@ -175,6 +177,7 @@ function lifecycleRule(ev: TrailEvent): Hit | null {
     what: `lifecycle rule ${q(exp.ruleId ?? "?")} expires ${exp.noncurrent ? "noncurrent versions" : "objects"} after ${exp.days} day${exp.days === 1 ? "" : "s"} on ${kind} ${q(bucket)}`,
     target: bucket,
     attack: ["T1485"],
+    title: trailish ? "Short expiration on an audit-log bucket" : loggish ? "Short expiration on a log bucket" : "Short expiration on a bucket",
     evidence: { bucket, expirationDays: exp.days, ruleId: exp.ruleId },
   };
 }
@@ -218,7 +221,8 @@ export const loggingTampering: EventDetector = {
     const nov = novelty(ctx, apiKey(ev), `${ev.service}:${ev.eventName}`);
     const why = `${capital(hit.what)} by ${who(ev.principal)}. ${nov.text}`;
     return draft(ev, hit.severity, why, [ev.eventName, hit.target], {
-      title: `${capital(hit.what.split(" (")[0]!.split(":")[0]!)}`.slice(0, 90),
+      // A short, stable title: the action without the (attacker-controlled) names.
+      title: hit.title ?? capital(hit.what.split(/ \(|: | so that/)[0]!.replace(/`[^`]*`/g, "").replace(/\s+/g, " ").trim()).slice(0, 90),
       ...(hit.attack ? { attack: hit.attack } : {}),
       evidence: { target: hit.target, ...(hit.evidence ?? {}) },
     });

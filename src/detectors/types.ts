@@ -90,6 +90,8 @@ export interface Bucket {
 export interface GeoPoint {
   time: number;
   ip: string;
+  /** Role session of the observation (hops between sessions are not one traveller). */
+  session?: string;
   geo?: GeoInfo;
   eventId: string;
 }

@@ -490,7 +490,9 @@ export function baselineFacts(r: Record<string, unknown>, time: number, principa
   const type = u.type;
   const arn = u.arn;
   let ck: string | undefined;
-  if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root")) ck = arn;
+  if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root"))
+    // invokedBy varies per event for one ARN (a service acting with the caller's credentials).
+    ck = typeof u.invokedBy === "string" ? arn + "\u0000" + u.invokedBy : arn;
   else if (typeof u.invokedBy === "string" && u.invokedBy.length > 0 && (type === "AWSService" || type === undefined)) ck = "svc\u0000" + u.invokedBy;
   let principal = ck !== undefined ? principals.get(ck) : undefined;
   if (!principal) {

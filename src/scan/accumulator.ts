@@ -273,7 +273,8 @@ export class IdentityAcc {
 
     // Bucket index, a small integer: a cheaper Map key than the start time in milliseconds.
     const bucket = Math.floor(t / BUCKET_MS);
-    const viaService = this.principal.invokedBy !== undefined;
+    // Per event: a service acting with the caller's credentials stays out of IP and UA baselines.
+    const viaService = ev.principal.invokedBy !== undefined;
     const ipKind = ev.ipKind;
 
     this.track(D_API, ev.api, t, ev, counted, inWindow, bucket, wmin);
@@ -363,7 +364,9 @@ export class IdentityAcc {
         return;
       }
     }
-    this.geo.push({ time: ev.time, ip: ev.sourceIp, eventId: ev.id });
+    const point: GeoPoint = { time: ev.time, ip: ev.sourceIp, eventId: ev.id };
+    if (ev.principal.sessionName) point.session = ev.principal.sessionName;
+    this.geo.push(point);
   }
 
   private addCandidate(ev: TrailEvent, wmin: number): void {

@@ -6,7 +6,8 @@
  * loss at any instant leaves either the old file or the new one, each complete; the directory
  * fsync makes the rename itself durable before the write is reported done.
  */
-import { open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { open, readFile, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import type { Adapter } from "lowdb";
 import { StoreError } from "./errors.js";
@@ -158,6 +159,73 @@ export async function readWithIdentity(file: string): Promise<{ bytes: Buffer; i
   }
 }
 
+export interface LockOptions {
+  /** Give up waiting after this long. */
+  timeoutMs?: number;
+  /** A lock older than this is left over from a dead process. */
+  staleMs?: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A short-lived lock file (created with O_EXCL) around check-and-replace of the store, so that
+ * two processes cannot both check the file and then both rename over it. A lock left by a
+ * process that died (SIGKILL mid-write) is recognised by its pid on the same host, or by its age.
+ * Resolves with the release function.
+ */
+export async function acquireLock(lockPath: string, opts: LockOptions = {}): Promise<() => Promise<void>> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const staleMs = opts.staleMs ?? 15_000;
+  const start = Date.now();
+  const me = { pid: process.pid, host: os.hostname() };
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(lockPath, "wx", 0o600);
+      try {
+        await fh.writeFile(JSON.stringify({ ...me, at: new Date().toISOString() }));
+      } finally {
+        await fh.close();
+      }
+      return async () => {
+        await unlink(lockPath).catch(() => undefined);
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const st = await stat(lockPath).catch(() => undefined);
+    if (!st) continue;
+    let holder: { pid?: unknown; host?: unknown } = {};
+    try {
+      holder = JSON.parse(await readFile(lockPath, "utf8")) as typeof holder;
+    } catch {
+      // Being written right now, or left half-written by a crash: judged by its age below.
+    }
+    const sameHost = holder.host === me.host && typeof holder.pid === "number";
+    const dead = sameHost && (holder.pid === me.pid || !pidAlive(holder.pid as number));
+    const age = Date.now() - st.mtimeMs;
+    if (dead || age > staleMs || (!sameHost && typeof holder.pid !== "number" && age > 2_000)) {
+      await unlink(lockPath).catch(() => undefined);
+      continue;
+    }
+    if (Date.now() - start > timeoutMs) {
+      throw new StoreError(
+        "conflict",
+        `The store is locked by another process (${String(holder.pid ?? "?")} on ${String(holder.host ?? "?")}, ${lockPath}) for ${Math.round(age / 1000)} s. ` +
+          `If no other trailhound is running, remove ${lockPath}.`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
+  }
+}
+
 export interface Codec<T> {
   /** Bytes of the file -> data. Throws (StoreError "damaged") when the content is not acceptable. */
   parse(bytes: Buffer): T;
@@ -203,17 +271,37 @@ export class DurableJSONFile<T> implements Adapter<T> {
   /** Write already serialised content (so that callers can reuse the bytes, e.g. for a backup). */
   async writeText(text: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
     const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
-    if (this.opts.detectConflicts && this.#identity) await this.#checkConflict(this.#identity);
     const t0 = performance.now();
+    // The check and the rename happen under the lock: no other writer can slip in between.
+    const release = this.opts.detectConflicts ? await acquireLock(`${this.file}.lock`) : undefined;
     try {
+      await this.checkConflict();
       this.#identity = await writeFileDurable(this.file, buf);
     } catch (e) {
       const identity = (e as { identity?: FileIdentity }).identity;
       if (identity) this.#identity = identity;
       throw e;
+    } finally {
+      await release?.();
     }
     this.lastWriteMs = performance.now() - t0;
     this.#bytes = this.#identity.size;
+  }
+
+  /** Throw StoreError("conflict") if another process replaced the file since this adapter last read or wrote it. */
+  async checkConflict(): Promise<void> {
+    if (!this.opts.detectConflicts) return;
+    if (this.#identity) return this.#checkConflict(this.#identity);
+    // Nothing was read: the file did not exist. It must still not exist.
+    if (await stat(this.file).then(() => true, () => false)) {
+      throw new StoreError("conflict", `The store file ${this.file} was created by another process since this one started.`);
+    }
+  }
+
+  /** Record that the content now held in memory is the one read with this identity (after a reload). */
+  adopt(identity: FileIdentity, bytes: number): void {
+    this.#identity = identity;
+    this.#bytes = bytes;
   }
 
   async #checkConflict(mine: FileIdentity): Promise<void> {

@@ -146,6 +146,8 @@ export interface PruneResult {
   suppressions: number;
 }
 
+type JobResult = { ok: true; value: unknown } | { ok: false; error: unknown };
+
 interface Job {
   fn: (data: StoreData) => unknown;
   /** The function may mutate records in place: drop the serializer's cache. */
@@ -160,6 +162,8 @@ interface Backend {
   readonly file?: string;
   readonly serializer?: StoreSerializer;
   persist(db: Low<StoreData>, rotatedAudit: AuditEntry[]): Promise<void>;
+  /** Read the file again after another process replaced it. */
+  reload?(): Promise<StoreData>;
   bytes(): number;
   lastWriteMs?(): number;
   lastBackup?(): string | undefined;
@@ -300,6 +304,8 @@ export class TrailStore {
   /** Changes in memory that the last write failed to save. */
   #dirty = false;
   #closed = false;
+  /** Updates applied in memory whose save failed: re-applied if the file has to be read again. */
+  #unsaved: Job[] = [];
   #registration: string | undefined;
   #writes = 0;
   /** Audit entries rotated out of the store, not yet appended to the .jsonl files. */
@@ -479,11 +485,10 @@ export class TrailStore {
     }
   }
 
-  async #runBatch(batch: Job[]): Promise<void> {
-    const data = this.#db.data;
-    const results: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+  async #runJobs(jobs: Job[], data: StoreData): Promise<{ results: JobResult[]; changed: boolean }> {
+    const results: JobResult[] = [];
     let changed = false;
-    for (const job of batch) {
+    for (const job of jobs) {
       try {
         const value = await job.fn(data);
         results.push({ ok: true, value });
@@ -493,24 +498,60 @@ export class TrailStore {
       }
       if (job.invalidate) this.#backend.serializer?.invalidate();
     }
+    return { results, changed };
+  }
+
+  async #save(): Promise<void> {
+    this.#capAudit(this.#db.data);
+    await this.#backend.persist(this.#db, this.#rotated);
+    this.#rotated = [];
+    this.#unsaved = [];
+    this.#dirty = false;
+    this.#writes++;
+  }
+
+  async #runBatch(batch: Job[]): Promise<void> {
+    const first = await this.#runJobs(batch, this.#db.data);
+    let results = first.results;
+    const changed = first.changed;
     let writeError: unknown;
     if (changed || this.#dirty) {
-      this.#capAudit(data);
-      const rotated = this.#rotated;
       try {
-        await this.#backend.persist(this.#db, rotated);
-        this.#rotated = [];
-        this.#dirty = false;
-        this.#writes++;
+        await this.#save();
       } catch (e) {
-        this.#dirty = true;
-        writeError = isStoreError(e)
-          ? e
-          : new StoreError(
+        if (isStoreError(e, "conflict") && this.#backend.reload && !/locked by another process/.test(e.message)) {
+          // Another process (a CLI scan, a restore) replaced the file since we read or wrote it.
+          // Start again from what is on disk: read it, re-apply what this process has not saved yet
+          // (earlier failed batches, then this batch), save. Nobody's decisions are overwritten.
+          writeError = e;
+          for (let attempt = 0; attempt < 5 && isStoreError(writeError, "conflict"); attempt++) {
+            try {
+              const fresh = await this.#backend.reload();
+              this.#db.data = fresh;
+              this.#rotated = [];
+              await this.#runJobs(this.#unsaved, fresh);
+              ({ results } = await this.#runJobs(batch, fresh));
+              await this.#save();
+              writeError = undefined;
+            } catch (e2) {
+              writeError = e2;
+              if (isStoreError(e2, "conflict") && /disappeared|locked by another process/.test(e2.message)) break;
+            }
+          }
+        } else {
+          writeError = e;
+        }
+        if (writeError !== undefined) {
+          this.#dirty = true;
+          for (let i = 0; i < batch.length; i++) if (results[i]!.ok) this.#unsaved.push(batch[i]!);
+          if (!isStoreError(writeError)) {
+            writeError = new StoreError(
               "write-failed",
-              `Saving the store failed (${(e as Error).message}); the change is kept in memory and saved with the next successful write.`,
-              { cause: e },
+              `Saving the store failed (${(writeError as Error).message}); the change is kept in memory and saved with the next successful write.`,
+              { cause: writeError },
             );
+          }
+        }
       }
     }
     batch.forEach((job, i) => {
@@ -1221,11 +1262,33 @@ class FileBackend implements Backend {
     if (bytes) await this.#maybeBackup(bytes);
   }
 
+  async reload(): Promise<StoreData> {
+    const got = await readWithIdentity(this.file);
+    if (!got) {
+      throw new StoreError(
+        "conflict",
+        `The store file ${this.file} disappeared while trailhound was running (deleted, or moved away). Nothing was written; ` +
+          `restore it (\`trailhound store restore --store ${this.dir} latest\`) and restart trailhound.`,
+      );
+    }
+    const dec = decodeStore(got.bytes, this.file, this.dir);
+    if (dec.from < STORE_SCHEMA_VERSION) {
+      // An older file was put in place (a restore of an old backup): keep it before it is migrated.
+      await writeBackup(this.dir, got.bytes, dec.from, "migration", this.clock(), this.opts.keepMigrationBackups ?? KEEP_BACKUPS.migration);
+    }
+    this.serializer.invalidate();
+    if (dec.from === STORE_SCHEMA_VERSION) this.serializer.adoptBaselines(got.bytes, dec.data.baselines);
+    this.adapter.adopt(got.identity, got.bytes.length);
+    return dec.data;
+  }
+
   startedEmpty(now: number): void {
     this.#lastBackupMs = now;
   }
 
   async persist(db: Low<StoreData>, rotated: AuditEntry[]): Promise<void> {
+    // Before anything is appended: a conflict makes the store read the file again.
+    await this.adapter.checkConflict();
     if (rotated.length > 0) await this.#appendAudit(rotated);
     // Low.write() -> adapter.write(data): serialise (cached per record) and write durably.
     await db.write();

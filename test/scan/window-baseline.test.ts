@@ -91,7 +91,7 @@ describe("detection window", () => {
     expect(report.window.start).toBe(new Date(T0 + 9 * DAY + 10 * HOUR).toISOString());
     // In the window: day 9 from 10:00 (7 hours x 3 APIs) plus the new call.
     expect(report.stats.events).toBe(7 * 3 + 1);
-    expect(report.findings.map((f) => f.why)).toEqual([expect.stringMatching(/^first iam:CreateAccessKey; 9 days of history \(9 active\); it normally calls 3 APIs in 1 services/)]);
+    expect(report.findings.map((f) => f.why)).toEqual([expect.stringMatching(/^first iam:CreateAccessKey; 9 days of history \(9 active\); it normally calls 3 APIs in 1 service from 1 source IP in 1 region/)]);
   });
 
   it("accepts an absolute --since and --until; later events are ignored, not trained", () => {

@@ -1,0 +1,374 @@
+/**
+ * The digest scheduler: one node-cron task per configured digest (its time zone, `noOverlap`),
+ * and one run at a time across all of them (scans share the store's cursors and the CPU).
+ *
+ * A run:
+ *   1. sends what earlier digests left unsent (oldest first: the order in a channel is kept);
+ *   2. scans incrementally from the cursors (runLiveScan, `incremental: true`), which updates the
+ *      baselines and records findings before it resolves;
+ *   3. plans what is new or worse for the channel (plan.ts) and builds the messages (messages.ts);
+ *   4. writes the digest with all its parts, then its run time and the expiries it announces,
+ *      to the store: from here on it is delivered exactly once, even across crashes;
+ *   5. posts it (delivery.ts).
+ *
+ * Start-up: repair what a crash between the writes of step 4 left (run time, expiries), send the
+ * unsent digests (looking in Slack for parts that went out unrecorded), then, for each digest
+ * whose scheduled time passed while trailhound was not running, one catch-up run covering the
+ * whole gap (from the last run to now). A scheduled tick that a catch-up already covered is
+ * skipped. The window of a digest is [last run, now]; the first one covers `firstWindowMs`.
+ */
+import { schedule as cronSchedule, type ScheduledTask, type TaskContext, type TaskOptions } from "node-cron";
+import { silentLogger, type Log } from "../log.js";
+import type { Report } from "../scan/report-types.js";
+import type { ScanFilters } from "../scan/scanner.js";
+import type { DigestSchedule } from "../slack/ports.js";
+import type { TrailStore } from "../store/store.js";
+import type { DigestRecord } from "../store/types.js";
+import type { DigestScheduleConfig } from "./config.js";
+import { nextOccurrence } from "./cron.js";
+import { DigestDelivery, defaultSleep, type DeliveryOutcome, type DigestSlack, type Sleep } from "./delivery.js";
+import { DEFAULT_MESSAGE_OPTIONS, digestFailedMessage, digestMessages, type MessageOptions } from "./messages.js";
+import { planDigest, type DigestPlan } from "./plan.js";
+
+/** One incremental scan for a digest (runLiveScan in production). It persists before resolving. */
+export type DigestScan = (req: { start: number; end: number; filters: ScanFilters; by: string; target: string; signal: AbortSignal }) => Promise<Report>;
+
+export type DigestStore = Pick<
+  TrailStore,
+  | "getFinding"
+  | "listFindings"
+  | "matchSuppression"
+  | "expiredUnannounced"
+  | "markExpiryAnnounced"
+  | "getSuppression"
+  | "createDigest"
+  | "markDigestPart"
+  | "markDigestSent"
+  | "markDigestFailed"
+  | "pendingDigests"
+  | "getDigest"
+  | "digests"
+  | "getDigestRun"
+  | "setDigestRun"
+  | "audit"
+>;
+
+export type ScheduleTask = (expr: string, fn: (ctx: TaskContext) => unknown, opts: TaskOptions) => ScheduledTask;
+
+export interface DigestSchedulerOptions {
+  schedules: readonly DigestScheduleConfig[];
+  store: DigestStore;
+  scan: DigestScan;
+  slack: DigestSlack;
+  log?: Log;
+  now?: () => number;
+  sleep?: Sleep;
+  /** Creates the cron tasks; default node-cron's `schedule` (started). Tests pass `createTask` (not started). */
+  scheduleTask?: ScheduleTask;
+  /** Window of a digest's first run. Default 24 h. */
+  firstWindowMs?: number;
+  /** Longest window (LookupEvents keeps 90 days). Default 90 days. */
+  maxWindowMs?: number;
+  /** Retry unsent digests this often (0: only at runs and start). Default 10 min. */
+  retryPendingMs?: number;
+  messages?: Partial<MessageOptions>;
+  delivery?: { postIntervalMs?: number; maxRateLimitWaits?: number; maxRetries?: number; backoffMs?: number; maxRetryAfterMs?: number };
+}
+
+export type RunTrigger = "scheduled" | "catch-up" | "manual";
+
+export interface DigestRunResult {
+  schedule: string;
+  trigger: RunTrigger;
+  status: "posted" | "quiet" | "silent" | "skipped" | "scan-failed";
+  digestId?: string;
+  delivery?: DeliveryOutcome;
+  plan?: DigestPlan;
+  error?: string;
+}
+
+const DAY = 86_400_000;
+
+export class DigestScheduler implements DigestSchedule {
+  readonly #o: DigestSchedulerOptions;
+  readonly #log: Log;
+  readonly #now: () => number;
+  readonly #delivery: DigestDelivery;
+  readonly #tasks = new Map<string, ScheduledTask>();
+  readonly #abort = new AbortController();
+  /** Runs and deliveries, one at a time. */
+  #queue: Promise<unknown> = Promise.resolve();
+  #timer: NodeJS.Timeout | undefined;
+  /** Digests written by this process and not attempted yet: no need to look in Slack first. */
+  readonly #fresh = new Set<string>();
+  #started = false;
+  #stopped = false;
+
+  constructor(o: DigestSchedulerOptions) {
+    if (new Set(o.schedules.map((s) => s.name)).size !== o.schedules.length) throw new Error("digest schedule names must be unique");
+    this.#o = o;
+    this.#log = (o.log ?? silentLogger).child({ src: "digest" });
+    this.#now = o.now ?? Date.now;
+    const sleep = o.sleep ?? defaultSleep;
+    this.#delivery = new DigestDelivery({
+      store: o.store,
+      slack: o.slack,
+      log: this.#log,
+      now: this.#now,
+      sleep,
+      signal: this.#abort.signal,
+      ...o.delivery,
+    });
+  }
+
+  // ------------------------------------------------------------------ DigestSchedule (Home tab)
+
+  #next(): { at: Date; s: DigestScheduleConfig } | null {
+    let best: { at: Date; s: DigestScheduleConfig } | null = null;
+    const now = this.#now();
+    for (const s of this.#o.schedules) {
+      const task = this.#tasks.get(s.name);
+      const at = task ? nextOccurrence(task, now) : null;
+      if (at && (!best || at < best.at)) best = { at, s };
+    }
+    return best;
+  }
+
+  /** The earliest next run of all digests (null before start). */
+  nextRun(): Date | null {
+    return this.#next()?.at ?? null;
+  }
+
+  get channel(): string | undefined {
+    return this.#next()?.s.channel ?? this.#o.schedules[0]?.channel;
+  }
+
+  get cron(): string | undefined {
+    return this.#next()?.s.cron ?? this.#o.schedules[0]?.cron;
+  }
+
+  get tz(): string | undefined {
+    return this.#next()?.s.tz ?? this.#o.schedules[0]?.tz;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** The cron task of a digest (tests drive runs with `task(name).execute()`). */
+  task(name: string): ScheduledTask {
+    const t = this.#tasks.get(name);
+    if (!t) throw new Error(`no digest named ${name}`);
+    return t;
+  }
+
+  /**
+   * Create the cron tasks, then recover in the background (repair, resend, catch up). Returns the
+   * recovery's promise (the bot does not wait for it; tests do).
+   */
+  start(): Promise<void> {
+    if (this.#started) throw new Error("the digest scheduler is already started");
+    this.#started = true;
+    const make: ScheduleTask = this.#o.scheduleTask ?? ((expr, fn, opts) => cronSchedule(expr, fn, opts));
+    const logger = {
+      info: (m: string) => this.#log.info(`node-cron: ${m}`),
+      warn: (m: string) => this.#log.warn(`node-cron: ${m}`),
+      error: (m: string | Error, err?: Error) => this.#log.error("node-cron error", { err: err ?? m }),
+      debug: (m: string | Error) => this.#log.debug(`node-cron: ${String(m)}`),
+    };
+    for (const s of this.#o.schedules) {
+      const task = make(s.cron, (ctx) => this.#tick(s.name, ctx), {
+        timezone: s.tz,
+        name: `digest:${s.name}`,
+        // A slow scan never stacks: a tick while the previous one still runs is dropped (logged).
+        noOverlap: true,
+        logger,
+      });
+      this.#tasks.set(s.name, task);
+    }
+    this.#log.info("digests scheduled", {
+      digests: this.#o.schedules.map((s) => ({ name: s.name, channel: s.channel, cron: s.cron, tz: s.tz, next: this.#nextOf(s)?.toISOString() })),
+    });
+    const retry = this.#o.retryPendingMs ?? 600_000;
+    if (retry > 0) {
+      this.#timer = setInterval(() => void this.#retryPending(), retry);
+      this.#timer.unref();
+    }
+    return this.recover();
+  }
+
+  #nextOf(s: DigestScheduleConfig): Date | null {
+    const t = this.#tasks.get(s.name);
+    return t ? nextOccurrence(t, this.#now()) : null;
+  }
+
+  /** Stop the tasks, interrupt waits, let the current step finish. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return this.#queue.then(() => undefined, () => undefined);
+    this.#stopped = true;
+    if (this.#timer) clearInterval(this.#timer);
+    for (const t of this.#tasks.values()) {
+      try {
+        await t.destroy();
+      } catch (err) {
+        this.#log.warn("could not stop a digest task", { err });
+      }
+    }
+    this.#abort.abort();
+    await this.#queue.then(() => undefined, () => undefined);
+  }
+
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(fn, fn);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  // ------------------------------------------------------------------ recovery
+
+  /** Repair, resend what is unsent, then one catch-up run per digest that missed its time. */
+  recover(): Promise<void> {
+    return this.#exclusive(async () => {
+      if (this.#stopped) return;
+      await this.#repair();
+      await this.#delivery.deliverPending({ resume: (d) => !this.#fresh.delete(d.id) });
+    }).then(async () => {
+      for (const s of this.#o.schedules) {
+        if (this.#stopped) return;
+        const last = this.#o.store.getDigestRun(s.name);
+        if (last === undefined) continue;
+        const task = this.#tasks.get(s.name);
+        const missed = task ? nextOccurrence(task, Date.parse(last)) : null;
+        if (missed && missed.getTime() <= this.#now()) {
+          this.#log.info("digest missed while trailhound was not running: catching up", { digest: s.name, lastRun: last, missed: missed.toISOString() });
+          await this.run(s.name, "catch-up");
+        }
+      }
+    });
+  }
+
+  /** A crash between the writes of a run: its digest exists, but not its run time or its expiries. */
+  async #repair(): Promise<void> {
+    const store = this.#o.store;
+    for (const d of store.pendingDigests()) {
+      const last = store.getDigestRun(d.schedule);
+      if (this.#o.schedules.some((s) => s.name === d.schedule) && (last === undefined || Date.parse(last) < Date.parse(d.window.end))) {
+        await store.setDigestRun(d.schedule, d.window.end);
+      }
+      const unannounced = (d.expiries ?? []).filter((id) => store.getSuppression(id)?.expiryAnnounced !== true);
+      if (unannounced.length) await store.markExpiryAnnounced(unannounced, this.#now());
+    }
+  }
+
+  async #retryPending(): Promise<void> {
+    if (this.#stopped || this.#o.store.pendingDigests().length === 0) return;
+    await this.#exclusive(() => this.#delivery.deliverPending({ resume: (d) => !this.#fresh.delete(d.id), only: ["pending"] })).catch((err: unknown) =>
+      this.#log.error("retrying unsent digests failed", { err }),
+    );
+  }
+
+  // ------------------------------------------------------------------ runs
+
+  async #tick(name: string, ctx: TaskContext): Promise<DigestRunResult> {
+    if (ctx.execution?.reason === "scheduled") {
+      const last = this.#o.store.getDigestRun(name);
+      // A catch-up that started after this slot already covered it.
+      if (last !== undefined && Date.parse(last) >= ctx.date.getTime()) {
+        this.#log.info("scheduled digest already covered by a catch-up run", { digest: name });
+        return { schedule: name, trigger: "scheduled", status: "skipped" };
+      }
+      return this.run(name, "scheduled");
+    }
+    return this.run(name, "manual");
+  }
+
+  /** Run one digest now (after whatever runs). Never throws: the result says what happened. */
+  run(name: string, trigger: RunTrigger = "manual"): Promise<DigestRunResult> {
+    const s = this.#o.schedules.find((x) => x.name === name);
+    if (!s) return Promise.reject(new Error(`no digest named ${name}`));
+    return this.#exclusive(() => this.#run(s, trigger)).catch((err: unknown) => {
+      this.#log.error("digest run failed", { err, digest: name });
+      return { schedule: name, trigger, status: "skipped" as const, error: err instanceof Error ? err.message : String(err) };
+    });
+  }
+
+  async #run(s: DigestScheduleConfig, trigger: RunTrigger): Promise<DigestRunResult> {
+    const base = { schedule: s.name, trigger };
+    if (this.#stopped) return { ...base, status: "skipped", error: "stopping" };
+    const store = this.#o.store;
+    // Earlier digests first, so that a channel reads them in order.
+    await this.#delivery.deliverPending({ resume: (d) => !this.#fresh.delete(d.id) });
+
+    const now = this.#now();
+    const last = store.getDigestRun(s.name);
+    const lastMs = last === undefined ? undefined : Date.parse(last);
+    const start = lastMs === undefined ? now - (this.#o.firstWindowMs ?? DAY) : Math.max(lastMs, now - (this.#o.maxWindowMs ?? 90 * DAY));
+    if (start >= now) return { ...base, status: "skipped", error: "nothing to cover since the last run" };
+
+    let report: Report;
+    try {
+      // Unfiltered: the store's cursors are shared by every digest, so every scan must record
+      // every account's findings; each digest then shows its own (filters apply in the plan).
+      report = await this.#o.scan({ start, end: now, filters: {}, by: "trailhound", target: `digest ${s.name}`, signal: this.#abort.signal });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.#log.error("digest scan failed; the next run covers this window again", { digest: s.name, err });
+      if (!this.#stopped) await this.#notifyFailure(s, { start, end: now }, message);
+      return { ...base, status: "scan-failed", error: message };
+    }
+    if (this.#stopped) return { ...base, status: "skipped", error: "stopping" };
+
+    const expired = store.expiredUnannounced(now);
+    const plan = planDigest({
+      schedule: s,
+      window: { start, end: now },
+      catchUp: trigger === "catch-up",
+      report,
+      changedSince: lastMs ?? start,
+      getFinding: (id) => store.getFinding(id),
+      findings: store.listFindings({ status: ["open", "suppressed"] }),
+      digests: store.digests(),
+      expired,
+      activeSuppression: (f) => store.matchSuppression(f, now),
+    });
+    const parts = digestMessages(plan, { ...DEFAULT_MESSAGE_OPTIONS, ...this.#o.messages });
+    const window = { start: plan.window.start, end: plan.window.end };
+    const summary = `${plan.items.length} new or worse, ${plan.stillOpen} still open, ${plan.suppressed} suppressed, ${plan.expiries.length} expired suppression(s)`;
+
+    if (parts.length === 0) {
+      await store.setDigestRun(s.name, now);
+      await store.audit({ at: new Date(now).toISOString(), actor: "trailhound", action: "digest", target: s.name, detail: `quiet, nothing posted (${summary}); ${window.start} → ${window.end}` });
+      return { ...base, status: "silent", plan };
+    }
+
+    // Written before anything is posted; then the run time and the expiries it announces.
+    const severities: Record<string, (typeof plan.items)[number]["finding"]["severity"]> = {};
+    for (const it of plan.items) severities[it.finding.id] = it.finding.severity;
+    const d: DigestRecord = await store.createDigest(
+      {
+        schedule: s.name,
+        channel: s.channel,
+        window,
+        findingIds: plan.items.map((it) => it.finding.id),
+        parts,
+        severities,
+        expiries: plan.expiries.map((e) => e.suppression.id),
+      },
+      now,
+    );
+    this.#fresh.add(d.id);
+    await store.setDigestRun(s.name, now);
+    if (plan.expiries.length) await store.markExpiryAnnounced(plan.expiries.map((e) => e.suppression.id), now);
+    await store.audit({ at: new Date(now).toISOString(), actor: "trailhound", action: "digest", target: d.id, detail: `written for ${s.channel} (${trigger}): ${parts.length} message(s); ${summary}; ${window.start} → ${window.end}` });
+
+    const delivery = await this.#delivery.deliver(d, !this.#fresh.delete(d.id));
+    return { ...base, status: plan.items.length || plan.expiries.length ? "posted" : "quiet", digestId: d.id, delivery, plan };
+  }
+
+  async #notifyFailure(s: DigestScheduleConfig, w: { start: number; end: number }, message: string): Promise<void> {
+    const m = digestFailedMessage({ schedule: s, window: { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString() } }, message);
+    try {
+      await this.#o.slack.post({ channel: s.channel, text: m.text, blocks: m.blocks, metadata: { digest: `failed:${s.name}`, part: 0 } });
+    } catch (err) {
+      this.#log.warn("could not tell the channel that the digest scan failed", { err, digest: s.name });
+    }
+  }
+}
