@@ -13,9 +13,11 @@ let t: TestBot;
 
 afterEach(async () => {
   if (!t) return;
-  expect(t.fake.unexpected).toEqual([]);
-  expect(t.fake.invalid).toEqual([]);
-  await t.stop();
+  const cur = t;
+  t = undefined!; // each test starts its own bot
+  await cur.stop();
+  expect(cur.fake.unexpected).toEqual([]);
+  expect(cur.fake.invalid).toEqual([]);
 });
 
 /** The last version of the result message (chat.update with finding blocks). */
@@ -296,6 +298,22 @@ describe("finding buttons", () => {
     await t.interaction(buttonClick(t.fake, { actionId: "finding_ack", value: "nope", blockId: "fnd:0:a", message: { ts: "1.2", text: "x", blocks: [] } }));
     const r = await t.fake.waitFor((c) => c.find((x) => x.method === "respond"), 5000, "respond");
     expect(String(r.json?.text)).toContain("not in the store");
+  });
+});
+
+describe("acknowledging restricted to admins (TRAILHOUND_ACK_ANYONE=false)", () => {
+  it("refuses a non-admin privately and audits it; an admin may", async () => {
+    t = await startTestBot({ env: { TRAILHOUND_ACK_ANYONE: "false" } });
+    t.scans.report = makeReport([makeFinding(1)]);
+    await t.command("scan user alice0");
+    const msg = await resultMessage(t);
+    await t.interaction(buttonClick(t.fake, { actionId: "finding_ack", value: "f0001", blockId: "fnd:0:a", message: msg, user: USER }));
+    const r = await t.fake.waitFor((c) => c.find((x) => x.method === "respond"), 5000, "the refusal");
+    expect(String(r.json?.text)).toContain("Only trailhound admins may acknowledge");
+    expect(t.store.getFinding("f0001")!.status).toBe("open");
+    expect(t.store.auditLog(10).find((e) => e.action === "refused")).toMatchObject({ actor: USER, target: "ack:f0001" });
+    await t.interaction(buttonClick(t.fake, { actionId: "finding_ack", value: "f0001", blockId: "fnd:0:a", message: msg, user: ADMIN }));
+    await t.fake.waitFor(() => t.store.getFinding("f0001")!.status === "acknowledged" || undefined, 5000, "acknowledged");
   });
 });
 
