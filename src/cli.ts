@@ -39,6 +39,26 @@ interface ScanCliOptions {
   roleArn?: string[];
   train?: string;
   incremental?: boolean;
+  source?: string;
+  accounts?: string;
+  s3Region?: string;
+  engine?: string;
+  athenaRegion?: string;
+  athenaWorkgroup?: string;
+  athenaDatabase?: string;
+  athenaTable?: string;
+  athenaOutput?: string;
+  athenaTableFlavor?: "trailhound" | "aws";
+  baselineDays?: string;
+  athenaBaseline: boolean;
+}
+
+function list(s: string | undefined): string[] | undefined {
+  const l = (s ?? "")
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+  return l.length ? l : undefined;
 }
 
 function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(): void } {
@@ -91,8 +111,30 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
   const sources: EventSource[] = [];
   let windowSince = since;
   let windowUntil = until;
-  if (o.input && o.input.length) sources.push(new FileSource(o.input));
-  else {
+  const env = process.env;
+  const engine = o.engine ?? "local";
+  if (engine !== "local" && engine !== "athena") throw new UsageError(`--engine ${engine}: expected local or athena`);
+  if (o.input && o.input.length) {
+    if (o.source || engine === "athena") throw new UsageError("--input cannot be combined with --source or --engine athena");
+    sources.push(new FileSource(o.input));
+  } else if (engine === "athena") {
+    // Athena reads and aggregates; see below.
+  } else if (o.source) {
+    const { detectionWindow } = await import("./athena/engine.js");
+    const { s3SourceFromOptions } = await import("./sources/s3.js");
+    const win = detectionWindow(now, since, until);
+    const s3: Parameters<typeof s3SourceFromOptions>[0] = { url: o.source, since: win.start, until: win.end };
+    const accounts = list(o.accounts);
+    if (accounts) s3.accounts = accounts;
+    const regions = list(o.regions) ?? (filters.region ? [filters.region] : list(env.TRAILHOUND_REGIONS));
+    if (regions) s3.regions = regions;
+    if (o.profile) s3.profile = o.profile;
+    if (o.s3Region) s3.region = o.s3Region;
+    if (store) s3.cursorStore = store.cursors();
+    sources.push(s3SourceFromOptions(s3));
+    windowSince = { kind: "absolute", at: win.start };
+    windowUntil = win.end;
+  } else {
     // Live scans: relative times count back from now; --train reads history before the window.
     windowUntil = until ?? now;
     const start = since?.kind === "absolute" ? since.at : windowUntil - (since?.ms ?? 24 * 3_600_000);
@@ -115,7 +157,10 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     if (windowUntil !== undefined) scanOpts.until = windowUntil;
     if (o.geo) scanOpts.geo = await defaultGeoResolver(process.env);
     if (store) scanOpts.storedProfile = (k) => store!.getBaseline(k);
-    const { report, profiles } = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
+    let result: Awaited<ReturnType<typeof runScan>>;
+    if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p));
+    else result = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
+    const { report, profiles } = result;
     bar.done();
     if (report.stats.recordsRead === 0 && report.stats.skippedTotal > 0) {
       const notes = report.sources.map((s) => s.note).filter(Boolean).join("; ");
@@ -131,6 +176,45 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     bar.done();
     await store?.close();
   }
+}
+
+async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: (p: SourceProgress) => void) {
+  const env = process.env;
+  const { runAthenaScan, formatQueryCost, athenaSettingsProblems } = await import("./athena/index.js");
+  const athena: import("./athena/engine.js").AthenaScanSettings = {
+    region: o.athenaRegion ?? env.TRAILHOUND_ATHENA_REGION ?? "",
+    database: o.athenaDatabase ?? env.TRAILHOUND_ATHENA_DATABASE ?? "",
+  };
+  const wg = o.athenaWorkgroup ?? env.TRAILHOUND_ATHENA_WORKGROUP;
+  if (wg) athena.workgroup = wg;
+  const table = o.athenaTable ?? env.TRAILHOUND_ATHENA_TABLE;
+  if (table) athena.table = table;
+  const output = o.athenaOutput ?? env.TRAILHOUND_ATHENA_OUTPUT;
+  if (output) athena.outputLocation = output;
+  if (o.athenaTableFlavor) athena.flavor = o.athenaTableFlavor;
+  if (o.profile) athena.profile = o.profile;
+  const accounts = list(o.accounts);
+  if (accounts) athena.accounts = accounts;
+  const regions = list(o.regions);
+  if (regions) athena.regions = regions;
+  const problems = athenaSettingsProblems(athena);
+  if (problems.length)
+    throw new UsageError(`Athena settings: ${problems.join("; ")} (flags --athena-*, or TRAILHOUND_ATHENA_REGION, _DATABASE, _TABLE, _WORKGROUP, _OUTPUT)`);
+  const ao: Parameters<typeof runAthenaScan>[0] = {
+    ...scanOpts,
+    athena,
+    fetchBaseline: o.athenaBaseline,
+    onQuery: (q) => process.stderr.write(formatQueryCost(q) + "\n"),
+    onProgress,
+  };
+  if (o.baselineDays !== undefined) {
+    const n = Number(o.baselineDays);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--baseline-days ${o.baselineDays}: expected a whole number of days`);
+    ao.baselineDays = n;
+  }
+  const r = await runAthenaScan(ao);
+  process.stderr.write(`Athena: ${r.queries.length} quer${r.queries.length === 1 ? "y" : "ies"}, about $${r.costUsd.toFixed(4)} in all\n`);
+  return r;
 }
 
 function describeTarget(f: ScanFilters): string {
@@ -170,6 +254,18 @@ export function buildProgram(): Command {
     .option("--role-arn <arns...>", "assume these roles, one per member account (live scans)")
     .option("--train <duration>", "live scans: also read this much history before the window to train baselines (e.g. 7d)")
     .option("--incremental", "live scans: read only what is new since the last scan (cursors in the store)")
+    .option("--source <url>", "read CloudTrail log files from S3: s3://bucket/prefix (the trail's delivery location)")
+    .option("--accounts <list>", "S3/Athena: comma-separated account ids (default: all found)")
+    .option("--s3-region <region>", "S3: the bucket's region")
+    .option("--engine <engine>", "local (default) or athena: let Athena read and aggregate")
+    .option("--athena-region <region>", "Athena: region of the workgroup and table (TRAILHOUND_ATHENA_REGION)")
+    .option("--athena-workgroup <name>", "Athena: workgroup (default primary; TRAILHOUND_ATHENA_WORKGROUP)")
+    .option("--athena-database <name>", "Athena: Glue database of the CloudTrail table (TRAILHOUND_ATHENA_DATABASE)")
+    .option("--athena-table <name>", "Athena: table (default cloudtrail_logs; TRAILHOUND_ATHENA_TABLE)")
+    .option("--athena-output <s3url>", "Athena: query results location (TRAILHOUND_ATHENA_OUTPUT)")
+    .addOption(new Option("--athena-table-flavor <flavor>", "Athena: table layout").choices(["trailhound", "aws"]))
+    .option("--baseline-days <n>", "Athena: days of history before the window to aggregate into baselines")
+    .option("--no-athena-baseline", "Athena: do not aggregate history (use the stored baselines only)")
     .action(async (opts: ScanCliOptions) => {
       process.exitCode = await scanCommand(opts);
     });
@@ -181,6 +277,40 @@ export function buildProgram(): Command {
       const { serve } = await import("./main.js");
       await serve(process.env);
     });
+
+  program
+    .command("athena")
+    .description("Athena helpers")
+    .command("ddl")
+    .description("Print the CREATE TABLE for CloudTrail logs with partition projection (account, region, date)")
+    .requiredOption("--location <s3url>", "the trail's delivery location, s3://bucket[/prefix]")
+    .option("--org <id>", "organisation id (o-...) for organisation trails")
+    .option("--accounts <list>", "comma-separated account ids (default: found by listing the bucket)")
+    .option("--regions <list>", "comma-separated regions to project")
+    .option("--database <name>", "database name")
+    .option("--table <name>", "table name")
+    .option("--since <yyyy/MM/dd>", "first day of the projection range")
+    .addOption(new Option("--flavor <flavor>", "table layout").choices(["trailhound", "aws"]))
+    .option("--profile <name>", "AWS profile for the discovery listing")
+    .option("--region <region>", "the bucket's region")
+    .action(
+      async (o: { location: string; org?: string; accounts?: string; regions?: string; database?: string; table?: string; since?: string; flavor?: "trailhound" | "aws"; profile?: string; region?: string }) => {
+        const { athenaDdlFromOptions } = await import("./athena/index.js");
+        const d: Parameters<typeof athenaDdlFromOptions>[0] = { location: o.location };
+        if (o.org) d.orgId = o.org;
+        const accounts = list(o.accounts);
+        if (accounts) d.accounts = accounts;
+        const regions = list(o.regions);
+        if (regions) d.regions = regions;
+        if (o.database) d.database = o.database;
+        if (o.table) d.table = o.table;
+        if (o.since) d.since = o.since;
+        if (o.flavor) d.flavor = o.flavor;
+        if (o.profile) d.profile = o.profile;
+        if (o.region) d.region = o.region;
+        process.stdout.write(await athenaDdlFromOptions(d));
+      },
+    );
 
   const store = program.command("store").description("Inspect or repair the store");
   store
@@ -218,7 +348,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.usage;
     }
     const code = (e as { code?: string }).code;
-    if (code && ["missing-permission", "credentials", "invalid-time", "unknown-region", "config", "damaged", "unreadable", "newer-version"].includes(code)) {
+    if (
+      code &&
+      ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "GEO_DB_MISSING", "GEO_DB_INVALID"].includes(code)
+    ) {
       process.stderr.write(`trailhound: ${(e as Error).message}\n`);
       return EXIT.usage;
     }
