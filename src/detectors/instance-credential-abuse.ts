@@ -83,6 +83,23 @@ export const instanceCredentialAbuse: WindowDetector = {
       out.push(stub(win, ids, sev, why + note, ["exfiltration", win.sessions[0]!], { addresses: addrs, userAgents: uas }));
     }
 
+    // 1b. Roles shared by several instances: one instance session seen from two public addresses.
+    if (win.sessions.length > 1) {
+      const bySession = new Map<string, Set<string>>();
+      for (const g of win.geo) {
+        if (!g.session || !INSTANCE_SESSION.test(g.session)) continue;
+        let set = bySession.get(g.session);
+        if (!set) bySession.set(g.session, (set = new Set()));
+        set.add(g.ip);
+      }
+      for (const [session, ips] of bySession) {
+        if (ips.size < 2) continue;
+        const ids = win.geo.filter((g) => g.session === session).map((g) => g.eventId);
+        const why = `Credentials of instance ${q(session)} (${who(p)}) were used from ${ips.size} public addresses in this window (${[...ips].map((i) => q(i)).join(", ")}). An instance calls AWS from one address; another one suggests the credentials were taken from the metadata service.`;
+        out.push(stub(win, ids, "high", why, ["exfiltration", session], { addresses: [...ips] }));
+      }
+    }
+
     // 2. A public address outside Amazon's networks (known ASN of someone else: high; an address
     // the geo data places in a country but in no announced AS, so not AWS either: medium).
     const foreign = win.geo.filter((g) => {

@@ -19,6 +19,16 @@ describe("instance-credential-abuse", () => {
     expect(out.find((f) => f.fingerprint[0] === "exfiltration")?.severity).toBe("high");
   });
 
+  test("fires high for a role shared by instances when one instance session appears at two public addresses", () => {
+    const other = assumedRole("WebRole", "i-0fedcba9876543210");
+    const out = run([
+      call("UpdateInstanceInformation", "3.225.16.109", 1),
+      ev({ eventName: "UpdateInstanceInformation", userIdentity: other, sourceIPAddress: "3.225.16.110", time: T0 + 2000 }),
+      call("GetCallerIdentity", "8.8.4.4", 3, "aws-cli/2.15"),
+    ]);
+    expect(out.find((f) => f.fingerprint[0] === "exfiltration")).toMatchObject({ severity: "high", fingerprint: ["exfiltration", "i-0abcdef1234567890"] });
+  });
+
   test("fires high when instance credentials are used from a network outside AWS", () => {
     const out = run([call("DescribeInstances", "45.33.32.156", 1, "aws-cli/2.15")]);
     expect(out[0]).toMatchObject({ severity: "high", fingerprint: ["outside-aws"] });

@@ -276,7 +276,10 @@ export function windowOf(events: readonly TrailEvent[], detectors: readonly Dete
     if (e.principal.sessionName) sessions.add(e.principal.sessionName);
     if (e.ipKind === "public" && !viaService) {
       const info = geo?.lookup(e.sourceIp);
-      w.geo.push(info ? { time: e.time, ip: e.sourceIp, eventId: e.id, geo: info } : { time: e.time, ip: e.sourceIp, eventId: e.id });
+      const point: IdentityWindow["geo"][number] = { time: e.time, ip: e.sourceIp, eventId: e.id };
+      if (e.principal.sessionName) point.session = e.principal.sessionName;
+      if (info) point.geo = info;
+      w.geo.push(point);
     }
     if (eventDetectors.some((d) => selects(d, e))) w.candidates.push(e);
   }
