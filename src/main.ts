@@ -64,8 +64,11 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   try {
     who = await probe.auth.test();
   } catch (err) {
-    const why = (err as { data?: { error?: string } }).data?.error ?? (err instanceof Error ? err.message : String(err));
-    throw new StartError(`Slack refused SLACK_BOT_TOKEN (${why}): copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> OAuth & Permissions`);
+    const refused = (err as { data?: { error?: string } }).data?.error;
+    if (refused) throw new StartError(`Slack refused SLACK_BOT_TOKEN (${refused}): copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> OAuth & Permissions`);
+    throw new StartError(
+      `Could not reach Slack at ${config.slack.apiUrl ?? "https://slack.com/api/"} to check the token (${err instanceof Error ? err.message : String(err)}): check the network, a proxy, or SLACK_API_URL`,
+    );
   }
   const tokenTeam = who.team_id ?? "";
   if (config.slack.teamId && tokenTeam && config.slack.teamId !== tokenTeam) {
