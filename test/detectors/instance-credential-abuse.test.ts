@@ -2,7 +2,8 @@ import { describe, expect, test } from "vitest";
 import { DETECTORS } from "../../src/detectors/index.js";
 import { instanceCredentialAbuse as d } from "../../src/detectors/instance-credential-abuse.js";
 import { StaticGeoResolver } from "../../src/geo/types.js";
-import { assumedRole, ctxFor, ev, invictusRecords, T0, toEvent, windowOf } from "../helpers/events.js";
+import { OfflineGeoResolver } from "../../src/geo/offline.js";
+import { assumedRole, ctxFor, ev, invictusRecords, otrfRecords, T0, toEvent, windowOf } from "../helpers/events.js";
 import type { TrailEvent } from "../../src/events/types.js";
 
 const inst = assumedRole("WebRole", "i-0abcdef1234567890", "111111111111", { ec2RoleDelivery: "2.0" });
@@ -49,6 +50,12 @@ describe("instance-credential-abuse", () => {
     const out = d.detect(windowOf(evs, DETECTORS), ctxFor(evs[0]!.principal));
     expect(out.map((f) => f.fingerprint[0])).toContain("exfiltration");
     expect(["medium", "high"]).toContain(out[0]?.severity);
+  });
+
+  test("fires medium on the stolen instance role of the otrf breach, resolved with the packaged geo data", () => {
+    const evs = otrfRecords().map(toEvent).filter((e) => e.principal.userName?.startsWith("MordorNginxStack-BankingWAFRole"));
+    const out = d.detect(windowOf(evs, DETECTORS, new OfflineGeoResolver({})), ctxFor(evs[0]!.principal));
+    expect(out[0]).toMatchObject({ severity: "medium", fingerprint: ["outside-aws"] });
   });
 
   test("stays quiet on an instance calling from its own address, on Amazon networks and on non-instance roles", () => {
