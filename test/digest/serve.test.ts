@@ -1,0 +1,66 @@
+/**
+ * `trailhound serve` wires the digests: parsed from the environment, started with the bot (a
+ * missed digest is caught up at start, over the store's real file), shown on the Home tab, and
+ * stopped before the store closes.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, expect, it } from "vitest";
+import { FakeSlack } from "../../src/bench/fake-slack.js";
+import { serve } from "../../src/main.js";
+import { TrailStore } from "../../src/store/store.js";
+import { FakeAws, INCIDENTS } from "./support.js";
+
+let dir: string;
+let fake: FakeSlack;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "th-serve-"));
+  fake = await new FakeSlack().start();
+});
+afterEach(async () => {
+  await fake.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it("serve schedules the configured digests, catches up a missed one at start, and stops them before closing the store", async () => {
+  const now = Date.now();
+  const before = await TrailStore.open(dir);
+  await before.setDigestRun("C0SEC", now - 2 * 86_400_000);
+  await before.close();
+  const aws = new FakeAws();
+  aws.add(INCIDENTS.root(now - 3_600_000));
+
+  const sigterm = process.listeners("SIGTERM").length;
+  const sigint = process.listeners("SIGINT").length;
+  const bot = await serve(
+    {
+      SLACK_BOT_TOKEN: "xoxb-test-token",
+      SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5",
+      PORT: "0",
+      SLACK_API_URL: fake.apiUrl,
+      TRAILHOUND_TEAM_ID: "T0TEST",
+      TRAILHOUND_DATA_DIR: dir,
+      TRAILHOUND_DIGESTS: "C0SEC=0 8 * * *@Europe/Paris",
+      TRAILHOUND_LOG_LEVEL: "error",
+    },
+    { digestSources: aws.factory },
+  );
+  try {
+    const post = await fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === "C0SEC"), 20_000, "the catch-up digest");
+    expect(JSON.stringify(post.args.blocks)).toContain("catch-up");
+    expect(aws.reads).toEqual([{ start: now - 2 * 86_400_000, end: expect.any(Number), incremental: true }]);
+    expect(bot.bot.digest?.nextRun()?.getTime()).toBeGreaterThan(now);
+    expect(bot.bot.digest?.channel).toBe("C0SEC");
+  } finally {
+    await bot.stop();
+    for (const l of process.listeners("SIGTERM").slice(sigterm)) process.removeListener("SIGTERM", l);
+    for (const l of process.listeners("SIGINT").slice(sigint)) process.removeListener("SIGINT", l);
+  }
+  // Closed cleanly: the file reopens, with the digest sent and the run recorded.
+  const after = await TrailStore.open(dir);
+  expect(after.digests().map((d) => d.state)).toEqual(["sent"]);
+  expect(Date.parse(after.getDigestRun("C0SEC")!)).toBeGreaterThanOrEqual(now);
+  await after.close();
+  expect(fake.invalid).toEqual([]);
+}, 30_000);
