@@ -23,6 +23,9 @@ import type { DigestRecord } from "../store/types.js";
 
 export const DIGEST_EVENT_TYPE = "trailhound_digest";
 
+/** Part 0 cannot be older than its digest; this much slack for our clock against Slack's. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
 export interface PostedMessage {
   ts: string;
   metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
@@ -74,6 +77,9 @@ export interface DeliveryOptions {
 export type DeliveryOutcome = "sent" | "pending" | "failed";
 
 type Problem = { kind: "rate-limited"; retryAfterMs: number; why: string } | { kind: "transient"; why: string } | { kind: "permanent"; why: string };
+
+/** conversations.history/replies will not work for this token at all. */
+const NO_HISTORY = new Set(["missing_scope", "not_allowed_token_type", "no_permission", "access_denied"]);
 
 const TRANSIENT_PLATFORM = new Set(["internal_error", "fatal_error", "service_unavailable", "request_timeout", "ratelimited", "rate_limited"]);
 
@@ -252,12 +258,12 @@ export class DigestDelivery {
     try {
       const msgs =
         i === 0
-          ? await this.#o.slack.history({ channel: d.channel, oldest: tsOf(Date.parse(d.createdAt) - 60_000) })
+          ? await this.#o.slack.history({ channel: d.channel, oldest: tsOf(Date.parse(d.createdAt) - CLOCK_SKEW_MS) })
           : await this.#o.slack.history({ channel: d.channel, threadTs: posted[0]! });
       return partsIn(msgs, d.id).get(i);
     } catch (err) {
       const p = classifySlackError(err);
-      if (p.kind === "permanent") {
+      if (p.kind === "permanent" && NO_HISTORY.has(p.why)) {
         this.#historyRefused = true;
         this.#o.log.warn(
           "cannot look up which digest parts reached Slack (add the channels:history and groups:history scopes); a part whose post was interrupted may show twice",

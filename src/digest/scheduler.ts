@@ -267,33 +267,32 @@ export class DigestScheduler implements DigestSchedule {
 
   // ------------------------------------------------------------------ runs
 
-  async #tick(name: string, ctx: TaskContext): Promise<DigestRunResult> {
-    if (ctx.execution?.reason === "scheduled") {
-      const last = this.#o.store.getDigestRun(name);
-      // A catch-up that started after this slot already covered it.
-      if (last !== undefined && Date.parse(last) >= ctx.date.getTime()) {
-        this.#log.info("scheduled digest already covered by a catch-up run", { digest: name });
-        return { schedule: name, trigger: "scheduled", status: "skipped" };
-      }
-      return this.run(name, "scheduled");
-    }
-    return this.run(name, "manual");
+  #tick(name: string, ctx: TaskContext): Promise<DigestRunResult> {
+    return ctx.execution?.reason === "scheduled" ? this.run(name, "scheduled", ctx.date.getTime()) : this.run(name, "manual");
   }
 
-  /** Run one digest now (after whatever runs). Never throws: the result says what happened. */
-  run(name: string, trigger: RunTrigger = "manual"): Promise<DigestRunResult> {
+  /**
+   * Run one digest now (after whatever runs). Never throws: the result says what happened.
+   * `slot`: the scheduled time of a cron tick, skipped when a run (a catch-up) already covered it.
+   */
+  run(name: string, trigger: RunTrigger = "manual", slot?: number): Promise<DigestRunResult> {
     const s = this.#o.schedules.find((x) => x.name === name);
     if (!s) return Promise.reject(new Error(`no digest named ${name}`));
-    return this.#exclusive(() => this.#run(s, trigger)).catch((err: unknown) => {
+    return this.#exclusive(() => this.#run(s, trigger, slot)).catch((err: unknown) => {
       this.#log.error("digest run failed", { err, digest: name });
       return { schedule: name, trigger, status: "skipped" as const, error: err instanceof Error ? err.message : String(err) };
     });
   }
 
-  async #run(s: DigestScheduleConfig, trigger: RunTrigger): Promise<DigestRunResult> {
+  async #run(s: DigestScheduleConfig, trigger: RunTrigger, slot?: number): Promise<DigestRunResult> {
     const base = { schedule: s.name, trigger };
     if (this.#stopped) return { ...base, status: "skipped", error: "stopping" };
     const store = this.#o.store;
+    const covered = store.getDigestRun(s.name);
+    if (slot !== undefined && covered !== undefined && Date.parse(covered) >= slot) {
+      this.#log.info("scheduled digest already covered by a catch-up run", { digest: s.name, slot: new Date(slot).toISOString() });
+      return { ...base, status: "skipped", error: "already covered" };
+    }
     // Earlier digests first, so that a channel reads them in order.
     await this.#delivery.deliverPending({ resume: (d) => !this.#fresh.delete(d.id) });
 

@@ -133,6 +133,24 @@ describe("digest delivery", () => {
     await scheduler.stop();
   });
 
+  it("the first message accepted behind a 500 is found in the channel's history (posted after the digest was written)", async () => {
+    const store = TrailStore.memory();
+    const clock = new FakeClock(D1);
+    slack.now = clock.now;
+    // Someone else's message before the digest, then ours accepted although the answer is a 500.
+    slack.posted.push({ channel: "C0SEC", ts: `${D1 / 1000 - 3600}.000001`, text: "earlier", blocks: [] });
+    slack.script("chat.postMessage", { error: "post-then-500" });
+    const { scheduler } = makeScheduler({ store, slack, aws: new FakeAws(), clock, over: { scan: scriptedScan(store, clock, many(2)) } });
+    await scheduler.start();
+    const r = (await scheduler.task("C0SEC").execute()) as DigestRunResult;
+    expect(r.delivery).toBe("sent");
+    const lookup = slack.calls.find((c) => c.method === "conversations.history")!;
+    expect(lookup.args).toMatchObject({ channel: "C0SEC", include_all_metadata: "true", oldest: ((D1 - 300_000) / 1000).toFixed(6) });
+    expectOnce(r.digestId!, 1);
+    expect(slack.count("chat.postMessage")).toBe(1);
+    await scheduler.stop();
+  });
+
   it("a crash between posting part 2 and recording it: the restart finds part 2 in the thread and posts only parts 3 and 4", async () => {
     const clock = new FakeClock(D1);
     const store = await TrailStore.open(dir);

@@ -267,6 +267,10 @@ describe("catch-up after downtime", () => {
     expect(texts(catchUp)).toContain("catch-up");
     expect(findingIdsIn(catchUp).map((id) => store.getFinding(id)?.finding.identity.userName).sort()).toEqual(["eve", "mallory"]);
     expect(store.getDigestRun("C0SEC")).toBe(new Date(clock.t).toISOString());
+    // Today's 08:00 tick, had it queued behind the catch-up, finds its slot covered.
+    const tick = await second.scheduler.run("C0SEC", "scheduled", Date.parse("2024-05-03T08:00:00Z"));
+    expect(tick).toMatchObject({ status: "skipped", error: "already covered" });
+    expect(slack.posted).toHaveLength(2);
     await second.scheduler.stop();
 
     clock.set("2024-05-03T10:00:00Z");

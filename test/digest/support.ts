@@ -42,6 +42,8 @@ export class DigestSlackServer {
   readonly unexpected: string[] = [];
   /** Answer conversations.* with missing_scope. */
   historyScope = true;
+  /** Clock for message ts (Slack's ts are times). */
+  now: () => number = () => 1_700_000_000_000;
   private readonly scripts = new Map<string, Reply[]>();
   private server!: Server;
   private seq = 1;
@@ -98,7 +100,7 @@ export class DigestSlackServer {
         const blocks = args.blocks ? (JSON.parse(args.blocks) as Array<Record<string, unknown>>) : [];
         for (const p of blockKitProblems({ blocks, text: args.text }, "message")) this.invalid.push(p);
         if (!args.channel || !args.text) this.invalid.push("postMessage without channel or text");
-        const ts = `1700000000.${String(this.seq++).padStart(6, "0")}`;
+        const ts = `${Math.floor(this.now() / 1000)}.${String(this.seq++).padStart(6, "0")}`;
         const p: Posted = { channel: args.channel!, ts, text: args.text!, blocks, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) };
         if (args.metadata) p.metadata = JSON.parse(args.metadata) as Posted["metadata"];
         this.posted.push(p);
