@@ -7,6 +7,7 @@
  * fsync makes the rename itself durable before the write is reported done.
  */
 import { open, readFile, readdir, rename, stat, unlink, type FileHandle } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
 import type { Adapter } from "lowdb";
@@ -122,12 +123,19 @@ export async function appendFileDurable(file: string, data: string | Uint8Array)
   if (!existed) await fsyncDir(path.dirname(file));
 }
 
-/** Remove temporary files left by writers that died mid-write. They are never the store. */
-export async function removeStaleTempFiles(file: string): Promise<string[]> {
+/**
+ * Remove temporary files left by writers that died mid-write (never the store). A temporary
+ * file of a live process (another trailhound writing right now) is left alone.
+ */
+export async function removeStaleTempFiles(file: string, staleMs = 3_600_000): Promise<string[]> {
   const dir = path.dirname(file);
   const removed: string[] = [];
   for (const name of await readdir(dir)) {
     if (!isTempFileOf(file, name)) continue;
+    const pid = Number(/\.(\d+)\.\d+\.tmp$/.exec(name)?.[1]);
+    const st = await stat(path.join(dir, name)).catch(() => undefined);
+    const old = st !== undefined && Date.now() - st.mtimeMs > staleMs;
+    if (Number.isInteger(pid) && pid !== process.pid && pidAlive(pid) && !old) continue;
     await unlink(path.join(dir, name)).catch(() => undefined);
     removed.push(name);
   }
@@ -166,6 +174,9 @@ export interface LockOptions {
   staleMs?: number;
 }
 
+/** Tells this process's locks from those of an earlier process that had the same pid. */
+const PROCESS_TOKEN = randomBytes(8).toString("hex");
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -185,7 +196,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const staleMs = opts.staleMs ?? 15_000;
   const start = Date.now();
-  const me = { pid: process.pid, host: os.hostname() };
+  const me = { pid: process.pid, host: os.hostname(), token: PROCESS_TOKEN };
   for (let attempt = 0; ; attempt++) {
     try {
       const fh = await open(lockPath, "wx", 0o600);
@@ -202,14 +213,15 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
     }
     const st = await stat(lockPath).catch(() => undefined);
     if (!st) continue;
-    let holder: { pid?: unknown; host?: unknown } = {};
+    let holder: { pid?: unknown; host?: unknown; token?: unknown } = {};
     try {
       holder = JSON.parse(await readFile(lockPath, "utf8")) as typeof holder;
     } catch {
       // Being written right now, or left half-written by a crash: judged by its age below.
     }
     const sameHost = holder.host === me.host && typeof holder.pid === "number";
-    const dead = sameHost && (holder.pid === me.pid || !pidAlive(holder.pid as number));
+    // Our pid but not our token: left by an earlier process that had the same pid (pid 1 in a container).
+    const dead = sameHost && (holder.pid === me.pid ? holder.token !== me.token : !pidAlive(holder.pid as number));
     const age = Date.now() - st.mtimeMs;
     if (dead || age > staleMs || (!sameHost && typeof holder.pid !== "number" && age > 2_000)) {
       await unlink(lockPath).catch(() => undefined);
@@ -220,6 +232,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
         "conflict",
         `The store is locked by another process (${String(holder.pid ?? "?")} on ${String(holder.host ?? "?")}, ${lockPath}) for ${Math.round(age / 1000)} s. ` +
           `If no other trailhound is running, remove ${lockPath}.`,
+        { reason: "locked" },
       );
     }
     await new Promise((r) => setTimeout(r, Math.min(50, 2 + attempt * 2) + Math.random() * 5));
@@ -272,8 +285,7 @@ export class DurableJSONFile<T> implements Adapter<T> {
   async writeText(text: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
     const buf = typeof text === "string" ? Buffer.from(text, "utf8") : text;
     const t0 = performance.now();
-    // The check and the rename happen under the lock: no other writer can slip in between.
-    const release = this.opts.detectConflicts ? await acquireLock(`${this.file}.lock`) : undefined;
+    // Callers that share the file with other processes hold acquireLock(`${file}.lock`) around this.
     try {
       await this.checkConflict();
       this.#identity = await writeFileDurable(this.file, buf);
@@ -281,8 +293,6 @@ export class DurableJSONFile<T> implements Adapter<T> {
       const identity = (e as { identity?: FileIdentity }).identity;
       if (identity) this.#identity = identity;
       throw e;
-    } finally {
-      await release?.();
     }
     this.lastWriteMs = performance.now() - t0;
     this.#bytes = this.#identity.size;
@@ -294,7 +304,7 @@ export class DurableJSONFile<T> implements Adapter<T> {
     if (this.#identity) return this.#checkConflict(this.#identity);
     // Nothing was read: the file did not exist. It must still not exist.
     if (await stat(this.file).then(() => true, () => false)) {
-      throw new StoreError("conflict", `The store file ${this.file} was created by another process since this one started.`);
+      throw new StoreError("conflict", `The store file ${this.file} was created by another process since this one started.`, { reason: "replaced" });
     }
   }
 
@@ -314,6 +324,7 @@ export class DurableJSONFile<T> implements Adapter<T> {
           "conflict",
           `The store file ${this.file} disappeared while trailhound was running (moved by \`store restore\`, or deleted). ` +
             `Nothing was written; restart trailhound so that it reads the store again.`,
+          { reason: "missing" },
         );
       }
       throw e;
@@ -324,6 +335,7 @@ export class DurableJSONFile<T> implements Adapter<T> {
         `The store file ${this.file} was replaced by another process since this one read it ` +
           `(is a second trailhound, or \`store restore\`, using the same --store?). Nothing was written, so that neither ` +
           `side's decisions are lost; restart trailhound so that it reads the store again.`,
+        { reason: "replaced" },
       );
     }
   }

@@ -24,14 +24,19 @@ export type StoreErrorCode =
   /** No usable backup to restore. */
   | "no-backup";
 
+/** For code "conflict": what happened. */
+export type ConflictReason = "replaced" | "missing" | "locked" | "open-twice";
+
 export class StoreError extends Error {
   override readonly name = "StoreError";
+  readonly reason?: ConflictReason;
   constructor(
     readonly code: StoreErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; reason?: ConflictReason },
   ) {
     super(message, options);
+    if (options?.reason) this.reason = options.reason;
   }
 }
 

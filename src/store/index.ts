@@ -1,6 +1,6 @@
 /** The store of trailhound: one durable lowdb JSON file per data directory. */
 export * from "./types.js";
-export { StoreError, isStoreError, recoveryHint, type StoreErrorCode } from "./errors.js";
+export { StoreError, isStoreError, recoveryHint, type StoreErrorCode, type ConflictReason } from "./errors.js";
 export {
   TrailStore,
   AUDIT_CAP,
@@ -34,5 +34,5 @@ export {
   type RestoreResult,
 } from "./maintenance.js";
 export { MIGRATIONS, migrate, detectVersion, type Migration } from "./migrations.js";
-export { DurableJSONFile, writeFileDurable, type Codec } from "./durable-file.js";
+export { DurableJSONFile, writeFileDurable, acquireLock, type Codec } from "./durable-file.js";
 export { decodeStore } from "./codec.js";

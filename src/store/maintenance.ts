@@ -7,10 +7,10 @@
  * Nothing here ever deletes a store file: a file being replaced by a restore is kept as
  * `<file>.damaged-<timestamp>` (or `.replaced-<timestamp>` when it was healthy).
  */
-import { mkdir, readdir, rename, stat, unlink } from "node:fs/promises";
+import { mkdir, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
 import { decodeStore } from "./codec.js";
-import { fsyncDir, isTempFileOf, readWithIdentity, writeFileDurable } from "./durable-file.js";
+import { acquireLock, fsyncDir, isTempFileOf, readWithIdentity, writeFileDurable } from "./durable-file.js";
 import { StoreError, isStoreError } from "./errors.js";
 import { STORE_SCHEMA_VERSION, type StoreData } from "./types.js";
 
@@ -199,6 +199,10 @@ export async function checkStore(dir: string, nowMs: number = Date.now()): Promi
     for (const name of await readdir(dir)) {
       if (isTempFileOf(file, name)) notes.push(`Leftover temporary file ${name} (from a write that was cut short; ignored and removed on next open).`);
       else if (name.startsWith(`${STORE_FILE}.damaged-`) || name.startsWith(`${STORE_FILE}.replaced-`)) notes.push(`Kept aside by an earlier restore: ${name}`);
+      else if (name === `${STORE_FILE}.lock`) {
+        const holder = await readFile(path.join(dir, name), "utf8").catch(() => "");
+        notes.push(`Write lock present (${holder || "empty"}): a trailhound is saving right now, or one died while saving (then the next writer takes the lock over).`);
+      }
     }
   } catch {
     // The directory itself is missing or unreadable: already reported through the file read.
@@ -292,6 +296,23 @@ export async function restoreBackup(dir: string, name?: string, nowMs: number = 
     );
   }
 
+  // Under the writers' lock: a running trailhound either saved before (its save is what is kept
+  // aside) or notices the replaced file and saves on top of the restored one.
+  const release = await acquireLock(`${file}.lock`);
+  try {
+    return await replaceWith(dir, file, chosen, skipped, nowMs);
+  } finally {
+    await release();
+  }
+}
+
+async function replaceWith(
+  dir: string,
+  file: string,
+  chosen: { info: BackupInfo; bytes: Buffer },
+  skipped: RestoreResult["skipped"],
+  nowMs: number,
+): Promise<RestoreResult> {
   let movedAside: string | undefined;
   const current = await readWithIdentity(file).catch(() => undefined);
   if (current !== null) {

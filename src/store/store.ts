@@ -22,7 +22,7 @@ import { DIMS, type Profile } from "../baseline/profile.js";
 import { SEVERITY_RANK, type Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
 import { StoreSerializer, decodeStore, type Section } from "./codec.js";
-import { DurableJSONFile, appendFileDurable, readWithIdentity, removeStaleTempFiles } from "./durable-file.js";
+import { DurableJSONFile, acquireLock, appendFileDurable, readWithIdentity, removeStaleTempFiles } from "./durable-file.js";
 import { StoreError, isStoreError } from "./errors.js";
 import {
   KEEP_BACKUPS,
@@ -162,6 +162,10 @@ interface Backend {
   readonly file?: string;
   readonly serializer?: StoreSerializer;
   persist(db: Low<StoreData>, rotatedAudit: AuditEntry[]): Promise<void>;
+  /** Take the writers' lock (released by the returned function). */
+  lock?(): Promise<() => Promise<void>>;
+  /** Another process replaced the file (throws StoreError "conflict" when it is gone). */
+  replacedOnDisk?(): Promise<boolean>;
   /** Read the file again after another process replaced it. */
   reload?(): Promise<StoreData>;
   bytes(): number;
@@ -345,6 +349,7 @@ export class TrailStore {
       throw new StoreError(
         "conflict",
         `The store ${id} is already open in this process; share that TrailStore instead of opening it again (two writers would overwrite each other's saves).`,
+        { reason: "open-twice" },
       );
     }
     OPEN_FILES.add(id);
@@ -454,7 +459,10 @@ export class TrailStore {
    * Run a read-modify-write on the data and save it. Functions run one at a time, in call order;
    * updates queued together are saved with one disk write. Resolves with `fn`'s result once the
    * change is durable; rejects with `fn`'s error (write nothing for it: validate before mutating),
-   * or with StoreError("write-failed" | "conflict") when saving failed.
+   * or with StoreError("write-failed" | "conflict") when saving failed. `fn` runs again if
+   * another process replaced the file (its change is re-applied on what is on disk), so keep it
+   * free of side effects. It may mutate records in place, at the price of re-encoding the whole
+   * store on the next save: the domain methods replace records instead.
    */
   update<R>(fn: (data: StoreData) => R | Promise<R>): Promise<R> {
     return this.#enqueue(fn, true);
@@ -510,49 +518,52 @@ export class TrailStore {
     this.#writes++;
   }
 
+  /**
+   * One batch, under the writers' lock (file store): if another process (a CLI scan, a restore)
+   * replaced the file since this one read or wrote it, read it again and re-apply what this
+   * process has not saved yet, then run the batch and save. Holding the lock from the check to
+   * the rename, no cooperating writer can slip in between: nobody's decisions are overwritten.
+   */
   async #runBatch(batch: Job[]): Promise<void> {
-    const first = await this.#runJobs(batch, this.#db.data);
-    let results = first.results;
-    const changed = first.changed;
+    let release: (() => Promise<void>) | undefined;
+    let results: JobResult[] = [];
     let writeError: unknown;
-    if (changed || this.#dirty) {
-      try {
-        await this.#save();
-      } catch (e) {
-        if (isStoreError(e, "conflict") && this.#backend.reload && !/locked by another process/.test(e.message)) {
-          // Another process (a CLI scan, a restore) replaced the file since we read or wrote it.
-          // Start again from what is on disk: read it, re-apply what this process has not saved yet
-          // (earlier failed batches, then this batch), save. Nobody's decisions are overwritten.
-          writeError = e;
-          for (let attempt = 0; attempt < 5 && isStoreError(writeError, "conflict"); attempt++) {
-            try {
-              const fresh = await this.#backend.reload();
-              this.#db.data = fresh;
-              this.#rotated = [];
-              await this.#runJobs(this.#unsaved, fresh);
-              ({ results } = await this.#runJobs(batch, fresh));
-              await this.#save();
-              writeError = undefined;
-            } catch (e2) {
-              writeError = e2;
-              if (isStoreError(e2, "conflict") && /disappeared|locked by another process/.test(e2.message)) break;
-            }
-          }
-        } else {
-          writeError = e;
-        }
-        if (writeError !== undefined) {
+    try {
+      release = await this.#backend.lock?.();
+      if (this.#backend.reload && (await this.#backend.replacedOnDisk?.())) {
+        const fresh = await this.#backend.reload();
+        this.#db.data = fresh;
+        this.#rotated = [];
+        await this.#runJobs(this.#unsaved, fresh);
+      }
+    } catch (e) {
+      // The lock is held elsewhere for too long, or the file disappeared or cannot be read back:
+      // this batch is not applied at all.
+      await release?.();
+      const err = isStoreError(e) ? e : new StoreError("write-failed", `Saving the store failed: ${(e as Error).message}`, { cause: e });
+      for (const job of batch) job.reject(err);
+      return;
+    }
+    try {
+      const run = await this.#runJobs(batch, this.#db.data);
+      results = run.results;
+      if (run.changed || this.#dirty) {
+        try {
+          await this.#save();
+        } catch (e) {
           this.#dirty = true;
           for (let i = 0; i < batch.length; i++) if (results[i]!.ok) this.#unsaved.push(batch[i]!);
-          if (!isStoreError(writeError)) {
-            writeError = new StoreError(
-              "write-failed",
-              `Saving the store failed (${(writeError as Error).message}); the change is kept in memory and saved with the next successful write.`,
-              { cause: writeError },
-            );
-          }
+          writeError = isStoreError(e)
+            ? e
+            : new StoreError(
+                "write-failed",
+                `Saving the store failed (${(e as Error).message}); the change is kept in memory and saved with the next successful write.`,
+                { cause: e },
+              );
         }
       }
+    } finally {
+      await release?.();
     }
     batch.forEach((job, i) => {
       const r = results[i]!;
@@ -1269,6 +1280,7 @@ class FileBackend implements Backend {
         "conflict",
         `The store file ${this.file} disappeared while trailhound was running (deleted, or moved away). Nothing was written; ` +
           `restore it (\`trailhound store restore --store ${this.dir} latest\`) and restart trailhound.`,
+        { reason: "missing" },
       );
     }
     const dec = decodeStore(got.bytes, this.file, this.dir);
@@ -1286,9 +1298,21 @@ class FileBackend implements Backend {
     this.#lastBackupMs = now;
   }
 
+  lock(): Promise<() => Promise<void>> {
+    return acquireLock(`${this.file}.lock`);
+  }
+
+  async replacedOnDisk(): Promise<boolean> {
+    try {
+      await this.adapter.checkConflict();
+      return false;
+    } catch (e) {
+      if (isStoreError(e, "conflict") && e.reason === "replaced") return true;
+      throw e;
+    }
+  }
+
   async persist(db: Low<StoreData>, rotated: AuditEntry[]): Promise<void> {
-    // Before anything is appended: a conflict makes the store read the file again.
-    await this.adapter.checkConflict();
     if (rotated.length > 0) await this.#appendAudit(rotated);
     // Low.write() -> adapter.write(data): serialise (cached per record) and write durably.
     await db.write();

@@ -111,6 +111,27 @@ function runChild(dir: string, run: number, killAfterReadyMs: number | undefined
   });
 }
 
+describe("two processes on one store", () => {
+  it("writing at the same time, then SIGKILLed: every acknowledgement either reported is kept", { timeout: 60_000 }, async () => {
+    const dir = path.join(work, "shared");
+    const acked = new Set<string>();
+    for (let round = 0; round < 2; round++) {
+      const runs = await Promise.all([runChild(dir, 1000 + round * 2, 1200, 0), runChild(dir, 1001 + round * 2, 1300, 0)]);
+      for (const r of runs) {
+        expect(r.signal, r.stderr).toBe("SIGKILL");
+        for (const id of r.acked) acked.add(id);
+      }
+      const s = await TrailStore.open(dir);
+      const lost = [...acked].filter((id) => s.getFinding(id)?.status !== "acknowledged");
+      expect(lost, `round ${round}: acknowledgements reported durable but missing`).toEqual([]);
+      // Both wrote: each one's acknowledgements are there.
+      for (const r of runs) expect(r.acked.length).toBeGreaterThan(0);
+      await s.close();
+    }
+    expect((await checkStore(dir)).ok).toBe(true);
+  });
+});
+
 describe("crash safety", () => {
   it("SIGKILL at random instants never loses a durable acknowledgement nor leaves a broken store", { timeout: 60_000 }, async () => {
     const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);

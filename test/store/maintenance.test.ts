@@ -206,10 +206,16 @@ describe("checkStore / restoreBackup", () => {
     await s.close();
   });
 
-  it("a running store refuses to write over a file that a restore replaced", async () => {
-    await seedWithBackup();
-    const s = await TrailStore.open(dir);
+  it("a running store picks up a file that a restore replaced, and saves its next change on top of it", async () => {
+    await seedWithBackup(); // the backup has f1 open; the store file has f1 acknowledged by U1
+    const s = await TrailStore.open(dir, { clock: () => T0 + 2000 }); // no new daily backup
+    expect(s.getFinding("f1")?.status).toBe("acknowledged");
     await restoreBackup(dir, undefined, T0 + 9000);
-    await expect(s.acknowledge("f2", "U9", T0)).rejects.toMatchObject({ code: "conflict" });
+    await s.acknowledge("f2", "U9", T0);
+    expect(s.getFinding("f1")?.status).toBe("open"); // the restore rolled it back, on purpose
+    const onDisk = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    expect(onDisk.findings.f2.acknowledged.by).toBe("U9");
+    expect(onDisk.findings.f1.status).toBe("open");
+    await s.close();
   });
 });

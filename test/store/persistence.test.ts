@@ -201,19 +201,62 @@ describe("a damaged store is refused, never overwritten", () => {
     expect(err.code).toBe("unreadable");
   });
 
-  it("does not overwrite a store file another process replaced (conflict)", async () => {
+  it("never overwrites a file another process replaced: reads it again and re-applies its own change on top", async () => {
     const s = await TrailStore.open(dir);
-    await s.recordFindings([makeFinding({ id: "f1" })], T0);
-    // Another process replaces the file (as a second trailhound would, with its own decision in it).
+    await s.recordFindings([makeFinding({ id: "f1" }), makeFinding({ id: "f2" })], T0);
+    // Another process replaces the file with its own decision (and a finding of its own) in it.
     const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
     raw.findings.f1.status = "acknowledged";
     raw.findings.f1.acknowledged = { by: "U-other", at: new Date(T0).toISOString(), severity: "medium" };
+    raw.findings.f9 = { ...raw.findings.f2, id: "f9", finding: { ...raw.findings.f2.finding, id: "f9" } };
+    raw.audit.push({ at: new Date(T0).toISOString(), actor: "U-other", action: "ack", target: "f1" });
     await writeFileDurable(storeFile(dir), JSON.stringify(raw));
-    const theirs = await readFile(storeFile(dir));
-    await expect(s.acknowledge("f1", "U-mine", T0)).rejects.toMatchObject({ code: "conflict" });
-    expect(Buffer.compare(await readFile(storeFile(dir)), theirs)).toBe(0);
-    // A restore that moved the file away is a conflict too.
+
+    const mine = await s.acknowledge("f2", "U-mine", T0 + 1);
+    expect(mine.acknowledged?.by).toBe("U-mine");
+    // Both decisions are on disk and in memory.
+    const onDisk = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    expect(onDisk.findings.f1.acknowledged.by).toBe("U-other");
+    expect(onDisk.findings.f2.acknowledged.by).toBe("U-mine");
+    expect(Object.keys(onDisk.findings).sort()).toEqual(["f1", "f2", "f9"]);
+    expect(onDisk.audit.map((e: { actor: string }) => e.actor)).toEqual(["U-other", "U-mine"]);
+    expect(s.getFinding("f1")?.acknowledged?.by).toBe("U-other");
+    expect(s.getFinding("f9")).toBeDefined();
+
+    // A file moved away (deleted) is not recreated behind the operator's back.
     await rename(storeFile(dir), `${storeFile(dir)}.moved`);
-    await expect(s.flush()).rejects.toMatchObject({ code: "conflict" });
+    await expect(s.acknowledge("f1", "U-mine", T0)).rejects.toMatchObject({ code: "conflict", reason: "missing" });
+    expect((await readdir(dir)).includes("trailhound.json")).toBe(false);
+    expect(s.getFinding("f1")?.acknowledged?.by).toBe("U-other"); // the refused change was not applied
+    // Once it is back, changes are saved on top of it again.
+    await rename(`${storeFile(dir)}.moved`, storeFile(dir));
+    await s.acknowledge("f1", "U-mine", T0);
+    expect(JSON.parse(await readFile(storeFile(dir), "utf8")).findings.f1.acknowledged.by).toBe("U-mine");
+    await s.close();
+  });
+
+  it("waits for another process's write lock, and takes over a lock left by a dead process", async () => {
+    const { acquireLock } = await import("../../src/store/index.js");
+    const s = await TrailStore.open(dir);
+    const lock = `${storeFile(dir)}.lock`;
+    const release = await acquireLock(lock);
+    const pending = s.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
+    let done = false;
+    void pending.then(() => (done = true));
+    await new Promise((r) => setTimeout(r, 150));
+    expect(done).toBe(false); // blocked by the lock
+    await release();
+    await pending;
+    expect(s.getCursor("k")).toBeDefined();
+    // A lock whose holder is dead (on this host) is taken over at once.
+    await writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname(), at: "x" }));
+    await s.setCursor("k2", { newestTime: 1, newestIds: [], updatedAt: "t" });
+    expect((await readdir(dir)).includes("trailhound.json.lock")).toBe(false);
+    // A live holder that never lets go: the write fails (code conflict, reason locked) after the timeout.
+    await expect(acquireLock(lock, { timeoutMs: 50 }).then((r) => acquireLock(lock, { timeoutMs: 100 }).finally(r))).rejects.toMatchObject({
+      code: "conflict",
+      reason: "locked",
+    });
+    await s.close();
   });
 });
