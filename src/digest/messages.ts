@@ -155,9 +155,8 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
     const chunk = inThread.slice(at, at + perMessage);
     const from = top + at + 1;
     const to = top + at + chunk.length;
-    const blocks: Block[] = [
-      { type: "context", block_id: "dg:t", elements: [mrkdwn(`Findings ${from}–${to} of ${plan.items.length}, most severe first`)] },
-    ];
+    const range = from === to ? `Finding ${from}` : `Findings ${from}–${to}`;
+    const blocks: Block[] = [{ type: "context", block_id: "dg:t", elements: [mrkdwn(`${range} of ${plan.items.length}, most severe first`)] }];
     chunk.forEach((item, i) => blocks.push(...itemBlocks(item, top + at + i)));
     const last = at + perMessage >= inThread.length;
     if (last && notShown > 0) {
@@ -167,7 +166,7 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
         elements: [mrkdwn(`…and ${plural(notShown, "more finding")}, less severe: see the Home tab or \`/cloudtrail status\``)],
       });
     }
-    parts.push({ text: fallbackText(`trailhound digest, continued: findings ${from}–${to} of ${plan.items.length}`), blocks, thread: true });
+    parts.push({ text: fallbackText(`trailhound digest, continued: ${range.toLowerCase()} of ${plan.items.length}`), blocks, thread: true });
   }
   return parts;
 }
