@@ -206,7 +206,7 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    eventid, eventname, eventsource,`,
     `    coalesce(awsregion, 'unknown') AS region_v,`,
     `    sourceipaddress AS ip_raw, useragent AS ua_raw,`,
-    `    ${n("errorcode")} AS err_code, errormessage, responseelements,`,
+    `    ${n("errorcode")} AS err_code, errormessage, responseelements, requestparameters,`,
     `    ${n("useridentity.type")} AS ui_type,`,
     `    ${n("useridentity.arn")} AS ui_arn,`,
     `    ${n("useridentity.accountid")} AS ui_acct,`,
@@ -275,6 +275,8 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    CASE WHEN ui_inv IS NULL THEN ${uaFamilySql("ua_raw")} END AS d_ua,`,
     `    ${session} AS d_session,`,
     `    err_code AS d_err,`,
+    `    CASE WHEN name_n IN ('AssumeRole', 'AssumeRoleWithSAML', 'AssumeRoleWithWebIdentity') THEN nullif(try(json_extract_scalar(requestparameters, '$.roleArn')), '') END AS d_role,`,
+    `    CASE WHEN name_n = 'RunInstances' THEN nullif(try(json_extract_scalar(requestparameters, '$.instanceType')), '') END AS d_itype,`,
     `    (err_code IS NOT NULL OR ${consoleFail}) AS failed,`,
     `    ${denied} AS denied,`,
     `    regexp_like(name_n, ${re(READ_NAME)}) AS is_read,`,
@@ -301,7 +303,7 @@ export function eventRowsQuery(o: { table: TableRef; scope?: Scope; from: number
 // Query 1: baseline marginals per identity
 
 /** Dimensions computed in SQL (network and country come from the IPs and the geo resolver). */
-export const SQL_DIMS = ["api", "service", "region", "ip", "ua", "session", "errorCode"] as const satisfies readonly Dim[];
+export const SQL_DIMS = ["api", "service", "region", "ip", "ua", "session", "errorCode", "assumedRole", "instanceType"] as const satisfies readonly Dim[];
 const DIM_COLUMN: Record<(typeof SQL_DIMS)[number], string> = {
   api: "d_api",
   service: "d_service",
@@ -310,6 +312,8 @@ const DIM_COLUMN: Record<(typeof SQL_DIMS)[number], string> = {
   ua: "d_ua",
   session: "d_session",
   errorCode: "d_err",
+  assumedRole: "d_role",
+  instanceType: "d_itype",
 };
 /** Per-identity time marginals: hour of day, weekday, day, recent hour index, 10-minute bucket with reads. */
 const TIME_SETS: Record<string, string> = { hod: "hod", dow: "dow", day: "day_n", hour: "hour_n", bucket: "bucket" };

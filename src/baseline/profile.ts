@@ -6,7 +6,11 @@
  * the horizon (default 90 days) are forgotten. Times are epoch milliseconds.
  */
 
-export const DIMS = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode"] as const;
+/**
+ * `assumedRole`: roles this identity assumed (AssumeRole* `roleArn`): caller-to-role pairs.
+ * `instanceType`: EC2 instance types it launched (RunInstances `instanceType`).
+ */
+export const DIMS = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType"] as const;
 export type Dim = (typeof DIMS)[number];
 
 /** [count (decayed), errors (decayed), firstSeen ms, lastSeen ms]. A tuple keeps the store small. */
@@ -57,7 +61,7 @@ export interface BaselineConfig {
 export const DEFAULT_BASELINE_CONFIG: BaselineConfig = {
   horizonDays: 90,
   halfLifeDays: 30,
-  caps: { api: 300, service: 80, ip: 100, network: 40, country: 30, region: 30, ua: 40, session: 50, errorCode: 30 },
+  caps: { api: 300, service: 80, ip: 100, network: 40, country: 30, region: 30, ua: 40, session: 50, errorCode: 30, assumedRole: 50, instanceType: 20 },
   hourlyDays: 14,
   learningMinDays: 3,
   learningMinEvents: 50,

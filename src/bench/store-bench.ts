@@ -6,13 +6,19 @@
  * audit log, and reports size on disk, write latency (p50/p99 over 50 writes of a decision, and
  * of a scan-sized update) and load time. Goals: < 50 MB on disk, a write < 300 ms.
  *
- * Options: --identities N (default 10000), --writes N (default 50), --seed N, --dir PATH (keep the store there).
+ * The busy share fills to their caps the dimensions that grow with activity (APIs, services,
+ * IPs, sessions, user agents, error codes); countries, networks, regions, assumed roles and
+ * instance types stay within what one organisation plausibly has (ORG_BOUNDED). With
+ * --all-dims-at-caps every dimension of the busy share is near its cap: an upper bound.
+ *
+ * Options: --identities N (default 10000), --writes N (default 50), --seed N, --dir PATH (keep
+ * the store there), --all-dims-at-caps.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, compactProfile, emptyProfile, type Dim, type Profile, type Stat } from "../baseline/profile.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, DIMS, HOUR, compactProfile, emptyProfile, type Profile, type Stat } from "../baseline/profile.js";
 import type { Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
 import { TrailStore } from "../store/store.js";
@@ -71,7 +77,10 @@ const ERRORS = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation"
 type Tier = "heavy" | "medium" | "light";
 
 /** A profile as the baseline code would store it: bounded by the caps, counts rounded by compactProfile. */
-export function makeProfile(r: () => number, i: number, tier: Tier): Profile {
+/** Upper bounds, per identity, of dimensions that do not grow with activity (see makeProfile). */
+const ORG_BOUNDED: Record<string, number> = { country: 5, network: 15, region: 17, assumedRole: 20, instanceType: 10 };
+
+export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCaps = false): Profile {
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(a: readonly T[]) => a[Math.floor(r() * a.length)]!;
   const account = String(100000000000 + (i % 40) * 7919);
@@ -103,7 +112,9 @@ export function makeProfile(r: () => number, i: number, tier: Tier): Profile {
   p.hours = p.hours.map(() => (r() < 0.6 ? (p.events / 24) * r() * 2 : 0));
   p.weekdays = p.weekdays.map(() => (p.events / 7) * (0.5 + r()));
   const share = tier === "heavy" ? () => 0.8 + r() * 0.2 : tier === "medium" ? () => 0.15 + r() * 0.25 : () => 0;
-  const lightCount: Record<Dim, () => number> = {
+  // Keyed by dimension name (not Record<Dim, ...>) so that dimensions added to profile.ts get a
+  // generic generator instead of breaking the build.
+  const lightCount: Record<string, () => number> = {
     api: () => int(3, 30),
     service: () => int(1, 6),
     ip: () => int(1, 6),
@@ -113,8 +124,10 @@ export function makeProfile(r: () => number, i: number, tier: Tier): Profile {
     ua: () => int(1, 3),
     session: () => int(1, 12),
     errorCode: () => int(0, 3),
+    assumedRole: () => int(0, 3),
+    instanceType: () => int(0, 2),
   };
-  const valueOf: Record<Dim, (k: number) => string> = {
+  const valueOf: Record<string, (k: number) => string> = {
     api: (k) => `${VERBS[k % VERBS.length]}${NOUNS[Math.floor(k / VERBS.length) % NOUNS.length]}${k >= VERBS.length * NOUNS.length ? "V2" : ""}`,
     service: (k) => SERVICES[k % SERVICES.length]!,
     ip: () => `${int(1, 223)}.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
@@ -124,16 +137,25 @@ export function makeProfile(r: () => number, i: number, tier: Tier): Profile {
     ua: (k) => `${UAS[k % UAS.length]}${k}`,
     session: () => (r() < 0.5 ? `i-0${Math.floor(r() * 2 ** 52).toString(16).padStart(16, "0")}` : `botocore-session-${Math.floor((NOW - int(0, 90) * DAY) / 1000)}`),
     errorCode: (k) => ERRORS[k % ERRORS.length]!,
+    assumedRole: (k) => `arn:aws:iam::${100000000000 + (k % 50)}:role/deploy-role-${k}`,
+    instanceType: (k) => ["t3.micro", "m5.large", "c6i.xlarge", "r6g.2xlarge", "p4d.24xlarge"][k % 5]! + (k >= 5 ? `-${k}` : ""),
   };
-  for (const d of Object.keys(valueOf) as Dim[]) {
-    const cap = DEFAULT_BASELINE_CONFIG.caps[d];
-    const n = tier === "light" ? Math.min(cap, lightCount[d]()) : Math.max(1, Math.round(cap * share()));
+  const caps = DEFAULT_BASELINE_CONFIG.caps as Record<string, number>;
+  for (const d of DIMS) {
+    const cap = caps[d] ?? 30;
+    // Busy identities fill the dimensions that grow with automation (APIs, services, IPs,
+    // sessions, user agents, error codes) up to their caps; where and as what they act stays
+    // bounded by the organisation (countries, networks, enabled regions, roles, instance types),
+    // unless --all-dims-at-caps asks for the upper bound.
+    const limit = allDimsAtCaps ? cap : Math.min(cap, ORG_BOUNDED[d] ?? cap);
+    const n = tier === "light" ? Math.min(cap, (lightCount[d] ?? (() => int(0, 3)))()) : Math.max(1, Math.round(limit * share()));
+    const value = valueOf[d] ?? ((k: number) => `${d}-value-${k}`);
     const rec: Record<string, Stat> = {};
     const offset = int(0, 500);
     for (let k = 0; k < n; k++) {
       const f = sec(p.first + r() * (p.last - p.first));
       const l = sec(f + r() * (p.last - f));
-      rec[valueOf[d](k + (d === "api" ? offset : 0))] = [p.events * r() * (2 / n), r() < 0.8 ? 0 : r() * 3, f, l];
+      rec[value(k + (d === "api" ? offset : 0))] = [p.events * r() * (2 / n), r() < 0.8 ? 0 : r() * 3, f, l];
     }
     p.dims[d] = rec;
   }
@@ -182,6 +204,8 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 }
 
+const ALL_AT_CAPS = process.argv.includes("--all-dims-at-caps");
+
 async function main(): Promise<void> {
   const N = arg("identities", 10_000);
   const WRITES = arg("writes", 50);
@@ -198,11 +222,14 @@ async function main(): Promise<void> {
       const x = r();
       const tier: Tier = x < 0.05 ? "heavy" : x < 0.2 ? "medium" : "light";
       tiers.push(tier);
-      profiles.push(makeProfile(r, i, tier));
+      profiles.push(makeProfile(r, i, tier, ALL_AT_CAPS));
     }
     const count = (t: Tier) => tiers.filter((x) => x === t).length;
     console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} (other work on the machine inflates every figure)`);
-    console.log(`generated ${N} profiles (${count("heavy")} near the caps, ${count("medium")} medium, ${count("light")} light) in ${f1(performance.now() - t)} ms`);
+    console.log(
+      `generated ${N} profiles (${count("heavy")} near the caps${ALL_AT_CAPS ? " of every dimension (--all-dims-at-caps)" : " of the dimensions that grow with activity"}, ` +
+        `${count("medium")} medium, ${count("light")} light; ${DIMS.length} dimensions) in ${f1(performance.now() - t)} ms`,
+    );
 
     let store = await TrailStore.open(dir);
     t = performance.now();
@@ -251,7 +278,7 @@ async function main(): Promise<void> {
     const scanMs: number[] = [];
     const scanCpu: number[] = [];
     for (let i = 0; i < WRITES; i++) {
-      const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!)).map((p, k) => ({ ...p, key: keys[(i * 300 + k) % N]! }));
+      const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!, ALL_AT_CAPS)).map((p, k) => ({ ...p, key: keys[(i * 300 + k) % N]! }));
       const fs = Array.from({ length: 20 }, (_, k) => makeFinding(r, 3000 + i * 20 + k, keys));
       const c = process.cpuUsage();
       t = performance.now();

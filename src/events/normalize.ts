@@ -448,7 +448,8 @@ export interface BaselineFacts {
   denied: boolean;
   errorCode: string | undefined;
   accountId: string;
-  principal: Principal;
+  requestParameters: Record<string, unknown> | null;
+  principal: Pick<Principal, "key" | "type" | "sessionName" | "invokedBy" | "accountId"> & Principal;
 }
 
 const scratch: BaselineFacts = {
@@ -464,6 +465,7 @@ const scratch: BaselineFacts = {
   denied: false,
   errorCode: undefined,
   accountId: "",
+  requestParameters: null,
   principal: { key: "", type: "" },
 };
 
@@ -525,6 +527,8 @@ export function baselineFacts(r: Record<string, unknown>, time: number, principa
   f.denied = denied;
   f.errorCode = errorCode;
   f.accountId = recipient ?? principal.accountId ?? "unknown";
+  const rp = r.requestParameters;
+  f.requestParameters = rp !== null && typeof rp === "object" && !Array.isArray(rp) ? (rp as Record<string, unknown>) : null;
   f.principal = principal;
   return f;
 }

@@ -158,6 +158,8 @@ export interface EventFacts {
   failed: boolean;
   denied: boolean;
   errorCode?: string | undefined;
+  /** Read for AssumeRole* (`roleArn`) and RunInstances (`instanceType`). */
+  requestParameters: Record<string, unknown> | null;
   principal: Pick<Principal, "sessionName" | "invokedBy">;
 }
 
@@ -177,8 +179,10 @@ const D_API = 0,
   D_REGION = 5,
   D_UA = 6,
   D_SESSION = 7,
-  D_ERROR = 8;
-const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode"];
+  D_ERROR = 8,
+  D_ROLE = 9,
+  D_ITYPE = 10;
+const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType"];
 
 export class IdentityAcc {
   /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
@@ -188,8 +192,8 @@ export class IdentityAcc {
   private foldAt = 64;
   private oldFoldAt = 256;
   private lastOldBucket = 0;
-  private readonly lastValue: Array<string | undefined> = new Array(9).fill(undefined);
-  private readonly lastStat: Array<MStat | undefined> = new Array(9).fill(undefined);
+  private readonly lastValue: Array<string | undefined> = new Array(DIM_NAMES.length).fill(undefined);
+  private readonly lastStat: Array<MStat | undefined> = new Array(DIM_NAMES.length).fill(undefined);
   private serviceMap: Map<string, MStat> | undefined;
   /** Counted (new-to-store) totals. */
   events = 0;
@@ -290,6 +294,14 @@ export class IdentityAcc {
     const session = ev.principal.sessionName;
     if (session) this.track(D_SESSION, session, t, ev, counted, inWindow, bucket, wmin);
     if (ev.errorCode) this.track(D_ERROR, ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
+    const name = ev.eventName;
+    if (name === "RunInstances" || name.startsWith("AssumeRole")) {
+      const rp = ev.requestParameters;
+      if (rp) {
+        const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
+        if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);
+      }
+    }
 
     // Hourly history (every event), window buckets (rates, breadth), breadth before the window.
     const h = Math.floor(t / HOUR);

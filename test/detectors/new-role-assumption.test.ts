@@ -23,6 +23,13 @@ describe("new-role-assumption", () => {
     expect(f?.why).toMatch(/chaining/);
   });
 
+  test("fires on a caller-to-role pair never seen, when the caller has assumed other roles before", () => {
+    const e = assume("arn:aws:iam::111111111111:role/Admin");
+    const out = runEvent(d, e, ctxFor(e.principal, { history: { apis: ["sts:AssumeRole"], dims: { assumedRole: ["arn:aws:iam::111111111111:role/Deploy"] } } }));
+    expect(out).toHaveLength(1);
+    expect(out[0]!.why).toMatch(/Admin/);
+  });
+
   test("fires on federation tokens, console sign-in tokens and Roles Anywhere trust anchors at cold start", () => {
     expect(runEvent(d, ev({ eventName: "GetFederationToken", requestParameters: { name: "x" } }))[0]?.severity).toBe("medium");
     expect(runEvent(d, ev({ eventName: "GetSigninToken", eventSource: "signin.amazonaws.com", userIdentity: assumedRole("MyRole"), userAgent: "python-requests/2.28.0" }))[0]?.severity).toBe("medium");
@@ -32,7 +39,8 @@ describe("new-role-assumption", () => {
   test("stays quiet on AssumeRole within the organisation at cold start, on known patterns, and for services", () => {
     expect(runEvent(d, assume("arn:aws:iam::111111111111:role/Deploy"))).toEqual([]);
     const e = assume("arn:aws:iam::111111111111:role/Deploy");
-    expect(runEvent(d, e, ctxFor(e.principal, { history: { apis: ["sts:AssumeRole"] } }))).toEqual([]);
+    // A caller-to-role pair seen before the window.
+    expect(runEvent(d, e, ctxFor(e.principal, { history: { apis: ["sts:AssumeRole"], dims: { assumedRole: ["arn:aws:iam::111111111111:role/Deploy"] } } }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "AssumeRole", userIdentity: { type: "AWSService", invokedBy: "lambda.amazonaws.com" }, requestParameters: { roleArn: "arn:aws:iam::999999999999:role/x" } }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "GetSigninToken", eventSource: "signin.amazonaws.com", userIdentity: assumedRole("AWSReservedSSO_Admin_1", "jane") }))).toEqual([]);
   });

@@ -270,3 +270,18 @@ describe("the fast path for records before the window", () => {
     }
   });
 });
+
+describe("target dimensions", () => {
+  it("learn caller-to-role pairs and launched instance types", () => {
+    const recs: Array<Record<string, unknown>> = [];
+    for (let d = 0; d < 4; d++) {
+      recs.push({ ...rec({ t: T0 + d * DAY, name: "AssumeRole", source: "sts.amazonaws.com" }), requestParameters: { roleArn: "arn:aws:iam::1111:role/Deploy", roleSessionName: "x" } });
+      recs.push({ ...rec({ t: T0 + d * DAY + HOUR, name: "RunInstances" }), requestParameters: { instanceType: "t3.micro", minCount: 1, maxCount: 1 } });
+    }
+    const { profiles } = scan(recs);
+    const p = profiles[0]!;
+    expect(Object.keys(p.dims.assumedRole)).toEqual(["arn:aws:iam::1111:role/Deploy"]);
+    expect(p.dims.assumedRole["arn:aws:iam::1111:role/Deploy"]![0]).toBe(4);
+    expect(Object.keys(p.dims.instanceType)).toEqual(["t3.micro"]);
+  });
+});
