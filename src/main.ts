@@ -9,7 +9,10 @@ import type { AddressInfo } from "node:net";
 import { webApi, type App } from "@slack/bolt";
 import { loadConfig, type Config } from "./config.js";
 import { createDigestScheduler, type DigestScheduler } from "./digest/index.js";
-import type { SourceFactory } from "./scan/service.js";
+import { createScanService, type LiveScanOptions, type SourceFactory } from "./scan/service.js";
+import { liveSourceFactory } from "./sources/aws-cli.js";
+import { defaultGeoResolver } from "./geo/default.js";
+import type { GeoResolver } from "./geo/types.js";
 import { createLogger, toBoltLogger, type Log } from "./log.js";
 import { createSlackApp, healthzHandler } from "./slack/app.js";
 import type { Bot, BotSettings } from "./slack/context.js";
@@ -139,10 +142,6 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   return { mode: config.slack.mode, ...(port !== undefined ? { port } : {}), teamId, app, bot, stop };
 }
 
-/** Until the scan core's service is plugged in here, scans from Slack say so instead of failing obscurely. */
-const scanServiceMissing: ScanService = {
-  scan: () => Promise.reject(new Error("no scan service is wired into the bot (src/main.ts serve())")),
-};
 
 /** SIGTERM/SIGINT: stop cleanly (store flushed by onShutdown), exit; give up after `graceMs`. */
 export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = 15_000): void {
@@ -173,6 +172,16 @@ export async function serve(
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
+  // One geo resolver and one scan service for slash commands and digests alike.
+  let geo: GeoResolver | undefined;
+  try {
+    geo = await defaultGeoResolver(env);
+  } catch (err) {
+    log.warn("scans run without geography (no GeoIP data)", { err });
+  }
+  const live: LiveScanOptions = { store, sourceFactory: wiring.digestSources ?? liveSourceFactory(env) };
+  if (geo) live.geo = geo;
+  const scans = wiring.scans ?? createScanService(live);
   let bot: RunningBot;
   // Digests (src/digest): scheduled once the bot is up, stopped before the store closes; the
   // Home tab shows their next run.
@@ -186,11 +195,12 @@ export async function serve(
       log,
       env,
       ...(wiring.digestSources ? { sourceFactory: wiring.digestSources } : {}),
+      ...(geo ? { geo } : {}),
     });
     const stopDigests = digests ? () => digests!.stop() : () => undefined;
     bot = await startBot(config, {
       store,
-      scans: wiring.scans ?? scanServiceMissing,
+      scans,
       log,
       ...(digests ? { digest: digests } : {}),
       onShutdown: async () => {

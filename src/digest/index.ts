@@ -44,16 +44,20 @@ export interface DigestWiring {
   sourceFactory?: SourceFactory;
   /** Extra WebClient options (tests). */
   clientOptions?: webApi.WebClientOptions;
+  /** Shared with the bot's scans (one resolver per process); default: opened here. */
+  geo?: GeoResolver;
 }
 
 /** The scheduler for `trailhound serve` (not started); undefined when no digest is configured. */
 export async function createDigestScheduler(w: DigestWiring): Promise<DigestScheduler | undefined> {
   if (w.schedules.length === 0) return undefined;
-  let geo: GeoResolver | undefined;
-  try {
-    geo = await defaultGeoResolver(w.env);
-  } catch (err) {
-    w.log.warn("digest scans run without geography (no GeoIP data)", { err });
+  let geo: GeoResolver | undefined = w.geo;
+  if (!geo) {
+    try {
+      geo = await defaultGeoResolver(w.env);
+    } catch (err) {
+      w.log.warn("digest scans run without geography (no GeoIP data)", { err });
+    }
   }
   const client = new webApi.WebClient(w.botToken, {
     ...(w.apiUrl ? { slackApiUrl: w.apiUrl } : {}),
