@@ -39,11 +39,14 @@ describe("packed profiles", () => {
       const back = ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packed))));
       expect(back).toEqual(p);
       expect(JSON.stringify(packed).length).toBeLessThan(JSON.stringify(p).length);
+      // The plain object form of the packed part reads back the same.
+      expect(ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packProfile(p, false)))))).toEqual(p);
     }
     // With CloudTrail's whole-second times, much smaller.
     const typical = makeProfile("role:1:typical", T0, 100);
     for (const [k, st] of Object.entries(typical.dims.api)) typical.dims.api[k] = [st[0], st[1], st[2] - 86_400_000, st[3] - (st[3] % 1000)];
-    expect(JSON.stringify(packProfile(typical)).length).toBeLessThan(JSON.stringify(typical).length * 0.75);
+    expect(JSON.stringify(packProfile(typical, false)).length).toBeLessThan(JSON.stringify(typical).length * 0.75);
+    expect(JSON.stringify(packProfile(typical)).length).toBeLessThan(JSON.stringify(typical).length * 0.6);
   });
 
   it("an empty profile (infinite first/last) round-trips", () => {
@@ -66,8 +69,11 @@ describe("packed profiles", () => {
     await s.putBaselines([...profiles, odd]);
     await s.close();
     const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
-    expect(raw.baselines["role:1:r100"].packed.t0).toBe(profiles[0]!.first);
+    const { inflateRawSync } = await import("node:zlib");
+    const part = JSON.parse(inflateRawSync(Buffer.from(raw.baselines["role:1:r100"].packed, "base64")).toString());
+    expect(part.t0).toBe(profiles[0]!.first);
     expect(raw.baselines["role:1:r100"].dims).toBeUndefined();
+    expect(raw.baselines["role:1:r100"].last).toBe(profiles[0]!.last); // the fields people look for stay readable
     expect(raw.baselines["user:1:odd"].dims.api.Odd).toEqual([1, 0, T0 + 0.5, T0 + 1]);
 
     const r = await TrailStore.open(dir);
@@ -75,10 +81,15 @@ describe("packed profiles", () => {
     expect(r.getBaseline("user:1:odd")).toEqual(odd);
     await r.close();
 
-    raw.baselines["role:1:r100"].packed.dims.api.pop();
+    // A malformed packed part (as an object), and a corrupted deflated one, are reported with where they are.
     const { writeFile } = await import("node:fs/promises");
+    part.dims.api.pop();
+    raw.baselines["role:1:r100"].packed = part;
     await writeFile(storeFile(dir), JSON.stringify(raw));
     await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed\.dims\.api/ });
+    raw.baselines["role:1:r100"].packed = "AAAA" + String(raw.baselines["role:1:r101"].packed).slice(10);
+    await writeFile(storeFile(dir), JSON.stringify(raw));
+    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed: cannot be inflated/ });
   });
 });
 
