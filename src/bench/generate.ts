@@ -83,8 +83,10 @@ function uuid(r: () => number): string {
 }
 
 interface Ident {
-  userIdentity: Record<string, unknown>;
-  ips: string[];
+  /** Who calls from where: an instance role has one session per instance, each with its own address. */
+  variants: Array<{ userIdentity: Record<string, unknown>; ip: string }>;
+  /** The one or two regions this identity works in. */
+  regions: string[];
   ua: string;
   apis: number[];
   weight: number;
@@ -94,13 +96,16 @@ function makeIdentities(r: () => number, n: number, account: string): Ident[] {
   const out: Ident[] = [];
   for (let i = 0; i < n; i++) {
     const kind = r();
-    const pubIp = () => `${Math.floor(r() * 200) + 3}.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}.${Math.floor(r() * 254) + 1}`;
+    // Realistic addresses: one office or home network per person (a /24), private VPC addresses
+    // for workloads; nobody hops between continents (the generated history is meant to be benign).
+    const net = `${Math.floor(r() * 200) + 3}.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}`;
+    const pubIp = () => `${net}.${Math.floor(r() * 254) + 1}`;
     const privIp = () => `10.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}.${Math.floor(r() * 254) + 1}`;
     const apiCount = 3 + Math.floor(r() * 12);
     const apis: number[] = [];
     for (let k = 0; k < apiCount; k++) apis.push(Math.floor(r() * APIS.length));
     let userIdentity: Record<string, unknown>;
-    let ips: string[];
+    let variants: Ident["variants"];
     let ua = UAS[Math.floor(r() * UAS.length)]!;
     if (kind < 0.3) {
       const name = `user-${i}`;
@@ -112,30 +117,45 @@ function makeIdentities(r: () => number, n: number, account: string): Ident[] {
         accessKeyId: "AKIA" + hex(r, 16).toUpperCase(),
         userName: name,
       };
-      ips = [pubIp(), pubIp()];
+      variants = [
+        { userIdentity, ip: pubIp() },
+        { userIdentity, ip: pubIp() },
+      ];
     } else if (kind < 0.9) {
       const role = `app-role-${i}`;
-      const session = r() < 0.5 ? `i-${hex(r, 17)}` : `session-${hex(r, 6)}`;
-      userIdentity = {
+      const onInstance = r() < 0.6;
+      const roleId = "AROA" + hex(r, 16).toUpperCase();
+      const sessionOf = (session: string) => ({
         type: "AssumedRole",
-        principalId: `AROA${hex(r, 16).toUpperCase()}:${session}`,
+        principalId: `${roleId}:${session}`,
         arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
         accountId: account,
         accessKeyId: "ASIA" + hex(r, 16).toUpperCase(),
         sessionContext: {
-          sessionIssuer: { type: "Role", principalId: "AROA" + hex(r, 16).toUpperCase(), arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
+          sessionIssuer: { type: "Role", principalId: roleId, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
           webIdFederationData: {},
           attributes: { creationDate: "2024-03-01T00:00:00Z", mfaAuthenticated: "false" },
+          ...(onInstance ? { ec2RoleDelivery: "2.0" } : {}),
         },
-      };
-      ips = r() < 0.6 ? [privIp(), privIp()] : [pubIp()];
+      });
+      userIdentity = sessionOf(onInstance ? `i-${hex(r, 17)}` : `session-${hex(r, 6)}`);
+      if (onInstance) {
+        // Two instances share the profile: each its own session and private address.
+        const second = sessionOf(`i-${hex(r, 17)}`);
+        variants = [
+          { userIdentity, ip: privIp() },
+          { userIdentity: second, ip: privIp() },
+        ];
+      } else variants = [{ userIdentity, ip: pubIp() }];
     } else {
       const svc = ["lambda.amazonaws.com", "ec2.amazonaws.com", "config.amazonaws.com", "cloudformation.amazonaws.com"][i % 4]!;
       userIdentity = { type: "AWSService", invokedBy: svc };
-      ips = [svc];
+      variants = [{ userIdentity, ip: svc }];
       ua = svc;
     }
-    out.push({ userIdentity, ips, ua, apis, weight: Math.pow(r(), 3) });
+    const home = REGIONS[Math.floor(r() * REGIONS.length)]!;
+    const regions = r() < 0.3 ? [home, REGIONS[Math.floor(r() * REGIONS.length)]!] : [home];
+    out.push({ variants, ua, apis, regions, weight: Math.pow(r(), 3) });
   }
   return out;
 }
@@ -143,7 +163,7 @@ function makeIdentities(r: () => number, n: number, account: string): Ident[] {
 export async function generate(o: GenerateOptions): Promise<{ files: number; events: number; bytes: number }> {
   const account = o.account ?? "111122223333";
   const manifestPath = join(o.dir, "manifest.json");
-  const want = JSON.stringify({ v: 2, ...o, dir: undefined });
+  const want = JSON.stringify({ v: 5, ...o, dir: undefined });
   try {
     const m = JSON.parse(await readFile(manifestPath, "utf8")) as { want: string; files: number; events: number; bytes: number };
     if (m.want === want) return { files: m.files, events: m.events, bytes: m.bytes };
@@ -180,17 +200,18 @@ export async function generate(o: GenerateOptions): Promise<{ files: number; eve
     for (let k = 0; k < n; k++) {
       const id = pick();
       const [source, name] = APIS[id.apis[Math.floor(r() * id.apis.length)]!]!;
+      const v = id.variants[Math.floor(r() * id.variants.length)]!;
       const t = new Date(fileStart + r() * fileSpan);
-      const region = REGIONS[Math.floor(r() * REGIONS.length)]!;
+      const region = id.regions[Math.floor(r() * id.regions.length)]!;
       const err = r() < 0.03;
       const rec: Record<string, unknown> = {
         eventVersion: "1.09",
-        userIdentity: id.userIdentity,
+        userIdentity: v.userIdentity,
         eventTime: t.toISOString().replace(/\.\d{3}Z$/, "Z"),
         eventSource: source,
         eventName: name,
         awsRegion: region,
-        sourceIPAddress: id.ips[Math.floor(r() * id.ips.length)],
+        sourceIPAddress: v.ip,
         userAgent: id.ua,
         requestParameters: { maxResults: 100, filterSet: {}, instancesSet: { items: [{ instanceId: "i-" + hex(r, 17) }] } },
         responseElements: null,
