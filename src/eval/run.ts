@@ -139,6 +139,9 @@ export interface AttackSimResult {
   attackEvents: number;
   attackEventsInFinding: number;
   share: number;
+  /** Distinct detonations (one `stratus-red-team_<id>` user agent each) and those with an event in a finding of medium or higher. */
+  detonations: number;
+  detonationsDetected: number;
   findings: number;
   findingsOnAttack: number;
   findingsOnNonAttack: number;
@@ -149,12 +152,18 @@ export interface AttackSimResult {
 export async function evalAttackSim(dir: string): Promise<AttackSimResult> {
   const root = join(dir, "invictus-aws");
   const attack = new Set<string>();
+  /** Detonation (the user agent's `stratus-red-team_<id>`) of each attack event. */
+  const detonationOf = new Map<string, string>();
   let events = 0;
   for (const f of await listInputFiles([root])) {
     const doc = JSON.parse(gunzipSync(readFileSync(f)).toString("utf8")) as { Records: Array<{ eventID: string; userAgent?: string }> };
     for (const r of doc.Records) {
       events++;
-      if (typeof r.userAgent === "string" && r.userAgent.includes("stratus-red-team_")) attack.add(r.eventID);
+      if (typeof r.userAgent === "string" && r.userAgent.includes("stratus-red-team_")) {
+        attack.add(r.eventID);
+        const m = /stratus-red-team_[0-9a-f-]+/.exec(r.userAgent);
+        if (m) detonationOf.set(r.eventID, m[0]);
+      }
     }
   }
   const { report } = await runScan({ now: NOW, sources: [new FileSource([root])], maxFindingEventIds: 100_000, geo: geoResolver() });
@@ -162,9 +171,11 @@ export async function evalAttackSim(dir: string): Promise<AttackSimResult> {
   let onAttack = 0;
   const nonAttack: AttackSimResult["nonAttack"] = [];
   const bySev: Record<string, number> = {};
+  const detected = new Set<string>();
   for (const f of report.findings) {
     const hits = f.eventIds.filter((id) => attack.has(id));
     for (const id of hits) covered.add(id);
+    if (SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium) for (const id of hits) detected.add(detonationOf.get(id) ?? "?");
     if (hits.length > 0) onAttack++;
     else {
       nonAttack.push({ detector: f.detector, severity: f.severity, identity: f.identity.key, title: f.title });
@@ -176,6 +187,8 @@ export async function evalAttackSim(dir: string): Promise<AttackSimResult> {
     attackEvents: attack.size,
     attackEventsInFinding: covered.size,
     share: attack.size ? covered.size / attack.size : 0,
+    detonations: new Set(detonationOf.values()).size,
+    detonationsDetected: detected.size,
     findings: report.findings.length,
     findingsOnAttack: onAttack,
     findingsOnNonAttack: nonAttack.length,
@@ -232,7 +245,8 @@ async function main(): Promise<void> {
   }
   out.push("");
   out.push(`2. Attack simulation (invictus-aws, ${a.events} events, cold start):`);
-  out.push(`   attack events inside a finding: ${a.attackEventsInFinding} of ${a.attackEvents} (${pct(a.share)})`);
+  out.push(`   attack events inside a finding: ${a.attackEventsInFinding} of ${a.attackEvents} (${pct(a.share)}; most of the rest is each detonation's own set-up: VPCs, subnets, secrets, parameters it creates before acting)`);
+  out.push(`   detonations with an event inside a finding of medium or higher: ${a.detonationsDetected} of ${a.detonations} (${pct(a.detonations ? a.detonationsDetected / a.detonations : 0)})`);
   out.push(`   findings: ${a.findings} (${a.findingsOnAttack} on attack activity, ${a.findingsOnNonAttack} on non-attack activity: ${JSON.stringify(a.nonAttackFindingsBySeverity)})`);
   for (const x of a.nonAttack.slice(0, 30)) out.push(`     non-attack: [${x.severity}] ${x.detector} — ${x.identity}: ${x.title}`);
   out.push("");
