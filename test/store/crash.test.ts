@@ -73,7 +73,12 @@ interface Run {
   code: number | null;
 }
 
-function runChild(dir: string, run: number, killAfterReadyMs: number | undefined, killAfterSpawnMs: number): Promise<Run> {
+/**
+ * `minAcks`: if the kill timer fires before the child reported that many acknowledgements (a
+ * loaded machine starts children slowly), the kill waits for them instead (the 10 s guard still
+ * holds), so a slow start cannot make the run vacuous.
+ */
+function runChild(dir: string, run: number, killAfterReadyMs: number | undefined, killAfterSpawnMs: number, minAcks = 0): Promise<Run> {
   const child = spawn(process.execPath, [path.join(here, "crash-child.mjs"), pathToFileURL(path.join(build, "src/store/index.js")).href, dir, String(run)], {
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -81,13 +86,20 @@ function runChild(dir: string, run: number, killAfterReadyMs: number | undefined
   let stderr = "";
   let sawReady = false;
   let timer: NodeJS.Timeout | undefined;
-  const kill = () => child.kill("SIGKILL");
+  let acks = 0;
+  let killWhenAcked = false;
+  const kill = () => {
+    if (acks < minAcks) killWhenAcked = true;
+    else child.kill("SIGKILL");
+  };
   if (killAfterReadyMs === undefined) timer = setTimeout(kill, killAfterSpawnMs);
   // Safety net: never hang.
-  const guard = setTimeout(kill, 10_000);
+  const guard = setTimeout(() => child.kill("SIGKILL"), 10_000);
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (d: string) => {
     out += d;
+    acks = out.split("\n").slice(0, -1).filter((l) => l.startsWith("ACK ")).length;
+    if (killWhenAcked && acks >= minAcks) child.kill("SIGKILL");
     if (!sawReady && out.includes("READY\n")) {
       sawReady = true;
       if (killAfterReadyMs !== undefined) timer = setTimeout(kill, killAfterReadyMs);
@@ -116,7 +128,7 @@ describe("two processes on one store", () => {
     const dir = path.join(work, "shared");
     const acked = new Set<string>();
     for (let round = 0; round < 2; round++) {
-      const runs = await Promise.all([runChild(dir, 1000 + round * 2, 1200, 0), runChild(dir, 1001 + round * 2, 1300, 0)]);
+      const runs = await Promise.all([runChild(dir, 1000 + round * 2, 1200, 0, 1), runChild(dir, 1001 + round * 2, 1300, 0, 1)]);
       for (const r of runs) {
         expect(r.signal, r.stderr).toBe("SIGKILL");
         for (const id of r.acked) acked.add(id);
@@ -143,7 +155,7 @@ describe("crash safety", () => {
     for (let run = 0; run < runs; run++) {
       // Most runs are killed while writing; every 8th is killed at a random point from spawn (during open or before).
       const early = run % 8 === 7;
-      const r = await runChild(dir, run, early ? undefined : 5 + Math.floor(rand() * 120), 20 + Math.floor(rand() * 250));
+      const r = await runChild(dir, run, early ? undefined : 5 + Math.floor(rand() * 120), 20 + Math.floor(rand() * 250), early ? 0 : 1);
       expect(r.signal, `run ${run} (seed ${seed}) ended by itself: code ${r.code}, stderr: ${r.stderr}`).toBe("SIGKILL");
       if (!early) expect(r.sawReady, `run ${run} (seed ${seed}) never got ready: ${r.stderr}`).toBe(true);
       if (r.acked.length > 0) killedMidWrite++;
