@@ -21,6 +21,7 @@ import { DEFAULT_BASELINE_CONFIG, type Dim } from "../baseline/profile.js";
 import { OFFENSIVE_UA } from "../events/normalize.js";
 import { BUCKET_MS } from "../scan/accumulator.js";
 import { columnsFor, col, type TableFlavor } from "./schema.js";
+import { DENIED_CODES } from "../events/normalize.js";
 
 const DAY = 86_400_000;
 
@@ -155,24 +156,8 @@ export function uaFamilySql(raw: string): string {
   ].join("\n      ");
 }
 
-/** Error codes `isDeniedCode` treats as authorisation failures. */
-export const DENIED_CODES = [
-  "AccessDenied",
-  "AccessDeniedException",
-  "UnauthorizedOperation",
-  "Client.UnauthorizedOperation",
-  "VpceAccessDenied",
-  "UnauthorizedAccess",
-  "AuthorizationError",
-  "ForbiddenException",
-  "Client.AccessDenied",
-  "AuthFailure",
-  "Client.AuthFailure",
-  "InvalidClientTokenId",
-  "SignatureDoesNotMatch",
-  "NotAuthorized",
-  "AccessDeniedFault",
-];
+/** Error codes `isDeniedCode` treats as authorisation failures (one list for both). */
+export { DENIED_CODES };
 
 /** `isReadName`: read-only API names by prefix. */
 export const READ_NAME = "^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)";

@@ -1,6 +1,7 @@
 import { mkdir, writeFile, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { rng } from "../util/rng.js";
 
 /**
  * Generates realistic CloudTrail S3 delivery files for the benchmark: thousands of identities
@@ -18,16 +19,6 @@ export interface GenerateOptions {
   account?: string;
 }
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const APIS: Array<[string, string, number]> = [
   ["ec2.amazonaws.com", "DescribeInstances", 40],

@@ -24,6 +24,7 @@ import type { Finding } from "../scan/report-types.js";
 import { TrailStore } from "../store/store.js";
 import { formatBytes } from "../store/maintenance.js";
 import { packProfile } from "../store/pack.js";
+import { rng } from "../util/rng.js";
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -34,17 +35,6 @@ function argStr(name: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NOW = Date.UTC(2024, 5, 1, 12);
 const VERBS = ["Describe", "Get", "List", "Create", "Delete", "Update", "Put", "Modify", "Attach", "Detach", "Start", "Stop", "Tag", "Untag", "Batch"];

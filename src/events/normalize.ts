@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { IpKind, Principal, SkipReason, TrailEvent } from "./types.js";
+import type { EventFacts, IpKind, Principal, SkipReason, TrailEvent } from "./types.js";
 
 /**
  * The boundary schema of a CloudTrail record: what trailhound requires of a record before it is
@@ -186,7 +186,8 @@ function computeUaFamily(raw: string): string {
 
 // ---------------------------------------------------------------- errors
 
-const DENIED_CODES = new Set([
+/** Authorisation-failure error codes (the Athena SQL uses the same list). */
+export const DENIED_CODES: readonly string[] = [
   "AccessDenied",
   "AccessDeniedException",
   "UnauthorizedOperation",
@@ -202,12 +203,13 @@ const DENIED_CODES = new Set([
   "SignatureDoesNotMatch",
   "NotAuthorized",
   "AccessDeniedFault",
-]);
+];
+const DENIED_SET = new Set(DENIED_CODES);
 
 /** Is this error code an authorisation failure? */
 export function isDeniedCode(code: string | undefined, message?: string): boolean {
   if (!code) return false;
-  if (DENIED_CODES.has(code)) return true;
+  if (DENIED_SET.has(code)) return true;
   if (code.endsWith("UnauthorizedOperation") || code.startsWith("AccessDenied")) return true;
   return message !== undefined && message.includes("is not authorized to perform");
 }
@@ -340,6 +342,22 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
 
 // ---------------------------------------------------------------- the record
 
+/** The checks after eventTime, in the order both paths apply them (so skip reasons agree). */
+function missingField(r: Record<string, unknown>): SkipReason | undefined {
+  const rawName = r.eventName;
+  if (typeof rawName !== "string" || rawName.length === 0) {
+    if (r.eventCategory === "Insight" || r.insightDetails) return "insight-event";
+    return "missing-eventName";
+  }
+  const eventSource = r.eventSource;
+  if (typeof eventSource !== "string" || eventSource.length === 0) return "missing-eventSource";
+  const ui = r.userIdentity;
+  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return "missing-userIdentity";
+  const id = r.eventID;
+  if (typeof id !== "string" || id.length === 0) return "missing-eventID";
+  return undefined;
+}
+
 /**
  * Turn one raw CloudTrail record into a TrailEvent, or say why it cannot be used.
  * Implements the checks of `RawRecord` without allocating a schema parse per record.
@@ -360,17 +378,12 @@ export function toTrailEvent(raw: unknown): TrailEvent | SkipReason {
   }
   const time = Date.parse(eventTime);
   if (Number.isNaN(time)) return "bad-eventTime";
-  const rawName = r.eventName;
-  if (typeof rawName !== "string" || rawName.length === 0) {
-    if (r.eventCategory === "Insight" || r.insightDetails) return "insight-event";
-    return "missing-eventName";
-  }
-  const eventSource = r.eventSource;
-  if (typeof eventSource !== "string" || eventSource.length === 0) return "missing-eventSource";
-  const ui = r.userIdentity;
-  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return "missing-userIdentity";
-  const id = r.eventID;
-  if (typeof id !== "string" || id.length === 0) return "missing-eventID";
+  const bad = missingField(r);
+  if (bad) return bad;
+  const rawName = r.eventName as string;
+  const eventSource = r.eventSource as string;
+  const ui = r.userIdentity as Record<string, unknown>;
+  const id = r.eventID as string;
 
   const recipient = typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined;
   const principal = principalOf(ui as Record<string, unknown>, recipient);
@@ -435,21 +448,10 @@ export function toTrailEvent(raw: unknown): TrailEvent | SkipReason {
 }
 
 /** Facts of a record that only trains baselines (see Scanner's fast path). Reused: copy what you keep. */
-export interface BaselineFacts {
-  id: string;
-  time: number;
-  api: string;
-  eventName: string;
-  region: string;
-  sourceIp: string;
-  ipKind: IpKind;
-  uaFamily: string;
-  failed: boolean;
-  denied: boolean;
-  errorCode: string | undefined;
+export interface BaselineFacts extends EventFacts {
   accountId: string;
-  requestParameters: Record<string, unknown> | null;
-  principal: Pick<Principal, "key" | "type" | "sessionName" | "invokedBy" | "accountId"> & Principal;
+  errorCode: string | undefined;
+  principal: Principal;
 }
 
 const scratch: BaselineFacts = {
@@ -476,18 +478,13 @@ const scratch: BaselineFacts = {
  * invoking service). `time` is the already parsed eventTime. Returns a reused object.
  */
 export function baselineFacts(r: Record<string, unknown>, time: number, principals: Map<string, Principal>): BaselineFacts | SkipReason {
-  const rawName = r.eventName;
-  if (typeof rawName !== "string" || rawName.length === 0) {
-    if (r.eventCategory === "Insight" || r.insightDetails) return "insight-event";
-    return "missing-eventName";
-  }
-  const eventSource = r.eventSource;
-  if (typeof eventSource !== "string" || eventSource.length === 0) return "missing-eventSource";
-  const ui = r.userIdentity;
-  if (ui === null || typeof ui !== "object" || Array.isArray(ui)) return "missing-userIdentity";
-  const id = r.eventID;
-  if (typeof id !== "string" || id.length === 0) return "missing-eventID";
-  const u = ui as Record<string, unknown>;
+  const bad = missingField(r);
+  if (bad) return bad;
+  const rawName = r.eventName as string;
+  const eventSource = r.eventSource as string;
+  const ui = r.userIdentity as Record<string, unknown>;
+  const id = r.eventID as string;
+  const u = ui;
   const recipient = typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined;
   const type = u.type;
   const arn = u.arn;

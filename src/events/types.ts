@@ -72,6 +72,27 @@ export interface TrailEvent {
   sharedEventId?: string;
 }
 
+/**
+ * What the accumulator reads of an event. A TrailEvent is one; the scanner's fast path for
+ * records before the window fills a reused object of this shape instead of building a TrailEvent.
+ */
+export interface EventFacts {
+  id: string;
+  time: number;
+  api: string;
+  eventName: string;
+  region: string;
+  sourceIp: string;
+  ipKind: IpKind;
+  uaFamily: string;
+  failed: boolean;
+  denied: boolean;
+  errorCode?: string | undefined;
+  /** Read for AssumeRole* (`roleArn`) and RunInstances (`instanceType`). */
+  requestParameters: Record<string, unknown> | null;
+  principal: Pick<Principal, "sessionName" | "invokedBy">;
+}
+
 /** Reasons a raw record may be skipped; counted in `stats.skipped`. */
 export type SkipReason =
   | "not-an-object"

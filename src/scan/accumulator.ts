@@ -1,6 +1,7 @@
 import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
-import type { Principal, TrailEvent } from "../events/types.js";
+import type { EventFacts, Principal, TrailEvent } from "../events/types.js";
+export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, WinStat } from "../detectors/types.js";
 
@@ -140,27 +141,6 @@ export class MStat {
     return { n, err, denied: den, first: firstT, last: lastT, ids: keep.map((i) => this.ids[i]!) };
   }
 
-}
-
-/**
- * What the accumulator reads of an event. A TrailEvent is one; the scanner's fast path for
- * records before the window fills a reused object of this shape instead of building a TrailEvent.
- */
-export interface EventFacts {
-  id: string;
-  time: number;
-  api: string;
-  eventName: string;
-  region: string;
-  sourceIp: string;
-  ipKind: TrailEvent["ipKind"];
-  uaFamily: string;
-  failed: boolean;
-  denied: boolean;
-  errorCode?: string | undefined;
-  /** Read for AssumeRole* (`roleArn`) and RunInstances (`instanceType`). */
-  requestParameters: Record<string, unknown> | null;
-  principal: Pick<Principal, "sessionName" | "invokedBy">;
 }
 
 interface BucketAcc {

@@ -3,7 +3,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
-import type { EventSource, ReadOptions, RecordSink, SourceResult } from "./types.js";
+import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export class InputError extends Error {
   readonly code = "input";
@@ -72,18 +72,8 @@ export class FileSource implements EventSource {
     // newest files first lets the scanner fix the detection window early, so older records take the
     // cheap baseline-only path. Any order gives the same report.
     const files = (await listInputFiles(this.paths)).reverse();
-    let records = 0,
-      skipped = 0;
-    const counting: RecordSink = {
-      record: (raw, origin) => {
-        records++;
-        sink.record(raw, origin);
-      },
-      skip: (reason, origin, count = 1, detail) => {
-        skipped += count;
-        sink.skip(reason, origin, count, detail);
-      },
-    };
+    const counted = countingSink(sink);
+    const counting = counted.sink;
     let done = 0;
     const started = Date.now();
     // Read the next file while the current one is parsed.
@@ -98,12 +88,17 @@ export class FileSource implements EventSource {
       done++;
       if (opts.onProgress) {
         const elapsed = Date.now() - started;
-        const p = { source: "files", records, done, total: files.length, unit: "files" } as const;
+        const p = { source: "files", records: counted.records(), done, total: files.length, unit: "files" } as const;
         opts.onProgress(done < files.length ? { ...p, etaMs: (elapsed / done) * (files.length - done) } : p);
       }
     }
     const problems = this.notes.filter((n) => n.problem);
-    const summary: SourceResult["summary"] = { kind: "file", name: `${files.length} file${files.length === 1 ? "" : "s"}`, records, skipped };
+    const summary: SourceResult["summary"] = {
+      kind: "file",
+      name: `${files.length} file${files.length === 1 ? "" : "s"}`,
+      records: counted.records(),
+      skipped: counted.skipped(),
+    };
     if (problems.length)
       summary.note = problems
         .slice(0, 5)

@@ -40,7 +40,7 @@ import {
   startAfterKey,
   type TrailLocation,
 } from "./s3-layout.js";
-import type { EventSource, ReadOptions, RecordSink, SourceResult } from "./types.js";
+import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export { parseTrailUrl, S3LocationError } from "./s3-layout.js";
 
@@ -223,25 +223,15 @@ export class S3Source implements EventSource {
     const objects = targets.flatMap((t) => t.objects);
     objects.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || (a.key < b.key ? -1 : 1));
     const totalBytes = objects.reduce((s, x) => s + x.size, 0);
-    let records = 0,
-      skipped = 0,
-      done = 0,
+    let done = 0,
       bytes = 0;
-    const counting: RecordSink = {
-      record: (raw, origin) => {
-        records++;
-        sink.record(raw, origin);
-      },
-      skip: (reason, origin, count = 1, detail) => {
-        skipped += count;
-        sink.skip(reason, origin, count, detail);
-      },
-    };
+    const counted = countingSink(sink);
+    const counting = counted.sink;
     const started = (this.o.now ?? Date.now)();
     const progress = () =>
       opts.onProgress?.({
         source: "s3",
-        records,
+        records: counted.records(),
         done,
         total: objects.length,
         unit: "objects",
@@ -321,7 +311,7 @@ export class S3Source implements EventSource {
     if (corrupt) noteParts.push(`${corrupt} corrupt`);
     if (failures.length) noteParts.push(`${failures.length} unreadable`);
     return {
-      summary: { kind: "s3", name: this.name, records, skipped, note: noteParts.join(", ") },
+      summary: { kind: "s3", name: this.name, records: counted.records(), skipped: counted.skipped(), note: noteParts.join(", ") },
       partialReasons: partial,
       objects: { listed: objects.length, read, corrupt, failed: failures.length, bytes },
       prefixes: targets.map((t) => ({ account: t.account, region: t.region, objects: t.objects.length, ...(t.startAfter ? { startAfter: t.startAfter } : {}) })),

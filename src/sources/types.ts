@@ -41,3 +41,23 @@ export interface EventSource {
   readonly name: string;
   read(sink: RecordSink, opts?: ReadOptions): Promise<SourceResult>;
 }
+
+/** Wrap a sink to count what a source delivers and skips (for its SourceSummary). */
+export function countingSink(sink: RecordSink): { sink: RecordSink; records(): number; skipped(): number } {
+  let records = 0,
+    skipped = 0;
+  return {
+    sink: {
+      record: (raw, origin) => {
+        records++;
+        sink.record(raw, origin);
+      },
+      skip: (reason, origin, count = 1, detail) => {
+        skipped += count;
+        sink.skip(reason, origin, count, detail);
+      },
+    },
+    records: () => records,
+    skipped: () => skipped,
+  };
+}

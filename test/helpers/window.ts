@@ -21,6 +21,7 @@ import type { Principal, TrailEvent } from "../../src/events/types.js";
 import { StaticGeoResolver, type GeoInfo, type GeoResolver } from "../../src/geo/types.js";
 import type { Bucket, DetectorConfig, DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WinStat, WindowDetector } from "../../src/detectors/types.js";
 import { ACCOUNT, STRATUS_UA, assumedRole, ev, iamUser, invictusRecords, toEvent, type RecordInput } from "./events.js";
+import { rng } from "../../src/util/rng.js";
 
 export const BUCKET = 10 * 60_000;
 const READ = /^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)/;
@@ -238,17 +239,7 @@ export function run(d: WindowDetector, s: Scenario): FindingDraft[] {
 
 // ---------------------------------------------------------------- seeded generator
 
-/** mulberry32: small, fast, good enough for test data. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 export function poisson(r: () => number, lambda: number): number {
   if (lambda <= 0) return 0;

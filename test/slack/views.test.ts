@@ -16,6 +16,7 @@ import { decodeMeta, encodeMeta, parseSuppressSubmission, suppressModal } from "
 import { code, codeBlock, esc, mention, safeJson, truncate } from "../../src/slack/views/text.js";
 import type { StoredFinding, Suppression } from "../../src/store/types.js";
 import { makeFinding, makeReport } from "./support/fixtures.js";
+import { rng } from "../../src/util/rng.js";
 
 /** Our own markup; anything else between < and > would be a Slack control sequence. */
 const OWN_MARKUP =
@@ -37,11 +38,6 @@ function assertNoControlSequences(payload: unknown): void {
   for (const t of texts) expect(t.replace(OWN_MARKUP, "")).not.toMatch(/[<>]/);
 }
 
-/** Deterministic adversarial strings. */
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
-}
 const PIECES = ["<!channel>", "<@U0ADMIN>", "<https://evil.example|AWS console>", "```", "`", "*", "_", "~", "&", "&amp;", "\n", "\u202E", "\u200B", "🛡️", "👨‍👩‍👧", "é", "\uD83D", "日本語", ">", "<", "<#C0SEC>", "<!subteam^S1>", "\t", "\u0000", "a"];
 function nasty(r: () => number, maxLen: number): string {
   const n = Math.floor(r() * maxLen);

@@ -14,6 +14,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TrailStore, checkStore } from "../../src/store/index.js";
+import { rng } from "../../src/util/rng.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, "../..");
@@ -40,17 +41,6 @@ async function transpileTree(entry: string, outRoot: string): Promise<void> {
   }
 }
 
-/** Small deterministic PRNG (mulberry32), so a failure can be replayed with its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 beforeAll(async () => {
   build = await mkdtemp(path.join(os.tmpdir(), "trailhound-crash-build-"));
