@@ -197,6 +197,7 @@ export class IdentityAcc {
   /** Breadth of the history before the window, fixed by `toWindow` (the window's own buckets excluded). */
   breadthBeforeWindow: [number, number] = [0, 0];
   candidates: TrailEvent[] = [];
+  private readonly candidateNames = new Map<string, number>();
   geo: GeoPoint[] = [];
   private geoLastMinute = new Map<string, number>();
   dropped = { candidates: 0, geo: 0 };
@@ -361,15 +362,35 @@ export class IdentityAcc {
     this.geo.push(point);
   }
 
+  /**
+   * Keep an event for the event detectors. Bounded per identity; when full, the most common event
+   * name gives up one of its events (a flood of one call cannot crowd out a rare StopLogging),
+   * and every event left out is counted.
+   */
   private addCandidate(ev: TrailEvent, wmin: number): void {
     if (this.candidates.length >= MAX_CANDIDATES) {
       this.candidates = this.candidates.filter((c) => c.time >= wmin);
-      if (this.candidates.length >= MAX_CANDIDATES) {
-        this.dropped.candidates++;
-        return;
+      this.candidateNames.clear();
+      for (const c of this.candidates) this.candidateNames.set(c.eventName, (this.candidateNames.get(c.eventName) ?? 0) + 1);
+    }
+    if (this.candidates.length >= MAX_CANDIDATES) {
+      let top = "",
+        topN = 0;
+      for (const [name, n] of this.candidateNames) if (n > topN) [top, topN] = [name, n];
+      const mine = this.candidateNames.get(ev.eventName) ?? 0;
+      this.dropped.candidates++;
+      if (mine + 1 >= topN) return; // this name is (about) the most common itself: drop the newcomer
+      // Evict the newest event of the most common name.
+      for (let i = this.candidates.length - 1; i >= 0; i--) {
+        if (this.candidates[i]!.eventName === top) {
+          this.candidates.splice(i, 1);
+          this.candidateNames.set(top, topN - 1);
+          break;
+        }
       }
     }
     this.candidates.push(ev);
+    this.candidateNames.set(ev.eventName, (this.candidateNames.get(ev.eventName) ?? 0) + 1);
   }
 
   /** Move window buckets older than `before` into the history (their read breadth). */

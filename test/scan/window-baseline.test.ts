@@ -285,3 +285,18 @@ describe("target dimensions", () => {
     expect(Object.keys(p.dims.instanceType)).toEqual(["t3.micro"]);
   });
 });
+
+describe("bounded event selection", () => {
+  it("a flood of one selected call cannot hide a rare one, and what is left out is counted", () => {
+    const recs = [];
+    for (let i = 0; i < 6000; i++) recs.push(rec({ t: T0 + i * 1000, name: "PutBucketAcl", source: "s3.amazonaws.com" }));
+    recs.push(rec({ t: T0 + 6001 * 1000, name: "StopLogging", source: "cloudtrail.amazonaws.com" }));
+    for (let i = 0; i < 100; i++) recs.push(rec({ t: T0 + (6002 + i) * 1000, name: "PutBucketAcl", source: "s3.amazonaws.com" }));
+    const s = new Scanner({ now: T0 + DAY, detectors: [everyStop, { ...everyStop, id: "test-acl", eventNames: ["PutBucketAcl"] }] });
+    for (const r of recs) s.record(r, "t");
+    const { report } = s.finish();
+    expect(report.findings.find((f) => f.detector === "test-stop")?.count).toBe(1);
+    expect(report.partialReasons.join(" ")).toMatch(/^\d+ events beyond the per-identity cap were not examined by event detectors/);
+    expect(report.findings.find((f) => f.detector === "test-acl")!.count).toBe(5000 - 1);
+  });
+});
