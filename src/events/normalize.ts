@@ -477,7 +477,13 @@ const scratch: BaselineFacts = {
  * `principals`, a cache keyed on what determines them (the ARN of users, roles and root; the
  * invoking service). `time` is the already parsed eventTime. Returns a reused object.
  */
-export function baselineFacts(r: Record<string, unknown>, time: number, principals: Map<string, Principal>): BaselineFacts | SkipReason {
+export function baselineFacts(
+  r: Record<string, unknown>,
+  time: number,
+  principals: Map<string, Principal>,
+  /** False: leave `ipKind` to the caller (the scanner classifies once per identity and address). */
+  classify = true,
+): BaselineFacts | SkipReason {
   const bad = missingField(r);
   if (bad) return bad;
   const rawName = r.eventName as string;
@@ -518,7 +524,7 @@ export function baselineFacts(r: Record<string, unknown>, time: number, principa
   f.eventName = names.name;
   f.region = typeof r.awsRegion === "string" ? r.awsRegion : "unknown";
   f.sourceIp = sourceIp;
-  f.ipKind = classifySourceIp(sourceIp);
+  if (classify) f.ipKind = classifySourceIp(sourceIp);
   f.uaFamily = userAgentFamily(typeof r.userAgent === "string" ? r.userAgent : "");
   f.failed = failed;
   f.denied = denied;

@@ -1,6 +1,6 @@
 import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
-import type { EventFacts, Principal, TrailEvent } from "../events/types.js";
+import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
 export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, WinStat } from "../detectors/types.js";
@@ -189,13 +189,21 @@ export class IdentityAcc {
   /** Read APIs per bucket of events before the moving window (a string until a second distinct API). */
   private oldReads = new Map<number, string | Set<string>>();
   /** Calls and errors per hour index (every event, so rescans can take the larger count per hour). */
-  readonly hourlyCalls = new Map<number, number>();
-  readonly hourlyErrors = new Map<number, number>();
+  private readonly hourlyCallsMap = new Map<number, number>();
+  private readonly hourlyErrorsMap = new Map<number, number>();
+  /** The hour being counted (records mostly arrive in time order): flushed to the maps on change. */
+  private curHour = NaN;
+  private curHourCalls = 0;
+  private curHourErrors = 0;
   /** Read breadth of buckets folded so far (all before the window once `toWindow` ran). */
   breadthMax = 0;
   breadthBuckets = 0;
   /** Breadth of the history before the window, fixed by `toWindow` (the window's own buckets excluded). */
   breadthBeforeWindow: [number, number] = [0, 0];
+  /** The identity's last source address, its kind and location (the scanner's fast path reuses them). */
+  lastIp: string | undefined;
+  lastIpKind: IpKind = "none";
+  lastGeo: GeoInfo | undefined;
   candidates: TrailEvent[] = [];
   private readonly candidateNames = new Map<string, number>();
   geo: GeoPoint[] = [];
@@ -286,8 +294,12 @@ export class IdentityAcc {
 
     // Hourly history (every event), window buckets (rates, breadth), breadth before the window.
     const h = Math.floor(t / HOUR);
-    this.hourlyCalls.set(h, (this.hourlyCalls.get(h) ?? 0) + 1);
-    if (failed) this.hourlyErrors.set(h, (this.hourlyErrors.get(h) ?? 0) + 1);
+    if (h !== this.curHour) {
+      this.flushHour();
+      this.curHour = h;
+    }
+    this.curHourCalls++;
+    if (failed) this.curHourErrors++;
     const read = isReadName(ev.eventName);
     if (t >= wmin) {
       let b = this.buckets.get(bucket);
@@ -429,6 +441,24 @@ export class IdentityAcc {
   private noteBreadth(r: number): void {
     if (r > this.breadthMax) this.breadthMax = r;
     this.breadthBuckets++;
+  }
+
+  private flushHour(): void {
+    if (this.curHourCalls === 0) return;
+    const h = this.curHour;
+    this.hourlyCallsMap.set(h, (this.hourlyCallsMap.get(h) ?? 0) + this.curHourCalls);
+    if (this.curHourErrors) this.hourlyErrorsMap.set(h, (this.hourlyErrorsMap.get(h) ?? 0) + this.curHourErrors);
+    this.curHourCalls = this.curHourErrors = 0;
+  }
+
+  /** Calls and errors per hour index, every event counted. */
+  get hourlyCalls(): ReadonlyMap<number, number> {
+    this.flushHour();
+    return this.hourlyCallsMap;
+  }
+  get hourlyErrors(): ReadonlyMap<number, number> {
+    this.flushHour();
+    return this.hourlyErrorsMap;
   }
 
   /** Fold everything still held (before persisting the profile). */

@@ -1,7 +1,7 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { baselineFacts, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
+import { baselineFacts, classifySourceIp, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
 import type { Principal, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
@@ -142,7 +142,7 @@ export class Scanner implements RecordSink {
       if (typeof et === "string") {
         const t = Date.parse(et);
         if (t < this.wmin && (this.opts.until === undefined || t <= this.opts.until)) {
-          const f = baselineFacts(raw as Record<string, unknown>, t, this.principals);
+          const f = baselineFacts(raw as Record<string, unknown>, t, this.principals, false);
           if (typeof f === "string") this.skip(f, origin);
           else this.addBaselineFacts(f);
           return;
@@ -170,7 +170,18 @@ export class Scanner implements RecordSink {
     } else if (f.principal.sessionName && !acc.principal.sessionName) {
       acc.principal = f.principal;
     }
-    const geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+    // Identities mostly repeat their address: classify and locate it once per change.
+    let geo: GeoInfo | undefined;
+    if (f.sourceIp === acc.lastIp) {
+      f.ipKind = acc.lastIpKind;
+      geo = acc.lastGeo;
+    } else {
+      f.ipKind = classifySourceIp(f.sourceIp);
+      geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+      acc.lastIp = f.sourceIp;
+      acc.lastIpKind = f.ipKind;
+      acc.lastGeo = geo;
+    }
     acc.add(f, geo, false, this.wmin, undefined);
   }
 
