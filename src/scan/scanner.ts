@@ -88,6 +88,7 @@ export class Scanner implements RecordSink {
   private readonly globalDetectors: GlobalDetector[] = [];
   private readonly accounts = new Set<string>();
   private readonly principals = new Map<string, Principal>();
+  private lastAccount = "";
   private readonly fastPath: boolean;
   private readonly baselineCfg: BaselineConfig;
   private readonly filters: ScanFilters;
@@ -160,7 +161,10 @@ export class Scanner implements RecordSink {
   /** A record before the window: train the baseline only (no window, no dedup, no filters). */
   private addBaselineFacts(f: BaselineFacts): void {
     if (f.time < this.oldest) this.oldest = f.time;
-    if (f.accountId !== "unknown") this.accounts.add(f.accountId);
+    if (f.accountId !== this.lastAccount) {
+      this.lastAccount = f.accountId;
+      if (f.accountId !== "unknown") this.accounts.add(f.accountId);
+    }
     const key = f.principal.key;
     let acc = this.accs.get(key);
     if (!acc) {
