@@ -238,18 +238,16 @@ function bump(m: Map<string, WinStat>, k: string, e: TrailEvent): void {
  * accumulator): counts per API/IP/UA/session, public-IP geo points, and the events that the given
  * event detectors select as candidates.
  */
-export function windowOf(events: readonly TrailEvent[], detectors: readonly Detector[], geo?: GeoResolver): IdentityWindow {
-  const sorted = [...events].sort((a, b) => a.time - b.time);
-  const first = sorted[0];
-  if (!first) throw new Error("windowOf needs events");
-  const w: IdentityWindow = {
-    principal: first.principal,
+/** An IdentityWindow with nothing in it, for builders to fill. */
+export function emptyWindow(principal: Principal): IdentityWindow {
+  return {
+    principal,
     sessions: [],
-    events: sorted.length,
-    errors: sorted.filter((e) => e.failed).length,
-    denied: sorted.filter((e) => e.denied).length,
-    first: first.time,
-    last: sorted[sorted.length - 1]!.time,
+    events: 0,
+    errors: 0,
+    denied: 0,
+    first: Infinity,
+    last: -Infinity,
     apis: new Map(),
     services: new Map(),
     regions: new Map(),
@@ -262,6 +260,20 @@ export function windowOf(events: readonly TrailEvent[], detectors: readonly Dete
     geo: [],
     candidates: [],
     dropped: { candidates: 0, geo: 0 },
+  };
+}
+
+export function windowOf(events: readonly TrailEvent[], detectors: readonly Detector[], geo?: GeoResolver): IdentityWindow {
+  const sorted = [...events].sort((a, b) => a.time - b.time);
+  const first = sorted[0];
+  if (!first) throw new Error("windowOf needs events");
+  const w: IdentityWindow = {
+    ...emptyWindow(first.principal),
+    events: sorted.length,
+    errors: sorted.filter((e) => e.failed).length,
+    denied: sorted.filter((e) => e.denied).length,
+    first: first.time,
+    last: sorted[sorted.length - 1]!.time,
   };
   const sessions = new Set<string>();
   const eventDetectors = detectors.filter((d): d is EventDetector => d.kind === "event");

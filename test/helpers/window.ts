@@ -20,7 +20,7 @@ import { BaselineView } from "../../src/baseline/view.js";
 import type { Principal, TrailEvent } from "../../src/events/types.js";
 import { StaticGeoResolver, type GeoInfo, type GeoResolver } from "../../src/geo/types.js";
 import type { Bucket, DetectorConfig, DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WinStat, WindowDetector } from "../../src/detectors/types.js";
-import { ACCOUNT, STRATUS_UA, assumedRole, ev, iamUser, invictusRecords, toEvent, type RecordInput } from "./events.js";
+import { ACCOUNT, STRATUS_UA, assumedRole, emptyWindow, ev, iamUser, invictusRecords, toEvent, type RecordInput } from "./events.js";
 import { rng } from "../../src/util/rng.js";
 
 export const BUCKET = 10 * 60_000;
@@ -62,27 +62,7 @@ export function buildWindow(events: readonly TrailEvent[], opts: WindowOptions =
   const start = opts.start ?? sorted[0]!.time - (sorted[0]!.time % BUCKET);
   const end = opts.end ?? sorted[sorted.length - 1]!.time + 1;
   const inWin = sorted.filter((e) => e.time >= start && e.time < end);
-  const w: IdentityWindow = {
-    principal: (inWin[0] ?? sorted[0]!).principal,
-    sessions: [],
-    events: 0,
-    errors: 0,
-    denied: 0,
-    first: Infinity,
-    last: -Infinity,
-    apis: new Map(),
-    services: new Map(),
-    regions: new Map(),
-    ips: new Map(),
-    networks: new Map(),
-    countries: new Map(),
-    uas: new Map(),
-    errorCodes: new Map(),
-    buckets: [],
-    geo: [],
-    candidates: [],
-    dropped: { candidates: 0, geo: 0 },
-  };
+  const w: IdentityWindow = emptyWindow((inWin[0] ?? sorted[0]!).principal);
   const sessions = new Set<string>();
   const buckets = new Map<number, Bucket & { readSet: Set<string> }>();
   const lastMinute = new Map<string, number>();
