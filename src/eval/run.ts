@@ -142,6 +142,8 @@ export interface AttackSimResult {
   /** Distinct detonations (one `stratus-red-team_<id>` user agent each) and those with an event in a finding of medium or higher. */
   detonations: number;
   detonationsDetected: number;
+  /** Runs that are only a read-only probe (at most two Describe/Get/List calls). */
+  probeRuns: number;
   findings: number;
   findingsOnAttack: number;
   findingsOnNonAttack: number;
@@ -154,15 +156,21 @@ export async function evalAttackSim(dir: string): Promise<AttackSimResult> {
   const attack = new Set<string>();
   /** Detonation (the user agent's `stratus-red-team_<id>`) of each attack event. */
   const detonationOf = new Map<string, string>();
+  const namesOf = new Map<string, string[]>();
   let events = 0;
   for (const f of await listInputFiles([root])) {
-    const doc = JSON.parse(gunzipSync(readFileSync(f)).toString("utf8")) as { Records: Array<{ eventID: string; userAgent?: string }> };
+    const doc = JSON.parse(gunzipSync(readFileSync(f)).toString("utf8")) as { Records: Array<{ eventID: string; userAgent?: string; eventName?: string }> };
     for (const r of doc.Records) {
       events++;
       if (typeof r.userAgent === "string" && r.userAgent.includes("stratus-red-team_")) {
         attack.add(r.eventID);
         const m = /stratus-red-team_[0-9a-f-]+/.exec(r.userAgent);
-        if (m) detonationOf.set(r.eventID, m[0]);
+        if (m) {
+          detonationOf.set(r.eventID, m[0]);
+          const names = namesOf.get(m[0]) ?? [];
+          names.push(r.eventName ?? "");
+          namesOf.set(m[0], names);
+        }
       }
     }
   }
@@ -189,6 +197,9 @@ export async function evalAttackSim(dir: string): Promise<AttackSimResult> {
     share: attack.size ? covered.size / attack.size : 0,
     detonations: new Set(detonationOf.values()).size,
     detonationsDetected: detected.size,
+    // Stratus opens each warm-up, detonation and clean-up with a lone read-only probe
+    // (DescribeAccountAttributes) under its own user agent: runs of at most two reads.
+    probeRuns: [...namesOf.values()].filter((n) => n.length <= 2 && n.every((x) => /^(Describe|Get|List)/.test(x))).length,
     findings: report.findings.length,
     findingsOnAttack: onAttack,
     findingsOnNonAttack: nonAttack.length,
@@ -246,7 +257,10 @@ async function main(): Promise<void> {
   out.push("");
   out.push(`2. Attack simulation (invictus-aws, ${a.events} events, cold start):`);
   out.push(`   attack events inside a finding: ${a.attackEventsInFinding} of ${a.attackEvents} (${pct(a.share)}; most of the rest is each detonation's own set-up: VPCs, subnets, secrets, parameters it creates before acting)`);
-  out.push(`   detonations with an event inside a finding of medium or higher: ${a.detonationsDetected} of ${a.detonations} (${pct(a.detonations ? a.detonationsDetected / a.detonations : 0)})`);
+  out.push(
+    `   Stratus runs (one user agent each) with an event inside a finding of medium or higher: ${a.detonationsDetected} of ${a.detonations}; ` +
+      `${a.probeRuns} runs are only a read-only probe, the others include warm-up (creating what the attack needs) and clean-up (reverting it), which are not attacks by behaviour`,
+  );
   out.push(`   findings: ${a.findings} (${a.findingsOnAttack} on attack activity, ${a.findingsOnNonAttack} on non-attack activity: ${JSON.stringify(a.nonAttackFindingsBySeverity)})`);
   for (const x of a.nonAttack.slice(0, 30)) out.push(`     non-attack: [${x.severity}] ${x.detector} — ${x.identity}: ${x.title}`);
   out.push("");
