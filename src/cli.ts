@@ -6,7 +6,7 @@ import { InputError, FileSource } from "./sources/files.js";
 import type { EventSource, SourceProgress } from "./sources/types.js";
 import { runScan } from "./scan/run.js";
 import type { ScanFilters, ScanOptions } from "./scan/scanner.js";
-import { parseDuration, parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
+import { detectionWindow, liveWindow, parseDuration, parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
 import { formatReportText } from "./scan/text.js";
 import { VERSION } from "./version.js";
 import { openScanStore, type ScanStore } from "./scan/store-port.js";
@@ -120,7 +120,6 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
   } else if (engine === "athena") {
     // Athena reads and aggregates; see below.
   } else if (o.source) {
-    const { detectionWindow } = await import("./athena/engine.js");
     const { s3SourceFromOptions } = await import("./sources/s3.js");
     const win = detectionWindow(now, since, until);
     const s3: Parameters<typeof s3SourceFromOptions>[0] = { url: o.source, since: win.start, until: win.end };
@@ -136,8 +135,8 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     windowUntil = win.end;
   } else {
     // Live scans: relative times count back from now; --train reads history before the window.
-    windowUntil = until ?? now;
-    const start = since?.kind === "absolute" ? since.at : windowUntil - (since?.ms ?? 24 * 3_600_000);
+    const { start, end } = liveWindow(now, since, until);
+    windowUntil = end;
     windowSince = { kind: "absolute", at: start };
     const trainMs = o.train !== undefined ? parseDuration(o.train) : 0;
     if (trainMs === undefined) throw new UsageError(`--train ${o.train}: expected a duration such as 7d`);

@@ -14,6 +14,7 @@ import { DEFAULT_BASELINE_CONFIG, DAY, HOUR, type BaselineConfig, type Profile }
 import type { GeoResolver } from "../geo/types.js";
 import { BUCKET_MS } from "../scan/accumulator.js";
 import { runScan } from "../scan/run.js";
+import { detectionWindow } from "../scan/time.js";
 import type { ScanOptions, ScanResult, SinceSpec } from "../scan/scanner.js";
 import { AwsSourceError } from "../sources/aws-errors.js";
 import type { EventSource, ReadOptions, RecordSink, SourceProgress, SourceResult } from "../sources/types.js";
@@ -31,18 +32,12 @@ import { profilesFromRows, recordFromRow } from "./results.js";
 import { parseS3Url, type TableFlavor } from "./schema.js";
 import { baselineQuery, windowEventsQuery, type Scope, type TableRef } from "./sql.js";
 
-const DEFAULT_WINDOW_MS = 24 * HOUR;
 
 /** IPs fetched per identity when a geo resolver derives network and country from them. */
 const GEO_IP_ROWS = 1000;
 
-/** The detection window the scanner will use: start floored to its 10-minute buckets. */
-export function detectionWindow(now: number, since?: SinceSpec, until?: number): { start: number; end: number } {
-  const end = until ?? now;
-  const raw = since === undefined ? end - DEFAULT_WINDOW_MS : since.kind === "absolute" ? since.at : end - since.ms;
-  const start = raw - (((raw % BUCKET_MS) + BUCKET_MS) % BUCKET_MS);
-  return { start, end };
-}
+/** The detection window the scanner will use (shared with the other live sources). */
+export { detectionWindow };
 
 export interface AthenaSourceOptions {
   table: TableRef;

@@ -151,8 +151,8 @@ interface BucketAcc {
 }
 
 /** Everything one scan learns about one identity. Memory is bounded per identity. */
+// Index 1 ("service") is never tracked per event: `dim("service")` derives it from the APIs.
 const D_API = 0,
-  D_SERVICE = 1,
   D_IP = 2,
   D_NETWORK = 3,
   D_COUNTRY = 4,

@@ -18,6 +18,7 @@ import type {
 import type { RecordSink } from "../sources/types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { FindingCollector } from "./findings.js";
+import { DEFAULT_WINDOW_MS } from "./time.js";
 import { buildReport, type ReportInput } from "./report.js";
 import type { Report, SourceSummary } from "./report-types.js";
 
@@ -63,7 +64,6 @@ export interface ScanResult {
   profiles: Profile[];
 }
 
-const DEFAULT_WINDOW_MS = 24 * 3_600_000;
 
 function floorBucket(t: number): number {
   return t - (((t % BUCKET_MS) + BUCKET_MS) % BUCKET_MS);
@@ -96,7 +96,6 @@ export class Scanner implements RecordSink {
   private readonly fixedStart: number | undefined;
   private readonly relMs: number;
   private newest = -Infinity;
-  private oldest = Infinity;
   private wmin = -Infinity;
   recordsRead = 0;
   duplicates = 0;
@@ -158,22 +157,26 @@ export class Scanner implements RecordSink {
     this.addEvent(ev);
   }
 
+  /** The identity's accumulator, created on first sight (counting only what the store has not seen). */
+  private accFor(p: Principal): IdentityAcc {
+    let acc = this.accs.get(p.key);
+    if (!acc) {
+      const stored = this.opts.storedProfile?.(p.key);
+      acc = new IdentityAcc(p, stored ? stored.trainedUntil : -Infinity);
+      this.accs.set(p.key, acc);
+    } else if (p.sessionName && !acc.principal.sessionName) {
+      acc.principal = p;
+    }
+    return acc;
+  }
+
   /** A record before the window: train the baseline only (no window, no dedup, no filters). */
   private addBaselineFacts(f: BaselineFacts): void {
-    if (f.time < this.oldest) this.oldest = f.time;
     if (f.accountId !== this.lastAccount) {
       this.lastAccount = f.accountId;
       if (f.accountId !== "unknown") this.accounts.add(f.accountId);
     }
-    const key = f.principal.key;
-    let acc = this.accs.get(key);
-    if (!acc) {
-      const stored = this.opts.storedProfile?.(key);
-      acc = new IdentityAcc(f.principal, stored ? stored.trainedUntil : -Infinity);
-      this.accs.set(key, acc);
-    } else if (f.principal.sessionName && !acc.principal.sessionName) {
-      acc.principal = f.principal;
-    }
+    const acc = this.accFor(f.principal);
     // Identities mostly repeat their address: classify and locate it once per change.
     let geo: GeoInfo | undefined;
     if (f.sourceIp === acc.lastIp) {
@@ -200,7 +203,6 @@ export class Scanner implements RecordSink {
       this.newest = t;
       if (this.fixedStart === undefined) this.wmin = floorBucket(t - this.relMs);
     }
-    if (t < this.oldest) this.oldest = t;
     const inWindowNow = t >= this.wmin;
     if (inWindowNow) {
       // De-duplicate on eventID where it matters: inside the (moving) window.
@@ -221,15 +223,7 @@ export class Scanner implements RecordSink {
     if (inWindowNow && !matches) this.filteredOut++;
     if (ev.accountId !== "unknown") this.accounts.add(ev.accountId);
 
-    const key = ev.principal.key;
-    let acc = this.accs.get(key);
-    if (!acc) {
-      const stored = this.opts.storedProfile?.(key);
-      acc = new IdentityAcc(ev.principal, stored ? stored.trainedUntil : -Infinity);
-      this.accs.set(key, acc);
-    } else if (ev.principal.sessionName && !acc.principal.sessionName) {
-      acc.principal = ev.principal;
-    }
+    const acc = this.accFor(ev.principal);
     const inWindow = inWindowNow && matches;
     const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
     const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;

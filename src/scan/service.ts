@@ -6,7 +6,7 @@ import type { Report } from "./report-types.js";
 import { runScan } from "./run.js";
 import type { ScanFilters } from "./scanner.js";
 import { scanStoreFrom } from "./store-port.js";
-import { parseSince, parseUntil } from "./time.js";
+import { liveWindow, parseSince, parseUntil } from "./time.js";
 import { VERSION } from "../version.js";
 
 /** Builds the source of a live scan: LookupEvents by default; tests pass files or fakes. */
@@ -39,9 +39,7 @@ export interface LiveScanRequest {
  */
 export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Promise<Report> {
   const now = (o.now ?? Date.now)();
-  const until = req.until ? parseUntil(req.until) : now;
-  const since = req.since ? parseSince(req.since) : { kind: "relative" as const, ms: 24 * 3_600_000 };
-  const start = since.kind === "absolute" ? since.at : until - since.ms;
+  const { start, end: until } = liveWindow(now, req.since ? parseSince(req.since) : undefined, req.until ? parseUntil(req.until) : undefined);
   const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: o.store });
   const scanOpts: Parameters<typeof runScan>[0] = {
     now,

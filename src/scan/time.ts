@@ -1,4 +1,23 @@
 import type { SinceSpec } from "./scanner.js";
+import { BUCKET_MS } from "./accumulator.js";
+
+export const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+
+/**
+ * The window of a scan that reads a live source: relative times count back from `until`,
+ * default now; default length 24 hours. The start is exact (incremental reads resume there).
+ */
+export function liveWindow(now: number, since?: SinceSpec, until?: number): { start: number; end: number } {
+  const end = until ?? now;
+  const start = since === undefined ? end - DEFAULT_WINDOW_MS : since.kind === "absolute" ? since.at : end - since.ms;
+  return { start, end };
+}
+
+/** `liveWindow` with the start floored to the scanner's 10-minute buckets (the window it reports). */
+export function detectionWindow(now: number, since?: SinceSpec, until?: number): { start: number; end: number } {
+  const { start: raw, end } = liveWindow(now, since, until);
+  return { start: raw - (((raw % BUCKET_MS) + BUCKET_MS) % BUCKET_MS), end };
+}
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
