@@ -18,6 +18,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from "node:perf_hooks";
 import { DAY, DEFAULT_BASELINE_CONFIG, DIMS, HOUR, compactProfile, emptyProfile, type Profile, type Stat } from "../baseline/profile.js";
 import type { Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
@@ -196,6 +197,31 @@ function pct(xs: number[], p: number): number {
 
 const ALL_AT_CAPS = process.argv.includes("--all-dims-at-caps");
 
+function printTierSizes(profiles: readonly Profile[], tiers: readonly Tier[]): void {
+  for (const tier of ["heavy", "medium", "light"] as Tier[]) {
+    const ps = profiles.filter((_, i) => tiers[i] === tier);
+    const plain = ps.map((p) => JSON.stringify(p).length);
+    const packed = ps.map((p) => JSON.stringify(packProfile(p) ?? p).length);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(`  ${tier} profile on disk: mean ${formatBytes(mean(packed))}, max ${formatBytes(Math.max(...packed))} (plain JSON: mean ${formatBytes(mean(plain))})`);
+  }
+}
+
+/** Garbage-collection pauses of this process, to tell GC from I/O in slow writes. */
+const gcEntries: PerformanceEntry[] = [];
+const gcObserver = new PerformanceObserver((list) => gcEntries.push(...list.getEntries()));
+gcObserver.observe({ entryTypes: ["gc"] });
+
+/** GC pauses that started within the given [from, to] spans (performance.now() times), as one line. */
+async function gcSummary(spans: Array<[number, number]>): Promise<string> {
+  await new Promise((r) => setTimeout(r, 10)); // let the observer deliver
+  const es = gcEntries.filter((e) => spans.some(([a, b]) => e.startTime >= a && e.startTime <= b));
+  const major = es.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR);
+  const sum = (xs: PerformanceEntry[]) => xs.reduce((a, e) => a + e.duration, 0);
+  const max = (xs: PerformanceEntry[]) => xs.reduce((a, e) => Math.max(a, e.duration), 0);
+  return `GC ${es.length} pauses, ${sum(es).toFixed(1)} ms in all, longest ${max(es).toFixed(1)} ms (${major.length} full, longest ${max(major).toFixed(1)} ms)`;
+}
+
 async function main(): Promise<void> {
   const N = arg("identities", 10_000);
   const WRITES = arg("writes", 50);
@@ -241,17 +267,18 @@ async function main(): Promise<void> {
     console.log(
       `store on disk: ${formatBytes(st.bytes)} (${st.bytes} bytes): baselines ${formatBytes(st.sections.baselines)}, findings ${formatBytes(st.sections.findings)}, audit ${formatBytes(st.sections.audit)}, other ${formatBytes(st.sections.other)}`,
     );
-    for (const tier of ["heavy", "medium", "light"] as Tier[]) {
-      const ps = profiles.filter((_, i) => tiers[i] === tier);
-      const plain = ps.map((p) => JSON.stringify(p).length);
-      const packed = ps.map((p) => JSON.stringify(packProfile(p) ?? p).length);
-      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-      console.log(`  ${tier} profile on disk: mean ${formatBytes(mean(packed))}, max ${formatBytes(Math.max(...packed))} (plain JSON: mean ${formatBytes(mean(plain))})`);
-    }
+    printTierSizes(profiles, tiers);
+    // From here on the bench holds no profiles (as the bot: a scan's profiles are garbage once
+    // saved), so that the heap measured is the store's. (The per-tier figures are computed in a
+    // function of their own: a local of this long-running async function can stay reachable.)
+    profiles.length = 0;
+    gc?.();
+    console.log(`process memory with the store open: heap ${formatBytes(process.memoryUsage().heapUsed)}, buffers ${formatBytes(process.memoryUsage().arrayBuffers)}`);
 
     // A decision: one acknowledgement, awaited (each is one full, durable save).
     const ackMs: number[] = [];
     const ackCpu: number[] = [];
+    const ackFrom = performance.now();
     for (let i = 0; i < WRITES; i++) {
       const c = process.cpuUsage();
       t = performance.now();
@@ -261,12 +288,13 @@ async function main(): Promise<void> {
     }
     console.log(
       `write (acknowledge, ${WRITES}x): p50 ${f1(pct(ackMs, 50))} ms, p90 ${f1(pct(ackMs, 90))} ms, p99 ${f1(pct(ackMs, 99))} ms wall; ` +
-        `CPU p50 ${f1(pct(ackCpu, 50))} ms, p99 ${f1(pct(ackCpu, 99))} ms`,
+        `CPU p50 ${f1(pct(ackCpu, 50))} ms, p99 ${f1(pct(ackCpu, 99))} ms; ${await gcSummary([[ackFrom, performance.now()]])}`,
     );
 
     // A scan-sized update: 300 profiles replaced, 20 findings recorded, one scan record.
     const scanMs: number[] = [];
     const scanCpu: number[] = [];
+    const scanSpans: Array<[number, number]> = [];
     for (let i = 0; i < WRITES; i++) {
       const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!, ALL_AT_CAPS)).map((p, k) => ({ ...p, key: keys[(i * 300 + k) % N]! }));
       const fs = Array.from({ length: 20 }, (_, k) => makeFinding(r, 3000 + i * 20 + k, keys));
@@ -279,10 +307,26 @@ async function main(): Promise<void> {
       ]);
       scanMs.push(performance.now() - t);
       scanCpu.push(cpuMs(process.cpuUsage(c)));
+      scanSpans.push([t, performance.now()]);
     }
     console.log(
       `write (scan: 300 profiles + 20 findings, ${WRITES}x): p50 ${f1(pct(scanMs, 50))} ms, p90 ${f1(pct(scanMs, 90))} ms, p99 ${f1(pct(scanMs, 99))} ms wall; ` +
-        `CPU p50 ${f1(pct(scanCpu, 50))} ms, p99 ${f1(pct(scanCpu, 99))} ms`,
+        `CPU p50 ${f1(pct(scanCpu, 50))} ms, p99 ${f1(pct(scanCpu, 99))} ms; inside the timed saves: ${await gcSummary(scanSpans)}`,
+    );
+
+    // Reading baselines: each is decoded from its stored form (inflate + JSON.parse) when asked for.
+    const readKeys = Array.from({ length: 300 }, (_, k) => keys[(k * 31) % N]!);
+    t = performance.now();
+    for (const k of readKeys) store.getBaseline(k);
+    const read300 = performance.now() - t;
+    t = performance.now();
+    for (const k of readKeys) store.getBaseline(k);
+    const read300again = performance.now() - t;
+    t = performance.now();
+    const readAll = store.getBaselines().size;
+    console.log(
+      `read baselines (decoded on demand): 300 profiles ${f1(read300)} ms, the same 300 again ${f1(read300again)} ms, ` +
+        `all ${readAll} (getBaselines()) ${f1(performance.now() - t)} ms`,
     );
 
     await store.close();
@@ -317,6 +361,7 @@ async function main(): Promise<void> {
         `first write after load ${f1(firstAfterLoad)} ms`,
     );
     await store.close();
+    gcObserver.disconnect();
 
     const p99 = Math.max(pct(ackMs, 99), pct(scanMs, 99));
     const size = bytes < 50 * 1024 * 1024 ? "OK" : "OVER";

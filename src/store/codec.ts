@@ -3,10 +3,10 @@
  * say what is wrong, and a serializer that keeps the write path lean.
  */
 import type { Profile } from "../baseline/profile.js";
+import { BaselineTable, baselineFromFile, tableOf } from "./baselines.js";
 import { StoreError, recoveryHint } from "./errors.js";
-import { packProfile } from "./pack.js";
 import { detectVersion, migrate } from "./migrations.js";
-import { StoreDataSchema, describeIssues } from "./schema.js";
+import { StoreDataSchema, StoredProfileSchema, describeIssues, type Issue } from "./schema.js";
 import { STORE_SCHEMA_VERSION, type StoreData } from "./types.js";
 
 export interface Decoded {
@@ -64,11 +64,32 @@ export function decodeStore(bytes: Uint8Array, where: string, dir?: string): Dec
       throw damaged(`migrating it from schema version ${version} failed (${(e as Error).message})`, e);
     }
   }
-  const parsed = StoreDataSchema.safeParse(json);
-  if (!parsed.success) {
-    throw damaged(`it does not match the store schema v${STORE_SCHEMA_VERSION}: ${describeIssues(parsed.error).join("; ")}`, parsed.error);
+  // Baselines are validated one at a time and kept in their stored form (baselines.ts): decoding
+  // them all at once would build ~250 MB of objects for a 10,000-identity store.
+  const rawBaselines = json.baselines;
+  const isRecord = typeof rawBaselines === "object" && rawBaselines !== null && !Array.isArray(rawBaselines);
+  const parsed = StoreDataSchema.safeParse(isRecord ? { ...json, baselines: {} } : json);
+  const issues: Issue[] = [];
+  const table = new BaselineTable();
+  if (isRecord) {
+    const rec = rawBaselines as Record<string, unknown>;
+    for (const key of Object.keys(rec)) {
+      const raw = rec[key];
+      const p = StoredProfileSchema.safeParse(raw);
+      if (!p.success) {
+        for (const i of p.error.issues) issues.push({ ...i, path: ["baselines", key, ...i.path] });
+      } else if (issues.length === 0) {
+        table.set(key, baselineFromFile(key, raw, p.data as unknown as Profile));
+      }
+    }
   }
-  return { data: parsed.data as unknown as StoreData, from: version, applied };
+  if (!parsed.success) issues.push(...parsed.error.issues);
+  if (issues.length > 0) {
+    throw damaged(`it does not match the store schema v${STORE_SCHEMA_VERSION}: ${describeIssues(issues).join("; ")}`, parsed.error ?? issues);
+  }
+  const data = parsed.data as unknown as StoreData;
+  data.baselines = table.view;
+  return { data, from: version, applied };
 }
 
 export type Section = "baselines" | "findings" | "audit" | "other";
@@ -80,12 +101,12 @@ const OPEN_OBJECT = Buffer.from("{");
 const CLOSE_OBJECT = Buffer.from("}");
 
 /**
- * Serialises StoreData without pretty-printing, straight to bytes, re-using the encoded JSON of
- * every baseline and finding that has not been replaced since the last write: records are cached
- * by object identity (the store replaces, never mutates, a baseline or finding when it changes).
- * A store of 10,000 identities is tens of MB of JSON: re-stringifying and re-encoding it on
- * every acknowledgement would cost about a second on a busy machine, re-using it costs a memcpy.
- * Baselines are written in their packed form (pack.ts).
+ * Serialises StoreData without pretty-printing, straight to bytes. Baselines are held in memory
+ * as the bytes they are written as (baselines.ts); the encoded JSON of every other record that
+ * has not been replaced since the last write is re-used: records are cached by object identity
+ * (the store replaces, never mutates, a finding when it changes). A store of 10,000 identities
+ * is tens of MB of JSON: re-stringifying and re-encoding it on every acknowledgement would cost
+ * about a second on a busy machine, re-using it costs a memcpy.
  */
 export class StoreSerializer {
   #cache = new WeakMap<object, { key: string; bytes: Buffer }>();
@@ -97,36 +118,8 @@ export class StoreSerializer {
     this.#cache = new WeakMap();
   }
 
-  /** Encode a baseline now (when it is stored), so that the write itself stays cheap. */
-  rememberBaseline(p: Profile): void {
-    this.#cache.set(p, { key: p.key, bytes: fragment(p.key, encodeBaseline(p)) });
-  }
-
-  /**
-   * Re-use the bytes of the baselines as they are in the file just read (when it was not
-   * migrated): each `"key":{...}` entry of `baselines` is cached for the profile decoded from
-   * it, so that opening a large store does not re-encode every profile. Returns how many were
-   * adopted; anything the scan cannot place is simply encoded by `warm`.
-   */
-  adoptBaselines(file: Buffer, baselines: Record<string, Profile>): number {
-    const top = objectEntries(file, skipWs(file, 0));
-    const b = top?.entries.find((e) => e.key === "baselines");
-    if (!b) return 0;
-    const inner = objectEntries(file, b.valueStart);
-    if (!inner) return 0;
-    let n = 0;
-    for (const e of inner.entries) {
-      const p = Object.hasOwn(baselines, e.key) ? baselines[e.key] : undefined;
-      if (!p) continue;
-      this.#cache.set(p, { key: e.key, bytes: file.subarray(e.start, e.end) });
-      n++;
-    }
-    return n;
-  }
-
-  /** Encode every baseline and finding not cached yet (at open, so that the first save is as cheap as the next). */
+  /** Encode every finding not cached yet (at open, so that the first save is as cheap as the next). */
   warm(data: StoreData): void {
-    this.#map(data.baselines, [], encodeBaseline);
     this.#map(data.findings, [], (x) => JSON.stringify(x));
   }
 
@@ -137,7 +130,7 @@ export class StoreSerializer {
   /** The file's bytes as a list of chunks (written with one writev, no 50 MB concatenation). */
   serializeParts(data: StoreData): Buffer[] {
     const parts: Buffer[] = [Buffer.from(`{"schemaVersion":${JSON.stringify(data.schemaVersion)},"baselines":`)];
-    const b = this.#map(data.baselines, parts, encodeBaseline);
+    const b = this.#baselines(data.baselines, parts);
     parts.push(Buffer.from(`,"findings":`));
     const f = this.#map(data.findings, parts, (x) => JSON.stringify(x));
     parts.push(Buffer.from(`,"audit":`));
@@ -156,6 +149,20 @@ export class StoreSerializer {
     for (let i = n0; i < parts.length; i++) other += parts[i]!.length;
     this.sections = { baselines: b, findings: f, audit: a, other };
     return parts;
+  }
+
+  /** The baselines' stored bytes as they are (a plain object, as in tests, is encoded first). */
+  #baselines(rec: Record<string, Profile>, parts: Buffer[]): number {
+    const table = tableOf(rec) ?? BaselineTable.fromProfiles(rec, 0);
+    parts.push(OPEN_OBJECT);
+    let first = true;
+    for (const e of table.entries()) {
+      if (!first) parts.push(COMMA);
+      parts.push(e[1].bytes);
+      first = false;
+    }
+    parts.push(CLOSE_OBJECT);
+    return 2 + table.bytes + Math.max(0, table.size - 1);
   }
 
   /** Arrays of records that are replaced, never mutated, when they change (audit, suppressions, scans, digests). */
@@ -199,97 +206,6 @@ export class StoreSerializer {
   }
 }
 
-function encodeBaseline(p: Profile): string {
-  return JSON.stringify(packProfile(p) ?? p);
-}
-
 function fragment(key: string, json: string): Buffer {
   return Buffer.from(`${JSON.stringify(key)}:${json}`);
-}
-
-// A minimal scanner over JSON bytes: where the entries of an object are. It relies on the
-// text being valid JSON (it has just been parsed) and only finds boundaries.
-
-const WS = new Uint8Array(256);
-WS[0x20] = WS[0x09] = WS[0x0a] = WS[0x0d] = 1;
-
-function skipWs(b: Uint8Array, i: number): number {
-  while (i < b.length && WS[b[i]!]) i++;
-  return i;
-}
-
-/** Index just past the string starting at `i` (b[i] is the opening quote). */
-function skipString(b: Uint8Array, i: number): number {
-  i++;
-  while (i < b.length) {
-    const c = b[i]!;
-    if (c === 0x5c) i += 2;
-    else if (c === 0x22) return i + 1;
-    else i++;
-  }
-  throw new Error("unterminated string");
-}
-
-/** Index just past the value starting at `i`. */
-function skipValue(b: Uint8Array, i: number): number {
-  const c = b[i];
-  if (c === 0x22) return skipString(b, i);
-  if (c === 0x7b || c === 0x5b) {
-    let depth = 0;
-    while (i < b.length) {
-      const x = b[i]!;
-      if (x === 0x22) {
-        i = skipString(b, i);
-        continue;
-      }
-      if (x === 0x7b || x === 0x5b) depth++;
-      else if (x === 0x7d || x === 0x5d) {
-        depth--;
-        if (depth === 0) return i + 1;
-      }
-      i++;
-    }
-    throw new Error("unterminated value");
-  }
-  while (i < b.length) {
-    const x = b[i]!;
-    if (x === 0x2c || x === 0x7d || x === 0x5d || WS[x]) break;
-    i++;
-  }
-  return i;
-}
-
-interface Entry {
-  key: string;
-  /** From the key's opening quote... */
-  start: number;
-  valueStart: number;
-  /** ...to just past the value. */
-  end: number;
-}
-
-/** The entries of the object starting at `i`, or undefined when `i` is not an object. */
-function objectEntries(b: Buffer, i: number): { entries: Entry[]; end: number } | undefined {
-  if (b[i] !== 0x7b) return undefined;
-  const entries: Entry[] = [];
-  i = skipWs(b, i + 1);
-  if (b[i] === 0x7d) return { entries, end: i + 1 };
-  for (;;) {
-    if (b[i] !== 0x22) return undefined;
-    const start = i;
-    const keyEnd = skipString(b, i);
-    const key = JSON.parse(b.toString("utf8", start, keyEnd)) as string;
-    i = skipWs(b, keyEnd);
-    if (b[i] !== 0x3a) return undefined;
-    const valueStart = skipWs(b, i + 1);
-    const end = skipValue(b, valueStart);
-    entries.push({ key, start, valueStart, end });
-    i = skipWs(b, end);
-    if (b[i] === 0x2c) {
-      i = skipWs(b, i + 1);
-      continue;
-    }
-    if (b[i] === 0x7d) return { entries, end: i + 1 };
-    return undefined;
-  }
 }

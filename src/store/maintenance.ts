@@ -9,6 +9,7 @@
  */
 import { mkdir, readFile, readdir, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
+import { baselineCount } from "./baselines.js";
 import { decodeStore } from "./codec.js";
 import { acquireLock, fsyncDir, isTempFileOf, readWithIdentity, writeFileDurable } from "./durable-file.js";
 import { StoreError, isStoreError } from "./errors.js";
@@ -122,7 +123,7 @@ export function countsOf(data: StoreData, nowMs: number): StoreCounts {
     byStatus[s] = (byStatus[s] ?? 0) + 1;
   }
   return {
-    baselines: Object.keys(data.baselines).length,
+    baselines: baselineCount(data.baselines),
     findings: Object.keys(data.findings).length,
     findingsByStatus: byStatus,
     suppressions: data.suppressions.length,

@@ -193,15 +193,19 @@ export const StoreDataSchema = z.object({
   digestRuns: z.record(z.string(), z.string()),
 });
 
+/** A schema problem: where, and what. */
+export type Issue = z.core.$ZodIssue;
+
 /** Human-readable summary of the first few schema problems: `baselines["role:1:x"].dims.api: expected ...`. */
-export function describeIssues(error: z.ZodError, max = 5): string[] {
+export function describeIssues(error: z.ZodError | readonly Issue[], max = 5): string[] {
+  const issues = Array.isArray(error) ? (error as readonly Issue[]) : (error as z.ZodError).issues;
   const out: string[] = [];
-  for (const issue of error.issues.slice(0, max)) {
+  for (const issue of issues.slice(0, max)) {
     const where = issue.path
       .map((p, i) => (typeof p === "number" ? `[${p}]` : /^[A-Za-z_$][\w$]*$/.test(String(p)) ? `${i ? "." : ""}${String(p)}` : `[${JSON.stringify(String(p))}]`))
       .join("");
     out.push(`${where || "(top level)"}: ${issue.message}`);
   }
-  if (error.issues.length > max) out.push(`... and ${error.issues.length - max} more`);
+  if (issues.length > max) out.push(`... and ${issues.length - max} more`);
   return out;
 }

@@ -11,16 +11,19 @@
  * - `TrailStore.memory()` is the in-memory twin (same API, no disk) for other components' tests.
  *
  * Records returned by getters are the store's own objects: treat them as read-only. The store
- * replaces a baseline or finding when it changes (never mutates it), which lets the serializer
- * re-use the JSON of everything that did not change.
+ * replaces a finding when it changes (never mutates it), which lets the serializer re-use the
+ * JSON of everything that did not change. Baselines are kept in memory only in their stored
+ * (packed) form and decoded when read (baselines.ts): that keeps the process heap small, so
+ * that garbage collection stays short and saves stay fast.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { Low, Memory } from "lowdb";
-import { DIMS, type Profile } from "../baseline/profile.js";
+import type { Profile } from "../baseline/profile.js";
 import { SEVERITY_RANK, type Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
+import { BaselineTable, checkProfile, encodeBaseline, tableOf, type StoredBaseline } from "./baselines.js";
 import { StoreSerializer, decodeStore, type Section } from "./codec.js";
 import { DurableJSONFile, acquireLock, appendFileDurable, readWithIdentity, removeStaleTempFiles } from "./durable-file.js";
 import { StoreError, isStoreError } from "./errors.js";
@@ -201,46 +204,6 @@ function jsonClone<T>(v: T, what: string): T {
   return JSON.parse(s) as T;
 }
 
-function checkFinite(x: unknown, where: string): void {
-  if (typeof x !== "number" || !Number.isFinite(x)) throw new StoreError("invalid", `Profile ${where} is not a finite number (${String(x)})`);
-}
-
-/** Reject a profile whose JSON would not read back (NaN, strings for numbers...): better now than a store that will not open. */
-function checkProfile(p: Profile): void {
-  if (typeof p !== "object" || p === null) throw new StoreError("invalid", "A baseline profile must be an object");
-  requireText(p.key, "Profile key");
-  const k = p.key;
-  for (const f of ["first", "last", "trainedUntil"] as const) {
-    if (typeof p[f] !== "number" || Number.isNaN(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not a number`);
-  }
-  checkFinite(p.events, `${k}.events`);
-  checkFinite(p.errors, `${k}.errors`);
-  checkFinite(p.denied, `${k}.denied`);
-  for (const f of ["days", "hours", "weekdays"] as const) {
-    if (!Array.isArray(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not an array`);
-    for (const x of p[f]) checkFinite(x, `${k}.${f}`);
-  }
-  if (typeof p.dims !== "object" || p.dims === null) throw new StoreError("invalid", `Profile ${k}.dims is not an object`);
-  for (const d of Object.keys(p.dims)) {
-    const rec = p.dims[d as (typeof DIMS)[number]];
-    for (const v in rec) {
-      const s = rec[v]!;
-      if (!Array.isArray(s) || s.length !== 4) throw new StoreError("invalid", `Profile ${k}.dims.${d}[${v}] is not [n, err, first, last]`);
-      checkFinite(s[0], `${k}.dims.${d}[${v}]`);
-      checkFinite(s[1], `${k}.dims.${d}[${v}]`);
-      checkFinite(s[2], `${k}.dims.${d}[${v}]`);
-      checkFinite(s[3], `${k}.dims.${d}[${v}]`);
-    }
-  }
-  for (const h of p.hourly) {
-    if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
-    for (const x of h) checkFinite(x, `${k}.hourly`);
-  }
-  if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
-  checkFinite(p.breadth[0], `${k}.breadth`);
-  checkFinite(p.breadth[1], `${k}.breadth`);
-}
-
 function suppressionMatches(s: Suppression, f: Pick<Finding, "detector" | "identity" | "sourceIp">): boolean {
   switch (s.scope) {
     case "identity-detector":
@@ -319,6 +282,7 @@ export class TrailStore {
 
   private constructor(db: Low<StoreData>, backend: Backend, opts: StoreOptions) {
     this.#db = db;
+    TrailStore.#table(db.data);
     this.#backend = backend;
     this.#opts = {
       auditCap: opts.auditCap ?? AUDIT_CAP,
@@ -389,38 +353,37 @@ export class TrailStore {
     const db = new Low<StoreData>(adapter, emptyStoreData());
     await db.read();
 
+    // Out of the parse closure, which the adapter keeps: it would hold the whole file read for as long as the store is open.
+    const read = { decoded, rawBytes };
+    decoded = rawBytes = undefined;
+
     const backend = new FileBackend(dir, adapter, serializer, clock, opts);
     const store = new TrailStore(db, backend, opts);
     const now = clock();
-    if (decoded && rawBytes && decoded.from < STORE_SCHEMA_VERSION) {
+    if (read.decoded && read.rawBytes && read.decoded.from < STORE_SCHEMA_VERSION) {
       // Keep the original before the migrated store replaces it; the first save then also takes a
       // rolling backup of the migrated store (when none is recent), so both versions can be restored.
       try {
-        await writeBackup(dir, rawBytes, decoded.from, "migration", now, store.#opts.keepMigrationBackups);
+        await writeBackup(dir, read.rawBytes, read.decoded.from, "migration", now, store.#opts.keepMigrationBackups);
       } catch (e) {
         throw new StoreError(
           "write-failed",
-          `Could not keep a backup of ${file} (schema v${decoded.from}) before migrating it: ${(e as Error).message}. Nothing was changed; free some space or fix the permissions of ${dir}/backups and start again.`,
+          `Could not keep a backup of ${file} (schema v${read.decoded.from}) before migrating it: ${(e as Error).message}. Nothing was changed; free some space or fix the permissions of ${dir}/backups and start again.`,
           { cause: e },
         );
       }
       await backend.initBackups(null);
       await store.#enqueue(() => undefined, false);
-    } else if (!rawBytes) {
+    } else if (!read.rawBytes) {
       await refuseIfLost(dir, file);
       // A new store: nothing worth a backup yet (the first one is taken a backup interval from now).
       backend.startedEmpty(now);
       await store.#enqueue(() => undefined, false); // create the file now: fail early on a read-only directory
     } else {
-      // Cache every record's bytes now, so that the first save after start is as cheap as the next:
-      // baselines straight from the file just read, the rest encoded.
-      try {
-        serializer.adoptBaselines(rawBytes, db.data.baselines);
-      } catch {
-        // The file parsed as JSON, so this cannot happen; if it does, warm() encodes everything.
-      }
+      // Encode every finding now, so that the first save after start is as cheap as the next
+      // (baselines are held as the bytes read from the file).
       serializer.warm(db.data);
-      await backend.initBackups(rawBytes);
+      await backend.initBackups(read.rawBytes);
     }
     return store;
   }
@@ -462,7 +425,9 @@ export class TrailStore {
    * or with StoreError("write-failed" | "conflict") when saving failed. `fn` runs again if
    * another process replaced the file (its change is re-applied on what is on disk), so keep it
    * free of side effects. It may mutate records in place, at the price of re-encoding the whole
-   * store on the next save: the domain methods replace records instead.
+   * store on the next save (baselines: those it read, re-encoded after it); the domain methods
+   * replace records instead. Reading `data.baselines[key]` decodes that profile: iterating all of
+   * them in an update costs about as much as decoding and re-encoding the whole store.
    */
   update<R>(fn: (data: StoreData) => R | Promise<R>): Promise<R> {
     return this.#enqueue(fn, true);
@@ -493,18 +458,52 @@ export class TrailStore {
     }
   }
 
+  /**
+   * The baselines of `data` (its `baselines` is the table's view). A plain object put there (the
+   * in-memory twin's initial data, an update(fn) that replaced the whole object) is encoded now.
+   */
+  static #table(data: StoreData): BaselineTable {
+    let t = tableOf(data.baselines);
+    if (!t) {
+      t = BaselineTable.fromProfiles(data.baselines);
+      data.baselines = t.view;
+    }
+    return t;
+  }
+
   async #runJobs(jobs: Job[], data: StoreData): Promise<{ results: JobResult[]; changed: boolean }> {
     const results: JobResult[] = [];
     let changed = false;
     for (const job of jobs) {
+      // A generic update may change baselines in place: those it reads are re-encoded after it.
+      const table = job.invalidate ? TrailStore.#table(data) : undefined;
+      table?.track();
+      let result: JobResult;
       try {
         const value = await job.fn(data);
-        results.push({ ok: true, value });
+        result = { ok: true, value };
         changed = true;
       } catch (error) {
-        results.push({ ok: false, error });
+        result = { ok: false, error };
       }
-      if (job.invalidate) this.#backend.serializer?.invalidate();
+      if (job.invalidate) {
+        try {
+          table!.settle();
+          if (tableOf(data.baselines) !== table) {
+            // The whole object was replaced: encode it, or keep the previous baselines if it does not read back.
+            try {
+              TrailStore.#table(data);
+            } catch (e) {
+              data.baselines = table!.view;
+              throw e;
+            }
+          }
+        } catch (error) {
+          if (result.ok) result = { ok: false, error };
+        }
+        this.#backend.serializer?.invalidate();
+      }
+      results.push(result);
     }
     return { results, changed };
   }
@@ -603,37 +602,45 @@ export class TrailStore {
   // ---------------------------------------------------------------------------------------------
   // Baselines
 
+  /**
+   * A stored profile, decoded from its stored form (the last few decoded are cached: a caller
+   * asking again may get the same object). Treat it as read-only.
+   */
   getBaseline(key: string): Profile | undefined {
-    return Object.hasOwn(this.#db.data.baselines, key) ? this.#db.data.baselines[key] : undefined;
+    return TrailStore.#table(this.#db.data).get(key);
   }
 
-  /** The given profiles (those that exist), or all of them. */
+  /**
+   * The given profiles (those that exist), or all of them. Each is decoded from its stored form:
+   * asking for all of a large store's profiles builds them all (about 25 KB each on average).
+   */
   getBaselines(keys?: Iterable<string>): Map<string, Profile> {
-    const b = this.#db.data.baselines;
+    const t = TrailStore.#table(this.#db.data);
     const out = new Map<string, Profile>();
-    if (keys === undefined) {
-      for (const k in b) out.set(k, b[k]!);
-    } else {
-      for (const k of keys) if (Object.hasOwn(b, k)) out.set(k, b[k]!);
+    for (const k of keys ?? t.keys()) {
+      const p = t.get(k);
+      if (p !== undefined) out.set(k, p);
     }
     return out;
   }
 
   /**
-   * Replace profiles by key. The store keeps the objects passed in (do not mutate them
-   * afterwards) and serialises them now, so that the write itself stays cheap.
+   * Replace profiles by key. They are encoded now (in the stored form), so that the write itself
+   * stays cheap; the store keeps no reference to the objects passed in.
    */
   putBaselines(profiles: readonly Profile[]): Promise<void> {
+    let encoded: Array<[string, StoredBaseline]>;
     try {
-      for (const p of profiles) {
+      encoded = profiles.map((p) => {
         checkProfile(p);
-        this.#backend.serializer?.rememberBaseline(p);
-      }
+        return [p.key, encodeBaseline(p.key, p)];
+      });
     } catch (e) {
       return Promise.reject(e);
     }
     return this.#enqueue((data) => {
-      for (const p of profiles) data.baselines[p.key] = p;
+      const t = TrailStore.#table(data);
+      for (const [k, e] of encoded) t.set(k, e);
     }, false);
   }
 
@@ -1151,9 +1158,8 @@ export class TrailStore {
       const t = ms(now);
       const stale = (days: number) => {
         let n = 0;
-        for (const k in data.baselines) {
-          const last = data.baselines[k]!.last;
-          if (!Number.isFinite(last) || last < t - days * DAY_MS) n++;
+        for (const [, e] of TrailStore.#table(data).entries()) {
+          if (!Number.isFinite(e.last) || e.last < t - days * DAY_MS) n++;
         }
         return n;
       };
@@ -1193,10 +1199,10 @@ export class TrailStore {
     }
     return this.#enqueue((data) => {
       const res: PruneResult = { baselines: 0, findings: 0, suppressions: 0 };
-      for (const k in data.baselines) {
-        const last = data.baselines[k]!.last;
-        if (!Number.isFinite(last) || last < cutoff) {
-          delete data.baselines[k];
+      const table = TrailStore.#table(data);
+      for (const [k, e] of [...table.entries()]) {
+        if (!Number.isFinite(e.last) || e.last < cutoff) {
+          table.delete(k);
           res.baselines++;
         }
       }
@@ -1289,7 +1295,6 @@ class FileBackend implements Backend {
       await writeBackup(this.dir, got.bytes, dec.from, "migration", this.clock(), this.opts.keepMigrationBackups ?? KEEP_BACKUPS.migration);
     }
     this.serializer.invalidate();
-    if (dec.from === STORE_SCHEMA_VERSION) this.serializer.adoptBaselines(got.bytes, dec.data.baselines);
     this.adapter.adopt(got.identity, got.bytes.length);
     return dec.data;
   }

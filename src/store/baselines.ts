@@ -1,0 +1,272 @@
+/**
+ * The baselines of a store, kept in memory in the form they are written to disk.
+ *
+ * Baselines are most of a store (a 10,000-identity store holds ~30 MB of packed profiles, which
+ * decode to ~250 MB of JS objects). Keeping them decoded made every full garbage collection
+ * trace a quarter of a gigabyte, and one landing inside a save made it slow. So each baseline is
+ * kept as the bytes of its `"key":{...}` entry in the file (pack.ts form, off the JS heap), with
+ * its last-seen time for prune and stats: a save copies the bytes as they are, a getter decodes
+ * (inflate + JSON.parse, a fraction of a millisecond for a typical profile) and a small cache
+ * keeps the last few decoded profiles for callers that ask for the same one again.
+ *
+ * `BaselineTable.view` is a `Record<string, Profile>` look-alike (a Proxy) for `StoreData.baselines`,
+ * so that `store.data` and `update(fn)` keep their shape: reading a key decodes it, assigning
+ * one encodes it, deleting one drops it. Profiles read through the view while an `update(fn)`
+ * runs are re-encoded after it, so in-place changes made there are kept.
+ */
+import type { Dim, Profile } from "../baseline/profile.js";
+import { StoreError } from "./errors.js";
+import { packProfile, unpackProfile } from "./pack.js";
+
+/** One baseline as kept in memory. */
+export interface StoredBaseline {
+  /** `"key":<json>`, exactly as written in the store file. */
+  readonly bytes: Buffer;
+  /** Offset of the value (`{...}`) in `bytes`. */
+  readonly valueAt: number;
+  /** The profile's last-seen time (-Infinity for an empty profile). */
+  readonly last: number;
+}
+
+/** Decoded profiles kept for callers that read the same one again (a scan reads each twice). */
+export const DECODED_CACHE = 256;
+
+function entryOf(key: string, json: string, last: unknown): StoredBaseline {
+  const head = `${JSON.stringify(key)}:`;
+  return { bytes: Buffer.from(head + json), valueAt: Buffer.byteLength(head), last: typeof last === "number" ? last : -Infinity };
+}
+
+/** Encode a profile as it is written to disk (packed when lossless, see pack.ts). */
+export function encodeBaseline(key: string, p: Profile): StoredBaseline {
+  return entryOf(key, JSON.stringify(packProfile(p) ?? p), p.last);
+}
+
+/**
+ * Keep a baseline read from a file as it is (`raw`: its parsed JSON, already validated), unless
+ * it is not packed (an older file): then pack `decoded` once now.
+ */
+export function baselineFromFile(key: string, raw: unknown, decoded: Profile): StoredBaseline {
+  if (typeof raw === "object" && raw !== null && "packed" in raw) return entryOf(key, JSON.stringify(raw), decoded.last);
+  return encodeBaseline(key, decoded);
+}
+
+/** The profile held in an entry. The bytes were validated when read or written: no schema check here. */
+export function decodeBaseline(e: StoredBaseline): Profile {
+  const p = unpackProfile(JSON.parse(e.bytes.toString("utf8", e.valueAt))) as Record<string, unknown>;
+  // JSON has no Infinity: an empty profile's times are written as null (see schema.ts).
+  if (p.first === null) p.first = Infinity;
+  if (p.last === null) p.last = -Infinity;
+  if (p.trainedUntil === null) p.trainedUntil = -Infinity;
+  return p as unknown as Profile;
+}
+
+function requireText(v: unknown, what: string): void {
+  if (typeof v !== "string" || v.trim() === "") throw new StoreError("invalid", `${what} is required`);
+}
+
+function checkFinite(x: unknown, where: string): void {
+  if (typeof x !== "number" || !Number.isFinite(x)) throw new StoreError("invalid", `Profile ${where} is not a finite number (${String(x)})`);
+}
+
+/** Reject a profile whose JSON would not read back (NaN, strings for numbers...): better now than a store that will not open. */
+export function checkProfile(p: Profile): void {
+  if (typeof p !== "object" || p === null) throw new StoreError("invalid", "A baseline profile must be an object");
+  requireText(p.key, "Profile key");
+  const k = p.key;
+  for (const f of ["first", "last", "trainedUntil"] as const) {
+    if (typeof p[f] !== "number" || Number.isNaN(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not a number`);
+  }
+  checkFinite(p.events, `${k}.events`);
+  checkFinite(p.errors, `${k}.errors`);
+  checkFinite(p.denied, `${k}.denied`);
+  for (const f of ["days", "hours", "weekdays"] as const) {
+    if (!Array.isArray(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not an array`);
+    for (const x of p[f]) checkFinite(x, `${k}.${f}`);
+  }
+  if (typeof p.dims !== "object" || p.dims === null) throw new StoreError("invalid", `Profile ${k}.dims is not an object`);
+  for (const d of Object.keys(p.dims)) {
+    const rec = p.dims[d as Dim];
+    for (const v in rec) {
+      const s = rec[v]!;
+      if (!Array.isArray(s) || s.length !== 4) throw new StoreError("invalid", `Profile ${k}.dims.${d}[${v}] is not [n, err, first, last]`);
+      checkFinite(s[0], `${k}.dims.${d}[${v}]`);
+      checkFinite(s[1], `${k}.dims.${d}[${v}]`);
+      checkFinite(s[2], `${k}.dims.${d}[${v}]`);
+      checkFinite(s[3], `${k}.dims.${d}[${v}]`);
+    }
+  }
+  if (!Array.isArray(p.hourly)) throw new StoreError("invalid", `Profile ${k}.hourly is not an array`);
+  for (const h of p.hourly) {
+    if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
+    for (const x of h) checkFinite(x, `${k}.hourly`);
+  }
+  if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
+  checkFinite(p.breadth[0], `${k}.breadth`);
+  checkFinite(p.breadth[1], `${k}.breadth`);
+}
+
+const TABLES = new WeakMap<object, BaselineTable>();
+
+/** The table behind a `StoreData.baselines` view (undefined for a plain object). */
+export function tableOf(baselines: object): BaselineTable | undefined {
+  return TABLES.get(baselines);
+}
+
+/** Number of baselines of a `StoreData.baselines` (a view or a plain object). */
+export function baselineCount(baselines: Record<string, Profile>): number {
+  return tableOf(baselines)?.size ?? Object.keys(baselines).length;
+}
+
+export class BaselineTable {
+  readonly #entries = new Map<string, StoredBaseline>();
+  #bytes = 0;
+  /** Least recently read last (Map order). */
+  readonly #decoded = new Map<string, { entry: StoredBaseline; profile: Profile }>();
+  /** Profiles handed out by the view during an update(fn): re-encoded after it. */
+  #tracked: Map<string, { entry: StoredBaseline; profile: Profile }> | undefined;
+  /** `Record<string, Profile>` look-alike over this table (see the file comment). */
+  readonly view: Record<string, Profile>;
+
+  constructor(readonly cacheSize = DECODED_CACHE) {
+    const viewGet = (k: string): Profile | undefined => {
+      const entry = this.#entries.get(k);
+      if (!entry) return undefined;
+      const profile = this.#decode(k, entry);
+      if (this.#tracked && !this.#tracked.has(k)) this.#tracked.set(k, { entry, profile });
+      return profile;
+    };
+    this.view = new Proxy(Object.create(null) as Record<string, Profile>, {
+      get: (_t, k) => (typeof k === "string" ? viewGet(k) : undefined),
+      set: (_t, k, v) => {
+        if (typeof k !== "string") return false;
+        checkProfile(v as Profile);
+        this.set(k, encodeBaseline(k, v as Profile));
+        return true;
+      },
+      defineProperty: (_t, k, d) => {
+        if (typeof k !== "string" || !("value" in d)) return false;
+        checkProfile(d.value as Profile);
+        this.set(k, encodeBaseline(k, d.value as Profile));
+        return true;
+      },
+      deleteProperty: (_t, k) => {
+        if (typeof k === "string") this.delete(k);
+        return true;
+      },
+      has: (_t, k) => typeof k === "string" && this.#entries.has(k),
+      ownKeys: () => [...this.#entries.keys()],
+      getOwnPropertyDescriptor: (_t, k) => {
+        if (typeof k !== "string" || !this.#entries.has(k)) return undefined;
+        return { value: viewGet(k), writable: true, enumerable: true, configurable: true };
+      },
+    });
+    TABLES.set(this.view, this);
+  }
+
+  /** A table holding these profiles (validated: a profile that would not read back throws StoreError "invalid"). */
+  static fromProfiles(rec: Record<string, Profile>, cacheSize = DECODED_CACHE): BaselineTable {
+    const t = new BaselineTable(cacheSize);
+    for (const k of Object.keys(rec)) {
+      const p = rec[k];
+      if (p === undefined) continue;
+      checkProfile(p);
+      t.set(k, encodeBaseline(k, p));
+    }
+    return t;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Bytes of all entries (without the commas between them). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  has(key: string): boolean {
+    return this.#entries.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#entries.keys();
+  }
+
+  entry(key: string): StoredBaseline | undefined {
+    return this.#entries.get(key);
+  }
+
+  entries(): IterableIterator<[string, StoredBaseline]> {
+    return this.#entries.entries();
+  }
+
+  /** The decoded profile (a shared object: treat it as read-only). */
+  get(key: string): Profile | undefined {
+    const entry = this.#entries.get(key);
+    return entry ? this.#decode(key, entry) : undefined;
+  }
+
+  set(key: string, entry: StoredBaseline): void {
+    const old = this.#entries.get(key);
+    if (old) this.#bytes -= old.bytes.length;
+    this.#entries.set(key, entry);
+    this.#bytes += entry.bytes.length;
+    this.#decoded.delete(key);
+  }
+
+  delete(key: string): boolean {
+    const old = this.#entries.get(key);
+    if (!old) return false;
+    this.#entries.delete(key);
+    this.#bytes -= old.bytes.length;
+    this.#decoded.delete(key);
+    return true;
+  }
+
+  #decode(key: string, entry: StoredBaseline): Profile {
+    const hit = this.#decoded.get(key);
+    if (hit && hit.entry === entry) {
+      // Most recently used last.
+      this.#decoded.delete(key);
+      this.#decoded.set(key, hit);
+      return hit.profile;
+    }
+    const profile = decodeBaseline(entry);
+    if (this.cacheSize > 0) {
+      this.#decoded.delete(key);
+      this.#decoded.set(key, { entry, profile });
+      while (this.#decoded.size > this.cacheSize) this.#decoded.delete(this.#decoded.keys().next().value!);
+    }
+    return profile;
+  }
+
+  /** From now on, remember the profiles read through the view (an update(fn) starts). */
+  track(): void {
+    this.#tracked ??= new Map();
+  }
+
+  /**
+   * The update(fn) is over: re-encode the profiles read through the view that it changed in place.
+   * Throws StoreError "invalid" (after keeping every valid change) when one no longer reads back;
+   * that profile keeps its previous stored form.
+   */
+  settle(): void {
+    const tracked = this.#tracked;
+    this.#tracked = undefined;
+    if (!tracked) return;
+    let error: unknown;
+    for (const [key, { entry, profile }] of tracked) {
+      // Replaced or deleted through the view meanwhile: that is the newer state.
+      if (this.#entries.get(key) !== entry) continue;
+      this.#decoded.delete(key);
+      try {
+        checkProfile(profile);
+        const next = encodeBaseline(key, profile);
+        if (!next.bytes.equals(entry.bytes)) this.set(key, next);
+      } catch (e) {
+        error ??= e;
+      }
+    }
+    if (error) throw error;
+  }
+}
