@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { EventFacts, IpKind, Principal, SkipReason, TrailEvent } from "./types.js";
+import type { EventFacts, IpKind, Principal, RecordFields, SkipReason, TrailEvent } from "./types.js";
 
 /**
  * The boundary schema of a CloudTrail record: what trailhound requires of a record before it is
@@ -471,6 +471,43 @@ const scratch: BaselineFacts = {
   principal: { key: "", type: "" },
 };
 
+/** The record-level inputs of `factsFrom`: RecordFields, or a parsed record's values unchecked. */
+interface LooseFields {
+  time: number;
+  eventSource: string;
+  eventName: string;
+  awsRegion: unknown;
+  sourceIPAddress: unknown;
+  userAgent: unknown;
+  errorCode: unknown;
+  errorMessage: unknown;
+  recipientAccountId: unknown;
+  identityType: unknown;
+  identityArn: unknown;
+  invokedBy: unknown;
+}
+
+/** The baseline reads request parameters of these calls only (AssumeRole*: roleArn; RunInstances: instanceType). */
+export function readsRequestParameters(eventName: string): boolean {
+  return eventName === "RunInstances" || eventName.startsWith("AssumeRole");
+}
+
+const NOT_READ: unique symbol = Symbol("not read");
+const looseScratch: LooseFields = {
+  time: 0,
+  eventSource: "",
+  eventName: "",
+  awsRegion: undefined,
+  sourceIPAddress: undefined,
+  userAgent: undefined,
+  errorCode: undefined,
+  errorMessage: undefined,
+  recipientAccountId: undefined,
+  identityType: undefined,
+  identityArn: undefined,
+  invokedBy: undefined,
+};
+
 /**
  * The fast path for records that only train baselines: the same validation, in the same order,
  * as `toTrailEvent` (so skip reasons agree), but no TrailEvent is built and principals come from
@@ -486,51 +523,88 @@ export function baselineFacts(
 ): BaselineFacts | SkipReason {
   const bad = missingField(r);
   if (bad) return bad;
-  const rawName = r.eventName as string;
-  const eventSource = r.eventSource as string;
-  const ui = r.userIdentity as Record<string, unknown>;
-  const id = r.eventID as string;
-  const u = ui;
-  const recipient = typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined;
-  const type = u.type;
-  const arn = u.arn;
+  const u = r.userIdentity as Record<string, unknown>;
+  const x = looseScratch;
+  x.time = time;
+  x.eventSource = r.eventSource as string;
+  x.eventName = r.eventName as string;
+  x.awsRegion = r.awsRegion;
+  x.sourceIPAddress = r.sourceIPAddress;
+  x.userAgent = r.userAgent;
+  x.errorCode = r.errorCode;
+  x.errorMessage = r.errorMessage;
+  x.recipientAccountId = r.recipientAccountId;
+  x.identityType = u.type;
+  x.identityArn = u.arn;
+  x.invokedBy = u.invokedBy;
+  const f = factsFrom(x, r.eventID as string, principals, u, r.responseElements, r.requestParameters, classify)!;
+  return f;
+}
+
+/**
+ * `baselineFacts` from fields read without parsing the record (see RecordFields), or undefined
+ * when they are not enough: an identity not met before (its principal needs the whole
+ * userIdentity), a console login (its outcome is in responseElements), or a call whose request
+ * parameters the baseline reads. The caller then parses the record. `ipKind` is left to the caller.
+ */
+export function leanFacts(f: RecordFields, principals: Map<string, Principal>): BaselineFacts | undefined {
+  // The event id only matters inside the detection window, which this path never serves.
+  return factsFrom(f, "", principals, undefined, NOT_READ, NOT_READ, false);
+}
+
+function factsFrom(
+  x: LooseFields,
+  id: string,
+  principals: Map<string, Principal>,
+  ui: Record<string, unknown> | undefined,
+  responseElements: unknown,
+  requestParameters: unknown,
+  classify: boolean,
+): BaselineFacts | undefined {
+  const recipient = typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined;
+  const type = x.identityType;
+  const arn = x.identityArn;
+  const invokedBy = x.invokedBy;
   let ck: string | undefined;
   if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root"))
     // invokedBy varies per event for one ARN (a service acting with the caller's credentials).
-    ck = typeof u.invokedBy === "string" ? arn + "\u0000" + u.invokedBy : arn;
-  else if (typeof u.invokedBy === "string" && u.invokedBy.length > 0 && (type === "AWSService" || type === undefined)) ck = "svc\u0000" + u.invokedBy;
+    ck = typeof invokedBy === "string" ? arn + "\u0000" + invokedBy : arn;
+  else if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) ck = "svc\u0000" + invokedBy;
   let principal = ck !== undefined ? principals.get(ck) : undefined;
   if (!principal) {
-    principal = principalOf(u, recipient);
+    if (!ui) return undefined;
+    principal = principalOf(ui, recipient);
     if (ck !== undefined) {
       if (principals.size > 100_000) principals.clear();
       principals.set(ck, principal);
     }
   }
-  const names = apiOf(eventSource, rawName);
-  const sourceIp = typeof r.sourceIPAddress === "string" ? r.sourceIPAddress : "";
-  const errorCode = typeof r.errorCode === "string" && r.errorCode.length > 0 ? r.errorCode : undefined;
+  const names = apiOf(x.eventSource, x.eventName);
+  if (requestParameters === NOT_READ && readsRequestParameters(names.name)) return undefined;
+  const sourceIp = typeof x.sourceIPAddress === "string" ? x.sourceIPAddress : "";
+  const errorCode = typeof x.errorCode === "string" && x.errorCode.length > 0 ? x.errorCode : undefined;
   let failed = errorCode !== undefined;
   let denied = false;
   if (names.name === "ConsoleLogin") {
-    const re = obj(r.responseElements);
+    if (responseElements === NOT_READ) return undefined;
+    const re = obj(responseElements);
     if (re?.ConsoleLogin === "Failure") failed = denied = true;
   }
-  if (!denied && errorCode !== undefined) denied = isDeniedCode(errorCode, typeof r.errorMessage === "string" ? r.errorMessage : undefined);
+  if (!denied && errorCode !== undefined) denied = isDeniedCode(errorCode, typeof x.errorMessage === "string" ? x.errorMessage : undefined);
   const f = scratch;
   f.id = id;
-  f.time = time;
+  f.time = x.time;
   f.api = names.api;
   f.eventName = names.name;
-  f.region = typeof r.awsRegion === "string" ? r.awsRegion : "unknown";
+  f.region = typeof x.awsRegion === "string" ? x.awsRegion : "unknown";
   f.sourceIp = sourceIp;
   if (classify) f.ipKind = classifySourceIp(sourceIp);
-  f.uaFamily = userAgentFamily(typeof r.userAgent === "string" ? r.userAgent : "");
+  f.uaFamily = userAgentFamily(typeof x.userAgent === "string" ? x.userAgent : "");
   f.failed = failed;
   f.denied = denied;
   f.errorCode = errorCode;
   f.accountId = recipient ?? principal.accountId ?? "unknown";
-  const rp = r.requestParameters;
+  const rp = requestParameters;
   f.requestParameters = rp !== null && typeof rp === "object" && !Array.isArray(rp) ? (rp as Record<string, unknown>) : null;
   f.principal = principal;
   return f;

@@ -1,6 +1,7 @@
 import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
+import { readsRequestParameters } from "../events/normalize.js";
 export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, WinStat } from "../detectors/types.js";
@@ -205,6 +206,8 @@ export class IdentityAcc {
   lastIpKind: IpKind = "none";
   lastGeo: GeoInfo | undefined;
   candidates: TrailEvent[] = [];
+  /** The scanner's number for this accumulator (its position in creation order). */
+  ordinal = 0;
   private readonly candidateNames = new Map<string, number>();
   geo: GeoPoint[] = [];
   private geoLastMinute = new Map<string, number>();
@@ -284,7 +287,7 @@ export class IdentityAcc {
     if (session) this.track(D_SESSION, session, t, ev, counted, inWindow, bucket, wmin);
     if (ev.errorCode) this.track(D_ERROR, ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
     const name = ev.eventName;
-    if (name === "RunInstances" || name.startsWith("AssumeRole")) {
+    if (readsRequestParameters(name)) {
       const rp = ev.requestParameters;
       if (rp) {
         const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;

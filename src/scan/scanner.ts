@@ -1,8 +1,8 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { baselineFacts, classifySourceIp, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
-import type { Principal, SkipReason, TrailEvent } from "../events/types.js";
+import { baselineFacts, classifySourceIp, leanFacts, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
+import type { Principal, RecordFields, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
 import type {
@@ -17,6 +17,7 @@ import type {
 } from "../detectors/types.js";
 import type { RecordSink } from "../sources/types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
+import { DeferredRecords } from "./deferred.js";
 import { FindingCollector } from "./findings.js";
 import { DEFAULT_WINDOW_MS } from "./time.js";
 import { buildReport, type ReportInput } from "./report.js";
@@ -76,6 +77,10 @@ function floorBucket(t: number): number {
  */
 export class Scanner implements RecordSink {
   private readonly accs = new Map<string, IdentityAcc>();
+  /** The same accumulators, by `ordinal`. */
+  private readonly accList: IdentityAcc[] = [];
+  /** Records before the window, folded in per identity in batches (see DeferredRecords). */
+  private readonly deferred = new DeferredRecords();
   private readonly skipped: Record<string, number> = {};
   private readonly skipSamples: Array<{ origin: string; reason: string; detail?: string }> = [];
   /** Event ids seen inside the moving window, per 10-minute bucket (old buckets dropped whole). */
@@ -157,12 +162,30 @@ export class Scanner implements RecordSink {
     this.addEvent(ev);
   }
 
+  /**
+   * The fast lane (RecordSink.fields): a record read without parsing it. Taken when it is
+   * certainly before the window and its fields are enough to train the baseline; otherwise the
+   * source parses it and calls `record`. Same outcome either way (tests compare).
+   */
+  fields(f: RecordFields, _origin: string): boolean {
+    if (!this.fastPath) return false;
+    const t = f.time;
+    if (!(t < this.wmin) || (this.opts.until !== undefined && t > this.opts.until)) return false;
+    const b = leanFacts(f, this.principals);
+    if (b === undefined) return false;
+    this.recordsRead++;
+    this.addBaselineFacts(b);
+    return true;
+  }
+
   /** The identity's accumulator, created on first sight (counting only what the store has not seen). */
   private accFor(p: Principal): IdentityAcc {
     let acc = this.accs.get(p.key);
     if (!acc) {
       const stored = this.opts.storedProfile?.(p.key);
       acc = new IdentityAcc(p, stored ? stored.trainedUntil : -Infinity);
+      acc.ordinal = this.accList.length;
+      this.accList.push(acc);
       this.accs.set(p.key, acc);
     } else if (p.sessionName && !acc.principal.sessionName) {
       acc.principal = p;
@@ -177,6 +200,15 @@ export class Scanner implements RecordSink {
       if (f.accountId !== "unknown") this.accounts.add(f.accountId);
     }
     const acc = this.accFor(f.principal);
+    if (this.deferred.push(acc.ordinal, f)) this.flushDeferred();
+  }
+
+  /** Fold the held-back records before the window into their identities. */
+  private flushDeferred(): void {
+    this.deferred.flush(this.accList, (acc, f) => this.foldFacts(acc, f));
+  }
+
+  private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
     // Identities mostly repeat their address: classify and locate it once per change.
     let geo: GeoInfo | undefined;
     if (f.sourceIp === acc.lastIp) {
@@ -194,6 +226,7 @@ export class Scanner implements RecordSink {
 
   /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
   addEvent(ev: TrailEvent): void {
+    if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
     const t = ev.time;
     if (this.opts.until !== undefined && t > this.opts.until) {
       this.afterWindow++;
@@ -286,6 +319,7 @@ export class Scanner implements RecordSink {
   }
 
   finish(): ScanResult {
+    this.flushDeferred();
     const win = this.window();
     const detCfg: DetectorConfig = {
       ownAccounts: this.opts.detectorConfig?.ownAccounts ?? this.accounts,

@@ -1,4 +1,4 @@
-import type { SkipReason } from "../events/types.js";
+import type { RecordFields, SkipReason } from "../events/types.js";
 import type { SourceSummary } from "../scan/report-types.js";
 
 /**
@@ -10,6 +10,12 @@ export interface RecordSink {
   record(raw: unknown, origin: string): void;
   /** Something could not be read as a record: counted by reason in the report, never silent. */
   skip(reason: SkipReason, origin: string, count?: number, detail?: string): void;
+  /**
+   * Optional fast lane: a record's baseline fields, read from the file bytes without parsing the
+   * record. The sink returns true when that was all it needed; false, and the source hands over
+   * the parsed record with `record` as usual. The object is reused: copy what you keep.
+   */
+  fields?(f: RecordFields, origin: string): boolean;
 }
 
 export interface SourceProgress {
@@ -56,6 +62,15 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
         skipped += count;
         sink.skip(reason, origin, count, detail);
       },
+      ...(sink.fields
+        ? {
+            fields: (f: RecordFields, origin: string) => {
+              const taken = sink.fields!(f, origin);
+              if (taken) records++;
+              return taken;
+            },
+          }
+        : {}),
     },
     records: () => records,
     skipped: () => skipped,

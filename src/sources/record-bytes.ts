@@ -1,0 +1,536 @@
+/**
+ * A validating walk over the bytes of a CloudTrail S3 delivery file (`{"Records":[...]}`) that
+ * reads the few fields a baseline needs without building the records.
+ *
+ * Why: most records of a scan lie before the detection window and only train baselines from about
+ * a dozen short strings (who, what, where from, when). `JSON.parse` builds every record whole
+ * (request parameters, TLS details, ...) and is most of the cost of reading a file. This walk
+ * checks the whole document against the JSON grammar, notes where each record starts and ends and
+ * where its baseline fields are, and gives those fields as interned strings: equal bytes give the
+ * same string object, so the maps downstream compare pointers instead of hashing fresh strings.
+ *
+ * Exactness: the walk accepts a document only if `JSON.parse` would (same grammar; anything it
+ * is unsure of sends the whole file back to `JSON.parse`). A record whose fields it cannot give
+ * exactly (a needed field that is not a plain string, an escape sequence in one, an escaped key)
+ * is marked, and the caller parses that record with `JSON.parse` as before. Duplicate keys keep
+ * the last value, as `JSON.parse` does.
+ */
+
+/** The fields read per record. */
+export const F_TIME = 0,
+  F_SOURCE = 1,
+  F_NAME = 2,
+  F_REGION = 3,
+  F_IP = 4,
+  F_UA = 5,
+  F_ERRCODE = 6,
+  F_ERRMSG = 7,
+  F_ID = 8,
+  F_RECIPIENT = 9,
+  F_UI = 10,
+  F_UI_TYPE = 11,
+  F_UI_ARN = 12,
+  F_UI_INVOKEDBY = 13;
+const NF = 14;
+/** Per record: start, end (exclusive), flags, then (start, end, hash) of each field (start -1: absent). */
+const R_START = 0,
+  R_END = 1,
+  R_FLAGS = 2,
+  R_FIELDS = 3;
+export const STRIDE = R_FIELDS + NF * 3;
+/** The record needs `JSON.parse` (a needed field is not a plain string, an escaped key, ...). */
+export const COMPLEX = 1;
+/** The element of `Records` is not an object. */
+const NOT_OBJECT = 2;
+
+const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
+const K = {
+  eventTime: enc("eventTime"),
+  eventName: enc("eventName"),
+  awsRegion: enc("awsRegion"),
+  userAgent: enc("userAgent"),
+  errorCode: enc("errorCode"),
+  eventSource: enc("eventSource"),
+  errorMessage: enc("errorMessage"),
+  userIdentity: enc("userIdentity"),
+  eventID: enc("eventID"),
+  sourceIPAddress: enc("sourceIPAddress"),
+  recipientAccountId: enc("recipientAccountId"),
+  type: enc("type"),
+  arn: enc("arn"),
+  invokedBy: enc("invokedBy"),
+  Records: enc("Records"),
+};
+
+/** Thrown (one instance) when the bytes are not a document this walk accepts. */
+const REJECT = new Error("not a plain S3 delivery document");
+const MAX_DEPTH = 256;
+
+/** What the walk found: per-record offsets and fields, `count` records. */
+export interface RecordIndex {
+  meta: Int32Array;
+  count: number;
+}
+
+// The walk's state: module-level, the walk is synchronous and not re-entrant.
+let meta = new Int32Array(STRIDE * 1024);
+let count = 0;
+let keyEscaped = false;
+
+function same(b: Uint8Array, s: number, e: number, k: Uint8Array): boolean {
+  if (e - s !== k.length) return false;
+  for (let i = 0; i < k.length; i++) if (b[s + i] !== k[i]) return false;
+  return true;
+}
+
+/** Field index of a key of a record (-1: not one we read). */
+function recordKey(b: Uint8Array, s: number, e: number): number {
+  switch (e - s) {
+    case 7:
+      return same(b, s, e, K.eventID) ? F_ID : -1;
+    case 9:
+      switch (b[s]) {
+        case 0x65: // e
+          return same(b, s, e, K.eventTime) ? F_TIME : same(b, s, e, K.eventName) ? F_NAME : same(b, s, e, K.errorCode) ? F_ERRCODE : -1;
+        case 0x61: // a
+          return same(b, s, e, K.awsRegion) ? F_REGION : -1;
+        case 0x75: // u
+          return same(b, s, e, K.userAgent) ? F_UA : -1;
+      }
+      return -1;
+    case 11:
+      return same(b, s, e, K.eventSource) ? F_SOURCE : -1;
+    case 12:
+      return same(b, s, e, K.userIdentity) ? F_UI : same(b, s, e, K.errorMessage) ? F_ERRMSG : -1;
+    case 15:
+      return same(b, s, e, K.sourceIPAddress) ? F_IP : -1;
+    case 18:
+      return same(b, s, e, K.recipientAccountId) ? F_RECIPIENT : -1;
+  }
+  return -1;
+}
+
+/** Field index of a key of `userIdentity` (-1: not one we read). */
+function identityKey(b: Uint8Array, s: number, e: number): number {
+  switch (e - s) {
+    case 3:
+      return same(b, s, e, K.arn) ? F_UI_ARN : -1;
+    case 4:
+      return same(b, s, e, K.type) ? F_UI_TYPE : -1;
+    case 9:
+      return same(b, s, e, K.invokedBy) ? F_UI_INVOKEDBY : -1;
+  }
+  return -1;
+}
+
+function ws(b: Uint8Array, i: number): number {
+  for (;;) {
+    const c = b[i];
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+    else return i;
+  }
+}
+
+function isHex(c: number | undefined): boolean {
+  return c !== undefined && ((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46));
+}
+
+/** `i` at a backslash: the position after a valid escape sequence. */
+function escape(b: Uint8Array, i: number): number {
+  const c = b[i + 1];
+  if (c === 0x22 || c === 0x5c || c === 0x2f || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74) return i + 2;
+  if (c === 0x75 && isHex(b[i + 2]) && isHex(b[i + 3]) && isHex(b[i + 4]) && isHex(b[i + 5])) return i + 6;
+  throw REJECT;
+}
+
+/** `i` at the opening quote: the position after the closing quote. Sets `keyEscaped`. */
+function str(b: Uint8Array, i: number): number {
+  const n = b.length;
+  i++;
+  for (;;) {
+    if (i >= n) throw REJECT;
+    const c = b[i]!;
+    if (c === 0x22) return i + 1;
+    if (c === 0x5c) {
+      keyEscaped = true;
+      i = escape(b, i);
+    } else if (c < 0x20) throw REJECT;
+    else i++;
+  }
+}
+
+/** A string value we read: records its span and hash in field `f` of the record at `base`. */
+function capture(b: Uint8Array, i: number, base: number, f: number): number {
+  const n = b.length;
+  const s = i + 1;
+  let h = 0x811c9dc5 | 0;
+  i = s;
+  for (;;) {
+    if (i >= n) throw REJECT;
+    const c = b[i]!;
+    if (c === 0x22) break;
+    if (c === 0x5c) {
+      meta[base + R_FLAGS]! |= COMPLEX; // an escape: let JSON.parse decode it
+      i = escape(b, i);
+    } else if (c < 0x20) throw REJECT;
+    else {
+      h = Math.imul(h ^ c, 0x01000193);
+      i++;
+    }
+  }
+  const o = base + R_FIELDS + f * 3;
+  meta[o] = s;
+  meta[o + 1] = i;
+  meta[o + 2] = h;
+  return i + 1;
+}
+
+function digits(b: Uint8Array, i: number): number {
+  const s = i;
+  for (;;) {
+    const c = b[i];
+    if (c !== undefined && c >= 0x30 && c <= 0x39) i++;
+    else break;
+  }
+  if (i === s) throw REJECT;
+  return i;
+}
+
+function num(b: Uint8Array, i: number): number {
+  if (b[i] === 0x2d) i++;
+  if (b[i] === 0x30) i++;
+  else i = digits(b, i);
+  if (b[i] === 0x2e) i = digits(b, i + 1);
+  const c = b[i];
+  if (c === 0x65 || c === 0x45) {
+    i++;
+    if (b[i] === 0x2b || b[i] === 0x2d) i++;
+    i = digits(b, i);
+  }
+  return i;
+}
+
+function lit(b: Uint8Array, i: number, word: string): number {
+  for (let k = 0; k < word.length; k++) if (b[i + k] !== word.charCodeAt(k)) throw REJECT;
+  return i + word.length;
+}
+
+/** Any JSON value at `i` (after whitespace): the position after it. */
+function value(b: Uint8Array, i: number, depth: number): number {
+  switch (b[i]) {
+    case 0x22:
+      return str(b, i);
+    case 0x7b:
+      return object(b, i, depth + 1);
+    case 0x5b:
+      return array(b, i, depth + 1);
+    case 0x74:
+      return lit(b, i, "true");
+    case 0x66:
+      return lit(b, i, "false");
+    case 0x6e:
+      return lit(b, i, "null");
+    default:
+      return num(b, i);
+  }
+}
+
+function object(b: Uint8Array, i: number, depth: number): number {
+  if (depth > MAX_DEPTH) throw REJECT;
+  i = ws(b, i + 1);
+  if (b[i] === 0x7d) return i + 1;
+  for (;;) {
+    if (b[i] !== 0x22) throw REJECT;
+    i = ws(b, str(b, i));
+    if (b[i] !== 0x3a) throw REJECT;
+    i = ws(b, value(b, ws(b, i + 1), depth));
+    const c = b[i];
+    if (c === 0x2c) i = ws(b, i + 1);
+    else if (c === 0x7d) return i + 1;
+    else throw REJECT;
+  }
+}
+
+function array(b: Uint8Array, i: number, depth: number): number {
+  if (depth > MAX_DEPTH) throw REJECT;
+  i = ws(b, i + 1);
+  if (b[i] === 0x5d) return i + 1;
+  for (;;) {
+    i = ws(b, value(b, i, depth));
+    const c = b[i];
+    if (c === 0x2c) i = ws(b, i + 1);
+    else if (c === 0x5d) return i + 1;
+    else throw REJECT;
+  }
+}
+
+/** An object whose keys are matched by `keyOf`; string values of known keys are captured. */
+function fields(b: Uint8Array, i: number, base: number, identity: boolean): number {
+  i = ws(b, i + 1);
+  if (b[i] === 0x7d) return i + 1;
+  for (;;) {
+    if (b[i] !== 0x22) throw REJECT;
+    const ks = i + 1;
+    keyEscaped = false;
+    i = str(b, i);
+    if (keyEscaped) meta[base + R_FLAGS]! |= COMPLEX; // an escaped key may spell a field's name
+    const f = identity ? identityKey(b, ks, i - 1) : recordKey(b, ks, i - 1);
+    i = ws(b, i);
+    if (b[i] !== 0x3a) throw REJECT;
+    i = ws(b, i + 1);
+    if (f < 0) i = value(b, i, 2);
+    else if (f === F_UI) {
+      const o = base + R_FIELDS + F_UI * 3;
+      if (b[i] === 0x7b) {
+        // The last userIdentity wins: forget what an earlier one said.
+        for (const g of [F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY]) meta[base + R_FIELDS + g * 3] = -1;
+        meta[o] = i;
+        i = fields(b, i, base, true);
+        meta[o + 1] = i;
+      } else {
+        meta[base + R_FLAGS]! |= COMPLEX;
+        i = value(b, i, 2);
+      }
+    } else if (b[i] === 0x22) i = capture(b, i, base, f);
+    else {
+      meta[base + R_FLAGS]! |= COMPLEX; // not a string: JSON.parse and the full checks decide
+      i = value(b, i, 2);
+    }
+    i = ws(b, i);
+    const c = b[i];
+    if (c === 0x2c) i = ws(b, i + 1);
+    else if (c === 0x7d) return i + 1;
+    else throw REJECT;
+  }
+}
+
+function newRecord(start: number): number {
+  const base = count * STRIDE;
+  if (base + STRIDE > meta.length) {
+    const m = new Int32Array(meta.length * 2);
+    m.set(meta);
+    meta = m;
+  }
+  meta[base + R_START] = start;
+  meta[base + R_FLAGS] = 0;
+  for (let f = 0; f < NF; f++) meta[base + R_FIELDS + f * 3] = -1;
+  count++;
+  return base;
+}
+
+function records(b: Uint8Array, i: number): number {
+  i = ws(b, i + 1);
+  if (b[i] === 0x5d) return i + 1;
+  for (;;) {
+    const base = newRecord(i);
+    if (b[i] === 0x7b) i = fields(b, i, base, false);
+    else {
+      meta[base + R_FLAGS] = COMPLEX | NOT_OBJECT;
+      i = value(b, i, 1);
+    }
+    meta[base + R_END] = i;
+    i = ws(b, i);
+    const c = b[i];
+    if (c === 0x2c) i = ws(b, i + 1);
+    else if (c === 0x5d) return i + 1;
+    else throw REJECT;
+  }
+}
+
+/**
+ * Walk a whole document. Returns the record index, or undefined when the bytes are not valid JSON
+ * of the form `{"Records":[...]}` (one `Records` key holding an array; other top-level keys are
+ * allowed): the caller then reads the file the general way. The returned index is valid until the
+ * next call.
+ */
+export function indexRecords(b: Uint8Array): RecordIndex | undefined {
+  count = 0;
+  let i = ws(b, 0);
+  if (b[i] !== 0x7b) return undefined;
+  let found = false;
+  try {
+    i = ws(b, i + 1);
+    if (b[i] !== 0x7d) {
+      for (;;) {
+        if (b[i] !== 0x22) throw REJECT;
+        const ks = i + 1;
+        keyEscaped = false;
+        i = ws(b, str(b, i));
+        if (keyEscaped) throw REJECT; // an escaped key may spell "Records"
+        if (b[i] !== 0x3a) throw REJECT;
+        i = ws(b, i + 1);
+        if (same(b, ks, ks + K.Records.length, K.Records) && b[ks + K.Records.length] === 0x22) {
+          if (found || b[i] !== 0x5b) throw REJECT; // a second Records, or not an array
+          found = true;
+          i = records(b, i);
+        } else i = value(b, i, 1);
+        i = ws(b, i);
+        const c = b[i];
+        if (c === 0x2c) i = ws(b, i + 1);
+        else if (c === 0x7d) break;
+        else throw REJECT;
+      }
+    }
+    i = ws(b, i + 1);
+    if (i !== b.length || !found) return undefined;
+  } catch (e) {
+    if (e === REJECT || e instanceof RangeError) return undefined;
+    throw e;
+  }
+  return { meta, count };
+}
+
+// ------------------------------------------------------------------ record accessors
+
+export function recordStart(ix: RecordIndex, r: number): number {
+  return ix.meta[r * STRIDE + R_START]!;
+}
+export function recordEnd(ix: RecordIndex, r: number): number {
+  return ix.meta[r * STRIDE + R_END]!;
+}
+export function recordFlags(ix: RecordIndex, r: number): number {
+  return ix.meta[r * STRIDE + R_FLAGS]!;
+}
+/** Offset in `meta` of field `f` of record `r`: start at +0 (-1 when absent), end at +1, hash at +2. */
+export function fieldAt(r: number, f: number): number {
+  return r * STRIDE + R_FIELDS + f * 3;
+}
+
+const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+function d2(b: Uint8Array, i: number): number {
+  const x = b[i]! - 0x30,
+    y = b[i + 1]! - 0x30;
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1;
+}
+
+/**
+ * `YYYY-MM-DDTHH:MM:SSZ` (CloudTrail's eventTime) in epoch milliseconds, computed from the bytes;
+ * NaN for any other form (the caller then uses `Date.parse` on the parsed record).
+ */
+export function isoTime(b: Uint8Array, s: number, e: number): number {
+  if (e - s !== 20 || b[s + 4] !== 0x2d || b[s + 7] !== 0x2d || b[s + 10] !== 0x54 || b[s + 13] !== 0x3a || b[s + 16] !== 0x3a || b[s + 19] !== 0x5a) return NaN;
+  const c1 = d2(b, s),
+    c2 = d2(b, s + 2),
+    mo = d2(b, s + 5),
+    d = d2(b, s + 8),
+    h = d2(b, s + 11),
+    mi = d2(b, s + 14),
+    se = d2(b, s + 17);
+  if (c1 < 0 || c2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return NaN;
+  const y = c1 * 100 + c2;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const dim = mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+  if (d > dim) return NaN;
+  // Days since 1970-01-01 (proleptic Gregorian).
+  const yy = y - 1;
+  const days = 365 * (y - 1970) + (Math.floor(yy / 4) - Math.floor(yy / 100) + Math.floor(yy / 400) - 477) + DAYS_BEFORE_MONTH[mo - 1]! + (mo > 2 && leap ? 1 : 0) + d - 1;
+  return ((days * 24 + h) * 60 + mi) * 60_000 + se * 1000;
+}
+
+// ------------------------------------------------------------------ interning
+
+/**
+ * Equal byte strings give the same JS string. Bounded: past `maxEntries` distinct values or
+ * `maxBytes` of them the table starts afresh (values are then decoded again; nothing is lost).
+ */
+export class Interner {
+  private slots: Int32Array;
+  private mask: number;
+  private hashes: Int32Array;
+  private offs: Int32Array;
+  private lens: Int32Array;
+  private strs: string[] = [];
+  private pool: Uint8Array;
+  private poolUsed = 0;
+  private n = 0;
+
+  constructor(
+    private readonly maxEntries = 1 << 20,
+    private readonly maxBytes = 64 << 20,
+  ) {
+    this.slots = new Int32Array(1 << 12);
+    this.mask = this.slots.length - 1;
+    this.hashes = new Int32Array(1 << 11);
+    this.offs = new Int32Array(1 << 11);
+    this.lens = new Int32Array(1 << 11);
+    this.pool = new Uint8Array(1 << 16);
+  }
+
+  get size(): number {
+    return this.n;
+  }
+
+  /** The string of bytes [s, e) of `b` whose FNV-1a hash is `h` (as computed by the walk). */
+  get(b: Buffer, s: number, e: number, h: number): string {
+    const len = e - s;
+    let slot = h & this.mask;
+    for (;;) {
+      const k = this.slots[slot]! - 1;
+      if (k < 0) break;
+      if (this.hashes[k] === h && this.lens[k] === len) {
+        const o = this.offs[k]!;
+        const p = this.pool;
+        let i = 0;
+        while (i < len && p[o + i] === b[s + i]) i++;
+        if (i === len) return this.strs[k]!;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    return this.add(b, s, e, h, slot);
+  }
+
+  private add(b: Buffer, s: number, e: number, h: number, slot: number): string {
+    const len = e - s;
+    const v = b.toString("utf8", s, e);
+    if (this.n >= this.maxEntries || this.poolUsed + len > this.maxBytes) {
+      this.clear();
+      return this.get(b, s, e, h);
+    }
+    if (this.poolUsed + len > this.pool.length) {
+      const p = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + len));
+      p.set(this.pool.subarray(0, this.poolUsed));
+      this.pool = p;
+    }
+    this.pool.set(b.subarray(s, e), this.poolUsed);
+    const k = this.n++;
+    if (k >= this.hashes.length) {
+      const grow = (a: Int32Array) => {
+        const x = new Int32Array(a.length * 2);
+        x.set(a);
+        return x;
+      };
+      this.hashes = grow(this.hashes);
+      this.offs = grow(this.offs);
+      this.lens = grow(this.lens);
+    }
+    this.hashes[k] = h;
+    this.offs[k] = this.poolUsed;
+    this.lens[k] = len;
+    this.strs.push(v);
+    this.poolUsed += len;
+    this.slots[slot] = k + 1;
+    if (this.n * 2 > this.slots.length) this.rehash();
+    return v;
+  }
+
+  private rehash(): void {
+    const slots = new Int32Array(this.slots.length * 2);
+    const mask = slots.length - 1;
+    for (let k = 0; k < this.n; k++) {
+      let slot = this.hashes[k]! & mask;
+      while (slots[slot] !== 0) slot = (slot + 1) & mask;
+      slots[slot] = k + 1;
+    }
+    this.slots = slots;
+    this.mask = mask;
+  }
+
+  private clear(): void {
+    this.slots = new Int32Array(1 << 12);
+    this.mask = this.slots.length - 1;
+    this.strs = [];
+    this.n = 0;
+    this.poolUsed = 0;
+  }
+}
