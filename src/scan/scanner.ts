@@ -55,6 +55,8 @@ export interface ScanOptions {
    * compare both).
    */
   fastPath?: boolean;
+  /** Records before the window held back per batch (default 131,072; tests lower it to force many flushes). */
+  deferBatch?: number;
   /** Event ids listed per finding (default 20; `count` always has the total). The evaluation lifts it. */
   maxFindingEventIds?: number;
 }
@@ -80,7 +82,7 @@ export class Scanner implements RecordSink {
   /** The same accumulators, by `ordinal`. */
   private readonly accList: IdentityAcc[] = [];
   /** Records before the window, folded in per identity in batches (see DeferredRecords). */
-  private readonly deferred = new DeferredRecords();
+  private readonly deferred: DeferredRecords;
   private readonly skipped: Record<string, number> = {};
   private readonly skipSamples: Array<{ origin: string; reason: string; detail?: string }> = [];
   /** Event ids seen inside the moving window, per 10-minute bucket (old buckets dropped whole). */
@@ -103,6 +105,8 @@ export class Scanner implements RecordSink {
   private newest = -Infinity;
   private wmin = -Infinity;
   recordsRead = 0;
+  /** Of those, records taken on the fast lane (RecordSink.fields) without being parsed. */
+  fastLane = 0;
   duplicates = 0;
   filteredOut = 0;
   afterWindow = 0;
@@ -113,6 +117,7 @@ export class Scanner implements RecordSink {
     this.baselineCfg = opts.baseline ?? DEFAULT_BASELINE_CONFIG;
     this.filters = opts.filters ?? {};
     this.fastPath = opts.fastPath ?? true;
+    this.deferred = new DeferredRecords(opts.deferBatch);
     this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
     for (const d of opts.detectors ?? DETECTORS) {
       if (d.kind === "event") {
@@ -174,6 +179,7 @@ export class Scanner implements RecordSink {
     const b = leanFacts(f, this.principals);
     if (b === undefined) return false;
     this.recordsRead++;
+    this.fastLane++;
     this.addBaselineFacts(b);
     return true;
   }

@@ -145,11 +145,9 @@ function escape(b: Uint8Array, i: number): number {
 
 /** `i` at the opening quote: the position after the closing quote. Sets `keyEscaped`. */
 function str(b: Uint8Array, i: number): number {
-  const n = b.length;
   i++;
   for (;;) {
-    if (i >= n) throw REJECT;
-    const c = b[i]!;
+    const c = b[i]! | 0; // past the end: 0, a control character
     if (c === 0x22) return i + 1;
     if (c === 0x5c) {
       keyEscaped = true;
@@ -161,28 +159,51 @@ function str(b: Uint8Array, i: number): number {
 
 /** A string value we read: records its span and hash in field `f` of the record at `base`. */
 function capture(b: Uint8Array, i: number, base: number, f: number): number {
-  const n = b.length;
   const s = i + 1;
-  let h = 0x811c9dc5 | 0;
   i = s;
   for (;;) {
-    if (i >= n) throw REJECT;
-    const c = b[i]!;
+    const c = b[i]! | 0;
     if (c === 0x22) break;
     if (c === 0x5c) {
       meta[base + R_FLAGS]! |= COMPLEX; // an escape: let JSON.parse decode it
       i = escape(b, i);
     } else if (c < 0x20) throw REJECT;
-    else {
-      h = Math.imul(h ^ c, 0x01000193);
-      i++;
-    }
+    else i++;
   }
   const o = base + R_FIELDS + f * 3;
   meta[o] = s;
   meta[o + 1] = i;
-  meta[o + 2] = h;
+  // Times are computed and ids not interned: no hash.
+  meta[o + 2] = f === F_TIME || f === F_ID ? 0 : spanHash(b, s, i);
   return i + 1;
+}
+
+/**
+ * A hash of bytes [s, e): the length and at most 24 of the bytes (the first, middle and last 8),
+ * four at a time. Enough to spread values over the intern table; equality is always checked on
+ * every byte.
+ */
+function word(b: Uint8Array, i: number): number {
+  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24);
+}
+
+export function spanHash(b: Uint8Array, s: number, e: number): number {
+  const n = e - s;
+  let h = Math.imul(0x811c9dc5 ^ n, 0x01000193);
+  if (n <= 24) {
+    let i = s;
+    for (; i + 4 <= e; i += 4) h = Math.imul(h ^ word(b, i), 0x01000193);
+    for (; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  } else {
+    const m = s + ((n >> 1) & ~3) - 4;
+    h = Math.imul(h ^ word(b, s), 0x01000193);
+    h = Math.imul(h ^ word(b, s + 4), 0x01000193);
+    h = Math.imul(h ^ word(b, m), 0x01000193);
+    h = Math.imul(h ^ word(b, m + 4), 0x01000193);
+    h = Math.imul(h ^ word(b, e - 8), 0x01000193);
+    h = Math.imul(h ^ word(b, e - 4), 0x01000193);
+  }
+  return h ^ (h >>> 15);
 }
 
 function digits(b: Uint8Array, i: number): number {
@@ -215,91 +236,138 @@ function lit(b: Uint8Array, i: number, word: string): number {
   return i + word.length;
 }
 
-/** Any JSON value at `i` (after whitespace): the position after it. */
-function value(b: Uint8Array, i: number, depth: number): number {
-  switch (b[i]) {
-    case 0x22:
-      return str(b, i);
-    case 0x7b:
-      return object(b, i, depth + 1);
-    case 0x5b:
-      return array(b, i, depth + 1);
-    case 0x74:
-      return lit(b, i, "true");
-    case 0x66:
-      return lit(b, i, "false");
-    case 0x6e:
-      return lit(b, i, "null");
-    default:
-      return num(b, i);
-  }
-}
+const OBJ = 1,
+  ARR = 2;
+const stack = new Uint8Array(MAX_DEPTH + 1);
 
-function object(b: Uint8Array, i: number, depth: number): number {
-  if (depth > MAX_DEPTH) throw REJECT;
-  i = ws(b, i + 1);
-  if (b[i] === 0x7d) return i + 1;
+/**
+ * Any JSON value at `i` (after whitespace): validated, and the position after it. Iterative (an
+ * explicit stack of open containers): nested request parameters cost no calls per value.
+ */
+function value(b: Uint8Array, i: number): number {
+  let d = 0;
+  let c = b[i];
   for (;;) {
-    if (b[i] !== 0x22) throw REJECT;
-    i = ws(b, str(b, i));
-    if (b[i] !== 0x3a) throw REJECT;
-    i = ws(b, value(b, ws(b, i + 1), depth));
-    const c = b[i];
-    if (c === 0x2c) i = ws(b, i + 1);
-    else if (c === 0x7d) return i + 1;
-    else throw REJECT;
+    // A value starts at i (c = b[i]).
+    if (c === 0x22) {
+      i++;
+      for (;;) {
+        const x = b[i]! | 0;
+        if (x === 0x22) break;
+        if (x === 0x5c) i = escape(b, i);
+        else if (x < 0x20) throw REJECT;
+        else i++;
+      }
+      i++;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (d === MAX_DEPTH) throw REJECT;
+      stack[d++] = c === 0x7b ? OBJ : ARR;
+      i++;
+      while ((c = b[i]) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      if (c === (stack[d - 1] === OBJ ? 0x7d : 0x5d)) {
+        d--;
+        i++;
+      } else {
+        if (stack[d - 1] === OBJ) i = key(b, i);
+        c = b[i];
+        continue;
+      }
+    } else if (c === 0x74) i = lit(b, i, "true");
+    else if (c === 0x66) i = lit(b, i, "false");
+    else if (c === 0x6e) i = lit(b, i, "null");
+    else i = num(b, i);
+    // After a value: the end, a comma, or closers.
+    for (;;) {
+      if (d === 0) return i;
+      while ((c = b[i]) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+      if (c === 0x2c) {
+        i++;
+        while ((c = b[i]) === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++;
+        if (stack[d - 1] === OBJ) {
+          i = key(b, i);
+          c = b[i];
+        }
+        break;
+      }
+      if (c === (stack[d - 1] === OBJ ? 0x7d : 0x5d)) {
+        d--;
+        i++;
+      } else throw REJECT;
+    }
   }
 }
 
-function array(b: Uint8Array, i: number, depth: number): number {
-  if (depth > MAX_DEPTH) throw REJECT;
-  i = ws(b, i + 1);
-  if (b[i] === 0x5d) return i + 1;
-  for (;;) {
-    i = ws(b, value(b, i, depth));
-    const c = b[i];
-    if (c === 0x2c) i = ws(b, i + 1);
-    else if (c === 0x5d) return i + 1;
-    else throw REJECT;
-  }
+/** A key and its colon at `i`: the position of the value after them. */
+function key(b: Uint8Array, i: number): number {
+  if (b[i] !== 0x22) throw REJECT;
+  i = ws(b, str(b, i));
+  if (b[i] !== 0x3a) throw REJECT;
+  return ws(b, i + 1);
 }
 
-/** An object whose keys are matched by `keyOf`; string values of known keys are captured. */
+/**
+ * A record (or its userIdentity) at `i`: keys matched against the fields we read, string values of
+ * those captured, everything validated. Strings and whitespace are scanned inline: this loop runs
+ * for every key of every record.
+ */
 function fields(b: Uint8Array, i: number, base: number, identity: boolean): number {
-  i = ws(b, i + 1);
-  if (b[i] === 0x7d) return i + 1;
+  let c = b[++i];
+  while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+  if (c === 0x7d) return i + 1;
   for (;;) {
-    if (b[i] !== 0x22) throw REJECT;
-    const ks = i + 1;
-    keyEscaped = false;
-    i = str(b, i);
-    if (keyEscaped) meta[base + R_FLAGS]! |= COMPLEX; // an escaped key may spell a field's name
-    const f = identity ? identityKey(b, ks, i - 1) : recordKey(b, ks, i - 1);
-    i = ws(b, i);
-    if (b[i] !== 0x3a) throw REJECT;
-    i = ws(b, i + 1);
-    if (f < 0) i = value(b, i, 2);
-    else if (f === F_UI) {
+    if (c !== 0x22) throw REJECT;
+    const ks = ++i;
+    for (;;) {
+      c = b[i]! | 0;
+      if (c === 0x22) break;
+      if (c === 0x5c) {
+        meta[base + R_FLAGS]! |= COMPLEX; // an escaped key may spell a field's name
+        i = escape(b, i);
+      } else if (c < 0x20) throw REJECT;
+      else i++;
+    }
+    const f = identity ? identityKey(b, ks, i) : recordKey(b, ks, i);
+    c = b[++i];
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+    if (c !== 0x3a) throw REJECT;
+    c = b[++i];
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+    if (f < 0) {
+      if (c === 0x22) {
+        i++;
+        for (;;) {
+          c = b[i]! | 0;
+          if (c === 0x22) break;
+          if (c === 0x5c) i = escape(b, i);
+          else if (c < 0x20) throw REJECT;
+          else i++;
+        }
+        i++;
+      } else i = value(b, i);
+    } else if (f === F_UI) {
       const o = base + R_FIELDS + F_UI * 3;
-      if (b[i] === 0x7b) {
+      if (c === 0x7b) {
         // The last userIdentity wins: forget what an earlier one said.
-        for (const g of [F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY]) meta[base + R_FIELDS + g * 3] = -1;
+        meta[base + R_FIELDS + F_UI_TYPE * 3] = meta[base + R_FIELDS + F_UI_ARN * 3] = meta[base + R_FIELDS + F_UI_INVOKEDBY * 3] = -1;
         meta[o] = i;
         i = fields(b, i, base, true);
         meta[o + 1] = i;
       } else {
+        meta[o] = -1;
         meta[base + R_FLAGS]! |= COMPLEX;
-        i = value(b, i, 2);
+        i = value(b, i);
       }
-    } else if (b[i] === 0x22) i = capture(b, i, base, f);
+    } else if (c === 0x22) i = capture(b, i, base, f);
     else {
       meta[base + R_FLAGS]! |= COMPLEX; // not a string: JSON.parse and the full checks decide
-      i = value(b, i, 2);
+      i = value(b, i);
     }
-    i = ws(b, i);
-    const c = b[i];
-    if (c === 0x2c) i = ws(b, i + 1);
-    else if (c === 0x7d) return i + 1;
+    c = b[i];
+    while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+    if (c === 0x2c) {
+      c = b[++i];
+      while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
+    } else if (c === 0x7d) return i + 1;
     else throw REJECT;
   }
 }
@@ -326,7 +394,7 @@ function records(b: Uint8Array, i: number): number {
     if (b[i] === 0x7b) i = fields(b, i, base, false);
     else {
       meta[base + R_FLAGS] = COMPLEX | NOT_OBJECT;
-      i = value(b, i, 1);
+      i = value(b, i);
     }
     meta[base + R_END] = i;
     i = ws(b, i);
@@ -363,7 +431,7 @@ export function indexRecords(b: Uint8Array): RecordIndex | undefined {
           if (found || b[i] !== 0x5b) throw REJECT; // a second Records, or not an array
           found = true;
           i = records(b, i);
-        } else i = value(b, i, 1);
+        } else i = value(b, i);
         i = ws(b, i);
         const c = b[i];
         if (c === 0x2c) i = ws(b, i + 1);
@@ -461,7 +529,7 @@ export class Interner {
     return this.n;
   }
 
-  /** The string of bytes [s, e) of `b` whose FNV-1a hash is `h` (as computed by the walk). */
+  /** The string of bytes [s, e) of `b`, whose `spanHash` is `h` (as computed by the walk). */
   get(b: Buffer, s: number, e: number, h: number): string {
     const len = e - s;
     let slot = h & this.mask;

@@ -1,0 +1,256 @@
+import { describe, it, expect } from "vitest";
+import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync, gzipSync } from "node:zlib";
+import {
+  COMPLEX,
+  F_ERRCODE,
+  F_ID,
+  F_IP,
+  F_NAME,
+  F_REGION,
+  F_SOURCE,
+  F_TIME,
+  F_UA,
+  F_UI_ARN,
+  F_UI_INVOKEDBY,
+  F_UI_TYPE,
+  Interner,
+  fieldAt,
+  indexRecords,
+  isoTime,
+  recordEnd,
+  recordFlags,
+  recordStart,
+  spanHash,
+} from "../../src/sources/record-bytes.js";
+import { FileSource, listInputFiles } from "../../src/sources/files.js";
+import { Scanner } from "../../src/scan/scanner.js";
+import { generate } from "../../src/bench/generate.js";
+import { rng } from "../../src/util/rng.js";
+
+const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
+  [F_TIME, (r) => r.eventTime],
+  [F_SOURCE, (r) => r.eventSource],
+  [F_NAME, (r) => r.eventName],
+  [F_REGION, (r) => r.awsRegion],
+  [F_IP, (r) => r.sourceIPAddress],
+  [F_UA, (r) => r.userAgent],
+  [F_ERRCODE, (r) => r.errorCode],
+  [F_ID, (r) => r.eventID],
+  [F_UI_TYPE, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.type],
+  [F_UI_ARN, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.arn],
+  [F_UI_INVOKEDBY, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.invokedBy],
+];
+
+/** The walk agrees with JSON.parse: same acceptance, same records, same field values. */
+function agrees(text: string): "accepted" | "rejected" | "fallback" {
+  const b = Buffer.from(text, "utf8");
+  let doc: unknown;
+  let valid = true;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    valid = false;
+  }
+  const ix = indexRecords(b);
+  if (!valid) {
+    expect(ix, `invalid JSON accepted: ${text.slice(0, 200)}`).toBeUndefined();
+    return "rejected";
+  }
+  if (!ix) return "fallback"; // valid JSON, but not a plain {"Records":[...]}: the general path reads it
+  const recs = (doc as { Records: unknown[] }).Records;
+  expect(Array.isArray(recs)).toBe(true);
+  expect(ix.count).toBe(recs.length);
+  for (let r = 0; r < ix.count; r++) {
+    expect(JSON.parse(b.toString("utf8", recordStart(ix, r), recordEnd(ix, r)))).toEqual(recs[r]);
+    if (recordFlags(ix, r) & COMPLEX) continue;
+    const rec = recs[r] as Record<string, unknown>;
+    for (const [f, get] of FIELD_PATHS) {
+      const at = fieldAt(r, f);
+      const v = get(rec);
+      if (ix.meta[at]! < 0) expect(v).toBeUndefined();
+      else expect(b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!)).toBe(v);
+    }
+  }
+  return "accepted";
+}
+
+const BASE = {
+  eventVersion: "1.09",
+  userIdentity: { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", accountId: "111122223333", userName: "alice" },
+  eventTime: "2024-03-03T20:42:28Z",
+  eventSource: "ec2.amazonaws.com",
+  eventName: "DescribeInstances",
+  awsRegion: "us-east-1",
+  sourceIPAddress: "203.0.113.9",
+  userAgent: "aws-cli/2.13.5 Python/3.11.4 Linux/6.1 exe/x86_64",
+  requestParameters: { filterSet: {}, instancesSet: { items: [{ instanceId: "i-1", n: -1.5e3, ok: true, none: null }] } },
+  responseElements: null,
+  eventID: "40c175eb-a726-40e0-ae96-d7f01879edb2",
+  readOnly: true,
+  recipientAccountId: "111122223333",
+};
+
+describe("the byte walk over S3 delivery files", () => {
+  it("reads the fields of real and generated records exactly as JSON.parse does", async () => {
+    for (const f of await listInputFiles(["test/fixtures/invictus-aws"])) expect(agrees(gunzipSync(readFileSync(f)).toString("utf8"))).toBe("accepted");
+    expect(agrees(JSON.stringify({ Records: [BASE, { ...BASE, errorCode: "AccessDenied" }] }, null, 2))).toBe("accepted");
+  });
+
+  it("marks records it cannot read exactly, and keeps the last of duplicate keys", () => {
+    const text =
+      '{"Records":[' +
+      [
+        '{"eventName":"A","eventName":"B","userIdentity":{"arn":"x"},"userIdentity":{"type":"Root"}}',
+        '{"eventName":"Stop\\u004cogging"}', // an escape in a value
+        '{"event\\u004eame":"X","eventName":"Y"}', // an escaped key
+        '{"awsRegion":null}', // not a string
+        '{"userIdentity":"nobody"}',
+        '{"requestParameters":{"eventName":"Nested","userIdentity":{"arn":"nested"}},"eventName":"Top"}',
+        "42",
+      ].join(",") +
+      "]}";
+    expect(agrees(text)).toBe("accepted");
+    const b = Buffer.from(text);
+    const ix = indexRecords(b)!;
+    const field = (r: number, f: number) => {
+      const at = fieldAt(r, f);
+      return ix.meta[at]! < 0 ? undefined : b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
+    };
+    expect(recordFlags(ix, 0) & COMPLEX).toBe(0);
+    expect(field(0, F_NAME)).toBe("B");
+    expect(field(0, F_UI_ARN)).toBeUndefined(); // the second userIdentity has no arn
+    expect(field(0, F_UI_TYPE)).toBe("Root");
+    for (const r of [1, 2, 3, 4, 6]) expect(recordFlags(ix, r) & COMPLEX).toBe(COMPLEX);
+    expect(recordFlags(ix, 5) & COMPLEX).toBe(0);
+    expect(field(5, F_NAME)).toBe("Top");
+    expect(field(5, F_UI_ARN)).toBeUndefined();
+  });
+
+  it("accepts exactly what JSON.parse accepts (random damage to valid documents)", () => {
+    const r = rng(7);
+    const doc = JSON.stringify({ Records: [BASE, { ...BASE, userIdentity: { type: "AWSService", invokedBy: "ec2.amazonaws.com" } }, [1, "two", { three: [] }]] });
+    const alphabet = ['"', "\\", "{", "}", "[", "]", ",", ":", " ", "0", "-", ".", "e", "t", "n", "u", "\u0001", "a", "é"];
+    const outcomes = { accepted: 0, rejected: 0, fallback: 0 };
+    for (let k = 0; k < 3000; k++) {
+      let t = doc;
+      for (let e = 1 + Math.floor(r() * 2); e > 0; e--) {
+        const at = Math.floor(r() * t.length);
+        const ch = alphabet[Math.floor(r() * alphabet.length)]!;
+        const op = r();
+        t = op < 0.4 ? t.slice(0, at) + t.slice(at + 1) : op < 0.7 ? t.slice(0, at) + ch + t.slice(at) : t.slice(0, at) + ch + t.slice(at + 1);
+      }
+      outcomes[agrees(t)]++;
+    }
+    // The damage must produce both kinds, or the test proves nothing.
+    expect(outcomes.accepted).toBeGreaterThan(200);
+    expect(outcomes.rejected).toBeGreaterThan(1000);
+    for (const t of ["", "{", '{"Records":[', '{"Records":[]} x', '{"Records":{}}', '{"Records":[],"Records":[]}', "[]", '{"Records":[01]}', '{"Records":[1.]}', '{"Records":["\\x"]}', '{"Records":[tru]}'])
+      expect(indexRecords(Buffer.from(t))).toBeUndefined();
+    expect(agrees('{"Other":1,"Records":[]}')).toBe("accepted");
+    expect(agrees('{"Rec\\u006frds":[]}')).toBe("fallback");
+    expect(indexRecords(Buffer.from(`{"Records":[${"[".repeat(300)}${"]".repeat(300)}]}`))).toBeUndefined(); // deeper than the walk goes
+  });
+});
+
+describe("isoTime", () => {
+  it("equals Date.parse for CloudTrail's form, and declines everything else", () => {
+    const r = rng(3);
+    for (let k = 0; k < 20000; k++) {
+      const t = Math.floor((r() * 2 - 0.3) * 5e12); // about 1500 to 2300
+      const s = new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
+      if (s.length !== 20) continue;
+      const b = Buffer.from(s);
+      expect(isoTime(b, 0, b.length)).toBe(Date.parse(s));
+    }
+    for (const s of ["2024-02-29T23:59:59Z", "2023-12-31T00:00:00Z", "2000-02-29T12:00:00Z", "1970-01-01T00:00:00Z", "0000-01-01T00:00:00Z"]) {
+      const b = Buffer.from(s);
+      expect(isoTime(b, 0, b.length)).toBe(Date.parse(s));
+    }
+    for (const s of ["2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:60Z", "2024-01-01T00:00:00.000Z", "2024-01-01 00:00:00Z", "2024-01-0aT00:00:00Z", "2024-00-01T00:00:00Z"]) {
+      const b = Buffer.from(s);
+      expect(isoTime(b, 0, b.length)).toBeNaN();
+    }
+  });
+});
+
+describe("Interner", () => {
+  it("gives one string object per distinct byte string, across tables that start afresh", () => {
+    const values = ["us-east-1", "eu-west-1", "", "ünïcödé", "aws-cli/2.13.5 Python/3.11.4 Linux/6.1.0 exe/x86_64.ubuntu.22 prompt/off command/ec2.describe-instances"];
+    const text = values.join("|");
+    const b = Buffer.from(text);
+    const spans: Array<[number, number]> = [];
+    let s = 0;
+    for (const v of values) {
+      const e = s + Buffer.byteLength(v);
+      spans.push([s, e]);
+      s = e + 1;
+    }
+    const small = new Interner(3, 1 << 20);
+    for (const it of [new Interner(), small]) {
+      for (let round = 0; round < 3; round++)
+        spans.forEach(([s, e], i) => {
+          expect(it.get(b, s, e, spanHash(b, s, e))).toBe(values[i]);
+        });
+    }
+    const big = new Interner();
+    const a = big.get(b, spans[0]![0], spans[0]![1], spanHash(b, spans[0]![0], spans[0]![1]));
+    const copy = Buffer.from("xx us-east-1");
+    expect(big.get(copy, 3, 12, spanHash(copy, 3, 12))).toBe(a);
+    expect(big.size).toBe(1);
+    // Many distinct values: the table grows and still finds every one.
+    const many = Buffer.from(Array.from({ length: 5000 }, (_, i) => `v${i}`).join(","));
+    const got = new Map<string, string>();
+    let at = 0;
+    for (let i = 0; i < 5000; i++) {
+      const e = many.indexOf(",", at) < 0 ? many.length : many.indexOf(",", at);
+      got.set(`v${i}`, big.get(many, at, e, spanHash(many, at, e)));
+      at = e + 1;
+    }
+    expect([...got].every(([k, v]) => k === v)).toBe(true);
+    expect(big.size).toBe(5001);
+  });
+});
+
+describe("scanning files on the fast lane", () => {
+  it("gives exactly the report and baselines of parsing every record", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "th-lane-"));
+    await generate({ dir, events: 30_000, identities: 40, days: 6, perFile: 700, seed: 11 }); // hundreds of buckets per identity: order-sensitive breadth folding runs
+    // Records the fast lane must hand back: unknown identity types, console logins, escaped
+    // values, times with milliseconds, bad records; in a plain .json file beside the .gz files.
+    const odd = join(dir, "AWSLogs", "odd");
+    mkdirSync(odd, { recursive: true });
+    const t = (h: number) => new Date(Date.parse("2024-03-03T00:00:00Z") + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
+    const recs: unknown[] = [];
+    for (let h = 0; h < 60; h++) {
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-a`, eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", responseElements: { ConsoleLogin: h % 3 ? "Success" : "Failure" } });
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-b`, userIdentity: { type: "AWSService", invokedBy: "lambda.amazonaws.com" } });
+      recs.push({ ...BASE, eventTime: t(h).replace("Z", ".250Z"), eventID: `odd-${h}-c`, userAgent: 'quote " inside' });
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-d`, eventName: "AssumeRole", eventSource: "sts.amazonaws.com", requestParameters: { roleArn: "arn:aws:iam::111122223333:role/Deploy" } });
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-e`, errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: ec2:DescribeInstances" });
+      recs.push({ ...BASE, eventTime: t(h), eventID: "" }, { eventTime: t(h), eventName: "NoSource" }, null);
+    }
+    writeFileSync(join(odd, "odd.json"), JSON.stringify({ Records: recs }));
+    writeFileSync(join(odd, "odd2.json.gz"), gzipSync(JSON.stringify({ Records: recs.slice(0, 100) }, null, 1)));
+    const run = async (fastPath: boolean, deferBatch?: number) => {
+      const s = new Scanner({ now: Date.parse("2024-04-01T00:00:00Z"), fastPath, ...(deferBatch ? { deferBatch } : {}) });
+      const src = new FileSource([dir]);
+      await src.read(s);
+      return { ...s.finish(), read: s.recordsRead, lane: s.fastLane };
+    };
+    const full = await run(false);
+    const fast = await run(true);
+    const small = await run(true, 97);
+    expect(full.read).toBe(30_000 + recs.length + 100);
+    expect(full.lane).toBe(0);
+    expect(fast.lane).toBeGreaterThan(20_000);
+    for (const r of [fast, small]) {
+      expect(r.read).toBe(full.read);
+      expect(r.report).toEqual(full.report);
+      expect(r.profiles).toEqual(full.profiles);
+    }
+    expect(full.report.stats.skipped).toMatchObject({ "not-an-object": 72, "missing-eventSource": 72, "missing-eventID": 72 });
+  });
+});
