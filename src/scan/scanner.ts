@@ -48,6 +48,12 @@ export interface ScanOptions {
   geo?: GeoResolver;
   /** The stored baseline of an identity, if any. */
   storedProfile?: (key: string) => Profile | undefined;
+  /**
+   * The stored baseline's `trainedUntil` alone, when the store can tell without decoding the
+   * profile (the scanner needs it when it first meets an identity, and the whole profile only at
+   * the end). Falls back to `storedProfile`.
+   */
+  storedTrainedUntil?: (key: string) => number | undefined;
   version?: string;
   /**
    * Records that are certainly before the window only train baselines; by default they take a
@@ -188,8 +194,8 @@ export class Scanner implements RecordSink {
   private accFor(p: Principal): IdentityAcc {
     let acc = this.accs.get(p.key);
     if (!acc) {
-      const stored = this.opts.storedProfile?.(p.key);
-      acc = new IdentityAcc(p, stored ? stored.trainedUntil : -Infinity);
+      const until = this.opts.storedTrainedUntil ? this.opts.storedTrainedUntil(p.key) : this.opts.storedProfile?.(p.key)?.trainedUntil;
+      acc = new IdentityAcc(p, until ?? -Infinity);
       acc.ordinal = this.accList.length;
       this.accList.push(acc);
       this.accs.set(p.key, acc);
