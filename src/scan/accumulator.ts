@@ -54,17 +54,29 @@ export class MStat {
       if (failed) s[i + 2]!++;
       if (denied) s[i + 3]!++;
     }
+    this.noteId(t, id);
+  }
+
+  /** Keep the MAX_WIN_IDS earliest (time, id) pairs, sorted by time (insertion, no allocation). */
+  private noteId(t: number, id: string): void {
     const times = this.idTimes;
-    const n = times.length;
-    if (n < MAX_WIN_IDS) {
+    const ids = this.ids;
+    let n = times.length;
+    if (n >= MAX_WIN_IDS) {
+      if (!(t < times[n - 1]!)) return;
+      n--; // the latest gives way
+    } else {
       times.push(t);
-      this.ids.push(id);
-      if (n > 0 && times[n - 1]! > t) this.sortIds();
-    } else if (t < times[n - 1]!) {
-      times[n - 1] = t;
-      this.ids[n - 1] = id;
-      this.sortIds();
+      ids.push(id);
     }
+    let i = n;
+    while (i > 0 && times[i - 1]! > t) {
+      times[i] = times[i - 1]!;
+      ids[i] = ids[i - 1]!;
+      i--;
+    }
+    times[i] = t;
+    ids[i] = id;
   }
 
   /** Add another value's counts into this one (deriving a coarser dimension). */
@@ -85,23 +97,7 @@ export class MStat {
         this.slots[j + 3]! += s[i + 3]!;
       }
     }
-    for (let i = 0; i < o.ids.length; i++) {
-      if (this.idTimes.length < MAX_WIN_IDS) {
-        this.idTimes.push(o.idTimes[i]!);
-        this.ids.push(o.ids[i]!);
-      } else if (o.idTimes[i]! < this.idTimes[MAX_WIN_IDS - 1]!) {
-        this.idTimes[MAX_WIN_IDS - 1] = o.idTimes[i]!;
-        this.ids[MAX_WIN_IDS - 1] = o.ids[i]!;
-      } else continue;
-      this.sortIds();
-    }
-  }
-
-  private sortIds(): void {
-    const order = this.idTimes.map((t, i) => [t, i] as const).sort((a, b) => a[0] - b[0]);
-    const ids = this.ids;
-    this.ids = order.map(([, i]) => ids[i]!);
-    this.idTimes = order.map(([t]) => t);
+    for (let i = 0; i < o.ids.length; i++) this.noteId(o.idTimes[i]!, o.ids[i]!);
   }
 
   prune(wmin: number): void {
