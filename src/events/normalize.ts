@@ -493,6 +493,23 @@ export function readsRequestParameters(eventName: string): boolean {
 }
 
 const NOT_READ: unique symbol = Symbol("not read");
+
+/**
+ * Principals by what determines them (the ARN of users, roles and root; the invoking service),
+ * bounded. `clears` counts the times it started afresh, so that caches built on it can follow.
+ */
+export class PrincipalCache {
+  readonly map = new Map<string, Principal>();
+  clears = 0;
+  constructor(readonly max = 100_000) {}
+  set(key: string, p: Principal): void {
+    if (this.map.size > this.max) {
+      this.map.clear();
+      this.clears++;
+    }
+    this.map.set(key, p);
+  }
+}
 const looseScratch: LooseFields = {
   time: 0,
   eventSource: "",
@@ -517,7 +534,7 @@ const looseScratch: LooseFields = {
 export function baselineFacts(
   r: Record<string, unknown>,
   time: number,
-  principals: Map<string, Principal>,
+  principals: PrincipalCache,
   /** False: leave `ipKind` to the caller (the scanner classifies once per identity and address). */
   classify = true,
 ): BaselineFacts | SkipReason {
@@ -547,21 +564,32 @@ export function baselineFacts(
  * userIdentity), a console login (its outcome is in responseElements), or a call whose request
  * parameters the baseline reads. The caller then parses the record. `ipKind` is left to the caller.
  */
-export function leanFacts(f: RecordFields, principals: Map<string, Principal>): BaselineFacts | undefined {
+export function leanFacts(f: RecordFields, principals: PrincipalCache): BaselineFacts | undefined {
+  const p = principalFor(f, principals, undefined);
   // The event id only matters inside the detection window, which this path never serves.
-  return factsFrom(f, "", principals, undefined, NOT_READ, NOT_READ, false);
+  return p && factsWith(f, "", p, NOT_READ, NOT_READ, false);
+}
+
+/** `leanFacts` for a record whose principal the caller already knows (same rules otherwise). */
+export function leanFactsFor(f: RecordFields, principal: Principal): BaselineFacts | undefined {
+  return factsWith(f, "", principal, NOT_READ, NOT_READ, false);
 }
 
 function factsFrom(
   x: LooseFields,
   id: string,
-  principals: Map<string, Principal>,
+  principals: PrincipalCache,
   ui: Record<string, unknown> | undefined,
   responseElements: unknown,
   requestParameters: unknown,
   classify: boolean,
 ): BaselineFacts | undefined {
-  const recipient = typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined;
+  const p = principalFor(x, principals, ui);
+  return p && factsWith(x, id, p, responseElements, requestParameters, classify);
+}
+
+/** The record's principal from the cache, else from `ui` (cached); undefined without `ui`. */
+function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<string, unknown> | undefined): Principal | undefined {
   const type = x.identityType;
   const arn = x.identityArn;
   const invokedBy = x.invokedBy;
@@ -570,15 +598,24 @@ function factsFrom(
     // invokedBy varies per event for one ARN (a service acting with the caller's credentials).
     ck = typeof invokedBy === "string" ? arn + "\u0000" + invokedBy : arn;
   else if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) ck = "svc\u0000" + invokedBy;
-  let principal = ck !== undefined ? principals.get(ck) : undefined;
+  let principal = ck !== undefined ? principals.map.get(ck) : undefined;
   if (!principal) {
     if (!ui) return undefined;
-    principal = principalOf(ui, recipient);
-    if (ck !== undefined) {
-      if (principals.size > 100_000) principals.clear();
-      principals.set(ck, principal);
-    }
+    principal = principalOf(ui, typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined);
+    if (ck !== undefined) principals.set(ck, principal);
   }
+  return principal;
+}
+
+function factsWith(
+  x: LooseFields,
+  id: string,
+  principal: Principal,
+  responseElements: unknown,
+  requestParameters: unknown,
+  classify: boolean,
+): BaselineFacts | undefined {
+  const recipient = typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined;
   const names = apiOf(x.eventSource, x.eventName);
   if (requestParameters === NOT_READ && readsRequestParameters(names.name)) return undefined;
   const sourceIp = typeof x.sourceIPAddress === "string" ? x.sourceIPAddress : "";

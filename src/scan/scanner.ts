@@ -1,7 +1,7 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { baselineFacts, classifySourceIp, leanFacts, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
+import { baselineFacts, classifySourceIp, leanFacts, leanFactsFor, PrincipalCache, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
 import type { Principal, RecordFields, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
@@ -100,7 +100,13 @@ export class Scanner implements RecordSink {
   private readonly windowDetectors: WindowDetector[] = [];
   private readonly globalDetectors: GlobalDetector[] = [];
   private readonly accounts = new Set<string>();
-  private readonly principals = new Map<string, Principal>();
+  private readonly principals = new PrincipalCache();
+  /**
+   * Fast-lane identities by ARN (records without invokedBy): the principal and the accumulator in
+   * one lookup. Follows the principal cache (cleared with it).
+   */
+  private readonly lane = new Map<string, { type: string | undefined; principal: Principal; acc: IdentityAcc }>();
+  private laneClears = 0;
   private lastAccount = "";
   private readonly fastPath: boolean;
   private readonly baselineCfg: BaselineConfig;
@@ -182,11 +188,28 @@ export class Scanner implements RecordSink {
     if (!this.fastPath) return false;
     const t = f.time;
     if (!(t < this.wmin) || (this.opts.until !== undefined && t > this.opts.until)) return false;
-    const b = leanFacts(f, this.principals);
-    if (b === undefined) return false;
+    if (this.principals.clears !== this.laneClears) {
+      this.lane.clear();
+      this.laneClears = this.principals.clears;
+    }
+    const arn = f.invokedBy === undefined ? f.identityArn : undefined;
+    const known = arn !== undefined ? this.lane.get(arn) : undefined;
+    let b: BaselineFacts | undefined;
+    let acc: IdentityAcc;
+    if (known !== undefined && known.type === f.identityType) {
+      // The same principal the cache would give (it is keyed on this ARN for these records).
+      b = leanFactsFor(f, known.principal);
+      if (b === undefined) return false;
+      acc = known.acc;
+    } else {
+      b = leanFacts(f, this.principals);
+      if (b === undefined) return false;
+      acc = this.accFor(b.principal);
+      if (arn !== undefined) this.lane.set(arn, { type: f.identityType, principal: b.principal, acc });
+    }
     this.recordsRead++;
     this.fastLane++;
-    this.addBaselineFacts(b);
+    this.defer(acc, b);
     return true;
   }
 
@@ -207,11 +230,14 @@ export class Scanner implements RecordSink {
 
   /** A record before the window: train the baseline only (no window, no dedup, no filters). */
   private addBaselineFacts(f: BaselineFacts): void {
+    this.defer(this.accFor(f.principal), f);
+  }
+
+  private defer(acc: IdentityAcc, f: BaselineFacts): void {
     if (f.accountId !== this.lastAccount) {
       this.lastAccount = f.accountId;
       if (f.accountId !== "unknown") this.accounts.add(f.accountId);
     }
-    const acc = this.accFor(f.principal);
     if (this.deferred.push(acc.ordinal, f)) this.flushDeferred();
   }
 
