@@ -25,7 +25,7 @@ import {
   recordStart,
   spanHash,
 } from "../../src/sources/record-bytes.js";
-import { FileSource, listInputFiles } from "../../src/sources/files.js";
+import { FileSource, gunzipSized, listInputFiles } from "../../src/sources/files.js";
 import { Scanner } from "../../src/scan/scanner.js";
 import { generate } from "../../src/bench/generate.js";
 import { rng } from "../../src/util/rng.js";
@@ -252,5 +252,19 @@ describe("scanning files on the fast lane", () => {
       expect(r.profiles).toEqual(full.profiles);
     }
     expect(full.report.stats.skipped).toMatchObject({ "not-an-object": 72, "missing-eventSource": 72, "missing-eventID": 72 });
+  });
+});
+
+describe("gunzipSized", () => {
+  it("inflates whatever the trailer claims: exact, bogus, or several members", () => {
+    const text = Buffer.from(JSON.stringify({ Records: Array.from({ length: 500 }, () => BASE) }));
+    const gz = gzipSync(text);
+    expect(gunzipSized(gz).equals(text)).toBe(true);
+    const lying = Buffer.from(gz);
+    lying.writeUInt32LE(7, lying.length - 4); // ISIZE says 7 bytes: zlib still checks its own length
+    expect(() => gunzipSized(lying)).toThrow();
+    const two = Buffer.concat([gzipSync(text.subarray(0, 1000)), gzipSync(text.subarray(1000))]);
+    expect(gunzipSized(two).equals(text)).toBe(true);
+    expect(() => gunzipSized(gz.subarray(0, gz.length - 10))).toThrow();
   });
 });
