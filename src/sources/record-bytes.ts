@@ -503,11 +503,11 @@ export function isoTime(b: Uint8Array, s: number, e: number): number {
  * `maxBytes` of them the table starts afresh (values are then decoded again; nothing is lost).
  */
 export class Interner {
-  private slots: Int32Array;
-  private mask: number;
-  private hashes: Int32Array;
-  private offs: Int32Array;
-  private lens: Int32Array;
+  /** Open addressing: per slot, the hash and the entry number + 1 (0: empty). */
+  private slots!: Int32Array;
+  private mask!: number;
+  /** Per entry: offset of its bytes in `pool`, and their length. */
+  private entries!: Int32Array;
   private strs: string[] = [];
   private pool: Uint8Array;
   private poolUsed = 0;
@@ -517,12 +517,8 @@ export class Interner {
     private readonly maxEntries = 1 << 20,
     private readonly maxBytes = 64 << 20,
   ) {
-    this.slots = new Int32Array(1 << 12);
-    this.mask = this.slots.length - 1;
-    this.hashes = new Int32Array(1 << 11);
-    this.offs = new Int32Array(1 << 11);
-    this.lens = new Int32Array(1 << 11);
     this.pool = new Uint8Array(1 << 16);
+    this.clear();
   }
 
   get size(): number {
@@ -532,12 +528,13 @@ export class Interner {
   /** The string of bytes [s, e) of `b`, whose `spanHash` is `h` (as computed by the walk). */
   get(b: Buffer, s: number, e: number, h: number): string {
     const len = e - s;
+    const slots = this.slots;
     let slot = h & this.mask;
     for (;;) {
-      const k = this.slots[slot]! - 1;
+      const k = slots[2 * slot + 1]! - 1;
       if (k < 0) break;
-      if (this.hashes[k] === h && this.lens[k] === len) {
-        const o = this.offs[k]!;
+      if (slots[2 * slot] === h && this.entries[2 * k + 1] === len) {
+        const o = this.entries[2 * k]!;
         const p = this.pool;
         let i = 0;
         while (i < len && p[o + i] === b[s + i]) i++;
@@ -562,41 +559,41 @@ export class Interner {
     }
     this.pool.set(b.subarray(s, e), this.poolUsed);
     const k = this.n++;
-    if (k >= this.hashes.length) {
-      const grow = (a: Int32Array) => {
-        const x = new Int32Array(a.length * 2);
-        x.set(a);
-        return x;
-      };
-      this.hashes = grow(this.hashes);
-      this.offs = grow(this.offs);
-      this.lens = grow(this.lens);
+    if (2 * k + 2 > this.entries.length) {
+      const x = new Int32Array(this.entries.length * 2);
+      x.set(this.entries);
+      this.entries = x;
     }
-    this.hashes[k] = h;
-    this.offs[k] = this.poolUsed;
-    this.lens[k] = len;
+    this.entries[2 * k] = this.poolUsed;
+    this.entries[2 * k + 1] = len;
     this.strs.push(v);
     this.poolUsed += len;
-    this.slots[slot] = k + 1;
-    if (this.n * 2 > this.slots.length) this.rehash();
+    this.slots[2 * slot] = h;
+    this.slots[2 * slot + 1] = k + 1;
+    if (this.n * 2 > this.mask + 1) this.rehash();
     return v;
   }
 
   private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let k = 0; k < this.n; k++) {
-      let slot = this.hashes[k]! & mask;
-      while (slots[slot] !== 0) slot = (slot + 1) & mask;
-      slots[slot] = k + 1;
+    const old = this.slots;
+    const cap = (this.mask + 1) * 2;
+    const slots = new Int32Array(2 * cap);
+    const mask = cap - 1;
+    for (let i = 0; i < old.length; i += 2) {
+      if (old[i + 1] === 0) continue;
+      let slot = old[i]! & mask;
+      while (slots[2 * slot + 1] !== 0) slot = (slot + 1) & mask;
+      slots[2 * slot] = old[i]!;
+      slots[2 * slot + 1] = old[i + 1]!;
     }
     this.slots = slots;
     this.mask = mask;
   }
 
   private clear(): void {
-    this.slots = new Int32Array(1 << 12);
-    this.mask = this.slots.length - 1;
+    this.slots = new Int32Array(2 << 12);
+    this.mask = (1 << 12) - 1;
+    this.entries = new Int32Array(2 << 11);
     this.strs = [];
     this.n = 0;
     this.poolUsed = 0;
