@@ -166,7 +166,11 @@ export class Scanner implements RecordSink {
         if (t < this.wmin && (this.opts.until === undefined || t <= this.opts.until)) {
           const f = baselineFacts(raw as Record<string, unknown>, t, this.principals, false);
           if (typeof f === "string") this.skip(f, origin);
-          else this.addBaselineFacts(f);
+          else {
+            // With a fixed window start every record may lie before it; the newest still ends the window.
+            if (t > this.newest) this.newest = t;
+            this.addBaselineFacts(f);
+          }
           return;
         }
       }
@@ -209,6 +213,7 @@ export class Scanner implements RecordSink {
     }
     this.recordsRead++;
     this.fastLane++;
+    if (t > this.newest) this.newest = t; // see record()
     this.defer(acc, b);
     return true;
   }

@@ -3,32 +3,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
-import type { RecordFields } from "../events/types.js";
-import {
-  COMPLEX,
-  F_ERRCODE,
-  F_ERRMSG,
-  F_ID,
-  F_IP,
-  F_NAME,
-  F_RECIPIENT,
-  F_REGION,
-  F_SOURCE,
-  F_TIME,
-  F_UA,
-  F_UI,
-  F_UI_ARN,
-  F_UI_INVOKEDBY,
-  F_UI_TYPE,
-  fieldAt,
-  indexRecords,
-  Interner,
-  isoTime,
-  recordEnd,
-  recordFlags,
-  recordStart,
-  type RecordIndex,
-} from "./record-bytes.js";
+import { FastLane } from "./fast-lane.js";
 import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export class InputError extends Error {
@@ -88,21 +63,7 @@ function looksLikeRecord(o: unknown): boolean {
 export class FileSource implements EventSource {
   readonly name: string;
   readonly notes: FileNote[] = [];
-  private interner = new Interner();
-  private readonly scratch: RecordFields = {
-    time: 0,
-    eventSource: "",
-    eventName: "",
-    awsRegion: undefined,
-    sourceIPAddress: undefined,
-    userAgent: undefined,
-    errorCode: undefined,
-    errorMessage: undefined,
-    recipientAccountId: undefined,
-    identityType: undefined,
-    identityArn: undefined,
-    invokedBy: undefined,
-  };
+  private lane = new FastLane();
 
   constructor(private readonly paths: readonly string[]) {
     this.name = paths.join(", ");
@@ -113,7 +74,7 @@ export class FileSource implements EventSource {
     // newest files first lets the scanner fix the detection window early, so older records take the
     // cheap baseline-only path. Any order gives the same report.
     const files = (await listInputFiles(this.paths)).reverse();
-    this.interner = new Interner();
+    this.lane = new FastLane(); // interned values live as long as one read
     const counted = countingSink(sink);
     const counting = counted.sink;
     let done = 0;
@@ -172,56 +133,12 @@ export class FileSource implements EventSource {
     }
     if (sink.fields) {
       // S3 delivery files: read the baseline fields from the bytes; parse only what needs it.
-      const ix = indexRecords(bytes);
-      if (ix) return this.readIndexed(file, bytes, ix, sink);
+      const n = this.lane.deliver(bytes, file, sink);
+      if (n !== undefined) return { file, format: "s3-delivery", records: n };
     }
     return this.parseText(file, bytes.toString("utf8"), sink);
   }
 
-  /** Records of a walked S3 delivery file: offered on the fast lane, parsed when the sink asks. */
-  private readIndexed(file: string, b: Buffer, ix: RecordIndex, sink: RecordSink): FileNote {
-    const n = ix.count;
-    for (let r = 0; r < n; r++) {
-      if ((recordFlags(ix, r) & COMPLEX) === 0 && this.offer(b, ix, r, file, sink)) continue;
-      sink.record(JSON.parse(b.toString("utf8", recordStart(ix, r), recordEnd(ix, r))), file);
-    }
-    return { file, format: "s3-delivery", records: n };
-  }
-
-  /** The interned string of a field (undefined when the record has no such key). */
-  private val(b: Buffer, m: Int32Array, at: number): string | undefined {
-    const s = m[at]!;
-    return s < 0 ? undefined : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
-  }
-
-  private offer(b: Buffer, ix: RecordIndex, r: number, file: string, sink: RecordSink): boolean {
-    const m = ix.meta;
-    const t = fieldAt(r, F_TIME),
-      src = fieldAt(r, F_SOURCE),
-      name = fieldAt(r, F_NAME),
-      id = fieldAt(r, F_ID);
-    // What the record checks need and the fast lane cannot say: let the full path decide.
-    if (m[t]! < 0 || m[fieldAt(r, F_UI)]! < 0) return false;
-    if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return false;
-    const time = isoTime(b, m[t]!, m[t + 1]!);
-    if (Number.isNaN(time)) return false;
-    const f = this.scratch;
-    f.time = time;
-    f.eventSource = this.val(b, m, src)!;
-    f.eventName = this.val(b, m, name)!;
-    f.awsRegion = this.val(b, m, fieldAt(r, F_REGION));
-    f.sourceIPAddress = this.val(b, m, fieldAt(r, F_IP));
-    f.userAgent = this.val(b, m, fieldAt(r, F_UA));
-    f.errorCode = this.val(b, m, fieldAt(r, F_ERRCODE));
-    // Messages are often unique (they name resources): decoded, not interned, and only for errors.
-    const msg = fieldAt(r, F_ERRMSG);
-    f.errorMessage = f.errorCode !== undefined && m[msg]! >= 0 ? b.toString("utf8", m[msg]!, m[msg + 1]!) : undefined;
-    f.recipientAccountId = this.val(b, m, fieldAt(r, F_RECIPIENT));
-    f.identityType = this.val(b, m, fieldAt(r, F_UI_TYPE));
-    f.identityArn = this.val(b, m, fieldAt(r, F_UI_ARN));
-    f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY));
-    return sink.fields!(f, file);
-  }
 
   private parseText(file: string, text: string, sink: RecordSink): FileNote {
     const trimmed = text.trimStart();

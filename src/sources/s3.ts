@@ -40,6 +40,7 @@ import {
   startAfterKey,
   type TrailLocation,
 } from "./s3-layout.js";
+import { FastLane } from "./fast-lane.js";
 import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export { parseTrailUrl, S3LocationError } from "./s3-layout.js";
@@ -240,13 +241,14 @@ export class S3Source implements EventSource {
       });
     progress();
     const failures: Array<{ key: string; kind: ErrorKind; message: string }> = [];
+    const lane = new FastLane();
     await pool(objects, this.o.concurrency ?? DEFAULT_S3_CONCURRENCY, signal, async (obj) => {
       const origin = `s3://${bucket}/${obj.key}`;
       try {
         const out = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: obj.key }), signal ? { abortSignal: signal } : {});
-        const { text, compressed } = await gunzipBody(out.Body);
+        const { data, compressed } = await gunzipBody(out.Body);
         bytes += compressed;
-        obj.status = parseLogFile(text, origin, counting) ? "ok" : "corrupt";
+        obj.status = parseLogFile(data, origin, counting, lane) ? "ok" : "corrupt";
       } catch (e) {
         if (e instanceof CorruptObjectError) {
           bytes += e.compressed;
@@ -440,7 +442,7 @@ class CorruptObjectError extends Error {
  * that already decoded it) is taken as is. Gzip errors become CorruptObjectError; network errors
  * pass through.
  */
-async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ text: string; compressed: number }> {
+async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ data: Buffer; compressed: number }> {
   if (!body) throw new CorruptObjectError("empty object", 0);
   const stream: AsyncIterable<Buffer> = body instanceof Readable ? body : Readable.from([Buffer.from(await body.transformToByteArray())]);
   const it = stream[Symbol.asyncIterator]();
@@ -461,8 +463,8 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ text:
   const chunks: Buffer[] = [];
   if (!(head[0] === 0x1f && head[1] === 0x8b)) {
     for await (const c of all()) chunks.push(c);
-    const text = Buffer.concat(chunks).toString("utf8");
-    if (text.trimStart().startsWith("{")) return { text, compressed };
+    const data = Buffer.concat(chunks);
+    if (data.toString("utf8").trimStart().startsWith("{")) return { data, compressed };
     throw new CorruptObjectError("not gzip data", compressed);
   }
   const gunzip = createGunzip();
@@ -475,14 +477,18 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ text:
     if (typeof err.code === "string" && err.code.startsWith("Z_")) throw new CorruptObjectError(`not valid gzip (${err.message})`, compressed);
     throw e;
   }
-  return { text: Buffer.concat(chunks).toString("utf8"), compressed };
+  return { data: Buffer.concat(chunks), compressed };
 }
 
-/** `{"Records":[...]}` -> records into the sink; false (and a counted skip) when it is not that. */
-function parseLogFile(text: string, origin: string, sink: RecordSink): boolean {
+/**
+ * `{"Records":[...]}` -> records into the sink (on its fast lane when it has one); false (and a
+ * counted skip) when it is not that.
+ */
+function parseLogFile(data: Buffer, origin: string, sink: RecordSink, lane: FastLane): boolean {
+  if (lane.deliver(data, origin, sink) !== undefined) return true;
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = JSON.parse(data.toString("utf8"));
   } catch (e) {
     sink.skip("corrupt-file", origin, 1, `not valid JSON (${(e as Error).message})`);
     return false;
