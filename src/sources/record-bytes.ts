@@ -413,6 +413,8 @@ function records(b: Uint8Array, i: number): number {
  */
 export function indexRecords(b: Uint8Array): RecordIndex | undefined {
   count = 0;
+  // Do not keep the index of one huge file alive for the rest of the process.
+  if (meta.length > STRIDE * 65536) meta = new Int32Array(STRIDE * 1024);
   let i = ws(b, 0);
   if (b[i] !== 0x7b) return undefined;
   let found = false;
