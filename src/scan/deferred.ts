@@ -1,4 +1,4 @@
-import type { BaselineFacts } from "../events/normalize.js";
+import { readsRequestParameters, type BaselineFacts } from "../events/normalize.js";
 import type { Principal } from "../events/types.js";
 import type { IdentityAcc } from "./accumulator.js";
 
@@ -76,7 +76,8 @@ export class DeferredRecords {
     this.sourceIp[i] = f.sourceIp;
     this.uaFamily[i] = f.uaFamily;
     this.errorCode[i] = f.errorCode;
-    this.requestParameters[i] = f.requestParameters;
+    // Only the calls whose parameters the baseline reads keep them: a batch must not hold parsed records.
+    this.requestParameters[i] = f.requestParameters !== null && readsRequestParameters(f.eventName) ? f.requestParameters : null;
     this.principal[i] = f.principal;
     return this.n === this.capacity;
   }
