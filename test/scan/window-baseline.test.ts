@@ -256,8 +256,8 @@ describe("the fast path for records before the window", () => {
     recs.push({ eventTime: "2024-05-03T00:00:00Z", eventName: "X" }, { eventTime: "2024-05-03T00:00:00Z", eventName: "X", eventSource: "s", userIdentity: {} });
     for (const order of [recs, [...recs].reverse()]) {
       for (const since of [undefined, { kind: "absolute" as const, at: Date.parse("2023-07-10T12:10:00Z") }]) {
-        const run = (fastPath: boolean) => {
-          const s = new Scanner({ now: T0, fastPath, ...(since ? { since } : {}) });
+        const run = (fastPath: boolean, deferBatch?: number) => {
+          const s = new Scanner({ now: T0, fastPath, ...(since ? { since } : {}), ...(deferBatch ? { deferBatch } : {}) });
           for (const r of order) s.record(r, "t");
           return s.finish();
         };
@@ -265,6 +265,9 @@ describe("the fast path for records before the window", () => {
         const full = run(false);
         expect(fast.report).toEqual(full.report);
         expect(fast.profiles).toEqual(full.profiles);
+        const batched = run(true, 7); // records before the window folded in many small batches
+        expect(batched.report).toEqual(full.report);
+        expect(batched.profiles).toEqual(full.profiles);
         expect(fast.report.stats.skipped).toEqual({ "missing-eventSource": 1, "missing-eventID": 1 });
       }
     }
