@@ -155,7 +155,10 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     if (windowSince) scanOpts.since = windowSince;
     if (windowUntil !== undefined) scanOpts.until = windowUntil;
     if (o.geo) scanOpts.geo = await defaultGeoResolver(process.env);
-    if (store) scanOpts.storedProfile = (k) => store!.getBaseline(k);
+    if (store) {
+      scanOpts.storedProfile = (k) => store!.getBaseline(k);
+      scanOpts.storedTrainedUntil = (k) => store!.getBaselineTrainedUntil(k);
+    }
     let result: Awaited<ReturnType<typeof runScan>>;
     if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p));
     else result = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });

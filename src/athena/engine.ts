@@ -76,6 +76,18 @@ export class AthenaSource implements EventSource {
     return (key) => (this.baselineLoaded ? this.profiles.get(key) : undefined) ?? fallback?.(key);
   }
 
+  /**
+   * For ScanOptions.storedTrainedUntil: the `trainedUntil` of the profile that
+   * `storedProfile(...)` serves: Athena's baseline's, or the fallback's (the store's) for
+   * identities it lacks.
+   */
+  storedTrainedUntil(fallback: (key: string) => number | undefined): (key: string) => number | undefined {
+    return (key) => {
+      const p = this.baselineLoaded ? this.profiles.get(key) : undefined;
+      return p !== undefined ? p.trainedUntil : fallback(key);
+    };
+  }
+
   /** The SQL this source runs, for `--dry-run` style output and tests. */
   sql(): { baseline?: string; window: string } {
     const { start, end } = this.o.window;
@@ -191,6 +203,11 @@ export interface AthenaScanOptions extends Omit<ScanOptions, "storedProfile"> {
   fetchBaseline?: boolean;
   /** Stored baselines (the store), used for identities Athena has no baseline for. */
   storedProfile?: (key: string) => Profile | undefined;
+  /**
+   * The stored baselines' `trainedUntil` (the store's, as `storedProfile`'s), for identities Athena
+   * has no baseline for; Athena's own baselines answer for the others.
+   */
+  storedTrainedUntil?: (key: string) => number | undefined;
   onQuery?: (q: QueryStats) => void;
   onProgress?: (p: SourceProgress) => void;
   signal?: AbortSignal;
@@ -247,12 +264,14 @@ export async function runAthenaScan(o: AthenaScanOptions): Promise<AthenaScanRes
     ...(o.geo ? { geo: o.geo } : {}),
     ...(o.onQuery ? { onQuery: o.onQuery } : {}),
   });
-  const { athena: _a, runnerOptions: _r, baselineDays: _b, fetchBaseline: _f, onQuery: _q, storedProfile, ...scanOpts } = o;
+  const { athena: _a, runnerOptions: _r, baselineDays: _b, fetchBaseline: _f, onQuery: _q, storedProfile, storedTrainedUntil, ...scanOpts } = o;
   const res = await runScan({
     ...scanOpts,
     since: { kind: "absolute", at: win.start },
     until: win.end,
     storedProfile: source.storedProfile(storedProfile),
+    // Without it the scanner takes trainedUntil from storedProfile above: the same profile.
+    ...(storedTrainedUntil ? { storedTrainedUntil: source.storedTrainedUntil(storedTrainedUntil) } : {}),
     sources: [source],
   });
   return { ...res, queries: source.queries, costUsd: source.queries.reduce((s, q) => s + queryCostUsd(q.dataScannedBytes), 0) };

@@ -1,5 +1,33 @@
 import { DAY, HOUR, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
+/** What "still learning" depends on: these fields of a profile (or of the store's BaselineFacts). */
+export interface LearningFacts {
+  readonly first: number;
+  readonly events: number;
+  readonly days: readonly number[];
+}
+
+/** Active days, days of history and events of a profile before `windowStart` (BaselineView's figures). */
+function historyBefore(p: LearningFacts | undefined, windowStart: number, windowEvents: number): { activeDays: number; historyDays: number; events: number } {
+  if (!p || !Number.isFinite(p.first) || p.first >= windowStart) return { activeDays: 0, historyDays: 0, events: 0 };
+  const wDay = Math.floor(windowStart / DAY);
+  let activeDays = 0;
+  for (const d of p.days) if (d < wDay) activeDays++;
+  return { activeDays, historyDays: (windowStart - p.first) / DAY, events: Math.max(0, p.events - windowEvents) };
+}
+
+function isLearning(h: { activeDays: number; historyDays: number; events: number }, cfg: BaselineConfig): boolean {
+  return h.activeDays < cfg.learningMinDays || h.historyDays < cfg.learningMinDays || h.events < cfg.learningMinEvents;
+}
+
+/**
+ * `new BaselineView(p, windowStart, cfg).learning` from the few fields it depends on: for callers
+ * that have a stored baseline's facts rather than the decoded profile (/cloudtrail status).
+ */
+export function learningAt(p: LearningFacts | undefined, windowStart: number, cfg: BaselineConfig): boolean {
+  return isLearning(historyBefore(p, windowStart, 0), cfg);
+}
+
 /**
  * What detectors see of an identity's history: the profile as it stood before the detection
  * window started. Values first seen at or after `windowStart` are not "known", so rescanning the
@@ -18,19 +46,11 @@ export class BaselineView {
     readonly cfg: BaselineConfig,
     windowEvents = 0,
   ) {
-    const p = profile;
-    if (!p || !Number.isFinite(p.first) || p.first >= windowStart) {
-      this.activeDays = 0;
-      this.historyDays = 0;
-      this.events = 0;
-    } else {
-      const wDay = Math.floor(windowStart / DAY);
-      this.activeDays = p.days.filter((d) => d < wDay).length;
-      this.historyDays = (windowStart - p.first) / DAY;
-      this.events = Math.max(0, p.events - windowEvents);
-    }
-    this.learning =
-      this.activeDays < cfg.learningMinDays || this.historyDays < cfg.learningMinDays || this.events < cfg.learningMinEvents;
+    const h = historyBefore(profile, windowStart, windowEvents);
+    this.activeDays = h.activeDays;
+    this.historyDays = h.historyDays;
+    this.events = h.events;
+    this.learning = isLearning(h, cfg);
   }
 
   /** The value was seen before the window. */

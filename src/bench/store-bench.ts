@@ -20,6 +20,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { PerformanceObserver, constants as perfConstants, type PerformanceEntry } from "node:perf_hooks";
 import { DAY, DEFAULT_BASELINE_CONFIG, DIMS, HOUR, compactProfile, emptyProfile, type Profile, type Stat } from "../baseline/profile.js";
+import { learningAt } from "../baseline/view.js";
 import type { Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
 import { TrailStore } from "../store/store.js";
@@ -327,6 +328,19 @@ async function main(): Promise<void> {
     console.log(
       `read baselines (decoded on demand): 300 profiles ${f1(read300)} ms, the same 300 again ${f1(read300again)} ms, ` +
         `all ${readAll} (getBaselines()) ${f1(performance.now() - t)} ms`,
+    );
+    // What /cloudtrail status and a scan's first look at each identity need: the facts kept
+    // beside the stored bytes, no decoding.
+    t = performance.now();
+    let learning = 0;
+    for (const f of store.getBaselineFacts().values()) if (learningAt(f, NOW, DEFAULT_BASELINE_CONFIG)) learning++;
+    const statusMs = performance.now() - t;
+    t = performance.now();
+    let trained = 0;
+    for (const k of keys) if (store.getBaselineTrainedUntil(k) !== undefined) trained++;
+    console.log(
+      `baseline facts (no decoding): still-learning over all ${readAll} (getBaselineFacts() + learningAt, /cloudtrail status) ${f1(statusMs)} ms ` +
+        `(${learning} learning); trainedUntil of ${trained} (getBaselineTrainedUntil) ${f1(performance.now() - t)} ms`,
     );
 
     await store.close();

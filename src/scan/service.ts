@@ -49,6 +49,7 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
     version: VERSION,
     sources: [source],
     storedProfile: (k) => o.store.getBaseline(k),
+    storedTrainedUntil: (k) => o.store.getBaselineTrainedUntil(k),
   };
   if (o.geo) scanOpts.geo = o.geo;
   if (req.onProgress) scanOpts.onProgress = req.onProgress;

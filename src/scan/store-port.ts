@@ -6,6 +6,8 @@ import type { Report } from "./report-types.js";
 /** What a scan needs from the store: stored baselines in, baselines + findings + a scan record out. */
 export interface ScanStore {
   getBaseline(key: string): Profile | undefined;
+  /** `getBaseline(key)?.trainedUntil`, without decoding the profile (ScanOptions.storedTrainedUntil). */
+  getBaselineTrainedUntil(key: string): number | undefined;
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
   close(): Promise<void>;
@@ -43,6 +45,7 @@ export async function openScanStore(dir: string): Promise<ScanStore> {
 export function scanStoreFrom(store: TrailStore): ScanStore {
   return {
     getBaseline: (k) => store.getBaseline(k),
+    getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
     async saveScan(report, profiles, meta) {
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);

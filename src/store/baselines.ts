@@ -5,9 +5,13 @@
  * decode to ~250 MB of JS objects). Keeping them decoded made every full garbage collection
  * trace a quarter of a gigabyte, and one landing inside a save made it slow. So each baseline is
  * kept as the bytes of its `"key":{...}` entry in the file (pack.ts form, off the JS heap), with
- * its last-seen time for prune and stats: a save copies the bytes as they are, a getter decodes
- * (inflate + JSON.parse, a fraction of a millisecond for a typical profile) and a small cache
- * keeps the last few decoded profiles for callers that ask for the same one again.
+ * a few facts of the profile (`BaselineFacts`: first/last seen, trainedUntil, events, active days,
+ * ARN, user name) for the callers that need no more (prune, stats, the scanner's first look at an
+ * identity, /cloudtrail status): a save copies the bytes as they are, a getter decodes (inflate +
+ * JSON.parse, a fraction of a millisecond for a typical profile) and a small cache keeps the last
+ * few decoded profiles for callers that ask for the same one again. The facts are taken from the
+ * profile whenever an entry is made (at load the profile has just been decoded for validation
+ * anyway), so they always agree with what decoding the entry gives.
  *
  * `BaselineTable.view` is a `Record<string, Profile>` look-alike (a Proxy) for `StoreData.baselines`,
  * so that `store.data` and `update(fn)` keep their shape: reading a key decodes it, assigning
@@ -18,35 +22,75 @@ import type { Dim, Profile } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
 import { packProfile, unpackProfile } from "./pack.js";
 
-/** One baseline as kept in memory. */
+/**
+ * What is known of a stored baseline without decoding it: a few fields of its profile, equal to
+ * those of the decoded profile (`decodeBaseline`). Enough to tell whether an identity is still
+ * learning (`learningAt` in baseline/view.ts) or to find an identity by name.
+ */
+export interface BaselineFacts {
+  /** The profile's `key` (the key it is stored under, for profiles put with putBaselines). */
+  readonly key: string;
+  readonly arn?: string;
+  readonly userName?: string;
+  /** First and last event time (+Infinity / -Infinity for an empty profile). */
+  readonly first: number;
+  readonly last: number;
+  /** Newest event time folded into the profile (-Infinity for an empty profile). */
+  readonly trainedUntil: number;
+  /** Decayed event count. */
+  readonly events: number;
+  /** Epoch days with activity, as in the profile (read-only). */
+  readonly days: readonly number[];
+}
+
+/** One baseline as kept in memory: its bytes, and its facts beside them. */
 export interface StoredBaseline {
   /** `"key":<json>`, exactly as written in the store file. */
   readonly bytes: Buffer;
   /** Offset of the value (`{...}`) in `bytes`. */
   readonly valueAt: number;
-  /** The profile's last-seen time (-Infinity for an empty profile). */
-  readonly last: number;
+  /** Frozen: handed out as they are (TrailStore.getBaselineFacts). */
+  readonly facts: BaselineFacts;
 }
 
 /** Decoded profiles kept for callers that read the same one again (a scan reads each twice). */
 export const DECODED_CACHE = 256;
 
-function entryOf(key: string, json: string, last: unknown): StoredBaseline {
+/** A number as it reads back from JSON (-0 is written as 0). */
+function asRead(x: number): number {
+  return x === 0 ? 0 : x;
+}
+
+function entryOf(key: string, json: string, p: Profile): StoredBaseline {
   const head = `${JSON.stringify(key)}:`;
-  return { bytes: Buffer.from(head + json), valueAt: Buffer.byteLength(head), last: typeof last === "number" ? last : -Infinity };
+  const facts: { -readonly [K in keyof BaselineFacts]: BaselineFacts[K] } = {
+    // The table's key string when they are equal (nothing more to hold).
+    key: p.key === key ? key : p.key,
+    first: asRead(p.first),
+    last: asRead(p.last),
+    trainedUntil: asRead(p.trainedUntil),
+    events: asRead(p.events),
+    // A copy (the store keeps no reference to a caller's profile), exactly sized.
+    days: Object.freeze(Array.from(p.days, asRead)),
+  };
+  // Strings only: a stored profile has no other ARN or user name (schema.ts).
+  if (typeof p.arn === "string") facts.arn = p.arn;
+  if (typeof p.userName === "string") facts.userName = p.userName;
+  return { bytes: Buffer.from(head + json), valueAt: Buffer.byteLength(head), facts: Object.freeze(facts) };
 }
 
 /** Encode a profile as it is written to disk (packed when lossless, see pack.ts). */
 export function encodeBaseline(key: string, p: Profile): StoredBaseline {
-  return entryOf(key, JSON.stringify(packProfile(p) ?? p), p.last);
+  return entryOf(key, JSON.stringify(packProfile(p) ?? p), p);
 }
 
 /**
  * Keep a baseline read from a file as it is (`raw`: its parsed JSON, already validated), unless
- * it is not packed (an older file): then pack `decoded` once now.
+ * it is not packed (an older file): then pack `decoded` once now. `decoded` is the validated
+ * profile (the facts are taken from it: no second decode).
  */
 export function baselineFromFile(key: string, raw: unknown, decoded: Profile): StoredBaseline {
-  if (typeof raw === "object" && raw !== null && "packed" in raw) return entryOf(key, JSON.stringify(raw), decoded.last);
+  if (typeof raw === "object" && raw !== null && "packed" in raw) return entryOf(key, JSON.stringify(raw), decoded);
   return encodeBaseline(key, decoded);
 }
 
@@ -194,6 +238,11 @@ export class BaselineTable {
 
   entry(key: string): StoredBaseline | undefined {
     return this.#entries.get(key);
+  }
+
+  /** The facts of a baseline, without decoding it. */
+  facts(key: string): BaselineFacts | undefined {
+    return this.#entries.get(key)?.facts;
   }
 
   entries(): IterableIterator<[string, StoredBaseline]> {

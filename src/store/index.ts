@@ -36,3 +36,4 @@ export {
 export { MIGRATIONS, migrate, detectVersion, type Migration } from "./migrations.js";
 export { DurableJSONFile, writeFileDurable, acquireLock, type Codec } from "./durable-file.js";
 export { decodeStore } from "./codec.js";
+export type { BaselineFacts } from "./baselines.js";

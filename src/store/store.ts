@@ -23,7 +23,7 @@ import { Low, Memory } from "lowdb";
 import type { Profile } from "../baseline/profile.js";
 import { SEVERITY_RANK, type Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
-import { BaselineTable, checkProfile, encodeBaseline, tableOf, type StoredBaseline } from "./baselines.js";
+import { BaselineTable, checkProfile, encodeBaseline, tableOf, type BaselineFacts, type StoredBaseline } from "./baselines.js";
 import { StoreSerializer, decodeStore, type Section } from "./codec.js";
 import { DurableJSONFile, acquireLock, appendFileDurable, readWithIdentity, removeStaleTempFiles } from "./durable-file.js";
 import { StoreError, isStoreError } from "./errors.js";
@@ -625,6 +625,31 @@ export class TrailStore {
   }
 
   /**
+   * The stored profile's `trainedUntil` (what `getBaseline(key)?.trainedUntil` gives), without
+   * decoding it: for ScanOptions.storedTrainedUntil.
+   */
+  getBaselineTrainedUntil(key: string): number | undefined {
+    return TrailStore.#table(this.#db.data).facts(key)?.trainedUntil;
+  }
+
+  /**
+   * The facts (first/last seen, trainedUntil, events, active days, ARN, user name) of the given
+   * baselines (those that exist), or of all of them, in the order of `getBaselines`, without
+   * decoding any: each equals the same fields of the decoded profile. For callers that need no
+   * more than that (whether an identity is still learning: `learningAt` in baseline/view.ts).
+   * The objects are frozen and shared.
+   */
+  getBaselineFacts(keys?: Iterable<string>): Map<string, BaselineFacts> {
+    const t = TrailStore.#table(this.#db.data);
+    const out = new Map<string, BaselineFacts>();
+    for (const k of keys ?? t.keys()) {
+      const f = t.facts(k);
+      if (f !== undefined) out.set(k, f);
+    }
+    return out;
+  }
+
+  /**
    * Replace profiles by key. They are encoded now (in the stored form), so that the write itself
    * stays cheap; the store keeps no reference to the objects passed in.
    */
@@ -1159,7 +1184,7 @@ export class TrailStore {
       const stale = (days: number) => {
         let n = 0;
         for (const [, e] of TrailStore.#table(data).entries()) {
-          if (!Number.isFinite(e.last) || e.last < t - days * DAY_MS) n++;
+          if (!Number.isFinite(e.facts.last) || e.facts.last < t - days * DAY_MS) n++;
         }
         return n;
       };
@@ -1201,7 +1226,7 @@ export class TrailStore {
       const res: PruneResult = { baselines: 0, findings: 0, suppressions: 0 };
       const table = TrailStore.#table(data);
       for (const [k, e] of [...table.entries()]) {
-        if (!Number.isFinite(e.last) || e.last < cutoff) {
+        if (!Number.isFinite(e.facts.last) || e.facts.last < cutoff) {
           table.delete(k);
           res.baselines++;
         }

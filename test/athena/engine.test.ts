@@ -10,10 +10,11 @@ import { AthenaSource, detectionWindow, runAthenaScan } from "../../src/athena/e
 import { recordFromRow } from "../../src/athena/results.js";
 import { windowEventsQuery } from "../../src/athena/sql.js";
 import type { QueryRunner, QueryStats, RunQueryOptions } from "../../src/athena/client.js";
-import { DEFAULT_BASELINE_CONFIG, DAY, type BaselineConfig, type Stat } from "../../src/baseline/profile.js";
+import { DEFAULT_BASELINE_CONFIG, DAY, emptyProfile, type BaselineConfig, type Stat } from "../../src/baseline/profile.js";
 import { runScan } from "../../src/scan/run.js";
 import { normalizeRecord } from "../../src/events/normalize.js";
 import { FileSource } from "../../src/sources/files.js";
+import { TrailStore } from "../../src/store/store.js";
 import type { RecordSink } from "../../src/sources/types.js";
 import { DuckAthena, invictusPlaced, multiDayDataset, type PlacedRecord } from "./duckdb.js";
 
@@ -112,6 +113,62 @@ describe("runAthenaScan == runScan over the same data", () => {
     expect(r.queries.map((q) => q.label)).toEqual(["window events"]);
     expect(r.report.identities.every((i) => i.learning)).toBe(true);
     expect(storeHits.length).toBeGreaterThan(3);
+  });
+});
+
+describe("storedTrainedUntil (the store's, for ScanOptions)", () => {
+  it("gives the same scan as storedProfile alone: Athena's baselines answer for the identities it has", async () => {
+    const since = { kind: "relative" as const, ms: DAY };
+    const prior = await runScan({ now: NOW, baseline: CFG, sources: [new FileSource(files)], since });
+    const until = Date.parse(prior.report.window.end);
+    // The store's profiles are trained up to the window's end: a store trainedUntil used for an
+    // identity Athena has a baseline for would hide the window's events.
+    const store = TrailStore.memory();
+    await store.putBaselines(prior.profiles);
+    const asked: string[] = [];
+    for (const fetchBaseline of [true, false]) {
+      const o = { now: NOW, baseline: CFG, since, until, athena: { runner: duck, table: TABLE }, fetchBaseline, storedProfile: (k: string) => store.getBaseline(k) };
+      const a = await runAthenaScan(o);
+      const b = await runAthenaScan({
+        ...o,
+        storedTrainedUntil: (k) => {
+          asked.push(k);
+          return store.getBaselineTrainedUntil(k);
+        },
+      });
+      expect(b.report).toEqual(a.report);
+      expect(b.profiles).toEqual(a.profiles);
+      expect(a.report.stats.events).toBeGreaterThan(1000);
+    }
+    expect(asked.length).toBeGreaterThan(3);
+  });
+
+  it("AthenaSource.storedTrainedUntil is the trainedUntil of the profile storedProfile serves", async () => {
+    const runner: QueryRunner = {
+      async run(_sql: string, o: RunQueryOptions) {
+        if (o.label === "baseline")
+          await o.onRows?.([{ ident: "user:1:a", dim: "total", value: null, n: "5", err: "0", den: "0", first_ms: "1", last_ms: "2", p_type: "IAMUser", breadth_max: "0", breadth_buckets: "0" }]);
+        return { label: o.label, queryId: o.label, dataScannedBytes: 1, rows: 1 };
+      },
+    };
+    const src = new AthenaSource(runner, { table: TABLE, window: { start: 10, end: 20 } });
+    const stored = { ...emptyProfile("user:1:a", "IAMUser"), trainedUntil: 999 };
+    const other = { ...emptyProfile("user:1:b", "IAMUser"), trainedUntil: 777 };
+    const fromStore = new Map([
+      ["user:1:a", stored],
+      ["user:1:b", other],
+    ]);
+    const profile = src.storedProfile((k) => fromStore.get(k));
+    const trainedUntil = src.storedTrainedUntil((k) => fromStore.get(k)?.trainedUntil);
+    const agree = () => {
+      for (const k of ["user:1:a", "user:1:b", "user:1:none"]) expect(trainedUntil(k), k).toBe(profile(k)?.trainedUntil);
+    };
+    agree();
+    expect(trainedUntil("user:1:a")).toBe(999); // the baseline is not loaded yet: the store's
+    await src.read({ record() {}, skip() {} });
+    agree();
+    expect(trainedUntil("user:1:a")).not.toBe(999); // Athena's own
+    expect(trainedUntil("user:1:b")).toBe(777);
   });
 });
 

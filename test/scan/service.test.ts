@@ -1,4 +1,4 @@
-import { describe, it, expect } from "vitest";
+import { describe, it, expect, vi } from "vitest";
 import { TrailStore } from "../../src/store/store.js";
 import { createScanService, filtersOf } from "../../src/scan/service.js";
 import { FileSource } from "../../src/sources/files.js";
@@ -36,6 +36,24 @@ describe("the scan service behind the bot", () => {
     const again = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
     expect(again.findings.some((x) => x.detector === f.detector)).toBe(false);
     expect(again.suppressed.count).toBe(first.findings.filter((x) => x.detector === f.detector).length);
+  });
+
+  it("looks stored baselines up once each: trainedUntil first (not decoded), the profile at the end", async () => {
+    const store = TrailStore.memory();
+    const mk = () =>
+      createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
+    const first = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
+    const trainedUntil = vi.spyOn(store, "getBaselineTrainedUntil");
+    const profile = vi.spyOn(store, "getBaseline");
+    const again = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
+    expect(again.stats.events).toBe(first.stats.events);
+    const asked = trainedUntil.mock.calls.map((c) => c[0]);
+    const decoded = profile.mock.calls.map((c) => c[0]);
+    expect(asked.length).toBeGreaterThan(10);
+    expect(new Set(asked).size).toBe(asked.length);
+    expect(new Set(decoded).size).toBe(decoded.length);
+    expect(new Set(decoded)).toEqual(new Set(asked));
+    for (const k of asked) expect(store.getBaselineTrainedUntil(k)).toBe(store.getBaseline(k)?.trainedUntil);
   });
 
   it("maps slash-command targets to filters", () => {

@@ -21,11 +21,11 @@ describe("baselines are held in their stored form", () => {
     const e = encodeBaseline(p.key, p);
     expect(e.bytes.toString().startsWith('"user:1:alice":{')).toBe(true);
     expect(JSON.parse(e.bytes.toString("utf8", e.valueAt))).toHaveProperty("packed");
-    expect(e.last).toBe(p.last);
+    expect(e.facts.last).toBe(p.last);
     expect(decodeBaseline(e)).toEqual(p);
     const empty = emptyProfile("role:1:new", "AssumedRole");
     const ee = encodeBaseline(empty.key, empty);
-    expect(ee.last).toBe(-Infinity);
+    expect(ee.facts.last).toBe(-Infinity);
     expect(decodeBaseline(ee)).toEqual(empty);
   });
 

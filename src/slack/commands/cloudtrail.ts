@@ -1,6 +1,7 @@
 /** The `/cloudtrail` slash command: parse, then one handler per verb. Everything is acked within 3 s. */
-import { DEFAULT_BASELINE_CONFIG, type Profile } from "../../baseline/profile.js";
-import { BaselineView } from "../../baseline/view.js";
+import { DEFAULT_BASELINE_CONFIG } from "../../baseline/profile.js";
+import { BaselineView, learningAt } from "../../baseline/view.js";
+import type { BaselineFacts } from "../../store/baselines.js";
 import { audit, type Bot } from "../context.js";
 import { helpMessage } from "../views/help.js";
 import type { SlackMessage } from "../views/limits.js";
@@ -32,8 +33,11 @@ async function quick(bot: Bot, args: CommandArgs, work: () => Promise<SlackMessa
   await args.respond({ ...asReply(await p), replace_original: false });
 }
 
-function learningKeys(profiles: Profile[], now: number): string[] {
-  return profiles.filter((p) => new BaselineView(p, now, DEFAULT_BASELINE_CONFIG).learning).map((p) => p.key);
+/** Identities still learning, from the stored baselines' facts (no profile is decoded). */
+function learningKeys(facts: Iterable<BaselineFacts>, now: number): string[] {
+  const out: string[] = [];
+  for (const f of facts) if (learningAt(f, now, DEFAULT_BASELINE_CONFIG)) out.push(f.key);
+  return out;
 }
 
 async function status(bot: Bot): Promise<SlackMessage> {
@@ -41,21 +45,22 @@ async function status(bot: Bot): Promise<SlackMessage> {
   return statusMessage({
     stats: bot.store.stats(now),
     scans: bot.store.scans(5).reverse(),
-    learning: learningKeys([...bot.store.getBaselines().values()], now),
+    learning: learningKeys(bot.store.getBaselineFacts().values(), now),
   });
 }
 
 async function baseline(bot: Bot, cmd: Extract<Command, { kind: "baseline" }>): Promise<SlackMessage> {
   const { kind, value } = cmd.identity;
-  const matches = [...bot.store.getBaselines().values()]
-    .filter((p) => {
+  // Found by the facts kept beside each stored baseline; only the one shown is decoded.
+  const matches = [...bot.store.getBaselineFacts()]
+    .filter(([, p]) => {
       if (kind === "key") return p.key === value;
       const isRole = p.key.startsWith("role:");
       if (kind === "role") return isRole && (p.userName === value || p.arn?.endsWith(`/${value}`) === true || p.key.endsWith(`:${value}`));
       return !isRole && (p.userName === value || p.key.endsWith(`:${value}`));
     })
-    .sort((a, b) => b.events - a.events);
-  const p = matches[0];
+    .sort((a, b) => b[1].events - a[1].events);
+  const p = matches[0] && bot.store.getBaseline(matches[0][0]);
   if (!p) return noBaselineMessage(`${kind === "key" ? "" : kind + " "}${value}`);
   return baselineMessage(p, new BaselineView(p, bot.now(), DEFAULT_BASELINE_CONFIG).learning, matches.length - 1);
 }
