@@ -74,6 +74,17 @@ export interface ScanResult {
 }
 
 
+const LANE_TYPES = new Set(["IAMUser", "AssumedRole", "Root"]);
+
+/** An identity on the fast lane: one per (ARN, type, invokedBy), chained by ARN. */
+interface LaneEntry {
+  type: string | undefined;
+  invokedBy: string | undefined;
+  principal: Principal;
+  acc: IdentityAcc;
+  next: LaneEntry | undefined;
+}
+
 function floorBucket(t: number): number {
   return t - (((t % BUCKET_MS) + BUCKET_MS) % BUCKET_MS);
 }
@@ -105,7 +116,7 @@ export class Scanner implements RecordSink {
    * Fast-lane identities by ARN (records without invokedBy): the principal and the accumulator in
    * one lookup. Follows the principal cache (cleared with it).
    */
-  private readonly lane = new Map<string, { type: string | undefined; principal: Principal; acc: IdentityAcc }>();
+  private readonly lane = new Map<string, LaneEntry>();
   private laneClears = 0;
   private lastAccount = "";
   private readonly fastPath: boolean;
@@ -196,12 +207,18 @@ export class Scanner implements RecordSink {
       this.lane.clear();
       this.laneClears = this.principals.clears;
     }
-    const arn = f.invokedBy === undefined ? f.identityArn : undefined;
-    const known = arn !== undefined ? this.lane.get(arn) : undefined;
+    const arn = f.identityArn;
+    const first = arn !== undefined ? this.lane.get(arn) : undefined;
+    let known = first;
+    let chain = 0;
+    while (known !== undefined && (known.type !== f.identityType || known.invokedBy !== f.invokedBy)) {
+      known = known.next;
+      chain++;
+    }
     let b: BaselineFacts | undefined;
     let acc: IdentityAcc;
-    if (known !== undefined && known.type === f.identityType) {
-      // The same principal the cache would give (it is keyed on this ARN for these records).
+    if (known !== undefined) {
+      // The principal the cache would give: it is keyed on this ARN (and invokedBy) for these records.
       b = leanFactsFor(f, known.principal);
       if (b === undefined) return false;
       acc = known.acc;
@@ -209,7 +226,9 @@ export class Scanner implements RecordSink {
       b = leanFacts(f, this.principals);
       if (b === undefined) return false;
       acc = this.accFor(b.principal);
-      if (arn !== undefined) this.lane.set(arn, { type: f.identityType, principal: b.principal, acc });
+      // Only principals the cache keys on the ARN (users, roles, root) join the lane.
+      if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:"))
+        this.lane.set(arn, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, next: first });
     }
     this.recordsRead++;
     this.fastLane++;
