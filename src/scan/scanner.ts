@@ -237,6 +237,12 @@ export class Scanner implements RecordSink {
     return true;
   }
 
+  /** RecordSink.fieldsBefore: records from this time on are not taken on the fast lane now. */
+  fieldsBefore(): number {
+    if (!this.fastPath) return -Infinity;
+    return this.opts.until === undefined ? this.wmin : Math.min(this.wmin, this.opts.until + 1);
+  }
+
   /** The identity's accumulator, created on first sight (counting only what the store has not seen). */
   private accFor(p: Principal): IdentityAcc {
     let acc = this.accs.get(p.key);

@@ -16,6 +16,11 @@ export interface RecordSink {
    * the parsed record with `record` as usual. The object is reused: copy what you keep.
    */
   fields?(f: RecordFields, origin: string): boolean;
+  /**
+   * With `fields`: records at or after this time (epoch ms) are not taken on the fast lane right
+   * now, so a source need not read their fields (it may change as records arrive).
+   */
+  fieldsBefore?(): number;
 }
 
 export interface SourceProgress {
@@ -71,6 +76,7 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
             },
           }
         : {}),
+      ...(sink.fieldsBefore ? { fieldsBefore: () => sink.fieldsBefore!() } : {}),
     },
     records: () => records,
     skipped: () => skipped,
