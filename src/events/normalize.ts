@@ -454,22 +454,27 @@ export interface BaselineFacts extends EventFacts {
   principal: Principal;
 }
 
-const scratch: BaselineFacts = {
-  id: "",
-  time: 0,
-  api: "",
-  eventName: "",
-  region: "",
-  sourceIp: "",
-  ipKind: "none",
-  uaFamily: "",
-  failed: false,
-  denied: false,
-  errorCode: undefined,
-  accountId: "",
-  requestParameters: null,
-  principal: { key: "", type: "" },
-};
+/** A blank BaselineFacts (every field present: one hidden class for all). */
+export function emptyBaselineFacts(): BaselineFacts {
+  return {
+    id: "",
+    time: 0,
+    api: "",
+    eventName: "",
+    region: "",
+    sourceIp: "",
+    ipKind: "none",
+    uaFamily: "",
+    failed: false,
+    denied: false,
+    errorCode: undefined,
+    accountId: "",
+    requestParameters: null,
+    principal: { key: "", type: "" },
+  };
+}
+
+const scratch = emptyBaselineFacts();
 
 /** The record-level inputs of `factsFrom`: RecordFields, or a parsed record's values unchecked. */
 interface LooseFields {
@@ -510,20 +515,24 @@ export class PrincipalCache {
     this.map.set(key, p);
   }
 }
-const looseScratch: LooseFields = {
-  time: 0,
-  eventSource: "",
-  eventName: "",
-  awsRegion: undefined,
-  sourceIPAddress: undefined,
-  userAgent: undefined,
-  errorCode: undefined,
-  errorMessage: undefined,
-  recipientAccountId: undefined,
-  identityType: undefined,
-  identityArn: undefined,
-  invokedBy: undefined,
-};
+/** A blank RecordFields (every field present: one hidden class for all). */
+export function emptyRecordFields(): RecordFields {
+  return {
+    time: 0,
+    eventSource: "",
+    eventName: "",
+    awsRegion: undefined,
+    sourceIPAddress: undefined,
+    userAgent: undefined,
+    errorCode: undefined,
+    errorMessage: undefined,
+    recipientAccountId: undefined,
+    identityType: undefined,
+    identityArn: undefined,
+    invokedBy: undefined,
+  };
+}
+const looseScratch: LooseFields = emptyRecordFields();
 
 /**
  * The fast path for records that only train baselines: the same validation, in the same order,

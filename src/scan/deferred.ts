@@ -1,4 +1,4 @@
-import { readsRequestParameters, type BaselineFacts } from "../events/normalize.js";
+import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts } from "../events/normalize.js";
 import type { Principal } from "../events/types.js";
 import type { IdentityAcc } from "./accumulator.js";
 
@@ -28,22 +28,7 @@ export class DeferredRecords {
   private readonly errorCode: Array<string | undefined>;
   private readonly requestParameters: Array<Record<string, unknown> | null>;
   private readonly principal: Principal[];
-  private readonly facts: BaselineFacts = {
-    id: "",
-    time: 0,
-    api: "",
-    eventName: "",
-    region: "",
-    sourceIp: "",
-    ipKind: "none",
-    uaFamily: "",
-    failed: false,
-    denied: false,
-    errorCode: undefined,
-    accountId: "",
-    requestParameters: null,
-    principal: { key: "", type: "" },
-  };
+  private readonly facts: BaselineFacts = emptyBaselineFacts();
 
   constructor(readonly capacity = 1 << 17) {
     this.acc = new Int32Array(capacity);

@@ -1,3 +1,4 @@
+import { emptyRecordFields } from "../events/normalize.js";
 import type { RecordFields } from "../events/types.js";
 import {
   COMPLEX,
@@ -35,20 +36,7 @@ import type { RecordSink } from "./types.js";
  */
 export class FastLane {
   private readonly interner = new Interner();
-  private readonly scratch: RecordFields = {
-    time: 0,
-    eventSource: "",
-    eventName: "",
-    awsRegion: undefined,
-    sourceIPAddress: undefined,
-    userAgent: undefined,
-    errorCode: undefined,
-    errorMessage: undefined,
-    recipientAccountId: undefined,
-    identityType: undefined,
-    identityArn: undefined,
-    invokedBy: undefined,
-  };
+  private readonly scratch: RecordFields = emptyRecordFields();
 
   /**
    * Deliver every record of `b` to `sink` and return how many there were; undefined (nothing
