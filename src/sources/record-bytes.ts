@@ -83,44 +83,56 @@ function same(b: Uint8Array, s: number, e: number, k: Uint8Array): boolean {
   return true;
 }
 
-/** Field index of a key of a record (-1: not one we read). */
-function recordKey(b: Uint8Array, s: number, e: number): number {
-  switch (e - s) {
-    case 7:
-      return same(b, s, e, K.eventID) ? F_ID : -1;
-    case 9:
-      switch (b[s]) {
-        case 0x65: // e
-          return same(b, s, e, K.eventTime) ? F_TIME : same(b, s, e, K.eventName) ? F_NAME : same(b, s, e, K.errorCode) ? F_ERRCODE : -1;
-        case 0x61: // a
-          return same(b, s, e, K.awsRegion) ? F_REGION : -1;
-        case 0x75: // u
-          return same(b, s, e, K.userAgent) ? F_UA : -1;
-      }
-      return -1;
-    case 11:
-      return same(b, s, e, K.eventSource) ? F_SOURCE : -1;
-    case 12:
-      return same(b, s, e, K.userIdentity) ? F_UI : same(b, s, e, K.errorMessage) ? F_ERRMSG : -1;
-    case 15:
-      return same(b, s, e, K.sourceIPAddress) ? F_IP : -1;
-    case 18:
-      return same(b, s, e, K.recipientAccountId) ? F_RECIPIENT : -1;
-  }
-  return -1;
+/** Key names by a hash taken while the key is scanned (31-polynomial), verified byte by byte. */
+interface KeyTable {
+  hashes: Int32Array;
+  fields: Int8Array;
+  names: Uint8Array[];
 }
-
-/** Field index of a key of `userIdentity` (-1: not one we read). */
-function identityKey(b: Uint8Array, s: number, e: number): number {
-  switch (e - s) {
-    case 3:
-      return same(b, s, e, K.arn) ? F_UI_ARN : -1;
-    case 4:
-      return same(b, s, e, K.type) ? F_UI_TYPE : -1;
-    case 9:
-      return same(b, s, e, K.invokedBy) ? F_UI_INVOKEDBY : -1;
+function keyHash(k: Uint8Array): number {
+  let h = 0;
+  for (const c of k) h = (Math.imul(h, 31) + c) | 0;
+  return h;
+}
+function keyTable(entries: Array<[Uint8Array, number]>): KeyTable {
+  const t: KeyTable = { hashes: new Int32Array(64), fields: new Int8Array(64).fill(-1), names: new Array<Uint8Array>(64).fill(new Uint8Array(0)) };
+  for (const [name, f] of entries) {
+    let slot = keyHash(name) & 63;
+    while (t.fields[slot] !== -1) slot = (slot + 1) & 63;
+    t.hashes[slot] = keyHash(name);
+    t.fields[slot] = f;
+    t.names[slot] = name;
   }
-  return -1;
+  return t;
+}
+const RECORD_KEYS = keyTable([
+  [K.eventTime, F_TIME],
+  [K.eventSource, F_SOURCE],
+  [K.eventName, F_NAME],
+  [K.awsRegion, F_REGION],
+  [K.sourceIPAddress, F_IP],
+  [K.userAgent, F_UA],
+  [K.errorCode, F_ERRCODE],
+  [K.errorMessage, F_ERRMSG],
+  [K.eventID, F_ID],
+  [K.recipientAccountId, F_RECIPIENT],
+  [K.userIdentity, F_UI],
+]);
+const UI_KEYS = keyTable([
+  [K.type, F_UI_TYPE],
+  [K.arn, F_UI_ARN],
+  [K.invokedBy, F_UI_INVOKEDBY],
+]);
+
+/** The field a key [s, e) names (-1: none we read); `h` is its keyHash. */
+function keyField(t: KeyTable, h: number, b: Uint8Array, s: number, e: number): number {
+  let slot = h & 63;
+  for (;;) {
+    const f = t.fields[slot]!;
+    if (f < 0) return -1;
+    if (t.hashes[slot] === h && same(b, s, e, t.names[slot]!)) return f;
+    slot = (slot + 1) & 63;
+  }
 }
 
 function ws(b: Uint8Array, i: number): number {
@@ -317,6 +329,7 @@ function fields(b: Uint8Array, i: number, base: number, identity: boolean): numb
   for (;;) {
     if (c !== 0x22) throw REJECT;
     const ks = ++i;
+    let kh = 0;
     for (;;) {
       c = b[i]! | 0;
       if (c === 0x22) break;
@@ -324,9 +337,12 @@ function fields(b: Uint8Array, i: number, base: number, identity: boolean): numb
         meta[base + R_FLAGS]! |= COMPLEX; // an escaped key may spell a field's name
         i = escape(b, i);
       } else if (c < 0x20) throw REJECT;
-      else i++;
+      else {
+        kh = (Math.imul(kh, 31) + c) | 0;
+        i++;
+      }
     }
-    const f = identity ? identityKey(b, ks, i) : recordKey(b, ks, i);
+    const f = keyField(identity ? UI_KEYS : RECORD_KEYS, kh, b, ks, i);
     c = b[++i];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
     if (c !== 0x3a) throw REJECT;
