@@ -381,9 +381,10 @@ export class Scanner implements RecordSink {
 
   /** The window the scan reports on. */
   window(): { start: number; end: number } {
-    const end = this.opts.until ?? (Number.isFinite(this.newest) ? this.newest : this.opts.now);
-    const start = this.fixedStart ?? floorBucket(end - this.relMs);
-    return { start, end };
+    const last = this.opts.until ?? (Number.isFinite(this.newest) ? this.newest : this.opts.now);
+    const start = this.fixedStart ?? floorBucket(last - this.relMs);
+    // A --since after every record: an empty window that starts and ends there, not one that ends first.
+    return { start, end: Math.max(last, start) };
   }
 
   finish(): ScanResult {

@@ -245,6 +245,20 @@ describe("findings", () => {
   });
 });
 
+describe("a --since after every record", () => {
+  it("gives an empty window that starts and ends at --since, the records training baselines", () => {
+    const since = T0 + 20 * DAY;
+    for (const fastPath of [true, false]) {
+      const s = new Scanner({ now: T0 + 30 * DAY, fastPath, since: { kind: "absolute", at: since } });
+      for (const r of history(3)) s.record(r, "t");
+      const { report, profiles } = s.finish();
+      expect(report.window).toEqual({ start: new Date(since).toISOString(), end: new Date(since).toISOString() });
+      expect(report.stats.events).toBe(0);
+      expect(profiles[0]!.events).toBe(3 * 8 * 3);
+    }
+  });
+});
+
 describe("the fast path for records before the window", () => {
   it("gives exactly the same report and baselines as the full path, in any record order", async () => {
     const { listInputFiles } = await import("../../src/sources/files.js");
