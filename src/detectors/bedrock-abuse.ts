@@ -1,5 +1,5 @@
-import type { Severity, TrailEvent } from "../events/types.js";
-import { accountOf, apiKey, arnName, bool, draft, isAwsServiceCall, isHumanPrincipal, novelty, ownAccounts, q, rp, str, who } from "./lib/util.js";
+import type { TrailEvent } from "../events/types.js";
+import { accountOf, apiKey, arnName, bool, draft, isAwsServiceCall, isHumanPrincipal, novelty, ownAccounts, q, rp, str, who, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -17,13 +17,7 @@ function modelOf(ev: TrailEvent): string {
   return arnName(str(rp(ev, "modelId")) ?? str(rp(ev, "modelIdentifier")) ?? "?");
 }
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-}
-
-function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
+function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const nov = novelty(ctx, apiKey(ev));
   const n = ev.eventName;
   if (INVOKE.has(n)) {

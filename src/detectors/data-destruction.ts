@@ -1,5 +1,5 @@
 import type { Severity, TrailEvent } from "../events/types.js";
-import { apiKey, bool, draft, isAwsServiceCall, isHumanPrincipal, isIaC, lower, novelty, num, q, rp, str, who } from "./lib/util.js";
+import { apiKey, bool, draft, isAwsServiceCall, isHumanPrincipal, isIaC, lower, novelty, num, q, rp, str, who, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -9,14 +9,7 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  * Volumes (many AMIs, many snapshots) are judged by `bulk-sensitive-actions`.
  */
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-  attack?: string[];
-}
-
-function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
+function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const nov = novelty(ctx, apiKey(ev));
   switch (ev.service + ":" + ev.eventName) {
     case "kms:ScheduleKeyDeletion": {

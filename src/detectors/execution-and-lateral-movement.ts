@@ -1,6 +1,6 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { KNOWN_LAYER_PUBLISHERS, runInstancesRequest, SHELL_DOCUMENTS, ssmTargets, unusualType } from "./lib/compute.js";
-import { accountOf, apiKey, draft, get, isAwsServiceCall, isHumanPrincipal, isIaC, list, lower, novelty, ownAccounts, q, re, rp, str, strings, who, params } from "./lib/util.js";
+import { accountOf, apiKey, draft, get, isAwsServiceCall, isHumanPrincipal, isIaC, list, lower, novelty, ownAccounts, q, re, rp, str, strings, who, params, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -16,21 +16,13 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 export const FAN_OUT = 3;
 export const MANY_INSTANCES = 10;
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-  attack?: string[];
-  evidence?: Record<string, unknown>;
-}
-
 function layersOf(ev: TrailEvent): string[] {
   const fromReq = strings(rp(ev, "layers"));
   const fromResp = list(re(ev, "layers")).map((l) => str(get(l, "arn")) ?? str(l) ?? "").filter((s) => s.length > 0);
   return [...new Set([...fromReq, ...fromResp])];
 }
 
-function rule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
+function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const nov = novelty(ctx, apiKey(ev));
   const human = isHumanPrincipal(ev.principal);
   const own = ownAccounts(ev, ctx);

@@ -1,6 +1,6 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { bucketLoggingDisabled, LOGGISH, selectorReduction, shortestExpiration, trailUpdateReductions, TRAILISH } from "./lib/logging.js";
-import { apiKey, arnName, bool, draft, isAwsServiceCall, novelty, q, rp, str, strings, who, params } from "./lib/util.js";
+import { apiKey, arnName, bool, draft, isAwsServiceCall, novelty, q, rp, str, strings, who, params, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -10,14 +10,7 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  * organisation. Infrastructure as code never lowers these.
  */
 
-interface Hit {
-  severity: Severity;
-  /** What happened, human readable (values quoted). */
-  what: string;
-  /** The stable target for the fingerprint (trail, bucket, detector...). */
-  target: string;
-  attack?: string[];
-  evidence?: Record<string, unknown>;
+interface Hit extends RuleHit {
   /** Short title; derived from `what` when absent. */
   title?: string;
 }

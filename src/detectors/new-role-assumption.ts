@@ -1,7 +1,7 @@
 import { DIMS, type Dim } from "../baseline/profile.js";
-import type { Severity, TrailEvent } from "../events/types.js";
+import type { TrailEvent } from "../events/types.js";
 import { adminGrant, parsePolicy } from "./lib/policy.js";
-import { accountOf, apiKey, arnName, draft, isAwsServiceCall, isSsoRole, novelty, ownAccounts, q, rp, str, who } from "./lib/util.js";
+import { accountOf, apiKey, arnName, draft, isAwsServiceCall, isSsoRole, novelty, ownAccounts, q, rp, str, who, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -24,15 +24,7 @@ const pairDim: Dim | undefined = (DIMS as readonly string[]).includes(ASSUMED_RO
 
 const NAMES = new Set(["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "AssumeRoot", "GetFederationToken", "GetSigninToken", "CreateTrustAnchor", "UpdateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "UpdateProfile"]);
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-  attack?: string[];
-  evidence?: Record<string, unknown>;
-}
-
-function assumeRule(ev: TrailEvent, ctx: DetectorContext): Hit | null {
+function assumeRule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const roleArn = str(rp(ev, "roleArn"));
   if (!roleArn) return null;
   const p = ev.principal;
@@ -88,7 +80,7 @@ export const newRoleAssumption: EventDetector = {
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (isAwsServiceCall(ev)) return null;
     const p = ev.principal;
-    let hit: Hit | null = null;
+    let hit: RuleHit | null = null;
     const nov = novelty(ctx, apiKey(ev), `${ev.service}:${ev.eventName}`);
     switch (ev.service + ":" + ev.eventName) {
       case "sts:AssumeRole":

@@ -1,5 +1,5 @@
-import type { Severity, TrailEvent } from "../events/types.js";
-import { apiKey, arnName, draft, isAwsServiceCall, isIaC, novelty, q, re, rp, str, strings, who } from "./lib/util.js";
+import type { TrailEvent } from "../events/types.js";
+import { apiKey, arnName, draft, isAwsServiceCall, isIaC, novelty, q, re, rp, str, strings, who, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -10,13 +10,7 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  * (service-linked role) is excluded.
  */
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-}
-
-function rule(ev: TrailEvent): Hit | null {
+function rule(ev: TrailEvent): RuleHit | null {
   switch (ev.eventName) {
     case "CreateSAMLProvider": {
       const name = str(rp(ev, "name")) ?? arnName(str(re(ev, "sAMLProviderArn")) ?? "?");

@@ -1,6 +1,6 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { adminGrant, exposure, managedPolicyRisk, parsePolicy } from "./lib/policy.js";
-import { apiKey, bool, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who } from "./lib/util.js";
+import { apiKey, bool, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -15,12 +15,7 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 const ADMIN_GROUP = /admin|administrator|power.?user|super.?user|root|full.?access|iam/i;
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-  attack?: string[];
-  evidence?: Record<string, unknown>;
+interface Hit extends RuleHit {
   /** Trust opened outside the organisation: IaC does not lower it. */
   external?: boolean;
 }

@@ -1,7 +1,7 @@
-import type { Severity, TrailEvent } from "../events/types.js";
+import type { TrailEvent } from "../events/types.js";
 import { allPorts, exposedServices, onlyWeb, openIngressRules, openNaclEntry } from "./lib/network.js";
 import { exposure, parsePolicy } from "./lib/policy.js";
-import { ACCOUNT_ID, accountOf, at, bool, draft, get, isObj, list, novelty, ownAccounts, q, re, rp, str, strings, who, type Obj, params } from "./lib/util.js";
+import { ACCOUNT_ID, accountOf, at, bool, draft, get, isObj, list, novelty, ownAccounts, q, re, rp, str, strings, who, type Obj, params, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -12,14 +12,6 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  * projects and databases, objects copied to a foreign bucket. Infrastructure as code never
  * lowers these.
  */
-
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-  attack?: string[];
-  evidence?: Record<string, unknown>;
-}
 
 type Own = ReadonlySet<string>;
 
@@ -34,7 +26,7 @@ function sharedWith(items: unknown, own: Own): { public: boolean; external: stri
   return out;
 }
 
-function shareHit(kind: string, id: string, s: { public: boolean; external: string[] }): Hit | null {
+function shareHit(kind: string, id: string, s: { public: boolean; external: string[] }): RuleHit | null {
   if (s.public) return { severity: "critical", what: `made ${kind} ${q(id)} public (shared with \`all\`)`, target: id, evidence: { public: true } };
   if (s.external.length > 0)
     return {
@@ -46,7 +38,7 @@ function shareHit(kind: string, id: string, s: { public: boolean; external: stri
   return null;
 }
 
-function policyHit(ev: TrailEvent, doc: Obj | null, resource: string, own: Own): Hit | null {
+function policyHit(ev: TrailEvent, doc: Obj | null, resource: string, own: Own): RuleHit | null {
   if (!doc) return null;
   const x = exposure(doc, own);
   const acts = [...new Set(x.actions)].slice(0, 6);
@@ -100,7 +92,7 @@ const POLICY_APIS: Record<string, (ev: TrailEvent) => { doc: unknown; resource: 
 const PUBLIC_ACL = /public-read|public-read-write|authenticated-read/;
 const PUBLIC_GROUP = /AllUsers|AuthenticatedUsers/;
 
-function aclHit(ev: TrailEvent): Hit | null {
+function aclHit(ev: TrailEvent): RuleHit | null {
   const bucket = str(rp(ev, "bucketName")) ?? "?";
   const key = str(rp(ev, "key"));
   const target = key ? `object ${q(bucket + "/" + key)}` : `bucket ${q(bucket)}`;
@@ -120,7 +112,7 @@ function aclHit(ev: TrailEvent): Hit | null {
 
 const PAB_FLAGS = ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"];
 
-function pabHit(ev: TrailEvent): Hit | null {
+function pabHit(ev: TrailEvent): RuleHit | null {
   const cfg = rp(ev, "PublicAccessBlockConfiguration") ?? rp(ev, "publicAccessBlock");
   if (!isObj(cfg)) return null;
   const off = PAB_FLAGS.filter((f) => bool(get(cfg, f)) === false);
@@ -130,7 +122,7 @@ function pabHit(ev: TrailEvent): Hit | null {
   return { severity: off.length === PAB_FLAGS.length || off.includes("BlockPublicPolicy") ? (account ? "high" : "medium") : "low", what: `turned off S3 public access blocks (${off.join(", ")}) on ${scope}`, target: account ? "account" : (str(rp(ev, "bucketName")) ?? "") };
 }
 
-function lambdaPermissionHit(ev: TrailEvent, own: Own): Hit | null {
+function lambdaPermissionHit(ev: TrailEvent, own: Own): RuleHit | null {
   const principal = str(rp(ev, "principal")) ?? "";
   const fn = str(rp(ev, "functionName")) ?? "?";
   const action = str(rp(ev, "action")) ?? "lambda:InvokeFunction";
@@ -151,7 +143,7 @@ function foreignBucket(ev: TrailEvent, own: Own): string | null {
   return null;
 }
 
-function rule(ev: TrailEvent, own: Own): Hit | null {
+function rule(ev: TrailEvent, own: Own): RuleHit | null {
   const key = ev.service + ":" + ev.eventName;
   switch (key) {
     case "ec2:ModifySnapshotAttribute":
@@ -187,12 +179,12 @@ function rule(ev: TrailEvent, own: Own): Hit | null {
     case "ec2:AuthorizeSecurityGroupIngress": {
       const rules = openIngressRules(params(ev));
       const gid = str(rp(ev, "groupId")) ?? str(rp(ev, "groupName")) ?? "?";
-      let best: Hit | null = null;
+      let best: RuleHit | null = null;
       for (const r of rules) {
         if (onlyWeb(r)) continue;
         const svc = exposedServices(r);
         const ports = r.from === r.to ? String(r.from) : `${r.from}-${r.to}`;
-        const h: Hit = svc.length
+        const h: RuleHit = svc.length
           ? { severity: "high", what: `opened security group ${q(gid)} to ${q(r.cidr)} on ${svc.join(", ")}`, target: gid, evidence: { cidr: r.cidr, ports, protocol: r.protocol } }
           : { severity: "low", what: `opened security group ${q(gid)} to ${q(r.cidr)} on port ${q(ports)}`, target: gid, evidence: { cidr: r.cidr, ports, protocol: r.protocol } };
         if (!best || (best.severity === "low" && h.severity === "high")) best = h;

@@ -1,5 +1,5 @@
-import type { Severity, TrailEvent } from "../events/types.js";
-import { accountOf, apiKey, at, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, params } from "./lib/util.js";
+import type { TrailEvent } from "../events/types.js";
+import { accountOf, apiKey, at, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, params, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -46,14 +46,7 @@ function selectEvent(ev: TrailEvent): boolean {
   }
 }
 
-interface Hit {
-  severity: Severity;
-  what: string;
-  target: string;
-  attack?: string[];
-}
-
-function rule(ev: TrailEvent, own: ReadonlySet<string>): Hit | null {
+function rule(ev: TrailEvent, own: ReadonlySet<string>): RuleHit | null {
   const bucket = str(rp(ev, "bucketName")) ?? "?";
   switch (ev.eventName) {
     case "PutBucketVersioning": {

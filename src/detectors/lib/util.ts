@@ -14,6 +14,17 @@ import type { DetectorContext, FindingDraft } from "../types.js";
 
 export type Obj = Record<string, unknown>;
 
+/** What a catalogue rule found in one event; its detector turns it into a finding. */
+export interface RuleHit {
+  severity: Severity;
+  /** What happened, human readable (values quoted). */
+  what: string;
+  /** The stable target for the fingerprint (trail, bucket, detector...). */
+  target: string;
+  attack?: string[];
+  evidence?: Record<string, unknown>;
+}
+
 export function isObj(v: unknown): v is Obj {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
