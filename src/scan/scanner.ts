@@ -174,7 +174,7 @@ export class Scanner implements RecordSink {
       const et = (raw as Record<string, unknown>).eventTime;
       if (typeof et === "string") {
         const t = Date.parse(et);
-        if (t < this.wmin && (this.opts.until === undefined || t <= this.opts.until)) {
+        if (this.trainsOnly(t)) {
           const f = baselineFacts(raw as Record<string, unknown>, t, this.principals, false);
           if (typeof f === "string") this.skip(f, origin);
           else {
@@ -202,7 +202,7 @@ export class Scanner implements RecordSink {
   fields(f: RecordFields, _origin: string): boolean {
     if (!this.fastPath) return false;
     const t = f.time;
-    if (!(t < this.wmin) || (this.opts.until !== undefined && t > this.opts.until)) return false;
+    if (!this.trainsOnly(t)) return false;
     if (this.principals.clears !== this.laneClears) {
       this.lane.clear();
       this.laneClears = this.principals.clears;
@@ -235,6 +235,11 @@ export class Scanner implements RecordSink {
     if (t > this.newest) this.newest = t; // see record()
     this.defer(acc, b);
     return true;
+  }
+
+  /** A record at `t` is certainly before the (moving) window and not after --until: it only trains baselines. */
+  private trainsOnly(t: number): boolean {
+    return t < this.wmin && (this.opts.until === undefined || t <= this.opts.until);
   }
 
   /** RecordSink.fieldsBefore: records from this time on are not taken on the fast lane now. */

@@ -40,8 +40,6 @@ const R_START = 0,
 export const STRIDE = R_FIELDS + NF * 3;
 /** The record needs `JSON.parse` (a needed field is not a plain string, an escaped key, ...). */
 export const COMPLEX = 1;
-/** The element of `Records` is not an object. */
-const NOT_OBJECT = 2;
 
 const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const K = {
@@ -409,7 +407,7 @@ function records(b: Uint8Array, i: number): number {
     const base = newRecord(i);
     if (b[i] === 0x7b) i = fields(b, i, base, false);
     else {
-      meta[base + R_FLAGS] = COMPLEX | NOT_OBJECT;
+      meta[base + R_FLAGS] = COMPLEX; // not an object: JSON.parse and the record checks say so
       i = value(b, i);
     }
     meta[base + R_END] = i;
