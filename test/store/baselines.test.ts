@@ -3,17 +3,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import { BaselineTable, decodeBaseline, encodeBaseline, tableOf } from "../../src/store/baselines.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
-import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
+import { DAY, T0, makeProfile, tempDir, storeKinds } from "./helpers.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
-const kinds: Array<[string, () => Promise<TrailStore>]> = [
-  ["file", () => TrailStore.open(dir)],
-  ["memory", async () => TrailStore.memory()],
-];
+const kinds = storeKinds(() => dir);
 
 describe("baselines are held in their stored form", () => {
   it("an entry is the exact bytes written to the file, and decodes back to the profile", () => {

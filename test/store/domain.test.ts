@@ -2,7 +2,7 @@ import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { TrailStore, type AuditEntry, type CursorStore } from "../../src/store/index.js";
-import { DAY, HOUR, T0, makeFinding, makeProfile, tempDir, withSeverity } from "./helpers.js";
+import { DAY, HOUR, T0, makeFinding, makeProfile, tempDir, withSeverity, storeKinds } from "./helpers.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -10,10 +10,7 @@ beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
 /** Run each lifecycle test against both the file store and the in-memory twin. */
-const kinds: Array<[string, () => Promise<TrailStore>]> = [
-  ["file", () => TrailStore.open(dir)],
-  ["memory", async () => TrailStore.memory()],
-];
+const kinds = storeKinds(() => dir);
 
 for (const [kind, make] of kinds) {
   describe(`findings (${kind})`, () => {

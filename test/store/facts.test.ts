@@ -10,17 +10,14 @@ import { BaselineView, learningAt } from "../../src/baseline/view.js";
 import { BaselineTable, decodeBaseline, encodeBaseline } from "../../src/store/baselines.js";
 import { TrailStore, storeFile, type BaselineFacts } from "../../src/store/index.js";
 import { rng } from "../../src/util/rng.js";
-import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
+import { DAY, T0, makeProfile, tempDir, storeKinds } from "./helpers.js";
 
 let dir: string;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ dir, cleanup } = await tempDir()));
 afterEach(async () => cleanup());
 
-const kinds: Array<[string, () => Promise<TrailStore>]> = [
-  ["file", () => TrailStore.open(dir)],
-  ["memory", async () => TrailStore.memory()],
-];
+const kinds = storeKinds(() => dir);
 
 /** The fields of a decoded profile that BaselineFacts holds. */
 function expectedFacts(p: Profile): BaselineFacts {

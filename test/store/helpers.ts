@@ -4,6 +4,7 @@ import path from "node:path";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import type { Severity } from "../../src/events/types.js";
 import type { Finding } from "../../src/scan/report-types.js";
+import { TrailStore } from "../../src/store/index.js";
 
 export async function tempDir(prefix = "trailhound-store-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
@@ -58,4 +59,12 @@ export function makeProfile(key: string, lastMs = T0, apis = 5): Profile {
   p.hourly = [[Math.floor(lastMs / HOUR), 12, 1]];
   p.breadth = [7, 30];
   return p;
+}
+
+/** The file store in `dir()` and its in-memory twin: run a test against both. */
+export function storeKinds(dir: () => string): Array<[string, () => Promise<TrailStore>]> {
+  return [
+    ["file", () => TrailStore.open(dir())],
+    ["memory", async () => TrailStore.memory()],
+  ];
 }
