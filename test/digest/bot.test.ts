@@ -10,7 +10,7 @@ import { DigestScheduler, type DigestRunResult, type DigestScan } from "../../sr
 import { scanStoreFrom } from "../../src/scan/store-port.js";
 import type { DigestSchedule } from "../../src/slack/ports.js";
 import { createTask } from "node-cron";
-import { buttonClick, startTestBot, TEAM, USER, type TestBot } from "../slack/support/harness.js";
+import { buttonClick, homeOpened, startTestBot, TEAM, USER, type TestBot } from "../slack/support/harness.js";
 import { makeFinding, makeReport } from "../slack/support/fixtures.js";
 import { FakeClock, quietBoltLogger, schedule } from "./support.js";
 
@@ -81,16 +81,7 @@ describe("digest messages in the bot", () => {
     expect((upd.args.blocks as Array<{ block_id?: string; elements?: Array<{ action_id?: string }> }>).find((b) => b.block_id === "fnd:1:a")?.elements?.[0]?.action_id).toBe("finding_ack");
     expect(bot.store.getFinding("f0001")?.status).toBe("acknowledged");
 
-    const body = JSON.stringify({
-      token: "vtok123",
-      team_id: TEAM,
-      api_app_id: "A0TEST",
-      event: { type: "app_home_opened", user: USER, channel: "D0DM", tab: "home", event_ts: "1700000000.1" },
-      type: "event_callback",
-      event_id: "Ev02",
-      event_time: 1700000000,
-      authorizations: [{ enterprise_id: null, team_id: TEAM, user_id: "U0BOT", is_bot: true, is_enterprise_install: false }],
-    });
+    const body = homeOpened("Ev02");
     expect((await bot.post(body, { contentType: "application/json" })).status).toBe(200);
     const pub = await bot.fake.waitFor((c) => c.find((x) => x.method === "views.publish"), 5000, "views.publish");
     const view = JSON.stringify(pub.args.view);

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
 import type { ApiCall } from "../../src/bench/fake-slack.js";
 import { deferred, makeFinding, makeReport } from "../slack/support/fixtures.js";
-import { ADMIN, buttonClick, CHANNEL, httpRequest, SECRET, sign, startTestBot, suppressSubmission, TEAM, USER, type TestBot } from "../slack/support/harness.js";
+import { ADMIN, buttonClick, homeOpened, CHANNEL, httpRequest, SECRET, sign, startTestBot, suppressSubmission, TEAM, USER, type TestBot } from "../slack/support/harness.js";
 
 let t: TestBot;
 
@@ -442,16 +442,7 @@ describe("other commands", () => {
 
   it("publishes the Home tab on app_home_opened", async () => {
     await t.store.recordFindings([makeFinding(1, { severity: "critical" }), makeFinding(2)], Date.now());
-    const body = JSON.stringify({
-      token: "vtok123",
-      team_id: TEAM,
-      api_app_id: "A0TEST",
-      event: { type: "app_home_opened", user: USER, channel: "D0DM", tab: "home", event_ts: "1700000000.1" },
-      type: "event_callback",
-      event_id: "Ev01",
-      event_time: 1700000000,
-      authorizations: [{ enterprise_id: null, team_id: TEAM, user_id: "U0BOT", is_bot: true, is_enterprise_install: false }],
-    });
+    const body = homeOpened("Ev01");
     const res = await t.post(body, { contentType: "application/json" });
     expect(res.status).toBe(200);
     const pub = await t.fake.waitFor((c) => c.find((x) => x.method === "views.publish"), 5000, "views.publish");

@@ -110,6 +110,20 @@ export async function startTestBot(o: StartOptions = {}): Promise<TestBot> {
   };
 }
 
+/** The Events API body Slack sends when a user opens the app's Home tab (JSON, not form-encoded). */
+export function homeOpened(eventId: string, user = USER, team = TEAM): string {
+  return JSON.stringify({
+    token: "vtok123",
+    team_id: team,
+    api_app_id: "A0TEST",
+    event: { type: "app_home_opened", user, channel: "D0DM", tab: "home", event_ts: "1700000000.1" },
+    type: "event_callback",
+    event_id: eventId,
+    event_time: 1700000000,
+    authorizations: [{ enterprise_id: null, team_id: team, user_id: "U0BOT", is_bot: true, is_enterprise_install: false }],
+  });
+}
+
 /** A block_actions payload for a button in a channel message, as Slack sends it. */
 export function buttonClick(
   fake: FakeSlack,
