@@ -530,6 +530,7 @@ export function emptyRecordFields(): RecordFields {
     identityType: undefined,
     identityArn: undefined,
     invokedBy: undefined,
+    requestParameters: undefined,
   };
 }
 const looseScratch: LooseFields = emptyRecordFields();
@@ -571,17 +572,18 @@ export function baselineFacts(
  * `baselineFacts` from fields read without parsing the record (see RecordFields), or undefined
  * when they are not enough: an identity not met before (its principal needs the whole
  * userIdentity), a console login (its outcome is in responseElements), or a call whose request
- * parameters the baseline reads. The caller then parses the record. `ipKind` is left to the caller.
+ * parameters the baseline reads when `f` does not carry them. The caller then parses the record.
+ * `ipKind` is left to the caller.
  */
 export function leanFacts(f: RecordFields, principals: PrincipalCache): BaselineFacts | undefined {
   const p = principalFor(f, principals, undefined);
   // The event id only matters inside the detection window, which this path never serves.
-  return p && factsWith(f, "", p, NOT_READ, NOT_READ, false);
+  return p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
 }
 
 /** `leanFacts` for a record whose principal the caller already knows (same rules otherwise). */
 export function leanFactsFor(f: RecordFields, principal: Principal): BaselineFacts | undefined {
-  return factsWith(f, "", principal, NOT_READ, NOT_READ, false);
+  return factsWith(f, "", principal, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
 }
 
 function factsFrom(

@@ -115,6 +115,12 @@ export interface RecordFields {
   identityType: string | undefined;
   identityArn: string | undefined;
   invokedBy: string | undefined;
+  /**
+   * The request parameters the baseline reads (see readsRequestParameters): null when the record
+   * has none (or null), an object with only the read keys otherwise; undefined: not read (the
+   * record then takes the full path when its call needs them).
+   */
+  requestParameters?: Record<string, unknown> | null;
 }
 
 /** Reasons a raw record may be skipped; counted in `stats.skipped`. */

@@ -1,4 +1,4 @@
-import { emptyRecordFields } from "../events/normalize.js";
+import { emptyRecordFields, readsRequestParameters } from "../events/normalize.js";
 import type { RecordFields } from "../events/types.js";
 import {
   COMPLEX,
@@ -9,6 +9,9 @@ import {
   F_NAME,
   F_RECIPIENT,
   F_REGION,
+  F_RP,
+  F_RP_ITYPE,
+  F_RP_ROLEARN,
   F_SOURCE,
   F_TIME,
   F_UA,
@@ -87,6 +90,19 @@ export class FastLane {
     f.identityType = this.val(b, m, fieldAt(r, F_UI_TYPE));
     f.identityArn = this.val(b, m, fieldAt(r, F_UI_ARN));
     f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY));
+    // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType), only for those calls.
+    if (readsRequestParameters(f.eventName)) {
+      const rp = fieldAt(r, F_RP);
+      if (m[rp]! < 0 || m[rp + 2] === 0) f.requestParameters = null;
+      else {
+        const o: Record<string, unknown> = {};
+        const roleArn = this.val(b, m, fieldAt(r, F_RP_ROLEARN));
+        const instanceType = this.val(b, m, fieldAt(r, F_RP_ITYPE));
+        if (roleArn !== undefined) o.roleArn = roleArn;
+        if (instanceType !== undefined) o.instanceType = instanceType;
+        f.requestParameters = o;
+      }
+    } else f.requestParameters = null;
     return sink.fields!(f, origin);
   }
 }

@@ -30,8 +30,13 @@ export const F_TIME = 0,
   F_UI = 10,
   F_UI_TYPE = 11,
   F_UI_ARN = 12,
-  F_UI_INVOKEDBY = 13;
-const NF = 14;
+  F_UI_INVOKEDBY = 13,
+  /** `requestParameters`: its span; hash slot 1 for an object, 0 for null. */
+  F_RP = 14,
+  /** `requestParameters.roleArn` and `.instanceType` (the only parameters a baseline reads). */
+  F_RP_ROLEARN = 15,
+  F_RP_ITYPE = 16;
+const NF = 17;
 /** Per record: start, end (exclusive), flags, then (start, end, hash) of each field (start -1: absent). */
 const R_START = 0,
   R_END = 1,
@@ -57,6 +62,9 @@ const K = {
   type: enc("type"),
   arn: enc("arn"),
   invokedBy: enc("invokedBy"),
+  requestParameters: enc("requestParameters"),
+  roleArn: enc("roleArn"),
+  instanceType: enc("instanceType"),
   Records: enc("Records"),
 };
 
@@ -115,11 +123,16 @@ const RECORD_KEYS = keyTable([
   [K.eventID, F_ID],
   [K.recipientAccountId, F_RECIPIENT],
   [K.userIdentity, F_UI],
+  [K.requestParameters, F_RP],
 ]);
 const UI_KEYS = keyTable([
   [K.type, F_UI_TYPE],
   [K.arn, F_UI_ARN],
   [K.invokedBy, F_UI_INVOKEDBY],
+]);
+const RP_KEYS = keyTable([
+  [K.roleArn, F_RP_ROLEARN],
+  [K.instanceType, F_RP_ITYPE],
 ]);
 
 /** The field a key [s, e) names (-1: none we read); `h` is its keyHash. */
@@ -316,11 +329,12 @@ function key(b: Uint8Array, i: number): number {
 }
 
 /**
- * A record (or its userIdentity) at `i`: keys matched against the fields we read, string values of
- * those captured, everything validated. Strings and whitespace are scanned inline: this loop runs
+ * A record (or its userIdentity, or its requestParameters: `table` says which keys to read) at
+ * `i`: keys matched against the fields we read, string values of those captured, everything
+ * validated. Strings and whitespace are scanned inline: this loop runs
  * for every key of every record.
  */
-function fields(b: Uint8Array, i: number, base: number, identity: boolean): number {
+function fields(b: Uint8Array, i: number, base: number, table: KeyTable): number {
   let c = b[++i];
   while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
   if (c === 0x7d) return i + 1;
@@ -340,7 +354,7 @@ function fields(b: Uint8Array, i: number, base: number, identity: boolean): numb
         i++;
       }
     }
-    const f = keyField(identity ? UI_KEYS : RECORD_KEYS, kh, b, ks, i);
+    const f = keyField(table, kh, b, ks, i);
     c = b[++i];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
     if (c !== 0x3a) throw REJECT;
@@ -364,13 +378,29 @@ function fields(b: Uint8Array, i: number, base: number, identity: boolean): numb
         // The last userIdentity wins: forget what an earlier one said.
         meta[base + R_FIELDS + F_UI_TYPE * 3] = meta[base + R_FIELDS + F_UI_ARN * 3] = meta[base + R_FIELDS + F_UI_INVOKEDBY * 3] = -1;
         meta[o] = i;
-        i = fields(b, i, base, true);
+        i = fields(b, i, base, UI_KEYS);
         meta[o + 1] = i;
       } else {
         meta[o] = -1;
         meta[base + R_FLAGS]! |= COMPLEX;
         i = value(b, i);
       }
+    } else if (f === F_RP) {
+      const o = base + R_FIELDS + F_RP * 3;
+      // The last requestParameters wins, as with userIdentity.
+      meta[base + R_FIELDS + F_RP_ROLEARN * 3] = meta[base + R_FIELDS + F_RP_ITYPE * 3] = -1;
+      meta[o] = i;
+      if (c === 0x7b) {
+        meta[o + 2] = 1;
+        i = fields(b, i, base, RP_KEYS);
+      } else if (c === 0x6e) {
+        meta[o + 2] = 0;
+        i = lit(b, i, "null");
+      } else {
+        meta[base + R_FLAGS]! |= COMPLEX; // parameters that are not an object: JSON.parse decides
+        i = value(b, i);
+      }
+      meta[o + 1] = i;
     } else if (c === 0x22) i = capture(b, i, base, f);
     else {
       meta[base + R_FLAGS]! |= COMPLEX; // not a string: JSON.parse and the full checks decide
@@ -405,7 +435,7 @@ function records(b: Uint8Array, i: number): number {
   if (b[i] === 0x5d) return i + 1;
   for (;;) {
     const base = newRecord(i);
-    if (b[i] === 0x7b) i = fields(b, i, base, false);
+    if (b[i] === 0x7b) i = fields(b, i, base, RECORD_KEYS);
     else {
       meta[base + R_FLAGS] = COMPLEX; // not an object: JSON.parse and the record checks say so
       i = value(b, i);

@@ -10,6 +10,9 @@ import {
   F_IP,
   F_NAME,
   F_REGION,
+  F_RP,
+  F_RP_ITYPE,
+  F_RP_ROLEARN,
   F_SOURCE,
   F_TIME,
   F_UA,
@@ -42,6 +45,8 @@ const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
   [F_UI_TYPE, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.type],
   [F_UI_ARN, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.arn],
   [F_UI_INVOKEDBY, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.invokedBy],
+  [F_RP_ROLEARN, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.roleArn],
+  [F_RP_ITYPE, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.instanceType],
 ];
 
 /** The walk agrees with JSON.parse: same acceptance, same records, same field values. */
@@ -127,6 +132,37 @@ describe("the byte walk over S3 delivery files", () => {
     expect(recordFlags(ix, 5) & COMPLEX).toBe(0);
     expect(field(5, F_NAME)).toBe("Top");
     expect(field(5, F_UI_ARN)).toBeUndefined();
+  });
+
+  it("reads roleArn and instanceType at the top of requestParameters only, the last requestParameters winning", () => {
+    const text =
+      '{"Records":[' +
+      [
+        '{"requestParameters":{"roleArn":"a","instanceType":"t3.micro"}}',
+        '{"requestParameters":{"nested":{"roleArn":"deep"},"items":[{"instanceType":"x"}]}}',
+        '{"requestParameters":{"roleArn":"first"},"requestParameters":null}',
+        '{"requestParameters":null,"requestParameters":{"roleArn":"second"}}',
+        '{"requestParameters":{"roleArn":42}}', // not a string
+        '{"requestParameters":["roleArn"]}', // not an object
+        '{"requestParameters":{"role\\u0041rn":"escaped key"}}',
+        '{"eventName":"AssumeRole"}',
+      ].join(",") +
+      "]}";
+    expect(agrees(text)).toBe("accepted");
+    const b = Buffer.from(text);
+    const ix = indexRecords(b)!;
+    const field = (r: number, f: number) => {
+      const at = fieldAt(r, f);
+      return ix.meta[at]! < 0 ? undefined : b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
+    };
+    const kind = (r: number) => (ix.meta[fieldAt(r, F_RP)]! < 0 ? "absent" : ix.meta[fieldAt(r, F_RP) + 2] === 1 ? "object" : "null");
+    expect([field(0, F_RP_ROLEARN), field(0, F_RP_ITYPE), kind(0)]).toEqual(["a", "t3.micro", "object"]);
+    expect([field(1, F_RP_ROLEARN), field(1, F_RP_ITYPE), kind(1)]).toEqual([undefined, undefined, "object"]);
+    expect([field(2, F_RP_ROLEARN), kind(2)]).toEqual([undefined, "null"]);
+    expect([field(3, F_RP_ROLEARN), kind(3)]).toEqual(["second", "object"]);
+    for (const r of [4, 5, 6]) expect([r, recordFlags(ix, r) & COMPLEX]).toEqual([r, COMPLEX]);
+    for (const r of [0, 1, 2, 3, 7]) expect(recordFlags(ix, r) & COMPLEX).toBe(0);
+    expect(kind(7)).toBe("absent");
   });
 
   it("accepts exactly what JSON.parse accepts (random damage to valid documents)", () => {
@@ -220,7 +256,7 @@ describe("scanning files on the fast lane", () => {
     await generate({ dir, events: 30_000, identities: 40, days: 6, perFile: 700, seed: 11 }); // hundreds of buckets per identity: order-sensitive breadth folding runs
     // Records the fast lane must hand back: unknown identity types, console logins, escaped
     // values, times with milliseconds, bad records; in a plain .json file beside the .gz files.
-    const odd = join(dir, "AWSLogs", "odd");
+    const odd = join(dir, "AWSLogs", "000-odd"); // sorts last: read once the window is known, so these records meet the fast lane
     mkdirSync(odd, { recursive: true });
     const t = (h: number) => new Date(Date.parse("2024-03-03T00:00:00Z") + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const recs: unknown[] = [];
@@ -229,6 +265,10 @@ describe("scanning files on the fast lane", () => {
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-b`, userIdentity: { type: "AWSService", invokedBy: "lambda.amazonaws.com" } });
       recs.push({ ...BASE, eventTime: t(h).replace("Z", ".250Z"), eventID: `odd-${h}-c`, userAgent: 'quote " inside' });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-d`, eventName: "AssumeRole", eventSource: "sts.amazonaws.com", requestParameters: { roleArn: "arn:aws:iam::111122223333:role/Deploy" } });
+      // Calls whose request parameters the baseline reads, in every shape.
+      const rp = [{ roleArn: `arn:aws:iam::111122223333:role/R${h % 3}` }, null, undefined, { roleArn: 42 }, { roleArn: "" }, { nested: { roleArn: "deep" } }, [], "text"][h % 8];
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-f`, eventName: "AssumeRoleWithWebIdentity", eventSource: "sts.amazonaws.com", requestParameters: rp });
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-g`, eventName: "RunInstances", requestParameters: h % 3 ? { instanceType: `t3.${h % 5}`, roleArn: "r" } : rp });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-e`, errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: ec2:DescribeInstances" });
       recs.push({ ...BASE, eventTime: t(h), eventID: "" }, { eventTime: t(h), eventName: "NoSource" }, null);
     }
@@ -251,7 +291,11 @@ describe("scanning files on the fast lane", () => {
       expect(r.report).toEqual(full.report);
       expect(r.profiles).toEqual(full.profiles);
     }
-    expect(full.report.stats.skipped).toMatchObject({ "not-an-object": 72, "missing-eventSource": 72, "missing-eventID": 72 });
+    expect(full.report.stats.skipped).toMatchObject({ "not-an-object": 70, "missing-eventSource": 70, "missing-eventID": 70 });
+    // The parameters read on the fast lane reached the baselines (roles assumed, instance types).
+    const alice = JSON.stringify(full.profiles.find((p) => p.key === "user:111122223333:alice"));
+    expect(alice).toContain("role/R2");
+    expect(alice).toContain("t3.4");
   });
 });
 
