@@ -6,7 +6,10 @@
 # ---- build: compile TypeScript with the dev dependencies, then drop them
 FROM node:22-slim AS build
 WORKDIR /app
-COPY package.json package-lock.json ./
+# A C compiler for the native byte walk (native/record-walk.c), which `npm ci` builds with node-gyp.
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json binding.gyp ./
+COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -21,6 +24,7 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+COPY --from=build --chown=root:root /app/build/Release/record_walk.node ./build/Release/record_walk.node
 # The store is a directory (lowdb writes a temp file then renames it): mount a volume, not a file.
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data

@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSized } from "../sources/files.js";
+import { walkKind } from "../sources/native-walk.js";
 import { generate } from "./generate.js";
 
 function arg(name: string, def: number): number {
@@ -127,6 +128,7 @@ async function main(): Promise<void> {
   console.log(`peak RSS (b): ${rssMb.toFixed(0)} MB (goal < 1024 MB)`);
   console.log(`(the per-CPU-second ratio is the one-core figure; wall clock also counts time waiting for the CPU when the machine is busy)`);
   console.log(`input size on disk: ${(dirSize(dir) / 1e6).toFixed(1)} MB`);
+  console.log(`byte walk used by (b): ${walkKind}`);
   if (cpuRatio < 0.7 || !(rssMb < 1024)) process.exitCode = 1;
 }
 

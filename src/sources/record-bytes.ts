@@ -16,6 +16,8 @@
  * the last value, as `JSON.parse` does.
  */
 
+import { nativeWalk } from "./native-walk.js";
+
 /** The fields read per record. */
 export const F_TIME = 0,
   F_SOURCE = 1,
@@ -180,6 +182,22 @@ function str(b: Uint8Array, i: number): number {
   }
 }
 
+/**
+ * `i` at the opening quote of a string we do not read: validated, and the position after the
+ * closing quote. Most bytes are at or above '#' and not a backslash: one pair of compares each.
+ */
+function skipString(b: Uint8Array, i: number): number {
+  let x = b[++i]! | 0; // past the end: 0, a control character
+  for (;;) {
+    while (x >= 0x23 && x !== 0x5c) x = b[++i]! | 0;
+    if (x === 0x22) return i + 1;
+    if (x === 0x5c) i = escape(b, i);
+    else if (x >= 0x20) i++; // space and '!'
+    else throw REJECT;
+    x = b[i]! | 0;
+  }
+}
+
 /** A string value we read: records its span and hash in field `f` of the record at `base`. */
 function capture(b: Uint8Array, i: number, base: number, f: number): number {
   const s = i + 1;
@@ -273,15 +291,7 @@ function value(b: Uint8Array, i: number): number {
   for (;;) {
     // A value starts at i (c = b[i]).
     if (c === 0x22) {
-      i++;
-      for (;;) {
-        const x = b[i]! | 0;
-        if (x === 0x22) break;
-        if (x === 0x5c) i = escape(b, i);
-        else if (x < 0x20) throw REJECT;
-        else i++;
-      }
-      i++;
+      i = skipString(b, i);
     } else if (c === 0x7b || c === 0x5b) {
       if (d === MAX_DEPTH) throw REJECT;
       stack[d++] = c === 0x7b ? OBJ : ARR;
@@ -361,17 +371,8 @@ function fields(b: Uint8Array, i: number, base: number, table: KeyTable): number
     c = b[++i];
     while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = b[++i];
     if (f < 0) {
-      if (c === 0x22) {
-        i++;
-        for (;;) {
-          c = b[i]! | 0;
-          if (c === 0x22) break;
-          if (c === 0x5c) i = escape(b, i);
-          else if (c < 0x20) throw REJECT;
-          else i++;
-        }
-        i++;
-      } else i = value(b, i);
+      if (c === 0x22) i = skipString(b, i);
+      else i = value(b, i);
     } else if (f === F_UI) {
       const o = base + R_FIELDS + F_UI * 3;
       if (c === 0x7b) {
@@ -453,11 +454,23 @@ function records(b: Uint8Array, i: number): number {
  * Walk a whole document. Returns the record index, or undefined when the bytes are not valid JSON
  * of the form `{"Records":[...]}` (one `Records` key holding an array; other top-level keys are
  * allowed): the caller then reads the file the general way. The returned index is valid until the
- * next call.
+ * next call. Uses the native walk when it is built (see native-walk.ts), else `indexRecordsJs`.
  */
 export function indexRecords(b: Uint8Array): RecordIndex | undefined {
-  count = 0;
+  if (!nativeWalk) return indexRecordsJs(b);
   // Do not keep the index of one huge file alive for the rest of the process.
+  if (meta.length > STRIDE * 65536) meta = new Int32Array(STRIDE * 1024);
+  for (;;) {
+    const n = nativeWalk.walk(b, meta);
+    if (n >= 0) return { meta, count: n };
+    if (n !== -2) return undefined;
+    meta = new Int32Array(meta.length * 2); // more records than the index holds: grow, walk again
+  }
+}
+
+/** The JavaScript walk: the fallback of the native one, and its oracle in the tests. */
+export function indexRecordsJs(b: Uint8Array): RecordIndex | undefined {
+  count = 0;
   if (meta.length > STRIDE * 65536) meta = new Int32Array(STRIDE * 1024);
   let i = ws(b, 0);
   if (b[i] !== 0x7b) return undefined;

@@ -21,7 +21,9 @@ import {
   F_UI_TYPE,
   Interner,
   fieldAt,
+  STRIDE,
   indexRecords,
+  indexRecordsJs,
   isoTime,
   recordEnd,
   recordFlags,
@@ -29,6 +31,7 @@ import {
   spanHash,
 } from "../../src/sources/record-bytes.js";
 import { FileSource, gunzipSized, listInputFiles } from "../../src/sources/files.js";
+import { nativeWalk, walkKind } from "../../src/sources/native-walk.js";
 import { Scanner } from "../../src/scan/scanner.js";
 import { generate } from "../../src/bench/generate.js";
 import { rng } from "../../src/util/rng.js";
@@ -49,6 +52,14 @@ const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
   [F_RP_ITYPE, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.instanceType],
 ];
 
+/** The native walk (when built) gives the JavaScript walk's index, entry for entry. */
+function sameIndex(b: Buffer, ix: ReturnType<typeof indexRecords>): void {
+  if (!nativeWalk) return;
+  const got = ix && { count: ix.count, meta: Array.from(ix.meta.subarray(0, ix.count * STRIDE)) };
+  const js = indexRecordsJs(b);
+  expect(got).toEqual(js && { count: js.count, meta: Array.from(js.meta.subarray(0, js.count * STRIDE)) });
+}
+
 /** The walk agrees with JSON.parse: same acceptance, same records, same field values. */
 function agrees(text: string): "accepted" | "rejected" | "fallback" {
   const b = Buffer.from(text, "utf8");
@@ -60,6 +71,7 @@ function agrees(text: string): "accepted" | "rejected" | "fallback" {
     valid = false;
   }
   const ix = indexRecords(b);
+  sameIndex(b, ix);
   if (!valid) {
     expect(ix, `invalid JSON accepted: ${text.slice(0, 200)}`).toBeUndefined();
     return "rejected";
@@ -99,6 +111,18 @@ const BASE = {
 };
 
 describe("the byte walk over S3 delivery files", () => {
+  it("is the native walk unless TRAILHOUND_NATIVE=0 (npm ci builds it; a failed build shows here)", () => {
+    if (process.env.TRAILHOUND_NATIVE === "0") expect(nativeWalk).toBeUndefined();
+    else expect(walkKind).toMatch(/^native/);
+  });
+
+  it("native and JavaScript walks agree on documents bigger than the index they start with", () => {
+    if (!nativeWalk) return;
+    const many = JSON.stringify({ Records: Array.from({ length: 5000 }, (_, k) => ({ ...BASE, eventID: `id-${k}` })) });
+    expect(agrees(many)).toBe("accepted");
+    expect(indexRecords(Buffer.from(many))!.count).toBe(5000);
+  });
+
   it("reads the fields of real and generated records exactly as JSON.parse does", async () => {
     for (const f of await listInputFiles(["test/fixtures/invictus-aws"])) expect(agrees(gunzipSync(readFileSync(f)).toString("utf8"))).toBe("accepted");
     expect(agrees(JSON.stringify({ Records: [BASE, { ...BASE, errorCode: "AccessDenied" }] }, null, 2))).toBe("accepted");

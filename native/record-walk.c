@@ -1,0 +1,485 @@
+/*
+ * The byte walk of src/sources/record-bytes.ts in C: the same grammar, the same fields, the same
+ * record index (layout, flags, spans and hashes), so that the JavaScript walk is both its
+ * fallback and its oracle (test/sources/record-bytes.test.ts compares the two on real, generated
+ * and randomly damaged documents, and both against JSON.parse).
+ *
+ * Why native: the walk validates every byte of every file (it accepts exactly what JSON.parse
+ * accepts), and at about 1.5 ns a byte in JavaScript it was the largest single cost of a scan.
+ * Strings, most of the bytes, are skipped 16 bytes at a time with SSE2 where the CPU has it.
+ *
+ * One entry point, walk(bytes: Uint8Array, meta: Int32Array): the number of records, -1 when the
+ * bytes are not a document the walk accepts (the caller then reads the file the general way),
+ * -2 when `meta` is too small for the index (the caller grows it and calls again).
+ */
+#include <node_api.h>
+#include <stdint.h>
+#include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Keep in step with record-bytes.ts. */
+enum {
+  F_TIME = 0, F_SOURCE, F_NAME, F_REGION, F_IP, F_UA, F_ERRCODE, F_ERRMSG, F_ID, F_RECIPIENT,
+  F_UI, F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY, F_RP, F_RP_ROLEARN, F_RP_ITYPE, NF
+};
+enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
+#define STRIDE (R_FIELDS + NF * 3)
+#define COMPLEX 1
+#define MAX_DEPTH 256
+#define REJECT (-1)
+#define FULL (-2)
+
+typedef struct {
+  const uint8_t *b;
+  size_t n;
+  int32_t *meta;
+  size_t metaLen;
+  int32_t count;
+  int err; /* 0, REJECT or FULL: once set, every function unwinds */
+  int keyEscaped;
+} Walk;
+
+enum { T_RECORD, T_UI, T_RP };
+
+static inline int at(const Walk *w, size_t i) { return i < w->n ? w->b[i] : -1; }
+static inline int isWs(int c) { return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09; }
+static inline size_t ws(const Walk *w, size_t i) {
+  while (i < w->n && isWs(w->b[i])) i++;
+  return i;
+}
+static inline int isHex(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+/* `i` at a backslash: the position after a valid escape sequence. */
+static size_t escape(Walk *w, size_t i) {
+  int c = at(w, i + 1);
+  if (c == '"' || c == '\\' || c == '/' || c == 'b' || c == 'f' || c == 'n' || c == 'r' || c == 't') return i + 2;
+  if (c == 'u' && isHex(at(w, i + 2)) && isHex(at(w, i + 3)) && isHex(at(w, i + 4)) && isHex(at(w, i + 5))) return i + 6;
+  w->err = REJECT;
+  return i;
+}
+
+/*
+ * `i` just after an opening quote: the position of the closing quote. Sets *escaped when the
+ * string has an escape sequence; w->err on a control character, a bad escape or the end.
+ */
+static size_t strBody(Walk *w, size_t i, int *escaped) {
+  const uint8_t *b = w->b;
+  const size_t n = w->n;
+  for (;;) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+    while (i + 16 <= n) {
+      __m128i x = _mm_loadu_si128((const __m128i *)(b + i));
+      __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                                     _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl)); /* x <= 0x1f, unsigned */
+      int mask = _mm_movemask_epi8(special);
+      if (mask != 0) {
+        i += (size_t)__builtin_ctz((unsigned)mask);
+        break;
+      }
+      i += 16;
+    }
+#endif
+    while (i < n) {
+      uint8_t c = b[i];
+      if (c == '"' || c == '\\' || c < 0x20) break;
+      i++;
+    }
+    if (i >= n) {
+      w->err = REJECT;
+      return i;
+    }
+    uint8_t c = b[i];
+    if (c == '"') return i;
+    if (c == '\\') {
+      *escaped = 1;
+      i = escape(w, i);
+      if (w->err) return i;
+    } else {
+      w->err = REJECT; /* a control character */
+      return i;
+    }
+  }
+}
+
+/* `i` at the opening quote: the position after the closing quote. */
+static size_t str(Walk *w, size_t i, int *escaped) {
+  i = strBody(w, i + 1, escaped);
+  return w->err ? i : i + 1;
+}
+
+static inline uint32_t word(const uint8_t *b, size_t i) {
+  return (uint32_t)b[i] | ((uint32_t)b[i + 1] << 8) | ((uint32_t)b[i + 2] << 16) | ((uint32_t)b[i + 3] << 24);
+}
+
+/* spanHash of record-bytes.ts, bit for bit. */
+static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
+  const uint32_t P = 0x01000193u;
+  size_t n = e - s;
+  uint32_t h = (0x811c9dc5u ^ (uint32_t)n) * P;
+  if (n <= 24) {
+    size_t i = s;
+    for (; i + 4 <= e; i += 4) h = (h ^ word(b, i)) * P;
+    for (; i < e; i++) h = (h ^ b[i]) * P;
+  } else {
+    size_t m = s + ((n >> 1) & ~(size_t)3) - 4;
+    h = (h ^ word(b, s)) * P;
+    h = (h ^ word(b, s + 4)) * P;
+    h = (h ^ word(b, m)) * P;
+    h = (h ^ word(b, m + 4)) * P;
+    h = (h ^ word(b, e - 8)) * P;
+    h = (h ^ word(b, e - 4)) * P;
+  }
+  return (int32_t)(h ^ (h >> 15));
+}
+
+static size_t digits(Walk *w, size_t i) {
+  size_t s = i;
+  while (i < w->n && w->b[i] >= '0' && w->b[i] <= '9') i++;
+  if (i == s) w->err = REJECT;
+  return i;
+}
+
+static size_t num(Walk *w, size_t i) {
+  if (at(w, i) == '-') i++;
+  if (at(w, i) == '0') i++;
+  else {
+    i = digits(w, i);
+    if (w->err) return i;
+  }
+  if (at(w, i) == '.') {
+    i = digits(w, i + 1);
+    if (w->err) return i;
+  }
+  int c = at(w, i);
+  if (c == 'e' || c == 'E') {
+    i++;
+    if (at(w, i) == '+' || at(w, i) == '-') i++;
+    i = digits(w, i);
+  }
+  return i;
+}
+
+static size_t lit(Walk *w, size_t i, const char *word, size_t len) {
+  if (i + len > w->n || memcmp(w->b + i, word, len) != 0) {
+    w->err = REJECT;
+    return i;
+  }
+  return i + len;
+}
+
+/* Any JSON value at `i` (after whitespace): validated, and the position after it. */
+static size_t value(Walk *w, size_t i) {
+  uint8_t stack[MAX_DEPTH + 1];
+  int d = 0;
+  int c = at(w, i);
+  int dummy = 0;
+  for (;;) {
+    if (c == '"') {
+      i = str(w, i, &dummy);
+      if (w->err) return i;
+    } else if (c == '{' || c == '[') {
+      if (d == MAX_DEPTH) {
+        w->err = REJECT;
+        return i;
+      }
+      stack[d++] = (uint8_t)c;
+      i = ws(w, i + 1);
+      c = at(w, i);
+      if (c == (stack[d - 1] == '{' ? '}' : ']')) {
+        d--;
+        i++;
+      } else {
+        if (stack[d - 1] == '{') {
+          /* a key and its colon */
+          if (c != '"') {
+            w->err = REJECT;
+            return i;
+          }
+          i = ws(w, str(w, i, &dummy));
+          if (w->err) return i;
+          if (at(w, i) != ':') {
+            w->err = REJECT;
+            return i;
+          }
+          i = ws(w, i + 1);
+        }
+        c = at(w, i);
+        continue;
+      }
+    } else if (c == 't') i = lit(w, i, "true", 4);
+    else if (c == 'f') i = lit(w, i, "false", 5);
+    else if (c == 'n') i = lit(w, i, "null", 4);
+    else i = num(w, i);
+    if (w->err) return i;
+    /* After a value: the end, a comma, or closers. */
+    for (;;) {
+      if (d == 0) return i;
+      i = ws(w, i);
+      c = at(w, i);
+      if (c == ',') {
+        i = ws(w, i + 1);
+        if (stack[d - 1] == '{') {
+          if (at(w, i) != '"') {
+            w->err = REJECT;
+            return i;
+          }
+          i = ws(w, str(w, i, &dummy));
+          if (w->err) return i;
+          if (at(w, i) != ':') {
+            w->err = REJECT;
+            return i;
+          }
+          i = ws(w, i + 1);
+        }
+        c = at(w, i);
+        break;
+      }
+      if (c == (stack[d - 1] == '{' ? '}' : ']')) {
+        d--;
+        i++;
+      } else {
+        w->err = REJECT;
+        return i;
+      }
+    }
+  }
+}
+
+#define KEY(lit) (len == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
+
+/* The field a key names in table `t`, -1: none we read. */
+static int keyField(int t, const uint8_t *k, size_t len) {
+  if (t == T_RECORD) {
+    switch (len) {
+      case 7: return KEY("eventID") ? F_ID : -1;
+      case 9:
+        if (KEY("eventTime")) return F_TIME;
+        if (KEY("eventName")) return F_NAME;
+        if (KEY("awsRegion")) return F_REGION;
+        if (KEY("userAgent")) return F_UA;
+        if (KEY("errorCode")) return F_ERRCODE;
+        return -1;
+      case 11: return KEY("eventSource") ? F_SOURCE : -1;
+      case 12:
+        if (KEY("errorMessage")) return F_ERRMSG;
+        if (KEY("userIdentity")) return F_UI;
+        return -1;
+      case 15: return KEY("sourceIPAddress") ? F_IP : -1;
+      case 17: return KEY("requestParameters") ? F_RP : -1;
+      case 18: return KEY("recipientAccountId") ? F_RECIPIENT : -1;
+      default: return -1;
+    }
+  }
+  if (t == T_UI) {
+    if (KEY("type")) return F_UI_TYPE;
+    if (KEY("arn")) return F_UI_ARN;
+    if (KEY("invokedBy")) return F_UI_INVOKEDBY;
+    return -1;
+  }
+  if (KEY("roleArn")) return F_RP_ROLEARN;
+  if (KEY("instanceType")) return F_RP_ITYPE;
+  return -1;
+}
+
+static inline int32_t *field(Walk *w, int32_t base, int f) { return w->meta + base + R_FIELDS + f * 3; }
+
+/* A string value we read: its span and hash in field `f`. */
+static size_t capture(Walk *w, size_t i, int32_t base, int f) {
+  size_t s = i + 1;
+  int escaped = 0;
+  size_t e = strBody(w, s, &escaped);
+  if (w->err) return e;
+  if (escaped) w->meta[base + R_FLAGS] |= COMPLEX; /* let JSON.parse decode it */
+  int32_t *o = field(w, base, f);
+  o[0] = (int32_t)s;
+  o[1] = (int32_t)e;
+  o[2] = f == F_TIME || f == F_ID ? 0 : spanHash(w->b, s, e);
+  return e + 1;
+}
+
+/* A record, its userIdentity or its requestParameters (table `t`) at `i`. */
+static size_t fields(Walk *w, size_t i, int32_t base, int t) {
+  i = ws(w, i + 1);
+  int c = at(w, i);
+  if (c == '}') return i + 1;
+  for (;;) {
+    if (c != '"') {
+      w->err = REJECT;
+      return i;
+    }
+    size_t ks = i + 1;
+    int escaped = 0;
+    size_t ke = strBody(w, ks, &escaped);
+    if (w->err) return ke;
+    int f = -1;
+    if (escaped) w->meta[base + R_FLAGS] |= COMPLEX; /* an escaped key may spell a field's name */
+    else f = keyField(t, w->b + ks, ke - ks);
+    i = ws(w, ke + 1);
+    if (at(w, i) != ':') {
+      w->err = REJECT;
+      return i;
+    }
+    i = ws(w, i + 1);
+    c = at(w, i);
+    if (f < 0) {
+      if (c == '"') {
+        int dummy = 0;
+        i = str(w, i, &dummy);
+      } else i = value(w, i);
+    } else if (f == F_UI) {
+      int32_t *o = field(w, base, F_UI);
+      if (c == '{') {
+        /* The last userIdentity wins: forget what an earlier one said. */
+        field(w, base, F_UI_TYPE)[0] = field(w, base, F_UI_ARN)[0] = field(w, base, F_UI_INVOKEDBY)[0] = -1;
+        o[0] = (int32_t)i;
+        i = fields(w, i, base, T_UI);
+        o[1] = (int32_t)i;
+      } else {
+        o[0] = -1;
+        w->meta[base + R_FLAGS] |= COMPLEX;
+        i = value(w, i);
+      }
+    } else if (f == F_RP) {
+      int32_t *o = field(w, base, F_RP);
+      field(w, base, F_RP_ROLEARN)[0] = field(w, base, F_RP_ITYPE)[0] = -1;
+      o[0] = (int32_t)i;
+      if (c == '{') {
+        o[2] = 1;
+        i = fields(w, i, base, T_RP);
+      } else if (c == 'n') {
+        o[2] = 0;
+        i = lit(w, i, "null", 4);
+      } else {
+        w->meta[base + R_FLAGS] |= COMPLEX;
+        i = value(w, i);
+      }
+      o[1] = (int32_t)i;
+    } else if (c == '"') i = capture(w, i, base, f);
+    else {
+      w->meta[base + R_FLAGS] |= COMPLEX; /* not a string: JSON.parse and the full checks decide */
+      i = value(w, i);
+    }
+    if (w->err) return i;
+    i = ws(w, i);
+    c = at(w, i);
+    if (c == ',') {
+      i = ws(w, i + 1);
+      c = at(w, i);
+    } else if (c == '}') return i + 1;
+    else {
+      w->err = REJECT;
+      return i;
+    }
+  }
+}
+
+static int32_t newRecord(Walk *w, size_t start) {
+  size_t base = (size_t)w->count * STRIDE;
+  if (base + STRIDE > w->metaLen) {
+    w->err = FULL;
+    return 0;
+  }
+  int32_t *m = w->meta + base;
+  m[R_START] = (int32_t)start;
+  m[R_FLAGS] = 0;
+  for (int f = 0; f < NF; f++) m[R_FIELDS + f * 3] = -1;
+  w->count++;
+  return (int32_t)base;
+}
+
+static size_t records(Walk *w, size_t i) {
+  i = ws(w, i + 1);
+  if (at(w, i) == ']') return i + 1;
+  for (;;) {
+    int32_t base = newRecord(w, i);
+    if (w->err) return i;
+    if (at(w, i) == '{') i = fields(w, i, base, T_RECORD);
+    else {
+      w->meta[base + R_FLAGS] = COMPLEX; /* not an object: JSON.parse and the record checks say so */
+      i = value(w, i);
+    }
+    if (w->err) return i;
+    w->meta[base + R_END] = (int32_t)i;
+    i = ws(w, i);
+    int c = at(w, i);
+    if (c == ',') i = ws(w, i + 1);
+    else if (c == ']') return i + 1;
+    else {
+      w->err = REJECT;
+      return i;
+    }
+  }
+}
+
+static int32_t walkDocument(Walk *w) {
+  size_t i = ws(w, 0);
+  if (at(w, i) != '{') return REJECT;
+  int found = 0;
+  i = ws(w, i + 1);
+  if (at(w, i) != '}') {
+    for (;;) {
+      if (at(w, i) != '"') return REJECT;
+      size_t ks = i + 1;
+      int escaped = 0;
+      i = str(w, i, &escaped);
+      if (w->err) return w->err;
+      if (escaped) return REJECT; /* an escaped key may spell "Records" */
+      size_t ke = i - 1;
+      i = ws(w, i);
+      if (at(w, i) != ':') return REJECT;
+      i = ws(w, i + 1);
+      if (ke - ks == 7 && memcmp(w->b + ks, "Records", 7) == 0) {
+        if (found || at(w, i) != '[') return REJECT; /* a second Records, or not an array */
+        found = 1;
+        i = records(w, i);
+      } else i = value(w, i);
+      if (w->err) return w->err;
+      i = ws(w, i);
+      int c = at(w, i);
+      if (c == ',') i = ws(w, i + 1);
+      else if (c == '}') break;
+      else return REJECT;
+    }
+  }
+  i = ws(w, i + 1);
+  if (i != w->n || !found) return REJECT;
+  return w->count;
+}
+
+static napi_value Walk_(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2], out;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 2) {
+    napi_throw_type_error(env, NULL, "walk(bytes: Uint8Array, meta: Int32Array)");
+    return NULL;
+  }
+  napi_typedarray_type tb, tm;
+  size_t nb, nm, ob, om;
+  void *db, *dm;
+  napi_value ab;
+  if (napi_get_typedarray_info(env, args[0], &tb, &nb, &db, &ab, &ob) != napi_ok || tb != napi_uint8_array ||
+      napi_get_typedarray_info(env, args[1], &tm, &nm, &dm, &ab, &om) != napi_ok || tm != napi_int32_array) {
+    napi_throw_type_error(env, NULL, "walk(bytes: Uint8Array, meta: Int32Array)");
+    return NULL;
+  }
+  if (nb > 0x7fffffff) {
+    napi_create_int32(env, REJECT, &out); /* offsets are int32: the general path reads it */
+    return out;
+  }
+  Walk w = {(const uint8_t *)db, nb, (int32_t *)dm, nm, 0, 0, 0};
+  int32_t r = walkDocument(&w);
+  napi_create_int32(env, w.err ? w.err : r, &out);
+  return out;
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "walk", NAPI_AUTO_LENGTH, Walk_, NULL, &fn);
+  napi_set_named_property(env, exports, "walk", fn);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
