@@ -8,12 +8,17 @@
  * accepts), and at about 1.5 ns a byte in JavaScript it was the largest single cost of a scan.
  * Strings, most of the bytes, are skipped 16 bytes at a time with SSE2 where the CPU has it.
  *
- * One entry point, walk(bytes: Uint8Array, meta: Int32Array): the number of records, -1 when the
+ * walk(bytes: Uint8Array, meta: Int32Array, intern = true): the number of records, -1 when the
  * bytes are not a document the walk accepts (the caller then reads the file the general way),
- * -2 when `meta` is too small for the index (the caller grows it and calls again).
+ * -2 when `meta` is too small for the index (the caller grows it and calls again). With `intern`,
+ * each string field's third slot holds an intern id instead of the JS walk's hash (see intern()),
+ * so JavaScript neither hashes nor compares the bytes of values it has seen before.
+ * generation() and reset(): see the intern table.
  */
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -38,7 +43,7 @@ typedef struct {
   size_t metaLen;
   int32_t count;
   int err; /* 0, REJECT or FULL: once set, every function unwinds */
-  int keyEscaped;
+  int intern; /* field slot +2 holds an intern id (1) or the JS walk's spanHash (0) */
 } Walk;
 
 enum { T_RECORD, T_UI, T_RP };
@@ -133,6 +138,89 @@ static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
     h = (h ^ word(b, e - 4)) * P;
   }
   return (int32_t)(h ^ (h >> 15));
+}
+
+/*
+ * Interning: equal byte strings get the same id, so that JavaScript decodes each distinct value
+ * once (native-walk.ts keeps the strings by id). One table per process, bounded: past
+ * MAX_ENTRIES values or MAX_BYTES of them it starts afresh at the next walk, and `generation`
+ * tells JavaScript to drop its strings. Ids stay valid for the whole walk that gave them.
+ */
+#define MAX_ENTRIES (1u << 20)
+#define MAX_BYTES ((size_t)64 << 20)
+/* A slot holds everything a probe compares, so that a hit costs one slot and the value's bytes. */
+typedef struct {
+  uint32_t hash, id1 /* id + 1; 0: empty */, len, off;
+} Slot;
+static struct {
+  uint8_t *pool;
+  size_t poolCap, poolUsed;
+  uint32_t n;
+  Slot *slots;
+  uint32_t mask;
+  uint32_t generation;
+} T;
+
+static void internFree(void) {
+  free(T.pool);
+  free(T.slots);
+  uint32_t g = T.generation;
+  memset(&T, 0, sizeof T);
+  T.generation = g + 1;
+}
+
+static int internInit(void) {
+  T.poolCap = 1 << 16;
+  T.mask = (1u << 13) - 1;
+  T.pool = malloc(T.poolCap);
+  T.slots = calloc((size_t)T.mask + 1, sizeof *T.slots);
+  if (!T.pool || !T.slots) {
+    internFree();
+    return 0;
+  }
+  return 1;
+}
+
+static int rehash(void) {
+  uint32_t cap = (T.mask + 1) * 2, mask = cap - 1;
+  Slot *slots = calloc(cap, sizeof *slots);
+  if (!slots) return 0;
+  for (uint32_t i = 0; i <= T.mask; i++) {
+    if (T.slots[i].id1 == 0) continue;
+    uint32_t slot = T.slots[i].hash & mask;
+    while (slots[slot].id1 != 0) slot = (slot + 1) & mask;
+    slots[slot] = T.slots[i];
+  }
+  free(T.slots);
+  T.slots = slots;
+  T.mask = mask;
+  return 1;
+}
+
+/* The id of bytes [s, e) whose spanHash is h; -1 when out of memory. */
+static int32_t intern(const uint8_t *b, size_t s, size_t e, uint32_t h) {
+  uint32_t n = (uint32_t)(e - s);
+  uint32_t slot = h & T.mask;
+  for (;;) {
+    const Slot *x = &T.slots[slot];
+    if (x->id1 == 0) break;
+    if (x->hash == h && x->len == n && memcmp(T.pool + x->off, b + s, n) == 0) return (int32_t)(x->id1 - 1);
+    slot = (slot + 1) & T.mask;
+  }
+  if (T.poolUsed + n > T.poolCap) {
+    size_t cap = T.poolCap * 2;
+    while (cap < T.poolUsed + n) cap *= 2;
+    uint8_t *p = realloc(T.pool, cap);
+    if (!p) return -1;
+    T.pool = p;
+    T.poolCap = cap;
+  }
+  memcpy(T.pool + T.poolUsed, b + s, n);
+  uint32_t id = T.n++;
+  T.slots[slot] = (Slot){h, id + 1, n, (uint32_t)T.poolUsed};
+  T.poolUsed += n;
+  if (T.n * 2 > T.mask + 1 && !rehash()) return -1;
+  return (int32_t)id;
 }
 
 static size_t digits(Walk *w, size_t i) {
@@ -296,7 +384,10 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   int32_t *o = field(w, base, f);
   o[0] = (int32_t)s;
   o[1] = (int32_t)e;
-  o[2] = f == F_TIME || f == F_ID ? 0 : spanHash(w->b, s, e);
+  if (f == F_TIME || f == F_ID) o[2] = 0; /* times are computed and ids not interned */
+  else if (!w->intern) o[2] = spanHash(w->b, s, e);
+  else if (f == F_ERRMSG) o[2] = -1; /* messages are often unique: decoded when needed, not kept */
+  else if ((o[2] = intern(w->b, s, e, (uint32_t)spanHash(w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */
   return e + 1;
 }
 
@@ -450,10 +541,10 @@ static int32_t walkDocument(Walk *w) {
 }
 
 static napi_value Walk_(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value args[2], out;
+  size_t argc = 3;
+  napi_value args[3], out;
   if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 2) {
-    napi_throw_type_error(env, NULL, "walk(bytes: Uint8Array, meta: Int32Array)");
+    napi_throw_type_error(env, NULL, "walk(bytes: Uint8Array, meta: Int32Array, intern?: boolean)");
     return NULL;
   }
   napi_typedarray_type tb, tm;
@@ -469,16 +560,40 @@ static napi_value Walk_(napi_env env, napi_callback_info info) {
     napi_create_int32(env, REJECT, &out); /* offsets are int32: the general path reads it */
     return out;
   }
-  Walk w = {(const uint8_t *)db, nb, (int32_t *)dm, nm, 0, 0, 0};
+  bool intern = true;
+  if (argc >= 3) napi_get_value_bool(env, args[2], &intern);
+  if (intern && (T.n >= MAX_ENTRIES || T.poolUsed >= MAX_BYTES)) internFree(); /* start afresh (a new generation) */
+  if (intern && !T.slots && !internInit()) {
+    napi_create_int32(env, REJECT, &out); /* no memory for the table: the general path reads it */
+    return out;
+  }
+  Walk w = {(const uint8_t *)db, nb, (int32_t *)dm, nm, 0, 0, intern};
   int32_t r = walkDocument(&w);
   napi_create_int32(env, w.err ? w.err : r, &out);
   return out;
+}
+
+/* The intern table's generation: it changes whenever ids given before no longer hold. */
+static napi_value Generation(napi_env env, napi_callback_info info) {
+  napi_value out;
+  napi_create_uint32(env, T.generation, &out);
+  return out;
+}
+
+/* Free the intern table (a new generation). */
+static napi_value Reset(napi_env env, napi_callback_info info) {
+  internFree();
+  return NULL;
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "walk", NAPI_AUTO_LENGTH, Walk_, NULL, &fn);
   napi_set_named_property(env, exports, "walk", fn);
+  napi_create_function(env, "generation", NAPI_AUTO_LENGTH, Generation, NULL, &fn);
+  napi_set_named_property(env, exports, "generation", fn);
+  napi_create_function(env, "reset", NAPI_AUTO_LENGTH, Reset, NULL, &fn);
+  napi_set_named_property(env, exports, "reset", fn);
   return exports;
 }
 

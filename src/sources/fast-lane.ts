@@ -28,6 +28,7 @@ import {
   recordStart,
   type RecordIndex,
 } from "./record-bytes.js";
+import { internedString, releaseInterned } from "./native-walk.js";
 import type { RecordSink } from "./types.js";
 
 /**
@@ -40,6 +41,8 @@ import type { RecordSink } from "./types.js";
 export class FastLane {
   private readonly interner = new Interner();
   private readonly scratch: RecordFields = emptyRecordFields();
+  /** The index in hand carries native intern ids (else the JS walk's hashes, for `interner`). */
+  private ids = false;
 
   /**
    * Deliver every record of `b` to `sink` and return how many there were; undefined (nothing
@@ -50,6 +53,7 @@ export class FastLane {
     if (!sink.fields) return undefined;
     const ix = indexRecords(b);
     if (!ix) return undefined;
+    this.ids = ix.ids;
     const n = ix.count;
     for (let r = 0; r < n; r++) {
       if ((recordFlags(ix, r) & COMPLEX) === 0 && this.offer(b, ix, r, origin, sink)) continue;
@@ -58,10 +62,16 @@ export class FastLane {
     return n;
   }
 
+  /** Forget the interned values (the read is over). */
+  release(): void {
+    releaseInterned();
+  }
+
   /** The interned string of a field (undefined when the record has no such key). */
   private val(b: Buffer, m: Int32Array, at: number): string | undefined {
     const s = m[at]!;
-    return s < 0 ? undefined : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
+    if (s < 0) return undefined;
+    return this.ids ? internedString(m[at + 2]!, b, s, m[at + 1]!) : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
   }
 
   private offer(b: Buffer, ix: RecordIndex, r: number, origin: string, sink: RecordSink): boolean {

@@ -81,19 +81,23 @@ export class FileSource implements EventSource {
     const started = Date.now();
     // Read the next file while the current one is parsed.
     let next: Promise<Buffer | Error> | undefined = files[0] ? readRaw(files[0]) : undefined;
-    for (let i = 0; i < files.length; i++) {
-      if (opts.signal?.aborted) break;
-      const file = files[i]!;
-      const buf = await next!;
-      next = files[i + 1] ? readRaw(files[i + 1]!) : undefined;
-      const note = await this.readOne(file, buf, counting);
-      this.notes.push(note);
-      done++;
-      if (opts.onProgress) {
-        const elapsed = Date.now() - started;
-        const p = { source: "files", records: counted.records(), done, total: files.length, unit: "files" } as const;
-        opts.onProgress(done < files.length ? { ...p, etaMs: (elapsed / done) * (files.length - done) } : p);
+    try {
+      for (let i = 0; i < files.length; i++) {
+        if (opts.signal?.aborted) break;
+        const file = files[i]!;
+        const buf = await next!;
+        next = files[i + 1] ? readRaw(files[i + 1]!) : undefined;
+        const note = await this.readOne(file, buf, counting);
+        this.notes.push(note);
+        done++;
+        if (opts.onProgress) {
+          const elapsed = Date.now() - started;
+          const p = { source: "files", records: counted.records(), done, total: files.length, unit: "files" } as const;
+          opts.onProgress(done < files.length ? { ...p, etaMs: (elapsed / done) * (files.length - done) } : p);
+        }
       }
+    } finally {
+      this.lane.release();
     }
     const problems = this.notes.filter((n) => n.problem);
     const summary: SourceResult["summary"] = {

@@ -7,8 +7,15 @@
 import { createRequire } from "node:module";
 
 export interface NativeWalk {
-  /** Records found; -1: not a document the walk accepts; -2: `meta` is too small. */
-  walk(bytes: Uint8Array, meta: Int32Array): number;
+  /**
+   * Records found; -1: not a document the walk accepts; -2: `meta` is too small. With `intern`
+   * (the default) string fields carry an intern id instead of a hash (see internedString).
+   */
+  walk(bytes: Uint8Array, meta: Int32Array, intern?: boolean): number;
+  /** Changes whenever intern ids given before no longer hold. */
+  generation(): number;
+  /** Free the intern table. */
+  reset(): void;
 }
 
 function load(): { walk?: NativeWalk; why: string } {
@@ -17,7 +24,7 @@ function load(): { walk?: NativeWalk; why: string } {
   try {
     // src/sources/ and dist/sources/ both sit two levels below the package root.
     const mod = createRequire(import.meta.url)("../../build/Release/record_walk.node") as Partial<NativeWalk>;
-    if (typeof mod.walk !== "function") return { why: "build/Release/record_walk.node has no walk()" };
+    if (typeof mod.walk !== "function" || typeof mod.generation !== "function" || typeof mod.reset !== "function") return { why: "build/Release/record_walk.node is not this version's (rebuild it: npm run build:native)" };
     return { walk: mod as NativeWalk, why: "native (build/Release/record_walk.node)" };
   } catch (e) {
     return { why: `not built (${(e as Error).message.split("\n")[0]}); run \`npm run build:native\`` };
@@ -29,3 +36,33 @@ const loaded = load();
 export const nativeWalk: NativeWalk | undefined = loaded.walk;
 /** Which walk scans use, and why: for the benchmark and `--verbose`. */
 export const walkKind: string = loaded.walk ? loaded.why : `JavaScript (native walk ${loaded.why})`;
+
+/** Decoded strings by intern id, for the native table's current generation. */
+let strs: Array<string | undefined> = [];
+let generation = -1;
+
+/** Drop the decoded strings if the native table started afresh (call after each walk). */
+export function syncInterned(): void {
+  const g = nativeWalk!.generation();
+  if (g !== generation) {
+    generation = g;
+    strs = [];
+  }
+}
+
+/**
+ * The string of intern id `id`, whose bytes are [s, e) of `b` (the field as this walk found it):
+ * decoded the first time, the same string object ever after.
+ */
+export function internedString(id: number, b: Buffer, s: number, e: number): string {
+  const v = strs[id];
+  if (v !== undefined) return v;
+  while (strs.length < id) strs.push(undefined); // ids are dense: keep the array packed
+  return (strs[id] = b.toString("utf8", s, e));
+}
+
+/** Free the intern table and its strings (at the end of a read: a long-running bot keeps none). */
+export function releaseInterned(): void {
+  nativeWalk?.reset();
+  strs = [];
+}

@@ -16,7 +16,7 @@
  * the last value, as `JSON.parse` does.
  */
 
-import { nativeWalk } from "./native-walk.js";
+import { nativeWalk, syncInterned } from "./native-walk.js";
 
 /** The fields read per record. */
 export const F_TIME = 0,
@@ -78,6 +78,8 @@ const MAX_DEPTH = 256;
 export interface RecordIndex {
   meta: Int32Array;
   count: number;
+  /** The third slot of each string field: an intern id of the native walk (see native-walk.ts), else a spanHash. */
+  ids: boolean;
 }
 
 // The walk's state: module-level, the walk is synchronous and not re-entrant.
@@ -456,13 +458,15 @@ function records(b: Uint8Array, i: number): number {
  * allowed): the caller then reads the file the general way. The returned index is valid until the
  * next call. Uses the native walk when it is built (see native-walk.ts), else `indexRecordsJs`.
  */
-export function indexRecords(b: Uint8Array): RecordIndex | undefined {
+export function indexRecords(b: Uint8Array, opts: { hashes?: boolean } = {}): RecordIndex | undefined {
   if (!nativeWalk) return indexRecordsJs(b);
   // Do not keep the index of one huge file alive for the rest of the process.
   if (meta.length > STRIDE * 65536) meta = new Int32Array(STRIDE * 1024);
+  const ids = !opts.hashes;
   for (;;) {
-    const n = nativeWalk.walk(b, meta);
-    if (n >= 0) return { meta, count: n };
+    const n = nativeWalk.walk(b, meta, ids);
+    if (ids) syncInterned();
+    if (n >= 0) return { meta, count: n, ids };
     if (n !== -2) return undefined;
     meta = new Int32Array(meta.length * 2); // more records than the index holds: grow, walk again
   }
@@ -504,7 +508,7 @@ export function indexRecordsJs(b: Uint8Array): RecordIndex | undefined {
     if (e === REJECT || e instanceof RangeError) return undefined;
     throw e;
   }
-  return { meta, count };
+  return { meta, count, ids: false };
 }
 
 // ------------------------------------------------------------------ record accessors

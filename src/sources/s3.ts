@@ -242,30 +242,34 @@ export class S3Source implements EventSource {
     progress();
     const failures: Array<{ key: string; kind: ErrorKind; message: string }> = [];
     const lane = new FastLane();
-    await pool(objects, this.o.concurrency ?? DEFAULT_S3_CONCURRENCY, signal, async (obj) => {
-      const origin = `s3://${bucket}/${obj.key}`;
-      try {
-        const out = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: obj.key }), signal ? { abortSignal: signal } : {});
-        const { data, compressed } = await gunzipBody(out.Body);
-        bytes += compressed;
-        obj.status = parseLogFile(data, origin, counting, lane) ? "ok" : "corrupt";
-      } catch (e) {
-        if (e instanceof CorruptObjectError) {
-          bytes += e.compressed;
-          counting.skip("corrupt-file", origin, 1, e.message);
-          obj.status = "corrupt";
-        } else {
-          const kind = classifyAwsError(e);
-          if (kind === "aborted" || signal?.aborted) return;
-          if (kind === "credentials" || kind === "unrecognized-client")
-            throw new AwsSourceError("credentials", `reading ${origin}: AWS credentials are missing or invalid (${errorSummary(e)}); ${credentialsHelp(this.o.profile)}`, { cause: e });
-          obj.status = "failed";
-          failures.push({ key: obj.key, kind, message: errorSummary(e) });
+    try {
+      await pool(objects, this.o.concurrency ?? DEFAULT_S3_CONCURRENCY, signal, async (obj) => {
+        const origin = `s3://${bucket}/${obj.key}`;
+        try {
+          const out = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: obj.key }), signal ? { abortSignal: signal } : {});
+          const { data, compressed } = await gunzipBody(out.Body);
+          bytes += compressed;
+          obj.status = parseLogFile(data, origin, counting, lane) ? "ok" : "corrupt";
+        } catch (e) {
+          if (e instanceof CorruptObjectError) {
+            bytes += e.compressed;
+            counting.skip("corrupt-file", origin, 1, e.message);
+            obj.status = "corrupt";
+          } else {
+            const kind = classifyAwsError(e);
+            if (kind === "aborted" || signal?.aborted) return;
+            if (kind === "credentials" || kind === "unrecognized-client")
+              throw new AwsSourceError("credentials", `reading ${origin}: AWS credentials are missing or invalid (${errorSummary(e)}); ${credentialsHelp(this.o.profile)}`, { cause: e });
+            obj.status = "failed";
+            failures.push({ key: obj.key, kind, message: errorSummary(e) });
+          }
         }
-      }
-      done++;
-      progress();
-    });
+        done++;
+        progress();
+      });
+    } finally {
+      lane.release();
+    }
 
     const corrupt = objects.filter((x) => x.status === "corrupt").length;
     const read = objects.filter((x) => x.status === "ok").length;

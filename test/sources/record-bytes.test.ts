@@ -6,6 +6,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import {
   COMPLEX,
   F_ERRCODE,
+  F_ERRMSG,
   F_ID,
   F_IP,
   F_NAME,
@@ -15,6 +16,7 @@ import {
   F_RP_ROLEARN,
   F_SOURCE,
   F_TIME,
+  F_UI,
   F_UA,
   F_UI_ARN,
   F_UI_INVOKEDBY,
@@ -31,7 +33,7 @@ import {
   spanHash,
 } from "../../src/sources/record-bytes.js";
 import { FileSource, gunzipSized, listInputFiles } from "../../src/sources/files.js";
-import { nativeWalk, walkKind } from "../../src/sources/native-walk.js";
+import { internedString, nativeWalk, walkKind } from "../../src/sources/native-walk.js";
 import { Scanner } from "../../src/scan/scanner.js";
 import { generate } from "../../src/bench/generate.js";
 import { rng } from "../../src/util/rng.js";
@@ -60,6 +62,32 @@ function sameIndex(b: Buffer, ix: ReturnType<typeof indexRecords>): void {
   expect(got).toEqual(js && { count: js.count, meta: Array.from(js.meta.subarray(0, js.count * STRIDE)) });
 }
 
+/**
+ * The native walk's intern ids (its default mode): the same index but for the third slot of string
+ * fields, and one id per distinct value, standing for that value.
+ */
+function sameInterned(b: Buffer, hashed: ReturnType<typeof indexRecords>): void {
+  if (!nativeWalk || !hashed) return;
+  const h = { count: hashed.count, meta: hashed.meta.slice(0, hashed.count * STRIDE) };
+  const ix = indexRecords(b)!;
+  expect([ix.count, ix.ids]).toEqual([h.count, true]);
+  const idOf = new Map<string, number>();
+  for (let r = 0; r < ix.count; r++) {
+    for (let k = 0; k < 3; k++) expect(ix.meta[r * STRIDE + k]).toBe(h.meta[r * STRIDE + k]); // start, end, flags
+    for (let f = 0; f < (STRIDE - 3) / 3; f++) {
+      const at = fieldAt(r, f);
+      expect([ix.meta[at], ix.meta[at + 1]]).toEqual([h.meta[at], h.meta[at + 1]]);
+      if (ix.meta[at]! < 0 || f === F_TIME || f === F_ID || f === F_ERRMSG || f === F_UI || f === F_RP) continue;
+      const text = b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
+      const id = ix.meta[at + 2]!;
+      expect(internedString(id, b, ix.meta[at]!, ix.meta[at + 1]!)).toBe(text);
+      if (!idOf.has(text)) idOf.set(text, id);
+      expect(id).toBe(idOf.get(text));
+    }
+  }
+  expect(new Set(idOf.values()).size).toBe(idOf.size); // distinct values, distinct ids
+}
+
 /** The walk agrees with JSON.parse: same acceptance, same records, same field values. */
 function agrees(text: string): "accepted" | "rejected" | "fallback" {
   const b = Buffer.from(text, "utf8");
@@ -70,8 +98,9 @@ function agrees(text: string): "accepted" | "rejected" | "fallback" {
   } catch {
     valid = false;
   }
-  const ix = indexRecords(b);
+  const ix = indexRecords(b, { hashes: true });
   sameIndex(b, ix);
+  sameInterned(b, ix);
   if (!valid) {
     expect(ix, `invalid JSON accepted: ${text.slice(0, 200)}`).toBeUndefined();
     return "rejected";
@@ -114,6 +143,21 @@ describe("the byte walk over S3 delivery files", () => {
   it("is the native walk unless TRAILHOUND_NATIVE=0 (npm ci builds it; a failed build shows here)", () => {
     if (process.env.TRAILHOUND_NATIVE === "0") expect(nativeWalk).toBeUndefined();
     else expect(walkKind).toMatch(/^native/);
+  });
+
+  it("native intern ids never stand for a value of an earlier table (reset, or a table that started afresh)", () => {
+    if (!nativeWalk) return;
+    const doc = (region: string) => Buffer.from(JSON.stringify({ Records: [{ ...BASE, awsRegion: region }] }));
+    const region = (b: Buffer) => {
+      const ix = indexRecords(b)!;
+      const at = fieldAt(0, F_REGION);
+      return internedString(ix.meta[at + 2]!, b, ix.meta[at]!, ix.meta[at + 1]!);
+    };
+    nativeWalk.reset();
+    expect(region(doc("first-region"))).toBe("first-region");
+    nativeWalk.reset();
+    expect(region(doc("other-region"))).toBe("other-region"); // same id as before the reset, another value
+    expect(region(doc("first-region"))).toBe("first-region");
   });
 
   it("native and JavaScript walks agree on documents bigger than the index they start with", () => {
