@@ -12,7 +12,8 @@
  * bytes are not a document the walk accepts (the caller then reads the file the general way),
  * -2 when `meta` is too small for the index (the caller grows it and calls again). With `intern`,
  * each string field's third slot holds an intern id instead of the JS walk's hash (see intern()),
- * so JavaScript neither hashes nor compares the bytes of values it has seen before.
+ * so JavaScript neither hashes nor compares the bytes of values it has seen before, and eventTime's
+ * holds the time in seconds (see isoSeconds).
  * generation() and reset(): see the intern table.
  */
 #include <node_api.h>
@@ -374,6 +375,32 @@ static int keyField(int t, const uint8_t *k, size_t len) {
 
 static inline int32_t *field(Walk *w, int32_t base, int f) { return w->meta + base + R_FIELDS + f * 3; }
 
+static inline int d2(const uint8_t *b) {
+  int x = b[0] - '0', y = b[1] - '0';
+  return x >= 0 && x <= 9 && y >= 0 && y <= 9 ? x * 10 + y : -1;
+}
+
+/*
+ * isoTime of record-bytes.ts in whole seconds since 1970 for `YYYY-MM-DDTHH:MM:SSZ`; 0 for any
+ * other form and for times before 1970-01-01T00:00:01Z or past 2106 (JavaScript then computes it).
+ */
+static uint32_t isoSeconds(const uint8_t *b, size_t s, size_t e) {
+  static const int before[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  b += s;
+  if (e - s != 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[19] != 'Z') return 0;
+  int c1 = d2(b), c2 = d2(b + 2), mo = d2(b + 5), d = d2(b + 8), h = d2(b + 11), mi = d2(b + 14), se = d2(b + 17);
+  if (c1 < 0 || c2 < 0 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return 0;
+  int y = c1 * 100 + c2;
+  if (y < 1970 || y > 2105) return 0;
+  int leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  int dim = mo == 2 ? (leap ? 29 : 28) : mo == 4 || mo == 6 || mo == 9 || mo == 11 ? 30 : 31;
+  if (d > dim) return 0;
+  int yy = y - 1; /* positive: floor division is plain division */
+  int64_t days = 365LL * (y - 1970) + (yy / 4 - yy / 100 + yy / 400 - 477) + before[mo - 1] + (mo > 2 && leap) + d - 1;
+  int64_t secs = ((days * 24 + h) * 60 + mi) * 60 + se;
+  return secs > 0 && secs <= 0xffffffffLL ? (uint32_t)secs : 0;
+}
+
 /* A string value we read: its span and hash in field `f`. */
 static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   size_t s = i + 1;
@@ -384,7 +411,8 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   int32_t *o = field(w, base, f);
   o[0] = (int32_t)s;
   o[1] = (int32_t)e;
-  if (f == F_TIME || f == F_ID) o[2] = 0; /* times are computed and ids not interned */
+  if (f == F_TIME) o[2] = w->intern ? (int32_t)isoSeconds(w->b, s, e) : 0; /* seconds since 1970 (as uint32), 0: JavaScript computes it */
+  else if (f == F_ID) o[2] = 0; /* event ids are not interned */
   else if (!w->intern) o[2] = spanHash(w->b, s, e);
   else if (f == F_ERRMSG) o[2] = -1; /* messages are often unique: decoded when needed, not kept */
   else if ((o[2] = intern(w->b, s, e, (uint32_t)spanHash(w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */

@@ -22,7 +22,7 @@ import {
   fieldAt,
   indexRecords,
   Interner,
-  isoTime,
+  recordTime,
   recordEnd,
   recordFlags,
   recordStart,
@@ -83,7 +83,7 @@ export class FastLane {
     // What the record checks need and the fast lane cannot say: let the full path decide.
     if (m[t]! < 0 || m[fieldAt(r, F_UI)]! < 0) return false;
     if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return false;
-    const time = isoTime(b, m[t]!, m[t + 1]!);
+    const time = recordTime(b, ix, r);
     if (Number.isNaN(time) || (sink.fieldsBefore !== undefined && !(time < sink.fieldsBefore()))) return false;
     const f = this.scratch;
     f.time = time;

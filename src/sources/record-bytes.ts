@@ -527,6 +527,16 @@ export function fieldAt(r: number, f: number): number {
   return r * STRIDE + R_FIELDS + f * 3;
 }
 
+/**
+ * Record `r`'s eventTime (its field must be present) in epoch milliseconds: as the native walk
+ * computed it, else by `isoTime`; NaN when it is not CloudTrail's form.
+ */
+export function recordTime(b: Uint8Array, ix: RecordIndex, r: number): number {
+  const t = fieldAt(r, F_TIME);
+  const secs = ix.ids ? ix.meta[t + 2]! >>> 0 : 0;
+  return secs !== 0 ? secs * 1000 : isoTime(b, ix.meta[t]!, ix.meta[t + 1]!);
+}
+
 const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
 
 function d2(b: Uint8Array, i: number): number {

@@ -30,6 +30,7 @@ import {
   recordEnd,
   recordFlags,
   recordStart,
+  recordTime,
   spanHash,
 } from "../../src/sources/record-bytes.js";
 import { FileSource, gunzipSized, listInputFiles } from "../../src/sources/files.js";
@@ -272,6 +273,15 @@ describe("isoTime", () => {
     for (const s of ["2024-02-29T23:59:59Z", "2023-12-31T00:00:00Z", "2000-02-29T12:00:00Z", "1970-01-01T00:00:00Z", "0000-01-01T00:00:00Z"]) {
       const b = Buffer.from(s);
       expect(isoTime(b, 0, b.length)).toBe(Date.parse(s));
+    }
+    // The native walk computes eventTime itself (recordTime): the same times as isoTime, NaN for the same forms.
+    const times = ["2024-02-29T23:59:59Z", "1970-01-01T00:00:00Z", "1970-01-01T00:00:01Z", "1969-12-31T23:59:59Z", "2106-02-07T06:28:15Z", "2106-02-07T06:28:16Z", "2105-12-31T23:59:59Z", "9999-12-31T23:59:59Z"];
+    for (let k = 0; k < 5000; k++) times.push(new Date(Math.floor((r() * 2 - 0.3) * 5e12)).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    times.push("2023-02-29T00:00:00Z", "2024-01-01T00:00:00.000Z", "2024-13-01T00:00:00Z", "2024-01-01T00:00:60Z");
+    const doc = Buffer.from(JSON.stringify({ Records: times.map((eventTime) => ({ ...BASE, eventTime })) }));
+    const ix = indexRecords(doc)!;
+    for (let k = 0; k < times.length; k++) {
+      expect([times[k], recordTime(doc, ix, k)]).toEqual([times[k], isoTime(Buffer.from(times[k]!), 0, times[k]!.length)]);
     }
     for (const s of ["2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:60Z", "2024-01-01T00:00:00.000Z", "2024-01-01 00:00:00Z", "2024-01-0aT00:00:00Z", "2024-00-01T00:00:00Z"]) {
       const b = Buffer.from(s);
