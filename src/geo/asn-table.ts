@@ -58,13 +58,7 @@ export class AsnTableV4 {
     const orgs = new Map<number, string>();
     let n = 0;
     let sorted = true;
-    for (const line of lines(text)) {
-      const f = splitLine(line);
-      if (!f) continue;
-      const s = f[0].includes(".") ? ipv4ToInt(f[0]) : Number(f[0]);
-      const e = f[1].includes(".") ? ipv4ToInt(f[1]) : Number(f[1]);
-      const a = Number(f[2]);
-      if (!(s >= 0) || !(e >= s) || !Number.isInteger(a) || a <= 0) continue;
+    const push = (s: number, e: number, a: number): void => {
       if (n === cap) {
         cap *= 2;
         const s2 = new Uint32Array(cap);
@@ -81,8 +75,57 @@ export class AsnTableV4 {
       starts[n] = s;
       ends[n] = e;
       asns[n] = a;
-      if (f[3] && !orgs.has(a)) orgs.set(a, f[3]);
       n++;
+    };
+    /** Any line, the general way (dotted bounds, odd numbers, quoted organisations). */
+    const general = (line: string): void => {
+      if (line.endsWith("\r")) line = line.slice(0, -1);
+      if (line.length === 0) return;
+      const f = splitLine(line);
+      if (!f) return;
+      const s = f[0].includes(".") ? ipv4ToInt(f[0]) : Number(f[0]);
+      const e = f[1].includes(".") ? ipv4ToInt(f[1]) : Number(f[1]);
+      const a = Number(f[2]);
+      if (!(s >= 0) || !(e >= s) || !Number.isInteger(a) || a <= 0) return;
+      push(s, e, a);
+      if (f[3] && !orgs.has(a)) orgs.set(a, f[3]);
+    };
+    // The packaged file is `start,end,asn,org` with plain decimal numbers: read those without
+    // splitting the line (400k rows at start-up); anything else takes the general way.
+    const L = text.length;
+    const v = [0, 0, 0];
+    let i = 0;
+    while (i < L) {
+      let j = text.indexOf("\n", i);
+      if (j < 0) j = L;
+      let p = i;
+      let k = 0;
+      for (; k < 3; k++) {
+        const from = p;
+        let x = 0;
+        let c = text.charCodeAt(p);
+        while (c >= 48 && c <= 57 && p - from < 10) {
+          x = x * 10 + (c - 48);
+          c = text.charCodeAt(++p);
+        }
+        if (p === from || !(c === 44 || p === j || (c === 13 && p === j - 1)) || (k < 2 && c !== 44)) break; // not a plain number field
+        v[k] = x;
+        if (c === 44) p++;
+      }
+      const s = v[0]!,
+        e = v[1]!,
+        a = v[2]!;
+      if (k < 3 || !(e >= s) || a <= 0 || e > 0xffffffff) general(text.slice(i, j));
+      else {
+        push(s, e, a);
+        if (text.charCodeAt(p - 1) === 44 && !orgs.has(a)) {
+          // The organisation: the rest of the line, unquoted.
+          let org = text.slice(p, text.charCodeAt(j - 1) === 13 ? j - 1 : j);
+          if (org.length >= 2 && org.charCodeAt(0) === 34 && org.charCodeAt(org.length - 1) === 34) org = org.slice(1, -1).replace(/""/g, '"');
+          if (org) orgs.set(a, org);
+        }
+      }
+      i = j + 1;
     }
     starts = starts.slice(0, n);
     ends = ends.slice(0, n);

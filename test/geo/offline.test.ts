@@ -156,6 +156,17 @@ describe("range tables and parsers", () => {
     expect(t.lookup("0.0.0.1")).toBeUndefined();
   });
 
+  test("AsnTableV4 reads odd lines as it always did: dotted, hex, CRLF, empty or doubled-quote organisations, rows it must drop", () => {
+    const t = AsnTableV4.fromCsv(
+      '1,2,3\rfoo\n\r\n5,6\n7,8,9,\n10,11,12,""\n13,14,15,"a ""q"" b"\r\n1.0.0.0,1.0.0.255,77,Dotted\n0x10,0x20,5,Hex\n' +
+        "99999999999,99999999999,4,Big\n20,19,3,Backwards\n30,40,0,Zero\n50,60,61\r\n",
+    );
+    expect(t.size).toBe(7);
+    expect([7, 10, 13, 16, 50].map((ip) => t.lookupInt(ip))).toEqual([{ asn: 9 }, { asn: 12 }, { asn: 15, org: 'a "q" b' }, { asn: 5, org: "Hex" }, { asn: 61 }]);
+    expect(t.lookup("1.0.0.9")).toEqual({ asn: 77, org: "Dotted" });
+    for (const ip of [1, 2, 5, 6, 35, 40]) expect(t.lookupInt(ip)).toBeUndefined(); // "3\rfoo" is no number; two fields; AS 0 (and 20,19 is backwards: 7 rows, not 8)
+  });
+
   test("AsnTableV4 sorts unsorted input", () => {
     const t = AsnTableV4.fromCsv("134744064,134744319,15169,Google LLC\n16777216,16777471,13335,Cloudflare\n");
     expect(t.lookup("1.0.0.7")?.asn).toBe(13335);
