@@ -31,6 +31,9 @@ function isObjectWrite(ev: TrailEvent): boolean {
   return ev.service === "s3" && (ev.eventName === "PutObject" || ev.eventName === "CopyObject" || ev.eventName === "CompleteMultipartUpload" || ev.eventName === "CreateMultipartUpload");
 }
 
+/** Every name selectEvent may take (its necessary condition, for mayTake). */
+const S3_NAMES = new Set(["PutBucketVersioning", "DeleteBucketEncryption", "DeleteBucketReplication", "PutBucketEncryption", "PutObject", "CopyObject", "CompleteMultipartUpload", "CreateMultipartUpload"]);
+
 function selectEvent(ev: TrailEvent): boolean {
   if (ev.service !== "s3") return false;
   switch (ev.eventName) {
@@ -96,6 +99,7 @@ export const s3Ransomware: EventDetector = {
   ],
   falsePositives: ["Buckets deliberately moved to unversioned storage to save costs.", "Applications that use SSE-C by design (rare; they do so consistently)."],
   select: selectEvent,
+  mayTake: (name) => S3_NAMES.has(name),
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     const hit = rule(ev, ownAccounts(ev, ctx));
     if (!hit) return null;

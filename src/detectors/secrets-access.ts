@@ -12,6 +12,9 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 /** Names passed in one GetParameters call from which it counts as a bulk retrieval. */
 export const MANY_PARAMETERS = 5;
 
+/** Every name isSecretRead may take (its necessary condition, for mayTake). */
+const SECRET_READS = new Set(["GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath", "GetPasswordData"]);
+
 function isSecretRead(ev: TrailEvent): boolean {
   switch (ev.eventName) {
     case "GetSecretValue":
@@ -56,6 +59,7 @@ export const secretsAccess: EventDetector = {
     "Infrastructure as code refreshing state (not reported).",
   ],
   select: isSecretRead,
+  mayTake: (name) => SECRET_READS.has(name),
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     // Infrastructure as code reads every secret it manages on each refresh: not a signal, unless denied.
     if (!isSecretRead(ev) || isAwsServiceCall(ev) || (isIaC(ev) && !ev.denied)) return null;

@@ -131,6 +131,12 @@ export interface EventDetector extends DetectorMeta {
   eventNames?: readonly string[];
   /** Cheap prefilter for detectors that are not keyed by event name. */
   select?: (ev: TrailEvent) => boolean;
+  /**
+   * With `select`: a necessary condition on the normalised event name and the principal's type
+   * (`select(ev)` implies `mayTake(ev.eventName, ev.principal.type)`). Records it rules out need
+   * not be parsed in the detection window; without it, every record there is parsed.
+   */
+  mayTake?: (eventName: string, principalType: string) => boolean;
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | FindingDraft[] | null;
 }
 

@@ -519,6 +519,7 @@ export class PrincipalCache {
 export function emptyRecordFields(): RecordFields {
   return {
     time: 0,
+    eventId: "",
     eventSource: "",
     eventName: "",
     awsRegion: undefined,
@@ -599,16 +600,28 @@ function factsFrom(
   return p && factsWith(x, id, p, responseElements, requestParameters, classify);
 }
 
-/** The record's principal from the cache, else from `ui` (cached); undefined without `ui`. */
-function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<string, unknown> | undefined): Principal | undefined {
-  const type = x.identityType;
-  const arn = x.identityArn;
-  const invokedBy = x.invokedBy;
-  let ck: string | undefined;
+/** What determines a principal, as the cache's key: the ARN of users, roles and root; the invoking service. */
+function principalCacheKey(type: unknown, arn: unknown, invokedBy: unknown): string | undefined {
   if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root"))
     // invokedBy varies per event for one ARN (a service acting with the caller's credentials).
-    ck = typeof invokedBy === "string" ? arn + "\u0000" + invokedBy : arn;
-  else if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) ck = "svc\u0000" + invokedBy;
+    return typeof invokedBy === "string" ? arn + "\u0000" + invokedBy : arn;
+  if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) return "svc\u0000" + invokedBy;
+  return undefined;
+}
+
+/**
+ * Note the principal of a record that took the full path (`toTrailEvent`), so that later records
+ * of it may take the fast lane: the same principal `baselineFacts` would have cached for it.
+ */
+export function rememberPrincipal(r: Record<string, unknown>, principal: Principal, principals: PrincipalCache): void {
+  const u = r.userIdentity as Record<string, unknown>;
+  const ck = principalCacheKey(u.type, u.arn, u.invokedBy);
+  if (ck !== undefined && !principals.map.has(ck)) principals.set(ck, principal);
+}
+
+/** The record's principal from the cache, else from `ui` (cached); undefined without `ui`. */
+function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<string, unknown> | undefined): Principal | undefined {
+  const ck = principalCacheKey(x.identityType, x.identityArn, x.invokedBy);
   let principal = ck !== undefined ? principals.map.get(ck) : undefined;
   if (!principal) {
     if (!ui) return undefined;

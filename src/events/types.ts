@@ -103,6 +103,8 @@ export interface EventFacts {
 export interface RecordFields {
   /** `eventTime` in epoch milliseconds. */
   time: number;
+  /** `eventID`; "" when the source did not read it (see RecordSink.eventIdsFrom). */
+  eventId: string;
   eventSource: string;
   eventName: string;
   awsRegion: string | undefined;

@@ -1,7 +1,7 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { baselineFacts, classifySourceIp, leanFacts, leanFactsFor, PrincipalCache, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
+import { baselineFacts, classifySourceIp, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
 import type { Principal, RecordFields, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
@@ -110,6 +110,8 @@ export class Scanner implements RecordSink {
   private readonly eventDetectors: EventDetector[] = [];
   private readonly windowDetectors: WindowDetector[] = [];
   private readonly globalDetectors: GlobalDetector[] = [];
+  /** Every `select` detector says what it may take (mayTake): records in the window may use the fast lane. */
+  private readonly gated: boolean;
   private readonly accounts = new Set<string>();
   private readonly principals = new PrincipalCache();
   /**
@@ -130,6 +132,8 @@ export class Scanner implements RecordSink {
   recordsRead = 0;
   /** Of those, records taken on the fast lane (RecordSink.fields) without being parsed. */
   fastLane = 0;
+  /** Of those, records that were not certainly before the window (see `fields`). */
+  fastLaneWindow = 0;
   duplicates = 0;
   filteredOut = 0;
   afterWindow = 0;
@@ -150,6 +154,7 @@ export class Scanner implements RecordSink {
       } else if (d.kind === "window") this.windowDetectors.push(d);
       else this.globalDetectors.push(d);
     }
+    this.gated = this.selectors.every((d) => d.mayTake !== undefined);
     const since = opts.since ?? { kind: "relative", ms: DEFAULT_WINDOW_MS };
     if (since.kind === "absolute") {
       this.fixedStart = floorBucket(since.at);
@@ -191,18 +196,23 @@ export class Scanner implements RecordSink {
       this.skip(ev, origin);
       return;
     }
+    if (this.fastPath) rememberPrincipal(raw as Record<string, unknown>, ev.principal, this.principals);
     this.addEvent(ev);
   }
 
   /**
-   * The fast lane (RecordSink.fields): a record read without parsing it. Taken when it is
-   * certainly before the window and its fields are enough to train the baseline; otherwise the
-   * source parses it and calls `record`. Same outcome either way (tests compare).
+   * The fast lane (RecordSink.fields): a record read without parsing it. Taken when its fields
+   * are all the scan needs: before the window, to train the baseline; in it, to count it (no
+   * filters, no --until, not a call an event detector reads). Otherwise the source parses it and
+   * calls `record`. Same outcome either way (tests compare).
    */
   fields(f: RecordFields, _origin: string): boolean {
     if (!this.fastPath) return false;
     const t = f.time;
-    if (!this.trainsOnly(t)) return false;
+    const trains = this.trainsOnly(t);
+    // Records that may be in the window: on the lane too, unless the full path would look at more
+    // than the fields (filters, event detectors' selectors, --until) or the id was not read.
+    if (!trains && (this.hasFilters || !this.gated || this.opts.until !== undefined || f.eventId === "")) return false;
     if (this.principals.clears !== this.laneClears) {
       this.lane.clear();
       this.laneClears = this.principals.clears;
@@ -230,6 +240,16 @@ export class Scanner implements RecordSink {
       if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:"))
         this.lane.set(arn, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, next: first });
     }
+    if (!trains) {
+      // The full path keeps the events event detectors read: parse those.
+      if (this.nameIndex.has(b.eventName) || this.mayBeSelected(b.eventName, b.principal.type)) return false;
+      b.id = f.eventId;
+      this.recordsRead++;
+      this.fastLane++;
+      this.fastLaneWindow++;
+      this.addFacts(acc, b);
+      return true;
+    }
     this.recordsRead++;
     this.fastLane++;
     if (t > this.newest) this.newest = t; // see record()
@@ -242,10 +262,9 @@ export class Scanner implements RecordSink {
     return t < this.wmin && (this.opts.until === undefined || t <= this.opts.until);
   }
 
-  /** RecordSink.fieldsBefore: records from this time on are not taken on the fast lane now. */
-  fieldsBefore(): number {
-    if (!this.fastPath) return -Infinity;
-    return this.opts.until === undefined ? this.wmin : Math.min(this.wmin, this.opts.until + 1);
+  /** RecordSink.eventIdsFrom: records from this time on may be in the window, where ids count. */
+  eventIdsFrom(): number {
+    return this.wmin;
   }
 
   /** The identity's accumulator, created on first sight (counting only what the store has not seen). */
@@ -297,6 +316,56 @@ export class Scanner implements RecordSink {
     acc.add(f, geo, false, this.wmin, undefined);
   }
 
+  /**
+   * A record that may be in the window, from the fast lane (no filters, no event detector wants
+   * it, no --until): what `addEvent` does with such an event, from its facts. Tests compare.
+   */
+  private addFacts(acc: IdentityAcc, f: BaselineFacts): void {
+    if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
+    const inWindow = this.enter(f.time, f.id);
+    if (inWindow === undefined) return;
+    if (f.accountId !== "unknown") this.accounts.add(f.accountId);
+    let geo: GeoInfo | undefined;
+    if (f.sourceIp === acc.lastIp) {
+      f.ipKind = acc.lastIpKind;
+      geo = acc.lastGeo;
+    } else {
+      f.ipKind = classifySourceIp(f.sourceIp);
+      geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+      acc.lastIp = f.sourceIp;
+      acc.lastIpKind = f.ipKind;
+      acc.lastGeo = geo;
+    }
+    acc.add(f, geo, inWindow, this.wmin, undefined);
+  }
+
+  /**
+   * An event at `t` arrives: move the window, and de-duplicate on eventID where it matters
+   * (inside the moving window). Whether it is in the window now; undefined: a duplicate.
+   */
+  private enter(t: number, id: string): boolean | undefined {
+    if (t > this.newest) {
+      this.newest = t;
+      if (this.fixedStart === undefined) this.wmin = floorBucket(t - this.relMs);
+    }
+    const inWindowNow = t >= this.wmin;
+    if (inWindowNow) {
+      const b = floorBucket(t);
+      let ids = this.seen.get(b);
+      if (!ids) {
+        ids = new Set();
+        this.seen.set(b, ids);
+        if (this.seen.size > 2 * (this.relMs / BUCKET_MS) + 16) this.purgeSeen();
+      }
+      if (ids.has(id)) {
+        this.duplicates++;
+        return undefined;
+      }
+      ids.add(id);
+    }
+    return inWindowNow;
+  }
+
   /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
   addEvent(ev: TrailEvent): void {
     if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
@@ -305,26 +374,8 @@ export class Scanner implements RecordSink {
       this.afterWindow++;
       return;
     }
-    if (t > this.newest) {
-      this.newest = t;
-      if (this.fixedStart === undefined) this.wmin = floorBucket(t - this.relMs);
-    }
-    const inWindowNow = t >= this.wmin;
-    if (inWindowNow) {
-      // De-duplicate on eventID where it matters: inside the (moving) window.
-      const b = floorBucket(t);
-      let ids = this.seen.get(b);
-      if (!ids) {
-        ids = new Set();
-        this.seen.set(b, ids);
-        if (this.seen.size > 2 * (this.relMs / BUCKET_MS) + 16) this.purgeSeen();
-      }
-      if (ids.has(ev.id)) {
-        this.duplicates++;
-        return;
-      }
-      ids.add(ev.id);
-    }
+    const inWindowNow = this.enter(t, ev.id);
+    if (inWindowNow === undefined) return;
     const matches = !this.hasFilters || this.matches(ev);
     if (inWindowNow && !matches) this.filteredOut++;
     if (ev.accountId !== "unknown") this.accounts.add(ev.accountId);
@@ -342,6 +393,12 @@ export class Scanner implements RecordSink {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** Whether some event detector's `select` may take an event of this name and principal type. */
+  private mayBeSelected(name: string, principalType: string): boolean {
+    for (const d of this.selectors) if (d.mayTake!(name, principalType)) return true;
+    return false;
+  }
 
   private selected(ev: TrailEvent): boolean {
     for (const d of this.selectors) if (d.select!(ev)) return true;

@@ -84,9 +84,11 @@ export class FastLane {
     if (m[t]! < 0 || m[fieldAt(r, F_UI)]! < 0) return false;
     if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return false;
     const time = recordTime(b, ix, r);
-    if (Number.isNaN(time) || (sink.fieldsBefore !== undefined && !(time < sink.fieldsBefore()))) return false;
+    if (Number.isNaN(time)) return false;
     const f = this.scratch;
     f.time = time;
+    // Event ids are unique: decoded only where the sink reads them.
+    f.eventId = sink.eventIdsFrom !== undefined && time < sink.eventIdsFrom() ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
     f.eventSource = this.val(b, m, src)!;
     f.eventName = this.val(b, m, name)!;
     f.awsRegion = this.val(b, m, fieldAt(r, F_REGION));

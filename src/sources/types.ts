@@ -17,10 +17,10 @@ export interface RecordSink {
    */
   fields?(f: RecordFields, origin: string): boolean;
   /**
-   * With `fields`: records at or after this time (epoch ms) are not taken on the fast lane right
-   * now, so a source need not read their fields (it may change as records arrive).
+   * With `fields`: from this time (epoch ms) on, the sink reads `RecordFields.eventId`; a source
+   * may leave it empty for earlier records (the time may change as records arrive).
    */
-  fieldsBefore?(): number;
+  eventIdsFrom?(): number;
 }
 
 export interface SourceProgress {
@@ -76,7 +76,7 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
             },
           }
         : {}),
-      ...(sink.fieldsBefore ? { fieldsBefore: () => sink.fieldsBefore!() } : {}),
+      ...(sink.eventIdsFrom ? { eventIdsFrom: () => sink.eventIdsFrom!() } : {}),
     },
     records: () => records,
     skipped: () => skipped,

@@ -338,7 +338,7 @@ describe("scanning files on the fast lane", () => {
     mkdirSync(odd, { recursive: true });
     const t = (h: number) => new Date(Date.parse("2024-03-03T00:00:00Z") + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const recs: unknown[] = [];
-    for (let h = 0; h < 60; h++) {
+    for (let h = 0; h < 100; h++) { // the last 30 hours fall in the detection window
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-a`, eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", responseElements: { ConsoleLogin: h % 3 ? "Success" : "Failure" } });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-b`, userIdentity: { type: "AWSService", invokedBy: "lambda.amazonaws.com" } });
       recs.push({ ...BASE, eventTime: t(h).replace("Z", ".250Z"), eventID: `odd-${h}-c`, userAgent: 'quote " inside' });
@@ -349,6 +349,9 @@ describe("scanning files on the fast lane", () => {
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-g`, eventName: "RunInstances", requestParameters: h % 3 ? { instanceType: `t3.${h % 5}`, roleArn: "r" } : rp });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-e`, errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: ec2:DescribeInstances" });
       recs.push({ ...BASE, eventTime: t(h), eventID: "" }, { eventTime: t(h), eventName: "NoSource" }, null);
+      // A delivered-twice record (the window counts it once), and calls event detectors read.
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-twice` }, { ...BASE, eventTime: t(h), eventID: `odd-${h}-twice` });
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-h`, eventName: "StopLogging", eventSource: "cloudtrail.amazonaws.com" });
     }
     writeFileSync(join(odd, "odd.json"), JSON.stringify({ Records: recs }));
     writeFileSync(join(odd, "odd2.json.gz"), gzipSync(JSON.stringify({ Records: recs.slice(0, 100) }, null, 1)));
@@ -356,7 +359,7 @@ describe("scanning files on the fast lane", () => {
       const s = new Scanner({ now: Date.parse("2024-04-01T00:00:00Z"), fastPath, ...(deferBatch ? { deferBatch } : {}) });
       const src = new FileSource([dir]);
       await src.read(s);
-      return { ...s.finish(), read: s.recordsRead, lane: s.fastLane };
+      return { ...s.finish(), read: s.recordsRead, lane: s.fastLane, laneWindow: s.fastLaneWindow };
     };
     const full = await run(false);
     const fast = await run(true);
@@ -364,12 +367,19 @@ describe("scanning files on the fast lane", () => {
     expect(full.read).toBe(30_000 + recs.length + 100);
     expect(full.lane).toBe(0);
     expect(fast.lane).toBeGreaterThan(20_000);
+    expect(fast.laneWindow).toBeGreaterThan(1_000); // records in the window took the lane too
     for (const r of [fast, small]) {
       expect(r.read).toBe(full.read);
       expect(r.report).toEqual(full.report);
       expect(r.profiles).toEqual(full.profiles);
     }
-    expect(full.report.stats.skipped).toMatchObject({ "not-an-object": 70, "missing-eventSource": 70, "missing-eventID": 70 });
+    const count = (pred: (x: unknown) => boolean) => recs.filter(pred).length + recs.slice(0, 100).filter(pred).length;
+    expect(full.report.stats.skipped).toMatchObject({
+      "not-an-object": count((x) => x === null),
+      "missing-eventSource": count((x) => (x as { eventName?: string } | null)?.eventName === "NoSource"),
+      "missing-eventID": count((x) => (x as { eventID?: string } | null)?.eventID === ""),
+    });
+    expect(full.report.stats.duplicates).toBeGreaterThan(0);
     // The parameters read on the fast lane reached the baselines (roles assumed, instance types).
     const alice = JSON.stringify(full.profiles.find((p) => p.key === "user:111122223333:alice"));
     expect(alice).toContain("role/R2");
