@@ -34,6 +34,8 @@ enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 #define STRIDE (R_FIELDS + NF * 3)
 #define COMPLEX 1
 #define MAX_DEPTH 256
+/* Bump with any change to walk()'s arguments or the index layout (native-walk.ts checks it). */
+#define WALK_ABI 3
 #define REJECT (-1)
 #define FULL (-2)
 
@@ -622,6 +624,11 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "generation", fn);
   napi_create_function(env, "reset", NAPI_AUTO_LENGTH, Reset, NULL, &fn);
   napi_set_named_property(env, exports, "reset", fn);
+  napi_value v;
+  napi_create_int32(env, WALK_ABI, &v);
+  napi_set_named_property(env, exports, "abi", v);
+  napi_create_int32(env, STRIDE, &v);
+  napi_set_named_property(env, exports, "stride", v);
   return exports;
 }
 

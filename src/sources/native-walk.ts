@@ -16,7 +16,13 @@ export interface NativeWalk {
   generation(): number;
   /** Free the intern table. */
   reset(): void;
+  /** The interface version (WALK_ABI in the C file) and the index's entries per record. */
+  abi: number;
+  stride: number;
 }
+
+/** The native interface this code expects: a build/Release left from another version is not used. */
+export const WALK_ABI = 3;
 
 function load(): { walk?: NativeWalk; why: string } {
   const flag = process.env.TRAILHOUND_NATIVE;
@@ -24,7 +30,8 @@ function load(): { walk?: NativeWalk; why: string } {
   try {
     // src/sources/ and dist/sources/ both sit two levels below the package root.
     const mod = createRequire(import.meta.url)("../../build/Release/record_walk.node") as Partial<NativeWalk>;
-    if (typeof mod.walk !== "function" || typeof mod.generation !== "function" || typeof mod.reset !== "function") return { why: "build/Release/record_walk.node is not this version's (rebuild it: npm run build:native)" };
+    if (mod.abi !== WALK_ABI || typeof mod.walk !== "function")
+      return { why: `build/Release/record_walk.node is from another version (interface ${String(mod.abi)}, expected ${WALK_ABI}; rebuild it: npm run build:native)` };
     return { walk: mod as NativeWalk, why: "native (build/Release/record_walk.node)" };
   } catch (e) {
     return { why: `not built (${(e as Error).message.split("\n")[0]}); run \`npm run build:native\`` };

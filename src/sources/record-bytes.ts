@@ -459,7 +459,7 @@ function records(b: Uint8Array, i: number): number {
  * next call. Uses the native walk when it is built (see native-walk.ts), else `indexRecordsJs`.
  */
 export function indexRecords(b: Uint8Array, opts: { hashes?: boolean } = {}): RecordIndex | undefined {
-  if (!nativeWalk) return indexRecordsJs(b);
+  if (!nativeWalk || nativeWalk.stride !== STRIDE) return indexRecordsJs(b);
   // Do not keep the index of one huge file alive for the rest of the process.
   if (meta.length > STRIDE * 65536) meta = new Int32Array(STRIDE * 1024);
   const ids = !opts.hashes;

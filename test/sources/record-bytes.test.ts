@@ -143,7 +143,10 @@ const BASE = {
 describe("the byte walk over S3 delivery files", () => {
   it("is the native walk unless TRAILHOUND_NATIVE=0 (npm ci builds it; a failed build shows here)", () => {
     if (process.env.TRAILHOUND_NATIVE === "0") expect(nativeWalk).toBeUndefined();
-    else expect(walkKind).toMatch(/^native/);
+    else {
+      expect(walkKind).toMatch(/^native/);
+      expect(nativeWalk!.stride).toBe(STRIDE); // the C file's layout is this file's
+    }
   });
 
   it("native intern ids never stand for a value of an earlier table (reset, or a table that started afresh)", () => {
