@@ -13,7 +13,7 @@ COPY native ./native
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund && mkdir -p build/Release
 
 # ---- runtime: current LTS Node, production dependencies and dist only, non-root
 FROM node:22-slim
@@ -24,7 +24,8 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
-COPY --from=build --chown=root:root /app/build/Release/record_walk.node ./build/Release/record_walk.node
+# The native byte walk (empty if it did not build: scans then use the JavaScript walk).
+COPY --from=build --chown=root:root /app/build/Release ./build/Release
 # The store is a directory (lowdb writes a temp file then renames it): mount a volume, not a file.
 RUN mkdir -p /data && chown node:node /data
 VOLUME /data
