@@ -48,29 +48,71 @@ export function mergeProfile(stored: Profile | undefined, acc: IdentityAcc, now:
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
     const rec: Record<string, Stat> = { ...(base.dims[d] ?? {}) };
-    const m = acc.dim(d);
-    {
-      for (const [k, s] of m) {
-        const cur = rec[k];
-        if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
-        else rec[k] = [s.n, s.err, s.first, s.last];
-      }
-    }
+    // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
+    acc.dim(d).forEach((s, k) => {
+      const cur = rec[k];
+      if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
+      else rec[k] = [s.n, s.err, s.first, s.last];
+    });
     dims[d] = capDim(rec, cfg.caps[d]);
   }
   out.dims = dims;
+  out.hourly = mergeHourly(base.hourly, acc.hourlyCalls, acc.hourlyErrors, Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
+  return out;
+}
 
-  // Hourly history: union by hour; when a rescan reports an hour already stored, keep the larger count.
-  const hourly = new Map<number, [number, number]>();
-  for (const [h, n, e] of base.hourly) hourly.set(h, [n, e]);
-  for (const [h, n] of acc.hourlyCalls) {
-    const cur = hourly.get(h);
-    if (!cur || cur[0] < n) hourly.set(h, [n, acc.hourlyErrors.get(h) ?? 0]);
+/**
+ * Hourly history: the union by hour of the stored rows and the scan's counts, from `minHour` on,
+ * sorted by hour; when a rescan reports an hour already stored, the larger count wins.
+ */
+export function mergeHourly(
+  stored: ReadonlyArray<readonly [number, number, number]>,
+  calls: ReadonlyMap<number, number>,
+  errors: ReadonlyMap<number, number>,
+  minHour: number,
+): Array<[number, number, number]> {
+  // The scan's hours, sorted (a typed array sorts numbers without a comparator).
+  const hours = new Float64Array(calls.size);
+  let n = 0;
+  calls.forEach((_, h) => {
+    if (h >= minHour) hours[n++] = h;
+  });
+  const mine = hours.subarray(0, n).sort();
+  let ordered = true;
+  for (let i = 1; i < stored.length && ordered; i++) ordered = stored[i - 1]![0] < stored[i]![0];
+  if (!ordered) {
+    // Not written by this function (duplicate or unsorted hours): the general union.
+    const m = new Map<number, [number, number]>();
+    for (const [h, c, e] of stored) m.set(h, [c, e]);
+    for (const h of mine) {
+      const c = calls.get(h)!;
+      const cur = m.get(h);
+      if (!cur || cur[0] < c) m.set(h, [c, errors.get(h) ?? 0]);
+    }
+    return [...m.entries()]
+      .filter(([h]) => h >= minHour)
+      .sort((a, b) => a[0] - b[0])
+      .map(([h, [c, e]]) => [h, c, e]);
   }
-  const minHour = Math.floor((now - cfg.hourlyDays * DAY) / HOUR);
-  out.hourly = [...hourly.entries()]
-    .filter(([h]) => h >= minHour)
-    .sort((a, b) => a[0] - b[0])
-    .map(([h, [n, e]]) => [h, n, e]);
+  // Both sorted: merge.
+  const out: Array<[number, number, number]> = [];
+  let i = 0;
+  while (i < stored.length && stored[i]![0] < minHour) i++;
+  let j = 0;
+  while (i < stored.length || j < mine.length) {
+    const hs = i < stored.length ? stored[i]![0] : Infinity;
+    const hm = j < mine.length ? mine[j]! : Infinity;
+    if (hs < hm) {
+      const s = stored[i++]!;
+      out.push([s[0], s[1], s[2]]);
+    } else {
+      const c = calls.get(hm)!;
+      if (hs === hm) {
+        const s = stored[i++]!;
+        out.push(s[1] < c ? [hm, c, errors.get(hm) ?? 0] : [s[0], s[1], s[2]]);
+      } else out.push([hm, c, errors.get(hm) ?? 0]);
+      j++;
+    }
+  }
   return out;
 }

@@ -130,7 +130,8 @@ export function hourlyBaseline(
   halfLifeDays = 7,
 ): HourlyBaseline {
   const start = windowStartHour - span;
-  const byHour = new Map<number, number>();
+  // The column by hour offset from `start` (idle hours 0): a typed array, not a map (this runs per identity).
+  const byHour = new Float64Array(Math.max(0, span));
   const active: number[] = [];
   let total = 0;
   let totalCalls = 0;
@@ -138,7 +139,7 @@ export function hourlyBaseline(
   for (const h of hourly) {
     if (h[0] < start || h[0] >= windowStartHour) continue;
     const v = h[col];
-    byHour.set(h[0], v);
+    byHour[h[0] - start] = v;
     total += v;
     totalCalls += h[1];
     if (h[1] > 0) active.push(v);
@@ -153,7 +154,7 @@ export function hourlyBaseline(
       if (h < start || h >= windowStartHour) continue;
       const w = Math.pow(0.5, (targetHour - h) / 24 / halfLifeDays);
       wsum += w;
-      vsum += w * (byHour.get(h) ?? 0);
+      vsum += w * byHour[h - start]!;
       n++;
     }
   }
