@@ -18,31 +18,20 @@ import type { IdentityAcc } from "./accumulator.js";
 export class DeferredRecords {
   private n = 0;
   private readonly acc: Int32Array;
-  private readonly time: Float64Array;
-  private readonly flags: Uint8Array;
-  private readonly api: string[];
-  private readonly eventName: string[];
-  private readonly region: string[];
-  private readonly sourceIp: string[];
-  private readonly uaFamily: string[];
-  private readonly errorCode: Array<string | undefined>;
-  private readonly requestParameters: Array<Record<string, unknown> | null>;
-  private readonly principal: Principal[];
+  /** Per row: time, flags (failed 1, denied 2). */
+  private readonly nums: Float64Array;
+  /**
+   * Per row, side by side (one or two cache lines, not one per column: the flush visits rows in
+   * identity order, far apart): api, eventName, region, sourceIp, uaFamily, errorCode,
+   * requestParameters, principal.
+   */
+  private readonly refs: unknown[];
   private readonly facts: BaselineFacts = emptyBaselineFacts();
 
   constructor(readonly capacity = 1 << 17) {
     this.acc = new Int32Array(capacity);
-    this.time = new Float64Array(capacity);
-    this.flags = new Uint8Array(capacity);
-    const strings = () => new Array<string>(capacity).fill("");
-    this.api = strings();
-    this.eventName = strings();
-    this.region = strings();
-    this.sourceIp = strings();
-    this.uaFamily = strings();
-    this.errorCode = new Array<string | undefined>(capacity).fill(undefined);
-    this.requestParameters = new Array<Record<string, unknown> | null>(capacity).fill(null);
-    this.principal = new Array<Principal>(capacity).fill(this.facts.principal);
+    this.nums = new Float64Array(2 * capacity);
+    this.refs = new Array<unknown>(REFS * capacity).fill(null);
   }
 
   get size(): number {
@@ -53,17 +42,19 @@ export class DeferredRecords {
   push(acc: number, f: BaselineFacts): boolean {
     const i = this.n++;
     this.acc[i] = acc;
-    this.time[i] = f.time;
-    this.flags[i] = (f.failed ? 1 : 0) | (f.denied ? 2 : 0);
-    this.api[i] = f.api;
-    this.eventName[i] = f.eventName;
-    this.region[i] = f.region;
-    this.sourceIp[i] = f.sourceIp;
-    this.uaFamily[i] = f.uaFamily;
-    this.errorCode[i] = f.errorCode;
+    this.nums[2 * i] = f.time;
+    this.nums[2 * i + 1] = (f.failed ? 1 : 0) | (f.denied ? 2 : 0);
+    const o = REFS * i;
+    const r = this.refs;
+    r[o] = f.api;
+    r[o + 1] = f.eventName;
+    r[o + 2] = f.region;
+    r[o + 3] = f.sourceIp;
+    r[o + 4] = f.uaFamily;
+    r[o + 5] = f.errorCode;
     // Only the calls whose parameters the baseline reads keep them: a batch must not hold parsed records.
-    this.requestParameters[i] = f.requestParameters !== null && readsRequestParameters(f.eventName) ? f.requestParameters : null;
-    this.principal[i] = f.principal;
+    r[o + 6] = f.requestParameters !== null && readsRequestParameters(f.eventName) ? f.requestParameters : null;
+    r[o + 7] = f.principal;
     return this.n === this.capacity;
   }
 
@@ -81,23 +72,28 @@ export class DeferredRecords {
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[start[this.acc[i]!]!++] = i;
     const f = this.facts;
+    const r = this.refs;
     for (let k = 0; k < n; k++) {
       const i = order[k]!;
-      f.time = this.time[i]!;
-      const fl = this.flags[i]!;
+      f.time = this.nums[2 * i]!;
+      const fl = this.nums[2 * i + 1]!;
       f.failed = (fl & 1) !== 0;
       f.denied = (fl & 2) !== 0;
-      f.api = this.api[i]!;
-      f.eventName = this.eventName[i]!;
-      f.region = this.region[i]!;
-      f.sourceIp = this.sourceIp[i]!;
-      f.uaFamily = this.uaFamily[i]!;
-      f.errorCode = this.errorCode[i];
-      f.requestParameters = this.requestParameters[i]!;
-      f.principal = this.principal[i]!;
-      this.requestParameters[i] = null; // do not keep parsed records alive
+      const o = REFS * i;
+      f.api = r[o] as string;
+      f.eventName = r[o + 1] as string;
+      f.region = r[o + 2] as string;
+      f.sourceIp = r[o + 3] as string;
+      f.uaFamily = r[o + 4] as string;
+      f.errorCode = r[o + 5] as string | undefined;
+      f.requestParameters = r[o + 6] as Record<string, unknown> | null;
+      f.principal = r[o + 7] as Principal;
+      r[o + 6] = null; // do not keep parsed records alive
       fold(accs[this.acc[i]!]!, f);
     }
     this.n = 0;
   }
 }
+
+/** Entries per row in `refs`. */
+const REFS = 8;

@@ -41,7 +41,7 @@ function load(): { walk?: NativeWalk; why: string } {
 const loaded = load();
 /** The native walk, if loaded. */
 export const nativeWalk: NativeWalk | undefined = loaded.walk;
-/** Which walk scans use, and why: for the benchmark and `--verbose`. */
+/** Which walk scans use, and why (the benchmark prints it). */
 export const walkKind: string = loaded.walk ? loaded.why : `JavaScript (native walk ${loaded.why})`;
 
 /** Decoded strings by intern id, for the native table's current generation. */
