@@ -39,6 +39,8 @@ enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 #define REJECT (-1)
 #define FULL (-2)
 
+typedef struct Table Table; /* the intern table, below */
+
 typedef struct {
   const uint8_t *b;
   size_t n;
@@ -47,6 +49,7 @@ typedef struct {
   int32_t count;
   int err; /* 0, REJECT or FULL: once set, every function unwinds */
   int intern; /* field slot +2 holds an intern id (1) or the JS walk's spanHash (0) */
+  Table *table;
 } Walk;
 
 enum { T_RECORD, T_UI, T_RP };
@@ -145,7 +148,8 @@ static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
 
 /*
  * Interning: equal byte strings get the same id, so that JavaScript decodes each distinct value
- * once (native-walk.ts keeps the strings by id). One table per process, bounded: past
+ * once (native-walk.ts keeps the strings by id). One table per thread (Node-API instance data:
+ * the main thread and each worker have their own), bounded: past
  * MAX_ENTRIES values or MAX_BYTES of them it starts afresh at the next walk, and `generation`
  * tells JavaScript to drop its strings. Ids stay valid for the whole walk that gave them.
  */
@@ -155,74 +159,74 @@ static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
 typedef struct {
   uint32_t hash, id1 /* id + 1; 0: empty */, len, off;
 } Slot;
-static struct {
+struct Table {
   uint8_t *pool;
   size_t poolCap, poolUsed;
   uint32_t n;
   Slot *slots;
   uint32_t mask;
   uint32_t generation;
-} T;
+};
 
-static void internFree(void) {
-  free(T.pool);
-  free(T.slots);
-  uint32_t g = T.generation;
-  memset(&T, 0, sizeof T);
-  T.generation = g + 1;
+static void internFree(Table *T) {
+  free(T->pool);
+  free(T->slots);
+  uint32_t g = T->generation;
+  memset(T, 0, sizeof *T);
+  T->generation = g + 1;
 }
 
-static int internInit(void) {
-  T.poolCap = 1 << 16;
-  T.mask = (1u << 13) - 1;
-  T.pool = malloc(T.poolCap);
-  T.slots = calloc((size_t)T.mask + 1, sizeof *T.slots);
-  if (!T.pool || !T.slots) {
-    internFree();
+static int internInit(Table *T) {
+  T->poolCap = 1 << 16;
+  T->mask = (1u << 13) - 1;
+  T->pool = malloc(T->poolCap);
+  T->slots = calloc((size_t)T->mask + 1, sizeof *T->slots);
+  if (!T->pool || !T->slots) {
+    internFree(T);
     return 0;
   }
   return 1;
 }
 
-static int rehash(void) {
-  uint32_t cap = (T.mask + 1) * 2, mask = cap - 1;
+static int rehash(Table *T) {
+  uint32_t cap = (T->mask + 1) * 2, mask = cap - 1;
   Slot *slots = calloc(cap, sizeof *slots);
   if (!slots) return 0;
-  for (uint32_t i = 0; i <= T.mask; i++) {
-    if (T.slots[i].id1 == 0) continue;
-    uint32_t slot = T.slots[i].hash & mask;
+  for (uint32_t i = 0; i <= T->mask; i++) {
+    if (T->slots[i].id1 == 0) continue;
+    uint32_t slot = T->slots[i].hash & mask;
     while (slots[slot].id1 != 0) slot = (slot + 1) & mask;
-    slots[slot] = T.slots[i];
+    slots[slot] = T->slots[i];
   }
-  free(T.slots);
-  T.slots = slots;
-  T.mask = mask;
+  free(T->slots);
+  T->slots = slots;
+  T->mask = mask;
   return 1;
 }
 
 /* The id of bytes [s, e) whose spanHash is h; -1 when out of memory. */
-static int32_t intern(const uint8_t *b, size_t s, size_t e, uint32_t h) {
+static int32_t intern(Table *T, const uint8_t *b, size_t s, size_t e, uint32_t h) {
   uint32_t n = (uint32_t)(e - s);
-  uint32_t slot = h & T.mask;
+  uint32_t slot = h & T->mask;
   for (;;) {
-    const Slot *x = &T.slots[slot];
+    const Slot *x = &T->slots[slot];
     if (x->id1 == 0) break;
-    if (x->hash == h && x->len == n && memcmp(T.pool + x->off, b + s, n) == 0) return (int32_t)(x->id1 - 1);
-    slot = (slot + 1) & T.mask;
+    if (x->hash == h && x->len == n && memcmp(T->pool + x->off, b + s, n) == 0) return (int32_t)(x->id1 - 1);
+    slot = (slot + 1) & T->mask;
   }
-  if (T.poolUsed + n > T.poolCap) {
-    size_t cap = T.poolCap * 2;
-    while (cap < T.poolUsed + n) cap *= 2;
-    uint8_t *p = realloc(T.pool, cap);
+  if (T->poolUsed + n > T->poolCap) {
+    size_t cap = T->poolCap * 2;
+    while (cap < T->poolUsed + n) cap *= 2;
+    uint8_t *p = realloc(T->pool, cap);
     if (!p) return -1;
-    T.pool = p;
-    T.poolCap = cap;
+    T->pool = p;
+    T->poolCap = cap;
   }
-  memcpy(T.pool + T.poolUsed, b + s, n);
-  uint32_t id = T.n++;
-  T.slots[slot] = (Slot){h, id + 1, n, (uint32_t)T.poolUsed};
-  T.poolUsed += n;
-  if (T.n * 2 > T.mask + 1 && !rehash()) return -1;
+  memcpy(T->pool + T->poolUsed, b + s, n);
+  uint32_t id = T->n++;
+  T->slots[slot] = (Slot){h, id + 1, n, (uint32_t)T->poolUsed};
+  T->poolUsed += n;
+  if (T->n * 2 > T->mask + 1 && !rehash(T)) return -1;
   return (int32_t)id;
 }
 
@@ -417,7 +421,7 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   else if (f == F_ID) o[2] = 0; /* event ids are not interned */
   else if (!w->intern) o[2] = spanHash(w->b, s, e);
   else if (f == F_ERRMSG) o[2] = -1; /* messages are often unique: decoded when needed, not kept */
-  else if ((o[2] = intern(w->b, s, e, (uint32_t)spanHash(w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */
+  else if ((o[2] = intern(w->table, w->b, s, e, (uint32_t)spanHash(w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */
   return e + 1;
 }
 
@@ -570,6 +574,21 @@ static int32_t walkDocument(Walk *w) {
   return w->count;
 }
 
+/* This thread's table (each worker thread loads the addon into its own environment). */
+static Table *table(napi_env env) {
+  void *t = NULL;
+  if (napi_get_instance_data(env, &t) != napi_ok || !t) {
+    napi_throw_error(env, NULL, "record_walk: no intern table");
+    return NULL;
+  }
+  return (Table *)t;
+}
+
+static void tableFinalize(napi_env env, void *data, void *hint) {
+  internFree((Table *)data);
+  free(data);
+}
+
 static napi_value Walk_(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value args[3], out;
@@ -592,12 +611,14 @@ static napi_value Walk_(napi_env env, napi_callback_info info) {
   }
   bool intern = true;
   if (argc >= 3) napi_get_value_bool(env, args[2], &intern);
-  if (intern && (T.n >= MAX_ENTRIES || T.poolUsed >= MAX_BYTES)) internFree(); /* start afresh (a new generation) */
-  if (intern && !T.slots && !internInit()) {
+  Table *T = table(env);
+  if (!T) return NULL;
+  if (intern && (T->n >= MAX_ENTRIES || T->poolUsed >= MAX_BYTES)) internFree(T); /* start afresh (a new generation) */
+  if (intern && !T->slots && !internInit(T)) {
     napi_create_int32(env, REJECT, &out); /* no memory for the table: the general path reads it */
     return out;
   }
-  Walk w = {(const uint8_t *)db, nb, (int32_t *)dm, nm, 0, 0, intern};
+  Walk w = {(const uint8_t *)db, nb, (int32_t *)dm, nm, 0, 0, intern, T};
   int32_t r = walkDocument(&w);
   napi_create_int32(env, w.err ? w.err : r, &out);
   return out;
@@ -605,18 +626,27 @@ static napi_value Walk_(napi_env env, napi_callback_info info) {
 
 /* The intern table's generation: it changes whenever ids given before no longer hold. */
 static napi_value Generation(napi_env env, napi_callback_info info) {
+  Table *T = table(env);
+  if (!T) return NULL;
   napi_value out;
-  napi_create_uint32(env, T.generation, &out);
+  napi_create_uint32(env, T->generation, &out);
   return out;
 }
 
 /* Free the intern table (a new generation). */
 static napi_value Reset(napi_env env, napi_callback_info info) {
-  internFree();
+  Table *T = table(env);
+  if (T) internFree(T);
   return NULL;
 }
 
 static napi_value Init(napi_env env, napi_value exports) {
+  Table *t = calloc(1, sizeof *t);
+  if (!t || napi_set_instance_data(env, t, tableFinalize, NULL) != napi_ok) {
+    free(t);
+    napi_throw_error(env, NULL, "record_walk: out of memory");
+    return NULL;
+  }
   napi_value fn;
   napi_create_function(env, "walk", NAPI_AUTO_LENGTH, Walk_, NULL, &fn);
   napi_set_named_property(env, exports, "walk", fn);

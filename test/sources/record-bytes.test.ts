@@ -1,7 +1,8 @@
 import { describe, it, expect } from "vitest";
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { Worker } from "node:worker_threads";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
   COMPLEX,
@@ -162,6 +163,34 @@ describe("the byte walk over S3 delivery files", () => {
     nativeWalk.reset();
     expect(region(doc("other-region"))).toBe("other-region"); // same id as before the reset, another value
     expect(region(doc("first-region"))).toBe("first-region");
+  });
+
+  it("native intern tables are per thread: a worker's walks and resets leave the main thread's ids alone", async () => {
+    if (!nativeWalk) return;
+    const doc = Buffer.from(JSON.stringify({ Records: [{ ...BASE, awsRegion: "main-region" }] }));
+    const regionId = () => {
+      const ix = indexRecords(doc)!;
+      return ix.meta[fieldAt(0, F_REGION) + 2];
+    };
+    nativeWalk.reset();
+    const before = regionId();
+    const generation = nativeWalk.generation();
+    const worker = new Worker(
+      `const { workerData, parentPort } = require("node:worker_threads");
+       const m = require(workerData.path);
+       m.reset();
+       const meta = new Int32Array(workerData.stride * 64);
+       let n = 0;
+       for (let k = 0; k < 200; k++) n += m.walk(Buffer.from(JSON.stringify({ Records: [{ eventName: "w" + k, awsRegion: "r" + k }] })), meta, true);
+       m.reset();
+       parentPort.postMessage({ n, g: m.generation() });`,
+      { eval: true, workerData: { path: resolve("build/Release/record_walk.node"), stride: STRIDE } },
+    );
+    const got = await new Promise<{ n: number; g: number }>((ok, fail) => worker.once("message", ok).once("error", fail));
+    await worker.terminate();
+    expect(got.n).toBe(200);
+    expect(nativeWalk.generation()).toBe(generation); // the worker's resets were its own
+    expect(regionId()).toBe(before);
   });
 
   it("native and JavaScript walks agree on documents bigger than the index they start with", () => {
