@@ -265,6 +265,22 @@ static size_t lit(Walk *w, size_t i, const char *word, size_t len) {
   return i + len;
 }
 
+/* A key and its colon at `i`: the position of the value after them (and whitespace). */
+static size_t key(Walk *w, size_t i) {
+  int dummy = 0;
+  if (at(w, i) != '"') {
+    w->err = REJECT;
+    return i;
+  }
+  i = ws(w, str(w, i, &dummy));
+  if (w->err) return i;
+  if (at(w, i) != ':') {
+    w->err = REJECT;
+    return i;
+  }
+  return ws(w, i + 1);
+}
+
 /* Any JSON value at `i` (after whitespace): validated, and the position after it. */
 static size_t value(Walk *w, size_t i) {
   uint8_t stack[MAX_DEPTH + 1];
@@ -287,20 +303,8 @@ static size_t value(Walk *w, size_t i) {
         d--;
         i++;
       } else {
-        if (stack[d - 1] == '{') {
-          /* a key and its colon */
-          if (c != '"') {
-            w->err = REJECT;
-            return i;
-          }
-          i = ws(w, str(w, i, &dummy));
-          if (w->err) return i;
-          if (at(w, i) != ':') {
-            w->err = REJECT;
-            return i;
-          }
-          i = ws(w, i + 1);
-        }
+        if (stack[d - 1] == '{') i = key(w, i);
+        if (w->err) return i;
         c = at(w, i);
         continue;
       }
@@ -316,19 +320,8 @@ static size_t value(Walk *w, size_t i) {
       c = at(w, i);
       if (c == ',') {
         i = ws(w, i + 1);
-        if (stack[d - 1] == '{') {
-          if (at(w, i) != '"') {
-            w->err = REJECT;
-            return i;
-          }
-          i = ws(w, str(w, i, &dummy));
-          if (w->err) return i;
-          if (at(w, i) != ':') {
-            w->err = REJECT;
-            return i;
-          }
-          i = ws(w, i + 1);
-        }
+        if (stack[d - 1] == '{') i = key(w, i);
+        if (w->err) return i;
         c = at(w, i);
         break;
       }

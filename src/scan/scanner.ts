@@ -301,19 +301,24 @@ export class Scanner implements RecordSink {
   }
 
   private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
-    // Identities mostly repeat their address: classify and locate it once per change.
-    let geo: GeoInfo | undefined;
+    acc.add(f, this.placeOf(acc, f), false, this.wmin, undefined);
+  }
+
+  /**
+   * Set `f.ipKind` and give the location of its source address. Identities mostly repeat their
+   * address: classified and located once per change.
+   */
+  private placeOf(acc: IdentityAcc, f: BaselineFacts): GeoInfo | undefined {
     if (f.sourceIp === acc.lastIp) {
       f.ipKind = acc.lastIpKind;
-      geo = acc.lastGeo;
-    } else {
-      f.ipKind = classifySourceIp(f.sourceIp);
-      geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
-      acc.lastIp = f.sourceIp;
-      acc.lastIpKind = f.ipKind;
-      acc.lastGeo = geo;
+      return acc.lastGeo;
     }
-    acc.add(f, geo, false, this.wmin, undefined);
+    f.ipKind = classifySourceIp(f.sourceIp);
+    const geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+    acc.lastIp = f.sourceIp;
+    acc.lastIpKind = f.ipKind;
+    acc.lastGeo = geo;
+    return geo;
   }
 
   /**
@@ -325,18 +330,7 @@ export class Scanner implements RecordSink {
     const inWindow = this.enter(f.time, f.id);
     if (inWindow === undefined) return;
     if (f.accountId !== "unknown") this.accounts.add(f.accountId);
-    let geo: GeoInfo | undefined;
-    if (f.sourceIp === acc.lastIp) {
-      f.ipKind = acc.lastIpKind;
-      geo = acc.lastGeo;
-    } else {
-      f.ipKind = classifySourceIp(f.sourceIp);
-      geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
-      acc.lastIp = f.sourceIp;
-      acc.lastIpKind = f.ipKind;
-      acc.lastGeo = geo;
-    }
-    acc.add(f, geo, inWindow, this.wmin, undefined);
+    acc.add(f, this.placeOf(acc, f), inWindow, this.wmin, undefined);
   }
 
   /**

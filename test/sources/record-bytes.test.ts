@@ -125,6 +125,20 @@ function agrees(text: string): "accepted" | "rejected" | "fallback" {
   return "accepted";
 }
 
+/** A document of these record texts, checked with `agrees`, and its index with a field reader. */
+function walked(records: string[]): { ix: NonNullable<ReturnType<typeof indexRecords>>; field: (r: number, f: number) => string | undefined } {
+  const text = '{"Records":[' + records.join(",") + "]}";
+  expect(agrees(text)).toBe("accepted");
+  const b = Buffer.from(text);
+  const ix = indexRecords(b)!;
+  const field = (r: number, f: number) => {
+    const at = fieldAt(r, f);
+    return ix.meta[at]! < 0 ? undefined : b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
+  };
+  return { ix, field };
+}
+
+
 const BASE = {
   eventVersion: "1.09",
   userIdentity: { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", accountId: "111122223333", userName: "alice" },
@@ -206,25 +220,15 @@ describe("the byte walk over S3 delivery files", () => {
   });
 
   it("marks records it cannot read exactly, and keeps the last of duplicate keys", () => {
-    const text =
-      '{"Records":[' +
-      [
-        '{"eventName":"A","eventName":"B","userIdentity":{"arn":"x"},"userIdentity":{"type":"Root"}}',
-        '{"eventName":"Stop\\u004cogging"}', // an escape in a value
-        '{"event\\u004eame":"X","eventName":"Y"}', // an escaped key
-        '{"awsRegion":null}', // not a string
-        '{"userIdentity":"nobody"}',
-        '{"requestParameters":{"eventName":"Nested","userIdentity":{"arn":"nested"}},"eventName":"Top"}',
-        "42",
-      ].join(",") +
-      "]}";
-    expect(agrees(text)).toBe("accepted");
-    const b = Buffer.from(text);
-    const ix = indexRecords(b)!;
-    const field = (r: number, f: number) => {
-      const at = fieldAt(r, f);
-      return ix.meta[at]! < 0 ? undefined : b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
-    };
+    const { ix, field } = walked([
+      '{"eventName":"A","eventName":"B","userIdentity":{"arn":"x"},"userIdentity":{"type":"Root"}}',
+      '{"eventName":"Stop\\u004cogging"}', // an escape in a value
+      '{"event\\u004eame":"X","eventName":"Y"}', // an escaped key
+      '{"awsRegion":null}', // not a string
+      '{"userIdentity":"nobody"}',
+      '{"requestParameters":{"eventName":"Nested","userIdentity":{"arn":"nested"}},"eventName":"Top"}',
+      "42",
+    ]);
     expect(recordFlags(ix, 0) & COMPLEX).toBe(0);
     expect(field(0, F_NAME)).toBe("B");
     expect(field(0, F_UI_ARN)).toBeUndefined(); // the second userIdentity has no arn
@@ -236,26 +240,16 @@ describe("the byte walk over S3 delivery files", () => {
   });
 
   it("reads roleArn and instanceType at the top of requestParameters only, the last requestParameters winning", () => {
-    const text =
-      '{"Records":[' +
-      [
-        '{"requestParameters":{"roleArn":"a","instanceType":"t3.micro"}}',
-        '{"requestParameters":{"nested":{"roleArn":"deep"},"items":[{"instanceType":"x"}]}}',
-        '{"requestParameters":{"roleArn":"first"},"requestParameters":null}',
-        '{"requestParameters":null,"requestParameters":{"roleArn":"second"}}',
-        '{"requestParameters":{"roleArn":42}}', // not a string
-        '{"requestParameters":["roleArn"]}', // not an object
-        '{"requestParameters":{"role\\u0041rn":"escaped key"}}',
-        '{"eventName":"AssumeRole"}',
-      ].join(",") +
-      "]}";
-    expect(agrees(text)).toBe("accepted");
-    const b = Buffer.from(text);
-    const ix = indexRecords(b)!;
-    const field = (r: number, f: number) => {
-      const at = fieldAt(r, f);
-      return ix.meta[at]! < 0 ? undefined : b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
-    };
+    const { ix, field } = walked([
+      '{"requestParameters":{"roleArn":"a","instanceType":"t3.micro"}}',
+      '{"requestParameters":{"nested":{"roleArn":"deep"},"items":[{"instanceType":"x"}]}}',
+      '{"requestParameters":{"roleArn":"first"},"requestParameters":null}',
+      '{"requestParameters":null,"requestParameters":{"roleArn":"second"}}',
+      '{"requestParameters":{"roleArn":42}}', // not a string
+      '{"requestParameters":["roleArn"]}', // not an object
+      '{"requestParameters":{"role\\u0041rn":"escaped key"}}',
+      '{"eventName":"AssumeRole"}',
+    ]);
     const kind = (r: number) => (ix.meta[fieldAt(r, F_RP)]! < 0 ? "absent" : ix.meta[fieldAt(r, F_RP) + 2] === 1 ? "object" : "null");
     expect([field(0, F_RP_ROLEARN), field(0, F_RP_ITYPE), kind(0)]).toEqual(["a", "t3.micro", "object"]);
     expect([field(1, F_RP_ROLEARN), field(1, F_RP_ITYPE), kind(1)]).toEqual([undefined, undefined, "object"]);
