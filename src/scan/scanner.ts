@@ -226,35 +226,43 @@ export class Scanner implements RecordSink {
       chain++;
     }
     let b: BaselineFacts | undefined;
-    let acc: IdentityAcc;
     if (known !== undefined) {
       // The principal the cache would give: it is keyed on this ARN (and invokedBy) for these records.
       b = leanFactsFor(f, known.principal);
-      if (b === undefined) return false;
-      acc = known.acc;
-    } else {
-      b = leanFacts(f, this.principals);
-      if (b === undefined) return false;
-      acc = this.accFor(b.principal);
-      // Only principals the cache keys on the ARN (users, roles, root) join the lane.
-      if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:"))
-        this.lane.set(arn, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, next: first });
-    }
+    } else b = leanFacts(f, this.principals);
+    if (b === undefined) return false;
     if (!trains) {
       // The full path keeps the events event detectors read: parse those.
       if (this.nameIndex.has(b.eventName) || this.mayBeSelected(b.eventName, b.principal.type)) return false;
-      b.id = f.eventId;
       this.recordsRead++;
       this.fastLane++;
       this.fastLaneWindow++;
-      this.addFacts(acc, b);
+      // What addEvent does with it, in the same order (the identity is met only if the event counts).
+      if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
+      b.id = f.eventId;
+      const inWindow = this.enter(t, b.id);
+      if (inWindow === undefined) return true; // a duplicate
+      if (b.accountId !== "unknown") this.accounts.add(b.accountId);
+      const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
+      acc.add(b, this.placeOf(acc, b), inWindow, this.wmin, undefined);
       return true;
     }
+    const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
     this.recordsRead++;
     this.fastLane++;
     if (t > this.newest) this.newest = t; // see record()
     this.defer(acc, b);
     return true;
+  }
+
+  /** The accumulator of a principal met on the lane for the first time; it joins the lane if keyed on its ARN. */
+  private joinLane(b: BaselineFacts, f: RecordFields, first: LaneEntry | undefined, chain: number): IdentityAcc {
+    const acc = this.accFor(b.principal);
+    // Only principals the cache keys on the ARN (users, roles, root) join the lane.
+    const arn = f.identityArn;
+    if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:"))
+      this.lane.set(arn, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, next: first });
+    return acc;
   }
 
   /** A record at `t` is certainly before the (moving) window and not after --until: it only trains baselines. */
@@ -319,18 +327,6 @@ export class Scanner implements RecordSink {
     acc.lastIpKind = f.ipKind;
     acc.lastGeo = geo;
     return geo;
-  }
-
-  /**
-   * A record that may be in the window, from the fast lane (no filters, no event detector wants
-   * it, no --until): what `addEvent` does with such an event, from its facts. Tests compare.
-   */
-  private addFacts(acc: IdentityAcc, f: BaselineFacts): void {
-    if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
-    const inWindow = this.enter(f.time, f.id);
-    if (inWindow === undefined) return;
-    if (f.accountId !== "unknown") this.accounts.add(f.accountId);
-    acc.add(f, this.placeOf(acc, f), inWindow, this.wmin, undefined);
   }
 
   /**

@@ -378,6 +378,10 @@ describe("scanning files on the fast lane", () => {
       // A delivered-twice record (the window counts it once), and calls event detectors read.
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-twice` }, { ...BASE, eventTime: t(h), eventID: `odd-${h}-twice` });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-h`, eventName: "StopLogging", eventSource: "cloudtrail.amazonaws.com" });
+      // Another identity whose only records repeat an event id already seen: it never counts, so it
+      // must not appear at all (the first copy is parsed, the second comes on the lane).
+      const mallory = { type: "IAMUser", arn: `arn:aws:iam::111122223333:user/mallory-${h}`, accountId: "111122223333", userName: `mallory-${h}` };
+      recs.push({ ...BASE, userIdentity: mallory, eventTime: t(h), eventID: `odd-${h}-twice` }, { ...BASE, userIdentity: mallory, eventTime: t(h), eventID: `odd-${h}-twice` });
     }
     writeFileSync(join(odd, "odd.json"), JSON.stringify({ Records: recs }));
     writeFileSync(join(odd, "odd2.json.gz"), gzipSync(JSON.stringify({ Records: recs.slice(0, 100) }, null, 1)));
