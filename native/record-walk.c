@@ -149,9 +149,9 @@ static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
 /*
  * Interning: equal byte strings get the same id, so that JavaScript decodes each distinct value
  * once (native-walk.ts keeps the strings by id). One table per thread (Node-API instance data:
- * the main thread and each worker have their own), bounded: past
- * MAX_ENTRIES values or MAX_BYTES of them it starts afresh at the next walk, and `generation`
- * tells JavaScript to drop its strings. Ids stay valid for the whole walk that gave them.
+ * the main thread and each worker have their own), bounded: past MAX_ENTRIES values or MAX_BYTES
+ * of them it starts afresh at the next walk, and `generation` tells JavaScript to drop its
+ * strings. Ids stay valid for the whole walk that gave them.
  */
 #define MAX_ENTRIES (1u << 20)
 #define MAX_BYTES ((size_t)64 << 20)
