@@ -1,5 +1,5 @@
 import { describe, it, expect } from "vitest";
-import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
@@ -156,16 +156,17 @@ const BASE = {
 };
 
 describe("the byte walk over S3 delivery files", () => {
-  it("is the native walk unless TRAILHOUND_NATIVE=0 (npm ci builds it; a failed build shows here)", () => {
-    if (process.env.TRAILHOUND_NATIVE === "0") expect(nativeWalk).toBeUndefined();
-    else {
-      expect(walkKind).toMatch(/^native/);
-      expect(nativeWalk!.stride).toBe(STRIDE); // the C file's layout is this file's
-    }
+  it("is the native walk when npm ci built it, unless TRAILHOUND_NATIVE=0 (a stale or broken build fails here)", (ctx) => {
+    if (process.env.TRAILHOUND_NATIVE === "0") return expect(nativeWalk).toBeUndefined();
+    // Without a C compiler the install says so and scans use the JavaScript walk, which every
+    // other test here then covers; the native-only checks skip.
+    if (!existsSync("build/Release/record_walk.node")) return ctx.skip();
+    expect(walkKind).toMatch(/^native/);
+    expect(nativeWalk!.stride).toBe(STRIDE); // the C file's layout is this file's
   });
 
-  it("native intern ids never stand for a value of an earlier table (reset, or a table that started afresh)", () => {
-    if (!nativeWalk) return;
+  it("native intern ids never stand for a value of an earlier table (reset, or a table that started afresh)", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
     const doc = (region: string) => Buffer.from(JSON.stringify({ Records: [{ ...BASE, awsRegion: region }] }));
     const region = (b: Buffer) => {
       const ix = indexRecords(b)!;
@@ -179,8 +180,8 @@ describe("the byte walk over S3 delivery files", () => {
     expect(region(doc("first-region"))).toBe("first-region");
   });
 
-  it("native intern tables are per thread: a worker's walks and resets leave the main thread's ids alone", async () => {
-    if (!nativeWalk) return;
+  it("native intern tables are per thread: a worker's walks and resets leave the main thread's ids alone", async (ctx) => {
+    if (!nativeWalk) return ctx.skip();
     const doc = Buffer.from(JSON.stringify({ Records: [{ ...BASE, awsRegion: "main-region" }] }));
     const regionId = () => {
       const ix = indexRecords(doc)!;
@@ -207,8 +208,8 @@ describe("the byte walk over S3 delivery files", () => {
     expect(regionId()).toBe(before);
   });
 
-  it("native and JavaScript walks agree on documents bigger than the index they start with", () => {
-    if (!nativeWalk) return;
+  it("native and JavaScript walks agree on documents bigger than the index they start with", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
     const many = JSON.stringify({ Records: Array.from({ length: 5000 }, (_, k) => ({ ...BASE, eventID: `id-${k}` })) });
     expect(agrees(many)).toBe("accepted");
     expect(indexRecords(Buffer.from(many))!.count).toBe(5000);
