@@ -578,7 +578,7 @@ export function baselineFacts(
  */
 export function leanFacts(f: RecordFields, principals: PrincipalCache): BaselineFacts | undefined {
   const p = principalFor(f, principals, undefined);
-  // The event id only matters inside the detection window, which this path never serves.
+  // The event id only matters inside the detection window: the caller sets it there (RecordFields.eventId).
   return p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
 }
 
