@@ -16,22 +16,15 @@ import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { LookupEventsSource, type LookupClientFactory } from "../sources/lookup-events.js";
 import { LOOKUP_EVENTS_INTERVAL_MS, LimiterRegistry, lookupEventsLimiters } from "../sources/rate-limiter.js";
 import { startFakeLookupServerThread } from "./lookup-fake-server.js";
+import { numArg } from "./cli-args.js";
 
 const ALL_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1", "us-west-2", "eu-central-1", "ap-northeast-1", "ca-central-1"];
 
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} expects a number, got ${process.argv[i + 1]}`);
-  return v;
-}
-
 async function main(): Promise<void> {
-  const eventsPerRegion = Math.floor(arg("events", 20_000));
-  const regionCount = Math.min(ALL_REGIONS.length, Math.max(1, Math.floor(arg("regions", 4))));
-  const latencyMs = arg("latency", 30);
-  const slotMs = arg("slot", LOOKUP_EVENTS_INTERVAL_MS);
+  const eventsPerRegion = Math.floor(numArg("events", 20_000));
+  const regionCount = Math.min(ALL_REGIONS.length, Math.max(1, Math.floor(numArg("regions", 4))));
+  const latencyMs = numArg("latency", 30);
+  const slotMs = numArg("slot", LOOKUP_EVENTS_INTERVAL_MS);
   const limiters = slotMs === LOOKUP_EVENTS_INTERVAL_MS ? lookupEventsLimiters : new LimiterRegistry({ intervalMs: slotMs });
   const regions = ALL_REGIONS.slice(0, regionCount);
   const account = "123456789012";

@@ -9,40 +9,19 @@
  *        reported, so drift in the machine's speed touches both alike).
  */
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSized } from "../sources/files.js";
 import { walkKind } from "../sources/native-walk.js";
+import { benchFiles, numArg, strArg } from "./cli-args.js";
 import { generate } from "./generate.js";
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-function argStr(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
-
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith(".json.gz")) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
 
 /** Child mode (a): the ceiling. */
 function parseOnly(dir: string): void {
   const t0 = process.hrtime.bigint();
   let n = 0;
-  for (const f of listFiles(dir)) {
+  for (const f of benchFiles(dir)) {
     // The same gunzip as the scan (one output buffer sized from the gzip trailer): the ceiling is
     // the fastest plain way to get the records, not a slower one.
     const doc = JSON.parse(gunzipSized(readFileSync(f)).toString("utf8")) as { Records: unknown[] };
@@ -57,15 +36,15 @@ async function main(): Promise<void> {
   const here = fileURLToPath(new URL(".", import.meta.url));
   if (process.argv[2] === "--child-parse") return parseOnly(process.argv[3]!);
 
-  const events = arg("--events", 1_000_000);
-  const identities = arg("--identities", 5_000);
-  const days = arg("--days", 14);
-  const dir = resolve(argStr("--dir", "bench-data"));
+  const events = numArg("events", 1_000_000);
+  const identities = numArg("identities", 5_000);
+  const days = numArg("days", 14);
+  const dir = resolve(strArg("dir") ?? "bench-data");
   const t0 = Date.now();
   const g = await generate({ dir, events, identities, days, perFile: 1000 });
   console.log(`data: ${g.events.toLocaleString()} events in ${g.files} gzipped files (${(g.bytes / 1e6).toFixed(1)} MB) under ${dir}` + ` [ready in ${((Date.now() - t0) / 1000).toFixed(1)} s]`);
 
-  const rounds = Math.max(1, arg("--rounds", 3));
+  const rounds = Math.max(1, numArg("rounds", 3));
   const cli = join(here, "..", "cli.js");
   type Round = { rateA: number; cpuRateA: number; rssA: number; rateB: number; cpuRateB: number; rssMb: number; records: number; findings: number; inWindow: number; msB: number };
   const results: Round[] = [];
@@ -134,7 +113,7 @@ async function main(): Promise<void> {
 
 function dirSize(d: string): number {
   let s = 0;
-  for (const f of listFiles(d)) s += statSync(f).size;
+  for (const f of benchFiles(d)) s += statSync(f).size;
   return s;
 }
 

@@ -24,11 +24,7 @@ import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
 import { TrailStore } from "../store/store.js";
 import { FakeSlack } from "./fake-slack.js";
 import { postSigned, slashCommandBody } from "./slack-wire.js";
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
+import { numArg } from "./cli-args.js";
 
 const SECRET = "benchsecretbenchsecret0123456789";
 const f1 = (x: number) => x.toFixed(1);
@@ -134,9 +130,9 @@ async function client(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const rounds = arg("rounds", 10);
-  const concurrency = arg("concurrency", 50);
-  const slice = arg("slice", 10);
+  const rounds = numArg("rounds", 10);
+  const concurrency = numArg("concurrency", 50);
+  const slice = numArg("slice", 10);
   const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { rounds, concurrency } });
   const messages: Msg[] = [];
   let wake: (() => void) | undefined;

@@ -27,16 +27,7 @@ import { TrailStore } from "../store/store.js";
 import { formatBytes } from "../store/maintenance.js";
 import { packProfile } from "../store/pack.js";
 import { rng } from "../util/rng.js";
-
-function arg(name: string, def: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : def;
-}
-function argStr(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? process.argv[i + 1] : undefined;
-}
-
+import { numArg, strArg } from "./cli-args.js";
 
 const NOW = Date.UTC(2024, 5, 1, 12);
 const VERBS = ["Describe", "Get", "List", "Create", "Delete", "Update", "Put", "Modify", "Attach", "Detach", "Start", "Stop", "Tag", "Untag", "Batch"];
@@ -224,10 +215,10 @@ async function gcSummary(spans: Array<[number, number]>): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const N = arg("identities", 10_000);
-  const WRITES = arg("writes", 50);
-  const r = rng(arg("seed", 7));
-  const keep = argStr("dir");
+  const N = numArg("identities", 10_000);
+  const WRITES = numArg("writes", 50);
+  const r = rng(numArg("seed", 7));
+  const keep = strArg("dir");
   const dir = keep ?? (await mkdtemp(path.join(os.tmpdir(), "trailhound-store-bench-")));
   const gc = (globalThis as { gc?: () => void }).gc;
   const f1 = (x: number) => x.toFixed(1);

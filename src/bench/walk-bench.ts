@@ -5,36 +5,19 @@
  * nanoseconds per byte and the median of each. Checks first that both walks index every file
  * identically.
  */
-import { readdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { gunzipSized } from "../sources/files.js";
 import { nativeWalk, walkKind } from "../sources/native-walk.js";
 import { indexRecords, indexRecordsJs, STRIDE } from "../sources/record-bytes.js";
+import { benchFiles, numArg, strArg } from "./cli-args.js";
 import { generate } from "./generate.js";
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
-
-function gzFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (p.endsWith(".json.gz")) out.push(p);
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 async function main(): Promise<void> {
-  const dir = resolve(arg("--dir", "bench-data"));
+  const dir = resolve(strArg("dir") ?? "bench-data");
   await generate({ dir, events: 1_000_000, identities: 5_000, days: 14, perFile: 1000 });
-  const docs = gzFiles(dir)
-    .slice(0, Number(arg("--files", "300")))
+  const docs = benchFiles(dir)
+    .slice(0, numArg("files", 300))
     .map((f) => gunzipSized(readFileSync(f)));
   const bytes = docs.reduce((n, d) => n + d.length, 0);
   console.log(`${docs.length} files, ${(bytes / 1e6).toFixed(0)} MB uncompressed; native walk: ${walkKind}`);
@@ -54,7 +37,7 @@ async function main(): Promise<void> {
     for (const d of docs) walk(d);
     return Number(process.hrtime.bigint() - t0) / bytes;
   };
-  const rounds = Number(arg("--rounds", "5"));
+  const rounds = numArg("rounds", 5);
   const js: number[] = [];
   const nat: number[] = [];
   const interned: number[] = [];
