@@ -248,7 +248,7 @@ async function main(): Promise<void> {
     const findings = Array.from({ length: 2000 }, (_, i) => makeFinding(r, i, keys));
     await store.recordFindings(findings, NOW);
     for (let i = 0; i < 50; i++) {
-      void store.suppress({ scope: "identity", identityKey: keys[i * 7]!, until: NOW + 30 * DAY, reason: "known CI role", by: "U0123ABCD" }, NOW);
+      void store.suppress({ scope: "identity", identityKey: keys[(i * 7) % keys.length]!, until: NOW + 30 * DAY, reason: "known CI role", by: "U0123ABCD" }, NOW);
     }
     for (let i = 0; i < 5000; i++) {
       void store.audit({ at: new Date(NOW - (5000 - i) * 60_000).toISOString(), actor: "U0123ABCD", action: "ack", target: findings[i % 2000]!.id, detail: "severity medium; was open" });
