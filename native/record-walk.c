@@ -1,7 +1,7 @@
 /*
- * The byte walk of src/sources/record-bytes.ts in C: the same grammar, the same fields, the same
+ * The byte walk of src/ingest/record-bytes.ts in C: the same grammar, the same fields, the same
  * record index (layout, flags, spans and hashes), so that the JavaScript walk is both its
- * fallback and its oracle (test/sources/record-bytes.test.ts compares the two on real, generated
+ * fallback and its oracle (test/ingest/record-bytes.test.ts compares the two on real, generated
  * and randomly damaged documents, and both against JSON.parse).
  *
  * Why native: the walk validates every byte of every file (it accepts exactly what JSON.parse

@@ -12,7 +12,7 @@
  */
 import { DEFAULT_BASELINE_CONFIG, DAY, HOUR, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import type { GeoResolver } from "../geo/types.js";
-import { BUCKET_MS } from "../scan/accumulator.js";
+import { BUCKET_MS } from "../ingest/accumulator.js";
 import { runScan } from "../scan/run.js";
 import { detectionWindow } from "../scan/time.js";
 import type { ScanOptions, ScanResult, SinceSpec } from "../scan/scanner.js";

@@ -2,7 +2,7 @@
  * The Trino SQL that trailhound sends to Athena. Every expression here mirrors a function of the
  * in-process core, so that Athena's aggregates are the core's aggregates:
  *
- * | SQL                | core (src/events/normalize.ts, src/scan/accumulator.ts)            |
+ * | SQL                | core (src/events/normalize.ts, src/ingest/accumulator.ts)            |
  * |--------------------|---------------------------------------------------------------------|
  * | `identSql`         | `principalOf(...).key`                                              |
  * | `sessionSql`       | `principalOf(...).sessionName`                                      |
@@ -19,7 +19,7 @@
  */
 import { DEFAULT_BASELINE_CONFIG, type Dim } from "../baseline/profile.js";
 import { OFFENSIVE_UA } from "../events/normalize.js";
-import { BUCKET_MS } from "../scan/accumulator.js";
+import { BUCKET_MS } from "../ingest/accumulator.js";
 import { columnsFor, col, type TableFlavor } from "./schema.js";
 import { DENIED_CODES } from "../events/normalize.js";
 

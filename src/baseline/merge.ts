@@ -1,4 +1,4 @@
-import type { IdentityAcc } from "../scan/accumulator.js";
+import type { IdentityAcc } from "../ingest/accumulator.js";
 import {
   DAY,
   DIMS,

@@ -13,7 +13,7 @@ import { readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSized } from "../sources/files.js";
-import { walkKind } from "../sources/native-walk.js";
+import { walkKind } from "../ingest/native-walk.js";
 import { benchFiles, numArg, strArg } from "./cli-args.js";
 import { generate } from "./generate.js";
 

@@ -8,8 +8,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { gunzipSized } from "../sources/files.js";
-import { nativeWalk, walkKind } from "../sources/native-walk.js";
-import { indexRecords, indexRecordsJs, STRIDE } from "../sources/record-bytes.js";
+import { nativeWalk, walkKind } from "../ingest/native-walk.js";
+import { indexRecords, indexRecordsJs, STRIDE } from "../ingest/record-bytes.js";
 import { benchFiles, numArg, strArg } from "./cli-args.js";
 import { generate } from "./generate.js";
 

@@ -93,37 +93,6 @@ export interface EventFacts {
   principal: Pick<Principal, "sessionName" | "invokedBy">;
 }
 
-/**
- * The fields of a record that train a baseline, read without parsing the record (see
- * sources/record-bytes.ts). Values are the record's own strings; `undefined` where the record has
- * no such key. A source only offers a record this way when every one of them that is present is
- * a plain JSON string, `eventTime` is in CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form, `eventSource`,
- * `eventName` and `eventID` are non-empty and `userIdentity` is an object.
- */
-export interface RecordFields {
-  /** `eventTime` in epoch milliseconds. */
-  time: number;
-  /** `eventID`; "" when the source did not read it (see RecordSink.eventIdsFrom). */
-  eventId: string;
-  eventSource: string;
-  eventName: string;
-  awsRegion: string | undefined;
-  sourceIPAddress: string | undefined;
-  userAgent: string | undefined;
-  errorCode: string | undefined;
-  errorMessage: string | undefined;
-  recipientAccountId: string | undefined;
-  /** `userIdentity.type`, `.arn`, `.invokedBy`. */
-  identityType: string | undefined;
-  identityArn: string | undefined;
-  invokedBy: string | undefined;
-  /**
-   * The request parameters the baseline reads (see readsRequestParameters): null when the record
-   * has none (or null), an object with only the read keys otherwise; undefined: not read (the
-   * record then takes the full path when its call needs them).
-   */
-  requestParameters?: Record<string, unknown> | null;
-}
 
 /** Reasons a raw record may be skipped; counted in `stats.skipped`. */
 export type SkipReason =

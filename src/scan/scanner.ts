@@ -1,8 +1,9 @@
 import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import { baselineFacts, classifySourceIp, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, toTrailEvent, type BaselineFacts } from "../events/normalize.js";
-import type { Principal, RecordFields, SkipReason, TrailEvent } from "../events/types.js";
+import { classifySourceIp, toTrailEvent } from "../events/normalize.js";
+import type { Principal, SkipReason, TrailEvent } from "../events/types.js";
+import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "../ingest/lean-facts.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
 import type {
@@ -16,8 +17,8 @@ import type {
   WindowDetector,
 } from "../detectors/types.js";
 import type { RecordSink } from "../sources/types.js";
-import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
-import { DeferredRecords } from "./deferred.js";
+import { BUCKET_MS, IdentityAcc } from "../ingest/accumulator.js";
+import { DeferredRecords } from "../ingest/deferred.js";
 import { FindingCollector } from "./findings.js";
 import { DEFAULT_WINDOW_MS } from "./time.js";
 import { buildReport, type ReportInput } from "./report.js";

@@ -1,5 +1,5 @@
 import type { SinceSpec } from "./scanner.js";
-import { BUCKET_MS } from "./accumulator.js";
+import { BUCKET_MS } from "../ingest/accumulator.js";
 
 export const DEFAULT_WINDOW_MS = 24 * 3_600_000;
 

@@ -3,7 +3,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
-import { FastLane } from "./fast-lane.js";
+import { FastLane } from "../ingest/fast-lane.js";
 import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export class InputError extends Error {

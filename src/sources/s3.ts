@@ -40,7 +40,7 @@ import {
   startAfterKey,
   type TrailLocation,
 } from "./s3-layout.js";
-import { FastLane } from "./fast-lane.js";
+import { FastLane } from "../ingest/fast-lane.js";
 import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export { parseTrailUrl, S3LocationError } from "./s3-layout.js";

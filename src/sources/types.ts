@@ -1,4 +1,5 @@
-import type { RecordFields, SkipReason } from "../events/types.js";
+import type { SkipReason } from "../events/types.js";
+import type { RecordFields } from "../ingest/lean-facts.js";
 import type { SourceSummary } from "../scan/report-types.js";
 
 /**

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { baselineQuery, eventRowsQuery, windowEventsQuery } from "../../src/athena/sql.js";
 import { TRINO_FUNCTIONS, DUCKDB_FUNCTION_MACROS } from "../../src/athena/dialect.js";
-import { isReadName } from "../../src/scan/accumulator.js";
+import { isReadName } from "../../src/ingest/accumulator.js";
 import { normalizeRecord } from "../../src/events/normalize.js";
 import type { Row } from "../../src/athena/results.js";
 import { DuckAthena, placeRecords } from "./duckdb.js";

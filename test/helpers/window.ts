@@ -10,7 +10,7 @@
  * top. Public addresses and their locations are illustrative: they come from a static table
  * (`GEN_GEO`), not from a real database, so tests do not depend on monthly data updates.
  *
- * `buildWindow` and `buildProfile` follow the scan's documented rules (src/scan/accumulator.ts,
+ * `buildWindow` and `buildProfile` follow the scan's documented rules (src/ingest/accumulator.ts,
  * src/baseline/merge.ts): api = `service:EventName`; ip/ua/network/country only for calls not made
  * by a service on the identity's behalf (`invokedBy`), network/country only for public addresses;
  * 10-minute buckets with distinct read APIs; geo points de-duplicated per address and minute.

@@ -1,4 +1,4 @@
-import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts } from "../events/normalize.js";
+import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts } from "./lean-facts.js";
 import type { Principal } from "../events/types.js";
 import type { IdentityAcc } from "./accumulator.js";
 

@@ -33,9 +33,9 @@ import {
   recordStart,
   recordTime,
   spanHash,
-} from "../../src/sources/record-bytes.js";
+} from "../../src/ingest/record-bytes.js";
 import { FileSource, gunzipSized, listInputFiles } from "../../src/sources/files.js";
-import { internedString, nativeWalk, walkKind } from "../../src/sources/native-walk.js";
+import { internedString, nativeWalk, walkKind } from "../../src/ingest/native-walk.js";
 import { Scanner } from "../../src/scan/scanner.js";
 import { generate } from "../../src/bench/generate.js";
 import { rng } from "../../src/util/rng.js";

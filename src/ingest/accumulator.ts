@@ -1,7 +1,7 @@
 import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
-import { readsRequestParameters } from "../events/normalize.js";
+import { readsRequestParameters } from "./lean-facts.js";
 export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, WinStat } from "../detectors/types.js";

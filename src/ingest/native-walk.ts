@@ -28,7 +28,7 @@ function load(): { walk?: NativeWalk; why: string } {
   const flag = process.env.TRAILHOUND_NATIVE;
   if (flag === "0" || flag === "off" || flag === "false") return { why: `off (TRAILHOUND_NATIVE=${flag})` };
   try {
-    // src/sources/ and dist/sources/ both sit two levels below the package root.
+    // src/ingest/ and dist/ingest/ both sit two levels below the package root.
     const mod = createRequire(import.meta.url)("../../build/Release/record_walk.node") as Partial<NativeWalk>;
     if (mod.abi !== WALK_ABI || typeof mod.walk !== "function")
       return { why: `build/Release/record_walk.node is from another version (interface ${String(mod.abi)}, expected ${WALK_ABI}; rebuild it: npm run build:native)` };

@@ -1,5 +1,4 @@
-import { emptyRecordFields, readsRequestParameters } from "../events/normalize.js";
-import type { RecordFields } from "../events/types.js";
+import { emptyRecordFields, readsRequestParameters, type RecordFields } from "./lean-facts.js";
 import {
   COMPLEX,
   F_ERRCODE,
@@ -29,7 +28,7 @@ import {
   type RecordIndex,
 } from "./record-bytes.js";
 import { internedString, releaseInterned } from "./native-walk.js";
-import type { RecordSink } from "./types.js";
+import type { RecordSink } from "../sources/types.js";
 
 /**
  * Hands the records of an S3 delivery file (`{"Records":[...]}`, as bytes) to a sink: each record

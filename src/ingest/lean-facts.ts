@@ -1,0 +1,268 @@
+/**
+ * The lean half of normalisation: what a record that only trains baselines (or is merely counted
+ * in the window) yields without building a TrailEvent, from a parsed record (`baselineFacts`) or
+ * from fields read off the file bytes (`leanFacts`). The other half, the TrailEvent, is in
+ * events/normalize.ts; both apply the same checks in the same order, so skip reasons agree.
+ */
+import type { EventFacts, Principal, SkipReason } from "../events/types.js";
+import { apiOf, classifySourceIp, isDeniedCode, missingField, principalOf, userAgentFamily } from "../events/normalize.js";
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+/**
+ * The fields of a record that train a baseline, read without parsing the record (see
+ * record-bytes.ts). Values are the record's own strings; `undefined` where the record has
+ * no such key. A source only offers a record this way when every one of them that is present is
+ * a plain JSON string, `eventTime` is in CloudTrail's `YYYY-MM-DDTHH:MM:SSZ` form, `eventSource`,
+ * `eventName` and `eventID` are non-empty and `userIdentity` is an object.
+ */
+export interface RecordFields {
+  /** `eventTime` in epoch milliseconds. */
+  time: number;
+  /** `eventID`; "" when the source did not read it (see RecordSink.eventIdsFrom). */
+  eventId: string;
+  eventSource: string;
+  eventName: string;
+  awsRegion: string | undefined;
+  sourceIPAddress: string | undefined;
+  userAgent: string | undefined;
+  errorCode: string | undefined;
+  errorMessage: string | undefined;
+  recipientAccountId: string | undefined;
+  /** `userIdentity.type`, `.arn`, `.invokedBy`. */
+  identityType: string | undefined;
+  identityArn: string | undefined;
+  invokedBy: string | undefined;
+  /**
+   * The request parameters the baseline reads (see readsRequestParameters): null when the record
+   * has none (or null), an object with only the read keys otherwise; undefined: not read (the
+   * record then takes the full path when its call needs them).
+   */
+  requestParameters?: Record<string, unknown> | null;
+}
+
+/** Facts of a record that only trains baselines (see Scanner's fast path). Reused: copy what you keep. */
+export interface BaselineFacts extends EventFacts {
+  accountId: string;
+  errorCode: string | undefined;
+  principal: Principal;
+}
+
+/** A blank BaselineFacts (every field present: one hidden class for all). */
+export function emptyBaselineFacts(): BaselineFacts {
+  return {
+    id: "",
+    time: 0,
+    api: "",
+    eventName: "",
+    region: "",
+    sourceIp: "",
+    ipKind: "none",
+    uaFamily: "",
+    failed: false,
+    denied: false,
+    errorCode: undefined,
+    accountId: "",
+    requestParameters: null,
+    principal: { key: "", type: "" },
+  };
+}
+
+const scratch = emptyBaselineFacts();
+
+/** The record-level inputs of `factsFrom`: RecordFields, or a parsed record's values unchecked. */
+interface LooseFields {
+  time: number;
+  eventSource: string;
+  eventName: string;
+  awsRegion: unknown;
+  sourceIPAddress: unknown;
+  userAgent: unknown;
+  errorCode: unknown;
+  errorMessage: unknown;
+  recipientAccountId: unknown;
+  identityType: unknown;
+  identityArn: unknown;
+  invokedBy: unknown;
+}
+
+/** The baseline reads request parameters of these calls only (AssumeRole*: roleArn; RunInstances: instanceType). */
+export function readsRequestParameters(eventName: string): boolean {
+  return eventName === "RunInstances" || eventName.startsWith("AssumeRole");
+}
+
+const NOT_READ: unique symbol = Symbol("not read");
+
+/**
+ * Principals by what determines them (the ARN of users, roles and root; the invoking service),
+ * bounded. `clears` counts the times it started afresh, so that caches built on it can follow.
+ */
+export class PrincipalCache {
+  readonly map = new Map<string, Principal>();
+  clears = 0;
+  constructor(readonly max = 100_000) {}
+  set(key: string, p: Principal): void {
+    if (this.map.size > this.max) {
+      this.map.clear();
+      this.clears++;
+    }
+    this.map.set(key, p);
+  }
+}
+/** A blank RecordFields (every field present: one hidden class for all). */
+export function emptyRecordFields(): RecordFields {
+  return {
+    time: 0,
+    eventId: "",
+    eventSource: "",
+    eventName: "",
+    awsRegion: undefined,
+    sourceIPAddress: undefined,
+    userAgent: undefined,
+    errorCode: undefined,
+    errorMessage: undefined,
+    recipientAccountId: undefined,
+    identityType: undefined,
+    identityArn: undefined,
+    invokedBy: undefined,
+    requestParameters: undefined,
+  };
+}
+const looseScratch: LooseFields = emptyRecordFields();
+
+/**
+ * The fast path for records that only train baselines: the same validation, in the same order,
+ * as `toTrailEvent` (so skip reasons agree), but no TrailEvent is built and principals come from
+ * `principals`, a cache keyed on what determines them (the ARN of users, roles and root; the
+ * invoking service). `time` is the already parsed eventTime. Returns a reused object.
+ */
+export function baselineFacts(
+  r: Record<string, unknown>,
+  time: number,
+  principals: PrincipalCache,
+  /** False: leave `ipKind` to the caller (the scanner classifies once per identity and address). */
+  classify = true,
+): BaselineFacts | SkipReason {
+  const bad = missingField(r);
+  if (bad) return bad;
+  const u = r.userIdentity as Record<string, unknown>;
+  const x = looseScratch;
+  x.time = time;
+  x.eventSource = r.eventSource as string;
+  x.eventName = r.eventName as string;
+  x.awsRegion = r.awsRegion;
+  x.sourceIPAddress = r.sourceIPAddress;
+  x.userAgent = r.userAgent;
+  x.errorCode = r.errorCode;
+  x.errorMessage = r.errorMessage;
+  x.recipientAccountId = r.recipientAccountId;
+  x.identityType = u.type;
+  x.identityArn = u.arn;
+  x.invokedBy = u.invokedBy;
+  const f = factsFrom(x, r.eventID as string, principals, u, r.responseElements, r.requestParameters, classify)!;
+  return f;
+}
+
+/**
+ * `baselineFacts` from fields read without parsing the record (see RecordFields), or undefined
+ * when they are not enough: an identity not met before (its principal needs the whole
+ * userIdentity), a console login (its outcome is in responseElements), or a call whose request
+ * parameters the baseline reads when `f` does not carry them. The caller then parses the record.
+ * `ipKind` is left to the caller.
+ */
+export function leanFacts(f: RecordFields, principals: PrincipalCache): BaselineFacts | undefined {
+  const p = principalFor(f, principals, undefined);
+  // The event id only matters inside the detection window: the caller sets it there (RecordFields.eventId).
+  return p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
+}
+
+/** `leanFacts` for a record whose principal the caller already knows (same rules otherwise). */
+export function leanFactsFor(f: RecordFields, principal: Principal): BaselineFacts | undefined {
+  return factsWith(f, "", principal, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
+}
+
+function factsFrom(
+  x: LooseFields,
+  id: string,
+  principals: PrincipalCache,
+  ui: Record<string, unknown> | undefined,
+  responseElements: unknown,
+  requestParameters: unknown,
+  classify: boolean,
+): BaselineFacts | undefined {
+  const p = principalFor(x, principals, ui);
+  return p && factsWith(x, id, p, responseElements, requestParameters, classify);
+}
+
+/** What determines a principal, as the cache's key: the ARN of users, roles and root; the invoking service. */
+function principalCacheKey(type: unknown, arn: unknown, invokedBy: unknown): string | undefined {
+  if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root"))
+    // invokedBy varies per event for one ARN (a service acting with the caller's credentials).
+    return typeof invokedBy === "string" ? arn + "\u0000" + invokedBy : arn;
+  if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) return "svc\u0000" + invokedBy;
+  return undefined;
+}
+
+/**
+ * Note the principal of a record that took the full path (`toTrailEvent`), so that later records
+ * of it may take the fast lane: the same principal `baselineFacts` would have cached for it.
+ */
+export function rememberPrincipal(r: Record<string, unknown>, principal: Principal, principals: PrincipalCache): void {
+  const u = r.userIdentity as Record<string, unknown>;
+  const ck = principalCacheKey(u.type, u.arn, u.invokedBy);
+  if (ck !== undefined && !principals.map.has(ck)) principals.set(ck, principal);
+}
+
+/** The record's principal from the cache, else from `ui` (cached); undefined without `ui`. */
+function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<string, unknown> | undefined): Principal | undefined {
+  const ck = principalCacheKey(x.identityType, x.identityArn, x.invokedBy);
+  let principal = ck !== undefined ? principals.map.get(ck) : undefined;
+  if (!principal) {
+    if (!ui) return undefined;
+    principal = principalOf(ui, typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined);
+    if (ck !== undefined) principals.set(ck, principal);
+  }
+  return principal;
+}
+
+function factsWith(
+  x: LooseFields,
+  id: string,
+  principal: Principal,
+  responseElements: unknown,
+  requestParameters: unknown,
+  classify: boolean,
+): BaselineFacts | undefined {
+  const recipient = typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined;
+  const names = apiOf(x.eventSource, x.eventName);
+  if (requestParameters === NOT_READ && readsRequestParameters(names.name)) return undefined;
+  const sourceIp = typeof x.sourceIPAddress === "string" ? x.sourceIPAddress : "";
+  const errorCode = typeof x.errorCode === "string" && x.errorCode.length > 0 ? x.errorCode : undefined;
+  let failed = errorCode !== undefined;
+  let denied = false;
+  if (names.name === "ConsoleLogin") {
+    if (responseElements === NOT_READ) return undefined;
+    const re = obj(responseElements);
+    if (re?.ConsoleLogin === "Failure") failed = denied = true;
+  }
+  if (!denied && errorCode !== undefined) denied = isDeniedCode(errorCode, typeof x.errorMessage === "string" ? x.errorMessage : undefined);
+  const f = scratch;
+  f.id = id;
+  f.time = x.time;
+  f.api = names.api;
+  f.eventName = names.name;
+  f.region = typeof x.awsRegion === "string" ? x.awsRegion : "unknown";
+  f.sourceIp = sourceIp;
+  if (classify) f.ipKind = classifySourceIp(sourceIp);
+  f.uaFamily = userAgentFamily(typeof x.userAgent === "string" ? x.userAgent : "");
+  f.failed = failed;
+  f.denied = denied;
+  f.errorCode = errorCode;
+  f.accountId = recipient ?? principal.accountId ?? "unknown";
+  const rp = requestParameters;
+  f.requestParameters = rp !== null && typeof rp === "object" && !Array.isArray(rp) ? (rp as Record<string, unknown>) : null;
+  f.principal = principal;
+  return f;
+}
