@@ -21,6 +21,10 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_DATA_DIR: "a writable directory for the store (default ./data; /data in the Docker image)",
   TRAILHOUND_ADMINS:
     "comma-separated Slack user ids (U.../W...: profile -> ... -> Copy member ID) and user-group ids (S...: group page URL) allowed to suppress and unsuppress",
+  TRAILHOUND_VIEWERS:
+    "comma-separated Slack user ids (U.../W...) and user-group ids (S...) who may run scans and see findings, or * for every full member of the workspace (guests never); unset: admins only",
+  TRAILHOUND_CHANNELS: "comma-separated channel ids (C.../G...) where scan results and details may be posted; elsewhere they go privately to whoever asked (default: any channel)",
+  TRAILHOUND_MAX_SCANS_PER_USER: "how many scans one person may have running or waiting at once, 1-20 (default 2)",
   TRAILHOUND_ACK_ANYONE: "true or false (default true): whether anyone, not only admins, may acknowledge findings",
   TRAILHOUND_TEAM_ID:
     "the workspace id (T...) allowed to use the bot: in a browser, app.slack.com/client/T.../...; default: the token's own workspace (auth.test)",
@@ -88,6 +92,12 @@ const EnvSchema = z.object({
       (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
       "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
     ),
+    TRAILHOUND_VIEWERS: optStr.refine(
+      (v) => list(v).every((id) => id === "*" || SLACK_USER.test(id) || SLACK_GROUP.test(id)),
+      "every entry must be a Slack user id (U.../W...), a user-group id (S...) or *",
+    ),
+    TRAILHOUND_CHANNELS: optStr.refine((v) => list(v).every((c) => /^[CG][A-Z0-9]{2,}$/.test(c)), "every entry must be a channel id (C... or G...), not a #name"),
+    TRAILHOUND_MAX_SCANS_PER_USER: optStr.refine((v) => v === undefined || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 20), "must be a whole number 1-20"),
     TRAILHOUND_ACK_ANYONE: optStr.refine(
       (v) => v === undefined || /^(true|false|1|0|yes|no)$/i.test(v),
       "must be true or false",
@@ -123,6 +133,11 @@ export interface Config {
   };
   dataDir: string;
   admins: { users: string[]; groups: string[] };
+  /** TRAILHOUND_VIEWERS; undefined when unset (admins only). */
+  viewers?: { everyone: boolean; users: string[]; groups: string[] };
+  /** TRAILHOUND_CHANNELS; undefined when unset (any channel). */
+  channels?: string[];
+  maxScansPerUser: number;
   ackAnyone: boolean;
   aws: { regions: string[]; profile?: string; roleArns: string[] };
   digest: { channel?: string; cron: string; tz: string };
@@ -181,6 +196,17 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     },
     dataDir: e.TRAILHOUND_DATA_DIR ?? "./data",
     admins: { users: admins.filter((a) => SLACK_USER.test(a)), groups: admins.filter((a) => SLACK_GROUP.test(a)) },
+    ...(e.TRAILHOUND_VIEWERS !== undefined
+      ? {
+          viewers: {
+            everyone: list(e.TRAILHOUND_VIEWERS).includes("*"),
+            users: list(e.TRAILHOUND_VIEWERS).filter((a) => SLACK_USER.test(a)),
+            groups: list(e.TRAILHOUND_VIEWERS).filter((a) => SLACK_GROUP.test(a)),
+          },
+        }
+      : {}),
+    ...(e.TRAILHOUND_CHANNELS !== undefined ? { channels: list(e.TRAILHOUND_CHANNELS) } : {}),
+    maxScansPerUser: e.TRAILHOUND_MAX_SCANS_PER_USER === undefined ? 2 : Number(e.TRAILHOUND_MAX_SCANS_PER_USER),
     ackAnyone: e.TRAILHOUND_ACK_ANYONE === undefined ? true : /^(true|1|yes)$/i.test(e.TRAILHOUND_ACK_ANYONE),
     aws: {
       regions: list(e.TRAILHOUND_REGIONS),

@@ -89,6 +89,9 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     teamId,
     ...(who.user_id && who.bot_id ? { botUserId: who.user_id, botId: who.bot_id } : {}),
     admins: config.admins,
+    ...(config.viewers ? { viewers: config.viewers } : {}),
+    ...(config.channels ? { channels: config.channels } : {}),
+    maxScansPerUser: config.maxScansPerUser,
     ackAnyone: config.ackAnyone,
     store: deps.store,
     scans: deps.scans,
@@ -105,6 +108,10 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     ...(deps.maxQueuedScans !== undefined ? { maxQueuedScans: deps.maxQueuedScans } : {}),
   });
   if (!bot.authz.hasAdmins) log.warn("TRAILHOUND_ADMINS is empty: nobody can suppress or unsuppress findings");
+  if (!config.viewers) log.warn("TRAILHOUND_VIEWERS is not set: only admins may run scans, see findings or read baselines");
+  for (const d of config.digests) {
+    if (config.channels && !config.channels.includes(d.channel)) log.warn("a digest channel is not in TRAILHOUND_CHANNELS; digests are still posted there", { channel: d.channel });
+  }
 
   let port: number | undefined;
   let health: Server | undefined;

@@ -30,6 +30,11 @@ export class FakeSlack {
   readonly handlers = new Map<string, Handler>();
   /** Members of user groups (usergroups.users.list). */
   readonly groups = new Map<string, string[]>();
+  /**
+   * users.info: fields that differ from a full member of `team` (e.g. `{ is_restricted: true }`
+   * for a guest); `null`: no such user. Users not listed are full members.
+   */
+  readonly users = new Map<string, Record<string, unknown> | null>();
   team = "T0TEST";
   url = "";
 
@@ -122,6 +127,15 @@ export class FakeSlack {
       case "views.publish":
       case "views.update":
         return { status: 200, body: { ok: true, view: { id: "V" + this.tsCounter++ } } };
+      case "users.info": {
+        const id = String(args.user);
+        const extra = this.users.get(id);
+        if (extra === null) return { status: 200, body: { ok: false, error: "user_not_found" } };
+        return {
+          status: 200,
+          body: { ok: true, user: { id, team_id: this.team, name: id.toLowerCase(), deleted: false, is_bot: false, is_restricted: false, is_ultra_restricted: false, ...extra } },
+        };
+      }
       case "usergroups.users.list": {
         const users = this.groups.get(String(args.usergroup));
         return { status: 200, body: users ? { ok: true, users } : { ok: false, error: "no_such_subteam" } };

@@ -18,7 +18,7 @@ import {
 import { toBoltLogger, type Log } from "../log.js";
 import { registerFindingActions } from "./actions/findings.js";
 import { registerHome } from "./actions/home.js";
-import { Authorizer } from "./auth.js";
+import { Access, type ViewerList } from "./access.js";
 import { COMMAND, handleCloudtrail } from "./commands/cloudtrail.js";
 import type { CommandArgs } from "./commands/scan.js";
 import { audit, DEFAULT_SETTINGS, MessageBook, type Bot, type BotSettings } from "./context.js";
@@ -43,6 +43,10 @@ export interface SlackAppOptions {
   botUserId?: string;
   botId?: string;
   admins: { users: string[]; groups: string[] };
+  /** Undefined: admins only. */
+  viewers?: ViewerList;
+  /** Channels where results may be posted; undefined: any. */
+  channels?: string[];
   ackAnyone: boolean;
   store: BotStore;
   scans: ScanService;
@@ -52,7 +56,9 @@ export interface SlackAppOptions {
   settings?: Partial<BotSettings>;
   maxConcurrentScans?: number;
   maxQueuedScans?: number;
-  /** Group membership cache lifetime for admin groups. */
+  /** Scans one person may have running or waiting (default 2). */
+  maxScansPerUser?: number;
+  /** Cache lifetime of group members and account kinds (users.info). */
   adminGroupCacheMs?: number;
 }
 
@@ -91,7 +97,7 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
   const now = o.now ?? Date.now;
   const log = o.log;
   const settings: BotSettings = { ...DEFAULT_SETTINGS, ...o.settings, result: { ...DEFAULT_SETTINGS.result, ...o.settings?.result } };
-  const runner = new ScanRunner(o.maxConcurrentScans ?? 2, o.maxQueuedScans ?? 20);
+  const runner = new ScanRunner(o.maxConcurrentScans ?? 2, o.maxQueuedScans ?? 20, o.maxScansPerUser ?? 2);
   const clientOptions: webApi.WebClientOptions = {
     ...(o.apiUrl ? { slackApiUrl: o.apiUrl } : {}),
     ...o.clientOptions,
@@ -136,8 +142,10 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
   const bot: Bot = {
     store: o.store,
     scans: o.scans,
-    authz: new Authorizer({
+    authz: new Access({
       admins: o.admins,
+      ...(o.viewers ? { viewers: o.viewers } : {}),
+      ...(o.channels ? { channels: o.channels } : {}),
       ackAnyone: o.ackAnyone,
       api: app.client,
       log,

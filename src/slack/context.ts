@@ -2,7 +2,7 @@
 import type { webApi } from "@slack/bolt";
 import type { Log } from "../log.js";
 import type { AuditAction } from "../store/types.js";
-import type { Authorizer } from "./auth.js";
+import type { Access } from "./access.js";
 import type { BotStore, DigestSchedule, ScanService } from "./ports.js";
 import type { ScanRunner } from "./runner.js";
 import type { Block } from "./views/limits.js";
@@ -25,7 +25,8 @@ export const DEFAULT_SETTINGS: BotSettings = {
 export interface Bot {
   store: BotStore;
   scans: ScanService;
-  authz: Authorizer;
+  /** Every access check (access.ts). */
+  authz: Access;
   runner: ScanRunner;
   log: Log;
   now: () => number;

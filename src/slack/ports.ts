@@ -58,6 +58,7 @@ export type BotStore = Pick<
   | "activeSuppressions"
   | "matchSuppression"
   | "audit"
+  | "auditLog"
   | "getBaseline"
   | "getBaselineFacts"
   | "stats"

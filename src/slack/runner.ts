@@ -10,8 +10,18 @@ export class QueueFullError extends Error {
   }
 }
 
+/** One person already has as many scans running or waiting as allowed. */
+export class UserLimitError extends Error {
+  readonly code = "trailhound_user_scan_limit";
+  constructor(readonly limit: number) {
+    super(`You already have ${limit} scan${limit === 1 ? "" : "s"} running or waiting (the limit per person); wait for one to finish.`);
+  }
+}
+
 export class ScanRunner {
   private active = 0;
+  /** Scans running or waiting per owner (Slack user id). */
+  private readonly perOwner = new Map<string, number>();
   private readonly waiters: Array<() => void> = [];
   private readonly controllers = new Set<AbortController>();
   private readonly tasks = new Set<Promise<unknown>>();
@@ -20,7 +30,19 @@ export class ScanRunner {
   constructor(
     readonly maxConcurrent = 2,
     readonly maxWaiting = 20,
+    /** Scans one owner may have running or waiting at once. */
+    readonly maxPerOwner = Number.POSITIVE_INFINITY,
   ) {}
+
+  /** Scans running or waiting for this owner. */
+  ownedBy(owner: string): number {
+    return this.perOwner.get(owner) ?? 0;
+  }
+
+  /** Whether this owner may submit another scan now. */
+  ownerMayQueue(owner: string): boolean {
+    return this.ownedBy(owner) < this.maxPerOwner;
+  }
 
   /** Scans running plus waiting. */
   get load(): { running: number; waiting: number } {
@@ -37,8 +59,16 @@ export class ScanRunner {
    * has to wait. The job always runs, even when aborted while waiting (its signal says so), so
    * that it can report what happened; shutdown waits for it. Returns the job's promise.
    */
-  submit<T>(job: (signal: AbortSignal) => Promise<T>, onQueued?: (ahead: number) => void): Promise<T> {
+  submit<T>(job: (signal: AbortSignal) => Promise<T>, onQueued?: (ahead: number) => void, owner?: string): Promise<T> {
     if (!this.accepting) return Promise.reject(this.closed ? new Error("shutting down") : new QueueFullError(this.maxWaiting));
+    if (owner !== undefined && !this.ownerMayQueue(owner)) return Promise.reject(new UserLimitError(this.maxPerOwner));
+    if (owner !== undefined) this.perOwner.set(owner, this.ownedBy(owner) + 1);
+    const release = () => {
+      if (owner === undefined) return;
+      const n = this.ownedBy(owner) - 1;
+      if (n > 0) this.perOwner.set(owner, n);
+      else this.perOwner.delete(owner);
+    };
     const ctl = new AbortController();
     this.controllers.add(ctl);
     const run = async () => {
@@ -54,7 +84,10 @@ export class ScanRunner {
         this.waiters.shift()?.();
       }
     };
-    const p = run().finally(() => this.controllers.delete(ctl));
+    const p = run().finally(() => {
+      this.controllers.delete(ctl);
+      release();
+    });
     const tracked = p.catch(() => undefined);
     this.tasks.add(tracked);
     void tracked.finally(() => this.tasks.delete(tracked));

@@ -120,7 +120,7 @@ it("runs over Socket Mode: acks envelopes, serves /healthz on PORT, stops cleanl
   const scans = new FakeScans(store);
   let shutdowns = 0;
   const bot: RunningBot = await startBot(
-    loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", PORT: "0", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST" }),
+    loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", PORT: "0", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST", TRAILHOUND_VIEWERS: "*" }),
     { store, scans, log: silentLogger, clientOptions: { retryConfig: { retries: 0 } }, settings: { progressIntervalMs: 10, threadPostIntervalMs: 0 }, onShutdown: () => void shutdowns++ },
   );
   cleanup.unshift(() => bot.stop());

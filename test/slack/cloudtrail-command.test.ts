@@ -65,7 +65,7 @@ function referenceBaseline(store: TrailStore, kind: "key" | "user" | "role", val
 }
 
 async function command(store: TrailStore, text: string): Promise<Record<string, unknown>> {
-  const bot = { store, now: () => NOW, log: { error() {}, warn() {}, info() {}, debug() {} } } as unknown as Bot;
+  const bot = { store, now: () => NOW, authz: { check: async () => ({ allowed: true }) }, log: { error() {}, warn() {}, info() {}, debug() {} } } as unknown as Bot;
   let reply: Record<string, unknown> | undefined;
   const args = {
     command: { user_id: "U1", channel_id: "C1", text },

@@ -111,6 +111,7 @@ describe("Authorizer", () => {
         },
       },
     },
+    users: { info: async (_: { user: string }) => ({ user: { is_restricted: false } }) },
   });
 
   it("admins by user id or group membership (cached, fail closed); ack for anyone unless configured", async () => {
@@ -121,7 +122,9 @@ describe("Authorizer", () => {
     expect(await a.check("U0G", "suppress")).toEqual({ allowed: true });
     expect((await a.check("U0X", "suppress")).allowed).toBe(false);
     expect((await a.check("U0X", "suppress")).reason).toContain("Only trailhound admins");
-    expect(await a.check("U0X", "ack")).toEqual({ allowed: true });
+    // Acknowledging needs a viewer: without TRAILHOUND_VIEWERS, only admins.
+    expect((await a.check("U0X", "ack")).allowed).toBe(false);
+    expect(await a.check("U0A", "ack")).toEqual({ allowed: true });
     expect(calls.filter((c) => c === "S0SEC")).toHaveLength(1);
     now += 2000;
     await a.check("U0G", "suppress");
@@ -132,6 +135,8 @@ describe("Authorizer", () => {
     const strict = new Authorizer({ admins: { users: ["U0A"], groups: [] }, ackAnyone: false, api: api({}, []), log: silentLogger });
     expect((await strict.check("U0X", "ack")).allowed).toBe(false);
     expect((await strict.check("U0A", "ack")).allowed).toBe(true);
+    const viewers = new Authorizer({ admins: { users: ["U0A"], groups: [] }, viewers: { everyone: true, users: [], groups: [] }, ackAnyone: true, api: api({}, []), log: silentLogger });
+    expect(await viewers.check("U0X", "ack")).toEqual({ allowed: true });
     const none = new Authorizer({ admins: { users: [], groups: [] }, ackAnyone: true, api: api({}, []), log: silentLogger });
     expect((await none.check("U0A", "suppress")).reason).toContain("none are configured");
   });

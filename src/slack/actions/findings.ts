@@ -6,6 +6,7 @@
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, RespondFn, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from "@slack/bolt";
 import type { SuppressInput } from "../../store/store.js";
 import { isStoreError } from "../../store/errors.js";
+import { allow } from "../access.js";
 import { audit, type Bot } from "../context.js";
 import { findingDetailsMessage, findingDetailsModal } from "../views/details.js";
 import { FINDING_ACTIONS, SCOPE_LABEL } from "../views/finding.js";
@@ -50,13 +51,10 @@ export async function onAcknowledge(bot: Bot, a: ButtonArgs): Promise<void> {
   await guarded(bot, "Acknowledge", a, async () => {
     const user = a.body.user.id;
     const id = a.action.value ?? "";
+    const d = await allow(bot, user, "ack", `ack:${id}`);
+    if (!d.allowed) return tell(a, `:no_entry: ${esc(d.reason)}`);
     const stored = await bot.store.getFinding(id);
     if (!stored) return tell(a, gone(id));
-    const d = await bot.authz.check(user, "ack");
-    if (!d.allowed) {
-      await audit(bot, user, "refused", `ack:${id}`, d.reason);
-      return tell(a, `:no_entry: ${esc(d.reason)}`);
-    }
     // The store records the acknowledgement in the finding's history and in the audit log.
     let updated;
     try {
@@ -75,11 +73,8 @@ export async function onSuppressClick(bot: Bot, a: ButtonArgs): Promise<void> {
     const user = a.body.user.id;
     const id = a.action.value ?? "";
     // Authorise before opening the modal (and again on submission: that one decides).
-    const d = await bot.authz.check(user, "suppress");
-    if (!d.allowed) {
-      await audit(bot, user, "refused", `suppress:${id}`, d.reason);
-      return tell(a, `:no_entry: ${esc(d.reason)}`);
-    }
+    const d = await allow(bot, user, "suppress", `suppress:${id}`);
+    if (!d.allowed) return tell(a, `:no_entry: ${esc(d.reason)}`);
     const stored = await bot.store.getFinding(id);
     if (!stored) return tell(a, gone(id));
     const site = clickSite(a.body);
@@ -102,15 +97,14 @@ type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 export async function onSuppressSubmit(bot: Bot, { ack, body, view, client }: SubmitArgs): Promise<void> {
   const user = body.user.id;
   const meta = decodeMeta(view.private_metadata);
+  const d = await allow(bot, user, "suppress", `suppress:${meta?.f ?? "?"}`);
+  if (!d.allowed) {
+    await ack({ response_action: "errors", errors: { [SUPPRESS_BLOCKS.scope.block]: d.reason ?? "Not allowed." } });
+    return;
+  }
   const stored = meta ? await bot.store.getFinding(meta.f) : undefined;
   if (!meta || !stored) {
     await ack({ response_action: "errors", errors: { [SUPPRESS_BLOCKS.scope.block]: "This finding is not in the store any more." } });
-    return;
-  }
-  const d = await bot.authz.check(user, "suppress");
-  if (!d.allowed) {
-    await audit(bot, user, "refused", `suppress:${meta.f}`, d.reason);
-    await ack({ response_action: "errors", errors: { [SUPPRESS_BLOCKS.scope.block]: d.reason ?? "Not allowed." } });
     return;
   }
   const now = bot.now();
@@ -159,6 +153,8 @@ export async function onDetails(bot: Bot, a: ButtonArgs): Promise<void> {
   await a.ack();
   await guarded(bot, "Details", a, async () => {
     const id = a.action.value ?? "";
+    const d = await allow(bot, a.body.user.id, "view", `details:${id}`);
+    if (!d.allowed) return tell(a, `:no_entry: ${esc(d.reason)}`);
     const stored = await bot.store.getFinding(id);
     if (!stored) return tell(a, gone(id));
     const site = clickSite(a.body);
@@ -167,7 +163,8 @@ export async function onDetails(bot: Bot, a: ButtonArgs): Promise<void> {
       return;
     }
     const msg = findingDetailsMessage(stored);
-    if (site.kind === "message" && site.channel) {
+    // In the thread only where results may be posted (TRAILHOUND_CHANNELS); else privately.
+    if (site.kind === "message" && site.channel && bot.authz.mayPostIn(site.channel)) {
       try {
         await a.client.chat.postMessage({ channel: site.channel, thread_ts: site.threadTs, text: msg.text, blocks: msg.blocks });
         return;

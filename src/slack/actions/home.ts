@@ -1,11 +1,18 @@
 /** The App Home tab: published on app_home_opened, refreshed after acts taken from it. */
 import type { App, BlockAction, ButtonAction, webApi } from "@slack/bolt";
 import { unsuppress } from "../commands/cloudtrail.js";
+import { allow } from "../access.js";
 import type { Bot } from "../context.js";
-import { HOME_ACTIONS, homeView } from "../views/home.js";
+import { HOME_ACTIONS, homeView, refusedHomeView } from "../views/home.js";
 import { tell } from "./common.js";
 
 export async function publishHome(bot: Bot, client: webApi.WebClient, userId: string): Promise<void> {
+  // Findings and suppressions name identities and addresses: viewers only.
+  const d = await allow(bot, userId, "view", "home");
+  if (!d.allowed) {
+    await client.views.publish({ user_id: userId, view: refusedHomeView(d.reason ?? "Not allowed.", bot.now()) });
+    return;
+  }
   const now = bot.now();
   const view = homeView({
     findings: bot.store.listFindings({ status: ["open", "acknowledged"] }),

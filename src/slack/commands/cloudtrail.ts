@@ -2,7 +2,9 @@
 import { DEFAULT_BASELINE_CONFIG } from "../../baseline/profile.js";
 import { BaselineView, learningAt } from "../../baseline/view.js";
 import type { BaselineFacts } from "../../store/baselines.js";
+import { allow, type Permission } from "../access.js";
 import { audit, type Bot } from "../context.js";
+import { auditMessage } from "../views/audit.js";
 import { helpMessage } from "../views/help.js";
 import type { SlackMessage } from "../views/limits.js";
 import { baselineMessage, noBaselineMessage, statusMessage, suppressionsMessage } from "../views/status.js";
@@ -67,11 +69,8 @@ async function baseline(bot: Bot, cmd: Extract<Command, { kind: "baseline" }>): 
 
 /** End a suppression (admins). Shared by the command and the Home tab button. */
 export async function unsuppress(bot: Bot, user: string, id: string): Promise<{ ok: boolean; text: string }> {
-  const d = await bot.authz.check(user, "suppress");
-  if (!d.allowed) {
-    await audit(bot, user, "refused", `unsuppress:${id}`, d.reason);
-    return { ok: false, text: `:no_entry: ${esc(d.reason)}` };
-  }
+  const d = await allow(bot, user, "suppress", `unsuppress:${id}`);
+  if (!d.allowed) return { ok: false, text: `:no_entry: ${esc(d.reason)}` };
   const existing = bot.store.getSuppression(id);
   if (!existing) return { ok: false, text: `No suppression ${code(id)}: see \`/cloudtrail suppressions\`.` };
   if (existing.removed) return { ok: false, text: `Suppression ${code(id)} was already ended by ${mention(existing.removed.by)} ${slackDate(existing.removed.at)}.` };
@@ -80,9 +79,24 @@ export async function unsuppress(bot: Bot, user: string, id: string): Promise<{ 
   return { ok: true, text: `:loud_sound: Suppression ${code(s.id)} ended by ${mention(user)}; matching findings show again.` };
 }
 
+/** What each verb needs (scan checks its own; unsuppress checks in unsuppress()). */
+const NEEDS: Partial<Record<Command["kind"], Permission>> = { status: "view", suppressions: "view", baseline: "view", audit: "audit" };
+
+function targetOf(cmd: Command): string {
+  if (cmd.kind === "baseline") return `baseline:${cmd.identity.kind} ${cmd.identity.value}`;
+  return cmd.kind;
+}
+
 export async function handleCloudtrail(bot: Bot, args: CommandArgs): Promise<void> {
   const cmd = parseCommand(args.command.text, bot.now());
+  const need = NEEDS[cmd.kind];
+  if (need) {
+    const d = await allow(bot, args.command.user_id, need, targetOf(cmd));
+    if (!d.allowed) return args.ack({ response_type: "ephemeral", text: `:no_entry: ${esc(d.reason)}` });
+  }
   switch (cmd.kind) {
+    case "audit":
+      return quick(bot, args, async () => auditMessage(bot.store.auditLog(cmd.limit), cmd.limit, bot.store.stats(bot.now()).counts.audit));
     case "scan":
       return startScan(bot, args, cmd);
     case "help":

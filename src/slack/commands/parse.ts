@@ -5,6 +5,7 @@
  *   scan user NAME [WINDOW]      scan ip IP [WINDOW]      scan role ARN|NAME [WINDOW]
  *   scan account [ID] [WINDOW]   scan [WINDOW]            (WINDOW: 30m, 24h, 7d, since ISO [until ISO])
  *   status   suppressions   unsuppress ID   baseline user NAME | baseline role NAME | baseline KEY
+ *   audit [N]
  */
 import { isIP } from "node:net";
 import type { ScanTarget } from "../ports.js";
@@ -16,7 +17,12 @@ export type Command =
   | { kind: "suppressions" }
   | { kind: "unsuppress"; id: string }
   | { kind: "baseline"; identity: { kind: "user" | "role" | "key"; value: string } }
+  | { kind: "audit"; limit: number }
   | { kind: "invalid"; input: string; problem: string };
+
+/** `audit` shows this many entries by default, at most AUDIT_MAX. */
+export const AUDIT_DEFAULT = 20;
+export const AUDIT_MAX = 200;
 
 /** LookupEvents keeps 90 days. */
 export const MAX_WINDOW_DAYS = 90;
@@ -157,6 +163,12 @@ export function parseCommand(rawText: string, now?: number): Command {
       if (id === undefined || args.length > 2) return invalid(input, "`unsuppress` needs one suppression id (see `/cloudtrail suppressions`)");
       if (!SUPPRESSION_ID.test(id)) return invalid(input, `\`${id}\` is not a suppression id`);
       return { kind: "unsuppress", id };
+    }
+    case "audit": {
+      if (args.length === 1) return { kind: "audit", limit: AUDIT_DEFAULT };
+      const n = args[1]!;
+      if (args.length > 2 || !/^\d{1,4}$/.test(n) || Number(n) < 1 || Number(n) > AUDIT_MAX) return invalid(input, `\`audit\` takes a number of entries, 1-${AUDIT_MAX} (default ${AUDIT_DEFAULT})`);
+      return { kind: "audit", limit: Number(n) };
     }
     case "baseline": {
       const k = args[1]?.toLowerCase();

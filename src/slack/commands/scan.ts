@@ -6,12 +6,14 @@
  */
 import type { RespondFn, webApi } from "@slack/bolt";
 import type { Finding, Report } from "../../scan/report-types.js";
+import { allow } from "../access.js";
 import { audit, type Bot } from "../context.js";
 import type { ScanProgress, ScanRequest } from "../ports.js";
-import { Throttle } from "../runner.js";
+import { Throttle, UserLimitError } from "../runner.js";
 import { stateOf } from "../views/finding.js";
 import type { SlackMessage } from "../views/limits.js";
 import { scanFailedMessage, scanningMessage, scanResultMessages, workingText } from "../views/report.js";
+import { esc } from "../views/text.js";
 import { describeTarget, describeWindow, type Command } from "./parse.js";
 
 type ScanCommand = Extract<Command, { kind: "scan" }>;
@@ -58,6 +60,8 @@ class ScanSurface {
   }
 
   async start(ahead: number): Promise<void> {
+    // TRAILHOUND_CHANNELS: elsewhere the result goes privately to whoever asked.
+    if (!this.bot.authz.mayPostIn(this.channel)) return;
     try {
       const r = await this.client.chat.postMessage({ channel: this.channel, ...scanningMessage(this.req, undefined, ahead) });
       this.ts = r.ts;
@@ -83,7 +87,9 @@ class ScanSurface {
         await this.respond({
           response_type: "ephemeral",
           replace_original: false,
-          text: "More findings and the JSON report go in a thread when I can post in this channel: `/invite @trailhound` and scan again.",
+          text: this.bot.authz.mayPostIn(this.channel)
+            ? "More findings and the JSON report go in a thread when I can post in this channel: `/invite @trailhound` and scan again."
+            : "More findings and the JSON report go in a thread only in the channels where trailhound may post results (TRAILHOUND_CHANNELS): scan from one of them to see everything.",
         });
       }
       return;
@@ -126,6 +132,18 @@ export async function startScan(bot: Bot, args: CommandArgs, cmd: ScanCommand): 
     ...(cmd.until !== undefined ? { until: cmd.until } : {}),
     requestedBy: command.user_id,
   };
+  const target0 = describeTarget(req.target);
+  const d = await allow(bot, command.user_id, "view", `scan:${target0}`);
+  if (!d.allowed) {
+    await ack({ response_type: "ephemeral", text: `:no_entry: ${esc(d.reason)}` });
+    return;
+  }
+  if (!bot.runner.ownerMayQueue(command.user_id)) {
+    const text = new UserLimitError(bot.runner.maxPerOwner).message;
+    await audit(bot, command.user_id, "refused", `scan:${target0}`, text).catch((err: unknown) => bot.log.error("audit failed", { err }));
+    await ack({ response_type: "ephemeral", text: `:hourglass: ${esc(text)}` });
+    return;
+  }
   if (!bot.runner.accepting) {
     await ack({ response_type: "ephemeral", text: ":hourglass: Too many scans are waiting already; try again in a few minutes." });
     return;
@@ -160,7 +178,7 @@ export async function startScan(bot: Bot, args: CommandArgs, cmd: ScanCommand): 
       bot.log.info("scan done", { target, ms: bot.now() - started, findings: report.findings.length, by: req.requestedBy });
       // The scan worked; if posting (part of) the result fails, the message keeps what got through.
       await surface.finish(report, signal).catch((err: unknown) => bot.log.error("could not post the whole scan result", { target, err: errorText(err) }));
-    })
+    }, undefined, req.requestedBy)
     .catch(async (err: unknown) => {
       // Refused before it ran (shutting down, queue full).
       await posted;

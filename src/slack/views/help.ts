@@ -10,6 +10,7 @@ export const HELP_LINES = [
   "`/cloudtrail suppressions`: active suppressions, who made them, why, until when",
   "`/cloudtrail unsuppress ID`: end a suppression now (admins)",
   "`/cloudtrail baseline user NAME` (or `role NAME`): what is normal for that identity",
+  "`/cloudtrail audit [N]`: the newest N audit entries, refusals included (admins)",
   "`/cloudtrail help`: this text",
 ];
 
@@ -20,7 +21,7 @@ export function helpMessage(problem?: { input: string; problem: string }): Slack
     : ":dog2: *trailhound* finds suspicious activity in AWS CloudTrail.";
   const body = HELP_LINES.map((l) => `• ${l}`).join("\n");
   const foot =
-    "Findings come with buttons: *Acknowledge* (anyone, unless configured otherwise), *Suppress…* (admins: hides matching findings until a date) and *Details* (evidence in the thread).";
+    "Findings come with buttons: *Acknowledge* (viewers, unless configured otherwise), *Suppress…* (admins: hides matching findings until a date) and *Details* (evidence in the thread).";
   return {
     text: problem ? `I did not understand ${esc(truncate(problem.input, 200))}. Try /cloudtrail help.` : "trailhound: /cloudtrail commands",
     blocks: [

@@ -122,3 +122,16 @@ export function homeView(h: HomeInput): types.HomeView {
 
   return { type: "home", callback_id: "trailhound_home", blocks: blocks.slice(0, LIMITS.viewBlocks) };
 }
+
+/** The Home tab of someone who may not see findings: why, and nothing else. */
+export function refusedHomeView(reason: string, now: number): types.HomeView {
+  return {
+    type: "home",
+    callback_id: "trailhound_home",
+    blocks: [
+      { type: "header", block_id: "home:h", text: plain("trailhound") },
+      { type: "section", block_id: "home:refused", text: mrkdwn(`:no_entry: ${esc(reason)}`) },
+      { type: "context", block_id: "home:upd", elements: [mrkdwn(`Updated ${slackDate(now)} · \`/cloudtrail help\` for commands`)] },
+    ],
+  };
+}

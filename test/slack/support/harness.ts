@@ -66,6 +66,7 @@ export async function startTestBot(o: StartOptions = {}): Promise<TestBot> {
     SLACK_API_URL: fake.apiUrl,
     TRAILHOUND_TEAM_ID: TEAM,
     TRAILHOUND_ADMINS: ADMIN,
+    TRAILHOUND_VIEWERS: "*",
     ...o.env,
   });
   let shutdowns = 0;
