@@ -314,6 +314,35 @@ export function buildProgram(): Command {
       },
     );
 
+  program
+    .command("contain")
+    .description("Contain the identity of a finding (deactivate its key, revoke sessions, quarantine, ...); without --action, list what fits")
+    .argument("<finding-id>", "the finding's id (from a report or Slack)")
+    .addOption(new Option("--action <action>", "what to do").choices(["deactivate-key", "revoke-sessions", "quarantine", "delete-login-profile", "detach-policy"]))
+    .option("--dry-run", "show and audit the calls, make none")
+    .option("-y, --yes", "make the calls without asking (runbooks)")
+    .option("--access-key-id <ids...>", "deactivate-key: the key(s), when the finding's events cannot be read")
+    .option("-i, --input <paths...>", "read the finding's events from these CloudTrail files (default: CloudTrail LookupEvents)")
+    .option("--undo <containment-id>", "undo a containment of this finding (reactivate the key, remove the quarantine)")
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .action(async (id: string, o: import("./respond/cli.js").ContainCliOptions) => {
+      const { containCommand } = await import("./respond/cli.js");
+      process.exitCode = await containCommand(id, o);
+    });
+
+  program
+    .command("show")
+    .description("Print a stored finding, its containments and (--events) its CloudTrail records")
+    .argument("<finding-id>", "the finding's id")
+    .option("--events", "also print the cited records, with a CloudTrail console link each")
+    .option("-i, --input <paths...>", "read the records from these CloudTrail files (default: CloudTrail LookupEvents)")
+    .addOption(new Option("--format <format>", "output").choices(["text", "json"]))
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .action(async (id: string, o: import("./respond/cli.js").ShowCliOptions) => {
+      const { showCommand } = await import("./respond/cli.js");
+      process.exitCode = await showCommand(id, o);
+    });
+
   const store = program.command("store").description("Inspect or repair the store");
   store
     .command("check")

@@ -144,7 +144,13 @@ export class StoreSerializer {
     this.#array(data.scans, parts);
     parts.push(Buffer.from(`,"digests":`));
     this.#array(data.digests, parts);
-    parts.push(Buffer.from(`,"digestRuns":${JSON.stringify(data.digestRuns)}}`));
+    parts.push(Buffer.from(`,"digestRuns":${JSON.stringify(data.digestRuns)}`));
+    // Written only once there is one: a store without containments keeps its exact bytes.
+    if (data.containments !== undefined) {
+      parts.push(Buffer.from(`,"containments":`));
+      this.#map(data.containments, parts, (x) => JSON.stringify(x));
+    }
+    parts.push(CLOSE_OBJECT);
     let other = 0;
     for (let i = n0; i < parts.length; i++) other += parts[i]!.length;
     this.sections = { baselines: b, findings: f, audit: a, other };

@@ -138,7 +138,24 @@ export const SuppressionSchema = z.object({
   removed: actor.optional(),
 });
 
-export const AUDIT_ACTIONS = ["ack", "suppress", "unsuppress", "refused", "resolve", "digest", "scan", "prune"] as const;
+export const AUDIT_ACTIONS = [
+  "ack",
+  "suppress",
+  "unsuppress",
+  "refused",
+  "resolve",
+  "digest",
+  "scan",
+  "prune",
+  "contain-proposed",
+  "contain-approved",
+  "contain-executed",
+  "contain-failed",
+  "contain-dry-run",
+  "contain-refused",
+  "contain-undone",
+  "contain-expired",
+] as const;
 
 export const AuditEntrySchema = z.object({
   at: z.string(),
@@ -181,6 +198,39 @@ export const DigestRecordSchema = z.object({
   expiries: z.array(z.string()).optional(),
 });
 
+const containmentCall = z.object({ api: z.string(), input: z.record(z.string(), z.string()) });
+
+export const ContainmentRecordSchema = z.object({
+  id: z.string(),
+  findingId: z.string(),
+  action: z.string(),
+  account: z.string(),
+  resource: z.string(),
+  summary: z.string(),
+  calls: z.array(containmentCall),
+  breaks: z.string(),
+  undo: z.array(containmentCall).optional(),
+  dryRun: z.boolean(),
+  state: z.enum(["awaiting-approval", "executing", "executed", "failed", "dry-run", "expired", "undone"]),
+  proposedBy: z.string(),
+  proposedAt: z.string(),
+  approvalDeadline: z.string().optional(),
+  approvedBy: z.string().optional(),
+  executedAt: z.string().optional(),
+  undone: actor.optional(),
+  steps: z.array(
+    z.object({
+      at: z.string(),
+      by: z.string(),
+      step: z.enum(["proposed", "approved", "executed", "failed", "dry-run", "expired", "undo-executed", "undo-failed"]),
+      api: z.string().optional(),
+      requestId: z.string().optional(),
+      error: z.string().optional(),
+    }),
+  ),
+  slack: z.object({ team: z.string().optional(), channel: z.string(), ts: z.string() }).optional(),
+});
+
 export const StoreDataSchema = z.object({
   schemaVersion: z.number().int(),
   baselines: z.record(z.string(), StoredProfileSchema),
@@ -191,6 +241,7 @@ export const StoreDataSchema = z.object({
   scans: z.array(ScanRecordSchema),
   digests: z.array(DigestRecordSchema),
   digestRuns: z.record(z.string(), z.string()),
+  containments: z.record(z.string(), ContainmentRecordSchema).optional(),
 });
 
 /** A schema problem: where, and what. */

@@ -44,6 +44,7 @@ import {
   emptyStoreData,
   type AuditAction,
   type AuditEntry,
+  type ContainmentRecord,
   type Cursor,
   type DigestPart,
   type DigestRecord,
@@ -1011,6 +1012,47 @@ export class TrailStore {
   auditLog(limit = 50): AuditEntry[] {
     const a = this.#db.data.audit;
     return a.slice(Math.max(0, a.length - limit)).reverse();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Containments (src/respond)
+
+  getContainment(id: string): ContainmentRecord | undefined {
+    const c = this.#db.data.containments;
+    return c && Object.hasOwn(c, id) ? c[id] : undefined;
+  }
+
+  /** Containments of a finding, oldest first. */
+  containmentsFor(findingId: string): ContainmentRecord[] {
+    return Object.values(this.#db.data.containments ?? {})
+      .filter((c) => c.findingId === findingId)
+      .sort((a, b) => a.proposedAt.localeCompare(b.proposedAt) || a.id.localeCompare(b.id));
+  }
+
+  /**
+   * Create or change a containment, and append `audit` entries in the same write. `change` gets
+   * the current record (undefined for a new one) and returns the next one, or throws to refuse
+   * (nothing is written): checks of the state (already executed, approval expired) go there, so
+   * that two concurrent approvals cannot both pass.
+   */
+  putContainment(
+    id: string,
+    change: (prev: ContainmentRecord | undefined) => { record: ContainmentRecord; audit?: AuditEntry[] },
+  ): Promise<ContainmentRecord> {
+    return this.#enqueue((data) => {
+      const all = data.containments ?? {};
+      const prev = Object.hasOwn(all, id) ? all[id] : undefined;
+      const out = change(prev);
+      const record = jsonClone(out.record, `Containment ${id}`);
+      if (record.id !== id) throw new StoreError("invalid", `Containment id ${record.id} does not match ${id}`);
+      const entries = (out.audit ?? []).map((e) => {
+        if (!(AUDIT_ACTIONS as readonly string[]).includes(e.action)) throw new StoreError("invalid", `Unknown audit action ${String(e.action)}`);
+        return jsonClone({ ...e, at: iso(e.at) }, "Audit entry");
+      });
+      data.containments = { ...all, [id]: record };
+      for (const e of entries) this.#appendAudit(data, e);
+      return record;
+    }, false);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -55,7 +55,24 @@ export interface Suppression {
   removed?: { by: string; at: string };
 }
 
-export type AuditAction = "ack" | "suppress" | "unsuppress" | "refused" | "resolve" | "digest" | "scan" | "prune";
+export type AuditAction =
+  | "ack"
+  | "suppress"
+  | "unsuppress"
+  | "refused"
+  | "resolve"
+  | "digest"
+  | "scan"
+  | "prune"
+  // Containment (src/respond): each step of a containment, with the AWS request id in `detail`.
+  | "contain-proposed"
+  | "contain-approved"
+  | "contain-executed"
+  | "contain-failed"
+  | "contain-dry-run"
+  | "contain-refused"
+  | "contain-undone"
+  | "contain-expired";
 
 export interface AuditEntry {
   at: string;
@@ -117,6 +134,63 @@ export interface DigestRecord {
   expiries?: string[];
 }
 
+/** One IAM call of a containment, exactly as it is (or would be) sent. */
+export interface ContainmentCall {
+  /** `iam:UpdateAccessKey`, ... */
+  api: string;
+  input: Record<string, string>;
+}
+
+export type ContainmentState =
+  | "awaiting-approval"
+  | "executing"
+  | "executed"
+  | "failed"
+  | "dry-run"
+  | "expired"
+  | "undone";
+
+export interface ContainmentStep {
+  at: string;
+  /** Slack user id, or the CLI's operator name. */
+  by: string;
+  step: "proposed" | "approved" | "executed" | "failed" | "dry-run" | "expired" | "undo-executed" | "undo-failed";
+  api?: string;
+  /** The AWS request id of the call (executed or failed). */
+  requestId?: string;
+  error?: string;
+}
+
+/** A containment of a finding (src/respond): what was planned, who approved it, what AWS answered. */
+export interface ContainmentRecord {
+  id: string;
+  findingId: string;
+  /** deactivate-key | revoke-sessions | quarantine | delete-login-profile | detach-policy */
+  action: string;
+  account: string;
+  /** The ARN acted on. */
+  resource: string;
+  /** "key AKIA...WXYZ deactivated" */
+  summary: string;
+  calls: ContainmentCall[];
+  /** What the calls break, for the person approving. */
+  breaks: string;
+  /** The calls that undo it; absent: cannot be undone. */
+  undo?: ContainmentCall[];
+  dryRun: boolean;
+  state: ContainmentState;
+  proposedBy: string;
+  proposedAt: string;
+  /** Two-person rule: a second responder must approve before this time. */
+  approvalDeadline?: string;
+  approvedBy?: string;
+  executedAt?: string;
+  undone?: { by: string; at: string };
+  steps: ContainmentStep[];
+  /** Where it is shown in Slack (the finding's message and thread). */
+  slack?: { team?: string; channel: string; ts: string };
+}
+
 export interface StoreData {
   schemaVersion: number;
   baselines: Record<string, Profile>;
@@ -128,6 +202,8 @@ export interface StoreData {
   digests: DigestRecord[];
   /** Last run time per digest schedule name. */
   digestRuns: Record<string, string>;
+  /** Containments by id (absent until the first one: stores without them stay byte-identical). */
+  containments?: Record<string, ContainmentRecord>;
 }
 
 export function emptyStoreData(): StoreData {
