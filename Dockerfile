@@ -24,6 +24,8 @@ WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
+# The font of the timeline images (Inter, SIL OFL 1.1): the slim image has no system fonts.
+COPY --chown=root:root assets ./assets
 # The native byte walk (empty if it did not build: scans then use the JavaScript walk).
 COPY --from=build --chown=root:root /app/build/Release ./build/Release
 # The store is a directory (lowdb writes a temp file then renames it): mount a volume, not a file.

@@ -28,7 +28,7 @@ interface ScanCliOptions {
   account?: string;
   region?: string;
   eventName?: string;
-  format?: "text" | "json";
+  format?: "text" | "json" | "html";
   out?: string;
   store: string | false;
   failOn?: string;
@@ -86,7 +86,7 @@ function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(
 
 export async function scanCommand(o: ScanCliOptions): Promise<number> {
   const format = o.format ?? (process.stdout.isTTY ? "text" : "json");
-  if (format !== "text" && format !== "json") throw new UsageError(`--format ${o.format}: expected text or json`);
+  if (format !== "text" && format !== "json" && format !== "html") throw new UsageError(`--format ${o.format}: expected text, json or html`);
   let failOn: Severity | undefined;
   if (o.failOn !== undefined) {
     if (!SEVERITIES.includes(o.failOn as Severity))
@@ -169,7 +169,12 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
       throw new InputError(`no CloudTrail records could be read: ${notes || JSON.stringify(report.stats.skipped)}`);
     }
     if (store) await store.saveScan(report, profiles, { by: "cli", target: describeTarget(filters) });
-    const text = format === "json" ? JSON.stringify(report, null, 2) + "\n" : formatReportText(report);
+    const text =
+      format === "json"
+        ? JSON.stringify(report, null, 2) + "\n"
+        : format === "html"
+          ? await (await import("./report/html.js")).reportHtml(report, profiles)
+          : formatReportText(report);
     if (o.out) await writeFile(o.out, text);
     else process.stdout.write(text);
     if (failOn && report.findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn!])) return EXIT.threshold;
@@ -244,7 +249,7 @@ export function buildProgram(): Command {
     .option("--account <id>", "AWS account id")
     .option("--region <region>", "AWS region")
     .option("--event-name <name>", "event name")
-    .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json"]))
+    .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json", "html"]))
     .option("-o, --out <file>", "write the report to a file")
     .option("--store <dir>", "lowdb store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
     .option("--no-store", "do not read or write the store")
@@ -341,6 +346,22 @@ export function buildProgram(): Command {
     .action(async (id: string, o: import("./respond/cli.js").ShowCliOptions) => {
       const { showCommand } = await import("./respond/cli.js");
       process.exitCode = await showCommand(id, o);
+    });
+
+  program
+    .command("timeline")
+    .description("Draw an identity's hourly activity, usual band, findings and detection window as a PNG (or SVG)")
+    .argument("<identity>", "user or role name, ARN, or key (user:111122223333:alice)")
+    .option("-i, --input <paths...>", "CloudTrail files or directories to scan (not saved); default: the store")
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .option("--no-store", "do not read the store")
+    .option("--since <when>", "window start: a duration before --until, or an ISO time")
+    .option("--until <iso>", "window end")
+    .option("-o, --out <file>", "file.png, or file.svg")
+    .option("--no-geo", "do not resolve public IPs to country/network")
+    .action(async (identity: string, o: import("./timeline/cli.js").TimelineCliOptions) => {
+      const { timelineCommand } = await import("./timeline/cli.js");
+      process.exitCode = await timelineCommand(identity, o);
     });
 
   const store = program.command("store").description("Inspect or repair the store");
