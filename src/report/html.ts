@@ -110,7 +110,7 @@ export function reportHtml(r: Report, profiles: readonly Profile[]): string {
   const figures = top.map((i, n) => {
     const t = timelineFromReport(r, byKey.get(i.key), i.key);
     const alt = timelineAltText(t);
-    return `<figure id="timeline-${n + 1}">${timelineSvg(t, { idPrefix: `tl${n + 1}`, title: `Activity timeline of ${t.identity.label}`, desc: alt })}<figcaption>${esc(alt)}</figcaption></figure>`;
+    return `<figure id="timeline-${n + 1}">${timelineSvg(t, { idPrefix: `tl${n + 1}`, title: `Activity timeline of ${t.identity.label}`, desc: alt, charWidth: 0.62 })}<figcaption>${esc(alt)}</figcaption></figure>`;
   });
 
   const filters = Object.entries(r.filters);

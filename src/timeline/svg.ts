@@ -132,6 +132,11 @@ export interface SvgOptions {
   /** `role="img"` + <title>/<desc> for screen readers (the HTML report). */
   title?: string;
   desc?: string;
+  /**
+   * Average glyph width in em, to cut labels to fit: 0.5 for the bundled Inter (the PNG); more for
+   * a browser's own sans-serif (the HTML report cannot know which one it gets).
+   */
+  charWidth?: number;
 }
 
 export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
@@ -304,7 +309,8 @@ export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
 
   // ---- lower panel: findings (left), new in the window (right)
   const colR = Math.round(W * 0.57);
-  const leftChars = Math.floor((colR - left - 50) / (F.body * 0.5));
+  const cw = o.charWidth ?? 0.5;
+  const leftChars = Math.floor((colR - left - 50) / (F.body * cw));
   push(`<text x="${left}" y="${panelTop}" font-size="${F.body}" font-weight="600" fill="${PALETTE.text}">Findings (${t.markers.length})</text>`);
   if (t.markers.length === 0) push(`<text x="${left}" y="${panelTop + lineH}" font-size="${F.body}" fill="${PALETTE.muted}">None in this range</text>`);
   shown.forEach((m, i) => {
@@ -323,7 +329,7 @@ export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
   }
 
   push(`<text x="${colR}" y="${panelTop}" font-size="${F.body}" font-weight="600" fill="${PALETTE.text}">New in the window</text>`);
-  const rightChars = Math.floor((W - padR - colR) / (F.body * 0.5));
+  const rightChars = Math.floor((W - padR - colR) / (F.body * cw));
   if (t.newValues.length === 0) {
     const why = t.learning ? "Still learning: too little history" : "Nothing new";
     push(`<text x="${colR}" y="${panelTop + lineH}" font-size="${F.body}" fill="${PALETTE.muted}">${why}</text>`);
