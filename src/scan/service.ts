@@ -5,12 +5,19 @@ import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
 import type { Report } from "./report-types.js";
 import { runScan } from "./run.js";
 import type { ScanFilters } from "./scanner.js";
-import { scanStoreFrom } from "./store-port.js";
+import { scanStoreFrom, type ScanStore } from "./store-port.js";
 import { liveWindow, parseSince, parseUntil } from "./time.js";
 import { VERSION } from "../version.js";
 
 /** Builds the source of a live scan: LookupEvents by default; tests pass files or fakes. */
-export type SourceFactory = (o: { start: number; end: number; filters: ScanFilters; incremental: boolean; store: TrailStore }) => EventSource | Promise<EventSource>;
+export type SourceFactory = (o: {
+  start: number;
+  end: number;
+  filters: ScanFilters;
+  incremental: boolean;
+  /** The scan's cursors: moved in the store only when the scan's results are saved with them. */
+  store: Pick<ScanStore, "cursors">;
+}) => EventSource | Promise<EventSource>;
 
 export interface LiveScanOptions {
   store: TrailStore;
@@ -40,7 +47,8 @@ export interface LiveScanRequest {
 export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Promise<Report> {
   const now = (o.now ?? Date.now)();
   const { start, end: until } = liveWindow(now, req.since ? parseSince(req.since) : undefined, req.until ? parseUntil(req.until) : undefined);
-  const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: o.store });
+  const scanStore = scanStoreFrom(o.store);
+  const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: scanStore });
   const scanOpts: Parameters<typeof runScan>[0] = {
     now,
     since: { kind: "absolute", at: start },
@@ -56,7 +64,7 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
   if (req.signal) scanOpts.signal = req.signal;
   const { report, profiles } = await runScan(scanOpts);
   if (req.signal?.aborted) throw new Error("scan aborted");
-  await scanStoreFrom(o.store).saveScan(report, profiles, { by: req.by, target: req.target });
+  await scanStore.saveScan(report, profiles, { by: req.by, target: req.target });
   return report;
 }
 

@@ -1,9 +1,37 @@
 import type { Profile } from "../baseline/profile.js";
-import { TrailStore } from "../store/store.js";
+import { fault } from "../store/faults.js";
+import { TrailStore, type CursorStore } from "../store/store.js";
+import type { Cursor } from "../store/types.js";
 import { combineScores } from "./findings.js";
 import type { Report } from "./report-types.js";
 
 /** What a scan needs from the store: stored baselines in, baselines + findings + a scan record out. */
+/**
+ * The cursors a scan moves, held back until its results are saved: sources `set` a cursor when a
+ * region (or bucket prefix) is read, and the scan commits them in the same write as its
+ * baselines, findings and scan record (`TrailStore.commitScan`). A scan that dies before that
+ * leaves the stored cursors where they were, so the next scan reads those events again.
+ */
+export class StagedCursors implements CursorStore {
+  readonly #staged = new Map<string, Cursor>();
+  constructor(private readonly store: Pick<TrailStore, "getCursor">) {}
+  get(key: string): Cursor | undefined {
+    return this.#staged.get(key) ?? this.store.getCursor(key);
+  }
+  set(key: string, c: Cursor): void {
+    this.#staged.set(key, c);
+    fault("scan.cursor-staged");
+  }
+  /** What the scan has moved, to be saved with its results. */
+  pending(): Record<string, Cursor> {
+    return Object.fromEntries(this.#staged);
+  }
+  /** Saved: later reads see them in the store. */
+  clear(): void {
+    this.#staged.clear();
+  }
+}
+
 export interface ScanStore {
   getBaseline(key: string): Profile | undefined;
   /** `getBaseline(key)?.trainedUntil`, without decoding the profile (ScanOptions.storedTrainedUntil). */
@@ -11,8 +39,8 @@ export interface ScanStore {
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
   close(): Promise<void>;
-  /** AWS source cursors (incremental live scans). */
-  cursors(): ReturnType<TrailStore["cursors"]>;
+  /** AWS source cursors (incremental live scans), saved by `saveScan` with the results. */
+  cursors(): CursorStore;
 }
 
 /** Remove findings covered by an active suppression; they stay counted in `report.suppressed`. */
@@ -43,25 +71,36 @@ export async function openScanStore(dir: string): Promise<ScanStore> {
 
 /** The scan's view of an open store (the bot and the digest share one store per process). */
 export function scanStoreFrom(store: TrailStore): ScanStore {
+  const staged = new StagedCursors(store);
   return {
     getBaseline: (k) => store.getBaseline(k),
     getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
     async saveScan(report, profiles, meta) {
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);
-      await store.putBaselines(profiles);
-      await store.recordFindings(report.findings, now);
-      await store.addScan({
-        at: report.generatedAt,
-        by: meta.by,
-        target: meta.target,
-        window: report.window,
-        events: report.stats.events,
-        findings: report.findings.length,
-        partial: report.partial,
-      });
+      fault("scan.before-commit");
+      // One write: the cursors move only together with the results of the events they cover.
+      await store.commitScan(
+        {
+          profiles,
+          findings: report.findings,
+          scan: {
+            at: report.generatedAt,
+            by: meta.by,
+            target: meta.target,
+            window: report.window,
+            events: report.stats.events,
+            findings: report.findings.length,
+            partial: report.partial,
+          },
+          cursors: staged.pending(),
+        },
+        now,
+      );
+      staged.clear();
+      fault("scan.committed");
     },
     close: () => store.close(),
-    cursors: () => store.cursors(),
+    cursors: () => staged,
   };
 }

@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import type { Adapter } from "lowdb";
 import { StoreError } from "./errors.js";
+import { fault } from "./faults.js";
 
 /** What identifies one version of a file: a rename by another process changes the inode. */
 export interface FileIdentity {
@@ -55,15 +56,18 @@ export async function writeFileDurable(file: string, data: string | Uint8Array |
   const tmp = tmpNameFor(file);
   let st;
   try {
+    fault("write.start");
     const fh = await open(tmp, "w", mode);
     try {
       if (Array.isArray(data)) await writeAllV(fh, data as readonly Uint8Array[]);
       else await fh.writeFile(data as string | Uint8Array);
+      fault("write.tmp-written");
       await fh.sync();
       st = await fh.stat();
     } finally {
       await fh.close();
     }
+    fault("write.tmp-synced");
     await rename(tmp, file);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
@@ -71,12 +75,14 @@ export async function writeFileDurable(file: string, data: string | Uint8Array |
   }
   const identity = { ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
   try {
+    fault("write.renamed");
     await fsyncDir(path.dirname(file));
   } catch (e) {
     // The new file is in place (renamed) but its durability is not confirmed: say which file it is,
     // so that the writer does not later mistake its own file for another process's.
     throw Object.assign(e as Error, { identity });
   }
+  fault("write.done");
   return identity;
 }
 
@@ -113,6 +119,7 @@ export async function appendFileDurable(file: string, data: string | Uint8Array)
     () => true,
     () => false,
   );
+  fault("append.start");
   const fh = await open(file, "a", 0o600);
   try {
     await fh.appendFile(data);
@@ -121,6 +128,7 @@ export async function appendFileDurable(file: string, data: string | Uint8Array)
     await fh.close();
   }
   if (!existed) await fsyncDir(path.dirname(file));
+  fault("append.done");
 }
 
 /**
@@ -205,6 +213,7 @@ export async function acquireLock(lockPath: string, opts: LockOptions = {}): Pro
       } finally {
         await fh.close();
       }
+      fault("lock.acquired");
       return async () => {
         await unlink(lockPath).catch(() => undefined);
       };

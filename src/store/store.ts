@@ -655,19 +655,25 @@ export class TrailStore {
    * stays cheap; the store keeps no reference to the objects passed in.
    */
   putBaselines(profiles: readonly Profile[]): Promise<void> {
-    let encoded: Array<[string, StoredBaseline]>;
+    let apply: (data: StoreData) => void;
     try {
-      encoded = profiles.map((p) => {
-        checkProfile(p);
-        return [p.key, encodeBaseline(p.key, p)];
-      });
+      apply = TrailStore.#prepBaselines(profiles);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue((data) => {
+    return this.#enqueue(apply, false);
+  }
+
+  /** Validate and encode now; the returned function puts them in the data. */
+  static #prepBaselines(profiles: readonly Profile[]): (data: StoreData) => void {
+    const encoded: Array<[string, StoredBaseline]> = profiles.map((p) => {
+      checkProfile(p);
+      return [p.key, encodeBaseline(p.key, p)];
+    });
+    return (data) => {
       const t = TrailStore.#table(data);
       for (const [k, e] of encoded) t.set(k, e);
-    }, false);
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -694,21 +700,25 @@ export class TrailStore {
    * suppressed (an acknowledgement wins over a suppression).
    */
   recordFindings(findings: readonly Finding[], now: When): Promise<RecordResult[]> {
-    let clean: Finding[];
-    let at: string;
-    let nowMs: number;
+    let apply: (data: StoreData) => RecordResult[];
     try {
-      at = iso(now);
-      nowMs = ms(now);
-      clean = findings.map((f) => {
-        requireText(f?.id, "Finding id");
-        if (!(f.severity in SEVERITY_RANK)) throw new StoreError("invalid", `Finding ${f.id} has an unknown severity ${String(f.severity)}`);
-        return jsonClone(f, `Finding ${f.id}`);
-      });
+      apply = TrailStore.#prepFindings(findings, now);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue((data) => {
+    return this.#enqueue(apply, false);
+  }
+
+  /** Validate now; the returned function records them in the data. */
+  static #prepFindings(findings: readonly Finding[], now: When): (data: StoreData) => RecordResult[] {
+    const at = iso(now);
+    const nowMs = ms(now);
+    const clean = findings.map((f) => {
+      requireText(f?.id, "Finding id");
+      if (!(f.severity in SEVERITY_RANK)) throw new StoreError("invalid", `Finding ${f.id} has an unknown severity ${String(f.severity)}`);
+      return jsonClone(f, `Finding ${f.id}`);
+    });
+    return (data) => {
       const out: RecordResult[] = [];
       for (const f of clean) {
         const prev = Object.hasOwn(data.findings, f.id) ? data.findings[f.id] : undefined;
@@ -795,7 +805,7 @@ export class TrailStore {
         });
       }
       return out;
-    }, false);
+    };
   }
 
   /** Acknowledge a finding (recorded in its history and the audit log). Throws not-found for an unknown id. */
@@ -1063,17 +1073,25 @@ export class TrailStore {
   }
 
   setCursor(key: string, cursor: Cursor): Promise<void> {
-    let c: Cursor;
+    let apply: (data: StoreData) => void;
     try {
-      requireText(key, "Cursor key");
-      c = jsonClone(cursor, `Cursor ${key}`);
-      if (typeof c.newestTime !== "number" || !Array.isArray(c.newestIds)) throw new StoreError("invalid", `Cursor ${key} needs newestTime and newestIds`);
+      apply = TrailStore.#prepCursors({ [key]: cursor });
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue((data) => {
-      data.cursors[key] = c;
-    }, false);
+    return this.#enqueue(apply, false);
+  }
+
+  static #prepCursors(cursors: Readonly<Record<string, Cursor>>): (data: StoreData) => void {
+    const clean: Array<[string, Cursor]> = Object.entries(cursors).map(([key, cursor]) => {
+      requireText(key, "Cursor key");
+      const c = jsonClone(cursor, `Cursor ${key}`);
+      if (typeof c.newestTime !== "number" || !Array.isArray(c.newestIds)) throw new StoreError("invalid", `Cursor ${key} needs newestTime and newestIds`);
+      return [key, c];
+    });
+    return (data) => {
+      for (const [k, c] of clean) data.cursors[k] = c;
+    };
   }
 
   /** The cursor port for sources. */
@@ -1083,15 +1101,47 @@ export class TrailStore {
 
   /** Record a scan (the last 50 are kept). */
   addScan(scan: ScanRecord): Promise<void> {
-    let s: ScanRecord;
+    let apply: (data: StoreData) => void;
     try {
-      s = jsonClone(scan, "Scan record");
+      apply = TrailStore.#prepScan(scan);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue(apply, false);
+  }
+
+  static #prepScan(scan: ScanRecord): (data: StoreData) => void {
+    const s = jsonClone(scan, "Scan record");
+    return (data) => {
+      data.scans.push(s);
+      if (data.scans.length > SCANS_KEPT) data.scans.splice(0, data.scans.length - SCANS_KEPT);
+    };
+  }
+
+  /**
+   * A scan's results in one write: its baselines, findings, scan record and the cursors of what
+   * it read. All of it is on disk when the promise resolves, or none of it is (a kill at any
+   * instant leaves the store before or after): a cursor never moves past events whose results
+   * are not saved, so a scan that dies before this is read again by the next one.
+   */
+  commitScan(input: { profiles: readonly Profile[]; findings: readonly Finding[]; scan: ScanRecord; cursors?: Readonly<Record<string, Cursor>> }, now: When): Promise<RecordResult[]> {
+    let steps: { baselines: (d: StoreData) => void; findings: (d: StoreData) => RecordResult[]; scan: (d: StoreData) => void; cursors: (d: StoreData) => void };
+    try {
+      steps = {
+        baselines: TrailStore.#prepBaselines(input.profiles),
+        findings: TrailStore.#prepFindings(input.findings, now),
+        scan: TrailStore.#prepScan(input.scan),
+        cursors: TrailStore.#prepCursors(input.cursors ?? {}),
+      };
     } catch (e) {
       return Promise.reject(e);
     }
     return this.#enqueue((data) => {
-      data.scans.push(s);
-      if (data.scans.length > SCANS_KEPT) data.scans.splice(0, data.scans.length - SCANS_KEPT);
+      steps.baselines(data);
+      const results = steps.findings(data);
+      steps.scan(data);
+      steps.cursors(data);
+      return results;
     }, false);
   }
 

@@ -1,0 +1,88 @@
+/**
+ * Injectable faults, for tests of what survives a crash, a full disk or a paused process.
+ *
+ * The write path calls `fault("<point>")` at each step (`store.tmp-written`, `store.renamed`,
+ * `lock.acquired`, `scan.cursor-staged`, ...). Nothing happens unless a fault is configured, by
+ * the environment (for child processes) or by `setFault` (in-process tests):
+ *
+ *   TRAILHOUND_FAULT=<point|*>[@<n>][:<action>]     n-th time the point is reached (default 1st)
+ *   TRAILHOUND_FAULT_TRACE=<file>                    append every point reached, one a line
+ *
+ * Actions: `kill` (SIGKILL this process, the default), `stop` (SIGSTOP: a paused process),
+ * `throw` (an Error), `enospc` (an ENOSPC error, as a full disk gives), `eacces`.
+ * `*` counts every point, so `*@7` fires at the 7th point reached, whatever it is: a test can
+ * trace a run once, then kill a run at each of its points in turn.
+ */
+import { appendFileSync } from "node:fs";
+
+export type FaultAction = "kill" | "stop" | "throw" | "enospc" | "eacces";
+
+export interface FaultSpec {
+  point: string;
+  /** Fire the n-th time (1-based) the point is reached. */
+  nth: number;
+  action: FaultAction;
+}
+
+const ACTIONS: readonly FaultAction[] = ["kill", "stop", "throw", "enospc", "eacces"];
+
+export function parseFault(spec: string): FaultSpec {
+  const m = /^([A-Za-z0-9_.*-]+)(?:@(\d+))?(?::([a-z]+))?$/.exec(spec.trim());
+  if (!m || (m[3] !== undefined && !(ACTIONS as readonly string[]).includes(m[3]))) {
+    throw new Error(`TRAILHOUND_FAULT=${spec}: expected <point>[@<n>][:${ACTIONS.join("|")}]`);
+  }
+  return { point: m[1]!, nth: m[2] ? Math.max(1, Number(m[2])) : 1, action: (m[3] as FaultAction | undefined) ?? "kill" };
+}
+
+let configured: { spec: FaultSpec | undefined; trace: string | undefined } | undefined;
+let hits = 0;
+
+function config(): { spec: FaultSpec | undefined; trace: string | undefined } {
+  if (!configured) {
+    const env = process.env.TRAILHOUND_FAULT;
+    configured = { spec: env ? parseFault(env) : undefined, trace: process.env.TRAILHOUND_FAULT_TRACE || undefined };
+  }
+  return configured;
+}
+
+/** In-process tests: inject a fault (or none), and reset the count. */
+export function setFault(spec: string | FaultSpec | undefined, trace?: string): void {
+  configured = { spec: typeof spec === "string" ? parseFault(spec) : spec, trace };
+  hits = 0;
+}
+
+/** An error a fault throws. */
+export class InjectedFault extends Error {
+  override readonly name = "InjectedFault";
+  constructor(
+    readonly point: string,
+    message = `injected fault at ${point}`,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** A step of a write: fires the configured fault when this is its point. Cheap when none is configured. */
+export function fault(point: string): void {
+  const c = config();
+  if (!c.spec && !c.trace) return;
+  if (c.trace) appendFileSync(c.trace, point + "\n");
+  const s = c.spec;
+  if (!s || (s.point !== "*" && s.point !== point)) return;
+  if (++hits !== s.nth) return;
+  switch (s.action) {
+    case "kill":
+      process.kill(process.pid, "SIGKILL");
+      break;
+    case "stop":
+      process.kill(process.pid, "SIGSTOP");
+      break;
+    case "throw":
+      throw new InjectedFault(point);
+    case "enospc":
+      throw new InjectedFault(point, `ENOSPC: no space left on device, write (injected at ${point})`, "ENOSPC");
+    case "eacces":
+      throw new InjectedFault(point, `EACCES: permission denied, open (injected at ${point})`, "EACCES");
+  }
+}
