@@ -1,3 +1,4 @@
+// @module-tag slow
 /**
  * The Athena engine end to end with DuckDB standing in for Athena: the same scan, read in process
  * from files or pushed down to SQL, gives the same report.

@@ -1,3 +1,4 @@
+// @module-tag slow
 /**
  * The SQL trailhound sends to Athena computes what the in-process core computes. The generated
  * Trino text runs unchanged on DuckDB (function-name macros only, src/athena/dialect.ts) over the

@@ -66,7 +66,7 @@ describe("call-rate-spike", () => {
     expect(run(callRateSpike, s)).toEqual([]);
   });
 
-  test("stays quiet on normal generated weeks (including the CI role's Terraform bursts)", () => {
+  test("stays quiet on normal generated weeks (including the CI role's Terraform bursts)", { tags: ["slow"] }, () => {
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) expect(run(callRateSpike, s), kind).toEqual([]);
     }

@@ -113,7 +113,7 @@ describe("error-rate-spike", () => {
     expect(run(errorRateSpike, cold)).toEqual([]);
   });
 
-  test("stays quiet on normal generated weeks (the service role's usual 2% failures included)", () => {
+  test("stays quiet on normal generated weeks (the service role's usual 2% failures included)", { tags: ["slow"] }, () => {
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) expect(run(errorRateSpike, s), kind).toEqual([]);
     }

@@ -96,7 +96,7 @@ describe("first-time-api", () => {
     expect(run(firstTimeApi, cold)).toEqual([]);
   });
 
-  test("stays quiet on normal generated weeks: nothing for the person and the service role, at most low for the CI role's weekly growth", () => {
+  test("stays quiet on normal generated weeks: nothing for the person and the service role, at most low for the CI role's weekly growth", { tags: ["slow"] }, () => {
     let ciFindings = 0;
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) {

@@ -71,7 +71,7 @@ describe("first-time-service", () => {
     expect(run(firstTimeService, s)).toEqual([]);
   });
 
-  test("stays quiet on normal generated weeks: nothing for the person and the service role, at most info for the CI role's new service", () => {
+  test("stays quiet on normal generated weeks: nothing for the person and the service role, at most info for the CI role's new service", { tags: ["slow"] }, () => {
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) {
         const out = run(firstTimeService, s);

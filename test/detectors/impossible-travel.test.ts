@@ -108,7 +108,7 @@ describe("impossible-travel", () => {
     expect(run(impossibleTravel, s)).toEqual([]);
   });
 
-  test("stays quiet on normal generated weeks", () => {
+  test("stays quiet on normal generated weeks", { tags: ["slow"] }, () => {
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7, { geoSessions: true })) expect(run(impossibleTravel, s), kind).toEqual([]);
     }

@@ -79,7 +79,7 @@ describe("new-source-network", () => {
     expect(run(newSourceNetwork, s)).toEqual([]);
   });
 
-  test("stays quiet (nothing above info) on normal generated weeks", () => {
+  test("stays quiet (nothing above info) on normal generated weeks", { tags: ["slow"] }, () => {
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) {
         const out = run(newSourceNetwork, s);

@@ -208,7 +208,7 @@ describe("the byte walk over S3 delivery files", () => {
     expect(regionId()).toBe(before);
   });
 
-  it("native and JavaScript walks agree on documents bigger than the index they start with", (ctx) => {
+  it("native and JavaScript walks agree on documents bigger than the index they start with", { tags: ["slow"] }, (ctx) => {
     if (!nativeWalk) return ctx.skip();
     const many = JSON.stringify({ Records: Array.from({ length: 5000 }, (_, k) => ({ ...BASE, eventID: `id-${k}` })) });
     expect(agrees(many)).toBe("accepted");
@@ -261,7 +261,7 @@ describe("the byte walk over S3 delivery files", () => {
     expect(kind(7)).toBe("absent");
   });
 
-  it("accepts exactly what JSON.parse accepts (random damage to valid documents)", () => {
+  it("accepts exactly what JSON.parse accepts (random damage to valid documents)", { tags: ["slow"] }, () => {
     const r = rng(7);
     const doc = JSON.stringify({ Records: [BASE, { ...BASE, userIdentity: { type: "AWSService", invokedBy: "ec2.amazonaws.com" } }, [1, "two", { three: [] }]] });
     const alphabet = ['"', "\\", "{", "}", "[", "]", ",", ":", " ", "0", "-", ".", "e", "t", "n", "u", "\u0001", "a", "é"];

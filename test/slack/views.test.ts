@@ -203,7 +203,7 @@ describe("scan result messages", () => {
     expect(json).toContain("Still learning");
   });
 
-  it("hundreds of adversarial findings: every message within limits, the rest in the thread", () => {
+  it("hundreds of adversarial findings: every message within limits, the rest in the thread", { tags: ["slow"] }, () => {
     const r = rng(7);
     const findings = Array.from({ length: 500 }, (_, i) => nastyFinding(r, i, 2000));
     const report = makeReport(findings, { learning: Array.from({ length: 300 }, () => nasty(r, 500)), partial: true, partialReasons: [nasty(r, 5000)] });
@@ -245,7 +245,7 @@ describe("other views", () => {
     expectValidMessage(m);
   });
 
-  it("Home stays within 100 blocks with many findings and suppressions", () => {
+  it("Home stays within 100 blocks with many findings and suppressions", { tags: ["slow"] }, () => {
     const r = rng(3);
     const findings = Array.from({ length: 1000 }, (_, i) => stored(nastyFinding(r, i, 500)));
     const suppressions: Suppression[] = Array.from({ length: 300 }, (_, i) => ({

@@ -1,3 +1,4 @@
+// @module-tag slow
 /**
  * The crash test: a child process loops writing acknowledgements to the store and is killed
  * with SIGKILL at random instants (also during open); after each kill the store must open,
