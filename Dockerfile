@@ -4,7 +4,7 @@
 #   docker run --rm -v trailhound-data:/data trailhound scan --input /logs --since 24h
 
 # ---- build: compile TypeScript with the dev dependencies, then drop them
-FROM node:22-slim AS build
+FROM node:26-slim AS build
 WORKDIR /app
 # A C compiler for the native byte walk (native/record-walk.c), which `npm ci` builds with node-gyp.
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -16,7 +16,7 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev --no-audit --no-fund && mkdir -p build/Release
 
 # ---- runtime: current LTS Node, production dependencies and dist only, non-root
-FROM node:22-slim
+FROM node:26-slim
 ENV NODE_ENV=production \
     TRAILHOUND_DATA_DIR=/data \
     PORT=3000

@@ -2,30 +2,29 @@
  * Occurrences of a cron expression in a time zone, from any instant (node-cron's own `getNextRun`
  * only counts from the real clock; the digest needs "from the last run" and an injected clock).
  *
- * node-cron 4's task holds a TimeMatcher whose `getNextMatch(from)` walks the calendar day by
- * day in the zone (the same code that fires the task). It is not exported, so it is reached
- * through the task; should a later node-cron move it, a slower walk over `task.match()` (minute
- * by minute, a bounded horizon) gives the same answers for minute-level expressions.
+ * node-cron fires the digests; the next occurrence comes from croner's public `nextRun(from)`
+ * (a cron library made for this: no horizon, so a monthly or yearly schedule has a next run).
+ * The two agree on what matches: croner is asked for AND semantics when both day fields are
+ * restricted (`domAndDow`, as node-cron's matcher does) and for 5- or 6-field expressions only;
+ * `test/digest/cron.test.ts` checks every croner occurrence against node-cron's `match`.
  */
-import type { ScheduledTask } from "node-cron";
+import { Cron } from "croner";
 
-interface Matcher {
-  getNextMatch(from: Date): Date;
+/** The first occurrence of `expr` in `tz` strictly after `from`, or null when there is none. */
+export function nextOccurrence(expr: string, tz: string, from: number): Date | null {
+  try {
+    return cronOf(expr, tz).nextRun(new Date(from));
+  } catch {
+    return null;
+  }
 }
 
-const FALLBACK_HORIZON_MIN = 8 * 24 * 60;
+/** The next `n` occurrences strictly after `from`. */
+export function nextOccurrences(expr: string, tz: string, from: number, n: number): Date[] {
+  return cronOf(expr, tz).nextRuns(n, new Date(from));
+}
 
-/** The first occurrence strictly after `from`, or null when none is found. */
-export function nextOccurrence(task: Pick<ScheduledTask, "match">, from: number): Date | null {
-  const tm = (task as unknown as { timeMatcher?: Partial<Matcher> }).timeMatcher;
-  if (tm && typeof tm.getNextMatch === "function") {
-    try {
-      return tm.getNextMatch(new Date(from));
-    } catch {
-      return null;
-    }
-  }
-  let t = Math.floor(from / 60_000) * 60_000 + 60_000;
-  for (let i = 0; i < FALLBACK_HORIZON_MIN; i++, t += 60_000) if (task.match(new Date(t))) return new Date(t);
-  return null;
+function cronOf(expr: string, tz: string): Cron {
+  // No callback: croner only computes, it schedules nothing.
+  return new Cron(expr, { timezone: tz, domAndDow: true, mode: "5-or-6-parts" });
 }

@@ -128,7 +128,7 @@ export class DigestScheduler implements DigestSchedule {
     const now = this.#now();
     for (const s of this.#o.schedules) {
       const task = this.#tasks.get(s.name);
-      const at = task ? nextOccurrence(task, now) : null;
+      const at = task ? nextOccurrence(s.cron, s.tz, now) : null;
       if (at && (!best || at < best.at)) best = { at, s };
     }
     return best;
@@ -197,7 +197,7 @@ export class DigestScheduler implements DigestSchedule {
 
   #nextOf(s: DigestScheduleConfig): Date | null {
     const t = this.#tasks.get(s.name);
-    return t ? nextOccurrence(t, this.#now()) : null;
+    return t ? nextOccurrence(s.cron, s.tz, this.#now()) : null;
   }
 
   /** Stop the tasks, interrupt waits, let the current step finish. Idempotent. */
@@ -236,7 +236,7 @@ export class DigestScheduler implements DigestSchedule {
         const last = this.#o.store.getDigestRun(s.name);
         if (last === undefined) continue;
         const task = this.#tasks.get(s.name);
-        const missed = task ? nextOccurrence(task, Date.parse(last)) : null;
+        const missed = task ? nextOccurrence(s.cron, s.tz, Date.parse(last)) : null;
         if (missed && missed.getTime() <= this.#now()) {
           this.#log.info("digest missed while trailhound was not running: catching up", { digest: s.name, lastRun: last, missed: missed.toISOString() });
           await this.run(s.name, "catch-up");
