@@ -215,7 +215,7 @@ describe("the byte walk over S3 delivery files", () => {
     expect(indexRecords(Buffer.from(many))!.count).toBe(5000);
   });
 
-  it("reads the fields of real and generated records exactly as JSON.parse does", async () => {
+  it("reads the fields of real and generated records exactly as JSON.parse does", { tags: ["slow"] }, async () => {
     for (const f of await listInputFiles(["test/fixtures/invictus-aws"])) expect(agrees(gunzipSync(readFileSync(f)).toString("utf8"))).toBe("accepted");
     expect(agrees(JSON.stringify({ Records: [BASE, { ...BASE, errorCode: "AccessDenied" }] }, null, 2))).toBe("accepted");
   });
@@ -356,7 +356,7 @@ describe("Interner", () => {
 });
 
 describe("scanning files on the fast lane", () => {
-  it("gives exactly the report and baselines of parsing every record", async () => {
+  it("gives exactly the report and baselines of parsing every record", { tags: ["slow"] }, async () => {
     const dir = mkdtempSync(join(tmpdir(), "th-lane-"));
     await generate({ dir, events: 30_000, identities: 40, days: 6, perFile: 700, seed: 11 }); // hundreds of buckets per identity: order-sensitive breadth folding runs
     // Records the fast lane must hand back: unknown identity types, console logins, escaped
