@@ -11,6 +11,8 @@ import { formatReportText } from "./scan/text.js";
 import { VERSION } from "./version.js";
 import { openScanStore, type ScanStore } from "./scan/store-port.js";
 import { defaultGeoResolver } from "./geo/default.js";
+import { knownSettings } from "./config.js";
+import { loadDotEnv, settingWarnings } from "./env.js";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 usage or input error, 3 --fail-on threshold reached. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, threshold: 3 } as const;
@@ -414,6 +416,14 @@ export async function main(argv: string[]): Promise<number> {
 
 const invokedDirectly = process.argv[1] !== undefined && /cli\.(js|ts)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // `.env` first (never overriding the environment), so that defaults such as --store see it.
+  try {
+    loadDotEnv(".env");
+    for (const w of settingWarnings(process.env, knownSettings())) process.stderr.write(`trailhound: warning: ${w}\n`);
+  } catch (e) {
+    process.stderr.write(`trailhound: .env: ${(e as Error).message}\n`);
+    process.exit(EXIT.usage);
+  }
   main(process.argv).then(
     (code) => {
       process.exitCode = code;

@@ -4,9 +4,9 @@
  * Empty values count as unset (as in a `.env` file with `NAME=`).
  */
 import { existsSync } from "node:fs";
-import { validate as validateCron } from "node-cron";
 import { z } from "zod";
-import { DIGEST_SETTING_HINTS, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
+import { DIGEST_SETTING_HINTS, cronProblem, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
+import { OTHER_SETTINGS, timeZoneProblem } from "./env.js";
 
 /** How to obtain each setting; shown beside any problem with it. */
 export const SETTING_HINTS: Record<string, string> = {
@@ -107,8 +107,13 @@ const EnvSchema = z.object({
     AWS_PROFILE: optStr,
     TRAILHOUND_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
     TRAILHOUND_DIGEST_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
-    TRAILHOUND_DIGEST_CRON: optStr.refine((v) => v === undefined || validateCron(v), "is not a valid cron expression"),
-    TRAILHOUND_TZ: optStr.refine((v) => v === undefined || isTimeZone(v), "is not a known IANA time zone"),
+    TRAILHOUND_DIGEST_CRON: optStr.superRefine((v, ctx) => {
+      const p = v === undefined ? undefined : cronProblem(v);
+      if (p) ctx.addIssue({ code: "custom", message: `is not a valid cron expression: ${p}` });
+    }),
+    TRAILHOUND_TZ: optStr.superRefine((v, ctx) => {
+      if (v !== undefined && !isTimeZone(v)) ctx.addIssue({ code: "custom", message: timeZoneProblem(v) });
+    }),
     // Checked by parseDigestSchedules (below), entry by entry.
     TRAILHOUND_DIGESTS: optStr,
     TRAILHOUND_DIGEST_QUIET: optStr,
@@ -116,6 +121,11 @@ const EnvSchema = z.object({
     TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
 });
+
+/** Every environment variable trailhound reads: serve's settings and the others (src/env.ts). */
+export function knownSettings(): string[] {
+  return [...new Set([...Object.keys(EnvSchema.shape), ...OTHER_SETTINGS])];
+}
 
 export interface Config {
   slack: {

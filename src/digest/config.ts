@@ -19,6 +19,7 @@
  * field), the zone with Intl (IANA names), and every problem names the setting and the entry.
  */
 import { validateDetailed } from "node-cron";
+import { timeZoneProblem } from "../env.js";
 
 export type QuietMode = "line" | "silent";
 
@@ -70,7 +71,19 @@ export function isTimeZone(tz: string): boolean {
   }
 }
 
-/** Why a cron expression is invalid (node-cron's own checks), or undefined when it is valid. */
+const CRON_FIELDS: Record<string, { label: string; range: string; example: string }> = {
+  second: { label: "second", range: "0-59", example: "0" },
+  minute: { label: "minute", range: "0-59", example: "30" },
+  hour: { label: "hour", range: "0-23", example: "8 or 8-18" },
+  dayOfMonth: { label: "day of month", range: "1-31 or L (the last day)", example: "1 or 1,15" },
+  month: { label: "month", range: "1-12 or jan-dec", example: "1 or jan,jul" },
+  dayOfWeek: { label: "day of week", range: "0-7 (0 and 7 are Sunday) or sun-sat", example: "1-5 or mon-fri" },
+};
+
+/**
+ * Why a cron expression is invalid (node-cron's own checks, then which field, its position and
+ * what it accepts), or undefined when it is valid.
+ */
 export function cronProblem(expr: string): string | undefined {
   let r;
   try {
@@ -79,7 +92,15 @@ export function cronProblem(expr: string): string | undefined {
     return (e as Error).message;
   }
   if (r.valid) return undefined;
-  return r.errors.map((e) => e.message).join("; ") || "invalid";
+  const fields = expr.trim().split(/\s+/).length === 6 ? ["second", "minute", "hour", "dayOfMonth", "month", "dayOfWeek"] : ["minute", "hour", "dayOfMonth", "month", "dayOfWeek"];
+  const order = `${fields.length} fields: ${fields.map((f) => CRON_FIELDS[f]!.label.replace(/ /g, "-")).join(" ")}`;
+  const parts = r.errors.map((e) => {
+    const f = CRON_FIELDS[e.field];
+    if (!f) return `${e.message} (expected ${order}, e.g. "0 8 * * 1-5": 08:00 on weekdays)`;
+    const pos = fields.indexOf(e.field) + 1;
+    return `the ${f.label} field (number ${pos} of ${order}) is ${JSON.stringify(e.value)}: it takes ${f.range}, a range, a list or a step (*/2), e.g. ${f.example}`;
+  });
+  return parts.join("; ") || "invalid";
 }
 
 function defaultName(channel: string, f: DigestFilters): string {
@@ -102,7 +123,7 @@ function checkEntry(e: EntryInput, quietDefault: QuietMode, problem: (msg: strin
   if (!CHANNEL.test(e.channel)) bad(`${JSON.stringify(e.channel)} must be a channel id (C... or G...), not a #name`);
   const cp = cronProblem(e.cron);
   if (cp) bad(`cron ${JSON.stringify(e.cron)} is not a valid cron expression: ${cp}`);
-  if (!isTimeZone(e.tz)) bad(`time zone ${JSON.stringify(e.tz)} is not a known IANA time zone (e.g. Europe/Paris, UTC)`);
+  if (!isTimeZone(e.tz)) bad(`time zone ${timeZoneProblem(e.tz)}`);
   const filters: DigestFilters = {};
   let quiet = quietDefault;
   let top = DEFAULT_TOP;

@@ -1,0 +1,157 @@
+/**
+ * The environment before anything reads it: the `.env` file (Node's own parser, `util.parseEnv`,
+ * the one behind `node --env-file`), which never overrides a variable that is already set, and
+ * warnings for settings trailhound does not know (a `TRAILHOUND_*` name, or one a letter or two
+ * away from a known setting), each with the closest known name.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseEnv } from "node:util";
+
+/**
+ * The variables trailhound reads outside `trailhound serve`'s validated settings (src/config.ts's
+ * schema lists those; `knownSettings()` there is the union, and .env.example lists them all).
+ */
+export const OTHER_SETTINGS = [
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "TRAILHOUND_ATHENA_REGION",
+  "TRAILHOUND_ATHENA_DATABASE",
+  "TRAILHOUND_ATHENA_TABLE",
+  "TRAILHOUND_ATHENA_WORKGROUP",
+  "TRAILHOUND_ATHENA_OUTPUT",
+  "TRAILHOUND_RESPONDER_ROLE_ARNS",
+  "TRAILHOUND_PROTECTED_ARNS",
+  "TRAILHOUND_RESPONDERS",
+  "TRAILHOUND_TWO_PERSON_MINUTES",
+  "TRAILHOUND_NATIVE",
+  "TRAILHOUND_REPORT_RSS",
+  "TRAILHOUND_FAULT",
+  "TRAILHOUND_FAULT_TRACE",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+  "NO_COLOR",
+] as const;
+
+/** Variables of the AWS SDK, Node, npm or Slack's own tools: never "did you mean" (except near-exact AWS ones). */
+const OTHERS_OWN = /^(AWS_|NODE_|npm_|SLACK_CLIENT_|SLACK_STATE_SECRET$)/;
+const AWS_OURS = ["AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"];
+
+export interface DotEnvResult {
+  /** The file read, or undefined when there is none. */
+  path?: string;
+  /** Names set from the file (the environment did not have them). */
+  loaded: string[];
+  /** Names the file has but the environment already set: the environment wins. */
+  kept: string[];
+}
+
+/**
+ * Reads `.env` (or `path`) into `env` without overriding what is set. A file that cannot be
+ * parsed throws with its path; a missing file is not an error.
+ */
+export function loadDotEnv(path = ".env", env: NodeJS.ProcessEnv = process.env): DotEnvResult {
+  const full = resolve(path);
+  if (!existsSync(full)) return { loaded: [], kept: [] };
+  const values = parseEnv(readFileSync(full, "utf8"));
+  const loaded: string[] = [];
+  const kept: string[] = [];
+  for (const [k, v] of Object.entries(values)) {
+    // Empty values count as unset (`NAME=` in the file): not set, so libraries see no value either.
+    if (v === undefined || v.trim() === "") continue;
+    if (env[k] !== undefined && env[k] !== "") kept.push(k);
+    else {
+      env[k] = v;
+      loaded.push(k);
+    }
+  }
+  return { path: full, loaded, kept };
+}
+
+/** Edit distance (insertions, deletions, substitutions, adjacent swaps). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++)
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest of `candidates` to `name` (case-insensitive), when it is close enough to be a typo. */
+export function closest(name: string, candidates: readonly string[], maxDistance?: number): string | undefined {
+  const n = name.toLowerCase();
+  const limit = maxDistance ?? Math.max(2, Math.floor(n.length / 4));
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(n, c.toLowerCase());
+    if (d < bestD) {
+      bestD = d;
+      best = c;
+    }
+  }
+  return bestD <= limit ? best : undefined;
+}
+
+/**
+ * One warning per variable that looks like a trailhound setting but is not one: an unknown
+ * `TRAILHOUND_*`, or any name within a typo of a known setting.
+ */
+export function settingWarnings(env: NodeJS.ProcessEnv | Record<string, string | undefined>, knownSettings: readonly string[]): string[] {
+  const KNOWN_SETTINGS = knownSettings;
+  const known = new Set<string>(KNOWN_SETTINGS);
+  const out: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (known.has(name)) continue;
+    // Lower-case proxy names are the same settings to every proxy-aware client.
+    if (/_proxy$/i.test(name) && known.has(name.toUpperCase())) continue;
+    let guess: string | undefined;
+    if (/^TRAILHOUND_/i.test(name)) {
+      const suffix = name.slice("TRAILHOUND_".length);
+      const ours = KNOWN_SETTINGS.filter((k) => k.startsWith("TRAILHOUND_")).map((k) => k.slice("TRAILHOUND_".length));
+      const g = closest(suffix, ours, Math.max(1, Math.floor(suffix.length / 4)));
+      out.push(
+        g
+          ? `${name} is not a trailhound setting: did you mean TRAILHOUND_${g}?`
+          : `${name} is not a trailhound setting (.env.example lists them all); it is ignored`,
+      );
+      continue;
+    }
+    if (/^AWS_/.test(name)) guess = closest(name, AWS_OURS, 1);
+    else if (!OTHERS_OWN.test(name) && name.length >= 6) guess = closest(name, KNOWN_SETTINGS.filter((k) => k.length >= 6));
+    if (guess) out.push(`${name} is not a trailhound setting: did you mean ${guess}?`);
+  }
+  return out;
+}
+
+/** IANA zone names, for did-you-mean. */
+function zones(): string[] {
+  try {
+    return [...Intl.supportedValuesOf("timeZone"), "UTC"];
+  } catch {
+    return ["UTC"];
+  }
+}
+
+/** A known IANA time zone close to `tz` ("europe/paris", "Paris", "Europe/Pariss"), if any. */
+export function suggestTimeZone(tz: string): string | undefined {
+  const all = zones();
+  const lower = tz.toLowerCase().replace(/ /g, "_");
+  const exact = all.find((z) => z.toLowerCase() === lower);
+  if (exact) return exact;
+  const city = all.filter((z) => z.toLowerCase().split("/").pop() === lower.split("/").pop());
+  if (city.length === 1) return city[0];
+  return closest(tz, all, 3);
+}
+
+/** "… is not a known IANA time zone" with a did-you-mean when one is close. */
+export function timeZoneProblem(tz: string): string {
+  const s = suggestTimeZone(tz);
+  return `${JSON.stringify(tz)} is not a known IANA time zone${s ? `: did you mean ${s}?` : " (e.g. Europe/Paris, America/New_York, UTC)"}`;
+}
