@@ -20,7 +20,7 @@
 import { schedule as cronSchedule, type ScheduledTask, type TaskContext, type TaskOptions } from "node-cron";
 import { silentLogger, type Log } from "../log.js";
 import type { Report } from "../scan/report-types.js";
-import type { ScanFilters } from "../scan/scanner.js";
+import type { ScanFilters } from "../events/types.js";
 import type { DigestSchedule } from "../slack/ports.js";
 import type { TrailStore } from "../store/store.js";
 import type { DigestRecord } from "../store/types.js";

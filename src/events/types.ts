@@ -94,6 +94,16 @@ export interface EventFacts {
 }
 
 
+/** What a scan is asked to keep of the window's events (all given must match). */
+export interface ScanFilters {
+  /** IAM user name, role name, role session name, or an ARN. */
+  user?: string;
+  ip?: string;
+  account?: string;
+  region?: string;
+  eventName?: string;
+}
+
 /** Reasons a raw record may be skipped; counted in `stats.skipped`. */
 export type SkipReason =
   | "not-an-object"

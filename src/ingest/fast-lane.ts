@@ -28,28 +28,46 @@ import {
   type RecordIndex,
 } from "./record-bytes.js";
 import { internedString, releaseInterned } from "./native-walk.js";
-import type { RecordSink } from "../sources/types.js";
+import type { BytesReader } from "../sources/types.js";
+
+/** What the fast lane hands records to (the Ingest). */
+export interface LaneSink {
+  record(raw: unknown, origin: string): void;
+  /**
+   * A record's baseline fields, read from the file bytes without parsing the record. True when
+   * that was all the sink needed; false, and the record is parsed and given to `record`. The
+   * object is reused: copy what you keep.
+   */
+  fields(f: RecordFields, origin: string): boolean;
+  /**
+   * From this time (epoch ms) on, the sink reads `RecordFields.eventId`; it may be left empty for
+   * earlier records (the time may change as records arrive).
+   */
+  eventIdsFrom(): number;
+}
 
 /**
  * Hands the records of an S3 delivery file (`{"Records":[...]}`, as bytes) to a sink: each record
- * is first offered on the sink's fast lane (RecordSink.fields, read by the byte walk of
- * record-bytes.ts), and parsed with JSON.parse only when the sink declines or the walk could not
- * read it exactly. Used by the file and S3 sources; one instance per read (its interned values
- * live as long as it does).
+ * is first offered as fields (read by the byte walk of record-bytes.ts), and parsed with
+ * JSON.parse only when the sink declines or the walk could not read it exactly. The sources reach
+ * it through RecordSink.bytesReader; one instance per read (its interned values live as long as
+ * it does).
  */
-export class FastLane {
+export class FastLane implements BytesReader {
   private readonly interner = new Interner();
   private readonly scratch: RecordFields = emptyRecordFields();
   /** The index in hand carries native intern ids (else the JS walk's hashes, for `interner`). */
   private ids = false;
 
+  constructor(private readonly sink: LaneSink) {}
+
   /**
    * Deliver every record of `b` to `sink` and return how many there were; undefined (nothing
-   * delivered) when `b` is not valid JSON of that form or the sink has no fast lane: the caller
-   * then reads it the general way, with the same outcome.
+   * delivered) when `b` is not valid JSON of that form: the caller then reads it the general
+   * way, with the same outcome.
    */
-  deliver(b: Buffer, origin: string, sink: RecordSink): number | undefined {
-    if (!sink.fields) return undefined;
+  deliver(b: Buffer, origin: string): number | undefined {
+    const sink = this.sink;
     const ix = indexRecords(b);
     if (!ix) return undefined;
     this.ids = ix.ids;
@@ -73,7 +91,7 @@ export class FastLane {
     return this.ids ? internedString(m[at + 2]!, b, s, m[at + 1]!) : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
   }
 
-  private offer(b: Buffer, ix: RecordIndex, r: number, origin: string, sink: RecordSink): boolean {
+  private offer(b: Buffer, ix: RecordIndex, r: number, origin: string, sink: LaneSink): boolean {
     const m = ix.meta;
     const t = fieldAt(r, F_TIME),
       src = fieldAt(r, F_SOURCE),
@@ -87,7 +105,7 @@ export class FastLane {
     const f = this.scratch;
     f.time = time;
     // Event ids are unique: decoded only where the sink reads them.
-    f.eventId = sink.eventIdsFrom !== undefined && time < sink.eventIdsFrom() ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
+    f.eventId = time < sink.eventIdsFrom() ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
     f.eventSource = this.val(b, m, src)!;
     f.eventName = this.val(b, m, name)!;
     f.awsRegion = this.val(b, m, fieldAt(r, F_REGION));
@@ -114,6 +132,6 @@ export class FastLane {
         f.requestParameters = o;
       }
     } else f.requestParameters = null;
-    return sink.fields!(f, origin);
+    return sink.fields(f, origin);
   }
 }

@@ -21,7 +21,7 @@ function obj(v: unknown): Record<string, unknown> | undefined {
 export interface RecordFields {
   /** `eventTime` in epoch milliseconds. */
   time: number;
-  /** `eventID`; "" when the source did not read it (see RecordSink.eventIdsFrom). */
+  /** `eventID`; "" when the source did not read it (see LaneSink.eventIdsFrom). */
   eventId: string;
   eventSource: string;
   eventName: string;

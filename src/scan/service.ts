@@ -4,7 +4,7 @@ import type { EventSource, SourceProgress } from "../sources/types.js";
 import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
 import type { Report } from "./report-types.js";
 import { runScan } from "./run.js";
-import type { ScanFilters } from "./scanner.js";
+import type { ScanFilters } from "../events/types.js";
 import { scanStoreFrom, type ScanStore } from "./store-port.js";
 import { liveWindow, parseSince, parseUntil } from "./time.js";
 import { VERSION } from "../version.js";

@@ -1,7 +1,4 @@
-import type { SinceSpec } from "./scanner.js";
-import { BUCKET_MS } from "../ingest/accumulator.js";
-
-export const DEFAULT_WINDOW_MS = 24 * 3_600_000;
+import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "../ingest/window.js";
 
 /**
  * The window of a scan that reads a live source: relative times count back from `until`,
@@ -16,7 +13,7 @@ export function liveWindow(now: number, since?: SinceSpec, until?: number): { st
 /** `liveWindow` with the start floored to the scanner's 10-minute buckets (the window it reports). */
 export function detectionWindow(now: number, since?: SinceSpec, until?: number): { start: number; end: number } {
   const { start: raw, end } = liveWindow(now, since, until);
-  return { start: raw - (((raw % BUCKET_MS) + BUCKET_MS) % BUCKET_MS), end };
+  return { start: floorBucket(raw), end };
 }
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };

@@ -1,6 +1,6 @@
 import { LookupEventsSource, type LookupEventsSourceOptions, type CursorStore } from "./lookup-events.js";
 import type { EventSource } from "./types.js";
-import type { ScanFilters } from "../scan/scanner.js";
+import type { ScanFilters } from "../events/types.js";
 
 export interface AwsCliOptions {
   /** Absolute window start (ms) and end (ms): live scans always resolve relative times against now. */

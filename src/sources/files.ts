@@ -3,8 +3,7 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
-import { FastLane } from "../ingest/fast-lane.js";
-import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
+import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export class InputError extends Error {
   readonly code = "input";
@@ -63,7 +62,8 @@ function looksLikeRecord(o: unknown): boolean {
 export class FileSource implements EventSource {
   readonly name: string;
   readonly notes: FileNote[] = [];
-  private lane = new FastLane();
+  /** The sink's reader of S3 delivery files' bytes, for the read in progress. */
+  private lane: BytesReader | undefined;
 
   constructor(private readonly paths: readonly string[]) {
     this.name = paths.join(", ");
@@ -74,9 +74,9 @@ export class FileSource implements EventSource {
     // newest files first lets the scanner fix the detection window early, so older records take the
     // cheap baseline-only path. Any order gives the same report.
     const files = (await listInputFiles(this.paths)).reverse();
-    this.lane = new FastLane(); // interned values live as long as one read
     const counted = countingSink(sink);
     const counting = counted.sink;
+    this.lane = counting.bytesReader?.(); // what it keeps lives as long as one read
     let done = 0;
     const started = Date.now();
     // Read the next file while the current one is parsed.
@@ -97,7 +97,7 @@ export class FileSource implements EventSource {
         }
       }
     } finally {
-      this.lane.release();
+      this.lane?.release();
     }
     const problems = this.notes.filter((n) => n.problem);
     const summary: SourceResult["summary"] = {
@@ -135,9 +135,9 @@ export class FileSource implements EventSource {
       sink.skip("corrupt-file", file, 1, (e as Error).message);
       return { file, format: "unknown", records: 0, problem: `corrupt gzip data (${(e as Error).message})` };
     }
-    if (sink.fields) {
-      // S3 delivery files: read the baseline fields from the bytes; parse only what needs it.
-      const n = this.lane.deliver(bytes, file, sink);
+    if (this.lane) {
+      // S3 delivery files: the sink reads what it needs from the bytes and parses only the rest.
+      const n = this.lane.deliver(bytes, file);
       if (n !== undefined) return { file, format: "s3-delivery", records: n };
     }
     return this.parseText(file, bytes.toString("utf8"), sink);

@@ -40,8 +40,7 @@ import {
   startAfterKey,
   type TrailLocation,
 } from "./s3-layout.js";
-import { FastLane } from "../ingest/fast-lane.js";
-import { countingSink, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
+import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export { parseTrailUrl, S3LocationError } from "./s3-layout.js";
 
@@ -241,7 +240,7 @@ export class S3Source implements EventSource {
       });
     progress();
     const failures: Array<{ key: string; kind: ErrorKind; message: string }> = [];
-    const lane = new FastLane();
+    const lane = counting.bytesReader?.();
     try {
       await pool(objects, this.o.concurrency ?? DEFAULT_S3_CONCURRENCY, signal, async (obj) => {
         const origin = `s3://${bucket}/${obj.key}`;
@@ -268,7 +267,7 @@ export class S3Source implements EventSource {
         progress();
       });
     } finally {
-      lane.release();
+      lane?.release();
     }
 
     const corrupt = objects.filter((x) => x.status === "corrupt").length;
@@ -485,11 +484,11 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ data:
 }
 
 /**
- * `{"Records":[...]}` -> records into the sink (on its fast lane when it has one); false (and a
- * counted skip) when it is not that.
+ * `{"Records":[...]}` -> records into the sink (through its bytes reader when it has one); false
+ * (and a counted skip) when it is not that.
  */
-function parseLogFile(data: Buffer, origin: string, sink: RecordSink, lane: FastLane): boolean {
-  if (lane.deliver(data, origin, sink) !== undefined) return true;
+function parseLogFile(data: Buffer, origin: string, sink: RecordSink, lane: BytesReader | undefined): boolean {
+  if (lane?.deliver(data, origin) !== undefined) return true;
   let doc: unknown;
   try {
     doc = JSON.parse(data.toString("utf8"));

@@ -1,5 +1,4 @@
 import type { SkipReason } from "../events/types.js";
-import type { RecordFields } from "../ingest/lean-facts.js";
 import type { SourceSummary } from "../scan/report-types.js";
 
 /**
@@ -12,16 +11,22 @@ export interface RecordSink {
   /** Something could not be read as a record: counted by reason in the report, never silent. */
   skip(reason: SkipReason, origin: string, count?: number, detail?: string): void;
   /**
-   * Optional fast lane: a record's baseline fields, read from the file bytes without parsing the
-   * record. The sink returns true when that was all it needed; false, and the source hands over
-   * the parsed record with `record` as usual. The object is reused: copy what you keep.
+   * Optional, for sources that hold whole S3 delivery files: a reader, for one read, that takes a
+   * file's bytes and hands its records to the sink itself (reading from the bytes what it can
+   * and parsing the rest). The source releases it when the read is over.
    */
-  fields?(f: RecordFields, origin: string): boolean;
+  bytesReader?(): BytesReader;
+}
+
+export interface BytesReader {
   /**
-   * With `fields`: from this time (epoch ms) on, the sink reads `RecordFields.eventId`; a source
-   * may leave it empty for earlier records (the time may change as records arrive).
+   * Every record of `bytes` (an uncompressed `{"Records":[...]}` document), delivered; returns
+   * how many. Undefined, and nothing delivered, when the bytes are not exactly that: the source
+   * then reads them the general way, with the same outcome.
    */
-  eventIdsFrom?(): number;
+  deliver(bytes: Buffer, origin: string): number | undefined;
+  /** The read is over: free what the reader kept for it. */
+  release(): void;
 }
 
 export interface SourceProgress {
@@ -68,16 +73,21 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
         skipped += count;
         sink.skip(reason, origin, count, detail);
       },
-      ...(sink.fields
+      ...(sink.bytesReader
         ? {
-            fields: (f: RecordFields, origin: string) => {
-              const taken = sink.fields!(f, origin);
-              if (taken) records++;
-              return taken;
+            bytesReader: () => {
+              const r = sink.bytesReader!();
+              return {
+                deliver: (bytes: Buffer, origin: string) => {
+                  const n = r.deliver(bytes, origin);
+                  if (n !== undefined) records += n;
+                  return n;
+                },
+                release: () => r.release(),
+              };
             },
           }
         : {}),
-      ...(sink.eventIdsFrom ? { eventIdsFrom: () => sink.eventIdsFrom!() } : {}),
     },
     records: () => records,
     skipped: () => skipped,

@@ -1,0 +1,381 @@
+import { classifySourceIp, toTrailEvent } from "../events/normalize.js";
+import type { Principal, ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
+import type { GeoInfo, GeoResolver } from "../geo/types.js";
+import type { EventDetector } from "../detectors/types.js";
+import type { BytesReader, RecordSink } from "../sources/types.js";
+import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
+import { DeferredRecords } from "./deferred.js";
+import { FastLane, type LaneSink } from "./fast-lane.js";
+import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
+import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
+
+export interface IngestOptions {
+  /** The time the report is generated: the window's end when no record was read. */
+  now: number;
+  since?: SinceSpec;
+  until?: number;
+  filters?: ScanFilters;
+  geo?: GeoResolver;
+  /** The stored baseline's `trainedUntil` of an identity (only what is newer counts again). */
+  storedTrainedUntil?: (key: string) => number | undefined;
+  /** See ScanOptions.fastPath. */
+  fastPath?: boolean;
+  deferBatch?: number;
+}
+
+const LANE_TYPES = new Set(["IAMUser", "AssumedRole", "Root"]);
+
+/** An identity on the fast lane: one per (ARN, type, invokedBy), chained by ARN. */
+interface LaneEntry {
+  type: string | undefined;
+  invokedBy: string | undefined;
+  principal: Principal;
+  acc: IdentityAcc;
+  next: LaneEntry | undefined;
+}
+
+/**
+ * Turns what sources hand over (parsed records, or an S3 delivery file's bytes) into one
+ * accumulator per identity, moving the detection window as records arrive: records before it only
+ * train baselines (folded in per identity, in batches), records in it are counted and, when an
+ * event detector reads them, kept as TrailEvents. Memory grows with identities and with the
+ * detection window, not with the number of records read. The Scanner evaluates what it gathers.
+ */
+export class Ingest implements RecordSink, LaneSink {
+  /** Every identity met, by key, in the order met. */
+  readonly identities = new Map<string, IdentityAcc>();
+  /** The same accumulators, by `ordinal`. */
+  private readonly accList: IdentityAcc[] = [];
+  /** Records before the window, folded in per identity in batches (see DeferredRecords). */
+  private readonly deferred: DeferredRecords;
+  readonly skipped: Record<string, number> = {};
+  readonly skipSamples: Array<{ origin: string; reason: string; detail?: string }> = [];
+  /** Event ids seen inside the moving window, per 10-minute bucket (old buckets dropped whole). */
+  private readonly seen = new Map<number, Set<string>>();
+  private readonly geoCache = new Map<string, GeoInfo | null>();
+  private readonly nameIndex = new Set<string>();
+  private readonly selectors: EventDetector[] = [];
+  /** Every `select` detector says what it may take (mayTake): records in the window may use the fast lane. */
+  private readonly gated: boolean;
+  /** Accounts seen (recipient or the principal's). */
+  readonly accounts = new Set<string>();
+  private readonly principals = new PrincipalCache();
+  /**
+   * Fast-lane identities by ARN (records without invokedBy): the principal and the accumulator in
+   * one lookup. Follows the principal cache (cleared with it).
+   */
+  private readonly lane = new Map<string, LaneEntry>();
+  private laneClears = 0;
+  private lastAccount = "";
+  private readonly fastPath: boolean;
+  readonly filters: ScanFilters;
+  private readonly hasFilters: boolean;
+  private readonly fixedStart: number | undefined;
+  private readonly relMs: number;
+  private newest = -Infinity;
+  private wmin = -Infinity;
+  recordsRead = 0;
+  /** Of those, records taken on the fast lane (LaneSink.fields) without being parsed. */
+  fastLane = 0;
+  /** Of those, records that were not certainly before the window (see `fields`). */
+  fastLaneWindow = 0;
+  duplicates = 0;
+  filteredOut = 0;
+  afterWindow = 0;
+
+  constructor(
+    private readonly opts: IngestOptions,
+    /** The event detectors: what they read decides which records must be parsed in the window. */
+    eventDetectors: readonly EventDetector[],
+  ) {
+    this.filters = opts.filters ?? {};
+    this.fastPath = opts.fastPath ?? true;
+    this.deferred = new DeferredRecords(opts.deferBatch);
+    this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
+    for (const d of eventDetectors) {
+      if (d.eventNames) for (const n of d.eventNames) this.nameIndex.add(n);
+      else if (d.select) this.selectors.push(d);
+    }
+    this.gated = this.selectors.every((d) => d.mayTake !== undefined);
+    const since = opts.since ?? { kind: "relative", ms: DEFAULT_WINDOW_MS };
+    if (since.kind === "absolute") {
+      this.fixedStart = floorBucket(since.at);
+      this.relMs = 0;
+    } else {
+      this.relMs = since.ms;
+      this.fixedStart = opts.until !== undefined ? floorBucket(opts.until - since.ms) : undefined;
+    }
+    if (this.fixedStart !== undefined) this.wmin = this.fixedStart;
+  }
+
+  // ------------------------------------------------------------------ RecordSink
+
+  /** S3 delivery files' bytes, for one read: walked, and offered to `fields` record by record. */
+  bytesReader(): BytesReader {
+    return new FastLane(this);
+  }
+
+  skip(reason: SkipReason, origin: string, count = 1, detail?: string): void {
+    this.skipped[reason] = (this.skipped[reason] ?? 0) + count;
+    if (this.skipSamples.length < 20) this.skipSamples.push(detail ? { origin, reason, detail } : { origin, reason });
+  }
+
+  record(raw: unknown, origin: string): void {
+    this.recordsRead++;
+    if (this.fastPath && raw !== null && typeof raw === "object") {
+      const et = (raw as Record<string, unknown>).eventTime;
+      if (typeof et === "string") {
+        const t = Date.parse(et);
+        if (this.trainsOnly(t)) {
+          const f = baselineFacts(raw as Record<string, unknown>, t, this.principals, false);
+          if (typeof f === "string") this.skip(f, origin);
+          else {
+            // With a fixed window start every record may lie before it; the newest still ends the window.
+            if (t > this.newest) this.newest = t;
+            this.addBaselineFacts(f);
+          }
+          return;
+        }
+      }
+    }
+    const ev = toTrailEvent(raw);
+    if (typeof ev === "string") {
+      this.skip(ev, origin);
+      return;
+    }
+    if (this.fastPath) rememberPrincipal(raw as Record<string, unknown>, ev.principal, this.principals);
+    this.addEvent(ev);
+  }
+
+  /**
+   * The fast lane (LaneSink.fields): a record read without parsing it. Taken when its fields
+   * are all the scan needs: before the window, to train the baseline; in it, to count it (no
+   * filters, no --until, not a call an event detector reads). Otherwise the source parses it and
+   * calls `record`. Same outcome either way (tests compare).
+   */
+  fields(f: RecordFields, _origin: string): boolean {
+    if (!this.fastPath) return false;
+    const t = f.time;
+    const trains = this.trainsOnly(t);
+    // Records that may be in the window: on the lane too, unless the full path would look at more
+    // than the fields (filters, event detectors' selectors, --until) or the id was not read.
+    if (!trains && (this.hasFilters || !this.gated || this.opts.until !== undefined || f.eventId === "")) return false;
+    if (this.principals.clears !== this.laneClears) {
+      this.lane.clear();
+      this.laneClears = this.principals.clears;
+    }
+    const arn = f.identityArn;
+    const first = arn !== undefined ? this.lane.get(arn) : undefined;
+    let known = first;
+    let chain = 0;
+    while (known !== undefined && (known.type !== f.identityType || known.invokedBy !== f.invokedBy)) {
+      known = known.next;
+      chain++;
+    }
+    let b: BaselineFacts | undefined;
+    if (known !== undefined) {
+      // The principal the cache would give: it is keyed on this ARN (and invokedBy) for these records.
+      b = leanFactsFor(f, known.principal);
+    } else b = leanFacts(f, this.principals);
+    if (b === undefined) return false;
+    if (!trains) {
+      // The full path keeps the events event detectors read: parse those.
+      if (this.nameIndex.has(b.eventName) || this.mayBeSelected(b.eventName, b.principal.type)) return false;
+      this.recordsRead++;
+      this.fastLane++;
+      this.fastLaneWindow++;
+      // What addEvent does with it, in the same order (the identity is met only if the event counts).
+      if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
+      b.id = f.eventId;
+      const inWindow = this.enter(t, b.id);
+      if (inWindow === undefined) return true; // a duplicate
+      if (b.accountId !== "unknown") this.accounts.add(b.accountId);
+      const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
+      acc.add(b, this.placeOf(acc, b), inWindow, this.wmin, undefined);
+      return true;
+    }
+    const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
+    this.recordsRead++;
+    this.fastLane++;
+    if (t > this.newest) this.newest = t; // see record()
+    this.defer(acc, b);
+    return true;
+  }
+
+  /** The accumulator of a principal met on the lane for the first time; it joins the lane if keyed on its ARN. */
+  private joinLane(b: BaselineFacts, f: RecordFields, first: LaneEntry | undefined, chain: number): IdentityAcc {
+    const acc = this.accFor(b.principal);
+    // Only principals the cache keys on the ARN (users, roles, root) join the lane.
+    const arn = f.identityArn;
+    if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:"))
+      this.lane.set(arn, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, next: first });
+    return acc;
+  }
+
+  /** A record at `t` is certainly before the (moving) window and not after --until: it only trains baselines. */
+  private trainsOnly(t: number): boolean {
+    return t < this.wmin && (this.opts.until === undefined || t <= this.opts.until);
+  }
+
+  /** LaneSink.eventIdsFrom: records from this time on may be in the window, where ids count. */
+  eventIdsFrom(): number {
+    return this.wmin;
+  }
+
+  /** The identity's accumulator, created on first sight (counting only what the store has not seen). */
+  private accFor(p: Principal): IdentityAcc {
+    let acc = this.identities.get(p.key);
+    if (!acc) {
+      acc = new IdentityAcc(p, this.opts.storedTrainedUntil?.(p.key) ?? -Infinity);
+      acc.ordinal = this.accList.length;
+      this.accList.push(acc);
+      this.identities.set(p.key, acc);
+    } else if (p.sessionName && !acc.principal.sessionName) {
+      acc.principal = p;
+    }
+    return acc;
+  }
+
+  /** A record before the window: train the baseline only (no window, no dedup, no filters). */
+  private addBaselineFacts(f: BaselineFacts): void {
+    this.defer(this.accFor(f.principal), f);
+  }
+
+  private defer(acc: IdentityAcc, f: BaselineFacts): void {
+    if (f.accountId !== this.lastAccount) {
+      this.lastAccount = f.accountId;
+      if (f.accountId !== "unknown") this.accounts.add(f.accountId);
+    }
+    if (this.deferred.push(acc.ordinal, f)) this.flushDeferred();
+  }
+
+  /** Fold the held-back records before the window into their identities. */
+  flushDeferred(): void {
+    this.deferred.flush(this.accList, (acc, f) => this.foldFacts(acc, f));
+  }
+
+  private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
+    acc.add(f, this.placeOf(acc, f), false, this.wmin, undefined);
+  }
+
+  /**
+   * Set `f.ipKind` and give the location of its source address. Identities mostly repeat their
+   * address: classified and located once per change.
+   */
+  private placeOf(acc: IdentityAcc, f: BaselineFacts): GeoInfo | undefined {
+    if (f.sourceIp === acc.lastIp) {
+      f.ipKind = acc.lastIpKind;
+      return acc.lastGeo;
+    }
+    f.ipKind = classifySourceIp(f.sourceIp);
+    const geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+    acc.lastIp = f.sourceIp;
+    acc.lastIpKind = f.ipKind;
+    acc.lastGeo = geo;
+    return geo;
+  }
+
+  /**
+   * An event at `t` arrives: move the window, and de-duplicate on eventID where it matters
+   * (inside the moving window). Whether it is in the window now; undefined: a duplicate.
+   */
+  private enter(t: number, id: string): boolean | undefined {
+    if (t > this.newest) {
+      this.newest = t;
+      if (this.fixedStart === undefined) this.wmin = floorBucket(t - this.relMs);
+    }
+    const inWindowNow = t >= this.wmin;
+    if (inWindowNow) {
+      const b = floorBucket(t);
+      let ids = this.seen.get(b);
+      if (!ids) {
+        ids = new Set();
+        this.seen.set(b, ids);
+        if (this.seen.size > 2 * (this.relMs / BUCKET_MS) + 16) this.purgeSeen();
+      }
+      if (ids.has(id)) {
+        this.duplicates++;
+        return undefined;
+      }
+      ids.add(id);
+    }
+    return inWindowNow;
+  }
+
+  /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
+  addEvent(ev: TrailEvent): void {
+    if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
+    const t = ev.time;
+    if (this.opts.until !== undefined && t > this.opts.until) {
+      this.afterWindow++;
+      return;
+    }
+    const inWindowNow = this.enter(t, ev.id);
+    if (inWindowNow === undefined) return;
+    const matches = !this.hasFilters || this.matches(ev);
+    if (inWindowNow && !matches) this.filteredOut++;
+    if (ev.accountId !== "unknown") this.accounts.add(ev.accountId);
+
+    const acc = this.accFor(ev.principal);
+    const inWindow = inWindowNow && matches;
+    const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
+    const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;
+    acc.add(ev, geo, inWindow, this.wmin, candidate ? ev : undefined);
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** Whether some event detector's `select` may take an event of this name and principal type. */
+  private mayBeSelected(name: string, principalType: string): boolean {
+    for (const d of this.selectors) if (d.mayTake!(name, principalType)) return true;
+    return false;
+  }
+
+  private selected(ev: TrailEvent): boolean {
+    for (const d of this.selectors) if (d.select!(ev)) return true;
+    return false;
+  }
+
+  private matches(ev: TrailEvent): boolean {
+    const f = this.filters;
+    if (f.account && ev.accountId !== f.account && ev.principal.accountId !== f.account) return false;
+    if (f.region && ev.region !== f.region) return false;
+    if (f.ip && ev.sourceIp !== f.ip) return false;
+    if (f.eventName && ev.eventName !== f.eventName && ev.rawEventName !== f.eventName) return false;
+    if (f.user) {
+      const p = ev.principal;
+      const u = f.user;
+      const stsArn =
+        p.type === "AssumedRole" && p.userName && p.sessionName
+          ? `arn:aws:sts::${p.accountId}:assumed-role/${p.userName}/${p.sessionName}`
+          : undefined;
+      if (u !== p.userName && u !== p.sessionName && u !== p.arn && u !== p.key && u !== stsArn) return false;
+    }
+    return true;
+  }
+
+  /** The location of a public address (cached per scan). */
+  geoOf(ip: string): GeoInfo | undefined {
+    const g = this.opts.geo;
+    if (!g) return undefined;
+    const c = this.geoCache.get(ip);
+    if (c !== undefined) return c ?? undefined;
+    const info = g.lookup(ip);
+    if (this.geoCache.size > 200_000) this.geoCache.clear();
+    this.geoCache.set(ip, info ?? null);
+    return info;
+  }
+
+  private purgeSeen(): void {
+    const min = this.wmin - 3_600_000;
+    for (const b of this.seen.keys()) if (b < min) this.seen.delete(b);
+  }
+
+  /** The window the scan reports on. */
+  window(): { start: number; end: number } {
+    const last = this.opts.until ?? (Number.isFinite(this.newest) ? this.newest : this.opts.now);
+    const start = this.fixedStart ?? floorBucket(last - this.relMs);
+    // A --since after every record: an empty window that starts and ends there, not one that ends first.
+    return { start, end: Math.max(last, start) };
+  }
+}
