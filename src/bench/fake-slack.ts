@@ -35,6 +35,11 @@ export class FakeSlack {
    * for a guest); `null`: no such user. Users not listed are full members.
    */
   readonly users = new Map<string, Record<string, unknown> | null>();
+  /** Bytes received at upload URLs (files.getUploadURLExternal), by file id. */
+  readonly uploads = new Map<string, Buffer>();
+  /** Files shared by files.completeUploadExternal: id, title, where, and the alt text given for it. */
+  readonly files: Array<{ id: string; title?: string; channel?: string; threadTs?: string; comment?: string; altText?: string; filename?: string; bytes: number }> = [];
+  private pendingFiles = new Map<string, { filename?: string; altText?: string; length: number }>();
   team = "T0TEST";
   url = "";
 
@@ -90,8 +95,22 @@ export class FakeSlack {
   private async handle(req: IncomingMessage): Promise<{ status: number; body: Record<string, unknown> }> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const raw = Buffer.concat(chunks).toString();
+    const bytes = Buffer.concat(chunks);
+    const raw = bytes.toString();
     const path = (req.url ?? "").split("?")[0]!;
+    if (path.startsWith("/upload/")) {
+      // Step 2 of files.uploadV2: the file's bytes (the SDK posts them as a form).
+      const id = path.slice("/upload/".length);
+      this.record({ method: "upload", args: { id, bytes: bytes.length }, at: Date.now() });
+      const override = this.handlers.get("upload");
+      if (override) {
+        const r = await override({ id });
+        return { status: typeof r.status === "number" ? r.status : 200, body: r };
+      }
+      if (!this.pendingFiles.has(id)) return { status: 404, body: { ok: false, error: "unknown upload" } };
+      this.uploads.set(id, bytes);
+      return { status: 200, body: { ok: true } };
+    }
     if (path.startsWith("/respond/")) {
       const json = JSON.parse(raw || "{}") as Record<string, unknown>;
       this.check("respond", json);
@@ -102,7 +121,7 @@ export class FakeSlack {
     const form = new URLSearchParams(raw);
     const args: Record<string, unknown> = {};
     for (const [k, v] of form) {
-      if (["blocks", "view", "attachments"].includes(k)) {
+      if (["blocks", "view", "attachments", "files"].includes(k)) {
         try {
           args[k] = JSON.parse(v);
         } catch {
@@ -135,6 +154,40 @@ export class FakeSlack {
           status: 200,
           body: { ok: true, user: { id, team_id: this.team, name: id.toLowerCase(), deleted: false, is_bot: false, is_restricted: false, is_ultra_restricted: false, ...extra } },
         };
+      }
+      case "files.getUploadURLExternal": {
+        const id = `F${String(this.tsCounter++).padStart(10, "0")}`;
+        const f: { filename?: string; altText?: string; length: number } = { length: Number(args.length) };
+        if (typeof args.filename === "string") f.filename = args.filename;
+        const alt = args.alt_txt ?? args.alt_text;
+        if (typeof alt === "string") {
+          f.altText = alt;
+          if (alt.length > 1000) return { status: 200, body: { ok: false, error: "alt_txt_too_large" } };
+        }
+        this.pendingFiles.set(id, f);
+        return { status: 200, body: { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id } };
+      }
+      case "files.completeUploadExternal": {
+        const list = Array.isArray(args.files) ? (args.files as Array<{ id: string; title?: string }>) : [];
+        const done = [];
+        for (const x of list) {
+          const pending = this.pendingFiles.get(x.id);
+          const got = this.uploads.get(x.id);
+          if (!pending || !got) {
+            this.invalid.push(`files.completeUploadExternal: file ${x.id} was never uploaded`);
+            return { status: 200, body: { ok: false, error: "invalid_arguments" } };
+          }
+          const entry: (typeof this.files)[number] = { id: x.id, bytes: got.length };
+          if (x.title !== undefined) entry.title = x.title;
+          if (typeof args.channel_id === "string") entry.channel = args.channel_id;
+          if (typeof args.thread_ts === "string") entry.threadTs = args.thread_ts;
+          if (typeof args.initial_comment === "string") entry.comment = args.initial_comment;
+          if (pending.altText !== undefined) entry.altText = pending.altText;
+          if (pending.filename !== undefined) entry.filename = pending.filename;
+          this.files.push(entry);
+          done.push({ id: x.id, title: x.title ?? pending.filename });
+        }
+        return { status: 200, body: { ok: true, files: done } };
       }
       case "usergroups.users.list": {
         const users = this.groups.get(String(args.usergroup));

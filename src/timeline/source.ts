@@ -36,11 +36,11 @@ export function resolveIdentity(profiles: Iterable<Pick<Profile, "key" | "arn" |
 }
 
 /**
- * The window to shade for an identity from the store: the newest scan whose window holds the
- * identity's last event, else a day ending at that event.
+ * The window to shade for an identity from the store: the newest scan whose window holds `at`
+ * (default: the identity's last event), else a day ending there.
  */
-export function storedWindow(scans: readonly ScanRecord[], p: Profile | undefined, now: number): { start: number; end: number } {
-  const last = p && Number.isFinite(p.last) ? p.last : now;
+export function storedWindow(scans: readonly ScanRecord[], p: Profile | undefined, now: number, at?: number): { start: number; end: number } {
+  const last = at ?? (p && Number.isFinite(p.last) ? p.last : now);
   for (let i = scans.length - 1; i >= 0; i--) {
     const w = scans[i]!.window;
     const s = Date.parse(w.start);
@@ -51,13 +51,13 @@ export function storedWindow(scans: readonly ScanRecord[], p: Profile | undefine
   return { start: end - 24 * HOUR, end };
 }
 
-export function timelineFromStore(store: TimelineStore, key: string, o: { window?: { start: number; end: number }; now?: number } = {}): Timeline {
+export function timelineFromStore(store: TimelineStore, key: string, o: { window?: { start: number; end: number }; now?: number; at?: number } = {}): Timeline {
   const profile = store.getBaseline(key);
   const findings = store
     .listFindings()
     .filter((s) => s.finding.identity.key === key && s.status !== "suppressed")
     .map((s) => s.finding);
-  const window = o.window ?? storedWindow(store.scans(), profile, o.now ?? Date.now());
+  const window = o.window ?? storedWindow(store.scans(), profile, o.now ?? Date.now(), o.at);
   return buildTimeline({ profile, findings, window, key });
 }
 

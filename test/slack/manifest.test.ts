@@ -27,6 +27,6 @@ describe("manifest.yml", () => {
     expect(manifest.features.app_home.home_tab_enabled).toBe(true);
     expect(manifest.settings.event_subscriptions.bot_events).toEqual(["app_home_opened"]);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(["channels:history", "chat:write", "commands", "groups:history", "usergroups:read", "users:read"]);
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(["channels:history", "chat:write", "commands", "files:write", "groups:history", "usergroups:read", "users:read"]);
   });
 });

@@ -14,6 +14,7 @@ import { decodeMeta, parseSuppressSubmission, SUPPRESS_BLOCKS, SUPPRESS_CALLBACK
 import { code, esc, mention, slackDate, truncate } from "../views/text.js";
 import { clickedIndex, clickSite, tell, updateFindingMessage } from "./common.js";
 import { publishHome } from "./home.js";
+import { postTimeline } from "../timeline.js";
 
 interface ButtonArgs {
   ack: () => Promise<void>;
@@ -167,6 +168,8 @@ export async function onDetails(bot: Bot, a: ButtonArgs): Promise<void> {
     if (site.kind === "message" && site.channel && bot.authz.mayPostIn(site.channel)) {
       try {
         await a.client.chat.postMessage({ channel: site.channel, thread_ts: site.threadTs, text: msg.text, blocks: msg.blocks });
+        const f = stored.finding;
+        await postTimeline(bot, a.client, { channel: site.channel, threadTs: site.threadTs ?? "", key: f.identity.key, at: Date.parse(f.lastSeen) });
         return;
       } catch (err) {
         bot.log.info("cannot post details in the thread; answering privately", { err: err instanceof Error ? err.message : String(err) });

@@ -10,6 +10,7 @@ import { allow } from "../access.js";
 import { audit, type Bot } from "../context.js";
 import type { ScanProgress, ScanRequest } from "../ports.js";
 import { Throttle, UserLimitError } from "../runner.js";
+import { postTimeline } from "../timeline.js";
 import { stateOf } from "../views/finding.js";
 import type { SlackMessage } from "../views/limits.js";
 import { scanFailedMessage, scanningMessage, scanResultMessages, workingText } from "../views/report.js";
@@ -95,6 +96,9 @@ class ScanSurface {
       return;
     }
     await this.edit(main);
+    // The timeline of the identity scanned (user or role), first in the thread; never blocks the rest.
+    const top = this.req.target.kind === "user" || this.req.target.kind === "role" ? report.identities[0] : undefined;
+    if (top && !signal.aborted) await postTimeline(this.bot, this.client, { channel: this.channel, threadTs: this.ts, key: top.key, report });
     for (let i = 0; i < thread.length && !signal.aborted; i++) {
       if (i > 0) await sleep(this.bot.settings.threadPostIntervalMs, signal);
       const m = thread[i]!;
