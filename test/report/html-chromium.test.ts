@@ -1,3 +1,4 @@
+// @module-tag slow
 /**
  * The HTML report opened in a real browser: Debian's headless Chromium (scripts/ensure-chromium.sh
  * installs it), driven by playwright-core. Checks that the findings and the charts render, that
