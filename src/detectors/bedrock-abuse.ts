@@ -21,7 +21,8 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const nov = novelty(ctx, apiKey(ev));
   const n = ev.eventName;
   if (INVOKE.has(n)) {
-    if (nov.known || ctx.baseline.known("service", "bedrock")) return null;
+    // Novelty per API: listing models (or any other Bedrock call) does not make invoking them normal.
+    if (nov.known) return null;
     const model = modelOf(ev);
     if (nov.learned) return { severity: "medium", what: `invoked Bedrock model ${q(model)} for the first time`, target: model };
     // Cold start: applications call models all day; a person calling a model is worth a note.
@@ -56,6 +57,7 @@ export const bedrockAbuse: EventDetector = {
   description:
     "Model access enabled, invocation logging rewired, guardrails weakened, or models invoked by identities that never used Bedrock: the pattern of stolen credentials used to run (and resell) generative AI at the victim's expense.",
   severity: "medium",
+  cites: "The single call that triggered it (a first Bedrock model access or invocation, or a guardrail/logging change).",
   attack: ["T1496", "T1562.008"],
   investigate: [
     "Check Bedrock costs and invocation metrics per model; compare with the teams that use Bedrock.",

@@ -145,6 +145,7 @@ export const bulkSensitiveActions: WindowDetector = {
   description:
     "One identity reading many secrets, passwords or user-data scripts, deleting or re-encrypting many objects, destroying many images or snapshots, or reaching many instances with commands, sessions or SSH keys in one window, beyond its usual daily volume.",
   severity: "medium",
+  cites: "The events of the category over its threshold: the calls on the distinct targets counted (secrets, parameters, instances, models, regions new to the identity), or that API's calls in the window for volume categories.",
   attack: ["T1555.006", "T1485", "T1651"],
   investigate: [
     "List the targets (secrets, objects, instances) from the event ids and judge what was exposed or lost.",

@@ -21,6 +21,7 @@ import { HOUR } from "../baseline/profile.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 import { bestSlidingWindow, fmtNum, fmtP, hourlyBaseline, spikeTest } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, severityOf } from "./lib/novelty.js";
+import { spreadIds } from "./lib/util.js";
 
 export const CALL_SPIKE = { minCount: 60, minRatio: 4, madK: 5, maxP: 1e-6, overMax: 1.25, minSpanHours: 48 } as const;
 
@@ -36,6 +37,9 @@ export const callRateSpike: WindowDetector = {
     "In one hour the identity made many times more calls than its comparable hours and its usual busy hours, more than in any recent hour. " +
     "Automated use of stolen credentials (mass download, resource creation, scripted enumeration) looks like this.",
   severity: "medium",
+  cites:
+    "Calls of the busiest sliding hour only: of its 10-minute buckets above twice their expected share, the calls of the APIs that grew " +
+    "(window count over 3x their usual daily count + 10, or new), up to 20 taken in turn from each bucket; first/last seen are those buckets' bounds.",
   attack: ["T1078.004", "T1530", "T1496"],
   investigate: [
     "Which APIs make up the burst (see evidence)? Reads of data (GetObject, GetSecretValue) or creation of resources (RunInstances)?",
@@ -67,8 +71,23 @@ export const callRateSpike: WindowDetector = {
       .sort((x, y) => y[1].n - x[1].n)
       .slice(0, 5);
     const topText = top.map(([api, st]) => `${api} (${st.n})`).join(", ");
-    const ids: string[] = [];
-    for (const [, st] of top) for (const id of st.ids) if (ids.length < 20) ids.push(id);
+    // Evidence: the hour's buckets that carry the excess (over twice a bucket's expected share),
+    // and in them the calls of the APIs that grew (window count above 3x their usual daily count
+    // + 10, or never called before); all calls of those buckets when no API stands out.
+    const perBucket = res.expected / 6;
+    const hot = best.members.filter((m) => m.n > 2 * perBucket + 1);
+    const burstBuckets = hot.length > 0 ? hot : best.members;
+    const grew = new Set<string>();
+    for (const [api, st] of win.apis) {
+      const h = b.stat("api", api);
+      const perDay = h ? h[0] / Math.max(1, b.activeDays) : 0;
+      if (st.n > 3 * perDay + 10) grew.add(api);
+    }
+    const pick = (m: (typeof burstBuckets)[number]) => m.ids.filter((_, i) => grew.has(m.idApis[i]!));
+    let ids = spreadIds(burstBuckets.map(pick));
+    if (ids.length === 0) ids = spreadIds(burstBuckets.map((m) => m.ids));
+    const burstStart = burstBuckets[0]!.start;
+    const burstEnd = burstBuckets[burstBuckets.length - 1]!.start + 600_000;
     const days = Math.round(span / 24);
     const why =
       `${best.sum} calls by ${identityNoun(win.principal)} between ${hhmm(best.start)} and ${hhmm(best.end)} UTC against an expected ${fmtNum(res.expected)} ` +
@@ -83,8 +102,8 @@ export const callRateSpike: WindowDetector = {
         why,
         fingerprint: ["calls"],
         eventIds: ids,
-        firstSeen: best.start,
-        lastSeen: best.end,
+        firstSeen: burstStart,
+        lastSeen: Math.min(burstEnd, Math.max(burstStart, win.last)),
         count: best.sum,
         evidence: {
           statistic: "sliding-hour count vs max(decayed comparable-hour mean, median active hour); Poisson tail + median/MAD + baseline max",

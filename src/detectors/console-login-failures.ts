@@ -51,6 +51,7 @@ export const consoleLoginFailures: GlobalDetector = {
   description:
     "Repeated failed console sign-ins for one user (brute force), one address failing for several users (password spraying), or a correct password followed by a failed MFA check. A success after the failures is the strongest signal.",
   severity: "medium",
+  cites: "The failed console sign-ins that make the pattern (and the success that followed, which is the outcome being reported).",
   attack: ["T1110.001", "T1110.003"],
   investigate: [
     "Identify the source address (owner, country, VPN or hosting provider) and block it if it is not yours.",

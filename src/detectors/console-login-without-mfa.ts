@@ -19,6 +19,7 @@ export const consoleLoginWithoutMfa: EventDetector = {
   title: "Console sign-in without MFA",
   description: "An IAM user or the root user signed in to the AWS console with a password only. A stolen or guessed password is then enough to take over the account.",
   severity: "medium",
+  cites: "The single sign-in without MFA.",
   attack: ["T1078.004"],
   investigate: [
     "Confirm the sign-in with the user (time, place, device).",

@@ -29,6 +29,7 @@ export const credentialForOtherUser: EventDetector = {
   description:
     "An identity created or changed long-lived credentials (access key, console password, service credential, SSH key, MFA device) of a different IAM user: a classic persistence and lateral-movement step.",
   severity: "medium",
+  cites: "The single call that created or changed the other user's credential.",
   attack: ["T1098.001"],
   investigate: [
     "Ask the target user whether they requested the credential; list their keys and when each was last used.",

@@ -62,6 +62,7 @@ export const dataDestruction: EventDetector = {
   description:
     "KMS keys disabled or scheduled for deletion, RDS automated backups deleted or turned off, deletion protection removed, backup vaults or recovery points deleted, AMIs deregistered.",
   severity: "medium",
+  cites: "The single destructive call.",
   attack: ["T1485", "T1490"],
   investigate: [
     "Cancel key deletion (CancelKeyDeletion) or re-enable the key while you investigate.",

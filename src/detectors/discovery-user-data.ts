@@ -14,6 +14,7 @@ export const discoveryUserData: EventDetector = {
   title: "EC2 user data read",
   description: "An identity read the user data (bootstrap script) of EC2 instances, which often contains credentials.",
   severity: "low",
+  cites: "The single read of instance user data (or launch template data).",
   attack: ["T1552.005", "T1580"],
   investigate: [
     "Does this identity manage the instance? Operators viewing user data in the console is normal; scripts reading it across instances is not.",

@@ -45,6 +45,7 @@ export const emailAbuseRecon: WindowDetector = {
   description:
     "An identity that never used Amazon SES checks whether the account can send e-mail (sending status, quota, verified identities) or changes sending capabilities: a common first step of spam and phishing with stolen keys.",
   severity: "medium",
+  cites: "The SES calls judged new for this identity: recon calls it never made, and sending-capability changes it never made before.",
   attack: ["T1526", "T1585.002"],
   investigate: [
     "Does this identity have any reason to use SES? Check SES sending statistics and new verified identities.",

@@ -18,6 +18,7 @@
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, Bucket } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, plural, severityOf } from "./lib/novelty.js";
+import { spreadIds } from "./lib/util.js";
 
 export const ENUM = {
   warmMin: 15,
@@ -55,6 +56,7 @@ export const enumerationBurst: WindowDetector = {
     "Within 10 minutes the identity called many distinct List/Describe/Get APIs across several services, well beyond its usual breadth " +
     "(or beyond absolute thresholds for a new identity): the pattern of discovery tools run with stolen credentials.",
   severity: "medium",
+  cites: "One event per distinct read API of the 10-minute buckets over the threshold (the widest bucket first); first/last seen are those buckets' bounds.",
   attack: ["T1580", "T1526", "T1087.004", "T1069.003"],
   investigate: [
     "Look at the user agent of the burst: a CLI, an SDK script or a known enumeration tool rather than the identity's usual client?",
@@ -142,8 +144,8 @@ export const enumerationBurst: WindowDetector = {
       `; user agents: ${uaText || "unknown"}` +
       (notes.length ? `; ${notes.join("; ")}` : "") +
       ".";
-    const ids: string[] = [];
-    for (const [api, st] of win.apis) if (allReads.has(api)) for (const id of st.ids) if (ids.length < 20) ids.push(id);
+    // Evidence: one event per distinct read of the burst buckets (the top bucket first).
+    const ids = spreadIds([top, ...hits.filter((h) => h !== top)].map((h) => h.bucket.readIds), 20);
     return [
       {
         severity,

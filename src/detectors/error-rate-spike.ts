@@ -20,6 +20,7 @@ import { HOUR } from "../baseline/profile.js";
 import type { Bucket, DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
 import { bestSlidingWindow, fmtNum, fmtP, hourlyBaseline, spikeTest, type SpikeResult, type HourlyBaseline } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, severityOf } from "./lib/novelty.js";
+import { spreadIds } from "./lib/util.js";
 
 export const ERROR_SPIKE = {
   minCount: 10,
@@ -45,6 +46,7 @@ export const errorRateSpike: WindowDetector = {
     "In one hour the identity's failed calls, and in particular AccessDenied / UnauthorizedOperation errors, rose far above its own history. " +
     "Denied calls on APIs the identity never uses are the typical trace of someone testing what stolen credentials can do.",
   severity: "medium",
+  cites: "Failed calls of the worst hour only: of its 10-minute buckets with more failures than twice their expected share, up to 20 failed calls taken in turn from each; first/last seen are those buckets' bounds.",
   attack: ["T1078.004", "T1580", "T1087.004", "T1110"],
   investigate: [
     "Which APIs were denied (see evidence)? A sweep across many services is reconnaissance, not a broken deployment.",
@@ -64,8 +66,10 @@ export const errorRateSpike: WindowDetector = {
     const byErr = bestSlidingWindow(win.buckets, (x) => x.err);
     const byDenied = bestSlidingWindow(win.buckets, (x) => x.denied);
     const out: FindingDraft[] = [];
+    const hours: number[] = [];
     for (const best of [byErr, byDenied]) {
-      if (!best || best.sum === 0 || out.some((d) => d.firstSeen === best.start)) continue;
+      if (!best || best.sum === 0 || hours.includes(best.start)) continue;
+      hours.push(best.start);
       const d = evaluate(win, ctx, { ...best, sum: best.members.reduce((a, x) => a + x.err, 0) });
       if (d) out.push(d);
     }
@@ -139,9 +143,14 @@ function evaluate(win: IdentityWindow, ctx: DetectorContext, best: { start: numb
   }
   const severity = severityOf(score);
   if (!severity) return undefined;
-  const ids: string[] = [];
-  for (const [, st] of codes) for (const id of st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
-  for (const [, st] of deniedApis) for (const id of st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
+  // Evidence: failed calls of the worst hour's buckets that carry the excess (more failures than
+  // twice a bucket's expected share), taken in turn from each of them.
+  const perBucket = (res?.expected ?? 0) / 6;
+  const hot = best.members.filter((m) => m.err > 0 && m.err > 2 * perBucket);
+  const burst = hot.length > 0 ? hot : best.members.filter((m) => m.err > 0);
+  const ids = spreadIds(burst.map((m) => m.errIds));
+  const burstStart = burst.length > 0 ? burst[0]!.start : best.start;
+  const burstEnd = burst.length > 0 ? burst[burst.length - 1]!.start + 600_000 : best.end;
   const draft: FindingDraft = {
     severity,
     score,
@@ -149,8 +158,8 @@ function evaluate(win: IdentityWindow, ctx: DetectorContext, best: { start: numb
     why,
     fingerprint: ["errors"],
     eventIds: ids,
-    firstSeen: best.start,
-    lastSeen: best.end,
+    firstSeen: burstStart,
+    lastSeen: Math.min(burstEnd, Math.max(burstStart, win.last)),
     count: best.sum,
     evidence: {
       hourStart: new Date(best.start).toISOString(),

@@ -132,6 +132,7 @@ export const executionAndLateralMovement: EventDetector = {
   description:
     "SSM commands and sessions, EC2 Instance Connect and serial-console keys, instance user-data rewrites, Lambda code or foreign layers, SageMaker lifecycle scripts, and unusual instance launches (GPU/accelerator families, ten or more instances in one call) from identities that do not normally do so.",
   severity: "medium",
+  cites: "The single call that runs code or reaches into the instance, function or notebook.",
   attack: ["T1651", "T1059", "T1021"],
   investigate: [
     "What ran? SSM command output (GetCommandInvocation), the new user data or function code, the lifecycle script.",

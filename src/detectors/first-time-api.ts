@@ -25,6 +25,7 @@ export const firstTimeApi: WindowDetector = {
     "Graded by how often the identity meets new APIs (a CI role that often tries new APIs scores lower) and by what the API can do " +
     "(identity, keys, logging, sharing and organisation changes above other writes, writes above reads).",
   severity: "medium",
+  cites: "The window's calls of the new API (up to 5, earliest first).",
   attack: ["T1098", "T1078.004"],
   investigate: [
     "Was this change planned? Look for a deployment, a ticket or a pull request that introduces the API.",

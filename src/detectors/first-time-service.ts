@@ -26,6 +26,7 @@ export const firstTimeService: WindowDetector = {
     "The identity called a service it had never used in its history. One finding per new service lists the APIs called in it. " +
     "Graded by how often the identity starts using new services and by what the APIs called can do.",
   severity: "medium",
+  cites: "The window's calls of the new service's APIs (up to 20).",
   attack: ["T1078.004", "T1526"],
   investigate: [
     "Is the service part of a planned change (new application, new infrastructure module)?",

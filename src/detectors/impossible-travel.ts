@@ -57,6 +57,7 @@ export const impossibleTravel: WindowDetector = {
     "Two consecutive calls by the same identity came from places too far apart for the time between them (faster than an airliner), " +
     "after allowing for geolocation accuracy and ignoring VPN/relay networks and cloud-to-cloud hops.",
   severity: "high",
+  cites: "The two calls at each end of each impossible hop.",
   attack: ["T1078.004", "T1550.001"],
   investigate: [
     "Which of the two places is the usual one for this identity? The other is the suspect session.",

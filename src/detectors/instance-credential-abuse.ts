@@ -54,6 +54,9 @@ export const instanceCredentialAbuse: WindowDetector = {
   description:
     "Credentials of an EC2 instance profile used from a second source address or from a network outside AWS (stolen from the metadata service), or used for account-level discovery that applications do not perform.",
   severity: "high",
+  cites:
+    "Two addresses: the events from the addresses other than the instance's own (the one its history knows, else the only private one, else the first used). " +
+    "Outside AWS: the events from the foreign addresses. Reconnaissance: the discovery calls. First/last seen span the cited events.",
   attack: ["T1552.005", "T1078.004", "T1580"],
   investigate: [
     "Compare the source addresses with the instance's own public/NAT address; an address outside your VPCs and NATs means the credentials left the instance.",
@@ -68,19 +71,26 @@ export const instanceCredentialAbuse: WindowDetector = {
     const out: FindingDraft[] = [];
     const addrs = [...win.ips.keys()];
 
-    // 1. One instance, several addresses.
+    // 1. One instance, several addresses. The instance's own address is the one its history
+    // knows, else the private one, else the first used; the evidence is the others' events.
     if (win.sessions.length === 1 && addrs.length >= 2) {
-      const ids = [...new Set(addrs.flatMap((a) => win.ips.get(a)!.ids))];
+      const home = homeAddress(addrs, ctx, (a) => win.ips.get(a)!.first);
+      const outside = addrs.filter((a) => a !== home);
+      const ids = outside.flatMap((a) => win.ips.get(a)!.ids);
       const uas = [...win.uas.keys()];
       const why =
         `Credentials of instance ${q(win.sessions[0]!)} (${who(p)}) were used from ${addrs.length} source addresses in this window: ` +
         addrs.map((a) => `${q(a)} (${win.ips.get(a)!.n} calls)`).join(", ") +
-        `, with user agents ${uas.map((u) => q(u)).join(", ")}. An instance calls AWS from one address; a second one suggests the credentials were taken from the metadata service and used elsewhere.`;
+        `, with user agents ${uas.map((u) => q(u)).join(", ")}. The instance's own address is taken to be ${q(home)} (${homeReason(home, addrs, ctx)}); ` +
+        `${outside.map((a) => q(a)).join(", ")} ${outside.length === 1 ? "is" : "are"} the second. An instance calls AWS from one address; a second one suggests the credentials were taken from the metadata service and used elsewhere.`;
       // Two public addresses cannot both be the instance; a private one may be a VPC endpoint path.
       const publicCount = addrs.filter((a) => !PRIVATE_V4.test(a) && !a.includes(":")).length;
       const sev: Severity = publicCount >= 2 ? "high" : "medium";
       const note = publicCount >= 2 ? "" : " One address is private, which a VPC endpoint can explain: check whether the instance's VPC has endpoints.";
-      out.push(stub(win, ids, sev, why + note, ["exfiltration", win.sessions[0]!], { addresses: addrs, userAgents: uas }));
+      const span = outside.map((a) => win.ips.get(a)!);
+      const d = stub(ids, span, sev, why + note, ["exfiltration", win.sessions[0]!], { addresses: addrs, instanceAddress: home, otherAddresses: outside, userAgents: uas });
+      if (outside.length === 1) d.sourceIp = outside[0]!;
+      out.push(d);
     }
 
     // 1b. Roles shared by several instances: one instance session seen from two public addresses.
@@ -94,9 +104,17 @@ export const instanceCredentialAbuse: WindowDetector = {
       }
       for (const [session, ips] of bySession) {
         if (ips.size < 2) continue;
-        const ids = win.geo.filter((g) => g.session === session).map((g) => g.eventId);
-        const why = `Credentials of instance ${q(session)} (${who(p)}) were used from ${ips.size} public addresses in this window (${[...ips].map((i) => q(i)).join(", ")}). An instance calls AWS from one address; another one suggests the credentials were taken from the metadata service.`;
-        out.push(stub(win, ids, "high", why, ["exfiltration", session], { addresses: [...ips] }));
+        const points = win.geo.filter((g) => g.session === session);
+        const firstAt = new Map<string, number>();
+        for (const g of points) if (!firstAt.has(g.ip)) firstAt.set(g.ip, g.time);
+        const home = homeAddress([...ips], ctx, (a) => firstAt.get(a) ?? Infinity);
+        const away = points.filter((g) => g.ip !== home);
+        const why =
+          `Credentials of instance ${q(session)} (${who(p)}) were used from ${ips.size} public addresses in this window (${[...ips].map((i) => q(i)).join(", ")}); ` +
+          `the instance's own is taken to be ${q(home)} (${homeReason(home, [...ips], ctx)}). An instance calls AWS from one address; another one suggests the credentials were taken from the metadata service.`;
+        const d = stub(away.map((g) => g.eventId), away.map((g) => ({ first: g.time, last: g.time })), "high", why, ["exfiltration", session], { addresses: [...ips], instanceAddress: home });
+        d.principal = { ...p, sessionName: session };
+        out.push(d);
       }
     }
 
@@ -116,7 +134,9 @@ export const instanceCredentialAbuse: WindowDetector = {
       const why =
         `Instance-profile credentials of ${who(p)} were used from ${ips.map((i) => q(i)).join(", ")} on ${nets.map((n) => q(n)).join(", ")}, ${knownAs ? "a network outside AWS" : "an address that belongs to no AWS network"}. ` +
         "Instance credentials used outside AWS were almost certainly taken from the instance.";
-      out.push(stub(win, foreign.map((g) => g.eventId), knownAs ? "high" : "medium", why, ["outside-aws"], { addresses: ips, networks: nets }));
+      const d = stub(foreign.map((g) => g.eventId), foreign.map((g) => ({ first: g.time, last: g.time })), knownAs ? "high" : "medium", why, ["outside-aws"], { addresses: ips, networks: nets });
+      if (ips.length === 1) d.sourceIp = ips[0]!;
+      out.push(d);
     }
 
     // 3. Reconnaissance from the instance.
@@ -130,18 +150,37 @@ export const instanceCredentialAbuse: WindowDetector = {
           `Instance credentials of ${who(p)} made ${disc.length} account-discovery calls in ${services.size} services (${disc.map(([k, s]) => `${q(k)} x${s.n}`).join(", ")}). ` +
           (ctx.baseline.historyDays > 0 ? `${newOnes.length} of them are new for this role (${ctx.baseline.summary()}).` : "No history of this role before this window (cold start).") +
           " Applications rarely enumerate the account; an attacker with a shell on the instance does.";
-        out.push(stub(win, disc.flatMap(([, s]) => s.ids), sev, why, ["discovery"], { apis: disc.map(([k]) => k) }));
+        out.push(stub(disc.flatMap(([, s]) => s.ids), disc.map(([, s]) => s), sev, why, ["discovery"], { apis: disc.map(([k]) => k) }));
       }
     }
     return out;
   },
 };
 
-function stub(win: IdentityWindow, ids: string[], sev: Severity, why: string, fingerprint: string[], evidence: Record<string, unknown>): FindingDraft {
+/**
+ * The address the instance itself calls from: one its history knows (most used), else the only
+ * private one, else the first seen in the window.
+ */
+function homeAddress(addrs: readonly string[], ctx: DetectorContext, firstSeen: (a: string) => number): string {
+  const known = addrs.filter((a) => ctx.baseline.known("ip", a));
+  if (known.length > 0) return known.sort((a, b) => (ctx.baseline.stat("ip", b)?.[0] ?? 0) - (ctx.baseline.stat("ip", a)?.[0] ?? 0))[0]!;
+  const priv = addrs.filter((a) => PRIVATE_V4.test(a));
+  if (priv.length === 1) return priv[0]!;
+  return [...addrs].sort((a, b) => firstSeen(a) - firstSeen(b) || (a < b ? -1 : 1))[0]!;
+}
+
+function homeReason(home: string, addrs: readonly string[], ctx: DetectorContext): string {
+  if (ctx.baseline.known("ip", home)) return "the role's history knows it";
+  if (PRIVATE_V4.test(home) && addrs.filter((a) => PRIVATE_V4.test(a)).length === 1) return "the only private address";
+  return "the first one used in this window";
+}
+
+/** A draft citing `ids`; first/last seen span the cited observations. */
+function stub(ids: string[], spans: ReadonlyArray<{ first: number; last: number }>, sev: Severity, why: string, fingerprint: string[], evidence: Record<string, unknown>): FindingDraft {
   const d = multiDraft([], sev, why, fingerprint, { evidence, count: ids.length });
   d.eventIds = [...new Set(ids)].slice(0, 20);
-  d.firstSeen = win.first;
-  d.lastSeen = win.last;
+  d.firstSeen = Math.min(...spans.map((s) => s.first));
+  d.lastSeen = Math.max(...spans.map((s) => s.last));
   d.count = Math.max(1, d.eventIds.length);
   return d;
 }

@@ -192,6 +192,7 @@ export const loggingTampering: EventDetector = {
   description:
     "CloudTrail stopped, deleted or narrowed; flow, DNS or Config logging removed; log buckets given a short expiration; GuardDuty, Security Hub, Macie, Inspector or WAF disabled or muted; the account leaving its organisation.",
   severity: "high",
+  cites: "The single call that stopped, deleted or weakened logging or detection.",
   attack: ["T1562.008", "T1562.001"],
   investigate: [
     "Confirm with the owner of the identity whether the change was planned (change ticket, IaC pull request).",

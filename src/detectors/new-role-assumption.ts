@@ -63,6 +63,7 @@ export const newRoleAssumption: EventDetector = {
   description:
     "Roles assumed across an account boundary or for the first time, role chaining, federation tokens, console sign-in tokens minted from API credentials, and IAM Roles Anywhere trust anchors and profiles.",
   severity: "medium",
+  cites: "The single AssumeRole call to a role this identity never assumed (or from an unknown account).",
   attack: ["T1550.001", "T1078.004"],
   investigate: [
     "Which role was assumed, by whom, and from where? Follow the new session (its access key id) through the trail.",

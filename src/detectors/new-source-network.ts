@@ -58,6 +58,7 @@ export const newSourceNetwork: WindowDetector = {
     "A new country weighs most, a new network less, a new address inside a known network least; known VPN/relay networks and " +
     "identities that often change place weigh less.",
   severity: "medium",
+  cites: "The calls from the new addresses, networks or countries only (never the identity's usual ones).",
   attack: ["T1078.004", "T1550.001"],
   investigate: [
     "Ask the person behind the identity whether they worked from this place or network (travel, new ISP, VPN).",

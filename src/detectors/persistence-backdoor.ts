@@ -45,6 +45,7 @@ export const persistenceBackdoor: EventDetector = {
   description:
     "SAML or OIDC identity providers created, re-keyed or given new audiences: whoever controls the provider can obtain sessions for every role that trusts it.",
   severity: "high",
+  cites: "The single call that created the backdoor (user, key, trust, access).",
   attack: ["T1484.002", "T1556.007"],
   investigate: [
     "Which roles trust this provider (iam list-roles, trust policies naming its ARN)?",

@@ -74,6 +74,7 @@ export const privilegeEscalationChain: WindowDetector = {
   description:
     "An identity grants administrator-level permissions to a role and then passes that role to compute it controls (Lambda, EC2, CloudFormation), or grants such permissions to itself.",
   severity: "high",
+  cites: "The grant and, for a passed role, the compute call that used it.",
   attack: ["T1098", "T1078.004"],
   investigate: [
     "What did the compute running with the escalated role do (function invocations, instance activity, stack resources)?",

@@ -93,6 +93,7 @@ export const privilegeEscalation: EventDetector = {
   description:
     "Administrator-equivalent permissions granted (AdministratorAccess, IAMFullAccess, PowerUserAccess, inline `*:*`), policy versions swapped, users added to admin groups, or role trust opened to other accounts, to everyone or to any GitHub repository.",
   severity: "high",
+  cites: "The single permission change.",
   attack: ["T1098", "T1098.003", "T1484"],
   investigate: [
     "Who asked for the change? Look for a ticket or an IaC pull request.",

@@ -291,6 +291,7 @@ export const resourceExposure: EventDetector = {
   description:
     "Snapshots, AMIs, database snapshots, buckets, queues, topics, keys, secrets, repositories or functions opened to everyone or to an account outside the organisation; S3 public access blocks removed; security groups or network ACLs opened to the internet on sensitive ports; databases or CodeBuild projects made public; objects copied to a foreign bucket.",
   severity: "high",
+  cites: "The single call that opened the resource (the policy, ACL, share or rule change).",
   attack: ["T1537", "T1530", "T1098"],
   investigate: [
     "Is the receiving account known (a vendor, a partner, another business unit)? Is public access intended (a static website, a public dataset)?",

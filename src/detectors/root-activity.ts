@@ -61,6 +61,7 @@ export const rootActivity: EventDetector = {
   title: "Root user activity",
   description: "The account's root user signed in or made API calls. Root should be locked away behind MFA and used only for the few tasks that need it.",
   severity: "high",
+  cites: "The single root call.",
   attack: ["T1078.004"],
   investigate: [
     "Ask the holders of the root credentials whether they signed in, and why.",

@@ -91,6 +91,7 @@ export const s3Ransomware: EventDetector = {
   description:
     "Bucket versioning suspended or MFA delete disabled, default encryption or replication removed, objects re-encrypted with customer-provided (SSE-C) or foreign KMS keys, and ransom notes uploaded.",
   severity: "medium",
+  cites: "The single call (customer-key encryption, ransom note, lifecycle or deletion of versions).",
   attack: ["T1486", "T1485", "T1490"],
   investigate: [
     "Check the bucket for mass deletions or rewrites around the event (S3 data events, object counts, CloudWatch metrics).",

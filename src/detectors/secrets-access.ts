@@ -46,6 +46,7 @@ export const secretsAccess: EventDetector = {
   description:
     "Secrets Manager values, decrypted SSM SecureString parameters or EC2 Windows administrator passwords retrieved in bulk, for the first time by an identity with history, or denied.",
   severity: "medium",
+  cites: "The single secret read.",
   attack: ["T1555.006", "T1552"],
   investigate: [
     "Which secrets were read, and does this identity need them? Rotate any secret read without a reason.",

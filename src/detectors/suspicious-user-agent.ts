@@ -32,6 +32,7 @@ export const suspiciousUserAgent: WindowDetector = {
   description:
     "API calls made with a user agent of offensive cloud tooling (Pacu, CloudFox, TruffleHog, enumerate-iam, ...) or from a penetration-testing distribution (Kali, Parrot). Posture scanners such as Prowler or ScoutSuite are reported at low severity.",
   severity: "high",
+  cites: "The calls made with the offensive tool's or unusual client's user agent (up to 20, earliest first).",
   attack: ["T1087.004", "T1580"],
   investigate: [
     "Is a penetration test or security audit scheduled for this identity and time? Ask the security team.",

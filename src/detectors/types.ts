@@ -9,6 +9,12 @@ export interface DetectorMeta {
   description: string;
   /** Default severity; a finding may raise or lower it with a reason. */
   severity: Severity;
+  /**
+   * Which events a finding cites (`eventIds`, first/last seen, Details) and why they are the
+   * anomaly. Every cited event must be one the detector judged anomalous: the table tests
+   * (test/detectors/tables) check it for every firing case.
+   */
+  cites: string;
   /** MITRE ATT&CK technique ids, e.g. `T1562.008`. */
   attack: string[];
   /** What to check next. */
@@ -85,6 +91,14 @@ export interface Bucket {
   denied: number;
   /** Distinct read-only APIs (List/Describe/Get/...) called in the bucket, as `service:EventName`. */
   reads: string[];
+  /** One event id per entry of `reads` (parallel): the evidence of that read in this bucket. */
+  readIds: string[];
+  /** Up to 40 event ids of the bucket (the first to arrive, at most 4 per API): the evidence of its volume. */
+  ids: string[];
+  /** The API (`service:EventName`) of each of `ids` (parallel). */
+  idApis: string[];
+  /** Up to 20 ids of its failed events (the first to arrive). */
+  errIds: string[];
 }
 
 export interface GeoPoint {
@@ -123,6 +137,11 @@ export interface IdentityWindow {
   candidates: TrailEvent[];
   /** Observations dropped by caps (reported, never silent). */
   dropped: { candidates: number; geo: number };
+  /**
+   * The role session of the events whose ids the window lists (WinStat ids, bucket ids), when it
+   * differs from `principal.sessionName`: a finding shows the session that did the cited events.
+   */
+  idSessions?: ReadonlyMap<string, string>;
 }
 
 export interface EventDetector extends DetectorMeta {

@@ -11,6 +11,9 @@ export const BUCKET_MS = 10 * 60_000;
 export const MAX_CANDIDATES = 5000;
 export const MAX_GEO_POINTS = 5000;
 const MAX_WIN_IDS = 5;
+/** Event ids kept per window bucket (the evidence of its volume), at most MAX_BUCKET_IDS_PER_API of one API. */
+const MAX_BUCKET_IDS = 40;
+const MAX_BUCKET_IDS_PER_API = 4;
 
 const READ_PREFIX = /^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)/;
 const readCache = new Map<string, boolean>();
@@ -39,8 +42,10 @@ export class MStat {
   /** Up to MAX_WIN_IDS earliest event ids inside the moving window, and their times (parallel arrays). */
   ids: string[] = [];
   idTimes: number[] = [];
+  /** The role session of each kept id (parallel; undefined without a session). */
+  idSessions: Array<string | undefined> = [];
 
-  window(bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number): void {
+  window(bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number, session?: string): void {
     const s = this.slots;
     let i = s.length - 4;
     // Usually the last slot; otherwise search backwards (records are roughly ordered).
@@ -54,13 +59,14 @@ export class MStat {
       if (failed) s[i + 2]!++;
       if (denied) s[i + 3]!++;
     }
-    this.noteId(t, id);
+    this.noteId(t, id, session);
   }
 
   /** Keep the MAX_WIN_IDS earliest (time, id) pairs, sorted by time (insertion, no allocation). */
-  private noteId(t: number, id: string): void {
+  private noteId(t: number, id: string, session: string | undefined): void {
     const times = this.idTimes;
     const ids = this.ids;
+    const ss = this.idSessions;
     let n = times.length;
     if (n >= MAX_WIN_IDS) {
       if (!(t < times[n - 1]!)) return;
@@ -68,15 +74,18 @@ export class MStat {
     } else {
       times.push(t);
       ids.push(id);
+      ss.push(session);
     }
     let i = n;
     while (i > 0 && times[i - 1]! > t) {
       times[i] = times[i - 1]!;
       ids[i] = ids[i - 1]!;
+      ss[i] = ss[i - 1];
       i--;
     }
     times[i] = t;
     ids[i] = id;
+    ss[i] = session;
   }
 
   /** Add another value's counts into this one (deriving a coarser dimension). */
@@ -97,7 +106,7 @@ export class MStat {
         this.slots[j + 3]! += s[i + 3]!;
       }
     }
-    for (let i = 0; i < o.ids.length; i++) this.noteId(o.idTimes[i]!, o.ids[i]!);
+    for (let i = 0; i < o.ids.length; i++) this.noteId(o.idTimes[i]!, o.ids[i]!, o.idSessions[i]);
   }
 
   prune(wmin: number): void {
@@ -109,11 +118,12 @@ export class MStat {
       const keep = this.idTimes.map((t, i) => i).filter((i) => this.idTimes[i]! >= wmin);
       this.ids = keep.map((i) => this.ids[i]!);
       this.idTimes = keep.map((i) => this.idTimes[i]!);
+      this.idSessions = keep.map((i) => this.idSessions[i]);
     }
   }
 
-  /** Counts of this value inside [wStart, wEnd). */
-  windowStat(wStart: number): WinStat | undefined {
+  /** Counts of this value inside [wStart, wEnd); notes the session of each listed id in `sessions`. */
+  windowStat(wStart: number, sessions?: Map<string, string>): WinStat | undefined {
     let n = 0,
       err = 0,
       den = 0,
@@ -131,7 +141,12 @@ export class MStat {
     }
     if (n === 0) return undefined;
     const keep: number[] = [];
-    for (let i = 0; i < this.idTimes.length; i++) if (this.idTimes[i]! >= wStart) keep.push(i);
+    for (let i = 0; i < this.idTimes.length; i++) {
+      if (this.idTimes[i]! < wStart) continue;
+      keep.push(i);
+      const ss = this.idSessions[i];
+      if (sessions && ss !== undefined) sessions.set(this.ids[i]!, ss);
+    }
     // Exact times come from the kept ids; bucket bounds are the fallback.
     const firstT = keep.length ? this.idTimes[keep[0]!]! : first;
     const lastT = Math.max(last, keep.length ? this.idTimes[keep[keep.length - 1]!]! : last);
@@ -144,7 +159,14 @@ interface BucketAcc {
   n: number;
   err: number;
   den: number;
-  reads: Set<string> | null;
+  /** Distinct read APIs, each with the id of its first event in the bucket. */
+  reads: Map<string, string> | null;
+  /** The first MAX_BUCKET_IDS event ids (at most MAX_BUCKET_IDS_PER_API per API), their sessions and APIs (parallel). */
+  ids: string[];
+  sessions: Array<string | undefined>;
+  apis: string[];
+  /** The first MAX_BUCKET_IDS failed events. */
+  errIds: string[];
 }
 
 /** Everything one scan learns about one identity. Memory is bounded per identity. */
@@ -303,7 +325,7 @@ export class IdentityAcc {
     if (t >= wmin) {
       let b = this.buckets.get(bucket);
       if (!b) {
-        b = { n: 0, err: 0, den: 0, reads: null };
+        b = { n: 0, err: 0, den: 0, reads: null, ids: [], sessions: [], apis: [], errIds: [] };
         this.buckets.set(bucket, b);
         if (bucket < this.minBucket) this.minBucket = bucket;
         // The window moved on: fold what fell out (amortised).
@@ -313,9 +335,20 @@ export class IdentityAcc {
         }
       }
       b.n++;
-      if (failed) b.err++;
+      if (failed) {
+        b.err++;
+        if (b.errIds.length < MAX_BUCKET_IDS) b.errIds.push(ev.id);
+      }
       if (denied) b.den++;
-      if (read) (b.reads ??= new Set()).add(ev.api);
+      if (b.ids.length < MAX_BUCKET_IDS && countOf(b.apis, ev.api) < MAX_BUCKET_IDS_PER_API) {
+        b.ids.push(ev.id);
+        b.sessions.push(ev.principal.sessionName);
+        b.apis.push(ev.api);
+      }
+      if (read) {
+        const r = (b.reads ??= new Map());
+        if (!r.has(ev.api)) r.set(ev.api, ev.id);
+      }
     } else if (read) {
       this.lastOldBucket = bucket;
       const cur = this.oldReads.get(bucket);
@@ -354,7 +387,7 @@ export class IdentityAcc {
       s.n++;
       if (ev.failed) s.err++;
     }
-    if (inWindow) s.window(bucket, t, ev.id, ev.failed, ev.denied, wmin);
+    if (inWindow) s.window(bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
   }
 
   private addGeo(ev: EventFacts, wmin: number): void {
@@ -473,11 +506,12 @@ export class IdentityAcc {
     for (const v of this.oldReads.values()) this.noteBreadth(typeof v === "string" ? 1 : v.size);
     this.oldReads.clear();
     this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
+    const idSessions = new Map<string, string>();
     const maps = (dim: Dim): Map<string, WinStat> => {
       const out = new Map<string, WinStat>();
       const m = this.dim(dim);
       for (const [k, s] of m) {
-        const w = s.windowStat(wStart);
+        const w = s.windowStat(wStart, idSessions);
         if (w) out.set(k, w);
       }
       return out;
@@ -486,7 +520,21 @@ export class IdentityAcc {
     for (const [idx, b] of this.buckets) {
       const start = idx * BUCKET_MS;
       if (start < wStart || start > wEnd) continue;
-      buckets.push({ start, n: b.n, err: b.err, denied: b.den, reads: b.reads ? [...b.reads] : [] });
+      for (let i = 0; i < b.ids.length; i++) {
+        const ss = b.sessions[i];
+        if (ss !== undefined) idSessions.set(b.ids[i]!, ss);
+      }
+      buckets.push({
+        start,
+        n: b.n,
+        err: b.err,
+        denied: b.den,
+        reads: b.reads ? [...b.reads.keys()] : [],
+        readIds: b.reads ? [...b.reads.values()] : [],
+        ids: b.ids.slice(),
+        idApis: b.apis.slice(),
+        errIds: b.errIds.slice(),
+      });
     }
     buckets.sort((a, b) => a.start - b.start);
     const sessions = maps("session");
@@ -527,8 +575,15 @@ export class IdentityAcc {
       geo,
       candidates,
       dropped: { ...this.dropped },
+      idSessions,
     };
   }
+}
+
+function countOf(xs: readonly string[], x: string): number {
+  let n = 0;
+  for (let i = 0; i < xs.length; i++) if (xs[i] === x) n++;
+  return n;
 }
 
 function sumN(m: Map<string, WinStat>): number {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { SEVERITY_RANK, type Principal, type Severity } from "../events/types.js";
 import { SEVERITY_SCORE, type Detector, type FindingDraft } from "../detectors/types.js";
+import type { IdentityWindow } from "../detectors/types.js";
 import type { Finding, FindingIdentity } from "./report-types.js";
 
 export const MAX_FINDING_EVENT_IDS = 20;
@@ -26,6 +27,27 @@ export function maxSeverity(a: Severity, b: Severity): Severity {
 
 function clampScore(x: number): number {
   return Math.max(0, Math.min(100, Math.round(x)));
+}
+
+/**
+ * The identity shown is the one that did the cited events: a window finding on a role used by
+ * several sessions names the session of its cited events (the most frequent one when they
+ * differ), not the session the scan happened to meet first. The identity key, and so the
+ * finding's id, stay the role's.
+ */
+export function attributeDraft(win: IdentityWindow, draft: FindingDraft): FindingDraft {
+  const p = win.principal;
+  if (draft.principal || !win.idSessions || win.idSessions.size === 0 || win.sessions.length < 2) return draft;
+  const counts = new Map<string, number>();
+  for (const id of draft.eventIds) {
+    const s = win.idSessions.get(id);
+    if (s !== undefined) counts.set(s, (counts.get(s) ?? 0) + 1);
+  }
+  let best: string | undefined;
+  let bestN = 0;
+  for (const [s, n] of counts) if (n > bestN || (n === bestN && best !== undefined && s < best)) [best, bestN] = [s, n];
+  if (best === undefined || best === p.sessionName) return draft;
+  return { ...draft, principal: { ...p, sessionName: best } };
 }
 
 /** Collects drafts and merges those with the same id. */

@@ -18,7 +18,7 @@ import type { BytesReader, RecordSink } from "../sources/types.js";
 import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
 import type { SinceSpec } from "../ingest/window.js";
-import { FindingCollector } from "./findings.js";
+import { attributeDraft, FindingCollector } from "./findings.js";
 import { buildReport, type ReportInput } from "./report.js";
 import type { Report, SourceSummary } from "./report-types.js";
 
@@ -190,7 +190,7 @@ export class Scanner implements RecordSink {
           addDrafts(collector, d, out, ev.principal);
         }
       }
-      for (const d of this.windowDetectors) addDrafts(collector, d, d.detect(w, ctx), w.principal);
+      for (const d of this.windowDetectors) addDrafts(collector, d, d.detect(w, ctx).map((dr) => attributeDraft(w, dr)), w.principal);
     }
     const emptyView = new BaselineView(undefined, win.start, this.baselineCfg);
     for (const d of this.globalDetectors) {

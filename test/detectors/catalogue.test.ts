@@ -9,6 +9,9 @@
  * - every registered detector has a test file test/detectors/<id>.test.ts with at least one test
  *   whose name starts with "fires" and one whose name starts with "stays quiet" (the convention:
  *   `test("fires ...")` asserts a finding, `test("stays quiet ...")` asserts none);
+ * - every registered detector says which events it cites and why (`cites`), and keeps a table of
+ *   cases (test/detectors/tables/<id>.ts) with a firing and a quiet case; the shared runner checks
+ *   that every event a firing case's findings cite is one of its anomalous records;
  * - event detectors select something (eventNames or select), and the selection that other
  *   detectors rely on is in place (ConsoleLogin candidates for console-login-failures).
  */
@@ -19,6 +22,7 @@ import { SEVERITIES } from "../../src/events/types.js";
 import { DETECTORS } from "../../src/detectors/index.js";
 import type { Detector } from "../../src/detectors/types.js";
 import { ev, selects } from "../helpers/events.js";
+import type { Table } from "./tables/runner.js";
 
 const SRC = join(import.meta.dirname, "..", "..", "src", "detectors");
 const TESTS = import.meta.dirname;
@@ -68,6 +72,24 @@ describe("detector catalogue", () => {
     const src = readFileSync(file, "utf8");
     expect(src, `${id}: no test("fires ...")`).toMatch(/\b(test|it)(\.each\([^)]*\))?\(\s*["'`]fires\b/);
     expect(src, `${id}: no test("stays quiet ...")`).toMatch(/\b(test|it)(\.each\([^)]*\))?\(\s*["'`]stays quiet\b/);
+  });
+
+  test.each(DETECTORS.map((d) => [d.id, d] as const))("%s says which events it cites and why", (_id, d) => {
+    expect(d.cites.trim().length).toBeGreaterThan(20);
+  });
+
+  // Each detector keeps a table of cases (test/detectors/tables/<id>.ts) run by the shared runner
+  // (tables.test.ts), which checks for every firing case that each cited event is one of the case's
+  // anomalous records. Here: every detector has a table with a firing case and a quiet case.
+  test.each(DETECTORS.map((d) => [d.id, d] as const))("%s has a table with a firing case (with its anomaly) and a quiet case", async (id, d) => {
+    const file = join(TESTS, "tables", `${id}.ts`);
+    expect(existsSync(file), `missing ${file}`).toBe(true);
+    const { table } = (await import(file)) as { table: Table };
+    expect(table.detector).toBe(d);
+    const firing = table.cases.filter((c) => c.expect !== null);
+    expect(firing.length, `${id}: no firing case`).toBeGreaterThan(0);
+    for (const c of firing) expect((c.anomalous ?? []).length, `${id} / ${c.name}: a firing case names its anomalous records`).toBeGreaterThan(0);
+    expect(table.cases.some((c) => c.expect === null), `${id}: no quiet case`).toBe(true);
   });
 
   test("events that window and global detectors count are selected as candidates", () => {

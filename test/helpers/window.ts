@@ -64,7 +64,8 @@ export function buildWindow(events: readonly TrailEvent[], opts: WindowOptions =
   const inWin = sorted.filter((e) => e.time >= start && e.time < end);
   const w: IdentityWindow = emptyWindow((inWin[0] ?? sorted[0]!).principal);
   const sessions = new Set<string>();
-  const buckets = new Map<number, Bucket & { readSet: Set<string> }>();
+  const buckets = new Map<number, Bucket & { readSet: Map<string, string> }>();
+  const idSessions = new Map<string, string>();
   const lastMinute = new Map<string, number>();
   for (const e of inWin) {
     const via = e.principal.invokedBy !== undefined;
@@ -78,18 +79,28 @@ export function buildWindow(events: readonly TrailEvent[], opts: WindowOptions =
     bump(w.services, e.service, e);
     bump(w.regions, e.region, e);
     if (e.errorCode) bump(w.errorCodes, e.errorCode, e);
-    if (e.principal.sessionName) sessions.add(e.principal.sessionName);
+    if (e.principal.sessionName) {
+      sessions.add(e.principal.sessionName);
+      idSessions.set(e.id, e.principal.sessionName);
+    }
     if (!via) {
       if (e.ipKind === "public" || e.ipKind === "private") bump(w.ips, e.sourceIp, e);
       bump(w.uas, e.uaFamily, e);
     }
     const bs = e.time - (e.time % BUCKET);
     let b = buckets.get(bs);
-    if (!b) buckets.set(bs, (b = { start: bs, n: 0, err: 0, denied: 0, reads: [], readSet: new Set() }));
+    if (!b) buckets.set(bs, (b = { start: bs, n: 0, err: 0, denied: 0, reads: [], readIds: [], ids: [], idApis: [], errIds: [], readSet: new Map() }));
     b.n++;
-    if (e.failed) b.err++;
+    if (e.failed) {
+      b.err++;
+      if (b.errIds.length < 20) b.errIds.push(e.id);
+    }
     if (e.denied) b.denied++;
-    if (READ.test(e.eventName)) b.readSet.add(api);
+    if (b.ids.length < 40 && b.idApis.filter((a) => a === api).length < 4) {
+      b.ids.push(e.id);
+      b.idApis.push(api);
+    }
+    if (READ.test(e.eventName) && !b.readSet.has(api)) b.readSet.set(api, e.id);
     if (e.ipKind === "public" && !via) {
       const g = opts.geo?.lookup(e.sourceIp);
       if (g?.asn !== undefined) bump(w.networks, `AS${g.asn}`, e);
@@ -105,7 +116,8 @@ export function buildWindow(events: readonly TrailEvent[], opts: WindowOptions =
     }
   }
   w.sessions = [...sessions];
-  w.buckets = [...buckets.values()].sort((a, b) => a.start - b.start).map(({ readSet, ...b }) => ({ ...b, reads: [...readSet] }));
+  w.buckets = [...buckets.values()].sort((a, b) => a.start - b.start).map(({ readSet, ...b }) => ({ ...b, reads: [...readSet.keys()], readIds: [...readSet.values()] }));
+  w.idSessions = idSessions;
   return w;
 }
 

@@ -4,7 +4,24 @@
  */
 import { get, isObj, list, num, str } from "./util.js";
 
-export const OPEN_CIDRS = new Set(["0.0.0.0/0", "::/0"]);
+const V4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+const V6 = /^[0-9a-f:.]*:[0-9a-f:.]*$/i;
+
+/**
+ * A range that holds every address: judged by the prefix, not the text. `x.x.x.x/0` is the whole
+ * IPv4 internet whatever the address written before it (`10.1.2.3/0` included), and any IPv6
+ * address with `/0` (`::/0`, `2001:db8::/0`) the whole IPv6 internet.
+ */
+export function isWholeInternet(cidr: string | undefined): boolean {
+  if (!cidr) return false;
+  const c = cidr.trim();
+  const slash = c.lastIndexOf("/");
+  if (slash < 0) return false;
+  const len = c.slice(slash + 1).trim();
+  if (!/^\d{1,3}$/.test(len) || Number(len) !== 0) return false;
+  const addr = c.slice(0, slash).trim();
+  return V4.test(addr) || V6.test(addr);
+}
 
 /** Remote administration ports. */
 export const ADMIN_PORTS: Record<number, string> = { 22: "SSH", 3389: "RDP", 23: "Telnet", 5985: "WinRM", 5986: "WinRM", 5900: "VNC", 445: "SMB", 135: "RPC", 139: "NetBIOS", 21: "FTP" };
@@ -66,7 +83,7 @@ function portsOf(o: unknown): { from: number; to: number } {
   return { from: from ?? -1, to: to ?? from ?? -1 };
 }
 
-/** Rules of an AuthorizeSecurityGroupIngress request that allow 0.0.0.0/0 or ::/0. */
+/** Rules of an AuthorizeSecurityGroupIngress request that allow the whole internet (any `/0`, see isWholeInternet). */
 export function openIngressRules(rp: Record<string, unknown> | null): OpenRule[] {
   if (!rp) return [];
   const out: OpenRule[] = [];
@@ -78,11 +95,11 @@ export function openIngressRules(rp: Record<string, unknown> | null): OpenRule[]
       ...list(get(perm, "ipRanges")).map((r) => str(get(r, "cidrIp"))),
       ...list(get(perm, "ipv6Ranges")).map((r) => str(get(r, "cidrIpv6"))),
     ];
-    for (const c of cidrs) if (c && OPEN_CIDRS.has(c)) out.push({ cidr: c, protocol, from, to });
+    for (const c of cidrs) if (c && isWholeInternet(c)) out.push({ cidr: c, protocol, from, to });
   }
   // Legacy flat form: {"groupId", "ipProtocol", "fromPort", "toPort", "cidrIp"}.
   const flat = str(get(rp, "cidrIp")) ?? str(get(rp, "cidrIpv6"));
-  if (flat && OPEN_CIDRS.has(flat)) {
+  if (flat && isWholeInternet(flat)) {
     const { from, to } = portsOf(rp);
     out.push({ cidr: flat, protocol: str(get(rp, "ipProtocol")) ?? "-1", from, to });
   }
@@ -93,7 +110,7 @@ export function openIngressRules(rp: Record<string, unknown> | null): OpenRule[]
 export function openNaclEntry(rp: Record<string, unknown> | null): OpenRule | null {
   if (!rp) return null;
   const cidr = str(get(rp, "cidrBlock")) ?? str(get(rp, "ipv6CidrBlock"));
-  if (!cidr || !OPEN_CIDRS.has(cidr)) return null;
+  if (!cidr || !isWholeInternet(cidr)) return null;
   if ((str(get(rp, "ruleAction")) ?? "").toLowerCase() !== "allow") return null;
   const egress = get(rp, "egress");
   if (egress === true || egress === "true") return null;

@@ -4,6 +4,7 @@
  * throws: an unreadable document is "unknown" and detectors stay quiet on it rather than guess.
  */
 import { accountOf, isObj, list, strings, type Obj } from "./util.js";
+import { isWholeInternet } from "./network.js";
 
 export interface Statement {
   effect: "Allow" | "Deny";
@@ -141,7 +142,7 @@ const OPEN_WEB_IDP = /token\.actions\.githubusercontent\.com|accounts\.google\.c
 function restrictive(st: Statement): boolean {
   return st.conditions.some((c) => {
     if (!RESTRICTIVE_KEYS.has(c.key)) return false;
-    if (c.key === "aws:sourceip") return c.values.length > 0 && !c.values.some((v) => v === "0.0.0.0/0" || v === "::/0");
+    if (c.key === "aws:sourceip") return c.values.length > 0 && !c.values.some((v) => isWholeInternet(v));
     return c.values.length > 0 && !c.values.every((v) => v === "*");
   });
 }

@@ -363,3 +363,26 @@ export function multiDraft(
   if (opts.principal) d.principal = opts.principal;
   return d;
 }
+
+/**
+ * Up to `max` ids taken in turn from each list (one per list per round), without duplicates:
+ * evidence that spans every bucket of a burst rather than its first minutes.
+ */
+export function spreadIds(lists: ReadonlyArray<readonly string[]>, max = 20): string[] {
+  const out: string[] = [];
+  const seen = new Set<string>();
+  for (let round = 0; out.length < max; round++) {
+    let any = false;
+    for (const l of lists) {
+      const id = l[round];
+      if (id === undefined) continue;
+      any = true;
+      if (seen.has(id)) continue;
+      seen.add(id);
+      out.push(id);
+      if (out.length >= max) break;
+    }
+    if (!any) break;
+  }
+  return out;
+}

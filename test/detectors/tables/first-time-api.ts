@@ -1,0 +1,21 @@
+import { firstTimeApi } from "../../../src/detectors/first-time-api.js";
+import { assumedRole } from "../../helpers/events.js";
+import { MIN, rec, routine, W, HOUR, type Table } from "./runner.js";
+
+const app = assumedRole("reports-app", "task-3");
+const history = routine({ identity: app, calls: [["GetUser", "iam.amazonaws.com"], ["GetObject", "s3.amazonaws.com"], ["PutObject", "s3.amazonaws.com"]], ip: "3.80.10.100" });
+const usual = [0, 1, 2, 3].map((i) => rec({ eventName: "GetObject", eventSource: "s3.amazonaws.com", userIdentity: app, sourceIPAddress: "3.80.10.100", time: W + 9 * HOUR + i * MIN }));
+
+export const table: Table = {
+  detector: firstTimeApi,
+  cases: [
+    {
+      name: "fires on a first iam:CreateAccessKey by a role that never changes, citing that call only",
+      history,
+      normal: usual,
+      anomalous: [rec({ eventName: "CreateAccessKey", eventSource: "iam.amazonaws.com", userIdentity: app, requestParameters: { userName: "svc" }, sourceIPAddress: "3.80.10.100", time: W + 13 * HOUR })],
+      expect: "high",
+    },
+    { name: "stays quiet on the role's usual calls", history, normal: usual, expect: null },
+  ],
+};
