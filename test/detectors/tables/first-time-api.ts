@@ -16,6 +16,13 @@ export const table: Table = {
       anomalous: [rec({ eventName: "CreateAccessKey", eventSource: "iam.amazonaws.com", userIdentity: app, requestParameters: { userName: "svc" }, sourceIPAddress: "3.80.10.100", time: W + 13 * HOUR })],
       expect: "high",
     },
+    {
+      name: "fires on a role shared by two sessions and shows the session that made the new call, not the first one met",
+      history,
+      normal: usual,
+      anomalous: [rec({ eventName: "CreateAccessKey", eventSource: "iam.amazonaws.com", userIdentity: assumedRole("reports-app", "task-9"), requestParameters: { userName: "svc" }, sourceIPAddress: "3.80.10.100", time: W + 13 * HOUR })],
+      expect: "high",
+    },
     { name: "stays quiet on the role's usual calls", history, normal: usual, expect: null },
   ],
 };
