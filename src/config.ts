@@ -28,6 +28,11 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_ACK_ANYONE: "true or false (default true): whether anyone, not only admins, may acknowledge findings",
   TRAILHOUND_TEAM_ID:
     "the workspace id (T...) allowed to use the bot: in a browser, app.slack.com/client/T.../...; default: the token's own workspace (auth.test)",
+  TRAILHOUND_RESPONDERS:
+    "comma-separated Slack user ids (U.../W...) and user-group ids (S...) allowed to contain findings' identities and undo (docs/RESPOND.md); empty: containment is off",
+  TRAILHOUND_RESPONDER_ROLE_ARNS: "comma-separated IAM role ARNs, one per account, assumed to contain (permissions in docs/RESPOND.md)",
+  TRAILHOUND_PROTECTED_ARNS: "comma-separated IAM role or user ARNs never contained (e.g. the role the bot runs as); the scan and responder roles are protected already",
+  TRAILHOUND_TWO_PERSON_MINUTES: "a whole number of minutes (1-1440) a second responder has to approve a containment in the thread; 0 or empty: no two-person rule",
   TRAILHOUND_REGIONS: "comma-separated AWS regions to read, e.g. us-east-1,eu-west-1",
   AWS_PROFILE: "a profile name from ~/.aws/config (default: the standard AWS credential chain)",
   TRAILHOUND_ROLE_ARNS: "comma-separated IAM role ARNs to assume per account, e.g. arn:aws:iam::123456789012:role/TrailhoundRead",
@@ -96,6 +101,16 @@ const EnvSchema = z.object({
       (v) => list(v).every((id) => id === "*" || SLACK_USER.test(id) || SLACK_GROUP.test(id)),
       "every entry must be a Slack user id (U.../W...), a user-group id (S...) or *",
     ),
+    TRAILHOUND_RESPONDERS: optStr.refine(
+      (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
+      "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
+    ),
+    TRAILHOUND_RESPONDER_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+    TRAILHOUND_PROTECTED_ARNS: optStr.refine(
+      (v) => list(v).every((a) => /^arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@\-/]{1,512}$/.test(a)),
+      "every entry must be an IAM role or user ARN",
+    ),
+    TRAILHOUND_TWO_PERSON_MINUTES: optStr.refine((v) => v === undefined || (/^\d{1,4}$/.test(v) && Number(v) <= 1440), "must be a whole number of minutes, 0-1440"),
     TRAILHOUND_CHANNELS: optStr.refine((v) => list(v).every((c) => /^[CG][A-Z0-9]{2,}$/.test(c)), "every entry must be a channel id (C... or G...), not a #name"),
     TRAILHOUND_MAX_SCANS_PER_USER: optStr.refine((v) => v === undefined || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 20), "must be a whole number 1-20"),
     TRAILHOUND_ACK_ANYONE: optStr.refine(
@@ -149,6 +164,14 @@ export interface Config {
   channels?: string[];
   maxScansPerUser: number;
   ackAnyone: boolean;
+  /** Containment (src/respond): who may, with which roles, and the two-person rule. */
+  respond: {
+    responders: { users: string[]; groups: string[] };
+    roleArns: string[];
+    protectedArns: string[];
+    /** Two-person rule window; absent: off. */
+    approvalMinutes?: number;
+  };
   aws: { regions: string[]; profile?: string; roleArns: string[] };
   digest: { channel?: string; cron: string; tz: string };
   /** Every digest to run: TRAILHOUND_DIGEST_CHANNEL's and TRAILHOUND_DIGESTS' entries (src/digest/config.ts). */
@@ -216,6 +239,15 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
         }
       : {}),
     ...(e.TRAILHOUND_CHANNELS !== undefined ? { channels: list(e.TRAILHOUND_CHANNELS) } : {}),
+    respond: {
+      responders: {
+        users: list(e.TRAILHOUND_RESPONDERS).filter((a) => SLACK_USER.test(a)),
+        groups: list(e.TRAILHOUND_RESPONDERS).filter((a) => SLACK_GROUP.test(a)),
+      },
+      roleArns: list(e.TRAILHOUND_RESPONDER_ROLE_ARNS),
+      protectedArns: list(e.TRAILHOUND_PROTECTED_ARNS),
+      ...(Number(e.TRAILHOUND_TWO_PERSON_MINUTES ?? "0") > 0 ? { approvalMinutes: Number(e.TRAILHOUND_TWO_PERSON_MINUTES) } : {}),
+    },
     maxScansPerUser: e.TRAILHOUND_MAX_SCANS_PER_USER === undefined ? 2 : Number(e.TRAILHOUND_MAX_SCANS_PER_USER),
     ackAnyone: e.TRAILHOUND_ACK_ANYONE === undefined ? true : /^(true|1|yes)$/i.test(e.TRAILHOUND_ACK_ANYONE),
     aws: {

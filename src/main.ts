@@ -18,6 +18,8 @@ import { createSlackApp, healthzHandler } from "./slack/app.js";
 import type { Bot, BotSettings } from "./slack/context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
 import { TrailStore } from "./store/store.js";
+import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
+import type { RespondContext } from "./slack/context.js";
 
 export interface BotDeps {
   store: BotStore;
@@ -33,6 +35,8 @@ export interface BotDeps {
   settings?: Partial<BotSettings>;
   maxConcurrentScans?: number;
   maxQueuedScans?: number;
+  /** Containment wiring overrides (tests: IAM/STS SDK attempts, the finding's events). */
+  respond?: Partial<Omit<ResponderWiring, "store" | "settings">>;
 }
 
 export interface RunningBot {
@@ -79,7 +83,25 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   }
   const teamId = config.slack.teamId ?? tokenTeam;
 
-  const { app, bot, receiver } = createSlackApp({
+  // Containment: on when TRAILHOUND_RESPONDERS names someone.
+  let respond: RespondContext | undefined;
+  const rc = config.respond;
+  if (rc.responders.users.length + rc.responders.groups.length > 0) {
+    const settings: RespondSettings = {
+      responderRoleArns: rc.roleArns,
+      scanRoleArns: config.aws.roleArns,
+      protectedArns: rc.protectedArns,
+      ...(config.aws.profile ? { profile: config.aws.profile } : {}),
+      ...(rc.approvalMinutes ? { approvalWindowMs: rc.approvalMinutes * 60_000 } : {}),
+    };
+    respond = {
+      responder: buildResponder({ ...deps.respond, store: deps.store, settings, ...(deps.now ? { now: deps.now } : {}) }),
+      guard: guardOf(settings),
+      ...(rc.approvalMinutes ? { approvalMinutes: rc.approvalMinutes } : {}),
+    };
+  }
+
+  const { app, bot, receiver, contain } = createSlackApp({
     botToken: config.slack.botToken,
     mode: config.slack.mode,
     ...(config.slack.signingSecret ? { signingSecret: config.slack.signingSecret } : {}),
@@ -93,6 +115,8 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     ...(config.channels ? { channels: config.channels } : {}),
     maxScansPerUser: config.maxScansPerUser,
     ackAnyone: config.ackAnyone,
+    responders: rc.responders,
+    ...(respond ? { respond } : {}),
     store: deps.store,
     scans: deps.scans,
     digest: deps.digest ?? {
@@ -142,6 +166,7 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
       log.info("stopping the bot");
       await app.stop().catch((err: unknown) => log.error("app.stop failed", { err }));
       if (health) await new Promise<void>((r) => health!.close(() => r()));
+      contain.stop();
       await bot.runner.shutdown("trailhound is shutting down");
       await deps.onShutdown?.();
       log.info("bot stopped");

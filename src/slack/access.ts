@@ -7,6 +7,7 @@
  *   workspace) and the admins. Unset: admins only.
  * - ack: a viewer, and (TRAILHOUND_ACK_ANYONE, default true) anyone of them, else admins only.
  * - suppress / admin / audit: admins (TRAILHOUND_ADMINS).
+ * - contain: responders (TRAILHOUND_RESPONDERS) only, admins included only if listed there.
  * - Guests (single- and multi-channel guests: users.info `is_restricted` / `is_ultra_restricted`)
  *   are refused everything, even when listed. So are deleted accounts and people from other
  *   organisations (`is_stranger`).
@@ -48,6 +49,8 @@ export interface AccessOptions {
   ackAnyone: boolean;
   /** Channels where results may be posted (TRAILHOUND_CHANNELS); undefined: any channel. */
   channels?: string[];
+  /** Who may contain and undo (TRAILHOUND_RESPONDERS); undefined or empty: nobody. */
+  responders?: IdList;
   api: UsergroupsApi & Partial<UsersApi>;
   log: Log;
   /** Cache lifetime of group members and account kinds (default 60 s). */
@@ -68,7 +71,7 @@ function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
 }
 
 /** "view" covers scans, findings, details, baselines, status; "audit" reads the audit log. */
-export type Permission = "view" | "ack" | "suppress" | "admin" | "audit";
+export type Permission = "view" | "ack" | "suppress" | "admin" | "audit" | "contain";
 
 export interface Decision {
   allowed: boolean;
@@ -84,6 +87,7 @@ const DENY_LOOKUP =
 export class Access {
   private readonly adminUsers: Set<string>;
   private readonly viewerUsers: Set<string>;
+  private readonly responderUsers: Set<string>;
   private readonly groupCache = new Map<string, { members: Set<string>; at: number }>();
   private readonly groupInflight = new Map<string, Promise<Set<string> | undefined>>();
   private readonly accountCache = new Map<string, { kind: Account; at: number }>();
@@ -95,9 +99,15 @@ export class Access {
   constructor(private readonly opts: AccessOptions) {
     this.adminUsers = new Set(opts.admins.users);
     this.viewerUsers = new Set(opts.viewers?.users ?? []);
+    this.responderUsers = new Set(opts.responders?.users ?? []);
     this.cacheMs = opts.cacheMs ?? 60_000;
     this.now = opts.now ?? Date.now;
     this.channels = opts.channels && opts.channels.length > 0 ? new Set(opts.channels) : undefined;
+  }
+
+  /** TRAILHOUND_RESPONDERS names someone: containment is on. */
+  get hasResponders(): boolean {
+    return this.responderUsers.size > 0 || (this.opts.responders?.groups.length ?? 0) > 0;
   }
 
   get hasAdmins(): boolean {
@@ -188,6 +198,15 @@ export class Access {
     if (kind === "guest") return { allowed: false, reason: "Guest accounts cannot use trailhound: its findings are for the security team's members only." };
     if (kind === "gone") return { allowed: false, reason: "This account cannot use trailhound (deactivated or from another organisation)." };
     if (kind === "unknown") return { allowed: false, reason: DENY_LOOKUP };
+    if (what === "contain") {
+      if (await this.inAny(userId, this.responderUsers, this.opts.responders?.groups ?? [])) return { allowed: true };
+      return {
+        allowed: false,
+        reason: this.hasResponders
+          ? "Only trailhound responders may contain or undo. Ask one of them, or ask for your user id or group to be added to TRAILHOUND_RESPONDERS."
+          : "Containment is off: no responders are configured (TRAILHOUND_RESPONDERS).",
+      };
+    }
     const admin = await this.isAdmin(userId);
     if (admin) return { allowed: true };
     switch (what) {
@@ -209,6 +228,8 @@ export class Access {
       case "audit":
         return { allowed: false, reason: adminOnly("read the audit log", this.hasAdmins) };
       case "admin":
+        return { allowed: false, reason: adminOnly("do this", this.hasAdmins) };
+      default:
         return { allowed: false, reason: adminOnly("do this", this.hasAdmins) };
     }
   }

@@ -16,12 +16,13 @@ import {
   webApi,
 } from "@slack/bolt";
 import { toBoltLogger, type Log } from "../log.js";
+import { registerContainActions, type ContainFlows } from "./actions/contain.js";
 import { registerFindingActions } from "./actions/findings.js";
 import { registerHome } from "./actions/home.js";
 import { Access, type ViewerList } from "./access.js";
 import { COMMAND, handleCloudtrail } from "./commands/cloudtrail.js";
 import type { CommandArgs } from "./commands/scan.js";
-import { audit, DEFAULT_SETTINGS, MessageBook, type Bot, type BotSettings } from "./context.js";
+import { audit, DEFAULT_SETTINGS, MessageBook, type Bot, type BotSettings, type RespondContext } from "./context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./ports.js";
 import { REPLAY_ERROR_CODE, ReplayError, ReplayGuard } from "./replay.js";
 import { ScanRunner } from "./runner.js";
@@ -60,11 +61,17 @@ export interface SlackAppOptions {
   maxScansPerUser?: number;
   /** Cache lifetime of group members and account kinds (users.info). */
   adminGroupCacheMs?: number;
+  /** TRAILHOUND_RESPONDERS: who may contain (src/respond). */
+  responders?: { users: string[]; groups: string[] };
+  /** Containment; absent: no Contain… button. */
+  respond?: RespondContext;
 }
 
 export interface SlackApp {
   app: App;
   bot: Bot;
+  /** Containment flows (their timers stop with the bot). */
+  contain: ContainFlows;
   /** HTTP mode: the receiver (its request listener serves /slack/events and /healthz). */
   receiver?: HTTPReceiver;
 }
@@ -146,6 +153,7 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
       admins: o.admins,
       ...(o.viewers ? { viewers: o.viewers } : {}),
       ...(o.channels ? { channels: o.channels } : {}),
+      ...(o.responders ? { responders: o.responders } : {}),
       ackAnyone: o.ackAnyone,
       api: app.client,
       log,
@@ -160,6 +168,7 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     settings,
     messages: new MessageBook(500, 24 * 3_600_000, now),
     client: app.client,
+    ...(o.respond ? { respond: o.respond } : {}),
   };
 
   app.error(async (err) => {
@@ -199,7 +208,8 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     await handleCloudtrail(bot, args as unknown as CommandArgs);
   });
   registerFindingActions(app, bot);
+  const contain = registerContainActions(app, bot);
   registerHome(app, bot);
 
-  return { app, bot, ...(receiver ? { receiver } : {}) };
+  return { app, bot, contain, ...(receiver ? { receiver } : {}) };
 }

@@ -1,6 +1,8 @@
 /** What every listener shares: ports, policy, settings. Built once by createSlackApp. */
 import type { webApi } from "@slack/bolt";
 import type { Log } from "../log.js";
+import type { GuardConfig } from "../respond/actions.js";
+import type { Responder } from "../respond/responder.js";
 import type { AuditAction } from "../store/types.js";
 import type { Access } from "./access.js";
 import type { BotStore, DigestSchedule, ScanService } from "./ports.js";
@@ -38,6 +40,17 @@ export interface Bot {
   messages: MessageBook;
   /** The bot's own Web API client (listeners get one too; this one works outside requests). */
   client: webApi.WebClient;
+  /** Containment (src/respond); absent when TRAILHOUND_RESPONDERS is empty. */
+  respond?: RespondContext;
+}
+
+export interface RespondContext {
+  responder: Responder;
+  guard: GuardConfig;
+  /** Two-person rule window in minutes; absent: off. */
+  approvalMinutes?: number;
+  /** Called after every containment change (outbound notifications resolve the incident). */
+  onChange?: (rec: import("../store/types.js").ContainmentRecord) => void;
 }
 
 /** Record an act in the audit log. */

@@ -65,6 +65,10 @@ export type BotStore = Pick<
   | "scans"
   | "digestRuns"
   | "pendingDigests"
+  // Containment (src/respond).
+  | "getContainment"
+  | "containmentsFor"
+  | "putContainment"
 >;
 
 // ---------------------------------------------------------------- digest

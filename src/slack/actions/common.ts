@@ -1,5 +1,7 @@
 /** Helpers shared by the finding actions (and usable by the digest: same buttons, same updates). */
 import type { BlockAction, ButtonAction, RespondFn, webApi } from "@slack/bolt";
+import { containOptions } from "../../respond/actions.js";
+import type { Finding } from "../../scan/report-types.js";
 import type { StoredFinding } from "../../store/types.js";
 import type { Bot } from "../context.js";
 import { findingBlocks, findingIndexOf, findingPrefix, replaceFindingBlocks, stateOf, type FindingState } from "../views/finding.js";
@@ -8,7 +10,20 @@ import { mrkdwn, plain } from "../views/text.js";
 
 export async function stateFor(bot: Bot, stored: StoredFinding): Promise<FindingState> {
   const supp = await bot.store.matchSuppression(stored.finding, bot.now());
-  return stateOf(stored, supp);
+  return { ...stateOf(stored, supp), ...containState(bot, stored.finding) };
+}
+
+/** Whether Contain… applies (containment on, some action fits) and the latest containment that did something. */
+export function containState(bot: Pick<Bot, "respond" | "store">, f: Finding): Pick<FindingState, "containable" | "contained"> {
+  if (!bot.respond) return {};
+  const out: Pick<FindingState, "containable" | "contained"> = {};
+  if (containOptions(f, bot.respond.guard).options.length > 0) out.containable = true;
+  const last = bot.store
+    .containmentsFor(f.id)
+    .filter((r) => r.state === "executed" || r.state === "undone")
+    .at(-1);
+  if (last) out.contained = { by: last.proposedBy, at: last.executedAt ?? last.proposedAt, summary: last.summary, ...(last.undone ? { undone: last.undone } : {}) };
+  return out;
 }
 
 /** Finding id carried by the actions block of finding `index`, if any. */

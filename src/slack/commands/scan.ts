@@ -12,6 +12,7 @@ import type { ScanProgress, ScanRequest } from "../ports.js";
 import { Throttle, UserLimitError } from "../runner.js";
 import { postTimeline } from "../timeline.js";
 import { stateOf } from "../views/finding.js";
+import { containState } from "../actions/common.js";
 import type { SlackMessage } from "../views/limits.js";
 import { scanFailedMessage, scanningMessage, scanResultMessages, workingText } from "../views/report.js";
 import { esc } from "../views/text.js";
@@ -80,7 +81,7 @@ class ScanSurface {
     await this.progress.close();
     // Acknowledged or suppressed earlier: shown as such (the store answers synchronously).
     const now = this.bot.now();
-    const states = (f: Finding) => stateOf(this.bot.store.getFinding(f.id), this.bot.store.matchSuppression(f, now));
+    const states = (f: Finding) => ({ ...stateOf(this.bot.store.getFinding(f.id), this.bot.store.matchSuppression(f, now)), ...containState(this.bot, f) });
     const { main, thread } = scanResultMessages(report, this.req, states, this.bot.settings.result);
     if (!this.ts) {
       await this.respond({ response_type: "ephemeral", replace_original: false, text: main.text, blocks: main.blocks });

@@ -3,6 +3,7 @@
  * of the message that carried the button, or shown in a modal when clicked from Home.
  */
 import type { types } from "@slack/bolt";
+import { consoleEventUrl } from "../../respond/console.js";
 import type { StoredFinding } from "../../store/types.js";
 import { findingText, SCOPE_LABEL } from "./finding.js";
 import { LIMITS, type Block, type SlackMessage } from "./limits.js";
@@ -44,7 +45,13 @@ export function findingDetailsBlocks(s: StoredFinding, maxBlocks: number = LIMIT
   blocks.push({ type: "section", block_id: "det:fields", fields });
   const ids = f.eventIds ?? [];
   if (ids.length > 0) {
-    const shown = ids.slice(0, 20).map((id) => code(id, 80)).join(" ");
+    // Each event linked to the CloudTrail console (event history, that event id and region);
+    // only ids shaped like CloudTrail's (UUIDs) become links: the ids come from the logs.
+    const region = f.region && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(f.region) ? f.region : "us-east-1";
+    const shown = ids
+      .slice(0, 20)
+      .map((id) => (/^[0-9a-fA-F-]{36}$/.test(id) ? `<${consoleEventUrl(id, region)}|${id}>` : code(id, 80)))
+      .join(" ");
     const more = f.count > ids.length ? ` (showing ${ids.length} of ${f.count})` : "";
     blocks.push({ type: "section", block_id: "det:ids", text: mrkdwn(`*Event ids*${more}\n${shown}`) });
   }

@@ -17,6 +17,7 @@ export const FINDING_ACTIONS = {
   ack: "finding_ack",
   suppress: "finding_suppress",
   details: "finding_details",
+  contain: "finding_contain",
 } as const;
 
 export const SEVERITY_EMOJI: Record<Severity, string> = {
@@ -33,6 +34,10 @@ export interface FindingState {
   acknowledged?: { by: string; at: string };
   resolved?: { by: string; at: string };
   suppression?: Pick<Suppression, "id" | "by" | "until" | "reason" | "scope">;
+  /** Containment is on and some action fits the finding: show Contain… (src/respond). */
+  containable?: boolean;
+  /** The latest containment that did something (executed or undone). */
+  contained?: { by: string; at: string; summary: string; undone?: { by: string; at: string } };
 }
 
 export function stateOf(stored: StoredFinding | undefined, suppression?: Suppression): FindingState {
@@ -82,6 +87,14 @@ function stateLine(state: FindingState): string | undefined {
     const s = state.suppression;
     parts.push(
       `:mute: Suppressed by ${mention(s.by)} until ${slackDate(s.until)} (${SCOPE_LABEL[s.scope] ?? esc(s.scope)}): ${esc(truncate(s.reason, 300))}`,
+    );
+  }
+  if (state.contained) {
+    const c = state.contained;
+    parts.push(
+      c.undone
+        ? `:unlock: Containment undone by ${mention(c.undone.by)} · ${slackDate(c.undone.at)} (${esc(truncate(c.summary, 300))})`
+        : `:lock: Contained by ${mention(c.by)} · ${slackDate(c.at)}: ${esc(truncate(c.summary, 300))}`,
     );
   }
   if (state.acknowledged) parts.push(`:white_check_mark: Acknowledged by ${mention(state.acknowledged.by)} · ${slackDate(state.acknowledged.at)}`);
@@ -136,6 +149,7 @@ export function findingButtons(findingId: string, state: FindingState, index: nu
     elements.push({ type: "button", action_id: FINDING_ACTIONS.suppress, text: plain("Suppress…", 75), value: findingId });
   }
   elements.push({ type: "button", action_id: FINDING_ACTIONS.details, text: plain("Details", 75), value: findingId });
+  if (state.containable) elements.push({ type: "button", action_id: FINDING_ACTIONS.contain, text: plain("Contain…", 75), value: findingId, style: "danger" });
   return { type: "actions", block_id: `${findingPrefix(index)}a`, elements };
 }
 
