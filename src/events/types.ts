@@ -109,6 +109,10 @@ export type SkipReason =
   | "not-an-object"
   | "missing-eventTime"
   | "bad-eventTime"
+  /** Dated more than the allowed clock skew after the scan's `now` (a wrong clock or a tampered file). */
+  | "future-eventTime"
+  /** Dated before 2013, when CloudTrail did not exist yet (a tampered or generated file). */
+  | "pre-2013-eventTime"
   | "missing-eventName"
   | "missing-eventSource"
   | "missing-userIdentity"
@@ -117,4 +121,12 @@ export type SkipReason =
   | "duplicate-eventID"
   | "invalid-json"
   | "not-cloudtrail"
-  | "corrupt-file";
+  | "corrupt-file"
+  /** A file or object beyond the decompressed size limit (a gzip bomb), or a JSON Lines line beyond the line limit. */
+  | "oversized-file"
+  /** A named pipe, socket or device named like an input file: never opened. */
+  | "special-file"
+  /** A symbolic link to a directory already read (a loop), or a link that loops on itself. */
+  | "symlink-loop"
+  /** A file that vanished, a broken link, a read error. */
+  | "unreadable-file";

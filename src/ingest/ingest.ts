@@ -23,6 +23,16 @@ export interface IngestOptions {
   deferBatch?: number;
 }
 
+/**
+ * How far after the scan's `now` a record may be dated (clock skew) and still count. A record
+ * beyond it (or before 2013, before CloudTrail) is skipped with its own reason: it would
+ * otherwise end the detection window (which follows the newest event) and hide every real event
+ * in training.
+ */
+export const FUTURE_SKEW_MS = 15 * 60_000;
+/** The earliest eventTime taken (CloudTrail launched in November 2013). */
+export const EARLIEST_EVENT_MS = Date.UTC(2013, 0, 1);
+
 const LANE_TYPES = new Set(["IAMUser", "AssumedRole", "Root"]);
 
 /** An identity on the fast lane: one per (ARN, type, invokedBy), chained by ARN. */
@@ -74,6 +84,8 @@ export class Ingest implements RecordSink, LaneSink {
   private readonly relMs: number;
   private newest = -Infinity;
   private wmin = -Infinity;
+  /** Records dated after this are skipped ("future-eventTime"). */
+  private readonly latest: number;
   recordsRead = 0;
   /** Of those, records taken on the fast lane (LaneSink.fields) without being parsed. */
   fastLane = 0;
@@ -90,6 +102,7 @@ export class Ingest implements RecordSink, LaneSink {
   ) {
     this.filters = opts.filters ?? {};
     this.fastPath = opts.fastPath ?? true;
+    this.latest = opts.now + FUTURE_SKEW_MS;
     this.deferred = new DeferredRecords(opts.deferBatch);
     this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
     for (const d of eventDetectors) {
@@ -126,7 +139,7 @@ export class Ingest implements RecordSink, LaneSink {
       const et = (raw as Record<string, unknown>).eventTime;
       if (typeof et === "string") {
         const t = Date.parse(et);
-        if (this.trainsOnly(t)) {
+        if (this.trainsOnly(t) && this.implausible(t) === undefined) {
           const f = baselineFacts(raw as Record<string, unknown>, t, this.principals, false);
           if (typeof f === "string") this.skip(f, origin);
           else {
@@ -143,8 +156,15 @@ export class Ingest implements RecordSink, LaneSink {
       this.skip(ev, origin);
       return;
     }
-    if (this.fastPath) rememberPrincipal(raw as Record<string, unknown>, ev.principal, this.principals);
-    this.addEvent(ev);
+    if (this.fastPath && this.implausible(ev.time) === undefined) rememberPrincipal(raw as Record<string, unknown>, ev.principal, this.principals);
+    this.addEvent(ev, origin);
+  }
+
+  /** Why a record dated `t` is not taken (too far in the future, before CloudTrail), if so. */
+  private implausible(t: number): SkipReason | undefined {
+    if (t > this.latest) return "future-eventTime";
+    if (t < EARLIEST_EVENT_MS) return "pre-2013-eventTime";
+    return undefined;
   }
 
   /**
@@ -156,6 +176,8 @@ export class Ingest implements RecordSink, LaneSink {
   fields(f: RecordFields, _origin: string): boolean {
     if (!this.fastPath) return false;
     const t = f.time;
+    // An implausible time: the full path checks the record and says why it is skipped.
+    if (t > this.latest || t < EARLIEST_EVENT_MS) return false;
     const trains = this.trainsOnly(t);
     // Records that may be in the window: on the lane too, unless the full path would look at more
     // than the fields (filters, event detectors' selectors, --until) or the id was not read.
@@ -303,9 +325,15 @@ export class Ingest implements RecordSink, LaneSink {
   }
 
   /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
-  addEvent(ev: TrailEvent): void {
-    if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
+  addEvent(ev: TrailEvent, origin = "event"): void {
     const t = ev.time;
+    const odd = this.implausible(t);
+    if (odd !== undefined) {
+      // Never moves the window, never trains a baseline.
+      this.skip(odd, origin, 1, `eventTime ${new Date(t).toISOString()} (event ${ev.id})`);
+      return;
+    }
+    if (this.deferred.size > 0) this.flushDeferred(); // keep each identity's records in order
     if (this.opts.until !== undefined && t > this.opts.until) {
       this.afterWindow++;
       return;

@@ -299,6 +299,11 @@ function recommendations(input: ReportInput, findings: Finding[], skippedTotal: 
   }
   if (skippedTotal > 0)
     out.push(`${skippedTotal} records could not be used (see stats.skipped); check the input files or the delivery pipeline.`);
+  const odd = (input.stats.skipped["future-eventTime"] ?? 0) + (input.stats.skipped["pre-2013-eventTime"] ?? 0);
+  if (odd > 0)
+    out.push(
+      `${odd} record${odd === 1 ? " is" : "s are"} dated after the scan time (beyond 15 minutes of clock skew) or before 2013: skipped, they did not move the detection window; a wrong clock or a tampered log file can cause this.`,
+    );
   if (input.partialReasons.length) out.push("The data is partial (see partialReasons): rerun when the source is complete before concluding nothing happened.");
   if (input.learning.length)
     out.push(

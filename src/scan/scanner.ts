@@ -112,8 +112,8 @@ export class Scanner implements RecordSink {
   }
 
   /** Add an already-normalised event (used by sources that normalise themselves, and tests). */
-  addEvent(ev: TrailEvent): void {
-    this.ingest.addEvent(ev);
+  addEvent(ev: TrailEvent, origin?: string): void {
+    this.ingest.addEvent(ev, origin);
   }
 
   noteSource(s: SourceSummary, partialReasons: readonly string[] = []): void {

@@ -1,8 +1,11 @@
-import { createReadStream } from "node:fs";
-import { readFile, readdir, stat } from "node:fs/promises";
+import { constants as fsc, type Stats } from "node:fs";
+import { open, readdir, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { createGunzip, gunzipSync } from "node:zlib";
+import { constants as zc, createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
+import { Transform, type TransformCallback } from "node:stream";
+import type { SkipReason } from "../events/types.js";
+import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
 export class InputError extends Error {
@@ -19,35 +22,141 @@ export interface FileNote {
   format: "s3-delivery" | "jsonl" | "lookup-events" | "array" | "single-record" | "digest" | "unknown";
   records: number;
   problem?: string;
+  /** The file could not be read whole (vanished, truncated, cut at the size limit, a read error): the report is partial. */
+  incomplete?: boolean;
 }
 
 /** Files larger than this (decompressed) that are JSON Lines are streamed line by line. */
 const STREAM_THRESHOLD = 64 * 1024 * 1024;
+const INPUT_NAME = /\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|ndjson\.gz|gz)$/i;
 
-/** List files under the given paths (directories recursively), sorted, skipping digests and hidden files. */
-export async function listInputFiles(paths: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
+/** A file to read, and its size when listed (a smaller file when read was truncated meanwhile). */
+export interface ListedFile {
+  path: string;
+  size: number;
+}
+
+/** What the listing found: the files to read, and what it passed over (counted, named). */
+export interface InputListing {
+  files: ListedFile[];
+  skipped: Array<{ path: string; reason: SkipReason; why: string }>;
+}
+
+function kindOf(st: Stats): string | undefined {
+  if (st.isFIFO()) return "a named pipe (FIFO)";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  return undefined;
+}
+
+/**
+ * List files under the given paths (directories recursively), skipping digests and hidden files.
+ * Never opens a file. Named pipes, sockets and devices are passed over (opening a FIFO would
+ * hang the scan); symbolic links are followed, each directory read once (a link back to a
+ * directory already read, a loop, is reported instead); broken links are reported.
+ */
+export async function listInputs(paths: readonly string[]): Promise<InputListing> {
+  const out: InputListing = { files: [], skipped: [] };
+  const dirs = new Set<string>(); // dev:inode of every directory read
+  const special = (p: string, st: Stats): boolean => {
+    const k = kindOf(st);
+    if (k) out.skipped.push({ path: p, reason: "special-file", why: `${k}, not a regular file: not read` });
+    return k !== undefined;
+  };
+  const walkDir = async (p: string, st: Stats, link: boolean): Promise<void> => {
+    const id = `${st.dev}:${st.ino}`;
+    if (dirs.has(id)) {
+      out.skipped.push({ path: p, reason: "symlink-loop", why: `${link ? "a symbolic link to a directory" : "a directory"} already read (a loop or a second link): read once` });
+      return;
+    }
+    dirs.add(id);
+    let entries;
+    try {
+      entries = await readdir(p, { withFileTypes: true });
+    } catch (e) {
+      out.skipped.push({ path: p, reason: "unreadable-file", why: `cannot list the directory: ${(e as Error).message}` });
+      return;
+    }
+    entries.sort((a, b) => a.name.localeCompare(b.name));
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const child = join(p, e.name);
+      const skipDir = e.name === "CloudTrail-Digest" || e.name === "CloudTrail-Insight";
+      const named = INPUT_NAME.test(e.name) && !/CloudTrail-Digest/.test(e.name);
+      if (e.isFile()) {
+        if (!named) continue;
+        try {
+          out.files.push({ path: child, size: (await stat(child)).size });
+        } catch (err) {
+          out.skipped.push({ path: child, reason: "unreadable-file", why: `vanished or unreadable while listed: ${(err as Error).message}` });
+        }
+        continue;
+      }
+      if (e.isDirectory()) {
+        if (skipDir) continue;
+        try {
+          await walkDir(child, await stat(child), false);
+        } catch (err) {
+          out.skipped.push({ path: child, reason: "unreadable-file", why: `vanished or unreadable while listed: ${(err as Error).message}` });
+        }
+        continue;
+      }
+      if (e.isSymbolicLink()) {
+        let target: Stats;
+        try {
+          target = await stat(child);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          out.skipped.push({ path: child, reason: code === "ELOOP" ? "symlink-loop" : "unreadable-file", why: `a broken symbolic link (${code ?? (err as Error).message}): not read` });
+          continue;
+        }
+        if (target.isDirectory()) {
+          if (!skipDir) await walkDir(child, target, true);
+        } else if (named) {
+          if (target.isFile()) out.files.push({ path: child, size: target.size });
+          else special(child, target);
+        }
+        continue;
+      }
+      // A named pipe, socket or device: never opened.
+      if (named) {
+        try {
+          special(child, await stat(child));
+        } catch {
+          out.skipped.push({ path: child, reason: "special-file", why: "not a regular file: not read" });
+        }
+      }
+    }
+  };
+  for (const p of paths) {
     let st;
     try {
       st = await stat(p);
     } catch {
       throw new InputError(`${p}: no such file or directory`);
     }
-    if (st.isDirectory()) {
-      const entries = await readdir(p, { withFileTypes: true });
-      entries.sort((a, b) => a.name.localeCompare(b.name));
-      for (const e of entries) {
-        if (e.name.startsWith(".")) continue;
-        if (e.isDirectory() && (e.name === "CloudTrail-Digest" || e.name === "CloudTrail-Insight")) continue;
-        const child = join(p, e.name);
-        if (e.isDirectory()) await walk(child);
-        else if (/\.(json|jsonl|ndjson|json\.gz|jsonl\.gz|ndjson\.gz|gz)$/i.test(e.name) && !/CloudTrail-Digest/.test(e.name)) out.push(child);
-      }
-    } else out.push(p);
-  };
-  for (const p of paths) await walk(p);
+    if (st.isDirectory()) await walkDir(p, st, false);
+    else if (st.isFile()) out.files.push({ path: p, size: st.size });
+    else special(p, st);
+  }
   return out;
+}
+
+/** The files `listInputs` would read, in order. */
+export async function listInputFiles(paths: readonly string[]): Promise<string[]> {
+  return (await listInputs(paths)).files.map((f) => f.path);
+}
+
+export interface FileSourceOptions {
+  /** Largest decompressed size of a file read whole (default TRAILHOUND_MAX_FILE_MB, else 512 MiB). */
+  maxBytes?: number;
+  /** Longest JSON Lines line (default 16 MiB). */
+  maxLineBytes?: number;
+  /** Compressed files larger than this are opened by their head first, JSON Lines then streamed (default 8 MiB; tests lower it). */
+  streamGzipAbove?: number;
+  /** Fault injection for tests: runs after the listing, before each file is opened. */
+  beforeOpen?: (file: string) => void | Promise<void>;
 }
 
 function looksLikeRecord(o: unknown): boolean {
@@ -64,30 +173,51 @@ export class FileSource implements EventSource {
   readonly notes: FileNote[] = [];
   /** The sink's reader of S3 delivery files' bytes, for the read in progress. */
   private lane: BytesReader | undefined;
+  private readonly maxBytes: number;
+  private readonly maxLine: number;
 
-  constructor(private readonly paths: readonly string[]) {
+  constructor(
+    private readonly paths: readonly string[],
+    private readonly o: FileSourceOptions = {},
+  ) {
     this.name = paths.join(", ");
+    this.maxBytes = o.maxBytes ?? maxFileBytesFromEnv();
+    this.maxLine = o.maxLineBytes ?? MAX_LINE_BYTES;
   }
 
   async read(sink: RecordSink, opts: ReadOptions = {}): Promise<SourceResult> {
+    const listing = await listInputs(this.paths);
     // Newest first: CloudTrail names sort by time (YYYY/MM/DD/..._YYYYMMDDTHHmmZ_...), and reading the
     // newest files first lets the scanner fix the detection window early, so older records take the
     // cheap baseline-only path. Any order gives the same report.
-    const files = (await listInputFiles(this.paths)).reverse();
+    const files = listing.files.reverse();
     const counted = countingSink(sink);
     const counting = counted.sink;
     this.lane = counting.bytesReader?.(); // what it keeps lives as long as one read
+    for (const s of listing.skipped) {
+      counting.skip(s.reason, s.path, 1, s.why);
+      this.notes.push({ file: s.path, format: "unknown", records: 0, problem: s.why, ...(s.reason === "unreadable-file" ? { incomplete: true } : {}) });
+    }
     let done = 0;
     const started = Date.now();
+    const fetch = async (f: ListedFile): Promise<Raw> => {
+      if (this.o.beforeOpen) await this.o.beforeOpen(f.path);
+      return openRaw(f, this.o.streamGzipAbove ?? BIG);
+    };
     // Read the next file while the current one is parsed.
-    let next: Promise<Buffer | Error> | undefined = files[0] ? readRaw(files[0]) : undefined;
+    let next: Promise<Raw> | undefined = files[0] ? fetch(files[0]) : undefined;
     try {
       for (let i = 0; i < files.length; i++) {
         if (opts.signal?.aborted) break;
         const file = files[i]!;
-        const buf = await next!;
-        next = files[i + 1] ? readRaw(files[i + 1]!) : undefined;
-        const note = await this.readOne(file, buf, counting);
+        const raw = await next!;
+        next = files[i + 1] ? fetch(files[i + 1]!) : undefined;
+        let note: FileNote;
+        try {
+          note = await this.readOne(file, raw, counting);
+        } finally {
+          if (raw.kind === "big") await raw.handle.close().catch(() => undefined);
+        }
         this.notes.push(note);
         done++;
         if (opts.onProgress) {
@@ -98,6 +228,8 @@ export class FileSource implements EventSource {
       }
     } finally {
       this.lane?.release();
+      // A file opened ahead and not read (the scan stopped): close it.
+      if (next) void next.then((r) => (r.kind === "big" ? r.handle.close() : undefined)).catch(() => undefined);
     }
     const problems = this.notes.filter((n) => n.problem);
     const summary: SourceResult["summary"] = {
@@ -106,43 +238,86 @@ export class FileSource implements EventSource {
       records: counted.records(),
       skipped: counted.skipped(),
     };
-    if (problems.length)
-      summary.note = problems
-        .slice(0, 5)
-        .map((p) => `${p.file}: ${p.problem}`)
-        .join("; ") + (problems.length > 5 ? `; and ${problems.length - 5} more` : "");
-    return { summary, partialReasons: opts.signal?.aborted ? [`stopped after ${done} of ${files.length} files`] : [] };
+    if (problems.length) summary.note = listProblems(problems);
+    const partialReasons: string[] = [];
+    if (opts.signal?.aborted) partialReasons.push(`stopped after ${done} of ${files.length} files`);
+    const incomplete = this.notes.filter((n) => n.incomplete);
+    if (incomplete.length)
+      partialReasons.push(`${incomplete.length} input file${incomplete.length === 1 ? " was" : "s were"} not read whole: ${listProblems(incomplete)}`);
+    return { summary, partialReasons };
   }
 
-  private async readOne(file: string, raw: Buffer | Error, sink: RecordSink): Promise<FileNote> {
-    if (raw instanceof Error) {
-      sink.skip("corrupt-file", file, 1, raw.message);
-      return { file, format: "unknown", records: 0, problem: `cannot read: ${raw.message}` };
+  private async readOne(f: ListedFile, raw: Raw, sink: RecordSink): Promise<FileNote> {
+    const file = f.path;
+    if (raw.kind === "error") {
+      const code = (raw.err as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? "vanished before it was read" : `cannot read: ${raw.err.message}`;
+      sink.skip("unreadable-file", file, 1, why);
+      return { file, format: "unknown", records: 0, problem: why, incomplete: true };
     }
-    const gz = raw.length >= 2 && raw[0] === 0x1f && raw[1] === 0x8b;
-    if (gz && raw.length > STREAM_THRESHOLD / 8) {
-      // Large compressed file: JSON Lines stream, else whole parse.
-      const head = await peekGzip(file, 4096);
-      if (isJsonLinesHead(head)) return this.streamLines(file, true, sink);
+    if (raw.kind === "special") {
+      sink.skip("special-file", file, 1, raw.why);
+      return { file, format: "unknown", records: 0, problem: raw.why };
     }
-    if (!gz && raw.length > STREAM_THRESHOLD && isJsonLinesHead(raw.subarray(0, 4096).toString("utf8"))) {
-      return this.streamLines(file, false, sink);
-    }
+    let whole: Buffer;
+    if (raw.kind === "big") {
+      const head = raw.head;
+      const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+      // Large files of JSON Lines are streamed line by line (no limit on their total size).
+      if (gz) {
+        let text = "";
+        try {
+          // 4 KB of gzip inflate to at most about 4 MB (a bomb's head stays small).
+          text = gunzipSync(head.subarray(0, 4096), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 8 << 20 }).toString("utf8", 0, 4096);
+        } catch {
+          // not gzip after all, or more than the head decompresses to: read whole below
+        }
+        if (isJsonLinesHead(text)) return this.streamLines(f, raw.handle, true, sink);
+      } else if (raw.size > STREAM_THRESHOLD && isJsonLinesHead(head.toString("utf8", 0, 4096))) return this.streamLines(f, raw.handle, false, sink);
+      if (raw.size > this.maxBytes) return this.oversized(file, sink);
+      try {
+        whole = await raw.handle.readFile();
+      } catch (e) {
+        const why = `cannot read: ${(e as Error).message}`;
+        sink.skip("unreadable-file", file, 1, why);
+        return { file, format: "unknown", records: 0, problem: why, incomplete: true };
+      }
+    } else whole = raw.buf;
+    // Truncated between the listing and the read (a log rotation, a partial copy).
+    const truncated = whole.length < f.size ? `truncated while the scan ran (${f.size} bytes when listed, ${whole.length} when read)` : undefined;
+    const gz = whole.length >= 2 && whole[0] === 0x1f && whole[1] === 0x8b;
     let bytes: Buffer;
     try {
-      bytes = gz ? gunzipSized(raw) : raw;
+      bytes = gz ? gunzipSized(whole, this.maxBytes) : whole;
     } catch (e) {
-      sink.skip("corrupt-file", file, 1, (e as Error).message);
-      return { file, format: "unknown", records: 0, problem: `corrupt gzip data (${(e as Error).message})` };
+      if (e instanceof OversizedError) return this.oversized(file, sink);
+      const msg = (e as Error).message;
+      sink.skip("corrupt-file", file, 1, msg);
+      // Cut short (unexpected end of file): records are missing, the report is partial.
+      const cut = truncated !== undefined || /unexpected end of file/.test(msg);
+      const problem = truncated ? `${truncated}; corrupt gzip data (${msg})` : `corrupt gzip data (${msg})`;
+      return { file, format: "unknown", records: 0, problem, ...(cut ? { incomplete: true } : {}) };
     }
+    if (bytes.length > this.maxBytes) return this.oversized(file, sink);
+    let note: FileNote | undefined;
     if (this.lane) {
       // S3 delivery files: the sink reads what it needs from the bytes and parses only the rest.
       const n = this.lane.deliver(bytes, file);
-      if (n !== undefined) return { file, format: "s3-delivery", records: n };
+      if (n !== undefined) note = { file, format: "s3-delivery", records: n };
     }
-    return this.parseText(file, bytes.toString("utf8"), sink);
+    note ??= this.parseText(file, bytes.toString("utf8"), sink);
+    if (truncated) {
+      note.problem = note.problem ? `${truncated}; ${note.problem}` : truncated;
+      note.incomplete = true;
+    }
+    return note;
   }
 
+  private oversized(file: string, sink: RecordSink): FileNote {
+    const why = new OversizedError(this.maxBytes).message;
+    sink.skip("oversized-file", file, 1, why);
+    return { file, format: "unknown", records: 0, problem: why, incomplete: true };
+  }
 
   private parseText(file: string, text: string, sink: RecordSink): FileNote {
     const trimmed = text.trimStart();
@@ -241,11 +416,20 @@ export class FileSource implements EventSource {
     return true;
   }
 
-  private async streamLines(file: string, gz: boolean, sink: RecordSink): Promise<FileNote> {
+  private async streamLines(f: ListedFile, handle: FileHandle, gz: boolean, sink: RecordSink): Promise<FileNote> {
+    const file = f.path;
     let n = 0,
       bad = 0;
-    const input = gz ? createReadStream(file).pipe(createGunzip()) : createReadStream(file);
-    const rl = createInterface({ input, crlfDelay: Infinity });
+    const src = handle.createReadStream({ start: 0, autoClose: false });
+    const cap = new LineCap(this.maxLine);
+    const fail = (e: Error) => cap.destroy(e);
+    src.on("error", fail);
+    if (gz) {
+      const gunzip = createGunzip();
+      gunzip.on("error", fail);
+      src.pipe(gunzip).pipe(cap);
+    } else src.pipe(cap);
+    const rl = createInterface({ input: cap, crlfDelay: Infinity });
     try {
       for await (const raw of rl) {
         const line = raw.trim();
@@ -254,31 +438,111 @@ export class FileSource implements EventSource {
         else bad++;
       }
     } catch (e) {
+      src.destroy();
+      if (e instanceof OversizedError) {
+        const why = `a line longer than ${mib(e.limit)} after ${n} records: the rest of the file is not read`;
+        sink.skip("oversized-file", file, 1, why);
+        return { file, format: "jsonl", records: n, problem: why, incomplete: true };
+      }
       sink.skip("corrupt-file", file, 1, (e as Error).message);
-      return { file, format: "jsonl", records: n, problem: `stream failed after ${n} records: ${(e as Error).message}` };
+      return { file, format: "jsonl", records: n, problem: `stream failed after ${n} records: ${(e as Error).message}`, incomplete: true };
     }
     const note: FileNote = { file, format: "jsonl", records: n };
     if (bad) note.problem = `${bad} malformed line${bad === 1 ? "" : "s"} skipped`;
+    if (src.bytesRead < f.size) {
+      const why = `truncated while the scan ran (${f.size} bytes when listed, ${src.bytesRead} when read)`;
+      note.problem = note.problem ? `${why}; ${note.problem}` : why;
+      note.incomplete = true;
+    }
     return note;
   }
+}
+
+/** Passes bytes through, failing (OversizedError) when a line grows beyond `max` bytes. */
+class LineCap extends Transform {
+  private run = 0;
+  constructor(private readonly max: number) {
+    super();
+  }
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    const nl = chunk.lastIndexOf(10);
+    if (nl < 0) this.run += chunk.length;
+    else {
+      // The longest line inside the chunk (rarely matters: checked only when the chunk is big).
+      if (chunk.length > this.max) {
+        let prev = -1;
+        for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
+          if (i - prev - 1 + (prev < 0 ? this.run : 0) > this.max) return done(new OversizedError(this.max));
+          prev = i;
+        }
+      } else if (this.run + chunk.indexOf(10) > this.max) return done(new OversizedError(this.max));
+      this.run = chunk.length - nl - 1;
+    }
+    if (this.run > this.max) return done(new OversizedError(this.max));
+    done(null, chunk);
+  }
+}
+
+function listProblems(notes: readonly FileNote[]): string {
+  return notes
+    .slice(0, 5)
+    .map((p) => `${p.file}: ${p.problem}`)
+    .join("; ") + (notes.length > 5 ? `; and ${notes.length - 5} more` : "");
 }
 
 /**
  * gunzip in one output buffer sized from the gzip trailer (ISIZE: the uncompressed size modulo
  * 2^32), instead of 16 KB chunks joined at the end: about a third less CPU on CloudTrail files.
  * The trailer is only a hint (a bogus or multi-member one just means more chunks), and is capped.
+ * Output beyond `maxBytes` throws OversizedError (a gzip bomb stops there, memory bounded).
  */
-export function gunzipSized(raw: Buffer): Buffer {
+export function gunzipSized(raw: Buffer, maxBytes = maxFileBytesFromEnv()): Buffer {
   const isize = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
-  const chunkSize = Math.max(64 * 1024, Math.min(isize + 64, raw.length * 1032, 256 * 1024 * 1024));
-  return gunzipSync(raw, { chunkSize });
+  const chunkSize = Math.max(64 * 1024, Math.min(isize + 64, raw.length * 1032, 256 * 1024 * 1024, maxBytes + 64));
+  try {
+    return gunzipSync(raw, { chunkSize, maxOutputLength: maxBytes });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new OversizedError(maxBytes);
+    throw e;
+  }
 }
 
-async function readRaw(file: string): Promise<Buffer | Error> {
+/** A listed file, opened: whole, or (large) its head and the open handle; or why not. */
+type Raw =
+  | { kind: "whole"; buf: Buffer }
+  | { kind: "big"; handle: FileHandle; size: number; head: Buffer }
+  | { kind: "special"; why: string }
+  | { kind: "error"; err: Error };
+
+/** Files larger than this are opened and their head read first (JSON Lines are streamed). */
+const BIG = STREAM_THRESHOLD / 8;
+
+/**
+ * Open without blocking (a FIFO put in a file's place after the listing would otherwise hang the
+ * open), then check that it is a regular file before reading anything.
+ */
+async function openRaw(f: ListedFile, big: number): Promise<Raw> {
+  let h: FileHandle;
   try {
-    return await readFile(file);
+    h = await open(f.path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
   } catch (e) {
-    return e as Error;
+    return { kind: "error", err: e as Error };
+  }
+  let keep = false;
+  try {
+    const st = await h.stat();
+    if (!st.isFile()) return { kind: "special", why: `${kindOf(st) ?? "not a regular file"}, not a regular file: not read` };
+    if (st.size > Math.min(big, BIG)) {
+      const head = Buffer.alloc(64 * 1024);
+      const { bytesRead } = await h.read(head, 0, head.length, 0);
+      keep = true;
+      return { kind: "big", handle: h, size: st.size, head: head.subarray(0, bytesRead) };
+    }
+    return { kind: "whole", buf: await h.readFile() };
+  } catch (e) {
+    return { kind: "error", err: e as Error };
+  } finally {
+    if (!keep) await h.close().catch(() => undefined);
   }
 }
 
@@ -291,19 +555,4 @@ function isJsonLinesHead(head: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function peekGzip(file: string, bytes: number): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const s = createReadStream(file).pipe(createGunzip());
-    s.on("data", (c: Buffer) => {
-      chunks.push(c);
-      size += c.length;
-      if (size >= bytes) s.destroy();
-    });
-    s.on("close", () => resolve(Buffer.concat(chunks).toString("utf8", 0, Math.min(size, bytes))));
-    s.on("error", () => resolve(Buffer.concat(chunks).toString("utf8")));
-  });
 }

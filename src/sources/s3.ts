@@ -13,6 +13,8 @@
  *   object was read). The next read starts `overlapMs` (15 min) before it, with ListObjectsV2
  *   StartAfter (keys sort by delivery time within a day); what is read twice is removed by the
  *   scanner's eventID de-duplication.
+ * - An object that decompresses beyond the size limit (TRAILHOUND_MAX_FILE_MB, default 512 MiB:
+ *   a gzip bomb) is cut there, counted (`oversized-file`), named, and makes the result partial.
  * - A corrupt object is skipped and counted (`corrupt-file`), not fatal; objects that cannot be
  *   read make the result partial. Access denied on the first listing is fatal and names the
  *   permission (s3:ListBucket); on objects it names s3:GetObject (and kms:Decrypt for SSE-KMS).
@@ -23,6 +25,7 @@ import { createGunzip } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { GetObjectCommandOutput, ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import type { Cursor } from "../store/types.js";
+import { maxFileBytesFromEnv, OversizedError } from "./limits.js";
 import { AwsSourceError, classifyAwsError, credentialsHelp, errorSummary, type ErrorKind } from "./aws-errors.js";
 import type { CursorStore } from "./lookup-events.js";
 import {
@@ -105,6 +108,8 @@ export interface S3SourceOptions {
   region?: string;
   profile?: string;
   now?: () => number;
+  /** Largest decompressed object (default TRAILHOUND_MAX_FILE_MB, else 512 MiB). */
+  maxBytes?: number;
 }
 
 export interface S3ReadResult extends SourceResult {
@@ -130,7 +135,7 @@ interface LogObject {
   size: number;
   time: number | undefined;
   target: RegionTarget;
-  status?: "ok" | "corrupt" | "failed";
+  status?: "ok" | "corrupt" | "oversized" | "failed";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -240,17 +245,23 @@ export class S3Source implements EventSource {
       });
     progress();
     const failures: Array<{ key: string; kind: ErrorKind; message: string }> = [];
+    const oversized: string[] = [];
+    const maxBytes = this.o.maxBytes ?? maxFileBytesFromEnv();
     const lane = counting.bytesReader?.();
     try {
       await pool(objects, this.o.concurrency ?? DEFAULT_S3_CONCURRENCY, signal, async (obj) => {
         const origin = `s3://${bucket}/${obj.key}`;
         try {
           const out = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: obj.key }), signal ? { abortSignal: signal } : {});
-          const { data, compressed } = await gunzipBody(out.Body);
+          const { data, compressed } = await gunzipBody(out.Body, maxBytes);
           bytes += compressed;
           obj.status = parseLogFile(data, origin, counting, lane) ? "ok" : "corrupt";
         } catch (e) {
-          if (e instanceof CorruptObjectError) {
+          if (e instanceof OversizedError) {
+            counting.skip("oversized-file", origin, 1, e.message);
+            obj.status = "oversized";
+            oversized.push(obj.key);
+          } else if (e instanceof CorruptObjectError) {
             bytes += e.compressed;
             counting.skip("corrupt-file", origin, 1, e.message);
             obj.status = "corrupt";
@@ -288,6 +299,10 @@ export class S3Source implements EventSource {
       partial.push(`${failures.length} of ${objects.length} S3 objects could not be read${hint}: ${sample}${failures.length > 3 ? "; ..." : ""}`);
     }
     if (corrupt) partial.push(`${corrupt} S3 object${corrupt === 1 ? " was" : "s were"} not valid gzip/JSON and skipped`);
+    if (oversized.length)
+      partial.push(
+        `${oversized.length} S3 object${oversized.length === 1 ? "" : "s"} ${new OversizedError(maxBytes).message}: ${oversized.slice(0, 3).join("; ")}${oversized.length > 3 ? "; ..." : ""}`,
+      );
     if (signal?.aborted) partial.push(`stopped after ${done} of ${objects.length} S3 objects`);
 
     // 4. Cursors: per account+region, the newest key below which everything was read.
@@ -298,7 +313,8 @@ export class S3Source implements EventSource {
         const sorted = [...t.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
         let last: LogObject | undefined;
         for (const x of sorted) {
-          if (x.status !== "ok" && x.status !== "corrupt") break;
+          // Corrupt and oversized objects are passed (reported once, not re-read for ever).
+          if (x.status !== "ok" && x.status !== "corrupt" && x.status !== "oversized") break;
           last = x;
         }
         if (!last || (t.oldCursor?.lastKey && t.oldCursor.lastKey >= last.key)) continue;
@@ -314,6 +330,7 @@ export class S3Source implements EventSource {
 
     const noteParts = [`${read} of ${objects.length} objects (${mb(bytes)} MB) in ${targets.length} account/region prefixes`];
     if (corrupt) noteParts.push(`${corrupt} corrupt`);
+    if (oversized.length) noteParts.push(`${oversized.length} over the size limit`);
     if (failures.length) noteParts.push(`${failures.length} unreadable`);
     return {
       summary: { kind: "s3", name: this.name, records: counted.records(), skipped: counted.skipped(), note: noteParts.join(", ") },
@@ -445,7 +462,7 @@ class CorruptObjectError extends Error {
  * that already decoded it) is taken as is. Gzip errors become CorruptObjectError; network errors
  * pass through.
  */
-async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ data: Buffer; compressed: number }> {
+async function gunzipBody(body: GetObjectCommandOutput["Body"], maxBytes: number): Promise<{ data: Buffer; compressed: number }> {
   if (!body) throw new CorruptObjectError("empty object", 0);
   const stream: AsyncIterable<Buffer> = body instanceof Readable ? body : Readable.from([Buffer.from(await body.transformToByteArray())]);
   const it = stream[Symbol.asyncIterator]();
@@ -454,18 +471,30 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ data:
   const head = first.value;
   let compressed = 0;
   const all = async function* () {
-    compressed += head.length;
-    yield head;
-    for (;;) {
-      const n = await it.next();
-      if (n.done) return;
-      compressed += n.value.length;
-      yield n.value;
+    try {
+      compressed += head.length;
+      yield head;
+      for (;;) {
+        const n = await it.next();
+        if (n.done) return;
+        compressed += n.value.length;
+        yield n.value;
+      }
+    } finally {
+      await it.return?.(); // stopped early (the size limit): release the body
     }
   };
   const chunks: Buffer[] = [];
+  let size = 0;
+  let over: OversizedError | undefined;
+  /** Keep a chunk; beyond the limit the read stops (the body and the gunzip are destroyed). */
+  const keep = (c: Buffer) => {
+    size += c.length;
+    if (size > maxBytes) throw (over = new OversizedError(maxBytes));
+    chunks.push(c);
+  };
   if (!(head[0] === 0x1f && head[1] === 0x8b)) {
-    for await (const c of all()) chunks.push(c);
+    for await (const c of all()) keep(c);
     const data = Buffer.concat(chunks);
     if (data.toString("utf8").trimStart().startsWith("{")) return { data, compressed };
     throw new CorruptObjectError("not gzip data", compressed);
@@ -473,9 +502,10 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"]): Promise<{ data:
   const gunzip = createGunzip();
   try {
     await pipeline(Readable.from(all()), gunzip, async function (src: AsyncIterable<Buffer>) {
-      for await (const c of src) chunks.push(c);
+      for await (const c of src) keep(c);
     });
   } catch (e) {
+    if (over) throw over; // the pipeline reports it as an AbortError
     const err = e as NodeJS.ErrnoException;
     if (typeof err.code === "string" && err.code.startsWith("Z_")) throw new CorruptObjectError(`not valid gzip (${err.message})`, compressed);
     throw e;

@@ -284,6 +284,21 @@ describe("S3Source", () => {
     expect(res.partialReasons).toEqual(["1 S3 object was not valid gzip/JSON and skipped"]);
   });
 
+  it("a gzip bomb object is cut at the size limit, counted and named; the others are read", async () => {
+    const s3 = bucket();
+    const bomb = DAYDIR(A1, "us-east-1") + `${A1}_CloudTrail_us-east-1_20230710T1202Z_bomb00000000000.json.gz`;
+    // 256 MiB of zeros in about 256 KB: gzip members of 1 MiB each, one after the other.
+    const member = gzipSync(Buffer.alloc(1 << 20));
+    s3.put(bomb, Buffer.concat(new Array<Buffer>(256).fill(member)));
+    s3.install();
+    const sink = new CollectSink();
+    const res = await source({ accounts: [A1], maxBytes: 4 << 20 }).read(sink);
+    expect(sink.skips).toEqual([{ reason: "oversized-file", origin: `s3://${BUCKET}/${bomb}`, detail: expect.stringMatching(/larger than the 4 MiB limit/) }]);
+    expect(sink.records).toHaveLength(totalRecords);
+    expect(res.objects).toMatchObject({ read: invictusFiles.length, failed: 0 });
+    expect(res.partialReasons).toEqual([expect.stringMatching(new RegExp(`^1 S3 object larger than the 4 MiB limit.*: ${bomb}$`))]);
+  });
+
   it("access denied on the listing names the bucket, prefix and s3:ListBucket", async () => {
     const s3 = bucket();
     s3.denyList = () => true;
