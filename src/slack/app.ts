@@ -28,6 +28,8 @@ import { REPLAY_ERROR_CODE, ReplayError, ReplayGuard } from "./replay.js";
 import { ScanRunner } from "./runner.js";
 
 export interface SlackAppOptions {
+  /** /healthz checks beside the scans (main.ts: the store; the Socket Mode connection). */
+  health?: () => Record<string, boolean>;
   botToken: string;
   mode: "http" | "socket";
   /** HTTP mode. */
@@ -76,10 +78,16 @@ export interface SlackApp {
   receiver?: HTTPReceiver;
 }
 
-export function healthzHandler(mode: string, runner: ScanRunner) {
+/**
+ * GET /healthz: 200 `{ok: true}`, or 503 `{ok: false}` when a check fails (`checks()`: e.g. the
+ * Socket Mode connection is down, the store's last write failed); each check is in the body.
+ */
+export function healthzHandler(mode: string, runner: ScanRunner, checks: () => Record<string, boolean> = () => ({})) {
   return (_req: IncomingMessage, res: ServerResponse) => {
-    res.writeHead(200, { "content-type": "application/json" });
-    res.end(JSON.stringify({ ok: true, mode, scans: runner.load }));
+    const c = checks();
+    const ok = Object.values(c).every(Boolean);
+    res.writeHead(ok ? 200 : 503, { "content-type": "application/json" });
+    res.end(JSON.stringify({ ok, mode, ...c, scans: runner.load }));
   };
 }
 
@@ -122,7 +130,7 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     receiver = new HTTPReceiver({
       signingSecret: o.signingSecret,
       endpoints: "/slack/events",
-      customRoutes: [{ path: "/healthz", method: ["GET"], handler: healthzHandler("http", runner) }],
+      customRoutes: [{ path: "/healthz", method: ["GET"], handler: healthzHandler("http", runner, () => o.health?.() ?? {}) }],
       logger: boltLogger,
       // Runs after Bolt verified the signature and timestamp: hand both to the replay check.
       customPropertiesExtractor: (req: BufferedIncomingMessage) => ({

@@ -412,6 +412,11 @@ export class TrailStore {
     return this.#db.data;
   }
 
+  /** The last write failed (changes wait in memory for the next one): /healthz reports it. */
+  get writeFailing(): boolean {
+    return this.#dirty;
+  }
+
   get file(): string | undefined {
     return this.#backend.file;
   }

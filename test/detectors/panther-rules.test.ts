@@ -24,7 +24,7 @@ describe("Panther rule tests in scope", () => {
     }
   });
 
-  test("fires on >= 90% of positives with >= 90% precision (single record, cold start)", () => {
+  test("fires on >= 90% of positives with >= 90% precision (single record, cold start)", { tags: ["slow"] }, () => {
     const geo = new OfflineGeoResolver({});
     let tp = 0,
       fp = 0,

@@ -167,3 +167,34 @@ it("runs over Socket Mode: acks envelopes, serves /healthz on PORT, stops cleanl
   expect(fake.unexpected).toEqual([]);
   expect(fake.invalid).toEqual([]);
 });
+
+it("/healthz answers 503 when the Socket Mode connection drops or the store cannot save, 200 again when it reconnects", async () => {
+  const fake = await new FakeSlack().start();
+  const ws = await new MiniWsServer().start();
+  fake.handlers.set("apps.connections.open", () => ({ ok: true, url: ws.url }));
+  cleanup.push(() => fake.stop(), () => ws.stop());
+  let storeOk = true;
+  const bot: RunningBot = await startBot(
+    loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", PORT: "0", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST" }),
+    { store: TrailStore.memory(), scans: new FakeScans(TrailStore.memory()), log: silentLogger, clientOptions: { retryConfig: { retries: 0 } }, storeHealthy: () => storeOk },
+  );
+  cleanup.unshift(() => bot.stop());
+  const health = async () => {
+    const r = await httpRequest(`http://127.0.0.1:${bot.port}/healthz`, "GET", {});
+    return [r.status, JSON.parse(r.body) as Record<string, unknown>] as const;
+  };
+  expect(await health()).toMatchObject([200, { ok: true, slack: true, store: true }]);
+  storeOk = false;
+  expect(await health()).toMatchObject([503, { ok: false, slack: true, store: false }]);
+  storeOk = true;
+  // The server drops the connection: down at once; up again when the client has reconnected.
+  const client = (bot.app as unknown as { receiver: { client: { once(ev: string, fn: () => void): void } } }).receiver.client;
+  const event = (ev: string) => new Promise<void>((r) => client.once(ev, r));
+  const closed = event("close");
+  ws.socket?.destroy();
+  await closed;
+  expect(await health()).toMatchObject([503, { ok: false, slack: false }]);
+  const connected = event("connected");
+  await connected;
+  expect(await health()).toMatchObject([200, { ok: true, slack: true }]);
+});
