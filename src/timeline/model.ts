@@ -68,7 +68,7 @@ export interface TimelineInput {
   window: { start: number; end: number };
   /** Key, used when there is no profile. */
   key?: string;
-  /** Days before the window end shown (default: the baseline's hourly history, 14). */
+  /** Days before the window end shown at most (default: the baseline's hourly history, 14). */
   days?: number;
   /** Notes to carry (e.g. the scan was partial). */
   notes?: string[];
@@ -102,8 +102,11 @@ export function buildTimeline(input: TimelineInput): Timeline {
   const { profile: p, window } = input;
   const days = input.days ?? DEFAULT_BASELINE_CONFIG.hourlyDays;
   const endHour = Math.ceil(window.end / HOUR);
-  const startHour = endHour - days * 24;
   const wStartHour = Math.floor(window.start / HOUR);
+  // Two weeks back, or from the day of the identity's first event when it is younger (never after
+  // the window start): a new identity's day is not a sliver at the end of 14 empty days.
+  const firstDayHour = p && Number.isFinite(p.first) ? Math.floor(p.first / DAY) * 24 : wStartHour;
+  const startHour = Math.max(endHour - days * 24, Math.min(wStartHour, firstDayHour));
 
   const byHour = new Map<number, [number, number]>();
   for (const [h, c, e] of p?.hourly ?? []) byHour.set(h, [c, e]);

@@ -223,7 +223,17 @@ export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
   for (let d = firstMidnight; d < t.end; d += 24 * HOUR, di++) {
     const xx = n0(x(d));
     push(`<line x1="${xx}" x2="${xx}" y1="${plotTop}" y2="${plotBottom + 6}" stroke="${PALETTE.grid}" stroke-width="1"/>`);
-    if (di % every === 0 && x(d) + 30 < x1) push(`<text x="${xx}" y="${plotBottom + 28}" text-anchor="middle">${dayLabel(d)}</text>`);
+    if (di % every === 0 && x(d) + 30 < x1 && x(d) - 30 > x0 - 20) push(`<text x="${xx}" y="${plotBottom + 28}" text-anchor="middle">${dayLabel(d)}</text>`);
+  }
+  // A short range (a young identity): hours between the midnights.
+  if (span <= 3 * 24 * HOUR) {
+    const step = span <= 30 * HOUR ? 3 : 6;
+    for (let h = Math.ceil(t.start / HOUR / step) * step; h * HOUR < t.end; h += step) {
+      if (h % 24 === 0) continue;
+      const xx = x(h * HOUR);
+      if (xx - 24 < x0 || xx + 24 > x1) continue;
+      push(`<text x="${n0(xx)}" y="${plotBottom + 28}" text-anchor="middle">${String(h % 24).padStart(2, "0")}:00</text>`);
+    }
   }
   push(`</g>`);
 

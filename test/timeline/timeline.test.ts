@@ -75,6 +75,9 @@ describe("timeline model", () => {
     p.first = END - 12 * HOUR;
     const young = buildTimeline({ profile: p, findings: [], window: { start: END - 24 * HOUR, end: END } });
     expect(young.band).toEqual([]);
+    // A young identity: the chart starts at its first day, not 14 empty days earlier.
+    expect(young.hours.length).toBeLessThanOrEqual(48);
+    expect(young.start).toBeLessThanOrEqual(END - 24 * HOUR);
     expect(young.learning).toBe(true);
     expect(young.notes.join(" ")).toContain("no usual band yet");
   });
