@@ -10,7 +10,7 @@ import type { ScanOptions } from "./scan/scanner.js";
 import { detectionWindow, liveWindow, parseDuration, parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
 import { formatReportText } from "./scan/text.js";
 import { VERSION } from "./version.js";
-import { openScanStore, type ScanStore } from "./scan/store-port.js";
+import { openScanStore, type ScanStore } from "./app/store-port.js";
 import { defaultGeoResolver } from "./geo/default.js";
 import { knownSettings } from "./config.js";
 import { loadDotEnv, settingWarnings } from "./env.js";

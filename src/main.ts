@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { webApi, type App } from "@slack/bolt";
 import { loadConfig, type Config } from "./config.js";
 import { createDigestScheduler, type DigestScheduler } from "./digest/index.js";
-import { createScanService, type LiveScanOptions, type SourceFactory } from "./scan/service.js";
+import { createScanService, type LiveScanOptions, type SourceFactory } from "./app/scan-service.js";
 import { liveSourceFactory } from "./sources/aws-cli.js";
 import { defaultGeoResolver } from "./geo/default.js";
 import type { GeoResolver } from "./geo/types.js";

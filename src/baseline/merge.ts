@@ -1,4 +1,4 @@
-import type { IdentityAcc } from "../ingest/accumulator.js";
+import type { Principal } from "../events/types.js";
 import {
   DAY,
   DIMS,
@@ -12,13 +12,45 @@ import {
   type Stat,
 } from "./profile.js";
 
+/** One value's counts in a scan (an API, an IP, ...). */
+export interface ObservedStat {
+  readonly n: number;
+  readonly err: number;
+  readonly first: number;
+  readonly last: number;
+}
+
+/**
+ * What a scan learned about one identity, as `mergeProfile` reads it (the ingest's accumulator
+ * provides it). Owned here so that adding a dimension touches the profile, this and the ingest.
+ */
+export interface Observed {
+  readonly principal: Principal;
+  readonly first: number;
+  readonly last: number;
+  readonly events: number;
+  readonly errors: number;
+  readonly denied: number;
+  /** Events per hour of day (UTC) and per weekday. */
+  readonly hours: ArrayLike<number>;
+  readonly weekdays: ArrayLike<number>;
+  /** The largest read breadth in ten minutes, and the buckets it was measured over. */
+  readonly breadthMax: number;
+  readonly breadthBuckets: number;
+  /** Days (since 1970) with activity. */
+  readonly days: Iterable<number>;
+  readonly hourlyCalls: ReadonlyMap<number, number>;
+  readonly hourlyErrors: ReadonlyMap<number, number>;
+  dim(d: Dim): ReadonlyMap<string, ObservedStat>;
+}
+
 /**
  * Fold what one scan learned about an identity into its stored profile.
  * Counts from the scan cover only events newer than `stored.trainedUntil` (the accumulator skips
  * the rest), so rescanning the same files does not double them. The result is aged to `now`
  * (decay, horizon) and capped.
  */
-export function mergeProfile(stored: Profile | undefined, acc: IdentityAcc, now: number, cfg: BaselineConfig): Profile {
+export function mergeProfile(stored: Profile | undefined, acc: Observed, now: number, cfg: BaselineConfig): Profile {
   const base = stored ? ageProfile(stored, now, cfg) : emptyProfile(acc.principal.key, acc.principal.type);
   const p = acc.principal;
   const out: Profile = {

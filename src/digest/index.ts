@@ -7,7 +7,7 @@ import { webApi } from "@slack/bolt";
 import { defaultGeoResolver } from "../geo/default.js";
 import type { GeoResolver } from "../geo/types.js";
 import { toBoltLogger, type Log } from "../log.js";
-import { runLiveScan, type LiveScanOptions, type SourceFactory } from "../scan/service.js";
+import { runLiveScan, type LiveScanOptions, type SourceFactory } from "../app/scan-service.js";
 import { liveSourceFactory } from "../sources/aws-cli.js";
 import type { TrailStore } from "../store/store.js";
 import type { DigestScheduleConfig } from "./config.js";

@@ -1,3 +1,4 @@
+import type { Observed } from "../baseline/merge.js";
 import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
@@ -183,7 +184,7 @@ const D_API = 0,
   D_ITYPE = 10;
 const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType"];
 
-export class IdentityAcc {
+export class IdentityAcc implements Observed {
   /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
   private readonly dimMaps: Array<Map<string, MStat>> = DIM_NAMES.map(() => new Map());
   private lastDay = NaN;

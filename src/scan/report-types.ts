@@ -1,4 +1,8 @@
 import type { Severity } from "../events/types.js";
+import type { SourceSummary } from "../sources/types.js";
+
+/** What each source read (defined by the sources; part of the report). */
+export type { SourceSummary };
 
 /** Bump when the JSON report changes incompatibly. */
 export const REPORT_SCHEMA_VERSION = 1 as const;
@@ -52,14 +56,6 @@ export interface IdentitySummary {
   findings: number;
   topSeverity?: Severity;
   learning: boolean;
-}
-
-export interface SourceSummary {
-  kind: "file" | "lookup-events" | "s3" | "athena" | "memory";
-  name: string;
-  records: number;
-  skipped: number;
-  note?: string;
 }
 
 export interface Report {

@@ -26,7 +26,7 @@ import type {
   LookupEventsCommandInput,
   LookupEventsCommandOutput,
 } from "@aws-sdk/client-cloudtrail";
-import type { Cursor } from "../store/types.js";
+import type { Cursor } from "./types.js";
 import type { EventSource, ReadOptions, RecordSink, SourceResult } from "./types.js";
 import {
   AwsSourceError,

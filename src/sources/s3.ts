@@ -24,7 +24,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { GetObjectCommandOutput, ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
-import type { Cursor } from "../store/types.js";
+import type { Cursor } from "./types.js";
 import { maxFileBytesFromEnv, OversizedError } from "./limits.js";
 import { AwsSourceError, classifyAwsError, credentialsHelp, errorSummary, type ErrorKind } from "./aws-errors.js";
 import type { CursorStore } from "./lookup-events.js";

@@ -1,5 +1,4 @@
 import type { SkipReason } from "../events/types.js";
-import type { SourceSummary } from "../scan/report-types.js";
 
 /**
  * Where sources push what they read. The scan core implements it; a source never normalises
@@ -40,6 +39,27 @@ export interface SourceProgress {
   /** Estimated milliseconds left, when the source can tell. */
   etaMs?: number;
   detail?: string;
+}
+
+/** What a source read, in the report's `sources`. */
+export interface SourceSummary {
+  kind: "file" | "lookup-events" | "s3" | "athena" | "memory";
+  name: string;
+  records: number;
+  skipped: number;
+  note?: string;
+}
+
+/**
+ * Where an incremental source stopped, per account and region (or bucket prefix): the newest
+ * event time read and the ids at that time (dropped when read again).
+ */
+export interface Cursor {
+  newestTime: number;
+  newestIds: string[];
+  updatedAt: string;
+  /** S3: last object key read under the prefix. */
+  lastKey?: string;
 }
 
 export interface SourceResult {

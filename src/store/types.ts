@@ -1,6 +1,10 @@
 import type { Profile } from "../baseline/profile.js";
 import type { Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
+import type { Cursor } from "../sources/types.js";
+
+/** A source's read position (defined by the sources; stored here). */
+export type { Cursor };
 
 /** Bump with a migration in migrations.ts. */
 export const STORE_SCHEMA_VERSION = 1;
@@ -83,14 +87,6 @@ export interface AuditEntry {
 }
 
 /** LookupEvents / S3 position: newest event seen and the ids at that time (for overlap de-duplication). */
-export interface Cursor {
-  newestTime: number;
-  newestIds: string[];
-  updatedAt: string;
-  /** S3: last object key read under the prefix. */
-  lastKey?: string;
-}
-
 export interface ScanRecord {
   at: string;
   by: string;

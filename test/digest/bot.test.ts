@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { webApi } from "@slack/bolt";
 import { webClientSlack } from "../../src/digest/delivery.js";
 import { DigestScheduler, type DigestRunResult, type DigestScan } from "../../src/digest/scheduler.js";
-import { scanStoreFrom } from "../../src/scan/store-port.js";
+import { scanStoreFrom } from "../../src/app/store-port.js";
 import type { DigestSchedule } from "../../src/slack/ports.js";
 import { createTask } from "node-cron";
 import { buttonClick, homeOpened, startTestBot, TEAM, USER, type TestBot } from "../slack/support/harness.js";

@@ -9,7 +9,7 @@ import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DigestRunResult, DigestScan } from "../../src/digest/scheduler.js";
 import type { Finding } from "../../src/scan/report-types.js";
-import { scanStoreFrom } from "../../src/scan/store-port.js";
+import { scanStoreFrom } from "../../src/app/store-port.js";
 import { TrailStore } from "../../src/store/store.js";
 import { makeFinding, makeReport } from "../slack/support/fixtures.js";
 import { DigestSlackServer, FakeAws, FakeClock, makeScheduler, recordingLog } from "./support.js";

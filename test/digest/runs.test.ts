@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FINDING_ACTIONS } from "../../src/slack/views/finding.js";
-import { scanStoreFrom } from "../../src/scan/store-port.js";
+import { scanStoreFrom } from "../../src/app/store-port.js";
 import type { Finding } from "../../src/scan/report-types.js";
 import type { DigestRunResult, DigestScan } from "../../src/digest/scheduler.js";
 import { TrailStore } from "../../src/store/store.js";

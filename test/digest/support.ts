@@ -13,7 +13,7 @@ import type { DigestScheduleConfig } from "../../src/digest/config.js";
 import { webClientSlack } from "../../src/digest/delivery.js";
 import { liveDigestScan } from "../../src/digest/index.js";
 import { DigestScheduler, type DigestSchedulerOptions, type DigestStore } from "../../src/digest/scheduler.js";
-import type { SourceFactory } from "../../src/scan/service.js";
+import type { SourceFactory } from "../../src/app/scan-service.js";
 import type { EventSource } from "../../src/sources/types.js";
 import { blockKitProblems } from "../../src/slack/views/limits.js";
 import type { TrailStore } from "../../src/store/store.js";

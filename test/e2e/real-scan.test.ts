@@ -5,7 +5,7 @@
  */
 import { afterEach, expect, it } from "vitest";
 import { TrailStore } from "../../src/store/store.js";
-import { createScanService } from "../../src/scan/service.js";
+import { createScanService } from "../../src/app/scan-service.js";
 import { FileSource } from "../../src/sources/files.js";
 import { startTestBot, type TestBot } from "../slack/support/harness.js";
 

@@ -128,7 +128,7 @@ it("a scan killed at any write point loses no event and counts none twice on the
 
 it("a scan's cursors reach the store only in the one write that saves its results", async () => {
   const { TrailStore } = await import("../../src/store/store.js");
-  const { scanStoreFrom } = await import("../../src/scan/store-port.js");
+  const { scanStoreFrom } = await import("../../src/app/store-port.js");
   const store = TrailStore.memory();
   const ss = scanStoreFrom(store);
   const cursor = { newestTime: 1_700_000_000_000, newestIds: ["e1"], updatedAt: "2023-11-14T22:13:20.000Z" };

@@ -1,9 +1,9 @@
 import type { Profile } from "../baseline/profile.js";
 import { fault } from "../store/faults.js";
 import { TrailStore, type CursorStore } from "../store/store.js";
-import type { Cursor } from "../store/types.js";
-import { combineScores } from "./findings.js";
-import type { Report } from "./report-types.js";
+import type { Cursor } from "../sources/types.js";
+import { combineScores } from "../scan/findings.js";
+import type { Report } from "../scan/report-types.js";
 
 /** What a scan needs from the store: stored baselines in, baselines + findings + a scan record out. */
 /**

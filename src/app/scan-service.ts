@@ -2,11 +2,11 @@ import type { TrailStore } from "../store/store.js";
 import type { GeoResolver } from "../geo/types.js";
 import type { EventSource, SourceProgress } from "../sources/types.js";
 import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
-import type { Report } from "./report-types.js";
-import { runScan } from "./run.js";
+import type { Report } from "../scan/report-types.js";
+import { runScan } from "../scan/run.js";
 import type { ScanFilters } from "../events/types.js";
 import { scanStoreFrom, type ScanStore } from "./store-port.js";
-import { liveWindow, parseSince, parseUntil } from "./time.js";
+import { liveWindow, parseSince, parseUntil } from "../scan/time.js";
 import { VERSION } from "../version.js";
 
 /** Builds the source of a live scan: LookupEvents by default; tests pass files or fakes. */

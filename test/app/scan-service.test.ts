@@ -1,6 +1,6 @@
 import { describe, it, expect, vi } from "vitest";
 import { TrailStore } from "../../src/store/store.js";
-import { createScanService, filtersOf } from "../../src/scan/service.js";
+import { createScanService, filtersOf } from "../../src/app/scan-service.js";
 import { FileSource } from "../../src/sources/files.js";
 
 describe("the scan service behind the bot", () => {
