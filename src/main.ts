@@ -15,6 +15,7 @@ import { defaultGeoResolver } from "./geo/default.js";
 import type { GeoResolver } from "./geo/types.js";
 import { createLogger, toBoltLogger, type Log } from "./log.js";
 import { createSlackApp, healthzHandler } from "./slack/app.js";
+import { installProcessGuards } from "./slack/robust.js";
 import type { Bot, BotSettings } from "./slack/context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
 import { TrailStore } from "./store/store.js";
@@ -219,6 +220,8 @@ export async function serve(
 ): Promise<RunningBot> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
+  // A rejection nobody handled (a bug in a handler's background work) is logged; the bot goes on.
+  installProcessGuards(log);
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
   // One geo resolver and one scan service for slash commands and digests alike.
   let geo: GeoResolver | undefined;

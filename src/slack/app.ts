@@ -4,17 +4,7 @@
  * store is off: no listener uses it, and it costs a lookup on every request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  App,
-  HTTPModuleFunctions,
-  HTTPReceiver,
-  type AnyMiddlewareArgs,
-  type AllMiddlewareArgs,
-  type BufferedIncomingMessage,
-  type ReceiverProcessEventErrorHandlerArgs,
-  type RespondFn,
-  webApi,
-} from "@slack/bolt";
+import { App, HTTPReceiver, type AnyMiddlewareArgs, type AllMiddlewareArgs, type RespondFn, webApi } from "@slack/bolt";
 import { toBoltLogger, type Log } from "../log.js";
 import { registerContainActions, type ContainFlows } from "./actions/contain.js";
 import { registerFindingActions } from "./actions/findings.js";
@@ -24,7 +14,9 @@ import { COMMAND, handleCloudtrail } from "./commands/cloudtrail.js";
 import type { CommandArgs } from "./commands/scan.js";
 import { audit, DEFAULT_SETTINGS, MessageBook, type Bot, type BotSettings, type RespondContext } from "./context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./ports.js";
-import { REPLAY_ERROR_CODE, ReplayError, ReplayGuard } from "./replay.js";
+import { claimedUser, gateListener } from "./http-gate.js";
+import { ReplayGuard } from "./replay.js";
+import { AuditLimiter, hardenProcessEvent, hardenSocketMode } from "./robust.js";
 import { ScanRunner } from "./runner.js";
 
 export interface SlackAppOptions {
@@ -132,21 +124,6 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
       endpoints: "/slack/events",
       customRoutes: [{ path: "/healthz", method: ["GET"], handler: healthzHandler("http", runner, () => o.health?.() ?? {}) }],
       logger: boltLogger,
-      // Runs after Bolt verified the signature and timestamp: hand both to the replay check.
-      customPropertiesExtractor: (req: BufferedIncomingMessage) => ({
-        slackSignature: String(req.headers["x-slack-signature"] ?? ""),
-        slackRequestTimestamp: Number(req.headers["x-slack-request-timestamp"]),
-      }),
-      processEventErrorHandler: async (args: ReceiverProcessEventErrorHandlerArgs) => {
-        if ((args.error as { code?: string }).code === REPLAY_ERROR_CODE) {
-          if (!args.response.headersSent) {
-            args.response.writeHead(401);
-            args.response.end();
-          }
-          return false;
-        }
-        return HTTPModuleFunctions.defaultProcessEventErrorHandler(args);
-      },
     });
     app = new App({ ...auth, receiver, clientOptions, logger: boltLogger, convoStore: false });
   } else {
@@ -180,20 +157,36 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
   };
 
   app.error(async (err) => {
-    if ((err as { code?: string }).code === REPLAY_ERROR_CODE) log.warn(err.message);
-    else log.error("unhandled error in a listener", { err });
+    log.error("unhandled error in a listener", { err });
     throw err;
   });
 
-  // 1. Replay protection (HTTP): a signature is accepted once.
-  if (o.mode === "http") {
-    const guard = new ReplayGuard(now);
-    app.use(async ({ context, next }) => {
-      const sig = context.slackSignature as string | undefined;
-      if (sig && guard.isReplay(sig, context.slackRequestTimestamp as number)) throw new ReplayError();
-      await next();
+  // 1. Refusals of requests nobody verified as a user's act: audited, at most 30 a minute.
+  const limiter = new AuditLimiter(30, now);
+  const auditRefusal = (actor: string, target: string, detail: string) =>
+    limiter.run((skipped) =>
+      void audit(bot, actor, "refused", target, skipped > 0 ? `${detail} (and ${skipped} similar refusals before this one not recorded one by one)` : detail).catch(
+        (err: unknown) => log.error("audit failed", { err }),
+      ),
+    );
+  // HTTP: strict signature, replay guard (kept in the store), body must be an object.
+  if (receiver && o.signingSecret) {
+    const guard = new ReplayGuard(now, o.store, log);
+    receiver.requestListener = gateListener(receiver.requestListener, {
+      signingSecret: o.signingSecret,
+      guard,
+      log,
+      now,
+      onRefused: (kind, detail, claimed) =>
+        kind === "signature"
+          ? auditRefusal("unverified", "request:signature", `${detail}${claimed ? `; the body claims to be from ${claimed}` : ""}`)
+          : auditRefusal(claimed ?? "unknown", `request:${kind}`, detail),
     });
   }
+  // Both modes: malformed shapes acked and refused, unknown ids acked at once, listener errors contained.
+  const harden = { log, onMalformed: (problem: string, body: unknown) => auditRefusal(claimedUser(body) ?? "unknown", "request:malformed", problem) };
+  hardenProcessEvent(app, harden);
+  if (o.mode === "socket") hardenSocketMode(app, harden);
 
   // 2. One workspace only; refusals are audited and explained.
   app.use(async (args: AnyMiddlewareArgs & AllMiddlewareArgs) => {

@@ -59,6 +59,8 @@ export type BotStore = Pick<
   | "matchSuppression"
   | "audit"
   | "auditLog"
+  | "replayKeys"
+  | "rememberRequests"
   | "getBaseline"
   | "getBaselineFacts"
   | "stats"

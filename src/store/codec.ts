@@ -150,6 +150,8 @@ export class StoreSerializer {
       parts.push(Buffer.from(`,"containments":`));
       this.#map(data.containments, parts, (x) => JSON.stringify(x));
     }
+    // Written only when there is something in it: stores the HTTP bot never used stay byte-identical.
+    if (data.replay && Object.keys(data.replay).length > 0) parts.push(Buffer.from(`,"replay":${JSON.stringify(data.replay)}`));
     parts.push(CLOSE_OBJECT);
     let other = 0;
     for (let i = n0; i < parts.length; i++) other += parts[i]!.length;

@@ -242,6 +242,7 @@ export const StoreDataSchema = z.object({
   digests: z.array(DigestRecordSchema),
   digestRuns: z.record(z.string(), z.string()),
   containments: z.record(z.string(), ContainmentRecordSchema).optional(),
+  replay: z.record(z.string(), z.number()).optional(),
 });
 
 /** A schema problem: where, and what. */

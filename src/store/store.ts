@@ -739,7 +739,7 @@ export class TrailStore {
             severity: f.severity,
             severityHistory: [{ at, severity: f.severity }],
             ...(sup ? { suppressedBy: sup.id } : {}),
-            history: [],
+            history: sup ? [{ at, by: "trailhound", action: "suppress", detail: `${sup.id} covers it (first seen)` }] : [],
             finding: f,
           };
           out.push({ id: f.id, kind: "new", status, reopened: false, notify: status === "open", ...(sup ? { suppressedBy: sup.id } : {}) });
@@ -771,6 +771,9 @@ export class TrailStore {
         }
         if (status === "open" || status === "suppressed") {
           if (sup) {
+            // Every state change keeps its history: newly covered, or covered by another suppression.
+            if (status !== "suppressed") actions.push({ at, by: "trailhound", action: "suppress", detail: `${sup.id} covers it` });
+            else if (prev.suppressedBy !== sup.id) actions.push({ at, by: "trailhound", action: "suppress", detail: `now covered by ${sup.id} (was ${prev.suppressedBy ?? "?"})` });
             status = "suppressed";
           } else {
             if (status === "suppressed") {
@@ -835,6 +838,14 @@ export class TrailStore {
     return this.#enqueue((data) => {
       const prev = Object.hasOwn(data.findings, findingId) ? data.findings[findingId] : undefined;
       if (!prev) throw new StoreError("not-found", `No finding ${findingId} in the store (it may have been pruned).`);
+      if (action === "ack") {
+        const kept = TrailStore.#ackKeepingDecisions(prev, who, at);
+        if (kept) {
+          data.findings[findingId] = kept.next;
+          this.#appendAudit(data, { at, actor: who, action, target: findingId, detail: kept.detail });
+          return kept.next;
+        }
+      }
       const next: StoredFinding = {
         ...prev,
         history: withHistory(prev, { at, by: who, action, severity: prev.severity }),
@@ -853,6 +864,20 @@ export class TrailStore {
       this.#appendAudit(data, { at, actor: who, action, target: findingId, detail: `severity ${prev.severity}; was ${prev.status}` });
       return next;
     }, false);
+  }
+
+  /**
+   * An acknowledgement that must not overwrite an earlier decision: on a suppressed finding it
+   * leaves the suppression as it is, on an acknowledged one it leaves the first acknowledgement
+   * visible. Either way it is recorded in the history (and the audit log). Undefined otherwise.
+   */
+  static #ackKeepingDecisions(prev: StoredFinding, who: string, at: string): { next: StoredFinding; detail: string } | undefined {
+    let detail: string;
+    if (prev.status === "suppressed") detail = `noted while suppressed by ${prev.suppressedBy ?? "?"}: the suppression stays`;
+    else if (prev.status === "acknowledged" && prev.acknowledged) detail = `also acknowledged; first by ${prev.acknowledged.by} at ${prev.acknowledged.at}, kept`;
+    else return undefined;
+    const next: StoredFinding = { ...prev, history: withHistory(prev, { at, by: who, action: "ack", severity: prev.severity, detail }) };
+    return { next, detail: `severity ${prev.severity}; ${detail}` };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -948,7 +973,11 @@ export class TrailStore {
       if (f.status !== "suppressed" || !f.suppressedBy || !ids.has(f.suppressedBy)) continue;
       const other = findSuppression(data.suppressions, f.finding, nowMs);
       if (other) {
-        data.findings[fid] = { ...f, suppressedBy: other.id };
+        data.findings[fid] = {
+          ...f,
+          suppressedBy: other.id,
+          history: withHistory(f, { ...action, action: "suppress", detail: `now covered by ${other.id} (${action.detail ?? f.suppressedBy})` }),
+        };
       } else {
         const next: StoredFinding = { ...f, status: "open", history: withHistory(f, action) };
         delete next.suppressedBy;
@@ -1067,6 +1096,34 @@ export class TrailStore {
       data.containments = { ...all, [id]: record };
       for (const e of entries) this.#appendAudit(data, e);
       return record;
+    }, false);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replay guard (the Slack HTTP receiver): requests accepted recently, kept across restarts
+
+  /** Request keys still remembered at `now`, with when each may be forgotten (epoch ms). */
+  replayKeys(now: When): Array<[string, number]> {
+    const t = ms(now);
+    return Object.entries(this.#db.data.replay ?? {}).filter(([, until]) => until > t);
+  }
+
+  /** Remember accepted requests until their expiry; forgets expired ones and keeps at most `max`. */
+  rememberRequests(entries: ReadonlyArray<readonly [string, number]>, now: When, max = 50_000): Promise<void> {
+    let t: number;
+    try {
+      t = ms(now);
+      for (const [k, until] of entries) if (typeof k !== "string" || k === "" || !Number.isFinite(until)) throw new StoreError("invalid", "A replay key needs a key and an expiry");
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.#enqueue((data) => {
+      const kept = Object.entries(data.replay ?? {}).filter(([, until]) => until > t);
+      for (const [k, until] of entries) if (until > t) kept.push([k, until]);
+      kept.sort((a, b) => a[1] - b[1]);
+      const next = Object.fromEntries(kept.slice(Math.max(0, kept.length - max)));
+      if (Object.keys(next).length > 0) data.replay = next;
+      else delete data.replay;
     }, false);
   }
 

@@ -200,6 +200,11 @@ export interface StoreData {
   digestRuns: Record<string, string>;
   /** Containments by id (absent until the first one: stores without them stay byte-identical). */
   containments?: Record<string, ContainmentRecord>;
+  /**
+   * Slack requests accepted recently (HTTP receiver replay guard): hash of what was signed ->
+   * forget after (epoch ms). Absent when empty, so that stores of CLI-only use are unchanged.
+   */
+  replay?: Record<string, number>;
 }
 
 export function emptyStoreData(): StoreData {

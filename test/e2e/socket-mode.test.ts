@@ -15,7 +15,7 @@ import { loadConfig } from "../../src/config.js";
 import { silentLogger } from "../../src/log.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { TrailStore } from "../../src/store/store.js";
-import { FakeScans } from "../slack/support/fixtures.js";
+import { FakeScans, makeFinding } from "../slack/support/fixtures.js";
 
 class MiniWsServer {
   private server!: Server;
@@ -197,4 +197,73 @@ it("/healthz answers 503 when the Socket Mode connection drops or the store cann
   const connected = event("connected");
   await connected;
   expect(await health()).toMatchObject([200, { ok: true, slack: true }]);
+});
+
+it("over Socket Mode: malformed payloads and unknown ids are acked at once, non-viewers refused, the bot keeps running", async () => {
+  const fake = await new FakeSlack().start();
+  const ws = await new MiniWsServer().start();
+  fake.handlers.set("apps.connections.open", () => ({ ok: true, url: ws.url }));
+  cleanup.push(() => fake.stop(), () => ws.stop());
+  const store = TrailStore.memory();
+  const scans = new FakeScans(store);
+  await store.recordFindings([makeFinding(1)], Date.now());
+  const bot: RunningBot = await startBot(
+    loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST", TRAILHOUND_VIEWERS: "U0VIEW", TRAILHOUND_ADMINS: "U0ADMIN" }),
+    { store, scans, log: silentLogger, clientOptions: { retryConfig: { retries: 0 } }, settings: { progressIntervalMs: 10, threadPostIntervalMs: 0 } },
+  );
+  cleanup.unshift(() => bot.stop());
+  const command = (text: string, user: string) => ({
+    token: "vtok123", team_id: "T0TEST", team_domain: "acme", channel_id: "C0TEST", channel_name: "security", user_id: user, user_name: "x",
+    command: "/cloudtrail", text, api_app_id: "A0TEST", is_enterprise_install: "false", response_url: fake.responseUrl("sock"), trigger_id: "1.2.3",
+  });
+  let n = 0;
+  let tried = 0;
+  const roundTrip = async (type: string, payload: unknown): Promise<Record<string, unknown>> => {
+    const id = `m${++n}`;
+    const t0 = Date.now();
+    ws.send({ envelope_id: id, type, accepts_response_payload: true, payload });
+    const ack = await ws.waitFor((m) => m.envelope_id === id, 2000);
+    expect(Date.now() - t0, `${type} ${JSON.stringify(payload)}`).toBeLessThan(1000);
+    return ack;
+  };
+  const malformed: Array<[string, unknown]> = [
+    ["interactive", null],
+    ["interactive", []],
+    ["interactive", 42],
+    ["interactive", {}],
+    ["interactive", { type: "block_actions", user: { id: "U0VIEW" }, team: { id: "T0TEST" } }],
+    ["interactive", { type: "block_actions", user: { id: "U0VIEW" }, team: { id: "T0TEST" }, actions: [null] }],
+    ["interactive", { type: "view_submission", user: { id: "U0ADMIN" }, team: { id: "T0TEST" }, view: null }],
+    ["slash_commands", null],
+    ["slash_commands", { command: "/cloudtrail", text: "scan", user_id: ["U0VIEW"], channel_id: "C0TEST", team_id: "T0TEST" }],
+    ["events_api", null],
+    ["events_api", { type: "event_callback", team_id: "T0TEST", event: null }],
+  ];
+  for (const [type, payload] of malformed) {
+    tried++;
+    await roundTrip(type, payload);
+    const help = await roundTrip("slash_commands", command("help", "U0VIEW"));
+    expect(JSON.stringify(help.payload)).toContain("scan user NAME");
+  }
+  // Unknown action id: acked at once.
+  tried++;
+  await roundTrip("interactive", { type: "block_actions", user: { id: "U0VIEW", team_id: "T0TEST" }, team: { id: "T0TEST" }, actions: [{ action_id: "nope", value: "x", block_id: "b" }], container: { type: "message", channel_id: "C0TEST", message_ts: "1.1" } });
+  // A non-viewer: refused privately, audited; the viewer gets the scan.
+  tried++;
+  const refused = await roundTrip("slash_commands", command("scan user alice0", "U0USER"));
+  expect((refused.payload as { text: string }).text).toContain("Only trailhound viewers");
+  const ok = await roundTrip("slash_commands", command("scan user alice0", "U0VIEW"));
+  expect((ok.payload as { text: string }).text).toContain("Working on it");
+  await fake.waitFor((c) => c.find((x) => x.method === "chat.update" && JSON.stringify(x.args.blocks ?? []).includes('"sum:h"')), 5000, "the result");
+  expect(scans.requests.map((r) => r.requestedBy)).toEqual(["U0VIEW"]);
+  // The audit: for the admin, not for the viewer.
+  tried++;
+  expect(((await roundTrip("slash_commands", command("audit", "U0VIEW"))).payload as { text: string }).text).toContain("Only trailhound admins");
+  const audit = await roundTrip("slash_commands", command("audit 50", "U0ADMIN"));
+  expect(JSON.stringify(audit.payload)).toContain("request:malformed");
+  expect(JSON.stringify(audit.payload)).toContain("scan:user alice0");
+  expect(store.getFinding("f0001")!.status).toBe("open");
+  console.log(`robustness (Socket Mode): ${tried} requests tried, ${scans.requests.length - 1} acted on when they should not have been, 0 crashes`);
+  expect(fake.unexpected).toEqual([]);
+  expect(fake.invalid).toEqual([]);
 });

@@ -2,14 +2,15 @@ import { describe, expect, it, vi } from "vitest";
 import { silentLogger } from "../../src/log.js";
 import { Authorizer } from "../../src/slack/auth.js";
 import { MessageBook } from "../../src/slack/context.js";
-import { ReplayGuard } from "../../src/slack/replay.js";
+import { ReplayGuard, signedKey } from "../../src/slack/replay.js";
+import { TrailStore } from "../../src/store/store.js";
 import { QueueFullError, ScanRunner, Throttle } from "../../src/slack/runner.js";
 import { deferred } from "./support/fixtures.js";
 
 describe("ReplayGuard", () => {
   it("accepts a signature once within the window, forgets it after", () => {
     let now = 1_700_000_000_000;
-    const g = new ReplayGuard(() => now, 6 * 60_000);
+    const g = new ReplayGuard(() => now, undefined, undefined, 6 * 60_000);
     const ts = now / 1000;
     expect(g.isReplay("v0=a", ts)).toBe(false);
     expect(g.isReplay("v0=a", ts)).toBe(true);
@@ -23,12 +24,30 @@ describe("ReplayGuard", () => {
 
   it("keeps future-dated signatures until they leave the window, and stays bounded", () => {
     let now = 1_000_000;
-    const g = new ReplayGuard(() => now, 1000, 3);
+    const g = new ReplayGuard(() => now, undefined, undefined, 1000, 3);
     expect(g.isReplay("f", (now + 10_000) / 1000)).toBe(false);
     now += 5000;
     expect(g.isReplay("f", 0)).toBe(true);
     for (const s of ["1", "2", "3", "4"]) g.isReplay(s, now / 1000);
     expect(g.size).toBe(3);
+  });
+
+  it("keeps accepted keys in the store: a new guard (a restart) refuses them until they expire", async () => {
+    let now = 1_700_000_000_000;
+    const store = TrailStore.memory();
+    const g = new ReplayGuard(() => now, store, silentLogger);
+    const key = signedKey(now / 1000, "token=x&text=scan");
+    expect(key).toBe(signedKey(now / 1000, Buffer.from("token=x&text=scan")));
+    expect(key).not.toBe(signedKey(now / 1000 + 1, "token=x&text=scan"));
+    expect(g.isReplay(key, now / 1000)).toBe(false);
+    await store.flush();
+    expect(store.replayKeys(now).map(([k]) => k)).toEqual([key]);
+    const again = new ReplayGuard(() => now, store, silentLogger);
+    expect(again.isReplay(key, now / 1000)).toBe(true);
+    now += 7 * 60_000;
+    expect(store.replayKeys(now)).toEqual([]);
+    expect(new ReplayGuard(() => now, store, silentLogger).isReplay(key, now / 1000)).toBe(false);
+    await store.close();
   });
 });
 

@@ -107,7 +107,7 @@ describe("rolling backups", () => {
     expect(daily.map((b) => b.createdAt)).toEqual([4, 3, 2].map((d) => new Date(T0 + d * DAY).toISOString()));
     // A backup is a complete, loadable store, holding the decision made by the write that took it.
     const newest = JSON.parse(await readFile(daily[0]!.path, "utf8"));
-    expect(newest.findings.f1.acknowledged.by).toBe("U4");
+    expect(newest.findings.f1.history.at(-1).by).toBe("U4");
   });
 });
 

@@ -58,11 +58,22 @@ export async function onAcknowledge(bot: Bot, a: ButtonArgs): Promise<void> {
     if (!stored) return tell(a, gone(id));
     // The store records the acknowledgement in the finding's history and in the audit log.
     let updated;
+    const at = bot.now();
     try {
-      updated = await bot.store.acknowledge(id, user, bot.now());
+      updated = await bot.store.acknowledge(id, user, at);
     } catch (err) {
       if (isStoreError(err, "not-found")) return tell(a, gone(id));
       throw err;
+    }
+    // Earlier decisions stand (the store keeps them and records this one in the history).
+    if (updated.status === "suppressed") {
+      const supp = updated.suppressedBy ? bot.store.getSuppression(updated.suppressedBy) : undefined;
+      const by = supp ? ` by ${mention(supp.by)} until ${slackDate(supp.until)}: ${esc(truncate(supp.reason, 200))}` : "";
+      return tell(a, `:mute: This finding is suppressed (${code(updated.suppressedBy ?? "?", 60)}${by}); the suppression stays. Your acknowledgement is noted in its history.`);
+    }
+    const first = updated.acknowledged;
+    if (first && (first.by !== user || first.at !== new Date(at).toISOString())) {
+      return tell(a, `:white_check_mark: Already acknowledged by ${mention(first.by)} ${slackDate(first.at)}; yours is added to its history.`);
     }
     await showChange(bot, a, `:white_check_mark: Acknowledged ${esc(truncate(updated.finding.title, 150))} · ${slackDate(bot.now())}`);
   });
