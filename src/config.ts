@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import { z } from "zod";
+import { notifySettings, type NotifySettings } from "./notify/index.js";
 import { DIGEST_SETTING_HINTS, cronProblem, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
 import { OTHER_SETTINGS, timeZoneProblem } from "./env.js";
 
@@ -33,6 +34,11 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_RESPONDER_ROLE_ARNS: "comma-separated IAM role ARNs, one per account, assumed to contain (permissions in docs/RESPOND.md)",
   TRAILHOUND_PROTECTED_ARNS: "comma-separated IAM role or user ARNs never contained (e.g. the role the bot runs as); the scan and responder roles are protected already",
   TRAILHOUND_TWO_PERSON_MINUTES: "a whole number of minutes (1-1440) a second responder has to approve a containment in the thread; 0 or empty: no two-person rule",
+  TRAILHOUND_WEBHOOK_URL: "an https URL that receives findings as signed JSON (X-Trailhound-Signature: sha256=HMAC of the body); needs TRAILHOUND_WEBHOOK_SECRET",
+  TRAILHOUND_WEBHOOK_SECRET: "a random string of at least 16 characters shared with the webhook receiver (e.g. openssl rand -hex 32)",
+  TRAILHOUND_WEBHOOK_SEVERITY: "the lowest severity sent to the webhook: critical, high, medium (default), low or info",
+  TRAILHOUND_PAGERDUTY_ROUTING_KEY: "the 32-character integration key of a PagerDuty service's Events API v2 integration",
+  TRAILHOUND_PAGERDUTY_SEVERITY: "the lowest severity that pages: critical, high (default), medium, low or info",
   TRAILHOUND_REGIONS: "comma-separated AWS regions to read, e.g. us-east-1,eu-west-1",
   AWS_PROFILE: "a profile name from ~/.aws/config (default: the standard AWS credential chain)",
   TRAILHOUND_ROLE_ARNS: "comma-separated IAM role ARNs to assume per account, e.g. arn:aws:iam::123456789012:role/TrailhoundRead",
@@ -112,6 +118,11 @@ const EnvSchema = z.object({
       "every entry must be an IAM role or user ARN",
     ),
     TRAILHOUND_TWO_PERSON_MINUTES: optStr.refine((v) => v === undefined || (/^\d{1,4}$/.test(v) && Number(v) <= 1440), "must be a whole number of minutes, 0-1440"),
+    TRAILHOUND_WEBHOOK_URL: optStr.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), "must be an http(s) URL"),
+    TRAILHOUND_WEBHOOK_SECRET: optStr.refine((v) => v === undefined || v.length >= 16, "must be at least 16 characters"),
+    TRAILHOUND_WEBHOOK_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
+    TRAILHOUND_PAGERDUTY_ROUTING_KEY: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{32}$/.test(v), "must be the 32-character integration key"),
+    TRAILHOUND_PAGERDUTY_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
     TRAILHOUND_CHANNELS: optStr.refine((v) => list(v).every((c) => /^[CG][A-Z0-9]{2,}$/.test(c)), "every entry must be a channel id (C... or G...), not a #name"),
     TRAILHOUND_MAX_SCANS_PER_USER: optStr.refine((v) => v === undefined || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 20), "must be a whole number 1-20"),
     TRAILHOUND_ACK_ANYONE: optStr.refine(
@@ -166,6 +177,8 @@ export interface Config {
   channels?: string[];
   maxScansPerUser: number;
   ackAnyone: boolean;
+  /** Outbound notifications (src/notify): webhook and PagerDuty. */
+  notify: NotifySettings;
   /** Containment (src/respond): who may, with which roles, and the two-person rule. */
   respond: {
     responders: { users: string[]; groups: string[] };
@@ -214,6 +227,10 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       hint: SETTING_HINTS.SLACK_SIGNING_SECRET!,
     });
   }
+  if ((input.TRAILHOUND_WEBHOOK_URL === undefined) !== (input.TRAILHOUND_WEBHOOK_SECRET === undefined)) {
+    const missing = input.TRAILHOUND_WEBHOOK_URL === undefined ? "TRAILHOUND_WEBHOOK_URL" : "TRAILHOUND_WEBHOOK_SECRET";
+    problems.push({ setting: missing, message: "missing: the webhook needs both its URL and its secret (deliveries are signed)", hint: SETTING_HINTS[missing]! });
+  }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const admins = list(e.TRAILHOUND_ADMINS);
@@ -241,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
         }
       : {}),
     ...(e.TRAILHOUND_CHANNELS !== undefined ? { channels: list(e.TRAILHOUND_CHANNELS) } : {}),
+    notify: notifySettings(e),
     respond: {
       responders: {
         users: list(e.TRAILHOUND_RESPONDERS).filter((a) => SLACK_USER.test(a)),

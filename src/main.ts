@@ -21,6 +21,7 @@ import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
 import { TrailStore } from "./store/store.js";
 import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
 import type { RespondContext } from "./slack/context.js";
+import { deadLetterPath, Notifier } from "./notify/index.js";
 
 export interface BotDeps {
   store: BotStore;
@@ -38,6 +39,8 @@ export interface BotDeps {
   settings?: Partial<BotSettings>;
   maxConcurrentScans?: number;
   maxQueuedScans?: number;
+  /** Outbound notifications (dead letters shown by /cloudtrail status). */
+  notifier?: Pick<Notifier, "deadLetters" | "delivered" | "enabled">;
   /** Containment wiring overrides (tests: IAM/STS SDK attempts, the finding's events). */
   respond?: Partial<Omit<ResponderWiring, "store" | "settings">>;
 }
@@ -127,6 +130,7 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     ackAnyone: config.ackAnyone,
     responders: rc.responders,
     ...(respond ? { respond } : {}),
+    ...(deps.notifier ? { notifier: deps.notifier } : {}),
     store: deps.store,
     scans: deps.scans,
     digest: deps.digest ?? {
@@ -223,6 +227,8 @@ export async function serve(
   // A rejection nobody handled (a bug in a handler's background work) is logged; the bot goes on.
   installProcessGuards(log);
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
+  const notifier = new Notifier({ settings: config.notify, getFinding: (id) => store.getFinding(id), log, deadLetterFile: deadLetterPath(config.dataDir) });
+  if (notifier.enabled) store.onChange(notifier.handle);
   // One geo resolver and one scan service for slash commands and digests alike.
   let geo: GeoResolver | undefined;
   try {
@@ -254,6 +260,7 @@ export async function serve(
       scans,
       log,
       storeHealthy: () => !store.writeFailing,
+      notifier,
       ...(digests ? { digest: digests } : {}),
       onShutdown: async () => {
         await stopDigests();

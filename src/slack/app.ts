@@ -59,6 +59,8 @@ export interface SlackAppOptions {
   responders?: { users: string[]; groups: string[] };
   /** Containment; absent: no Contain… button. */
   respond?: RespondContext;
+  /** Outbound notifications (status shows their dead letters). */
+  notifier?: Bot["notifier"];
 }
 
 export interface SlackApp {
@@ -154,6 +156,7 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     messages: new MessageBook(500, 24 * 3_600_000, now),
     client: app.client,
     ...(o.respond ? { respond: o.respond } : {}),
+    ...(o.notifier ? { notifier: o.notifier } : {}),
   };
 
   app.error(async (err) => {

@@ -42,6 +42,8 @@ export interface Bot {
   client: webApi.WebClient;
   /** Containment (src/respond); absent when TRAILHOUND_RESPONDERS is empty. */
   respond?: RespondContext;
+  /** Outbound notifications (src/notify). */
+  notifier?: { enabled: boolean; deadLetters(): number; delivered(): number };
 }
 
 export interface RespondContext {

@@ -107,6 +107,13 @@ export interface RecordResult {
   suppressedBy?: string;
 }
 
+/** What changed, told to `onChange` listeners once it is durable (outbound notifications). */
+export type StoreChange =
+  | { kind: "findings"; results: RecordResult[] }
+  | { kind: "acknowledged" | "resolved"; findingId: string; by: string }
+  | { kind: "suppressed"; findingIds: string[]; by: string }
+  | { kind: "containment"; record: ContainmentRecord };
+
 export interface SuppressInput {
   scope: SuppressionScope;
   identityKey?: string;
@@ -272,6 +279,7 @@ export class TrailStore {
   /** Changes in memory that the last write failed to save. */
   #dirty = false;
   #closed = false;
+  readonly #listeners = new Set<(c: StoreChange) => void>();
   /** Updates applied in memory whose save failed: re-applied if the file has to be read again. */
   #unsaved: Job[] = [];
   #registration: string | undefined;
@@ -711,7 +719,7 @@ export class TrailStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue(apply, false);
+    return this.#emit(this.#enqueue(apply, false), (results) => ({ kind: "findings", results }));
   }
 
   /** Validate now; the returned function records them in the data. */
@@ -818,12 +826,12 @@ export class TrailStore {
 
   /** Acknowledge a finding (recorded in its history and the audit log). Throws not-found for an unknown id. */
   acknowledge(findingId: string, by: string, now: When): Promise<StoredFinding> {
-    return this.#decide(findingId, by, now, "ack");
+    return this.#emit(this.#decide(findingId, by, now, "ack"), () => ({ kind: "acknowledged", findingId, by }));
   }
 
   /** Mark a finding resolved; it reopens if a later scan reports it again. */
   resolve(findingId: string, by: string, now: When): Promise<StoredFinding> {
-    return this.#decide(findingId, by, now, "resolve");
+    return this.#emit(this.#decide(findingId, by, now, "resolve"), () => ({ kind: "resolved", findingId, by }));
   }
 
   #decide(findingId: string, by: string, now: When, action: "ack" | "resolve"): Promise<StoredFinding> {
@@ -917,7 +925,7 @@ export class TrailStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue((data) => {
+    const done = this.#enqueue((data) => {
       const s: Suppression = { id: newId("s-", (id) => data.suppressions.some((x) => x.id === id)), ...sup };
       data.suppressions.push(s);
       for (const id in data.findings) {
@@ -939,6 +947,13 @@ export class TrailStore {
       });
       return s;
     }, false);
+    return this.#emit(done, (s) => ({
+      kind: "suppressed",
+      findingIds: Object.values(this.#db.data.findings)
+        .filter((f) => f.suppressedBy === s.id)
+        .map((f) => f.id),
+      by: s.by,
+    }));
   }
 
   /** End a suppression now. Findings it hid become open again (unless another one covers them). */
@@ -1059,6 +1074,31 @@ export class TrailStore {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Change listeners
+
+  /** Be told of changes once they are on disk (never inside the write). Returns the unsubscribe. */
+  onChange(fn: (c: StoreChange) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  #emit<T>(p: Promise<T>, change: (v: T) => StoreChange | undefined): Promise<T> {
+    if (this.#listeners.size === 0) return p;
+    return p.then((v) => {
+      const c = change(v);
+      if (c)
+        for (const fn of this.#listeners) {
+          try {
+            fn(c);
+          } catch {
+            // A listener's failure is its own (it logs); the change is saved.
+          }
+        }
+      return v;
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // Containments (src/respond)
 
   getContainment(id: string): ContainmentRecord | undefined {
@@ -1083,7 +1123,7 @@ export class TrailStore {
     id: string,
     change: (prev: ContainmentRecord | undefined) => { record: ContainmentRecord; audit?: AuditEntry[] },
   ): Promise<ContainmentRecord> {
-    return this.#enqueue((data) => {
+    return this.#emit(this.#enqueue((data) => {
       const all = data.containments ?? {};
       const prev = Object.hasOwn(all, id) ? all[id] : undefined;
       const out = change(prev);
@@ -1096,7 +1136,7 @@ export class TrailStore {
       data.containments = { ...all, [id]: record };
       for (const e of entries) this.#appendAudit(data, e);
       return record;
-    }, false);
+    }, false), (record) => ({ kind: "containment", record }));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1198,13 +1238,14 @@ export class TrailStore {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue((data) => {
+    const done = this.#enqueue((data) => {
       steps.baselines(data);
       const results = steps.findings(data);
       steps.scan(data);
       steps.cursors(data);
       return results;
     }, false);
+    return this.#emit(done, (results) => ({ kind: "findings", results }));
   }
 
   scans(limit = SCANS_KEPT): ScanRecord[] {

@@ -48,6 +48,7 @@ async function status(bot: Bot): Promise<SlackMessage> {
     stats: bot.store.stats(now),
     scans: bot.store.scans(5).reverse(),
     learning: learningKeys(bot.store.getBaselineFacts().values(), now),
+    ...(bot.notifier?.enabled ? { notifications: { delivered: bot.notifier.delivered(), deadLetters: bot.notifier.deadLetters() } } : {}),
   });
 }
 

@@ -12,6 +12,8 @@ export interface StatusInput {
   scans: ScanRecord[];
   /** Identity keys still learning. */
   learning: string[];
+  /** Outbound notifications since start (when configured). */
+  notifications?: { delivered: number; deadLetters: number };
 }
 
 function kb(bytes: number): string {
@@ -38,6 +40,9 @@ export function statusMessage(s: StatusInput): SlackMessage {
         mrkdwn(`*Scans recorded*\n${c.scans}`),
         mrkdwn(`*Audit entries*\n${c.audit}`),
         mrkdwn(`*Digests*\n${c.digests}${c.pendingDigests ? ` (${c.pendingDigests} not sent)` : ""}`),
+        ...(s.notifications
+          ? [mrkdwn(`*Notifications since start*\n${s.notifications.delivered} delivered · ${s.notifications.deadLetters} dead letter${s.notifications.deadLetters === 1 ? "" : "s"}${s.notifications.deadLetters ? " (dead-letters.jsonl in the data directory)" : ""}`)]
+          : []),
       ],
     },
   ];
