@@ -367,6 +367,19 @@ export function buildProgram(): Command {
       process.exitCode = await timelineCommand(identity, o);
     });
 
+  program
+    .command("audit")
+    .description("Print the audit log, newest first: who, what, when, the outcome (refusals and signature failures included)")
+    .option("-n, --limit <n>", "entries to show (default 50; older ones come from the audit-*.jsonl files)")
+    .option("--actor <id>", "only this Slack user id (or trailhound, unverified, unknown)")
+    .option("--action <action>", "only this action (scan, ack, suppress, unsuppress, refused, ...)")
+    .addOption(new Option("--format <format>", "output").choices(["text", "json"]))
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .action(async (o: import("./store/audit-cli.js").AuditCliOptions) => {
+      const { auditCommand } = await import("./store/audit-cli.js");
+      process.exitCode = await auditCommand(o);
+    });
+
   const store = program.command("store").description("Inspect or repair the store");
   store
     .command("check")

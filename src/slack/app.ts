@@ -182,12 +182,12 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
       now,
       onRefused: (kind, detail, claimed) =>
         kind === "signature"
-          ? auditRefusal("unverified", "request:signature", `${detail}${claimed ? `; the body claims to be from ${claimed}` : ""}`)
-          : auditRefusal(claimed ?? "unknown", `request:${kind}`, detail),
+          ? auditRefusal("unverified", "request:signature", `${detail}${claimed ? `; the body claims to be from ${claimed.slice(0, 40)}` : ""}`)
+          : auditRefusal(claimed?.slice(0, 40) || "unknown", `request:${kind}`, detail),
     });
   }
   // Both modes: malformed shapes acked and refused, unknown ids acked at once, listener errors contained.
-  const harden = { log, onMalformed: (problem: string, body: unknown) => auditRefusal(claimedUser(body) ?? "unknown", "request:malformed", problem) };
+  const harden = { log, onMalformed: (problem: string, body: unknown) => auditRefusal(claimedUser(body)?.slice(0, 40) || "unknown", "request:malformed", problem) };
   hardenProcessEvent(app, harden);
   if (o.mode === "socket") hardenSocketMode(app, harden);
 
