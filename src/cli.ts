@@ -40,6 +40,7 @@ interface ScanCliOptions {
   profile?: string;
   regions?: string;
   roleArn?: string[];
+  deadline?: string;
   train?: string;
   incremental?: boolean;
   source?: string;
@@ -148,6 +149,7 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     if (o.profile) awsOpts.profile = o.profile;
     if (o.regions) awsOpts.regions = o.regions;
     if (o.roleArn) awsOpts.roleArns = o.roleArn;
+    if (o.deadline) awsOpts.deadline = o.deadline;
     if (o.incremental && store) awsOpts.cursorStore = store.cursors();
     sources.push(awsSource(awsOpts));
   }
@@ -262,6 +264,7 @@ export function buildProgram(): Command {
     .option("--profile <name>", "AWS profile (live scans)")
     .option("--regions <list>", "comma-separated regions (live scans; default TRAILHOUND_REGIONS or all)")
     .option("--role-arn <arns...>", "assume these roles, one per member account (live scans)")
+    .option("--deadline <duration>", "stop a live read after this long and report what it covered (default TRAILHOUND_SCAN_DEADLINE or 2h; none: no deadline)")
     .option("--train <duration>", "live scans: also read this much history before the window to train baselines (e.g. 7d)")
     .option("--incremental", "live scans: read only what is new since the last scan (cursors in the store)")
     .option("--source <url>", "read CloudTrail log files from S3: s3://bucket/prefix (the trail's delivery location)")
@@ -418,7 +421,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = (e as { code?: string }).code;
     if (
       code &&
-      ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "GEO_DB_MISSING", "GEO_DB_INVALID"].includes(code)
+      ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "GEO_DB_MISSING", "GEO_DB_INVALID", "unavailable", "usage", "input"].includes(code)
     ) {
       process.stderr.write(`trailhound: ${(e as Error).message}\n`);
       return EXIT.usage;

@@ -50,6 +50,7 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_GEOIP_CITY_DB: "path to a GeoIP/DB-IP City .mmdb file (default: the bundled DB-IP Lite data)",
   TRAILHOUND_GEOIP_ASN_DB: "path to an ASN .mmdb file (default: the bundled ASN data)",
   TRAILHOUND_LOG_LEVEL: "debug, info, warn or error (default info)",
+  TRAILHOUND_SCAN_DEADLINE: "a duration such as 30m, 2h or 1d, or none (default 2h): a live (LookupEvents) read stops after this long and the report is partial, saying what it covered",
   TRAILHOUND_MAX_FILE_MB: "megabytes, 1-2048 (default 512): the largest a log file or S3 object may decompress to; larger ones (a gzip bomb) are not read and the report says so",
 };
 
@@ -147,6 +148,7 @@ const EnvSchema = z.object({
     TRAILHOUND_GEOIP_CITY_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
     TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
+    TRAILHOUND_SCAN_DEADLINE: optStr.refine((v) => v === undefined || /^(none|off|0|\d+(\.\d+)?\s*[smhd])$/i.test(v.trim()), "must be a duration such as 30m, 2h or 1d, or none"),
     TRAILHOUND_MAX_FILE_MB: optStr.refine((v) => v === undefined || (Number(v) > 0 && Number(v) <= 2048), "must be a number of megabytes between 1 and 2048"),
 });
 

@@ -3,7 +3,9 @@
  * every region (the region is read from the SigV4 Authorization header's credential scope),
  * synthetic events newest first, 50 per page with NextToken bound to the request parameters,
  * and the API's rate limit enforced strictly: more than 2 accepted requests in any 1-second window
- * of one region is answered with HTTP 400 ThrottlingException.
+ * of one region is answered with HTTP 400 ThrottlingException. `faults` make a region misbehave
+ * the way the tests of the live source need (a looping NextToken, throttling that never ends, an
+ * opt-in region that is not enabled, a server that never answers).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,7 +23,18 @@ export interface FakeLookupServerOptions {
   /** The events are spread evenly over this much history before `newest` (default 24 h). */
   spanMs?: number;
   accountId?: string;
+  /** Per region, a way to misbehave (see RegionFault). */
+  faults?: Record<string, RegionFault>;
 }
+
+/**
+ * - "loop-token": every page carries the same NextToken (the first page's), for ever.
+ * - "throttle": every request is answered ThrottlingException.
+ * - "not-enabled": an opt-in region not enabled: UnrecognizedClientException, as CloudTrail says.
+ * - "not-enabled-sts": the same answered as InvalidClientTokenId (403), as some endpoints say.
+ * - "hang": the request is read and never answered.
+ */
+export type RegionFault = "loop-token" | "throttle" | "not-enabled" | "not-enabled-sts" | "hang";
 
 export interface RegionServerStats {
   requests: number;
@@ -95,6 +108,21 @@ export async function startFakeLookupServer(opts: FakeLookupServerOptions): Prom
     }
     const s = statsOf(region);
     s.requests++;
+    const fault = opts.faults?.[region];
+    if (fault === "hang") return; // never answered (the client's deadline must end it)
+    if (fault === "not-enabled") {
+      send(res, 400, { __type: "UnrecognizedClientException", message: "The security token included in the request is invalid." });
+      return;
+    }
+    if (fault === "not-enabled-sts") {
+      send(res, 403, { __type: "InvalidClientTokenId", message: "The security token included in the request is invalid." });
+      return;
+    }
+    if (fault === "throttle") {
+      s.throttled++;
+      send(res, 400, { __type: "ThrottlingException", message: "Rate exceeded" });
+      return;
+    }
 
     // Strict 2 requests/s: at most `rate` accepted requests in any 1000 ms window.
     const times = accepted.get(region) ?? [];
@@ -145,9 +173,11 @@ export async function startFakeLookupServer(opts: FakeLookupServerOptions): Prom
     }
     const more = i < n && timeOf(i) >= start;
     s.eventsServed += events.length;
+    // A looping token: the first page's token again and again (the same page comes back).
+    const o = fault === "loop-token" ? Math.min(size, n) : i;
     send(res, 200, {
       Events: events,
-      ...(more ? { NextToken: Buffer.from(JSON.stringify({ o: i, p: params })).toString("base64url") } : {}),
+      ...(more || fault === "loop-token" ? { NextToken: Buffer.from(JSON.stringify({ o, p: params })).toString("base64url") } : {}),
     });
   };
 

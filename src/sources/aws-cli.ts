@@ -12,7 +12,26 @@ export interface AwsCliOptions {
   regions?: string;
   roleArns?: string[];
   cursorStore?: CursorStore;
+  /** The read's deadline: a duration (`90m`, `2h`) or `none`; default TRAILHOUND_SCAN_DEADLINE, else 2h. */
+  deadline?: string;
   env?: Record<string, string | undefined>;
+}
+
+/** A live read stops after this long by default, and reports what it covered (partial). */
+export const DEFAULT_SCAN_DEADLINE = "2h";
+
+export class DeadlineSettingError extends Error {
+  readonly code = "usage";
+}
+
+/** `30m`, `2h`, `1d` -> ms; `none` or `0` -> undefined (no deadline). */
+export function parseDeadline(v: string, what: string): number | undefined {
+  const t = v.trim().toLowerCase();
+  if (t === "none" || t === "0" || t === "off") return undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(s|m|h|d)$/.exec(t);
+  const unit: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  if (!m || Number(m[1]) <= 0) throw new DeadlineSettingError(`${what}=${JSON.stringify(v)}: expected a duration such as 30m, 2h or 1d, or none`);
+  return Math.round(Number(m[1]) * unit[m[2]!]!);
 }
 
 function splitList(s: string | undefined): string[] | undefined {
@@ -41,6 +60,8 @@ export function awsSource(o: AwsCliOptions): EventSource {
     opts.cursorStore = o.cursorStore;
     opts.incremental = true;
   }
+  const deadline = o.deadline !== undefined ? parseDeadline(o.deadline, "--deadline") : parseDeadline(env.TRAILHOUND_SCAN_DEADLINE || DEFAULT_SCAN_DEADLINE, "TRAILHOUND_SCAN_DEADLINE");
+  if (deadline !== undefined) opts.budgetMs = deadline;
   return new LookupEventsSource(opts);
 }
 

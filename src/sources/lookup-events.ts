@@ -18,7 +18,11 @@
  *   (`user`, `eventName`) neither use nor move cursors, since they do not see every event.
  * - An expired or rejected NextToken (`InvalidNextTokenException`) restarts the region from the
  *   oldest event time already delivered (EndTime = that time + 1 s), dropping what was delivered.
+ * - Every read ends: a NextToken the API already gave in this pass (a loop) ends the region as
+ *   partial; throttling that outlasts the retries ends it as partial (a report, not an error, even
+ *   when no region could be read); `budgetMs` (the scan's deadline) stops every region, partial.
  */
+import { createHash } from "node:crypto";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
 import type {
   Event as CtEvent,
@@ -186,6 +190,8 @@ export interface RegionOutcome {
   coveredFrom?: number;
   reason?: string;
   error?: AwsSourceError;
+  /** What ended the region when it failed (throttled, server, ...). */
+  errorKind?: ErrorKind;
 }
 
 export interface LookupReadResult extends SourceResult {
@@ -453,6 +459,8 @@ export class LookupEventsSource implements EventSource {
         let restartIds = new Set<string>();
         let restartsWithoutProgress = 0;
         const recent: Array<{ id: string; t: number }> = []; // for the next cursor
+        /** Digests of the NextTokens of this pass: one given twice is a loop. */
+        let tokens = new Set<string>();
 
         try {
           if (out.range.start > out.range.end) {
@@ -483,6 +491,7 @@ export class LookupEventsSource implements EventSource {
                   restartsWithoutProgress = before !== undefined && before === restartAt ? restartsWithoutProgress + 1 : 0;
                   if (oldest !== undefined) endForPass = Math.min(out.range.end, oldest + 1000);
                   nextToken = undefined;
+                  tokens = new Set();
                   continue;
                 }
                 throw e;
@@ -534,6 +543,10 @@ export class LookupEventsSource implements EventSource {
               progress();
               nextToken = page.NextToken || undefined;
               if (!nextToken) break;
+              const digest = createHash("sha1").update(nextToken).digest("base64");
+              if (tokens.has(digest))
+                throw new Stop(`LookupEvents gave a NextToken it had already given (a paging loop) after ${out.pages} pages; the region was ended there`);
+              tokens.add(digest);
             }
             out.status = "complete";
             out.coveredFrom = out.range.start;
@@ -600,6 +613,7 @@ export class LookupEventsSource implements EventSource {
     explicitRegions: boolean,
   ): void {
     const out = u.outcome;
+    out.errorKind = e.kind;
     const where = `account ${u.account.accountId}, region ${u.region}`;
     const who = u.account.roleArn ? ` (as ${u.account.roleArn})` : o.profile ? ` (profile ${o.profile})` : "";
     const ctx = { account: u.account.accountId, region: u.region, cause: e.original };
@@ -675,9 +689,12 @@ export class LookupEventsSource implements EventSource {
     const failed = outcomes.filter((r) => r.status === "failed");
     const skipped = outcomes.filter((r) => r.status === "skipped");
 
-    // Nothing could be read at all: an error the person must act on, not an empty report.
+    // Nothing could be read at all: an error the person must act on, not an empty report. Unless
+    // the API only asked to slow down (throttling, 5xx, network that outlasted the retries): then
+    // a partial report that says so, the next scan reads it.
     const readAnything = complete.length > 0 || outcomes.some((r) => r.pages > 0);
-    if (!readAnything && (failed.length > 0 || skipped.length > 0 || accountFailures.length > 0)) {
+    const onlyTransient = failed.length > 0 && accountFailures.length === 0 && failed.every((f) => f.errorKind !== undefined && isRetryable(f.errorKind));
+    if (!readAnything && !onlyTransient && (failed.length > 0 || skipped.length > 0 || accountFailures.length > 0)) {
       const errors = [...failed.map((f) => f.error).filter((e): e is AwsSourceError => !!e), ...accountFailures.map((f) => f.error)];
       const rank: Record<string, number> = { credentials: 0, "missing-permission": 1, "invalid-time": 2 };
       errors.sort((a, b) => (rank[a.code] ?? 9) - (rank[b.code] ?? 9));
