@@ -3,6 +3,7 @@
  * SVG, by the --out extension), from CloudTrail files (--input, a scan that is not saved) or from
  * the store (its profile, findings and the scan's window). Prints the same in words on stdout.
  */
+import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { TrailStore } from "../store/store.js";
@@ -48,7 +49,8 @@ export async function timelineCommand(identity: string, o: TimelineCliOptions): 
 
   let timeline: Timeline;
   if (o.input && o.input.length) {
-    const store = o.store !== false ? await TrailStore.open(o.store).catch(() => undefined) : undefined;
+    // The stored baselines, when there is a store (a read-only command creates none).
+    const store = o.store !== false && existsSync(o.store) ? await TrailStore.open(o.store) : undefined;
     try {
       const scanOpts: ScanOptions = { now: Date.now(), filters: {}, version: VERSION };
       if (since) scanOpts.since = since;
@@ -68,6 +70,7 @@ export async function timelineCommand(identity: string, o: TimelineCliOptions): 
     }
   } else {
     if (o.store === false) throw new TimelineUsageError("give --input FILES, or a --store to read the identity's profile from");
+    if (!existsSync(o.store)) throw new TimelineUsageError(`no store at ${o.store}: give --store DIR (where scans keep it), or --input FILES`);
     const store = await TrailStore.open(o.store);
     try {
       const m = resolveIdentity(store.getBaselines().values(), identity);

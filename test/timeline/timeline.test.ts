@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -218,6 +219,10 @@ describe("trailhound timeline", () => {
     expect(c.code).toBe(2);
     expect(c.stderr).toContain('no identity called "mallory"');
     expect(c.stderr).not.toContain("    at ");
+    const d = await run("timeline", "alice", "--store", join(dir, "nowhere"), "--out", join(dir, "n.png"));
+    expect(d.code).toBe(2);
+    expect(d.stderr).toContain("no store at");
+    expect(existsSync(join(dir, "nowhere"))).toBe(false);
   }, 60_000);
 });
 
