@@ -6,7 +6,9 @@ import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } fr
  * Checking whether the account can send e-mail: SES sending status, quotas, verified
  * identities. Stolen keys are routinely tested for SES to send spam and phishing from a
  * reputable domain. Reported when an identity that never used SES makes several of these calls
- * in one window, or changes sending capabilities.
+ * in one window, or changes sending capabilities. Judged per API: an identity that uses SES (checks
+ * its quota every hour) is reported when it makes a sending change it never made before, above
+ * all a request for production access.
  */
 
 const RECON = new Set([
@@ -38,6 +40,9 @@ const CHANGES = new Set([
 
 export const RECON_MIN = 3;
 
+/** Requests to leave the SES sandbox (send to anyone): what spammers need first. */
+const PRODUCTION = new Set(["ses:PutAccountDetails", "email:PutAccountDetails", "ses:UpdateAccountSendingEnabled"]);
+
 export const emailAbuseRecon: WindowDetector = {
   kind: "window",
   id: "email-abuse-recon",
@@ -45,7 +50,7 @@ export const emailAbuseRecon: WindowDetector = {
   description:
     "An identity that never used Amazon SES checks whether the account can send e-mail (sending status, quota, verified identities) or changes sending capabilities: a common first step of spam and phishing with stolen keys.",
   severity: "medium",
-  cites: "The SES calls judged new for this identity: recon calls it never made, and sending-capability changes it never made before.",
+  cites: "The SES calls judged new for this identity: recon calls it never made (only when it never used SES), and sending-capability changes it never made before.",
   attack: ["T1526", "T1585.002"],
   investigate: [
     "Does this identity have any reason to use SES? Check SES sending statistics and new verified identities.",
@@ -53,22 +58,34 @@ export const emailAbuseRecon: WindowDetector = {
   ],
   falsePositives: ["Applications or administrators starting to use SES.", "Security scanners enumerating every service."],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
-    if (ctx.baseline.known("service", "ses") || ctx.baseline.known("service", "email")) return [];
-    const recon = [...win.apis.entries()].filter(([k]) => RECON.has(k));
-    const changes = [...win.apis.entries()].filter(([k]) => CHANGES.has(k) && win.apis.get(k)!.err < win.apis.get(k)!.n);
-    if (recon.length < RECON_MIN && changes.length === 0) return [];
-    const all = [...recon, ...changes];
-    const sev: Severity = changes.length > 0 ? "high" : "medium";
-    const hist = ctx.baseline.historyDays > 0 ? `It never used SES before (${ctx.baseline.summary()}).` : "No history of this identity before this window (cold start).";
+    // Novelty per API: an identity that checks its sending quota every hour has not thereby made
+    // creating identities or asking for production access normal.
+    const b = ctx.baseline;
+    const usesSes = b.known("service", "ses") || b.known("service", "email");
+    const isNew = ([k]: [string, unknown]) => !b.known("api", k);
+    const recon = [...win.apis.entries()].filter(([k]) => RECON.has(k)).filter(isNew);
+    const changes = [...win.apis.entries()].filter(([k]) => CHANGES.has(k) && win.apis.get(k)!.err < win.apis.get(k)!.n).filter(isNew);
+    // A known SES user probing what it already may use is routine; a never-made change is not.
+    if (usesSes ? changes.length === 0 : recon.length < RECON_MIN && changes.length === 0) return [];
+    const shown = usesSes ? changes : [...recon, ...changes];
+    const production = changes.some(([k]) => PRODUCTION.has(k));
+    const sev: Severity = changes.length === 0 ? "medium" : usesSes && !production ? "medium" : "high";
+    const hist =
+      b.historyDays <= 0
+        ? "No history of this identity before this window (cold start)."
+        : usesSes
+          ? `It uses SES (${b.values("api").filter(([k]) => k.startsWith("ses:") || k.startsWith("email:")).slice(0, 4).map(([k]) => q(k)).join(", ")}), but never made ${changes.length === 1 ? "this change" : "these changes"} before (${b.summary()}).`
+          : `It never used SES before (${b.summary()}).`;
+    const reconText = !usesSes && recon.length ? `probed SES with ${recon.length} distinct calls (${recon.map(([k, s]) => `${q(k)} x${s.n}`).join(", ")})` : "";
     const why =
-      `${who(win.principal)} ${recon.length ? `probed SES with ${recon.length} distinct calls (${recon.map(([k, s]) => `${q(k)} x${s.n}`).join(", ")})` : ""}` +
-      `${recon.length && changes.length ? " and " : ""}${changes.length ? `changed SES sending settings (${changes.map(([k]) => q(k)).join(", ")})` : ""}. ${hist}`;
-    const d = multiDraft([], sev, why, ["ses"], { evidence: { apis: all.map(([k]) => k) } });
-    d.eventIds = all.flatMap(([, s]) => s.ids).slice(0, 20);
-    d.count = all.reduce((a, [, s]) => a + s.n, 0);
-    d.firstSeen = Math.min(...all.map(([, s]) => s.first));
-    d.lastSeen = Math.max(...all.map(([, s]) => s.last));
-    if (all.every(([, s]) => s.err === s.n)) d.failed = true;
+      `${who(win.principal)} ${reconText}` +
+      `${reconText && changes.length ? " and " : ""}${changes.length ? `changed SES sending settings for the first time (${changes.map(([k]) => q(k)).join(", ")})${production ? ", including a request for production (unrestricted) sending" : ""}` : ""}. ${hist}`;
+    const d = multiDraft([], sev, why, ["ses"], { evidence: { apis: shown.map(([k]) => k), usesSes } });
+    d.eventIds = shown.flatMap(([, s]) => s.ids).slice(0, 20);
+    d.count = shown.reduce((a, [, s]) => a + s.n, 0);
+    d.firstSeen = Math.min(...shown.map(([, s]) => s.first));
+    d.lastSeen = Math.max(...shown.map(([, s]) => s.last));
+    if (shown.every(([, s]) => s.err === s.n)) d.failed = true;
     return [d];
   },
 };

@@ -7,6 +7,7 @@ import type { Detector } from "./types.js";
 // Catalogue detectors (issue 3).
 import { bedrockAbuse } from "./bedrock-abuse.js";
 import { bulkSensitiveActions } from "./bulk-sensitive-actions.js";
+import { commandThenCredentialTheft } from "./command-then-credential-theft.js";
 import { consoleLoginFailures } from "./console-login-failures.js";
 import { consoleLoginWithoutMfa } from "./console-login-without-mfa.js";
 import { credentialForOtherUser } from "./credential-for-other-user.js";
@@ -16,6 +17,7 @@ import { emailAbuseRecon } from "./email-abuse-recon.js";
 import { executionAndLateralMovement } from "./execution-and-lateral-movement.js";
 import { instanceCredentialAbuse } from "./instance-credential-abuse.js";
 import { loggingTampering } from "./logging-tampering.js";
+import { newRegion } from "./new-region.js";
 import { newRoleAssumption } from "./new-role-assumption.js";
 import { persistenceBackdoor } from "./persistence-backdoor.js";
 import { privilegeEscalationChain } from "./privilege-escalation-chain.js";
@@ -45,6 +47,7 @@ export const DETECTORS: readonly Detector[] = [
   privilegeEscalationChain,
   persistenceBackdoor,
   newRoleAssumption,
+  newRegion,
   secretsAccess,
   discoveryUserData,
   resourceExposure,
@@ -56,6 +59,7 @@ export const DETECTORS: readonly Detector[] = [
   emailAbuseRecon,
   suspiciousUserAgent,
   bulkSensitiveActions,
+  commandThenCredentialTheft,
   // Behavioural (window) detectors.
   firstTimeService,
   firstTimeApi,

@@ -1,5 +1,6 @@
 import type { Severity } from "../events/types.js";
 import { INSTANCE_SESSION, multiDraft, q, who } from "./lib/util.js";
+import { outsideAws } from "./lib/network.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 
 /**
@@ -42,9 +43,6 @@ const DISCOVERY = new Set([
 ]);
 export const DISCOVERY_MIN = 4;
 
-const AMAZON_ORG = /amazon|aws/i;
-/** Amazon's autonomous systems (EC2, global backbone, CloudFront, ...). */
-const AMAZON_ASNS = new Set([16509, 14618, 8987, 7224, 10124, 17493, 38895, 39111, 62785, 58588, 135630, 19047, 9059, 16284]);
 const PRIVATE_V4 = /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
 
 export const instanceCredentialAbuse: WindowDetector = {
@@ -120,13 +118,7 @@ export const instanceCredentialAbuse: WindowDetector = {
 
     // 2. A public address outside Amazon's networks (known ASN of someone else: high; an address
     // the geo data places in a country but in no announced AS, so not AWS either: medium).
-    const foreign = win.geo.filter((g) => {
-      const info = g.geo;
-      if (!info) return false; // no geo data: say nothing
-      if (info.asn !== undefined && AMAZON_ASNS.has(info.asn)) return false;
-      if (info.asn === undefined && info.asOrg === undefined) return info.country !== undefined;
-      return !AMAZON_ORG.test(info.asOrg ?? "");
-    });
+    const foreign = win.geo.filter((g) => outsideAws(g.geo));
     if (foreign.length > 0) {
       const ips = [...new Set(foreign.map((g) => g.ip))];
       const knownAs = foreign.some((g) => g.geo?.asn !== undefined || g.geo?.asOrg !== undefined);

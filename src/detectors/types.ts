@@ -70,6 +70,15 @@ export interface DetectorContext {
   window: { start: number; end: number };
   geo?: GeoResolver;
   config: DetectorConfig;
+  /**
+   * What the identity's account did before the window, across every identity of this scan (and
+   * their stored baselines): regions used. Absent in contexts built without a scan.
+   */
+  account?: {
+    knowsRegion(region: string): boolean;
+    /** Some identity of the account has region history at all (else nothing can be called new). */
+    hasHistory(): boolean;
+  };
 }
 
 /** Counts of one value (an API, an IP, ...) inside the detection window. */

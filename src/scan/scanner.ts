@@ -158,6 +158,9 @@ export class Scanner implements RecordSink {
       geoDropped = 0,
       baselineEvents = 0;
 
+    // First every identity's window and baseline view, so that detectors can ask what the account
+    // as a whole has done before (a region no identity of the account ever used).
+    const prepared: Array<{ w: IdentityWindow; view: BaselineView }> = [];
     for (const [key, acc] of ing.identities) {
       const w = acc.toWindow(win.start, win.end, geoLookup);
       const stored = this.opts.storedProfile?.(key);
@@ -175,12 +178,31 @@ export class Scanner implements RecordSink {
       if (w.events === 0) continue;
       windows.push(w);
       if (view.learning) learning.push(key);
+      prepared.push({ w, view });
+    }
+    // Regions each account used before the window (built on first use: few scans need it).
+    let accountRegions: Map<string, Set<string>> | undefined;
+    const regionsOf = (account: string | undefined): Set<string> | undefined => {
+      if (!accountRegions) {
+        accountRegions = new Map();
+        for (const v of views.values()) {
+          const a = v.profile?.accountId;
+          if (!a) continue;
+          let set = accountRegions.get(a);
+          for (const [r] of v.values("region")) (set ??= accountRegions.set(a, new Set()).get(a)!).add(r);
+        }
+      }
+      return account === undefined ? undefined : accountRegions.get(account);
+    };
+    for (const { w, view } of prepared) {
+      const account = w.principal.accountId;
       const ctx: DetectorContext = {
         principal: w.principal,
         baseline: view,
         learning: view.learning,
         window: win,
         config: detCfg,
+        account: { knowsRegion: (r) => regionsOf(account)?.has(r) === true, hasHistory: () => (regionsOf(account)?.size ?? 0) > 0 },
       };
       if (this.opts.geo) ctx.geo = this.opts.geo;
       for (const ev of w.candidates) {

@@ -2,7 +2,23 @@
  * Security group and network ACL rules opened to the internet, as CloudTrail logs them (EC2's
  * `{"items": [...]}` lists, or the flat legacy form with `cidrIp` / `fromPort` at the top).
  */
+import type { GeoInfo } from "../../geo/types.js";
 import { get, isObj, list, num, str } from "./util.js";
+
+const AMAZON_ORG = /amazon|aws/i;
+/** Amazon's autonomous systems (EC2, global backbone, CloudFront, ...). */
+const AMAZON_ASNS = new Set([16509, 14618, 8987, 7224, 10124, 17493, 38895, 39111, 62785, 58588, 135630, 19047, 9059, 16284]);
+
+/**
+ * A public address the geo data places outside AWS: a known network that is not Amazon's, or an
+ * address in a country but in no announced network. Without geo data: false (say nothing).
+ */
+export function outsideAws(info: GeoInfo | undefined): boolean {
+  if (!info) return false;
+  if (info.asn !== undefined && AMAZON_ASNS.has(info.asn)) return false;
+  if (info.asn === undefined && info.asOrg === undefined) return info.country !== undefined;
+  return !AMAZON_ORG.test(info.asOrg ?? "");
+}
 
 const V4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 const V6 = /^[0-9a-f:.]*:[0-9a-f:.]*$/i;

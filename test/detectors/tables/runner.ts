@@ -139,9 +139,11 @@ export function runCase(detector: Detector, c: Case): CaseResult {
     const fs = Date.parse(f.firstSeen);
     const ls = Date.parse(f.lastSeen);
     if (anomalous.size > 0 && (fs < lo || ls > hi)) problems.push(`${f.title}: first/last seen ${f.firstSeen}..${f.lastSeen} outside the anomaly's span`);
-    // The identity shown did the cited events: the session of the cited records, when they share one.
-    const sessions = new Set(f.eventIds.map((id) => sessionOf(anomalous.get(id))).filter((x): x is string => x !== undefined));
-    if (sessions.size === 1) {
+    // The identity shown did the cited events: the session of the cited records, when all of them
+    // are one session's (a chain across identities is shown as the identity that started it).
+    const cited = f.eventIds.map((id) => sessionOf(anomalous.get(id)));
+    const sessions = new Set(cited);
+    if (sessions.size === 1 && cited[0] !== undefined) {
       const s1 = [...sessions][0]!;
       if (f.identity.sessionName !== s1) problems.push(`${f.title}: shows session ${f.identity.sessionName ?? "(none)"} but the cited events are session ${s1}'s`);
     }
