@@ -155,6 +155,7 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
   }
 
   const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  let closeRetry = true;
   try {
     const scanOpts: ScanOptions = { now, filters, version: VERSION };
     if (windowSince) scanOpts.since = windowSince;
@@ -173,7 +174,15 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
       const notes = report.sources.map((s) => s.note).filter(Boolean).join("; ");
       throw new InputError(`no CloudTrail records could be read: ${notes || JSON.stringify(report.stats.skipped)}`);
     }
-    if (store) await store.saveScan(report, profiles, { by: "cli", target: describeTarget(filters) });
+    let saveError: unknown;
+    if (store) {
+      try {
+        await store.saveScan(report, profiles, { by: "cli", target: describeTarget(filters) });
+      } catch (e) {
+        // The report is the work: it is printed all the same, and the failure said below.
+        saveError = e;
+      }
+    }
     const text =
       format === "json"
         ? JSON.stringify(report, null, 2) + "\n"
@@ -182,12 +191,53 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
           : formatReportText(report);
     if (o.out) await writeFile(o.out, text);
     else process.stdout.write(text);
+    if (saveError !== undefined) {
+      process.stderr.write(saveFailureMessage(saveError, { report, profiles: profiles.length, out: o.out, storeDir: o.store as string, incremental: Boolean(o.incremental || o.source) }));
+      if (debugEnabled()) process.stderr.write(`${(saveError as Error).stack ?? String(saveError)}\n`);
+      closeRetry = false;
+      return EXIT.usage;
+    }
     if (failOn && report.findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn!])) return EXIT.threshold;
     return EXIT.ok;
   } finally {
     bar.done();
-    await store?.close();
+    if (closeRetry) await store?.close();
+    else await store?.close({ retry: false }).catch(() => undefined);
   }
+}
+
+function debugEnabled(): boolean {
+  return process.env.TRAILHOUND_LOG_LEVEL === "debug";
+}
+
+/** What failed, what was kept, what to do: for a scan whose report is out but whose results were not saved. */
+export function saveFailureMessage(
+  e: unknown,
+  o: { report: { findings: unknown[] }; profiles: number; out?: string | undefined; storeDir: string; incremental: boolean },
+): string {
+  const err = e as { code?: string; reason?: string; message?: string; cause?: unknown };
+  const sys = [err, err.cause as { code?: string } | undefined].map((x) => x?.code).find((c) => c !== undefined && /^E[A-Z]+$/.test(c));
+  const dir = o.storeDir;
+  let fix: string;
+  if (sys === "ENOSPC" || sys === "EDQUOT") fix = `free some space on the disk that holds ${dir}`;
+  else if (sys === "EACCES" || sys === "EPERM" || sys === "EROFS") fix = `make ${dir} writable by this user (or pass --store with a writable directory)`;
+  else if (err.code === "conflict" && err.reason === "missing")
+    fix = `the store file disappeared while the scan ran: restore it with \`trailhound store restore --store ${dir} latest\``;
+  else if (err.code === "conflict" && err.reason === "locked") fix = `another trailhound held the store's lock for too long: let it finish (or stop it)`;
+  else if (err.code === "conflict") fix = `another process changed the store while the scan ran`;
+  else fix = `check the store with \`trailhound store check --store ${dir}\``;
+  const kept = o.out ? `The report was written to ${o.out}.` : "The report is printed above.";
+  const lost =
+    `Nothing of this scan was saved to the store (${o.profiles} baseline(s), ${o.report.findings.length} finding(s), the scan record` +
+    (o.incremental ? ", and the cursors: the next incremental scan reads these events again, so none is skipped" : "") +
+    `).`;
+  // A write-failed error's own message speaks for a long-running process; the cause is what failed.
+  const what = err.code === "write-failed" && err.cause instanceof Error ? err.cause.message : (err.message ?? String(e));
+  return (
+    `trailhound: saving the scan's results to the store failed: ${what}\n${kept} ${lost}\nTo fix: ${fix}, then run the scan again.` +
+    (debugEnabled() ? "" : " (TRAILHOUND_LOG_LEVEL=debug shows the stack trace.)") +
+    "\n"
+  );
 }
 
 async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: (p: SourceProgress) => void) {
@@ -421,7 +471,7 @@ export async function main(argv: string[]): Promise<number> {
     const code = (e as { code?: string }).code;
     if (
       code &&
-      ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "GEO_DB_MISSING", "GEO_DB_INVALID", "unavailable", "usage", "input"].includes(code)
+      ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "missing", "write-failed", "conflict", "GEO_DB_MISSING", "GEO_DB_INVALID", "unavailable", "usage", "input"].includes(code)
     ) {
       process.stderr.write(`trailhound: ${(e as Error).message}\n`);
       return EXIT.usage;

@@ -38,7 +38,10 @@ export interface ScanStore {
   getBaselineTrainedUntil(key: string): number | undefined;
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
-  close(): Promise<void>;
+  /** `retry: false` after a failed save that was reported: do not try it again on the way out. */
+  close(opts?: { retry?: boolean }): Promise<void>;
+  /** The store directory's file, for messages. */
+  readonly file?: string | undefined;
   /** AWS source cursors (incremental live scans), saved by `saveScan` with the results. */
   cursors(): CursorStore;
 }
@@ -100,7 +103,8 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
       staged.clear();
       fault("scan.committed");
     },
-    close: () => store.close(),
+    close: (opts) => store.close(opts),
     cursors: () => staged,
+    file: store.file,
   };
 }

@@ -11,7 +11,7 @@ export type StoreErrorCode =
   | "missing"
   /** Written by a newer trailhound (higher schemaVersion than this build knows). */
   | "newer-version"
-  /** A write to disk failed (disk full, permissions...). The in-memory state is kept and retried on the next write. */
+  /** A write to disk failed (disk full, permissions...). Nothing of it is on disk; a running process keeps it in memory and retries with its next write. */
   | "write-failed"
   /** Another process replaced the store file since this one read or wrote it. */
   | "conflict"

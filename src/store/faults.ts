@@ -34,10 +34,10 @@ export function parseFault(spec: string): FaultSpec {
   return { point: m[1]!, nth: m[2] ? Math.max(1, Number(m[2])) : 1, action: (m[3] as FaultAction | undefined) ?? "kill" };
 }
 
-let configured: { spec: FaultSpec | undefined; trace: string | undefined } | undefined;
+let configured: { spec: FaultSpec | undefined; trace: string | undefined; hook?: (point: string) => void } | undefined;
 let hits = 0;
 
-function config(): { spec: FaultSpec | undefined; trace: string | undefined } {
+function config(): { spec: FaultSpec | undefined; trace: string | undefined; hook?: (point: string) => void } {
   if (!configured) {
     const env = process.env.TRAILHOUND_FAULT;
     configured = { spec: env ? parseFault(env) : undefined, trace: process.env.TRAILHOUND_FAULT_TRACE || undefined };
@@ -45,9 +45,10 @@ function config(): { spec: FaultSpec | undefined; trace: string | undefined } {
   return configured;
 }
 
-/** In-process tests: inject a fault (or none), and reset the count. */
-export function setFault(spec: string | FaultSpec | undefined, trace?: string): void {
-  configured = { spec: typeof spec === "string" ? parseFault(spec) : spec, trace };
+/** In-process tests: inject a fault (or none; or a function called at every point), and reset the count. */
+export function setFault(spec: string | FaultSpec | ((point: string) => void) | undefined, trace?: string): void {
+  configured =
+    typeof spec === "function" ? { spec: undefined, trace, hook: spec } : { spec: typeof spec === "string" ? parseFault(spec) : spec, trace };
   hits = 0;
 }
 
@@ -66,7 +67,8 @@ export class InjectedFault extends Error {
 /** A step of a write: fires the configured fault when this is its point. Cheap when none is configured. */
 export function fault(point: string): void {
   const c = config();
-  if (!c.spec && !c.trace) return;
+  if (!c.spec && !c.trace && !c.hook) return;
+  c.hook?.(point);
   if (c.trace) appendFileSync(c.trace, point + "\n");
   const s = c.spec;
   if (!s || (s.point !== "*" && s.point !== point)) return;

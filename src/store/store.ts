@@ -25,7 +25,7 @@ import { SEVERITY_RANK, type Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
 import { BaselineTable, checkProfile, encodeBaseline, tableOf, type BaselineFacts, type StoredBaseline } from "./baselines.js";
 import { StoreSerializer, decodeStore, type Section } from "./codec.js";
-import { DurableJSONFile, acquireLock, appendFileDurable, readWithIdentity, removeStaleTempFiles } from "./durable-file.js";
+import { DurableJSONFile, acquireLock, appendFileDurable, readWithIdentity, removeStaleTempFiles, type HeldLock } from "./durable-file.js";
 import { StoreError, isStoreError } from "./errors.js";
 import {
   KEEP_BACKUPS,
@@ -79,6 +79,8 @@ export interface StoreOptions {
   keepMigrationBackups?: number;
   /** Clock for backup scheduling (domain methods take `now` explicitly). Default Date.now. */
   clock?: () => number;
+  /** How long a save waits for another process's write lock before failing (code conflict). Default 20 s. */
+  lockTimeoutMs?: number;
   /** Called with problems that do not fail a write (a backup that could not be taken). */
   onWarning?: (message: string) => void;
 }
@@ -272,7 +274,7 @@ const OPEN_FILES = new Set<string>();
 export class TrailStore {
   readonly #db: Low<StoreData>;
   readonly #backend: Backend;
-  readonly #opts: Required<Omit<StoreOptions, "onWarning">> & Pick<StoreOptions, "onWarning">;
+  readonly #opts: Required<Omit<StoreOptions, "onWarning" | "lockTimeoutMs">> & Pick<StoreOptions, "onWarning">;
   #pending: Job[] = [];
   #running = false;
   #idle: Array<() => void> = [];
@@ -570,7 +572,8 @@ export class TrailStore {
             ? e
             : new StoreError(
                 "write-failed",
-                `Saving the store failed (${(e as Error).message}); the change is kept in memory and saved with the next successful write.`,
+                `Saving the store failed (${(e as Error).message}): this change is not on disk. It stays in this process's memory and goes ` +
+                  `to disk with its next successful save, so it is lost if trailhound stops before then.`,
                 { cause: e },
               );
         }
@@ -602,11 +605,19 @@ export class TrailStore {
     if (this.#dirty) throw new StoreError("write-failed", "The last write of the store failed; see the error of the update that failed.");
   }
 
-  /** Flush, then refuse further updates (SIGTERM: no half-written store, no lost queued update). */
-  async close(): Promise<void> {
+  /**
+   * Flush, then refuse further updates (SIGTERM: no half-written store, no lost queued update).
+   * `{ retry: false }`: wait for the write in flight but do not try again a save that failed
+   * (the caller has reported what was not saved).
+   */
+  async close(opts: { retry?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.flush();
+      if (opts.retry === false) {
+        if (this.#running || this.#pending.length > 0) await new Promise<void>((r) => this.#idle.push(r));
+      } else {
+        await this.flush();
+      }
     } finally {
       this.#closed = true;
       if (this.#registration) OPEN_FILES.delete(this.#registration);
@@ -1523,8 +1534,15 @@ class FileBackend implements Backend {
     this.#lastBackupMs = now;
   }
 
-  lock(): Promise<() => Promise<void>> {
-    return acquireLock(`${this.file}.lock`);
+  #held: HeldLock | undefined;
+
+  async lock(): Promise<() => Promise<void>> {
+    const held = await acquireLock(`${this.file}.lock`, this.opts.lockTimeoutMs !== undefined ? { timeoutMs: this.opts.lockTimeoutMs } : {});
+    this.#held = held;
+    return async () => {
+      this.#held = undefined;
+      await held();
+    };
   }
 
   async replacedOnDisk(): Promise<boolean> {
@@ -1538,6 +1556,8 @@ class FileBackend implements Backend {
   }
 
   async persist(db: Low<StoreData>, rotated: AuditEntry[]): Promise<void> {
+    // A writer that lost its lock (removed by hand, or taken over) never writes.
+    await this.#held?.check();
     if (rotated.length > 0) await this.#appendAudit(rotated);
     // Low.write() -> adapter.write(data): serialise (cached per record) and write durably.
     await db.write();
