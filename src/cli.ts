@@ -14,6 +14,8 @@ import { openScanStore, type ScanStore } from "./app/store-port.js";
 import { defaultGeoResolver } from "./geo/default.js";
 import { knownSettings } from "./config.js";
 import { loadDotEnv, settingWarnings } from "./env.js";
+import { networkProblem } from "./net-errors.js";
+import { installProxyFromEnv } from "./net.js";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 usage or input error, 3 --fail-on threshold reached. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, threshold: 3 } as const;
@@ -468,6 +470,12 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`trailhound: ${e.message}\n`);
       return EXIT.usage;
     }
+    // No network, DNS, a proxy refusing, an endpoint down, STS unreachable: what failed and what to check.
+    const net = networkProblem(e);
+    if (net) {
+      process.stderr.write(`trailhound: ${String((e as Error).message ?? e).split("\n")[0]}\n  ${net}\n`);
+      return EXIT.usage;
+    }
     const code = (e as { code?: string }).code;
     if (
       code &&
@@ -487,6 +495,8 @@ if (invokedDirectly) {
   try {
     loadDotEnv(".env");
     for (const w of settingWarnings(process.env, knownSettings())) process.stderr.write(`trailhound: warning: ${w}\n`);
+    // HTTPS_PROXY / NO_PROXY for every fetch (the Slack Web API); AWS clients and Socket Mode take it in src/net.ts.
+    installProxyFromEnv();
   } catch (e) {
     process.stderr.write(`trailhound: .env: ${(e as Error).message}\n`);
     process.exit(EXIT.usage);

@@ -19,6 +19,7 @@ import { installProcessGuards } from "./slack/robust.js";
 import type { Bot, BotSettings } from "./slack/context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
 import { TrailStore } from "./store/store.js";
+import { slackDispatcher } from "./net.js";
 import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
 import type { RespondContext } from "./slack/context.js";
 import { deadLetterPath, Notifier } from "./notify/index.js";
@@ -115,6 +116,7 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   });
   const { app, bot, receiver, contain } = createSlackApp({
     health: checks,
+    ...(config.slack.mode === "socket" && slackDispatcher() ? { socketDispatcher: slackDispatcher() } : {}),
     botToken: config.slack.botToken,
     mode: config.slack.mode,
     ...(config.slack.signingSecret ? { signingSecret: config.slack.signingSecret } : {}),

@@ -8,6 +8,7 @@ import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrai
 import { FileSource } from "../sources/files.js";
 import type { AwsCredentials } from "../sources/aws-accounts.js";
 import type { Finding } from "../scan/report-types.js";
+import { awsRequestHandler } from "../net.js";
 
 export interface EventLookupResult {
   /** Raw records found, in the order of the finding's event ids. */
@@ -84,6 +85,7 @@ export function cloudTrailEventLookup(o: CloudTrailLookupOptions): EventLookup {
             region,
             maxAttempts: o.maxAttempts ?? 3,
             ...(creds.credentials ? { credentials: creds.credentials } : creds.profile ? { profile: creds.profile } : {}),
+            requestHandler: awsRequestHandler(),
           });
           clients.set(region, c);
         }

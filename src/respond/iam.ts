@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { accountOfRoleArn, type AwsCredentials, type StsPort } from "../sources/aws-accounts.js";
 import { RespondError } from "./actions.js";
+import { awsRequestHandler } from "../net.js";
 
 /** A failed IAM call: the AWS error name and the request id (for AWS support and the audit log). */
 export class IamCallError extends Error {
@@ -80,6 +81,7 @@ export function sdkIamPort(o: SdkIamOptions): IamPort {
     region: o.region ?? "us-east-1",
     maxAttempts: o.maxAttempts ?? 3,
     ...(o.credentials ? { credentials: o.credentials } : o.profile ? { profile: o.profile } : {}),
+    requestHandler: awsRequestHandler(),
   });
   return {
     async call(api, input) {

@@ -4,7 +4,7 @@
  * store is off: no listener uses it, and it costs a lookup on every request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { App, HTTPReceiver, type AnyMiddlewareArgs, type AllMiddlewareArgs, type RespondFn, webApi } from "@slack/bolt";
+import { App, HTTPReceiver, SocketModeReceiver, type AnyMiddlewareArgs, type AllMiddlewareArgs, type RespondFn, type SocketModeReceiverOptions, webApi } from "@slack/bolt";
 import { toBoltLogger, type Log } from "../log.js";
 import { registerContainActions, type ContainFlows } from "./actions/contain.js";
 import { registerFindingActions } from "./actions/findings.js";
@@ -20,6 +20,8 @@ import { AuditLimiter, hardenProcessEvent, hardenSocketMode } from "./robust.js"
 import { ScanRunner } from "./runner.js";
 
 export interface SlackAppOptions {
+  /** Socket Mode through a proxy: the WebSocket's dispatcher (src/net.ts). */
+  socketDispatcher?: SocketModeReceiverOptions["dispatcher"];
   /** /healthz checks beside the scans (main.ts: the store; the Socket Mode connection). */
   health?: () => Record<string, boolean>;
   botToken: string;
@@ -130,7 +132,11 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     app = new App({ ...auth, receiver, clientOptions, logger: boltLogger, convoStore: false });
   } else {
     if (!o.appToken) throw new Error("Socket Mode needs the app-level token");
-    app = new App({ ...auth, appToken: o.appToken, socketMode: true, clientOptions, logger: boltLogger, convoStore: false });
+    if (o.socketDispatcher) {
+      // Through a proxy (src/net.ts): the receiver Bolt would build, with the WebSocket's dispatcher.
+      const socketReceiver = new SocketModeReceiver({ appToken: o.appToken, dispatcher: o.socketDispatcher, logger: boltLogger, installerOptions: { clientOptions } });
+      app = new App({ ...auth, receiver: socketReceiver, clientOptions, logger: boltLogger, convoStore: false });
+    } else app = new App({ ...auth, appToken: o.appToken, socketMode: true, clientOptions, logger: boltLogger, convoStore: false });
   }
 
   const bot: Bot = {

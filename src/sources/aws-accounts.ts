@@ -5,6 +5,7 @@
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { AwsSourceError, classifyAwsError, credentialsHelp, errorSummary } from "./aws-errors.js";
 import type { Clock } from "./rate-limiter.js";
+import { awsRequestHandler } from "../net.js";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -34,6 +35,7 @@ export const sdkStsFactory: StsFactory = (cfg) => {
     region: cfg.region,
     ...(cfg.profile ? { profile: cfg.profile } : {}),
     maxAttempts: 3,
+    requestHandler: awsRequestHandler(),
   });
   return {
     async getCallerIdentity(signal) {

@@ -50,6 +50,7 @@ import {
   type StsPort,
 } from "./aws-accounts.js";
 import { lookupEventsLimiters, realSleep, systemClock, type Clock, type LimiterRegistry, type Sleep } from "./rate-limiter.js";
+import { awsRequestHandler } from "../net.js";
 
 export { AwsSourceError } from "./aws-errors.js";
 
@@ -111,7 +112,7 @@ export const sdkLookupClientFactory: LookupClientFactory = (cfg) =>
     region: cfg.region,
     maxAttempts: 1,
     ...(cfg.credentials ? { credentials: cfg.credentials } : cfg.profile ? { profile: cfg.profile } : {}),
-    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
+    requestHandler: awsRequestHandler({ connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true }),
   });
 
 // ---------------------------------------------------------------------------------------------

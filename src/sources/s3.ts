@@ -44,6 +44,7 @@ import {
   type TrailLocation,
 } from "./s3-layout.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
+import { awsRequestHandler } from "../net.js";
 
 export { parseTrailUrl, S3LocationError } from "./s3-layout.js";
 
@@ -70,6 +71,7 @@ export function sdkS3Client(o: { region?: string; profile?: string } = {}): S3Cl
     followRegionRedirects: true,
     maxAttempts: 4,
     ...(o.profile ? { profile: o.profile } : {}),
+    requestHandler: awsRequestHandler(),
   });
 }
 
