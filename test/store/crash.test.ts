@@ -115,7 +115,7 @@ function runChild(dir: string, run: number, killAfterReadyMs: number | undefined
 }
 
 describe("two processes on one store", () => {
-  it("writing at the same time, then SIGKILLed: every acknowledgement either reported is kept", { timeout: 60_000 }, async () => {
+  it("writing at the same time, then SIGKILLed: every acknowledgement either reported is kept", { timeout: 180_000 }, async () => {
     const dir = path.join(work, "shared");
     const acked = new Set<string>();
     for (let round = 0; round < 2; round++) {
@@ -136,7 +136,7 @@ describe("two processes on one store", () => {
 });
 
 describe("crash safety", () => {
-  it("SIGKILL at random instants never loses a durable acknowledgement nor leaves a broken store", { timeout: 60_000 }, async () => {
+  it("SIGKILL at random instants never loses a durable acknowledgement nor leaves a broken store", { timeout: 180_000 }, async () => {
     const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
     const rand = rng(seed);
     const dir = path.join(work, "store");
