@@ -43,6 +43,9 @@ interface ScanCliOptions {
   regions?: string;
   roleArn?: string[];
   deadline?: string;
+  roleTemplate?: string;
+  externalId?: string;
+  excludeAccounts?: string;
   train?: string;
   incremental?: boolean;
   source?: string;
@@ -152,6 +155,22 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     if (o.regions) awsOpts.regions = o.regions;
     if (o.roleArn) awsOpts.roleArns = o.roleArn;
     if (o.deadline) awsOpts.deadline = o.deadline;
+    if (o.roleTemplate) {
+      const { roleTemplateProblem } = await import("./sources/org.js");
+      const p = roleTemplateProblem(o.roleTemplate);
+      if (p) throw new UsageError(`--role-template: ${p}`);
+      awsOpts.roleTemplate = o.roleTemplate;
+    }
+    if (o.externalId) {
+      const { externalIdProblem } = await import("./sources/org.js");
+      const p = externalIdProblem(o.externalId);
+      if (p) throw new UsageError(`--external-id: ${p}`);
+      awsOpts.externalId = o.externalId;
+    }
+    const allowAccounts = list(o.accounts);
+    if (allowAccounts) awsOpts.accounts = allowAccounts;
+    const denyAccounts = list(o.excludeAccounts);
+    if (denyAccounts) awsOpts.excludeAccounts = denyAccounts;
     if (o.incremental && store) awsOpts.cursorStore = store.cursors();
     sources.push(awsSource(awsOpts));
   }
@@ -317,10 +336,13 @@ export function buildProgram(): Command {
     .option("--regions <list>", "comma-separated regions (live scans; default TRAILHOUND_REGIONS or all)")
     .option("--role-arn <arns...>", "assume these roles, one per member account (live scans)")
     .option("--deadline <duration>", "stop a live read after this long and report what it covered (default TRAILHOUND_SCAN_DEADLINE or 2h; none: no deadline)")
+    .option("--role-template <arn>", "every active account of the organisation through this role, e.g. arn:aws:iam::{account}:role/TrailhoundRead (live scans)")
+    .option("--external-id <id>", "the ExternalId the assumed roles require (live scans)")
+    .option("--exclude-accounts <list>", "with --role-template: comma-separated account ids never read")
     .option("--train <duration>", "live scans: also read this much history before the window to train baselines (e.g. 7d)")
     .option("--incremental", "live scans: read only what is new since the last scan (cursors in the store)")
     .option("--source <url>", "read CloudTrail log files from S3: s3://bucket/prefix (the trail's delivery location)")
-    .option("--accounts <list>", "S3/Athena: comma-separated account ids (default: all found)")
+    .option("--accounts <list>", "S3/Athena/--role-template: comma-separated account ids (default: all found)")
     .option("--s3-region <region>", "S3: the bucket's region")
     .option("--engine <engine>", "local (default) or athena: let Athena read and aggregate")
     .option("--athena-region <region>", "Athena: region of the workgroup and table (TRAILHOUND_ATHENA_REGION)")

@@ -8,6 +8,18 @@ import { z } from "zod";
 import { notifySettings, type NotifySettings } from "./notify/index.js";
 import { DIGEST_SETTING_HINTS, cronProblem, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
 import { OTHER_SETTINGS, timeZoneProblem } from "./env.js";
+import { alertEveryProblem } from "./digest/alerts.js";
+import { parseLiveSource } from "./sources/aws-cli.js";
+import { externalIdProblem, roleTemplateProblem } from "./sources/org.js";
+
+function liveSourceProblem(v: string | undefined): string | undefined {
+  try {
+    parseLiveSource(v);
+    return undefined;
+  } catch (e) {
+    return (e instanceof Error ? e.message : String(e)).replace(/^TRAILHOUND_SOURCE="?[^:]*"?: /, "");
+  }
+}
 
 /** How to obtain each setting; shown beside any problem with it. */
 export const SETTING_HINTS: Record<string, string> = {
@@ -42,6 +54,17 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_REGIONS: "comma-separated AWS regions to read, e.g. us-east-1,eu-west-1",
   AWS_PROFILE: "a profile name from ~/.aws/config (default: the standard AWS credential chain)",
   TRAILHOUND_ROLE_ARNS: "comma-separated IAM role ARNs to assume per account, e.g. arn:aws:iam::123456789012:role/TrailhoundRead",
+  TRAILHOUND_SOURCE:
+    "where the bot's scans, digests and alerts read: lookup (LookupEvents, the default, fine for a few accounts) or s3://bucket[/prefix] (an organization or account trail's bucket)",
+  TRAILHOUND_S3_REGION: "the region of the trail's S3 bucket (default AWS_REGION; redirects are followed)",
+  TRAILHOUND_ROLE_TEMPLATE:
+    "read every active account of the AWS organisation through this role, e.g. arn:aws:iam::{account}:role/TrailhoundRead (needs organizations:ListAccounts; see docs/SCALE.md)",
+  TRAILHOUND_EXTERNAL_ID: "the ExternalId the member roles' trust policies require (2-1224 characters of letters, digits and +=,.@:/-_)",
+  TRAILHOUND_ACCOUNTS: "comma-separated 12-digit account ids: only these accounts are read (with a role template or an S3 source)",
+  TRAILHOUND_EXCLUDE_ACCOUNTS: "comma-separated 12-digit account ids never read (with a role template)",
+  TRAILHOUND_ALERT_CHANNEL: "a channel id (C.../G...) where findings at or above TRAILHOUND_ALERT_SEVERITY are posted within minutes; invite the bot there",
+  TRAILHOUND_ALERT_EVERY: "how often the alert scan runs: 1m to 60m in minutes dividing an hour (1m, 2m, 5m, 10m, 15m, 30m, 60m), or 1h (default 5m)",
+  TRAILHOUND_ALERT_SEVERITY: "the lowest severity alerted at once: critical, high, medium or low (default high)",
   TRAILHOUND_DIGEST_CHANNEL: "the channel id (C.../G...) for the daily digest: channel name -> View channel details -> bottom; invite the bot there",
   TRAILHOUND_DIGEST_CRON: "a cron expression for the digest (default '0 8 * * *': 08:00 every day), see crontab.guru",
   TRAILHOUND_TZ: "an IANA time zone for the digest schedule and times, e.g. Europe/Paris (default UTC)",
@@ -134,6 +157,27 @@ const EnvSchema = z.object({
     TRAILHOUND_REGIONS: optStr.refine((v) => list(v).every((r) => REGION.test(r)), "every entry must be an AWS region like us-east-1"),
     AWS_PROFILE: optStr,
     TRAILHOUND_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+    TRAILHOUND_SOURCE: optStr.superRefine((v, ctx) => {
+      const p = liveSourceProblem(v);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    }),
+    TRAILHOUND_S3_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like us-east-1"),
+    TRAILHOUND_ROLE_TEMPLATE: optStr.superRefine((v, ctx) => {
+      const p = v === undefined ? undefined : roleTemplateProblem(v);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    }),
+    TRAILHOUND_EXTERNAL_ID: optStr.superRefine((v, ctx) => {
+      const p = v === undefined ? undefined : externalIdProblem(v);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    }),
+    TRAILHOUND_ACCOUNTS: optStr.refine((v) => list(v).every((a) => /^\d{12}$/.test(a)), "every entry must be a 12-digit account id"),
+    TRAILHOUND_EXCLUDE_ACCOUNTS: optStr.refine((v) => list(v).every((a) => /^\d{12}$/.test(a)), "every entry must be a 12-digit account id"),
+    TRAILHOUND_ALERT_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
+    TRAILHOUND_ALERT_EVERY: optStr.superRefine((v, ctx) => {
+      const p = v === undefined ? undefined : alertEveryProblem(v);
+      if (p) ctx.addIssue({ code: "custom", message: p });
+    }),
+    TRAILHOUND_ALERT_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low)$/.test(v), "must be critical, high, medium or low"),
     TRAILHOUND_DIGEST_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
     TRAILHOUND_DIGEST_CRON: optStr.superRefine((v, ctx) => {
       const p = v === undefined ? undefined : cronProblem(v);

@@ -20,6 +20,8 @@
  */
 import { validateDetailed } from "node-cron";
 import { timeZoneProblem } from "../env.js";
+import type { Severity } from "../events/types.js";
+import { alertSchedule } from "./alerts.js";
 
 export type QuietMode = "line" | "silent";
 
@@ -39,6 +41,10 @@ export interface DigestScheduleConfig {
   quiet: QuietMode;
   /** Findings shown in the message itself (the rest go in its thread). */
   top: number;
+  /** Only findings at or above this severity (alerts). */
+  minSeverity?: Severity;
+  /** "alert": the frequent run of TRAILHOUND_ALERT_CHANNEL (alerts.ts); default a digest. */
+  kind?: "digest" | "alert";
 }
 
 export interface DigestConfigProblem {
@@ -230,6 +236,10 @@ export function parseDigestSchedules(env: Record<string, string | undefined>): {
       if (s) schedules.push(s);
     });
   }
+
+  // Alerts (alerts.ts): their settings are checked by the config schema.
+  const alerts = alertSchedule(env);
+  if (alerts) schedules.push(alerts);
 
   const seen = new Set<string>();
   for (const s of schedules) {

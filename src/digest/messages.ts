@@ -33,7 +33,7 @@ const ITEM_BLOCKS = 1 + findingBlockCount({ compact: true });
 function label(item: DigestItem): string {
   switch (item.change) {
     case "new":
-      return ":new: *New*";
+      return item.alertedAt ? `:rotating_light: *Alerted* at ${item.alertedAt.slice(11, 16)} UTC` : ":new: *New*";
     case "worse":
       return `:arrow_double_up: *Worse*: was ${item.was ?? "lower"}`;
     case "reopened":
@@ -89,7 +89,7 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
 
   const counts = bySeverity(plan.items);
   const head: Block[] = [
-    { type: "header", block_id: "dg:h", text: plain(`CloudTrail digest${scope ? ` · ${scope}` : ""}`, LIMITS.headerText) },
+    { type: "header", block_id: "dg:h", text: plain(`CloudTrail ${plan.schedule.kind === "alert" ? "alert" : "digest"}${scope ? ` · ${scope}` : ""}`, LIMITS.headerText) },
     {
       type: "section",
       block_id: "dg:sum",

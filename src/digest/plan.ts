@@ -31,6 +31,8 @@ export interface DigestItem {
   change: Change;
   /** The severity the channel was last told about (worse, reopened). */
   was?: Severity;
+  /** New here, but the alert channel was told first (ISO time of that alert): shown as "alerted". */
+  alertedAt?: string;
   state: FindingState;
 }
 
@@ -41,7 +43,7 @@ export interface ExpiryNote {
 }
 
 export interface DigestPlan {
-  schedule: Pick<DigestScheduleConfig, "name" | "channel" | "tz" | "quiet" | "top" | "filters">;
+  schedule: Pick<DigestScheduleConfig, "name" | "channel" | "tz" | "quiet" | "top" | "filters" | "minSeverity" | "kind">;
   window: { start: string; end: string };
   /** This run covers a scheduled time missed while trailhound was not running. */
   catchUp: boolean;
@@ -74,6 +76,8 @@ export interface PlanInput {
   /** Suppressions that ran out and were not announced yet. */
   expired: readonly Suppression[];
   activeSuppression(f: Finding): Suppression | undefined;
+  /** TRAILHOUND_ALERT_CHANNEL, when alerts are on: what it was told shows as "alerted" in digests. */
+  alertChannel?: string;
 }
 
 /** Late CloudTrail delivery: a finding whose last event is a little before the previous run still counts as changed. */
@@ -138,15 +142,19 @@ export function planDigest(i: PlanInput): DigestPlan {
   }
 
   const told = announcements(i.digests, i.schedule.channel);
+  const alerted = i.alertChannel && i.alertChannel !== i.schedule.channel ? announcements(i.digests, i.alertChannel) : undefined;
+  const floor = i.schedule.minSeverity ? SEVERITY_RANK[i.schedule.minSeverity] : -Infinity;
   const items: DigestItem[] = [];
   let stillOpen = 0;
   for (const s of candidates.values()) {
     if (s.status !== "open") continue;
     const sev = s.finding.severity;
+    if (SEVERITY_RANK[sev] < floor) continue;
     const all = told.get(s.id) ?? [];
     const item = (change: Change, was?: Severity): DigestItem => ({ finding: s.finding, change, ...(was ? { was } : {}), state: stateOf(s) });
     if (all.length === 0) {
-      items.push(item("new"));
+      const first = alerted?.get(s.id)?.reduce((a, b) => (b.at < a.at ? b : a));
+      items.push(first ? { ...item("new"), alertedAt: new Date(first.at).toISOString() } : item("new"));
       continue;
     }
     const reopenedAt = lastReopen(s);

@@ -103,10 +103,13 @@ export class DigestScheduler implements DigestSchedule {
   readonly #fresh = new Set<string>();
   #started = false;
   #stopped = false;
+  /** The alert schedule's channel (alerts.ts), whose announcements digests show as "alerted". */
+  readonly #alertChannel: string | undefined;
 
   constructor(o: DigestSchedulerOptions) {
     if (new Set(o.schedules.map((s) => s.name)).size !== o.schedules.length) throw new Error("digest schedule names must be unique");
     this.#o = o;
+    this.#alertChannel = o.schedules.find((s) => s.kind === "alert")?.channel;
     this.#log = (o.log ?? silentLogger).child({ src: "digest" });
     this.#now = o.now ?? Date.now;
     const sleep = o.sleep ?? defaultSleep;
@@ -315,7 +318,8 @@ export class DigestScheduler implements DigestSchedule {
     }
     if (this.#stopped) return { ...base, status: "skipped", error: "stopping" };
 
-    const expired = store.expiredUnannounced(now);
+    // Expired suppressions are announced by the digests, not by the alert runs.
+    const expired = s.kind === "alert" ? [] : store.expiredUnannounced(now);
     const plan = planDigest({
       schedule: s,
       window: { start, end: now },
@@ -327,6 +331,7 @@ export class DigestScheduler implements DigestSchedule {
       digests: store.digests(),
       expired,
       activeSuppression: (f) => store.matchSuppression(f, now),
+      ...(this.#alertChannel ? { alertChannel: this.#alertChannel } : {}),
     });
     const parts = digestMessages(plan, { ...DEFAULT_MESSAGE_OPTIONS, ...this.#o.messages });
     const window = { start: plan.window.start, end: plan.window.end };

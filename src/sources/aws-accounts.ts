@@ -19,7 +19,13 @@ export type AwsCredentialsProvider = () => Promise<AwsCredentials>;
 /** The two STS calls trailhound needs: a port, so tests (and other credential setups) can swap it. */
 export interface StsPort {
   getCallerIdentity(signal?: AbortSignal): Promise<{ account: string; arn?: string }>;
-  assumeRole(roleArn: string, sessionName: string, durationSeconds: number, signal?: AbortSignal): Promise<AwsCredentials>;
+  assumeRole(
+    roleArn: string,
+    sessionName: string,
+    durationSeconds: number,
+    signal?: AbortSignal,
+    opts?: { externalId?: string },
+  ): Promise<AwsCredentials>;
 }
 
 export interface StsFactoryConfig {
@@ -43,9 +49,14 @@ export const sdkStsFactory: StsFactory = (cfg) => {
       if (!out.Account) throw new Error("STS GetCallerIdentity returned no account");
       return { account: out.Account, ...(out.Arn ? { arn: out.Arn } : {}) };
     },
-    async assumeRole(roleArn, sessionName, durationSeconds, signal) {
+    async assumeRole(roleArn, sessionName, durationSeconds, signal, opts) {
       const out = await client.send(
-        new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: sessionName, DurationSeconds: durationSeconds }),
+        new AssumeRoleCommand({
+          RoleArn: roleArn,
+          RoleSessionName: sessionName,
+          DurationSeconds: durationSeconds,
+          ...(opts?.externalId ? { ExternalId: opts.externalId } : {}),
+        }),
         { abortSignal: signal },
       );
       const c = out.Credentials;
@@ -81,6 +92,8 @@ export interface ResolveAccountsOptions {
   profile?: string;
   sts: StsPort;
   sessionName: string;
+  /** Sent with every AssumeRole (the member roles' trust policies may require it). */
+  externalId?: string;
   /** AssumeRole session length. */
   durationSeconds?: number;
   clock: Clock;
@@ -140,7 +153,7 @@ function assumedRoleProvider(opts: ResolveAccountsOptions, roleArn: string, dura
       current && (!current.expiration || current.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS > opts.clock.now());
     if (fresh) return Promise.resolve(current!);
     inflight ??= opts.sts
-      .assumeRole(roleArn, opts.sessionName, duration, opts.signal)
+      .assumeRole(roleArn, opts.sessionName, duration, opts.signal, opts.externalId ? { externalId: opts.externalId } : undefined)
       .then((c) => {
         current = c;
         return c;

@@ -1,4 +1,6 @@
 import { LookupEventsSource, type LookupEventsSourceOptions, type CursorStore } from "./lookup-events.js";
+import { sdkOrganizationsPort, sdkRegionsPort, type OrganizationsPort, type RegionsPort } from "./org.js";
+import { parseTrailUrl, S3Source, type S3Port } from "./s3.js";
 import type { EventSource } from "./types.js";
 import type { ScanFilters } from "../events/types.js";
 
@@ -8,13 +10,22 @@ export interface AwsCliOptions {
   end: number;
   filters: ScanFilters;
   profile?: string;
-  /** Comma-separated list; default TRAILHOUND_REGIONS; else every commercial region that answers. */
+  /** Comma-separated list; default TRAILHOUND_REGIONS; else the regions each account has enabled. */
   regions?: string;
   roleArns?: string[];
+  /** `arn:aws:iam::{account}:role/Name`: read every active account of the organisation. */
+  roleTemplate?: string;
+  externalId?: string;
+  /** Only these accounts / never these (with a role template). */
+  accounts?: string[];
+  excludeAccounts?: string[];
   cursorStore?: CursorStore;
   /** The read's deadline: a duration (`90m`, `2h`) or `none`; default TRAILHOUND_SCAN_DEADLINE, else 2h. */
   deadline?: string;
   env?: Record<string, string | undefined>;
+  /** Tests: the Organizations and account:ListRegions ports (default: the SDK's). */
+  organizationsPort?: OrganizationsPort;
+  regionsPort?: RegionsPort;
 }
 
 /** A live read stops after this long by default, and reports what it covered (partial). */
@@ -51,8 +62,23 @@ export function awsSource(o: AwsCliOptions): EventSource {
   // A --region filter narrows the regions read (global services log in us-east-1).
   const regions = splitList(o.regions) ?? (o.filters.region ? [o.filters.region] : splitList(env.TRAILHOUND_REGIONS));
   if (regions) opts.regions = regions;
+  // Without a region list, each account says which regions it has enabled (account:ListRegions).
+  else opts.regionsPort = o.regionsPort ?? sdkRegionsPort(profile ? { profile } : {});
   const roles = o.roleArns?.length ? o.roleArns : splitList(env.TRAILHOUND_ROLE_ARNS);
+  const template = o.roleTemplate ?? (env.TRAILHOUND_ROLE_TEMPLATE?.trim() || undefined);
   if (roles) opts.roleArns = roles;
+  else if (template) {
+    const allow = o.accounts ?? splitList(env.TRAILHOUND_ACCOUNTS);
+    const deny = o.excludeAccounts ?? splitList(env.TRAILHOUND_EXCLUDE_ACCOUNTS);
+    opts.organization = {
+      port: o.organizationsPort ?? sdkOrganizationsPort(profile ? { profile } : {}),
+      roleTemplate: template,
+      ...(allow ? { allow } : {}),
+      ...(deny ? { deny } : {}),
+    };
+  }
+  const externalId = o.externalId ?? (env.TRAILHOUND_EXTERNAL_ID?.trim() || undefined);
+  if (externalId) opts.externalId = externalId;
   // Push down what LookupEvents can filter on (one attribute per call); the scanner filters the rest.
   if (o.filters.user && !o.filters.user.startsWith("arn:")) opts.user = o.filters.user;
   if (o.filters.eventName) opts.eventName = o.filters.eventName;
@@ -65,9 +91,58 @@ export function awsSource(o: AwsCliOptions): EventSource {
   return new LookupEventsSource(opts);
 }
 
-/** The bot's and the digest's live source: LookupEvents over the account(s) named by the environment. */
-export function liveSourceFactory(env: Record<string, string | undefined>) {
-  return (o: { start: number; end: number; filters: ScanFilters; incremental: boolean; store: { cursors(): CursorStore } }): EventSource => {
+/** Where the bot's scans read (TRAILHOUND_SOURCE): LookupEvents, or a trail's log files in S3. */
+export type LiveSourceKind = { kind: "lookup" } | { kind: "s3"; url: string };
+
+/** TRAILHOUND_SOURCE: `lookup` (default) or `s3://bucket[/prefix]`. Throws a message naming the setting. */
+export function parseLiveSource(value: string | undefined): LiveSourceKind {
+  const v = (value ?? "").trim();
+  if (v === "" || v === "lookup") return { kind: "lookup" };
+  if (v.startsWith("s3://")) {
+    parseTrailUrl(v); // throws S3LocationError with what is wrong
+    return { kind: "s3", url: v };
+  }
+  if (v === "athena") {
+    throw new Error(
+      "TRAILHOUND_SOURCE=athena: the bot does not read through Athena yet; use lookup or s3://bucket/prefix (the CLI's `scan --engine athena` reads through Athena)",
+    );
+  }
+  throw new Error(`TRAILHOUND_SOURCE="${v}": expected lookup (LookupEvents, the default) or s3://bucket[/prefix] (the trail's S3 bucket)`);
+}
+
+export interface LiveSourceRequest {
+  start: number;
+  end: number;
+  filters: ScanFilters;
+  incremental: boolean;
+  store: { cursors(): CursorStore };
+}
+
+/**
+ * The bot's and the digest's live source, chosen by TRAILHOUND_SOURCE: LookupEvents over the
+ * account(s) named by the environment (role ARNs, or every account of the organisation through a
+ * role template), or the trail's log files in S3 (only the window's days are listed; incremental
+ * runs start at each account+region's listing position).
+ */
+export function liveSourceFactory(env: Record<string, string | undefined>, deps: { s3Client?: S3Port } = {}) {
+  const kind = parseLiveSource(env.TRAILHOUND_SOURCE);
+  return (o: LiveSourceRequest): EventSource => {
+    if (kind.kind === "s3") {
+      const regions = o.filters.region ? [o.filters.region] : splitList(env.TRAILHOUND_REGIONS);
+      const accounts = o.filters.account ? [o.filters.account] : splitList(env.TRAILHOUND_ACCOUNTS);
+      const profile = env.AWS_PROFILE;
+      return new S3Source({
+        url: kind.url,
+        startTime: o.start,
+        endTime: o.end,
+        ...(accounts ? { accounts } : {}),
+        ...(regions ? { regions } : {}),
+        ...(profile ? { profile } : {}),
+        ...(env.TRAILHOUND_S3_REGION ? { region: env.TRAILHOUND_S3_REGION } : {}),
+        ...(o.incremental ? { cursorStore: o.store.cursors(), incremental: true } : {}),
+        ...(deps.s3Client ? { client: deps.s3Client } : {}),
+      });
+    }
     const opts: AwsCliOptions = { start: o.start, end: o.end, filters: o.filters, env };
     if (o.incremental) opts.cursorStore = o.store.cursors();
     return awsSource(opts);

@@ -41,6 +41,7 @@ import {
   type ErrorKind,
 } from "./aws-errors.js";
 import { COMMERCIAL_REGIONS, isOptInRegion, isValidRegionName, suggestRegion } from "./aws-regions.js";
+import { discoverAccounts, discoverRegions, roleArnFromTemplate, type OrganizationsPort, type RegionsPort } from "./org.js";
 import {
   resolveAccounts,
   sdkStsFactory,
@@ -126,6 +127,15 @@ export interface LookupEventsSourceOptions {
   /** Read these accounts by assuming each role (STS AssumeRole) instead of the caller's own account. */
   roleArns?: string[];
   roleSessionName?: string;
+  /** Sent with every AssumeRole (TRAILHOUND_EXTERNAL_ID / --external-id). */
+  externalId?: string;
+  /**
+   * Read the organisation's member accounts instead of `roleArns`: ListAccounts (active accounts,
+   * allow/deny lists) and one role per account from the template (see org.ts).
+   */
+  organization?: { port: OrganizationsPort; roleTemplate: string; allow?: string[]; deny?: string[] };
+  /** Without explicit `regions`: ask each account which regions it has enabled (account:ListRegions). */
+  regionsPort?: RegionsPort;
   /** The caller's account id when already known (skips STS GetCallerIdentity). */
   accountId?: string;
   /** Push down as the `Username` lookup attribute (for assumed roles: the session name). */
@@ -311,8 +321,24 @@ export class LookupEventsSource implements EventSource {
         o.roleArns?.length || !o.accountId
           ? (o.stsFactory ?? sdkStsFactory)({ region: stsRegion(regions), ...(o.profile ? { profile: o.profile } : {}) })
           : undefined;
+      let roleArns = o.roleArns;
+      if (o.organization) {
+        const org = await discoverAccounts({
+          org: o.organization.port,
+          ...(o.organization.allow ? { allow: o.organization.allow } : {}),
+          ...(o.organization.deny ? { deny: o.organization.deny } : {}),
+          signal: runSignal,
+        });
+        if (org.notInOrganization) notes.push("not in an AWS organisation: reading the caller's own account");
+        else roleArns = org.accounts.map((a) => roleArnFromTemplate(o.organization!.roleTemplate, a));
+        for (const s of org.skipped) notes.push(`account ${s.account} skipped: ${s.reason}`);
+        if (!org.notInOrganization && org.accounts.length === 0) {
+          throw new AwsSourceError("invalid-argument", "the organisation lists no active account to read (see the allow and deny lists)");
+        }
+      }
       const resolved = await resolveAccounts({
-        ...(o.roleArns ? { roleArns: o.roleArns } : {}),
+        ...(roleArns ? { roleArns } : {}),
+        ...(o.externalId ? { externalId: o.externalId } : {}),
         ...(o.accountId ? { accountId: o.accountId } : {}),
         ...(o.profile ? { profile: o.profile } : {}),
         sts: sts ?? unusedSts,
@@ -325,8 +351,23 @@ export class LookupEventsSource implements EventSource {
 
       // --- units -----------------------------------------------------------------------------
       const units: Unit[] = [];
+      const regionsByAccount = new Map<string, string[]>();
+      if (o.regionsPort && !explicitRegions) {
+        await Promise.all(
+          resolved.targets.map(async (account) => {
+            const d = await discoverRegions({
+              port: o.regionsPort!,
+              account: account.accountId,
+              ...(account.credentials ? { credentials: account.credentials } : {}),
+              signal: runSignal,
+            });
+            if (d.note) notes.push(d.note);
+            regionsByAccount.set(account.accountId, d.regions);
+          }),
+        );
+      }
       for (const account of resolved.targets) {
-        for (const region of regions) {
+        for (const region of regionsByAccount.get(account.accountId) ?? regions) {
           units.push({
             account,
             region,

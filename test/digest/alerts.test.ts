@@ -1,0 +1,99 @@
+/**
+ * Alerts within minutes (src/digest/alerts.ts): an alert run posts only findings at or above the
+ * alert severity, nothing when there is nothing new, never the same finding twice (across
+ * restarts too), and the morning digest shows what was alerted as "alerted", not as new.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { alertCron, alertEveryMinutes, alertEveryProblem, alertSchedule } from "../../src/digest/alerts.js";
+import { parseDigestSchedules } from "../../src/digest/config.js";
+import type { DigestRunResult } from "../../src/digest/scheduler.js";
+import { TrailStore } from "../../src/store/store.js";
+import { DigestSlackServer, FakeAws, FakeClock, INCIDENTS, makeScheduler, schedule } from "./support.js";
+
+const H = 3_600_000;
+const D1 = Date.parse("2024-05-01T03:10:00Z");
+
+describe("alert settings", () => {
+  it("turn an interval into an evenly spaced cron expression and refuse the others", () => {
+    expect(alertEveryMinutes("5m")).toBe(5);
+    expect(alertEveryMinutes("1h")).toBe(60);
+    expect(alertEveryMinutes("7m")).toBeUndefined();
+    expect(alertEveryProblem("7m")).toMatch(/divides an hour/);
+    expect(alertCron(1)).toBe("* * * * *");
+    expect(alertCron(5)).toBe("*/5 * * * *");
+    expect(alertCron(60)).toBe("0 * * * *");
+  });
+  it("add an alert schedule beside the digests, severity high and every 5 minutes by default", () => {
+    const { schedules, problems } = parseDigestSchedules({ TRAILHOUND_DIGEST_CHANNEL: "C0SEC", TRAILHOUND_ALERT_CHANNEL: "C0ALERT" });
+    expect(problems).toEqual([]);
+    expect(schedules.map((s) => s.name)).toEqual(["C0SEC", "alerts"]);
+    expect(alertSchedule({ TRAILHOUND_ALERT_CHANNEL: "C0ALERT", TRAILHOUND_ALERT_SEVERITY: "critical", TRAILHOUND_ALERT_EVERY: "1m" })).toMatchObject({
+      channel: "C0ALERT",
+      cron: "* * * * *",
+      minSeverity: "critical",
+      quiet: "silent",
+      kind: "alert",
+    });
+    expect(alertSchedule({})).toBeUndefined();
+  });
+});
+
+describe("an alert run", () => {
+  let slack: DigestSlackServer;
+  beforeEach(async () => {
+    slack = await new DigestSlackServer().start();
+  });
+  afterEach(async () => {
+    await slack.stop();
+    expect(slack.unexpected).toEqual([]);
+  });
+
+  it("posts only what is at or above its severity, once, and the digest shows it as alerted", async () => {
+    const store = TrailStore.memory();
+    const aws = new FakeAws();
+    aws.add(INCIDENTS.stopLogging(D1 - 5 * 60_000));
+    const clock = new FakeClock(D1);
+    const alerts = alertSchedule({ TRAILHOUND_ALERT_CHANNEL: "C0ALERT", TRAILHOUND_ALERT_SEVERITY: "critical" })!;
+    const digest = schedule({ name: "C0SEC", channel: "C0SEC" });
+    const h = makeScheduler({ store, slack, aws, clock, schedules: [digest, alerts] });
+    await h.scheduler.start();
+
+    // StopLogging is high: below this alert channel's "critical", so nothing is posted.
+    const quiet = (await h.scheduler.task("alerts").execute()) as DigestRunResult;
+    expect(quiet.status).toBe("silent");
+    expect(slack.posted).toHaveLength(0);
+
+    // Root signs in without MFA: critical, posted at once, with the usual buttons.
+    clock.advance(5 * 60_000);
+    aws.add(INCIDENTS.root(clock.now() - 60_000));
+    const r = (await h.scheduler.task("alerts").execute()) as DigestRunResult;
+    expect(r.status).toBe("posted");
+    expect(slack.posted).toHaveLength(1);
+    const alert = slack.posted[0]!;
+    expect(alert.channel).toBe("C0ALERT");
+    expect(JSON.stringify(alert.blocks)).toContain("CloudTrail alert");
+    expect(JSON.stringify(alert.blocks)).toMatch(/root/i);
+    expect(JSON.stringify(alert.blocks)).not.toContain("StopLogging");
+
+    // Nothing new: the next run says nothing.
+    clock.advance(5 * 60_000);
+    expect(((await h.scheduler.task("alerts").execute()) as DigestRunResult).status).toBe("silent");
+    await h.scheduler.stop();
+
+    // A restart does not alert again.
+    const h2 = makeScheduler({ store, slack, aws, clock, schedules: [digest, alerts] });
+    await h2.scheduler.start();
+    clock.advance(5 * 60_000);
+    expect(((await h2.scheduler.task("alerts").execute()) as DigestRunResult).status).toBe("silent");
+    expect(slack.posted).toHaveLength(1);
+
+    // The morning digest: the root finding was alerted, StopLogging is new.
+    clock.advance(5 * H);
+    const d = (await h2.scheduler.task("C0SEC").execute()) as DigestRunResult;
+    expect(d.status).toBe("posted");
+    const text = JSON.stringify(slack.posted.filter((p) => p.channel === "C0SEC").map((p) => p.blocks));
+    expect(text).toMatch(/Alerted\* at 03:1\d UTC/);
+    expect(text).toContain(":new: *New*");
+    await h2.scheduler.stop();
+  });
+});
