@@ -14,7 +14,19 @@
  *     "alerted at 03:12" instead of "new" (plan.ts).
  */
 import type { Severity } from "../events/types.js";
-import type { DigestScheduleConfig } from "./config.js";
+
+/** A DigestScheduleConfig (config.ts, which imports this file) of kind "alert". */
+export interface AlertScheduleConfig {
+  name: string;
+  channel: string;
+  cron: string;
+  tz: string;
+  filters: Record<string, never>;
+  quiet: "silent";
+  top: number;
+  minSeverity: Severity;
+  kind: "alert";
+}
 
 export const ALERT_SCHEDULE_NAME = "alerts";
 export const DEFAULT_ALERT_EVERY = "5m";
@@ -41,7 +53,7 @@ export function alertCron(minutes: number): string {
 }
 
 /** The alert schedule from the (validated) environment, or undefined when alerts are off. */
-export function alertSchedule(env: Record<string, string | undefined>): DigestScheduleConfig | undefined {
+export function alertSchedule(env: Record<string, string | undefined>): AlertScheduleConfig | undefined {
   const channel = env.TRAILHOUND_ALERT_CHANNEL?.trim();
   if (!channel) return undefined;
   const minutes = alertEveryMinutes(env.TRAILHOUND_ALERT_EVERY?.trim() || DEFAULT_ALERT_EVERY) ?? 5;

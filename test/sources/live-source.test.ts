@@ -8,7 +8,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { runLiveScan } from "../../src/scan/service.js";
+import { runLiveScan } from "../../src/app/scan-service.js";
 import { liveSourceFactory, parseLiveSource } from "../../src/sources/aws-cli.js";
 import type { S3Port } from "../../src/sources/s3.js";
 import { TrailStore } from "../../src/store/store.js";
