@@ -19,9 +19,9 @@ import { findingBlocks } from "../slack/views/finding.js";
 import type { ScanService } from "../slack/ports.js";
 import { TrailStore } from "../store/store.js";
 import { numArg } from "./cli-args.js";
-import { FakeSlack } from "./fake-slack.js";
+import { FakeSlack } from "../testing/fake-slack.js";
 import { FakeIam, FakeSts } from "./iam-fake.js";
-import { formEncode, postSigned } from "./slack-wire.js";
+import { formEncode, postSigned } from "../testing/slack-wire.js";
 
 const SECRET = "benchsecretbenchsecret0123456789";
 const TEAM = "T0BENCH";

@@ -15,7 +15,7 @@
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { LookupEventsSource, type LookupClientFactory } from "../sources/lookup-events.js";
 import { LOOKUP_EVENTS_INTERVAL_MS, LimiterRegistry, lookupEventsLimiters } from "../sources/rate-limiter.js";
-import { startFakeLookupServerThread } from "./lookup-fake-server.js";
+import { startFakeLookupServerThread } from "../testing/lookup-fake-server.js";
 import { numArg } from "./cli-args.js";
 
 const ALL_REGIONS = ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1", "us-west-2", "eu-central-1", "ap-northeast-1", "ca-central-1"];

@@ -22,8 +22,8 @@ import { buildReport } from "../scan/report.js";
 import type { Report } from "../scan/report-types.js";
 import type { ScanProgress, ScanRequest, ScanService } from "../slack/ports.js";
 import { TrailStore } from "../store/store.js";
-import { FakeSlack } from "./fake-slack.js";
-import { postSigned, slashCommandBody } from "./slack-wire.js";
+import { FakeSlack } from "../testing/fake-slack.js";
+import { postSigned, slashCommandBody } from "../testing/slack-wire.js";
 import { numArg } from "./cli-args.js";
 
 const SECRET = "benchsecretbenchsecret0123456789";

@@ -97,6 +97,12 @@ describe("the import graph of src/", () => {
     expect(bad).toEqual([]);
   });
 
+  it("keeps the test doubles (src/testing) out of the product: only benchmarks and tests use them", () => {
+    const bad: string[] = [];
+    for (const [f, deps] of g) if (!["testing", "bench"].includes(top(f))) for (const d of deps) if (top(d) === "testing") bad.push(`${f} -> ${d}`);
+    expect(bad).toEqual([]);
+  });
+
   it("has no cycles", () => {
     expect(cycles(g)).toEqual([]);
   });

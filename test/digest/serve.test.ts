@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { FakeSlack } from "../../src/bench/fake-slack.js";
+import { FakeSlack } from "../../src/testing/fake-slack.js";
 import { serve } from "../../src/main.js";
 import { TrailStore } from "../../src/store/store.js";
 import { FakeAws, INCIDENTS } from "./support.js";

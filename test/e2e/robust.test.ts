@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { formEncode, httpRequest } from "../../src/bench/slack-wire.js";
+import { formEncode, httpRequest } from "../../src/testing/slack-wire.js";
 import { silentLogger } from "../../src/log.js";
 import { onUnhandledRejection, installProcessGuards, shapeProblem } from "../../src/slack/robust.js";
 import { TrailStore } from "../../src/store/store.js";

@@ -12,7 +12,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startFakeLookupServer, type FakeLookupServer } from "../../src/bench/lookup-fake-server.js";
+import { startFakeLookupServer, type FakeLookupServer } from "../../src/testing/lookup-fake-server.js";
 import { transpileToTemp } from "../helpers/transpile.js";
 
 const REGIONS = ["us-east-1", "eu-west-1"];

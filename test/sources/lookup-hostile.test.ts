@@ -6,7 +6,7 @@
  */
 import { CloudTrailClient } from "@aws-sdk/client-cloudtrail";
 import { afterEach, describe, expect, it } from "vitest";
-import { startFakeLookupServer, type FakeLookupServer, type FakeLookupServerOptions } from "../../src/bench/lookup-fake-server.js";
+import { startFakeLookupServer, type FakeLookupServer, type FakeLookupServerOptions } from "../../src/testing/lookup-fake-server.js";
 import { LookupEventsSource, type LookupClientFactory, type LookupEventsSourceOptions } from "../../src/sources/lookup-events.js";
 import { LimiterRegistry } from "../../src/sources/rate-limiter.js";
 import { awsSource, parseDeadline } from "../../src/sources/aws-cli.js";

@@ -3,15 +3,15 @@
  * in-memory TrailStore and a controllable ScanService; plus builders for requests exactly as Slack
  * sends them (form-encoded, signed, `payload=` for interactions).
  */
-import { FakeSlack } from "../../../src/bench/fake-slack.js";
-import { formEncode, postSigned, slashCommandBody, type HttpResult } from "../../../src/bench/slack-wire.js";
+import { FakeSlack } from "../../../src/testing/fake-slack.js";
+import { formEncode, postSigned, slashCommandBody, type HttpResult } from "../../../src/testing/slack-wire.js";
 import { loadConfig } from "../../../src/config.js";
 import { silentLogger, type Log } from "../../../src/log.js";
 import { startBot, type BotDeps, type RunningBot } from "../../../src/main.js";
 import { TrailStore } from "../../../src/store/store.js";
 import { FakeScans } from "./fixtures.js";
 
-export { httpRequest, sign, type HttpResult } from "../../../src/bench/slack-wire.js";
+export { httpRequest, sign, type HttpResult } from "../../../src/testing/slack-wire.js";
 
 export const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
 export const TEAM = "T0TEST";
