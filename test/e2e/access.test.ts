@@ -4,6 +4,7 @@
  * limit and `/cloudtrail audit`. Every refusal is private, acts on nothing and is audited.
  */
 import { afterEach, describe, expect, it } from "vitest";
+import { createLogger } from "../../src/log.js";
 import { deferred, makeFinding, makeReport } from "../slack/support/fixtures.js";
 import { ADMIN, buttonClick, CHANNEL, homeOpened, startTestBot, USER, type TestBot } from "../slack/support/harness.js";
 
@@ -92,7 +93,9 @@ describe("a workspace member who is not a viewer", () => {
   });
 
   it("TRAILHOUND_VIEWERS unset: admins only", async () => {
-    t = await startTestBot({ env: { TRAILHOUND_VIEWERS: "" } });
+    const lines: string[] = [];
+    t = await startTestBot({ env: { TRAILHOUND_VIEWERS: "" }, log: createLogger({ level: "warn", write: (l) => void lines.push(l) }) });
+    expect(lines.some((l) => l.includes("TRAILHOUND_VIEWERS is not set: only admins may run scans"))).toBe(true);
     tally.tried++;
     const r = await t.command("scan user alice0");
     expect(ackText(r.body)).toContain("Only trailhound admins may see findings");
