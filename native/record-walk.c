@@ -15,8 +15,14 @@
  * so JavaScript neither hashes nor compares the bytes of values it has seen before, and eventTime's
  * holds the time in seconds (see isoSeconds).
  * generation() and reset(): see the intern table.
+ *
+ * Fuzzed: `npm run fuzz` builds native/fuzz/walk-harness.c (this file without the Node-API glue)
+ * with AddressSanitizer and UBSan and compares it with the JavaScript walk on random and mutated
+ * documents (src/bench/fuzz-walk.ts).
  */
+#ifndef RECORD_WALK_NO_NAPI /* the fuzz harness (native/fuzz/walk-harness.c) builds the walk alone */
 #include <node_api.h>
+#endif
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -567,6 +573,7 @@ static int32_t walkDocument(Walk *w) {
   return w->count;
 }
 
+#ifndef RECORD_WALK_NO_NAPI
 /* This thread's table (each worker thread loads the addon into its own environment). */
 static Table *table(napi_env env) {
   void *t = NULL;
@@ -656,3 +663,4 @@ static napi_value Init(napi_env env, napi_value exports) {
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
+#endif /* RECORD_WALK_NO_NAPI */
