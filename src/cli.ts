@@ -475,6 +475,30 @@ export function buildProgram(): Command {
       const { storeRestoreCommand } = await import("./store/cli.js");
       process.exitCode = await storeRestoreCommand(o.store, backup);
     });
+  store
+    .command("prune")
+    .description("Drop what a long-running store no longer needs (the bot does this every day)")
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .option("--days <n>", "baselines of identities not seen, resolved findings, ended suppressions and scan records older than this (default 90)")
+    .option("--findings-days <n>", "any finding, acknowledged too, not seen in this many days (default 365)")
+    .option("--audit-days <n>", "rotated audit files (audit-<date>.jsonl) older than this (default 365)")
+    .action(async (o: { store: string; days?: string; findingsDays?: string; auditDays?: string }) => {
+      const { storePruneCommand } = await import("./store/cli.js");
+      const num = (v: string | undefined, flag: string): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} ${v}: expected a whole number of days (1 or more)`);
+        return n;
+      };
+      const opts: { days?: number; findingsDays?: number; auditDays?: number } = {};
+      const d = num(o.days, "--days");
+      if (d !== undefined) opts.days = d;
+      const f = num(o.findingsDays, "--findings-days");
+      if (f !== undefined) opts.findingsDays = f;
+      const a = num(o.auditDays, "--audit-days");
+      if (a !== undefined) opts.auditDays = a;
+      process.exitCode = await storePruneCommand(o.store, opts);
+    });
   return program;
 }
 

@@ -23,6 +23,7 @@ import { slackDispatcher } from "./net.js";
 import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
 import type { RespondContext } from "./slack/context.js";
 import { deadLetterPath, Notifier } from "./notify/index.js";
+import { pruneSettingsFromEnv, startPruneSchedule } from "./store/prune-schedule.js";
 
 export interface BotDeps {
   store: BotStore;
@@ -228,9 +229,12 @@ export async function serve(
   const log = createLogger({ level: config.logLevel });
   // A rejection nobody handled (a bug in a handler's background work) is logged; the bot goes on.
   installProcessGuards(log);
+  const pruning = pruneSettingsFromEnv(env);
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
   const notifier = new Notifier({ settings: config.notify, getFinding: (id) => store.getFinding(id), log, deadLetterFile: deadLetterPath(config.dataDir) });
   if (notifier.enabled) store.onChange(notifier.handle);
+  // Bounded growth: prune a minute after start, then daily (TRAILHOUND_PRUNE_DAYS=off: never).
+  const pruner = pruning ? startPruneSchedule(store, pruning, log) : undefined;
   // One geo resolver and one scan service for slash commands and digests alike.
   let geo: GeoResolver | undefined;
   try {
@@ -265,11 +269,13 @@ export async function serve(
       notifier,
       ...(digests ? { digest: digests } : {}),
       onShutdown: async () => {
+        pruner?.stop();
         await stopDigests();
         await store.close();
       },
     });
   } catch (err) {
+    pruner?.stop();
     await digests?.stop();
     await store.close();
     throw err;

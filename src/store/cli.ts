@@ -4,6 +4,7 @@
  */
 import { isStoreError } from "./errors.js";
 import { checkStore, formatBytes, listBackups, restoreBackup } from "./maintenance.js";
+import { PRUNE_DEFAULTS, TrailStore } from "./store.js";
 
 type Out = (line: string) => void;
 const stdout: Out = (l) => process.stdout.write(`${l}\n`);
@@ -41,5 +42,30 @@ export async function storeRestoreCommand(dir: string, backup?: string, out: Out
       return 1;
     }
     throw e;
+  }
+}
+
+/** `trailhound store prune`: TrailStore.prune with the given limits (defaults PRUNE_DEFAULTS), then what it dropped. */
+export async function storePruneCommand(
+  dir: string,
+  o: { days?: number; findingsDays?: number; auditDays?: number; now?: number },
+  out: Out = stdout,
+): Promise<number> {
+  const days = o.days ?? PRUNE_DEFAULTS.olderThanDays;
+  const findingsDays = o.findingsDays ?? Math.max(PRUNE_DEFAULTS.findingsDays, days);
+  const auditDays = o.auditDays ?? PRUNE_DEFAULTS.auditDays;
+  const store = await TrailStore.open(dir);
+  try {
+    const before = store.stats().bytes;
+    const r = await store.prune({ olderThanDays: days, findingsDays, auditDays, by: "cli" }, o.now ?? Date.now());
+    out(
+      `Pruned ${dir}: ${r.baselines} baseline(s) not seen in ${days} days, ${r.findings} finding(s) (resolved and not seen in ${days} days, ` +
+        `or not seen at all in ${findingsDays}), ${r.suppressions} suppression(s) ended over ${days} days ago, ${r.scans} scan record(s) ` +
+        `older than ${days} days, ${r.auditFiles} audit file(s) older than ${auditDays} days.`,
+    );
+    out(`Store file: ${formatBytes(before)} -> ${formatBytes(store.stats().bytes)}.`);
+    return 0;
+  } finally {
+    await store.close();
   }
 }

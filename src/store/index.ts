@@ -16,7 +16,10 @@ export {
   type CreateDigestInput,
   type StoreStats,
   type PruneResult,
+  type PruneOptions,
+  PRUNE_DEFAULTS,
 } from "./store.js";
+export { pruneSettingsFromEnv, startPruneSchedule, type PruneSettings, type PruneSchedule } from "./prune-schedule.js";
 export {
   STORE_FILE,
   BACKUP_DIR,

@@ -56,6 +56,19 @@ export function backupName(ms: number, version: number, kind: BackupKind): strin
   return `trailhound.${fileStamp(ms)}.v${version}${kind === "daily" ? ".daily" : ""}.json`;
 }
 
+/** Remove the rotated audit files (`audit-YYYY-MM-DD.jsonl`) of days before `cutoffMs`; returns their names. */
+export async function pruneAuditFiles(dir: string, cutoffMs: number): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = /^audit-(\d{4}-\d{2}-\d{2})\.jsonl$/.exec(name);
+    // The whole day is older than the cut-off.
+    if (!m || Date.parse(`${m[1]}T00:00:00Z`) + 86_400_000 > cutoffMs) continue;
+    await unlink(path.join(dir, name));
+    removed.push(name);
+  }
+  return removed;
+}
+
 /** Backups of the store in `dir`, newest first. */
 export async function listBackups(dir: string): Promise<BackupInfo[]> {
   const bdir = backupDir(dir);

@@ -33,6 +33,7 @@ import {
   countsOf,
   formatBytes,
   listBackups,
+  pruneAuditFiles,
   storeFile,
   writeBackup,
   type StoreCounts,
@@ -157,7 +158,24 @@ export interface PruneResult {
   baselines: number;
   findings: number;
   suppressions: number;
+  /** Scan records older than the cut-off (the newest SCANS_KEPT are kept in any case until then). */
+  scans: number;
+  /** Rotated audit files (`audit-<date>.jsonl`) removed. */
+  auditFiles: number;
 }
+
+export interface PruneOptions {
+  /** Baselines of identities not seen, resolved findings not seen, ended suppressions and scan records older than this. */
+  olderThanDays: number;
+  /** Any finding (open, suppressed, acknowledged) not seen in this many days. Default max(365, olderThanDays). */
+  findingsDays?: number;
+  /** Rotated audit files (`audit-<date>.jsonl`) older than this many days. Default 365. */
+  auditDays?: number;
+  by?: string;
+}
+
+/** The limits the bot prunes with every day, and `trailhound store prune` by default. */
+export const PRUNE_DEFAULTS = { olderThanDays: 90, findingsDays: 365, auditDays: 365 } as const;
 
 type JobResult = { ok: true; value: unknown } | { ok: false; error: unknown };
 
@@ -1414,22 +1432,30 @@ export class TrailStore {
   }
 
   /**
-   * Drop baselines of identities not seen in `olderThanDays` days, resolved findings not seen as
-   * long, and suppressions that ended (removed, or expired and announced) that long ago.
-   * Acknowledged findings are kept: an acknowledgement is a decision.
+   * Bounded growth. Drop baselines of identities not seen in `olderThanDays` days, resolved
+   * findings not seen as long, suppressions that ended (removed, or expired and announced) that
+   * long ago, scan records older than that; any finding not seen in `findingsDays` (an
+   * acknowledgement is a decision: kept a year by default, and in the audit log after); and the
+   * rotated audit files older than `auditDays`. Recorded in the audit log.
    */
-  prune(opts: { olderThanDays: number; by?: string }, now: When = Date.now()): Promise<PruneResult> {
+  async prune(opts: PruneOptions, now: When = Date.now()): Promise<PruneResult> {
     let cutoff: number;
+    let findingsCutoff: number;
     let at: string;
+    let auditDays: number;
     try {
       if (!(opts.olderThanDays > 0)) throw new StoreError("invalid", "olderThanDays must be a positive number of days");
+      const findingsDays = opts.findingsDays ?? Math.max(PRUNE_DEFAULTS.findingsDays, opts.olderThanDays);
+      auditDays = opts.auditDays ?? PRUNE_DEFAULTS.auditDays;
+      if (!(findingsDays > 0) || !(auditDays > 0)) throw new StoreError("invalid", "findingsDays and auditDays must be positive numbers of days");
       cutoff = ms(now) - opts.olderThanDays * DAY_MS;
+      findingsCutoff = ms(now) - findingsDays * DAY_MS;
       at = iso(now);
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.#enqueue((data) => {
-      const res: PruneResult = { baselines: 0, findings: 0, suppressions: 0 };
+    const res = await this.#enqueue((data) => {
+      const res: PruneResult = { baselines: 0, findings: 0, suppressions: 0, scans: 0, auditFiles: 0 };
       const table = TrailStore.#table(data);
       for (const [k, e] of [...table.entries()]) {
         if (!Number.isFinite(e.facts.last) || e.facts.last < cutoff) {
@@ -1439,7 +1465,8 @@ export class TrailStore {
       }
       for (const id in data.findings) {
         const f = data.findings[id]!;
-        if (f.status === "resolved" && Date.parse(f.lastSeen) < cutoff) {
+        const last = Date.parse(f.lastSeen);
+        if ((f.status === "resolved" && last < cutoff) || last < findingsCutoff) {
           delete data.findings[id];
           res.findings++;
         }
@@ -1450,15 +1477,20 @@ export class TrailStore {
         return !(ended < cutoff);
       });
       res.suppressions = before - data.suppressions.length;
+      const scansBefore = data.scans.length;
+      data.scans = data.scans.filter((s) => !(Date.parse(s.at) < cutoff));
+      res.scans = scansBefore - data.scans.length;
       this.#appendAudit(data, {
         at,
         actor: opts.by ?? "trailhound",
         action: "prune",
         target: `older than ${opts.olderThanDays} days`,
-        detail: `${res.baselines} baselines, ${res.findings} resolved findings, ${res.suppressions} ended suppressions`,
+        detail: `${res.baselines} baselines, ${res.findings} findings, ${res.suppressions} ended suppressions, ${res.scans} scan records`,
       });
       return res;
     }, false);
+    if (this.#backend.dir) res.auditFiles = (await pruneAuditFiles(this.#backend.dir, ms(now) - auditDays * DAY_MS)).length;
+    return res;
   }
 }
 

@@ -177,9 +177,9 @@ for (const [kind, make] of kinds) {
       await s.recordFindings([makeFinding({ id: "old", lastSeen: new Date(T0 - 60 * DAY).toISOString() }), makeFinding({ id: "acked", lastSeen: new Date(T0 - 60 * DAY).toISOString() })], T0 - 60 * DAY);
       await s.resolve("old", "U", T0 - 59 * DAY);
       await s.acknowledge("acked", "U", T0 - 59 * DAY);
-      expect(await s.prune({ olderThanDays: 30 }, T0)).toEqual({ baselines: 1, findings: 1, suppressions: 0 });
+      expect(await s.prune({ olderThanDays: 30 }, T0)).toEqual({ baselines: 1, findings: 1, suppressions: 0, scans: 0, auditFiles: 0 });
       expect([...s.getBaselines().keys()].sort()).toEqual(["a", "c"]);
-      expect(s.getFinding("acked")?.status).toBe("acknowledged"); // a decision is never pruned
+      expect(s.getFinding("acked")?.status).toBe("acknowledged"); // a decision is kept (for findingsDays, a year by default)
       expect(s.auditLog(1)[0]).toMatchObject({ action: "prune" });
       await expect(s.prune({ olderThanDays: 0 }, T0)).rejects.toMatchObject({ code: "invalid" });
       await s.close();
