@@ -22,7 +22,7 @@ function tsFiles(dir: string): string[] {
 }
 
 /** The relative imports of a source file (static, re-exports and dynamic), as src-relative paths. */
-export function importsOf(file: string, text: string): string[] {
+function importsOf(file: string, text: string): string[] {
   const out: string[] = [];
   const re = /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm;
   for (const m of text.matchAll(re)) {
@@ -40,7 +40,7 @@ function graph(): Map<string, string[]> {
 }
 
 /** Every cycle's files (strongly connected components of more than one file, or a self-import). */
-export function cycles(g: Map<string, string[]>): string[][] {
+function cycles(g: Map<string, string[]>): string[][] {
   let index = 0;
   const idx = new Map<string, number>(),
     low = new Map<string, number>(),
