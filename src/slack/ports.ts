@@ -67,6 +67,7 @@ export type BotStore = Pick<
   | "scans"
   | "digestRuns"
   | "pendingDigests"
+  | "digests"
   // Containment (src/respond).
   | "getContainment"
   | "containmentsFor"

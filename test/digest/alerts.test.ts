@@ -6,6 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { alertCron, alertEveryMinutes, alertEveryProblem, alertSchedule } from "../../src/digest/alerts.js";
 import { parseDigestSchedules } from "../../src/digest/config.js";
+import { alertLatency } from "../../src/digest/latency.js";
+import { statusMessage } from "../../src/slack/views/status.js";
 import type { DigestRunResult } from "../../src/digest/scheduler.js";
 import { TrailStore } from "../../src/store/store.js";
 import { DigestSlackServer, FakeAws, FakeClock, INCIDENTS, makeScheduler, schedule } from "./support.js";
@@ -74,6 +76,13 @@ describe("an alert run", () => {
     expect(JSON.stringify(alert.blocks)).toContain("CloudTrail alert");
     expect(JSON.stringify(alert.blocks)).toMatch(/root/i);
     expect(JSON.stringify(alert.blocks)).not.toContain("StopLogging");
+
+    // The latency from the root event (a minute before the run) to the post, as /cloudtrail status shows it.
+    const lat = alertLatency(store.digests(), (id) => store.getFinding(id));
+    expect(lat).toMatchObject({ alerts: 1 });
+    expect(lat!.medianMs).toBeGreaterThanOrEqual(60_000);
+    expect(lat!.medianMs).toBeLessThan(5 * 60_000);
+    expect(JSON.stringify(statusMessage({ stats: store.stats(clock.now()), scans: [], learning: [], alertLatency: lat! }).blocks)).toMatch(/Alert latency \(event -> post\)\*\\nmedian 1 min/);
 
     // Nothing new: the next run says nothing.
     clock.advance(5 * 60_000);

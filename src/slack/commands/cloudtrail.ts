@@ -7,6 +7,7 @@ import { audit, type Bot } from "../context.js";
 import { auditMessage } from "../views/audit.js";
 import { helpMessage } from "../views/help.js";
 import type { SlackMessage } from "../views/limits.js";
+import { alertLatency } from "../../digest/latency.js";
 import { baselineMessage, noBaselineMessage, statusMessage, suppressionsMessage } from "../views/status.js";
 import { code, esc, mention, slackDate } from "../views/text.js";
 import { parseCommand, type Command } from "./parse.js";
@@ -44,7 +45,9 @@ function learningKeys(facts: Iterable<BaselineFacts>, now: number): string[] {
 
 async function status(bot: Bot): Promise<SlackMessage> {
   const now = bot.now();
+  const latency = alertLatency(bot.store.digests(), (id) => bot.store.getFinding(id));
   return statusMessage({
+    ...(latency ? { alertLatency: latency } : {}),
     stats: bot.store.stats(now),
     scans: bot.store.scans(5).reverse(),
     learning: learningKeys(bot.store.getBaselineFacts().values(), now),

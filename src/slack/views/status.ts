@@ -14,6 +14,13 @@ export interface StatusInput {
   learning: string[];
   /** Outbound notifications since start (when configured). */
   notifications?: { delivered: number; deadLetters: number };
+  /** Alerts (TRAILHOUND_ALERT_CHANNEL): first event -> Slack post, over the newest alert posts. */
+  alertLatency?: { alerts: number; medianMs: number; maxMs: number; lastAt: string };
+}
+
+function dur(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  return m < 1 ? `${Math.round(ms / 1000)} s` : m < 120 ? `${m} min` : `${(m / 60).toFixed(1)} h`;
 }
 
 function kb(bytes: number): string {
@@ -42,6 +49,13 @@ export function statusMessage(s: StatusInput): SlackMessage {
         mrkdwn(`*Digests*\n${c.digests}${c.pendingDigests ? ` (${c.pendingDigests} not sent)` : ""}`),
         ...(s.notifications
           ? [mrkdwn(`*Notifications since start*\n${s.notifications.delivered} delivered · ${s.notifications.deadLetters} dead letter${s.notifications.deadLetters === 1 ? "" : "s"}${s.notifications.deadLetters ? " (dead-letters.jsonl in the data directory)" : ""}`)]
+          : []),
+        ...(s.alertLatency
+          ? [
+              mrkdwn(
+                `*Alert latency (event -> post)*\nmedian ${dur(s.alertLatency.medianMs)} · max ${dur(s.alertLatency.maxMs)} over ${s.alertLatency.alerts} alerted finding${s.alertLatency.alerts === 1 ? "" : "s"} (includes CloudTrail's own delivery delay)`,
+              ),
+            ]
           : []),
       ],
     },
