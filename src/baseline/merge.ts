@@ -47,11 +47,14 @@ export interface Observed {
 /**
  * Fold what one scan learned about an identity into its stored profile.
  * Counts from the scan cover only events newer than `stored.trainedUntil` (the accumulator skips
- * the rest), so rescanning the same files does not double them. The result is aged to `now`
- * (decay, horizon) and capped.
+ * the rest), so rescanning the same files does not double them. The stored counts are as of their
+ * `trainedUntil`: they decay by the time to the new `trainedUntil` (the newest event, stored or
+ * scanned), not to `now`, so that a rescan of the same events (trainedUntil unchanged) leaves them
+ * as they were instead of decaying them again on every merge. The horizon is cut at `now`; the
+ * result is capped.
  */
 export function mergeProfile(stored: Profile | undefined, acc: Observed, now: number, cfg: BaselineConfig): Profile {
-  const base = stored ? ageProfile(stored, now, cfg) : emptyProfile(acc.principal.key, acc.principal.type);
+  const base = stored ? ageProfile(stored, now, cfg, Math.max(stored.trainedUntil, acc.last)) : emptyProfile(acc.principal.key, acc.principal.type);
   const p = acc.principal;
   const out: Profile = {
     ...base,

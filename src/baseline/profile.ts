@@ -109,12 +109,12 @@ export function capDim(rec: Record<string, Stat>, cap: number): Record<string, S
 }
 
 /**
- * Age a profile to `now`: decay counts by the time since the profile was last trained, drop
- * values unseen within the horizon, and enforce caps. Returns a new profile.
+ * Age a profile to `now`: decay counts by the time from the profile's `trainedUntil` to `decayTo`
+ * (default `now`), drop values unseen within the horizon, and enforce caps. Returns a new profile.
  */
-export function ageProfile(p: Profile, now: number, cfg: BaselineConfig = DEFAULT_BASELINE_CONFIG): Profile {
+export function ageProfile(p: Profile, now: number, cfg: BaselineConfig = DEFAULT_BASELINE_CONFIG, decayTo = now): Profile {
   const horizonStart = now - cfg.horizonDays * DAY;
-  const f = Number.isFinite(p.trainedUntil) ? decayFactor(now - p.trainedUntil, cfg) : 1;
+  const f = Number.isFinite(p.trainedUntil) ? decayFactor(decayTo - p.trainedUntil, cfg) : 1;
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
     const src = p.dims[d] ?? {};

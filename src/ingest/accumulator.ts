@@ -447,7 +447,7 @@ export class IdentityAcc implements Observed {
         if (idx < min) min = idx;
         continue;
       }
-      this.noteBreadth(b.reads ? b.reads.size : 0);
+      this.noteBreadth(b.reads ? b.reads.size : 0, idx);
       this.buckets.delete(idx);
     }
     this.minBucket = min;
@@ -465,15 +465,20 @@ export class IdentityAcc implements Observed {
     const keys = [...this.oldReads.keys()].sort((a, b) => Math.abs(a - at) - Math.abs(b - at));
     for (const k of keys.slice(32)) {
       const v = this.oldReads.get(k)!;
-      this.noteBreadth(typeof v === "string" ? 1 : v.size);
+      this.noteBreadth(typeof v === "string" ? 1 : v.size, k);
       this.oldReads.delete(k);
     }
     this.oldFoldAt = Math.max(256, this.oldReads.size * 2);
   }
 
-  private noteBreadth(r: number): void {
+  /**
+   * A bucket's read breadth. The maximum takes every bucket; the count only buckets that start
+   * after the stored baseline's `trainedUntil`, the rest being in the stored count already (a
+   * rescan of the same files must not count them again).
+   */
+  private noteBreadth(r: number, bucket: number): void {
     if (r > this.breadthMax) this.breadthMax = r;
-    this.breadthBuckets++;
+    if (!(bucket * BUCKET_MS <= this.trainedUntil)) this.breadthBuckets++;
   }
 
   private flushHour(): void {
@@ -496,7 +501,7 @@ export class IdentityAcc implements Observed {
 
   /** Fold everything still held (before persisting the profile). */
   foldAll(): void {
-    for (const v of this.oldReads.values()) this.noteBreadth(typeof v === "string" ? 1 : v.size);
+    this.oldReads.forEach((v, k) => this.noteBreadth(typeof v === "string" ? 1 : v.size, k));
     this.oldReads.clear();
     this.foldBefore(Infinity);
   }
@@ -504,7 +509,7 @@ export class IdentityAcc implements Observed {
   /** Build the window view; folds everything before `wStart` into history first. */
   toWindow(wStart: number, wEnd: number, geoLookup: (ip: string) => GeoInfo | undefined): IdentityWindow {
     this.foldBefore(wStart);
-    for (const v of this.oldReads.values()) this.noteBreadth(typeof v === "string" ? 1 : v.size);
+    this.oldReads.forEach((v, k) => this.noteBreadth(typeof v === "string" ? 1 : v.size, k));
     this.oldReads.clear();
     this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
     const idSessions = new Map<string, string>();
