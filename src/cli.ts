@@ -185,6 +185,7 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     if (store) {
       scanOpts.storedProfile = (k) => store!.getBaseline(k);
       scanOpts.storedTrainedUntil = (k) => store!.getBaselineTrainedUntil(k);
+      scanOpts.findingStatus = (id) => store!.findingStatus(id);
     }
     let result: Awaited<ReturnType<typeof runScan>>;
     if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p));

@@ -58,6 +58,7 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
     sources: [source],
     storedProfile: (k) => o.store.getBaseline(k),
     storedTrainedUntil: (k) => o.store.getBaselineTrainedUntil(k),
+    findingStatus: (id) => o.store.getFinding(id)?.status,
   };
   if (o.geo) scanOpts.geo = o.geo;
   if (req.onProgress) scanOpts.onProgress = req.onProgress;

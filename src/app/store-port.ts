@@ -36,6 +36,8 @@ export interface ScanStore {
   getBaseline(key: string): Profile | undefined;
   /** `getBaseline(key)?.trainedUntil`, without decoding the profile (ScanOptions.storedTrainedUntil). */
   getBaselineTrainedUntil(key: string): number | undefined;
+  /** A stored finding's status (ScanOptions.findingStatus: held-back baseline values are folded in once acknowledged). */
+  findingStatus(id: string): string | undefined;
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
   /** `retry: false` after a failed save that was reported: do not try it again on the way out. */
@@ -78,6 +80,7 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
   return {
     getBaseline: (k) => store.getBaseline(k),
     getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
+    findingStatus: (id) => store.getFinding(id)?.status,
     async saveScan(report, profiles, meta) {
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);

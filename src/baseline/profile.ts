@@ -42,6 +42,19 @@ export interface Profile {
   hourly: Array<[number, number, number]>;
   /** Largest number of distinct read-only APIs seen in one 10-minute bucket, and how many buckets were seen. */
   breadth: [max: number, buckets: number];
+  /**
+   * Values held back from `dims` because an open finding of medium or higher is about them (see
+   * src/baseline/held.ts); absent when there are none.
+   */
+  held?: HeldBack[];
+}
+
+/** One finding's held-back values: folded into `dims` when it is acknowledged or suppressed. */
+export interface HeldBack {
+  finding: string;
+  /** When the values were first held back (ms). */
+  since: number;
+  values: Array<[Dim, string, Stat]>;
 }
 
 export interface BaselineConfig {

@@ -70,6 +70,7 @@ export const firstTimeApi: WindowDetector = {
         title: `First ${api} by ${noun.replace(/^(this|the) /, "")}`,
         why,
         fingerprint: [api],
+        holds: [["api", api]],
         eventIds: st.ids.slice(),
         firstSeen: st.first,
         lastSeen: st.last,

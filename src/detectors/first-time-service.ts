@@ -81,6 +81,7 @@ export const firstTimeService: WindowDetector = {
         title: `First use of ${service} by ${noun.replace(/^(this|the) /, "")}`,
         why,
         fingerprint: [service],
+        holds: [["service", service], ...apis.map((a): ["api", string] => ["api", a.api])],
         eventIds: ids.length ? ids : sst.ids.slice(),
         firstSeen: sst.first,
         lastSeen: sst.last,

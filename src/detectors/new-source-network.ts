@@ -20,6 +20,7 @@ import type { GeoInfo } from "../geo/types.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, onlyKey, plural, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
+import type { Dim } from "../baseline/profile.js";
 
 interface IpObs {
   ip: string;
@@ -123,6 +124,14 @@ export const newSourceNetwork: WindowDetector = {
     };
     const finish = (d: FindingDraft, group: IpObs[]) => {
       if (group.length === 1) d.sourceIp = group[0]!.ip;
+      // The new places are what the baseline must not learn while the finding is open.
+      const holds: Array<[Dim, string]> = [];
+      for (const o of group) {
+        holds.push(["ip", o.ip]);
+        if (o.geo?.asn !== undefined) holds.push(["network", "AS" + o.geo.asn]);
+        if (o.geo?.country) holds.push(["country", o.geo.country]);
+      }
+      d.holds = holds;
       const region = onlyKey(win.regions);
       if (region) d.region = region;
       return d;

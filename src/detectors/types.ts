@@ -1,3 +1,4 @@
+import type { Dim } from "../baseline/profile.js";
 import type { BaselineView } from "../baseline/view.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import type { Principal, Severity, TrailEvent } from "../events/types.js";
@@ -51,6 +52,12 @@ export interface FindingDraft {
   failed?: boolean;
   /** Attribute to another identity than the one evaluated (global detectors). */
   principal?: Principal;
+  /**
+   * The baseline values this finding is about (its new API, network, country, region...): while
+   * the finding is open at medium or higher they are held back from the identity's baseline, so
+   * that an attacker flagged today is not normal tomorrow (see src/baseline/held.ts).
+   */
+  holds?: Array<[Dim, string]>;
 }
 
 export interface DetectorConfig {

@@ -262,12 +262,24 @@ export function evaluateOrg(data: OrgData): OrgFigures {
   for (const p of first.finish().profiles) stored.set(p.key, p);
 
   const findings: Finding[] = [];
+  // The analyst acknowledges as expected what is not an attack (travel, the VPN change...) after
+  // each day; attack findings stay open, so their values are never learned.
+  const status = new Map<string, string>();
   for (let d = 0; d < data.days; d++) {
-    const s = new Scanner({ now: data.start + (d + 1) * DAY, since: { kind: "absolute", at: data.start + d * DAY }, until: data.start + (d + 1) * DAY - 1, geo, storedProfile: (k) => stored.get(k), maxFindingEventIds: 1000 });
+    const s = new Scanner({
+      now: data.start + (d + 1) * DAY,
+      since: { kind: "absolute", at: data.start + d * DAY },
+      until: data.start + (d + 1) * DAY - 1,
+      geo,
+      storedProfile: (k) => stored.get(k),
+      findingStatus: (id) => status.get(id),
+      maxFindingEventIds: 1000,
+    });
     for (const r of byDay.get(d) ?? []) s.record(r, "org");
     const res = s.finish();
     for (const p of res.profiles) stored.set(p.key, p);
     findings.push(...res.report.findings);
+    for (const f of res.report.findings) if (!f.eventIds.some((id) => data.labels.has(id))) status.set(f.id, "acknowledged");
   }
   const kinds = [...new Set(data.labels.values())].sort();
   const caught = new Set<string>();

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { Dim } from "../baseline/profile.js";
 import { SEVERITY_RANK, type Principal, type Severity } from "../events/types.js";
 import { SEVERITY_SCORE, type Detector, type FindingDraft } from "../detectors/types.js";
 import type { IdentityWindow } from "../detectors/types.js";
@@ -54,10 +55,13 @@ export function attributeDraft(win: IdentityWindow, draft: FindingDraft): Findin
 export class FindingCollector {
   constructor(private readonly maxEventIds = MAX_FINDING_EVENT_IDS) {}
   private readonly byId = new Map<string, Finding & { _first: number; _last: number }>();
+  /** Baseline values each finding is about (FindingDraft.holds), by finding id; not part of the report. */
+  readonly holds = new Map<string, Array<[Dim, string]>>();
 
   add(det: Detector, draft: FindingDraft, principal: Principal): void {
     const who = draft.principal ?? principal;
     const id = findingId(det.id, who.key, draft.fingerprint);
+    if (draft.holds && draft.holds.length > 0) this.holds.set(id, [...(this.holds.get(id) ?? []), ...draft.holds]);
     const score = clampScore(draft.score ?? SEVERITY_SCORE[draft.severity]);
     const existing = this.byId.get(id);
     if (existing) {

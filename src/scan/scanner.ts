@@ -19,6 +19,7 @@ import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
 import type { SinceSpec } from "../ingest/window.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
+import { heldNote, holdBack, releaseHeld, type FindingStatusOf, type HoldRequest } from "../baseline/held.js";
 import { buildReport, type ReportInput } from "./report.js";
 import type { Report, SourceSummary } from "./report-types.js";
 
@@ -51,6 +52,12 @@ export interface ScanOptions {
   fastPath?: boolean;
   /** Records before the window held back per batch (default 131,072; tests lower it to force many flushes). */
   deferBatch?: number;
+  /**
+   * A stored finding's status (open, acknowledged, suppressed, resolved), when the store knows it:
+   * values held back from baselines for a finding are folded in once it is acknowledged or
+   * suppressed. Without it every held finding counts as open.
+   */
+  findingStatus?: FindingStatusOf;
   /** Event ids listed per finding (default 20; `count` always has the total). The evaluation lifts it. */
   maxFindingEventIds?: number;
 }
@@ -161,15 +168,21 @@ export class Scanner implements RecordSink {
     // First every identity's window and baseline view, so that detectors can ask what the account
     // as a whole has done before (a region no identity of the account ever used).
     const prepared: Array<{ w: IdentityWindow; view: BaselineView }> = [];
+    const heldBy = new Map<string, Profile>();
+    const mergedBy = new Map<string, Profile>();
     for (const [key, acc] of ing.identities) {
       const w = acc.toWindow(win.start, win.end, geoLookup);
-      const stored = this.opts.storedProfile?.(key);
+      // Values held back for findings acknowledged or suppressed since are history now.
+      const storedRaw = this.opts.storedProfile?.(key);
+      const stored = releaseHeld(storedRaw, this.opts.findingStatus);
+      if (stored?.held) heldBy.set(key, stored);
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
       const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
       acc.foldAll();
       const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
       profiles.push(merged);
+      mergedBy.set(key, merged);
       const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
       views.set(key, view);
       baselineEvents += Math.max(0, acc.events - acc.windowEvents);
@@ -223,6 +236,26 @@ export class Scanner implements RecordSink {
       }
     }
 
+    // Never learn from an attack: the values open findings of medium or higher are about stay out
+    // of the persisted baselines (src/baseline/held.ts); findings say when a baseline excludes some.
+    const findings = collector.result();
+    const requests = new Map<string, HoldRequest[]>();
+    for (const f of findings) {
+      const values = collector.holds.get(f.id);
+      if (!values) continue;
+      let list = requests.get(f.identity.key);
+      if (!list) requests.set(f.identity.key, (list = []));
+      list.push({ finding: f.id, severity: f.severity, values });
+    }
+    for (const [key, reqs] of requests) {
+      const p = mergedBy.get(key);
+      if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus);
+    }
+    for (const f of findings) {
+      const note = heldNote(heldBy.get(f.identity.key));
+      if (note) f.why += note;
+    }
+
     const partialReasons = [...this.partialReasons];
     if (candidatesDropped > 0)
       partialReasons.push(`${candidatesDropped} events beyond the per-identity cap were not examined by event detectors`);
@@ -233,7 +266,7 @@ export class Scanner implements RecordSink {
       version: this.opts.version ?? "0.0.0",
       window: win,
       windows,
-      findings: collector.result(),
+      findings,
       learning,
       sources: this.sources,
       partialReasons,
