@@ -6,6 +6,8 @@ export default defineConfig({
     testTimeout: 20000,
     hookTimeout: 20000,
     pool: "forks",
+    // Every report a test builds is checked against schema/report.schema.json.
+    setupFiles: ["test/setup/report-schema.ts"],
     // `npm test` runs everything but the slow tests; `npm run test:all` (CI) runs them too.
     // Mark a test `it("...", { tags: ["slow"] }, ...)`, a whole file with a `// @module-tag slow` line.
     // Slow tests get more time: a busy 2-core machine (load average 18) ran the crash test past 60 s.

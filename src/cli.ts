@@ -33,7 +33,7 @@ interface ScanCliOptions {
   account?: string;
   region?: string;
   eventName?: string;
-  format?: "text" | "json" | "html";
+  format?: "text" | "json" | "html" | "jsonl" | "csv" | "ocsf";
   out?: string;
   store: string | false;
   failOn?: string;
@@ -95,7 +95,7 @@ function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(
 
 export async function scanCommand(o: ScanCliOptions): Promise<number> {
   const format = o.format ?? (process.stdout.isTTY ? "text" : "json");
-  if (format !== "text" && format !== "json" && format !== "html") throw new UsageError(`--format ${o.format}: expected text, json or html`);
+  if (!["text", "json", "html", "jsonl", "csv", "ocsf"].includes(format)) throw new UsageError(`--format ${o.format}: expected text, json, html, jsonl, csv or ocsf`);
   let failOn: Severity | undefined;
   if (o.failOn !== undefined) {
     if (!SEVERITIES.includes(o.failOn as Severity))
@@ -205,10 +205,17 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
         saveError = e;
       }
     }
+    const formats = format === "jsonl" || format === "csv" || format === "ocsf" ? await import("./scan/formats.js") : undefined;
     const text =
       format === "json"
         ? JSON.stringify(report, null, 2) + "\n"
-        : format === "html"
+        : format === "jsonl"
+          ? formats!.findingsJsonl(report)
+          : format === "csv"
+            ? formats!.findingsCsv(report)
+            : format === "ocsf"
+              ? formats!.findingsOcsf(report, { version: VERSION })
+              : format === "html"
           ? await (await import("./report/html.js")).reportHtml(report, profiles)
           : formatReportText(report);
     if (o.out) await writeFile(o.out, text);
@@ -326,7 +333,7 @@ export function buildProgram(): Command {
     .option("--account <id>", "AWS account id")
     .option("--region <region>", "AWS region")
     .option("--event-name <name>", "event name")
-    .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json", "html"]))
+    .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json", "html", "jsonl", "csv", "ocsf"]))
     .option("-o, --out <file>", "write the report to a file")
     .option("--store <dir>", "lowdb store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
     .option("--no-store", "do not read or write the store")

@@ -47,6 +47,12 @@ function bump(m: Map<string, number>, k: string, n: number): void {
 
 const iso = (t: number) => new Date(t).toISOString();
 
+/**
+ * Told of every report built (tests validate each one against schema/report.schema.json: see
+ * test/setup/report-schema.ts). Empty in production.
+ */
+export const reportObservers = new Set<(r: Report) => void>();
+
 export function buildReport(input: ReportInput): Report {
   const { windows, findings } = input;
   const names = new Map<string, number>();
@@ -271,6 +277,7 @@ export function buildReport(input: ReportInput): Report {
     recommendations: recommendations(input, findings, skippedTotal),
     suppressed: { count: 0, ids: [] },
   };
+  for (const observe of reportObservers) observe(report);
   return report;
 }
 
