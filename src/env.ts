@@ -35,6 +35,8 @@ export const OTHER_SETTINGS = [
   "HTTP_PROXY",
   "NO_PROXY",
   "NO_COLOR",
+  // npm run fuzz only: the C compiler of the sanitizer build (default gcc).
+  "CC",
 ] as const;
 
 /** Variables of the AWS SDK, Node, npm or Slack's own tools: never "did you mean" (except near-exact AWS ones). */
