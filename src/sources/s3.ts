@@ -10,9 +10,11 @@
  * - Downloads with bounded concurrency (8 in flight), gunzip as a stream, JSON.parse, and every
  *   record goes to the sink with origin `s3://bucket/key`. Data events are records like any other.
  * - Resumable: per account+region a cursor (`lastKey`: the newest object key below which every
- *   object was read). The next read starts `overlapMs` (15 min) before it, with ListObjectsV2
- *   StartAfter (keys sort by delivery time within a day); what is read twice is removed by the
- *   scanner's eventID de-duplication.
+ *   object was read). The next read lists from `overlapMs` (15 min) before it, with ListObjectsV2
+ *   StartAfter (keys sort by delivery time within a day), for files that land late; the cursor
+ *   also keeps the names of the objects it read in that overlap (`readKeys`, like the LookupEvents
+ *   cursor's boundary event ids), and they are not downloaded again, so no event is counted twice
+ *   across incremental reads.
  * - An object that decompresses beyond the size limit (TRAILHOUND_MAX_FILE_MB, default 512 MiB:
  *   a gzip bomb) is cut there, counted (`oversized-file`), named, and makes the result partial.
  * - A corrupt object is skipped and counted (`corrupt-file`), not fatal; objects that cannot be
@@ -51,6 +53,8 @@ export { parseTrailUrl, S3LocationError } from "./s3-layout.js";
 export const DEFAULT_S3_CONCURRENCY = 8;
 export const DEFAULT_S3_OVERLAP_MS = 15 * 60_000;
 export const DEFAULT_DELIVERY_LAG_MS = 60 * 60_000;
+/** Bound on the object names a cursor keeps (past it the oldest are dropped: read again, never lost). */
+export const MAX_CURSOR_KEYS = 5_000;
 
 // ---------------------------------------------------------------------------------------------
 // Ports
@@ -115,7 +119,8 @@ export interface S3SourceOptions {
 }
 
 export interface S3ReadResult extends SourceResult {
-  objects: { listed: number; read: number; corrupt: number; failed: number; bytes: number };
+  /** `alreadyRead`: listed again in an incremental read's overlap and not downloaded (the cursor had read them). */
+  objects: { listed: number; read: number; corrupt: number; failed: number; bytes: number; alreadyRead: number };
   /** Prefixes read: account/region pairs. */
   prefixes: Array<{ account: string; region: string; objects: number; startAfter?: string }>;
   cursorUpdates: Record<string, Cursor>;
@@ -130,6 +135,8 @@ interface RegionTarget {
   objects: LogObject[];
   startAfter?: string;
   oldCursor?: Cursor;
+  /** Names (below `prefix`) the cursor says were read. */
+  readBefore?: Set<string>;
 }
 
 interface LogObject {
@@ -137,7 +144,8 @@ interface LogObject {
   size: number;
   time: number | undefined;
   target: RegionTarget;
-  status?: "ok" | "corrupt" | "oversized" | "failed";
+  /** "seen": read by an earlier read (the cursor's `readKeys`), not downloaded again. */
+  status?: "ok" | "corrupt" | "oversized" | "failed" | "seen";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -198,6 +206,7 @@ export class S3Source implements EventSource {
         const c = await this.o.cursorStore.get(t.cursorKey);
         if (c?.lastKey) {
           t.oldCursor = c;
+          if (c.readKeys?.length) t.readBefore = new Set(c.readKeys);
           const kt = keyTime(c.lastKey);
           if (kt !== undefined && kt - overlap > start) {
             start = kt - overlap;
@@ -221,13 +230,15 @@ export class S3Source implements EventSource {
           if (!isLogObjectKey(k.key)) continue;
           const time = keyTime(k.key);
           if (time !== undefined && (time < firstMinute || time > lastTime)) continue;
-          t.objects.push({ key: k.key, size: k.size, time, target: t });
+          const seen = t.readBefore?.has(k.key.slice(t.prefix.length));
+          t.objects.push({ key: k.key, size: k.size, time, target: t, ...(seen ? { status: "seen" as const } : {}) });
         }
       }
     });
 
-    // 3. Download and parse, oldest delivery first.
-    const objects = targets.flatMap((t) => t.objects);
+    // 3. Download and parse, oldest delivery first (not what an earlier read already read).
+    const alreadyRead = targets.reduce((n, t) => n + t.objects.filter((x) => x.status === "seen").length, 0);
+    const objects = targets.flatMap((t) => t.objects.filter((x) => x.status !== "seen"));
     objects.sort((a, b) => (a.time ?? 0) - (b.time ?? 0) || (a.key < b.key ? -1 : 1));
     const totalBytes = objects.reduce((s, x) => s + x.size, 0);
     let done = 0,
@@ -307,20 +318,15 @@ export class S3Source implements EventSource {
       );
     if (signal?.aborted) partial.push(`stopped after ${done} of ${objects.length} S3 objects`);
 
-    // 4. Cursors: per account+region, the newest key below which everything was read.
+    // 4. Cursors: per account+region, the newest key below which everything was read, and the
+    //    names of what was read that the next read lists again (its overlap, and anything read
+    //    past an object that could not be).
     const cursorUpdates: Record<string, Cursor> = {};
     if (incremental && this.o.cursorStore) {
       const updatedAt = new Date((this.o.now ?? Date.now)()).toISOString();
       for (const t of targets) {
-        const sorted = [...t.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-        let last: LogObject | undefined;
-        for (const x of sorted) {
-          // Corrupt and oversized objects are passed (reported once, not re-read for ever).
-          if (x.status !== "ok" && x.status !== "corrupt" && x.status !== "oversized") break;
-          last = x;
-        }
-        if (!last || (t.oldCursor?.lastKey && t.oldCursor.lastKey >= last.key)) continue;
-        cursorUpdates[t.cursorKey] = { newestTime: last.time ?? 0, newestIds: [], updatedAt, lastKey: last.key };
+        const c = nextCursor(t, overlap, updatedAt);
+        if (c) cursorUpdates[t.cursorKey] = c;
       }
     }
     const store = this.o.cursorStore;
@@ -331,18 +337,55 @@ export class S3Source implements EventSource {
     if (this.o.cursorCommit !== "manual") await commitCursors();
 
     const noteParts = [`${read} of ${objects.length} objects (${mb(bytes)} MB) in ${targets.length} account/region prefixes`];
+    if (alreadyRead) noteParts.push(`${alreadyRead} listed again and not reread (read before)`);
     if (corrupt) noteParts.push(`${corrupt} corrupt`);
     if (oversized.length) noteParts.push(`${oversized.length} over the size limit`);
     if (failures.length) noteParts.push(`${failures.length} unreadable`);
     return {
       summary: { kind: "s3", name: this.name, records: counted.records(), skipped: counted.skipped(), note: noteParts.join(", ") },
       partialReasons: partial,
-      objects: { listed: objects.length, read, corrupt, failed: failures.length, bytes },
+      objects: { listed: objects.length, read, corrupt, failed: failures.length, bytes, alreadyRead },
       prefixes: targets.map((t) => ({ account: t.account, region: t.region, objects: t.objects.length, ...(t.startAfter ? { startAfter: t.startAfter } : {}) })),
       cursorUpdates,
       commitCursors,
     };
   }
+}
+
+/**
+ * A region's next cursor, or undefined when it would not change. `lastKey` moves (never back) to
+ * the newest key below which every object was read (corrupt and oversized ones count as read:
+ * reported once, not re-read for ever); `readKeys` are the objects read (now or before) that the
+ * next read lists again: delivered at most `overlap` before `lastKey`, or after it.
+ */
+function nextCursor(t: RegionTarget, overlap: number, updatedAt: string): Cursor | undefined {
+  const done = (x: LogObject) => x.status === "ok" || x.status === "corrupt" || x.status === "oversized" || x.status === "seen";
+  const sorted = [...t.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  let last: LogObject | undefined;
+  for (const x of sorted) {
+    if (!done(x)) break;
+    last = x;
+  }
+  const old = t.oldCursor;
+  const lastKey = old?.lastKey && (!last || old.lastKey >= last.key) ? old.lastKey : last?.key;
+  if (lastKey === undefined) return undefined;
+  const lastTime = lastKey === last?.key ? (last.time ?? 0) : (old?.newestTime ?? 0);
+  // The next read lists from the minute of (lastKey's delivery time - overlap).
+  const from = Math.floor(((keyTime(lastKey) ?? lastTime) - overlap) / 60_000) * 60_000;
+  const keep = new Set<string>();
+  for (const n of old?.readKeys ?? []) {
+    const kt = keyTime(n);
+    if (kt === undefined || kt >= from) keep.add(n);
+  }
+  for (const x of sorted) if (done(x) && (x.time === undefined || x.time >= from)) keep.add(x.key.slice(t.prefix.length));
+  let readKeys = [...keep].sort();
+  if (readKeys.length > MAX_CURSOR_KEYS) readKeys = readKeys.slice(readKeys.length - MAX_CURSOR_KEYS);
+  if (old && old.lastKey === lastKey && sameList(old.readKeys ?? [], readKeys)) return undefined;
+  return { newestTime: lastTime, newestIds: [], updatedAt, lastKey, ...(readKeys.length ? { readKeys } : {}) };
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 // ---------------------------------------------------------------------------------------------

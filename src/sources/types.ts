@@ -60,6 +60,12 @@ export interface Cursor {
   updatedAt: string;
   /** S3: last object key read under the prefix. */
   lastKey?: string;
+  /**
+   * S3: the objects already read that the next read lists again (those delivered within the
+   * overlap before `lastKey`, and any read past an object that could not be): their names below
+   * the account+region prefix, so that they are not read (and counted) twice.
+   */
+  readKeys?: string[];
 }
 
 export interface SourceResult {

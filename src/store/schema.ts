@@ -170,6 +170,7 @@ export const CursorSchema = z.object({
   newestIds: z.array(z.string()),
   updatedAt: z.string(),
   lastKey: z.string().optional(),
+  readKeys: z.array(z.string()).optional(),
 });
 
 export const ScanRecordSchema = z.object({
