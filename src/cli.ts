@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from "commander";
+import { Argument, Command, CommanderError, Option } from "commander";
 import { writeFile } from "node:fs/promises";
 import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
 import { InputError, FileSource } from "./sources/files.js";
@@ -60,6 +60,7 @@ interface ScanCliOptions {
   athenaTableFlavor?: "trailhound" | "aws";
   baselineDays?: string;
   athenaBaseline: boolean;
+  export?: string;
 }
 
 function list(s: string | undefined): string[] | undefined {
@@ -220,12 +221,24 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
           : formatReportText(report);
     if (o.out) await writeFile(o.out, text);
     else process.stdout.write(text);
+    // --export securityhub: the scan's findings, with their state in the store when there is one.
+    let exportFailed = false;
+    if (o.export) {
+      const { exportFindings } = await import("./notify/securityhub-cli.js");
+      const r = await exportFindings(report.findings, (id) => (store && saveError === undefined ? store.findingStatus(id) : undefined), {
+        env: process.env,
+        err: (s) => process.stderr.write(s),
+      });
+      exportFailed = r.failed.length > 0;
+    }
     if (saveError !== undefined) {
       process.stderr.write(saveFailureMessage(saveError, { report, profiles: profiles.length, out: o.out, storeDir: o.store as string, incremental: Boolean(o.incremental || o.source) }));
       if (debugEnabled()) process.stderr.write(`${(saveError as Error).stack ?? String(saveError)}\n`);
       closeRetry = false;
       return EXIT.usage;
     }
+    // Findings not imported are an expected failure (named above): exit 2, before --fail-on's 3.
+    if (exportFailed) return EXIT.usage;
     if (failOn && report.findings.some((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK[failOn!])) return EXIT.threshold;
     return EXIT.ok;
   } finally {
@@ -335,6 +348,7 @@ export function buildProgram(): Command {
     .option("--event-name <name>", "event name")
     .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json", "html", "jsonl", "csv", "ocsf"]))
     .option("-o, --out <file>", "write the report to a file")
+    .addOption(new Option("--export <target>", "also import the findings into AWS Security Hub (BatchImportFindings, ASFF; TRAILHOUND_SECURITYHUB_* settings)").choices(["securityhub"]))
     .option("--store <dir>", "lowdb store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
     .option("--no-store", "do not read or write the store")
     .option("--fail-on <severity>", "exit 3 when a finding at or above this severity exists")
@@ -421,6 +435,17 @@ export function buildProgram(): Command {
     .action(async (id: string, o: import("./respond/cli.js").ContainCliOptions) => {
       const { containCommand } = await import("./respond/cli.js");
       process.exitCode = await containCommand(id, o);
+    });
+
+  program
+    .command("export")
+    .description("Import the stored findings into AWS Security Hub (the same ids: a re-import updates them; suppressed and resolved ones are archived)")
+    .addArgument(new Argument("<target>", "where to").choices(["securityhub"]))
+    .option("--status <list>", "comma-separated finding states to export (default: open,acknowledged,suppressed,resolved)")
+    .option("--store <dir>", "store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
+    .action(async (target: string, o: import("./notify/securityhub-cli.js").ExportCliOptions) => {
+      const { exportCommand } = await import("./notify/securityhub-cli.js");
+      process.exitCode = await exportCommand(target, o, { env: process.env, err: (s) => process.stderr.write(s) });
     });
 
   program

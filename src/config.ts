@@ -6,6 +6,7 @@
 import { existsSync } from "node:fs";
 import { z } from "zod";
 import { notifySettings, type NotifySettings } from "./notify/index.js";
+import { securityHubSettings, type SecurityHubSettings } from "./notify/securityhub-settings.js";
 import { DIGEST_SETTING_HINTS, cronProblem, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
 import { OTHER_SETTINGS, timeZoneProblem } from "./env.js";
 import { alertEveryProblem } from "./digest/alerts.js";
@@ -51,6 +52,11 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_WEBHOOK_SEVERITY: "the lowest severity sent to the webhook: critical, high, medium (default), low or info",
   TRAILHOUND_PAGERDUTY_ROUTING_KEY: "the 32-character integration key of a PagerDuty service's Events API v2 integration",
   TRAILHOUND_PAGERDUTY_SEVERITY: "the lowest severity that pages: critical, high (default), medium, low or info",
+  TRAILHOUND_SECURITYHUB: "on or off (default off): the bot imports the findings of its scans into AWS Security Hub, and updates them when they are acknowledged, resolved or suppressed",
+  TRAILHOUND_SECURITYHUB_REGION: "the AWS region whose Security Hub receives the findings (default: each finding's own region)",
+  TRAILHOUND_SECURITYHUB_ROLE_ARNS:
+    "comma-separated IAM role ARNs, one per account, assumed to import that account's findings (securityhub:BatchImportFindings); default: the credential chain, for its own account only",
+  TRAILHOUND_SECURITYHUB_SEVERITY: "the lowest severity exported to Security Hub: critical, high, medium, low (default) or info",
   TRAILHOUND_REGIONS: "comma-separated AWS regions to read, e.g. us-east-1,eu-west-1",
   AWS_PROFILE: "a profile name from ~/.aws/config (default: the standard AWS credential chain)",
   TRAILHOUND_ROLE_ARNS: "comma-separated IAM role ARNs to assume per account, e.g. arn:aws:iam::123456789012:role/TrailhoundRead",
@@ -147,6 +153,10 @@ const EnvSchema = z.object({
     TRAILHOUND_WEBHOOK_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
     TRAILHOUND_PAGERDUTY_ROUTING_KEY: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{32}$/.test(v), "must be the 32-character integration key"),
     TRAILHOUND_PAGERDUTY_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
+    TRAILHOUND_SECURITYHUB: optStr.refine((v) => v === undefined || /^(on|off|true|false|1|0|yes|no)$/i.test(v), "must be on or off"),
+    TRAILHOUND_SECURITYHUB_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like eu-west-1"),
+    TRAILHOUND_SECURITYHUB_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+    TRAILHOUND_SECURITYHUB_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
     TRAILHOUND_CHANNELS: optStr.refine((v) => list(v).every((c) => /^[CG][A-Z0-9]{2,}$/.test(c)), "every entry must be a channel id (C... or G...), not a #name"),
     TRAILHOUND_MAX_SCANS_PER_USER: optStr.refine((v) => v === undefined || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 20), "must be a whole number 1-20"),
     TRAILHOUND_ACK_ANYONE: optStr.refine(
@@ -225,6 +235,8 @@ export interface Config {
   ackAnyone: boolean;
   /** Outbound notifications (src/notify): webhook and PagerDuty. */
   notify: NotifySettings;
+  /** AWS Security Hub export (src/notify/securityhub.ts). */
+  securityHub: SecurityHubSettings;
   /** Containment (src/respond): who may, with which roles, and the two-person rule. */
   respond: {
     responders: { users: string[]; groups: string[] };
@@ -305,6 +317,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
       : {}),
     ...(e.TRAILHOUND_CHANNELS !== undefined ? { channels: list(e.TRAILHOUND_CHANNELS) } : {}),
     notify: notifySettings(e),
+    securityHub: securityHubSettings(e),
     respond: {
       responders: {
         users: list(e.TRAILHOUND_RESPONDERS).filter((a) => SLACK_USER.test(a)),

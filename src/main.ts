@@ -23,6 +23,8 @@ import { slackDispatcher } from "./net.js";
 import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
 import type { RespondContext } from "./slack/context.js";
 import { deadLetterPath, Notifier } from "./notify/index.js";
+import { sdkStsFactory } from "./sources/aws-accounts.js";
+import { VERSION } from "./version.js";
 import { pruneSettingsFromEnv, startPruneSchedule } from "./store/prune-schedule.js";
 
 export interface BotDeps {
@@ -223,7 +225,7 @@ export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = SHUTD
 /** `trailhound serve`. `digestSources`: where digest scans read (default LookupEvents). */
 export async function serve(
   env: NodeJS.ProcessEnv = process.env,
-  wiring: { scans?: ScanService; digestSources?: SourceFactory } = {},
+  wiring: { scans?: ScanService; digestSources?: SourceFactory; securityHub?: import("./notify/securityhub.js").SecurityHubFactory } = {},
 ): Promise<RunningBot> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
@@ -233,6 +235,26 @@ export async function serve(
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
   const notifier = new Notifier({ settings: config.notify, getFinding: (id) => store.getFinding(id), log, deadLetterFile: deadLetterPath(config.dataDir) });
   if (notifier.enabled) store.onChange(notifier.handle);
+  // Security Hub (TRAILHOUND_SECURITYHUB=on): the findings of every scan, and their state changes.
+  if (config.securityHub.auto) {
+    const { SecurityHubSync, securityHubFactory } = await import("./notify/securityhub.js");
+    const sh = config.securityHub;
+    const factory =
+      wiring.securityHub ??
+      securityHubFactory({ roleArns: sh.roleArns, sts: sdkStsFactory({ region: "us-east-1", ...(sh.profile ? { profile: sh.profile } : {}) }), ...(sh.profile ? { profile: sh.profile } : {}) });
+    const sync = new SecurityHubSync({
+      settings: sh,
+      factory,
+      getFinding: (id) => {
+        const f = store.getFinding(id);
+        return f ? { finding: f.finding, status: f.status } : undefined;
+      },
+      log,
+      version: VERSION,
+    });
+    store.onChange(sync.handle);
+    log.info("Security Hub export on", { region: sh.region ?? "each finding's region", minSeverity: sh.minSeverity });
+  }
   // Bounded growth: prune a minute after start, then daily (TRAILHOUND_PRUNE_DAYS=off: never).
   const pruner = pruning ? startPruneSchedule(store, pruning, log) : undefined;
   // One geo resolver and one scan service for slash commands and digests alike.
