@@ -1,14 +1,27 @@
-import { mkdir, writeFile, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { rng } from "../util/rng.js";
+import { makeRealisticIdentities, realisticRecord } from "./generate-realistic.js";
 
 /**
- * Generates realistic CloudTrail S3 delivery files for the benchmark: thousands of identities
- * (IAM users, roles with sessions, service roles, AWS services), a skewed API mix, public and
- * private source IPs, real-looking user agents, request parameters, some errors, spread over
- * `days` days. Deterministic (seeded), so runs are comparable.
+ * Generates CloudTrail S3 delivery files for the benchmarks, deterministic from the seed, in one
+ * of two profiles:
+ * - `lean` (the default, the project's historical bench data): thousands of identities (IAM
+ *   users, roles with sessions, service roles, AWS services) in one account, a skewed mix of 30
+ *   APIs, two addresses and one user agent per identity, the same small request parameters on
+ *   every call, some errors, files of `perFile` records;
+ * - `realistic` (generate-realistic.ts): three accounts and nine regions, SSO sessions named by
+ *   e-mail, CI through web identity, cross-account roles, many addresses, user agents and
+ *   sessions per identity, ~110 APIs, request parameters shaped per API, varied tlsDetails,
+ *   files of very different sizes per account and region.
+ * The manifest that lets a second run reuse the data is `.manifest.json`: hidden, so a scan of
+ * the folder never lists it.
  */
+export type BenchProfile = "lean" | "realistic";
+export const BENCH_PROFILES: readonly BenchProfile[] = ["lean", "realistic"];
+
 export interface GenerateOptions {
   dir: string;
   events: number;
@@ -17,6 +30,8 @@ export interface GenerateOptions {
   perFile: number;
   seed?: number;
   account?: string;
+  /** Default `lean`. */
+  profile?: BenchProfile;
 }
 
 
@@ -153,13 +168,37 @@ function makeIdentities(r: () => number, n: number, account: string): Ident[] {
 
 export async function generate(o: GenerateOptions): Promise<{ files: number; events: number; bytes: number }> {
   const account = o.account ?? "111122223333";
-  const manifestPath = join(o.dir, "manifest.json");
-  const want = JSON.stringify({ v: 5, ...o, dir: undefined });
-  try {
-    const m = JSON.parse(await readFile(manifestPath, "utf8")) as { want: string; files: number; events: number; bytes: number };
-    if (m.want === want) return { files: m.files, events: m.events, bytes: m.bytes };
-  } catch {
-    // not generated yet
+  const manifestPath = join(o.dir, ".manifest.json");
+  // Older benches wrote it visibly, where a scan of the folder read it as a non-CloudTrail file.
+  const oldManifest = join(o.dir, "manifest.json");
+  const profile = o.profile ?? "lean";
+  const want = JSON.stringify({ v: 5, ...o, dir: undefined, profile: profile === "lean" ? undefined : profile });
+  let ours = false;
+  for (const p of [manifestPath, oldManifest]) {
+    try {
+      const m = JSON.parse(await readFile(p, "utf8")) as { want: string; files: number; events: number; bytes: number };
+      ours = true;
+      if (m.want === want) {
+        if (p === oldManifest) {
+          await writeFile(manifestPath, JSON.stringify(m));
+          await rm(oldManifest, { force: true });
+        }
+        return { files: m.files, events: m.events, bytes: m.bytes };
+      }
+    } catch {
+      // not generated yet
+    }
+  }
+  // Data of another profile or size left in the folder would be scanned with the new one: removed,
+  // but only where this generator wrote it (never someone's own logs given as --dir).
+  if (ours) await rm(join(o.dir, "AWSLogs"), { recursive: true, force: true });
+  else if (existsSync(join(o.dir, "AWSLogs"))) throw new Error(`${o.dir} holds logs this generator did not write (no .manifest.json): choose another --dir`);
+  await rm(manifestPath, { force: true });
+  await rm(oldManifest, { force: true });
+  if (profile === "realistic") {
+    const g = await generateRealistic(o);
+    await writeFile(manifestPath, JSON.stringify({ want, ...g }));
+    return g;
   }
   const r = rng(o.seed ?? 42);
   const ids = makeIdentities(r, o.identities, account);
@@ -235,4 +274,64 @@ export async function generate(o: GenerateOptions): Promise<{ files: number; eve
   }
   await writeFile(manifestPath, JSON.stringify({ want, files, events: written, bytes }));
   return { files, events: written, bytes };
+}
+
+/** The `realistic` profile: one file per account, region and interval, of very different sizes. */
+async function generateRealistic(o: GenerateOptions): Promise<{ files: number; events: number; bytes: number }> {
+  const r = rng(o.seed ?? 42);
+  const ids = makeRealisticIdentities(r, o.identities);
+  // Identities by (account, region), weighted: an identity calls its first region most.
+  const buckets = new Map<string, { account: string; region: string; ids: typeof ids; cum: number[]; total: number }>();
+  for (const id of ids) {
+    id.regions.forEach((region, k) => {
+      const key = `${id.account}|${region}`;
+      let b = buckets.get(key);
+      if (!b) buckets.set(key, (b = { account: id.account, region, ids: [], cum: [], total: 0 }));
+      b.ids.push(id);
+      b.cum.push((b.total += (id.weight + 0.0005) / (k === 0 ? 1 : 3 * k)));
+    });
+  }
+  const bucketList = [...buckets.values()].sort((a, b) => (a.account + a.region).localeCompare(b.account + b.region));
+  const bucketCum: number[] = [];
+  let all = 0;
+  for (const b of bucketList) bucketCum.push((all += b.total));
+  const search = (cum: number[], x: number) => {
+    let lo = 0,
+      hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid]! < x) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  };
+  // File sizes: most files small, some large (mean about perFile).
+  const sizes: number[] = [];
+  for (let left = o.events; left > 0; ) {
+    const n = Math.min(left, 1 + Math.floor(Math.pow(r(), 2) * o.perFile * 3));
+    sizes.push(n);
+    left -= n;
+  }
+  const start = Date.parse("2024-03-01T00:00:00Z");
+  const span = o.days * 86_400_000;
+  let bytes = 0;
+  for (let f = 0; f < sizes.length; f++) {
+    const b = bucketList[search(bucketCum, r() * all)]!;
+    const fileStart = start + (span * f) / sizes.length;
+    const fileSpan = span / sizes.length;
+    const records: unknown[] = [];
+    for (let k = 0; k < sizes[f]!; k++) {
+      const id = b.ids[search(b.cum, r() * b.total)]!;
+      records.push(realisticRecord(r, id, Math.floor(fileStart + r() * fileSpan), b.region));
+    }
+    const ts = new Date(fileStart + fileSpan);
+    const day = ts.toISOString().slice(0, 10).split("-");
+    const dir = join(o.dir, "AWSLogs", b.account, "CloudTrail", b.region, day[0]!, day[1]!, day[2]!);
+    await mkdir(dir, { recursive: true });
+    const stamp = ts.toISOString().replace(/[-:]/g, "").slice(0, 13) + "Z";
+    const body = gzipSync(JSON.stringify({ Records: records }), { level: 6 });
+    bytes += body.length;
+    await writeFile(join(dir, `${b.account}_CloudTrail_${b.region}_${stamp}_${String(f).padStart(6, "0")}.json.gz`), body);
+  }
+  return { files: sizes.length, events: o.events, bytes };
 }

@@ -6,7 +6,7 @@
  * identically.
  */
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { gunzipSized } from "../sources/files.js";
 import { nativeWalk, walkKind } from "../ingest/native-walk.js";
 import { indexRecords, indexRecordsJs, STRIDE } from "../ingest/record-bytes.js";
@@ -14,7 +14,7 @@ import { benchFiles, numArg, strArg } from "./cli-args.js";
 import { generate } from "./generate.js";
 
 async function main(): Promise<void> {
-  const dir = resolve(strArg("dir") ?? "bench-data");
+  const dir = resolve(strArg("dir") ?? join("bench-data", "lean"));
   await generate({ dir, events: 1_000_000, identities: 5_000, days: 14, perFile: 1000 });
   const docs = benchFiles(dir)
     .slice(0, numArg("files", 300))
