@@ -297,7 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   return {
     slack: {
       botToken: e.SLACK_BOT_TOKEN,
-      ...(socket ? { appToken: e.SLACK_APP_TOKEN } : {}),
+      ...(e.SLACK_APP_TOKEN !== undefined ? { appToken: e.SLACK_APP_TOKEN } : {}),
       ...(e.SLACK_SIGNING_SECRET !== undefined ? { signingSecret: e.SLACK_SIGNING_SECRET } : {}),
       mode: socket ? "socket" : "http",
       ...(e.PORT !== undefined ? { port: Number(e.PORT) } : socket ? {} : { port: 3000 }),

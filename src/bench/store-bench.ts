@@ -75,9 +75,11 @@ export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCap
         ? `user:${account}:${pick(["alice", "bob", "carol", "dave", "erin", "svc", "build", "ops"])}.${i.toString(36)}`
         : `service:${pick(SERVICES)}.amazonaws.com-${i}`;
   const p = emptyProfile(key, kind < 0.55 ? "AssumedRole" : kind < 0.95 ? "IAMUser" : "AWSService");
-  p.arn = key.startsWith("role:") ? `arn:aws:iam::${account}:role/${key.split(":")[2]}` : key.startsWith("user:") ? `arn:aws:iam::${account}:user/${key.split(":")[2]}` : undefined;
+  const name = key.split(":")[2]; // absent for service keys
+  if (key.startsWith("role:")) p.arn = `arn:aws:iam::${account}:role/${name}`;
+  else if (key.startsWith("user:")) p.arn = `arn:aws:iam::${account}:user/${name}`;
   p.accountId = account;
-  p.userName = key.split(":")[2];
+  if (name !== undefined) p.userName = name;
   const historyDays = tier === "heavy" ? 90 : tier === "medium" ? int(30, 90) : int(1, 60);
   const activeDays = tier === "heavy" ? int(75, 90) : tier === "medium" ? int(10, historyDays) : int(1, Math.min(historyDays, 15));
   const first = NOW - historyDays * DAY + int(0, 3600) * 1000;
@@ -163,7 +165,7 @@ function makeFinding(r: () => number, i: number, keys: string[]): Finding {
     score: Math.round(r() * 100),
     identity: { key, type: "AssumedRole", arn: `arn:aws:iam::111122223333:role/${key}`, accountId: "111122223333" },
     sourceIp: `198.51.100.${i % 250}`,
-    region: REGIONS[i % REGIONS.length],
+    region: REGIONS[i % REGIONS.length]!, // index modulo the length
     eventIds: Array.from({ length: 1 + Math.floor(r() * 20) }, () => crypto.randomUUID()),
     firstSeen: new Date(NOW - 3 * HOUR).toISOString(),
     lastSeen: new Date(NOW - HOUR).toISOString(),

@@ -10,26 +10,28 @@ export const SEVERITY_RANK: Record<Severity, number> = { critical: 4, high: 3, m
 /** How the source address of an event is classified. Only `public` feeds geography. */
 export type IpKind = "public" | "private" | "service" | "internal" | "other" | "none";
 
+// Optional fields of Principal and TrailEvent are typed `?: T | undefined`: normalize.ts builds every
+// object with all of them present (undefined when CloudTrail has no value), one hidden class for all.
 export interface Principal {
   /** Stable identity key, e.g. `user:1111:alice`, `role:1111:Deploy`, `root:1111`, `service:lambda.amazonaws.com`. */
   key: string;
   /** CloudTrail userIdentity.type (IAMUser, AssumedRole, Root, AWSService, ...). */
   type: string;
   /** IAM user ARN, role ARN (session issuer), root ARN, or the STS ARN when nothing better exists. */
-  arn?: string;
-  accountId?: string;
+  arn?: string | undefined;
+  accountId?: string | undefined;
   /** IAM user name or role name. */
-  userName?: string;
+  userName?: string | undefined;
   /** Assumed-role session name (kept beside the key, never the key). */
-  sessionName?: string;
-  principalId?: string;
-  accessKeyId?: string;
+  sessionName?: string | undefined;
+  principalId?: string | undefined;
+  accessKeyId?: string | undefined;
   /** The AWS service that acted with these credentials, when present. */
-  invokedBy?: string;
+  invokedBy?: string | undefined;
   /** sessionContext.attributes.mfaAuthenticated === "true". */
-  mfa?: boolean;
+  mfa?: boolean | undefined;
   /** Session issued to the console (sessionCredentialFromConsole). */
-  fromConsole?: boolean;
+  fromConsole?: boolean | undefined;
 }
 
 export interface TrailEvent {
@@ -54,22 +56,22 @@ export interface TrailEvent {
   userAgent: string;
   /** User-agent family: terraform, aws-cli/2, python, aws-sdk-go, browser, console, internal, aws-service, ... */
   uaFamily: string;
-  errorCode?: string;
-  errorMessage?: string;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
   /** Any failure: an errorCode, or a failed console login. */
   failed: boolean;
   /** Authorisation failures (AccessDenied family, UnauthorizedOperation, failed console logins). */
   denied: boolean;
-  readOnly?: boolean;
-  managementEvent?: boolean;
-  eventCategory?: string;
+  readOnly?: boolean | undefined;
+  managementEvent?: boolean | undefined;
+  eventCategory?: string | undefined;
   requestParameters: Record<string, unknown> | null;
   responseElements: Record<string, unknown> | null;
   additionalEventData: Record<string, unknown> | null;
-  serviceEventDetails?: Record<string, unknown> | null;
-  resources?: Array<{ arn?: string; accountId?: string; type?: string }>;
-  vpcEndpointId?: string;
-  sharedEventId?: string;
+  serviceEventDetails?: Record<string, unknown> | null | undefined;
+  resources?: Array<{ arn?: string; accountId?: string; type?: string }> | undefined;
+  vpcEndpointId?: string | undefined;
+  sharedEventId?: string | undefined;
 }
 
 /**

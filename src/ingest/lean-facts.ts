@@ -40,7 +40,7 @@ export interface RecordFields {
    * has none (or null), an object with only the read keys otherwise; undefined: not read (the
    * record then takes the full path when its call needs them).
    */
-  requestParameters?: Record<string, unknown> | null;
+  requestParameters?: Record<string, unknown> | null | undefined;
 }
 
 /** Facts of a record that only trains baselines (see Scanner's fast path). Reused: copy what you keep. */

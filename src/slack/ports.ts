@@ -80,8 +80,9 @@ export type BotStore = Pick<
 export interface DigestSchedule {
   /** Next run, or null when unknown (not scheduled yet). */
   nextRun(): Date | null;
-  channel?: string;
+  /** Undefined when nothing is scheduled (the scheduler's getters say so). */
+  channel?: string | undefined;
   /** The cron expression and time zone, shown when the next run is unknown. */
-  cron?: string;
-  tz?: string;
+  cron?: string | undefined;
+  tz?: string | undefined;
 }

@@ -45,7 +45,7 @@ export const sdkStsFactory: StsFactory = (cfg) => {
   });
   return {
     async getCallerIdentity(signal) {
-      const out = await client.send(new GetCallerIdentityCommand({}), { abortSignal: signal });
+      const out = await client.send(new GetCallerIdentityCommand({}), signal ? { abortSignal: signal } : {});
       if (!out.Account) throw new Error("STS GetCallerIdentity returned no account");
       return { account: out.Account, ...(out.Arn ? { arn: out.Arn } : {}) };
     },
@@ -57,7 +57,7 @@ export const sdkStsFactory: StsFactory = (cfg) => {
           DurationSeconds: durationSeconds,
           ...(opts?.externalId ? { ExternalId: opts.externalId } : {}),
         }),
-        { abortSignal: signal },
+        signal ? { abortSignal: signal } : {},
       );
       const c = out.Credentials;
       if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`STS AssumeRole ${roleArn} returned no credentials`);

@@ -67,7 +67,7 @@ export function sdkOrganizationsPort(o: { profile?: string } = {}): Organization
   const client = new OrganizationsClient({ region: "us-east-1", maxAttempts: 4, ...(o.profile ? { profile: o.profile } : {}), requestHandler: awsRequestHandler() });
   return {
     async listAccounts(nextToken, signal) {
-      const out = await client.send(new ListAccountsCommand(nextToken ? { NextToken: nextToken } : {}), { abortSignal: signal });
+      const out = await client.send(new ListAccountsCommand(nextToken ? { NextToken: nextToken } : {}), signal ? { abortSignal: signal } : {});
       const accounts: OrgAccount[] = [];
       for (const a of out.Accounts ?? []) {
         if (!a.Id) continue;
@@ -168,7 +168,7 @@ export function sdkRegionsPort(o: { profile?: string } = {}): RegionsPort {
             MaxResults: 50,
             ...(nextToken ? { NextToken: nextToken } : {}),
           }),
-          { abortSignal: signal },
+          signal ? { abortSignal: signal } : {},
         );
         return {
           regions: (out.Regions ?? []).flatMap((r) => (r.RegionName ? [{ name: r.RegionName, status: String(r.RegionOptStatus ?? "") }] : [])),

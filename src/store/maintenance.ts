@@ -355,5 +355,5 @@ async function replaceWith(
     `restored ${chosen.info.name} (schema v${chosen.info.version}, taken ${chosen.info.createdAt}, ${formatBytes(chosen.info.bytes)}) to ${file}`,
   ];
   if (movedAside) lines.push(`the previous store file was kept as ${movedAside}`);
-  return { restored: chosen.info, movedAside, skipped, lines };
+  return { restored: chosen.info, ...(movedAside ? { movedAside } : {}), skipped, lines };
 }

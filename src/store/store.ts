@@ -292,7 +292,7 @@ const OPEN_FILES = new Set<string>();
 export class TrailStore {
   readonly #db: Low<StoreData>;
   readonly #backend: Backend;
-  readonly #opts: Required<Omit<StoreOptions, "onWarning" | "lockTimeoutMs">> & Pick<StoreOptions, "onWarning">;
+  readonly #opts: Required<Omit<StoreOptions, "onWarning" | "lockTimeoutMs">> & { onWarning: StoreOptions["onWarning"] | undefined };
   #pending: Job[] = [];
   #running = false;
   #idle: Array<() => void> = [];
@@ -1418,6 +1418,7 @@ export class TrailStore {
           `(prune({ olderThanDays: 30 }) also drops resolved findings and ended suppressions as old), or lower the baseline caps.`,
       );
     }
+    const lastBackup = this.#backend.lastBackup?.();
     return {
       ...(this.#backend.file ? { file: this.#backend.file } : {}),
       bytes,
@@ -1426,7 +1427,7 @@ export class TrailStore {
       counts,
       writes: this.#writes,
       ...(this.#backend.lastWriteMs ? { lastWriteMs: this.#backend.lastWriteMs() } : {}),
-      ...(this.#backend.lastBackup?.() ? { lastBackup: this.#backend.lastBackup() } : {}),
+      ...(lastBackup ? { lastBackup } : {}),
       warnings,
     };
   }

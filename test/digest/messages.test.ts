@@ -24,7 +24,7 @@ function plan(over: Partial<DigestPlan> = {}): DigestPlan {
 }
 
 const item = (i: number, over: Partial<DigestItem> = {}): DigestItem => ({
-  finding: makeFinding(i, { severity: (["critical", "high", "medium", "low", "info"] as const)[i % 5], title: `${EVIL} ${i}`, identity: { key: `user:1:${EVIL}`, type: "IAMUser", userName: EVIL } }),
+  finding: makeFinding(i, { severity: (["critical", "high", "medium", "low", "info"] as const)[i % 5]! /* i % 5 indexes the five */, title: `${EVIL} ${i}`, identity: { key: `user:1:${EVIL}`, type: "IAMUser", userName: EVIL } }),
   change: "new",
   state: { status: "open" },
   ...over,

@@ -102,7 +102,7 @@ export class DigestSlackServer {
         if (!args.channel || !args.text) this.invalid.push("postMessage without channel or text");
         const ts = `${Math.floor(this.now() / 1000)}.${String(this.seq++).padStart(6, "0")}`;
         const p: Posted = { channel: args.channel!, ts, text: args.text!, blocks, ...(args.thread_ts ? { thread_ts: args.thread_ts } : {}) };
-        if (args.metadata) p.metadata = JSON.parse(args.metadata) as Posted["metadata"];
+        if (args.metadata) p.metadata = JSON.parse(args.metadata) as NonNullable<Posted["metadata"]>;
         this.posted.push(p);
         if (scripted && "error" in scripted) return { status: 500, body: { ok: false } };
         return { status: 200, body: { ok: true, channel: args.channel, ts } };

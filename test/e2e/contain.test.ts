@@ -5,7 +5,7 @@
 import nock from "nock";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { findingBlocks } from "../../src/slack/views/finding.js";
-import { ACCOUNT, KEY, awsEnv, fakeAws, finding, memoryEvents } from "../respond/support.js";
+import { ACCOUNT, KEY, awsEnv, fakeAws, finding, memoryEvents, rootFinding } from "../respond/support.js";
 import { buttonClick, CHANNEL, startTestBot, TEAM, type TestBot } from "../slack/support/harness.js";
 import type { Finding } from "../../src/scan/report-types.js";
 
@@ -161,7 +161,7 @@ describe("Contain… through the real Bolt app", () => {
 
   it("offers nothing for root: the modal says why and has no submit", async () => {
     fakeAws();
-    const root = finding({ id: "Froot000000000001", identity: { key: `root:${ACCOUNT}`, type: "Root", arn: `arn:aws:iam::${ACCOUNT}:root`, userName: undefined } });
+    const root = rootFinding();
     const bot = await start({}, [root]);
     const plan = await openPlan(bot, root);
     expect(plan.json).toContain("root user");

@@ -255,6 +255,13 @@ function pick<T>(r: () => number, xs: readonly T[]): T {
 }
 
 /** Illustrative public addresses and where the generator says they are. */
+/** The array as a non-empty tuple type, so that `[0]` is known to exist. */
+function nonEmpty<T>(a: readonly T[]): readonly [T, ...T[]] {
+  const [first, ...rest] = a;
+  if (first === undefined) throw new Error("expected a non-empty array");
+  return [first, ...rest];
+}
+
 export const GEN_IPS = {
   parisOrange: ["90.12.34.56", "90.12.77.10", "86.200.14.3"],
   parisOrangeNew: "90.47.201.9",
@@ -263,7 +270,7 @@ export const GEN_IPS = {
   saoPaulo: "177.92.14.7",
   mullvadSe: "193.138.218.77",
   azureRunners: ["20.42.65.10", "20.118.33.4", "52.176.9.81", "40.84.170.2", "20.98.140.19"],
-  awsTasks: Array.from({ length: 24 }, (_, i) => `3.${80 + (i % 6)}.${10 + i}.${100 + i}`),
+  awsTasks: nonEmpty(Array.from({ length: 24 }, (_, i) => `3.${80 + (i % 6)}.${10 + i}.${100 + i}`)),
   londonHome: "81.2.69.142",
   attackerVps: "45.77.12.34",
 } as const;

@@ -18,7 +18,7 @@ import { exportCommand } from "../../src/notify/securityhub-cli.js";
 import type { Finding } from "../../src/scan/report-types.js";
 import { sdkStsFactory } from "../../src/sources/aws-accounts.js";
 import { TrailStore } from "../../src/store/store.js";
-import { ACCOUNT, OTHER, awsEnv, fakeAws, finding } from "../respond/support.js";
+import { ACCOUNT, OTHER, awsEnv, fakeAws, finding, rootFinding } from "../respond/support.js";
 
 const T0 = Date.parse("2026-12-06T03:14:00.000Z");
 const SETTINGS: SecurityHubSettings = { roleArns: [], minSeverity: "low", auto: false, region: "eu-west-1" };
@@ -118,9 +118,10 @@ describe("ASFF", () => {
       identity: { key: `role:${ACCOUNT}:Deploy`, type: "AssumedRole", arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Deploy/s1`, userName: "Deploy", sessionName: "s1" },
     });
     expect(asffFinding(role, { now: new Date(T0), region: "eu-west-1", version: "1" })!.Resources![0]).toMatchObject({ Type: "AwsIamRole", Id: `arn:aws:iam::${ACCOUNT}:role/Deploy` });
-    const root = finding({ identity: { key: `root:${ACCOUNT}`, type: "Root", arn: `arn:aws:iam::${ACCOUNT}:root`, userName: undefined } });
+    const root = rootFinding();
     expect(asffFinding(root, { now: new Date(T0), region: "eu-west-1", version: "1" })!.Resources).toEqual([expect.objectContaining({ Type: "AwsAccount" })]);
-    expect(asffFinding(finding({ identity: { accountId: undefined } }), { now: new Date(T0), region: "eu-west-1", version: "1" })).toBeUndefined();
+    const { accountId: _, ...noAccount } = finding().identity;
+    expect(asffFinding({ ...finding(), identity: noAccount }, { now: new Date(T0), region: "eu-west-1", version: "1" })).toBeUndefined();
   });
 
   it("caps Title at 256 and Description at 1024 characters, marking the cut; suppressed and resolved are ARCHIVED", () => {

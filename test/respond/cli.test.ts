@@ -6,7 +6,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vite
 import { main } from "../../src/cli.js";
 import { containCommand, showCommand, type CliIo } from "../../src/respond/cli.js";
 import { TrailStore } from "../../src/store/store.js";
-import { ACCOUNT, KEY, awsEnv, fakeAws, finding } from "./support.js";
+import { ACCOUNT, KEY, awsEnv, fakeAws, finding, rootFinding } from "./support.js";
 
 const T0 = Date.parse("2026-12-06T03:14:00.000Z");
 let dir: string;
@@ -29,7 +29,7 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "th-contain-"));
   const store = await TrailStore.open(dir);
   await store.recordFindings(
-    [finding(), finding({ id: "Froot000000000001", identity: { key: `root:${ACCOUNT}`, type: "Root", arn: `arn:aws:iam::${ACCOUNT}:root`, userName: undefined } })],
+    [finding(), rootFinding()],
     T0,
   );
   await store.close();

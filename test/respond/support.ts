@@ -63,6 +63,11 @@ export function finding(over: Partial<Omit<Finding, "identity">> & { identity?: 
   };
 }
 
+/** A finding about the account's root user (no user name: nothing to contain). */
+export function rootFinding(): Finding {
+  return { ...finding({ id: "Froot000000000001" }), identity: { key: `root:${ACCOUNT}`, type: "Root", arn: `arn:aws:iam::${ACCOUNT}:root`, accountId: ACCOUNT } };
+}
+
 export function roleFinding(role = "Deploy", path = "/"): Finding {
   return finding({
     id: "Frole000000000001",

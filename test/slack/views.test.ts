@@ -15,7 +15,7 @@ import { activeHours, baselineMessage, statusMessage, suppressionsMessage } from
 import { decodeMeta, encodeMeta, parseSuppressSubmission, suppressModal } from "../../src/slack/views/suppress.js";
 import { code, codeBlock, esc, mention, safeJson, truncate } from "../../src/slack/views/text.js";
 import type { StoredFinding, Suppression } from "../../src/store/types.js";
-import { makeFinding, makeReport } from "./support/fixtures.js";
+import { findingWithoutIp, makeFinding, makeReport } from "./support/fixtures.js";
 import { rng } from "../../src/util/rng.js";
 
 /** Our own markup; anything else between < and > would be a Slack control sequence. */
@@ -50,7 +50,7 @@ function nastyFinding(r: () => number, i: number, maxLen: number): Finding {
     id: `f-${i}-${"x".repeat(Math.floor(r() * 40))}`,
     detector: nasty(r, 300),
     title: nasty(r, maxLen),
-    severity: (["critical", "high", "medium", "low", "info"] as const)[i % 5],
+    severity: (["critical", "high", "medium", "low", "info"] as const)[i % 5]!, // i % 5 indexes the five
     score: r() * 100,
     identity: { key: nasty(r, maxLen), type: nasty(r, 50), userName: nasty(r, maxLen), sessionName: nasty(r, maxLen), accountId: nasty(r, 30), arn: nasty(r, maxLen) },
     sourceIp: nasty(r, 200),
@@ -344,7 +344,7 @@ describe("suppress modal submission", () => {
     expect(parseSuppressSubmission(values({ reason: "x".repeat(501) }), f, NOW)).toMatchObject({ ok: false, errors: { reason: expect.any(String) } });
     expect(parseSuppressSubmission(values({ scope: null, duration: null, reason: null }), f, NOW)).toMatchObject({ ok: false, errors: { scope: expect.any(String), duration: expect.any(String), reason: expect.any(String) } });
     expect(parseSuppressSubmission(values({ scope: "everything" }), f, NOW)).toMatchObject({ errors: { scope: expect.any(String) } });
-    expect(parseSuppressSubmission(values({ scope: "ip" }), makeFinding(1, { sourceIp: undefined }), NOW)).toMatchObject({ errors: { scope: "This finding has no source IP." } });
+    expect(parseSuppressSubmission(values({ scope: "ip" }), findingWithoutIp(1), NOW)).toMatchObject({ errors: { scope: "This finding has no source IP." } });
     expect(parseSuppressSubmission(values({ duration: "date" }), f, NOW)).toMatchObject({ errors: { until: expect.any(String) } });
     expect(parseSuppressSubmission(values({ duration: "date", date: "2024-05-01" }), f, NOW)).toMatchObject({ errors: { until: "Pick a date in the future." } });
     expect(parseSuppressSubmission(values({ duration: "date", date: "2026-01-01" }), f, NOW)).toMatchObject({ errors: { until: expect.stringContaining("year") } });
@@ -352,7 +352,7 @@ describe("suppress modal submission", () => {
 
   it("offers the IP scope only when the finding has an IP; metadata round-trips", () => {
     const withIp = suppressModal(f, { f: f.id });
-    const noIp = suppressModal(makeFinding(1, { sourceIp: undefined }), { f: f.id });
+    const noIp = suppressModal(findingWithoutIp(1), { f: f.id });
     const opts = (v: typeof withIp) => (v.blocks[1] as unknown as { element: { options: Array<{ value: string }> } }).element.options.map((o) => o.value);
     expect(opts(withIp)).toEqual(["identity-detector", "identity", "ip", "detector"]);
     expect(opts(noIp)).toEqual(["identity-detector", "identity", "detector"]);

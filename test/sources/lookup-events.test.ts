@@ -217,7 +217,13 @@ class Sink {
   }
 }
 
-function setup(extra: Partial<LookupEventsSourceOptions> = {}) {
+/** Options over the defaults; `accountId` or `regions` given as undefined leave the default out (STS finds the account; every region). */
+type Over = Omit<Partial<LookupEventsSourceOptions>, "accountId" | "regions"> & {
+  accountId?: LookupEventsSourceOptions["accountId"] | undefined;
+  regions?: LookupEventsSourceOptions["regions"] | undefined;
+};
+
+function setup(extra: Over = {}) {
   const clock = new SimClock(NOW);
   const fake = new FakeLookup(clock);
   const limiters = new LimiterRegistry({ intervalMs: 500, clock, sleep: clock.sleep });
@@ -247,7 +253,10 @@ function setup(extra: Partial<LookupEventsSourceOptions> = {}) {
     limiters,
     clientFactory,
   };
-  const make = (o: Partial<LookupEventsSourceOptions> = {}) => new LookupEventsSource({ ...base, ...extra, ...o });
+  const make = (o: Over = {}) => {
+    const { accountId, regions, ...rest } = { ...base, ...extra, ...o };
+    return new LookupEventsSource({ ...rest, ...(accountId !== undefined ? { accountId } : {}), ...(regions !== undefined ? { regions } : {}) });
+  };
   return { clock, fake, limiters, make, factoryCalls };
 }
 

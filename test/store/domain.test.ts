@@ -73,7 +73,8 @@ for (const [kind, make] of kinds) {
       await expect(s.suppress({ ...base, reason: "  " }, T0)).rejects.toMatchObject({ code: "invalid", message: /reason/i });
       await expect(s.suppress({ ...base, until: T0 - 1 }, T0)).rejects.toMatchObject({ code: "invalid", message: /future/ });
       await expect(s.suppress({ ...base, until: "not a date" }, T0)).rejects.toMatchObject({ code: "invalid" });
-      await expect(s.suppress({ ...base, identityKey: undefined }, T0)).rejects.toMatchObject({ code: "invalid", message: /identityKey/ });
+      const { identityKey: _, ...withoutKey } = base;
+      await expect(s.suppress(withoutKey, T0)).rejects.toMatchObject({ code: "invalid", message: /identityKey/ });
       await expect(s.suppress({ ...base, scope: "identity-detector" }, T0)).rejects.toMatchObject({ code: "invalid", message: /detector/ });
       await expect(s.suppress({ ...base, scope: "everything" as never }, T0)).rejects.toMatchObject({ code: "invalid" });
       // Only the fields of the scope are kept.
@@ -88,7 +89,8 @@ for (const [kind, make] of kinds) {
       const alice = makeFinding({ id: "a", identity: { key: "user:1:alice", type: "IAMUser" }, detector: "new-api", sourceIp: "203.0.113.7" });
       const bob = makeFinding({ id: "b", identity: { key: "user:1:bob", type: "IAMUser" }, detector: "new-api", sourceIp: "198.51.100.9" });
       const aliceOther = { ...alice, id: "a2", detector: "new-country" };
-      const noIp = { ...bob, id: "b2", sourceIp: undefined, detector: "root-login" };
+      const { sourceIp: _, ...bobWithoutIp } = bob;
+      const noIp = { ...bobWithoutIp, id: "b2", detector: "root-login" };
       const until = T0 + DAY;
       const idDet = await s.suppress({ scope: "identity-detector", identityKey: "user:1:alice", detector: "new-api", until, reason: "r", by: "U" }, T0);
       expect(s.matchSuppression(alice, T0)?.id).toBe(idDet.id);

@@ -178,7 +178,7 @@ export async function onDetails(bot: Bot, a: ButtonArgs): Promise<void> {
     // In the thread only where results may be posted (TRAILHOUND_CHANNELS); else privately.
     if (site.kind === "message" && site.channel && bot.authz.mayPostIn(site.channel)) {
       try {
-        await a.client.chat.postMessage({ channel: site.channel, thread_ts: site.threadTs, text: msg.text, blocks: msg.blocks });
+        await a.client.chat.postMessage({ channel: site.channel, ...(site.threadTs ? { thread_ts: site.threadTs } : {}), text: msg.text, blocks: msg.blocks });
         const f = stored.finding;
         await postTimeline(bot, a.client, { channel: site.channel, threadTs: site.threadTs ?? "", key: f.identity.key, at: Date.parse(f.lastSeen) });
         return;

@@ -36,7 +36,7 @@ interface TextLike {
 }
 
 /** Every limit violation in a payload (empty = valid as far as these limits go). */
-export function blockKitProblems(payload: { blocks: unknown[]; text?: string }, surface: Surface): string[] {
+export function blockKitProblems(payload: { blocks: unknown[]; text?: string | undefined }, surface: Surface): string[] {
   const out: string[] = [];
   const maxBlocks = surface === "message" ? LIMITS.messageBlocks : LIMITS.viewBlocks;
   if (payload.blocks.length > maxBlocks) out.push(`${payload.blocks.length} blocks > ${maxBlocks}`);

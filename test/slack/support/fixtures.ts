@@ -3,6 +3,12 @@ import type { Finding, Report } from "../../../src/scan/report-types.js";
 import type { ScanProgress, ScanRequest, ScanService } from "../../../src/slack/ports.js";
 import type { TrailStore } from "../../../src/store/store.js";
 
+/** makeFinding without a source IP (an AWS service's own call, say). */
+export function findingWithoutIp(i: number): Finding {
+  const { sourceIp: _, ...f } = makeFinding(i);
+  return f;
+}
+
 export function makeFinding(i: number, over: Partial<Finding> = {}): Finding {
   return {
     id: `f${String(i).padStart(4, "0")}`,
