@@ -14,7 +14,7 @@
  */
 import { SEVERITIES, type Severity } from "../events/types.js";
 import { suppressionLine } from "../slack/views/details.js";
-import { findingBlockCount, findingBlocks, SEVERITY_EMOJI } from "../slack/views/finding.js";
+import { findingBlockCount, findingBlocks, findingIndexOf, SEVERITY_EMOJI } from "../slack/views/finding.js";
 import { LIMITS, type Block, type SlackMessage } from "../slack/views/limits.js";
 import { code, fallbackText, mrkdwn, plain, plural, slackDate, truncate } from "../slack/views/text.js";
 import type { DigestPart } from "../store/types.js";
@@ -169,6 +169,22 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
     parts.push({ text: fallbackText(`trailhound digest, continued: ${range.toLowerCase()} of ${plan.items.length}`), blocks, thread: true });
   }
   return parts;
+}
+
+/**
+ * Which part shows each finding: the id its buttons carry (the actions block of `fnd:<index>:`),
+ * so that a click in any post of a finding can update the others (DigestRecord.findingParts).
+ */
+export function findingPartsOf(parts: readonly DigestPart[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  parts.forEach((part, i) => {
+    for (const b of part.blocks as Block[]) {
+      if (b.type !== "actions" || findingIndexOf(b.block_id) === undefined) continue;
+      const id = b.elements.find((el) => el.type === "button" && typeof el.value === "string");
+      if (id && id.type === "button" && typeof id.value === "string" && !(id.value in out)) out[id.value] = i;
+    }
+  });
+  return out;
 }
 
 /** A message saying the digest's scan failed (posted best-effort; the next run covers the window again). */

@@ -27,7 +27,7 @@ import type { DigestRecord } from "../store/types.js";
 import type { DigestScheduleConfig } from "./config.js";
 import { nextOccurrence } from "./cron.js";
 import { DigestDelivery, defaultSleep, type DeliveryOutcome, type DigestSlack, type Sleep } from "./delivery.js";
-import { DEFAULT_MESSAGE_OPTIONS, digestFailedMessage, digestMessages, type MessageOptions } from "./messages.js";
+import { DEFAULT_MESSAGE_OPTIONS, digestFailedMessage, digestMessages, findingPartsOf, type MessageOptions } from "./messages.js";
 import { planDigest, type DigestPlan } from "./plan.js";
 
 /** One incremental scan for a digest (runLiveScan in production). It persists before resolving. */
@@ -355,6 +355,7 @@ export class DigestScheduler implements DigestSchedule {
         parts,
         severities,
         expiries: plan.expiries.map((e) => e.suppression.id),
+        findingParts: findingPartsOf(parts),
       },
       now,
     );

@@ -197,6 +197,7 @@ export const DigestRecordSchema = z.object({
   parts: z.array(z.object({ text: z.string(), blocks: z.array(z.unknown()), thread: z.boolean() })).optional(),
   severities: z.record(z.string(), severity).optional(),
   expiries: z.array(z.string()).optional(),
+  findingParts: z.record(z.string(), z.number()).optional(),
 });
 
 const containmentCall = z.object({ api: z.string(), input: z.record(z.string(), z.string()) });

@@ -137,6 +137,8 @@ export interface CreateDigestInput {
   parts?: DigestPart[];
   severities?: Record<string, Severity>;
   expiries?: string[];
+  /** The part each finding is shown in (DigestRecord.findingParts). */
+  findingParts?: Record<string, number>;
 }
 
 export interface StoreStats {
@@ -1297,6 +1299,7 @@ export class TrailStore {
           ...(input.parts !== undefined ? { parts: input.parts } : {}),
           ...(input.severities !== undefined ? { severities: input.severities } : {}),
           ...(input.expiries !== undefined ? { expiries: input.expiries } : {}),
+          ...(input.findingParts !== undefined ? { findingParts: input.findingParts } : {}),
         },
         "Digest",
       );

@@ -128,6 +128,11 @@ export interface DigestRecord {
   severities?: Record<string, Severity>;
   /** Suppressions whose expiry this digest announces (announced once). */
   expiries?: string[];
+  /**
+   * The part each finding is shown in (`posted[part]` is its message once posted; kept when the
+   * parts are dropped): an acknowledgement in one message updates every other post of the finding.
+   */
+  findingParts?: Record<string, number>;
 }
 
 /** One IAM call of a containment, exactly as it is (or would be) sent. */

@@ -40,6 +40,11 @@ export class FakeSlack {
   /** Files shared by files.completeUploadExternal: id, title, where, and the alt text given for it. */
   readonly files: Array<{ id: string; title?: string; channel?: string; threadTs?: string; comment?: string; altText?: string; filename?: string; bytes: number }> = [];
   private pendingFiles = new Map<string, { filename?: string; altText?: string; length: number }>();
+  /**
+   * Messages posted (chat.postMessage) as they now are (chat.update applied), by `channel:ts`:
+   * conversations.history and conversations.replies read them back.
+   */
+  readonly messages = new Map<string, { channel: string; ts: string; text: string; blocks?: unknown[]; threadTs?: string }>();
   team = "T0TEST";
   url = "";
 
@@ -136,10 +141,47 @@ export class FakeSlack {
     switch (method) {
       case "auth.test":
         return { status: 200, body: { ok: true, user_id: "U0BOT", bot_id: "B0BOT", team_id: this.team, team: "acme", user: "trailhound" } };
-      case "chat.postMessage":
-        return { status: 200, body: { ok: true, channel: args.channel, ts: this.nextTs(), message: { text: args.text } } };
-      case "chat.update":
+      case "chat.postMessage": {
+        const ts = this.nextTs();
+        const channel = String(args.channel);
+        this.messages.set(`${channel}:${ts}`, {
+          channel,
+          ts,
+          text: String(args.text ?? ""),
+          ...(Array.isArray(args.blocks) ? { blocks: args.blocks } : {}),
+          ...(typeof args.thread_ts === "string" ? { threadTs: args.thread_ts } : {}),
+        });
+        return { status: 200, body: { ok: true, channel: args.channel, ts, message: { text: args.text } } };
+      }
+      case "chat.update": {
+        const m = this.messages.get(`${String(args.channel)}:${String(args.ts)}`);
+        if (m) {
+          m.text = String(args.text ?? m.text);
+          if (Array.isArray(args.blocks)) m.blocks = args.blocks;
+        }
         return { status: 200, body: { ok: true, channel: args.channel, ts: args.ts } };
+      }
+      case "conversations.history":
+      case "conversations.replies": {
+        // Top-level messages of the channel, or the thread of `ts` (its parent first); newest
+        // first for history, oldest first for replies, between oldest and latest (inclusive).
+        const channel = String(args.channel);
+        const inclusive = args.inclusive === "true" || args.inclusive === true;
+        const lo = args.oldest !== undefined ? Number(args.oldest) : -Infinity;
+        const hi = args.latest !== undefined ? Number(args.latest) : Infinity;
+        const inRange = (ts: string) => (inclusive ? Number(ts) >= lo && Number(ts) <= hi : Number(ts) > lo && Number(ts) < hi);
+        const thread = method === "conversations.replies" ? String(args.ts) : undefined;
+        let list = [...this.messages.values()].filter(
+          (m) => m.channel === channel && (thread ? m.ts === thread || m.threadTs === thread : m.threadTs === undefined || m.threadTs === m.ts) && inRange(m.ts),
+        );
+        list.sort((a, b) => Number(a.ts) - Number(b.ts));
+        if (!thread) list.reverse();
+        if (args.limit !== undefined) list = list.slice(0, Number(args.limit));
+        return {
+          status: 200,
+          body: { ok: true, has_more: false, messages: list.map((m) => ({ type: "message", ts: m.ts, text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}), ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })) },
+        };
+      }
       case "chat.postEphemeral":
         return { status: 200, body: { ok: true, message_ts: this.nextTs() } };
       case "views.open":

@@ -74,6 +74,68 @@ export async function updateFindingMessage(
   });
 }
 
+/** A message a digest or an alert posted a finding in. */
+export interface FindingPost {
+  channel: string;
+  ts: string;
+  /** The digest's first message, when this one is in its thread. */
+  threadTs?: string;
+}
+
+/** At most this many other posts of one finding are updated per click (newest first). */
+export const MAX_OTHER_POSTS = 10;
+
+/** Every post of a finding by a digest or an alert (from the store's digest records), newest first. */
+export function findingPosts(bot: Pick<Bot, "store">, id: string): FindingPost[] {
+  const out: FindingPost[] = [];
+  for (const d of bot.store.digests()) {
+    const part = d.findingParts?.[id];
+    const ts = part === undefined ? undefined : d.posted[part];
+    if (part === undefined || ts === undefined) continue;
+    const head = d.posted[0];
+    out.push({ channel: d.channel, ts, ...(part > 0 && head !== undefined ? { threadTs: head } : {}) });
+  }
+  return out.reverse();
+}
+
+/** A message's text and blocks, read back from Slack (the digest's channel: channels:history / groups:history). */
+async function fetchMessage(client: webApi.WebClient, p: FindingPost): Promise<{ text: string; blocks: Block[] } | undefined> {
+  const q = { channel: p.channel, latest: p.ts, oldest: p.ts, inclusive: true };
+  // Replies may start with the thread's parent whatever the range: room for it and the message.
+  const r = p.threadTs ? await client.conversations.replies({ ...q, ts: p.threadTs, limit: 2 }) : await client.conversations.history({ ...q, limit: 1 });
+  const m = (r.messages ?? []).find((x) => x.ts === p.ts) as { text?: string; blocks?: Block[] } | undefined;
+  return m?.blocks?.length ? { text: m.text ?? "trailhound", blocks: m.blocks } : undefined;
+}
+
+/**
+ * After a finding changed (acknowledged, suppressed, contained): update every other message a
+ * digest or an alert posted it in, so that the alert and the morning digest agree whichever was
+ * clicked. The blocks come from our last edit, else from Slack. Failures are logged, not thrown.
+ */
+export async function updateOtherPosts(bot: Bot, client: webApi.WebClient, id: string, except?: { channel?: string | undefined; ts?: string | undefined }): Promise<number> {
+  let posts: FindingPost[];
+  try {
+    posts = findingPosts(bot, id).filter((p) => !(p.channel === except?.channel && p.ts === except?.ts));
+  } catch (err) {
+    bot.log.warn("could not look up the other posts of the finding", { id, err: err instanceof Error ? err.message : String(err) });
+    return 0;
+  }
+  let updated = 0;
+  for (const p of posts.slice(0, MAX_OTHER_POSTS)) {
+    try {
+      const base = bot.messages.get(p.channel, p.ts) ?? (await fetchMessage(client, p));
+      if (!base) {
+        bot.log.info("another post of the finding was not found in Slack; not updated", { id, channel: p.channel, ts: p.ts });
+        continue;
+      }
+      if (await updateFindingMessage(bot, client, p.channel, p.ts, base)) updated++;
+    } catch (err) {
+      bot.log.warn("could not update another post of the finding", { id, channel: p.channel, ts: p.ts, err: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return updated;
+}
+
 /** Where a button was clicked. */
 export interface ClickSite {
   kind: "message" | "ephemeral" | "view";

@@ -25,7 +25,7 @@ import {
 } from "../views/contain.js";
 import { FINDING_ACTIONS } from "../views/finding.js";
 import { code, esc } from "../views/text.js";
-import { clickSite, tell, updateFindingMessage } from "./common.js";
+import { clickSite, tell, updateFindingMessage, updateOtherPosts } from "./common.js";
 
 interface ButtonArgs {
   ack: () => Promise<void>;
@@ -204,6 +204,7 @@ export class ContainFlows {
     } catch (err) {
       bot.log.warn("containment recorded, but its progress could not be shown", { err, id: rec.id });
     }
+    await updateOtherPosts(bot, client, rec.findingId, { channel: meta.c, ts: meta.t });
   }
 
   async #tellUser(client: webApi.WebClient, user: string, meta: ContainMeta, text: string): Promise<void> {

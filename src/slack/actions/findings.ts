@@ -12,7 +12,7 @@ import { findingDetailsMessage, findingDetailsModal } from "../views/details.js"
 import { FINDING_ACTIONS, SCOPE_LABEL } from "../views/finding.js";
 import { decodeMeta, parseSuppressSubmission, SUPPRESS_BLOCKS, SUPPRESS_CALLBACK, suppressModal, type SuppressMeta } from "../views/suppress.js";
 import { code, esc, mention, slackDate, truncate } from "../views/text.js";
-import { clickedIndex, clickSite, tell, updateFindingMessage } from "./common.js";
+import { clickedIndex, clickSite, tell, updateFindingMessage, updateOtherPosts } from "./common.js";
 import { publishHome } from "./home.js";
 import { postTimeline } from "../timeline.js";
 
@@ -26,15 +26,18 @@ interface ButtonArgs {
 
 const gone = (id: string) => `This finding (${code(id, 80)}) is not in the store any more; run the scan again.`;
 
-/** After a finding changed: show it where it was clicked. */
-async function showChange(bot: Bot, a: ButtonArgs, confirmation: string): Promise<void> {
+/** After a finding changed: show it where it was clicked, and in its other posts (alert, digest). */
+async function showChange(bot: Bot, a: ButtonArgs, id: string, confirmation: string): Promise<void> {
   const site = clickSite(a.body);
-  if (site.kind === "view") return publishHome(bot, a.client, a.body.user.id);
-  if (site.kind === "message" && site.channel && site.ts) {
-    const done = await updateFindingMessage(bot, a.client, site.channel, site.ts, site.message);
-    if (done) return;
+  let shown = false;
+  if (site.kind === "view") {
+    await publishHome(bot, a.client, a.body.user.id);
+    shown = true;
+  } else if (site.kind === "message" && site.channel && site.ts) {
+    shown = await updateFindingMessage(bot, a.client, site.channel, site.ts, site.message);
   }
-  await tell(a, confirmation);
+  await updateOtherPosts(bot, a.client, id, site);
+  if (!shown) await tell(a, confirmation);
 }
 
 /** Log a listener failure and tell the user, instead of failing silently. */
@@ -75,7 +78,7 @@ export async function onAcknowledge(bot: Bot, a: ButtonArgs): Promise<void> {
     if (first && (first.by !== user || first.at !== new Date(at).toISOString())) {
       return tell(a, `:white_check_mark: Already acknowledged by ${mention(first.by)} ${slackDate(first.at)}; yours is added to its history.`);
     }
-    await showChange(bot, a, `:white_check_mark: Acknowledged ${esc(truncate(updated.finding.title, 150))} · ${slackDate(bot.now())}`);
+    await showChange(bot, a, id, `:white_check_mark: Acknowledged ${esc(truncate(updated.finding.title, 150))} · ${slackDate(bot.now())}`);
   });
 }
 
@@ -159,6 +162,7 @@ export async function onSuppressSubmit(bot: Bot, { ack, body, view, client }: Su
   } catch (err) {
     bot.log.warn("suppressed, but could not update the message", { err, id: supp.id });
   }
+  await updateOtherPosts(bot, client, meta.f, { channel: meta.c, ts: meta.t });
 }
 
 export async function onDetails(bot: Bot, a: ButtonArgs): Promise<void> {
