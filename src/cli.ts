@@ -2,7 +2,8 @@
 import { Argument, Command, CommanderError, Option } from "commander";
 import { writeFile } from "node:fs/promises";
 import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
-import { InputError, FileSource } from "./sources/files.js";
+import { InputError, FileSource, STDIN_PATH } from "./sources/files.js";
+import { maxFileBytesFromEnv } from "./sources/limits.js";
 import type { EventSource, SourceProgress } from "./sources/types.js";
 import { runScan } from "./scan/run.js";
 import type { ScanFilters } from "./events/types.js";
@@ -13,15 +14,26 @@ import { VERSION } from "./version.js";
 import { openScanStore, type ScanStore } from "./app/store-port.js";
 import { defaultGeoResolver } from "./geo/default.js";
 import { knownSettings } from "./config.js";
-import { loadDotEnv, settingWarnings } from "./env.js";
+import { loadDotEnv, settingWarnings, type DotEnvResult } from "./env.js";
 import { networkProblem } from "./net-errors.js";
-import { installProxyFromEnv } from "./net.js";
+import { installProxyFromEnv, proxySettings } from "./net.js";
+import { messages, paint, colorEnabled, processStreams, type CliStreams, type Messages, type Verbosity } from "./term.js";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 usage or input error, 3 --fail-on threshold reached. */
 export const EXIT = { ok: 0, failure: 1, usage: 2, threshold: 3 } as const;
 
 export class UsageError extends Error {
   readonly code = "usage";
+}
+
+/** The streams, verbosity and messages of one CLI run. */
+export interface CliContext extends CliStreams {
+  verbosity: Verbosity;
+  msg: Messages;
+}
+
+export function cliContext(streams: CliStreams = processStreams(), verbosity: Verbosity = "normal"): CliContext {
+  return { ...streams, verbosity, msg: messages(streams.stderr, streams.env, verbosity) };
 }
 
 interface ScanCliOptions {
@@ -71,8 +83,29 @@ function list(s: string | undefined): string[] | undefined {
   return l.length ? l : undefined;
 }
 
-function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(): void } {
-  if (!enabled) return { update() {}, done() {} };
+/**
+ * Progress on stderr: a bar that rewrites itself on a terminal; with --verbose and no terminal, a
+ * line at each tenth of the work (or every 5 s when the total is unknown); nothing with --quiet.
+ */
+function progressBar(ctx: CliContext, wanted: boolean): { update(p: SourceProgress): void; done(): void } {
+  const stderr = ctx.stderr;
+  if (!wanted || ctx.verbosity === "quiet") return { update() {}, done() {} };
+  if (stderr.isTTY !== true) {
+    if (ctx.verbosity !== "verbose") return { update() {}, done() {} };
+    let step = -1;
+    let last = 0;
+    return {
+      update(p) {
+        const now = Date.now();
+        const s = p.total ? Math.floor((p.done / p.total) * 10) : -1;
+        if (p.total ? s === step : now - last < 5000) return;
+        step = s;
+        last = now;
+        ctx.msg.debug(`progress: ${p.done}${p.total ? "/" + p.total : ""} ${p.unit}, ${p.records} records`);
+      },
+      done() {},
+    };
+  }
   let last = 0;
   let shown = false;
   return {
@@ -85,17 +118,19 @@ function progressBar(enabled: boolean): { update(p: SourceProgress): void; done(
       const bar = frac !== undefined ? "█".repeat(Math.round(frac * width)).padEnd(width, "░") : "";
       const eta = p.etaMs !== undefined ? ` ~${Math.ceil(p.etaMs / 1000)}s left` : "";
       const line = `${bar} ${p.done}${p.total ? "/" + p.total : ""} ${p.unit}, ${p.records} records${eta}`;
-      process.stderr.write("\r" + line.slice(0, (process.stderr.columns ?? 100) - 1) + "\x1b[K");
+      stderr.write("\r" + line.slice(0, (stderr.columns ?? 100) - 1) + "\x1b[K");
       shown = true;
     },
     done() {
-      if (shown) process.stderr.write("\r\x1b[K");
+      if (shown) stderr.write("\r\x1b[K");
+      shown = false;
     },
   };
 }
 
-export async function scanCommand(o: ScanCliOptions): Promise<number> {
-  const format = o.format ?? (process.stdout.isTTY ? "text" : "json");
+export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContext()): Promise<number> {
+  const { msg } = ctx;
+  const format = o.format ?? (ctx.stdout.isTTY ? "text" : "json");
   if (!["text", "json", "html", "jsonl", "csv", "ocsf"].includes(format)) throw new UsageError(`--format ${o.format}: expected text, json, html, jsonl, csv or ocsf`);
   let failOn: Severity | undefined;
   if (o.failOn !== undefined) {
@@ -121,12 +156,18 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
   const sources: EventSource[] = [];
   let windowSince = since;
   let windowUntil = until;
-  const env = process.env;
+  const env = ctx.env;
   const engine = o.engine ?? "local";
+  const started = Date.now();
+  let files: FileSource | undefined;
   if (engine !== "local" && engine !== "athena") throw new UsageError(`--engine ${engine}: expected local or athena`);
   if (o.input && o.input.length) {
     if (o.source || engine === "athena") throw new UsageError("--input cannot be combined with --source or --engine athena");
-    sources.push(new FileSource(o.input));
+    if (o.input.filter((p) => p === STDIN_PATH).length > 1) throw new UsageError("--input - (standard input) can be given once");
+    if (o.input.includes(STDIN_PATH) && ctx.stdin.isTTY) msg.info("trailhound: reading CloudTrail records from standard input (end with Ctrl-D)");
+    files = new FileSource(o.input, { stdin: ctx.stdin, maxBytes: maxFileBytesFromEnv(env) });
+    sources.push(files);
+    msg.debug(`reading ${o.input.map((p) => (p === STDIN_PATH ? "standard input" : p)).join(", ")}`);
   } else if (engine === "athena") {
     // Athena reads and aggregates; see below.
   } else if (o.source) {
@@ -176,23 +217,27 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
     sources.push(awsSource(awsOpts));
   }
 
-  const bar = progressBar(o.progress && process.stderr.isTTY === true);
+  const proxy = proxySettings(env);
+  if (proxy) msg.debug(`proxy: ${Object.entries(proxy).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  msg.debug(`store: ${o.store === false ? "none (--no-store)" : o.store}; engine: ${engine}; format: ${format}`);
+  const bar = progressBar(ctx, o.progress);
   let closeRetry = true;
   try {
     const scanOpts: ScanOptions = { now, filters, version: VERSION };
     if (windowSince) scanOpts.since = windowSince;
     if (windowUntil !== undefined) scanOpts.until = windowUntil;
-    if (o.geo) scanOpts.geo = await defaultGeoResolver(process.env);
+    if (o.geo) scanOpts.geo = await defaultGeoResolver(env);
     if (store) {
       scanOpts.storedProfile = (k) => store!.getBaseline(k);
       scanOpts.storedTrainedUntil = (k) => store!.getBaselineTrainedUntil(k);
       scanOpts.findingStatus = (id) => store!.findingStatus(id);
     }
     let result: Awaited<ReturnType<typeof runScan>>;
-    if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p));
+    if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p), ctx);
     else result = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
     const { report, profiles } = result;
     bar.done();
+    if (ctx.verbosity === "verbose") verboseSummary(ctx, report, files, Date.now() - started);
     if (report.stats.recordsRead === 0 && report.stats.skippedTotal > 0) {
       const notes = report.sources.map((s) => s.note).filter(Boolean).join("; ");
       throw new InputError(`no CloudTrail records could be read: ${notes || JSON.stringify(report.stats.skipped)}`);
@@ -218,22 +263,24 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
               ? formats!.findingsOcsf(report, { version: VERSION })
               : format === "html"
           ? await (await import("./report/html.js")).reportHtml(report, profiles)
-          : formatReportText(report);
+          : formatReportText(report, undefined, paint(!o.out && colorEnabled(ctx.stdout, env)));
     if (o.out) await writeFile(o.out, text);
-    else process.stdout.write(text);
+    else ctx.stdout.write(text);
+    if (o.out) msg.debug(`report written to ${o.out} (${Buffer.byteLength(text)} bytes)`);
     // --export securityhub: the scan's findings, with their state in the store when there is one.
     let exportFailed = false;
     if (o.export) {
       const { exportFindings } = await import("./notify/securityhub-cli.js");
       const r = await exportFindings(report.findings, (id) => (store && saveError === undefined ? store.findingStatus(id) : undefined), {
-        env: process.env,
-        err: (s) => process.stderr.write(s),
+        env,
+        err: (s) => ctx.stderr.write(s),
       });
       exportFailed = r.failed.length > 0;
     }
     if (saveError !== undefined) {
-      process.stderr.write(saveFailureMessage(saveError, { report, profiles: profiles.length, out: o.out, storeDir: o.store as string, incremental: Boolean(o.incremental || o.source) }));
-      if (debugEnabled()) process.stderr.write(`${(saveError as Error).stack ?? String(saveError)}\n`);
+      const verbose = debugEnabled(ctx);
+      msg.error(saveFailureMessage(saveError, { report, profiles: profiles.length, out: o.out, storeDir: o.store as string, incremental: Boolean(o.incremental || o.source) }, verbose).replace(/^trailhound: /, ""));
+      if (verbose) ctx.stderr.write(`${(saveError as Error).stack ?? String(saveError)}\n`);
       closeRetry = false;
       return EXIT.usage;
     }
@@ -248,14 +295,31 @@ export async function scanCommand(o: ScanCliOptions): Promise<number> {
   }
 }
 
-function debugEnabled(): boolean {
-  return process.env.TRAILHOUND_LOG_LEVEL === "debug";
+/** Stack traces of expected failures: with --verbose (or TRAILHOUND_LOG_LEVEL=debug). */
+function debugEnabled(ctx?: CliContext): boolean {
+  return ctx?.verbosity === "verbose" || (ctx?.env ?? process.env).TRAILHOUND_LOG_LEVEL === "debug";
+}
+
+/** --verbose: what was read, what was skipped and why, what was found, how long it took. */
+function verboseSummary(ctx: CliContext, report: import("./scan/report-types.js").Report, files: FileSource | undefined, ms: number): void {
+  const d = (m: string) => ctx.msg.debug(m);
+  if (files) {
+    const notes = files.notes;
+    const MAX = 50;
+    for (const n of notes.slice(0, MAX)) d(`  ${n.file}: ${n.format}, ${n.records} record${n.records === 1 ? "" : "s"}${n.problem ? `; ${n.problem}` : ""}`);
+    if (notes.length > MAX) d(`  ... and ${notes.length - MAX} more inputs (${notes.length} in all)`);
+  }
+  const s = report.stats;
+  const skipped = Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`);
+  d(`read ${s.recordsRead} records${skipped.length ? `, skipped ${s.skippedTotal} (${skipped.join(", ")})` : ""}; ${s.events} events in the window ${report.window.start} → ${report.window.end}, ${s.baselineEvents} baseline events`);
+  d(`${report.findings.length} finding${report.findings.length === 1 ? "" : "s"}, ${s.identities} identities${report.partial ? `; PARTIAL: ${report.partialReasons.join("; ")}` : ""}; ${(ms / 1000).toFixed(1)} s`);
 }
 
 /** What failed, what was kept, what to do: for a scan whose report is out but whose results were not saved. */
 export function saveFailureMessage(
   e: unknown,
   o: { report: { findings: unknown[] }; profiles: number; out?: string | undefined; storeDir: string; incremental: boolean },
+  verbose = debugEnabled(),
 ): string {
   const err = e as { code?: string; reason?: string; message?: string; cause?: unknown };
   const sys = [err, err.cause as { code?: string } | undefined].map((x) => x?.code).find((c) => c !== undefined && /^E[A-Z]+$/.test(c));
@@ -277,13 +341,13 @@ export function saveFailureMessage(
   const what = err.code === "write-failed" && err.cause instanceof Error ? err.cause.message : (err.message ?? String(e));
   return (
     `trailhound: saving the scan's results to the store failed: ${what}\n${kept} ${lost}\nTo fix: ${fix}, then run the scan again.` +
-    (debugEnabled() ? "" : " (TRAILHOUND_LOG_LEVEL=debug shows the stack trace.)") +
+    (verbose ? "" : " (--verbose shows the stack trace.)") +
     "\n"
   );
 }
 
-async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: (p: SourceProgress) => void) {
-  const env = process.env;
+async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: (p: SourceProgress) => void, ctx: CliContext) {
+  const env = ctx.env;
   const { runAthenaScan, formatQueryCost, athenaSettingsProblems } = await import("./athena/index.js");
   const athena: import("./athena/engine.js").AthenaScanSettings = {
     region: o.athenaRegion ?? env.TRAILHOUND_ATHENA_REGION ?? "",
@@ -308,7 +372,7 @@ async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: 
     ...scanOpts,
     athena,
     fetchBaseline: o.athenaBaseline,
-    onQuery: (q) => process.stderr.write(formatQueryCost(q) + "\n"),
+    onQuery: (q) => ctx.msg.info(formatQueryCost(q)),
     onProgress,
   };
   if (o.baselineDays !== undefined) {
@@ -317,7 +381,7 @@ async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: 
     ao.baselineDays = n;
   }
   const r = await runAthenaScan(ao);
-  process.stderr.write(`Athena: ${r.queries.length} quer${r.queries.length === 1 ? "y" : "ies"}, about $${r.costUsd.toFixed(4)} in all\n`);
+  ctx.msg.info(`Athena: ${r.queries.length} quer${r.queries.length === 1 ? "y" : "ies"}, about $${r.costUsd.toFixed(4)} in all`);
   return r;
 }
 
@@ -326,19 +390,42 @@ function describeTarget(f: ScanFilters): string {
   return parts.length ? parts.join(" ") : "all";
 }
 
-export function buildProgram(): Command {
+/** What happened before the command line was read (main's caller loads .env first). */
+export interface Startup {
+  dotenv?: DotEnvResult;
+  warnings?: string[];
+}
+
+export function buildProgram(streams: CliStreams = processStreams(), state: { ctx: CliContext; startup?: Startup } = { ctx: cliContext(streams) }): Command {
   const program = new Command();
   program
     .name("trailhound")
     .description("Find the suspicious parts of an AWS account's CloudTrail activity.")
     .version(VERSION)
+    .option("-q, --quiet", "print only the result and errors (no progress, warnings or notes)")
+    .option("-v, --verbose", "print progress and detail on stderr, and the stack trace of a failure")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeOut: (s) => streams.stdout.write(s),
+      writeErr: (s) => streams.stderr.write(s),
+      outputError: (s, write) => write(state.ctx.msg.paint.red(s)),
+    })
+    .hook("preAction", () => {
+      const g = program.opts<{ quiet?: boolean; verbose?: boolean }>();
+      if (g.quiet && g.verbose) throw new UsageError("--quiet and --verbose cannot be combined");
+      state.ctx = cliContext(streams, g.quiet ? "quiet" : g.verbose ? "verbose" : "normal");
+      const { msg } = state.ctx;
+      const st = state.startup;
+      if (st?.dotenv?.path) {
+        msg.debug(`read ${st.dotenv.path}: set ${st.dotenv.loaded.join(", ") || "nothing"}` + (st.dotenv.kept.length ? `; the environment's own value kept for ${st.dotenv.kept.join(", ")}` : ""));
+      }
+      for (const w of st?.warnings ?? []) msg.warn(w);
+    });
 
   program
     .command("scan")
     .description("Scan CloudTrail files (--input) or the live account (LookupEvents) and report findings")
-    .option("-i, --input <paths...>", "files or directories (recursive): S3 delivery .json/.json.gz, JSON Lines, lookup-events output")
+    .option("-i, --input <paths...>", "files or directories (recursive): S3 delivery .json/.json.gz, JSON Lines, lookup-events output; - for standard input")
     .option("--since <when>", "window start: a duration (24h, 7d) before --until/the newest event, or an ISO time")
     .option("--until <iso>", "window end (default: the newest event)")
     .option("--user <name>", "IAM user name, role name, role session name, or ARN")
@@ -376,7 +463,7 @@ export function buildProgram(): Command {
     .option("--baseline-days <n>", "Athena: days of history before the window to aggregate into baselines")
     .option("--no-athena-baseline", "Athena: do not aggregate history (use the stored baselines only)")
     .action(async (opts: ScanCliOptions) => {
-      process.exitCode = await scanCommand(opts);
+      process.exitCode = await scanCommand(opts, state.ctx);
     });
 
   program
@@ -384,7 +471,9 @@ export function buildProgram(): Command {
     .description("Start the Slack bot (Socket Mode with SLACK_APP_TOKEN, else HTTP on PORT)")
     .action(async () => {
       const { serve } = await import("./main.js");
-      await serve(process.env);
+      // --quiet / --verbose set the bot's log level (over TRAILHOUND_LOG_LEVEL).
+      if (state.ctx.verbosity !== "normal") streams.env.TRAILHOUND_LOG_LEVEL = state.ctx.verbosity === "quiet" ? "error" : "debug";
+      await serve(streams.env);
     });
 
   program
@@ -535,24 +624,37 @@ export function buildProgram(): Command {
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/**
+ * Runs one command line. `streams` are the process's by default (tests pass their own: a TTY or
+ * not, an environment, a standard input); `startup` is what loading .env found, said once the
+ * verbosity is known.
+ */
+export async function main(argv: string[], streams: CliStreams = processStreams(), startup?: Startup): Promise<number> {
+  const state: { ctx: CliContext; startup?: Startup } = { ctx: cliContext(streams) };
+  if (startup) state.startup = startup;
+  const program = buildProgram(streams, state);
+  const stack = (e: unknown) => {
+    if (state.ctx.verbosity === "verbose") streams.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+  };
   try {
     await program.parseAsync(argv);
     return typeof process.exitCode === "number" ? process.exitCode : EXIT.ok;
   } catch (e) {
+    const msg = state.ctx.msg;
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.exitCode === 0) return EXIT.ok;
       return EXIT.usage;
     }
     if (e instanceof UsageError || e instanceof InputError || e instanceof TimeSpecError) {
-      process.stderr.write(`trailhound: ${e.message}\n`);
+      msg.error(e.message);
+      stack(e);
       return EXIT.usage;
     }
     // No network, DNS, a proxy refusing, an endpoint down, STS unreachable: what failed and what to check.
-    const net = networkProblem(e);
+    const net = networkProblem(e, streams.env);
     if (net) {
-      process.stderr.write(`trailhound: ${String((e as Error).message ?? e).split("\n")[0]}\n  ${net}\n`);
+      msg.error(`${String((e as Error).message ?? e).split("\n")[0]}\n  ${net}`);
+      stack(e);
       return EXIT.usage;
     }
     const code = (e as { code?: string }).code;
@@ -560,10 +662,11 @@ export async function main(argv: string[]): Promise<number> {
       code &&
       ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "missing", "write-failed", "conflict", "GEO_DB_MISSING", "GEO_DB_INVALID", "unavailable", "usage", "input"].includes(code)
     ) {
-      process.stderr.write(`trailhound: ${(e as Error).message}\n`);
+      msg.error((e as Error).message);
+      stack(e);
       return EXIT.usage;
     }
-    process.stderr.write(`trailhound: unexpected error: ${(e as Error).stack ?? e}\n`);
+    msg.error(`unexpected error: ${(e as Error).stack ?? e}`);
     return EXIT.failure;
   }
 }
@@ -571,16 +674,18 @@ export async function main(argv: string[]): Promise<number> {
 const invokedDirectly = process.argv[1] !== undefined && /cli\.(js|ts)$/.test(process.argv[1]);
 if (invokedDirectly) {
   // `.env` first (never overriding the environment), so that defaults such as --store see it.
+  const startup: Startup = {};
   try {
-    loadDotEnv(".env");
-    for (const w of settingWarnings(process.env, knownSettings())) process.stderr.write(`trailhound: warning: ${w}\n`);
+    startup.dotenv = loadDotEnv(".env");
+    // Said once --quiet / --verbose are known (quiet: not at all).
+    startup.warnings = settingWarnings(process.env, knownSettings());
     // HTTPS_PROXY / NO_PROXY for every fetch (the Slack Web API); AWS clients and Socket Mode take it in src/net.ts.
     installProxyFromEnv();
   } catch (e) {
     process.stderr.write(`trailhound: .env: ${(e as Error).message}\n`);
     process.exit(EXIT.usage);
   }
-  main(process.argv).then(
+  main(process.argv, processStreams(), startup).then(
     (code) => {
       process.exitCode = code;
       // For the benchmark: peak resident memory of the whole scan.

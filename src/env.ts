@@ -36,6 +36,9 @@ export const OTHER_SETTINGS = [
   "HTTP_PROXY",
   "NO_PROXY",
   "NO_COLOR",
+  "FORCE_COLOR",
+  // Set by the terminal: `dumb` means no colour.
+  "TERM",
   // npm run fuzz only: the C compiler of the sanitizer build (default gcc).
   "CC",
 ] as const;

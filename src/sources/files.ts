@@ -3,7 +3,7 @@ import { open, readdir, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { constants as zc, createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
-import { Transform, type TransformCallback } from "node:stream";
+import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { SkipReason } from "../events/types.js";
 import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
@@ -157,7 +157,13 @@ export interface FileSourceOptions {
   streamGzipAbove?: number;
   /** Fault injection for tests: runs after the listing, before each file is opened. */
   beforeOpen?: (file: string) => void | Promise<void>;
+  /** What the input `-` reads (default process.stdin). */
+  stdin?: Readable;
 }
+
+/** The input path that means standard input, and the name its records and problems are filed under. */
+export const STDIN_PATH = "-";
+export const STDIN_NAME = "(stdin)";
 
 function looksLikeRecord(o: unknown): boolean {
   return o !== null && typeof o === "object" && !Array.isArray(o) && "eventTime" in o && ("eventName" in o || "eventSource" in o);
@@ -186,7 +192,9 @@ export class FileSource implements EventSource {
   }
 
   async read(sink: RecordSink, opts: ReadOptions = {}): Promise<SourceResult> {
-    const listing = await listInputs(this.paths);
+    // `-` is standard input, read once after the files (a file named "-" is ./-).
+    const stdin = this.paths.includes(STDIN_PATH);
+    const listing = await listInputs(this.paths.filter((p) => p !== STDIN_PATH));
     // Newest first: CloudTrail names sort by time (YYYY/MM/DD/..._YYYYMMDDTHHmmZ_...), and reading the
     // newest files first lets the scanner fix the detection window early, so older records take the
     // cheap baseline-only path. Any order gives the same report.
@@ -199,7 +207,14 @@ export class FileSource implements EventSource {
       this.notes.push({ file: s.path, format: "unknown", records: 0, problem: s.why, ...(s.reason === "unreadable-file" ? { incomplete: true } : {}) });
     }
     let done = 0;
+    const total = files.length + (stdin ? 1 : 0);
     const started = Date.now();
+    const progress = () => {
+      if (!opts.onProgress) return;
+      const elapsed = Date.now() - started;
+      const p = { source: "files", records: counted.records(), done, total, unit: "files" } as const;
+      opts.onProgress(done < total ? { ...p, etaMs: (elapsed / done) * (total - done) } : p);
+    };
     const fetch = async (f: ListedFile): Promise<Raw> => {
       if (this.o.beforeOpen) await this.o.beforeOpen(f.path);
       return openRaw(f, this.o.streamGzipAbove ?? BIG);
@@ -220,11 +235,12 @@ export class FileSource implements EventSource {
         }
         this.notes.push(note);
         done++;
-        if (opts.onProgress) {
-          const elapsed = Date.now() - started;
-          const p = { source: "files", records: counted.records(), done, total: files.length, unit: "files" } as const;
-          opts.onProgress(done < files.length ? { ...p, etaMs: (elapsed / done) * (files.length - done) } : p);
-        }
+        progress();
+      }
+      if (stdin && !opts.signal?.aborted) {
+        this.notes.push(await this.readStdin(counting));
+        done++;
+        progress();
       }
     } finally {
       this.lane?.release();
@@ -234,13 +250,13 @@ export class FileSource implements EventSource {
     const problems = this.notes.filter((n) => n.problem);
     const summary: SourceResult["summary"] = {
       kind: "file",
-      name: `${files.length} file${files.length === 1 ? "" : "s"}`,
+      name: `${files.length} file${files.length === 1 ? "" : "s"}${stdin ? " and standard input" : ""}`,
       records: counted.records(),
       skipped: counted.skipped(),
     };
     if (problems.length) summary.note = listProblems(problems);
     const partialReasons: string[] = [];
-    if (opts.signal?.aborted) partialReasons.push(`stopped after ${done} of ${files.length} files`);
+    if (opts.signal?.aborted) partialReasons.push(`stopped after ${done} of ${total} files`);
     const incomplete = this.notes.filter((n) => n.incomplete);
     if (incomplete.length)
       partialReasons.push(`${incomplete.length} input file${incomplete.length === 1 ? " was" : "s were"} not read whole: ${listProblems(incomplete)}`);
@@ -272,8 +288,8 @@ export class FileSource implements EventSource {
         } catch {
           // not gzip after all, or more than the head decompresses to: read whole below
         }
-        if (isJsonLinesHead(text)) return this.streamLines(f, raw.handle, true, sink);
-      } else if (raw.size > STREAM_THRESHOLD && isJsonLinesHead(head.toString("utf8", 0, 4096))) return this.streamLines(f, raw.handle, false, sink);
+        if (isJsonLinesHead(text)) return this.streamFile(f, raw.handle, true, sink);
+      } else if (raw.size > STREAM_THRESHOLD && isJsonLinesHead(head.toString("utf8", 0, 4096))) return this.streamFile(f, raw.handle, false, sink);
       if (raw.size > this.maxBytes) return this.oversized(file, sink);
       try {
         whole = await raw.handle.readFile();
@@ -416,11 +432,78 @@ export class FileSource implements EventSource {
     return true;
   }
 
-  private async streamLines(f: ListedFile, handle: FileHandle, gz: boolean, sink: RecordSink): Promise<FileNote> {
+  /**
+   * Standard input, under the same rules as a file: JSON Lines (plain or gzip) longer than the
+   * first 64 KiB are streamed line by line (each line capped), anything else is read whole up to
+   * the size limit (compressed and decompressed), then detected and parsed like a file's bytes.
+   */
+  private async readStdin(sink: RecordSink): Promise<FileNote> {
+    const file = STDIN_NAME;
+    const input = this.o.stdin ?? process.stdin;
+    const it = (input as AsyncIterable<Buffer | string>)[Symbol.asyncIterator]();
+    const next = async (): Promise<Buffer | undefined> => {
+      const r = await it.next();
+      return r.done ? undefined : typeof r.value === "string" ? Buffer.from(r.value) : r.value;
+    };
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let ended = false;
+    try {
+      while (size < STDIN_HEAD) {
+        const c = await next();
+        if (!c) {
+          ended = true;
+          break;
+        }
+        chunks.push(c);
+        size += c.length;
+      }
+      if (!ended) {
+        const head = Buffer.concat(chunks);
+        const gz = head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
+        let text = "";
+        try {
+          text = gz ? gunzipSync(head.subarray(0, 4096), { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: 8 << 20 }).toString("utf8", 0, 4096) : head.toString("utf8", 0, 4096);
+        } catch {
+          // not gzip after all: read whole below
+        }
+        if (isJsonLinesHead(text)) {
+          const rest = Readable.from(
+            (async function* () {
+              yield head;
+              for (let c = await next(); c; c = await next()) yield c;
+            })(),
+            { objectMode: false },
+          );
+          return await this.streamLines({ path: file, size: 0 }, rest, gz, sink, () => 0);
+        }
+        for (let c = await next(); c; c = await next()) {
+          size += c.length;
+          if (size > this.maxBytes) {
+            input.destroy();
+            return this.oversized(file, sink);
+          }
+          chunks.push(c);
+        }
+      }
+    } catch (e) {
+      const why = `cannot read: ${(e as Error).message}`;
+      sink.skip("unreadable-file", file, 1, why);
+      return { file, format: "unknown", records: 0, problem: why, incomplete: true };
+    }
+    if (size > this.maxBytes) return this.oversized(file, sink);
+    return this.readOne({ path: file, size }, { kind: "whole", buf: Buffer.concat(chunks) }, sink);
+  }
+
+  private streamFile(f: ListedFile, handle: FileHandle, gz: boolean, sink: RecordSink): Promise<FileNote> {
+    const src = handle.createReadStream({ start: 0, autoClose: false });
+    return this.streamLines(f, src, gz, sink, () => src.bytesRead);
+  }
+
+  private async streamLines(f: ListedFile, src: Readable, gz: boolean, sink: RecordSink, bytesRead: () => number): Promise<FileNote> {
     const file = f.path;
     let n = 0,
       bad = 0;
-    const src = handle.createReadStream({ start: 0, autoClose: false });
     const cap = new LineCap(this.maxLine);
     const fail = (e: Error) => cap.destroy(e);
     src.on("error", fail);
@@ -449,8 +532,8 @@ export class FileSource implements EventSource {
     }
     const note: FileNote = { file, format: "jsonl", records: n };
     if (bad) note.problem = `${bad} malformed line${bad === 1 ? "" : "s"} skipped`;
-    if (src.bytesRead < f.size) {
-      const why = `truncated while the scan ran (${f.size} bytes when listed, ${src.bytesRead} when read)`;
+    if (bytesRead() < f.size) {
+      const why = `truncated while the scan ran (${f.size} bytes when listed, ${bytesRead()} when read)`;
       note.problem = note.problem ? `${why}; ${note.problem}` : why;
       note.incomplete = true;
     }
@@ -513,6 +596,9 @@ type Raw =
   | { kind: "big"; handle: FileHandle; size: number; head: Buffer }
   | { kind: "special"; why: string }
   | { kind: "error"; err: Error };
+
+/** Standard input longer than this is streamed when its head is JSON Lines. */
+const STDIN_HEAD = 64 * 1024;
 
 /** Files larger than this are opened and their head read first (JSON Lines are streamed). */
 const BIG = STREAM_THRESHOLD / 8;
