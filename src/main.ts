@@ -22,6 +22,8 @@ import { TrailStore } from "./store/store.js";
 import { slackDispatcher } from "./net.js";
 import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
 import type { RespondContext } from "./slack/context.js";
+import { containState } from "./slack/actions/common.js";
+import type { Finding } from "./scan/report-types.js";
 import { deadLetterPath, Notifier } from "./notify/index.js";
 import { sdkStsFactory } from "./sources/aws-accounts.js";
 import { VERSION } from "./version.js";
@@ -97,13 +99,7 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   let respond: RespondContext | undefined;
   const rc = config.respond;
   if (rc.responders.users.length + rc.responders.groups.length > 0) {
-    const settings: RespondSettings = {
-      responderRoleArns: rc.roleArns,
-      scanRoleArns: config.aws.roleArns,
-      protectedArns: rc.protectedArns,
-      ...(config.aws.profile ? { profile: config.aws.profile } : {}),
-      ...(rc.approvalMinutes ? { approvalWindowMs: rc.approvalMinutes * 60_000 } : {}),
-    };
+    const settings = respondSettingsOf(config);
     respond = {
       responder: buildResponder({ ...deps.respond, store: deps.store, settings, ...(deps.now ? { now: deps.now } : {}) }),
       guard: guardOf(settings),
@@ -222,6 +218,18 @@ export function installSignalHandlers(bot: RunningBot, log: Log, graceMs = SHUTD
   process.once("SIGINT", onSignal);
 }
 
+/** The containment settings of the configuration (the bot's and its digests'). */
+function respondSettingsOf(config: Config): RespondSettings {
+  const rc = config.respond;
+  return {
+    responderRoleArns: rc.roleArns,
+    scanRoleArns: config.aws.roleArns,
+    protectedArns: rc.protectedArns,
+    ...(config.aws.profile ? { profile: config.aws.profile } : {}),
+    ...(rc.approvalMinutes ? { approvalWindowMs: rc.approvalMinutes * 60_000 } : {}),
+  };
+}
+
 /** `trailhound serve`. `digestSources`: where digest scans read (default LookupEvents). */
 export async function serve(
   env: NodeJS.ProcessEnv = process.env,
@@ -272,7 +280,11 @@ export async function serve(
   // Home tab shows their next run.
   let digests: DigestScheduler | undefined;
   try {
+    // Contain… on the findings digests and alerts post, as on scan results (containment on).
+    const rc = config.respond;
+    const guard = rc.responders.users.length + rc.responders.groups.length > 0 ? guardOf(respondSettingsOf(config)) : undefined;
     digests = await createDigestScheduler({
+      ...(guard ? { containState: (f: Finding) => containState({ respond: { guard }, store }, f) } : {}),
       schedules: config.digests,
       botToken: config.slack.botToken,
       ...(config.slack.apiUrl ? { apiUrl: config.slack.apiUrl } : {}),

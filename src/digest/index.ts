@@ -12,7 +12,7 @@ import { liveSourceFactory } from "../sources/aws-cli.js";
 import type { TrailStore } from "../store/store.js";
 import type { DigestScheduleConfig } from "./config.js";
 import { webClientSlack } from "./delivery.js";
-import { DigestScheduler, type DigestScan } from "./scheduler.js";
+import { DigestScheduler, type DigestScan, type DigestSchedulerOptions } from "./scheduler.js";
 
 export { parseDigestSchedules, type DigestScheduleConfig } from "./config.js";
 export { DigestScheduler, type DigestRunResult, type DigestScan } from "./scheduler.js";
@@ -46,6 +46,8 @@ export interface DigestWiring {
   clientOptions?: webApi.WebClientOptions;
   /** Shared with the bot's scans (one resolver per process); default: opened here. */
   geo?: GeoResolver;
+  /** Containment: Contain… on the findings posted (src/respond). */
+  containState?: DigestSchedulerOptions["containState"];
 }
 
 /** The scheduler for `trailhound serve` (not started); undefined when no digest is configured. */
@@ -69,5 +71,12 @@ export async function createDigestScheduler(w: DigestWiring): Promise<DigestSche
   });
   const live: LiveScanOptions = { store: w.store, sourceFactory: w.sourceFactory ?? liveSourceFactory(w.env) };
   if (geo) live.geo = geo;
-  return new DigestScheduler({ schedules: w.schedules, store: w.store, scan: liveDigestScan(live), slack: webClientSlack(client), log: w.log });
+  return new DigestScheduler({
+    schedules: w.schedules,
+    store: w.store,
+    scan: liveDigestScan(live),
+    slack: webClientSlack(client),
+    log: w.log,
+    ...(w.containState ? { containState: w.containState } : {}),
+  });
 }

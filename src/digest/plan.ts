@@ -78,6 +78,8 @@ export interface PlanInput {
   activeSuppression(f: Finding): Suppression | undefined;
   /** TRAILHOUND_ALERT_CHANNEL, when alerts are on: what it was told shows as "alerted" in digests. */
   alertChannel?: string;
+  /** Containment (src/respond): whether Contain… fits the finding, and its latest containment. */
+  containState?: (f: Finding) => Pick<FindingState, "containable" | "contained">;
 }
 
 /** Late CloudTrail delivery: a finding whose last event is a little before the previous run still counts as changed. */
@@ -151,7 +153,7 @@ export function planDigest(i: PlanInput): DigestPlan {
     const sev = s.finding.severity;
     if (SEVERITY_RANK[sev] < floor) continue;
     const all = told.get(s.id) ?? [];
-    const item = (change: Change, was?: Severity): DigestItem => ({ finding: s.finding, change, ...(was ? { was } : {}), state: stateOf(s) });
+    const item = (change: Change, was?: Severity): DigestItem => ({ finding: s.finding, change, ...(was ? { was } : {}), state: { ...stateOf(s), ...i.containState?.(s.finding) } });
     if (all.length === 0) {
       const first = alerted?.get(s.id)?.reduce((a, b) => (b.at < a.at ? b : a));
       items.push(first ? { ...item("new"), alertedAt: new Date(first.at).toISOString() } : item("new"));

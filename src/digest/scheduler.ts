@@ -28,7 +28,7 @@ import type { DigestScheduleConfig } from "./config.js";
 import { nextOccurrence } from "./cron.js";
 import { DigestDelivery, defaultSleep, type DeliveryOutcome, type DigestSlack, type Sleep } from "./delivery.js";
 import { DEFAULT_MESSAGE_OPTIONS, digestFailedMessage, digestMessages, findingPartsOf, type MessageOptions } from "./messages.js";
-import { planDigest, type DigestPlan } from "./plan.js";
+import { planDigest, type DigestPlan, type PlanInput } from "./plan.js";
 
 /** One incremental scan for a digest (runLiveScan in production). It persists before resolving. */
 export type DigestScan = (req: { start: number; end: number; filters: ScanFilters; by: string; target: string; signal: AbortSignal }) => Promise<Report>;
@@ -72,6 +72,8 @@ export interface DigestSchedulerOptions {
   /** Retry unsent digests this often (0: only at runs and start). Default 10 min. */
   retryPendingMs?: number;
   messages?: Partial<MessageOptions>;
+  /** Containment (src/respond): Contain… on the findings posted, as on scan results. */
+  containState?: PlanInput["containState"];
   delivery?: { postIntervalMs?: number; maxRateLimitWaits?: number; maxRetries?: number; backoffMs?: number; maxRetryAfterMs?: number };
 }
 
@@ -332,6 +334,7 @@ export class DigestScheduler implements DigestSchedule {
       expired,
       activeSuppression: (f) => store.matchSuppression(f, now),
       ...(this.#alertChannel ? { alertChannel: this.#alertChannel } : {}),
+      ...(this.#o.containState ? { containState: this.#o.containState } : {}),
     });
     const parts = digestMessages(plan, { ...DEFAULT_MESSAGE_OPTIONS, ...this.#o.messages });
     const window = { start: plan.window.start, end: plan.window.end };

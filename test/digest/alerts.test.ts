@@ -9,6 +9,7 @@ import { parseDigestSchedules } from "../../src/digest/config.js";
 import { alertLatency } from "../../src/digest/latency.js";
 import { statusMessage } from "../../src/slack/views/status.js";
 import type { DigestRunResult } from "../../src/digest/scheduler.js";
+import { containState } from "../../src/slack/actions/common.js";
 import { TrailStore } from "../../src/store/store.js";
 import { DigestSlackServer, FakeAws, FakeClock, INCIDENTS, makeScheduler, schedule } from "./support.js";
 
@@ -104,5 +105,47 @@ describe("an alert run", () => {
     expect(text).toMatch(/Alerted\* at 03:1\d UTC/);
     expect(text).toContain(":new: *New*");
     await h2.scheduler.stop();
+  });
+
+  it("alerts and digests carry Contain… on findings whose identity can be contained (root cannot), at the first post", async () => {
+    const store = TrailStore.memory();
+    const aws = new FakeAws();
+    aws.add(INCIDENTS.stopLogging(D1 - 5 * 60_000));
+    aws.add(INCIDENTS.root(D1 - 4 * 60_000));
+    const clock = new FakeClock(D1);
+    const alerts = alertSchedule({ TRAILHOUND_ALERT_CHANNEL: "C0ALERT", TRAILHOUND_ALERT_SEVERITY: "high" })!;
+    const digest = schedule({ name: "C0SEC", channel: "C0SEC" });
+    const guard = { protectedArns: [] };
+    const h = makeScheduler({ store, slack, aws, clock, schedules: [digest, alerts], over: { containState: (f) => containState({ respond: { guard }, store }, f) } });
+    await h.scheduler.start();
+    expect(((await h.scheduler.task("alerts").execute()) as DigestRunResult).status).toBe("posted");
+    clock.advance(5 * H);
+    expect(((await h.scheduler.task("C0SEC").execute()) as DigestRunResult).status).toBe("posted");
+    await h.scheduler.stop();
+    for (const channel of ["C0ALERT", "C0SEC"]) {
+      const blocks = slack.posted.filter((p) => p.channel === channel).flatMap((p) => p.blocks as Array<{ type: string; block_id?: string; elements?: Array<{ action_id?: string; value?: string }> }>);
+      const actions = blocks.filter((b) => b.type === "actions" && b.block_id?.startsWith("fnd:"));
+      expect(actions.length).toBeGreaterThanOrEqual(2);
+      const users = new Set<string>();
+      for (const a of actions) {
+        const id = a.elements!.find((e) => e.action_id === "finding_ack")!.value!;
+        const who = store.getFinding(id)!.finding.identity;
+        users.add(who.type);
+        // Root: no Contain…; the IAM user mallory: Contain… from the first post.
+        expect(a.elements!.some((e) => e.action_id === "finding_contain")).toBe(who.type === "IAMUser");
+      }
+      expect([...users].sort()).toEqual(["IAMUser", "Root"]);
+    }
+    // Without containment (no responders): no Contain… at all.
+    const bare = TrailStore.memory();
+    const aws2 = new FakeAws();
+    aws2.add(INCIDENTS.stopLogging(D1 - 5 * 60_000));
+    const slack2 = slack.posted.length;
+    const h2 = makeScheduler({ store: bare, slack, aws: aws2, clock: new FakeClock(D1), schedules: [alerts] });
+    await h2.scheduler.start();
+    await h2.scheduler.task("alerts").execute();
+    await h2.scheduler.stop();
+    expect(slack.posted.length).toBeGreaterThan(slack2);
+    expect(JSON.stringify(slack.posted.slice(slack2).map((p) => p.blocks))).not.toContain("finding_contain");
   });
 });

@@ -64,3 +64,38 @@ it("serve schedules the configured digests, catches up a missed one at start, an
   await after.close();
   expect(fake.invalid).toEqual([]);
 }, 30_000);
+
+it("serve: with responders, the digest's first post already carries Contain… on a containable finding", async () => {
+  const now = Date.now();
+  const before = await TrailStore.open(dir);
+  await before.setDigestRun("C0SEC", now - 2 * 86_400_000);
+  await before.close();
+  const aws = new FakeAws();
+  aws.add(INCIDENTS.stopLogging(now - 3_600_000));
+  const sigterm = process.listeners("SIGTERM").length;
+  const sigint = process.listeners("SIGINT").length;
+  const bot = await serve(
+    {
+      SLACK_BOT_TOKEN: "xoxb-test-token",
+      SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5",
+      PORT: "0",
+      SLACK_API_URL: fake.apiUrl,
+      TRAILHOUND_TEAM_ID: "T0TEST",
+      TRAILHOUND_DATA_DIR: dir,
+      TRAILHOUND_DIGESTS: "C0SEC=0 8 * * *",
+      TRAILHOUND_RESPONDERS: "U0RESP1",
+      TRAILHOUND_LOG_LEVEL: "error",
+    },
+    { digestSources: aws.factory },
+  );
+  try {
+    const post = await fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === "C0SEC"), 20_000, "the catch-up digest");
+    const contain = (post.args.blocks as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>).flatMap((b) => b.elements ?? []).filter((e) => e.action_id === "finding_contain");
+    expect(contain).toHaveLength(1);
+    expect(bot.bot.store.getFinding(contain[0]!.value!)?.finding.identity.userName).toBe("mallory");
+  } finally {
+    await bot.stop();
+    for (const l of process.listeners("SIGTERM").slice(sigterm)) process.removeListener("SIGTERM", l);
+    for (const l of process.listeners("SIGINT").slice(sigint)) process.removeListener("SIGINT", l);
+  }
+}, 30_000);

@@ -6,7 +6,7 @@ import nock from "nock";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { findingBlocks } from "../../src/slack/views/finding.js";
 import { ACCOUNT, KEY, awsEnv, fakeAws, finding, memoryEvents, rootFinding } from "../respond/support.js";
-import { buttonClick, CHANNEL, startTestBot, TEAM, type TestBot } from "../slack/support/harness.js";
+import { buttonClick, CHANNEL, homeOpened, startTestBot, TEAM, USER, type TestBot } from "../slack/support/harness.js";
 import type { Finding } from "../../src/scan/report-types.js";
 
 const R1 = "U0RESP1";
@@ -203,6 +203,36 @@ describe("Contain… through the real Bolt app", () => {
     expect(bot.store.getContainment(id)).toMatchObject({ state: "executed", proposedBy: R1, approvedBy: R2 });
     expect(threadPosts(bot)).toHaveLength(1); // one thread message, edited as it progressed
     expect(CHANNEL).toBe(String(proposed.args.channel));
+  });
+});
+
+describe("Contain… on Home", () => {
+  it("shows Contain… on Home to responders only, and a containment from Home reports privately and refreshes Home", async () => {
+    const aws = fakeAws();
+    aws.iam.addKey("alice", KEY);
+    const bot = await start();
+    const homeOf = async (user: string, ev: string) => {
+      const before = bot.fake.of("views.publish").length;
+      await bot.post(homeOpened(ev, user), { contentType: "application/json" });
+      const pub = await bot.fake.waitFor((c) => c.filter((x) => x.method === "views.publish")[before], 5000, "views.publish");
+      expect(pub.args.user_id).toBe(user);
+      return JSON.stringify(pub.args.view);
+    };
+    expect(await homeOf(R1, "Ev01")).toContain('"action_id":"finding_contain"');
+    const viewer = await homeOf(USER, "Ev02");
+    expect(viewer).toContain("finding_ack");
+    expect(viewer).not.toContain("finding_contain");
+
+    const published = bot.fake.of("views.publish").length;
+    await bot.interaction(buttonClick(bot.fake, { actionId: "finding_contain", value: "Fkey0000000000001", blockId: "fnd:0:a", user: R1, view: true }));
+    const update = await bot.fake.waitFor((c) => c.find((x) => x.method === "views.update"), 5000, "the plan");
+    const view = update.args.view as { private_metadata: string };
+    await bot.interaction(submission(String(update.args.view_id), view.private_metadata, R1, "deactivate-key"));
+    const dm = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === R1 && String(x.args.text).includes("executed")), 5000, "the private report");
+    expect(JSON.stringify(dm.args.blocks)).toContain("contain_undo");
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+    const home = await bot.fake.waitFor((c) => c.filter((x) => x.method === "views.publish").slice(published).find((x) => JSON.stringify(x.args.view).includes("Contained by")), 5000, "Home refreshed");
+    expect(home.args.user_id).toBe(R1);
   });
 });
 

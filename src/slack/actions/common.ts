@@ -14,7 +14,10 @@ export async function stateFor(bot: Bot, stored: StoredFinding): Promise<Finding
 }
 
 /** Whether Contain… applies (containment on, some action fits) and the latest containment that did something. */
-export function containState(bot: Pick<Bot, "respond" | "store">, f: Finding): Pick<FindingState, "containable" | "contained"> {
+export function containState(
+  bot: { respond?: Pick<NonNullable<Bot["respond"]>, "guard"> | undefined; store: Pick<Bot["store"], "containmentsFor"> },
+  f: Finding,
+): Pick<FindingState, "containable" | "contained"> {
   if (!bot.respond) return {};
   const out: Pick<FindingState, "containable" | "contained"> = {};
   if (containOptions(f, bot.respond.guard).options.length > 0) out.containable = true;

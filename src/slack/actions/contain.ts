@@ -26,6 +26,7 @@ import {
 import { FINDING_ACTIONS } from "../views/finding.js";
 import { code, esc } from "../views/text.js";
 import { clickSite, tell, updateFindingMessage, updateOtherPosts } from "./common.js";
+import { publishHome } from "./home.js";
 
 interface ButtonArgs {
   ack: () => Promise<void>;
@@ -198,7 +199,10 @@ export class ContainFlows {
         const posted = await client.chat.postMessage({ channel: meta.c, thread_ts: meta.th || meta.t, text: msg.text, blocks: msg.blocks });
         if (posted.ts) this.#threadMsg.set(rec.id, { channel: meta.c, ts: posted.ts });
       } else {
-        await client.chat.postMessage({ channel: user, text: msg.text, blocks: msg.blocks });
+        // From Home (no message to thread under): privately, and the Home tab shows the new state.
+        const posted = await client.chat.postMessage({ channel: user, text: msg.text, blocks: msg.blocks });
+        if (posted.ts && posted.channel) this.#threadMsg.set(rec.id, { channel: posted.channel, ts: posted.ts });
+        await publishHome(bot, client, user);
       }
       if (meta.c && meta.t) await updateFindingMessage(bot, client, meta.c, meta.t);
     } catch (err) {

@@ -4,7 +4,8 @@ import { unsuppress } from "../commands/cloudtrail.js";
 import { allow } from "../access.js";
 import type { Bot } from "../context.js";
 import { HOME_ACTIONS, homeView, refusedHomeView } from "../views/home.js";
-import { tell } from "./common.js";
+import { stateOf } from "../views/finding.js";
+import { containState, tell } from "./common.js";
 
 export async function publishHome(bot: Bot, client: webApi.WebClient, userId: string): Promise<void> {
   // Findings and suppressions name identities and addresses: viewers only.
@@ -14,7 +15,10 @@ export async function publishHome(bot: Bot, client: webApi.WebClient, userId: st
     return;
   }
   const now = bot.now();
+  // Contain… for responders only: Home is the user's own view (the click is checked again anyway).
+  const responder = bot.respond ? (await bot.authz.check(userId, "contain")).allowed : false;
   const view = homeView({
+    stateOf: (s) => ({ ...stateOf(s), ...(responder ? containState(bot, s.finding) : { ...containState(bot, s.finding), containable: false }) }),
     findings: bot.store.listFindings({ status: ["open", "acknowledged"] }),
     suppressions: bot.store.activeSuppressions(now),
     digestRuns: bot.store.digestRuns(),

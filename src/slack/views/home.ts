@@ -6,7 +6,7 @@ import type { types } from "@slack/bolt";
 import { SEVERITIES, type Severity } from "../../events/types.js";
 import type { DigestRecord, StoredFinding, Suppression } from "../../store/types.js";
 import { suppressionLine } from "./details.js";
-import { compareFindings, findingBlockCount, findingBlocks, SEVERITY_EMOJI, stateOf } from "./finding.js";
+import { compareFindings, findingBlockCount, findingBlocks, SEVERITY_EMOJI, stateOf, type FindingState } from "./finding.js";
 import { LIMITS, type Block } from "./limits.js";
 import { channelRef, code, esc, mrkdwn, plain, plural, slackDate } from "./text.js";
 
@@ -27,6 +27,8 @@ export interface HomeInput {
   now: number;
   /** Findings shown at most (the rest are counted). */
   maxFindings?: number;
+  /** The state each finding is shown with (default: the store's status; the bot adds containment). */
+  stateOf?: (s: StoredFinding) => FindingState;
   maxSuppressions?: number;
 }
 
@@ -74,7 +76,7 @@ export function homeView(h: HomeInput): types.HomeView {
     budget--;
     for (const s of list) {
       if (shown >= maxFindings || budget < findingBlockCount({ compact: true })) break;
-      const b = findingBlocks(s.finding, index++, stateOf(s), { compact: true });
+      const b = findingBlocks(s.finding, index++, (h.stateOf ?? stateOf)(s), { compact: true });
       blocks.push(...b);
       budget -= b.length;
       shown++;
