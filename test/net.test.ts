@@ -4,11 +4,16 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { Agent, setGlobalDispatcher, WebSocket } from "undici";
 import { webApi } from "@slack/bolt";
 import { sdkStsFactory } from "../src/sources/aws-accounts.js";
-import { awsRequestHandler, installProxyFromEnv, proxySettings, slackDispatcher } from "../src/net.js";
+import { awsRequestHandler, installProxyFromEnv, proxySettings, proxyUnsupported, slackDispatcher } from "../src/net.js";
 import { networkProblem } from "../src/net-errors.js";
 
 let proxy: Server;
@@ -65,6 +70,14 @@ describe("proxy settings", () => {
     expect(proxySettings({ https_proxy: "http://p:3128", no_proxy: ".internal" })).toEqual({ HTTPS_PROXY: "http://p:3128", NO_PROXY: ".internal" });
   });
 
+  it("a Node without the proxyEnv agent option (before 22.21, 23, 24 before 24.5) refuses a proxy setting instead of ignoring it", () => {
+    for (const v of ["22.21.0", "22.23.5", "24.5.0", "25.0.0", "26.10.0"]) expect(proxyUnsupported(v), v).toBeUndefined();
+    for (const v of ["22.20.0", "23.11.1", "24.4.1", "20.19.0"]) expect(proxyUnsupported(v), v).toMatch(/cannot send AWS requests through a proxy.*22\.21.*24\.5/);
+    expect(proxyUnsupported()).toBeUndefined(); // this Node
+    const engines = (JSON.parse(readFileSync("package.json", "utf8")) as { engines: { node: string } }).engines.node;
+    expect(engines).toBe("^22.21.0 || >=24.5.0");
+  });
+
   it("AWS: STS goes through HTTPS_PROXY; a refusal is told with the setting to check", async () => {
     awsEnv({ HTTPS_PROXY: proxyUrl });
     const sts = sdkStsFactory({ region: "eu-west-1" } as Parameters<typeof sdkStsFactory>[0]);
@@ -82,6 +95,60 @@ describe("proxy settings", () => {
     expect(await sts.getCallerIdentity(new AbortController().signal)).toMatchObject({ account: "111122223333" });
     expect(asked).toEqual([]);
     expect(directHits).toHaveLength(1);
+  });
+
+  /** An AWS config with a role_arn profile and an SSO profile whose cached token is valid. */
+  async function awsProfiles(): Promise<string> {
+    const home = await mkdtemp(join(tmpdir(), "th-proxy-home-"));
+    const startUrl = "https://example.awsapps.com/start";
+    await mkdir(join(home, ".aws", "sso", "cache"), { recursive: true });
+    await writeFile(
+      join(home, ".aws", "config"),
+      [
+        "[profile base]",
+        "aws_access_key_id = AKIDBASE",
+        "aws_secret_access_key = secret",
+        "[profile viarole]",
+        "role_arn = arn:aws:iam::111122223333:role/TrailhoundRead",
+        "source_profile = base",
+        "region = eu-west-1",
+        "[profile viasso]",
+        `sso_start_url = ${startUrl}`,
+        "sso_region = eu-west-1",
+        "sso_account_id = 111122223333",
+        "sso_role_name = TrailhoundRead",
+        "region = eu-west-1",
+        "",
+      ].join("\n"),
+    );
+    const key = createHash("sha1").update(startUrl).digest("hex");
+    await writeFile(join(home, ".aws", "sso", "cache", `${key}.json`), JSON.stringify({ accessToken: "t", expiresAt: new Date(Date.now() + 3_600_000).toISOString(), region: "eu-west-1", startUrl }));
+    for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "https_proxy", "http_proxy", "no_proxy"]) delete process.env[k];
+    Object.assign(process.env, { HOME: home, AWS_CONFIG_FILE: join(home, ".aws", "config"), AWS_EC2_METADATA_DISABLED: "true", AWS_MAX_ATTEMPTS: "1" });
+    return home;
+  }
+
+  it("AWS: the credential chain's own calls go through the proxy too (a profile's role_arn: STS AssumeRole; SSO: GetRoleCredentials)", async () => {
+    const home = await awsProfiles();
+    try {
+      process.env.HTTPS_PROXY = proxyUrl;
+      for (const [profile, host] of [
+        ["viarole", "sts.eu-west-1.amazonaws.com:443"],
+        ["viasso", "portal.sso.eu-west-1.amazonaws.com:443"],
+      ] as const) {
+        asked.length = 0;
+        const sts = sdkStsFactory({ region: "eu-west-1", profile });
+        const err = await sts.getCallerIdentity(new AbortController().signal).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        // The credentials are fetched first, through the proxy; the refusal stops there.
+        expect(asked, profile).toEqual([`CONNECT ${host}`]);
+        expect(networkProblem(err) ?? String(err), profile).toMatch(/proxy/);
+      }
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   });
 
   it("Slack: the Web API client's fetch and the Socket Mode WebSocket go through the proxy", async () => {

@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-athena";
 import { AwsSourceError, classifyAwsError, errorSummary, isRetryable } from "../sources/aws-errors.js";
 import type { Row } from "./results.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 
 // ---------------------------------------------------------------------------------------------
 // The port the engine needs: run one query, hand over its rows page by page.
@@ -157,8 +157,7 @@ export function sdkAthenaClient(s: AthenaSettings): AthenaClient {
     region: s.region,
     // Retries are done here, with backoff that knows about the query.
     maxAttempts: 1,
-    ...(s.profile ? { profile: s.profile } : {}),
-    requestHandler: awsRequestHandler(),
+    ...awsConnection({ profile: s.profile }),
   });
 }
 

@@ -17,7 +17,7 @@
 import { type AwsSecurityFinding, BatchImportFindingsCommand, SecurityHubClient } from "@aws-sdk/client-securityhub";
 import { SEVERITY_RANK, type Severity } from "../events/types.js";
 import type { Log } from "../log.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 import { parsePrincipalArn } from "../respond/actions.js";
 import { consoleEventUrl } from "../respond/console.js";
 import type { Finding } from "../scan/report-types.js";
@@ -355,8 +355,7 @@ export function sdkSecurityHubPort(o: SdkSecurityHubOptions): SecurityHubPort & 
   const client = new SecurityHubClient({
     region: o.region,
     maxAttempts: o.maxAttempts ?? 3,
-    ...(o.credentials ? { credentials: o.credentials } : o.profile ? { profile: o.profile } : {}),
-    requestHandler: awsRequestHandler(),
+    ...awsConnection({ credentials: o.credentials, profile: o.profile }),
   });
   return {
     async batchImport(findings) {

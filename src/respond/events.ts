@@ -8,7 +8,7 @@ import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrai
 import { FileSource } from "../sources/files.js";
 import type { AwsCredentials } from "../sources/aws-accounts.js";
 import type { Finding } from "../scan/report-types.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 
 export interface EventLookupResult {
   /** Raw records found, in the order of the finding's event ids. */
@@ -84,8 +84,7 @@ export function cloudTrailEventLookup(o: CloudTrailLookupOptions): EventLookup {
           c = new CloudTrailClient({
             region,
             maxAttempts: o.maxAttempts ?? 3,
-            ...(creds.credentials ? { credentials: creds.credentials } : creds.profile ? { profile: creds.profile } : {}),
-            requestHandler: awsRequestHandler(),
+            ...awsConnection({ credentials: creds.credentials, profile: creds.profile }),
           });
           clients.set(region, c);
         }

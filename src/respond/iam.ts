@@ -19,7 +19,7 @@ import {
 } from "@aws-sdk/client-iam";
 import { accountOfRoleArn, type AwsCredentials, type StsPort } from "../sources/aws-accounts.js";
 import { RespondError } from "./actions.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 
 /** A failed IAM call: the AWS error name and the request id (for AWS support and the audit log). */
 export class IamCallError extends Error {
@@ -80,8 +80,7 @@ export function sdkIamPort(o: SdkIamOptions): IamPort {
   const client = new IAMClient({
     region: o.region ?? "us-east-1",
     maxAttempts: o.maxAttempts ?? 3,
-    ...(o.credentials ? { credentials: o.credentials } : o.profile ? { profile: o.profile } : {}),
-    requestHandler: awsRequestHandler(),
+    ...awsConnection({ credentials: o.credentials, profile: o.profile }),
   });
   return {
     async call(api, input) {

@@ -5,7 +5,7 @@
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { AwsSourceError, classifyAwsError, credentialsHelp, errorSummary } from "./aws-errors.js";
 import type { Clock } from "./rate-limiter.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 
 export interface AwsCredentials {
   accessKeyId: string;
@@ -39,9 +39,8 @@ export type StsFactory = (cfg: StsFactoryConfig) => StsPort;
 export const sdkStsFactory: StsFactory = (cfg) => {
   const client = new STSClient({
     region: cfg.region,
-    ...(cfg.profile ? { profile: cfg.profile } : {}),
     maxAttempts: 3,
-    requestHandler: awsRequestHandler(),
+    ...awsConnection({ profile: cfg.profile }),
   });
   return {
     async getCallerIdentity(signal) {

@@ -51,7 +51,7 @@ import {
   type StsPort,
 } from "./aws-accounts.js";
 import { lookupEventsLimiters, realSleep, systemClock, type Clock, type LimiterRegistry, type Sleep } from "./rate-limiter.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 
 export { AwsSourceError } from "./aws-errors.js";
 
@@ -112,8 +112,7 @@ export const sdkLookupClientFactory: LookupClientFactory = (cfg) =>
   new CloudTrailClient({
     region: cfg.region,
     maxAttempts: 1,
-    ...(cfg.credentials ? { credentials: cfg.credentials } : cfg.profile ? { profile: cfg.profile } : {}),
-    requestHandler: awsRequestHandler({ connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true }),
+    ...awsConnection({ credentials: cfg.credentials, profile: cfg.profile, handler: { connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true } }),
   });
 
 // ---------------------------------------------------------------------------------------------

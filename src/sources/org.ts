@@ -15,7 +15,7 @@
  */
 import { AccountClient, ListRegionsCommand } from "@aws-sdk/client-account";
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 import { AwsSourceError, classifyAwsError, errorSummary } from "./aws-errors.js";
 import { ROLE_ARN_PATTERN, type AwsCredentialsProvider } from "./aws-accounts.js";
 import { COMMERCIAL_REGIONS, isValidRegionName } from "./aws-regions.js";
@@ -64,7 +64,7 @@ export interface OrganizationsPort {
 
 /** Organizations is a global service: its endpoint is in us-east-1. */
 export function sdkOrganizationsPort(o: { profile?: string } = {}): OrganizationsPort {
-  const client = new OrganizationsClient({ region: "us-east-1", maxAttempts: 4, ...(o.profile ? { profile: o.profile } : {}), requestHandler: awsRequestHandler() });
+  const client = new OrganizationsClient({ region: "us-east-1", maxAttempts: 4, ...awsConnection({ profile: o.profile }) });
   return {
     async listAccounts(nextToken, signal) {
       const out = await client.send(new ListAccountsCommand(nextToken ? { NextToken: nextToken } : {}), signal ? { abortSignal: signal } : {});
@@ -158,8 +158,7 @@ export function sdkRegionsPort(o: { profile?: string } = {}): RegionsPort {
       const client = new AccountClient({
         region: "us-east-1",
         maxAttempts: 4,
-        ...(credentials ? { credentials } : o.profile ? { profile: o.profile } : {}),
-        requestHandler: awsRequestHandler(),
+        ...awsConnection({ credentials, profile: o.profile }),
       });
       try {
         const out = await client.send(

@@ -46,7 +46,7 @@ import {
   type TrailLocation,
 } from "./s3-layout.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
-import { awsRequestHandler } from "../net.js";
+import { awsConnection } from "../net.js";
 
 export { parseTrailUrl, S3LocationError } from "./s3-layout.js";
 
@@ -74,8 +74,7 @@ export function sdkS3Client(o: { region?: string; profile?: string } = {}): S3Cl
     region: o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1",
     followRegionRedirects: true,
     maxAttempts: 4,
-    ...(o.profile ? { profile: o.profile } : {}),
-    requestHandler: awsRequestHandler(),
+    ...awsConnection({ profile: o.profile }),
   });
 }
 
