@@ -21,6 +21,7 @@
 import type { Dim, Profile } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
 import { packProfile, unpackProfile } from "./pack.js";
+import type { StoreData } from "./types.js";
 
 /**
  * What is known of a stored baseline without decoding it: a few fields of its profile, equal to
@@ -318,4 +319,54 @@ export class BaselineTable {
     }
     if (error) throw error;
   }
+}
+
+// -------------------------------------------------------------------------------------------------
+// The store's baselines (the operations of TrailStore on them)
+
+/**
+ * The table of `data.baselines` (which is its view). A plain object put there (the in-memory
+ * twin's initial data, an update(fn) that replaced the whole object) is encoded now.
+ */
+export function baselineTable(data: StoreData): BaselineTable {
+  let t = tableOf(data.baselines);
+  if (!t) {
+    t = BaselineTable.fromProfiles(data.baselines);
+    data.baselines = t.view;
+  }
+  return t;
+}
+
+/** The given profiles (those that exist), or all of them, each decoded from its stored form. */
+export function getBaselines(data: StoreData, keys?: Iterable<string>): Map<string, Profile> {
+  const t = baselineTable(data);
+  const out = new Map<string, Profile>();
+  for (const k of keys ?? t.keys()) {
+    const p = t.get(k);
+    if (p !== undefined) out.set(k, p);
+  }
+  return out;
+}
+
+/** The facts of the given baselines (those that exist), or of all of them, without decoding any. */
+export function getBaselineFacts(data: StoreData, keys?: Iterable<string>): Map<string, BaselineFacts> {
+  const t = baselineTable(data);
+  const out = new Map<string, BaselineFacts>();
+  for (const k of keys ?? t.keys()) {
+    const f = t.facts(k);
+    if (f !== undefined) out.set(k, f);
+  }
+  return out;
+}
+
+/** Validate and encode profiles now; the returned function puts them in the data (replacing by key). */
+export function prepBaselines(profiles: readonly Profile[]): (data: StoreData) => void {
+  const encoded: Array<[string, StoredBaseline]> = profiles.map((p) => {
+    checkProfile(p);
+    return [p.key, encodeBaseline(p.key, p)];
+  });
+  return (data) => {
+    const t = baselineTable(data);
+    for (const [k, e] of encoded) t.set(k, e);
+  };
 }

@@ -1,7 +1,8 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
-import { BaselineTable, decodeBaseline, encodeBaseline, tableOf } from "../../src/store/baselines.js";
+import { BaselineTable, baselineTable, decodeBaseline, encodeBaseline, getBaselineFacts, getBaselines, prepBaselines, tableOf } from "../../src/store/baselines.js";
+import { emptyStoreData } from "../../src/store/types.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { DAY, T0, makeProfile, tempDir, storeKinds } from "./helpers.js";
 
@@ -170,5 +171,42 @@ describe("getBaselines decodes what it returns", () => {
     expect(tableOf(s.data.baselines)).toBeDefined();
     expect(Object.fromEntries(s.getBaselines())).toEqual(initial);
     expect(s.stats().counts.baselines).toBe(2);
+  });
+});
+
+describe("the store's baseline operations on plain data", () => {
+  it("baselineTable turns a plain baselines object into a table once; prepBaselines validates before any change", () => {
+    const d = emptyStoreData();
+    d.baselines = { a: makeProfile("a") };
+    const t = baselineTable(d);
+    expect(baselineTable(d)).toBe(t);
+    expect(tableOf(d.baselines)).toBe(t);
+    const bad = makeProfile("bad");
+    bad.events = Number.NaN;
+    expect(() => prepBaselines([makeProfile("b"), bad])).toThrow(/bad\.events/);
+    expect([...t.keys()]).toEqual(["a"]);
+  });
+
+  it("prepBaselines encodes now (later changes to the profile do not reach the data) and replaces by key", () => {
+    const d = emptyStoreData();
+    const p = makeProfile("a", T0);
+    const apply = prepBaselines([p, makeProfile("b", T0 - DAY)]);
+    p.events = 1;
+    apply(d);
+    prepBaselines([makeProfile("b", T0)])(d);
+    expect(getBaselines(d, ["a"]).get("a")!.events).toBe(123.45);
+    expect([...getBaselines(d).keys()]).toEqual(["a", "b"]);
+    expect(getBaselines(d, ["b", "missing"]).get("b")!.last).toBe(T0);
+    expect([...getBaselines(d, ["missing"]).keys()]).toEqual([]);
+  });
+
+  it("getBaselineFacts gives the facts without decoding, in the order of getBaselines", () => {
+    const d = emptyStoreData();
+    prepBaselines([makeProfile("x", T0 - DAY), makeProfile("y", T0)])(d);
+    const facts = getBaselineFacts(d);
+    expect([...facts.keys()]).toEqual(["x", "y"]);
+    expect(facts.get("y")).toMatchObject({ last: T0, trainedUntil: T0 });
+    expect(Object.isFrozen(facts.get("x"))).toBe(true);
+    expect([...getBaselineFacts(d, ["y", "nope"]).keys()]).toEqual(["y"]);
   });
 });
