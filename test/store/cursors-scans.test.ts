@@ -9,14 +9,14 @@ const scan = (i: number): ScanRecord => ({ at: new Date(T0 + i).toISOString(), b
 
 describe("cursors", () => {
   it("are validated and copied now, set by the change, looked up by own key only", () => {
-    expect(() => prepCursors({ "": { newestTime: 1, newestIds: [] } })).toThrow(/Cursor key is required/);
+    expect(() => prepCursors({ "": { newestTime: 1, newestIds: [], updatedAt: "u" } })).toThrow(/Cursor key is required/);
     expect(() => prepCursors({ k: { newestTime: "1", newestIds: [] } as never })).toThrow(/needs newestTime and newestIds/);
-    const c = { newestTime: 5, newestIds: ["a"] };
+    const c = { newestTime: 5, newestIds: ["a"], updatedAt: "u" };
     const apply = prepCursors({ k: c });
     c.newestIds.push("later");
     const d = emptyStoreData();
     apply(d);
-    expect(getCursor(d, "k")).toEqual({ newestTime: 5, newestIds: ["a"] });
+    expect(getCursor(d, "k")).toEqual({ newestTime: 5, newestIds: ["a"], updatedAt: "u" });
     expect(getCursor(d, "constructor")).toBeUndefined();
   });
 });
@@ -34,7 +34,7 @@ describe("scan records", () => {
 describe("prepCommitScan", () => {
   it("applies baselines, findings, the record and the cursors together", () => {
     const d = emptyStoreData();
-    const results = prepCommitScan({ profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: 9, newestIds: [] } } }, T0)(d);
+    const results = prepCommitScan({ profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: 9, newestIds: [], updatedAt: "u" } } }, T0)(d);
     expect(results).toEqual([{ id: "f", kind: "new", status: "open", reopened: false, notify: true }]);
     expect([...baselineTable(d).keys()]).toEqual(["user:1:a"]);
     expect(d.scans).toHaveLength(1);
@@ -42,7 +42,7 @@ describe("prepCommitScan", () => {
   });
 
   it("one bad part refuses the whole commit before anything is applied", () => {
-    const bad = { profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: Number.NaN as unknown as number, newestIds: "x" as never } } };
+    const bad = { profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: Number.NaN, newestIds: "x" as never, updatedAt: "u" } } };
     expect(() => prepCommitScan(bad, T0)).toThrow(/Cursor src needs newestTime and newestIds/);
     const broken = makeProfile("user:1:b");
     broken.first = "soon" as never;
