@@ -10,114 +10,60 @@
  * top. Public addresses and their locations are illustrative: they come from a static table
  * (`GEN_GEO`), not from a real database, so tests do not depend on monthly data updates.
  *
- * `buildWindow` and `buildProfile` follow the scan's documented rules (src/ingest/accumulator.ts,
- * src/baseline/merge.ts): api = `service:EventName`; ip/ua/network/country only for calls not made
- * by a service on the identity's behalf (`invokedBy`), network/country only for public addresses;
- * 10-minute buckets with distinct read APIs; geo points de-duplicated per address and minute.
+ * `buildWindow` and `buildProfile` run the production code: the ingest's accumulator
+ * (src/ingest/accumulator.ts) and the baseline merge (src/baseline/merge.ts), so that detector
+ * tests see the windows and profiles a scan gives them.
  */
-import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, emptyProfile, type BaselineConfig, type Dim, type Profile } from "../../src/baseline/profile.js";
+import { mergeProfile } from "../../src/baseline/merge.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, type BaselineConfig, type Profile } from "../../src/baseline/profile.js";
 import { BaselineView } from "../../src/baseline/view.js";
 import type { Principal, TrailEvent } from "../../src/events/types.js";
 import { StaticGeoResolver, type GeoInfo, type GeoResolver } from "../../src/geo/types.js";
-import type { Bucket, DetectorConfig, DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WinStat, WindowDetector } from "../../src/detectors/types.js";
+import type { DetectorConfig, DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "../../src/detectors/types.js";
+import { BUCKET_MS, IdentityAcc } from "../../src/ingest/accumulator.js";
+import { floorBucket } from "../../src/ingest/window.js";
 import { ACCOUNT, STRATUS_UA, assumedRole, emptyWindow, ev, iamUser, invictusRecords, toEvent, type RecordInput } from "./events.js";
 import { rng } from "../../src/util/rng.js";
 
-export const BUCKET = 10 * 60_000;
-const READ = /^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)/;
+export const BUCKET = BUCKET_MS;
 
 export const DETECTOR_CONFIG: DetectorConfig = { ownAccounts: new Set([ACCOUNT]), maxSpeedKmh: 900, minTravelKm: 100 };
 
-const apiOf = (e: TrailEvent) => `${e.service}:${e.eventName}`;
-
 // ---------------------------------------------------------------- window
-
-function stat(): WinStat {
-  return { n: 0, err: 0, denied: 0, first: Infinity, last: -Infinity, ids: [] };
-}
-
-function bump(m: Map<string, WinStat>, k: string, e: TrailEvent): void {
-  let s = m.get(k);
-  if (!s) m.set(k, (s = stat()));
-  s.n++;
-  if (e.failed) s.err++;
-  if (e.denied) s.denied++;
-  if (e.time < s.first) s.first = e.time;
-  if (e.time > s.last) s.last = e.time;
-  if (s.ids.length < 5) s.ids.push(e.id);
-}
 
 export interface WindowOptions {
   start?: number;
   end?: number;
   geo?: GeoResolver;
-  /** Attach the session name to each geo point (what impossible-travel uses when the scan provides it). */
+  /**
+   * Keep the session name on each geo point (what impossible-travel uses). The scan always
+   * provides it; without this option the points are stripped of it, to test the detector on
+   * sources that carry no session (IAM users' keys, older logs).
+   */
   geoSessions?: boolean;
 }
 
-/** The IdentityWindow of one identity's events inside [start, end) (defaults: the events' span). */
+/** An accumulator of the ingest with `events` (in time order) folded in as the scan folds them. */
+function accumulate(events: readonly TrailEvent[], wmin: number, inWindow: (e: TrailEvent) => boolean, geo: GeoResolver | undefined): IdentityAcc {
+  const acc = new IdentityAcc(events[0]!.principal, -Infinity);
+  for (const e of events) acc.add(e, e.ipKind === "public" ? geo?.lookup(e.sourceIp) : undefined, inWindow(e), wmin, undefined);
+  return acc;
+}
+
+/**
+ * The IdentityWindow of one identity's events inside [start, end) (defaults: the events' span),
+ * built by the ingest's accumulator (src/ingest/accumulator.ts) as the scan builds it. It holds
+ * no candidates: a test sets those the event detectors would select.
+ */
 export function buildWindow(events: readonly TrailEvent[], opts: WindowOptions = {}): IdentityWindow {
   const sorted = [...events].sort((a, b) => a.time - b.time);
   if (sorted.length === 0) throw new Error("buildWindow needs events");
-  const start = opts.start ?? sorted[0]!.time - (sorted[0]!.time % BUCKET);
+  const start = opts.start ?? floorBucket(sorted[0]!.time);
   const end = opts.end ?? sorted[sorted.length - 1]!.time + 1;
   const inWin = sorted.filter((e) => e.time >= start && e.time < end);
-  const w: IdentityWindow = emptyWindow((inWin[0] ?? sorted[0]!).principal);
-  const sessions = new Set<string>();
-  const buckets = new Map<number, Bucket & { readSet: Map<string, string> }>();
-  const idSessions = new Map<string, string>();
-  const lastMinute = new Map<string, number>();
-  for (const e of inWin) {
-    const via = e.principal.invokedBy !== undefined;
-    const api = apiOf(e);
-    w.events++;
-    if (e.failed) w.errors++;
-    if (e.denied) w.denied++;
-    w.first = Math.min(w.first, e.time);
-    w.last = Math.max(w.last, e.time);
-    bump(w.apis, api, e);
-    bump(w.services, e.service, e);
-    bump(w.regions, e.region, e);
-    if (e.errorCode) bump(w.errorCodes, e.errorCode, e);
-    if (e.principal.sessionName) {
-      sessions.add(e.principal.sessionName);
-      idSessions.set(e.id, e.principal.sessionName);
-    }
-    if (!via) {
-      if (e.ipKind === "public" || e.ipKind === "private") bump(w.ips, e.sourceIp, e);
-      bump(w.uas, e.uaFamily, e);
-    }
-    const bs = e.time - (e.time % BUCKET);
-    let b = buckets.get(bs);
-    if (!b) buckets.set(bs, (b = { start: bs, n: 0, err: 0, denied: 0, reads: [], readIds: [], ids: [], idApis: [], errIds: [], readSet: new Map() }));
-    b.n++;
-    if (e.failed) {
-      b.err++;
-      if (b.errIds.length < 20) b.errIds.push(e.id);
-    }
-    if (e.denied) b.denied++;
-    if (b.ids.length < 40 && b.idApis.filter((a) => a === api).length < 4) {
-      b.ids.push(e.id);
-      b.idApis.push(api);
-    }
-    if (READ.test(e.eventName) && !b.readSet.has(api)) b.readSet.set(api, e.id);
-    if (e.ipKind === "public" && !via) {
-      const g = opts.geo?.lookup(e.sourceIp);
-      if (g?.asn !== undefined) bump(w.networks, `AS${g.asn}`, e);
-      if (g?.country) bump(w.countries, g.country, e);
-      const minute = Math.floor(e.time / 60_000);
-      if (lastMinute.get(e.sourceIp) !== minute) {
-        lastMinute.set(e.sourceIp, minute);
-        const p: GeoPoint & { session?: string } = { time: e.time, ip: e.sourceIp, eventId: e.id };
-        if (g) p.geo = g;
-        if (opts.geoSessions && e.principal.sessionName) p.session = e.principal.sessionName;
-        w.geo.push(p);
-      }
-    }
-  }
-  w.sessions = [...sessions];
-  w.buckets = [...buckets.values()].sort((a, b) => a.start - b.start).map(({ readSet, ...b }) => ({ ...b, reads: [...readSet.keys()], readIds: [...readSet.values()] }));
-  w.idSessions = idSessions;
+  if (inWin.length === 0) return emptyWindow(sorted[0]!.principal);
+  const w = accumulate(inWin, start, () => true, opts.geo).toWindow(start, end, (ip) => opts.geo?.lookup(ip));
+  if (!opts.geoSessions) w.geo = w.geo.map(({ session: _, ...p }) => p);
   return w;
 }
 
@@ -130,74 +76,21 @@ export interface ProfileOptions {
   cfg?: BaselineConfig;
 }
 
-/** Fold events before `before` into a Profile the way the scan's merge does (no decay). */
+/**
+ * The Profile of the events before `before`: folded by the ingest's accumulator and merged by
+ * the baseline's `mergeProfile` (src/baseline/merge.ts) into an empty profile at `before`, as a
+ * first scan would store it (no decay).
+ */
 export function buildProfile(events: readonly TrailEvent[], opts: ProfileOptions): Profile {
-  const cfg = opts.cfg ?? DEFAULT_BASELINE_CONFIG;
-  const hist = events.filter((e) => e.time < opts.before);
-  const p0 = hist[0] ?? events[0];
-  if (!p0) throw new Error("buildProfile needs events");
-  const p = emptyProfile(p0.principal.key, p0.principal.type);
-  if (p0.principal.arn) p.arn = p0.principal.arn;
-  if (p0.principal.accountId) p.accountId = p0.principal.accountId;
-  if (p0.principal.userName) p.userName = p0.principal.userName;
-  const days = new Set<number>();
-  const hourly = new Map<number, [number, number]>();
-  const buckets = new Map<number, Set<string>>();
-  const minHour = Math.floor((opts.before - cfg.hourlyDays * DAY) / HOUR);
-  const track = (dim: Dim, v: string, e: TrailEvent) => {
-    const s = p.dims[dim][v];
-    if (s) {
-      s[0]++;
-      if (e.failed) s[1]++;
-      s[2] = Math.min(s[2], e.time);
-      s[3] = Math.max(s[3], e.time);
-    } else p.dims[dim][v] = [1, e.failed ? 1 : 0, e.time, e.time];
-  };
-  for (const e of hist) {
-    p.first = Math.min(p.first, e.time);
-    p.last = Math.max(p.last, e.time);
-    p.events++;
-    if (e.failed) p.errors++;
-    if (e.denied) p.denied++;
-    const day = Math.floor(e.time / DAY);
-    days.add(day);
-    p.hours[Math.floor(e.time / HOUR) % 24]!++;
-    p.weekdays[(day + 4) % 7]!++;
-    const api = apiOf(e);
-    track("api", api, e);
-    track("service", e.service, e);
-    track("region", e.region, e);
-    if (e.principal.sessionName) track("session", e.principal.sessionName, e);
-    if (e.errorCode) track("errorCode", e.errorCode, e);
-    if (e.principal.invokedBy === undefined) {
-      if (e.ipKind === "public" || e.ipKind === "private") track("ip", e.sourceIp, e);
-      track("ua", e.uaFamily, e);
-      if (e.ipKind === "public") {
-        const g = opts.geo?.lookup(e.sourceIp);
-        if (g?.asn !== undefined) track("network", `AS${g.asn}`, e);
-        if (g?.country) track("country", g.country, e);
-      }
-    }
-    const h = Math.floor(e.time / HOUR);
-    if (h >= minHour) {
-      const c = hourly.get(h);
-      if (c) {
-        c[0]++;
-        if (e.failed) c[1]++;
-      } else hourly.set(h, [1, e.failed ? 1 : 0]);
-    }
-    const bs = e.time - (e.time % BUCKET);
-    let rs = buckets.get(bs);
-    if (!rs) buckets.set(bs, (rs = new Set()));
-    if (READ.test(e.eventName)) rs.add(api);
+  const hist = [...events].filter((e) => e.time < opts.before).sort((a, b) => a.time - b.time);
+  if (hist.length === 0) {
+    const p0 = events[0];
+    if (!p0) throw new Error("buildProfile needs events");
+    return mergeProfile(undefined, new IdentityAcc(p0.principal, -Infinity), opts.before, opts.cfg ?? DEFAULT_BASELINE_CONFIG);
   }
-  p.trainedUntil = p.last;
-  p.days = [...days].sort((a, b) => a - b);
-  p.hourly = [...hourly.entries()].sort((a, b) => a[0] - b[0]).map(([h, [n, err]]) => [h, n, err]);
-  let max = 0;
-  for (const s of buckets.values()) max = Math.max(max, s.size);
-  p.breadth = [max, buckets.size];
-  return p;
+  const acc = accumulate(hist, opts.before, () => false, opts.geo);
+  acc.foldAll();
+  return mergeProfile(undefined, acc, opts.before, opts.cfg ?? DEFAULT_BASELINE_CONFIG);
 }
 
 /** The detector context of an identity with `profile` (undefined = cold start) for a window. */

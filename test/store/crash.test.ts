@@ -4,51 +4,26 @@
  * with SIGKILL at random instants (also during open); after each kill the store must open,
  * complete, with every acknowledgement the child reported as durable.
  *
- * The child runs a copy of src/store transpiled at test start with TypeScript's transpileModule
- * (no build step, no tsx), importing lowdb and zod from this repository's node_modules.
+ * The child runs a copy of src/store transpiled at test start (test/helpers/transpile.ts: no
+ * build step, no tsx), importing lowdb and zod from this repository's node_modules.
  */
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TrailStore, checkStore } from "../../src/store/index.js";
 import { rng } from "../../src/util/rng.js";
+import { transpileToTemp } from "../helpers/transpile.js";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repo = path.resolve(here, "../..");
 let build: string;
 let work: string;
 
-/** Transpile `entry` and every module it imports relatively into `outRoot`, keeping the layout. */
-async function transpileTree(entry: string, outRoot: string): Promise<void> {
-  const seen = new Set<string>();
-  const queue = [entry];
-  while (queue.length) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const src = await readFile(file, "utf8");
-    const out = ts.transpileModule(src, {
-      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
-      fileName: file,
-    }).outputText;
-    const rel = path.relative(repo, file).replace(/\.ts$/, ".js");
-    await mkdir(path.dirname(path.join(outRoot, rel)), { recursive: true });
-    await writeFile(path.join(outRoot, rel), out);
-    for (const m of src.matchAll(/from\s+"(\.{1,2}\/[^"]+)\.js"/g)) queue.push(path.resolve(path.dirname(file), `${m[1]}.ts`));
-  }
-}
-
-
 beforeAll(async () => {
-  build = await mkdtemp(path.join(os.tmpdir(), "trailhound-crash-build-"));
+  build = await transpileToTemp(["src/store/index.ts"], "trailhound-crash-build-");
   work = await mkdtemp(path.join(os.tmpdir(), "trailhound-crash-"));
-  await transpileTree(path.join(repo, "src/store/index.ts"), build);
-  await writeFile(path.join(build, "package.json"), '{ "type": "module" }\n');
-  await symlink(path.join(repo, "node_modules"), path.join(build, "node_modules"), "dir");
 });
 
 afterAll(async () => {
