@@ -20,6 +20,7 @@ import type { Bot, BotSettings } from "./slack/context.js";
 import type { BotStore, DigestSchedule, ScanService } from "./slack/ports.js";
 import { TrailStore } from "./store/store.js";
 import { slackDispatcher } from "./net.js";
+import { networkProblem } from "./net-errors.js";
 import { buildResponder, guardOf, type RespondSettings, type ResponderWiring } from "./respond/wiring.js";
 import type { RespondContext } from "./slack/context.js";
 import { containState } from "./slack/actions/common.js";
@@ -85,8 +86,11 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   } catch (err) {
     const refused = (err as { data?: { error?: string } }).data?.error;
     if (refused) throw new StartError(`Slack refused SLACK_BOT_TOKEN (${refused}): copy the Bot User OAuth Token (xoxb-...) from api.slack.com/apps -> OAuth & Permissions`);
+    // What failed underneath ("fetch failed" says nothing): DNS, a proxy, a refusal, a timeout.
+    const net = networkProblem(err);
     throw new StartError(
-      `Could not reach Slack at ${config.slack.apiUrl ?? "https://slack.com/api/"} to check the token (${err instanceof Error ? err.message : String(err)}): check the network, a proxy, or SLACK_API_URL`,
+      `Could not reach Slack at ${config.slack.apiUrl ?? "https://slack.com/api/"} to check the token (${err instanceof Error ? err.message : String(err)}): ` +
+        (net ?? "check the network, a proxy (HTTPS_PROXY), or SLACK_API_URL"),
     );
   }
   const tokenTeam = who.team_id ?? "";

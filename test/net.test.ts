@@ -182,6 +182,23 @@ describe("networkProblem", () => {
     expect(networkProblem({ code: "slack_webapi_request_error", original: { code: "ETIMEDOUT", hostname: "slack.com" } }, {})).toMatch(/^no answer from slack\.com \(ETIMEDOUT\)/);
     expect(networkProblem(new Error("something else"), {})).toBeUndefined();
   });
+
+  it("says the proxy's answer once, and points at the settings of the service that failed", () => {
+    const tunnel = Object.assign(new Error("Failed to establish tunnel to sts.us-east-1.amazonaws.com:443 via http://p:3128: HTTP/1.1 403 Forbidden"), { code: "ERR_PROXY_TUNNEL" });
+    const outer = Object.assign(new Error(`could not identify the AWS account (STS GetCallerIdentity: Error (ERR_PROXY_TUNNEL): ${tunnel.message})`), { code: "unavailable", cause: tunnel });
+    expect(networkProblem(outer, { HTTPS_PROXY: "http://p:3128" })).toBe("the proxy refused the connection (HTTP/1.1 403 Forbidden): check the proxy HTTPS_PROXY=http://p:3128 (and NO_PROXY)");
+    const dns = (hostname: string) => Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", hostname });
+    const slack = networkProblem({ code: "slack_webapi_request_error", original: { cause: dns("slack.com") } }, {})!;
+    expect(slack).toMatch(/^cannot resolve slack\.com .*SLACK_API_URL/);
+    expect(slack).not.toMatch(/AWS_REGION/);
+    const aws = networkProblem(dns("bucket.s3.eu-west-1.amazonaws.com"), {})!;
+    expect(aws).toMatch(/AWS_REGION/);
+    expect(aws).not.toMatch(/SLACK_API_URL/);
+    // A refusal by a host that is not the proxy (NO_PROXY sent it direct) is the endpoint's.
+    const refused = (address: string, port: number) => Object.assign(new Error(`connect ECONNREFUSED ${address}:${port}`), { code: "ECONNREFUSED", address, port });
+    expect(networkProblem(refused("10.1.2.3", 443), { HTTPS_PROXY: "http://proxy.corp:3128" })).toMatch(/^10\.1\.2\.3:443 refused the connection .*endpoint is down/);
+    expect(networkProblem(refused("127.0.0.1", 3128), { HTTPS_PROXY: "http://localhost:3128" })).toMatch(/^the proxy at 127\.0\.0\.1:3128 refused/);
+  });
 });
 
 describe("the CLI on an expected network failure", () => {
@@ -211,3 +228,25 @@ describe("the CLI on an expected network failure", () => {
     expect(stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("the bot on an expected network failure", () => {
+  it("Slack unreachable at start: what failed underneath and the setting to check, a config error (exit 2)", async () => {
+    const { startBot } = await import("../src/main.js");
+    const { loadConfig } = await import("../src/config.js");
+    const { TrailStore } = await import("../src/store/store.js");
+    const { silentLogger } = await import("../src/log.js");
+    const closed = createServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", r));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const config = loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", SLACK_API_URL: `http://127.0.0.1:${port}/api/` });
+    const store = TrailStore.memory();
+    const err = (await startBot(config, { store, scans: {} as never, log: silentLogger, clientOptions: { retryConfig: { retries: 0 } } }).then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as Error & { code?: string };
+    expect(err.code).toBe("config");
+    expect(err.message).toMatch(/^Could not reach Slack at http:\/\/127\.0\.0\.1:\d+\/api\/ to check the token \(.*\): 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): .*check AWS_ENDPOINT_URL \/ SLACK_API_URL if set/);
+  });
+});
+
