@@ -228,6 +228,13 @@ export class IdentityAcc implements Observed {
   /** The scanner's number for this accumulator (its position in creation order). */
   ordinal = 0;
   private readonly candidateNames = new Map<string, number>();
+  /**
+   * Candidates and geo points that fell out of the moving window are dropped when the lists reach
+   * these lengths (amortised: then twice what is left): the window only moves forward, so they can
+   * never be in the final window, and memory follows the window, not the events read.
+   */
+  private candidatePruneAt = 64;
+  private geoPruneAt = 64;
   geo: GeoPoint[] = [];
   private geoLastMinute = new Map<string, number>();
   dropped = { candidates: 0, geo: 0 };
@@ -395,6 +402,10 @@ export class IdentityAcc implements Observed {
     const minute = Math.floor(ev.time / 60_000);
     if (this.geoLastMinute.get(ev.sourceIp) === minute) return;
     this.geoLastMinute.set(ev.sourceIp, minute);
+    if (this.geo.length >= this.geoPruneAt && this.geo.length < MAX_GEO_POINTS) {
+      this.geo = this.geo.filter((g) => g.time >= wmin);
+      this.geoPruneAt = Math.max(64, 2 * this.geo.length);
+    }
     if (this.geo.length >= MAX_GEO_POINTS) {
       this.geo = this.geo.filter((g) => g.time >= wmin);
       if (this.geo.length >= MAX_GEO_POINTS) {
@@ -413,6 +424,16 @@ export class IdentityAcc implements Observed {
    * and every event left out is counted.
    */
   private addCandidate(ev: TrailEvent, wmin: number): void {
+    if (this.candidates.length >= this.candidatePruneAt && this.candidates.length < MAX_CANDIDATES) {
+      // Only events before the window go (the same ones the filter at the cap drops first).
+      const kept = this.candidates.filter((c) => c.time >= wmin);
+      if (kept.length < this.candidates.length) {
+        this.candidates = kept;
+        this.candidateNames.clear();
+        for (const c of kept) this.candidateNames.set(c.eventName, (this.candidateNames.get(c.eventName) ?? 0) + 1);
+      }
+      this.candidatePruneAt = Math.max(64, 2 * kept.length);
+    }
     if (this.candidates.length >= MAX_CANDIDATES) {
       this.candidates = this.candidates.filter((c) => c.time >= wmin);
       this.candidateNames.clear();
