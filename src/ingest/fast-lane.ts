@@ -27,7 +27,8 @@ import {
   recordStart,
   type RecordIndex,
 } from "./record-bytes.js";
-import { internedString, releaseInterned } from "./native-walk.js";
+import { InternedStrings, ownInterned, releaseInterned } from "./native-walk.js";
+import type { WalkedFile } from "./walk-off-thread.js";
 import type { BytesReader } from "../sources/types.js";
 
 /** What the fast lane hands records to (the Ingest). */
@@ -58,6 +59,12 @@ export class FastLane implements BytesReader {
   private readonly scratch: RecordFields = emptyRecordFields();
   /** The index in hand carries native intern ids (else the JS walk's hashes, for `interner`). */
   private ids = false;
+  /** The strings of the intern table the index in hand refers to: this thread's, or a read worker's. */
+  private strings: InternedStrings = ownInterned;
+  /** Read workers' intern tables, by thread id. */
+  private readonly workers = new Map<number, InternedStrings>();
+  /** Sources may walk files in their read workers with this module (BytesReader.offThread). */
+  readonly offThread = new URL("./walk-off-thread.js", import.meta.url).href;
 
   constructor(private readonly sink: LaneSink) {}
 
@@ -67,10 +74,32 @@ export class FastLane implements BytesReader {
    * way, with the same outcome.
    */
   deliver(b: Buffer, origin: string): number | undefined {
-    const sink = this.sink;
     const ix = indexRecords(b);
     if (!ix) return undefined;
     this.ids = ix.ids;
+    this.strings = ownInterned;
+    return this.take(b, ix, origin);
+  }
+
+  /**
+   * `deliver`, for bytes a read worker walked (`prepareOffThread` of walk-off-thread.ts): the
+   * same records, in the same order, with the same values.
+   */
+  deliverPrepared(b: Buffer, prepared: unknown, origin: string): number | undefined {
+    const w = prepared as WalkedFile | null;
+    if (w === null) return undefined;
+    this.ids = w.ids;
+    if (w.ids) {
+      let strings = this.workers.get(w.thread);
+      if (!strings) this.workers.set(w.thread, (strings = new InternedStrings()));
+      strings.sync(w.generation);
+      this.strings = strings;
+    }
+    return this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
+  }
+
+  private take(b: Buffer, ix: RecordIndex, origin: string): number {
+    const sink = this.sink;
     const n = ix.count;
     for (let r = 0; r < n; r++) {
       if ((recordFlags(ix, r) & COMPLEX) === 0 && this.offer(b, ix, r, origin, sink)) continue;
@@ -82,13 +111,15 @@ export class FastLane implements BytesReader {
   /** Forget the interned values (the read is over). */
   release(): void {
     releaseInterned();
+    this.workers.clear();
+    this.strings = ownInterned;
   }
 
   /** The interned string of a field (undefined when the record has no such key). */
   private val(b: Buffer, m: Int32Array, at: number): string | undefined {
     const s = m[at]!;
     if (s < 0) return undefined;
-    return this.ids ? internedString(m[at + 2]!, b, s, m[at + 1]!) : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
+    return this.ids ? this.strings.get(m[at + 2]!, b, s, m[at + 1]!) : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
   }
 
   private offer(b: Buffer, ix: RecordIndex, r: number, origin: string, sink: LaneSink): boolean {

@@ -44,32 +44,54 @@ export const nativeWalk: NativeWalk | undefined = loaded.walk;
 /** Which walk scans use, and why (the benchmark prints it). */
 export const walkKind: string = loaded.walk ? loaded.why : `JavaScript (native walk ${loaded.why})`;
 
-/** Decoded strings by intern id, for the native table's current generation. */
-let strs: Array<string | undefined> = [];
-let generation = -1;
+/**
+ * Decoded strings by intern id of one native intern table (one per thread), for the table's
+ * current generation: each id decoded once, the same string object ever after.
+ */
+export class InternedStrings {
+  private strs: Array<string | undefined> = [];
+  private generation = -1;
 
-/** Drop the decoded strings if the native table started afresh (call after each walk). */
-export function syncInterned(): void {
-  const g = nativeWalk!.generation();
-  if (g !== generation) {
-    generation = g;
-    strs = [];
+  /** The table is at generation `g`: drop the strings of an earlier one. */
+  sync(g: number): void {
+    if (g !== this.generation) {
+      this.generation = g;
+      this.strs = [];
+    }
+  }
+
+  /** The string of intern id `id`, whose bytes are [s, e) of `b` (the field as this walk found it). */
+  get(id: number, b: Buffer, s: number, e: number): string {
+    const v = this.strs[id];
+    if (v !== undefined) return v;
+    const strs = this.strs;
+    while (strs.length < id) strs.push(undefined); // ids are dense: keep the array packed
+    return (strs[id] = b.toString("utf8", s, e));
+  }
+
+  clear(): void {
+    this.strs = [];
   }
 }
 
+/** The strings of this thread's own table. */
+export const ownInterned = new InternedStrings();
+
+/** Drop the decoded strings if the native table started afresh (call after each walk). */
+export function syncInterned(): void {
+  ownInterned.sync(nativeWalk!.generation());
+}
+
 /**
- * The string of intern id `id`, whose bytes are [s, e) of `b` (the field as this walk found it):
- * decoded the first time, the same string object ever after.
+ * The string of intern id `id` of this thread's table, whose bytes are [s, e) of `b` (the field as
+ * this walk found it): decoded the first time, the same string object ever after.
  */
 export function internedString(id: number, b: Buffer, s: number, e: number): string {
-  const v = strs[id];
-  if (v !== undefined) return v;
-  while (strs.length < id) strs.push(undefined); // ids are dense: keep the array packed
-  return (strs[id] = b.toString("utf8", s, e));
+  return ownInterned.get(id, b, s, e);
 }
 
 /** Free the intern table and its strings (at the end of a read: a long-running bot keeps none). */
 export function releaseInterned(): void {
   nativeWalk?.reset();
-  strs = [];
+  ownInterned.clear();
 }

@@ -5,6 +5,8 @@ import { constants as zc, createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { SkipReason } from "../events/types.js";
+import { gunzipChunkSize } from "./gunzip-size.js";
+import { ReadPool, scanThreadsFromEnv } from "./read-pool.js";
 import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
@@ -155,6 +157,11 @@ export interface FileSourceOptions {
   maxLineBytes?: number;
   /** Compressed files larger than this are opened by their head first, JSON Lines then streamed (default 8 MiB; tests lower it). */
   streamGzipAbove?: number;
+  /**
+   * Threads to read with, this one included: N-1 worker threads read, gunzip and walk files ahead
+   * (default TRAILHOUND_SCAN_THREADS, else the machine's cores; 1: none). Same outcome with any.
+   */
+  threads?: number;
   /** Fault injection for tests: runs after the listing, before each file is opened. */
   beforeOpen?: (file: string) => void | Promise<void>;
   /** What the input `-` reads (default process.stdin). */
@@ -177,10 +184,13 @@ function looksLikeRecord(o: unknown): boolean {
 export class FileSource implements EventSource {
   readonly name: string;
   readonly notes: FileNote[] = [];
+  /** Files of the last read that worker threads read, gunzipped and prepared (the rest: this thread). */
+  offThreadFiles = 0;
   /** The sink's reader of S3 delivery files' bytes, for the read in progress. */
   private lane: BytesReader | undefined;
   private readonly maxBytes: number;
   private readonly maxLine: number;
+  private readonly threads: number;
 
   constructor(
     private readonly paths: readonly string[],
@@ -189,6 +199,7 @@ export class FileSource implements EventSource {
     this.name = paths.join(", ");
     this.maxBytes = o.maxBytes ?? maxFileBytesFromEnv();
     this.maxLine = o.maxLineBytes ?? MAX_LINE_BYTES;
+    this.threads = o.threads ?? scanThreadsFromEnv();
   }
 
   async read(sink: RecordSink, opts: ReadOptions = {}): Promise<SourceResult> {
@@ -215,23 +226,53 @@ export class FileSource implements EventSource {
       const p = { source: "files", records: counted.records(), done, total, unit: "files" } as const;
       opts.onProgress(done < total ? { ...p, etaMs: (elapsed / done) * (total - done) } : p);
     };
-    const fetch = async (f: ListedFile): Promise<Raw> => {
+    this.offThreadFiles = 0;
+    const big = Math.min(this.o.streamGzipAbove ?? BIG, BIG);
+    // Read, gunzip and walk ahead in worker threads (TRAILHOUND_SCAN_THREADS); the records are
+    // taken here, in this order, whatever the number of threads.
+    const threads = this.threads;
+    const pool =
+      threads > 1 && files.length > 1
+        ? new ReadPool(Math.min(threads - 1, files.length - 1), { maxBytes: this.maxBytes, big, ...(this.lane?.offThread !== undefined ? { prepare: this.lane.offThread } : {}) })
+        : undefined;
+    const fetch = async (f: ListedFile): Promise<Fetched> => {
       if (this.o.beforeOpen) await this.o.beforeOpen(f.path);
-      return openRaw(f, this.o.streamGzipAbove ?? BIG);
+      if (pool) {
+        const got = await pool.read(f.path);
+        if (got.kind === "bytes") return got;
+      }
+      return { kind: "raw", raw: await openRaw(f, big) };
     };
-    // Read the next file while the current one is parsed.
-    let next: Promise<Raw> | undefined = files[0] ? fetch(files[0]) : undefined;
+    // The next file (with workers, the next few) is read while the current one is taken.
+    const ahead = pool ? 2 + 2 * (threads - 1) : 1;
+    const pending: Array<Promise<Fetched> | undefined> = [];
+    let asked = 0;
+    const askAhead = (i: number) => {
+      for (; asked < files.length && asked <= i + ahead; asked++) pending[asked] = fetch(files[asked]!);
+    };
+    let stopped = files.length;
     try {
       for (let i = 0; i < files.length; i++) {
-        if (opts.signal?.aborted) break;
+        if (opts.signal?.aborted) {
+          stopped = i;
+          break;
+        }
+        askAhead(i);
         const file = files[i]!;
-        const raw = await next!;
-        next = files[i + 1] ? fetch(files[i + 1]!) : undefined;
+        const got = await pending[i]!;
+        pending[i] = undefined;
         let note: FileNote;
-        try {
-          note = await this.readOne(file, raw, counting);
-        } finally {
-          if (raw.kind === "big") await raw.handle.close().catch(() => undefined);
+        if (got.kind === "bytes") {
+          this.offThreadFiles++;
+          const truncated = got.rawLength < file.size ? truncatedWhy(file.size, got.rawLength) : undefined;
+          note = this.deliverBytes(file.path, got.bytes, truncated, counting, got.prepared);
+        } else {
+          const raw = got.raw;
+          try {
+            note = await this.readOne(file, raw, counting);
+          } finally {
+            if (raw.kind === "big") await raw.handle.close().catch(() => undefined);
+          }
         }
         this.notes.push(note);
         done++;
@@ -244,8 +285,10 @@ export class FileSource implements EventSource {
       }
     } finally {
       this.lane?.release();
-      // A file opened ahead and not read (the scan stopped): close it.
-      if (next) void next.then((r) => (r.kind === "big" ? r.handle.close() : undefined)).catch(() => undefined);
+      // Files opened ahead and not read (the scan stopped): close them.
+      for (let i = stopped; i < asked; i++)
+        void pending[i]?.then((r) => (r.kind === "raw" && r.raw.kind === "big" ? r.raw.handle.close() : undefined)).catch(() => undefined);
+      await pool?.close();
     }
     const problems = this.notes.filter((n) => n.problem);
     const summary: SourceResult["summary"] = {
@@ -300,7 +343,7 @@ export class FileSource implements EventSource {
       }
     } else whole = raw.buf;
     // Truncated between the listing and the read (a log rotation, a partial copy).
-    const truncated = whole.length < f.size ? `truncated while the scan ran (${f.size} bytes when listed, ${whole.length} when read)` : undefined;
+    const truncated = whole.length < f.size ? truncatedWhy(f.size, whole.length) : undefined;
     const gz = whole.length >= 2 && whole[0] === 0x1f && whole[1] === 0x8b;
     let bytes: Buffer;
     try {
@@ -314,11 +357,20 @@ export class FileSource implements EventSource {
       const problem = truncated ? `${truncated}; corrupt gzip data (${msg})` : `corrupt gzip data (${msg})`;
       return { file, format: "unknown", records: 0, problem, ...(cut ? { incomplete: true } : {}) };
     }
+    return this.deliverBytes(file, bytes, truncated, sink);
+  }
+
+  /**
+   * A file's (decompressed) bytes to the sink: S3 delivery files through the sink's reader (with
+   * what a read worker prepared, if it did), anything else parsed here.
+   */
+  private deliverBytes(file: string, bytes: Buffer, truncated: string | undefined, sink: RecordSink, prepared?: unknown): FileNote {
     if (bytes.length > this.maxBytes) return this.oversized(file, sink);
     let note: FileNote | undefined;
-    if (this.lane) {
+    const lane = this.lane;
+    if (lane) {
       // S3 delivery files: the sink reads what it needs from the bytes and parses only the rest.
-      const n = this.lane.deliver(bytes, file);
+      const n = prepared !== undefined && lane.deliverPrepared ? lane.deliverPrepared(bytes, prepared, file) : lane.deliver(bytes, file);
       if (n !== undefined) note = { file, format: "s3-delivery", records: n };
     }
     note ??= this.parseText(file, bytes.toString("utf8"), sink);
@@ -580,8 +632,7 @@ function listProblems(notes: readonly FileNote[]): string {
  * Output beyond `maxBytes` throws OversizedError (a gzip bomb stops there, memory bounded).
  */
 export function gunzipSized(raw: Buffer, maxBytes = maxFileBytesFromEnv()): Buffer {
-  const isize = raw.length >= 18 ? raw.readUInt32LE(raw.length - 4) : 0;
-  const chunkSize = Math.max(64 * 1024, Math.min(isize + 64, raw.length * 1032, 256 * 1024 * 1024, maxBytes + 64));
+  const chunkSize = gunzipChunkSize(raw, maxBytes);
   try {
     return gunzipSync(raw, { chunkSize, maxOutputLength: maxBytes });
   } catch (e) {
@@ -589,6 +640,13 @@ export function gunzipSized(raw: Buffer, maxBytes = maxFileBytesFromEnv()): Buff
     throw e;
   }
 }
+
+function truncatedWhy(listed: number, read: number): string {
+  return `truncated while the scan ran (${listed} bytes when listed, ${read} when read)`;
+}
+
+/** A listed file as fetched ahead: opened here (Raw), or read, gunzipped and prepared by a read worker. */
+type Fetched = { kind: "raw"; raw: Raw } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown };
 
 /** A listed file, opened: whole, or (large) its head and the open handle; or why not. */
 type Raw =

@@ -26,6 +26,13 @@ export interface BytesReader {
   deliver(bytes: Buffer, origin: string): number | undefined;
   /** The read is over: free what the reader kept for it. */
   release(): void;
+  /**
+   * Optional: the URL of a module whose `prepareOffThread(bytes)` (returning `{ result, transfer }`)
+   * a source may run on a file's bytes in a worker thread (the byte walk); the source then hands
+   * the bytes and `result` to `deliverPrepared` instead of calling `deliver`, with the same outcome.
+   */
+  readonly offThread?: string;
+  deliverPrepared?(bytes: Buffer, prepared: unknown, origin: string): number | undefined;
 }
 
 export interface SourceProgress {
@@ -101,15 +108,18 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
       },
       ...(sink.bytesReader
         ? {
-            bytesReader: () => {
+            bytesReader: (): BytesReader => {
               const r = sink.bytesReader!();
+              const counted = (n: number | undefined) => {
+                if (n !== undefined) records += n;
+                return n;
+              };
               return {
-                deliver: (bytes: Buffer, origin: string) => {
-                  const n = r.deliver(bytes, origin);
-                  if (n !== undefined) records += n;
-                  return n;
-                },
+                deliver: (bytes: Buffer, origin: string) => counted(r.deliver(bytes, origin)),
                 release: () => r.release(),
+                ...(r.offThread !== undefined && r.deliverPrepared
+                  ? { offThread: r.offThread, deliverPrepared: (bytes: Buffer, prepared: unknown, origin: string) => counted(r.deliverPrepared!(bytes, prepared, origin)) }
+                  : {}),
               };
             },
           }

@@ -1,0 +1,138 @@
+/**
+ * Worker threads that read, gunzip and prepare (walk) a file scan's files ahead of the main
+ * thread, which takes their records in the one-thread order: the report does not depend on how
+ * many threads read. A worker that fails, or cannot start, hands its files back (`main`): the main
+ * thread reads them itself.
+ *
+ * From `dist/` the worker is read-worker.js. Run from the TypeScript sources (the tests), it is
+ * read-worker.ts, loaded through a small bootstrap that resolves `./x.js` imports to `./x.ts` and
+ * transpiles them with TypeScript (a development dependency), as test/helpers/transpile.ts does.
+ */
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { ReadJob, ReadReply, ReadWorkerData } from "./read-worker.js";
+import { LimitSettingError } from "./limits.js";
+
+/** The most threads TRAILHOUND_SCAN_THREADS may ask for. */
+export const MAX_SCAN_THREADS = 64;
+
+/**
+ * `TRAILHOUND_SCAN_THREADS`: the threads a file scan reads with, the main thread included (default:
+ * the machine's cores, `availableParallelism()`; 1: no worker).
+ */
+export function scanThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.TRAILHOUND_SCAN_THREADS;
+  if (v === undefined || v.trim() === "") return Math.max(1, Math.min(MAX_SCAN_THREADS, availableParallelism()));
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_SCAN_THREADS)
+    throw new LimitSettingError(`TRAILHOUND_SCAN_THREADS=${JSON.stringify(v)}: expected a whole number of threads between 1 and ${MAX_SCAN_THREADS} (default: the machine's cores; 1: no worker threads)`);
+  return n;
+}
+
+/** What a worker read: the (decompressed) bytes and the preparation's outcome; or `main`. */
+export type PoolRead = { kind: "main" } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown };
+
+const BOOT = `
+const { registerHooks, createRequire } = require("node:module");
+const { readFileSync } = require("node:fs");
+const { fileURLToPath } = require("node:url");
+const { workerData } = require("node:worker_threads");
+const ts = createRequire(workerData.entry)("typescript");
+registerHooks({
+  resolve(spec, ctx, next) {
+    try {
+      return next(spec, ctx);
+    } catch (e) {
+      if (spec.endsWith(".js")) return next(spec.slice(0, -3) + ".ts", ctx);
+      throw e;
+    }
+  },
+  load(url, ctx, next) {
+    if (!url.startsWith("file:") || !url.endsWith(".ts")) return next(url, ctx);
+    const file = fileURLToPath(url);
+    const source = ts.transpileModule(readFileSync(file, "utf8"), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, sourceMap: false },
+      fileName: file,
+    }).outputText;
+    return { format: "module", source, shortCircuit: true };
+  },
+});
+import(workerData.entry);
+`;
+
+interface Slot {
+  worker: Worker;
+  inFlight: number;
+  dead: boolean;
+}
+
+export class ReadPool {
+  private readonly slots: Slot[] = [];
+  private readonly waiting = new Map<number, { slot: Slot; resolve: (r: PoolRead) => void }>();
+  private seq = 0;
+  private closed = false;
+
+  constructor(workers: number, data: ReadWorkerData) {
+    const js = new URL("./read-worker.js", import.meta.url);
+    const fromSources = !existsSync(fileURLToPath(js));
+    const entry = fromSources ? new URL("./read-worker.ts", import.meta.url).href : undefined;
+    for (let i = 0; i < workers; i++) {
+      const worker = fromSources ? new Worker(BOOT, { eval: true, workerData: { ...data, entry } }) : new Worker(js, { workerData: data });
+      const slot: Slot = { worker, inFlight: 0, dead: false };
+      worker.unref();
+      worker.on("message", (m: ReadReply | { loadError: string }) => {
+        if ("loadError" in m) return;
+        const w = this.waiting.get(m.seq);
+        if (!w) return;
+        this.waiting.delete(m.seq);
+        slot.inFlight--;
+        w.resolve(m.kind === "bytes" ? { kind: "bytes", bytes: Buffer.from(m.buffer, m.offset, m.length), rawLength: m.rawLength, prepared: m.prepared } : { kind: "main" });
+      });
+      const fail = () => this.lose(slot);
+      worker.on("error", fail);
+      worker.on("exit", fail);
+      this.slots.push(slot);
+    }
+  }
+
+  /** Read `path` in the least busy worker; `main` when none can. */
+  read(path: string): Promise<PoolRead> {
+    let slot: Slot | undefined;
+    for (const s of this.slots) if (!s.dead && (slot === undefined || s.inFlight < slot.inFlight)) slot = s;
+    if (this.closed || slot === undefined) return Promise.resolve({ kind: "main" });
+    const seq = this.seq++;
+    const job: ReadJob = { seq, path };
+    slot.inFlight++;
+    const s = slot;
+    return new Promise((resolve) => {
+      this.waiting.set(seq, { slot: s, resolve });
+      s.worker.postMessage(job);
+    });
+  }
+
+  /** Stop the workers; what they still owe goes back to the main thread. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const s of this.slots) {
+      s.dead = true;
+      await s.worker.terminate().catch(() => undefined);
+    }
+    this.settle(() => true);
+  }
+
+  /** A worker failed or exited: its files go back to the main thread. */
+  private lose(slot: Slot): void {
+    slot.dead = true;
+    this.settle((s) => s === slot);
+  }
+
+  private settle(which: (s: Slot) => boolean): void {
+    for (const [seq, w] of this.waiting)
+      if (which(w.slot)) {
+        this.waiting.delete(seq);
+        w.resolve({ kind: "main" });
+      }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * A file scan read by worker threads (TRAILHOUND_SCAN_THREADS) gives exactly the one-thread scan's
+ * report and stored baselines, byte for byte, whatever the order of its input files: real
+ * CloudTrail files, generated ones of both bench profiles, and files the workers hand back to the
+ * main thread (JSON Lines, a plain array, a large file, corrupt and non-CloudTrail files).
+ */
+import { describe, expect, it } from "vitest";
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { generate } from "../../src/bench/generate.js";
+import { listInputFiles, FileSource } from "../../src/sources/files.js";
+import { scanThreadsFromEnv } from "../../src/sources/read-pool.js";
+import { Scanner } from "../../src/scan/scanner.js";
+import { encodeBaseline } from "../../src/store/baselines.js";
+import { rng } from "../../src/util/rng.js";
+
+function shuffled<T>(xs: readonly T[], seed: number): T[] {
+  const r = rng(seed);
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** The report and the stored form of every baseline, as text. */
+async function scan(files: string[], threads: number, now: number): Promise<{ report: string; baselines: string; offThread: number }> {
+  const s = new Scanner({ now });
+  // Files above 64 KB (compressed) are the main thread's (heads, streams): some of each here.
+  const src = new FileSource(files, { threads, streamGzipAbove: 64 * 1024 });
+  const res = await src.read(s);
+  s.noteSource(res.summary, res.partialReasons);
+  const out = s.finish();
+  return {
+    report: JSON.stringify(out.report),
+    baselines: JSON.stringify(out.profiles.map((p) => encodeBaseline(p.key, p))),
+    offThread: src.offThreadFiles,
+  };
+}
+
+describe("reading files in worker threads", () => {
+  it("gives the one-thread report and baselines byte for byte, in any file order", { timeout: 240_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "th-par-"));
+    await generate({ dir: join(dir, "realistic"), events: 5000, identities: 120, days: 3, perFile: 250, seed: 7, profile: "realistic" });
+    await generate({ dir: join(dir, "lean"), events: 2000, identities: 40, days: 3, perFile: 400, seed: 8 });
+    cpSync("test/fixtures/invictus-aws", join(dir, "invictus"), { recursive: true });
+    cpSync("test/fixtures/otrf", join(dir, "otrf"), { recursive: true });
+    const odd = join(dir, "odd");
+    mkdirSync(odd);
+    const rec = (i: number) => ({
+      eventVersion: "1.09",
+      userIdentity: { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/odd", accountId: "111122223333", userName: "odd" },
+      eventTime: `2024-03-03T1${i % 10}:00:00Z`,
+      eventSource: "ec2.amazonaws.com",
+      eventName: i % 7 === 0 ? "RunInstances" : "DescribeInstances",
+      awsRegion: "us-east-1",
+      sourceIPAddress: `198.51.100.${i % 200}`,
+      userAgent: i % 3 ? "aws-cli/2.13.5" : 'quote " inside',
+      requestParameters: i % 7 === 0 ? { instanceType: "t3.micro" } : null,
+      eventID: `odd-${i}`,
+      recipientAccountId: "111122223333",
+    });
+    const many = Array.from({ length: 3000 }, (_, i) => rec(i));
+    writeFileSync(join(odd, "plain.json"), JSON.stringify({ Records: many.slice(0, 50) }));
+    writeFileSync(join(odd, "array.json.gz"), gzipSync(JSON.stringify(many.slice(50, 80))));
+    writeFileSync(join(odd, "lines.jsonl.gz"), gzipSync(many.slice(80, 120).map((r) => JSON.stringify(r)).join("\n")));
+    writeFileSync(join(odd, "not-cloudtrail.json"), JSON.stringify({ hello: "world" }));
+    writeFileSync(join(odd, "corrupt.json.gz"), gzipSync(JSON.stringify({ Records: many.slice(120, 200) })).subarray(0, 300));
+    writeFileSync(join(odd, "damaged.json"), `{"Records":[${JSON.stringify(rec(1))},{"eventTime":`);
+    // Random bytes do not compress: a file above the 64 KB line, read by the main thread.
+    const noise = Buffer.alloc(200_000);
+    const r = rng(3);
+    for (let i = 0; i < noise.length; i++) noise[i] = Math.floor(r() * 256);
+    writeFileSync(join(odd, "large.json.gz"), gzipSync(JSON.stringify({ Records: many.slice(200).map((x, i) => ({ ...x, noise: noise.toString("base64", i * 60, i * 60 + 60) })) })));
+
+    for (const set of [
+      { name: "real files", files: await listInputFiles([join(dir, "invictus"), join(dir, "otrf"), odd]), now: Date.parse("2023-07-12T00:00:00Z") },
+      { name: "generated files", files: await listInputFiles([join(dir, "realistic"), join(dir, "lean"), odd]), now: Date.parse("2024-03-05T00:00:00Z") },
+    ]) {
+      expect(set.files.length).toBeGreaterThan(25);
+      for (const seed of [1, 2]) {
+        const order = shuffled(set.files, seed);
+        expect(order).not.toEqual(set.files);
+        const alone = await scan(order, 1, set.now);
+        expect(alone.offThread).toBe(0);
+        expect((JSON.parse(alone.report) as { stats: { recordsRead: number } }).stats.recordsRead).toBeGreaterThan(1000);
+        for (const threads of seed === 1 ? [2] : [3]) {
+          const par = await scan(order, threads, set.now);
+          // Most files were read, gunzipped and walked by the workers; some by the main thread.
+          expect(par.offThread, `${set.name}, ${threads} threads`).toBeGreaterThan(set.files.length / 2);
+          expect(par.offThread).toBeLessThan(set.files.length);
+          expect(par.report, `${set.name}, order ${seed}, ${threads} threads`).toBe(alone.report);
+          expect(par.baselines, `${set.name}, order ${seed}, ${threads} threads`).toBe(alone.baselines);
+        }
+      }
+    }
+  });
+
+  it("TRAILHOUND_SCAN_THREADS: the machine's cores by default, a whole number from 1 to 64, else a clear error", () => {
+    expect(scanThreadsFromEnv({})).toBeGreaterThanOrEqual(1);
+    expect(scanThreadsFromEnv({ TRAILHOUND_SCAN_THREADS: "1" })).toBe(1);
+    expect(scanThreadsFromEnv({ TRAILHOUND_SCAN_THREADS: " 3 " })).toBe(3);
+    for (const bad of ["0", "1.5", "many", "65"]) expect(() => scanThreadsFromEnv({ TRAILHOUND_SCAN_THREADS: bad })).toThrow(/TRAILHOUND_SCAN_THREADS.*between 1 and 64/);
+  });
+});
