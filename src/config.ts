@@ -63,6 +63,8 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_SOURCE:
     "where the bot's scans, digests and alerts read: lookup (LookupEvents, the default, fine for a few accounts) or s3://bucket[/prefix] (an organization or account trail's bucket)",
   TRAILHOUND_S3_REGION: "the region of the trail's S3 bucket (default AWS_REGION; redirects are followed)",
+  TRAILHOUND_SQS_QUEUE_URL:
+    "the URL of an SQS queue that receives the trail bucket's S3 event notifications (s3:ObjectCreated:*), e.g. https://sqs.eu-west-1.amazonaws.com/111111111111/trailhound-new-files: new files start an alert run as they land (needs TRAILHOUND_SOURCE=s3://... and TRAILHOUND_ALERT_CHANNEL; see docs/SCALE.md)",
   TRAILHOUND_ROLE_TEMPLATE:
     "read every active account of the AWS organisation through this role, e.g. arn:aws:iam::{account}:role/TrailhoundRead (needs organizations:ListAccounts; see docs/SCALE.md)",
   TRAILHOUND_EXTERNAL_ID: "the ExternalId the member roles' trust policies require (2-1224 characters of letters, digits and +=,.@:/-_)",
@@ -172,6 +174,10 @@ const EnvSchema = z.object({
       if (p) ctx.addIssue({ code: "custom", message: p });
     }),
     TRAILHOUND_S3_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like us-east-1"),
+    TRAILHOUND_SQS_QUEUE_URL: optStr.refine(
+      (v) => v === undefined || /^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(v),
+      "must be the queue's URL, e.g. https://sqs.eu-west-1.amazonaws.com/111111111111/trailhound-new-files",
+    ),
     TRAILHOUND_ROLE_TEMPLATE: optStr.superRefine((v, ctx) => {
       const p = v === undefined ? undefined : roleTemplateProblem(v);
       if (p) ctx.addIssue({ code: "custom", message: p });
@@ -288,6 +294,15 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
   if ((input.TRAILHOUND_WEBHOOK_URL === undefined) !== (input.TRAILHOUND_WEBHOOK_SECRET === undefined)) {
     const missing = input.TRAILHOUND_WEBHOOK_URL === undefined ? "TRAILHOUND_WEBHOOK_URL" : "TRAILHOUND_WEBHOOK_SECRET";
     problems.push({ setting: missing, message: "missing: the webhook needs both its URL and its secret (deliveries are signed)", hint: SETTING_HINTS[missing]! });
+  }
+  if (input.TRAILHOUND_SQS_QUEUE_URL !== undefined && !reported.has("TRAILHOUND_SQS_QUEUE_URL")) {
+    const missing = !input.TRAILHOUND_SOURCE?.startsWith("s3://") ? "TRAILHOUND_SOURCE=s3://bucket[/prefix]" : input.TRAILHOUND_ALERT_CHANNEL === undefined ? "TRAILHOUND_ALERT_CHANNEL" : undefined;
+    if (missing)
+      problems.push({
+        setting: "TRAILHOUND_SQS_QUEUE_URL",
+        message: `needs ${missing}: notified files are read from the trail's bucket and start alert runs`,
+        hint: SETTING_HINTS.TRAILHOUND_SQS_QUEUE_URL!,
+      });
   }
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;

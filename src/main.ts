@@ -9,6 +9,8 @@ import type { AddressInfo } from "node:net";
 import { webApi, type App } from "@slack/bolt";
 import { loadConfig, type Config } from "./config.js";
 import { createDigestScheduler, type DigestScheduler } from "./digest/index.js";
+import { createSqsPush } from "./digest/push.js";
+import type { SqsPort } from "./sources/sqs.js";
 import { createScanService, type LiveScanOptions, type SourceFactory } from "./app/scan-service.js";
 import { liveSourceFactory } from "./sources/aws-cli.js";
 import { defaultGeoResolver } from "./geo/default.js";
@@ -237,7 +239,7 @@ function respondSettingsOf(config: Config): RespondSettings {
 /** `trailhound serve`. `digestSources`: where digest scans read (default LookupEvents). */
 export async function serve(
   env: NodeJS.ProcessEnv = process.env,
-  wiring: { scans?: ScanService; digestSources?: SourceFactory; securityHub?: import("./notify/securityhub.js").SecurityHubFactory } = {},
+  wiring: { scans?: ScanService; digestSources?: SourceFactory; securityHub?: import("./notify/securityhub.js").SecurityHubFactory; sqs?: SqsPort; sqsWaitSeconds?: number } = {},
 ): Promise<RunningBot> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
@@ -283,6 +285,7 @@ export async function serve(
   // Digests (src/digest): scheduled once the bot is up, stopped before the store closes; the
   // Home tab shows their next run.
   let digests: DigestScheduler | undefined;
+  let push: ReturnType<typeof createSqsPush>;
   try {
     // Contain… on the findings digests and alerts post, as on scan results (containment on).
     const rc = config.respond;
@@ -298,7 +301,9 @@ export async function serve(
       ...(wiring.digestSources ? { sourceFactory: wiring.digestSources } : {}),
       ...(geo ? { geo } : {}),
     });
-    const stopDigests = digests ? () => digests!.stop() : () => undefined;
+    // New files pushed through SQS (TRAILHOUND_SQS_QUEUE_URL) start alert runs as they land.
+    push = digests ? createSqsPush({ env, store, scheduler: digests, log, ...(wiring.sqs ? { client: wiring.sqs } : {}), ...(wiring.sqsWaitSeconds !== undefined ? { waitTimeSeconds: wiring.sqsWaitSeconds } : {}) }) : undefined;
+    const stopDigests = digests ? async () => (await push?.stop(), await digests!.stop()) : () => undefined;
     bot = await startBot(config, {
       store,
       scans,
@@ -319,6 +324,10 @@ export async function serve(
     throw err;
   }
   digests?.start().catch((err: unknown) => log.error("digest start-up (resend, catch-up) failed", { err }));
+  if (push) {
+    push.start();
+    log.info("new S3 files are read as their notifications arrive (SQS)", { queue: env.TRAILHOUND_SQS_QUEUE_URL });
+  }
   installSignalHandlers(bot, log);
   return bot;
 }

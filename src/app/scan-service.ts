@@ -17,6 +17,8 @@ export type SourceFactory = (o: {
   incremental: boolean;
   /** The scan's cursors: moved in the store only when the scan's results are saved with them. */
   store: Pick<ScanStore, "cursors">;
+  /** Read exactly these S3 object keys (pushed by S3 event notifications), no listing. */
+  keys?: string[];
 }) => EventSource | Promise<EventSource>;
 
 export interface LiveScanOptions {
@@ -38,6 +40,8 @@ export interface LiveScanRequest {
   target: string;
   onProgress?: (p: SourceProgress) => void;
   signal?: AbortSignal;
+  /** Read exactly these S3 object keys (SourceFactory `keys`). */
+  keys?: string[];
 }
 
 /**
@@ -48,7 +52,7 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
   const now = (o.now ?? Date.now)();
   const { start, end: until } = liveWindow(now, req.since ? parseSince(req.since) : undefined, req.until ? parseUntil(req.until) : undefined);
   const scanStore = scanStoreFrom(o.store);
-  const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: scanStore });
+  const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: scanStore, ...(req.keys ? { keys: req.keys } : {}) });
   const scanOpts: Parameters<typeof runScan>[0] = {
     now,
     since: { kind: "absolute", at: start },

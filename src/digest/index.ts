@@ -29,6 +29,7 @@ export function liveDigestScan(o: LiveScanOptions): DigestScan {
       by: req.by,
       target: req.target,
       signal: req.signal,
+      ...(req.keys ? { keys: req.keys } : {}),
     });
 }
 

@@ -31,7 +31,8 @@ import { DEFAULT_MESSAGE_OPTIONS, digestFailedMessage, digestMessages, findingPa
 import { planDigest, type DigestPlan, type PlanInput } from "./plan.js";
 
 /** One incremental scan for a digest (runLiveScan in production). It persists before resolving. */
-export type DigestScan = (req: { start: number; end: number; filters: ScanFilters; by: string; target: string; signal: AbortSignal }) => Promise<Report>;
+/** `keys`: read exactly these new log files (S3 event notifications), not what is new by listing. */
+export type DigestScan = (req: { start: number; end: number; filters: ScanFilters; by: string; target: string; signal: AbortSignal; keys?: string[] }) => Promise<Report>;
 
 export type DigestStore = Pick<
   TrailStore,
@@ -77,7 +78,7 @@ export interface DigestSchedulerOptions {
   delivery?: { postIntervalMs?: number; maxRateLimitWaits?: number; maxRetries?: number; backoffMs?: number; maxRetryAfterMs?: number };
 }
 
-export type RunTrigger = "scheduled" | "catch-up" | "manual";
+export type RunTrigger = "scheduled" | "catch-up" | "manual" | "push";
 
 export interface DigestRunResult {
   schedule: string;
@@ -289,7 +290,22 @@ export class DigestScheduler implements DigestSchedule {
     });
   }
 
-  async #run(s: DigestScheduleConfig, trigger: RunTrigger, slot?: number): Promise<DigestRunResult> {
+  /**
+   * An alert (or digest) run over files that just landed (S3 event notifications through SQS),
+   * after whatever runs: only `keys` are read, and the window reaches back `lookbackMs` (default
+   * 1 h) whatever the last run, since a new file holds events from minutes before it landed. The
+   * findings ledger keeps what was already posted from being posted again.
+   */
+  push(name: string, keys: string[], lookbackMs = 3_600_000): Promise<DigestRunResult> {
+    const s = this.#o.schedules.find((x) => x.name === name);
+    if (!s) return Promise.reject(new Error(`no digest named ${name}`));
+    return this.#exclusive(() => this.#run(s, "push", undefined, { keys, lookbackMs })).catch((err: unknown) => {
+      this.#log.error("pushed run failed", { err, digest: name });
+      return { schedule: name, trigger: "push" as const, status: "skipped" as const, error: err instanceof Error ? err.message : String(err) };
+    });
+  }
+
+  async #run(s: DigestScheduleConfig, trigger: RunTrigger, slot?: number, pushed?: { keys: string[]; lookbackMs: number }): Promise<DigestRunResult> {
     const base = { schedule: s.name, trigger };
     if (this.#stopped) return { ...base, status: "skipped", error: "stopping" };
     const store = this.#o.store;
@@ -304,14 +320,15 @@ export class DigestScheduler implements DigestSchedule {
     const now = this.#now();
     const last = store.getDigestRun(s.name);
     const lastMs = last === undefined ? undefined : Date.parse(last);
-    const start = lastMs === undefined ? now - (this.#o.firstWindowMs ?? DAY) : Math.max(lastMs, now - (this.#o.maxWindowMs ?? 90 * DAY));
+    let start = lastMs === undefined ? now - (this.#o.firstWindowMs ?? DAY) : Math.max(lastMs, now - (this.#o.maxWindowMs ?? 90 * DAY));
+    if (pushed) start = Math.min(start, now - pushed.lookbackMs);
     if (start >= now) return { ...base, status: "skipped", error: "nothing to cover since the last run" };
 
     let report: Report;
     try {
       // Unfiltered: the store's cursors are shared by every digest, so every scan must record
       // every account's findings; each digest then shows its own (filters apply in the plan).
-      report = await this.#o.scan({ start, end: now, filters: {}, by: "trailhound", target: `digest ${s.name}`, signal: this.#abort.signal });
+      report = await this.#o.scan({ start, end: now, filters: {}, by: "trailhound", target: `digest ${s.name}`, signal: this.#abort.signal, ...(pushed ? { keys: pushed.keys } : {}) });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.#log.error("digest scan failed; the next run covers this window again", { digest: s.name, err });

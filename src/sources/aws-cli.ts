@@ -116,6 +116,8 @@ export interface LiveSourceRequest {
   filters: ScanFilters;
   incremental: boolean;
   store: { cursors(): CursorStore };
+  /** S3 only: read exactly these keys (S3 event notifications through SQS). */
+  keys?: string[];
 }
 
 /**
@@ -141,8 +143,10 @@ export function liveSourceFactory(env: Record<string, string | undefined>, deps:
         ...(env.TRAILHOUND_S3_REGION ? { region: env.TRAILHOUND_S3_REGION } : {}),
         ...(o.incremental ? { cursorStore: o.store.cursors(), incremental: true } : {}),
         ...(deps.s3Client ? { client: deps.s3Client } : {}),
+        ...(o.keys ? { keys: o.keys } : {}),
       });
     }
+    if (o.keys) throw new Error("new S3 files were pushed (TRAILHOUND_SQS_QUEUE_URL), but TRAILHOUND_SOURCE is not an s3:// trail location");
     const opts: AwsCliOptions = { start: o.start, end: o.end, filters: o.filters, env };
     if (o.incremental) opts.cursorStore = o.store.cursors();
     return awsSource(opts);

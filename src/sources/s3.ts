@@ -115,6 +115,13 @@ export interface S3SourceOptions {
   now?: () => number;
   /** Largest decompressed object (default TRAILHOUND_MAX_FILE_MB, else 512 MiB). */
   maxBytes?: number;
+  /**
+   * Read exactly these object keys (new files announced by S3 event notifications), without any
+   * listing: keys outside the trail location or not log files are ignored (counted). Their
+   * cursors keep them as read (`readKeys`), so a listing read does not read them again, but
+   * `lastKey` does not move: a file whose notification was lost is still found by listing.
+   */
+  keys?: string[];
 }
 
 export interface S3ReadResult extends SourceResult {
@@ -124,6 +131,8 @@ export interface S3ReadResult extends SourceResult {
   prefixes: Array<{ account: string; region: string; objects: number; startAfter?: string }>;
   cursorUpdates: Record<string, Cursor>;
   commitCursors(): Promise<void>;
+  /** With `keys`: those that are not log files of this trail location (not read). */
+  ignoredKeys?: string[];
 }
 
 interface RegionTarget {
@@ -175,9 +184,10 @@ export class S3Source implements EventSource {
     const lastTime = this.o.endTime + (this.o.deliveryLagMs ?? DEFAULT_DELIVERY_LAG_MS);
     const listConc = this.o.listConcurrency ?? DEFAULT_S3_CONCURRENCY;
 
-    // 1. Accounts and regions.
-    const accounts = await discoverAccountPrefixes(this.s3(), this.loc, this.o.accounts, signal);
-    const targets: RegionTarget[] = [];
+    // 1. Accounts and regions (given keys: theirs).
+    const pushed = this.o.keys ? this.pushedTargets(this.o.keys) : undefined;
+    const accounts = pushed ? [] : await discoverAccountPrefixes(this.s3(), this.loc, this.o.accounts, signal);
+    const targets: RegionTarget[] = pushed?.targets ?? [];
     await pool(accounts, listConc, signal, async (a) => {
       let regions: string[];
       if (this.o.regions?.length) regions = this.loc.region ? this.o.regions.filter((r) => r === this.loc.region) : this.o.regions;
@@ -197,15 +207,19 @@ export class S3Source implements EventSource {
       }
     });
 
-    // 2. Objects of the range, per account+region and day.
+    // 2. Objects of the range, per account+region and day (given keys: those not read before).
     await pool(targets, listConc, signal, async (t) => {
       let start = this.o.startTime;
       let stem: string | undefined;
       if (incremental && this.o.cursorStore) {
         const c = await this.o.cursorStore.get(t.cursorKey);
+        if (c) t.oldCursor = c;
+        if (c?.readKeys?.length) t.readBefore = new Set(c.readKeys);
+        if (pushed) {
+          for (const x of t.objects) if (t.readBefore?.has(x.key.slice(t.prefix.length))) x.status = "seen";
+          return;
+        }
         if (c?.lastKey) {
-          t.oldCursor = c;
-          if (c.readKeys?.length) t.readBefore = new Set(c.readKeys);
           const kt = keyTime(c.lastKey);
           if (kt !== undefined && kt - overlap > start) {
             start = kt - overlap;
@@ -213,6 +227,7 @@ export class S3Source implements EventSource {
           }
         }
       }
+      if (pushed) return;
       const firstMinute = Math.floor(start / 60_000) * 60_000;
       for (const day of daysBetween(start, lastTime)) {
         const dayDir = t.prefix + dayPath(day);
@@ -324,7 +339,7 @@ export class S3Source implements EventSource {
     if (incremental && this.o.cursorStore) {
       const updatedAt = new Date((this.o.now ?? Date.now)()).toISOString();
       for (const t of targets) {
-        const c = nextCursor(t, overlap, updatedAt);
+        const c = nextCursor(t, overlap, updatedAt, !pushed);
         if (c) cursorUpdates[t.cursorKey] = c;
       }
     }
@@ -347,8 +362,68 @@ export class S3Source implements EventSource {
       prefixes: targets.map((t) => ({ account: t.account, region: t.region, objects: t.objects.length, ...(t.startAfter ? { startAfter: t.startAfter } : {}) })),
       cursorUpdates,
       commitCursors,
+      ...(pushed ? { ignoredKeys: pushed.ignored } : {}),
     };
   }
+
+  /** The account+region targets of pushed keys (deduplicated), and the keys that are not this trail's log files. */
+  private pushedTargets(keys: readonly string[]): { targets: RegionTarget[]; ignored: string[] } {
+    const byPrefix = new Map<string, RegionTarget>();
+    const ignored: string[] = [];
+    const seen = new Set<string>();
+    for (const key of keys) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const m = matchTrailKey(this.loc, key, this.o.accounts, this.o.regions);
+      if (!m) {
+        ignored.push(key);
+        continue;
+      }
+      const prefix = m.prefix;
+      let t = byPrefix.get(prefix);
+      if (!t) {
+        t = { account: m.account, region: m.region, prefix, cursorKey: s3CursorKey(this.loc.bucket, prefix), objects: [] };
+        byPrefix.set(prefix, t);
+      }
+      t.objects.push({ key, size: 0, time: keyTime(key), target: t });
+    }
+    return { targets: [...byPrefix.values()], ignored };
+  }
+}
+
+/** `<root>AWSLogs/[o-org/]<account>/CloudTrail/<region>/YYYY/MM/DD/<file>`: [1] the region prefix, [2] org, [3] account, [4] region. */
+const LOG_KEY = /^(.*AWSLogs\/(?:(o-[a-z0-9]+)\/)?(\d{12})\/CloudTrail\/([a-z0-9-]+)\/)\d{4}\/\d{2}\/\d{2}\/[^/]+$/;
+
+/** A log file of the trail location (and of the accounts/regions read, when given): its region prefix, account, region. */
+function matchTrailKey(
+  loc: TrailLocation,
+  key: string,
+  accounts?: readonly string[],
+  regions?: readonly string[],
+): { prefix: string; account: string; region: string } | undefined {
+  const m = LOG_KEY.exec(key);
+  if (!m || !key.startsWith(loc.logsRoot) || !isLogObjectKey(key)) return undefined;
+  const [, prefix, org, account, region] = m as unknown as [string, string, string | undefined, string, string];
+  if (loc.orgId && org !== loc.orgId) return undefined;
+  if ((loc.account && account !== loc.account) || (loc.region && region !== loc.region)) return undefined;
+  if ((accounts?.length && !accounts.includes(account)) || (regions?.length && !regions.includes(region))) return undefined;
+  return { prefix, account, region };
+}
+
+/**
+ * For S3 event notifications (sqs.ts): whether a key is a log file this source reads, and whether
+ * it is already read and saved (named by its account+region cursor's `readKeys`).
+ */
+export function trailKeys(url: string, o: { accounts?: readonly string[]; regions?: readonly string[]; getCursor(key: string): Cursor | undefined }) {
+  const loc = parseTrailUrl(url);
+  return {
+    isTrailKey: (key: string) => matchTrailKey(loc, key, o.accounts, o.regions) !== undefined,
+    isCommitted: (key: string) => {
+      const m = matchTrailKey(loc, key);
+      return m !== undefined && (o.getCursor(s3CursorKey(loc.bucket, m.prefix))?.readKeys?.includes(key.slice(m.prefix.length)) ?? false);
+    },
+    bucket: loc.bucket,
+  };
 }
 
 /**
@@ -357,7 +432,7 @@ export class S3Source implements EventSource {
  * reported once, not re-read for ever); `readKeys` are the objects read (now or before) that the
  * next read lists again: delivered at most `overlap` before `lastKey`, or after it.
  */
-function nextCursor(t: RegionTarget, overlap: number, updatedAt: string): Cursor | undefined {
+function nextCursor(t: RegionTarget, overlap: number, updatedAt: string, moveLast: boolean): Cursor | undefined {
   const done = (x: LogObject) => x.status === "ok" || x.status === "corrupt" || x.status === "oversized" || x.status === "seen";
   const sorted = [...t.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   let last: LogObject | undefined;
@@ -366,21 +441,26 @@ function nextCursor(t: RegionTarget, overlap: number, updatedAt: string): Cursor
     last = x;
   }
   const old = t.oldCursor;
-  const lastKey = old?.lastKey && (!last || old.lastKey >= last.key) ? old.lastKey : last?.key;
-  if (lastKey === undefined) return undefined;
-  const lastTime = lastKey === last?.key ? (last.time ?? 0) : (old?.newestTime ?? 0);
-  // The next read lists from the minute of (lastKey's delivery time - overlap).
-  const from = Math.floor(((keyTime(lastKey) ?? lastTime) - overlap) / 60_000) * 60_000;
+  // Pushed keys are not contiguous: they never move lastKey (a listing read still finds the rest).
+  const lastKey = !moveLast ? old?.lastKey : old?.lastKey && (!last || old.lastKey >= last.key) ? old.lastKey : last?.key;
+  if (lastKey === undefined && moveLast) return undefined;
+  const lastTime = lastKey !== undefined && lastKey === last?.key && moveLast ? (last.time ?? 0) : (old?.newestTime ?? 0);
+  // The next read lists from the minute of (lastKey's delivery time - overlap); without a lastKey, from the window's start.
+  const from = lastKey === undefined ? -Infinity : Math.floor(((keyTime(lastKey) ?? lastTime) - overlap) / 60_000) * 60_000;
   const keep = new Set<string>();
   for (const n of old?.readKeys ?? []) {
     const kt = keyTime(n);
     if (kt === undefined || kt >= from) keep.add(n);
   }
-  for (const x of sorted) if (done(x) && (x.time === undefined || x.time >= from)) keep.add(x.key.slice(t.prefix.length));
+  // Pushed keys are kept whatever their time (a late file below the overlap is named too, so that
+  // its notification can be deleted and a duplicate of it is not read again); the next listing
+  // read drops those it does not list again.
+  for (const x of sorted) if (done(x) && (!moveLast || x.time === undefined || x.time >= from)) keep.add(x.key.slice(t.prefix.length));
   let readKeys = [...keep].sort();
   if (readKeys.length > MAX_CURSOR_KEYS) readKeys = readKeys.slice(readKeys.length - MAX_CURSOR_KEYS);
   if (old && old.lastKey === lastKey && sameList(old.readKeys ?? [], readKeys)) return undefined;
-  return { newestTime: lastTime, newestIds: [], updatedAt, lastKey, ...(readKeys.length ? { readKeys } : {}) };
+  if (lastKey === undefined && readKeys.length === 0) return undefined;
+  return { newestTime: lastTime, newestIds: [], updatedAt, ...(lastKey !== undefined ? { lastKey } : {}), ...(readKeys.length ? { readKeys } : {}) };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

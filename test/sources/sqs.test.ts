@@ -1,0 +1,302 @@
+/**
+ * S3 event notifications through SQS (TRAILHOUND_SQS_QUEUE_URL): the parser (docs ORG.md section
+ * 5: direct, SNS-wrapped, the test event, versions, URL-encoded keys), then the push loop end to
+ * end: the real SQS client against a queue behind nock (AWS JSON protocol, MD5 of bodies checked
+ * by the SDK), the trail bucket as a fake S3 port, the real digest scheduler posting alerts to a
+ * local Slack. Duplicate and out-of-order notifications, messages deleted only after the files'
+ * results are committed, and an alert posted once across a restart.
+ */
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { GetObjectCommand, type ListObjectsV2Command } from "@aws-sdk/client-s3";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import nock from "nock";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { alertSchedule } from "../../src/digest/alerts.js";
+import { liveDigestScan } from "../../src/digest/index.js";
+import { createSqsPush } from "../../src/digest/push.js";
+import { webClientSlack } from "../../src/digest/delivery.js";
+import { DigestScheduler, type DigestRunResult } from "../../src/digest/scheduler.js";
+import { silentLogger } from "../../src/log.js";
+import { liveSourceFactory } from "../../src/sources/aws-cli.js";
+import type { S3Port } from "../../src/sources/s3.js";
+import { parseNotification } from "../../src/sources/sqs.js";
+import { TrailStore } from "../../src/store/store.js";
+import { loadConfig } from "../../src/config.js";
+import { webApi } from "@slack/bolt";
+import { createTask } from "node-cron";
+import { rawRecord, iamUser } from "../helpers/events.js";
+import { DigestSlackServer, FakeClock, INCIDENTS, quietBoltLogger } from "../digest/support.js";
+
+const BUCKET = "org-trail-bucket";
+const ORG = "o-ab12cd34ef";
+const ACCT = "111111111111";
+const QUEUE = `https://sqs.eu-west-1.amazonaws.com/${ACCT}/trailhound-new-files`;
+const DIR = `AWSLogs/${ORG}/${ACCT}/CloudTrail/us-east-1/2026/12/06/`;
+const fileKey = (hhmm: string, id: string) => `${DIR}${ACCT}_CloudTrail_us-east-1_20261206T${hhmm}Z_${id}.json.gz`;
+
+function s3Record(key: string, o: { bucket?: string; eventName?: string; version?: string } = {}) {
+  return {
+    eventVersion: o.version ?? "2.1",
+    eventSource: "aws:s3",
+    awsRegion: "eu-west-2",
+    eventTime: "2026-12-06T10:20:31.000Z",
+    eventName: o.eventName ?? "ObjectCreated:Put",
+    userIdentity: { principalId: "AIDAJDPLRKLG7UEXAMPLE" },
+    s3: {
+      s3SchemaVersion: "1.0",
+      configurationId: "ct-new-files",
+      bucket: { name: o.bucket ?? BUCKET, arn: `arn:aws:s3:::${o.bucket ?? BUCKET}` },
+      // S3 sends keys form-URL-encoded.
+      object: { key: encodeURIComponent(key).replace(/%2F/g, "/").replace(/%20/g, "+"), size: 9234, sequencer: "0062B9D834A809629F" },
+    },
+  };
+}
+const direct = (...keys: string[]) => JSON.stringify({ Records: keys.map((k) => s3Record(k)) });
+const viaSns = (inner: string) => JSON.stringify({ Type: "Notification", MessageId: "sns-1", TopicArn: "arn:aws:sns:eu-west-1:111111111111:t", Message: inner });
+const TEST_EVENT = JSON.stringify({ Service: "Amazon S3", Event: "s3:TestEvent", Time: "2014-10-13T15:57:02.089Z", Bucket: BUCKET, RequestId: "5582815E1AEA5ADF", HostId: "8cLe" });
+
+describe("parseNotification", () => {
+  it("reads direct and SNS-wrapped notifications, drops the test event, decodes keys, refuses what it does not know", () => {
+    const key = `${DIR}a b+c.json.gz`;
+    expect(parseNotification(direct(key))).toEqual({ kind: "objects", objects: [{ bucket: BUCKET, key, sequencer: "0062B9D834A809629F" }] });
+    expect(parseNotification(viaSns(direct(key)))).toEqual(parseNotification(direct(key)));
+    expect(parseNotification(TEST_EVENT)).toEqual({ kind: "test" });
+    expect(parseNotification(viaSns(TEST_EVENT))).toEqual({ kind: "test" });
+    // Not a creation: nothing to read (the message can go).
+    expect(parseNotification(JSON.stringify({ Records: [s3Record(key, { eventName: "ObjectRemoved:Delete" })] }))).toEqual({ kind: "objects", objects: [] });
+    // Newer 2.x versions are read; 1.x and 3.x are not.
+    expect(parseNotification(JSON.stringify({ Records: [s3Record(key, { version: "2.5" })] })).kind).toBe("objects");
+    expect(parseNotification(JSON.stringify({ Records: [s3Record(key, { version: "3.0" })] }))).toMatchObject({ kind: "invalid", reason: /version/ });
+    expect(parseNotification("hello")).toEqual({ kind: "invalid", reason: "not JSON" });
+    expect(parseNotification("{}")).toMatchObject({ kind: "invalid", reason: /no Records/ });
+    expect(parseNotification(JSON.stringify({ Type: "Notification", Message: 3 }))).toMatchObject({ kind: "invalid" });
+    expect(parseNotification(JSON.stringify({ Records: [{ eventSource: "aws:sqs" }] }))).toMatchObject({ kind: "invalid" });
+  });
+});
+
+/** An SQS queue behind nock: ReceiveMessage (up to 10 visible messages, then invisible), DeleteMessageBatch. */
+class FakeQueue {
+  readonly messages: Array<{ id: string; body: string; handle: string; visible: boolean; receives: number; deleted: boolean }> = [];
+  readonly deleted: string[] = [];
+  #n = 0;
+  send(body: string): string {
+    const id = `m-${++this.#n}`;
+    this.messages.push({ id, body, handle: `rh-${id}`, visible: true, receives: 0, deleted: false });
+    return id;
+  }
+  /** The visibility timeout ran out: undeleted messages come back. */
+  expireVisibility(): void {
+    for (const m of this.messages) if (!m.deleted) m.visible = true;
+  }
+  pending(): string[] {
+    return this.messages.filter((m) => !m.deleted).map((m) => m.id);
+  }
+  install(): void {
+    nock("https://sqs.eu-west-1.amazonaws.com")
+      .persist()
+      .post("/")
+      .reply(function (_uri, body) {
+        const target = String(this.req.headers["x-amz-target"]);
+        const input = (typeof body === "string" ? JSON.parse(body) : body) as Record<string, unknown>;
+        return queue.handle(target, input);
+      });
+    const queue = this;
+  }
+  handle(target: string, input: Record<string, unknown>): [number, string, Record<string, string>] {
+    const json = { "content-type": "application/x-amz-json-1.0" };
+    if (input.QueueUrl !== QUEUE) return [400, JSON.stringify({ __type: "com.amazonaws.sqs#QueueDoesNotExist", message: "no queue" }), json];
+    if (target === "AmazonSQS.ReceiveMessage") {
+      const max = Number(input.MaxNumberOfMessages ?? 1);
+      const out = this.messages.filter((m) => m.visible && !m.deleted).slice(0, max);
+      for (const m of out) {
+        m.visible = false;
+        m.receives++;
+      }
+      const Messages = out.map((m) => ({
+        MessageId: m.id,
+        ReceiptHandle: m.handle,
+        MD5OfBody: createHash("md5").update(m.body).digest("hex"),
+        Body: m.body,
+        Attributes: { ApproximateReceiveCount: String(m.receives) },
+      }));
+      return [200, JSON.stringify(Messages.length ? { Messages } : {}), json];
+    }
+    if (target === "AmazonSQS.DeleteMessageBatch") {
+      const entries = input.Entries as Array<{ Id: string; ReceiptHandle: string }>;
+      const Successful = [];
+      for (const e of entries) {
+        const m = this.messages.find((x) => x.handle === e.ReceiptHandle);
+        if (m) {
+          m.deleted = true;
+          this.deleted.push(m.id);
+        }
+        Successful.push({ Id: e.Id });
+      }
+      return [200, JSON.stringify({ Successful, Failed: [] }), json];
+    }
+    return [400, JSON.stringify({ __type: "com.amazonaws.sqs#UnsupportedOperation", message: target }), json];
+  }
+}
+
+/** The trail bucket: GetObject only (a pushed read never lists); `failGet` makes a key unreadable. */
+function fakeBucket() {
+  const objects = new Map<string, Buffer>();
+  const gets: string[] = [];
+  const lists: string[] = [];
+  let failGet: string | undefined;
+  const port = {
+    async send(cmd: ListObjectsV2Command | GetObjectCommand) {
+      if (cmd instanceof GetObjectCommand) {
+        const key = cmd.input.Key!;
+        gets.push(key);
+        if (key === failGet) throw Object.assign(new Error("We encountered an internal error. Please try again."), { name: "InternalError", $metadata: { httpStatusCode: 500 } });
+        const body = objects.get(key);
+        if (!body) throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
+        return { Body: Readable.from([body]), ContentLength: body.length, $metadata: {} };
+      }
+      const { Prefix = "", StartAfter } = cmd.input;
+      lists.push(Prefix);
+      const keys = [...objects.keys()].sort().filter((k) => k.startsWith(Prefix) && (!StartAfter || k > StartAfter));
+      if (cmd.input.Delimiter) {
+        const d = cmd.input.Delimiter;
+        const prefixes = [...new Set(keys.filter((k) => k.indexOf(d, Prefix.length) >= 0).map((k) => k.slice(0, k.indexOf(d, Prefix.length) + 1)))];
+        return { CommonPrefixes: prefixes.map((p) => ({ Prefix: p })), Contents: [], $metadata: {} };
+      }
+      return { Contents: keys.map((k) => ({ Key: k, Size: objects.get(k)!.length })), $metadata: {} };
+    },
+  } as unknown as S3Port;
+  return {
+    port,
+    objects,
+    gets,
+    lists,
+    put: (key: string, records: unknown[]) => objects.set(key, gzipSync(JSON.stringify({ Records: records }))),
+    failOn: (k: string | undefined) => {
+      failGet = k;
+    },
+  };
+}
+
+let dirs: string[] = [];
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1"); // the local Slack
+});
+afterAll(() => nock.enableNetConnect());
+afterEach(() => {
+  nock.cleanAll();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs = [];
+});
+
+describe("SQS push", () => {
+  it("reads each notified file once, in delivery order, deletes messages only after the results are saved, and alerts once across a restart", async () => {
+    const slack = await new DigestSlackServer().start();
+    const queue = new FakeQueue();
+    queue.install();
+    const bucket = fakeBucket();
+    const clock = new FakeClock(Date.parse("2026-12-06T10:30:00Z"));
+    const dir = mkdtempSync(path.join(tmpdir(), "th-sqs-"));
+    dirs.push(dir);
+    const env = { TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" };
+    const sqs = new SQSClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" }, maxAttempts: 1 });
+    const slackClient = new webApi.WebClient("xoxb-test", { slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quietBoltLogger });
+    const start = async () => {
+      const store = await TrailStore.open(dir);
+      const scheduler = new DigestScheduler({
+        schedules: [alertSchedule(env)!],
+        store,
+        scan: liveDigestScan({ store, sourceFactory: liveSourceFactory(env, { s3Client: bucket.port }), now: clock.now }),
+        slack: webClientSlack(slackClient),
+        log: silentLogger,
+        now: clock.now,
+        sleep: clock.sleep,
+        retryPendingMs: 0,
+        scheduleTask: (expr, fn, opts) => createTask(expr, fn, opts),
+      });
+      await scheduler.start();
+      const push = createSqsPush({ env, store, scheduler, log: silentLogger, client: sqs, waitTimeSeconds: 0 })!;
+      return { store, scheduler, push };
+    };
+
+    // Two files: root signing in without MFA (alerted), and ordinary calls.
+    const older = fileKey("1020", "nTGkKkyO0OcwEIvv");
+    const newer = fileKey("1025", "Mu0KsOhtH1ar15ZZ");
+    bucket.put(older, [rawRecord(INCIDENTS.root(Date.parse("2026-12-06T10:16:00Z")))]);
+    bucket.put(newer, [rawRecord({ eventName: "ListBuckets", userIdentity: iamUser("bob"), time: Date.parse("2026-12-06T10:21:00Z") })]);
+    queue.send(TEST_EVENT);
+    queue.send(viaSns(direct(newer))); // out of order: the newer file is announced first
+    queue.send(direct(older));
+    queue.send(direct(older)); // a duplicate notification
+    queue.send(direct(`AWSLogs/${ORG}/${ACCT}/CloudTrail-Digest/us-east-1/2026/12/06/${ACCT}_CloudTrail-Digest_us-east-1_main_us-east-1_20261206T1020Z.json.gz`));
+    const garbage = queue.send("not a notification");
+
+    let run = await start();
+    const r1 = await run.push.round();
+    expect(r1).toEqual({ received: 6, files: 2, read: 2, deleted: 5, kept: 1, tests: 1 });
+    expect(bucket.gets).toEqual([older, newer]); // each once, oldest delivery first
+    expect(bucket.lists).toEqual([]); // a pushed read lists nothing
+    expect(queue.pending()).toEqual([garbage]); // the unparseable one is left for the dead-letter queue
+    const alerts = slack.posted.filter((p) => p.channel === "C0ALERT");
+    expect(alerts).toHaveLength(1);
+    expect(JSON.stringify(alerts[0]!.blocks)).toMatch(/root/i);
+    await run.scheduler.stop();
+    await run.store.close();
+
+    // Restart; S3 delivers the notification of the older file again: recognised as read, deleted, no alert.
+    clock.advance(60_000);
+    run = await start();
+    queue.send(direct(older));
+    queue.expireVisibility();
+    const r2 = await run.push.round();
+    expect(r2).toMatchObject({ received: 2, files: 1, read: 0, deleted: 1, kept: 1 });
+    expect(bucket.gets).toHaveLength(2);
+    expect(slack.posted.filter((p) => p.channel === "C0ALERT")).toHaveLength(1);
+    expect(queue.messages.find((m) => m.id === garbage)!.receives).toBe(2);
+
+    // The alert schedule's polling goes on beside the push: it lists, and reads nothing pushed again.
+    clock.advance(4 * 60_000);
+    const polled = (await run.scheduler.run("alerts", "scheduled")) as DigestRunResult;
+    expect(polled.status).toBe("silent");
+    expect(bucket.gets).toHaveLength(2);
+    expect(bucket.lists.length).toBeGreaterThan(0);
+
+    // A file that cannot be read yet: its message stays until the file is read and saved.
+    const third = fileKey("1033", "Zq1VcKp0x9Yb7Tt2");
+    bucket.put(third, [rawRecord(INCIDENTS.stopLogging(Date.parse("2026-12-06T10:30:00Z")))]);
+    bucket.failOn(third);
+    const m3 = queue.send(direct(third));
+    clock.advance(60_000);
+    const r3 = await run.push.round();
+    expect(r3).toMatchObject({ files: 1, read: 1, deleted: 0 });
+    expect(queue.pending()).toContain(m3);
+    bucket.failOn(undefined);
+    queue.expireVisibility();
+    clock.advance(60_000);
+    const r4 = await run.push.round();
+    expect(r4).toMatchObject({ files: 1, read: 1, deleted: 1 });
+    expect(queue.pending()).toEqual([garbage]);
+    expect(bucket.gets.filter((k) => k === third)).toHaveLength(2);
+    const after = slack.posted.filter((p) => p.channel === "C0ALERT");
+    expect(after).toHaveLength(2);
+    expect(JSON.stringify(after[1]!.blocks)).toContain("StopLogging");
+
+    await run.scheduler.stop();
+    await run.store.close();
+    await slack.stop();
+    expect(slack.unexpected).toEqual([]);
+  });
+
+  it("is refused at start without an s3:// source or an alert channel, and with a malformed queue URL", () => {
+    const base = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5" };
+    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).toThrow(/TRAILHOUND_SQS_QUEUE_URL.*needs TRAILHOUND_SOURCE=s3:\/\//s);
+    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_SOURCE: `s3://${BUCKET}` })).toThrow(/needs TRAILHOUND_ALERT_CHANNEL/);
+    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: "trailhound-new-files", TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).toThrow(/must be the queue's URL/);
+    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).not.toThrow();
+  });
+});
