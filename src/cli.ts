@@ -161,7 +161,7 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
   const started = Date.now();
   let files: FileSource | undefined;
   if (engine !== "local" && engine !== "athena") throw new UsageError(`--engine ${engine}: expected local or athena`);
-  if (o.input && o.input.length) {
+  if (o.input?.length) {
     if (o.source || engine === "athena") throw new UsageError("--input cannot be combined with --source or --engine athena");
     if (o.input.filter((p) => p === STDIN_PATH).length > 1) throw new UsageError("--input - (standard input) can be given once");
     if (o.input.includes(STDIN_PATH) && ctx.stdin.isTTY) msg.info("trailhound: reading CloudTrail records from standard input (end with Ctrl-D)");

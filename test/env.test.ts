@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
 import { closest, loadDotEnv, settingWarnings, suggestTimeZone, timeZoneProblem } from "../src/env.js";
-import { ConfigError, knownSettings, loadConfig } from "../src/config.js";
+import { type ConfigError, knownSettings, loadConfig } from "../src/config.js";
 import { cronProblem } from "../src/digest/config.js";
 
 const TOKENS = { SLACK_BOT_TOKEN: "xoxb-1-2-abc", SLACK_APP_TOKEN: "xapp-1-A-2-abc" };

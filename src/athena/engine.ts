@@ -12,11 +12,9 @@
  */
 import { DEFAULT_BASELINE_CONFIG, DAY, HOUR, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import type { GeoResolver } from "../geo/types.js";
-import { BUCKET_MS } from "../ingest/accumulator.js";
 import { runScan } from "../scan/run.js";
 import { detectionWindow } from "../scan/time.js";
 import type { ScanOptions, ScanResult } from "../scan/scanner.js";
-import type { SinceSpec } from "../ingest/window.js";
 import { AwsSourceError } from "../sources/aws-errors.js";
 import type { EventSource, ReadOptions, RecordSink, SourceProgress, SourceResult } from "../sources/types.js";
 import {

@@ -112,7 +112,7 @@ export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCap
     assumedRole: () => int(0, 3),
     instanceType: () => int(0, 2),
   };
-  const valueOf: Record<string, (k: number) => string> = {
+  const valueFor: Record<string, (k: number) => string> = {
     api: (k) => `${VERBS[k % VERBS.length]}${NOUNS[Math.floor(k / VERBS.length) % NOUNS.length]}${k >= VERBS.length * NOUNS.length ? "V2" : ""}`,
     service: (k) => SERVICES[k % SERVICES.length]!,
     ip: () => `${int(1, 223)}.${int(0, 255)}.${int(0, 255)}.${int(1, 254)}`,
@@ -134,7 +134,7 @@ export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCap
     // unless --all-dims-at-caps asks for the upper bound.
     const limit = allDimsAtCaps ? cap : Math.min(cap, ORG_BOUNDED[d] ?? cap);
     const n = tier === "light" ? Math.min(cap, (lightCount[d] ?? (() => int(0, 3)))()) : Math.max(1, Math.round(limit * share()));
-    const value = valueOf[d] ?? ((k: number) => `${d}-value-${k}`);
+    const value = valueFor[d] ?? ((k: number) => `${d}-value-${k}`);
     const rec: Record<string, Stat> = {};
     const offset = int(0, 500);
     for (let k = 0; k < n; k++) {

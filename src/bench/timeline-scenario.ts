@@ -30,7 +30,7 @@ const WORK_APIS: Array<[string, string, number]> = [
   ["lambda.amazonaws.com", "ListFunctions20150331", 5],
 ];
 
-function pick<T>(r: () => number, items: Array<[string, string, number]>): [string, string] {
+function pick(r: () => number, items: Array<[string, string, number]>): [string, string] {
   const total = items.reduce((a, b) => a + b[2], 0);
   let x = r() * total;
   for (const [src, name, w] of items) {

@@ -31,11 +31,6 @@ interface IpObs {
   ids: string[];
 }
 
-interface Group {
-  key: string;
-  ips: IpObs[];
-}
-
 function netKey(g: GeoInfo | undefined): string | undefined {
   return g?.asn !== undefined ? `AS${g.asn}` : undefined;
 }

@@ -38,7 +38,7 @@ function shareHit(kind: string, id: string, s: { public: boolean; external: stri
   return null;
 }
 
-function policyHit(ev: TrailEvent, doc: Obj | null, resource: string, own: Own): RuleHit | null {
+function policyHit(doc: Obj | null, resource: string, own: Own): RuleHit | null {
   if (!doc) return null;
   const x = exposure(doc, own);
   const acts = [...new Set(x.actions)].slice(0, 6);
@@ -237,7 +237,7 @@ function rule(ev: TrailEvent, own: Own): RuleHit | null {
       if (!f) return null;
       const got = f(ev);
       if (!got) return null;
-      return policyHit(ev, parsePolicy(got.doc), got.resource, own);
+      return policyHit(parsePolicy(got.doc), got.resource, own);
     }
   }
 }

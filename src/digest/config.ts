@@ -91,7 +91,7 @@ const CRON_FIELDS: Record<string, { label: string; range: string; example: strin
  * what it accepts), or undefined when it is valid.
  */
 export function cronProblem(expr: string): string | undefined {
-  let r;
+  let r: ReturnType<typeof validateDetailed>;
   try {
     r = validateDetailed(expr);
   } catch (e) {

@@ -135,7 +135,7 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
 
   const main: Block[] = [...head];
   if (first.length) main.push({ type: "divider", block_id: "dg:d" });
-  first.forEach((item, i) => main.push(...itemBlocks(item, i)));
+  for (const [i, item] of first.entries()) main.push(...itemBlocks(item, i));
   if (rest.length) main.push({ type: "context", block_id: "dg:more", elements: [mrkdwn(`…and ${rest.length} more in the thread :thread:`)] });
 
   const sevText = counts.map(([s, n]) => `${n} ${s}`).join(", ");
@@ -157,7 +157,7 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
     const to = top + at + chunk.length;
     const range = from === to ? `Finding ${from}` : `Findings ${from}–${to}`;
     const blocks: Block[] = [{ type: "context", block_id: "dg:t", elements: [mrkdwn(`${range} of ${plan.items.length}, most severe first`)] }];
-    chunk.forEach((item, i) => blocks.push(...itemBlocks(item, top + at + i)));
+    for (const [i, item] of chunk.entries()) blocks.push(...itemBlocks(item, top + at + i));
     const last = at + perMessage >= inThread.length;
     if (last && notShown > 0) {
       blocks.push({

@@ -201,7 +201,7 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
     const t0 = at(day, 2);
     const again = day === 1 ? " (repeat, next day)" : "";
     const recon = ["sts:GetCallerIdentity", "iam:ListUsers", "iam:ListRoles", "iam:ListPolicies", "s3:ListBuckets", "ec2:DescribeInstances", "ec2:DescribeRegions", "lambda:ListFunctions20150331", "secretsmanager:ListSecrets", "ssm:DescribeParameters", "rds:DescribeDBInstances", "dynamodb:ListTables", "kms:ListKeys", "cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "sqs:ListQueues", "ecs:ListClusters", "iam:ListGroups", "iam:GetAccountSummary", "ec2:DescribeSnapshots"];
-    recon.forEach((api, i) => emit({ t: t0 + i * 15_000, who: user("reporting-bot"), api, ip: IP.attackerVps, ua: UA.attacker, label: atk("leaked-key-recon" + again), ...(i % 3 === 0 ? { error: "AccessDenied" } : {}) }));
+    for (const [i, api] of recon.entries()) emit({ t: t0 + i * 15_000, who: user("reporting-bot"), api, ip: IP.attackerVps, ua: UA.attacker, label: atk("leaked-key-recon" + again), ...(i % 3 === 0 ? { error: "AccessDenied" } : {}) });
     for (let i = 0; i < 25; i++) emit({ t: t0 + 10 * MIN + i * 10_000, who: user("reporting-bot"), api: "secretsmanager:GetSecretValue", ip: IP.attackerVps, ua: UA.attacker, rp: { secretId: `prod/service-${i}` }, label: atk("secrets-sweep" + again) });
   }
   // 2. Instance credentials of the app role used from outside after an SSM command by a phished SSO session.

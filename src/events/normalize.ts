@@ -211,7 +211,7 @@ export function isDeniedCode(code: string | undefined, message?: string): boolea
   if (!code) return false;
   if (DENIED_SET.has(code)) return true;
   if (code.endsWith("UnauthorizedOperation") || code.startsWith("AccessDenied")) return true;
-  return message !== undefined && message.includes("is not authorized to perform");
+  return message?.includes("is not authorized to perform") ?? false;
 }
 
 // ---------------------------------------------------------------- identities
@@ -296,7 +296,7 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
       p.userName = role;
       p.accountId = issuerAcct;
       p.arn = issuerArn ?? `arn:aws:iam::${issuerAcct}:role/${role}`;
-      const session = parsed.session ?? (principalId && principalId.includes(":") ? principalId.slice(principalId.indexOf(":") + 1) : undefined);
+      const session = parsed.session ?? (principalId?.includes(":") ? principalId.slice(principalId.indexOf(":") + 1) : undefined);
       if (session) p.sessionName = session;
       p.key = `role:${issuerAcct}:${role}`;
       break;

@@ -65,7 +65,7 @@ export function ipv6ToWords(input: string): [number, number, number, number] | n
     for (let i = 0; i < tail.length; i++) h[8 - tail.length + i] = tail[i]!;
   } else {
     const all = parseGroups(s);
-    if (!all || all.length !== 8) return null;
+    if (all?.length !== 8) return null;
     for (let i = 0; i < 8; i++) h[i] = all[i]!;
   }
   return [h[0]! * 65536 + h[1]!, h[2]! * 65536 + h[3]!, h[4]! * 65536 + h[5]!, h[6]! * 65536 + h[7]!];

@@ -196,7 +196,7 @@ export class OfflineGeoResolver implements GeoResolver {
   private asn4: AsnTableV4 | undefined;
   private asn6: AsnTableV6 | undefined;
 
-  constructor(private readonly opts: OfflineGeoOptions = {}) {
+  constructor(opts: OfflineGeoOptions = {}) {
     this.cache = new GenCache(Math.max(16, opts.cacheSize ?? 50_000));
     this.ipv6 = opts.ipv6 ?? true;
     this.relays = new Map([...RELAY_ASNS].map(([k, v]) => [k, v.kind] as [number, RelayKind]));

@@ -116,7 +116,7 @@ export class MStat {
     for (let i = 0; i < s.length; i += 4) if (s[i]! * BUCKET_MS >= wmin) out.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
     this.slots = out;
     if (this.idTimes.length && this.idTimes[0]! < wmin) {
-      const keep = this.idTimes.map((t, i) => i).filter((i) => this.idTimes[i]! >= wmin);
+      const keep = this.idTimes.map((_t, i) => i).filter((i) => this.idTimes[i]! >= wmin);
       this.ids = keep.map((i) => this.ids[i]!);
       this.idTimes = keep.map((i) => this.idTimes[i]!);
       this.idSessions = keep.map((i) => this.idSessions[i]);
@@ -522,7 +522,7 @@ export class IdentityAcc implements Observed {
 
   /** Fold everything still held (before persisting the profile). */
   foldAll(): void {
-    this.oldReads.forEach((v, k) => this.noteBreadth(typeof v === "string" ? 1 : v.size, k));
+    for (const [k, v] of this.oldReads) this.noteBreadth(typeof v === "string" ? 1 : v.size, k);
     this.oldReads.clear();
     this.foldBefore(Infinity);
   }
@@ -530,7 +530,7 @@ export class IdentityAcc implements Observed {
   /** Build the window view; folds everything before `wStart` into history first. */
   toWindow(wStart: number, wEnd: number, geoLookup: (ip: string) => GeoInfo | undefined): IdentityWindow {
     this.foldBefore(wStart);
-    this.oldReads.forEach((v, k) => this.noteBreadth(typeof v === "string" ? 1 : v.size, k));
+    for (const [k, v] of this.oldReads) this.noteBreadth(typeof v === "string" ? 1 : v.size, k);
     this.oldReads.clear();
     this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
     const idSessions = new Map<string, string>();

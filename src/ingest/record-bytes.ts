@@ -168,7 +168,7 @@ function isHex(c: number | undefined): boolean {
 }
 
 /** `i` at a backslash: the position after a valid escape sequence. */
-function escape(b: Uint8Array, i: number): number {
+function skipEscape(b: Uint8Array, i: number): number {
   const c = b[i + 1];
   if (c === 0x22 || c === 0x5c || c === 0x2f || c === 0x62 || c === 0x66 || c === 0x6e || c === 0x72 || c === 0x74) return i + 2;
   if (c === 0x75 && isHex(b[i + 2]) && isHex(b[i + 3]) && isHex(b[i + 4]) && isHex(b[i + 5])) return i + 6;
@@ -183,7 +183,7 @@ function str(b: Uint8Array, i: number): number {
     if (c === 0x22) return i + 1;
     if (c === 0x5c) {
       keyEscaped = true;
-      i = escape(b, i);
+      i = skipEscape(b, i);
     } else if (c < 0x20) throw REJECT;
     else i++;
   }
@@ -198,7 +198,7 @@ function skipString(b: Uint8Array, i: number): number {
   for (;;) {
     while (x >= 0x23 && x !== 0x5c) x = b[++i]! | 0;
     if (x === 0x22) return i + 1;
-    if (x === 0x5c) i = escape(b, i);
+    if (x === 0x5c) i = skipEscape(b, i);
     else if (x >= 0x20) i++; // space and '!'
     else throw REJECT;
     x = b[i]! | 0;
@@ -214,7 +214,7 @@ function capture(b: Uint8Array, i: number, base: number, f: number): number {
     if (c === 0x22) break;
     if (c === 0x5c) {
       meta[base + R_FLAGS]! |= COMPLEX; // an escape: let JSON.parse decode it
-      i = escape(b, i);
+      i = skipEscape(b, i);
     } else if (c < 0x20) throw REJECT;
     else i++;
   }
@@ -364,7 +364,7 @@ function fields(b: Uint8Array, i: number, base: number, table: KeyTable): number
       if (c === 0x22) break;
       if (c === 0x5c) {
         meta[base + R_FLAGS]! |= COMPLEX; // an escaped key may spell a field's name
-        i = escape(b, i);
+        i = skipEscape(b, i);
       } else if (c < 0x20) throw REJECT;
       else {
         kh = (Math.imul(kh, 31) + c) | 0;

@@ -146,9 +146,11 @@ export class Notifier {
         }
         return;
       case "acknowledged":
-        return this.#changed(c.findingId, "finding.acknowledged", "acknowledge", { by: c.by });
+        this.#changed(c.findingId, "finding.acknowledged", "acknowledge", { by: c.by });
+        return;
       case "resolved":
-        return this.#changed(c.findingId, "finding.resolved", "resolve", { by: c.by });
+        this.#changed(c.findingId, "finding.resolved", "resolve", { by: c.by });
+        return;
       case "suppressed":
         for (const id of c.findingIds) this.#changed(id, "finding.suppressed", "resolve", { by: c.by });
         return;

@@ -122,7 +122,7 @@ export function keysInRecords(records: ReadonlyArray<Record<string, unknown>>, u
   const keys = new Set<string>();
   for (const r of records) {
     const ui = r.userIdentity as Record<string, unknown> | undefined;
-    if (!ui || ui.type !== "IAMUser") continue;
+    if (ui?.type !== "IAMUser") continue;
     if (typeof ui.userName === "string" && ui.userName !== userName) continue;
     if (typeof ui.accessKeyId === "string" && /^AKIA[A-Z0-9]{12,124}$/.test(ui.accessKeyId)) keys.add(ui.accessKeyId);
   }

@@ -170,9 +170,9 @@ export class Responder {
   /** Cancel or expire proposals past their deadline (called by the bot's timer). */
   async expire(id: string, by = "trailhound"): Promise<ContainmentRecord | undefined> {
     const cur = this.#o.store.getContainment(id);
-    if (!cur || cur.state !== "awaiting-approval" || !cur.approvalDeadline || this.#now() <= Date.parse(cur.approvalDeadline)) return undefined;
+    if (cur?.state !== "awaiting-approval" || !cur.approvalDeadline || this.#now() <= Date.parse(cur.approvalDeadline)) return undefined;
     return this.#o.store.putContainment(id, (prev) => {
-      if (!prev || prev.state !== "awaiting-approval") throw new RespondError("state", `containment ${id} is no longer awaiting approval`);
+      if (prev?.state !== "awaiting-approval") throw new RespondError("state", `containment ${id} is no longer awaiting approval`);
       return {
         record: { ...prev, state: "expired", steps: [...prev.steps, this.#step(by, "expired")] },
         audit: [this.#audit(prev, "contain-expired", by, `approval deadline ${prev.approvalDeadline} passed; nothing executed`)],

@@ -4,7 +4,7 @@
  * store is off: no listener uses it, and it costs a lookup on every request.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { App, HTTPReceiver, SocketModeReceiver, type AnyMiddlewareArgs, type AllMiddlewareArgs, type RespondFn, type SocketModeReceiverOptions, webApi } from "@slack/bolt";
+import { App, HTTPReceiver, SocketModeReceiver, type AnyMiddlewareArgs, type AllMiddlewareArgs, type RespondFn, type SocketModeReceiverOptions, type webApi } from "@slack/bolt";
 import { toBoltLogger, type Log } from "../log.js";
 import { registerContainActions, type ContainFlows } from "./actions/contain.js";
 import { registerFindingActions } from "./actions/findings.js";

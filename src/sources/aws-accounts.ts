@@ -78,7 +78,7 @@ export interface AccountTarget {
   credentials?: AwsCredentialsProvider;
 }
 
-export const ROLE_ARN_PATTERN = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role\/[\w+=,.@\/-]+$/;
+export const ROLE_ARN_PATTERN = /^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role\/[\w+=,.@/-]+$/;
 
 export function accountOfRoleArn(roleArn: string): string | undefined {
   return ROLE_ARN_PATTERN.exec(roleArn)?.[1];

@@ -1,4 +1,4 @@
-import { constants as fsc, type Stats } from "node:fs";
+import { constants as fsc, type Dirent, type Stats } from "node:fs";
 import { open, readdir, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { constants as zc, createGunzip, gunzipSync } from "node:zlib";
@@ -73,7 +73,7 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
       return;
     }
     dirs.add(id);
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(p, { withFileTypes: true });
     } catch (e) {
@@ -132,7 +132,7 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
     }
   };
   for (const p of paths) {
-    let st;
+    let st: Stats;
     try {
       st = await stat(p);
     } catch {
@@ -600,6 +600,12 @@ class LineCap extends Transform {
     super();
   }
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.overflows(chunk)) done(new OversizedError(this.max));
+    else done(null, chunk);
+  }
+
+  /** Whether a line grows beyond `max` with this chunk (follows the length of the open line). */
+  private overflows(chunk: Buffer): boolean {
     const nl = chunk.lastIndexOf(10);
     if (nl < 0) this.run += chunk.length;
     else {
@@ -607,14 +613,13 @@ class LineCap extends Transform {
       if (chunk.length > this.max) {
         let prev = -1;
         for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) {
-          if (i - prev - 1 + (prev < 0 ? this.run : 0) > this.max) return done(new OversizedError(this.max));
+          if (i - prev - 1 + (prev < 0 ? this.run : 0) > this.max) return true;
           prev = i;
         }
-      } else if (this.run + chunk.indexOf(10) > this.max) return done(new OversizedError(this.max));
+      } else if (this.run + chunk.indexOf(10) > this.max) return true;
       this.run = chunk.length - nl - 1;
     }
-    if (this.run > this.max) return done(new OversizedError(this.max));
-    done(null, chunk);
+    return this.run > this.max;
   }
 }
 

@@ -253,6 +253,21 @@ class PageError extends Error {
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
 
+/** Why a region is skipped (named, not an error) when its first request fails this way; undefined: it is an error. */
+function unusableRegion(e: PageError, u: Unit, explicitRegions: boolean): string | undefined {
+  if (e.kind === "dns") return `no CloudTrail endpoint answers for ${u.region} (DNS: ${errorSummary(e.original)})`;
+  if (e.kind === "region-not-enabled") return `region ${u.region} is not enabled in account ${u.account.accountId}`;
+  if (e.kind === "unrecognized-client" && isOptInRegion(u.region)) {
+    return `region ${u.region} is not enabled in account ${u.account.accountId} (opt-in region; the security token is not recognised there)`;
+  }
+  // Organisations commonly deny unused regions with an SCP: when every region was asked for
+  // (no explicit list), such a region is skipped; an explicitly asked region stays an error.
+  if (e.kind === "access-denied" && !explicitRegions && /service control polic/i.test(errorSummary(e.original))) {
+    return `region ${u.region} is denied to account ${u.account.accountId} by a service control policy`;
+  }
+  return undefined;
+}
+
 export class LookupEventsSource implements EventSource {
   readonly name = "lookup-events";
   private readonly o: LookupEventsSourceOptions;
@@ -659,23 +674,11 @@ export class LookupEventsSource implements EventSource {
     const who = u.account.roleArn ? ` (as ${u.account.roleArn})` : o.profile ? ` (profile ${o.profile})` : "";
     const ctx = { account: u.account.accountId, region: u.region, cause: e.original };
     // A region that cannot be used at all (first request) is skipped and named, not an error.
-    if (out.pages === 0) {
-      const skip = (reason: string): void => {
-        out.status = "skipped";
-        out.reason = reason;
-      };
-      if (e.kind === "dns") return skip(`no CloudTrail endpoint answers for ${u.region} (DNS: ${errorSummary(e.original)})`);
-      if (e.kind === "region-not-enabled") return skip(`region ${u.region} is not enabled in account ${u.account.accountId}`);
-      if (e.kind === "unrecognized-client" && isOptInRegion(u.region)) {
-        return skip(
-          `region ${u.region} is not enabled in account ${u.account.accountId} (opt-in region; the security token is not recognised there)`,
-        );
-      }
-      // Organisations commonly deny unused regions with an SCP: when every region was asked for
-      // (no explicit list), such a region is skipped; an explicitly asked region stays an error.
-      if (e.kind === "access-denied" && !explicitRegions && /service control polic/i.test(errorSummary(e.original))) {
-        return skip(`region ${u.region} is denied to account ${u.account.accountId} by a service control policy`);
-      }
+    const skipped = out.pages === 0 ? unusableRegion(e, u, explicitRegions) : undefined;
+    if (skipped !== undefined) {
+      out.status = "skipped";
+      out.reason = skipped;
+      return;
     }
     out.status = out.pages > 0 ? "partial" : "failed";
     if (e.kind === "access-denied") {

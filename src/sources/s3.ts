@@ -233,7 +233,7 @@ export class S3Source implements EventSource {
         const dayDir = t.prefix + dayPath(day);
         const startAfter = stem && dayPath(day) === dayPath(start) ? startAfterKey(dayDir, stem, firstMinute) : undefined;
         if (startAfter) t.startAfter = startAfter;
-        let listed;
+        let listed: Listed;
         try {
           listed = await listAll(this.s3(), bucket, dayDir, startAfter ? { startAfter } : {}, signal);
         } catch (e) {
@@ -625,7 +625,7 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"], maxBytes: number
   }
   const gunzip = createGunzip();
   try {
-    await pipeline(Readable.from(all()), gunzip, async function (src: AsyncIterable<Buffer>) {
+    await pipeline(Readable.from(all()), gunzip, async (src: AsyncIterable<Buffer>) => {
       for await (const c of src) keep(c);
     });
   } catch (e) {

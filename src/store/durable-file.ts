@@ -6,7 +6,7 @@
  * loss at any instant leaves either the old file or the new one, each complete; the directory
  * fsync makes the rename itself durable before the write is reported done.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, type Stats } from "node:fs";
 import { link, open, readdir, rename, stat, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import os from "node:os";
@@ -36,7 +36,7 @@ export function isTempFileOf(file: string, name: string): boolean {
 
 /** fsync a directory so that renames and new entries in it survive a power loss. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(dir, "r");
     await fh.sync();
@@ -55,7 +55,7 @@ export async function fsyncDir(dir: string): Promise<void> {
  */
 export async function writeFileDurable(file: string, data: string | Uint8Array | readonly Uint8Array[], mode = 0o600): Promise<FileIdentity> {
   const tmp = tmpNameFor(file);
-  let st;
+  let st: Stats;
   try {
     fault("write.start");
     const fh = await open(tmp, "w", mode);
@@ -158,7 +158,7 @@ export async function readFileOrNull(file: string): Promise<Buffer | null> {
 
 /** Read a file and the identity of exactly the version that was read (fstat on the same descriptor). */
 export async function readWithIdentity(file: string): Promise<{ bytes: Buffer; identity: FileIdentity } | null> {
-  let fh;
+  let fh: FileHandle | undefined;
   try {
     fh = await open(file, "r");
     const st = await fh.stat();
@@ -268,7 +268,7 @@ interface LockFileState {
 }
 
 async function readLockFile(p: string): Promise<LockFileState | undefined> {
-  let fh;
+  let fh: FileHandle;
   try {
     fh = await open(p, "r");
   } catch (e) {
@@ -483,7 +483,7 @@ export class DurableJSONFile<T> implements Adapter<T> {
   }
 
   async #checkConflict(mine: FileIdentity): Promise<void> {
-    let st;
+    let st: Stats;
     try {
       st = await stat(this.file);
     } catch (e) {

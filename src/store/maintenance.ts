@@ -185,7 +185,7 @@ export async function checkStore(dir: string, nowMs: number = Date.now()): Promi
     problems.push((e as Error).message);
   }
   const res: StoreCheck = { ok: false, dir, file, exists: false, problems, notes, backups, lines: [] };
-  let got;
+  let got: Awaited<ReturnType<typeof readWithIdentity>> | undefined; // undefined: unreadable
   try {
     got = await readWithIdentity(file);
   } catch (e) {

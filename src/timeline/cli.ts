@@ -48,7 +48,7 @@ export async function timelineCommand(identity: string, o: TimelineCliOptions): 
   const until = o.until !== undefined ? parseUntil(o.until) : undefined;
 
   let timeline: Timeline;
-  if (o.input && o.input.length) {
+  if (o.input?.length) {
     // The stored baselines, when there is a store (a read-only command creates none).
     const store = o.store !== false && existsSync(o.store) ? await TrailStore.open(o.store) : undefined;
     try {

@@ -73,7 +73,7 @@ export function niceTicks(max: number): number[] {
   const raw = max / 4;
   const mag = Math.pow(10, Math.floor(Math.log10(raw)));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
-  const st = step < 1 ? 1 : step;
+  const st = Math.max(step, 1);
   const out: number[] = [];
   for (let v = 0; v < max + st * 0.999; v += st) out.push(Math.round(v * 1000) / 1000);
   return out;

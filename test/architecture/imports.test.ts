@@ -27,7 +27,7 @@ function importsOf(file: string, text: string): string[] {
   const re = /(?:^|[\s;])(?:import|export)\s[^;]*?\sfrom\s*["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s*["']([^"']+)["']/gm;
   for (const m of text.matchAll(re)) {
     const spec = m[1] ?? m[2] ?? m[3];
-    if (!spec || !spec.startsWith(".")) continue;
+    if (!spec?.startsWith(".")) continue;
     out.push(relative(SRC, resolve(dirname(file), spec.replace(/\.js$/, ".ts"))));
   }
   return out;

@@ -45,7 +45,7 @@ function athena(replies: Array<{ target: string; status?: number; body: unknown 
     scope
       .post("/", () => true)
       .matchHeader("x-amz-target", `AmazonAthena.${r.target}`)
-      .reply(function (_uri, body) {
+      .reply((_uri, body) => {
         calls.push({ target: r.target, body: typeof body === "string" ? JSON.parse(body) : (body as Record<string, unknown>) });
         return [r.status ?? 200, JSON.stringify(r.body), { "content-type": "application/x-amz-json-1.1" }];
       });

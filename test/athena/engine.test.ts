@@ -241,7 +241,7 @@ describe("AthenaSource", () => {
           throw new Error("TABLE_NOT_FOUND: cloudtrail_logs");
         }
         windowSignal = o.signal;
-        await new Promise<void>((resolve, reject) => o.signal!.addEventListener("abort", () => reject(new Error("aborted"))));
+        await new Promise<void>((_resolve, reject) => o.signal!.addEventListener("abort", () => reject(new Error("aborted"))));
         return { label: o.label, queryId: "w", dataScannedBytes: 0, rows: 0 };
       },
     };

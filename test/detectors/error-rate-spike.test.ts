@@ -51,7 +51,7 @@ describe("error-rate-spike", () => {
     expect(f.why).toMatch(/32 denied calls on 8 APIs it has never called/);
     expect(f.why).toMatch(/AccessDenied x24/);
     expect(f.why).toMatch(/Client\.UnauthorizedOperation x8/);
-    expect((f.evidence?.neverUsedDeniedApis as string[]).length).toBe(8);
+    expect((f.evidence?.neverUsedDeniedApis as string[] | undefined)?.length).toBe(8);
   });
 
   test("fires medium on a failure spike on the identity's own APIs", () => {

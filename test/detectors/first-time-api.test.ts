@@ -66,7 +66,7 @@ describe("first-time-api", () => {
     const names = Array.from({ length: 14 }, (_, i) => ({ service: "ec2", eventName: `ModifyThing${i}` }));
     const out = run(firstTimeApi, personDay(g, names));
     expect(out).toHaveLength(10);
-    expect((out[0]!.evidence?.moreNewApis as string[]).length).toBe(4);
+    expect((out[0]!.evidence?.moreNewApis as string[] | undefined)?.length).toBe(4);
     expect(out[0]!.why).toMatch(/4 more APIs were called for the first time/);
   });
 

@@ -29,7 +29,7 @@ describe("first-time-service", () => {
     expect(f.why).toMatch(/first use of secretsmanager by this role in 42 days of history/);
     expect(f.why).toMatch(/3 APIs \(GetSecretValue, /);
     expect(f.why).toMatch(/novelty rate 0 new services\/day/);
-    expect((f.evidence?.apis as unknown[]).length).toBe(3);
+    expect((f.evidence?.apis as unknown[] | undefined)?.length).toBe(3);
   });
 
   test("fires one finding, not forty, when one new service gets many APIs", () => {
@@ -47,7 +47,7 @@ describe("first-time-service", () => {
     const win = services.map((sv, i) => make(g, { service: sv, eventName: "ListThings", time: GEN_END + 9 * HOUR + i * 2000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.cli }));
     const out = run(firstTimeService, scenario(g.events, win, W, { geo: GEN_GEO }));
     expect(out).toHaveLength(5);
-    expect((out[0]!.evidence?.moreNewServices as string[]).length).toBe(7);
+    expect((out[0]!.evidence?.moreNewServices as string[] | undefined)?.length).toBe(7);
     expect(out[0]!.why).toMatch(/7 more services were used for the first time in this window/);
   });
 

@@ -14,7 +14,7 @@ import { assumedRole, iamUser, rawRecord, T0, type RecordInput } from "../helper
 
 function scan(inputs: RecordInput[]) {
   const s = new Scanner({ now: T0 + 2 * 3_600_000, since: { kind: "absolute", at: T0 - 3_600_000 } });
-  inputs.forEach((r, i) => s.record(rawRecord({ time: T0 + i * 1000, ...r }), "generated"));
+  for (const [i, r] of inputs.entries()) s.record(rawRecord({ time: T0 + i * 1000, ...r }), "generated");
   return s.finish().report.findings;
 }
 

@@ -10,7 +10,7 @@ import { DigestScheduler, type DigestRunResult, type DigestScan } from "../../sr
 import { scanStoreFrom } from "../../src/app/store-port.js";
 import type { DigestSchedule } from "../../src/slack/ports.js";
 import { createTask } from "node-cron";
-import { buttonClick, homeOpened, startTestBot, TEAM, USER, type TestBot } from "../slack/support/harness.js";
+import { buttonClick, homeOpened, startTestBot, USER, type TestBot } from "../slack/support/harness.js";
 import { makeFinding, makeReport } from "../slack/support/fixtures.js";
 import { FakeClock, quietBoltLogger, schedule } from "./support.js";
 import { alertSchedule } from "../../src/digest/alerts.js";

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
 import type { ApiCall } from "../../src/testing/fake-slack.js";
 import { deferred, makeFinding, makeReport } from "../slack/support/fixtures.js";
-import { ADMIN, buttonClick, homeOpened, CHANNEL, httpRequest, SECRET, sign, startTestBot, suppressSubmission, TEAM, USER, type TestBot } from "../slack/support/harness.js";
+import { ADMIN, buttonClick, homeOpened, CHANNEL, httpRequest, SECRET, sign, startTestBot, suppressSubmission, USER, type TestBot } from "../slack/support/harness.js";
 
 let t: TestBot;
 

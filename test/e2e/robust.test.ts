@@ -253,7 +253,7 @@ describe("process guard", () => {
     expect(process.listenerCount("unhandledRejection")).toBe(before + 1);
     onUnhandledRejection(log)(new Error("boom in a handler"));
     expect(lines[0]?.msg).toContain("unhandled rejection");
-    expect(String((lines[0]?.fields?.err as Error).message)).toBe("boom in a handler");
+    expect(String((lines[0]?.fields?.err as Error | undefined)?.message)).toBe("boom in a handler");
     remove();
     expect(process.listenerCount("unhandledRejection")).toBe(before);
     expect(shapeProblem(null)).toContain("null");

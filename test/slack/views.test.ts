@@ -31,7 +31,7 @@ function assertNoControlSequences(payload: unknown): void {
     else if (v && typeof v === "object") {
       const o = v as Record<string, unknown>;
       if (o.type === "plain_text") return; // not parsed as markup
-      Object.entries(o).forEach(([k, x]) => k !== "value" && k !== "private_metadata" && k !== "action_id" && k !== "block_id" && walk(x));
+      for (const [k, x] of Object.entries(o)) if (k !== "value" && k !== "private_metadata" && k !== "action_id" && k !== "block_id") walk(x);
     }
   };
   walk(payload);

@@ -210,7 +210,7 @@ function child(dir: string, ids: string[], opts: { timeoutMs?: number; fault?: s
   const ready = new Promise<void>((r) => (readyResolve = r));
   proc.stdout!.on("data", (d: Buffer) => {
     out += d.toString();
-    let i;
+    let i: number;
     while ((i = out.indexOf("\n")) >= 0) {
       const line = out.slice(0, i);
       out = out.slice(i + 1);

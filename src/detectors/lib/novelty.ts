@@ -241,7 +241,7 @@ export function plural(n: number, word: string, pluralWord = word + "s"): string
 export function isAwsManaged(p: Principal): boolean {
   if (p.type === "AWSService") return true;
   if (p.userName?.startsWith("AWSServiceRoleFor")) return true;
-  return p.arn !== undefined && p.arn.includes(":role/aws-service-role/");
+  return p.arn?.includes(":role/aws-service-role/") ?? false;
 }
 
 /** The single key of a map, when there is exactly one (for a finding's sourceIp / region). */

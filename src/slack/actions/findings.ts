@@ -5,9 +5,10 @@
  */
 import type { AllMiddlewareArgs, App, BlockAction, ButtonAction, RespondFn, SlackViewMiddlewareArgs, ViewSubmitAction, webApi } from "@slack/bolt";
 import type { SuppressInput } from "../../store/store.js";
+import type { StoredFinding, Suppression } from "../../store/types.js";
 import { isStoreError } from "../../store/errors.js";
 import { allow } from "../access.js";
-import { audit, type Bot } from "../context.js";
+import type { Bot } from "../context.js";
 import { findingDetailsMessage, findingDetailsModal } from "../views/details.js";
 import { FINDING_ACTIONS, SCOPE_LABEL } from "../views/finding.js";
 import { decodeMeta, parseSuppressSubmission, SUPPRESS_BLOCKS, SUPPRESS_CALLBACK, suppressModal, type SuppressMeta } from "../views/suppress.js";
@@ -60,7 +61,7 @@ export async function onAcknowledge(bot: Bot, a: ButtonArgs): Promise<void> {
     const stored = await bot.store.getFinding(id);
     if (!stored) return tell(a, gone(id));
     // The store records the acknowledgement in the finding's history and in the audit log.
-    let updated;
+    let updated: StoredFinding;
     const at = bot.now();
     try {
       updated = await bot.store.acknowledge(id, user, at);
@@ -137,7 +138,7 @@ export async function onSuppressSubmit(bot: Bot, { ack, body, view, client }: Su
         : choice.scope === "ip"
           ? { sourceIp: f.sourceIp! }
           : { detector: f.detector };
-  let supp;
+  let supp: Suppression;
   try {
     // Audited by the store (who, scope, until, reason).
     supp = await bot.store.suppress({ scope: choice.scope, ...scoped, until: choice.until, reason: choice.reason, by: user }, now);

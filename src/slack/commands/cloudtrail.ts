@@ -3,7 +3,7 @@ import { DEFAULT_BASELINE_CONFIG } from "../../baseline/profile.js";
 import { BaselineView, learningAt } from "../../baseline/view.js";
 import type { BaselineFacts } from "../../store/baselines.js";
 import { allow, type Permission } from "../access.js";
-import { audit, type Bot } from "../context.js";
+import type { Bot } from "../context.js";
 import { auditMessage } from "../views/audit.js";
 import { helpMessage } from "../views/help.js";
 import type { SlackMessage } from "../views/limits.js";

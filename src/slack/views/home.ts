@@ -90,7 +90,7 @@ export function homeView(h: HomeInput): types.HomeView {
   blocks.push({ type: "divider", block_id: "home:d2" });
   blocks.push({ type: "section", block_id: "home:sh", text: mrkdwn(`*Active suppressions* (${h.suppressions.length})${h.suppressions.length ? "" : ": none"}`) });
   const supp = [...h.suppressions].sort((a, b) => a.until.localeCompare(b.until));
-  supp.slice(0, maxSupp).forEach((s, i) =>
+  for (const [i, s] of supp.slice(0, maxSupp).entries()) {
     blocks.push({
       type: "section",
       block_id: `home:s:${i}`,
@@ -98,8 +98,8 @@ export function homeView(h: HomeInput): types.HomeView {
       ...(s.id.length <= LIMITS.buttonValue
         ? { accessory: { type: "button", action_id: HOME_ACTIONS.unsuppress, text: plain("Unsuppress", LIMITS.buttonText), value: s.id } }
         : {}),
-    }),
-  );
+    });
+  }
   if (supp.length > maxSupp) blocks.push({ type: "context", block_id: "home:smore", elements: [mrkdwn(`…and ${supp.length - maxSupp} more: \`/cloudtrail suppressions\``)] });
 
   // Digest.

@@ -88,7 +88,7 @@ export function blockKitProblems(payload: { blocks: unknown[]; text?: string | u
         checkText(where, b.text as TextLike | undefined, LIMITS.sectionText, fields === undefined);
         if (fields) {
           if (fields.length > LIMITS.sectionFields) out.push(`${where}: ${fields.length} fields > ${LIMITS.sectionFields}`);
-          fields.forEach((f, j) => checkText(`${where} field ${j}`, f, LIMITS.fieldText));
+          for (const [j, f] of fields.entries()) checkText(`${where} field ${j}`, f, LIMITS.fieldText);
         }
         if (b.accessory) checkElement(where, b.accessory as Record<string, unknown>, actionIds);
         break;
@@ -99,13 +99,13 @@ export function blockKitProblems(payload: { blocks: unknown[]; text?: string | u
       case "context": {
         const els = (b.elements as TextLike[]) ?? [];
         if (els.length === 0 || els.length > LIMITS.contextElements) out.push(`${where}: ${els.length} elements`);
-        els.forEach((e, j) => checkText(`${where} element ${j}`, e, LIMITS.sectionText));
+        for (const [j, e] of els.entries()) checkText(`${where} element ${j}`, e, LIMITS.sectionText);
         break;
       }
       case "actions": {
         const els = (b.elements as Array<Record<string, unknown>>) ?? [];
         if (els.length === 0 || els.length > LIMITS.actionsElements) out.push(`${where}: ${els.length} elements`);
-        els.forEach((e, j) => checkElement(`${where} element ${j}`, e, actionIds));
+        for (const [j, e] of els.entries()) checkElement(`${where} element ${j}`, e, actionIds);
         break;
       }
       case "input":

@@ -145,7 +145,7 @@ function packFindings(
     const first = startIndex + i + 1;
     const last = startIndex + i + page.length;
     const blocks: Block[] = [{ type: "context", block_id: "thr:h", elements: [mrkdwn(`Findings ${first}-${last} of ${total}`)] }];
-    page.forEach((f, j) => blocks.push(...findingBlocks(f, startIndex + i + j, states(f))));
+    for (const [j, f] of page.entries()) blocks.push(...findingBlocks(f, startIndex + i + j, states(f)));
     out.push({ text: fallbackText(`Findings ${first}-${last} of ${total}`), blocks });
   }
   return out;
@@ -199,7 +199,7 @@ export function scanResultMessages(
     blocks.push({ type: "section", block_id: "sum:none", text: mrkdwn(":white_check_mark: No findings in this window.") });
   } else {
     blocks.push({ type: "divider", block_id: "sum:d" });
-    findings.slice(0, inMain).forEach((f, i) => blocks.push(...findingBlocks(f, i, states(f))));
+    for (const [i, f] of findings.slice(0, inMain).entries()) blocks.push(...findingBlocks(f, i, states(f)));
   }
   const rest = findings.slice(inMain);
   const shownInThread = rest.slice(0, opts.maxInThread);

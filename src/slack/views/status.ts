@@ -101,7 +101,7 @@ export function suppressionsMessage(list: Suppression[]): SlackMessage {
   const blocks: Block[] = [
     { type: "section", block_id: "sup:h", text: mrkdwn(`*Active suppressions* (${list.length})${list.length === 0 ? ": none" : ""}`) },
   ];
-  sorted.slice(0, max).forEach((s, i) => blocks.push({ type: "section", block_id: `sup:${i}`, text: mrkdwn(suppressionLine(s)) }));
+  for (const [i, s] of sorted.slice(0, max).entries()) blocks.push({ type: "section", block_id: `sup:${i}`, text: mrkdwn(suppressionLine(s)) });
   if (sorted.length > max) blocks.push({ type: "context", block_id: "sup:more", elements: [mrkdwn(`…and ${sorted.length - max} more, ending later.`)] });
   if (list.length > 0) blocks.push({ type: "context", block_id: "sup:foot", elements: [mrkdwn("End one now with `/cloudtrail unsuppress ID` (admins). Each ends by itself at its date.")] });
   return { text: fallbackText(`${plural(list.length, "active suppression")}`), blocks };

@@ -153,7 +153,7 @@ export function runCase(detector: Detector, c: Case): CaseResult {
 
 function sessionOf(r: Rec | undefined): string | undefined {
   const ui = r?.userIdentity as Rec | undefined;
-  if (!ui || ui.type !== "AssumedRole") return undefined;
+  if (ui?.type !== "AssumedRole") return undefined;
   const arn = String(ui.arn ?? "");
   const i = arn.lastIndexOf("/");
   return i >= 0 ? arn.slice(i + 1) : undefined;
