@@ -2,7 +2,7 @@
  * Containment latency: `npm run bench:contain` (builds, then `node dist/bench/contain-bench.js`).
  *
  * The real bot (startBot: Bolt HTTP receiver, signatures, access checks) with containment on, a
- * fake Slack, and IAM and STS answered by a local HTTP server (src/bench/iam-fake.ts) reached by
+ * fake Slack, and IAM and STS answered by a local HTTP server (src/testing/iam-fake.ts) reached by
  * the real SDK clients through AWS_ENDPOINT_URL_IAM / _STS. Each round: a signed click on
  * Contain… until the plan modal is shown (views.update), then a signed confirmation until the fake
  * IAM has set the key Inactive. The person's reading time between the two is not counted.
@@ -20,7 +20,7 @@ import type { ScanService } from "../slack/ports.js";
 import { TrailStore } from "../store/store.js";
 import { numArg } from "./cli-args.js";
 import { FakeSlack } from "../testing/fake-slack.js";
-import { FakeIam, FakeSts } from "./iam-fake.js";
+import { FakeIam, FakeSts } from "../testing/iam-fake.js";
 import { formEncode, postSigned } from "../testing/slack-wire.js";
 
 const SECRET = "benchsecretbenchsecret0123456789";

@@ -81,6 +81,8 @@ describe("the import graph of src/", () => {
 
   it("reads the imports it checks", () => {
     expect(g.get("scan/scanner.ts")).toContain("ingest/ingest.ts");
+    // The store's domain modules are in the graph (all of src/store counts as the outer layer "store").
+    expect(g.get("store/store.ts")).toEqual(expect.arrayContaining(["store/findings.ts", "store/suppressions.ts", "store/write-queue.ts", "store/cursors-scans.ts"]));
     expect(importsOf(join(SRC, "x/a.ts"), 'import type { A } from "../y/b.js";\nexport { c } from "./c.js";\nconst d = await import("./d.js");')).toEqual(["y/b.ts", "x/c.ts", "x/d.ts"]);
     expect(cycles(new Map([["a", ["b"]], ["b", ["a"]], ["c", ["a"]]]))).toEqual([["a", "b"]]);
   });
@@ -88,6 +90,12 @@ describe("the import graph of src/", () => {
   it("has no import from scan, ingest, baseline, detectors or events into slack, digest, store or app", () => {
     const bad: string[] = [];
     for (const [f, deps] of g) if (CORE.includes(top(f))) for (const d of deps) if (OUTER.includes(top(d))) bad.push(`${f} -> ${d}`);
+    expect(bad).toEqual([]);
+  });
+
+  it("keeps the store beneath the layers that use it: no import from store into slack, digest, app, notify or respond", () => {
+    const bad: string[] = [];
+    for (const [f, deps] of g) if (top(f) === "store") for (const d of deps) if (["slack", "digest", "app", "notify", "respond"].includes(top(d))) bad.push(`${f} -> ${d}`);
     expect(bad).toEqual([]);
   });
 

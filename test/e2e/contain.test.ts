@@ -1,6 +1,6 @@
 /**
  * Containment through the real bot over HTTP (signed requests, Bolt's receiver, the fake Slack),
- * with the real IAM and STS SDK clients answered by nock (the IAM/STS fake of src/bench/iam-fake.ts).
+ * with the real IAM and STS SDK clients answered by nock (the IAM/STS fake of src/testing/iam-fake.ts).
  */
 import nock from "nock";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";

@@ -1,5 +1,5 @@
 import nock from "nock";
-import { FakeIam, FakeSts } from "../../src/bench/iam-fake.js";
+import { FakeIam, FakeSts } from "../../src/testing/iam-fake.js";
 import type { Finding } from "../../src/scan/report-types.js";
 import { sdkStsFactory } from "../../src/sources/aws-accounts.js";
 import { responderIamFactory } from "../../src/respond/iam.js";
