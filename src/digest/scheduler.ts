@@ -91,6 +91,8 @@ export interface DigestRunResult {
 }
 
 const DAY = 86_400_000;
+/** How far back an alert run's window reaches (CloudTrail delivers a file up to about an hour after its events). */
+export const ALERT_LOOKBACK_MS = 3_600_000;
 
 export class DigestScheduler implements DigestSchedule {
   readonly #o: DigestSchedulerOptions;
@@ -296,7 +298,7 @@ export class DigestScheduler implements DigestSchedule {
    * 1 h) whatever the last run, since a new file holds events from minutes before it landed. The
    * findings ledger keeps what was already posted from being posted again.
    */
-  push(name: string, keys: string[], lookbackMs = 3_600_000): Promise<DigestRunResult> {
+  push(name: string, keys: string[], lookbackMs = ALERT_LOOKBACK_MS): Promise<DigestRunResult> {
     const s = this.#o.schedules.find((x) => x.name === name);
     if (!s) return Promise.reject(new Error(`no digest named ${name}`));
     return this.#exclusive(() => this.#run(s, "push", undefined, { keys, lookbackMs })).catch((err: unknown) => {
@@ -321,7 +323,11 @@ export class DigestScheduler implements DigestSchedule {
     const last = store.getDigestRun(s.name);
     const lastMs = last === undefined ? undefined : Date.parse(last);
     let start = lastMs === undefined ? now - (this.#o.firstWindowMs ?? DAY) : Math.max(lastMs, now - (this.#o.maxWindowMs ?? 90 * DAY));
+    // An alert run reads only what is new (cursors), but a new file holds events from minutes (up
+    // to about an hour) before it is delivered: its window reaches back that far, or those events
+    // would only train baselines. The ledger keeps what was posted from being posted again.
     if (pushed) start = Math.min(start, now - pushed.lookbackMs);
+    else if (s.kind === "alert") start = Math.min(start, now - ALERT_LOOKBACK_MS);
     if (start >= now) return { ...base, status: "skipped", error: "nothing to cover since the last run" };
 
     let report: Report;

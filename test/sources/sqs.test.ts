@@ -259,12 +259,17 @@ describe("SQS push", () => {
     expect(slack.posted.filter((p) => p.channel === "C0ALERT")).toHaveLength(1);
     expect(queue.messages.find((m) => m.id === garbage)!.receives).toBe(2);
 
-    // The alert schedule's polling goes on beside the push: it lists, and reads nothing pushed again.
+    // The alert schedule's polling goes on beside the push: it lists, reads nothing pushed again,
+    // and finds a file whose notification never came; its event is older than the last run (a
+    // file is delivered minutes after its events) and is alerted all the same.
+    const unannounced = fileKey("1032", "Ev3UnAnnounced00");
+    bucket.put(unannounced, [rawRecord(INCIDENTS.stopLogging(Date.parse("2026-12-06T10:28:00Z"), "eve"))]);
     clock.advance(4 * 60_000);
     const polled = (await run.scheduler.run("alerts", "scheduled")) as DigestRunResult;
-    expect(polled.status).toBe("silent");
-    expect(bucket.gets).toHaveLength(2);
+    expect(polled.status).toBe("posted");
+    expect(bucket.gets).toEqual([older, newer, unannounced]);
     expect(bucket.lists.length).toBeGreaterThan(0);
+    expect(JSON.stringify(slack.posted.filter((p) => p.channel === "C0ALERT")[1]!.blocks)).toContain("eve");
 
     // A file that cannot be read yet: its message stays until the file is read and saved.
     const third = fileKey("1033", "Zq1VcKp0x9Yb7Tt2");
@@ -283,8 +288,8 @@ describe("SQS push", () => {
     expect(queue.pending()).toEqual([garbage]);
     expect(bucket.gets.filter((k) => k === third)).toHaveLength(2);
     const after = slack.posted.filter((p) => p.channel === "C0ALERT");
-    expect(after).toHaveLength(2);
-    expect(JSON.stringify(after[1]!.blocks)).toContain("StopLogging");
+    expect(after).toHaveLength(3);
+    expect(JSON.stringify(after[2]!.blocks)).toContain("mallory");
 
     await run.scheduler.stop();
     await run.store.close();
