@@ -155,8 +155,9 @@ export class Notifier {
         for (const id of c.findingIds) this.#changed(id, "finding.suppressed", "resolve", { by: c.by });
         return;
       case "containment":
-        // Only once it has been done (not proposals, dry runs or failures), and once per containment.
-        if (c.record.state === "executed" && c.record.executedAt && !c.record.dryRun)
+        // Only once it has been done (not proposals, dry runs or failures), and once per containment:
+        // on the change into "executed", not on the later changes of an executed record (undo requests).
+        if (c.record.state === "executed" && c.previousState !== "executed" && c.record.executedAt && !c.record.dryRun)
           this.#changed(c.record.findingId, "finding.contained", "resolve", { by: c.record.proposedBy, containment: { id: c.record.id, action: c.record.action, summary: c.record.summary } });
         return;
     }

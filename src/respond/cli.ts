@@ -4,6 +4,8 @@
 import { existsSync } from "node:fs";
 import { userInfo } from "node:os";
 import { createInterface } from "node:readline/promises";
+import { createLogger } from "../log.js";
+import { deadLetterPath, Notifier, notifySettings, type NotifierOptions } from "../notify/index.js";
 import { storeFile } from "../store/maintenance.js";
 import { TrailStore } from "../store/store.js";
 import type { ContainmentRecord, StoredFinding } from "../store/types.js";
@@ -79,9 +81,30 @@ export interface ContainCliOptions {
   undo?: string;
 }
 
-/** Exit codes: 0 done (or dry run, or options listed), 1 the AWS calls failed, 2 refused or bad input. */
-export async function containCommand(findingId: string, o: ContainCliOptions, io: CliIo = processIo(), wiring: Partial<ResponderWiring> = {}): Promise<number> {
+/** Test hooks of the CLI's notifications (the same Notifier as the bot's). */
+export type CliNotifyHooks = Partial<Pick<NotifierOptions, "fetch" | "sleep" | "attempts" | "backoffMs">>;
+
+/**
+ * Exit codes: 0 done (or dry run, or options listed), 1 the AWS calls failed, 2 refused or bad input.
+ * Sends the same notifications as the Slack flow (TRAILHOUND_WEBHOOK_*, TRAILHOUND_PAGERDUTY_*): an
+ * executed containment resolves the PagerDuty alert and posts finding.contained to the webhook.
+ */
+export async function containCommand(
+  findingId: string,
+  o: ContainCliOptions,
+  io: CliIo = processIo(),
+  wiring: Partial<ResponderWiring> = {},
+  notify: CliNotifyHooks = {},
+): Promise<number> {
   const store = (wiring.store as TrailStore | undefined) ?? (await openStore(o.store));
+  const notifier = new Notifier({
+    settings: notifySettings(io.env),
+    getFinding: (id) => store.getFinding(id),
+    log: createLogger({ level: "error", write: (l) => io.err(l) }),
+    deadLetterFile: deadLetterPath(o.store),
+    ...notify,
+  });
+  const unsubscribe = notifier.enabled ? store.onChange(notifier.handle) : undefined;
   try {
     const settings = respondSettings(io.env);
     // The CLI has no second person: the operator running it is the approval.
@@ -118,6 +141,14 @@ export async function containCommand(findingId: string, o: ContainCliOptions, io
     if (e instanceof RespondError && e.code !== "unavailable") throw new RespondUsageError(e.message);
     throw e;
   } finally {
+    if (unsubscribe) {
+      await notifier.idle();
+      unsubscribe();
+      const sent = notifier.delivered();
+      const dead = notifier.deadLetters();
+      if (sent + dead > 0)
+        io.err(`notifications: ${sent} delivered${dead ? `, ${dead} not delivered (kept in ${deadLetterPath(o.store)})` : ""}\n`);
+    }
     if (!wiring.store) await store.close();
   }
 }

@@ -167,9 +167,20 @@ export class Responder {
     return this.#execute(rec, by);
   }
 
-  /** Cancel or expire proposals past their deadline (called by the bot's timer). */
+  /** Cancel or expire proposals (and undo requests) past their deadline (called by the bot's timer). */
   async expire(id: string, by = "trailhound"): Promise<ContainmentRecord | undefined> {
     const cur = this.#o.store.getContainment(id);
+    if (cur?.state === "executed" && cur.undoRequest) {
+      if (this.#now() <= Date.parse(cur.undoRequest.deadline)) return undefined;
+      return this.#o.store.putContainment(id, (prev) => {
+        if (!prev?.undoRequest || this.#now() <= Date.parse(prev.undoRequest.deadline)) throw new RespondError("state", `the undo of ${id} is no longer waiting for approval`);
+        const { undoRequest: req, ...rest } = prev;
+        return {
+          record: { ...rest, steps: [...prev.steps, this.#step(by, "undo-expired")] },
+          audit: [this.#audit(prev, "contain-expired", by, `undo: approval deadline ${req.deadline} passed; nothing undone`)],
+        };
+      });
+    }
     if (cur?.state !== "awaiting-approval" || !cur.approvalDeadline || this.#now() <= Date.parse(cur.approvalDeadline)) return undefined;
     return this.#o.store.putContainment(id, (prev) => {
       if (prev?.state !== "awaiting-approval") throw new RespondError("state", `containment ${id} is no longer awaiting approval`);
@@ -258,12 +269,61 @@ export class Responder {
     return this.#o.store.putContainment(rec.id, (prev) => ({ record: { ...(prev ?? cur), state: "executed", executedAt: new Date(this.#now()).toISOString() } }));
   }
 
-  /** Undo an executed containment (reactivate the keys that were active, remove the quarantine policy). */
-  async undo(id: string, by: string): Promise<ContainmentRecord> {
-    const rec = this.#o.store.getContainment(id);
+  #undoable(rec: ContainmentRecord | undefined, id: string): ContainmentRecord {
     if (!rec) throw new RespondError("not-found", `no containment ${id}`);
     if (rec.state !== "executed") throw new RespondError("state", `containment ${id} is ${rec.state}: only an executed containment can be undone`);
     if (!rec.undo?.length) throw new RespondError("refused", `${rec.action} cannot be undone by trailhound`);
+    return rec;
+  }
+
+  /**
+   * Undo an executed containment (reactivate the keys that were active, remove the quarantine
+   * policy), guarded like the containment itself: with the two-person rule this only records the
+   * request (`undoRequest`, audited), which another responder approves with `approveUndo` before
+   * its deadline; without it the calls are made now.
+   */
+  async undo(id: string, by: string): Promise<ContainmentRecord> {
+    if (!this.twoPerson) return this.#undo(id, by);
+    const now = this.#now();
+    return this.#o.store.putContainment(id, (prev) => {
+      const p = this.#undoable(prev, id);
+      if (p.undoRequest && now <= Date.parse(p.undoRequest.deadline))
+        throw new RespondError("state", `an undo of ${id} asked for by ${p.undoRequest.by} is already waiting for approval until ${p.undoRequest.deadline}`);
+      const deadline = new Date(now + this.#o.approvalWindowMs!).toISOString();
+      return {
+        record: { ...p, undoRequest: { by, at: new Date(now).toISOString(), deadline }, steps: [...p.steps, this.#step(by, "undo-proposed")] },
+        audit: [this.#audit(p, "contain-proposed", by, `undo: ${p.undo!.map(callText).join("; ")}; another responder must approve by ${deadline}`)],
+      };
+    });
+  }
+
+  /** Two-person rule: another responder than the one who asked approves the undo, before its deadline; then it is made. */
+  async approveUndo(id: string, by: string): Promise<ContainmentRecord> {
+    let expired: string | undefined;
+    await this.#o.store.putContainment(id, (prev) => {
+      const p = this.#undoable(prev, id);
+      const req = p.undoRequest;
+      if (!req) throw new RespondError("state", `no undo of containment ${id} is waiting for approval`);
+      if (by === req.by) throw new RespondError("refused", "the two-person rule needs another responder to approve: who asked for the undo cannot approve it");
+      const { undoRequest: _done, ...rest } = p;
+      if (this.#now() > Date.parse(req.deadline)) {
+        expired = req.deadline;
+        return {
+          record: { ...rest, steps: [...p.steps, this.#step(by, "undo-expired")] },
+          audit: [this.#audit(p, "contain-expired", by, `undo: approval deadline ${req.deadline} passed; nothing undone`)],
+        };
+      }
+      return {
+        record: { ...rest, steps: [...p.steps, this.#step(by, "undo-approved")] },
+        audit: [this.#audit(p, "contain-approved", by, `undo approved by a second responder (asked for by ${req.by})`)],
+      };
+    });
+    if (expired) throw new RespondError("state", `the approval window of the undo of ${id} closed at ${expired}: nothing was undone; ask again`);
+    return this.#undo(id, by);
+  }
+
+  async #undo(id: string, by: string): Promise<ContainmentRecord> {
+    const rec = this.#undoable(this.#o.store.getContainment(id), id);
     let iam: IamPort;
     try {
       iam = await this.#port(rec, by);
@@ -271,7 +331,7 @@ export class Responder {
       throw e instanceof RespondError ? e : new RespondError("unavailable", (e as Error).message, { cause: e });
     }
     let cur = rec;
-    for (const call of rec.undo) {
+    for (const call of rec.undo ?? []) {
       let requestId: string | undefined;
       try {
         requestId = (await iam.call(call.api, call.input)).requestId;

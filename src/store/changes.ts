@@ -6,7 +6,8 @@ export type StoreChange =
   | { kind: "findings"; results: RecordResult[] }
   | { kind: "acknowledged" | "resolved"; findingId: string; by: string }
   | { kind: "suppressed"; findingIds: string[]; by: string }
-  | { kind: "containment"; record: ContainmentRecord };
+  /** `previousState`: the record's state before this change (absent for a new record). */
+  | { kind: "containment"; record: ContainmentRecord; previousState?: ContainmentRecord["state"] };
 
 /** The listeners of a store. */
 export class ChangeFeed {

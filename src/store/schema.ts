@@ -220,11 +220,12 @@ export const ContainmentRecordSchema = z.object({
   approvedBy: z.string().optional(),
   executedAt: z.string().optional(),
   undone: actor.optional(),
+  undoRequest: z.object({ by: z.string(), at: z.string(), deadline: z.string() }).optional(),
   steps: z.array(
     z.object({
       at: z.string(),
       by: z.string(),
-      step: z.enum(["proposed", "approved", "executed", "failed", "dry-run", "expired", "undo-executed", "undo-failed"]),
+      step: z.enum(["proposed", "approved", "executed", "failed", "dry-run", "expired", "undo-proposed", "undo-approved", "undo-expired", "undo-executed", "undo-failed"]),
       api: z.string().optional(),
       requestId: z.string().optional(),
       error: z.string().optional(),

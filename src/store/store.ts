@@ -301,8 +301,12 @@ export class TrailStore {
    * (nothing is written): checks of the state go there, so that two concurrent approvals cannot both pass.
    */
   putContainment(id: string, change: containments.ContainmentChange): Promise<ContainmentRecord> {
-    const done = this.#q.enqueue((data) => containments.putContainment(data, id, change), false);
-    return this.#changes.after(done, (record) => ({ kind: "containment", record }));
+    let previousState: ContainmentRecord["state"] | undefined;
+    const done = this.#q.enqueue((data) => {
+      previousState = containments.getContainment(data, id)?.state;
+      return containments.putContainment(data, id, change);
+    }, false);
+    return this.#changes.after(done, (record) => ({ kind: "containment", record, ...(previousState ? { previousState } : {}) }));
   }
 
   /** Request keys still remembered at `now`, with when each may be forgotten (epoch ms). */

@@ -155,7 +155,7 @@ export interface ContainmentStep {
   at: string;
   /** Slack user id, or the CLI's operator name. */
   by: string;
-  step: "proposed" | "approved" | "executed" | "failed" | "dry-run" | "expired" | "undo-executed" | "undo-failed";
+  step: "proposed" | "approved" | "executed" | "failed" | "dry-run" | "expired" | "undo-proposed" | "undo-approved" | "undo-expired" | "undo-executed" | "undo-failed";
   api?: string;
   /** The AWS request id of the call (executed or failed). */
   requestId?: string;
@@ -187,6 +187,8 @@ export interface ContainmentRecord {
   approvedBy?: string;
   executedAt?: string;
   undone?: { by: string; at: string };
+  /** Two-person rule: an undo asked for, waiting for another responder's approval until `deadline`. */
+  undoRequest?: { by: string; at: string; deadline: string };
   steps: ContainmentStep[];
   /** Where it is shown in Slack (the finding's message and thread). */
   slack?: { team?: string; channel: string; ts: string };

@@ -206,6 +206,52 @@ describe("Contain… through the real Bolt app", () => {
   });
 });
 
+describe("Undo through the real Bolt app", () => {
+  type Blocks = Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>;
+  const button = (blocks: unknown, actionId: string) => (blocks as Blocks).find((b) => b.type === "actions")?.elements?.find((e) => e.action_id === actionId);
+
+  it("follows the containment's guards: responders only, and with the two-person rule another responder approves the undo", async () => {
+    const aws = fakeAws();
+    aws.iam.addKey("alice", KEY);
+    const bot = await start({ TRAILHOUND_TWO_PERSON_MINUTES: "5" });
+    const plan = await openPlan(bot, finding());
+    await bot.interaction(submission(plan.viewId, plan.meta, R1, "deactivate-key"));
+    const proposed = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === MSG_TS), 5000, "the proposal");
+    const id = button(proposed.args.blocks, "contain_approve")!.value;
+    const threadMsg = (m: { args: Record<string, unknown> }) => ({ ts: "1700000001.000001", text: String(m.args.text), blocks: m.args.blocks as unknown[], thread_ts: MSG_TS });
+    await bot.interaction(buttonClick(bot.fake, { actionId: "contain_approve", value: id, blockId: "cnt:act", user: R2, message: threadMsg(proposed) }));
+    const executed = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.update" && String(x.args.text).includes(": executed")), 5000, "executed");
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+    expect(button(executed.args.blocks, "contain_undo")).toBeTruthy();
+
+    // A non-responder's Undo is refused and audited; nothing is called.
+    await bot.interaction(buttonClick(bot.fake, { actionId: "contain_undo", value: id, blockId: "cnt:act", user: USER, message: threadMsg(executed) }));
+    await bot.fake.waitFor((c) => c.find((x) => x.method === "respond" && String(x.args.text).includes("Only trailhound responders")), 5000, "the refusal");
+    expect(bot.store.auditLog(1)[0]).toMatchObject({ action: "refused", actor: USER, target: `contain-undo:${id}` });
+
+    // R1 asks for the undo: only a request; the thread message offers Approve undo.
+    const iamCalls = aws.iam.calls.length;
+    await bot.interaction(buttonClick(bot.fake, { actionId: "contain_undo", value: id, blockId: "cnt:act", user: R1, message: threadMsg(executed) }));
+    const asked = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.update" && String(x.args.text).includes("undo awaiting approval")), 5000, "the undo request");
+    expect(JSON.stringify(asked.args.blocks)).toContain("asks to undo it");
+    expect(button(asked.args.blocks, "contain_undo")).toBeUndefined();
+    const approveUndo = button(asked.args.blocks, "contain_undo_approve")!;
+    expect(approveUndo.value).toBe(id);
+    expect(aws.iam.calls.length).toBe(iamCalls);
+
+    // R1 cannot approve their own undo.
+    await bot.interaction(buttonClick(bot.fake, { actionId: "contain_undo_approve", value: id, blockId: "cnt:act", user: R1, message: threadMsg(asked) }));
+    await bot.fake.waitFor((c) => c.find((x) => x.method === "respond" && String(x.args.text).includes("who asked for the undo cannot approve")), 5000, "the refusal");
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+
+    // R2 approves: the key is active again.
+    await bot.interaction(buttonClick(bot.fake, { actionId: "contain_undo_approve", value: id, blockId: "cnt:act", user: R2, message: threadMsg(asked) }));
+    await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.update" && String(x.args.text).includes(": undone")), 5000, "undone");
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Active");
+    expect(bot.store.getContainment(id)).toMatchObject({ state: "undone", undone: { by: R2 } });
+  });
+});
+
 describe("Contain… on Home", () => {
   it("shows Contain… on Home to responders only, and a containment from Home reports privately and refreshes Home", async () => {
     const aws = fakeAws();

@@ -1,4 +1,7 @@
+import { createHmac } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import nock from "nock";
@@ -99,6 +102,75 @@ describe("trailhound contain", () => {
     expect(errs.join("")).not.toMatch(/\n\s+at /);
     expect(await main(["node", "trailhound", "contain", "Fkey0000000000001", "--action", "delete-everything", "--store", dir])).toBe(2);
     vi.restoreAllMocks();
+  });
+});
+
+describe("trailhound contain: notifications", () => {
+  it("sends what the Slack flow sends: PagerDuty resolve and the signed webhook's finding.contained, once; a dry run and the undo send nothing", async () => {
+    const aws = fakeAws();
+    aws.iam.addKey("alice", KEY);
+    const got: Array<{ body: string; sig: string | undefined }> = [];
+    const server: Server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        got.push({ body: Buffer.concat(chunks).toString("utf8"), sig: req.headers["x-trailhound-signature"] as string | undefined });
+        res.writeHead(200);
+        res.end("ok");
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    nock.enableNetConnect("127.0.0.1");
+    const pd: Array<Record<string, unknown>> = [];
+    nock("https://events.pagerduty.com")
+      .persist()
+      .post("/v2/enqueue")
+      .reply(202, (_uri, body) => {
+        pd.push((typeof body === "string" ? JSON.parse(body) : body) as Record<string, unknown>);
+        return { status: "success" };
+      });
+    const secret = "whsec-0123456789abcdef";
+    const env = {
+      TRAILHOUND_WEBHOOK_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      TRAILHOUND_WEBHOOK_SECRET: secret,
+      TRAILHOUND_PAGERDUTY_ROUTING_KEY: "R0UTINGKEY0123456789abcdefABCDEF",
+    };
+    try {
+      const dry = io(env);
+      expect(await containCommand("Fkey0000000000001", { store: dir, action: "deactivate-key", input: [events], dryRun: true }, dry)).toBe(0);
+      expect(pd).toEqual([]);
+      expect(got).toEqual([]);
+
+      const o = io(env);
+      expect(await containCommand("Fkey0000000000001", { store: dir, action: "deactivate-key", input: [events], yes: true }, o)).toBe(0);
+      expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+      expect(pd).toEqual([{ routing_key: env.TRAILHOUND_PAGERDUTY_ROUTING_KEY, event_action: "resolve", dedup_key: "Fkey0000000000001" }]);
+      expect(got).toHaveLength(1);
+      const hook = JSON.parse(got[0]!.body) as { type: string; findingId: string; containment: { action: string; summary: string } };
+      expect(hook).toMatchObject({ type: "finding.contained", findingId: "Fkey0000000000001", containment: { action: "deactivate-key", summary: expect.stringContaining("deactivated") } });
+      expect(got[0]!.sig).toBe("sha256=" + createHmac("sha256", secret).update(got[0]!.body).digest("hex"));
+      expect(o.text()).toContain("notifications: 2 delivered");
+
+      const id = /Containment (C[0-9a-f]+): executed/.exec(o.text())![1]!;
+      expect(await containCommand("Fkey0000000000001", { store: dir, undo: id, yes: true }, io(env))).toBe(0);
+      expect(pd).toHaveLength(1);
+      expect(got).toHaveLength(1);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it("a webhook that stays down is a dead letter, said on stderr; the containment itself is done", async () => {
+    const aws = fakeAws();
+    aws.iam.addKey("alice", KEY);
+    nock("https://hooks.example.test").persist().post("/hook").reply(503);
+    const o = io({ TRAILHOUND_WEBHOOK_URL: "https://hooks.example.test/hook", TRAILHOUND_WEBHOOK_SECRET: "whsec-0123456789abcdef" });
+    const slept: number[] = [];
+    const code = await containCommand("Fkey0000000000001", { store: dir, action: "deactivate-key", input: [events], yes: true }, o, {}, { attempts: 3, sleep: async (ms) => void slept.push(ms), backoffMs: (n) => n * 10 });
+    expect(code).toBe(0);
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+    expect(slept).toEqual([10, 20]);
+    expect(o.text()).toContain(`notifications: 0 delivered, 1 not delivered (kept in ${path.join(dir, "dead-letters.jsonl")})`);
   });
 });
 

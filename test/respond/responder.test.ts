@@ -209,6 +209,60 @@ describe("Responder (IAM and STS through the SDK, behind nock)", () => {
   });
 });
 
+describe("undo under the two-person rule", () => {
+  it("an undo is only a request until another responder approves it in time; the asker cannot approve; a late approval undoes nothing", async () => {
+    const aws = fakeAws();
+    aws.iam.addKey("alice", KEY);
+    let now = T0;
+    const { store, responder } = await setup(finding(), { approvalWindowMs: 10 * 60_000, now: () => now });
+    const proposed = await responder.propose(await responder.plan("Fkey0000000000001", "deactivate-key"), "U0RESP1");
+    const rec = await responder.approve(proposed.id, "U0RESP2");
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+    const calls = aws.iam.calls.length;
+
+    const asked = await responder.undo(rec.id, "U0RESP1");
+    expect(asked).toMatchObject({ state: "executed", undoRequest: { by: "U0RESP1", deadline: new Date(T0 + 10 * 60_000).toISOString() } });
+    expect(aws.iam.calls.length).toBe(calls); // nothing called
+    expect(store.auditLog(1)[0]).toMatchObject({ action: "contain-proposed", actor: "U0RESP1", detail: expect.stringContaining("undo: iam:UpdateAccessKey") });
+    await expect(responder.undo(rec.id, "U0RESP2")).rejects.toMatchObject({ code: "state" }); // one request at a time
+    await expect(responder.approveUndo(rec.id, "U0RESP1")).rejects.toMatchObject({ code: "refused", message: expect.stringContaining("two-person") });
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+
+    // Too late: nothing undone, the request is dropped.
+    now += 11 * 60_000;
+    await expect(responder.approveUndo(rec.id, "U0RESP2")).rejects.toMatchObject({ code: "state" });
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+    expect(store.getContainment(rec.id)).toMatchObject({ state: "executed" });
+    expect(store.getContainment(rec.id)!.undoRequest).toBeUndefined();
+    expect(store.auditLog(1)[0]).toMatchObject({ action: "contain-expired", detail: expect.stringContaining("nothing undone") });
+
+    // Asked again, approved in time by another responder: the key is active again.
+    await responder.undo(rec.id, "U0RESP1");
+    now += 60_000;
+    const undone = await responder.approveUndo(rec.id, "U0RESP2");
+    expect(undone).toMatchObject({ state: "undone", undone: { by: "U0RESP2" } });
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Active");
+    expect(undone.steps.map((s) => s.step).slice(-5)).toEqual(["undo-proposed", "undo-expired", "undo-proposed", "undo-approved", "undo-executed"]);
+    expect(store.auditLog(2).map((a) => a.action)).toEqual(["contain-undone", "contain-approved"]);
+  });
+
+  it("the bot's timer drops an undo request past its deadline", async () => {
+    const aws = fakeAws();
+    aws.iam.addKey("alice", KEY);
+    let now = T0;
+    const { responder } = await setup(finding(), { approvalWindowMs: 60_000, now: () => now });
+    const rec = await responder.approve((await responder.propose(await responder.plan("Fkey0000000000001", "deactivate-key"), "U0RESP1")).id, "U0RESP2");
+    await responder.undo(rec.id, "U0RESP2");
+    expect(await responder.expire(rec.id)).toBeUndefined(); // not yet
+    now += 2 * 60_000;
+    const expired = await responder.expire(rec.id);
+    expect(expired).toMatchObject({ state: "executed" });
+    expect(expired!.undoRequest).toBeUndefined();
+    expect(expired!.steps.at(-1)).toMatchObject({ step: "undo-expired", by: "trailhound" });
+    expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
+  });
+});
+
 describe("the documented responder role", () => {
   it("grants exactly the calls containment makes", async () => {
     const { readFile } = await import("node:fs/promises");

@@ -143,7 +143,7 @@ export class ContainFlows {
       return;
     }
     await this.#progress(client, rec, meta, user);
-    if (rec.state === "awaiting-approval" && rec.approvalDeadline) this.#expireLater(rec);
+    if (rec.state === "awaiting-approval" && rec.approvalDeadline) this.#expireLater(rec, rec.approvalDeadline);
   }
 
   async onApprove(a: ButtonArgs): Promise<void> {
@@ -156,7 +156,13 @@ export class ContainFlows {
     await this.#onRecordClick(a, "undo");
   }
 
-  async #onRecordClick(a: ButtonArgs, what: "approve" | "undo"): Promise<void> {
+  /** Two-person rule: a second responder approves an undo in the thread. */
+  async onApproveUndo(a: ButtonArgs): Promise<void> {
+    await a.ack();
+    await this.#onRecordClick(a, "approve-undo");
+  }
+
+  async #onRecordClick(a: ButtonArgs, what: "approve" | "undo" | "approve-undo"): Promise<void> {
     const bot = this.bot;
     const user = a.body.user.id;
     const id = a.action.value ?? "";
@@ -171,7 +177,8 @@ export class ContainFlows {
       if (site.kind === "message" && site.channel && site.ts) this.#threadMsg.set(id, { channel: site.channel, ts: site.ts });
       let rec: ContainmentRecord;
       try {
-        rec = what === "approve" ? await r.responder.approve(id, user) : await r.responder.undo(id, user);
+        rec =
+          what === "approve" ? await r.responder.approve(id, user) : what === "undo" ? await r.responder.undo(id, user) : await r.responder.approveUndo(id, user);
       } catch (e) {
         if (e instanceof RespondError) {
           const latest = bot.store.getContainment(id);
@@ -181,9 +188,10 @@ export class ContainFlows {
         throw e;
       }
       await this.#progress(a.client, rec, metaOf(rec), user);
+      if (rec.state === "executed" && rec.undoRequest) this.#expireLater(rec, rec.undoRequest.deadline);
     } catch (err) {
       bot.log.error(`containment ${what} failed`, { err, user });
-      await tell(a, `:x: ${what === "approve" ? "Approve" : "Undo"} did not work: ${esc(err instanceof Error ? err.message : String(err))}`).catch(() => undefined);
+      await tell(a, `:x: ${what === "approve" ? "Approve" : what === "undo" ? "Undo" : "Approve undo"} did not work: ${esc(err instanceof Error ? err.message : String(err))}`).catch(() => undefined);
     }
   }
 
@@ -220,10 +228,10 @@ export class ContainFlows {
     }
   }
 
-  #expireLater(rec: ContainmentRecord): void {
+  #expireLater(rec: ContainmentRecord, deadline: string): void {
     const r = this.bot.respond;
     if (!r) return;
-    const wait = Math.max(0, Date.parse(rec.approvalDeadline!) - this.bot.now()) + 1000;
+    const wait = Math.max(0, Date.parse(deadline) - this.bot.now()) + 1000;
     const t = setTimeout(() => {
       this.#timers.delete(t);
       void r.responder
@@ -247,6 +255,7 @@ export function registerContainActions(app: App, bot: Bot): ContainFlows {
   app.action<BlockAction<ButtonAction>>(FINDING_ACTIONS.contain, (a) => flows.onClick(a));
   app.action<BlockAction<ButtonAction>>(CONTAIN_ACTIONS_IDS.approve, (a) => flows.onApprove(a));
   app.action<BlockAction<ButtonAction>>(CONTAIN_ACTIONS_IDS.undo, (a) => flows.onUndo(a));
+  app.action<BlockAction<ButtonAction>>(CONTAIN_ACTIONS_IDS.approveUndo, (a) => flows.onApproveUndo(a));
   app.view<ViewSubmitAction>(CONTAIN_CALLBACK, (a) => flows.onSubmit(a));
   return flows;
 }

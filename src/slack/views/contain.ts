@@ -13,7 +13,7 @@ import { LIMITS, type Block } from "./limits.js";
 import { code, esc, mention, mrkdwn, plain, safeJson, slackDate, truncate } from "./text.js";
 
 export const CONTAIN_CALLBACK = "contain_modal";
-export const CONTAIN_ACTIONS_IDS = { approve: "contain_approve", undo: "contain_undo" } as const;
+export const CONTAIN_ACTIONS_IDS = { approve: "contain_approve", undo: "contain_undo", approveUndo: "contain_undo_approve" } as const;
 export const CONTAIN_BLOCKS = {
   action: { block: "cnt_action", action: "cnt_action_sel" },
   mode: { block: "cnt_mode", action: "cnt_mode_sel" },
@@ -197,11 +197,31 @@ export function containmentMessage(rec: ContainmentRecord, now: number): { text:
       text: mrkdwn(truncate(`Account ${code(rec.account, 20)} · ${code(rec.resource, 300)} · ${code(rec.id, 40)}\n` + "```" + truncate(rec.calls.map((c) => `${c.api} ${safeJson(c.input, 0)}`).join("\n") || "(no call needed)", 2000) + "```", LIMITS.sectionText)),
     },
   ];
+  if (rec.state === "executed" && rec.undoRequest) {
+    blocks.splice(1, 0, {
+      type: "section",
+      block_id: "cnt:undoreq",
+      text: mrkdwn(`:raised_hand: ${mention(rec.undoRequest.by)} asks to undo it. Another responder must approve by ${slackDate(rec.undoRequest.deadline)}; nothing is called before.`),
+    });
+  }
   const steps = stepLines(rec);
   if (steps) blocks.push({ type: "context", block_id: "cnt:steps", elements: [mrkdwn(truncate(steps, LIMITS.sectionText))] });
   const buttons: types.Button[] = [];
   if (rec.state === "awaiting-approval") buttons.push({ type: "button", action_id: CONTAIN_ACTIONS_IDS.approve, text: plain("Approve", 75), value: rec.id, style: "danger" });
-  if (rec.state === "executed" && rec.undo?.length) {
+  if (rec.state === "executed" && rec.undo?.length && rec.undoRequest) {
+    buttons.push({
+      type: "button",
+      action_id: CONTAIN_ACTIONS_IDS.approveUndo,
+      text: plain("Approve undo", 75),
+      value: rec.id,
+      confirm: {
+        title: plain("Approve the undo?", 100),
+        text: plain(truncate(`These calls will be made: ${rec.undo.map((c) => `${c.api} ${JSON.stringify(c.input)}`).join("; ")}`, 300), 300),
+        confirm: plain("Approve", 30),
+        deny: plain("Cancel", 30),
+      },
+    });
+  } else if (rec.state === "executed" && rec.undo?.length) {
     buttons.push({
       type: "button",
       action_id: CONTAIN_ACTIONS_IDS.undo,
@@ -216,6 +236,6 @@ export function containmentMessage(rec: ContainmentRecord, now: number): { text:
     });
   }
   if (buttons.length) blocks.push({ type: "actions", block_id: "cnt:act", elements: buttons });
-  const text = truncate(`trailhound containment ${rec.id}: ${rec.state} (${rec.summary})`, 2900);
+  const text = truncate(`trailhound containment ${rec.id}: ${rec.state}${rec.undoRequest ? ", undo awaiting approval" : ""} (${rec.summary})`, 2900);
   return { text, blocks };
 }
