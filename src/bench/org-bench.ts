@@ -14,7 +14,8 @@
  * (b) LookupEvents: account x region units read per minute by an incremental run with nothing new
  *     (one LookupEvents call each) over `--lookup-accounts` x 4 regions, with the production
  *     pacing (2 requests/s per account and region) against an in-process client that answers
- *     after `--latency` ms; the smallest gap between two calls of one account+region is checked.
+ *     after `--latency` ms; then with `--pages` (default 3) pages each, where the pacing shows: the
+ *     smallest gap between two calls of one account+region is printed.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -191,7 +192,7 @@ async function s3Figures(accounts: number, files: number, alerts: number): Promi
   }
 }
 
-async function lookupFigures(accounts: number, latencyMs: number): Promise<void> {
+async function lookupFigures(accounts: number, latencyMs: number, pages: number): Promise<void> {
   const calls = new Map<string, number[]>();
   const arns = Array.from({ length: accounts }, (_, i) => `arn:aws:iam::${acct(i)}:role/TrailhoundRead`);
   const source = new LookupEventsSource({
@@ -213,7 +214,8 @@ async function lookupFigures(accounts: number, latencyMs: number): Promise<void>
         l.push(performance.now());
         calls.set(k, l);
         await new Promise((r) => setTimeout(r, latencyMs));
-        return { Events: [], $metadata: {} };
+        // `pages` pages per account+region (1: nothing new).
+        return { Events: [], ...(l.length < pages ? { NextToken: `t${l.length}` } : {}), $metadata: {} };
       },
     }),
   });
@@ -224,7 +226,7 @@ async function lookupFigures(accounts: number, latencyMs: number): Promise<void>
   for (const l of calls.values()) for (let i = 1; i < l.length; i++) minGap = Math.min(minGap, l[i]! - l[i - 1]!);
   const units = accounts * REGIONS.length;
   console.log(
-    `(b) LookupEvents, nothing new: ${accounts} accounts x ${REGIONS.length} regions = ${units} account/regions in ${secs(ms)} ` +
+    `(b) LookupEvents, ${pages === 1 ? "nothing new" : `${pages} pages each`}: ${accounts} accounts x ${REGIONS.length} regions = ${units} account/regions in ${secs(ms)} ` +
       `-> ${Math.round((units / ms) * MIN).toLocaleString("en-US")} account/regions per minute (server latency ${latencyMs} ms, ${res.partialReasons.length ? "partial: " + res.partialReasons.join("; ") : "complete"}); ` +
       `${[...calls.values()].reduce((s, l) => s + l.length, 0)} LookupEvents calls, smallest gap within one account+region ${Number.isFinite(minGap) ? `${minGap.toFixed(0)} ms` : "n/a (one call each)"} (limit: 2 per second)`,
   );
@@ -237,7 +239,8 @@ async function main(): Promise<void> {
   const lookupAccounts = Math.max(1, Math.floor(numArg("lookup-accounts", 100)));
   const latency = numArg("latency", 100);
   await s3Figures(accounts, files, alerts);
-  await lookupFigures(lookupAccounts, latency);
+  await lookupFigures(lookupAccounts, latency, 1);
+  await lookupFigures(lookupAccounts, latency, Math.max(2, Math.floor(numArg("pages", 3))));
 }
 
 main().catch((e: unknown) => {
