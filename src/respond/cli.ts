@@ -128,7 +128,7 @@ export async function containCommand(
       return 0;
     }
     if (!(CONTAIN_ACTIONS as readonly string[]).includes(o.action)) throw new RespondUsageError(`--action ${o.action}: expected one of ${CONTAIN_ACTIONS.join(", ")}`);
-    const plan = await responder.plan(findingId, o.action as ContainAction, o.accessKeyId?.length ? { accessKeyIds: o.accessKeyId } : {});
+    const plan = await responder.plan(findingId, o.action as ContainAction, { by: actor, ...(o.accessKeyId?.length ? { accessKeyIds: o.accessKeyId } : {}) });
     io.out(formatPlanText(plan, o.dryRun === true));
     if (!o.dryRun && !o.yes && !(await ask(io, "Make these calls? [y/N] "))) {
       io.err("trailhound: not confirmed; nothing was called\n");

@@ -13,7 +13,7 @@ import { buildPlan, containOptions, identityTarget, RespondError, revokePolicy, 
 import { keysInRecords, type EventLookup } from "./events.js";
 import { IamCallError, type IamFactory, type IamPort } from "./iam.js";
 
-export type ResponderStore = Pick<TrailStore, "getFinding" | "getContainment" | "containmentsFor" | "putContainment">;
+export type ResponderStore = Pick<TrailStore, "getFinding" | "getContainment" | "containmentsFor" | "putContainment" | "audit">;
 
 export interface ResponderOptions {
   store: ResponderStore;
@@ -65,8 +65,31 @@ export class Responder {
     return containOptions(this.#finding(findingId), this.#o.guard);
   }
 
-  /** The exact plan of `action`; for deactivate-key, the key is read from the finding's events unless given. */
-  async plan(findingId: string, action: ContainAction, opts: { accessKeyIds?: string[] } = {}): Promise<Plan> {
+  /** Audit a refused containment (root, a service-linked role, the bot's own identity, ...): who tried, on what, why not. */
+  async refused(findingId: string, by: string, reasons: readonly string[], action?: string): Promise<void> {
+    await this.#o.store.audit({
+      at: new Date(this.#now()).toISOString(),
+      actor: by,
+      action: "contain-refused",
+      target: findingId,
+      detail: `${action ? `${action}: ` : ""}${reasons.join("; ")}`.slice(0, 2000),
+    });
+  }
+
+  /**
+   * The exact plan of `action`; for deactivate-key, the key is read from the finding's events unless
+   * given. `by`: who asks; a refusal is then audited (contain-refused).
+   */
+  async plan(findingId: string, action: ContainAction, opts: { accessKeyIds?: string[]; by?: string } = {}): Promise<Plan> {
+    try {
+      return await this.#plan(findingId, action, opts);
+    } catch (e) {
+      if (opts.by && e instanceof RespondError && e.code === "refused") await this.refused(findingId, opts.by, [e.message], action);
+      throw e;
+    }
+  }
+
+  async #plan(findingId: string, action: ContainAction, opts: { accessKeyIds?: string[] }): Promise<Plan> {
     const finding = this.#finding(findingId);
     let keys = opts.accessKeyIds;
     let keyNote: string | undefined;

@@ -166,6 +166,12 @@ describe("Contain… through the real Bolt app", () => {
     const plan = await openPlan(bot, root);
     expect(plan.json).toContain("root user");
     expect(plan.view.submit).toBeUndefined();
+    expect(bot.store.auditLog(5).find((a) => a.action === "contain-refused")).toMatchObject({ actor: R1, target: root.id, detail: expect.stringContaining("root user") });
+    // A forged submission for root is refused and audited too, and calls nothing.
+    await bot.interaction(submission(plan.viewId, plan.meta, R1, "quarantine"));
+    await bot.fake.waitFor(() => bot.store.auditLog(10).filter((a) => a.action === "contain-refused").length >= 2 || undefined, 5000, "the second refusal");
+    expect(bot.store.auditLog(1)[0]).toMatchObject({ action: "contain-refused", detail: expect.stringMatching(/^quarantine: quarantine does not fit/) });
+    expect(bot.store.containmentsFor(root.id)).toEqual([]);
   });
 
   it("a dry run from the modal audits and makes no AWS call", async () => {

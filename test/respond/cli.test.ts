@@ -100,6 +100,9 @@ describe("trailhound contain", () => {
     expect(await main(["node", "trailhound", "contain", "Froot000000000001", "--action", "quarantine", "--store", dir, "--dry-run"])).toBe(2);
     expect(errs.join("")).toMatch(/root user/);
     expect(errs.join("")).not.toMatch(/\n\s+at /);
+    const store = await TrailStore.open(dir);
+    expect(store.auditLog(1)[0]).toMatchObject({ action: "contain-refused", actor: expect.stringMatching(/^cli:/), target: "Froot000000000001", detail: expect.stringContaining("root user") });
+    await store.close();
     expect(await main(["node", "trailhound", "contain", "Fkey0000000000001", "--action", "delete-everything", "--store", dir])).toBe(2);
     vi.restoreAllMocks();
   });

@@ -88,6 +88,8 @@ export class ContainFlows {
       const opened = await a.client.views.open({ trigger_id: a.body.trigger_id, view: containLoadingModal(stored.finding, meta) });
       const viewId = opened.view?.id;
       const { options, refusals } = r.responder.options(id);
+      // Someone tried to contain an identity that may not be: audited, as every step is.
+      if (refusals.length) await r.responder.refused(id, user, refusals.map((x) => `${x.action ? `${x.action}: ` : ""}${x.reason}`));
       const plans = await Promise.all(
         options.map(async (o) => {
           try {
@@ -126,7 +128,7 @@ export class ContainFlows {
     let plan = this.#planned(view.id, action);
     if (!plan) {
       try {
-        plan = await r.responder.plan(meta.f, action);
+        plan = await r.responder.plan(meta.f, action, { by: user });
       } catch (e) {
         await ack({ response_action: "errors", errors: { [CONTAIN_BLOCKS.action.block]: e instanceof Error ? e.message : String(e) } });
         return;
