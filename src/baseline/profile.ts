@@ -9,8 +9,9 @@
 /**
  * `assumedRole`: roles this identity assumed (AssumeRole* `roleArn`): caller-to-role pairs.
  * `instanceType`: EC2 instance types it launched (RunInstances `instanceType`).
+ * `target`: secrets and parameters it read (`secret:<name>`, `parameter:<name>`; src/events/targets.ts).
  */
-export const DIMS = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType"] as const;
+export const DIMS = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType", "target"] as const;
 export type Dim = (typeof DIMS)[number];
 
 /** [count (decayed), errors (decayed), firstSeen ms, lastSeen ms]. A tuple keeps the store small. */
@@ -74,7 +75,7 @@ export interface BaselineConfig {
 export const DEFAULT_BASELINE_CONFIG: BaselineConfig = {
   horizonDays: 90,
   halfLifeDays: 30,
-  caps: { api: 300, service: 80, ip: 100, network: 40, country: 30, region: 30, ua: 40, session: 50, errorCode: 30, assumedRole: 50, instanceType: 20 },
+  caps: { api: 300, service: 80, ip: 100, network: 40, country: 30, region: 30, ua: 40, session: 50, errorCode: 30, assumedRole: 50, instanceType: 20, target: 300 },
   hourlyDays: 14,
   learningMinDays: 3,
   learningMinEvents: 50,

@@ -61,7 +61,7 @@ type Tier = "heavy" | "medium" | "light";
 
 /** A profile as the baseline code would store it: bounded by the caps, counts rounded by compactProfile. */
 /** Upper bounds, per identity, of dimensions that do not grow with activity (see makeProfile). */
-const ORG_BOUNDED: Record<string, number> = { country: 5, network: 15, region: 17, assumedRole: 20, instanceType: 10 };
+const ORG_BOUNDED: Record<string, number> = { country: 5, network: 15, region: 17, assumedRole: 20, instanceType: 10, target: 40 };
 
 export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCaps = false): Profile {
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
@@ -111,6 +111,7 @@ export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCap
     errorCode: () => int(0, 3),
     assumedRole: () => int(0, 3),
     instanceType: () => int(0, 2),
+    target: () => int(0, 5),
   };
   const valueFor: Record<string, (k: number) => string> = {
     api: (k) => `${VERBS[k % VERBS.length]}${NOUNS[Math.floor(k / VERBS.length) % NOUNS.length]}${k >= VERBS.length * NOUNS.length ? "V2" : ""}`,
@@ -124,6 +125,7 @@ export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCap
     errorCode: (k) => ERRORS[k % ERRORS.length]!,
     assumedRole: (k) => `arn:aws:iam::${100000000000 + (k % 50)}:role/deploy-role-${k}`,
     instanceType: (k) => ["t3.micro", "m5.large", "c6i.xlarge", "r6g.2xlarge", "p4d.24xlarge"][k % 5]! + (k >= 5 ? `-${k}` : ""),
+    target: (k) => `secret:app/service-${k}`,
   };
   const caps = DEFAULT_BASELINE_CONFIG.caps as Record<string, number>;
   for (const d of DIMS) {

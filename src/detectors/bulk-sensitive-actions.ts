@@ -1,6 +1,8 @@
 import type { Dim } from "../baseline/profile.js";
 import type { Severity, TrailEvent } from "../events/types.js";
 import { ssmTargets } from "./lib/compute.js";
+import { secretName, targetsOf } from "../events/targets.js";
+import { DAY } from "../baseline/profile.js";
 import { RANSOM_NOTE, usesSseC } from "./s3-ransomware.js";
 import { arnName, bool, isIaC, lower, multiDraft, q, rp, str, strings, who, params } from "./lib/util.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
@@ -54,16 +56,27 @@ interface Category {
   skipIaC?: boolean;
   /** Count only targets the identity's history does not know in this dimension (instead of a volume check). */
   knownDim?: Dim;
+  /**
+   * The targets as values of the baseline's `target` dimension (src/events/targets.ts): judged by
+   * distinct targets new to the identity against its own history of targets, not by call volume.
+   */
+  targetValues?: (e: TrailEvent) => string[];
 }
 
 const CATEGORIES: Category[] = [
-  { key: "secrets", skipIaC: true, title: "Many secrets read", api: "secretsmanager:GetSecretValue", attack: ["T1555.006"], targets: (e) => strings(rp(e, "secretId")).map(arnName), min: THRESHOLDS.secrets, severity: "medium", noun: "read {n} distinct secrets" },
+  {
+    key: "secrets", skipIaC: true, title: "Many secrets read", api: "secretsmanager:GetSecretValue", attack: ["T1555.006"],
+    targets: (e) => strings(rp(e, "secretId")).map(secretName),
+    targetValues: (e) => targetsOf(e.eventName, e.requestParameters),
+    min: THRESHOLDS.secrets, severity: "medium", noun: "read {n} distinct secrets",
+  },
   {
     key: "parameters", skipIaC: true,
     title: "Many SecureString parameters decrypted",
     api: "ssm:GetParameters",
     attack: ["T1552"],
     targets: (e) => (bool(rp(e, "withDecryption")) === true ? [...strings(rp(e, "names")), ...strings(rp(e, "name"))] : []),
+    targetValues: (e) => (bool(rp(e, "withDecryption")) === true ? targetsOf(e.eventName, e.requestParameters) : []),
     min: THRESHOLDS.parameters,
     severity: "medium",
     noun: "decrypted {n} distinct SecureString parameters",
@@ -138,6 +151,48 @@ function routine(ctx: DetectorContext, api: string, n: number): boolean {
   return n <= 3 * perDay + 5;
 }
 
+/**
+ * A bulk read judged by distinct targets: the window's targets the identity never read before,
+ * against how many new targets it meets per day in its history (BaselineView.noveltyRate over
+ * the `target` dimension). A busy function that reads the same secret all day has one known
+ * target, so thirty new ones in a minute stand out whatever its call volume; a synchronisation
+ * job that meets new secrets daily does not. Cites the calls on the new targets only.
+ */
+function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: DetectorContext): FindingDraft | undefined {
+  const b = ctx.baseline;
+  const fresh = new Map<string, TrailEvent[]>();
+  for (const e of events) {
+    for (const v of c.targetValues!(e)) {
+      if (b.known("target", v)) continue;
+      let list = fresh.get(v);
+      if (!list) fresh.set(v, (list = []));
+      list.push(e);
+    }
+  }
+  const n = fresh.size;
+  const rate = b.noveltyRate("target");
+  const days = Math.max(1, (ctx.window.end - ctx.window.start) / DAY);
+  const expected = rate * days;
+  // Poisson-ish: well above what its history makes routine, and at least the category's threshold.
+  const bar = Math.max(c.min, Math.ceil(3 * expected + 3));
+  if (n < bar) return undefined;
+  const cited = [...new Set([...fresh.values()].flat())].sort((x, y) => x.time - y.time);
+  const names = [...fresh.keys()].map((v) => v.slice(v.indexOf(":") + 1));
+  const known = b.distinct("target");
+  const why =
+    `${who(win.principal)} ${c.noun.replace("{n}", String(n))} it never read before in this window (threshold ${bar}): ` +
+    `${names.slice(0, 6).map((t) => q(t, 60)).join(", ")}${names.length > 6 ? ", …" : ""}. ` +
+    `Judged by distinct targets, not call volume: its history knows ${known} secret or parameter target${known === 1 ? "" : "s"} ` +
+    `and meets about ${Math.round(rate * 10) / 10} new one${rate === 1 ? "" : "s"} per active day (${b.activeDays} active days).`;
+  const d = multiDraft(cited, c.severity, why, [c.key], {
+    title: c.title,
+    attack: c.attack,
+    count: cited.length,
+    evidence: { category: c.key, count: n, threshold: bar, targets: names.slice(0, 20), knownTargets: known, newTargetsPerDay: Number(rate.toFixed(3)) },
+  });
+  return d;
+}
+
 export const bulkSensitiveActions: WindowDetector = {
   kind: "window",
   id: "bulk-sensitive-actions",
@@ -173,6 +228,12 @@ export const bulkSensitiveActions: WindowDetector = {
         distinct = [...set];
         if (c.knownDim && !ctx.learning) distinct = distinct.filter((t) => !ctx.baseline.known(c.knownDim!, t));
         count = distinct.length;
+        // Judged by distinct targets against the identity's own history of targets, when it has one.
+        if (c.targetValues && !ctx.learning && ctx.baseline.distinct("target") > 0) {
+          const judged = byTargets(c, events, win, ctx);
+          if (judged) out.push(judged);
+          continue;
+        }
       } else {
         const st = win.apis.get(c.api);
         if (!st) continue;

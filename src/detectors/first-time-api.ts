@@ -9,6 +9,7 @@
  * dropped; a first iam:CreateAccessKey by a role that never changes scores about 99 (high).
  * Nothing is raised while the identity is still learning.
  */
+import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
@@ -39,12 +40,21 @@ export const firstTimeApi: WindowDetector = {
     "Console pages that call APIs in the background the first time a page is opened.",
   ],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
-    if (ctx.learning || isAwsManaged(win.principal)) return [];
-    const b = ctx.baseline;
+    if (isAwsManaged(win.principal)) return [];
+    const out: FindingDraft[] = [];
+    for (const s of subjectsOf(win, ctx)) for (const d of judge(s, win.principal)) out.push(forPerson(d, s, win.principal));
+    return out;
+  },
+};
+
+function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
+    const win = subject.win;
+    if (subject.learning) return [];
+    const b = subject.baseline;
     const rawRate = b.noveltyRate("api");
     const rate = smoothedRate(b, "api");
     const s = surprise(rate);
-    const noun = identityNoun(win.principal);
+    const noun = personNoun(subject, identityNoun(rolePrincipal));
     const scored: Array<{ score: number; draft: FindingDraft }> = [];
     for (const [api, st] of win.apis) {
       if (b.known("api", api)) continue;
@@ -57,13 +67,16 @@ export const firstTimeApi: WindowDetector = {
       const failedOnly = st.n > 0 && st.err >= st.n;
       let score = 100 * w * (floor + (1 - floor) * s);
       if (failedOnly) score *= 0.8;
+      const routineForRole = subject.role?.known("api", api) === true;
+      if (routineForRole) score *= 0.35;
       const severity = severityOf(score);
       if (!severity) continue;
       const calls = `${st.n} call${st.n === 1 ? "" : "s"}${st.denied ? `, ${st.denied} denied` : st.err ? `, ${st.err} failed` : ""}`;
       const why =
         `first call to ${api} by ${noun} in ${b.summary()}; ` +
         `it meets a new API on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new APIs/day). ` +
-        `${cls} API, ${calls} in this window.`;
+        `${cls} API, ${calls} in this window.` +
+        (routineForRole ? " Other people on this role call it (lowered)." : "");
       const draft: FindingDraft = {
         severity,
         score: Math.round(score),
@@ -103,7 +116,6 @@ export const firstTimeApi: WindowDetector = {
       out[0].evidence = { ...out[0].evidence, moreNewApis: rest };
     }
     return out;
-  },
-};
+}
 
 export default firstTimeApi;

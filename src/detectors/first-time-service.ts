@@ -10,6 +10,7 @@
  * many new services gives the 5 highest-scored findings, the others listed in the top one (the
  * sweep itself is enumeration-burst's and error-rate-spike's finding).
  */
+import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
@@ -40,12 +41,21 @@ export const firstTimeService: WindowDetector = {
     "Service renames or new event sources introduced by AWS.",
   ],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
-    if (ctx.learning || isAwsManaged(win.principal)) return [];
-    const b = ctx.baseline;
+    if (isAwsManaged(win.principal)) return [];
+    const out: FindingDraft[] = [];
+    for (const s of subjectsOf(win, ctx)) for (const d of judge(s, win.principal)) out.push(forPerson(d, s, win.principal));
+    return out;
+  },
+};
+
+function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
+    const win = subject.win;
+    if (subject.learning) return [];
+    const b = subject.baseline;
     const rawRate = b.noveltyRate("service");
     const rate = smoothedRate(b, "service");
     const s = surprise(rate);
-    const noun = identityNoun(win.principal);
+    const noun = personNoun(subject, identityNoun(rolePrincipal));
     const byService = new Map<string, Array<[string, WinStat]>>();
     for (const [api, st] of win.apis) {
       const colon = api.indexOf(":");
@@ -64,6 +74,8 @@ export const firstTimeService: WindowDetector = {
       const failedOnly = sst.n > 0 && sst.err >= sst.n;
       let score = 100 * w * (floor + (1 - floor) * s);
       if (failedOnly) score *= 0.8;
+      const routineForRole = subject.role?.known("service", service) === true;
+      if (routineForRole) score *= 0.35;
       const severity = severityOf(score);
       if (!severity) continue;
       const names = apis.slice(0, LISTED).map((a) => a.api.slice(service.length + 1));
@@ -72,7 +84,8 @@ export const firstTimeService: WindowDetector = {
       const why =
         `first use of ${service} by ${noun} in ${b.summary()}: ${apis.length} API${apis.length === 1 ? "" : "s"} ` +
         `(${names.join(", ")}${more}), ${sst.n} call${sst.n === 1 ? "" : "s"}${denied}; ` +
-        `it starts using a new service on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new services/day).`;
+        `it starts using a new service on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new services/day).` +
+        (routineForRole ? " Other people on this role use it (lowered)." : "");
       const ids: string[] = [];
       for (const a of apis) for (const id of a.st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
       const draft: FindingDraft = {
@@ -111,7 +124,6 @@ export const firstTimeService: WindowDetector = {
       return out.slice(0, MAX_FINDINGS);
     }
     return out;
-  },
-};
+}
 
 export default firstTimeService;

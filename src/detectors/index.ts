@@ -18,6 +18,7 @@ import { executionAndLateralMovement } from "./execution-and-lateral-movement.js
 import { instanceCredentialAbuse } from "./instance-credential-abuse.js";
 import { loggingTampering } from "./logging-tampering.js";
 import { newRegion } from "./new-region.js";
+import { newRegionActivity } from "./new-region-activity.js";
 import { newRoleAssumption } from "./new-role-assumption.js";
 import { persistenceBackdoor } from "./persistence-backdoor.js";
 import { privilegeEscalationChain } from "./privilege-escalation-chain.js";
@@ -64,6 +65,7 @@ export const DETECTORS: readonly Detector[] = [
   firstTimeService,
   firstTimeApi,
   newSourceNetwork,
+  newRegionActivity,
   impossibleTravel,
   callRateSpike,
   errorRateSpike,

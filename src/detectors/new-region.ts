@@ -1,3 +1,4 @@
+import { GLOBAL_SERVICES } from "../events/regions.js";
 import type { Severity, TrailEvent } from "../events/types.js";
 import { draft, isAwsServiceCall, isIaC, lower, q, who } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
@@ -15,11 +16,13 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  *   compute, low for other resources;
  * - infrastructure as code and AWS services acting for the identity: one step lower.
  * Global services (IAM, STS, Organizations, CloudFront, Route 53, ...) record their calls in
- * us-east-1 whatever the caller does, so they are not region activity.
+ * us-east-1 whatever the caller does, so they are not region activity (src/events/regions.ts).
+ * Other first activity (reads, other writes) in a region the account never used is
+ * new-region-activity's finding.
  */
 
 /** Calls that start compute somebody pays for. */
-const COMPUTE = new Set([
+export const COMPUTE: ReadonlySet<string> = new Set([
   "RunInstances",
   "RequestSpotInstances",
   "RequestSpotFleet",
@@ -41,7 +44,7 @@ const COMPUTE = new Set([
 ]);
 
 /** Calls that create resources that stay (storage, keys, networks, templates, databases, ...). */
-const CREATE = new Set([
+export const CREATE: ReadonlySet<string> = new Set([
   "CreateBucket",
   "CreateKeyPair",
   "ImportKeyPair",
@@ -64,9 +67,6 @@ const CREATE = new Set([
   "CreateVolume",
   "CreateProject",
 ]);
-
-/** Services whose calls CloudTrail records in one home region whatever the caller does. */
-const GLOBAL_SERVICES = new Set(["iam", "sts", "organizations", "cloudfront", "route53", "route53domains", "support", "health", "account", "billing", "ce", "budgets", "sso", "signin", "waf", "globalaccelerator", "shield", "trustedadvisor", "s3-control"]);
 
 export const newRegion: EventDetector = {
   kind: "event",

@@ -20,7 +20,9 @@ import type { GeoInfo } from "../geo/types.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, onlyKey, plural, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
-import type { Dim } from "../baseline/profile.js";
+import { DAY, type Dim } from "../baseline/profile.js";
+import type { BaselineView } from "../baseline/view.js";
+import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
 
 interface IpObs {
   ip: string;
@@ -68,10 +70,30 @@ export const newSourceNetwork: WindowDetector = {
     "A workload moved to a new region, cloud account or CI runner pool.",
   ],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
-    if (ctx.learning || isAwsManaged(win.principal) || win.geo.length === 0) return [];
-    const b = ctx.baseline;
-    const noun = identityNoun(win.principal);
-    const isRole = win.principal.type === "AssumedRole" && !(win.principal.userName ?? "").startsWith("AWSReservedSSO_");
+    if (isAwsManaged(win.principal)) return [];
+    const out: FindingDraft[] = [];
+    for (const s of subjectsOf(win, ctx)) for (const d of judge(s, win.principal)) out.push(forPerson(d, s, win.principal));
+    return out;
+  },
+};
+
+/** Days on which a person's (or identity's) new country was seen before the window, while held back by an open finding. */
+function heldDays(b: BaselineView, cc: string): number {
+  let first = Infinity;
+  for (const h of b.profile?.held ?? []) for (const [d, v, st] of h.values) if (d === "country" && v === cc) first = Math.min(first, st[2]);
+  if (!(first < b.windowStart)) return 0;
+  return Math.max(1, Math.round((b.windowStart - first) / DAY));
+}
+
+function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
+    const win = s.win;
+    if (s.learning || win.geo.length === 0) return [];
+    const b = s.baseline;
+    const noun = personNoun(s, identityNoun(rolePrincipal));
+    // Workloads move between cloud networks; people do not work from rented servers.
+    const isRole = !s.person && win.principal.type === "AssumedRole" && !(win.principal.userName ?? "").startsWith("AWSReservedSSO_");
+    // A person's value the role knows (other people of the role use it) weighs less.
+    const roleKnows = (dim: Dim, v: string | undefined) => v !== undefined && s.role?.known(dim, v) === true;
 
     // Observations per public address.
     const byIp = new Map<string, IpObs>();
@@ -188,7 +210,24 @@ export const newSourceNetwork: WindowDetector = {
 
     const rC = smoothedRate(b, "country");
     for (const [cc, group] of newCountry) {
-      const { score, notes } = adjust(75 * (0.45 + 0.55 * surprise(rC)), group);
+      const adj = adjust(75 * (0.45 + 0.55 * surprise(rC)), group);
+      let score = adj.score;
+      const notes = adj.notes;
+      if (roleKnows("country", cc)) {
+        score *= 0.6;
+        notes.push(`${cc} is routine for the role (other people on it work from there; lowered)`);
+      }
+      // Travel: the same new country over days, from ordinary (not hosting or relay) networks, with
+      // the person's usual tools and MFA, fades quickly; a single appearance from a server does not.
+      const ips = new Set(group.map((o) => o.ip));
+      const days = heldDays(b, cc) + new Set(win.geo.filter((g) => ips.has(g.ip)).map((g) => Math.floor(g.time / DAY))).size;
+      const ordinary = group.every((o) => o.geo !== undefined && !o.geo.hosting && !o.geo.relay);
+      const usualTools = win.uas.size > 0 && [...win.uas.keys()].every((ua) => b.known("ua", ua));
+      const mfa = win.events > 0 && (win.mfaEvents ?? 0) >= win.events;
+      if (days >= 2 && ordinary && usualTools && mfa) {
+        score *= days >= 3 ? 0.3 : 0.6;
+        notes.push(`consistent travel: seen from ${cc} on ${days} days, from an ordinary network, with its usual tools and MFA (lowered)`);
+      }
       const severity = severityOf(score);
       if (!severity) continue;
       const nets = [...new Set(group.map((o) => netLabel(o.geo)))];
@@ -197,7 +236,7 @@ export const newSourceNetwork: WindowDetector = {
           {
             severity,
             score: Math.round(score),
-            title: `${noun.replace(/^(this|the) /, "").replace(/^./, (c) => c.toUpperCase())} active from a new country: ${cc}`,
+            title: `${s.person ? s.person.name : noun.replace(/^(this|the) /, "").replace(/^./, (c) => c.toUpperCase())} active from a new country: ${cc}`,
             why:
               `first activity from ${cc} by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It called from ${countriesText()} ` +
               `and ${netsText()}; it shows up in a new country on about ${fmtNum(100 * (1 - surprise(rC)))}% of active days` +
@@ -220,7 +259,13 @@ export const newSourceNetwork: WindowDetector = {
 
     const rN = smoothedRate(b, "network");
     for (const [nk, group] of newNet) {
-      const { score, notes } = adjust(50 * (0.45 + 0.55 * surprise(rN)), group);
+      const adj = adjust(50 * (0.45 + 0.55 * surprise(rN)), group);
+      let score = adj.score;
+      const notes = adj.notes;
+      if (roleKnows("network", nk)) {
+        score *= 0.4;
+        notes.push("a network other people on this role use, such as the office VPN (lowered)");
+      }
       const severity = severityOf(score);
       if (!severity) continue;
       const g0 = group[0]!.geo;
@@ -252,6 +297,8 @@ export const newSourceNetwork: WindowDetector = {
 
     const rI = smoothedRate(b, "ip");
     for (const [nk, group] of newIp) {
+      // Addresses other people on the role use (a shared egress) are not news about this person.
+      if (group.every((o) => roleKnows("ip", o.ip))) continue;
       const { score, notes } = adjust(20 * (0.3 + 0.7 * surprise(rI)), group);
       const severity = severityOf(score);
       if (!severity) continue;
@@ -283,7 +330,6 @@ export const newSourceNetwork: WindowDetector = {
       );
     }
     return out;
-  },
-};
+}
 
 export default newSourceNetwork;

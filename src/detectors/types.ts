@@ -58,6 +58,12 @@ export interface FindingDraft {
    * that an attacker flagged today is not normal tomorrow (see src/baseline/held.ts).
    */
   holds?: Array<[Dim, string]>;
+  /**
+   * Judged against a person's own baseline (a shared role's session that names a person): the
+   * person, shown in the finding's identity, and the key of their baseline, which the `holds`
+   * are held back from too.
+   */
+  person?: { name: string; key: string };
 }
 
 export interface DetectorConfig {
@@ -81,11 +87,36 @@ export interface DetectorContext {
    * What the identity's account did before the window, across every identity of this scan (and
    * their stored baselines): regions used. Absent in contexts built without a scan.
    */
+  /**
+   * People on this (shared) role active in the window, each with a baseline of their own (see
+   * lib/people.ts): novelty detectors judge a person's sessions against the person first.
+   */
+  people?: readonly PersonSlice[];
   account?: {
     knowsRegion(region: string): boolean;
     /** Some identity of the account has region history at all (else nothing can be called new). */
     hasHistory(): boolean;
   };
+}
+
+export interface RegionActivity {
+  n: number;
+  first: number;
+  last: number;
+  apis: string[];
+  /** Up to 10 event ids, as they arrived, at most 3 per API. */
+  ids: string[];
+}
+
+/** One person on a shared role: their events in the window and their own baseline. */
+export interface PersonSlice {
+  /** The person (Principal.person). */
+  name: string;
+  /** Their baseline's key (`person:<account>:<role>:<person>`). */
+  key: string;
+  window: IdentityWindow;
+  baseline: BaselineView;
+  learning: boolean;
 }
 
 /** Counts of one value (an API, an IP, ...) inside the detection window. */
@@ -158,6 +189,13 @@ export interface IdentityWindow {
    * differs from `principal.sessionName`: a finding shows the session that did the cited events.
    */
   idSessions?: ReadonlyMap<string, string>;
+  /**
+   * Activity per region in the window, regional services only (global services such as IAM record
+   * in us-east-1 whatever the caller does): the APIs called there (up to 20) and the first event ids.
+   */
+  regionActivity?: ReadonlyMap<string, RegionActivity>;
+  /** Window events whose session was MFA-authenticated (sessionContext.attributes.mfaAuthenticated). */
+  mfaEvents?: number;
 }
 
 export interface EventDetector extends DetectorMeta {

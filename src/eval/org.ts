@@ -46,6 +46,8 @@ const IP = {
   awsNat: [0, 1, 2].map((i) => place(`3.80.10.${100 + i}`, "US", 39.04, -77.49, 14618, "Amazon.com, Inc.", { hosting: true })),
   attackerVps: place("45.77.12.34", "NL", 52.37, 4.89, 20473, "The Constant Company, LLC", { hosting: true }),
   attackerVps2: place("185.220.101.7", "RO", 44.43, 26.1, 9009, "M247 Europe SRL", { hosting: true }),
+  // A residential proxy exit in France, on the ISP lea works from: new to omar, routine for the role.
+  residentialProxyFr: place("90.77.18.201", "FR", 45.76, 4.84, 3215, "Orange S.A."),
 };
 
 // ---------------------------------------------------------------- identities
@@ -219,6 +221,11 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   // 6. SES production access asked with the leaked key (which only ever used S3 and Athena).
   emit({ t: at(5, 3), who: user("reporting-bot"), api: "ses:GetSendQuota", ip: IP.attackerVps, ua: UA.attacker, label: atk("email-abuse") });
   emit({ t: at(5, 3) + MIN, who: user("reporting-bot"), api: "ses:PutAccountDetails", ip: IP.attackerVps, ua: UA.attacker, rp: { mailType: "MARKETING", websiteURL: "https://x.example" }, label: atk("email-abuse") });
+
+  // 7. omar's SSO session token is stolen and replayed through a residential proxy in France, the
+  // country (and ISP) a colleague on the same permission set works from: only omar's own baseline
+  // says it is new.
+  for (let i = 0; i < 12; i++) emit({ t: at(6, 15) + i * 2 * MIN, who: sso("omar@example.com"), api: pick(["s3:ListBuckets", "s3:GetObject", "iam:ListRoles", "ec2:DescribeInstances"]), ip: IP.residentialProxyFr, ua: UA.console, label: atk("stolen-sso-session") });
 
   records.sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)));
   return { records, labels, start: evalStart, days: opts.days };

@@ -241,6 +241,35 @@ function parseAssumedRoleArn(arn: string | undefined): { role?: string; session?
   return { role: rest.slice(0, slash), session: rest.slice(slash + 1) };
 }
 
+/** Session names that are machines, not people: instance ids, SDK defaults, CI runs, numbers, UUIDs. */
+const MACHINE_SESSION =
+  /^(i-[0-9a-f]{8,17}|botocore-session-.*|aws-go-sdk-.*|aws-sdk-.*|AWSCLI-Session.*|GitHubActions.*|gha-.*|terraform.*|Terraform.*|AutoScaling.*|[0-9a-f]{8}-[0-9a-f]{4}-.*|.*\d{6,}.*)$/;
+const EMAIL = /^[^@\s/]+@[^@\s/]+\.[A-Za-z]{2,}$/;
+const FIRST_LAST = /^[A-Za-z][A-Za-z'-]*\.[A-Za-z][A-Za-z'-]*$/;
+
+/**
+ * The person a role (or federated) session belongs to, if it names one: the session's
+ * `sourceIdentity` (set by the identity provider and kept through role chaining), else the
+ * session name when it is a person's: any session of an IAM Identity Center permission set
+ * (`AWSReservedSSO_*`, whose session name is the user), an e-mail address, or a first.last name
+ * (SAML and OIDC federation). Machine-like names (instance ids, SDK defaults, CI runs, numbers)
+ * never are. Lower-cased: the same person whatever the case the IdP used.
+ */
+export function personOf(roleName: string | undefined, sessionName: string | undefined, sourceIdentity: string | undefined): string | undefined {
+  if (sourceIdentity && sourceIdentity.length <= 256) return sourceIdentity.toLowerCase();
+  if (!sessionName || sessionName.length > 128 || MACHINE_SESSION.test(sessionName)) return undefined;
+  if (EMAIL.test(sessionName) || FIRST_LAST.test(sessionName)) return sessionName.toLowerCase();
+  if (roleName?.startsWith("AWSReservedSSO_")) return sessionName.toLowerCase();
+  return undefined;
+}
+
+/** The baseline key of a person on a shared role: `person:<account>:<role>:<person>` (beside the role's `role:<account>:<role>`). */
+export function personKey(p: Principal): string | undefined {
+  if (!p.person) return undefined;
+  const i = p.key.indexOf(":");
+  return `person:${p.key.slice(i + 1)}:${p.person}`;
+}
+
 /**
  * Build the principal and its stable key from `userIdentity` (docs/CLOUDTRAIL.md section 2).
  * Keys are on (account, name), never on the bare Username or the session name.
@@ -271,6 +300,7 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
     invokedBy,
     mfa: mfaRaw !== undefined ? mfaRaw === true || mfaRaw === "true" : undefined,
     fromConsole: fc === true || fc === "true" ? true : undefined,
+    person: undefined,
   };
   const acct = accountId ?? "unknown";
 
@@ -299,6 +329,8 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
       const session = parsed.session ?? (principalId?.includes(":") ? principalId.slice(principalId.indexOf(":") + 1) : undefined);
       if (session) p.sessionName = session;
       p.key = `role:${issuerAcct}:${role}`;
+      const who = personOf(role, session, sc ? str(sc.sourceIdentity) : undefined);
+      if (who) p.person = who;
       break;
     }
     case "FederatedUser": {
@@ -307,6 +339,8 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
       p.userName = issuerName ?? fedName ?? "unknown";
       if (fedName) p.sessionName = fedName;
       p.key = `federated:${acct}:${p.userName}`;
+      const who = personOf(p.userName, fedName, sc ? str(sc.sourceIdentity) : undefined);
+      if (who) p.person = who;
       break;
     }
     case "AWSService":

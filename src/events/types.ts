@@ -32,6 +32,13 @@ export interface Principal {
   mfa?: boolean | undefined;
   /** Session issued to the console (sessionCredentialFromConsole). */
   fromConsole?: boolean | undefined;
+  /**
+   * The person behind a shared role's session, when the session names one: its `sourceIdentity`,
+   * else a session name that is a person's (any on an IAM Identity Center permission set, an
+   * e-mail address or a first.last name elsewhere). Such sessions also get a baseline of their own
+   * (src/detectors/lib/people.ts).
+   */
+  person?: string | undefined;
 }
 
 export interface TrailEvent {
@@ -92,7 +99,7 @@ export interface EventFacts {
   errorCode?: string | undefined;
   /** Read for AssumeRole* (`roleArn`) and RunInstances (`instanceType`). */
   requestParameters: Record<string, unknown> | null;
-  principal: Pick<Principal, "sessionName" | "invokedBy">;
+  principal: Pick<Principal, "sessionName" | "invokedBy" | "mfa">;
 }
 
 

@@ -3,9 +3,11 @@ import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
 import { readsRequestParameters } from "./lean-facts.js";
+import { readsTargets, targetsOf } from "../events/targets.js";
 export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
-import type { Bucket, GeoPoint, IdentityWindow, WinStat } from "../detectors/types.js";
+import type { Bucket, GeoPoint, IdentityWindow, RegionActivity, WinStat } from "../detectors/types.js";
+import { isRegionalApi } from "../events/regions.js";
 
 /** Width of the activity buckets (and the granularity of window starts). */
 export const BUCKET_MS = 10 * 60_000;
@@ -181,8 +183,9 @@ const D_API = 0,
   D_SESSION = 7,
   D_ERROR = 8,
   D_ROLE = 9,
-  D_ITYPE = 10;
-const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType"];
+  D_ITYPE = 10,
+  D_TARGET = 11;
+const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType", "target"];
 
 export class IdentityAcc implements Observed {
   /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
@@ -239,6 +242,10 @@ export class IdentityAcc implements Observed {
   private geoLastMinute = new Map<string, number>();
   dropped = { candidates: 0, geo: 0 };
   windowEvents = 0;
+  /** Window events of MFA-authenticated sessions. */
+  windowMfa = 0;
+  /** Window activity per region, regional services only (IdentityWindow.regionActivity). */
+  private readonly regionAct = new Map<string, RegionActivity & { idApis: string[]; idTimes: number[] }>();
 
   constructor(
     public principal: Principal,
@@ -316,8 +323,12 @@ export class IdentityAcc implements Observed {
     if (readsRequestParameters(name)) {
       const rp = ev.requestParameters;
       if (rp) {
-        const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
-        if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);
+        if (readsTargets(name)) {
+          for (const v of targetsOf(name, rp)) this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
+        } else {
+          const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
+          if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);
+        }
       }
     }
 
@@ -370,6 +381,8 @@ export class IdentityAcc implements Observed {
 
     if (inWindow) {
       this.windowEvents++;
+      if (ev.principal.mfa === true) this.windowMfa++;
+      if (isRegionalApi(ev.api)) this.noteRegion(ev);
       if (ipKind === "public" && !viaService) this.addGeo(ev, wmin);
       if (candidate) this.addCandidate(candidate, wmin);
     }
@@ -396,6 +409,23 @@ export class IdentityAcc implements Observed {
       if (ev.failed) s.err++;
     }
     if (inWindow) s.window(bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
+  }
+
+  private noteRegion(ev: EventFacts): void {
+    let r = this.regionAct.get(ev.region);
+    if (!r) {
+      if (this.regionAct.size >= 64) return; // bounded: more regions than AWS has
+      this.regionAct.set(ev.region, (r = { n: 0, first: ev.time, last: ev.time, apis: [], ids: [], idApis: [], idTimes: [] }));
+    }
+    r.n++;
+    if (ev.time < r.first) r.first = ev.time;
+    if (ev.time > r.last) r.last = ev.time;
+    if (r.apis.length < 20 && !r.apis.includes(ev.api)) r.apis.push(ev.api);
+    if (r.ids.length < 10 && countOf(r.idApis, ev.api) < 3) {
+      r.ids.push(ev.id);
+      r.idApis.push(ev.api);
+      r.idTimes.push(ev.time);
+    }
   }
 
   private addGeo(ev: EventFacts, wmin: number): void {
@@ -527,6 +557,19 @@ export class IdentityAcc implements Observed {
     this.foldBefore(Infinity);
   }
 
+  /** Window activity per region (events at or after the moving window start; the window's own bounds applied to first/last). */
+  private regionActivity(wStart: number, wEnd: number): Map<string, RegionActivity> {
+    const out = new Map<string, RegionActivity>();
+    for (const [region, r] of this.regionAct) {
+      // Events the moving window has since left behind are not cited.
+      const keep = r.ids.filter((_, i) => r.idTimes[i]! >= wStart && r.idTimes[i]! <= wEnd);
+      if (keep.length === 0) continue;
+      const times = r.idTimes.filter((t) => t >= wStart && t <= wEnd);
+      out.set(region, { n: r.n, first: Math.min(...times), last: Math.max(r.last <= wEnd ? r.last : -Infinity, ...times), apis: r.apis.slice(), ids: keep });
+    }
+    return out;
+  }
+
   /** Build the window view; folds everything before `wStart` into history first. */
   toWindow(wStart: number, wEnd: number, geoLookup: (ip: string) => GeoInfo | undefined): IdentityWindow {
     this.foldBefore(wStart);
@@ -603,6 +646,8 @@ export class IdentityAcc implements Observed {
       candidates,
       dropped: { ...this.dropped },
       idSessions,
+      mfaEvents: this.windowMfa,
+      regionActivity: this.regionActivity(wStart, wEnd),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { emptyRecordFields, readsRequestParameters, type RecordFields } from "./lean-facts.js";
+import { readsTargets } from "../events/targets.js";
 import {
   COMPLEX,
   F_ERRCODE,
@@ -151,7 +152,9 @@ export class FastLane implements BytesReader {
     f.identityArn = this.val(b, m, fieldAt(r, F_UI_ARN));
     f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY));
     // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType), only for those calls.
-    if (readsRequestParameters(f.eventName)) {
+    // Secret and parameter reads: their targets are not read off the bytes (the record takes the full path).
+    if (readsTargets(f.eventName)) f.requestParameters = undefined;
+    else if (readsRequestParameters(f.eventName)) {
       const rp = fieldAt(r, F_RP);
       if (m[rp]! < 0 || m[rp + 2] === 0) f.requestParameters = null;
       else {

@@ -1,4 +1,4 @@
-import { classifySourceIp, toTrailEvent } from "../events/normalize.js";
+import { classifySourceIp, personKey, toTrailEvent } from "../events/normalize.js";
 import type { Principal, ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import type { EventDetector } from "../detectors/types.js";
@@ -54,6 +54,16 @@ interface LaneEntry {
 export class Ingest implements RecordSink, LaneSink {
   /** Every identity met, by key, in the order met. */
   readonly identities = new Map<string, IdentityAcc>();
+  /**
+   * People on shared roles (Principal.person), by person key: a second accumulator beside the
+   * role's for the events of their sessions, for a baseline per person. Not identities of the
+   * report: the scanner gives them to the role's detectors (DetectorContext.people).
+   */
+  readonly people = new Map<string, IdentityAcc>();
+  /** The role (identity key) of each person key. */
+  readonly personRole = new Map<string, string>();
+  /** The person accumulator of each principal object met (principals are cached and reused). */
+  private readonly personAccOf = new WeakMap<Principal, IdentityAcc>();
   /** The same accumulators, by `ordinal`. */
   private readonly accList: IdentityAcc[] = [];
   /** Records before the window, folded in per identity in batches (see DeferredRecords). */
@@ -213,7 +223,9 @@ export class Ingest implements RecordSink, LaneSink {
       if (inWindow === undefined) return true; // a duplicate
       if (b.accountId !== "unknown") this.accounts.add(b.accountId);
       const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
-      acc.add(b, this.placeOf(acc, b), inWindow, this.wmin, undefined);
+      const place = this.placeOf(acc, b);
+      acc.add(b, place, inWindow, this.wmin, undefined);
+      if (b.principal.person !== undefined) this.personAcc(b.principal).add(b, place, inWindow, this.wmin, undefined);
       return true;
     }
     const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
@@ -277,7 +289,24 @@ export class Ingest implements RecordSink, LaneSink {
   }
 
   private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
-    acc.add(f, this.placeOf(acc, f), false, this.wmin, undefined);
+    const place = this.placeOf(acc, f);
+    acc.add(f, place, false, this.wmin, undefined);
+    if (f.principal.person !== undefined) this.personAcc(f.principal).add(f, place, false, this.wmin, undefined);
+  }
+
+  /** The accumulator of the person behind a principal (Principal.person), created on first sight. */
+  private personAcc(p: Principal): IdentityAcc {
+    let acc = this.personAccOf.get(p);
+    if (acc) return acc;
+    const key = personKey(p)!;
+    acc = this.people.get(key);
+    if (!acc) {
+      acc = new IdentityAcc({ ...p, key }, this.opts.storedTrainedUntil?.(key) ?? -Infinity);
+      this.people.set(key, acc);
+      this.personRole.set(key, p.key);
+    }
+    this.personAccOf.set(p, acc);
+    return acc;
   }
 
   /**
@@ -349,6 +378,7 @@ export class Ingest implements RecordSink, LaneSink {
     const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
     const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;
     acc.add(ev, geo, inWindow, this.wmin, candidate ? ev : undefined);
+    if (ev.principal.person !== undefined) this.personAcc(ev.principal).add(ev, geo, inWindow, this.wmin, undefined);
   }
 
   // ------------------------------------------------------------------ helpers

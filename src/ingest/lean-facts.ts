@@ -5,6 +5,7 @@
  * events/normalize.ts; both apply the same checks in the same order, so skip reasons agree.
  */
 import type { EventFacts, Principal, SkipReason } from "../events/types.js";
+import { readsTargets } from "../events/targets.js";
 import { apiOf, classifySourceIp, isDeniedCode, missingField, principalOf, userAgentFamily } from "../events/normalize.js";
 
 function obj(v: unknown): Record<string, unknown> | undefined {
@@ -88,9 +89,12 @@ interface LooseFields {
   invokedBy: unknown;
 }
 
-/** The baseline reads request parameters of these calls only (AssumeRole*: roleArn; RunInstances: instanceType). */
+/**
+ * The baseline reads request parameters of these calls only (AssumeRole*: roleArn; RunInstances:
+ * instanceType; secret and parameter reads: their targets, src/events/targets.ts).
+ */
 export function readsRequestParameters(eventName: string): boolean {
-  return eventName === "RunInstances" || eventName.startsWith("AssumeRole");
+  return eventName === "RunInstances" || eventName.startsWith("AssumeRole") || readsTargets(eventName);
 }
 
 const NOT_READ: unique symbol = Symbol("not read");

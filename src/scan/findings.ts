@@ -57,11 +57,14 @@ export class FindingCollector {
   private readonly byId = new Map<string, Finding & { _first: number; _last: number }>();
   /** Baseline values each finding is about (FindingDraft.holds), by finding id; not part of the report. */
   readonly holds = new Map<string, Array<[Dim, string]>>();
+  /** The person baseline a finding was judged against (FindingDraft.person), by finding id. */
+  readonly personKeys = new Map<string, string>();
 
   add(det: Detector, draft: FindingDraft, principal: Principal): void {
     const who = draft.principal ?? principal;
     const id = findingId(det.id, who.key, draft.fingerprint);
     if (draft.holds && draft.holds.length > 0) this.holds.set(id, [...(this.holds.get(id) ?? []), ...draft.holds]);
+    if (draft.person) this.personKeys.set(id, draft.person.key);
     const score = clampScore(draft.score ?? SEVERITY_SCORE[draft.severity]);
     const existing = this.byId.get(id);
     if (existing) {
@@ -88,7 +91,7 @@ export class FindingCollector {
       title: draft.title ?? det.title,
       severity: draft.severity,
       score,
-      identity: identityOf(who),
+      identity: draft.person ? { ...identityOf(who), person: draft.person.name } : identityOf(who),
       eventIds: draft.eventIds.slice(0, this.maxEventIds),
       firstSeen: "",
       lastSeen: "",

@@ -14,6 +14,8 @@ export interface FindingIdentity {
   userName?: string;
   sessionName?: string;
   accountId?: string;
+  /** The person whose own baseline the finding was judged against (a shared role's session naming a person). */
+  person?: string;
 }
 
 export interface Finding {

@@ -12,6 +12,7 @@ import type {
   FindingDraft,
   GlobalDetector,
   IdentityWindow,
+  PersonSlice,
   WindowDetector,
 } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
@@ -193,6 +194,25 @@ export class Scanner implements RecordSink {
       if (view.learning) learning.push(key);
       prepared.push({ w, view });
     }
+    // People on shared roles: a baseline per person beside the role's (persisted too), given to
+    // the role's detectors with the person's window.
+    const peopleOf = new Map<string, PersonSlice[]>();
+    for (const [key, acc] of ing.people) {
+      const w = acc.toWindow(win.start, win.end, geoLookup);
+      const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+      if (stored?.held) heldBy.set(key, stored);
+      const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
+      acc.foldAll();
+      const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
+      profiles.push(merged);
+      mergedBy.set(key, merged);
+      const role = ing.personRole.get(key);
+      if (w.events === 0 || role === undefined) continue;
+      const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
+      let list = peopleOf.get(role);
+      if (!list) peopleOf.set(role, (list = []));
+      list.push({ name: acc.principal.person ?? key, key, window: w, baseline: view, learning: view.learning });
+    }
     // Regions each account used before the window (built on first use: few scans need it).
     let accountRegions: Map<string, Set<string>> | undefined;
     const regionsOf = (account: string | undefined): Set<string> | undefined => {
@@ -217,6 +237,8 @@ export class Scanner implements RecordSink {
         config: detCfg,
         account: { knowsRegion: (r) => regionsOf(account)?.has(r) === true, hasHistory: () => (regionsOf(account)?.size ?? 0) > 0 },
       };
+      const people = peopleOf.get(w.principal.key);
+      if (people) ctx.people = people;
       if (this.opts.geo) ctx.geo = this.opts.geo;
       for (const ev of w.candidates) {
         for (const d of this.eventDetectors) {
@@ -243,16 +265,20 @@ export class Scanner implements RecordSink {
     for (const f of findings) {
       const values = collector.holds.get(f.id);
       if (!values) continue;
-      let list = requests.get(f.identity.key);
-      if (!list) requests.set(f.identity.key, (list = []));
-      list.push({ finding: f.id, severity: f.severity, values });
+      // A person's finding: held back from the person's baseline and from the role's.
+      const personKey = collector.personKeys.get(f.id);
+      for (const key of personKey ? [f.identity.key, personKey] : [f.identity.key]) {
+        let list = requests.get(key);
+        if (!list) requests.set(key, (list = []));
+        list.push({ finding: f.id, severity: f.severity, values });
+      }
     }
     for (const [key, reqs] of requests) {
       const p = mergedBy.get(key);
       if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus);
     }
     for (const f of findings) {
-      const note = heldNote(heldBy.get(f.identity.key));
+      const note = heldNote(heldBy.get(collector.personKeys.get(f.id) ?? f.identity.key));
       if (note) f.why += note;
     }
 

@@ -63,7 +63,13 @@ describe("runAthenaScan == runScan over the same data", () => {
     const ids = (r: typeof a) => r.identities.map((i) => ({ key: i.key, events: i.events, errors: i.errors, learning: i.learning })).sort((x, y) => (x.key < y.key ? -1 : 1));
     expect(ids(a)).toEqual(ids(b));
     expect(ids(a).some((i) => !i.learning)).toBe(true);
-    const findings = (r: typeof a) => r.findings.map((f) => `${f.id} ${f.detector} ${f.identity.key} ${f.count}`).sort();
+    // Athena's baseline SQL computes neither person baselines nor the secret/parameter `target`
+    // dimension: findings judged by them (a person's own novelty, bulk secret reads judged by
+    // distinct targets) are the in-process scan's only; every other finding is the same.
+    const byTargets = (f: (typeof a)["findings"][number]) =>
+      f.detector === "bulk-sensitive-actions" && ["secrets", "parameters"].includes(String((f.evidence as { category?: string } | undefined)?.category));
+    const findings = (r: typeof a) =>
+      r.findings.filter((f) => !f.identity.person && !byTargets(f)).map((f) => `${f.id} ${f.detector} ${f.identity.key} ${f.count}`).sort();
     expect(findings(a)).toEqual(findings(b));
     expect(findings(a).length).toBeGreaterThan(0);
     // Baselines to persist: same dims and counts (the Athena side is baseline + window).
@@ -77,7 +83,7 @@ describe("runAthenaScan == runScan over the same data", () => {
     }
     // Only identities active in the window get a profile back (the store keeps the others).
     const active = new Set(b.identities.map((i) => i.key));
-    expect([...pa.keys()].sort()).toEqual([...active].sort());
+    expect([...pa.keys()].filter((k) => !k.startsWith("person:")).sort()).toEqual([...active].sort());
     expect(inProcess.profiles.length).toBeGreaterThan(active.size);
     for (const p of inProcess.profiles) {
       if (!active.has(p.key)) continue;

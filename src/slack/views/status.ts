@@ -148,7 +148,7 @@ const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 export function baselineMessage(p: Profile, learning: boolean, others = 0): SlackMessage {
   const label = p.userName ?? p.arn ?? p.key;
   const share = (n: number) => (p.events > 0 ? ` ${Math.round((n / p.events) * 100)}%` : "");
-  const fields = DIMS.filter((d) => d !== "session" && d !== "errorCode").map((d) => {
+  const fields = DIMS.filter((d) => d !== "session" && d !== "errorCode" && d !== "target").map((d) => {
     const top = topValues(p.dims[d], d === "api" ? 8 : 5);
     const body = top.length === 0 ? "-" : top.map(([v, s]) => `${code(v, 80)}${share(s[0])}`).join("\n");
     const count = Object.keys(p.dims[d] ?? {}).length;

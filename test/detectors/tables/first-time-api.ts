@@ -1,6 +1,8 @@
 import { firstTimeApi } from "../../../src/detectors/first-time-api.js";
 import { assumedRole } from "../../helpers/events.js";
 import { MIN, rec, routine, W, HOUR, type Table } from "./runner.js";
+import { callsFrom, nina, peopleHistory, peopleUsual } from "./shared/people.js";
+import { GEN_IPS } from "../../helpers/window.js";
 
 const app = assumedRole("reports-app", "task-3");
 const history = routine({ identity: app, calls: [["GetUser", "iam.amazonaws.com"], ["GetObject", "s3.amazonaws.com"], ["PutObject", "s3.amazonaws.com"]], ip: "3.80.10.100" });
@@ -24,5 +26,19 @@ export const table: Table = {
       expect: "high",
     },
     { name: "stays quiet on the role's usual calls", history, normal: usual, expect: null },
+    {
+      name: "a person's first iam:CreateAccessKey on a shared role where another person creates keys routinely is a low note",
+      history: peopleHistory,
+      normal: peopleUsual,
+      anomalous: callsFrom(nina, GEN_IPS.parisOrange[0], 0, 1, "CreateAccessKey").map((r) => ({ ...r, eventSource: "iam.amazonaws.com" })),
+      expect: "low",
+    },
+    {
+      name: "a person's first call of an API nobody on the shared role made is judged as before (high)",
+      history: peopleHistory,
+      normal: peopleUsual,
+      anomalous: callsFrom(nina, GEN_IPS.parisOrange[0], 0, 1, "AttachRolePolicy").map((r) => ({ ...r, eventSource: "iam.amazonaws.com" })),
+      expect: "high",
+    },
   ],
 };
