@@ -17,8 +17,13 @@ export interface TimelineStore {
 
 export type IdentityMatch = { ok: true; key: string } | { ok: false; candidates: string[] };
 
-/** Does `p` answer to `name`: its key, ARN, user name, or the name part of its key? */
+/**
+ * Does `p` answer to `name`: its key, ARN, user name, or the name part of its key? A person's
+ * baseline on a shared role (`person:<account>:<role>:<person>`) answers to its key and to the
+ * person only, never to the role's name or ARN (those are the role's).
+ */
 export function matchesIdentity(p: Pick<Profile, "key" | "arn" | "userName">, name: string): boolean {
+  if (p.key.startsWith("person:")) return p.key === name || p.key.split(":").slice(3).join(":") === name;
   if (p.key === name || p.arn === name || p.userName === name) return true;
   const parts = p.key.split(":");
   return parts.length >= 3 && parts.slice(2).join(":") === name;

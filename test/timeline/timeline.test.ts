@@ -145,6 +145,18 @@ describe("identity lookup", () => {
     expect(resolveIdentity(ps, "bob")).toEqual({ ok: false, candidates: [] });
   });
 
+  it("a person's baseline on a shared role answers to the person, never to the role's name", () => {
+    const role = "AWSReservedSSO_Admin_0123";
+    const ps = [
+      { key: `role:111:${role}`, arn: `arn:aws:iam::111:role/${role}`, userName: role },
+      { key: `person:111:${role}:nina@example.com`, arn: `arn:aws:iam::111:role/${role}`, userName: role },
+      { key: `person:111:${role}:sam@example.com`, arn: `arn:aws:iam::111:role/${role}`, userName: role },
+    ];
+    expect(resolveIdentity(ps, role)).toEqual({ ok: true, key: `role:111:${role}` });
+    expect(resolveIdentity(ps, `arn:aws:iam::111:role/${role}`)).toEqual({ ok: true, key: `role:111:${role}` });
+    expect(resolveIdentity(ps, "nina@example.com")).toEqual({ ok: true, key: `person:111:${role}:nina@example.com` });
+  });
+
   it("shades the scan window that holds the identity's last event", () => {
     const p = profileWith();
     const scans = [

@@ -39,7 +39,8 @@ async function quick(bot: Bot, args: CommandArgs, work: () => Promise<SlackMessa
 /** Identities still learning, from the stored baselines' facts (no profile is decoded). */
 function learningKeys(facts: Iterable<BaselineFacts>, now: number): string[] {
   const out: string[] = [];
-  for (const f of facts) if (learningAt(f, now, DEFAULT_BASELINE_CONFIG)) out.push(f.key);
+  // People's own baselines on shared roles are not identities of their own (the role is).
+  for (const f of facts) if (!f.key.startsWith("person:") && learningAt(f, now, DEFAULT_BASELINE_CONFIG)) out.push(f.key);
   return out;
 }
 
@@ -62,6 +63,8 @@ async function baseline(bot: Bot, cmd: Extract<Command, { kind: "baseline" }>): 
     .filter(([, p]) => {
       if (kind === "key") return p.key === value;
       const isRole = p.key.startsWith("role:");
+      // A person's baseline on a shared role answers to the person (`user nina@example.com`) only.
+      if (p.key.startsWith("person:")) return kind === "user" && p.key.endsWith(`:${value}`);
       if (kind === "role") return isRole && (p.userName === value || p.arn?.endsWith(`/${value}`) === true || p.key.endsWith(`:${value}`));
       return !isRole && (p.userName === value || p.key.endsWith(`:${value}`));
     })
