@@ -22,7 +22,7 @@ export const discoveryUserData: EventDetector = {
   ],
   falsePositives: ["Operators viewing user data in the EC2 console.", "Inventory and posture tools (usually through an audit role).", "Infrastructure as code refreshing instance state (not reported)."],
   select: (ev) => ev.eventName === "DescribeInstanceAttribute" && str(rp(ev, "attribute")) === "userData",
-  mayTake: (name) => name === "DescribeInstanceAttribute",
+  mayTake: { eventNames: ["DescribeInstanceAttribute"] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (ev.eventName !== "DescribeInstanceAttribute" || str(rp(ev, "attribute")) !== "userData") return null;
     if (isAwsServiceCall(ev) || ev.ipKind === "service" || isIaC(ev)) return null;

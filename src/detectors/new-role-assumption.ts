@@ -78,7 +78,7 @@ export const newRoleAssumption: EventDetector = {
   // AWS services assume roles all day (every Lambda cold start): selecting them would crowd the
   // service identities' candidates for nothing, so they are left out at selection.
   select: (ev) => NAMES.has(ev.eventName) && !isAwsServiceCall(ev),
-  mayTake: (name) => NAMES.has(name),
+  mayTake: { eventNames: [...NAMES] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (isAwsServiceCall(ev)) return null;
     const p = ev.principal;

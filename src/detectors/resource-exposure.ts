@@ -304,7 +304,7 @@ export const resourceExposure: EventDetector = {
     "Bastion hosts intentionally reachable over SSH (prefer SSM Session Manager).",
   ],
   select: selectEvent,
-  mayTake: (name) => NAME_SET.has(name) || name === "PutObject" || name === "CopyObject",
+  mayTake: { eventNames: [...NAMES, "PutObject", "CopyObject"] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     const own = ownAccounts(ev, ctx);
     const hit = rule(ev, own);

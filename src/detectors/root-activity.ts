@@ -70,7 +70,7 @@ export const rootActivity: EventDetector = {
   ],
   falsePositives: ["Tasks that need root: closing the account, changing the support plan, restoring IAM access, some billing settings."],
   select: (ev) => ev.principal.type === "Root",
-  mayTake: (_name, principalType) => principalType === "Root",
+  mayTake: { principalTypes: ["Root"] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (ev.principal.type !== "Root") return null;
     if (ev.eventType.toLowerCase() === "awsserviceevent") return null;

@@ -100,7 +100,7 @@ export const s3Ransomware: EventDetector = {
   ],
   falsePositives: ["Buckets deliberately moved to unversioned storage to save costs.", "Applications that use SSE-C by design (rare; they do so consistently)."],
   select: selectEvent,
-  mayTake: (name) => S3_NAMES.has(name),
+  mayTake: { eventNames: [...S3_NAMES] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     const hit = rule(ev, ownAccounts(ev, ctx));
     if (!hit) return null;

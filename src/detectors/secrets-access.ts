@@ -60,7 +60,7 @@ export const secretsAccess: EventDetector = {
     "Infrastructure as code refreshing state (not reported).",
   ],
   select: isSecretRead,
-  mayTake: (name) => SECRET_READS.has(name),
+  mayTake: { eventNames: [...SECRET_READS] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     // Infrastructure as code reads every secret it manages on each refresh: not a signal, unless denied.
     if (!isSecretRead(ev) || isAwsServiceCall(ev) || (isIaC(ev) && !ev.denied)) return null;

@@ -198,6 +198,12 @@ export interface IdentityWindow {
   mfaEvents?: number;
 }
 
+/** What a `select` detector may take: events of these names, or of principals of these types. */
+export interface MayTake {
+  eventNames?: readonly string[];
+  principalTypes?: readonly string[];
+}
+
 export interface EventDetector extends DetectorMeta {
   kind: "event";
   /** Normalised event names this detector looks at. Omit to use `select`. */
@@ -205,11 +211,12 @@ export interface EventDetector extends DetectorMeta {
   /** Cheap prefilter for detectors that are not keyed by event name. */
   select?: (ev: TrailEvent) => boolean;
   /**
-   * With `select`: a necessary condition on the normalised event name and the principal's type
-   * (`select(ev)` implies `mayTake(ev.eventName, ev.principal.type)`). Records it rules out need
-   * not be parsed in the detection window; without it, every record there is parsed.
+   * With `select`: what it may take, declared as data (a necessary condition: `select(ev)` implies
+   * that `ev.eventName` is in `eventNames` or `ev.principal.type` in `principalTypes`). The ingest
+   * reads it to decide which records of the detection window it must parse; without it, every
+   * record there is parsed.
    */
-  mayTake?: (eventName: string, principalType: string) => boolean;
+  mayTake?: MayTake;
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | FindingDraft[] | null;
 }
 

@@ -75,6 +75,9 @@ export class Ingest implements RecordSink, LaneSink {
   private readonly geoCache = new Map<string, GeoInfo | null>();
   private readonly nameIndex = new Set<string>();
   private readonly selectors: EventDetector[] = [];
+  /** What the `select` detectors may take (their declared `mayTake`): event names, principal types. */
+  private readonly mayTakeNames = new Set<string>();
+  private readonly mayTakeTypes = new Set<string>();
   /** Every `select` detector says what it may take (mayTake): records in the window may use the fast lane. */
   private readonly gated: boolean;
   /** Accounts seen (recipient or the principal's). */
@@ -117,7 +120,11 @@ export class Ingest implements RecordSink, LaneSink {
     this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
     for (const d of eventDetectors) {
       if (d.eventNames) for (const n of d.eventNames) this.nameIndex.add(n);
-      else if (d.select) this.selectors.push(d);
+      else if (d.select) {
+        this.selectors.push(d);
+        for (const n of d.mayTake?.eventNames ?? []) this.mayTakeNames.add(n);
+        for (const t of d.mayTake?.principalTypes ?? []) this.mayTakeTypes.add(t);
+      }
     }
     this.gated = this.selectors.every((d) => d.mayTake !== undefined);
     const since = opts.since ?? { kind: "relative", ms: DEFAULT_WINDOW_MS };
@@ -385,8 +392,7 @@ export class Ingest implements RecordSink, LaneSink {
 
   /** Whether some event detector's `select` may take an event of this name and principal type. */
   private mayBeSelected(name: string, principalType: string): boolean {
-    for (const d of this.selectors) if (d.mayTake!(name, principalType)) return true;
-    return false;
+    return this.mayTakeNames.has(name) || this.mayTakeTypes.has(principalType);
   }
 
   private selected(ev: TrailEvent): boolean {

@@ -26,7 +26,10 @@ function corpus(): TrailEvent[] {
 describe("event detectors that select by content", () => {
   test("each says what it may take, so records in the window can skip parsing", () => {
     expect(selectors.length).toBeGreaterThan(0);
-    for (const d of selectors) expect([d.id, typeof d.mayTake]).toEqual([d.id, "function"]);
+    for (const d of selectors) {
+      expect([d.id, typeof d.mayTake]).toEqual([d.id, "object"]);
+      expect([d.id, (d.mayTake?.eventNames?.length ?? 0) + (d.mayTake?.principalTypes?.length ?? 0)]).not.toEqual([d.id, 0]);
+    }
   });
 
   test("never select an event their mayTake rules out (real attack logs and labelled rule tests)", () => {
@@ -37,7 +40,8 @@ describe("event detectors that select by content", () => {
       for (const ev of events) {
         if (!d.select!(ev)) continue;
         taken++;
-        expect([d.id, ev.eventName, ev.principal.type, d.mayTake!(ev.eventName, ev.principal.type)]).toEqual([d.id, ev.eventName, ev.principal.type, true]);
+        const declared = d.mayTake?.eventNames?.includes(ev.eventName) === true || d.mayTake?.principalTypes?.includes(ev.principal.type) === true;
+        expect([d.id, ev.eventName, ev.principal.type, declared]).toEqual([d.id, ev.eventName, ev.principal.type, true]);
       }
     }
     expect(taken).toBeGreaterThan(50); // the corpus exercises the selectors
