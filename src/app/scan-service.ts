@@ -92,7 +92,8 @@ export function filtersOf(req: ScanRequest): ScanFilters {
 function describe(p: SourceProgress): ScanProgress {
   const eta = p.etaMs !== undefined ? `, about ${Math.max(1, Math.round(p.etaMs / 1000))} s left` : "";
   const of = p.total !== undefined ? `/${p.total}` : "";
-  const out: ScanProgress = { message: `${p.records.toLocaleString("en-US")} events read, ${p.done}${of} ${p.unit}${eta}` };
+  const what = p.reading ? `Reading ${p.reading}: ` : "";
+  const out: ScanProgress = { message: `${what}${p.records.toLocaleString("en-US")} events read, ${p.done}${of} ${p.unit}${eta}` };
   if (p.total) out.fraction = Math.min(1, p.done / p.total);
   return out;
 }

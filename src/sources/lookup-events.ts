@@ -427,8 +427,11 @@ export class LookupEventsSource implements EventSource {
           else eta = Math.max(eta ?? 0, est);
         }
         const queued = units.filter((u) => !u.done && u.startedAt === undefined).length;
+        const accounts = new Set(units.map((u) => u.account.accountId)).size;
+        const pushed = attrs[0] ? ` ${attrs[0].AttributeKey}=${attrs[0].AttributeValue}` : "";
         ropts.onProgress({
           source: this.name,
+          reading: `LookupEvents${pushed} in ${accounts} account${accounts === 1 ? "" : "s"}`,
           records: recordsTotal,
           done,
           total: units.length,

@@ -260,9 +260,12 @@ export class S3Source implements EventSource {
     const counted = countingSink(sink);
     const counting = counted.sink;
     const started = (this.o.now ?? Date.now)();
+    const days = daysBetween(this.o.startTime, lastTime);
+    const reading = `${this.name}${pushed ? ` (${objects.length} new files)` : `, ${targets.length} account/region folders, ${dayPath(days[0]!).slice(0, -1)}${days.length > 1 ? ` to ${dayPath(days.at(-1)!).slice(0, -1)}` : ""}`}`;
     const progress = () =>
       opts.onProgress?.({
         source: "s3",
+        reading,
         records: counted.records(),
         done,
         total: objects.length,

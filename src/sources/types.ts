@@ -45,6 +45,8 @@ export interface SourceProgress {
   unit: string;
   /** Estimated milliseconds left, when the source can tell. */
   etaMs?: number;
+  /** What is read, for people: the source, its scope and the filter pushed down to it. */
+  reading?: string;
   detail?: string;
 }
 

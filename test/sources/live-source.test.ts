@@ -10,7 +10,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { GetObjectCommand, type ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { describe, expect, it } from "vitest";
-import { runLiveScan } from "../../src/app/scan-service.js";
+import { createScanService, runLiveScan } from "../../src/app/scan-service.js";
 import { liveSourceFactory, parseLiveSource } from "../../src/sources/aws-cli.js";
 import type { S3Port } from "../../src/sources/s3.js";
 import { TrailStore } from "../../src/store/store.js";
@@ -90,5 +90,17 @@ describe("TRAILHOUND_SOURCE", () => {
     expect(bucket.gets()).toBe(bucket.count + 1);
     expect(third.stats.events).toBe(1);
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the slash command's progress says what it reads: the bucket, its folders and the window's days", async () => {
+    const bucket = fakeBucket();
+    const factory = liveSourceFactory({ TRAILHOUND_SOURCE: "s3://org-trail/trail" }, { s3Client: bucket.port });
+    const progress: string[] = [];
+    const svc = createScanService({ store: TrailStore.memory(), sourceFactory: factory, now: () => Date.parse("2023-07-10T14:00:00Z") });
+    const report = await svc.scan({ target: { kind: "user", value: "alice" }, since: "24h", requestedBy: "U1" }, (p) => progress.push(p.message));
+    expect(report.stats.events).toBe(0); // no alice in the sample
+    expect(progress.at(-1)).toMatch(/^Reading s3:\/\/org-trail\/trail\/AWSLogs\/, 1 account\/region folders, 2023\/07\/09 to 2023\/07\/10: [\d,]+ events read, \d+\/\d+ objects/);
+    // Only the window's days are listed.
+    expect(bucket.lists.filter((l) => /\/\d{4}\/\d{2}\/\d{2}\/$/.test(l.prefix)).map((l) => l.prefix.slice(-11))).toEqual(["2023/07/09/", "2023/07/10/"]);
   });
 });

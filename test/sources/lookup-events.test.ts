@@ -698,8 +698,11 @@ describe("LookupEventsSource: pushdown", () => {
     const { fake, make } = setup();
     fake.region("us-east-1", [...makeEvents("a", 3, NOW - 1000, 1000, "GetUser", "alice"), ...makeEvents("b", 3, NOW - 500, 1000, "GetUser", "bob")]);
     const sink = new Sink();
-    await make({ user: "bob" }).read(sink);
+    const seen: SourceProgress[] = [];
+    await make({ user: "bob" }).read(sink, { onProgress: (p) => seen.push(p) });
     expect(fake.of("us-east-1")[0]!.body.LookupAttributes).toEqual([{ AttributeKey: "Username", AttributeValue: "bob" }]);
+    // The progress message says what is read, and the filter pushed down.
+    expect(seen.at(-1)!.reading).toBe("LookupEvents Username=bob in 1 account");
     expect(sink.ids()).toEqual(["b-00000", "b-00001", "b-00002"]);
   });
 
