@@ -222,6 +222,14 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   emit({ t: at(5, 3), who: user("reporting-bot"), api: "ses:GetSendQuota", ip: IP.attackerVps, ua: UA.attacker, label: atk("email-abuse") });
   emit({ t: at(5, 3) + MIN, who: user("reporting-bot"), api: "ses:PutAccountDetails", ip: IP.attackerVps, ua: UA.attacker, rp: { mailType: "MARKETING", websiteURL: "https://x.example" }, label: atk("email-abuse") });
 
+  // 8. Before mining, the leaked key looks around regions nobody in the account uses.
+  ["eu-north-1", "sa-east-1", "ap-south-2"].forEach((region, i) =>
+    emit({ t: at(3, 21) + i * MIN, who: user("reporting-bot"), api: "ec2:DescribeSpotPriceHistory", region, ip: IP.attackerVps, ua: UA.attacker, label: atk("region-sweep") }),
+  );
+  // 9. A server-side request forgery in the orders service: its own credentials, from its own NAT
+  // address, read 30 secrets it never read (it reads one secret hundreds of times a day).
+  for (let i = 0; i < 30; i++)
+    emit({ t: at(5, 11) + i * 2000, who: role("orders-api", "i-0a1b2c3d4e5f60718"), api: "secretsmanager:GetSecretValue", ip: IP.awsNat[0]!, ua: UA.java, rp: { secretId: `prod/${["billing", "payments", "crm", "hr", "search"][i % 5]}-${i}` }, label: atk("app-secrets-sweep") });
   // 7. omar's SSO session token is stolen and replayed through a residential proxy in France, the
   // country (and ISP) a colleague on the same permission set works from: only omar's own baseline
   // says it is new.
