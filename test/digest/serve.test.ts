@@ -99,3 +99,48 @@ it("serve: with responders, the digest's first post already carries Contain… o
     for (const l of process.listeners("SIGINT").slice(sigint)) process.removeListener("SIGINT", l);
   }
 }, 30_000);
+
+it("serve with TRAILHOUND_SECURITYHUB=on imports the findings its scans record into Security Hub", async () => {
+  const now = Date.now();
+  const before = await TrailStore.open(dir);
+  await before.setDigestRun("C0SEC", now - 2 * 86_400_000);
+  await before.close();
+  const aws = new FakeAws();
+  aws.add(INCIDENTS.stopLogging(now - 3_600_000));
+  const imported: Array<{ account: string; region: string; ids: string[] }> = [];
+  const securityHub = async (account: string, region: string) => ({
+    async batchImport(findings: Array<{ Id?: string | undefined }>) {
+      imported.push({ account, region, ids: findings.map((f) => f.Id ?? "") });
+      return { successCount: findings.length, failedCount: 0, failed: [] };
+    },
+  });
+  const sigterm = process.listeners("SIGTERM").length;
+  const sigint = process.listeners("SIGINT").length;
+  const bot = await serve(
+    {
+      SLACK_BOT_TOKEN: "xoxb-test-token",
+      SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5",
+      PORT: "0",
+      SLACK_API_URL: fake.apiUrl,
+      TRAILHOUND_TEAM_ID: "T0TEST",
+      TRAILHOUND_DATA_DIR: dir,
+      TRAILHOUND_DIGESTS: "C0SEC=0 8 * * *",
+      TRAILHOUND_SECURITYHUB: "on",
+      TRAILHOUND_SECURITYHUB_REGION: "eu-west-2",
+      TRAILHOUND_LOG_LEVEL: "error",
+    },
+    { digestSources: aws.factory, securityHub },
+  );
+  try {
+    await fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === "C0SEC"), 20_000, "the catch-up digest");
+    const deadline = Date.now() + 10_000;
+    while (imported.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const mallory = bot.bot.store.listFindings().find((s) => s.finding.identity.userName === "mallory")!;
+    expect(imported.flatMap((i) => i.ids)).toContain(`trailhound/111111111111/${mallory.id}`);
+    expect(imported[0]).toMatchObject({ account: "111111111111", region: "eu-west-2" });
+  } finally {
+    await bot.stop();
+    for (const l of process.listeners("SIGTERM").slice(sigterm)) process.removeListener("SIGTERM", l);
+    for (const l of process.listeners("SIGINT").slice(sigint)) process.removeListener("SIGINT", l);
+  }
+}, 30_000);
