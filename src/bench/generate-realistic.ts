@@ -27,47 +27,311 @@ export interface RealisticIdentity {
 
 const ACCOUNTS = ["111122223333", "444455556666", "777788889999"];
 const ACCOUNT_WEIGHTS = [0.55, 0.3, 0.15];
-const REGIONS = ["us-east-1", "us-east-1", "us-east-1", "us-east-1", "eu-west-1", "eu-west-1", "us-west-2", "eu-central-1", "ap-southeast-2", "ap-northeast-1", "ca-central-1", "sa-east-1", "us-east-2"];
+const REGIONS = [
+  "us-east-1",
+  "us-east-1",
+  "us-east-1",
+  "us-east-1",
+  "eu-west-1",
+  "eu-west-1",
+  "us-west-2",
+  "eu-central-1",
+  "ap-southeast-2",
+  "ap-northeast-1",
+  "ca-central-1",
+  "sa-east-1",
+  "us-east-2",
+];
 
 /** [service, API, weight, readOnly]: a wide mix, reads far more common than writes. */
 const APIS: Array<[string, string, number]> = [];
 const SERVICES: Record<string, Array<[string, number]>> = {
-  ec2: [["DescribeInstances", 40], ["DescribeSecurityGroups", 12], ["DescribeVolumes", 8], ["DescribeSubnets", 6], ["DescribeVpcs", 5], ["DescribeImages", 5], ["DescribeNetworkInterfaces", 6], ["DescribeTags", 5], ["DescribeInstanceStatus", 4], ["RunInstances", 1], ["TerminateInstances", 1], ["CreateTags", 2], ["StartInstances", 1], ["StopInstances", 1], ["AuthorizeSecurityGroupIngress", 0.3], ["CreateSnapshot", 0.5]],
-  s3: [["GetBucketAcl", 20], ["ListBuckets", 6], ["GetBucketPolicy", 4], ["GetBucketLocation", 8], ["GetBucketVersioning", 3], ["GetBucketEncryption", 3], ["PutBucketPolicy", 0.2], ["GetBucketTagging", 3], ["GetBucketLogging", 2], ["GetBucketPublicAccessBlock", 2], ["PutBucketTagging", 0.3]],
-  sts: [["AssumeRole", 25], ["GetCallerIdentity", 10], ["GetSessionToken", 1], ["AssumeRoleWithWebIdentity", 2], ["GetFederationToken", 0.1]],
-  kms: [["Decrypt", 30], ["GenerateDataKey", 12], ["Encrypt", 4], ["DescribeKey", 5], ["ListAliases", 2], ["ListKeys", 1], ["GetKeyPolicy", 1]],
-  logs: [["CreateLogStream", 10], ["DescribeLogGroups", 4], ["DescribeLogStreams", 4], ["FilterLogEvents", 2], ["GetLogEvents", 2], ["CreateLogGroup", 0.5], ["PutRetentionPolicy", 0.3]],
-  lambda: [["ListFunctions20150331", 3], ["GetFunction20150331v2", 3], ["Invoke", 2], ["UpdateFunctionCode20150331v2", 0.5], ["GetPolicy20150331v2", 1], ["ListEventSourceMappings20150331", 1]],
-  iam: [["GetRole", 6], ["ListRoles", 2], ["GetUser", 2], ["ListAttachedRolePolicies", 3], ["GetPolicy", 2], ["GetPolicyVersion", 2], ["ListUsers", 1], ["ListAccessKeys", 1], ["CreateAccessKey", 0.05], ["AttachRolePolicy", 0.1], ["PassRole", 0.2], ["ListRolePolicies", 2], ["GetAccountPasswordPolicy", 0.3]],
-  dynamodb: [["DescribeTable", 6], ["ListTables", 2], ["DescribeContinuousBackups", 1], ["DescribeTimeToLive", 1]],
-  ssm: [["GetParameter", 8], ["GetParameters", 4], ["GetParametersByPath", 3], ["UpdateInstanceInformation", 10], ["DescribeInstanceInformation", 2], ["ListCommands", 1], ["SendCommand", 0.2], ["StartSession", 0.2]],
-  secretsmanager: [["GetSecretValue", 3], ["DescribeSecret", 2], ["ListSecrets", 1]],
-  monitoring: [["GetMetricData", 5], ["PutMetricData", 4], ["DescribeAlarms", 3], ["GetMetricStatistics", 3], ["ListMetrics", 1]],
-  ecr: [["GetAuthorizationToken", 4], ["BatchGetImage", 3], ["GetDownloadUrlForLayer", 3], ["DescribeRepositories", 1], ["DescribeImages", 1]],
-  ecs: [["DescribeServices", 3], ["DescribeTasks", 3], ["ListTasks", 2], ["RegisterTaskDefinition", 0.2], ["UpdateService", 0.3], ["DescribeClusters", 1]],
-  rds: [["DescribeDBInstances", 3], ["DescribeDBClusters", 2], ["DescribeDBSnapshots", 1], ["ListTagsForResource", 1]],
-  elasticloadbalancing: [["DescribeLoadBalancers", 3], ["DescribeTargetGroups", 2], ["DescribeTargetHealth", 3], ["DescribeListeners", 1]],
-  autoscaling: [["DescribeAutoScalingGroups", 3], ["DescribeScalingActivities", 1], ["DescribeLaunchConfigurations", 1]],
-  cloudformation: [["DescribeStacks", 3], ["ListStacks", 1], ["DescribeStackEvents", 2], ["GetTemplate", 1], ["UpdateStack", 0.2]],
-  sqs: [["ListQueues", 2], ["GetQueueAttributes", 2], ["GetQueueUrl", 1]],
-  sns: [["ListTopics", 1], ["GetTopicAttributes", 1], ["Publish", 0.5]],
-  route53: [["ListHostedZones", 1], ["GetHostedZone", 1], ["ListResourceRecordSets", 1], ["ChangeResourceRecordSets", 0.2]],
-  cloudtrail: [["DescribeTrails", 1], ["GetTrailStatus", 1], ["LookupEvents", 0.5], ["GetEventSelectors", 0.5]],
-  config: [["DescribeConfigRules", 1], ["PutEvaluations", 2], ["DescribeConfigurationRecorders", 0.5]],
-  sso: [["ListAccountRoles", 0.5], ["GetRoleCredentials", 1], ["ListAccounts", 0.5]],
+  ec2: [
+    ["DescribeInstances", 40],
+    ["DescribeSecurityGroups", 12],
+    ["DescribeVolumes", 8],
+    ["DescribeSubnets", 6],
+    ["DescribeVpcs", 5],
+    ["DescribeImages", 5],
+    ["DescribeNetworkInterfaces", 6],
+    ["DescribeTags", 5],
+    ["DescribeInstanceStatus", 4],
+    ["RunInstances", 1],
+    ["TerminateInstances", 1],
+    ["CreateTags", 2],
+    ["StartInstances", 1],
+    ["StopInstances", 1],
+    ["AuthorizeSecurityGroupIngress", 0.3],
+    ["CreateSnapshot", 0.5],
+  ],
+  s3: [
+    ["GetBucketAcl", 20],
+    ["ListBuckets", 6],
+    ["GetBucketPolicy", 4],
+    ["GetBucketLocation", 8],
+    ["GetBucketVersioning", 3],
+    ["GetBucketEncryption", 3],
+    ["PutBucketPolicy", 0.2],
+    ["GetBucketTagging", 3],
+    ["GetBucketLogging", 2],
+    ["GetBucketPublicAccessBlock", 2],
+    ["PutBucketTagging", 0.3],
+  ],
+  sts: [
+    ["AssumeRole", 25],
+    ["GetCallerIdentity", 10],
+    ["GetSessionToken", 1],
+    ["AssumeRoleWithWebIdentity", 2],
+    ["GetFederationToken", 0.1],
+  ],
+  kms: [
+    ["Decrypt", 30],
+    ["GenerateDataKey", 12],
+    ["Encrypt", 4],
+    ["DescribeKey", 5],
+    ["ListAliases", 2],
+    ["ListKeys", 1],
+    ["GetKeyPolicy", 1],
+  ],
+  logs: [
+    ["CreateLogStream", 10],
+    ["DescribeLogGroups", 4],
+    ["DescribeLogStreams", 4],
+    ["FilterLogEvents", 2],
+    ["GetLogEvents", 2],
+    ["CreateLogGroup", 0.5],
+    ["PutRetentionPolicy", 0.3],
+  ],
+  lambda: [
+    ["ListFunctions20150331", 3],
+    ["GetFunction20150331v2", 3],
+    ["Invoke", 2],
+    ["UpdateFunctionCode20150331v2", 0.5],
+    ["GetPolicy20150331v2", 1],
+    ["ListEventSourceMappings20150331", 1],
+  ],
+  iam: [
+    ["GetRole", 6],
+    ["ListRoles", 2],
+    ["GetUser", 2],
+    ["ListAttachedRolePolicies", 3],
+    ["GetPolicy", 2],
+    ["GetPolicyVersion", 2],
+    ["ListUsers", 1],
+    ["ListAccessKeys", 1],
+    ["CreateAccessKey", 0.05],
+    ["AttachRolePolicy", 0.1],
+    ["PassRole", 0.2],
+    ["ListRolePolicies", 2],
+    ["GetAccountPasswordPolicy", 0.3],
+  ],
+  dynamodb: [
+    ["DescribeTable", 6],
+    ["ListTables", 2],
+    ["DescribeContinuousBackups", 1],
+    ["DescribeTimeToLive", 1],
+  ],
+  ssm: [
+    ["GetParameter", 8],
+    ["GetParameters", 4],
+    ["GetParametersByPath", 3],
+    ["UpdateInstanceInformation", 10],
+    ["DescribeInstanceInformation", 2],
+    ["ListCommands", 1],
+    ["SendCommand", 0.2],
+    ["StartSession", 0.2],
+  ],
+  secretsmanager: [
+    ["GetSecretValue", 3],
+    ["DescribeSecret", 2],
+    ["ListSecrets", 1],
+  ],
+  monitoring: [
+    ["GetMetricData", 5],
+    ["PutMetricData", 4],
+    ["DescribeAlarms", 3],
+    ["GetMetricStatistics", 3],
+    ["ListMetrics", 1],
+  ],
+  ecr: [
+    ["GetAuthorizationToken", 4],
+    ["BatchGetImage", 3],
+    ["GetDownloadUrlForLayer", 3],
+    ["DescribeRepositories", 1],
+    ["DescribeImages", 1],
+  ],
+  ecs: [
+    ["DescribeServices", 3],
+    ["DescribeTasks", 3],
+    ["ListTasks", 2],
+    ["RegisterTaskDefinition", 0.2],
+    ["UpdateService", 0.3],
+    ["DescribeClusters", 1],
+  ],
+  rds: [
+    ["DescribeDBInstances", 3],
+    ["DescribeDBClusters", 2],
+    ["DescribeDBSnapshots", 1],
+    ["ListTagsForResource", 1],
+  ],
+  elasticloadbalancing: [
+    ["DescribeLoadBalancers", 3],
+    ["DescribeTargetGroups", 2],
+    ["DescribeTargetHealth", 3],
+    ["DescribeListeners", 1],
+  ],
+  autoscaling: [
+    ["DescribeAutoScalingGroups", 3],
+    ["DescribeScalingActivities", 1],
+    ["DescribeLaunchConfigurations", 1],
+  ],
+  cloudformation: [
+    ["DescribeStacks", 3],
+    ["ListStacks", 1],
+    ["DescribeStackEvents", 2],
+    ["GetTemplate", 1],
+    ["UpdateStack", 0.2],
+  ],
+  sqs: [
+    ["ListQueues", 2],
+    ["GetQueueAttributes", 2],
+    ["GetQueueUrl", 1],
+  ],
+  sns: [
+    ["ListTopics", 1],
+    ["GetTopicAttributes", 1],
+    ["Publish", 0.5],
+  ],
+  route53: [
+    ["ListHostedZones", 1],
+    ["GetHostedZone", 1],
+    ["ListResourceRecordSets", 1],
+    ["ChangeResourceRecordSets", 0.2],
+  ],
+  cloudtrail: [
+    ["DescribeTrails", 1],
+    ["GetTrailStatus", 1],
+    ["LookupEvents", 0.5],
+    ["GetEventSelectors", 0.5],
+  ],
+  config: [
+    ["DescribeConfigRules", 1],
+    ["PutEvaluations", 2],
+    ["DescribeConfigurationRecorders", 0.5],
+  ],
+  sso: [
+    ["ListAccountRoles", 0.5],
+    ["GetRoleCredentials", 1],
+    ["ListAccounts", 0.5],
+  ],
   signin: [["ConsoleLogin", 0.3]],
-  athena: [["StartQueryExecution", 0.5], ["GetQueryExecution", 1], ["GetQueryResults", 0.5]],
-  glue: [["GetTable", 1], ["GetDatabases", 0.5], ["GetPartitions", 0.5]],
+  athena: [
+    ["StartQueryExecution", 0.5],
+    ["GetQueryExecution", 1],
+    ["GetQueryResults", 0.5],
+  ],
+  glue: [
+    ["GetTable", 1],
+    ["GetDatabases", 0.5],
+    ["GetPartitions", 0.5],
+  ],
   "access-analyzer": [["ListAnalyzers", 0.3]],
-  guardduty: [["ListDetectors", 0.5], ["GetFindings", 0.3]],
+  guardduty: [
+    ["ListDetectors", 0.5],
+    ["GetFindings", 0.3],
+  ],
 };
 for (const [svc, apis] of Object.entries(SERVICES)) for (const [name, w] of apis) APIS.push([`${svc}.amazonaws.com`, name, w]);
 const READ = /^(Describe|Get|List|Lookup|Filter|BatchGet)/;
 
-const FIRST = ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "nina", "oscar", "peggy", "rupert", "sybil", "trent", "ursula", "victor", "wendy", "xavier", "yolanda", "zoe", "amir", "bea", "chen", "dmitri", "eva", "farah", "goran", "hana", "ines", "jun", "kofi", "lena", "mateo", "noor", "olga", "priya", "quinn", "rosa", "sven", "tariq", "uma", "vik", "wei", "yusuf", "zara"];
-const LAST = ["smith", "jones", "garcia", "muller", "rossi", "dubois", "tanaka", "kim", "nguyen", "silva", "kowalski", "andersen", "okafor", "patel", "cohen", "ivanova", "larsen", "moreau", "novak", "haddad"];
+const FIRST = [
+  "alice",
+  "bob",
+  "carol",
+  "dave",
+  "erin",
+  "frank",
+  "grace",
+  "heidi",
+  "ivan",
+  "judy",
+  "mallory",
+  "nina",
+  "oscar",
+  "peggy",
+  "rupert",
+  "sybil",
+  "trent",
+  "ursula",
+  "victor",
+  "wendy",
+  "xavier",
+  "yolanda",
+  "zoe",
+  "amir",
+  "bea",
+  "chen",
+  "dmitri",
+  "eva",
+  "farah",
+  "goran",
+  "hana",
+  "ines",
+  "jun",
+  "kofi",
+  "lena",
+  "mateo",
+  "noor",
+  "olga",
+  "priya",
+  "quinn",
+  "rosa",
+  "sven",
+  "tariq",
+  "uma",
+  "vik",
+  "wei",
+  "yusuf",
+  "zara",
+];
+const LAST = [
+  "smith",
+  "jones",
+  "garcia",
+  "muller",
+  "rossi",
+  "dubois",
+  "tanaka",
+  "kim",
+  "nguyen",
+  "silva",
+  "kowalski",
+  "andersen",
+  "okafor",
+  "patel",
+  "cohen",
+  "ivanova",
+  "larsen",
+  "moreau",
+  "novak",
+  "haddad",
+];
 const PERMISSION_SETS = ["AdministratorAccess", "ReadOnlyAccess", "PowerUserAccess", "DeveloperAccess", "SecurityAudit", "BillingAccess", "DataScientist", "SupportUser"];
-const CLI_COMMANDS = ["ec2.describe-instances", "s3.ls", "sts.get-caller-identity", "logs.tail", "iam.list-roles", "ssm.get-parameter", "ecs.describe-services", "lambda.list-functions", "cloudformation.describe-stacks", "eks.update-kubeconfig", "s3.cp", "kms.decrypt", "ecr.get-login-password"];
+const CLI_COMMANDS = [
+  "ec2.describe-instances",
+  "s3.ls",
+  "sts.get-caller-identity",
+  "logs.tail",
+  "iam.list-roles",
+  "ssm.get-parameter",
+  "ecs.describe-services",
+  "lambda.list-functions",
+  "cloudformation.describe-stacks",
+  "eks.update-kubeconfig",
+  "s3.cp",
+  "kms.decrypt",
+  "ecr.get-login-password",
+];
 const BROWSERS = [
   (v: number) => `Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.0.0 Safari/537.36`,
   (v: number) => `Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${v}.0.0.0 Safari/537.36 Edg/${v}.0.0.0`,
@@ -102,15 +366,21 @@ function uuid(r: R): string {
 const pickOf = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 /** Skewed towards the first items (a power law): most calls go to a few of an identity's values. */
 const skewed = <T>(r: R, xs: readonly T[]): T => xs[Math.floor(Math.pow(r(), 2.2) * xs.length)]!;
-const pubNet = (r: R) => `${pickOf(r, [3, 13, 18, 24, 31, 34, 46, 52, 62, 77, 81, 85, 91, 94, 98, 109, 134, 145, 176, 185, 193, 203, 212, 213])}.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}`;
+const pubNet = (r: R) =>
+  `${pickOf(r, [3, 13, 18, 24, 31, 34, 46, 52, 62, 77, 81, 85, 91, 94, 98, 109, 134, 145, 176, 185, 193, 203, 212, 213])}.${Math.floor(r() * 255)}.${Math.floor(r() * 255)}`;
 const privIp = (r: R) => `10.${Math.floor(r() * 40)}.${Math.floor(r() * 255)}.${Math.floor(r() * 254) + 1}`;
-const cliUa = (r: R) => `aws-cli/2.${13 + Math.floor(r() * 5)}.${Math.floor(r() * 30)} md/awscrt#0.19.${Math.floor(r() * 19)} ua/2.0 os/${pickOf(r, ["linux#6.5.0", "macos#23.4.0", "windows#10"])} md/arch#${pickOf(r, ["x86_64", "arm64"])} lang/python#3.11.${Math.floor(r() * 9)} md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe`;
+const cliUa = (r: R) =>
+  `aws-cli/2.${13 + Math.floor(r() * 5)}.${Math.floor(r() * 30)} md/awscrt#0.19.${Math.floor(r() * 19)} ua/2.0 os/${pickOf(r, ["linux#6.5.0", "macos#23.4.0", "windows#10"])} md/arch#${pickOf(r, ["x86_64", "arm64"])} lang/python#3.11.${Math.floor(r() * 9)} md/pyimpl#CPython cfg/retry-mode#standard md/installer#exe`;
 const sdkUa = (r: R) =>
   pickOf(r, [
-    () => `Boto3/1.34.${Math.floor(r() * 120)} md/Botocore#1.34.${Math.floor(r() * 120)} ua/2.0 os/linux#5.10.${200 + Math.floor(r() * 20)}-${190 + Math.floor(r() * 20)}.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.${Math.floor(r() * 4)} md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.${Math.floor(r() * 120)}`,
-    () => `aws-sdk-go-v2/1.${24 + Math.floor(r() * 6)}.${Math.floor(r() * 5)} os/linux lang/go#1.22.${Math.floor(r() * 6)} md/GOOS#linux md/GOARCH#amd64 api/${pickOf(r, ["ec2", "s3", "sts", "kms", "sqs"])}#1.${Math.floor(r() * 160)}.0`,
-    () => `aws-sdk-java/2.25.${Math.floor(r() * 60)} Linux/5.10.${200 + Math.floor(r() * 20)}-${190 + Math.floor(r() * 20)}.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/21.0.${Math.floor(r() * 4)}+${Math.floor(r() * 12)}-LTS Java/21.0.${Math.floor(r() * 4)} vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/standard`,
-    () => `aws-sdk-js/3.${500 + Math.floor(r() * 100)}.0 ua/2.0 os/linux#5.10.${200 + Math.floor(r() * 20)} lang/js md/nodejs#20.${10 + Math.floor(r() * 8)}.0 api/${pickOf(r, ["s3", "dynamodb", "sqs", "secrets-manager", "ssm"])}#3.${500 + Math.floor(r() * 100)}.0 exec-env/AWS_ECS_FARGATE`,
+    () =>
+      `Boto3/1.34.${Math.floor(r() * 120)} md/Botocore#1.34.${Math.floor(r() * 120)} ua/2.0 os/linux#5.10.${200 + Math.floor(r() * 20)}-${190 + Math.floor(r() * 20)}.amzn2.x86_64 md/arch#x86_64 lang/python#3.12.${Math.floor(r() * 4)} md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.${Math.floor(r() * 120)}`,
+    () =>
+      `aws-sdk-go-v2/1.${24 + Math.floor(r() * 6)}.${Math.floor(r() * 5)} os/linux lang/go#1.22.${Math.floor(r() * 6)} md/GOOS#linux md/GOARCH#amd64 api/${pickOf(r, ["ec2", "s3", "sts", "kms", "sqs"])}#1.${Math.floor(r() * 160)}.0`,
+    () =>
+      `aws-sdk-java/2.25.${Math.floor(r() * 60)} Linux/5.10.${200 + Math.floor(r() * 20)}-${190 + Math.floor(r() * 20)}.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/21.0.${Math.floor(r() * 4)}+${Math.floor(r() * 12)}-LTS Java/21.0.${Math.floor(r() * 4)} vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/standard`,
+    () =>
+      `aws-sdk-js/3.${500 + Math.floor(r() * 100)}.0 ua/2.0 os/linux#5.10.${200 + Math.floor(r() * 20)} lang/js md/nodejs#20.${10 + Math.floor(r() * 8)}.0 api/${pickOf(r, ["s3", "dynamodb", "sqs", "secrets-manager", "ssm"])}#3.${500 + Math.floor(r() * 100)}.0 exec-env/AWS_ECS_FARGATE`,
   ])();
 const terraformUa = (r: R) =>
   `APN/1.0 HashiCorp/1.0 Terraform/1.${6 + Math.floor(r() * 3)}.${Math.floor(r() * 6)} (+https://www.terraform.io) terraform-provider-aws/5.${30 + Math.floor(r() * 20)}.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.${24 + Math.floor(r() * 4)}.0 os/linux lang/go#1.22.${Math.floor(r() * 5)} md/GOOS#linux md/GOARCH#amd64 api/${pickOf(r, ["ec2", "iam", "s3", "rds"])}#1.${Math.floor(r() * 160)}.0`;
@@ -120,32 +390,88 @@ function requestParameters(r: R, svc: string, api: string, account: string, regi
   const s = svc.slice(0, svc.indexOf("."));
   switch (s) {
     case "ec2":
-      if (api === "DescribeInstances") return r() < 0.5 ? { instancesSet: { items: [{ instanceId: `i-${hex(r, 17)}` }] }, filterSet: {} } : { instancesSet: {}, filterSet: { items: [{ name: "tag:Name", valueSet: { items: [{ value: `svc-${Math.floor(r() * 90)}` }] } }] }, maxResults: 1000 };
-      if (api === "RunInstances") return { instancesSet: { items: [{ imageId: `ami-${hex(r, 17)}`, minCount: 1, maxCount: 1 }] }, instanceType: pickOf(r, ["t3.micro", "m5.large", "c6i.xlarge", "r6g.2xlarge"]), blockDeviceMapping: {}, monitoring: { enabled: false }, disableApiTermination: false, disableApiStop: false, clientToken: uuid(r) };
-      return { maxResults: pickOf(r, [5, 100, 500, 1000]), filterSet: {}, [api.includes("Volume") ? "volumeSet" : api.includes("Security") ? "securityGroupIdSet" : "resourceIdSet"]: { items: [{ id: `${api.includes("Volume") ? "vol" : "sg"}-${hex(r, 17)}` }] } };
+      if (api === "DescribeInstances")
+        return r() < 0.5
+          ? { instancesSet: { items: [{ instanceId: `i-${hex(r, 17)}` }] }, filterSet: {} }
+          : { instancesSet: {}, filterSet: { items: [{ name: "tag:Name", valueSet: { items: [{ value: `svc-${Math.floor(r() * 90)}` }] } }] }, maxResults: 1000 };
+      if (api === "RunInstances")
+        return {
+          instancesSet: { items: [{ imageId: `ami-${hex(r, 17)}`, minCount: 1, maxCount: 1 }] },
+          instanceType: pickOf(r, ["t3.micro", "m5.large", "c6i.xlarge", "r6g.2xlarge"]),
+          blockDeviceMapping: {},
+          monitoring: { enabled: false },
+          disableApiTermination: false,
+          disableApiStop: false,
+          clientToken: uuid(r),
+        };
+      return {
+        maxResults: pickOf(r, [5, 100, 500, 1000]),
+        filterSet: {},
+        [api.includes("Volume") ? "volumeSet" : api.includes("Security") ? "securityGroupIdSet" : "resourceIdSet"]: {
+          items: [{ id: `${api.includes("Volume") ? "vol" : "sg"}-${hex(r, 17)}` }],
+        },
+      };
     case "s3":
-      return api === "ListBuckets" ? { Host: `s3.${region}.amazonaws.com` } : { bucketName: `${pickOf(r, ["logs", "data", "artifacts", "backups", "web", "ml", "tfstate"])}-${account.slice(0, 4)}-${Math.floor(r() * 40)}`, Host: `s3.${region}.amazonaws.com`, [api.slice(3).toLowerCase()]: "" };
+      return api === "ListBuckets"
+        ? { Host: `s3.${region}.amazonaws.com` }
+        : {
+            bucketName: `${pickOf(r, ["logs", "data", "artifacts", "backups", "web", "ml", "tfstate"])}-${account.slice(0, 4)}-${Math.floor(r() * 40)}`,
+            Host: `s3.${region}.amazonaws.com`,
+            [api.slice(3).toLowerCase()]: "",
+          };
     case "sts":
       if (api === "GetCallerIdentity") return null;
-      if (api.startsWith("AssumeRole")) return { roleArn: `arn:aws:iam::${pickOf(r, ACCOUNTS)}:role/${pickOf(r, ["deploy", "readonly-audit", "OrganizationAccountAccessRole", "data-pipeline", "cross-account-backup"])}`, roleSessionName: `${id}-${Math.floor(r() * 1e9)}`, durationSeconds: pickOf(r, [900, 3600, 43200]) };
+      if (api.startsWith("AssumeRole"))
+        return {
+          roleArn: `arn:aws:iam::${pickOf(r, ACCOUNTS)}:role/${pickOf(r, ["deploy", "readonly-audit", "OrganizationAccountAccessRole", "data-pipeline", "cross-account-backup"])}`,
+          roleSessionName: `${id}-${Math.floor(r() * 1e9)}`,
+          durationSeconds: pickOf(r, [900, 3600, 43200]),
+        };
       return { durationSeconds: 3600 };
     case "kms":
-      return { keyId: `arn:aws:kms:${region}:${account}:key/${uuid(r)}`, encryptionAlgorithm: "SYMMETRIC_DEFAULT", ...(api === "Decrypt" || api === "GenerateDataKey" ? { encryptionContext: { "aws:s3:arn": `arn:aws:s3:::data-${account.slice(0, 4)}-${Math.floor(r() * 40)}/${hex(r, 12)}` } } : {}) };
+      return {
+        keyId: `arn:aws:kms:${region}:${account}:key/${uuid(r)}`,
+        encryptionAlgorithm: "SYMMETRIC_DEFAULT",
+        ...(api === "Decrypt" || api === "GenerateDataKey"
+          ? { encryptionContext: { "aws:s3:arn": `arn:aws:s3:::data-${account.slice(0, 4)}-${Math.floor(r() * 40)}/${hex(r, 12)}` } }
+          : {}),
+      };
     case "logs":
-      return { logGroupName: `/aws/${pickOf(r, ["lambda", "ecs", "eks", "rds"])}/${pickOf(r, ["api", "worker", "auth", "billing", "search"])}-${Math.floor(r() * 30)}`, ...(api === "CreateLogStream" ? { logStreamName: `${new Date().getUTCFullYear()}/${hex(r, 32)}` } : {}) };
+      return {
+        logGroupName: `/aws/${pickOf(r, ["lambda", "ecs", "eks", "rds"])}/${pickOf(r, ["api", "worker", "auth", "billing", "search"])}-${Math.floor(r() * 30)}`,
+        ...(api === "CreateLogStream" ? { logStreamName: `${new Date().getUTCFullYear()}/${hex(r, 32)}` } : {}),
+      };
     case "ssm":
-      if (api === "UpdateInstanceInformation") return { instanceId: `i-${hex(r, 17)}`, agentVersion: `3.3.${Math.floor(r() * 999)}.0`, agentName: "amazon-ssm-agent", platformType: "Linux", platformName: "Amazon Linux", platformVersion: "2023", iPAddress: privIp(r), computerName: `ip-10-0-${Math.floor(r() * 255)}-${Math.floor(r() * 255)}.ec2.internal`, agentStatus: "Active" };
-      return { name: `/${pickOf(r, ["prod", "staging", "shared"])}/${pickOf(r, ["db", "api", "queue", "cache"])}/${pickOf(r, ["url", "password", "host", "token"])}`, withDecryption: r() < 0.5 };
+      if (api === "UpdateInstanceInformation")
+        return {
+          instanceId: `i-${hex(r, 17)}`,
+          agentVersion: `3.3.${Math.floor(r() * 999)}.0`,
+          agentName: "amazon-ssm-agent",
+          platformType: "Linux",
+          platformName: "Amazon Linux",
+          platformVersion: "2023",
+          iPAddress: privIp(r),
+          computerName: `ip-10-0-${Math.floor(r() * 255)}-${Math.floor(r() * 255)}.ec2.internal`,
+          agentStatus: "Active",
+        };
+      return {
+        name: `/${pickOf(r, ["prod", "staging", "shared"])}/${pickOf(r, ["db", "api", "queue", "cache"])}/${pickOf(r, ["url", "password", "host", "token"])}`,
+        withDecryption: r() < 0.5,
+      };
     case "secretsmanager":
       return { secretId: `arn:aws:secretsmanager:${region}:${account}:secret:${pickOf(r, ["prod", "staging"])}/${pickOf(r, ["db", "api-key", "oauth"])}-${upper(r, 6)}` };
     case "lambda":
       return { functionName: `${pickOf(r, ["ingest", "resize", "notify", "auth", "etl"])}-${Math.floor(r() * 25)}`, ...(api.startsWith("List") ? { maxItems: 50 } : {}) };
     case "iam":
-      return api.startsWith("List") ? { maxItems: 100, ...(api.includes("Role") ? { roleName: `app-role-${Math.floor(r() * 500)}` } : {}) } : { roleName: `app-role-${Math.floor(r() * 500)}` };
+      return api.startsWith("List")
+        ? { maxItems: 100, ...(api.includes("Role") ? { roleName: `app-role-${Math.floor(r() * 500)}` } : {}) }
+        : { roleName: `app-role-${Math.floor(r() * 500)}` };
     case "dynamodb":
       return api === "ListTables" ? null : { tableName: `${pickOf(r, ["orders", "sessions", "users", "events"])}-${Math.floor(r() * 12)}` };
     case "monitoring":
-      return api === "PutMetricData" ? { namespace: pickOf(r, ["CWAgent", "App/Custom", "ECS/ContainerInsights"]) } : { startTime: "2024-03-01T00:00:00Z", endTime: "2024-03-01T01:00:00Z", maxDatapoints: 1440 };
+      return api === "PutMetricData"
+        ? { namespace: pickOf(r, ["CWAgent", "App/Custom", "ECS/ContainerInsights"]) }
+        : { startTime: "2024-03-01T00:00:00Z", endTime: "2024-03-01T01:00:00Z", maxDatapoints: 1440 };
     case "ecr":
       return api === "GetAuthorizationToken" ? null : { repositoryName: `${pickOf(r, ["api", "worker", "web"])}-${Math.floor(r() * 10)}`, registryId: account };
     case "cloudtrail":
@@ -216,7 +542,14 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
         call(rr, _t, _region) {
           const ua = skewed(rr, uas);
           const fromConsole = ua.startsWith("Mozilla");
-          const ui: Record<string, unknown> = { type: "IAMUser", principalId, arn: `arn:aws:iam::${account}:user/${person}`, accountId: account, accessKeyId: fromConsole ? "ASIA" + upper(rr, 16) : skewed(rr, keys), userName: person };
+          const ui: Record<string, unknown> = {
+            type: "IAMUser",
+            principalId,
+            arn: `arn:aws:iam::${account}:user/${person}`,
+            accountId: account,
+            accessKeyId: fromConsole ? "ASIA" + upper(rr, 16) : skewed(rr, keys),
+            userName: person,
+          };
           if (fromConsole) ui.sessionContext = { attributes: { creationDate: "2024-03-01T08:00:00Z", mfaAuthenticated: "true" } };
           const [svc, api] = APIS[skewed(rr, apis)]!;
           return { userIdentity: ui, svc, api, ip: skewed(rr, ips), ua: fromConsole || rr() < 0.5 ? ua : `${ua} command/${pickOf(rr, CLI_COMMANDS)}`, console: fromConsole, tls };
@@ -251,7 +584,13 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
             accountId: account,
             accessKeyId: "ASIA" + upper(rr, 16),
             sessionContext: {
-              sessionIssuer: { type: "Role", principalId: roleId, arn: `arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/${ssoPath}${role}`, accountId: account, userName: role },
+              sessionIssuer: {
+                type: "Role",
+                principalId: roleId,
+                arn: `arn:aws:iam::${account}:role/aws-reserved/sso.amazonaws.com/${ssoPath}${role}`,
+                accountId: account,
+                userName: role,
+              },
               webIdFederationData: {},
               attributes: { creationDate: "2024-03-01T08:00:00Z", mfaAuthenticated: "false" },
             },
@@ -301,7 +640,10 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
       // CI through web identity (GitHub Actions, Terraform): many public addresses, one session per run.
       const role = `${pickOf(r, ["github-actions", "gha-deploy", "terraform-ci", "gitlab-ci"])}-${i}`;
       const roleId = "AROA" + upper(r, 17);
-      const ips = Array.from({ length: 20 + Math.floor(r() * 200) }, () => `${pickOf(r, ["4.175", "20.57", "20.98", "40.80", "52.176", "104.45", "172.183", "191.235"])}.${Math.floor(r() * 255)}.${Math.floor(r() * 254) + 1}`);
+      const ips = Array.from(
+        { length: 20 + Math.floor(r() * 200) },
+        () => `${pickOf(r, ["4.175", "20.57", "20.98", "40.80", "52.176", "104.45", "172.183", "191.235"])}.${Math.floor(r() * 255)}.${Math.floor(r() * 254) + 1}`,
+      );
       const uas = Array.from({ length: 1 + Math.floor(r() * 3) }, () => (r() < 0.6 ? terraformUa(r) : cliUa(r)));
       const apis = apiMix(r, 15 + Math.floor(r() * 45), []);
       out.push({
@@ -329,7 +671,10 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
       });
     } else if (kind < 0.8) {
       // A role of another account, assumed across (the caller's account differs from the recipient).
-      const from = pickOf(r, ACCOUNTS.filter((a) => a !== account));
+      const from = pickOf(
+        r,
+        ACCOUNTS.filter((a) => a !== account),
+      );
       const role = `cross-account-${pickOf(r, ["audit", "backup", "deploy", "monitoring"])}-${i}`;
       const roleId = "AROA" + upper(r, 17);
       const ips = Array.from({ length: 1 + Math.floor(r() * 10) }, () => `${pubNet(r)}.${Math.floor(r() * 254) + 1}`);
@@ -347,7 +692,11 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
             arn: `arn:aws:sts::${account}:assumed-role/${role}/${session}`,
             accountId: account,
             accessKeyId: "ASIA" + upper(rr, 16),
-            sessionContext: { sessionIssuer: { type: "Role", principalId: roleId, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role }, webIdFederationData: {}, attributes: { creationDate: "2024-03-01T00:00:00Z", mfaAuthenticated: "false" } },
+            sessionContext: {
+              sessionIssuer: { type: "Role", principalId: roleId, arn: `arn:aws:iam::${account}:role/${role}`, accountId: account, userName: role },
+              webIdFederationData: {},
+              attributes: { creationDate: "2024-03-01T00:00:00Z", mfaAuthenticated: "false" },
+            },
           };
           const [svc, api] = APIS[skewed(rr, apis)]!;
           return { userIdentity: ui, svc, api, ip: skewed(rr, ips), ua, tls };
@@ -355,7 +704,23 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
       });
     } else if (kind < 0.995) {
       // An AWS service acting for the account.
-      const svcName = pickOf(r, ["lambda", "ec2", "config", "cloudformation", "autoscaling", "elasticloadbalancing", "ecs", "ssm", "backup", "guardduty", "access-analyzer", "trustedadvisor", "sso", "organizations", "resource-explorer-2"]);
+      const svcName = pickOf(r, [
+        "lambda",
+        "ec2",
+        "config",
+        "cloudformation",
+        "autoscaling",
+        "elasticloadbalancing",
+        "ecs",
+        "ssm",
+        "backup",
+        "guardduty",
+        "access-analyzer",
+        "trustedadvisor",
+        "sso",
+        "organizations",
+        "resource-explorer-2",
+      ]);
       const invokedBy = `${svcName}.amazonaws.com`;
       const apis = apiMix(r, 3 + Math.floor(r() * 20), []);
       out.push({
@@ -378,7 +743,22 @@ export function makeRealisticIdentities(r: R, n: number): RealisticIdentity[] {
         weight: weight * 0.05,
         call(rr) {
           const [svc, api] = APIS[skewed(rr, apis)]!;
-          return { userIdentity: { type: "Root", principalId: account, arn: `arn:aws:iam::${account}:root`, accountId: account, accessKeyId: "ASIA" + upper(rr, 16), sessionContext: { attributes: { creationDate: "2024-03-01T08:00:00Z", mfaAuthenticated: "true" } } }, svc, api, ip: skewed(rr, ips), ua, console: true, tls };
+          return {
+            userIdentity: {
+              type: "Root",
+              principalId: account,
+              arn: `arn:aws:iam::${account}:root`,
+              accountId: account,
+              accessKeyId: "ASIA" + upper(rr, 16),
+              sessionContext: { attributes: { creationDate: "2024-03-01T08:00:00Z", mfaAuthenticated: "true" } },
+            },
+            svc,
+            api,
+            ip: skewed(rr, ips),
+            ua,
+            console: true,
+            tls,
+          };
         },
       });
     }
@@ -413,22 +793,36 @@ export function realisticRecord(r: R, id: RealisticIdentity, t: number, region: 
   };
   if (err) {
     rec.errorCode = err[0];
-    if (err[1]) rec.errorMessage = err[1].replaceAll("{arn}", String(c.userIdentity.arn ?? "")).replaceAll("{api}", `${svc.slice(0, svc.indexOf("."))}:${c.api}`).replaceAll("{res}", resource);
+    if (err[1])
+      rec.errorMessage = err[1]
+        .replaceAll("{arn}", String(c.userIdentity.arn ?? ""))
+        .replaceAll("{api}", `${svc.slice(0, svc.indexOf("."))}:${c.api}`)
+        .replaceAll("{res}", resource);
   }
   rec.requestParameters = requestParameters(r, svc, c.api, id.account, region, String(c.userIdentity.principalId ?? "svc").slice(-12));
   rec.responseElements =
     err || READ.test(c.api)
       ? null
       : c.api.startsWith("AssumeRole")
-        ? { credentials: { accessKeyId: "ASIA" + upper(r, 16), sessionToken: hex(r, 96), expiration: "Mar 1, 2024, 1:00:00 PM" }, assumedRoleUser: { assumedRoleId: `AROA${upper(r, 17)}:${hex(r, 8)}`, arn: `arn:aws:sts::${id.account}:assumed-role/deploy/${hex(r, 8)}` } }
+        ? {
+            credentials: { accessKeyId: "ASIA" + upper(r, 16), sessionToken: hex(r, 96), expiration: "Mar 1, 2024, 1:00:00 PM" },
+            assumedRoleUser: { assumedRoleId: `AROA${upper(r, 17)}:${hex(r, 8)}`, arn: `arn:aws:sts::${id.account}:assumed-role/deploy/${hex(r, 8)}` },
+          }
         : r() < 0.5
           ? { requestId: uuid(r) }
           : null;
-  if (r() < 0.05) rec.additionalEventData = { SignatureVersion: "SigV4", CipherSuite: "ECDHE-RSA-AES128-GCM-SHA256", bytesTransferredIn: Math.floor(r() * 1000), AuthenticationMethod: "AuthHeader" };
+  if (r() < 0.05)
+    rec.additionalEventData = {
+      SignatureVersion: "SigV4",
+      CipherSuite: "ECDHE-RSA-AES128-GCM-SHA256",
+      bytesTransferredIn: Math.floor(r() * 1000),
+      AuthenticationMethod: "AuthHeader",
+    };
   rec.requestID = uuid(r);
   rec.eventID = uuid(r);
   rec.readOnly = READ.test(c.api);
-  if (svc === "kms.amazonaws.com" && (c.api === "Decrypt" || c.api === "GenerateDataKey")) rec.resources = [{ accountId: id.account, type: "AWS::KMS::Key", ARN: `arn:aws:kms:${region}:${id.account}:key/${uuid(r)}` }];
+  if (svc === "kms.amazonaws.com" && (c.api === "Decrypt" || c.api === "GenerateDataKey"))
+    rec.resources = [{ accountId: id.account, type: "AWS::KMS::Key", ARN: `arn:aws:kms:${region}:${id.account}:key/${uuid(r)}` }];
   rec.eventType = c.api === "ConsoleLogin" ? "AwsConsoleSignIn" : "AwsApiCall";
   rec.managementEvent = true;
   rec.recipientAccountId = id.account;
@@ -441,4 +835,3 @@ export function realisticRecord(r: R, id: RealisticIdentity, t: number, region: 
   if (c.console) rec.sessionCredentialFromConsole = "true";
   return rec;
 }
-

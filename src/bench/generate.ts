@@ -34,7 +34,6 @@ export interface GenerateOptions {
   profile?: BenchProfile;
 }
 
-
 const APIS: Array<[string, string, number]> = [
   ["ec2.amazonaws.com", "DescribeInstances", 40],
   ["ec2.amazonaws.com", "DescribeSecurityGroups", 10],

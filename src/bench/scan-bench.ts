@@ -109,7 +109,11 @@ async function main(): Promise<void> {
     `data: profile ${profile}, ${g.events.toLocaleString()} events in ${g.files} gzipped files (${(g.bytes / 1e6).toFixed(1)} MB) under ${dir}` +
       ` [ready in ${((Date.now() - t0) / 1000).toFixed(1)} s]`,
   );
-  console.log(`machine: ${cores} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg().map((x) => x.toFixed(2)).join(" ")} at the start`);
+  console.log(
+    `machine: ${cores} cores (${cpus()[0]?.model ?? "?"}), load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")} at the start`,
+  );
 
   // The report goes outside the input folder: inside it, the next scan would read it as a
   // (non-CloudTrail) input file. A report left there by an older bench is removed for that reason.
@@ -188,19 +192,35 @@ async function main(): Promise<void> {
   const perCpu = (xs: Array<{ cpuMs: number }>, events: number) => xs.map((x) => events / (x.cpuMs / 1000));
   const ev = parse[0]?.events ?? NaN;
   console.log(`wall clock, min / median / max of ${rounds} rounds (each a whole process, start-up included):`);
-  if (ceiling) console.log(`  (a) gunzip + JSON.parse alone:      ${spread(parse.map((x) => x.ms), secs)}; ${spread(perCpu(parse, ev), (x) => Math.round(x).toLocaleString())} events per CPU-second; peak RSS ${Math.max(...parse.map((x) => x.rssMb)).toFixed(0)} MB`);
+  if (ceiling)
+    console.log(
+      `  (a) gunzip + JSON.parse alone:      ${spread(
+        parse.map((x) => x.ms),
+        secs,
+      )}; ${spread(perCpu(parse, ev), (x) => Math.round(x).toLocaleString())} events per CPU-second; peak RSS ${Math.max(...parse.map((x) => x.rssMb)).toFixed(0)} MB`,
+    );
   for (const n of threads) {
     const xs = scans.get(n)!;
     console.log(
-      `  (b) trailhound scan, ${n} thread${n === 1 ? ": " : "s:"}      ${spread(xs.map((x) => x.ms), secs)}; CPU ${spread(xs.map((x) => x.cpuMs), secs)}; ` +
-        `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB`,
+      `  (b) trailhound scan, ${n} thread${n === 1 ? ": " : "s:"}      ${spread(
+        xs.map((x) => x.ms),
+        secs,
+      )}; CPU ${spread(
+        xs.map((x) => x.cpuMs),
+        secs,
+      )}; ` + `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB`,
     );
   }
   for (const n of duck) {
     const xs = ducks.get(n)!;
     console.log(
-      `  (c) DuckDB per identity, ${n} thread${n === 1 ? ": " : "s:"} ${spread(xs.map((x) => x.ms), secs)}; CPU ${spread(xs.map((x) => x.cpuMs), secs)}; ` +
-        `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB; ${xs[0]!.identities.toLocaleString()} identities, ${xs[0]!.events.toLocaleString()} events`,
+      `  (c) DuckDB per identity, ${n} thread${n === 1 ? ": " : "s:"} ${spread(
+        xs.map((x) => x.ms),
+        secs,
+      )}; CPU ${spread(
+        xs.map((x) => x.cpuMs),
+        secs,
+      )}; ` + `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB; ${xs[0]!.identities.toLocaleString()} identities, ${xs[0]!.events.toLocaleString()} events`,
     );
   }
   console.log(`ratios, min / median / max over the rounds (above 1: trailhound is faster):`);
@@ -209,22 +229,42 @@ async function main(): Promise<void> {
     const xs = scans.get(n)!;
     for (const d of duck) {
       const ys = ducks.get(d)!;
-      console.log(`  DuckDB ${d} thread${d === 1 ? "" : "s"} / trailhound ${n} thread${n === 1 ? "" : "s"}, wall clock: ${spread(xs.map((x, i) => ys[i]!.ms / x.ms), r3)}`);
+      console.log(
+        `  DuckDB ${d} thread${d === 1 ? "" : "s"} / trailhound ${n} thread${n === 1 ? "" : "s"}, wall clock: ${spread(
+          xs.map((x, i) => ys[i]!.ms / x.ms),
+          r3,
+        )}`,
+      );
     }
-    if (n !== n1) console.log(`  trailhound 1 thread / ${n} threads, wall clock: ${spread(xs.map((x, i) => base[i]!.ms / x.ms), r3)}`);
+    if (n !== n1)
+      console.log(
+        `  trailhound 1 thread / ${n} threads, wall clock: ${spread(
+          xs.map((x, i) => base[i]!.ms / x.ms),
+          r3,
+        )}`,
+      );
   }
-  const cpuRatios = !ceiling ? [] : base.map((x, i) => ev / (parse[i]!.cpuMs / 1000) > 0 ? x.records / (x.cpuMs / 1000) / (ev / (parse[i]!.cpuMs / 1000)) : NaN);
+  const cpuRatios = !ceiling ? [] : base.map((x, i) => (ev / (parse[i]!.cpuMs / 1000) > 0 ? x.records / (x.cpuMs / 1000) / (ev / (parse[i]!.cpuMs / 1000)) : NaN));
   const cpuRatio = ceiling ? median(cpuRatios) : NaN;
   if (ceiling) {
     console.log(`  (b) ${n1} thread${n1 === 1 ? "" : "s"} / (a), per CPU-second (the one-core figure with 1 thread; goal >= 0.70): ${spread(cpuRatios, r3)}`);
-    console.log(`  (b) ${n1} thread${n1 === 1 ? "" : "s"} / (a), wall clock: ${spread(base.map((x, i) => (parse[i]!.ms / x.ms) * (x.records / parse[i]!.events)), r3)}`);
+    console.log(
+      `  (b) ${n1} thread${n1 === 1 ? "" : "s"} / (a), wall clock: ${spread(
+        base.map((x, i) => (parse[i]!.ms / x.ms) * (x.records / parse[i]!.events)),
+        r3,
+      )}`,
+    );
   }
   const rssMb = Math.max(...base.map((x) => x.rssMb));
   console.log(
     `(b): ${last.records.toLocaleString()} records, ${last.findings} findings, ${last.inWindow.toLocaleString()} events in window, ` +
       `${last.nonCloudTrail} non-CloudTrail files; peak RSS ${rssMb.toFixed(0)} MB (goal < 1024 MB)`,
   );
-  console.log(`input size on disk: ${(dirSize(dir) / 1e6).toFixed(1)} MB; byte walk used by (b): ${walkKind}; load average at the end ${loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+  console.log(
+    `input size on disk: ${(dirSize(dir) / 1e6).toFixed(1)} MB; byte walk used by (b): ${walkKind}; load average at the end ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
   rmSync(outDir, { recursive: true, force: true });
   if ((ceiling && n1 === 1 && cpuRatio < 0.7) || !(rssMb < 1024)) process.exitCode = 1;
 }

@@ -27,7 +27,9 @@ export function scanThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
   if (v === undefined || v.trim() === "") return Math.max(1, Math.min(MAX_SCAN_THREADS, availableParallelism()));
   const n = Number(v);
   if (!Number.isInteger(n) || n < 1 || n > MAX_SCAN_THREADS)
-    throw new LimitSettingError(`TRAILHOUND_SCAN_THREADS=${JSON.stringify(v)}: expected a whole number of threads between 1 and ${MAX_SCAN_THREADS} (default: the machine's cores; 1: no worker threads)`);
+    throw new LimitSettingError(
+      `TRAILHOUND_SCAN_THREADS=${JSON.stringify(v)}: expected a whole number of threads between 1 and ${MAX_SCAN_THREADS} (default: the machine's cores; 1: no worker threads)`,
+    );
   return n;
 }
 

@@ -19,9 +19,7 @@ export interface ReadJob {
 }
 
 /** What the worker answers. */
-export type ReadReply =
-  | { seq: number; kind: "main" }
-  | { seq: number; kind: "bytes"; buffer: ArrayBuffer; offset: number; length: number; rawLength: number; prepared: unknown };
+export type ReadReply = { seq: number; kind: "main" } | { seq: number; kind: "bytes"; buffer: ArrayBuffer; offset: number; length: number; rawLength: number; prepared: unknown };
 
 export interface ReadWorkerData {
   maxBytes: number;

@@ -66,7 +66,15 @@ describe("reading files in worker threads", () => {
     const many = Array.from({ length: 3000 }, (_, i) => rec(i));
     writeFileSync(join(odd, "plain.json"), JSON.stringify({ Records: many.slice(0, 50) }));
     writeFileSync(join(odd, "array.json.gz"), gzipSync(JSON.stringify(many.slice(50, 80))));
-    writeFileSync(join(odd, "lines.jsonl.gz"), gzipSync(many.slice(80, 120).map((r) => JSON.stringify(r)).join("\n")));
+    writeFileSync(
+      join(odd, "lines.jsonl.gz"),
+      gzipSync(
+        many
+          .slice(80, 120)
+          .map((r) => JSON.stringify(r))
+          .join("\n"),
+      ),
+    );
     writeFileSync(join(odd, "not-cloudtrail.json"), JSON.stringify({ hello: "world" }));
     writeFileSync(join(odd, "corrupt.json.gz"), gzipSync(JSON.stringify({ Records: many.slice(120, 200) })).subarray(0, 300));
     writeFileSync(join(odd, "damaged.json"), `{"Records":[${JSON.stringify(rec(1))},{"eventTime":`);
@@ -74,7 +82,10 @@ describe("reading files in worker threads", () => {
     const noise = Buffer.alloc(200_000);
     const r = rng(3);
     for (let i = 0; i < noise.length; i++) noise[i] = Math.floor(r() * 256);
-    writeFileSync(join(odd, "large.json.gz"), gzipSync(JSON.stringify({ Records: many.slice(200).map((x, i) => ({ ...x, noise: noise.toString("base64", i * 60, i * 60 + 60) })) })));
+    writeFileSync(
+      join(odd, "large.json.gz"),
+      gzipSync(JSON.stringify({ Records: many.slice(200).map((x, i) => ({ ...x, noise: noise.toString("base64", i * 60, i * 60 + 60) })) })),
+    );
 
     for (const set of [
       { name: "real files", files: await listInputFiles([join(dir, "invictus"), join(dir, "otrf"), odd]), now: Date.parse("2023-07-12T00:00:00Z") },
