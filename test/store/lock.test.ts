@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { acquireLock, processStartTime } from "../../src/store/durable-file.js";
+import { acquireLock, processStartTime } from "../../src/store/lock.js";
 import { TrailStore } from "../../src/store/store.js";
 import { transpileToTemp } from "../helpers/transpile.js";
 
