@@ -223,9 +223,8 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   emit({ t: at(5, 3) + MIN, who: user("reporting-bot"), api: "ses:PutAccountDetails", ip: IP.attackerVps, ua: UA.attacker, rp: { mailType: "MARKETING", websiteURL: "https://x.example" }, label: atk("email-abuse") });
 
   // 8. Before mining, the leaked key looks around regions nobody in the account uses.
-  ["eu-north-1", "sa-east-1", "ap-south-2"].forEach((region, i) =>
-    emit({ t: at(3, 21) + i * MIN, who: user("reporting-bot"), api: "ec2:DescribeSpotPriceHistory", region, ip: IP.attackerVps, ua: UA.attacker, label: atk("region-sweep") }),
-  );
+  for (const [i, region] of ["eu-north-1", "sa-east-1", "ap-south-2"].entries())
+    emit({ t: at(3, 21) + i * MIN, who: user("reporting-bot"), api: "ec2:DescribeSpotPriceHistory", region, ip: IP.attackerVps, ua: UA.attacker, label: atk("region-sweep") });
   // 9. A server-side request forgery in the orders service: its own credentials, from its own NAT
   // address, read 30 secrets it never read (it reads one secret hundreds of times a day).
   for (let i = 0; i < 30; i++)
