@@ -1,0 +1,145 @@
+/**
+ * The warm path (issue 17), the first part of `npm run bench:store`: a new day scanned against a
+ * stored 30-day baseline, against the same scan without the store. Generates (src/bench/generate.ts)
+ * 31 days of S3-style files over 5,000 identities, scans the first 30 days once into a store, then
+ * alternates over the rounds:
+ *   (cold) `trailhound scan --input <day 31> --no-store`, and
+ *   (warm) `trailhound scan --input <day 31> --store <a fresh copy of the 30-day store>`
+ * (load the store, read the stored baselines of the identities the day touches, scan, save), each
+ * the real CLI in its own process, and prints warm/cold per round (wall clock and CPU time) with
+ * min/median/max. Goal: warm within 1.2x of cold.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generate } from "./generate.js";
+
+export interface WarmOptions {
+  /** Where the data and the 30-day store go (kept between runs: generated once). */
+  dir: string;
+  identities: number;
+  /** Events over the 31 days. */
+  events: number;
+  rounds: number;
+}
+
+interface Run {
+  ms: number;
+  cpuMs: number;
+  rssMb: number;
+}
+
+/** Day folders (AWSLogs/<account>/CloudTrail/<region>/YYYY/MM/DD), in date order. */
+function dayFolders(root: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string, depth: number) => {
+    for (const e of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      if (!e.isDirectory()) continue;
+      if (depth === 6) out.push(join(d, e.name));
+      else walk(join(d, e.name), depth + 1);
+    }
+  };
+  walk(root, 1);
+  return out;
+}
+
+function scan(cli: string, args: string[]): Run {
+  const t = process.hrtime.bigint();
+  const r = spawnSync(process.execPath, [cli, "scan", ...args, "--format", "json", "--no-progress"], {
+    encoding: "utf8",
+    env: { ...process.env, TRAILHOUND_REPORT_RSS: "1" },
+    maxBuffer: 1 << 26,
+  });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.status !== 0) throw new Error(`scan ${args.join(" ")} failed (exit ${r.status}): ${r.stderr}`);
+  const m = /maxRSS=(\d+) cpuMs=(\d+)/.exec(r.stderr);
+  return { ms, cpuMs: m ? Number(m[2]) : NaN, rssMb: m ? Number(m[1]) / 1024 : NaN };
+}
+
+function sizeOf(p: string): number {
+  let n = 0;
+  for (const e of readdirSync(p, { withFileTypes: true })) {
+    const q = join(p, e.name);
+    n += e.isDirectory() ? sizeOf(q) : statSync(q).size;
+  }
+  return n;
+}
+
+export async function warmPath(o: WarmOptions): Promise<{ wall: number; cpu: number }> {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const cli = join(here, "..", "cli.js");
+  const dataDir = resolve(o.dir, `data-e${o.events}-i${o.identities}`);
+  const t0 = Date.now();
+  const g = await generate({ dir: dataDir, events: o.events, identities: o.identities, days: 31, perFile: 1000 });
+  const days = dayFolders(join(dataDir, "AWSLogs"));
+  if (days.length < 32) throw new Error(`expected 32 day folders under ${dataDir}, found ${days.length}`);
+  // A file is filed under the day its span ends: the last folder holds the 31st day's last file only.
+  const history = days.slice(0, days.length - 2);
+  const today = days.slice(days.length - 2);
+  console.log(
+    `warm path: ${g.events.toLocaleString()} events over ${o.identities.toLocaleString()} identities and 31 days (${g.files} files) ` +
+      `under ${dataDir} [ready in ${((Date.now() - t0) / 1000).toFixed(1)} s]`,
+  );
+  // The 30-day store, built once (its folder is removed when the data changes with the options).
+  const baseStore = join(o.dir, `store-e${o.events}-i${o.identities}`);
+  let built = false;
+  try {
+    built = statSync(join(baseStore, "done")).isFile();
+  } catch {
+    built = false;
+  }
+  if (!built) {
+    rmSync(baseStore, { recursive: true, force: true });
+    const t = Date.now();
+    const out = join(tmpdir(), `trailhound-warm-${process.pid}.json`);
+    // Trained over the 30 days (the window: the 30th day).
+    scan(cli, ["--input", ...history, "--store", baseStore, "--out", out]);
+    rmSync(out, { force: true });
+    writeFileSync(join(baseStore, "done"), "built by the warm-path bench\n");
+    console.log(`30-day store built in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+  }
+  console.log(`stored baseline: ${(sizeOf(baseStore) / 1e6).toFixed(1)} MB on disk (with backups)`);
+  const todayFiles = today.reduce((n, d) => n + readdirSync(d).length, 0);
+  console.log(`the new day: ${todayFiles} files in ${today.join(" and ")}`);
+
+  const work = mkdtempSync(join(tmpdir(), "trailhound-warm-bench-"));
+  const cold: Run[] = [];
+  const warm: Run[] = [];
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      // The order alternates too, so that neither side always runs first.
+      const order = r % 2 === 0 ? ["cold", "warm"] : ["warm", "cold"];
+      for (const side of order) {
+        if (side === "cold") cold.push(scan(cli, ["--input", ...today, "--no-store", "--out", join(work, "cold.json")]));
+        else {
+          const store = join(work, `store-${r}`);
+          cpSync(baseStore, store, { recursive: true });
+          rmSync(join(store, "done"), { force: true });
+          warm.push(scan(cli, ["--input", ...today, "--store", store, "--out", join(work, "warm.json")]));
+          rmSync(store, { recursive: true, force: true });
+        }
+      }
+      const c = cold[r]!,
+        w = warm[r]!;
+      console.log(
+        `round ${r + 1}/${o.rounds} (load average ${loadavg()[0]!.toFixed(1)}): cold ${c.ms.toFixed(0)} ms (CPU ${c.cpuMs} ms), ` +
+          `warm ${w.ms.toFixed(0)} ms (CPU ${w.cpuMs} ms); warm/cold ${(w.ms / c.ms).toFixed(3)} wall, ${(w.cpuMs / c.cpuMs).toFixed(3)} CPU`,
+      );
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const mmm = (xs: number[]) => `min ${Math.min(...xs).toFixed(3)}, median ${median(xs).toFixed(3)}, max ${Math.max(...xs).toFixed(3)}`;
+  const wall = cold.map((c, i) => warm[i]!.ms / c.ms);
+  const cpu = cold.map((c, i) => warm[i]!.cpuMs / c.cpuMs);
+  console.log(`warm/cold, wall clock: ${mmm(wall)} of ${o.rounds} rounds (goal <= 1.2: ${median(wall) <= 1.2 ? "met" : "NOT met"})`);
+  console.log(`warm/cold, CPU time:   ${mmm(cpu)}`);
+  console.log(`peak RSS: cold ${Math.max(...cold.map((c) => c.rssMb)).toFixed(0)} MB, warm ${Math.max(...warm.map((c) => c.rssMb)).toFixed(0)} MB`);
+  return { wall: median(wall), cpu: median(cpu) };
+}
