@@ -8,7 +8,8 @@ export default defineConfig({
     pool: "forks",
     // Every report a test builds is checked against schema/report.schema.json.
     setupFiles: ["test/setup/report-schema.ts"],
-    // `npm test` runs everything but the slow tests; `npm run test:all` (CI) runs them too.
+    // `npm test` runs everything but the slow tests; `npm run test:all` (CI) runs them too, through
+    // `npm run test:slow` (scripts/test-slow.mjs: only the files that declare the tag).
     // Mark a test `it("...", { tags: ["slow"] }, ...)`, a whole file with a `// @module-tag slow` line.
     // Slow tests get more time: a busy 2-core machine (load average 18) ran the crash test past 60 s.
     tags: [{ name: "slow", description: "crash, SQL-equivalence, fuzz and long-history tests (npm run test:slow)", timeout: 180_000 }],
