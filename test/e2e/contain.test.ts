@@ -6,7 +6,7 @@ import nock from "nock";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { findingBlocks } from "../../src/slack/views/finding.js";
 import { ACCOUNT, KEY, awsEnv, fakeAws, finding, memoryEvents, rootFinding } from "../respond/support.js";
-import { buttonClick, CHANNEL, homeOpened, startTestBot, TEAM, USER, type TestBot } from "../slack/support/harness.js";
+import { buttonClick, CHANNEL, homeOpened, startTestBot, TEAM, USER, viewSubmission, type TestBot } from "../slack/support/harness.js";
 import type { Finding } from "../../src/scan/report-types.js";
 
 const R1 = "U0RESP1";
@@ -47,41 +47,19 @@ function message(f: Finding) {
 }
 
 function submission(viewId: string, privateMetadata: string, user: string, action: string | null, dryRun = false, team = TEAM): Record<string, unknown> {
-  return {
-    type: "view_submission",
-    team: { id: team, domain: "acme" },
-    user: { id: user, username: user.toLowerCase(), name: user.toLowerCase(), team_id: team },
-    api_app_id: "A0TEST",
-    token: "vtok123",
-    trigger_id: "123.456.sub",
-    view: {
-      id: viewId,
-      team_id: team,
-      type: "modal",
-      callback_id: "contain_modal",
-      private_metadata: privateMetadata,
-      blocks: [],
-      title: { type: "plain_text", text: "Contain" },
-      state: {
-        values: {
-          cnt_action: { cnt_action_sel: { type: "radio_buttons", selected_option: action ? { text: { type: "plain_text", text: action }, value: action } : null } },
-          cnt_mode: { cnt_mode_sel: { type: "checkboxes", selected_options: dryRun ? [{ text: { type: "plain_text", text: "Dry run" }, value: "dry-run" }] : [] } },
-        },
-      },
-      hash: "1700000100.abc",
-      previous_view_id: null,
-      root_view_id: viewId,
-      app_id: "A0TEST",
-      external_id: "",
-      app_installed_team_id: TEAM,
-      bot_id: "B0BOT",
-      clear_on_close: false,
-      notify_on_close: false,
+  return viewSubmission({
+    team,
+    user: { id: user, name: user.toLowerCase() },
+    triggerId: "123.456.sub",
+    viewId,
+    callbackId: "contain_modal",
+    title: "Contain",
+    privateMetadata,
+    values: {
+      cnt_action: { cnt_action_sel: { type: "radio_buttons", selected_option: action ? { text: { type: "plain_text", text: action }, value: action } : null } },
+      cnt_mode: { cnt_mode_sel: { type: "checkboxes", selected_options: dryRun ? [{ text: { type: "plain_text", text: "Dry run" }, value: "dry-run" }] : [] } },
     },
-    response_urls: [],
-    is_enterprise_install: false,
-    enterprise: null,
-  };
+  });
 }
 
 /** Click Contain…, wait for the plan modal; returns its view id, metadata and JSON. */

@@ -168,44 +168,37 @@ export function buttonClick(
   };
 }
 
-/** A view_submission payload for the suppress modal, as Slack sends it. */
-export function suppressSubmission(a: {
-  privateMetadata: string;
-  user?: string;
+/** A view_submission payload of a modal, as Slack sends it. */
+export function viewSubmission(v: {
   team?: string;
-  scope?: string | null;
-  duration?: string | null;
-  date?: string | null;
-  reason?: string | null;
+  user: { id: string; name: string };
+  triggerId: string;
+  viewId: string;
+  callbackId: string;
+  title: string;
+  privateMetadata: string;
+  values: Record<string, unknown>;
 }): Record<string, unknown> {
-  const team = a.team ?? TEAM;
-  const opt = (v: string | null | undefined) => (v ? { text: { type: "plain_text", text: v, emoji: true }, value: v } : null);
+  const team = v.team ?? TEAM;
   return {
     type: "view_submission",
     team: { id: team, domain: "acme" },
-    user: { id: a.user ?? ADMIN, username: "admin", name: "admin", team_id: team },
+    user: { id: v.user.id, username: v.user.name, name: v.user.name, team_id: team },
     api_app_id: "A0TEST",
     token: "vtok123",
-    trigger_id: "123.456.ghi",
+    trigger_id: v.triggerId,
     view: {
-      id: "V0MODAL",
+      id: v.viewId,
       team_id: team,
       type: "modal",
-      callback_id: "suppress_modal",
-      private_metadata: a.privateMetadata,
+      callback_id: v.callbackId,
+      private_metadata: v.privateMetadata,
       blocks: [],
-      title: { type: "plain_text", text: "Suppress" },
-      state: {
-        values: {
-          scope: { scope_sel: { type: "static_select", selected_option: opt(a.scope === undefined ? "identity-detector" : a.scope) } },
-          duration: { duration_sel: { type: "static_select", selected_option: opt(a.duration === undefined ? "1d" : a.duration) } },
-          until: { until_date: { type: "datepicker", selected_date: a.date ?? null } },
-          reason: { reason_in: { type: "plain_text_input", value: a.reason === undefined ? "known CI role" : a.reason } },
-        },
-      },
+      title: { type: "plain_text", text: v.title },
+      state: { values: v.values },
       hash: "1700000100.abc",
       previous_view_id: null,
-      root_view_id: "V0MODAL",
+      root_view_id: v.viewId,
       app_id: "A0TEST",
       external_id: "",
       app_installed_team_id: TEAM,
@@ -217,4 +210,32 @@ export function suppressSubmission(a: {
     is_enterprise_install: false,
     enterprise: null,
   };
+}
+
+/** A view_submission payload for the suppress modal, as Slack sends it. */
+export function suppressSubmission(a: {
+  privateMetadata: string;
+  user?: string;
+  team?: string;
+  scope?: string | null;
+  duration?: string | null;
+  date?: string | null;
+  reason?: string | null;
+}): Record<string, unknown> {
+  const opt = (v: string | null | undefined) => (v ? { text: { type: "plain_text", text: v, emoji: true }, value: v } : null);
+  return viewSubmission({
+    ...(a.team !== undefined ? { team: a.team } : {}),
+    user: { id: a.user ?? ADMIN, name: "admin" },
+    triggerId: "123.456.ghi",
+    viewId: "V0MODAL",
+    callbackId: "suppress_modal",
+    title: "Suppress",
+    privateMetadata: a.privateMetadata,
+    values: {
+      scope: { scope_sel: { type: "static_select", selected_option: opt(a.scope === undefined ? "identity-detector" : a.scope) } },
+      duration: { duration_sel: { type: "static_select", selected_option: opt(a.duration === undefined ? "1d" : a.duration) } },
+      until: { until_date: { type: "datepicker", selected_date: a.date ?? null } },
+      reason: { reason_in: { type: "plain_text_input", value: a.reason === undefined ? "known CI role" : a.reason } },
+    },
+  });
 }
