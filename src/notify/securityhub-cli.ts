@@ -56,7 +56,10 @@ export interface ExportCliOptions {
 /** `trailhound export securityhub`: 0 all imported, 2 some failed (named on stderr) or bad input. */
 export async function exportCommand(target: string, o: ExportCliOptions, w: ExportWiring): Promise<number> {
   if (!(EXPORT_TARGETS as readonly string[]).includes(target)) throw new ExportUsageError(`export ${target}: expected one of ${EXPORT_TARGETS.join(", ")}`);
-  const wanted = (o.status ?? "open,acknowledged,suppressed,resolved").split(",").map((s) => s.trim()).filter(Boolean);
+  const wanted = (o.status ?? "open,acknowledged,suppressed,resolved")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = wanted.filter((s) => !asStatus(s));
   if (bad.length) throw new ExportUsageError(`--status ${bad.join(",")}: expected open, acknowledged, suppressed or resolved`);
   const { existsSync } = await import("node:fs");
@@ -67,7 +70,11 @@ export async function exportCommand(target: string, o: ExportCliOptions, w: Expo
   try {
     const stored = store.listFindings({ status: wanted as ExportStatus[] });
     const byId = new Map(stored.map((s) => [s.id, s.status]));
-    const r = await exportFindings(stored.map((s) => s.finding), (id) => byId.get(id), w);
+    const r = await exportFindings(
+      stored.map((s) => s.finding),
+      (id) => byId.get(id),
+      w,
+    );
     return r.failed.length ? 2 : 0;
   } finally {
     await store.close();

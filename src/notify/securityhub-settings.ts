@@ -33,4 +33,3 @@ export function securityHubSettings(env: Record<string, string | undefined>): Se
     ...(profile ? { profile } : {}),
   };
 }
-

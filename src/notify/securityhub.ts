@@ -123,7 +123,13 @@ function resources(f: Finding, partition: string, region: string, account: strin
   const other: Record<string, string> = { IdentityKey: cap(id.key, 1024), IdentityType: cap(id.type, 1024) };
   if (id.sessionName) other.SessionName = cap(id.sessionName, 1024);
   if (id.type === "IAMUser" && (id.arn || id.userName)) {
-    out.push({ Type: "AwsIamUser", Id: id.arn ?? `arn:${partition}:iam::${account}:user/${id.userName}`, Partition: partition as Resource["Partition"], Region: region, Details: { Other: other } });
+    out.push({
+      Type: "AwsIamUser",
+      Id: id.arn ?? `arn:${partition}:iam::${account}:user/${id.userName}`,
+      Partition: partition as Resource["Partition"],
+      Region: region,
+      Details: { Other: other },
+    });
   } else if (id.type === "AssumedRole" && id.arn) {
     // A session's ARN (sts::...:assumed-role/Role/session) names the role: the role is the resource.
     const role = parsePrincipalArn(id.arn);
@@ -328,7 +334,9 @@ export async function exportToSecurityHub(items: readonly ExportItem[], o: Expor
 
 /** One or a few lines for people: what was imported, what failed and why, what was not sent. */
 export function formatExportResult(r: ExportResult, minSeverity: Severity): string {
-  const lines = [`Security Hub: ${r.imported} of ${r.attempted} finding${r.attempted === 1 ? "" : "s"} imported (${r.batches} BatchImportFindings call${r.batches === 1 ? "" : "s"})`];
+  const lines = [
+    `Security Hub: ${r.imported} of ${r.attempted} finding${r.attempted === 1 ? "" : "s"} imported (${r.batches} BatchImportFindings call${r.batches === 1 ? "" : "s"})`,
+  ];
   if (r.failed.length) {
     lines.push(`  ${r.failed.length} failed:`);
     const byError = new Map<string, ExportFailure[]>();
@@ -336,7 +344,13 @@ export function formatExportResult(r: ExportResult, minSeverity: Severity): stri
       const k = `${f.account} ${f.region}: ${f.code}: ${f.message}`;
       byError.set(k, [...(byError.get(k) ?? []), f]);
     }
-    for (const [k, list] of byError) lines.push(`    ${list.length} in ${k} (${list.slice(0, 5).map((f) => f.findingId).join(", ")}${list.length > 5 ? `, and ${list.length - 5} more` : ""})`);
+    for (const [k, list] of byError)
+      lines.push(
+        `    ${list.length} in ${k} (${list
+          .slice(0, 5)
+          .map((f) => f.findingId)
+          .join(", ")}${list.length > 5 ? `, and ${list.length - 5} more` : ""})`,
+      );
   }
   if (r.belowSeverity) lines.push(`  ${r.belowSeverity} below ${minSeverity} not exported (TRAILHOUND_SECURITYHUB_SEVERITY)`);
   if (r.noAccount) lines.push(`  ${r.noAccount} not exported: no AWS account named`);
@@ -417,7 +431,9 @@ export function securityHubFactory(o: SecurityHubCredentialOptions): SecurityHub
     const own = await caller;
     if (own !== account)
       throw Object.assign(
-        new Error(`no role for account ${account} in TRAILHOUND_SECURITYHUB_ROLE_ARNS, and the credentials are of ${own} (with the default product ARN only the finding's own account may import it)`),
+        new Error(
+          `no role for account ${account} in TRAILHOUND_SECURITYHUB_ROLE_ARNS, and the credentials are of ${own} (with the default product ARN only the finding's own account may import it)`,
+        ),
         { name: "NoRoleForAccount" },
       );
     return sdkSecurityHubPort({ ...base, ...(o.profile ? { profile: o.profile } : {}) });

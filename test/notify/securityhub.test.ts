@@ -5,15 +5,7 @@ import nock from "nock";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli.js";
 import { createLogger } from "../../src/log.js";
-import {
-  asffFinding,
-  asffTypes,
-  exportToSecurityHub,
-  formatExportResult,
-  securityHubFactory,
-  SecurityHubSync,
-  type SecurityHubSettings,
-} from "../../src/notify/securityhub.js";
+import { asffFinding, asffTypes, exportToSecurityHub, formatExportResult, securityHubFactory, SecurityHubSync, type SecurityHubSettings } from "../../src/notify/securityhub.js";
 import { exportCommand } from "../../src/notify/securityhub-cli.js";
 import type { Finding } from "../../src/scan/report-types.js";
 import { sdkStsFactory } from "../../src/sources/aws-accounts.js";
@@ -46,7 +38,11 @@ class FakeSecurityHub {
           this.calls.push({ region, count: req.Findings.length });
           const headers = { "content-type": "application/json", "x-amzn-requestid": `sh-${this.calls.length}` };
           if (this.callError) {
-            cb(null, [this.callError.status, JSON.stringify({ __type: this.callError.type, message: this.callError.message }), { ...headers, "x-amzn-errortype": this.callError.type }]);
+            cb(null, [
+              this.callError.status,
+              JSON.stringify({ __type: this.callError.type, message: this.callError.message }),
+              { ...headers, "x-amzn-errortype": this.callError.type },
+            ]);
             return;
           }
           if (req.Findings.length > 100) {
@@ -117,7 +113,10 @@ describe("ASFF", () => {
     const role = finding({
       identity: { key: `role:${ACCOUNT}:Deploy`, type: "AssumedRole", arn: `arn:aws:sts::${ACCOUNT}:assumed-role/Deploy/s1`, userName: "Deploy", sessionName: "s1" },
     });
-    expect(asffFinding(role, { now: new Date(T0), region: "eu-west-1", version: "1" })!.Resources![0]).toMatchObject({ Type: "AwsIamRole", Id: `arn:aws:iam::${ACCOUNT}:role/Deploy` });
+    expect(asffFinding(role, { now: new Date(T0), region: "eu-west-1", version: "1" })!.Resources![0]).toMatchObject({
+      Type: "AwsIamRole",
+      Id: `arn:aws:iam::${ACCOUNT}:role/Deploy`,
+    });
     const root = rootFinding();
     expect(asffFinding(root, { now: new Date(T0), region: "eu-west-1", version: "1" })!.Resources).toEqual([expect.objectContaining({ Type: "AwsAccount" })]);
     const { accountId: _, ...noAccount } = finding().identity;
@@ -211,7 +210,12 @@ describe("BatchImportFindings", () => {
     const aws = fakeAws(ACCOUNT);
     const sh = new FakeSecurityHub();
     const other = finding({ id: "Fother00000000001", identity: { accountId: OTHER, arn: `arn:aws:iam::${OTHER}:user/bob`, key: `user:${OTHER}:bob`, userName: "bob" } });
-    const r = await exportToSecurityHub([{ finding: other }], { settings: SETTINGS, factory: factory([`arn:aws:iam::${OTHER}:role/TrailhoundSecurityHub`]), version: "1", now: () => T0 });
+    const r = await exportToSecurityHub([{ finding: other }], {
+      settings: SETTINGS,
+      factory: factory([`arn:aws:iam::${OTHER}:role/TrailhoundSecurityHub`]),
+      version: "1",
+      now: () => T0,
+    });
     expect(r.imported).toBe(1);
     expect(aws.sts.calls.map((c) => [c.action, c.params.RoleArn])).toEqual([["AssumeRole", `arn:aws:iam::${OTHER}:role/TrailhoundSecurityHub`]]);
     expect(sh.findings.get(`trailhound/${OTHER}/${other.id}`)?.ProductArn).toBe(`arn:aws:securityhub:eu-west-1:${OTHER}:product/${OTHER}/default`);
@@ -303,9 +307,19 @@ describe("CLI", () => {
       sourceIPAddress: "203.0.113.9",
       userAgent: "aws-cli/2.15.0",
       requestParameters: { name: "main-trail" },
-      userIdentity: { type: "IAMUser", userName: "alice", accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/alice`, accessKeyId: "AKIAIOSFODNN7EXAMPLE", principalId: "AIDA1" },
+      userIdentity: {
+        type: "IAMUser",
+        userName: "alice",
+        accountId: ACCOUNT,
+        arn: `arn:aws:iam::${ACCOUNT}:user/alice`,
+        accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+        principalId: "AIDA1",
+      },
     });
-    await writeFile(events, [rec("ev-1", "StopLogging", "cloudtrail.amazonaws.com"), rec("ev-2", "DeleteTrail", "cloudtrail.amazonaws.com")].map((r) => JSON.stringify(r)).join("\n") + "\n");
+    await writeFile(
+      events,
+      [rec("ev-1", "StopLogging", "cloudtrail.amazonaws.com"), rec("ev-2", "DeleteTrail", "cloudtrail.amazonaws.com")].map((r) => JSON.stringify(r)).join("\n") + "\n",
+    );
     const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
     const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
     try {
