@@ -74,7 +74,8 @@ interface Rep {
 }
 const parse = (s: string) => JSON.parse(s) as Rep;
 
-describe("- reads standard input", () => {
+// Each test runs whole scans in process, several times: a busy 2-core machine needs more than the default 20 s.
+describe("- reads standard input", { timeout: 120_000 }, () => {
   it("a gzip S3 delivery file on stdin gives the report the file gives", async () => {
     const file = await run(scanArgs("-i", INVICTUS, "--format", "json"));
     const piped = await run(scanArgs("-i", "-", "--format", "json"), { stdin: await readFile(INVICTUS) });
@@ -149,7 +150,7 @@ function gunzip(b: Buffer): string {
   return gunzipSync(b).toString("utf8");
 }
 
-describe("colour", () => {
+describe("colour", { timeout: 120_000 }, () => {
   it("decides from NO_COLOR, FORCE_COLOR, TERM and whether the stream is a terminal", () => {
     const tty = { isTTY: true };
     const pipe = { isTTY: false };
@@ -205,7 +206,7 @@ describe("colour", () => {
   });
 });
 
-describe("--quiet and --verbose", () => {
+describe("--quiet and --verbose", { timeout: 120_000 }, () => {
   const warnings = { warnings: ["TRAILHOUND_DATADIR is not a trailhound setting: did you mean TRAILHOUND_DATA_DIR?"] };
 
   it("normal: warnings are said; --quiet: only the result, errors still said", async () => {
