@@ -134,14 +134,12 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
   if (!["text", "json", "html", "jsonl", "csv", "ocsf"].includes(format)) throw new UsageError(`--format ${o.format}: expected text, json, html, jsonl, csv or ocsf`);
   let failOn: Severity | undefined;
   if (o.failOn !== undefined) {
-    if (!SEVERITIES.includes(o.failOn as Severity))
-      throw new UsageError(`--fail-on ${o.failOn}: expected one of ${SEVERITIES.join(", ")}`);
+    if (!SEVERITIES.includes(o.failOn as Severity)) throw new UsageError(`--fail-on ${o.failOn}: expected one of ${SEVERITIES.join(", ")}`);
     failOn = o.failOn as Severity;
   }
   const since = o.since !== undefined ? parseSince(o.since) : undefined;
   const until = o.until !== undefined ? parseUntil(o.until) : undefined;
-  if (since?.kind === "absolute" && until !== undefined && since.at >= until)
-    throw new UsageError(`--since ${o.since} is not before --until ${o.until}`);
+  if (since?.kind === "absolute" && until !== undefined && since.at >= until) throw new UsageError(`--since ${o.since} is not before --until ${o.until}`);
 
   const filters: ScanFilters = {};
   if (o.user) filters.user = o.user;
@@ -218,7 +216,12 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
   }
 
   const proxy = proxySettings(env);
-  if (proxy) msg.debug(`proxy: ${Object.entries(proxy).map(([k, v]) => `${k}=${v}`).join(" ")}`);
+  if (proxy)
+    msg.debug(
+      `proxy: ${Object.entries(proxy)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(" ")}`,
+    );
   msg.debug(`store: ${o.store === false ? "none (--no-store)" : o.store}; engine: ${engine}; format: ${format}`);
   const bar = progressBar(ctx, o.progress);
   let closeRetry = true;
@@ -239,7 +242,10 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     bar.done();
     if (ctx.verbosity === "verbose") verboseSummary(ctx, report, files, Date.now() - started);
     if (report.stats.recordsRead === 0 && report.stats.skippedTotal > 0) {
-      const notes = report.sources.map((s) => s.note).filter(Boolean).join("; ");
+      const notes = report.sources
+        .map((s) => s.note)
+        .filter(Boolean)
+        .join("; ");
       throw new InputError(`no CloudTrail records could be read: ${notes || JSON.stringify(report.stats.skipped)}`);
     }
     let saveError: unknown;
@@ -262,8 +268,8 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
             : format === "ocsf"
               ? formats!.findingsOcsf(report, { version: VERSION })
               : format === "html"
-          ? await (await import("./report/html.js")).reportHtml(report, profiles)
-          : formatReportText(report, undefined, paint(!o.out && colorEnabled(ctx.stdout, env)));
+                ? await (await import("./report/html.js")).reportHtml(report, profiles)
+                : formatReportText(report, undefined, paint(!o.out && colorEnabled(ctx.stdout, env)));
     if (o.out) await writeFile(o.out, text);
     else ctx.stdout.write(text);
     if (o.out) msg.debug(`report written to ${o.out} (${Buffer.byteLength(text)} bytes)`);
@@ -279,7 +285,13 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     }
     if (saveError !== undefined) {
       const verbose = debugEnabled(ctx);
-      msg.error(saveFailureMessage(saveError, { report, profiles: profiles.length, out: o.out, storeDir: o.store as string, incremental: Boolean(o.incremental || o.source) }, verbose).replace(/^trailhound: /, ""));
+      msg.error(
+        saveFailureMessage(
+          saveError,
+          { report, profiles: profiles.length, out: o.out, storeDir: o.store as string, incremental: Boolean(o.incremental || o.source) },
+          verbose,
+        ).replace(/^trailhound: /, ""),
+      );
       if (verbose) ctx.stderr.write(`${(saveError as Error).stack ?? String(saveError)}\n`);
       closeRetry = false;
       return EXIT.usage;
@@ -311,8 +323,12 @@ function verboseSummary(ctx: CliContext, report: import("./scan/report-types.js"
   }
   const s = report.stats;
   const skipped = Object.entries(s.skipped).map(([k, v]) => `${k} ${v}`);
-  d(`read ${s.recordsRead} records${skipped.length ? `, skipped ${s.skippedTotal} (${skipped.join(", ")})` : ""}; ${s.events} events in the window ${report.window.start} → ${report.window.end}, ${s.baselineEvents} baseline events`);
-  d(`${report.findings.length} finding${report.findings.length === 1 ? "" : "s"}, ${s.identities} identities${report.partial ? `; PARTIAL: ${report.partialReasons.join("; ")}` : ""}; ${(ms / 1000).toFixed(1)} s`);
+  d(
+    `read ${s.recordsRead} records${skipped.length ? `, skipped ${s.skippedTotal} (${skipped.join(", ")})` : ""}; ${s.events} events in the window ${report.window.start} → ${report.window.end}, ${s.baselineEvents} baseline events`,
+  );
+  d(
+    `${report.findings.length} finding${report.findings.length === 1 ? "" : "s"}, ${s.identities} identities${report.partial ? `; PARTIAL: ${report.partialReasons.join("; ")}` : ""}; ${(ms / 1000).toFixed(1)} s`,
+  );
 }
 
 /** What failed, what was kept, what to do: for a scan whose report is out but whose results were not saved. */
@@ -366,8 +382,7 @@ async function athenaScan(o: ScanCliOptions, scanOpts: ScanOptions, onProgress: 
   const regions = list(o.regions);
   if (regions) athena.regions = regions;
   const problems = athenaSettingsProblems(athena);
-  if (problems.length)
-    throw new UsageError(`Athena settings: ${problems.join("; ")} (flags --athena-*, or TRAILHOUND_ATHENA_REGION, _DATABASE, _TABLE, _WORKGROUP, _OUTPUT)`);
+  if (problems.length) throw new UsageError(`Athena settings: ${problems.join("; ")} (flags --athena-*, or TRAILHOUND_ATHENA_REGION, _DATABASE, _TABLE, _WORKGROUP, _OUTPUT)`);
   const ao: Parameters<typeof runAthenaScan>[0] = {
     ...scanOpts,
     athena,
@@ -417,7 +432,10 @@ export function buildProgram(streams: CliStreams = processStreams(), state: { ct
       const { msg } = state.ctx;
       const st = state.startup;
       if (st?.dotenv?.path) {
-        msg.debug(`read ${st.dotenv.path}: set ${st.dotenv.loaded.join(", ") || "nothing"}` + (st.dotenv.kept.length ? `; the environment's own value kept for ${st.dotenv.kept.join(", ")}` : ""));
+        msg.debug(
+          `read ${st.dotenv.path}: set ${st.dotenv.loaded.join(", ") || "nothing"}` +
+            (st.dotenv.kept.length ? `; the environment's own value kept for ${st.dotenv.kept.join(", ")}` : ""),
+        );
       }
       for (const w of st?.warnings ?? []) msg.warn(w);
     });
@@ -435,7 +453,9 @@ export function buildProgram(streams: CliStreams = processStreams(), state: { ct
     .option("--event-name <name>", "event name")
     .addOption(new Option("--format <format>", "output format (default: text on a terminal, else json)").choices(["text", "json", "html", "jsonl", "csv", "ocsf"]))
     .option("-o, --out <file>", "write the report to a file")
-    .addOption(new Option("--export <target>", "also import the findings into AWS Security Hub (BatchImportFindings, ASFF; TRAILHOUND_SECURITYHUB_* settings)").choices(["securityhub"]))
+    .addOption(
+      new Option("--export <target>", "also import the findings into AWS Security Hub (BatchImportFindings, ASFF; TRAILHOUND_SECURITYHUB_* settings)").choices(["securityhub"]),
+    )
     .option("--store <dir>", "lowdb store directory", process.env.TRAILHOUND_DATA_DIR || "./data")
     .option("--no-store", "do not read or write the store")
     .option("--fail-on <severity>", "exit 3 when a finding at or above this severity exists")
@@ -492,7 +512,18 @@ export function buildProgram(streams: CliStreams = processStreams(), state: { ct
     .option("--profile <name>", "AWS profile for the discovery listing")
     .option("--region <region>", "the bucket's region")
     .action(
-      async (o: { location: string; org?: string; accounts?: string; regions?: string; database?: string; table?: string; since?: string; flavor?: "trailhound" | "aws"; profile?: string; region?: string }) => {
+      async (o: {
+        location: string;
+        org?: string;
+        accounts?: string;
+        regions?: string;
+        database?: string;
+        table?: string;
+        since?: string;
+        flavor?: "trailhound" | "aws";
+        profile?: string;
+        region?: string;
+      }) => {
         const { athenaDdlFromOptions } = await import("./athena/index.js");
         const d: Parameters<typeof athenaDdlFromOptions>[0] = { location: o.location };
         if (o.org) d.orgId = o.org;
@@ -660,7 +691,25 @@ export async function main(argv: string[], streams: CliStreams = processStreams(
     const code = (e as { code?: string }).code;
     if (
       code &&
-      ["missing-permission", "credentials", "invalid-time", "unknown-region", "invalid-argument", "config", "damaged", "unreadable", "newer-version", "missing", "write-failed", "conflict", "GEO_DB_MISSING", "GEO_DB_INVALID", "unavailable", "usage", "input"].includes(code)
+      [
+        "missing-permission",
+        "credentials",
+        "invalid-time",
+        "unknown-region",
+        "invalid-argument",
+        "config",
+        "damaged",
+        "unreadable",
+        "newer-version",
+        "missing",
+        "write-failed",
+        "conflict",
+        "GEO_DB_MISSING",
+        "GEO_DB_INVALID",
+        "unavailable",
+        "usage",
+        "input",
+      ].includes(code)
     ) {
       msg.error((e as Error).message);
       stack(e);

@@ -24,24 +24,20 @@ function liveSourceProblem(v: string | undefined): string | undefined {
 
 /** How to obtain each setting; shown beside any problem with it. */
 export const SETTING_HINTS: Record<string, string> = {
-  SLACK_BOT_TOKEN:
-    "the Bot User OAuth Token (xoxb-...): api.slack.com/apps -> your app -> OAuth & Permissions, after installing the app to the workspace",
+  SLACK_BOT_TOKEN: "the Bot User OAuth Token (xoxb-...): api.slack.com/apps -> your app -> OAuth & Permissions, after installing the app to the workspace",
   SLACK_APP_TOKEN:
     "an app-level token (xapp-...) for Socket Mode: api.slack.com/apps -> Basic Information -> App-Level Tokens -> Generate, scope connections:write; leave unset to use the HTTP receiver",
-  SLACK_SIGNING_SECRET:
-    "needed for the HTTP receiver (when SLACK_APP_TOKEN is not set): api.slack.com/apps -> Basic Information -> App Credentials -> Signing Secret",
+  SLACK_SIGNING_SECRET: "needed for the HTTP receiver (when SLACK_APP_TOKEN is not set): api.slack.com/apps -> Basic Information -> App Credentials -> Signing Secret",
   PORT: "TCP port 0-65535 for the HTTP receiver and /healthz (default 3000 in HTTP mode; in Socket Mode /healthz is served only when PORT is set)",
   SLACK_API_URL: "an http(s) URL of the Slack Web API, only to route through a proxy or a test server (default https://slack.com/api/)",
   TRAILHOUND_DATA_DIR: "a writable directory for the store (default ./data; /data in the Docker image)",
-  TRAILHOUND_ADMINS:
-    "comma-separated Slack user ids (U.../W...: profile -> ... -> Copy member ID) and user-group ids (S...: group page URL) allowed to suppress and unsuppress",
+  TRAILHOUND_ADMINS: "comma-separated Slack user ids (U.../W...: profile -> ... -> Copy member ID) and user-group ids (S...: group page URL) allowed to suppress and unsuppress",
   TRAILHOUND_VIEWERS:
     "comma-separated Slack user ids (U.../W...) and user-group ids (S...) who may run scans and see findings, or * for every full member of the workspace (guests never); unset: admins only",
   TRAILHOUND_CHANNELS: "comma-separated channel ids (C.../G...) where scan results and details may be posted; elsewhere they go privately to whoever asked (default: any channel)",
   TRAILHOUND_MAX_SCANS_PER_USER: "how many scans one person may have running or waiting at once, 1-20 (default 2)",
   TRAILHOUND_ACK_ANYONE: "true or false (default true): whether anyone, not only admins, may acknowledge findings",
-  TRAILHOUND_TEAM_ID:
-    "the workspace id (T...) allowed to use the bot: in a browser, app.slack.com/client/T.../...; default: the token's own workspace (auth.test)",
+  TRAILHOUND_TEAM_ID: "the workspace id (T...) allowed to use the bot: in a browser, app.slack.com/client/T.../...; default: the token's own workspace (auth.test)",
   TRAILHOUND_RESPONDERS:
     "comma-separated Slack user ids (U.../W...) and user-group ids (S...) allowed to contain findings' identities and undo (docs/RESPOND.md); empty: containment is off",
   TRAILHOUND_RESPONDER_ROLE_ARNS: "comma-separated IAM role ARNs, one per account, assumed to contain (permissions in docs/RESPOND.md)",
@@ -52,7 +48,8 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_WEBHOOK_SEVERITY: "the lowest severity sent to the webhook: critical, high, medium (default), low or info",
   TRAILHOUND_PAGERDUTY_ROUTING_KEY: "the 32-character integration key of a PagerDuty service's Events API v2 integration",
   TRAILHOUND_PAGERDUTY_SEVERITY: "the lowest severity that pages: critical, high (default), medium, low or info",
-  TRAILHOUND_SECURITYHUB: "on or off (default off): the bot imports the findings of its scans into AWS Security Hub, and updates them when they are acknowledged, resolved or suppressed",
+  TRAILHOUND_SECURITYHUB:
+    "on or off (default off): the bot imports the findings of its scans into AWS Security Hub, and updates them when they are acknowledged, resolved or suppressed",
   TRAILHOUND_SECURITYHUB_REGION: "the AWS region whose Security Hub receives the findings (default: each finding's own region)",
   TRAILHOUND_SECURITYHUB_ROLE_ARNS:
     "comma-separated IAM role ARNs, one per account, assumed to import that account's findings (securityhub:BatchImportFindings); default: the credential chain, for its own account only",
@@ -81,7 +78,8 @@ export const SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_GEOIP_CITY_DB: "path to a GeoIP/DB-IP City .mmdb file (default: the bundled DB-IP Lite data)",
   TRAILHOUND_GEOIP_ASN_DB: "path to an ASN .mmdb file (default: the bundled ASN data)",
   TRAILHOUND_LOG_LEVEL: "debug, info, warn or error (default info)",
-  TRAILHOUND_SCAN_DEADLINE: "a duration such as 30m, 2h or 1d, or none (default 2h): a live (LookupEvents) read stops after this long and the report is partial, saying what it covered",
+  TRAILHOUND_SCAN_DEADLINE:
+    "a duration such as 30m, 2h or 1d, or none (default 2h): a live (LookupEvents) read stops after this long and the report is partial, saying what it covered",
   TRAILHOUND_MAX_FILE_MB: "megabytes, 1-2048 (default 512): the largest a log file or S3 object may decompress to; larger ones (a gzip bomb) are not read and the report says so",
 };
 
@@ -126,90 +124,87 @@ function isTimeZone(tz: string): boolean {
 const optStr = z.string().optional();
 
 const EnvSchema = z.object({
-    SLACK_BOT_TOKEN: z.string({ error: "missing" }).regex(/^xoxb-[\w-]+$/, "must be a bot token starting with xoxb-"),
-    SLACK_APP_TOKEN: optStr.refine((v) => v === undefined || /^xapp-[\w-]+$/.test(v), "must be an app-level token starting with xapp-"),
-    SLACK_SIGNING_SECRET: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{16,}$/.test(v), "must be the alphanumeric signing secret"),
-    PORT: optStr.refine((v) => v === undefined || (/^\d{1,5}$/.test(v) && Number(v) <= 65535), "must be a port number 0-65535"),
-    SLACK_API_URL: optStr.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), "must be an http(s) URL"),
-    TRAILHOUND_DATA_DIR: optStr,
-    TRAILHOUND_ADMINS: optStr.refine(
-      (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
-      "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
-    ),
-    TRAILHOUND_VIEWERS: optStr.refine(
-      (v) => list(v).every((id) => id === "*" || SLACK_USER.test(id) || SLACK_GROUP.test(id)),
-      "every entry must be a Slack user id (U.../W...), a user-group id (S...) or *",
-    ),
-    TRAILHOUND_RESPONDERS: optStr.refine(
-      (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
-      "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
-    ),
-    TRAILHOUND_RESPONDER_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
-    TRAILHOUND_PROTECTED_ARNS: optStr.refine(
-      (v) => list(v).every((a) => /^arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@\-/]{1,512}$/.test(a)),
-      "every entry must be an IAM role or user ARN",
-    ),
-    TRAILHOUND_TWO_PERSON_MINUTES: optStr.refine((v) => v === undefined || (/^\d{1,4}$/.test(v) && Number(v) <= 1440), "must be a whole number of minutes, 0-1440"),
-    TRAILHOUND_WEBHOOK_URL: optStr.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), "must be an http(s) URL"),
-    TRAILHOUND_WEBHOOK_SECRET: optStr.refine((v) => v === undefined || v.length >= 16, "must be at least 16 characters"),
-    TRAILHOUND_WEBHOOK_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
-    TRAILHOUND_PAGERDUTY_ROUTING_KEY: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{32}$/.test(v), "must be the 32-character integration key"),
-    TRAILHOUND_PAGERDUTY_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
-    TRAILHOUND_SECURITYHUB: optStr.refine((v) => v === undefined || /^(on|off|true|false|1|0|yes|no)$/i.test(v), "must be on or off"),
-    TRAILHOUND_SECURITYHUB_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like eu-west-1"),
-    TRAILHOUND_SECURITYHUB_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
-    TRAILHOUND_SECURITYHUB_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
-    TRAILHOUND_CHANNELS: optStr.refine((v) => list(v).every((c) => /^[CG][A-Z0-9]{2,}$/.test(c)), "every entry must be a channel id (C... or G...), not a #name"),
-    TRAILHOUND_MAX_SCANS_PER_USER: optStr.refine((v) => v === undefined || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 20), "must be a whole number 1-20"),
-    TRAILHOUND_ACK_ANYONE: optStr.refine(
-      (v) => v === undefined || /^(true|false|1|0|yes|no)$/i.test(v),
-      "must be true or false",
-    ),
-    TRAILHOUND_TEAM_ID: optStr.refine((v) => v === undefined || /^T[A-Z0-9]{2,}$/.test(v), "must be a workspace id starting with T"),
-    TRAILHOUND_REGIONS: optStr.refine((v) => list(v).every((r) => REGION.test(r)), "every entry must be an AWS region like us-east-1"),
-    AWS_PROFILE: optStr,
-    TRAILHOUND_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
-    TRAILHOUND_SOURCE: optStr.superRefine((v, ctx) => {
-      const p = liveSourceProblem(v);
-      if (p) ctx.addIssue({ code: "custom", message: p });
-    }),
-    TRAILHOUND_S3_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like us-east-1"),
-    TRAILHOUND_SQS_QUEUE_URL: optStr.refine(
-      (v) => v === undefined || /^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(v),
-      "must be the queue's URL, e.g. https://sqs.eu-west-1.amazonaws.com/111111111111/trailhound-new-files",
-    ),
-    TRAILHOUND_ROLE_TEMPLATE: optStr.superRefine((v, ctx) => {
-      const p = v === undefined ? undefined : roleTemplateProblem(v);
-      if (p) ctx.addIssue({ code: "custom", message: p });
-    }),
-    TRAILHOUND_EXTERNAL_ID: optStr.superRefine((v, ctx) => {
-      const p = v === undefined ? undefined : externalIdProblem(v);
-      if (p) ctx.addIssue({ code: "custom", message: p });
-    }),
-    TRAILHOUND_ACCOUNTS: optStr.refine((v) => list(v).every((a) => /^\d{12}$/.test(a)), "every entry must be a 12-digit account id"),
-    TRAILHOUND_EXCLUDE_ACCOUNTS: optStr.refine((v) => list(v).every((a) => /^\d{12}$/.test(a)), "every entry must be a 12-digit account id"),
-    TRAILHOUND_ALERT_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
-    TRAILHOUND_ALERT_EVERY: optStr.superRefine((v, ctx) => {
-      const p = v === undefined ? undefined : alertEveryProblem(v);
-      if (p) ctx.addIssue({ code: "custom", message: p });
-    }),
-    TRAILHOUND_ALERT_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low)$/.test(v), "must be critical, high, medium or low"),
-    TRAILHOUND_DIGEST_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
-    TRAILHOUND_DIGEST_CRON: optStr.superRefine((v, ctx) => {
-      const p = v === undefined ? undefined : cronProblem(v);
-      if (p) ctx.addIssue({ code: "custom", message: `is not a valid cron expression: ${p}` });
-    }),
-    TRAILHOUND_TZ: optStr.superRefine((v, ctx) => {
-      if (v !== undefined && !isTimeZone(v)) ctx.addIssue({ code: "custom", message: timeZoneProblem(v) });
-    }),
-    // Checked by parseDigestSchedules (below), entry by entry.
-    TRAILHOUND_DIGESTS: optStr,
-    TRAILHOUND_DIGEST_QUIET: optStr,
-    TRAILHOUND_GEOIP_CITY_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
-    TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
-    TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
-    TRAILHOUND_SCAN_DEADLINE: optStr.refine((v) => v === undefined || /^(none|off|0|\d+(\.\d+)?\s*[smhd])$/i.test(v.trim()), "must be a duration such as 30m, 2h or 1d, or none"),
-    TRAILHOUND_MAX_FILE_MB: optStr.refine((v) => v === undefined || (Number(v) > 0 && Number(v) <= 2048), "must be a number of megabytes between 1 and 2048"),
+  SLACK_BOT_TOKEN: z.string({ error: "missing" }).regex(/^xoxb-[\w-]+$/, "must be a bot token starting with xoxb-"),
+  SLACK_APP_TOKEN: optStr.refine((v) => v === undefined || /^xapp-[\w-]+$/.test(v), "must be an app-level token starting with xapp-"),
+  SLACK_SIGNING_SECRET: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{16,}$/.test(v), "must be the alphanumeric signing secret"),
+  PORT: optStr.refine((v) => v === undefined || (/^\d{1,5}$/.test(v) && Number(v) <= 65535), "must be a port number 0-65535"),
+  SLACK_API_URL: optStr.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), "must be an http(s) URL"),
+  TRAILHOUND_DATA_DIR: optStr,
+  TRAILHOUND_ADMINS: optStr.refine(
+    (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
+    "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
+  ),
+  TRAILHOUND_VIEWERS: optStr.refine(
+    (v) => list(v).every((id) => id === "*" || SLACK_USER.test(id) || SLACK_GROUP.test(id)),
+    "every entry must be a Slack user id (U.../W...), a user-group id (S...) or *",
+  ),
+  TRAILHOUND_RESPONDERS: optStr.refine(
+    (v) => list(v).every((id) => SLACK_USER.test(id) || SLACK_GROUP.test(id)),
+    "every entry must be a Slack user id (U.../W...) or user-group id (S...)",
+  ),
+  TRAILHOUND_RESPONDER_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+  TRAILHOUND_PROTECTED_ARNS: optStr.refine(
+    (v) => list(v).every((a) => /^arn:aws(-cn|-us-gov)?:(iam|sts)::\d{12}:(role|user|assumed-role)\/[\w+=,.@\-/]{1,512}$/.test(a)),
+    "every entry must be an IAM role or user ARN",
+  ),
+  TRAILHOUND_TWO_PERSON_MINUTES: optStr.refine((v) => v === undefined || (/^\d{1,4}$/.test(v) && Number(v) <= 1440), "must be a whole number of minutes, 0-1440"),
+  TRAILHOUND_WEBHOOK_URL: optStr.refine((v) => v === undefined || /^https?:\/\/[^\s]+$/.test(v), "must be an http(s) URL"),
+  TRAILHOUND_WEBHOOK_SECRET: optStr.refine((v) => v === undefined || v.length >= 16, "must be at least 16 characters"),
+  TRAILHOUND_WEBHOOK_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
+  TRAILHOUND_PAGERDUTY_ROUTING_KEY: optStr.refine((v) => v === undefined || /^[A-Za-z0-9]{32}$/.test(v), "must be the 32-character integration key"),
+  TRAILHOUND_PAGERDUTY_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
+  TRAILHOUND_SECURITYHUB: optStr.refine((v) => v === undefined || /^(on|off|true|false|1|0|yes|no)$/i.test(v), "must be on or off"),
+  TRAILHOUND_SECURITYHUB_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like eu-west-1"),
+  TRAILHOUND_SECURITYHUB_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+  TRAILHOUND_SECURITYHUB_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low|info)$/.test(v), "must be critical, high, medium, low or info"),
+  TRAILHOUND_CHANNELS: optStr.refine((v) => list(v).every((c) => /^[CG][A-Z0-9]{2,}$/.test(c)), "every entry must be a channel id (C... or G...), not a #name"),
+  TRAILHOUND_MAX_SCANS_PER_USER: optStr.refine((v) => v === undefined || (/^\d{1,2}$/.test(v) && Number(v) >= 1 && Number(v) <= 20), "must be a whole number 1-20"),
+  TRAILHOUND_ACK_ANYONE: optStr.refine((v) => v === undefined || /^(true|false|1|0|yes|no)$/i.test(v), "must be true or false"),
+  TRAILHOUND_TEAM_ID: optStr.refine((v) => v === undefined || /^T[A-Z0-9]{2,}$/.test(v), "must be a workspace id starting with T"),
+  TRAILHOUND_REGIONS: optStr.refine((v) => list(v).every((r) => REGION.test(r)), "every entry must be an AWS region like us-east-1"),
+  AWS_PROFILE: optStr,
+  TRAILHOUND_ROLE_ARNS: optStr.refine((v) => list(v).every((a) => ROLE_ARN.test(a)), "every entry must be an IAM role ARN"),
+  TRAILHOUND_SOURCE: optStr.superRefine((v, ctx) => {
+    const p = liveSourceProblem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  }),
+  TRAILHOUND_S3_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like us-east-1"),
+  TRAILHOUND_SQS_QUEUE_URL: optStr.refine(
+    (v) => v === undefined || /^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(v),
+    "must be the queue's URL, e.g. https://sqs.eu-west-1.amazonaws.com/111111111111/trailhound-new-files",
+  ),
+  TRAILHOUND_ROLE_TEMPLATE: optStr.superRefine((v, ctx) => {
+    const p = v === undefined ? undefined : roleTemplateProblem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  }),
+  TRAILHOUND_EXTERNAL_ID: optStr.superRefine((v, ctx) => {
+    const p = v === undefined ? undefined : externalIdProblem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  }),
+  TRAILHOUND_ACCOUNTS: optStr.refine((v) => list(v).every((a) => /^\d{12}$/.test(a)), "every entry must be a 12-digit account id"),
+  TRAILHOUND_EXCLUDE_ACCOUNTS: optStr.refine((v) => list(v).every((a) => /^\d{12}$/.test(a)), "every entry must be a 12-digit account id"),
+  TRAILHOUND_ALERT_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
+  TRAILHOUND_ALERT_EVERY: optStr.superRefine((v, ctx) => {
+    const p = v === undefined ? undefined : alertEveryProblem(v);
+    if (p) ctx.addIssue({ code: "custom", message: p });
+  }),
+  TRAILHOUND_ALERT_SEVERITY: optStr.refine((v) => v === undefined || /^(critical|high|medium|low)$/.test(v), "must be critical, high, medium or low"),
+  TRAILHOUND_DIGEST_CHANNEL: optStr.refine((v) => v === undefined || /^[CG][A-Z0-9]{2,}$/.test(v), "must be a channel id (C... or G...), not a #name"),
+  TRAILHOUND_DIGEST_CRON: optStr.superRefine((v, ctx) => {
+    const p = v === undefined ? undefined : cronProblem(v);
+    if (p) ctx.addIssue({ code: "custom", message: `is not a valid cron expression: ${p}` });
+  }),
+  TRAILHOUND_TZ: optStr.superRefine((v, ctx) => {
+    if (v !== undefined && !isTimeZone(v)) ctx.addIssue({ code: "custom", message: timeZoneProblem(v) });
+  }),
+  // Checked by parseDigestSchedules (below), entry by entry.
+  TRAILHOUND_DIGESTS: optStr,
+  TRAILHOUND_DIGEST_QUIET: optStr,
+  TRAILHOUND_GEOIP_CITY_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
+  TRAILHOUND_GEOIP_ASN_DB: optStr.refine((v) => v === undefined || existsSync(v), "file not found"),
+  TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
+  TRAILHOUND_SCAN_DEADLINE: optStr.refine((v) => v === undefined || /^(none|off|0|\d+(\.\d+)?\s*[smhd])$/i.test(v.trim()), "must be a duration such as 30m, 2h or 1d, or none"),
+  TRAILHOUND_MAX_FILE_MB: optStr.refine((v) => v === undefined || (Number(v) > 0 && Number(v) <= 2048), "must be a number of megabytes between 1 and 2048"),
 });
 
 /** Every environment variable trailhound reads: serve's settings and the others (src/env.ts). */
@@ -296,7 +291,11 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     problems.push({ setting: missing, message: "missing: the webhook needs both its URL and its secret (deliveries are signed)", hint: SETTING_HINTS[missing]! });
   }
   if (input.TRAILHOUND_SQS_QUEUE_URL !== undefined && !reported.has("TRAILHOUND_SQS_QUEUE_URL")) {
-    const missing = !input.TRAILHOUND_SOURCE?.startsWith("s3://") ? "TRAILHOUND_SOURCE=s3://bucket[/prefix]" : input.TRAILHOUND_ALERT_CHANNEL === undefined ? "TRAILHOUND_ALERT_CHANNEL" : undefined;
+    const missing = !input.TRAILHOUND_SOURCE?.startsWith("s3://")
+      ? "TRAILHOUND_SOURCE=s3://bucket[/prefix]"
+      : input.TRAILHOUND_ALERT_CHANNEL === undefined
+        ? "TRAILHOUND_ALERT_CHANNEL"
+        : undefined;
     if (missing)
       problems.push({
         setting: "TRAILHOUND_SQS_QUEUE_URL",

@@ -125,15 +125,15 @@ export function settingWarnings(env: NodeJS.ProcessEnv | Record<string, string |
       const suffix = name.slice("TRAILHOUND_".length);
       const ours = KNOWN_SETTINGS.filter((k) => k.startsWith("TRAILHOUND_")).map((k) => k.slice("TRAILHOUND_".length));
       const g = closest(suffix, ours, Math.max(1, Math.floor(suffix.length / 4)));
-      out.push(
-        g
-          ? `${name} is not a trailhound setting: did you mean TRAILHOUND_${g}?`
-          : `${name} is not a trailhound setting (.env.example lists them all); it is ignored`,
-      );
+      out.push(g ? `${name} is not a trailhound setting: did you mean TRAILHOUND_${g}?` : `${name} is not a trailhound setting (.env.example lists them all); it is ignored`);
       continue;
     }
     if (/^AWS_/.test(name)) guess = closest(name, AWS_OURS, 1);
-    else if (!OTHERS_OWN.test(name) && name.length >= 6) guess = closest(name, KNOWN_SETTINGS.filter((k) => k.length >= 6));
+    else if (!OTHERS_OWN.test(name) && name.length >= 6)
+      guess = closest(
+        name,
+        KNOWN_SETTINGS.filter((k) => k.length >= 6),
+      );
     if (guess) out.push(`${name} is not a trailhound setting: did you mean ${guess}?`);
   }
   return out;

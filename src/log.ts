@@ -65,8 +65,7 @@ export const silentLogger: Log = createLogger({ level: "silent" });
 
 /** Bolt's Logger interface on top of ours (Bolt logs variadic arguments). */
 export function toBoltLogger(log: Log): BoltLogger {
-  const fmt = (args: unknown[]) =>
-    args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" ");
+  const fmt = (args: unknown[]) => args.map((a) => (typeof a === "string" ? a : a instanceof Error ? a.message : JSON.stringify(a))).join(" ");
   const errOf = (args: unknown[]) => args.find((a) => a instanceof Error);
   const toBolt: Record<Level, LogLevel> = {
     debug: LogLevel.DEBUG,

@@ -199,7 +199,6 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
   return { mode: config.slack.mode, ...(port !== undefined ? { port } : {}), teamId, app, bot, stop };
 }
 
-
 /** How long a stop may take before the process exits anyway: under Docker's 10 s before SIGKILL. */
 export const SHUTDOWN_GRACE_MS = 8_000;
 
@@ -255,7 +254,11 @@ export async function serve(
     const sh = config.securityHub;
     const factory =
       wiring.securityHub ??
-      securityHubFactory({ roleArns: sh.roleArns, sts: sdkStsFactory({ region: "us-east-1", ...(sh.profile ? { profile: sh.profile } : {}) }), ...(sh.profile ? { profile: sh.profile } : {}) });
+      securityHubFactory({
+        roleArns: sh.roleArns,
+        sts: sdkStsFactory({ region: "us-east-1", ...(sh.profile ? { profile: sh.profile } : {}) }),
+        ...(sh.profile ? { profile: sh.profile } : {}),
+      });
     const sync = new SecurityHubSync({
       settings: sh,
       factory,
@@ -302,7 +305,16 @@ export async function serve(
       ...(geo ? { geo } : {}),
     });
     // New files pushed through SQS (TRAILHOUND_SQS_QUEUE_URL) start alert runs as they land.
-    push = digests ? createSqsPush({ env, store, scheduler: digests, log, ...(wiring.sqs ? { client: wiring.sqs } : {}), ...(wiring.sqsWaitSeconds !== undefined ? { waitTimeSeconds: wiring.sqsWaitSeconds } : {}) }) : undefined;
+    push = digests
+      ? createSqsPush({
+          env,
+          store,
+          scheduler: digests,
+          log,
+          ...(wiring.sqs ? { client: wiring.sqs } : {}),
+          ...(wiring.sqsWaitSeconds !== undefined ? { waitTimeSeconds: wiring.sqsWaitSeconds } : {}),
+        })
+      : undefined;
     const stopDigests = digests ? async () => (await push?.stop(), await digests!.stop()) : () => undefined;
     bot = await startBot(config, {
       store,

@@ -30,10 +30,7 @@ describe("loadDotEnv", () => {
 describe("settingWarnings", () => {
   const known = knownSettings();
   it("names the closest known setting for a misspelt or unknown one", () => {
-    const w = settingWarnings(
-      { TRAILHOUND_DIGEST_CRONE: "x", TRAILHOUD_TZ: "x", SLACK_BOT_TOKN: "x", TRAILHOUND_REGION: "x", AWS_PROFIL: "x", TRAILHOUND_WHATEVER: "1" },
-      known,
-    );
+    const w = settingWarnings({ TRAILHOUND_DIGEST_CRONE: "x", TRAILHOUD_TZ: "x", SLACK_BOT_TOKN: "x", TRAILHOUND_REGION: "x", AWS_PROFIL: "x", TRAILHOUND_WHATEVER: "1" }, known);
     expect(w).toEqual([
       "AWS_PROFIL is not a trailhound setting: did you mean AWS_PROFILE?",
       "SLACK_BOT_TOKN is not a trailhound setting: did you mean SLACK_BOT_TOKEN?",
@@ -45,7 +42,18 @@ describe("settingWarnings", () => {
   });
 
   it("stays quiet on known settings and on the variables of the shell, the AWS SDK and Node", () => {
-    const env = { ...Object.fromEntries(known.map((k) => [k, "x"])), PATH: "/bin", HOME: "/root", AWS_ACCESS_KEY_ID: "x", AWS_SECRET_ACCESS_KEY: "x", NODE_OPTIONS: "", https_proxy: "x", no_proxy: "x", HOSTNAME: "h", TERM: "xterm" };
+    const env = {
+      ...Object.fromEntries(known.map((k) => [k, "x"])),
+      PATH: "/bin",
+      HOME: "/root",
+      AWS_ACCESS_KEY_ID: "x",
+      AWS_SECRET_ACCESS_KEY: "x",
+      NODE_OPTIONS: "",
+      https_proxy: "x",
+      no_proxy: "x",
+      HOSTNAME: "h",
+      TERM: "xterm",
+    };
     expect(settingWarnings(env, known)).toEqual([]);
   });
 
@@ -108,7 +116,10 @@ describe(".env.example", () => {
   it("an unchanged copy with the tokens filled in gives the defaults", () => {
     const env: Record<string, string | undefined> = {};
     const dir = mkdtempSync(join(tmpdir(), "th-env-"));
-    writeFileSync(join(dir, ".env"), text.replace(/^SLACK_BOT_TOKEN=$/m, `SLACK_BOT_TOKEN=${TOKENS.SLACK_BOT_TOKEN}`).replace(/^SLACK_APP_TOKEN=$/m, `SLACK_APP_TOKEN=${TOKENS.SLACK_APP_TOKEN}`));
+    writeFileSync(
+      join(dir, ".env"),
+      text.replace(/^SLACK_BOT_TOKEN=$/m, `SLACK_BOT_TOKEN=${TOKENS.SLACK_BOT_TOKEN}`).replace(/^SLACK_APP_TOKEN=$/m, `SLACK_APP_TOKEN=${TOKENS.SLACK_APP_TOKEN}`),
+    );
     loadDotEnv(join(dir, ".env"), env);
     expect(env).toEqual(TOKENS);
     expect(loadConfig(env)).toEqual(loadConfig(TOKENS));

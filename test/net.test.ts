@@ -122,8 +122,12 @@ describe("proxy settings", () => {
       ].join("\n"),
     );
     const key = createHash("sha1").update(startUrl).digest("hex");
-    await writeFile(join(home, ".aws", "sso", "cache", `${key}.json`), JSON.stringify({ accessToken: "t", expiresAt: new Date(Date.now() + 3_600_000).toISOString(), region: "eu-west-1", startUrl }));
-    for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "https_proxy", "http_proxy", "no_proxy"]) delete process.env[k];
+    await writeFile(
+      join(home, ".aws", "sso", "cache", `${key}.json`),
+      JSON.stringify({ accessToken: "t", expiresAt: new Date(Date.now() + 3_600_000).toISOString(), region: "eu-west-1", startUrl }),
+    );
+    for (const k of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "https_proxy", "http_proxy", "no_proxy"])
+      delete process.env[k];
     Object.assign(process.env, { HOME: home, AWS_CONFIG_FILE: join(home, ".aws", "config"), AWS_EC2_METADATA_DISABLED: "true", AWS_MAX_ATTEMPTS: "1" });
     return home;
   }
@@ -171,12 +175,14 @@ describe("proxy settings", () => {
 describe("networkProblem", () => {
   const wrap = (inner: object) => Object.assign(new Error("could not identify the AWS account (STS GetCallerIdentity: ...)"), { code: "unavailable", cause: inner });
   it("names what failed and what to check, through wrapped causes", () => {
-    expect(networkProblem(wrap(Object.assign(new Error("getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com"), { code: "ENOTFOUND", hostname: "sts.us-east-1.amazonaws.com" })), {})).toMatch(
-      /^cannot resolve sts\.us-east-1\.amazonaws\.com \(DNS ENOTFOUND\): .*AWS_REGION.*HTTPS_PROXY if this network needs a proxy/,
-    );
-    expect(networkProblem(wrap(Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:3128"), { code: "ECONNREFUSED", address: "10.0.0.1", port: 3128 })), { HTTPS_PROXY: "http://10.0.0.1:3128" })).toBe(
-      "the proxy at 10.0.0.1:3128 refused the connection (ECONNREFUSED): check HTTPS_PROXY=http://10.0.0.1:3128",
-    );
+    expect(
+      networkProblem(wrap(Object.assign(new Error("getaddrinfo ENOTFOUND sts.us-east-1.amazonaws.com"), { code: "ENOTFOUND", hostname: "sts.us-east-1.amazonaws.com" })), {}),
+    ).toMatch(/^cannot resolve sts\.us-east-1\.amazonaws\.com \(DNS ENOTFOUND\): .*AWS_REGION.*HTTPS_PROXY if this network needs a proxy/);
+    expect(
+      networkProblem(wrap(Object.assign(new Error("connect ECONNREFUSED 10.0.0.1:3128"), { code: "ECONNREFUSED", address: "10.0.0.1", port: 3128 })), {
+        HTTPS_PROXY: "http://10.0.0.1:3128",
+      }),
+    ).toBe("the proxy at 10.0.0.1:3128 refused the connection (ECONNREFUSED): check HTTPS_PROXY=http://10.0.0.1:3128");
     expect(networkProblem({ name: "ServiceUnavailableException", $metadata: { httpStatusCode: 503 } }, {})).toMatch(/endpoint is down or failing \(HTTP 503/);
     // The Slack SDK keeps the cause in `original`.
     expect(networkProblem({ code: "slack_webapi_request_error", original: { code: "ETIMEDOUT", hostname: "slack.com" } }, {})).toMatch(/^no answer from slack\.com \(ETIMEDOUT\)/);
@@ -184,9 +190,16 @@ describe("networkProblem", () => {
   });
 
   it("says the proxy's answer once, and points at the settings of the service that failed", () => {
-    const tunnel = Object.assign(new Error("Failed to establish tunnel to sts.us-east-1.amazonaws.com:443 via http://p:3128: HTTP/1.1 403 Forbidden"), { code: "ERR_PROXY_TUNNEL" });
-    const outer = Object.assign(new Error(`could not identify the AWS account (STS GetCallerIdentity: Error (ERR_PROXY_TUNNEL): ${tunnel.message})`), { code: "unavailable", cause: tunnel });
-    expect(networkProblem(outer, { HTTPS_PROXY: "http://p:3128" })).toBe("the proxy refused the connection (HTTP/1.1 403 Forbidden): check the proxy HTTPS_PROXY=http://p:3128 (and NO_PROXY)");
+    const tunnel = Object.assign(new Error("Failed to establish tunnel to sts.us-east-1.amazonaws.com:443 via http://p:3128: HTTP/1.1 403 Forbidden"), {
+      code: "ERR_PROXY_TUNNEL",
+    });
+    const outer = Object.assign(new Error(`could not identify the AWS account (STS GetCallerIdentity: Error (ERR_PROXY_TUNNEL): ${tunnel.message})`), {
+      code: "unavailable",
+      cause: tunnel,
+    });
+    expect(networkProblem(outer, { HTTPS_PROXY: "http://p:3128" })).toBe(
+      "the proxy refused the connection (HTTP/1.1 403 Forbidden): check the proxy HTTPS_PROXY=http://p:3128 (and NO_PROXY)",
+    );
     const dns = (hostname: string) => Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: "ENOTFOUND", hostname });
     const slack = networkProblem({ code: "slack_webapi_request_error", original: { cause: dns("slack.com") } }, {})!;
     expect(slack).toMatch(/^cannot resolve slack\.com .*SLACK_API_URL/);
@@ -246,7 +259,8 @@ describe("the bot on an expected network failure", () => {
       (e: unknown) => e,
     )) as Error & { code?: string };
     expect(err.code).toBe("config");
-    expect(err.message).toMatch(/^Could not reach Slack at http:\/\/127\.0\.0\.1:\d+\/api\/ to check the token \(.*\): 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): .*check AWS_ENDPOINT_URL \/ SLACK_API_URL if set/);
+    expect(err.message).toMatch(
+      /^Could not reach Slack at http:\/\/127\.0\.0\.1:\d+\/api\/ to check the token \(.*\): 127\.0\.0\.1:\d+ refused the connection \(ECONNREFUSED\): .*check AWS_ENDPOINT_URL \/ SLACK_API_URL if set/,
+    );
   });
 });
-

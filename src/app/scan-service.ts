@@ -52,7 +52,14 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
   const now = (o.now ?? Date.now)();
   const { start, end: until } = liveWindow(now, req.since ? parseSince(req.since) : undefined, req.until ? parseUntil(req.until) : undefined);
   const scanStore = scanStoreFrom(o.store);
-  const source = await o.sourceFactory({ start, end: until, filters: req.filters, incremental: req.incremental ?? false, store: scanStore, ...(req.keys ? { keys: req.keys } : {}) });
+  const source = await o.sourceFactory({
+    start,
+    end: until,
+    filters: req.filters,
+    incremental: req.incremental ?? false,
+    store: scanStore,
+    ...(req.keys ? { keys: req.keys } : {}),
+  });
   const scanOpts: Parameters<typeof runScan>[0] = {
     now,
     since: { kind: "absolute", at: start },

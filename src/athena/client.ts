@@ -183,9 +183,7 @@ export class AthenaQueryRunner implements QueryRunner {
       QueryExecutionContext: { Database: s.database, ...(s.catalog ? { Catalog: s.catalog } : {}) },
     };
     if (s.outputLocation) input.ResultConfiguration = { OutputLocation: s.outputLocation };
-    const started = await this.call(o, "StartQueryExecution", (signal) =>
-      this.client.send(new StartQueryExecutionCommand(input), signal ? { abortSignal: signal } : {}),
-    );
+    const started = await this.call(o, "StartQueryExecution", (signal) => this.client.send(new StartQueryExecutionCommand(input), signal ? { abortSignal: signal } : {}));
     const id = started.QueryExecutionId;
     if (!id) throw new AwsSourceError("unavailable", `Athena did not return a query id for the ${o.label} query`);
     try {
@@ -222,7 +220,10 @@ export class AthenaQueryRunner implements QueryRunner {
       }
       if (this.now() >= deadline) {
         await this.stop(id);
-        throw new AwsSourceError("unavailable", `the Athena ${o.label} query ${id} did not finish within ${Math.round((this.opts.timeoutMs ?? 1_800_000) / 60_000)} min; it was stopped`);
+        throw new AwsSourceError(
+          "unavailable",
+          `the Athena ${o.label} query ${id} did not finish within ${Math.round((this.opts.timeoutMs ?? 1_800_000) / 60_000)} min; it was stopped`,
+        );
       }
       await this.sleep(delay, o.signal);
       delay = Math.min(max, delay * 2);
@@ -236,10 +237,7 @@ export class AthenaQueryRunner implements QueryRunner {
     let first = true;
     do {
       const out = await this.call(o, "GetQueryResults", (signal) =>
-        this.client.send(
-          new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, ...(token ? { NextToken: token } : {}) }),
-          signal ? { abortSignal: signal } : {},
-        ),
+        this.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, MaxResults: 1000, ...(token ? { NextToken: token } : {}) }), signal ? { abortSignal: signal } : {}),
       );
       names ??= (out.ResultSet?.ResultSetMetadata?.ColumnInfo ?? []).map((c) => c.Name ?? "");
       let raw = out.ResultSet?.Rows ?? [];
@@ -308,8 +306,7 @@ function queryFailure(label: string, id: string, state: string, reason: string, 
     hint = ` The table ${table} does not exist: create it with the statement from \`trailhound athena ddl\`.`;
   else if (/COLUMN_NOT_FOUND|cannot be resolved/i.test(reason))
     hint = ` The table ${table} lacks a column trailhound reads: if it was created from AWS's documented DDL, set the table flavor to "aws", or recreate it with \`trailhound athena ddl\`.`;
-  else if (/access denied|accessdenied|not authorized|permission/i.test(reason))
-    hint = ` Check the permissions: ${ATHENA_PERMISSIONS}.`;
+  else if (/access denied|accessdenied|not authorized|permission/i.test(reason)) hint = ` Check the permissions: ${ATHENA_PERMISSIONS}.`;
   else if (/output location|OutputLocation/i.test(reason)) hint = " Set an output location (s3://bucket/prefix/) or use a workgroup that enforces one.";
   const code = /access denied|accessdenied|not authorized/i.test(reason) ? "missing-permission" : "invalid-argument";
   return new AwsSourceError(code, `the Athena ${label} query ${id} ${state.toLowerCase()}: ${reason}.${hint}`, { region: s.region });

@@ -17,20 +17,10 @@ import { detectionWindow } from "../scan/time.js";
 import type { ScanOptions, ScanResult } from "../scan/scanner.js";
 import { AwsSourceError } from "../sources/aws-errors.js";
 import type { EventSource, ReadOptions, RecordSink, SourceProgress, SourceResult } from "../sources/types.js";
-import {
-  AthenaQueryRunner,
-  formatBytes,
-  formatUsd,
-  queryCostUsd,
-  type AthenaRunnerOptions,
-  type AthenaSettings,
-  type QueryRunner,
-  type QueryStats,
-} from "./client.js";
+import { AthenaQueryRunner, formatBytes, formatUsd, queryCostUsd, type AthenaRunnerOptions, type AthenaSettings, type QueryRunner, type QueryStats } from "./client.js";
 import { profilesFromRows, recordFromRow } from "./results.js";
 import { parseS3Url, type TableFlavor } from "./schema.js";
 import { baselineQuery, windowEventsQuery, type Scope, type TableRef } from "./sql.js";
-
 
 /** IPs fetched per identity when a geo resolver derives network and country from them. */
 const GEO_IP_ROWS = 1000;
@@ -134,17 +124,15 @@ export class AthenaSource implements EventSource {
     let baselineDone: Promise<void>;
     if (sql.baseline) {
       const rows: Array<Record<string, string | null>> = [];
-      baselineDone = this.runner
-        .run(sql.baseline, { label: "baseline", signal: ctrl.signal, onRows: (r) => void rows.push(...r) })
-        .then((q) => {
-          this.profiles = profilesFromRows(rows, {
-            trainedUntil: this.o.window.start - 1,
-            baseline: cfg,
-            ...(this.o.geo ? { geo: this.o.geo } : {}),
-          });
-          this.baselineLoaded = true;
-          finished(q);
+      baselineDone = this.runner.run(sql.baseline, { label: "baseline", signal: ctrl.signal, onRows: (r) => void rows.push(...r) }).then((q) => {
+        this.profiles = profilesFromRows(rows, {
+          trainedUntil: this.o.window.start - 1,
+          baseline: cfg,
+          ...(this.o.geo ? { geo: this.o.geo } : {}),
         });
+        this.baselineLoaded = true;
+        finished(q);
+      });
     } else baselineDone = Promise.resolve();
     // A failed baseline stops the window query too.
     baselineDone.catch(() => ctrl.abort());

@@ -6,16 +6,7 @@
  * Rows are `Record<column, string | null>`, as Athena's GetQueryResults returns them (every value
  * as text, NULL as a missing value).
  */
-import {
-  DEFAULT_BASELINE_CONFIG,
-  DIMS,
-  capDim,
-  emptyProfile,
-  type BaselineConfig,
-  type Dim,
-  type Profile,
-  type Stat,
-} from "../baseline/profile.js";
+import { DEFAULT_BASELINE_CONFIG, DIMS, capDim, emptyProfile, type BaselineConfig, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { classifySourceIp } from "../events/normalize.js";
 import type { GeoResolver } from "../geo/types.js";
 import { columnsFor, col, type ColType, type Field, type TableFlavor } from "./schema.js";

@@ -182,7 +182,10 @@ export function athenaDdl(o: AthenaDdlOptions): string {
   const idx = base.indexOf("AWSLogs/");
   let org = o.orgId;
   if (idx >= 0) {
-    const rest = base.slice(idx + "AWSLogs/".length).split("/").filter(Boolean);
+    const rest = base
+      .slice(idx + "AWSLogs/".length)
+      .split("/")
+      .filter(Boolean);
     if (rest[0] && ORG_ID.test(rest[0])) org ??= rest[0];
     base = base.slice(0, idx);
   }
@@ -197,27 +200,29 @@ export function athenaDdl(o: AthenaDdlOptions): string {
   const qualified = o.database ? `${sqlIdent(o.database, "database")}.${table}` : table;
   const root = `s3://${bucket}/${base}AWSLogs/${org ? org + "/" : ""}`;
   const cols = columnsFor(o.flavor ?? "trailhound");
-  return [
-    `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualified} (`,
-    cols.map((c) => `  ${col(c)} ${hiveType(c.type, "  ")}`).join(",\n"),
-    `)`,
-    `PARTITIONED BY (account string, region string, \`timestamp\` string)`,
-    `ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'`,
-    `STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'`,
-    `OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'`,
-    `LOCATION '${root}'`,
-    `TBLPROPERTIES (`,
-    `  'projection.enabled'='true',`,
-    `  'projection.account.type'='enum',`,
-    `  'projection.account.values'='${o.accounts.join(",")}',`,
-    `  'projection.region.type'='enum',`,
-    `  'projection.region.values'='${regions.join(",")}',`,
-    `  'projection.timestamp.type'='date',`,
-    `  'projection.timestamp.format'='yyyy/MM/dd',`,
-    `  'projection.timestamp.range'='${since},NOW',`,
-    `  'projection.timestamp.interval'='1',`,
-    `  'projection.timestamp.interval.unit'='DAYS',`,
-    `  'storage.location.template'='${root}\${account}/CloudTrail/\${region}/\${timestamp}'`,
-    `)`,
-  ].join("\n") + ";\n";
+  return (
+    [
+      `CREATE EXTERNAL TABLE IF NOT EXISTS ${qualified} (`,
+      cols.map((c) => `  ${col(c)} ${hiveType(c.type, "  ")}`).join(",\n"),
+      `)`,
+      `PARTITIONED BY (account string, region string, \`timestamp\` string)`,
+      `ROW FORMAT SERDE 'org.apache.hive.hcatalog.data.JsonSerDe'`,
+      `STORED AS INPUTFORMAT 'com.amazon.emr.cloudtrail.CloudTrailInputFormat'`,
+      `OUTPUTFORMAT 'org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat'`,
+      `LOCATION '${root}'`,
+      `TBLPROPERTIES (`,
+      `  'projection.enabled'='true',`,
+      `  'projection.account.type'='enum',`,
+      `  'projection.account.values'='${o.accounts.join(",")}',`,
+      `  'projection.region.type'='enum',`,
+      `  'projection.region.values'='${regions.join(",")}',`,
+      `  'projection.timestamp.type'='date',`,
+      `  'projection.timestamp.format'='yyyy/MM/dd',`,
+      `  'projection.timestamp.range'='${since},NOW',`,
+      `  'projection.timestamp.interval'='1',`,
+      `  'projection.timestamp.interval.unit'='DAYS',`,
+      `  'storage.location.template'='${root}\${account}/CloudTrail/\${region}/\${timestamp}'`,
+      `)`,
+    ].join("\n") + ";\n"
+  );
 }

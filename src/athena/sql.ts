@@ -203,9 +203,7 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    ${n("useridentity.onbehalfof.userid")} AS obo_user,`,
     `    ${n("useridentity.onbehalfof.identitystorearn")} AS obo_store,`,
     // AWS's DDL has no identityprovider: SAML and web-identity principalIds start with it.
-    hasIdp
-      ? `    ${n("useridentity.identityprovider")} AS ui_idp,`
-      : `    ${n(`split_part(${n("useridentity.principalid")}, ':', 1)`)} AS ui_idp,`,
+    hasIdp ? `    ${n("useridentity.identityprovider")} AS ui_idp,` : `    ${n(`split_part(${n("useridentity.principalid")}, ':', 1)`)} AS ui_idp,`,
     `    ${n("recipientaccountid")} AS recipient`,
     `  FROM ${tableName(o.table)}`,
     `  WHERE ${partitionSql(o.from, o.to, o.scope)}`,
@@ -337,20 +335,13 @@ export function baselineQuery(o: BaselineQueryOptions): string {
   const ctes = eventCtes("b", { table: o.table, from: o.from, to: o.to, hourlyFrom: o.hourlyFrom, ...(o.scope ? { scope: o.scope } : {}) });
   let src = "b2";
   if (o.onlyActiveIn) {
-    ctes.push(
-      ...eventCtes("w", { table: o.table, from: o.onlyActiveIn.from, to: o.onlyActiveIn.to, toInclusive: true, ...(o.scope ? { scope: o.scope } : {}) }),
-    );
+    ctes.push(...eventCtes("w", { table: o.table, from: o.onlyActiveIn.from, to: o.onlyActiveIn.to, toInclusive: true, ...(o.scope ? { scope: o.scope } : {}) }));
     ctes.push(`ev AS (\n  SELECT * FROM b2 WHERE ident IN (SELECT ident FROM w2)\n)`);
     src = "ev";
   }
-  const sets: Array<[string, string]> = [
-    ...SQL_DIMS.map((d) => [d, DIM_COLUMN[d]] as [string, string]),
-    ...Object.entries(TIME_SETS),
-  ];
+  const sets: Array<[string, string]> = [...SQL_DIMS.map((d) => [d, DIM_COLUMN[d]] as [string, string]), ...Object.entries(TIME_SETS)];
   const dimCase = sets.map(([d, c]) => `WHEN grouping(${c}) = 0 THEN '${d}'`).join(" ");
-  const valueCase = sets
-    .map(([, c]) => `WHEN grouping(${c}) = 0 THEN ${c.startsWith("d_") ? c : `CAST(${c} AS varchar)`}`)
-    .join("\n      ");
+  const valueCase = sets.map(([, c]) => `WHEN grouping(${c}) = 0 THEN ${c.startsWith("d_") ? c : `CAST(${c} AS varchar)`}`).join("\n      ");
   const g = [
     `SELECT ident,`,
     `    CASE ${dimCase} ELSE 'total' END AS dim,`,
@@ -405,4 +396,3 @@ export function windowEventsQuery(o: { table: TableRef; scope?: Scope; from: num
     `WHERE t_ms >= ${o.from} AND t_ms <= ${o.to}`,
   ].join("\n");
 }
-

@@ -1,16 +1,5 @@
 import type { Principal } from "../events/types.js";
-import {
-  DAY,
-  DIMS,
-  HOUR,
-  ageProfile,
-  capDim,
-  emptyProfile,
-  type BaselineConfig,
-  type Dim,
-  type Profile,
-  type Stat,
-} from "./profile.js";
+import { DAY, DIMS, HOUR, ageProfile, capDim, emptyProfile, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** One value's counts in a scan (an API, an IP, ...). */
 export interface ObservedStat {

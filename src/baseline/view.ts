@@ -123,9 +123,7 @@ export class BaselineView {
     if (!this.profile || this.historyDays <= 0) return "no history before this window";
     const d = Math.max(1, Math.round(this.historyDays));
     const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
-    const from = this.distinct("network")
-      ? n(this.distinct("network"), "network", "networks")
-      : n(this.distinct("ip"), "source IP", "source IPs");
+    const from = this.distinct("network") ? n(this.distinct("network"), "network", "networks") : n(this.distinct("ip"), "source IP", "source IPs");
     return (
       `${n(d, "day", "days")} of history (${this.activeDays} active); it normally calls ${n(this.distinct("api"), "API", "APIs")} in ` +
       `${n(this.distinct("service"), "service", "services")} from ${from} in ${n(this.distinct("region"), "region", "regions")}`

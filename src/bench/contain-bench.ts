@@ -152,7 +152,12 @@ async function main(): Promise<void> {
         callback_id: "contain_modal",
         private_metadata: view.private_metadata,
         blocks: [],
-        state: { values: { cnt_action: { cnt_action_sel: { type: "radio_buttons", selected_option: { value: "deactivate-key" } } }, cnt_mode: { cnt_mode_sel: { type: "checkboxes", selected_options: [] } } } },
+        state: {
+          values: {
+            cnt_action: { cnt_action_sel: { type: "radio_buttons", selected_option: { value: "deactivate-key" } } },
+            cnt_mode: { cnt_mode_sel: { type: "checkboxes", selected_options: [] } },
+          },
+        },
       },
     };
     inactiveAt = 0;

@@ -76,7 +76,7 @@ export class FuzzCorpus {
   /** A short string value, sometimes with escapes or non-ASCII. */
   private text(): string {
     const k = this.int(10);
-    if (k === 0) return "a\"b\\c\u00e9\n\u0001\u2028";
+    if (k === 0) return 'a"b\\c\u00e9\n\u0001\u2028';
     if (k === 1) return "\ud83d\ude00 " + "x".repeat(this.int(40));
     if (k === 2) return "";
     const chars = "abcdefghijklmnopqrstuvwxyz0123456789-_:/.";
@@ -153,7 +153,7 @@ export class FuzzCorpus {
   private randomBytes(): Buffer {
     const n = this.int(200);
     const b = Buffer.alloc(n);
-    for (let i = 0; i < n; i++) b[i] = this.r() < 0.5 ? this.int(256) : "{}[]\":,\\ 0aRecords".charCodeAt(this.int(19));
+    for (let i = 0; i < n; i++) b[i] = this.r() < 0.5 ? this.int(256) : '{}[]":,\\ 0aRecords'.charCodeAt(this.int(19));
     if (this.r() < 0.5) return Buffer.concat([Buffer.from('{"Records":['), b]);
     return b;
   }
@@ -198,7 +198,7 @@ export class FuzzCorpus {
       case 1: {
         // a structural or special character in place of one byte
         const c = Buffer.from(b);
-        c[at] = this.r() < 0.5 ? this.pick(RAW_BYTES) : "\"\\{}[],: 0e-.tfn".charCodeAt(this.int(18));
+        c[at] = this.r() < 0.5 ? this.pick(RAW_BYTES) : '"\\{}[],: 0e-.tfn'.charCodeAt(this.int(18));
         return c;
       }
       case 2:

@@ -16,18 +16,7 @@
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  F_ERRMSG,
-  F_ID,
-  F_RP,
-  F_TIME,
-  F_UI,
-  STRIDE,
-  fieldAt,
-  indexRecordsJs,
-  recordTime,
-  type RecordIndex,
-} from "../ingest/record-bytes.js";
+import { F_ERRMSG, F_ID, F_RP, F_TIME, F_UI, STRIDE, fieldAt, indexRecordsJs, recordTime, type RecordIndex } from "../ingest/record-bytes.js";
 import { numArg, strArg } from "./cli-args.js";
 import { FuzzCorpus } from "./fuzz-corpus.js";
 
@@ -228,7 +217,9 @@ function main(): void {
     accepted = seen.accepted;
     if (n % 25 === 0 || done === total) {
       const s = (performance.now() - t0) / 1000;
-      process.stdout.write(`fuzz: ${done} of ${total} inputs (${accepted} accepted documents, ${(bytes / 1e6).toFixed(1)} MB), ${s.toFixed(0)} s, ${Math.round(done / s)} inputs/s\n`);
+      process.stdout.write(
+        `fuzz: ${done} of ${total} inputs (${accepted} accepted documents, ${(bytes / 1e6).toFixed(1)} MB), ${s.toFixed(0)} s, ${Math.round(done / s)} inputs/s\n`,
+      );
     }
   }
   const s = (performance.now() - t0) / 1000;

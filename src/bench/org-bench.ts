@@ -64,7 +64,14 @@ function record(account: string, region: string, t: number, eventName: string, u
     eventName,
     eventSource: eventName === "StopLogging" ? "cloudtrail.amazonaws.com" : "s3.amazonaws.com",
     awsRegion: region,
-    userIdentity: { type: "IAMUser", principalId: `AIDA${account}`, arn: `arn:aws:iam::${account}:user/${user}`, accountId: account, userName: user, accessKeyId: "AKIAIOSFODNN7EXAMPLE" },
+    userIdentity: {
+      type: "IAMUser",
+      principalId: `AIDA${account}`,
+      arn: `arn:aws:iam::${account}:user/${user}`,
+      accountId: account,
+      userName: user,
+      accessKeyId: "AKIAIOSFODNN7EXAMPLE",
+    },
     sourceIPAddress: "203.0.113.10",
     userAgent: "aws-cli/2.15.0 Python/3.11.6 Linux/6.5 exe/x86_64.ubuntu.22",
     requestParameters: null,
@@ -113,10 +120,19 @@ async function s3Figures(accounts: number, files: number, alerts: number): Promi
       for (let f = 0; f < files; f++) {
         const t = now0 - 10 * MIN - (files - 1 - f) * 5 * MIN;
         const account = acct(a);
-        s3.put(keyOf(account, region, t, `f${a}x${f}${region.length}`), file([0, 1, 2, 3, 4].map((j) => record(account, region, t - 60_000 + j * 1000, "ListBuckets", `reader-${a % 7}`))));
+        s3.put(
+          keyOf(account, region, t, `f${a}x${f}${region.length}`),
+          file([0, 1, 2, 3, 4].map((j) => record(account, region, t - 60_000 + j * 1000, "ListBuckets", `reader-${a % 7}`))),
+        );
       }
   const env = { TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_ALERT_CHANNEL: "C0ALERT", TRAILHOUND_SQS_QUEUE_URL: sqs.queueUrl() };
-  const s3Client = new S3Client({ region: "us-east-1", endpoint: s3.url, forcePathStyle: true, credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" }, maxAttempts: 1 });
+  const s3Client = new S3Client({
+    region: "us-east-1",
+    endpoint: s3.url,
+    forcePathStyle: true,
+    credentials: { accessKeyId: "AKIDBENCH", secretAccessKey: "bench" },
+    maxAttempts: 1,
+  });
   const factory = liveSourceFactory(env, { s3Client });
   const store = await TrailStore.open(dir);
   console.log(`S3: ${accounts} accounts x ${REGIONS.length} regions, ${files} files each (${s3.objects.size} objects), store in ${dir}`);
@@ -160,7 +176,12 @@ async function s3Figures(accounts: number, files: number, alerts: number): Promi
       const t0 = performance.now();
       s3.put(key, file([record(account, "us-east-1", tNow - 2 * MIN, "StopLogging", user, { requestParameters: { name: `arn:aws:cloudtrail:us-east-1:${account}:trail/org` } })]));
       sqs.send(notification(key));
-      await slack.waitFor((calls) => calls.filter((c) => c.method === "chat.postMessage").length > posts && calls.some((c) => c.method === "chat.postMessage" && JSON.stringify(c.args).includes(user)), 120_000, `the alert for ${user}`);
+      await slack.waitFor(
+        (calls) =>
+          calls.filter((c) => c.method === "chat.postMessage").length > posts && calls.some((c) => c.method === "chat.postMessage" && JSON.stringify(c.args).includes(user)),
+        120_000,
+        `the alert for ${user}`,
+      );
       latencies.push(performance.now() - t0);
     }
     await push.stop();

@@ -171,7 +171,12 @@ async function main(): Promise<void> {
     maxConcurrentScans: 1,
     maxQueuedScans: 100_000,
   });
-  console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} (other work on the machine inflates every figure)`);
+  console.log(
+    `node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")} (other work on the machine inflates every figure)`,
+  );
   const cpu0 = process.cpuUsage();
   worker.postMessage({ port: bot.port });
   const r = await next("results");

@@ -38,30 +38,216 @@ import { warmPath } from "./warm-bench.js";
 const NOW = Date.UTC(2024, 5, 1, 12);
 const VERBS = ["Describe", "Get", "List", "Create", "Delete", "Update", "Put", "Modify", "Attach", "Detach", "Start", "Stop", "Tag", "Untag", "Batch"];
 const NOUNS = [
-  "Instances", "Bucket", "BucketPolicy", "Object", "User", "Role", "RolePolicy", "AccessKey", "Policy", "PolicyVersion", "SecurityGroups",
-  "Vpcs", "Subnets", "Volumes", "Snapshots", "Images", "Functions", "FunctionConfiguration", "LogGroups", "LogStreams", "Trail", "TrailStatus",
-  "Key", "KeyPolicy", "Secret", "SecretValue", "Parameters", "Parameter", "Stack", "StackResources", "Cluster", "Tasks", "Services", "Table",
-  "Item", "Queue", "QueueAttributes", "Topic", "Subscriptions", "HostedZones", "ResourceRecordSets", "CallerIdentity", "SessionToken",
-  "LoginProfile", "MFADevices", "Groups", "GroupPolicy", "InstanceProfile", "LaunchTemplates", "Alarms", "MetricData", "Repositories",
+  "Instances",
+  "Bucket",
+  "BucketPolicy",
+  "Object",
+  "User",
+  "Role",
+  "RolePolicy",
+  "AccessKey",
+  "Policy",
+  "PolicyVersion",
+  "SecurityGroups",
+  "Vpcs",
+  "Subnets",
+  "Volumes",
+  "Snapshots",
+  "Images",
+  "Functions",
+  "FunctionConfiguration",
+  "LogGroups",
+  "LogStreams",
+  "Trail",
+  "TrailStatus",
+  "Key",
+  "KeyPolicy",
+  "Secret",
+  "SecretValue",
+  "Parameters",
+  "Parameter",
+  "Stack",
+  "StackResources",
+  "Cluster",
+  "Tasks",
+  "Services",
+  "Table",
+  "Item",
+  "Queue",
+  "QueueAttributes",
+  "Topic",
+  "Subscriptions",
+  "HostedZones",
+  "ResourceRecordSets",
+  "CallerIdentity",
+  "SessionToken",
+  "LoginProfile",
+  "MFADevices",
+  "Groups",
+  "GroupPolicy",
+  "InstanceProfile",
+  "LaunchTemplates",
+  "Alarms",
+  "MetricData",
+  "Repositories",
 ];
 const SERVICES = [
-  "ec2", "s3", "iam", "sts", "kms", "lambda", "logs", "cloudtrail", "cloudformation", "ecs", "eks", "dynamodb", "sqs", "sns", "route53",
-  "secretsmanager", "ssm", "monitoring", "ecr", "elasticloadbalancing", "autoscaling", "rds", "organizations", "config", "guardduty",
-  "securityhub", "athena", "glue", "kinesis", "firehose", "events", "states", "apigateway", "cloudfront", "acm", "wafv2", "elasticache",
-  "es", "redshift", "sagemaker", "codebuild", "codepipeline", "codecommit", "codedeploy", "cognito-idp", "cognito-identity", "backup",
-  "access-analyzer", "health", "support", "tagging", "servicequotas", "ram", "sso", "identitystore", "signin", "notifications", "account",
-  "ce", "budgets", "pricing", "trustedadvisor", "inspector2", "macie2", "detective", "fms", "shield", "network-firewall", "transfer",
-  "datasync", "dms", "emr", "batch", "appsync", "amplify", "bedrock", "q", "xray", "ds",
+  "ec2",
+  "s3",
+  "iam",
+  "sts",
+  "kms",
+  "lambda",
+  "logs",
+  "cloudtrail",
+  "cloudformation",
+  "ecs",
+  "eks",
+  "dynamodb",
+  "sqs",
+  "sns",
+  "route53",
+  "secretsmanager",
+  "ssm",
+  "monitoring",
+  "ecr",
+  "elasticloadbalancing",
+  "autoscaling",
+  "rds",
+  "organizations",
+  "config",
+  "guardduty",
+  "securityhub",
+  "athena",
+  "glue",
+  "kinesis",
+  "firehose",
+  "events",
+  "states",
+  "apigateway",
+  "cloudfront",
+  "acm",
+  "wafv2",
+  "elasticache",
+  "es",
+  "redshift",
+  "sagemaker",
+  "codebuild",
+  "codepipeline",
+  "codecommit",
+  "codedeploy",
+  "cognito-idp",
+  "cognito-identity",
+  "backup",
+  "access-analyzer",
+  "health",
+  "support",
+  "tagging",
+  "servicequotas",
+  "ram",
+  "sso",
+  "identitystore",
+  "signin",
+  "notifications",
+  "account",
+  "ce",
+  "budgets",
+  "pricing",
+  "trustedadvisor",
+  "inspector2",
+  "macie2",
+  "detective",
+  "fms",
+  "shield",
+  "network-firewall",
+  "transfer",
+  "datasync",
+  "dms",
+  "emr",
+  "batch",
+  "appsync",
+  "amplify",
+  "bedrock",
+  "q",
+  "xray",
+  "ds",
 ];
 const REGIONS = [
-  "us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "eu-south-1",
-  "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ca-central-1", "sa-east-1",
-  "me-south-1", "af-south-1", "ap-east-1", "eu-central-2", "ap-south-2", "ap-southeast-3", "ap-southeast-4", "me-central-1", "il-central-1",
-  "us-gov-west-1", "us-gov-east-1", "ca-west-1",
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "eu-central-1",
+  "eu-north-1",
+  "eu-south-1",
+  "ap-south-1",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ca-central-1",
+  "sa-east-1",
+  "me-south-1",
+  "af-south-1",
+  "ap-east-1",
+  "eu-central-2",
+  "ap-south-2",
+  "ap-southeast-3",
+  "ap-southeast-4",
+  "me-central-1",
+  "il-central-1",
+  "us-gov-west-1",
+  "us-gov-east-1",
+  "ca-west-1",
 ];
 const COUNTRIES = "US DE FR GB NL IE SE IN JP SG AU BR CA KR ES IT PL CH BE AT DK FI NO PT CZ RO HU IL ZA MX".split(" ");
-const UAS = ["aws-cli/2.15.", "terraform/1.7.", "Boto3/1.34.", "aws-sdk-go-v2/1.25.", "aws-sdk-java/2.25.", "aws-sdk-js/3.540.", "console.amazonaws.com", "Mozilla/5.0 (Windows NT 10.0) Chrome/124.", "aws-internal/3"];
-const ERRORS = ["AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "ThrottlingException", "NoSuchEntity", "NoSuchBucket", "ResourceNotFoundException", "ValidationException", "InvalidParameterValue", "Client.RequestLimitExceeded", "ExpiredToken", "InvalidClientTokenId", "EntityAlreadyExists", "ConditionalCheckFailedException", "ServiceUnavailable", "InternalError", "DryRunOperation", "LimitExceeded", "NoSuchKey", "OptInRequired", "KMS.NotFoundException", "DependencyViolation", "InvalidGroup.NotFound", "InvalidInstanceID.NotFound", "RequestExpired", "SignatureDoesNotMatch", "MalformedPolicyDocument", "DeleteConflict", "InvalidAction", "Throttling"];
+const UAS = [
+  "aws-cli/2.15.",
+  "terraform/1.7.",
+  "Boto3/1.34.",
+  "aws-sdk-go-v2/1.25.",
+  "aws-sdk-java/2.25.",
+  "aws-sdk-js/3.540.",
+  "console.amazonaws.com",
+  "Mozilla/5.0 (Windows NT 10.0) Chrome/124.",
+  "aws-internal/3",
+];
+const ERRORS = [
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnauthorizedOperation",
+  "ThrottlingException",
+  "NoSuchEntity",
+  "NoSuchBucket",
+  "ResourceNotFoundException",
+  "ValidationException",
+  "InvalidParameterValue",
+  "Client.RequestLimitExceeded",
+  "ExpiredToken",
+  "InvalidClientTokenId",
+  "EntityAlreadyExists",
+  "ConditionalCheckFailedException",
+  "ServiceUnavailable",
+  "InternalError",
+  "DryRunOperation",
+  "LimitExceeded",
+  "NoSuchKey",
+  "OptInRequired",
+  "KMS.NotFoundException",
+  "DependencyViolation",
+  "InvalidGroup.NotFound",
+  "InvalidInstanceID.NotFound",
+  "RequestExpired",
+  "SignatureDoesNotMatch",
+  "MalformedPolicyDocument",
+  "DeleteConflict",
+  "InvalidAction",
+  "Throttling",
+];
 
 type Tier = "heavy" | "medium" | "light";
 
@@ -127,7 +313,12 @@ export function makeProfile(r: () => number, i: number, tier: Tier, allDimsAtCap
     country: (k) => COUNTRIES[k % COUNTRIES.length]!,
     region: (k) => REGIONS[k % REGIONS.length]!,
     ua: (k) => `${UAS[k % UAS.length]}${k}`,
-    session: () => (r() < 0.5 ? `i-0${Math.floor(r() * 2 ** 52).toString(16).padStart(16, "0")}` : `botocore-session-${Math.floor((NOW - int(0, 90) * DAY) / 1000)}`),
+    session: () =>
+      r() < 0.5
+        ? `i-0${Math.floor(r() * 2 ** 52)
+            .toString(16)
+            .padStart(16, "0")}`
+        : `botocore-session-${Math.floor((NOW - int(0, 90) * DAY) / 1000)}`,
     errorCode: (k) => ERRORS[k % ERRORS.length]!,
     assumedRole: (k) => `arn:aws:iam::${100000000000 + (k % 50)}:role/deploy-role-${k}`,
     instanceType: (k) => ["t3.micro", "m5.large", "c6i.xlarge", "r6g.2xlarge", "p4d.24xlarge"][k % 5]! + (k >= 5 ? `-${k}` : ""),
@@ -253,7 +444,12 @@ async function main(): Promise<void> {
       profiles.push(makeProfile(r, i, tier, ALL_AT_CAPS));
     }
     const count = (t: Tier) => tiers.filter((x) => x === t).length;
-    console.log(`node ${process.version}, ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(1)).join(" ")} (other work on the machine inflates every figure)`);
+    console.log(
+      `node ${process.version}, ${os.cpus().length} CPUs, load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(" ")} (other work on the machine inflates every figure)`,
+    );
     console.log(
       `generated ${N} profiles (${count("heavy")} near the caps${ALL_AT_CAPS ? " of every dimension (--all-dims-at-caps)" : " of the dimensions that grow with activity"}, ` +
         `${count("medium")} medium, ${count("light")} light; ${DIMS.length} dimensions) in ${f1(performance.now() - t)} ms`,
@@ -271,9 +467,16 @@ async function main(): Promise<void> {
       void store.suppress({ scope: "identity", identityKey: keys[(i * 7) % keys.length]!, until: NOW + 30 * DAY, reason: "known CI role", by: "U0123ABCD" }, NOW);
     }
     for (let i = 0; i < 5000; i++) {
-      void store.audit({ at: new Date(NOW - (5000 - i) * 60_000).toISOString(), actor: "U0123ABCD", action: "ack", target: findings[i % 2000]!.id, detail: "severity medium; was open" });
+      void store.audit({
+        at: new Date(NOW - (5000 - i) * 60_000).toISOString(),
+        actor: "U0123ABCD",
+        action: "ack",
+        target: findings[i % 2000]!.id,
+        detail: "severity medium; was open",
+      });
     }
-    for (let i = 0; i < 40; i++) void store.setCursor(`lookup:111122223333:${REGIONS[i % REGIONS.length]}:${i}`, { newestTime: NOW, newestIds: ["a", "b"], updatedAt: new Date(NOW).toISOString() });
+    for (let i = 0; i < 40; i++)
+      void store.setCursor(`lookup:111122223333:${REGIONS[i % REGIONS.length]}:${i}`, { newestTime: NOW, newestIds: ["a", "b"], updatedAt: new Date(NOW).toISOString() });
     await store.flush();
     const st = store.stats(NOW);
     console.log(
@@ -308,7 +511,10 @@ async function main(): Promise<void> {
     const scanCpu: number[] = [];
     const scanSpans: Array<[number, number]> = [];
     for (let i = 0; i < WRITES; i++) {
-      const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!, ALL_AT_CAPS)).map((p, k) => ({ ...p, key: keys[(i * 300 + k) % N]! }));
+      const changed = Array.from({ length: 300 }, (_, k) => makeProfile(r, (i * 300 + k) % N, tiers[(i * 300 + k) % N]!, ALL_AT_CAPS)).map((p, k) => ({
+        ...p,
+        key: keys[(i * 300 + k) % N]!,
+      }));
       const fs = Array.from({ length: 20 }, (_, k) => makeFinding(r, 3000 + i * 20 + k, keys));
       const c = process.cpuUsage();
       t = performance.now();
@@ -382,7 +588,9 @@ async function main(): Promise<void> {
     const firstAfterLoad = performance.now() - t;
     console.log(
       `load (read, JSON.parse, validate + unpack, cache the bytes): ${loadMs.map(f1).join(" / ")} ms wall (3 opens; CPU ${loadCpu.map(f1).join(" / ")} ms); ` +
-        (gc ? `process memory with the store open: heap ${formatBytes(mem.heapUsed)} (before opening: ${formatBytes(mem0.heapUsed)}), buffers ${formatBytes(mem.arrayBuffers)}; ` : "") +
+        (gc
+          ? `process memory with the store open: heap ${formatBytes(mem.heapUsed)} (before opening: ${formatBytes(mem0.heapUsed)}), buffers ${formatBytes(mem.arrayBuffers)}; `
+          : "") +
         `first write after load ${f1(firstAfterLoad)} ms`,
     );
     await store.close();
@@ -391,7 +599,12 @@ async function main(): Promise<void> {
     const p99 = Math.max(pct(ackMs, 99), pct(scanMs, 99));
     const size = bytes < 50 * 1024 * 1024 ? "OK" : "OVER";
     const lat = p99 < 300 ? "OK" : "OVER";
-    console.log(`load average now ${os.loadavg().map((x) => x.toFixed(1)).join(" ")}`);
+    console.log(
+      `load average now ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(" ")}`,
+    );
     console.log(`goals: size ${formatBytes(bytes)} < 50 MB: ${size}; write p99 ${f1(p99)} ms < 300 ms: ${lat}`);
     if (size !== "OK" || lat !== "OK") process.exitCode = 1;
   } finally {

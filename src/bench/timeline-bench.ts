@@ -60,7 +60,11 @@ async function main(): Promise<void> {
   const q = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;
   console.log(`timeline of ${key}: ${report.findings.filter((f) => f.identity.key === key).length} findings, PNG ${bytes} bytes`);
   console.log(`first round (loads resvg and the font): ${first.toFixed(1)} ms`);
-  console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(" ")} on ${cpus().length} cores (wall times stretch under load; CPU time less so)`);
+  console.log(
+    `load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(" ")} on ${cpus().length} cores (wall times stretch under load; CPU time less so)`,
+  );
   for (const [k, xs] of Object.entries(phases)) console.log(`${k.padEnd(6)} median ${q(xs, 0.5).toFixed(1)} ms, p95 ${q(xs, 0.95).toFixed(1)} ms (${xs.length} rounds)`);
 }
 

@@ -28,7 +28,12 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
     // Cold start: applications call models all day; a person calling a model is worth a note.
     return isHumanPrincipal(ev.principal) ? { severity: "low", what: `invoked Bedrock model ${q(model)}`, target: model } : null;
   }
-  if (ACCESS.has(n)) return { severity: nov.known ? "low" : "medium", what: `requested or accepted access to Bedrock foundation models (${q(n)}${str(rp(ev, "modelId")) ? ` for ${q(str(rp(ev, "modelId")))}` : ""})`, target: n };
+  if (ACCESS.has(n))
+    return {
+      severity: nov.known ? "low" : "medium",
+      what: `requested or accepted access to Bedrock foundation models (${q(n)}${str(rp(ev, "modelId")) ? ` for ${q(str(rp(ev, "modelId")))}` : ""})`,
+      target: n,
+    };
   switch (n) {
     case "PutModelInvocationLoggingConfiguration": {
       const cfg = rp(ev, "loggingConfig");
@@ -37,9 +42,15 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
       const role = str(rp(ev, "loggingConfig", "cloudWatchConfig", "roleArn"));
       const roleAcct = role ? accountOf(role) : undefined;
       const off = ["textDataDeliveryEnabled", "imageDataDeliveryEnabled", "embeddingDataDeliveryEnabled"].filter((k) => bool(rp(ev, "loggingConfig", k)) === false);
-      if (roleAcct && !own.has(roleAcct)) return { severity: "high", what: `sent Bedrock invocation logs to a role of account ${q(roleAcct)} outside the organisation`, target: "invocation-logging" };
-      if (cfg !== undefined && off.length >= 3) return { severity: "high", what: "turned off Bedrock invocation logging of text, images and embeddings", target: "invocation-logging" };
-      return { severity: nov.known ? "low" : "medium", what: `changed Bedrock model invocation logging${bucket ? ` (bucket ${q(bucket)})` : ""}${off.length ? `; delivery off for ${off.join(", ")}` : ""}`, target: "invocation-logging" };
+      if (roleAcct && !own.has(roleAcct))
+        return { severity: "high", what: `sent Bedrock invocation logs to a role of account ${q(roleAcct)} outside the organisation`, target: "invocation-logging" };
+      if (cfg !== undefined && off.length >= 3)
+        return { severity: "high", what: "turned off Bedrock invocation logging of text, images and embeddings", target: "invocation-logging" };
+      return {
+        severity: nov.known ? "low" : "medium",
+        what: `changed Bedrock model invocation logging${bucket ? ` (bucket ${q(bucket)})` : ""}${off.length ? `; delivery off for ${off.join(", ")}` : ""}`,
+        target: "invocation-logging",
+      };
     }
     case "UpdateGuardrail":
       return { severity: "low", what: `changed Bedrock guardrail ${q(str(rp(ev, "guardrailIdentifier")) ?? "?")}`, target: str(rp(ev, "guardrailIdentifier")) ?? "" };

@@ -65,13 +65,20 @@ interface Category {
 
 const CATEGORIES: Category[] = [
   {
-    key: "secrets", skipIaC: true, title: "Many secrets read", api: "secretsmanager:GetSecretValue", attack: ["T1555.006"],
+    key: "secrets",
+    skipIaC: true,
+    title: "Many secrets read",
+    api: "secretsmanager:GetSecretValue",
+    attack: ["T1555.006"],
     targets: (e) => strings(rp(e, "secretId")).map(secretName),
     targetValues: (e) => targetsOf(e.eventName, e.requestParameters),
-    min: THRESHOLDS.secrets, severity: "medium", noun: "read {n} distinct secrets",
+    min: THRESHOLDS.secrets,
+    severity: "medium",
+    noun: "read {n} distinct secrets",
   },
   {
-    key: "parameters", skipIaC: true,
+    key: "parameters",
+    skipIaC: true,
     title: "Many SecureString parameters decrypted",
     api: "ssm:GetParameters",
     attack: ["T1552"],
@@ -81,9 +88,20 @@ const CATEGORIES: Category[] = [
     severity: "medium",
     noun: "decrypted {n} distinct SecureString parameters",
   },
-  { key: "password-data", skipIaC: true, title: "Windows passwords of many instances requested", api: "ec2:GetPasswordData", attack: ["T1552"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.passwordData, severity: "high", noun: "requested the Windows password data of {n} instances" },
   {
-    key: "user-data", skipIaC: true,
+    key: "password-data",
+    skipIaC: true,
+    title: "Windows passwords of many instances requested",
+    api: "ec2:GetPasswordData",
+    attack: ["T1552"],
+    targets: (e) => strings(rp(e, "instanceId")),
+    min: THRESHOLDS.passwordData,
+    severity: "high",
+    noun: "requested the Windows password data of {n} instances",
+  },
+  {
+    key: "user-data",
+    skipIaC: true,
     title: "User data of many instances read",
     api: "ec2:DescribeInstanceAttribute",
     attack: ["T1552.005"],
@@ -92,8 +110,25 @@ const CATEGORIES: Category[] = [
     severity: "high",
     noun: "read the user data of {n} instances",
   },
-  { key: "s3-delete", title: "Mass S3 object deletion", api: "s3:DeleteObject", attack: ["T1485"], min: THRESHOLDS.deleteObject, coldMin: THRESHOLDS.deleteObjectColdStart, severity: "medium", noun: "deleted objects {n} times (DeleteObject)" },
-  { key: "s3-batch-delete", title: "Mass S3 batch deletion", api: "s3:DeleteObjects", attack: ["T1485"], min: THRESHOLDS.deleteObjects, severity: "medium", noun: "sent {n} DeleteObjects batches (up to 1,000 objects each)" },
+  {
+    key: "s3-delete",
+    title: "Mass S3 object deletion",
+    api: "s3:DeleteObject",
+    attack: ["T1485"],
+    min: THRESHOLDS.deleteObject,
+    coldMin: THRESHOLDS.deleteObjectColdStart,
+    severity: "medium",
+    noun: "deleted objects {n} times (DeleteObject)",
+  },
+  {
+    key: "s3-batch-delete",
+    title: "Mass S3 batch deletion",
+    api: "s3:DeleteObjects",
+    attack: ["T1485"],
+    min: THRESHOLDS.deleteObjects,
+    severity: "medium",
+    noun: "sent {n} DeleteObjects batches (up to 1,000 objects each)",
+  },
   {
     key: "s3-sse-c",
     title: "Objects rewritten with customer-provided keys",
@@ -104,12 +139,63 @@ const CATEGORIES: Category[] = [
     severity: "high",
     noun: "wrote {n} objects with customer-provided keys (SSE-C)",
   },
-  { key: "ami-deregister", title: "Many AMIs deregistered", api: "ec2:DeregisterImage", attack: ["T1485"], min: THRESHOLDS.deregisterImage, severity: "medium", noun: "deregistered {n} AMIs" },
-  { key: "snapshot-delete", title: "Many EBS snapshots deleted", api: "ec2:DeleteSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteSnapshot, severity: "medium", noun: "deleted {n} EBS snapshots" },
-  { key: "db-snapshot-delete", title: "Many database snapshots deleted", api: "rds:DeleteDBSnapshot", attack: ["T1490"], min: THRESHOLDS.deleteDbSnapshot, severity: "medium", noun: "deleted {n} database snapshots" },
-  { key: "ssm-fan-out", title: "Commands sent to many instances", api: "ssm:SendCommand", attack: ["T1651"], targets: (e) => ssmTargets(params(e)).instances, min: THRESHOLDS.commandInstances, severity: "high", noun: "sent commands to {n} instances" },
-  { key: "ssm-sessions", title: "Interactive sessions on many instances", api: "ssm:StartSession", attack: ["T1651", "T1021"], targets: (e) => strings(rp(e, "target")), min: THRESHOLDS.sessions, severity: "medium", noun: "opened interactive sessions on {n} instances" },
-  { key: "instance-connect", title: "SSH keys pushed to many instances", api: "ec2-instance-connect:SendSSHPublicKey", attack: ["T1021.004"], targets: (e) => strings(rp(e, "instanceId")), min: THRESHOLDS.sshKeys, severity: "high", noun: "pushed SSH keys to {n} instances" },
+  {
+    key: "ami-deregister",
+    title: "Many AMIs deregistered",
+    api: "ec2:DeregisterImage",
+    attack: ["T1485"],
+    min: THRESHOLDS.deregisterImage,
+    severity: "medium",
+    noun: "deregistered {n} AMIs",
+  },
+  {
+    key: "snapshot-delete",
+    title: "Many EBS snapshots deleted",
+    api: "ec2:DeleteSnapshot",
+    attack: ["T1490"],
+    min: THRESHOLDS.deleteSnapshot,
+    severity: "medium",
+    noun: "deleted {n} EBS snapshots",
+  },
+  {
+    key: "db-snapshot-delete",
+    title: "Many database snapshots deleted",
+    api: "rds:DeleteDBSnapshot",
+    attack: ["T1490"],
+    min: THRESHOLDS.deleteDbSnapshot,
+    severity: "medium",
+    noun: "deleted {n} database snapshots",
+  },
+  {
+    key: "ssm-fan-out",
+    title: "Commands sent to many instances",
+    api: "ssm:SendCommand",
+    attack: ["T1651"],
+    targets: (e) => ssmTargets(params(e)).instances,
+    min: THRESHOLDS.commandInstances,
+    severity: "high",
+    noun: "sent commands to {n} instances",
+  },
+  {
+    key: "ssm-sessions",
+    title: "Interactive sessions on many instances",
+    api: "ssm:StartSession",
+    attack: ["T1651", "T1021"],
+    targets: (e) => strings(rp(e, "target")),
+    min: THRESHOLDS.sessions,
+    severity: "medium",
+    noun: "opened interactive sessions on {n} instances",
+  },
+  {
+    key: "instance-connect",
+    title: "SSH keys pushed to many instances",
+    api: "ec2-instance-connect:SendSSHPublicKey",
+    attack: ["T1021.004"],
+    targets: (e) => strings(rp(e, "instanceId")),
+    min: THRESHOLDS.sshKeys,
+    severity: "high",
+    noun: "pushed SSH keys to {n} instances",
+  },
   {
     key: "multi-region-launch",
     title: "Instances launched in many regions",
@@ -126,7 +212,8 @@ const CATEGORIES: Category[] = [
     title: "Many Bedrock models invoked",
     api: "bedrock:InvokeModel",
     attack: ["T1496"],
-    targets: (e) => (e.service === "bedrock" && /^(InvokeModel|InvokeModelWithResponseStream|Converse|ConverseStream)$/.test(e.eventName) ? [arnName(str(rp(e, "modelId")) ?? "?")] : []),
+    targets: (e) =>
+      e.service === "bedrock" && /^(InvokeModel|InvokeModelWithResponseStream|Converse|ConverseStream)$/.test(e.eventName) ? [arnName(str(rp(e, "modelId")) ?? "?")] : [],
     min: THRESHOLDS.models,
     severity: "medium",
     noun: "invoked {n} distinct Bedrock models",
@@ -181,7 +268,10 @@ function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: 
   const known = b.distinct("target");
   const why =
     `${who(win.principal)} ${c.noun.replace("{n}", String(n))} it never read before in this window (threshold ${bar}): ` +
-    `${names.slice(0, 6).map((t) => q(t, 60)).join(", ")}${names.length > 6 ? ", …" : ""}. ` +
+    `${names
+      .slice(0, 6)
+      .map((t) => q(t, 60))
+      .join(", ")}${names.length > 6 ? ", …" : ""}. ` +
     `Judged by distinct targets, not call volume: its history knows ${known} secret or parameter target${known === 1 ? "" : "s"} ` +
     `and meets about ${Math.round(rate * 10) / 10} new one${rate === 1 ? "" : "s"} per active day (${b.activeDays} active days).`;
   const d = multiDraft(cited, c.severity, why, [c.key], {
@@ -200,7 +290,8 @@ export const bulkSensitiveActions: WindowDetector = {
   description:
     "One identity reading many secrets, passwords or user-data scripts, deleting or re-encrypting many objects, destroying many images or snapshots, or reaching many instances with commands, sessions or SSH keys in one window, beyond its usual daily volume.",
   severity: "medium",
-  cites: "The events of the category over its threshold: the calls on the distinct targets counted (secrets, parameters, instances, models, regions new to the identity), or that API's calls in the window for volume categories.",
+  cites:
+    "The events of the category over its threshold: the calls on the distinct targets counted (secrets, parameters, instances, models, regions new to the identity), or that API's calls in the window for volume categories.",
   attack: ["T1555.006", "T1485", "T1651"],
   investigate: [
     "List the targets (secrets, objects, instances) from the event ids and judge what was exposed or lost.",
@@ -263,9 +354,11 @@ export const bulkSensitiveActions: WindowDetector = {
             ? `It never made this call before (${b.summary()}).`
             : "No history of this identity before this window (cold start).";
       if (hist && !ctx.learning) sev = lower(sev);
-      const shown = distinct.slice(0, 6).map((t) => q(t, 60)).join(", ");
-      const why =
-        `${who(win.principal)} ${c.noun.replace("{n}", String(count))} in this window (threshold ${min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
+      const shown = distinct
+        .slice(0, 6)
+        .map((t) => q(t, 60))
+        .join(", ");
+      const why = `${who(win.principal)} ${c.noun.replace("{n}", String(count))} in this window (threshold ${min})${shown ? `: ${shown}${distinct.length > 6 ? ", …" : ""}` : ""}.${extra} ${base}`;
       const apiStat = win.apis.get(api);
       out.push(
         multiDraft(events.length > 0 ? events : [], sev, why, [c.key], {

@@ -87,7 +87,14 @@ export const commandThenCredentialTheft: GlobalDetector = {
           sourceIp: ips[0]!,
           region: c.ev.region,
           principal: c.ev.principal,
-          evidence: { instance: inst, command: c.ev.eventName, document: str(rp(c.ev, "documentName")), instanceRole: o.w.principal.userName, outsideAddresses: ips, networks: nets },
+          evidence: {
+            instance: inst,
+            command: c.ev.eventName,
+            document: str(rp(c.ev, "documentName")),
+            instanceRole: o.w.principal.userName,
+            outsideAddresses: ips,
+            networks: nets,
+          },
         });
       }
     }

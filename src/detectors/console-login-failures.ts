@@ -81,7 +81,10 @@ export const consoleLoginFailures: GlobalDetector = {
       if (fails.length >= BRUTE_FORCE_MIN) {
         const ips = [...new Set(fails.map((l) => l.ev.sourceIp))];
         let sev: Severity = p.type === "Root" ? "high" : "medium";
-        let why = `${fails.length} failed console sign-ins for ${who(p)} from ${ips.length} address${ips.length === 1 ? "" : "es"} (${ips.slice(0, 5).map((i) => q(i)).join(", ")}).`;
+        let why = `${fails.length} failed console sign-ins for ${who(p)} from ${ips.length} address${ips.length === 1 ? "" : "es"} (${ips
+          .slice(0, 5)
+          .map((i) => q(i))
+          .join(", ")}).`;
         const evs = fails.map((l) => l.ev);
         if (success) {
           sev = "high";
@@ -89,7 +92,15 @@ export const consoleLoginFailures: GlobalDetector = {
           evs.push(success.ev);
         }
         out.push(
-          withPrincipal(multiDraft(evs, sev, why, ["brute-force"], { title: success ? "Console brute force followed by success" : "Console brute force", failedSeverity: sev, evidence: { failures: fails.length, sources: ips, succeeded: !!success } }), p, !!success),
+          withPrincipal(
+            multiDraft(evs, sev, why, ["brute-force"], {
+              title: success ? "Console brute force followed by success" : "Console brute force",
+              failedSeverity: sev,
+              evidence: { failures: fails.length, sources: ips, succeeded: !!success },
+            }),
+            p,
+            !!success,
+          ),
         );
       }
       // Correct password, failed MFA.
@@ -99,7 +110,13 @@ export const consoleLoginFailures: GlobalDetector = {
         const why =
           `${mfaFails.length} console sign-in${mfaFails.length === 1 ? "" : "s"} for ${who(p)} failed at the MFA step (the password was accepted) from ${q(mfaFails[0]!.ev.sourceIp)}.` +
           (success && success.ev.time > lastFail ? " A successful sign-in followed." : " If the user did not try to sign in, the password is known to someone else.");
-        out.push(withPrincipal(multiDraft(evs, "medium", why, ["mfa-failure"], { title: "Correct password, failed MFA", evidence: { failures: mfaFails.length }, failedSeverity: "medium" }), p, false));
+        out.push(
+          withPrincipal(
+            multiDraft(evs, "medium", why, ["mfa-failure"], { title: "Correct password, failed MFA", evidence: { failures: mfaFails.length }, failedSeverity: "medium" }),
+            p,
+            false,
+          ),
+        );
       }
     }
 
@@ -124,12 +141,17 @@ export const consoleLoginFailures: GlobalDetector = {
         `${fails.length} failed console sign-ins from ${q(ip)} for ${users.size} known user${users.size === 1 ? "" : "s"}` +
         (hidden > 0 ? ` and ${hidden} attempt${hidden === 1 ? "" : "s"} with user names that do not exist in the account` : "") +
         ` (${names.map((n) => q(n, 40)).join(", ")}).`;
-      if (successes.length > 0) why += ` ${successes.length} sign-in${successes.length === 1 ? "" : "s"} from the same address succeeded (${successes.map((s) => q(s.user, 40)).join(", ")}).`;
+      if (successes.length > 0)
+        why += ` ${successes.length} sign-in${successes.length === 1 ? "" : "s"} from the same address succeeded (${successes.map((s) => q(s.user, 40)).join(", ")}).`;
       const source: Principal = { key: `ip:${ip}`, type: "SourceAddress", userName: ip };
       const evs = [...fails.map((l) => l.ev), ...successes.map((l) => l.ev)];
       out.push(
         withPrincipal(
-          multiDraft(evs, sev, why, ["spray", ip], { title: successes.length > 0 ? "Password spraying with a success" : "Password spraying", failedSeverity: sev, evidence: { sourceIp: ip, users: names, unknownUserAttempts: hidden } }),
+          multiDraft(evs, sev, why, ["spray", ip], {
+            title: successes.length > 0 ? "Password spraying with a success" : "Password spraying",
+            failedSeverity: sev,
+            evidence: { sourceIp: ip, users: names, unknownUserAttempts: hidden },
+          }),
           source,
           successes.length > 0,
         ),

@@ -15,10 +15,20 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
     case "kms:ScheduleKeyDeletion": {
       const key = str(rp(ev, "keyId")) ?? "?";
       const days = num(rp(ev, "pendingWindowInDays"));
-      return { severity: days !== undefined && days <= 7 ? "high" : "medium", what: `scheduled KMS key ${q(key)} for deletion${days !== undefined ? ` in ${days} days` : ""}: data encrypted with it becomes unrecoverable`, target: key, attack: ["T1485", "T1486"] };
+      return {
+        severity: days !== undefined && days <= 7 ? "high" : "medium",
+        what: `scheduled KMS key ${q(key)} for deletion${days !== undefined ? ` in ${days} days` : ""}: data encrypted with it becomes unrecoverable`,
+        target: key,
+        attack: ["T1485", "T1486"],
+      };
     }
     case "kms:DisableKey":
-      return { severity: "medium", what: `disabled KMS key ${q(str(rp(ev, "keyId")) ?? "?")}: data encrypted with it cannot be read until it is enabled again`, target: str(rp(ev, "keyId")) ?? "", attack: ["T1485", "T1486"] };
+      return {
+        severity: "medium",
+        what: `disabled KMS key ${q(str(rp(ev, "keyId")) ?? "?")}: data encrypted with it cannot be read until it is enabled again`,
+        target: str(rp(ev, "keyId")) ?? "",
+        attack: ["T1485", "T1486"],
+      };
     case "rds:DeleteDBInstanceAutomatedBackup":
     case "rds:DeleteDBClusterAutomatedBackup": {
       const id = str(rp(ev, "dbiResourceId")) ?? str(rp(ev, "dbClusterResourceId")) ?? str(rp(ev, "dBInstanceAutomatedBackupsArn")) ?? "?";
@@ -39,7 +49,15 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
     case "backup:DeleteBackupPlan": {
       const id = str(rp(ev, "backupVaultName")) ?? str(rp(ev, "recoveryPointArn")) ?? str(rp(ev, "backupPlanId")) ?? "?";
       const sev: Severity = ev.eventName === "DeleteBackupPlan" ? "low" : "medium";
-      return { severity: sev, what: `${ev.eventName.replace(/^Delete/, "deleted ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()} ${q(id)}`, target: id, attack: ["T1490"] };
+      return {
+        severity: sev,
+        what: `${ev.eventName
+          .replace(/^Delete/, "deleted ")
+          .replace(/([a-z])([A-Z])/g, "$1 $2")
+          .toLowerCase()} ${q(id)}`,
+        target: id,
+        attack: ["T1490"],
+      };
     }
     case "backup:PutBackupVaultLockConfiguration":
       return null;

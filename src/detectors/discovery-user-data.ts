@@ -20,7 +20,11 @@ export const discoveryUserData: EventDetector = {
     "Does this identity manage the instance? Operators viewing user data in the console is normal; scripts reading it across instances is not.",
     "Check the instance's user data for embedded secrets and rotate them if the read is not explained.",
   ],
-  falsePositives: ["Operators viewing user data in the EC2 console.", "Inventory and posture tools (usually through an audit role).", "Infrastructure as code refreshing instance state (not reported)."],
+  falsePositives: [
+    "Operators viewing user data in the EC2 console.",
+    "Inventory and posture tools (usually through an audit role).",
+    "Infrastructure as code refreshing instance state (not reported).",
+  ],
   select: (ev) => ev.eventName === "DescribeInstanceAttribute" && str(rp(ev, "attribute")) === "userData",
   mayTake: { eventNames: ["DescribeInstanceAttribute"] },
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {

@@ -74,7 +74,12 @@ export const emailAbuseRecon: WindowDetector = {
       b.historyDays <= 0
         ? "No history of this identity before this window (cold start)."
         : usesSes
-          ? `It uses SES (${b.values("api").filter(([k]) => k.startsWith("ses:") || k.startsWith("email:")).slice(0, 4).map(([k]) => q(k)).join(", ")}), but never made ${changes.length === 1 ? "this change" : "these changes"} before (${b.summary()}).`
+          ? `It uses SES (${b
+              .values("api")
+              .filter(([k]) => k.startsWith("ses:") || k.startsWith("email:"))
+              .slice(0, 4)
+              .map(([k]) => q(k))
+              .join(", ")}), but never made ${changes.length === 1 ? "this change" : "these changes"} before (${b.summary()}).`
           : `It never used SES before (${b.summary()}).`;
     const reconText = !usesSes && recon.length ? `probed SES with ${recon.length} distinct calls (${recon.map(([k, s]) => `${q(k)} x${s.n}`).join(", ")})` : "";
     const why =

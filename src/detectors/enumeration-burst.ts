@@ -145,7 +145,10 @@ export const enumerationBurst: WindowDetector = {
       (notes.length ? `; ${notes.join("; ")}` : "") +
       ".";
     // Evidence: one event per distinct read of the burst buckets (the top bucket first).
-    const ids = spreadIds([top, ...hits.filter((h) => h !== top)].map((h) => h.bucket.readIds), 20);
+    const ids = spreadIds(
+      [top, ...hits.filter((h) => h !== top)].map((h) => h.bucket.readIds),
+      20,
+    );
     return [
       {
         severity,

@@ -46,7 +46,8 @@ export const errorRateSpike: WindowDetector = {
     "In one hour the identity's failed calls, and in particular AccessDenied / UnauthorizedOperation errors, rose far above its own history. " +
     "Denied calls on APIs the identity never uses are the typical trace of someone testing what stolen credentials can do.",
   severity: "medium",
-  cites: "Failed calls of the worst hour only: of its 10-minute buckets with more failures than twice their expected share, up to 20 failed calls taken in turn from each; first/last seen are those buckets' bounds.",
+  cites:
+    "Failed calls of the worst hour only: of its 10-minute buckets with more failures than twice their expected share, up to 20 failed calls taken in turn from each; first/last seen are those buckets' bounds.",
   attack: ["T1078.004", "T1580", "T1087.004", "T1110"],
   investigate: [
     "Which APIs were denied (see evidence)? A sweep across many services is reconnaissance, not a broken deployment.",
@@ -89,7 +90,10 @@ function evaluate(win: IdentityWindow, ctx: DetectorContext, best: { start: numb
   const cold = ctx.learning || span < ERROR_SPIKE.minSpanHours || hourly.length < 3;
   const noun = identityNoun(win.principal);
   const apiList = (xs: Array<[string, WinStat]>) =>
-    xs.slice(0, 8).map(([api, st]) => `${api} (${st.denied})`).join(", ") + (xs.length > 8 ? `, and ${xs.length - 8} more` : "");
+    xs
+      .slice(0, 8)
+      .map(([api, st]) => `${api} (${st.denied})`)
+      .join(", ") + (xs.length > 8 ? `, and ${xs.length - 8} more` : "");
   const codes = [...win.errorCodes].sort((x, y) => y[1].n - x[1].n).slice(0, 5);
   const codeText = codes.map(([c, st]) => `${c} x${st.n}`).join(", ");
   const span1 = `between ${hhmm(best.start)} and ${hhmm(best.end)} UTC`;

@@ -1,6 +1,26 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { KNOWN_LAYER_PUBLISHERS, runInstancesRequest, SHELL_DOCUMENTS, ssmTargets, unusualType } from "./lib/compute.js";
-import { accountOf, apiKey, draft, get, isAwsServiceCall, isHumanPrincipal, isIaC, list, lower, novelty, ownAccounts, q, re, rp, str, strings, who, params, type RuleHit } from "./lib/util.js";
+import {
+  accountOf,
+  apiKey,
+  draft,
+  get,
+  isAwsServiceCall,
+  isHumanPrincipal,
+  isIaC,
+  list,
+  lower,
+  novelty,
+  ownAccounts,
+  q,
+  re,
+  rp,
+  str,
+  strings,
+  who,
+  params,
+  type RuleHit,
+} from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -18,7 +38,9 @@ export const MANY_INSTANCES = 10;
 
 function layersOf(ev: TrailEvent): string[] {
   const fromReq = strings(rp(ev, "layers"));
-  const fromResp = list(re(ev, "layers")).map((l) => str(get(l, "arn")) ?? str(l) ?? "").filter((s) => s.length > 0);
+  const fromResp = list(re(ev, "layers"))
+    .map((l) => str(get(l, "arn")) ?? str(l) ?? "")
+    .filter((s) => s.length > 0);
   return [...new Set([...fromReq, ...fromResp])];
 }
 
@@ -38,8 +60,20 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
       else if (nov.learned) sev = fan ? "high" : "medium";
       else sev = n >= MANY_INSTANCES ? "high" : fan ? "medium" : shell ? "low" : null;
       if (!sev) return null;
-      const targets = t.byTag.length > 0 ? `targets ${t.byTag.map((x) => q(x, 60)).join(", ")}` : `${n} instance${n === 1 ? "" : "s"} (${t.instances.slice(0, 5).map((i) => q(i)).join(", ")}${n > 5 ? ", …" : ""})`;
-      return { severity: sev, what: `ran SSM document ${q(doc)} on ${targets}`, target: doc, attack: ["T1651"], evidence: { document: doc, instances: t.instances.slice(0, 20), tagTargets: t.byTag } };
+      const targets =
+        t.byTag.length > 0
+          ? `targets ${t.byTag.map((x) => q(x, 60)).join(", ")}`
+          : `${n} instance${n === 1 ? "" : "s"} (${t.instances
+              .slice(0, 5)
+              .map((i) => q(i))
+              .join(", ")}${n > 5 ? ", …" : ""})`;
+      return {
+        severity: sev,
+        what: `ran SSM document ${q(doc)} on ${targets}`,
+        target: doc,
+        attack: ["T1651"],
+        evidence: { document: doc, instances: t.instances.slice(0, 20), tagTargets: t.byTag },
+      };
     }
     case "ssm:StartSession": {
       const target = str(rp(ev, "target")) ?? "?";
@@ -51,7 +85,12 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
       const inst = str(rp(ev, "instanceId")) ?? "?";
       const user = str(rp(ev, "instanceOSUser")) ?? "?";
       if (nov.known) return null;
-      return { severity: "medium", what: `pushed a temporary SSH key for OS user ${q(user)} to instance ${q(inst)} with EC2 Instance Connect`, target: "instance-connect", attack: ["T1021.004", "T1098.004"] };
+      return {
+        severity: "medium",
+        what: `pushed a temporary SSH key for OS user ${q(user)} to instance ${q(inst)} with EC2 Instance Connect`,
+        target: "instance-connect",
+        attack: ["T1021.004", "T1098.004"],
+      };
     }
     case "ec2-instance-connect:SendSerialConsoleSSHPublicKey": {
       const inst = str(rp(ev, "instanceId")) ?? "?";
@@ -63,7 +102,12 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
       const hasUserData = rp(ev, "userData") !== undefined || str(rp(ev, "attribute")) === "userData";
       if (!hasUserData) return null;
       const inst = str(rp(ev, "instanceId")) ?? "?";
-      return { severity: nov.known ? "medium" : "high", what: `replaced the user data of instance ${q(inst)} (code that runs as root at the next start)`, target: inst, attack: ["T1059.009"] };
+      return {
+        severity: nov.known ? "medium" : "high",
+        what: `replaced the user data of instance ${q(inst)} (code that runs as root at the next start)`,
+        target: inst,
+        attack: ["T1059.009"],
+      };
     }
     case "lambda:UpdateFunctionCode": {
       const fn = str(rp(ev, "functionName")) ?? "?";
@@ -80,33 +124,69 @@ function rule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
         return a !== undefined && !own.has(a) && !KNOWN_LAYER_PUBLISHERS.has(a);
       });
       if (foreign.length > 0)
-        return { severity: "high", what: `attached Lambda layer${foreign.length > 1 ? "s" : ""} from another account (${foreign.map((l) => q(l, 100)).join(", ")}) to function ${q(fn)}`, target: fn, attack: ["T1525", "T1546"], evidence: { layers } };
+        return {
+          severity: "high",
+          what: `attached Lambda layer${foreign.length > 1 ? "s" : ""} from another account (${foreign.map((l) => q(l, 100)).join(", ")}) to function ${q(fn)}`,
+          target: fn,
+          attack: ["T1525", "T1546"],
+          evidence: { layers },
+        };
       if (ev.eventName === "UpdateFunctionConfiguration" && layers.length > 0 && human && !nov.known)
-        return { severity: "low", what: `changed the layers of Lambda function ${q(fn)} (${layers.slice(0, 3).map((l) => q(l, 100)).join(", ")})`, target: fn, attack: ["T1525"], evidence: { layers } };
+        return {
+          severity: "low",
+          what: `changed the layers of Lambda function ${q(fn)} (${layers
+            .slice(0, 3)
+            .map((l) => q(l, 100))
+            .join(", ")})`,
+          target: fn,
+          attack: ["T1525"],
+          evidence: { layers },
+        };
       return null;
     }
     case "sagemaker:CreateNotebookInstanceLifecycleConfig":
     case "sagemaker:UpdateNotebookInstanceLifecycleConfig": {
       const name = str(rp(ev, "notebookInstanceLifecycleConfigName")) ?? "?";
-      return { severity: nov.known ? "low" : "medium", what: `${ev.eventName.startsWith("Create") ? "created" : "rewrote"} SageMaker notebook lifecycle script ${q(name)} (runs as root on the notebook at every start)`, target: name, attack: ["T1059"] };
+      return {
+        severity: nov.known ? "low" : "medium",
+        what: `${ev.eventName.startsWith("Create") ? "created" : "rewrote"} SageMaker notebook lifecycle script ${q(name)} (runs as root on the notebook at every start)`,
+        target: name,
+        attack: ["T1059"],
+      };
     }
     case "sagemaker:UpdateNotebookInstance": {
       const lc = str(rp(ev, "lifecycleConfigName"));
       if (!lc) return null;
-      return { severity: nov.known ? "low" : "medium", what: `attached lifecycle script ${q(lc)} to SageMaker notebook ${q(str(rp(ev, "notebookInstanceName")) ?? "?")}`, target: lc, attack: ["T1059"] };
+      return {
+        severity: nov.known ? "low" : "medium",
+        what: `attached lifecycle script ${q(lc)} to SageMaker notebook ${q(str(rp(ev, "notebookInstanceName")) ?? "?")}`,
+        target: lc,
+        attack: ["T1059"],
+      };
     }
     case "servicequotas:RequestServiceQuotaIncrease": {
       const svc = str(rp(ev, "serviceCode")) ?? "?";
       if (!/^(ec2|sagemaker|bedrock|lambda|ecs|batch)$/.test(svc) || nov.known) return null;
       const quota = str(rp(ev, "quotaCode")) ?? "?";
-      return { severity: "medium", what: `requested a higher ${q(svc)} quota (${q(quota)} to ${q(str(rp(ev, "desiredValue")) ?? "?")}): attackers raise compute quotas before mining`, target: `${svc}:${quota}`, attack: ["T1496"] };
+      return {
+        severity: "medium",
+        what: `requested a higher ${q(svc)} quota (${q(quota)} to ${q(str(rp(ev, "desiredValue")) ?? "?")}): attackers raise compute quotas before mining`,
+        target: `${svc}:${quota}`,
+        attack: ["T1496"],
+      };
     }
     case "ec2:RunInstances": {
       const r = runInstancesRequest(params(ev));
       const odd = unusualType(r.type);
       const many = r.maxCount >= MANY_INSTANCES;
       if (!odd && !many) {
-        if (nov.learned && !nov.known) return { severity: "low", what: `launched ${r.maxCount} ${q(r.type ?? "?")} instance${r.maxCount === 1 ? "" : "s"} for the first time`, target: r.type ?? "?", attack: ["T1578.002"] };
+        if (nov.learned && !nov.known)
+          return {
+            severity: "low",
+            what: `launched ${r.maxCount} ${q(r.type ?? "?")} instance${r.maxCount === 1 ? "" : "s"} for the first time`,
+            target: r.type ?? "?",
+            attack: ["T1578.002"],
+          };
         return null;
       }
       let sev: Severity = odd && many ? "high" : "medium";

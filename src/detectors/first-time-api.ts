@@ -48,74 +48,74 @@ export const firstTimeApi: WindowDetector = {
 };
 
 function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
-    const win = subject.win;
-    if (subject.learning) return [];
-    const b = subject.baseline;
-    const rawRate = b.noveltyRate("api");
-    const rate = smoothedRate(b, "api");
-    const s = surprise(rate);
-    const noun = personNoun(subject, identityNoun(rolePrincipal));
-    const scored: Array<{ score: number; draft: FindingDraft }> = [];
-    for (const [api, st] of win.apis) {
-      if (b.known("api", api)) continue;
-      const colon = api.indexOf(":");
-      const service = colon > 0 ? api.slice(0, colon) : api;
-      if (!b.known("service", service)) continue;
-      const cls = apiClass(api);
-      const w = API_WEIGHT[cls];
-      const floor = w >= 0.6 ? 0.25 : 0;
-      const failedOnly = st.n > 0 && st.err >= st.n;
-      let score = 100 * w * (floor + (1 - floor) * s);
-      if (failedOnly) score *= 0.8;
-      const routineForRole = subject.role?.known("api", api) === true;
-      if (routineForRole) score *= 0.35;
-      const severity = severityOf(score);
-      if (!severity) continue;
-      const calls = `${st.n} call${st.n === 1 ? "" : "s"}${st.denied ? `, ${st.denied} denied` : st.err ? `, ${st.err} failed` : ""}`;
-      const why =
-        `first call to ${api} by ${noun} in ${b.summary()}; ` +
-        `it meets a new API on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new APIs/day). ` +
-        `${cls} API, ${calls} in this window.` +
-        (routineForRole ? " Other people on this role call it (lowered)." : "");
-      const draft: FindingDraft = {
-        severity,
-        score: Math.round(score),
-        title: `First ${api} by ${noun.replace(/^(this|the) /, "")}`,
-        why,
-        fingerprint: [api],
-        holds: [["api", api]],
-        eventIds: st.ids.slice(),
-        firstSeen: st.first,
-        lastSeen: st.last,
-        count: st.n,
-        evidence: {
-          api,
-          apiClass: cls,
-          calls: st.n,
-          errors: st.err,
-          denied: st.denied,
-          noveltyRate: Number(rawRate.toFixed(3)),
-          pNewApiPerDay: Number((1 - Math.exp(-rate)).toFixed(3)),
-          knownApis: b.distinct("api"),
-          knownServices: b.distinct("service"),
-          historyDays: Math.round(b.historyDays),
-        },
-      };
-      if (failedOnly) draft.failed = true;
-      const ip = onlyKey(win.ips);
-      if (ip) draft.sourceIp = ip;
-      const region = onlyKey(win.regions);
-      if (region) draft.region = region;
-      scored.push({ score, draft });
-    }
-    scored.sort((x, y) => y.score - x.score || (x.draft.fingerprint[0]! < y.draft.fingerprint[0]! ? -1 : 1));
-    const out = scored.slice(0, MAX_FINDINGS).map((x) => x.draft);
-    if (scored.length > MAX_FINDINGS && out[0]) {
-      const rest = scored.slice(MAX_FINDINGS).map((x) => x.draft.fingerprint[0]!);
-      out[0].why += ` ${rest.length} more APIs were called for the first time in this window (${rest.slice(0, 10).join(", ")}${rest.length > 10 ? ", ..." : ""}).`;
-      out[0].evidence = { ...out[0].evidence, moreNewApis: rest };
-    }
-    return out;
+  const win = subject.win;
+  if (subject.learning) return [];
+  const b = subject.baseline;
+  const rawRate = b.noveltyRate("api");
+  const rate = smoothedRate(b, "api");
+  const s = surprise(rate);
+  const noun = personNoun(subject, identityNoun(rolePrincipal));
+  const scored: Array<{ score: number; draft: FindingDraft }> = [];
+  for (const [api, st] of win.apis) {
+    if (b.known("api", api)) continue;
+    const colon = api.indexOf(":");
+    const service = colon > 0 ? api.slice(0, colon) : api;
+    if (!b.known("service", service)) continue;
+    const cls = apiClass(api);
+    const w = API_WEIGHT[cls];
+    const floor = w >= 0.6 ? 0.25 : 0;
+    const failedOnly = st.n > 0 && st.err >= st.n;
+    let score = 100 * w * (floor + (1 - floor) * s);
+    if (failedOnly) score *= 0.8;
+    const routineForRole = subject.role?.known("api", api) === true;
+    if (routineForRole) score *= 0.35;
+    const severity = severityOf(score);
+    if (!severity) continue;
+    const calls = `${st.n} call${st.n === 1 ? "" : "s"}${st.denied ? `, ${st.denied} denied` : st.err ? `, ${st.err} failed` : ""}`;
+    const why =
+      `first call to ${api} by ${noun} in ${b.summary()}; ` +
+      `it meets a new API on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new APIs/day). ` +
+      `${cls} API, ${calls} in this window.` +
+      (routineForRole ? " Other people on this role call it (lowered)." : "");
+    const draft: FindingDraft = {
+      severity,
+      score: Math.round(score),
+      title: `First ${api} by ${noun.replace(/^(this|the) /, "")}`,
+      why,
+      fingerprint: [api],
+      holds: [["api", api]],
+      eventIds: st.ids.slice(),
+      firstSeen: st.first,
+      lastSeen: st.last,
+      count: st.n,
+      evidence: {
+        api,
+        apiClass: cls,
+        calls: st.n,
+        errors: st.err,
+        denied: st.denied,
+        noveltyRate: Number(rawRate.toFixed(3)),
+        pNewApiPerDay: Number((1 - Math.exp(-rate)).toFixed(3)),
+        knownApis: b.distinct("api"),
+        knownServices: b.distinct("service"),
+        historyDays: Math.round(b.historyDays),
+      },
+    };
+    if (failedOnly) draft.failed = true;
+    const ip = onlyKey(win.ips);
+    if (ip) draft.sourceIp = ip;
+    const region = onlyKey(win.regions);
+    if (region) draft.region = region;
+    scored.push({ score, draft });
+  }
+  scored.sort((x, y) => y.score - x.score || (x.draft.fingerprint[0]! < y.draft.fingerprint[0]! ? -1 : 1));
+  const out = scored.slice(0, MAX_FINDINGS).map((x) => x.draft);
+  if (scored.length > MAX_FINDINGS && out[0]) {
+    const rest = scored.slice(MAX_FINDINGS).map((x) => x.draft.fingerprint[0]!);
+    out[0].why += ` ${rest.length} more APIs were called for the first time in this window (${rest.slice(0, 10).join(", ")}${rest.length > 10 ? ", ..." : ""}).`;
+    out[0].evidence = { ...out[0].evidence, moreNewApis: rest };
+  }
+  return out;
 }
 
 export default firstTimeApi;

@@ -49,81 +49,81 @@ export const firstTimeService: WindowDetector = {
 };
 
 function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
-    const win = subject.win;
-    if (subject.learning) return [];
-    const b = subject.baseline;
-    const rawRate = b.noveltyRate("service");
-    const rate = smoothedRate(b, "service");
-    const s = surprise(rate);
-    const noun = personNoun(subject, identityNoun(rolePrincipal));
-    const byService = new Map<string, Array<[string, WinStat]>>();
-    for (const [api, st] of win.apis) {
-      const colon = api.indexOf(":");
-      const service = colon > 0 ? api.slice(0, colon) : api;
-      if (!byService.has(service)) byService.set(service, []);
-      byService.get(service)!.push([api, st]);
-    }
-    const out: FindingDraft[] = [];
-    for (const [service, sst] of win.services) {
-      if (b.known("service", service)) continue;
-      const apis = (byService.get(service) ?? []).map(([api, st]) => ({ api, st, cls: apiClass(api) }));
-      apis.sort((x, y) => API_WEIGHT[y.cls] - API_WEIGHT[x.cls] || y.st.n - x.st.n || (x.api < y.api ? -1 : 1));
-      const wMax = apis.length ? API_WEIGHT[apis[0]!.cls] : API_WEIGHT.read;
-      const w = Math.min(1, wMax + 0.05 * Math.min(4, Math.max(0, apis.length - 1)));
-      const floor = wMax >= 0.6 ? 0.25 : 0;
-      const failedOnly = sst.n > 0 && sst.err >= sst.n;
-      let score = 100 * w * (floor + (1 - floor) * s);
-      if (failedOnly) score *= 0.8;
-      const routineForRole = subject.role?.known("service", service) === true;
-      if (routineForRole) score *= 0.35;
-      const severity = severityOf(score);
-      if (!severity) continue;
-      const names = apis.slice(0, LISTED).map((a) => a.api.slice(service.length + 1));
-      const more = apis.length > LISTED ? ` and ${apis.length - LISTED} more` : "";
-      const denied = sst.denied ? `, ${sst.denied} denied` : "";
-      const why =
-        `first use of ${service} by ${noun} in ${b.summary()}: ${apis.length} API${apis.length === 1 ? "" : "s"} ` +
-        `(${names.join(", ")}${more}), ${sst.n} call${sst.n === 1 ? "" : "s"}${denied}; ` +
-        `it starts using a new service on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new services/day).` +
-        (routineForRole ? " Other people on this role use it (lowered)." : "");
-      const ids: string[] = [];
-      for (const a of apis) for (const id of a.st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
-      const draft: FindingDraft = {
-        severity,
-        score: Math.round(score),
-        title: `First use of ${service} by ${noun.replace(/^(this|the) /, "")}`,
-        why,
-        fingerprint: [service],
-        holds: [["service", service], ...apis.map((a): ["api", string] => ["api", a.api])],
-        eventIds: ids.length ? ids : sst.ids.slice(),
-        firstSeen: sst.first,
-        lastSeen: sst.last,
-        count: sst.n,
-        evidence: {
-          service,
-          apis: apis.map((a) => ({ api: a.api, class: a.cls, calls: a.st.n, denied: a.st.denied })),
-          noveltyRate: Number(rawRate.toFixed(3)),
-          pNewServicePerDay: Number((1 - Math.exp(-rate)).toFixed(3)),
-          knownServices: b.distinct("service"),
-          historyDays: Math.round(b.historyDays),
-        },
-      };
-      if (failedOnly) draft.failed = true;
-      const ip = onlyKey(win.ips);
-      if (ip) draft.sourceIp = ip;
-      const region = onlyKey(win.regions);
-      if (region) draft.region = region;
-      out.push(draft);
-    }
-    out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || (x.fingerprint[0]! < y.fingerprint[0]! ? -1 : 1));
-    if (out.length > MAX_FINDINGS) {
-      const rest = out.slice(MAX_FINDINGS).map((d) => d.fingerprint[0]!);
-      const top = out[0]!;
-      top.why += ` ${rest.length} more services were used for the first time in this window (${rest.join(", ")}): a sweep across services.`;
-      top.evidence = { ...top.evidence, moreNewServices: rest };
-      return out.slice(0, MAX_FINDINGS);
-    }
-    return out;
+  const win = subject.win;
+  if (subject.learning) return [];
+  const b = subject.baseline;
+  const rawRate = b.noveltyRate("service");
+  const rate = smoothedRate(b, "service");
+  const s = surprise(rate);
+  const noun = personNoun(subject, identityNoun(rolePrincipal));
+  const byService = new Map<string, Array<[string, WinStat]>>();
+  for (const [api, st] of win.apis) {
+    const colon = api.indexOf(":");
+    const service = colon > 0 ? api.slice(0, colon) : api;
+    if (!byService.has(service)) byService.set(service, []);
+    byService.get(service)!.push([api, st]);
+  }
+  const out: FindingDraft[] = [];
+  for (const [service, sst] of win.services) {
+    if (b.known("service", service)) continue;
+    const apis = (byService.get(service) ?? []).map(([api, st]) => ({ api, st, cls: apiClass(api) }));
+    apis.sort((x, y) => API_WEIGHT[y.cls] - API_WEIGHT[x.cls] || y.st.n - x.st.n || (x.api < y.api ? -1 : 1));
+    const wMax = apis.length ? API_WEIGHT[apis[0]!.cls] : API_WEIGHT.read;
+    const w = Math.min(1, wMax + 0.05 * Math.min(4, Math.max(0, apis.length - 1)));
+    const floor = wMax >= 0.6 ? 0.25 : 0;
+    const failedOnly = sst.n > 0 && sst.err >= sst.n;
+    let score = 100 * w * (floor + (1 - floor) * s);
+    if (failedOnly) score *= 0.8;
+    const routineForRole = subject.role?.known("service", service) === true;
+    if (routineForRole) score *= 0.35;
+    const severity = severityOf(score);
+    if (!severity) continue;
+    const names = apis.slice(0, LISTED).map((a) => a.api.slice(service.length + 1));
+    const more = apis.length > LISTED ? ` and ${apis.length - LISTED} more` : "";
+    const denied = sst.denied ? `, ${sst.denied} denied` : "";
+    const why =
+      `first use of ${service} by ${noun} in ${b.summary()}: ${apis.length} API${apis.length === 1 ? "" : "s"} ` +
+      `(${names.join(", ")}${more}), ${sst.n} call${sst.n === 1 ? "" : "s"}${denied}; ` +
+      `it starts using a new service on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new services/day).` +
+      (routineForRole ? " Other people on this role use it (lowered)." : "");
+    const ids: string[] = [];
+    for (const a of apis) for (const id of a.st.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
+    const draft: FindingDraft = {
+      severity,
+      score: Math.round(score),
+      title: `First use of ${service} by ${noun.replace(/^(this|the) /, "")}`,
+      why,
+      fingerprint: [service],
+      holds: [["service", service], ...apis.map((a): ["api", string] => ["api", a.api])],
+      eventIds: ids.length ? ids : sst.ids.slice(),
+      firstSeen: sst.first,
+      lastSeen: sst.last,
+      count: sst.n,
+      evidence: {
+        service,
+        apis: apis.map((a) => ({ api: a.api, class: a.cls, calls: a.st.n, denied: a.st.denied })),
+        noveltyRate: Number(rawRate.toFixed(3)),
+        pNewServicePerDay: Number((1 - Math.exp(-rate)).toFixed(3)),
+        knownServices: b.distinct("service"),
+        historyDays: Math.round(b.historyDays),
+      },
+    };
+    if (failedOnly) draft.failed = true;
+    const ip = onlyKey(win.ips);
+    if (ip) draft.sourceIp = ip;
+    const region = onlyKey(win.regions);
+    if (region) draft.region = region;
+    out.push(draft);
+  }
+  out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || (x.fingerprint[0]! < y.fingerprint[0]! ? -1 : 1));
+  if (out.length > MAX_FINDINGS) {
+    const rest = out.slice(MAX_FINDINGS).map((d) => d.fingerprint[0]!);
+    const top = out[0]!;
+    top.why += ` ${rest.length} more services were used for the first time in this window (${rest.join(", ")}): a sweep across services.`;
+    top.evidence = { ...top.evidence, moreNewServices: rest };
+    return out.slice(0, MAX_FINDINGS);
+  }
+  return out;
 }
 
 export default firstTimeService;

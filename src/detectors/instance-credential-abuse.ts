@@ -61,7 +61,11 @@ export const instanceCredentialAbuse: WindowDetector = {
     "Look for SSRF or a compromised process on the instance (web logs, IMDSv1 use: enforce IMDSv2).",
     "Revoke the role's sessions (AWSRevokeOlderSessions) and review everything the stolen session did.",
   ],
-  falsePositives: ["Instances whose public address changed within the window (stop/start, new elastic IP).", "Dual-stack instances calling over IPv4 and IPv6.", "Administration scripts run on an instance that enumerate the account on purpose."],
+  falsePositives: [
+    "Instances whose public address changed within the window (stop/start, new elastic IP).",
+    "Dual-stack instances calling over IPv4 and IPv6.",
+    "Administration scripts run on an instance that enumerate the account on purpose.",
+  ],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
     const p = win.principal;
     if (p.type !== "AssumedRole" || win.sessions.length === 0) return [];
@@ -110,7 +114,14 @@ export const instanceCredentialAbuse: WindowDetector = {
         const why =
           `Credentials of instance ${q(session)} (${who(p)}) were used from ${ips.size} public addresses in this window (${[...ips].map((i) => q(i)).join(", ")}); ` +
           `the instance's own is taken to be ${q(home)} (${homeReason(home, [...ips], ctx)}). An instance calls AWS from one address; another one suggests the credentials were taken from the metadata service.`;
-        const d = stub(away.map((g) => g.eventId), away.map((g) => ({ first: g.time, last: g.time })), "high", why, ["exfiltration", session], { addresses: [...ips], instanceAddress: home });
+        const d = stub(
+          away.map((g) => g.eventId),
+          away.map((g) => ({ first: g.time, last: g.time })),
+          "high",
+          why,
+          ["exfiltration", session],
+          { addresses: [...ips], instanceAddress: home },
+        );
         d.principal = { ...p, sessionName: session };
         out.push(d);
       }
@@ -122,11 +133,20 @@ export const instanceCredentialAbuse: WindowDetector = {
     if (foreign.length > 0) {
       const ips = [...new Set(foreign.map((g) => g.ip))];
       const knownAs = foreign.some((g) => g.geo?.asn !== undefined || g.geo?.asOrg !== undefined);
-      const nets = [...new Set(foreign.map((g) => `${g.geo?.asOrg ?? (g.geo?.asn !== undefined ? "AS" + g.geo.asn : "no announced network")}${g.geo?.country ? ` (${g.geo.country})` : ""}`))];
+      const nets = [
+        ...new Set(foreign.map((g) => `${g.geo?.asOrg ?? (g.geo?.asn !== undefined ? "AS" + g.geo.asn : "no announced network")}${g.geo?.country ? ` (${g.geo.country})` : ""}`)),
+      ];
       const why =
         `Instance-profile credentials of ${who(p)} were used from ${ips.map((i) => q(i)).join(", ")} on ${nets.map((n) => q(n)).join(", ")}, ${knownAs ? "a network outside AWS" : "an address that belongs to no AWS network"}. ` +
         "Instance credentials used outside AWS were almost certainly taken from the instance.";
-      const d = stub(foreign.map((g) => g.eventId), foreign.map((g) => ({ first: g.time, last: g.time })), knownAs ? "high" : "medium", why, ["outside-aws"], { addresses: ips, networks: nets });
+      const d = stub(
+        foreign.map((g) => g.eventId),
+        foreign.map((g) => ({ first: g.time, last: g.time })),
+        knownAs ? "high" : "medium",
+        why,
+        ["outside-aws"],
+        { addresses: ips, networks: nets },
+      );
       if (ips.length === 1) d.sourceIp = ips[0]!;
       out.push(d);
     }
@@ -140,9 +160,20 @@ export const instanceCredentialAbuse: WindowDetector = {
         const sev: Severity = !ctx.learning ? "high" : "medium";
         const why =
           `Instance credentials of ${who(p)} made ${disc.length} account-discovery calls in ${services.size} services (${disc.map(([k, s]) => `${q(k)} x${s.n}`).join(", ")}). ` +
-          (ctx.baseline.historyDays > 0 ? `${newOnes.length} of them are new for this role (${ctx.baseline.summary()}).` : "No history of this role before this window (cold start).") +
+          (ctx.baseline.historyDays > 0
+            ? `${newOnes.length} of them are new for this role (${ctx.baseline.summary()}).`
+            : "No history of this role before this window (cold start).") +
           " Applications rarely enumerate the account; an attacker with a shell on the instance does.";
-        out.push(stub(disc.flatMap(([, s]) => s.ids), disc.map(([, s]) => s), sev, why, ["discovery"], { apis: disc.map(([k]) => k) }));
+        out.push(
+          stub(
+            disc.flatMap(([, s]) => s.ids),
+            disc.map(([, s]) => s),
+            sev,
+            why,
+            ["discovery"],
+            { apis: disc.map(([k]) => k) },
+          ),
+        );
       }
     }
     return out;
@@ -168,7 +199,14 @@ function homeReason(home: string, addrs: readonly string[], ctx: DetectorContext
 }
 
 /** A draft citing `ids`; first/last seen span the cited observations. */
-function stub(ids: string[], spans: ReadonlyArray<{ first: number; last: number }>, sev: Severity, why: string, fingerprint: string[], evidence: Record<string, unknown>): FindingDraft {
+function stub(
+  ids: string[],
+  spans: ReadonlyArray<{ first: number; last: number }>,
+  sev: Severity,
+  why: string,
+  fingerprint: string[],
+  evidence: Record<string, unknown>,
+): FindingDraft {
   const d = multiDraft([], sev, why, fingerprint, { evidence, count: ids.length });
   d.eventIds = [...new Set(ids)].slice(0, 20);
   d.firstSeen = Math.min(...spans.map((s) => s.first));

@@ -84,7 +84,11 @@ const RULES: Record<string, Rule> = {
   "logs:DeleteLogStream": logGroupRule("log stream deleted"),
   "logs:DeleteSubscriptionFilter": logGroupRule("log subscription filter (forwarding) deleted"),
   // ---- organisation
-  "organizations:LeaveOrganization": () => ({ severity: "high", what: "the account tried to leave its AWS Organization (escaping organisation-wide trails, SCPs and GuardDuty)", target: "organization" }),
+  "organizations:LeaveOrganization": () => ({
+    severity: "high",
+    what: "the account tried to leave its AWS Organization (escaping organisation-wide trails, SCPs and GuardDuty)",
+    target: "organization",
+  }),
   "organizations:DisableAWSServiceAccess": (ev) => {
     const sp = p(ev, "servicePrincipal") ?? "";
     if (!/cloudtrail|guardduty|config|securityhub|macie|inspector|detective|access-analyzer/.test(sp)) return null;
@@ -104,8 +108,10 @@ const RULES: Record<string, Rule> = {
   "guardduty:DeletePublishingDestination": simple("medium", "GuardDuty findings export destination deleted", ["detectorId"]),
   "guardduty:CreateIPSet": simple("medium", "GuardDuty trusted IP list created (findings from these addresses are suppressed)", ["name"]),
   "guardduty:UpdateIPSet": simple("medium", "GuardDuty trusted IP list updated (findings from these addresses are suppressed)", ["ipSetId"]),
-  "guardduty:CreateFilter": (ev) => (p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: `GuardDuty suppression rule created (${q(p(ev, "name") ?? "?")})`, target: p(ev, "name") ?? "" } : null),
-  "guardduty:UpdateFilter": (ev) => (p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: `GuardDuty suppression rule updated (${q(p(ev, "filterName") ?? "?")})`, target: p(ev, "filterName") ?? "" } : null),
+  "guardduty:CreateFilter": (ev) =>
+    p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: `GuardDuty suppression rule created (${q(p(ev, "name") ?? "?")})`, target: p(ev, "name") ?? "" } : null,
+  "guardduty:UpdateFilter": (ev) =>
+    p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: `GuardDuty suppression rule updated (${q(p(ev, "filterName") ?? "?")})`, target: p(ev, "filterName") ?? "" } : null,
   // ---- Security Hub
   "securityhub:DisableSecurityHub": simple("high", "Security Hub disabled"),
   "securityhub:DisassociateFromMasterAccount": simple("high", "Security Hub disassociated from its administrator account"),
@@ -114,7 +120,9 @@ const RULES: Record<string, Rule> = {
   "securityhub:DeleteMembers": simple("medium", "Security Hub member accounts deleted"),
   "securityhub:DisassociateMembers": simple("medium", "Security Hub member accounts disassociated"),
   "securityhub:UpdateStandardsControl": (ev) =>
-    p(ev, "ControlStatus") === "DISABLED" ? { severity: "low", what: `Security Hub control disabled (${q(p(ev, "StandardsControlArn") ?? "?")})`, target: arnName(p(ev, "StandardsControlArn") ?? "") } : null,
+    p(ev, "ControlStatus") === "DISABLED"
+      ? { severity: "low", what: `Security Hub control disabled (${q(p(ev, "StandardsControlArn") ?? "?")})`, target: arnName(p(ev, "StandardsControlArn") ?? "") }
+      : null,
   "securityhub:DeleteInsight": simple("low", "Security Hub insight deleted", ["InsightArn"]),
   "securityhub:UpdateFindings": simple("low", "Security Hub findings updated directly (notes/record state can hide findings)"),
   "securityhub:BatchUpdateFindings": (ev) => {
@@ -135,7 +143,8 @@ const RULES: Record<string, Rule> = {
   "macie2:DisassociateMember": simple("medium", "Macie member account disassociated", ["id"]),
   "macie2:DeleteMember": simple("medium", "Macie member account deleted", ["id"]),
   "macie2:DisableOrganizationAdminAccount": simple("medium", "Macie delegated administrator removed"),
-  "macie2:CreateFindingsFilter": (ev) => (p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: `Macie suppression rule created (${q(p(ev, "name") ?? "?")})`, target: p(ev, "name") ?? "" } : null),
+  "macie2:CreateFindingsFilter": (ev) =>
+    p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: `Macie suppression rule created (${q(p(ev, "name") ?? "?")})`, target: p(ev, "name") ?? "" } : null,
   "macie2:UpdateFindingsFilter": (ev) => (p(ev, "action") === "ARCHIVE" ? { severity: "medium", what: "Macie suppression rule updated", target: p(ev, "id") ?? "" } : null),
   // ---- Inspector, Detective, Access Analyzer
   "inspector2:Disable": simple("high", "Amazon Inspector disabled"),
@@ -216,7 +225,15 @@ export const loggingTampering: EventDetector = {
     const why = `${capital(hit.what)} by ${who(ev.principal)}. ${nov.text}`;
     return draft(ev, hit.severity, why, [ev.eventName, hit.target], {
       // A short, stable title: the action without the (attacker-controlled) names.
-      title: hit.title ?? capital(hit.what.split(/ \(|: | so that/)[0]!.replace(/`[^`]*`/g, "").replace(/\s+/g, " ").trim()).slice(0, 90),
+      title:
+        hit.title ??
+        capital(
+          hit.what
+            .split(/ \(|: | so that/)[0]!
+            .replace(/`[^`]*`/g, "")
+            .replace(/\s+/g, " ")
+            .trim(),
+        ).slice(0, 90),
       ...(hit.attack ? { attack: hit.attack } : {}),
       evidence: { target: hit.target, ...(hit.evidence ?? {}) },
     });

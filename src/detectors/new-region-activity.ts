@@ -48,10 +48,25 @@ export const newRegionActivity: WindowDetector = {
       const writes = a.apis.filter((api) => !isReadName(api.slice(api.indexOf(":") + 1)));
       const sev: Severity = writes.length > 0 || sweep ? "medium" : "low";
       const reasons: string[] = [];
-      if (writes.length > 0) reasons.push(`including writes (${writes.slice(0, 4).map((x) => q(x)).join(", ")})`);
-      if (sweep) reasons.push(`one of ${fresh.length} regions new to the account touched in this window (${fresh.map(([r]) => q(r)).slice(0, 6).join(", ")}): a region sweep`);
+      if (writes.length > 0)
+        reasons.push(
+          `including writes (${writes
+            .slice(0, 4)
+            .map((x) => q(x))
+            .join(", ")})`,
+        );
+      if (sweep)
+        reasons.push(
+          `one of ${fresh.length} regions new to the account touched in this window (${fresh
+            .map(([r]) => q(r))
+            .slice(0, 6)
+            .join(", ")}): a region sweep`,
+        );
       const why =
-        `${who(win.principal)} made ${a.n} call${a.n === 1 ? "" : "s"} (${a.apis.slice(0, 5).map((x) => q(x)).join(", ")}${a.apis.length > 5 ? ", …" : ""}) in ${q(region)}, ` +
+        `${who(win.principal)} made ${a.n} call${a.n === 1 ? "" : "s"} (${a.apis
+          .slice(0, 5)
+          .map((x) => q(x))
+          .join(", ")}${a.apis.length > 5 ? ", …" : ""}) in ${q(region)}, ` +
         `a region neither it nor any identity of account ${q(win.principal.accountId ?? "?")} used before this window` +
         (reasons.length ? `, ${reasons.join("; ")}` : "; reads only") +
         `. Baseline: ${b.summary()}.`;

@@ -111,7 +111,9 @@ export const newRegion: EventDetector = {
       sev = lower(sev);
       notes.push("infrastructure as code made the call (lowered)");
     }
-    const d = draft(ev, sev, why + (notes.length ? `; ${notes.join("; ")}` : "") + ".", [ev.region], { evidence: { region: ev.region, compute, accountUsedRegion: account.knowsRegion(ev.region) } });
+    const d = draft(ev, sev, why + (notes.length ? `; ${notes.join("; ")}` : "") + ".", [ev.region], {
+      evidence: { region: ev.region, compute, accountUsedRegion: account.knowsRegion(ev.region) },
+    });
     d.holds = [["region", ev.region]];
     return d;
   },

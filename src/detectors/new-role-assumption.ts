@@ -22,7 +22,19 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 export const ASSUMED_ROLE_DIM = "assumedRole";
 const pairDim: Dim | undefined = (DIMS as readonly string[]).includes(ASSUMED_ROLE_DIM) ? (ASSUMED_ROLE_DIM as Dim) : undefined;
 
-const NAMES = new Set(["AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity", "AssumeRoot", "GetFederationToken", "GetSigninToken", "CreateTrustAnchor", "UpdateTrustAnchor", "EnableTrustAnchor", "CreateProfile", "UpdateProfile"]);
+const NAMES = new Set([
+  "AssumeRole",
+  "AssumeRoleWithSAML",
+  "AssumeRoleWithWebIdentity",
+  "AssumeRoot",
+  "GetFederationToken",
+  "GetSigninToken",
+  "CreateTrustAnchor",
+  "UpdateTrustAnchor",
+  "EnableTrustAnchor",
+  "CreateProfile",
+  "UpdateProfile",
+]);
 
 function assumeRule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const roleArn = str(rp(ev, "roleArn"));
@@ -34,11 +46,23 @@ function assumeRule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   const callerAcct = p.accountId;
   // Inbound: a principal of another account assumed a role of ours (the record is in our trail).
   if (callerAcct && roleAcct && callerAcct !== roleAcct && ev.accountId === roleAcct && !ctx.config.ownAccounts.has(callerAcct)) {
-    return { severity: "high", what: `assumed role ${q(role)} from account ${q(callerAcct)} outside the organisation`, target: roleArn, attack: ["T1199", "T1078.004"], evidence: { roleArn, callerAccount: callerAcct } };
+    return {
+      severity: "high",
+      what: `assumed role ${q(role)} from account ${q(callerAcct)} outside the organisation`,
+      target: roleArn,
+      attack: ["T1199", "T1078.004"],
+      evidence: { roleArn, callerAccount: callerAcct },
+    };
   }
   // Outbound: one of ours assumed a role in an account we do not know.
   if (roleAcct && !own.has(roleAcct)) {
-    return { severity: "medium", what: `assumed role ${q(role)} in account ${q(roleAcct)} outside the organisation`, target: roleArn, attack: ["T1078.004"], evidence: { roleArn, roleAccount: roleAcct } };
+    return {
+      severity: "medium",
+      what: `assumed role ${q(role)} in account ${q(roleAcct)} outside the organisation`,
+      target: roleArn,
+      attack: ["T1078.004"],
+      evidence: { roleArn, roleAccount: roleAcct },
+    };
   }
   if (ctx.learning) return null; // cold start / learning: AssumeRole alone says nothing
   const chained = p.type === "AssumedRole";
@@ -53,7 +77,12 @@ function assumeRule(ev: TrailEvent, ctx: DetectorContext): RuleHit | null {
   }
   const nov = novelty(ctx, apiKey(ev));
   if (nov.known) return null;
-  return { severity: chained ? "medium" : "low", what: `assumed a role (${q(role)}) for the first time${chained ? ", chaining from an assumed-role session" : ""}`, target: roleArn, evidence: { roleArn, chained } };
+  return {
+    severity: chained ? "medium" : "low",
+    what: `assumed a role (${q(role)}) for the first time${chained ? ", chaining from an assumed-role session" : ""}`,
+    target: roleArn,
+    evidence: { roleArn, chained },
+  };
 }
 
 export const newRoleAssumption: EventDetector = {
@@ -91,7 +120,12 @@ export const newRoleAssumption: EventDetector = {
         hit = assumeRule(ev, ctx);
         break;
       case "sts:AssumeRoot":
-        hit = { severity: "high", what: `obtained root credentials of member account ${q(str(rp(ev, "targetPrincipal")) ?? "?")} (centralised root access) with task policy ${q(str(rp(ev, "taskPolicyArn", "arn")) ?? str(rp(ev, "taskPolicyArn")) ?? "?")}`, target: str(rp(ev, "targetPrincipal")) ?? "", attack: ["T1078.004"] };
+        hit = {
+          severity: "high",
+          what: `obtained root credentials of member account ${q(str(rp(ev, "targetPrincipal")) ?? "?")} (centralised root access) with task policy ${q(str(rp(ev, "taskPolicyArn", "arn")) ?? str(rp(ev, "taskPolicyArn")) ?? "?")}`,
+          target: str(rp(ev, "targetPrincipal")) ?? "",
+          attack: ["T1078.004"],
+        };
         break;
       case "sts:GetFederationToken": {
         if (nov.known) return null;
@@ -128,7 +162,13 @@ export const newRoleAssumption: EventDetector = {
       case "rolesanywhere:UpdateProfile": {
         const name = str(rp(ev, "name")) ?? str(rp(ev, "profileId")) ?? "?";
         const roles = (rp(ev, "roleArns") as unknown[] | undefined)?.map(String) ?? [];
-        hit = { severity: nov.known ? "low" : "medium", what: `${ev.eventName === "CreateProfile" ? "created" : "updated"} IAM Roles Anywhere profile ${q(name)} for role${roles.length === 1 ? "" : "s"} ${roles.map((r) => q(arnName(r))).join(", ") || "?"}`, target: name, attack: ["T1098"], evidence: { roles } };
+        hit = {
+          severity: nov.known ? "low" : "medium",
+          what: `${ev.eventName === "CreateProfile" ? "created" : "updated"} IAM Roles Anywhere profile ${q(name)} for role${roles.length === 1 ? "" : "s"} ${roles.map((r) => q(arnName(r))).join(", ") || "?"}`,
+          target: name,
+          attack: ["T1098"],
+          evidence: { roles },
+        };
         break;
       }
       default:

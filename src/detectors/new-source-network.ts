@@ -86,250 +86,259 @@ function heldDays(b: BaselineView, cc: string): number {
 }
 
 function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
-    const win = s.win;
-    if (s.learning || win.geo.length === 0) return [];
-    const b = s.baseline;
-    const noun = personNoun(s, identityNoun(rolePrincipal));
-    // Workloads move between cloud networks; people do not work from rented servers.
-    const isRole = !s.person && win.principal.type === "AssumedRole" && !(win.principal.userName ?? "").startsWith("AWSReservedSSO_");
-    // A person's value the role knows (other people of the role use it) weighs less.
-    const roleKnows = (dim: Dim, v: string | undefined) => v !== undefined && s.role?.known(dim, v) === true;
+  const win = s.win;
+  if (s.learning || win.geo.length === 0) return [];
+  const b = s.baseline;
+  const noun = personNoun(s, identityNoun(rolePrincipal));
+  // Workloads move between cloud networks; people do not work from rented servers.
+  const isRole = !s.person && win.principal.type === "AssumedRole" && !(win.principal.userName ?? "").startsWith("AWSReservedSSO_");
+  // A person's value the role knows (other people of the role use it) weighs less.
+  const roleKnows = (dim: Dim, v: string | undefined) => v !== undefined && s.role?.known(dim, v) === true;
 
-    // Observations per public address.
-    const byIp = new Map<string, IpObs>();
-    for (const p of win.geo) {
-      let o = byIp.get(p.ip);
-      if (!o) {
-        const ws = win.ips.get(p.ip);
-        o = { ip: p.ip, first: p.time, last: p.time, n: ws?.n ?? 0, ids: ws ? ws.ids.slice() : [] };
-        if (p.geo) o.geo = p.geo;
-        byIp.set(p.ip, o);
-      }
-      o.first = Math.min(o.first, p.time);
-      o.last = Math.max(o.last, p.time);
-      if (!o.ids.includes(p.eventId) && o.ids.length < 10) o.ids.push(p.eventId);
-      if (!o.geo && p.geo) o.geo = p.geo;
+  // Observations per public address.
+  const byIp = new Map<string, IpObs>();
+  for (const p of win.geo) {
+    let o = byIp.get(p.ip);
+    if (!o) {
+      const ws = win.ips.get(p.ip);
+      o = { ip: p.ip, first: p.time, last: p.time, n: ws?.n ?? 0, ids: ws ? ws.ids.slice() : [] };
+      if (p.geo) o.geo = p.geo;
+      byIp.set(p.ip, o);
     }
-    for (const o of byIp.values()) if (o.n === 0) o.n = o.ids.length;
+    o.first = Math.min(o.first, p.time);
+    o.last = Math.max(o.last, p.time);
+    if (!o.ids.includes(p.eventId) && o.ids.length < 10) o.ids.push(p.eventId);
+    if (!o.geo && p.geo) o.geo = p.geo;
+  }
+  for (const o of byIp.values()) if (o.n === 0) o.n = o.ids.length;
 
-    const knownCountries = b.values("country");
-    const knownNets = b.values("network");
-    const knownPublicIps = b.values("ip").filter(([ip]) => classifySourceIp(ip) === "public");
+  const knownCountries = b.values("country");
+  const knownNets = b.values("network");
+  const knownPublicIps = b.values("ip").filter(([ip]) => classifySourceIp(ip) === "public");
 
-    const base = (group: IpObs[]) => {
-      const ids: string[] = [];
-      for (const o of group) for (const id of o.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
-      return {
-        eventIds: ids,
-        firstSeen: Math.min(...group.map((o) => o.first)),
-        lastSeen: Math.max(...group.map((o) => o.last)),
-        count: group.reduce((a, o) => a + o.n, 0),
-      };
+  const base = (group: IpObs[]) => {
+    const ids: string[] = [];
+    for (const o of group) for (const id of o.ids) if (ids.length < 20 && !ids.includes(id)) ids.push(id);
+    return {
+      eventIds: ids,
+      firstSeen: Math.min(...group.map((o) => o.first)),
+      lastSeen: Math.max(...group.map((o) => o.last)),
+      count: group.reduce((a, o) => a + o.n, 0),
     };
-    const listIps = (group: IpObs[]) =>
-      group.slice(0, 5).map((o) => `${o.ip} (${place(o.geo)}, ${netLabel(o.geo)})`).join("; ") + (group.length > 5 ? `; and ${group.length - 5} more` : "");
-    const adjust = (score: number, group: IpObs[], hostingDiscount = true): { score: number; notes: string[] } => {
-      const notes: string[] = [];
-      if (group.every((o) => o.geo?.relay)) {
-        score *= 0.6;
-        notes.push(`the network is a known ${group[0]!.geo?.relayKind ?? "relay"} (location unreliable; lowered)`);
-      } else if (hostingDiscount && isRole && group.every((o) => o.geo?.hosting)) {
-        score *= 0.75;
-        notes.push("a cloud/hosting network, where workloads run (lowered)");
-      }
-      return { score, notes };
-    };
-    const finish = (d: FindingDraft, group: IpObs[]) => {
-      if (group.length === 1) d.sourceIp = group[0]!.ip;
-      // The new places are what the baseline must not learn while the finding is open.
-      const holds: Array<[Dim, string]> = [];
-      for (const o of group) {
-        holds.push(["ip", o.ip]);
-        if (o.geo?.asn !== undefined) holds.push(["network", "AS" + o.geo.asn]);
-        if (o.geo?.country) holds.push(["country", o.geo.country]);
-      }
-      d.holds = holds;
-      const region = onlyKey(win.regions);
-      if (region) d.region = region;
-      return d;
-    };
-
-    const out: FindingDraft[] = [];
-    const all = [...byIp.values()].sort((x, y) => x.first - y.first || (x.ip < y.ip ? -1 : 1));
-
-    // Only private / AWS-internal sources in history, public ones now.
-    if (knownPublicIps.length === 0 && knownNets.length === 0) {
-      if (b.distinct("ip") === 0) return []; // no source addresses in history at all: nothing to compare with
-      // No cloud discount here: a VPC-only role used from a rented server is the exfiltration case.
-      const { score, notes } = adjust(50, all, false);
-      const severity = severityOf(score);
-      if (!severity) return [];
-      const d: FindingDraft = {
-        severity,
-        score: Math.round(score),
-        title: `First use of ${noun.replace(/^(this|the) /, "")} from the internet`,
-        why:
-          `${noun} acted from ${plural(all.length, "public address", "public addresses")} (${listIps(all)}) for the first time. ` +
-          `Baseline: ${b.summary()}. It only called from private (VPC) or AWS-internal addresses (${plural(b.distinct("ip"), "address", "addresses")})` +
-          (notes.length ? `; ${notes.join("; ")}` : "") +
-          ".",
-        fingerprint: ["public-internet"],
-        ...base(all),
-        evidence: { ips: all.map((o) => ({ ip: o.ip, ...o.geo })), knownAddresses: b.values("ip").slice(0, 5).map(([ip]) => ip) },
-      };
-      return [finish(d, all)];
+  };
+  const listIps = (group: IpObs[]) =>
+    group
+      .slice(0, 5)
+      .map((o) => `${o.ip} (${place(o.geo)}, ${netLabel(o.geo)})`)
+      .join("; ") + (group.length > 5 ? `; and ${group.length - 5} more` : "");
+  const adjust = (score: number, group: IpObs[], hostingDiscount = true): { score: number; notes: string[] } => {
+    const notes: string[] = [];
+    if (group.every((o) => o.geo?.relay)) {
+      score *= 0.6;
+      notes.push(`the network is a known ${group[0]!.geo?.relayKind ?? "relay"} (location unreliable; lowered)`);
+    } else if (hostingDiscount && isRole && group.every((o) => o.geo?.hosting)) {
+      score *= 0.75;
+      notes.push("a cloud/hosting network, where workloads run (lowered)");
     }
-
-    const newCountry = new Map<string, IpObs[]>();
-    const newNet = new Map<string, IpObs[]>();
-    const newIp = new Map<string, IpObs[]>();
-    for (const o of all) {
-      const cc = o.geo?.country;
-      const nk = netKey(o.geo);
-      if (cc && knownCountries.length > 0 && !b.known("country", cc)) {
-        if (!newCountry.has(cc)) newCountry.set(cc, []);
-        newCountry.get(cc)!.push(o);
-      } else if (nk && knownNets.length > 0 && !b.known("network", nk)) {
-        if (!newNet.has(nk)) newNet.set(nk, []);
-        newNet.get(nk)!.push(o);
-      } else if (!b.known("ip", o.ip)) {
-        const k = nk ?? "unresolved";
-        if (!newIp.has(k)) newIp.set(k, []);
-        newIp.get(k)!.push(o);
-      }
+    return { score, notes };
+  };
+  const finish = (d: FindingDraft, group: IpObs[]) => {
+    if (group.length === 1) d.sourceIp = group[0]!.ip;
+    // The new places are what the baseline must not learn while the finding is open.
+    const holds: Array<[Dim, string]> = [];
+    for (const o of group) {
+      holds.push(["ip", o.ip]);
+      if (o.geo?.asn !== undefined) holds.push(["network", "AS" + o.geo.asn]);
+      if (o.geo?.country) holds.push(["country", o.geo.country]);
     }
+    d.holds = holds;
+    const region = onlyKey(win.regions);
+    if (region) d.region = region;
+    return d;
+  };
 
-    const countriesText = () => {
-      const top = knownCountries.slice(0, 5).map(([c]) => c);
-      return `${plural(knownCountries.length, "country", "countries")} (${top.join(", ")}${knownCountries.length > 5 ? ", ..." : ""})`;
-    };
-    const netsText = () => {
-      const top = knownNets.slice(0, 3).map(([n]) => n);
-      return `${plural(knownNets.length, "network")} (${top.join(", ")}${knownNets.length > 3 ? ", ..." : ""})`;
-    };
+  const out: FindingDraft[] = [];
+  const all = [...byIp.values()].sort((x, y) => x.first - y.first || (x.ip < y.ip ? -1 : 1));
 
-    const rC = smoothedRate(b, "country");
-    for (const [cc, group] of newCountry) {
-      const adj = adjust(75 * (0.45 + 0.55 * surprise(rC)), group);
-      let score = adj.score;
-      const notes = adj.notes;
-      if (roleKnows("country", cc)) {
-        score *= 0.6;
-        notes.push(`${cc} is routine for the role (other people on it work from there; lowered)`);
-      }
-      // Travel: the same new country over days, from ordinary (not hosting or relay) networks, with
-      // the person's usual tools and MFA, fades quickly; a single appearance from a server does not.
-      const ips = new Set(group.map((o) => o.ip));
-      const days = heldDays(b, cc) + new Set(win.geo.filter((g) => ips.has(g.ip)).map((g) => Math.floor(g.time / DAY))).size;
-      const ordinary = group.every((o) => o.geo !== undefined && !o.geo.hosting && !o.geo.relay);
-      const usualTools = win.uas.size > 0 && [...win.uas.keys()].every((ua) => b.known("ua", ua));
-      const mfa = win.events > 0 && (win.mfaEvents ?? 0) >= win.events;
-      if (days >= 2 && ordinary && usualTools && mfa) {
-        score *= days >= 3 ? 0.3 : 0.6;
-        notes.push(`consistent travel: seen from ${cc} on ${days} days, from an ordinary network, with its usual tools and MFA (lowered)`);
-      }
-      const severity = severityOf(score);
-      if (!severity) continue;
-      const nets = [...new Set(group.map((o) => netLabel(o.geo)))];
-      out.push(
-        finish(
-          {
-            severity,
-            score: Math.round(score),
-            title: `${s.person ? s.person.name : noun.replace(/^(this|the) /, "").replace(/^./, (c) => c.toUpperCase())} active from a new country: ${cc}`,
-            why:
-              `first activity from ${cc} by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It called from ${countriesText()} ` +
-              `and ${netsText()}; it shows up in a new country on about ${fmtNum(100 * (1 - surprise(rC)))}% of active days` +
-              (notes.length ? `; ${notes.join("; ")}` : "") +
-              ".",
-            fingerprint: ["country", cc],
-            ...base(group),
-            evidence: {
-              country: cc,
-              networks: nets,
-              ips: group.map((o) => ({ ip: o.ip, ...o.geo })),
-              knownCountries: knownCountries.map(([c]) => c).slice(0, 10),
-              countryNoveltyRate: Number(b.noveltyRate("country").toFixed(3)),
-            },
+  // Only private / AWS-internal sources in history, public ones now.
+  if (knownPublicIps.length === 0 && knownNets.length === 0) {
+    if (b.distinct("ip") === 0) return []; // no source addresses in history at all: nothing to compare with
+    // No cloud discount here: a VPC-only role used from a rented server is the exfiltration case.
+    const { score, notes } = adjust(50, all, false);
+    const severity = severityOf(score);
+    if (!severity) return [];
+    const d: FindingDraft = {
+      severity,
+      score: Math.round(score),
+      title: `First use of ${noun.replace(/^(this|the) /, "")} from the internet`,
+      why:
+        `${noun} acted from ${plural(all.length, "public address", "public addresses")} (${listIps(all)}) for the first time. ` +
+        `Baseline: ${b.summary()}. It only called from private (VPC) or AWS-internal addresses (${plural(b.distinct("ip"), "address", "addresses")})` +
+        (notes.length ? `; ${notes.join("; ")}` : "") +
+        ".",
+      fingerprint: ["public-internet"],
+      ...base(all),
+      evidence: {
+        ips: all.map((o) => ({ ip: o.ip, ...o.geo })),
+        knownAddresses: b
+          .values("ip")
+          .slice(0, 5)
+          .map(([ip]) => ip),
+      },
+    };
+    return [finish(d, all)];
+  }
+
+  const newCountry = new Map<string, IpObs[]>();
+  const newNet = new Map<string, IpObs[]>();
+  const newIp = new Map<string, IpObs[]>();
+  for (const o of all) {
+    const cc = o.geo?.country;
+    const nk = netKey(o.geo);
+    if (cc && knownCountries.length > 0 && !b.known("country", cc)) {
+      if (!newCountry.has(cc)) newCountry.set(cc, []);
+      newCountry.get(cc)!.push(o);
+    } else if (nk && knownNets.length > 0 && !b.known("network", nk)) {
+      if (!newNet.has(nk)) newNet.set(nk, []);
+      newNet.get(nk)!.push(o);
+    } else if (!b.known("ip", o.ip)) {
+      const k = nk ?? "unresolved";
+      if (!newIp.has(k)) newIp.set(k, []);
+      newIp.get(k)!.push(o);
+    }
+  }
+
+  const countriesText = () => {
+    const top = knownCountries.slice(0, 5).map(([c]) => c);
+    return `${plural(knownCountries.length, "country", "countries")} (${top.join(", ")}${knownCountries.length > 5 ? ", ..." : ""})`;
+  };
+  const netsText = () => {
+    const top = knownNets.slice(0, 3).map(([n]) => n);
+    return `${plural(knownNets.length, "network")} (${top.join(", ")}${knownNets.length > 3 ? ", ..." : ""})`;
+  };
+
+  const rC = smoothedRate(b, "country");
+  for (const [cc, group] of newCountry) {
+    const adj = adjust(75 * (0.45 + 0.55 * surprise(rC)), group);
+    let score = adj.score;
+    const notes = adj.notes;
+    if (roleKnows("country", cc)) {
+      score *= 0.6;
+      notes.push(`${cc} is routine for the role (other people on it work from there; lowered)`);
+    }
+    // Travel: the same new country over days, from ordinary (not hosting or relay) networks, with
+    // the person's usual tools and MFA, fades quickly; a single appearance from a server does not.
+    const ips = new Set(group.map((o) => o.ip));
+    const days = heldDays(b, cc) + new Set(win.geo.filter((g) => ips.has(g.ip)).map((g) => Math.floor(g.time / DAY))).size;
+    const ordinary = group.every((o) => o.geo !== undefined && !o.geo.hosting && !o.geo.relay);
+    const usualTools = win.uas.size > 0 && [...win.uas.keys()].every((ua) => b.known("ua", ua));
+    const mfa = win.events > 0 && (win.mfaEvents ?? 0) >= win.events;
+    if (days >= 2 && ordinary && usualTools && mfa) {
+      score *= days >= 3 ? 0.3 : 0.6;
+      notes.push(`consistent travel: seen from ${cc} on ${days} days, from an ordinary network, with its usual tools and MFA (lowered)`);
+    }
+    const severity = severityOf(score);
+    if (!severity) continue;
+    const nets = [...new Set(group.map((o) => netLabel(o.geo)))];
+    out.push(
+      finish(
+        {
+          severity,
+          score: Math.round(score),
+          title: `${s.person ? s.person.name : noun.replace(/^(this|the) /, "").replace(/^./, (c) => c.toUpperCase())} active from a new country: ${cc}`,
+          why:
+            `first activity from ${cc} by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It called from ${countriesText()} ` +
+            `and ${netsText()}; it shows up in a new country on about ${fmtNum(100 * (1 - surprise(rC)))}% of active days` +
+            (notes.length ? `; ${notes.join("; ")}` : "") +
+            ".",
+          fingerprint: ["country", cc],
+          ...base(group),
+          evidence: {
+            country: cc,
+            networks: nets,
+            ips: group.map((o) => ({ ip: o.ip, ...o.geo })),
+            knownCountries: knownCountries.map(([c]) => c).slice(0, 10),
+            countryNoveltyRate: Number(b.noveltyRate("country").toFixed(3)),
           },
-          group,
-        ),
-      );
-    }
+        },
+        group,
+      ),
+    );
+  }
 
-    const rN = smoothedRate(b, "network");
-    for (const [nk, group] of newNet) {
-      const adj = adjust(50 * (0.45 + 0.55 * surprise(rN)), group);
-      let score = adj.score;
-      const notes = adj.notes;
-      if (roleKnows("network", nk)) {
-        score *= 0.4;
-        notes.push("a network other people on this role use, such as the office VPN (lowered)");
-      }
-      const severity = severityOf(score);
-      if (!severity) continue;
-      const g0 = group[0]!.geo;
-      out.push(
-        finish(
-          {
-            severity,
-            score: Math.round(score),
-            title: `Activity from a new network: ${netLabel(g0)}`,
-            why:
-              `first activity from ${netLabel(g0)} (${place(g0)}) by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It used ${netsText()}; ` +
-              `it shows up in a new network on about ${fmtNum(100 * (1 - surprise(rN)))}% of active days` +
-              (notes.length ? `; ${notes.join("; ")}` : "") +
-              ".",
-            fingerprint: ["network", nk],
-            ...base(group),
-            evidence: {
-              network: nk,
-              asOrg: g0?.asOrg,
-              ips: group.map((o) => ({ ip: o.ip, ...o.geo })),
-              knownNetworks: knownNets.map(([n]) => n).slice(0, 10),
-              networkNoveltyRate: Number(b.noveltyRate("network").toFixed(3)),
-            },
-          },
-          group,
-        ),
-      );
+  const rN = smoothedRate(b, "network");
+  for (const [nk, group] of newNet) {
+    const adj = adjust(50 * (0.45 + 0.55 * surprise(rN)), group);
+    let score = adj.score;
+    const notes = adj.notes;
+    if (roleKnows("network", nk)) {
+      score *= 0.4;
+      notes.push("a network other people on this role use, such as the office VPN (lowered)");
     }
+    const severity = severityOf(score);
+    if (!severity) continue;
+    const g0 = group[0]!.geo;
+    out.push(
+      finish(
+        {
+          severity,
+          score: Math.round(score),
+          title: `Activity from a new network: ${netLabel(g0)}`,
+          why:
+            `first activity from ${netLabel(g0)} (${place(g0)}) by ${noun}: ${listIps(group)}. Baseline: ${b.summary()}. It used ${netsText()}; ` +
+            `it shows up in a new network on about ${fmtNum(100 * (1 - surprise(rN)))}% of active days` +
+            (notes.length ? `; ${notes.join("; ")}` : "") +
+            ".",
+          fingerprint: ["network", nk],
+          ...base(group),
+          evidence: {
+            network: nk,
+            asOrg: g0?.asOrg,
+            ips: group.map((o) => ({ ip: o.ip, ...o.geo })),
+            knownNetworks: knownNets.map(([n]) => n).slice(0, 10),
+            networkNoveltyRate: Number(b.noveltyRate("network").toFixed(3)),
+          },
+        },
+        group,
+      ),
+    );
+  }
 
-    const rI = smoothedRate(b, "ip");
-    for (const [nk, group] of newIp) {
-      // Addresses other people on the role use (a shared egress) are not news about this person.
-      if (group.every((o) => roleKnows("ip", o.ip))) continue;
-      const { score, notes } = adjust(20 * (0.3 + 0.7 * surprise(rI)), group);
-      const severity = severityOf(score);
-      if (!severity) continue;
-      const g0 = group[0]!.geo;
-      const within =
-        nk === "unresolved"
-          ? "an unresolved network"
-          : b.known("network", nk)
-            ? `${netLabel(g0)}, a network it uses`
-            : `${netLabel(g0)} (its history has no resolved networks to compare with)`;
-      out.push(
-        finish(
-          {
-            severity,
-            score: Math.round(score),
-            title: `New source address (${nk})`,
-            why:
-              `${plural(group.length, "new address", "new addresses")} for ${noun} in ${within}: ${listIps(group)}. ` +
-              `Baseline: ${b.summary()}. It used ${plural(knownPublicIps.length, "public address", "public addresses")}; ` +
-              `it shows a new address on about ${fmtNum(100 * (1 - surprise(rI)))}% of active days` +
-              (notes.length ? `; ${notes.join("; ")}` : "") +
-              ".",
-            fingerprint: ["new-address", nk],
-            ...base(group),
-            evidence: { network: nk, ips: group.map((o) => ({ ip: o.ip, ...o.geo })), ipNoveltyRate: Number(b.noveltyRate("ip").toFixed(3)) },
-          },
-          group,
-        ),
-      );
-    }
-    return out;
+  const rI = smoothedRate(b, "ip");
+  for (const [nk, group] of newIp) {
+    // Addresses other people on the role use (a shared egress) are not news about this person.
+    if (group.every((o) => roleKnows("ip", o.ip))) continue;
+    const { score, notes } = adjust(20 * (0.3 + 0.7 * surprise(rI)), group);
+    const severity = severityOf(score);
+    if (!severity) continue;
+    const g0 = group[0]!.geo;
+    const within =
+      nk === "unresolved"
+        ? "an unresolved network"
+        : b.known("network", nk)
+          ? `${netLabel(g0)}, a network it uses`
+          : `${netLabel(g0)} (its history has no resolved networks to compare with)`;
+    out.push(
+      finish(
+        {
+          severity,
+          score: Math.round(score),
+          title: `New source address (${nk})`,
+          why:
+            `${plural(group.length, "new address", "new addresses")} for ${noun} in ${within}: ${listIps(group)}. ` +
+            `Baseline: ${b.summary()}. It used ${plural(knownPublicIps.length, "public address", "public addresses")}; ` +
+            `it shows a new address on about ${fmtNum(100 * (1 - surprise(rI)))}% of active days` +
+            (notes.length ? `; ${notes.join("; ")}` : "") +
+            ".",
+          fingerprint: ["new-address", nk],
+          ...base(group),
+          evidence: { network: nk, ips: group.map((o) => ({ ip: o.ip, ...o.geo })), ipNoveltyRate: Number(b.noveltyRate("ip").toFixed(3)) },
+        },
+        group,
+      ),
+    );
+  }
+  return out;
 }
 
 export default newSourceNetwork;

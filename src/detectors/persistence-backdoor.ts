@@ -30,9 +30,17 @@ function rule(ev: TrailEvent): RuleHit | null {
       return { severity: "medium", what: `created OIDC identity provider ${q(url)}${aud.length ? ` for audiences ${aud.map((a) => q(a, 60)).join(", ")}` : ""}`, target: url };
     }
     case "UpdateOpenIDConnectProviderThumbprint":
-      return { severity: "medium", what: `changed the certificate thumbprint of OIDC provider ${q(arnName(str(rp(ev, "openIDConnectProviderArn")) ?? "?"))}`, target: arnName(str(rp(ev, "openIDConnectProviderArn")) ?? "") };
+      return {
+        severity: "medium",
+        what: `changed the certificate thumbprint of OIDC provider ${q(arnName(str(rp(ev, "openIDConnectProviderArn")) ?? "?"))}`,
+        target: arnName(str(rp(ev, "openIDConnectProviderArn")) ?? ""),
+      };
     case "AddClientIDToOpenIDConnectProvider":
-      return { severity: "medium", what: `added audience ${q(str(rp(ev, "clientID")) ?? "?")} to OIDC provider ${q(arnName(str(rp(ev, "openIDConnectProviderArn")) ?? "?"))}`, target: arnName(str(rp(ev, "openIDConnectProviderArn")) ?? "") };
+      return {
+        severity: "medium",
+        what: `added audience ${q(str(rp(ev, "clientID")) ?? "?")} to OIDC provider ${q(arnName(str(rp(ev, "openIDConnectProviderArn")) ?? "?"))}`,
+        target: arnName(str(rp(ev, "openIDConnectProviderArn")) ?? ""),
+      };
     default:
       return null;
   }
@@ -42,8 +50,7 @@ export const persistenceBackdoor: EventDetector = {
   kind: "event",
   id: "persistence-backdoor",
   title: "Federation backdoor: identity provider changed",
-  description:
-    "SAML or OIDC identity providers created, re-keyed or given new audiences: whoever controls the provider can obtain sessions for every role that trusts it.",
+  description: "SAML or OIDC identity providers created, re-keyed or given new audiences: whoever controls the provider can obtain sessions for every role that trusts it.",
   severity: "high",
   cites: "The single call that created the backdoor (user, key, trust, access).",
   attack: ["T1484.002", "T1556.007"],
@@ -53,7 +60,14 @@ export const persistenceBackdoor: EventDetector = {
     "Delete the provider or restore its metadata if the change is not explained.",
   ],
   falsePositives: ["Onboarding a new identity provider or CI system (GitHub Actions OIDC).", "Scheduled IdP certificate rollover."],
-  eventNames: ["CreateSAMLProvider", "UpdateSAMLProvider", "DeleteSAMLProvider", "CreateOpenIDConnectProvider", "UpdateOpenIDConnectProviderThumbprint", "AddClientIDToOpenIDConnectProvider"],
+  eventNames: [
+    "CreateSAMLProvider",
+    "UpdateSAMLProvider",
+    "DeleteSAMLProvider",
+    "CreateOpenIDConnectProvider",
+    "UpdateOpenIDConnectProviderThumbprint",
+    "AddClientIDToOpenIDConnectProvider",
+  ],
   detect(ev: TrailEvent, ctx: DetectorContext): FindingDraft | null {
     if (ev.service !== "iam") return null;
     if (isAwsServiceCall(ev) && ev.principal.invokedBy !== "cloudformation.amazonaws.com") return null;

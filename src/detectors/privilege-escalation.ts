@@ -49,7 +49,12 @@ function inlineRule(ev: TrailEvent): Hit | null {
   if (!g.admin) return null;
   const t = targetOf(ev);
   const name = str(rp(ev, "policyName")) ?? "?";
-  return { severity: "high", what: `wrote inline policy ${q(name)} on ${t.kind} ${q(t.name)} granting ${g.detail}`, target: `${t.kind}:${t.name}:${name}`, evidence: { target: t, policyName: name } };
+  return {
+    severity: "high",
+    what: `wrote inline policy ${q(name)} on ${t.kind} ${q(t.name)} granting ${g.detail}`,
+    target: `${t.kind}:${t.name}:${name}`,
+    evidence: { target: t, policyName: name },
+  };
 }
 
 function trustRule(docParam: string) {
@@ -60,7 +65,15 @@ function trustRule(docParam: string) {
     const x = exposure(doc, own);
     const role = str(rp(ev, "roleName")) ?? "?";
     const verb = ev.eventName === "CreateRole" ? "created role" : "changed the trust policy of role";
-    if (x.public) return { severity: "critical", what: `${verb} ${q(role)} so that any AWS principal (\`*\`) can assume it`, target: role, external: true, attack: ["T1098.003"], evidence: { principal: "*" } };
+    if (x.public)
+      return {
+        severity: "critical",
+        what: `${verb} ${q(role)} so that any AWS principal (\`*\`) can assume it`,
+        target: role,
+        external: true,
+        attack: ["T1098.003"],
+        evidence: { principal: "*" },
+      };
     if (x.externalAccounts.length > 0)
       return {
         severity: "high",
@@ -148,7 +161,11 @@ export const privilegeEscalation: EventDetector = {
         break;
       }
       case "SetDefaultPolicyVersion":
-        hit = { severity: "medium", what: `switched policy ${q(str(rp(ev, "policyArn")) ?? "?")} to version ${q(str(rp(ev, "versionId")) ?? "?")} (an older version may be more permissive)`, target: str(rp(ev, "policyArn")) ?? "" };
+        hit = {
+          severity: "medium",
+          what: `switched policy ${q(str(rp(ev, "policyArn")) ?? "?")} to version ${q(str(rp(ev, "versionId")) ?? "?")} (an older version may be more permissive)`,
+          target: str(rp(ev, "policyArn")) ?? "",
+        };
         break;
       case "AddUserToGroup": {
         const group = str(rp(ev, "groupName")) ?? "";

@@ -68,7 +68,8 @@ const POLICY_APIS: Record<string, (ev: TrailEvent) => { doc: unknown; resource: 
   "ecr:PutRegistryPolicy": (ev) => ({ doc: rp(ev, "policyText"), resource: "the ECR registry" }),
   "kms:PutKeyPolicy": (ev) => ({ doc: rp(ev, "policy"), resource: `KMS key ${q(str(rp(ev, "keyId")) ?? "?")}` }),
   "kms:CreateKey": (ev) => ({ doc: rp(ev, "policy"), resource: "a new KMS key" }),
-  "sns:SetTopicAttributes": (ev) => (str(rp(ev, "attributeName")) === "Policy" ? { doc: rp(ev, "attributeValue"), resource: `SNS topic ${q(str(rp(ev, "topicArn")) ?? "?")}` } : null),
+  "sns:SetTopicAttributes": (ev) =>
+    str(rp(ev, "attributeName")) === "Policy" ? { doc: rp(ev, "attributeValue"), resource: `SNS topic ${q(str(rp(ev, "topicArn")) ?? "?")}` } : null,
   "sns:CreateTopic": (ev) => ({ doc: rp(ev, "attributes", "Policy"), resource: `SNS topic ${q(str(rp(ev, "name")) ?? "?")}` }),
   "sqs:SetQueueAttributes": (ev) => ({ doc: rp(ev, "attributes", "Policy"), resource: `SQS queue ${q(str(rp(ev, "queueUrl")) ?? "?")}` }),
   "sqs:CreateQueue": (ev) => ({ doc: rp(ev, "attributes", "Policy"), resource: `SQS queue ${q(str(rp(ev, "queueName")) ?? "?")}` }),
@@ -85,7 +86,10 @@ const POLICY_APIS: Record<string, (ev: TrailEvent) => { doc: unknown; resource: 
   "lambda:AddLayerVersionPermission": (ev) => {
     const principal = str(rp(ev, "principal"));
     if (!principal) return null;
-    return { doc: { Statement: [{ Effect: "Allow", Principal: principal === "*" ? "*" : { AWS: principal }, Action: str(rp(ev, "action")) ?? "lambda:GetLayerVersion" }] }, resource: `Lambda layer ${q(str(rp(ev, "layerName")) ?? "?")}` };
+    return {
+      doc: { Statement: [{ Effect: "Allow", Principal: principal === "*" ? "*" : { AWS: principal }, Action: str(rp(ev, "action")) ?? "lambda:GetLayerVersion" }] },
+      resource: `Lambda layer ${q(str(rp(ev, "layerName")) ?? "?")}`,
+    };
   },
 };
 
@@ -97,7 +101,8 @@ function aclHit(ev: TrailEvent): RuleHit | null {
   const key = str(rp(ev, "key"));
   const target = key ? `object ${q(bucket + "/" + key)}` : `bucket ${q(bucket)}`;
   const canned = strings(rp(ev, "x-amz-acl")).join(",");
-  if (PUBLIC_ACL.test(canned)) return { severity: canned.includes("write") ? "critical" : "high", what: `set the canned ACL ${q(canned)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
+  if (PUBLIC_ACL.test(canned))
+    return { severity: canned.includes("write") ? "critical" : "high", what: `set the canned ACL ${q(canned)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
   for (const h of ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"]) {
     const v = strings(rp(ev, h)).join(",");
     if (PUBLIC_GROUP.test(v)) return { severity: "high", what: `granted ${q(h)} to ${q(v, 80)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
@@ -105,7 +110,8 @@ function aclHit(ev: TrailEvent): RuleHit | null {
   const grants = list(at(params(ev), "AccessControlPolicy", "AccessControlList", "Grant"));
   for (const g of grants) {
     const uri = str(at(g, "Grantee", "URI"));
-    if (uri && PUBLIC_GROUP.test(uri)) return { severity: "high", what: `granted ${q(str(get(g, "Permission")) ?? "?")} to ${q(uri)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
+    if (uri && PUBLIC_GROUP.test(uri))
+      return { severity: "high", what: `granted ${q(str(get(g, "Permission")) ?? "?")} to ${q(uri)} on ${target}`, target: key ? `${bucket}/${key}` : bucket };
   }
   return null;
 }
@@ -119,7 +125,11 @@ function pabHit(ev: TrailEvent): RuleHit | null {
   if (off.length === 0) return null;
   const account = ev.eventName.includes("Account") || !str(rp(ev, "bucketName"));
   const scope = account ? "the account" : `bucket ${q(str(rp(ev, "bucketName")) ?? "?")}`;
-  return { severity: off.length === PAB_FLAGS.length || off.includes("BlockPublicPolicy") ? (account ? "high" : "medium") : "low", what: `turned off S3 public access blocks (${off.join(", ")}) on ${scope}`, target: account ? "account" : (str(rp(ev, "bucketName")) ?? "") };
+  return {
+    severity: off.length === PAB_FLAGS.length || off.includes("BlockPublicPolicy") ? (account ? "high" : "medium") : "low",
+    what: `turned off S3 public access blocks (${off.join(", ")}) on ${scope}`,
+    target: account ? "account" : (str(rp(ev, "bucketName")) ?? ""),
+  };
 }
 
 function lambdaPermissionHit(ev: TrailEvent, own: Own): RuleHit | null {
@@ -129,9 +139,22 @@ function lambdaPermissionHit(ev: TrailEvent, own: Own): RuleHit | null {
   const urlAuth = str(rp(ev, "functionUrlAuthType"));
   const pinned = !!(str(rp(ev, "sourceAccount")) || str(rp(ev, "sourceArn")) || str(rp(ev, "principalOrgID")));
   if (principal === "*" && !pinned)
-    return { severity: urlAuth === "NONE" ? "high" : "high", what: `allowed anyone (\`*\`) to ${q(action)} Lambda function ${q(fn)}`, target: fn, attack: ["T1546"], evidence: { principal, action } };
+    return {
+      severity: urlAuth === "NONE" ? "high" : "high",
+      what: `allowed anyone (\`*\`) to ${q(action)} Lambda function ${q(fn)}`,
+      target: fn,
+      attack: ["T1546"],
+      evidence: { principal, action },
+    };
   const acct = accountOf(principal);
-  if (acct && !own.has(acct)) return { severity: "high", what: `allowed account ${q(acct)} outside the organisation to ${q(action)} Lambda function ${q(fn)}`, target: fn, attack: ["T1546"], evidence: { principal, action } };
+  if (acct && !own.has(acct))
+    return {
+      severity: "high",
+      what: `allowed account ${q(acct)} outside the organisation to ${q(action)} Lambda function ${q(fn)}`,
+      target: fn,
+      attack: ["T1546"],
+      evidence: { principal, action },
+    };
   return null;
 }
 
@@ -170,7 +193,11 @@ function rule(ev: TrailEvent, own: Own): RuleHit | null {
       const bucket = str(rp(ev, "bucketName"));
       if (ev.eventName === "DeleteBucketPublicAccessBlock" && !bucket) return null;
       const account = !bucket;
-      return { severity: account ? "high" : "medium", what: `deleted the S3 public access block of ${account ? "the account" : `bucket ${q(bucket)}`}`, target: bucket ?? "account" };
+      return {
+        severity: account ? "high" : "medium",
+        what: `deleted the S3 public access block of ${account ? "the account" : `bucket ${q(bucket)}`}`,
+        target: bucket ?? "account",
+      };
     }
     case "s3:PutBucketPublicAccessBlock":
     case "s3:PutAccountPublicAccessBlock":
@@ -199,7 +226,11 @@ function rule(ev: TrailEvent, own: Own): RuleHit | null {
       const acl = str(rp(ev, "networkAclId")) ?? "?";
       // Allow-all is the AWS default for network ACLs (security groups do the filtering): only
       // an explicit opening of administration or database ports is more than low.
-      return { severity: svc.length && !allPorts(r) ? "medium" : "low", what: `allowed inbound traffic from ${q(r.cidr)} in network ACL ${q(acl)}${svc.length ? ` on ${svc.join(", ")}` : ` (ports ${r.from}-${r.to})`}`, target: acl };
+      return {
+        severity: svc.length && !allPorts(r) ? "medium" : "low",
+        what: `allowed inbound traffic from ${q(r.cidr)} in network ACL ${q(acl)}${svc.length ? ` on ${svc.join(", ")}` : ` (ports ${r.from}-${r.to})`}`,
+        target: acl,
+      };
     }
     case "ec2:DisableImageBlockPublicAccess":
       return { severity: "medium", what: "turned off the account's block on public AMI sharing", target: "image-block-public-access" };
@@ -209,7 +240,13 @@ function rule(ev: TrailEvent, own: Own): RuleHit | null {
       return lambdaPermissionHit(ev, own);
     case "lambda:CreateFunctionUrlConfig":
     case "lambda:UpdateFunctionUrlConfig":
-      return str(rp(ev, "authType")) === "NONE" ? { severity: "medium", what: `gave Lambda function ${q(str(rp(ev, "functionName")) ?? "?")} a public URL without authentication`, target: str(rp(ev, "functionName")) ?? "" } : null;
+      return str(rp(ev, "authType")) === "NONE"
+        ? {
+            severity: "medium",
+            what: `gave Lambda function ${q(str(rp(ev, "functionName")) ?? "?")} a public URL without authentication`,
+            target: str(rp(ev, "functionName")) ?? "",
+          }
+        : null;
     case "codebuild:UpdateProjectVisibility": {
       const vis = str(rp(ev, "projectVisibility"));
       if (vis !== "PUBLIC_READ") return null;
@@ -230,7 +267,12 @@ function rule(ev: TrailEvent, own: Own): RuleHit | null {
     case "s3:CopyObject": {
       const foreign = foreignBucket(ev, own);
       if (!foreign) return null;
-      return { severity: "high", what: `copied object ${q(str(rp(ev, "x-amz-copy-source")) ?? str(rp(ev, "key")) ?? "?")} to bucket ${q(foreign)} of an account outside the organisation`, target: foreign, attack: ["T1537"] };
+      return {
+        severity: "high",
+        what: `copied object ${q(str(rp(ev, "x-amz-copy-source")) ?? str(rp(ev, "key")) ?? "?")} to bucket ${q(foreign)} of an account outside the organisation`,
+        target: foreign,
+        attack: ["T1537"],
+      };
     }
     default: {
       const f = POLICY_APIS[key];

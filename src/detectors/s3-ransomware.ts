@@ -11,7 +11,8 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  */
 
 /** Object names ransom notes use. */
-export const RANSOM_NOTE = /(ransom|decrypt|encrypted|files?[-_ ]?deleted|recover[-_ ]?(your|files|data)|restore[-_ ]?(your|files|data)|how[-_ ]?to[-_ ]?(decrypt|recover|restore|get)|read[-_ ]?me[-_ ]?(now|first|!))[^/]*\.(txt|html?|md|hta|rtf)$/i;
+export const RANSOM_NOTE =
+  /(ransom|decrypt|encrypted|files?[-_ ]?deleted|recover[-_ ]?(your|files|data)|restore[-_ ]?(your|files|data)|how[-_ ]?to[-_ ]?(decrypt|recover|restore|get)|read[-_ ]?me[-_ ]?(now|first|!))[^/]*\.(txt|html?|md|hta|rtf)$/i;
 
 export function usesSseC(ev: TrailEvent): boolean {
   return str(rp(ev, "x-amz-server-side-encryption-customer-algorithm")) !== undefined || str(ev.additionalEventData?.SSEApplied) === "SSE_C";
@@ -28,11 +29,22 @@ function foreignKey(ev: TrailEvent): boolean {
 }
 
 function isObjectWrite(ev: TrailEvent): boolean {
-  return ev.service === "s3" && (ev.eventName === "PutObject" || ev.eventName === "CopyObject" || ev.eventName === "CompleteMultipartUpload" || ev.eventName === "CreateMultipartUpload");
+  return (
+    ev.service === "s3" && (ev.eventName === "PutObject" || ev.eventName === "CopyObject" || ev.eventName === "CompleteMultipartUpload" || ev.eventName === "CreateMultipartUpload")
+  );
 }
 
 /** Every name selectEvent may take (its necessary condition, for mayTake). */
-const S3_NAMES = new Set(["PutBucketVersioning", "DeleteBucketEncryption", "DeleteBucketReplication", "PutBucketEncryption", "PutObject", "CopyObject", "CompleteMultipartUpload", "CreateMultipartUpload"]);
+const S3_NAMES = new Set([
+  "PutBucketVersioning",
+  "DeleteBucketEncryption",
+  "DeleteBucketReplication",
+  "PutBucketEncryption",
+  "PutObject",
+  "CopyObject",
+  "CompleteMultipartUpload",
+  "CreateMultipartUpload",
+]);
 
 function selectEvent(ev: TrailEvent): boolean {
   if (ev.service !== "s3") return false;
@@ -59,7 +71,12 @@ function rule(ev: TrailEvent, own: ReadonlySet<string>): RuleHit | null {
       const mfaOff = mfaDelete === "Disabled";
       if (!suspended && !mfaOff) return null;
       const parts = [suspended ? `versioning ${status!.toLowerCase()}` : "", mfaOff ? "MFA delete turned off" : ""].filter(Boolean);
-      return { severity: suspended && mfaOff ? "high" : "medium", what: `${parts.join(" and ")} on bucket ${q(bucket)}: deleted or overwritten objects can no longer be recovered`, target: bucket, attack: ["T1490"] };
+      return {
+        severity: suspended && mfaOff ? "high" : "medium",
+        what: `${parts.join(" and ")} on bucket ${q(bucket)}: deleted or overwritten objects can no longer be recovered`,
+        target: bucket,
+        attack: ["T1490"],
+      };
     }
     case "DeleteBucketEncryption":
       return { severity: "medium", what: `removed default encryption of bucket ${q(bucket)}`, target: bucket, attack: ["T1486"] };
@@ -69,16 +86,34 @@ function rule(ev: TrailEvent, own: ReadonlySet<string>): RuleHit | null {
       const key = str(at(params(ev), "ServerSideEncryptionConfiguration", "Rule", "ApplyServerSideEncryptionByDefault", "KMSMasterKeyID"));
       const acct = key ? accountOf(key) : undefined;
       if (!acct || own.has(acct)) return null;
-      return { severity: "high", what: `set the default encryption of bucket ${q(bucket)} to KMS key ${q(key)} of account ${q(acct)} outside the organisation`, target: bucket, attack: ["T1486"] };
+      return {
+        severity: "high",
+        what: `set the default encryption of bucket ${q(bucket)} to KMS key ${q(key)} of account ${q(acct)} outside the organisation`,
+        target: bucket,
+        attack: ["T1486"],
+      };
     }
     default: {
       if (!isObjectWrite(ev)) return null;
       const key = str(rp(ev, "key")) ?? "?";
-      if (RANSOM_NOTE.test(key)) return { severity: "high", what: `uploaded ${q(bucket + "/" + key)}, a file named like a ransom note`, target: bucket, attack: ["T1486", "T1485"] };
+      if (RANSOM_NOTE.test(key))
+        return { severity: "high", what: `uploaded ${q(bucket + "/" + key)}, a file named like a ransom note`, target: bucket, attack: ["T1486", "T1485"] };
       const kms = kmsKeyOf(ev);
       const acct = kms ? accountOf(kms) : undefined;
-      if (acct && !own.has(acct)) return { severity: "high", what: `re-encrypted ${q(bucket + "/" + key)} with KMS key ${q(kms)} of account ${q(acct)} outside the organisation`, target: bucket, attack: ["T1486"] };
-      if (usesSseC(ev)) return { severity: "low", what: `wrote ${q(bucket + "/" + key)} with a customer-provided encryption key (SSE-C): only the holder of that key can read it back`, target: bucket, attack: ["T1486"] };
+      if (acct && !own.has(acct))
+        return {
+          severity: "high",
+          what: `re-encrypted ${q(bucket + "/" + key)} with KMS key ${q(kms)} of account ${q(acct)} outside the organisation`,
+          target: bucket,
+          attack: ["T1486"],
+        };
+      if (usesSseC(ev))
+        return {
+          severity: "low",
+          what: `wrote ${q(bucket + "/" + key)} with a customer-provided encryption key (SSE-C): only the holder of that key can read it back`,
+          target: bucket,
+          attack: ["T1486"],
+        };
       return null;
     }
   }

@@ -98,7 +98,10 @@ export const secretsAccess: EventDetector = {
         what =
           ev.eventName === "GetParametersByPath"
             ? `decrypted SecureString parameters under ${q(path ?? "?")}${recursive ? " recursively" : ""}`
-            : `decrypted ${names.length} SecureString parameter${names.length === 1 ? "" : "s"} (${names.slice(0, 4).map((n) => q(n, 60)).join(", ")}${names.length > 4 ? ", …" : ""})`;
+            : `decrypted ${names.length} SecureString parameter${names.length === 1 ? "" : "s"} (${names
+                .slice(0, 4)
+                .map((n) => q(n, 60))
+                .join(", ")}${names.length > 4 ? ", …" : ""})`;
         const bulk = names.length >= MANY_PARAMETERS || (ev.eventName === "GetParametersByPath" && (path === "/" || recursive) && !nov.known);
         if (bulk) sev = nov.known ? "low" : "medium";
         else if (ev.denied) sev = "low";

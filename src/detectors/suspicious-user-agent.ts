@@ -56,7 +56,11 @@ export const suspiciousUserAgent: WindowDetector = {
       const why =
         `${who(win.principal)} made ${st.n} call${st.n === 1 ? "" : "s"} with the user agent of ${c.kind} ${q(tool)}` +
         `${apis.length ? ` (among them ${apis.map((a) => q(a)).join(", ")})` : ""}${st.err ? `, ${st.err} of them failed` : ""}. ` +
-        (seen ? "This identity used the same tooling before this window." : b.historyDays > 0 ? `This tooling is new for this identity (${b.summary()}).` : "No history of this identity before this window (cold start).");
+        (seen
+          ? "This identity used the same tooling before this window."
+          : b.historyDays > 0
+            ? `This tooling is new for this identity (${b.summary()}).`
+            : "No history of this identity before this window (cold start).");
       const d = multiDraft([], sev, why, [tool], { title: `${c.kind[0]!.toUpperCase()}${c.kind.slice(1)} (${tool})`, evidence: { tool, calls: st.n, failed: st.err } });
       d.eventIds = st.ids.slice(0, 20);
       d.firstSeen = st.first;

@@ -169,7 +169,11 @@ function splitEntry(entry: string, tzDefault: string): EntryInput | { error: str
   const eq = entry.indexOf("=");
   if (eq < 0) return { error: "expected CHANNEL=CRON[@TZ] [option=value ...]" };
   const channel = entry.slice(0, eq).trim();
-  const tokens = entry.slice(eq + 1).trim().split(/\s+/).filter(Boolean);
+  const tokens = entry
+    .slice(eq + 1)
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean);
   // Options come last; cron fields never contain "=".
   let firstOption = tokens.length;
   while (firstOption > 0 && OPTION.test(tokens[firstOption - 1]!)) firstOption--;

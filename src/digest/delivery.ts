@@ -265,10 +265,9 @@ export class DigestDelivery {
       const p = classifySlackError(err);
       if (p.kind === "permanent" && NO_HISTORY.has(p.why)) {
         this.#historyRefused = true;
-        this.#o.log.warn(
-          "cannot look up which digest parts reached Slack (add the channels:history and groups:history scopes); a part whose post was interrupted may show twice",
-          { error: p.why },
-        );
+        this.#o.log.warn("cannot look up which digest parts reached Slack (add the channels:history and groups:history scopes); a part whose post was interrupted may show twice", {
+          error: p.why,
+        });
       } else {
         this.#o.log.warn("cannot look up which digest parts reached Slack; resending what is not recorded", { error: p.why });
       }
@@ -326,7 +325,13 @@ export function webClientSlack(client: webApi.WebClient, pages = 5): DigestSlack
       for (let p = 0; p < pages; p++) {
         const r = q.threadTs
           ? await client.conversations.replies({ channel: q.channel, ts: q.threadTs, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) })
-          : await client.conversations.history({ channel: q.channel, include_all_metadata: true, limit: 200, ...(q.oldest ? { oldest: q.oldest } : {}), ...(cursor ? { cursor } : {}) });
+          : await client.conversations.history({
+              channel: q.channel,
+              include_all_metadata: true,
+              limit: 200,
+              ...(q.oldest ? { oldest: q.oldest } : {}),
+              ...(cursor ? { cursor } : {}),
+            });
         for (const m of (r.messages ?? []) as Array<{ ts?: string; metadata?: PostedMessage["metadata"] }>) {
           if (m.ts) out.push({ ts: m.ts, ...(m.metadata ? { metadata: m.metadata } : {}) });
         }

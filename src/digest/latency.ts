@@ -16,11 +16,7 @@ export interface AlertLatency {
   lastAt: string;
 }
 
-export function alertLatency(
-  digests: readonly DigestRecord[],
-  getFinding: (id: string) => StoredFinding | undefined,
-  limit = 50,
-): AlertLatency | undefined {
+export function alertLatency(digests: readonly DigestRecord[], getFinding: (id: string) => StoredFinding | undefined, limit = 50): AlertLatency | undefined {
   const all = digests
     .filter((d) => d.schedule === ALERT_SCHEDULE_NAME && d.state === "sent" && d.sentAt && d.findingIds.length > 0)
     .sort((a, b) => Date.parse(a.sentAt!) - Date.parse(b.sentAt!));

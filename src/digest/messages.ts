@@ -42,10 +42,7 @@ function label(item: DigestItem): string {
 }
 
 function itemBlocks(item: DigestItem, index: number): Block[] {
-  return [
-    { type: "context", block_id: `dg:l:${index}`, elements: [mrkdwn(label(item))] },
-    ...findingBlocks(item.finding, index, item.state, { compact: true }),
-  ];
+  return [{ type: "context", block_id: `dg:l:${index}`, elements: [mrkdwn(label(item))] }, ...findingBlocks(item.finding, index, item.state, { compact: true })];
 }
 
 function bySeverity(items: DigestItem[]): Array<[Severity, number]> {
@@ -123,7 +120,12 @@ export function digestMessages(plan: DigestPlan, opts: MessageOptions = DEFAULT_
     head.push({
       type: "section",
       block_id: "dg:exp",
-      text: mrkdwn(truncate(`:alarm_clock: *${plural(plan.expiries.length, "suppression")} expired*; what they hid is reported again:\n${lines.join("\n")}`, LIMITS.sectionText - more.length) + more),
+      text: mrkdwn(
+        truncate(
+          `:alarm_clock: *${plural(plan.expiries.length, "suppression")} expired*; what they hid is reported again:\n${lines.join("\n")}`,
+          LIMITS.sectionText - more.length,
+        ) + more,
+      ),
     });
   }
 

@@ -153,7 +153,12 @@ export function planDigest(i: PlanInput): DigestPlan {
     const sev = s.finding.severity;
     if (SEVERITY_RANK[sev] < floor) continue;
     const all = told.get(s.id) ?? [];
-    const item = (change: Change, was?: Severity): DigestItem => ({ finding: s.finding, change, ...(was ? { was } : {}), state: { ...stateOf(s), ...i.containState?.(s.finding) } });
+    const item = (change: Change, was?: Severity): DigestItem => ({
+      finding: s.finding,
+      change,
+      ...(was ? { was } : {}),
+      state: { ...stateOf(s), ...i.containState?.(s.finding) },
+    });
     if (all.length === 0) {
       const first = alerted?.get(s.id)?.reduce((a, b) => (b.at < a.at ? b : a));
       items.push(first ? { ...item("new"), alertedAt: new Date(first.at).toISOString() } : item("new"));

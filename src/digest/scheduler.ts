@@ -210,7 +210,11 @@ export class DigestScheduler implements DigestSchedule {
 
   /** Stop the tasks, interrupt waits, let the current step finish. Idempotent. */
   async stop(): Promise<void> {
-    if (this.#stopped) return this.#queue.then(() => undefined, () => undefined);
+    if (this.#stopped)
+      return this.#queue.then(
+        () => undefined,
+        () => undefined,
+      );
     this.#stopped = true;
     if (this.#timer) clearInterval(this.#timer);
     for (const t of this.#tasks.values()) {
@@ -221,7 +225,10 @@ export class DigestScheduler implements DigestSchedule {
       }
     }
     this.#abort.abort();
-    await this.#queue.then(() => undefined, () => undefined);
+    await this.#queue.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -334,7 +341,15 @@ export class DigestScheduler implements DigestSchedule {
     try {
       // Unfiltered: the store's cursors are shared by every digest, so every scan must record
       // every account's findings; each digest then shows its own (filters apply in the plan).
-      report = await this.#o.scan({ start, end: now, filters: {}, by: "trailhound", target: `digest ${s.name}`, signal: this.#abort.signal, ...(pushed ? { keys: pushed.keys } : {}) });
+      report = await this.#o.scan({
+        start,
+        end: now,
+        filters: {},
+        by: "trailhound",
+        target: `digest ${s.name}`,
+        signal: this.#abort.signal,
+        ...(pushed ? { keys: pushed.keys } : {}),
+      });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.#log.error("digest scan failed; the next run covers this window again", { digest: s.name, err });
@@ -365,7 +380,13 @@ export class DigestScheduler implements DigestSchedule {
 
     if (parts.length === 0) {
       await store.setDigestRun(s.name, now);
-      await store.audit({ at: new Date(now).toISOString(), actor: "trailhound", action: "digest", target: s.name, detail: `quiet, nothing posted (${summary}); ${window.start} → ${window.end}` });
+      await store.audit({
+        at: new Date(now).toISOString(),
+        actor: "trailhound",
+        action: "digest",
+        target: s.name,
+        detail: `quiet, nothing posted (${summary}); ${window.start} → ${window.end}`,
+      });
       return { ...base, status: "silent", plan };
     }
 
@@ -387,8 +408,18 @@ export class DigestScheduler implements DigestSchedule {
     );
     this.#fresh.add(d.id);
     await store.setDigestRun(s.name, now);
-    if (plan.expiries.length) await store.markExpiryAnnounced(plan.expiries.map((e) => e.suppression.id), now);
-    await store.audit({ at: new Date(now).toISOString(), actor: "trailhound", action: "digest", target: d.id, detail: `written for ${s.channel} (${trigger}): ${parts.length} message(s); ${summary}; ${window.start} → ${window.end}` });
+    if (plan.expiries.length)
+      await store.markExpiryAnnounced(
+        plan.expiries.map((e) => e.suppression.id),
+        now,
+      );
+    await store.audit({
+      at: new Date(now).toISOString(),
+      actor: "trailhound",
+      action: "digest",
+      target: d.id,
+      detail: `written for ${s.channel} (${trigger}): ${parts.length} message(s); ${summary}; ${window.start} → ${window.end}`,
+    });
 
     const delivery = await this.#delivery.deliver(d, !this.#fresh.delete(d.id));
     return { ...base, status: plan.items.length || plan.expiries.length ? "posted" : "quiet", digestId: d.id, delivery, plan };

@@ -69,7 +69,14 @@ const role = (name: string, session: string): Rec => ({
   accountId: ACCOUNT,
   sessionContext: { sessionIssuer: { type: "Role", arn: `arn:aws:iam::${ACCOUNT}:role/${name}`, accountId: ACCOUNT, userName: name }, attributes: { mfaAuthenticated: "false" } },
 });
-const user = (name: string): Rec => ({ type: "IAMUser", principalId: `AIDA${name}`, arn: `arn:aws:iam::${ACCOUNT}:user/${name}`, accountId: ACCOUNT, userName: name, accessKeyId: `AKIA${name.toUpperCase()}` });
+const user = (name: string): Rec => ({
+  type: "IAMUser",
+  principalId: `AIDA${name}`,
+  arn: `arn:aws:iam::${ACCOUNT}:user/${name}`,
+  accountId: ACCOUNT,
+  userName: name,
+  accessKeyId: `AKIA${name.toUpperCase()}`,
+});
 
 const UA = {
   console: "AWS Internal",
@@ -82,10 +89,23 @@ const UA = {
 };
 
 const SOURCE: Record<string, string> = {
-  iam: "iam.amazonaws.com", sts: "sts.amazonaws.com", ec2: "ec2.amazonaws.com", s3: "s3.amazonaws.com", logs: "logs.amazonaws.com",
-  cloudtrail: "cloudtrail.amazonaws.com", lambda: "lambda.amazonaws.com", dynamodb: "dynamodb.amazonaws.com", sqs: "sqs.amazonaws.com",
-  kms: "kms.amazonaws.com", secretsmanager: "secretsmanager.amazonaws.com", ssm: "ssm.amazonaws.com", ses: "ses.amazonaws.com",
-  cloudwatch: "monitoring.amazonaws.com", rds: "rds.amazonaws.com", ecs: "ecs.amazonaws.com", signin: "signin.amazonaws.com",
+  iam: "iam.amazonaws.com",
+  sts: "sts.amazonaws.com",
+  ec2: "ec2.amazonaws.com",
+  s3: "s3.amazonaws.com",
+  logs: "logs.amazonaws.com",
+  cloudtrail: "cloudtrail.amazonaws.com",
+  lambda: "lambda.amazonaws.com",
+  dynamodb: "dynamodb.amazonaws.com",
+  sqs: "sqs.amazonaws.com",
+  kms: "kms.amazonaws.com",
+  secretsmanager: "secretsmanager.amazonaws.com",
+  ssm: "ssm.amazonaws.com",
+  ses: "ses.amazonaws.com",
+  cloudwatch: "monitoring.amazonaws.com",
+  rds: "rds.amazonaws.com",
+  ecs: "ecs.amazonaws.com",
+  signin: "signin.amazonaws.com",
 };
 
 // ---------------------------------------------------------------- the generator
@@ -143,7 +163,18 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
     { name: "ravi@example.com", home: IP.raviHome, start: 4 },
     { name: "sofia@example.com", home: IP.sofiaHome, start: 8 },
   ];
-  const consoleApis = ["ec2:DescribeInstances", "s3:ListBuckets", "cloudwatch:GetMetricData", "logs:FilterLogEvents", "iam:ListRoles", "lambda:ListFunctions20150331", "rds:DescribeDBInstances", "ecs:ListClusters", "cloudtrail:LookupEvents", "ec2:DescribeSecurityGroups"];
+  const consoleApis = [
+    "ec2:DescribeInstances",
+    "s3:ListBuckets",
+    "cloudwatch:GetMetricData",
+    "logs:FilterLogEvents",
+    "iam:ListRoles",
+    "lambda:ListFunctions20150331",
+    "rds:DescribeDBInstances",
+    "ecs:ListClusters",
+    "cloudtrail:LookupEvents",
+    "ec2:DescribeSecurityGroups",
+  ];
   const cliApis = ["s3:GetObject", "s3:PutObject", "ssm:GetParameter", "sts:GetCallerIdentity", "ecs:DescribeServices", "logs:GetLogEvents"];
 
   for (let d = 0; d < total; d++) {
@@ -162,12 +193,26 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
       for (let i = 0; i < n; i++) {
         const t = dayStart + (startHour + r() * 8) * HOUR;
         const viaCli = r() < 0.3;
-        emit({ t, who: sso(p.name), api: viaCli ? pick(cliApis) : pick(consoleApis), ip, ua: viaCli ? UA.cli : UA.console, rp: viaCli ? { name: "/app/config", withDecryption: false } : null });
+        emit({
+          t,
+          who: sso(p.name),
+          api: viaCli ? pick(cliApis) : pick(consoleApis),
+          ip,
+          ua: viaCli ? UA.cli : UA.console,
+          rp: viaCli ? { name: "/app/config", withDecryption: false } : null,
+        });
       }
     }
     // A night incident: omar on call at 03:00 UTC in the evaluation period restarts services.
     if (dayStart === evalStart + 3 * DAY) {
-      for (let i = 0; i < 40; i++) emit({ t: dayStart + 3 * HOUR + i * MIN, who: sso("omar@example.com"), api: pick(["ecs:UpdateService", "ecs:DescribeServices", "logs:FilterLogEvents", "cloudwatch:GetMetricData"]), ip: IP.omarHome, ua: UA.cli });
+      for (let i = 0; i < 40; i++)
+        emit({
+          t: dayStart + 3 * HOUR + i * MIN,
+          who: sso("omar@example.com"),
+          api: pick(["ecs:UpdateService", "ecs:DescribeServices", "logs:FilterLogEvents", "cloudwatch:GetMetricData"]),
+          ip: IP.omarHome,
+          ua: UA.cli,
+        });
     }
 
     // --- CI through OIDC: GitHub Actions assumes a deploy role; Terraform plans daily, applies on releases.
@@ -176,10 +221,47 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
       const session = `GitHubActions-${d}-${k}`;
       const t0 = dayStart + (9 + r() * 9) * HOUR;
       const ip = pick(IP.runners);
-      emit({ t: t0, who: { type: "WebIdentityUser", principalId: `token.actions.githubusercontent.com:repo:org/infra`, userName: "repo:org/infra:ref:refs/heads/main", identityProvider: "token.actions.githubusercontent.com" }, api: "sts:AssumeRoleWithWebIdentity", ip, ua: "aws-sdk-js/3", rp: { roleArn: `arn:aws:iam::${ACCOUNT}:role/github-deploy`, roleSessionName: session } });
-      const reads = ["ec2:DescribeInstances", "ec2:DescribeSecurityGroups", "ec2:DescribeVpcs", "s3:GetBucketPolicy", "iam:GetRole", "iam:GetPolicy", "lambda:GetFunction", "rds:DescribeDBInstances", "ecs:DescribeServices", "logs:DescribeLogGroups", "kms:DescribeKey", "sqs:GetQueueAttributes", "dynamodb:DescribeTable"];
+      emit({
+        t: t0,
+        who: {
+          type: "WebIdentityUser",
+          principalId: `token.actions.githubusercontent.com:repo:org/infra`,
+          userName: "repo:org/infra:ref:refs/heads/main",
+          identityProvider: "token.actions.githubusercontent.com",
+        },
+        api: "sts:AssumeRoleWithWebIdentity",
+        ip,
+        ua: "aws-sdk-js/3",
+        rp: { roleArn: `arn:aws:iam::${ACCOUNT}:role/github-deploy`, roleSessionName: session },
+      });
+      const reads = [
+        "ec2:DescribeInstances",
+        "ec2:DescribeSecurityGroups",
+        "ec2:DescribeVpcs",
+        "s3:GetBucketPolicy",
+        "iam:GetRole",
+        "iam:GetPolicy",
+        "lambda:GetFunction",
+        "rds:DescribeDBInstances",
+        "ecs:DescribeServices",
+        "logs:DescribeLogGroups",
+        "kms:DescribeKey",
+        "sqs:GetQueueAttributes",
+        "dynamodb:DescribeTable",
+      ];
       for (let i = 0; i < 60; i++) emit({ t: t0 + MIN + i * 2000, who: role("github-deploy", session), api: pick(reads), ip, ua: UA.terraform });
-      if (r() < 0.3) for (const api of ["lambda:UpdateFunctionCode20150331v2", "ecs:UpdateService", "ecs:RegisterTaskDefinition", "iam:PutRolePolicy"]) emit({ t: t0 + 5 * MIN, who: role("github-deploy", session), api, ip, ua: UA.terraform, rp: api.startsWith("iam") ? { roleName: "app", policyName: "p", policyDocument: '{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' } : { functionName: "orders" } });
+      if (r() < 0.3)
+        for (const api of ["lambda:UpdateFunctionCode20150331v2", "ecs:UpdateService", "ecs:RegisterTaskDefinition", "iam:PutRolePolicy"])
+          emit({
+            t: t0 + 5 * MIN,
+            who: role("github-deploy", session),
+            api,
+            ip,
+            ua: UA.terraform,
+            rp: api.startsWith("iam")
+              ? { roleName: "app", policyName: "p", policyDocument: '{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}' }
+              : { functionName: "orders" },
+          });
     }
 
     // --- the application role: ~30 calls an hour from AWS NAT addresses; releases triple it for an hour (Wednesdays).
@@ -188,11 +270,26 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
       if (weekday === 2 && h === 15) n *= 3;
       for (let i = 0; i < n; i++) {
         const api = pick(["dynamodb:GetItem", "dynamodb:PutItem", "sqs:SendMessage", "sqs:ReceiveMessage", "kms:Decrypt", "secretsmanager:GetSecretValue"]);
-        emit({ t: dayStart + h * HOUR + r() * HOUR, who: role("orders-api", "i-0a1b2c3d4e5f60718"), api, ip: IP.awsNat[0]!, ua: UA.java, rp: api.startsWith("secrets") ? { secretId: "orders/db" } : null });
+        emit({
+          t: dayStart + h * HOUR + r() * HOUR,
+          who: role("orders-api", "i-0a1b2c3d4e5f60718"),
+          api,
+          ip: IP.awsNat[0]!,
+          ua: UA.java,
+          rp: api.startsWith("secrets") ? { secretId: "orders/db" } : null,
+        });
       }
     }
     // --- a reporting bot (IAM user with an access key) from the office, weekdays.
-    if (weekday < 5) for (let i = 0; i < 30; i++) emit({ t: dayStart + (6 + r() * 2) * HOUR, who: user("reporting-bot"), api: pick(["s3:GetObject", "s3:ListObjects", "athena:StartQueryExecution", "athena:GetQueryResults"]), ip: IP.officeVpnOld, ua: UA.boto });
+    if (weekday < 5)
+      for (let i = 0; i < 30; i++)
+        emit({
+          t: dayStart + (6 + r() * 2) * HOUR,
+          who: user("reporting-bot"),
+          api: pick(["s3:GetObject", "s3:ListObjects", "athena:StartQueryExecution", "athena:GetQueryResults"]),
+          ip: IP.officeVpnOld,
+          ua: UA.boto,
+        });
   }
 
   // ---------------------------------------------------------------- attacks (evaluation days only)
@@ -202,25 +299,130 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   for (const day of [0, 1]) {
     const t0 = at(day, 2);
     const again = day === 1 ? " (repeat, next day)" : "";
-    const recon = ["sts:GetCallerIdentity", "iam:ListUsers", "iam:ListRoles", "iam:ListPolicies", "s3:ListBuckets", "ec2:DescribeInstances", "ec2:DescribeRegions", "lambda:ListFunctions20150331", "secretsmanager:ListSecrets", "ssm:DescribeParameters", "rds:DescribeDBInstances", "dynamodb:ListTables", "kms:ListKeys", "cloudtrail:DescribeTrails", "logs:DescribeLogGroups", "sqs:ListQueues", "ecs:ListClusters", "iam:ListGroups", "iam:GetAccountSummary", "ec2:DescribeSnapshots"];
-    for (const [i, api] of recon.entries()) emit({ t: t0 + i * 15_000, who: user("reporting-bot"), api, ip: IP.attackerVps, ua: UA.attacker, label: atk("leaked-key-recon" + again), ...(i % 3 === 0 ? { error: "AccessDenied" } : {}) });
-    for (let i = 0; i < 25; i++) emit({ t: t0 + 10 * MIN + i * 10_000, who: user("reporting-bot"), api: "secretsmanager:GetSecretValue", ip: IP.attackerVps, ua: UA.attacker, rp: { secretId: `prod/service-${i}` }, label: atk("secrets-sweep" + again) });
+    const recon = [
+      "sts:GetCallerIdentity",
+      "iam:ListUsers",
+      "iam:ListRoles",
+      "iam:ListPolicies",
+      "s3:ListBuckets",
+      "ec2:DescribeInstances",
+      "ec2:DescribeRegions",
+      "lambda:ListFunctions20150331",
+      "secretsmanager:ListSecrets",
+      "ssm:DescribeParameters",
+      "rds:DescribeDBInstances",
+      "dynamodb:ListTables",
+      "kms:ListKeys",
+      "cloudtrail:DescribeTrails",
+      "logs:DescribeLogGroups",
+      "sqs:ListQueues",
+      "ecs:ListClusters",
+      "iam:ListGroups",
+      "iam:GetAccountSummary",
+      "ec2:DescribeSnapshots",
+    ];
+    for (const [i, api] of recon.entries())
+      emit({
+        t: t0 + i * 15_000,
+        who: user("reporting-bot"),
+        api,
+        ip: IP.attackerVps,
+        ua: UA.attacker,
+        label: atk("leaked-key-recon" + again),
+        ...(i % 3 === 0 ? { error: "AccessDenied" } : {}),
+      });
+    for (let i = 0; i < 25; i++)
+      emit({
+        t: t0 + 10 * MIN + i * 10_000,
+        who: user("reporting-bot"),
+        api: "secretsmanager:GetSecretValue",
+        ip: IP.attackerVps,
+        ua: UA.attacker,
+        rp: { secretId: `prod/service-${i}` },
+        label: atk("secrets-sweep" + again),
+      });
   }
   // 2. Instance credentials of the app role used from outside after an SSM command by a phished SSO session.
   const phishT = at(2, 1);
-  emit({ t: phishT, who: sso("lea@example.com"), api: "ssm:SendCommand", ip: IP.attackerVps2, ua: UA.attacker, rp: { documentName: "AWS-RunShellScript", instanceIds: ["i-0a1b2c3d4e5f60718"] }, label: atk("ssm-credential-theft") });
-  for (let i = 0; i < 6; i++) emit({ t: phishT + (5 + i) * MIN, who: role("orders-api", "i-0a1b2c3d4e5f60718"), api: pick(["s3:ListBuckets", "s3:GetObject", "dynamodb:Scan"]), ip: IP.attackerVps2, ua: UA.attacker, label: atk("ssm-credential-theft") });
+  emit({
+    t: phishT,
+    who: sso("lea@example.com"),
+    api: "ssm:SendCommand",
+    ip: IP.attackerVps2,
+    ua: UA.attacker,
+    rp: { documentName: "AWS-RunShellScript", instanceIds: ["i-0a1b2c3d4e5f60718"] },
+    label: atk("ssm-credential-theft"),
+  });
+  for (let i = 0; i < 6; i++)
+    emit({
+      t: phishT + (5 + i) * MIN,
+      who: role("orders-api", "i-0a1b2c3d4e5f60718"),
+      api: pick(["s3:ListBuckets", "s3:GetObject", "dynamodb:Scan"]),
+      ip: IP.attackerVps2,
+      ua: UA.attacker,
+      label: atk("ssm-credential-theft"),
+    });
   // 3. Persistence by the phished session: an access key for another user, an admin policy.
-  emit({ t: phishT + 20 * MIN, who: sso("lea@example.com"), api: "iam:CreateAccessKey", ip: IP.attackerVps2, ua: UA.attacker, rp: { userName: "reporting-bot" }, label: atk("persistence") });
-  emit({ t: phishT + 21 * MIN, who: sso("lea@example.com"), api: "iam:AttachUserPolicy", ip: IP.attackerVps2, ua: UA.attacker, rp: { userName: "reporting-bot", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" }, label: atk("persistence") });
+  emit({
+    t: phishT + 20 * MIN,
+    who: sso("lea@example.com"),
+    api: "iam:CreateAccessKey",
+    ip: IP.attackerVps2,
+    ua: UA.attacker,
+    rp: { userName: "reporting-bot" },
+    label: atk("persistence"),
+  });
+  emit({
+    t: phishT + 21 * MIN,
+    who: sso("lea@example.com"),
+    api: "iam:AttachUserPolicy",
+    ip: IP.attackerVps2,
+    ua: UA.attacker,
+    rp: { userName: "reporting-bot", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" },
+    label: atk("persistence"),
+  });
   // 4. Cryptomining in a region nobody uses, with the leaked key.
-  for (let i = 0; i < 3; i++) emit({ t: at(3, 22) + i * MIN, who: user("reporting-bot"), api: "ec2:RunInstances", region: "ap-southeast-3", ip: IP.attackerVps, ua: UA.attacker, rp: { instanceType: "p4d.24xlarge", instancesSet: { items: [{ imageId: "ami-0abc", minCount: 1, maxCount: 10 }] } }, label: atk("cryptomining-new-region") });
+  for (let i = 0; i < 3; i++)
+    emit({
+      t: at(3, 22) + i * MIN,
+      who: user("reporting-bot"),
+      api: "ec2:RunInstances",
+      region: "ap-southeast-3",
+      ip: IP.attackerVps,
+      ua: UA.attacker,
+      rp: { instanceType: "p4d.24xlarge", instancesSet: { items: [{ imageId: "ami-0abc", minCount: 1, maxCount: 10 }] } },
+      label: atk("cryptomining-new-region"),
+    });
   // 5. Logging stopped, and a security group opened to a /0 written oddly.
-  emit({ t: at(4, 23), who: user("reporting-bot"), api: "cloudtrail:StopLogging", ip: IP.attackerVps, ua: UA.attacker, rp: { name: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/org` }, label: atk("defense-evasion") });
-  emit({ t: at(4, 23) + MIN, who: user("reporting-bot"), api: "ec2:AuthorizeSecurityGroupIngress", ip: IP.attackerVps, ua: UA.attacker, rp: { groupId: "sg-1", ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, ipRanges: { items: [{ cidrIp: "10.0.0.0/0" }] } }] } }, label: atk("exposure") });
+  emit({
+    t: at(4, 23),
+    who: user("reporting-bot"),
+    api: "cloudtrail:StopLogging",
+    ip: IP.attackerVps,
+    ua: UA.attacker,
+    rp: { name: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/org` },
+    label: atk("defense-evasion"),
+  });
+  emit({
+    t: at(4, 23) + MIN,
+    who: user("reporting-bot"),
+    api: "ec2:AuthorizeSecurityGroupIngress",
+    ip: IP.attackerVps,
+    ua: UA.attacker,
+    rp: { groupId: "sg-1", ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, ipRanges: { items: [{ cidrIp: "10.0.0.0/0" }] } }] } },
+    label: atk("exposure"),
+  });
   // 6. SES production access asked with the leaked key (which only ever used S3 and Athena).
   emit({ t: at(5, 3), who: user("reporting-bot"), api: "ses:GetSendQuota", ip: IP.attackerVps, ua: UA.attacker, label: atk("email-abuse") });
-  emit({ t: at(5, 3) + MIN, who: user("reporting-bot"), api: "ses:PutAccountDetails", ip: IP.attackerVps, ua: UA.attacker, rp: { mailType: "MARKETING", websiteURL: "https://x.example" }, label: atk("email-abuse") });
+  emit({
+    t: at(5, 3) + MIN,
+    who: user("reporting-bot"),
+    api: "ses:PutAccountDetails",
+    ip: IP.attackerVps,
+    ua: UA.attacker,
+    rp: { mailType: "MARKETING", websiteURL: "https://x.example" },
+    label: atk("email-abuse"),
+  });
 
   // 8. Before mining, the leaked key looks around regions nobody in the account uses.
   for (const [i, region] of ["eu-north-1", "sa-east-1", "ap-south-2"].entries())
@@ -228,11 +430,27 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   // 9. A server-side request forgery in the orders service: its own credentials, from its own NAT
   // address, read 30 secrets it never read (it reads one secret hundreds of times a day).
   for (let i = 0; i < 30; i++)
-    emit({ t: at(5, 11) + i * 2000, who: role("orders-api", "i-0a1b2c3d4e5f60718"), api: "secretsmanager:GetSecretValue", ip: IP.awsNat[0]!, ua: UA.java, rp: { secretId: `prod/${["billing", "payments", "crm", "hr", "search"][i % 5]}-${i}` }, label: atk("app-secrets-sweep") });
+    emit({
+      t: at(5, 11) + i * 2000,
+      who: role("orders-api", "i-0a1b2c3d4e5f60718"),
+      api: "secretsmanager:GetSecretValue",
+      ip: IP.awsNat[0]!,
+      ua: UA.java,
+      rp: { secretId: `prod/${["billing", "payments", "crm", "hr", "search"][i % 5]}-${i}` },
+      label: atk("app-secrets-sweep"),
+    });
   // 7. omar's SSO session token is stolen and replayed through a residential proxy in France, the
   // country (and ISP) a colleague on the same permission set works from: only omar's own baseline
   // says it is new.
-  for (let i = 0; i < 12; i++) emit({ t: at(6, 15) + i * 2 * MIN, who: sso("omar@example.com"), api: pick(["s3:ListBuckets", "s3:GetObject", "iam:ListRoles", "ec2:DescribeInstances"]), ip: IP.residentialProxyFr, ua: UA.console, label: atk("stolen-sso-session") });
+  for (let i = 0; i < 12; i++)
+    emit({
+      t: at(6, 15) + i * 2 * MIN,
+      who: sso("omar@example.com"),
+      api: pick(["s3:ListBuckets", "s3:GetObject", "iam:ListRoles", "ec2:DescribeInstances"]),
+      ip: IP.residentialProxyFr,
+      ua: UA.console,
+      label: atk("stolen-sso-session"),
+    });
 
   records.sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)));
   return { records, labels, start: evalStart, days: opts.days };

@@ -127,7 +127,8 @@ export function pantherRecord(record: Record<string, unknown>, index: number): R
   if (typeof r.eventID !== "string" || r.eventID === "") r.eventID = `panther-test-${index}`;
   const t = typeof r.eventTime === "string" ? r.eventTime : typeof r.p_event_time === "string" ? r.p_event_time : undefined;
   r.eventTime = toIso(t) ?? "2024-01-01T00:00:00Z";
-  if (r.userIdentity === null || typeof r.userIdentity !== "object") r.userIdentity = { type: "Unknown", accountId: typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined };
+  if (r.userIdentity === null || typeof r.userIdentity !== "object")
+    r.userIdentity = { type: "Unknown", accountId: typeof r.recipientAccountId === "string" ? r.recipientAccountId : undefined };
   if (typeof r.eventSource !== "string" && typeof r.eventsource === "string") r.eventSource = r.eventsource;
   if (typeof r.eventName !== "string" && typeof r.eventname === "string") r.eventName = r.eventname;
   return r;

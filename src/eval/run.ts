@@ -68,7 +68,9 @@ function scanOne(record: unknown): Finding[] {
 }
 
 export function evalPanther(dir: string): PantherResult {
-  const lines = readFileSync(join(dir, "panther-rule-tests", "tests.jsonl"), "utf8").trim().split("\n");
+  const lines = readFileSync(join(dir, "panther-rule-tests", "tests.jsonl"), "utf8")
+    .trim()
+    .split("\n");
   const all = lines.map((l) => JSON.parse(l) as RuleTest);
   const tests = all.map((t, i) => ({ ...t, index: i })).filter((t) => PANTHER_RULES[t.rule_id]);
   let tp = 0,
@@ -248,20 +250,24 @@ async function main(): Promise<void> {
   out.push(`   tests of threshold rules that need a sequence of records (not scored on one record): ${p.sequenceTests}`);
   out.push(`   negative tests where the action failed and trailhound reported a failed attempt instead (not counted as firing): ${p.attemptsOnNegatives}`);
   out.push("   per detector:");
-  for (const d of p.perDetector) out.push(`     ${d.detector.padEnd(34)} precision ${pct(d.precision).padStart(6)}  recall ${pct(d.recall).padStart(6)}  (TP ${d.tp}, FP ${d.fp}, FN ${d.fn})`);
+  for (const d of p.perDetector)
+    out.push(`     ${d.detector.padEnd(34)} precision ${pct(d.precision).padStart(6)}  recall ${pct(d.recall).padStart(6)}  (TP ${d.tp}, FP ${d.fp}, FN ${d.fn})`);
   if (p.disagreements.length) {
     out.push("   disagreements:");
-    for (const x of p.disagreements)
-      out.push(`     ${x.expected ? "missed" : "false alarm"}${x.hasMocks ? " (mocked)" : ""}: ${x.rule} / ${x.test} [${x.detectors.join(", ")}]`);
+    for (const x of p.disagreements) out.push(`     ${x.expected ? "missed" : "false alarm"}${x.hasMocks ? " (mocked)" : ""}: ${x.rule} / ${x.test} [${x.detectors.join(", ")}]`);
   }
   out.push("");
   out.push(`2. Attack simulation (invictus-aws, ${a.events} events, cold start):`);
-  out.push(`   attack events inside a finding: ${a.attackEventsInFinding} of ${a.attackEvents} (${pct(a.share)}; most of the rest is each detonation's own set-up: VPCs, subnets, secrets, parameters it creates before acting)`);
+  out.push(
+    `   attack events inside a finding: ${a.attackEventsInFinding} of ${a.attackEvents} (${pct(a.share)}; most of the rest is each detonation's own set-up: VPCs, subnets, secrets, parameters it creates before acting)`,
+  );
   out.push(
     `   Stratus runs (one user agent each) with an event inside a finding of medium or higher: ${a.detonationsDetected} of ${a.detonations}; ` +
       `${a.probeRuns} runs are only a read-only probe, the others include warm-up (creating what the attack needs) and clean-up (reverting it), which are not attacks by behaviour`,
   );
-  out.push(`   findings: ${a.findings} (${a.findingsOnAttack} on attack activity, ${a.findingsOnNonAttack} on non-attack activity: ${JSON.stringify(a.nonAttackFindingsBySeverity)})`);
+  out.push(
+    `   findings: ${a.findings} (${a.findingsOnAttack} on attack activity, ${a.findingsOnNonAttack} on non-attack activity: ${JSON.stringify(a.nonAttackFindingsBySeverity)})`,
+  );
   for (const x of a.nonAttack.slice(0, 30)) out.push(`     non-attack: [${x.severity}] ${x.detector} — ${x.identity}: ${x.title}`);
   out.push("");
   out.push(`3. Breach (otrf): stolen role flagged (>= medium): ${b.stolenRoleFlagged ? "yes" : "NO"}; administrator findings above low: ${b.adminAboveLow} (goal 0)`);

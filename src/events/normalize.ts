@@ -145,7 +145,8 @@ export function classifySourceIp(ip: string | undefined): IpKind {
 // ---------------------------------------------------------------- user agents
 
 /** Offensive tooling and pentest distributions, matched case-insensitively in the user agent. */
-export const OFFENSIVE_UA = /(pacu|cloudgoat|kali|parrot|pentoo|blackarch|cloudsploit|scoutsuite|prowler|weirdaal|cloudfox|trufflehog|endgame|cloudmapper|nmap|sqlmap|masscan|aws_consoler|awspx|pmapper|enumerate-iam|cloudbrute|s3scanner|nuclei|metasploit|powershell-empire|zgrab)/i;
+export const OFFENSIVE_UA =
+  /(pacu|cloudgoat|kali|parrot|pentoo|blackarch|cloudsploit|scoutsuite|prowler|weirdaal|cloudfox|trufflehog|endgame|cloudmapper|nmap|sqlmap|masscan|aws_consoler|awspx|pmapper|enumerate-iam|cloudbrute|s3scanner|nuclei|metasploit|powershell-empire|zgrab)/i;
 
 const uaCache = new Map<string, string>();
 /** Reduce a user agent to a family (see docs/CLOUDTRAIL.md section 3). */
@@ -466,17 +467,19 @@ export function toTrailEvent(raw: unknown): TrailEvent | SkipReason {
     sharedEventId: typeof r.sharedEventID === "string" ? r.sharedEventID : undefined,
   };
   if (Array.isArray(r.resources)) {
-    ev.resources = (r.resources as unknown[]).filter((x) => obj(x)).map((x) => {
-      const o = x as Record<string, unknown>;
-      const res: { arn?: string; accountId?: string; type?: string } = {};
-      const a = str(o.ARN) ?? str(o.ARNPrefix) ?? str(o.arn);
-      if (a) res.arn = a;
-      const acc = str(o.accountId);
-      if (acc) res.accountId = acc;
-      const t = str(o.type);
-      if (t) res.type = t;
-      return res;
-    });
+    ev.resources = (r.resources as unknown[])
+      .filter((x) => obj(x))
+      .map((x) => {
+        const o = x as Record<string, unknown>;
+        const res: { arn?: string; accountId?: string; type?: string } = {};
+        const a = str(o.ARN) ?? str(o.ARNPrefix) ?? str(o.arn);
+        if (a) res.arn = a;
+        const acc = str(o.accountId);
+        if (acc) res.accountId = acc;
+        const t = str(o.type);
+        if (t) res.type = t;
+        return res;
+      });
   }
   return ev;
 }

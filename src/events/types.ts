@@ -102,7 +102,6 @@ export interface EventFacts {
   principal: Pick<Principal, "sessionName" | "invokedBy" | "mfa">;
 }
 
-
 /** What a scan is asked to keep of the window's events (all given must match). */
 export interface ScanFilters {
   /** IAM user name, role name, role session name, or an ARN. */

@@ -326,17 +326,13 @@ export class OfflineGeoResolver implements GeoResolver {
       );
     } else {
       const md = (this.city4 ?? this.city6)?.metadata;
-      parts.push(
-        `location: DB-IP IP to City Lite (${md ? fmtDate(md.buildEpoch) : "packaged"}), IP Geolocation by DB-IP, https://db-ip.com, CC BY 4.0`,
-      );
+      parts.push(`location: DB-IP IP to City Lite (${md ? fmtDate(md.buildEpoch) : "packaged"}), IP Geolocation by DB-IP, https://db-ip.com, CC BY 4.0`);
     }
     if (this.asnPath) {
       const md = this.asnMmdb?.metadata;
       parts.push(`networks: ${md?.databaseType ?? "MaxMind-format ASN database"} (${fmtDate(md?.buildEpoch)}) from ${this.asnPath} (user-supplied)`);
     } else {
-      parts.push(
-        "networks: @ip-location-db/asn ranges from RouteViews (routeviews.org), the RIRs via NRO (nro.net) and DB-IP IP to ASN Lite (db-ip.com), CC BY 4.0",
-      );
+      parts.push("networks: @ip-location-db/asn ranges from RouteViews (routeviews.org), the RIRs via NRO (nro.net) and DB-IP IP to ASN Lite (db-ip.com), CC BY 4.0");
     }
     parts.push(`relays: ${this.relays.size} built-in VPN/anonymiser/Tor-operator networks; hosting: ${this.hosting.size} cloud networks`);
     return parts.join("; ");

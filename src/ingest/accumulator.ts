@@ -155,7 +155,6 @@ export class MStat {
     const lastT = Math.max(last, keep.length ? this.idTimes[keep[keep.length - 1]!]! : last);
     return { n, err, denied: den, first: firstT, last: lastT, ids: keep.map((i) => this.ids[i]!) };
   }
-
 }
 
 interface BucketAcc {

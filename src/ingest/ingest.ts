@@ -409,10 +409,7 @@ export class Ingest implements RecordSink, LaneSink {
     if (f.user) {
       const p = ev.principal;
       const u = f.user;
-      const stsArn =
-        p.type === "AssumedRole" && p.userName && p.sessionName
-          ? `arn:aws:sts::${p.accountId}:assumed-role/${p.userName}/${p.sessionName}`
-          : undefined;
+      const stsArn = p.type === "AssumedRole" && p.userName && p.sessionName ? `arn:aws:sts::${p.accountId}:assumed-role/${p.userName}/${p.sessionName}` : undefined;
       if (u !== p.userName && u !== p.sessionName && u !== p.arn && u !== p.key && u !== stsArn) return false;
     }
     return true;

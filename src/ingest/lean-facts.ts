@@ -231,14 +231,7 @@ function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<str
   return principal;
 }
 
-function factsWith(
-  x: LooseFields,
-  id: string,
-  principal: Principal,
-  responseElements: unknown,
-  requestParameters: unknown,
-  classify: boolean,
-): BaselineFacts | undefined {
+function factsWith(x: LooseFields, id: string, principal: Principal, responseElements: unknown, requestParameters: unknown, classify: boolean): BaselineFacts | undefined {
   const recipient = typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined;
   const names = apiOf(x.eventSource, x.eventName);
   if (requestParameters === NOT_READ && readsRequestParameters(names.name)) return undefined;

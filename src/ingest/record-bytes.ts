@@ -199,7 +199,8 @@ function skipString(b: Uint8Array, i: number): number {
     while (x >= 0x23 && x !== 0x5c) x = b[++i]! | 0;
     if (x === 0x22) return i + 1;
     if (x === 0x5c) i = skipEscape(b, i);
-    else if (x >= 0x20) i++; // space and '!'
+    else if (x >= 0x20)
+      i++; // space and '!'
     else throw REJECT;
     x = b[i]! | 0;
   }

@@ -40,14 +40,7 @@ export interface NotifierOptions {
   timeoutMs?: number;
 }
 
-export type WebhookEvent =
-  | "finding.new"
-  | "finding.raised"
-  | "finding.reopened"
-  | "finding.acknowledged"
-  | "finding.suppressed"
-  | "finding.resolved"
-  | "finding.contained";
+export type WebhookEvent = "finding.new" | "finding.raised" | "finding.reopened" | "finding.acknowledged" | "finding.suppressed" | "finding.resolved" | "finding.contained";
 
 export function sign(secret: string, body: string): string {
   return "sha256=" + createHmac("sha256", secret).update(body).digest("hex");
@@ -158,7 +151,10 @@ export class Notifier {
         // Only once it has been done (not proposals, dry runs or failures), and once per containment:
         // on the change into "executed", not on the later changes of an executed record (undo requests).
         if (c.record.state === "executed" && c.previousState !== "executed" && c.record.executedAt && !c.record.dryRun)
-          this.#changed(c.record.findingId, "finding.contained", "resolve", { by: c.record.proposedBy, containment: { id: c.record.id, action: c.record.action, summary: c.record.summary } });
+          this.#changed(c.record.findingId, "finding.contained", "resolve", {
+            by: c.record.proposedBy,
+            containment: { id: c.record.id, action: c.record.action, summary: c.record.summary },
+          });
         return;
     }
   };

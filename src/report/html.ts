@@ -60,9 +60,7 @@ const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 function findingHtml(f: Finding, i: number): string {
   const who = f.identity.userName ?? f.identity.key;
-  const rows: Array<[string, string]> = [
-    ["Identity", `${esc(who)} <span class="muted">(${esc(f.identity.key)})</span>`],
-  ];
+  const rows: Array<[string, string]> = [["Identity", `${esc(who)} <span class="muted">(${esc(f.identity.key)})</span>`]];
   if (f.identity.sessionName) rows.push(["Session", esc(f.identity.sessionName)]);
   if (f.identity.arn) rows.push(["ARN", esc(f.identity.arn)]);
   rows.push(["When", esc(f.firstSeen === f.lastSeen ? f.firstSeen : `${f.firstSeen} → ${f.lastSeen}`)]);
@@ -124,7 +122,13 @@ export function reportHtml(r: Report, profiles: readonly Profile[]): string {
     `<div class="cards"><div class="card"><b>${esc(s.events)}</b>events in the window</div><div class="card"><b>${esc(s.identities)}</b>identities</div>` +
       `<div class="card"><b>${r.findings.length}</b>findings</div>${sevCards}<div class="card"><b>${pct(s.errorRate)}</b>errors (${esc(s.errors)}, ${esc(s.denied)} denied)</div></div>`,
     `<p class="muted">Records read: ${esc(s.recordsRead)} (baseline events ${esc(s.baselineEvents)})` +
-      (s.skippedTotal ? `; skipped ${esc(s.skippedTotal)} (${esc(Object.entries(s.skipped).map(([k, v]) => `${k}: ${v}`).join(", "))})` : "") +
+      (s.skippedTotal
+        ? `; skipped ${esc(s.skippedTotal)} (${esc(
+            Object.entries(s.skipped)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(", "),
+          )})`
+        : "") +
       (s.duplicates ? `; duplicates ignored ${esc(s.duplicates)}` : "") +
       (r.suppressed.count ? `; suppressed findings hidden: ${esc(r.suppressed.count)}` : "") +
       (r.learning.length ? `; identities still learning: ${esc(r.learning.length)}` : "") +

@@ -81,7 +81,12 @@ export function parsePrincipalArn(arn: string): IamTarget | undefined {
   if (type === "assumed-role") return segs[0] ? { kind: "role", account: account!, name: segs[0] } : undefined;
   if (type === "root" || segs.length === 0) return undefined;
   const name = segs[segs.length - 1]!;
-  const path = "/" + segs.slice(0, -1).map((s) => s + "/").join("");
+  const path =
+    "/" +
+    segs
+      .slice(0, -1)
+      .map((s) => s + "/")
+      .join("");
   const kind = type === "user" ? "user" : type === "role" ? "role" : "group";
   return { kind, account: account!, name, path };
 }

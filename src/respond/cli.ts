@@ -67,7 +67,9 @@ export function formatPlanText(plan: Plan, dryRun: boolean): string {
 }
 
 export function formatRecordText(rec: ContainmentRecord): string {
-  const steps = rec.steps.map((s) => `    ${s.at} ${s.step}${s.api ? ` ${s.api}` : ""}${s.requestId ? ` request ${s.requestId}` : ""}${s.error ? `: ${s.error}` : ""} (by ${s.by})`);
+  const steps = rec.steps.map(
+    (s) => `    ${s.at} ${s.step}${s.api ? ` ${s.api}` : ""}${s.requestId ? ` request ${s.requestId}` : ""}${s.error ? `: ${s.error}` : ""} (by ${s.by})`,
+  );
   return [`Containment ${rec.id}: ${rec.state}${rec.state === "executed" ? ` (${rec.summary})` : ""}`, ...steps].join("\n") + "\n";
 }
 
@@ -146,8 +148,7 @@ export async function containCommand(
       unsubscribe();
       const sent = notifier.delivered();
       const dead = notifier.deadLetters();
-      if (sent + dead > 0)
-        io.err(`notifications: ${sent} delivered${dead ? `, ${dead} not delivered (kept in ${deadLetterPath(o.store)})` : ""}\n`);
+      if (sent + dead > 0) io.err(`notifications: ${sent} delivered${dead ? `, ${dead} not delivered (kept in ${deadLetterPath(o.store)})` : ""}\n`);
     }
     if (!wiring.store) await store.close();
   }

@@ -95,9 +95,7 @@ export function cloudTrailEventLookup(o: CloudTrailLookupOptions): EventLookup {
           if (opts.limit !== undefined && found.size >= opts.limit) break;
           for (const region of regions) {
             try {
-              const out = await client(region).send(
-                new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: id }], MaxResults: 1 }),
-              );
+              const out = await client(region).send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: "EventId", AttributeValue: id }], MaxResults: 1 }));
               const raw = out.Events?.[0]?.CloudTrailEvent;
               if (raw) {
                 found.set(id, JSON.parse(raw) as Record<string, unknown>);

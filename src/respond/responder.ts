@@ -9,7 +9,18 @@
 import { randomBytes } from "node:crypto";
 import type { TrailStore } from "../store/store.js";
 import type { AuditEntry, ContainmentCall, ContainmentRecord, ContainmentStep } from "../store/types.js";
-import { buildPlan, containOptions, identityTarget, RespondError, revokePolicy, type ActionOption, type ContainAction, type GuardConfig, type Plan, type Refusal } from "./actions.js";
+import {
+  buildPlan,
+  containOptions,
+  identityTarget,
+  RespondError,
+  revokePolicy,
+  type ActionOption,
+  type ContainAction,
+  type GuardConfig,
+  type Plan,
+  type Refusal,
+} from "./actions.js";
 import { keysInRecords, type EventLookup } from "./events.js";
 import { IamCallError, type IamFactory, type IamPort } from "./iam.js";
 
@@ -263,7 +274,14 @@ export class Responder {
         return this.#o.store.putContainment(rec.id, (prev) => {
           const { undo: _none, ...p } = prev ?? rec;
           return {
-            record: { ...p, calls: [], state: "executed", executedAt: new Date(this.#now()).toISOString(), summary: `${p.summary} (already inactive: nothing to do)`, steps: [...p.steps, this.#step(by, "executed", { error: "already inactive" })] },
+            record: {
+              ...p,
+              calls: [],
+              state: "executed",
+              executedAt: new Date(this.#now()).toISOString(),
+              summary: `${p.summary} (already inactive: nothing to do)`,
+              steps: [...p.steps, this.#step(by, "executed", { error: "already inactive" })],
+            },
             audit: [this.#audit(p, "contain-executed", by, "every key was already inactive: no call made")],
           };
         });
@@ -384,4 +402,3 @@ export class Responder {
     });
   }
 }
-

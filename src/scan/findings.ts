@@ -9,7 +9,9 @@ export const MAX_FINDING_EVENT_IDS = 20;
 
 /** Stable id: what makes the finding the same tomorrow (detector, identity, fingerprint). Never times or counts. */
 export function findingId(detector: string, identityKey: string, fingerprint: readonly string[]): string {
-  const h = createHash("sha256").update([detector, identityKey, ...fingerprint].join("\u0000")).digest("hex");
+  const h = createHash("sha256")
+    .update([detector, identityKey, ...fingerprint].join("\u0000"))
+    .digest("hex");
   return "F" + h.slice(0, 15);
 }
 
@@ -119,13 +121,7 @@ export class FindingCollector {
       rest.lastSeen = new Date(_last).toISOString();
       out.push(rest);
     }
-    return out.sort(
-      (a, b) =>
-        b.score - a.score ||
-        SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] ||
-        a.firstSeen.localeCompare(b.firstSeen) ||
-        a.id.localeCompare(b.id),
-    );
+    return out.sort((a, b) => b.score - a.score || SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity] || a.firstSeen.localeCompare(b.firstSeen) || a.id.localeCompare(b.id));
   }
 }
 

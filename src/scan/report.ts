@@ -187,8 +187,7 @@ export function buildReport(input: ReportInput): Report {
       for (const [value, s] of m) {
         if (input.known(w.principal.key, dim, value)) continue;
         deviationsTotal++;
-        if (deviations.length < LIST_LIMIT * 2)
-          deviations.push({ identity: w.principal.key, dimension: dim, value, detail: `${s.n} events in the window, never seen before it` });
+        if (deviations.length < LIST_LIMIT * 2) deviations.push({ identity: w.principal.key, dimension: dim, value, detail: `${s.n} events in the window, never seen before it` });
       }
     }
   }
@@ -219,8 +218,7 @@ export function buildReport(input: ReportInput): Report {
   const skippedTotal = Object.values(input.stats.skipped).reduce((a, b) => a + b, 0);
   const partialReasons = [...input.partialReasons];
   if (identities.length > LIST_LIMIT) partialReasons.push(`identities list shows the top ${LIST_LIMIT} of ${identities.length}`);
-  if (deviationsTotal > deviations.length)
-    partialReasons.push(`baselineDeviations shows ${deviations.length} of ${deviationsTotal}`);
+  if (deviationsTotal > deviations.length) partialReasons.push(`baselineDeviations shows ${deviations.length} of ${deviationsTotal}`);
 
   const report: Report = {
     schemaVersion: REPORT_SCHEMA_VERSION,
@@ -246,17 +244,18 @@ export function buildReport(input: ReportInput): Report {
       errors,
       errorRate: events ? round3(errors / events) : 0,
       denied,
-      perRegion: [...regions.entries()]
-        .sort((a, b) => b[1].events - a[1].events)
-        .map(([region, r]) => ({ region, events: r.events, errors: r.errors })),
+      perRegion: [...regions.entries()].sort((a, b) => b[1].events - a[1].events).map(([region, r]) => ({ region, events: r.events, errors: r.errors })),
     },
     findings,
     identities: identities.slice(0, LIST_LIMIT),
     learning: input.learning.sort(),
     anomalousIps: anomalousIps.slice(0, LIST_LIMIT),
     sensitiveCalls: [...sensitive.values()]
-      .sort((a, b) => SEVERITY_RANK[SENSITIVE_CALLS[b.eventSource.split(".")[0] + ":" + b.eventName] ?? "info"] -
-        SEVERITY_RANK[SENSITIVE_CALLS[a.eventSource.split(".")[0] + ":" + a.eventName] ?? "info"] || b.count - a.count)
+      .sort(
+        (a, b) =>
+          SEVERITY_RANK[SENSITIVE_CALLS[b.eventSource.split(".")[0] + ":" + b.eventName] ?? "info"] -
+            SEVERITY_RANK[SENSITIVE_CALLS[a.eventSource.split(".")[0] + ":" + a.eventName] ?? "info"] || b.count - a.count,
+      )
       .map(({ _f, _l, ...rest }) => ({ ...rest, firstSeen: iso(_f), lastSeen: iso(_l) })),
     errorAnalysis: {
       errors,
@@ -293,9 +292,7 @@ function recommendations(input: ReportInput, findings: Finding[], skippedTotal: 
     l.push(f);
     byDetector.set(f.detector, l);
   }
-  const ordered = [...byDetector.entries()].sort(
-    (a, b) => SEVERITY_RANK[b[1][0]!.severity] - SEVERITY_RANK[a[1][0]!.severity] || b[1].length - a[1].length,
-  );
+  const ordered = [...byDetector.entries()].sort((a, b) => SEVERITY_RANK[b[1][0]!.severity] - SEVERITY_RANK[a[1][0]!.severity] || b[1].length - a[1].length);
   for (const [id, fs] of ordered) {
     const det = detectorById(id);
     const step = det?.investigate[0];
@@ -304,8 +301,7 @@ function recommendations(input: ReportInput, findings: Finding[], skippedTotal: 
     out.push(`${det!.title} (${fs.length} finding${fs.length === 1 ? "" : "s"}; ${who}): ${step}`);
     if (out.length >= 8) break;
   }
-  if (skippedTotal > 0)
-    out.push(`${skippedTotal} records could not be used (see stats.skipped); check the input files or the delivery pipeline.`);
+  if (skippedTotal > 0) out.push(`${skippedTotal} records could not be used (see stats.skipped); check the input files or the delivery pipeline.`);
   const odd = (input.stats.skipped["future-eventTime"] ?? 0) + (input.stats.skipped["pre-2013-eventTime"] ?? 0);
   if (odd > 0)
     out.push(

@@ -12,9 +12,7 @@ export async function runScan(opts: RunScanOptions): Promise<ScanResult> {
   const scanner = new Scanner(opts);
   for (const src of opts.sources) {
     if (opts.signal?.aborted) {
-      scanner.noteSource({ kind: "memory", name: src.name, records: 0, skipped: 0, note: "not read: scan aborted" }, [
-        `source ${src.name} was not read: the scan was aborted`,
-      ]);
+      scanner.noteSource({ kind: "memory", name: src.name, records: 0, skipped: 0, note: "not read: scan aborted" }, [`source ${src.name} was not read: the scan was aborted`]);
       continue;
     }
     const readOpts: { signal?: AbortSignal; onProgress?: (p: SourceProgress) => void } = {};

@@ -4,17 +4,7 @@ import { BaselineView } from "../baseline/view.js";
 import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
-import type {
-  Detector,
-  DetectorConfig,
-  DetectorContext,
-  EventDetector,
-  FindingDraft,
-  GlobalDetector,
-  IdentityWindow,
-  PersonSlice,
-  WindowDetector,
-} from "../detectors/types.js";
+import type { Detector, DetectorConfig, DetectorContext, EventDetector, FindingDraft, GlobalDetector, IdentityWindow, PersonSlice, WindowDetector } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
 import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
@@ -247,7 +237,13 @@ export class Scanner implements RecordSink {
           addDrafts(collector, d, out, ev.principal);
         }
       }
-      for (const d of this.windowDetectors) addDrafts(collector, d, d.detect(w, ctx).map((dr) => attributeDraft(w, dr)), w.principal);
+      for (const d of this.windowDetectors)
+        addDrafts(
+          collector,
+          d,
+          d.detect(w, ctx).map((dr) => attributeDraft(w, dr)),
+          w.principal,
+        );
     }
     const emptyView = new BaselineView(undefined, win.start, this.baselineCfg);
     for (const d of this.globalDetectors) {
@@ -283,8 +279,7 @@ export class Scanner implements RecordSink {
     }
 
     const partialReasons = [...this.partialReasons];
-    if (candidatesDropped > 0)
-      partialReasons.push(`${candidatesDropped} events beyond the per-identity cap were not examined by event detectors`);
+    if (candidatesDropped > 0) partialReasons.push(`${candidatesDropped} events beyond the per-identity cap were not examined by event detectors`);
     if (geoDropped > 0) partialReasons.push(`${geoDropped} public-IP observations beyond the per-identity cap were not used for travel checks`);
 
     const input: ReportInput = {

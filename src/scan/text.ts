@@ -30,7 +30,11 @@ export function formatReportText(r: Report, limit = 25, p: Paint = noPaint): str
       `records read: ${s.recordsRead}, baseline events: ${s.baselineEvents}`,
   );
   if (s.skippedTotal)
-    out.push(`Skipped records: ${s.skippedTotal} (${Object.entries(s.skipped).map(([k, v]) => `${k}: ${v}`).join(", ")})`);
+    out.push(
+      `Skipped records: ${s.skippedTotal} (${Object.entries(s.skipped)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(", ")})`,
+    );
   if (s.duplicates) out.push(`Duplicate events ignored: ${s.duplicates}`);
   if (s.filteredOut) out.push(`Events not matching the filters: ${s.filteredOut}`);
   if (s.afterWindow) out.push(`Events after the window end, ignored: ${s.afterWindow}`);
@@ -43,7 +47,12 @@ export function formatReportText(r: Report, limit = 25, p: Paint = noPaint): str
   for (const x of r.findings) bySev.set(x.severity, (bySev.get(x.severity) ?? 0) + 1);
   out.push(
     p.bold(`Findings: ${r.findings.length}`) +
-      (r.findings.length ? ` (${["critical", "high", "medium", "low", "info"].filter((k) => bySev.get(k)).map((k) => p.severity(k, `${bySev.get(k)} ${k}`)).join(", ")})` : ""),
+      (r.findings.length
+        ? ` (${["critical", "high", "medium", "low", "info"]
+            .filter((k) => bySev.get(k))
+            .map((k) => p.severity(k, `${bySev.get(k)} ${k}`))
+            .join(", ")})`
+        : ""),
   );
   for (const x of r.findings.slice(0, limit)) {
     const who = termSafe(x.identity.userName ?? x.identity.key) + (x.identity.sessionName ? ` (session ${termSafe(x.identity.sessionName, 80)})` : "");
@@ -73,11 +82,18 @@ export function formatReportText(r: Report, limit = 25, p: Paint = noPaint): str
   if (r.sensitiveCalls.length) {
     out.push(p.bold("Sensitive calls in the window:"));
     for (const c of r.sensitiveCalls.slice(0, 12))
-      out.push(`  ${termSafe(c.eventName)} (${c.eventSource}): ${c.count}${c.failed ? `, ${c.failed} failed` : ""} by ${c.identities.length} identit${c.identities.length === 1 ? "y" : "ies"}`);
+      out.push(
+        `  ${termSafe(c.eventName)} (${c.eventSource}): ${c.count}${c.failed ? `, ${c.failed} failed` : ""} by ${c.identities.length} identit${c.identities.length === 1 ? "y" : "ies"}`,
+      );
     out.push("");
   }
   if (r.errorAnalysis.byCode.length) {
-    out.push(`Errors: ${r.errorAnalysis.byCode.slice(0, 6).map((c) => `${termSafe(c.code)} ${c.count}`).join(", ")}`);
+    out.push(
+      `Errors: ${r.errorAnalysis.byCode
+        .slice(0, 6)
+        .map((c) => `${termSafe(c.code)} ${c.count}`)
+        .join(", ")}`,
+    );
   }
   if (r.learning.length) out.push(`Still learning (no "first seen" findings yet): ${r.learning.length} identities`);
   if (r.recommendations.length) {

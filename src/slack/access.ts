@@ -81,8 +81,7 @@ export interface Decision {
 
 type Account = "member" | "guest" | "gone" | "unknown";
 
-const DENY_LOOKUP =
-  "trailhound could not check your Slack account just now, so it refuses to be safe; try again in a minute.";
+const DENY_LOOKUP = "trailhound could not check your Slack account just now, so it refuses to be safe; try again in a minute.";
 
 export class Access {
   private readonly adminUsers: Set<string>;

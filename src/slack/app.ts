@@ -101,7 +101,7 @@ function requestTeams(body: Record<string, unknown>): string[] {
 function who(body: Record<string, unknown>): string {
   const u = body.user as { id?: string } | string | undefined;
   const id = typeof body.user_id === "string" ? body.user_id : typeof u === "string" ? u : u?.id;
-  return id ?? ((body.event as { user?: string } | undefined)?.user ?? "unknown");
+  return id ?? (body.event as { user?: string } | undefined)?.user ?? "unknown";
 }
 
 export function createSlackApp(o: SlackAppOptions): SlackApp {
@@ -173,10 +173,11 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
   // 1. Refusals of requests nobody verified as a user's act: audited, at most 30 a minute.
   const limiter = new AuditLimiter(30, now);
   const auditRefusal = (actor: string, target: string, detail: string) =>
-    limiter.run((skipped) =>
-      void audit(bot, actor, "refused", target, skipped > 0 ? `${detail} (and ${skipped} similar refusals before this one not recorded one by one)` : detail).catch(
-        (err: unknown) => log.error("audit failed", { err }),
-      ),
+    limiter.run(
+      (skipped) =>
+        void audit(bot, actor, "refused", target, skipped > 0 ? `${detail} (and ${skipped} similar refusals before this one not recorded one by one)` : detail).catch(
+          (err: unknown) => log.error("audit failed", { err }),
+        ),
     );
   // HTTP: strict signature, replay guard (kept in the store), body must be an object.
   if (receiver && o.signingSecret) {
@@ -204,8 +205,8 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     if (foreign.length === 0) return args.next();
     const user = who(body);
     log.warn("refused a request from another workspace", { teams: foreign, user, type: body.type ?? body.command });
-    await audit(bot, user, "refused", `team:${foreign.join(",")}`, `request from another workspace (${String(body.type ?? body.command ?? "event")})`).catch(
-      (err: unknown) => log.error("audit failed", { err }),
+    await audit(bot, user, "refused", `team:${foreign.join(",")}`, `request from another workspace (${String(body.type ?? body.command ?? "event")})`).catch((err: unknown) =>
+      log.error("audit failed", { err }),
     );
     const a = args as unknown as { ack?: (m?: unknown) => Promise<void>; respond?: RespondFn };
     const text = ":no_entry: trailhound only works in the workspace it belongs to.";

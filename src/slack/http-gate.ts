@@ -131,7 +131,13 @@ export function gateListener(next: RequestListener, o: GateOptions): RequestList
     const tsHeader = req.headers["x-slack-request-timestamp"];
     const user = claimedUser(body);
     if (typeof sig !== "string" || !SIGNATURE.test(sig)) {
-      return refuse(res, 401, "signature", typeof sig === "string" && sig.startsWith("v0=") ? "malformed signature header (not exactly v0= and 64 hex digits)" : "missing or unknown signature", user);
+      return refuse(
+        res,
+        401,
+        "signature",
+        typeof sig === "string" && sig.startsWith("v0=") ? "malformed signature header (not exactly v0= and 64 hex digits)" : "missing or unknown signature",
+        user,
+      );
     }
     if (typeof tsHeader !== "string" || !TIMESTAMP.test(tsHeader)) return refuse(res, 401, "signature", "malformed timestamp header", user);
     const ts = Number(tsHeader);

@@ -52,9 +52,7 @@ export async function postTimeline(bot: Bot, client: webApi.WebClient, o: Timeli
       bot.log.info("no stored profile: no timeline image", { key: o.key });
       return "no-profile";
     }
-    t = o.report
-      ? timelineFromReport(o.report, profile, o.key)
-      : timelineFromStore(bot.store, o.key, { now: bot.now(), ...(o.at !== undefined ? { at: o.at } : {}) });
+    t = o.report ? timelineFromReport(o.report, profile, o.key) : timelineFromStore(bot.store, o.key, { now: bot.now(), ...(o.at !== undefined ? { at: o.at } : {}) });
     png = await svgToPng(timelineSvg(t));
   } catch (err) {
     bot.log.error("could not draw the timeline", { key: o.key, err: err instanceof Error ? err.message : String(err) });

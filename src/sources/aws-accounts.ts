@@ -19,13 +19,7 @@ export type AwsCredentialsProvider = () => Promise<AwsCredentials>;
 /** The two STS calls trailhound needs: a port, so tests (and other credential setups) can swap it. */
 export interface StsPort {
   getCallerIdentity(signal?: AbortSignal): Promise<{ account: string; arn?: string }>;
-  assumeRole(
-    roleArn: string,
-    sessionName: string,
-    durationSeconds: number,
-    signal?: AbortSignal,
-    opts?: { externalId?: string },
-  ): Promise<AwsCredentials>;
+  assumeRole(roleArn: string, sessionName: string, durationSeconds: number, signal?: AbortSignal, opts?: { externalId?: string }): Promise<AwsCredentials>;
 }
 
 export interface StsFactoryConfig {
@@ -115,10 +109,7 @@ export async function resolveAccounts(opts: ResolveAccountsOptions): Promise<Res
   }
   for (const arn of roleArns) {
     if (!accountOfRoleArn(arn)) {
-      throw new AwsSourceError(
-        "invalid-argument",
-        `"${arn}" is not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)`,
-      );
+      throw new AwsSourceError("invalid-argument", `"${arn}" is not an IAM role ARN (expected arn:aws:iam::<12-digit account>:role/<name>)`);
     }
   }
   const duration = opts.durationSeconds ?? 3600;
@@ -148,8 +139,7 @@ function assumedRoleProvider(opts: ResolveAccountsOptions, roleArn: string, dura
   let current: AwsCredentials | undefined;
   let inflight: Promise<AwsCredentials> | undefined;
   return () => {
-    const fresh =
-      current && (!current.expiration || current.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS > opts.clock.now());
+    const fresh = current && (!current.expiration || current.expiration.getTime() - REFRESH_BEFORE_EXPIRY_MS > opts.clock.now());
     if (fresh) return Promise.resolve(current!);
     inflight ??= opts.sts
       .assumeRole(roleArn, opts.sessionName, duration, opts.signal, opts.externalId ? { externalId: opts.externalId } : undefined)
@@ -194,11 +184,10 @@ function assumeRoleError(e: unknown, roleArn: string, profile?: string): AwsSour
     );
   }
   if (kind === "credentials" || kind === "unrecognized-client") {
-    return new AwsSourceError(
-      "credentials",
-      `cannot assume ${roleArn}: AWS credentials are missing, expired or invalid (${errorSummary(e)}): ${credentialsHelp(profile)}`,
-      { ...(account ? { account } : {}), cause: e },
-    );
+    return new AwsSourceError("credentials", `cannot assume ${roleArn}: AWS credentials are missing, expired or invalid (${errorSummary(e)}): ${credentialsHelp(profile)}`, {
+      ...(account ? { account } : {}),
+      cause: e,
+    });
   }
   return new AwsSourceError("unavailable", `cannot assume ${roleArn}: ${errorSummary(e)}`, {
     ...(account ? { account } : {}),

@@ -86,7 +86,8 @@ export function awsSource(o: AwsCliOptions): EventSource {
     opts.cursorStore = o.cursorStore;
     opts.incremental = true;
   }
-  const deadline = o.deadline !== undefined ? parseDeadline(o.deadline, "--deadline") : parseDeadline(env.TRAILHOUND_SCAN_DEADLINE || DEFAULT_SCAN_DEADLINE, "TRAILHOUND_SCAN_DEADLINE");
+  const deadline =
+    o.deadline !== undefined ? parseDeadline(o.deadline, "--deadline") : parseDeadline(env.TRAILHOUND_SCAN_DEADLINE || DEFAULT_SCAN_DEADLINE, "TRAILHOUND_SCAN_DEADLINE");
   if (deadline !== undefined) opts.budgetMs = deadline;
   return new LookupEventsSource(opts);
 }
@@ -103,9 +104,7 @@ export function parseLiveSource(value: string | undefined): LiveSourceKind {
     return { kind: "s3", url: v };
   }
   if (v === "athena") {
-    throw new Error(
-      "TRAILHOUND_SOURCE=athena: the bot does not read through Athena yet; use lookup or s3://bucket/prefix (the CLI's `scan --engine athena` reads through Athena)",
-    );
+    throw new Error("TRAILHOUND_SOURCE=athena: the bot does not read through Athena yet; use lookup or s3://bucket/prefix (the CLI's `scan --engine athena` reads through Athena)");
   }
   throw new Error(`TRAILHOUND_SOURCE="${v}": expected lookup (LookupEvents, the default) or s3://bucket[/prefix] (the trail's S3 bucket)`);
 }

@@ -107,11 +107,7 @@ export function classifyAwsError(err: unknown): ErrorKind {
   if (THROTTLE_NAMES.has(name) || THROTTLE_NAMES.has(code) || status === 429) return "throttled";
   if (name === "InvalidNextTokenException" || name === "InvalidNextToken") return "invalid-next-token";
   if (name === "InvalidTimeRangeException") return "invalid-time";
-  if (
-    name === "OptInRequired" ||
-    name === "OptInRequiredException" ||
-    (/not (been )?enabled|opt-?in/i.test(message) && /region/i.test(message))
-  ) {
+  if (name === "OptInRequired" || name === "OptInRequiredException" || (/not (been )?enabled|opt-?in/i.test(message) && /region/i.test(message))) {
     return "region-not-enabled";
   }
   if (UNRECOGNIZED_NAMES.has(name)) return "unrecognized-client";

@@ -110,7 +110,11 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
           target = await stat(child);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          out.skipped.push({ path: child, reason: code === "ELOOP" ? "symlink-loop" : "unreadable-file", why: `a broken symbolic link (${code ?? (err as Error).message}): not read` });
+          out.skipped.push({
+            path: child,
+            reason: code === "ELOOP" ? "symlink-loop" : "unreadable-file",
+            why: `a broken symbolic link (${code ?? (err as Error).message}): not read`,
+          });
           continue;
         }
         if (target.isDirectory()) {
@@ -286,8 +290,7 @@ export class FileSource implements EventSource {
     } finally {
       this.lane?.release();
       // Files opened ahead and not read (the scan stopped): close them.
-      for (let i = stopped; i < asked; i++)
-        void pending[i]?.then((r) => (r.kind === "raw" && r.raw.kind === "big" ? r.raw.handle.close() : undefined)).catch(() => undefined);
+      for (let i = stopped; i < asked; i++) void pending[i]?.then((r) => (r.kind === "raw" && r.raw.kind === "big" ? r.raw.handle.close() : undefined)).catch(() => undefined);
       await pool?.close();
     }
     const problems = this.notes.filter((n) => n.problem);
@@ -301,8 +304,7 @@ export class FileSource implements EventSource {
     const partialReasons: string[] = [];
     if (opts.signal?.aborted) partialReasons.push(`stopped after ${done} of ${total} files`);
     const incomplete = this.notes.filter((n) => n.incomplete);
-    if (incomplete.length)
-      partialReasons.push(`${incomplete.length} input file${incomplete.length === 1 ? " was" : "s were"} not read whole: ${listProblems(incomplete)}`);
+    if (incomplete.length) partialReasons.push(`${incomplete.length} input file${incomplete.length === 1 ? " was" : "s were"} not read whole: ${listProblems(incomplete)}`);
     return { summary, partialReasons };
   }
 
@@ -624,10 +626,12 @@ class LineCap extends Transform {
 }
 
 function listProblems(notes: readonly FileNote[]): string {
-  return notes
-    .slice(0, 5)
-    .map((p) => `${p.file}: ${p.problem}`)
-    .join("; ") + (notes.length > 5 ? `; and ${notes.length - 5} more` : "");
+  return (
+    notes
+      .slice(0, 5)
+      .map((p) => `${p.file}: ${p.problem}`)
+      .join("; ") + (notes.length > 5 ? `; and ${notes.length - 5} more` : "")
+  );
 }
 
 /**
@@ -654,11 +658,7 @@ function truncatedWhy(listed: number, read: number): string {
 type Fetched = { kind: "raw"; raw: Raw } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown };
 
 /** A listed file, opened: whole, or (large) its head and the open handle; or why not. */
-type Raw =
-  | { kind: "whole"; buf: Buffer }
-  | { kind: "big"; handle: FileHandle; size: number; head: Buffer }
-  | { kind: "special"; why: string }
-  | { kind: "error"; err: Error };
+type Raw = { kind: "whole"; buf: Buffer } | { kind: "big"; handle: FileHandle; size: number; head: Buffer } | { kind: "special"; why: string } | { kind: "error"; err: Error };
 
 /** Standard input longer than this is streamed when its head is JSON Lines. */
 const STDIN_HEAD = 64 * 1024;

@@ -24,32 +24,13 @@
  */
 import { createHash } from "node:crypto";
 import { CloudTrailClient, LookupEventsCommand } from "@aws-sdk/client-cloudtrail";
-import type {
-  Event as CtEvent,
-  LookupAttribute,
-  LookupEventsCommandInput,
-  LookupEventsCommandOutput,
-} from "@aws-sdk/client-cloudtrail";
+import type { Event as CtEvent, LookupAttribute, LookupEventsCommandInput, LookupEventsCommandOutput } from "@aws-sdk/client-cloudtrail";
 import type { Cursor } from "./types.js";
 import type { EventSource, ReadOptions, RecordSink, SourceResult } from "./types.js";
-import {
-  AwsSourceError,
-  classifyAwsError,
-  credentialsHelp,
-  errorSummary,
-  isRetryable,
-  type ErrorKind,
-} from "./aws-errors.js";
+import { AwsSourceError, classifyAwsError, credentialsHelp, errorSummary, isRetryable, type ErrorKind } from "./aws-errors.js";
 import { COMMERCIAL_REGIONS, isOptInRegion, isValidRegionName, suggestRegion } from "./aws-regions.js";
 import { discoverAccounts, discoverRegions, roleArnFromTemplate, type OrganizationsPort, type RegionsPort } from "./org.js";
-import {
-  resolveAccounts,
-  sdkStsFactory,
-  type AccountTarget,
-  type AwsCredentialsProvider,
-  type StsFactory,
-  type StsPort,
-} from "./aws-accounts.js";
+import { resolveAccounts, sdkStsFactory, type AccountTarget, type AwsCredentialsProvider, type StsFactory, type StsPort } from "./aws-accounts.js";
 import { lookupEventsLimiters, realSleep, systemClock, type Clock, type LimiterRegistry, type Sleep } from "./rate-limiter.js";
 import { awsConnection } from "../net.js";
 
@@ -332,9 +313,7 @@ export class LookupEventsSource implements EventSource {
     try {
       // --- accounts ------------------------------------------------------------------------
       const sts: StsPort | undefined =
-        o.roleArns?.length || !o.accountId
-          ? (o.stsFactory ?? sdkStsFactory)({ region: stsRegion(regions), ...(o.profile ? { profile: o.profile } : {}) })
-          : undefined;
+        o.roleArns?.length || !o.accountId ? (o.stsFactory ?? sdkStsFactory)({ region: stsRegion(regions), ...(o.profile ? { profile: o.profile } : {}) }) : undefined;
       let roleArns = o.roleArns;
       if (o.organization) {
         const org = await discoverAccounts({
@@ -603,8 +582,7 @@ export class LookupEventsSource implements EventSource {
               nextToken = page.NextToken || undefined;
               if (!nextToken) break;
               const digest = createHash("sha1").update(nextToken).digest("base64");
-              if (tokens.has(digest))
-                throw new Stop(`LookupEvents gave a NextToken it had already given (a paging loop) after ${out.pages} pages; the region was ended there`);
+              if (tokens.has(digest)) throw new Stop(`LookupEvents gave a NextToken it had already given (a paging loop) after ${out.pages} pages; the region was ended there`);
               tokens.add(digest);
             }
             out.status = "complete";
@@ -664,13 +642,7 @@ export class LookupEventsSource implements EventSource {
     }
   }
 
-  private handlePageError(
-    e: PageError,
-    u: Unit,
-    o: LookupEventsSourceOptions,
-    accountCtl: Map<string, AbortController>,
-    explicitRegions: boolean,
-  ): void {
+  private handlePageError(e: PageError, u: Unit, o: LookupEventsSourceOptions, accountCtl: Map<string, AbortController>, explicitRegions: boolean): void {
     const out = u.outcome;
     out.errorKind = e.kind;
     const where = `account ${u.account.accountId}, region ${u.region}`;
@@ -701,11 +673,7 @@ export class LookupEventsSource implements EventSource {
     } else if (e.kind === "invalid-time") {
       out.error = new AwsSourceError("invalid-time", `LookupEvents rejected the time range in ${where}: ${errorSummary(e.original)}`, ctx);
     } else if (e.kind === "invalid-next-token") {
-      out.error = new AwsSourceError(
-        "unavailable",
-        `LookupEvents kept rejecting the NextToken in ${where} after ${out.restarts} restarts (${errorSummary(e.original)})`,
-        ctx,
-      );
+      out.error = new AwsSourceError("unavailable", `LookupEvents kept rejecting the NextToken in ${where} after ${out.restarts} restarts (${errorSummary(e.original)})`, ctx);
     } else if (isRetryable(e.kind)) {
       out.error = new AwsSourceError(
         "unavailable",
@@ -842,22 +810,15 @@ export function validateRegions(input: string[] | undefined): string[] {
   for (const r of list) {
     if (!isValidRegionName(r)) {
       const hint = suggestRegion(r);
-      throw new AwsSourceError(
-        "unknown-region",
-        `unknown AWS region "${r}"${hint ? ` (did you mean "${hint}"?)` : ""}: region names look like us-east-1 or eu-west-2`,
-        { region: r },
-      );
+      throw new AwsSourceError("unknown-region", `unknown AWS region "${r}"${hint ? ` (did you mean "${hint}"?)` : ""}: region names look like us-east-1 or eu-west-2`, {
+        region: r,
+      });
     }
   }
   return [...new Set(list)];
 }
 
-export function validateRange(
-  startTime: number | undefined,
-  endTime: number | undefined,
-  now: number,
-  notes: string[],
-): { start: number; end: number } {
+export function validateRange(startTime: number | undefined, endTime: number | undefined, now: number, notes: string[]): { start: number; end: number } {
   for (const [name, v] of [
     ["start", startTime],
     ["end", endTime],
@@ -879,9 +840,7 @@ export function validateRange(
     );
   }
   if (start < retentionStart) {
-    notes.push(
-      `start clamped from ${iso(start)} to ${iso(retentionStart)}: LookupEvents keeps 90 days (older events are only in the trail's S3 logs)`,
-    );
+    notes.push(`start clamped from ${iso(start)} to ${iso(retentionStart)}: LookupEvents keeps 90 days (older events are only in the trail's S3 logs)`);
     start = retentionStart;
   }
   return { start, end };

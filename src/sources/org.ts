@@ -89,12 +89,7 @@ export interface DiscoveredAccounts {
 
 const MAX_PAGES = 10_000;
 
-export async function discoverAccounts(o: {
-  org: OrganizationsPort;
-  allow?: readonly string[];
-  deny?: readonly string[];
-  signal?: AbortSignal;
-}): Promise<DiscoveredAccounts> {
+export async function discoverAccounts(o: { org: OrganizationsPort; allow?: readonly string[]; deny?: readonly string[]; signal?: AbortSignal }): Promise<DiscoveredAccounts> {
   const allow = o.allow?.length ? new Set(o.allow) : undefined;
   const deny = new Set(o.deny ?? []);
   const accounts: string[] = [];
@@ -190,12 +185,7 @@ export interface DiscoveredRegions {
 const ENABLED = new Set(["ENABLED", "ENABLED_BY_DEFAULT"]);
 
 /** The account's enabled regions, us-east-1 first (global services log there). */
-export async function discoverRegions(o: {
-  port: RegionsPort;
-  account: string;
-  credentials?: AwsCredentialsProvider;
-  signal?: AbortSignal;
-}): Promise<DiscoveredRegions> {
+export async function discoverRegions(o: { port: RegionsPort; account: string; credentials?: AwsCredentialsProvider; signal?: AbortSignal }): Promise<DiscoveredRegions> {
   const found: string[] = [];
   const seen = new Set<string>();
   let token: string | undefined;

@@ -166,7 +166,8 @@ export class S3Source implements EventSource {
   constructor(private readonly o: S3SourceOptions) {
     this.loc = parseTrailUrl(o.url);
     this.name = `s3://${this.loc.bucket}/${this.loc.logsRoot}`;
-    if (!(o.startTime <= o.endTime)) throw new AwsSourceError("invalid-time", `the S3 read range starts after it ends (${new Date(o.startTime).toISOString()} > ${new Date(o.endTime).toISOString()})`);
+    if (!(o.startTime <= o.endTime))
+      throw new AwsSourceError("invalid-time", `the S3 read range starts after it ends (${new Date(o.startTime).toISOString()} > ${new Date(o.endTime).toISOString()})`);
     for (const a of o.accounts ?? []) if (!isAccountId(a)) throw new AwsSourceError("invalid-argument", `account "${a}": expected 12 digits`);
     for (const r of o.regions ?? []) if (!isRegionName(r)) throw new AwsSourceError("unknown-region", `"${r}" is not a region name`);
   }
@@ -299,7 +300,9 @@ export class S3Source implements EventSource {
             const kind = classifyAwsError(e);
             if (kind === "aborted" || signal?.aborted) return;
             if (kind === "credentials" || kind === "unrecognized-client")
-              throw new AwsSourceError("credentials", `reading ${origin}: AWS credentials are missing or invalid (${errorSummary(e)}); ${credentialsHelp(this.o.profile)}`, { cause: e });
+              throw new AwsSourceError("credentials", `reading ${origin}: AWS credentials are missing or invalid (${errorSummary(e)}); ${credentialsHelp(this.o.profile)}`, {
+                cause: e,
+              });
             obj.status = "failed";
             failures.push({ key: obj.key, kind, message: errorSummary(e) });
           }
@@ -478,13 +481,7 @@ interface Listed {
   prefixes: string[];
 }
 
-async function listAll(
-  s3: S3Port,
-  bucket: string,
-  prefix: string,
-  o: { delimiter?: string; startAfter?: string },
-  signal?: AbortSignal,
-): Promise<Listed> {
+async function listAll(s3: S3Port, bucket: string, prefix: string, o: { delimiter?: string; startAfter?: string }, signal?: AbortSignal): Promise<Listed> {
   const out: Listed = { keys: [], prefixes: [] };
   let token: string | undefined;
   do {
@@ -510,7 +507,8 @@ function listingError(e: unknown, bucket: string, prefix: string): AwsSourceErro
       `listing ${where} was denied (${errorSummary(e)}): grant s3:ListBucket on arn:aws:s3:::${bucket} (a bucket policy or the trail owner's account may also deny it)`,
       { cause: e },
     );
-  if (name === "NoSuchBucket") return new AwsSourceError("invalid-argument", `the bucket ${bucket} does not exist (or is in another partition): check the trail's S3 bucket name`, { cause: e });
+  if (name === "NoSuchBucket")
+    return new AwsSourceError("invalid-argument", `the bucket ${bucket} does not exist (or is in another partition): check the trail's S3 bucket name`, { cause: e });
   if (kind === "credentials" || kind === "unrecognized-client")
     return new AwsSourceError("credentials", `listing ${where}: AWS credentials are missing or invalid (${errorSummary(e)}); ${credentialsHelp()}`, { cause: e });
   return new AwsSourceError("unavailable", `listing ${where} failed: ${errorSummary(e)}`, { cause: e });
@@ -562,7 +560,10 @@ async function discoverAccountPrefixes(
 }
 
 /** The accounts (and organisation) a trail bucket holds logs for: for `trailhound athena ddl`. */
-export async function discoverTrailAccounts(url: string, o: { client?: S3Port; region?: string; profile?: string; signal?: AbortSignal } = {}): Promise<{ orgId?: string; accounts: string[] }> {
+export async function discoverTrailAccounts(
+  url: string,
+  o: { client?: S3Port; region?: string; profile?: string; signal?: AbortSignal } = {},
+): Promise<{ orgId?: string; accounts: string[] }> {
   const loc = parseTrailUrl(url);
   const s3 = o.client ?? sdkS3Client({ ...(o.region ? { region: o.region } : {}), ...(o.profile ? { profile: o.profile } : {}) });
   const found = await discoverAccountPrefixes(s3, loc, undefined, o.signal);

@@ -21,10 +21,7 @@ import type { Log } from "../log.js";
 import { awsRequestHandler } from "../net.js";
 import { keyTime } from "./s3-layout.js";
 
-export type Notification =
-  | { kind: "test" }
-  | { kind: "objects"; objects: Array<{ bucket: string; key: string; sequencer?: string }> }
-  | { kind: "invalid"; reason: string };
+export type Notification = { kind: "test" } | { kind: "objects"; objects: Array<{ bucket: string; key: string; sequencer?: string }> } | { kind: "invalid"; reason: string };
 
 function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -150,7 +147,12 @@ export class SqsPush {
     const o = this.#o;
     const signal = this.#abort.signal;
     const out = await o.client.send(
-      new ReceiveMessageCommand({ QueueUrl: o.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: o.waitTimeSeconds ?? 20, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }),
+      new ReceiveMessageCommand({
+        QueueUrl: o.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: o.waitTimeSeconds ?? 20,
+        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+      }),
       { abortSignal: signal },
     );
     const msgs = out.Messages ?? [];
@@ -164,7 +166,11 @@ export class SqsPush {
       const n = parseNotification(m.Body ?? "");
       if (n.kind === "invalid") {
         r.kept++;
-        o.log.warn("SQS message is not an S3 event notification; left for the dead-letter queue", { messageId: m.MessageId, reason: n.reason, receiveCount: m.Attributes?.ApproximateReceiveCount });
+        o.log.warn("SQS message is not an S3 event notification; left for the dead-letter queue", {
+          messageId: m.MessageId,
+          reason: n.reason,
+          receiveCount: m.Attributes?.ApproximateReceiveCount,
+        });
         return;
       }
       if (n.kind === "test") {

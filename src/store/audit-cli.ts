@@ -35,7 +35,10 @@ export function auditTextLine(e: AuditEntry): string {
 
 /** Rotated entries, newest first, from `audit-<date>.jsonl` files (malformed lines counted). */
 async function rotated(dir: string, want: number): Promise<{ entries: AuditEntry[]; bad: number }> {
-  const files = (await readdir(dir)).filter((f) => /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)).sort().reverse();
+  const files = (await readdir(dir))
+    .filter((f) => /^audit-\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))
+    .sort()
+    .reverse();
   const entries: AuditEntry[] = [];
   let bad = 0;
   for (const f of files) {

@@ -46,11 +46,7 @@ export async function storeRestoreCommand(dir: string, backup?: string, out: Out
 }
 
 /** `trailhound store prune`: TrailStore.prune with the given limits (defaults PRUNE_DEFAULTS), then what it dropped. */
-export async function storePruneCommand(
-  dir: string,
-  o: { days?: number; findingsDays?: number; auditDays?: number; now?: number },
-  out: Out = stdout,
-): Promise<number> {
+export async function storePruneCommand(dir: string, o: { days?: number; findingsDays?: number; auditDays?: number; now?: number }, out: Out = stdout): Promise<number> {
   const days = o.days ?? PRUNE_DEFAULTS.olderThanDays;
   const findingsDays = o.findingsDays ?? Math.max(PRUNE_DEFAULTS.findingsDays, days);
   const auditDays = o.auditDays ?? PRUNE_DEFAULTS.auditDays;

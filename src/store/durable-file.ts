@@ -221,7 +221,12 @@ export class DurableJSONFile<T> implements Adapter<T> {
     if (!this.opts.detectConflicts) return;
     if (this.#identity) return this.#checkConflict(this.#identity);
     // Nothing was read: the file did not exist. It must still not exist.
-    if (await stat(this.file).then(() => true, () => false)) {
+    if (
+      await stat(this.file).then(
+        () => true,
+        () => false,
+      )
+    ) {
       throw new StoreError("conflict", `The store file ${this.file} was created by another process since this one started.`, { reason: "replaced" });
     }
   }

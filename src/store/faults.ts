@@ -47,8 +47,7 @@ function config(): { spec: FaultSpec | undefined; trace: string | undefined; hoo
 
 /** In-process tests: inject a fault (or none; or a function called at every point), and reset the count. */
 export function setFault(spec: string | FaultSpec | ((point: string) => void) | undefined, trace?: string): void {
-  configured =
-    typeof spec === "function" ? { spec: undefined, trace, hook: spec } : { spec: typeof spec === "string" ? parseFault(spec) : spec, trace };
+  configured = typeof spec === "function" ? { spec: undefined, trace, hook: spec } : { spec: typeof spec === "string" ? parseFault(spec) : spec, trace };
   hits = 0;
 }
 

@@ -109,10 +109,9 @@ async function refuseIfLost(dir: string, file: string): Promise<void> {
   const backups = await listBackups(dir).catch(() => []);
   const aside = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^trailhound\.json\.(damaged|replaced)-/.test(n));
   if (backups.length === 0 && aside.length === 0) return;
-  const what = [
-    ...(backups.length ? [`${backups.length} backup(s), newest ${backups[0]!.name}`] : []),
-    ...(aside.length ? [`files kept aside: ${aside.join(", ")}`] : []),
-  ].join("; ");
+  const what = [...(backups.length ? [`${backups.length} backup(s), newest ${backups[0]!.name}`] : []), ...(aside.length ? [`files kept aside: ${aside.join(", ")}`] : [])].join(
+    "; ",
+  );
   throw new StoreError(
     "missing",
     `The store file ${file} is missing, but ${dir} shows there was one (${what}). trailhound did not create an empty store over it. ` +

@@ -218,11 +218,9 @@ function heldLock(lockPath: string, token: string): HeldLock {
   const check = async (): Promise<void> => {
     const cur = await readLockFile(lockPath).catch(() => undefined);
     if (cur?.id !== mine) {
-      throw new StoreError(
-        "conflict",
-        `This process no longer holds the store's lock (${lockPath} was removed or taken over). Nothing was written; run the command again.`,
-        { reason: "locked" },
-      );
+      throw new StoreError("conflict", `This process no longer holds the store's lock (${lockPath} was removed or taken over). Nothing was written; run the command again.`, {
+        reason: "locked",
+      });
     }
   };
   const release = async (): Promise<void> => {

@@ -92,14 +92,7 @@ export async function listBackups(dir: string): Promise<BackupInfo[]> {
 }
 
 /** Write a backup durably, then drop the oldest of its kind beyond `keep`. */
-export async function writeBackup(
-  dir: string,
-  bytes: Uint8Array,
-  version: number,
-  kind: BackupKind,
-  nowMs: number,
-  keep: number = KEEP_BACKUPS[kind],
-): Promise<BackupInfo> {
+export async function writeBackup(dir: string, bytes: Uint8Array, version: number, kind: BackupKind, nowMs: number, keep: number = KEEP_BACKUPS[kind]): Promise<BackupInfo> {
   const bdir = backupDir(dir);
   if ((await mkdir(bdir, { recursive: true })) !== undefined) await fsyncDir(dir);
   const name = backupName(nowMs, version, kind);
@@ -237,9 +230,7 @@ export async function checkStore(dir: string, nowMs: number = Date.now()): Promi
     L.push(`audit entries: ${c.audit}; cursors: ${c.cursors}; scans: ${c.scans}; digests: ${c.digests} (${c.pendingDigests} not sent)`);
   }
   L.push(
-    backups.length === 0
-      ? `backups: none in ${backupDir(dir)}`
-      : `backups: ${backups.length} in ${backupDir(dir)}, newest ${backups[0]!.name} (${formatBytes(backups[0]!.bytes)})`,
+    backups.length === 0 ? `backups: none in ${backupDir(dir)}` : `backups: ${backups.length} in ${backupDir(dir)}, newest ${backups[0]!.name} (${formatBytes(backups[0]!.bytes)})`,
   );
   for (const n of notes) L.push(`note: ${n}`);
   for (const p of problems) L.push(`PROBLEM: ${p}`);
@@ -304,10 +295,7 @@ export async function restoreBackup(dir: string, name?: string, nowMs: number = 
     }
   }
   if (!chosen) {
-    throw new StoreError(
-      "no-backup",
-      `None of the ${all.length} backups in ${backupDir(dir)} reads back cleanly: ${skipped.map((s) => `${s.name}: ${s.problem}`).join(" | ")}`,
-    );
+    throw new StoreError("no-backup", `None of the ${all.length} backups in ${backupDir(dir)} reads back cleanly: ${skipped.map((s) => `${s.name}: ${s.problem}`).join(" | ")}`);
   }
 
   // Under the writers' lock: a running trailhound either saved before (its save is what is kept
@@ -320,13 +308,7 @@ export async function restoreBackup(dir: string, name?: string, nowMs: number = 
   }
 }
 
-async function replaceWith(
-  dir: string,
-  file: string,
-  chosen: { info: BackupInfo; bytes: Buffer },
-  skipped: RestoreResult["skipped"],
-  nowMs: number,
-): Promise<RestoreResult> {
+async function replaceWith(dir: string, file: string, chosen: { info: BackupInfo; bytes: Buffer }, skipped: RestoreResult["skipped"], nowMs: number): Promise<RestoreResult> {
   let movedAside: string | undefined;
   const current = await readWithIdentity(file).catch(() => undefined);
   if (current !== null) {

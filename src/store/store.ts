@@ -37,7 +37,19 @@ import { prepPrune, type PruneOptions, type PruneResult } from "./prune.js";
 import * as replay from "./replay.js";
 import { WARN_BYTES, storeStats, type StoreStats } from "./stats.js";
 import * as sup from "./suppressions.js";
-import { STORE_SCHEMA_VERSION, emptyStoreData, type AuditEntry, type ContainmentRecord, type Cursor, type DigestRecord, type FindingStatus, type ScanRecord, type StoreData, type StoredFinding, type Suppression } from "./types.js";
+import {
+  STORE_SCHEMA_VERSION,
+  emptyStoreData,
+  type AuditEntry,
+  type ContainmentRecord,
+  type Cursor,
+  type DigestRecord,
+  type FindingStatus,
+  type ScanRecord,
+  type StoreData,
+  type StoredFinding,
+  type Suppression,
+} from "./types.js";
 import { iso, ms, type When } from "./values.js";
 import { type Backend, WriteQueue } from "./write-queue.js";
 
@@ -218,7 +230,10 @@ export class TrailStore {
 
   /** Upsert the findings of a scan: new / repeated / severity-raised, and their status (findings.ts). */
   recordFindings(list: readonly Finding[], now: When): Promise<findings.RecordResult[]> {
-    return this.#changes.after(this.#q.apply(() => findings.prepFindings(list, now)), (results) => ({ kind: "findings", results }));
+    return this.#changes.after(
+      this.#q.apply(() => findings.prepFindings(list, now)),
+      (results) => ({ kind: "findings", results }),
+    );
   }
 
   /** Acknowledge a finding (recorded in its history and the audit log). Throws not-found for an unknown id. */
@@ -346,7 +361,10 @@ export class TrailStore {
    * are not saved, so a scan that dies before this is read again by the next one.
    */
   commitScan(input: runs.ScanCommit, now: When): Promise<findings.RecordResult[]> {
-    return this.#changes.after(this.#q.apply(() => runs.prepCommitScan(input, now)), (results) => ({ kind: "findings", results }));
+    return this.#changes.after(
+      this.#q.apply(() => runs.prepCommitScan(input, now)),
+      (results) => ({ kind: "findings", results }),
+    );
   }
 
   scans(limit = runs.SCANS_KEPT): ScanRecord[] {

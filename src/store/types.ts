@@ -142,14 +142,7 @@ export interface ContainmentCall {
   input: Record<string, string>;
 }
 
-export type ContainmentState =
-  | "awaiting-approval"
-  | "executing"
-  | "executed"
-  | "failed"
-  | "dry-run"
-  | "expired"
-  | "undone";
+export type ContainmentState = "awaiting-approval" | "executing" | "executed" | "failed" | "dry-run" | "expired" | "undone";
 
 export interface ContainmentStep {
   at: string;

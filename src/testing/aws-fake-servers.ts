@@ -205,7 +205,9 @@ export class FakeSqsServer {
         if (out.length || now >= deadline || !this.#server?.listening) {
           for (const m of out) m.visibleAt = now + 30_000;
           this.stats.received += out.length;
-          return reply(out.length ? { Messages: out.map((m) => ({ MessageId: m.id, ReceiptHandle: m.handle, MD5OfBody: createHash("md5").update(m.body).digest("hex"), Body: m.body })) } : {});
+          return reply(
+            out.length ? { Messages: out.map((m) => ({ MessageId: m.id, ReceiptHandle: m.handle, MD5OfBody: createHash("md5").update(m.body).digest("hex"), Body: m.body })) } : {},
+          );
         }
         await new Promise<void>((r) => {
           const t = setTimeout(r, Math.max(1, deadline - now));

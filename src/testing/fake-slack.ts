@@ -179,7 +179,11 @@ export class FakeSlack {
         if (args.limit !== undefined) list = list.slice(0, Number(args.limit));
         return {
           status: 200,
-          body: { ok: true, has_more: false, messages: list.map((m) => ({ type: "message", ts: m.ts, text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}), ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })) },
+          body: {
+            ok: true,
+            has_more: false,
+            messages: list.map((m) => ({ type: "message", ts: m.ts, text: m.text, ...(m.blocks ? { blocks: m.blocks } : {}), ...(m.threadTs ? { thread_ts: m.threadTs } : {}) })),
+          },
         };
       }
       case "chat.postEphemeral":

@@ -54,9 +54,22 @@ export class FakeIam {
     const params = Object.fromEntries(new URLSearchParams(body)) as Record<string, string>;
     const action = params.Action ?? "";
     const requestId = `req-${action}-${++this.#n}`;
-    const ok = (result = ""): FakeIamReply => this.#reply(action, params, requestId, 200, `<${action}Response xmlns="${NS}">${result ? `<${action}Result>${result}</${action}Result>` : ""}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`);
+    const ok = (result = ""): FakeIamReply =>
+      this.#reply(
+        action,
+        params,
+        requestId,
+        200,
+        `<${action}Response xmlns="${NS}">${result ? `<${action}Result>${result}</${action}Result>` : ""}<ResponseMetadata><RequestId>${requestId}</RequestId></ResponseMetadata></${action}Response>`,
+      );
     const err = (status: number, code: string, message: string): FakeIamReply =>
-      this.#reply(action, params, requestId, status, `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`);
+      this.#reply(
+        action,
+        params,
+        requestId,
+        status,
+        `<ErrorResponse xmlns="${NS}"><Error><Type>Sender</Type><Code>${code}</Code><Message>${esc(message)}</Message></Error><RequestId>${requestId}</RequestId></ErrorResponse>`,
+      );
     const forced = this.failNext.get(action);
     if (forced) {
       this.failNext.delete(action);
@@ -67,7 +80,12 @@ export class FakeIam {
       case "ListAccessKeys": {
         const ks = this.keys.get(params.UserName ?? "");
         if (!ks) return err(404, "NoSuchEntity", `The user with name ${params.UserName} cannot be found.`);
-        const members = [...ks].map(([id, st]) => `<member><UserName>${esc(params.UserName!)}</UserName><AccessKeyId>${id}</AccessKeyId><Status>${st}</Status><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>`).join("");
+        const members = [...ks]
+          .map(
+            ([id, st]) =>
+              `<member><UserName>${esc(params.UserName!)}</UserName><AccessKeyId>${id}</AccessKeyId><Status>${st}</Status><CreateDate>2026-01-01T00:00:00Z</CreateDate></member>`,
+          )
+          .join("");
         return ok(`<IsTruncated>false</IsTruncated><AccessKeyMetadata>${members}</AccessKeyMetadata>`);
       }
       case "UpdateAccessKey": {
@@ -137,6 +155,10 @@ export class FakeSts {
         body: `<GetCallerIdentityResponse xmlns="${ns}"><GetCallerIdentityResult><Arn>arn:aws:iam::${this.account}:user/trailhound</Arn><UserId>AIDAFAKE</UserId><Account>${this.account}</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>${rid}</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
       };
     }
-    return { status: 400, headers, body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown</Message></Error><RequestId>${rid}</RequestId></ErrorResponse>` };
+    return {
+      status: 400,
+      headers,
+      body: `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>unknown</Message></Error><RequestId>${rid}</RequestId></ErrorResponse>`,
+    };
   }
 }

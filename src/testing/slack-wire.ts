@@ -74,12 +74,7 @@ export function slashCommandBody(c: SlashCommand): string {
 }
 
 /** POST a signed form body to Bolt's endpoint. */
-export function postSigned(
-  url: string,
-  body: string,
-  secret: string,
-  o: { ts?: number; signature?: string; contentType?: string; agent?: Agent } = {},
-): Promise<HttpResult> {
+export function postSigned(url: string, body: string, secret: string, o: { ts?: number; signature?: string; contentType?: string; agent?: Agent } = {}): Promise<HttpResult> {
   const ts = o.ts ?? Math.floor(Date.now() / 1000);
   return httpRequest(
     url,

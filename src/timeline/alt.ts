@@ -15,7 +15,12 @@ const plural = (n: number, one: string, many = one + "s") => `${int(n)} ${n === 
 
 /** One line without control characters, cut to `max` code points. */
 function flat(s: string, max: number): string {
-  const cps = [...s.replace(/[\u0000-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g, " ").replace(/\s+/g, " ").trim()];
+  const cps = [
+    ...s
+      .replace(/[\u0000-\u001F\u007F\u202A-\u202E\u2066-\u2069]/g, " ")
+      .replace(/\s+/g, " ")
+      .trim(),
+  ];
   return cps.length <= max ? cps.join("") : cps.slice(0, max - 1).join("") + "…";
 }
 

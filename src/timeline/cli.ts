@@ -34,7 +34,8 @@ export class TimelineUsageError extends Error {
 }
 
 function ambiguous(name: string, candidates: string[]): TimelineUsageError {
-  if (candidates.length === 0) return new TimelineUsageError(`no identity called ${JSON.stringify(name)} in the data (give a user or role name, an ARN, or a key such as user:111122223333:alice)`);
+  if (candidates.length === 0)
+    return new TimelineUsageError(`no identity called ${JSON.stringify(name)} in the data (give a user or role name, an ARN, or a key such as user:111122223333:alice)`);
   const shown = candidates.slice(0, 10).join(", ");
   const more = candidates.length > 10 ? ` and ${candidates.length - 10} more` : "";
   return new TimelineUsageError(`${JSON.stringify(name)} matches ${candidates.length} identities: ${shown}${more}; give the key`);
@@ -64,7 +65,11 @@ export async function timelineCommand(identity: string, o: TimelineCliOptions): 
       if (report.stats.recordsRead === 0) throw new InputError(`no CloudTrail records could be read from ${o.input.join(", ")}`);
       const m = resolveIdentity(profiles, identity);
       if (!m.ok) throw ambiguous(identity, m.candidates);
-      timeline = timelineFromReport(report, profiles.find((p) => p.key === m.key), m.key);
+      timeline = timelineFromReport(
+        report,
+        profiles.find((p) => p.key === m.key),
+        m.key,
+      );
     } finally {
       await store?.close();
     }

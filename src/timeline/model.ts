@@ -147,17 +147,16 @@ export function buildTimeline(input: TimelineInput): Timeline {
   }
 
   const learning =
-    !p || baselineHours < DEFAULT_BASELINE_CONFIG.learningMinDays * 24 || (p.days ?? []).filter((d) => d < Math.floor(window.start / DAY)).length < DEFAULT_BASELINE_CONFIG.learningMinDays;
+    !p ||
+    baselineHours < DEFAULT_BASELINE_CONFIG.learningMinDays * 24 ||
+    (p.days ?? []).filter((d) => d < Math.floor(window.start / DAY)).length < DEFAULT_BASELINE_CONFIG.learningMinDays;
 
   const rangeStart = startHour * HOUR;
   const rangeEnd = endHour * HOUR;
   const markers: TimelineMarker[] = input.findings
     .map((f) => ({ f, first: Date.parse(f.firstSeen), last: Date.parse(f.lastSeen) }))
     .filter(({ first, last }) => Number.isFinite(first) && Number.isFinite(last) && last >= rangeStart && first < rangeEnd)
-    .sort(
-      (a, b) =>
-        SEVERITY_RANK[b.f.severity] - SEVERITY_RANK[a.f.severity] || b.f.score - a.f.score || a.first - b.first || a.f.id.localeCompare(b.f.id),
-    )
+    .sort((a, b) => SEVERITY_RANK[b.f.severity] - SEVERITY_RANK[a.f.severity] || b.f.score - a.f.score || a.first - b.first || a.f.id.localeCompare(b.f.id))
     .map(({ f, first, last }, i) => ({
       n: i + 1,
       id: f.id,

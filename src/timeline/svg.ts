@@ -113,7 +113,10 @@ function clusterLabel(ms: readonly TimelineMarker[]): string {
  * the 95th percentile of active hours, whichever is higher), if the peak is more than twice that.
  */
 export function yCap(t: Pick<Timeline, "hours" | "peak">, bandMax: number): number | undefined {
-  const active = t.hours.map((h) => h.calls).filter((c) => c > 0).sort((a, b) => a - b);
+  const active = t.hours
+    .map((h) => h.calls)
+    .filter((c) => c > 0)
+    .sort((a, b) => a - b);
   if (active.length < 10 || !t.peak) return undefined;
   const p95 = active[Math.floor((active.length - 1) * 0.95)]!;
   const cap = 3 * Math.max(bandMax, p95, 4);
@@ -200,12 +203,12 @@ export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
   legendItem(`<rect x="0" y="-9" width="18" height="18" rx="3" fill="${PALETTE.calls}"/>`, "Calls", 96);
   legendItem(`<rect x="0" y="-9" width="18" height="18" rx="3" fill="${PALETTE.errors}"/>`, "Errors", 106);
   if (t.band.length)
-    legendItem(
-      `<rect x="0" y="-9" width="18" height="18" rx="3" fill="${PALETTE.band}" fill-opacity="0.3" stroke="${PALETTE.band}" stroke-width="1.5"/>`,
-      "Usual range",
-      146,
-    );
-  legendItem(`<rect x="0" y="-9" width="18" height="18" rx="3" fill="${PALETTE.window}" fill-opacity="0.14" stroke="${PALETTE.muted}" stroke-dasharray="3 3"/>`, "Detection window", 196);
+    legendItem(`<rect x="0" y="-9" width="18" height="18" rx="3" fill="${PALETTE.band}" fill-opacity="0.3" stroke="${PALETTE.band}" stroke-width="1.5"/>`, "Usual range", 146);
+  legendItem(
+    `<rect x="0" y="-9" width="18" height="18" rx="3" fill="${PALETTE.window}" fill-opacity="0.14" stroke="${PALETTE.muted}" stroke-dasharray="3 3"/>`,
+    "Detection window",
+    196,
+  );
   legendItem(`<path d="M0,-8 L18,-8 L9,8 Z" fill="${PALETTE.severity.high}"/>`, "Finding", 120);
 
   // ---- plot: grid and y axis
@@ -288,7 +291,9 @@ export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
       labelled.push(cx);
       const anchor = cx > x1 - 50 ? "end" : "start";
       const tx = anchor === "end" ? cx - 8 : cx + 8;
-      push(`<text x="${n0(tx)}" y="${plotTop + 34}" font-size="${F.body}" font-weight="600" text-anchor="${anchor}" fill="${PALETTE.text}">${fmtInt(r.calls)} calls${r.errors ? `, ${fmtInt(r.errors)} errors` : ""}</text>`);
+      push(
+        `<text x="${n0(tx)}" y="${plotTop + 34}" font-size="${F.body}" font-weight="600" text-anchor="${anchor}" fill="${PALETTE.text}">${fmtInt(r.calls)} calls${r.errors ? `, ${fmtInt(r.errors)} errors` : ""}</text>`,
+      );
     }
   }
   push(`<line x1="${x0}" x2="${x1}" y1="${plotBottom}" y2="${plotBottom}" stroke="${PALETTE.axis}" stroke-width="1.5"/>`);
@@ -335,7 +340,9 @@ export function timelineSvg(t: Timeline, o: SvgOptions = {}): string {
     );
   });
   if (hidden > 0) {
-    push(`<text x="${left + 25}" y="${panelTop + (shown.length + 1) * lineH}" font-size="${F.body}" fill="${PALETTE.muted}">+${hidden} more on the chart (numbers ${shown.length + 1}–${t.markers.length})</text>`);
+    push(
+      `<text x="${left + 25}" y="${panelTop + (shown.length + 1) * lineH}" font-size="${F.body}" fill="${PALETTE.muted}">+${hidden} more on the chart (numbers ${shown.length + 1}–${t.markers.length})</text>`,
+    );
   }
 
   push(`<text x="${colR}" y="${panelTop}" font-size="${F.body}" font-weight="600" fill="${PALETTE.text}">New in the window</text>`);

@@ -28,8 +28,7 @@ describe("the scan service behind the bot", () => {
 
   it("hides suppressed findings and counts them", async () => {
     const store = TrailStore.memory();
-    const mk = () =>
-      createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
+    const mk = () => createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
     const first = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
     const f = first.findings[0]!;
     await store.suppress({ scope: "detector", detector: f.detector, until: "2030-01-01T00:00:00Z", reason: "test", by: "U1" }, Date.parse("2023-07-10T13:00:00Z"));
@@ -40,8 +39,7 @@ describe("the scan service behind the bot", () => {
 
   it("looks stored baselines up once each: trainedUntil first (not decoded), the profile at the end", async () => {
     const store = TrailStore.memory();
-    const mk = () =>
-      createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
+    const mk = () => createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
     const first = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
     const trainedUntil = vi.spyOn(store, "getBaselineTrainedUntil");
     const profile = vi.spyOn(store, "getBaseline");

@@ -6,16 +6,7 @@
 import { AthenaClient } from "@aws-sdk/client-athena";
 import nock from "nock";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import {
-  AthenaQueryRunner,
-  MIN_BILLED_BYTES,
-  billedBytes,
-  formatQueryCost,
-  queryCostUsd,
-  type AthenaSettings,
-  type QueryStats,
-  type Sleep,
-} from "../../src/athena/client.js";
+import { AthenaQueryRunner, MIN_BILLED_BYTES, billedBytes, formatQueryCost, queryCostUsd, type AthenaSettings, type QueryStats, type Sleep } from "../../src/athena/client.js";
 import type { Row } from "../../src/athena/results.js";
 import { AwsSourceError } from "../../src/sources/aws-errors.js";
 

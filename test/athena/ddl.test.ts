@@ -23,10 +23,44 @@ describe("trailhound athena ddl", () => {
   });
 
   it("has the columns of docs/CLOUDTRAIL.md section 6 (JSON names lowercased, JSON documents as STRING)", () => {
-    for (const c of ["eventversion STRING", "eventtime STRING", "eventsource STRING", "eventname STRING", "awsregion STRING", "sourceipaddress STRING", "useragent STRING", "errorcode STRING", "errormessage STRING", "requestparameters STRING", "responseelements STRING", "additionaleventdata STRING", "serviceeventdetails STRING", "eventid STRING", "readonly STRING", "recipientaccountid STRING", "eventtype STRING"])
+    for (const c of [
+      "eventversion STRING",
+      "eventtime STRING",
+      "eventsource STRING",
+      "eventname STRING",
+      "awsregion STRING",
+      "sourceipaddress STRING",
+      "useragent STRING",
+      "errorcode STRING",
+      "errormessage STRING",
+      "requestparameters STRING",
+      "responseelements STRING",
+      "additionaleventdata STRING",
+      "serviceeventdetails STRING",
+      "eventid STRING",
+      "readonly STRING",
+      "recipientaccountid STRING",
+      "eventtype STRING",
+    ])
       expect(ddl).toContain(`  ${c},`);
     const ui = /useridentity STRUCT<([\s\S]*?)>,\n {2}eventtime/.exec(ddl)![1]!;
-    for (const f of ["type: STRING", "principalid: STRING", "arn: STRING", "accountid: STRING", "invokedby: STRING", "accesskeyid: STRING", "username: STRING", "onbehalfof: STRUCT<", "sessioncontext: STRUCT<", "attributes: STRUCT<", "mfaauthenticated: STRING", "creationdate: STRING", "sessionissuer: STRUCT<", "ec2roledelivery: STRING", "webidfederationdata: STRUCT<"])
+    for (const f of [
+      "type: STRING",
+      "principalid: STRING",
+      "arn: STRING",
+      "accountid: STRING",
+      "invokedby: STRING",
+      "accesskeyid: STRING",
+      "username: STRING",
+      "onbehalfof: STRUCT<",
+      "sessioncontext: STRUCT<",
+      "attributes: STRUCT<",
+      "mfaauthenticated: STRING",
+      "creationdate: STRING",
+      "sessionissuer: STRUCT<",
+      "ec2roledelivery: STRING",
+      "webidfederationdata: STRUCT<",
+    ])
       expect(ui).toContain(f);
     expect(ddl).toMatch(/resources ARRAY<STRUCT<\s+arn: STRING,\s+accountid: STRING,\s+type: STRING>>/);
     expect(ddl).toMatch(/tlsdetails STRUCT<\s+tlsversion: STRING,\s+ciphersuite: STRING,\s+clientprovidedhostheader: STRING>/);

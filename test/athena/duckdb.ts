@@ -84,9 +84,7 @@ export class DuckAthena implements QueryRunner {
       const spec = Object.entries(types)
         .map(([k, v]) => `'${k}': '${v.replace(/'/g, "''")}'`)
         .join(", ");
-      await conn.run(
-        `CREATE TABLE "${opts.table ?? "cloudtrail_logs"}" AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${spec}})`,
-      );
+      await conn.run(`CREATE TABLE "${opts.table ?? "cloudtrail_logs"}" AS SELECT * FROM read_json('${file}', format = 'newline_delimited', columns = {${spec}})`);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

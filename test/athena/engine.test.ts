@@ -39,8 +39,7 @@ afterAll(async () => {
 });
 
 /** Counts to 6 decimals: the stored baseline is aged by a factor 1 - 1e-12 or so. */
-const round = (rec: Record<string, Stat>) =>
-  Object.fromEntries(Object.entries(rec).map(([k, s]) => [k, [Math.round(s[0] * 1e6) / 1e6, Math.round(s[1] * 1e6) / 1e6, s[2], s[3]]]));
+const round = (rec: Record<string, Stat>) => Object.fromEntries(Object.entries(rec).map(([k, s]) => [k, [Math.round(s[0] * 1e6) / 1e6, Math.round(s[1] * 1e6) / 1e6, s[2], s[3]]]));
 
 describe("runAthenaScan == runScan over the same data", () => {
   it("same window, identities, counts, findings and baselines", async () => {
@@ -69,7 +68,10 @@ describe("runAthenaScan == runScan over the same data", () => {
     const byTargets = (f: (typeof a)["findings"][number]) =>
       f.detector === "bulk-sensitive-actions" && ["secrets", "parameters"].includes(String((f.evidence as { category?: string } | undefined)?.category));
     const findings = (r: typeof a) =>
-      r.findings.filter((f) => !f.identity.person && !byTargets(f)).map((f) => `${f.id} ${f.detector} ${f.identity.key} ${f.count}`).sort();
+      r.findings
+        .filter((f) => !f.identity.person && !byTargets(f))
+        .map((f) => `${f.id} ${f.detector} ${f.identity.key} ${f.count}`)
+        .sort();
     expect(findings(a)).toEqual(findings(b));
     expect(findings(a).length).toBeGreaterThan(0);
     // Baselines to persist: same dims and counts (the Athena side is baseline + window).
@@ -104,7 +106,16 @@ describe("runAthenaScan == runScan over the same data", () => {
   });
 
   it("without the baseline query, identities are learning and the store's profiles are used", async () => {
-    const win = detectionWindow(NOW, { kind: "relative", ms: DAY }, Date.parse(placed.map((p) => String(p.record.eventTime)).sort().at(-1)!));
+    const win = detectionWindow(
+      NOW,
+      { kind: "relative", ms: DAY },
+      Date.parse(
+        placed
+          .map((p) => String(p.record.eventTime))
+          .sort()
+          .at(-1)!,
+      ),
+    );
     const storeHits: string[] = [];
     const r = await runAthenaScan({
       now: NOW,
@@ -154,7 +165,9 @@ describe("storedTrainedUntil (the store's, for ScanOptions)", () => {
     const runner: QueryRunner = {
       async run(_sql: string, o: RunQueryOptions) {
         if (o.label === "baseline")
-          await o.onRows?.([{ ident: "user:1:a", dim: "total", value: null, n: "5", err: "0", den: "0", first_ms: "1", last_ms: "2", p_type: "IAMUser", breadth_max: "0", breadth_buckets: "0" }]);
+          await o.onRows?.([
+            { ident: "user:1:a", dim: "total", value: null, n: "5", err: "0", den: "0", first_ms: "1", last_ms: "2", p_type: "IAMUser", breadth_max: "0", breadth_buckets: "0" },
+          ]);
         return { label: o.label, queryId: o.label, dataScannedBytes: 1, rows: 1 };
       },
     };
@@ -214,7 +227,9 @@ describe("AthenaSource", () => {
       async run(_sql: string, o: RunQueryOptions) {
         if (o.label === "baseline") {
           await gate;
-          await o.onRows?.([{ ident: "user:1:a", dim: "total", value: null, n: "5", err: "0", den: "0", first_ms: "1", last_ms: "2", p_type: "IAMUser", breadth_max: "0", breadth_buckets: "0" }]);
+          await o.onRows?.([
+            { ident: "user:1:a", dim: "total", value: null, n: "5", err: "0", den: "0", first_ms: "1", last_ms: "2", p_type: "IAMUser", breadth_max: "0", breadth_buckets: "0" },
+          ]);
           order.push("baseline loaded");
         } else {
           const p = o.onRows?.([{ eventid: "x", eventtime: "2024-01-01T00:00:00Z" }]);

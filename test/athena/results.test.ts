@@ -45,7 +45,20 @@ describe("recordFromRow", () => {
 });
 
 describe("profilesFromRows", () => {
-  const row = (o: Partial<Row>): Row => ({ ident: "user:1:a", dim: "total", value: null, n: "0", err: "0", den: "0", first_ms: "0", last_ms: "0", p_type: "IAMUser", breadth_max: null, breadth_buckets: null, ...o });
+  const row = (o: Partial<Row>): Row => ({
+    ident: "user:1:a",
+    dim: "total",
+    value: null,
+    n: "0",
+    err: "0",
+    den: "0",
+    first_ms: "0",
+    last_ms: "0",
+    p_type: "IAMUser",
+    breadth_max: null,
+    breadth_buckets: null,
+    ...o,
+  });
 
   it("builds profiles; network and country come from public IPs through the geo resolver; caps apply", () => {
     const rows: Row[] = [
@@ -67,7 +80,18 @@ describe("profilesFromRows", () => {
     });
     const cfg = { ...DEFAULT_BASELINE_CONFIG, caps: { ...DEFAULT_BASELINE_CONFIG.caps, ip: 2 } };
     const p = profilesFromRows(rows, { trainedUntil: 9999, geo, baseline: cfg }).get("user:1:a")!;
-    expect(p).toMatchObject({ key: "user:1:a", type: "IAMUser", events: 10, errors: 2, denied: 1, first: 1000, last: 9000, trainedUntil: 9999, breadth: [4, 7], days: [18999, 19000] });
+    expect(p).toMatchObject({
+      key: "user:1:a",
+      type: "IAMUser",
+      events: 10,
+      errors: 2,
+      denied: 1,
+      first: 1000,
+      last: 9000,
+      trainedUntil: 9999,
+      breadth: [4, 7],
+      days: [18999, 19000],
+    });
     expect(p.hours[13]).toBe(10);
     expect(p.weekdays[2]).toBe(10);
     expect(p.hourly).toEqual([

@@ -179,16 +179,10 @@ describe("baseline SQL == in-process core (DuckDB over the fixtures)", () => {
     const start = Date.parse(report.window.start);
     const duck = await DuckAthena.create(ds.placed);
     try {
-      const all = profilesFromRows(
-        await duck.all(baselineQuery({ table: TABLE, from: 0, to: start, hourlyFrom: start - 14 * DAY })),
-        { trainedUntil: start - 1 },
-      );
-      const active = profilesFromRows(
-        await duck.all(
-          baselineQuery({ table: TABLE, from: 0, to: start, hourlyFrom: start - 14 * DAY, onlyActiveIn: { from: start, to: end } }),
-        ),
-        { trainedUntil: start - 1 },
-      );
+      const all = profilesFromRows(await duck.all(baselineQuery({ table: TABLE, from: 0, to: start, hourlyFrom: start - 14 * DAY })), { trainedUntil: start - 1 });
+      const active = profilesFromRows(await duck.all(baselineQuery({ table: TABLE, from: 0, to: start, hourlyFrom: start - 14 * DAY, onlyActiveIn: { from: start, to: end } })), {
+        trainedUntil: start - 1,
+      });
       const windowKeys = report.identities.map((i) => i.key).sort();
       expect([...active.keys()].sort()).toEqual(windowKeys.filter((k) => all.has(k)));
       expect(active.size).toBeLessThan(all.size);

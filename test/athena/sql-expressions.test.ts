@@ -43,7 +43,12 @@ const IDENTITIES: Array<Record<string, unknown>> = [
   { type: "AssumedRole", arn: "arn:aws:sts::3333:assumed-role/R2/" },
   { type: "AssumedRole", principalId: "AROAEXAMPLE:session-x" },
   { type: "AssumedRole", principalId: "AROANOSESSION" },
-  { type: "AssumedRole", accountId: "4444", sessionContext: { sessionIssuer: { accountId: "5555", userName: "Cross" }, attributes: { mfaAuthenticated: "true" } }, arn: "arn:aws:sts::4444:assumed-role/Cross/me" },
+  {
+    type: "AssumedRole",
+    accountId: "4444",
+    sessionContext: { sessionIssuer: { accountId: "5555", userName: "Cross" }, attributes: { mfaAuthenticated: "true" } },
+    arn: "arn:aws:sts::4444:assumed-role/Cross/me",
+  },
   { type: "AssumedRole", sessionContext: { sessionIssuer: {} } },
   { type: "Root", principalId: "1111", arn: "arn:aws:iam::1111:root", accountId: "1111" },
   { type: "Root" },
@@ -255,7 +260,26 @@ describe("SQL expressions == the core's functions", () => {
 
   it("the cases cover what they claim", () => {
     const uas = new Set(records.map((r) => expected(r).ua));
-    for (const fam of ["terraform", "aws-cli/2", "aws-cli/1", "python", "aws-sdk-go-v2", "aws-sdk-java", "aws-sdk", "browser", "console", "internal", "aws-service", "ssm-agent", "http-client:curl", "aws-tool", "offensive:pacu", "offensive:kali", "none", "other"]) {
+    for (const fam of [
+      "terraform",
+      "aws-cli/2",
+      "aws-cli/1",
+      "python",
+      "aws-sdk-go-v2",
+      "aws-sdk-java",
+      "aws-sdk",
+      "browser",
+      "console",
+      "internal",
+      "aws-service",
+      "ssm-agent",
+      "http-client:curl",
+      "aws-tool",
+      "offensive:pacu",
+      "offensive:kali",
+      "none",
+      "other",
+    ]) {
       expect(uas, fam).toContain(fam);
     }
     const e = records.map(expected);
@@ -273,9 +297,39 @@ describe("the SQL stays within Athena's functions", () => {
     for (const m of noStrings.matchAll(/\b([a-zA-Z_][a-zA-Z0-9_]*)\s*\(/g)) out.add(m[1]!.toLowerCase());
     return out;
   };
-  const KEYWORDS = new Set(["as", "in", "and", "or", "not", "over", "sets", "from", "select", "with", "where", "then", "else", "when", "case", "by", "on", "json", "varchar", "bigint", "e", "r"]);
+  const KEYWORDS = new Set([
+    "as",
+    "in",
+    "and",
+    "or",
+    "not",
+    "over",
+    "sets",
+    "from",
+    "select",
+    "with",
+    "where",
+    "then",
+    "else",
+    "when",
+    "case",
+    "by",
+    "on",
+    "json",
+    "varchar",
+    "bigint",
+    "e",
+    "r",
+  ]);
   const sqls = {
-    baseline: baselineQuery({ table: { table: "t", database: "db" }, from: 0, to: 1e12, hourlyFrom: 0, onlyActiveIn: { from: 1e12, to: 2e12 }, scope: { accounts: ["111111111111"], regions: ["us-east-1"] } }),
+    baseline: baselineQuery({
+      table: { table: "t", database: "db" },
+      from: 0,
+      to: 1e12,
+      hourlyFrom: 0,
+      onlyActiveIn: { from: 1e12, to: 2e12 },
+      scope: { accounts: ["111111111111"], regions: ["us-east-1"] },
+    }),
     window: windowEventsQuery({ table: { table: "t" }, from: 0, to: 1e12 }),
     aws: baselineQuery({ table: { table: "t", flavor: "aws" }, from: 0, to: 1e12, hourlyFrom: 0 }),
   };

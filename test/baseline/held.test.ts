@@ -12,8 +12,18 @@ import { GEN_GEO, GEN_IPS } from "../helpers/window.js";
 import { rec, routine, W } from "../detectors/tables/runner.js";
 
 const maria = iamUser("maria");
-const history = routine({ identity: maria, calls: [["DescribeInstances", "ec2.amazonaws.com"], ["ListBuckets", "s3.amazonaws.com"]], ip: GEN_IPS.parisOrange[0] });
-const fromVps = (day: number) => [0, 1, 2].map((i) => rec({ eventName: "ListBuckets", eventSource: "s3.amazonaws.com", userIdentity: maria, sourceIPAddress: GEN_IPS.attackerVps, time: W + day * DAY + 15 * HOUR + i * 60_000 }));
+const history = routine({
+  identity: maria,
+  calls: [
+    ["DescribeInstances", "ec2.amazonaws.com"],
+    ["ListBuckets", "s3.amazonaws.com"],
+  ],
+  ip: GEN_IPS.parisOrange[0],
+});
+const fromVps = (day: number) =>
+  [0, 1, 2].map((i) =>
+    rec({ eventName: "ListBuckets", eventSource: "s3.amazonaws.com", userIdentity: maria, sourceIPAddress: GEN_IPS.attackerVps, time: W + day * DAY + 15 * HOUR + i * 60_000 }),
+  );
 const usual = (day: number) => [rec({ eventName: "DescribeInstances", userIdentity: maria, sourceIPAddress: GEN_IPS.parisOrange[0], time: W + day * DAY + 9 * HOUR })];
 
 function scanDay(day: number, records: Array<Record<string, unknown>>, stored: Map<string, Profile>, status: Map<string, string>) {

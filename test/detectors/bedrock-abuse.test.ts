@@ -2,12 +2,15 @@ import { describe, expect, test } from "vitest";
 import { bedrockAbuse as d } from "../../src/detectors/bedrock-abuse.js";
 import { assumedRole, ctxFor, ev, iamUser, runEvent } from "../helpers/events.js";
 
-const bedrock = (eventName: string, requestParameters: Record<string, unknown> | null = null, ui = iamUser()) => ev({ eventName, eventSource: "bedrock.amazonaws.com", requestParameters, userIdentity: ui });
+const bedrock = (eventName: string, requestParameters: Record<string, unknown> | null = null, ui = iamUser()) =>
+  ev({ eventName, eventSource: "bedrock.amazonaws.com", requestParameters, userIdentity: ui });
 
 describe("bedrock-abuse", () => {
   test("fires medium on model access requests and invocation-logging changes at cold start", () => {
     expect(runEvent(d, bedrock("PutUseCaseForModelAccess"))[0]?.severity).toBe("medium");
-    expect(runEvent(d, bedrock("PutModelInvocationLoggingConfiguration", { loggingConfig: { s3Config: { bucketName: "logs" }, textDataDeliveryEnabled: true } }))[0]?.severity).toBe("medium");
+    expect(
+      runEvent(d, bedrock("PutModelInvocationLoggingConfiguration", { loggingConfig: { s3Config: { bucketName: "logs" }, textDataDeliveryEnabled: true } }))[0]?.severity,
+    ).toBe("medium");
   });
 
   test("fires high when invocation logging stops delivering everything", () => {

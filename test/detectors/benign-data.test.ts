@@ -21,7 +21,13 @@ function runAll(events: TrailEvent[]): Array<{ detector: string; ev: TrailEvent;
   const out: Array<{ detector: string; ev: TrailEvent; f: FindingDraft }> = [];
   for (const e of events) {
     const baseline = new BaselineView(undefined, windowStart, DEFAULT_BASELINE_CONFIG);
-    const ctx: DetectorContext = { principal: e.principal, baseline, learning: baseline.learning, window: { start: windowStart, end: windowStart + 86_400_000 }, config: DEFAULT_DETECTOR_CONFIG };
+    const ctx: DetectorContext = {
+      principal: e.principal,
+      baseline,
+      learning: baseline.learning,
+      window: { start: windowStart, end: windowStart + 86_400_000 },
+      config: DEFAULT_DETECTOR_CONFIG,
+    };
     for (const d of eventDetectors) {
       if (!selects(d, e)) continue;
       for (const f of asList(d.detect(e, ctx))) out.push({ detector: d.id, ev: e, f });
@@ -30,7 +36,8 @@ function runAll(events: TrailEvent[]): Array<{ detector: string; ev: TrailEvent;
   return out;
 }
 
-const aboveLow = (xs: ReturnType<typeof runAll>) => xs.filter((x) => SEVERITY_RANK[x.f.severity] > SEVERITY_RANK.low).map((x) => `${x.detector} ${x.f.severity} ${x.ev.eventName}: ${x.f.why}`);
+const aboveLow = (xs: ReturnType<typeof runAll>) =>
+  xs.filter((x) => SEVERITY_RANK[x.f.severity] > SEVERITY_RANK.low).map((x) => `${x.detector} ${x.f.severity} ${x.ev.eventName}: ${x.f.why}`);
 
 describe("benign shared data", () => {
   test("stays quiet (nothing above low) on the ordinary console and service activity of invictus-aws", () => {
@@ -42,13 +49,17 @@ describe("benign shared data", () => {
   });
 
   test("stays quiet (nothing above low) on the otrf administrator pedro", () => {
-    const pedro = otrfRecords().map(toEvent).filter((e) => e.principal.userName === "pedro");
+    const pedro = otrfRecords()
+      .map(toEvent)
+      .filter((e) => e.principal.userName === "pedro");
     expect(pedro.length).toBeGreaterThan(50);
     expect(aboveLow(runAll(pedro))).toEqual([]);
   });
 
   test("fires on the attack part of the same data (the quiet tests above are not vacuous)", () => {
-    const attack = invictusRecords().filter((r) => STRATUS_UA.test(String(r.userAgent ?? ""))).map(toEvent);
+    const attack = invictusRecords()
+      .filter((r) => STRATUS_UA.test(String(r.userAgent ?? "")))
+      .map(toEvent);
     expect(aboveLow(runAll(attack)).length).toBeGreaterThan(10);
   });
 });

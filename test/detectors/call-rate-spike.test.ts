@@ -55,7 +55,9 @@ describe("call-rate-spike", () => {
 
   test("stays quiet on a few calls at an hour the identity never works (minimum count)", () => {
     const g = generate("console-person");
-    const win = [0, 1, 2].map((i) => make(g, { service: "ec2", eventName: "DescribeInstances", time: GEN_END + 3 * HOUR + i * 60_000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.console }));
+    const win = [0, 1, 2].map((i) =>
+      make(g, { service: "ec2", eventName: "DescribeInstances", time: GEN_END + 3 * HOUR + i * 60_000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.console }),
+    );
     expect(run(callRateSpike, scenario(g.events, win, W, { geo: GEN_GEO }))).toEqual([]);
   });
 

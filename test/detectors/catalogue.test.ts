@@ -89,7 +89,10 @@ describe("detector catalogue", () => {
     const firing = table.cases.filter((c) => c.expect !== null);
     expect(firing.length, `${id}: no firing case`).toBeGreaterThan(0);
     for (const c of firing) expect((c.anomalous ?? []).length, `${id} / ${c.name}: a firing case names its anomalous records`).toBeGreaterThan(0);
-    expect(table.cases.some((c) => c.expect === null), `${id}: no quiet case`).toBe(true);
+    expect(
+      table.cases.some((c) => c.expect === null),
+      `${id}: no quiet case`,
+    ).toBe(true);
   });
 
   test("events that window and global detectors count are selected as candidates", () => {
@@ -109,6 +112,10 @@ describe("detector catalogue", () => {
       ev({ eventName: "AddRoleToInstanceProfile", eventSource: "iam.amazonaws.com", requestParameters: { roleName: "r", instanceProfileName: "p" } }),
       ev({ eventName: "CreateFunction20150331", requestParameters: { functionName: "f", role: "arn:aws:iam::1:role/r" } }),
     ];
-    for (const e of needed) expect(DETECTORS.some((d) => d.kind === "event" && selects(d, e)), e.eventName).toBe(true);
+    for (const e of needed)
+      expect(
+        DETECTORS.some((d) => d.kind === "event" && selects(d, e)),
+        e.eventName,
+      ).toBe(true);
   });
 });

@@ -8,10 +8,19 @@ import { BaselineView } from "../../src/baseline/view.js";
 import { DEFAULT_BASELINE_CONFIG } from "../../src/baseline/profile.js";
 
 const inst = assumedRole("web-instance-role", "i-0abc1234def567890");
-const gctx: GlobalContext = { window: { start: T0 - 3_600_000, end: T0 + 7_200_000 }, config: DETECTOR_CONFIG, baselineOf: () => new BaselineView(undefined, T0, DEFAULT_BASELINE_CONFIG) };
+const gctx: GlobalContext = {
+  window: { start: T0 - 3_600_000, end: T0 + 7_200_000 },
+  config: DETECTOR_CONFIG,
+  baselineOf: () => new BaselineView(undefined, T0, DEFAULT_BASELINE_CONFIG),
+};
 
 function windows(stolenAt: number) {
-  const cmd = ev({ eventName: "SendCommand", userIdentity: iamUser("mallory"), requestParameters: { documentName: "AWS-RunShellScript", instanceIds: ["i-0abc1234def567890"] }, time: T0 });
+  const cmd = ev({
+    eventName: "SendCommand",
+    userIdentity: iamUser("mallory"),
+    requestParameters: { documentName: "AWS-RunShellScript", instanceIds: ["i-0abc1234def567890"] },
+    time: T0,
+  });
   const a = buildWindow([cmd]);
   a.candidates = [cmd];
   const use = ev({ eventName: "ListBuckets", eventSource: "s3.amazonaws.com", userIdentity: inst, sourceIPAddress: GEN_IPS.attackerVps, time: stolenAt });

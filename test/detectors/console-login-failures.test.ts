@@ -45,7 +45,12 @@ describe("console-login-failures", () => {
   });
 
   test("fires on password spraying: one address failing for several users, counting unknown names once", () => {
-    const evs = [login(iamUser("a"), false, "203.0.113.9", 1), login(iamUser("b"), false, "203.0.113.9", 2), login(hidden, false, "203.0.113.9", 3), login(hidden, false, "203.0.113.9", 4)];
+    const evs = [
+      login(iamUser("a"), false, "203.0.113.9", 1),
+      login(iamUser("b"), false, "203.0.113.9", 2),
+      login(hidden, false, "203.0.113.9", 3),
+      login(hidden, false, "203.0.113.9", 4),
+    ];
     const out = run(evs);
     const spray = out.find((f) => f.fingerprint[0] === "spray");
     expect(spray).toMatchObject({ severity: "medium", fingerprint: ["spray", "203.0.113.9"] });

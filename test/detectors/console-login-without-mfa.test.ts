@@ -3,7 +3,14 @@ import { consoleLoginWithoutMfa as d } from "../../src/detectors/console-login-w
 import { assumedRole, ctxFor, ev, iamUser, rootUser, runEvent } from "../helpers/events.js";
 
 const login = (ui: Record<string, unknown>, extra: Record<string, unknown> = {}, ok = true) =>
-  ev({ eventName: "ConsoleLogin", eventType: "AwsConsoleSignIn", userIdentity: ui, responseElements: { ConsoleLogin: ok ? "Success" : "Failure" }, additionalEventData: { MFAUsed: "No", ...extra }, userAgent: "Mozilla/5.0" });
+  ev({
+    eventName: "ConsoleLogin",
+    eventType: "AwsConsoleSignIn",
+    userIdentity: ui,
+    responseElements: { ConsoleLogin: ok ? "Success" : "Failure" },
+    additionalEventData: { MFAUsed: "No", ...extra },
+    userAgent: "Mozilla/5.0",
+  });
 
 describe("console-login-without-mfa", () => {
   test("fires medium for an IAM user, high for root and admin-looking users", () => {

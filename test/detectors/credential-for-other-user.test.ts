@@ -30,7 +30,11 @@ describe("credential-for-other-user", () => {
   test("stays quiet on own keys, own password changes and helpdesk resets", () => {
     expect(runEvent(d, ev({ eventName: "CreateAccessKey", userIdentity: iamUser("alice"), requestParameters: { userName: "alice" } }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "CreateAccessKey", userIdentity: iamUser("alice") }))).toEqual([]);
-    expect(runEvent(d, ev({ eventName: "UpdateLoginProfile", userIdentity: assumedRole("IAM", "alice"), requestParameters: { userName: "alice", passwordResetRequired: false } }))).toEqual([]);
-    expect(runEvent(d, ev({ eventName: "UpdateLoginProfile", userIdentity: iamUser("helpdesk"), requestParameters: { userName: "bob", passwordResetRequired: true } }))).toEqual([]);
+    expect(
+      runEvent(d, ev({ eventName: "UpdateLoginProfile", userIdentity: assumedRole("IAM", "alice"), requestParameters: { userName: "alice", passwordResetRequired: false } })),
+    ).toEqual([]);
+    expect(runEvent(d, ev({ eventName: "UpdateLoginProfile", userIdentity: iamUser("helpdesk"), requestParameters: { userName: "bob", passwordResetRequired: true } }))).toEqual(
+      [],
+    );
   });
 });

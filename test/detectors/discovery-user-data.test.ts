@@ -2,7 +2,8 @@ import { describe, expect, test } from "vitest";
 import { discoveryUserData as d } from "../../src/detectors/discovery-user-data.js";
 import { assumedRole, ctxFor, ev, runEvent } from "../helpers/events.js";
 
-const read = (extra: Record<string, unknown> = {}) => ev({ eventName: "DescribeInstanceAttribute", requestParameters: { instanceId: "i-1234567890abcdef0", attribute: "userData" }, ...extra });
+const read = (extra: Record<string, unknown> = {}) =>
+  ev({ eventName: "DescribeInstanceAttribute", requestParameters: { instanceId: "i-1234567890abcdef0", attribute: "userData" }, ...extra });
 
 describe("discovery-user-data", () => {
   test("fires low at cold start and medium for an identity with history that never read user data", () => {

@@ -60,7 +60,14 @@ describe("error-rate-spike", () => {
     const history = long.events.filter((e) => e.time < GEN_END);
     const day = long.events.filter((e) => e.time >= GEN_END);
     const fails = Array.from({ length: 150 }, (_, i) =>
-      make(g, { service: "dynamodb", eventName: "PutItem", time: GEN_END + 15 * HOUR + i * 20_000, sourceIPAddress: GEN_IPS.awsTasks[0], userAgent: UA.java, errorCode: "ConditionalCheckFailedException" }),
+      make(g, {
+        service: "dynamodb",
+        eventName: "PutItem",
+        time: GEN_END + 15 * HOUR + i * 20_000,
+        sourceIPAddress: GEN_IPS.awsTasks[0],
+        userAgent: UA.java,
+        errorCode: "ConditionalCheckFailedException",
+      }),
     );
     const out = run(errorRateSpike, scenario(history, [...day, ...fails], W, { geo: GEN_GEO }));
     expect(out).toHaveLength(1);
@@ -75,7 +82,14 @@ describe("error-rate-spike", () => {
     const long = generate("service-role", { days: 43, end: GEN_END + DAY });
     const history = long.events.filter((e) => e.time < GEN_END);
     const fails = Array.from({ length: 150 }, (_, i) =>
-      make(g, { service: "dynamodb", eventName: "PutItem", time: GEN_END + 15 * HOUR + i * 20_000, sourceIPAddress: GEN_IPS.awsTasks[0], userAgent: UA.java, errorCode: "ConditionalCheckFailedException" }),
+      make(g, {
+        service: "dynamodb",
+        eventName: "PutItem",
+        time: GEN_END + 15 * HOUR + i * 20_000,
+        sourceIPAddress: GEN_IPS.awsTasks[0],
+        userAgent: UA.java,
+        errorCode: "ConditionalCheckFailedException",
+      }),
     );
     const recon = sweep(g, NEVER_USED, 2, GEN_END + 22 * HOUR);
     const out = run(errorRateSpike, scenario(history, [...long.events.filter((e) => e.time >= GEN_END), ...fails, ...recon], W, { geo: GEN_GEO }));
@@ -109,7 +123,21 @@ describe("error-rate-spike", () => {
     const g = generate("console-person");
     const win = sweep(g, [["iam", "ListUsers"]], 3, GEN_END + 10 * HOUR, GEN_IPS.parisOrange[0]);
     expect(run(errorRateSpike, scenario(g.events, win, W, { geo: GEN_GEO }))).toEqual([]);
-    const cold = scenario([], sweep(g, [["iam", "ListUsers"], ["s3", "ListBuckets"]], 4, GEN_END + HOUR, GEN_IPS.attackerVps, iamUser("new")), W);
+    const cold = scenario(
+      [],
+      sweep(
+        g,
+        [
+          ["iam", "ListUsers"],
+          ["s3", "ListBuckets"],
+        ],
+        4,
+        GEN_END + HOUR,
+        GEN_IPS.attackerVps,
+        iamUser("new"),
+      ),
+      W,
+    );
     expect(run(errorRateSpike, cold)).toEqual([]);
   });
 

@@ -72,7 +72,10 @@ describe("first-time-api", () => {
 
   test("a denied first call is reported as an attempt", () => {
     const g = generate("console-person");
-    const out = run(firstTimeApi, personDay(g, [{ service: "iam", eventName: "CreateLoginProfile", errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: iam:CreateLoginProfile" }]));
+    const out = run(
+      firstTimeApi,
+      personDay(g, [{ service: "iam", eventName: "CreateLoginProfile", errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: iam:CreateLoginProfile" }]),
+    );
     expect(out[0]?.failed).toBe(true);
     expect(out[0]?.why).toMatch(/1 denied/);
   });

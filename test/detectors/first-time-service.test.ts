@@ -35,7 +35,9 @@ describe("first-time-service", () => {
   test("fires one finding, not forty, when one new service gets many APIs", () => {
     const g = generate("console-person");
     const names = Array.from({ length: 40 }, (_, i) => `DescribeThing${i}`);
-    const win = names.map((n, i) => make(g, { service: "glue", eventName: n, time: GEN_END + 9 * HOUR + i * 1000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.console }));
+    const win = names.map((n, i) =>
+      make(g, { service: "glue", eventName: n, time: GEN_END + 9 * HOUR + i * 1000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.console }),
+    );
     const out = run(firstTimeService, scenario(g.events, win, W, { geo: GEN_GEO }));
     expect(out).toHaveLength(1);
     expect(out[0]!.why).toMatch(/40 APIs .* and 30 more/);
@@ -44,7 +46,9 @@ describe("first-time-service", () => {
   test("a sweep over twelve new services gives five findings, the rest listed in the top one", () => {
     const g = generate("console-person");
     const services = ["sts", "kms", "secretsmanager", "ssm", "sns", "sqs", "dynamodb", "ecr", "eks", "guardduty", "cloudtrail", "organizations"];
-    const win = services.map((sv, i) => make(g, { service: sv, eventName: "ListThings", time: GEN_END + 9 * HOUR + i * 2000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.cli }));
+    const win = services.map((sv, i) =>
+      make(g, { service: sv, eventName: "ListThings", time: GEN_END + 9 * HOUR + i * 2000, sourceIPAddress: GEN_IPS.parisOrange[0], userAgent: UA.cli }),
+    );
     const out = run(firstTimeService, scenario(g.events, win, W, { geo: GEN_GEO }));
     expect(out).toHaveLength(5);
     expect((out[0]!.evidence?.moreNewServices as string[] | undefined)?.length).toBe(7);

@@ -14,7 +14,11 @@ import { DETECTOR_CONFIG, GEN_END, GEN_GEO, GEN_GEO_TABLE, GEN_IPS, UA, generate
 const W = { start: GEN_END, end: GEN_END + DAY };
 const T = GEN_END + 10 * HOUR;
 
-function hops(kind: "console-person" | "ci-role", steps: Array<[minutes: number, ip: string, identity?: Record<string, unknown>]>, opts: { history?: boolean; geo?: StaticGeoResolver; geoSessions?: boolean } = {}) {
+function hops(
+  kind: "console-person" | "ci-role",
+  steps: Array<[minutes: number, ip: string, identity?: Record<string, unknown>]>,
+  opts: { history?: boolean; geo?: StaticGeoResolver; geoSessions?: boolean } = {},
+) {
   const g = generate(kind);
   const win = steps.map(([m, ip, identity]) =>
     make(g, { service: "ec2", eventName: "DescribeInstances", time: T + m * 60_000, sourceIPAddress: ip, userAgent: UA.cli, ...(identity ? { identity } : {}) }),
@@ -24,7 +28,13 @@ function hops(kind: "console-person" | "ci-role", steps: Array<[minutes: number,
 
 describe("impossible-travel", () => {
   test("fires high: Paris then Sao Paulo 30 minutes later", () => {
-    const out = run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [30, GEN_IPS.saoPaulo]]));
+    const out = run(
+      impossibleTravel,
+      hops("console-person", [
+        [0, GEN_IPS.parisOrange[0]],
+        [30, GEN_IPS.saoPaulo],
+      ]),
+    );
     expect(out).toHaveLength(1);
     const f = out[0]!;
     expect(f.severity).toBe("high");
@@ -36,7 +46,14 @@ describe("impossible-travel", () => {
   });
 
   test("fires at cold start too (needs no baseline)", () => {
-    const s = hops("console-person", [[0, GEN_IPS.saoPaulo], [20, GEN_IPS.londonHome]], { history: false });
+    const s = hops(
+      "console-person",
+      [
+        [0, GEN_IPS.saoPaulo],
+        [20, GEN_IPS.londonHome],
+      ],
+      { history: false },
+    );
     expect(s.ctx.learning).toBe(true);
     const out = run(impossibleTravel, s);
     expect(out).toHaveLength(1);
@@ -46,19 +63,49 @@ describe("impossible-travel", () => {
   test("repeated hops between the same two countries give one finding", () => {
     const out = run(
       impossibleTravel,
-      hops("console-person", [[0, GEN_IPS.parisOrange[0]], [30, GEN_IPS.saoPaulo], [60, GEN_IPS.parisOrange[1]], [90, GEN_IPS.saoPaulo]]),
+      hops("console-person", [
+        [0, GEN_IPS.parisOrange[0]],
+        [30, GEN_IPS.saoPaulo],
+        [60, GEN_IPS.parisOrange[1]],
+        [90, GEN_IPS.saoPaulo],
+      ]),
     );
     expect(out).toHaveLength(1);
     expect(out[0]!.evidence?.hops).toBe(3);
   });
 
   test("stays quiet for a plausible trip (Paris to Lyon in two hours) and for hops within a city", () => {
-    expect(run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [120, GEN_IPS.lyonOrange]]))).toEqual([]);
-    expect(run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [1, GEN_IPS.parisFree]]))).toEqual([]);
+    expect(
+      run(
+        impossibleTravel,
+        hops("console-person", [
+          [0, GEN_IPS.parisOrange[0]],
+          [120, GEN_IPS.lyonOrange],
+        ]),
+      ),
+    ).toEqual([]);
+    expect(
+      run(
+        impossibleTravel,
+        hops("console-person", [
+          [0, GEN_IPS.parisOrange[0]],
+          [1, GEN_IPS.parisFree],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   test("stays quiet when one end is a known VPN relay", () => {
-    expect(run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [5, GEN_IPS.mullvadSe], [10, GEN_IPS.parisOrange[0]]]))).toEqual([]);
+    expect(
+      run(
+        impossibleTravel,
+        hops("console-person", [
+          [0, GEN_IPS.parisOrange[0]],
+          [5, GEN_IPS.mullvadSe],
+          [10, GEN_IPS.parisOrange[0]],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   test("stays quiet when geolocation accuracy covers the distance", () => {
@@ -68,27 +115,80 @@ describe("impossible-travel", () => {
       [GEN_IPS.londonHome]: { ...GEN_GEO_TABLE[GEN_IPS.londonHome]!, accuracyKm: 100 },
     });
     // Paris-London is ~340 km; minus 600 km of accuracy it is no hop at all.
-    expect(run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [5, GEN_IPS.londonHome]], { geo: fuzzy }))).toEqual([]);
+    expect(
+      run(
+        impossibleTravel,
+        hops(
+          "console-person",
+          [
+            [0, GEN_IPS.parisOrange[0]],
+            [5, GEN_IPS.londonHome],
+          ],
+          { geo: fuzzy },
+        ),
+      ),
+    ).toEqual([]);
     // Without the accuracy radius the same hop fires.
-    expect(run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [5, GEN_IPS.londonHome]]))).toHaveLength(1);
+    expect(
+      run(
+        impossibleTravel,
+        hops("console-person", [
+          [0, GEN_IPS.parisOrange[0]],
+          [5, GEN_IPS.londonHome],
+        ]),
+      ),
+    ).toHaveLength(1);
   });
 
   test("stays quiet for CI runners in several US cloud regions (cloud to cloud)", () => {
-    expect(run(impossibleTravel, hops("ci-role", [[0, GEN_IPS.azureRunners[0]], [2, GEN_IPS.azureRunners[4]], [3, GEN_IPS.azureRunners[1]]]))).toEqual([]);
+    expect(
+      run(
+        impossibleTravel,
+        hops("ci-role", [
+          [0, GEN_IPS.azureRunners[0]],
+          [2, GEN_IPS.azureRunners[4]],
+          [3, GEN_IPS.azureRunners[1]],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   test("for a role, different sessions far apart stay quiet and the same session fires", () => {
     const a = assumedRole("github-deploy", "alice-laptop");
     const b = assumedRole("github-deploy", "bob-laptop");
-    const two = hops("ci-role", [[0, GEN_IPS.parisOrange[0], a], [10, GEN_IPS.saoPaulo, b]], { geoSessions: true });
+    const two = hops(
+      "ci-role",
+      [
+        [0, GEN_IPS.parisOrange[0], a],
+        [10, GEN_IPS.saoPaulo, b],
+      ],
+      { geoSessions: true },
+    );
     expect(run(impossibleTravel, two)).toEqual([]);
-    const one = hops("ci-role", [[0, GEN_IPS.parisOrange[0], a], [10, GEN_IPS.saoPaulo, a]], { geoSessions: true });
+    const one = hops(
+      "ci-role",
+      [
+        [0, GEN_IPS.parisOrange[0], a],
+        [10, GEN_IPS.saoPaulo, a],
+      ],
+      { geoSessions: true },
+    );
     expect(run(impossibleTravel, one)).toHaveLength(1);
   });
 
   test("for a role without session information (shared SSO role) the hop is only medium", () => {
     const sso = assumedRole("AWSReservedSSO_Admin_0123456789abcdef", "maria@example.com");
-    const out = run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0], sso], [30, GEN_IPS.saoPaulo, sso]], { history: false }));
+    const out = run(
+      impossibleTravel,
+      hops(
+        "console-person",
+        [
+          [0, GEN_IPS.parisOrange[0], sso],
+          [30, GEN_IPS.saoPaulo, sso],
+        ],
+        { history: false },
+      ),
+    );
     expect(out).toHaveLength(1);
     expect(out[0]!.severity).toBe("medium");
     expect(out[0]!.why).toMatch(/may come from different sessions/);
@@ -96,14 +196,27 @@ describe("impossible-travel", () => {
 
   test("a hop inside one network (dual-stack, mobile gateway) is only low", () => {
     const dual = new StaticGeoResolver({ ...GEN_GEO_TABLE, "2a01:cb00::1": { country: "GB", city: "London", lat: 51.51, lon: -0.09, asn: 3215, asOrg: "Orange S.A." } });
-    const out = run(impossibleTravel, hops("console-person", [[0, GEN_IPS.parisOrange[0]], [1, "2a01:cb00::1"]], { geo: dual }));
+    const out = run(
+      impossibleTravel,
+      hops(
+        "console-person",
+        [
+          [0, GEN_IPS.parisOrange[0]],
+          [1, "2a01:cb00::1"],
+        ],
+        { geo: dual },
+      ),
+    );
     expect(out).toHaveLength(1);
     expect(out[0]!.severity).toBe("low");
     expect(out[0]!.why).toMatch(/same network \(AS3215\)/);
   });
 
   test("honours the configured speed limit", () => {
-    const s = hops("console-person", [[0, GEN_IPS.parisOrange[0]], [30, GEN_IPS.saoPaulo]]);
+    const s = hops("console-person", [
+      [0, GEN_IPS.parisOrange[0]],
+      [30, GEN_IPS.saoPaulo],
+    ]);
     s.ctx = { ...s.ctx, config: { ...DETECTOR_CONFIG, maxSpeedKmh: 50_000 } };
     expect(run(impossibleTravel, s)).toEqual([]);
   });

@@ -53,7 +53,9 @@ describe("instance-credential-abuse", () => {
   });
 
   test("fires medium on the stolen instance role of the otrf breach, resolved with the packaged geo data", () => {
-    const evs = otrfRecords().map(toEvent).filter((e) => e.principal.userName?.startsWith("MordorNginxStack-BankingWAFRole"));
+    const evs = otrfRecords()
+      .map(toEvent)
+      .filter((e) => e.principal.userName?.startsWith("MordorNginxStack-BankingWAFRole"));
     const out = d.detect(windowOf(evs, DETECTORS, new OfflineGeoResolver({})), ctxFor(evs[0]!.principal));
     expect(out[0]).toMatchObject({ severity: "medium", fingerprint: ["outside-aws"] });
   });
@@ -61,6 +63,11 @@ describe("instance-credential-abuse", () => {
   test("stays quiet on an instance calling from its own address, on Amazon networks and on non-instance roles", () => {
     expect(run([call("UpdateInstanceInformation", "3.225.16.109", 1), call("PutObject", "3.225.16.109", 2)])).toEqual([]);
     const other = assumedRole("Deploy", "gh-actions-123");
-    expect(run([ev({ eventName: "DescribeInstances", userIdentity: other, sourceIPAddress: "45.33.32.156" }), ev({ eventName: "DescribeInstances", userIdentity: other, sourceIPAddress: "198.51.100.1" })])).toEqual([]);
+    expect(
+      run([
+        ev({ eventName: "DescribeInstances", userIdentity: other, sourceIPAddress: "45.33.32.156" }),
+        ev({ eventName: "DescribeInstances", userIdentity: other, sourceIPAddress: "198.51.100.1" }),
+      ]),
+    ).toEqual([]);
   });
 });

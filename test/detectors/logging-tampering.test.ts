@@ -25,16 +25,30 @@ describe("logging-tampering", () => {
   });
 
   test("fires high when event selectors drop management events, medium when narrowed to reads", () => {
-    const off = runEvent(d, ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", eventSelectors: [{ readWriteType: "All", includeManagementEvents: false, dataResources: [] }] } }));
+    const off = runEvent(
+      d,
+      ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", eventSelectors: [{ readWriteType: "All", includeManagementEvents: false, dataResources: [] }] } }),
+    );
     expect(off[0]?.severity).toBe("high");
-    const ro = runEvent(d, ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", eventSelectors: [{ readWriteType: "ReadOnly", includeManagementEvents: true }] } }));
+    const ro = runEvent(
+      d,
+      ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", eventSelectors: [{ readWriteType: "ReadOnly", includeManagementEvents: true }] } }),
+    );
     expect(ro[0]?.severity).toBe("medium");
-    const adv = runEvent(d, ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", advancedEventSelectors: [{ fieldSelectors: [{ field: "eventCategory", equals: ["Data"] }] }] } }));
+    const adv = runEvent(
+      d,
+      ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", advancedEventSelectors: [{ fieldSelectors: [{ field: "eventCategory", equals: ["Data"] }] }] } }),
+    );
     expect(adv[0]?.severity).toBe("high");
   });
 
   test("stays quiet on event selectors that keep all management events", () => {
-    expect(runEvent(d, ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", eventSelectors: [{ readWriteType: "All", includeManagementEvents: true, dataResources: [] }] } }))).toEqual([]);
+    expect(
+      runEvent(
+        d,
+        ev({ eventName: "PutEventSelectors", requestParameters: { trailName: "t", eventSelectors: [{ readWriteType: "All", includeManagementEvents: true, dataResources: [] }] } }),
+      ),
+    ).toEqual([]);
   });
 
   test("fires on UpdateTrail that stops multi-region logging, stays quiet on a harmless update", () => {
@@ -43,14 +57,20 @@ describe("logging-tampering", () => {
   });
 
   test("fires high on a 1-day lifecycle rule on a trail bucket (rule id or bucket name)", () => {
-    const rp = (bucket: string, id: string, days: number) => ({ bucketName: bucket, LifecycleConfiguration: { Rule: { ID: id, Status: "Enabled", Filter: { Prefix: "*" }, Expiration: { Days: days } } } });
+    const rp = (bucket: string, id: string, days: number) => ({
+      bucketName: bucket,
+      LifecycleConfiguration: { Rule: { ID: id, Status: "Enabled", Filter: { Prefix: "*" }, Expiration: { Days: days } } },
+    });
     expect(runEvent(d, ev({ eventName: "PutBucketLifecycle", requestParameters: rp("acme-cloudtrail-logs", "expire", 1) }))[0]?.severity).toBe("high");
     expect(runEvent(d, ev({ eventName: "PutBucketLifecycle", requestParameters: rp("bkt-123", "nuke-cloudtrail-logs", 1) }))[0]?.severity).toBe("high");
     expect(runEvent(d, ev({ eventName: "PutBucketLifecycleConfiguration", requestParameters: rp("tmp-uploads", "x", 1) }))[0]?.severity).toBe("medium");
   });
 
   test("stays quiet on long or disabled lifecycle rules and short ones on ordinary buckets", () => {
-    const rp = (bucket: string, days: number, status = "Enabled") => ({ bucketName: bucket, LifecycleConfiguration: { Rule: { ID: "r", Status: status, Expiration: { Days: days } } } });
+    const rp = (bucket: string, days: number, status = "Enabled") => ({
+      bucketName: bucket,
+      LifecycleConfiguration: { Rule: { ID: "r", Status: status, Expiration: { Days: days } } },
+    });
     expect(runEvent(d, ev({ eventName: "PutBucketLifecycle", requestParameters: rp("acme-cloudtrail", 730) }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "PutBucketLifecycle", requestParameters: rp("acme-cloudtrail", 1, "Disabled") }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "PutBucketLifecycle", requestParameters: rp("build-cache", 7) }))).toEqual([]);
@@ -77,7 +97,16 @@ describe("logging-tampering", () => {
 
   test("stays quiet on GuardDuty enabled, logging turned on, and ordinary log groups", () => {
     expect(runEvent(d, ev({ eventName: "UpdateDetector", eventSource: "guardduty.amazonaws.com", requestParameters: { detectorId: "a", enable: true } }))).toEqual([]);
-    expect(runEvent(d, ev({ eventName: "PutBucketLogging", eventSource: "s3.amazonaws.com", requestParameters: { bucketName: "b", BucketLoggingStatus: { LoggingEnabled: { TargetBucket: "logs" } } } }))).toEqual([]);
+    expect(
+      runEvent(
+        d,
+        ev({
+          eventName: "PutBucketLogging",
+          eventSource: "s3.amazonaws.com",
+          requestParameters: { bucketName: "b", BucketLoggingStatus: { LoggingEnabled: { TargetBucket: "logs" } } },
+        }),
+      ),
+    ).toEqual([]);
     expect(runEvent(d, ev({ eventName: "DeleteLogGroup", eventSource: "logs.amazonaws.com", requestParameters: { logGroupName: "/aws/lambda/my-fn" } }))).toEqual([]);
     expect(runEvent(d, ev({ eventName: "StartLogging", requestParameters: { name: "t" } }))).toEqual([]);
   });

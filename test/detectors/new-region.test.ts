@@ -12,7 +12,10 @@ const launch = (region: string, extra: Record<string, unknown> = {}) =>
 
 function ctx(accountRegions: string[], identityRegions: string[] = ["eu-west-1"]): DetectorContext {
   const e = launch("eu-west-1");
-  return { ...ctxFor(e.principal, { history: { dims: { region: identityRegions } } }), account: { knowsRegion: (r) => accountRegions.includes(r), hasHistory: () => accountRegions.length > 0 } };
+  return {
+    ...ctxFor(e.principal, { history: { dims: { region: identityRegions } } }),
+    account: { knowsRegion: (r) => accountRegions.includes(r), hasHistory: () => accountRegions.length > 0 },
+  };
 }
 
 describe("new-region", () => {

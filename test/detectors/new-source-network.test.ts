@@ -15,7 +15,15 @@ function personFrom(ip: string) {
   const g = generate("console-person");
   const t = GEN_END + 9 * HOUR;
   const win = [
-    make(g, { service: "signin", eventName: "ConsoleLogin", eventType: "AwsConsoleSignIn", time: t, sourceIPAddress: ip, userAgent: UA.browser, responseElements: { ConsoleLogin: "Success" } }),
+    make(g, {
+      service: "signin",
+      eventName: "ConsoleLogin",
+      eventType: "AwsConsoleSignIn",
+      time: t,
+      sourceIPAddress: ip,
+      userAgent: UA.browser,
+      responseElements: { ConsoleLogin: "Success" },
+    }),
     make(g, { service: "ec2", eventName: "DescribeInstances", time: t + 60_000, sourceIPAddress: ip, userAgent: UA.console }),
     make(g, { service: "s3", eventName: "ListBuckets", time: t + 120_000, sourceIPAddress: ip, userAgent: UA.console }),
   ];
@@ -83,7 +91,10 @@ describe("new-source-network", () => {
     for (const kind of ["console-person", "ci-role", "service-role"] as const) {
       for (const s of normalDays(kind, 7)) {
         const out = run(newSourceNetwork, s);
-        expect(out.filter((f) => f.severity !== "info"), kind).toEqual([]);
+        expect(
+          out.filter((f) => f.severity !== "info"),
+          kind,
+        ).toEqual([]);
         if (kind === "console-person") expect(out).toEqual([]);
       }
     }

@@ -45,11 +45,16 @@ describe("Panther rule tests in scope", () => {
       else if (t.expect) c ? c.fn++ : fn++;
       else if (fired) c ? c.fp++ : fp++;
       else c ? c.tn++ : tn++;
-      if (fired !== t.expect) disagreements.push(`${scored ? "" : "(not scored) "}${t.expect ? "missed" : "false alarm"}: ${t.rule_id} / ${t.test_name} [${findings.map((f) => `${f.detector}:${f.severity}${f.failed ? ":failed" : ""}`).join(", ")}]`);
+      if (fired !== t.expect)
+        disagreements.push(
+          `${scored ? "" : "(not scored) "}${t.expect ? "missed" : "false alarm"}: ${t.rule_id} / ${t.test_name} [${findings.map((f) => `${f.detector}:${f.severity}${f.failed ? ":failed" : ""}`).join(", ")}]`,
+        );
     });
     const precision = tp / (tp + fp);
     const recall = tp / (tp + fn);
-    console.info(`Panther in scope: tp=${tp} fp=${fp} fn=${fn} tn=${tn} precision=${precision.toFixed(3)} recall=${recall.toFixed(3)}; not scored: ${JSON.stringify(apart)}\n${disagreements.join("\n")}`);
+    console.info(
+      `Panther in scope: tp=${tp} fp=${fp} fn=${fn} tn=${tn} precision=${precision.toFixed(3)} recall=${recall.toFixed(3)}; not scored: ${JSON.stringify(apart)}\n${disagreements.join("\n")}`,
+    );
     expect(tp + fn).toBeGreaterThan(80);
     expect(precision).toBeGreaterThanOrEqual(0.9);
     expect(recall).toBeGreaterThanOrEqual(0.9);

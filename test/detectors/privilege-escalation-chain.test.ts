@@ -22,7 +22,11 @@ describe("privilege-escalation-chain", () => {
     const out = run([
       ev({ eventName: "AttachRolePolicy", time: T0, requestParameters: { roleName: "ec2-role", policyArn: admin } }),
       ev({ eventName: "AddRoleToInstanceProfile", eventSource: "iam.amazonaws.com", time: T0 + 1000, requestParameters: { instanceProfileName: "prof", roleName: "ec2-role" } }),
-      ev({ eventName: "RunInstances", time: T0 + 2000, requestParameters: { instanceType: "t3.micro", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] }, iamInstanceProfile: { name: "prof" } } }),
+      ev({
+        eventName: "RunInstances",
+        time: T0 + 2000,
+        requestParameters: { instanceType: "t3.micro", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] }, iamInstanceProfile: { name: "prof" } },
+      }),
     ]);
     expect(out.map((f) => f.fingerprint)).toEqual([["passrole", "ec2-role"]]);
   });

@@ -6,7 +6,11 @@ const doc = (o: unknown) => JSON.stringify(o);
 
 describe("privilege-escalation", () => {
   test("fires high when AdministratorAccess is attached to a user, role or group", () => {
-    for (const [name, key] of [["AttachUserPolicy", "userName"], ["AttachRolePolicy", "roleName"], ["AttachGroupPolicy", "groupName"]] as const) {
+    for (const [name, key] of [
+      ["AttachUserPolicy", "userName"],
+      ["AttachRolePolicy", "roleName"],
+      ["AttachGroupPolicy", "groupName"],
+    ] as const) {
       const [f] = runEvent(d, ev({ eventName: name, requestParameters: { [key]: "x", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } }));
       expect(f?.severity, name).toBe("high");
     }
@@ -15,7 +19,9 @@ describe("privilege-escalation", () => {
   test("fires high on an inline *:* policy, whether JSON or URL-encoded", () => {
     const p = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] };
     expect(runEvent(d, ev({ eventName: "PutUserPolicy", requestParameters: { userName: "u", policyName: "p", policyDocument: doc(p) } }))[0]?.severity).toBe("high");
-    expect(runEvent(d, ev({ eventName: "PutRolePolicy", requestParameters: { roleName: "r", policyName: "p", policyDocument: encodeURIComponent(doc(p)) } }))[0]?.severity).toBe("high");
+    expect(runEvent(d, ev({ eventName: "PutRolePolicy", requestParameters: { roleName: "r", policyName: "p", policyDocument: encodeURIComponent(doc(p)) } }))[0]?.severity).toBe(
+      "high",
+    );
   });
 
   test("fires critical on a trust policy open to everyone, high on an external account or open GitHub OIDC", () => {
@@ -25,7 +31,16 @@ describe("privilege-escalation", () => {
     const [f] = runEvent(d, ev({ eventName: "CreateRole", requestParameters: { roleName: "r", assumeRolePolicyDocument: doc(ext) } }));
     expect(f?.severity).toBe("high");
     expect(f?.why).toContain("193672423079");
-    const gh = { Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } } }] };
+    const gh = {
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: { StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } },
+        },
+      ],
+    };
     expect(runEvent(d, ev({ eventName: "CreateRole", requestParameters: { roleName: "gh", assumeRolePolicyDocument: doc(gh) } }))[0]?.severity).toBe("high");
   });
 
@@ -33,13 +48,19 @@ describe("privilege-escalation", () => {
     const tf = "APN/1.0 HashiCorp/1.0 Terraform/1.5.7";
     const ext = { Statement: [{ Effect: "Allow", Principal: { AWS: "222222222222" }, Action: "sts:AssumeRole" }] };
     expect(runEvent(d, ev({ eventName: "CreateRole", userAgent: tf, requestParameters: { roleName: "r", assumeRolePolicyDocument: doc(ext) } }))[0]?.severity).toBe("high");
-    expect(runEvent(d, ev({ eventName: "AttachRolePolicy", userAgent: tf, requestParameters: { roleName: "r", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } }))[0]?.severity).toBe("medium");
+    expect(
+      runEvent(d, ev({ eventName: "AttachRolePolicy", userAgent: tf, requestParameters: { roleName: "r", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } }))[0]
+        ?.severity,
+    ).toBe("medium");
   });
 
   test("fires on admin group membership and default policy version swaps", () => {
     expect(runEvent(d, ev({ eventName: "AddUserToGroup", requestParameters: { groupName: "Administrators", userName: "eve" } }))[0]?.severity).toBe("high");
     const adminDoc = doc({ Statement: [{ Effect: "Allow", Action: "iam:*", Resource: "*" }] });
-    expect(runEvent(d, ev({ eventName: "CreatePolicyVersion", requestParameters: { policyArn: "arn:aws:iam::111111111111:policy/p", setAsDefault: true, policyDocument: adminDoc } }))[0]?.severity).toBe("high");
+    expect(
+      runEvent(d, ev({ eventName: "CreatePolicyVersion", requestParameters: { policyArn: "arn:aws:iam::111111111111:policy/p", setAsDefault: true, policyDocument: adminDoc } }))[0]
+        ?.severity,
+    ).toBe("high");
   });
 
   test("stays quiet on ordinary grants, ordinary trust and ordinary groups at cold start", () => {

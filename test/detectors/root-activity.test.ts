@@ -4,7 +4,16 @@ import { ev, iamUser, rootUser, runEvent } from "../helpers/events.js";
 
 describe("root-activity", () => {
   test("fires critical on a root console sign-in without MFA", () => {
-    const [f] = runEvent(d, ev({ eventName: "ConsoleLogin", eventType: "AwsConsoleSignIn", userIdentity: rootUser(), responseElements: { ConsoleLogin: "Success" }, additionalEventData: { MFAUsed: "No" } }));
+    const [f] = runEvent(
+      d,
+      ev({
+        eventName: "ConsoleLogin",
+        eventType: "AwsConsoleSignIn",
+        userIdentity: rootUser(),
+        responseElements: { ConsoleLogin: "Success" },
+        additionalEventData: { MFAUsed: "No" },
+      }),
+    );
     expect(f?.severity).toBe("critical");
     expect(f?.fingerprint).toEqual(["sign-in"]);
   });

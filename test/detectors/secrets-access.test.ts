@@ -30,6 +30,11 @@ describe("secrets-access", () => {
     expect(runEvent(d, e, ctxFor(e.principal, { history: { apis: ["secretsmanager:GetSecretValue"] } }))).toEqual([]);
     expect(runEvent(d, e)).toEqual([]);
     expect(runEvent(d, ev({ eventName: "GetParameters", requestParameters: { names: ["a", "b", "c", "d", "e", "f"] } }))).toEqual([]);
-    expect(runEvent(d, ev({ eventName: "GetParameters", userAgent: "APN/1.0 HashiCorp/1.0 Terraform/1.5.7", requestParameters: { names: ["a", "b", "c", "d", "e", "f"], withDecryption: true } }))).toEqual([]);
+    expect(
+      runEvent(
+        d,
+        ev({ eventName: "GetParameters", userAgent: "APN/1.0 HashiCorp/1.0 Terraform/1.5.7", requestParameters: { names: ["a", "b", "c", "d", "e", "f"], withDecryption: true } }),
+      ),
+    ).toEqual([]);
   });
 });

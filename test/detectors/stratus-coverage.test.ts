@@ -108,7 +108,28 @@ describe("Stratus Red Team coverage on the shared invictus-aws sample", () => {
     for (const r of records) scanner.record(r, "invictus");
     const label = labels(records);
     const terraformOnly = new Set(records.filter((r) => /HashiCorp|Terraform\//.test(String(r.userAgent ?? ""))).map((r) => String(r.eventID)));
-    const catalogue = new Set(["logging-tampering", "root-activity", "console-login-without-mfa", "console-login-failures", "credential-for-other-user", "privilege-escalation", "privilege-escalation-chain", "persistence-backdoor", "new-role-assumption", "secrets-access", "discovery-user-data", "resource-exposure", "execution-and-lateral-movement", "instance-credential-abuse", "s3-ransomware", "data-destruction", "bedrock-abuse", "email-abuse-recon", "suspicious-user-agent", "bulk-sensitive-actions"]);
+    const catalogue = new Set([
+      "logging-tampering",
+      "root-activity",
+      "console-login-without-mfa",
+      "console-login-failures",
+      "credential-for-other-user",
+      "privilege-escalation",
+      "privilege-escalation-chain",
+      "persistence-backdoor",
+      "new-role-assumption",
+      "secrets-access",
+      "discovery-user-data",
+      "resource-exposure",
+      "execution-and-lateral-movement",
+      "instance-credential-abuse",
+      "s3-ransomware",
+      "data-destruction",
+      "bedrock-abuse",
+      "email-abuse-recon",
+      "suspicious-user-agent",
+      "bulk-sensitive-actions",
+    ]);
     const onOrdinary = scanner
       .finish()
       .report.findings.filter((f) => catalogue.has(f.detector) && SEVERITY_RANK[f.severity] > SEVERITY_RANK.low)

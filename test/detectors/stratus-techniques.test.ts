@@ -27,7 +27,18 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
     "secrets-access",
     [{ eventName: "BatchGetSecretValue", userIdentity: attacker, requestParameters: { filters: [{ key: "tag-key", values: ["StratusRedTeam"] }] } }],
   ],
-  ["aws.defense-evasion.dns-delete-logs", "logging-tampering", [{ eventName: "DeleteResolverQueryLogConfig", eventSource: "route53resolver.amazonaws.com", userIdentity: attacker, requestParameters: { resolverQueryLogConfigId: "rqlc-5aa596fe3bd84ec6" } }]],
+  [
+    "aws.defense-evasion.dns-delete-logs",
+    "logging-tampering",
+    [
+      {
+        eventName: "DeleteResolverQueryLogConfig",
+        eventSource: "route53resolver.amazonaws.com",
+        userIdentity: attacker,
+        requestParameters: { resolverQueryLogConfigId: "rqlc-5aa596fe3bd84ec6" },
+      },
+    ],
+  ],
   [
     "aws.execution.ec2-user-data",
     "execution-and-lateral-movement",
@@ -40,7 +51,13 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
   [
     "aws.execution.ssm-send-command",
     "execution-and-lateral-movement",
-    [{ eventName: "SendCommand", userIdentity: attacker, requestParameters: { documentName: "AWS-RunShellScript", instanceIds: ["i-01", "i-02", "i-03"], parameters: "HIDDEN_DUE_TO_SECURITY_REASONS", interactive: false } }],
+    [
+      {
+        eventName: "SendCommand",
+        userIdentity: attacker,
+        requestParameters: { documentName: "AWS-RunShellScript", instanceIds: ["i-01", "i-02", "i-03"], parameters: "HIDDEN_DUE_TO_SECURITY_REASONS", interactive: false },
+      },
+    ],
   ],
   [
     "aws.execution.ssm-start-session",
@@ -52,8 +69,18 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
     "execution-and-lateral-movement",
     [
       { eventName: "StopNotebookInstance", eventSource: "sagemaker.amazonaws.com", userIdentity: attacker, requestParameters: { notebookInstanceName: "nb" } },
-      { eventName: "CreateNotebookInstanceLifecycleConfig", eventSource: "sagemaker.amazonaws.com", userIdentity: attacker, requestParameters: { notebookInstanceLifecycleConfigName: "malicious-lc", onStart: [{ content: "HIDDEN" }] } },
-      { eventName: "UpdateNotebookInstance", eventSource: "sagemaker.amazonaws.com", userIdentity: attacker, requestParameters: { notebookInstanceName: "nb", lifecycleConfigName: "malicious-lc" } },
+      {
+        eventName: "CreateNotebookInstanceLifecycleConfig",
+        eventSource: "sagemaker.amazonaws.com",
+        userIdentity: attacker,
+        requestParameters: { notebookInstanceLifecycleConfigName: "malicious-lc", onStart: [{ content: "HIDDEN" }] },
+      },
+      {
+        eventName: "UpdateNotebookInstance",
+        eventSource: "sagemaker.amazonaws.com",
+        userIdentity: attacker,
+        requestParameters: { notebookInstanceName: "nb", lifecycleConfigName: "malicious-lc" },
+      },
     ],
   ],
   [
@@ -80,38 +107,94 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
   [
     "aws.impact.s3-ransomware-client-side-encryption",
     "bulk-sensitive-actions",
-    Array.from({ length: 12 }, (_, i) => ({ eventName: "CopyObject", userIdentity: attacker, requestParameters: { bucketName: "victim", key: `data/${i}.csv`, "x-amz-copy-source": `victim/data/${i}.csv`, "x-amz-server-side-encryption-customer-algorithm": "AES256" } })),
+    Array.from({ length: 12 }, (_, i) => ({
+      eventName: "CopyObject",
+      userIdentity: attacker,
+      requestParameters: { bucketName: "victim", key: `data/${i}.csv`, "x-amz-copy-source": `victim/data/${i}.csv`, "x-amz-server-side-encryption-customer-algorithm": "AES256" },
+    })),
   ],
   [
     "aws.impact: Bedrock model invocation (LLM hijacking)",
     "bulk-sensitive-actions",
-    ["anthropic.claude-3-sonnet", "anthropic.claude-v2", "meta.llama3-70b-instruct", "amazon.titan-text-express-v1"].map((m) => ({ eventName: "InvokeModel", eventSource: "bedrock.amazonaws.com", userIdentity: attacker, requestParameters: { modelId: m } })),
+    ["anthropic.claude-3-sonnet", "anthropic.claude-v2", "meta.llama3-70b-instruct", "amazon.titan-text-express-v1"].map((m) => ({
+      eventName: "InvokeModel",
+      eventSource: "bedrock.amazonaws.com",
+      userIdentity: attacker,
+      requestParameters: { modelId: m },
+    })),
   ],
-  ["aws.impact: Bedrock invocation logging set-up", "bedrock-abuse", [{ eventName: "PutModelInvocationLoggingConfiguration", eventSource: "bedrock.amazonaws.com", userIdentity: attacker, requestParameters: { loggingConfig: { s3Config: { bucketName: "x" } } } }]],
+  [
+    "aws.impact: Bedrock invocation logging set-up",
+    "bedrock-abuse",
+    [
+      {
+        eventName: "PutModelInvocationLoggingConfiguration",
+        eventSource: "bedrock.amazonaws.com",
+        userIdentity: attacker,
+        requestParameters: { loggingConfig: { s3Config: { bucketName: "x" } } },
+      },
+    ],
+  ],
   ["aws.impact: AMI deregistration", "data-destruction", [{ eventName: "DeregisterImage", userIdentity: attacker, requestParameters: { imageId: "ami-0123456789abcdef0" } }]],
-  ["aws.lateral-movement.ec2-instance-connect", "execution-and-lateral-movement", [{ eventName: "SendSSHPublicKey", eventSource: "ec2-instance-connect.amazonaws.com", userIdentity: attacker, requestParameters: { instanceId: "i-0a1", instanceOSUser: "ec2-user", sSHPublicKey: "ssh-ed25519 AAAA" } }]],
+  [
+    "aws.lateral-movement.ec2-instance-connect",
+    "execution-and-lateral-movement",
+    [
+      {
+        eventName: "SendSSHPublicKey",
+        eventSource: "ec2-instance-connect.amazonaws.com",
+        userIdentity: attacker,
+        requestParameters: { instanceId: "i-0a1", instanceOSUser: "ec2-user", sSHPublicKey: "ssh-ed25519 AAAA" },
+      },
+    ],
+  ],
   [
     "aws.lateral-movement.ec2-serial-console-send-ssh-public-key",
     "execution-and-lateral-movement",
     [
       { eventName: "EnableSerialConsoleAccess", userIdentity: attacker },
-      { eventName: "SendSerialConsoleSSHPublicKey", eventSource: "ec2-instance-connect.amazonaws.com", userIdentity: attacker, requestParameters: { instanceId: "i-0a1", serialPort: 0 } },
+      {
+        eventName: "SendSerialConsoleSSHPublicKey",
+        eventSource: "ec2-instance-connect.amazonaws.com",
+        userIdentity: attacker,
+        requestParameters: { instanceId: "i-0a1", serialPort: 0 },
+      },
     ],
   ],
   [
     "aws.persistence.iam-create-backdoor-role",
     "privilege-escalation",
     [
-      { eventName: "CreateRole", userIdentity: attacker, requestParameters: { roleName: "malicious-iam-role", assumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::193672423079:root" }, Action: "sts:AssumeRole" }] }) } },
+      {
+        eventName: "CreateRole",
+        userIdentity: attacker,
+        requestParameters: {
+          roleName: "malicious-iam-role",
+          assumeRolePolicyDocument: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { AWS: "arn:aws:iam::193672423079:root" }, Action: "sts:AssumeRole" }],
+          }),
+        },
+      },
       { eventName: "AttachRolePolicy", userIdentity: attacker, requestParameters: { roleName: "malicious-iam-role", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess" } },
     ],
   ],
   [
     "aws.persistence.lambda-layer-extension",
     "execution-and-lateral-movement",
-    [{ eventName: "UpdateFunctionConfiguration20150331v2", userIdentity: attacker, requestParameters: { functionName: "app", layers: ["arn:aws:lambda:us-east-1:701396796022:layer:stratus-layer:1"] } }],
+    [
+      {
+        eventName: "UpdateFunctionConfiguration20150331v2",
+        userIdentity: attacker,
+        requestParameters: { functionName: "app", layers: ["arn:aws:lambda:us-east-1:701396796022:layer:stratus-layer:1"] },
+      },
+    ],
   ],
-  ["aws.persistence.sts-federation-token", "new-role-assumption", [{ eventName: "GetFederationToken", userIdentity: attacker, requestParameters: { name: "stratus_red_team", policy: adminDoc } }]],
+  [
+    "aws.persistence.sts-federation-token",
+    "new-role-assumption",
+    [{ eventName: "GetFederationToken", userIdentity: attacker, requestParameters: { name: "stratus_red_team", policy: adminDoc } }],
+  ],
   [
     "aws.privilege-escalation.iam-update-user-login-profile",
     "credential-for-other-user",
@@ -120,7 +203,11 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
   [
     "aws.discovery.ses-enumerate",
     "email-abuse-recon",
-    ["GetAccountSendingEnabled", "GetSendQuota", "ListIdentities", "GetIdentityVerificationAttributes"].map((n) => ({ eventName: n, eventSource: "ses.amazonaws.com", userIdentity: attacker })),
+    ["GetAccountSendingEnabled", "GetSendQuota", "ListIdentities", "GetIdentityVerificationAttributes"].map((n) => ({
+      eventName: n,
+      eventSource: "ses.amazonaws.com",
+      userIdentity: attacker,
+    })),
   ],
   [
     "aws.discovery.ec2-enumerate-from-instance (a run that reaches the instance)",
@@ -137,7 +224,12 @@ const TECHNIQUES: Array<[technique: string, detector: string, records: RecordInp
         ["DescribeTrails", "cloudtrail"],
         ["ListDetectors", "guardduty"],
       ] as const
-    ).map(([n, svc]) => ({ eventName: n, eventSource: `${svc}.amazonaws.com`, userIdentity: assumedRole("app-instance-role", "i-05c30218156bcc246"), sourceIPAddress: "52.45.102.28" })),
+    ).map(([n, svc]) => ({
+      eventName: n,
+      eventSource: `${svc}.amazonaws.com`,
+      userIdentity: assumedRole("app-instance-role", "i-05c30218156bcc246"),
+      sourceIPAddress: "52.45.102.28",
+    })),
   ],
 ];
 
@@ -153,7 +245,11 @@ describe("Stratus Red Team techniques absent from the shared sample (generated e
     const findings = scan([
       { eventName: "AssumeRole", userIdentity: attacker, requestParameters: { roleArn: "arn:aws:iam::111111111111:role/Deploy", roleSessionName: "x" } },
       { eventName: "StartSession", userIdentity: attacker, requestParameters: { target: "i-0aaa1111bbbb2222c" } },
-      { eventName: "RunInstances", userIdentity: attacker, requestParameters: { instanceType: "t3.micro", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] } } },
+      {
+        eventName: "RunInstances",
+        userIdentity: attacker,
+        requestParameters: { instanceType: "t3.micro", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] } },
+      },
     ]);
     expect(findings.filter((f) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium).map((f) => `${f.detector}: ${f.why}`)).toEqual([]);
   });

@@ -4,7 +4,8 @@ import { suspiciousUserAgent as d } from "../../src/detectors/suspicious-user-ag
 import type { TrailEvent } from "../../src/events/types.js";
 import { ctxFor, ev, T0, windowOf } from "../helpers/events.js";
 
-const calls = (ua: string, n = 1, extra: Record<string, unknown> = {}) => Array.from({ length: n }, (_, i) => ev({ eventName: "ListUsers", eventSource: "iam.amazonaws.com", userAgent: ua, time: T0 + i, ...extra }));
+const calls = (ua: string, n = 1, extra: Record<string, unknown> = {}) =>
+  Array.from({ length: n }, (_, i) => ev({ eventName: "ListUsers", eventSource: "iam.amazonaws.com", userAgent: ua, time: T0 + i, ...extra }));
 const run = (evs: TrailEvent[], history?: Parameters<typeof ctxFor>[1]) => d.detect(windowOf(evs, DETECTORS), ctxFor(evs[0]!.principal, history));
 
 describe("suspicious-user-agent", () => {

@@ -83,7 +83,9 @@ describe("an alert run", () => {
     expect(lat).toMatchObject({ alerts: 1 });
     expect(lat!.medianMs).toBeGreaterThanOrEqual(60_000);
     expect(lat!.medianMs).toBeLessThan(5 * 60_000);
-    expect(JSON.stringify(statusMessage({ stats: store.stats(clock.now()), scans: [], learning: [], alertLatency: lat! }).blocks)).toMatch(/Alert latency \(event -> post\)\*\\nmedian 1 min/);
+    expect(JSON.stringify(statusMessage({ stats: store.stats(clock.now()), scans: [], learning: [], alertLatency: lat! }).blocks)).toMatch(
+      /Alert latency \(event -> post\)\*\\nmedian 1 min/,
+    );
 
     // Nothing new: the next run says nothing.
     clock.advance(5 * 60_000);
@@ -123,7 +125,9 @@ describe("an alert run", () => {
     expect(((await h.scheduler.task("C0SEC").execute()) as DigestRunResult).status).toBe("posted");
     await h.scheduler.stop();
     for (const channel of ["C0ALERT", "C0SEC"]) {
-      const blocks = slack.posted.filter((p) => p.channel === channel).flatMap((p) => p.blocks as Array<{ type: string; block_id?: string; elements?: Array<{ action_id?: string; value?: string }> }>);
+      const blocks = slack.posted
+        .filter((p) => p.channel === channel)
+        .flatMap((p) => p.blocks as Array<{ type: string; block_id?: string; elements?: Array<{ action_id?: string; value?: string }> }>);
       const actions = blocks.filter((b) => b.type === "actions" && b.block_id?.startsWith("fnd:"));
       expect(actions.length).toBeGreaterThanOrEqual(2);
       const users = new Set<string>();

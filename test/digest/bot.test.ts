@@ -79,7 +79,9 @@ describe("digest messages in the bot", () => {
     // The digest's own blocks stay; the second finding keeps its Acknowledge button.
     expect(blocks).toContain('"block_id":"dg:l:0"');
     expect(blocks).toContain('"block_id":"dg:sum"');
-    expect((upd.args.blocks as Array<{ block_id?: string; elements?: Array<{ action_id?: string }> }>).find((b) => b.block_id === "fnd:1:a")?.elements?.[0]?.action_id).toBe("finding_ack");
+    expect((upd.args.blocks as Array<{ block_id?: string; elements?: Array<{ action_id?: string }> }>).find((b) => b.block_id === "fnd:1:a")?.elements?.[0]?.action_id).toBe(
+      "finding_ack",
+    );
     expect(bot.store.getFinding("f0001")?.status).toBe("acknowledged");
 
     const body = homeOpened("Ev02");
@@ -153,7 +155,10 @@ describe("digest messages in the bot", () => {
     const click2 = buttonClick(bot.fake, { actionId: "finding_ack", value: "f0002", blockId: ackOf(a2.blocks, "f0002").blockId, message: a2, channel: "C0ALERT" });
     expect((await bot.interaction(click2)).status).toBe(200);
     await bot.fake.waitFor((calls) => calls.filter((c) => c.method === "chat.update").length >= before2 + 2, 5000, "both messages updated");
-    for (const [channel, ts] of [["C0SEC", digestTs], ["C0ALERT", alertTs]] as const) {
+    for (const [channel, ts] of [
+      ["C0SEC", digestTs],
+      ["C0ALERT", alertTs],
+    ] as const) {
       expect(acknowledgedIn(current(channel, ts).blocks, "f0001")).toBe(true);
       expect(acknowledgedIn(current(channel, ts).blocks, "f0002")).toBe(true);
     }

@@ -26,12 +26,19 @@ describe("digest configuration", () => {
       ...BASE,
       TRAILHOUND_TZ: "Europe/Paris",
       TRAILHOUND_DIGEST_QUIET: "silent",
-      TRAILHOUND_DIGESTS:
-        "C0SEC=0 8 * * *@America/New_York; C0PROD = 30 7 * * 1-5 account=111122223333 region=eu-west-1 quiet=line top=3\n G0OPS=@daily@Asia/Kolkata name=ops",
+      TRAILHOUND_DIGESTS: "C0SEC=0 8 * * *@America/New_York; C0PROD = 30 7 * * 1-5 account=111122223333 region=eu-west-1 quiet=line top=3\n G0OPS=@daily@Asia/Kolkata name=ops",
     });
     expect(c.digests).toEqual([
       { name: "C0SEC", channel: "C0SEC", cron: "0 8 * * *", tz: "America/New_York", filters: {}, quiet: "silent", top: 5 },
-      { name: "C0PROD/111122223333/eu-west-1", channel: "C0PROD", cron: "30 7 * * 1-5", tz: "Europe/Paris", filters: { account: "111122223333", region: "eu-west-1" }, quiet: "line", top: 3 },
+      {
+        name: "C0PROD/111122223333/eu-west-1",
+        channel: "C0PROD",
+        cron: "30 7 * * 1-5",
+        tz: "Europe/Paris",
+        filters: { account: "111122223333", region: "eu-west-1" },
+        quiet: "line",
+        top: 3,
+      },
       { name: "ops", channel: "G0OPS", cron: "@daily", tz: "Asia/Kolkata", filters: {}, quiet: "silent", top: 5 },
     ]);
   });

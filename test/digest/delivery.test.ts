@@ -18,10 +18,13 @@ const D1 = Date.parse("2024-05-01T08:00:00Z");
 
 function scriptedScan(store: TrailStore, clock: FakeClock, findings: Finding[]): DigestScan {
   return async (req) => {
-    const report = makeReport(findings.map((f) => structuredClone(f)), {
-      generatedAt: new Date(clock.now()).toISOString(),
-      window: { start: new Date(req.start).toISOString(), end: new Date(req.end).toISOString() },
-    });
+    const report = makeReport(
+      findings.map((f) => structuredClone(f)),
+      {
+        generatedAt: new Date(clock.now()).toISOString(),
+        window: { start: new Date(req.start).toISOString(), end: new Date(req.end).toISOString() },
+      },
+    );
     await scanStoreFrom(store).saveScan(report, [], { by: req.by, target: req.target });
     return report;
   };
@@ -274,5 +277,3 @@ describe("digest delivery", () => {
     expect(store.pendingDigests()).toHaveLength(1);
   });
 });
-
-

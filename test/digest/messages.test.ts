@@ -24,7 +24,11 @@ function plan(over: Partial<DigestPlan> = {}): DigestPlan {
 }
 
 const item = (i: number, over: Partial<DigestItem> = {}): DigestItem => ({
-  finding: makeFinding(i, { severity: (["critical", "high", "medium", "low", "info"] as const)[i % 5]! /* i % 5 indexes the five */, title: `${EVIL} ${i}`, identity: { key: `user:1:${EVIL}`, type: "IAMUser", userName: EVIL } }),
+  finding: makeFinding(i, {
+    severity: (["critical", "high", "medium", "low", "info"] as const)[i % 5]! /* i % 5 indexes the five */,
+    title: `${EVIL} ${i}`,
+    identity: { key: `user:1:${EVIL}`, type: "IAMUser", userName: EVIL },
+  }),
   change: "new",
   state: { status: "open" },
   ...over,
@@ -44,7 +48,14 @@ describe("digest messages", () => {
   it("stay within Slack's limits with hundreds of findings, many expiries and hostile text; the thread is capped and says so", () => {
     const items = Array.from({ length: 300 }, (_, i) => item(i + 1, i % 3 === 1 ? { change: "worse", was: "low" } : i % 3 === 2 ? { change: "reopened" } : {}));
     const parts = digestMessages(
-      plan({ items, expiries: Array.from({ length: 20 }, (_, i) => ({ suppression: suppression(i), released: i })), suppressed: 3, stillOpen: 4, acknowledged: 2, partialReasons: [EVIL] }),
+      plan({
+        items,
+        expiries: Array.from({ length: 20 }, (_, i) => ({ suppression: suppression(i), released: i })),
+        suppressed: 3,
+        stillOpen: 4,
+        acknowledged: 2,
+        partialReasons: [EVIL],
+      }),
       { maxInThread: 60 },
     );
     expect(parts[0]!.thread).toBe(false);
@@ -79,7 +90,9 @@ describe("digest messages", () => {
     const [line, ...rest] = digestMessages(plan({ suppressed: 3, stillOpen: 1 }));
     expect(rest).toEqual([]);
     expect(line!.blocks).toEqual([]);
-    expect(line!.text).toMatch(/^:white_check_mark: trailhound digest: nothing new or worse in CloudTrail from <!date\^1714550400\^.*→ <!date\^1714636800\^.* · 1,234 events · 3 suppressed · 1 still open, reported before$/);
+    expect(line!.text).toMatch(
+      /^:white_check_mark: trailhound digest: nothing new or worse in CloudTrail from <!date\^1714550400\^.*→ <!date\^1714636800\^.* · 1,234 events · 3 suppressed · 1 still open, reported before$/,
+    );
     expect(digestMessages(plan({ schedule: { ...plan().schedule, quiet: "silent" } }))).toEqual([]);
     // An expiry alone is worth a message even on a silent digest.
     const exp = digestMessages(plan({ schedule: { ...plan().schedule, quiet: "silent" }, expiries: [{ suppression: suppression(1), released: 2 }] }));
@@ -135,10 +148,7 @@ describe("planning a digest", () => {
       changedSince: at("2024-05-01T08:00:00Z"),
       getFinding: (id) => db.get(id),
       findings: [...db.values()],
-      digests: [
-        digest("C0SEC", "2024-05-01T08:00:00Z", { [A.id]: "medium", [B.id]: "medium", [C.id]: "low" }),
-        digest("C0OTHER", "2024-05-01T08:00:00Z", { [D.id]: "low" }),
-      ],
+      digests: [digest("C0SEC", "2024-05-01T08:00:00Z", { [A.id]: "medium", [B.id]: "medium", [C.id]: "low" }), digest("C0OTHER", "2024-05-01T08:00:00Z", { [D.id]: "low" })],
       expired: [],
       activeSuppression: () => undefined,
     });

@@ -76,14 +76,21 @@ describe("a digest run", () => {
     expect(clock.sleeps).toEqual([1100]);
 
     const d = store.getDigest(r.digestId!)!;
-    expect(d).toMatchObject({ state: "sent", channel: "C0SEC", posted: [head.ts, thread.ts], window: { start: new Date(D1 - DAY).toISOString(), end: new Date(D1).toISOString() } });
+    expect(d).toMatchObject({
+      state: "sent",
+      channel: "C0SEC",
+      posted: [head.ts, thread.ts],
+      window: { start: new Date(D1 - DAY).toISOString(), end: new Date(D1).toISOString() },
+    });
     expect(d.parts).toBeUndefined();
     expect(Object.keys(d.severities!).sort()).toEqual([...findingIdsIn(head), ...findingIdsIn(thread)].sort());
     expect(store.getDigestRun("C0SEC")).toBe(new Date(D1).toISOString());
-    expect(store.auditLog(5).filter((a) => a.action === "digest").map((a) => a.detail)).toEqual([
-      expect.stringMatching(/^sent to C0SEC: 2 message/),
-      expect.stringMatching(/^written for C0SEC \(manual\): 2 message/),
-    ]);
+    expect(
+      store
+        .auditLog(5)
+        .filter((a) => a.action === "digest")
+        .map((a) => a.detail),
+    ).toEqual([expect.stringMatching(/^sent to C0SEC: 2 message/), expect.stringMatching(/^written for C0SEC \(manual\): 2 message/)]);
     // Baselines and findings were persisted by the scan.
     expect(store.getBaselines().size).toBeGreaterThan(0);
     await scheduler.stop();
@@ -145,7 +152,10 @@ describe("a digest run", () => {
       slack,
       aws,
       clock,
-      schedules: [schedule({ name: "a", channel: "C0A", filters: { account: "111111111111" } }), schedule({ name: "b", channel: "C0B", cron: "0 9 * * *", filters: { account: other } })],
+      schedules: [
+        schedule({ name: "a", channel: "C0A", filters: { account: "111111111111" } }),
+        schedule({ name: "b", channel: "C0B", cron: "0 9 * * *", filters: { account: other } }),
+      ],
     });
     await scheduler.start();
     const a = (await scheduler.task("a").execute()) as DigestRunResult;
@@ -165,10 +175,13 @@ describe("a digest run", () => {
 function scriptedScan(store: TrailStore, clock: FakeClock): { scan: DigestScan; next: Finding[][] } {
   const next: Finding[][] = [];
   const scan: DigestScan = async (req) => {
-    const report = makeReport((next.shift() ?? []).map((f) => structuredClone(f)), {
-      generatedAt: new Date(clock.now()).toISOString(),
-      window: { start: new Date(req.start).toISOString(), end: new Date(req.end).toISOString() },
-    });
+    const report = makeReport(
+      (next.shift() ?? []).map((f) => structuredClone(f)),
+      {
+        generatedAt: new Date(clock.now()).toISOString(),
+        window: { start: new Date(req.start).toISOString(), end: new Date(req.end).toISOString() },
+      },
+    );
     await scanStoreFrom(store).saveScan(report, [], { by: req.by, target: req.target });
     return report;
   };
@@ -265,7 +278,11 @@ describe("catch-up after downtime", () => {
     expect(slack.posted).toHaveLength(2);
     const catchUp = slack.posted[1]!;
     expect(texts(catchUp)).toContain("catch-up");
-    expect(findingIdsIn(catchUp).map((id) => store.getFinding(id)?.finding.identity.userName).sort()).toEqual(["eve", "mallory"]);
+    expect(
+      findingIdsIn(catchUp)
+        .map((id) => store.getFinding(id)?.finding.identity.userName)
+        .sort(),
+    ).toEqual(["eve", "mallory"]);
     expect(store.getDigestRun("C0SEC")).toBe(new Date(clock.t).toISOString());
     // Today's 08:00 tick, had it queued behind the catch-up, finds its slot covered.
     const tick = await second.scheduler.run("C0SEC", "scheduled", Date.parse("2024-05-03T08:00:00Z"));
@@ -283,7 +300,13 @@ describe("catch-up after downtime", () => {
 
   it("the next run honours the digest's time zone (the Home tab's 'next digest')", async () => {
     const clock = new FakeClock(Date.parse("2024-05-01T07:00:00Z"));
-    const { scheduler } = makeScheduler({ store: TrailStore.memory(), slack, aws: new FakeAws(), clock, schedules: [schedule({ tz: "Europe/Paris" }), schedule({ name: "ny", channel: "C0NY", tz: "America/New_York" })] });
+    const { scheduler } = makeScheduler({
+      store: TrailStore.memory(),
+      slack,
+      aws: new FakeAws(),
+      clock,
+      schedules: [schedule({ tz: "Europe/Paris" }), schedule({ name: "ny", channel: "C0NY", tz: "America/New_York" })],
+    });
     expect(scheduler.nextRun()).toBeNull();
     await scheduler.start();
     // 08:00 in Paris (UTC+2) already passed at 07:00 UTC; 08:00 in New York is 12:00 UTC.

@@ -90,7 +90,9 @@ it("serve: with responders, the digest's first post already carries Contain… o
   );
   try {
     const post = await fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === "C0SEC"), 20_000, "the catch-up digest");
-    const contain = (post.args.blocks as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>).flatMap((b) => b.elements ?? []).filter((e) => e.action_id === "finding_contain");
+    const contain = (post.args.blocks as Array<{ elements?: Array<{ action_id?: string; value?: string }> }>)
+      .flatMap((b) => b.elements ?? [])
+      .filter((e) => e.action_id === "finding_contain");
     expect(contain).toHaveLength(1);
     expect(bot.bot.store.getFinding(contain[0]!.value!)?.finding.identity.userName).toBe("mallory");
   } finally {

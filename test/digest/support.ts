@@ -93,7 +93,8 @@ export class DigestSlackServer {
     const args = Object.fromEntries(new URLSearchParams(Buffer.concat(chunks).toString()));
     this.calls.push({ method, args });
     const scripted = this.scripts.get(method)?.shift();
-    if (scripted && "status" in scripted && scripted.status !== 200) return { status: scripted.status, ...(scripted.headers ? { headers: scripted.headers } : {}), body: scripted.body ?? { ok: false } };
+    if (scripted && "status" in scripted && scripted.status !== 200)
+      return { status: scripted.status, ...(scripted.headers ? { headers: scripted.headers } : {}), body: scripted.body ?? { ok: false } };
     if (scripted && "error" in scripted && scripted.error !== "post-then-500") return { status: 200, body: { ok: false, error: scripted.error } };
     switch (method) {
       case "chat.postMessage": {

@@ -144,7 +144,11 @@ describe("TRAILHOUND_CHANNELS", () => {
     t.scans.report = makeReport([makeFinding(1)]);
     const r = await t.command("scan user alice0", { responseId: "elsewhere" });
     expect(ackText(r.body)).toContain("Working on it");
-    const result = await t.fake.waitFor((c) => c.find((x) => x.method === "respond" && x.args.id === "elsewhere" && JSON.stringify(x.json?.blocks ?? []).includes("CreateAccessKey")), 5000, "the private result");
+    const result = await t.fake.waitFor(
+      (c) => c.find((x) => x.method === "respond" && x.args.id === "elsewhere" && JSON.stringify(x.json?.blocks ?? []).includes("CreateAccessKey")),
+      5000,
+      "the private result",
+    );
     expect(result.json?.response_type).toBe("ephemeral");
     expect(t.fake.of("chat.postMessage")).toHaveLength(0);
     await t.interaction(buttonClick(t.fake, { actionId: "finding_details", value: "f0001", blockId: "fnd:0:a", channel: CHANNEL, message: { ts: "1.1", text: "x", blocks: [] } }));
@@ -171,7 +175,11 @@ describe("per-person scan limit", () => {
     expect(ackText((await t.command("scan user d", { user: ADMIN })).body)).toContain("Working on it");
     expect(refusals(t, USER)).toContain("scan:user c");
     t.scans.gate.resolve();
-    await t.fake.waitFor((c) => (c.filter((x) => x.method === "chat.update" && JSON.stringify(x.args.blocks ?? []).includes('"sum:h"')).length >= 3 ? true : undefined), 10000, "three results");
+    await t.fake.waitFor(
+      (c) => (c.filter((x) => x.method === "chat.update" && JSON.stringify(x.args.blocks ?? []).includes('"sum:h"')).length >= 3 ? true : undefined),
+      10000,
+      "three results",
+    );
     expect(t.scans.requests.map((r) => r.target.value).sort()).toEqual(["a", "b", "d"]);
     // Finished scans free the slots.
     expect(ackText((await t.command("scan user e")).body)).toContain("Working on it");

@@ -100,19 +100,29 @@ describe("slash command /cloudtrail scan", () => {
     await t.command("scan account");
     const result = await resultMessage(t);
     expect(JSON.stringify(result.blocks)).toContain("115 more findings continue in the thread");
-    const thread = await t.fake.waitFor((c) => {
-      const posts = c.filter((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts);
-      const head = posts.find((p) => String(p.args.text).startsWith("JSON report"));
-      const parts = Number(/\((\d+) parts?;/.exec(String(head?.args.text))?.[1] ?? NaN);
-      return posts.filter((p) => !Array.isArray(p.args.blocks)).length === parts ? posts : undefined;
-    }, 10000, "the thread");
+    const thread = await t.fake.waitFor(
+      (c) => {
+        const posts = c.filter((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts);
+        const head = posts.find((p) => String(p.args.text).startsWith("JSON report"));
+        const parts = Number(/\((\d+) parts?;/.exec(String(head?.args.text))?.[1] ?? NaN);
+        return posts.filter((p) => !Array.isArray(p.args.blocks)).length === parts ? posts : undefined;
+      },
+      10000,
+      "the thread",
+    );
     const withFindings = thread.filter((p) => Array.isArray(p.args.blocks));
     const shown = withFindings.flatMap((p) => (p.args.blocks as Array<Record<string, unknown>>).filter((b) => b.type === "actions")).length;
     expect(shown).toBe(100); // maxInThread; the rest are in the JSON report
     const texts = thread.map((p) => String(p.args.text));
     expect(texts.some((x) => x.includes("15 more findings are not shown here"))).toBe(true);
     // The JSON parts, joined, parse back (summary form when the whole report is too big).
-    const parts = thread.filter((p) => !Array.isArray(p.args.blocks)).map((p) => String(p.args.text).replace(/^[^\n]*\n(?=```)/, "").replace(/^```|```$/g, ""));
+    const parts = thread
+      .filter((p) => !Array.isArray(p.args.blocks))
+      .map((p) =>
+        String(p.args.text)
+          .replace(/^[^\n]*\n(?=```)/, "")
+          .replace(/^```|```$/g, ""),
+      );
     const report = JSON.parse(parts.join("")) as { findings: Array<{ id: string }> };
     expect(report.findings).toHaveLength(120);
   }, 20000);
@@ -171,7 +181,14 @@ describe("request authenticity", () => {
     // A button click from a user of another team is refused the same way.
     t.scans.report = makeReport([makeFinding(1)]);
     await t.store.recordFindings([makeFinding(1)], Date.now());
-    const click = buttonClick(t.fake, { actionId: "finding_ack", value: "f0001", blockId: "fnd:0:a", user: "U0EVIL", team: "T0OTHER", message: { ts: "1.1", text: "x", blocks: [] } });
+    const click = buttonClick(t.fake, {
+      actionId: "finding_ack",
+      value: "f0001",
+      blockId: "fnd:0:a",
+      user: "U0EVIL",
+      team: "T0OTHER",
+      message: { ts: "1.1", text: "x", blocks: [] },
+    });
     expect((await t.interaction(click)).status).toBe(200);
     await t.fake.waitFor((c) => c.find((x) => x.method === "respond" && String(x.json?.text).includes("only works in the workspace")), 5000, "refusal");
     expect(t.store.getFinding("f0001")!.status).toBe("open");
@@ -201,10 +218,14 @@ describe("finding buttons", () => {
     const res = await t.interaction(click);
     expect(res.status).toBe(200);
     expect(res.body).toBe("");
-    const upd = await t.fake.waitFor(() => {
-      const u = latestUpdateOf(t, msg.ts);
-      return u && JSON.stringify(u.args.blocks).includes("Acknowledged by") ? u : undefined;
-    }, 5000, "the acknowledged message");
+    const upd = await t.fake.waitFor(
+      () => {
+        const u = latestUpdateOf(t, msg.ts);
+        return u && JSON.stringify(u.args.blocks).includes("Acknowledged by") ? u : undefined;
+      },
+      5000,
+      "the acknowledged message",
+    );
     const blocks = upd.args.blocks as Array<Record<string, unknown>>;
     expect(JSON.stringify(blocks)).toContain(`Acknowledged by <@${USER}>`);
     // The other finding keeps its Acknowledge button; this one lost it.
@@ -265,10 +286,14 @@ describe("finding buttons", () => {
     const days = (Date.parse(s!.until) - Date.now()) / 86_400_000;
     expect(days).toBeGreaterThan(6.9);
     expect(days).toBeLessThan(7.1);
-    const upd = await t.fake.waitFor(() => {
-      const u = latestUpdateOf(t, msg.ts);
-      return u && JSON.stringify(u.args.blocks).includes("Suppressed by") ? u : undefined;
-    }, 5000, "the suppressed message");
+    const upd = await t.fake.waitFor(
+      () => {
+        const u = latestUpdateOf(t, msg.ts);
+        return u && JSON.stringify(u.args.blocks).includes("Suppressed by") ? u : undefined;
+      },
+      5000,
+      "the suppressed message",
+    );
     expect(JSON.stringify(upd.args.blocks)).toContain(`Suppressed by <@${ADMIN}>`);
     expect(t.store.auditLog(20).some((e) => e.action === "suppress" && e.actor === ADMIN)).toBe(true);
   });

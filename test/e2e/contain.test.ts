@@ -93,7 +93,11 @@ describe("Contain… through the real Bolt app", () => {
 
     const res = await bot.interaction(submission(plan.viewId, plan.meta, R1, "deactivate-key"));
     expect(res.status).toBe(200);
-    const done = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === MSG_TS && String(x.args.text).includes("executed")), 5000, "the thread report");
+    const done = await bot.fake.waitFor(
+      (c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === MSG_TS && String(x.args.text).includes("executed")),
+      5000,
+      "the thread report",
+    );
     expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
     const update = aws.iam.calls.find((c) => c.action === "UpdateAccessKey")!;
     expect(JSON.stringify(done.args.blocks)).toContain(update.requestId);
@@ -107,7 +111,9 @@ describe("Contain… through the real Bolt app", () => {
 
     // Undo, from the thread message, by another responder.
     const threadMsg = { ts: "1700000001.000001", text: String(done.args.text), blocks: done.args.blocks as unknown[], thread_ts: MSG_TS };
-    const undoId = (done.args.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).find((b) => b.type === "actions")!.elements!.find((e) => e.action_id === "contain_undo")!.value;
+    const undoId = (done.args.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>)
+      .find((b) => b.type === "actions")!
+      .elements!.find((e) => e.action_id === "contain_undo")!.value;
     await bot.interaction(buttonClick(bot.fake, { actionId: "contain_undo", value: undoId, blockId: "cnt:act", user: R2, message: threadMsg }));
     await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.update" && JSON.stringify(x.args.blocks ?? []).includes("Undone by")), 5000, "undone");
     expect(aws.iam.keyStatus("alice", KEY)).toBe("Active");
@@ -130,7 +136,9 @@ describe("Contain… through the real Bolt app", () => {
   it("refuses a request from another workspace before anything else", async () => {
     const aws = fakeAws();
     const bot = await start();
-    await bot.interaction(buttonClick(bot.fake, { actionId: "finding_contain", value: "Fkey0000000000001", blockId: "fnd:0:a", user: R1, team: "T0OTHER", message: message(finding()) }));
+    await bot.interaction(
+      buttonClick(bot.fake, { actionId: "finding_contain", value: "Fkey0000000000001", blockId: "fnd:0:a", user: R1, team: "T0OTHER", message: message(finding()) }),
+    );
     await bot.interaction(submission("V999", JSON.stringify({ f: "Fkey0000000000001" }), R1, "deactivate-key", false, "T0OTHER"));
     await bot.fake.waitFor(() => bot.store.auditLog(5).filter((a) => a.action === "refused" && a.target === "team:T0OTHER").length >= 2 || undefined, 5000, "two refusals");
     expect(bot.fake.of("views.open")).toEqual([]);
@@ -171,9 +179,15 @@ describe("Contain… through the real Bolt app", () => {
     const plan = await openPlan(bot, finding());
     expect(plan.json).toContain("Two-person rule");
     await bot.interaction(submission(plan.viewId, plan.meta, R1, "deactivate-key"));
-    const proposed = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === MSG_TS && String(x.args.text).includes("awaiting-approval")), 5000, "the proposal");
+    const proposed = await bot.fake.waitFor(
+      (c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === MSG_TS && String(x.args.text).includes("awaiting-approval")),
+      5000,
+      "the proposal",
+    );
     expect(aws.iam.calls).toEqual([]);
-    const id = (proposed.args.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>).find((b) => b.type === "actions")!.elements!.find((e) => e.action_id === "contain_approve")!.value;
+    const id = (proposed.args.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>)
+      .find((b) => b.type === "actions")!
+      .elements!.find((e) => e.action_id === "contain_approve")!.value;
     const threadMsg = { ts: "1700000001.000001", text: String(proposed.args.text), blocks: proposed.args.blocks as unknown[], thread_ts: MSG_TS };
 
     await bot.interaction(buttonClick(bot.fake, { actionId: "contain_approve", value: id, blockId: "cnt:act", user: R1, message: threadMsg }));
@@ -258,10 +272,22 @@ describe("Contain… on Home", () => {
     const update = await bot.fake.waitFor((c) => c.find((x) => x.method === "views.update"), 5000, "the plan");
     const view = update.args.view as { private_metadata: string };
     await bot.interaction(submission(String(update.args.view_id), view.private_metadata, R1, "deactivate-key"));
-    const dm = await bot.fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === R1 && String(x.args.text).includes("executed")), 5000, "the private report");
+    const dm = await bot.fake.waitFor(
+      (c) => c.find((x) => x.method === "chat.postMessage" && x.args.channel === R1 && String(x.args.text).includes("executed")),
+      5000,
+      "the private report",
+    );
     expect(JSON.stringify(dm.args.blocks)).toContain("contain_undo");
     expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
-    const home = await bot.fake.waitFor((c) => c.filter((x) => x.method === "views.publish").slice(published).find((x) => JSON.stringify(x.args.view).includes("Contained by")), 5000, "Home refreshed");
+    const home = await bot.fake.waitFor(
+      (c) =>
+        c
+          .filter((x) => x.method === "views.publish")
+          .slice(published)
+          .find((x) => JSON.stringify(x.args.view).includes("Contained by")),
+      5000,
+      "Home refreshed",
+    );
     expect(home.args.user_id).toBe(R1);
   });
 });
@@ -271,7 +297,14 @@ describe("Details", () => {
     const { findingDetailsBlocks } = await import("../../src/slack/views/details.js");
     const id = "3b9f6c7e-1234-4cde-8f00-0123456789ab";
     const blocks = findingDetailsBlocks({
-      id: "F1", status: "open", firstSeen: "", lastSeen: "", seenInScans: 1, severity: "high", severityHistory: [], history: [],
+      id: "F1",
+      status: "open",
+      firstSeen: "",
+      lastSeen: "",
+      seenInScans: 1,
+      severity: "high",
+      severityHistory: [],
+      history: [],
       finding: finding({ eventIds: [id, "not|a>uuid"], region: "eu-west-1" }),
     });
     const json = JSON.stringify(blocks);

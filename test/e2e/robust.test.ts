@@ -124,12 +124,43 @@ describe("malformed signed bodies", () => {
     ["action without id", JSON.stringify({ type: "block_actions", user: { id: USER }, team: { id: "T0TEST" }, actions: [{ value: "f0001" }] })],
     ["actions [null]", JSON.stringify({ type: "block_actions", user: { id: USER }, team: { id: "T0TEST" }, actions: [null] })],
     ["user null", JSON.stringify({ type: "block_actions", user: null, team: { id: "T0TEST" }, actions: [{ action_id: "finding_ack", value: "f0001" }] })],
-    ["message blocks not a list", JSON.stringify({ type: "block_actions", user: { id: USER }, team: { id: "T0TEST" }, message: { ts: "1.1", blocks: "x" }, actions: [{ action_id: "finding_ack", value: "f0001" }] })],
-    ["container a string", JSON.stringify({ type: "block_actions", user: { id: USER }, team: { id: "T0TEST" }, container: "x", actions: [{ action_id: "finding_details", value: "f0001" }] })],
+    [
+      "message blocks not a list",
+      JSON.stringify({
+        type: "block_actions",
+        user: { id: USER },
+        team: { id: "T0TEST" },
+        message: { ts: "1.1", blocks: "x" },
+        actions: [{ action_id: "finding_ack", value: "f0001" }],
+      }),
+    ],
+    [
+      "container a string",
+      JSON.stringify({ type: "block_actions", user: { id: USER }, team: { id: "T0TEST" }, container: "x", actions: [{ action_id: "finding_details", value: "f0001" }] }),
+    ],
     ["view null", JSON.stringify({ type: "view_submission", user: { id: ADMIN }, team: { id: "T0TEST" }, view: null })],
-    ["view without state", JSON.stringify({ type: "view_submission", user: { id: ADMIN }, team: { id: "T0TEST" }, view: { callback_id: "suppress_modal", private_metadata: "{}" } })],
-    ["private_metadata an object", JSON.stringify({ type: "view_submission", user: { id: ADMIN }, team: { id: "T0TEST" }, view: { callback_id: "suppress_modal", private_metadata: { f: "f0001" }, state: { values: {} } } })],
-    ["state values wrong", JSON.stringify({ type: "view_submission", user: { id: ADMIN }, team: { id: "T0TEST" }, view: { callback_id: "suppress_modal", private_metadata: '{"f":"f0001"}', state: { values: { scope: null, reason: 5 } } } })],
+    [
+      "view without state",
+      JSON.stringify({ type: "view_submission", user: { id: ADMIN }, team: { id: "T0TEST" }, view: { callback_id: "suppress_modal", private_metadata: "{}" } }),
+    ],
+    [
+      "private_metadata an object",
+      JSON.stringify({
+        type: "view_submission",
+        user: { id: ADMIN },
+        team: { id: "T0TEST" },
+        view: { callback_id: "suppress_modal", private_metadata: { f: "f0001" }, state: { values: {} } },
+      }),
+    ],
+    [
+      "state values wrong",
+      JSON.stringify({
+        type: "view_submission",
+        user: { id: ADMIN },
+        team: { id: "T0TEST" },
+        view: { callback_id: "suppress_modal", private_metadata: '{"f":"f0001"}', state: { values: { scope: null, reason: 5 } } },
+      }),
+    ],
     ["payload not JSON", "{"],
   ];
 
@@ -187,7 +218,15 @@ describe("malformed signed bodies", () => {
     expect(other.status).toBe(200);
     expect(other.ms).toBeLessThan(1000);
     tally.tried++;
-    const ev = JSON.stringify({ token: "v", team_id: "T0TEST", api_app_id: "A0TEST", type: "event_callback", event_id: "Ev9", event_time: 1, event: { type: "reaction_added", user: USER } });
+    const ev = JSON.stringify({
+      token: "v",
+      team_id: "T0TEST",
+      api_app_id: "A0TEST",
+      type: "event_callback",
+      event_id: "Ev9",
+      event_time: 1,
+      event: { type: "reaction_added", user: USER },
+    });
     const r = await t.post(ev, { contentType: "application/json" });
     expect(r.status).toBe(200);
     expect(r.ms).toBeLessThan(1000);
@@ -200,7 +239,10 @@ describe("decisions", () => {
     const t = await bot();
     await t.store.recordFindings([makeFinding(1), makeFinding(2)], Date.now());
     const f1 = t.store.getFinding("f0001")!.finding;
-    const s = await t.store.suppress({ scope: "identity-detector", identityKey: f1.identity.key, detector: f1.detector, until: Date.now() + 86_400_000, reason: "known CI role", by: ADMIN }, Date.now());
+    const s = await t.store.suppress(
+      { scope: "identity-detector", identityKey: f1.identity.key, detector: f1.detector, until: Date.now() + 86_400_000, reason: "known CI role", by: ADMIN },
+      Date.now(),
+    );
     expect(t.store.getFinding("f0001")!.status).toBe("suppressed");
 
     const message = { ts: "1.1", text: "x", blocks: [] };
@@ -239,7 +281,12 @@ describe("decisions", () => {
     await t.store.recordFindings([makeFinding(1)], Date.now());
     expect(t.store.getFinding("f0001")!.suppressedBy).toBe(s2.id);
     expect(t.store.getFinding("f0001")!.history.at(-1)).toMatchObject({ action: "suppress" });
-    expect(t.store.auditLog(20).filter((e) => e.action === "ack").map((e) => e.actor)).toEqual(expect.arrayContaining([USER, ADMIN]));
+    expect(
+      t.store
+        .auditLog(20)
+        .filter((e) => e.action === "ack")
+        .map((e) => e.actor),
+    ).toEqual(expect.arrayContaining([USER, ADMIN]));
     void CHANNEL;
   });
 });

@@ -28,7 +28,9 @@ class MiniWsServer {
     this.server = createServer((_req, res) => res.writeHead(404).end());
     this.server.on("upgrade", (req, socket) => {
       const key = String(req.headers["sec-websocket-key"]);
-      const accept = createHash("sha1").update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest("base64");
+      const accept = createHash("sha1")
+        .update(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+        .digest("base64");
       socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
       this.socket = socket;
       let buf = Buffer.alloc(0);
@@ -46,7 +48,12 @@ class MiniWsServer {
         }
       });
       socket.on("error", () => undefined);
-      this.send({ type: "hello", num_connections: 1, debug_info: { host: "applink-test", build_number: 10, approximate_connection_time: 18060 }, connection_info: { app_id: "A0TEST" } });
+      this.send({
+        type: "hello",
+        num_connections: 1,
+        debug_info: { host: "applink-test", build_number: 10, approximate_connection_time: 18060 },
+        connection_info: { app_id: "A0TEST" },
+      });
     });
     await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", r));
     this.url = `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}/link/?ticket=t1`;
@@ -115,13 +122,23 @@ it("runs over Socket Mode: acks envelopes, serves /healthz on PORT, stops cleanl
   const fake = await new FakeSlack().start();
   const ws = await new MiniWsServer().start();
   fake.handlers.set("apps.connections.open", () => ({ ok: true, url: ws.url }));
-  cleanup.push(() => fake.stop(), () => ws.stop());
+  cleanup.push(
+    () => fake.stop(),
+    () => ws.stop(),
+  );
   const store = TrailStore.memory();
   const scans = new FakeScans(store);
   let shutdowns = 0;
   const bot: RunningBot = await startBot(
     loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", PORT: "0", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST", TRAILHOUND_VIEWERS: "*" }),
-    { store, scans, log: silentLogger, clientOptions: { retryConfig: { retries: 0 } }, settings: { progressIntervalMs: 10, threadPostIntervalMs: 0 }, onShutdown: () => void shutdowns++ },
+    {
+      store,
+      scans,
+      log: silentLogger,
+      clientOptions: { retryConfig: { retries: 0 } },
+      settings: { progressIntervalMs: 10, threadPostIntervalMs: 0 },
+      onShutdown: () => void shutdowns++,
+    },
   );
   cleanup.unshift(() => bot.stop());
   expect(bot.mode).toBe("socket");
@@ -172,7 +189,10 @@ it("/healthz answers 503 when the Socket Mode connection drops or the store cann
   const fake = await new FakeSlack().start();
   const ws = await new MiniWsServer().start();
   fake.handlers.set("apps.connections.open", () => ({ ok: true, url: ws.url }));
-  cleanup.push(() => fake.stop(), () => ws.stop());
+  cleanup.push(
+    () => fake.stop(),
+    () => ws.stop(),
+  );
   let storeOk = true;
   const bot: RunningBot = await startBot(
     loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", PORT: "0", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST" }),
@@ -203,18 +223,39 @@ it("over Socket Mode: malformed payloads and unknown ids are acked at once, non-
   const fake = await new FakeSlack().start();
   const ws = await new MiniWsServer().start();
   fake.handlers.set("apps.connections.open", () => ({ ok: true, url: ws.url }));
-  cleanup.push(() => fake.stop(), () => ws.stop());
+  cleanup.push(
+    () => fake.stop(),
+    () => ws.stop(),
+  );
   const store = TrailStore.memory();
   const scans = new FakeScans(store);
   await store.recordFindings([makeFinding(1)], Date.now());
   const bot: RunningBot = await startBot(
-    loadConfig({ SLACK_BOT_TOKEN: "xoxb-t", SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc", SLACK_API_URL: fake.apiUrl, TRAILHOUND_TEAM_ID: "T0TEST", TRAILHOUND_VIEWERS: "U0VIEW", TRAILHOUND_ADMINS: "U0ADMIN" }),
+    loadConfig({
+      SLACK_BOT_TOKEN: "xoxb-t",
+      SLACK_APP_TOKEN: "xapp-1-A0TEST-1-abc",
+      SLACK_API_URL: fake.apiUrl,
+      TRAILHOUND_TEAM_ID: "T0TEST",
+      TRAILHOUND_VIEWERS: "U0VIEW",
+      TRAILHOUND_ADMINS: "U0ADMIN",
+    }),
     { store, scans, log: silentLogger, clientOptions: { retryConfig: { retries: 0 } }, settings: { progressIntervalMs: 10, threadPostIntervalMs: 0 } },
   );
   cleanup.unshift(() => bot.stop());
   const command = (text: string, user: string) => ({
-    token: "vtok123", team_id: "T0TEST", team_domain: "acme", channel_id: "C0TEST", channel_name: "security", user_id: user, user_name: "x",
-    command: "/cloudtrail", text, api_app_id: "A0TEST", is_enterprise_install: "false", response_url: fake.responseUrl("sock"), trigger_id: "1.2.3",
+    token: "vtok123",
+    team_id: "T0TEST",
+    team_domain: "acme",
+    channel_id: "C0TEST",
+    channel_name: "security",
+    user_id: user,
+    user_name: "x",
+    command: "/cloudtrail",
+    text,
+    api_app_id: "A0TEST",
+    is_enterprise_install: "false",
+    response_url: fake.responseUrl("sock"),
+    trigger_id: "1.2.3",
   });
   let n = 0;
   let tried = 0;
@@ -247,7 +288,13 @@ it("over Socket Mode: malformed payloads and unknown ids are acked at once, non-
   }
   // Unknown action id: acked at once.
   tried++;
-  await roundTrip("interactive", { type: "block_actions", user: { id: "U0VIEW", team_id: "T0TEST" }, team: { id: "T0TEST" }, actions: [{ action_id: "nope", value: "x", block_id: "b" }], container: { type: "message", channel_id: "C0TEST", message_ts: "1.1" } });
+  await roundTrip("interactive", {
+    type: "block_actions",
+    user: { id: "U0VIEW", team_id: "T0TEST" },
+    team: { id: "T0TEST" },
+    actions: [{ action_id: "nope", value: "x", block_id: "b" }],
+    container: { type: "message", channel_id: "C0TEST", message_ts: "1.1" },
+  });
   // A non-viewer: refused privately, audited; the viewer gets the scan.
   tried++;
   const refused = await roundTrip("slash_commands", command("scan user alice0", "U0USER"));

@@ -64,10 +64,14 @@ it("a user scan puts the timeline image in the thread, with alt text in words, b
   expect(bytes.includes(Buffer.from("\x89PNG\r\n\x1a\n", "latin1"))).toBe(true);
   expect(bytes.length).toBeGreaterThan(10_000);
   // The other findings still follow in the thread, after the image.
-  const rest = await t.fake.waitFor((c) => {
-    const posts = c.filter((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts && Array.isArray(x.args.blocks));
-    return posts.length > 0 ? posts : undefined;
-  }, 10_000, "the thread");
+  const rest = await t.fake.waitFor(
+    (c) => {
+      const posts = c.filter((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts && Array.isArray(x.args.blocks));
+      return posts.length > 0 ? posts : undefined;
+    },
+    10_000,
+    "the thread",
+  );
   expect(rest.length).toBeGreaterThan(0);
   const order = t.fake.calls.map((c) => c.method);
   expect(order.indexOf("files.completeUploadExternal")).toBeLessThan(order.lastIndexOf("chat.postMessage"));
@@ -89,7 +93,11 @@ it("a refused upload is said in the thread, in words, and the rest is posted", a
   expect(String(notice.args.text)).toContain("In words: Bar chart of hourly API calls by alice0");
   expect(t.fake.files).toEqual([]);
   // The remaining findings and the JSON report are still posted in the thread.
-  await t.fake.waitFor((c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts && String(x.args.text).startsWith("JSON report")), 10_000, "the JSON report");
+  await t.fake.waitFor(
+    (c) => c.find((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts && String(x.args.text).startsWith("JSON report")),
+    10_000,
+    "the JSON report",
+  );
   expect(t.fake.calls.filter((x) => x.method === "chat.postMessage" && x.args.thread_ts === result.ts && Array.isArray(x.args.blocks)).length).toBeGreaterThan(0);
 }, 30_000);
 

@@ -1,14 +1,6 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
-import {
-  classifySourceIp,
-  explainRecord,
-  isDeniedCode,
-  normalizeEventName,
-  normalizeRecord,
-  principalOf,
-  userAgentFamily,
-} from "../../src/events/normalize.js";
+import { classifySourceIp, explainRecord, isDeniedCode, normalizeEventName, normalizeRecord, principalOf, userAgentFamily } from "../../src/events/normalize.js";
 
 const base = {
   eventID: "e1",

@@ -36,7 +36,9 @@ describe("a person's baseline in the scan", () => {
   const rec = (session: string, t: number, i: number) =>
     rawRecord({ eventName: "DescribeInstances", userIdentity: assumedRole("AWSReservedSSO_Admin_0123", session), time: t, eventId: `p-${session}-${i}` });
   test("is persisted beside the role's (one more profile per person), and an older store without it still scans", () => {
-    const records = [0, 1, 2, 3].flatMap((d) => [0, 1, 2].flatMap((i) => [rec("nina@example.com", W - (d + 1) * DAY + i * HOUR, d * 10 + i), rec("i-0abc12345678def0", W - (d + 1) * DAY + i * HOUR, 100 + d * 10 + i)]));
+    const records = [0, 1, 2, 3].flatMap((d) =>
+      [0, 1, 2].flatMap((i) => [rec("nina@example.com", W - (d + 1) * DAY + i * HOUR, d * 10 + i), rec("i-0abc12345678def0", W - (d + 1) * DAY + i * HOUR, 100 + d * 10 + i)]),
+    );
     const scan = (stored?: Map<string, unknown>) => {
       const s = new Scanner({ now: W + DAY, since: { kind: "absolute", at: W }, until: W + DAY - 1, ...(stored ? { storedProfile: (k: string) => stored.get(k) as never } : {}) });
       for (const r of records) s.record(r, "t");

@@ -10,7 +10,6 @@ import { bench, describe } from "vitest";
 import { OfflineGeoResolver } from "../../src/geo/offline.js";
 import { rng } from "../../src/util/rng.js";
 
-
 const r = rng(7);
 const randomIp = () => `${1 + Math.floor(r() * 222)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}`;
 const hot = Array.from({ length: 2000 }, randomIp);
@@ -31,7 +30,11 @@ describe("OfflineGeoResolver.lookup", () => {
     for (let k = 0; k < 10_000; k++) skewGeo.lookup(skewed[s++ % skewed.length]!);
   });
   let j = 0;
-  bench("10k lookups, all distinct (cache misses: mmdb + ASN binary search)", () => {
-    for (let k = 0; k < 10_000; k++) coldGeo.lookup(cold[j++ % cold.length]!);
-  }, { time: 3000, warmupIterations: 20 });
+  bench(
+    "10k lookups, all distinct (cache misses: mmdb + ASN binary search)",
+    () => {
+      for (let k = 0; k < 10_000; k++) coldGeo.lookup(cold[j++ % cold.length]!);
+    },
+    { time: 3000, warmupIterations: 20 },
+  );
 });

@@ -15,15 +15,7 @@ import { BaselineView } from "../../src/baseline/view.js";
 import { normalizeRecord } from "../../src/events/normalize.js";
 import type { Principal, TrailEvent } from "../../src/events/types.js";
 import type { GeoResolver } from "../../src/geo/types.js";
-import type {
-  Detector,
-  DetectorConfig,
-  DetectorContext,
-  EventDetector,
-  FindingDraft,
-  IdentityWindow,
-  WinStat,
-} from "../../src/detectors/types.js";
+import type { Detector, DetectorConfig, DetectorContext, EventDetector, FindingDraft, IdentityWindow, WinStat } from "../../src/detectors/types.js";
 
 export const ACCOUNT = "111111111111";
 export const T0 = Date.parse("2024-05-01T12:00:00Z");
@@ -90,7 +82,10 @@ const SOURCE_BY_PREFIX: Array<[RegExp, string]> = [
   [/^(GetSecretValue|BatchGetSecretValue|PutResourcePolicy)$/, "secretsmanager.amazonaws.com"],
   [/^(SendCommand|StartSession|GetParameter|GetParameters|GetParametersByPath)$/, "ssm.amazonaws.com"],
   [/^(PutBucket\w*|DeleteBucket\w*|PutObject\w*|CopyObject|DeleteObjects?|GetObject|ListBuckets)$/, "s3.amazonaws.com"],
-  [/^(CreateAccessKey|CreateLoginProfile|UpdateLoginProfile|Attach\w+Policy|Put\w+Policy|CreateRole|CreateUser|UpdateAssumeRolePolicy|AddUserToGroup|CreatePolicyVersion|SetDefaultPolicyVersion|(Create|Update|Delete)\w*Provider|ListUsers|ListRoles)$/, "iam.amazonaws.com"],
+  [
+    /^(CreateAccessKey|CreateLoginProfile|UpdateLoginProfile|Attach\w+Policy|Put\w+Policy|CreateRole|CreateUser|UpdateAssumeRolePolicy|AddUserToGroup|CreatePolicyVersion|SetDefaultPolicyVersion|(Create|Update|Delete)\w*Provider|ListUsers|ListRoles)$/,
+    "iam.amazonaws.com",
+  ],
   [/^(UpdateFunctionCode|UpdateFunctionConfiguration|AddPermission|CreateFunction)/, "lambda.amazonaws.com"],
 ];
 

@@ -111,7 +111,12 @@ export interface Scenario {
  * History events (before `start`) + window events -> the window and context a detector sees.
  * Pass `history: []` for a cold start.
  */
-export function scenario(history: readonly TrailEvent[], windowEvents: readonly TrailEvent[], window: { start: number; end: number }, opts: { geo?: GeoResolver; geoSessions?: boolean } = {}): Scenario {
+export function scenario(
+  history: readonly TrailEvent[],
+  windowEvents: readonly TrailEvent[],
+  window: { start: number; end: number },
+  opts: { geo?: GeoResolver; geoSessions?: boolean } = {},
+): Scenario {
   const profile = history.length ? buildProfile(history, { before: window.start, ...(opts.geo ? { geo: opts.geo } : {}) }) : undefined;
   const principal = windowEvents[0]?.principal ?? history[0]!.principal;
   const win = buildWindow(windowEvents, { start: window.start, end: window.end, ...opts });
@@ -181,16 +186,18 @@ export const GEN_GEO_TABLE: Record<string, GeoInfo> = {
   [GEN_IPS.londonHome]: { country: "GB", city: "London", lat: 51.5143, lon: -0.0912, asn: 20712, asOrg: "Andrews & Arnold Ltd" },
   [GEN_IPS.attackerVps]: { country: "NL", city: "Amsterdam", lat: 52.37, lon: 4.89, asn: 20473, asOrg: "The Constant Company, LLC", hosting: true },
   ...Object.fromEntries(
-    GEN_IPS.azureRunners.map((ip, i) => [
-      ip,
-      [
-        { country: "US", city: "Ashburn", lat: 39.0438, lon: -77.4874 },
-        { country: "US", city: "San Antonio", lat: 29.4241, lon: -98.4936 },
-        { country: "US", city: "Des Moines", lat: 41.5868, lon: -93.625 },
-        { country: "US", city: "Boydton", lat: 36.6676, lon: -78.3875 },
-        { country: "US", city: "Quincy", lat: 47.2343, lon: -119.8526 },
-      ][i]!,
-    ]).map(([ip, loc]) => [ip, { ...(loc as object), asn: 8075, asOrg: "Microsoft Corporation", hosting: true }]),
+    GEN_IPS.azureRunners
+      .map((ip, i) => [
+        ip,
+        [
+          { country: "US", city: "Ashburn", lat: 39.0438, lon: -77.4874 },
+          { country: "US", city: "San Antonio", lat: 29.4241, lon: -98.4936 },
+          { country: "US", city: "Des Moines", lat: 41.5868, lon: -93.625 },
+          { country: "US", city: "Boydton", lat: 36.6676, lon: -78.3875 },
+          { country: "US", city: "Quincy", lat: 47.2343, lon: -119.8526 },
+        ][i]!,
+      ])
+      .map(([ip, loc]) => [ip, { ...(loc as object), asn: 8075, asOrg: "Microsoft Corporation", hosting: true }]),
   ),
   ...Object.fromEntries(GEN_IPS.awsTasks.map((ip) => [ip, { country: "US", city: "Ashburn", lat: 39.0438, lon: -77.4874, asn: 14618, asOrg: "Amazon.com, Inc.", hosting: true }])),
 };
@@ -203,7 +210,8 @@ export const GEN_END = Date.parse("2024-06-03T00:00:00Z");
 export const UA = {
   browser: "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15",
   console: "console.amazonaws.com",
-  terraform: "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.3 os/linux lang/go#1.21.8 md/GOOS#linux md/GOARCH#amd64",
+  terraform:
+    "APN/1.0 HashiCorp/1.0 Terraform/1.7.5 (+https://www.terraform.io) terraform-provider-aws/5.40.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.25.3 os/linux lang/go#1.21.8 md/GOOS#linux md/GOARCH#amd64",
   java: "aws-sdk-java/2.25.10 Linux/5.10.213-201.855.amzn2.x86_64 OpenJDK_64-Bit_Server_VM/17.0.10+7-LTS Java/17.0.10 vendor/Amazon.com_Inc. io/sync http/Apache cfg/retry-mode/standard",
   cli: "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9 exe/x86_64.ubuntu.22 prompt/off command/ec2.describe-instances",
   kali: "aws-cli/2.15.30 Python/3.11.8 Linux/6.6.9-amd64 exe/x86_64.kali.2024 prompt/off",
@@ -253,7 +261,11 @@ function emitter(out: TrailEvent[], identity: Record<string, unknown>, prefix: s
 
 /** Console pages and the reads each page load makes (a person in the console, eu-west-3). */
 const CONSOLE_PAGES: ReadonlyArray<{ service: string; reads: string[]; writes?: string[] }> = [
-  { service: "ec2", reads: ["DescribeInstances", "DescribeInstanceStatus", "DescribeTags", "DescribeVolumes", "DescribeSecurityGroups", "DescribeAddresses"], writes: ["StartInstances", "StopInstances"] },
+  {
+    service: "ec2",
+    reads: ["DescribeInstances", "DescribeInstanceStatus", "DescribeTags", "DescribeVolumes", "DescribeSecurityGroups", "DescribeAddresses"],
+    writes: ["StartInstances", "StopInstances"],
+  },
   { service: "s3", reads: ["ListBuckets", "GetBucketLocation", "ListObjects", "GetBucketPolicyStatus"], writes: ["PutObject"] },
   { service: "cloudwatch", reads: ["GetMetricData", "DescribeAlarms", "ListDashboards"] },
   { service: "logs", reads: ["DescribeLogGroups", "FilterLogEvents"] },
@@ -274,14 +286,34 @@ function consolePerson(r: () => number, start: number, end: number, out: TrailEv
     const sessions = 1 + poisson(r, 0.8);
     for (let s = 0; s < sessions; s++) {
       let t = day + (7 + Math.floor(r() * 9)) * HOUR + Math.floor(r() * 60) * 60_000;
-      emit({ service: "signin", eventName: "ConsoleLogin", eventType: "AwsConsoleSignIn", time: t, sourceIPAddress: ip, userAgent: UA.browser, region: "eu-west-3", responseElements: { ConsoleLogin: "Success" }, additionalEventData: { MFAUsed: "Yes" } });
+      emit({
+        service: "signin",
+        eventName: "ConsoleLogin",
+        eventType: "AwsConsoleSignIn",
+        time: t,
+        sourceIPAddress: ip,
+        userAgent: UA.browser,
+        region: "eu-west-3",
+        responseElements: { ConsoleLogin: "Success" },
+        additionalEventData: { MFAUsed: "Yes" },
+      });
       const loads = 5 + poisson(r, 10);
       for (let k = 0; k < loads; k++) {
         t += (1 + Math.floor(r() * 4)) * 60_000;
         const page = pick(r, CONSOLE_PAGES);
         const n = 2 + Math.floor(r() * (page.reads.length - 1));
-        for (let j = 0; j < n; j++) emit({ service: page.service, eventName: page.reads[j]!, time: t + j * 1000, sourceIPAddress: ip, userAgent: r() < 0.7 ? UA.console : UA.browser, region: "eu-west-3", readOnly: true });
-        if (page.writes && r() < 0.08) emit({ service: page.service, eventName: pick(r, page.writes), time: t + 20_000, sourceIPAddress: ip, userAgent: UA.console, region: "eu-west-3" });
+        for (let j = 0; j < n; j++)
+          emit({
+            service: page.service,
+            eventName: page.reads[j]!,
+            time: t + j * 1000,
+            sourceIPAddress: ip,
+            userAgent: r() < 0.7 ? UA.console : UA.browser,
+            region: "eu-west-3",
+            readOnly: true,
+          });
+        if (page.writes && r() < 0.08)
+          emit({ service: page.service, eventName: pick(r, page.writes), time: t + 20_000, sourceIPAddress: ip, userAgent: UA.console, region: "eu-west-3" });
       }
     }
   }
@@ -290,7 +322,12 @@ function consolePerson(r: () => number, start: number, end: number, out: TrailEv
 
 /** The estate a CI role's Terraform reads on every plan; it grows by a few resource types a week. */
 const CI_ESTATE: ReadonlyArray<{ week: number; service: string; reads: string[]; writes: string[] }> = [
-  { week: 0, service: "ec2", reads: ["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribeRouteTables", "DescribeInstances", "DescribeLaunchTemplates"], writes: ["CreateTags", "AuthorizeSecurityGroupEgress"] },
+  {
+    week: 0,
+    service: "ec2",
+    reads: ["DescribeVpcs", "DescribeSubnets", "DescribeSecurityGroups", "DescribeRouteTables", "DescribeInstances", "DescribeLaunchTemplates"],
+    writes: ["CreateTags", "AuthorizeSecurityGroupEgress"],
+  },
   { week: 0, service: "s3", reads: ["GetBucketPolicy", "GetBucketVersioning", "GetBucketAcl", "GetBucketTagging", "ListBucket"], writes: ["PutBucketTagging"] },
   { week: 0, service: "iam", reads: ["GetRole", "ListRolePolicies", "ListAttachedRolePolicies", "GetPolicy", "GetPolicyVersion"], writes: ["TagRole"] },
   { week: 0, service: "lambda", reads: ["GetFunction", "GetFunctionCodeSigningConfig", "ListVersionsByFunction", "GetPolicy"], writes: ["UpdateFunctionConfiguration"] },
@@ -322,10 +359,21 @@ function ciRole(r: () => number, start: number, end: number, out: TrailEvent[]):
       for (const res of estate) {
         for (const name of res.reads) {
           const reps = 1 + poisson(r, 1.5);
-          for (let i = 0; i < reps; i++) emit({ service: res.service, eventName: name, time: (t += 700 + Math.floor(r() * 900)), sourceIPAddress: ip, userAgent: UA.terraform, region: "us-east-1", readOnly: true });
+          for (let i = 0; i < reps; i++)
+            emit({
+              service: res.service,
+              eventName: name,
+              time: (t += 700 + Math.floor(r() * 900)),
+              sourceIPAddress: ip,
+              userAgent: UA.terraform,
+              region: "us-east-1",
+              readOnly: true,
+            });
         }
       }
-      for (const res of estate) if (res.writes.length && r() < 0.3) emit({ service: res.service, eventName: pick(r, res.writes), time: (t += 2000), sourceIPAddress: ip, userAgent: UA.terraform, region: "us-east-1" });
+      for (const res of estate)
+        if (res.writes.length && r() < 0.3)
+          emit({ service: res.service, eventName: pick(r, res.writes), time: (t += 2000), sourceIPAddress: ip, userAgent: UA.terraform, region: "us-east-1" });
     }
   }
   return identity;

@@ -138,7 +138,6 @@ function walked(records: string[]): { ix: NonNullable<ReturnType<typeof indexRec
   return { ix, field };
 }
 
-
 const BASE = {
   eventVersion: "1.09",
   userIdentity: { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", accountId: "111122223333", userName: "alice" },
@@ -279,7 +278,19 @@ describe("the byte walk over S3 delivery files", () => {
     // The damage must produce both kinds, or the test proves nothing.
     expect(outcomes.accepted).toBeGreaterThan(200);
     expect(outcomes.rejected).toBeGreaterThan(1000);
-    for (const t of ["", "{", '{"Records":[', '{"Records":[]} x', '{"Records":{}}', '{"Records":[],"Records":[]}', "[]", '{"Records":[01]}', '{"Records":[1.]}', '{"Records":["\\x"]}', '{"Records":[tru]}'])
+    for (const t of [
+      "",
+      "{",
+      '{"Records":[',
+      '{"Records":[]} x',
+      '{"Records":{}}',
+      '{"Records":[],"Records":[]}',
+      "[]",
+      '{"Records":[01]}',
+      '{"Records":[1.]}',
+      '{"Records":["\\x"]}',
+      '{"Records":[tru]}',
+    ])
       expect(indexRecords(Buffer.from(t))).toBeUndefined();
     expect(agrees('{"Other":1,"Records":[]}')).toBe("accepted");
     expect(agrees('{"Rec\\u006frds":[]}')).toBe("fallback");
@@ -302,7 +313,16 @@ describe("isoTime", () => {
       expect(isoTime(b, 0, b.length)).toBe(Date.parse(s));
     }
     // The native walk computes eventTime itself (recordTime): the same times as isoTime, NaN for the same forms.
-    const times = ["2024-02-29T23:59:59Z", "1970-01-01T00:00:00Z", "1970-01-01T00:00:01Z", "1969-12-31T23:59:59Z", "2106-02-07T06:28:15Z", "2106-02-07T06:28:16Z", "2105-12-31T23:59:59Z", "9999-12-31T23:59:59Z"];
+    const times = [
+      "2024-02-29T23:59:59Z",
+      "1970-01-01T00:00:00Z",
+      "1970-01-01T00:00:01Z",
+      "1969-12-31T23:59:59Z",
+      "2106-02-07T06:28:15Z",
+      "2106-02-07T06:28:16Z",
+      "2105-12-31T23:59:59Z",
+      "9999-12-31T23:59:59Z",
+    ];
     for (let k = 0; k < 5000; k++) times.push(new Date(Math.floor((r() * 2 - 0.3) * 5e12)).toISOString().replace(/\.\d{3}Z$/, "Z"));
     times.push("2023-02-29T00:00:00Z", "2024-01-01T00:00:00.000Z", "2024-13-01T00:00:00Z", "2024-01-01T00:00:60Z");
     const doc = Buffer.from(JSON.stringify({ Records: times.map((eventTime) => ({ ...BASE, eventTime })) }));
@@ -310,7 +330,19 @@ describe("isoTime", () => {
     for (let k = 0; k < times.length; k++) {
       expect([times[k], recordTime(doc, ix, k)]).toEqual([times[k], isoTime(Buffer.from(times[k]!), 0, times[k]!.length)]);
     }
-    for (const s of ["2023-02-29T00:00:00Z", "1900-02-29T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-01-01T00:60:00Z", "2024-01-01T00:00:60Z", "2024-01-01T00:00:00.000Z", "2024-01-01 00:00:00Z", "2024-01-0aT00:00:00Z", "2024-00-01T00:00:00Z"]) {
+    for (const s of [
+      "2023-02-29T00:00:00Z",
+      "1900-02-29T00:00:00Z",
+      "2024-04-31T00:00:00Z",
+      "2024-13-01T00:00:00Z",
+      "2024-01-01T24:00:00Z",
+      "2024-01-01T00:60:00Z",
+      "2024-01-01T00:00:60Z",
+      "2024-01-01T00:00:00.000Z",
+      "2024-01-01 00:00:00Z",
+      "2024-01-0aT00:00:00Z",
+      "2024-00-01T00:00:00Z",
+    ]) {
       const b = Buffer.from(s);
       expect(isoTime(b, 0, b.length)).toBeNaN();
     }
@@ -365,11 +397,26 @@ describe("scanning files on the fast lane", () => {
     mkdirSync(odd, { recursive: true });
     const t = (h: number) => new Date(Date.parse("2024-03-03T00:00:00Z") + h * 3_600_000).toISOString().replace(/\.\d{3}Z$/, "Z");
     const recs: unknown[] = [];
-    for (let h = 0; h < 100; h++) { // the last 30 hours fall in the detection window
-      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-a`, eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", responseElements: { ConsoleLogin: h % 3 ? "Success" : "Failure" } });
+    for (let h = 0; h < 100; h++) {
+      // the last 30 hours fall in the detection window
+      recs.push({
+        ...BASE,
+        eventTime: t(h),
+        eventID: `odd-${h}-a`,
+        eventName: "ConsoleLogin",
+        eventSource: "signin.amazonaws.com",
+        responseElements: { ConsoleLogin: h % 3 ? "Success" : "Failure" },
+      });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-b`, userIdentity: { type: "AWSService", invokedBy: "lambda.amazonaws.com" } });
       recs.push({ ...BASE, eventTime: t(h).replace("Z", ".250Z"), eventID: `odd-${h}-c`, userAgent: 'quote " inside' });
-      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-d`, eventName: "AssumeRole", eventSource: "sts.amazonaws.com", requestParameters: { roleArn: "arn:aws:iam::111122223333:role/Deploy" } });
+      recs.push({
+        ...BASE,
+        eventTime: t(h),
+        eventID: `odd-${h}-d`,
+        eventName: "AssumeRole",
+        eventSource: "sts.amazonaws.com",
+        requestParameters: { roleArn: "arn:aws:iam::111122223333:role/Deploy" },
+      });
       // Calls whose request parameters the baseline reads, in every shape.
       const rp = [{ roleArn: `arn:aws:iam::111122223333:role/R${h % 3}` }, null, undefined, { roleArn: 42 }, { roleArn: "" }, { nested: { roleArn: "deep" } }, [], "text"][h % 8];
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-f`, eventName: "AssumeRoleWithWebIdentity", eventSource: "sts.amazonaws.com", requestParameters: rp });

@@ -115,13 +115,19 @@ describe("webhook", () => {
       await n.idle();
       expect(r.got).toHaveLength(5); // the 400 was not retried
       expect(n.deadLetters()).toBe(2);
-      const dead = (await readFile(path.join(dir, "dead-letters.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l));
+      const dead = (await readFile(path.join(dir, "dead-letters.jsonl"), "utf8"))
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(dead.map((d) => d.error)).toEqual(["HTTP 503", "HTTP 400"]);
       expect(dead[0].host).toBe(new URL(r.url).host);
       const all = JSON.stringify(dead) + lines.join("\n");
       expect(all).not.toContain(SECRET);
       expect(all).not.toContain("token=abc");
-      expect(statusMessage({ stats: store.stats(T0), scans: [], learning: [], notifications: { delivered: n.delivered(), deadLetters: n.deadLetters() } }).text + JSON.stringify(statusMessage({ stats: store.stats(T0), scans: [], learning: [], notifications: { delivered: 0, deadLetters: 2 } }).blocks)).toContain("2 dead letters");
+      expect(
+        statusMessage({ stats: store.stats(T0), scans: [], learning: [], notifications: { delivered: n.delivered(), deadLetters: n.deadLetters() } }).text +
+          JSON.stringify(statusMessage({ stats: store.stats(T0), scans: [], learning: [], notifications: { delivered: 0, deadLetters: 2 } }).blocks),
+      ).toContain("2 dead letters");
     } finally {
       await r.close();
       await rm(dir, { recursive: true, force: true });
@@ -156,8 +162,19 @@ describe("PagerDuty Events API v2", () => {
     expect(seen[2]).toEqual({ routing_key: ROUTING, event_action: "acknowledge", dedup_key: a.id });
     // A dry run resolves nothing; an executed containment resolves.
     const rec = {
-      id: "C1", findingId: a.id, action: "deactivate-key", account: "111111111111", resource: "arn", summary: "key deactivated", calls: [], breaks: "", dryRun: true,
-      state: "dry-run" as const, proposedBy: "U0R", proposedAt: new Date(T0).toISOString(), steps: [],
+      id: "C1",
+      findingId: a.id,
+      action: "deactivate-key",
+      account: "111111111111",
+      resource: "arn",
+      summary: "key deactivated",
+      calls: [],
+      breaks: "",
+      dryRun: true,
+      state: "dry-run" as const,
+      proposedBy: "U0R",
+      proposedAt: new Date(T0).toISOString(),
+      steps: [],
     };
     await store.putContainment("C1", () => ({ record: rec }));
     await store.putContainment("C2", () => ({ record: { ...rec, id: "C2", dryRun: false, state: "executed", executedAt: new Date(T0).toISOString() } }));
@@ -168,13 +185,19 @@ describe("PagerDuty Events API v2", () => {
 
   it("does not retry a 400, retries a 429", async () => {
     let calls = 0;
-    nock("https://events.pagerduty.com").post("/v2/enqueue").reply(429, () => (calls++, {})).post("/v2/enqueue").reply(202, () => (calls++, {}));
+    nock("https://events.pagerduty.com")
+      .post("/v2/enqueue")
+      .reply(429, () => (calls++, {}))
+      .post("/v2/enqueue")
+      .reply(202, () => (calls++, {}));
     const { store, n } = setup({ pagerduty: { routingKey: ROUTING, minSeverity: "info" } });
     await store.recordFindings([finding()], T0);
     await n.idle();
     expect(calls).toBe(2);
     expect(n.deadLetters()).toBe(0);
-    nock("https://events.pagerduty.com").post("/v2/enqueue").reply(400, () => (calls++, { status: "invalid event" }));
+    nock("https://events.pagerduty.com")
+      .post("/v2/enqueue")
+      .reply(400, () => (calls++, { status: "invalid event" }));
     await store.acknowledge("Fkey0000000000001", "U0X", T0);
     await n.idle();
     expect(calls).toBe(3);

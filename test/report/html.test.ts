@@ -17,7 +17,9 @@ function hostileReport() {
     investigate: [`check ${HOSTILE}`],
   });
   const r = makeReport([f, makeFinding(2, { severity: "low" })]);
-  r.identities = [{ key, type: "IAMUser", userName: HOSTILE, sessions: [HOSTILE], score: 80, events: 10, errors: 1, errorRate: 0.1, findings: 1, topSeverity: "high", learning: false }];
+  r.identities = [
+    { key, type: "IAMUser", userName: HOSTILE, sessions: [HOSTILE], score: 80, events: 10, errors: 1, errorRate: 0.1, findings: 1, topSeverity: "high", learning: false },
+  ];
   const p = emptyProfile(key, "IAMUser");
   p.userName = HOSTILE;
   const end = Date.parse(r.window.end);

@@ -31,10 +31,7 @@ beforeEach(async () => {
   for (const [k, v] of Object.entries(awsEnv())) vi.stubEnv(k, v);
   dir = await mkdtemp(path.join(tmpdir(), "th-contain-"));
   const store = await TrailStore.open(dir);
-  await store.recordFindings(
-    [finding(), rootFinding()],
-    T0,
-  );
+  await store.recordFindings([finding(), rootFinding()], T0);
   await store.close();
   events = path.join(dir, "events.jsonl");
   const rec = (id: string) => ({
@@ -101,7 +98,12 @@ describe("trailhound contain", () => {
     expect(errs.join("")).toMatch(/root user/);
     expect(errs.join("")).not.toMatch(/\n\s+at /);
     const store = await TrailStore.open(dir);
-    expect(store.auditLog(1)[0]).toMatchObject({ action: "contain-refused", actor: expect.stringMatching(/^cli:/), target: "Froot000000000001", detail: expect.stringContaining("root user") });
+    expect(store.auditLog(1)[0]).toMatchObject({
+      action: "contain-refused",
+      actor: expect.stringMatching(/^cli:/),
+      target: "Froot000000000001",
+      detail: expect.stringContaining("root user"),
+    });
     await store.close();
     expect(await main(["node", "trailhound", "contain", "Fkey0000000000001", "--action", "delete-everything", "--store", dir])).toBe(2);
     vi.restoreAllMocks();
@@ -150,7 +152,11 @@ describe("trailhound contain: notifications", () => {
       expect(pd).toEqual([{ routing_key: env.TRAILHOUND_PAGERDUTY_ROUTING_KEY, event_action: "resolve", dedup_key: "Fkey0000000000001" }]);
       expect(got).toHaveLength(1);
       const hook = JSON.parse(got[0]!.body) as { type: string; findingId: string; containment: { action: string; summary: string } };
-      expect(hook).toMatchObject({ type: "finding.contained", findingId: "Fkey0000000000001", containment: { action: "deactivate-key", summary: expect.stringContaining("deactivated") } });
+      expect(hook).toMatchObject({
+        type: "finding.contained",
+        findingId: "Fkey0000000000001",
+        containment: { action: "deactivate-key", summary: expect.stringContaining("deactivated") },
+      });
       expect(got[0]!.sig).toBe("sha256=" + createHmac("sha256", secret).update(got[0]!.body).digest("hex"));
       expect(o.text()).toContain("notifications: 2 delivered");
 
@@ -169,7 +175,13 @@ describe("trailhound contain: notifications", () => {
     nock("https://hooks.example.test").persist().post("/hook").reply(503);
     const o = io({ TRAILHOUND_WEBHOOK_URL: "https://hooks.example.test/hook", TRAILHOUND_WEBHOOK_SECRET: "whsec-0123456789abcdef" });
     const slept: number[] = [];
-    const code = await containCommand("Fkey0000000000001", { store: dir, action: "deactivate-key", input: [events], yes: true }, o, {}, { attempts: 3, sleep: async (ms) => void slept.push(ms), backoffMs: (n) => n * 10 });
+    const code = await containCommand(
+      "Fkey0000000000001",
+      { store: dir, action: "deactivate-key", input: [events], yes: true },
+      o,
+      {},
+      { attempts: 3, sleep: async (ms) => void slept.push(ms), backoffMs: (n) => n * 10 },
+    );
     expect(code).toBe(0);
     expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
     expect(slept).toEqual([10, 20]);

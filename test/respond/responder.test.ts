@@ -62,9 +62,14 @@ describe("which actions fit a finding", () => {
     expect(containOptions(lp, guard).options.map((o) => `${o.action} ${o.target}`)).toContain(`delete-login-profile user bob in ${ACCOUNT}`);
     const failed = { ...lp, failed: true };
     expect(containOptions(failed, guard).options.map((o) => o.action)).not.toContain("delete-login-profile");
-    const attach = finding({ detector: "privilege-escalation", evidence: { eventName: "AttachRolePolicy", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess", target: { kind: "role", name: "Deploy" } } });
+    const attach = finding({
+      detector: "privilege-escalation",
+      evidence: { eventName: "AttachRolePolicy", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess", target: { kind: "role", name: "Deploy" } },
+    });
     expect(containOptions(attach, guard).options.map((o) => `${o.action} ${o.target}`)).toContain(`detach-policy role Deploy in ${ACCOUNT}`);
-    const toBot = finding({ evidence: { eventName: "AttachRolePolicy", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess", target: { kind: "role", name: "TrailhoundResponder" } } });
+    const toBot = finding({
+      evidence: { eventName: "AttachRolePolicy", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess", target: { kind: "role", name: "TrailhoundResponder" } },
+    });
     expect(containOptions(toBot, guard).refusals.map((r) => r.action)).toContain("detach-policy");
   });
 });
@@ -87,7 +92,10 @@ describe("Responder (IAM and STS through the SDK, behind nock)", () => {
     expect(aws.iam.keyStatus("alice", KEY)).toBe("Inactive");
     expect(aws.iam.keyStatus("alice", "AKIAOTHERKEY00000001")).toBe("Active");
     // The responder role of the account was assumed, with the responder's name in the session.
-    expect(aws.sts.calls[0]).toMatchObject({ action: "AssumeRole", params: { RoleArn: `arn:aws:iam::${ACCOUNT}:role/TrailhoundResponder`, RoleSessionName: "trailhound-U0RESP1" } });
+    expect(aws.sts.calls[0]).toMatchObject({
+      action: "AssumeRole",
+      params: { RoleArn: `arn:aws:iam::${ACCOUNT}:role/TrailhoundResponder`, RoleSessionName: "trailhound-U0RESP1" },
+    });
     const update = aws.iam.calls.find((c) => c.action === "UpdateAccessKey")!;
     expect(rec.steps.map((s) => s.step)).toEqual(["proposed", "approved", "executed"]);
     expect(rec.steps[2]).toMatchObject({ api: "iam:UpdateAccessKey", requestId: update.requestId });
@@ -179,7 +187,10 @@ describe("Responder (IAM and STS through the SDK, behind nock)", () => {
     aws.iam.loginProfiles.add("bob");
     aws.iam.attached.set("role:Deploy", new Set(["arn:aws:iam::aws:policy/AdministratorAccess"]));
     const lp = finding({ id: "Flp00000000000001", evidence: { eventName: "CreateLoginProfile", targetUser: "bob" } });
-    const at = finding({ id: "Fat00000000000001", evidence: { eventName: "AttachRolePolicy", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess", target: { kind: "role", name: "Deploy" } } });
+    const at = finding({
+      id: "Fat00000000000001",
+      evidence: { eventName: "AttachRolePolicy", policyArn: "arn:aws:iam::aws:policy/AdministratorAccess", target: { kind: "role", name: "Deploy" } },
+    });
     const { responder } = await setup([lp, at]);
     expect((await responder.propose(await responder.plan(lp.id, "delete-login-profile"), "U0RESP1")).state).toBe("executed");
     expect(aws.iam.loginProfiles.has("bob")).toBe(false);

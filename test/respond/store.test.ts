@@ -33,7 +33,9 @@ describe("containments in the store", () => {
       expect(await readFile(path.join(dir, "trailhound.json"), "utf8")).not.toContain("containments");
       const s2 = await TrailStore.open(dir);
       await s2.putContainment("C1", () => ({ record: rec, audit: [{ at: rec.proposedAt, actor: "U1", action: "contain-executed", target: "F1", detail: "r1" }] }));
-      await expect(s2.putContainment("C2", () => ({ record: { ...rec, id: "C2" }, audit: [{ at: rec.proposedAt, actor: "U1", action: "nope" as "ack", target: "F1" }] }))).rejects.toThrow(/Unknown audit action/);
+      await expect(
+        s2.putContainment("C2", () => ({ record: { ...rec, id: "C2" }, audit: [{ at: rec.proposedAt, actor: "U1", action: "nope" as "ack", target: "F1" }] })),
+      ).rejects.toThrow(/Unknown audit action/);
       expect(s2.getContainment("C2")).toBeUndefined();
       await s2.close();
       const s3 = await TrailStore.open(dir);

@@ -33,17 +33,26 @@ describe("--format jsonl / csv / ocsf", () => {
     }
     expect(rows).toBe(report.findings.length + 1);
     expect(csvField('a "b", c')).toBe('"a ""b"", c"');
-    expect(csvField("=HYPERLINK(\"x\")")).toBe("\"'=HYPERLINK(\"\"x\"\")\"");
+    expect(csvField('=HYPERLINK("x")')).toBe('"\'=HYPERLINK(""x"")"');
     expect(csvField("-1")).toBe("'-1");
   });
 
   it("ocsf: every finding is a Detection Finding (2004) that validates against the class schema", () => {
     const validate = new Ajv({ strict: false, allErrors: true }).compile(json("schema/ocsf/detection_finding-2004.subset.schema.json"));
-    const objs = findingsOcsf(report, { version: "0.1.0" }).trimEnd().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const objs = findingsOcsf(report, { version: "0.1.0" })
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(objs).toHaveLength(report.findings.length);
     for (const o of objs) expect(validate(o), JSON.stringify(validate.errors)).toBe(true);
     const f = report.findings[0]!;
-    expect(objs[0]).toMatchObject({ class_uid: 2004, category_uid: 2, type_uid: 200401, finding_info: { uid: f.id, analytic: { name: f.detector, type_id: 1 } }, time: Date.parse(f.lastSeen) });
+    expect(objs[0]).toMatchObject({
+      class_uid: 2004,
+      category_uid: 2,
+      type_uid: 200401,
+      finding_info: { uid: f.id, analytic: { name: f.detector, type_id: 1 } },
+      time: Date.parse(f.lastSeen),
+    });
     // The schema does reject what OCSF does not allow.
     expect(validate({ ...objs[0], time: f.lastSeen })).toBe(false);
     expect(validate({ ...objs[0], severity_id: 7 })).toBe(false);

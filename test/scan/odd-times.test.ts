@@ -20,8 +20,7 @@ let records: Array<Record<string, unknown>>;
 let dir: string;
 beforeAll(async () => {
   records = [];
-  for (const f of await listInputFiles([INVICTUS]))
-    records.push(...(JSON.parse(gunzipSync(await readFile(f)).toString()) as { Records: Array<Record<string, unknown>> }).Records);
+  for (const f of await listInputFiles([INVICTUS])) records.push(...(JSON.parse(gunzipSync(await readFile(f)).toString()) as { Records: Array<Record<string, unknown>> }).Records);
   dir = await mkdtemp(join(tmpdir(), "th-oddtime-"));
 });
 afterAll(async () => {
@@ -59,7 +58,10 @@ describe("records dated in the future or before CloudTrail", () => {
     const clean = scanRecords(records, false);
     expect(clean.findings.length).toBeGreaterThan(0);
     for (const fastPath of [true, false]) {
-      for (const recs of [[...ODD(), ...records], [...records, ...ODD()]]) {
+      for (const recs of [
+        [...ODD(), ...records],
+        [...records, ...ODD()],
+      ]) {
         const r = scanRecords(recs, fastPath);
         expect(r.window).toEqual(clean.window);
         expect(comparable(r)).toEqual(comparable(clean));

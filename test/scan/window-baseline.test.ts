@@ -53,7 +53,15 @@ const novelApi: WindowDetector = {
     if (ctx.learning) return [];
     return [...w.apis]
       .filter(([api]) => !ctx.baseline.known("api", api))
-      .map(([api, s]) => ({ severity: "medium" as const, why: `first ${api}; ${ctx.baseline.summary()}`, fingerprint: [api], eventIds: s.ids, firstSeen: s.first, lastSeen: s.last, count: s.n }));
+      .map(([api, s]) => ({
+        severity: "medium" as const,
+        why: `first ${api}; ${ctx.baseline.summary()}`,
+        fingerprint: [api],
+        eventIds: s.ids,
+        firstSeen: s.first,
+        lastSeen: s.last,
+        count: s.n,
+      }));
   },
 };
 const everyStop: EventDetector = {
@@ -80,8 +88,7 @@ function scan(records: unknown[], opts: Partial<ScanOptions> = {}) {
 function history(days = 10): Array<Record<string, unknown>> {
   const out = [];
   for (let d = 0; d < days; d++)
-    for (let h = 9; h < 17; h++)
-      for (const name of ["DescribeInstances", "DescribeVolumes", "DescribeSecurityGroups"]) out.push(rec({ t: T0 + d * DAY + h * HOUR, name }));
+    for (let h = 9; h < 17; h++) for (const name of ["DescribeInstances", "DescribeVolumes", "DescribeSecurityGroups"]) out.push(rec({ t: T0 + d * DAY + h * HOUR, name }));
   return out;
 }
 
@@ -93,7 +100,9 @@ describe("detection window", () => {
     expect(report.window.start).toBe(new Date(T0 + 9 * DAY + 10 * HOUR).toISOString());
     // In the window: day 9 from 10:00 (7 hours x 3 APIs) plus the new call.
     expect(report.stats.events).toBe(7 * 3 + 1);
-    expect(report.findings.map((f) => f.why)).toEqual([expect.stringMatching(/^first iam:CreateAccessKey; 9 days of history \(9 active\); it normally calls 3 APIs in 1 service from 1 source IP in 1 region/)]);
+    expect(report.findings.map((f) => f.why)).toEqual([
+      expect.stringMatching(/^first iam:CreateAccessKey; 9 days of history \(9 active\); it normally calls 3 APIs in 1 service from 1 source IP in 1 region/),
+    ]);
   });
 
   it("accepts an absolute --since and --until; later events are ignored, not trained", () => {
@@ -217,8 +226,16 @@ describe("baselines", () => {
       for (let k = 0; k < 10; k++) recs.push(rec({ t: T0 + d * DAY + 3 * HOUR + k, name: "DescribeInstances" }));
     }
     const { profiles } = scan(recs);
-    const ci = new BaselineView(profiles.find((p) => p.key === "role:1111:ci"), T0 + 10 * DAY, DEFAULT_BASELINE_CONFIG);
-    const alice = new BaselineView(profiles.find((p) => p.key === "user:1111:alice"), T0 + 10 * DAY, DEFAULT_BASELINE_CONFIG);
+    const ci = new BaselineView(
+      profiles.find((p) => p.key === "role:1111:ci"),
+      T0 + 10 * DAY,
+      DEFAULT_BASELINE_CONFIG,
+    );
+    const alice = new BaselineView(
+      profiles.find((p) => p.key === "user:1111:alice"),
+      T0 + 10 * DAY,
+      DEFAULT_BASELINE_CONFIG,
+    );
     expect(ci.noveltyRate("api")).toBeCloseTo(1, 1);
     expect(alice.noveltyRate("api")).toBe(0);
   });
@@ -267,8 +284,7 @@ describe("the fast path for records before the window", () => {
     const { readFile } = await import("node:fs/promises");
     const { gunzipSync } = await import("node:zlib");
     const recs: unknown[] = [...history(12)];
-    for (const f of await listInputFiles(["test/fixtures/invictus-aws"]))
-      recs.push(...(JSON.parse(gunzipSync(await readFile(f)).toString()) as { Records: unknown[] }).Records);
+    for (const f of await listInputFiles(["test/fixtures/invictus-aws"])) recs.push(...(JSON.parse(gunzipSync(await readFile(f)).toString()) as { Records: unknown[] }).Records);
     recs.push({ eventTime: "2024-05-03T00:00:00Z", eventName: "X" }, { eventTime: "2024-05-03T00:00:00Z", eventName: "X", eventSource: "s", userIdentity: {} });
     for (const order of [recs, [...recs].reverse()]) {
       for (const since of [undefined, { kind: "absolute" as const, at: Date.parse("2023-07-10T12:10:00Z") }]) {
@@ -294,7 +310,10 @@ describe("target dimensions", () => {
   it("learn caller-to-role pairs and launched instance types", () => {
     const recs: Array<Record<string, unknown>> = [];
     for (let d = 0; d < 4; d++) {
-      recs.push({ ...rec({ t: T0 + d * DAY, name: "AssumeRole", source: "sts.amazonaws.com" }), requestParameters: { roleArn: "arn:aws:iam::1111:role/Deploy", roleSessionName: "x" } });
+      recs.push({
+        ...rec({ t: T0 + d * DAY, name: "AssumeRole", source: "sts.amazonaws.com" }),
+        requestParameters: { roleArn: "arn:aws:iam::1111:role/Deploy", roleSessionName: "x" },
+      });
       recs.push({ ...rec({ t: T0 + d * DAY + HOUR, name: "RunInstances" }), requestParameters: { instanceType: "t3.micro", minCount: 1, maxCount: 1 } });
     }
     const { profiles } = scan(recs);

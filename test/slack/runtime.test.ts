@@ -136,7 +136,14 @@ describe("Authorizer", () => {
   it("admins by user id or group membership (cached, fail closed); ack for anyone unless configured", async () => {
     let now = 0;
     const calls: string[] = [];
-    const a = new Authorizer({ admins: { users: ["U0A"], groups: ["S0BAD", "S0SEC"] }, ackAnyone: true, api: api({ S0SEC: ["U0G"] }, calls), log: silentLogger, cacheMs: 1000, now: () => now });
+    const a = new Authorizer({
+      admins: { users: ["U0A"], groups: ["S0BAD", "S0SEC"] },
+      ackAnyone: true,
+      api: api({ S0SEC: ["U0G"] }, calls),
+      log: silentLogger,
+      cacheMs: 1000,
+      now: () => now,
+    });
     expect(await a.check("U0A", "suppress")).toEqual({ allowed: true });
     expect(await a.check("U0G", "suppress")).toEqual({ allowed: true });
     expect((await a.check("U0X", "suppress")).allowed).toBe(false);
@@ -154,7 +161,13 @@ describe("Authorizer", () => {
     const strict = new Authorizer({ admins: { users: ["U0A"], groups: [] }, ackAnyone: false, api: api({}, []), log: silentLogger });
     expect((await strict.check("U0X", "ack")).allowed).toBe(false);
     expect((await strict.check("U0A", "ack")).allowed).toBe(true);
-    const viewers = new Authorizer({ admins: { users: ["U0A"], groups: [] }, viewers: { everyone: true, users: [], groups: [] }, ackAnyone: true, api: api({}, []), log: silentLogger });
+    const viewers = new Authorizer({
+      admins: { users: ["U0A"], groups: [] },
+      viewers: { everyone: true, users: [], groups: [] },
+      ackAnyone: true,
+      api: api({}, []),
+      log: silentLogger,
+    });
     expect(await viewers.check("U0X", "ack")).toEqual({ allowed: true });
     const none = new Authorizer({ admins: { users: [], groups: [] }, ackAnyone: true, api: api({}, []), log: silentLogger });
     expect((await none.check("U0A", "suppress")).reason).toContain("none are configured");

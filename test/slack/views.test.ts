@@ -19,8 +19,7 @@ import { findingWithoutIp, makeFinding, makeReport } from "./support/fixtures.js
 import { rng } from "../../src/util/rng.js";
 
 /** Our own markup; anything else between < and > would be a Slack control sequence. */
-const OWN_MARKUP =
-  /<(?:@[UW][A-Z0-9]+|#[CGD][A-Z0-9]+|!date\^\d+\^[^|<>]+\|[^<>]*|https:\/\/attack\.mitre\.org\/techniques\/T\d{4}(?:\/\d{3})?\/\|T\d{4}(?:\.\d{3})?)>/g;
+const OWN_MARKUP = /<(?:@[UW][A-Z0-9]+|#[CGD][A-Z0-9]+|!date\^\d+\^[^|<>]+\|[^<>]*|https:\/\/attack\.mitre\.org\/techniques\/T\d{4}(?:\/\d{3})?\/\|T\d{4}(?:\.\d{3})?)>/g;
 
 /** Every mrkdwn text in a payload, with our own markup removed: no < or > may remain. */
 function assertNoControlSequences(payload: unknown): void {
@@ -38,7 +37,33 @@ function assertNoControlSequences(payload: unknown): void {
   for (const t of texts) expect(t.replace(OWN_MARKUP, "")).not.toMatch(/[<>]/);
 }
 
-const PIECES = ["<!channel>", "<@U0ADMIN>", "<https://evil.example|AWS console>", "```", "`", "*", "_", "~", "&", "&amp;", "\n", "\u202E", "\u200B", "🛡️", "👨‍👩‍👧", "é", "\uD83D", "日本語", ">", "<", "<#C0SEC>", "<!subteam^S1>", "\t", "\u0000", "a"];
+const PIECES = [
+  "<!channel>",
+  "<@U0ADMIN>",
+  "<https://evil.example|AWS console>",
+  "```",
+  "`",
+  "*",
+  "_",
+  "~",
+  "&",
+  "&amp;",
+  "\n",
+  "\u202E",
+  "\u200B",
+  "🛡️",
+  "👨‍👩‍👧",
+  "é",
+  "\uD83D",
+  "日本語",
+  ">",
+  "<",
+  "<#C0SEC>",
+  "<!subteam^S1>",
+  "\t",
+  "\u0000",
+  "a",
+];
 function nasty(r: () => number, maxLen: number): string {
   const n = Math.floor(r() * maxLen);
   let s = "";
@@ -137,7 +162,15 @@ describe("finding blocks", () => {
     expect(JSON.stringify(acked)).toContain("Acknowledged by <@U0BOB>");
     expect(JSON.stringify(acked)).toContain("<!date^1714554840^");
     expect(JSON.stringify(acked)).not.toContain("finding_ack");
-    const supp: Suppression = { id: "s-1", scope: "identity", identityKey: f.identity.key, reason: "CI <b>", by: "U0ADMIN", createdAt: "2024-05-01T00:00:00Z", until: "2024-05-08T00:00:00Z" };
+    const supp: Suppression = {
+      id: "s-1",
+      scope: "identity",
+      identityKey: f.identity.key,
+      reason: "CI <b>",
+      by: "U0ADMIN",
+      createdAt: "2024-05-01T00:00:00Z",
+      until: "2024-05-08T00:00:00Z",
+    };
     const suppressed = JSON.stringify(findingBlocks(f, 3, stateOf(stored(f), supp)));
     expect(suppressed).toContain("Suppressed by <@U0ADMIN>");
     expect(suppressed).toContain("CI &lt;b&gt;");
@@ -166,7 +199,9 @@ describe("finding blocks", () => {
     const r = rng(42);
     for (let i = 0; i < 200; i++) {
       const f = nastyFinding(r, i, i % 10 === 0 ? 20_000 : 300);
-      const blocks = findingBlocks(f, i, i % 2 ? { status: "acknowledged", acknowledged: { by: nasty(r, 30), at: "2024-05-01T00:00:00Z" } } : { status: "open" }, { compact: i % 3 === 0 });
+      const blocks = findingBlocks(f, i, i % 2 ? { status: "acknowledged", acknowledged: { by: nasty(r, 30), at: "2024-05-01T00:00:00Z" } } : { status: "open" }, {
+        compact: i % 3 === 0,
+      });
       expect(blockKitProblems({ blocks, text: "x" }, "message")).toEqual([]);
       assertNoControlSequences(blocks);
       expectValidMessage(findingDetailsMessage(stored(f)));
@@ -261,7 +296,19 @@ describe("other views", () => {
       findings,
       suppressions,
       digestRuns: { daily: "2024-05-01T08:00:00Z" },
-      unsentDigests: [{ id: "d1", schedule: "daily", channel: "C0SEC", window: { start: "", end: "" }, createdAt: "2024-05-02T08:00:00Z", state: "failed", posted: [], findingIds: ["a"], error: "<!channel>" }],
+      unsentDigests: [
+        {
+          id: "d1",
+          schedule: "daily",
+          channel: "C0SEC",
+          window: { start: "", end: "" },
+          createdAt: "2024-05-02T08:00:00Z",
+          state: "failed",
+          posted: [],
+          findingIds: ["a"],
+          error: "<!channel>",
+        },
+      ],
       nextDigest: new Date("2024-05-03T08:00:00Z"),
       digestChannel: "C0SEC",
       now: Date.parse("2024-05-02T10:00:00Z"),
@@ -284,13 +331,40 @@ describe("other views", () => {
       bytes: 123456,
       sections: { baselines: 1, findings: 1, audit: 1, other: 1 },
       schemaVersion: 1,
-      counts: { baselines: 3, findings: 5, findingsByStatus: { open: 3, acknowledged: 2 }, suppressions: 1, activeSuppressions: 1, audit: 9, cursors: 2, scans: 4, digests: 0, pendingDigests: 0 },
+      counts: {
+        baselines: 3,
+        findings: 5,
+        findingsByStatus: { open: 3, acknowledged: 2 },
+        suppressions: 1,
+        activeSuppressions: 1,
+        audit: 9,
+        cursors: 2,
+        scans: 4,
+        digests: 0,
+        pendingDigests: 0,
+      },
       writes: 1,
       warnings: ["<!channel> big store"],
     };
-    const scans = Array.from({ length: 50 }, () => ({ at: "2024-05-01T00:00:00Z", by: nasty(r, 50), target: nasty(r, 500), window: { start: "", end: "" }, events: 1, findings: 2, partial: true }));
+    const scans = Array.from({ length: 50 }, () => ({
+      at: "2024-05-01T00:00:00Z",
+      by: nasty(r, 50),
+      target: nasty(r, 500),
+      window: { start: "", end: "" },
+      events: 1,
+      findings: 2,
+      partial: true,
+    }));
     expectValidMessage(statusMessage({ stats, scans, learning: Array.from({ length: 500 }, () => nasty(r, 300)) }));
-    const supps: Suppression[] = Array.from({ length: 200 }, (_, i) => ({ id: `s-${i}`, scope: "ip", sourceIp: nasty(r, 300), reason: nasty(r, 2000), by: nasty(r, 20), createdAt: "2024-05-01T00:00:00Z", until: "2024-06-01T00:00:00Z" }));
+    const supps: Suppression[] = Array.from({ length: 200 }, (_, i) => ({
+      id: `s-${i}`,
+      scope: "ip",
+      sourceIp: nasty(r, 300),
+      reason: nasty(r, 2000),
+      by: nasty(r, 20),
+      createdAt: "2024-05-01T00:00:00Z",
+      until: "2024-06-01T00:00:00Z",
+    }));
     expectValidMessage(suppressionsMessage(supps));
     expectValidMessage(suppressionsMessage([]));
     const p = emptyProfile("user:1:alice", "IAMUser");
@@ -342,7 +416,10 @@ describe("suppress modal submission", () => {
     expect(parseSuppressSubmission(values({ reason: null }), f, NOW)).toEqual({ ok: false, errors: { reason: expect.stringContaining("Give a reason") } });
     expect(parseSuppressSubmission(values({ reason: " \n " }), f, NOW)).toMatchObject({ ok: false, errors: { reason: expect.any(String) } });
     expect(parseSuppressSubmission(values({ reason: "x".repeat(501) }), f, NOW)).toMatchObject({ ok: false, errors: { reason: expect.any(String) } });
-    expect(parseSuppressSubmission(values({ scope: null, duration: null, reason: null }), f, NOW)).toMatchObject({ ok: false, errors: { scope: expect.any(String), duration: expect.any(String), reason: expect.any(String) } });
+    expect(parseSuppressSubmission(values({ scope: null, duration: null, reason: null }), f, NOW)).toMatchObject({
+      ok: false,
+      errors: { scope: expect.any(String), duration: expect.any(String), reason: expect.any(String) },
+    });
     expect(parseSuppressSubmission(values({ scope: "everything" }), f, NOW)).toMatchObject({ errors: { scope: expect.any(String) } });
     expect(parseSuppressSubmission(values({ scope: "ip" }), findingWithoutIp(1), NOW)).toMatchObject({ errors: { scope: "This finding has no source IP." } });
     expect(parseSuppressSubmission(values({ duration: "date" }), f, NOW)).toMatchObject({ errors: { until: expect.any(String) } });

@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { FileSource, listInputFiles, } from "../../src/sources/files.js";
+import { FileSource, listInputFiles } from "../../src/sources/files.js";
 import { runScan } from "../../src/scan/run.js";
 
 const INVICTUS = "test/fixtures/invictus-aws";

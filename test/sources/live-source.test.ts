@@ -41,8 +41,19 @@ function fakeBucket() {
       lists.push({ prefix: Prefix, ...(StartAfter ? { startAfter: StartAfter } : {}) });
       const keys = [...objects.keys()].sort().filter((k) => k.startsWith(Prefix) && (!StartAfter || k > StartAfter));
       if (Delimiter) {
-        const prefixes = [...new Set(keys.map((k) => k.indexOf(Delimiter, Prefix.length)).map((i, n) => (i >= 0 ? keys[n]!.slice(0, i + 1) : "")).filter(Boolean))];
-        return { CommonPrefixes: prefixes.map((p) => ({ Prefix: p })), Contents: keys.filter((k) => k.indexOf(Delimiter, Prefix.length) < 0).map((k) => ({ Key: k, Size: objects.get(k)!.length })), $metadata: {} };
+        const prefixes = [
+          ...new Set(
+            keys
+              .map((k) => k.indexOf(Delimiter, Prefix.length))
+              .map((i, n) => (i >= 0 ? keys[n]!.slice(0, i + 1) : ""))
+              .filter(Boolean),
+          ),
+        ];
+        return {
+          CommonPrefixes: prefixes.map((p) => ({ Prefix: p })),
+          Contents: keys.filter((k) => k.indexOf(Delimiter, Prefix.length) < 0).map((k) => ({ Key: k, Size: objects.get(k)!.length })),
+          $metadata: {},
+        };
       }
       return { Contents: keys.map((k) => ({ Key: k, Size: objects.get(k)!.length })), $metadata: {} };
     },
@@ -84,7 +95,10 @@ describe("TRAILHOUND_SOURCE", () => {
     // One new file with one event: exactly that event.
     const last = [...bucket.objects.keys()].sort().at(-1)!;
     const rec = (JSON.parse(gunzipSync(bucket.objects.get(last)!).toString("utf8")) as { Records: Array<Record<string, unknown>> }).Records[0]!;
-    const added = last.replace(/_(\d{8})T(\d{4})Z_[^/]+$/, (_m, d: string, t: string) => `_${d}T${t.slice(0, 2)}${String(Number(t.slice(2)) + 1).padStart(2, "0")}Z_addedaddedadded0.json.gz`);
+    const added = last.replace(
+      /_(\d{8})T(\d{4})Z_[^/]+$/,
+      (_m, d: string, t: string) => `_${d}T${t.slice(0, 2)}${String(Number(t.slice(2)) + 1).padStart(2, "0")}Z_addedaddedadded0.json.gz`,
+    );
     bucket.objects.set(added, gzipSync(JSON.stringify({ Records: [{ ...rec, eventID: "added-1" }] })));
     const third = await scan(now + 1_200_000);
     expect(bucket.gets()).toBe(bucket.count + 1);

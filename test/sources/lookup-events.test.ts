@@ -434,7 +434,9 @@ describe("LookupEventsSource: errors a person can act on", () => {
         __type: "AccessDeniedException",
         message: `User: arn:aws:iam::${ACCOUNT}:user/scanner is not authorized to perform: cloudtrail:LookupEvents`,
       });
-    const err = await make().read(new Sink()).catch((e: unknown) => e);
+    const err = await make()
+      .read(new Sink())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AwsSourceError);
     expect((err as AwsSourceError).code).toBe("missing-permission");
     expect((err as Error).message).toContain("cloudtrail:LookupEvents");
@@ -445,9 +447,7 @@ describe("LookupEventsSource: errors a person can act on", () => {
   it("AccessDenied in one region is a partial result when other regions could be read", async () => {
     const { fake, make } = setup({ regions: ["us-east-1", "eu-west-1"] });
     fake.region("us-east-1", makeEvents("ok", 10));
-    nock("https://cloudtrail.eu-west-1.amazonaws.com")
-      .post("/")
-      .reply(400, { __type: "AccessDeniedException", message: "explicit deny in a service control policy" });
+    nock("https://cloudtrail.eu-west-1.amazonaws.com").post("/").reply(400, { __type: "AccessDeniedException", message: "explicit deny in a service control policy" });
     const sink = new Sink();
     const res = await make().read(sink);
     expect(sink.records).toHaveLength(10);
@@ -459,10 +459,10 @@ describe("LookupEventsSource: errors a person can act on", () => {
 
   it("expired credentials say how to refresh them", async () => {
     const { make } = setup({ profile: "secops" });
-    nock("https://cloudtrail.us-east-1.amazonaws.com")
-      .post("/")
-      .reply(400, { __type: "ExpiredTokenException", message: "The security token included in the request is expired" });
-    const err = await make().read(new Sink()).catch((e: unknown) => e);
+    nock("https://cloudtrail.us-east-1.amazonaws.com").post("/").reply(400, { __type: "ExpiredTokenException", message: "The security token included in the request is expired" });
+    const err = await make()
+      .read(new Sink())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AwsSourceError);
     expect((err as AwsSourceError).code).toBe("credentials");
     expect((err as Error).message).toContain("aws sso login --profile secops");
@@ -470,11 +470,15 @@ describe("LookupEventsSource: errors a person can act on", () => {
 
   it("an unknown region name is refused before any request, with a suggestion", async () => {
     const { make, fake } = setup();
-    const err = await make({ regions: ["us-east-1", "us-eest-1x"] }).read(new Sink()).catch((e: unknown) => e);
+    const err = await make({ regions: ["us-east-1", "us-eest-1x"] })
+      .read(new Sink())
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AwsSourceError);
     expect((err as AwsSourceError).code).toBe("unknown-region");
     expect((err as Error).message).toContain('"us-eest-1x"');
-    const err2 = await make({ regions: ["useast1"] }).read(new Sink()).catch((e: unknown) => e);
+    const err2 = await make({ regions: ["useast1"] })
+      .read(new Sink())
+      .catch((e: unknown) => e);
     expect((err2 as AwsSourceError).code).toBe("unknown-region");
     expect((err2 as Error).message).toContain('did you mean "us-east-1"');
     expect(fake.requests).toHaveLength(0);
@@ -482,12 +486,10 @@ describe("LookupEventsSource: errors a person can act on", () => {
 
   it("an invalid time range is refused: start after end, NaN, or entirely older than 90 days", async () => {
     const { make } = setup();
-    for (const o of [
-      { startTime: NOW - 1000, endTime: NOW - 2000 },
-      { startTime: Number.NaN },
-      { startTime: NOW - 200 * 86_400_000, endTime: NOW - 100 * 86_400_000 },
-    ]) {
-      const err = await make(o).read(new Sink()).catch((e: unknown) => e);
+    for (const o of [{ startTime: NOW - 1000, endTime: NOW - 2000 }, { startTime: Number.NaN }, { startTime: NOW - 200 * 86_400_000, endTime: NOW - 100 * 86_400_000 }]) {
+      const err = await make(o)
+        .read(new Sink())
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(AwsSourceError);
       expect((err as AwsSourceError).code).toBe("invalid-time");
     }
@@ -530,10 +532,12 @@ describe("LookupEventsSource: errors a person can act on", () => {
           .post("/")
           .reply(400, { __type: "UnrecognizedClientException", message: "The security token included in the request is invalid." });
       } else {
-        nock(`https://cloudtrail.${r}.amazonaws.com`).post("/").reply(400, {
-          __type: "AccessDeniedException",
-          message: `User: arn:aws:iam::${ACCOUNT}:user/x is not authorized to perform: cloudtrail:LookupEvents with an explicit deny in a service control policy`,
-        });
+        nock(`https://cloudtrail.${r}.amazonaws.com`)
+          .post("/")
+          .reply(400, {
+            __type: "AccessDeniedException",
+            message: `User: arn:aws:iam::${ACCOUNT}:user/x is not authorized to perform: cloudtrail:LookupEvents with an explicit deny in a service control policy`,
+          });
       }
     }
     const sink = new Sink();
@@ -555,7 +559,9 @@ describe("LookupEventsSource: errors a person can act on", () => {
     nock("https://cloudtrail.eu-west-1.amazonaws.com")
       .post("/")
       .reply(400, { __type: "UnrecognizedClientException", message: "The security token included in the request is invalid." });
-    const err = await make().read(new Sink()).catch((e: unknown) => e);
+    const err = await make()
+      .read(new Sink())
+      .catch((e: unknown) => e);
     expect((err as AwsSourceError).code).toBe("credentials");
   });
 });
@@ -768,9 +774,7 @@ describe("LookupEventsSource: accounts", () => {
     expect(calls).toHaveLength(3);
     expect(factoryCalls.map((c) => c.accountId).sort()).toEqual(["444455556666", "777788889999"]);
     expect(factoryCalls.every((c) => c.hasCredentials)).toBe(true);
-    expect(new Set(sink.records.map((r) => r.origin))).toEqual(
-      new Set(["lookup-events:444455556666/us-east-1", "lookup-events:777788889999/us-east-1"]),
-    );
+    expect(new Set(sink.records.map((r) => r.origin))).toEqual(new Set(["lookup-events:444455556666/us-east-1", "lookup-events:777788889999/us-east-1"]));
     expect(limiters.keys().sort()).toEqual(["444455556666/us-east-1", "777788889999/us-east-1"]);
     expect(res.partialReasons.join(" ")).toContain("sts:AssumeRole");
     expect(res.partialReasons.join(" ")).toContain("999999999999");
@@ -779,7 +783,9 @@ describe("LookupEventsSource: accounts", () => {
   it("refuses a malformed role ARN", async () => {
     const { make } = setup();
     const { sts } = fakeSts();
-    const err = await make({ roleArns: ["arn:aws:iam::12:user/x"], stsFactory: () => sts }).read(new Sink()).catch((e: unknown) => e);
+    const err = await make({ roleArns: ["arn:aws:iam::12:user/x"], stsFactory: () => sts })
+      .read(new Sink())
+      .catch((e: unknown) => e);
     expect((err as AwsSourceError).code).toBe("invalid-argument");
   });
 

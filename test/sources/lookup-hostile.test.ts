@@ -61,11 +61,9 @@ class Sink implements RecordSink {
 
 describe("live reads always end (local LookupEvents fake)", () => {
   it("a looping NextToken ends its region as partial; throttling for ever ends its region as partial; disabled opt-in regions are skipped and named; the healthy region is read in full", async () => {
-    const src = await setup(
-      { "eu-west-1": "loop-token", "us-west-2": "throttle", "ap-east-1": "not-enabled", "me-south-1": "not-enabled-sts" },
-      120,
-      { regions: ["us-east-1", "eu-west-1", "us-west-2", "ap-east-1", "me-south-1"] },
-    );
+    const src = await setup({ "eu-west-1": "loop-token", "us-west-2": "throttle", "ap-east-1": "not-enabled", "me-south-1": "not-enabled-sts" }, 120, {
+      regions: ["us-east-1", "eu-west-1", "us-west-2", "ap-east-1", "me-south-1"],
+    });
     const sink = new Sink();
     const res = await src.read(sink);
     const by = Object.fromEntries(res.regions.map((r) => [r.region, r]));
@@ -91,7 +89,9 @@ describe("live reads always end (local LookupEvents fake)", () => {
     const { report } = await runScan({ now: NEWEST, sources: [src] });
     expect(report.partial).toBe(true);
     expect(report.stats.recordsRead).toBe(0);
-    expect(report.partialReasons.join("\n")).toMatch(/us-east-1: LookupEvents in account 123456789012, region us-east-1 still failing after 4 attempts \(throttled: .*Rate exceeded/);
+    expect(report.partialReasons.join("\n")).toMatch(
+      /us-east-1: LookupEvents in account 123456789012, region us-east-1 still failing after 4 attempts \(throttled: .*Rate exceeded/,
+    );
     expect(report.partialReasons.join("\n")).toMatch(/eu-west-1: .*throttled/);
   });
 

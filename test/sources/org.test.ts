@@ -57,11 +57,22 @@ describe("Organizations ListAccounts (SDK over nock)", () => {
     const bodies: Array<Record<string, unknown>> = [];
     nock("https://organizations.us-east-1.amazonaws.com")
       .post("/", (b: Record<string, unknown>) => (bodies.push(b), true))
-      .reply(200, { Accounts: [{ Id: "111111111111", State: "ACTIVE" }, { Id: "222222222222", State: "SUSPENDED" }], NextToken: "p2" })
+      .reply(200, {
+        Accounts: [
+          { Id: "111111111111", State: "ACTIVE" },
+          { Id: "222222222222", State: "SUSPENDED" },
+        ],
+        NextToken: "p2",
+      })
       .post("/", (b: Record<string, unknown>) => (bodies.push(b), true))
       .reply(200, { Accounts: [], NextToken: "p3" }) // an empty page with a token: keep going
       .post("/", (b: Record<string, unknown>) => (bodies.push(b), true))
-      .reply(200, { Accounts: [{ Id: "333333333333", Status: "ACTIVE" }, { Id: "444444444444", State: "ACTIVE" }] });
+      .reply(200, {
+        Accounts: [
+          { Id: "333333333333", Status: "ACTIVE" },
+          { Id: "444444444444", State: "ACTIVE" },
+        ],
+      });
     const out = await discoverAccounts({ org: sdkOrganizationsPort(), deny: ["444444444444"] });
     expect(out.accounts).toEqual(["111111111111", "333333333333"]);
     expect(out.skipped).toEqual([
@@ -74,19 +85,22 @@ describe("Organizations ListAccounts (SDK over nock)", () => {
 
   it("explains access denied (not the management account) and reads the caller's account outside an organisation", async () => {
     creds();
-    nock("https://organizations.us-east-1.amazonaws.com")
-      .post("/")
-      .reply(400, { __type: "AccessDeniedException", message: "You don't have permissions" });
+    nock("https://organizations.us-east-1.amazonaws.com").post("/").reply(400, { __type: "AccessDeniedException", message: "You don't have permissions" });
     const err = (await discoverAccounts({ org: sdkOrganizationsPort() }).catch((e: unknown) => e)) as Error;
     expect(err.message).toMatch(/management account or a delegated administrator/);
-    nock("https://organizations.us-east-1.amazonaws.com")
-      .post("/")
-      .reply(400, { __type: "AWSOrganizationsNotInUseException", message: "not in use" });
+    nock("https://organizations.us-east-1.amazonaws.com").post("/").reply(400, { __type: "AWSOrganizationsNotInUseException", message: "not in use" });
     expect(await discoverAccounts({ org: sdkOrganizationsPort() })).toMatchObject({ notInOrganization: true, accounts: [] });
   });
 
   it("an allow list keeps only its accounts and names those not in the organisation", async () => {
-    const org: OrganizationsPort = { listAccounts: async () => ({ accounts: [{ id: "111111111111", state: "ACTIVE" }, { id: "222222222222", state: "ACTIVE" }] }) };
+    const org: OrganizationsPort = {
+      listAccounts: async () => ({
+        accounts: [
+          { id: "111111111111", state: "ACTIVE" },
+          { id: "222222222222", state: "ACTIVE" },
+        ],
+      }),
+    };
     const out = await discoverAccounts({ org, allow: ["222222222222", "999999999999"] });
     expect(out.accounts).toEqual(["222222222222"]);
     expect(out.skipped).toContainEqual({ account: "999999999999", reason: "not a member of the organisation" });
@@ -119,9 +133,7 @@ describe("account:ListRegions (SDK over nock)", () => {
 
   it("falls back to the built-in list, with a note, when ListRegions is not allowed", async () => {
     creds();
-    nock("https://account.us-east-1.amazonaws.com")
-      .post("/listRegions")
-      .reply(403, { message: "not authorized" }, { "x-amzn-errortype": "AccessDeniedException" });
+    nock("https://account.us-east-1.amazonaws.com").post("/listRegions").reply(403, { message: "not authorized" }, { "x-amzn-errortype": "AccessDeniedException" });
     const out = await discoverRegions({ port: sdkRegionsPort(), account: "111111111111" });
     expect(out.from).toBe("built-in");
     expect(out.regions).toEqual([...COMMERCIAL_REGIONS]);
@@ -158,7 +170,8 @@ describe("LookupEventsSource over an organisation", () => {
       getCallerIdentity: async () => ({ account: "000000000000" }),
       async assumeRole(roleArn, _s, _d, _sig, opts): Promise<AwsCredentials> {
         assumed.push({ roleArn, ...(opts?.externalId ? { externalId: opts.externalId } : {}) });
-        if (roleArn.includes("333333333333")) throw Object.assign(new Error("not authorized to perform sts:AssumeRole"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
+        if (roleArn.includes("333333333333"))
+          throw Object.assign(new Error("not authorized to perform sts:AssumeRole"), { name: "AccessDenied", $metadata: { httpStatusCode: 403 } });
         return { accessKeyId: `ASIA${roleArn.slice(13, 25)}`, secretAccessKey: "s", sessionToken: "t", expiration: new Date(Date.now() + 3_600_000) };
       },
     };
@@ -177,8 +190,19 @@ describe("LookupEventsSource over an organisation", () => {
         const c = await credentials!();
         // 111... has an opt-in region enabled; 444... only two regions.
         return c.accessKeyId.includes("111111111111")
-          ? { regions: [{ name: "us-east-1", status: "ENABLED_BY_DEFAULT" }, { name: "af-south-1", status: "ENABLED" }, { name: "eu-south-1", status: "DISABLED" }] }
-          : { regions: [{ name: "us-east-1", status: "ENABLED_BY_DEFAULT" }, { name: "eu-west-1", status: "ENABLED_BY_DEFAULT" }] };
+          ? {
+              regions: [
+                { name: "us-east-1", status: "ENABLED_BY_DEFAULT" },
+                { name: "af-south-1", status: "ENABLED" },
+                { name: "eu-south-1", status: "DISABLED" },
+              ],
+            }
+          : {
+              regions: [
+                { name: "us-east-1", status: "ENABLED_BY_DEFAULT" },
+                { name: "eu-west-1", status: "ENABLED_BY_DEFAULT" },
+              ],
+            };
       },
     };
     const read: string[] = [];

@@ -169,7 +169,10 @@ function bucket(): FakeS3 {
     s3.put(DAYDIR(A2, "eu-west-1") + name2, gz(f.records.map((r) => ({ ...r, eventID: `${String(r.eventID)}-a2`, awsRegion: "eu-west-1", recipientAccountId: A2 }))));
   }
   // Never read: digests, Insights, other files, other days.
-  s3.put(`AWSLogs/${ORG}/${A1}/CloudTrail-Digest/us-east-1/2023/07/10/${A1}_CloudTrail-Digest_us-east-1_trail_us-east-1_20230710T1300Z.json.gz`, gzipSync(JSON.stringify({ logFiles: [] })));
+  s3.put(
+    `AWSLogs/${ORG}/${A1}/CloudTrail-Digest/us-east-1/2023/07/10/${A1}_CloudTrail-Digest_us-east-1_trail_us-east-1_20230710T1300Z.json.gz`,
+    gzipSync(JSON.stringify({ logFiles: [] })),
+  );
   s3.put(`AWSLogs/${ORG}/${A1}/CloudTrail-Insight/us-east-1/2023/07/10/${A1}_CloudTrail-Insight_us-east-1_20230710T1300Z_x.json.gz`, gz([]));
   s3.put(DAYDIR(A1, "us-east-1") + "README.txt", Buffer.from("hello"));
   s3.put(DAYDIR(A1, "us-east-1", "2023/07/01") + `${A1}_CloudTrail_us-east-1_20230701T1200Z_old.json.gz`, gz([{ eventID: "old" }]));
@@ -212,7 +215,12 @@ describe("S3Source", () => {
     // Nothing else was downloaded; only the window's days (and the next, for late files) were listed.
     const gets = s3.gets();
     expect(gets.every((k) => /\/CloudTrail\/[a-z0-9-]+\/2023\/07\/10\/\d{12}_CloudTrail_[a-z0-9-]+_\d{8}T\d{4}Z_\w+\.json\.gz$/.test(k))).toBe(true);
-    const dayLists = new Set(s3.lists().map((l) => l.prefix!).filter((p) => /\d{4}\/\d{2}\/\d{2}\/$/.test(p)));
+    const dayLists = new Set(
+      s3
+        .lists()
+        .map((l) => l.prefix!)
+        .filter((p) => /\d{4}\/\d{2}\/\d{2}\/$/.test(p)),
+    );
     expect([...dayLists].sort()).toEqual([DAYDIR(A1, "us-east-1"), DAYDIR(A1, "us-east-1", "2023/07/11"), DAYDIR(A2, "eu-west-1"), DAYDIR(A2, "eu-west-1", "2023/07/11")]);
     expect(s3.lists().some((l) => l.token !== undefined)).toBe(true);
     expect(s3.lists().find((l) => l.prefix === "AWSLogs/")).toMatchObject({ delimiter: "/" });
@@ -361,7 +369,10 @@ describe("S3Source", () => {
     const cursors = new MemoryCursorStore();
     const first = await source({ cursorStore: cursors, now: () => 1 }).read(new CollectSink());
     const k1 = s3CursorKey(BUCKET, `AWSLogs/${ORG}/${A1}/CloudTrail/us-east-1/`);
-    const newest = [...s3.objects.keys()].filter((k) => k.startsWith(DAYDIR(A1, "us-east-1")) && k.endsWith(".json.gz")).sort().at(-1)!;
+    const newest = [...s3.objects.keys()]
+      .filter((k) => k.startsWith(DAYDIR(A1, "us-east-1")) && k.endsWith(".json.gz"))
+      .sort()
+      .at(-1)!;
     // The objects delivered in the 15 minutes before the newest one are named: the next read lists them again.
     const inOverlap = [...s3.objects.keys()]
       .filter((k) => k.startsWith(DAYDIR(A1, "us-east-1")) && k.endsWith(".json.gz") && keyTime(k)! >= keyTime(newest)! - 15 * 60_000)
@@ -444,7 +455,13 @@ describe("S3Source", () => {
     const ddl = await athenaDdlFromOptions({ location: `s3://${BUCKET}`, client: client(), regions: ["us-east-1", "eu-west-1"] });
     expect(ddl).toContain(`'projection.account.values'='${A1},${A2}'`);
     expect(ddl).toContain(`'storage.location.template'='s3://${BUCKET}/AWSLogs/${ORG}/\${account}/CloudTrail/\${region}/\${timestamp}'`);
-    expect(parseTrailUrl(`s3://${BUCKET}/x/AWSLogs/${ORG}/${A1}/CloudTrail/eu-west-1`)).toEqual({ bucket: BUCKET, logsRoot: "x/AWSLogs/", orgId: ORG, account: A1, region: "eu-west-1" });
+    expect(parseTrailUrl(`s3://${BUCKET}/x/AWSLogs/${ORG}/${A1}/CloudTrail/eu-west-1`)).toEqual({
+      bucket: BUCKET,
+      logsRoot: "x/AWSLogs/",
+      orgId: ORG,
+      account: A1,
+      region: "eu-west-1",
+    });
     expect(() => parseTrailUrl("https://bucket/x")).toThrow(/expected s3:\/\/bucket/);
     expect(() => parseTrailUrl(`s3://${BUCKET}/AWSLogs/${A1}/CloudTrail-Digest/`)).toThrow(/expected CloudTrail\//);
     expect(() => new S3Source({ url: `s3://${BUCKET}`, startTime: 2, endTime: 1 })).toThrow(/starts after it ends/);

@@ -299,9 +299,13 @@ describe("SQS push", () => {
 
   it("is refused at start without an s3:// source or an alert channel, and with a malformed queue URL", () => {
     const base = { SLACK_BOT_TOKEN: "xoxb-1", SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5" };
-    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).toThrow(/TRAILHOUND_SQS_QUEUE_URL.*needs TRAILHOUND_SOURCE=s3:\/\//s);
+    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).toThrow(
+      /TRAILHOUND_SQS_QUEUE_URL.*needs TRAILHOUND_SOURCE=s3:\/\//s,
+    );
     expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_SOURCE: `s3://${BUCKET}` })).toThrow(/needs TRAILHOUND_ALERT_CHANNEL/);
-    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: "trailhound-new-files", TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).toThrow(/must be the queue's URL/);
+    expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: "trailhound-new-files", TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).toThrow(
+      /must be the queue's URL/,
+    );
     expect(() => loadConfig({ ...base, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })).not.toThrow();
   });
 });

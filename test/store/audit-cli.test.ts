@@ -17,7 +17,13 @@ async function seeded(auditCap?: number): Promise<void> {
   const s = await TrailStore.open(dir, auditCap ? { auditCap } : {});
   const t0 = Date.parse("2026-05-01T09:00:00Z");
   await s.audit({ at: new Date(t0).toISOString(), actor: "U0ADMIN", action: "scan", target: "user alice", detail: "the last 24h in C0SEC" });
-  await s.audit({ at: new Date(t0 + 1000).toISOString(), actor: "unverified", action: "refused", target: "request:signature", detail: "signature mismatch; the body claims to be from U0X\u001b[31m" });
+  await s.audit({
+    at: new Date(t0 + 1000).toISOString(),
+    actor: "unverified",
+    action: "refused",
+    target: "request:signature",
+    detail: "signature mismatch; the body claims to be from U0X\u001b[31m",
+  });
   await s.audit({ at: new Date(t0 + 2000).toISOString(), actor: "U0USER", action: "refused", target: "scan:the whole account", detail: "view: Only trailhound viewers ..." });
   await s.audit({ at: new Date(t0 + 3000).toISOString(), actor: "U0USER", action: "ack", target: "f1" });
   await s.close();

@@ -34,14 +34,22 @@ describe("putContainment", () => {
       }),
     ).toThrow("approval expired");
     expect(() => putContainment(d, "c-1", () => ({ record: record("c-2", "f1", T0) }))).toThrow(/does not match c-1/);
-    expect(() => putContainment(d, "c-1", () => ({ record: record("c-1", "f1", T0), audit: [{ at: T0 as never, actor: "U", action: "bogus" as never, target: "" }] }))).toThrow(/Unknown audit action/);
+    expect(() => putContainment(d, "c-1", () => ({ record: record("c-1", "f1", T0), audit: [{ at: T0 as never, actor: "U", action: "bogus" as never, target: "" }] }))).toThrow(
+      /Unknown audit action/,
+    );
     expect(d.containments ?? {}).toEqual({});
     expect(d.audit).toEqual([]);
   });
 
   it("containmentsFor lists a finding's containments oldest first", () => {
     const d = emptyStoreData();
-    for (const [id, f, at] of [["c-b", "f1", T0], ["c-x", "f2", T0], ["c-a", "f1", T0], ["c-0", "f1", T0 - 1]] as const) putContainment(d, id, () => ({ record: record(id, f, at) }));
+    for (const [id, f, at] of [
+      ["c-b", "f1", T0],
+      ["c-x", "f2", T0],
+      ["c-a", "f1", T0],
+      ["c-0", "f1", T0 - 1],
+    ] as const)
+      putContainment(d, id, () => ({ record: record(id, f, at) }));
     expect(containmentsFor(d, "f1").map((c) => c.id)).toEqual(["c-0", "c-a", "c-b"]);
     expect(getContainment(d, "toString")).toBeUndefined();
   });
@@ -50,8 +58,20 @@ describe("putContainment", () => {
 describe("the replay guard", () => {
   it("forgets expired keys, keeps the `max` that expire last, and drops the section when empty", () => {
     const d = emptyStoreData();
-    prepRememberRequests([["a", T0 + 10], ["b", T0 + 30], ["c", T0 + 20], ["gone", T0]], T0, 2)(d);
-    expect(replayKeys(d, T0).sort()).toEqual([["b", T0 + 30], ["c", T0 + 20]]);
+    prepRememberRequests(
+      [
+        ["a", T0 + 10],
+        ["b", T0 + 30],
+        ["c", T0 + 20],
+        ["gone", T0],
+      ],
+      T0,
+      2,
+    )(d);
+    expect(replayKeys(d, T0).sort()).toEqual([
+      ["b", T0 + 30],
+      ["c", T0 + 20],
+    ]);
     expect(replayKeys(d, T0 + 25)).toEqual([["b", T0 + 30]]);
     prepRememberRequests([], T0 + 100)(d);
     expect(d.replay).toBeUndefined();

@@ -64,7 +64,10 @@ function runChild(dir: string, run: number, killAfterReadyMs: number | undefined
   child.stdout.setEncoding("utf8");
   child.stdout.on("data", (d: string) => {
     out += d;
-    acks = out.split("\n").slice(0, -1).filter((l) => l.startsWith("ACK ")).length;
+    acks = out
+      .split("\n")
+      .slice(0, -1)
+      .filter((l) => l.startsWith("ACK ")).length;
     if (killWhenAcked && acks >= minAcks) child.kill("SIGKILL");
     if (!sawReady && out.includes("READY\n")) {
       sawReady = true;

@@ -34,7 +34,10 @@ describe("scan records", () => {
 describe("prepCommitScan", () => {
   it("applies baselines, findings, the record and the cursors together", () => {
     const d = emptyStoreData();
-    const results = prepCommitScan({ profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: 9, newestIds: [], updatedAt: "u" } } }, T0)(d);
+    const results = prepCommitScan(
+      { profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: 9, newestIds: [], updatedAt: "u" } } },
+      T0,
+    )(d);
     expect(results).toEqual([{ id: "f", kind: "new", status: "open", reopened: false, notify: true }]);
     expect([...baselineTable(d).keys()]).toEqual(["user:1:a"]);
     expect(d.scans).toHaveLength(1);
@@ -42,7 +45,12 @@ describe("prepCommitScan", () => {
   });
 
   it("one bad part refuses the whole commit before anything is applied", () => {
-    const bad = { profiles: [makeProfile("user:1:a")], findings: [makeFinding({ id: "f" })], scan: scan(1), cursors: { src: { newestTime: Number.NaN, newestIds: "x" as never, updatedAt: "u" } } };
+    const bad = {
+      profiles: [makeProfile("user:1:a")],
+      findings: [makeFinding({ id: "f" })],
+      scan: scan(1),
+      cursors: { src: { newestTime: Number.NaN, newestIds: "x" as never, updatedAt: "u" } },
+    };
     expect(() => prepCommitScan(bad, T0)).toThrow(/Cursor src needs newestTime and newestIds/);
     const broken = makeProfile("user:1:b");
     broken.first = "soon" as never;

@@ -1,6 +1,18 @@
 /** digests.ts: digest records from creation to sent, what is kept, and the schedule runs. */
 import { describe, expect, it } from "vitest";
-import { DIGESTS_KEPT, asFailed, asSent, changeDigest, getDigest, getDigestRun, pendingDigests, prepCreateDigest, prepDigestRun, trimDigests, withPostedPart } from "../../src/store/digests.js";
+import {
+  DIGESTS_KEPT,
+  asFailed,
+  asSent,
+  changeDigest,
+  getDigest,
+  getDigestRun,
+  pendingDigests,
+  prepCreateDigest,
+  prepDigestRun,
+  trimDigests,
+  withPostedPart,
+} from "../../src/store/digests.js";
 import { emptyStoreData, type DigestRecord } from "../../src/store/types.js";
 import { T0 } from "./helpers.js";
 

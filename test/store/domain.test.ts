@@ -79,7 +79,15 @@ for (const [kind, make] of kinds) {
       await expect(s.suppress({ ...base, scope: "everything" as never }, T0)).rejects.toMatchObject({ code: "invalid" });
       // Only the fields of the scope are kept.
       const ok = await s.suppress({ ...base, detector: "new-api", sourceIp: "1.2.3.4" }, T0);
-      expect(ok).toEqual({ id: ok.id, scope: "identity", identityKey: "user:1:a", reason: "known", by: "U1", createdAt: new Date(T0).toISOString(), until: new Date(T0 + DAY).toISOString() });
+      expect(ok).toEqual({
+        id: ok.id,
+        scope: "identity",
+        identityKey: "user:1:a",
+        reason: "known",
+        by: "U1",
+        createdAt: new Date(T0).toISOString(),
+        until: new Date(T0 + DAY).toISOString(),
+      });
       expect(s.data.suppressions).toHaveLength(1);
       await s.close();
     });
@@ -176,7 +184,10 @@ for (const [kind, make] of kinds) {
       expect([...s.getBaselines(["a", "zzz", "c"]).keys()]).toEqual(["a", "c"]);
       expect(s.getBaselines().size).toBe(3);
       expect(s.getBaseline("toString")).toBeUndefined();
-      await s.recordFindings([makeFinding({ id: "old", lastSeen: new Date(T0 - 60 * DAY).toISOString() }), makeFinding({ id: "acked", lastSeen: new Date(T0 - 60 * DAY).toISOString() })], T0 - 60 * DAY);
+      await s.recordFindings(
+        [makeFinding({ id: "old", lastSeen: new Date(T0 - 60 * DAY).toISOString() }), makeFinding({ id: "acked", lastSeen: new Date(T0 - 60 * DAY).toISOString() })],
+        T0 - 60 * DAY,
+      );
       await s.resolve("old", "U", T0 - 59 * DAY);
       await s.acknowledge("acked", "U", T0 - 59 * DAY);
       expect(await s.prune({ olderThanDays: 30 }, T0)).toEqual({ baselines: 1, findings: 1, suppressions: 0, scans: 0, auditFiles: 0 });
@@ -210,7 +221,9 @@ for (const [kind, make] of kinds) {
       const a = await s.createDigest({ schedule: "daily", channel: "C1", window: { start: "a", end: "b" }, findingIds: ["f1"] }, T0);
       const b = await s.createDigest({ id: "fixed", schedule: "weekly", channel: "C2", window: { start: "a", end: "b" }, findingIds: [] }, T0);
       expect(b.id).toBe("fixed");
-      await expect(s.createDigest({ id: "fixed", schedule: "weekly", channel: "C2", window: { start: "a", end: "b" }, findingIds: [] }, T0)).rejects.toMatchObject({ code: "invalid" });
+      await expect(s.createDigest({ id: "fixed", schedule: "weekly", channel: "C2", window: { start: "a", end: "b" }, findingIds: [] }, T0)).rejects.toMatchObject({
+        code: "invalid",
+      });
       await s.markDigestPart(a.id, "1.1");
       await s.markDigestPart(a.id, "1.1");
       await s.markDigestPart(a.id, "1.2");
@@ -228,7 +241,15 @@ for (const [kind, make] of kinds) {
       expect(s.digestRuns()).toEqual({ daily: new Date(T0).toISOString() });
       // Content kept until sent; severities and expiries stay.
       const c = await s.createDigest(
-        { schedule: "daily", channel: "C1", window: { start: "a", end: "b" }, findingIds: ["f1"], parts: [{ text: "t", blocks: [{ type: "divider" }], thread: false }], severities: { f1: "high" }, expiries: ["s-1"] },
+        {
+          schedule: "daily",
+          channel: "C1",
+          window: { start: "a", end: "b" },
+          findingIds: ["f1"],
+          parts: [{ text: "t", blocks: [{ type: "divider" }], thread: false }],
+          severities: { f1: "high" },
+          expiries: ["s-1"],
+        },
         T0,
       );
       expect(s.getDigest(c.id)?.parts).toHaveLength(1);

@@ -198,10 +198,14 @@ interface Child {
 }
 
 function child(dir: string, ids: string[], opts: { timeoutMs?: number; fault?: string } = {}): Child {
-  const proc = spawn(process.execPath, [path.join(here, "lock-child.mjs"), pathToFileURL(path.join(build!, "src/store/index.js")).href, dir, String(opts.timeoutMs ?? 30_000), ...ids], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { PATH: process.env.PATH ?? "", ...(opts.fault ? { TRAILHOUND_FAULT: opts.fault } : {}) },
-  });
+  const proc = spawn(
+    process.execPath,
+    [path.join(here, "lock-child.mjs"), pathToFileURL(path.join(build!, "src/store/index.js")).href, dir, String(opts.timeoutMs ?? 30_000), ...ids],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { PATH: process.env.PATH ?? "", ...(opts.fault ? { TRAILHOUND_FAULT: opts.fault } : {}) },
+    },
+  );
   const acked: string[] = [];
   const failed: string[] = [];
   let err = "";
@@ -239,54 +243,62 @@ describe("several processes writing decisions", () => {
 
   async function ackedInStore(dir: string): Promise<Set<string>> {
     const data = JSON.parse(await readFile(path.join(dir, "trailhound.json"), "utf8")) as { findings: Record<string, { acknowledged?: unknown }> };
-    return new Set(Object.entries(data.findings).filter(([, f]) => f.acknowledged).map(([id]) => id));
+    return new Set(
+      Object.entries(data.findings)
+        .filter(([, f]) => f.acknowledged)
+        .map(([id]) => id),
+    );
   }
 
-  it.runIf(linux)("a paused holder keeps the lock (waiters fail cleanly, nothing lost); a dead one is taken over by racing writers", async () => {
-    const ids = Array.from({ length: 40 }, (_, i) => `f${i}`);
-    const dir = await seeded(ids);
-    const lock = path.join(dir, "trailhound.json.lock");
-    const confirmed: string[] = [];
+  it.runIf(linux)(
+    "a paused holder keeps the lock (waiters fail cleanly, nothing lost); a dead one is taken over by racing writers",
+    async () => {
+      const ids = Array.from({ length: 40 }, (_, i) => `f${i}`);
+      const dir = await seeded(ids);
+      const lock = path.join(dir, "trailhound.json.lock");
+      const confirmed: string[] = [];
 
-    // 1. A writer stops (SIGSTOP) holding the lock; its lock file is made an hour old.
-    const paused = child(dir, ["f0"], { fault: "lock.acquired:stop" });
-    await until(async () => (await stateOf(paused.proc.pid!)) === "T", "the writer to stop");
-    await utimes(lock, HOUR_AGO, HOUR_AGO);
-    // Two writers wait for it and give up: they never take it over, nor write.
-    const waiters = [child(dir, ["f1", "f2"], { timeoutMs: 400 }), child(dir, ["f3", "f4"], { timeoutMs: 400 })];
-    await Promise.all(waiters.map((w) => w.done));
-    for (const w of waiters) {
-      expect(w.acked, w.stderr()).toEqual([]);
-      expect(w.failed.every((f) => f.endsWith("conflict/locked"))).toBe(true);
-      expect(w.failed).toHaveLength(2);
-    }
-    expect(JSON.parse(await readFile(lock, "utf8")).pid).toBe(paused.proc.pid);
-    paused.proc.kill("SIGCONT");
-    expect((await paused.done).code).toBe(0);
-    expect(paused.acked).toEqual(["f0"]);
-    confirmed.push(...paused.acked);
+      // 1. A writer stops (SIGSTOP) holding the lock; its lock file is made an hour old.
+      const paused = child(dir, ["f0"], { fault: "lock.acquired:stop" });
+      await until(async () => (await stateOf(paused.proc.pid!)) === "T", "the writer to stop");
+      await utimes(lock, HOUR_AGO, HOUR_AGO);
+      // Two writers wait for it and give up: they never take it over, nor write.
+      const waiters = [child(dir, ["f1", "f2"], { timeoutMs: 400 }), child(dir, ["f3", "f4"], { timeoutMs: 400 })];
+      await Promise.all(waiters.map((w) => w.done));
+      for (const w of waiters) {
+        expect(w.acked, w.stderr()).toEqual([]);
+        expect(w.failed.every((f) => f.endsWith("conflict/locked"))).toBe(true);
+        expect(w.failed).toHaveLength(2);
+      }
+      expect(JSON.parse(await readFile(lock, "utf8")).pid).toBe(paused.proc.pid);
+      paused.proc.kill("SIGCONT");
+      expect((await paused.done).code).toBe(0);
+      expect(paused.acked).toEqual(["f0"]);
+      confirmed.push(...paused.acked);
 
-    // 2. A writer is SIGKILLed holding the lock.
-    const dead = child(dir, ["f5"], { fault: "lock.acquired:kill" });
-    expect((await dead.done).signal).toBe("SIGKILL");
-    expect(dead.acked).toEqual([]);
-    expect(JSON.parse(await readFile(lock, "utf8")).pid).toBe(dead.proc.pid);
+      // 2. A writer is SIGKILLed holding the lock.
+      const dead = child(dir, ["f5"], { fault: "lock.acquired:kill" });
+      expect((await dead.done).signal).toBe("SIGKILL");
+      expect(dead.acked).toEqual([]);
+      expect(JSON.parse(await readFile(lock, "utf8")).pid).toBe(dead.proc.pid);
 
-    // 3. Five writers race for the dead holder's lock, then keep writing at the same time.
-    const racers = [0, 1, 2, 3, 4].map((k) => child(dir, ids.slice(6 + k * 6, 12 + k * 6)));
-    const ends = await Promise.all(racers.map((r) => r.done));
-    for (const [k, r] of racers.entries()) {
-      expect(ends[k]!.code, r.stderr()).toBe(0);
-      expect(r.failed).toEqual([]);
-      confirmed.push(...r.acked);
-    }
-    expect(confirmed).toHaveLength(1 + 30);
-    const stored = await ackedInStore(dir);
-    const lost = confirmed.filter((id) => !stored.has(id));
-    expect(lost).toEqual([]);
-    // Nothing that was refused or never confirmed is there either.
-    expect([...stored].sort()).toEqual([...confirmed].sort());
-    expect((await readdir(dir)).filter((f) => f.includes(".lock"))).toEqual([]);
-    process.stderr.write(`lock test: ${confirmed.length} decisions confirmed under a paused holder, a dead holder and 5 racing writers; lost ${lost.length}\n`);
-  }, 120_000);
+      // 3. Five writers race for the dead holder's lock, then keep writing at the same time.
+      const racers = [0, 1, 2, 3, 4].map((k) => child(dir, ids.slice(6 + k * 6, 12 + k * 6)));
+      const ends = await Promise.all(racers.map((r) => r.done));
+      for (const [k, r] of racers.entries()) {
+        expect(ends[k]!.code, r.stderr()).toBe(0);
+        expect(r.failed).toEqual([]);
+        confirmed.push(...r.acked);
+      }
+      expect(confirmed).toHaveLength(1 + 30);
+      const stored = await ackedInStore(dir);
+      const lost = confirmed.filter((id) => !stored.has(id));
+      expect(lost).toEqual([]);
+      // Nothing that was refused or never confirmed is there either.
+      expect([...stored].sort()).toEqual([...confirmed].sort());
+      expect((await readdir(dir)).filter((f) => f.includes(".lock"))).toEqual([]);
+      process.stderr.write(`lock test: ${confirmed.length} decisions confirmed under a paused holder, a dead holder and 5 racing writers; lost ${lost.length}\n`);
+    },
+    120_000,
+  );
 });

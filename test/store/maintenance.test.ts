@@ -178,7 +178,14 @@ describe("checkStore / restoreBackup", () => {
     await expect(restoreBackup(dir, path.basename(bad))).rejects.toMatchObject({ code: "damaged" });
     await expect(restoreBackup(dir, "nope.json")).rejects.toMatchObject({ code: "not-found", message: new RegExp(b!.name.replace(/\./g, "\\.")) });
     const err: string[] = [];
-    expect(await storeRestoreCommand(dir, "nope.json", () => undefined, (l) => err.push(l))).toBe(1);
+    expect(
+      await storeRestoreCommand(
+        dir,
+        "nope.json",
+        () => undefined,
+        (l) => err.push(l),
+      ),
+    ).toBe(1);
     expect(err[0]).toMatch(/No backup named nope\.json/);
     // Nothing was ever deleted.
     expect((await readdir(dir)).filter((n) => n.startsWith("trailhound.json.")).length).toBe(1);

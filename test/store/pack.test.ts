@@ -14,7 +14,7 @@ afterEach(async () => cleanup());
 /** Random profiles with awkward numbers: ms times (not whole seconds), negative deltas, decimals. */
 function randomProfile(seed: number): Profile {
   let s = seed;
-  const r = () => ((s = (s * 16807) % 2147483647) / 2147483647);
+  const r = () => (s = (s * 16807) % 2147483647) / 2147483647;
   const p = makeProfile(`role:1:r${seed}`, T0 - Math.floor(r() * 1e9), 1 + Math.floor(r() * 40));
   p.first = p.last - Math.floor(r() * 90 * DAY);
   for (let i = 0; i < 30; i++) {

@@ -28,7 +28,10 @@ async function agedStore(d: string, now: number): Promise<TrailStore> {
   const s = await TrailStore.open(d);
   await s.putBaselines([makeProfile("recent", now - 5 * DAY), makeProfile("gone", now - 200 * DAY)]);
   const seen = (id: string, daysAgo: number) => makeFinding({ id, firstSeen: iso(now - daysAgo * DAY), lastSeen: iso(now - daysAgo * DAY) });
-  await s.recordFindings([seen("resolved-old", 100), seen("resolved-new", 10), seen("acked-100", 100), seen("acked-400", 400), seen("open-400", 400), seen("open-100", 100)], now - 400 * DAY);
+  await s.recordFindings(
+    [seen("resolved-old", 100), seen("resolved-new", 10), seen("acked-100", 100), seen("acked-400", 400), seen("open-400", 400), seen("open-100", 100)],
+    now - 400 * DAY,
+  );
   await s.resolve("resolved-old", "U", now - 99 * DAY);
   await s.resolve("resolved-new", "U", now - 9 * DAY);
   await s.acknowledge("acked-100", "U", now - 99 * DAY);
@@ -36,7 +39,15 @@ async function agedStore(d: string, now: number): Promise<TrailStore> {
   const removed = await s.suppress({ scope: "detector", detector: "x", until: now + 10 * DAY, reason: "r", by: "U" }, now - 120 * DAY);
   await s.unsuppress(removed.id, "U", now - 100 * DAY);
   await s.suppress({ scope: "detector", detector: "y", until: now + 10 * DAY, reason: "r", by: "U" }, now - 120 * DAY);
-  const scan = (daysAgo: number) => ({ at: iso(now - daysAgo * DAY), by: "t", target: "all", window: { start: iso(now - daysAgo * DAY - DAY), end: iso(now - daysAgo * DAY) }, events: 1, findings: 0, partial: false });
+  const scan = (daysAgo: number) => ({
+    at: iso(now - daysAgo * DAY),
+    by: "t",
+    target: "all",
+    window: { start: iso(now - daysAgo * DAY - DAY), end: iso(now - daysAgo * DAY) },
+    events: 1,
+    findings: 0,
+    partial: false,
+  });
   await s.addScan(scan(100));
   await s.addScan(scan(1));
   await writeFile(path.join(d, `audit-${iso(now - 400 * DAY).slice(0, 10)}.jsonl`), "{}\n");
@@ -53,7 +64,12 @@ describe("prune", () => {
     const res = await s.prune({ olderThanDays: 90 }, now);
     expect(res).toEqual({ baselines: 1, findings: 3, suppressions: 1, scans: 1, auditFiles: 1 });
     expect([...s.getBaselines().keys()]).toEqual(["recent"]);
-    expect(s.listFindings().map((f) => f.id).sort()).toEqual(["acked-100", "open-100", "resolved-new"]);
+    expect(
+      s
+        .listFindings()
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual(["acked-100", "open-100", "resolved-new"]);
     expect(s.data.suppressions.map((x) => x.detector)).toEqual(["y"]);
     expect(s.scans().map((x) => x.at)).toEqual([iso(now - DAY)]);
     expect((await readdir(d)).filter((f) => f.startsWith("audit-"))).toEqual([`audit-${iso(now - 10 * DAY).slice(0, 10)}.jsonl`]);
@@ -90,7 +106,9 @@ describe("the bot's pruning", () => {
     expect(pruneSettingsFromEnv({})).toEqual({ olderThanDays: 90, findingsDays: 365, auditDays: 365, everyMs: DAY });
     expect(pruneSettingsFromEnv({ TRAILHOUND_PRUNE_DAYS: "30", TRAILHOUND_PRUNE_AUDIT_DAYS: "off" })).toMatchObject({ olderThanDays: 30, auditDays: 36_500 });
     expect(pruneSettingsFromEnv({ TRAILHOUND_PRUNE_DAYS: "off" })).toBeUndefined();
-    expect(() => pruneSettingsFromEnv({ TRAILHOUND_PRUNE_DAYS: "soon" })).toThrow(expect.objectContaining({ code: "config", message: expect.stringMatching(/TRAILHOUND_PRUNE_DAYS=soon/) }));
+    expect(() => pruneSettingsFromEnv({ TRAILHOUND_PRUNE_DAYS: "soon" })).toThrow(
+      expect.objectContaining({ code: "config", message: expect.stringMatching(/TRAILHOUND_PRUNE_DAYS=soon/) }),
+    );
   });
 
   it("prunes a minute after start and then every day; a failure is logged and the schedule goes on", async () => {

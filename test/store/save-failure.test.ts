@@ -130,7 +130,9 @@ describe("a scan whose results cannot be saved", () => {
     const dir = join(work, `own${n++}`);
     const s = await TrailStore.open(dir);
     setFault("write.tmp-written:enospc");
-    const err = (await s.addScan({ at: "2024-01-01T00:00:00.000Z", by: "t", target: "all", window: { start: "a", end: "b" }, events: 1, findings: 0, partial: false }).catch((e: unknown) => e)) as Error;
+    const err = (await s
+      .addScan({ at: "2024-01-01T00:00:00.000Z", by: "t", target: "all", window: { start: "a", end: "b" }, events: 1, findings: 0, partial: false })
+      .catch((e: unknown) => e)) as Error;
     setFault(undefined);
     expect(err.message).toMatch(/not on disk/);
     expect(err.message).toMatch(/lost if trailhound stops before then/);

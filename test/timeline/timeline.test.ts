@@ -44,8 +44,18 @@ describe("timeline model", () => {
   it("has every hour of 14 days, a band from the history before the window, markers and what is new", () => {
     const p = profileWith({ burst: 900, newCountry: "KP" });
     const window = { start: END - 24 * HOUR, end: END };
-    const f1 = makeFinding(1, { identity: { key: p.key, type: "IAMUser" }, severity: "medium", firstSeen: new Date(END - 3 * HOUR).toISOString(), lastSeen: new Date(END - 2 * HOUR).toISOString() });
-    const f2 = makeFinding(2, { identity: { key: p.key, type: "IAMUser" }, severity: "critical", firstSeen: new Date(END - 2 * HOUR).toISOString(), lastSeen: new Date(END - 2 * HOUR).toISOString() });
+    const f1 = makeFinding(1, {
+      identity: { key: p.key, type: "IAMUser" },
+      severity: "medium",
+      firstSeen: new Date(END - 3 * HOUR).toISOString(),
+      lastSeen: new Date(END - 2 * HOUR).toISOString(),
+    });
+    const f2 = makeFinding(2, {
+      identity: { key: p.key, type: "IAMUser" },
+      severity: "critical",
+      firstSeen: new Date(END - 2 * HOUR).toISOString(),
+      lastSeen: new Date(END - 2 * HOUR).toISOString(),
+    });
     const old = makeFinding(3, { firstSeen: "2020-01-01T00:00:00Z", lastSeen: "2020-01-01T00:00:00Z" });
     const t = buildTimeline({ profile: p, findings: [f1, f2, old], window });
     expect(t.hours).toHaveLength(14 * 24);
@@ -101,7 +111,12 @@ describe("timeline drawing", () => {
     const p = profileWith({ burst: 400, name: HOSTILE, newCountry: HOSTILE });
     p.dims.network = { [`AS666 ${HOSTILE}`]: [3, 0, END - 3 * HOUR, END - 3 * HOUR] };
     p.dims.country.GB![2] = p.first;
-    const f = makeFinding(1, { title: `Title ${HOSTILE}`, identity: { key: p.key, type: "IAMUser" }, firstSeen: new Date(END - 3 * HOUR).toISOString(), lastSeen: new Date(END - 3 * HOUR).toISOString() });
+    const f = makeFinding(1, {
+      title: `Title ${HOSTILE}`,
+      identity: { key: p.key, type: "IAMUser" },
+      firstSeen: new Date(END - 3 * HOUR).toISOString(),
+      lastSeen: new Date(END - 3 * HOUR).toISOString(),
+    });
     const t = buildTimeline({ profile: p, findings: [f], window: { start: END - 24 * HOUR, end: END }, notes: [`partial: ${HOSTILE}`] });
     const svg = timelineSvg(t, { title: `Activity of ${t.identity.label}`, desc: timelineAltText(t) });
     expect(svg).not.toContain("<script");
@@ -118,7 +133,12 @@ describe("timeline drawing", () => {
   it("writes the alt text in words, within Slack's limit, with the figures of the picture", () => {
     const p = profileWith({ burst: 900, newCountry: "KP" });
     const findings = Array.from({ length: 9 }, (_, i) =>
-      makeFinding(i + 1, { identity: { key: p.key, type: "IAMUser" }, title: `Finding number ${i + 1} `.repeat(8), firstSeen: new Date(END - 3 * HOUR).toISOString(), lastSeen: new Date(END - 3 * HOUR).toISOString() }),
+      makeFinding(i + 1, {
+        identity: { key: p.key, type: "IAMUser" },
+        title: `Finding number ${i + 1} `.repeat(8),
+        firstSeen: new Date(END - 3 * HOUR).toISOString(),
+        lastSeen: new Date(END - 3 * HOUR).toISOString(),
+      }),
     );
     const t = buildTimeline({ profile: p, findings, window: { start: END - 24 * HOUR, end: END } });
     const alt = timelineAltText(t);
@@ -133,11 +153,7 @@ describe("timeline drawing", () => {
 
 describe("identity lookup", () => {
   it("finds by key, ARN, user name or name part; several matches are ambiguous", () => {
-    const ps = [
-      { key: "user:111:alice", arn: "arn:aws:iam::111:user/alice", userName: "alice" },
-      { key: "user:222:alice", userName: "alice" },
-      { key: "role:111:Deploy" },
-    ];
+    const ps = [{ key: "user:111:alice", arn: "arn:aws:iam::111:user/alice", userName: "alice" }, { key: "user:222:alice", userName: "alice" }, { key: "role:111:Deploy" }];
     expect(resolveIdentity(ps, "user:222:alice")).toEqual({ ok: true, key: "user:222:alice" });
     expect(resolveIdentity(ps, "arn:aws:iam::111:user/alice")).toEqual({ ok: true, key: "user:111:alice" });
     expect(resolveIdentity(ps, "Deploy")).toEqual({ ok: true, key: "role:111:Deploy" });
@@ -160,9 +176,25 @@ describe("identity lookup", () => {
   it("shades the scan window that holds the identity's last event", () => {
     const p = profileWith();
     const scans = [
-      { at: "", by: "cli", target: "all", window: { start: new Date(END - 48 * HOUR).toISOString(), end: new Date(END - 24 * HOUR).toISOString() }, events: 1, findings: 0, partial: false },
+      {
+        at: "",
+        by: "cli",
+        target: "all",
+        window: { start: new Date(END - 48 * HOUR).toISOString(), end: new Date(END - 24 * HOUR).toISOString() },
+        events: 1,
+        findings: 0,
+        partial: false,
+      },
       { at: "", by: "cli", target: "all", window: { start: new Date(END - 24 * HOUR).toISOString(), end: new Date(END).toISOString() }, events: 1, findings: 0, partial: false },
-      { at: "", by: "cli", target: "all", window: { start: new Date(END + 24 * HOUR).toISOString(), end: new Date(END + 48 * HOUR).toISOString() }, events: 1, findings: 0, partial: false },
+      {
+        at: "",
+        by: "cli",
+        target: "all",
+        window: { start: new Date(END + 24 * HOUR).toISOString(), end: new Date(END + 48 * HOUR).toISOString() },
+        events: 1,
+        findings: 0,
+        partial: false,
+      },
     ];
     expect(storedWindow(scans, p, END)).toEqual({ start: END - 24 * HOUR, end: END });
     expect(storedWindow([], p, END)).toEqual({ start: END - 24 * HOUR, end: END });

@@ -55,7 +55,8 @@ export function ssmTargets(rp: Record<string, unknown> | null): { instances: str
 }
 
 /** Documents that run arbitrary commands or scripts. */
-export const SHELL_DOCUMENTS = /^(AWS-RunShellScript|AWS-RunPowerShellScript|AWS-RunRemoteScript|AWS-ApplyAnsiblePlaybooks|AWS-RunSaltState|AWS-InstallApplication|AWS-RunDocument|AWSFleetManager-|AWS-StartInteractiveCommand|AWS-StartNonInteractiveCommand)/;
+export const SHELL_DOCUMENTS =
+  /^(AWS-RunShellScript|AWS-RunPowerShellScript|AWS-RunRemoteScript|AWS-ApplyAnsiblePlaybooks|AWS-RunSaltState|AWS-InstallApplication|AWS-RunDocument|AWSFleetManager-|AWS-StartInteractiveCommand|AWS-StartNonInteractiveCommand)/;
 
 /**
  * Accounts that publish widely used public Lambda layers and extensions (AWS's own and common

@@ -76,11 +76,12 @@ export function trailUpdateReductions(requestParameters: Obj | null): string[] {
   if (!requestParameters) return [];
   const out: string[] = [];
   if (bool(get(requestParameters, "isMultiRegionTrail")) === false) out.push("the trail no longer records all regions (`isMultiRegionTrail: false`)");
-  if (bool(get(requestParameters, "includeGlobalServiceEvents")) === false) out.push("global service events (IAM, STS, sign-in) are no longer recorded (`includeGlobalServiceEvents: false`)");
+  if (bool(get(requestParameters, "includeGlobalServiceEvents")) === false)
+    out.push("global service events (IAM, STS, sign-in) are no longer recorded (`includeGlobalServiceEvents: false`)");
   if (bool(get(requestParameters, "enableLogFileValidation")) === false) out.push("log file integrity validation is turned off");
   if (bool(get(requestParameters, "isOrganizationTrail")) === false) out.push("the trail no longer covers the organisation");
   const cw = get(requestParameters, "cloudWatchLogsLogGroupArn");
-  if (cw === "" ) out.push("delivery to CloudWatch Logs is removed");
+  if (cw === "") out.push("delivery to CloudWatch Logs is removed");
   return out;
 }
 

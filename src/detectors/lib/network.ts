@@ -40,7 +40,18 @@ export function isWholeInternet(cidr: string | undefined): boolean {
 }
 
 /** Remote administration ports. */
-export const ADMIN_PORTS: Record<number, string> = { 22: "SSH", 3389: "RDP", 23: "Telnet", 5985: "WinRM", 5986: "WinRM", 5900: "VNC", 445: "SMB", 135: "RPC", 139: "NetBIOS", 21: "FTP" };
+export const ADMIN_PORTS: Record<number, string> = {
+  22: "SSH",
+  3389: "RDP",
+  23: "Telnet",
+  5985: "WinRM",
+  5986: "WinRM",
+  5900: "VNC",
+  445: "SMB",
+  135: "RPC",
+  139: "NetBIOS",
+  21: "FTP",
+};
 /** Databases, caches, queues and control planes that should never face the internet. */
 export const DATA_PORTS: Record<number, string> = {
   3306: "MySQL",
@@ -107,10 +118,7 @@ export function openIngressRules(rp: Record<string, unknown> | null): OpenRule[]
   for (const perm of perms) {
     const protocol = str(get(perm, "ipProtocol")) ?? "-1";
     const { from, to } = portsOf(perm);
-    const cidrs = [
-      ...list(get(perm, "ipRanges")).map((r) => str(get(r, "cidrIp"))),
-      ...list(get(perm, "ipv6Ranges")).map((r) => str(get(r, "cidrIpv6"))),
-    ];
+    const cidrs = [...list(get(perm, "ipRanges")).map((r) => str(get(r, "cidrIp"))), ...list(get(perm, "ipv6Ranges")).map((r) => str(get(r, "cidrIpv6")))];
     for (const c of cidrs) if (c && isWholeInternet(c)) out.push({ cidr: c, protocol, from, to });
   }
   // Legacy flat form: {"groupId", "ipProtocol", "fromPort", "toPort", "cidrIp"}.
@@ -134,5 +142,5 @@ export function openNaclEntry(rp: Record<string, unknown> | null): OpenRule | nu
   const from = num(get(range, "from"));
   const to = num(get(range, "to"));
   const protocol = str(get(rp, "aclProtocol")) ?? "-1";
-  return { cidr, protocol, from: from ?? 0, to: to ?? (from ?? 65535) };
+  return { cidr, protocol, from: from ?? 0, to: to ?? from ?? 65535 };
 }

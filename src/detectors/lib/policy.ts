@@ -137,7 +137,8 @@ const RESTRICTIVE_KEYS = new Set([
 ]);
 
 /** Web-identity providers whose tokens anyone can obtain: only conditions make them safe. */
-const OPEN_WEB_IDP = /token\.actions\.githubusercontent\.com|accounts\.google\.com|graph\.facebook\.com|www\.amazon\.com|cognito-identity\.amazonaws\.com|gitlab\.com|app\.terraform\.io/;
+const OPEN_WEB_IDP =
+  /token\.actions\.githubusercontent\.com|accounts\.google\.com|graph\.facebook\.com|www\.amazon\.com|cognito-identity\.amazonaws\.com|gitlab\.com|app\.terraform\.io/;
 
 function restrictive(st: Statement): boolean {
   return st.conditions.some((c) => {
@@ -176,7 +177,9 @@ export function exposure(doc: Obj | null, own: ReadonlySet<string>): Exposure {
           out.actions.push(...st.actions);
         }
       } else if (p.kind === "Federated" && OPEN_WEB_IDP.test(p.value)) {
-        const pinned = st.conditions.some((c) => /:(sub|aud|amr|repository|job_workflow_ref|repository_owner|oaud)$/.test(c.key) && c.values.length > 0 && !c.values.every((v) => v === "*"));
+        const pinned = st.conditions.some(
+          (c) => /:(sub|aud|amr|repository|job_workflow_ref|repository_owner|oaud)$/.test(c.key) && c.values.length > 0 && !c.values.every((v) => v === "*"),
+        );
         // GitHub/GitLab need a subject pin; an audience alone lets any repository in.
         const needsSub = /githubusercontent|gitlab|terraform\.io/.test(p.value);
         const subPinned = st.conditions.some((c) => /:(sub|repository|repository_owner|job_workflow_ref)$/.test(c.key) && c.values.length > 0 && !c.values.every((v) => v === "*"));
@@ -204,7 +207,6 @@ export function managedPolicyRisk(arn: string): { level: "admin" | "iam" | "powe
   const awsManaged = arn.includes(":aws:policy/") || !arn.startsWith("arn:");
   const hit = ADMIN_MANAGED[name];
   if (hit && awsManaged) return { level: hit, name };
-  if (!awsManaged && /admin|full-?access|superuser|power-?user/i.test(name))
-    return { level: "named-admin", name };
+  if (!awsManaged && /admin|full-?access|superuser|power-?user/i.test(name)) return { level: "named-admin", name };
   return null;
 }

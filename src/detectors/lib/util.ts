@@ -136,7 +136,7 @@ export function re(ev: TrailEvent, ...path: string[]): unknown {
 
 /** Quote an attacker-controlled value for a `why` text: backticks, no backticks inside, bounded. */
 export function q(v: unknown, max = 120): string {
-  let s = typeof v === "string" ? v : JSON.stringify(v) ?? String(v);
+  let s = typeof v === "string" ? v : (JSON.stringify(v) ?? String(v));
   s = s.replace(/[`\r\n]/g, " ");
   if (s.length > max) s = s.slice(0, max - 1) + "…";
   return "`" + s + "`";
@@ -182,10 +182,7 @@ export function isSsoRole(p: Principal): boolean {
 }
 
 export function isServiceLinkedRole(p: Principal): boolean {
-  return (
-    p.type === "AssumedRole" &&
-    (/^AWSServiceRole/.test(p.userName ?? "") || (p.arn ?? "").includes(":role/aws-service-role/"))
-  );
+  return p.type === "AssumedRole" && (/^AWSServiceRole/.test(p.userName ?? "") || (p.arn ?? "").includes(":role/aws-service-role/"));
 }
 
 /**
@@ -287,7 +284,8 @@ export function novelty(ctx: DetectorContext, api: string, label = api): Novelty
       text: `This identity has called ${label} before (first seen ${days} day${days === 1 ? "" : "s"} before this window, about ${Math.max(1, Math.round(st[0]))} call${Math.round(st[0]) === 1 ? "" : "s"}).`,
     };
   }
-  if (b.historyDays <= 0) return { known: false, learned: false, text: `No history of this identity before this window (cold start): ${label} cannot be compared with its normal behaviour.` };
+  if (b.historyDays <= 0)
+    return { known: false, learned: false, text: `No history of this identity before this window (cold start): ${label} cannot be compared with its normal behaviour.` };
   if (ctx.learning) return { known: false, learned: false, text: `This identity is still learning (${b.summary()}) and has not called ${label} before.` };
   return { known: false, learned: true, text: `This identity never called ${label} in ${b.summary()}.` };
 }

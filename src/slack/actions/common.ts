@@ -60,13 +60,7 @@ export async function refreshFindings(bot: Bot, blocks: Block[]): Promise<Block[
  * (our own last edit, else the payload's), re-render its findings from the store, chat.update.
  * Returns false when there is nothing to start from.
  */
-export async function updateFindingMessage(
-  bot: Bot,
-  client: webApi.WebClient,
-  channel: string,
-  ts: string,
-  fromPayload?: { text: string; blocks: Block[] },
-): Promise<boolean> {
+export async function updateFindingMessage(bot: Bot, client: webApi.WebClient, channel: string, ts: string, fromPayload?: { text: string; blocks: Block[] }): Promise<boolean> {
   return bot.messages.withLock(channel, ts, async () => {
     const base = bot.messages.get(channel, ts) ?? fromPayload;
     if (!base) return false;
@@ -175,10 +169,7 @@ export function clickedIndex(action: ButtonAction): number | undefined {
  * Tell the clicking user something privately: ephemeral via response_url for messages, a small
  * modal from Home (no response_url there), or an ephemeral post as a last resort.
  */
-export async function tell(
-  args: { body: BlockAction; respond?: RespondFn; client: webApi.WebClient },
-  text: string,
-): Promise<void> {
+export async function tell(args: { body: BlockAction; respond?: RespondFn; client: webApi.WebClient }, text: string): Promise<void> {
   const { body, respond, client } = args;
   if (body.container?.type !== "view" && respond && body.response_url) {
     await respond({ response_type: "ephemeral", replace_original: false, text });

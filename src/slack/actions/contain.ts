@@ -89,7 +89,12 @@ export class ContainFlows {
       const viewId = opened.view?.id;
       const { options, refusals } = r.responder.options(id);
       // Someone tried to contain an identity that may not be: audited, as every step is.
-      if (refusals.length) await r.responder.refused(id, user, refusals.map((x) => `${x.action ? `${x.action}: ` : ""}${x.reason}`));
+      if (refusals.length)
+        await r.responder.refused(
+          id,
+          user,
+          refusals.map((x) => `${x.action ? `${x.action}: ` : ""}${x.reason}`),
+        );
       const plans = await Promise.all(
         options.map(async (o) => {
           try {
@@ -179,8 +184,7 @@ export class ContainFlows {
       if (site.kind === "message" && site.channel && site.ts) this.#threadMsg.set(id, { channel: site.channel, ts: site.ts });
       let rec: ContainmentRecord;
       try {
-        rec =
-          what === "approve" ? await r.responder.approve(id, user) : what === "undo" ? await r.responder.undo(id, user) : await r.responder.approveUndo(id, user);
+        rec = what === "approve" ? await r.responder.approve(id, user) : what === "undo" ? await r.responder.undo(id, user) : await r.responder.approveUndo(id, user);
       } catch (e) {
         if (e instanceof RespondError) {
           const latest = bot.store.getContainment(id);
@@ -193,7 +197,10 @@ export class ContainFlows {
       if (rec.state === "executed" && rec.undoRequest) this.#expireLater(rec, rec.undoRequest.deadline);
     } catch (err) {
       bot.log.error(`containment ${what} failed`, { err, user });
-      await tell(a, `:x: ${what === "approve" ? "Approve" : what === "undo" ? "Undo" : "Approve undo"} did not work: ${esc(err instanceof Error ? err.message : String(err))}`).catch(() => undefined);
+      await tell(
+        a,
+        `:x: ${what === "approve" ? "Approve" : what === "undo" ? "Undo" : "Approve undo"} did not work: ${esc(err instanceof Error ? err.message : String(err))}`,
+      ).catch(() => undefined);
     }
   }
 

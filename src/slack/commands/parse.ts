@@ -167,7 +167,8 @@ export function parseCommand(rawText: string, now?: number): Command {
     case "audit": {
       if (args.length === 1) return { kind: "audit", limit: AUDIT_DEFAULT };
       const n = args[1]!;
-      if (args.length > 2 || !/^\d{1,4}$/.test(n) || Number(n) < 1 || Number(n) > AUDIT_MAX) return invalid(input, `\`audit\` takes a number of entries, 1-${AUDIT_MAX} (default ${AUDIT_DEFAULT})`);
+      if (args.length > 2 || !/^\d{1,4}$/.test(n) || Number(n) < 1 || Number(n) > AUDIT_MAX)
+        return invalid(input, `\`audit\` takes a number of entries, 1-${AUDIT_MAX} (default ${AUDIT_DEFAULT})`);
       return { kind: "audit", limit: Number(n) };
     }
     case "baseline": {

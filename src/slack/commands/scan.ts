@@ -168,22 +168,26 @@ export async function startScan(bot: Bot, args: CommandArgs, cmd: ScanCommand): 
   );
   const started = bot.now();
   bot.runner
-    .submit(async (signal) => {
-      await posted;
-      let report: Report;
-      try {
-        if (signal.aborted) throw signal.reason;
-        report = await bot.scans.scan(req, surface.onProgress, signal);
-      } catch (err) {
-        bot.log.error("scan failed", { target, err });
-        const msg = signal.aborted ? "interrupted: trailhound is restarting; run it again in a minute" : errorText(err);
-        await surface.fail(msg).catch((e: unknown) => bot.log.error("could not report the scan failure", { err: e }));
-        return;
-      }
-      bot.log.info("scan done", { target, ms: bot.now() - started, findings: report.findings.length, by: req.requestedBy });
-      // The scan worked; if posting (part of) the result fails, the message keeps what got through.
-      await surface.finish(report, signal).catch((err: unknown) => bot.log.error("could not post the whole scan result", { target, err: errorText(err) }));
-    }, undefined, req.requestedBy)
+    .submit(
+      async (signal) => {
+        await posted;
+        let report: Report;
+        try {
+          if (signal.aborted) throw signal.reason;
+          report = await bot.scans.scan(req, surface.onProgress, signal);
+        } catch (err) {
+          bot.log.error("scan failed", { target, err });
+          const msg = signal.aborted ? "interrupted: trailhound is restarting; run it again in a minute" : errorText(err);
+          await surface.fail(msg).catch((e: unknown) => bot.log.error("could not report the scan failure", { err: e }));
+          return;
+        }
+        bot.log.info("scan done", { target, ms: bot.now() - started, findings: report.findings.length, by: req.requestedBy });
+        // The scan worked; if posting (part of) the result fails, the message keeps what got through.
+        await surface.finish(report, signal).catch((err: unknown) => bot.log.error("could not post the whole scan result", { target, err: errorText(err) }));
+      },
+      undefined,
+      req.requestedBy,
+    )
     .catch(async (err: unknown) => {
       // Refused before it ran (shutting down, queue full).
       await posted;

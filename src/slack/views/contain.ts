@@ -93,14 +93,30 @@ export function containModal(f: Finding, meta: ContainMeta, ch: ContainChoices):
   const ready = ch.plans.filter((p) => p.plan);
   ch.plans.forEach((p, i) => {
     if (p.plan) blocks.push({ type: "section", block_id: `cnt:p${i}`, text: mrkdwn(planText(p.plan)) });
-    else blocks.push({ type: "context", block_id: `cnt:e${i}`, elements: [mrkdwn(`:warning: *${esc(ACTION_LABELS[p.action])}*: ${esc(truncate(p.error ?? "cannot be planned", 600))}`)] });
+    else
+      blocks.push({
+        type: "context",
+        block_id: `cnt:e${i}`,
+        elements: [mrkdwn(`:warning: *${esc(ACTION_LABELS[p.action])}*: ${esc(truncate(p.error ?? "cannot be planned", 600))}`)],
+      });
   });
   ch.refusals.slice(0, 5).forEach((r, i) => {
-    blocks.push({ type: "context", block_id: `cnt:r${i}`, elements: [mrkdwn(`:no_entry: ${r.action ? `*${esc(ACTION_LABELS[r.action])}*: ` : ""}${esc(truncate(r.reason, 600))}`)] });
+    blocks.push({
+      type: "context",
+      block_id: `cnt:r${i}`,
+      elements: [mrkdwn(`:no_entry: ${r.action ? `*${esc(ACTION_LABELS[r.action])}*: ` : ""}${esc(truncate(r.reason, 600))}`)],
+    });
   });
   if (ready.length === 0) {
     blocks.push({ type: "section", block_id: "cnt:none", text: mrkdwn("Nothing can be contained for this finding.") });
-    return { type: "modal", callback_id: CONTAIN_CALLBACK, private_metadata: encodeContainMeta(meta), title: plain("Contain", LIMITS.viewTitle), close: plain("Close", LIMITS.viewTitle), blocks };
+    return {
+      type: "modal",
+      callback_id: CONTAIN_CALLBACK,
+      private_metadata: encodeContainMeta(meta),
+      title: plain("Contain", LIMITS.viewTitle),
+      close: plain("Close", LIMITS.viewTitle),
+      blocks,
+    };
   }
   const options = ready.map((p) => ({
     value: p.action,
@@ -158,7 +174,10 @@ export function parseContainSubmission(values: StateValues): { action?: string; 
 function stepLines(rec: ContainmentRecord): string {
   return rec.steps
     .filter((s) => s.step !== "proposed")
-    .map((s) => `• ${esc(s.step)}${s.api ? ` ${code(s.api, 60)}` : ""}${s.requestId ? ` request ${code(s.requestId, 80)}` : ""}${s.error ? `: ${esc(truncate(s.error, 300))}` : ""} · ${mention(s.by)} · ${slackDate(s.at)}`)
+    .map(
+      (s) =>
+        `• ${esc(s.step)}${s.api ? ` ${code(s.api, 60)}` : ""}${s.requestId ? ` request ${code(s.requestId, 80)}` : ""}${s.error ? `: ${esc(truncate(s.error, 300))}` : ""} · ${mention(s.by)} · ${slackDate(s.at)}`,
+    )
     .join("\n");
 }
 
@@ -194,14 +213,24 @@ export function containmentMessage(rec: ContainmentRecord, now: number): { text:
     {
       type: "section",
       block_id: "cnt:calls",
-      text: mrkdwn(truncate(`Account ${code(rec.account, 20)} · ${code(rec.resource, 300)} · ${code(rec.id, 40)}\n` + "```" + truncate(rec.calls.map((c) => `${c.api} ${safeJson(c.input, 0)}`).join("\n") || "(no call needed)", 2000) + "```", LIMITS.sectionText)),
+      text: mrkdwn(
+        truncate(
+          `Account ${code(rec.account, 20)} · ${code(rec.resource, 300)} · ${code(rec.id, 40)}\n` +
+            "```" +
+            truncate(rec.calls.map((c) => `${c.api} ${safeJson(c.input, 0)}`).join("\n") || "(no call needed)", 2000) +
+            "```",
+          LIMITS.sectionText,
+        ),
+      ),
     },
   ];
   if (rec.state === "executed" && rec.undoRequest) {
     blocks.splice(1, 0, {
       type: "section",
       block_id: "cnt:undoreq",
-      text: mrkdwn(`:raised_hand: ${mention(rec.undoRequest.by)} asks to undo it. Another responder must approve by ${slackDate(rec.undoRequest.deadline)}; nothing is called before.`),
+      text: mrkdwn(
+        `:raised_hand: ${mention(rec.undoRequest.by)} asks to undo it. Another responder must approve by ${slackDate(rec.undoRequest.deadline)}; nothing is called before.`,
+      ),
     });
   }
   const steps = stepLines(rec);

@@ -59,7 +59,13 @@ export function findingDetailsBlocks(s: StoredFinding, maxBlocks: number = LIMIT
     blocks.push({
       type: "section",
       block_id: "det:fp",
-      text: mrkdwn("*Known false positives*\n" + f.falsePositives.slice(0, 6).map((x) => `• ${esc(truncate(x, 300))}`).join("\n")),
+      text: mrkdwn(
+        "*Known false positives*\n" +
+          f.falsePositives
+            .slice(0, 6)
+            .map((x) => `• ${esc(truncate(x, 300))}`)
+            .join("\n"),
+      ),
     });
   }
   const history = (s.history ?? []).slice(-6);
@@ -99,7 +105,17 @@ export function findingDetailsModal(s: StoredFinding): types.ModalView {
 }
 
 /** A suppression as one line of mrkdwn. */
-export function suppressionLine(s: { id: string; scope: string; identityKey?: string; detector?: string; sourceIp?: string; by: string; until: string; reason: string; createdAt: string }): string {
+export function suppressionLine(s: {
+  id: string;
+  scope: string;
+  identityKey?: string;
+  detector?: string;
+  sourceIp?: string;
+  by: string;
+  until: string;
+  reason: string;
+  createdAt: string;
+}): string {
   const what: string[] = [];
   if (s.identityKey) what.push(`identity ${code(s.identityKey, 200)}`);
   if (s.detector) what.push(`detector ${code(s.detector, 80)}`);

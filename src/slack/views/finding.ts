@@ -85,9 +85,7 @@ function stateLine(state: FindingState): string | undefined {
   const parts: string[] = [];
   if (state.suppression) {
     const s = state.suppression;
-    parts.push(
-      `:mute: Suppressed by ${mention(s.by)} until ${slackDate(s.until)} (${SCOPE_LABEL[s.scope] ?? esc(s.scope)}): ${esc(truncate(s.reason, 300))}`,
-    );
+    parts.push(`:mute: Suppressed by ${mention(s.by)} until ${slackDate(s.until)} (${SCOPE_LABEL[s.scope] ?? esc(s.scope)}): ${esc(truncate(s.reason, 300))}`);
   }
   if (state.contained) {
     const c = state.contained;
@@ -113,9 +111,7 @@ export interface FindingBlockOptions {
 export function findingText(f: Finding, compact = false): string {
   const lines: string[] = [];
   const sev = f.severity in SEVERITY_EMOJI ? f.severity : "info";
-  lines.push(
-    `${SEVERITY_EMOJI[sev]} *${sev.toUpperCase()}* · *${esc(truncate(f.title || f.detector || "finding", 200))}* · score ${Math.round(Number(f.score) || 0)}`,
-  );
+  lines.push(`${SEVERITY_EMOJI[sev]} *${sev.toUpperCase()}* · *${esc(truncate(f.title || f.detector || "finding", 200))}* · score ${Math.round(Number(f.score) || 0)}`);
   const who = [`*Who:* ${code(identityLabel(f), 160)}`];
   if (f.identity.sessionName) who.push(`session ${code(f.identity.sessionName, 80)}`);
   if (f.identity.accountId) who.push(`account ${code(f.identity.accountId, 20)}`);
@@ -124,7 +120,13 @@ export function findingText(f: Finding, compact = false): string {
   lines.push(who.join(" · "));
   lines.push(`*Why:* ${esc(truncate(f.why ?? "", compact ? 500 : 1200))}`);
   if (!compact && f.investigate?.length) {
-    lines.push("*Check next:*\n" + f.investigate.slice(0, 4).map((s) => `• ${esc(truncate(s, 250))}`).join("\n"));
+    lines.push(
+      "*Check next:*\n" +
+        f.investigate
+          .slice(0, 4)
+          .map((s) => `• ${esc(truncate(s, 250))}`)
+          .join("\n"),
+    );
   }
   return truncate(lines.join("\n"), LIMITS.sectionText);
 }
@@ -187,8 +189,6 @@ export function replaceFindingBlocks(blocks: Block[], index: number, replacement
 /** Most severe first, then highest score, then most recent. */
 export function compareFindings(a: Finding, b: Finding): number {
   return (
-    (SEVERITY_RANK[b.severity] ?? 0) - (SEVERITY_RANK[a.severity] ?? 0) ||
-    (Number(b.score) || 0) - (Number(a.score) || 0) ||
-    String(b.lastSeen).localeCompare(String(a.lastSeen))
+    (SEVERITY_RANK[b.severity] ?? 0) - (SEVERITY_RANK[a.severity] ?? 0) || (Number(b.score) || 0) - (Number(a.score) || 0) || String(b.lastSeen).localeCompare(String(a.lastSeen))
   );
 }

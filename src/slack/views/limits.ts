@@ -63,8 +63,7 @@ export function blockKitProblems(payload: { blocks: unknown[]; text?: string | u
     }
     if (el.type === "button") {
       checkText(`${where} button`, el.text as TextLike, LIMITS.buttonText);
-      if (typeof el.value === "string" && el.value.length > LIMITS.buttonValue)
-        out.push(`${where}: button value ${el.value.length} > ${LIMITS.buttonValue}`);
+      if (typeof el.value === "string" && el.value.length > LIMITS.buttonValue) out.push(`${where}: button value ${el.value.length} > ${LIMITS.buttonValue}`);
     }
     const options = (el.options as Array<{ text: TextLike; value: string }> | undefined) ?? [];
     for (const o of options) {
@@ -127,7 +126,11 @@ export function viewProblems(view: types.View): string[] {
   const out = blockKitProblems({ blocks: view.blocks as unknown[] }, view.type === "home" ? "home" : "modal");
   if (view.type === "modal") {
     const m = view as types.ModalView;
-    for (const [k, t] of [["title", m.title], ["submit", m.submit], ["close", m.close]] as const) {
+    for (const [k, t] of [
+      ["title", m.title],
+      ["submit", m.submit],
+      ["close", m.close],
+    ] as const) {
       if (t && (t.text.length === 0 || t.text.length > LIMITS.viewTitle)) out.push(`${k}: ${t.text.length} chars (1-${LIMITS.viewTitle})`);
     }
   }

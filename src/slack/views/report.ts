@@ -38,7 +38,9 @@ function bar(fraction: number): string {
 
 export function workingText(req: ScanRequest, queued = 0): string {
   const q = queued > 0 ? ` (${plural(queued, "scan")} ahead of it)` : "";
-  return fallbackText(`:hourglass_flowing_sand: Working on it: scanning ${code(describeTarget(req.target))} over ${esc(describeWindow(req.since, req.until))}${q}. The result will be posted in this channel.`);
+  return fallbackText(
+    `:hourglass_flowing_sand: Working on it: scanning ${code(describeTarget(req.target))} over ${esc(describeWindow(req.since, req.until))}${q}. The result will be posted in this channel.`,
+  );
 }
 
 export function scanningMessage(req: ScanRequest, progress?: ScanProgress, queued = 0): SlackMessage {
@@ -96,10 +98,7 @@ function summaryBlocks(report: Report, req: ScanRequest): Block[] {
   const fields: types.MrkdwnElement[] = [
     mrkdwn(`*Identity*\n${identity}`, LIMITS.fieldText),
     mrkdwn(`*Window*\n${slackDate(report.window.start)} → ${slackDate(report.window.end)}`, LIMITS.fieldText),
-    mrkdwn(
-      `*Events*\n${stats?.events ?? 0}${stats && stats.errors > 0 ? ` (${stats.errors} errors, ${Math.round((stats.errorRate ?? 0) * 100)}%)` : ""}`,
-      LIMITS.fieldText,
-    ),
+    mrkdwn(`*Events*\n${stats?.events ?? 0}${stats && stats.errors > 0 ? ` (${stats.errors} errors, ${Math.round((stats.errorRate ?? 0) * 100)}%)` : ""}`, LIMITS.fieldText),
     mrkdwn(`*Score*\n${top ? `${Math.round(top.score)}/100 (${code(top.label, 120)})` : "0/100"}`, LIMITS.fieldText),
     mrkdwn(`*Findings*\n${f.length}: ${severityCounts(f)}`, LIMITS.fieldText),
   ];
@@ -111,7 +110,10 @@ function summaryBlocks(report: Report, req: ScanRequest): Block[] {
   const notes: string[] = [];
   if (report.partial) notes.push(`:warning: *Partial result:* ${esc(truncate((report.partialReasons ?? []).join("; ") || "some data could not be read", 800))}`);
   if (report.learning?.length) {
-    const names = report.learning.slice(0, 5).map((k) => code(k, 100)).join(", ");
+    const names = report.learning
+      .slice(0, 5)
+      .map((k) => code(k, 100))
+      .join(", ");
     notes.push(`:seedling: Still learning (too little history for "first seen" findings): ${names}${report.learning.length > 5 ? ` and ${report.learning.length - 5} more` : ""}`);
   }
   if (notes.length > 0) blocks.push({ type: "context", block_id: "sum:n", elements: notes.map((n) => mrkdwn(n)).slice(0, LIMITS.contextElements) });
@@ -131,13 +133,7 @@ export interface ScanResultMessages {
 }
 
 /** Findings in messages of at most `maxBlocks` blocks, `header(first, last)` leading each one. */
-function packFindings(
-  findings: Finding[],
-  startIndex: number,
-  total: number,
-  states: StateLookup,
-  maxBlocks: number,
-): SlackMessage[] {
+function packFindings(findings: Finding[], startIndex: number, total: number, states: StateLookup, maxBlocks: number): SlackMessage[] {
   const per = Math.max(1, Math.floor((maxBlocks - 1) / findingBlockCount()));
   const out: SlackMessage[] = [];
   for (let i = 0; i < findings.length; i += per) {
@@ -183,12 +179,7 @@ export function jsonReportMessages(report: Report, opts: Pick<ResultOptions, "ma
   return summary ?? [{ text: `The JSON report is ${kb} KB, too large for Slack: run the same scan with the CLI and \`--json\`.`, blocks: [] }];
 }
 
-export function scanResultMessages(
-  report: Report,
-  req: ScanRequest,
-  states: StateLookup,
-  options: Partial<ResultOptions> = {},
-): ScanResultMessages {
+export function scanResultMessages(report: Report, req: ScanRequest, states: StateLookup, options: Partial<ResultOptions> = {}): ScanResultMessages {
   const opts = { ...DEFAULT_RESULT_OPTIONS, ...options };
   const findings = [...(report.findings ?? [])].sort(compareFindings);
   const blocks = summaryBlocks(report, req);

@@ -48,7 +48,11 @@ export function statusMessage(s: StatusInput): SlackMessage {
         mrkdwn(`*Audit entries*\n${c.audit}`),
         mrkdwn(`*Digests*\n${c.digests}${c.pendingDigests ? ` (${c.pendingDigests} not sent)` : ""}`),
         ...(s.notifications
-          ? [mrkdwn(`*Notifications since start*\n${s.notifications.delivered} delivered · ${s.notifications.deadLetters} dead letter${s.notifications.deadLetters === 1 ? "" : "s"}${s.notifications.deadLetters ? " (dead-letters.jsonl in the data directory)" : ""}`)]
+          ? [
+              mrkdwn(
+                `*Notifications since start*\n${s.notifications.delivered} delivered · ${s.notifications.deadLetters} dead letter${s.notifications.deadLetters === 1 ? "" : "s"}${s.notifications.deadLetters ? " (dead-letters.jsonl in the data directory)" : ""}`,
+              ),
+            ]
           : []),
         ...(s.alertLatency
           ? [
@@ -76,10 +80,7 @@ export function statusMessage(s: StatusInput): SlackMessage {
         (scans.length === 0
           ? "none yet"
           : scans
-              .map(
-                (r) =>
-                  `• ${slackDate(r.at)} ${code(r.target, 120)} by ${mention(r.by)}: ${r.events} events, ${plural(r.findings, "finding")}${r.partial ? " (partial)" : ""}`,
-              )
+              .map((r) => `• ${slackDate(r.at)} ${code(r.target, 120)} by ${mention(r.by)}: ${r.events} events, ${plural(r.findings, "finding")}${r.partial ? " (partial)" : ""}`)
               .join("\n")),
     ),
   });
@@ -89,7 +90,9 @@ export function statusMessage(s: StatusInput): SlackMessage {
     block_id: "st:learn",
     text: mrkdwn(
       `*Still learning* (${s.learning.length}): ` +
-        (learning.length === 0 ? "none" : learning.map((k) => code(k, 100)).join(", ") + (s.learning.length > learning.length ? ` and ${s.learning.length - learning.length} more` : "")),
+        (learning.length === 0
+          ? "none"
+          : learning.map((k) => code(k, 100)).join(", ") + (s.learning.length > learning.length ? ` and ${s.learning.length - learning.length} more` : "")),
     ),
   });
   return { text: fallbackText(`trailhound status: ${c.findings} findings, ${c.baselines} baselines, ${c.activeSuppressions} active suppressions`), blocks };
@@ -98,12 +101,11 @@ export function statusMessage(s: StatusInput): SlackMessage {
 export function suppressionsMessage(list: Suppression[]): SlackMessage {
   const sorted = [...list].sort((a, b) => a.until.localeCompare(b.until));
   const max = LIMITS.messageBlocks - 3;
-  const blocks: Block[] = [
-    { type: "section", block_id: "sup:h", text: mrkdwn(`*Active suppressions* (${list.length})${list.length === 0 ? ": none" : ""}`) },
-  ];
+  const blocks: Block[] = [{ type: "section", block_id: "sup:h", text: mrkdwn(`*Active suppressions* (${list.length})${list.length === 0 ? ": none" : ""}`) }];
   for (const [i, s] of sorted.slice(0, max).entries()) blocks.push({ type: "section", block_id: `sup:${i}`, text: mrkdwn(suppressionLine(s)) });
   if (sorted.length > max) blocks.push({ type: "context", block_id: "sup:more", elements: [mrkdwn(`…and ${sorted.length - max} more, ending later.`)] });
-  if (list.length > 0) blocks.push({ type: "context", block_id: "sup:foot", elements: [mrkdwn("End one now with `/cloudtrail unsuppress ID` (admins). Each ends by itself at its date.")] });
+  if (list.length > 0)
+    blocks.push({ type: "context", block_id: "sup:foot", elements: [mrkdwn("End one now with `/cloudtrail unsuppress ID` (admins). Each ends by itself at its date.")] });
   return { text: fallbackText(`${plural(list.length, "active suppression")}`), blocks };
 }
 
@@ -155,10 +157,7 @@ export function baselineMessage(p: Profile, learning: boolean, others = 0): Slac
     return mrkdwn(`*${DIM_LABEL[d]}* (${count})\n${body}`, LIMITS.fieldText);
   });
   const weekdays = p.weekdays.reduce((a, b) => a + b, 0);
-  const days =
-    weekdays > 0
-      ? WEEKDAYS.filter((_, i) => (p.weekdays[i] ?? 0) / weekdays >= 0.05).join(", ")
-      : "-";
+  const days = weekdays > 0 ? WEEKDAYS.filter((_, i) => (p.weekdays[i] ?? 0) / weekdays >= 0.05).join(", ") : "-";
   const errRate = p.events > 0 ? Math.round((p.errors / p.events) * 1000) / 10 : 0;
   const first = Number.isFinite(p.first) ? slackDate(p.first, "{date_short}") : "-";
   const last = Number.isFinite(p.last) ? slackDate(p.last) : "-";
@@ -171,12 +170,17 @@ export function baselineMessage(p: Profile, learning: boolean, others = 0): Slac
         `${code(p.key, 300)} (${esc(p.type)})${p.accountId ? ` · account ${code(p.accountId, 20)}` : ""}\n` +
           `Seen ${first} → ${last} on ${plural(p.days.length, "day")} · ~${Math.round(p.events)} events (decayed) · errors ${errRate}% · denied ~${Math.round(p.denied)}\n` +
           `*Active hours:* ${activeHours(p.hours)} · *days:* ${days}` +
-          (learning ? "\n:seedling: Still learning: too little history for \"first seen\" findings." : ""),
+          (learning ? '\n:seedling: Still learning: too little history for "first seen" findings.' : ""),
       ),
     },
     { type: "section", block_id: "bl:dims", fields: fields.slice(0, LIMITS.sectionFields) },
   ];
-  if (others > 0) blocks.push({ type: "context", block_id: "bl:others", elements: [mrkdwn(`${others} other identities share this name; use \`/cloudtrail baseline &lt;identity key&gt;\` to pick one.`)] });
+  if (others > 0)
+    blocks.push({
+      type: "context",
+      block_id: "bl:others",
+      elements: [mrkdwn(`${others} other identities share this name; use \`/cloudtrail baseline &lt;identity key&gt;\` to pick one.`)],
+    });
   return { text: fallbackText(`Baseline of ${esc(truncate(label, 200))}`), blocks };
 }
 

@@ -74,10 +74,7 @@ function option(value: string, text: string, description?: string): types.PlainT
 
 export function scopeOptions(f: Finding): types.PlainTextOption[] {
   const who = identityLabel(f);
-  const opts = [
-    option("identity-detector", "This identity and detector", `${who} · ${f.detector}`),
-    option("identity", "This identity", `${who}, every detector`),
-  ];
+  const opts = [option("identity-detector", "This identity and detector", `${who} · ${f.detector}`), option("identity", "This identity", `${who}, every detector`)];
   if (f.sourceIp) opts.push(option("ip", "This source IP", `${f.sourceIp}, every identity`));
   opts.push(option("detector", "This detector everywhere", `${f.detector}, every identity`));
   return opts;
@@ -111,7 +108,7 @@ export function suppressModal(f: Finding, meta: SuppressMeta): types.ModalView {
         type: "input",
         block_id: SUPPRESS_BLOCKS.until.block,
         optional: true,
-        label: plain("Date (when \"Until the date below\")"),
+        label: plain('Date (when "Until the date below")'),
         hint: plain("The suppression ends at the end of that day (UTC). At most a year ahead."),
         element: { type: "datepicker", action_id: SUPPRESS_BLOCKS.until.action },
       },
@@ -128,9 +125,7 @@ export function suppressModal(f: Finding, meta: SuppressMeta): types.ModalView {
 
 type StateValues = Record<string, Record<string, { selected_option?: { value?: string } | null; selected_date?: string | null; value?: string | null }>>;
 
-export type SuppressChoice =
-  | { ok: true; scope: SuppressionScope; until: string; reason: string }
-  | { ok: false; errors: Record<string, string> };
+export type SuppressChoice = { ok: true; scope: SuppressionScope; until: string; reason: string } | { ok: false; errors: Record<string, string> };
 
 const SCOPES: readonly SuppressionScope[] = ["identity-detector", "identity", "ip", "detector"];
 

@@ -18,12 +18,7 @@ const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F]/g;
 /** Escape a value for mrkdwn: & < > as entities, invisible/bidi characters made visible. */
 export function esc(value: unknown): string {
   const s = typeof value === "string" ? value : value === undefined || value === null ? "" : String(value);
-  return s
-    .replace(INVISIBLE, "\uFFFD")
-    .replace(CONTROL, "\uFFFD")
-    .replace(/&/g, "&amp;")
-    .replace(/</g, "&lt;")
-    .replace(/>/g, "&gt;");
+  return s.replace(INVISIBLE, "\uFFFD").replace(CONTROL, "\uFFFD").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
 /** A backtick inside a code span would close it: show a look-alike instead. */
@@ -32,7 +27,9 @@ const MODIFIER_GRAVE = "\u02CB";
 
 /** An inline code span holding an untrusted value (escaped, one line, no backticks). */
 export function code(value: unknown, max = 200): string {
-  let s = esc(value).replace(BACKTICK, MODIFIER_GRAVE).replace(/[\r\n\t]+/g, " ");
+  let s = esc(value)
+    .replace(BACKTICK, MODIFIER_GRAVE)
+    .replace(/[\r\n\t]+/g, " ");
   s = truncate(s, max);
   return s.trim() === "" ? "`∅`" : "`" + s + "`";
 }
@@ -81,7 +78,10 @@ export function mention(userId: string | undefined): string {
 export function slackDate(iso: string | number | Date, format = "{date_short_pretty} {time}"): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return esc(String(iso));
-  const fallback = d.toISOString().replace("T", " ").replace(/:\d\d\.\d{3}Z$/, " UTC");
+  const fallback = d
+    .toISOString()
+    .replace("T", " ")
+    .replace(/:\d\d\.\d{3}Z$/, " UTC");
   return `<!date^${Math.floor(d.getTime() / 1000)}^${format}|${fallback}>`;
 }
 

@@ -29,8 +29,19 @@ describe("policy documents", () => {
     expect(exposure({ Statement: [{ Effect: "Allow", Principal: { AWS: ["*"] }, Action: "x", Condition: { StringEquals: { "sts:ExternalId": "1" } } }] }, own).public).toBe(true);
     expect(exposure({ Statement: [{ Effect: "Allow", Principal: "*", Action: "x", Condition: { StringEquals: { "aws:PrincipalOrgID": "o-1" } } }] }, own).public).toBe(false);
     expect(exposure({ Statement: [{ Effect: "Allow", Principal: "*", Action: "x", Condition: { IpAddress: { "aws:SourceIp": "0.0.0.0/0" } } }] }, own).public).toBe(true);
-    expect(exposure({ Statement: [{ Effect: "Allow", Principal: { AWS: ["arn:aws:iam::222222222222:role/x", "111111111111"] }, Action: "x" }] }, own).externalAccounts).toEqual(["222222222222"]);
-    const gh = (cond: Record<string, unknown>) => ({ Statement: [{ Effect: "Allow", Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" }, Action: "sts:AssumeRoleWithWebIdentity", Condition: cond }] });
+    expect(exposure({ Statement: [{ Effect: "Allow", Principal: { AWS: ["arn:aws:iam::222222222222:role/x", "111111111111"] }, Action: "x" }] }, own).externalAccounts).toEqual([
+      "222222222222",
+    ]);
+    const gh = (cond: Record<string, unknown>) => ({
+      Statement: [
+        {
+          Effect: "Allow",
+          Principal: { Federated: "arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com" },
+          Action: "sts:AssumeRoleWithWebIdentity",
+          Condition: cond,
+        },
+      ],
+    });
     expect(exposure(gh({ StringEquals: { "token.actions.githubusercontent.com:aud": "sts.amazonaws.com" } }), own).openFederation).toHaveLength(1);
     expect(exposure(gh({ StringLike: { "token.actions.githubusercontent.com:sub": "repo:acme/app:*" } }), own).openFederation).toHaveLength(0);
   });
@@ -47,12 +58,30 @@ describe("policy documents", () => {
 describe("logging and network helpers", () => {
   test("selector reductions and lifecycle expirations", () => {
     expect(selectorReduction({ eventSelectors: [{ includeManagementEvents: true, readWriteType: "All" }] })).toBeNull();
-    expect(selectorReduction({ eventSelectors: [{ includeManagementEvents: true, readWriteType: "All", excludeManagementEventSources: ["kms.amazonaws.com"] }] })?.reasons[0]).toContain("kms");
-    expect(shortestExpiration({ LifecycleConfiguration: { Rule: [{ ID: "a", Status: "Enabled", Expiration: { Days: 30 } }, { ID: "b", Status: "Enabled", NoncurrentVersionExpiration: { NoncurrentDays: 2 } }] } })).toEqual({ days: 2, ruleId: "b", noncurrent: true });
+    expect(
+      selectorReduction({ eventSelectors: [{ includeManagementEvents: true, readWriteType: "All", excludeManagementEventSources: ["kms.amazonaws.com"] }] })?.reasons[0],
+    ).toContain("kms");
+    expect(
+      shortestExpiration({
+        LifecycleConfiguration: {
+          Rule: [
+            { ID: "a", Status: "Enabled", Expiration: { Days: 30 } },
+            { ID: "b", Status: "Enabled", NoncurrentVersionExpiration: { NoncurrentDays: 2 } },
+          ],
+        },
+      }),
+    ).toEqual({ days: 2, ruleId: "b", noncurrent: true });
   });
 
   test("open ingress rules name the exposed services", () => {
-    const rules = openIngressRules({ ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 3300, toPort: 3310, ipRanges: { items: [{ cidrIp: "0.0.0.0/0" }] } }, { ipProtocol: "-1", ipv6Ranges: { items: [{ cidrIpv6: "::/0" }] } }] } });
+    const rules = openIngressRules({
+      ipPermissions: {
+        items: [
+          { ipProtocol: "tcp", fromPort: 3300, toPort: 3310, ipRanges: { items: [{ cidrIp: "0.0.0.0/0" }] } },
+          { ipProtocol: "-1", ipv6Ranges: { items: [{ cidrIpv6: "::/0" }] } },
+        ],
+      },
+    });
     expect(rules.map(exposedServices)).toEqual([["MySQL (3306)"], ["all ports"]]);
     expect(openIngressRules({ ipPermissions: { items: [{ ipProtocol: "tcp", fromPort: 22, toPort: 22, ipRanges: { items: [{ cidrIp: "10.0.0.0/8" }] } }] } })).toEqual([]);
   });

@@ -3,20 +3,33 @@ import { assumedRole } from "../../helpers/events.js";
 import { DAY, MIN, rec, routine, W, HOUR, type Rec, type Table } from "./runner.js";
 
 const app = assumedRole("billing-app", "task-7");
-const history = routine({ identity: app, calls: [["GetItem", "dynamodb.amazonaws.com"], ["PutItem", "dynamodb.amazonaws.com"]], ip: "3.80.10.100" });
-const usual = [0, 1, 2].map((i) => rec({ eventName: "GetItem", eventSource: "dynamodb.amazonaws.com", userIdentity: app, sourceIPAddress: "3.80.10.100", time: W + 9 * HOUR + i * MIN }));
+const history = routine({
+  identity: app,
+  calls: [
+    ["GetItem", "dynamodb.amazonaws.com"],
+    ["PutItem", "dynamodb.amazonaws.com"],
+  ],
+  ip: "3.80.10.100",
+});
+const usual = [0, 1, 2].map((i) =>
+  rec({ eventName: "GetItem", eventSource: "dynamodb.amazonaws.com", userIdentity: app, sourceIPAddress: "3.80.10.100", time: W + 9 * HOUR + i * MIN }),
+);
 const read = (secretId: string, t: number) => rec({ eventName: "GetSecretValue", userIdentity: app, requestParameters: { secretId }, sourceIPAddress: "3.80.10.100", time: t });
 
 // Judged by distinct targets (issue 16): a busy function that reads one secret all day...
 const busy = assumedRole("orders-api", "i-0a1b2c3d4e5f60718");
 const busyHistory = routine({
   identity: busy,
-  calls: [["GetSecretValue", "secretsmanager.amazonaws.com"], ["GetItem", "dynamodb.amazonaws.com"]],
+  calls: [
+    ["GetSecretValue", "secretsmanager.amazonaws.com"],
+    ["GetItem", "dynamodb.amazonaws.com"],
+  ],
   perDay: 400,
   ip: "3.80.10.100",
   extra: () => ({ requestParameters: { secretId: "orders/db" } }),
 });
-const busyRead = (secretId: string, t: number) => rec({ eventName: "GetSecretValue", userIdentity: busy, requestParameters: { secretId }, sourceIPAddress: "3.80.10.100", time: t });
+const busyRead = (secretId: string, t: number) =>
+  rec({ eventName: "GetSecretValue", userIdentity: busy, requestParameters: { secretId }, sourceIPAddress: "3.80.10.100", time: t });
 const busyUsual = Array.from({ length: 40 }, (_, i) => busyRead("orders/db", W + 8 * HOUR + i * MIN));
 // ...a synchronisation job that reads the same 30 secrets every day...
 const sync = assumedRole("secret-sync", "i-0fedcba9876543210");
@@ -27,14 +40,24 @@ const syncHistory = routine({
   ip: "3.80.10.101",
   extra: (i) => ({ requestParameters: { secretId: `shared/service-${i}` } }),
 });
-const syncRead = (secretId: string, t: number) => rec({ eventName: "GetSecretValue", userIdentity: sync, requestParameters: { secretId }, sourceIPAddress: "3.80.10.101", time: t });
+const syncRead = (secretId: string, t: number) =>
+  rec({ eventName: "GetSecretValue", userIdentity: sync, requestParameters: { secretId }, sourceIPAddress: "3.80.10.101", time: t });
 // ...and a rotation job that meets a dozen new secrets every day.
 const rotor = assumedRole("cert-rotation", "i-0aaaabbbbccccdddd");
 const rotorHistory: Rec[] = [];
 for (let d = 14; d >= 1; d--)
   for (let i = 0; i < 12; i++)
-    rotorHistory.push(rec({ eventName: "GetSecretValue", userIdentity: rotor, requestParameters: { secretId: `certs/${d}/${i}` }, sourceIPAddress: "3.80.10.102", time: W - d * DAY + 9 * HOUR + i * MIN }));
-const rotorRead = (secretId: string, t: number) => rec({ eventName: "GetSecretValue", userIdentity: rotor, requestParameters: { secretId }, sourceIPAddress: "3.80.10.102", time: t });
+    rotorHistory.push(
+      rec({
+        eventName: "GetSecretValue",
+        userIdentity: rotor,
+        requestParameters: { secretId: `certs/${d}/${i}` },
+        sourceIPAddress: "3.80.10.102",
+        time: W - d * DAY + 9 * HOUR + i * MIN,
+      }),
+    );
+const rotorRead = (secretId: string, t: number) =>
+  rec({ eventName: "GetSecretValue", userIdentity: rotor, requestParameters: { secretId }, sourceIPAddress: "3.80.10.102", time: t });
 
 export const table: Table = {
   detector: bulkSensitiveActions,

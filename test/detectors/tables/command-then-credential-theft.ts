@@ -8,7 +8,8 @@ const BOTO = "Boto3/1.28.0 Python/3.11 Linux/5.10 Botocore/1.31.0";
 const own = (t: number) => rec({ eventName: "GetObject", eventSource: "s3.amazonaws.com", userIdentity: inst, sourceIPAddress: "3.80.10.100", userAgent: BOTO, time: t });
 const command = (t: number) =>
   rec({ eventName: "SendCommand", userIdentity: iamUser("mallory"), requestParameters: { documentName: "AWS-RunShellScript", instanceIds: ["i-0abc1234def567890"] }, time: t });
-const fromVps = (t: number) => rec({ eventName: "ListBuckets", eventSource: "s3.amazonaws.com", userIdentity: inst, sourceIPAddress: GEN_IPS.attackerVps, userAgent: "aws-cli/2.15.0", time: t });
+const fromVps = (t: number) =>
+  rec({ eventName: "ListBuckets", eventSource: "s3.amazonaws.com", userIdentity: inst, sourceIPAddress: GEN_IPS.attackerVps, userAgent: "aws-cli/2.15.0", time: t });
 
 export const table: Table = {
   detector: commandThenCredentialTheft,

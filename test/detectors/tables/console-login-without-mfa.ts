@@ -3,7 +3,15 @@ import { iamUser } from "../../helpers/events.js";
 import { rec, type Table } from "./runner.js";
 
 const login = (mfa: "Yes" | "No", extra: Record<string, unknown> = {}) =>
-  rec({ eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", eventType: "AwsConsoleSignIn", userIdentity: iamUser("bob"), responseElements: { ConsoleLogin: "Success" }, additionalEventData: { MFAUsed: mfa, ...extra }, userAgent: "Mozilla/5.0" });
+  rec({
+    eventName: "ConsoleLogin",
+    eventSource: "signin.amazonaws.com",
+    eventType: "AwsConsoleSignIn",
+    userIdentity: iamUser("bob"),
+    responseElements: { ConsoleLogin: "Success" },
+    additionalEventData: { MFAUsed: mfa, ...extra },
+    userAgent: "Mozilla/5.0",
+  });
 
 export const table: Table = {
   detector: consoleLoginWithoutMfa,

@@ -5,8 +5,18 @@ import { callsFrom, nina, peopleHistory, peopleUsual } from "./shared/people.js"
 import { GEN_IPS } from "../../helpers/window.js";
 
 const app = assumedRole("reports-app", "task-3");
-const history = routine({ identity: app, calls: [["GetUser", "iam.amazonaws.com"], ["GetObject", "s3.amazonaws.com"], ["PutObject", "s3.amazonaws.com"]], ip: "3.80.10.100" });
-const usual = [0, 1, 2, 3].map((i) => rec({ eventName: "GetObject", eventSource: "s3.amazonaws.com", userIdentity: app, sourceIPAddress: "3.80.10.100", time: W + 9 * HOUR + i * MIN }));
+const history = routine({
+  identity: app,
+  calls: [
+    ["GetUser", "iam.amazonaws.com"],
+    ["GetObject", "s3.amazonaws.com"],
+    ["PutObject", "s3.amazonaws.com"],
+  ],
+  ip: "3.80.10.100",
+});
+const usual = [0, 1, 2, 3].map((i) =>
+  rec({ eventName: "GetObject", eventSource: "s3.amazonaws.com", userIdentity: app, sourceIPAddress: "3.80.10.100", time: W + 9 * HOUR + i * MIN }),
+);
 
 export const table: Table = {
   detector: firstTimeApi,
@@ -15,14 +25,32 @@ export const table: Table = {
       name: "fires on a first iam:CreateAccessKey by a role that never changes, citing that call only",
       history,
       normal: usual,
-      anomalous: [rec({ eventName: "CreateAccessKey", eventSource: "iam.amazonaws.com", userIdentity: app, requestParameters: { userName: "svc" }, sourceIPAddress: "3.80.10.100", time: W + 13 * HOUR })],
+      anomalous: [
+        rec({
+          eventName: "CreateAccessKey",
+          eventSource: "iam.amazonaws.com",
+          userIdentity: app,
+          requestParameters: { userName: "svc" },
+          sourceIPAddress: "3.80.10.100",
+          time: W + 13 * HOUR,
+        }),
+      ],
       expect: "high",
     },
     {
       name: "fires on a role shared by two sessions and shows the session that made the new call, not the first one met",
       history,
       normal: usual,
-      anomalous: [rec({ eventName: "CreateAccessKey", eventSource: "iam.amazonaws.com", userIdentity: assumedRole("reports-app", "task-9"), requestParameters: { userName: "svc" }, sourceIPAddress: "3.80.10.100", time: W + 13 * HOUR })],
+      anomalous: [
+        rec({
+          eventName: "CreateAccessKey",
+          eventSource: "iam.amazonaws.com",
+          userIdentity: assumedRole("reports-app", "task-9"),
+          requestParameters: { userName: "svc" },
+          sourceIPAddress: "3.80.10.100",
+          time: W + 13 * HOUR,
+        }),
+      ],
       expect: "high",
     },
     { name: "stays quiet on the role's usual calls", history, normal: usual, expect: null },

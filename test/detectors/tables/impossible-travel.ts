@@ -17,6 +17,11 @@ export const table: Table = {
       anomalous: [paris(W + 10 * HOUR), rec({ eventName: "DescribeInstances", userIdentity: maria, sourceIPAddress: GEN_IPS.saoPaulo, time: W + 10 * HOUR + 20 * MIN })],
       expect: "high",
     },
-    { name: "stays quiet on Paris then Lyon hours later", history, normal: [paris(W + 8 * HOUR), rec({ eventName: "DescribeInstances", userIdentity: maria, sourceIPAddress: GEN_IPS.lyonOrange, time: W + 14 * HOUR })], expect: null },
+    {
+      name: "stays quiet on Paris then Lyon hours later",
+      history,
+      normal: [paris(W + 8 * HOUR), rec({ eventName: "DescribeInstances", userIdentity: maria, sourceIPAddress: GEN_IPS.lyonOrange, time: W + 14 * HOUR })],
+      expect: null,
+    },
   ],
 };

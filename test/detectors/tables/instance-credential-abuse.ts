@@ -6,7 +6,15 @@ import { burst, HOUR, MIN, rec, routine, W, type Table } from "./runner.js";
 const inst = assumedRole("web-instance-role", "i-0abc1234def567890");
 const BOTO = "Boto3/1.28.0 Python/3.11 Linux/5.10 Botocore/1.31.0";
 const own = "3.80.10.100"; // the instance's NAT address (an AWS network in the test geo table)
-const history = routine({ identity: inst, calls: [["GetObject", "s3.amazonaws.com"], ["PutObject", "s3.amazonaws.com"]], ip: own, ua: BOTO });
+const history = routine({
+  identity: inst,
+  calls: [
+    ["GetObject", "s3.amazonaws.com"],
+    ["PutObject", "s3.amazonaws.com"],
+  ],
+  ip: own,
+  ua: BOTO,
+});
 const usual = burst(40, W + 2 * HOUR, 10 * HOUR, () => ({ eventName: "GetObject", eventSource: "s3.amazonaws.com", userIdentity: inst, sourceIPAddress: own, userAgent: BOTO }));
 
 export const table: Table = {
@@ -16,7 +24,13 @@ export const table: Table = {
       name: "fires when the instance's credentials are used from a rented server: cites the server's calls, not the instance's own",
       history,
       normal: usual,
-      anomalous: burst(6, W + 13 * HOUR, 20 * MIN, (i) => ({ eventName: i === 0 ? "ListBuckets" : "GetObject", eventSource: "s3.amazonaws.com", userIdentity: inst, sourceIPAddress: GEN_IPS.attackerVps, userAgent: "aws-cli/2.15.0 Python/3.11.6 Linux/6.5" })),
+      anomalous: burst(6, W + 13 * HOUR, 20 * MIN, (i) => ({
+        eventName: i === 0 ? "ListBuckets" : "GetObject",
+        eventSource: "s3.amazonaws.com",
+        userIdentity: inst,
+        sourceIPAddress: GEN_IPS.attackerVps,
+        userAgent: "aws-cli/2.15.0 Python/3.11.6 Linux/6.5",
+      })),
       expect: "high",
     },
     {
@@ -24,8 +38,14 @@ export const table: Table = {
       history,
       normal: usual,
       anomalous: [
-        ["GetCallerIdentity", "sts.amazonaws.com"], ["ListUsers", "iam.amazonaws.com"], ["ListRoles", "iam.amazonaws.com"], ["DescribeTrails", "cloudtrail.amazonaws.com"], ["ListDetectors", "guardduty.amazonaws.com"],
-      ].map(([eventName, eventSource], i) => rec({ eventName: eventName!, eventSource: eventSource!, userIdentity: inst, sourceIPAddress: own, userAgent: BOTO, time: W + 15 * HOUR + i * MIN })),
+        ["GetCallerIdentity", "sts.amazonaws.com"],
+        ["ListUsers", "iam.amazonaws.com"],
+        ["ListRoles", "iam.amazonaws.com"],
+        ["DescribeTrails", "cloudtrail.amazonaws.com"],
+        ["ListDetectors", "guardduty.amazonaws.com"],
+      ].map(([eventName, eventSource], i) =>
+        rec({ eventName: eventName!, eventSource: eventSource!, userIdentity: inst, sourceIPAddress: own, userAgent: BOTO, time: W + 15 * HOUR + i * MIN }),
+      ),
       expect: "high",
     },
     {

@@ -4,7 +4,14 @@ import { rec, routine, W, HOUR, type Table } from "./runner.js";
 
 const alice = iamUser("alice");
 const ops = iamUser("ops");
-const run = (region: string, who = alice) => rec({ eventName: "RunInstances", userIdentity: who, region, requestParameters: { instanceType: "t3.micro", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] } }, time: W + 13 * HOUR });
+const run = (region: string, who = alice) =>
+  rec({
+    eventName: "RunInstances",
+    userIdentity: who,
+    region,
+    requestParameters: { instanceType: "t3.micro", instancesSet: { items: [{ imageId: "ami-1", minCount: 1, maxCount: 1 }] } },
+    time: W + 13 * HOUR,
+  });
 /** alice works in eu-west-1; ops (same account) also in us-west-2. */
 const history = [
   ...routine({ identity: alice, calls: ["DescribeInstances", "RunInstances"], region: "eu-west-1" }),
@@ -23,7 +30,12 @@ export const table: Table = {
       expect: "medium",
     },
     { name: "stays quiet on launches in the identity's own region", history, normal: [run("eu-west-1")], expect: null },
-    { name: "stays quiet on IAM calls, which every identity makes in us-east-1", history, normal: [rec({ eventName: "CreateRole", eventSource: "iam.amazonaws.com", userIdentity: assumedRole("deploy"), region: "us-east-1", requestParameters: { roleName: "r" } })], expect: null },
+    {
+      name: "stays quiet on IAM calls, which every identity makes in us-east-1",
+      history,
+      normal: [rec({ eventName: "CreateRole", eventSource: "iam.amazonaws.com", userIdentity: assumedRole("deploy"), region: "us-east-1", requestParameters: { roleName: "r" } })],
+      expect: null,
+    },
     { name: "stays quiet with no account history (nothing can be called new)", normal: [run("ap-southeast-3")], expect: null },
   ],
 };

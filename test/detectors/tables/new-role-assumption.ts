@@ -5,7 +5,12 @@ import { rec, routine, type Table } from "./runner.js";
 const alice = iamUser("alice");
 const assume = (roleArn: string) => rec({ eventName: "AssumeRole", userIdentity: alice, requestParameters: { roleArn, roleSessionName: "s" } });
 const history = routine({ identity: alice, calls: ["DescribeInstances"], extra: () => ({}) }).concat(
-  routine({ identity: alice, calls: [["AssumeRole", "sts.amazonaws.com"]], perDay: 2, extra: () => ({ requestParameters: { roleArn: "arn:aws:iam::111111111111:role/ReadOnly", roleSessionName: "s" } }) }),
+  routine({
+    identity: alice,
+    calls: [["AssumeRole", "sts.amazonaws.com"]],
+    perDay: 2,
+    extra: () => ({ requestParameters: { roleArn: "arn:aws:iam::111111111111:role/ReadOnly", roleSessionName: "s" } }),
+  }),
 );
 
 export const table: Table = {

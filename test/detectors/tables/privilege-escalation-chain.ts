@@ -15,6 +15,10 @@ export const table: Table = {
       ],
       expect: "high",
     },
-    { name: "stays quiet on a function created with an ordinary role", normal: [rec({ eventName: "CreateFunction20150331", requestParameters: { functionName: "x", role: "arn:aws:iam::111111111111:role/plain" } })], expect: null },
+    {
+      name: "stays quiet on a function created with an ordinary role",
+      normal: [rec({ eventName: "CreateFunction20150331", requestParameters: { functionName: "x", role: "arn:aws:iam::111111111111:role/plain" } })],
+      expect: null,
+    },
   ],
 };

@@ -6,7 +6,20 @@ export const table: Table = {
   detector: rootActivity,
   cases: [
     { name: "fires on root creating an access key", anomalous: [rec({ eventName: "CreateAccessKey", userIdentity: rootUser() })], expect: "critical" },
-    { name: "fires on a root console sign-in without MFA", anomalous: [rec({ eventName: "ConsoleLogin", eventSource: "signin.amazonaws.com", eventType: "AwsConsoleSignIn", userIdentity: rootUser(), responseElements: { ConsoleLogin: "Success" }, additionalEventData: { MFAUsed: "No" } })], expect: "critical" },
+    {
+      name: "fires on a root console sign-in without MFA",
+      anomalous: [
+        rec({
+          eventName: "ConsoleLogin",
+          eventSource: "signin.amazonaws.com",
+          eventType: "AwsConsoleSignIn",
+          userIdentity: rootUser(),
+          responseElements: { ConsoleLogin: "Success" },
+          additionalEventData: { MFAUsed: "No" },
+        }),
+      ],
+      expect: "critical",
+    },
     { name: "stays quiet on an IAM user creating an access key", normal: [rec({ eventName: "CreateAccessKey", userIdentity: iamUser("alice") })], expect: null },
   ],
 };

@@ -10,7 +10,9 @@ export const table: Table = {
     {
       name: "fires on calls made with an offensive tool's user agent, citing those calls only",
       normal: [rec({ eventName: "DescribeInstances", userIdentity: bob, time: W + 8 * HOUR })],
-      anomalous: [0, 1, 2].map((i) => rec({ eventName: "ListUsers", eventSource: "iam.amazonaws.com", userIdentity: bob, userAgent: "aws-cli/1.16 Python/3.8 kali", time: W + 12 * HOUR + i * MIN })),
+      anomalous: [0, 1, 2].map((i) =>
+        rec({ eventName: "ListUsers", eventSource: "iam.amazonaws.com", userIdentity: bob, userAgent: "aws-cli/1.16 Python/3.8 kali", time: W + 12 * HOUR + i * MIN }),
+      ),
       expect: "high",
     },
     { name: "stays quiet on the AWS CLI", normal: [rec({ eventName: "ListUsers", eventSource: "iam.amazonaws.com", userIdentity: bob })], expect: null },

@@ -128,12 +128,28 @@ export function homeOpened(eventId: string, user = USER, team = TEAM): string {
 /** A block_actions payload for a button in a channel message, as Slack sends it. */
 export function buttonClick(
   fake: FakeSlack,
-  a: { actionId: string; value: string; blockId: string; user?: string; team?: string; message?: { ts: string; text: string; blocks: unknown[]; thread_ts?: string }; channel?: string; view?: boolean },
+  a: {
+    actionId: string;
+    value: string;
+    blockId: string;
+    user?: string;
+    team?: string;
+    message?: { ts: string; text: string; blocks: unknown[]; thread_ts?: string };
+    channel?: string;
+    view?: boolean;
+  },
 ): Record<string, unknown> {
   const user = a.user ?? USER;
   const team = a.team ?? TEAM;
   const channel = a.channel ?? CHANNEL;
-  const action = { action_id: a.actionId, block_id: a.blockId, text: { type: "plain_text", text: "Button", emoji: true }, value: a.value, type: "button", action_ts: "1700000050.123456" };
+  const action = {
+    action_id: a.actionId,
+    block_id: a.blockId,
+    text: { type: "plain_text", text: "Button", emoji: true },
+    value: a.value,
+    type: "button",
+    action_ts: "1700000050.123456",
+  };
   if (a.view) {
     return {
       type: "block_actions",
@@ -161,7 +177,17 @@ export function buttonClick(
     enterprise: null,
     is_enterprise_install: false,
     channel: { id: channel, name: "security" },
-    message: { type: "message", user: "U0BOT", bot_id: "B0BOT", app_id: "A0TEST", text: msg.text, ts: msg.ts, team, blocks: msg.blocks, ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}) },
+    message: {
+      type: "message",
+      user: "U0BOT",
+      bot_id: "B0BOT",
+      app_id: "A0TEST",
+      text: msg.text,
+      ts: msg.ts,
+      team,
+      blocks: msg.blocks,
+      ...(msg.thread_ts ? { thread_ts: msg.thread_ts } : {}),
+    },
     state: { values: {} },
     response_url: fake.responseUrl(`act-${a.actionId}-${user}`),
     actions: [action],
