@@ -7,7 +7,7 @@
 import type { Log } from "../log.js";
 import { parseLiveSource } from "../sources/aws-cli.js";
 import { trailKeys } from "../sources/s3.js";
-import { sdkSqsClient, SqsPush, type SqsPort } from "../sources/sqs.js";
+import { sdkSqsClient, SqsPush, type SqsPort, type SqsPushOptions } from "../sources/sqs.js";
 import type { TrailStore } from "../store/store.js";
 import { ALERT_SCHEDULE_NAME } from "./alerts.js";
 import type { DigestScheduler } from "./scheduler.js";
@@ -27,6 +27,9 @@ export function createSqsPush(o: {
   log: Log;
   client?: SqsPort;
   waitTimeSeconds?: number;
+  /** Tests: SqsPushOptions' visibility timeout and heartbeat. */
+  visibilityTimeoutSeconds?: number;
+  heartbeat?: SqsPushOptions["heartbeat"];
 }): SqsPush | undefined {
   const queueUrl = o.env.TRAILHOUND_SQS_QUEUE_URL?.trim();
   if (!queueUrl) return undefined;
@@ -45,5 +48,7 @@ export function createSqsPush(o: {
     read: (k) => o.scheduler.push(ALERT_SCHEDULE_NAME, k),
     log: o.log.child({ src: "sqs" }),
     ...(o.waitTimeSeconds !== undefined ? { waitTimeSeconds: o.waitTimeSeconds } : {}),
+    ...(o.visibilityTimeoutSeconds !== undefined ? { visibilityTimeoutSeconds: o.visibilityTimeoutSeconds } : {}),
+    ...(o.heartbeat ? { heartbeat: o.heartbeat } : {}),
   });
 }

@@ -217,7 +217,7 @@ export class S3Source implements EventSource {
         if (c) t.oldCursor = c;
         if (c?.readKeys?.length) t.readBefore = new Set(c.readKeys);
         if (pushed) {
-          for (const x of t.objects) if (t.readBefore?.has(x.key.slice(t.prefix.length))) x.status = "seen";
+          for (const x of t.objects) if (readByCursor(c, x.key.slice(t.prefix.length), overlap)) x.status = "seen";
           return;
         }
         if (c?.lastKey) {
@@ -418,18 +418,39 @@ function matchTrailKey(
 
 /**
  * For S3 event notifications (sqs.ts): whether a key is a log file this source reads, and whether
- * it is already read and saved (named by its account+region cursor's `readKeys`).
+ * it is already read and saved by its account+region cursor (readByCursor).
  */
-export function trailKeys(url: string, o: { accounts?: readonly string[]; regions?: readonly string[]; getCursor(key: string): Cursor | undefined }) {
+export function trailKeys(url: string, o: { accounts?: readonly string[]; regions?: readonly string[]; getCursor(key: string): Cursor | undefined; overlapMs?: number }) {
   const loc = parseTrailUrl(url);
+  const overlap = o.overlapMs ?? DEFAULT_S3_OVERLAP_MS;
   return {
     isTrailKey: (key: string) => matchTrailKey(loc, key, o.accounts, o.regions) !== undefined,
     isCommitted: (key: string) => {
       const m = matchTrailKey(loc, key);
-      return m !== undefined && (o.getCursor(s3CursorKey(loc.bucket, m.prefix))?.readKeys?.includes(key.slice(m.prefix.length)) ?? false);
+      return m !== undefined && readByCursor(o.getCursor(s3CursorKey(loc.bucket, m.prefix)), key.slice(m.prefix.length), overlap);
     },
     bucket: loc.bucket,
   };
+}
+
+/**
+ * Whether a cursor says an object (its name below the account+region prefix) was read: named in
+ * `readKeys`, or delivered before the listing floor of `lastKey` (its delivery time minus the
+ * overlap, the oldest time the next listing reads): the listings read everything below it and
+ * `readKeys` drops the names there. So a notification that comes back, or comes late, after the
+ * listing moved on (an expired SQS receipt handle, a bot that was down) is not read a second time.
+ */
+export function readByCursor(c: Cursor | undefined, name: string, overlap: number): boolean {
+  if (!c) return false;
+  if (c.readKeys?.includes(name)) return true;
+  const lt = c.lastKey === undefined ? undefined : keyTime(c.lastKey);
+  const kt = keyTime(name);
+  return lt !== undefined && kt !== undefined && kt < listingFloor(lt, overlap);
+}
+
+/** The oldest delivery minute the next listing after `lastKeyTime` reads. */
+function listingFloor(lastKeyTime: number, overlap: number): number {
+  return Math.floor((lastKeyTime - overlap) / 60_000) * 60_000;
 }
 
 /**
@@ -452,7 +473,7 @@ function nextCursor(t: RegionTarget, overlap: number, updatedAt: string, moveLas
   if (lastKey === undefined && moveLast) return undefined;
   const lastTime = lastKey !== undefined && lastKey === last?.key && moveLast ? (last.time ?? 0) : (old?.newestTime ?? 0);
   // The next read lists from the minute of (lastKey's delivery time - overlap); without a lastKey, from the window's start.
-  const from = lastKey === undefined ? -Infinity : Math.floor(((keyTime(lastKey) ?? lastTime) - overlap) / 60_000) * 60_000;
+  const from = lastKey === undefined ? -Infinity : listingFloor(keyTime(lastKey) ?? lastTime, overlap);
   const keep = new Set<string>();
   for (const n of old?.readKeys ?? []) {
     const kt = keyTime(n);

@@ -13,10 +13,18 @@
  *   listing) is not read again.
  * - A message is deleted only once every file it names is committed (read and saved in the
  *   store with the scan's results), or is not a log file of this trail; otherwise it comes back
- *   after its visibility timeout and is tried again.
+ *   after its visibility timeout and is tried again. Messages that need no read (the test event,
+ *   other buckets, files already read) are deleted before the read starts.
+ * - Messages are received with a visibility timeout of `visibilityTimeoutSeconds` (default 120 s)
+ *   and, while the run that reads their files is still working (waiting behind a digest, reading,
+ *   posting), extended to that again every third of it (ChangeMessageVisibilityBatch), so a run
+ *   longer than the queue's timeout does not hand its messages back. The extending stops before
+ *   the messages are deleted. A receipt handle that expired anyway (the process stalled, another
+ *   consumer received the message) is no longer extended and is logged: the message comes back,
+ *   and since its files are then committed, it is deleted without reading them again.
  */
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { DeleteMessageBatchCommandOutput, ReceiveMessageCommandOutput } from "@aws-sdk/client-sqs";
+import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import type { ChangeMessageVisibilityBatchCommandOutput, DeleteMessageBatchCommandOutput, ReceiveMessageCommandOutput } from "@aws-sdk/client-sqs";
 import type { Log } from "../log.js";
 import { awsRequestHandler } from "../net.js";
 import { keyTime } from "./s3-layout.js";
@@ -78,6 +86,7 @@ export function parseNotification(body: string): Notification {
 export interface SqsPort {
   send(command: ReceiveMessageCommand, options?: { abortSignal?: AbortSignal }): Promise<ReceiveMessageCommandOutput>;
   send(command: DeleteMessageBatchCommand, options?: { abortSignal?: AbortSignal }): Promise<DeleteMessageBatchCommandOutput>;
+  send(command: ChangeMessageVisibilityBatchCommand, options?: { abortSignal?: AbortSignal }): Promise<ChangeMessageVisibilityBatchCommandOutput>;
 }
 
 /** The region of a queue URL (`https://sqs.<region>.amazonaws.com/<account>/<name>`), if it says. */
@@ -111,6 +120,13 @@ export interface SqsPushOptions {
   /** Pause after a failed receive (default 5 s). */
   errorPauseMs?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** Visibility timeout asked at receive and renewed while the messages' run works (default 120 s). */
+  visibilityTimeoutSeconds?: number;
+  /**
+   * Calls `beat` every `everyMs` until the returned function is called (default: an unref'd
+   * setInterval). Tests pass their own and call `beat` themselves.
+   */
+  heartbeat?: (beat: () => Promise<void>, everyMs: number) => () => void;
 }
 
 export interface PushRound {
@@ -123,7 +139,22 @@ export interface PushRound {
   /** Messages left in the queue: not parseable, or naming a file not committed yet. */
   kept: number;
   tests: number;
+  /** Visibility extensions that SQS accepted (one per message per beat). */
+  extended: number;
+  /** Receipt handles that expired during the run (not extended again; the message comes back). */
+  expired: number;
 }
+
+/** Default visibility timeout of a received message, renewed while its run works. */
+export const DEFAULT_SQS_VISIBILITY_SECONDS = 120;
+
+type Handle = { Id: string; ReceiptHandle: string };
+
+const defaultHeartbeat = (beat: () => Promise<void>, everyMs: number): (() => void) => {
+  const t = setInterval(() => void beat(), everyMs);
+  t.unref();
+  return () => clearInterval(t);
+};
 
 const defaultSleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -136,29 +167,31 @@ export class SqsPush {
   readonly #abort = new AbortController();
   #loop: Promise<void> | undefined;
   /** Totals since start, for the log and the benchmark. */
-  readonly totals = { received: 0, files: 0, read: 0, deleted: 0, kept: 0, tests: 0 };
+  readonly totals: PushRound = { received: 0, files: 0, read: 0, deleted: 0, kept: 0, tests: 0, extended: 0, expired: 0 };
 
   constructor(o: SqsPushOptions) {
     this.#o = o;
   }
 
-  /** One receive, the reads it needs, and the deletes it allows. */
+  /** One receive, the reads it needs (its messages kept invisible meanwhile), and the deletes it allows. */
   async round(): Promise<PushRound> {
     const o = this.#o;
     const signal = this.#abort.signal;
+    const visibility = o.visibilityTimeoutSeconds ?? DEFAULT_SQS_VISIBILITY_SECONDS;
     const out = await o.client.send(
       new ReceiveMessageCommand({
         QueueUrl: o.queueUrl,
         MaxNumberOfMessages: 10,
         WaitTimeSeconds: o.waitTimeSeconds ?? 20,
+        VisibilityTimeout: visibility,
         MessageSystemAttributeNames: ["ApproximateReceiveCount"],
       }),
       { abortSignal: signal },
     );
     const msgs = out.Messages ?? [];
-    const r: PushRound = { received: msgs.length, files: 0, read: 0, deleted: 0, kept: 0, tests: 0 };
-    const deletable: Array<{ Id: string; ReceiptHandle: string }> = [];
-    const waiting: Array<{ handle: { Id: string; ReceiptHandle: string }; keys: string[] }> = [];
+    const r: PushRound = { received: msgs.length, files: 0, read: 0, deleted: 0, kept: 0, tests: 0, extended: 0, expired: 0 };
+    const deletable: Handle[] = [];
+    const waiting: Array<{ handle: Handle; keys: string[] }> = [];
     const keys = new Set<string>();
     msgs.forEach((m, i) => {
       if (!m.ReceiptHandle) return;
@@ -182,15 +215,28 @@ export class SqsPush {
       const other = n.objects.length - mine.length;
       if (other) o.log.debug("S3 notification names objects that are not this trail's log files; not read", { messageId: m.MessageId, objects: other });
       for (const k of mine) keys.add(k);
-      if (mine.length) waiting.push({ handle, keys: mine });
+      // Files all read and saved before (a duplicate, a message that came back, the listing read them): nothing to wait for.
+      if (mine.length && !mine.every((k) => o.isCommitted(k))) waiting.push({ handle, keys: mine });
       else deletable.push(handle);
     });
     r.files = keys.size;
+    // What needs no read goes first, so that a slow read does not hold it.
+    r.deleted += await this.#delete(deletable.splice(0));
     // Out-of-order delivery: read in delivery-time order; duplicates and files read before are not read again.
     const fresh = [...keys].filter((k) => !o.isCommitted(k)).sort((a, b) => (keyTime(a) ?? 0) - (keyTime(b) ?? 0) || (a < b ? -1 : a > b ? 1 : 0));
     if (fresh.length) {
       r.read = fresh.length;
-      await o.read(fresh);
+      const keeper = this.#keepInvisible(
+        waiting.map((w) => w.handle),
+        visibility,
+        r,
+      );
+      try {
+        await o.read(fresh);
+      } finally {
+        // No extension after this point: the messages are deleted (or left to come back) next.
+        await keeper.stop();
+      }
     }
     let notRead = 0;
     for (const w of waiting) {
@@ -199,13 +245,85 @@ export class SqsPush {
     }
     r.kept += notRead;
     if (notRead) o.log.warn("new files not read and saved yet: their notifications come back after the visibility timeout", { messages: notRead });
-    for (let i = 0; i < deletable.length; i += 10) {
-      const res = await o.client.send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: deletable.slice(i, i + 10) }), { abortSignal: signal });
-      r.deleted += res.Successful?.length ?? 0;
-      for (const f of res.Failed ?? []) o.log.warn("could not delete an SQS message (it comes back and is recognised as read)", { id: f.Id, code: f.Code, message: f.Message });
-    }
+    r.deleted += await this.#delete(deletable);
     for (const k of Object.keys(this.totals) as Array<keyof PushRound>) this.totals[k] += r[k];
     return r;
+  }
+
+  /** Delete in batches of 10; failures are logged (the message comes back and is recognised as read). */
+  async #delete(entries: Handle[]): Promise<number> {
+    const o = this.#o;
+    let deleted = 0;
+    for (let i = 0; i < entries.length; i += 10) {
+      try {
+        const res = await o.client.send(new DeleteMessageBatchCommand({ QueueUrl: o.queueUrl, Entries: entries.slice(i, i + 10) }), { abortSignal: this.#abort.signal });
+        deleted += res.Successful?.length ?? 0;
+        for (const f of res.Failed ?? []) o.log.warn("could not delete an SQS message (it comes back and is recognised as read)", { id: f.Id, code: f.Code, message: f.Message });
+      } catch (err) {
+        if (this.#abort.signal.aborted) throw err;
+        o.log.warn("could not delete SQS messages (they come back and are recognised as read)", {
+          messages: Math.min(10, entries.length - i),
+          err: err instanceof Error ? err.message : String(err),
+        });
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * While a run works: every third of the visibility timeout, set the held messages' visibility
+   * to the full timeout again. A handle SQS refuses (expired, or the message was received again)
+   * is dropped from the beat and counted. `stop()` ends the beat and waits for one in flight.
+   */
+  #keepInvisible(handles: Handle[], visibility: number, r: PushRound): { stop(): Promise<void> } {
+    const o = this.#o;
+    const live = new Map(handles.map((h) => [h.Id, h]));
+    let stopped = false;
+    let inFlight: Promise<void> | undefined;
+    const once = async () => {
+      const entries = [...live.values()];
+      for (let i = 0; i < entries.length && !stopped; i += 10) {
+        const batch = entries.slice(i, i + 10);
+        try {
+          const res = await o.client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: o.queueUrl, Entries: batch.map((h) => ({ ...h, VisibilityTimeout: visibility })) }), {
+            abortSignal: this.#abort.signal,
+          });
+          r.extended += res.Successful?.length ?? 0;
+          for (const f of res.Failed ?? []) {
+            if (!f.Id || !live.delete(f.Id)) continue;
+            r.expired++;
+            o.log.warn(
+              "an SQS message's receipt handle expired while its files were being read: it comes back after its visibility timeout and is then deleted unread (its files are recognised as read)",
+              {
+                code: f.Code,
+                message: f.Message,
+              },
+            );
+          }
+        } catch (err) {
+          if (this.#abort.signal.aborted) return;
+          o.log.warn("could not extend the visibility of SQS messages; retrying at the next beat", {
+            messages: batch.length,
+            err: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+    };
+    const beat = (): Promise<void> => {
+      if (stopped || inFlight || live.size === 0) return inFlight ?? Promise.resolve();
+      inFlight = once().finally(() => {
+        inFlight = undefined;
+      });
+      return inFlight;
+    };
+    const cancel = (o.heartbeat ?? defaultHeartbeat)(beat, Math.max(1000, Math.floor((visibility * 1000) / 3)));
+    return {
+      async stop() {
+        stopped = true;
+        cancel();
+        await inFlight;
+      },
+    };
   }
 
   /** Receive until stopped; a failed receive is logged and retried after a pause. */

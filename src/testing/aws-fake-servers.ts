@@ -6,7 +6,9 @@
  *   to 1000) over a sorted key list, and GetObject. Counts listings (with and without
  *   StartAfter, with a delimiter) and downloads.
  * - SQS (AWS JSON 1.0): ReceiveMessage with long polling (answers as soon as a message is there,
- *   or after WaitTimeSeconds), the MD5 of each body as the SDK checks it, DeleteMessageBatch.
+ *   or after WaitTimeSeconds; VisibilityTimeout, default 30 s), the MD5 of each body as the SDK
+ *   checks it, ChangeMessageVisibilityBatch (refused for a message no longer in flight) and
+ *   DeleteMessageBatch.
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -161,7 +163,7 @@ export class FakeSqsServer {
   #waiters: Array<() => void> = [];
   #server: Server | undefined;
   url = "";
-  readonly stats = { received: 0, deleted: 0 };
+  readonly stats = { received: 0, deleted: 0, extended: 0 };
 
   async start(): Promise<this> {
     this.#server = createServer((req, res) => void this.#handle(req, res));
@@ -203,7 +205,7 @@ export class FakeSqsServer {
         const now = Date.now();
         const out = this.#messages.filter((m) => !m.deleted && m.visibleAt <= now).slice(0, max);
         if (out.length || now >= deadline || !this.#server?.listening) {
-          for (const m of out) m.visibleAt = now + 30_000;
+          for (const m of out) m.visibleAt = now + Number(input.VisibilityTimeout ?? 30) * 1000;
           this.stats.received += out.length;
           return reply(
             out.length ? { Messages: out.map((m) => ({ MessageId: m.id, ReceiptHandle: m.handle, MD5OfBody: createHash("md5").update(m.body).digest("hex"), Body: m.body })) } : {},
@@ -214,6 +216,21 @@ export class FakeSqsServer {
           this.#waiters.push(() => (clearTimeout(t), r()));
         });
       }
+    }
+    if (target === "AmazonSQS.ChangeMessageVisibilityBatch") {
+      const entries = (input.Entries ?? []) as Array<{ Id: string; ReceiptHandle: string; VisibilityTimeout?: number }>;
+      const Successful: Array<{ Id: string }> = [];
+      const Failed: Array<{ Id: string; SenderFault: boolean; Code: string; Message: string }> = [];
+      const now = Date.now();
+      for (const e of entries) {
+        const m = this.#messages.find((x) => x.handle === e.ReceiptHandle);
+        if (m && !m.deleted && m.visibleAt > now) {
+          m.visibleAt = now + Number(e.VisibilityTimeout ?? 0) * 1000;
+          this.stats.extended++;
+          Successful.push({ Id: e.Id });
+        } else Failed.push({ Id: e.Id, SenderFault: true, Code: "MessageNotInflight", Message: "Message does not exist or is not available for visibility timeout change." });
+      }
+      return reply({ Successful, Failed });
     }
     if (target === "AmazonSQS.DeleteMessageBatch") {
       const entries = (input.Entries ?? []) as Array<{ Id: string; ReceiptHandle: string }>;

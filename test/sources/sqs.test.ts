@@ -79,22 +79,42 @@ describe("parseNotification", () => {
   });
 });
 
-/** An SQS queue behind nock: ReceiveMessage (up to 10 visible messages, then invisible), DeleteMessageBatch. */
+/**
+ * An SQS queue behind nock: ReceiveMessage (up to 10 visible messages, each then invisible for its
+ * VisibilityTimeout on the queue's own clock, with a new receipt handle per receive),
+ * ChangeMessageVisibilityBatch (refused for a stale handle or a message no longer in flight, as
+ * SQS does) and DeleteMessageBatch (a stale handle is answered as a success and deletes nothing,
+ * as SQS documents). `ops` logs each call with its handles.
+ */
 class FakeQueue {
-  readonly messages: Array<{ id: string; body: string; handle: string; visible: boolean; receives: number; deleted: boolean }> = [];
+  readonly messages: Array<{ id: string; body: string; handle: string; visibleAt: number; receives: number; deleted: boolean }> = [];
   readonly deleted: string[] = [];
+  readonly ops: Array<{ op: "receive" | "change" | "delete"; handles: string[]; timeout?: number }> = [];
+  /** The queue's clock (ms). */
+  now = 0;
   #n = 0;
   send(body: string): string {
     const id = `m-${++this.#n}`;
-    this.messages.push({ id, body, handle: `rh-${id}`, visible: true, receives: 0, deleted: false });
+    this.messages.push({ id, body, handle: "", visibleAt: 0, receives: 0, deleted: false });
     return id;
   }
   /** The visibility timeout ran out: undeleted messages come back. */
   expireVisibility(): void {
-    for (const m of this.messages) if (!m.deleted) m.visible = true;
+    for (const m of this.messages) if (!m.deleted) m.visibleAt = this.now;
+  }
+  /** One message's visibility ran out (the reader stalled past it). */
+  expire(id: string): void {
+    this.messages.find((m) => m.id === id)!.visibleAt = this.now;
+  }
+  advance(ms: number): void {
+    this.now += ms;
   }
   pending(): string[] {
     return this.messages.filter((m) => !m.deleted).map((m) => m.id);
+  }
+  /** Ids a receive would return now, without receiving. */
+  visible(): string[] {
+    return this.messages.filter((m) => !m.deleted && m.visibleAt <= this.now).map((m) => m.id);
   }
   install(): void {
     nock("https://sqs.eu-west-1.amazonaws.com")
@@ -112,11 +132,13 @@ class FakeQueue {
     if (input.QueueUrl !== QUEUE) return [400, JSON.stringify({ __type: "com.amazonaws.sqs#QueueDoesNotExist", message: "no queue" }), json];
     if (target === "AmazonSQS.ReceiveMessage") {
       const max = Number(input.MaxNumberOfMessages ?? 1);
-      const out = this.messages.filter((m) => m.visible && !m.deleted).slice(0, max);
+      const out = this.messages.filter((m) => m.visibleAt <= this.now && !m.deleted).slice(0, max);
       for (const m of out) {
-        m.visible = false;
+        m.visibleAt = this.now + Number(input.VisibilityTimeout ?? 30) * 1000;
         m.receives++;
+        m.handle = `rh-${m.id}-${m.receives}`;
       }
+      this.ops.push({ op: "receive", handles: out.map((m) => m.handle) });
       const Messages = out.map((m) => ({
         MessageId: m.id,
         ReceiptHandle: m.handle,
@@ -126,12 +148,30 @@ class FakeQueue {
       }));
       return [200, JSON.stringify(Messages.length ? { Messages } : {}), json];
     }
+    if (target === "AmazonSQS.ChangeMessageVisibilityBatch") {
+      const entries = input.Entries as Array<{ Id: string; ReceiptHandle: string; VisibilityTimeout: number }>;
+      this.ops.push({ op: "change", handles: entries.map((e) => e.ReceiptHandle), timeout: entries[0]!.VisibilityTimeout });
+      const Successful = [];
+      const Failed = [];
+      for (const e of entries) {
+        const m = this.messages.find((x) => x.handle === e.ReceiptHandle);
+        if (!m || m.deleted) Failed.push({ Id: e.Id, SenderFault: true, Code: "ReceiptHandleIsInvalid", Message: "The receipt handle has expired." });
+        else if (m.visibleAt <= this.now)
+          Failed.push({ Id: e.Id, SenderFault: true, Code: "MessageNotInflight", Message: "Message does not exist or is not available for visibility timeout change." });
+        else {
+          m.visibleAt = this.now + e.VisibilityTimeout * 1000;
+          Successful.push({ Id: e.Id });
+        }
+      }
+      return [200, JSON.stringify({ Successful, Failed }), json];
+    }
     if (target === "AmazonSQS.DeleteMessageBatch") {
       const entries = input.Entries as Array<{ Id: string; ReceiptHandle: string }>;
+      this.ops.push({ op: "delete", handles: entries.map((e) => e.ReceiptHandle) });
       const Successful = [];
       for (const e of entries) {
         const m = this.messages.find((x) => x.handle === e.ReceiptHandle);
-        if (m) {
+        if (m && !m.deleted) {
           m.deleted = true;
           this.deleted.push(m.id);
         }
@@ -149,11 +189,17 @@ function fakeBucket() {
   const gets: string[] = [];
   const lists: string[] = [];
   let failGet: string | undefined;
+  /** The fault hook that makes a run slow: GetObject of this key waits until released. */
+  let held: { key: string; entered: () => void; gate: Promise<void> } | undefined;
   const port = {
     async send(cmd: ListObjectsV2Command | GetObjectCommand) {
       if (cmd instanceof GetObjectCommand) {
         const key = cmd.input.Key!;
         gets.push(key);
+        if (held?.key === key) {
+          held.entered();
+          await held.gate;
+        }
         if (key === failGet) throw Object.assign(new Error("We encountered an internal error. Please try again."), { name: "InternalError", $metadata: { httpStatusCode: 500 } });
         const body = objects.get(key);
         if (!body) throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
@@ -178,6 +224,14 @@ function fakeBucket() {
     put: (key: string, records: unknown[]) => objects.set(key, gzipSync(JSON.stringify({ Records: records }))),
     failOn: (k: string | undefined) => {
       failGet = k;
+    },
+    /** GetObject of `key` blocks until `release()`; `entered` resolves when it is called. */
+    hold(key: string) {
+      let entered!: () => void;
+      let release!: () => void;
+      const enteredP = new Promise<void>((r) => (entered = r));
+      held = { key, entered, gate: new Promise<void>((r) => (release = r)) };
+      return { entered: enteredP, release };
     },
   };
 }
@@ -238,7 +292,7 @@ describe("SQS push", () => {
 
     let run = await start();
     const r1 = await run.push.round();
-    expect(r1).toEqual({ received: 6, files: 2, read: 2, deleted: 5, kept: 1, tests: 1 });
+    expect(r1).toEqual({ received: 6, files: 2, read: 2, deleted: 5, kept: 1, tests: 1, extended: 0, expired: 0 });
     expect(bucket.gets).toEqual([older, newer]); // each once, oldest delivery first
     expect(bucket.lists).toEqual([]); // a pushed read lists nothing
     expect(queue.pending()).toEqual([garbage]); // the unparseable one is left for the dead-letter queue
@@ -293,6 +347,138 @@ describe("SQS push", () => {
 
     await run.scheduler.stop();
     await run.store.close();
+    await slack.stop();
+    expect(slack.unexpected).toEqual([]);
+  });
+
+  it("keeps a slow run's messages invisible until it commits, stops extending before the delete, and counts a message whose handle expired once", async () => {
+    const slack = await new DigestSlackServer().start();
+    const queue = new FakeQueue();
+    queue.install();
+    const bucket = fakeBucket();
+    const clock = new FakeClock(Date.parse("2026-12-06T10:30:00Z"));
+    const dir = mkdtempSync(path.join(tmpdir(), "th-sqs-"));
+    dirs.push(dir);
+    const env = { TRAILHOUND_SOURCE: `s3://${BUCKET}`, TRAILHOUND_SQS_QUEUE_URL: QUEUE, TRAILHOUND_ALERT_CHANNEL: "C0ALERT" };
+    const sqs = new SQSClient({ region: "eu-west-1", credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret" }, maxAttempts: 1 });
+    const slackClient = new webApi.WebClient("xoxb-test", { slackApiUrl: slack.url, retryConfig: { retries: 0 }, rejectRateLimitedCalls: true, logger: quietBoltLogger });
+    const store = await TrailStore.open(dir);
+    const scanned: number[] = [];
+    const liveScan = liveDigestScan({ store, sourceFactory: liveSourceFactory(env, { s3Client: bucket.port }), now: clock.now });
+    const scheduler = new DigestScheduler({
+      schedules: [alertSchedule(env)!],
+      store,
+      scan: async (req) => {
+        const rep = await liveScan(req);
+        scanned.push(rep.stats.events);
+        return rep;
+      },
+      slack: webClientSlack(slackClient),
+      log: silentLogger,
+      now: clock.now,
+      sleep: clock.sleep,
+      retryPendingMs: 0,
+      scheduleTask: (expr, fn, opts) => createTask(expr, fn, opts),
+    });
+    await scheduler.start();
+    // The heartbeat is the test's: it beats when the test says, never by a timer.
+    let beat: (() => Promise<void>) | undefined;
+    let every = 0;
+    let stops = 0;
+    const push = createSqsPush({
+      env,
+      store,
+      scheduler,
+      log: silentLogger,
+      client: sqs,
+      waitTimeSeconds: 0,
+      visibilityTimeoutSeconds: 60,
+      heartbeat: (b, ms) => {
+        beat = b;
+        every = ms;
+        return () => {
+          beat = undefined;
+          stops++;
+        };
+      },
+    })!;
+
+    const slow = fileKey("1020", "nTGkKkyO0OcwEIvv");
+    const other = fileKey("1021", "Mu0KsOhtH1ar15ZZ");
+    bucket.put(slow, [rawRecord(INCIDENTS.root(Date.parse("2026-12-06T10:16:00Z")))]);
+    bucket.put(other, [rawRecord({ eventName: "ListBuckets", userIdentity: iamUser("bob"), time: Date.parse("2026-12-06T10:17:00Z") })]);
+    const mSlow = queue.send(direct(slow));
+    const mOther = queue.send(direct(other));
+    const hold = bucket.hold(slow);
+
+    const round = push.round();
+    await hold.entered; // the run is reading, and stays there until released
+    expect(queue.ops[0]).toEqual({ op: "receive", handles: [`rh-${mSlow}-1`, `rh-${mOther}-1`] });
+    expect(every).toBe(20_000); // a third of the 60 s visibility
+    // 50 s in, a beat sets both back to 60 s; 100 s in (past the 60 s asked at receive) neither is visible.
+    queue.advance(50_000);
+    await beat!();
+    expect(queue.ops.at(-1)).toEqual({ op: "change", handles: [`rh-${mSlow}-1`, `rh-${mOther}-1`], timeout: 60 });
+    queue.advance(50_000);
+    expect(queue.visible()).toEqual([]);
+
+    // The process stalls past one message's timeout and another consumer (a second replica during
+    // a deploy) receives it: its old handle is refused at the next beat and no longer extended.
+    queue.expire(mOther);
+    expect(queue.handle("AmazonSQS.ReceiveMessage", { QueueUrl: QUEUE, MaxNumberOfMessages: 10, VisibilityTimeout: 30 })[0]).toBe(200);
+    await beat!();
+    expect(queue.ops.at(-1)).toMatchObject({ op: "change", handles: [`rh-${mSlow}-1`, `rh-${mOther}-1`] });
+    await beat!();
+    expect(queue.ops.at(-1)).toEqual({ op: "change", handles: [`rh-${mSlow}-1`], timeout: 60 });
+
+    hold.release();
+    const r = await round;
+    expect(r).toMatchObject({ received: 2, files: 2, read: 2, extended: 4, expired: 1 });
+    expect(stops).toBe(1);
+    expect(beat).toBeUndefined();
+    // No extension once the run committed: the last call is the delete, after the last change.
+    const lastChange = queue.ops.map((o) => o.op).lastIndexOf("change");
+    const del = queue.ops.findIndex((o) => o.op === "delete");
+    expect(del).toBeGreaterThan(lastChange);
+    expect(queue.ops.slice(del)).toEqual([{ op: "delete", handles: [`rh-${mSlow}-1`, `rh-${mOther}-1`] }]);
+    expect(queue.pending()).toEqual([mOther]); // its old handle deleted nothing
+    expect(slack.posted.filter((p) => p.channel === "C0ALERT")).toHaveLength(1);
+    expect(scanned).toEqual([2]);
+
+    // The other consumer lets it go; it comes back here: its file is committed, so it is deleted
+    // unread, no run, no second alert: the file's event counted once.
+    queue.advance(31_000);
+    const back = await push.round();
+    expect(back).toMatchObject({ received: 1, files: 1, read: 0, deleted: 1, expired: 0 });
+    expect(queue.pending()).toEqual([]);
+    expect(bucket.gets.filter((k) => k === other)).toHaveLength(1);
+    expect(scanned).toEqual([2]);
+    expect(slack.posted.filter((p) => p.channel === "C0ALERT")).toHaveLength(1);
+
+    // A notification that comes after the listing moved on: the polling read the file, and later
+    // files moved the cursor more than its 15-minute overlap past it, so the cursor no longer names
+    // it; it is still recognised as read (below the listing's floor), and deleted unread.
+    const listed = fileKey("1031", "L1st3dByP0ll1ng0");
+    bucket.put(listed, [rawRecord({ eventName: "ListBuckets", userIdentity: iamUser("carol"), time: Date.parse("2026-12-06T10:30:00Z") })]);
+    clock.advance(2 * 60_000);
+    expect((await scheduler.run("alerts", "scheduled")).status).toBe("silent");
+    const later = fileKey("1052", "Z9LaterF1le00000");
+    bucket.put(later, [rawRecord({ eventName: "ListBuckets", userIdentity: iamUser("carol"), time: Date.parse("2026-12-06T10:51:00Z") })]);
+    clock.advance(20 * 60_000);
+    await scheduler.run("alerts", "scheduled");
+    const cursor = store.getCursor(`s3://${BUCKET}/AWSLogs/${ORG}/${ACCT}/CloudTrail/us-east-1/`)!;
+    expect(cursor.lastKey).toBe(later);
+    expect(cursor.readKeys ?? []).not.toContain(listed.slice(listed.indexOf("2026/")));
+    const runs = scanned.length;
+    const late = queue.send(direct(listed));
+    const lateRound = await push.round();
+    expect(lateRound).toMatchObject({ received: 1, files: 1, read: 0, deleted: 1 });
+    expect(queue.pending()).not.toContain(late);
+    expect(bucket.gets.filter((k) => k === listed)).toHaveLength(1);
+    expect(scanned).toHaveLength(runs);
+
+    await scheduler.stop();
+    await store.close();
     await slack.stop();
     expect(slack.unexpected).toEqual([]);
   });
