@@ -22,6 +22,8 @@ export const DUCKDB_FUNCTION_MACROS: Readonly<Record<string, string>> = {
   to_unixtime: "(t) AS epoch(t)",
   json_extract_scalar: "(j, p) AS json_extract_string(j, p)",
   json_format: "(j) AS CAST(j AS VARCHAR)",
+  // Trino's sequence(a, b) is an array; DuckDB's generate_series(a, b) is the same list.
+  sequence: "(a, b) AS generate_series(a, b)",
 };
 
 /** Statements to run once on a DuckDB connection before running trailhound's Trino SQL. */
@@ -52,6 +54,10 @@ export const TRINO_FUNCTIONS: readonly string[] = [
   "to_unixtime",
   "json_extract_scalar",
   "json_format",
+  "json_extract",
+  "json_array_length",
+  "sequence",
+  "least",
   "count",
   "sum",
   "min",

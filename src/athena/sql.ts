@@ -12,13 +12,16 @@
  * | `ipLiteralSql`     | `classifySourceIp(ip)` is "public" or "private"                     |
  * | `deniedSql`        | `isDeniedCode` + failed console logins                              |
  * | `READ_NAME`        | `isReadName`                                                        |
+ * | `personSql`        | `personOf` / `personKey` (one baseline per person on shared roles)  |
+ * | `targetCtes`       | `targetsOf` (secrets and parameters read: the `target` dimension)    |
  *
  * The DuckDB equivalence test (test/athena/sql-equivalence.test.ts) runs this exact text over the
  * fixtures and compares it with `runScan`, and unit tests compare each expression with its JS twin
  * on edge cases; change both sides together.
  */
 import { DEFAULT_BASELINE_CONFIG, type Dim } from "../baseline/profile.js";
-import { OFFENSIVE_UA } from "../events/normalize.js";
+import { EMAIL, FIRST_LAST, MACHINE_SESSION, OFFENSIVE_UA } from "../events/normalize.js";
+import { TARGET_CALLS } from "../events/targets.js";
 import { BUCKET_MS } from "../ingest/accumulator.js";
 import { columnsFor, col, type TableFlavor } from "./schema.js";
 import { DENIED_CODES } from "../events/normalize.js";
@@ -178,8 +181,24 @@ interface EventsOpts {
 }
 
 /**
- * CTEs `<p>0`, `<p>1`, `<p>2`: the records of the range that `normalizeRecord` accepts, with
- * identity key, API key, dimensions, failure flags and time keys.
+ * `personOf(role, session, sourceIdentity)`: the person a shared role's session belongs to
+ * (lower-cased), NULL when it names none. `role` is NULL for principals that are not sessions.
+ */
+export function personSql(role: string, session: string, sourceIdentity: string): string {
+  return [
+    `CASE`,
+    `WHEN ${role} IS NULL THEN NULL`,
+    `WHEN ${sourceIdentity} IS NOT NULL AND length(${sourceIdentity}) <= 256 THEN lower(${sourceIdentity})`,
+    `WHEN ${session} IS NULL OR length(${session}) > 128 OR regexp_like(${session}, ${re(MACHINE_SESSION.source)}) THEN NULL`,
+    `WHEN regexp_like(${session}, ${re(EMAIL.source)}) OR regexp_like(${session}, ${re(FIRST_LAST.source)}) THEN lower(${session})`,
+    `WHEN strpos(${role}, 'AWSReservedSSO_') = 1 THEN lower(${session})`,
+    `END`,
+  ].join("\n      ");
+}
+
+/**
+ * CTEs `<p>0` to `<p>3`: the records of the range that `normalizeRecord` accepts, with identity
+ * key, API key, dimensions, failure flags, time keys and (`<p>3`) the person's baseline key.
  */
 function eventCtes(p: string, o: EventsOpts): string[] {
   const flavor = o.table.flavor ?? "trailhound";
@@ -204,6 +223,8 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    ${n("useridentity.onbehalfof.identitystorearn")} AS obo_store,`,
     // AWS's DDL has no identityprovider: SAML and web-identity principalIds start with it.
     hasIdp ? `    ${n("useridentity.identityprovider")} AS ui_idp,` : `    ${n(`split_part(${n("useridentity.principalid")}, ':', 1)`)} AS ui_idp,`,
+    // AWS's DDL has no sourceidentity: persons are then named by their session names only.
+    hasIdp ? `    ${n("useridentity.sessioncontext.sourceidentity")} AS si_src,` : `    CAST(NULL AS varchar) AS si_src,`,
     `    ${n("recipientaccountid")} AS recipient`,
     `  FROM ${tableName(o.table)}`,
     `  WHERE ${partitionSql(o.from, o.to, o.scope)}`,
@@ -221,11 +242,13 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `  WHERE t_ms >= ${o.from} AND t_ms ${o.toInclusive ? "<=" : "<"} ${o.to}`,
   ].join("\n  ");
   const acct = "coalesce(p_acct, 'unknown')";
+  // `principalOf`: the role of an assumed-role session, the user name of a federated one.
+  const roleName = "coalesce(si_user, CASE WHEN ar_rest IS NOT NULL THEN split_part(ar_rest, '/', 1) END, split_part(ui_pid, ':', 1), 'unknown')";
   const ident = [
     `CASE p_type`,
     `      WHEN 'IAMUser' THEN 'user:' || ${acct} || ':' || coalesce(ui_user, arn_tail, ui_pid, 'unknown')`,
     `      WHEN 'Root' THEN 'root:' || ${acct}`,
-    `      WHEN 'AssumedRole' THEN 'role:' || coalesce(si_acct, p_acct, 'unknown') || ':' || coalesce(si_user, CASE WHEN ar_rest IS NOT NULL THEN split_part(ar_rest, '/', 1) END, split_part(ui_pid, ':', 1), 'unknown')`,
+    `      WHEN 'AssumedRole' THEN 'role:' || coalesce(si_acct, p_acct, 'unknown') || ':' || ${roleName}`,
     `      WHEN 'FederatedUser' THEN 'federated:' || ${acct} || ':' || coalesce(si_user, arn_tail, 'unknown')`,
     `      WHEN 'AWSService' THEN 'service:' || coalesce(ui_inv, ui_pid, 'unknown')`,
     `      WHEN 'AWSAccount' THEN 'account:' || coalesce(p_acct, ui_pid, 'unknown')`,
@@ -268,10 +291,20 @@ function eventCtes(p: string, o: EventsOpts): string[] {
     `    ${intDiv("t_ms", DAY)} AS day_n,`,
     `    ${hourly} AS hour_n,`,
     // Read breadth: only buckets with read-only calls count (as IdentityAcc's history does).
-    `    CASE WHEN regexp_like(name_n, ${re(READ_NAME)}) THEN t_ms - t_ms % ${BUCKET_MS} END AS bucket`,
+    `    CASE WHEN regexp_like(name_n, ${re(READ_NAME)}) THEN t_ms - t_ms % ${BUCKET_MS} END AS bucket,`,
+    // For the person (personOf) and the read targets (targetsOf) below.
+    `    CASE p_type WHEN 'AssumedRole' THEN ${roleName} WHEN 'FederatedUser' THEN coalesce(si_user, arn_tail, 'unknown') END AS who_role,`,
+    `    si_src,`,
+    `    CASE WHEN name_n IN (${[...TARGET_CALLS].map(lit).join(", ")}) THEN name_n END AS t_call,`,
+    `    CASE WHEN name_n IN (${[...TARGET_CALLS].map(lit).join(", ")}) THEN requestparameters END AS t_params`,
     `  FROM ${p}1`,
   ].join("\n  ");
-  return [`${p}0 AS (\n  ${e0}\n)`, `${p}1 AS (\n  ${e1}\n)`, `${p}2 AS (\n  ${e2}\n)`];
+  const e3 = [
+    `SELECT *,`,
+    `    CASE WHEN person IS NOT NULL THEN 'person:' || substr(ident, strpos(ident, ':') + 1) || ':' || person END AS person_key`,
+    `  FROM (SELECT *, ${personSql("who_role", "d_session", "si_src")} AS person FROM ${p}2) x`,
+  ].join("\n  ");
+  return [`${p}0 AS (\n  ${e0}\n)`, `${p}1 AS (\n  ${e1}\n)`, `${p}2 AS (\n  ${e2}\n)`, `${p}3 AS (\n  ${e3}\n)`];
 }
 
 /**
@@ -279,7 +312,7 @@ function eventCtes(p: string, o: EventsOpts): string[] {
  * dimensions, failure flags): for tests and for looking at what the aggregates are made of.
  */
 export function eventRowsQuery(o: { table: TableRef; scope?: Scope; from: number; to: number }): string {
-  return `WITH ${eventCtes("b", { ...o, toInclusive: true }).join(",\n")}\nSELECT * FROM b2`;
+  return `WITH ${eventCtes("b", { ...o, toInclusive: true }).join(",\n")}\nSELECT * FROM b3`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -327,18 +360,33 @@ export interface BaselineQueryOptions {
  * APIs in one 10-minute bucket, and the number of buckets with read-only calls.
  *
  * Result columns: ident, dim, value, n, err, den, first_ms, last_ms, p_type, breadth_max,
- * breadth_buckets. `dim` is a profile dimension, or `total` (one row per identity, with the
- * breadth), `hod`, `dow`, `day`, `hour`.
+ * breadth_buckets. `dim` is a profile dimension (`target` included), or `total` (one row per
+ * identity, with the breadth), `hod`, `dow`, `day`, `hour`. Identities include the people on
+ * shared roles (`person:<account>:<role>:<person>`), whose rows are built from their sessions'
+ * events exactly like a role's.
  */
 export function baselineQuery(o: BaselineQueryOptions): string {
   const caps = { ...DEFAULT_BASELINE_CONFIG.caps, ...o.caps };
   const ctes = eventCtes("b", { table: o.table, from: o.from, to: o.to, hourlyFrom: o.hourlyFrom, ...(o.scope ? { scope: o.scope } : {}) });
-  let src = "b2";
+  // Every event counts for its identity and, on a shared role, once more for the person behind the
+  // session (`person:<account>:<role>:<person>`, as the ingest's person accumulators do).
+  const cols = ["p_type", "t_ms", ...SQL_DIMS.map((d) => DIM_COLUMN[d]), "failed", "denied", "is_read", "hod", "dow", "day_n", "hour_n", "bucket", "t_call", "t_params"];
+  ctes.push(
+    [
+      `bk AS (`,
+      `  SELECT CASE WHEN k.copy = 0 THEN ident ELSE person_key END AS ident, ${cols.join(", ")}`,
+      `  FROM b3 CROSS JOIN (VALUES (0), (1)) AS k(copy)`,
+      `  WHERE k.copy = 0 OR person_key IS NOT NULL`,
+      `)`,
+    ].join("\n"),
+  );
+  let src = "bk";
   if (o.onlyActiveIn) {
     ctes.push(...eventCtes("w", { table: o.table, from: o.onlyActiveIn.from, to: o.onlyActiveIn.to, toInclusive: true, ...(o.scope ? { scope: o.scope } : {}) }));
-    ctes.push(`ev AS (\n  SELECT * FROM b2 WHERE ident IN (SELECT ident FROM w2)\n)`);
+    ctes.push(`ev AS (\n  SELECT * FROM bk WHERE ident IN (SELECT ident FROM w3 UNION SELECT person_key FROM w3 WHERE person_key IS NOT NULL)\n)`);
     src = "ev";
   }
+  ctes.push(...targetCtes(src));
   const sets: Array<[string, string]> = [...SQL_DIMS.map((d) => [d, DIM_COLUMN[d]] as [string, string]), ...Object.entries(TIME_SETS)];
   const dimCase = sets.map(([d, c]) => `WHEN grouping(${c}) = 0 THEN '${d}'`).join(" ");
   const valueCase = sets.map(([, c]) => `WHEN grouping(${c}) = 0 THEN ${c.startsWith("d_") ? c : `CAST(${c} AS varchar)`}`).join("\n      ");
@@ -355,10 +403,16 @@ export function baselineQuery(o: BaselineQueryOptions): string {
     `    min(p_type) AS p_type`,
     `  FROM ${src}`,
     `  GROUP BY GROUPING SETS ((ident), ${sets.map(([, c]) => `(ident, ${c})`).join(", ")})`,
+    // The targets (several per call): aggregated apart, as rows of the same shape.
+    `  UNION ALL`,
+    `  SELECT ident, 'target' AS dim, d_target AS value, count(*) AS n, sum(CASE WHEN failed THEN 1 ELSE 0 END) AS err, 0 AS den,`,
+    `    min(t_ms) AS first_ms, max(t_ms) AS last_ms, 0 AS reads, CAST(NULL AS varchar) AS p_type`,
+    `  FROM tt`,
+    `  GROUP BY ident, d_target`,
   ].join("\n  ");
   ctes.push(`g AS (\n  ${g}\n)`);
   const capOf = (d: Dim) => (d === "ip" ? Math.max(caps.ip, o.ipRows ?? 0) : caps[d]);
-  const capCase = `CASE dim ${SQL_DIMS.map((d) => `WHEN '${d}' THEN ${capOf(d)}`).join(" ")} ELSE 2147483647 END`;
+  const capCase = `CASE dim ${[...SQL_DIMS, "target" as const].map((d) => `WHEN '${d}' THEN ${capOf(d)}`).join(" ")} ELSE 2147483647 END`;
   const ranked = [
     `SELECT ident, dim, value, n, err, den, first_ms, last_ms, p_type,`,
     `    max(CASE WHEN dim = 'bucket' THEN reads END) OVER (PARTITION BY ident) AS breadth_max,`,
@@ -375,6 +429,46 @@ export function baselineQuery(o: BaselineQueryOptions): string {
     `FROM (\n  ${ranked}\n) r`,
     `WHERE dim <> 'bucket' AND rn <= ${capCase}`,
   ].join("\n");
+}
+
+/**
+ * Where `targetsOf` (src/events/targets.ts) finds a call's targets: the request parameter and the
+ * kind of target it names. Each parameter may be a string or an array of strings; other JSON
+ * values name nothing.
+ */
+export const TARGET_FIELDS: ReadonlyArray<readonly [call: string, param: string, kind: string]> = [
+  ["GetSecretValue", "secretId", "secret"],
+  ["BatchGetSecretValue", "secretIdList", "secret"],
+  ["GetParameter", "name", "parameter"],
+  ["GetParameter", "names", "parameter"],
+  ["GetParameters", "name", "parameter"],
+  ["GetParameters", "names", "parameter"],
+  ["GetParametersByPath", "path", "parameter-path"],
+];
+
+/** Trino's `sequence` refuses more than 10,000 entries; no API takes arrays anywhere near that. */
+const MAX_TARGETS_PER_PARAM = 10_000;
+
+/**
+ * CTEs `tf` to `tt`: one row per target read (the baseline's `target` dimension), from the
+ * relation `src` (with `t_call` and `t_params`): `tt(ident, d_target, t_ms, failed)`.
+ */
+function targetCtes(src: string): string[] {
+  const fields = TARGET_FIELDS.map(([c, f, k]) => `(${lit(c)}, ${lit(f)}, ${lit(k)})`).join(", ");
+  const params = [...new Set(TARGET_FIELDS.map(([, f]) => f))].map((f) => `WHEN ${lit(f)} THEN try(json_extract(t_params, ${lit("$." + f)}))`).join(" ");
+  const isStr = (j: string) => `substr(json_format(${j}), 1, 1) = '"'`;
+  const isArr = (j: string) => `substr(json_format(${j}), 1, 1) = '['`;
+  // secretName: an ARN's name without its 6-character random suffix; a name as it is.
+  const afterSecret = `CASE WHEN strpos(s, ':secret:') > 0 THEN substr(s, strpos(s, ':secret:') + 8) ELSE reverse(split_part(reverse(s), ':', 1)) END`;
+  const secret = `CASE WHEN substr(s, 1, 4) = 'arn:' THEN regexp_replace(${afterSecret}, ${re("-[A-Za-z0-9]{6}$")}, '') ELSE s END`;
+  const value = `tkind || ':' || CASE tkind WHEN 'secret' THEN ${secret} WHEN 'parameter' THEN regexp_replace(s, ${re(":\\d+$")}, '') ELSE s END`;
+  return [
+    `tf AS (\n  SELECT ident, t_ms, failed, f.tkind, CASE f.tparam ${params} END AS fv\n  FROM ${src} CROSS JOIN (VALUES ${fields}) AS f(tcall, tparam, tkind)\n  WHERE t_call = f.tcall\n)`,
+    `ta AS (\n  SELECT ident, t_ms, failed, tkind, fv, ${isArr("fv")} AS is_arr,\n    CASE WHEN ${isArr("fv")} THEN least(json_array_length(fv), ${MAX_TARGETS_PER_PARAM}) ELSE 1 END AS len\n  FROM tf\n  WHERE fv IS NOT NULL AND (${isStr("fv")} OR (${isArr("fv")} AND json_array_length(fv) > 0))\n)`,
+    `te AS (\n  SELECT ident, t_ms, failed, tkind, CASE WHEN is_arr THEN json_extract(fv, '$[' || CAST(u.i AS varchar) || ']') ELSE fv END AS el\n  FROM ta CROSS JOIN UNNEST(sequence(0, CAST(len AS bigint) - 1)) AS u(i)\n)`,
+    `tv AS (\n  SELECT ident, t_ms, failed, tkind, json_extract_scalar(el, '$') AS s\n  FROM te\n  WHERE ${isStr("el")}\n)`,
+    `tt AS (\n  SELECT ident, ${value} AS d_target, t_ms, failed\n  FROM tv\n  WHERE s <> ''\n)`,
+  ];
 }
 
 // ---------------------------------------------------------------------------------------------

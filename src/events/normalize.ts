@@ -243,10 +243,10 @@ function parseAssumedRoleArn(arn: string | undefined): { role?: string; session?
 }
 
 /** Session names that are machines, not people: instance ids, SDK defaults, CI runs, numbers, UUIDs. */
-const MACHINE_SESSION =
+export const MACHINE_SESSION =
   /^(i-[0-9a-f]{8,17}|botocore-session-.*|aws-go-sdk-.*|aws-sdk-.*|AWSCLI-Session.*|GitHubActions.*|gha-.*|terraform.*|Terraform.*|AutoScaling.*|[0-9a-f]{8}-[0-9a-f]{4}-.*|.*\d{6,}.*)$/;
-const EMAIL = /^[^@\s/]+@[^@\s/]+\.[A-Za-z]{2,}$/;
-const FIRST_LAST = /^[A-Za-z][A-Za-z'-]*\.[A-Za-z][A-Za-z'-]*$/;
+export const EMAIL = /^[^@\s/]+@[^@\s/]+\.[A-Za-z]{2,}$/;
+export const FIRST_LAST = /^[A-Za-z][A-Za-z'-]*\.[A-Za-z][A-Za-z'-]*$/;
 
 /**
  * The person a role (or federated) session belongs to, if it names one: the session's

@@ -8,7 +8,7 @@
  */
 
 /** Calls whose request parameters name secrets or parameters read. */
-const TARGET_CALLS = new Set(["GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath"]);
+export const TARGET_CALLS = new Set(["GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath"]);
 
 export function readsTargets(eventName: string): boolean {
   return TARGET_CALLS.has(eventName);

@@ -184,3 +184,94 @@ export async function multiDayDataset(base: PlacedRecord[], dir: string): Promis
   }
   return { files, placed };
 }
+
+/**
+ * Shared roles and secrets (issue 16): IAM Identity Center permission sets and federated roles
+ * used by several people (session names, e-mail and first.last names, sourceIdentity, machine
+ * sessions that name nobody), and reads of secrets and parameters in every shape `targetsOf`
+ * accepts (names, ARNs with and without the random suffix, arrays with duplicates and non-strings,
+ * versions, paths, failed calls, missing or malformed parameters), over five days.
+ */
+export async function sharedRolesDataset(dir: string): Promise<{ files: string[]; placed: PlacedRecord[] }> {
+  const T = Date.parse("2024-05-20T06:00:00Z");
+  const acct = "210987654321";
+  const sso = (role: string, session: string, extra: Record<string, unknown> = {}) => ({
+    type: "AssumedRole",
+    principalId: `AROAEXAMPLE:${session}`,
+    arn: `arn:aws:sts::${acct}:assumed-role/${role}/${session}`,
+    accountId: acct,
+    sessionContext: { sessionIssuer: { type: "Role", arn: `arn:aws:iam::${acct}:role/aws-reserved/sso.amazonaws.com/${role}`, accountId: acct, userName: role }, ...extra },
+  });
+  const ADMIN = "AWSReservedSSO_AdministratorAccess_0123456789abcdef";
+  const identities: Array<Record<string, unknown>> = [
+    sso(ADMIN, "nina"),
+    sso(ADMIN, "Nina"),
+    sso(ADMIN, "omar@example.com"),
+    sso(ADMIN, "i-0123456789abcdef0"),
+    sso("Deployer", "jane.doe"),
+    sso("Deployer", "GitHubActions-1234567"),
+    sso("Deployer", "botocore-session-1716"),
+    sso("Deployer", "build", { sourceIdentity: "Carl@Example.com" }),
+    sso("Deployer", "x".repeat(64)),
+    sso("AppRole", "app-task"),
+    { type: "FederatedUser", arn: `arn:aws:sts::${acct}:federated-user/pat.kim`, principalId: `${acct}:pat.kim`, accountId: acct },
+    {
+      type: "FederatedUser",
+      arn: `arn:aws:sts::${acct}:federated-user/ci-bot`,
+      principalId: `${acct}:ci-bot`,
+      accountId: acct,
+      sessionContext: { sessionIssuer: { userName: "broker" } },
+    },
+    { type: "IAMUser", arn: `arn:aws:iam::${acct}:user/svc`, accountId: acct, userName: "svc" },
+  ];
+  const reads: Array<[string, string, unknown, string?]> = [
+    ["secretsmanager", "GetSecretValue", { secretId: "prod/db/password" }],
+    ["secretsmanager", "GetSecretValue", { secretId: `arn:aws:secretsmanager:us-east-1:${acct}:secret:prod/api-key-AbC123` }],
+    ["secretsmanager", "GetSecretValue", { secretId: `arn:aws:secretsmanager:us-east-1:${acct}:secret:short` }],
+    ["secretsmanager", "GetSecretValue", { secretId: "" }],
+    ["secretsmanager", "GetSecretValue", { secretId: ["a-list", 7] }],
+    ["secretsmanager", "GetSecretValue", { secretId: "denied/secret" }, "AccessDenied"],
+    ["secretsmanager", "BatchGetSecretValue", { secretIdList: ["one", "two", "one", 3, "", null, { x: 1 }, `arn:aws:secretsmanager:eu-west-1:${acct}:secret:three-XyZ789`] }],
+    ["secretsmanager", "BatchGetSecretValue", { secretIdList: [] }],
+    ["secretsmanager", "BatchGetSecretValue", { filters: [{ key: "name", values: ["x"] }] }],
+    ["ssm", "GetParameter", { name: "/app/db/url:3", withDecryption: true }],
+    ["ssm", "GetParameter", { name: "/app/db/url" }],
+    ["ssm", "GetParameters", { names: ["/app/a", "/app/b:12", "/app/c:label"] }],
+    ["ssm", "GetParameters", { names: "/app/single" }],
+    ["ssm", "GetParametersByPath", { path: "/app/", recursive: true }],
+    ["ssm", "GetParametersByPath", { path: 42 }],
+    ["ssm", "GetParameter", null],
+    ["ssm", "GetParameter", "not an object"],
+    ["ssm", "DescribeParameters", { name: "/not/a/read" }],
+  ];
+  const out: Array<Record<string, unknown>> = [];
+  let n = 0;
+  for (let day = 0; day < 5; day++) {
+    for (const [i, ui] of identities.entries()) {
+      // Not every identity every day, and each a different slice of the reads.
+      if ((i + day) % 4 === 3) continue;
+      for (let j = 0; j < reads.length; j++) {
+        if ((i * 7 + j + day) % 3 === 0) continue;
+        const [svc, name, rp, err] = reads[j]!;
+        n++;
+        out.push({
+          eventVersion: "1.09",
+          eventID: `shared-${n}`,
+          eventTime: new Date(T + day * DAY + i * 17 * 60_000 + j * 41_000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          eventSource: `${svc}.amazonaws.com`,
+          eventName: name,
+          awsRegion: j % 5 === 0 ? "eu-west-1" : "us-east-1",
+          sourceIPAddress: `198.51.100.${(i * 3 + day) % 250}`,
+          userAgent: j % 2 ? "aws-cli/2.15.0 Python/3.11" : "Mozilla/5.0 (Macintosh)",
+          recipientAccountId: acct,
+          userIdentity: ui,
+          ...(rp === undefined ? {} : { requestParameters: rp }),
+          ...(err ? { errorCode: err, errorMessage: "not authorized" } : {}),
+        });
+      }
+    }
+  }
+  const file = join(dir, "shared-roles.jsonl");
+  await writeFile(file, out.map((r) => JSON.stringify(r)).join("\n") + "\n");
+  return { files: [file], placed: placeRecords(out) };
+}

@@ -293,7 +293,7 @@ describe("AthenaSource", () => {
     const src = new AthenaSource(duck, { table: TABLE, window: { start, end: start + DAY }, baselineDays: 30 });
     const sql = src.sql();
     expect(sql.baseline).toContain(`"timestamp" BETWEEN '2024/04/10' AND '2024/05/11'`);
-    expect(sql.baseline).toContain(`ident IN (SELECT ident FROM w2)`);
+    expect(sql.baseline).toContain(`ident IN (SELECT ident FROM w3 UNION SELECT person_key FROM w3 WHERE person_key IS NOT NULL)`);
     expect(sql.baseline).toContain(`WHEN 'ip' THEN 100`);
     expect(sql.window).toContain(`"timestamp" BETWEEN '2024/05/10' AND '2024/05/12'`);
     const geo = new AthenaSource(duck, { table: TABLE, window: { start, end: start + DAY }, geo: { lookup: () => undefined, describe: () => "" } });

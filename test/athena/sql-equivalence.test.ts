@@ -12,10 +12,10 @@ import { join } from "node:path";
 import { baselineQuery } from "../../src/athena/sql.js";
 import { profilesFromRows } from "../../src/athena/results.js";
 import { DIMS, HOUR, DAY, type Dim, type Profile, type Stat } from "../../src/baseline/profile.js";
-import { normalizeRecord } from "../../src/events/normalize.js";
+import { normalizeRecord, personKey } from "../../src/events/normalize.js";
 import { runScan } from "../../src/scan/run.js";
 import { FileSource } from "../../src/sources/files.js";
-import { DuckAthena, INVICTUS, OTRF, invictusPlaced, multiDayDataset, otrfRecords, placeRecords, type PlacedRecord } from "./duckdb.js";
+import { DuckAthena, INVICTUS, OTRF, invictusPlaced, multiDayDataset, otrfRecords, placeRecords, sharedRolesDataset, type PlacedRecord } from "./duckdb.js";
 
 const NOW = Date.parse("2024-06-01T00:00:00Z");
 const TABLE = { table: "cloudtrail_logs" };
@@ -35,6 +35,7 @@ beforeAll(async () => {
   datasets.push({ name: "invictus-aws", files: [INVICTUS], placed: inv });
   datasets.push({ name: "otrf", files: [OTRF], placed: placeRecords(await otrfRecords()) });
   datasets.push({ name: "invictus shifted over 21 days", ...(await multiDayDataset(inv, tmp)) });
+  datasets.push({ name: "shared roles, people and secrets", ...(await sharedRolesDataset(tmp)) });
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -54,9 +55,7 @@ function comparable(p: Profile, skipDims: readonly Dim[] = []) {
     hours: p.hours,
     weekdays: p.weekdays,
     hourly: p.hourly,
-    dims: Object.fromEntries(
-      DIMS.filter((d) => d !== "target" && !skipDims.includes(d)).map((d) => [d, Object.fromEntries(Object.entries(p.dims[d]).sort(([a], [b]) => (a < b ? -1 : 1)))]),
-    ),
+    dims: Object.fromEntries(DIMS.filter((d) => !skipDims.includes(d)).map((d) => [d, Object.fromEntries(Object.entries(p.dims[d]).sort(([a], [b]) => (a < b ? -1 : 1)))])),
   };
 }
 
@@ -80,15 +79,18 @@ function perEventNetDims(records: ReadonlyArray<Record<string, unknown>>) {
     const res = normalizeRecord(r);
     if (!res.ok) continue;
     const ev = res.event;
-    let e = out.get(ev.principal.key);
-    if (!e) out.set(ev.principal.key, (e = { ip: {}, ua: {}, via: false, direct: false }));
-    if (ev.principal.invokedBy !== undefined) {
-      e.via = true;
-      continue;
+    const person = personKey(ev.principal);
+    for (const key of person ? [ev.principal.key, person] : [ev.principal.key]) {
+      let e = out.get(key);
+      if (!e) out.set(key, (e = { ip: {}, ua: {}, via: false, direct: false }));
+      if (ev.principal.invokedBy !== undefined) {
+        e.via = true;
+        continue;
+      }
+      e.direct = true;
+      if (ev.ipKind === "public" || ev.ipKind === "private") bump(e.ip, ev.sourceIp, ev.time, ev.failed);
+      bump(e.ua, ev.uaFamily, ev.time, ev.failed);
     }
-    e.direct = true;
-    if (ev.ipKind === "public" || ev.ipKind === "private") bump(e.ip, ev.sourceIp, ev.time, ev.failed);
-    bump(e.ua, ev.uaFamily, ev.time, ev.failed);
   }
   return out;
 }
@@ -97,7 +99,9 @@ const sorted = (o: Record<string, Stat>) => Object.fromEntries(Object.entries(o)
 
 describe("baseline SQL == in-process core (DuckDB over the fixtures)", () => {
   const mixedSeen: string[] = [];
-  for (const which of [0, 1, 2]) {
+  const profileKeys: string[] = [];
+  const targets: string[] = [];
+  for (const which of [0, 1, 2, 3]) {
     it(`per-identity marginals match runScan's profiles: dataset ${which}`, async () => {
       const ds = datasets[which]!;
       const { report, profiles } = await runScan({ now: NOW, sources: [new FileSource(ds.files)] });
@@ -113,9 +117,12 @@ describe("baseline SQL == in-process core (DuckDB over the fixtures)", () => {
         });
         const rows = await duck.all(sql);
         const fromSql = profilesFromRows(rows, { trainedUntil: end });
-        // The SQL computes identities' baselines; person baselines on shared roles (person:...) and
-        // the secret/parameter `target` dimension are the in-process scan's only (README, Athena).
-        const core = new Map(profiles.filter((p) => !p.key.startsWith("person:")).map((p) => [p.key, p]));
+        // Identities' baselines and, on shared roles, the persons' (person:...), with every dimension.
+        const core = new Map(profiles.map((p) => [p.key, p]));
+        for (const p of profiles) {
+          profileKeys.push(p.key);
+          targets.push(...Object.keys(p.dims.target).map((t) => `${p.key} ${t}`));
+        }
         expect([...fromSql.keys()].sort()).toEqual([...core.keys()].sort());
         expect(core.size).toBeGreaterThan(2);
         const spec = perEventNetDims(ds.placed.map((p) => p.record));
@@ -138,6 +145,38 @@ describe("baseline SQL == in-process core (DuckDB over the fixtures)", () => {
 
   it("the fixtures contain identities with and without invokedBy (the per-event rule is exercised)", () => {
     expect(mixedSeen).toContain("user:123837392027:bert-jan");
+  });
+
+  it("the shared-roles data has people's baselines and targets of every shape (so the comparison above covers them)", () => {
+    const people = profileKeys.filter((k) => k.startsWith("person:"));
+    expect(people).toEqual(
+      expect.arrayContaining([
+        "person:210987654321:AWSReservedSSO_AdministratorAccess_0123456789abcdef:nina",
+        "person:210987654321:AWSReservedSSO_AdministratorAccess_0123456789abcdef:omar@example.com",
+        "person:210987654321:Deployer:jane.doe",
+        "person:210987654321:Deployer:carl@example.com",
+        "person:210987654321:pat.kim:pat.kim",
+      ]),
+    );
+    // Machine sessions and service roles name nobody.
+    expect(people.some((k) => /i-0123|GitHubActions|botocore|app-task|ci-bot|xxxx/.test(k))).toBe(false);
+    const byTarget = new Set(targets.map((t) => t.slice(t.indexOf(" ") + 1)));
+    for (const t of [
+      "secret:prod/db/password",
+      "secret:prod/api-key",
+      "secret:short",
+      "secret:a-list",
+      "secret:one",
+      "secret:three",
+      "secret:denied/secret",
+      "parameter:/app/db/url",
+      "parameter:/app/b",
+      "parameter:/app/c:label",
+      "parameter:/app/single",
+      "parameter-path:/app/",
+    ])
+      expect(byTarget, t).toContain(t);
+    expect(targets.some((t) => t.startsWith("person:"))).toBe(true);
   });
 
   it("read breadth per 10-minute bucket matches the core's", async () => {

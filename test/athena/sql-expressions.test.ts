@@ -4,10 +4,11 @@
  * suffixes, services, failures and denials. Also: the SQL only calls functions Athena (Trino) has.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { baselineQuery, eventRowsQuery, windowEventsQuery } from "../../src/athena/sql.js";
+import { TARGET_FIELDS, baselineQuery, eventRowsQuery, windowEventsQuery } from "../../src/athena/sql.js";
+import { TARGET_CALLS, targetsOf } from "../../src/events/targets.js";
 import { TRINO_FUNCTIONS, DUCKDB_FUNCTION_MACROS } from "../../src/athena/dialect.js";
 import { isReadName } from "../../src/ingest/accumulator.js";
-import { normalizeRecord } from "../../src/events/normalize.js";
+import { normalizeRecord, personKey } from "../../src/events/normalize.js";
 import type { Row } from "../../src/athena/results.js";
 import { DuckAthena, placeRecords } from "./duckdb.js";
 
@@ -320,6 +321,9 @@ describe("the SQL stays within Athena's functions", () => {
     "bigint",
     "e",
     "r",
+    "values",
+    "unnest",
+    "join",
   ]);
   const sqls = {
     baseline: baselineQuery({
@@ -335,7 +339,7 @@ describe("the SQL stays within Athena's functions", () => {
   };
   for (const [name, sql] of Object.entries(sqls)) {
     it(`${name}: only allow-listed Trino functions; those DuckDB lacks have macros`, () => {
-      const used = [...calls(sql)].filter((f) => !KEYWORDS.has(f) && !/^[bw][0-2]$|^g$|^ev$/.test(f));
+      const used = [...calls(sql)].filter((f) => !KEYWORDS.has(f) && !/^[bw][0-3]$|^g$|^ev$|^bk$|^t[faevt]$|^[kfu]$/.test(f));
       for (const f of used) expect(TRINO_FUNCTIONS, `function ${f}`).toContain(f);
       expect(used).toContain("from_iso8601_timestamp");
       for (const f of Object.keys(DUCKDB_FUNCTION_MACROS)) expect(TRINO_FUNCTIONS).toContain(f);
@@ -356,5 +360,113 @@ describe("the SQL stays within Athena's functions", () => {
     expect(sqls.baseline).toContain(`account IN ('111111111111')`);
     expect(sqls.baseline).toContain(`region IN ('us-east-1')`);
     expect(sqls.baseline).toContain(`FROM "db"."t"`);
+  });
+});
+
+describe("persons and read targets (issue 16) == personOf / targetsOf", () => {
+  const ADMIN = "AWSReservedSSO_Admin_0123";
+  const ar = (role: string, session: string | undefined, sourceIdentity?: string) => ({
+    type: "AssumedRole",
+    accountId: "1111",
+    arn: `arn:aws:sts::1111:assumed-role/${role}${session === undefined ? "" : "/" + session}`,
+    ...(session === undefined ? { principalId: "AROA" } : {}),
+    sessionContext: { sessionIssuer: { userName: role, accountId: "1111" }, ...(sourceIdentity !== undefined ? { sourceIdentity } : {}) },
+  });
+  const people = [
+    ar(ADMIN, "nina"),
+    ar(ADMIN, "NINA"),
+    ar(ADMIN, "i-0abcdef01"),
+    ar(ADMIN, "botocore-session-1"),
+    ar(ADMIN, "8c1f0a2b-1111-2222-3333-444455556666"),
+    ar(ADMIN, "run-1234567"),
+    ar(ADMIN, "a".repeat(129)),
+    ar(ADMIN, undefined),
+    ar("Plain", "ops"),
+    ar("Plain", "first.last"),
+    ar("Plain", "first.last2"),
+    ar("Plain", "o'neil.smith"),
+    ar("Plain", "me@example.com"),
+    ar("Plain", "me@localhost"),
+    ar("Plain", "two@at@example.com"),
+    ar("Plain", "ci", "Dev@Example.COM"),
+    ar("Plain", "ci", ""),
+    ar("Plain", "ci", "s".repeat(257)),
+    ar("Plain", "GitHubActions", "real.person"),
+    ar("xAWSReservedSSO_", "nina"),
+    { type: "FederatedUser", arn: "arn:aws:sts::1111:federated-user/ann.lee", accountId: "1111" },
+    { type: "FederatedUser", arn: "arn:aws:sts::1111:federated-user/bot", accountId: "1111", sessionContext: { sourceIdentity: "Who" } },
+    { type: "FederatedUser", arn: "arn:aws:sts::1111:federated-user/", accountId: "1111" },
+    { type: "IAMUser", userName: "first.last", accountId: "1111" },
+    { type: "Root", accountId: "1111", sessionContext: { sourceIdentity: "someone" } },
+  ];
+  const reads: Array<[string, unknown]> = [
+    ["GetSecretValue", { secretId: "plain" }],
+    ["GetSecretValue", { secretId: "arn:aws:secretsmanager:us-east-1:1111:secret:app/key-Ab12Cd" }],
+    ["GetSecretValue", { secretId: "arn:aws:secretsmanager:us-east-1:1111:secret:a:b-zzzzzz" }],
+    ["GetSecretValue", { secretId: "arn:aws:other:x:y:zzz-ABCDEF" }],
+    ["GetSecretValue", { secretId: "name-ABCDEF" }],
+    ["GetSecretValue", { secretId: "with 'quote' and \\ slash" }],
+    ["GetSecretValue", { secretId: ["x", "y"] }],
+    ["GetSecretValue", { secretId: 5 }],
+    ["GetSecretValue", { secretId: "" }],
+    ["GetSecretValue", {}],
+    ["BatchGetSecretValue", { secretIdList: ["a", "a", "", 1, true, null, ["nested"], { o: 1 }, "b"] }],
+    ["BatchGetSecretValue", { secretIdList: "single" }],
+    ["BatchGetSecretValue", { secretIdList: [] }],
+    ["GetParameter", { name: "/p:12" }],
+    ["GetParameter", { name: "/p:v1" }],
+    ["GetParameter", { name: "/p:12:3" }],
+    ["GetParameter", { name: "/p", names: ["/q"] }],
+    ["GetParameters", { names: ["/a:1", "/b"] }],
+    ["GetParametersByPath", { path: "/x:1" }],
+    ["GetParametersByPath", { path: ["/x", "/y"] }],
+    ["DescribeSecret", { secretId: "not-a-read" }],
+    ["GetSecretValue", null],
+    ["GetSecretValue", "text"],
+    ["GetSecretValue", [1, 2]],
+  ];
+  const recs = [
+    ...people.map((ui) => rec({ userIdentity: ui })),
+    ...reads.map(([eventName, requestParameters]) =>
+      rec({ eventSource: eventName.includes("Parameter") ? "ssm.amazonaws.com" : "secretsmanager.amazonaws.com", eventName, requestParameters }),
+    ),
+  ];
+  let d: DuckAthena;
+  let got: Map<string, Row>;
+  beforeAll(async () => {
+    d = await DuckAthena.create(placeRecords(recs));
+    got = new Map((await d.all(eventRowsQuery({ table: { table: "cloudtrail_logs" }, from: T0, to: T0 + 86_400_000 }))).map((r) => [r.eventid!, r]));
+  });
+  afterAll(() => d.close());
+
+  it("the person key of every session shape", () => {
+    let named = 0;
+    for (const r of recs.slice(0, people.length)) {
+      const ev = normalizeRecord(r);
+      if (!ev.ok) throw new Error(ev.reason);
+      const want = personKey(ev.event.principal) ?? null;
+      if (want) named++;
+      expect(got.get(r.eventID as string)!.person_key, JSON.stringify(r.userIdentity)).toBe(want);
+    }
+    expect(named).toBeGreaterThanOrEqual(8);
+  });
+
+  it("the targets of every read shape (one row per target, duplicates counted)", async () => {
+    const sql = baselineQuery({ table: { table: "cloudtrail_logs" }, from: T0, to: T0 + 86_400_000, hourlyFrom: T0 });
+    const rows = (await d.all(sql)).filter((r) => r.dim === "target" && r.ident === "user:111111111111:alice");
+    const fromSql = Object.fromEntries(rows.map((r) => [r.value!, Number(r.n)]));
+    const want: Record<string, number> = {};
+    for (const r of recs.slice(people.length)) {
+      const ev = normalizeRecord(r);
+      if (!ev.ok) throw new Error(ev.reason);
+      for (const t of targetsOf(ev.event.eventName, ev.event.requestParameters ?? null)) want[t] = (want[t] ?? 0) + 1;
+    }
+    expect(fromSql).toEqual(want);
+    expect(want["secret:a"]).toBe(2);
+    expect(Object.keys(want).length).toBeGreaterThan(12);
+  });
+
+  it("TARGET_FIELDS names every call targetsOf reads", () => {
+    expect(new Set(TARGET_FIELDS.map(([c]) => c))).toEqual(TARGET_CALLS);
   });
 });
