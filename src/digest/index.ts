@@ -9,6 +9,7 @@ import type { GeoResolver } from "../geo/types.js";
 import { toBoltLogger, type Log } from "../log.js";
 import { runLiveScan, type LiveScanOptions, type SourceFactory } from "../app/scan-service.js";
 import { liveSourceFactory } from "../sources/aws-cli.js";
+import type { EventSource, SourceCoverage } from "../sources/types.js";
 import type { TrailStore } from "../store/store.js";
 import type { DigestScheduleConfig } from "./config.js";
 import { webClientSlack } from "./delivery.js";
@@ -18,19 +19,37 @@ export { parseDigestSchedules, type DigestScheduleConfig } from "./config.js";
 export { DigestScheduler, type DigestRunResult, type DigestScan } from "./scheduler.js";
 export { webClientSlack, type DigestSlack } from "./delivery.js";
 
-/** The digest's scan: runLiveScan, incremental from the store's cursors. */
+/** The digest's scan: runLiveScan, incremental from the store's cursors; `observe` is told what the read covered. */
 export function liveDigestScan(o: LiveScanOptions): DigestScan {
-  return (req) =>
-    runLiveScan(o, {
-      filters: req.filters,
-      since: new Date(req.start).toISOString(),
-      until: new Date(req.end).toISOString(),
-      incremental: true,
-      by: req.by,
-      target: req.target,
-      signal: req.signal,
-      ...(req.keys ? { keys: req.keys } : {}),
-    });
+  return (req) => {
+    const observe = req.observe;
+    const sourceFactory: SourceFactory = observe ? async (x) => observed(await o.sourceFactory(x), observe) : o.sourceFactory;
+    return runLiveScan(
+      { ...o, sourceFactory },
+      {
+        filters: req.filters,
+        since: new Date(req.start).toISOString(),
+        until: new Date(req.end).toISOString(),
+        incremental: true,
+        by: req.by,
+        target: req.target,
+        signal: req.signal,
+        ...(req.keys ? { keys: req.keys } : {}),
+      },
+    );
+  };
+}
+
+/** The source, telling `observe` what each read covered. */
+function observed(src: EventSource, observe: (c: SourceCoverage) => void): EventSource {
+  return {
+    name: src.name,
+    async read(sink, opts) {
+      const res = await src.read(sink, opts);
+      if (res.coverage) observe(res.coverage);
+      return res;
+    },
+  };
 }
 
 export interface DigestWiring {

@@ -21,7 +21,8 @@ import { schedule as cronSchedule, type ScheduledTask, type TaskContext, type Ta
 import { silentLogger, type Log } from "../log.js";
 import type { Report } from "../scan/report-types.js";
 import type { ScanFilters } from "../events/types.js";
-import type { DigestSchedule } from "../slack/ports.js";
+import type { SourceCoverage } from "../sources/types.js";
+import type { DigestSchedule, ScheduleFigures } from "../slack/ports.js";
 import type { TrailStore } from "../store/store.js";
 import type { DigestRecord } from "../store/types.js";
 import type { DigestScheduleConfig } from "./config.js";
@@ -32,7 +33,17 @@ import { planDigest, type DigestPlan, type PlanInput } from "./plan.js";
 
 /** One incremental scan for a digest (runLiveScan in production). It persists before resolving. */
 /** `keys`: read exactly these new log files (S3 event notifications), not what is new by listing. */
-export type DigestScan = (req: { start: number; end: number; filters: ScanFilters; by: string; target: string; signal: AbortSignal; keys?: string[] }) => Promise<Report>;
+/** `observe`: told what the source's read covered (account/regions, files, when they landed), when it says. */
+export type DigestScan = (req: {
+  start: number;
+  end: number;
+  filters: ScanFilters;
+  by: string;
+  target: string;
+  signal: AbortSignal;
+  keys?: string[];
+  observe?: (c: SourceCoverage) => void;
+}) => Promise<Report>;
 
 export type DigestStore = Pick<
   TrailStore,
@@ -110,11 +121,14 @@ export class DigestScheduler implements DigestSchedule {
   #stopped = false;
   /** The alert schedule's channel (alerts.ts), whose announcements digests show as "alerted". */
   readonly #alertChannel: string | undefined;
+  readonly #figures = new Map<string, ScheduleFigures>();
 
   constructor(o: DigestSchedulerOptions) {
     if (new Set(o.schedules.map((s) => s.name)).size !== o.schedules.length) throw new Error("digest schedule names must be unique");
     this.#o = o;
     this.#alertChannel = o.schedules.find((s) => s.kind === "alert")?.channel;
+    for (const s of o.schedules)
+      this.#figures.set(s.name, { name: s.name, kind: s.kind === "alert" ? "alert" : "digest", channel: s.channel, skippedTicks: 0, slowRuns: 0, landingToPost: [] });
     this.#log = (o.log ?? silentLogger).child({ src: "digest" });
     this.#now = o.now ?? Date.now;
     const sleep = o.sleep ?? defaultSleep;
@@ -159,6 +173,11 @@ export class DigestScheduler implements DigestSchedule {
     return this.#next()?.s.tz ?? this.#o.schedules[0]?.tz;
   }
 
+  /** Each schedule's runs since start (`/cloudtrail status`). */
+  figures(): ScheduleFigures[] {
+    return [...this.#figures.values()].map((f) => ({ ...f, landingToPost: [...f.landingToPost] }));
+  }
+
   // ------------------------------------------------------------------ lifecycle
 
   /** The cron task of a digest (tests drive runs with `task(name).execute()`). */
@@ -186,8 +205,9 @@ export class DigestScheduler implements DigestSchedule {
       const task = make(s.cron, (ctx) => this.#tick(s.name, ctx), {
         timezone: s.tz,
         name: `digest:${s.name}`,
-        // A slow scan never stacks: a tick while the previous one still runs is dropped (logged).
-        noOverlap: true,
+        // A slow run never stacks: #tick skips (and reports) a tick while the schedule's previous
+        // run is queued or going. node-cron's own noOverlap would drop it with an anonymous log line.
+        noOverlap: false,
         logger,
       });
       this.#tasks.set(s.name, task);
@@ -283,7 +303,24 @@ export class DigestScheduler implements DigestSchedule {
   // ------------------------------------------------------------------ runs
 
   #tick(name: string, ctx: TaskContext): Promise<DigestRunResult> {
-    return ctx.execution?.reason === "scheduled" ? this.run(name, "scheduled", ctx.date.getTime()) : this.run(name, "manual");
+    const trigger: RunTrigger = ctx.execution?.reason === "scheduled" ? "scheduled" : "manual";
+    const f = this.#figures.get(name);
+    if (f?.running) {
+      // Runs never overlap and are never doubled: this tick is skipped, and said so.
+      const now = this.#now();
+      f.skippedTicks++;
+      f.lastSkippedAt = now;
+      this.#log.warn("the previous run is still going: this tick is skipped (runs never overlap)", {
+        digest: name,
+        tick: ctx.date.toISOString(),
+        previous: f.running.trigger,
+        since: new Date(f.running.since).toISOString(),
+        forMs: now - f.running.since,
+        skippedTicks: f.skippedTicks,
+      });
+      return Promise.resolve({ schedule: name, trigger, status: "skipped", error: "the previous run is still going" });
+    }
+    return trigger === "scheduled" ? this.run(name, "scheduled", ctx.date.getTime()) : this.run(name, "manual");
   }
 
   /**
@@ -293,10 +330,16 @@ export class DigestScheduler implements DigestSchedule {
   run(name: string, trigger: RunTrigger = "manual", slot?: number): Promise<DigestRunResult> {
     const s = this.#o.schedules.find((x) => x.name === name);
     if (!s) return Promise.reject(new Error(`no digest named ${name}`));
-    return this.#exclusive(() => this.#run(s, trigger, slot)).catch((err: unknown) => {
-      this.#log.error("digest run failed", { err, digest: name });
-      return { schedule: name, trigger, status: "skipped" as const, error: err instanceof Error ? err.message : String(err) };
-    });
+    const f = this.#figures.get(name);
+    const mark = f && !f.running ? (f.running = { trigger, since: this.#now() }) : undefined;
+    return this.#exclusive(() => this.#run(s, trigger, slot))
+      .catch((err: unknown) => {
+        this.#log.error("digest run failed", { err, digest: name });
+        return { schedule: name, trigger, status: "skipped" as const, error: err instanceof Error ? err.message : String(err) };
+      })
+      .finally(() => {
+        if (f && mark && f.running === mark) delete f.running;
+      });
   }
 
   /**
@@ -314,7 +357,45 @@ export class DigestScheduler implements DigestSchedule {
     });
   }
 
+  /** One run, and its figures: how long, what it read; a run that went past the next tick is reported. */
   async #run(s: DigestScheduleConfig, trigger: RunTrigger, slot?: number, pushed?: { keys: string[]; lookbackMs: number }): Promise<DigestRunResult> {
+    const startedAt = this.#now();
+    const seen: { coverage?: SourceCoverage } = {};
+    const res = await this.#runOnce(s, trigger, slot, pushed, seen);
+    const f = this.#figures.get(s.name);
+    if (!f || (res.status === "skipped" && !seen.coverage)) return res;
+    const ended = this.#now();
+    const c = seen.coverage;
+    f.last = {
+      trigger,
+      startedAt,
+      ms: ended - startedAt,
+      status: res.status,
+      ...(c ? { accountRegions: c.accountRegions } : {}),
+      ...(c?.files !== undefined ? { files: c.files } : {}),
+    };
+    const next = trigger === "push" ? null : nextOccurrence(s.cron, s.tz, startedAt);
+    if (next && ended > next.getTime()) {
+      f.slowRuns++;
+      this.#log.warn("a run took longer than its schedule's interval: the ticks it overran are skipped, not doubled", {
+        digest: s.name,
+        trigger,
+        startedAt: new Date(startedAt).toISOString(),
+        ms: ended - startedAt,
+        nextTick: next.toISOString(),
+        ...(c ? { accountRegions: c.accountRegions, files: c.files } : {}),
+      });
+    }
+    return res;
+  }
+
+  async #runOnce(
+    s: DigestScheduleConfig,
+    trigger: RunTrigger,
+    slot: number | undefined,
+    pushed: { keys: string[]; lookbackMs: number } | undefined,
+    seen: { coverage?: SourceCoverage },
+  ): Promise<DigestRunResult> {
     const base = { schedule: s.name, trigger };
     if (this.#stopped) return { ...base, status: "skipped", error: "stopping" };
     const store = this.#o.store;
@@ -338,6 +419,7 @@ export class DigestScheduler implements DigestSchedule {
     if (start >= now) return { ...base, status: "skipped", error: "nothing to cover since the last run" };
 
     let report: Report;
+    let coverage: SourceCoverage | undefined;
     try {
       // Unfiltered: the store's cursors are shared by every digest, so every scan must record
       // every account's findings; each digest then shows its own (filters apply in the plan).
@@ -349,6 +431,9 @@ export class DigestScheduler implements DigestSchedule {
         target: `digest ${s.name}`,
         signal: this.#abort.signal,
         ...(pushed ? { keys: pushed.keys } : {}),
+        observe: (c) => {
+          coverage = seen.coverage = c;
+        },
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -422,7 +507,26 @@ export class DigestScheduler implements DigestSchedule {
     });
 
     const delivery = await this.#delivery.deliver(d, !this.#fresh.delete(d.id));
+    if (s.kind === "alert" && coverage?.arrivals?.length) this.#noteLandingToPost(s.name, plan, coverage.arrivals, delivery);
     return { ...base, status: plan.items.length || plan.expiries.length ? "posted" : "quiet", digestId: d.id, delivery, plan };
+  }
+
+  /**
+   * Alert latency from the source: for each finding posted, from the landing in the bucket of the
+   * earliest-landed file of this run that can hold its newest event (delivered in or after that
+   * event's minute) to the post. Exact for a run over one file (a pushed one), an upper bound otherwise.
+   */
+  #noteLandingToPost(name: string, plan: DigestPlan, arrivals: NonNullable<SourceCoverage["arrivals"]>, delivery: DeliveryOutcome): void {
+    const f = this.#figures.get(name);
+    if (!f || delivery !== "sent") return;
+    const postedAt = this.#now();
+    for (const it of plan.items) {
+      const newest = Math.floor(Date.parse(it.finding.lastSeen) / 60_000) * 60_000;
+      let landed = Number.POSITIVE_INFINITY;
+      for (const a of arrivals) if (a.deliveredAt >= newest && a.landedAt < landed) landed = a.landedAt;
+      if (Number.isFinite(landed) && postedAt >= landed) f.landingToPost.push(postedAt - landed);
+    }
+    if (f.landingToPost.length > 200) f.landingToPost.splice(0, f.landingToPost.length - 200);
   }
 
   async #notifyFailure(s: DigestScheduleConfig, w: { start: number; end: number }, message: string): Promise<void> {

@@ -85,4 +85,35 @@ export interface DigestSchedule {
   /** The cron expression and time zone, shown when the next run is unknown. */
   cron?: string | undefined;
   tz?: string | undefined;
+  /** Each schedule's runs since start (`/cloudtrail status`). */
+  figures?(): ScheduleFigures[];
+}
+
+/** A run's figures, for `/cloudtrail status` and the log. */
+export interface RunFigures {
+  trigger: "scheduled" | "catch-up" | "manual" | "push";
+  startedAt: number;
+  /** Start to end, posting included. */
+  ms: number;
+  status: "posted" | "quiet" | "silent" | "skipped" | "scan-failed";
+  /** Account+region pairs and files read, when the source says. */
+  accountRegions?: number;
+  files?: number;
+}
+
+/** One schedule's runs since start. */
+export interface ScheduleFigures {
+  name: string;
+  kind: "digest" | "alert";
+  channel: string;
+  last?: RunFigures;
+  /** A run (not a push) queued or going now, since when. */
+  running?: { trigger: RunFigures["trigger"]; since: number };
+  /** Scheduled ticks skipped because the schedule's previous run was still queued or going. */
+  skippedTicks: number;
+  lastSkippedAt?: number;
+  /** Runs that went past their schedule's next tick. */
+  slowRuns: number;
+  /** Alert schedule: from the landing of a finding's file in the source to its post (ms), newest last (at most 200). */
+  landingToPost: number[];
 }

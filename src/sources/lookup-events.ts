@@ -780,6 +780,7 @@ export class LookupEventsSource implements EventSource {
       summary: { kind: "lookup-events", name: this.name, records, skipped: stats.invalid, note: noteParts.join("; ") },
       partialReasons,
       regions: outcomes,
+      coverage: { accountRegions: outcomes.length - skippedRegions.length },
       skippedRegions,
       notes,
       cursorUpdates,

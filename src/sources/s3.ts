@@ -154,6 +154,8 @@ interface LogObject {
   target: RegionTarget;
   /** "seen": read by an earlier read (the cursor's `readKeys`), not downloaded again. */
   status?: "ok" | "corrupt" | "oversized" | "failed" | "seen";
+  /** When it landed in the bucket (GetObject's LastModified). */
+  landedAt?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -284,6 +286,7 @@ export class S3Source implements EventSource {
         const origin = `s3://${bucket}/${obj.key}`;
         try {
           const out = await this.s3().send(new GetObjectCommand({ Bucket: bucket, Key: obj.key }), signal ? { abortSignal: signal } : {});
+          if (out.LastModified) obj.landedAt = out.LastModified.getTime();
           const { data, compressed } = await gunzipBody(out.Body, maxBytes);
           bytes += compressed;
           obj.status = parseLogFile(data, origin, counting, lane) ? "ok" : "corrupt";
@@ -368,6 +371,11 @@ export class S3Source implements EventSource {
       prefixes: targets.map((t) => ({ account: t.account, region: t.region, objects: t.objects.length, ...(t.startAfter ? { startAfter: t.startAfter } : {}) })),
       cursorUpdates,
       commitCursors,
+      coverage: {
+        accountRegions: targets.length,
+        files: read,
+        arrivals: objects.flatMap((x) => (x.status === "ok" && x.landedAt !== undefined ? [{ deliveredAt: x.time ?? x.landedAt, landedAt: x.landedAt }] : [])),
+      },
       ...(pushed ? { ignoredKeys: pushed.ignored } : {}),
     };
   }

@@ -81,6 +81,17 @@ export interface SourceResult {
   summary: SourceSummary;
   /** Non-empty when the source could not deliver everything it was asked for. */
   partialReasons: string[];
+  /** What the read covered (the bot's run figures in `/cloudtrail status`). */
+  coverage?: SourceCoverage;
+}
+
+export interface SourceCoverage {
+  /** Account+region pairs read (LookupEvents: regions asked; S3: account/region folders). */
+  accountRegions: number;
+  /** S3: log files downloaded. */
+  files?: number;
+  /** S3: for each file read, its delivery time (from its name) and when it landed in the bucket (its LastModified). */
+  arrivals?: Array<{ deliveredAt: number; landedAt: number }>;
 }
 
 export interface ReadOptions {

@@ -41,9 +41,13 @@ export class FakeS3Server {
 
   constructor(readonly bucket: string) {}
 
+  /** When each object landed (its Last-Modified). */
+  readonly #landed = new Map<string, number>();
+
   put(key: string, data: Buffer): void {
     if (!this.objects.has(key)) this.#sorted = undefined;
     this.objects.set(key, data);
+    this.#landed.set(key, Date.now());
   }
 
   resetStats(): void {
@@ -99,7 +103,7 @@ export class FakeS3Server {
       res.end(`<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message></Error>`);
       return;
     }
-    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(data.length) });
+    res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(data.length), "last-modified": new Date(this.#landed.get(key) ?? 0).toUTCString() });
     res.end(data);
   }
 

@@ -11,7 +11,7 @@ import { statusMessage } from "../../src/slack/views/status.js";
 import type { DigestRunResult } from "../../src/digest/scheduler.js";
 import { containState } from "../../src/slack/actions/common.js";
 import { TrailStore } from "../../src/store/store.js";
-import { DigestSlackServer, FakeAws, FakeClock, INCIDENTS, makeScheduler, schedule } from "./support.js";
+import { DigestSlackServer, FakeAws, FakeClock, INCIDENTS, makeScheduler, recordingLog, schedule } from "./support.js";
 
 const H = 3_600_000;
 const D1 = Date.parse("2024-05-01T03:10:00Z");
@@ -107,6 +107,51 @@ describe("an alert run", () => {
     expect(text).toMatch(/Alerted\* at 03:1\d UTC/);
     expect(text).toContain(":new: *New*");
     await h2.scheduler.stop();
+  });
+
+  it("never overlaps: a tick while the run is still going is skipped and reported, a run past its next tick is reported, and status shows both", async () => {
+    const store = TrailStore.memory();
+    const aws = new FakeAws();
+    aws.coverage = { accountRegions: 400 };
+    aws.add(INCIDENTS.root(D1 - 60_000));
+    const clock = new FakeClock(D1);
+    const log = recordingLog();
+    const alerts = alertSchedule({ TRAILHOUND_ALERT_CHANNEL: "C0ALERT" })!;
+    const h = makeScheduler({ store, slack, aws, clock, log, schedules: [alerts] });
+    await h.scheduler.start();
+    expect(h.taskOptions[0]).toMatchObject({ expr: "*/5 * * * *", noOverlap: false });
+
+    const hold = aws.hold(); // the fault hook: this run's read waits
+    const first = h.scheduler.task("alerts").execute() as Promise<DigestRunResult>;
+    await hold.entered;
+    // Six minutes later the next tick comes: the run is still reading, so the tick is skipped, and said so.
+    clock.advance(6 * 60_000);
+    const second = (await h.scheduler.task("alerts").execute()) as DigestRunResult;
+    expect(second).toMatchObject({ status: "skipped", error: "the previous run is still going" });
+    expect(aws.reads).toHaveLength(1);
+    const skippedLine = log.lines.find((l) => l.msg.startsWith("the previous run is still going"));
+    expect(skippedLine).toMatchObject({ level: "warn", fields: { digest: "alerts", forMs: 6 * 60_000, skippedTicks: 1 } });
+    expect(h.scheduler.figures()[0]).toMatchObject({ running: { since: D1 }, skippedTicks: 1, slowRuns: 0 });
+
+    hold.release();
+    expect((await first).status).toBe("posted");
+    expect(aws.reads).toHaveLength(1); // never doubled
+    expect(slack.posted).toHaveLength(1);
+    const fig = h.scheduler.figures()[0]!;
+    expect(fig.running).toBeUndefined();
+    expect(fig).toMatchObject({ skippedTicks: 1, slowRuns: 1, last: { startedAt: D1, ms: 6 * 60_000, status: "posted", accountRegions: 400 } });
+    expect(log.lines.some((l) => l.level === "warn" && l.msg.startsWith("a run took longer than its schedule's interval"))).toBe(true);
+    const text = JSON.stringify(statusMessage({ stats: store.stats(clock.now()), scans: [], learning: [], runs: h.scheduler.figures() }).blocks);
+    expect(text).toContain("Scheduled runs since start");
+    expect(text).toContain("400 account/regions (67 a minute)");
+    expect(text).toContain(":warning: 1 tick skipped, the previous run still going");
+    expect(text).toContain(":warning: 1 run longer than the interval");
+
+    // The next tick runs normally.
+    clock.advance(60_000);
+    expect(((await h.scheduler.task("alerts").execute()) as DigestRunResult).status).toBe("silent");
+    expect(aws.reads).toHaveLength(2);
+    await h.scheduler.stop();
   });
 
   it("alerts and digests carry Contain… on findings whose identity can be contained (root cannot), at the first post", async () => {

@@ -49,7 +49,7 @@ describe("a digest run", () => {
     const clock = new FakeClock(D1);
     const { scheduler, taskOptions } = makeScheduler({ store, slack, aws, clock, schedules: [schedule({ top: 2, tz: "Europe/Paris" })] });
     await scheduler.start();
-    expect(taskOptions).toEqual([expect.objectContaining({ expr: "0 8 * * *", timezone: "Europe/Paris", noOverlap: true, name: "digest:C0SEC" })]);
+    expect(taskOptions).toEqual([expect.objectContaining({ expr: "0 8 * * *", timezone: "Europe/Paris", noOverlap: false, name: "digest:C0SEC" })]);
 
     const r = (await scheduler.task("C0SEC").execute()) as DigestRunResult;
     expect(r).toMatchObject({ status: "posted", delivery: "sent", trigger: "manual" });

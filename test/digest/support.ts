@@ -14,7 +14,7 @@ import { webClientSlack } from "../../src/digest/delivery.js";
 import { liveDigestScan } from "../../src/digest/index.js";
 import { DigestScheduler, type DigestSchedulerOptions, type DigestStore } from "../../src/digest/scheduler.js";
 import type { SourceFactory } from "../../src/app/scan-service.js";
-import type { EventSource } from "../../src/sources/types.js";
+import type { EventSource, SourceCoverage } from "../../src/sources/types.js";
 import { blockKitProblems } from "../../src/slack/views/limits.js";
 import type { TrailStore } from "../../src/store/store.js";
 import { iamUser, rawRecord, rootUser, type RecordInput } from "../helpers/events.js";
@@ -146,6 +146,18 @@ export class FakeAws {
   records: Array<Record<string, unknown>> = [];
   readonly reads: Array<{ start: number; end: number; incremental: boolean }> = [];
   fail: Error | undefined;
+  /** What each read says it covered (SourceResult.coverage). */
+  coverage: SourceCoverage | undefined;
+  #gate: { entered: () => void; gate: Promise<void> } | undefined;
+
+  /** The fault hook that makes a run slow: the next read waits until `release()`; `entered` resolves when it starts. */
+  hold(): { entered: Promise<void>; release: () => void } {
+    let entered!: () => void;
+    let release!: () => void;
+    const p = new Promise<void>((r) => (entered = r));
+    this.#gate = { entered, gate: new Promise<void>((r) => (release = r)) };
+    return { entered: p, release };
+  }
 
   add(...inputs: RecordInput[]): void {
     for (const i of inputs) this.records.push(rawRecord(i));
@@ -158,12 +170,19 @@ export class FakeAws {
       const t = Date.parse(String(r.eventTime));
       return t >= o.start && t <= o.end;
     });
+    const gate = this.#gate;
+    this.#gate = undefined;
+    const coverage = this.coverage;
     const src: EventSource = {
       name: "fake-aws",
       async read(sink) {
+        if (gate) {
+          gate.entered();
+          await gate.gate;
+        }
         if (fail) throw fail;
         for (const r of recs) sink.record(r, "fake-aws");
-        return { summary: { kind: "memory", name: "fake-aws", records: recs.length, skipped: 0 }, partialReasons: [] };
+        return { summary: { kind: "memory", name: "fake-aws", records: recs.length, skipped: 0 }, partialReasons: [], ...(coverage ? { coverage } : {}) };
       },
     };
     return src;

@@ -25,6 +25,7 @@ import { silentLogger } from "../../src/log.js";
 import { liveSourceFactory } from "../../src/sources/aws-cli.js";
 import type { S3Port } from "../../src/sources/s3.js";
 import { parseNotification } from "../../src/sources/sqs.js";
+import { statusMessage } from "../../src/slack/views/status.js";
 import { TrailStore } from "../../src/store/store.js";
 import { loadConfig } from "../../src/config.js";
 import { webApi } from "@slack/bolt";
@@ -186,6 +187,7 @@ class FakeQueue {
 /** The trail bucket: GetObject only (a pushed read never lists); `failGet` makes a key unreadable. */
 function fakeBucket() {
   const objects = new Map<string, Buffer>();
+  const landed = new Map<string, Date>();
   const gets: string[] = [];
   const lists: string[] = [];
   let failGet: string | undefined;
@@ -203,7 +205,7 @@ function fakeBucket() {
         if (key === failGet) throw Object.assign(new Error("We encountered an internal error. Please try again."), { name: "InternalError", $metadata: { httpStatusCode: 500 } });
         const body = objects.get(key);
         if (!body) throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey", $metadata: { httpStatusCode: 404 } });
-        return { Body: Readable.from([body]), ContentLength: body.length, $metadata: {} };
+        return { Body: Readable.from([body]), ContentLength: body.length, LastModified: landed.get(key) ?? new Date("2026-12-06T10:25:00Z"), $metadata: {} };
       }
       const { Prefix = "", StartAfter } = cmd.input;
       lists.push(Prefix);
@@ -221,7 +223,10 @@ function fakeBucket() {
     objects,
     gets,
     lists,
-    put: (key: string, records: unknown[]) => objects.set(key, gzipSync(JSON.stringify({ Records: records }))),
+    put: (key: string, records: unknown[], landedAt?: number) => {
+      if (landedAt !== undefined) landed.set(key, new Date(landedAt));
+      objects.set(key, gzipSync(JSON.stringify({ Records: records })));
+    },
     failOn: (k: string | undefined) => {
       failGet = k;
     },
@@ -405,8 +410,9 @@ describe("SQS push", () => {
 
     const slow = fileKey("1020", "nTGkKkyO0OcwEIvv");
     const other = fileKey("1021", "Mu0KsOhtH1ar15ZZ");
-    bucket.put(slow, [rawRecord(INCIDENTS.root(Date.parse("2026-12-06T10:16:00Z")))]);
-    bucket.put(other, [rawRecord({ eventName: "ListBuckets", userIdentity: iamUser("bob"), time: Date.parse("2026-12-06T10:17:00Z") })]);
+    // They landed 3 and 2 s before the clock's now (10:30:00), when the run posts.
+    bucket.put(slow, [rawRecord(INCIDENTS.root(Date.parse("2026-12-06T10:16:00Z")))], Date.parse("2026-12-06T10:29:57Z"));
+    bucket.put(other, [rawRecord({ eventName: "ListBuckets", userIdentity: iamUser("bob"), time: Date.parse("2026-12-06T10:17:00Z") })], Date.parse("2026-12-06T10:29:58Z"));
     const mSlow = queue.send(direct(slow));
     const mOther = queue.send(direct(other));
     const hold = bucket.hold(slow);
@@ -444,6 +450,14 @@ describe("SQS push", () => {
     expect(queue.pending()).toEqual([mOther]); // its old handle deleted nothing
     expect(slack.posted.filter((p) => p.channel === "C0ALERT")).toHaveLength(1);
     expect(scanned).toEqual([2]);
+    // The alert's latency from the root file's landing in the bucket to its post, as /cloudtrail status shows it.
+    const figures = scheduler.figures()[0]!;
+    expect(figures.landingToPost.length).toBeGreaterThan(0); // one per finding posted
+    expect(new Set(figures.landingToPost)).toEqual(new Set([3_000]));
+    expect(figures.last).toMatchObject({ trigger: "push", status: "posted", accountRegions: 1, files: 2 });
+    expect(JSON.stringify(statusMessage({ stats: store.stats(clock.now()), scans: [], learning: [], runs: scheduler.figures() }).blocks)).toContain(
+      `*Alert latency (file landing in the bucket -> post)*: median 3.0 s · max 3.0 s over ${figures.landingToPost.length} alerted finding`,
+    );
 
     // The other consumer lets it go; it comes back here: its file is committed, so it is deleted
     // unread, no run, no second alert: the file's event counted once.

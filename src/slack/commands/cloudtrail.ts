@@ -47,8 +47,10 @@ function learningKeys(facts: Iterable<BaselineFacts>, now: number): string[] {
 async function status(bot: Bot): Promise<SlackMessage> {
   const now = bot.now();
   const latency = alertLatency(bot.store.digests(), (id) => bot.store.getFinding(id));
+  const runs = bot.digest?.figures?.();
   return statusMessage({
     ...(latency ? { alertLatency: latency } : {}),
+    ...(runs?.length ? { runs } : {}),
     stats: bot.store.stats(now),
     scans: bot.store.scans(5).reverse(),
     learning: learningKeys(bot.store.getBaselineFacts().values(), now),

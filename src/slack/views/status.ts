@@ -4,7 +4,8 @@ import type { StoreStats } from "../../store/store.js";
 import type { ScanRecord, Suppression } from "../../store/types.js";
 import { suppressionLine } from "./details.js";
 import { LIMITS, type Block, type SlackMessage } from "./limits.js";
-import { code, esc, fallbackText, mention, mrkdwn, plain, plural, slackDate, truncate } from "./text.js";
+import type { ScheduleFigures } from "../ports.js";
+import { channelRef, code, esc, fallbackText, mention, mrkdwn, plain, plural, slackDate, truncate } from "./text.js";
 
 export interface StatusInput {
   stats: StoreStats;
@@ -16,6 +17,32 @@ export interface StatusInput {
   notifications?: { delivered: number; deadLetters: number };
   /** Alerts (TRAILHOUND_ALERT_CHANNEL): first event -> Slack post, over the newest alert posts. */
   alertLatency?: { alerts: number; medianMs: number; maxMs: number; lastAt: string };
+  /** The digest and alert schedules' runs since start. */
+  runs?: ScheduleFigures[];
+}
+
+function secs(ms: number): string {
+  return ms < 120_000 ? `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s` : dur(ms);
+}
+
+function median(xs: readonly number[]): number {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.floor((v.length - 1) / 2)]!;
+}
+
+/** One line per schedule: its last run (how long, account/regions read and per minute), a run going, skipped ticks, slow runs. */
+function runLine(f: ScheduleFigures): string {
+  const parts: string[] = [];
+  const l = f.last;
+  if (l) {
+    const rate = l.accountRegions !== undefined && l.ms > 0 ? ` (${Math.round((l.accountRegions / l.ms) * 60_000).toLocaleString("en-US")} a minute)` : "";
+    const read = l.accountRegions !== undefined ? `, ${plural(l.accountRegions, "account/region")}${rate}${l.files !== undefined ? `, ${plural(l.files, "file")}` : ""}` : "";
+    parts.push(`last run ${slackDate(new Date(l.startedAt).toISOString())} (${l.trigger}): ${secs(l.ms)}, ${l.status}${read}`);
+  } else parts.push("no run since start");
+  if (f.running) parts.push(`a ${f.running.trigger} run queued or going since ${slackDate(new Date(f.running.since).toISOString())}`);
+  if (f.skippedTicks) parts.push(`:warning: ${plural(f.skippedTicks, "tick")} skipped, the previous run still going`);
+  if (f.slowRuns) parts.push(`:warning: ${plural(f.slowRuns, "run")} longer than the interval`);
+  return `• ${f.kind === "alert" ? "Alerts" : `Digest ${code(f.name, 60)}`} in ${channelRef(f.channel)}: ${parts.join(" · ")}`;
 }
 
 function dur(ms: number): string {
@@ -25,6 +52,13 @@ function dur(ms: number): string {
 
 function kb(bytes: number): string {
   return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+/** Alerts: from a file's landing in the bucket to the post (S3 sources), since start. */
+function landing(runs: readonly ScheduleFigures[]): string {
+  const l = runs.find((f) => f.kind === "alert")?.landingToPost ?? [];
+  if (l.length === 0) return "";
+  return `\n*Alert latency (file landing in the bucket -> post)*: median ${secs(median(l))} · max ${secs(Math.max(...l))} over ${plural(l.length, "alerted finding")} since start`;
 }
 
 export function statusMessage(s: StatusInput): SlackMessage {
@@ -70,6 +104,9 @@ export function statusMessage(s: StatusInput): SlackMessage {
       block_id: "st:warn",
       elements: s.stats.warnings.slice(0, LIMITS.contextElements).map((w) => mrkdwn(`:warning: ${esc(truncate(w, 1000))}`)),
     });
+  }
+  if (s.runs?.length) {
+    blocks.push({ type: "section", block_id: "st:runs", text: mrkdwn(truncate(`*Scheduled runs since start*\n${s.runs.map(runLine).join("\n")}${landing(s.runs)}`, 2900)) });
   }
   const scans = s.scans.slice(0, 5);
   blocks.push({
