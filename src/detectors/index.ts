@@ -36,6 +36,7 @@ import { firstTimeApi } from "./first-time-api.js";
 import { firstTimeService } from "./first-time-service.js";
 import { impossibleTravel } from "./impossible-travel.js";
 import { newSourceNetwork } from "./new-source-network.js";
+import { unusualHour } from "./unusual-hour.js";
 
 export const DETECTORS: readonly Detector[] = [
   // Catalogue detectors (issue 3).
@@ -70,6 +71,7 @@ export const DETECTORS: readonly Detector[] = [
   callRateSpike,
   errorRateSpike,
   enumerationBurst,
+  unusualHour,
 ];
 
 export function detectorById(id: string): Detector | undefined {

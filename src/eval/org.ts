@@ -2,7 +2,9 @@
  * `npm run eval:org`: a generated organisation, scanned day by day the way the bot does (each
  * day's window against the baselines stored by the days before), to measure what the shared
  * samples cannot: weeks of history, people sharing roles, travel, a VPN change, CI through OIDC,
- * Terraform, release spikes, night incidents and attacks that come back the next day.
+ * Terraform, release spikes, night incidents (one by a person who never works nights, and an on-call
+ * responder who sometimes does), attacks that come back the next day and a stolen session replayed
+ * at night.
  *
  * Everything here is generated (seeded, deterministic); addresses and their places come from a
  * static table, not from a real database. Each record carries its label in a side table (never
@@ -48,6 +50,9 @@ const IP = {
   attackerVps2: place("185.220.101.7", "RO", 44.43, 26.1, 9009, "M247 Europe SRL", { hosting: true }),
   // A residential proxy exit in France, on the ISP lea works from: new to omar, routine for the role.
   residentialProxyFr: place("90.77.18.201", "FR", 45.76, 4.84, 3215, "Orange S.A."),
+  kimHome: place("98.42.7.19", "US", 47.61, -122.33, 7922, "Comcast Cable"),
+  // A residential proxy exit in Britain, on an ISP nobody on the role uses.
+  residentialProxyGb: place("86.150.3.77", "GB", 53.48, -2.24, 2856, "British Telecommunications PLC"),
 };
 
 // ---------------------------------------------------------------- identities
@@ -154,6 +159,9 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   const evalStart = day0 + opts.history * DAY;
   const vpnChange = evalStart + 2 * DAY; // the company VPN moves to another provider mid-evaluation
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+  // People and attacks added later draw from their own stream: the others are generated as before.
+  const rk = rng(opts.seed * 7919 + 13);
+  const pickK = <T>(xs: readonly T[]): T => xs[Math.floor(rk() * xs.length)]!;
 
   // People sharing one SSO permission set (session name = the person), each from home or the VPN.
   const people = [
@@ -211,6 +219,29 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
           who: sso("omar@example.com"),
           api: pick(["ecs:UpdateService", "ecs:DescribeServices", "logs:FilterLogEvents", "cloudwatch:GetMetricData"]),
           ip: IP.omarHome,
+          ua: UA.cli,
+        });
+    }
+
+    // --- kim, on the same permission set, works 15:00-23:00 UTC on weekdays and is on call: about
+    // one night in five she works 02:00-03:00 UTC (her own random stream, so the rest of the
+    // organisation is generated as before).
+    if (weekday < 5) {
+      const n = 20 + Math.floor(rk() * 30);
+      const ip = rk() < 0.5 ? vpn : IP.kimHome;
+      for (let i = 0; i < n; i++) {
+        const viaCli = rk() < 0.3;
+        emit({ t: dayStart + (15 + rk() * 8) * HOUR, who: sso("kim@example.com"), api: viaCli ? pickK(cliApis) : pickK(consoleApis), ip, ua: viaCli ? UA.cli : UA.console });
+      }
+    }
+    if (rk() < 0.2 || dayStart === evalStart + 4 * DAY) {
+      const n = 15 + Math.floor(rk() * 25);
+      for (let i = 0; i < n; i++)
+        emit({
+          t: dayStart + (2 + rk()) * HOUR,
+          who: sso("kim@example.com"),
+          api: pickK(["ecs:DescribeServices", "ecs:UpdateService", "logs:FilterLogEvents", "cloudwatch:GetMetricData"]),
+          ip: IP.kimHome,
           ua: UA.cli,
         });
     }
@@ -450,6 +481,18 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
       ip: IP.residentialProxyFr,
       ua: UA.console,
       label: atk("stolen-sso-session"),
+    });
+
+  // 10. sofia's SSO session (she works 08:00-16:00 UTC from London) is stolen and replayed at 02:00
+  // UTC through a residential proxy in Britain, on a network she never used, with the console.
+  for (let i = 0; i < 14; i++)
+    emit({
+      t: at(6, 2) + i * 90_000,
+      who: sso("sofia@example.com"),
+      api: pickK(["s3:ListBuckets", "s3:GetObject", "iam:ListRoles", "ec2:DescribeInstances", "logs:FilterLogEvents"]),
+      ip: IP.residentialProxyGb,
+      ua: UA.console,
+      label: atk("off-hour-stolen-session"),
     });
 
   records.sort((a, b) => String(a.eventTime).localeCompare(String(b.eventTime)));

@@ -4,6 +4,7 @@ import { BaselineView } from "../baseline/view.js";
 import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
+import { offHoursJudge, raiseForHours, unusualHour } from "../detectors/unusual-hour.js";
 import type { Detector, DetectorConfig, DetectorContext, EventDetector, FindingDraft, GlobalDetector, IdentityWindow, PersonSlice, WindowDetector } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
 import type { IdentityAcc } from "../ingest/accumulator.js";
@@ -69,11 +70,14 @@ export class Scanner implements RecordSink {
   private readonly eventDetectors: EventDetector[] = [];
   private readonly windowDetectors: WindowDetector[] = [];
   private readonly globalDetectors: GlobalDetector[] = [];
+  /** unusual-hour is on: the hour of day raises other findings too. */
+  private readonly hoursFactor: boolean;
   readonly sources: SourceSummary[] = [];
   readonly partialReasons: string[] = [];
 
   constructor(private readonly opts: ScanOptions) {
     this.baselineCfg = opts.baseline ?? DEFAULT_BASELINE_CONFIG;
+    this.hoursFactor = (opts.detectors ?? DETECTORS).some((d) => d.id === unusualHour.id);
     for (const d of opts.detectors ?? DETECTORS) {
       if (d.kind === "event") this.eventDetectors.push(d);
       else if (d.kind === "window") this.windowDetectors.push(d);
@@ -230,18 +234,31 @@ export class Scanner implements RecordSink {
       const people = peopleOf.get(w.principal.key);
       if (people) ctx.people = people;
       if (this.opts.geo) ctx.geo = this.opts.geo;
+      // The hour of day as a factor (unusual-hour): findings of medium or higher about activity
+      // wholly in hours the person (or identity) never works at are raised.
+      const judge = offHoursJudge(w, ctx);
+      const offHoursOf = (dr: FindingDraft, person?: string) => (this.hoursFactor ? judge(dr, person) : undefined);
       for (const ev of w.candidates) {
         for (const d of this.eventDetectors) {
           if (d.eventNames ? !d.eventNames.includes(ev.eventName) : !d.select?.(ev)) continue;
           const out = d.detect(ev, ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal });
-          addDrafts(collector, d, out, ev.principal);
+          if (out)
+            addDrafts(
+              collector,
+              d,
+              raiseForHours(Array.isArray(out) ? out : [out], (dr) => offHoursOf(dr, ev.principal.person)),
+              ev.principal,
+            );
         }
       }
       for (const d of this.windowDetectors)
         addDrafts(
           collector,
           d,
-          d.detect(w, ctx).map((dr) => attributeDraft(w, dr)),
+          raiseForHours(
+            d.detect(w, ctx).map((dr) => attributeDraft(w, dr)),
+            (dr) => offHoursOf(dr),
+          ),
           w.principal,
         );
     }
