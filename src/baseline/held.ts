@@ -16,6 +16,30 @@ import type { Dim, HeldBack, Profile, Stat } from "./profile.js";
 
 export const MAX_HELD = 20;
 export const MAX_VALUES = 20;
+/** Days kept per held value (the days it was seen on while held). */
+export const MAX_HELD_DAYS = 30;
+
+/** The distinct days (epoch days) the window saw a value on, where the scan knows them (countries). */
+export type SeenDays = (dim: Dim, value: string) => readonly number[] | undefined;
+
+function unionDays(a: readonly number[] | undefined, b: readonly number[] | undefined): number[] | undefined {
+  if (!a && !b) return undefined;
+  return [...new Set([...(a ?? []), ...(b ?? [])])].sort((x, y) => x - y).slice(-MAX_HELD_DAYS);
+}
+
+/**
+ * The distinct days a held value was seen on before `before` (epoch ms): its recorded days, or for
+ * values held by an older build (no days), the days of its first and last sighting.
+ */
+export function heldDaysOf(p: Profile | undefined, dim: Dim, value: string, before: number): Set<number> {
+  const out = new Set<number>();
+  for (const h of p?.held ?? [])
+    for (const [d, v, st, days] of h.values) {
+      if (d !== dim || v !== value) continue;
+      for (const day of days ?? [Math.floor(st[2] / 86_400_000), Math.floor(st[3] / 86_400_000)]) if (day * 86_400_000 < before) out.add(day);
+    }
+  return out;
+}
 
 /** A stored finding's status (absent: never stored, i.e. open). */
 export type FindingStatusOf = (id: string) => string | undefined;
@@ -58,15 +82,16 @@ export interface HoldRequest {
  * Move the values of open findings of medium or higher out of `p.dims` into `p.held` (values
  * first seen at or after `windowStart` only). Mutates and returns `p`.
  */
-export function holdBack(p: Profile, requests: readonly HoldRequest[], windowStart: number, now: number, statusOf: FindingStatusOf | undefined): Profile {
+export function holdBack(p: Profile, requests: readonly HoldRequest[], windowStart: number, now: number, statusOf: FindingStatusOf | undefined, seenDays?: SeenDays): Profile {
   for (const r of requests) {
     if (SEVERITY_RANK[r.severity as keyof typeof SEVERITY_RANK] < SEVERITY_RANK.medium) continue;
     if (statusOf && released(statusOf(r.finding))) continue;
-    const taken: Array<[Dim, string, Stat]> = [];
+    const taken: HeldBack["values"] = [];
     for (const [dim, value] of r.values.slice(0, MAX_VALUES)) {
       const s = p.dims[dim]?.[value];
       if (!s || s[2] < windowStart) continue;
-      taken.push([dim, value, s]);
+      const days = unionDays(seenDays?.(dim, value), undefined);
+      taken.push(days ? [dim, value, s, days] : [dim, value, s]);
       delete p.dims[dim][value];
     }
     if (taken.length === 0) continue;
@@ -74,12 +99,15 @@ export function holdBack(p: Profile, requests: readonly HoldRequest[], windowSta
     const cur = held.find((h) => h.finding === r.finding);
     if (!cur) held.push({ finding: r.finding, since: now, values: taken });
     else {
-      for (const [dim, value, s] of taken) {
+      for (const [dim, value, s, days] of taken) {
         const i = cur.values.findIndex(([d, v]) => d === dim && v === value);
-        const old = i >= 0 ? cur.values[i]![2] : undefined;
+        const prev = i >= 0 ? cur.values[i] : undefined;
+        const old = prev?.[2];
         const merged: Stat = old ? [old[0] + s[0], old[1] + s[1], Math.min(old[2], s[2]), Math.max(old[3], s[3])] : s;
-        if (i >= 0) cur.values[i] = [dim, value, merged];
-        else if (cur.values.length < MAX_VALUES) cur.values.push([dim, value, merged]);
+        const allDays = unionDays(prev?.[3], days);
+        const entry: HeldBack["values"][number] = allDays ? [dim, value, merged, allDays] : [dim, value, merged];
+        if (i >= 0) cur.values[i] = entry;
+        else if (cur.values.length < MAX_VALUES) cur.values.push(entry);
       }
     }
     if (held.length > MAX_HELD) held.splice(0, held.length - MAX_HELD);

@@ -55,7 +55,11 @@ export interface HeldBack {
   finding: string;
   /** When the values were first held back (ms). */
   since: number;
-  values: Array<[Dim, string, Stat]>;
+  /**
+   * [dim, value, stat, days]: `days` (epoch days, sorted, the latest MAX_HELD_DAYS) lists the days
+   * the value was seen on while held, where the scan knows them (countries); absent in older stores.
+   */
+  values: Array<[Dim, string, Stat] | [Dim, string, Stat, number[]]>;
 }
 
 export interface BaselineConfig {

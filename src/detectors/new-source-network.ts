@@ -23,6 +23,7 @@ import { identityNoun, isAwsManaged, onlyKey, plural, severityOf, smoothedRate, 
 import { DAY, type Dim } from "../baseline/profile.js";
 import type { BaselineView } from "../baseline/view.js";
 import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
+import { heldDaysOf } from "../baseline/held.js";
 
 interface IpObs {
   ip: string;
@@ -77,12 +78,14 @@ export const newSourceNetwork: WindowDetector = {
   },
 };
 
-/** Days on which a person's (or identity's) new country was seen before the window, while held back by an open finding. */
-function heldDays(b: BaselineView, cc: string): number {
-  let first = Infinity;
-  for (const h of b.profile?.held ?? []) for (const [d, v, st] of h.values) if (d === "country" && v === cc) first = Math.min(first, st[2]);
-  if (!(first < b.windowStart)) return 0;
-  return Math.max(1, Math.round((b.windowStart - first) / DAY));
+/**
+ * The distinct days a person's (or identity's) new country was seen on: the days recorded while it
+ * was held back by an open finding (src/baseline/held.ts), and the window's days from it.
+ */
+function countryDays(b: BaselineView, cc: string, windowTimes: readonly number[]): number {
+  const days = heldDaysOf(b.profile, "country", cc, b.windowStart);
+  for (const t of windowTimes) days.add(Math.floor(t / DAY));
+  return days.size;
 }
 
 function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
@@ -229,7 +232,11 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
     // Travel: the same new country over days, from ordinary (not hosting or relay) networks, with
     // the person's usual tools and MFA, fades quickly; a single appearance from a server does not.
     const ips = new Set(group.map((o) => o.ip));
-    const days = heldDays(b, cc) + new Set(win.geo.filter((g) => ips.has(g.ip)).map((g) => Math.floor(g.time / DAY))).size;
+    const days = countryDays(
+      b,
+      cc,
+      win.geo.filter((g) => ips.has(g.ip)).map((g) => g.time),
+    );
     const ordinary = group.every((o) => o.geo !== undefined && !o.geo.hosting && !o.geo.relay);
     const usualTools = win.uas.size > 0 && [...win.uas.keys()].every((ua) => b.known("ua", ua));
     const mfa = win.events > 0 && (win.mfaEvents ?? 0) >= win.events;

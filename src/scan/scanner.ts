@@ -1,4 +1,4 @@
-import { DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
 import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
@@ -11,7 +11,7 @@ import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
 import type { SinceSpec } from "../ingest/window.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
-import { heldNote, holdBack, releaseHeld, type FindingStatusOf, type HoldRequest } from "../baseline/held.js";
+import { heldNote, holdBack, releaseHeld, type FindingStatusOf, type HoldRequest, type SeenDays } from "../baseline/held.js";
 import { buildReport, type ReportInput } from "./report.js";
 import type { Report, SourceSummary } from "./report-types.js";
 
@@ -164,6 +164,8 @@ export class Scanner implements RecordSink {
     // as a whole has done before (a region no identity of the account ever used).
     const prepared: Array<{ w: IdentityWindow; view: BaselineView }> = [];
     const heldBy = new Map<string, Profile>();
+    // Each identity's and person's window, for the days a held country was seen on.
+    const windowOf = new Map<string, IdentityWindow>();
     const mergedBy = new Map<string, Profile>();
     for (const [key, acc] of ing.identities) {
       const w = acc.toWindow(win.start, win.end, geoLookup);
@@ -184,6 +186,7 @@ export class Scanner implements RecordSink {
       candidatesDropped += w.dropped.candidates;
       geoDropped += w.dropped.geo;
       if (w.events === 0) continue;
+      windowOf.set(key, w);
       windows.push(w);
       if (view.learning) learning.push(key);
       prepared.push({ w, view });
@@ -202,6 +205,7 @@ export class Scanner implements RecordSink {
       mergedBy.set(key, merged);
       const role = ing.personRole.get(key);
       if (w.events === 0 || role === undefined) continue;
+      windowOf.set(key, w);
       const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
       let list = peopleOf.get(role);
       if (!list) peopleOf.set(role, (list = []));
@@ -288,7 +292,7 @@ export class Scanner implements RecordSink {
     }
     for (const [key, reqs] of requests) {
       const p = mergedBy.get(key);
-      if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus);
+      if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus, countryDays(windowOf.get(key)));
     }
     for (const f of findings) {
       const note = heldNote(heldBy.get(collector.personKeys.get(f.id) ?? f.identity.key));
@@ -323,6 +327,27 @@ export class Scanner implements RecordSink {
     };
     return { report: buildReport(input), profiles };
   }
+}
+
+/** The distinct days (epoch days) a window saw each country on: what a held country keeps (travel fading). */
+function countryDays(w: IdentityWindow | undefined): SeenDays | undefined {
+  if (!w) return undefined;
+  let byCountry: Map<string, Set<number>> | undefined;
+  return (dim, value) => {
+    if (dim !== "country") return undefined;
+    if (!byCountry) {
+      byCountry = new Map();
+      for (const g of w.geo) {
+        const cc = g.geo?.country;
+        if (!cc) continue;
+        let set = byCountry.get(cc);
+        if (!set) byCountry.set(cc, (set = new Set()));
+        set.add(Math.floor(g.time / DAY));
+      }
+    }
+    const days = byCountry.get(value);
+    return days ? [...days] : undefined;
+  };
 }
 
 function mergeBreadth(stored: Profile | undefined, acc: IdentityAcc): [number, number] {

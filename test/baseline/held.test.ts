@@ -5,11 +5,12 @@
  */
 import { describe, expect, test } from "vitest";
 import { DAY, HOUR, type Profile } from "../../src/baseline/profile.js";
-import { MAX_HELD, holdBack } from "../../src/baseline/held.js";
+import { MAX_HELD, heldDaysOf, holdBack } from "../../src/baseline/held.js";
 import { Scanner } from "../../src/scan/scanner.js";
 import { iamUser } from "../helpers/events.js";
 import { GEN_GEO, GEN_IPS } from "../helpers/window.js";
 import { rec, routine, W } from "../detectors/tables/runner.js";
+import { callsFrom, nina, peopleHistory, SSO_ROLE } from "../detectors/tables/shared/people.js";
 
 const maria = iamUser("maria");
 const history = routine({
@@ -76,5 +77,42 @@ describe("held-back baseline values", () => {
     }
     expect(p.held).toHaveLength(MAX_HELD);
     expect(p.held![0]!.finding).toBe("F5");
+  });
+});
+
+describe("travel fades by the distinct days the person was seen from the new country", () => {
+  const atHome = (day: number) => [rec({ eventName: "DescribeInstances", userIdentity: nina, sourceIPAddress: GEN_IPS.parisOrange[0], time: W + day * DAY + 8 * HOUR })];
+  const run = (plan: Array<"home" | "BR">) => {
+    const stored = new Map<string, Profile>();
+    const status = new Map<string, string>();
+    scanDay(-1, peopleHistory, stored, status);
+    return plan.map((where, day) => {
+      const found = scanDay(day, where === "BR" ? callsFrom(nina, GEN_IPS.saoPaulo, day) : atHome(day), stored, status);
+      return { found: found.find((f) => f.title.includes("new country")), profile: stored.get(`person:111111111111:${SSO_ROLE}:nina@example.com`) };
+    });
+  };
+
+  test("fires high the first day, medium the second and low the third while the finding stays open", () => {
+    const days = run(["BR", "BR", "BR"]);
+    expect(days.map((d) => d.found?.severity)).toEqual(["high", "medium", "low"]);
+    expect(days[2]!.found!.why).toMatch(/seen from BR on 3 days/);
+    // The days are kept with the held-back country while its finding is medium or higher ...
+    const held = days[1]!.profile!.held!.flatMap((h) => h.values).find(([d, v]) => d === "country" && v === "BR");
+    expect(held?.[3]).toEqual([0, 1].map((d) => Math.floor((W + d * DAY) / DAY)));
+    // ... and a low finding is not held: the third day is learned.
+    expect(days[2]!.profile!.dims.country.BR).toBeDefined();
+  });
+
+  test("fires medium, not low, on a second sighting five days after the first: days seen, not days elapsed", () => {
+    const days = run(["BR", "home", "home", "home", "home", "BR"]);
+    expect(days[0]!.found?.severity).toBe("high");
+    expect(days[5]!.found?.severity).toBe("medium");
+    expect(days[5]!.found!.why).toMatch(/seen from BR on 2 days/);
+  });
+
+  test("reads held countries of older stores (no days recorded) as seen on their first and last day", () => {
+    const p = { held: [{ finding: "F1", since: W, values: [["country", "BR", [3, 0, W + 14 * HOUR, W + 2 * DAY + 14 * HOUR]]] }] } as unknown as Profile;
+    expect([...heldDaysOf(p, "country", "BR", W + 5 * DAY)].sort()).toEqual([Math.floor(W / DAY), Math.floor(W / DAY) + 2]);
+    expect(heldDaysOf(p, "country", "BR", W + DAY).size).toBe(1);
   });
 });
