@@ -10,14 +10,16 @@
  * identity, /cloudtrail status): a save copies the bytes as they are, a getter decodes (inflate +
  * JSON.parse, a fraction of a millisecond for a typical profile) and a small cache keeps the last
  * few decoded profiles for callers that ask for the same one again. The facts are taken from the
- * profile whenever an entry is made (at load the profile has just been decoded for validation
- * anyway), so they always agree with what decoding the entry gives.
+ * profile whenever an entry is made, or, at the load of a file whose baselines match their digest
+ * (nothing decoded), from the fields a stored profile keeps readable (trustedBaselineFromFile), so
+ * they always agree with what decoding the entry gives.
  *
  * `BaselineTable.view` is a `Record<string, Profile>` look-alike (a Proxy) for `StoreData.baselines`,
  * so that `store.data` and `update(fn)` keep their shape: reading a key decodes it, assigning
  * one encodes it, deleting one drops it. Profiles read through the view while an `update(fn)`
  * runs are re-encoded after it, so in-place changes made there are kept.
  */
+import { createHash, hash } from "node:crypto";
 import type { Dim, Profile } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
 import { packProfile, unpackProfile } from "./pack.js";
@@ -50,6 +52,8 @@ export interface StoredBaseline {
   readonly bytes: Buffer;
   /** Offset of the value (`{...}`) in `bytes`. */
   readonly valueAt: number;
+  /** SHA-256 of `bytes` (base64): what the file's baselines digest is made of (`baselinesDigest`). */
+  readonly digest: string;
   /** Frozen: handed out as they are (TrailStore.getBaselineFacts). */
   readonly facts: BaselineFacts;
 }
@@ -77,7 +81,65 @@ function entryOf(key: string, json: string, p: Profile): StoredBaseline {
   // Strings only: a stored profile has no other ARN or user name (schema.ts).
   if (typeof p.arn === "string") facts.arn = p.arn;
   if (typeof p.userName === "string") facts.userName = p.userName;
-  return { bytes: Buffer.from(head + json), valueAt: Buffer.byteLength(head), facts: Object.freeze(facts) };
+  const bytes = Buffer.from(head + json);
+  return { bytes, valueAt: Buffer.byteLength(head), digest: entryDigest(bytes), facts: Object.freeze(facts) };
+}
+
+function entryDigest(bytes: Buffer): string {
+  return hash("sha256", bytes, "base64");
+}
+
+/**
+ * The digest of a table's baselines, written in the store file beside them (`baselinesDigest`):
+ * SHA-256 over the entries' own digests, in file order. Made from the digests each entry keeps,
+ * so a save costs one small hash, not a pass over every baseline's bytes. On load, a file whose
+ * baselines give the digest it carries holds exactly what trailhound wrote (validated when it
+ * was encoded), so its profiles need not be decoded and validated again (codec.ts).
+ */
+export function baselinesDigest(entries: Iterable<{ readonly digest: string }>): string {
+  const h = createHash("sha256");
+  for (const e of entries) h.update(e.digest);
+  return `sha256:${h.digest("base64")}`;
+}
+
+/** The `"key":<json>` bytes of a baseline read from a file (its parsed JSON), and their digest. */
+export function fileEntryBytes(key: string, raw: unknown): { bytes: Buffer; valueAt: number; digest: string } {
+  const head = `${JSON.stringify(key)}:`;
+  const bytes = Buffer.from(head + JSON.stringify(raw));
+  return { bytes, valueAt: Buffer.byteLength(head), digest: entryDigest(bytes) };
+}
+
+function readTime(x: unknown, empty: number): number {
+  return typeof x === "number" ? asRead(x) : empty;
+}
+
+/**
+ * A baseline read from a file whose digest matched (see baselinesDigest): kept as it is, without
+ * decoding. Its facts come from the fields a stored profile keeps readable beside the packed part
+ * (key, first/last seen, trainedUntil, events, ARN, user name); the active days are inside the
+ * packed part, so they are decoded the first time they are asked for (then kept).
+ */
+export function trustedBaselineFromFile(key: string, raw: Record<string, unknown>, e: { bytes: Buffer; valueAt: number; digest: string }): StoredBaseline {
+  const facts: Record<string, unknown> = {
+    key: typeof raw.key === "string" && raw.key !== key ? raw.key : key,
+    first: readTime(raw.first, Infinity),
+    last: readTime(raw.last, -Infinity),
+    trainedUntil: readTime(raw.trainedUntil, -Infinity),
+    events: readTime(raw.events, 0),
+  };
+  const entry: StoredBaseline = { ...e, facts: facts as unknown as BaselineFacts };
+  if (Array.isArray(raw.days)) facts.days = Object.freeze(Array.from(raw.days as number[], asRead));
+  else {
+    let days: readonly number[] | undefined;
+    Object.defineProperty(facts, "days", {
+      enumerable: true,
+      get: () => (days ??= Object.freeze(Array.from(decodeBaseline(entry).days, asRead))),
+    });
+  }
+  if (typeof raw.arn === "string") facts.arn = raw.arn;
+  if (typeof raw.userName === "string") facts.userName = raw.userName;
+  Object.freeze(facts);
+  return entry;
 }
 
 /** Encode a profile as it is written to disk (packed when lossless, see pack.ts). */
@@ -248,6 +310,10 @@ export class BaselineTable {
 
   entries(): IterableIterator<[string, StoredBaseline]> {
     return this.#entries.entries();
+  }
+
+  values(): IterableIterator<StoredBaseline> {
+    return this.#entries.values();
   }
 
   /** The decoded profile (a shared object: treat it as read-only). */

@@ -3,7 +3,7 @@
  * say what is wrong, and a serializer that keeps the write path lean.
  */
 import type { Profile } from "../baseline/profile.js";
-import { BaselineTable, baselineFromFile, tableOf } from "./baselines.js";
+import { BaselineTable, baselineFromFile, baselinesDigest, fileEntryBytes, tableOf, trustedBaselineFromFile, type StoredBaseline } from "./baselines.js";
 import { StoreError, recoveryHint } from "./errors.js";
 import { detectVersion, migrate } from "./migrations.js";
 import { StoreDataSchema, StoredProfileSchema, describeIssues, type Issue } from "./schema.js";
@@ -14,6 +14,24 @@ export interface Decoded {
   /** Schema version of the file as read (< STORE_SCHEMA_VERSION when it was migrated). */
   from: number;
   applied: string[];
+  /**
+   * How the baselines were checked: "digest" (they match the digest written with them: exactly
+   * what trailhound wrote, not decoded again), "full" (each decoded and validated: a file
+   * without a digest, as older versions wrote, or whose baselines no longer match it, or `full`
+   * asked for). "none" when there are no baselines.
+   */
+  baselinesChecked: "digest" | "full" | "none";
+}
+
+/** The file's field holding the baselines' digest (baselines.ts: baselinesDigest). Not part of StoreData. */
+export const BASELINES_DIGEST = "baselinesDigest";
+
+/** What a store file written by this build looks like (schema version and the optional parts it writes): for benches that keep a store between runs. */
+export const STORE_FORMAT = `v${STORE_SCHEMA_VERSION}+${BASELINES_DIGEST}`;
+
+export interface DecodeOptions {
+  /** Decode and validate every baseline even when the file's digest matches (`trailhound store check`). */
+  full?: boolean;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -23,7 +41,7 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
  * JSON, truncated, not matching the schema, failed migration) or "newer-version".
  * `where` names the file in messages; `dir` is the --store directory for recovery hints.
  */
-export function decodeStore(bytes: Uint8Array, where: string, dir?: string): Decoded {
+export function decodeStore(bytes: Uint8Array, where: string, dir?: string, opts: DecodeOptions = {}): Decoded {
   const hint = dir === undefined ? "" : ` trailhound did not change it. ${recoveryHint(dir)}`;
   const damaged = (what: string, cause?: unknown) => new StoreError("damaged", `The store file ${where} is damaged: ${what}.${hint}`, { cause });
   let text: string;
@@ -64,22 +82,41 @@ export function decodeStore(bytes: Uint8Array, where: string, dir?: string): Dec
       throw damaged(`migrating it from schema version ${version} failed (${(e as Error).message})`, e);
     }
   }
-  // Baselines are validated one at a time and kept in their stored form (baselines.ts): decoding
-  // them all at once would build ~250 MB of objects for a 10,000-identity store.
+  // Baselines are kept in their stored form (baselines.ts): decoding them all at once would build
+  // ~250 MB of objects for a 10,000-identity store. When the file carries the digest of its
+  // baselines and they match it, they are exactly what trailhound encoded (each validated then):
+  // nothing to decode. Otherwise (an older file, a file changed by hand or damaged) each is
+  // decoded and validated, one at a time, and the first problems are reported.
   const rawBaselines = json.baselines;
   const isRecord = typeof rawBaselines === "object" && rawBaselines !== null && !Array.isArray(rawBaselines);
   const parsed = StoreDataSchema.safeParse(isRecord ? { ...json, baselines: {} } : json);
   const issues: Issue[] = [];
   const table = new BaselineTable();
+  let checked: Decoded["baselinesChecked"] = "none";
   if (isRecord) {
     const rec = rawBaselines as Record<string, unknown>;
-    for (const key of Object.keys(rec)) {
-      const raw = rec[key];
-      const p = StoredProfileSchema.safeParse(raw);
-      if (!p.success) {
-        for (const i of p.error.issues) issues.push({ ...i, path: ["baselines", key, ...i.path] });
-      } else if (issues.length === 0) {
-        table.set(key, baselineFromFile(key, raw, p.data as unknown as Profile));
+    const keys = Object.keys(rec);
+    const digest = json[BASELINES_DIGEST];
+    let trusted: StoredBaseline[] | undefined;
+    if (typeof digest === "string" && !opts.full && keys.length > 0) {
+      const read = keys.map((k) => fileEntryBytes(k, rec[k]));
+      if (baselinesDigest(read) === digest) {
+        trusted = keys.map((k, i) => trustedBaselineFromFile(k, rec[k] as Record<string, unknown>, read[i]!));
+      }
+    }
+    if (trusted) {
+      checked = "digest";
+      for (let i = 0; i < keys.length; i++) table.set(keys[i]!, trusted[i]!);
+    } else {
+      if (keys.length > 0) checked = "full";
+      for (const key of keys) {
+        const raw = rec[key];
+        const p = StoredProfileSchema.safeParse(raw);
+        if (!p.success) {
+          for (const i of p.error.issues) issues.push({ ...i, path: ["baselines", key, ...i.path] });
+        } else if (issues.length === 0) {
+          table.set(key, baselineFromFile(key, raw, p.data as unknown as Profile));
+        }
       }
     }
   }
@@ -89,7 +126,7 @@ export function decodeStore(bytes: Uint8Array, where: string, dir?: string): Dec
   }
   const data = parsed.data as unknown as StoreData;
   data.baselines = table.view;
-  return { data, from: version, applied };
+  return { data, from: version, applied, baselinesChecked: checked };
 }
 
 export type Section = "baselines" | "findings" | "audit" | "other";
@@ -152,15 +189,17 @@ export class StoreSerializer {
     }
     // Written only when there is something in it: stores the HTTP bot never used stay byte-identical.
     if (data.replay && Object.keys(data.replay).length > 0) parts.push(Buffer.from(`,"replay":${JSON.stringify(data.replay)}`));
+    // The baselines' digest (baselines.ts), when there are baselines: lets the next load trust them without decoding them.
+    if (b.digest !== undefined) parts.push(Buffer.from(`,"${BASELINES_DIGEST}":${JSON.stringify(b.digest)}`));
     parts.push(CLOSE_OBJECT);
     let other = 0;
     for (let i = n0; i < parts.length; i++) other += parts[i]!.length;
-    this.sections = { baselines: b, findings: f, audit: a, other };
+    this.sections = { baselines: b.bytes, findings: f, audit: a, other };
     return parts;
   }
 
   /** The baselines' stored bytes as they are (a plain object, as in tests, is encoded first). */
-  #baselines(rec: Record<string, Profile>, parts: Buffer[]): number {
+  #baselines(rec: Record<string, Profile>, parts: Buffer[]): { bytes: number; digest: string | undefined } {
     const table = tableOf(rec) ?? BaselineTable.fromProfiles(rec, 0);
     parts.push(OPEN_OBJECT);
     let first = true;
@@ -170,7 +209,8 @@ export class StoreSerializer {
       first = false;
     }
     parts.push(CLOSE_OBJECT);
-    return 2 + table.bytes + Math.max(0, table.size - 1);
+    const digest = table.size > 0 ? baselinesDigest(table.values()) : undefined;
+    return { bytes: 2 + table.bytes + Math.max(0, table.size - 1), digest };
   }
 
   /** Arrays of records that are replaced, never mutated, when they change (audit, suppressions, scans, digests). */
