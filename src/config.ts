@@ -12,6 +12,7 @@ import { OTHER_SETTINGS, timeZoneProblem } from "./env.js";
 import { alertEveryProblem } from "./digest/alerts.js";
 import { parseLiveSource } from "./sources/aws-cli.js";
 import { externalIdProblem, roleTemplateProblem } from "./sources/org.js";
+import { ATHENA_SETTING_HINTS, athenaBotSettings } from "./athena/bot-settings.js";
 
 function liveSourceProblem(v: string | undefined): string | undefined {
   try {
@@ -58,7 +59,8 @@ export const SETTING_HINTS: Record<string, string> = {
   AWS_PROFILE: "a profile name from ~/.aws/config (default: the standard AWS credential chain)",
   TRAILHOUND_ROLE_ARNS: "comma-separated IAM role ARNs to assume per account, e.g. arn:aws:iam::123456789012:role/TrailhoundRead",
   TRAILHOUND_SOURCE:
-    "where the bot's scans, digests and alerts read: lookup (LookupEvents, the default, fine for a few accounts) or s3://bucket[/prefix] (an organization or account trail's bucket)",
+    "where the bot's scans, digests and alerts read: lookup (LookupEvents, the default, fine for a few accounts), s3://bucket[/prefix] (an organization or account trail's bucket) or athena (baselines aggregated in Athena, the recent window from TRAILHOUND_ATHENA_RECENT; needs TRAILHOUND_ATHENA_REGION and TRAILHOUND_ATHENA_DATABASE)",
+  ...ATHENA_SETTING_HINTS,
   TRAILHOUND_S3_REGION: "the region of the trail's S3 bucket (default AWS_REGION; redirects are followed)",
   TRAILHOUND_SQS_QUEUE_URL:
     "the URL of an SQS queue that receives the trail bucket's S3 event notifications (s3:ObjectCreated:*), e.g. https://sqs.eu-west-1.amazonaws.com/111111111111/trailhound-new-files: new files start an alert run as they land (needs TRAILHOUND_SOURCE=s3://... and TRAILHOUND_ALERT_CHANNEL; see docs/SCALE.md)",
@@ -168,6 +170,16 @@ const EnvSchema = z.object({
     const p = liveSourceProblem(v);
     if (p) ctx.addIssue({ code: "custom", message: p });
   }),
+  // Checked together by athenaBotSettings (below) when TRAILHOUND_SOURCE=athena; the CLI reads them too.
+  TRAILHOUND_ATHENA_REGION: optStr,
+  TRAILHOUND_ATHENA_DATABASE: optStr,
+  TRAILHOUND_ATHENA_TABLE: optStr,
+  TRAILHOUND_ATHENA_WORKGROUP: optStr,
+  TRAILHOUND_ATHENA_OUTPUT: optStr,
+  TRAILHOUND_ATHENA_TABLE_FLAVOR: optStr,
+  TRAILHOUND_ATHENA_RECENT: optStr,
+  TRAILHOUND_ATHENA_BASELINE_DAYS: optStr,
+  TRAILHOUND_ATHENA_BASELINE_EVERY: optStr,
   TRAILHOUND_S3_REGION: optStr.refine((v) => v === undefined || REGION.test(v), "must be an AWS region like us-east-1"),
   TRAILHOUND_SQS_QUEUE_URL: optStr.refine(
     (v) => v === undefined || /^https?:\/\/[^/\s]+\/\d{12}\/[A-Za-z0-9_-]{1,80}$/.test(v),
@@ -290,9 +302,18 @@ export function loadConfig(env: NodeJS.ProcessEnv | Record<string, string | unde
     const missing = input.TRAILHOUND_WEBHOOK_URL === undefined ? "TRAILHOUND_WEBHOOK_URL" : "TRAILHOUND_WEBHOOK_SECRET";
     problems.push({ setting: missing, message: "missing: the webhook needs both its URL and its secret (deliveries are signed)", hint: SETTING_HINTS[missing]! });
   }
+  // Athena as the baseline source: its settings, all checked at start.
+  if (input.TRAILHOUND_SOURCE === "athena") {
+    for (const p of athenaBotSettings(input).problems) {
+      if (reported.has(p.setting)) continue;
+      reported.add(p.setting);
+      problems.push({ setting: p.setting, message: p.message, hint: SETTING_HINTS[p.setting] ?? "" });
+    }
+  }
+  const s3Recent = input.TRAILHOUND_SOURCE?.startsWith("s3://") || (input.TRAILHOUND_SOURCE === "athena" && input.TRAILHOUND_ATHENA_RECENT?.startsWith("s3://"));
   if (input.TRAILHOUND_SQS_QUEUE_URL !== undefined && !reported.has("TRAILHOUND_SQS_QUEUE_URL")) {
-    const missing = !input.TRAILHOUND_SOURCE?.startsWith("s3://")
-      ? "TRAILHOUND_SOURCE=s3://bucket[/prefix]"
+    const missing = !s3Recent
+      ? "TRAILHOUND_SOURCE=s3://bucket[/prefix] (or athena with TRAILHOUND_ATHENA_RECENT=s3://bucket[/prefix])"
       : input.TRAILHOUND_ALERT_CHANNEL === undefined
         ? "TRAILHOUND_ALERT_CHANNEL"
         : undefined;

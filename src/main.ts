@@ -12,7 +12,7 @@ import { createDigestScheduler, type DigestScheduler } from "./digest/index.js";
 import { createSqsPush } from "./digest/push.js";
 import type { SqsPort } from "./sources/sqs.js";
 import { createScanService, type LiveScanOptions, type SourceFactory } from "./app/scan-service.js";
-import { liveSourceFactory } from "./sources/aws-cli.js";
+import { liveSourceFactory, parseLiveSource } from "./sources/aws-cli.js";
 import { defaultGeoResolver } from "./geo/default.js";
 import type { GeoResolver } from "./geo/types.js";
 import { createLogger, toBoltLogger, type Log } from "./log.js";
@@ -50,6 +50,8 @@ export interface BotDeps {
   maxQueuedScans?: number;
   /** Outbound notifications (dead letters shown by /cloudtrail status). */
   notifier?: Pick<Notifier, "deadLetters" | "delivered" | "enabled">;
+  /** Athena baselines (TRAILHOUND_SOURCE=athena): shown by /cloudtrail status. */
+  athena?: { status(): import("./athena/bot.js").AthenaRefreshStatus };
   /** Containment wiring overrides (tests: IAM/STS SDK attempts, the finding's events). */
   respond?: Partial<Omit<ResponderWiring, "store" | "settings">>;
 }
@@ -138,6 +140,7 @@ export async function startBot(config: Config, deps: BotDeps): Promise<RunningBo
     responders: rc.responders,
     ...(respond ? { respond } : {}),
     ...(deps.notifier ? { notifier: deps.notifier } : {}),
+    ...(deps.athena ? { athena: deps.athena } : {}),
     store: deps.store,
     scans: deps.scans,
     digest: deps.digest ?? {
@@ -238,7 +241,15 @@ function respondSettingsOf(config: Config): RespondSettings {
 /** `trailhound serve`. `digestSources`: where digest scans read (default LookupEvents). */
 export async function serve(
   env: NodeJS.ProcessEnv = process.env,
-  wiring: { scans?: ScanService; digestSources?: SourceFactory; securityHub?: import("./notify/securityhub.js").SecurityHubFactory; sqs?: SqsPort; sqsWaitSeconds?: number } = {},
+  wiring: {
+    scans?: ScanService;
+    digestSources?: SourceFactory;
+    securityHub?: import("./notify/securityhub.js").SecurityHubFactory;
+    sqs?: SqsPort;
+    sqsWaitSeconds?: number;
+    /** TRAILHOUND_SOURCE=athena: the query runner (tests: DuckDB or a fake; default the SDK's). */
+    athenaRunner?: import("./athena/client.js").QueryRunner;
+  } = {},
 ): Promise<RunningBot> {
   const config = loadConfig(env);
   const log = createLogger({ level: config.logLevel });
@@ -281,8 +292,23 @@ export async function serve(
   } catch (err) {
     log.warn("scans run without geography (no GeoIP data)", { err });
   }
-  const live: LiveScanOptions = { store, sourceFactory: wiring.digestSources ?? liveSourceFactory(env) };
+  const live: LiveScanOptions = { store, sourceFactory: wiring.digestSources ?? liveSourceFactory(env, wiring.athenaRunner ? { athenaRunner: wiring.athenaRunner } : {}) };
   if (geo) live.geo = geo;
+  // TRAILHOUND_SOURCE=athena: baselines aggregated in Athena on a schedule, saved in the store.
+  let athena: import("./athena/bot.js").AthenaBaselineRefresher | undefined;
+  if (parseLiveSource(env.TRAILHOUND_SOURCE).kind === "athena") {
+    const { AthenaBaselineRefresher, athenaBotSettings, athenaRunner } = await import("./athena/bot.js");
+    const { settings, problems } = athenaBotSettings(env);
+    // loadConfig has listed any problem already.
+    if (!settings) throw new Error(problems.map((p) => `${p.setting}: ${p.message}`).join("; "));
+    athena = new AthenaBaselineRefresher({
+      store,
+      runner: wiring.athenaRunner ?? athenaRunner(settings.athena),
+      settings,
+      ...(geo ? { geo } : {}),
+      log: log.child({ src: "athena" }),
+    });
+  }
   const scans = wiring.scans ?? createScanService(live);
   let bot: RunningBot;
   // Digests (src/digest): scheduled once the bot is up, stopped before the store closes; the
@@ -323,8 +349,10 @@ export async function serve(
       storeHealthy: () => !store.writeFailing,
       notifier,
       ...(digests ? { digest: digests } : {}),
+      ...(athena ? { athena } : {}),
       onShutdown: async () => {
         pruner?.stop();
+        await athena?.stop();
         await stopDigests();
         await store.close();
       },
@@ -336,6 +364,11 @@ export async function serve(
     throw err;
   }
   digests?.start().catch((err: unknown) => log.error("digest start-up (resend, catch-up) failed", { err }));
+  if (athena) {
+    athena.start();
+    const s = athena.stored();
+    log.info("baselines from Athena", { horizon: s ? new Date(s.horizon).toISOString() : "none yet: aggregating now", every: env.TRAILHOUND_ATHENA_BASELINE_EVERY ?? "1d" });
+  }
   if (push) {
     push.start();
     log.info("new S3 files are read as their notifications arrive (SQS)", { queue: env.TRAILHOUND_SQS_QUEUE_URL });

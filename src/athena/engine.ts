@@ -20,7 +20,8 @@ import type { EventSource, ReadOptions, RecordSink, SourceProgress, SourceResult
 import { AthenaQueryRunner, formatBytes, formatUsd, queryCostUsd, type AthenaRunnerOptions, type AthenaSettings, type QueryRunner, type QueryStats } from "./client.js";
 import { profilesFromRows, recordFromRow } from "./results.js";
 import { parseS3Url, type TableFlavor } from "./schema.js";
-import { baselineQuery, windowEventsQuery, type Scope, type TableRef } from "./sql.js";
+import { baselineQuery, dayPartition, windowEventsQuery, type Scope, type TableRef } from "./sql.js";
+import type { ScanFilters } from "../events/types.js";
 
 /** IPs fetched per identity when a geo resolver derives network and country from them. */
 const GEO_IP_ROWS = 1000;
@@ -41,6 +42,8 @@ export interface AthenaSourceOptions {
   geo?: GeoResolver;
   /** Each finished query: bytes scanned, for cost reporting. */
   onQuery?: (q: QueryStats) => void;
+  /** The scan's filters, pushed into the window query's WHERE (the scanner filters again). */
+  filters?: ScanFilters;
 }
 
 /**
@@ -77,6 +80,15 @@ export class AthenaSource implements EventSource {
     };
   }
 
+  /** What the progress message says is read: `Athena db.table WHERE user = alice, 2026/12/06 to 2026/12/07`. */
+  reading(): string {
+    const f = this.o.filters ?? {};
+    const where = (["user", "account", "ip", "region", "eventName"] as const).filter((k) => f[k]).map((k) => `${k} = ${f[k]}`);
+    const days = [dayPartition(this.o.window.start), dayPartition(this.o.window.end)];
+    const what = this.o.fetchBaseline === false ? "" : ` (and ${this.o.baselineDays ?? (this.o.baseline ?? DEFAULT_BASELINE_CONFIG).horizonDays} days of baselines)`;
+    return `Athena ${this.name.replace(/^athena /, "")}${where.length ? ` WHERE ${where.join(" AND ")}` : ""}, ${days[0]}${days[1] !== days[0] ? ` to ${days[1]}` : ""}${what}`;
+  }
+
   /** The SQL this source runs, for `--dry-run` style output and tests. */
   sql(): { baseline?: string; window: string } {
     const { start, end } = this.o.window;
@@ -84,7 +96,7 @@ export class AthenaSource implements EventSource {
     const days = this.o.baselineDays ?? cfg.horizonDays;
     const scope = this.o.scope ? { scope: this.o.scope } : {};
     const out: { baseline?: string; window: string } = {
-      window: windowEventsQuery({ table: this.o.table, from: start, to: end, ...scope }),
+      window: windowEventsQuery({ table: this.o.table, from: start, to: end, ...scope, ...(this.o.filters ? { filters: this.o.filters } : {}) }),
     };
     if (this.o.fetchBaseline !== false)
       out.baseline = baselineQuery({
@@ -111,7 +123,7 @@ export class AthenaSource implements EventSource {
     let done = 0;
     const total = sql.baseline ? 2 : 1;
     const progress = (detail: string) => {
-      const p: SourceProgress = { source: "athena", records, done, total, unit: "queries", detail };
+      const p: SourceProgress = { source: "athena", records, done, total, unit: "queries", detail, reading: this.reading() };
       opts.onProgress?.(p);
     };
     const finished = (q: QueryStats) => {

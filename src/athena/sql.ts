@@ -24,6 +24,7 @@ import { EMAIL, FIRST_LAST, MACHINE_SESSION, OFFENSIVE_UA } from "../events/norm
 import { TARGET_CALLS } from "../events/targets.js";
 import { BUCKET_MS } from "../ingest/accumulator.js";
 import { columnsFor, col, type TableFlavor } from "./schema.js";
+import type { ScanFilters } from "../events/types.js";
 import { DENIED_CODES } from "../events/normalize.js";
 
 const DAY = 86_400_000;
@@ -475,18 +476,68 @@ function targetCtes(src: string): string[] {
 // Query 2: the detection window's events, as full records
 
 /** Struct and array columns come back as JSON text (a whole struct would print as `{type=...}`). */
-export function windowEventsQuery(o: { table: TableRef; scope?: Scope; from: number; to: number }): string {
+export function windowEventsQuery(o: { table: TableRef; scope?: Scope; from: number; to: number; filters?: ScanFilters }): string {
   const cols = columnsFor(o.table.flavor ?? "trailhound").map((c) => {
     const name = col(c);
     return c.type === "string" ? name : `json_format(CAST(${name} AS JSON)) AS ${name}`;
   });
+  const pushed = o.filters ? filterSql(o.filters) : [];
   return [
     `SELECT ${cols.join(", ")}`,
     `FROM (`,
     `  SELECT *, ${T_MS} AS t_ms`,
     `  FROM ${tableName(o.table)}`,
     `  WHERE ${partitionSql(o.from, o.to, o.scope)}`,
+    ...pushed.map((c) => `    AND ${c}`),
     `) e`,
     `WHERE t_ms >= ${o.from} AND t_ms <= ${o.to}`,
   ].join("\n");
+}
+
+/** userIdentity fields (and the recipient) that the identity's names, ARNs and keys are made of. */
+const IDENTITY_TEXT = [
+  "useridentity.username",
+  "useridentity.arn",
+  "useridentity.principalid",
+  "useridentity.accountid",
+  "useridentity.invokedby",
+  "useridentity.sessioncontext.sessionissuer.username",
+  "useridentity.sessioncontext.sessionissuer.arn",
+  "useridentity.onbehalfof.userid",
+];
+
+/**
+ * A scan's filters as SQL conditions on the raw columns (pushed into the window query's WHERE):
+ * never narrower than the scanner's own filter (src/ingest/ingest.ts `matches`), which still runs
+ * on what comes back, so a condition may keep a few records the scanner then drops. Every value
+ * is user-controlled and goes in as an escaped string literal (`lit`), compared with `=` or
+ * `strpos` (no LIKE pattern, no regex).
+ *
+ * - user: a user, role, session or person name, an ARN or an identity key. The principal's names,
+ *   ARN, session and key are all built from the userIdentity fields, so the value (or, for a key
+ *   or ARN, its last `:` or `/` part) occurs in one of them. Root's name "root" also matches by type.
+ * - account: the recipient, the caller's or the session issuer's account, or in the caller's ARN.
+ * - ip, region: equal. eventName: the raw name starts with it (API-version suffixes are dropped).
+ */
+export function filterSql(f: ScanFilters): string[] {
+  const out: string[] = [];
+  if (f.user) {
+    const u = f.user;
+    const needles = new Set([u]);
+    const afterColon = u.slice(u.lastIndexOf(":") + 1);
+    const afterSlash = u.slice(u.lastIndexOf("/") + 1);
+    if (afterColon) needles.add(afterColon);
+    if (afterSlash) needles.add(afterSlash);
+    const any = [...needles].flatMap((n) => IDENTITY_TEXT.map((c) => `strpos(${c}, ${lit(n)}) > 0`));
+    if ([...needles].some((n) => n === "root" || /^\d{12}$/.test(n))) any.push(`useridentity.type = 'Root'`);
+    out.push(`(${any.join(" OR ")})`);
+  }
+  if (f.account) {
+    const a = lit(f.account);
+    out.push(`(recipientaccountid = ${a} OR useridentity.accountid = ${a} OR useridentity.sessioncontext.sessionissuer.accountid = ${a} OR strpos(useridentity.arn, ${a}) > 0)`);
+  }
+  if (f.ip) out.push(`sourceipaddress = ${lit(f.ip)}`);
+  if (f.region) out.push(`awsregion = ${lit(f.region)}`);
+  if (f.eventName) out.push(`strpos(eventname, ${lit(f.eventName)}) = 1`);
+  return out;
 }

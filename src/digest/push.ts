@@ -5,7 +5,7 @@
  * TRAILHOUND_ALERT_CHANNEL (checked at start by the configuration).
  */
 import type { Log } from "../log.js";
-import { parseLiveSource } from "../sources/aws-cli.js";
+import { recentTrailUrl } from "../sources/aws-cli.js";
 import { trailKeys } from "../sources/s3.js";
 import { sdkSqsClient, SqsPush, type SqsPort, type SqsPushOptions } from "../sources/sqs.js";
 import type { TrailStore } from "../store/store.js";
@@ -33,11 +33,14 @@ export function createSqsPush(o: {
 }): SqsPush | undefined {
   const queueUrl = o.env.TRAILHOUND_SQS_QUEUE_URL?.trim();
   if (!queueUrl) return undefined;
-  const source = parseLiveSource(o.env.TRAILHOUND_SOURCE);
-  if (source.kind !== "s3") throw new Error("TRAILHOUND_SQS_QUEUE_URL needs TRAILHOUND_SOURCE=s3://bucket[/prefix] (the trail's bucket whose notifications the queue receives)");
+  const url = recentTrailUrl(o.env);
+  if (!url)
+    throw new Error(
+      "TRAILHOUND_SQS_QUEUE_URL needs TRAILHOUND_SOURCE=s3://bucket[/prefix], or athena with TRAILHOUND_ATHENA_RECENT=s3://bucket[/prefix] (the trail's bucket whose notifications the queue receives)",
+    );
   const accounts = list(o.env.TRAILHOUND_ACCOUNTS);
   const regions = list(o.env.TRAILHOUND_REGIONS);
-  const keys = trailKeys(source.url, { ...(accounts ? { accounts } : {}), ...(regions ? { regions } : {}), getCursor: (k) => o.store.getCursor(k) });
+  const keys = trailKeys(url, { ...(accounts ? { accounts } : {}), ...(regions ? { regions } : {}), getCursor: (k) => o.store.getCursor(k) });
   const profile = o.env.AWS_PROFILE;
   return new SqsPush({
     queueUrl,

@@ -63,6 +63,8 @@ export interface SlackAppOptions {
   respond?: RespondContext;
   /** Outbound notifications (status shows their dead letters). */
   notifier?: Bot["notifier"];
+  /** Athena baselines (status). */
+  athena?: Bot["athena"];
 }
 
 export interface SlackApp {
@@ -163,6 +165,7 @@ export function createSlackApp(o: SlackAppOptions): SlackApp {
     client: app.client,
     ...(o.respond ? { respond: o.respond } : {}),
     ...(o.notifier ? { notifier: o.notifier } : {}),
+    ...(o.athena ? { athena: o.athena } : {}),
   };
 
   app.error(async (err) => {

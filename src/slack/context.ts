@@ -1,5 +1,6 @@
 /** What every listener shares: ports, policy, settings. Built once by createSlackApp. */
 import type { webApi } from "@slack/bolt";
+import type { AthenaRefreshStatus } from "../athena/bot.js";
 import type { Log } from "../log.js";
 import type { GuardConfig } from "../respond/actions.js";
 import type { Responder } from "../respond/responder.js";
@@ -44,6 +45,8 @@ export interface Bot {
   respond?: RespondContext;
   /** Outbound notifications (src/notify). */
   notifier?: { enabled: boolean; deadLetters(): number; delivered(): number };
+  /** Athena baselines (TRAILHOUND_SOURCE=athena): their horizon and refresh, for status. */
+  athena?: { status(): AthenaRefreshStatus };
 }
 
 export interface RespondContext {

@@ -3,6 +3,8 @@ import { sdkOrganizationsPort, sdkRegionsPort, type OrganizationsPort, type Regi
 import { parseTrailUrl, S3Source, type S3Port } from "./s3.js";
 import type { EventSource } from "./types.js";
 import type { ScanFilters } from "../events/types.js";
+import { athenaBotSettings, type AthenaBotSettings } from "../athena/bot-settings.js";
+import type { QueryRunner } from "../athena/client.js";
 
 export interface AwsCliOptions {
   /** Absolute window start (ms) and end (ms): live scans always resolve relative times against now. */
@@ -92,10 +94,10 @@ export function awsSource(o: AwsCliOptions): EventSource {
   return new LookupEventsSource(opts);
 }
 
-/** Where the bot's scans read (TRAILHOUND_SOURCE): LookupEvents, or a trail's log files in S3. */
-export type LiveSourceKind = { kind: "lookup" } | { kind: "s3"; url: string };
+/** Where the bot's scans read (TRAILHOUND_SOURCE): LookupEvents, a trail's log files in S3, or Athena (baselines) with one of those (the recent window). */
+export type LiveSourceKind = { kind: "lookup" } | { kind: "s3"; url: string } | { kind: "athena" };
 
-/** TRAILHOUND_SOURCE: `lookup` (default) or `s3://bucket[/prefix]`. Throws a message naming the setting. */
+/** TRAILHOUND_SOURCE: `lookup` (default), `s3://bucket[/prefix]` or `athena`. Throws a message naming the setting. */
 export function parseLiveSource(value: string | undefined): LiveSourceKind {
   const v = (value ?? "").trim();
   if (v === "" || v === "lookup") return { kind: "lookup" };
@@ -103,10 +105,25 @@ export function parseLiveSource(value: string | undefined): LiveSourceKind {
     parseTrailUrl(v); // throws S3LocationError with what is wrong
     return { kind: "s3", url: v };
   }
-  if (v === "athena") {
-    throw new Error("TRAILHOUND_SOURCE=athena: the bot does not read through Athena yet; use lookup or s3://bucket/prefix (the CLI's `scan --engine athena` reads through Athena)");
+  if (v === "athena") return { kind: "athena" };
+  throw new Error(
+    `TRAILHOUND_SOURCE="${v}": expected lookup (LookupEvents, the default), s3://bucket[/prefix] (the trail's S3 bucket) or athena (baselines aggregated in Athena; see TRAILHOUND_ATHENA_*)`,
+  );
+}
+
+/**
+ * The trail bucket the bot's incremental reads list (TRAILHOUND_SOURCE=s3://..., or
+ * TRAILHOUND_SOURCE=athena with TRAILHOUND_ATHENA_RECENT=s3://...), if any: the bucket whose S3
+ * event notifications TRAILHOUND_SQS_QUEUE_URL may carry.
+ */
+export function recentTrailUrl(env: Record<string, string | undefined>): string | undefined {
+  const kind = parseLiveSource(env.TRAILHOUND_SOURCE);
+  if (kind.kind === "s3") return kind.url;
+  if (kind.kind === "athena") {
+    const r = env.TRAILHOUND_ATHENA_RECENT?.trim();
+    return r?.startsWith("s3://") ? r : undefined;
   }
-  throw new Error(`TRAILHOUND_SOURCE="${v}": expected lookup (LookupEvents, the default) or s3://bucket[/prefix] (the trail's S3 bucket)`);
+  return undefined;
 }
 
 export interface LiveSourceRequest {
@@ -125,15 +142,29 @@ export interface LiveSourceRequest {
  * role template), or the trail's log files in S3 (only the window's days are listed; incremental
  * runs start at each account+region's listing position).
  */
-export function liveSourceFactory(env: Record<string, string | undefined>, deps: { s3Client?: S3Port } = {}) {
+export function liveSourceFactory(env: Record<string, string | undefined>, deps: { s3Client?: S3Port; athenaRunner?: QueryRunner } = {}) {
   const kind = parseLiveSource(env.TRAILHOUND_SOURCE);
-  return (o: LiveSourceRequest): EventSource => {
-    if (kind.kind === "s3") {
+  let athena: AthenaBotSettings | undefined;
+  let runner: QueryRunner | undefined = deps.athenaRunner;
+  if (kind.kind === "athena") {
+    const r = athenaBotSettings(env);
+    if (!r.settings) throw new Error(`TRAILHOUND_SOURCE=athena: ${r.problems.map((p) => `${p.setting} ${p.message}`).join("; ")}`);
+    athena = r.settings;
+  }
+  const recentUrl = recentTrailUrl(env);
+  return (o: LiveSourceRequest): EventSource | Promise<EventSource> => {
+    // Athena: a slash-command scan reads its window through Athena, the filter in the WHERE;
+    // digests and alerts read what is new from the recent source (the baselines are stored).
+    if (athena && !o.incremental && !o.keys) {
+      const s = athena.athena;
+      return import("../athena/bot.js").then((m) => m.athenaWindowSource({ settings: s, runner: (runner ??= m.athenaRunner(s)), start: o.start, end: o.end, filters: o.filters }));
+    }
+    if (recentUrl) {
       const regions = o.filters.region ? [o.filters.region] : splitList(env.TRAILHOUND_REGIONS);
       const accounts = o.filters.account ? [o.filters.account] : splitList(env.TRAILHOUND_ACCOUNTS);
       const profile = env.AWS_PROFILE;
       return new S3Source({
-        url: kind.url,
+        url: recentUrl,
         startTime: o.start,
         endTime: o.end,
         ...(accounts ? { accounts } : {}),
@@ -145,7 +176,10 @@ export function liveSourceFactory(env: Record<string, string | undefined>, deps:
         ...(o.keys ? { keys: o.keys } : {}),
       });
     }
-    if (o.keys) throw new Error("new S3 files were pushed (TRAILHOUND_SQS_QUEUE_URL), but TRAILHOUND_SOURCE is not an s3:// trail location");
+    if (o.keys)
+      throw new Error(
+        "new S3 files were pushed (TRAILHOUND_SQS_QUEUE_URL), but the bot's reads are not from an s3:// trail location (TRAILHOUND_SOURCE, TRAILHOUND_ATHENA_RECENT)",
+      );
     const opts: AwsCliOptions = { start: o.start, end: o.end, filters: o.filters, env };
     if (o.incremental) opts.cursorStore = o.store.cursors();
     return awsSource(opts);

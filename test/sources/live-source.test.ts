@@ -66,8 +66,8 @@ describe("TRAILHOUND_SOURCE", () => {
     expect(parseLiveSource(undefined)).toEqual({ kind: "lookup" });
     expect(parseLiveSource("lookup")).toEqual({ kind: "lookup" });
     expect(parseLiveSource("s3://org-trail/prefix")).toEqual({ kind: "s3", url: "s3://org-trail/prefix" });
-    expect(() => parseLiveSource("s3:/bucket")).toThrow(/expected lookup .* or s3:\/\/bucket/);
-    expect(() => parseLiveSource("athena")).toThrow(/does not read through Athena yet/);
+    expect(() => parseLiveSource("s3:/bucket")).toThrow(/expected lookup .*s3:\/\/bucket.* or athena/);
+    expect(parseLiveSource("athena")).toEqual({ kind: "athena" });
   });
 
   it("s3://: the bot's incremental scans read the trail's bucket, then only what is new; the overlap is listed, not counted again, across restarts", async () => {

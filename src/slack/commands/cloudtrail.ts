@@ -51,6 +51,7 @@ async function status(bot: Bot): Promise<SlackMessage> {
   return statusMessage({
     ...(latency ? { alertLatency: latency } : {}),
     ...(runs?.length ? { runs } : {}),
+    ...(bot.athena ? { athena: bot.athena.status() } : {}),
     stats: bot.store.stats(now),
     scans: bot.store.scans(5).reverse(),
     learning: learningKeys(bot.store.getBaselineFacts().values(), now),

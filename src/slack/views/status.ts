@@ -1,5 +1,6 @@
 /** `/cloudtrail status`, `/cloudtrail suppressions` and `/cloudtrail baseline …` replies. Pure. */
 import { DIMS, type Dim, type Profile, type Stat } from "../../baseline/profile.js";
+import type { AthenaRefreshStatus } from "../../athena/bot.js";
 import type { StoreStats } from "../../store/store.js";
 import type { ScanRecord, Suppression } from "../../store/types.js";
 import { suppressionLine } from "./details.js";
@@ -19,6 +20,8 @@ export interface StatusInput {
   alertLatency?: { alerts: number; medianMs: number; maxMs: number; lastAt: string };
   /** The digest and alert schedules' runs since start. */
   runs?: ScheduleFigures[];
+  /** TRAILHOUND_SOURCE=athena: the stored Athena baselines' horizon and their refresh. */
+  athena?: AthenaRefreshStatus;
 }
 
 function secs(ms: number): string {
@@ -43,6 +46,20 @@ function runLine(f: ScheduleFigures): string {
   if (f.skippedTicks) parts.push(`:warning: ${plural(f.skippedTicks, "tick")} skipped, the previous run still going`);
   if (f.slowRuns) parts.push(`:warning: ${plural(f.slowRuns, "run")} longer than the interval`);
   return `• ${f.kind === "alert" ? "Alerts" : `Digest ${code(f.name, 60)}`} in ${channelRef(f.channel)}: ${parts.join(" · ")}`;
+}
+
+/** "Athena baselines: 90 days up to <date> (saved <date>) · refreshed every 1 day, next <date>". */
+function athenaLine(a: AthenaRefreshStatus): string {
+  const every = a.everyMs % 86_400_000 === 0 ? plural(a.everyMs / 86_400_000, "day") : plural(Math.round(a.everyMs / 3_600_000), "hour");
+  const parts = [
+    a.horizon !== undefined && a.refreshedAt
+      ? `${a.days} days up to ${slackDate(new Date(a.horizon).toISOString())} (saved ${slackDate(a.refreshedAt)})`
+      : `none yet: the first aggregation of ${a.days} days ${a.running ? "is running" : "has not finished"}; until then identities are learning`,
+    `aggregated again every ${every}${a.running ? " (running now)" : a.nextAt !== undefined ? `, next ${slackDate(new Date(a.nextAt).toISOString())}` : ""}`,
+  ];
+  if (a.last) parts.push(`last: ${plural(a.last.identities, "identity", "identities")}, ${a.last.events.toLocaleString("en-US")} events, $${a.last.costUsd.toFixed(4)}`);
+  if (a.lastError) parts.push(`:warning: last refresh failed: ${esc(truncate(a.lastError, 300))}`);
+  return `*Athena baselines*\n${parts.join(" · ")}`;
 }
 
 function dur(ms: number): string {
@@ -98,6 +115,8 @@ export function statusMessage(s: StatusInput): SlackMessage {
       ],
     },
   ];
+  // Its own section: a section holds at most 10 fields.
+  if (s.athena) blocks.push({ type: "section", block_id: "st:athena", text: mrkdwn(athenaLine(s.athena)) });
   if (s.stats.warnings.length > 0) {
     blocks.push({
       type: "context",
