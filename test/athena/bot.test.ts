@@ -25,7 +25,8 @@ import { LookupEventsSource } from "../../src/sources/lookup-events.js";
 import { S3Source } from "../../src/sources/s3.js";
 import { TrailStore } from "../../src/store/store.js";
 import { statusMessage } from "../../src/slack/views/status.js";
-import { DuckAthena, placeRecords, sharedRolesDataset, type PlacedRecord } from "./duckdb.js";
+import nock from "nock";
+import { DuckAthena, nockAthena, placeRecords, sharedRolesDataset, type PlacedRecord } from "./duckdb.js";
 
 const HTTP = { SLACK_BOT_TOKEN: "xoxb-1-2-abc", SLACK_SIGNING_SECRET: "8f742231b10e8888abcd99yyyzzz85a5" };
 const ENV = { TRAILHOUND_SOURCE: "athena", TRAILHOUND_ATHENA_REGION: "eu-west-1", TRAILHOUND_ATHENA_DATABASE: "security" };
@@ -329,5 +330,42 @@ describe("the baseline refresh", () => {
     expect(text).toContain("30 days up to");
     expect(text).toContain("aggregated again every 12 hours");
     expect(text).toMatch(/last: \d+ identities, [\d,]+ events, \$0\.\d{4}/);
+  });
+});
+
+describe("through the SDK (one attempt) against a local fake Athena", () => {
+  const keep = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+  beforeAll(() => {
+    nock.disableNetConnect();
+    process.env.AWS_ACCESS_KEY_ID = "AKIDEXAMPLE";
+    process.env.AWS_SECRET_ACCESS_KEY = "secret";
+  });
+  afterAll(() => {
+    nock.cleanAll();
+    nock.enableNetConnect();
+    if (keep.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+    else process.env.AWS_ACCESS_KEY_ID = keep.id;
+    if (keep.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+    else process.env.AWS_SECRET_ACCESS_KEY = keep.secret;
+  });
+
+  it("the bot's settings reach StartQueryExecution; a hostile name stays a literal; the report is the in-process scan's", async () => {
+    const fakeAthena = nockAthena(duck, "eu-west-1");
+    const env = { ...ENV, TRAILHOUND_ATHENA_WORKGROUP: "secops", TRAILHOUND_ATHENA_OUTPUT: "s3://athena-results/trailhound/" };
+    const svc = createScanService({ store: TrailStore.memory(), sourceFactory: liveSourceFactory(env), now: () => NOW });
+    const name = "o'brien";
+    const report = await svc.scan({ target: { kind: "user", value: name }, since: "24h", requestedBy: "U1" }, () => undefined);
+    fakeAthena.done();
+    expect(fakeAthena.starts).toHaveLength(1);
+    expect(fakeAthena.starts[0]).toMatchObject({
+      WorkGroup: "secops",
+      QueryExecutionContext: { Database: "security" },
+      ResultConfiguration: { OutputLocation: "s3://athena-results/trailhound/" },
+    });
+    expect(String(fakeAthena.starts[0]!.QueryString)).toContain(`strpos(useridentity.username, 'o''brien') > 0`);
+    const local = await runScan({ now: NOW, since: { kind: "relative", ms: DAY }, filters: { user: name }, sources: [new FileSource([windowFile])] });
+    expect(report.stats.events).toBe(1);
+    expect(report.identities.map((i) => i.key)).toEqual(local.report.identities.map((i) => i.key));
+    expect(report.sources.map((s) => s.note ?? "").join(" ")).toMatch(/window events: 11\.\d MB scanned/);
   });
 });

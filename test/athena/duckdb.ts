@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import nock from "nock";
 import { duckdbPrelude } from "../../src/athena/dialect.js";
 import { columnsFor, col, duckdbType, type ColType, type TableFlavor } from "../../src/athena/schema.js";
 import type { Row } from "../../src/athena/results.js";
@@ -274,4 +275,47 @@ export async function sharedRolesDataset(dir: string): Promise<{ files: string[]
   const file = join(dir, "shared-roles.jsonl");
   await writeFile(file, out.map((r) => JSON.stringify(r)).join("\n") + "\n");
   return { files: [file], placed: placeRecords(out) };
+}
+
+/**
+ * A local fake Athena for the real SDK client (nock on the region's endpoint): StartQueryExecution
+ * runs the query on DuckDB, GetQueryExecution says SUCCEEDED, GetQueryResults pages the rows (1000
+ * a page, the header row first, as Athena does). Records each StartQueryExecution's input.
+ */
+export function nockAthena(duck: DuckAthena, region: string): { starts: Array<Record<string, unknown>>; done(): void } {
+  const results = new Map<string, { names: string[]; rows: Array<Array<string | null>> }>();
+  const starts: Array<Record<string, unknown>> = [];
+  const reply = (body: unknown) => [200, JSON.stringify(body), { "content-type": "application/x-amz-json-1.1" }] as [number, string, Record<string, string>];
+  const scope = nock(`https://athena.${region}.amazonaws.com`)
+    .persist()
+    .post("/")
+    .reply(async function (this: nock.ReplyFnContext, _uri, raw) {
+      const target = String(this.req.headers["x-amz-target"]).replace("AmazonAthena.", "");
+      const body = (typeof raw === "string" ? JSON.parse(raw) : raw) as Record<string, unknown>;
+      if (target === "StartQueryExecution") {
+        starts.push(body);
+        const id = `fake-${starts.length}`;
+        const reader = await duck.conn.runAndReadAll(String(body.QueryString));
+        results.set(id, {
+          names: reader.columnNames(),
+          rows: reader.getRows().map((r) => r.map((v) => (v === null || v === undefined ? null : String(v)))),
+        });
+        return reply({ QueryExecutionId: id });
+      }
+      const id = String(body.QueryExecutionId);
+      if (target === "GetQueryExecution")
+        return reply({ QueryExecution: { QueryExecutionId: id, Status: { State: "SUCCEEDED" }, Statistics: { DataScannedInBytes: 12_345_678 } } });
+      if (target === "GetQueryResults") {
+        const r = results.get(id)!;
+        const from = body.NextToken ? Number(body.NextToken) : 0;
+        const page = r.rows.slice(from, from + 1000);
+        const Rows = [...(from === 0 ? [r.names] : []), ...page].map((row) => ({ Data: row.map((v) => (v === null ? {} : { VarCharValue: v })) }));
+        return reply({
+          ResultSet: { ResultSetMetadata: { ColumnInfo: r.names.map((n) => ({ Name: n, Type: "varchar" })) }, Rows },
+          ...(from + 1000 < r.rows.length ? { NextToken: String(from + 1000) } : {}),
+        });
+      }
+      return [400, JSON.stringify({ __type: "InvalidRequestException", message: `fake Athena: ${target}` }), { "content-type": "application/x-amz-json-1.1" }];
+    });
+  return { starts, done: () => void scope.persist(false) };
 }
