@@ -174,6 +174,8 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     const s3: Parameters<typeof s3SourceFromOptions>[0] = { url: o.source, since: win.start, until: win.end };
     const accounts = list(o.accounts);
     if (accounts) s3.accounts = accounts;
+    const exclude = list(o.excludeAccounts);
+    if (exclude) s3.excludeAccounts = exclude;
     const regions = list(o.regions) ?? (filters.region ? [filters.region] : list(env.TRAILHOUND_REGIONS));
     if (regions) s3.regions = regions;
     if (o.profile) s3.profile = o.profile;
@@ -467,7 +469,7 @@ export function buildProgram(streams: CliStreams = processStreams(), state: { ct
     .option("--deadline <duration>", "stop a live read after this long and report what it covered (default TRAILHOUND_SCAN_DEADLINE or 2h; none: no deadline)")
     .option("--role-template <arn>", "every active account of the organisation through this role, e.g. arn:aws:iam::{account}:role/TrailhoundRead (live scans)")
     .option("--external-id <id>", "the ExternalId the assumed roles require (live scans)")
-    .option("--exclude-accounts <list>", "with --role-template: comma-separated account ids never read")
+    .option("--exclude-accounts <list>", "with --role-template or --source s3://: comma-separated account ids never read")
     .option("--train <duration>", "live scans: also read this much history before the window to train baselines (e.g. 7d)")
     .option("--incremental", "live scans: read only what is new since the last scan (cursors in the store)")
     .option("--source <url>", "read CloudTrail log files from S3: s3://bucket/prefix (the trail's delivery location)")

@@ -68,7 +68,7 @@ export const SETTING_HINTS: Record<string, string> = {
     "read every active account of the AWS organisation through this role, e.g. arn:aws:iam::{account}:role/TrailhoundRead (needs organizations:ListAccounts; see docs/SCALE.md)",
   TRAILHOUND_EXTERNAL_ID: "the ExternalId the member roles' trust policies require (2-1224 characters of letters, digits and +=,.@:/-_)",
   TRAILHOUND_ACCOUNTS: "comma-separated 12-digit account ids: only these accounts are read (with a role template or an S3 source)",
-  TRAILHOUND_EXCLUDE_ACCOUNTS: "comma-separated 12-digit account ids never read (with a role template)",
+  TRAILHOUND_EXCLUDE_ACCOUNTS: "comma-separated 12-digit account ids never read (with a role template or an s3:// source)",
   TRAILHOUND_ALERT_CHANNEL: "a channel id (C.../G...) where findings at or above TRAILHOUND_ALERT_SEVERITY are posted within minutes; invite the bot there",
   TRAILHOUND_ALERT_EVERY: "how often the alert scan runs: 1m to 60m in minutes dividing an hour (1m, 2m, 5m, 10m, 15m, 30m, 60m), or 1h (default 5m)",
   TRAILHOUND_ALERT_SEVERITY: "the lowest severity alerted at once: critical, high, medium or low (default high)",

@@ -46,19 +46,23 @@ export interface AthenaDdlCliOptions {
 export async function athenaDdlFromOptions(o: AthenaDdlCliOptions): Promise<string> {
   let accounts = o.accounts ?? [];
   let orgId = o.orgId;
+  let regions = o.regions?.length ? o.regions : undefined;
   if (!accounts.length) {
+    // The accounts and, without --regions, the region folders they hold: the projection lists what the S3 source reads.
     const found = await discoverTrailAccounts(o.location, {
       ...(o.client ? { client: o.client } : {}),
       ...(o.profile ? { profile: o.profile } : {}),
       ...(o.region ? { region: o.region } : {}),
+      withRegions: !regions,
     });
     accounts = found.accounts;
     orgId ??= found.orgId;
+    if (!regions && found.regions?.length) regions = found.regions;
     if (!accounts.length) throw new AthenaConfigError(`no account folders under ${o.location}: pass --accounts`);
   }
   const ddl: AthenaDdlOptions = { location: o.location, accounts };
   if (orgId) ddl.orgId = orgId;
-  if (o.regions?.length) ddl.regions = o.regions;
+  if (regions) ddl.regions = regions;
   if (o.database) ddl.database = o.database;
   if (o.table) ddl.table = o.table;
   if (o.since) ddl.since = o.since;

@@ -40,7 +40,13 @@ export function createSqsPush(o: {
     );
   const accounts = list(o.env.TRAILHOUND_ACCOUNTS);
   const regions = list(o.env.TRAILHOUND_REGIONS);
-  const keys = trailKeys(url, { ...(accounts ? { accounts } : {}), ...(regions ? { regions } : {}), getCursor: (k) => o.store.getCursor(k) });
+  const exclude = list(o.env.TRAILHOUND_EXCLUDE_ACCOUNTS);
+  const keys = trailKeys(url, {
+    ...(accounts ? { accounts } : {}),
+    ...(regions ? { regions } : {}),
+    ...(exclude ? { excludeAccounts: exclude } : {}),
+    getCursor: (k) => o.store.getCursor(k),
+  });
   const profile = o.env.AWS_PROFILE;
   return new SqsPush({
     queueUrl,

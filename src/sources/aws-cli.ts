@@ -162,12 +162,14 @@ export function liveSourceFactory(env: Record<string, string | undefined>, deps:
     if (recentUrl) {
       const regions = o.filters.region ? [o.filters.region] : splitList(env.TRAILHOUND_REGIONS);
       const accounts = o.filters.account ? [o.filters.account] : splitList(env.TRAILHOUND_ACCOUNTS);
+      const exclude = splitList(env.TRAILHOUND_EXCLUDE_ACCOUNTS);
       const profile = env.AWS_PROFILE;
       return new S3Source({
         url: recentUrl,
         startTime: o.start,
         endTime: o.end,
         ...(accounts ? { accounts } : {}),
+        ...(exclude ? { excludeAccounts: exclude } : {}),
         ...(regions ? { regions } : {}),
         ...(profile ? { profile } : {}),
         ...(env.TRAILHOUND_S3_REGION ? { region: env.TRAILHOUND_S3_REGION } : {}),

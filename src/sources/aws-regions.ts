@@ -1,7 +1,7 @@
 /**
- * AWS commercial regions, without asking EC2 (DescribeRegions needs ec2:DescribeRegions, which a
- * CloudTrail reader should not need). Regions that are not enabled in an account are found by
- * their answer (see aws-errors.ts) and reported as skipped.
+ * AWS commercial regions: the list read when an account's enabled regions cannot be asked
+ * (account:ListRegions and ec2:DescribeRegions both refused, org.ts) or were given. Regions that
+ * are not enabled in an account are found by their answer (see aws-errors.ts) and reported as skipped.
  */
 
 /** Enabled by default in every account. */

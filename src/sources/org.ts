@@ -10,10 +10,12 @@
  *   (`AWSOrganizationsNotInUseException`) the caller's own account is read.
  * - Regions: ListRegions with the account's own (assumed-role) credentials, ENABLED and
  *   ENABLED_BY_DEFAULT; a region launched after this release is read as soon as it is enabled.
- *   Where ListRegions is not allowed, the built-in list is used (not-enabled regions are then
- *   found by their answer and skipped), and the read says so.
+ *   Where ListRegions is not allowed (or fails), ec2:DescribeRegions (the enabled regions:
+ *   opt-in-not-required and opted-in); only where neither answers is the built-in list used
+ *   (not-enabled regions are then found by their answer and skipped), and the read says so.
  */
 import { AccountClient, ListRegionsCommand } from "@aws-sdk/client-account";
+import { DescribeRegionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { awsConnection } from "../net.js";
 import { AwsSourceError, classifyAwsError, errorSummary } from "./aws-errors.js";
@@ -145,6 +147,8 @@ export interface RegionsPort {
     nextToken: string | undefined,
     signal?: AbortSignal,
   ): Promise<{ regions: Array<{ name: string; status: string }>; nextToken?: string }>;
+  /** ec2:DescribeRegions (enabled regions only), the fallback when ListRegions is not allowed. */
+  describeRegions?(credentials: AwsCredentialsProvider | undefined, signal?: AbortSignal): Promise<Array<{ name: string; optInStatus: string }>>;
 }
 
 export function sdkRegionsPort(o: { profile?: string } = {}): RegionsPort {
@@ -172,17 +176,32 @@ export function sdkRegionsPort(o: { profile?: string } = {}): RegionsPort {
         client.destroy();
       }
     },
+    async describeRegions(credentials, signal) {
+      // Without AllRegions, only the regions enabled for the account come back.
+      const client = new EC2Client({ region: "us-east-1", maxAttempts: 4, ...awsConnection({ credentials, profile: o.profile }) });
+      try {
+        const out = await client.send(new DescribeRegionsCommand({}), signal ? { abortSignal: signal } : {});
+        return (out.Regions ?? []).flatMap((r) => (r.RegionName ? [{ name: r.RegionName, optInStatus: String(r.OptInStatus ?? "") }] : []));
+      } finally {
+        client.destroy();
+      }
+    },
   };
 }
 
 export interface DiscoveredRegions {
   regions: string[];
-  /** "list-regions": from the account; "built-in": ListRegions was not allowed or failed. */
-  from: "list-regions" | "built-in";
+  /** "list-regions" / "describe-regions": from the account; "built-in": neither was allowed or answered. */
+  from: "list-regions" | "describe-regions" | "built-in";
   note?: string;
 }
 
 const ENABLED = new Set(["ENABLED", "ENABLED_BY_DEFAULT"]);
+const EC2_ENABLED = new Set(["opt-in-not-required", "opted-in"]);
+
+function usEast1First(regions: string[]): string[] {
+  return regions.sort((a, b) => (a === "us-east-1" ? -1 : b === "us-east-1" ? 1 : a.localeCompare(b)));
+}
 
 /** The account's enabled regions, us-east-1 first (global services log there). */
 export async function discoverRegions(o: { port: RegionsPort; account: string; credentials?: AwsCredentialsProvider; signal?: AbortSignal }): Promise<DiscoveredRegions> {
@@ -206,15 +225,30 @@ export async function discoverRegions(o: { port: RegionsPort; account: string; c
   } catch (e) {
     if (o.signal?.aborted) throw e;
     const why = classifyAwsError(e) === "access-denied" ? "account:ListRegions is not allowed" : `account:ListRegions failed (${errorSummary(e)})`;
+    let ec2Why = "ec2:DescribeRegions was not tried";
+    if (o.port.describeRegions) {
+      try {
+        const enabled = (await o.port.describeRegions(o.credentials, o.signal)).filter((r) => EC2_ENABLED.has(r.optInStatus) && isValidRegionName(r.name)).map((r) => r.name);
+        if (enabled.length)
+          return {
+            regions: usEast1First([...new Set(enabled)]),
+            from: "describe-regions",
+            note: `account ${o.account}: ${why}; its enabled regions come from ec2:DescribeRegions`,
+          };
+        ec2Why = "ec2:DescribeRegions listed no enabled region";
+      } catch (e2) {
+        if (o.signal?.aborted) throw e2;
+        ec2Why = classifyAwsError(e2) === "access-denied" ? "ec2:DescribeRegions is not allowed either" : `ec2:DescribeRegions failed (${errorSummary(e2)})`;
+      }
+    }
     return {
       regions: [...COMMERCIAL_REGIONS],
       from: "built-in",
-      note: `account ${o.account}: ${why}; reading the built-in region list (regions that are not enabled are skipped by their answer)`,
+      note: `account ${o.account}: ${why}, ${ec2Why}; reading the built-in region list (regions that are not enabled are skipped by their answer)`,
     };
   }
   if (found.length === 0) {
     return { regions: [...COMMERCIAL_REGIONS], from: "built-in", note: `account ${o.account}: ListRegions listed no enabled region; reading the built-in region list` };
   }
-  found.sort((a, b) => (a === "us-east-1" ? -1 : b === "us-east-1" ? 1 : a.localeCompare(b)));
-  return { regions: found, from: "list-regions" };
+  return { regions: usEast1First(found), from: "list-regions" };
 }

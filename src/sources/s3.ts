@@ -93,6 +93,8 @@ export interface S3SourceOptions {
   endTime: number;
   /** Only these accounts (default: every account found under AWSLogs/). */
   accounts?: string[];
+  /** Never these accounts (TRAILHOUND_EXCLUDE_ACCOUNTS, --exclude-accounts). */
+  excludeAccounts?: string[];
   /** Only these regions (default: every region folder found per account). */
   regions?: string[];
   /** Objects downloaded at once (default 8). */
@@ -170,7 +172,7 @@ export class S3Source implements EventSource {
     this.name = `s3://${this.loc.bucket}/${this.loc.logsRoot}`;
     if (!(o.startTime <= o.endTime))
       throw new AwsSourceError("invalid-time", `the S3 read range starts after it ends (${new Date(o.startTime).toISOString()} > ${new Date(o.endTime).toISOString()})`);
-    for (const a of o.accounts ?? []) if (!isAccountId(a)) throw new AwsSourceError("invalid-argument", `account "${a}": expected 12 digits`);
+    for (const a of [...(o.accounts ?? []), ...(o.excludeAccounts ?? [])]) if (!isAccountId(a)) throw new AwsSourceError("invalid-argument", `account "${a}": expected 12 digits`);
     for (const r of o.regions ?? []) if (!isRegionName(r)) throw new AwsSourceError("unknown-region", `"${r}" is not a region name`);
   }
 
@@ -189,7 +191,8 @@ export class S3Source implements EventSource {
 
     // 1. Accounts and regions (given keys: theirs).
     const pushed = this.o.keys ? this.pushedTargets(this.o.keys) : undefined;
-    const accounts = pushed ? [] : await discoverAccountPrefixes(this.s3(), this.loc, this.o.accounts, signal);
+    const exclude = new Set(this.o.excludeAccounts ?? []);
+    const accounts = pushed ? [] : (await discoverAccountPrefixes(this.s3(), this.loc, this.o.accounts, signal)).filter((a) => !exclude.has(a.account));
     const targets: RegionTarget[] = pushed?.targets ?? [];
     await pool(accounts, listConc, signal, async (a) => {
       let regions: string[];
@@ -388,7 +391,7 @@ export class S3Source implements EventSource {
     for (const key of keys) {
       if (seen.has(key)) continue;
       seen.add(key);
-      const m = matchTrailKey(this.loc, key, this.o.accounts, this.o.regions);
+      const m = matchTrailKey(this.loc, key, this.o.accounts, this.o.regions, this.o.excludeAccounts);
       if (!m) {
         ignored.push(key);
         continue;
@@ -414,13 +417,14 @@ function matchTrailKey(
   key: string,
   accounts?: readonly string[],
   regions?: readonly string[],
+  exclude?: readonly string[],
 ): { prefix: string; account: string; region: string } | undefined {
   const m = LOG_KEY.exec(key);
   if (!m || !key.startsWith(loc.logsRoot) || !isLogObjectKey(key)) return undefined;
   const [, prefix, org, account, region] = m as unknown as [string, string, string | undefined, string, string];
   if (loc.orgId && org !== loc.orgId) return undefined;
   if ((loc.account && account !== loc.account) || (loc.region && region !== loc.region)) return undefined;
-  if ((accounts?.length && !accounts.includes(account)) || (regions?.length && !regions.includes(region))) return undefined;
+  if ((accounts?.length && !accounts.includes(account)) || (regions?.length && !regions.includes(region)) || exclude?.includes(account)) return undefined;
   return { prefix, account, region };
 }
 
@@ -428,11 +432,14 @@ function matchTrailKey(
  * For S3 event notifications (sqs.ts): whether a key is a log file this source reads, and whether
  * it is already read and saved by its account+region cursor (readByCursor).
  */
-export function trailKeys(url: string, o: { accounts?: readonly string[]; regions?: readonly string[]; getCursor(key: string): Cursor | undefined; overlapMs?: number }) {
+export function trailKeys(
+  url: string,
+  o: { accounts?: readonly string[]; regions?: readonly string[]; excludeAccounts?: readonly string[]; getCursor(key: string): Cursor | undefined; overlapMs?: number },
+) {
   const loc = parseTrailUrl(url);
   const overlap = o.overlapMs ?? DEFAULT_S3_OVERLAP_MS;
   return {
-    isTrailKey: (key: string) => matchTrailKey(loc, key, o.accounts, o.regions) !== undefined,
+    isTrailKey: (key: string) => matchTrailKey(loc, key, o.accounts, o.regions, o.excludeAccounts) !== undefined,
     isCommitted: (key: string) => {
       const m = matchTrailKey(loc, key);
       return m !== undefined && readByCursor(o.getCursor(s3CursorKey(loc.bucket, m.prefix)), key.slice(m.prefix.length), overlap);
@@ -588,17 +595,34 @@ async function discoverAccountPrefixes(
   return only?.length ? out.filter((a) => only.includes(a.account)) : out;
 }
 
-/** The accounts (and organisation) a trail bucket holds logs for: for `trailhound athena ddl`. */
+/**
+ * The accounts (and organisation) a trail bucket holds logs for: for `trailhound athena ddl`. With
+ * `withRegions`, also the regions with a `CloudTrail/<region>/` folder in any of them (the list the
+ * S3 source reads, for the table's partition projection), us-east-1 first.
+ */
 export async function discoverTrailAccounts(
   url: string,
-  o: { client?: S3Port; region?: string; profile?: string; signal?: AbortSignal } = {},
-): Promise<{ orgId?: string; accounts: string[] }> {
+  o: { client?: S3Port; region?: string; profile?: string; signal?: AbortSignal; withRegions?: boolean } = {},
+): Promise<{ orgId?: string; accounts: string[]; regions?: string[] }> {
   const loc = parseTrailUrl(url);
   const s3 = o.client ?? sdkS3Client({ ...(o.region ? { region: o.region } : {}), ...(o.profile ? { profile: o.profile } : {}) });
   const found = await discoverAccountPrefixes(s3, loc, undefined, o.signal);
   const orgs = new Set(found.map((a) => /\/(o-[a-z0-9]+)\/\d{12}\/$/.exec(a.prefix)?.[1]).filter((x): x is string => x !== undefined));
-  const res: { orgId?: string; accounts: string[] } = { accounts: [...new Set(found.map((a) => a.account))].sort() };
+  const res: { orgId?: string; accounts: string[]; regions?: string[] } = { accounts: [...new Set(found.map((a) => a.account))].sort() };
   if (orgs.size === 1) res.orgId = [...orgs][0]!;
+  if (o.withRegions) {
+    const regions = new Set<string>();
+    await pool(found, DEFAULT_S3_CONCURRENCY, o.signal, async (a) => {
+      const l = await listAll(s3, loc.bucket, `${a.prefix}CloudTrail/`, { delimiter: "/" }, o.signal).catch((e: unknown) => {
+        throw listingError(e, loc.bucket, `${a.prefix}CloudTrail/`);
+      });
+      for (const p of l.prefixes) {
+        const r = p.slice(a.prefix.length + "CloudTrail/".length, -1);
+        if (isRegionName(r)) regions.add(r);
+      }
+    });
+    res.regions = [...regions].sort((a, b) => (a === "us-east-1" ? -1 : b === "us-east-1" ? 1 : a.localeCompare(b)));
+  }
   return res;
 }
 
@@ -727,6 +751,7 @@ export interface S3CliOptions {
   since: number;
   until: number;
   accounts?: string[];
+  excludeAccounts?: string[];
   regions?: string[];
   profile?: string;
   region?: string;
@@ -741,6 +766,7 @@ export function s3SourceFromOptions(o: S3CliOptions): S3Source {
     startTime: o.since,
     endTime: o.until,
     ...(o.accounts?.length ? { accounts: o.accounts } : {}),
+    ...(o.excludeAccounts?.length ? { excludeAccounts: o.excludeAccounts } : {}),
     ...(o.regions?.length ? { regions: o.regions } : {}),
     ...(o.profile ? { profile: o.profile } : {}),
     ...(o.region ? { region: o.region } : {}),

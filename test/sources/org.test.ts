@@ -131,13 +131,53 @@ describe("account:ListRegions (SDK over nock)", () => {
     expect(asked).toMatchObject({ RegionOptStatusContains: ["ENABLED", "ENABLED_BY_DEFAULT"] });
   });
 
-  it("falls back to the built-in list, with a note, when ListRegions is not allowed", async () => {
+  const ec2Regions = (items: Array<[string, string]>) =>
+    `<DescribeRegionsResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><regionInfo>${items
+      .map(([n, st]) => `<item><regionName>${n}</regionName><regionEndpoint>ec2.${n}.amazonaws.com</regionEndpoint><optInStatus>${st}</optInStatus></item>`)
+      .join("")}</regionInfo></DescribeRegionsResponse>`;
+
+  it("asks ec2:DescribeRegions when ListRegions is not allowed: its enabled regions, an opted-in one and one unknown to this release included", async () => {
     creds();
     nock("https://account.us-east-1.amazonaws.com").post("/listRegions").reply(403, { message: "not authorized" }, { "x-amzn-errortype": "AccessDeniedException" });
+    let body = "";
+    nock("https://ec2.us-east-1.amazonaws.com")
+      .post("/", (b: string) => ((body = typeof b === "string" ? b : new URLSearchParams(b as Record<string, string>).toString()), true))
+      .reply(
+        200,
+        ec2Regions([
+          ["eu-west-1", "opt-in-not-required"],
+          ["us-east-1", "opt-in-not-required"],
+          ["af-south-1", "opted-in"],
+          ["xx-future-9", "opted-in"],
+          ["me-south-1", "not-opted-in"],
+        ]),
+        { "content-type": "text/xml" },
+      );
+    const out = await discoverRegions({ port: sdkRegionsPort(), account: "111111111111" });
+    expect(new URLSearchParams(body).get("Action")).toBe("DescribeRegions");
+    expect(new URLSearchParams(body).get("AllRegions")).toBeNull(); // enabled regions only
+    expect(out).toEqual({
+      regions: ["us-east-1", "af-south-1", "eu-west-1", "xx-future-9"],
+      from: "describe-regions",
+      note: "account 111111111111: account:ListRegions is not allowed; its enabled regions come from ec2:DescribeRegions",
+    });
+  });
+
+  it("falls back to the built-in list, with a note, only when neither ListRegions nor DescribeRegions is allowed", async () => {
+    creds();
+    nock("https://account.us-east-1.amazonaws.com").post("/listRegions").reply(403, { message: "not authorized" }, { "x-amzn-errortype": "AccessDeniedException" });
+    nock("https://ec2.us-east-1.amazonaws.com")
+      .post("/")
+      .reply(
+        403,
+        `<?xml version="1.0" encoding="UTF-8"?><Response><Errors><Error><Code>UnauthorizedOperation</Code><Message>You are not authorized to perform this operation.</Message></Error></Errors><RequestID>r-2</RequestID></Response>`,
+        { "content-type": "text/xml" },
+      );
     const out = await discoverRegions({ port: sdkRegionsPort(), account: "111111111111" });
     expect(out.from).toBe("built-in");
     expect(out.regions).toEqual([...COMMERCIAL_REGIONS]);
-    expect(out.note).toMatch(/ListRegions is not allowed/);
+    expect(out.note).toMatch(/ListRegions is not allowed, ec2:DescribeRegions is not allowed either; reading the built-in region list/);
+    expect(nock.isDone()).toBe(true);
   });
 });
 

@@ -232,6 +232,19 @@ describe("S3Source", () => {
     expect(res.summary).toMatchObject({ kind: "s3", name: `s3://${BUCKET}/AWSLogs/`, records: 2 * totalRecords, skipped: 0 });
   });
 
+  it("an excluded account (TRAILHOUND_EXCLUDE_ACCOUNTS, --exclude-accounts) is neither listed nor read, nor are its pushed keys", async () => {
+    const s3 = bucket();
+    s3.install();
+    const res = await source({ excludeAccounts: [A2] }).read(new CollectSink());
+    expect(res.prefixes.map((p) => p.account)).toEqual([A1]);
+    expect(s3.lists().some((l) => l.prefix?.includes(A2))).toBe(false);
+    expect(s3.gets().some((k) => k.includes(`/${A2}/`))).toBe(false);
+    const a2Key = [...s3.objects.keys()].find((k) => k.includes(`/${A2}/CloudTrail/`))!;
+    const pushed = await source({ excludeAccounts: [A2], keys: [a2Key] }).read(new CollectSink());
+    expect(pushed.ignoredKeys).toEqual([a2Key]);
+    expect(() => source({ excludeAccounts: ["12"] })).toThrow(/expected 12 digits/);
+  });
+
   it("feeds the scanner the same events as the files on disk", async () => {
     const s3 = bucket();
     s3.install();
@@ -454,6 +467,11 @@ describe("S3Source", () => {
     expect(await discoverTrailAccounts(`s3://${BUCKET}`, { client: client() })).toEqual({ orgId: ORG, accounts: [A1, A2] });
     const ddl = await athenaDdlFromOptions({ location: `s3://${BUCKET}`, client: client(), regions: ["us-east-1", "eu-west-1"] });
     expect(ddl).toContain(`'projection.account.values'='${A1},${A2}'`);
+    // Without --regions, the projection lists the region folders the accounts hold (what the S3 source reads), not every region.
+    expect(await discoverTrailAccounts(`s3://${BUCKET}`, { client: client(), withRegions: true })).toEqual({ orgId: ORG, accounts: [A1, A2], regions: ["us-east-1", "eu-west-1"] });
+    const found = await athenaDdlFromOptions({ location: `s3://${BUCKET}`, client: client() });
+    expect(found).toContain(`'projection.region.values'='us-east-1,eu-west-1'`);
+    expect(found).toContain(`'projection.account.values'='${A1},${A2}'`);
     expect(ddl).toContain(`'storage.location.template'='s3://${BUCKET}/AWSLogs/${ORG}/\${account}/CloudTrail/\${region}/\${timestamp}'`);
     expect(parseTrailUrl(`s3://${BUCKET}/x/AWSLogs/${ORG}/${A1}/CloudTrail/eu-west-1`)).toEqual({
       bucket: BUCKET,
