@@ -2,7 +2,8 @@ import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
-import { packProfile, unpackProfile } from "../../src/store/pack.js";
+import { deflateRawSync, inflateRawSync } from "node:zlib";
+import { deflatePart, packProfile, unpackProfile } from "../../src/store/pack.js";
 import { ProfileSchema } from "../../src/store/schema.js";
 import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
 
@@ -47,6 +48,25 @@ describe("packed profiles", () => {
     for (const [k, st] of Object.entries(typical.dims.api)) typical.dims.api[k] = [st[0], st[1], st[2] - 86_400_000, st[3] - (st[3] % 1000)];
     expect(JSON.stringify(packProfile(typical, false)).length).toBeLessThan(JSON.stringify(typical).length * 0.75);
     expect(JSON.stringify(packProfile(typical)).length).toBeLessThan(JSON.stringify(typical).length * 0.6);
+  });
+
+  it("the packed part is deflated to the same bytes as zlib's defaults give, from a few bytes to past the 32 KB window", () => {
+    let s = 7;
+    const r = () => (s = (s * 16807) % 2147483647) / 2147483647;
+    const words = Array.from({ length: 300 }, (_, i) => `Describe${i.toString(36)}${Math.floor(r() * 1e6)}`);
+    for (const n of [0, 1, 5, 50, 200, 240, 250, 260, 300, 500, 700, 1000, 1800, 2000, 4000, 8000, 16000, 20000, 33000, 40000, 90000]) {
+      let text = "";
+      while (text.length < n) text += r() < 0.7 ? `"${words[Math.floor(r() * words.length)]}",${Math.floor(r() * 1e5)},` : String.fromCharCode(32 + Math.floor(r() * 90));
+      text = text.slice(0, n);
+      const ours = deflatePart(text);
+      expect(ours.equals(deflateRawSync(text, { level: 3 })), `${n} bytes`).toBe(true);
+      expect(inflateRawSync(ours).toString()).toBe(text);
+    }
+    // Whole profiles, small and large.
+    for (let seed = 1; seed < 40; seed++) {
+      const json = JSON.stringify({ t0: seed, dims: randomProfile(seed).dims });
+      expect(deflatePart(json).equals(deflateRawSync(json, { level: 3 }))).toBe(true);
+    }
   });
 
   it("an empty profile (infinite first/last) round-trips", () => {
