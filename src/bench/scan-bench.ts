@@ -10,6 +10,8 @@
  *       agents, regions, sessions, active hours and errors) with each thread count of --duckdb.
  * Prints every round, min/median/max of each wall clock and of the ratios, the one-core figure
  * ((b) with one thread against (a), per CPU-second; goal >= 0.70) and (b)'s peak RSS (< 1 GB).
+ * (b)'s CPU is also given for its main thread alone: with worker threads, a main-thread CPU near
+ * the wall clock says the main thread is the critical path (the other threads wait on it).
  * Flags: --profile lean|realistic (default lean, see generate.ts), --events N (1,000,000),
  *        --identities N (5,000), --days N (14), --dir DIR (default ./bench-data/<profile>),
  *        --rounds N (3), --threads 1,2 (trailhound's), --duckdb 1,2 (DuckDB's; `none`: no peer),
@@ -130,6 +132,8 @@ async function main(): Promise<void> {
     rssMb: number;
   }
   interface Scan extends Run {
+    /** CPU of the main thread alone (the rest: read workers, V8's background threads). */
+    mainCpuMs: number;
     records: number;
     findings: number;
     inWindow: number;
@@ -164,10 +168,12 @@ async function main(): Promise<void> {
         TRAILHOUND_SCAN_THREADS: String(n),
       });
       const rss = /maxRSS=(\d+) cpuMs=(\d+)/.exec(b.stderr);
+      const main = /mainCpuMs=(\d+)/.exec(b.stderr);
       const report = JSON.parse(readFileSync(reportPath, "utf8")) as { stats: { recordsRead: number; events: number; skipped?: Record<string, number> }; findings: unknown[] };
       scans.get(n)!.push({
         ms: b.ms,
         cpuMs: rss ? Number(rss[2]) : NaN,
+        mainCpuMs: main ? Number(main[1]) : NaN,
         rssMb: rss ? Number(rss[1]) / 1024 : NaN,
         records: report.stats.recordsRead,
         findings: report.findings.length,
@@ -208,7 +214,10 @@ async function main(): Promise<void> {
       )}; CPU ${spread(
         xs.map((x) => x.cpuMs),
         secs,
-      )}; ` + `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB`,
+      )} (main thread ${spread(
+        xs.map((x) => x.mainCpuMs),
+        secs,
+      )}); ` + `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB`,
     );
   }
   for (const n of duck) {
