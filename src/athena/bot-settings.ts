@@ -29,7 +29,7 @@ export const ATHENA_SETTING_HINTS: Record<string, string> = {
   TRAILHOUND_ATHENA_TABLE_FLAVOR: "trailhound (a table from `trailhound athena ddl`, the default) or aws (a table from AWS's documented DDL)",
   TRAILHOUND_ATHENA_RECENT:
     "with TRAILHOUND_SOURCE=athena: where digests and alerts read the recent window: lookup (LookupEvents, the default) or s3://bucket[/prefix] (the trail's bucket)",
-  TRAILHOUND_ATHENA_BASELINE_DAYS: "days of history aggregated into baselines, 1-365 (default 90)",
+  TRAILHOUND_ATHENA_BASELINE_DAYS: "days of history aggregated into baselines, 1-90 (default 90: a baseline forgets what it has not seen for 90 days)",
   TRAILHOUND_ATHENA_BASELINE_EVERY: "how often Athena aggregates the baselines again: a duration from 1h to 30d such as 12h, 1d or 7d (default 1d)",
 };
 
@@ -95,8 +95,9 @@ export function athenaBotSettings(env: Record<string, string | undefined>): { se
   let baselineDays = DEFAULT_BASELINE_CONFIG.horizonDays;
   const days = get("TRAILHOUND_ATHENA_BASELINE_DAYS");
   if (days !== undefined) {
-    if (!/^\d{1,3}$/.test(days) || Number(days) < 1 || Number(days) > 365)
-      problems.push({ setting: "TRAILHOUND_ATHENA_BASELINE_DAYS", message: "must be a whole number of days, 1-365" });
+    const max = DEFAULT_BASELINE_CONFIG.horizonDays;
+    if (!/^\d{1,3}$/.test(days) || Number(days) < 1 || Number(days) > max)
+      problems.push({ setting: "TRAILHOUND_ATHENA_BASELINE_DAYS", message: `must be a whole number of days, 1-${max} (a baseline forgets what it has not seen for ${max} days)` });
     else baselineDays = Number(days);
   }
   let refreshEveryMs = DAY;

@@ -1,4 +1,3 @@
-// @module-tag slow
 /**
  * Athena as the bot's baseline source (TRAILHOUND_SOURCE=athena, issue 21), with DuckDB standing
  * in for Athena (the same Trino text, test/athena/duckdb.ts): settings checked at start, the
@@ -70,7 +69,7 @@ describe("settings, checked at start", () => {
       "TRAILHOUND_ATHENA_TABLE: letters, digits and underscores only",
       "TRAILHOUND_ATHENA_OUTPUT:",
       'TRAILHOUND_ATHENA_RECENT: "athena": expected lookup or s3://bucket[/prefix]',
-      "TRAILHOUND_ATHENA_BASELINE_DAYS: must be a whole number of days, 1-365",
+      "TRAILHOUND_ATHENA_BASELINE_DAYS: must be a whole number of days, 1-90",
       "TRAILHOUND_ATHENA_BASELINE_EVERY: must be a duration from 1h to 30d",
       "TRAILHOUND_ATHENA_TABLE_FLAVOR: must be trailhound or aws",
     ])
