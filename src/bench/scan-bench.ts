@@ -18,13 +18,13 @@
  *        --no-ceiling (skip (a)).
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
+import { readFileSync, statSync } from "node:fs";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gunzipSized } from "../sources/files.js";
 import { walkKind } from "../ingest/native-walk.js";
-import { benchFiles, numArg, strArg } from "./cli-args.js";
+import { benchFiles, numArg, reportOutside, strArg } from "./cli-args.js";
 import { BENCH_PROFILES, generate, type BenchProfile } from "./generate.js";
 
 /** Child mode (a): the ceiling. */
@@ -119,9 +119,8 @@ async function main(): Promise<void> {
 
   // The report goes outside the input folder: inside it, the next scan would read it as a
   // (non-CloudTrail) input file. A report left there by an older bench is removed for that reason.
-  rmSync(join(dir, "report.json"), { force: true });
-  const outDir = mkdtempSync(join(tmpdir(), "trailhound-bench-"));
-  const reportPath = join(outDir, "report.json");
+  const report = reportOutside([dir]);
+  const reportPath = report.file;
 
   const rounds = Math.max(1, numArg("rounds", 3));
   const ceiling = !process.argv.includes("--no-ceiling");
@@ -274,7 +273,7 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(2))
       .join(" ")}`,
   );
-  rmSync(outDir, { recursive: true, force: true });
+  report.remove();
   if ((ceiling && n1 === 1 && cpuRatio < 0.7) || !(rssMb < 1024)) process.exitCode = 1;
 }
 
