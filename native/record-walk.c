@@ -34,14 +34,15 @@
 /* Keep in step with record-bytes.ts. */
 enum {
   F_TIME = 0, F_SOURCE, F_NAME, F_REGION, F_IP, F_UA, F_ERRCODE, F_ERRMSG, F_ID, F_RECIPIENT,
-  F_UI, F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY, F_RP, F_RP_ROLEARN, F_RP_ITYPE, NF
+  F_UI, F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY, F_RP, F_RP_ROLEARN, F_RP_ITYPE,
+  F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH, NF
 };
 enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 #define STRIDE (R_FIELDS + NF * 3)
 #define COMPLEX 1
 #define MAX_DEPTH 256
 /* Bump with any change to walk()'s arguments or the index layout (native-walk.ts checks it). */
-#define WALK_ABI 3
+#define WALK_ABI 4
 #define REJECT (-1)
 #define FULL (-2)
 
@@ -373,9 +374,20 @@ static int keyField(int t, const uint8_t *k, size_t len) {
     if (KEY("invokedBy")) return F_UI_INVOKEDBY;
     return -1;
   }
-  if (KEY("roleArn")) return F_RP_ROLEARN;
-  if (KEY("instanceType")) return F_RP_ITYPE;
-  return -1;
+  switch (len) {
+    case 4:
+      if (KEY("name")) return F_RP_PNAME;
+      if (KEY("path")) return F_RP_PATH;
+      return -1;
+    case 5: return KEY("names") ? F_RP_PNAMES : -1;
+    case 7: return KEY("roleArn") ? F_RP_ROLEARN : -1;
+    case 8: return KEY("secretId") ? F_RP_SECRETID : -1;
+    case 12:
+      if (KEY("instanceType")) return F_RP_ITYPE;
+      if (KEY("secretIdList")) return F_RP_SECRETLIST;
+      return -1;
+    default: return -1;
+  }
 }
 
 static inline int32_t *field(Walk *w, int32_t base, int f) { return w->meta + base + R_FIELDS + f * 3; }
@@ -468,7 +480,7 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
       }
     } else if (f == F_RP) {
       int32_t *o = field(w, base, F_RP);
-      field(w, base, F_RP_ROLEARN)[0] = field(w, base, F_RP_ITYPE)[0] = -1;
+      for (int k = F_RP_ROLEARN; k <= F_RP_PATH; k++) field(w, base, k)[0] = -1; /* the last requestParameters wins */
       o[0] = (int32_t)i;
       if (c == '{') {
         o[2] = 1;

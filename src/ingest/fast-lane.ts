@@ -11,7 +11,12 @@ import {
   F_REGION,
   F_RP,
   F_RP_ITYPE,
+  F_RP_PATH,
+  F_RP_PNAME,
+  F_RP_PNAMES,
   F_RP_ROLEARN,
+  F_RP_SECRETID,
+  F_RP_SECRETLIST,
   F_SOURCE,
   F_TIME,
   F_UA,
@@ -31,6 +36,25 @@ import {
 import { InternedStrings, ownInterned, releaseInterned } from "./native-walk.js";
 import type { WalkedFile } from "./walk-off-thread.js";
 import type { BytesReader } from "../sources/types.js";
+
+/** A key of requestParameters the walk reads: its name, its field, and a number of its own. */
+interface ParamKey {
+  name: string;
+  field: number;
+  index: number;
+}
+const ROLE_KEYS: readonly ParamKey[] = [
+  { name: "roleArn", field: F_RP_ROLEARN, index: 0 },
+  { name: "instanceType", field: F_RP_ITYPE, index: 1 },
+];
+/** What targetsOf (events/targets.ts) reads. */
+const TARGET_KEYS: readonly ParamKey[] = [
+  { name: "secretId", field: F_RP_SECRETID, index: 2 },
+  { name: "secretIdList", field: F_RP_SECRETLIST, index: 3 },
+  { name: "name", field: F_RP_PNAME, index: 4 },
+  { name: "names", field: F_RP_PNAMES, index: 5 },
+  { name: "path", field: F_RP_PATH, index: 6 },
+];
 
 /** What the fast lane hands records to (the Ingest). */
 export interface LaneSink {
@@ -58,6 +82,8 @@ export interface LaneSink {
 export class FastLane implements BytesReader {
   private readonly interner = new Interner();
   private readonly scratch: RecordFields = emptyRecordFields();
+  /** Request parameters of one read key, by its value, then by the key's index (see `params`). */
+  private readonly paramCache = new Map<string, Array<Record<string, unknown> | undefined>>();
   /** The index in hand carries native intern ids (else the JS walk's hashes, for `interner`). */
   private ids = false;
   /** The strings of the intern table the index in hand refers to: this thread's, or a read worker's. */
@@ -123,6 +149,45 @@ export class FastLane implements BytesReader {
     return this.ids ? this.strings.get(m[at + 2]!, b, s, m[at + 1]!) : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
   }
 
+  /**
+   * The read keys of a record's requestParameters object (the keys of `keys` it has, with their
+   * string values), as an object. The same object for the same single key and value: the
+   * baseline only reads it, and a batch of held-back records then holds no copies.
+   */
+  private params(b: Buffer, m: Int32Array, r: number, keys: readonly ParamKey[]): Record<string, unknown> {
+    let o: Record<string, unknown> | undefined;
+    let one: ParamKey | undefined;
+    let oneValue = "";
+    for (const k of keys) {
+      const v = this.val(b, m, fieldAt(r, k.field));
+      if (v === undefined) continue;
+      if (one === undefined && o === undefined) {
+        one = k;
+        oneValue = v;
+        continue;
+      }
+      if (o === undefined) {
+        o = {};
+        o[one!.name] = oneValue;
+      }
+      o[k.name] = v;
+    }
+    if (o !== undefined) return o;
+    if (one === undefined) return {};
+    let c = this.paramCache.get(oneValue);
+    if (c === undefined) {
+      if (this.paramCache.size >= 65_536) this.paramCache.clear();
+      this.paramCache.set(oneValue, (c = []));
+    }
+    let p = c[one.index];
+    if (p === undefined) {
+      p = {};
+      p[one.name] = oneValue;
+      c[one.index] = p;
+    }
+    return p;
+  }
+
   private offer(b: Buffer, ix: RecordIndex, r: number, origin: string, sink: LaneSink): boolean {
     const m = ix.meta;
     const t = fieldAt(r, F_TIME),
@@ -151,20 +216,11 @@ export class FastLane implements BytesReader {
     f.identityType = this.val(b, m, fieldAt(r, F_UI_TYPE));
     f.identityArn = this.val(b, m, fieldAt(r, F_UI_ARN));
     f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY));
-    // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType), only for those calls.
-    // Secret and parameter reads: their targets are not read off the bytes (the record takes the full path).
-    if (readsTargets(f.eventName)) f.requestParameters = undefined;
-    else if (readsRequestParameters(f.eventName)) {
+    // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
+    // and parameter reads: their targets), only for those calls.
+    if (readsRequestParameters(f.eventName)) {
       const rp = fieldAt(r, F_RP);
-      if (m[rp]! < 0 || m[rp + 2] === 0) f.requestParameters = null;
-      else {
-        const o: Record<string, unknown> = {};
-        const roleArn = this.val(b, m, fieldAt(r, F_RP_ROLEARN));
-        const instanceType = this.val(b, m, fieldAt(r, F_RP_ITYPE));
-        if (roleArn !== undefined) o.roleArn = roleArn;
-        if (instanceType !== undefined) o.instanceType = instanceType;
-        f.requestParameters = o;
-      }
+      f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, readsTargets(f.eventName) ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;
     return sink.fields(f, origin);
   }

@@ -40,10 +40,22 @@ export const F_TIME = 0,
   F_UI_INVOKEDBY = 13,
   /** `requestParameters`: its span; hash slot 1 for an object, 0 for null. */
   F_RP = 14,
-  /** `requestParameters.roleArn` and `.instanceType` (the only parameters a baseline reads). */
+  /** `requestParameters.roleArn` and `.instanceType` (AssumeRole*, RunInstances: the baseline reads them). */
   F_RP_ROLEARN = 15,
-  F_RP_ITYPE = 16;
-const NF = 17;
+  F_RP_ITYPE = 16,
+  /**
+   * The parameters that name what a secret or parameter read reads (events/targets.ts):
+   * `secretId`, `secretIdList`, `name`, `names`, `path`. Arrays (the lists' usual form) are not
+   * strings: such a record is COMPLEX and parsed.
+   */
+  F_RP_SECRETID = 17,
+  F_RP_SECRETLIST = 18,
+  F_RP_PNAME = 19,
+  F_RP_PNAMES = 20,
+  F_RP_PATH = 21;
+const NF = 22;
+/** The fields inside requestParameters (forgotten when a later requestParameters key replaces it). */
+const RP_FIELDS = [F_RP_ROLEARN, F_RP_ITYPE, F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH];
 /** Per record: start, end (exclusive), flags, then (start, end, hash) of each field (start -1: absent). */
 const R_START = 0,
   R_END = 1,
@@ -72,6 +84,11 @@ const K = {
   requestParameters: enc("requestParameters"),
   roleArn: enc("roleArn"),
   instanceType: enc("instanceType"),
+  secretId: enc("secretId"),
+  secretIdList: enc("secretIdList"),
+  name: enc("name"),
+  names: enc("names"),
+  path: enc("path"),
   Records: enc("Records"),
 };
 
@@ -142,6 +159,11 @@ const UI_KEYS = keyTable([
 const RP_KEYS = keyTable([
   [K.roleArn, F_RP_ROLEARN],
   [K.instanceType, F_RP_ITYPE],
+  [K.secretId, F_RP_SECRETID],
+  [K.secretIdList, F_RP_SECRETLIST],
+  [K.name, F_RP_PNAME],
+  [K.names, F_RP_PNAMES],
+  [K.path, F_RP_PATH],
 ]);
 
 /** The field a key [s, e) names (-1: none we read); `h` is its keyHash. */
@@ -397,7 +419,7 @@ function fields(b: Uint8Array, i: number, base: number, table: KeyTable): number
     } else if (f === F_RP) {
       const o = base + R_FIELDS + F_RP * 3;
       // The last requestParameters wins, as with userIdentity.
-      meta[base + R_FIELDS + F_RP_ROLEARN * 3] = meta[base + R_FIELDS + F_RP_ITYPE * 3] = -1;
+      for (let k = 0; k < RP_FIELDS.length; k++) meta[base + R_FIELDS + RP_FIELDS[k]! * 3] = -1;
       meta[o] = i;
       if (c === 0x7b) {
         meta[o + 2] = 1;

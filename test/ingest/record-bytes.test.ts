@@ -14,7 +14,12 @@ import {
   F_REGION,
   F_RP,
   F_RP_ITYPE,
+  F_RP_PATH,
+  F_RP_PNAME,
+  F_RP_PNAMES,
   F_RP_ROLEARN,
+  F_RP_SECRETID,
+  F_RP_SECRETLIST,
   F_SOURCE,
   F_TIME,
   F_UI,
@@ -54,6 +59,11 @@ const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
   [F_UI_INVOKEDBY, (r) => (r.userIdentity as Record<string, unknown> | undefined)?.invokedBy],
   [F_RP_ROLEARN, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.roleArn],
   [F_RP_ITYPE, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.instanceType],
+  [F_RP_SECRETID, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.secretId],
+  [F_RP_SECRETLIST, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.secretIdList],
+  [F_RP_PNAME, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.name],
+  [F_RP_PNAMES, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.names],
+  [F_RP_PATH, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.path],
 ];
 
 /** The native walk (when built) gives the JavaScript walk's index, entry for entry. */
@@ -421,6 +431,34 @@ describe("scanning files on the fast lane", () => {
       const rp = [{ roleArn: `arn:aws:iam::111122223333:role/R${h % 3}` }, null, undefined, { roleArn: 42 }, { roleArn: "" }, { nested: { roleArn: "deep" } }, [], "text"][h % 8];
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-f`, eventName: "AssumeRoleWithWebIdentity", eventSource: "sts.amazonaws.com", requestParameters: rp });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-g`, eventName: "RunInstances", requestParameters: h % 3 ? { instanceType: `t3.${h % 5}`, roleArn: "r" } : rp });
+      // Secret and parameter reads: their targets, in every shape (strings on the lane, lists parsed).
+      const sid = [`arn:aws:secretsmanager:us-east-1:111122223333:secret:db/pass${h % 3}-AbCdEf`, `plain${h % 2}`, "", 42, ["a"], null][h % 6];
+      recs.push({
+        ...BASE,
+        eventTime: t(h),
+        eventID: `odd-${h}-s`,
+        eventName: "GetSecretValue",
+        eventSource: "secretsmanager.amazonaws.com",
+        requestParameters: { secretId: sid },
+      });
+      const pn = [{ name: `/app/key${h % 4}:3` }, { names: ["/a", "/b"] }, { name: "/n", names: "/m" }, { name: "/n", path: "/p" }, null, { withDecryption: true }][h % 6];
+      recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-p`, eventName: h % 2 ? "GetParameter" : "GetParameters", eventSource: "ssm.amazonaws.com", requestParameters: pn });
+      recs.push({
+        ...BASE,
+        eventTime: t(h),
+        eventID: `odd-${h}-q`,
+        eventName: "GetParametersByPath",
+        eventSource: "ssm.amazonaws.com",
+        requestParameters: { path: `/svc${h % 2}` },
+      });
+      recs.push({
+        ...BASE,
+        eventTime: t(h),
+        eventID: `odd-${h}-l`,
+        eventName: "BatchGetSecretValue",
+        eventSource: "secretsmanager.amazonaws.com",
+        requestParameters: { secretIdList: h % 2 ? ["x", "y"] : "z" },
+      });
       recs.push({ ...BASE, eventTime: t(h), eventID: `odd-${h}-e`, errorCode: "AccessDenied", errorMessage: "User: x is not authorized to perform: ec2:DescribeInstances" });
       recs.push({ ...BASE, eventTime: t(h), eventID: "" }, { eventTime: t(h), eventName: "NoSource" }, null);
       // A delivered-twice record (the window counts it once), and calls event detectors read.
@@ -462,6 +500,7 @@ describe("scanning files on the fast lane", () => {
     const alice = JSON.stringify(full.profiles.find((p) => p.key === "user:111122223333:alice"));
     expect(alice).toContain("role/R2");
     expect(alice).toContain("t3.4");
+    for (const target of ["secret:db/pass0", "secret:plain1", "parameter:/app/key2", "parameter:/m", "parameter-path:/svc1", "secret:z"]) expect(alice).toContain(target);
   });
 });
 
