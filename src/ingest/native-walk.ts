@@ -16,6 +16,11 @@ export interface NativeWalk {
   generation(): number;
   /** Free the intern table. */
   reset(): void;
+  /**
+   * Inflate the one gzip member `src` is into `dst`: the length written, or -1 when `src` is not
+   * exactly one whole member, or inflates to more than `dst` holds (absent where not built).
+   */
+  gunzip?(src: Uint8Array, dst: Uint8Array): number;
   /** The interface version (WALK_ABI in the C file) and the index's entries per record. */
   abi: number;
   stride: number;

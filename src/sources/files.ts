@@ -7,6 +7,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { SkipReason } from "../events/types.js";
 import { gunzipChunkSize } from "./gunzip-size.js";
 import { ReadPool, scanThreadsFromEnv } from "./read-pool.js";
+import { nativeWalk } from "../ingest/native-walk.js";
 import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
@@ -349,7 +350,7 @@ export class FileSource implements EventSource {
     const gz = whole.length >= 2 && whole[0] === 0x1f && whole[1] === 0x8b;
     let bytes: Buffer;
     try {
-      bytes = gz ? gunzipSized(whole, this.maxBytes) : whole;
+      bytes = gz ? gunzipReused(whole, this.maxBytes) : whole;
     } catch (e) {
       if (e instanceof OversizedError) return this.oversized(file, sink);
       const msg = (e as Error).message;
@@ -648,6 +649,31 @@ export function gunzipSized(raw: Buffer, maxBytes = maxFileBytesFromEnv()): Buff
     if ((e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw new OversizedError(maxBytes);
     throw e;
   }
+}
+
+/** The output buffer `gunzipReused` inflates into, from file to file. */
+let inflated: Buffer | undefined;
+/** Files that inflate to more than this get a buffer of their own (a long-running bot keeps no large one). */
+const REUSE_MAX = 64 << 20;
+
+/**
+ * `gunzipSized`, into one buffer reused from file to file when the native addon inflates (see
+ * `gunzip` in native/record-walk.c): the same bytes, and the same errors (anything but one whole
+ * gzip member of at most its trailer's size goes to `gunzipSized`). The result is valid until
+ * the next call: the caller reads it, or copies what it keeps, before reading another file.
+ */
+export function gunzipReused(raw: Buffer, maxBytes = maxFileBytesFromEnv()): Buffer {
+  const native = nativeWalk?.gunzip;
+  if (native && raw.length >= 18) {
+    // ISIZE: the inflated length modulo 2^32 (zlib checks it, with the CRC, at the member's end).
+    const isize = raw.readUInt32LE(raw.length - 4);
+    if (isize > 0 && isize <= maxBytes && isize <= REUSE_MAX) {
+      if (inflated === undefined || inflated.length < isize) inflated = Buffer.allocUnsafeSlow(Math.min(REUSE_MAX, Math.max(isize, 2 * (inflated?.length ?? 0), 1 << 20)));
+      const out = inflated.subarray(0, isize);
+      if (native(raw, out) === isize) return out;
+    }
+  }
+  return gunzipSized(raw, maxBytes);
 }
 
 function truncatedWhy(listed: number, read: number): string {
