@@ -587,7 +587,7 @@ async function main(): Promise<void> {
     await store.acknowledge(findings[WRITES]!.id, "U0123ABCD", NOW);
     const firstAfterLoad = performance.now() - t;
     console.log(
-      `load (read, JSON.parse, validate + unpack, cache the bytes): ${loadMs.map(f1).join(" / ")} ms wall (3 opens; CPU ${loadCpu.map(f1).join(" / ")} ms); ` +
+      `load (read, JSON.parse, check the baselines against their digest, cache the bytes): ${loadMs.map(f1).join(" / ")} ms wall (3 opens; CPU ${loadCpu.map(f1).join(" / ")} ms); ` +
         (gc
           ? `process memory with the store open: heap ${formatBytes(mem.heapUsed)} (before opening: ${formatBytes(mem0.heapUsed)}), buffers ${formatBytes(mem.arrayBuffers)}; `
           : "") +
