@@ -5,7 +5,8 @@ import { secretName, targetsOf } from "../events/targets.js";
 import { DAY } from "../baseline/profile.js";
 import { RANSOM_NOTE, usesSseC } from "./s3-ransomware.js";
 import { arnName, bool, isIaC, lower, multiDraft, q, rp, str, strings, who, params } from "./lib/util.js";
-import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
+import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
+import type { BaselineView } from "../baseline/view.js";
 
 /**
  * Volume across one identity's window that no single event shows: many distinct secrets read,
@@ -37,6 +38,8 @@ export const THRESHOLDS = {
   sshKeys: 3,
   models: 3,
   launchRegions: 3,
+  /** Distinct KMS keys new to the identity (byKeys). */
+  keys: 10,
 } as const;
 
 interface Category {
@@ -247,6 +250,7 @@ function routine(ctx: DetectorContext, api: string, n: number): boolean {
  */
 function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: DetectorContext): FindingDraft | undefined {
   const b = ctx.baseline;
+  const hist = targetHistory(b, SECRET_KINDS);
   const fresh = new Map<string, TrailEvent[]>();
   for (const e of events) {
     for (const v of c.targetValues!(e)) {
@@ -257,7 +261,7 @@ function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: 
     }
   }
   const n = fresh.size;
-  const rate = b.noveltyRate("target");
+  const rate = hist.rate;
   const days = Math.max(1, (ctx.window.end - ctx.window.start) / DAY);
   const expected = rate * days;
   // Poisson-ish: well above what its history makes routine, and at least the category's threshold.
@@ -265,7 +269,7 @@ function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: 
   if (n < bar) return undefined;
   const cited = [...new Set([...fresh.values()].flat())].sort((x, y) => x.time - y.time);
   const names = [...fresh.keys()].map((v) => v.slice(v.indexOf(":") + 1));
-  const known = b.distinct("target");
+  const known = hist.known;
   const why =
     `${who(win.principal)} ${c.noun.replace("{n}", String(n))} it never read before in this window (threshold ${bar}): ` +
     `${names
@@ -283,15 +287,101 @@ function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: 
   return d;
 }
 
+/** Target kinds (prefixes of the `target` dimension) judged together. */
+const SECRET_KINDS = ["secret:", "parameter:", "parameter-path:"];
+const KEY_KINDS = ["key:"];
+
+/**
+ * An identity's history of targets of some kinds: how many it knows before the window, and how
+ * many new ones it meets per active day after its first (BaselineView.noveltyRate, per kind: keys
+ * do not make secrets routine, nor the reverse).
+ */
+function targetHistory(b: BaselineView, kinds: readonly string[]): { known: number; rate: number } {
+  const p = b.profile;
+  if (!p || !Number.isFinite(p.first)) return { known: 0, rate: 0 };
+  // The dimension is full: it keeps its most used targets only, so how many new ones the identity
+  // meets cannot be told (a rate from what is kept would be too low). Not judged by targets.
+  if (targetsFull(b)) return { known: 0, rate: Infinity };
+  const firstDayEnd = (Math.floor(p.first / DAY) + 1) * DAY;
+  let known = 0;
+  let fresh = 0;
+  for (const [v, st] of Object.entries(p.dims.target ?? {})) {
+    if (st[2] >= b.windowStart || !kinds.some((k) => v.startsWith(k))) continue;
+    known++;
+    if (st[2] >= firstDayEnd) fresh++;
+  }
+  return { known, rate: b.activeDays < 2 ? 0 : fresh / Math.max(1, b.activeDays - 1) };
+}
+
+/** The identity's `target` dimension holds as many values as the baseline keeps (caps.target). */
+function targetsFull(b: BaselineView): boolean {
+  return Object.keys(b.profile?.dims.target ?? {}).length >= b.cfg.caps.target;
+}
+
+/**
+ * Bulk key reads: plaintext obtained under many KMS keys (Decrypt, GenerateDataKey*, ReEncrypt;
+ * calls an AWS service makes for the caller excluded), judged like secrets: distinct keys new to the
+ * identity in the window against how many new keys it meets per active day, at least
+ * THRESHOLDS.keys. Applications use one or a few keys all day, whatever their call volume; an
+ * intruder decrypting whatever they can reach meets many. Cites the calls on the new keys (up to
+ * five each, earliest first). Not judged while the identity is learning, nor when its history of
+ * targets is full (caps.target values kept: an identity that meets more targets than the baseline
+ * keeps, whose rate of new ones cannot be told).
+ */
+function byKeys(win: IdentityWindow, ctx: DetectorContext): FindingDraft | undefined {
+  if (ctx.learning || !win.targets || targetsFull(ctx.baseline)) return undefined;
+  const b = ctx.baseline;
+  const fresh: Array<[string, WinStat]> = [];
+  for (const [v, st] of win.targets) if (v.startsWith("key:") && !b.known("target", v)) fresh.push([v, st]);
+  const hist = targetHistory(b, KEY_KINDS);
+  const days = Math.max(1, (ctx.window.end - ctx.window.start) / DAY);
+  const bar = Math.max(THRESHOLDS.keys, Math.ceil(3 * hist.rate * days + 3));
+  if (fresh.length < bar) return undefined;
+  const ids: string[] = [];
+  let first = Infinity;
+  let last = -Infinity;
+  let count = 0;
+  for (const [, st] of fresh) {
+    for (const id of st.ids) if (ids.length < 40 && !ids.includes(id)) ids.push(id);
+    first = Math.min(first, st.first);
+    last = Math.max(last, st.last);
+    count += st.n;
+  }
+  const names = fresh.map(([v]) => v.slice(4));
+  const failed = fresh.every(([, st]) => st.err >= st.n);
+  const why =
+    `${who(win.principal)} obtained plaintext under ${fresh.length} KMS keys it never used before in this window (threshold ${bar}): ` +
+    `${names
+      .slice(0, 6)
+      .map((t) => q(t, 80))
+      .join(", ")}${names.length > 6 ? ", …" : ""}. ` +
+    `Judged by distinct keys, not call volume: its history knows ${hist.known} key${hist.known === 1 ? "" : "s"} ` +
+    `and meets about ${Math.round(hist.rate * 10) / 10} new one${hist.rate === 1 ? "" : "s"} per active day (${b.activeDays} active days).`;
+  const d: FindingDraft = {
+    severity: failed ? "low" : "medium",
+    title: "Many KMS keys used to decrypt",
+    why,
+    fingerprint: ["kms-keys"],
+    eventIds: ids,
+    firstSeen: first,
+    lastSeen: last,
+    count,
+    attack: ["T1552", "T1005"],
+    evidence: { category: "kms-keys", count: fresh.length, threshold: bar, targets: names.slice(0, 20), knownTargets: hist.known, newTargetsPerDay: Number(hist.rate.toFixed(3)) },
+  };
+  if (failed) d.failed = true;
+  return d;
+}
+
 export const bulkSensitiveActions: WindowDetector = {
   kind: "window",
   id: "bulk-sensitive-actions",
   title: "Sensitive actions in bulk",
   description:
-    "One identity reading many secrets, passwords or user-data scripts, deleting or re-encrypting many objects, destroying many images or snapshots, or reaching many instances with commands, sessions or SSH keys in one window, beyond its usual daily volume.",
+    "One identity reading many secrets, passwords or user-data scripts, decrypting under many KMS keys, deleting or re-encrypting many objects, destroying many images or snapshots, or reaching many instances with commands, sessions or SSH keys in one window, beyond its usual daily volume.",
   severity: "medium",
   cites:
-    "The events of the category over its threshold: the calls on the distinct targets counted (secrets, parameters, instances, models, regions new to the identity), or that API's calls in the window for volume categories.",
+    "The events of the category over its threshold: the calls on the distinct targets counted (secrets, parameters, KMS keys, instances, models, regions new to the identity), or that API's calls in the window for volume categories.",
   attack: ["T1555.006", "T1485", "T1651"],
   investigate: [
     "List the targets (secrets, objects, instances) from the event ids and judge what was exposed or lost.",
@@ -301,6 +391,8 @@ export const bulkSensitiveActions: WindowDetector = {
   falsePositives: ["Migrations, secret synchronisation and backup jobs.", "Cleanup jobs deleting old objects, images or snapshots.", "Fleet-wide maintenance through SSM."],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
     const out: FindingDraft[] = [];
+    const keys = byKeys(win, ctx);
+    if (keys) out.push(keys);
     for (const c of CATEGORIES) {
       let events: TrailEvent[] = [];
       let count = 0;
@@ -320,7 +412,8 @@ export const bulkSensitiveActions: WindowDetector = {
         if (c.knownDim && !ctx.learning) distinct = distinct.filter((t) => !ctx.baseline.known(c.knownDim!, t));
         count = distinct.length;
         // Judged by distinct targets against the identity's own history of targets, when it has one.
-        if (c.targetValues && !ctx.learning && ctx.baseline.distinct("target") > 0) {
+        if (c.targetValues && !ctx.learning && targetsFull(ctx.baseline)) continue;
+        if (c.targetValues && !ctx.learning && targetHistory(ctx.baseline, SECRET_KINDS).known > 0) {
           const judged = byTargets(c, events, win, ctx);
           if (judged) out.push(judged);
           continue;

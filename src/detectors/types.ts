@@ -177,6 +177,8 @@ export interface IdentityWindow {
   countries: Map<string, WinStat>;
   uas: Map<string, WinStat>;
   errorCodes: Map<string, WinStat>;
+  /** Targets read (secrets, parameters, KMS keys: the baseline's `target` dimension, src/events/targets.ts). */
+  targets?: Map<string, WinStat>;
   buckets: Bucket[];
   /** Public-IP observations, time-sorted, de-duplicated per IP and minute. */
   geo: GeoPoint[];

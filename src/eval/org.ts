@@ -308,6 +308,8 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
           ip: IP.awsNat[0]!,
           ua: UA.java,
           rp: api.startsWith("secrets") ? { secretId: "orders/db" } : null,
+          // Its data key's key, as CloudTrail names it.
+          ...(api === "kms:Decrypt" ? { extra: { resources: [{ ARN: `arn:aws:kms:us-east-1:${ACCOUNT}:key/orders-1`, accountId: ACCOUNT, type: "AWS::KMS::Key" }] } } : {}),
         });
       }
     }
@@ -481,6 +483,20 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
       ip: IP.residentialProxyFr,
       ua: UA.console,
       label: atk("stolen-sso-session"),
+    });
+
+  // 11. The orders service's credentials, from its own address, decrypt under 14 KMS keys of other
+  // teams it never used (it decrypts under one key all day): data keys of backups and exports.
+  for (let i = 0; i < 14; i++)
+    emit({
+      t: at(4, 10) + i * 4000,
+      who: role("orders-api", "i-0a1b2c3d4e5f60718"),
+      api: "kms:Decrypt",
+      ip: IP.awsNat[0]!,
+      ua: UA.java,
+      rp: { encryptionAlgorithm: "SYMMETRIC_DEFAULT" },
+      extra: { resources: [{ ARN: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${["backup", "export", "hr", "billing"][i % 4]}-${i}`, accountId: ACCOUNT, type: "AWS::KMS::Key" }] },
+      label: atk("kms-key-sweep"),
     });
 
   // 10. sofia's SSO session (she works 08:00-16:00 UTC from London) is stolen and replayed at 02:00

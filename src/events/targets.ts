@@ -1,6 +1,6 @@
 /**
  * What a secret-reading call reads: its distinct targets (issue 16, "judge by the right
- * quantity"). Bulk reads of secrets and parameters are judged by the number of distinct targets
+ * quantity"). Bulk reads of secrets, parameters and keys are judged by the number of distinct targets
  * against the identity's own history of targets (the baseline's `target` dimension), not against
  * how many calls it makes: a busy function that reads one secret a thousand times a day has one
  * target. Shared by the ingest (which trains the dimension) and the bulk-sensitive-actions
@@ -9,9 +9,48 @@
 
 /** Calls whose request parameters name secrets or parameters read. */
 export const TARGET_CALLS = new Set(["GetSecretValue", "BatchGetSecretValue", "GetParameter", "GetParameters", "GetParametersByPath"]);
+/**
+ * KMS calls that hand out plaintext under a key (Decrypt, data keys, ReEncrypt decrypts under its
+ * source key): their targets are the keys (the record's `resources`, else `keyId`).
+ */
+export const KEY_CALLS = new Set(["Decrypt", "GenerateDataKey", "GenerateDataKeyPair", "ReEncrypt"]);
 
-export function readsTargets(eventName: string): boolean {
-  return TARGET_CALLS.has(eventName);
+/**
+ * The call names targets the baseline counts. With `invokedBy` (the record's
+ * userIdentity.invokedBy): a key call made by an AWS service on the caller's behalf (S3 reading an
+ * SSE-KMS object) is the service's doing, not a key read by the identity, and names no target.
+ */
+export function readsTargets(eventName: string, invokedBy?: unknown): boolean {
+  if (TARGET_CALLS.has(eventName)) return true;
+  return KEY_CALLS.has(eventName) && !(typeof invokedBy === "string" && invokedBy.length > 0);
+}
+
+/** What `targetsOf` reads beside the request parameters, for key calls. */
+export interface TargetContext {
+  /** The record's `resources` (raw `ARN` or normalised `arn` entries). */
+  resources?: unknown;
+  /** Made by an AWS service on the caller's behalf, or from a service address: no key target. */
+  viaService?: boolean;
+}
+
+/** A KMS key as a target: its ARN without `arn:<partition>:kms:` (`<region>:<account>:key/<id>`), else the id as given. */
+export function keyName(id: string): string {
+  const m = /^arn:[^:]+:kms:(.*)$/.exec(id);
+  return m ? m[1]! : id;
+}
+
+function keysOf(rp: Record<string, unknown> | null, ctx: TargetContext | undefined): string[] {
+  if (ctx?.viaService) return [];
+  const out: string[] = [];
+  if (Array.isArray(ctx?.resources))
+    for (const r of ctx.resources as unknown[]) {
+      if (typeof r !== "object" || r === null) continue;
+      const o = r as Record<string, unknown>;
+      const arn = typeof o.ARN === "string" ? o.ARN : typeof o.arn === "string" ? o.arn : undefined;
+      if (arn && /^arn:[^:]+:kms:[^:]*:[^:]*:key\//.test(arn)) out.push("key:" + keyName(arn));
+    }
+  if (out.length === 0 && rp) for (const k of [...strs(rp.keyId), ...strs(rp.sourceKeyId)]) out.push("key:" + keyName(k));
+  return [...new Set(out)];
 }
 
 /** A secret's name from its id (a name or an ARN, whose 6-character random suffix is dropped). */
@@ -30,10 +69,12 @@ function strs(v: unknown): string[] {
 
 /**
  * The targets of one call, as values of the baseline's `target` dimension: `secret:<name>`,
- * `parameter:<name>` (a parameter path read by GetParametersByPath: `parameter-path:<path>`).
- * Empty for other calls or when the parameters do not say.
+ * `parameter:<name>` (a parameter path read by GetParametersByPath: `parameter-path:<path>`),
+ * `key:<region>:<account>:key/<id>` for KMS keys (from `ctx.resources`, else `keyId`). Empty for
+ * other calls or when the record does not say.
  */
-export function targetsOf(eventName: string, rp: Record<string, unknown> | null): string[] {
+export function targetsOf(eventName: string, rp: Record<string, unknown> | null, ctx?: TargetContext): string[] {
+  if (KEY_CALLS.has(eventName)) return keysOf(rp, ctx);
   if (!rp || !TARGET_CALLS.has(eventName)) return [];
   switch (eventName) {
     case "GetSecretValue":

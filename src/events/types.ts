@@ -99,6 +99,8 @@ export interface EventFacts {
   errorCode?: string | undefined;
   /** Read for AssumeRole* (`roleArn`) and RunInstances (`instanceType`). */
   requestParameters: Record<string, unknown> | null;
+  /** The record's `resources` (raw or normalised), read for KMS key reads' targets (src/events/targets.ts). */
+  resources?: unknown;
   principal: Pick<Principal, "sessionName" | "invokedBy" | "mfa">;
 }
 

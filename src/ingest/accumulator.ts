@@ -321,13 +321,13 @@ export class IdentityAcc implements Observed {
     const name = ev.eventName;
     if (readsRequestParameters(name)) {
       const rp = ev.requestParameters;
-      if (rp) {
-        if (readsTargets(name)) {
-          for (const v of targetsOf(name, rp)) this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
-        } else {
-          const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
-          if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);
-        }
+      if (readsTargets(name)) {
+        // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
+        for (const v of targetsOf(name, rp, { resources: ev.resources, viaService: viaService || ipKind === "service" }))
+          this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
+      } else if (rp) {
+        const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
+        if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);
       }
     }
 
@@ -640,6 +640,7 @@ export class IdentityAcc implements Observed {
       countries: maps("country"),
       uas: maps("ua"),
       errorCodes: maps("errorCode"),
+      targets: maps("target"),
       buckets,
       geo,
       candidates,

@@ -1,5 +1,6 @@
 import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts } from "./lean-facts.js";
 import type { Principal } from "../events/types.js";
+import { KEY_CALLS } from "../events/targets.js";
 import type { IdentityAcc } from "./accumulator.js";
 
 /**
@@ -23,7 +24,7 @@ export class DeferredRecords {
   /**
    * Per row, side by side (one or two cache lines, not one per column: the flush visits rows in
    * identity order, far apart): api, eventName, region, sourceIp, uaFamily, errorCode,
-   * requestParameters, principal.
+   * requestParameters, principal, resources (KMS key reads only).
    */
   private readonly refs: unknown[];
   private readonly facts: BaselineFacts = emptyBaselineFacts();
@@ -55,6 +56,8 @@ export class DeferredRecords {
     // Only the calls whose parameters the baseline reads keep them: a batch must not hold parsed records.
     r[o + 6] = f.requestParameters !== null && readsRequestParameters(f.eventName) ? f.requestParameters : null;
     r[o + 7] = f.principal;
+    // KMS key reads name their key in `resources` (src/events/targets.ts).
+    r[o + 8] = f.resources !== undefined && KEY_CALLS.has(f.eventName) ? f.resources : null;
     return this.n === this.capacity;
   }
 
@@ -88,7 +91,8 @@ export class DeferredRecords {
       f.errorCode = r[o + 5] as string | undefined;
       f.requestParameters = r[o + 6] as Record<string, unknown> | null;
       f.principal = r[o + 7] as Principal;
-      r[o + 6] = null; // do not keep parsed records alive
+      f.resources = r[o + 8] ?? undefined;
+      r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
       fold(accs[this.acc[i]!]!, f);
     }
     this.n = 0;
@@ -96,4 +100,4 @@ export class DeferredRecords {
 }
 
 /** Entries per row in `refs`. */
-const REFS = 8;
+const REFS = 9;

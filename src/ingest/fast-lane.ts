@@ -1,5 +1,5 @@
 import { emptyRecordFields, readsRequestParameters, type RecordFields } from "./lean-facts.js";
-import { readsTargets } from "../events/targets.js";
+import { KEY_CALLS, readsTargets } from "../events/targets.js";
 import {
   COMPLEX,
   F_ERRCODE,
@@ -217,8 +217,10 @@ export class FastLane implements BytesReader {
     f.identityArn = this.val(b, m, fieldAt(r, F_UI_ARN));
     f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY));
     // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
-    // and parameter reads: their targets), only for those calls.
-    if (readsRequestParameters(f.eventName)) {
+    // and parameter reads: their targets), only for those calls. A KMS key read names its key in
+    // `resources`, which the walk does not locate: the record takes the full path.
+    if (KEY_CALLS.has(f.eventName) && readsTargets(f.eventName, f.invokedBy)) f.requestParameters = undefined;
+    else if (readsRequestParameters(f.eventName)) {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, readsTargets(f.eventName) ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;

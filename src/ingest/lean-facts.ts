@@ -67,6 +67,7 @@ export function emptyBaselineFacts(): BaselineFacts {
     errorCode: undefined,
     accountId: "",
     requestParameters: null,
+    resources: undefined,
     principal: { key: "", type: "" },
   };
 }
@@ -166,6 +167,7 @@ export function baselineFacts(
   x.identityArn = u.arn;
   x.invokedBy = u.invokedBy;
   const f = factsFrom(x, r.eventID as string, principals, u, r.responseElements, r.requestParameters, classify)!;
+  f.resources = r.resources;
   return f;
 }
 
@@ -261,5 +263,6 @@ function factsWith(x: LooseFields, id: string, principal: Principal, responseEle
   const rp = requestParameters;
   f.requestParameters = rp !== null && typeof rp === "object" && !Array.isArray(rp) ? (rp as Record<string, unknown>) : null;
   f.principal = principal;
+  f.resources = undefined;
   return f;
 }
