@@ -6,7 +6,8 @@
  * the peak RSS of each, min/median/max, and the goals:
  *   - 3M events / 5,000 identities within 1.2x of 1M events / 5,000 identities;
  *   - 20,000 identities under 700 MB.
- * Flags: --rounds N (default 3), --dir DIR (default ./bench-data-memory: one folder per data set),
+ * Flags: --profile lean|realistic (default lean; generate.ts), --rounds N (default 3),
+ *        --dir DIR (default ./bench-data-memory: one folder per data set),
  *        --identities N (default 5,000), --many N (default 20,000), --days N (default 14),
  *        --events N (default 1,000,000: the small data sets; the large one has three times as many).
  * Peak RSS barely depends on the machine's load, unlike times; the load average is printed anyway.
@@ -17,7 +18,7 @@ import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { numArg, strArg } from "./cli-args.js";
-import { generate } from "./generate.js";
+import { BENCH_PROFILES, type BenchProfile, generate } from "./generate.js";
 
 interface DataSet {
   name: string;
@@ -29,6 +30,8 @@ interface DataSet {
 async function main(): Promise<void> {
   const here = fileURLToPath(new URL(".", import.meta.url));
   const cli = join(here, "..", "cli.js");
+  const profile = (strArg("profile") ?? "lean") as BenchProfile;
+  if (!BENCH_PROFILES.includes(profile)) throw new Error(`--profile expects one of ${BENCH_PROFILES.join(", ")}, got ${profile}`);
   const rounds = Math.max(1, numArg("rounds", 3));
   const days = numArg("days", 14);
   const ids = numArg("identities", 5_000);
@@ -42,10 +45,12 @@ async function main(): Promise<void> {
     { name: `${ev(n)}, ${many.toLocaleString()} identities`, events: n, identities: many, dir: "" },
   ];
   for (const s of sets) {
-    s.dir = join(root, `e${s.events}-i${s.identities}-d${days}`);
+    s.dir = join(root, `${profile === "lean" ? "" : `${profile}-`}e${s.events}-i${s.identities}-d${days}`);
     const t0 = Date.now();
-    const g = await generate({ dir: s.dir, events: s.events, identities: s.identities, days, perFile: 1000 });
-    console.log(`data: ${s.name}: ${g.files} gzipped files (${(g.bytes / 1e6).toFixed(1)} MB) under ${s.dir} [ready in ${((Date.now() - t0) / 1000).toFixed(1)} s]`);
+    const g = await generate({ dir: s.dir, events: s.events, identities: s.identities, days, perFile: 1000, profile });
+    console.log(
+      `data: profile ${profile}, ${s.name}: ${g.files} gzipped files (${(g.bytes / 1e6).toFixed(1)} MB) under ${s.dir} [ready in ${((Date.now() - t0) / 1000).toFixed(1)} s]`,
+    );
   }
   const outDir = mkdtempSync(join(tmpdir(), "trailhound-memory-bench-"));
   const rss: number[][] = sets.map(() => []);

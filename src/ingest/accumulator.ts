@@ -14,6 +14,8 @@ export const BUCKET_MS = 10 * 60_000;
 export const MAX_CANDIDATES = 5000;
 export const MAX_GEO_POINTS = 5000;
 const MAX_WIN_IDS = 5;
+/** MStat slots are allocated to their exact length up to this many numbers (four buckets). */
+const SLOTS_EXACT = 16;
 /** Event ids kept per window bucket (the evidence of its volume), at most MAX_BUCKET_IDS_PER_API of one API. */
 const MAX_BUCKET_IDS = 40;
 const MAX_BUCKET_IDS_PER_API = 4;
@@ -40,55 +42,82 @@ export class MStat {
   err = 0;
   first = Infinity;
   last = -Infinity;
-  /** Flat [bucketIndex (start / BUCKET_MS), n, err, denied, ...], ascending most of the time. */
-  slots: number[] = [];
-  /** Up to MAX_WIN_IDS earliest event ids inside the moving window, and their times (parallel arrays). */
-  ids: string[] = [];
-  idTimes: number[] = [];
-  /** The role session of each kept id (parallel; undefined without a session). */
-  idSessions: Array<string | undefined> = [];
+  /**
+   * Flat [bucketIndex (start / BUCKET_MS), n, err, denied, ...], ascending most of the time; null
+   * until the value is seen in the window. Most values are seen in few buckets: the array is
+   * allocated to its exact length until SLOTS_EXACT entries (push, with V8's slack, beyond).
+   */
+  private slots: number[] | null = null;
+  /** Up to MAX_WIN_IDS earliest event times inside the moving window, ascending (exact length; null: none). */
+  private times: number[] | null = null;
+  /** Their ids and role sessions (undefined without a session): [id, session, id, session, ...]. */
+  private refs: Array<string | undefined> | null = null;
 
   window(bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number, session?: string): void {
-    const s = this.slots;
-    let i = s.length - 4;
-    // Usually the last slot; otherwise search backwards (records are roughly ordered).
-    while (i >= 0 && s[i] !== bucket) i -= 4;
-    if (i < 0) {
-      // The window moved on for this value: drop what fell out before growing.
-      if (s.length >= 8 && s[0]! * BUCKET_MS < wmin) this.prune(wmin);
-      this.slots.push(bucket, 1, failed ? 1 : 0, denied ? 1 : 0);
-    } else {
-      s[i + 1]!++;
-      if (failed) s[i + 2]!++;
-      if (denied) s[i + 3]!++;
-    }
+    this.count(bucket, 1, failed ? 1 : 0, denied ? 1 : 0, wmin);
     this.noteId(t, id, session);
   }
 
-  /** Keep the MAX_WIN_IDS earliest (time, id) pairs, sorted by time (insertion, no allocation). */
+  /** Add counts to a bucket's slot. */
+  private count(bucket: number, n: number, err: number, den: number, wmin: number): void {
+    let s = this.slots;
+    if (s === null) {
+      this.slots = [bucket, n, err, den];
+      return;
+    }
+    let i = s.length - 4;
+    // Usually the last slot; otherwise search backwards (records are roughly ordered).
+    while (i >= 0 && s[i] !== bucket) i -= 4;
+    if (i >= 0) {
+      s[i + 1]! += n;
+      s[i + 2]! += err;
+      s[i + 3]! += den;
+      return;
+    }
+    // The window moved on for this value: drop what fell out before growing.
+    if (wmin > -Infinity && s.length >= 8 && s[0]! * BUCKET_MS < wmin) s = this.prune(wmin);
+    const len = s.length;
+    if (len < SLOTS_EXACT) {
+      const out = new Array<number>(len + 4);
+      for (let k = 0; k < len; k++) out[k] = s[k]!;
+      out[len] = bucket;
+      out[len + 1] = n;
+      out[len + 2] = err;
+      out[len + 3] = den;
+      this.slots = out;
+    } else s.push(bucket, n, err, den);
+  }
+
+  /** Keep the MAX_WIN_IDS earliest (time, id) pairs, sorted by time. */
   private noteId(t: number, id: string, session: string | undefined): void {
-    const times = this.idTimes;
-    const ids = this.ids;
-    const ss = this.idSessions;
-    let n = times.length;
-    if (n >= MAX_WIN_IDS) {
+    let times = this.times;
+    let refs = this.refs;
+    let n = times === null ? 0 : times.length;
+    if (times !== null && refs !== null && n >= MAX_WIN_IDS) {
       if (!(t < times[n - 1]!)) return;
       n--; // the latest gives way
     } else {
-      times.push(t);
-      ids.push(id);
-      ss.push(session);
+      // Grow by one (exact length: most values keep one or two ids).
+      const nt = new Array<number>(n + 1);
+      const nr = new Array<string | undefined>(2 * n + 2);
+      for (let k = 0; k < n; k++) {
+        nt[k] = times![k]!;
+        nr[2 * k] = refs![2 * k];
+        nr[2 * k + 1] = refs![2 * k + 1];
+      }
+      this.times = times = nt;
+      this.refs = refs = nr;
     }
     let i = n;
     while (i > 0 && times[i - 1]! > t) {
       times[i] = times[i - 1]!;
-      ids[i] = ids[i - 1]!;
-      ss[i] = ss[i - 1];
+      refs[2 * i] = refs[2 * i - 2];
+      refs[2 * i + 1] = refs[2 * i - 1];
       i--;
     }
     times[i] = t;
-    ids[i] = id;
-    ss[i] = session;
+    refs[2 * i] = id;
+    refs[2 * i + 1] = session;
   }
 
   /** Add another value's counts into this one (deriving a coarser dimension). */
@@ -98,31 +127,32 @@ export class MStat {
     if (o.first < this.first) this.first = o.first;
     if (o.last > this.last) this.last = o.last;
     const s = o.slots;
-    for (let i = 0; i < s.length; i += 4) {
-      const b = s[i]!;
-      let j = this.slots.length - 4;
-      while (j >= 0 && this.slots[j] !== b) j -= 4;
-      if (j < 0) this.slots.push(b, s[i + 1]!, s[i + 2]!, s[i + 3]!);
-      else {
-        this.slots[j + 1]! += s[i + 1]!;
-        this.slots[j + 2]! += s[i + 2]!;
-        this.slots[j + 3]! += s[i + 3]!;
-      }
-    }
-    for (let i = 0; i < o.ids.length; i++) this.noteId(o.idTimes[i]!, o.ids[i]!, o.idSessions[i]);
+    if (s !== null) for (let i = 0; i < s.length; i += 4) this.count(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!, -Infinity);
+    const times = o.times;
+    const refs = o.refs;
+    if (times !== null && refs !== null) for (let i = 0; i < times.length; i++) this.noteId(times[i]!, refs[2 * i]!, refs[2 * i + 1]);
   }
 
-  prune(wmin: number): void {
-    const s = this.slots;
+  /** Drop the slots and ids before `wmin`; the slots left. */
+  private prune(wmin: number): number[] {
+    const s = this.slots ?? [];
     const out: number[] = [];
     for (let i = 0; i < s.length; i += 4) if (s[i]! * BUCKET_MS >= wmin) out.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
     this.slots = out;
-    if (this.idTimes.length && this.idTimes[0]! < wmin) {
-      const keep = this.idTimes.map((_t, i) => i).filter((i) => this.idTimes[i]! >= wmin);
-      this.ids = keep.map((i) => this.ids[i]!);
-      this.idTimes = keep.map((i) => this.idTimes[i]!);
-      this.idSessions = keep.map((i) => this.idSessions[i]);
+    const times = this.times;
+    const refs = this.refs;
+    if (times !== null && refs !== null && times[0]! < wmin) {
+      const nt: number[] = [];
+      const nr: Array<string | undefined> = [];
+      for (let i = 0; i < times.length; i++) {
+        if (times[i]! < wmin) continue;
+        nt.push(times[i]!);
+        nr.push(refs[2 * i], refs[2 * i + 1]);
+      }
+      this.times = nt.length ? nt : null;
+      this.refs = nt.length ? nr : null;
     }
+    return out;
   }
 
   /** Counts of this value inside [wStart, wEnd); notes the session of each listed id in `sessions`. */
@@ -132,7 +162,7 @@ export class MStat {
       den = 0,
       first = Infinity,
       last = -Infinity;
-    const s = this.slots;
+    const s = this.slots ?? [];
     for (let i = 0; i < s.length; i += 4) {
       const b = s[i]! * BUCKET_MS;
       if (b < wStart) continue;
@@ -143,32 +173,116 @@ export class MStat {
       if (b > last) last = b;
     }
     if (n === 0) return undefined;
-    const keep: number[] = [];
-    for (let i = 0; i < this.idTimes.length; i++) {
-      if (this.idTimes[i]! < wStart) continue;
-      keep.push(i);
-      const ss = this.idSessions[i];
-      if (sessions && ss !== undefined) sessions.set(this.ids[i]!, ss);
+    const times = this.times ?? [];
+    const refs = this.refs ?? [];
+    const ids: string[] = [];
+    let firstT = first,
+      lastKept = -Infinity;
+    for (let i = 0; i < times.length; i++) {
+      if (times[i]! < wStart) continue;
+      const id = refs[2 * i]!;
+      if (ids.length === 0) firstT = times[i]!;
+      lastKept = times[i]!;
+      ids.push(id);
+      const ss = refs[2 * i + 1];
+      if (sessions && ss !== undefined) sessions.set(id, ss);
     }
     // Exact times come from the kept ids; bucket bounds are the fallback.
-    const firstT = keep.length ? this.idTimes[keep[0]!]! : first;
-    const lastT = Math.max(last, keep.length ? this.idTimes[keep[keep.length - 1]!]! : last);
-    return { n, err, denied: den, first: firstT, last: lastT, ids: keep.map((i) => this.ids[i]!) };
+    const lastT = Math.max(last, ids.length ? lastKept : last);
+    return { n, err, denied: den, first: firstT, last: lastT, ids };
   }
 }
 
-interface BucketAcc {
-  n: number;
-  err: number;
-  den: number;
-  /** Distinct read APIs, each with the id of its first event in the bucket. */
-  reads: Map<string, string> | null;
-  /** The first MAX_BUCKET_IDS event ids (at most MAX_BUCKET_IDS_PER_API per API), their sessions and APIs (parallel). */
-  ids: string[];
-  sessions: Array<string | undefined>;
-  apis: string[];
+/** A copy of `xs` (null: empty) with `k` free places at the end, allocated to its exact length. */
+function withRoom<T>(xs: readonly T[] | null, k: number): T[] {
+  const len = xs === null ? 0 : xs.length;
+  const out = new Array<T>(len + k);
+  for (let i = 0; i < len; i++) out[i] = xs![i]!;
+  return out;
+}
+/** Arrays of the window's buckets are allocated to their exact length while shorter than this (most are), grown by `push` beyond. */
+const APPEND_EXACT = 12;
+
+/** One 10-minute bucket inside the moving window: its counts, read breadth and the first event ids. */
+class WinBucket {
+  n = 0;
+  err = 0;
+  den = 0;
+  /** Distinct read APIs, each with the id of its first event in the bucket: [api, id, ...]. */
+  private reads: string[] | null = null;
+  /** The first MAX_BUCKET_IDS event ids (at most MAX_BUCKET_IDS_PER_API per API): [id, session, api, ...]. */
+  private refs: Array<string | undefined> | null = null;
   /** The first MAX_BUCKET_IDS failed events. */
-  errIds: string[];
+  private errIds: string[] | null = null;
+
+  add(id: string, session: string | undefined, api: string, failed: boolean, denied: boolean, read: boolean): void {
+    this.n++;
+    if (failed) {
+      this.err++;
+      const e = this.errIds;
+      if (e === null || e.length < APPEND_EXACT) (this.errIds = withRoom(e, 1))[e === null ? 0 : e.length] = id;
+      else if (e.length < MAX_BUCKET_IDS) e.push(id);
+    }
+    if (denied) this.den++;
+    const refs = this.refs;
+    if (refs === null || (refs.length < 3 * MAX_BUCKET_IDS && this.idsOf(api) < MAX_BUCKET_IDS_PER_API)) {
+      if (refs !== null && refs.length >= APPEND_EXACT) refs.push(id, session, api);
+      else {
+        const out = (this.refs = withRoom(refs, 3));
+        const at = out.length - 3;
+        out[at] = id;
+        out[at + 1] = session;
+        out[at + 2] = api;
+      }
+    }
+    if (read) {
+      const r = this.reads;
+      if (r === null) this.reads = [api, id];
+      else {
+        for (let i = 0; i < r.length; i += 2) if (r[i] === api) return;
+        if (r.length >= APPEND_EXACT) r.push(api, id);
+        else {
+          const out = (this.reads = withRoom(r, 2));
+          out[out.length - 2] = api;
+          out[out.length - 1] = id;
+        }
+      }
+    }
+  }
+
+  private idsOf(api: string): number {
+    const refs = this.refs;
+    let n = 0;
+    if (refs !== null) for (let i = 2; i < refs.length; i += 3) if (refs[i] === api) n++;
+    return n;
+  }
+
+  /** Distinct read APIs. */
+  readCount(): number {
+    return this.reads === null ? 0 : this.reads.length / 2;
+  }
+
+  /** The report's bucket; notes the session of each listed id in `idSessions`. */
+  toBucket(start: number, idSessions: Map<string, string>): Bucket {
+    const refs = this.refs ?? [];
+    const ids: string[] = [];
+    const idApis: string[] = [];
+    for (let i = 0; i < refs.length; i += 3) {
+      const id = refs[i]!;
+      ids.push(id);
+      idApis.push(refs[i + 2]!);
+      const ss = refs[i + 1];
+      if (ss !== undefined) idSessions.set(id, ss);
+    }
+    const r = this.reads ?? [];
+    const reads: string[] = [];
+    const readIds: string[] = [];
+    for (let i = 0; i < r.length; i += 2) {
+      reads.push(r[i]!);
+      readIds.push(r[i + 1]!);
+    }
+    return { start, n: this.n, err: this.err, denied: this.den, reads, readIds, ids, idApis, errIds: this.errIds ? this.errIds.slice() : [] };
+  }
 }
 
 /** Everything one scan learns about one identity. Memory is bounded per identity. */
@@ -188,7 +302,7 @@ const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country",
 
 export class IdentityAcc implements Observed {
   /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
-  private readonly dimMaps: Array<Map<string, MStat>> = DIM_NAMES.map(() => new Map());
+  private dimMaps: Array<Map<string, MStat>> = DIM_NAMES.map(() => new Map());
   private lastDay = NaN;
   private minBucket = Infinity;
   private foldAt = 64;
@@ -207,12 +321,12 @@ export class IdentityAcc implements Observed {
   readonly hours = new Float64Array(24);
   readonly weekdays = new Float64Array(7);
   /** Buckets inside the moving window, keyed by bucket index: rates and read breadth of the window. */
-  readonly buckets = new Map<number, BucketAcc>();
+  readonly buckets = new Map<number, WinBucket>();
   /** Read APIs per bucket of events before the moving window (a string until a second distinct API). */
   private oldReads = new Map<number, string | Set<string>>();
   /** Calls and errors per hour index (every event, so rescans can take the larger count per hour). */
-  private readonly hourlyCallsMap = new Map<number, number>();
-  private readonly hourlyErrorsMap = new Map<number, number>();
+  private hourlyCallsMap = new Map<number, number>();
+  private hourlyErrorsMap = new Map<number, number>();
   /** The hour being counted (records mostly arrive in time order): flushed to the maps on change. */
   private curHour = NaN;
   private curHourCalls = 0;
@@ -244,7 +358,7 @@ export class IdentityAcc implements Observed {
   /** Window events of MFA-authenticated sessions. */
   windowMfa = 0;
   /** Window activity per region, regional services only (IdentityWindow.regionActivity). */
-  private readonly regionAct = new Map<string, RegionActivity & { idApis: string[]; idTimes: number[] }>();
+  private regionAct = new Map<string, RegionActivity & { idApis: string[]; idTimes: number[] }>();
 
   constructor(
     public principal: Principal,
@@ -252,8 +366,33 @@ export class IdentityAcc implements Observed {
     readonly trainedUntil: number,
   ) {}
 
+  /**
+   * Drop what the scan learned (per-value counts, hourly counts, kept events), keeping only the
+   * totals: the scanner calls it once it has the identity's window and merged profile, so that a
+   * scan's end does not hold every identity's accumulator beside every profile and window.
+   */
+  release(): void {
+    this.released = true;
+    this.dimMaps = [];
+    this.serviceMap = undefined;
+    this.lastValue.fill(undefined);
+    this.lastStat.fill(undefined);
+    this.hourlyCallsMap = new Map();
+    this.hourlyErrorsMap = new Map();
+    this.buckets.clear();
+    this.oldReads = new Map();
+    this.candidates = [];
+    this.candidateNames.clear();
+    this.geo = [];
+    this.geoLastMinute = new Map();
+    this.regionAct = new Map();
+    this.days.clear();
+  }
+  private released = false;
+
   /** The values of one dimension seen in this scan. */
   dim(dim: Dim): ReadonlyMap<string, MStat> {
+    if (this.released) throw new Error("IdentityAcc.dim after release()");
     if (dim === "service") return (this.serviceMap ??= this.deriveServices());
     return this.dimMaps[DIM_NAMES.indexOf(dim)]!;
   }
@@ -343,7 +482,7 @@ export class IdentityAcc implements Observed {
     if (t >= wmin) {
       let b = this.buckets.get(bucket);
       if (!b) {
-        b = { n: 0, err: 0, den: 0, reads: null, ids: [], sessions: [], apis: [], errIds: [] };
+        b = new WinBucket();
         this.buckets.set(bucket, b);
         if (bucket < this.minBucket) this.minBucket = bucket;
         // The window moved on: fold what fell out (amortised).
@@ -352,21 +491,7 @@ export class IdentityAcc implements Observed {
           this.foldAt = Math.max(64, this.buckets.size * 2);
         }
       }
-      b.n++;
-      if (failed) {
-        b.err++;
-        if (b.errIds.length < MAX_BUCKET_IDS) b.errIds.push(ev.id);
-      }
-      if (denied) b.den++;
-      if (b.ids.length < MAX_BUCKET_IDS && countOf(b.apis, ev.api) < MAX_BUCKET_IDS_PER_API) {
-        b.ids.push(ev.id);
-        b.sessions.push(ev.principal.sessionName);
-        b.apis.push(ev.api);
-      }
-      if (read) {
-        const r = (b.reads ??= new Map());
-        if (!r.has(ev.api)) r.set(ev.api, ev.id);
-      }
+      b.add(ev.id, ev.principal.sessionName, ev.api, failed, denied, read);
     } else if (read) {
       this.lastOldBucket = bucket;
       const cur = this.oldReads.get(bucket);
@@ -497,7 +622,7 @@ export class IdentityAcc implements Observed {
         if (idx < min) min = idx;
         continue;
       }
-      this.noteBreadth(b.reads ? b.reads.size : 0, idx);
+      this.noteBreadth(b.readCount(), idx);
       this.buckets.delete(idx);
     }
     this.minBucket = min;
@@ -589,21 +714,7 @@ export class IdentityAcc implements Observed {
     for (const [idx, b] of this.buckets) {
       const start = idx * BUCKET_MS;
       if (start < wStart || start > wEnd) continue;
-      for (let i = 0; i < b.ids.length; i++) {
-        const ss = b.sessions[i];
-        if (ss !== undefined) idSessions.set(b.ids[i]!, ss);
-      }
-      buckets.push({
-        start,
-        n: b.n,
-        err: b.err,
-        denied: b.den,
-        reads: b.reads ? [...b.reads.keys()] : [],
-        readIds: b.reads ? [...b.reads.values()] : [],
-        ids: b.ids.slice(),
-        idApis: b.apis.slice(),
-        errIds: b.errIds.slice(),
-      });
+      buckets.push(b.toBucket(start, idSessions));
     }
     buckets.sort((a, b) => a.start - b.start);
     const sessions = maps("session");

@@ -178,6 +178,7 @@ export class Scanner implements RecordSink {
       const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
       acc.foldAll();
       const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
+      acc.release(); // its window and profile are built: what it held is garbage now
       profiles.push(merged);
       mergedBy.set(key, merged);
       const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
@@ -201,6 +202,7 @@ export class Scanner implements RecordSink {
       const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
       acc.foldAll();
       const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
+      acc.release(); // its window and profile are built: what it held is garbage now
       profiles.push(merged);
       mergedBy.set(key, merged);
       const role = ing.personRole.get(key);
