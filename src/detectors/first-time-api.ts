@@ -12,7 +12,7 @@
 import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
-import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
+import { API_WEIGHT, apiClass, finishNovelty, identityNoun, isAwsManaged, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
 
 /** More than this many new APIs in one window are listed in the top finding's evidence instead. */
 const MAX_FINDINGS = 10;
@@ -102,20 +102,15 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
       },
     };
     if (failedOnly) draft.failed = true;
-    const ip = onlyKey(win.ips);
-    if (ip) draft.sourceIp = ip;
-    const region = onlyKey(win.regions);
-    if (region) draft.region = region;
     scored.push({ score, draft });
   }
-  scored.sort((x, y) => y.score - x.score || (x.draft.fingerprint[0]! < y.draft.fingerprint[0]! ? -1 : 1));
-  const out = scored.slice(0, MAX_FINDINGS).map((x) => x.draft);
-  if (scored.length > MAX_FINDINGS && out[0]) {
-    const rest = scored.slice(MAX_FINDINGS).map((x) => x.draft.fingerprint[0]!);
-    out[0].why += ` ${rest.length} more APIs were called for the first time in this window (${rest.slice(0, 10).join(", ")}${rest.length > 10 ? ", ..." : ""}).`;
-    out[0].evidence = { ...out[0].evidence, moreNewApis: rest };
-  }
-  return out;
+  return finishNovelty(
+    win,
+    scored,
+    MAX_FINDINGS,
+    (rest) => `${rest.length} more APIs were called for the first time in this window (${rest.slice(0, 10).join(", ")}${rest.length > 10 ? ", ..." : ""}).`,
+    "moreNewApis",
+  );
 }
 
 export default firstTimeApi;

@@ -13,7 +13,7 @@
 import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector, WinStat } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
-import { API_WEIGHT, apiClass, identityNoun, isAwsManaged, onlyKey, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
+import { API_WEIGHT, apiClass, finishNovelty, identityNoun, isAwsManaged, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
 
 const LISTED = 10;
 /** More new services than this in one window (a sweep) are listed in the top finding instead. */
@@ -63,7 +63,7 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
     if (!byService.has(service)) byService.set(service, []);
     byService.get(service)!.push([api, st]);
   }
-  const out: FindingDraft[] = [];
+  const out: Array<{ score: number; draft: FindingDraft }> = [];
   for (const [service, sst] of win.services) {
     if (b.known("service", service)) continue;
     const apis = (byService.get(service) ?? []).map(([api, st]) => ({ api, st, cls: apiClass(api) }));
@@ -109,21 +109,15 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
       },
     };
     if (failedOnly) draft.failed = true;
-    const ip = onlyKey(win.ips);
-    if (ip) draft.sourceIp = ip;
-    const region = onlyKey(win.regions);
-    if (region) draft.region = region;
-    out.push(draft);
+    out.push({ score: draft.score ?? 0, draft });
   }
-  out.sort((x, y) => (y.score ?? 0) - (x.score ?? 0) || (x.fingerprint[0]! < y.fingerprint[0]! ? -1 : 1));
-  if (out.length > MAX_FINDINGS) {
-    const rest = out.slice(MAX_FINDINGS).map((d) => d.fingerprint[0]!);
-    const top = out[0]!;
-    top.why += ` ${rest.length} more services were used for the first time in this window (${rest.join(", ")}): a sweep across services.`;
-    top.evidence = { ...top.evidence, moreNewServices: rest };
-    return out.slice(0, MAX_FINDINGS);
-  }
-  return out;
+  return finishNovelty(
+    win,
+    out,
+    MAX_FINDINGS,
+    (rest) => `${rest.length} more services were used for the first time in this window (${rest.join(", ")}): a sweep across services.`,
+    "moreNewServices",
+  );
 }
 
 export default firstTimeService;

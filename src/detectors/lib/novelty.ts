@@ -15,6 +15,7 @@
 import type { BaselineView } from "../../baseline/view.js";
 import type { Dim } from "../../baseline/profile.js";
 import type { Principal, Severity } from "../../events/types.js";
+import type { FindingDraft } from "../types.js";
 
 /** New values per active day, smoothed: (fresh + 0.5) / activeDays. */
 export function smoothedRate(view: BaselineView, dim: Dim): number {
@@ -248,4 +249,34 @@ export function isAwsManaged(p: Principal): boolean {
 export function onlyKey<K>(m: ReadonlyMap<K, unknown>): K | undefined {
   if (m.size !== 1) return undefined;
   return m.keys().next().value as K;
+}
+
+/**
+ * The common tail of the first-time detectors: each draft gets the window's only source address
+ * and region (when there is exactly one), the drafts are sorted by score (then by their first
+ * fingerprint value), and past `max` the rest are folded into the top draft's `why` (`more` says
+ * how) and evidence (`evidenceKey`), never dropped silently.
+ */
+export function finishNovelty(
+  win: { ips: ReadonlyMap<string, unknown>; regions: ReadonlyMap<string, unknown> },
+  scored: Array<{ score: number; draft: FindingDraft }>,
+  max: number,
+  more: (rest: string[]) => string,
+  evidenceKey: string,
+): FindingDraft[] {
+  const ip = onlyKey(win.ips);
+  const region = onlyKey(win.regions);
+  for (const { draft } of scored) {
+    if (ip) draft.sourceIp = ip;
+    if (region) draft.region = region;
+  }
+  scored.sort((x, y) => y.score - x.score || (x.draft.fingerprint[0]! < y.draft.fingerprint[0]! ? -1 : 1));
+  const out = scored.slice(0, max).map((x) => x.draft);
+  const top = out[0];
+  if (scored.length > max && top) {
+    const rest = scored.slice(max).map((x) => x.draft.fingerprint[0]!);
+    top.why += ` ${more(rest)}`;
+    top.evidence = { ...top.evidence, [evidenceKey]: rest };
+  }
+  return out;
 }
