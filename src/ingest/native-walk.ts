@@ -4,50 +4,9 @@
  * Optional: when it is not built, or TRAILHOUND_NATIVE=0, the JavaScript walk is used, with the
  * same results (the tests compare the two).
  */
-import { createRequire } from "node:module";
+import { nativeWalk } from "../util/native-addon.js";
 
-export interface NativeWalk {
-  /**
-   * Records found; -1: not a document the walk accepts; -2: `meta` is too small. With `intern`
-   * (the default) string fields carry an intern id instead of a hash (see internedString).
-   */
-  walk(bytes: Uint8Array, meta: Int32Array, intern?: boolean): number;
-  /** Changes whenever intern ids given before no longer hold. */
-  generation(): number;
-  /** Free the intern table. */
-  reset(): void;
-  /**
-   * Inflate the one gzip member `src` is into `dst`: the length written, or -1 when `src` is not
-   * exactly one whole member, or inflates to more than `dst` holds (absent where not built).
-   */
-  gunzip?(src: Uint8Array, dst: Uint8Array): number;
-  /** The interface version (WALK_ABI in the C file) and the index's entries per record. */
-  abi: number;
-  stride: number;
-}
-
-/** The native interface this code expects: a build/Release left from another version is not used. */
-export const WALK_ABI = 4;
-
-function load(): { walk?: NativeWalk; why: string } {
-  const flag = process.env.TRAILHOUND_NATIVE;
-  if (flag === "0" || flag === "off" || flag === "false") return { why: `off (TRAILHOUND_NATIVE=${flag})` };
-  try {
-    // src/ingest/ and dist/ingest/ both sit two levels below the package root.
-    const mod = createRequire(import.meta.url)("../../build/Release/record_walk.node") as Partial<NativeWalk>;
-    if (mod.abi !== WALK_ABI || typeof mod.walk !== "function")
-      return { why: `build/Release/record_walk.node is from another version (interface ${String(mod.abi)}, expected ${WALK_ABI}; rebuild it: npm run build:native)` };
-    return { walk: mod as NativeWalk, why: "native (build/Release/record_walk.node)" };
-  } catch (e) {
-    return { why: `not built (${(e as Error).message.split("\n")[0]}); run \`npm run build:native\`` };
-  }
-}
-
-const loaded = load();
-/** The native walk, if loaded. */
-export const nativeWalk: NativeWalk | undefined = loaded.walk;
-/** Which walk scans use, and why (the benchmark prints it). */
-export const walkKind: string = loaded.walk ? loaded.why : `JavaScript (native walk ${loaded.why})`;
+export { nativeWalk, walkKind, WALK_ABI, type NativeWalk } from "../util/native-addon.js";
 
 /**
  * Decoded strings by intern id of one native intern table (one per thread), for the table's

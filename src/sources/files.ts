@@ -7,7 +7,7 @@ import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { SkipReason } from "../events/types.js";
 import { gunzipChunkSize } from "./gunzip-size.js";
 import { ReadPool, scanThreadsFromEnv } from "./read-pool.js";
-import { nativeWalk } from "../ingest/native-walk.js";
+import { nativeWalk } from "../util/native-addon.js";
 import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
 
