@@ -12,7 +12,7 @@
  * - A slash-command scan (`/cloudtrail scan user alice`) reads its window through Athena, its
  *   filter pushed into the query's WHERE (escaped literals, src/athena/sql.ts `filterSql`).
  */
-import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, type BaselineConfig, type Profile } from "../baseline/profile.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, statOf, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import type { ScanFilters } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
 import type { Log } from "../log.js";
@@ -266,7 +266,7 @@ export function keepFromStored(a: Profile, stored: Profile | undefined): Profile
     a.held = stored.held.map((h) => ({
       ...h,
       values: h.values.map(([dim, value, st]) => {
-        const fromAthena = a.dims[dim]?.[value];
+        const fromAthena = statOf(a.dims[dim], value);
         if (fromAthena) delete a.dims[dim][value];
         return [dim, value, fromAthena ?? st] as [typeof dim, string, typeof st];
       }),

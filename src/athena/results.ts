@@ -6,7 +6,7 @@
  * Rows are `Record<column, string | null>`, as Athena's GetQueryResults returns them (every value
  * as text, NULL as a missing value).
  */
-import { DEFAULT_BASELINE_CONFIG, DIMS, capDim, emptyProfile, type BaselineConfig, type Dim, type Profile, type Stat } from "../baseline/profile.js";
+import { DEFAULT_BASELINE_CONFIG, DIMS, capDim, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { classifySourceIp } from "../events/normalize.js";
 import type { GeoResolver } from "../geo/types.js";
 import { columnsFor, col, type ColType, type Field, type TableFlavor } from "./schema.js";
@@ -85,7 +85,7 @@ export function profilesFromRows(rows: Iterable<Row>, o: ProfileBuildOptions): M
 /** `network` (AS number) and `country` from the public IPs, like the scanner's per-event lookups. */
 function addGeoDims(p: Profile, geo: GeoResolver): void {
   const add = (dim: Dim, value: string, s: Stat) => {
-    const cur = p.dims[dim][value];
+    const cur = statOf(p.dims[dim], value);
     p.dims[dim][value] = cur ? [cur[0] + s[0], cur[1] + s[1], Math.min(cur[2], s[2]), Math.max(cur[3], s[3])] : [...s];
   };
   for (const [ip, s] of Object.entries(p.dims.ip)) {

@@ -12,7 +12,7 @@
  * that the oldest held finding is dropped, and its values stay unknown until seen again.
  */
 import { SEVERITY_RANK } from "../events/types.js";
-import type { Dim, HeldBack, Profile, Stat } from "./profile.js";
+import { copyStats, statOf, type Dim, type HeldBack, type Profile, type Stat } from "./profile.js";
 
 export const MAX_HELD = 20;
 export const MAX_VALUES = 20;
@@ -61,8 +61,8 @@ export function releaseHeld(p: Profile | undefined, statusOf: FindingStatusOf | 
   const dims = { ...p.dims } as Profile["dims"];
   for (const h of free) {
     for (const [dim, value, s] of h.values) {
-      const rec = (dims[dim] = { ...(dims[dim] ?? {}) });
-      const cur = rec[value];
+      const rec = (dims[dim] = copyStats(dims[dim]));
+      const cur = statOf(rec, value);
       rec[value] = cur ? [cur[0] + s[0], cur[1] + s[1], Math.min(cur[2], s[2]), Math.max(cur[3], s[3])] : [...s];
     }
   }
@@ -88,7 +88,7 @@ export function holdBack(p: Profile, requests: readonly HoldRequest[], windowSta
     if (statusOf && released(statusOf(r.finding))) continue;
     const taken: HeldBack["values"] = [];
     for (const [dim, value] of r.values.slice(0, MAX_VALUES)) {
-      const s = p.dims[dim]?.[value];
+      const s = statOf(p.dims[dim], value);
       if (!s || s[2] < windowStart) continue;
       const days = unionDays(seenDays?.(dim, value), undefined);
       taken.push(days ? [dim, value, s, days] : [dim, value, s]);

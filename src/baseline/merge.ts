@@ -1,5 +1,5 @@
 import type { Principal } from "../events/types.js";
-import { DAY, DIMS, HOUR, ageProfile, capDim, emptyProfile, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+import { DAY, DIMS, HOUR, ageProfile, capDim, copyStats, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** One value's counts in a scan (an API, an IP, ...). */
 export interface ObservedStat {
@@ -71,10 +71,11 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
 
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
-    const rec: Record<string, Stat> = { ...(base.dims[d] ?? {}) };
+    // Prototype-less: values (user agents, sessions...) come from the records, i.e. the attacker.
+    const rec = copyStats(base.dims[d]);
     // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
     acc.dim(d).forEach((s, k) => {
-      const cur = rec[k];
+      const cur = statOf(rec, k);
       if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
       else rec[k] = [s.n, s.err, s.first, s.last];
     });

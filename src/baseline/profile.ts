@@ -85,12 +85,42 @@ export const DEFAULT_BASELINE_CONFIG: BaselineConfig = {
   learningMinEvents: 50,
 };
 
+/**
+ * A new, empty value -> Stat record. Values are attacker-controlled (user agents, API names,
+ * sessions...): a record without a prototype stores `__proto__`, `constructor`, `toString` like any
+ * other value, where a plain `{}` would set its prototype or read inherited members. JSON.stringify
+ * writes it exactly as a plain object.
+ */
+export function statRecord(): Record<string, Stat> {
+  return Object.create(null) as Record<string, Stat>;
+}
+
+/** A prototype-less copy of a value -> Stat record (its own values only). */
+export function copyStats(src: Readonly<Record<string, Stat>> | undefined): Record<string, Stat> {
+  const out = statRecord();
+  if (src) for (const k of Object.keys(src)) out[k] = src[k]!;
+  return out;
+}
+
+/** The Stat of `value` in a record, own values only (never an inherited member such as `constructor`). */
+export function statOf(rec: Readonly<Record<string, Stat>> | undefined, value: string): Stat | undefined {
+  return rec !== undefined && Object.hasOwn(rec, value) ? rec[value] : undefined;
+}
+
+/** The profile with each dimension's record made prototype-less (a profile parsed from JSON holds plain objects). */
+export function withSafeDims<P extends { dims: Record<Dim, Record<string, Stat>> }>(p: P): P {
+  const dims = {} as Record<Dim, Record<string, Stat>>;
+  for (const d of Object.keys(p.dims ?? {})) dims[d as Dim] = copyStats(p.dims[d as Dim]);
+  p.dims = dims;
+  return p;
+}
+
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
 
 export function emptyProfile(key: string, type: string): Profile {
   const dims = {} as Record<Dim, Record<string, Stat>>;
-  for (const d of DIMS) dims[d] = {};
+  for (const d of DIMS) dims[d] = statRecord();
   return {
     v: 1,
     key,
@@ -121,7 +151,7 @@ export function capDim(rec: Record<string, Stat>, cap: number): Record<string, S
   const keys = Object.keys(rec);
   if (keys.length <= cap) return rec;
   keys.sort((a, b) => rec[b]![0] - rec[a]![0] || rec[b]![3] - rec[a]![3]);
-  const out: Record<string, Stat> = {};
+  const out = statRecord();
   for (const k of keys.slice(0, cap)) out[k] = rec[k]!;
   return out;
 }
@@ -136,7 +166,7 @@ export function ageProfile(p: Profile, now: number, cfg: BaselineConfig = DEFAUL
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
     const src = p.dims[d] ?? {};
-    const out: Record<string, Stat> = {};
+    const out = statRecord();
     for (const [k, s] of Object.entries(src)) {
       if (s[3] < horizonStart) continue;
       out[k] = [s[0] * f, s[1] * f, Math.max(s[2], horizonStart), s[3]];
@@ -165,7 +195,7 @@ export function compactProfile(p: Profile): Profile {
   const r = (x: number) => Math.round(x * 100) / 100;
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
-    const out: Record<string, Stat> = {};
+    const out = statRecord();
     for (const [k, s] of Object.entries(p.dims[d] ?? {})) out[k] = [r(s[0]), r(s[1]), s[2], s[3]];
     dims[d] = out;
   }

@@ -1,4 +1,4 @@
-import { DAY, HOUR, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+import { DAY, HOUR, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** What "still learning" depends on: these fields of a profile (or of the store's BaselineFacts). */
 export interface LearningFacts {
@@ -55,12 +55,12 @@ export class BaselineView {
 
   /** The value was seen before the window. */
   known(dim: Dim, value: string): boolean {
-    const s = this.profile?.dims[dim]?.[value];
+    const s = statOf(this.profile?.dims[dim], value);
     return s !== undefined && s[2] < this.windowStart;
   }
 
   stat(dim: Dim, value: string): Stat | undefined {
-    const s = this.profile?.dims[dim]?.[value];
+    const s = statOf(this.profile?.dims[dim], value);
     return s !== undefined && s[2] < this.windowStart ? s : undefined;
   }
 

@@ -20,7 +20,7 @@
  * runs are re-encoded after it, so in-place changes made there are kept.
  */
 import { createHash, hash } from "node:crypto";
-import type { Dim, Profile } from "../baseline/profile.js";
+import { withSafeDims, type Dim, type Profile } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
 import { packProfile, unpackProfile } from "./pack.js";
 import type { StoreData } from "./types.js";
@@ -159,12 +159,15 @@ export function baselineFromFile(key: string, raw: unknown, decoded: Profile): S
 
 /** The profile held in an entry. The bytes were validated when read or written: no schema check here. */
 export function decodeBaseline(e: StoredBaseline): Profile {
-  const p = unpackProfile(JSON.parse(e.bytes.toString("utf8", e.valueAt))) as Record<string, unknown>;
+  const raw = JSON.parse(e.bytes.toString("utf8", e.valueAt)) as Record<string, unknown>;
+  const packed = "packed" in raw;
+  const p = unpackProfile(raw) as Record<string, unknown>;
   // JSON has no Infinity: an empty profile's times are written as null (see schema.ts).
   if (p.first === null) p.first = Infinity;
   if (p.last === null) p.last = -Infinity;
   if (p.trainedUntil === null) p.trainedUntil = -Infinity;
-  return p as unknown as Profile;
+  // A profile stored unpacked holds its dims as JSON.parse made them (plain objects): made prototype-less like the packed ones.
+  return packed ? (p as unknown as Profile) : withSafeDims(p as unknown as Profile);
 }
 
 function requireText(v: unknown, what: string): void {

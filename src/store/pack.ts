@@ -18,7 +18,7 @@
  * `packed` are read.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import type { Profile, Stat } from "../baseline/profile.js";
+import { statRecord, type Profile, type Stat } from "../baseline/profile.js";
 
 export interface PackedPart {
   t0: number;
@@ -124,7 +124,8 @@ export function unpackProfile(o: unknown): unknown {
   for (const d of Object.keys(pk.dims)) {
     const flat: unknown = (pk.dims as Record<string, unknown>)[d];
     if (!Array.isArray(flat) || flat.length % 5 !== 0) fail(`packed.dims.${d}: expected [value, count, errors, first, last-first, ...]`);
-    const rec: Record<string, Stat> = {};
+    // Prototype-less: a value "__proto__" is stored as a value, not as the record's prototype.
+    const rec: Record<string, Stat> = statRecord();
     for (let i = 0; i < flat.length; i += 5) {
       const v = flat[i];
       const n = flat[i + 1];

@@ -4,7 +4,7 @@
  * its findings and what was new in the window. The SVG (svg.ts), the alt text (alt.ts) and the
  * HTML report all draw from this one model, so that the picture and the words say the same.
  */
-import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, type Dim, type Profile, type Stat } from "../baseline/profile.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, HOUR, copyStats, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { SEVERITY_RANK, type Severity } from "../events/types.js";
 import type { Finding } from "../scan/report-types.js";
 
@@ -173,8 +173,8 @@ export function buildTimeline(input: TimelineInput): Timeline {
   if (p && Number.isFinite(p.first) && p.first < window.start) {
     for (const d of NEW_DIMS) {
       // Values held back from the baseline by an open finding (never learnt from an attack) are new too.
-      const rec: Record<string, Stat> = { ...(p.dims[d.profileDim] ?? {}) };
-      for (const h of p.held ?? []) for (const [dim, v, st] of h.values) if (dim === d.profileDim && !(v in rec)) rec[v] = st;
+      const rec: Record<string, Stat> = copyStats(p.dims[d.profileDim]);
+      for (const h of p.held ?? []) for (const [dim, v, st] of h.values) if (dim === d.profileDim && !Object.hasOwn(rec, v)) rec[v] = st;
       const values = Object.entries(rec)
         .filter(([, s]) => s[2] >= window.start && s[2] < window.end)
         .sort((a, b) => b[1][0] - a[1][0] || a[0].localeCompare(b[0]))
