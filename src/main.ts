@@ -257,6 +257,8 @@ export async function serve(
   installProcessGuards(log);
   const pruning = pruneSettingsFromEnv(env);
   const store = await TrailStore.open(config.dataDir, { onWarning: (m) => log.warn(m) });
+  // Off the request path: the first /cloudtrail status would otherwise decode every baseline's active days before its ack.
+  store.warmBaselineFacts().catch((err: unknown) => log.warn("warming the baselines' facts failed", { err }));
   const notifier = new Notifier({ settings: config.notify, getFinding: (id) => store.getFinding(id), log, deadLetterFile: deadLetterPath(config.dataDir) });
   if (notifier.enabled) store.onChange(notifier.handle);
   // Security Hub (TRAILHOUND_SECURITYHUB=on): the findings of every scan, and their state changes.
