@@ -167,11 +167,11 @@ export class Scanner implements RecordSink {
     // Each identity's and person's window, for the days a held country was seen on.
     const windowOf = new Map<string, IdentityWindow>();
     const mergedBy = new Map<string, Profile>();
-    for (const [key, acc] of ing.identities) {
+    /** An identity's or person's window, and its baseline for the view; the persisted profile kept. */
+    const settle = (key: string, acc: IdentityAcc): { w: IdentityWindow; forView: Profile } => {
       const w = acc.toWindow(win.start, win.end, geoLookup);
       // Values held back for findings acknowledged or suppressed since are history now.
-      const storedRaw = this.opts.storedProfile?.(key);
-      const stored = releaseHeld(storedRaw, this.opts.findingStatus);
+      const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
       if (stored?.held) heldBy.set(key, stored);
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
@@ -181,6 +181,10 @@ export class Scanner implements RecordSink {
       acc.release(); // its window and profile are built: what it held is garbage now
       profiles.push(merged);
       mergedBy.set(key, merged);
+      return { w, forView };
+    };
+    for (const [key, acc] of ing.identities) {
+      const { w, forView } = settle(key, acc);
       const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
       views.set(key, view);
       baselineEvents += Math.max(0, acc.events - acc.windowEvents);
@@ -196,15 +200,7 @@ export class Scanner implements RecordSink {
     // the role's detectors with the person's window.
     const peopleOf = new Map<string, PersonSlice[]>();
     for (const [key, acc] of ing.people) {
-      const w = acc.toWindow(win.start, win.end, geoLookup);
-      const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
-      if (stored?.held) heldBy.set(key, stored);
-      const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
-      acc.foldAll();
-      const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
-      acc.release(); // its window and profile are built: what it held is garbage now
-      profiles.push(merged);
-      mergedBy.set(key, merged);
+      const { w, forView } = settle(key, acc);
       const role = ing.personRole.get(key);
       if (w.events === 0 || role === undefined) continue;
       windowOf.set(key, w);
