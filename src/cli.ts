@@ -11,10 +11,9 @@ import type { ScanOptions } from "./scan/scanner.js";
 import { detectionWindow, liveWindow, parseDuration, parseSince, parseUntil, TimeSpecError } from "./scan/time.js";
 import { formatReportText } from "./scan/text.js";
 import { VERSION } from "./version.js";
-import { openScanStore, type ScanStore } from "./app/store-port.js";
+import type { ScanStore } from "./app/store-port.js";
 import { defaultGeoResolver } from "./geo/default.js";
-import { knownSettings } from "./config.js";
-import { loadDotEnv, settingWarnings, type DotEnvResult } from "./env.js";
+import { knownSettings, loadDotEnv, settingWarnings, type DotEnvResult } from "./env.js";
 import { networkProblem } from "./net-errors.js";
 import { installProxyFromEnv, proxySettings } from "./net.js";
 import { messages, paint, colorEnabled, processStreams, type CliStreams, type Messages, type Verbosity } from "./term.js";
@@ -149,7 +148,7 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
   if (o.eventName) filters.eventName = o.eventName;
 
   let store: ScanStore | undefined;
-  if (o.store !== false) store = await openScanStore(o.store);
+  if (o.store !== false) store = await (await import("./app/store-port.js")).openScanStore(o.store);
   const now = Date.now();
   const sources: EventSource[] = [];
   let windowSince = since;

@@ -8,7 +8,7 @@ import { z } from "zod";
 import { notifySettings, type NotifySettings } from "./notify/index.js";
 import { securityHubSettings, type SecurityHubSettings } from "./notify/securityhub-settings.js";
 import { DIGEST_SETTING_HINTS, cronProblem, parseDigestSchedules, type DigestScheduleConfig } from "./digest/config.js";
-import { OTHER_SETTINGS, timeZoneProblem } from "./env.js";
+import { knownSettings, timeZoneProblem, type ServeSetting } from "./env.js";
 import { alertEveryProblem } from "./digest/alerts.js";
 import { parseLiveSource } from "./sources/aws-cli.js";
 import { externalIdProblem, roleTemplateProblem } from "./sources/org.js";
@@ -125,6 +125,7 @@ function isTimeZone(tz: string): boolean {
 
 const optStr = z.string().optional();
 
+// Keyed exactly by SERVE_SETTINGS (src/env.ts): \`satisfies\` refuses a missing or an extra key.
 const EnvSchema = z.object({
   SLACK_BOT_TOKEN: z.string({ error: "missing" }).regex(/^xoxb-[\w-]+$/, "must be a bot token starting with xoxb-"),
   SLACK_APP_TOKEN: optStr.refine((v) => v === undefined || /^xapp-[\w-]+$/.test(v), "must be an app-level token starting with xapp-"),
@@ -217,11 +218,14 @@ const EnvSchema = z.object({
   TRAILHOUND_LOG_LEVEL: optStr.refine((v) => v === undefined || /^(debug|info|warn|error)$/.test(v), "must be debug, info, warn or error"),
   TRAILHOUND_SCAN_DEADLINE: optStr.refine((v) => v === undefined || /^(none|off|0|\d+(\.\d+)?\s*[smhd])$/i.test(v.trim()), "must be a duration such as 30m, 2h or 1d, or none"),
   TRAILHOUND_MAX_FILE_MB: optStr.refine((v) => v === undefined || (Number(v) > 0 && Number(v) <= 2048), "must be a number of megabytes between 1 and 2048"),
-});
+} satisfies Record<ServeSetting, z.ZodType>);
 
-/** Every environment variable trailhound reads: serve's settings and the others (src/env.ts). */
-export function knownSettings(): string[] {
-  return [...new Set([...Object.keys(EnvSchema.shape), ...OTHER_SETTINGS])];
+/** Every environment variable trailhound reads (src/env.ts: serve's settings and the others). */
+export { knownSettings };
+
+/** The schema's settings, in its order (a test compares them with SERVE_SETTINGS). */
+export function schemaSettings(): string[] {
+  return Object.keys(EnvSchema.shape);
 }
 
 export interface Config {

@@ -10,7 +10,7 @@ import { parseEnv } from "node:util";
 
 /**
  * The variables trailhound reads outside `trailhound serve`'s validated settings (src/config.ts's
- * schema lists those; `knownSettings()` there is the union, and .env.example lists them all).
+ * schema lists those, SERVE_SETTINGS below names them; `knownSettings()` is the union, and .env.example lists them all).
  */
 export const OTHER_SETTINGS = [
   "AWS_REGION",
@@ -37,6 +37,79 @@ export const OTHER_SETTINGS = [
   // npm run fuzz only: the C compiler of the sanitizer build (default gcc).
   "CC",
 ] as const;
+
+/**
+ * The settings `trailhound serve` validates, in the order of src/config.ts's schema (which is typed
+ * against this list: a setting added there must be added here). Kept here, apart from the schema,
+ * so that the CLI can warn about unknown settings without loading zod and the modules whose
+ * checks the schema calls (the AWS SDK among them).
+ */
+export const SERVE_SETTINGS = [
+  "SLACK_BOT_TOKEN",
+  "SLACK_APP_TOKEN",
+  "SLACK_SIGNING_SECRET",
+  "PORT",
+  "SLACK_API_URL",
+  "TRAILHOUND_DATA_DIR",
+  "TRAILHOUND_ADMINS",
+  "TRAILHOUND_VIEWERS",
+  "TRAILHOUND_RESPONDERS",
+  "TRAILHOUND_RESPONDER_ROLE_ARNS",
+  "TRAILHOUND_PROTECTED_ARNS",
+  "TRAILHOUND_TWO_PERSON_MINUTES",
+  "TRAILHOUND_WEBHOOK_URL",
+  "TRAILHOUND_WEBHOOK_SECRET",
+  "TRAILHOUND_WEBHOOK_SEVERITY",
+  "TRAILHOUND_PAGERDUTY_ROUTING_KEY",
+  "TRAILHOUND_PAGERDUTY_SEVERITY",
+  "TRAILHOUND_SECURITYHUB",
+  "TRAILHOUND_SECURITYHUB_REGION",
+  "TRAILHOUND_SECURITYHUB_ROLE_ARNS",
+  "TRAILHOUND_SECURITYHUB_SEVERITY",
+  "TRAILHOUND_CHANNELS",
+  "TRAILHOUND_MAX_SCANS_PER_USER",
+  "TRAILHOUND_ACK_ANYONE",
+  "TRAILHOUND_TEAM_ID",
+  "TRAILHOUND_REGIONS",
+  "AWS_PROFILE",
+  "TRAILHOUND_ROLE_ARNS",
+  "TRAILHOUND_SOURCE",
+  "TRAILHOUND_ATHENA_REGION",
+  "TRAILHOUND_ATHENA_DATABASE",
+  "TRAILHOUND_ATHENA_TABLE",
+  "TRAILHOUND_ATHENA_WORKGROUP",
+  "TRAILHOUND_ATHENA_OUTPUT",
+  "TRAILHOUND_ATHENA_TABLE_FLAVOR",
+  "TRAILHOUND_ATHENA_RECENT",
+  "TRAILHOUND_ATHENA_BASELINE_DAYS",
+  "TRAILHOUND_ATHENA_BASELINE_EVERY",
+  "TRAILHOUND_S3_REGION",
+  "TRAILHOUND_SQS_QUEUE_URL",
+  "TRAILHOUND_ROLE_TEMPLATE",
+  "TRAILHOUND_EXTERNAL_ID",
+  "TRAILHOUND_ACCOUNTS",
+  "TRAILHOUND_EXCLUDE_ACCOUNTS",
+  "TRAILHOUND_ALERT_CHANNEL",
+  "TRAILHOUND_ALERT_EVERY",
+  "TRAILHOUND_ALERT_SEVERITY",
+  "TRAILHOUND_DIGEST_CHANNEL",
+  "TRAILHOUND_DIGEST_CRON",
+  "TRAILHOUND_TZ",
+  "TRAILHOUND_DIGESTS",
+  "TRAILHOUND_DIGEST_QUIET",
+  "TRAILHOUND_GEOIP_CITY_DB",
+  "TRAILHOUND_GEOIP_ASN_DB",
+  "TRAILHOUND_LOG_LEVEL",
+  "TRAILHOUND_SCAN_DEADLINE",
+  "TRAILHOUND_MAX_FILE_MB",
+] as const;
+
+export type ServeSetting = (typeof SERVE_SETTINGS)[number];
+
+/** Every environment variable trailhound reads: serve's settings and the others. */
+export function knownSettings(): string[] {
+  return [...new Set<string>([...SERVE_SETTINGS, ...OTHER_SETTINGS])];
+}
 
 /** Variables of the AWS SDK, Node, npm or Slack's own tools: never "did you mean" (except near-exact AWS ones). */
 const OTHERS_OWN = /^(AWS_|NODE_|npm_|SLACK_CLIENT_|SLACK_STATE_SECRET$)/;
@@ -94,7 +167,10 @@ export function closest(name: string, candidates: readonly string[], maxDistance
   let best: string | undefined;
   let bestD = Infinity;
   for (const c of candidates) {
-    const d = editDistance(n, c.toLowerCase());
+    // The distance is at least the difference in length: one beyond the limit is never the answer.
+    const lc = c.toLowerCase();
+    if (Math.abs(lc.length - n.length) > limit) continue;
+    const d = editDistance(n, lc);
     if (d < bestD) {
       bestD = d;
       best = c;

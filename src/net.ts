@@ -13,8 +13,13 @@
  *    `role_arn` and web identity AssumeRole): without it SSO would go around the proxy.
  * No proxy variable set: nothing changes (no dispatcher, no agent options, the SDK's own chain).
  */
-import { defaultProvider } from "@aws-sdk/credential-provider-node";
-import { EnvHttpProxyAgent, setGlobalDispatcher, type Dispatcher } from "undici";
+import { createRequire } from "node:module";
+import type { Dispatcher } from "undici";
+
+// Loaded when a proxy is set (both are CommonJS): a scan of local files never loads them.
+const require = createRequire(import.meta.url);
+const undici = (): typeof import("undici") => require("undici");
+const credentialProviderNode = (): typeof import("@aws-sdk/credential-provider-node") => require("@aws-sdk/credential-provider-node");
 
 const NAMES = ["HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY"] as const;
 
@@ -38,7 +43,7 @@ export function slackDispatcher(env: Record<string, string | undefined> = proces
   const key = JSON.stringify(p);
   if (dispatcher && dispatcherFor === key) return dispatcher;
   dispatcherFor = key;
-  return (dispatcher = new EnvHttpProxyAgent({
+  return (dispatcher = new (undici().EnvHttpProxyAgent)({
     ...(p.HTTP_PROXY ? { httpProxy: p.HTTP_PROXY } : {}),
     ...(p.HTTPS_PROXY ? { httpsProxy: p.HTTPS_PROXY } : {}),
     ...(p.NO_PROXY ? { noProxy: p.NO_PROXY } : {}),
@@ -48,7 +53,7 @@ export function slackDispatcher(env: Record<string, string | undefined> = proces
 /** Route every `fetch` of this process (the Slack Web API client's) through the proxy, if one is set. */
 export function installProxyFromEnv(env: Record<string, string | undefined> = process.env): boolean {
   const d = slackDispatcher(env);
-  if (d) setGlobalDispatcher(d);
+  if (d) undici().setGlobalDispatcher(d);
   return d !== undefined;
 }
 
@@ -89,5 +94,5 @@ export function awsConnection<T extends object>(
   if (o.credentials) return { requestHandler, credentials: o.credentials };
   const profile = o.profile ? { profile: o.profile } : {};
   if (!proxySettings(env)) return { requestHandler, ...profile };
-  return { requestHandler, ...profile, credentials: defaultProvider({ ...profile, clientConfig: { requestHandler } }) };
+  return { requestHandler, ...profile, credentials: credentialProviderNode().defaultProvider({ ...profile, clientConfig: { requestHandler } }) };
 }

@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { closest, loadDotEnv, settingWarnings, suggestTimeZone, timeZoneProblem } from "../src/env.js";
-import { type ConfigError, knownSettings, loadConfig } from "../src/config.js";
+import { closest, loadDotEnv, SERVE_SETTINGS, settingWarnings, suggestTimeZone, timeZoneProblem } from "../src/env.js";
+import { type ConfigError, knownSettings, loadConfig, schemaSettings } from "../src/config.js";
 import { cronProblem } from "../src/digest/config.js";
 
 const TOKENS = { SLACK_BOT_TOKEN: "xoxb-1-2-abc", SLACK_APP_TOKEN: "xapp-1-A-2-abc" };
@@ -29,6 +29,10 @@ describe("loadDotEnv", () => {
 
 describe("settingWarnings", () => {
   const known = knownSettings();
+  it("knows serve's settings in the schema's order (the CLI reads the list without loading the schema)", () => {
+    expect([...SERVE_SETTINGS]).toEqual(schemaSettings());
+    expect(known.slice(0, SERVE_SETTINGS.length)).toEqual(schemaSettings());
+  });
   it("names the closest known setting for a misspelt or unknown one", () => {
     const w = settingWarnings({ TRAILHOUND_DIGEST_CRONE: "x", TRAILHOUD_TZ: "x", SLACK_BOT_TOKN: "x", TRAILHOUND_REGION: "x", AWS_PROFIL: "x", TRAILHOUND_WHATEVER: "1" }, known);
     expect(w).toEqual([

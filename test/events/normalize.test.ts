@@ -1,6 +1,7 @@
 import { describe, it, expect } from "vitest";
 import { readFileSync } from "node:fs";
-import { classifySourceIp, explainRecord, isDeniedCode, normalizeEventName, normalizeRecord, principalOf, userAgentFamily } from "../../src/events/normalize.js";
+import { classifySourceIp, isDeniedCode, normalizeEventName, normalizeRecord, principalOf, userAgentFamily } from "../../src/events/normalize.js";
+import { explainRecord } from "../../src/events/raw-record.js";
 
 const base = {
   eventID: "e1",
