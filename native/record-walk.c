@@ -70,6 +70,13 @@ static inline size_t ws(const Walk *w, size_t i) {
   while (i < w->n && isWs(w->b[i])) i++;
   return i;
 }
+/* The byte at the first non-whitespace position from *ip (-1: the end), *ip moved there. */
+static inline int next(const Walk *w, size_t *ip) {
+  size_t i = *ip;
+  if (i < w->n && w->b[i] > 0x20) return w->b[i]; /* CloudTrail's files have no whitespace between tokens */
+  *ip = i = ws(w, i);
+  return at(w, i);
+}
 static inline int isHex(int c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* `i` at a backslash: the position after a valid escape sequence. */
@@ -81,23 +88,27 @@ static size_t escape(Walk *w, size_t i) {
   return i;
 }
 
-/*
- * `i` just after an opening quote: the position of the closing quote. Sets *escaped when the
- * string has an escape sequence; w->err on a control character, a bad escape or the end.
- */
-static size_t strBody(Walk *w, size_t i, int *escaped) {
+#if defined(__SSE2__)
+/* A mask of the bytes of b[i, i + 16) that end a string's plain run: '"', '\\' or below 0x20. */
+static inline unsigned specials(const uint8_t *b, size_t i) {
+  const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
+  __m128i x = _mm_loadu_si128((const __m128i *)(b + i));
+  __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
+                                 _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl)); /* x <= 0x1f, unsigned */
+  return (unsigned)_mm_movemask_epi8(special);
+}
+#endif
+
+/* strBody past its fast path: escapes, control characters, the last 15 bytes of the document. */
+static size_t strRest(Walk *w, size_t i, int *escaped) {
   const uint8_t *b = w->b;
   const size_t n = w->n;
   for (;;) {
 #if defined(__SSE2__)
-    const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\'), ctl = _mm_set1_epi8(0x1f);
     while (i + 16 <= n) {
-      __m128i x = _mm_loadu_si128((const __m128i *)(b + i));
-      __m128i special = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, bslash)),
-                                     _mm_cmpeq_epi8(_mm_max_epu8(x, ctl), ctl)); /* x <= 0x1f, unsigned */
-      int mask = _mm_movemask_epi8(special);
+      unsigned mask = specials(b, i);
       if (mask != 0) {
-        i += (size_t)__builtin_ctz((unsigned)mask);
+        i += (size_t)__builtin_ctz(mask);
         break;
       }
       i += 16;
@@ -123,6 +134,27 @@ static size_t strBody(Walk *w, size_t i, int *escaped) {
       return i;
     }
   }
+}
+
+/*
+ * `i` just after an opening quote: the position of the closing quote. Sets *escaped when the
+ * string has an escape sequence; w->err on a control character, a bad escape or the end.
+ * Inline, the usual case: the closing quote is the first special byte, found 16 bytes at a time.
+ */
+static inline size_t strBody(Walk *w, size_t i, int *escaped) {
+#if defined(__SSE2__)
+  const uint8_t *b = w->b;
+  while (i + 16 <= w->n) {
+    unsigned mask = specials(b, i);
+    if (mask != 0) {
+      i += (size_t)__builtin_ctz(mask);
+      if (b[i] == '"') return i;
+      break;
+    }
+    i += 16;
+  }
+#endif
+  return strRest(w, i, escaped);
 }
 
 /* `i` at the opening quote: the position after the closing quote. */
@@ -282,13 +314,15 @@ static size_t key(Walk *w, size_t i) {
     w->err = REJECT;
     return i;
   }
-  i = ws(w, str(w, i, &dummy));
+  i = str(w, i, &dummy);
   if (w->err) return i;
-  if (at(w, i) != ':') {
+  if (next(w, &i) != ':') {
     w->err = REJECT;
     return i;
   }
-  return ws(w, i + 1);
+  i++;
+  next(w, &i);
+  return i;
 }
 
 /* Any JSON value at `i` (after whitespace): validated, and the position after it. */
@@ -307,8 +341,8 @@ static size_t value(Walk *w, size_t i) {
         return i;
       }
       stack[d++] = (uint8_t)c;
-      i = ws(w, i + 1);
-      c = at(w, i);
+      i++;
+      c = next(w, &i);
       if (c == (stack[d - 1] == '{' ? '}' : ']')) {
         d--;
         i++;
@@ -326,10 +360,10 @@ static size_t value(Walk *w, size_t i) {
     /* After a value: the end, a comma, or closers. */
     for (;;) {
       if (d == 0) return i;
-      i = ws(w, i);
-      c = at(w, i);
+      c = next(w, &i);
       if (c == ',') {
-        i = ws(w, i + 1);
+        i++;
+        next(w, &i);
         if (stack[d - 1] == '{') i = key(w, i);
         if (w->err) return i;
         c = at(w, i);
@@ -441,8 +475,8 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
 
 /* A record, its userIdentity or its requestParameters (table `t`) at `i`. */
 static size_t fields(Walk *w, size_t i, int32_t base, int t) {
-  i = ws(w, i + 1);
-  int c = at(w, i);
+  i++;
+  int c = next(w, &i);
   if (c == '}') return i + 1;
   for (;;) {
     if (c != '"') {
@@ -456,13 +490,13 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
     int f = -1;
     if (escaped) w->meta[base + R_FLAGS] |= COMPLEX; /* an escaped key may spell a field's name */
     else f = keyField(t, w->b + ks, ke - ks);
-    i = ws(w, ke + 1);
-    if (at(w, i) != ':') {
+    i = ke + 1;
+    if (next(w, &i) != ':') {
       w->err = REJECT;
       return i;
     }
-    i = ws(w, i + 1);
-    c = at(w, i);
+    i++;
+    c = next(w, &i);
     if (f < 0) {
       if (c == '"') {
         int dummy = 0;
@@ -502,11 +536,10 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
       i = value(w, i);
     }
     if (w->err) return i;
-    i = ws(w, i);
-    c = at(w, i);
+    c = next(w, &i);
     if (c == ',') {
-      i = ws(w, i + 1);
-      c = at(w, i);
+      i++;
+      c = next(w, &i);
     } else if (c == '}') return i + 1;
     else {
       w->err = REJECT;
