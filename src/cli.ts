@@ -2,7 +2,7 @@
 import { Argument, Command, CommanderError, Option } from "commander";
 import { writeFile } from "node:fs/promises";
 import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
-import { InputError, FileSource, STDIN_PATH } from "./sources/files.js";
+import { InputError, FileSource, lastReadTiming, STDIN_PATH } from "./sources/files.js";
 import { maxFileBytesFromEnv } from "./sources/limits.js";
 import type { EventSource, SourceProgress } from "./sources/types.js";
 import { runScan } from "./scan/run.js";
@@ -743,7 +743,19 @@ if (invokedDirectly) {
         const u = process.resourceUsage();
         const m = process.threadCpuUsage();
         // mainCpuMs: the main thread alone (with worker threads, the scan's critical path when it is near the wall clock).
-        process.stderr.write(`maxRSS=${u.maxRSS} cpuMs=${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)} mainCpuMs=${Math.round((m.user + m.system) / 1000)}\n`);
+        let phases = "";
+        const t = lastReadTiming;
+        if (t) {
+          // The file read's phases (ms): start-up until the read, the read (the main thread waiting
+          // for files, and taking their records), and the finish after it; the read workers' part.
+          const r = Math.round;
+          phases =
+            ` startupMs=${r(t.start)} readMs=${r(t.end - t.start)} waitMs=${r(t.wait)} takeMs=${r(t.take)} finishMs=${r(performance.now() - t.end)}` +
+            ` readMainCpuMs=${r(t.mainCpu)} files=${t.files} offThread=${t.offThread}`;
+          const p = t.pool;
+          if (p) phases += ` workers=${p.workers} workerCpuMs=${r(p.cpu)} wReadMs=${r(p.read)} wGunzipMs=${r(p.gunzip)} wPrepareMs=${r(p.prepare)} wCopyMs=${r(p.copy)}`;
+        }
+        process.stderr.write(`maxRSS=${u.maxRSS} cpuMs=${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)} mainCpuMs=${Math.round((m.user + m.system) / 1000)}${phases}\n`);
       }
     },
     (e) => {

@@ -137,6 +137,8 @@ async function main(): Promise<void> {
     findings: number;
     inWindow: number;
     nonCloudTrail: number;
+    /** The CLI's phases (TRAILHOUND_REPORT_RSS: startupMs, readMs, waitMs, takeMs, finishMs, readMainCpuMs, workerCpuMs, ...). */
+    phases: Record<string, number>;
   }
   const parse: Array<Run & { events: number }> = [];
   const scans = new Map<number, Scan[]>(threads.map((n) => [n, []]));
@@ -168,6 +170,8 @@ async function main(): Promise<void> {
       });
       const rss = /maxRSS=(\d+) cpuMs=(\d+)/.exec(b.stderr);
       const main = /mainCpuMs=(\d+)/.exec(b.stderr);
+      const phases: Record<string, number> = {};
+      for (const m of (/maxRSS=.*/.exec(b.stderr)?.[0] ?? "").matchAll(/(\w+)=(-?\d+)/g)) phases[m[1]!] = Number(m[2]);
       const report = JSON.parse(readFileSync(reportPath, "utf8")) as { stats: { recordsRead: number; events: number; skipped?: Record<string, number> }; findings: unknown[] };
       scans.get(n)!.push({
         ms: b.ms,
@@ -178,6 +182,7 @@ async function main(): Promise<void> {
         findings: report.findings.length,
         inWindow: report.stats.events,
         nonCloudTrail: report.stats.skipped?.["not-cloudtrail"] ?? 0,
+        phases,
       });
       line.push(`(b) ${n} thread${n === 1 ? "" : "s"} ${secs(b.ms)}`);
     }
@@ -218,6 +223,21 @@ async function main(): Promise<void> {
         secs,
       )}); ` + `peak RSS ${Math.max(...xs.map((x) => x.rssMb)).toFixed(0)} MB`,
     );
+  }
+  // Where (b)'s wall clock went (medians, the CLI's TRAILHOUND_REPORT_RSS line): start-up until the
+  // files are read; the read, split into the main thread waiting for files and taking their
+  // records; the finish (profiles, detectors, the report). With workers: their CPU and wall clock
+  // reading, gunzipping and walking.
+  for (const n of threads) {
+    const xs = scans.get(n)!;
+    const ph = (k: string) => median(xs.map((x) => x.phases[k] ?? NaN));
+    const s2 = (k: string) => secs(ph(k));
+    let line =
+      `      phases, ${n} thread${n === 1 ? ": " : "s:"} start-up ${s2("startupMs")}, read ${s2("readMs")} (waiting ${s2("waitMs")}, taking ${s2("takeMs")}; ` +
+      `main thread CPU ${s2("readMainCpuMs")}), finish ${s2("finishMs")}`;
+    if (!Number.isNaN(ph("workers")))
+      line += `; ${ph("workers")} read worker${ph("workers") === 1 ? "" : "s"}: CPU ${s2("workerCpuMs")}, reading ${s2("wReadMs")}, gunzip ${s2("wGunzipMs")}, walk ${s2("wPrepareMs")}`;
+    console.log(line);
   }
   for (const n of duck) {
     const xs = ducks.get(n)!;

@@ -19,12 +19,20 @@ export interface WalkedFile {
   generation: number;
 }
 
-export function prepareOffThread(bytes: Uint8Array): { result: WalkedFile | null; transfer: ArrayBuffer[] } {
+/**
+ * With `shared` (memory shared with the main thread, see read-worker.ts), the index is copied
+ * there and left out of the result (the main thread puts that memory in `meta`); else a copy of
+ * it is transferred.
+ */
+export function prepareOffThread(bytes: Uint8Array, shared?: (n: number) => Int32Array): { result: WalkedFile | Omit<WalkedFile, "meta"> | null; transfer: ArrayBuffer[] } {
   const ix = indexRecords(bytes);
   if (!ix) return { result: null, transfer: [] };
-  const meta = ix.meta.slice(0, ix.count * STRIDE);
-  return {
-    result: { meta, count: ix.count, ids: ix.ids, thread: threadId, generation: ix.ids ? nativeWalk!.generation() : 0 },
-    transfer: [meta.buffer as ArrayBuffer],
-  };
+  const n = ix.count * STRIDE;
+  const generation = ix.ids ? nativeWalk!.generation() : 0;
+  if (shared) {
+    shared(n).set(ix.meta.subarray(0, n));
+    return { result: { count: ix.count, ids: ix.ids, thread: threadId, generation }, transfer: [] };
+  }
+  const meta = ix.meta.slice(0, n);
+  return { result: { meta, count: ix.count, ids: ix.ids, thread: threadId, generation }, transfer: [meta.buffer as ArrayBuffer] };
 }

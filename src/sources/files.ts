@@ -6,7 +6,7 @@ import { createInterface } from "node:readline";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { SkipReason } from "../events/types.js";
 import { gunzipChunkSize } from "./gunzip-size.js";
-import { ReadPool, scanThreadsFromEnv } from "./read-pool.js";
+import { ReadPool, scanThreadsFromEnv, type PoolTiming } from "./read-pool.js";
 import { nativeWalk } from "../util/native-addon.js";
 import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { countingSink, type BytesReader, type EventSource, type ReadOptions, type RecordSink, type SourceResult } from "./types.js";
@@ -28,6 +28,31 @@ export interface FileNote {
   /** The file could not be read whole (vanished, truncated, cut at the size limit, a read error): the report is partial. */
   incomplete?: boolean;
 }
+
+/**
+ * Where a file read's time went, for the benchmark (TRAILHOUND_REPORT_RSS prints the last one).
+ * Times in ms: `start`/`end` from performance.now() (the process's start); `wait` the main thread
+ * waiting for a file (read ahead by a worker or by this thread), `take` handing files' records to
+ * the sink; `mainCpu` this thread's CPU during the read; `pool` the read workers'.
+ */
+export interface ReadTiming {
+  start: number;
+  end: number;
+  wait: number;
+  take: number;
+  mainCpu: number;
+  files: number;
+  offThread: number;
+  pool?: PoolTiming;
+}
+
+/** The last file read's timing (see ReadTiming). */
+export let lastReadTiming: ReadTiming | undefined;
+
+const threadCpuMs = (): number => {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+};
 
 /** Files larger than this (decompressed) that are JSON Lines are streamed line by line. */
 const STREAM_THRESHOLD = 64 * 1024 * 1024;
@@ -256,6 +281,7 @@ export class FileSource implements EventSource {
       for (; asked < files.length && asked <= i + ahead; asked++) pending[asked] = fetch(files[asked]!);
     };
     let stopped = files.length;
+    const timing: ReadTiming = { start: performance.now(), end: 0, wait: 0, take: 0, mainCpu: -threadCpuMs(), files: files.length, offThread: 0 };
     try {
       for (let i = 0; i < files.length; i++) {
         if (opts.signal?.aborted) {
@@ -264,13 +290,20 @@ export class FileSource implements EventSource {
         }
         askAhead(i);
         const file = files[i]!;
+        const t0 = performance.now();
         const got = await pending[i]!;
+        const t1 = performance.now();
+        timing.wait += t1 - t0;
         pending[i] = undefined;
         let note: FileNote;
         if (got.kind === "bytes") {
           this.offThreadFiles++;
           const truncated = got.rawLength < file.size ? truncatedWhy(file.size, got.rawLength) : undefined;
-          note = this.deliverBytes(file.path, got.bytes, truncated, counting, got.prepared);
+          try {
+            note = this.deliverBytes(file.path, got.bytes, truncated, counting, got.prepared);
+          } finally {
+            got.release(); // the worker may fill that memory again
+          }
         } else {
           const raw = got.raw;
           try {
@@ -280,6 +313,7 @@ export class FileSource implements EventSource {
           }
         }
         this.notes.push(note);
+        timing.take += performance.now() - t1;
         done++;
         progress();
       }
@@ -293,6 +327,11 @@ export class FileSource implements EventSource {
       // Files opened ahead and not read (the scan stopped): close them.
       for (let i = stopped; i < asked; i++) void pending[i]?.then((r) => (r.kind === "raw" && r.raw.kind === "big" ? r.raw.handle.close() : undefined)).catch(() => undefined);
       await pool?.close();
+      timing.end = performance.now();
+      timing.mainCpu += threadCpuMs();
+      timing.offThread = this.offThreadFiles;
+      if (pool) timing.pool = pool.timing();
+      lastReadTiming = timing;
     }
     const problems = this.notes.filter((n) => n.problem);
     const summary: SourceResult["summary"] = {
@@ -682,7 +721,7 @@ function truncatedWhy(listed: number, read: number): string {
 }
 
 /** A listed file as fetched ahead: opened here (Raw), or read, gunzipped and prepared by a read worker. */
-type Fetched = { kind: "raw"; raw: Raw } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown };
+type Fetched = { kind: "raw"; raw: Raw } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
 
 /** A listed file, opened: whole, or (large) its head and the open handle; or why not. */
 type Raw = { kind: "whole"; buf: Buffer } | { kind: "big"; handle: FileHandle; size: number; head: Buffer } | { kind: "special"; why: string } | { kind: "error"; err: Error };

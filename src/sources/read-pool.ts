@@ -12,7 +12,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { ReadJob, ReadReply, ReadWorkerData } from "./read-worker.js";
+import type { ReadJob, ReadReply, ReadWorkerData, SlotMemory, WorkerTimes } from "./read-worker.js";
 import { LimitSettingError } from "./limits.js";
 
 /** The most threads TRAILHOUND_SCAN_THREADS may ask for. */
@@ -33,8 +33,12 @@ export function scanThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return n;
 }
 
-/** What a worker read: the (decompressed) bytes and the preparation's outcome; or `main`. */
-export type PoolRead = { kind: "main" } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown };
+/**
+ * What a worker read: the (decompressed) bytes and the preparation's outcome; or `main`. The bytes
+ * (and the preparation's `meta`) may be memory the worker fills again: call `release` once done
+ * with them, and do not read them after.
+ */
+export type PoolRead = { kind: "main" } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
 
 const BOOT = `
 const { registerHooks, createRequire } = require("node:module");
@@ -68,11 +72,27 @@ interface Slot {
   worker: Worker;
   inFlight: number;
   dead: boolean;
+  /** The worker's times, as of its last reply. */
+  times?: WorkerTimes;
+  /** The worker's CPU (ms), read as the pool closes. */
+  cpuMs?: number;
+  /** The worker's slots of shared memory (see read-worker.ts), by number; the free ones. */
+  memory: SlotMemory[];
+  free: number[];
+  /** Slot numbers given so far. */
+  slots: number;
+}
+
+/** Where the read workers' time went (ms, summed over the workers): see WorkerTimes. */
+export interface PoolTiming extends WorkerTimes {
+  workers: number;
+  /** CPU of the worker threads, as the pool closed (NaN where unknown). */
+  cpu: number;
 }
 
 export class ReadPool {
   private readonly slots: Slot[] = [];
-  private readonly waiting = new Map<number, { slot: Slot; resolve: (r: PoolRead) => void }>();
+  private readonly waiting = new Map<number, { slot: Slot; at: number; resolve: (r: PoolRead) => void }>();
   private seq = 0;
   private closed = false;
 
@@ -82,7 +102,7 @@ export class ReadPool {
     const entry = fromSources ? new URL("./read-worker.ts", import.meta.url).href : undefined;
     for (let i = 0; i < workers; i++) {
       const worker = fromSources ? new Worker(BOOT, { eval: true, workerData: { ...data, entry } }) : new Worker(js, { workerData: data });
-      const slot: Slot = { worker, inFlight: 0, dead: false };
+      const slot: Slot = { worker, inFlight: 0, dead: false, memory: [], free: [], slots: 0 };
       worker.unref();
       worker.on("message", (m: ReadReply | { loadError: string }) => {
         if ("loadError" in m) return;
@@ -90,7 +110,23 @@ export class ReadPool {
         if (!w) return;
         this.waiting.delete(m.seq);
         slot.inFlight--;
-        w.resolve(m.kind === "bytes" ? { kind: "bytes", bytes: Buffer.from(m.buffer, m.offset, m.length), rawLength: m.rawLength, prepared: m.prepared } : { kind: "main" });
+        slot.times = m.times;
+        const free = () => slot.free.push(w.at);
+        if (m.kind === "shared") {
+          if (m.memory) slot.memory[m.slot] = m.memory;
+          const mem = slot.memory[m.slot]!;
+          const prepared = m.prepared;
+          // The preparation's shared ints are the result's `meta` (see Prepare in read-worker.ts).
+          if (m.ints >= 0 && prepared !== null && typeof prepared === "object") (prepared as { meta?: Int32Array }).meta = new Int32Array(mem.ints, 0, m.ints);
+          w.resolve({ kind: "bytes", bytes: Buffer.from(mem.bytes, 0, m.length), rawLength: m.rawLength, prepared, release: free });
+          return;
+        }
+        free();
+        w.resolve(
+          m.kind === "moved"
+            ? { kind: "bytes", bytes: Buffer.from(m.buffer, m.offset, m.length), rawLength: m.rawLength, prepared: m.prepared, release: () => undefined }
+            : { kind: "main" },
+        );
       });
       const fail = () => this.lose(slot);
       worker.on("error", fail);
@@ -105,11 +141,12 @@ export class ReadPool {
     for (const s of this.slots) if (!s.dead && (slot === undefined || s.inFlight < slot.inFlight)) slot = s;
     if (this.closed || slot === undefined) return Promise.resolve({ kind: "main" });
     const seq = this.seq++;
-    const job: ReadJob = { seq, path };
+    const at = slot.free.pop() ?? slot.slots++;
+    const job: ReadJob = { seq, path, slot: at };
     slot.inFlight++;
     const s = slot;
     return new Promise((resolve) => {
-      this.waiting.set(seq, { slot: s, resolve });
+      this.waiting.set(seq, { slot: s, at, resolve });
       s.worker.postMessage(job);
     });
   }
@@ -118,10 +155,28 @@ export class ReadPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const s of this.slots) {
+      if (!s.dead)
+        s.cpuMs = await s.worker
+          .cpuUsage()
+          .then((u) => (u.user + u.system) / 1000)
+          .catch(() => NaN);
       s.dead = true;
       await s.worker.terminate().catch(() => undefined);
     }
     this.settle(() => true);
+  }
+
+  /** Where the workers' time went (after close: with their CPU). */
+  timing(): PoolTiming {
+    const t: PoolTiming = { workers: this.slots.length, read: 0, gunzip: 0, prepare: 0, copy: 0, cpu: 0 };
+    for (const s of this.slots) {
+      t.read += s.times?.read ?? 0;
+      t.gunzip += s.times?.gunzip ?? 0;
+      t.prepare += s.times?.prepare ?? 0;
+      t.copy += s.times?.copy ?? 0;
+      t.cpu += s.cpuMs ?? NaN;
+    }
+    return t;
   }
 
   /** A worker failed or exited: its files go back to the main thread. */
