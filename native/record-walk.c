@@ -30,6 +30,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
@@ -194,6 +198,12 @@ static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
  * the main thread and each worker have their own), bounded: past MAX_ENTRIES values or MAX_BYTES
  * of them it starts afresh at the next walk, and `generation` tells JavaScript to drop its
  * strings. Ids stay valid for the whole walk that gave them.
+ *
+ * The table's hash reads every byte of a value and starts from a random seed, drawn afresh with
+ * each table: the values are the logs' (user agents, ARNs), which whoever makes API calls in an
+ * account chooses. A hash of fewer bytes (spanHash reads at most 24) or a fixed one lets such a
+ * caller make a million distinct values that all hash alike, and each lookup would then compare
+ * against all the values before it: hours of CPU for a day of logs instead of a second.
  */
 #define MAX_ENTRIES (1u << 20)
 #define MAX_BYTES ((size_t)64 << 20)
@@ -208,6 +218,7 @@ struct Table {
   Slot *slots;
   uint32_t mask;
   uint32_t generation;
+  uint64_t seed; /* of internHash, drawn by internInit */
 };
 
 static void internFree(Table *T) {
@@ -218,7 +229,52 @@ static void internFree(Table *T) {
   T->generation = g + 1;
 }
 
+static inline uint64_t load64(const uint8_t *p) {
+  uint64_t x;
+  memcpy(&x, p, 8);
+  return x;
+}
+static inline uint64_t load32(const uint8_t *p) {
+  uint32_t x;
+  memcpy(&x, p, 4);
+  return x;
+}
+static inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+/* The intern table's hash of bytes [s, e): every byte, 8 at a time, from the table's seed. */
+static inline uint32_t internHash(const Table *T, const uint8_t *b, size_t s, size_t e) {
+  const uint64_t K = 0x9fb21c651e98df25ull;
+  const uint8_t *p = b + s;
+  size_t n = e - s;
+  uint64_t h = T->seed ^ (n * 0x9e3779b97f4a7c15ull);
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8) h = rotl((h ^ load64(p + i)) * K, 31);
+    h = (h ^ load64(p + n - 8)) * K; /* the last 8 (overlapping the ones before when n % 8 != 0) */
+  } else if (n >= 4) h = (h ^ (load32(p) | load32(p + n - 4) << 32)) * K;
+  else if (n > 0) h = (h ^ (p[0] | (uint64_t)p[n >> 1] << 8 | (uint64_t)p[n - 1] << 16)) * K;
+  h ^= h >> 32;
+  h *= K;
+  h ^= h >> 29;
+  return (uint32_t)h;
+}
+
+/* A seed nobody outside this process knows: the system's random bytes, else time and addresses. */
+static uint64_t freshSeed(const Table *T) {
+  uint64_t x = 0;
+#if defined(__linux__)
+  if (getrandom(&x, sizeof x, GRND_NONBLOCK) == (ssize_t)sizeof x) return x;
+#endif
+  struct timespec ts = {0, 0};
+  timespec_get(&ts, TIME_UTC);
+  x = (uint64_t)(uintptr_t)T ^ ((uint64_t)(uintptr_t)&x << 17) ^ ((uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ts.tv_sec ^
+      ((uint64_t)T->generation << 40);
+  x ^= x >> 31;
+  x *= 0xbf58476d1ce4e5b9ull;
+  return x ^ (x >> 29);
+}
+
 static int internInit(Table *T) {
+  T->seed = freshSeed(T);
   T->poolCap = 1 << 16;
   T->mask = (1u << 13) - 1;
   T->pool = malloc(T->poolCap);
@@ -246,14 +302,21 @@ static int rehash(Table *T) {
   return 1;
 }
 
-/* The id of bytes [s, e) whose spanHash is h; -1 when out of memory. */
+/* Bytes p[0, n) equal q[0, n): inline for values of up to 16 bytes, most of them. */
+static inline int same(const uint8_t *p, const uint8_t *q, uint32_t n) {
+  if (n >= 8 && n <= 16) return load64(p) == load64(q) && load64(p + n - 8) == load64(q + n - 8);
+  if (n >= 4 && n < 8) return load32(p) == load32(q) && load32(p + n - 4) == load32(q + n - 4);
+  return memcmp(p, q, n) == 0;
+}
+
+/* The id of bytes [s, e) whose internHash is h; -1 when out of memory. */
 static int32_t intern(Table *T, const uint8_t *b, size_t s, size_t e, uint32_t h) {
   uint32_t n = (uint32_t)(e - s);
   uint32_t slot = h & T->mask;
   for (;;) {
     const Slot *x = &T->slots[slot];
     if (x->id1 == 0) break;
-    if (x->hash == h && x->len == n && memcmp(T->pool + x->off, b + s, n) == 0) return (int32_t)(x->id1 - 1);
+    if (x->hash == h && x->len == n && same(T->pool + x->off, b + s, n)) return (int32_t)(x->id1 - 1);
     slot = (slot + 1) & T->mask;
   }
   if (T->poolUsed + n > T->poolCap) {
@@ -469,7 +532,7 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   else if (f == F_ID) o[2] = 0; /* event ids are not interned */
   else if (!w->intern) o[2] = spanHash(w->b, s, e);
   else if (f == F_ERRMSG) o[2] = -1; /* messages are often unique: decoded when needed, not kept */
-  else if ((o[2] = intern(w->table, w->b, s, e, (uint32_t)spanHash(w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */
+  else if ((o[2] = intern(w->table, w->b, s, e, internHash(w->table, w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */
   return e + 1;
 }
 

@@ -599,9 +599,31 @@ export function isoTime(b: Uint8Array, s: number, e: number): number {
 
 // ------------------------------------------------------------------ interning
 
+/** A hash of every byte of [s, e), four at a time, from `seed` (see Interner). */
+export function internHash(b: Uint8Array, s: number, e: number, seed: number): number {
+  let h = seed ^ Math.imul(e - s, 0x9e3779b1);
+  let i = s;
+  for (; i + 4 <= e; i += 4) {
+    h = Math.imul(h ^ word(b, i), 0xcc9e2d51);
+    h = (h << 15) | (h >>> 17);
+  }
+  for (; i < e; i++) h = Math.imul(h ^ b[i]!, 0x1b873593);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
 /**
  * Equal byte strings give the same JS string. Bounded: past `maxEntries` distinct values or
  * `maxBytes` of them the table starts afresh (values are then decoded again; nothing is lost).
+ *
+ * Hashed with `internHash` (every byte, from a random seed per table), not with the walk's
+ * spanHash: values are the logs' (user agents, ARNs), which whoever calls the account's APIs
+ * chooses, and spanHash reads at most 24 bytes of a value, so a million distinct user agents
+ * could share one hash and make every lookup compare against all of them (the native table in
+ * native/record-walk.c hashes the same way, for the same reason).
  */
 export class Interner {
   /** Open addressing: per slot, the hash and the entry number + 1 (0: empty). */
@@ -613,6 +635,7 @@ export class Interner {
   private pool: Uint8Array;
   private poolUsed = 0;
   private n = 0;
+  private seed = 0;
 
   constructor(
     private readonly maxEntries = 1 << 20,
@@ -626,9 +649,10 @@ export class Interner {
     return this.n;
   }
 
-  /** The string of bytes [s, e) of `b`, whose `spanHash` is `h` (as computed by the walk). */
-  get(b: Buffer, s: number, e: number, h: number): string {
+  /** The string of bytes [s, e) of `b` (`_spanHash`, the walk's hash of them, is not used: see above). */
+  get(b: Buffer, s: number, e: number, _spanHash?: number): string {
     const len = e - s;
+    const h = internHash(b, s, e, this.seed);
     const slots = this.slots;
     let slot = h & this.mask;
     for (;;) {
@@ -651,7 +675,7 @@ export class Interner {
     const v = b.toString("utf8", s, e);
     if (this.n >= this.maxEntries || this.poolUsed + len > this.maxBytes) {
       this.clear();
-      return this.get(b, s, e, h);
+      return this.get(b, s, e);
     }
     if (this.poolUsed + len > this.pool.length) {
       const p = new Uint8Array(Math.max(this.pool.length * 2, this.poolUsed + len));
@@ -692,6 +716,7 @@ export class Interner {
   }
 
   private clear(): void {
+    this.seed = (Math.random() * 2 ** 32) | 0; // V8 seeds Math.random from the system at start
     this.slots = new Int32Array(2 << 12);
     this.mask = (1 << 12) - 1;
     this.entries = new Int32Array(2 << 11);

@@ -28,6 +28,7 @@ import {
   F_UI_INVOKEDBY,
   F_UI_TYPE,
   Interner,
+  internHash,
   fieldAt,
   STRIDE,
   indexRecords,
@@ -395,6 +396,20 @@ describe("Interner", () => {
     }
     expect([...got].every(([k, v]) => k === v)).toBe(true);
     expect(big.size).toBe(5001);
+  });
+
+  it("hashes every byte of a value from a random seed: values that differ where spanHash does not look do not collide", () => {
+    // 2,000 user agents of 100 bytes that differ only in bytes 10-39: spanHash reads bytes 0-7, 46-53 and 92-99.
+    const uas = Array.from({ length: 2000 }, (_, k) => `${"A".repeat(10)}${String(k * 7919).padStart(30, "0")}${"B".repeat(60)}`);
+    const b = Buffer.from(uas.join(""));
+    const spans = uas.map((_, k) => [k * 100, k * 100 + 100] as const);
+    expect(new Set(spans.map(([s, e]) => spanHash(b, s, e))).size).toBe(1);
+    expect(new Set(spans.map(([s, e]) => internHash(b, s, e, 12345))).size).toBeGreaterThanOrEqual(1995);
+    expect(new Set(spans.map(([s, e]) => internHash(b, s, e, 54321))).size).toBeGreaterThanOrEqual(1995);
+    expect(internHash(b, 0, 100, 12345)).not.toBe(internHash(b, 0, 100, 54321)); // the seed matters
+    const it = new Interner();
+    expect(spans.every(([s, e], k) => it.get(b, s, e) === uas[k])).toBe(true);
+    expect(it.size).toBe(2000);
   });
 });
 
