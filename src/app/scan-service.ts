@@ -67,7 +67,7 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
     filters: req.filters,
     version: VERSION,
     sources: [source],
-    storedProfile: (k) => o.store.getBaseline(k),
+    storedProfile: (k) => o.store.readBaselineOnce(k),
     storedTrainedUntil: (k) => o.store.getBaselineTrainedUntil(k),
     findingStatus: (id) => o.store.getFinding(id)?.status,
   };

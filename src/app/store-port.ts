@@ -78,7 +78,7 @@ export async function openScanStore(dir: string): Promise<ScanStore> {
 export function scanStoreFrom(store: TrailStore): ScanStore {
   const staged = new StagedCursors(store);
   return {
-    getBaseline: (k) => store.getBaseline(k),
+    getBaseline: (k) => store.readBaselineOnce(k),
     getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
     findingStatus: (id) => store.getFinding(id)?.status,
     async saveScan(report, profiles, meta) {

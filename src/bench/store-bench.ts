@@ -17,7 +17,8 @@
  * First, the warm path (src/bench/warm-bench.ts): a new day against a stored 30-day baseline of
  * 5,000 identities, against the same scan without the store, alternating rounds. Options:
  * --warm-only, --no-warm, --warm-rounds N (default 5), --warm-events N (default 1,000,000 over
- * the 31 days), --warm-identities N (default 5,000), --warm-dir PATH (default ./bench-data-warm).
+ * the 31 days), --warm-identities N (default 5,000), --warm-dir PATH (default ./bench-data-warm),
+ * --profile lean|realistic (the warm path's data, generate.ts; default lean).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
@@ -33,6 +34,7 @@ import { formatBytes } from "../store/maintenance.js";
 import { packProfile } from "../store/pack.js";
 import { rng } from "../util/rng.js";
 import { numArg, strArg } from "./cli-args.js";
+import type { BenchProfile } from "./generate.js";
 import { warmPath } from "./warm-bench.js";
 
 const NOW = Date.UTC(2024, 5, 1, 12);
@@ -422,6 +424,7 @@ async function main(): Promise<void> {
       identities: numArg("warm-identities", 5_000),
       events: numArg("warm-events", 1_000_000),
       rounds: Math.max(1, numArg("warm-rounds", 5)),
+      profile: (strArg("profile") ?? "lean") as BenchProfile,
     });
     if (w.wall > 1.2) process.exitCode = 1;
     if (process.argv.includes("--warm-only")) return;

@@ -66,8 +66,8 @@ function asRead(x: number): number {
   return x === 0 ? 0 : x;
 }
 
-function entryOf(key: string, json: string, p: Profile): StoredBaseline {
-  const head = `${JSON.stringify(key)}:`;
+/** The facts of a profile (see BaselineFacts), kept beside its stored bytes. */
+function factsOf(key: string, p: Profile): BaselineFacts {
   const facts: { -readonly [K in keyof BaselineFacts]: BaselineFacts[K] } = {
     // The table's key string when they are equal (nothing more to hold).
     key: p.key === key ? key : p.key,
@@ -81,8 +81,18 @@ function entryOf(key: string, json: string, p: Profile): StoredBaseline {
   // Strings only: a stored profile has no other ARN or user name (schema.ts).
   if (typeof p.arn === "string") facts.arn = p.arn;
   if (typeof p.userName === "string") facts.userName = p.userName;
+  return Object.freeze(facts);
+}
+
+/** `"key":` as it starts the key's entry. */
+function entryHead(key: string): string {
+  return `${JSON.stringify(key)}:`;
+}
+
+function entryOf(key: string, json: string, p: Profile): StoredBaseline {
+  const head = entryHead(key);
   const bytes = Buffer.from(head + json);
-  return { bytes, valueAt: Buffer.byteLength(head), digest: entryDigest(bytes), facts: Object.freeze(facts) };
+  return { bytes, valueAt: Buffer.byteLength(head), digest: entryDigest(bytes), facts: factsOf(key, p) };
 }
 
 function entryDigest(bytes: Buffer): string {
@@ -145,6 +155,53 @@ export function trustedBaselineFromFile(key: string, raw: Record<string, unknown
 /** Encode a profile as it is written to disk (packed when lossless, see pack.ts). */
 export function encodeBaseline(key: string, p: Profile): StoredBaseline {
   return entryOf(key, JSON.stringify(packProfile(p) ?? p), p);
+}
+
+/**
+ * A profile packed up to its deflate: the entry's bytes are `head`, then the base64 of
+ * `deflatePart(part)`, then `"}` (`finishEntry`), exactly what encodeBaseline writes. Lets the
+ * deflating, most of an encoding's cost, happen elsewhere (encode-off-thread.ts).
+ */
+export interface HalfEncoded {
+  key: string;
+  /** `"key":{<the profile's other fields>,"packed":"`. */
+  head: string;
+  /** Bytes of `"key":` at the start of head. */
+  valueAt: number;
+  /** The packed part's JSON (pack.ts: PackedPart), to be deflated. */
+  part: string;
+  facts: BaselineFacts;
+}
+
+/** The end of a half-encoded entry, after the base64 of its deflated part. */
+export const ENTRY_TAIL = '"}';
+
+/**
+ * Pack a profile up to its deflate (see HalfEncoded), or encode it whole when it cannot be packed
+ * losslessly (then it is stored unpacked: nothing to deflate). Validate it first (checkProfile).
+ */
+export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | StoredBaseline {
+  // A stray `packed` field would take the packed part's place in the field order: encoded whole.
+  const out = "packed" in p ? undefined : packProfile(p, false);
+  if (out === undefined) return encodeBaseline(key, p);
+  const part = JSON.stringify(out.packed);
+  out.packed = undefined;
+  // JSON.stringify(out) with `packed` (its last field: packProfile adds it last) left out.
+  const fields = JSON.stringify(out);
+  const h = entryHead(key);
+  const head = `${h}${fields.length > 2 ? `${fields.slice(0, -1)},` : "{"}"packed":"`;
+  return { key, head, valueAt: Buffer.byteLength(h), part, facts: factsOf(key, p) };
+}
+
+/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(h.part)`). */
+export function finishEntry(h: HalfEncoded, deflated: Buffer): StoredBaseline {
+  const bytes = Buffer.from(h.head + deflated.toString("base64") + ENTRY_TAIL);
+  return { bytes, valueAt: h.valueAt, digest: entryDigest(bytes), facts: h.facts };
+}
+
+/** A stored entry from its bytes (made elsewhere, by finishEntry's steps) and its half-encoded form. */
+export function entryFromBytes(h: HalfEncoded, bytes: Buffer, digest: string): StoredBaseline {
+  return { bytes, valueAt: h.valueAt, digest, facts: h.facts };
 }
 
 /**
@@ -323,6 +380,18 @@ export class BaselineTable {
   get(key: string): Profile | undefined {
     const entry = this.#entries.get(key);
     return entry ? this.#decode(key, entry) : undefined;
+  }
+
+  /**
+   * The decoded profile, not kept in the cache (a scan reads each stored profile once, then merges
+   * it into a new one: cached, the decoded copies would outlive the young generation and be
+   * copied by every scavenge until the scan ends). Returns the cached copy when there is one.
+   */
+  read(key: string): Profile | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    const hit = this.#decoded.get(key);
+    return hit && hit.entry === entry ? hit.profile : decodeBaseline(entry);
   }
 
   set(key: string, entry: StoredBaseline): void {

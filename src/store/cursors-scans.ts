@@ -5,7 +5,8 @@
  */
 import type { Profile } from "../baseline/profile.js";
 import type { Finding } from "../scan/report-types.js";
-import { prepBaselines } from "./baselines.js";
+import { baselineTable, checkProfile, prepBaselines } from "./baselines.js";
+import { encodeBaselines } from "./encode-off-thread.js";
 import { StoreError } from "./errors.js";
 import { prepFindings, type RecordResult } from "./findings.js";
 import type { Cursor, ScanRecord, StoreData } from "./types.js";
@@ -73,4 +74,26 @@ export function prepCommitScan(input: ScanCommit, now: When): (data: StoreData) 
     steps.cursors(data);
     return results;
   };
+}
+
+/**
+ * prepCommitScan with the baselines' deflating shared with a worker thread (encode-off-thread.ts):
+ * everything is validated now (throws as prepCommitScan does, nothing started), and the promise
+ * gives the change to apply once the baselines are encoded. Same result, same bytes.
+ */
+export function prepCommitScanAsync(input: ScanCommit, now: When): Promise<(data: StoreData) => RecordResult[]> {
+  for (const p of input.profiles) checkProfile(p);
+  const steps = {
+    findings: prepFindings(input.findings, now),
+    scan: prepScan(input.scan),
+    cursors: prepCursors(input.cursors ?? {}),
+  };
+  return encodeBaselines(input.profiles, { checked: true }).then((encoded) => (data: StoreData) => {
+    const t = baselineTable(data);
+    for (const [k, e] of encoded) t.set(k, e);
+    const results = steps.findings(data);
+    steps.scan(data);
+    steps.cursors(data);
+    return results;
+  });
 }

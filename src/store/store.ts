@@ -194,6 +194,14 @@ export class TrailStore {
     return baselineTable(this.#data).get(key);
   }
 
+  /**
+   * A stored profile, decoded for a caller that reads it once (a scan): not kept in the cache of
+   * decoded profiles. Read-only (it may be the cached object).
+   */
+  readBaselineOnce(key: string): Profile | undefined {
+    return baselineTable(this.#data).read(key);
+  }
+
   /** The given profiles (those that exist), or all of them: each is decoded (about 25 KB each on average). */
   getBaselines(keys?: Iterable<string>): Map<string, Profile> {
     return getBaselines(this.#data, keys);
@@ -377,7 +385,7 @@ export class TrailStore {
    */
   commitScan(input: runs.ScanCommit, now: When): Promise<findings.RecordResult[]> {
     return this.#changes.after(
-      this.#q.apply(() => runs.prepCommitScan(input, now)),
+      this.#q.applyLater(() => runs.prepCommitScanAsync(input, now)),
       (results) => ({ kind: "findings", results }),
     );
   }

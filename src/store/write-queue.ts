@@ -37,6 +37,8 @@ interface Job {
   fn: (data: StoreData) => unknown;
   /** The function may mutate records in place: drop the serializer's cache. */
   invalidate: boolean;
+  /** Settles when `fn` can run (its inputs are being prepared elsewhere): awaited before the batch takes the lock. */
+  ready?: Promise<unknown>;
   resolve(v: unknown): void;
   reject(e: unknown): void;
 }
@@ -83,10 +85,12 @@ export class WriteQueue {
    * reads are re-encoded after it and the serializer's cache is dropped. The domain changes
    * replace records instead and pass false.
    */
-  enqueue<R>(fn: (data: StoreData) => R | Promise<R>, invalidate: boolean): Promise<R> {
+  enqueue<R>(fn: (data: StoreData) => R | Promise<R>, invalidate: boolean, ready?: Promise<unknown>): Promise<R> {
     if (this.#closed) return Promise.reject(new StoreError("closed", "The store is closed; nothing was written."));
     return new Promise<R>((resolve, reject) => {
-      this.#pending.push({ fn, invalidate, resolve: resolve as (v: unknown) => void, reject });
+      const job: Job = { fn, invalidate, resolve: resolve as (v: unknown) => void, reject };
+      if (ready) job.ready = ready;
+      this.#pending.push(job);
       this.#kick();
     });
   }
@@ -100,6 +104,39 @@ export class WriteQueue {
       return Promise.reject(e);
     }
     return this.enqueue(fn, false);
+  }
+
+  /**
+   * A domain change whose preparation finishes later (encoding off the main thread): `prep`
+   * validates now (its error rejects, nothing queued) and returns the change to come. It keeps its
+   * place in the queue; its batch waits for it before taking the writers' lock. A rejected
+   * preparation rejects this change only (nothing written for it).
+   */
+  applyLater<R>(prep: () => Promise<(data: StoreData) => R>): Promise<R> {
+    let later: Promise<(data: StoreData) => R>;
+    try {
+      later = prep();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    let fn: ((data: StoreData) => R) | undefined;
+    let failure: { error: unknown } | undefined;
+    const ready = later.then(
+      (f) => {
+        fn = f;
+      },
+      (error: unknown) => {
+        failure = { error };
+      },
+    );
+    return this.enqueue(
+      (data) => {
+        if (failure) throw failure.error;
+        return fn!(data);
+      },
+      false,
+      ready,
+    );
   }
 
   #kick(): void {
@@ -175,6 +212,8 @@ export class WriteQueue {
     let release: (() => Promise<void>) | undefined;
     let results: JobResult[] = [];
     let writeError: unknown;
+    // Changes still being prepared (applyLater) are waited for outside the lock.
+    for (const job of batch) if (job.ready) await job.ready;
     try {
       release = await this.backend.lock?.();
       if (this.backend.reload && (await this.backend.replacedOnDisk?.())) {

@@ -42,7 +42,7 @@ describe("the scan service behind the bot", () => {
     const mk = () => createScanService({ store, now: () => Date.parse("2023-07-10T13:00:00Z"), sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
     const first = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
     const trainedUntil = vi.spyOn(store, "getBaselineTrainedUntil");
-    const profile = vi.spyOn(store, "getBaseline");
+    const profile = vi.spyOn(store, "readBaselineOnce");
     const again = await mk().scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
     expect(again.stats.events).toBe(first.stats.events);
     const asked = trainedUntil.mock.calls.map((c) => c[0]);

@@ -1,0 +1,51 @@
+import { describe, expect, it } from "vitest";
+import type { Profile } from "../../src/baseline/profile.js";
+import { decodeBaseline, encodeBaseline } from "../../src/store/baselines.js";
+import { OFF_THREAD_MIN, encodeBaselines } from "../../src/store/encode-off-thread.js";
+import { DAY, T0, makeProfile } from "./helpers.js";
+
+/** Profiles of varied sizes, a value named like Object.prototype's members, one that cannot be packed (a time in fractional ms). */
+function profiles(n: number): Profile[] {
+  const out: Profile[] = [];
+  for (let i = 0; i < n; i++) {
+    const p = makeProfile(`user:111122223333:u${i}`, T0 - (i % 50) * DAY, 1 + (i % 37));
+    for (let k = 0; k < (i % 7) * 40; k++) p.dims.session[`s-${i}-${k}`] = [k + 0.5, k % 3, T0 - k * 1000, T0 - k * 500];
+    if (i % 11 === 0) Object.defineProperty(p.dims.api, "__proto__", { value: [3, 0, T0 - DAY, T0], enumerable: true, writable: true, configurable: true });
+    if (i === 5) p.dims.ip["198.51.100.1"] = [1, 0, T0 + 0.5, T0 + 0.5];
+    if (i % 13 === 0) p.arn = `arn:aws:iam::111122223333:user/u${i}`;
+    out.push(p);
+  }
+  return out;
+}
+
+describe("encodeBaselines (deflating shared with a worker thread)", () => {
+  it("gives the bytes, digests and facts of encodeBaseline, in order, with and without the worker", async () => {
+    const ps = profiles(OFF_THREAD_MIN * 2 + 17);
+    const want = ps.map((p) => encodeBaseline(p.key, p));
+    for (const [threads, workerOnly] of [
+      [1, false],
+      [2, false],
+      [2, true],
+    ] as const) {
+      const stats = { byWorker: -1 };
+      const got = await encodeBaselines(ps, { threads, workerOnly, stats });
+      if (threads === 1) expect(stats.byWorker).toBe(0);
+      if (workerOnly) expect(stats.byWorker).toBe(ps.length - 1); // all but the one stored unpacked
+      expect(got.map(([k]) => k)).toEqual(ps.map((p) => p.key));
+      got.forEach(([, e], i) => {
+        expect(e.bytes.equals(want[i]!.bytes)).toBe(true);
+        expect(e.digest).toBe(want[i]!.digest);
+        expect(e.valueAt).toBe(want[i]!.valueAt);
+        expect(e.facts).toEqual(want[i]!.facts);
+      });
+      expect(decodeBaseline(got[5]![1]).dims.ip["198.51.100.1"]).toEqual([1, 0, T0 + 0.5, T0 + 0.5]);
+      expect(Object.keys(decodeBaseline(got[11]![1]).dims.api)).toContain("__proto__");
+    }
+  });
+
+  it("validates every profile before starting: an invalid one throws synchronously", () => {
+    const ps = profiles(OFF_THREAD_MIN + 1);
+    ps[OFF_THREAD_MIN]!.events = Number.NaN;
+    expect(() => encodeBaselines(ps, { threads: 2 })).toThrow(/events is not a finite number/);
+  });
+});
