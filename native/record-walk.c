@@ -370,8 +370,24 @@ static size_t lit(Walk *w, size_t i, const char *word, size_t len) {
   return i + len;
 }
 
-/* A key and its colon at `i`: the position of the value after them (and whitespace). */
-static size_t key(Walk *w, size_t i) {
+/* `i` just after a key: past the colon, the position of the value and (*c) its first byte. */
+static inline size_t colon(Walk *w, size_t i, int *c) {
+  if (i + 1 < w->n && w->b[i] == ':' && w->b[i + 1] > 0x20) { /* no whitespace: one bounds check */
+    *c = w->b[i + 1];
+    return i + 1;
+  }
+  if (next(w, &i) != ':') {
+    w->err = REJECT;
+    *c = -1;
+    return i;
+  }
+  i++;
+  *c = next(w, &i);
+  return i;
+}
+
+/* A key and its colon at `i`: the position of the value after them (and whitespace), *c its first byte. */
+static size_t key(Walk *w, size_t i, int *c) {
   int dummy = 0;
   if (at(w, i) != '"') {
     w->err = REJECT;
@@ -379,13 +395,7 @@ static size_t key(Walk *w, size_t i) {
   }
   i = str(w, i, &dummy);
   if (w->err) return i;
-  if (next(w, &i) != ':') {
-    w->err = REJECT;
-    return i;
-  }
-  i++;
-  next(w, &i);
-  return i;
+  return colon(w, i, c);
 }
 
 /* Any JSON value at `i` (after whitespace): validated, and the position after it. */
@@ -410,9 +420,8 @@ static size_t value(Walk *w, size_t i) {
         d--;
         i++;
       } else {
-        if (stack[d - 1] == '{') i = key(w, i);
+        if (stack[d - 1] == '{') i = key(w, i, &c);
         if (w->err) return i;
-        c = at(w, i);
         continue;
       }
     } else if (c == 't') i = lit(w, i, "true", 4);
@@ -426,10 +435,9 @@ static size_t value(Walk *w, size_t i) {
       c = next(w, &i);
       if (c == ',') {
         i++;
-        next(w, &i);
-        if (stack[d - 1] == '{') i = key(w, i);
+        c = next(w, &i);
+        if (stack[d - 1] == '{') i = key(w, i, &c);
         if (w->err) return i;
-        c = at(w, i);
         break;
       }
       if (c == (stack[d - 1] == '{' ? '}' : ']')) {
@@ -553,13 +561,8 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
     int f = -1;
     if (escaped) w->meta[base + R_FLAGS] |= COMPLEX; /* an escaped key may spell a field's name */
     else f = keyField(t, w->b + ks, ke - ks);
-    i = ke + 1;
-    if (next(w, &i) != ':') {
-      w->err = REJECT;
-      return i;
-    }
-    i++;
-    c = next(w, &i);
+    i = colon(w, ke + 1, &c);
+    if (w->err) return i;
     if (f < 0) {
       if (c == '"') {
         int dummy = 0;
@@ -599,6 +602,11 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
       i = value(w, i);
     }
     if (w->err) return i;
+    if (i + 1 < w->n && w->b[i] == ',' && w->b[i + 1] == '"') { /* the next key, no whitespace: one bounds check */
+      i++;
+      c = '"';
+      continue;
+    }
     c = next(w, &i);
     if (c == ',') {
       i++;
