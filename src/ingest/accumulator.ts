@@ -8,6 +8,7 @@ export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, RegionActivity, WinStat } from "../detectors/types.js";
 import { isRegionalApi } from "../events/regions.js";
+import { HourCounts } from "./hour-counts.js";
 
 /** Width of the activity buckets (and the granularity of window starts). */
 export const BUCKET_MS = 10 * 60_000;
@@ -302,7 +303,7 @@ const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country",
 
 export class IdentityAcc implements Observed {
   /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
-  private dimMaps: Array<Map<string, MStat>> = DIM_NAMES.map(() => new Map());
+  private dimMaps: Array<Map<string, MStat> | undefined> = new Array<Map<string, MStat> | undefined>(DIM_NAMES.length).fill(undefined);
   private lastDay = NaN;
   private minBucket = Infinity;
   private foldAt = 64;
@@ -317,16 +318,22 @@ export class IdentityAcc implements Observed {
   denied = 0;
   first = Infinity;
   last = -Infinity;
-  readonly days = new Set<number>();
-  readonly hours = new Float64Array(24);
-  readonly weekdays = new Float64Array(7);
+  /** Days (since 1970) with activity, unordered (plain arrays: a few hundred bytes less than a Set or typed arrays per identity). */
+  days: number[] = [];
+  readonly hours: number[] = new Array<number>(24).fill(0);
+  readonly weekdays: number[] = new Array<number>(7).fill(0);
   /** Buckets inside the moving window, keyed by bucket index: rates and read breadth of the window. */
   readonly buckets = new Map<number, WinBucket>();
-  /** Read APIs per bucket of events before the moving window (a string until a second distinct API). */
-  private oldReads = new Map<number, string | Set<string>>();
+  /**
+   * Read APIs per bucket of events before the moving window, in first-seen order: flat
+   * [bucket, reads, ...], `reads` a string until a second distinct API, then an array (a Set
+   * beyond OLD_READS_ARRAY). Folded like a Map would be (see foldOldReads), in a quarter of the memory.
+   */
+  private oldReads: Array<number | OldReads> = [];
+  /** The largest bucket in oldReads (a larger one is new: appended without a search). */
+  private oldMax = -Infinity;
   /** Calls and errors per hour index (every event, so rescans can take the larger count per hour). */
-  private hourlyCallsMap = new Map<number, number>();
-  private hourlyErrorsMap = new Map<number, number>();
+  private hourly: HourCounts | null = new HourCounts();
   /** The hour being counted (records mostly arrive in time order): flushed to the maps on change. */
   private curHour = NaN;
   private curHourCalls = 0;
@@ -343,7 +350,8 @@ export class IdentityAcc implements Observed {
   candidates: TrailEvent[] = [];
   /** The scanner's number for this accumulator (its position in creation order). */
   ordinal = 0;
-  private readonly candidateNames = new Map<string, number>();
+  /** Kept candidates per event name (created with the first candidate: most identities have none; so are the other maps below). */
+  private candidateNames: Map<string, number> | undefined;
   /**
    * Candidates and geo points that fell out of the moving window are dropped when the lists reach
    * these lengths (amortised: then twice what is left): the window only moves forward, so they can
@@ -352,13 +360,13 @@ export class IdentityAcc implements Observed {
   private candidatePruneAt = 64;
   private geoPruneAt = 64;
   geo: GeoPoint[] = [];
-  private geoLastMinute = new Map<string, number>();
+  private geoLastMinute: Map<string, number> | undefined;
   dropped = { candidates: 0, geo: 0 };
   windowEvents = 0;
   /** Window events of MFA-authenticated sessions. */
   windowMfa = 0;
   /** Window activity per region, regional services only (IdentityWindow.regionActivity). */
-  private regionAct = new Map<string, RegionActivity & { idApis: string[]; idTimes: number[] }>();
+  private regionAct: Map<string, RegionActivity & { idApis: string[]; idTimes: number[] }> | undefined;
 
   constructor(
     public principal: Principal,
@@ -377,16 +385,15 @@ export class IdentityAcc implements Observed {
     this.serviceMap = undefined;
     this.lastValue.fill(undefined);
     this.lastStat.fill(undefined);
-    this.hourlyCallsMap = new Map();
-    this.hourlyErrorsMap = new Map();
+    this.hourly = null;
     this.buckets.clear();
-    this.oldReads = new Map();
+    this.oldReads = [];
     this.candidates = [];
-    this.candidateNames.clear();
+    this.candidateNames = undefined;
     this.geo = [];
-    this.geoLastMinute = new Map();
-    this.regionAct = new Map();
-    this.days.clear();
+    this.geoLastMinute = undefined;
+    this.regionAct = undefined;
+    this.days = [];
   }
   private released = false;
 
@@ -394,13 +401,13 @@ export class IdentityAcc implements Observed {
   dim(dim: Dim): ReadonlyMap<string, MStat> {
     if (this.released) throw new Error("IdentityAcc.dim after release()");
     if (dim === "service") return (this.serviceMap ??= this.deriveServices());
-    return this.dimMaps[DIM_NAMES.indexOf(dim)]!;
+    return this.dimMaps[DIM_NAMES.indexOf(dim)] ?? NO_STATS;
   }
 
   /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
   private deriveServices(): Map<string, MStat> {
     const out = new Map<string, MStat>();
-    for (const [api, a] of this.dimMaps[D_API]!) {
+    for (const [api, a] of this.dimMaps[D_API] ?? NO_STATS) {
       const svc = api.slice(0, api.indexOf(":"));
       let s = out.get(svc);
       if (!s) out.set(svc, (s = new MStat()));
@@ -434,7 +441,7 @@ export class IdentityAcc implements Observed {
       this.weekdays[(day + 4) % 7]!++; // 1970-01-01 was a Thursday
     }
     if (day !== this.lastDay) {
-      this.days.add(day);
+      if (!this.days.includes(day)) this.days.push(day);
       this.lastDay = day;
     }
 
@@ -492,16 +499,7 @@ export class IdentityAcc implements Observed {
         }
       }
       b.add(ev.id, ev.principal.sessionName, ev.api, failed, denied, read);
-    } else if (read) {
-      this.lastOldBucket = bucket;
-      const cur = this.oldReads.get(bucket);
-      if (cur === undefined) {
-        this.oldReads.set(bucket, ev.api);
-        if (this.oldReads.size >= this.oldFoldAt) this.foldOldReads();
-      } else if (typeof cur === "string") {
-        if (cur !== ev.api) this.oldReads.set(bucket, new Set([cur, ev.api]));
-      } else cur.add(ev.api);
-    }
+    } else if (read) this.oldRead(bucket, ev.api);
 
     if (inWindow) {
       this.windowEvents++;
@@ -517,7 +515,8 @@ export class IdentityAcc implements Observed {
     let s: MStat | undefined;
     if (this.lastValue[di] === value) s = this.lastStat[di]!;
     else {
-      const m = this.dimMaps[di]!;
+      let m = this.dimMaps[di];
+      if (m === undefined) this.dimMaps[di] = m = new Map();
       s = m.get(value);
       if (s === undefined) {
         s = new MStat();
@@ -536,10 +535,11 @@ export class IdentityAcc implements Observed {
   }
 
   private noteRegion(ev: EventFacts): void {
-    let r = this.regionAct.get(ev.region);
+    const ra = (this.regionAct ??= new Map());
+    let r = ra.get(ev.region);
     if (!r) {
-      if (this.regionAct.size >= 64) return; // bounded: more regions than AWS has
-      this.regionAct.set(ev.region, (r = { n: 0, first: ev.time, last: ev.time, apis: [], ids: [], idApis: [], idTimes: [] }));
+      if (ra.size >= 64) return; // bounded: more regions than AWS has
+      ra.set(ev.region, (r = { n: 0, first: ev.time, last: ev.time, apis: [], ids: [], idApis: [], idTimes: [] }));
     }
     r.n++;
     if (ev.time < r.first) r.first = ev.time;
@@ -554,8 +554,9 @@ export class IdentityAcc implements Observed {
 
   private addGeo(ev: EventFacts, wmin: number): void {
     const minute = Math.floor(ev.time / 60_000);
-    if (this.geoLastMinute.get(ev.sourceIp) === minute) return;
-    this.geoLastMinute.set(ev.sourceIp, minute);
+    const glm = (this.geoLastMinute ??= new Map());
+    if (glm.get(ev.sourceIp) === minute) return;
+    glm.set(ev.sourceIp, minute);
     if (this.geo.length >= this.geoPruneAt && this.geo.length < MAX_GEO_POINTS) {
       this.geo = this.geo.filter((g) => g.time >= wmin);
       this.geoPruneAt = Math.max(64, 2 * this.geo.length);
@@ -578,39 +579,40 @@ export class IdentityAcc implements Observed {
    * and every event left out is counted.
    */
   private addCandidate(ev: TrailEvent, wmin: number): void {
+    const names = (this.candidateNames ??= new Map());
     if (this.candidates.length >= this.candidatePruneAt && this.candidates.length < MAX_CANDIDATES) {
       // Only events before the window go (the same ones the filter at the cap drops first).
       const kept = this.candidates.filter((c) => c.time >= wmin);
       if (kept.length < this.candidates.length) {
         this.candidates = kept;
-        this.candidateNames.clear();
-        for (const c of kept) this.candidateNames.set(c.eventName, (this.candidateNames.get(c.eventName) ?? 0) + 1);
+        names.clear();
+        for (const c of kept) names.set(c.eventName, (names.get(c.eventName) ?? 0) + 1);
       }
       this.candidatePruneAt = Math.max(64, 2 * kept.length);
     }
     if (this.candidates.length >= MAX_CANDIDATES) {
       this.candidates = this.candidates.filter((c) => c.time >= wmin);
-      this.candidateNames.clear();
-      for (const c of this.candidates) this.candidateNames.set(c.eventName, (this.candidateNames.get(c.eventName) ?? 0) + 1);
+      names.clear();
+      for (const c of this.candidates) names.set(c.eventName, (names.get(c.eventName) ?? 0) + 1);
     }
     if (this.candidates.length >= MAX_CANDIDATES) {
       let top = "",
         topN = 0;
       for (const [name, n] of this.candidateNames) if (n > topN) [top, topN] = [name, n];
-      const mine = this.candidateNames.get(ev.eventName) ?? 0;
+      const mine = names.get(ev.eventName) ?? 0;
       this.dropped.candidates++;
       if (mine + 1 >= topN) return; // this name is (about) the most common itself: drop the newcomer
       // Evict the newest event of the most common name.
       for (let i = this.candidates.length - 1; i >= 0; i--) {
         if (this.candidates[i]!.eventName === top) {
           this.candidates.splice(i, 1);
-          this.candidateNames.set(top, topN - 1);
+          names.set(top, topN - 1);
           break;
         }
       }
     }
     this.candidates.push(ev);
-    this.candidateNames.set(ev.eventName, (this.candidateNames.get(ev.eventName) ?? 0) + 1);
+    names.set(ev.eventName, (names.get(ev.eventName) ?? 0) + 1);
   }
 
   /** Move window buckets older than `before` into the history (their read breadth). */
@@ -628,6 +630,32 @@ export class IdentityAcc implements Observed {
     this.minBucket = min;
   }
 
+  /** A read API in a bucket before the window. */
+  private oldRead(bucket: number, api: string): void {
+    this.lastOldBucket = bucket;
+    const o = this.oldReads;
+    let i = -1;
+    if (bucket <= this.oldMax) {
+      // Usually the last bucket; otherwise search backwards (records are roughly ordered).
+      i = o.length - 2;
+      while (i >= 0 && o[i] !== bucket) i -= 2;
+    } else this.oldMax = bucket;
+    if (i < 0) {
+      o.push(bucket, api);
+      if (o.length >= 2 * this.oldFoldAt) this.foldOldReads();
+      return;
+    }
+    const cur = o[i + 1] as OldReads;
+    if (typeof cur === "string") {
+      if (cur !== api) o[i + 1] = [cur, api];
+    } else if (Array.isArray(cur)) {
+      if (!cur.includes(api)) {
+        if (cur.length < OLD_READS_ARRAY) cur.push(api);
+        else o[i + 1] = new Set(cur).add(api);
+      }
+    } else cur.add(api);
+  }
+
   /**
    * Fold read buckets from before the window. Records of one bucket may still arrive later (any
    * order is allowed), so buckets are folded in batches and a bucket that reappears is counted
@@ -636,14 +664,36 @@ export class IdentityAcc implements Observed {
   private foldOldReads(): void {
     // Keep the buckets nearest the one being filled (records arrive roughly in time order, forwards
     // or backwards); fold the rest.
+    // Buckets in first-seen order; the sort is stable, so ties keep that order (as a Map's keys did).
     const at = this.lastOldBucket;
-    const keys = [...this.oldReads.keys()].sort((a, b) => Math.abs(a - at) - Math.abs(b - at));
-    for (const k of keys.slice(32)) {
-      const v = this.oldReads.get(k)!;
-      this.noteBreadth(typeof v === "string" ? 1 : v.size, k);
-      this.oldReads.delete(k);
+    const o = this.oldReads;
+    const order: number[] = [];
+    for (let i = 0; i < o.length; i += 2) order.push(i);
+    order.sort((a, b) => Math.abs((o[a] as number) - at) - Math.abs((o[b] as number) - at));
+    const keep = new Uint8Array(o.length);
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k]!;
+      if (k < 32) keep[i] = 1;
+      else this.noteBreadth(readsIn(o[i + 1] as OldReads), o[i] as number);
     }
-    this.oldFoldAt = Math.max(256, this.oldReads.size * 2);
+    const out: Array<number | OldReads> = [];
+    let max = -Infinity;
+    for (let i = 0; i < o.length; i += 2)
+      if (keep[i] === 1) {
+        out.push(o[i]!, o[i + 1]!);
+        if ((o[i] as number) > max) max = o[i] as number;
+      }
+    this.oldReads = out;
+    this.oldMax = max;
+    this.oldFoldAt = Math.max(256, (out.length / 2) * 2);
+  }
+
+  /** Fold every bucket before the window still held. */
+  private foldAllOldReads(): void {
+    const o = this.oldReads;
+    for (let i = 0; i < o.length; i += 2) this.noteBreadth(readsIn(o[i + 1] as OldReads), o[i] as number);
+    this.oldReads = [];
+    this.oldMax = -Infinity;
   }
 
   /**
@@ -658,32 +708,30 @@ export class IdentityAcc implements Observed {
 
   private flushHour(): void {
     if (this.curHourCalls === 0) return;
-    const h = this.curHour;
-    this.hourlyCallsMap.set(h, (this.hourlyCallsMap.get(h) ?? 0) + this.curHourCalls);
-    if (this.curHourErrors) this.hourlyErrorsMap.set(h, (this.hourlyErrorsMap.get(h) ?? 0) + this.curHourErrors);
+    this.hourly?.add(this.curHour, this.curHourCalls, this.curHourErrors);
     this.curHourCalls = this.curHourErrors = 0;
   }
 
-  /** Calls and errors per hour index, every event counted. */
+  /** Calls and errors per hour index, every event counted (built on each call: read once per identity, at the end). */
   get hourlyCalls(): ReadonlyMap<number, number> {
     this.flushHour();
-    return this.hourlyCallsMap;
+    return this.hourly === null ? new Map() : this.hourly.toMaps().calls;
   }
   get hourlyErrors(): ReadonlyMap<number, number> {
     this.flushHour();
-    return this.hourlyErrorsMap;
+    return this.hourly === null ? new Map() : this.hourly.toMaps().errors;
   }
 
   /** Fold everything still held (before persisting the profile). */
   foldAll(): void {
-    for (const [k, v] of this.oldReads) this.noteBreadth(typeof v === "string" ? 1 : v.size, k);
-    this.oldReads.clear();
+    this.foldAllOldReads();
     this.foldBefore(Infinity);
   }
 
   /** Window activity per region (events at or after the moving window start; the window's own bounds applied to first/last). */
   private regionActivity(wStart: number, wEnd: number): Map<string, RegionActivity> {
     const out = new Map<string, RegionActivity>();
+    if (this.regionAct === undefined) return out;
     for (const [region, r] of this.regionAct) {
       // Events the moving window has since left behind are not cited.
       const keep = r.ids.filter((_, i) => r.idTimes[i]! >= wStart && r.idTimes[i]! <= wEnd);
@@ -697,8 +745,7 @@ export class IdentityAcc implements Observed {
   /** Build the window view; folds everything before `wStart` into history first. */
   toWindow(wStart: number, wEnd: number, geoLookup: (ip: string) => GeoInfo | undefined): IdentityWindow {
     this.foldBefore(wStart);
-    for (const [k, v] of this.oldReads) this.noteBreadth(typeof v === "string" ? 1 : v.size, k);
-    this.oldReads.clear();
+    this.foldAllOldReads();
     this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
     const idSessions = new Map<string, string>();
     const maps = (dim: Dim): Map<string, WinStat> => {
@@ -761,6 +808,17 @@ export class IdentityAcc implements Observed {
       regionActivity: this.regionActivity(wStart, wEnd),
     };
   }
+}
+
+/** The values of a dimension never seen (shared, never written). */
+const NO_STATS: ReadonlyMap<string, MStat> = new Map();
+
+/** Distinct read APIs of one bucket before the window. */
+type OldReads = string | string[] | Set<string>;
+/** Distinct reads of a bucket kept in an array up to this many (then a Set). */
+const OLD_READS_ARRAY = 16;
+function readsIn(r: OldReads): number {
+  return typeof r === "string" ? 1 : Array.isArray(r) ? r.length : r.size;
 }
 
 function countOf(xs: readonly string[], x: string): number {

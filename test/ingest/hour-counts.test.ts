@@ -1,0 +1,163 @@
+import { describe, expect, it } from "vitest";
+import { HourCounts } from "../../src/ingest/hour-counts.js";
+import { rng } from "../../src/util/rng.js";
+import { IdentityAcc } from "../../src/ingest/accumulator.js";
+import type { EventFacts } from "../../src/events/types.js";
+
+/** The reference: two Maps, as the accumulator kept them before. */
+function reference(adds: Array<[number, number, number]>): { calls: Map<number, number>; errors: Map<number, number> } {
+  const calls = new Map<number, number>();
+  const errors = new Map<number, number>();
+  for (const [h, c, e] of adds) {
+    calls.set(h, (calls.get(h) ?? 0) + c);
+    if (e) errors.set(h, (errors.get(h) ?? 0) + e);
+  }
+  return { calls, errors };
+}
+
+const sorted = (m: Map<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
+
+describe("HourCounts", () => {
+  it("is empty at first", () => {
+    const h = new HourCounts();
+    expect(h.size).toBe(0);
+    expect(h.toMaps()).toEqual({ calls: new Map(), errors: new Map() });
+  });
+
+  it("sums hours given in any order (in order, backwards, shuffled, repeated) like two Maps", () => {
+    const r = rng(7);
+    const base = 475_000;
+    const orders: Array<Array<[number, number, number]>> = [];
+    const inOrder: Array<[number, number, number]> = [];
+    for (let i = 0; i < 500; i++) inOrder.push([base + i, 1 + (i % 3), i % 7 === 0 ? 1 : 0]);
+    orders.push(inOrder, [...inOrder].reverse());
+    const shuffled: Array<[number, number, number]> = [];
+    for (let i = 0; i < 3000; i++) shuffled.push([base + Math.floor(r() * 400), 1 + Math.floor(r() * 5), r() < 0.1 ? 2 : 0]);
+    orders.push(shuffled);
+    for (const adds of orders) {
+      const h = new HourCounts();
+      for (const [hour, c, e] of adds) h.add(hour, c, e);
+      const want = reference(adds);
+      const got = h.toMaps();
+      expect(h.size).toBe(want.calls.size);
+      expect([...got.calls]).toEqual(sorted(want.calls));
+      expect([...got.errors]).toEqual(sorted(want.errors));
+    }
+  });
+
+  it("keeps counts beyond 32 bits and hours outside them exact", () => {
+    const h = new HourCounts();
+    h.add(10, 4_000_000_000, 0);
+    h.add(11, 1, 0);
+    h.add(10, 500_000_000, 3); // over 2^32 in total
+    h.add(-5, 2, 1); // before 1970
+    h.add(2 ** 40, 1, 0);
+    const { calls, errors } = h.toMaps();
+    expect([...calls]).toEqual([
+      [-5, 2],
+      [10, 4_500_000_000],
+      [11, 1],
+      [2 ** 40, 1],
+    ]);
+    expect([...errors]).toEqual([
+      [-5, 1],
+      [10, 3],
+    ]);
+  });
+});
+
+/** The accumulator's read breadth before the window, as it was computed with a Map (the reference). */
+class MapBreadth {
+  max = 0;
+  buckets = 0;
+  private readonly reads = new Map<number, string | Set<string>>();
+  private foldAt = 256;
+  private last = 0;
+  add(bucket: number, api: string): void {
+    this.last = bucket;
+    const cur = this.reads.get(bucket);
+    if (cur === undefined) {
+      this.reads.set(bucket, api);
+      if (this.reads.size >= this.foldAt) {
+        const at = this.last;
+        const keys = [...this.reads.keys()].sort((a, b) => Math.abs(a - at) - Math.abs(b - at));
+        for (const k of keys.slice(32)) {
+          this.note(this.reads.get(k)!);
+          this.reads.delete(k);
+        }
+        this.foldAt = Math.max(256, this.reads.size * 2);
+      }
+    } else if (typeof cur === "string") {
+      if (cur !== api) this.reads.set(bucket, new Set([cur, api]));
+    } else cur.add(api);
+  }
+  private note(v: string | Set<string>): void {
+    const r = typeof v === "string" ? 1 : v.size;
+    if (r > this.max) this.max = r;
+    this.buckets++;
+  }
+  foldAll(): void {
+    for (const v of this.reads.values()) this.note(v);
+    this.reads.clear();
+  }
+}
+
+describe("the accumulator's read buckets before the window", () => {
+  it("give the same breadth as the Map they replaced, folds and re-opened buckets included", () => {
+    const r = rng(11);
+    const BUCKET = 600_000;
+    const t0 = Date.UTC(2024, 0, 1);
+    for (const mode of ["ordered", "jittered", "shuffled", "wide"] as const) {
+      const acc = new IdentityAcc({ key: "user:1:bob", type: "IAMUser" }, -Infinity);
+      const ref = new MapBreadth();
+      for (let i = 0; i < 4000; i++) {
+        const b =
+          mode === "ordered"
+            ? Math.floor(i / 3)
+            : mode === "jittered"
+              ? Math.max(0, Math.floor(i / 3) + Math.floor(r() * 40) - 20)
+              : mode === "shuffled"
+                ? Math.floor(r() * 900)
+                : Math.floor(i / 200);
+        // "wide": up to 40 distinct reads in one bucket (past the array's limit, into a Set).
+        const api = mode === "wide" ? `ec2:Describe${Math.floor(r() * 40)}` : `ec2:Describe${Math.floor(r() * 4)}`;
+        const name = api.slice(4);
+        acc.add(facts(t0 + b * BUCKET + 1000, api, name), undefined, false, Infinity, undefined);
+        ref.add(Math.floor((t0 + b * BUCKET + 1000) / BUCKET), api);
+      }
+      acc.foldAll();
+      ref.foldAll();
+      expect([acc.breadthMax, acc.breadthBuckets], mode).toEqual([ref.max, ref.buckets]);
+    }
+  });
+
+  it("frees what the scan learned on release, keeping the totals", () => {
+    const acc = new IdentityAcc({ key: "user:1:bob", type: "IAMUser" }, -Infinity);
+    const t0 = Date.UTC(2024, 0, 1);
+    for (let i = 0; i < 100; i++) acc.add(facts(t0 + i * 3_600_000, "ec2:DescribeInstances", "DescribeInstances"), undefined, false, Infinity, undefined);
+    expect(acc.hourlyCalls.size).toBe(100);
+    expect(acc.days.length).toBe(5);
+    acc.release();
+    expect(acc.events).toBe(100);
+    expect(acc.hourlyCalls.size).toBe(0);
+    expect(acc.days.length).toBe(0);
+    expect(() => acc.dim("api")).toThrow(/release/);
+  });
+});
+
+function facts(time: number, api: string, eventName: string): EventFacts {
+  return {
+    id: `e-${time}`,
+    time,
+    api,
+    eventName,
+    region: "eu-west-1",
+    sourceIp: "10.0.0.1",
+    ipKind: "private",
+    uaFamily: "aws-cli/2",
+    failed: false,
+    denied: false,
+    requestParameters: null,
+    principal: {},
+  };
+}
