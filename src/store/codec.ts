@@ -3,6 +3,7 @@
  * say what is wrong, and a serializer that keeps the write path lean.
  */
 import type { Profile } from "../baseline/profile.js";
+import { openFast } from "./fast-open.js";
 import { BaselineTable, baselineFromFile, baselinesDigest, fileEntryBytes, tableOf, trustedBaselineFromFile, type StoredBaseline } from "./baselines.js";
 import { StoreError, recoveryHint } from "./errors.js";
 import { detectVersion, migrate } from "./migrations.js";
@@ -44,42 +45,49 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 export function decodeStore(bytes: Uint8Array, where: string, dir?: string, opts: DecodeOptions = {}): Decoded {
   const hint = dir === undefined ? "" : ` trailhound did not change it. ${recoveryHint(dir)}`;
   const damaged = (what: string, cause?: unknown) => new StoreError("damaged", `The store file ${where} is damaged: ${what}.${hint}`, { cause });
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch (e) {
-    throw damaged("it is not UTF-8 text", e);
-  }
-  if (text.trim() === "") throw damaged(`it is empty (${bytes.length} bytes)`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const pos = /at position (\d+)/.exec(msg);
-    const truncated = /end of (JSON )?input|Unterminated/i.test(msg) || (pos !== null && Number(pos[1]) >= text.trimEnd().length - 1);
-    throw damaged(`it is not valid JSON (${msg}${truncated ? `; it ends early after ${bytes.length} bytes: the file looks truncated` : ""})`, e);
-  }
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw damaged("it does not hold a JSON object");
-  const version = detectVersion(raw as Record<string, unknown>);
-  if (Number.isNaN(version)) throw damaged(`its schemaVersion is not a whole number (${JSON.stringify((raw as Record<string, unknown>).schemaVersion)})`);
-  if (version > STORE_SCHEMA_VERSION) {
-    throw new StoreError(
-      "newer-version",
-      `The store file ${where} was written by a newer trailhound (schema version ${version}; this build understands up to ` +
-        `${STORE_SCHEMA_VERSION}). trailhound did not change it. Upgrade trailhound` +
-        (dir === undefined ? "." : `, or restore a backup written by this version: ${recoveryHint(dir)}`),
-    );
-  }
-  let json = raw as Record<string, unknown>;
+  // A file as this build writes it, whose baselines match their digest: its baselines are not parsed (fast-open.ts).
+  const fast = opts.full ? undefined : openFast(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), STORE_SCHEMA_VERSION, utf8);
+  let json: Record<string, unknown>;
+  let version = STORE_SCHEMA_VERSION;
   let applied: string[] = [];
-  if (version < STORE_SCHEMA_VERSION) {
+  if (fast) json = fast.json;
+  else {
+    let text: string;
     try {
-      const m = migrate(json);
-      json = m.data;
-      applied = m.applied;
+      text = utf8.decode(bytes);
     } catch (e) {
-      throw damaged(`migrating it from schema version ${version} failed (${(e as Error).message})`, e);
+      throw damaged("it is not UTF-8 text", e);
+    }
+    if (text.trim() === "") throw damaged(`it is empty (${bytes.length} bytes)`);
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const pos = /at position (\d+)/.exec(msg);
+      const truncated = /end of (JSON )?input|Unterminated/i.test(msg) || (pos !== null && Number(pos[1]) >= text.trimEnd().length - 1);
+      throw damaged(`it is not valid JSON (${msg}${truncated ? `; it ends early after ${bytes.length} bytes: the file looks truncated` : ""})`, e);
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw damaged("it does not hold a JSON object");
+    version = detectVersion(raw as Record<string, unknown>);
+    if (Number.isNaN(version)) throw damaged(`its schemaVersion is not a whole number (${JSON.stringify((raw as Record<string, unknown>).schemaVersion)})`);
+    if (version > STORE_SCHEMA_VERSION) {
+      throw new StoreError(
+        "newer-version",
+        `The store file ${where} was written by a newer trailhound (schema version ${version}; this build understands up to ` +
+          `${STORE_SCHEMA_VERSION}). trailhound did not change it. Upgrade trailhound` +
+          (dir === undefined ? "." : `, or restore a backup written by this version: ${recoveryHint(dir)}`),
+      );
+    }
+    json = raw as Record<string, unknown>;
+    if (version < STORE_SCHEMA_VERSION) {
+      try {
+        const m = migrate(json);
+        json = m.data;
+        applied = m.applied;
+      } catch (e) {
+        throw damaged(`migrating it from schema version ${version} failed (${(e as Error).message})`, e);
+      }
     }
   }
   // Baselines are kept in their stored form (baselines.ts): decoding them all at once would build
@@ -91,9 +99,9 @@ export function decodeStore(bytes: Uint8Array, where: string, dir?: string, opts
   const isRecord = typeof rawBaselines === "object" && rawBaselines !== null && !Array.isArray(rawBaselines);
   const parsed = StoreDataSchema.safeParse(isRecord ? { ...json, baselines: {} } : json);
   const issues: Issue[] = [];
-  const table = new BaselineTable();
-  let checked: Decoded["baselinesChecked"] = "none";
-  if (isRecord) {
+  const table = fast?.table ?? new BaselineTable();
+  let checked: Decoded["baselinesChecked"] = fast && fast.table.size > 0 ? "digest" : "none";
+  if (isRecord && !fast) {
     const rec = rawBaselines as Record<string, unknown>;
     const keys = Object.keys(rec);
     const digest = json[BASELINES_DIGEST];

@@ -1,0 +1,86 @@
+/**
+ * Opening a store file without parsing its baselines (fast-open.ts): the entries are found in the
+ * file's bytes and checked against the digest; anything unusual is left to the full decode.
+ */
+import { readFile } from "node:fs/promises";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { emptyProfile } from "../../src/baseline/profile.js";
+import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
+import { decodeStore } from "../../src/store/codec.js";
+import { openFast } from "../../src/store/fast-open.js";
+import { TrailStore, storeFile } from "../../src/store/index.js";
+import { STORE_SCHEMA_VERSION } from "../../src/store/types.js";
+import { DAY, T0, makeFinding, makeProfile, tempDir } from "./helpers.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Keys and values with quotes, backslashes, braces, brackets, non-ASCII, and the packed field's own name. */
+async function oddStore(): Promise<Buffer> {
+  const s = await TrailStore.open(dir);
+  const keys = ['user:1:a"b', "user:1:back\\slash\\", "user:1:{brace}[bracket]", "user:1:ünï☃", 'user:1:,"packed":"x', 'role:1:R/s\\"q'];
+  const ps = keys.map((k, i) => {
+    const p = makeProfile(k, T0 - i * DAY, 2 + i);
+    p.userName = `name "${i}" \\ },"packed":"`;
+    p.dims.ua['ua "quoted" {x}'] = [1, 0, T0 - DAY, T0];
+    return p;
+  });
+  // Not packable (a time in fractional milliseconds): stored as plain JSON.
+  const plain = makeProfile("user:1:plain", T0);
+  plain.dims.ip["198.51.100.9"] = [1, 0, T0 + 0.25, T0 + 0.25];
+  ps.push(plain, emptyProfile("role:1:Empty", "AssumedRole"));
+  await s.putBaselines(ps);
+  await s.recordFindings([makeFinding({ id: "f1" })], T0);
+  await s.close();
+  return readFile(storeFile(dir));
+}
+
+describe("opening a store without parsing its baselines", () => {
+  it("finds every entry, with the bytes, digests, facts and profiles of the full decode", async () => {
+    const bytes = await oddStore();
+    expect(openFast(bytes, STORE_SCHEMA_VERSION, utf8)).toBeDefined();
+    const fast = decodeStore(bytes, "f");
+    const full = decodeStore(bytes, "f", undefined, { full: true });
+    expect(fast.baselinesChecked).toBe("digest");
+    const a = tableOf(fast.data.baselines)!;
+    const b = tableOf(full.data.baselines)!;
+    expect([...a.keys()]).toEqual([...b.keys()]);
+    expect(a.size).toBe(8);
+    for (const [k, e] of a.entries()) {
+      const f = b.entry(k)!;
+      expect(e.bytes.equals(f.bytes)).toBe(true);
+      expect(e.valueAt).toBe(f.valueAt);
+      expect(e.digest).toBe(f.digest);
+      expect({ ...e.facts }).toStrictEqual({ ...f.facts });
+      expect(decodeBaseline(e)).toEqual(decodeBaseline(f));
+    }
+    expect(JSON.stringify(fast.data)).toBe(JSON.stringify(full.data));
+  });
+
+  it("leaves to the full decode a file not written as this build writes it, or whose baselines do not match", async () => {
+    const bytes = await oddStore();
+    const text = bytes.toString();
+    const variants = {
+      pretty: JSON.stringify(JSON.parse(text), null, 1),
+      otherVersion: text.replace(`{"schemaVersion":${STORE_SCHEMA_VERSION},`, `{"schemaVersion":${STORE_SCHEMA_VERSION - 1},`),
+      // One character of a packed part changed: the digest no longer matches.
+      changed: text.replace(/"packed":"([A-Za-z0-9+/])/, (_m, c: string) => `"packed":"${c === "A" ? "B" : "A"}`),
+      // A second "baselines" further on is the one JSON.parse would keep.
+      twice: `${text.slice(0, -1)},"baselines":{}}`,
+      truncated: text.slice(0, Math.floor(text.length / 3)),
+      empty: "",
+    };
+    for (const [name, v] of Object.entries(variants)) {
+      expect(openFast(Buffer.from(v), STORE_SCHEMA_VERSION, utf8), name).toBeUndefined();
+    }
+    // The full decode then says what is wrong: a damaged packed part, a truncated file; a second (empty) "baselines" wins.
+    expect(() => decodeStore(Buffer.from(variants.changed), "f")).toThrow(/damaged: .*packed: cannot be inflated/);
+    expect(() => decodeStore(Buffer.from(variants.truncated), "f")).toThrow(/damaged/);
+    expect(tableOf(decodeStore(Buffer.from(variants.twice), "f").data.baselines)!.size).toBe(0);
+    expect(decodeStore(Buffer.from(variants.pretty), "f").baselinesChecked).toBe("digest");
+  });
+});
