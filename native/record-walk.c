@@ -55,6 +55,13 @@ enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 
 typedef struct Table Table; /* the intern table, below */
 
+/* A value to intern: its bytes [s, e), their internHash, and the index slot its id goes to. */
+typedef struct {
+  int32_t *o;
+  uint32_t s, e, h;
+} Pending;
+#define MAX_PENDING 32
+
 typedef struct {
   const uint8_t *b;
   size_t n;
@@ -64,6 +71,8 @@ typedef struct {
   int err; /* 0, REJECT or FULL: once set, every function unwinds */
   int intern; /* field slot +2 holds an intern id (1) or the JS walk's spanHash (0) */
   Table *table;
+  int pending; /* values of this record yet to intern (see internLater) */
+  Pending pend[MAX_PENDING];
 } Walk;
 
 enum { T_RECORD, T_UI, T_RP };
@@ -526,6 +535,26 @@ static uint32_t isoSeconds(const uint8_t *b, size_t s, size_t e) {
   return secs > 0 && secs <= 0xffffffffLL ? (uint32_t)secs : 0;
 }
 
+/*
+ * Intern the values of a record in a batch at its end (internNow), in the order they were met,
+ * so the ids are the same: the table is larger than the caches, and its slots, fetched ahead
+ * here, then arrive while the walk goes on through the record instead of one after the other.
+ */
+static void internNow(Walk *w) {
+  for (int k = 0; k < w->pending; k++) {
+    const Pending *p = &w->pend[k];
+    if ((p->o[2] = intern(w->table, w->b, p->s, p->e, p->h)) < 0) w->err = REJECT; /* out of memory: the general path */
+  }
+  w->pending = 0;
+}
+
+static inline void internLater(Walk *w, int32_t *o, size_t s, size_t e) {
+  uint32_t h = internHash(w->table, w->b, s, e);
+  __builtin_prefetch(&w->table->slots[h & w->table->mask]);
+  if (w->pending == MAX_PENDING) internNow(w);
+  w->pend[w->pending++] = (Pending){o, (uint32_t)s, (uint32_t)e, h};
+}
+
 /* A string value we read: its span and hash in field `f`. */
 static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   size_t s = i + 1;
@@ -540,7 +569,7 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   else if (f == F_ID) o[2] = 0; /* event ids are not interned */
   else if (!w->intern) o[2] = spanHash(w->b, s, e);
   else if (f == F_ERRMSG) o[2] = -1; /* messages are often unique: decoded when needed, not kept */
-  else if ((o[2] = intern(w->table, w->b, s, e, internHash(w->table, w->b, s, e))) < 0) w->err = REJECT; /* out of memory: the general path */
+  else internLater(w, o, s, e);
   return e + 1;
 }
 
@@ -644,6 +673,7 @@ static size_t records(Walk *w, size_t i) {
       w->meta[base + R_FLAGS] = COMPLEX; /* not an object: JSON.parse and the record checks say so */
       i = value(w, i);
     }
+    if (w->pending) internNow(w);
     if (w->err) return i;
     w->meta[base + R_END] = (int32_t)i;
     i = ws(w, i);
@@ -657,7 +687,15 @@ static size_t records(Walk *w, size_t i) {
   }
 }
 
+static int32_t walkBody(Walk *w);
+
 static int32_t walkDocument(Walk *w) {
+  int32_t r = walkBody(w);
+  if (w->pending) internNow(w); /* a document cut short: what was read is interned as before */
+  return w->err ? w->err : r;
+}
+
+static int32_t walkBody(Walk *w) {
   size_t i = ws(w, 0);
   if (at(w, i) != '{') return REJECT;
   int found = 0;
@@ -754,7 +792,7 @@ static napi_value Walk_(napi_env env, napi_callback_info info) {
     napi_create_int32(env, REJECT, &out); /* no memory for the table: the general path reads it */
     return out;
   }
-  Walk w = {(const uint8_t *)db, nb, (int32_t *)dm, nm, 0, 0, intern, T};
+  Walk w = {.b = (const uint8_t *)db, .n = nb, .meta = (int32_t *)dm, .metaLen = nm, .intern = intern, .table = T};
   int32_t r = walkDocument(&w);
   napi_create_int32(env, w.err ? w.err : r, &out);
   return out;

@@ -36,7 +36,7 @@ int main(void) {
           if (T.n >= MAX_ENTRIES || T.poolUsed >= MAX_BYTES) internFree(&T);
           if (!T.slots && !internInit(&T)) return 2;
         }
-        Walk w = {b, n, meta, metaLen, 0, 0, mode, &T};
+        Walk w = {.b = b, .n = n, .meta = meta, .metaLen = metaLen, .intern = mode, .table = &T};
         int32_t r = walkDocument(&w);
         if (w.err) r = w.err;
         if (r == FULL) {
