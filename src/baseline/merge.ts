@@ -1,5 +1,5 @@
 import type { Principal } from "../events/types.js";
-import { DAY, DIMS, HOUR, ageProfile, capDim, copyStats, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+import { DAY, DIMS, HOUR, ageDim, ageFactor, ageProfile, capDim, copyStats, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** One value's counts in a scan (an API, an IP, ...). */
 export interface ObservedStat {
@@ -70,20 +70,32 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
   out.days = [...days].sort((a, b) => a - b);
 
   const dims = {} as Record<Dim, Record<string, Stat>>;
-  for (const d of DIMS) {
-    // Prototype-less: values (user agents, sessions...) come from the records, i.e. the attacker.
-    const rec = copyStats(base.dims[d]);
-    // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
-    acc.dim(d).forEach((s, k) => {
-      const cur = statOf(rec, k);
-      if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
-      else rec[k] = [s.n, s.err, s.first, s.last];
-    });
-    dims[d] = capDim(rec, cfg.caps[d]);
-  }
+  for (const d of DIMS) dims[d] = mergeDim(base.dims[d], acc.dim(d), cfg.caps[d]);
   out.dims = dims;
   out.hourly = mergeHourly(base.hourly, acc.hourlyCalls, acc.hourlyErrors, Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
   return out;
+}
+
+/** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */
+function mergeDim(base: Readonly<Record<string, Stat>> | undefined, scan: ReadonlyMap<string, ObservedStat>, cap: number): Record<string, Stat> {
+  // Prototype-less: values (user agents, sessions...) come from the records, i.e. the attacker.
+  const rec = copyStats(base);
+  // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
+  scan.forEach((s, k) => {
+    const cur = statOf(rec, k);
+    if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
+    else rec[k] = [s.n, s.err, s.first, s.last];
+  });
+  return capDim(rec, cap);
+}
+
+/**
+ * One dimension of `mergeProfile(stored, acc, now, cfg)`, and its `accountId`, without merging
+ * the rest: what the scan asks of identities it has not settled yet (the regions of an account).
+ */
+export function mergedDim(stored: Profile | undefined, acc: Observed, dim: Dim, now: number, cfg: BaselineConfig): { values: Record<string, Stat>; accountId: string | undefined } {
+  const base = stored ? ageDim(stored.dims[dim], ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg), now - cfg.horizonDays * DAY, cfg.caps[dim]) : undefined;
+  return { values: mergeDim(base, acc.dim(dim), cfg.caps[dim]), accountId: acc.principal.accountId || stored?.accountId };
 }
 
 /**

@@ -162,17 +162,9 @@ export function capDim(rec: Record<string, Stat>, cap: number): Record<string, S
  */
 export function ageProfile(p: Profile, now: number, cfg: BaselineConfig = DEFAULT_BASELINE_CONFIG, decayTo = now): Profile {
   const horizonStart = now - cfg.horizonDays * DAY;
-  const f = Number.isFinite(p.trainedUntil) ? decayFactor(decayTo - p.trainedUntil, cfg) : 1;
+  const f = ageFactor(p, decayTo, cfg);
   const dims = {} as Record<Dim, Record<string, Stat>>;
-  for (const d of DIMS) {
-    const src = p.dims[d] ?? {};
-    const out = statRecord();
-    for (const [k, s] of Object.entries(src)) {
-      if (s[3] < horizonStart) continue;
-      out[k] = [s[0] * f, s[1] * f, Math.max(s[2], horizonStart), s[3]];
-    }
-    dims[d] = capDim(out, cfg.caps[d]);
-  }
+  for (const d of DIMS) dims[d] = ageDim(p.dims[d], f, horizonStart, cfg.caps[d]);
   const dayStart = Math.floor(horizonStart / DAY);
   const hourStart = Math.floor((now - cfg.hourlyDays * DAY) / HOUR);
   return {
@@ -188,6 +180,21 @@ export function ageProfile(p: Profile, now: number, cfg: BaselineConfig = DEFAUL
     hourly: p.hourly.filter((h) => h[0] >= hourStart),
     breadth: [p.breadth[0], p.breadth[1]],
   };
+}
+
+/** The factor `ageProfile` decays a profile's counts by. */
+export function ageFactor(p: Profile, decayTo: number, cfg: BaselineConfig): number {
+  return Number.isFinite(p.trainedUntil) ? decayFactor(decayTo - p.trainedUntil, cfg) : 1;
+}
+
+/** One dimension of `ageProfile`: counts decayed by `f`, values unseen since `horizonStart` dropped, capped. */
+export function ageDim(src: Readonly<Record<string, Stat>> | undefined, f: number, horizonStart: number, cap: number): Record<string, Stat> {
+  const out = statRecord();
+  for (const [k, s] of Object.entries(src ?? {})) {
+    if (s[3] < horizonStart) continue;
+    out[k] = [s[0] * f, s[1] * f, Math.max(s[2], horizonStart), s[3]];
+  }
+  return capDim(out, cap);
 }
 
 /** Round counts so that the stored JSON stays small. */

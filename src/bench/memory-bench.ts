@@ -68,7 +68,12 @@ async function main(): Promise<void> {
       if (!m) throw new Error("the scan did not report its peak RSS (TRAILHOUND_REPORT_RSS)");
       const mb = Number(m[1]) / 1024;
       rss[i]!.push(mb);
-      line.push(`${s.name} ${mb.toFixed(0)} MB`);
+      // Where the peak was reached: during the ingest (before finish()) or in finish() (baselines, detectors, report).
+      const ing = /ingestMaxRSS=(\d+) ingestRSS=(\d+)/.exec(b.stderr);
+      const phase = ing
+        ? ` (ingest peak ${(Number(ing[1]) / 1024).toFixed(0)} MB, RSS at finish() ${(Number(ing[2]) / 2 ** 20).toFixed(0)} MB: peak ${Number(m[1]) > Number(ing[1]) ? `in finish(), +${(mb - Number(ing[1]) / 1024).toFixed(0)} MB` : "in the ingest"})`
+        : "";
+      line.push(`${s.name} ${mb.toFixed(0)} MB${phase}`);
     }
     console.log(`round ${r + 1}/${rounds} (load average ${loadavg()[0]!.toFixed(1)}): ${line.join("; ")}`);
   }

@@ -37,6 +37,10 @@ export const commandThenCredentialTheft: GlobalDetector = {
     "Investigate the identity that sent the command: was it expected to administer this instance?",
   ],
   falsePositives: ["An operator who copied instance credentials to a laptop to debug (itself a practice to stop)."],
+  reads: {
+    candidate: (ev) => ev.service === "ssm" && !ev.failed && (ev.eventName === "SendCommand" || ev.eventName === "StartSession"),
+    geo: (w, g) => outsideInstanceSession(w, g),
+  },
   detect(windows: readonly IdentityWindow[], _ctx: GlobalContext): FindingDraft[] {
     const commands: Command[] = [];
     for (const w of windows) {
@@ -55,7 +59,7 @@ export const commandThenCredentialTheft: GlobalDetector = {
     for (const w of windows) {
       if (w.principal.type !== "AssumedRole") continue;
       for (const g of w.geo) {
-        if (!g.session || !INSTANCE_SESSION.test(g.session) || !outsideAws(g.geo)) continue;
+        if (!g.session || !outsideInstanceSession(w, g)) continue;
         let o = outside.get(g.session);
         if (!o) outside.set(g.session, (o = { w, points: [] }));
         o.points.push(g);
@@ -101,5 +105,10 @@ export const commandThenCredentialTheft: GlobalDetector = {
     return out;
   },
 };
+
+/** A call of an instance role's session (session name = the instance id) from outside AWS. */
+function outsideInstanceSession(w: IdentityWindow, g: GeoPoint): boolean {
+  return w.principal.type === "AssumedRole" && g.session !== undefined && INSTANCE_SESSION.test(g.session) && outsideAws(g.geo);
+}
 
 export default commandThenCredentialTheft;

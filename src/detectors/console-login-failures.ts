@@ -59,6 +59,7 @@ export const consoleLoginFailures: GlobalDetector = {
     "Make sure the targeted users have MFA.",
   ],
   falsePositives: ["A user who forgot a password or a changed password saved in a browser.", "Several colleagues behind one office NAT address mistyping passwords."],
+  reads: { candidate: (ev) => ev.eventName === "ConsoleLogin" },
   detect(windows: readonly IdentityWindow[], _ctx: GlobalContext): FindingDraft[] {
     const all = logins(windows);
     const out: FindingDraft[] = [];

@@ -37,11 +37,12 @@ export const newRegionActivity: WindowDetector = {
   falsePositives: ["A console page or tool that lists resources in every region.", "A team preparing a new region (disaster recovery, data residency)."],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
     const acct = ctx.account;
-    if (!acct?.hasHistory() || isAwsManaged(win.principal) || !win.regionActivity) return [];
+    if (!acct || isAwsManaged(win.principal) || !win.regionActivity) return [];
     const b = ctx.baseline;
-    const fresh = [...win.regionActivity.entries()]
-      .filter(([r, a]) => r !== "unknown" && !b.known("region", r) && !acct.knowsRegion(r) && !a.apis.some((api) => launches(api)))
-      .sort((x, y) => x[1].first - y[1].first || (x[0] < y[0] ? -1 : 1));
+    // The identity's own baseline first: the account's regions are asked only about regions new to it.
+    const newToIt = [...win.regionActivity.entries()].filter(([r, a]) => r !== "unknown" && !b.known("region", r) && !a.apis.some((api) => launches(api)));
+    if (newToIt.length === 0 || !acct.hasHistory()) return [];
+    const fresh = newToIt.filter(([r]) => !acct.knowsRegion(r)).sort((x, y) => x[1].first - y[1].first || (x[0] < y[0] ? -1 : 1));
     if (fresh.length === 0) return [];
     const sweep = fresh.length >= SWEEP;
     return fresh.map(([region, a]) => {

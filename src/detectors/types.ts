@@ -236,6 +236,16 @@ export interface GlobalContext {
 /** Looks across identities (password spraying, one IP failing for many users). */
 export interface GlobalDetector extends DetectorMeta {
   kind: "global";
+  /**
+   * What the detector reads of the windows, as filters. Declared, the scan keeps of each window
+   * only its principal and the candidates and geo points some global detector accepts (windows
+   * with none are left out) instead of every window whole until the end: memory with many
+   * identities. Absent: the detector gets every window whole.
+   */
+  reads?: {
+    candidate?(ev: TrailEvent): boolean;
+    geo?(w: IdentityWindow, g: GeoPoint): boolean;
+  };
   detect(windows: readonly IdentityWindow[], ctx: GlobalContext): FindingDraft[];
 }
 

@@ -53,35 +53,45 @@ const iso = (t: number) => new Date(t).toISOString();
  */
 export const reportObservers = new Set<(r: Report) => void>();
 
-export function buildReport(input: ReportInput): Report {
-  const { windows, findings } = input;
-  const names = new Map<string, number>();
-  const sources = new Map<string, number>();
-  const regions = new Map<string, { events: number; errors: number }>();
-  const codes = new Map<string, number>();
-  const apiErrors = new Map<string, { errors: number; denied: number }>();
-  let events = 0,
-    errors = 0,
-    denied = 0;
+/** What the report keeps of each identity's window until its findings are known. */
+interface WindowSummary {
+  principal: IdentityWindow["principal"];
+  sessions: string[];
+  events: number;
+  errors: number;
+}
 
-  const findingsBy = new Map<string, Finding[]>();
-  for (const f of findings) {
-    const list = findingsBy.get(f.identity.key) ?? [];
-    list.push(f);
-    findingsBy.set(f.identity.key, list);
-  }
-  const learningSet = new Set(input.learning);
+/**
+ * The report, built one identity window at a time (`add`, in the scan's order), so that the scan
+ * need not hold every window until the end; `build` finishes it once the findings are known.
+ * `buildReport` is the same over a list of windows.
+ */
+export class ReportBuilder {
+  private readonly names = new Map<string, number>();
+  private readonly sources = new Map<string, number>();
+  private readonly regions = new Map<string, { events: number; errors: number }>();
+  private readonly codes = new Map<string, number>();
+  private readonly apiErrors = new Map<string, { errors: number; denied: number }>();
+  private events = 0;
+  private errors = 0;
+  private denied = 0;
+  private readonly summaries: WindowSummary[] = [];
+  private readonly ipAgg = new Map<string, { events: number; errors: number; identities: Set<string> }>();
+  private readonly sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number }>();
+  private readonly deviations: Report["baselineDeviations"] = [];
+  private deviationsTotal = 0;
+  /** Identities with errors in the window (errorAnalysis.byIdentity), in the order added. */
+  private readonly withErrors: Report["errorAnalysis"]["byIdentity"] = [];
 
-  const identities: IdentitySummary[] = [];
-  const ipAgg = new Map<string, { events: number; errors: number; identities: Set<string> }>();
-  const sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number }>();
-  const deviations: Report["baselineDeviations"] = [];
-  let deviationsTotal = 0;
+  /** `known`: whether an identity's baseline knew a value before the window (asked during `add`). */
+  constructor(private readonly known: ReportInput["known"]) {}
 
-  for (const w of windows) {
-    events += w.events;
-    errors += w.errors;
-    denied += w.denied;
+  /** One identity's window; `learning`: its baseline is still learning (no deviations listed). */
+  add(w: IdentityWindow, learning: boolean): void {
+    const { names, sources, apiErrors, sensitive, regions, codes, ipAgg } = this;
+    this.events += w.events;
+    this.errors += w.errors;
+    this.denied += w.denied;
     for (const [api, s] of w.apis) {
       const i = api.indexOf(":");
       const svc = api.slice(0, i);
@@ -133,50 +143,11 @@ export function buildReport(input: ReportInput): Report {
       cur.identities.add(w.principal.key);
       ipAgg.set(ip, cur);
     }
-    const fs = findingsBy.get(w.principal.key) ?? [];
-    let topSev: Severity | undefined;
-    for (const f of fs) if (!topSev || SEVERITY_RANK[f.severity] > SEVERITY_RANK[topSev]) topSev = f.severity;
-    const p = w.principal;
-    const summary: IdentitySummary = {
-      key: p.key,
-      type: p.type,
-      sessions: w.sessions.slice(0, 20),
-      score: combineScores(fs.map((f) => f.score)),
-      events: w.events,
-      errors: w.errors,
-      errorRate: w.events ? round3(w.errors / w.events) : 0,
-      findings: fs.length,
-      learning: learningSet.has(p.key),
-    };
-    if (p.arn) summary.arn = p.arn;
-    if (p.userName) summary.userName = p.userName;
-    if (p.accountId) summary.accountId = p.accountId;
-    if (topSev) summary.topSeverity = topSev;
-    identities.push(summary);
-  }
+    this.summaries.push({ principal: w.principal, sessions: w.sessions.slice(0, 20), events: w.events, errors: w.errors });
+    if (w.errors > 0) this.withErrors.push({ key: w.principal.key, errors: w.errors, denied: w.denied, events: w.events, errorRate: round3(w.errors / w.events) });
 
-  // Identities that appear only through global detectors (e.g. failed logins of unknown users).
-  for (const [key, fs] of findingsBy) {
-    if (identities.some((i) => i.key === key)) continue;
-    const f = fs[0]!;
-    identities.push({
-      key,
-      type: f.identity.type,
-      sessions: [],
-      score: combineScores(fs.map((x) => x.score)),
-      events: 0,
-      errors: 0,
-      errorRate: 0,
-      findings: fs.length,
-      learning: true,
-      topSeverity: fs.reduce<Severity>((a, x) => (SEVERITY_RANK[x.severity] > SEVERITY_RANK[a] ? x.severity : a), "info"),
-    });
-  }
-  identities.sort((a, b) => b.score - a.score || b.events - a.events || a.key.localeCompare(b.key));
-
-  // Deviations: new values of identities that have a baseline (below finding thresholds too).
-  for (const w of windows) {
-    if (learningSet.has(w.principal.key)) continue;
+    // Deviations: new values of identities that have a baseline (below finding thresholds too).
+    if (learning) return;
     for (const [dim, m] of [
       ["region", w.regions],
       ["ua", w.uas],
@@ -185,106 +156,169 @@ export function buildReport(input: ReportInput): Report {
       ["service", w.services],
     ] as Array<["region" | "ua" | "country" | "network" | "service", Map<string, WinStat>]>) {
       for (const [value, s] of m) {
-        if (input.known(w.principal.key, dim, value)) continue;
-        deviationsTotal++;
-        if (deviations.length < LIST_LIMIT * 2) deviations.push({ identity: w.principal.key, dimension: dim, value, detail: `${s.n} events in the window, never seen before it` });
+        if (this.known(w.principal.key, dim, value)) continue;
+        this.deviationsTotal++;
+        if (this.deviations.length < LIST_LIMIT * 2)
+          this.deviations.push({ identity: w.principal.key, dimension: dim, value, detail: `${s.n} events in the window, never seen before it` });
       }
     }
   }
 
-  const findingsByIp = new Map<string, number>();
-  for (const f of findings) if (f.sourceIp) bump(findingsByIp, f.sourceIp, 1);
-  const anomalousIps: Report["anomalousIps"] = [];
-  for (const [ip, a] of ipAgg) {
-    const nf = findingsByIp.get(ip) ?? 0;
-    const errRate = a.events ? a.errors / a.events : 0;
-    if (nf === 0 && !(a.errors >= 10 && errRate >= 0.5)) continue;
-    const entry: Report["anomalousIps"][number] = {
-      ip,
-      kind: classifySourceIp(ip),
-      events: a.events,
-      errors: a.errors,
-      identities: [...a.identities].slice(0, 20),
-      findings: nf,
+  /** The report, from the windows added and the rest of `input` (its `windows` and `known` are not read). */
+  build(input: Omit<ReportInput, "windows" | "known">): Report {
+    const { findings } = input;
+    const { events, errors, denied, names, sources, regions, codes, apiErrors, ipAgg, sensitive, deviations } = this;
+    const findingsBy = new Map<string, Finding[]>();
+    for (const f of findings) {
+      const list = findingsBy.get(f.identity.key) ?? [];
+      list.push(f);
+      findingsBy.set(f.identity.key, list);
+    }
+    const learningSet = new Set(input.learning);
+
+    const identities: IdentitySummary[] = [];
+    const listed = new Set<string>();
+    for (const w of this.summaries) {
+      const fs = findingsBy.get(w.principal.key) ?? [];
+      let topSev: Severity | undefined;
+      for (const f of fs) if (!topSev || SEVERITY_RANK[f.severity] > SEVERITY_RANK[topSev]) topSev = f.severity;
+      const p = w.principal;
+      const summary: IdentitySummary = {
+        key: p.key,
+        type: p.type,
+        sessions: w.sessions,
+        score: combineScores(fs.map((f) => f.score)),
+        events: w.events,
+        errors: w.errors,
+        errorRate: w.events ? round3(w.errors / w.events) : 0,
+        findings: fs.length,
+        learning: learningSet.has(p.key),
+      };
+      if (p.arn) summary.arn = p.arn;
+      if (p.userName) summary.userName = p.userName;
+      if (p.accountId) summary.accountId = p.accountId;
+      if (topSev) summary.topSeverity = topSev;
+      identities.push(summary);
+      listed.add(p.key);
+    }
+
+    // Identities that appear only through global detectors (e.g. failed logins of unknown users).
+    for (const [key, fs] of findingsBy) {
+      if (listed.has(key)) continue;
+      listed.add(key);
+      const f = fs[0]!;
+      identities.push({
+        key,
+        type: f.identity.type,
+        sessions: [],
+        score: combineScores(fs.map((x) => x.score)),
+        events: 0,
+        errors: 0,
+        errorRate: 0,
+        findings: fs.length,
+        learning: true,
+        topSeverity: fs.reduce<Severity>((a, x) => (SEVERITY_RANK[x.severity] > SEVERITY_RANK[a] ? x.severity : a), "info"),
+      });
+    }
+    identities.sort((a, b) => b.score - a.score || b.events - a.events || a.key.localeCompare(b.key));
+
+    const findingsByIp = new Map<string, number>();
+    for (const f of findings) if (f.sourceIp) bump(findingsByIp, f.sourceIp, 1);
+    const anomalousIps: Report["anomalousIps"] = [];
+    for (const [ip, a] of ipAgg) {
+      const nf = findingsByIp.get(ip) ?? 0;
+      const errRate = a.events ? a.errors / a.events : 0;
+      if (nf === 0 && !(a.errors >= 10 && errRate >= 0.5)) continue;
+      const entry: Report["anomalousIps"][number] = {
+        ip,
+        kind: classifySourceIp(ip),
+        events: a.events,
+        errors: a.errors,
+        identities: [...a.identities].slice(0, 20),
+        findings: nf,
+      };
+      const g = input.geo(ip);
+      if (g?.country) entry.country = g.country;
+      if (g?.asn !== undefined) entry.asn = g.asn;
+      if (g?.asOrg) entry.asOrg = g.asOrg;
+      anomalousIps.push(entry);
+    }
+    anomalousIps.sort((a, b) => b.findings - a.findings || b.errors - a.errors || a.ip.localeCompare(b.ip));
+
+    const skippedTotal = Object.values(input.stats.skipped).reduce((a, b) => a + b, 0);
+    const partialReasons = [...input.partialReasons];
+    if (identities.length > LIST_LIMIT) partialReasons.push(`identities list shows the top ${LIST_LIMIT} of ${identities.length}`);
+    if (this.deviationsTotal > deviations.length) partialReasons.push(`baselineDeviations shows ${deviations.length} of ${this.deviationsTotal}`);
+
+    const report: Report = {
+      schemaVersion: REPORT_SCHEMA_VERSION,
+      generatedAt: iso(input.now),
+      tool: { name: "trailhound", version: input.version },
+      window: { start: iso(input.window.start), end: iso(input.window.end) },
+      sources: input.sources,
+      partial: input.partialReasons.length > 0,
+      partialReasons,
+      filters: Object.fromEntries(Object.entries(input.filters).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>,
+      stats: {
+        events,
+        recordsRead: input.stats.recordsRead,
+        baselineEvents: input.stats.baselineEvents,
+        skipped: input.stats.skipped,
+        skippedTotal,
+        duplicates: input.stats.duplicates,
+        filteredOut: input.stats.filteredOut,
+        afterWindow: input.stats.afterWindow,
+        identities: this.summaries.length,
+        topEventNames: top(names, 10),
+        topEventSources: top(sources, 10),
+        errors,
+        errorRate: events ? round3(errors / events) : 0,
+        denied,
+        perRegion: [...regions.entries()].sort((a, b) => b[1].events - a[1].events).map(([region, r]) => ({ region, events: r.events, errors: r.errors })),
+      },
+      findings,
+      identities: identities.slice(0, LIST_LIMIT),
+      learning: input.learning.sort(),
+      anomalousIps: anomalousIps.slice(0, LIST_LIMIT),
+      sensitiveCalls: [...sensitive.values()]
+        .sort(
+          (a, b) =>
+            SEVERITY_RANK[SENSITIVE_CALLS[b.eventSource.split(".")[0] + ":" + b.eventName] ?? "info"] -
+              SEVERITY_RANK[SENSITIVE_CALLS[a.eventSource.split(".")[0] + ":" + a.eventName] ?? "info"] || b.count - a.count,
+        )
+        .map(({ _f, _l, ...rest }) => ({ ...rest, firstSeen: iso(_f), lastSeen: iso(_l) })),
+      errorAnalysis: {
+        errors,
+        denied,
+        errorRate: events ? round3(errors / events) : 0,
+        byCode: top(codes, 20).map((x) => ({ code: x.name, count: x.count })),
+        byIdentity: [...this.withErrors].sort((a, b) => b.errors - a.errors).slice(0, 20),
+        byApi: [...apiErrors.entries()]
+          .map(([api, e]) => ({ api, errors: e.errors, denied: e.denied }))
+          .sort((a, b) => b.errors - a.errors)
+          .slice(0, 20),
+      },
+      baselineDeviations: deviations,
+      recommendations: recommendations(input, findings, skippedTotal),
+      suppressed: { count: 0, ids: [] },
     };
-    const g = input.geo(ip);
-    if (g?.country) entry.country = g.country;
-    if (g?.asn !== undefined) entry.asn = g.asn;
-    if (g?.asOrg) entry.asOrg = g.asOrg;
-    anomalousIps.push(entry);
+    for (const observe of reportObservers) observe(report);
+    return report;
   }
-  anomalousIps.sort((a, b) => b.findings - a.findings || b.errors - a.errors || a.ip.localeCompare(b.ip));
+}
 
-  const skippedTotal = Object.values(input.stats.skipped).reduce((a, b) => a + b, 0);
-  const partialReasons = [...input.partialReasons];
-  if (identities.length > LIST_LIMIT) partialReasons.push(`identities list shows the top ${LIST_LIMIT} of ${identities.length}`);
-  if (deviationsTotal > deviations.length) partialReasons.push(`baselineDeviations shows ${deviations.length} of ${deviationsTotal}`);
-
-  const report: Report = {
-    schemaVersion: REPORT_SCHEMA_VERSION,
-    generatedAt: iso(input.now),
-    tool: { name: "trailhound", version: input.version },
-    window: { start: iso(input.window.start), end: iso(input.window.end) },
-    sources: input.sources,
-    partial: input.partialReasons.length > 0,
-    partialReasons,
-    filters: Object.fromEntries(Object.entries(input.filters).filter(([, v]) => v !== undefined && v !== "")) as Record<string, string>,
-    stats: {
-      events,
-      recordsRead: input.stats.recordsRead,
-      baselineEvents: input.stats.baselineEvents,
-      skipped: input.stats.skipped,
-      skippedTotal,
-      duplicates: input.stats.duplicates,
-      filteredOut: input.stats.filteredOut,
-      afterWindow: input.stats.afterWindow,
-      identities: windows.length,
-      topEventNames: top(names, 10),
-      topEventSources: top(sources, 10),
-      errors,
-      errorRate: events ? round3(errors / events) : 0,
-      denied,
-      perRegion: [...regions.entries()].sort((a, b) => b[1].events - a[1].events).map(([region, r]) => ({ region, events: r.events, errors: r.errors })),
-    },
-    findings,
-    identities: identities.slice(0, LIST_LIMIT),
-    learning: input.learning.sort(),
-    anomalousIps: anomalousIps.slice(0, LIST_LIMIT),
-    sensitiveCalls: [...sensitive.values()]
-      .sort(
-        (a, b) =>
-          SEVERITY_RANK[SENSITIVE_CALLS[b.eventSource.split(".")[0] + ":" + b.eventName] ?? "info"] -
-            SEVERITY_RANK[SENSITIVE_CALLS[a.eventSource.split(".")[0] + ":" + a.eventName] ?? "info"] || b.count - a.count,
-      )
-      .map(({ _f, _l, ...rest }) => ({ ...rest, firstSeen: iso(_f), lastSeen: iso(_l) })),
-    errorAnalysis: {
-      errors,
-      denied,
-      errorRate: events ? round3(errors / events) : 0,
-      byCode: top(codes, 20).map((x) => ({ code: x.name, count: x.count })),
-      byIdentity: windows
-        .filter((w) => w.errors > 0)
-        .map((w) => ({ key: w.principal.key, errors: w.errors, denied: w.denied, events: w.events, errorRate: round3(w.errors / w.events) }))
-        .sort((a, b) => b.errors - a.errors)
-        .slice(0, 20),
-      byApi: [...apiErrors.entries()]
-        .map(([api, e]) => ({ api, errors: e.errors, denied: e.denied }))
-        .sort((a, b) => b.errors - a.errors)
-        .slice(0, 20),
-    },
-    baselineDeviations: deviations,
-    recommendations: recommendations(input, findings, skippedTotal),
-    suppressed: { count: 0, ids: [] },
-  };
-  for (const observe of reportObservers) observe(report);
-  return report;
+export function buildReport(input: ReportInput): Report {
+  const b = new ReportBuilder(input.known);
+  const learning = new Set(input.learning);
+  for (const w of input.windows) b.add(w, learning.has(w.principal.key));
+  return b.build(input);
 }
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
-function recommendations(input: ReportInput, findings: Finding[], skippedTotal: number): string[] {
+function recommendations(input: Omit<ReportInput, "windows" | "known">, findings: Finding[], skippedTotal: number): string[] {
   const out: string[] = [];
   const byDetector = new Map<string, Finding[]>();
   for (const f of findings) {

@@ -21,5 +21,7 @@ export async function runScan(opts: RunScanOptions): Promise<ScanResult> {
     const res = await src.read(scanner, readOpts);
     scanner.noteSource(res.summary, res.partialReasons);
   }
+  // For the memory benchmark: the peak before finish() (ingest) beside the scan's overall peak.
+  if (process.env.TRAILHOUND_REPORT_RSS) process.stderr.write(`ingestMaxRSS=${process.resourceUsage().maxRSS} ingestRSS=${process.memoryUsage.rss()}\n`);
   return scanner.finish();
 }

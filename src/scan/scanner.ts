@@ -1,18 +1,29 @@
 import { DAY, DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
-import { mergeProfile } from "../baseline/merge.js";
+import { mergedDim, mergeProfile } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
 import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
 import { offHoursJudge, raiseForHours, unusualHour } from "../detectors/unusual-hour.js";
-import type { Detector, DetectorConfig, DetectorContext, EventDetector, FindingDraft, GlobalDetector, IdentityWindow, PersonSlice, WindowDetector } from "../detectors/types.js";
+import type {
+  Detector,
+  DetectorConfig,
+  DetectorContext,
+  EventDetector,
+  FindingDraft,
+  GeoPoint,
+  GlobalDetector,
+  IdentityWindow,
+  PersonSlice,
+  WindowDetector,
+} from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
 import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
 import type { SinceSpec } from "../ingest/window.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
 import { heldNote, holdBack, releaseHeld, type FindingStatusOf, type HoldRequest, type SeenDays } from "../baseline/held.js";
-import { buildReport, type ReportInput } from "./report.js";
+import { ReportBuilder } from "./report.js";
 import type { Report, SourceSummary } from "./report-types.js";
 
 export interface ScanOptions {
@@ -141,134 +152,152 @@ export class Scanner implements RecordSink {
 
   // ------------------------------------------------------------------ the end
 
+  /**
+   * Settle every identity one at a time, in the order met: its window and baseline view, its
+   * persisted profile, then its findings and its part of the report; then the window is dropped
+   * (global detectors keep what they declared they read), so the end of a scan does not hold every
+   * identity's window at once. A role's people are settled just before the role.
+   */
   finish(): ScanResult {
     const ing = this.ingest;
     ing.flushDeferred();
     const win = ing.window();
+    const cfg = this.baselineCfg;
     const detCfg: DetectorConfig = {
       ownAccounts: this.opts.detectorConfig?.ownAccounts ?? ing.accounts,
       maxSpeedKmh: this.opts.detectorConfig?.maxSpeedKmh ?? 900,
       minTravelKm: this.opts.detectorConfig?.minTravelKm ?? 100,
     };
     const collector = new FindingCollector(this.opts.maxFindingEventIds);
-    const windows: IdentityWindow[] = [];
     const views = new Map<string, BaselineView>();
-    const profiles: Profile[] = [];
     const learning: string[] = [];
     const geoLookup = (ip: string) => ing.geoOf(ip);
     let candidatesDropped = 0,
       geoDropped = 0,
       baselineEvents = 0;
+    const report = new ReportBuilder((key, dim, value) => views.get(key)?.known(dim, value) ?? false);
 
-    // First every identity's window and baseline view, so that detectors can ask what the account
-    // as a whole has done before (a region no identity of the account ever used).
-    const prepared: Array<{ w: IdentityWindow; view: BaselineView }> = [];
+    // Global detectors see the windows at the end: whole, or only what they declared they read.
+    const reads = this.globalDetectors.map((d) => d.reads);
+    const slim = reads.every((r) => r !== undefined);
+    const keepCandidate = (ev: TrailEvent) => reads.some((r) => r?.candidate?.(ev) === true);
+    const keepGeo = (w: IdentityWindow, g: GeoPoint) => reads.some((r) => r?.geo?.(w, g) === true);
+    const globalWindows: IdentityWindow[] = [];
+    let firstPrincipal: IdentityWindow["principal"] | undefined;
+
     const heldBy = new Map<string, Profile>();
-    // Each identity's and person's window, for the days a held country was seen on.
-    const windowOf = new Map<string, IdentityWindow>();
     const mergedBy = new Map<string, Profile>();
+    // The days each country was seen on, per identity or person with a window (what a held country keeps).
+    const countryDaysBy = new Map<string, Map<string, number[]>>();
+    // Persisted profiles in the order met: identities, then people.
+    const nIds = ing.identities.size;
+    const profiles = new Array<Profile>(nIds + ing.people.size);
     /** An identity's or person's window, and its baseline for the view; the persisted profile kept. */
-    const settle = (key: string, acc: IdentityAcc): { w: IdentityWindow; forView: Profile } => {
+    const settle = (key: string, acc: IdentityAcc, at: number): { w: IdentityWindow; forView: Profile } => {
       const w = acc.toWindow(win.start, win.end, geoLookup);
       // Values held back for findings acknowledged or suppressed since are history now.
       const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
       if (stored?.held) heldBy.set(key, stored);
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
-      const forView = mergeProfile(stored, acc, win.end, this.baselineCfg);
+      const forView = mergeProfile(stored, acc, win.end, cfg);
       acc.foldAll();
       const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
       acc.release(); // its window and profile are built: what it held is garbage now
-      profiles.push(merged);
+      profiles[at] = merged;
       mergedBy.set(key, merged);
       return { w, forView };
     };
-    for (const [key, acc] of ing.identities) {
-      const { w, forView } = settle(key, acc);
-      const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
-      views.set(key, view);
-      baselineEvents += Math.max(0, acc.events - acc.windowEvents);
-      candidatesDropped += w.dropped.candidates;
-      geoDropped += w.dropped.geo;
-      if (w.events === 0) continue;
-      windowOf.set(key, w);
-      windows.push(w);
-      if (view.learning) learning.push(key);
-      prepared.push({ w, view });
-    }
+
     // People on shared roles: a baseline per person beside the role's (persisted too), given to
     // the role's detectors with the person's window.
-    const peopleOf = new Map<string, PersonSlice[]>();
-    for (const [key, acc] of ing.people) {
-      const { w, forView } = settle(key, acc);
-      const role = ing.personRole.get(key);
-      if (w.events === 0 || role === undefined) continue;
-      windowOf.set(key, w);
-      const view = new BaselineView(forView, win.start, this.baselineCfg, w.events);
-      let list = peopleOf.get(role);
-      if (!list) peopleOf.set(role, (list = []));
-      list.push({ name: acc.principal.person ?? key, key, window: w, baseline: view, learning: view.learning });
+    const peopleOf = new Map<string, Array<[key: string, acc: IdentityAcc, at: number]>>();
+    const roleless: Array<[key: string, acc: IdentityAcc, at: number]> = [];
+    {
+      let at = nIds;
+      for (const [key, acc] of ing.people) {
+        const role = ing.personRole.get(key);
+        const entry: [string, IdentityAcc, number] = [key, acc, at++];
+        if (role === undefined || !ing.identities.has(role)) roleless.push(entry);
+        else {
+          let list = peopleOf.get(role);
+          if (!list) peopleOf.set(role, (list = []));
+          list.push(entry);
+        }
+      }
     }
-    // Regions each account used before the window (built on first use: few scans need it).
+    const settlePeople = (role: string): PersonSlice[] => {
+      const slices: PersonSlice[] = [];
+      for (const [key, acc, at] of peopleOf.get(role) ?? []) {
+        const { w, forView } = settle(key, acc, at);
+        if (w.events === 0) continue;
+        noteCountryDays(countryDaysBy, key, w);
+        const view = new BaselineView(forView, win.start, cfg, w.events);
+        slices.push({ name: acc.principal.person ?? key, key, window: w, baseline: view, learning: view.learning });
+      }
+      return slices;
+    };
+
+    // Regions each account used before the window (built on first use: few scans need it). The
+    // identities settled so far answer from their views; the others from their stored baseline
+    // and the scan, as their view will.
     let accountRegions: Map<string, Set<string>> | undefined;
     const regionsOf = (account: string | undefined): Set<string> | undefined => {
       if (!accountRegions) {
-        accountRegions = new Map();
-        for (const v of views.values()) {
-          const a = v.profile?.accountId;
-          if (!a) continue;
-          let set = accountRegions.get(a);
-          for (const [r] of v.values("region")) (set ??= accountRegions.set(a, new Set()).get(a)!).add(r);
+        const byAccount = (accountRegions = new Map<string, Set<string>>());
+        const add = (a: string | undefined, r: string) => {
+          if (!a) return;
+          let set = byAccount.get(a);
+          if (!set) byAccount.set(a, (set = new Set()));
+          set.add(r);
+        };
+        for (const [key, acc] of ing.identities) {
+          const v = views.get(key);
+          if (v) {
+            const a = v.profile?.accountId;
+            if (a) for (const [r] of v.values("region")) add(a, r);
+            continue;
+          }
+          const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+          const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
+          if (accountId) for (const r of Object.keys(values)) if (values[r]![2] < win.start) add(accountId, r);
         }
       }
       return account === undefined ? undefined : accountRegions.get(account);
     };
-    for (const { w, view } of prepared) {
-      const account = w.principal.accountId;
-      const ctx: DetectorContext = {
-        principal: w.principal,
-        baseline: view,
-        learning: view.learning,
-        window: win,
-        config: detCfg,
-        account: { knowsRegion: (r) => regionsOf(account)?.has(r) === true, hasHistory: () => (regionsOf(account)?.size ?? 0) > 0 },
-      };
-      const people = peopleOf.get(w.principal.key);
-      if (people) ctx.people = people;
-      if (this.opts.geo) ctx.geo = this.opts.geo;
-      // The hour of day as a factor (unusual-hour): findings of medium or higher about activity
-      // wholly in hours the person (or identity) never works at are raised.
-      const judge = offHoursJudge(w, ctx);
-      const offHoursOf = (dr: FindingDraft, person?: string) => (this.hoursFactor ? judge(dr, person) : undefined);
-      for (const ev of w.candidates) {
-        for (const d of this.eventDetectors) {
-          if (d.eventNames ? !d.eventNames.includes(ev.eventName) : !d.select?.(ev)) continue;
-          const out = d.detect(ev, ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal });
-          if (out)
-            addDrafts(
-              collector,
-              d,
-              raiseForHours(Array.isArray(out) ? out : [out], (dr) => offHoursOf(dr, ev.principal.person)),
-              ev.principal,
-            );
-        }
+
+    let at = 0;
+    for (const [key, acc] of ing.identities) {
+      const { w, forView } = settle(key, acc, at++);
+      const view = new BaselineView(forView, win.start, cfg, w.events);
+      views.set(key, view);
+      baselineEvents += Math.max(0, acc.events - acc.windowEvents);
+      candidatesDropped += w.dropped.candidates;
+      geoDropped += w.dropped.geo;
+      const people = settlePeople(key);
+      if (w.events === 0) continue;
+      noteCountryDays(countryDaysBy, key, w);
+      if (view.learning) learning.push(key);
+      this.detectIdentity(w, view, people, win, detCfg, regionsOf, collector);
+      report.add(w, view.learning);
+      firstPrincipal ??= w.principal;
+      if (!slim) globalWindows.push(w);
+      else {
+        const candidates = w.candidates.filter(keepCandidate);
+        const geo = w.geo.filter((g) => keepGeo(w, g));
+        if (candidates.length > 0 || geo.length > 0) globalWindows.push(slimWindow(w, candidates, geo));
       }
-      for (const d of this.windowDetectors)
-        addDrafts(
-          collector,
-          d,
-          raiseForHours(
-            d.detect(w, ctx).map((dr) => attributeDraft(w, dr)),
-            (dr) => offHoursOf(dr),
-          ),
-          w.principal,
-        );
     }
-    const emptyView = new BaselineView(undefined, win.start, this.baselineCfg);
+    for (const [key, acc, at] of roleless) {
+      const { w } = settle(key, acc, at);
+      if (w.events > 0 && ing.personRole.get(key) !== undefined) noteCountryDays(countryDaysBy, key, w);
+    }
+
+    const emptyView = new BaselineView(undefined, win.start, cfg);
     for (const d of this.globalDetectors) {
-      const drafts = d.detect(windows, { window: win, config: detCfg, baselineOf: (k) => views.get(k) ?? emptyView });
+      const drafts = d.detect(globalWindows, { window: win, config: detCfg, baselineOf: (k) => views.get(k) ?? emptyView });
       for (const dr of drafts) {
-        const who = dr.principal ?? windows[0]?.principal;
+        const who = dr.principal ?? firstPrincipal;
         if (who) addDrafts(collector, d, dr, who);
       }
     }
@@ -290,7 +319,7 @@ export class Scanner implements RecordSink {
     }
     for (const [key, reqs] of requests) {
       const p = mergedBy.get(key);
-      if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus, countryDays(windowOf.get(key)));
+      if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus, countryDays(countryDaysBy.get(key)));
     }
     for (const f of findings) {
       const note = heldNote(heldBy.get(collector.personKeys.get(f.id) ?? f.identity.key));
@@ -301,51 +330,125 @@ export class Scanner implements RecordSink {
     if (candidatesDropped > 0) partialReasons.push(`${candidatesDropped} events beyond the per-identity cap were not examined by event detectors`);
     if (geoDropped > 0) partialReasons.push(`${geoDropped} public-IP observations beyond the per-identity cap were not used for travel checks`);
 
-    const input: ReportInput = {
-      now: this.opts.now,
-      version: this.opts.version ?? "0.0.0",
-      window: win,
-      windows,
-      findings,
-      learning,
-      sources: this.sources,
-      partialReasons,
-      filters: { ...ing.filters },
-      stats: {
-        recordsRead: ing.recordsRead,
-        baselineEvents,
-        skipped: { ...ing.skipped },
-        skipSamples: ing.skipSamples,
-        duplicates: ing.duplicates,
-        filteredOut: ing.filteredOut,
-        afterWindow: ing.afterWindow,
-      },
-      geo: geoLookup,
-      known: (key, dim, value) => views.get(key)?.known(dim, value) ?? false,
+    return {
+      report: report.build({
+        now: this.opts.now,
+        version: this.opts.version ?? "0.0.0",
+        window: win,
+        findings,
+        learning,
+        sources: this.sources,
+        partialReasons,
+        filters: { ...ing.filters },
+        stats: {
+          recordsRead: ing.recordsRead,
+          baselineEvents,
+          skipped: { ...ing.skipped },
+          skipSamples: ing.skipSamples,
+          duplicates: ing.duplicates,
+          filteredOut: ing.filteredOut,
+          afterWindow: ing.afterWindow,
+        },
+        geo: geoLookup,
+      }),
+      profiles,
     };
-    return { report: buildReport(input), profiles };
+  }
+
+  /** Event and window detectors over one identity's window. */
+  private detectIdentity(
+    w: IdentityWindow,
+    view: BaselineView,
+    people: PersonSlice[],
+    win: { start: number; end: number },
+    detCfg: DetectorConfig,
+    regionsOf: (account: string | undefined) => Set<string> | undefined,
+    collector: FindingCollector,
+  ): void {
+    const account = w.principal.accountId;
+    const ctx: DetectorContext = {
+      principal: w.principal,
+      baseline: view,
+      learning: view.learning,
+      window: win,
+      config: detCfg,
+      account: { knowsRegion: (r) => regionsOf(account)?.has(r) === true, hasHistory: () => (regionsOf(account)?.size ?? 0) > 0 },
+    };
+    if (people.length > 0) ctx.people = people;
+    if (this.opts.geo) ctx.geo = this.opts.geo;
+    // The hour of day as a factor (unusual-hour): findings of medium or higher about activity
+    // wholly in hours the person (or identity) never works at are raised.
+    const judge = offHoursJudge(w, ctx);
+    const offHoursOf = (dr: FindingDraft, person?: string) => (this.hoursFactor ? judge(dr, person) : undefined);
+    for (const ev of w.candidates) {
+      for (const d of this.eventDetectors) {
+        if (d.eventNames ? !d.eventNames.includes(ev.eventName) : !d.select?.(ev)) continue;
+        const out = d.detect(ev, ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal });
+        if (out)
+          addDrafts(
+            collector,
+            d,
+            raiseForHours(Array.isArray(out) ? out : [out], (dr) => offHoursOf(dr, ev.principal.person)),
+            ev.principal,
+          );
+      }
+    }
+    for (const d of this.windowDetectors)
+      addDrafts(
+        collector,
+        d,
+        raiseForHours(
+          d.detect(w, ctx).map((dr) => attributeDraft(w, dr)),
+          (dr) => offHoursOf(dr),
+        ),
+        w.principal,
+      );
   }
 }
 
-/** The distinct days (epoch days) a window saw each country on: what a held country keeps (travel fading). */
-function countryDays(w: IdentityWindow | undefined): SeenDays | undefined {
-  if (!w) return undefined;
-  let byCountry: Map<string, Set<number>> | undefined;
-  return (dim, value) => {
-    if (dim !== "country") return undefined;
-    if (!byCountry) {
-      byCountry = new Map();
-      for (const g of w.geo) {
-        const cc = g.geo?.country;
-        if (!cc) continue;
-        let set = byCountry.get(cc);
-        if (!set) byCountry.set(cc, (set = new Set()));
-        set.add(Math.floor(g.time / DAY));
-      }
-    }
-    const days = byCountry.get(value);
-    return days ? [...days] : undefined;
+/** What global detectors that declared their reads get of a window: its principal, and the candidates and geo points they read. */
+function slimWindow(w: IdentityWindow, candidates: TrailEvent[], geo: GeoPoint[]): IdentityWindow {
+  return {
+    principal: w.principal,
+    sessions: [],
+    events: w.events,
+    errors: w.errors,
+    denied: w.denied,
+    first: w.first,
+    last: w.last,
+    apis: new Map(),
+    services: new Map(),
+    regions: new Map(),
+    ips: new Map(),
+    networks: new Map(),
+    countries: new Map(),
+    uas: new Map(),
+    errorCodes: new Map(),
+    buckets: [],
+    geo,
+    candidates,
+    dropped: { candidates: 0, geo: 0 },
   };
+}
+
+/** Notes the distinct days (epoch days, first seen first) a window saw each country on. */
+function noteCountryDays(out: Map<string, Map<string, number[]>>, key: string, w: IdentityWindow): void {
+  let byCountry: Map<string, Set<number>> | undefined;
+  for (const g of w.geo) {
+    const cc = g.geo?.country;
+    if (!cc) continue;
+    byCountry ??= new Map();
+    let set = byCountry.get(cc);
+    if (!set) byCountry.set(cc, (set = new Set()));
+    set.add(Math.floor(g.time / DAY));
+  }
+  if (byCountry) out.set(key, new Map([...byCountry].map(([cc, days]) => [cc, [...days]])));
+}
+
+/** The distinct days (epoch days) a window saw each country on: what a held country keeps (travel fading). */
+function countryDays(byCountry: ReadonlyMap<string, number[]> | undefined): SeenDays | undefined {
+  if (!byCountry) return undefined;
+  return (dim, value) => (dim === "country" ? byCountry.get(value)?.slice() : undefined);
 }
 
 function mergeBreadth(stored: Profile | undefined, acc: IdentityAcc): [number, number] {
