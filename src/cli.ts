@@ -750,8 +750,8 @@ if (invokedDirectly) {
           // for files, and taking their records), and the finish after it; the read workers' part.
           const r = Math.round;
           phases =
-            ` startupMs=${r(t.start)} readMs=${r(t.end - t.start)} waitMs=${r(t.wait)} takeMs=${r(t.take)} finishMs=${r(performance.now() - t.end)}` +
-            ` readMainCpuMs=${r(t.mainCpu)} files=${t.files} offThread=${t.offThread}`;
+            ` startupMs=${r(t.start)} readMs=${r(t.end - t.start)} listMs=${r(t.list)} waitMs=${r(t.wait)} firstWaitMs=${r(t.firstWait)} takeMs=${r(t.take)} finishMs=${r(performance.now() - t.end)}` +
+            ` startupCpuMs=${r(t.startCpu)} readMainCpuMs=${r(t.mainCpu)} takeCpuMs=${r(t.takeCpu)} finishCpuMs=${r((m.user + m.system) / 1000 - t.startCpu - t.mainCpu)} files=${t.files} offThread=${t.offThread}`;
           const p = t.pool;
           if (p) phases += ` workers=${p.workers} workerCpuMs=${r(p.cpu)} wReadMs=${r(p.read)} wGunzipMs=${r(p.gunzip)} wPrepareMs=${r(p.prepare)} wCopyMs=${r(p.copy)}`;
         }

@@ -233,8 +233,8 @@ async function main(): Promise<void> {
     const ph = (k: string) => median(xs.map((x) => x.phases[k] ?? NaN));
     const s2 = (k: string) => secs(ph(k));
     let line =
-      `      phases, ${n} thread${n === 1 ? ": " : "s:"} start-up ${s2("startupMs")}, read ${s2("readMs")} (waiting ${s2("waitMs")}, taking ${s2("takeMs")}; ` +
-      `main thread CPU ${s2("readMainCpuMs")}), finish ${s2("finishMs")}`;
+      `      phases, ${n} thread${n === 1 ? ": " : "s:"} start-up ${s2("startupMs")} (main thread CPU ${s2("startupCpuMs")}), read ${s2("readMs")} (listing ${s2("listMs")}, waiting ${s2("waitMs")} of which ${s2("firstWaitMs")} for the first file, taking ${s2("takeMs")}; ` +
+      `CPU ${s2("readMainCpuMs")}, of which taking ${s2("takeCpuMs")}), finish ${s2("finishMs")} (CPU ${s2("finishCpuMs")})`;
     if (!Number.isNaN(ph("workers")))
       line += `; ${ph("workers")} read worker${ph("workers") === 1 ? "" : "s"}: CPU ${s2("workerCpuMs")}, reading ${s2("wReadMs")}, gunzip ${s2("wGunzipMs")}, walk ${s2("wPrepareMs")}`;
     console.log(line);

@@ -33,14 +33,22 @@ export interface FileNote {
  * Where a file read's time went, for the benchmark (TRAILHOUND_REPORT_RSS prints the last one).
  * Times in ms: `start`/`end` from performance.now() (the process's start); `wait` the main thread
  * waiting for a file (read ahead by a worker or by this thread), `take` handing files' records to
- * the sink; `mainCpu` this thread's CPU during the read; `pool` the read workers'.
+ * the sink; `mainCpu` this thread's CPU during the read (`startCpu` before it); `pool` the read workers'.
  */
 export interface ReadTiming {
   start: number;
   end: number;
+  /** Listing the input files. */
+  list: number;
   wait: number;
+  /** Waiting for the first file (with workers: their start-up, and reading it). */
+  firstWait: number;
   take: number;
+  /** This thread's CPU taking records (the rest of `mainCpu`: listing, asking, receiving files). */
+  takeCpu: number;
   mainCpu: number;
+  /** This thread's CPU before the read (start-up). */
+  startCpu: number;
   files: number;
   offThread: number;
   pool?: PoolTiming;
@@ -235,14 +243,46 @@ export class FileSource implements EventSource {
   async read(sink: RecordSink, opts: ReadOptions = {}): Promise<SourceResult> {
     // `-` is standard input, read once after the files (a file named "-" is ./-).
     const stdin = this.paths.includes(STDIN_PATH);
-    const listing = await listInputs(this.paths.filter((p) => p !== STDIN_PATH));
+    const cpu0 = threadCpuMs();
+    const timing: ReadTiming = { start: performance.now(), end: 0, list: 0, wait: 0, firstWait: 0, take: 0, takeCpu: 0, mainCpu: -cpu0, startCpu: cpu0, files: 0, offThread: 0 };
+    const counted = countingSink(sink);
+    const counting = counted.sink;
+    this.lane = counting.bytesReader?.(); // what it keeps lives as long as one read
+    const big = Math.min(this.o.streamGzipAbove ?? BIG, BIG);
+    // Read, gunzip and walk ahead in worker threads (TRAILHOUND_SCAN_THREADS); the records are
+    // taken here, in this order, whatever the number of threads. The workers start before the
+    // listing, so that their start-up overlaps it (when there may be several files to read).
+    const threads = this.threads;
+    const inputs = this.paths.filter((p) => p !== STDIN_PATH);
+    const several =
+      inputs.length > 1 ||
+      (inputs.length === 1 &&
+        (await stat(inputs[0]!).then(
+          (st) => st.isDirectory(),
+          () => false,
+        )));
+    let pool =
+      threads > 1 && several
+        ? new ReadPool(threads - 1, { maxBytes: this.maxBytes, big, ...(this.lane?.offThread !== undefined ? { prepare: this.lane.offThread } : {}) })
+        : undefined;
+    let listing: InputListing;
+    try {
+      listing = await listInputs(inputs);
+    } catch (e) {
+      this.lane?.release();
+      await pool?.close();
+      throw e;
+    }
+    timing.list = performance.now() - timing.start;
+    if (pool && listing.files.length < 2) {
+      await pool.close();
+      pool = undefined;
+    }
     // Newest first: CloudTrail names sort by time (YYYY/MM/DD/..._YYYYMMDDTHHmmZ_...), and reading the
     // newest files first lets the scanner fix the detection window early, so older records take the
     // cheap baseline-only path. Any order gives the same report.
     const files = listing.files.reverse();
-    const counted = countingSink(sink);
-    const counting = counted.sink;
-    this.lane = counting.bytesReader?.(); // what it keeps lives as long as one read
+    timing.files = files.length;
     for (const s of listing.skipped) {
       counting.skip(s.reason, s.path, 1, s.why);
       this.notes.push({ file: s.path, format: "unknown", records: 0, problem: s.why, ...(s.reason === "unreadable-file" ? { incomplete: true } : {}) });
@@ -257,14 +297,6 @@ export class FileSource implements EventSource {
       opts.onProgress(done < total ? { ...p, etaMs: (elapsed / done) * (total - done) } : p);
     };
     this.offThreadFiles = 0;
-    const big = Math.min(this.o.streamGzipAbove ?? BIG, BIG);
-    // Read, gunzip and walk ahead in worker threads (TRAILHOUND_SCAN_THREADS); the records are
-    // taken here, in this order, whatever the number of threads.
-    const threads = this.threads;
-    const pool =
-      threads > 1 && files.length > 1
-        ? new ReadPool(Math.min(threads - 1, files.length - 1), { maxBytes: this.maxBytes, big, ...(this.lane?.offThread !== undefined ? { prepare: this.lane.offThread } : {}) })
-        : undefined;
     const fetch = async (f: ListedFile): Promise<Fetched> => {
       if (this.o.beforeOpen) await this.o.beforeOpen(f.path);
       if (pool) {
@@ -281,7 +313,6 @@ export class FileSource implements EventSource {
       for (; asked < files.length && asked <= i + ahead; asked++) pending[asked] = fetch(files[asked]!);
     };
     let stopped = files.length;
-    const timing: ReadTiming = { start: performance.now(), end: 0, wait: 0, take: 0, mainCpu: -threadCpuMs(), files: files.length, offThread: 0 };
     try {
       for (let i = 0; i < files.length; i++) {
         if (opts.signal?.aborted) {
@@ -293,7 +324,9 @@ export class FileSource implements EventSource {
         const t0 = performance.now();
         const got = await pending[i]!;
         const t1 = performance.now();
+        const c1 = threadCpuMs();
         timing.wait += t1 - t0;
+        if (i === 0) timing.firstWait = t1 - t0;
         pending[i] = undefined;
         let note: FileNote;
         if (got.kind === "bytes") {
@@ -314,6 +347,7 @@ export class FileSource implements EventSource {
         }
         this.notes.push(note);
         timing.take += performance.now() - t1;
+        timing.takeCpu += threadCpuMs() - c1;
         done++;
         progress();
       }
