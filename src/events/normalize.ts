@@ -1,3 +1,4 @@
+import { readsRequestParameters } from "./targets.js";
 import type { IpKind, Principal, SkipReason, TrailEvent } from "./types.js";
 
 // The boundary schema of a record (zod) is in ./raw-record.ts: `normalizeRecord` implements its
@@ -19,9 +20,21 @@ export function normalizeEventName(name: string): string {
   return n;
 }
 
-const apiCache = new Map<string, Map<string, { name: string; service: string; api: string }>>();
+/** The names of a call (see apiOf). */
+export interface ApiNames {
+  /** The normalised event name. */
+  name: string;
+  /** The short service name. */
+  service: string;
+  /** `service:name`. */
+  api: string;
+  /** readsRequestParameters(name) (events/targets.ts). */
+  readsParams: boolean;
+}
+
+const apiCache = new Map<string, Map<string, ApiNames>>();
 /** Interned names for (eventSource, raw event name): normalised name, short service, `service:name`. */
-export function apiOf(eventSource: string, rawName: string): { name: string; service: string; api: string } {
+export function apiOf(eventSource: string, rawName: string): ApiNames {
   let bySource = apiCache.get(eventSource);
   if (!bySource) {
     if (apiCache.size > 2000) apiCache.clear();
@@ -32,7 +45,7 @@ export function apiOf(eventSource: string, rawName: string): { name: string; ser
   if (!a) {
     const name = normalizeEventName(rawName);
     const service = serviceOf(eventSource);
-    a = { name, service, api: service + ":" + name };
+    a = { name, service, api: service + ":" + name, readsParams: readsRequestParameters(name) };
     if (bySource.size < 5000) bySource.set(rawName, a);
   }
   return a;

@@ -25,6 +25,14 @@ export function readsTargets(eventName: string, invokedBy?: unknown): boolean {
   return KEY_CALLS.has(eventName) && !(typeof invokedBy === "string" && invokedBy.length > 0);
 }
 
+/**
+ * The baseline reads request parameters of these calls only (AssumeRole*: roleArn; RunInstances:
+ * instanceType; secret and parameter reads: their targets).
+ */
+export function readsRequestParameters(eventName: string): boolean {
+  return eventName === "RunInstances" || eventName.startsWith("AssumeRole") || readsTargets(eventName);
+}
+
 /** What `targetsOf` reads beside the request parameters, for key calls. */
 export interface TargetContext {
   /** The record's `resources` (raw `ARN` or normalised `arn` entries). */

@@ -1,5 +1,6 @@
-import { emptyRecordFields, readsRequestParameters, type RecordFields } from "./lean-facts.js";
-import { KEY_CALLS, readsTargets } from "../events/targets.js";
+import { emptyRecordFields, type ArnMemo, type RecordFields } from "./lean-facts.js";
+import { KEY_CALLS, readsRequestParameters, readsTargets } from "../events/targets.js";
+import { apiOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 import {
   COMPLEX,
   F_ERRCODE,
@@ -33,7 +34,7 @@ import {
   recordStart,
   type RecordIndex,
 } from "./record-bytes.js";
-import { InternedStrings, ownInterned, releaseInterned } from "./native-walk.js";
+import { InternedStrings, nativeWalk, ownInterned, releaseInterned } from "./native-walk.js";
 import type { WalkedFile } from "./walk-off-thread.js";
 import type { BytesReader } from "../sources/types.js";
 
@@ -72,6 +73,69 @@ export interface LaneSink {
   eventIdsFrom(): number;
 }
 
+/** What the lane needs to know of a call, by its raw event name (for one eventSource). */
+interface CallInfo {
+  /** The eventSource it holds for. */
+  source: string;
+  names: ApiNames;
+  /** The raw name is a KMS key call (KEY_CALLS): its targets are in `resources`. */
+  keyCall: boolean;
+  /** readsRequestParameters and readsTargets of the raw name. */
+  readsParams: boolean;
+  targets: boolean;
+  /** The same raw name under another eventSource. */
+  next: CallInfo | undefined;
+}
+
+function callInfo(source: string, rawName: string, next: CallInfo | undefined): CallInfo {
+  return {
+    next,
+    source,
+    names: apiOf(source, rawName),
+    keyCall: KEY_CALLS.has(rawName),
+    readsParams: readsRequestParameters(rawName),
+    targets: readsTargets(rawName),
+  };
+}
+
+/** `a[i] = v`, keeping `a` packed (intern ids are dense, but met in any order). */
+function setAt<T>(a: Array<T | undefined>, i: number, v: T): void {
+  while (a.length < i) a.push(undefined);
+  a[i] = v;
+}
+
+/**
+ * What the lane derives from the values of one native intern table (this thread's, or a read
+ * worker's), by intern id, for the table's current generation: ids are per table and per
+ * generation, so each table has its own, dropped when the table starts afresh.
+ */
+class TableCache {
+  private generation = -1;
+  /** By the intern id of the raw event name. */
+  calls: Array<CallInfo | undefined> = [];
+  /** userAgentFamily, by the intern id of the user agent. */
+  uaFamilies: Array<string | undefined> = [];
+  /** The sink's memo by ARN (see RecordFields.arnMemo), by the intern id of the ARN. */
+  readonly arns: ArnMemo = { epoch: -1, entries: [] };
+
+  constructor(readonly strings: InternedStrings) {}
+
+  sync(g: number): void {
+    this.strings.sync(g);
+    if (g !== this.generation) {
+      this.generation = g;
+      this.clear();
+    }
+  }
+
+  clear(): void {
+    this.calls = [];
+    this.uaFamilies = [];
+    this.arns.epoch = -1;
+    this.arns.entries = [];
+  }
+}
+
 /**
  * Hands the records of an S3 delivery file (`{"Records":[...]}`, as bytes) to a sink: each record
  * is first offered as fields (read by the byte walk of record-bytes.ts), and parsed with
@@ -88,12 +152,19 @@ export class FastLane implements BytesReader {
   private ids = false;
   /** The strings of the intern table the index in hand refers to: this thread's, or a read worker's. */
   private strings: InternedStrings = ownInterned;
+  /** What is cached by intern id for that table. */
+  private table: TableCache;
+  private readonly own = new TableCache(ownInterned);
   /** Read workers' intern tables, by thread id. */
-  private readonly workers = new Map<number, InternedStrings>();
+  private readonly workers = new Map<number, TableCache>();
+  /** Calls by raw event name, for indexes without intern ids (the JavaScript walk). */
+  private readonly callsByName = new Map<string, CallInfo>();
   /** Sources may walk files in their read workers with this module (BytesReader.offThread). */
   readonly offThread = new URL("./walk-off-thread.js", import.meta.url).href;
 
-  constructor(private readonly sink: LaneSink) {}
+  constructor(private readonly sink: LaneSink) {
+    this.table = this.own;
+  }
 
   /**
    * Deliver every record of `b` to `sink` and return how many there were; undefined (nothing
@@ -105,6 +176,8 @@ export class FastLane implements BytesReader {
     if (!ix) return undefined;
     this.ids = ix.ids;
     this.strings = ownInterned;
+    this.table = this.own;
+    if (ix.ids) this.own.sync(nativeWalk!.generation());
     return this.take(b, ix, origin);
   }
 
@@ -117,10 +190,11 @@ export class FastLane implements BytesReader {
     if (w === null) return undefined;
     this.ids = w.ids;
     if (w.ids) {
-      let strings = this.workers.get(w.thread);
-      if (!strings) this.workers.set(w.thread, (strings = new InternedStrings()));
-      strings.sync(w.generation);
-      this.strings = strings;
+      let table = this.workers.get(w.thread);
+      if (!table) this.workers.set(w.thread, (table = new TableCache(new InternedStrings())));
+      table.sync(w.generation);
+      this.table = table;
+      this.strings = table.strings;
     }
     return this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
   }
@@ -139,7 +213,36 @@ export class FastLane implements BytesReader {
   release(): void {
     releaseInterned();
     this.workers.clear();
+    this.own.clear();
     this.strings = ownInterned;
+    this.table = this.own;
+  }
+
+  /** What the lane needs of a call: by the intern id of its raw name when the index has ids. */
+  private callOf(nameId: number, source: string, rawName: string): CallInfo {
+    const first = this.ids ? this.table.calls[nameId] : this.callsByName.get(rawName);
+    let c = first;
+    let n = 0;
+    while (c !== undefined && c.source !== source) {
+      c = c.next;
+      n++;
+    }
+    if (c !== undefined) return c;
+    c = callInfo(source, rawName, n < 8 ? first : undefined);
+    if (this.ids) setAt(this.table.calls, nameId, c);
+    else {
+      if (this.callsByName.size >= 65_536) this.callsByName.clear();
+      this.callsByName.set(rawName, c);
+    }
+    return c;
+  }
+
+  /** userAgentFamily of a user agent, by its intern id. */
+  private uaFamilyOf(id: number, ua: string): string {
+    const fams = this.table.uaFamilies;
+    let f = fams[id];
+    if (f === undefined) setAt(fams, id, (f = userAgentFamily(ua)));
+    return f;
   }
 
   /** The interned string of a field (undefined when the record has no such key). */
@@ -203,26 +306,33 @@ export class FastLane implements BytesReader {
     f.time = time;
     // Event ids are unique: decoded only where the sink reads them.
     f.eventId = time < sink.eventIdsFrom() ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
-    f.eventSource = this.val(b, m, src)!;
-    f.eventName = this.val(b, m, name)!;
+    const eventSource = (f.eventSource = this.val(b, m, src)!);
+    const eventName = (f.eventName = this.val(b, m, name)!);
+    const call = this.callOf(m[name + 2]!, eventSource, eventName);
+    f.names = call.names;
     f.awsRegion = this.val(b, m, fieldAt(r, F_REGION));
     f.sourceIPAddress = this.val(b, m, fieldAt(r, F_IP));
-    f.userAgent = this.val(b, m, fieldAt(r, F_UA));
+    const ua = fieldAt(r, F_UA);
+    const userAgent = (f.userAgent = this.val(b, m, ua));
+    f.uaFamily = userAgent === undefined ? undefined : this.ids ? this.uaFamilyOf(m[ua + 2]!, userAgent) : userAgentFamily(userAgent);
     f.errorCode = this.val(b, m, fieldAt(r, F_ERRCODE));
     // Messages are often unique (they name resources): decoded, not interned, and only for errors.
     const msg = fieldAt(r, F_ERRMSG);
     f.errorMessage = f.errorCode !== undefined && m[msg]! >= 0 ? b.toString("utf8", m[msg]!, m[msg + 1]!) : undefined;
     f.recipientAccountId = this.val(b, m, fieldAt(r, F_RECIPIENT));
     f.identityType = this.val(b, m, fieldAt(r, F_UI_TYPE));
-    f.identityArn = this.val(b, m, fieldAt(r, F_UI_ARN));
-    f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY));
+    const arn = fieldAt(r, F_UI_ARN);
+    f.identityArn = this.val(b, m, arn);
+    f.arnId = this.ids && m[arn]! >= 0 ? m[arn + 2]! : -1;
+    f.arnMemo = this.ids ? this.table.arns : undefined;
+    const invokedBy = (f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY)));
     // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
     // and parameter reads: their targets), only for those calls. A KMS key read names its key in
     // `resources`, which the walk does not locate: the record takes the full path.
-    if (KEY_CALLS.has(f.eventName) && readsTargets(f.eventName, f.invokedBy)) f.requestParameters = undefined;
-    else if (readsRequestParameters(f.eventName)) {
+    if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) f.requestParameters = undefined;
+    else if (call.readsParams) {
       const rp = fieldAt(r, F_RP);
-      f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, readsTargets(f.eventName) ? TARGET_KEYS : ROLE_KEYS);
+      f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;
     return sink.fields(f, origin);
   }

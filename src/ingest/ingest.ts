@@ -35,12 +35,20 @@ export const EARLIEST_EVENT_MS = Date.UTC(2013, 0, 1);
 
 const LANE_TYPES = new Set(["IAMUser", "AssumedRole", "Root"]);
 
+/** `a[i] = v`, keeping `a` packed. */
+function setAt<T>(a: T[], i: number, v: T): void {
+  while (a.length < i) a.push(undefined as T);
+  a[i] = v;
+}
+
 /** An identity on the fast lane: one per (ARN, type, invokedBy), chained by ARN. */
 interface LaneEntry {
   type: string | undefined;
   invokedBy: string | undefined;
   principal: Principal;
   acc: IdentityAcc;
+  /** acc.ordinal (read here, the accumulator is not touched until its records are folded). */
+  ordinal: number;
   next: LaneEntry | undefined;
 }
 
@@ -89,6 +97,8 @@ export class Ingest implements RecordSink, LaneSink {
    */
   private readonly lane = new Map<string, LaneEntry>();
   private laneClears = 0;
+  /** Changes whenever `lane` is cleared: readers' memos of it (RecordFields.arnMemo) from before are void. */
+  private laneEpoch = 0;
   private lastAccount = "";
   private readonly fastPath: boolean;
   readonly filters: ScanFilters;
@@ -201,15 +211,43 @@ export class Ingest implements RecordSink, LaneSink {
     if (!trains && (this.hasFilters || !this.gated || this.opts.until !== undefined || f.eventId === "")) return false;
     if (this.principals.clears !== this.laneClears) {
       this.lane.clear();
+      this.laneEpoch++;
       this.laneClears = this.principals.clears;
     }
     const arn = f.identityArn;
-    const first = arn !== undefined ? this.lane.get(arn) : undefined;
+    // The lane's entries of this ARN: from the reader's memo by ARN number, else from `lane` (then memoised).
+    const memo = f.arnMemo;
+    const aid = f.arnId;
+    let first: LaneEntry | undefined;
+    if (memo !== undefined && aid >= 0) {
+      if (memo.epoch !== this.laneEpoch) {
+        memo.epoch = this.laneEpoch;
+        memo.entries = [];
+      }
+      first = memo.entries[aid] as LaneEntry | undefined;
+      if (first === undefined) {
+        first = this.lane.get(arn!);
+        if (first !== undefined) setAt(memo.entries, aid, first);
+      }
+    } else first = arn !== undefined ? this.lane.get(arn) : undefined;
     let known = first;
     let chain = 0;
     while (known !== undefined && (known.type !== f.identityType || known.invokedBy !== f.invokedBy)) {
       known = known.next;
       chain++;
+    }
+    if (known === undefined && first !== undefined && memo !== undefined && aid >= 0) {
+      // The memo may predate entries added through another reader's table: look again.
+      const fresh = this.lane.get(arn!);
+      if (fresh !== first) {
+        first = known = fresh;
+        chain = 0;
+        while (known !== undefined && (known.type !== f.identityType || known.invokedBy !== f.invokedBy)) {
+          known = known.next;
+          chain++;
+        }
+        if (fresh !== undefined) memo.entries[aid] = fresh;
+      }
     }
     let b: BaselineFacts | undefined;
     if (known !== undefined) {
@@ -229,28 +267,34 @@ export class Ingest implements RecordSink, LaneSink {
       const inWindow = this.enter(t, b.id);
       if (inWindow === undefined) return true; // a duplicate
       if (b.accountId !== "unknown") this.accounts.add(b.accountId);
-      const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
+      const acc = known !== undefined ? known.acc : this.accList[this.joinLane(b, f, first, chain)]!;
       const place = this.placeOf(acc, b);
       acc.add(b, place, inWindow, this.wmin, undefined);
       if (b.principal.person !== undefined) this.personAcc(b.principal).add(b, place, inWindow, this.wmin, undefined);
       return true;
     }
-    const acc = known !== undefined ? known.acc : this.joinLane(b, f, first, chain);
+    const ordinal = known !== undefined ? known.ordinal : this.joinLane(b, f, first, chain);
     this.recordsRead++;
     this.fastLane++;
     if (t > this.newest) this.newest = t; // see record()
-    this.defer(acc, b);
+    this.defer(ordinal, b);
     return true;
   }
 
-  /** The accumulator of a principal met on the lane for the first time; it joins the lane if keyed on its ARN. */
-  private joinLane(b: BaselineFacts, f: RecordFields, first: LaneEntry | undefined, chain: number): IdentityAcc {
+  /**
+   * The accumulator (its ordinal) of a principal met on the lane for the first time; it joins the
+   * lane if keyed on its ARN.
+   */
+  private joinLane(b: BaselineFacts, f: RecordFields, first: LaneEntry | undefined, chain: number): number {
     const acc = this.accFor(b.principal);
     // Only principals the cache keys on the ARN (users, roles, root) join the lane.
     const arn = f.identityArn;
-    if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:"))
-      this.lane.set(arn, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, next: first });
-    return acc;
+    if (arn !== undefined && chain < 8 && LANE_TYPES.has(f.identityType ?? "") && arn.startsWith("arn:")) {
+      const e: LaneEntry = { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, ordinal: acc.ordinal, next: first };
+      this.lane.set(arn, e);
+      if (f.arnMemo !== undefined && f.arnId >= 0 && f.arnMemo.epoch === this.laneEpoch) setAt(f.arnMemo.entries, f.arnId, e);
+    }
+    return acc.ordinal;
   }
 
   /** A record at `t` is certainly before the (moving) window and not after --until: it only trains baselines. */
@@ -279,15 +323,16 @@ export class Ingest implements RecordSink, LaneSink {
 
   /** A record before the window: train the baseline only (no window, no dedup, no filters). */
   private addBaselineFacts(f: BaselineFacts): void {
-    this.defer(this.accFor(f.principal), f);
+    this.defer(this.accFor(f.principal).ordinal, f);
   }
 
-  private defer(acc: IdentityAcc, f: BaselineFacts): void {
+  /** Hold `f` for the accumulator numbered `ordinal`. */
+  private defer(ordinal: number, f: BaselineFacts): void {
     if (f.accountId !== this.lastAccount) {
       this.lastAccount = f.accountId;
       if (f.accountId !== "unknown") this.accounts.add(f.accountId);
     }
-    if (this.deferred.push(acc.ordinal, f)) this.flushDeferred();
+    if (this.deferred.push(ordinal, f)) this.flushDeferred();
   }
 
   /** Fold the held-back records before the window into their identities. */

@@ -5,8 +5,8 @@
  * events/normalize.ts; both apply the same checks in the same order, so skip reasons agree.
  */
 import type { EventFacts, Principal, SkipReason } from "../events/types.js";
-import { readsTargets } from "../events/targets.js";
-import { apiOf, classifySourceIp, isDeniedCode, missingField, principalOf, userAgentFamily } from "../events/normalize.js";
+import { readsRequestParameters } from "../events/targets.js";
+import { apiOf, classifySourceIp, isDeniedCode, missingField, principalOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 
 function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -42,6 +42,21 @@ export interface RecordFields {
    * record then takes the full path when its call needs them).
    */
   requestParameters?: Record<string, unknown> | null | undefined;
+  /** What the reader already knows (else computed here): apiOf(eventSource, eventName), userAgentFamily(userAgent). */
+  names: ApiNames | undefined;
+  uaFamily: string | undefined;
+  /**
+   * The reader's memo of the sink's identities by `identityArn` (see Ingest.fields), and the
+   * ARN's number in it (-1: none): kept per intern table by the reader, opaque to it.
+   */
+  arnMemo: ArnMemo | undefined;
+  arnId: number;
+}
+
+/** See RecordFields.arnMemo: the sink's values by ARN number, valid while `epoch` is the sink's. */
+export interface ArnMemo {
+  epoch: number;
+  entries: unknown[];
 }
 
 /** Facts of a record that only trains baselines (see Scanner's fast path). Reused: copy what you keep. */
@@ -77,6 +92,8 @@ const scratch = emptyBaselineFacts();
 /** The record-level inputs of `factsFrom`: RecordFields, or a parsed record's values unchecked. */
 interface LooseFields {
   time: number;
+  names: ApiNames | undefined;
+  uaFamily: string | undefined;
   eventSource: string;
   eventName: string;
   awsRegion: unknown;
@@ -90,13 +107,8 @@ interface LooseFields {
   invokedBy: unknown;
 }
 
-/**
- * The baseline reads request parameters of these calls only (AssumeRole*: roleArn; RunInstances:
- * instanceType; secret and parameter reads: their targets, src/events/targets.ts).
- */
-export function readsRequestParameters(eventName: string): boolean {
-  return eventName === "RunInstances" || eventName.startsWith("AssumeRole") || readsTargets(eventName);
-}
+/** The calls whose request parameters the baseline reads (src/events/targets.ts). */
+export { readsRequestParameters };
 
 const NOT_READ: unique symbol = Symbol("not read");
 
@@ -133,6 +145,10 @@ export function emptyRecordFields(): RecordFields {
     identityArn: undefined,
     invokedBy: undefined,
     requestParameters: undefined,
+    names: undefined,
+    uaFamily: undefined,
+    arnMemo: undefined,
+    arnId: -1,
   };
 }
 const looseScratch: LooseFields = emptyRecordFields();
@@ -235,8 +251,8 @@ function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<str
 
 function factsWith(x: LooseFields, id: string, principal: Principal, responseElements: unknown, requestParameters: unknown, classify: boolean): BaselineFacts | undefined {
   const recipient = typeof x.recipientAccountId === "string" ? x.recipientAccountId : undefined;
-  const names = apiOf(x.eventSource, x.eventName);
-  if (requestParameters === NOT_READ && readsRequestParameters(names.name)) return undefined;
+  const names = x.names ?? apiOf(x.eventSource, x.eventName);
+  if (requestParameters === NOT_READ && names.readsParams) return undefined;
   const sourceIp = typeof x.sourceIPAddress === "string" ? x.sourceIPAddress : "";
   const errorCode = typeof x.errorCode === "string" && x.errorCode.length > 0 ? x.errorCode : undefined;
   let failed = errorCode !== undefined;
@@ -255,7 +271,7 @@ function factsWith(x: LooseFields, id: string, principal: Principal, responseEle
   f.region = typeof x.awsRegion === "string" ? x.awsRegion : "unknown";
   f.sourceIp = sourceIp;
   if (classify) f.ipKind = classifySourceIp(sourceIp);
-  f.uaFamily = userAgentFamily(typeof x.userAgent === "string" ? x.userAgent : "");
+  f.uaFamily = x.uaFamily ?? userAgentFamily(typeof x.userAgent === "string" ? x.userAgent : "");
   f.failed = failed;
   f.denied = denied;
   f.errorCode = errorCode;

@@ -1,0 +1,91 @@
+import { describe, it, expect } from "vitest";
+import { DETECTORS } from "../../src/detectors/index.js";
+import { Ingest } from "../../src/ingest/ingest.js";
+import { FastLane } from "../../src/ingest/fast-lane.js";
+import { nativeWalk } from "../../src/ingest/native-walk.js";
+import { indexRecords } from "../../src/ingest/record-bytes.js";
+
+const EVENT_DETECTORS = DETECTORS.filter((d) => d.kind === "event");
+const T0 = Date.parse("2024-03-01T00:00:00Z");
+const WINDOW_AT = T0 + 20 * 3_600_000;
+
+/**
+ * A file of `n` records of one user, one call and one user agent (the values of `v`): walked
+ * alone after a reset, each of these values gets the same intern id whatever `v` is.
+ */
+function doc(v: number, n: number, hour: number): Buffer {
+  const user = `user${v}`;
+  const records = Array.from({ length: n }, (_, k) => ({
+    eventVersion: "1.09",
+    userIdentity: { type: "IAMUser", arn: `arn:aws:iam::111122223333:user/${user}`, accountId: "111122223333", userName: user },
+    eventTime: new Date(T0 + hour * 3_600_000 + k * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    eventSource: `svc${v}.amazonaws.com`,
+    eventName: `Call${v}`,
+    awsRegion: `region-${v}`,
+    sourceIPAddress: `203.0.113.${v}`,
+    userAgent: `agent-${v}/1.0`,
+    eventID: `id-${v}-${hour}-${k}`,
+    recipientAccountId: "111122223333",
+  }));
+  return Buffer.from(JSON.stringify({ Records: records }));
+}
+
+function ingest(): Ingest {
+  return new Ingest({ now: T0 + 30 * 24 * 3_600_000, since: { kind: "absolute", at: WINDOW_AT } }, EVENT_DETECTORS);
+}
+
+/** Per identity: events, and the values (with counts) of its API, user-agent and region dimensions. */
+function summary(ing: Ingest): Record<string, unknown> {
+  ing.flushDeferred();
+  const out: Record<string, unknown> = {};
+  for (const [key, acc] of ing.identities) {
+    const dim = (d: "api" | "ua" | "region") => Object.fromEntries([...acc.dim(d)].map(([k, s]) => [k, s.n]));
+    out[key] = { events: acc.events, api: dim("api"), ua: dim("ua"), region: dim("region") };
+  }
+  return out;
+}
+
+/** The same records, parsed one by one (the full path). */
+function parsed(files: Buffer[]): Record<string, unknown> {
+  const ing = ingest();
+  for (const b of files) for (const r of (JSON.parse(b.toString("utf8")) as { Records: unknown[] }).Records) ing.record(r, "f");
+  return summary(ing);
+}
+
+describe("the fast lane's caches by intern id", () => {
+  // Hours 1-19 train only; 21+ are in the window.
+  const files = [doc(1, 5, 1), doc(2, 5, 2), doc(1, 5, 3), doc(2, 5, 21), doc(1, 5, 22), doc(2, 5, 4)];
+
+  it("follow the intern table when it starts afresh (the same ids for other values)", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
+    const ing = ingest();
+    const lane = new FastLane(ing);
+    for (const b of files) {
+      nativeWalk.reset(); // each file alone in a fresh table: user1's and user2's values share ids
+      expect(lane.deliver(b, "f")).toBe(5);
+    }
+    lane.release();
+    expect(ing.fastLane).toBeGreaterThan(15); // most records took the lane (first sights are parsed)
+    expect(summary(ing)).toEqual(parsed(files));
+  });
+
+  it("are kept per read worker: each worker's table has its own ids", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
+    // What two read workers would hand over: each walked its files in its own table (at the
+    // same generation number), where user1's values (worker 7) and user2's (worker 8) have the same ids.
+    const walked = files.map((b) => {
+      nativeWalk!.reset();
+      const ix = indexRecords(b)!;
+      return { meta: ix.meta.slice(), count: ix.count, ids: true, generation: 1 };
+    });
+    const ing = ingest();
+    const lane = new FastLane(ing);
+    files.forEach((b, i) => {
+      const thread = (JSON.parse(b.toString("utf8")) as { Records: Array<{ eventName: string }> }).Records[0]!.eventName === "Call1" ? 7 : 8;
+      expect(lane.deliverPrepared(b, { ...walked[i]!, thread }, "f")).toBe(5);
+    });
+    lane.release();
+    expect(ing.fastLane).toBeGreaterThan(15);
+    expect(summary(ing)).toEqual(parsed(files));
+  });
+});
