@@ -20,11 +20,11 @@
  * with AddressSanitizer and UBSan and compares it with the JavaScript walk on random and mutated
  * documents (src/bench/fuzz-walk.ts).
  */
-#ifndef RECORD_WALK_NO_NAPI /* the fuzz harness (native/fuzz/walk-harness.c) builds the walk alone */
+#ifndef RECORD_WALK_NO_NAPI /* the fuzz harnesses (native/fuzz) build the walk and gunzip alone */
 #include <node_api.h>
+#endif
 #ifdef WALK_GUNZIP
 #include "libdeflate/libdeflate.h" /* vendored: native/libdeflate/README.md */
-#endif
 #endif
 #include <stdbool.h>
 #include <stdint.h>
@@ -730,6 +730,24 @@ static int32_t walkBody(Walk *w) {
   return w->count;
 }
 
+#ifdef WALK_GUNZIP
+/*
+ * The length of what the one gzip member `src` is inflates to, written into `dst`, when the
+ * member is all of `src`, valid and fits in `dst`; -1 otherwise (a corrupt, cut or multi-member
+ * file, one larger than `dst`, a header with its own CRC): the caller then inflates it with
+ * Node's zlib, which reads several members and says what is wrong. libdeflate checks the
+ * member's CRC-32 and length (ISIZE) like zlib, and never writes past `dst`: a gzip bomb stops at
+ * its size. It does not check a header CRC (FHCRC), which zlib does: such (rare) files go to zlib,
+ * so that both accept the same files. Fuzzed by native/fuzz/gunzip-harness.c.
+ */
+static double gunzipMember(struct libdeflate_decompressor *d, const uint8_t *src, size_t ns, uint8_t *dst, size_t nd) {
+  size_t inN = 0, outN = 0;
+  if (ns >= 18 && (src[3] & 0x02) == 0 /* FHCRC */ && libdeflate_gzip_decompress_ex(d, src, ns, dst, nd, &inN, &outN) == LIBDEFLATE_SUCCESS && inN == ns)
+    return (double)outN;
+  return -1;
+}
+#endif
+
 #ifndef RECORD_WALK_NO_NAPI
 /* What each thread keeps (each worker thread loads the addon into its own environment). */
 typedef struct {
@@ -816,16 +834,10 @@ static napi_value Reset(napi_env env, napi_callback_info info) {
 
 #ifdef WALK_GUNZIP
 /*
- * gunzip(src: Uint8Array, dst: Uint8Array): the length of what one gzip member in `src` inflates
- * to, written into `dst`, when the member is all of `src` and fits in `dst`; -1 otherwise (a
- * corrupt, cut or multi-member file, one larger than `dst`, a header with its own CRC, no
- * memory): the caller then inflates it with Node's zlib, which reads several members and says
- * what is wrong. Why here: Node's gunzipSync allocates a new buffer for every file (fresh pages
+ * gunzip(src: Uint8Array, dst: Uint8Array): gunzipMember (above), or -1 without memory for the
+ * decompressor. Why here: Node's gunzipSync allocates a new buffer for every file (fresh pages
  * each time, and the garbage collector's reaction to them cost more than the inflating), and
- * libdeflate (vendored, native/libdeflate) inflates a whole buffer about 1.5x faster than zlib.
- * libdeflate checks the member's CRC-32 and length (ISIZE) like zlib, and never writes past
- * `dst`: a gzip bomb stops at its size. It does not check a header CRC (FHCRC), which zlib
- * does: such (rare) files go to zlib, so both accept the same files.
+ * libdeflate (vendored, native/libdeflate) inflates a whole buffer about 1.7x faster than zlib.
  */
 static napi_value Gunzip_(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -843,12 +855,7 @@ static napi_value Gunzip_(napi_env env, napi_callback_info info) {
   Instance *I = instance(env);
   if (!I) return NULL;
   if (!I->inflater) I->inflater = libdeflate_alloc_decompressor();
-  double got = -1;
-  size_t inN = 0, outN = 0;
-  if (I->inflater && ns >= 18 && (((const uint8_t *)ds)[3] & 0x02) == 0 /* FHCRC */ &&
-      libdeflate_gzip_decompress_ex(I->inflater, ds, ns, dd, nd, &inN, &outN) == LIBDEFLATE_SUCCESS && inN == ns)
-    got = (double)outN;
-  napi_create_double(env, got, &out);
+  napi_create_double(env, I->inflater ? gunzipMember(I->inflater, ds, ns, dd, nd) : -1, &out);
   return out;
 }
 #endif

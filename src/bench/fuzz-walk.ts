@@ -9,21 +9,30 @@
  * span and hash, the intern ids (one id per distinct value within a table generation) and the
  * eventTime seconds. Also checks that every accepted document is valid JSON.
  *
+ * Then fuzzes the native gunzip the same way (`--gzip-inputs N`, default 20,000): builds
+ * native/fuzz/gunzip-harness.c (gunzipMember and the vendored libdeflate) with the sanitizers and
+ * feeds it gzip files of corpus documents, whole and damaged (bytes flipped, cut, two members,
+ * trailing bytes, a wrong length, header fields), each with an output buffer of the size its
+ * trailer claims (as gunzipReused gives it) or a wrong one. Whatever it accepts, Node's zlib must
+ * accept too and inflate to the same bytes (what it declines goes to zlib in a scan).
+ *
  * Fails (exit 1) on a sanitizer report, a crash, a hang of a batch (60 s), or a disagreement,
  * and writes the input that caused it to fuzz-failures/ (replay: the seed and index printed).
  * Exit 2: no C compiler with the sanitizers.
  */
 import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { F_ERRMSG, F_ID, F_RP, F_TIME, F_UI, STRIDE, fieldAt, indexRecordsJs, recordTime, type RecordIndex } from "../ingest/record-bytes.js";
 import { numArg, strArg } from "./cli-args.js";
 import { FuzzCorpus } from "./fuzz-corpus.js";
+import { rng } from "../util/rng.js";
 
 const NF = (STRIDE - 3) / 3;
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-function build(out: string, extra: string[]): void {
+function build(out: string, extra: string[], sources = ["native/fuzz/walk-harness.c"]): void {
   const cc = process.env.CC ?? "gcc";
   const args = [
     "-std=c11",
@@ -39,7 +48,7 @@ function build(out: string, extra: string[]): void {
     ...extra,
     "-o",
     out,
-    join(ROOT, "native/fuzz/walk-harness.c"),
+    ...sources.map((f) => join(ROOT, f)),
   ];
   const r = spawnSync(cc, args, { encoding: "utf8" });
   if (r.error || r.status !== 0) {
@@ -228,4 +237,127 @@ function main(): void {
   );
 }
 
+const LIBDEFLATE = ["deflate_decompress.c", "gzip_decompress.c", "crc32.c", "utils.c", "x86/cpu_features.c", "arm/cpu_features.c"].map((f) => `native/libdeflate/lib/${f}`);
+
+/** A gzip file of `doc`, whole or damaged, and the output size to inflate it into. */
+function gzipCase(doc: Buffer, r: () => number): { dst: number; src: Buffer } {
+  let gz = gzipSync(doc, { level: Math.floor(r() * 10) });
+  const k = r();
+  if (k < 0.3) {
+    gz = Buffer.from(gz);
+    for (let e = 1 + Math.floor(r() * 3); e > 0; e--) {
+      const at = r() < 0.5 ? (r() < 0.5 ? Math.floor(r() * 10) : gz.length - 1 - Math.floor(r() * 8)) : Math.floor(r() * gz.length);
+      gz[at] = r() < 0.5 ? gz[at]! ^ (1 << Math.floor(r() * 8)) : Math.floor(r() * 256);
+    }
+  } else if (k < 0.4) gz = gz.subarray(0, Math.floor(r() * gz.length));
+  else if (k < 0.5) gz = Buffer.concat([gz, gzipSync(doc.subarray(0, Math.floor(r() * doc.length)))]);
+  else if (k < 0.55) gz = Buffer.concat([gz, Buffer.from([0, 0x1f, 0x8b, 1, 2, 3].slice(0, 1 + Math.floor(r() * 6)))]);
+  else if (k < 0.6) {
+    gz = Buffer.from(gz);
+    gz.writeUInt32LE((gz.readUInt32LE(gz.length - 4) + Math.floor(r() * 5) - 2) >>> 0, gz.length - 4);
+  } else if (k < 0.7) {
+    // Header fields zlib reads and skips: FEXTRA, FNAME, FCOMMENT, FHCRC (right or wrong).
+    const flags = Math.floor(r() * 16) << 1;
+    const head = Buffer.from(gz.subarray(0, 10));
+    head[3] = flags;
+    const parts = [head];
+    if (flags & 4) {
+      const x = Buffer.alloc(2 + Math.floor(r() * 8));
+      x.writeUInt16LE(x.length - 2 + (r() < 0.1 ? 1 : 0));
+      parts.push(x);
+    }
+    if (flags & 8) parts.push(Buffer.from("name.json\0"));
+    if (flags & 16) parts.push(Buffer.from("a comment\0"));
+    if (flags & 2) {
+      const c = Buffer.alloc(2);
+      c.writeUInt16LE(r() < 0.5 ? crc32(Buffer.concat(parts)) & 0xffff : Math.floor(r() * 65536));
+      parts.push(c);
+    }
+    gz = Buffer.concat([...parts, gz.subarray(10)]);
+  }
+  const isize = gz.length >= 4 ? gz.readUInt32LE(gz.length - 4) : 0;
+  const c = r();
+  // A damaged trailer may claim gigabytes: past twice the document, the buffer is twice the document.
+  const cap = 2 * doc.length + 64;
+  const dst = Math.min(cap, c < 0.8 ? isize : c < 0.9 ? Math.max(0, isize - 1 - Math.floor(r() * 100)) : Math.floor(r() * 2 * doc.length));
+  return { dst, src: gz };
+}
+
+function crc32(b: Buffer): number {
+  let c = ~0;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+function fuzzGunzip(total: number, seed: number, failDir: string, binDir: string): void {
+  const bin = join(binDir, "gunzip-harness");
+  build(bin, ["-Wno-sign-compare"], ["native/fuzz/gunzip-harness.c", ...LIBDEFLATE]);
+  const corpus = new FuzzCorpus(seed + 1);
+  const r = rng(seed);
+  const t0 = performance.now();
+  let accepted = 0;
+  for (let first = 0; first < total; first += 2000) {
+    const cases = Array.from({ length: Math.min(2000, total - first) }, () => gzipCase(corpus.next(), r));
+    const frames: Buffer[] = [];
+    for (const c of cases) {
+      const h = Buffer.alloc(8);
+      h.writeUInt32LE(c.dst, 0);
+      h.writeUInt32LE(c.src.length, 4);
+      frames.push(h, c.src);
+    }
+    const res = spawnSync(bin, [], {
+      input: Buffer.concat(frames),
+      maxBuffer: 1 << 30,
+      timeout: 60_000,
+      env: { ...process.env, ASAN_OPTIONS: "detect_leaks=1:halt_on_error=1", UBSAN_OPTIONS: "print_stacktrace=1:halt_on_error=1" },
+    });
+    const stderr = res.stderr?.toString("utf8") ?? "";
+    const out = res.stdout ?? Buffer.alloc(0);
+    let p = 0;
+    let failure: Failure | undefined;
+    if (res.error || res.status !== 0 || res.signal || stderr.trim() !== "")
+      failure = { index: first, what: `the gunzip harness failed (${res.error?.message ?? res.signal ?? `exit ${res.status}`})\n${stderr.slice(0, 20_000)}` };
+    for (let i = 0; !failure && i < cases.length; i++) {
+      const fail = (what: string): Failure => ({ index: first + i, what });
+      if (p + 4 > out.length) {
+        failure = fail("short output");
+        break;
+      }
+      const n = out.readInt32LE(p);
+      p += 4;
+      if (n < 0) continue; // declined: zlib reads it in a scan
+      const got = out.subarray(p, p + n);
+      p += n;
+      accepted++;
+      let want: Buffer;
+      try {
+        want = gunzipSync(cases[i]!.src);
+      } catch (e) {
+        failure = fail(`the native gunzip accepted what zlib rejects (${(e as Error).message})`);
+        break;
+      }
+      if (n > cases[i]!.dst || !want.equals(got)) failure = fail(`the native gunzip inflated ${n} bytes, zlib ${want.length}, not the same`);
+    }
+    if (failure) {
+      mkdirSync(failDir, { recursive: true });
+      const file = join(failDir, `gzip-seed${seed}-input${failure.index}.gz`);
+      writeFileSync(file, cases[failure.index - first]?.src ?? Buffer.alloc(0));
+      process.stderr.write(`fuzz: FAILED at gzip input ${failure.index} (seed ${seed}): ${failure.what}\nfuzz: the input is in ${file}\n`);
+      process.exit(1);
+    }
+  }
+  if (accepted < total / 10) {
+    process.stderr.write(`fuzz: the native gunzip accepted only ${accepted} of ${total} gzip inputs: the cases do not exercise it\n`);
+    process.exit(1);
+  }
+  const s = (performance.now() - t0) / 1000;
+  process.stdout.write(
+    `fuzz: OK: ${total} gzip inputs (seed ${seed}; ${accepted} inflated natively, the rest declined to zlib), ASan+UBSan, every inflated one equal to zlib's, in ${s.toFixed(1)} s\n`,
+  );
+}
+
 main();
+fuzzGunzip(numArg("gzip-inputs", 20_000), numArg("seed", 1), strArg("out") ?? join(ROOT, "fuzz-failures"), join(ROOT, "build", "fuzz"));
