@@ -79,9 +79,14 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
   const staged = new StagedCursors(store);
   return {
     getBaseline: (k) => store.readBaselineOnce(k),
-    getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
+    getBaselineTrainedUntil: (k) => {
+      // The scan's first look at an identity: its stored profile is decoded at the end, inflated meanwhile.
+      store.prefetchBaseline(k);
+      return store.getBaselineTrainedUntil(k);
+    },
     findingStatus: (id) => store.getFinding(id)?.status,
     async saveScan(report, profiles, meta) {
+      store.endPrefetch();
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);
       fault("scan.before-commit");

@@ -22,7 +22,8 @@
 import { createHash, hash } from "node:crypto";
 import { withSafeDims, type Dim, type Profile } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
-import { packProfile, unpackProfile } from "./pack.js";
+import { packProfile, unpackFields, unpackProfile } from "./pack.js";
+import type { Inflated, Prefetcher } from "./prefetch.js";
 import type { StoreData } from "./types.js";
 
 /**
@@ -214,11 +215,22 @@ export function baselineFromFile(key: string, raw: unknown, decoded: Profile): S
   return encodeBaseline(key, decoded);
 }
 
-/** The profile held in an entry. The bytes were validated when read or written: no schema check here. */
-export function decodeBaseline(e: StoredBaseline): Profile {
-  const raw = JSON.parse(e.bytes.toString("utf8", e.valueAt)) as Record<string, unknown>;
-  const packed = "packed" in raw;
-  const p = unpackProfile(raw) as Record<string, unknown>;
+/**
+ * The profile held in an entry. The bytes were validated when read or written: no schema check
+ * here. `inflated`: its packed part, inflated already (prefetch.ts).
+ */
+export function decodeBaseline(e: StoredBaseline, inflated?: Inflated): Profile {
+  let packed: boolean;
+  let p: Record<string, unknown>;
+  if (inflated) {
+    const fields = JSON.parse(`${e.bytes.toString("utf8", e.valueAt, inflated.fieldsEnd)}}`) as Record<string, unknown>;
+    packed = true;
+    p = unpackFields(fields, JSON.parse(inflated.json));
+  } else {
+    const raw = JSON.parse(e.bytes.toString("utf8", e.valueAt)) as Record<string, unknown>;
+    packed = "packed" in raw;
+    p = unpackProfile(raw) as Record<string, unknown>;
+  }
   // JSON has no Infinity: an empty profile's times are written as null (see schema.ts).
   if (p.first === null) p.first = Infinity;
   if (p.last === null) p.last = -Infinity;
@@ -293,6 +305,8 @@ export class BaselineTable {
   #tracked: Map<string, { entry: StoredBaseline; profile: Profile }> | undefined;
   /** `Record<string, Profile>` look-alike over this table (see the file comment). */
   readonly view: Record<string, Profile>;
+  /** Packed parts being inflated ahead of their decoding (prefetch.ts), while a scan reads. */
+  prefetcher: Prefetcher | undefined;
 
   constructor(readonly cacheSize = DECODED_CACHE) {
     const viewGet = (k: string): Profile | undefined => {
@@ -391,7 +405,7 @@ export class BaselineTable {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     const hit = this.#decoded.get(key);
-    return hit && hit.entry === entry ? hit.profile : decodeBaseline(entry);
+    return hit && hit.entry === entry ? hit.profile : decodeBaseline(entry, this.prefetcher?.take(entry));
   }
 
   set(key: string, entry: StoredBaseline): void {
@@ -419,7 +433,7 @@ export class BaselineTable {
       this.#decoded.set(key, hit);
       return hit.profile;
     }
-    const profile = decodeBaseline(entry);
+    const profile = decodeBaseline(entry, this.prefetcher?.take(entry));
     if (this.cacheSize > 0) {
       this.#decoded.delete(key);
       this.#decoded.set(key, { entry, profile });

@@ -96,7 +96,9 @@ export async function openFileQueue(dir: string, opts: StoreOptions): Promise<Wr
     // Encode every finding now, so that the first save after start is as cheap as the next
     // (baselines are held as the bytes read from the file).
     serializer.warm(db.data);
-    await backend.initBackups(read.rawBytes);
+    // The daily backup of the file just read, when due, is written while the caller goes on (a
+    // scan reads its files meanwhile): the first save, flush or close waits for it.
+    backend.initBackupsInBackground(read.rawBytes);
   }
   return queue;
 }
@@ -136,6 +138,22 @@ class FileBackend implements Backend {
     private readonly opts: StoreOptions,
   ) {
     this.file = adapter.file;
+  }
+
+  /** initBackups, not awaited: `idle()`, and every save, wait for it. It never rejects (a failed backup is a warning). */
+  initBackupsInBackground(bytes: Buffer): void {
+    this.#background = this.initBackups(bytes).catch((e: unknown) => {
+      const msg = `The rolling backup of the store could not be written: ${(e as Error).message}.`;
+      this.#warnings = [msg];
+      this.opts.onWarning?.(msg);
+    });
+  }
+
+  #background: Promise<void> | undefined;
+
+  /** Resolves once the backup started at open, if any, is done. */
+  idle(): Promise<void> {
+    return this.#background ?? Promise.resolve();
   }
 
   /** At open: find the newest rolling backup, and take one from the file just read when due. */
@@ -194,6 +212,7 @@ class FileBackend implements Backend {
   }
 
   async persist(db: Low<StoreData>, rotated: AuditEntry[]): Promise<void> {
+    await this.#background;
     // A writer that lost its lock (removed by hand, or taken over) never writes.
     await this.#held?.check();
     // Rotated audit entries go to their .jsonl files before the store that no longer holds them.

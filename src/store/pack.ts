@@ -102,9 +102,6 @@ export function unpackProfile(o: unknown): unknown {
   if (typeof o !== "object" || o === null || !("packed" in o)) return o;
   const src = o as Record<string, unknown>;
   const stored = src.packed;
-  // The other fields, in their order (a loop: object rest/spread is slow on the scan's hot path).
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(src)) if (k !== "packed") out[k] = src[k];
   let packed: unknown = stored;
   if (typeof stored === "string") {
     try {
@@ -113,6 +110,17 @@ export function unpackProfile(o: unknown): unknown {
       fail(`packed: cannot be inflated (${(e as Error).message})`);
     }
   }
+  return unpackFields(src, packed);
+}
+
+/**
+ * The plain profile JSON from a packed profile's other fields and its packed part (parsed, not
+ * deflated): unpackProfile once the part is inflated. A `packed` field among `src` is left out.
+ */
+export function unpackFields(src: Record<string, unknown>, packed: unknown): Record<string, unknown> {
+  // The other fields, in their order (a loop: object rest/spread is slow on the scan's hot path).
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(src)) if (k !== "packed") out[k] = src[k];
   if (typeof packed !== "object" || packed === null) fail("packed: expected an object or its deflated base64");
   const pk = packed as Partial<PackedPart>;
   const t0 = pk.t0;

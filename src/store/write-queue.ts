@@ -26,6 +26,8 @@ export interface Backend {
   /** Read the file again after another process replaced it. */
   reload?(): Promise<StoreData>;
   bytes(): number;
+  /** Resolves when work the backend started on its own (a backup at open) is done. */
+  idle?(): Promise<void>;
   lastWriteMs?(): number;
   lastBackup?(): string | undefined;
   warnings(): string[];
@@ -212,8 +214,9 @@ export class WriteQueue {
     let release: (() => Promise<void>) | undefined;
     let results: JobResult[] = [];
     let writeError: unknown;
-    // Changes still being prepared (applyLater) are waited for outside the lock.
+    // Changes still being prepared (applyLater), and the backup started at open, are waited for outside the lock.
     for (const job of batch) if (job.ready) await job.ready;
+    await this.backend.idle?.();
     try {
       release = await this.backend.lock?.();
       if (this.backend.reload && (await this.backend.replacedOnDisk?.())) {
@@ -262,6 +265,7 @@ export class WriteQueue {
 
   /** Wait until every queued update is on disk; retries a failed write. */
   async flush(): Promise<void> {
+    await this.backend.idle?.();
     if (this.#dirty && !this.#running && this.#pending.length === 0 && !this.#closed) {
       await this.enqueue(() => undefined, false);
       return;
@@ -279,6 +283,7 @@ export class WriteQueue {
     if (this.#closed) return;
     try {
       if (opts.retry === false) {
+        await this.backend.idle?.();
         if (this.#running || this.#pending.length > 0) await new Promise<void>((r) => this.#idle.push(r));
       } else {
         await this.flush();

@@ -95,6 +95,7 @@ describe("rolling backups", () => {
     expect(await listBackups(dir)).toEqual([]); // a brand-new store has nothing worth a backup yet
 
     const s = await TrailStore.open(dir, { clock, keepDailyBackups: 3 });
+    await s.flush(); // the backup taken at open is written while the caller goes on
     expect((await listBackups(dir)).map((b) => b.kind)).toEqual(["daily"]);
     for (let day = 1; day <= 4; day++) {
       now = T0 + day * DAY;

@@ -1,0 +1,161 @@
+/**
+ * Inflating stored baselines ahead of their decoding, on a worker thread (issue 17, the warm path).
+ * A scan first asks for an identity's `trainedUntil` (a fact, no decoding) when the identity
+ * first appears, and decodes its stored profile only at the end, to merge it. Inflating a packed
+ * part is about a third of decoding it; the scan store hands each key to `prefetch` at that first
+ * look, and a worker thread inflates the packed parts, in batches, while the main thread reads
+ * on. The inflated JSON comes back in transferred buffers (off the JavaScript heap), keyed by the
+ * stored entry itself: an entry replaced since is simply decoded as before. Whatever is not back
+ * when it is decoded (or if the worker fails) is inflated on the main thread, as without this.
+ */
+import { Worker } from "node:worker_threads";
+
+/** A stored entry as far as inflating it goes (baselines.ts: StoredBaseline; not imported, which would make a cycle). */
+export interface PackedEntry {
+  readonly bytes: Buffer;
+  readonly valueAt: number;
+}
+
+/** Packed parts per message to the worker. */
+const BATCH = 48;
+
+const PACKED = Buffer.from(',"packed":"');
+
+const WORKER = `
+const { parentPort } = require("node:worker_threads");
+const { inflateRawSync } = require("node:zlib");
+parentPort.on("message", (m) => {
+  const out = [];
+  let total = 0;
+  for (const b64 of m.parts) {
+    let bytes;
+    try {
+      const z = Buffer.from(b64, "base64");
+      bytes = inflateRawSync(z, { chunkSize: Math.min(64 * 1024, Math.max(1024, z.length * 4)) });
+    } catch {
+      bytes = null; // decoded (and its damage reported) on the main thread
+    }
+    out.push(bytes);
+    total += bytes ? bytes.length : 0;
+  }
+  const buf = Buffer.allocUnsafeSlow(total);
+  const ends = [];
+  let at = 0;
+  for (const b of out) {
+    if (b) at += b.copy(buf, at);
+    ends.push(b ? at : -1);
+  }
+  parentPort.postMessage({ batch: m.batch, buffer: buf.buffer, ends }, [buf.buffer]);
+});
+`;
+
+/** Where a stored entry's packed part lies in its bytes: between `"packed":"` and the closing `"}`. */
+export function packedSpan(e: PackedEntry): [number, number] | undefined {
+  const b = e.bytes;
+  const n = b.length;
+  if (n < 2 || b[n - 2] !== 0x22 || b[n - 1] !== 0x7d) return undefined;
+  const p = b.lastIndexOf(PACKED);
+  return p > e.valueAt ? [p, n - 2] : undefined;
+}
+
+/** An entry's packed part, inflated: its fields' bytes end at `fieldsEnd` (before `,"packed":"`). */
+export interface Inflated {
+  fieldsEnd: number;
+  json: string;
+}
+
+export class Prefetcher {
+  readonly #worker: Worker | undefined;
+  readonly #done = new WeakMap<PackedEntry, { buf: Buffer; start: number; end: number; fieldsEnd: number }>();
+  #queued: Array<{ entry: PackedEntry; fieldsEnd: number; part: string }> = [];
+  readonly #inFlight = new Map<number, Array<{ entry: PackedEntry; fieldsEnd: number }>>();
+  #batches = 0;
+  #flushScheduled = false;
+  #dead = false;
+  /** Packed parts inflated by the worker and taken (for tests and benches). */
+  taken = 0;
+
+  constructor() {
+    try {
+      const w = new Worker(WORKER, { eval: true });
+      w.unref();
+      w.on("message", (m: { batch: number; buffer: ArrayBuffer; ends: number[] }) => this.#receive(m));
+      const lost = () => {
+        this.#dead = true;
+        this.#inFlight.clear();
+        this.#queued = [];
+      };
+      w.on("error", lost);
+      w.on("exit", lost);
+      this.#worker = w;
+    } catch {
+      this.#dead = true;
+    }
+  }
+
+  /** Inflate this entry's packed part ahead (a no-op for an entry stored unpacked). */
+  add(entry: PackedEntry): void {
+    if (this.#dead || this.#done.has(entry)) return;
+    const span = packedSpan(entry);
+    if (!span) return;
+    this.#queued.push({ entry, fieldsEnd: span[0], part: entry.bytes.toString("latin1", span[0] + PACKED.length, span[1]) });
+    if (this.#queued.length >= BATCH) this.#post();
+    else if (!this.#flushScheduled) {
+      // A partial batch goes at the next turn of the event loop (the scan reads on meanwhile).
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        this.#post();
+      }).unref();
+    }
+  }
+
+  /** The inflated packed part of this entry, if the worker has returned it (taken: asked once). */
+  take(entry: PackedEntry): Inflated | undefined {
+    const d = this.#done.get(entry);
+    if (!d) return undefined;
+    this.#done.delete(entry);
+    this.taken++;
+    return { fieldsEnd: d.fieldsEnd, json: d.buf.toString("utf8", d.start, d.end) };
+  }
+
+  /** Packed parts sent or queued and not back yet. */
+  get pending(): number {
+    let n = this.#queued.length;
+    for (const l of this.#inFlight.values()) n += l.length;
+    return n;
+  }
+
+  /** Stop the worker; what it has returned stays takeable. */
+  close(): void {
+    this.#dead = true;
+    this.#queued = [];
+    void this.#worker?.terminate();
+  }
+
+  #post(): void {
+    if (this.#queued.length === 0 || this.#dead || !this.#worker) return;
+    const batch = this.#batches++;
+    const q = this.#queued;
+    this.#queued = [];
+    this.#inFlight.set(
+      batch,
+      q.map(({ entry, fieldsEnd }) => ({ entry, fieldsEnd })),
+    );
+    this.#worker.postMessage({ batch, parts: q.map((x) => x.part) });
+  }
+
+  #receive(m: { batch: number; buffer: ArrayBuffer; ends: number[] }): void {
+    const list = this.#inFlight.get(m.batch);
+    if (!list) return;
+    this.#inFlight.delete(m.batch);
+    const buf = Buffer.from(m.buffer);
+    let start = 0;
+    list.forEach(({ entry, fieldsEnd }, i) => {
+      const end = m.ends[i]!;
+      if (end < 0) return;
+      this.#done.set(entry, { buf, start, end, fieldsEnd });
+      start = end;
+    });
+  }
+}

@@ -1,0 +1,39 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
+import { PREFETCH_MIN, TrailStore } from "../../src/store/store.js";
+import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => cleanup());
+
+describe("stored profiles inflated ahead on a worker thread (prefetch.ts)", () => {
+  it("decode to the same profiles as without, and only once asked for", async () => {
+    const s0 = await TrailStore.open(dir);
+    const ps = Array.from({ length: PREFETCH_MIN + 20 }, (_, i) => makeProfile(`user:1:u${i}`, T0 - (i % 9) * DAY, 1 + (i % 23)));
+    // Stored unpacked (a time in fractional milliseconds): nothing to inflate, decoded as usual.
+    ps[3]!.dims.ip["198.51.100.9"] = [1, 0, T0 + 0.5, T0 + 0.5];
+    await s0.putBaselines(ps);
+    await s0.close();
+
+    const s = await TrailStore.open(dir);
+    const t = tableOf(s.data.baselines)!;
+    const keys = ps.map((p) => p.key);
+    for (const k of keys) s.prefetchBaseline(k);
+    const pf = t.prefetcher!;
+    expect(pf).toBeDefined();
+    for (let waited = 0; pf.pending > 0 && waited < 15_000; waited += 20) await new Promise((r) => setTimeout(r, 20));
+    expect(pf.pending).toBe(0);
+    for (const k of keys) expect(s.readBaselineOnce(k)).toEqual(decodeBaseline(t.entry(k)!));
+    expect(pf.taken).toBe(keys.length - 1);
+    // A profile replaced meanwhile is decoded from its new entry.
+    s.prefetchBaseline(keys[0]!);
+    const changed = makeProfile(keys[0]!, T0, 2);
+    await s.putBaselines([changed]);
+    expect(s.readBaselineOnce(keys[0]!)).toEqual(changed);
+    s.endPrefetch();
+    expect(t.prefetcher).toBeUndefined();
+    await s.close();
+  });
+});
