@@ -21,7 +21,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } fr
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Reader, type CityResponse } from "maxmind";
+import { LazyMmdb } from "./lazy-mmdb.js";
 import { classifySourceIp } from "../events/normalize.js";
 import { AsnTableV4, AsnTableV6, type AsnHit } from "./asn-table.js";
 import { ipv4ToInt, isNonPublicV4 } from "./ip.js";
@@ -68,7 +68,7 @@ export class GeoDbError extends Error {
 }
 
 type Rec = Record<string, unknown>;
-type MmdbReader = Reader<CityResponse>;
+type MmdbReader = LazyMmdb;
 
 function num(v: unknown): number | undefined {
   return typeof v === "number" && Number.isFinite(v) ? v : undefined;
@@ -175,7 +175,8 @@ function readMmdb(path: string, what: string): MmdbReader {
     // decoding a record costs ~3 us against ~0.7 us with the cache. 100k entries (tens of MB at
     // most) hold the records of 100k random addresses spread over the whole IPv4 space.
     const cache = new GenCache<unknown, string | number>(100_000);
-    return new Reader(readFileSync(path), { cache: { get: (k) => cache.get(k), set: (k, v) => cache.set(k, v) } });
+    // Read as lookups need its pages (src/geo/lazy-mmdb.ts): a small scan reads a few hundred KB of it.
+    return new LazyMmdb(path, { get: (k) => cache.get(k), set: (k, v) => cache.set(k, v) });
   } catch (e) {
     throw new GeoDbError("GEO_DB_INVALID", `${what} is not a MaxMind DB file (${path}): ${(e as Error).message}`);
   }
