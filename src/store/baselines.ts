@@ -22,7 +22,7 @@
 import { createHash, hash } from "node:crypto";
 import { withSafeDims, type Dim, type Profile } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
-import { packProfile, unpackFields, unpackProfile } from "./pack.js";
+import { type PackedPart, packProfile, unpackFields, unpackProfile } from "./pack.js";
 import type { Inflated, Prefetcher } from "./prefetch.js";
 import type { StoreData } from "./types.js";
 
@@ -169,8 +169,8 @@ export interface HalfEncoded {
   head: string;
   /** Bytes of `"key":` at the start of head. */
   valueAt: number;
-  /** The packed part's JSON (pack.ts: PackedPart), to be deflated. */
-  part: string;
+  /** The packed part, to be deflated as JSON (`deflatePart(JSON.stringify(part))`). */
+  part: PackedPart;
   facts: BaselineFacts;
 }
 
@@ -185,7 +185,7 @@ export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | Store
   // A stray `packed` field would take the packed part's place in the field order: encoded whole.
   const out = "packed" in p ? undefined : packProfile(p, false);
   if (out === undefined) return encodeBaseline(key, p);
-  const part = JSON.stringify(out.packed);
+  const part = out.packed as PackedPart;
   out.packed = undefined;
   // JSON.stringify(out) with `packed` (its last field: packProfile adds it last) left out.
   const fields = JSON.stringify(out);
@@ -194,7 +194,7 @@ export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | Store
   return { key, head, valueAt: Buffer.byteLength(h), part, facts: factsOf(key, p) };
 }
 
-/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(h.part)`). */
+/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(JSON.stringify(h.part))`). */
 export function finishEntry(h: HalfEncoded, deflated: Buffer): StoredBaseline {
   const bytes = Buffer.from(h.head + deflated.toString("base64") + ENTRY_TAIL);
   return { bytes, valueAt: h.valueAt, digest: entryDigest(bytes), facts: h.facts };
@@ -243,6 +243,10 @@ function requireText(v: unknown, what: string): void {
   if (typeof v !== "string" || v.trim() === "") throw new StoreError("invalid", `${what} is required`);
 }
 
+function isFiniteNumber(x: unknown): boolean {
+  return typeof x === "number" && Number.isFinite(x);
+}
+
 function checkFinite(x: unknown, where: string): void {
   if (typeof x !== "number" || !Number.isFinite(x)) throw new StoreError("invalid", `Profile ${where} is not a finite number (${String(x)})`);
 }
@@ -258,9 +262,10 @@ export function checkProfile(p: Profile): void {
   checkFinite(p.events, `${k}.events`);
   checkFinite(p.errors, `${k}.errors`);
   checkFinite(p.denied, `${k}.denied`);
+  // The places are named only when something is wrong: a profile holds thousands of numbers.
   for (const f of ["days", "hours", "weekdays"] as const) {
     if (!Array.isArray(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not an array`);
-    for (const x of p[f]) checkFinite(x, `${k}.${f}`);
+    for (const x of p[f]) if (!isFiniteNumber(x)) checkFinite(x, `${k}.${f}`);
   }
   if (typeof p.dims !== "object" || p.dims === null) throw new StoreError("invalid", `Profile ${k}.dims is not an object`);
   for (const d of Object.keys(p.dims)) {
@@ -268,16 +273,15 @@ export function checkProfile(p: Profile): void {
     for (const v in rec) {
       const s = rec[v]!;
       if (!Array.isArray(s) || s.length !== 4) throw new StoreError("invalid", `Profile ${k}.dims.${d}[${v}] is not [n, err, first, last]`);
-      checkFinite(s[0], `${k}.dims.${d}[${v}]`);
-      checkFinite(s[1], `${k}.dims.${d}[${v}]`);
-      checkFinite(s[2], `${k}.dims.${d}[${v}]`);
-      checkFinite(s[3], `${k}.dims.${d}[${v}]`);
+      if (!isFiniteNumber(s[0]) || !isFiniteNumber(s[1]) || !isFiniteNumber(s[2]) || !isFiniteNumber(s[3])) {
+        for (const x of s) checkFinite(x, `${k}.dims.${d}[${v}]`);
+      }
     }
   }
   if (!Array.isArray(p.hourly)) throw new StoreError("invalid", `Profile ${k}.hourly is not an array`);
   for (const h of p.hourly) {
     if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
-    for (const x of h) checkFinite(x, `${k}.hourly`);
+    if (!isFiniteNumber(h[0]) || !isFiniteNumber(h[1]) || !isFiniteNumber(h[2])) for (const x of h) checkFinite(x, `${k}.hourly`);
   }
   if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
   checkFinite(p.breadth[0], `${k}.breadth`);
