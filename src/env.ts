@@ -146,19 +146,47 @@ export function loadDotEnv(path = ".env", env: NodeJS.ProcessEnv = process.env):
   return { path: full, loaded, kept };
 }
 
-/** Edit distance (insertions, deletions, substitutions, adjacent swaps). */
+/**
+ * Edit distance (insertions, deletions, substitutions, adjacent swaps). Three rows of the usual
+ * table, reused: at start-up it runs for every variable of the environment against every setting.
+ */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++)
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  return d[a.length]![b.length]!;
+  return boundedDistance(a, b, Infinity);
 }
+
+/**
+ * `editDistance(a, b)` when it is at most `bound`; otherwise some number above `bound` (the rows
+ * stop once two in a row exceed it: no later cell can come back under it).
+ */
+function boundedDistance(a: string, b: string, bound: number): number {
+  const m = b.length;
+  if (rows[0]!.length <= m) for (let k = 0; k < 3; k++) rows[k] = new Int32Array(2 * m + 2);
+  let prev2 = rows[0]!;
+  let prev = rows[1]!;
+  let cur = rows[2]!;
+  for (let j = 0; j <= m; j++) prev[j] = j;
+  let prevMin = 0;
+  for (let i = 1; i <= a.length; i++) {
+    cur[0] = i;
+    let rowMin = i;
+    const ai = a.charCodeAt(i - 1);
+    for (let j = 1; j <= m; j++) {
+      const bj = b.charCodeAt(j - 1);
+      let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (ai === bj ? 0 : 1));
+      if (i > 1 && j > 1 && ai === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === bj) v = Math.min(v, prev2[j - 2]! + 1);
+      cur[j] = v;
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > bound && prevMin > bound) return bound + 1;
+    prevMin = rowMin;
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
+  }
+  return prev[m]!;
+}
+const rows: Int32Array[] = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
 
 /** The closest of `candidates` to `name` (case-insensitive), when it is close enough to be a typo. */
 export function closest(name: string, candidates: readonly string[], maxDistance?: number): string | undefined {
@@ -170,7 +198,7 @@ export function closest(name: string, candidates: readonly string[], maxDistance
     // The distance is at least the difference in length: one beyond the limit is never the answer.
     const lc = c.toLowerCase();
     if (Math.abs(lc.length - n.length) > limit) continue;
-    const d = editDistance(n, lc);
+    const d = boundedDistance(n, lc, limit);
     if (d < bestD) {
       bestD = d;
       best = c;

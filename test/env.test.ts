@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseEnv } from "node:util";
-import { closest, loadDotEnv, SERVE_SETTINGS, settingWarnings, suggestTimeZone, timeZoneProblem } from "../src/env.js";
+import { closest, editDistance, loadDotEnv, SERVE_SETTINGS, settingWarnings, suggestTimeZone, timeZoneProblem } from "../src/env.js";
 import { type ConfigError, knownSettings, loadConfig, schemaSettings } from "../src/config.js";
 import { cronProblem } from "../src/digest/config.js";
 
@@ -63,6 +63,21 @@ describe("settingWarnings", () => {
 
   it("closest() declines names too far from any candidate", () => {
     expect(closest("COMPLETELY_DIFFERENT", ["TRAILHOUND_TZ"])).toBeUndefined();
+  });
+
+  it("editDistance counts insertions, deletions, substitutions and adjacent swaps; closest() takes the first nearest", () => {
+    expect([
+      editDistance("", "abc"),
+      editDistance("abc", ""),
+      editDistance("abc", "acb"),
+      editDistance("kitten", "sitting"),
+      editDistance("ca", "abc"),
+      editDistance("a".repeat(70), "b".repeat(80)),
+    ]).toEqual([3, 3, 1, 3, 3, 80]);
+    // Far candidates (stopped early) never hide a near one, wherever it is in the list.
+    expect(closest("TRAILHOUND_REGION", ["TRAILHOUND_ADMINS", "X", "TRAILHOUND_REGIONS", "TRAILHOUND_REGIONX"])).toBe("TRAILHOUND_REGIONS");
+    expect(closest("abcdefgh", ["zzzzzzzz", "abcdefgz", "abcdefgy"], 1)).toBe("abcdefgz");
+    expect(closest("abcdefgh", ["zzzzzzzz", "abcdefzz"], 1)).toBeUndefined();
   });
 });
 
