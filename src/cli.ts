@@ -231,6 +231,8 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     if (windowSince) scanOpts.since = windowSince;
     if (windowUntil !== undefined) scanOpts.until = windowUntil;
     if (o.geo) scanOpts.geo = await defaultGeoResolver(env);
+    // The updated baselines go to the store, and the HTML report draws timelines from them; else nothing reads them.
+    if (!store && format !== "html") scanOpts.keepProfiles = false;
     if (store) {
       scanOpts.storedProfile = (k) => store!.getBaseline(k);
       scanOpts.storedTrainedUntil = (k) => store!.getBaselineTrainedUntil(k);

@@ -245,6 +245,8 @@ export interface GlobalDetector extends DetectorMeta {
   reads?: {
     candidate?(ev: TrailEvent): boolean;
     geo?(w: IdentityWindow, g: GeoPoint): boolean;
+    /** It calls `GlobalContext.baselineOf` (the scan then keeps every identity's baseline view until the end). */
+    baselines?: boolean;
   };
   detect(windows: readonly IdentityWindow[], ctx: GlobalContext): FindingDraft[];
 }

@@ -63,11 +63,16 @@ export interface ScanOptions {
   findingStatus?: FindingStatusOf;
   /** Event ids listed per finding (default 20; `count` always has the total). The evaluation lifts it. */
   maxFindingEventIds?: number;
+  /**
+   * Return the updated baselines (ScanResult.profiles; default true). Off, for a scan that saves
+   * nothing: each identity's baseline is dropped once the identity is judged, `profiles` is empty.
+   */
+  keepProfiles?: boolean;
 }
 
 export interface ScanResult {
   report: Report;
-  /** Updated baselines to persist (every identity seen). */
+  /** Updated baselines to persist (every identity seen; none with `keepProfiles: false`). */
   profiles: Profile[];
 }
 
@@ -180,6 +185,12 @@ export class Scanner implements RecordSink {
     // Global detectors see the windows at the end: whole, or only what they declared they read.
     const reads = this.globalDetectors.map((d) => d.reads);
     const slim = reads.every((r) => r !== undefined);
+    const keepProfiles = this.opts.keepProfiles !== false;
+    // Every identity's view is kept (for baselineOf) unless nothing needs it after the identity is
+    // judged: no profiles kept (a view is mostly its profile), and no global detector asks.
+    const keepViews = keepProfiles || !slim || reads.some((r) => r?.baselines === true);
+    // Without kept views: the regions each settled identity knew, until the account's are built.
+    const settledRegions = new Map<string, [account: string, regions: string[]]>();
     const keepCandidate = (ev: TrailEvent) => reads.some((r) => r?.candidate?.(ev) === true);
     const keepGeo = (w: IdentityWindow, g: GeoPoint) => reads.some((r) => r?.geo?.(w, g) === true);
     const globalWindows: IdentityWindow[] = [];
@@ -191,7 +202,7 @@ export class Scanner implements RecordSink {
     const countryDaysBy = new Map<string, Map<string, number[]>>();
     // Persisted profiles in the order met: identities, then people.
     const nIds = ing.identities.size;
-    const profiles = new Array<Profile>(nIds + ing.people.size);
+    const profiles = new Array<Profile>(keepProfiles ? nIds + ing.people.size : 0);
     /** An identity's or person's window, and its baseline for the view; the persisted profile kept. */
     const settle = (key: string, acc: IdentityAcc, at: number): { w: IdentityWindow; forView: Profile } => {
       const w = acc.toWindow(win.start, win.end, geoLookup);
@@ -201,11 +212,13 @@ export class Scanner implements RecordSink {
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
       const forView = mergeProfile(stored, acc, win.end, cfg);
-      acc.foldAll();
-      const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
+      if (keepProfiles) {
+        acc.foldAll();
+        const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
+        profiles[at] = merged;
+        mergedBy.set(key, merged);
+      }
       acc.release(); // its window and profile are built: what it held is garbage now
-      profiles[at] = merged;
-      mergedBy.set(key, merged);
       return { w, forView };
     };
 
@@ -231,7 +244,7 @@ export class Scanner implements RecordSink {
       for (const [key, acc, at] of peopleOf.get(role) ?? []) {
         const { w, forView } = settle(key, acc, at);
         if (w.events === 0) continue;
-        noteCountryDays(countryDaysBy, key, w);
+        if (keepProfiles) noteCountryDays(countryDaysBy, key, w);
         const view = new BaselineView(forView, win.start, cfg, w.events);
         slices.push({ name: acc.principal.person ?? key, key, window: w, baseline: view, learning: view.learning });
       }
@@ -242,6 +255,8 @@ export class Scanner implements RecordSink {
     // identities settled so far answer from their views; the others from their stored baseline
     // and the scan, as their view will.
     let accountRegions: Map<string, Set<string>> | undefined;
+    /** Identities settled so far (the first ones of `ing.identities`). */
+    let settled = 0;
     const regionsOf = (account: string | undefined): Set<string> | undefined => {
       if (!accountRegions) {
         const byAccount = (accountRegions = new Map<string, Set<string>>());
@@ -251,46 +266,61 @@ export class Scanner implements RecordSink {
           if (!set) byAccount.set(a, (set = new Set()));
           set.add(r);
         };
+        let i = 0;
         for (const [key, acc] of ing.identities) {
-          const v = views.get(key);
-          if (v) {
-            const a = v.profile?.accountId;
-            if (a) for (const [r] of v.values("region")) add(a, r);
+          if (i++ < settled) {
+            const v = views.get(key);
+            if (v) {
+              const a = v.profile?.accountId;
+              if (a) for (const [r] of v.values("region")) add(a, r);
+            } else {
+              const known = settledRegions.get(key);
+              if (known) for (const r of known[1]) add(known[0], r);
+            }
             continue;
           }
           const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
           const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
           if (accountId) for (const r of Object.keys(values)) if (values[r]![2] < win.start) add(accountId, r);
         }
+        settledRegions.clear();
       }
       return account === undefined ? undefined : accountRegions.get(account);
     };
 
-    let at = 0;
     for (const [key, acc] of ing.identities) {
-      const { w, forView } = settle(key, acc, at++);
+      const { w, forView } = settle(key, acc, settled++);
       const view = new BaselineView(forView, win.start, cfg, w.events);
       views.set(key, view);
       baselineEvents += Math.max(0, acc.events - acc.windowEvents);
       candidatesDropped += w.dropped.candidates;
       geoDropped += w.dropped.geo;
       const people = settlePeople(key);
-      if (w.events === 0) continue;
-      noteCountryDays(countryDaysBy, key, w);
-      if (view.learning) learning.push(key);
-      this.detectIdentity(w, view, people, win, detCfg, regionsOf, collector);
-      report.add(w, view.learning);
-      firstPrincipal ??= w.principal;
-      if (!slim) globalWindows.push(w);
-      else {
-        const candidates = w.candidates.filter(keepCandidate);
-        const geo = w.geo.filter((g) => keepGeo(w, g));
-        if (candidates.length > 0 || geo.length > 0) globalWindows.push(slimWindow(w, candidates, geo));
+      if (w.events > 0) {
+        if (keepProfiles) noteCountryDays(countryDaysBy, key, w);
+        if (view.learning) learning.push(key);
+        this.detectIdentity(w, view, people, win, detCfg, regionsOf, collector);
+        report.add(w, view.learning);
+        firstPrincipal ??= w.principal;
+        if (!slim) globalWindows.push(w);
+        else {
+          const candidates = w.candidates.filter(keepCandidate);
+          const geo = w.geo.filter((g) => keepGeo(w, g));
+          if (candidates.length > 0 || geo.length > 0) globalWindows.push(slimWindow(w, candidates, geo));
+        }
+      }
+      if (!keepViews) {
+        views.delete(key);
+        const a = forView.accountId;
+        if (!accountRegions && a) {
+          const known = view.values("region").map(([r]) => r);
+          if (known.length > 0) settledRegions.set(key, [a, known]);
+        }
       }
     }
     for (const [key, acc, at] of roleless) {
       const { w } = settle(key, acc, at);
-      if (w.events > 0 && ing.personRole.get(key) !== undefined) noteCountryDays(countryDaysBy, key, w);
+      if (keepProfiles && w.events > 0 && ing.personRole.get(key) !== undefined) noteCountryDays(countryDaysBy, key, w);
     }
 
     const emptyView = new BaselineView(undefined, win.start, cfg);

@@ -29,12 +29,13 @@ const T0 = Date.parse("2024-05-01T00:00:00Z");
 const meta = { title: "t", description: "t", severity: "low" as const, cites: "c", attack: ["T1"], investigate: ["x"], falsePositives: ["y"] };
 
 /** Records what the account's region history answers for each identity's window. */
-function accountProbe(seen: Map<string, boolean>): WindowDetector {
+function accountProbe(seen: Map<string, boolean>, skip?: string): WindowDetector {
   return {
     ...meta,
     kind: "window",
     id: "test-account-probe",
     detect(w, ctx) {
+      if (w.principal.userName === skip) return [];
       seen.set(w.principal.userName ?? "?", ctx.account?.knowsRegion("eu-west-3") === true);
       return [];
     },
@@ -77,6 +78,27 @@ describe("streaming finish", () => {
       },
     );
     expect(other.get("alice")).toBe(false);
+  });
+
+  it("without kept profiles: the same report, no profiles, and identities judged earlier still count for the account", () => {
+    // bob, met first, has history in eu-west-3 and nothing in the window: settled (and its view
+    // dropped) before alice's window asks the account.
+    // carol, met next, knew no region before the window (and does not ask): settled, nothing of hers counts, nothing fails.
+    const recs = [
+      ...history("bob", "eu-west-3"),
+      rec({ t: T0 + 9 * DAY + 8 * HOUR, user: "carol", region: "eu-west-3" }),
+      rec({ t: T0 + 9 * DAY + 9 * HOUR, user: "alice" }),
+      rec({ t: T0 + 9 * DAY + 10 * HOUR, user: "alice", region: "eu-west-3" }),
+    ];
+    for (const keepProfiles of [true, false]) {
+      const seen = new Map<string, boolean>();
+      const r = scan(recs, { detectors: [accountProbe(seen, "carol")], keepProfiles, since: { kind: "relative", ms: 3 * HOUR } });
+      expect(seen).toEqual(new Map([["alice", true]]));
+      expect(r.profiles.map((p) => p.userName)).toEqual(keepProfiles ? ["bob", "carol", "alice"] : []);
+    }
+    const kept = scan(recs, { keepProfiles: true });
+    const dropped = scan(recs, { keepProfiles: false });
+    expect(JSON.stringify(dropped.report)).toBe(JSON.stringify(kept.report));
   });
 
   it("profiles come in the order identities were met, whatever the order they settle in", () => {
