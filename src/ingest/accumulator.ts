@@ -15,7 +15,7 @@ export const BUCKET_MS = 10 * 60_000;
 export const MAX_CANDIDATES = 5000;
 export const MAX_GEO_POINTS = 5000;
 const MAX_WIN_IDS = 5;
-/** MStat slots are allocated to their exact length up to this many numbers (four buckets). */
+/** MStat slots are allocated to their exact length up to this many numbers (eight buckets). */
 const SLOTS_EXACT = 16;
 /** Event ids kept per window bucket (the evidence of its volume), at most MAX_BUCKET_IDS_PER_API of one API. */
 const MAX_BUCKET_IDS = 40;
@@ -44,11 +44,16 @@ export class MStat {
   first = Infinity;
   last = -Infinity;
   /**
-   * Flat [bucketIndex (start / BUCKET_MS), n, err, denied, ...], ascending most of the time; null
-   * until the value is seen in the window. Most values are seen in few buckets: the array is
-   * allocated to its exact length until SLOTS_EXACT entries (push, with V8's slack, beyond).
+   * Flat [bucketIndex (start / BUCKET_MS), n, ...], ascending most of the time; null until the
+   * value is seen in the window. Most values are seen in few buckets: the array is allocated to
+   * its exact length until SLOTS_EXACT entries (push, with V8's slack, beyond).
    */
   private slots: number[] | null = null;
+  /**
+   * The buckets with failed or denied events, apart (most have none: a slot takes two numbers,
+   * not four): flat [bucketIndex, err, denied, ...]; every bucket here is in `slots` too.
+   */
+  private errSlots: number[] | null = null;
   /** Up to MAX_WIN_IDS earliest event times inside the moving window, ascending (exact length; null: none). */
   private times: number[] | null = null;
   /** Their ids and role sessions (undefined without a session): [id, session, id, session, ...]. */
@@ -61,32 +66,43 @@ export class MStat {
 
   /** Add counts to a bucket's slot. */
   private count(bucket: number, n: number, err: number, den: number, wmin: number): void {
+    if (err !== 0 || den !== 0) this.countErr(bucket, err, den);
     let s = this.slots;
     if (s === null) {
-      this.slots = [bucket, n, err, den];
+      this.slots = [bucket, n];
       return;
     }
-    let i = s.length - 4;
+    let i = s.length - 2;
     // Usually the last slot; otherwise search backwards (records are roughly ordered).
-    while (i >= 0 && s[i] !== bucket) i -= 4;
+    while (i >= 0 && s[i] !== bucket) i -= 2;
     if (i >= 0) {
       s[i + 1]! += n;
-      s[i + 2]! += err;
-      s[i + 3]! += den;
       return;
     }
     // The window moved on for this value: drop what fell out before growing.
-    if (wmin > -Infinity && s.length >= 8 && s[0]! * BUCKET_MS < wmin) s = this.prune(wmin);
+    if (wmin > -Infinity && s.length >= 4 && s[0]! * BUCKET_MS < wmin) s = this.prune(wmin);
     const len = s.length;
     if (len < SLOTS_EXACT) {
-      const out = new Array<number>(len + 4);
+      const out = new Array<number>(len + 2);
       for (let k = 0; k < len; k++) out[k] = s[k]!;
       out[len] = bucket;
       out[len + 1] = n;
-      out[len + 2] = err;
-      out[len + 3] = den;
       this.slots = out;
-    } else s.push(bucket, n, err, den);
+    } else s.push(bucket, n);
+  }
+
+  private countErr(bucket: number, err: number, den: number): void {
+    const e = this.errSlots;
+    if (e === null) {
+      this.errSlots = [bucket, err, den];
+      return;
+    }
+    let i = e.length - 3;
+    while (i >= 0 && e[i] !== bucket) i -= 3;
+    if (i >= 0) {
+      e[i + 1]! += err;
+      e[i + 2]! += den;
+    } else e.push(bucket, err, den);
   }
 
   /** Keep the MAX_WIN_IDS earliest (time, id) pairs, sorted by time. */
@@ -128,7 +144,9 @@ export class MStat {
     if (o.first < this.first) this.first = o.first;
     if (o.last > this.last) this.last = o.last;
     const s = o.slots;
-    if (s !== null) for (let i = 0; i < s.length; i += 4) this.count(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!, -Infinity);
+    if (s !== null) for (let i = 0; i < s.length; i += 2) this.count(s[i]!, s[i + 1]!, 0, 0, -Infinity);
+    const e = o.errSlots;
+    if (e !== null) for (let i = 0; i < e.length; i += 3) this.countErr(e[i]!, e[i + 1]!, e[i + 2]!);
     const times = o.times;
     const refs = o.refs;
     if (times !== null && refs !== null) for (let i = 0; i < times.length; i++) this.noteId(times[i]!, refs[2 * i]!, refs[2 * i + 1]);
@@ -138,8 +156,14 @@ export class MStat {
   private prune(wmin: number): number[] {
     const s = this.slots ?? [];
     const out: number[] = [];
-    for (let i = 0; i < s.length; i += 4) if (s[i]! * BUCKET_MS >= wmin) out.push(s[i]!, s[i + 1]!, s[i + 2]!, s[i + 3]!);
+    for (let i = 0; i < s.length; i += 2) if (s[i]! * BUCKET_MS >= wmin) out.push(s[i]!, s[i + 1]!);
     this.slots = out;
+    const e = this.errSlots;
+    if (e !== null && e[0]! * BUCKET_MS < wmin) {
+      const kept: number[] = [];
+      for (let i = 0; i < e.length; i += 3) if (e[i]! * BUCKET_MS >= wmin) kept.push(e[i]!, e[i + 1]!, e[i + 2]!);
+      this.errSlots = kept.length ? kept : null;
+    }
     const times = this.times;
     const refs = this.refs;
     if (times !== null && refs !== null && times[0]! < wmin) {
@@ -164,16 +188,20 @@ export class MStat {
       first = Infinity,
       last = -Infinity;
     const s = this.slots ?? [];
-    for (let i = 0; i < s.length; i += 4) {
+    for (let i = 0; i < s.length; i += 2) {
       const b = s[i]! * BUCKET_MS;
       if (b < wStart) continue;
       n += s[i + 1]!;
-      err += s[i + 2]!;
-      den += s[i + 3]!;
       if (b < first) first = b;
       if (b > last) last = b;
     }
     if (n === 0) return undefined;
+    const e = this.errSlots ?? [];
+    for (let i = 0; i < e.length; i += 3) {
+      if (e[i]! * BUCKET_MS < wStart) continue;
+      err += e[i + 1]!;
+      den += e[i + 2]!;
+    }
     const times = this.times ?? [];
     const refs = this.refs ?? [];
     const ids: string[] = [];

@@ -161,3 +161,34 @@ function facts(time: number, api: string, eventName: string): EventFacts {
     principal: {},
   };
 }
+
+describe("a value's window counts (MStat slots, failures kept apart)", () => {
+  it("count every event, failure and denial inside the final window, through a moving window and out-of-order records", () => {
+    const r = rng(5);
+    const BUCKET = 600_000;
+    const t0 = Date.UTC(2024, 0, 1);
+    const acc = new IdentityAcc({ key: "user:1:bob", type: "IAMUser" }, -Infinity);
+    const evs: Array<{ t: number; failed: boolean; denied: boolean }> = [];
+    let newest = t0;
+    for (let i = 0; i < 3000; i++) {
+      // Mostly forwards, some records up to an hour late.
+      const t = t0 + i * 60_000 - (r() < 0.2 ? Math.floor(r() * 3_600_000) : 0);
+      const failed = r() < 0.1;
+      const denied = failed && r() < 0.5;
+      newest = Math.max(newest, t);
+      const wmin = Math.floor((newest - 86_400_000 / 4) / BUCKET) * BUCKET;
+      const f = { ...facts(t, "ec2:DescribeInstances", "DescribeInstances"), failed, denied, errorCode: failed ? "AccessDenied" : undefined };
+      acc.add(f, undefined, t >= wmin, wmin, undefined);
+      if (t >= wmin) evs.push({ t, failed, denied });
+    }
+    const wStart = Math.floor((newest - 86_400_000 / 4) / BUCKET) * BUCKET;
+    const w = acc.toWindow(wStart, newest, () => undefined);
+    const inside = evs.filter((e) => e.t >= Math.floor(e.t / BUCKET) * BUCKET && Math.floor(e.t / BUCKET) * BUCKET >= wStart);
+    const api = w.apis.get("ec2:DescribeInstances")!;
+    expect(api.n).toBe(inside.length);
+    expect(api.err).toBe(inside.filter((e) => e.failed).length);
+    expect(api.denied).toBe(inside.filter((e) => e.denied).length);
+    expect(w.errorCodes.get("AccessDenied")!.n).toBe(inside.filter((e) => e.failed).length);
+    expect(api.err).toBeGreaterThan(0);
+  });
+});
