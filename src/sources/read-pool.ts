@@ -111,7 +111,11 @@ export class ReadPool {
         this.waiting.delete(m.seq);
         slot.inFlight--;
         slot.times = m.times;
-        const free = () => slot.free.push(w.at);
+        let freed = false;
+        const free = () => {
+          if (!freed) slot.free.push(w.at);
+          freed = true;
+        };
         if (m.kind === "shared") {
           if (m.memory) slot.memory[m.slot] = m.memory;
           const mem = slot.memory[m.slot]!;
