@@ -17,7 +17,13 @@
  * database replaced by a rename, as geoipupdate does, is not mixed with its successor).
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs";
-import { Reader, type CityResponse } from "maxmind";
+import { createRequire } from "node:module";
+import type { CityResponse, Reader } from "maxmind";
+
+// Loaded with the first database opened (~10 ms): a scan with --no-geo, or without a public address, never loads it.
+const require = createRequire(import.meta.url);
+let readerClass: typeof Reader | undefined;
+const mmdbReader = (): typeof Reader => (readerClass ??= (require("maxmind") as typeof import("maxmind")).Reader);
 
 const PAGE = 4096;
 /** The metadata is within the file's last 128 KiB (MaxMind DB spec). */
@@ -67,7 +73,7 @@ export class LazyMmdb {
       this.ensure(Math.max(0, this.size - METADATA_MAX), METADATA_MAX);
       // The metadata (and, for an IPv6 tree, the IPv4 subtree's start) are read by the constructor;
       // it is built again once the nodes leading to the IPv4 subtree are read.
-      this.reader = new Reader<CityResponse>(this.buf, { cache });
+      this.reader = new (mmdbReader())<CityResponse>(this.buf, { cache });
       const md = this.reader.metadata;
       this.metadata = md;
       this.nodeCount = md.nodeCount;
