@@ -28,8 +28,15 @@ export class DeferredRecords {
    */
   private readonly refs: unknown[];
   private readonly facts: BaselineFacts = emptyBaselineFacts();
+  /** The rows in accumulator order, while a batch is folded (allocated at the first flush, to the batch's size). */
+  private sortedNums = new Float64Array(0);
+  private sortedRefs: unknown[] = [];
 
-  constructor(readonly capacity = 1 << 17) {
+  /**
+   * 65,536 rows: as fast as twice as many with 5,000 and with 20,000 identities (the sorted copy
+   * makes the folding read in order), and the two copies take the memory one of those did.
+   */
+  constructor(readonly capacity = 1 << 16) {
     this.acc = new Int32Array(capacity);
     this.nums = new Float64Array(2 * capacity);
     this.refs = new Array<unknown>(REFS * capacity).fill(null);
@@ -68,32 +75,63 @@ export class DeferredRecords {
   flush(accs: readonly IdentityAcc[], fold: (acc: IdentityAcc, f: BaselineFacts) => void): void {
     const n = this.n;
     if (n === 0) return;
-    // Stable counting sort of row numbers by accumulator.
-    const start = new Int32Array(accs.length + 1);
-    for (let i = 0; i < n; i++) start[this.acc[i]! + 1]!++;
-    for (let a = 0; a < accs.length; a++) start[a + 1]! += start[a]!;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[start[this.acc[i]!]!++] = i;
-    const f = this.facts;
+    // Stable counting sort of the rows by accumulator, copied in that order to the sorted rows:
+    // the copy writes far apart (writes do not wait), the folding then reads in order.
+    const na = accs.length;
+    const end = new Int32Array(na + 1);
+    const acc = this.acc;
+    for (let i = 0; i < n; i++) end[acc[i]! + 1]!++;
+    for (let a = 0; a < na; a++) end[a + 1]! += end[a]!;
+    if (this.sortedNums.length < 2 * n) {
+      this.sortedNums = new Float64Array(2 * n);
+      this.sortedRefs = new Array<unknown>(REFS * n).fill(null);
+    }
+    const nums = this.nums;
     const r = this.refs;
-    for (let k = 0; k < n; k++) {
-      const i = order[k]!;
-      f.time = this.nums[2 * i]!;
-      const fl = this.nums[2 * i + 1]!;
-      f.failed = (fl & 1) !== 0;
-      f.denied = (fl & 2) !== 0;
+    const sn = this.sortedNums;
+    const sr = this.sortedRefs;
+    for (let i = 0; i < n; i++) {
+      const d = end[acc[i]!]!++;
+      sn[2 * d] = nums[2 * i]!;
+      sn[2 * d + 1] = nums[2 * i + 1]!;
       const o = REFS * i;
-      f.api = r[o] as string;
-      f.eventName = r[o + 1] as string;
-      f.region = r[o + 2] as string;
-      f.sourceIp = r[o + 3] as string;
-      f.uaFamily = r[o + 4] as string;
-      f.errorCode = r[o + 5] as string | undefined;
-      f.requestParameters = r[o + 6] as Record<string, unknown> | null;
-      f.principal = r[o + 7] as Principal;
-      f.resources = r[o + 8] ?? undefined;
+      const q = REFS * d;
+      sr[q] = r[o];
+      sr[q + 1] = r[o + 1];
+      sr[q + 2] = r[o + 2];
+      sr[q + 3] = r[o + 3];
+      sr[q + 4] = r[o + 4];
+      sr[q + 5] = r[o + 5];
+      sr[q + 6] = r[o + 6];
+      sr[q + 7] = r[o + 7];
+      sr[q + 8] = r[o + 8];
       r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
-      fold(accs[this.acc[i]!]!, f);
+    }
+    // Now end[a] is where the rows of accumulator a end.
+    const f = this.facts;
+    let k = 0;
+    for (let a = 0; a < na; a++) {
+      const e = end[a]!;
+      if (k === e) continue;
+      const target = accs[a]!;
+      for (; k < e; k++) {
+        f.time = sn[2 * k]!;
+        const fl = sn[2 * k + 1]!;
+        f.failed = (fl & 1) !== 0;
+        f.denied = (fl & 2) !== 0;
+        const o = REFS * k;
+        f.api = sr[o] as string;
+        f.eventName = sr[o + 1] as string;
+        f.region = sr[o + 2] as string;
+        f.sourceIp = sr[o + 3] as string;
+        f.uaFamily = sr[o + 4] as string;
+        f.errorCode = sr[o + 5] as string | undefined;
+        f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
+        f.principal = sr[o + 7] as Principal;
+        f.resources = sr[o + 8] ?? undefined;
+        sr[o + 6] = sr[o + 8] = null;
+        fold(target, f);
+      }
     }
     this.n = 0;
   }
