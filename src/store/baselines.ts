@@ -178,13 +178,21 @@ export interface HalfEncoded {
 export const ENTRY_TAIL = '"}';
 
 /**
- * Pack a profile up to its deflate (see HalfEncoded), or encode it whole when it cannot be packed
- * losslessly (then it is stored unpacked: nothing to deflate). Validate it first (checkProfile).
+ * Validate a profile (checkProfile: StoreError "invalid") and pack it up to its deflate (see
+ * HalfEncoded), or encode it whole when it cannot be packed losslessly (then it is stored
+ * unpacked: nothing to deflate).
  */
 export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | StoredBaseline {
+  checkProfile(p, true);
   // A stray `packed` field would take the packed part's place in the field order: encoded whole.
-  const out = "packed" in p ? undefined : packProfile(p, false);
-  if (out === undefined) return encodeBaseline(key, p);
+  // Packing checks every statistic as it reads it (strict): one that is not four finite numbers
+  // with whole-millisecond times is left to checkProfile, which names it (or, valid with a
+  // fractional time, the profile is stored unpacked).
+  const out = "packed" in p ? undefined : packProfile(p, false, true);
+  if (out === undefined) {
+    checkProfile(p);
+    return encodeBaseline(key, p);
+  }
   const part = out.packed as PackedPart;
   out.packed = undefined;
   // JSON.stringify(out) with `packed` (its last field: packProfile adds it last) left out.
@@ -251,8 +259,12 @@ function checkFinite(x: unknown, where: string): void {
   if (typeof x !== "number" || !Number.isFinite(x)) throw new StoreError("invalid", `Profile ${where} is not a finite number (${String(x)})`);
 }
 
-/** Reject a profile whose JSON would not read back (NaN, strings for numbers...): better now than a store that will not open. */
-export function checkProfile(p: Profile): void {
+/**
+ * Reject a profile whose JSON would not read back (NaN, strings for numbers...): better now than a
+ * store that will not open. `fieldsOnly`: all but the per-value statistics (dims), which packing
+ * checks as it reads them (halfEncodeBaseline).
+ */
+export function checkProfile(p: Profile, fieldsOnly = false): void {
   if (typeof p !== "object" || p === null) throw new StoreError("invalid", "A baseline profile must be an object");
   requireText(p.key, "Profile key");
   const k = p.key;
@@ -268,6 +280,15 @@ export function checkProfile(p: Profile): void {
     for (const x of p[f]) if (!isFiniteNumber(x)) checkFinite(x, `${k}.${f}`);
   }
   if (typeof p.dims !== "object" || p.dims === null) throw new StoreError("invalid", `Profile ${k}.dims is not an object`);
+  if (!Array.isArray(p.hourly)) throw new StoreError("invalid", `Profile ${k}.hourly is not an array`);
+  for (const h of p.hourly) {
+    if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
+    if (!isFiniteNumber(h[0]) || !isFiniteNumber(h[1]) || !isFiniteNumber(h[2])) for (const x of h) checkFinite(x, `${k}.hourly`);
+  }
+  if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
+  checkFinite(p.breadth[0], `${k}.breadth`);
+  checkFinite(p.breadth[1], `${k}.breadth`);
+  if (fieldsOnly) return;
   for (const d of Object.keys(p.dims)) {
     const rec = p.dims[d as Dim];
     for (const v in rec) {
@@ -278,14 +299,6 @@ export function checkProfile(p: Profile): void {
       }
     }
   }
-  if (!Array.isArray(p.hourly)) throw new StoreError("invalid", `Profile ${k}.hourly is not an array`);
-  for (const h of p.hourly) {
-    if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
-    if (!isFiniteNumber(h[0]) || !isFiniteNumber(h[1]) || !isFiniteNumber(h[2])) for (const x of h) checkFinite(x, `${k}.hourly`);
-  }
-  if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
-  checkFinite(p.breadth[0], `${k}.breadth`);
-  checkFinite(p.breadth[1], `${k}.breadth`);
 }
 
 const TABLES = new WeakMap<object, BaselineTable>();

@@ -5,7 +5,7 @@
  */
 import type { Profile } from "../baseline/profile.js";
 import type { Finding } from "../scan/report-types.js";
-import { baselineTable, checkProfile, prepBaselines } from "./baselines.js";
+import { baselineTable, prepBaselines } from "./baselines.js";
 import { encodeBaselines } from "./encode-off-thread.js";
 import { StoreError } from "./errors.js";
 import { prepFindings, type RecordResult } from "./findings.js";
@@ -82,13 +82,13 @@ export function prepCommitScan(input: ScanCommit, now: When): (data: StoreData) 
  * gives the change to apply once the baselines are encoded. Same result, same bytes.
  */
 export function prepCommitScanAsync(input: ScanCommit, now: When): Promise<(data: StoreData) => RecordResult[]> {
-  for (const p of input.profiles) checkProfile(p);
   const steps = {
     findings: prepFindings(input.findings, now),
     scan: prepScan(input.scan),
     cursors: prepCursors(input.cursors ?? {}),
   };
-  return encodeBaselines(input.profiles, { checked: true }).then((encoded) => (data: StoreData) => {
+  // Validates each profile as it packs it (throws before anything is kept).
+  return encodeBaselines(input.profiles).then((encoded) => (data: StoreData) => {
     const t = baselineTable(data);
     for (const [k, e] of encoded) t.set(k, e);
     const results = steps.findings(data);

@@ -15,7 +15,7 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type HalfEncoded, type StoredBaseline, checkProfile, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
+import { type HalfEncoded, type StoredBaseline, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
 import type { Profile } from "../baseline/profile.js";
 import { deflatePart } from "./pack.js";
 
@@ -74,15 +74,13 @@ interface Reply {
 }
 
 /**
- * Validate and encode profiles (keyed by their key, in order). Invalid profiles throw StoreError
- * "invalid" synchronously, before anything is started (`checked`: the caller has validated them);
- * the returned promise does not reject (a worker's failure leaves its batches to the main thread).
+ * Validate and encode profiles (keyed by their key, in order). An invalid profile throws StoreError
+ * "invalid" synchronously (validated as they are packed: nothing is kept); the returned promise
+ * does not reject (a worker's failure leaves its batches to the main thread).
  */
 export interface EncodeOptions {
   /** Threads to use, this one included (default: the machine's cores); 1: no worker. */
   threads?: number;
-  /** The caller has validated the profiles (checkProfile). */
-  checked?: boolean;
   /** Tests: the main thread leaves every batch to the worker (it still does them if the worker fails). */
   workerOnly?: boolean;
   /** Filled in when the promise resolves: profiles deflated by the worker. */
@@ -90,7 +88,6 @@ export interface EncodeOptions {
 }
 
 export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOptions = {}): Promise<Array<[string, StoredBaseline]>> {
-  if (!opts.checked) for (const p of profiles) checkProfile(p);
   const threads = opts.threads ?? availableParallelism();
   if (profiles.length < OFF_THREAD_MIN || threads < 2) {
     if (opts.stats) opts.stats.byWorker = 0;
@@ -123,35 +120,44 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
   }
   const waits: Array<Promise<void>> = [];
   let byWorker = 0;
-  for (let b = 0; b < batches; b++) {
-    const hs: HalfEncoded[] = [];
-    const at: number[] = [];
-    for (let i = b * BATCH; i < Math.min(profiles.length, (b + 1) * BATCH); i++) {
-      const p = profiles[i]!;
-      const h = halfEncodeBaseline(p.key, p);
-      if ("bytes" in h) out[i] = [p.key, h];
-      else {
-        hs.push(h);
-        at.push(i);
+  try {
+    packAll();
+  } catch (e) {
+    // An invalid profile: nothing is kept, the worker goes.
+    void worker?.terminate();
+    throw e;
+  }
+  function packAll(): void {
+    for (let b = 0; b < batches; b++) {
+      const hs: HalfEncoded[] = [];
+      const at: number[] = [];
+      for (let i = b * BATCH; i < Math.min(profiles.length, (b + 1) * BATCH); i++) {
+        const p = profiles[i]!;
+        const h = halfEncodeBaseline(p.key, p);
+        if ("bytes" in h) out[i] = [p.key, h];
+        else {
+          hs.push(h);
+          at.push(i);
+        }
       }
-    }
-    half.push(hs);
-    slots.push(at);
-    if (worker && hs.length > 0) {
-      waits.push(
-        new Promise<Reply | undefined>((resolve) => replies.set(b, resolve)).then((r) => {
-          if (!r || r.skipped || !r.buffer) return;
-          const buf = Buffer.from(r.buffer);
-          byWorker += hs.length;
-          let start = 0;
-          hs.forEach((h, k) => {
-            const end = r.ends![k]!;
-            out[at[k]!] = [h.key, entryFromBytes(h, buf.subarray(start, end), r.digests![k]!)];
-            start = end;
-          });
-        }),
-      );
-      worker.postMessage({ batch: b, heads: hs.map((h) => h.head), parts: hs.map((h) => h.part) });
+      half.push(hs);
+      slots.push(at);
+      if (worker && hs.length > 0) {
+        waits.push(
+          new Promise<Reply | undefined>((resolve) => replies.set(b, resolve)).then((r) => {
+            if (!r || r.skipped || !r.buffer) return;
+            const buf = Buffer.from(r.buffer);
+            byWorker += hs.length;
+            let start = 0;
+            hs.forEach((h, k) => {
+              const end = r.ends![k]!;
+              out[at[k]!] = [h.key, entryFromBytes(h, buf.subarray(start, end), r.digests![k]!)];
+              start = end;
+            });
+          }),
+        );
+        worker.postMessage({ batch: b, heads: hs.map((h) => h.head), parts: hs.map((h) => h.part) });
+      }
     }
   }
   // The batches the worker has not started, from the last one back, on this thread.

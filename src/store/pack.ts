@@ -29,8 +29,11 @@ export interface PackedPart {
 
 const isInt = Number.isSafeInteger;
 
-/** The packed JSON form of a profile, or undefined when it cannot be packed losslessly (then store it as is). */
-export function packProfile(p: Profile, deflate = true): Record<string, unknown> | undefined {
+/**
+ * The packed JSON form of a profile, or undefined when it cannot be packed losslessly (then store
+ * it as is). `strict`: undefined too for a statistic that is not four finite numbers.
+ */
+export function packProfile(p: Profile, deflate = true, strict = false): Record<string, unknown> | undefined {
   const t0 = isInt(p.first) ? p.first : 0;
   const dims: Record<string, Array<string | number>> = {};
   for (const d of Object.keys(p.dims)) {
@@ -38,6 +41,8 @@ export function packProfile(p: Profile, deflate = true): Record<string, unknown>
     const flat: Array<string | number> = [];
     for (const v in rec) {
       const s = rec[v]!;
+      // strict: anything but four finite numbers too (the caller then says what is wrong).
+      if (strict && (!Array.isArray(s) || s.length !== 4 || !Number.isFinite(s[0]) || !Number.isFinite(s[1]))) return undefined;
       if (!isInt(s[2]) || !isInt(s[3])) return undefined;
       flat.push(v, s[0], s[1], (s[2] - t0) / 1000, (s[3] - s[2]) / 1000);
     }

@@ -72,7 +72,7 @@ export class Prefetcher {
   #batches = 0;
   #flushScheduled = false;
   #dead = false;
-  /** Packed parts inflated by the worker and taken (for tests and benches). */
+  /** Packed parts inflated by the worker, taken (for tests and benches). */
   taken = 0;
 
   constructor() {
@@ -110,11 +110,14 @@ export class Prefetcher {
     }
   }
 
-  /** The inflated packed part of this entry, if the worker has returned it (taken: asked once). */
+  /**
+   * The inflated packed part of this entry, if the worker has returned it. Kept until close(), off
+   * the JavaScript heap: a scan may decode a profile twice (Scanner.finish: the regions an account
+   * used, before that identity is settled).
+   */
   take(entry: PackedEntry): Inflated | undefined {
     const d = this.#done.get(entry);
     if (!d) return undefined;
-    this.#done.delete(entry);
     this.taken++;
     return { fieldsEnd: d.fieldsEnd, json: d.buf.toString("utf8", d.start, d.end) };
   }
@@ -126,7 +129,7 @@ export class Prefetcher {
     return n;
   }
 
-  /** Stop the worker; what it has returned stays takeable. */
+  /** Stop the worker; what it has returned is dropped with this object. */
   close(): void {
     this.#dead = true;
     this.#queued = [];

@@ -27,6 +27,9 @@ describe("stored profiles inflated ahead on a worker thread (prefetch.ts)", () =
     expect(pf.pending).toBe(0);
     for (const k of keys) expect(s.readBaselineOnce(k)).toEqual(decodeBaseline(t.entry(k)!));
     expect(pf.taken).toBe(keys.length - 1);
+    // Read again (a scan may decode a profile twice): still there, still the same.
+    for (const k of keys) expect(s.readBaselineOnce(k)).toEqual(decodeBaseline(t.entry(k)!));
+    expect(pf.taken).toBe(2 * (keys.length - 1));
     // A profile replaced meanwhile is decoded from its new entry.
     s.prefetchBaseline(keys[0]!);
     const changed = makeProfile(keys[0]!, T0, 2);
