@@ -261,8 +261,11 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
       }
     }
     const formats = format === "jsonl" || format === "csv" || format === "ocsf" ? await import("./scan/formats.js") : undefined;
-    const text =
-      format === "json"
+    // JSON to a file is written piece by piece (the same bytes, without the whole text in memory).
+    const piecewise = format === "json" && o.out ? await import("./scan/report-json.js") : undefined;
+    const text = piecewise
+      ? ""
+      : format === "json"
         ? JSON.stringify(report, null, 2) + "\n"
         : format === "jsonl"
           ? formats!.findingsJsonl(report)
@@ -273,9 +276,11 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
               : format === "html"
                 ? await (await import("./report/html.js")).reportHtml(report, profiles)
                 : formatReportText(report, undefined, paint(!o.out && colorEnabled(ctx.stdout, env)));
-    if (o.out) await writeFile(o.out, text);
+    let written = 0;
+    if (piecewise && o.out) written = await piecewise.writePieces(o.out, piecewise.jsonPieces(report as unknown as Record<string, unknown>));
+    else if (o.out) await writeFile(o.out, text);
     else ctx.stdout.write(text);
-    if (o.out) msg.debug(`report written to ${o.out} (${Buffer.byteLength(text)} bytes)`);
+    if (o.out) msg.debug(`report written to ${o.out} (${piecewise ? written : Buffer.byteLength(text)} bytes)`);
     // --export securityhub: the scan's findings, with their state in the store when there is one.
     let exportFailed = false;
     if (o.export) {
