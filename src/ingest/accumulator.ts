@@ -23,6 +23,17 @@ const MAX_BUCKET_IDS_PER_API = 4;
 
 const READ_PREFIX = /^(List|Describe|Get|Head|Search|Scan|Query|Lookup|BatchGet|Select)/;
 const readCache = new Map<string, boolean>();
+/** "AS" + number, made once per network (bounded like readCache): no new string, hashed again, per record. */
+const asnKeys = new Map<number, string>();
+function asnKey(asn: number): string {
+  let k = asnKeys.get(asn);
+  if (k === undefined) {
+    k = "AS" + asn;
+    if (asnKeys.size < 100_000) asnKeys.set(asn, k);
+  }
+  return k;
+}
+
 export function isReadName(name: string): boolean {
   let r = readCache.get(name);
   if (r === undefined) {
@@ -461,11 +472,12 @@ export class IdentityAcc implements Observed {
     if (t < this.first) this.first = t;
     if (t > this.last) this.last = t;
     const day = Math.floor(t / 86_400_000);
+    const hour = Math.floor(t / HOUR);
     if (counted) {
       this.events++;
       if (failed) this.errors++;
       if (denied) this.denied++;
-      this.hours[Math.floor(t / HOUR) % 24]!++;
+      this.hours[hour % 24]!++;
       this.weekdays[(day + 4) % 7]!++; // 1970-01-01 was a Thursday
     }
     if (day !== this.lastDay) {
@@ -485,7 +497,7 @@ export class IdentityAcc implements Observed {
       if (ipKind === "public" || ipKind === "private") this.track(D_IP, ev.sourceIp, t, ev, counted, inWindow, bucket, wmin);
       this.track(D_UA, ev.uaFamily, t, ev, counted, inWindow, bucket, wmin);
       if (geo) {
-        if (geo.asn !== undefined) this.track(D_NETWORK, "AS" + geo.asn, t, ev, counted, inWindow, bucket, wmin);
+        if (geo.asn !== undefined) this.track(D_NETWORK, asnKey(geo.asn), t, ev, counted, inWindow, bucket, wmin);
         if (geo.country) this.track(D_COUNTRY, geo.country, t, ev, counted, inWindow, bucket, wmin);
       }
     }
@@ -506,10 +518,9 @@ export class IdentityAcc implements Observed {
     }
 
     // Hourly history (every event), window buckets (rates, breadth), breadth before the window.
-    const h = Math.floor(t / HOUR);
-    if (h !== this.curHour) {
+    if (hour !== this.curHour) {
       this.flushHour();
-      this.curHour = h;
+      this.curHour = hour;
     }
     this.curHourCalls++;
     if (failed) this.curHourErrors++;
