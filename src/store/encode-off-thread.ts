@@ -5,9 +5,9 @@
  * that: about 0.25 CPU-s for 3,000 small profiles, 0.5 for 4,400 large ones.
  *
  * The main thread validates and packs every profile (checkProfile, packProfile: the profiles stay
- * on the main thread) in batches, posting each batch's packed parts (flat arrays of values and
- * numbers: copied by the structured clone, cheaper than their JSON) to the worker as it is made;
- * the worker writes their JSON, deflates, base64-encodes and hashes each batch into the entries' bytes. Each batch is
+ * on the main thread) in batches, posting each batch's packed JSON to the worker as it is made (a
+ * string is copied as it is; posting the packed parts as objects cost more, measured); the worker
+ * deflates, base64-encodes and hashes each batch into the entries' bytes. Each batch is
  * claimed once, by whoever gets to it first (a shared Int32Array, Atomics.compareExchange): once
  * the main thread has packed everything, it deflates the batches the worker has not started, from
  * the last one back. A worker that is slow to start, fails or exits leaves its batches to the main
@@ -46,7 +46,7 @@ parentPort.on("message", (m) => {
     parentPort.postMessage({ batch: m.batch, skipped: true });
     return;
   }
-  const b64 = m.parts.map((p) => deflatePart(JSON.stringify(p)).toString("base64"));
+  const b64 = m.parts.map((p) => deflatePart(p).toString("base64"));
   let total = 0;
   for (let i = 0; i < b64.length; i++) total += Buffer.byteLength(m.heads[i]) + b64[i].length + 2;
   const buf = Buffer.allocUnsafeSlow(total);
@@ -119,6 +119,8 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
     worker = undefined;
   }
   const waits: Array<Promise<void>> = [];
+  /** The packed parts' JSON, per batch posted (strings: the structured clone of the parts themselves costs more). */
+  const json: string[][] = [];
   let byWorker = 0;
   try {
     packAll();
@@ -156,7 +158,9 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
             });
           }),
         );
-        worker.postMessage({ batch: b, heads: hs.map((h) => h.head), parts: hs.map((h) => h.part) });
+        const parts = hs.map((h) => JSON.stringify(h.part));
+        json[b] = parts;
+        worker.postMessage({ batch: b, heads: hs.map((h) => h.head), parts });
       }
     }
   }
@@ -164,7 +168,7 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
   for (let b = batches - 1; b >= 0 && !(opts.workerOnly && worker); b--) {
     if (Atomics.compareExchange(claims, b, 0, 2) !== 0) continue;
     half[b]!.forEach((h, k) => {
-      out[slots[b]![k]!] = [h.key, finishEntry(h, deflatePart(JSON.stringify(h.part)))];
+      out[slots[b]![k]!] = [h.key, finishEntry(h, deflatePart(json[b]?.[k] ?? JSON.stringify(h.part)))];
     });
   }
   return Promise.all(waits).then(() => {
@@ -173,7 +177,7 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
     for (let b = 0; b < batches; b++) {
       half[b]!.forEach((h, k) => {
         const i = slots[b]![k]!;
-        if (out[i] === undefined) out[i] = [h.key, finishEntry(h, deflatePart(JSON.stringify(h.part)))];
+        if (out[i] === undefined) out[i] = [h.key, finishEntry(h, deflatePart(json[b]?.[k] ?? JSON.stringify(h.part)))];
       });
     }
     if (opts.stats) opts.stats.byWorker = byWorker;
