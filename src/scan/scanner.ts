@@ -204,10 +204,21 @@ export class Scanner implements RecordSink {
     const nIds = ing.identities.size;
     const profiles = new Array<Profile>(keepProfiles ? nIds + ing.people.size : 0);
     /** An identity's or person's window, and its baseline for the view; the persisted profile kept. */
+    // Stored baselines of identities not settled yet that the account regions needed first
+    // (regionsOf): each is decoded once, and taken from here when its identity is settled.
+    const storedAhead = new Map<string, Profile | undefined>();
+    const storedOf = (key: string): Profile | undefined => {
+      if (storedAhead.has(key)) {
+        const p = storedAhead.get(key);
+        storedAhead.delete(key);
+        return p;
+      }
+      // Values held back for findings acknowledged or suppressed since are history now.
+      return releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+    };
     const settle = (key: string, acc: IdentityAcc, at: number): { w: IdentityWindow; forView: Profile } => {
       const w = acc.toWindow(win.start, win.end, geoLookup);
-      // Values held back for findings acknowledged or suppressed since are history now.
-      const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+      const stored = storedOf(key);
       if (stored?.held) heldBy.set(key, stored);
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
@@ -280,6 +291,7 @@ export class Scanner implements RecordSink {
             continue;
           }
           const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+          if (stored !== undefined) storedAhead.set(key, stored);
           const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
           if (accountId) for (const r of Object.keys(values)) if (values[r]![2] < win.start) add(accountId, r);
         }
