@@ -298,12 +298,16 @@ export class FastLane implements BytesReader {
       name = fieldAt(r, F_NAME),
       id = fieldAt(r, F_ID);
     // What the record checks need and the fast lane cannot say: let the full path decide.
-    if (m[t]! < 0 || m[fieldAt(r, F_UI)]! < 0) return false;
+    const ui = fieldAt(r, F_UI);
+    if (m[t]! < 0 || m[ui]! < 0) return false;
     if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return false;
     const time = recordTime(b, ix, r);
     if (Number.isNaN(time)) return false;
     const f = this.scratch;
     f.time = time;
+    f.bytes = b;
+    f.uiStart = m[ui]!;
+    f.uiEnd = m[ui + 1]!;
     // Event ids are unique: decoded only where the sink reads them.
     f.eventId = time < sink.eventIdsFrom() ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
     const eventSource = (f.eventSource = this.val(b, m, src)!);

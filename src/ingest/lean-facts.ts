@@ -51,6 +51,10 @@ export interface RecordFields {
    */
   arnMemo: ArnMemo | undefined;
   arnId: number;
+  /** The bytes holding the record, and the span of its `userIdentity` object in them (undefined: not given). */
+  bytes: Buffer | undefined;
+  uiStart: number;
+  uiEnd: number;
 }
 
 /** See RecordFields.arnMemo: the sink's values by ARN number, valid while `epoch` is the sink's. */
@@ -149,6 +153,9 @@ export function emptyRecordFields(): RecordFields {
     uaFamily: undefined,
     arnMemo: undefined,
     arnId: -1,
+    bytes: undefined,
+    uiStart: 0,
+    uiEnd: 0,
   };
 }
 const looseScratch: LooseFields = emptyRecordFields();
@@ -195,7 +202,14 @@ export function baselineFacts(
  * `ipKind` is left to the caller.
  */
 export function leanFacts(f: RecordFields, principals: PrincipalCache): BaselineFacts | undefined {
-  const p = principalFor(f, principals, undefined);
+  let p = principalFor(f, principals, undefined);
+  if (p === undefined && f.bytes !== undefined) {
+    // An identity not met before: its principal is read from its userIdentity, parsed alone
+    // (not the whole record), unless the record takes the full path anyway (see factsWith).
+    const names = f.names ?? apiOf(f.eventSource, f.eventName);
+    if ((f.requestParameters === undefined && names.readsParams) || names.name === "ConsoleLogin") return undefined;
+    p = principalFor(f, principals, JSON.parse(f.bytes.toString("utf8", f.uiStart, f.uiEnd)) as Record<string, unknown>);
+  }
   // The event id only matters inside the detection window: the caller sets it there (RecordFields.eventId).
   return p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
 }
