@@ -42,14 +42,14 @@
 enum {
   F_TIME = 0, F_SOURCE, F_NAME, F_REGION, F_IP, F_UA, F_ERRCODE, F_ERRMSG, F_ID, F_RECIPIENT,
   F_UI, F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY, F_RP, F_RP_ROLEARN, F_RP_ITYPE,
-  F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH, NF
+  F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH, F_RES, NF
 };
 enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 #define STRIDE (R_FIELDS + NF * 3)
 #define COMPLEX 1
 #define MAX_DEPTH 256
 /* Bump with any change to walk()'s arguments or the index layout (native-walk.ts checks it). */
-#define WALK_ABI 4
+#define WALK_ABI 5
 #define REJECT (-1)
 #define FULL (-2)
 
@@ -473,6 +473,7 @@ static int keyField(int t, const uint8_t *k, size_t len) {
         if (KEY("awsRegion")) return F_REGION;
         if (KEY("userAgent")) return F_UA;
         if (KEY("errorCode")) return F_ERRCODE;
+        if (KEY("resources")) return F_RES;
         return -1;
       case 11: return KEY("eventSource") ? F_SOURCE : -1;
       case 12:
@@ -625,6 +626,13 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
         i = value(w, i);
       }
       o[1] = (int32_t)i;
+    } else if (f == F_RES) {
+      /* Any value, its span only (the last resources wins); JSON.parse of the span reads it. */
+      int32_t *o = field(w, base, F_RES);
+      o[0] = (int32_t)i;
+      i = value(w, i);
+      o[1] = (int32_t)i;
+      o[2] = 0;
     } else if (c == '"') i = capture(w, i, base, f);
     else {
       w->meta[base + R_FLAGS] |= COMPLEX; /* not a string: JSON.parse and the full checks decide */

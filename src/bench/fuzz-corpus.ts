@@ -47,6 +47,7 @@ const TOKENS = [
   '"eventTime"',
   '"userIdentity"',
   '"requestParameters"',
+  '"resources"',
   '"roleArn"',
   '"instanceType"',
   '"eventName"',
@@ -127,6 +128,7 @@ export class FuzzCorpus {
     if (rp === 0) rec.requestParameters = null;
     else if (rp === 1) rec.requestParameters = { roleArn: this.text(), instanceType: this.text(), other: this.value(2) };
     else if (rp === 2) rec.requestParameters = this.value(2);
+    if (this.r() < 0.4) rec.resources = this.r() < 0.5 ? [{ ARN: this.text(), type: "AWS::KMS::Key" }] : this.value(2);
     for (let i = 0, n = this.int(4); i < n; i++) rec[this.text()] = this.value(3);
     return rec;
   }
@@ -177,10 +179,11 @@ export class FuzzCorpus {
   /** The same field twice (the last wins), escaped keys, a second Records. */
   private duplicateKeys(): Buffer {
     const rec = JSON.stringify(this.record());
-    const k = this.int(4);
+    const k = this.int(5);
     if (k === 0) return Buffer.from(`{"Records":[${rec.slice(0, -1)}${rec.length > 2 ? "," : ""}"eventTime":"${this.time()}","userIdentity":{"type":"Root"},"userIdentity":5}]}`);
     if (k === 1) return Buffer.from(`{"Records":[${rec}],"Records":[${rec}]}`);
     if (k === 2) return Buffer.from(`{"Rec\\u006frds":[${rec}]}`);
+    if (k === 3) return Buffer.from(`{"Records":[{"resources":[{"ARN":"a"}],"eventName":"Decrypt","resources":{"ARN":"b"},"res\\u006furces":[]}]}`);
     return Buffer.from(`{"Records":[{"eventN\\u0061me":"x","requestParameters":{"roleArn":"a","roleArn":"b","instanceType":1}}]}`);
   }
 

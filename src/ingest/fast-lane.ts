@@ -10,6 +10,7 @@ import {
   F_NAME,
   F_RECIPIENT,
   F_REGION,
+  F_RES,
   F_RP,
   F_RP_ITYPE,
   F_RP_PATH,
@@ -332,9 +333,15 @@ export class FastLane implements BytesReader {
     const invokedBy = (f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY)));
     // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
     // and parameter reads: their targets), only for those calls. A KMS key read names its key in
-    // `resources`, which the walk does not locate: the record takes the full path.
-    if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) f.requestParameters = undefined;
-    else if (call.readsParams) {
+    // `resources` (else requestParameters.keyId/sourceKeyId): both read as the full path reads them,
+    // JSON.parse of their spans alone (the walk validated them).
+    f.resources = undefined;
+    if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) {
+      const rs = fieldAt(r, F_RES);
+      if (m[rs]! >= 0) f.resources = JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
+      const rp = fieldAt(r, F_RP);
+      f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);
+    } else if (call.readsParams) {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;

@@ -42,6 +42,8 @@ export interface RecordFields {
    * record then takes the full path when its call needs them).
    */
   requestParameters?: Record<string, unknown> | null | undefined;
+  /** The record's `resources` as parsed, read for KMS key reads only (undefined: absent or not read). */
+  resources: unknown;
   /** What the reader already knows (else computed here): apiOf(eventSource, eventName), userAgentFamily(userAgent). */
   names: ApiNames | undefined;
   uaFamily: string | undefined;
@@ -149,6 +151,7 @@ export function emptyRecordFields(): RecordFields {
     identityArn: undefined,
     invokedBy: undefined,
     requestParameters: undefined,
+    resources: undefined,
     names: undefined,
     uaFamily: undefined,
     arnMemo: undefined,
@@ -211,12 +214,16 @@ export function leanFacts(f: RecordFields, principals: PrincipalCache): Baseline
     p = principalFor(f, principals, JSON.parse(f.bytes.toString("utf8", f.uiStart, f.uiEnd)) as Record<string, unknown>);
   }
   // The event id only matters inside the detection window: the caller sets it there (RecordFields.eventId).
-  return p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
+  const b = p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
+  if (b !== undefined) b.resources = f.resources;
+  return b;
 }
 
 /** `leanFacts` for a record whose principal the caller already knows (same rules otherwise). */
 export function leanFactsFor(f: RecordFields, principal: Principal): BaselineFacts | undefined {
-  return factsWith(f, "", principal, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
+  const b = factsWith(f, "", principal, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
+  if (b !== undefined) b.resources = f.resources;
+  return b;
 }
 
 function factsFrom(

@@ -52,8 +52,10 @@ export const F_TIME = 0,
   F_RP_SECRETLIST = 18,
   F_RP_PNAME = 19,
   F_RP_PNAMES = 20,
-  F_RP_PATH = 21;
-const NF = 22;
+  F_RP_PATH = 21,
+  /** The record's top-level `resources` value, any JSON (its span; KMS key reads name their key there). */
+  F_RES = 22;
+const NF = 23;
 /** The fields inside requestParameters (forgotten when a later requestParameters key replaces it). */
 const RP_FIELDS = [F_RP_ROLEARN, F_RP_ITYPE, F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH];
 /** Per record: start, end (exclusive), flags, then (start, end, hash) of each field (start -1: absent). */
@@ -89,6 +91,7 @@ const K = {
   name: enc("name"),
   names: enc("names"),
   path: enc("path"),
+  resources: enc("resources"),
   Records: enc("Records"),
 };
 
@@ -150,6 +153,7 @@ const RECORD_KEYS = keyTable([
   [K.recipientAccountId, F_RECIPIENT],
   [K.userIdentity, F_UI],
   [K.requestParameters, F_RP],
+  [K.resources, F_RES],
 ]);
 const UI_KEYS = keyTable([
   [K.type, F_UI_TYPE],
@@ -432,6 +436,13 @@ function fields(b: Uint8Array, i: number, base: number, table: KeyTable): number
         i = value(b, i);
       }
       meta[o + 1] = i;
+    } else if (f === F_RES) {
+      // Any value, its span only (the last resources wins); JSON.parse of the span reads it.
+      const o = base + R_FIELDS + F_RES * 3;
+      meta[o] = i;
+      i = value(b, i);
+      meta[o + 1] = i;
+      meta[o + 2] = 0;
     } else if (c === 0x22) i = capture(b, i, base, f);
     else {
       meta[base + R_FLAGS]! |= COMPLEX; // not a string: JSON.parse and the full checks decide

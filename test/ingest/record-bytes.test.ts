@@ -12,6 +12,7 @@ import {
   F_IP,
   F_NAME,
   F_REGION,
+  F_RES,
   F_RP,
   F_RP_ITYPE,
   F_RP_PATH,
@@ -91,7 +92,7 @@ function sameInterned(b: Buffer, hashed: ReturnType<typeof indexRecords>): void 
     for (let f = 0; f < (STRIDE - 3) / 3; f++) {
       const at = fieldAt(r, f);
       expect([ix.meta[at], ix.meta[at + 1]]).toEqual([h.meta[at], h.meta[at + 1]]);
-      if (ix.meta[at]! < 0 || f === F_TIME || f === F_ID || f === F_ERRMSG || f === F_UI || f === F_RP) continue;
+      if (ix.meta[at]! < 0 || f === F_TIME || f === F_ID || f === F_ERRMSG || f === F_UI || f === F_RP || f === F_RES) continue;
       const text = b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
       const id = ix.meta[at + 2]!;
       expect(internedString(id, b, ix.meta[at]!, ix.meta[at + 1]!)).toBe(text);
@@ -132,6 +133,13 @@ function agrees(text: string): "accepted" | "rejected" | "fallback" {
       const v = get(rec);
       if (ix.meta[at]! < 0) expect(v).toBeUndefined();
       else expect(b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!)).toBe(v);
+    }
+    // resources: the span of the (last) top-level value, any JSON; its third slot 0.
+    const rs = fieldAt(r, F_RES);
+    if (ix.meta[rs]! < 0) expect(rec.resources).toBeUndefined();
+    else {
+      expect(JSON.parse(b.toString("utf8", ix.meta[rs]!, ix.meta[rs + 1]!))).toEqual(rec.resources);
+      expect(ix.meta[rs + 2]).toBe(0);
     }
   }
   return "accepted";
