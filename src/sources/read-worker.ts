@@ -15,8 +15,7 @@
  * more than SLOT_MAX bytes, or that the native gunzip cannot inflate in one piece, get a buffer of
  * their own, moved (transferred) to the main thread, as before.
  */
-import { constants as fsc } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, constants as fsc, fstatSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
 import { nativeWalk } from "../util/native-addon.js";
@@ -103,8 +102,8 @@ function slotMemory(slot: number, bytes: number, ints: number): { memory: SlotMe
   return { memory, fresh: true };
 }
 
-/** Read the whole file from `h` into `rawBuf` (to its end, even past the size it had). */
-async function readWhole(h: FileHandle, size: number): Promise<Buffer> {
+/** Read the whole file from `fd` into `rawBuf` (to its end, even past the size it had). */
+function readWhole(fd: number, size: number): Buffer {
   if (rawBuf.length < size + 1 || rawBuf.length > Math.max(size + 1, 1 << 20) * 8) rawBuf = Buffer.allocUnsafeSlow(Math.max(size + 1 + (size >> 3), 1 << 20));
   let off = 0;
   for (;;) {
@@ -113,7 +112,7 @@ async function readWhole(h: FileHandle, size: number): Promise<Buffer> {
       rawBuf.copy(more, 0, 0, off);
       rawBuf = more;
     }
-    const { bytesRead } = await h.read(rawBuf, off, rawBuf.length - off, off);
+    const bytesRead = readSync(fd, rawBuf, off, rawBuf.length - off, off);
     if (bytesRead === 0) return rawBuf.subarray(0, off);
     off += bytesRead;
   }
@@ -124,14 +123,21 @@ async function read(job: ReadJob): Promise<{ reply: ReadReply; transfer: ArrayBu
   let t = performance.now();
   let whole: Buffer;
   try {
-    // Non-blocking open, then a regular-file check, as the main thread's own read does.
-    const h = await open(job.path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
+    // Non-blocking open, then a regular-file check, as the main thread's own read does (a FIFO
+    // or a device is never read here). The calls block this worker, not the main thread: with
+    // the promise API, each of open, stat, read and close was a round trip through libuv's
+    // thread pool while the worker sat idle, and the worker fell behind the main thread.
+    const fd = openSync(job.path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
     try {
-      const st = await h.stat();
+      const st = fstatSync(fd);
       if (!st.isFile() || st.size > init.big) return main;
-      whole = await readWhole(h, st.size);
+      whole = readWhole(fd, st.size);
     } finally {
-      await h.close().catch(() => undefined);
+      try {
+        closeSync(fd);
+      } catch {
+        // closing a file read whole cannot lose anything
+      }
     }
   } catch {
     return main;
