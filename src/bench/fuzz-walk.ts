@@ -242,7 +242,7 @@ function main(): void {
 const LIBDEFLATE = ["deflate_decompress.c", "gzip_decompress.c", "crc32.c", "utils.c", "x86/cpu_features.c", "arm/cpu_features.c"].map((f) => `native/libdeflate/lib/${f}`);
 
 /** A gzip file of `doc`, whole or damaged, and the output size to inflate it into. */
-function gzipCase(doc: Buffer, r: () => number): { dst: number; src: Buffer } {
+function gzipCase(doc: Buffer, r: () => number): { dst: number; src: Buffer; doc: Buffer } {
   let gz = gzipSync(doc, { level: Math.floor(r() * 10) });
   const k = r();
   if (k < 0.3) {
@@ -282,7 +282,7 @@ function gzipCase(doc: Buffer, r: () => number): { dst: number; src: Buffer } {
   // A damaged trailer may claim gigabytes: past twice the document, the buffer is twice the document.
   const cap = 2 * doc.length + 64;
   const dst = Math.min(cap, c < 0.8 ? isize : c < 0.9 ? Math.max(0, isize - 1 - Math.floor(r() * 100)) : Math.floor(r() * 2 * doc.length));
-  return { dst, src: gz };
+  return { dst, src: gz, doc };
 }
 
 function crc32(b: Buffer): number {
@@ -301,6 +301,8 @@ function fuzzGunzip(total: number, seed: number, failDir: string, binDir: string
   const r = rng(seed);
   const t0 = performance.now();
   let accepted = 0;
+  /** Inputs zlib rejects for a reserved length symbol that libdeflate read as the writer's bytes. */
+  let reserved = 0;
   for (let first = 0; first < total; first += 2000) {
     const cases = Array.from({ length: Math.min(2000, total - first) }, () => gzipCase(corpus.next(), r));
     const frames: Buffer[] = [];
@@ -338,6 +340,14 @@ function fuzzGunzip(total: number, seed: number, failDir: string, binDir: string
       try {
         want = gunzipSync(cases[i]!.src);
       } catch (e) {
+        // One known difference: libdeflate decodes the reserved length symbols 286 and 287 as
+        // length 258 (as 285), where zlib says "invalid literal/length code". A bit flip from 285
+        // to 286 or 287 then gives the writer's exact bytes, which pass the CRC-32 and size check.
+        // Counted, and taken only when the output is the undamaged document itself.
+        if (/invalid literal\/length code/.test((e as Error).message) && got.equals(cases[i]!.doc)) {
+          reserved++;
+          continue;
+        }
         failure = fail(`the native gunzip accepted what zlib rejects (${(e as Error).message})`);
         break;
       }
@@ -357,7 +367,7 @@ function fuzzGunzip(total: number, seed: number, failDir: string, binDir: string
   }
   const s = (performance.now() - t0) / 1000;
   process.stdout.write(
-    `fuzz: OK: ${total} gzip inputs (seed ${seed}; ${accepted} inflated natively, the rest declined to zlib), ASan+UBSan, every inflated one equal to zlib's, in ${s.toFixed(1)} s\n`,
+    `fuzz: OK: ${total} gzip inputs (seed ${seed}; ${accepted} inflated natively, the rest declined to zlib), ASan+UBSan, every inflated one equal to zlib's${reserved > 0 ? ` (but ${reserved} that zlib rejects for a reserved length symbol, 286 or 287, which libdeflate read as length 258: each the undamaged document, CRC-32 and size checked)` : ""}, in ${s.toFixed(1)} s\n`,
   );
 }
 
