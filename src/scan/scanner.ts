@@ -4,6 +4,7 @@ import { BaselineView } from "../baseline/view.js";
 import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
 import { DETECTORS } from "../detectors/index.js";
+import { emptyWindow } from "../detectors/lib/window.js";
 import { offHoursJudge, raiseForHours, unusualHour } from "../detectors/unusual-hour.js";
 import type {
   Detector,
@@ -450,27 +451,7 @@ export class Scanner implements RecordSink {
 
 /** What global detectors that declared their reads get of a window: its principal, and the candidates and geo points they read. */
 function slimWindow(w: IdentityWindow, candidates: TrailEvent[], geo: GeoPoint[]): IdentityWindow {
-  return {
-    principal: w.principal,
-    sessions: [],
-    events: w.events,
-    errors: w.errors,
-    denied: w.denied,
-    first: w.first,
-    last: w.last,
-    apis: new Map(),
-    services: new Map(),
-    regions: new Map(),
-    ips: new Map(),
-    networks: new Map(),
-    countries: new Map(),
-    uas: new Map(),
-    errorCodes: new Map(),
-    buckets: [],
-    geo,
-    candidates,
-    dropped: { candidates: 0, geo: 0 },
-  };
+  return { ...emptyWindow(w.principal), events: w.events, errors: w.errors, denied: w.denied, first: w.first, last: w.last, geo, candidates };
 }
 
 /** Notes the distinct days (epoch days, first seen first) a window saw each country on. */

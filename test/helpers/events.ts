@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { DAY, DEFAULT_BASELINE_CONFIG, emptyProfile, type Dim, type Profile } from "../../src/baseline/profile.js";
 import { BaselineView } from "../../src/baseline/view.js";
+import { emptyWindow } from "../../src/detectors/lib/window.js";
 import { normalizeRecord } from "../../src/events/normalize.js";
 import type { Principal, TrailEvent } from "../../src/events/types.js";
 import type { GeoResolver } from "../../src/geo/types.js";
@@ -233,30 +234,7 @@ function bump(m: Map<string, WinStat>, k: string, e: TrailEvent): void {
  * accumulator): counts per API/IP/UA/session, public-IP geo points, and the events that the given
  * event detectors select as candidates.
  */
-/** An IdentityWindow with nothing in it, for builders to fill. */
-export function emptyWindow(principal: Principal): IdentityWindow {
-  return {
-    principal,
-    sessions: [],
-    events: 0,
-    errors: 0,
-    denied: 0,
-    first: Infinity,
-    last: -Infinity,
-    apis: new Map(),
-    services: new Map(),
-    regions: new Map(),
-    ips: new Map(),
-    networks: new Map(),
-    countries: new Map(),
-    uas: new Map(),
-    errorCodes: new Map(),
-    buckets: [],
-    geo: [],
-    candidates: [],
-    dropped: { candidates: 0, geo: 0 },
-  };
-}
+export { emptyWindow };
 
 export function windowOf(events: readonly TrailEvent[], detectors: readonly Detector[], geo?: GeoResolver): IdentityWindow {
   const sorted = [...events].sort((a, b) => a.time - b.time);
