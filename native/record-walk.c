@@ -14,7 +14,7 @@
  * each string field's third slot holds an intern id instead of the JS walk's hash (see intern()),
  * so JavaScript neither hashes nor compares the bytes of values it has seen before, and eventTime's
  * holds the time in seconds (see isoSeconds).
- * generation() and reset(): see the intern table.
+ * generation() and reset(): see the intern table; internStats() and internHash(), for tests, too.
  *
  * Fuzzed: `npm run fuzz` builds native/fuzz/walk-harness.c (this file without the Node-API glue)
  * with AddressSanitizer and UBSan and compares it with the JavaScript walk on random and mutated
@@ -840,6 +840,60 @@ static napi_value Reset(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * For tests, not scans (they leave the table and the walk as they are): internStats() says how
+ * well this thread's table spreads its values, read from the slots as they lie (nothing is counted
+ * while walking, so the walk pays nothing for it): { entries, slots, displacement (the probes all
+ * lookups of the values in it take beyond the first, summed), longest (the most any one takes),
+ * seed (a BigInt) }. A degraded hash (one that skips bytes, or a fixed seed) lets crafted values
+ * share a slot, and their displacement grows with the square of their number.
+ */
+static napi_value InternStats(napi_env env, napi_callback_info info) {
+  Table *T = table(env);
+  if (!T) return NULL;
+  double displacement = 0;
+  uint32_t longest = 0, slots = T->slots ? T->mask + 1 : 0;
+  for (uint32_t i = 0; i < slots; i++) {
+    if (T->slots[i].id1 == 0) continue;
+    uint32_t d = (i - T->slots[i].hash) & T->mask; /* from its home slot, wrapping */
+    displacement += d;
+    if (d > longest) longest = d;
+  }
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_create_uint32(env, T->n, &v);
+  napi_set_named_property(env, out, "entries", v);
+  napi_create_uint32(env, slots, &v);
+  napi_set_named_property(env, out, "slots", v);
+  napi_create_double(env, displacement, &v);
+  napi_set_named_property(env, out, "displacement", v);
+  napi_create_uint32(env, longest, &v);
+  napi_set_named_property(env, out, "longest", v);
+  napi_create_bigint_uint64(env, T->seed, &v);
+  napi_set_named_property(env, out, "seed", v);
+  return out;
+}
+
+/* For tests: internHash(bytes: Uint8Array, seed: bigint), the table's hash of `bytes` under `seed`. */
+static napi_value InternHash(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value args[2], out;
+  napi_typedarray_type tb;
+  size_t nb, ob;
+  void *db;
+  napi_value ab;
+  Table t = {0};
+  bool lossless = true;
+  if (napi_get_cb_info(env, info, &argc, args, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_typedarray_info(env, args[0], &tb, &nb, &db, &ab, &ob) != napi_ok || tb != napi_uint8_array ||
+      napi_get_value_bigint_uint64(env, args[1], &t.seed, &lossless) != napi_ok) {
+    napi_throw_type_error(env, NULL, "internHash(bytes: Uint8Array, seed: bigint)");
+    return NULL;
+  }
+  napi_create_uint32(env, internHash(&t, (const uint8_t *)db, 0, nb), &out);
+  return out;
+}
+
 #ifdef WALK_GUNZIP
 /*
  * gunzip(src: Uint8Array, dst: Uint8Array): gunzipMember (above), or -1 without memory for the
@@ -882,6 +936,10 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "generation", fn);
   napi_create_function(env, "reset", NAPI_AUTO_LENGTH, Reset, NULL, &fn);
   napi_set_named_property(env, exports, "reset", fn);
+  napi_create_function(env, "internStats", NAPI_AUTO_LENGTH, InternStats, NULL, &fn);
+  napi_set_named_property(env, exports, "internStats", fn);
+  napi_create_function(env, "internHash", NAPI_AUTO_LENGTH, InternHash, NULL, &fn);
+  napi_set_named_property(env, exports, "internHash", fn);
 #ifdef WALK_GUNZIP
   napi_create_function(env, "gunzip", NAPI_AUTO_LENGTH, Gunzip_, NULL, &fn);
   napi_set_named_property(env, exports, "gunzip", fn);

@@ -18,6 +18,14 @@ export interface NativeWalk {
   /** Free the intern table. */
   reset(): void;
   /**
+   * For tests (absent from an addon built before them): how this thread's intern table spreads its
+   * values, read from its slots (the walk counts nothing): values, slots, the probes their lookups
+   * take beyond the first (summed, and the most for one), and the table's seed.
+   */
+  internStats?(): { entries: number; slots: number; displacement: number; longest: number; seed: bigint };
+  /** For tests: the intern table's hash of `bytes` under `seed`. */
+  internHash?(bytes: Uint8Array, seed: bigint): number;
+  /**
    * Inflate the one gzip member `src` is into `dst` (with libdeflate, vendored in native/libdeflate):
    * the length written, or -1 when `src` is not exactly one whole, valid member, has a header CRC,
    * or inflates to more than `dst` holds (absent where not built). Never writes past `dst`.

@@ -227,6 +227,43 @@ describe("the byte walk over S3 delivery files", () => {
     expect(regionId()).toBe(before);
   });
 
+  it("the native intern table spreads values that differ only where a short hash does not look: bounded probes, per-table seeds", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
+    const { internStats, internHash: nativeHash } = nativeWalk;
+    if (!internStats || !nativeHash) throw new Error("build/Release/record_walk.node predates internStats: npm run build:native");
+    // Three crafted sets of 2,000 user agents of 100 bytes, each differing only in one window of
+    // bytes: 10-39 (the attack e5b3e32 measured), 24-43 (past a 24-byte prefix) and 56-87 (between
+    // spanHash's middle and last 8 bytes). spanHash reads bytes 0-7, 44-51 and 92-99, so within a
+    // set it gives one hash, and a table placed by it (or by any hash of those bytes, or of the
+    // first 24) piles a set into one probe chain: displacement about 2,000^2 / 2 per set.
+    const crafted = (from: number, to: number) => Array.from({ length: 2000 }, (_, k) => `${"A".repeat(from)}${String(k * 7919).padStart(to - from, "0")}${"B".repeat(100 - to)}`);
+    const sets = [crafted(10, 40), crafted(24, 44), crafted(56, 88)];
+    for (const set of sets) expect(new Set(set.map((ua) => spanHash(Buffer.from(ua), 0, 100))).size).toBe(1);
+    const doc = Buffer.from(JSON.stringify({ Records: sets.flat().map((userAgent) => ({ userAgent })) }));
+    nativeWalk.reset();
+    const ix = indexRecords(doc)!;
+    expect(ix.count).toBe(6000);
+    expect(new Set(Array.from({ length: 6000 }, (_, r) => ix.meta[fieldAt(r, F_UA) + 2])).size).toBe(6000);
+    const stats = internStats();
+    expect(stats.entries).toBe(6000);
+    expect(stats.slots).toBeGreaterThanOrEqual(12000); // at most half full
+    // A random hash at this load: about 0.3 extra probes a value and a longest run of ~10-20;
+    // the bounds leave room for any seed, and are far below one crafted set in one chain.
+    expect(stats.displacement).toBeLessThan(6000);
+    expect(stats.longest).toBeLessThan(100);
+    // The hash itself: distinct over each set under two seeds, and the seed changes it.
+    for (const set of sets) for (const seed of [12345n, 0x9e3779b97f4a7c15n]) expect(new Set(set.map((ua) => nativeHash(Buffer.from(ua), seed))).size).toBeGreaterThanOrEqual(1995);
+    const one = Buffer.from(sets[0]![0]!);
+    expect(nativeHash(one, 12345n)).not.toBe(nativeHash(one, 54321n));
+    expect(nativeHash(one, 12345n)).toBe(nativeHash(Buffer.from(one), 12345n)); // of the bytes, not where they lie
+    // Each table draws its own seed (a fixed one would let crafted values be found offline).
+    nativeWalk.reset();
+    indexRecords(doc);
+    expect(internStats().seed).not.toBe(stats.seed);
+    nativeWalk.reset();
+    expect(internStats()).toMatchObject({ entries: 0, slots: 0, displacement: 0, longest: 0 });
+  });
+
   it("native and JavaScript walks agree on documents bigger than the index they start with", { tags: ["slow"] }, (ctx) => {
     if (!nativeWalk) return ctx.skip();
     const many = JSON.stringify({ Records: Array.from({ length: 5000 }, (_, k) => ({ ...BASE, eventID: `id-${k}` })) });
