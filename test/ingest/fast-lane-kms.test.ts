@@ -1,13 +1,10 @@
 import { describe, it, expect } from "vitest";
-import { DETECTORS } from "../../src/detectors/index.js";
-import { Ingest } from "../../src/ingest/ingest.js";
 import { FastLane } from "../../src/ingest/fast-lane.js";
+import type { Ingest } from "../../src/ingest/ingest.js";
 import { nativeWalk } from "../../src/ingest/native-walk.js";
 import { F_RES, fieldAt, indexRecordsJs } from "../../src/ingest/record-bytes.js";
+import { ingest, parsedIngest, summary as dimSummary, T0 } from "./helpers.js";
 
-const EVENT_DETECTORS = DETECTORS.filter((d) => d.kind === "event");
-const T0 = Date.parse("2024-03-01T00:00:00Z");
-const WINDOW_AT = T0 + 20 * 3_600_000;
 const KEY = (id: string) => `arn:aws:kms:us-east-1:111122223333:key/${id}`;
 
 /**
@@ -44,20 +41,8 @@ function doc(hour: number): Buffer {
   return Buffer.from(`{"Records":[${records.join(",")}]}`);
 }
 
-function ingest(): Ingest {
-  return new Ingest({ now: T0 + 30 * 24 * 3_600_000, since: { kind: "absolute", at: WINDOW_AT } }, EVENT_DETECTORS);
-}
-
 /** Per identity: events, and the values (with counts) of its API and target dimensions. */
-function summary(ing: Ingest): Record<string, unknown> {
-  ing.flushDeferred();
-  const out: Record<string, unknown> = {};
-  for (const [key, acc] of ing.identities) {
-    const dim = (d: "api" | "target") => Object.fromEntries([...acc.dim(d)].map(([k, s]) => [k, s.n]));
-    out[key] = { events: acc.events, api: dim("api"), target: dim("target") };
-  }
-  return out;
-}
+const summary = (ing: Ingest) => dimSummary(ing, ["api", "target"]);
 
 describe("KMS key reads on the fast lane", () => {
   const files = [doc(1), doc(2), doc(3)];
@@ -67,8 +52,7 @@ describe("KMS key reads on the fast lane", () => {
     const fl = new FastLane(lane);
     for (const b of files) expect(fl.deliver(b, "f")).toBe(CASES.length);
     fl.release();
-    const full = ingest();
-    for (const b of files) for (const r of (JSON.parse(b.toString("utf8")) as { Records: unknown[] }).Records) full.record(r, "f");
+    const full = parsedIngest(files);
     const want = summary(full);
     expect(summary(lane)).toEqual(want);
     // The full path's targets, spelled out: the cases above are read as intended.

@@ -1,13 +1,9 @@
 import { describe, it, expect } from "vitest";
-import { DETECTORS } from "../../src/detectors/index.js";
-import { Ingest } from "../../src/ingest/ingest.js";
 import { FastLane } from "../../src/ingest/fast-lane.js";
+import type { Ingest } from "../../src/ingest/ingest.js";
 import { nativeWalk } from "../../src/ingest/native-walk.js";
 import { indexRecords } from "../../src/ingest/record-bytes.js";
-
-const EVENT_DETECTORS = DETECTORS.filter((d) => d.kind === "event");
-const T0 = Date.parse("2024-03-01T00:00:00Z");
-const WINDOW_AT = T0 + 20 * 3_600_000;
+import { ingest, parsedIngest, summary as dimSummary, T0 } from "./helpers.js";
 
 /**
  * A file of `n` records of one user, one call and one user agent (the values of `v`): walked
@@ -30,27 +26,11 @@ function doc(v: number, n: number, hour: number): Buffer {
   return Buffer.from(JSON.stringify({ Records: records }));
 }
 
-function ingest(): Ingest {
-  return new Ingest({ now: T0 + 30 * 24 * 3_600_000, since: { kind: "absolute", at: WINDOW_AT } }, EVENT_DETECTORS);
-}
-
 /** Per identity: events, and the values (with counts) of its API, user-agent and region dimensions. */
-function summary(ing: Ingest): Record<string, unknown> {
-  ing.flushDeferred();
-  const out: Record<string, unknown> = {};
-  for (const [key, acc] of ing.identities) {
-    const dim = (d: "api" | "ua" | "region") => Object.fromEntries([...acc.dim(d)].map(([k, s]) => [k, s.n]));
-    out[key] = { events: acc.events, api: dim("api"), ua: dim("ua"), region: dim("region") };
-  }
-  return out;
-}
+const summary = (ing: Ingest) => dimSummary(ing, ["api", "ua", "region"]);
 
 /** The same records, parsed one by one (the full path). */
-function parsed(files: Buffer[]): Record<string, unknown> {
-  const ing = ingest();
-  for (const b of files) for (const r of (JSON.parse(b.toString("utf8")) as { Records: unknown[] }).Records) ing.record(r, "f");
-  return summary(ing);
-}
+const parsed = (files: Buffer[]) => summary(parsedIngest(files));
 
 describe("the fast lane's caches by intern id", () => {
   // Hours 1-19 train only; 21+ are in the window.

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
+import { afterEach, beforeEach } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import type { Severity } from "../../src/events/types.js";
 import type { Finding } from "../../src/scan/report-types.js";
@@ -9,6 +10,24 @@ import { TrailStore } from "../../src/store/index.js";
 export async function tempDir(prefix = "trailhound-store-"): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/** A new temporary folder for each test of the calling file, removed after it: call at the file's top level. */
+export function tempDirEach(prefix?: string): () => string {
+  let made: { dir: string; cleanup: () => Promise<void> } | undefined;
+  beforeEach(async () => {
+    made = await tempDir(prefix);
+  });
+  afterEach(async () => made?.cleanup());
+  return () => made!.dir;
+}
+
+/** A file store in `dir` given `profiles` and closed, then opened again: the baselines as a later process finds them. */
+export async function reopenedWith(dir: string, profiles: Profile[]): Promise<TrailStore> {
+  const s0 = await TrailStore.open(dir);
+  await s0.putBaselines(profiles);
+  await s0.close();
+  return TrailStore.open(dir);
 }
 
 export const T0 = Date.UTC(2024, 5, 1, 12, 0, 0);

@@ -1,23 +1,16 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
-import { PREFETCH_MIN, TrailStore } from "../../src/store/store.js";
-import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
+import { PREFETCH_MIN } from "../../src/store/store.js";
+import { DAY, T0, makeProfile, reopenedWith, tempDirEach } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
 describe("stored profiles inflated ahead on a worker thread (prefetch.ts)", () => {
   it("decode to the same profiles as without, and only once asked for", async () => {
-    const s0 = await TrailStore.open(dir);
     const ps = Array.from({ length: PREFETCH_MIN + 20 }, (_, i) => makeProfile(`user:1:u${i}`, T0 - (i % 9) * DAY, 1 + (i % 23)));
     // Stored unpacked (a time in fractional milliseconds): nothing to inflate, decoded as usual.
     ps[3]!.dims.ip["198.51.100.9"] = [1, 0, T0 + 0.5, T0 + 0.5];
-    await s0.putBaselines(ps);
-    await s0.close();
-
-    const s = await TrailStore.open(dir);
+    const s = await reopenedWith(dir(), ps);
     const t = tableOf(s.data.baselines)!;
     const keys = ps.map((p) => p.key);
     for (const k of keys) s.prefetchBaseline(k);
