@@ -328,6 +328,12 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
   // ---------------------------------------------------------------- attacks (evaluation days only)
   const at = (day: number, hour: number) => evalStart + day * DAY + hour * HOUR;
   const atk = (kind: string) => kind;
+  // Attack `kind` made with the orders service's own credentials, from its own NAT address (9 and 11
+  // below): `n` calls of `api`, `step` ms apart from `from`, the i-th with the parameters (and
+  // resources) that call(i) gives.
+  const ordersApiSweep = (kind: string, n: number, from: number, step: number, api: string, call: (i: number) => { rp: Rec; extra?: Rec }): void => {
+    for (let i = 0; i < n; i++) emit({ t: from + i * step, who: role("orders-api", "i-0a1b2c3d4e5f60718"), api, ip: IP.awsNat[0]!, ua: UA.java, ...call(i), label: atk(kind) });
+  };
   // 1. The reporting bot's key leaks: enumeration and a secrets sweep from a rented server, and again the next day.
   for (const day of [0, 1]) {
     const t0 = at(day, 2);
@@ -462,16 +468,9 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
     emit({ t: at(3, 21) + i * MIN, who: user("reporting-bot"), api: "ec2:DescribeSpotPriceHistory", region, ip: IP.attackerVps, ua: UA.attacker, label: atk("region-sweep") });
   // 9. A server-side request forgery in the orders service: its own credentials, from its own NAT
   // address, read 30 secrets it never read (it reads one secret hundreds of times a day).
-  for (let i = 0; i < 30; i++)
-    emit({
-      t: at(5, 11) + i * 2000,
-      who: role("orders-api", "i-0a1b2c3d4e5f60718"),
-      api: "secretsmanager:GetSecretValue",
-      ip: IP.awsNat[0]!,
-      ua: UA.java,
-      rp: { secretId: `prod/${["billing", "payments", "crm", "hr", "search"][i % 5]}-${i}` },
-      label: atk("app-secrets-sweep"),
-    });
+  ordersApiSweep("app-secrets-sweep", 30, at(5, 11), 2000, "secretsmanager:GetSecretValue", (i) => ({
+    rp: { secretId: `prod/${["billing", "payments", "crm", "hr", "search"][i % 5]}-${i}` },
+  }));
   // 7. omar's SSO session token is stolen and replayed through a residential proxy in France, the
   // country (and ISP) a colleague on the same permission set works from: only omar's own baseline
   // says it is new.
@@ -487,17 +486,10 @@ export function generateOrg(opts: { history: number; days: number; seed: number 
 
   // 11. The orders service's credentials, from its own address, decrypt under 14 KMS keys of other
   // teams it never used (it decrypts under one key all day): data keys of backups and exports.
-  for (let i = 0; i < 14; i++)
-    emit({
-      t: at(4, 10) + i * 4000,
-      who: role("orders-api", "i-0a1b2c3d4e5f60718"),
-      api: "kms:Decrypt",
-      ip: IP.awsNat[0]!,
-      ua: UA.java,
-      rp: { encryptionAlgorithm: "SYMMETRIC_DEFAULT" },
-      extra: { resources: [{ ARN: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${["backup", "export", "hr", "billing"][i % 4]}-${i}`, accountId: ACCOUNT, type: "AWS::KMS::Key" }] },
-      label: atk("kms-key-sweep"),
-    });
+  ordersApiSweep("kms-key-sweep", 14, at(4, 10), 4000, "kms:Decrypt", (i) => ({
+    rp: { encryptionAlgorithm: "SYMMETRIC_DEFAULT" },
+    extra: { resources: [{ ARN: `arn:aws:kms:us-east-1:${ACCOUNT}:key/${["backup", "export", "hr", "billing"][i % 4]}-${i}`, accountId: ACCOUNT, type: "AWS::KMS::Key" }] },
+  }));
 
   // 10. sofia's SSO session (she works 08:00-16:00 UTC from London) is stolen and replayed at 02:00
   // UTC through a residential proxy in Britain, on a network she never used, with the console.
