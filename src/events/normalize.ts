@@ -79,7 +79,11 @@ function parseIPv4(s: string): number[] | null {
 }
 
 function isPrivateV4(o: number[]): boolean {
-  const [a, b] = o as [number, number, number, number];
+  return isPrivateQuad(o[0]!, o[1]!, o[2]!);
+}
+
+/** The private, reserved and documentation ranges of IPv4, by the first three octets. */
+function isPrivateQuad(a: number, b: number, c: number): boolean {
   return (
     a === 10 ||
     a === 127 ||
@@ -88,12 +92,45 @@ function isPrivateV4(o: number[]): boolean {
     (a === 192 && b === 168) ||
     (a === 169 && b === 254) ||
     (a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
-    (a === 192 && b === 0 && o[2] === 2) || // TEST-NET-1
+    (a === 192 && b === 0 && c === 2) || // TEST-NET-1
     (a === 198 && (b === 18 || b === 19)) || // benchmarking
-    (a === 198 && b === 51 && o[2] === 100) || // TEST-NET-2
-    (a === 203 && b === 0 && o[2] === 113) || // TEST-NET-3
+    (a === 198 && b === 51 && c === 100) || // TEST-NET-2
+    (a === 203 && b === 0 && c === 113) || // TEST-NET-3
     a >= 224
   );
+}
+
+/**
+ * classifySourceIp of the usual form, four parts of 1-3 plain digits each at most 255 ("private"
+ * or "public", as parseIPv4 and isPrivateV4 say), read without allocating; undefined for anything
+ * else (the general code decides). Most source addresses are of this form and many are met once.
+ */
+function quadKind(s: string): IpKind | undefined {
+  const n = s.length;
+  if (n < 7 || n > 15) return undefined;
+  let a = 0,
+    b = 0,
+    c = 0,
+    v = 0,
+    digits = 0,
+    part = 0;
+  for (let i = 0; i < n; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch >= 0x30 && ch <= 0x39) {
+      if (++digits > 3) return undefined;
+      v = v * 10 + (ch - 0x30);
+    } else if (ch === 0x2e) {
+      if (digits === 0 || part === 3 || v > 255) return undefined;
+      if (part === 0) a = v;
+      else if (part === 1) b = v;
+      else c = v;
+      part++;
+      v = 0;
+      digits = 0;
+    } else return undefined;
+  }
+  if (part !== 3 || digits === 0 || v > 255) return undefined;
+  return isPrivateQuad(a, b, c) ? "private" : "public";
 }
 
 function classifyV6(s: string): IpKind | null {
@@ -115,6 +152,8 @@ const ipKindCache = new Map<string, IpKind>();
 /** Classify `sourceIPAddress`: public/private IP, AWS service name, `AWS Internal`, other. */
 export function classifySourceIp(ip: string | undefined): IpKind {
   if (!ip) return "none";
+  const q = quadKind(ip);
+  if (q !== undefined) return q;
   let k = ipKindCache.get(ip);
   if (k !== undefined) return k;
   const v4 = parseIPv4(ip);

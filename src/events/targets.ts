@@ -43,22 +43,74 @@ export interface TargetContext {
 
 /** A KMS key as a target: its ARN without `arn:<partition>:kms:` (`<region>:<account>:key/<id>`), else the id as given. */
 export function keyName(id: string): string {
-  const m = /^arn:[^:]+:kms:(.*)$/.exec(id);
-  return m ? m[1]! : id;
+  const rest = kmsRest(id);
+  // As /^arn:[^:]+:kms:(.*)$/ reads it: `.` stops at line terminators.
+  return rest < 0 || hasLineTerminator(id, rest) ? id : id.slice(rest);
+}
+
+/** Where the text after `arn:<partition>:kms:` starts in `arn` (-1: it does not start so). */
+function kmsRest(arn: string): number {
+  if (!arn.startsWith("arn:")) return -1;
+  const p = arn.indexOf(":", 4);
+  return p > 4 && arn.startsWith("kms:", p + 1) ? p + 5 : -1;
+}
+
+function hasLineTerminator(s: string, from: number): boolean {
+  for (let i = from; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
+
+/** For a KMS key ARN (/^arn:[^:]+:kms:[^:]*:[^:]*:key\//): where its text after `kms:` starts, else -1. */
+function keyArnRest(arn: string): number {
+  const rest = kmsRest(arn);
+  if (rest < 0) return -1;
+  const region = arn.indexOf(":", rest);
+  if (region < 0) return -1;
+  const account = arn.indexOf(":", region + 1);
+  return account >= 0 && arn.startsWith("key/", account + 1) ? rest : -1;
+}
+
+/** The ARN of a `resources` entry (raw `ARN`, else normalised `arn`). */
+function entryArn(r: unknown): string | undefined {
+  if (typeof r !== "object" || r === null) return undefined;
+  const o = r as Record<string, unknown>;
+  return typeof o.ARN === "string" ? o.ARN : typeof o.arn === "string" ? o.arn : undefined;
+}
+
+/** The key targets named in a record's `resources`, in order. */
+function resourceKeys(resources: unknown, out: string[]): void {
+  if (!Array.isArray(resources)) return;
+  for (const r of resources as unknown[]) {
+    const arn = entryArn(r);
+    const rest = arn ? keyArnRest(arn) : -1;
+    // keyName: as /^arn:[^:]+:kms:(.*)$/ reads it, `.` stops at line terminators.
+    if (rest >= 0) out.push("key:" + (hasLineTerminator(arn!, rest) ? arn! : arn!.slice(rest)));
+  }
+}
+
+/**
+ * Whether `resources` names a key: then a key call's targets are read from it alone, and its
+ * request parameters are not read.
+ */
+export function namesKeys(resources: unknown): boolean {
+  if (!Array.isArray(resources)) return false;
+  for (const r of resources as unknown[]) {
+    const arn = entryArn(r);
+    if (arn && keyArnRest(arn) >= 0) return true;
+  }
+  return false;
 }
 
 function keysOf(rp: Record<string, unknown> | null, ctx: TargetContext | undefined): string[] {
   if (ctx?.viaService) return [];
   const out: string[] = [];
-  if (Array.isArray(ctx?.resources))
-    for (const r of ctx.resources as unknown[]) {
-      if (typeof r !== "object" || r === null) continue;
-      const o = r as Record<string, unknown>;
-      const arn = typeof o.ARN === "string" ? o.ARN : typeof o.arn === "string" ? o.arn : undefined;
-      if (arn && /^arn:[^:]+:kms:[^:]*:[^:]*:key\//.test(arn)) out.push("key:" + keyName(arn));
-    }
+  resourceKeys(ctx?.resources, out);
   if (out.length === 0 && rp) for (const k of [...strs(rp.keyId), ...strs(rp.sourceKeyId)]) out.push("key:" + keyName(k));
-  return [...new Set(out)];
+  // Distinct, in order of first mention (one key: as it is).
+  return out.length < 2 ? out : [...new Set(out)];
 }
 
 /** A secret's name from its id (a name or an ARN, whose 6-character random suffix is dropped). */

@@ -1,5 +1,5 @@
 import { emptyRecordFields, type ArnMemo, type RecordFields } from "./lean-facts.js";
-import { KEY_CALLS, readsRequestParameters, readsTargets } from "../events/targets.js";
+import { KEY_CALLS, namesKeys, readsRequestParameters, readsTargets } from "../events/targets.js";
 import { apiOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 import {
   COMPLEX,
@@ -57,6 +57,9 @@ const TARGET_KEYS: readonly ParamKey[] = [
   { name: "names", field: F_RP_PNAMES, index: 5 },
   { name: "path", field: F_RP_PATH, index: 6 },
 ];
+
+/** A key call's request parameters when its `resources` names the key: present, and not read. */
+const UNREAD_PARAMS: Record<string, unknown> = Object.freeze({});
 
 /** What the fast lane hands records to (the Ingest). */
 export interface LaneSink {
@@ -334,13 +337,15 @@ export class FastLane implements BytesReader {
     // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
     // and parameter reads: their targets), only for those calls. A KMS key read names its key in
     // `resources` (else requestParameters.keyId/sourceKeyId): both read as the full path reads them,
-    // JSON.parse of their spans alone (the walk validated them).
+    // JSON.parse of their spans alone (the walk validated them); the parameters only when
+    // `resources` names no key (targetsOf reads them only then).
     f.resources = undefined;
     if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) {
       const rs = fieldAt(r, F_RES);
       if (m[rs]! >= 0) f.resources = JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
       const rp = fieldAt(r, F_RP);
-      f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);
+      f.requestParameters =
+        m[rp]! < 0 || m[rp + 2] === 0 ? null : namesKeys(f.resources) ? UNREAD_PARAMS : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);
     } else if (call.readsParams) {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);

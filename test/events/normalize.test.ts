@@ -88,6 +88,20 @@ describe("source addresses", () => {
     ["AWS Internal", "internal"],
     ["", "none"],
     ["not-an-ip", "other"],
+    // Dotted quads as parseIPv4 reads them (Number of each part of 1-3 characters).
+    ["008.8.8.8", "public"],
+    ["10.0.0.256", "other"],
+    ["1.2.3", "other"],
+    ["1.2.3.4.5", "other"],
+    ["1..3.4", "other"],
+    ["1.2.3.1234", "other"],
+    [" 10.1.1.1", "private"],
+    ["1e1.0.0.1", "private"],
+    ["0xa.0.0.1", "private"],
+    ["0x7f.0.0.1", "other"],
+    ["198.51.100.1", "private"],
+    ["::ffff:10.0.0.1", "private"],
+    ["::ffff:8.8.8.8", "public"],
   ])("%s is %s", (ip, kind) => {
     expect(classifySourceIp(ip)).toBe(kind);
   });

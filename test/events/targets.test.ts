@@ -29,6 +29,20 @@ describe("targets of KMS key reads", () => {
     expect(readsTargets("GetSecretValue", "lambda.amazonaws.com")).toBe(true);
   });
 
+  test("a key ARN is read as /^arn:[^:]+:kms:[^:]*:[^:]*:key\\// and /^arn:[^:]+:kms:(.*)$/ read it", () => {
+    const t = (a: string) => targetsOf("Decrypt", null, { resources: [{ ARN: a }] });
+    expect(t("arn::kms:r:1:key/x")).toEqual([]); // an empty partition
+    expect(t("arn:aws:kms:r:1:alias/x")).toEqual([]);
+    expect(t("arn:aws:kms:r:key/x")).toEqual([]); // one colon short
+    expect(t("arn:aws:kms::\n:key/x")).toEqual(["key:" + "arn:aws:kms::\n:key/x"]); // `.` stops at line terminators: the whole ARN
+    expect(t("arn:aws:kms:r:1:key/x\u2028")).toEqual(["key:arn:aws:kms:r:1:key/x\u2028"]);
+    expect(t("arn:a\nb:kms:r:1:key/x")).toEqual(["key:r:1:key/x"]);
+    expect(keyName("arn:aws:kms:r:1:key/x\r")).toBe("arn:aws:kms:r:1:key/x\r");
+    expect(keyName("arn:aws:kms:")).toBe("");
+    expect(keyName("arn:aws:s3:::b")).toBe("arn:aws:s3:::b");
+    expect(targetsOf("Decrypt", null, { resources: [{ ARN: arn }, { arn }, { ARN: arn + "2" }] })).toEqual(["key:" + keyName(arn), "key:" + keyName(arn) + "2"]);
+  });
+
   test("secrets and parameters are read as before", () => {
     expect(targetsOf("GetSecretValue", { secretId: "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf" })).toEqual(["secret:prod/db"]);
     expect(targetsOf("GetSecretValue", null)).toEqual([]);
