@@ -235,6 +235,7 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     if (!store && format !== "html") scanOpts.keepProfiles = false;
     if (store) {
       scanOpts.storedProfile = (k) => store!.getBaseline(k);
+      scanOpts.storedDim = (k, d) => store!.getBaselineDim(k, d);
       scanOpts.storedTrainedUntil = (k) => store!.getBaselineTrainedUntil(k);
       scanOpts.findingStatus = (id) => store!.findingStatus(id);
     }

@@ -68,6 +68,7 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
     version: VERSION,
     sources: [source],
     storedProfile: (k) => o.store.readBaselineOnce(k),
+    storedDim: (k, d) => o.store.readBaselineDim(k, d),
     storedTrainedUntil: (k) => o.store.getBaselineTrainedUntil(k),
     findingStatus: (id) => o.store.getFinding(id)?.status,
   };

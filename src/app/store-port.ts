@@ -1,4 +1,5 @@
-import type { Profile } from "../baseline/profile.js";
+import type { DimSource } from "../baseline/merge.js";
+import type { Dim, Profile } from "../baseline/profile.js";
 import { fault } from "../store/faults.js";
 import { TrailStore, type CursorStore } from "../store/store.js";
 import type { Cursor } from "../sources/types.js";
@@ -34,6 +35,8 @@ export class StagedCursors implements CursorStore {
 
 export interface ScanStore {
   getBaseline(key: string): Profile | undefined;
+  /** One dimension of a stored baseline, without decoding the rest where it can (ScanOptions.storedDim). */
+  getBaselineDim(key: string, dim: Dim): DimSource | Profile | undefined;
   /** `getBaseline(key)?.trainedUntil`, without decoding the profile (ScanOptions.storedTrainedUntil). */
   getBaselineTrainedUntil(key: string): number | undefined;
   /** A stored finding's status (ScanOptions.findingStatus: held-back baseline values are folded in once acknowledged). */
@@ -79,6 +82,7 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
   const staged = new StagedCursors(store);
   return {
     getBaseline: (k) => store.readBaselineOnce(k),
+    getBaselineDim: (k, d) => store.readBaselineDim(k, d),
     getBaselineTrainedUntil: (k) => {
       // The scan's first look at an identity: its stored profile is decoded at the end, inflated meanwhile.
       store.prefetchBaseline(k);

@@ -1,5 +1,5 @@
 import type { Principal } from "../events/types.js";
-import { DAY, DIMS, HOUR, ageDim, ageFactor, ageProfile, capDim, copyStats, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+import { DAY, DIMS, HOUR, ageDim, ageFactor, agedFields, capDim, copyStats, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** One value's counts in a scan (an API, an IP, ...). */
 export interface ObservedStat {
@@ -43,7 +43,9 @@ export interface Observed {
  * result is capped.
  */
 export function mergeProfile(stored: Profile | undefined, acc: Observed, now: number, cfg: BaselineConfig): Profile {
-  const base = stored ? ageProfile(stored, now, cfg, Math.max(stored.trainedUntil, acc.last)) : emptyProfile(acc.principal.key, acc.principal.type);
+  // Each stored dimension is aged as it is merged (below): one new record per dimension, not two.
+  const f = stored ? ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg) : 1;
+  const base = stored ? agedFields(stored, now, cfg, f, stored.dims) : emptyProfile(acc.principal.key, acc.principal.type);
   const p = acc.principal;
   const out: Profile = {
     ...base,
@@ -70,16 +72,20 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
   out.days = [...days].sort((a, b) => a - b);
 
   const dims = {} as Record<Dim, Record<string, Stat>>;
-  for (const d of DIMS) dims[d] = mergeDim(base.dims[d], acc.dim(d), cfg.caps[d]);
+  for (const d of DIMS) {
+    const aged = stored ? ageDim(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
+    dims[d] = mergeDim(aged, acc.dim(d), cfg.caps[d], true);
+  }
   out.dims = dims;
   out.hourly = mergeHourly(base.hourly, acc.hourlyCalls, acc.hourlyErrors, Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
   return out;
 }
 
 /** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */
-function mergeDim(base: Readonly<Record<string, Stat>> | undefined, scan: ReadonlyMap<string, ObservedStat>, cap: number): Record<string, Stat> {
+function mergeDim(base: Record<string, Stat> | undefined, scan: ReadonlyMap<string, ObservedStat>, cap: number, owned = false): Record<string, Stat> {
   // Prototype-less: values (user agents, sessions...) come from the records, i.e. the attacker.
-  const rec = copyStats(base);
+  // `owned`: `base` is a new record (ageDim's), filled in place instead of copied.
+  const rec = owned && base ? base : copyStats(base);
   // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
   scan.forEach((s, k) => {
     const cur = statOf(rec, k);
@@ -90,12 +96,28 @@ function mergeDim(base: Readonly<Record<string, Stat>> | undefined, scan: Readon
 }
 
 /**
+ * What `mergedDim` reads of a stored profile: a whole Profile, or one dimension and the fields it
+ * needs, as a store reads it without decoding the rest (TrailStore.readBaselineDim).
+ */
+export interface DimSource {
+  readonly trainedUntil: number;
+  readonly accountId?: string | undefined;
+  readonly dims: Readonly<Partial<Record<Dim, Readonly<Record<string, Stat>>>>>;
+}
+
+/**
  * One dimension of `mergeProfile(stored, acc, now, cfg)`, and its `accountId`, without merging
  * the rest: what the scan asks of identities it has not settled yet (the regions of an account).
  */
-export function mergedDim(stored: Profile | undefined, acc: Observed, dim: Dim, now: number, cfg: BaselineConfig): { values: Record<string, Stat>; accountId: string | undefined } {
+export function mergedDim(
+  stored: DimSource | undefined,
+  acc: Observed,
+  dim: Dim,
+  now: number,
+  cfg: BaselineConfig,
+): { values: Record<string, Stat>; accountId: string | undefined } {
   const base = stored ? ageDim(stored.dims[dim], ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg), now - cfg.horizonDays * DAY, cfg.caps[dim]) : undefined;
-  return { values: mergeDim(base, acc.dim(dim), cfg.caps[dim]), accountId: acc.principal.accountId || stored?.accountId };
+  return { values: mergeDim(base, acc.dim(dim), cfg.caps[dim], true), accountId: acc.principal.accountId || stored?.accountId };
 }
 
 /**

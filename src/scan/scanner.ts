@@ -1,5 +1,5 @@
-import { DAY, DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
-import { mergedDim, mergeProfile } from "../baseline/merge.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Dim, type Profile } from "../baseline/profile.js";
+import { mergedDim, mergeProfile, type DimSource } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
 import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
@@ -47,6 +47,12 @@ export interface ScanOptions {
    * the end). Falls back to `storedProfile`.
    */
   storedTrainedUntil?: (key: string) => number | undefined;
+  /**
+   * One dimension of the stored baseline and the fields reading it needs, when the store can read
+   * it without decoding the whole profile (the regions each account knew, asked before the
+   * identities are settled); a whole Profile when it cannot. Falls back to `storedProfile`.
+   */
+  storedDim?: (key: string, dim: Dim) => DimSource | Profile | undefined;
   version?: string;
   /**
    * Records that are certainly before the window only train baselines; by default they take a
@@ -291,8 +297,18 @@ export class Scanner implements RecordSink {
             }
             continue;
           }
-          const stored = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
-          if (stored !== undefined) storedAhead.set(key, stored);
+          // The store reads the region values alone where it can: no profile decoded and held
+          // until its identity is settled. A whole profile it returns (one with held-back
+          // values: rare) is decoded again then. Without it, the profile is kept for then.
+          let stored: DimSource | undefined;
+          if (this.opts.storedDim) {
+            const part = this.opts.storedDim(key, "region");
+            stored = part !== undefined && "v" in part ? releaseHeld(part, this.opts.findingStatus) : part;
+          } else {
+            const whole = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+            if (whole !== undefined) storedAhead.set(key, whole);
+            stored = whole;
+          }
           const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
           if (accountId) for (const r of Object.keys(values)) if (values[r]![2] < win.start) add(accountId, r);
         }

@@ -20,10 +20,10 @@
  * runs are re-encoded after it, so in-place changes made there are kept.
  */
 import { createHash, hash } from "node:crypto";
-import { withSafeDims, type Dim, type Profile } from "../baseline/profile.js";
+import { statRecord, withSafeDims, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
-import { type PackedPart, packProfile, unpackFields, unpackProfile } from "./pack.js";
-import type { Inflated, Prefetcher } from "./prefetch.js";
+import { type PackedPart, inflatePart, packProfile, unpackFields, unpackProfile } from "./pack.js";
+import { PACKED_FIELD, packedSpan, type Inflated, type Prefetcher } from "./prefetch.js";
 import type { StoreData } from "./types.js";
 
 /**
@@ -57,6 +57,24 @@ export interface StoredBaseline {
   readonly digest: string;
   /** Frozen: handed out as they are (TrailStore.getBaselineFacts). */
   readonly facts: BaselineFacts;
+  /**
+   * Present when one dimension of the profile may be read alone (decodeDim): the profile holds
+   * no held-back values (src/baseline/held.ts; releasing them may change any dimension) and this
+   * is its `accountId`. Absent: decode the whole profile.
+   */
+  readonly light?: LightFields;
+}
+
+/** The fields besides a dimension's values that reading it alone needs (StoredBaseline.light). */
+export interface LightFields {
+  readonly accountId: string | undefined;
+}
+
+/** The light fields of a profile or of a stored entry's readable fields (undefined: not light). */
+function lightOf(p: { readonly held?: unknown; readonly accountId?: unknown }): LightFields | undefined {
+  if (p.held !== undefined && !(Array.isArray(p.held) && p.held.length === 0)) return undefined;
+  if (p.accountId !== undefined && typeof p.accountId !== "string") return undefined;
+  return { accountId: p.accountId };
 }
 
 /** Decoded profiles kept for callers that read the same one again (a scan reads each twice). */
@@ -93,7 +111,12 @@ function entryHead(key: string): string {
 function entryOf(key: string, json: string, p: Profile): StoredBaseline {
   const head = entryHead(key);
   const bytes = Buffer.from(head + json);
-  return { bytes, valueAt: Buffer.byteLength(head), digest: entryDigest(bytes), facts: factsOf(key, p) };
+  return withLight({ bytes, valueAt: Buffer.byteLength(head), digest: entryDigest(bytes), facts: factsOf(key, p) }, lightOf(p));
+}
+
+function withLight(e: StoredBaseline, light: LightFields | undefined): StoredBaseline {
+  if (light) (e as { light?: LightFields }).light = light;
+  return e;
 }
 
 function entryDigest(bytes: Buffer): string {
@@ -138,7 +161,7 @@ export function trustedBaselineFromFile(key: string, raw: Record<string, unknown
     trainedUntil: readTime(raw.trainedUntil, -Infinity),
     events: readTime(raw.events, 0),
   };
-  const entry: StoredBaseline = { ...e, facts: facts as unknown as BaselineFacts };
+  const entry: StoredBaseline = withLight({ ...e, facts: facts as unknown as BaselineFacts }, lightOf(raw));
   if (Array.isArray(raw.days)) facts.days = Object.freeze(Array.from(raw.days as number[], asRead));
   else {
     let days: readonly number[] | undefined;
@@ -172,6 +195,7 @@ export interface HalfEncoded {
   /** The packed part, to be deflated as JSON (`deflatePart(JSON.stringify(part))`). */
   part: PackedPart;
   facts: BaselineFacts;
+  light: LightFields | undefined;
 }
 
 /** The end of a half-encoded entry, after the base64 of its deflated part. */
@@ -199,18 +223,18 @@ export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | Store
   const fields = JSON.stringify(out);
   const h = entryHead(key);
   const head = `${h}${fields.length > 2 ? `${fields.slice(0, -1)},` : "{"}"packed":"`;
-  return { key, head, valueAt: Buffer.byteLength(h), part, facts: factsOf(key, p) };
+  return { key, head, valueAt: Buffer.byteLength(h), part, facts: factsOf(key, p), light: lightOf(p) };
 }
 
 /** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(JSON.stringify(h.part))`). */
 export function finishEntry(h: HalfEncoded, deflated: Buffer): StoredBaseline {
   const bytes = Buffer.from(h.head + deflated.toString("base64") + ENTRY_TAIL);
-  return { bytes, valueAt: h.valueAt, digest: entryDigest(bytes), facts: h.facts };
+  return withLight({ bytes, valueAt: h.valueAt, digest: entryDigest(bytes), facts: h.facts }, h.light);
 }
 
 /** A stored entry from its bytes (made elsewhere, by finishEntry's steps) and its half-encoded form. */
 export function entryFromBytes(h: HalfEncoded, bytes: Buffer, digest: string): StoredBaseline {
-  return { bytes, valueAt: h.valueAt, digest, facts: h.facts };
+  return withLight({ bytes, valueAt: h.valueAt, digest, facts: h.facts }, h.light);
 }
 
 /**
@@ -245,6 +269,93 @@ export function decodeBaseline(e: StoredBaseline, inflated?: Inflated): Profile 
   if (p.trainedUntil === null) p.trainedUntil = -Infinity;
   // A profile stored unpacked holds its dims as JSON.parse made them (plain objects): made prototype-less like the packed ones.
   return packed ? (p as unknown as Profile) : withSafeDims(p as unknown as Profile);
+}
+
+/** One dimension of a stored profile and the fields reading it needs (decodeDim). */
+export interface StoredDim {
+  readonly trainedUntil: number;
+  readonly accountId: string | undefined;
+  readonly dims: Partial<Record<Dim, Record<string, Stat>>>;
+}
+
+const T0_AT = Buffer.from('{"t0":');
+const DIMS_AT = Buffer.from('"dims":{');
+
+/**
+ * One dimension's values of a light entry (StoredBaseline.light), as `decodeBaseline(e).dims[dim]`
+ * holds them, read from its packed part without building the rest of the profile: the scan asks
+ * for the regions each account knew (Scanner.finish) before it settles the identities, and
+ * decoding every stored profile for that held them all at once. `inflated`: the packed part
+ * inflated already (prefetch.ts). Undefined when the entry is not light or not packed, or its
+ * packed part is not laid out as this build writes it: then decode the whole profile.
+ */
+export function decodeDim(e: StoredBaseline, dim: Dim, inflated?: { buf: Buffer; start: number; end: number }): StoredDim | undefined {
+  if (!e.light) return undefined;
+  let buf: Buffer;
+  let start: number;
+  let end: number;
+  if (inflated) ({ buf, start, end } = inflated);
+  else {
+    const span = packedSpan(e);
+    if (!span) return undefined;
+    try {
+      buf = inflatePart(e.bytes.toString("latin1", span[0] + PACKED_FIELD.length, span[1]));
+    } catch {
+      return undefined;
+    }
+    start = 0;
+    end = buf.length;
+  }
+  // `{"t0":<number>,"dims":{...,"<dim>":[...],...},...` (JSON.stringify of a PackedPart).
+  if (end - start < T0_AT.length || buf.compare(T0_AT, 0, T0_AT.length, start, start + T0_AT.length) !== 0) return undefined;
+  const t0End = buf.indexOf(0x2c, start + T0_AT.length);
+  const dimsAt = buf.indexOf(DIMS_AT, start);
+  if (t0End < 0 || dimsAt !== t0End + 1 || dimsAt >= end) return undefined;
+  const t0 = Number(buf.toString("latin1", start + T0_AT.length, t0End));
+  if (!Number.isFinite(t0)) return undefined;
+  const head = Buffer.from(`${JSON.stringify(dim)}:[`);
+  // A dimension's name in `dims` is a key: within a string its quotes would be escaped, so this
+  // finds the key (a value of another dimension cannot hold `"region":[` with bare quotes).
+  const at = buf.indexOf(head, dimsAt + DIMS_AT.length);
+  const values = statRecord();
+  if (at < 0 || at >= end) return undefined;
+  const arrEnd = arrayEnd(buf, at + head.length - 1, end);
+  if (arrEnd < 0) return undefined;
+  let flat: unknown;
+  try {
+    flat = JSON.parse(buf.toString("utf8", at + head.length - 1, arrEnd));
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(flat) || flat.length % 5 !== 0) return undefined;
+  for (let i = 0; i < flat.length; i += 5) {
+    const v = flat[i];
+    const n = flat[i + 1];
+    const er = flat[i + 2];
+    const f = flat[i + 3];
+    const dl = flat[i + 4];
+    if (typeof v !== "string" || typeof n !== "number" || typeof er !== "number" || typeof f !== "number" || typeof dl !== "number") return undefined;
+    // As unpackFields restores them.
+    const first = t0 + Math.round(f * 1000);
+    values[v] = [n, er, first, first + Math.round(dl * 1000)];
+  }
+  return { trainedUntil: e.facts.trainedUntil, accountId: e.light.accountId, dims: { [dim]: values } };
+}
+
+/** Index just past the array opening at `i` (strings skipped), or -1 when it does not close before `end`. */
+function arrayEnd(b: Buffer, i: number, end: number): number {
+  let depth = 0;
+  for (let j = i; j < end; j++) {
+    const c = b[j]!;
+    if (c === 0x22) {
+      // A string: to its closing quote (one not escaped).
+      for (j++; j < end && b[j] !== 0x22; j++) if (b[j] === 0x5c) j++;
+      continue;
+    }
+    if (c === 0x5b) depth++;
+    else if (c === 0x5d && --depth === 0) return j + 1;
+  }
+  return -1;
 }
 
 function requireText(v: unknown, what: string): void {
@@ -423,6 +534,18 @@ export class BaselineTable {
     if (!entry) return undefined;
     const hit = this.#decoded.get(key);
     return hit && hit.entry === entry ? hit.profile : decodeBaseline(entry, this.prefetcher?.take(entry));
+  }
+
+  /**
+   * One dimension of a stored profile (decodeDim), or the whole profile decoded when the entry
+   * cannot answer alone (held-back values, not packed). Not kept in the cache. Read-only.
+   */
+  dim(key: string, dim: Dim): StoredDim | Profile | undefined {
+    const entry = this.#entries.get(key);
+    if (!entry) return undefined;
+    const hit = this.#decoded.get(key);
+    if (hit && hit.entry === entry) return hit.profile;
+    return decodeDim(entry, dim, this.prefetcher?.peek(entry)) ?? this.read(key);
   }
 
   set(key: string, entry: StoredBaseline): void {

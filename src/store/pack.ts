@@ -89,10 +89,10 @@ export function deflatePart(json: string): Buffer {
   return deflateRawSync(input, { level: 3, windowBits, chunkSize: Math.min(16 * 1024, Math.max(1024, input.length)) });
 }
 
-/** Inflate a packed part: an output buffer sized to what deflated JSON of this size usually gives, not 16 KB. */
-function inflatePart(b64: string): string {
+/** Inflate a packed part (its base64): an output buffer sized to what deflated JSON of this size usually gives, not 16 KB. */
+export function inflatePart(b64: string): Buffer {
   const bytes = Buffer.from(b64, "base64");
-  return inflateRawSync(bytes, { chunkSize: Math.min(64 * 1024, Math.max(1024, bytes.length * 4)) }).toString("utf8");
+  return inflateRawSync(bytes, { chunkSize: Math.min(64 * 1024, Math.max(1024, bytes.length * 4)) });
 }
 
 function fail(msg: string): never {
@@ -110,7 +110,7 @@ export function unpackProfile(o: unknown): unknown {
   let packed: unknown = stored;
   if (typeof stored === "string") {
     try {
-      packed = JSON.parse(inflatePart(stored));
+      packed = JSON.parse(inflatePart(stored).toString("utf8"));
     } catch (e) {
       fail(`packed: cannot be inflated (${(e as Error).message})`);
     }

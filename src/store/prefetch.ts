@@ -19,7 +19,9 @@ export interface PackedEntry {
 /** Packed parts per message to the worker. */
 const BATCH = 48;
 
-const PACKED = Buffer.from(',"packed":"');
+/** What opens a stored entry's packed part. */
+export const PACKED_FIELD = Buffer.from(',"packed":"');
+const PACKED = PACKED_FIELD;
 
 const WORKER = `
 const { parentPort } = require("node:worker_threads");
@@ -120,6 +122,11 @@ export class Prefetcher {
     if (!d) return undefined;
     this.taken++;
     return { fieldsEnd: d.fieldsEnd, json: d.buf.toString("utf8", d.start, d.end) };
+  }
+
+  /** The inflated packed part of this entry, if the worker has returned it, as bytes (not counted in `taken`). */
+  peek(entry: PackedEntry): { buf: Buffer; start: number; end: number } | undefined {
+    return this.#done.get(entry);
   }
 
   /** Packed parts sent or queued and not back yet. */

@@ -21,11 +21,11 @@
 import { mkdir, realpath } from "node:fs/promises";
 import path from "node:path";
 import { Low, Memory } from "lowdb";
-import type { Profile } from "../baseline/profile.js";
+import type { Dim, Profile } from "../baseline/profile.js";
 import type { Finding } from "../scan/report-types.js";
 import * as audit from "./audit.js";
 import { availableParallelism } from "node:os";
-import { type BaselineFacts, baselineTable, getBaselineFacts, getBaselines, prepBaselines, tableOf } from "./baselines.js";
+import { type BaselineFacts, type StoredDim, baselineTable, getBaselineFacts, getBaselines, prepBaselines, tableOf } from "./baselines.js";
 import { Prefetcher } from "./prefetch.js";
 import { ChangeFeed, type StoreChange } from "./changes.js";
 import * as containments from "./containments.js";
@@ -206,6 +206,15 @@ export class TrailStore {
    */
   readBaselineOnce(key: string): Profile | undefined {
     return baselineTable(this.#data).read(key);
+  }
+
+  /**
+   * One dimension of a stored profile with the fields that reading it needs (trainedUntil,
+   * accountId), without decoding the rest (baselines.ts: decodeDim); the whole profile when it
+   * holds values held back for findings (releasing them may change the dimension). Read-only.
+   */
+  readBaselineDim(key: string, dim: Dim): StoredDim | Profile | undefined {
+    return baselineTable(this.#data).dim(key, dim);
   }
 
   /**
