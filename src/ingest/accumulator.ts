@@ -44,16 +44,12 @@ export function isReadName(name: string): boolean {
 }
 
 /**
- * One value of one dimension (an API, an IP, ...) for one identity during a scan.
- * `n/err/den` count events new to the stored baseline (idempotent rescans); `slots` count every
- * matching event inside the moving window, per 10-minute bucket, so the exact window counts are
- * known at the end whatever order the records came in.
+ * The window side of one value of one dimension (an API, an IP, ...) for one identity: made when
+ * the value is first seen inside the moving window (most values never are; their counts are in
+ * DimValues alone). `slots` count every matching event inside the moving window, per 10-minute
+ * bucket, so the exact window counts are known at the end whatever order the records came in.
  */
 export class MStat {
-  n = 0;
-  err = 0;
-  first = Infinity;
-  last = -Infinity;
   /**
    * Flat [bucketIndex (start / BUCKET_MS), n, ...], ascending most of the time; null until the
    * value is seen in the window. Most values are seen in few buckets: the array is allocated to
@@ -148,12 +144,8 @@ export class MStat {
     refs[2 * i + 1] = session;
   }
 
-  /** Add another value's counts into this one (deriving a coarser dimension). */
+  /** Add another value's window counts into this one (deriving a coarser dimension). */
   absorb(o: MStat): void {
-    this.n += o.n;
-    this.err += o.err;
-    if (o.first < this.first) this.first = o.first;
-    if (o.last > this.last) this.last = o.last;
     const s = o.slots;
     if (s !== null) for (let i = 0; i < s.length; i += 2) this.count(s[i]!, s[i + 1]!, 0, 0, -Infinity);
     const e = o.errSlots;
@@ -230,6 +222,104 @@ export class MStat {
     // Exact times come from the kept ids; bucket bounds are the fallback.
     const lastT = Math.max(last, ids.length ? lastKept : last);
     return { n, err, denied: den, first: firstT, last: lastT, ids };
+  }
+}
+
+/** Values of a dimension are found by a linear search up to this many (most dimensions of most identities), by a Map beyond. */
+const DIM_LINEAR = 8;
+/** Arrays of a dimension's values are allocated to their exact length up to this many values (copied on growth), grown by `push` beyond. */
+const DIM_EXACT = 8;
+
+/** One value's counts in a scan, as `IdentityAcc.dim` gives them (ObservedStat of the baseline merge). */
+export interface ValueStat {
+  n: number;
+  err: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * The values of one dimension for one identity, in first-seen order, in a few flat arrays rather
+ * than an object and a Map entry per value (an identity of the realistic profile has about sixty
+ * values, most seen once): `nums` holds [first, last, n, err] per value as unboxed doubles; `n/err`
+ * count events new to the stored baseline (idempotent rescans), first/last every event.
+ */
+class DimValues {
+  /** [value, its window side (MStat, made when the value is first seen inside the moving window), ...]. */
+  private entries: Array<string | MStat | undefined>;
+  nums: number[];
+  /** Value -> index, once there are more than DIM_LINEAR values. */
+  private index: Map<string, number> | null = null;
+
+  constructor(first: string) {
+    this.entries = [first, undefined];
+    this.nums = [Infinity, -Infinity, 0, 0];
+  }
+
+  get size(): number {
+    return this.entries.length >> 1;
+  }
+
+  /** Value `i`. */
+  key(i: number): string {
+    return this.entries[2 * i] as string;
+  }
+
+  /** The window side of value `i` (undefined: never seen inside the moving window). */
+  winOf(i: number): MStat | undefined {
+    return this.entries[2 * i + 1] as MStat | undefined;
+  }
+
+  /** The index of `v`, added (with no counts yet) when new. */
+  indexOf(v: string): number {
+    const e = this.entries;
+    const len = e.length >> 1;
+    const index = this.index;
+    if (index === null) {
+      for (let i = 0; i < len; i++) if (e[2 * i] === v) return i;
+    } else {
+      const i = index.get(v);
+      if (i !== undefined) return i;
+    }
+    if (len < DIM_EXACT) {
+      const k = new Array<string | MStat | undefined>(2 * len + 2);
+      const n = new Array<number>(4 * len + 4);
+      const nums = this.nums;
+      for (let i = 0; i < 2 * len; i++) k[i] = e[i];
+      for (let i = 0; i < 4 * len; i++) n[i] = nums[i]!;
+      k[2 * len] = v;
+      k[2 * len + 1] = undefined;
+      n[4 * len] = Infinity;
+      n[4 * len + 1] = -Infinity;
+      n[4 * len + 2] = 0;
+      n[4 * len + 3] = 0;
+      this.entries = k;
+      this.nums = n;
+    } else {
+      e.push(v, undefined);
+      this.nums.push(Infinity, -Infinity, 0, 0);
+    }
+    if (index !== null) index.set(v, len);
+    else if (len + 1 > DIM_LINEAR) {
+      const m = new Map<string, number>();
+      for (let i = 0; i <= len; i++) m.set(this.key(i), i);
+      this.index = m;
+    }
+    return len;
+  }
+
+  /** The window side of value `i`, made on first use. */
+  win(i: number): MStat {
+    let s = this.entries[2 * i + 1] as MStat | undefined;
+    if (s === undefined) this.entries[2 * i + 1] = s = new MStat();
+    return s;
+  }
+
+  /** Value `i`'s counts. */
+  stat(i: number): ValueStat {
+    const o = 4 * i;
+    const nums = this.nums;
+    return { n: nums[o + 2]!, err: nums[o + 3]!, first: nums[o]!, last: nums[o + 1]! };
   }
 }
 
@@ -341,16 +431,17 @@ const D_API = 0,
 const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType", "target"];
 
 export class IdentityAcc implements Observed {
-  /** One map per dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
-  private dimMaps: Array<Map<string, MStat> | undefined> = new Array<Map<string, MStat> | undefined>(DIM_NAMES.length).fill(undefined);
+  /** The values of each dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
+  private dims: Array<DimValues | undefined> = new Array<DimValues | undefined>(DIM_NAMES.length).fill(undefined);
   private lastDay = NaN;
   private minBucket = Infinity;
   private foldAt = 64;
   private oldFoldAt = 256;
   private lastOldBucket = 0;
   private readonly lastValue: Array<string | undefined> = new Array(DIM_NAMES.length).fill(undefined);
-  private readonly lastStat: Array<MStat | undefined> = new Array(DIM_NAMES.length).fill(undefined);
-  private serviceMap: Map<string, MStat> | undefined;
+  /** The index of lastValue in its dimension. */
+  private readonly lastIndex: number[] = new Array<number>(DIM_NAMES.length).fill(0);
+  private services: DimValues | null | undefined;
   /** Counted (new-to-store) totals. */
   events = 0;
   errors = 0;
@@ -420,10 +511,9 @@ export class IdentityAcc implements Observed {
    */
   release(): void {
     this.released = true;
-    this.dimMaps = [];
-    this.serviceMap = undefined;
+    this.dims = [];
+    this.services = undefined;
     this.lastValue.fill(undefined);
-    this.lastStat.fill(undefined);
     this.hourly = null;
     this.buckets.clear();
     this.oldReads = [];
@@ -436,28 +526,45 @@ export class IdentityAcc implements Observed {
   }
   private released = false;
 
-  /** The values of one dimension seen in this scan. */
-  dim(dim: Dim): ReadonlyMap<string, MStat> {
-    if (this.released) throw new Error("IdentityAcc.dim after release()");
-    if (dim === "service") return (this.serviceMap ??= this.deriveServices());
-    return this.dimMaps[DIM_NAMES.indexOf(dim)] ?? NO_STATS;
-  }
-
-  /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
-  private deriveServices(): Map<string, MStat> {
-    const out = new Map<string, MStat>();
-    for (const [api, a] of this.dimMaps[D_API] ?? NO_STATS) {
-      const svc = api.slice(0, api.indexOf(":"));
-      let s = out.get(svc);
-      if (!s) out.set(svc, (s = new MStat()));
-      s.absorb(a);
-    }
+  /** The values of one dimension seen in this scan, in first-seen order (a new map on each call). */
+  dim(dim: Dim): ReadonlyMap<string, ValueStat> {
+    const out = new Map<string, ValueStat>();
+    const d = this.values(dim);
+    if (d !== undefined) for (let i = 0; i < d.size; i++) out.set(d.key(i), d.stat(i));
     return out;
   }
 
-  /** All dimensions, for merging into the stored profile. */
-  *dimEntries(): IterableIterator<[Dim, ReadonlyMap<string, MStat>]> {
-    for (let i = 0; i < DIM_NAMES.length; i++) yield [DIM_NAMES[i]!, this.dim(DIM_NAMES[i]!)];
+  private values(dim: Dim): DimValues | undefined {
+    if (this.released) throw new Error("IdentityAcc.dim after release()");
+    if (dim === "service") {
+      if (this.services === undefined) this.services = this.deriveServices();
+      return this.services ?? undefined;
+    }
+    return this.dims[DIM_NAMES.indexOf(dim)];
+  }
+
+  /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
+  private deriveServices(): DimValues | null {
+    const apis = this.dims[D_API];
+    if (apis === undefined) return null;
+    let out: DimValues | undefined;
+    for (let i = 0; i < apis.size; i++) {
+      const api = apis.key(i);
+      const svc = api.slice(0, api.indexOf(":"));
+      if (out === undefined) out = new DimValues(svc);
+      const j = out.indexOf(svc);
+      const a = 4 * i,
+        o = 4 * j;
+      const from = apis.nums,
+        to = out.nums;
+      to[o + 2]! += from[a + 2]!;
+      to[o + 3]! += from[a + 3]!;
+      if (from[a]! < to[o]!) to[o] = from[a]!;
+      if (from[a + 1]! > to[o + 1]!) to[o + 1] = from[a + 1]!;
+      const w = apis.winOf(i);
+      if (w !== undefined) out.win(j).absorb(w);
+    }
+    return out ?? null;
   }
 
   /**
@@ -551,26 +658,24 @@ export class IdentityAcc implements Observed {
 
   private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
-    let s: MStat | undefined;
-    if (this.lastValue[di] === value) s = this.lastStat[di]!;
+    let d = this.dims[di];
+    let i: number;
+    if (d !== undefined && this.lastValue[di] === value) i = this.lastIndex[di]!;
     else {
-      let m = this.dimMaps[di];
-      if (m === undefined) this.dimMaps[di] = m = new Map();
-      s = m.get(value);
-      if (s === undefined) {
-        s = new MStat();
-        m.set(value, s);
-      }
+      if (d === undefined) this.dims[di] = d = new DimValues(value);
+      i = d.indexOf(value);
       this.lastValue[di] = value;
-      this.lastStat[di] = s;
+      this.lastIndex[di] = i;
     }
-    if (t < s.first) s.first = t;
-    if (t > s.last) s.last = t;
+    const nums = d.nums;
+    const o = 4 * i;
+    if (t < nums[o]!) nums[o] = t;
+    if (t > nums[o + 1]!) nums[o + 1] = t;
     if (counted) {
-      s.n++;
-      if (ev.failed) s.err++;
+      nums[o + 2]!++;
+      if (ev.failed) nums[o + 3]!++;
     }
-    if (inWindow) s.window(bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
+    if (inWindow) d.win(i).window(bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
   }
 
   private noteRegion(ev: EventFacts): void {
@@ -789,10 +894,11 @@ export class IdentityAcc implements Observed {
     const idSessions = new Map<string, string>();
     const maps = (dim: Dim): Map<string, WinStat> => {
       const out = new Map<string, WinStat>();
-      const m = this.dim(dim);
-      for (const [k, s] of m) {
-        const w = s.windowStat(wStart, idSessions);
-        if (w) out.set(k, w);
+      const d = this.values(dim);
+      if (d === undefined) return out;
+      for (let i = 0; i < d.size; i++) {
+        const w = d.winOf(i)?.windowStat(wStart, idSessions);
+        if (w) out.set(d.key(i), w);
       }
       return out;
     };
@@ -848,9 +954,6 @@ export class IdentityAcc implements Observed {
     };
   }
 }
-
-/** The values of a dimension never seen (shared, never written). */
-const NO_STATS: ReadonlyMap<string, MStat> = new Map();
 
 /** Distinct read APIs of one bucket before the window. */
 type OldReads = string | string[] | Set<string>;
