@@ -859,11 +859,11 @@ export class IdentityAcc implements Observed {
   /** Calls and errors per hour index, every event counted (built on each call: read once per identity, at the end). */
   get hourlyCalls(): ReadonlyMap<number, number> {
     this.flushHour();
-    return this.hourly === null ? new Map() : this.hourly.toMaps().calls;
+    return this.hourly === null ? new Map() : this.hourly.calls();
   }
   get hourlyErrors(): ReadonlyMap<number, number> {
     this.flushHour();
-    return this.hourly === null ? new Map() : this.hourly.toMaps().errors;
+    return this.hourly === null ? new Map() : this.hourly.errors();
   }
 
   /** Fold everything still held (before persisting the profile). */

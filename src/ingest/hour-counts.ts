@@ -34,7 +34,12 @@ export class HourCounts {
       }
       i = 3 * lo;
       if (a[i] !== hour) {
-        a.splice(i, 0, hour, calls, errors);
+        // Insert in place (splice allocated a result array, and often a new store, per insert).
+        a.push(0, 0, 0);
+        for (let k = len - 1; k >= i; k--) a[k + 3] = a[k]!;
+        a[i] = hour;
+        a[i + 1] = calls;
+        a[i + 2] = errors;
         return;
       }
     }
@@ -44,13 +49,22 @@ export class HourCounts {
 
   /** Calls per hour (every hour counted) and errors per hour (hours with errors), in hour order. */
   toMaps(): { calls: Map<number, number>; errors: Map<number, number> } {
+    return { calls: this.calls(), errors: this.errors() };
+  }
+
+  /** Calls per hour, every hour counted, in hour order (one Map: the accumulator asks for each apart). */
+  calls(): Map<number, number> {
     const calls = new Map<number, number>();
+    const a = this.a;
+    for (let i = 0; i < a.length; i += 3) calls.set(a[i]!, a[i + 1]!);
+    return calls;
+  }
+
+  /** Errors per hour, hours with errors only, in hour order. */
+  errors(): Map<number, number> {
     const errors = new Map<number, number>();
     const a = this.a;
-    for (let i = 0; i < a.length; i += 3) {
-      calls.set(a[i]!, a[i + 1]!);
-      if (a[i + 2]! !== 0) errors.set(a[i]!, a[i + 2]!);
-    }
-    return { calls, errors };
+    for (let i = 0; i < a.length; i += 3) if (a[i + 2]! !== 0) errors.set(a[i]!, a[i + 2]!);
+    return errors;
   }
 }
