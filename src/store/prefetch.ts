@@ -17,7 +17,7 @@ export interface PackedEntry {
 }
 
 /** Packed parts per message to the worker. */
-const BATCH = 48;
+const BATCH = 256;
 
 /** What opens a stored entry's packed part. */
 export const PACKED_FIELD = Buffer.from(',"packed":"');
@@ -27,16 +27,19 @@ const WORKER = `
 const { parentPort } = require("node:worker_threads");
 const { inflateRawSync } = require("node:zlib");
 parentPort.on("message", (m) => {
+  const src = Buffer.from(m.buffer);
   const out = [];
   let total = 0;
-  for (const b64 of m.parts) {
+  let from = 0;
+  for (const to of m.ends) {
     let bytes;
     try {
-      const z = Buffer.from(b64, "base64");
+      const z = Buffer.from(src.toString("latin1", from, to), "base64");
       bytes = inflateRawSync(z, { chunkSize: Math.min(64 * 1024, Math.max(1024, z.length * 4)) });
     } catch {
       bytes = null; // decoded (and its damage reported) on the main thread
     }
+    from = to;
     out.push(bytes);
     total += bytes ? bytes.length : 0;
   }
@@ -69,7 +72,9 @@ export interface Inflated {
 export class Prefetcher {
   readonly #worker: Worker | undefined;
   readonly #done = new WeakMap<PackedEntry, { buf: Buffer; start: number; end: number; fieldsEnd: number }>();
-  #queued: Array<{ entry: PackedEntry; fieldsEnd: number; part: string }> = [];
+  /** Entries to post, with where their packed part lies in their bytes. */
+  #queued: Array<{ entry: PackedEntry; fieldsEnd: number; partEnd: number }> = [];
+  #queuedBytes = 0;
   readonly #inFlight = new Map<number, Array<{ entry: PackedEntry; fieldsEnd: number }>>();
   #batches = 0;
   #flushScheduled = false;
@@ -86,6 +91,7 @@ export class Prefetcher {
         this.#dead = true;
         this.#inFlight.clear();
         this.#queued = [];
+        this.#queuedBytes = 0;
       };
       w.on("error", lost);
       w.on("exit", lost);
@@ -100,7 +106,8 @@ export class Prefetcher {
     if (this.#dead || this.#done.has(entry)) return;
     const span = packedSpan(entry);
     if (!span) return;
-    this.#queued.push({ entry, fieldsEnd: span[0], part: entry.bytes.toString("latin1", span[0] + PACKED.length, span[1]) });
+    this.#queued.push({ entry, fieldsEnd: span[0], partEnd: span[1] });
+    this.#queuedBytes += span[1] - span[0] - PACKED.length;
     if (this.#queued.length >= BATCH) this.#post();
     else if (!this.#flushScheduled) {
       // A partial batch goes at the next turn of the event loop (the scan reads on meanwhile).
@@ -140,6 +147,7 @@ export class Prefetcher {
   close(): void {
     this.#dead = true;
     this.#queued = [];
+    this.#queuedBytes = 0;
     void this.#worker?.terminate();
   }
 
@@ -148,11 +156,22 @@ export class Prefetcher {
     const batch = this.#batches++;
     const q = this.#queued;
     this.#queued = [];
+    // The batch's packed parts (base64) copied into one buffer that is transferred, not cloned:
+    // posting them as strings cost ~1.5 ms of the main thread's CPU per batch in a scan
+    // (measured, 65 batches of a lean warm scan), far more than this copy.
+    const buf = Buffer.allocUnsafeSlow(this.#queuedBytes);
+    this.#queuedBytes = 0;
+    const ends: number[] = [];
+    let at = 0;
+    for (const { entry, fieldsEnd, partEnd } of q) {
+      at += entry.bytes.copy(buf, at, fieldsEnd + PACKED.length, partEnd);
+      ends.push(at);
+    }
     this.#inFlight.set(
       batch,
       q.map(({ entry, fieldsEnd }) => ({ entry, fieldsEnd })),
     );
-    this.#worker.postMessage({ batch, parts: q.map((x) => x.part) });
+    this.#worker.postMessage({ batch, buffer: buf.buffer, ends }, [buf.buffer]);
   }
 
   #receive(m: { batch: number; buffer: ArrayBuffer; ends: number[] }): void {

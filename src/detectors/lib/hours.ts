@@ -56,19 +56,54 @@ export interface HourPattern {
 
 /** The subject's hour pattern, or undefined when it cannot be judged (too little history, all hours). */
 export function hourPattern(b: BaselineView): HourPattern | undefined {
+  // Asked by unusual-hour and again by the scanner (the hour as a factor) for the same view.
+  if (PATTERNS.has(b)) return PATTERNS.get(b);
+  const pattern = computePattern(b);
+  PATTERNS.set(b, pattern);
+  return pattern;
+}
+
+/** Patterns by view (a view and its profile do not change while its identity is judged). */
+const PATTERNS = new WeakMap<BaselineView, HourPattern | undefined>();
+
+function computePattern(b: BaselineView): HourPattern | undefined {
   const p = b.profile;
   if (!p || b.learning || b.activeDays < HOUR_MIN_ACTIVE_DAYS) return undefined;
   const held: Array<[number, number]> = [];
   for (const h of p.held ?? []) for (const [, , st] of h.values) held.push([st[2], st[3]]);
-  const inHeld = (t: number) => held.some(([a, z]) => t + HOUR > a && t <= z);
-  const days: Array<Set<number>> = Array.from({ length: 24 }, () => new Set<number>());
-  const allDays = new Set<number>();
-  for (const [hi] of b.hourly()) {
-    const t = hi * HOUR;
-    if (inHeld(t)) continue;
-    days[hi % 24]!.add(Math.floor(t / DAY));
-    allDays.add(Math.floor(t / DAY));
+  // The distinct days active in each hour of day, as a bit per day from the first one (the recent
+  // rows span hourlyDays, 14 by default): a union of three hours is an OR, its size a popcount.
+  // Rows over more than 31 days (another configuration) are counted with sets, as the same union.
+  const rows = b.hourly();
+  let minDay = Infinity;
+  let maxDay = -Infinity;
+  for (const [hi] of rows) {
+    const d = Math.floor((hi * HOUR) / DAY);
+    if (d < minDay) minDay = d;
+    if (d > maxDay) maxDay = d;
   }
+  const bits = new Array<number>(24).fill(0);
+  let sets: Array<Set<number>> | undefined;
+  if (maxDay - minDay >= 31) sets = Array.from({ length: 24 }, () => new Set<number>());
+  for (const [hi] of rows) {
+    const t = hi * HOUR;
+    if (held.length > 0 && held.some(([a, z]) => t + HOUR > a && t <= z)) continue;
+    const d = Math.floor(t / DAY);
+    if (sets) sets[hi % 24]!.add(d);
+    else bits[hi % 24]! |= 1 << (d - minDay);
+  }
+  let recentDays: number;
+  const near = (h: number): number => {
+    if (!sets) return popcount(bits[(h + 23) % 24]! | bits[h]! | bits[(h + 1) % 24]!);
+    const u = new Set<number>();
+    for (const k of [(h + 23) % 24, h, (h + 1) % 24]) for (const d of sets[k]!) u.add(d);
+    return u.size;
+  };
+  if (sets) {
+    const all = new Set<number>();
+    for (const s of sets) for (const d of s) all.add(d);
+    recentDays = all.size;
+  } else recentDays = popcount(bits.reduce((a, x) => a | x, 0));
   // Older activity: the decayed hours of day minus the recent rows (decayed the same way).
   const old = p.hours.slice();
   for (const [hi, calls] of p.hourly) old[hi % 24]! -= calls * decayFactor(p.trainedUntil - hi * HOUR, b.cfg);
@@ -78,17 +113,23 @@ export function hourPattern(b: BaselineView): HourPattern | undefined {
   const daysNear: number[] = [];
   const oldNear: number[] = [];
   for (let h = 0; h < 24; h++) {
-    const near = [(h + 23) % 24, h, (h + 1) % 24];
-    const u = new Set<number>();
-    for (const k of near) for (const d of days[k]!) u.add(d);
-    const share = oldTotal >= OLD_MIN_EVENTS ? near.reduce((a, k) => a + old[k]!, 0) / oldTotal : 0;
-    daysNear.push(u.size);
+    const u = near(h);
+    // Summed in the order (h - 1, h, h + 1), from 0.
+    const share = oldTotal >= OLD_MIN_EVENTS ? (0 + old[(h + 23) % 24]! + old[h]! + old[(h + 1) % 24]!) / oldTotal : 0;
+    daysNear.push(u);
     oldNear.push(share);
-    kind.push(u.size >= USUAL_DAYS || share >= USUAL_SHARE ? "usual" : u.size === 0 && share < NEVER_SHARE ? "never" : "rare");
+    kind.push(u >= USUAL_DAYS || share >= USUAL_SHARE ? "usual" : u === 0 && share < NEVER_SHARE ? "never" : "rare");
   }
   const usualHours = kind.flatMap((k, h) => (k === "usual" ? [h] : []));
   if (usualHours.length >= ALL_HOURS) return undefined;
-  return { kind, daysNear, oldNear, recentDays: allDays.size, usualHours };
+  return { kind, daysNear, oldNear, recentDays, usualHours };
+}
+
+/** Bits set in a 32-bit number. */
+function popcount(x: number): number {
+  let n = 0;
+  for (let v = x >>> 0; v !== 0; v &= v - 1) n++;
+  return n;
 }
 
 export interface OffHours {
