@@ -15,8 +15,15 @@ export const BUCKET_MS = 10 * 60_000;
 export const MAX_CANDIDATES = 5000;
 export const MAX_GEO_POINTS = 5000;
 const MAX_WIN_IDS = 5;
-/** MStat slots are allocated to their exact length up to this many numbers (eight buckets). */
-const SLOTS_EXACT = 16;
+/** MStat slots are allocated to their exact length up to this many buckets. */
+const SLOTS_EXACT = 8;
+/** An MStat slot packs a bucket's index and its count: index * SLOT_N + n, n < SLOT_N. */
+const SLOT_N = 2 ** 24;
+/** Bucket indexes packed exactly (|index| * SLOT_N below 2^52): 10-minute buckets to the year 7074. */
+const SLOT_BUCKETS = 2 ** 28;
+function slotBucket(v: number): number {
+  return Math.floor(v / SLOT_N);
+}
 /** Event ids kept per window bucket (the evidence of its volume), at most MAX_BUCKET_IDS_PER_API of one API. */
 const MAX_BUCKET_IDS = 40;
 const MAX_BUCKET_IDS_PER_API = 4;
@@ -51,9 +58,11 @@ export function isReadName(name: string): boolean {
  */
 export class MStat {
   /**
-   * Flat [bucketIndex (start / BUCKET_MS), n, ...], ascending most of the time; null until the
-   * value is seen in the window. Most values are seen in few buckets: the array is allocated to
-   * its exact length until SLOTS_EXACT entries (push, with V8's slack, beyond).
+   * One number per bucket, bucketIndex (start / BUCKET_MS) * SLOT_N + n (exact: below 2^53), in
+   * an array of unboxed doubles: 8 bytes a bucket where [bucketIndex, n] pairs took 16. Ascending
+   * most of the time; null until the value is seen in the window. A bucket whose count would reach
+   * SLOT_N gets a second slot (counts are summed). Most values are seen in few buckets: the array
+   * is allocated to its exact length until SLOTS_EXACT entries (push, with V8's slack, beyond).
    */
   private slots: number[] | null = null;
   /**
@@ -74,28 +83,30 @@ export class MStat {
   /** Add counts to a bucket's slot. */
   private count(bucket: number, n: number, err: number, den: number, wmin: number): void {
     if (err !== 0 || den !== 0) this.countErr(bucket, err, den);
+    if (!(bucket >= -SLOT_BUCKETS && bucket < SLOT_BUCKETS)) throw new RangeError(`MStat: bucket ${bucket} out of range (an event time before -3131 or after 7074)`);
+    const lo = bucket * SLOT_N;
     let s = this.slots;
     if (s === null) {
-      this.slots = [bucket, n];
+      this.slots = [lo + n];
       return;
     }
-    let i = s.length - 2;
+    let i = s.length - 1;
     // Usually the last slot; otherwise search backwards (records are roughly ordered).
-    while (i >= 0 && s[i] !== bucket) i -= 2;
-    if (i >= 0) {
-      s[i + 1]! += n;
+    while (i >= 0 && !(s[i]! >= lo && s[i]! < lo + SLOT_N)) i--;
+    if (i >= 0 && s[i]! + n < lo + SLOT_N) {
+      s[i]! += n;
       return;
     }
+    // A new bucket (or a full count: a second slot for the bucket, windowStat sums them).
     // The window moved on for this value: drop what fell out before growing.
-    if (wmin > -Infinity && s.length >= 4 && s[0]! * BUCKET_MS < wmin) s = this.prune(wmin);
+    if (i < 0 && wmin > -Infinity && s.length >= 2 && slotBucket(s[0]!) * BUCKET_MS < wmin) s = this.prune(wmin);
     const len = s.length;
     if (len < SLOTS_EXACT) {
-      const out = new Array<number>(len + 2);
+      const out = new Array<number>(len + 1);
       for (let k = 0; k < len; k++) out[k] = s[k]!;
-      out[len] = bucket;
-      out[len + 1] = n;
+      out[len] = lo + n;
       this.slots = out;
-    } else s.push(bucket, n);
+    } else s.push(lo + n);
   }
 
   private countErr(bucket: number, err: number, den: number): void {
@@ -147,7 +158,11 @@ export class MStat {
   /** Add another value's window counts into this one (deriving a coarser dimension). */
   absorb(o: MStat): void {
     const s = o.slots;
-    if (s !== null) for (let i = 0; i < s.length; i += 2) this.count(s[i]!, s[i + 1]!, 0, 0, -Infinity);
+    if (s !== null)
+      for (let i = 0; i < s.length; i++) {
+        const b = slotBucket(s[i]!);
+        this.count(b, s[i]! - b * SLOT_N, 0, 0, -Infinity);
+      }
     const e = o.errSlots;
     if (e !== null) for (let i = 0; i < e.length; i += 3) this.countErr(e[i]!, e[i + 1]!, e[i + 2]!);
     const times = o.times;
@@ -159,7 +174,7 @@ export class MStat {
   private prune(wmin: number): number[] {
     const s = this.slots ?? [];
     const out: number[] = [];
-    for (let i = 0; i < s.length; i += 2) if (s[i]! * BUCKET_MS >= wmin) out.push(s[i]!, s[i + 1]!);
+    for (let i = 0; i < s.length; i++) if (slotBucket(s[i]!) * BUCKET_MS >= wmin) out.push(s[i]!);
     this.slots = out;
     const e = this.errSlots;
     if (e !== null && e[0]! * BUCKET_MS < wmin) {
@@ -191,10 +206,11 @@ export class MStat {
       first = Infinity,
       last = -Infinity;
     const s = this.slots ?? [];
-    for (let i = 0; i < s.length; i += 2) {
-      const b = s[i]! * BUCKET_MS;
+    for (let i = 0; i < s.length; i++) {
+      const k = slotBucket(s[i]!);
+      const b = k * BUCKET_MS;
       if (b < wStart) continue;
-      n += s[i + 1]!;
+      n += s[i]! - k * SLOT_N;
       if (b < first) first = b;
       if (b > last) last = b;
     }

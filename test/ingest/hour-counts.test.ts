@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { HourCounts } from "../../src/ingest/hour-counts.js";
 import { rng } from "../../src/util/rng.js";
-import { IdentityAcc } from "../../src/ingest/accumulator.js";
+import { IdentityAcc, MStat } from "../../src/ingest/accumulator.js";
 import type { EventFacts } from "../../src/events/types.js";
 
 /** The reference: two Maps, as the accumulator kept them before. */
@@ -190,5 +190,25 @@ describe("a value's window counts (MStat slots, failures kept apart)", () => {
     expect(api.denied).toBe(inside.filter((e) => e.denied).length);
     expect(w.errorCodes.get("AccessDenied")!.n).toBe(inside.filter((e) => e.failed).length);
     expect(api.err).toBeGreaterThan(0);
+  });
+});
+
+describe("a value's window slots (bucket index and count packed in one number)", () => {
+  it("keep counts past the packed limit exact (a second slot for the bucket), before 1970 too, and through absorb", () => {
+    const BUCKET = 600_000;
+    const add = (s: MStat, bucket: number, n: number) => (s as unknown as { count(b: number, n: number, e: number, d: number, w: number): void }).count(bucket, n, 0, 0, -Infinity);
+    const s = new MStat();
+    const b = Math.floor(Date.UTC(2024, 0, 1) / BUCKET);
+    add(s, b, 10_000_000);
+    add(s, b, 10_000_000); // 20M: past 2^24 in one bucket
+    add(s, b + 1, 3);
+    add(s, -7, 2); // before 1970
+    expect(s.windowStat(b * BUCKET)).toMatchObject({ n: 20_000_003, first: b * BUCKET, last: (b + 1) * BUCKET });
+    expect(s.windowStat(-7 * BUCKET)!.n).toBe(20_000_005);
+    const sum = new MStat();
+    sum.absorb(s);
+    sum.absorb(s);
+    expect(sum.windowStat(b * BUCKET)!.n).toBe(40_000_006);
+    expect(sum.windowStat((b + 1) * BUCKET)!.n).toBe(6);
   });
 });
