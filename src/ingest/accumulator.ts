@@ -339,95 +339,209 @@ class DimValues {
   }
 }
 
-/** A copy of `xs` (null: empty) with `k` free places at the end, allocated to its exact length. */
-function withRoom<T>(xs: readonly T[] | null, k: number): T[] {
-  const len = xs === null ? 0 : xs.length;
-  const out = new Array<T>(len + k);
-  for (let i = 0; i < len; i++) out[i] = xs![i]!;
-  return out;
-}
-/** Arrays of the window's buckets are allocated to their exact length while shorter than this (most are), grown by `push` beyond. */
-const APPEND_EXACT = 12;
+/** Kept events of a window bucket: a reference (Bucket.ids), its API's first read (Bucket.readIds), a failure (Bucket.errIds). */
+const F_REF = 1,
+  F_READ = 2,
+  F_ERR = 4;
+/** Numbers per bucket in WinBuckets' columns. */
+const S = 9;
+const C_IDX = 0,
+  C_N = 1,
+  C_ERR = 2,
+  C_DEN = 3,
+  C_REFS = 4,
+  C_ERRS = 5,
+  C_READS = 6,
+  /** First and last kept event (entry number + 1; 0: none). */
+  C_HEAD = 7,
+  C_TAIL = 8;
+/** Entries per kept event: id, session (references only), api, flags | next << 3 (next: entry number + 1, 0: none). */
+const E = 4;
 
-/** One 10-minute bucket inside the moving window: its counts, read breadth and the first event ids. */
-class WinBucket {
-  n = 0;
-  err = 0;
-  den = 0;
-  /** Distinct read APIs, each with the id of its first event in the bucket: [api, id, ...]. */
-  private reads: string[] | null = null;
-  /** The first MAX_BUCKET_IDS event ids (at most MAX_BUCKET_IDS_PER_API per API): [id, session, api, ...]. */
-  private refs: Array<string | undefined> | null = null;
-  /** The first MAX_BUCKET_IDS failed events. */
-  private errIds: string[] | null = null;
+/**
+ * The 10-minute buckets of one identity inside the moving window: per bucket its counts, its
+ * distinct read APIs (each with the id of its first event), its first MAX_BUCKET_IDS event ids
+ * (at most MAX_BUCKET_IDS_PER_API of one API) and its first MAX_BUCKET_IDS failed events.
+ *
+ * Counts sit in one Float64Array (columns of S numbers a bucket, ascending by bucket index: off
+ * the V8 heap), kept events in one flat array, E entries each, chained per bucket: one event
+ * kept for several reasons is kept once. A bucket object with three arrays of its own (and a Map
+ * entry) took ~300 bytes a bucket, most buckets holding one or two events.
+ */
+class WinBuckets {
+  private c = new Float64Array(0);
+  /** Buckets held. */
+  size = 0;
+  private e: Array<string | number | undefined> = [];
+  /** The bucket last added to (records come roughly in time order). */
+  private last = -1;
 
-  add(id: string, session: string | undefined, api: string, failed: boolean, denied: boolean, read: boolean): void {
-    this.n++;
+  /** The smallest bucket index held (Infinity: none). */
+  get min(): number {
+    return this.size === 0 ? Infinity : this.c[C_IDX]!;
+  }
+
+  /** The slot of `bucket`, or -1 - where it goes. */
+  private find(bucket: number): number {
+    const c = this.c;
+    const k = this.last;
+    if (k >= 0 && k < this.size && c[k * S] === bucket) return k;
+    let lo = 0,
+      hi = this.size;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (c[mid * S]! < bucket) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.size && c[lo * S] === bucket ? lo : -1 - lo;
+  }
+
+  private insert(at: number, bucket: number): void {
+    let c = this.c;
+    const used = this.size * S;
+    if (used + S > c.length) {
+      const bigger = new Float64Array(Math.max(4 * S, S * Math.ceil((c.length / S) * 1.5)));
+      bigger.set(c.subarray(0, used));
+      this.c = c = bigger;
+    }
+    if (at < this.size) c.copyWithin((at + 1) * S, at * S, used);
+    c.fill(0, at * S, (at + 1) * S);
+    c[at * S + C_IDX] = bucket;
+    this.size++;
+  }
+
+  /** Count an event in its bucket; whether the bucket is new. */
+  add(bucket: number, id: string, session: string | undefined, api: string, failed: boolean, denied: boolean, read: boolean): boolean {
+    let k = this.find(bucket);
+    const fresh = k < 0;
+    if (fresh) this.insert((k = -1 - k), bucket);
+    this.last = k;
+    const c = this.c;
+    const o = k * S;
+    c[o + C_N]!++;
+    let flags = 0;
     if (failed) {
-      this.err++;
-      const e = this.errIds;
-      if (e === null || e.length < APPEND_EXACT) (this.errIds = withRoom(e, 1))[e === null ? 0 : e.length] = id;
-      else if (e.length < MAX_BUCKET_IDS) e.push(id);
-    }
-    if (denied) this.den++;
-    const refs = this.refs;
-    if (refs === null || (refs.length < 3 * MAX_BUCKET_IDS && this.idsOf(api) < MAX_BUCKET_IDS_PER_API)) {
-      if (refs !== null && refs.length >= APPEND_EXACT) refs.push(id, session, api);
-      else {
-        const out = (this.refs = withRoom(refs, 3));
-        const at = out.length - 3;
-        out[at] = id;
-        out[at + 1] = session;
-        out[at + 2] = api;
+      c[o + C_ERR]!++;
+      if (c[o + C_ERRS]! < MAX_BUCKET_IDS) {
+        c[o + C_ERRS]!++;
+        flags |= F_ERR;
       }
     }
-    if (read) {
-      const r = this.reads;
-      if (r === null) this.reads = [api, id];
-      else {
-        for (let i = 0; i < r.length; i += 2) if (r[i] === api) return;
-        if (r.length >= APPEND_EXACT) r.push(api, id);
-        else {
-          const out = (this.reads = withRoom(r, 2));
-          out[out.length - 2] = api;
-          out[out.length - 1] = id;
+    if (denied) c[o + C_DEN]!++;
+    const mayRef = c[o + C_REFS]! < MAX_BUCKET_IDS;
+    if (mayRef || read) {
+      // This API's references so far, and whether its first read is kept.
+      const e = this.e;
+      let same = 0,
+        readKept = false;
+      for (let x = c[o + C_HEAD]!; x !== 0; ) {
+        const i = (x - 1) * E;
+        const m = e[i + 3] as number;
+        if (e[i + 2] === api) {
+          if ((m & F_REF) !== 0) same++;
+          if ((m & F_READ) !== 0) readKept = true;
         }
+        x = m >>> 3;
+      }
+      if (mayRef && same < MAX_BUCKET_IDS_PER_API) {
+        flags |= F_REF;
+        c[o + C_REFS]!++;
+      }
+      if (read && !readKept) {
+        flags |= F_READ;
+        c[o + C_READS]!++;
       }
     }
-  }
-
-  private idsOf(api: string): number {
-    const refs = this.refs;
-    let n = 0;
-    if (refs !== null) for (let i = 2; i < refs.length; i += 3) if (refs[i] === api) n++;
-    return n;
-  }
-
-  /** Distinct read APIs. */
-  readCount(): number {
-    return this.reads === null ? 0 : this.reads.length / 2;
-  }
-
-  /** The report's bucket; notes the session of each listed id in `idSessions`. */
-  toBucket(start: number, idSessions: Map<string, string>): Bucket {
-    const refs = this.refs ?? [];
-    const ids: string[] = [];
-    const idApis: string[] = [];
-    for (let i = 0; i < refs.length; i += 3) {
-      const id = refs[i]!;
-      ids.push(id);
-      idApis.push(refs[i + 2]!);
-      const ss = refs[i + 1];
-      if (ss !== undefined) idSessions.set(id, ss);
+    if (flags !== 0) {
+      const e = this.e;
+      const x = e.length / E + 1;
+      e.push(id, (flags & F_REF) !== 0 ? session : undefined, api, flags);
+      const tail = c[o + C_TAIL]!;
+      if (tail === 0) c[o + C_HEAD] = x;
+      else (e[(tail - 1) * E + 3] as number) += x << 3;
+      c[o + C_TAIL] = x;
     }
-    const r = this.reads ?? [];
-    const reads: string[] = [];
-    const readIds: string[] = [];
-    for (let i = 0; i < r.length; i += 2) {
-      reads.push(r[i]!);
-      readIds.push(r[i + 1]!);
+    return fresh;
+  }
+
+  /** Drop the buckets before `before` (ms), giving each one's distinct reads and index to `note`. */
+  fold(before: number, note: (reads: number, bucket: number) => void): void {
+    const c = this.c;
+    let k0 = 0;
+    while (k0 < this.size && c[k0 * S + C_IDX]! * BUCKET_MS < before) {
+      note(c[k0 * S + C_READS]!, c[k0 * S + C_IDX]!);
+      k0++;
     }
-    return { start, n: this.n, err: this.err, denied: this.den, reads, readIds, ids, idApis, errIds: this.errIds ? this.errIds.slice() : [] };
+    if (k0 === 0) return;
+    const kept = this.size - k0;
+    c.copyWithin(0, k0 * S, this.size * S);
+    this.size = kept;
+    this.last = -1;
+    // The kept buckets' events, copied bucket by bucket (their chains become runs).
+    const e = this.e;
+    const out: Array<string | number | undefined> = [];
+    for (let k = 0; k < kept; k++) {
+      const o = k * S;
+      let head = 0,
+        prev = 0;
+      for (let x = c[o + C_HEAD]!; x !== 0; ) {
+        const i = (x - 1) * E;
+        const m = e[i + 3] as number;
+        const y = out.length / E + 1;
+        out.push(e[i], e[i + 1], e[i + 2], m & 7);
+        if (prev === 0) head = y;
+        else (out[(prev - 1) * E + 3] as number) += y << 3;
+        prev = y;
+        x = m >>> 3;
+      }
+      c[o + C_HEAD] = head;
+      c[o + C_TAIL] = prev;
+    }
+    this.e = out;
+  }
+
+  clear(): void {
+    this.c = new Float64Array(0);
+    this.e = [];
+    this.size = 0;
+    this.last = -1;
+  }
+
+  /** The report's buckets starting in [wStart, wEnd], in time order; notes the session of each listed id in `idSessions`. */
+  toBuckets(wStart: number, wEnd: number, idSessions: Map<string, string>): Bucket[] {
+    const out: Bucket[] = [];
+    const c = this.c;
+    const e = this.e;
+    for (let k = 0; k < this.size; k++) {
+      const o = k * S;
+      const start = c[o + C_IDX]! * BUCKET_MS;
+      if (start < wStart || start > wEnd) continue;
+      const ids: string[] = [];
+      const idApis: string[] = [];
+      const reads: string[] = [];
+      const readIds: string[] = [];
+      const errIds: string[] = [];
+      for (let x = c[o + C_HEAD]!; x !== 0; ) {
+        const i = (x - 1) * E;
+        const m = e[i + 3] as number;
+        const id = e[i] as string;
+        const api = e[i + 2] as string;
+        if ((m & F_REF) !== 0) {
+          ids.push(id);
+          idApis.push(api);
+          const ss = e[i + 1] as string | undefined;
+          if (ss !== undefined) idSessions.set(id, ss);
+        }
+        if ((m & F_READ) !== 0) {
+          reads.push(api);
+          readIds.push(id);
+        }
+        if ((m & F_ERR) !== 0) errIds.push(id);
+        x = m >>> 3;
+      }
+      out.push({ start, n: c[o + C_N]!, err: c[o + C_ERR]!, denied: c[o + C_DEN]!, reads, readIds, ids, idApis, errIds });
+    }
+    return out;
   }
 }
 
@@ -450,7 +564,6 @@ export class IdentityAcc implements Observed {
   /** The values of each dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
   private dims: Array<DimValues | undefined> = new Array<DimValues | undefined>(DIM_NAMES.length).fill(undefined);
   private lastDay = NaN;
-  private minBucket = Infinity;
   private foldAt = 64;
   private oldFoldAt = 256;
   private lastOldBucket = 0;
@@ -468,8 +581,8 @@ export class IdentityAcc implements Observed {
   days: number[] = [];
   readonly hours: number[] = new Array<number>(24).fill(0);
   readonly weekdays: number[] = new Array<number>(7).fill(0);
-  /** Buckets inside the moving window, keyed by bucket index: rates and read breadth of the window. */
-  readonly buckets = new Map<number, WinBucket>();
+  /** Buckets inside the moving window: rates and read breadth of the window. */
+  private readonly win = new WinBuckets();
   /**
    * Read APIs per bucket of events before the moving window, in first-seen order: flat
    * [bucket, reads, ...], `reads` a string until a second distinct API, then an array (a Set
@@ -531,7 +644,7 @@ export class IdentityAcc implements Observed {
     this.services = undefined;
     this.lastValue.fill(undefined);
     this.hourly = null;
-    this.buckets.clear();
+    this.win.clear();
     this.oldReads = [];
     this.candidates = [];
     this.candidateNames = undefined;
@@ -649,18 +762,13 @@ export class IdentityAcc implements Observed {
     if (failed) this.curHourErrors++;
     const read = isReadName(ev.eventName);
     if (t >= wmin) {
-      let b = this.buckets.get(bucket);
-      if (!b) {
-        b = new WinBucket();
-        this.buckets.set(bucket, b);
-        if (bucket < this.minBucket) this.minBucket = bucket;
-        // The window moved on: fold what fell out (amortised).
-        if (this.buckets.size >= this.foldAt && this.minBucket * BUCKET_MS < wmin) {
+      if (this.win.add(bucket, ev.id, ev.principal.sessionName, ev.api, failed, denied, read)) {
+        // A new bucket. The window moved on: fold what fell out (amortised).
+        if (this.win.size >= this.foldAt && this.win.min * BUCKET_MS < wmin) {
           this.foldBefore(wmin);
-          this.foldAt = Math.max(64, this.buckets.size * 2);
+          this.foldAt = Math.max(64, this.win.size * 2);
         }
       }
-      b.add(ev.id, ev.principal.sessionName, ev.api, failed, denied, read);
     } else if (read) this.oldRead(bucket, ev.api);
 
     if (inWindow) {
@@ -777,17 +885,8 @@ export class IdentityAcc implements Observed {
 
   /** Move window buckets older than `before` into the history (their read breadth). */
   foldBefore(before: number): void {
-    if (this.minBucket * BUCKET_MS >= before) return;
-    let min = Infinity;
-    for (const [idx, b] of this.buckets) {
-      if (idx * BUCKET_MS >= before) {
-        if (idx < min) min = idx;
-        continue;
-      }
-      this.noteBreadth(b.readCount(), idx);
-      this.buckets.delete(idx);
-    }
-    this.minBucket = min;
+    if (this.win.min * BUCKET_MS >= before) return;
+    this.win.fold(before, (reads, bucket) => this.noteBreadth(reads, bucket));
   }
 
   /** A read API in a bucket before the window. */
@@ -918,13 +1017,7 @@ export class IdentityAcc implements Observed {
       }
       return out;
     };
-    const buckets: Bucket[] = [];
-    for (const [idx, b] of this.buckets) {
-      const start = idx * BUCKET_MS;
-      if (start < wStart || start > wEnd) continue;
-      buckets.push(b.toBucket(start, idSessions));
-    }
-    buckets.sort((a, b) => a.start - b.start);
+    const buckets = this.win.toBuckets(wStart, wEnd, idSessions);
     const sessions = maps("session");
     const inWin = (t: number) => t >= wStart && t <= wEnd;
     const candidates = this.candidates.filter((c) => inWin(c.time)).sort((a, b) => a.time - b.time);
