@@ -297,6 +297,17 @@ const KEY_KINDS = ["key:"];
  * do not make secrets routine, nor the reverse).
  */
 function targetHistory(b: BaselineView, kinds: readonly string[]): { known: number; rate: number } {
+  let byKinds = histories.get(b);
+  if (!byKinds) histories.set(b, (byKinds = new Map()));
+  let h = byKinds.get(kinds);
+  if (!h) byKinds.set(kinds, (h = countTargets(b, kinds)));
+  return h;
+}
+
+/** Each baseline's target history per list of kinds (several categories ask for the same one). */
+const histories = new WeakMap<BaselineView, Map<readonly string[], { known: number; rate: number }>>();
+
+function countTargets(b: BaselineView, kinds: readonly string[]): { known: number; rate: number } {
   const p = b.profile;
   if (!p || !Number.isFinite(p.first)) return { known: 0, rate: 0 };
   // The dimension is full: it keeps its most used targets only, so how many new ones the identity
@@ -315,8 +326,11 @@ function targetHistory(b: BaselineView, kinds: readonly string[]): { known: numb
 
 /** The identity's `target` dimension holds as many values as the baseline keeps (caps.target). */
 function targetsFull(b: BaselineView): boolean {
-  return Object.keys(b.profile?.dims.target ?? {}).length >= b.cfg.caps.target;
+  let full = fullTargets.get(b);
+  if (full === undefined) fullTargets.set(b, (full = Object.keys(b.profile?.dims.target ?? {}).length >= b.cfg.caps.target));
+  return full;
 }
+const fullTargets = new WeakMap<BaselineView, boolean>();
 
 /**
  * Bulk key reads: plaintext obtained under many KMS keys (Decrypt, GenerateDataKey*, ReEncrypt;
@@ -333,6 +347,8 @@ function byKeys(win: IdentityWindow, ctx: DetectorContext): FindingDraft | undef
   const b = ctx.baseline;
   const fresh: Array<[string, WinStat]> = [];
   for (const [v, st] of win.targets) if (v.startsWith("key:") && !b.known("target", v)) fresh.push([v, st]);
+  // Below the least threshold whatever the history (`bar` is at least THRESHOLDS.keys).
+  if (fresh.length < THRESHOLDS.keys) return undefined;
   const hist = targetHistory(b, KEY_KINDS);
   const days = Math.max(1, (ctx.window.end - ctx.window.start) / DAY);
   const bar = Math.max(THRESHOLDS.keys, Math.ceil(3 * hist.rate * days + 3));
@@ -408,6 +424,8 @@ export const bulkSensitiveActions: WindowDetector = {
           events.push(e);
           for (const t of ts) set.add(t);
         }
+        // No event of the category: no target counted, below any threshold.
+        if (events.length === 0 && Math.min(c.min, c.coldMin ?? c.min) > 0) continue;
         distinct = [...set];
         if (c.knownDim && !ctx.learning) distinct = distinct.filter((t) => !ctx.baseline.known(c.knownDim!, t));
         count = distinct.length;

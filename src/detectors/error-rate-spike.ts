@@ -85,6 +85,11 @@ function evaluate(win: IdentityWindow, ctx: DetectorContext, best: { start: numb
   const denied = best.members.reduce((a, x) => a + x.denied, 0);
   const inHour = (st: WinStat) => st.last >= best.start && st.first < best.end;
   const deniedApis = [...win.apis].filter(([, st]) => st.denied > 0 && inHour(st)).sort((x, y) => y[1].denied - x[1].denied);
+  // Below every trigger whatever the history (most identities' worst hours): the spike and the
+  // share need minCount / share.minErrors failures, the unknown APIs unknown.minApis denied APIs,
+  // the cold start cold.minDenied or cold.allDenied denied calls.
+  const E = ERROR_SPIKE;
+  if (best.sum < Math.min(E.minCount, E.share.minErrors) && deniedApis.length < E.unknown.minApis && denied < Math.min(E.cold.minDenied, E.cold.allDenied)) return undefined;
   const span = b.hourlySpan();
   const hourly = b.hourly();
   const cold = ctx.learning || span < ERROR_SPIKE.minSpanHours || hourly.length < 3;

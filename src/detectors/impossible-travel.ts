@@ -20,6 +20,7 @@ import type { GeoInfo } from "../geo/types.js";
 import { haversineKm } from "../geo/distance.js";
 import type { DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WindowDetector } from "./types.js";
 import { identityNoun, isAwsManaged, severityOf } from "./lib/novelty.js";
+import { thousands } from "./lib/util.js";
 
 type Located = GeoPoint & { geo: GeoInfo & { lat: number; lon: number }; session?: string };
 
@@ -143,7 +144,7 @@ export const impossibleTravel: WindowDetector = {
         why:
           `${noun} called from ${where(h.a)} at ${hhmm(h.a.time)} and from ${where(h.b)} at ${hhmm(h.b.time)}: ` +
           `${Math.round(h.km)} km${acc ? ` (${Math.round(h.effKm)} km after ${Math.round(acc)} km of geolocation accuracy)` : ""} in ${duration(h.minutes)}, ` +
-          `${Math.round(h.speed).toLocaleString("en-US")} km/h against a limit of ${maxSpeed} km/h; neither network is a known VPN or relay` +
+          `${thousands(Math.round(h.speed))} km/h against a limit of ${maxSpeed} km/h; neither network is a known VPN or relay` +
           (hs.length > 1 ? `; ${hs.length} such hops in the window` : "") +
           (notes.length ? `; ${notes.join("; ")}` : "") +
           ".",

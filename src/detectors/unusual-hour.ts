@@ -58,8 +58,19 @@ export const unusualHour: WindowDetector = {
   },
 };
 
+/** Each subject's off hours, once (this detector and the hours factor of every other ask). */
+const offHoursBySubject = new WeakMap<Subject, OffHours | null>();
+
 /** A subject's off-hour activity (its own events only: a role's residual excludes the judged people's). */
 export function subjectOffHours(s: Subject): OffHours | undefined {
+  const known = offHoursBySubject.get(s);
+  if (known !== undefined) return known ?? undefined;
+  const off = offHoursOf(s);
+  offHoursBySubject.set(s, off ?? null);
+  return off;
+}
+
+function offHoursOf(s: Subject): OffHours | undefined {
   if (s.person) return offHours(s.baseline, s.win);
   const mine = new Set(s.win.sessions);
   return offHours(s.baseline, s.win, (id) => {

@@ -77,7 +77,7 @@ export class ReportBuilder {
   private denied = 0;
   private readonly summaries: WindowSummary[] = [];
   private readonly ipAgg = new Map<string, { events: number; errors: number; identities: Set<string> }>();
-  private readonly sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number }>();
+  private readonly sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number; _who: Set<string> }>();
   private readonly deviations: Report["baselineDeviations"] = [];
   private deviationsTotal = 0;
   /** Identities with errors in the window (errorAnalysis.byIdentity), in the order added. */
@@ -109,7 +109,10 @@ export class ReportBuilder {
         if (cur) {
           cur.count += s.n;
           cur.failed += s.err;
-          if (!cur.identities.includes(w.principal.key)) cur.identities.push(w.principal.key);
+          if (!cur._who.has(w.principal.key)) {
+            cur._who.add(w.principal.key);
+            cur.identities.push(w.principal.key);
+          }
           cur._f = Math.min(cur._f, s.first);
           cur._l = Math.max(cur._l, s.last);
           for (const id of s.ids) if (cur.eventIds.length < 20) cur.eventIds.push(id);
@@ -125,6 +128,7 @@ export class ReportBuilder {
             eventIds: [...s.ids],
             _f: s.first,
             _l: s.last,
+            _who: new Set([w.principal.key]),
           });
         }
       }
@@ -286,7 +290,7 @@ export class ReportBuilder {
             SEVERITY_RANK[SENSITIVE_CALLS[b.eventSource.split(".")[0] + ":" + b.eventName] ?? "info"] -
               SEVERITY_RANK[SENSITIVE_CALLS[a.eventSource.split(".")[0] + ":" + a.eventName] ?? "info"] || b.count - a.count,
         )
-        .map(({ _f, _l, ...rest }) => ({ ...rest, firstSeen: iso(_f), lastSeen: iso(_l) })),
+        .map(({ _f, _l, _who, ...rest }) => ({ ...rest, firstSeen: iso(_f), lastSeen: iso(_l) })),
       errorAnalysis: {
         errors,
         denied,

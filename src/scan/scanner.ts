@@ -93,6 +93,7 @@ export class Scanner implements RecordSink {
   private readonly eventDetectors: EventDetector[] = [];
   private readonly windowDetectors: WindowDetector[] = [];
   private readonly globalDetectors: GlobalDetector[] = [];
+  private readonly eventDetectorsByName = new Map<string, readonly EventDetector[]>();
   /** unusual-hour is on: the hour of day raises other findings too. */
   private readonly hoursFactor: boolean;
   readonly sources: SourceSummary[] = [];
@@ -414,6 +415,19 @@ export class Scanner implements RecordSink {
     };
   }
 
+  /**
+   * The event detectors that may take an event of this name, in their order: those that list it,
+   * and those that `select` (asked per event). Built once per name met.
+   */
+  private eventDetectorsFor(name: string): readonly EventDetector[] {
+    let list = this.eventDetectorsByName.get(name);
+    if (!list) {
+      list = this.eventDetectors.filter((d) => !d.eventNames || d.eventNames.includes(name));
+      this.eventDetectorsByName.set(name, list);
+    }
+    return list;
+  }
+
   /** Event and window detectors over one identity's window. */
   private detectIdentity(
     w: IdentityWindow,
@@ -440,8 +454,8 @@ export class Scanner implements RecordSink {
     const judge = offHoursJudge(w, ctx);
     const offHoursOf = (dr: FindingDraft, person?: string) => (this.hoursFactor ? judge(dr, person) : undefined);
     for (const ev of w.candidates) {
-      for (const d of this.eventDetectors) {
-        if (d.eventNames ? !d.eventNames.includes(ev.eventName) : !d.select?.(ev)) continue;
+      for (const d of this.eventDetectorsFor(ev.eventName)) {
+        if (!d.eventNames && !d.select?.(ev)) continue;
         const out = d.detect(ev, ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal });
         if (out)
           addDrafts(

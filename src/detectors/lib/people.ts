@@ -24,8 +24,23 @@ export interface Subject {
   role?: BaselineView;
 }
 
-/** The role's window split into its judged people and the rest (see the file comment). */
-export function subjectsOf(win: IdentityWindow, ctx: DetectorContext): Subject[] {
+/** The last split of each window, with what it was made of (several detectors ask for the same one). */
+const splits = new WeakMap<IdentityWindow, { people: DetectorContext["people"]; baseline: BaselineView; learning: boolean; subjects: readonly Subject[] }>();
+
+/**
+ * The role's window split into its judged people and the rest (see the file comment). Made once
+ * per window and context (the novelty detectors and the hours all ask): the same subjects, which
+ * callers only read.
+ */
+export function subjectsOf(win: IdentityWindow, ctx: DetectorContext): readonly Subject[] {
+  const last = splits.get(win);
+  if (last && last.people === ctx.people && last.baseline === ctx.baseline && last.learning === ctx.learning) return last.subjects;
+  const subjects = split(win, ctx);
+  splits.set(win, { people: ctx.people, baseline: ctx.baseline, learning: ctx.learning, subjects });
+  return subjects;
+}
+
+function split(win: IdentityWindow, ctx: DetectorContext): Subject[] {
   const judged = (ctx.people ?? []).filter((p) => !p.learning);
   if (judged.length === 0) return [{ win, baseline: ctx.baseline, learning: ctx.learning }];
   const out: Subject[] = judged.map((p) => ({ win: p.window, baseline: p.baseline, learning: false, person: p, role: ctx.baseline }));

@@ -37,6 +37,14 @@ export function str(v: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * A non-negative integer with thousands separators, as `n.toLocaleString("en-US")` writes it
+ * (which goes through ICU: some 20 microseconds a call, a cost per finding at the end of a scan).
+ */
+export function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+}
+
 export function num(v: unknown): number | undefined {
   if (typeof v === "number" && Number.isFinite(v)) return v;
   if (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) return Number(v);
