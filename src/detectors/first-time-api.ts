@@ -51,9 +51,15 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
   const win = subject.win;
   if (subject.learning) return [];
   const b = subject.baseline;
-  const rawRate = b.noveltyRate("api");
-  const rate = smoothedRate(b, "api");
-  const s = surprise(rate);
+  // Asked only when something is new (most identities meet nothing new in a window).
+  let rates: { rawRate: number; rate: number; s: number; summary: string } | undefined;
+  const history = () => {
+    if (!rates) {
+      const rate = smoothedRate(b, "api");
+      rates = { rawRate: b.noveltyRate("api"), rate, s: surprise(rate), summary: b.summary() };
+    }
+    return rates;
+  };
   const noun = personNoun(subject, identityNoun(rolePrincipal));
   const scored: Array<{ score: number; draft: FindingDraft }> = [];
   for (const [api, st] of win.apis) {
@@ -61,6 +67,7 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
     const colon = api.indexOf(":");
     const service = colon > 0 ? api.slice(0, colon) : api;
     if (!b.known("service", service)) continue;
+    const { rawRate, rate, s, summary } = history();
     const cls = apiClass(api);
     const w = API_WEIGHT[cls];
     const floor = w >= 0.6 ? 0.25 : 0;
@@ -73,7 +80,7 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
     if (!severity) continue;
     const calls = `${st.n} call${st.n === 1 ? "" : "s"}${st.denied ? `, ${st.denied} denied` : st.err ? `, ${st.err} failed` : ""}`;
     const why =
-      `first call to ${api} by ${noun} in ${b.summary()}; ` +
+      `first call to ${api} by ${noun} in ${summary}; ` +
       `it meets a new API on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new APIs/day). ` +
       `${cls} API, ${calls} in this window.` +
       (routineForRole ? " Other people on this role call it (lowered)." : "");

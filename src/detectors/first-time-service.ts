@@ -52,9 +52,15 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
   const win = subject.win;
   if (subject.learning) return [];
   const b = subject.baseline;
-  const rawRate = b.noveltyRate("service");
-  const rate = smoothedRate(b, "service");
-  const s = surprise(rate);
+  // Asked only when something is new (most identities meet nothing new in a window).
+  let rates: { rawRate: number; rate: number; s: number; summary: string } | undefined;
+  const history = () => {
+    if (!rates) {
+      const rate = smoothedRate(b, "service");
+      rates = { rawRate: b.noveltyRate("service"), rate, s: surprise(rate), summary: b.summary() };
+    }
+    return rates;
+  };
   const noun = personNoun(subject, identityNoun(rolePrincipal));
   const byService = new Map<string, Array<[string, WinStat]>>();
   for (const [api, st] of win.apis) {
@@ -66,6 +72,7 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
   const out: Array<{ score: number; draft: FindingDraft }> = [];
   for (const [service, sst] of win.services) {
     if (b.known("service", service)) continue;
+    const { rawRate, rate, s, summary } = history();
     const apis = (byService.get(service) ?? []).map(([api, st]) => ({ api, st, cls: apiClass(api) }));
     apis.sort((x, y) => API_WEIGHT[y.cls] - API_WEIGHT[x.cls] || y.st.n - x.st.n || (x.api < y.api ? -1 : 1));
     const wMax = apis.length ? API_WEIGHT[apis[0]!.cls] : API_WEIGHT.read;
@@ -82,7 +89,7 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
     const more = apis.length > LISTED ? ` and ${apis.length - LISTED} more` : "";
     const denied = sst.denied ? `, ${sst.denied} denied` : "";
     const why =
-      `first use of ${service} by ${noun} in ${b.summary()}: ${apis.length} API${apis.length === 1 ? "" : "s"} ` +
+      `first use of ${service} by ${noun} in ${summary}: ${apis.length} API${apis.length === 1 ? "" : "s"} ` +
       `(${names.join(", ")}${more}), ${sst.n} call${sst.n === 1 ? "" : "s"}${denied}; ` +
       `it starts using a new service on about ${fmtNum(100 * (1 - Math.exp(-rate)))}% of active days (novelty rate ${fmtNum(rawRate)} new services/day).` +
       (routineForRole ? " Other people on this role use it (lowered)." : "");
