@@ -55,7 +55,10 @@ function kmsRest(arn: string): number {
   return p > 4 && arn.startsWith("kms:", p + 1) ? p + 5 : -1;
 }
 
+const LINE_TERMINATOR = /[\n\r\u2028\u2029]/;
+
 function hasLineTerminator(s: string, from: number): boolean {
+  if (!LINE_TERMINATOR.test(s)) return false; // the usual case, at the regex engine's speed
   for (let i = from; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c === 0x0a || c === 0x0d || c === 0x2028 || c === 0x2029) return true;

@@ -239,12 +239,28 @@ function factsFrom(
   return p && factsWith(x, id, p, responseElements, requestParameters, classify);
 }
 
+/**
+ * The cache keys of services (`svc\0<invokedBy>`), by invokedBy: one string per service, not a new
+ * concatenation per record that the map then flattens and hashes (a sixth of realistic records
+ * are a service's). Bounded (invokedBy is the logs' text): past the bound it starts afresh.
+ */
+const serviceKeys = new Map<string, string>();
+
+function serviceKey(invokedBy: string): string {
+  let k = serviceKeys.get(invokedBy);
+  if (k === undefined) {
+    if (serviceKeys.size >= 4096) serviceKeys.clear();
+    serviceKeys.set(invokedBy, (k = "svc\u0000" + invokedBy));
+  }
+  return k;
+}
+
 /** What determines a principal, as the cache's key: the ARN of users, roles and root; the invoking service. */
 function principalCacheKey(type: unknown, arn: unknown, invokedBy: unknown): string | undefined {
   if (typeof arn === "string" && arn.startsWith("arn:") && (type === "IAMUser" || type === "AssumedRole" || type === "Root"))
     // invokedBy varies per event for one ARN (a service acting with the caller's credentials).
     return typeof invokedBy === "string" ? arn + "\u0000" + invokedBy : arn;
-  if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) return "svc\u0000" + invokedBy;
+  if (typeof invokedBy === "string" && invokedBy.length > 0 && (type === "AWSService" || type === undefined)) return serviceKey(invokedBy);
   return undefined;
 }
 
