@@ -15,7 +15,16 @@
  * For roles, observations of different sessions are different people or machines: when the scan
  * gives a session per observation (`GeoPoint.session`), hops are computed within a session only.
  * Needs no baseline, so it also works on identities that are still learning.
+ *
+ * With a baseline, a hop between two places the subject worked from before the window (the
+ * person's own baseline for a judged person on a shared role, else the identity's; both the
+ * network and the country of each end known) is its routine, not travel: a VPN or a split tunnel
+ * whose exits are far apart, two offices, a phone and a laptop on different carriers. Such hops are
+ * not reported: they recur every day and say nothing about stolen credentials, whose use comes from
+ * a place new to the subject (or held back from its baseline by an open finding of medium or higher:
+ * src/baseline/held.ts). A hop with one new end is reported as before.
  */
+import type { BaselineView } from "../baseline/view.js";
 import type { GeoInfo } from "../geo/types.js";
 import { haversineKm } from "../geo/distance.js";
 import type { DetectorContext, FindingDraft, GeoPoint, IdentityWindow, WindowDetector } from "./types.js";
@@ -56,7 +65,7 @@ export const impossibleTravel: WindowDetector = {
   title: "Impossible travel between source addresses",
   description:
     "Two consecutive calls by the same identity came from places too far apart for the time between them (faster than an airliner), " +
-    "after allowing for geolocation accuracy and ignoring VPN/relay networks and cloud-to-cloud hops.",
+    "after allowing for geolocation accuracy and ignoring VPN/relay networks, cloud-to-cloud hops and hops between two places the identity (or the person) worked from before.",
   severity: "high",
   cites: "The two calls at each end of each impossible hop.",
   attack: ["T1078.004", "T1550.001"],
@@ -98,10 +107,13 @@ export const impossibleTravel: WindowDetector = {
       hops.push({ a: prev, b: p, km, effKm, minutes, speed, oneCloud: Boolean(prev.geo.hosting || p.geo.hosting) });
     }
     if (hops.length === 0) return [];
+    const usual = usualPlace(ctx);
+    const travel = hops.filter((h) => !usual(h.a) || !usual(h.b));
+    if (travel.length === 0) return [];
 
     // One finding per pair of countries (stable fingerprint), keeping the fastest hop.
     const byPair = new Map<string, Hop[]>();
-    for (const h of hops) {
+    for (const h of travel) {
       const pair = [h.a.geo.country ?? "??", h.b.geo.country ?? "??"].sort().join("|");
       if (!byPair.has(pair)) byPair.set(pair, []);
       byPair.get(pair)!.push(h);
@@ -110,7 +122,7 @@ export const impossibleTravel: WindowDetector = {
     // One set of credentials for sure: a user, root, or hops known to be within one role session.
     // A role without session information (including AWSReservedSSO_* roles that many people share)
     // may be two people in two places.
-    const sameCredentials = !isRole || hops.every((h) => h.a.session !== undefined && h.a.session === h.b.session);
+    const sameCredentials = !isRole || travel.every((h) => h.a.session !== undefined && h.a.session === h.b.session);
     const out: FindingDraft[] = [];
     for (const [pair, hs] of byPair) {
       hs.sort((x, y) => y.speed - x.speed);
@@ -169,5 +181,21 @@ export const impossibleTravel: WindowDetector = {
     return out;
   },
 };
+
+/**
+ * Whether an observation is from a place its subject worked from before the window: its network and
+ * its country both known to the baseline of the person whose session it is (a judged person on a
+ * shared role), else to the identity's. Nothing is usual to a baseline that is still learning.
+ */
+function usualPlace(ctx: DetectorContext): (p: Located) => boolean {
+  const bySession = new Map<string, BaselineView>();
+  for (const person of ctx.people ?? []) if (!person.learning) for (const s of person.window.sessions) bySession.set(s, person.baseline);
+  const own = ctx.learning ? undefined : ctx.baseline;
+  return (p) => {
+    const b = (p.session !== undefined ? bySession.get(p.session) : undefined) ?? own;
+    const g = p.geo;
+    return b !== undefined && g.asn !== undefined && g.country !== undefined && b.known("network", `AS${g.asn}`) && b.known("country", g.country);
+  };
+}
 
 export default impossibleTravel;

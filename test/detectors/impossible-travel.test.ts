@@ -95,6 +95,25 @@ describe("impossible-travel", () => {
     ).toEqual([]);
   });
 
+  test("stays quiet for hops between two places the person worked from before (a far VPN exit, a second office)", () => {
+    const g = generate("console-person");
+    // Before the window the person also worked from Sao Paulo, on several days.
+    const abroad = [3, 5, 9, 12].map((d) =>
+      make(g, { service: "ec2", eventName: "DescribeInstances", time: GEN_END - d * DAY + 11 * HOUR, sourceIPAddress: GEN_IPS.saoPaulo, userAgent: UA.cli }),
+    );
+    const history = [...g.events, ...abroad].sort((x, y) => x.time - y.time);
+    const window = (ips: string[]) =>
+      ips.map((ip, i) => make(g, { service: "ec2", eventName: "DescribeInstances", time: T + i * 30 * 60_000, sourceIPAddress: ip, userAgent: UA.cli }));
+    const routine = scenario(history, window([GEN_IPS.parisOrange[0], GEN_IPS.saoPaulo, GEN_IPS.parisOrange[1]]), W, { geo: GEN_GEO });
+    expect(routine.ctx.learning).toBe(false);
+    expect(run(impossibleTravel, routine)).toEqual([]);
+    // A place new to the person is travel still: London in between is reported, Sao Paulo is not.
+    const out = run(impossibleTravel, scenario(history, window([GEN_IPS.parisOrange[0], GEN_IPS.saoPaulo, GEN_IPS.londonHome]), W, { geo: GEN_GEO }));
+    expect(out.map((f) => f.fingerprint)).toEqual([["BR", "GB"]]);
+    // Without that history the same Paris - Sao Paulo hops are reported.
+    expect(run(impossibleTravel, scenario(g.events, window([GEN_IPS.parisOrange[0], GEN_IPS.saoPaulo]), W, { geo: GEN_GEO }))).toHaveLength(1);
+  });
+
   test("stays quiet when one end is a known VPN relay", () => {
     expect(
       run(
