@@ -28,8 +28,11 @@ export interface Observed {
   readonly breadthBuckets: number;
   /** Days (since 1970) with activity. */
   readonly days: Iterable<number>;
-  readonly hourlyCalls: ReadonlyMap<number, number>;
-  readonly hourlyErrors: ReadonlyMap<number, number>;
+  /**
+   * Calls and errors per hour index (hours since 1970), every event counted: flat
+   * [hour, calls, errors, ...], hours distinct and ascending.
+   */
+  hourlyCounts(): ArrayLike<number>;
   dim(d: Dim): ReadonlyMap<string, ObservedStat>;
 }
 
@@ -77,7 +80,7 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
     dims[d] = mergeDim(aged, acc.dim(d), cfg.caps[d], true);
   }
   out.dims = dims;
-  out.hourly = mergeHourly(base.hourly, acc.hourlyCalls, acc.hourlyErrors, Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
+  out.hourly = mergeHourly(base.hourly, acc.hourlyCounts(), Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
   return out;
 }
 
@@ -126,27 +129,24 @@ export function mergedDim(
  */
 export function mergeHourly(
   stored: ReadonlyArray<readonly [number, number, number]>,
-  calls: ReadonlyMap<number, number>,
-  errors: ReadonlyMap<number, number>,
+  /** The scan's hours: flat [hour, calls, errors, ...], hours distinct and ascending (Observed.hourlyCounts). */
+  scan: ArrayLike<number>,
   minHour: number,
 ): Array<[number, number, number]> {
-  // The scan's hours, sorted (a typed array sorts numbers without a comparator).
-  const hours = new Float64Array(calls.size);
-  let n = 0;
-  calls.forEach((_, h) => {
-    if (h >= minHour) hours[n++] = h;
-  });
-  const mine = hours.subarray(0, n).sort();
+  // The scan's first hour at or after minHour (as hour * 3).
+  let j = 0;
+  while (j < scan.length && scan[j]! < minHour) j += 3;
   let ordered = true;
   for (let i = 1; i < stored.length && ordered; i++) ordered = stored[i - 1]![0] < stored[i]![0];
   if (!ordered) {
     // Not written by this function (duplicate or unsorted hours): the general union.
     const m = new Map<number, [number, number]>();
     for (const [h, c, e] of stored) m.set(h, [c, e]);
-    for (const h of mine) {
-      const c = calls.get(h)!;
+    for (; j < scan.length; j += 3) {
+      const h = scan[j]!;
+      const c = scan[j + 1]!;
       const cur = m.get(h);
-      if (!cur || cur[0] < c) m.set(h, [c, errors.get(h) ?? 0]);
+      if (!cur || cur[0] < c) m.set(h, [c, scan[j + 2]!]);
     }
     return [...m.entries()]
       .filter(([h]) => h >= minHour)
@@ -157,20 +157,19 @@ export function mergeHourly(
   const out: Array<[number, number, number]> = [];
   let i = 0;
   while (i < stored.length && stored[i]![0] < minHour) i++;
-  let j = 0;
-  while (i < stored.length || j < mine.length) {
+  while (i < stored.length || j < scan.length) {
     const hs = i < stored.length ? stored[i]![0] : Infinity;
-    const hm = j < mine.length ? mine[j]! : Infinity;
+    const hm = j < scan.length ? scan[j]! : Infinity;
     if (hs < hm) {
       const s = stored[i++]!;
       out.push([s[0], s[1], s[2]]);
     } else {
-      const c = calls.get(hm)!;
+      const c = scan[j + 1]!;
       if (hs === hm) {
         const s = stored[i++]!;
-        out.push(s[1] < c ? [hm, c, errors.get(hm) ?? 0] : [s[0], s[1], s[2]]);
-      } else out.push([hm, c, errors.get(hm) ?? 0]);
-      j++;
+        out.push(s[1] < c ? [hm, c, scan[j + 2]!] : [s[0], s[1], s[2]]);
+      } else out.push([hm, c, scan[j + 2]!]);
+      j += 3;
     }
   }
   return out;

@@ -971,14 +971,10 @@ export class IdentityAcc implements Observed {
     this.curHourCalls = this.curHourErrors = 0;
   }
 
-  /** Calls and errors per hour index, every event counted (built on each call: read once per identity, at the end). */
-  get hourlyCalls(): ReadonlyMap<number, number> {
+  /** Observed.hourlyCounts: calls and errors per hour index, every event counted, as flat ascending triples (read at the end, not kept). */
+  hourlyCounts(): ArrayLike<number> {
     this.flushHour();
-    return this.hourly === null ? new Map() : this.hourly.calls();
-  }
-  get hourlyErrors(): ReadonlyMap<number, number> {
-    this.flushHour();
-    return this.hourly === null ? new Map() : this.hourly.errors();
+    return this.hourly === null ? [] : this.hourly.triples();
   }
 
   /** Fold everything still held (before persisting the profile). */

@@ -81,6 +81,11 @@ export class HourCounts {
     return b;
   }
 
+  /** The counts as flat [hour, calls, errors, ...], hours ascending (a view of the array itself: read it, do not keep it). */
+  triples(): ArrayLike<number> {
+    return this.a.subarray(0, this.len);
+  }
+
   /** Calls per hour (every hour counted) and errors per hour (hours with errors), in hour order. */
   toMaps(): { calls: Map<number, number>; errors: Map<number, number> } {
     return { calls: this.calls(), errors: this.errors() };

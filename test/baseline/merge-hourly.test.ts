@@ -16,6 +16,11 @@ function reference(stored: Array<[number, number, number]>, calls: Map<number, n
     .map(([h, [n, e]]) => [h, n, e]);
 }
 
+/** The scan's hours as the accumulator gives them (Observed.hourlyCounts): flat [hour, calls, errors], ascending. */
+function triples(calls: Map<number, number>, errors: Map<number, number>): number[] {
+  return [...calls.keys()].sort((a, b) => a - b).flatMap((h) => [h, calls.get(h)!, errors.get(h) ?? 0]);
+}
+
 describe("mergeHourly", () => {
   test("equals the plain union on random histories: sorted, unsorted, duplicated, overlapping, beyond the horizon", () => {
     const r = rng(7);
@@ -37,7 +42,7 @@ describe("mergeHourly", () => {
         }
       }
       const minHour = base + int(150);
-      expect(mergeHourly(stored, calls, errors, minHour)).toEqual(reference(stored, calls, errors, minHour));
+      expect(mergeHourly(stored, triples(calls, errors), minHour)).toEqual(reference(stored, calls, errors, minHour));
     }
   });
 });

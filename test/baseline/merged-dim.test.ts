@@ -22,8 +22,7 @@ function observed(region: Map<string, ObservedStat>, accountId?: string): Observ
     breadthMax: 0,
     breadthBuckets: 0,
     days: [],
-    hourlyCalls: new Map(),
-    hourlyErrors: new Map(),
+    hourlyCounts: () => [],
     dim: (d: Dim) => (d === "region" ? region : empty),
   };
 }
