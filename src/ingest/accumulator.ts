@@ -343,6 +343,7 @@ class DimValues {
 const F_REF = 1,
   F_READ = 2,
   F_ERR = 4;
+const INT32_MAX = 0x7fffffff;
 /** Numbers per bucket in WinBuckets' columns. */
 const S = 9;
 const C_IDX = 0,
@@ -363,13 +364,14 @@ const E = 4;
  * distinct read APIs (each with the id of its first event), its first MAX_BUCKET_IDS event ids
  * (at most MAX_BUCKET_IDS_PER_API of one API) and its first MAX_BUCKET_IDS failed events.
  *
- * Counts sit in one Float64Array (columns of S numbers a bucket, ascending by bucket index: off
- * the V8 heap), kept events in one flat array, E entries each, chained per bucket: one event
+ * Counts sit in one Int32Array (columns of S numbers a bucket, ascending by bucket index: off
+ * the V8 heap; a Float64Array from the first value beyond 32 bits), kept events in one flat array, E entries each, chained per bucket: one event
  * kept for several reasons is kept once. A bucket object with three arrays of its own (and a Map
  * entry) took ~300 bytes a bucket, most buckets holding one or two events.
  */
 class WinBuckets {
-  private c = new Float64Array(0);
+  /** Int32Array until a value needs more than 32 bits (an index past the year 42,000, 2^31 events in one bucket), then Float64Array. */
+  private c: Int32Array | Float64Array = new Int32Array(0);
   /** Buckets held. */
   size = 0;
   private e: Array<string | number | undefined> = [];
@@ -399,8 +401,10 @@ class WinBuckets {
   private insert(at: number, bucket: number): void {
     let c = this.c;
     const used = this.size * S;
+    if (c instanceof Int32Array && (bucket | 0) !== bucket) c = this.widen();
     if (used + S > c.length) {
-      const bigger = new Float64Array(Math.max(4 * S, S * Math.ceil((c.length / S) * 1.5)));
+      const cap = Math.max(4 * S, S * Math.ceil((c.length / S) * 1.5));
+      const bigger = c instanceof Int32Array ? new Int32Array(cap) : new Float64Array(cap);
       bigger.set(c.subarray(0, used));
       this.c = c = bigger;
     }
@@ -416,8 +420,9 @@ class WinBuckets {
     const fresh = k < 0;
     if (fresh) this.insert((k = -1 - k), bucket);
     this.last = k;
-    const c = this.c;
+    let c = this.c;
     const o = k * S;
+    if (c instanceof Int32Array && (c[o + C_N] === INT32_MAX || c[o + C_ERR] === INT32_MAX || c[o + C_DEN] === INT32_MAX)) c = this.widen();
     c[o + C_N]!++;
     let flags = 0;
     if (failed) {
@@ -464,6 +469,14 @@ class WinBuckets {
     return fresh;
   }
 
+  /** Switch the columns to exact doubles. */
+  private widen(): Float64Array {
+    const w = new Float64Array(this.c.length);
+    w.set(this.c);
+    this.c = w;
+    return w;
+  }
+
   /** Drop the buckets before `before` (ms), giving each one's distinct reads and index to `note`. */
   fold(before: number, note: (reads: number, bucket: number) => void): void {
     const c = this.c;
@@ -501,7 +514,7 @@ class WinBuckets {
   }
 
   clear(): void {
-    this.c = new Float64Array(0);
+    this.c = new Int32Array(0);
     this.e = [];
     this.size = 0;
     this.last = -1;
@@ -618,7 +631,7 @@ export class IdentityAcc implements Observed {
    */
   private candidatePruneAt = 64;
   private geoPruneAt = 64;
-  geo: GeoPoint[] = [];
+  geo = new GeoPoints();
   private geoLastMinute: Map<string, number> | undefined;
   dropped = { candidates: 0, geo: 0 };
   windowEvents = 0;
@@ -648,7 +661,7 @@ export class IdentityAcc implements Observed {
     this.oldReads = [];
     this.candidates = [];
     this.candidateNames = undefined;
-    this.geo = [];
+    this.geo = new GeoPoints();
     this.geoLastMinute = undefined;
     this.regionAct = undefined;
     this.days = [];
@@ -825,20 +838,19 @@ export class IdentityAcc implements Observed {
     const glm = (this.geoLastMinute ??= new Map());
     if (glm.get(ev.sourceIp) === minute) return;
     glm.set(ev.sourceIp, minute);
-    if (this.geo.length >= this.geoPruneAt && this.geo.length < MAX_GEO_POINTS) {
-      this.geo = this.geo.filter((g) => g.time >= wmin);
-      this.geoPruneAt = Math.max(64, 2 * this.geo.length);
+    const geo = this.geo;
+    if (geo.length >= this.geoPruneAt && geo.length < MAX_GEO_POINTS) {
+      geo.keepFrom(wmin);
+      this.geoPruneAt = Math.max(64, 2 * geo.length);
     }
-    if (this.geo.length >= MAX_GEO_POINTS) {
-      this.geo = this.geo.filter((g) => g.time >= wmin);
-      if (this.geo.length >= MAX_GEO_POINTS) {
+    if (geo.length >= MAX_GEO_POINTS) {
+      geo.keepFrom(wmin);
+      if (geo.length >= MAX_GEO_POINTS) {
         this.dropped.geo++;
         return;
       }
     }
-    const point: GeoPoint = { time: ev.time, ip: ev.sourceIp, eventId: ev.id };
-    if (ev.principal.sessionName) point.session = ev.principal.sessionName;
-    this.geo.push(point);
+    geo.push(ev.time, ev.sourceIp, ev.id, ev.principal.sessionName || undefined);
   }
 
   /**
@@ -1018,7 +1030,7 @@ export class IdentityAcc implements Observed {
     const inWin = (t: number) => t >= wStart && t <= wEnd;
     const candidates = this.candidates.filter((c) => inWin(c.time)).sort((a, b) => a.time - b.time);
     const geo = this.geo
-      .filter((g) => inWin(g.time))
+      .points(wStart, wEnd)
       .sort((a, b) => a.time - b.time)
       .map((g) => {
         const info = geoLookup(g.ip);
@@ -1057,6 +1069,53 @@ export class IdentityAcc implements Observed {
       mfaEvents: this.windowMfa,
       regionActivity: this.regionActivity(wStart, wEnd),
     };
+  }
+}
+
+/**
+ * An identity's geo points in the moving window (one per source address and minute), in columns:
+ * times as unboxed doubles, [ip, eventId, session] beside them. A GeoPoint object per point took
+ * ~95 bytes (its time boxed, its session in a property array of its own); the objects are made
+ * for the window's points at the end.
+ */
+class GeoPoints {
+  private t: number[] = [];
+  private s: Array<string | undefined> = [];
+
+  get length(): number {
+    return this.t.length;
+  }
+
+  push(time: number, ip: string, eventId: string, session: string | undefined): void {
+    this.t.push(time);
+    this.s.push(ip, eventId, session);
+  }
+
+  /** Drop the points before `wmin` (the rest keep their order). */
+  keepFrom(wmin: number): void {
+    const t: number[] = [];
+    const s: Array<string | undefined> = [];
+    for (let i = 0; i < this.t.length; i++) {
+      if (!(this.t[i]! >= wmin)) continue;
+      t.push(this.t[i]!);
+      s.push(this.s[3 * i], this.s[3 * i + 1], this.s[3 * i + 2]);
+    }
+    this.t = t;
+    this.s = s;
+  }
+
+  /** The points in [from, to], in the order kept. */
+  points(from: number, to: number): GeoPoint[] {
+    const out: GeoPoint[] = [];
+    for (let i = 0; i < this.t.length; i++) {
+      const time = this.t[i]!;
+      if (!(time >= from && time <= to)) continue;
+      const point: GeoPoint = { time, ip: this.s[3 * i]!, eventId: this.s[3 * i + 1]! };
+      const session = this.s[3 * i + 2];
+      if (session !== undefined) point.session = session;
+      out.push(point);
+    }
+    return out;
   }
 }
 

@@ -212,3 +212,19 @@ describe("a value's window slots (bucket index and count packed in one number)",
     expect(sum.windowStat((b + 1) * BUCKET)!.n).toBe(6);
   });
 });
+
+describe("the window's buckets (counts in 32-bit columns)", () => {
+  it("keep a bucket's count exact past 2^31 (the columns widen to doubles)", () => {
+    const acc = new IdentityAcc({ key: "user:1:bob", type: "IAMUser" }, -Infinity);
+    const t0 = Date.UTC(2024, 0, 1);
+    acc.add(facts(t0, "ec2:DescribeInstances", "DescribeInstances"), undefined, true, t0 - 86_400_000, undefined);
+    // As if 2^31 - 1 events had been counted in the bucket (white box: its count column).
+    const win = (acc as unknown as { win: { c: Int32Array } }).win;
+    expect(win.c).toBeInstanceOf(Int32Array);
+    win.c[1] = 2 ** 31 - 1;
+    acc.add({ ...facts(t0 + 1000, "ec2:DescribeInstances", "DescribeInstances"), id: "second" }, undefined, true, t0 - 86_400_000, undefined);
+    expect(win.c).toBeInstanceOf(Float64Array);
+    const w = acc.toWindow(t0 - 86_400_000, t0 + 1000, () => undefined);
+    expect(w.buckets.map((b) => [b.start, b.n, b.ids])).toEqual([[t0, 2 ** 31, [`e-${t0}`, "second"]]]);
+  });
+});
