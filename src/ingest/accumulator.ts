@@ -622,6 +622,8 @@ export class IdentityAcc implements Observed {
   candidates: TrailEvent[] = [];
   /** The scanner's number for this accumulator (its position in creation order). */
   ordinal = 0;
+  /** Principals of the latest kept candidates, distinct (see `share`). */
+  private candPrincipals: Principal[] | undefined;
   /** Kept candidates per event name (created with the first candidate: most identities have none; so are the other maps below). */
   private candidateNames: Map<string, number> | undefined;
   /**
@@ -661,6 +663,7 @@ export class IdentityAcc implements Observed {
     this.oldReads = [];
     this.candidates = [];
     this.candidateNames = undefined;
+    this.candPrincipals = undefined;
     this.geo = new GeoPoints();
     this.geoLastMinute = undefined;
     this.regionAct = undefined;
@@ -891,8 +894,38 @@ export class IdentityAcc implements Observed {
         }
       }
     }
+    this.share(ev);
     this.candidates.push(ev);
     names.set(ev.eventName, (names.get(ev.eventName) ?? 0) + 1);
+  }
+
+  /**
+   * Make a kept event share what equals another's: its principal (an object of a few strings,
+   * parsed anew for every record on the full path) with an equal one of this identity's recent
+   * candidates (same fields in the same order, same values), and its short descriptive strings
+   * with earlier events' (interned). Nothing a reader can tell apart: same fields, same values.
+   */
+  private share(ev: TrailEvent): void {
+    const p = ev.principal;
+    const known = (this.candPrincipals ??= []);
+    let same: Principal | undefined;
+    for (let i = known.length - 1; i >= 0; i--) {
+      const q = known[i]!;
+      if (q === p || samePrincipal(q, p)) {
+        same = q;
+        break;
+      }
+    }
+    if (same === undefined) {
+      if (known.length >= 8) known.shift();
+      known.push(p);
+    } else if (same !== p) ev.principal = same;
+    ev.eventType = intern(ev.eventType);
+    ev.eventSource = intern(ev.eventSource);
+    ev.userAgent = intern(ev.userAgent);
+    ev.sourceIp = intern(ev.sourceIp);
+    if (ev.eventCategory !== undefined) ev.eventCategory = intern(ev.eventCategory);
+    if (ev.rawEventName !== ev.eventName) ev.rawEventName = intern(ev.rawEventName);
   }
 
   /** Move window buckets older than `before` into the history (their read breadth). */
@@ -1125,6 +1158,28 @@ type OldReads = string | string[] | Set<string>;
 const OLD_READS_ARRAY = 16;
 function readsIn(r: OldReads): number {
   return typeof r === "string" ? 1 : Array.isArray(r) ? r.length : r.size;
+}
+
+/** Two principals with the same fields in the same order and the same values. */
+function samePrincipal(a: Principal, b: Principal): boolean {
+  const ka = Object.keys(a);
+  const kb = Object.keys(b);
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const k = ka[i]!;
+    if (k !== kb[i] || (a as unknown as Record<string, unknown>)[k] !== (b as unknown as Record<string, unknown>)[k]) return false;
+  }
+  return true;
+}
+
+/** Short strings of kept events, one copy each (bounded like readCache). */
+const interned = new Map<string, string>();
+function intern(s: string): string {
+  if (typeof s !== "string" || s.length > 256) return s;
+  const k = interned.get(s);
+  if (k !== undefined) return k;
+  if (interned.size < 50_000) interned.set(s, s);
+  return s;
 }
 
 function countOf(xs: readonly string[], x: string): number {
