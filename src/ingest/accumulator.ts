@@ -344,6 +344,8 @@ const F_REF = 1,
   F_READ = 2,
   F_ERR = 4;
 const INT32_MAX = 0x7fffffff;
+/** No buckets (shared: empty, never written). */
+const NO_COLUMNS = new Int32Array(0);
 /** Numbers per bucket in WinBuckets' columns. */
 const S = 9;
 const C_IDX = 0,
@@ -371,7 +373,7 @@ const E = 4;
  */
 class WinBuckets {
   /** Int32Array until a value needs more than 32 bits (an index past the year 42,000, 2^31 events in one bucket), then Float64Array. */
-  private c: Int32Array | Float64Array = new Int32Array(0);
+  private c: Int32Array | Float64Array = NO_COLUMNS;
   /** Buckets held. */
   size = 0;
   private e: Array<string | number | undefined> = [];
@@ -514,7 +516,7 @@ class WinBuckets {
   }
 
   clear(): void {
-    this.c = new Int32Array(0);
+    this.c = NO_COLUMNS;
     this.e = [];
     this.size = 0;
     this.last = -1;
@@ -664,7 +666,7 @@ export class IdentityAcc implements Observed {
     this.candidates = [];
     this.candidateNames = undefined;
     this.candPrincipals = undefined;
-    this.geo = new GeoPoints();
+    this.geo.clear();
     this.geoLastMinute = undefined;
     this.regionAct = undefined;
     this.days = [];
@@ -1122,6 +1124,11 @@ class GeoPoints {
   push(time: number, ip: string, eventId: string, session: string | undefined): void {
     this.t.push(time);
     this.s.push(ip, eventId, session);
+  }
+
+  clear(): void {
+    this.t = [];
+    this.s = [];
   }
 
   /** Drop the points before `wmin` (the rest keep their order). */
