@@ -61,6 +61,36 @@ const TARGET_KEYS: readonly ParamKey[] = [
 /** A key call's request parameters when its `resources` names the key: present, and not read. */
 const UNREAD_PARAMS: Record<string, unknown> = Object.freeze({});
 
+/**
+ * A KMS call's `resources` in CloudTrail's usual form, one entry of plain strings without spaces
+ * (`[{"accountId":"..","type":"AWS::KMS::Key","ARN":".."}]`, bytes [s, e) of `b`, which the walk
+ * validated as JSON), as `[{ ARN }]`: what targetsOf reads of it (the entry's ARN when it is a
+ * string, the last one when repeated), without decoding and parsing the rest. Undefined for any
+ * other form (no ARN, an escape, a byte above 0x7f, another value or entry, whitespace): the
+ * caller parses the span as before.
+ */
+function oneKeyResource(b: Buffer, s: number, e: number): Array<{ ARN: string }> | undefined {
+  if (e - s < 4 || b[s] !== 0x5b || b[s + 1] !== 0x7b) return undefined;
+  let i = s + 2;
+  let arn: string | undefined;
+  for (;;) {
+    if (b[i] !== 0x22) return undefined;
+    const ks = ++i;
+    for (let c = b[i]!; c !== 0x22; c = b[++i]!) if (c === 0x5c || c >= 0x80 || i >= e) return undefined;
+    const isArn = i - ks === 3 && b[ks] === 0x41 && b[ks + 1] === 0x52 && b[ks + 2] === 0x4e; // "ARN"
+    if (b[++i] !== 0x3a || b[++i] !== 0x22) return undefined;
+    const vs = ++i;
+    for (let c = b[i]!; c !== 0x22; c = b[++i]!) if (c === 0x5c || c >= 0x80 || i >= e) return undefined;
+    if (isArn) arn = b.toString("latin1", vs, i);
+    i++;
+    if (b[i] === 0x2c) {
+      i++;
+      continue;
+    }
+    return b[i] === 0x7d && b[i + 1] === 0x5d && i + 2 === e && arn !== undefined ? [{ ARN: arn }] : undefined;
+  }
+}
+
 /** What the fast lane hands records to (the Ingest). */
 export interface LaneSink {
   record(raw: unknown, origin: string): void;
@@ -342,7 +372,7 @@ export class FastLane implements BytesReader {
     f.resources = undefined;
     if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) {
       const rs = fieldAt(r, F_RES);
-      if (m[rs]! >= 0) f.resources = JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
+      if (m[rs]! >= 0) f.resources = oneKeyResource(b, m[rs]!, m[rs + 1]!) ?? JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
       const rp = fieldAt(r, F_RP);
       f.requestParameters =
         m[rp]! < 0 || m[rp + 2] === 0 ? null : namesKeys(f.resources) ? UNREAD_PARAMS : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);

@@ -42,7 +42,10 @@ export interface RecordFields {
    * record then takes the full path when its call needs them).
    */
   requestParameters?: Record<string, unknown> | null | undefined;
-  /** The record's `resources` as parsed, read for KMS key reads only (undefined: absent or not read). */
+  /**
+   * The record's `resources` as parsed, read for KMS key reads only (undefined: absent or not
+   * read); the fast lane may give its usual one-entry form as `[{ ARN }]`, all that targetsOf reads.
+   */
   resources: unknown;
   /** What the reader already knows (else computed here): apiOf(eventSource, eventName), userAgentFamily(userAgent). */
   names: ApiNames | undefined;
