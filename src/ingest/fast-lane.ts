@@ -351,8 +351,15 @@ export class FastLane implements BytesReader {
     f.awsRegion = this.val(b, m, fieldAt(r, F_REGION));
     f.sourceIPAddress = this.val(b, m, fieldAt(r, F_IP));
     const ua = fieldAt(r, F_UA);
-    const userAgent = (f.userAgent = this.val(b, m, ua));
-    f.uaFamily = userAgent === undefined ? undefined : this.ids ? this.uaFamilyOf(m[ua + 2]!, userAgent) : userAgentFamily(userAgent);
+    // A user agent whose family is known by its intern id is not looked up (RecordFields.userAgent).
+    const family = this.ids && m[ua]! >= 0 ? this.table.uaFamilies[m[ua + 2]!] : undefined;
+    if (family !== undefined) {
+      f.userAgent = undefined;
+      f.uaFamily = family;
+    } else {
+      const userAgent = (f.userAgent = this.val(b, m, ua));
+      f.uaFamily = userAgent === undefined ? undefined : this.ids ? this.uaFamilyOf(m[ua + 2]!, userAgent) : userAgentFamily(userAgent);
+    }
     f.errorCode = this.val(b, m, fieldAt(r, F_ERRCODE));
     // Messages are often unique (they name resources): decoded, not interned, and only for errors.
     const msg = fieldAt(r, F_ERRMSG);

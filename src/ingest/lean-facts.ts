@@ -28,6 +28,7 @@ export interface RecordFields {
   eventName: string;
   awsRegion: string | undefined;
   sourceIPAddress: string | undefined;
+  /** Undefined also when `uaFamily` is given (the family is all that is read of it then). */
   userAgent: string | undefined;
   errorCode: string | undefined;
   errorMessage: string | undefined;
