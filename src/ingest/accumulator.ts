@@ -968,27 +968,28 @@ export class IdentityAcc implements Observed {
    * again from scratch: breadth is a maximum, so a split bucket can only under-count it.
    */
   private foldOldReads(): void {
-    // Keep the buckets nearest the one being filled (records arrive roughly in time order, forwards
-    // or backwards); fold the rest.
-    // Buckets in first-seen order; the sort is stable, so ties keep that order (as a Map's keys did).
+    // Keep the 32 buckets nearest the one being filled (records arrive roughly in time order,
+    // forwards or backwards), ties to the first seen (as a Map's keys in a stable sort did); fold
+    // the rest. Each bucket's rank is one exact number, distance * count + position, sorted in a
+    // reused typed array: no index array, no comparator, no copy per fold. Folding order does not
+    // matter (noteBreadth takes a maximum and a count).
     const at = this.lastOldBucket;
     const o = this.oldReads;
-    const order: number[] = [];
-    for (let i = 0; i < o.length; i += 2) order.push(i);
-    order.sort((a, b) => Math.abs((o[a] as number) - at) - Math.abs((o[b] as number) - at));
-    const keep = new Uint8Array(o.length);
-    for (let k = 0; k < order.length; k++) {
-      const i = order[k]!;
-      if (k < 32) keep[i] = 1;
-      else this.noteBreadth(readsIn(o[i + 1] as OldReads), o[i] as number);
-    }
+    const n = o.length / 2;
+    if (foldKeys.length < n) foldKeys = new Float64Array(Math.max(n, 2 * foldKeys.length));
+    const keys = foldKeys.subarray(0, n);
+    for (let j = 0; j < n; j++) keys[j] = Math.abs((o[2 * j] as number) - at) * n + j;
+    keys.sort();
+    const last = n > OLD_KEEP ? keys[OLD_KEEP - 1]! : Infinity;
     const out: Array<number | OldReads> = [];
     let max = -Infinity;
-    for (let i = 0; i < o.length; i += 2)
-      if (keep[i] === 1) {
-        out.push(o[i]!, o[i + 1]!);
-        if ((o[i] as number) > max) max = o[i] as number;
-      }
+    for (let j = 0; j < n; j++) {
+      const b = o[2 * j] as number;
+      if (Math.abs(b - at) * n + j <= last) {
+        out.push(b, o[2 * j + 1]!);
+        if (b > max) max = b;
+      } else this.noteBreadth(readsIn(o[2 * j + 1] as OldReads), b);
+    }
     this.oldReads = out;
     this.oldMax = max;
     this.oldFoldAt = Math.max(256, (out.length / 2) * 2);
@@ -1163,6 +1164,10 @@ class GeoPoints {
 type OldReads = string | string[] | Set<string>;
 /** Distinct reads of a bucket kept in an array up to this many (then a Set). */
 const OLD_READS_ARRAY = 16;
+/** Buckets before the window kept by a fold (the nearest to the one being filled). */
+const OLD_KEEP = 32;
+/** foldOldReads' ranks, reused from fold to fold. */
+let foldKeys = new Float64Array(256);
 function readsIn(r: OldReads): number {
   return typeof r === "string" ? 1 : Array.isArray(r) ? r.length : r.size;
 }
