@@ -8,7 +8,7 @@
  * stored entry itself: an entry replaced since is simply decoded as before. Whatever is not back
  * when it is decoded (or if the worker fails) is inflated on the main thread, as without this.
  */
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "node:worker_threads";
 
 /** A stored entry as far as inflating it goes (baselines.ts: StoredBaseline; not imported, which would make a cycle). */
 export interface PackedEntry {
@@ -24,8 +24,9 @@ export const PACKED_FIELD = Buffer.from(',"packed":"');
 const PACKED = PACKED_FIELD;
 
 const WORKER = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
 const { inflateRawSync } = require("node:zlib");
+const replies = workerData.replies;
 parentPort.on("message", (m) => {
   const src = Buffer.from(m.buffer);
   const out = [];
@@ -50,7 +51,7 @@ parentPort.on("message", (m) => {
     if (b) at += b.copy(buf, at);
     ends.push(b ? at : -1);
   }
-  parentPort.postMessage({ batch: m.batch, buffer: buf.buffer, ends }, [buf.buffer]);
+  replies.postMessage({ batch: m.batch, buffer: buf.buffer, ends }, [buf.buffer]);
 });
 `;
 
@@ -71,6 +72,12 @@ export interface Inflated {
 
 export class Prefetcher {
   readonly #worker: Worker | undefined;
+  /**
+   * The worker's replies, read synchronously (receiveMessageOnPort) when a part is asked for: a
+   * scan may not return to the event loop from its first record to its end (the realistic warm
+   * scan did not, and took none of the 4,359 parts the worker had inflated).
+   */
+  readonly #replies: MessagePort | undefined;
   readonly #done = new WeakMap<PackedEntry, { buf: Buffer; start: number; end: number; fieldsEnd: number }>();
   /** Entries to post, with where their packed part lies in their bytes. */
   #queued: Array<{ entry: PackedEntry; fieldsEnd: number; partEnd: number }> = [];
@@ -84,9 +91,10 @@ export class Prefetcher {
 
   constructor() {
     try {
-      const w = new Worker(WORKER, { eval: true });
+      const { port1, port2 } = new MessageChannel();
+      const w = new Worker(WORKER, { eval: true, workerData: { replies: port2 }, transferList: [port2] });
       w.unref();
-      w.on("message", (m: { batch: number; buffer: ArrayBuffer; ends: number[] }) => this.#receive(m));
+      this.#replies = port1;
       const lost = () => {
         this.#dead = true;
         this.#inFlight.clear();
@@ -125,7 +133,7 @@ export class Prefetcher {
    * used, before that identity is settled).
    */
   take(entry: PackedEntry): Inflated | undefined {
-    const d = this.#done.get(entry);
+    const d = this.#ready(entry);
     if (!d) return undefined;
     this.taken++;
     return { fieldsEnd: d.fieldsEnd, json: d.buf.toString("utf8", d.start, d.end) };
@@ -133,11 +141,30 @@ export class Prefetcher {
 
   /** The inflated packed part of this entry, if the worker has returned it, as bytes (not counted in `taken`). */
   peek(entry: PackedEntry): { buf: Buffer; start: number; end: number } | undefined {
-    return this.#done.get(entry);
+    return this.#ready(entry);
+  }
+
+  /** The entry's inflated part if back (replies read now); on a miss, the parts still queued are posted. */
+  #ready(entry: PackedEntry): { buf: Buffer; start: number; end: number; fieldsEnd: number } | undefined {
+    let d = this.#done.get(entry);
+    if (d) return d;
+    this.#drain();
+    d = this.#done.get(entry);
+    if (!d && this.#queued.length > 0) this.#post();
+    return d;
+  }
+
+  /** Read the replies that have arrived. */
+  #drain(): void {
+    if (!this.#replies || this.#inFlight.size === 0) return;
+    for (let r = receiveMessageOnPort(this.#replies); r !== undefined; r = receiveMessageOnPort(this.#replies)) {
+      this.#receive(r.message as { batch: number; buffer: ArrayBuffer; ends: number[] });
+    }
   }
 
   /** Packed parts sent or queued and not back yet. */
   get pending(): number {
+    this.#drain();
     let n = this.#queued.length;
     for (const l of this.#inFlight.values()) n += l.length;
     return n;
@@ -148,6 +175,7 @@ export class Prefetcher {
     this.#dead = true;
     this.#queued = [];
     this.#queuedBytes = 0;
+    this.#replies?.close();
     void this.#worker?.terminate();
   }
 

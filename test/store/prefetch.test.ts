@@ -32,4 +32,25 @@ describe("stored profiles inflated ahead on a worker thread (prefetch.ts)", () =
     expect(t.prefetcher).toBeUndefined();
     await s.close();
   });
+
+  it("are taken without returning to the event loop (a scan may not, from its first record to its end)", async () => {
+    const ps = Array.from({ length: PREFETCH_MIN + 300 }, (_, i) => makeProfile(`user:1:v${i}`, T0 - (i % 5) * DAY, 1 + (i % 17)));
+    const s = await reopenedWith(dir(), ps);
+    const t = tableOf(s.data.baselines)!;
+    for (const p of ps) s.prefetchBaseline(p.key);
+    const pf = t.prefetcher!;
+    // Synchronously from here on: no timer, no promise, no I/O callback runs until the end.
+    const sleep = new Int32Array(new SharedArrayBuffer(4));
+    for (let waited = 0; pf.pending > 0 && waited < 15_000; waited += 5) {
+      // A part asked for posts what is still queued (the partial last batch), then the replies are read.
+      s.readBaselineOnce(ps[ps.length - 1]!.key);
+      Atomics.wait(sleep, 0, 0, 5);
+    }
+    expect(pf.pending).toBe(0);
+    const before = pf.taken;
+    for (const p of ps) expect(s.readBaselineOnce(p.key)).toEqual(decodeBaseline(t.entry(p.key)!));
+    expect(pf.taken - before).toBe(ps.length);
+    s.endPrefetch();
+    await s.close();
+  });
 });
