@@ -61,3 +61,42 @@ describe("the accumulator's memory follows the moving window, not the events rea
     expect(maxGeo).toBeLessThan(MAX_GEO_POINTS / 1.5);
   });
 });
+
+describe("kept candidate events", () => {
+  it("share an equal principal (same fields, same order) and keep a different one apart, values unchanged", () => {
+    const acc = new IdentityAcc({ key: "role:1:Deploy", type: "AssumedRole" }, -Infinity);
+    const t0 = Date.UTC(2024, 0, 1);
+    const principal = (session: string) => ({ key: "role:1:Deploy", type: "AssumedRole", arn: "arn:aws:iam::1:role/Deploy", sessionName: session });
+    const evs: TrailEvent[] = [];
+    for (let i = 0; i < 4; i++) {
+      const ev = {
+        id: `ev-${i}`,
+        time: t0 + i * 60_000,
+        api: "iam:CreateUser",
+        eventName: "CreateUser",
+        rawEventName: "CreateUser",
+        eventSource: "iam.amazonaws.com",
+        eventType: "AwsApiCall",
+        region: "us-east-1",
+        sourceIp: "10.0.0.1",
+        ipKind: "private",
+        userAgent: "aws-cli/2",
+        uaFamily: "aws-cli/2",
+        failed: false,
+        denied: false,
+        requestParameters: null,
+        responseElements: null,
+        additionalEventData: null,
+        principal: principal(i < 3 ? "s1" : "s2"),
+      } as unknown as TrailEvent;
+      evs.push(ev);
+      acc.add(ev, undefined, true, t0 - DAY, ev);
+    }
+    const w = acc.toWindow(t0 - DAY, t0 + 3 * 60_000, () => undefined);
+    expect(w.candidates.map((c) => c.id)).toEqual(["ev-0", "ev-1", "ev-2", "ev-3"]);
+    expect(w.candidates.map((c) => c.principal)).toEqual([principal("s1"), principal("s1"), principal("s1"), principal("s2")]);
+    expect(w.candidates[1]!.principal).toBe(w.candidates[0]!.principal);
+    expect(w.candidates[2]!.principal).toBe(w.candidates[0]!.principal);
+    expect(w.candidates[3]!.principal).not.toBe(w.candidates[0]!.principal);
+  });
+});
