@@ -240,6 +240,16 @@ export class Scanner implements RecordSink {
       acc.release(); // its window and profile are built: what it held is garbage now
       return { w, forView };
     };
+    /**
+     * An identity or person nothing asks a window or view of (a scan that keeps no baselines, and
+     * none of its events in the window): only its stored baseline's held values are noted.
+     */
+    const settleUnseen = (key: string, acc: IdentityAcc, known?: (stored: Profile | undefined) => void): void => {
+      const stored = storedOf(key);
+      if (stored?.held) heldBy.set(key, stored);
+      known?.(stored);
+      acc.release();
+    };
 
     // People on shared roles: a baseline per person beside the role's (persisted too), given to
     // the role's detectors with the person's window.
@@ -261,6 +271,12 @@ export class Scanner implements RecordSink {
     const settlePeople = (role: string): PersonSlice[] => {
       const slices: PersonSlice[] = [];
       for (const [key, acc, at] of peopleOf.get(role) ?? []) {
+        // No event in the window (windowEvents counts every event its window could hold): no
+        // slice; and without kept baselines, nothing to build.
+        if (!keepProfiles && acc.windowEvents === 0) {
+          settleUnseen(key, acc);
+          continue;
+        }
         const { w, forView } = settle(key, acc, at);
         if (w.events === 0) continue;
         if (keepProfiles) noteCountryDays(countryDaysBy, key, w);
@@ -319,6 +335,23 @@ export class Scanner implements RecordSink {
     };
 
     for (const [key, acc] of ing.identities) {
+      if (!keepViews && acc.windowEvents === 0) {
+        // Nothing in the window and no view kept: no window or view built. What the view would
+        // have said afterwards, the regions it knew (while the account's may still be asked), is
+        // the merged region dimension alone, as for identities not settled yet (regionsOf).
+        baselineEvents += Math.max(0, acc.events - acc.windowEvents);
+        candidatesDropped += acc.dropped.candidates;
+        geoDropped += acc.dropped.geo;
+        settleUnseen(key, acc, (stored) => {
+          if (accountRegions) return;
+          const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
+          const known = Object.keys(values).filter((r) => values[r]![2] < win.start);
+          if (accountId && known.length > 0) settledRegions.set(key, [accountId, known]);
+        });
+        settled++;
+        settlePeople(key);
+        continue;
+      }
       const { w, forView } = settle(key, acc, settled++);
       const view = new BaselineView(forView, win.start, cfg, w.events);
       views.set(key, view);
@@ -349,6 +382,10 @@ export class Scanner implements RecordSink {
       }
     }
     for (const [key, acc, at] of roleless) {
+      if (!keepProfiles) {
+        settleUnseen(key, acc);
+        continue;
+      }
       const { w } = settle(key, acc, at);
       if (keepProfiles && w.events > 0 && ing.personRole.get(key) !== undefined) noteCountryDays(countryDaysBy, key, w);
     }
