@@ -4,6 +4,7 @@ import { writeFile } from "node:fs/promises";
 import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
 import { InputError, FileSource, lastReadTiming, STDIN_PATH } from "./sources/files.js";
 import { maxFileBytesFromEnv } from "./sources/limits.js";
+import { foldThreadFromEnv, scanThreadsFromEnv } from "./sources/read-pool.js";
 import type { EventSource, SourceProgress } from "./sources/types.js";
 import { runScan } from "./scan/run.js";
 import type { ScanFilters } from "./events/types.js";
@@ -12,7 +13,7 @@ import { detectionWindow, liveWindow, parseDuration, parseSince, parseUntil, Tim
 import { formatReportText } from "./scan/text.js";
 import { VERSION } from "./version.js";
 import type { ScanStore } from "./app/store-port.js";
-import { defaultGeoResolver } from "./geo/default.js";
+import { defaultGeoResolver, geoEnvOf } from "./geo/default.js";
 import { knownSettings, loadDotEnv, settingWarnings, type DotEnvResult } from "./env.js";
 import { networkProblem } from "./net-errors.js";
 import { installProxyFromEnv, proxySettings } from "./net.js";
@@ -241,7 +242,13 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     }
     let result: Awaited<ReturnType<typeof runScan>>;
     if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p), ctx);
-    else result = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
+    else {
+      // TRAILHOUND_FOLD_THREAD=1, with more than one scan thread: records are folded and the scan
+      // finished in a worker thread (when the options allow: see ScanOptions.foldThreads); same report.
+      if (foldThreadFromEnv(env)) scanOpts.foldThreads = scanThreadsFromEnv(env);
+      if (o.geo) scanOpts.foldGeoEnv = geoEnvOf(env);
+      result = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
+    }
     const { report, profiles } = result;
     bar.done();
     if (ctx.verbosity === "verbose") verboseSummary(ctx, report, files, Date.now() - started);

@@ -11,3 +11,11 @@ export async function defaultGeoResolver(env: Record<string, string | undefined>
   if (env.TRAILHOUND_GEOIP_ASN_DB) opts.asnDb = env.TRAILHOUND_GEOIP_ASN_DB;
   return new OfflineGeoResolver(opts);
 }
+
+/** The settings defaultGeoResolver reads of `env` (to make the same resolver elsewhere, e.g. in a worker thread). */
+export function geoEnvOf(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (env.TRAILHOUND_GEOIP_CITY_DB) out.TRAILHOUND_GEOIP_CITY_DB = env.TRAILHOUND_GEOIP_CITY_DB;
+  if (env.TRAILHOUND_GEOIP_ASN_DB) out.TRAILHOUND_GEOIP_ASN_DB = env.TRAILHOUND_GEOIP_ASN_DB;
+  return out;
+}

@@ -575,6 +575,12 @@ const D_API = 0,
   D_TARGET = 11;
 const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType", "target"];
 
+/** The targets IdentityAcc.add tracks of an event whose call reads them (readsTargets). */
+export function accTargets(ev: EventFacts): string[] {
+  // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
+  return targetsOf(ev.eventName, ev.requestParameters, { resources: ev.resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
+}
+
 export class IdentityAcc implements Observed {
   /** The values of each dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
   private dims: Array<DimValues | undefined> = new Array<DimValues | undefined>(DIM_NAMES.length).fill(undefined);
@@ -718,7 +724,15 @@ export class IdentityAcc implements Observed {
    * Fold an event in. `inWindow`: the event is at or after the moving window start and matches
    * the scan's filters; `wmin` is the current (moving) window start.
    */
-  add(ev: EventFacts, geo: GeoInfo | undefined, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void {
+  add(
+    ev: EventFacts,
+    geo: GeoInfo | undefined,
+    inWindow: boolean,
+    wmin: number,
+    candidate: TrailEvent | undefined,
+    /** The event's targets when the caller has them (`accTargets`: a fold worker's rows carry them, not the parameters). */
+    targets?: readonly string[],
+  ): void {
     const t = ev.time;
     const counted = t > this.trainedUntil;
     const failed = ev.failed;
@@ -763,8 +777,7 @@ export class IdentityAcc implements Observed {
       const rp = ev.requestParameters;
       if (readsTargets(name)) {
         // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-        for (const v of targetsOf(name, rp, { resources: ev.resources, viaService: viaService || ipKind === "service" }))
-          this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
+        for (const v of targets ?? accTargets(ev)) this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
       } else if (rp) {
         const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
         if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);

@@ -1,10 +1,13 @@
 import { classifySourceIp, personKey, toTrailEvent } from "../events/normalize.js";
-import type { Principal, ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
+import type { EventFacts, Principal, ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import type { EventDetector } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
+import type { ScanResult } from "../scan/scanner.js";
+import type { SourceSummary } from "../scan/report-types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
+import type { FoldFeeder } from "./fold-shard.js";
 import { FastLane, type LaneSink } from "./fast-lane.js";
 import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
 import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
@@ -21,6 +24,26 @@ export interface IngestOptions {
   /** See ScanOptions.fastPath. */
   fastPath?: boolean;
   deferBatch?: number;
+  /**
+   * Fold in a worker thread (see fold-shard.ts): every accumulator is made and folded there, and
+   * the scan is finished there (`finishInWorker`); the accumulators here stay empty. A small scan
+   * never starts the worker: `foldHere` folds its rows here at the end.
+   */
+  folds?: FoldFeeder;
+}
+
+/** What an Ingest counted, for a fold worker's Ingest to take (see fold-shard.ts). */
+export interface IngestTotals {
+  recordsRead: number;
+  fastLane: number;
+  fastLaneWindow: number;
+  duplicates: number;
+  filteredOut: number;
+  afterWindow: number;
+  skipped: Record<string, number>;
+  skipSamples: Array<{ origin: string; reason: string; detail?: string }>;
+  accounts: string[];
+  newest: number;
 }
 
 /**
@@ -101,6 +124,7 @@ export class Ingest implements RecordSink, LaneSink {
   private laneEpoch = 0;
   private lastAccount = "";
   private readonly fastPath: boolean;
+  private readonly folds: FoldFeeder | undefined;
   readonly filters: ScanFilters;
   private readonly hasFilters: boolean;
   private readonly fixedStart: number | undefined;
@@ -127,6 +151,7 @@ export class Ingest implements RecordSink, LaneSink {
     this.fastPath = opts.fastPath ?? true;
     this.latest = opts.now + FUTURE_SKEW_MS;
     this.deferred = new DeferredRecords(opts.deferBatch);
+    this.folds = opts.folds;
     this.hasFilters = Object.values(this.filters).some((v) => v !== undefined && v !== "");
     for (const d of eventDetectors) {
       if (d.eventNames) for (const n of d.eventNames) this.nameIndex.add(n);
@@ -269,8 +294,8 @@ export class Ingest implements RecordSink, LaneSink {
       if (b.accountId !== "unknown") this.accounts.add(b.accountId);
       const acc = known !== undefined ? known.acc : this.accList[this.joinLane(b, f, first, chain)]!;
       const place = this.placeOf(acc, b);
-      acc.add(b, place, inWindow, this.wmin, undefined);
-      if (b.principal.person !== undefined) this.personAcc(b.principal).add(b, place, inWindow, this.wmin, undefined);
+      this.fold(acc, b, place, inWindow, undefined);
+      if (b.principal.person !== undefined) this.fold(this.personAcc(b.principal), b, place, inWindow, undefined);
       return true;
     }
     const ordinal = known !== undefined ? known.ordinal : this.joinLane(b, f, first, chain);
@@ -315,6 +340,7 @@ export class Ingest implements RecordSink, LaneSink {
       acc.ordinal = this.accList.length;
       this.accList.push(acc);
       this.identities.set(p.key, acc);
+      this.folds?.take(acc, p.key);
     } else if (p.sessionName && !acc.principal.sessionName) {
       acc.principal = p;
     }
@@ -342,8 +368,14 @@ export class Ingest implements RecordSink, LaneSink {
 
   private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
     const place = this.placeOf(acc, f);
-    acc.add(f, place, false, this.wmin, undefined);
-    if (f.principal.person !== undefined) this.personAcc(f.principal).add(f, place, false, this.wmin, undefined);
+    this.fold(acc, f, place, false, undefined);
+    if (f.principal.person !== undefined) this.fold(this.personAcc(f.principal), f, place, false, undefined);
+  }
+
+  /** IdentityAcc.add, here or in the fold worker. */
+  private fold(acc: IdentityAcc, ev: EventFacts, geo: GeoInfo | undefined, inWindow: boolean, candidate: TrailEvent | undefined): void {
+    if (this.folds !== undefined) this.folds.add(acc, ev, inWindow, this.wmin, candidate);
+    else acc.add(ev, geo, inWindow, this.wmin, candidate);
   }
 
   /** The accumulator of the person behind a principal (Principal.person), created on first sight. */
@@ -356,6 +388,7 @@ export class Ingest implements RecordSink, LaneSink {
       acc = new IdentityAcc({ ...p, key }, this.opts.storedTrainedUntil?.(key) ?? -Infinity);
       this.people.set(key, acc);
       this.personRole.set(key, p.key);
+      this.folds?.take(acc, key, p.key);
     }
     this.personAccOf.set(p, acc);
     return acc;
@@ -371,7 +404,8 @@ export class Ingest implements RecordSink, LaneSink {
       return acc.lastGeo;
     }
     f.ipKind = classifySourceIp(f.sourceIp);
-    const geo = f.ipKind === "public" ? this.geoOf(f.sourceIp) : undefined;
+    // With a fold worker, locations are looked up where the rows are folded.
+    const geo = f.ipKind === "public" && this.folds === undefined ? this.geoOf(f.sourceIp) : undefined;
     acc.lastIp = f.sourceIp;
     acc.lastIpKind = f.ipKind;
     acc.lastGeo = geo;
@@ -428,9 +462,9 @@ export class Ingest implements RecordSink, LaneSink {
     const acc = this.accFor(ev.principal);
     const inWindow = inWindowNow && matches;
     const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
-    const geo = ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined;
-    acc.add(ev, geo, inWindow, this.wmin, candidate ? ev : undefined);
-    if (ev.principal.person !== undefined) this.personAcc(ev.principal).add(ev, geo, inWindow, this.wmin, undefined);
+    const geo = ev.ipKind === "public" && this.folds === undefined ? this.geoOf(ev.sourceIp) : undefined;
+    this.fold(acc, ev, geo, inWindow, candidate ? ev : undefined);
+    if (ev.principal.person !== undefined) this.fold(this.personAcc(ev.principal), ev, geo, inWindow, undefined);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -475,6 +509,78 @@ export class Ingest implements RecordSink, LaneSink {
   private purgeSeen(): void {
     const min = this.wmin - 3_600_000;
     for (const b of this.seen.keys()) if (b < min) this.seen.delete(b);
+  }
+
+  /** Accumulators are folded in a worker thread (IngestOptions.folds, and the worker started): the ones here stay empty. */
+  get foldsInWorker(): boolean {
+    return this.folds?.started === true;
+  }
+
+  /**
+   * With IngestOptions.folds, after the last record: when the worker never started (a small
+   * scan), fold the rows here; the accumulators are complete then. Throws when the worker has them.
+   */
+  foldHere(): void {
+    if (this.folds === undefined) return;
+    if (this.deferred.size > 0) this.flushDeferred();
+    this.folds.foldHere((ip) => this.geoOf(ip));
+  }
+
+  /** What this Ingest counted (for a fold worker's Ingest: `adoptTotals`). */
+  totals(): IngestTotals {
+    return {
+      recordsRead: this.recordsRead,
+      fastLane: this.fastLane,
+      fastLaneWindow: this.fastLaneWindow,
+      duplicates: this.duplicates,
+      filteredOut: this.filteredOut,
+      afterWindow: this.afterWindow,
+      skipped: this.skipped,
+      skipSamples: this.skipSamples,
+      accounts: [...this.accounts],
+      newest: this.newest,
+    };
+  }
+
+  /** A fold worker's Ingest takes the main thread's totals at the end of the reading. */
+  adoptTotals(t: IngestTotals): void {
+    this.recordsRead = t.recordsRead;
+    this.fastLane = t.fastLane;
+    this.fastLaneWindow = t.fastLaneWindow;
+    this.duplicates = t.duplicates;
+    this.filteredOut = t.filteredOut;
+    this.afterWindow = t.afterWindow;
+    Object.assign(this.skipped, t.skipped);
+    this.skipSamples.push(...t.skipSamples);
+    for (const a of t.accounts) this.accounts.add(a);
+    this.newest = t.newest;
+  }
+
+  /** A fold worker's Ingest takes an accumulator the main thread made: an identity, or (with `role`) a person on a role. */
+  adoptAcc(acc: IdentityAcc, key: string, role: string | undefined): void {
+    if (role === undefined) {
+      acc.ordinal = this.accList.length;
+      this.accList.push(acc);
+      this.identities.set(key, acc);
+    } else {
+      this.people.set(key, acc);
+      this.personRole.set(key, role);
+    }
+  }
+
+  /**
+   * With a fold worker (IngestOptions.folds): the scan's result from its finish, given what the
+   * scanner noted; undefined without one.
+   */
+  finishInWorker(sources: SourceSummary[], partialReasons: string[]): Promise<ScanResult> | undefined {
+    if (this.folds === undefined || !this.folds.started) return undefined;
+    this.flushDeferred();
+    return this.folds.finish({ totals: this.totals(), sources, partialReasons });
+  }
+
+  /** Stop the fold worker, if any (the scan was given up). */
+  closeFolds(): void {
+    this.folds?.close();
   }
 
   /** The window the scan reports on. */

@@ -21,6 +21,7 @@ import type {
 import type { BytesReader, RecordSink } from "../sources/types.js";
 import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
+import { FoldFeeder, foldable } from "../ingest/fold-shard.js";
 import type { SinceSpec } from "../ingest/window.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
 import { heldNote, holdBack, releaseHeld, type FindingStatusOf, type HoldRequest, type SeenDays } from "../baseline/held.js";
@@ -75,6 +76,18 @@ export interface ScanOptions {
    * nothing: each identity's baseline is dropped once the identity is judged, `profiles` is empty.
    */
   keepProfiles?: boolean;
+  /**
+   * Threads to fold and finish with (default 1). With 2 or more, and options that can be copied to
+   * a thread (ingest/fold-shard.ts `foldable`: no store, no caller's detectors, locations only
+   * from the default resolver), the records' folding and the finish run in a worker thread: call
+   * `finishAsync`. Same report and baselines.
+   */
+  foldThreads?: number;
+  // A new data option must be passed on to the fold worker too (dataOptions in ingest/fold-shard.ts).
+  /** The environment the default geo resolver was made from (defaultGeoResolver), when `geo` is it: the worker makes its own. */
+  foldGeoEnv?: Record<string, string>;
+  /** Rows of folds per message to the fold worker (default 8,192; tests lower it). */
+  foldBatch?: number;
 }
 
 export interface ScanResult {
@@ -88,7 +101,8 @@ export interface ScanResult {
  * per identity, and `finish()` merges baselines, runs the detectors and builds the report.
  */
 export class Scanner implements RecordSink {
-  private readonly ingest: Ingest;
+  /** Its Ingest (read by a fold worker's applier). */
+  readonly ingest: Ingest;
   private readonly baselineCfg: BaselineConfig;
   private readonly eventDetectors: EventDetector[] = [];
   private readonly windowDetectors: WindowDetector[] = [];
@@ -108,6 +122,7 @@ export class Scanner implements RecordSink {
       else this.globalDetectors.push(d);
     }
     const storedTrainedUntil = opts.storedTrainedUntil ?? ((key: string) => opts.storedProfile?.(key)?.trainedUntil);
+    const folds = (opts.foldThreads ?? 1) > 1 && foldable(opts) ? new FoldFeeder(opts) : undefined;
     this.ingest = new Ingest(
       {
         now: opts.now,
@@ -116,6 +131,7 @@ export class Scanner implements RecordSink {
         ...(opts.until !== undefined ? { until: opts.until } : {}),
         ...(opts.filters ? { filters: opts.filters } : {}),
         ...(opts.geo ? { geo: opts.geo } : {}),
+        ...(folds ? { folds } : {}),
         ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
         ...(opts.deferBatch !== undefined ? { deferBatch: opts.deferBatch } : {}),
       },
@@ -163,6 +179,16 @@ export class Scanner implements RecordSink {
     return this.ingest.window();
   }
 
+  /** Give the scan up: stop its fold worker, if any (no finish follows). */
+  close(): void {
+    this.ingest.closeFolds();
+  }
+
+  /** `finish`, in the fold worker when there is one (ScanOptions.foldThreads). */
+  async finishAsync(): Promise<ScanResult> {
+    return (await this.ingest.finishInWorker(this.sources, this.partialReasons)) ?? this.finish();
+  }
+
   // ------------------------------------------------------------------ the end
 
   /**
@@ -173,6 +199,8 @@ export class Scanner implements RecordSink {
    */
   finish(): ScanResult {
     const ing = this.ingest;
+    if (ing.foldsInWorker) throw new Error("Scanner.finish: the accumulators are in the fold worker (ScanOptions.foldThreads): call finishAsync");
+    ing.foldHere();
     ing.flushDeferred();
     const win = ing.window();
     const cfg = this.baselineCfg;

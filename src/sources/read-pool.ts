@@ -40,7 +40,19 @@ export function scanThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
  */
 export type PoolRead = { kind: "main" } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
 
-const BOOT = `
+/**
+ * `TRAILHOUND_FOLD_THREAD`: 1, a scan without a store folds its records and is finished in a
+ * worker thread when it has 2 or more scan threads (ScanOptions.foldThreads; the same report; a
+ * second heap: more memory); 0 or unset: not.
+ */
+export function foldThreadFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.TRAILHOUND_FOLD_THREAD?.trim();
+  if (v === undefined || v === "" || v === "0") return false;
+  if (v === "1") return true;
+  throw new LimitSettingError(`TRAILHOUND_FOLD_THREAD=${JSON.stringify(env.TRAILHOUND_FOLD_THREAD)}: expected 1 (fold and finish in a worker thread) or 0`);
+}
+
+export const READ_WORKER_BOOT = `
 const { registerHooks, createRequire } = require("node:module");
 const { readFileSync } = require("node:fs");
 const { fileURLToPath } = require("node:url");
@@ -101,7 +113,7 @@ export class ReadPool {
     const fromSources = !existsSync(fileURLToPath(js));
     const entry = fromSources ? new URL("./read-worker.ts", import.meta.url).href : undefined;
     for (let i = 0; i < workers; i++) {
-      const worker = fromSources ? new Worker(BOOT, { eval: true, workerData: { ...data, entry } }) : new Worker(js, { workerData: data });
+      const worker = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { ...data, entry } }) : new Worker(js, { workerData: data });
       const slot: Slot = { worker, inFlight: 0, dead: false, memory: [], free: [], slots: 0 };
       worker.unref();
       worker.on("message", (m: ReadReply | { loadError: string }) => {

@@ -1,0 +1,91 @@
+/**
+ * The fold worker (see fold-shard.ts): a Scanner whose accumulators are made and folded from the
+ * main thread's rows, in the order sent, and finished when the main thread says the reading is
+ * over.
+ */
+import { parentPort } from "node:worker_threads";
+import { defaultGeoResolver } from "../geo/default.js";
+import { Scanner } from "../scan/scanner.js";
+import { IdentityAcc } from "./accumulator.js";
+import type { Ingest } from "./ingest.js";
+import { RowReader, type FoldBatch, type FoldEnd, type FoldInit, type FoldMessage, type FoldReply } from "./fold-shard.js";
+
+/** Makes and folds the accumulators of a Scanner's Ingest from the rows (FoldFeeder's), and finishes the scan. */
+export class FoldApplier {
+  private readonly accs: IdentityAcc[] = [];
+  private readonly reader = new RowReader();
+  private readonly geoOf: (ip: string) => ReturnType<Ingest["geoOf"]>;
+
+  constructor(
+    readonly scanner: Scanner,
+    private readonly ingest: Ingest,
+  ) {
+    this.geoOf = (ip) => ingest.geoOf(ip);
+  }
+
+  apply(b: FoldBatch): void {
+    for (const a of b.accs) {
+      const acc = new IdentityAcc({ key: a.key, type: "" }, a.trainedUntil);
+      this.accs.push(acc);
+      this.ingest.adoptAcc(acc, a.key, a.role);
+    }
+    this.reader.read(b, this.accs, this.geoOf);
+  }
+
+  end(m: FoldEnd) {
+    for (let i = 0; i < this.accs.length; i++) this.accs[i]!.principal = m.principals[i]!;
+    this.ingest.adoptTotals(m.totals);
+    this.scanner.sources.push(...m.sources);
+    this.scanner.partialReasons.push(...m.partialReasons);
+    return this.scanner.finish();
+  }
+}
+
+/** The applier for an init message (a Scanner made as the main thread's, without its fold threads). */
+export async function applierFor(init: FoldInit): Promise<FoldApplier> {
+  const opts = { ...init.opts };
+  if (init.geoEnv !== undefined) opts.geo = await defaultGeoResolver(init.geoEnv);
+  const scanner = new Scanner(opts);
+  return new FoldApplier(scanner, scanner.ingest);
+}
+
+const port = parentPort;
+if (port) {
+  let applier: Promise<FoldApplier> | undefined;
+  let failed = false;
+  let progress: Int32Array | undefined;
+  const fail = (e: unknown) => {
+    if (failed) return;
+    failed = true;
+    // The main thread stops waiting for batches to be folded.
+    if (progress) {
+      Atomics.store(progress, 0, 0x3fffffff);
+      Atomics.notify(progress, 0);
+    }
+    const reply: FoldReply = { error: String((e as Error)?.stack ?? e) };
+    port.postMessage(reply);
+  };
+  // Messages in the order sent: each waits for the applier (made from the first).
+  let chain: Promise<void> = Promise.resolve();
+  port.on("message", (m: FoldMessage) => {
+    if (m.kind === "init") {
+      progress = new Int32Array(m.progress);
+      applier = applierFor(m);
+      return;
+    }
+    chain = chain
+      .then(async () => {
+        if (failed) return;
+        const a = await applier!;
+        if (m.kind === "rows") {
+          a.apply(m);
+          Atomics.add(progress!, 0, 1);
+          Atomics.notify(progress!, 0);
+        } else {
+          const reply: FoldReply = { result: a.end(m) };
+          port.postMessage(reply);
+        }
+      })
+      .catch(fail);
+  });
+}
