@@ -214,8 +214,8 @@ static int32_t spanHash(const uint8_t *b, size_t s, size_t e) {
  * caller make a million distinct values that all hash alike, and each lookup would then compare
  * against all the values before it: hours of CPU for a day of logs instead of a second.
  */
-#define MAX_ENTRIES (1u << 20)
-#define MAX_BYTES ((size_t)64 << 20)
+#define MAX_ENTRIES (1u << 17)
+#define MAX_BYTES ((size_t)8 << 20)
 /* A slot holds everything a probe compares, so that a hit costs one slot and the value's bytes. */
 typedef struct {
   uint32_t hash, id1 /* id + 1; 0: empty */, len, off;

@@ -649,8 +649,8 @@ export class Interner {
   private seed = 0;
 
   constructor(
-    private readonly maxEntries = 1 << 20,
-    private readonly maxBytes = 64 << 20,
+    private readonly maxEntries = 1 << 17,
+    private readonly maxBytes = 8 << 20,
   ) {
     this.pool = new Uint8Array(1 << 16);
     this.clear();
