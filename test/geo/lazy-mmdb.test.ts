@@ -52,9 +52,14 @@ describe("LazyMmdb", () => {
     // Still reading page by page: a few hundred 4 KB pages of a 63 MB file.
     expect(lazy.whole).toBe(false);
     expect(lazy.pagesRead).toBeLessThan(600);
+    // 3,000 addresses scattered over the whole space: still page by page (about a third of the pages).
     const b = compare("v4", Array.from({ length: 3000 }, v4), full, lazy);
+    expect(lazy.whole).toBe(false);
+    expect(lazy.pagesRead).toBeGreaterThan(600);
+    // Past half the file's pages, the rest is read in one go.
+    const c = compare("v4", Array.from({ length: 12000 }, v4), full, lazy);
     expect(lazy.whole).toBe(true);
-    expect([...a.wrong, ...b.wrong]).toEqual([]);
+    expect([...a.wrong, ...b.wrong, ...c.wrong]).toEqual([]);
   });
 
   test("IPv6 file (IPv4 addresses through its IPv4 subtree): the Reader's answers", () => {
