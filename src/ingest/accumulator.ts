@@ -266,8 +266,12 @@ class DimValues {
   nums: number[];
   /** Value -> index, once there are more than DIM_LINEAR values. */
   private index: Map<string, number> | null = null;
+  /** The value met last and its index (consecutive events of one identity mostly repeat their IP, region, user agent). */
+  lastKey: string;
+  lastIndex = 0;
 
   constructor(first: string) {
+    this.lastKey = first;
     this.entries = [first, undefined];
     this.nums = [Infinity, -Infinity, 0, 0];
   }
@@ -588,9 +592,6 @@ export class IdentityAcc implements Observed {
   private foldAt = 64;
   private oldFoldAt = 256;
   private lastOldBucket = 0;
-  private readonly lastValue: Array<string | undefined> = new Array(DIM_NAMES.length).fill(undefined);
-  /** The index of lastValue in its dimension. */
-  private readonly lastIndex: number[] = new Array<number>(DIM_NAMES.length).fill(0);
   private services: DimValues | null | undefined;
   /** Counted (new-to-store) totals. */
   events = 0;
@@ -665,7 +666,6 @@ export class IdentityAcc implements Observed {
     this.released = true;
     this.dims = [];
     this.services = undefined;
-    this.lastValue.fill(undefined);
     this.hourly = null;
     this.win.clear();
     this.oldReads = [];
@@ -814,13 +814,13 @@ export class IdentityAcc implements Observed {
   private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
     let d = this.dims[di];
+    if (d === undefined) this.dims[di] = d = new DimValues(value);
     let i: number;
-    if (d !== undefined && this.lastValue[di] === value) i = this.lastIndex[di]!;
+    if (d.lastKey === value) i = d.lastIndex;
     else {
-      if (d === undefined) this.dims[di] = d = new DimValues(value);
       i = d.indexOf(value);
-      this.lastValue[di] = value;
-      this.lastIndex[di] = i;
+      d.lastKey = value;
+      d.lastIndex = i;
     }
     const nums = d.nums;
     const o = 4 * i;
