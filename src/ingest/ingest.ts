@@ -3,11 +3,8 @@ import type { EventFacts, Principal, ScanFilters, SkipReason, TrailEvent } from 
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import type { EventDetector } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
-import type { ScanResult } from "../scan/scanner.js";
-import type { SourceSummary } from "../scan/report-types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
-import type { FoldFeeder } from "./fold-shard.js";
 import { FastLane, type LaneSink } from "./fast-lane.js";
 import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
 import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
@@ -25,14 +22,28 @@ export interface IngestOptions {
   fastPath?: boolean;
   deferBatch?: number;
   /**
-   * Fold in a worker thread (see fold-shard.ts): every accumulator is made and folded there, and
-   * the scan is finished there (`finishInWorker`); the accumulators here stay empty. A small scan
-   * never starts the worker: `foldHere` folds its rows here at the end.
+   * Fold in a worker thread (scan/fold-shard.ts): every accumulator is made and folded there, and
+   * the scan is finished there (Scanner.finishAsync); the accumulators here stay empty. A small
+   * scan never starts the worker: `foldHere` folds its rows here at the end.
    */
-  folds?: FoldFeeder;
+  folds?: FoldSink;
 }
 
-/** What an Ingest counted, for a fold worker's Ingest to take (see fold-shard.ts). */
+/**
+ * Where an Ingest's folds go when a worker thread makes them (scan/fold-shard.ts FoldFeeder): each
+ * accumulator as it is created, then each IdentityAcc.add in order.
+ */
+export interface FoldSink {
+  /** The worker was started: the accumulators are folded, and the scan finished, there. */
+  readonly started: boolean;
+  take(acc: IdentityAcc, key: string, role?: string): void;
+  add(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void;
+  /** The worker never started: fold the rows here. */
+  foldHere(geoOf: (ip: string) => GeoInfo | undefined): void;
+  close(): void;
+}
+
+/** What an Ingest counted, for a fold worker's Ingest to take (see scan/fold-shard.ts). */
 export interface IngestTotals {
   recordsRead: number;
   fastLane: number;
@@ -124,7 +135,7 @@ export class Ingest implements RecordSink, LaneSink {
   private laneEpoch = 0;
   private lastAccount = "";
   private readonly fastPath: boolean;
-  private readonly folds: FoldFeeder | undefined;
+  private readonly folds: FoldSink | undefined;
   readonly filters: ScanFilters;
   private readonly hasFilters: boolean;
   private readonly fixedStart: number | undefined;
@@ -566,16 +577,6 @@ export class Ingest implements RecordSink, LaneSink {
       this.people.set(key, acc);
       this.personRole.set(key, role);
     }
-  }
-
-  /**
-   * With a fold worker (IngestOptions.folds): the scan's result from its finish, given what the
-   * scanner noted; undefined without one.
-   */
-  finishInWorker(sources: SourceSummary[], partialReasons: string[]): Promise<ScanResult> | undefined {
-    if (this.folds === undefined || !this.folds.started) return undefined;
-    this.flushDeferred();
-    return this.folds.finish({ totals: this.totals(), sources, partialReasons });
   }
 
   /** Stop the fold worker, if any (the scan was given up). */

@@ -1,8 +1,7 @@
-import { DAY, DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Dim, type Profile } from "../baseline/profile.js";
+import { DAY, DEFAULT_BASELINE_CONFIG, type BaselineConfig, type Profile } from "../baseline/profile.js";
 import { mergedDim, mergeProfile, type DimSource } from "../baseline/merge.js";
 import { BaselineView } from "../baseline/view.js";
-import type { ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
-import type { GeoResolver } from "../geo/types.js";
+import type { SkipReason, TrailEvent } from "../events/types.js";
 import { DETECTORS } from "../detectors/index.js";
 import { emptyWindow } from "../detectors/lib/window.js";
 import { offHoursJudge, raiseForHours, unusualHour } from "../detectors/unusual-hour.js";
@@ -21,80 +20,14 @@ import type {
 import type { BytesReader, RecordSink } from "../sources/types.js";
 import type { IdentityAcc } from "../ingest/accumulator.js";
 import { Ingest } from "../ingest/ingest.js";
-import { FoldFeeder, foldable } from "../ingest/fold-shard.js";
-import type { SinceSpec } from "../ingest/window.js";
+import { FoldFeeder, foldable } from "./fold-shard.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
-import { heldNote, holdBack, releaseHeld, type FindingStatusOf, type HoldRequest, type SeenDays } from "../baseline/held.js";
+import { heldNote, holdBack, releaseHeld, type HoldRequest, type SeenDays } from "../baseline/held.js";
 import { ReportBuilder } from "./report.js";
-import type { Report, SourceSummary } from "./report-types.js";
+import type { SourceSummary } from "./report-types.js";
+import type { ScanOptions, ScanResult } from "./scan-options.js";
 
-export interface ScanOptions {
-  /** The time the report is generated (injected: the core reads no clock). */
-  now: number;
-  /** Start of the detection window; default: 24 hours before `until` or the newest event. */
-  since?: SinceSpec;
-  /** End of the detection window; default: the newest event. Later events are ignored. */
-  until?: number;
-  filters?: ScanFilters;
-  baseline?: BaselineConfig;
-  detectorConfig?: Partial<DetectorConfig>;
-  detectors?: readonly Detector[];
-  geo?: GeoResolver;
-  /** The stored baseline of an identity, if any. */
-  storedProfile?: (key: string) => Profile | undefined;
-  /**
-   * The stored baseline's `trainedUntil` alone, when the store can tell without decoding the
-   * profile (the scanner needs it when it first meets an identity, and the whole profile only at
-   * the end). Falls back to `storedProfile`.
-   */
-  storedTrainedUntil?: (key: string) => number | undefined;
-  /**
-   * One dimension of the stored baseline and the fields reading it needs, when the store can read
-   * it without decoding the whole profile (the regions each account knew, asked before the
-   * identities are settled); a whole Profile when it cannot. Falls back to `storedProfile`.
-   */
-  storedDim?: (key: string, dim: Dim) => DimSource | Profile | undefined;
-  version?: string;
-  /**
-   * Records that are certainly before the window only train baselines; by default they take a
-   * lean path that builds no TrailEvent. Off: every record goes through the full path (tests
-   * compare both).
-   */
-  fastPath?: boolean;
-  /** Records before the window held back per batch (default 131,072; tests lower it to force many flushes). */
-  deferBatch?: number;
-  /**
-   * A stored finding's status (open, acknowledged, suppressed, resolved), when the store knows it:
-   * values held back from baselines for a finding are folded in once it is acknowledged or
-   * suppressed. Without it every held finding counts as open.
-   */
-  findingStatus?: FindingStatusOf;
-  /** Event ids listed per finding (default 20; `count` always has the total). The evaluation lifts it. */
-  maxFindingEventIds?: number;
-  /**
-   * Return the updated baselines (ScanResult.profiles; default true). Off, for a scan that saves
-   * nothing: each identity's baseline is dropped once the identity is judged, `profiles` is empty.
-   */
-  keepProfiles?: boolean;
-  /**
-   * Threads to fold and finish with (default 1). With 2 or more, and options that can be copied to
-   * a thread (ingest/fold-shard.ts `foldable`: no store, no caller's detectors, locations only
-   * from the default resolver), the records' folding and the finish run in a worker thread: call
-   * `finishAsync`. Same report and baselines.
-   */
-  foldThreads?: number;
-  // A new data option must be passed on to the fold worker too (dataOptions in ingest/fold-shard.ts).
-  /** The environment the default geo resolver was made from (defaultGeoResolver), when `geo` is it: the worker makes its own. */
-  foldGeoEnv?: Record<string, string>;
-  /** Rows of folds per message to the fold worker (default 8,192; tests lower it). */
-  foldBatch?: number;
-}
-
-export interface ScanResult {
-  report: Report;
-  /** Updated baselines to persist (every identity seen; none with `keepProfiles: false`). */
-  profiles: Profile[];
-}
+export type { ScanOptions, ScanResult } from "./scan-options.js";
 
 /**
  * The scan core. Sources push raw records into it (it is a RecordSink); its Ingest gathers them
@@ -112,6 +45,8 @@ export class Scanner implements RecordSink {
   private readonly hoursFactor: boolean;
   readonly sources: SourceSummary[] = [];
   readonly partialReasons: string[] = [];
+  /** The fold worker's feeder (ScanOptions.foldThreads), if the scan may fold in a worker. */
+  private readonly folds: FoldFeeder | undefined;
 
   constructor(private readonly opts: ScanOptions) {
     this.baselineCfg = opts.baseline ?? DEFAULT_BASELINE_CONFIG;
@@ -123,6 +58,7 @@ export class Scanner implements RecordSink {
     }
     const storedTrainedUntil = opts.storedTrainedUntil ?? ((key: string) => opts.storedProfile?.(key)?.trainedUntil);
     const folds = (opts.foldThreads ?? 1) > 1 && foldable(opts) ? new FoldFeeder(opts) : undefined;
+    this.folds = folds;
     this.ingest = new Ingest(
       {
         now: opts.now,
@@ -186,7 +122,10 @@ export class Scanner implements RecordSink {
 
   /** `finish`, in the fold worker when there is one (ScanOptions.foldThreads). */
   async finishAsync(): Promise<ScanResult> {
-    return (await this.ingest.finishInWorker(this.sources, this.partialReasons)) ?? this.finish();
+    const folds = this.folds;
+    if (folds === undefined || !folds.started) return this.finish();
+    this.ingest.flushDeferred();
+    return folds.finish({ totals: this.ingest.totals(), sources: this.sources, partialReasons: this.partialReasons });
   }
 
   // ------------------------------------------------------------------ the end

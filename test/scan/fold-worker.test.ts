@@ -1,5 +1,5 @@
 /**
- * Folding and finishing in a worker thread (ScanOptions.foldThreads, ingest/fold-shard.ts) gives
+ * Folding and finishing in a worker thread (ScanOptions.foldThreads, scan/fold-shard.ts) gives
  * exactly the one-thread scan's report and stored baselines, byte for byte, whatever the order of
  * the input files: people on shared roles, duplicates in the window, records before the window,
  * calls whose parameters or resources the baseline reads, event detectors' candidates, skipped

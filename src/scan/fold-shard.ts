@@ -21,12 +21,12 @@ import { Worker } from "node:worker_threads";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
 import type { GeoInfo } from "../geo/types.js";
 import { readsTargets } from "../events/targets.js";
-import { accTargets, type IdentityAcc } from "./accumulator.js";
-import { readsRequestParameters } from "./lean-facts.js";
+import { accTargets, type IdentityAcc } from "../ingest/accumulator.js";
+import { readsRequestParameters } from "../ingest/lean-facts.js";
 import { READ_WORKER_BOOT } from "../sources/read-pool.js";
-import type { ScanOptions, ScanResult } from "../scan/scanner.js";
-import type { SourceSummary } from "../scan/report-types.js";
-import type { IngestTotals } from "./ingest.js";
+import type { ScanOptions, ScanResult } from "./scan-options.js";
+import type { SourceSummary } from "./report-types.js";
+import type { FoldSink, IngestTotals } from "../ingest/ingest.js";
 
 /** Rows per message (ScanOptions.foldBatch). */
 const BATCH = 8192;
@@ -231,7 +231,7 @@ function dataOptions(o: ScanOptions): ScanOptions {
  * into rows, sent in batches to the worker (started with the scan, so that its start-up overlaps
  * the reading).
  */
-export class FoldFeeder {
+export class FoldFeeder implements FoldSink {
   private readonly targets = new Map<IdentityAcc, number>();
   private readonly accList: IdentityAcc[] = [];
   private readonly stringIds = new Map<string, number>();

@@ -5,9 +5,9 @@
  */
 import { parentPort } from "node:worker_threads";
 import { defaultGeoResolver } from "../geo/default.js";
-import { Scanner } from "../scan/scanner.js";
-import { IdentityAcc } from "./accumulator.js";
-import type { Ingest } from "./ingest.js";
+import { Scanner } from "./scanner.js";
+import { IdentityAcc } from "../ingest/accumulator.js";
+import type { Ingest } from "../ingest/ingest.js";
 import { RowReader, type FoldBatch, type FoldEnd, type FoldInit, type FoldMessage, type FoldReply } from "./fold-shard.js";
 
 /** Makes and folds the accumulators of a Scanner's Ingest from the rows (FoldFeeder's), and finishes the scan. */
