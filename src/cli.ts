@@ -128,10 +128,23 @@ function progressBar(ctx: CliContext, wanted: boolean): { update(p: SourceProgre
   };
 }
 
+/** `--out` names a file in an existing folder (checked before the scan, not after it). */
+async function checkOutPath(out: string): Promise<void> {
+  const { stat } = await import("node:fs/promises");
+  const { dirname } = await import("node:path");
+  const folder = dirname(out);
+  const st = await stat(folder).catch(() => undefined);
+  if (!st) throw new UsageError(`--out ${out}: the folder ${folder} does not exist`);
+  if (!st.isDirectory()) throw new UsageError(`--out ${out}: ${folder} is not a folder`);
+  const self = await stat(out).catch(() => undefined);
+  if (self?.isDirectory()) throw new UsageError(`--out ${out}: is a folder, expected a file name`);
+}
+
 export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContext()): Promise<number> {
   const { msg } = ctx;
   const format = o.format ?? (ctx.stdout.isTTY ? "text" : "json");
   if (!["text", "json", "html", "jsonl", "csv", "ocsf"].includes(format)) throw new UsageError(`--format ${o.format}: expected text, json, html, jsonl, csv or ocsf`);
+  if (o.out) await checkOutPath(o.out);
   let failOn: Severity | undefined;
   if (o.failOn !== undefined) {
     if (!SEVERITIES.includes(o.failOn as Severity)) throw new UsageError(`--fail-on ${o.failOn}: expected one of ${SEVERITIES.join(", ")}`);
@@ -285,9 +298,15 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
                 ? await (await import("./report/html.js")).reportHtml(report, profiles)
                 : formatReportText(report, undefined, paint(!o.out && colorEnabled(ctx.stdout, env)));
     let written = 0;
-    if (piecewise && o.out) written = await piecewise.writePieces(o.out, piecewise.jsonPieces(report as unknown as Record<string, unknown>));
-    else if (o.out) await writeFile(o.out, text);
-    else ctx.stdout.write(text);
+    try {
+      if (piecewise && o.out) written = await piecewise.writePieces(o.out, piecewise.jsonPieces(report as unknown as Record<string, unknown>));
+      else if (o.out) await writeFile(o.out, text);
+    } catch (e) {
+      // --out was checked before the scan; this is a write that failed since (disk full, removed folder).
+      const saved = store && saveError === undefined ? "; the scan's baselines and findings were saved to the store" : "";
+      throw new UsageError(`--out ${o.out}: the report could not be written (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})${saved}`);
+    }
+    if (!o.out) ctx.stdout.write(text);
     if (o.out) msg.debug(`report written to ${o.out} (${piecewise ? written : Buffer.byteLength(text)} bytes)`);
     // --export securityhub: the scan's findings, with their state in the store when there is one.
     let exportFailed = false;

@@ -132,6 +132,15 @@ describe("trailhound scan (CLI)", () => {
     expect(r.code).toBe(EXIT.usage);
     expect(r.stderr).toMatch(/unknown option '--bogus'/);
 
+    // An --out that cannot be written: said before the scan, without a stack trace.
+    r = await run("scan", "-i", "test/fixtures/otrf", "--no-store", "-o", join(dir, "no-such-folder", "x.json"));
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toMatch(/--out .*x\.json: the folder .*no-such-folder does not exist/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    r = await run("scan", "-i", "test/fixtures/otrf", "--no-store", "-o", dir);
+    expect(r.code).toBe(EXIT.usage);
+    expect(r.stderr).toMatch(/is a folder, expected a file name/);
+
     const notCt = join(dir, "not-cloudtrail.json");
     await writeFile(notCt, JSON.stringify({ hello: "world" }));
     r = await run("scan", "-i", notCt, "--no-store", "-o", out);
