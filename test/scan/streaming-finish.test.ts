@@ -2,28 +2,10 @@ import { describe, it, expect } from "vitest";
 import { Scanner, type ScanOptions } from "../../src/scan/scanner.js";
 import { DAY, DEFAULT_BASELINE_CONFIG, HOUR } from "../../src/baseline/profile.js";
 import type { EventDetector, GlobalDetector, IdentityWindow, WindowDetector } from "../../src/detectors/types.js";
+import { rec } from "./records.js";
 
 // Scanner.finish settles identities one at a time and drops each window once its findings are
 // made: what detectors see of the other identities must not depend on that order.
-
-let seq = 0;
-function rec(o: { t: number; user: string; name?: string; region?: string; account?: string }) {
-  const account = o.account ?? "1111";
-  return {
-    eventVersion: "1.09",
-    eventID: `sf-${++seq}`,
-    eventTime: new Date(o.t).toISOString(),
-    eventName: o.name ?? "DescribeInstances",
-    eventSource: "ec2.amazonaws.com",
-    awsRegion: o.region ?? "us-east-1",
-    sourceIPAddress: "10.0.0.1",
-    userAgent: "aws-cli/2.13.5 Python/3.11.4",
-    userIdentity: { type: "IAMUser", arn: `arn:aws:iam::${account}:user/${o.user}`, accountId: account, userName: o.user },
-    recipientAccountId: account,
-    requestParameters: null,
-    responseElements: null,
-  };
-}
 
 const T0 = Date.parse("2024-05-01T00:00:00Z");
 const meta = { title: "t", description: "t", severity: "low" as const, cites: "c", attack: ["T1"], investigate: ["x"], falsePositives: ["y"] };

@@ -12,6 +12,7 @@ import { BaselineTable, decodeBaseline, decodeDim, encodeBaseline } from "../../
 import { Prefetcher } from "../../src/store/prefetch.js";
 import { TrailStore } from "../../src/store/index.js";
 import { DAY, HOUR, T0, makeProfile } from "./helpers.js";
+import { rec } from "../scan/records.js";
 
 function variety(): Profile[] {
   const out: Profile[] = [];
@@ -85,25 +86,6 @@ describe("decodeDim", () => {
     expect(light && "v" in light).toBe(false);
   });
 });
-
-let seq = 0;
-function rec(o: { t: number; user: string; region?: string; account?: string; name?: string }) {
-  const account = o.account ?? "1111";
-  return {
-    eventVersion: "1.09",
-    eventID: `dd-${++seq}`,
-    eventTime: new Date(o.t).toISOString(),
-    eventName: o.name ?? "DescribeInstances",
-    eventSource: "ec2.amazonaws.com",
-    awsRegion: o.region ?? "us-east-1",
-    sourceIPAddress: "10.0.0.1",
-    userAgent: "aws-cli/2.13.5 Python/3.11.4",
-    userIdentity: { type: "IAMUser", arn: `arn:aws:iam::${account}:user/${o.user}`, accountId: account, userName: o.user },
-    recipientAccountId: account,
-    requestParameters: null,
-    responseElements: null,
-  };
-}
 
 describe("a scan reading the stored regions alone", () => {
   it("reports and saves exactly what a scan decoding each stored profile does", async () => {
