@@ -16,20 +16,10 @@ import { listInputFiles, FileSource } from "../../src/sources/files.js";
 import { foldThreadFromEnv } from "../../src/sources/read-pool.js";
 import { Scanner, type ScanOptions } from "../../src/scan/scanner.js";
 import { encodeBaseline } from "../../src/store/baselines.js";
-import { rng } from "../../src/util/rng.js";
+import { rng, shuffled } from "../../src/util/rng.js";
 
 const ACCOUNT = "111122223333";
 const NOW = Date.parse("2024-03-05T00:00:00Z");
-
-function shuffled<T>(xs: readonly T[], seed: number): T[] {
-  const r = rng(seed);
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
 
 /** A role session's userIdentity (a shared role: the session name may name a person). */
 function session(role: string, name: string, sourceIdentity?: string): Record<string, unknown> {

@@ -14,17 +14,7 @@ import { listInputFiles, FileSource } from "../../src/sources/files.js";
 import { scanThreadsFromEnv } from "../../src/sources/read-pool.js";
 import { Scanner } from "../../src/scan/scanner.js";
 import { encodeBaseline } from "../../src/store/baselines.js";
-import { rng } from "../../src/util/rng.js";
-
-function shuffled<T>(xs: readonly T[], seed: number): T[] {
-  const r = rng(seed);
-  const out = [...xs];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [out[i], out[j]] = [out[j]!, out[i]!];
-  }
-  return out;
-}
+import { rng, shuffled } from "../../src/util/rng.js";
 
 /** The report and the stored form of every baseline, as text. */
 async function scan(files: string[], threads: number, now: number): Promise<{ report: string; baselines: string; offThread: number }> {
