@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Argument, Command, CommanderError, Option } from "commander";
-import { writeFile } from "node:fs/promises";
+import { stat, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
 import { InputError, FileSource, lastReadTiming, STDIN_PATH } from "./sources/files.js";
 import { maxFileBytesFromEnv } from "./sources/limits.js";
@@ -130,8 +131,6 @@ function progressBar(ctx: CliContext, wanted: boolean): { update(p: SourceProgre
 
 /** `--out` names a file in an existing folder (checked before the scan, not after it). */
 async function checkOutPath(out: string): Promise<void> {
-  const { stat } = await import("node:fs/promises");
-  const { dirname } = await import("node:path");
   const folder = dirname(out);
   const st = await stat(folder).catch(() => undefined);
   if (!st) throw new UsageError(`--out ${out}: the folder ${folder} does not exist`);
