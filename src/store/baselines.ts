@@ -183,7 +183,7 @@ export function encodeBaseline(key: string, p: Profile): StoredBaseline {
 
 /**
  * A profile packed up to its deflate: the entry's bytes are `head`, then the base64 of
- * `deflatePart(part)`, then `"}` (`finishEntry`), exactly what encodeBaseline writes. Lets the
+ * `deflatePart(json)`, then `"}` (`finishEntry`), exactly what encodeBaseline writes. Lets the
  * deflating, most of an encoding's cost, happen elsewhere (encode-off-thread.ts).
  */
 export interface HalfEncoded {
@@ -192,8 +192,12 @@ export interface HalfEncoded {
   head: string;
   /** Bytes of `"key":` at the start of head. */
   valueAt: number;
-  /** The packed part, to be deflated as JSON (`deflatePart(JSON.stringify(part))`). */
-  part: PackedPart;
+  /**
+   * The packed part's JSON (`JSON.stringify(part)`), to be deflated (`deflatePart(json)`). Made
+   * at once: a batch's profiles wait for their deflate as strings, not as flat arrays of boxed
+   * numbers that would live through garbage collections.
+   */
+  json: string;
   facts: BaselineFacts;
   light: LightFields | undefined;
 }
@@ -217,16 +221,16 @@ export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | Store
     checkProfile(p);
     return encodeBaseline(key, p);
   }
-  const part = out.packed as PackedPart;
+  const json = JSON.stringify(out.packed as PackedPart);
   out.packed = undefined;
   // JSON.stringify(out) with `packed` (its last field: packProfile adds it last) left out.
   const fields = JSON.stringify(out);
   const h = entryHead(key);
   const head = `${h}${fields.length > 2 ? `${fields.slice(0, -1)},` : "{"}"packed":"`;
-  return { key, head, valueAt: Buffer.byteLength(h), part, facts: factsOf(key, p), light: lightOf(p) };
+  return { key, head, valueAt: Buffer.byteLength(h), json, facts: factsOf(key, p), light: lightOf(p) };
 }
 
-/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(JSON.stringify(h.part))`). */
+/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(h.json)`). */
 export function finishEntry(h: HalfEncoded, deflated: Buffer): StoredBaseline {
   const bytes = Buffer.from(h.head + deflated.toString("base64") + ENTRY_TAIL);
   return withLight({ bytes, valueAt: h.valueAt, digest: entryDigest(bytes), facts: h.facts }, h.light);

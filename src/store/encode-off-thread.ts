@@ -5,19 +5,21 @@
  * that: about 0.25 CPU-s for 3,000 small profiles, 0.5 for 4,400 large ones.
  *
  * The main thread validates and packs every profile (checkProfile, packProfile: the profiles stay
- * on the main thread) in batches, posting each batch's packed JSON to the worker as it is made (a
- * string is copied as it is; posting the packed parts as objects cost more, measured); the worker
- * deflates, base64-encodes and hashes each batch into the entries' bytes. Each batch is
+ * on the main thread) in batches, writing each batch's packed JSON, as UTF-8, into one
+ * SharedArrayBuffer that it posts to the worker (shared, not copied: posting the JSON as strings
+ * copied 18 MB for a realistic day and left the copies to the worker's garbage collector); the
+ * worker deflates, base64-encodes and hashes each batch into the entries' bytes. Each batch is
  * claimed once, by whoever gets to it first (a shared Int32Array, Atomics.compareExchange): once
  * the main thread has packed everything, it deflates the batches the worker has not started, from
- * the last one back. A worker that is slow to start, fails or exits leaves its batches to the main
- * thread. The bytes are those of encodeBaseline whoever made them (test/store/encode-off-thread.test.ts).
+ * the last one back, reading the same shared bytes. A worker that is slow to start, fails or exits
+ * leaves its batches to the main thread. The bytes are those of encodeBaseline whoever made them
+ * (test/store/encode-off-thread.test.ts).
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type HalfEncoded, type StoredBaseline, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
 import type { Profile } from "../baseline/profile.js";
-import { deflatePart } from "./pack.js";
+import { deflateBytes, deflatePart } from "./pack.js";
 
 /** Fewer profiles than this are encoded on the main thread alone (a worker costs ~20-40 ms to start). */
 export const OFF_THREAD_MIN = 256;
@@ -35,8 +37,7 @@ const { deflateRawSync } = require("node:zlib");
 const { hash } = require("node:crypto");
 const claims = workerData.claims;
 const MIN_LOOKAHEAD = 262;
-function deflatePart(json) {
-  const input = Buffer.from(json);
+function deflatePart(input) {
   let windowBits = 9;
   while (windowBits < 15 && 1 << windowBits < input.length + MIN_LOOKAHEAD) windowBits++;
   return deflateRawSync(input, { level: 3, windowBits, chunkSize: Math.min(16 * 1024, Math.max(1024, input.length)) });
@@ -46,7 +47,13 @@ parentPort.on("message", (m) => {
     parentPort.postMessage({ batch: m.batch, skipped: true });
     return;
   }
-  const b64 = m.parts.map((p) => deflatePart(p).toString("base64"));
+  const json = Buffer.from(m.json);
+  const b64 = [];
+  let from = 0;
+  for (const to of m.jsonEnds) {
+    b64.push(deflatePart(json.subarray(from, to)).toString("base64"));
+    from = to;
+  }
   let total = 0;
   for (let i = 0; i < b64.length; i++) total += Buffer.byteLength(m.heads[i]) + b64[i].length + 2;
   const buf = Buffer.allocUnsafeSlow(total);
@@ -119,8 +126,9 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
     worker = undefined;
   }
   const waits: Array<Promise<void>> = [];
-  /** The packed parts' JSON, per batch posted (strings: the structured clone of the parts themselves costs more). */
-  const json: string[][] = [];
+  /** Each batch's packed JSON as UTF-8 (shared with the worker), and where each profile's ends. */
+  const bytes: Buffer[] = [];
+  const jsonEnds: number[][] = [];
   let byWorker = 0;
   try {
     packAll();
@@ -133,6 +141,7 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
     for (let b = 0; b < batches; b++) {
       const hs: HalfEncoded[] = [];
       const at: number[] = [];
+      let total = 0;
       for (let i = b * BATCH; i < Math.min(profiles.length, (b + 1) * BATCH); i++) {
         const p = profiles[i]!;
         const h = halfEncodeBaseline(p.key, p);
@@ -140,10 +149,23 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
         else {
           hs.push(h);
           at.push(i);
+          total += Buffer.byteLength(h.json);
         }
       }
       half.push(hs);
       slots.push(at);
+      const shared = new SharedArrayBuffer(total);
+      const buf = Buffer.from(shared);
+      const ends: number[] = [];
+      let end = 0;
+      for (const h of hs) {
+        end += buf.write(h.json, end, "utf8");
+        ends.push(end);
+        // The bytes are what is deflated now: the string can go.
+        h.json = "";
+      }
+      bytes.push(buf);
+      jsonEnds.push(ends);
       if (worker && hs.length > 0) {
         waits.push(
           new Promise<Reply | undefined>((resolve) => replies.set(b, resolve)).then((r) => {
@@ -158,27 +180,29 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
             });
           }),
         );
-        const parts = hs.map((h) => JSON.stringify(h.part));
-        json[b] = parts;
-        worker.postMessage({ batch: b, heads: hs.map((h) => h.head), parts });
+        worker.postMessage({ batch: b, heads: hs.map((h) => h.head), json: shared, jsonEnds: ends });
       }
     }
   }
+  /** Profile `k` of batch `b` finished on this thread, from the batch's bytes. */
+  const finishHere = (b: number, k: number): [string, StoredBaseline] => {
+    const h = half[b]![k]!;
+    const ends = jsonEnds[b]!;
+    return [h.key, finishEntry(h, deflateBytes(bytes[b]!.subarray(k === 0 ? 0 : ends[k - 1]!, ends[k]!)))];
+  };
   // The batches the worker has not started, from the last one back, on this thread.
   for (let b = batches - 1; b >= 0 && !(opts.workerOnly && worker); b--) {
     if (Atomics.compareExchange(claims, b, 0, 2) !== 0) continue;
-    half[b]!.forEach((h, k) => {
-      out[slots[b]![k]!] = [h.key, finishEntry(h, deflatePart(json[b]?.[k] ?? JSON.stringify(h.part)))];
-    });
+    for (let k = 0; k < half[b]!.length; k++) out[slots[b]![k]!] = finishHere(b, k);
   }
   return Promise.all(waits).then(() => {
     void worker?.terminate();
     // Batches a failed worker had claimed but not returned.
     for (let b = 0; b < batches; b++) {
-      half[b]!.forEach((h, k) => {
+      for (let k = 0; k < half[b]!.length; k++) {
         const i = slots[b]![k]!;
-        if (out[i] === undefined) out[i] = [h.key, finishEntry(h, deflatePart(json[b]?.[k] ?? JSON.stringify(h.part)))];
-      });
+        if (out[i] === undefined) out[i] = finishHere(b, k);
+      }
     }
     if (opts.stats) opts.stats.byWorker = byWorker;
     return out as Array<[string, StoredBaseline]>;
@@ -186,5 +210,5 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
 }
 
 function finish(h: HalfEncoded | StoredBaseline): StoredBaseline {
-  return "bytes" in h ? h : finishEntry(h, deflatePart(JSON.stringify(h.part)));
+  return "bytes" in h ? h : finishEntry(h, deflatePart(h.json));
 }

@@ -83,7 +83,11 @@ const MIN_LOOKAHEAD = 262;
  * to the input instead of 16 KB.
  */
 export function deflatePart(json: string): Buffer {
-  const input = Buffer.from(json);
+  return deflateBytes(Buffer.from(json));
+}
+
+/** deflatePart of the UTF-8 bytes of the JSON (a view of shared memory is read as it is). */
+export function deflateBytes(input: Uint8Array): Buffer {
   let windowBits = 9;
   while (windowBits < 15 && 1 << windowBits < input.length + MIN_LOOKAHEAD) windowBits++;
   return deflateRawSync(input, { level: 3, windowBits, chunkSize: Math.min(16 * 1024, Math.max(1024, input.length)) });
