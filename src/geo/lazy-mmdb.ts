@@ -7,7 +7,8 @@
  * The file's bytes go into one zero-filled buffer of the file's size (untouched pages of such a
  * buffer take no memory), page by page: before a lookup, the pages of the search-tree nodes on the
  * address's path and of the data record it ends at (following the record's pointers) are read;
- * then maxmind's own `Reader`, built on that same buffer, answers from bytes that are all there.
+ * then maxmind's own `Reader`, built on that same buffer, answers from bytes that are all there
+ * (for a plain IPv4 address it only decodes the record: the walk that read the pages found it).
  * The answers are the `Reader`'s on the whole file (a test compares them on many addresses). Once
  * half the file's pages are read besides the metadata, or anything looks unusual, the rest of the
  * file is read in one go and lookups go straight to the `Reader`. Until then a scan holds only the
@@ -67,6 +68,12 @@ export class LazyMmdb {
   private ipv4Start = 0;
   /** Offsets of the data records whose bytes are all read (while reading page by page). */
   private records = new Set<number>();
+  /**
+   * The Reader's decoding of the record a tree walk ends at (its `resolveDataPointer`, a method
+   * TypeScript's declarations keep private); undefined if this version of mmdb-lib has none, and
+   * then every lookup goes through `Reader.get`.
+   */
+  private readonly resolveData: ((pointer: number) => unknown) | undefined;
 
   constructor(path: string, cache: Cache) {
     const fd = openSync(path, "r");
@@ -96,6 +103,8 @@ export class LazyMmdb {
         this.ipv4Start = node;
         this.reader.load(this.buf);
       }
+      const resolve = (this.reader as unknown as { resolveDataPointer?: unknown }).resolveDataPointer;
+      this.resolveData = typeof resolve === "function" ? (resolve as (pointer: number) => unknown).bind(this.reader) : undefined;
     } catch (e) {
       this.close();
       throw e;
@@ -112,8 +121,26 @@ export class LazyMmdb {
 
   /** The record of `ip`, as `Reader.get` on the whole file answers. */
   get(ip: string): CityResponse | null {
-    if (this.fd !== undefined && !this.prepare(ip)) this.loadAll();
-    return this.reader.get(ip);
+    const resolve = this.resolveData;
+    const v4 = resolve === undefined ? -1 : quadOf(ip);
+    if (v4 < 0 || resolve === undefined) {
+      if (this.fd !== undefined && !this.prepare(ip)) this.loadAll();
+      return this.reader.get(ip);
+    }
+    // A plain dotted quad (most addresses): one walk of the tree, reading its pages as it goes,
+    // then the Reader decodes the record it ends at (its own walk and parse would find the same).
+    const count = this.nodeCount;
+    let node = this.ipv4Start;
+    for (let depth = 0; depth < 32 && node < count; depth++) node = this.node(node, (v4 >>> (31 - depth)) & 1);
+    if (node <= count) return null; // not found (the Reader's null pointer)
+    if (this.fd !== undefined) {
+      const at = node - count + this.treeBytes;
+      if (!this.records.has(at)) {
+        if (this.touch(at, 0) === -1) this.loadAll();
+        else if (this.fd !== undefined) this.records.add(at);
+      }
+    }
+    return resolve(node) as CityResponse;
   }
 
   /** Reads the pages a lookup of `ip` reads (tree path, then record); false when in doubt. */
@@ -137,15 +164,20 @@ export class LazyMmdb {
   /** A child of a tree node (0 left, 1 right), its bytes read first. */
   private node(n: number, right: number): number {
     const o = n * this.nodeBytes;
-    this.ensure(o, this.nodeBytes);
+    if (this.fd !== undefined) this.ensure(o, this.nodeBytes);
     const b = this.buf;
+    // The bytes as the Reader's walker reads them (readUIntBE, readUInt32BE), without the calls.
     switch (this.recordSize) {
-      case 24:
-        return right ? b.readUIntBE(o + 3, 3) : b.readUIntBE(o, 3);
+      case 24: {
+        const p = right ? o + 3 : o;
+        return (b[p]! << 16) | (b[p + 1]! << 8) | b[p + 2]!;
+      }
       case 28:
-        return right ? ((b[o + 3]! & 0x0f) << 24) | b.readUIntBE(o + 4, 3) : ((b[o + 3]! & 0xf0) << 20) | b.readUIntBE(o, 3);
-      default:
-        return right ? b.readUInt32BE(o + 4) : b.readUInt32BE(o);
+        return right ? ((b[o + 3]! & 0x0f) << 24) | (b[o + 4]! << 16) | (b[o + 5]! << 8) | b[o + 6]! : ((b[o + 3]! & 0xf0) << 20) | (b[o]! << 16) | (b[o + 1]! << 8) | b[o + 2]!;
+      default: {
+        const p = right ? o + 4 : o;
+        return ((b[p]! << 24) >>> 0) + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
+      }
     }
   }
 
@@ -312,6 +344,34 @@ function parseIPv6(input: string): number[] {
     }
   }
   return addr;
+}
+
+/**
+ * A dotted quad of 1-3 plain digits per part, each at most 255, as a 32-bit number (the octets
+ * mmdb-lib's parse gives it, bit for bit); -1 for anything else (then parsed as mmdb-lib does).
+ */
+function quadOf(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let out = 0,
+    v = 0,
+    digits = 0,
+    parts = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 3) return -1;
+      v = v * 10 + (c - 0x30);
+    } else if (c === 0x2e) {
+      if (digits === 0 || parts === 3 || v > 255) return -1;
+      out = out * 256 + v;
+      parts++;
+      v = 0;
+      digits = 0;
+    } else return -1;
+  }
+  if (parts !== 3 || digits === 0 || v > 255) return -1;
+  return out * 256 + v;
 }
 
 function parse(ip: string): number[] {

@@ -46,7 +46,9 @@ describe("LazyMmdb", () => {
       const v = next();
       return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
     };
-    const first = ["8.8.8.8", "1.1.1.1", "0.0.0.0", "255.255.255.255", "::ffff:8.8.8.8", "2001:4860::1", ...Array.from({ length: 60 }, v4)];
+    // Besides plain quads (walked once by LazyMmdb itself), forms it leaves to the Reader's parse.
+    const odd = ["008.008.008.008", "8.8.8.08", "1.1.1.1.1", "8.8.8", " 8.8.8.8", "256.1.1.1"];
+    const first = ["8.8.8.8", "1.1.1.1", "0.0.0.0", "255.255.255.255", "::ffff:8.8.8.8", "2001:4860::1", ...odd, ...Array.from({ length: 60 }, v4)];
     const a = compare("v4", first, full, lazy);
     expect(a.found).toBeGreaterThan(40);
     // Still reading page by page: a few hundred 4 KB pages of a 63 MB file.
