@@ -749,6 +749,14 @@ export async function main(argv: string[], streams: CliStreams = processStreams(
       stack(e);
       return EXIT.usage;
     }
+    // A worker thread of the scan failed (src/scan/fold-shard.ts FoldWorkerError): said in a line, exit 1.
+    if (code === "worker-failed") {
+      msg.error(
+        `${(e as Error).message}\nThe scan was stopped: no report was written. TRAILHOUND_FOLD_THREAD=0 scans without that thread.${state.ctx.verbosity === "verbose" ? "" : " (--verbose shows the stack trace.)"}`,
+      );
+      stack(e);
+      return EXIT.failure;
+    }
     msg.error(`unexpected error: ${(e as Error).stack ?? e}`);
     return EXIT.failure;
   }

@@ -1,6 +1,6 @@
 import type { DimSource } from "../baseline/merge.js";
 import type { Dim, Profile } from "../baseline/profile.js";
-import { fault } from "../store/faults.js";
+import { fault } from "../util/faults.js";
 import { TrailStore, type CursorStore } from "../store/store.js";
 import type { Cursor } from "../sources/types.js";
 import { combineScores } from "../scan/findings.js";

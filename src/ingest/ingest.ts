@@ -40,7 +40,8 @@ export interface FoldSink {
   add(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void;
   /** The worker never started: fold the rows here. */
   foldHere(geoOf: (ip: string) => GeoInfo | undefined): void;
-  close(): void;
+  /** Stop the worker; resolves once it has ended. */
+  close(): Promise<void>;
 }
 
 /** What an Ingest counted, for a fold worker's Ingest to take (see scan/fold-shard.ts). */
@@ -579,9 +580,9 @@ export class Ingest implements RecordSink, LaneSink {
     }
   }
 
-  /** Stop the fold worker, if any (the scan was given up). */
-  closeFolds(): void {
-    this.folds?.close();
+  /** Stop the fold worker, if any (the scan was given up); resolves once it has ended. */
+  async closeFolds(): Promise<void> {
+    await this.folds?.close();
   }
 
   /** The window the scan reports on. */

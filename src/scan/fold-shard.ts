@@ -14,6 +14,14 @@
  *
  * The worker starts with the first full batch: a small scan never starts it, its rows are folded
  * here at the end (the same rows, read the same way) and it is finished here.
+ *
+ * A worker that fails (an error, or it exits) cannot complete the scan: it says so in the shared
+ * progress as it stops (the main thread may be waiting there for it), the main thread stops
+ * sending rows and asks the sources to stop (`stopSignal`), and `finish` rejects with a
+ * FoldWorkerError naming what failed. A worker that dies without a word (out of memory, terminated)
+ * is known from its exit event, or after STALL_MS without progress the main thread stops waiting
+ * for it. Faults are injected with TRAILHOUND_FAULT (src/util/faults.ts): `fold.batch`,
+ * `fold.finish` in the worker, `fold.sent` here.
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -24,6 +32,7 @@ import { readsTargets } from "../events/targets.js";
 import { accTargets, type IdentityAcc } from "../ingest/accumulator.js";
 import { readsRequestParameters } from "../ingest/lean-facts.js";
 import { READ_WORKER_BOOT } from "../sources/read-pool.js";
+import { fault } from "../util/faults.js";
 import type { ScanOptions, ScanResult } from "./scan-options.js";
 import type { SourceSummary } from "./report-types.js";
 import type { FoldSink, IngestTotals } from "../ingest/ingest.js";
@@ -35,8 +44,15 @@ const BATCH = 8192;
  * batches pile up in memory whenever the worker is the slower thread).
  */
 const BACKLOG = 6;
-/** How long the main thread waits for the worker to fold a batch before it stops waiting (a worker that died is reported at the end). */
+/**
+ * How long the main thread waits for the worker to fold a batch before it stops waiting (until the
+ * worker folds one again): a worker that died without a word is reported at the next file, or at
+ * the end.
+ */
 const STALL_MS = 30_000;
+/** The shared progress: [P_FOLDED] batches folded; [P_STOPPED] 1 once the worker failed or is exiting. */
+export const P_FOLDED = 0,
+  P_STOPPED = 1;
 /** Int32 columns of a row. */
 export const INTS = 11;
 export const I_TARGET = 0,
@@ -89,7 +105,7 @@ export interface FoldInit {
   opts: ScanOptions;
   /** Look public addresses up with defaultGeoResolver(geoEnv) (undefined: no locations). */
   geoEnv: Record<string, string> | undefined;
-  /** [0]: batches of rows folded so far (the worker adds one per batch, and notifies). */
+  /** Int32 [P_FOLDED]: batches of rows folded so far; [P_STOPPED]: the worker stopped (it notifies [P_FOLDED] on each). */
   progress: SharedArrayBuffer;
 }
 
@@ -104,7 +120,21 @@ export interface FoldEnd {
 }
 
 export type FoldMessage = FoldInit | FoldBatch | FoldEnd;
-export type FoldReply = { result: ScanResult } | { error: string };
+/** The worker's answer to the end: the result, or what failed (its message; the stack for --verbose). */
+export type FoldReply = { result: ScanResult } | { error: string; stack?: string };
+
+/** The fold worker failed, or ended before the scan was finished: the scan cannot be completed. */
+export class FoldWorkerError extends Error {
+  override readonly name = "FoldWorkerError";
+  readonly code = "worker-failed";
+  constructor(
+    readonly why: string,
+    workerStack?: string,
+  ) {
+    super(`the scan's fold worker thread (TRAILHOUND_FOLD_THREAD=1) failed: ${why}`);
+    if (workerStack) this.stack = `${this.stack}\nin the worker: ${workerStack}`;
+  }
+}
 
 const NO_TARGETS: readonly string[] = [];
 
@@ -254,20 +284,47 @@ export class FoldFeeder implements FoldSink {
   private worker: Worker | undefined;
   private reply: Promise<FoldReply> | undefined;
   private done = false;
-  private readonly folded: Int32Array;
+  /** The shared progress (P_FOLDED, P_STOPPED). */
+  private readonly progress: Int32Array;
   private sent = 0;
+  private readonly stallMs: number;
+  /** Batches folded when the main thread last stopped waiting for a stalled worker (-1: never). */
+  private stalledAt = -1;
+  /** The worker stopped before the end (it failed or exited): rows are no longer sent. */
+  private stopped = false;
+  private readonly stop = new AbortController();
+  /** The worker's thread has exited. */
+  private exited = false;
 
   constructor(opts: ScanOptions) {
     this.rows = Math.max(1, opts.foldBatch ?? BATCH);
+    this.stallMs = Math.max(1, opts.foldStallMs ?? STALL_MS);
     this.batch = this.emptyBatch();
-    const progress = new SharedArrayBuffer(4);
-    this.folded = new Int32Array(progress);
+    const progress = new SharedArrayBuffer(8);
+    this.progress = new Int32Array(progress);
     this.init = { kind: "init", opts: dataOptions(opts), geoEnv: opts.geo !== undefined ? opts.foldGeoEnv : undefined, progress };
   }
 
   /** The worker was started: the accumulators are folded, and the scan finished, there. */
   get started(): boolean {
     return this.worker !== undefined;
+  }
+
+  /** The worker's thread is running (started, and not exited yet). */
+  get running(): boolean {
+    return this.worker !== undefined && !this.exited;
+  }
+
+  /** Aborted when the worker stopped before the end: the scan cannot be completed, its sources may stop reading. */
+  get stopSignal(): AbortSignal {
+    return this.stop.signal;
+  }
+
+  /** The worker stopped before the end: no more rows are sent; the sources are asked to stop. */
+  private noteStopped(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stop.abort(new FoldWorkerError("it stopped before the scan was finished"));
   }
 
   private start(): Worker {
@@ -278,9 +335,20 @@ export class FoldFeeder implements FoldSink {
     this.worker = w;
     w.unref();
     this.reply = new Promise<FoldReply>((resolve) => {
-      w.on("message", (m: FoldReply) => resolve(m));
-      w.on("error", (e: Error) => resolve({ error: String(e?.stack ?? e) }));
-      w.on("exit", (code) => resolve({ error: `the fold worker exited (code ${code})` }));
+      // Before the end, any word from the worker (or its exit) is a failure.
+      const early = (r: FoldReply) => {
+        if (!this.done) this.noteStopped();
+        resolve(r);
+      };
+      w.on("message", early);
+      w.on("error", (e: Error) => {
+        const oom = (e as NodeJS.ErrnoException)?.code === "ERR_WORKER_OUT_OF_MEMORY";
+        early({ error: oom ? "it ran out of memory" : `${e?.name ?? "Error"}: ${e?.message ?? String(e)}`, ...(e?.stack ? { stack: e.stack } : {}) });
+      });
+      w.on("exit", (code) => {
+        this.exited = true;
+        early({ error: `it exited (code ${code}) before the scan was finished` });
+      });
     });
     try {
       w.postMessage(this.init);
@@ -356,6 +424,7 @@ export class FoldFeeder implements FoldSink {
 
   /** IdentityAcc.add of `acc` (the geo location is the worker's to look up), as a row. */
   add(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void {
+    if (this.stopped) return; // the worker failed: the scan will not be finished (FoldWorkerError)
     const b = this.batch;
     const r = b.n++;
     const q = r * INTS;
@@ -404,16 +473,37 @@ export class FoldFeeder implements FoldSink {
   }
 
   private send(): void {
+    if (this.worker !== undefined && Atomics.load(this.progress, P_STOPPED) !== 0) this.noteStopped();
+    if (this.stopped) return;
     const b = this.batch;
     this.batch = this.emptyBatch();
     (this.worker ?? this.start()).postMessage(b, [b.ints.buffer as ArrayBuffer, b.nums.buffer as ArrayBuffer]);
     this.sent++;
-    // Wait while the worker is BACKLOG batches behind (it notifies as it folds one).
-    const until = performance.now() + STALL_MS;
+    fault("fold.sent");
+    this.waitBacklog();
+  }
+
+  /**
+   * Wait while the worker is BACKLOG batches behind (it notifies as it folds one, and as it stops).
+   * After stallMs without progress, stop waiting until it folds another batch.
+   */
+  private waitBacklog(): void {
+    const p = this.progress;
+    if (this.sent - Atomics.load(p, P_FOLDED) <= BACKLOG || Atomics.load(p, P_FOLDED) === this.stalledAt) return;
+    const until = performance.now() + this.stallMs;
     for (;;) {
-      const folded = Atomics.load(this.folded, 0);
-      if (this.sent - folded <= BACKLOG || performance.now() > until) break;
-      Atomics.wait(this.folded, 0, folded, 1000);
+      if (Atomics.load(p, P_STOPPED) !== 0) {
+        this.noteStopped();
+        return;
+      }
+      const folded = Atomics.load(p, P_FOLDED);
+      if (this.sent - folded <= BACKLOG) return;
+      const left = until - performance.now();
+      if (left <= 0) {
+        this.stalledAt = folded;
+        return;
+      }
+      Atomics.wait(p, P_FOLDED, folded, Math.min(1000, left));
     }
   }
 
@@ -433,24 +523,35 @@ export class FoldFeeder implements FoldSink {
    * the worker failed: the scan cannot be completed without it.
    */
   async finish(end: Omit<FoldEnd, "kind" | "principals">): Promise<ScanResult> {
-    if (this.done || this.worker === undefined) throw new Error("FoldFeeder.finish: no worker, or called twice");
-    this.done = true;
+    const w = this.worker;
+    if (this.done || w === undefined) throw new Error("FoldFeeder.finish: no worker, or called twice");
     this.send();
-    const msg: FoldEnd = { kind: "end", principals: this.accList.map((a) => a.principal), ...end };
-    this.worker.postMessage(msg);
+    this.done = true;
+    // Held while the main thread waits for it (unref'd, a worker that ends is never heard of: the
+    // process would end there, exit 0 and no report).
+    w.ref();
+    if (!this.stopped) {
+      const msg: FoldEnd = { kind: "end", principals: this.accList.map((a) => a.principal), ...end };
+      w.postMessage(msg);
+    }
     const got = await this.reply!;
     if (process.env.TRAILHOUND_REPORT_RSS) {
-      const u = await this.worker!.cpuUsage().catch(() => ({ user: NaN, system: NaN }));
+      const u = await w.cpuUsage().catch(() => ({ user: NaN, system: NaN }));
       process.stderr.write(`foldWorkerCpuMs=${Math.round((u.user + u.system) / 1000)}\n`);
     }
-    void this.worker!.terminate().catch(() => undefined);
-    if ("error" in got) throw new Error(`the scan's worker thread failed: ${got.error}`);
+    if ("error" in got) {
+      // The thread is gone before the scan's error is: nothing of it is left running.
+      await w.terminate().catch(() => undefined);
+      throw new FoldWorkerError(got.error, got.stack);
+    }
+    void w.terminate().catch(() => undefined);
     return got.result;
   }
 
-  /** Stop the worker (a scan given up). */
-  close(): void {
+  /** Stop the worker (a scan given up, or failed); resolves once its thread has ended. */
+  async close(): Promise<void> {
     this.done = true;
-    void this.worker?.terminate().catch(() => undefined);
+    this.worker?.ref(); // held until it has ended (unref'd, the process might end first)
+    await this.worker?.terminate().catch(() => undefined);
   }
 }

@@ -8,7 +8,8 @@ import { defaultGeoResolver } from "../geo/default.js";
 import { Scanner } from "./scanner.js";
 import { IdentityAcc } from "../ingest/accumulator.js";
 import type { Ingest } from "../ingest/ingest.js";
-import { RowReader, type FoldBatch, type FoldEnd, type FoldInit, type FoldMessage, type FoldReply } from "./fold-shard.js";
+import { fault } from "../util/faults.js";
+import { P_FOLDED, P_STOPPED, RowReader, type FoldBatch, type FoldEnd, type FoldInit, type FoldMessage, type FoldReply } from "./fold-shard.js";
 
 /** Makes and folds the accumulators of a Scanner's Ingest from the rows (FoldFeeder's), and finishes the scan. */
 export class FoldApplier {
@@ -29,10 +30,12 @@ export class FoldApplier {
       this.accs.push(acc);
       this.ingest.adoptAcc(acc, a.key, a.role);
     }
+    fault("fold.batch");
     this.reader.read(b, this.accs, this.geoOf);
   }
 
   end(m: FoldEnd) {
+    fault("fold.finish");
     for (let i = 0; i < this.accs.length; i++) this.accs[i]!.principal = m.principals[i]!;
     this.ingest.adoptTotals(m.totals);
     this.scanner.sources.push(...m.sources);
@@ -54,17 +57,23 @@ if (port) {
   let applier: Promise<FoldApplier> | undefined;
   let failed = false;
   let progress: Int32Array | undefined;
+  /** Say in the shared progress that this worker stopped: the main thread stops sending and waiting. */
+  const stopped = () => {
+    if (!progress) return;
+    Atomics.store(progress, P_STOPPED, 1);
+    Atomics.notify(progress, P_FOLDED);
+  };
   const fail = (e: unknown) => {
     if (failed) return;
     failed = true;
-    // The main thread stops waiting for batches to be folded.
-    if (progress) {
-      Atomics.store(progress, 0, 0x3fffffff);
-      Atomics.notify(progress, 0);
-    }
-    const reply: FoldReply = { error: String((e as Error)?.stack ?? e) };
+    const err = e as Error | undefined;
+    const reply: FoldReply = err instanceof Error ? { error: `${err.name}: ${err.message}`, ...(err.stack ? { stack: err.stack } : {}) } : { error: String(e) };
+    // The message first: the main thread may read it as soon as it sees the mark.
     port.postMessage(reply);
+    stopped();
   };
+  // The thread ends (process.exit, an uncaught error) before the scan was finished: said too.
+  process.on("exit", stopped);
   // Messages in the order sent: each waits for the applier (made from the first).
   let chain: Promise<void> = Promise.resolve();
   port.on("message", (m: FoldMessage) => {
@@ -79,8 +88,8 @@ if (port) {
         const a = await applier!;
         if (m.kind === "rows") {
           a.apply(m);
-          Atomics.add(progress!, 0, 1);
-          Atomics.notify(progress!, 0);
+          Atomics.add(progress!, P_FOLDED, 1);
+          Atomics.notify(progress!, P_FOLDED);
         } else {
           const reply: FoldReply = { result: a.end(m) };
           port.postMessage(reply);

@@ -8,12 +8,22 @@ export interface RunScanOptions extends ScanOptions {
 }
 
 /** Read every source into one scan and build the report. Sources are read one after another. */
-export async function runScan(opts: RunScanOptions): Promise<ScanResult> {
-  const scanner = new Scanner(opts);
+export function runScan(opts: RunScanOptions): Promise<ScanResult> {
+  return runScanWith(new Scanner(opts), opts);
+}
+
+/** runScan with a Scanner made of `opts` (the caller keeps it: tests look at its fold worker). */
+export async function runScanWith(scanner: Scanner, opts: RunScanOptions): Promise<ScanResult> {
+  // A fold worker that fails stops the reading (the scan cannot be completed; finishAsync says why).
+  const stops = [opts.signal, scanner.stopSignal].filter((s) => s !== undefined);
+  const signal = stops.length > 1 ? AbortSignal.any(stops) : stops[0];
   try {
-    await readAll(scanner, opts);
+    await readAll(scanner, opts, signal);
   } catch (e) {
-    scanner.close();
+    // The fold worker failed first (the sources stopped on its signal, some may throw as they do):
+    // its error is the scan's (finishAsync rejects with it).
+    if (scanner.stopSignal?.aborted) await scanner.finishAsync();
+    await scanner.close();
     throw e;
   }
   // For the memory benchmark: the peak before finish() (ingest) beside the scan's overall peak.
@@ -21,14 +31,14 @@ export async function runScan(opts: RunScanOptions): Promise<ScanResult> {
   return scanner.finishAsync();
 }
 
-async function readAll(scanner: Scanner, opts: RunScanOptions): Promise<void> {
+async function readAll(scanner: Scanner, opts: RunScanOptions, signal: AbortSignal | undefined): Promise<void> {
   for (const src of opts.sources) {
-    if (opts.signal?.aborted) {
+    if (signal?.aborted) {
       scanner.noteSource({ kind: "memory", name: src.name, records: 0, skipped: 0, note: "not read: scan aborted" }, [`source ${src.name} was not read: the scan was aborted`]);
       continue;
     }
     const readOpts: { signal?: AbortSignal; onProgress?: (p: SourceProgress) => void } = {};
-    if (opts.signal) readOpts.signal = opts.signal;
+    if (signal) readOpts.signal = signal;
     if (opts.onProgress) readOpts.onProgress = opts.onProgress;
     const res = await src.read(scanner, readOpts);
     scanner.noteSource(res.summary, res.partialReasons);

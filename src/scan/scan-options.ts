@@ -71,6 +71,8 @@ export interface ScanOptions {
   foldGeoEnv?: Record<string, string>;
   /** Rows of folds per message to the fold worker (default 8,192; tests lower it). */
   foldBatch?: number;
+  /** How long the main thread waits for the fold worker to fold a batch before it stops waiting (ms; default 30,000; tests lower it). */
+  foldStallMs?: number;
 }
 
 export interface ScanResult {

@@ -115,17 +115,36 @@ export class Scanner implements RecordSink {
     return this.ingest.window();
   }
 
-  /** Give the scan up: stop its fold worker, if any (no finish follows). */
-  close(): void {
-    this.ingest.closeFolds();
+  /** Give the scan up: stop its fold worker, if any (no finish follows); resolves once it has ended. */
+  close(): Promise<void> {
+    return this.ingest.closeFolds();
   }
 
-  /** `finish`, in the fold worker when there is one (ScanOptions.foldThreads). */
+  /**
+   * Aborted when the scan's fold worker stopped before the end (it failed or exited): the scan
+   * cannot be completed (finishAsync rejects with a FoldWorkerError), its sources may stop reading.
+   * Undefined when the scan has no fold worker.
+   */
+  get stopSignal(): AbortSignal | undefined {
+    return this.folds?.stopSignal;
+  }
+
+  /** The fold worker's thread is running (started and not ended). */
+  get foldWorkerRunning(): boolean {
+    return this.folds?.running === true;
+  }
+
+  /** `finish`, in the fold worker when there is one (ScanOptions.foldThreads). Rejects with a FoldWorkerError when that worker failed. */
   async finishAsync(): Promise<ScanResult> {
     const folds = this.folds;
     if (folds === undefined || !folds.started) return this.finish();
-    this.ingest.flushDeferred();
-    return folds.finish({ totals: this.ingest.totals(), sources: this.sources, partialReasons: this.partialReasons });
+    try {
+      this.ingest.flushDeferred();
+      return await folds.finish({ totals: this.ingest.totals(), sources: this.sources, partialReasons: this.partialReasons });
+    } catch (e) {
+      await this.close();
+      throw e;
+    }
   }
 
   // ------------------------------------------------------------------ the end

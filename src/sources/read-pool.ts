@@ -121,7 +121,7 @@ export class ReadPool {
         const w = this.waiting.get(m.seq);
         if (!w) return;
         this.waiting.delete(m.seq);
-        slot.inFlight--;
+        if (--slot.inFlight === 0) worker.unref();
         slot.times = m.times;
         let freed = false;
         const free = () => {
@@ -159,7 +159,10 @@ export class ReadPool {
     const seq = this.seq++;
     const at = slot.free.pop() ?? slot.slots++;
     const job: ReadJob = { seq, path, slot: at };
-    slot.inFlight++;
+    // A worker holds the process while it owes a file: else, were it to end (exit, crash) while the
+    // main thread waits for nothing else, its exit would never be seen and the process would end
+    // there, the scan unfinished (exit 0, no report). Idle, it does not.
+    if (slot.inFlight++ === 0) slot.worker.ref();
     const s = slot;
     return new Promise((resolve) => {
       this.waiting.set(seq, { slot: s, at, resolve });
@@ -171,6 +174,7 @@ export class ReadPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const s of this.slots) {
+      s.worker.ref(); // held until it has answered and ended (unref'd, the process might end first)
       if (!s.dead)
         s.cpuMs = await s.worker
           .cpuUsage()

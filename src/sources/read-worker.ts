@@ -18,6 +18,7 @@
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
+import { fault } from "../util/faults.js";
 import { nativeWalk } from "../util/native-addon.js";
 import { gunzipChunkSize } from "./gunzip-size.js";
 
@@ -119,6 +120,7 @@ function readWhole(fd: number, size: number): Buffer {
 }
 
 async function read(job: ReadJob): Promise<{ reply: ReadReply; transfer: ArrayBuffer[] }> {
+  fault("read.file");
   const main = { reply: { seq: job.seq, kind: "main", times } as ReadReply, transfer: [] };
   let t = performance.now();
   let whole: Buffer;

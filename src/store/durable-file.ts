@@ -11,7 +11,7 @@ import { open, readdir, rename, stat, unlink, type FileHandle } from "node:fs/pr
 import path from "node:path";
 import type { Adapter } from "lowdb";
 import { StoreError } from "./errors.js";
-import { fault } from "./faults.js";
+import { fault } from "../util/faults.js";
 import { fsyncDir, pidAlive, tmpNameFor } from "./fs-util.js";
 
 export { fsyncDir } from "./fs-util.js";

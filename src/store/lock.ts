@@ -9,7 +9,7 @@ import { link, open, unlink, writeFile, type FileHandle } from "node:fs/promises
 import { randomBytes } from "node:crypto";
 import os from "node:os";
 import { StoreError } from "./errors.js";
-import { fault } from "./faults.js";
+import { fault } from "../util/faults.js";
 import { pidAlive, tmpNameFor } from "./fs-util.js";
 
 export interface LockOptions {

@@ -1,7 +1,7 @@
 /**
  * Cursor and results commit together: the real CLI (`trailhound scan --incremental`, live
  * LookupEvents against the local fake) runs in a child process and is SIGKILLed at every write
- * point of a scan in turn (TRAILHOUND_FAULT=*@n, see src/store/faults.ts), then run again. After
+ * point of a scan in turn (TRAILHOUND_FAULT=*@n, see src/util/faults.ts), then run again. After
  * the rerun the store's scan records must hold every event exactly once: none lost (a cursor that
  * moved past unsaved results), none counted twice (results saved, cursor not moved).
  */

@@ -147,7 +147,7 @@ describe("acquireLock", () => {
     const file = path.join(dir, "trailhound.json");
     const lock = `${file}.lock`;
     const before = await readFile(file, "utf8");
-    const { setFault } = await import("../../src/store/faults.js");
+    const { setFault } = await import("../../src/util/faults.js");
     // Right after this process takes the lock, another holder replaces it (as a wrong takeover would).
     setFault((point) => {
       if (point === "lock.acquired") writeFileSync(lock, lockOf(process.pid, processStartTime(process.pid), "thief"));

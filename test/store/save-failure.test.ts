@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../src/cli.js";
-import { InjectedFault, setFault } from "../../src/store/faults.js";
+import { InjectedFault, setFault } from "../../src/util/faults.js";
 
 let work: string;
 beforeAll(async () => {

@@ -1,21 +1,29 @@
 /**
- * Injectable faults, for tests of what survives a crash, a full disk or a paused process.
+ * Injectable faults, for tests of what survives a crash, a full disk, a paused process or a worker
+ * thread that fails.
  *
- * The write path calls `fault("<point>")` at each step (`store.tmp-written`, `store.renamed`,
- * `lock.acquired`, `scan.cursor-staged`, ...). Nothing happens unless a fault is configured, by
- * the environment (for child processes) or by `setFault` (in-process tests):
+ * The store's write path calls `fault("<point>")` at each step (`store.tmp-written`, `store.renamed`,
+ * `lock.acquired`, `scan.cursor-staged`, ...), the scan's worker threads at theirs (below). Nothing
+ * happens unless a fault is configured, by the environment (for child processes) or by `setFault`
+ * (in-process tests):
  *
  *   TRAILHOUND_FAULT=<point|*>[@<n>][:<action>]     n-th time the point is reached (default 1st)
  *   TRAILHOUND_FAULT_TRACE=<file>                    append every point reached, one a line
  *
  * Actions: `kill` (SIGKILL this process, the default), `stop` (SIGSTOP: a paused process),
- * `throw` (an Error), `enospc` (an ENOSPC error, as a full disk gives), `eacces`.
+ * `throw` (an Error), `enospc` (an ENOSPC error, as a full disk gives), `eacces`, `exit`
+ * (process.exit(70): in a worker thread, the thread alone ends, as one that dies does).
+ *
+ * Worker threads take the environment as it was when they started, and count their own points
+ * (`setFault` in the main thread does not reach them): the scan's fold worker reaches `fold.batch`
+ * (each batch of rows, before folding it) and `fold.finish`; its read workers `read.file` (each
+ * file they are asked for); the main thread `fold.sent` (after each batch sent to the fold worker).
  * `*` counts every point, so `*@7` fires at the 7th point reached, whatever it is: a test can
  * trace a run once, then kill a run at each of its points in turn.
  */
 import { appendFileSync } from "node:fs";
 
-export type FaultAction = "kill" | "stop" | "throw" | "enospc" | "eacces";
+export type FaultAction = "kill" | "stop" | "throw" | "enospc" | "eacces" | "exit";
 
 export interface FaultSpec {
   point: string;
@@ -24,7 +32,7 @@ export interface FaultSpec {
   action: FaultAction;
 }
 
-const ACTIONS: readonly FaultAction[] = ["kill", "stop", "throw", "enospc", "eacces"];
+const ACTIONS: readonly FaultAction[] = ["kill", "stop", "throw", "enospc", "eacces", "exit"];
 
 export function parseFault(spec: string): FaultSpec {
   const m = /^([A-Za-z0-9_.*-]+)(?:@(\d+))?(?::([a-z]+))?$/.exec(spec.trim());
@@ -85,5 +93,7 @@ export function fault(point: string): void {
       throw new InjectedFault(point, `ENOSPC: no space left on device, write (injected at ${point})`, "ENOSPC");
     case "eacces":
       throw new InjectedFault(point, `EACCES: permission denied, open (injected at ${point})`, "EACCES");
+    case "exit":
+      process.exit(70);
   }
 }
