@@ -1,17 +1,14 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import { BaselineTable, baselineTable, decodeBaseline, encodeBaseline, getBaselineFacts, getBaselines, prepBaselines, tableOf } from "../../src/store/baselines.js";
 import { emptyStoreData } from "../../src/store/types.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
-import { DAY, T0, makeProfile, tempDir, storeKinds } from "./helpers.js";
+import { DAY, T0, makeProfile, tempDirEach, storeKinds } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
-const kinds = storeKinds(() => dir);
+const kinds = storeKinds(dir);
 
 describe("baselines are held in their stored form", () => {
   it("an entry is the exact bytes written to the file, and decodes back to the profile", () => {
@@ -108,7 +105,7 @@ describe("baselines are held in their stored form", () => {
       expect([...s.getBaselines().keys()]).toEqual(["z"]);
       if (kind === "file") {
         await s.close();
-        const r = await TrailStore.open(dir);
+        const r = await TrailStore.open(dir());
         expect([...r.getBaselines().keys()]).toEqual(["z"]);
         expect(r.getBaseline("z")).toEqual(makeProfile("z"));
         await r.close();
@@ -119,45 +116,45 @@ describe("baselines are held in their stored form", () => {
   }
 
   it("changes made in place by update(fn) reach the file", async () => {
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines([makeProfile("a"), makeProfile("b")]);
     await s.update((d) => {
       for (const k in d.baselines) d.baselines[k]!.userName = `renamed-${k}`;
     });
     await s.close();
-    const r = await TrailStore.open(dir);
+    const r = await TrailStore.open(dir());
     expect(r.getBaseline("a")!.userName).toBe("renamed-a");
     expect(r.getBaseline("b")!.userName).toBe("renamed-b");
     await r.close();
   });
 
   it("an older file with plain (unpacked) baselines is read, and saved packed", async () => {
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines([makeProfile("a")]);
     await s.close();
-    const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    const raw = JSON.parse(await readFile(storeFile(dir()), "utf8"));
     raw.baselines.a = makeProfile("a");
     raw.baselines.e = { ...emptyProfile("e", "IAMUser"), first: null, last: null, trainedUntil: null };
-    await writeFile(storeFile(dir), JSON.stringify(raw, null, 2));
-    const r = await TrailStore.open(dir);
+    await writeFile(storeFile(dir()), JSON.stringify(raw, null, 2));
+    const r = await TrailStore.open(dir());
     expect(r.getBaseline("a")).toEqual(makeProfile("a"));
     expect(r.getBaseline("e")).toEqual(emptyProfile("e", "IAMUser"));
     await r.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
     await r.close();
-    const saved = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    const saved = JSON.parse(await readFile(storeFile(dir()), "utf8"));
     expect(saved.baselines.a.packed).toEqual(expect.any(String));
     expect(saved.baselines.a.dims).toBeUndefined();
   });
 
   it("every baseline problem of a damaged file is reported, with where it is", async () => {
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines(Array.from({ length: 8 }, (_, i) => makeProfile(`user:1:u${i}`)));
     await s.close();
-    const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    const raw = JSON.parse(await readFile(storeFile(dir()), "utf8"));
     for (let i = 0; i < 7; i++) raw.baselines[`user:1:u${i}`].events = "many";
     raw.findings = [];
-    await writeFile(storeFile(dir), JSON.stringify(raw));
-    await expect(TrailStore.open(dir)).rejects.toMatchObject({
+    await writeFile(storeFile(dir()), JSON.stringify(raw));
+    await expect(TrailStore.open(dir())).rejects.toMatchObject({
       code: "damaged",
       message: expect.stringMatching(/baselines\["user:1:u0"\]\.events: .*; \.\.\. and 3 more/),
     });

@@ -6,27 +6,24 @@
  * used; a valid one changed outside trailhound is read, and its next save writes a new digest.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
 import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
 import { BASELINES_DIGEST, decodeStore } from "../../src/store/codec.js";
 import { checkStore } from "../../src/store/maintenance.js";
 import { StoreDataSchema } from "../../src/store/schema.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
-import { T0, DAY, makeProfile, tempDir } from "./helpers.js";
+import { T0, DAY, makeProfile, tempDirEach } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
 async function storeWith(n: number): Promise<Buffer> {
-  const s = await TrailStore.open(dir);
+  const s = await TrailStore.open(dir());
   const ps = Array.from({ length: n }, (_, i) => makeProfile(`user:1:u${i}`, T0 - i * DAY, 1 + (i % 7)));
   ps.push(emptyProfile("role:1:Empty", "AssumedRole"));
   await s.putBaselines(ps);
   await s.close();
-  return readFile(storeFile(dir));
+  return readFile(storeFile(dir()));
 }
 
 describe("the baselines' digest", () => {
@@ -55,13 +52,13 @@ describe("the baselines' digest", () => {
 
   it("opening and saving without a change writes the same bytes; a change rewrites only its own baseline", async () => {
     const before = await storeWith(12);
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
     await s.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
     const changed = makeProfile("user:1:u3", T0 + DAY, 9);
     await s.putBaselines([changed]);
     await s.close();
-    const after = await readFile(storeFile(dir));
+    const after = await readFile(storeFile(dir()));
     const ra = JSON.parse(before.toString());
     const rb = JSON.parse(after.toString());
     for (const k of Object.keys(ra.baselines)) {
@@ -71,25 +68,25 @@ describe("the baselines' digest", () => {
     expect(rb[BASELINES_DIGEST]).not.toBe(ra[BASELINES_DIGEST]);
     expect(decodeStore(after, "f").baselinesChecked).toBe("digest");
     // No change at all: byte for byte.
-    const r = await TrailStore.open(dir);
+    const r = await TrailStore.open(dir());
     await r.update(() => undefined);
     await r.close();
-    expect((await readFile(storeFile(dir))).equals(after)).toBe(true);
+    expect((await readFile(storeFile(dir()))).equals(after)).toBe(true);
   });
 
   it("a file without the digest (as older versions write) is checked in full, read, and gets the digest on its next save", async () => {
     const bytes = await storeWith(5);
     const raw = JSON.parse(bytes.toString());
     delete raw[BASELINES_DIGEST];
-    await writeFile(storeFile(dir), JSON.stringify(raw));
+    await writeFile(storeFile(dir()), JSON.stringify(raw));
     expect(decodeStore(Buffer.from(JSON.stringify(raw)), "f").baselinesChecked).toBe("full");
     // What a previous version validates the rest of the file with accepts a file that has the digest.
     expect(StoreDataSchema.safeParse({ ...JSON.parse(bytes.toString()), baselines: {} }).success).toBe(true);
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     expect(s.getBaseline("user:1:u2")).toEqual(makeProfile("user:1:u2", T0 - 2 * DAY, 3));
     await s.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
     await s.close();
-    const saved = await readFile(storeFile(dir));
+    const saved = await readFile(storeFile(dir()));
     expect(JSON.parse(saved.toString())[BASELINES_DIGEST]).toBe(JSON.parse(bytes.toString())[BASELINES_DIGEST]);
     expect(decodeStore(saved, "f").baselinesChecked).toBe("digest");
   });
@@ -99,11 +96,11 @@ describe("the baselines' digest", () => {
     const raw = JSON.parse(bytes.toString());
     raw.baselines["user:1:u1"].userName = "edited";
     raw.baselines["user:1:u1"].events = 7;
-    await writeFile(storeFile(dir), JSON.stringify(raw));
-    const chk = await checkStore(dir);
+    await writeFile(storeFile(dir()), JSON.stringify(raw));
+    const chk = await checkStore(dir());
     expect(chk.ok).toBe(true);
     expect(chk.notes.join("\n")).toMatch(/no digest that matches them/);
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     expect(s.getBaselineFacts(["user:1:u1"]).get("user:1:u1")).toMatchObject({ userName: "edited", events: 7 });
     expect(s.getBaseline("user:1:u1")).toMatchObject({ userName: "edited", events: 7 });
     await s.close();
@@ -117,14 +114,14 @@ describe("the baselines' digest", () => {
       e.packed = `${e.packed.slice(0, 12)}AAAA${e.packed.slice(16)}`; // bytes flipped inside the deflated part
       if (!keepDigest) delete raw[BASELINES_DIGEST];
       const text = JSON.stringify(raw);
-      await writeFile(storeFile(dir), text);
-      await expect(TrailStore.open(dir)).rejects.toMatchObject({
+      await writeFile(storeFile(dir()), text);
+      await expect(TrailStore.open(dir())).rejects.toMatchObject({
         code: "damaged",
         message: expect.stringMatching(/trailhound\.json is damaged: .*baselines\["user:1:u2"\]: packed: cannot be inflated.*store restore/s),
       });
       // Never overwritten.
-      expect(await readFile(storeFile(dir), "utf8")).toBe(text);
-      const chk = await checkStore(dir);
+      expect(await readFile(storeFile(dir()), "utf8")).toBe(text);
+      const chk = await checkStore(dir());
       expect(chk.ok).toBe(false);
     }
   });

@@ -1,16 +1,13 @@
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { TrailStore, type AuditEntry, type CursorStore } from "../../src/store/index.js";
-import { DAY, HOUR, T0, makeFinding, makeProfile, tempDir, withSeverity, storeKinds } from "./helpers.js";
+import { DAY, HOUR, T0, makeFinding, makeProfile, tempDirEach, withSeverity, storeKinds } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
 /** Run each lifecycle test against both the file store and the in-memory twin. */
-const kinds = storeKinds(() => dir);
+const kinds = storeKinds(dir);
 
 for (const [kind, make] of kinds) {
   describe(`findings (${kind})`, () => {
@@ -275,7 +272,7 @@ for (const [kind, make] of kinds) {
 
 describe("audit cap and rotation", () => {
   it("keeps the newest N entries in the store and appends the rotated ones to audit-<date>.jsonl", async () => {
-    const s = await TrailStore.open(dir, { auditCap: 100 });
+    const s = await TrailStore.open(dir(), { auditCap: 100 });
     const entry = (i: number): AuditEntry => ({ at: new Date(T0 + i * HOUR).toISOString(), actor: `U${i}`, action: "refused", target: `t${i}` });
     for (let i = 0; i < 130; i++) void s.audit(entry(i));
     await s.flush();
@@ -285,15 +282,15 @@ describe("audit cap and rotation", () => {
     expect(s.data.audit[0]!.actor).toBe("U50");
     await s.close();
 
-    const files = (await readdir(dir)).filter((n) => n.startsWith("audit-")).sort();
+    const files = (await readdir(dir())).filter((n) => n.startsWith("audit-")).sort();
     // Entries are filed by their own date: T0 is 12:00 UTC, so hours 0..11 are 2024-06-01, 12..35 the 2nd, ...
     expect(files).toEqual(["audit-2024-06-01.jsonl", "audit-2024-06-02.jsonl", "audit-2024-06-03.jsonl"]);
     const rotated: AuditEntry[] = [];
     for (const f of files) {
-      for (const line of (await readFile(path.join(dir, f), "utf8")).trim().split("\n")) rotated.push(JSON.parse(line) as AuditEntry);
+      for (const line of (await readFile(path.join(dir(), f), "utf8")).trim().split("\n")) rotated.push(JSON.parse(line) as AuditEntry);
     }
     expect(rotated.map((e) => e.actor)).toEqual(Array.from({ length: 50 }, (_, i) => `U${i}`));
-    const r = await TrailStore.open(dir, { auditCap: 100 });
+    const r = await TrailStore.open(dir(), { auditCap: 100 });
     expect(r.data.audit.map((e) => e.actor)).toEqual(Array.from({ length: 100 }, (_, i) => `U${i + 50}`));
     await r.close();
   });
@@ -315,19 +312,19 @@ describe("audit cap and rotation", () => {
 
 describe("stats", () => {
   it("reports size, counts, writes, and warns past the threshold saying what to prune", async () => {
-    const s = await TrailStore.open(dir, { warnBytes: 10_000 });
+    const s = await TrailStore.open(dir(), { warnBytes: 10_000 });
     await s.putBaselines(Array.from({ length: 30 }, (_, i) => makeProfile(`user:1:u${i}`, T0, 20)));
     await s.recordFindings([makeFinding({ id: "f1" })], T0);
     const st = s.stats(T0);
-    expect(st.file).toBe(path.join(dir, "trailhound.json"));
-    expect(st.bytes).toBe((await readFile(path.join(dir, "trailhound.json"))).length);
+    expect(st.file).toBe(path.join(dir(), "trailhound.json"));
+    expect(st.bytes).toBe((await readFile(path.join(dir(), "trailhound.json"))).length);
     expect(st.counts).toMatchObject({ baselines: 30, findings: 1, findingsByStatus: { open: 1 } });
     expect(st.sections.baselines).toBeGreaterThan(st.sections.findings);
     expect(st.warnings.join(" ")).toMatch(/past 9\.8 KB \(baselines .*Of 30 identities' baselines, 0 were not seen in 30 days/);
     expect(s.stats(T0 + 45 * DAY).warnings.join(" ")).toMatch(/30 were not seen in 30 days and 0 not in 60: prune them/);
     await s.close();
 
-    const small = await TrailStore.open(dir);
+    const small = await TrailStore.open(dir());
     expect(small.stats(T0).warnings).toEqual([]);
     await small.close();
   });

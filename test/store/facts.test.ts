@@ -4,20 +4,17 @@
  * of the decoded profile: after put, load, prune, update(fn), and for older (unpacked) files.
  */
 import { readFile, writeFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DEFAULT_BASELINE_CONFIG, emptyProfile, type BaselineConfig, type Profile } from "../../src/baseline/profile.js";
 import { BaselineView, learningAt } from "../../src/baseline/view.js";
 import { BaselineTable, decodeBaseline, encodeBaseline } from "../../src/store/baselines.js";
 import { TrailStore, storeFile, type BaselineFacts } from "../../src/store/index.js";
 import { rng } from "../../src/util/rng.js";
-import { DAY, T0, makeProfile, tempDir, storeKinds } from "./helpers.js";
+import { DAY, T0, makeProfile, tempDirEach, storeKinds } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
-const kinds = storeKinds(() => dir);
+const kinds = storeKinds(dir);
 
 /** The fields of a decoded profile that BaselineFacts holds. */
 function expectedFacts(p: Profile): BaselineFacts {
@@ -157,16 +154,16 @@ describe("baseline facts", () => {
   }
 
   it("after load from disk (packed, older plain and null-time baselines), facts agree, and come without decoding", async () => {
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines(variety());
     await s.close();
     // An older file: some baselines plain, an empty one with null times.
-    const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    const raw = JSON.parse(await readFile(storeFile(dir()), "utf8"));
     raw.baselines["user:1:plain"] = { ...makeProfile("user:1:plain", T0 - DAY), userName: "plain" };
     raw.baselines["role:1:nulls"] = { ...emptyProfile("role:1:nulls", "AssumedRole"), first: null, last: null, trainedUntil: null };
-    await writeFile(storeFile(dir), JSON.stringify(raw));
+    await writeFile(storeFile(dir()), JSON.stringify(raw));
 
-    const r = await TrailStore.open(dir);
+    const r = await TrailStore.open(dir());
     // No profile is decoded to answer (decoding is inflate + JSON.parse of the entry).
     const parse = vi.spyOn(JSON, "parse");
     try {
@@ -185,7 +182,7 @@ describe("baseline facts", () => {
     const all = new Map(r.getBaselineFacts());
     await r.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
     await r.close();
-    const again = await TrailStore.open(dir);
+    const again = await TrailStore.open(dir());
     expect(again.getBaselineFacts()).toStrictEqual(all);
     expectAgree(again);
     await again.close();

@@ -3,25 +3,22 @@
  * file's bytes and checked against the digest; anything unusual is left to the full decode.
  */
 import { readFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
 import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
 import { decodeStore } from "../../src/store/codec.js";
 import { openFast } from "../../src/store/fast-open.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { STORE_SCHEMA_VERSION } from "../../src/store/types.js";
-import { DAY, T0, makeFinding, makeProfile, tempDir } from "./helpers.js";
+import { DAY, T0, makeFinding, makeProfile, tempDirEach } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Keys and values with quotes, backslashes, braces, brackets, non-ASCII, and the packed field's own name. */
 async function oddStore(): Promise<Buffer> {
-  const s = await TrailStore.open(dir);
+  const s = await TrailStore.open(dir());
   const keys = ['user:1:a"b', "user:1:back\\slash\\", "user:1:{brace}[bracket]", "user:1:ünï☃", 'user:1:,"packed":"x', 'role:1:R/s\\"q'];
   const ps = keys.map((k, i) => {
     const p = makeProfile(k, T0 - i * DAY, 2 + i);
@@ -36,7 +33,7 @@ async function oddStore(): Promise<Buffer> {
   await s.putBaselines(ps);
   await s.recordFindings([makeFinding({ id: "f1" })], T0);
   await s.close();
-  return readFile(storeFile(dir));
+  return readFile(storeFile(dir()));
 }
 
 describe("opening a store without parsing its baselines", () => {

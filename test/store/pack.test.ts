@@ -1,16 +1,13 @@
 import { readFile } from "node:fs/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { deflatePart, packProfile, unpackProfile } from "../../src/store/pack.js";
 import { ProfileSchema } from "../../src/store/schema.js";
-import { DAY, T0, makeProfile, tempDir } from "./helpers.js";
+import { DAY, T0, makeProfile, tempDirEach } from "./helpers.js";
 
-let dir: string;
-let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
-afterEach(async () => cleanup());
+const dir = tempDirEach();
 
 /** Random profiles with awkward numbers: ms times (not whole seconds), negative deltas, decimals. */
 function randomProfile(seed: number): Profile {
@@ -85,10 +82,10 @@ describe("packed profiles", () => {
     const profiles = Array.from({ length: 20 }, (_, i) => randomProfile(100 + i));
     const odd = makeProfile("user:1:odd");
     odd.dims.api.Odd = [1, 0, T0 + 0.5, T0 + 1];
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines([...profiles, odd]);
     await s.close();
-    const raw = JSON.parse(await readFile(storeFile(dir), "utf8"));
+    const raw = JSON.parse(await readFile(storeFile(dir()), "utf8"));
     const { inflateRawSync } = await import("node:zlib");
     const part = JSON.parse(inflateRawSync(Buffer.from(raw.baselines["role:1:r100"].packed, "base64")).toString());
     expect(part.t0).toBe(profiles[0]!.first);
@@ -96,7 +93,7 @@ describe("packed profiles", () => {
     expect(raw.baselines["role:1:r100"].last).toBe(profiles[0]!.last); // the fields people look for stay readable
     expect(raw.baselines["user:1:odd"].dims.api.Odd).toEqual([1, 0, T0 + 0.5, T0 + 1]);
 
-    const r = await TrailStore.open(dir);
+    const r = await TrailStore.open(dir());
     for (const p of profiles) expect(r.getBaseline(p.key)).toEqual(p);
     expect(r.getBaseline("user:1:odd")).toEqual(odd);
     await r.close();
@@ -105,11 +102,11 @@ describe("packed profiles", () => {
     const { writeFile } = await import("node:fs/promises");
     part.dims.api.pop();
     raw.baselines["role:1:r100"].packed = part;
-    await writeFile(storeFile(dir), JSON.stringify(raw));
-    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed\.dims\.api/ });
+    await writeFile(storeFile(dir()), JSON.stringify(raw));
+    await expect(TrailStore.open(dir())).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed\.dims\.api/ });
     raw.baselines["role:1:r100"].packed = "AAAA" + String(raw.baselines["role:1:r101"].packed).slice(10);
-    await writeFile(storeFile(dir), JSON.stringify(raw));
-    await expect(TrailStore.open(dir)).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed: cannot be inflated/ });
+    await writeFile(storeFile(dir()), JSON.stringify(raw));
+    await expect(TrailStore.open(dir())).rejects.toMatchObject({ code: "damaged", message: /role:1:r100.*packed: cannot be inflated/ });
   });
 });
 
@@ -119,33 +116,33 @@ describe("baselines kept as the bytes of the file read (no re-encoding at open)"
     const odd = makeProfile('user:1:"quoted"\\back,é{[');
     odd.dims.api.Odd = [1, 0, T0 + 0.5, T0 + 1];
     const profiles = [...Array.from({ length: 10 }, (_, i) => randomProfile(200 + i)), emptyProfile("role:1:empty}", "AssumedRole"), odd];
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines(profiles);
     await s.close();
 
-    const r = await TrailStore.open(dir);
+    const r = await TrailStore.open(dir());
     await r.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
-    const written = await readFile(storeFile(dir));
+    const written = await readFile(storeFile(dir()));
     // A fresh encoding of what the store holds, from plain decoded profiles (not its stored bytes).
     const plain = { ...r.data, baselines: Object.fromEntries(r.getBaselines()) };
     expect(Object.keys(plain.baselines)).toHaveLength(profiles.length);
     expect(Buffer.compare(written, new StoreSerializer().serialize(plain as never))).toBe(0);
     await r.close();
-    const again = await TrailStore.open(dir);
+    const again = await TrailStore.open(dir());
     for (const p of profiles) expect(again.getBaseline(p.key)).toEqual(p);
     await again.close();
   });
 
   it("a pretty-printed (hand-edited) store still saves and reloads correctly", async () => {
-    const s = await TrailStore.open(dir);
+    const s = await TrailStore.open(dir());
     await s.putBaselines([randomProfile(1), randomProfile(2)]);
     await s.close();
     const { writeFile } = await import("node:fs/promises");
-    await writeFile(storeFile(dir), JSON.stringify(JSON.parse(await readFile(storeFile(dir), "utf8")), null, 2));
-    const r = await TrailStore.open(dir);
+    await writeFile(storeFile(dir()), JSON.stringify(JSON.parse(await readFile(storeFile(dir()), "utf8")), null, 2));
+    const r = await TrailStore.open(dir());
     await r.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });
     await r.close();
-    const again = await TrailStore.open(dir);
+    const again = await TrailStore.open(dir());
     expect(again.getBaseline(randomProfile(2).key)).toEqual(randomProfile(2));
     await again.close();
   });
