@@ -609,8 +609,12 @@ export class IdentityAcc implements Observed {
    * Read APIs per bucket of events before the moving window, in first-seen order: flat
    * [bucket, reads, ...], `reads` a string until a second distinct API, then an array (a Set
    * beyond OLD_READS_ARRAY). Folded like a Map would be (see foldOldReads), in a quarter of the memory.
+   * Its first `oldLen` entries are used: a fold compacts it in place and it keeps its length, so it
+   * grows once per identity, not again after every fold (each regrowth left the old copy, long
+   * lived and so in the old generation, as garbage: most of what a long scan's reading left there).
    */
   private oldReads: Array<number | OldReads> = [];
+  private oldLen = 0;
   /** The largest bucket in oldReads (a larger one is new: appended without a search). */
   private oldMax = -Infinity;
   /** Calls and errors per hour index (every event, so rescans can take the larger count per hour). */
@@ -669,6 +673,7 @@ export class IdentityAcc implements Observed {
     this.hourly = null;
     this.win.clear();
     this.oldReads = [];
+    this.oldLen = 0;
     this.candidates = [];
     this.candidateNames = undefined;
     this.candPrincipals = undefined;
@@ -953,15 +958,20 @@ export class IdentityAcc implements Observed {
   private oldRead(bucket: number, api: string): void {
     this.lastOldBucket = bucket;
     const o = this.oldReads;
+    const len = this.oldLen;
     let i = -1;
     if (bucket <= this.oldMax) {
       // Usually the last bucket; otherwise search backwards (records are roughly ordered).
-      i = o.length - 2;
+      i = len - 2;
       while (i >= 0 && o[i] !== bucket) i -= 2;
     } else this.oldMax = bucket;
     if (i < 0) {
-      o.push(bucket, api);
-      if (o.length >= 2 * this.oldFoldAt) this.foldOldReads();
+      if (len < o.length) {
+        o[len] = bucket;
+        o[len + 1] = api;
+      } else o.push(bucket, api);
+      this.oldLen = len + 2;
+      if (len + 2 >= 2 * this.oldFoldAt) this.foldOldReads();
       return;
     }
     const cur = o[i + 1] as OldReads;
@@ -988,31 +998,37 @@ export class IdentityAcc implements Observed {
     // matter (noteBreadth takes a maximum and a count).
     const at = this.lastOldBucket;
     const o = this.oldReads;
-    const n = o.length / 2;
+    const n = this.oldLen / 2;
     if (foldKeys.length < n) foldKeys = new Float64Array(Math.max(n, 2 * foldKeys.length));
     const keys = foldKeys.subarray(0, n);
     for (let j = 0; j < n; j++) keys[j] = Math.abs((o[2 * j] as number) - at) * n + j;
     keys.sort();
     const last = n > OLD_KEEP ? keys[OLD_KEEP - 1]! : Infinity;
-    const out: Array<number | OldReads> = [];
+    // The kept buckets move to the front, in their order (w <= 2 * j: nothing unread is overwritten).
+    let w = 0;
     let max = -Infinity;
     for (let j = 0; j < n; j++) {
       const b = o[2 * j] as number;
       if (Math.abs(b - at) * n + j <= last) {
-        out.push(b, o[2 * j + 1]!);
+        o[w] = b;
+        o[w + 1] = o[2 * j + 1]!;
+        w += 2;
         if (b > max) max = b;
       } else this.noteBreadth(readsIn(o[2 * j + 1] as OldReads), b);
     }
-    this.oldReads = out;
+    // The rest holds nothing (its reads may be collected).
+    o.fill(0, w, 2 * n);
+    this.oldLen = w;
     this.oldMax = max;
-    this.oldFoldAt = Math.max(256, (out.length / 2) * 2);
+    this.oldFoldAt = Math.max(256, (w / 2) * 2);
   }
 
   /** Fold every bucket before the window still held. */
   private foldAllOldReads(): void {
     const o = this.oldReads;
-    for (let i = 0; i < o.length; i += 2) this.noteBreadth(readsIn(o[i + 1] as OldReads), o[i] as number);
+    for (let i = 0; i < this.oldLen; i += 2) this.noteBreadth(readsIn(o[i + 1] as OldReads), o[i] as number);
     this.oldReads = [];
+    this.oldLen = 0;
     this.oldMax = -Infinity;
   }
 
