@@ -62,7 +62,12 @@ export interface StoredBaseline {
    * no held-back values (src/baseline/held.ts; releasing them may change any dimension) and this
    * is its `accountId`. Absent: decode the whole profile.
    */
-  readonly light?: LightFields;
+  readonly light?: LightFields | undefined;
+  /**
+   * Where `,"packed":"` starts in `bytes`, when known (an entry found in a file by fast-open.ts):
+   * the readable fields end there, the packed part (base64) runs from after it to the closing `"}`.
+   */
+  readonly packedAt?: number;
 }
 
 /** The fields besides a dimension's values that reading it alone needs (StoredBaseline.light). */
@@ -154,6 +159,13 @@ function readTime(x: unknown, empty: number): number {
  * packed part, so they are decoded the first time they are asked for (then kept).
  */
 export function trustedBaselineFromFile(key: string, raw: Record<string, unknown>, e: { bytes: Buffer; valueAt: number; digest: string }): StoredBaseline {
+  const entry: StoredBaseline = withLight({ ...e, facts: undefined as unknown as BaselineFacts }, lightOf(raw));
+  (entry as { facts: BaselineFacts }).facts = factsFromFile(key, raw, entry);
+  return entry;
+}
+
+/** The facts of a trusted entry from its readable fields (see trustedBaselineFromFile). */
+function factsFromFile(key: string, raw: Record<string, unknown>, entry: StoredBaseline): BaselineFacts {
   const facts: Record<string, unknown> = {
     key: typeof raw.key === "string" && raw.key !== key ? raw.key : key,
     first: readTime(raw.first, Infinity),
@@ -161,7 +173,6 @@ export function trustedBaselineFromFile(key: string, raw: Record<string, unknown
     trainedUntil: readTime(raw.trainedUntil, -Infinity),
     events: readTime(raw.events, 0),
   };
-  const entry: StoredBaseline = withLight({ ...e, facts: facts as unknown as BaselineFacts }, lightOf(raw));
   if (Array.isArray(raw.days)) facts.days = Object.freeze(Array.from(raw.days as number[], asRead));
   else {
     let days: readonly number[] | undefined;
@@ -172,8 +183,64 @@ export function trustedBaselineFromFile(key: string, raw: Record<string, unknown
   }
   if (typeof raw.arn === "string") facts.arn = raw.arn;
   if (typeof raw.userName === "string") facts.userName = raw.userName;
-  Object.freeze(facts);
-  return entry;
+  return Object.freeze(facts) as unknown as BaselineFacts;
+}
+
+/**
+ * A packed baseline read from a file whose digest matched (see trustedBaselineFromFile), its
+ * readable fields (before `packedAt`) not parsed yet: they are parsed, once, by the first caller
+ * that needs its facts or light fields (a scan: the baselines of the identities it meets; most of
+ * a store's are never read by a day's scan). Fields that do not parse (a file crafted to match
+ * its own digest: trailhound never writes such a file) throw StoreError "damaged" then.
+ */
+export function lazyBaselineFromFile(key: string, e: { bytes: Buffer; valueAt: number; digest: string }, packedAt: number): StoredBaseline {
+  return new FileBaseline(key, e.bytes, e.valueAt, e.digest, packedAt);
+}
+
+class FileBaseline implements StoredBaseline {
+  #facts: BaselineFacts | undefined;
+  /** null: read, and not light. */
+  #light: LightFields | null | undefined;
+
+  constructor(
+    readonly key: string,
+    readonly bytes: Buffer,
+    readonly valueAt: number,
+    readonly digest: string,
+    readonly packedAt: number,
+  ) {}
+
+  get facts(): BaselineFacts {
+    if (this.#facts === undefined) this.#read();
+    return this.#facts!;
+  }
+
+  get light(): LightFields | undefined {
+    if (this.#light === undefined) this.#read();
+    return this.#light ?? undefined;
+  }
+
+  #read(): void {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(`${this.bytes.toString("utf8", this.valueAt, this.packedAt)}}`);
+    } catch (e) {
+      throw damagedBaseline(this.key, `its fields are not valid JSON (${(e as Error).message})`, e);
+    }
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw damagedBaseline(this.key, "it is not a JSON object");
+    const r = raw as Record<string, unknown>;
+    this.#light = lightOf(r) ?? null;
+    this.#facts = factsFromFile(this.key, r, this);
+  }
+}
+
+/** A stored baseline that does not decode (only a file changed outside trailhound to match its own digest can hold one). */
+function damagedBaseline(key: string, what: string, cause?: unknown): StoreError {
+  return new StoreError(
+    "damaged",
+    `The stored baseline of ${key} is damaged: ${what}. trailhound did not change the store file; check it with \`trailhound store check\`, then restore the newest good backup with \`trailhound store restore\`.`,
+    { cause },
+  );
 }
 
 /** Encode a profile as it is written to disk (packed when lossless, see pack.ts). */
@@ -253,15 +320,35 @@ export function baselineFromFile(key: string, raw: unknown, decoded: Profile): S
 
 /**
  * The profile held in an entry. The bytes were validated when read or written: no schema check
- * here. `inflated`: its packed part, inflated already (prefetch.ts).
+ * here (a file crafted to match its own digest may still hold a profile that does not decode:
+ * StoreError "damaged", naming the baseline). `inflated`: its packed part, inflated already
+ * (prefetch.ts).
  */
 export function decodeBaseline(e: StoredBaseline, inflated?: Inflated): Profile {
+  try {
+    return decodeEntry(e, inflated);
+  } catch (err) {
+    throw err instanceof StoreError ? err : damagedBaseline(entryKey(e), (err as Error).message, err);
+  }
+}
+
+function decodeEntry(e: StoredBaseline, inflated: Inflated | undefined): Profile {
   let packed: boolean;
   let p: Record<string, unknown>;
-  if (inflated) {
-    const fields = JSON.parse(`${e.bytes.toString("utf8", e.valueAt, inflated.fieldsEnd)}}`) as Record<string, unknown>;
+  const packedAt = inflated?.fieldsEnd ?? e.packedAt;
+  if (packedAt !== undefined) {
+    // The readable fields alone (a new object: the profile is made in it), then the packed part.
+    const fields = JSON.parse(`${e.bytes.toString("utf8", e.valueAt, packedAt)}}`) as Record<string, unknown>;
+    let json = inflated?.json;
+    if (json === undefined) {
+      try {
+        json = inflatePart(e.bytes.toString("latin1", packedAt + PACKED_FIELD.length, e.bytes.length - ENTRY_TAIL.length)).toString("utf8");
+      } catch (err) {
+        throw new Error(`packed: cannot be inflated (${(err as Error).message})`, { cause: err });
+      }
+    }
     packed = true;
-    p = unpackFields(fields, JSON.parse(inflated.json));
+    p = unpackFields(fields, JSON.parse(json), true);
   } else {
     const raw = JSON.parse(e.bytes.toString("utf8", e.valueAt)) as Record<string, unknown>;
     packed = "packed" in raw;
@@ -273,6 +360,15 @@ export function decodeBaseline(e: StoredBaseline, inflated?: Inflated): Profile 
   if (p.trainedUntil === null) p.trainedUntil = -Infinity;
   // A profile stored unpacked holds its dims as JSON.parse made them (plain objects): made prototype-less like the packed ones.
   return packed ? (p as unknown as Profile) : withSafeDims(p as unknown as Profile);
+}
+
+/** The key an entry is stored under (for messages). */
+function entryKey(e: StoredBaseline): string {
+  try {
+    return String(JSON.parse(e.bytes.toString("utf8", 0, e.valueAt - 1)));
+  } catch {
+    return e.bytes.toString("utf8", 0, Math.min(e.valueAt, 200));
+  }
 }
 
 /** One dimension of a stored profile and the fields reading it needs (decodeDim). */

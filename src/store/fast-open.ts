@@ -5,12 +5,15 @@
  * baselinesDigest). Here the entries are found in the bytes (their quotes and braces; a packed
  * part is one long base64 string, skipped with indexOf), hashed where they lie, and kept as views
  * of the file's buffer; only the rest of the file (findings, audit, scans...) is parsed as JSON.
+ * A packed entry's readable fields (key, first/last seen, trainedUntil...) are not parsed here
+ * either: the first call that needs its facts parses them (baselines.ts: lazyBaselineFromFile), so
+ * a scan parses those of the baselines it touches, once.
  * When anything is not as this build writes it (another version, a file edited by hand, damage),
  * or the baselines do not match the digest, this gives up and the file is decoded in full
  * (codec.ts), which validates every baseline and says what is wrong.
  */
 import { hash } from "node:crypto";
-import { BaselineTable, baselinesDigest, trustedBaselineFromFile } from "./baselines.js";
+import { BaselineTable, baselinesDigest, lazyBaselineFromFile, trustedBaselineFromFile } from "./baselines.js";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -58,6 +61,26 @@ function skipValue(b: Buffer, i: number): number {
   return -1;
 }
 
+/**
+ * Whether `at` lies at the top level of the object that opens at `open`: not inside one of its
+ * strings or nested values, and before the object closes.
+ */
+function atTopLevel(b: Buffer, open: number, at: number): boolean {
+  let depth = 0;
+  for (let j = open; j < at; ) {
+    const c = b[j]!;
+    if (c === QUOTE) {
+      j = skipString(b, j);
+      if (j < 0 || j > at) return false;
+      continue;
+    }
+    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+    else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return false;
+    j++;
+  }
+  return depth === 1;
+}
+
 export interface FastOpened {
   /** The file's JSON without its baselines (`baselines` is `{}`). */
   json: Record<string, unknown>;
@@ -79,7 +102,9 @@ export function openFast(bytes: Buffer, version: number, utf8: TextDecoder): Fas
   i += BASELINES.length;
   const keys: string[] = [];
   const entries: Array<{ bytes: Buffer; valueAt: number; digest: string }> = [];
-  const raws: Array<Record<string, unknown>> = [];
+  // Parsed fields of the entries walked brace by brace (undefined: packed, left unparsed), and where the packed part starts.
+  const raws: Array<Record<string, unknown> | undefined> = [];
+  const packedAts: number[] = [];
   if (bytes[i] !== CLOSE_BRACE) {
     for (;;) {
       if (bytes[i] !== QUOTE) return undefined;
@@ -97,19 +122,22 @@ export function openFast(bytes: Buffer, version: number, utf8: TextDecoder): Fas
       if (typeof key !== "string") return undefined;
       const valueAt = keyEnd + 1;
       // A packed entry ends with its packed part, one base64 string: `,"packed":"<base64>"}`.
-      // Its other fields, parsed, tell whether that guess holds (they would not parse if the
-      // packed part found were another entry's); if not, the entry is walked brace by brace.
+      // The guess holds when that `,"packed":"` is a field of this entry's object (walked to it:
+      // not inside a string or a nested value, not another entry's); its other fields are then
+      // left unparsed (read when first asked for: lazyBaselineFromFile). Otherwise the entry is
+      // walked brace by brace and parsed now.
       let end = -1;
+      let packedAt = -1;
       let raw: Record<string, unknown> | undefined;
       const p = bytes.indexOf(PACKED, valueAt);
       if (p > 0) {
         const q = bytes.indexOf(QUOTE, p + PACKED.length);
-        if (q > 0 && bytes[q + 1] === CLOSE_BRACE) {
-          raw = parseObject(`${bytes.toString("utf8", valueAt, p)}}`);
-          if (raw !== undefined) end = q + 2;
+        if (q > 0 && bytes[q + 1] === CLOSE_BRACE && atTopLevel(bytes, valueAt, p)) {
+          end = q + 2;
+          packedAt = p;
         }
       }
-      if (raw === undefined) {
+      if (packedAt < 0) {
         end = skipValue(bytes, valueAt);
         if (end < 0) return undefined;
         raw = parseObject(bytes.toString("utf8", valueAt, end));
@@ -118,6 +146,7 @@ export function openFast(bytes: Buffer, version: number, utf8: TextDecoder): Fas
       const entry = bytes.subarray(i, end);
       keys.push(key);
       raws.push(raw);
+      packedAts.push(packedAt - i);
       entries.push({ bytes: entry, valueAt: valueAt - i, digest: hash("sha256", entry, "base64") });
       i = end;
       if (bytes[i] === COMMA) i++;
@@ -139,7 +168,10 @@ export function openFast(bytes: Buffer, version: number, utf8: TextDecoder): Fas
   rec.baselines = {};
   if (entries.length > 0 && (typeof rec.baselinesDigest !== "string" || baselinesDigest(entries) !== rec.baselinesDigest)) return undefined;
   const table = new BaselineTable();
-  for (let k = 0; k < entries.length; k++) table.set(keys[k]!, trustedBaselineFromFile(keys[k]!, raws[k]!, entries[k]!));
+  for (let k = 0; k < entries.length; k++) {
+    const raw = raws[k];
+    table.set(keys[k]!, raw ? trustedBaselineFromFile(keys[k]!, raw, entries[k]!) : lazyBaselineFromFile(keys[k]!, entries[k]!, packedAts[k]!));
+  }
   return { json: rec, table };
 }
 

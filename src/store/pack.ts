@@ -125,11 +125,17 @@ export function unpackProfile(o: unknown): unknown {
 /**
  * The plain profile JSON from a packed profile's other fields and its packed part (parsed, not
  * deflated): unpackProfile once the part is inflated. A `packed` field among `src` is left out.
+ * `owned`: `src` is a new object without `packed` (the fields alone, just parsed): the profile is
+ * made in it rather than in a copy (the same fields in the same order).
  */
-export function unpackFields(src: Record<string, unknown>, packed: unknown): Record<string, unknown> {
+export function unpackFields(src: Record<string, unknown>, packed: unknown, owned = false): Record<string, unknown> {
   // The other fields, in their order (a loop: object rest/spread is slow on the scan's hot path).
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(src)) if (k !== "packed") out[k] = src[k];
+  let out: Record<string, unknown>;
+  if (owned && !("packed" in src)) out = src;
+  else {
+    out = {};
+    for (const k of Object.keys(src)) if (k !== "packed") out[k] = src[k];
+  }
   if (typeof packed !== "object" || packed === null) fail("packed: expected an object or its deflated base64");
   const pk = packed as Partial<PackedPart>;
   const t0 = pk.t0;

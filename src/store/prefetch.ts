@@ -14,6 +14,8 @@ import { MessageChannel, type MessagePort, Worker, receiveMessageOnPort } from "
 export interface PackedEntry {
   readonly bytes: Buffer;
   readonly valueAt: number;
+  /** Where `,"packed":"` starts, when known (StoredBaseline.packedAt). */
+  readonly packedAt?: number | undefined;
 }
 
 /** Packed parts per message to the worker. */
@@ -60,7 +62,7 @@ export function packedSpan(e: PackedEntry): [number, number] | undefined {
   const b = e.bytes;
   const n = b.length;
   if (n < 2 || b[n - 2] !== 0x22 || b[n - 1] !== 0x7d) return undefined;
-  const p = b.lastIndexOf(PACKED);
+  const p = e.packedAt ?? b.lastIndexOf(PACKED);
   return p > e.valueAt ? [p, n - 2] : undefined;
 }
 

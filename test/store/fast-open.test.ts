@@ -2,12 +2,14 @@
  * Opening a store file without parsing its baselines (fast-open.ts): the entries are found in the
  * file's bytes and checked against the digest; anything unusual is left to the full decode.
  */
-import { readFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
-import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
+import { baselinesDigest, decodeBaseline, tableOf } from "../../src/store/baselines.js";
 import { decodeStore } from "../../src/store/codec.js";
 import { openFast } from "../../src/store/fast-open.js";
+import { checkStore } from "../../src/store/maintenance.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { STORE_SCHEMA_VERSION } from "../../src/store/types.js";
 import { DAY, T0, makeFinding, makeProfile, tempDirEach } from "./helpers.js";
@@ -80,4 +82,54 @@ describe("opening a store without parsing its baselines", () => {
     expect(tableOf(decodeStore(Buffer.from(variants.twice), "f").data.baselines)!.size).toBe(0);
     expect(decodeStore(Buffer.from(variants.pretty), "f").baselinesChecked).toBe("digest");
   });
+});
+
+/**
+ * A file changed outside trailhound and given the digest of its new baselines (trailhound never
+ * writes one): the open trusts the digest, so what is wrong in an entry shows when that entry is
+ * read, as a StoreError "damaged" naming the baseline; `store check` (every baseline decoded and
+ * validated) finds it, and nothing is written over the file.
+ */
+describe("a file made to match its own digest", () => {
+  async function craft(change: (entry: string) => string): Promise<string> {
+    const s = await TrailStore.open(dir());
+    await s.putBaselines([makeProfile("user:1:u1", T0, 3), makeProfile("user:1:u2", T0 - DAY, 4), makeProfile("user:1:u3", T0, 2)]);
+    await s.close();
+    const bytes = await readFile(storeFile(dir()));
+    const table = tableOf(decodeStore(bytes, "f").data.baselines)!;
+    const entries = [...table.entries()].map(([k, e]) => (k === "user:1:u2" ? change(e.bytes.toString()) : e.bytes.toString()));
+    const text = bytes.toString();
+    const rest = text.slice(text.indexOf(',"findings":'));
+    const digest = baselinesDigest(entries.map((e) => ({ digest: createHash("sha256").update(e).digest("base64") })));
+    const crafted = `{"schemaVersion":${STORE_SCHEMA_VERSION},"baselines":{${entries.join(",")}}${rest.replace(/"baselinesDigest":"[^"]*"/, `"baselinesDigest":${JSON.stringify(digest)}`)}`;
+    await writeFile(storeFile(dir()), crafted);
+    return crafted;
+  }
+
+  const cases: Array<[string, (entry: string) => string, RegExp]> = [
+    // Bytes flipped inside the deflated part.
+    ["its packed part", (e) => e.replace(/"packed":"(.{12})..../, '"packed":"$1AAAA'), /stored baseline of user:1:u2 is damaged: packed: cannot be inflated.*store check/s],
+    // A readable field that is not JSON (a leading zero).
+    ["its readable fields", (e) => e.replace(/"events":(\d+)/, '"events":0$1'), /stored baseline of user:1:u2 is damaged: its fields are not valid JSON.*store check/s],
+  ];
+  for (const [what, change, message] of cases) {
+    it(`opens, and says the baseline is damaged when it is read (${what})`, async () => {
+      const crafted = await craft(change);
+      const s = await TrailStore.open(dir());
+      // The other baselines read as usual.
+      expect(s.getBaseline("user:1:u1")).toEqual(makeProfile("user:1:u1", T0, 3));
+      expect(s.getBaselineTrainedUntil("user:1:u3")).toBe(makeProfile("user:1:u3", T0, 2).trainedUntil);
+      const read = () => {
+        s.getBaselineTrainedUntil("user:1:u2");
+        return s.readBaselineOnce("user:1:u2");
+      };
+      expect(read).toThrow(expect.objectContaining({ code: "damaged", message: expect.stringMatching(message) }));
+      await s.close();
+      expect(await readFile(storeFile(dir()), "utf8")).toBe(crafted);
+      const chk = await checkStore(dir());
+      expect(chk.ok).toBe(false);
+      // The check decodes the whole file: a packed part that does not inflate is named, a field that is not JSON makes the file not JSON.
+      expect(chk.problems.join("\n")).toMatch(/damaged: .*(user:1:u2.*cannot be inflated|not valid JSON)/s);
+    });
+  }
 });
