@@ -66,17 +66,20 @@ function skipValue(b: Buffer, i: number): number {
  * strings or nested values, and before the object closes.
  */
 function atTopLevel(b: Buffer, open: number, at: number): boolean {
+  // A byte loop (an entry's readable fields are a few hundred bytes of short strings: an indexOf
+  // per string would cost more than it skips).
   let depth = 0;
-  for (let j = open; j < at; ) {
+  for (let j = open; j < at; j++) {
     const c = b[j]!;
     if (c === QUOTE) {
-      j = skipString(b, j);
-      if (j < 0 || j > at) return false;
-      continue;
-    }
-    if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
+      for (j++; j < at; j++) {
+        const d = b[j]!;
+        if (d === BACKSLASH) j++;
+        else if (d === QUOTE) break;
+      }
+      if (j >= at) return false;
+    } else if (c === OPEN_BRACE || c === OPEN_BRACKET) depth++;
     else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) return false;
-    j++;
   }
   return depth === 1;
 }
