@@ -1,5 +1,22 @@
 import type { Principal } from "../events/types.js";
-import { DAY, DIMS, HOUR, ageDim, ageFactor, agedFields, capDim, copyStats, emptyProfile, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+import {
+  DAY,
+  DIMS,
+  HOUR,
+  ageDim,
+  ageDimInPlace,
+  ageFactor,
+  agedFields,
+  capDim,
+  copyStats,
+  emptyProfile,
+  statOf,
+  takeOver,
+  type BaselineConfig,
+  type Dim,
+  type Profile,
+  type Stat,
+} from "./profile.js";
 
 /** One value's counts in a scan (an API, an IP, ...). */
 export interface ObservedStat {
@@ -46,8 +63,10 @@ export interface Observed {
  * result is capped.
  */
 export function mergeProfile(stored: Profile | undefined, acc: Observed, now: number, cfg: BaselineConfig): Profile {
-  // Each stored dimension is aged as it is merged (below): one new record per dimension, not two.
+  // Each stored dimension is aged as it is merged (below): one new record per dimension, not two;
+  // none for a profile handed over by the store (a fresh decode): its records are aged in place.
   const f = stored ? ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg) : 1;
+  const own = stored !== undefined && takeOver(stored);
   const base = stored ? agedFields(stored, now, cfg, f, stored.dims) : emptyProfile(acc.principal.key, acc.principal.type);
   const p = acc.principal;
   const out: Profile = {
@@ -76,7 +95,7 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
 
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
-    const aged = stored ? ageDim(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
+    const aged = stored ? (own ? ageDimInPlace : ageDim)(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
     dims[d] = mergeDim(aged, acc.dim(d), cfg.caps[d], true);
   }
   out.dims = dims;
@@ -87,13 +106,20 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
 /** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */
 function mergeDim(base: Record<string, Stat> | undefined, scan: ReadonlyMap<string, ObservedStat>, cap: number, owned = false): Record<string, Stat> {
   // Prototype-less: values (user agents, sessions...) come from the records, i.e. the attacker.
-  // `owned`: `base` is a new record (ageDim's), filled in place instead of copied.
-  const rec = owned && base ? base : copyStats(base);
+  // `owned`: `base` is a new record of new tuples (ageDim's), filled and updated in place instead of copied.
+  const mine = owned && base !== undefined;
+  const rec = mine ? base : copyStats(base);
   // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
   scan.forEach((s, k) => {
     const cur = statOf(rec, k);
-    if (cur) rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
-    else rec[k] = [s.n, s.err, s.first, s.last];
+    if (cur === undefined) rec[k] = [s.n, s.err, s.first, s.last];
+    else if (mine) {
+      // ageDim's own new tuple: updated in place (no second tuple per value the scan saw).
+      cur[0] += s.n;
+      cur[1] += s.err;
+      cur[2] = Math.min(cur[2], s.first);
+      cur[3] = Math.max(cur[3], s.last);
+    } else rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
   });
   return capDim(rec, cap);
 }

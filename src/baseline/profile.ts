@@ -214,6 +214,45 @@ export function ageDim(src: Readonly<Record<string, Stat>> | undefined, f: numbe
   return capDim(out, cap);
 }
 
+/**
+ * Profiles handed over by their maker (a store's fresh decode, read once by a scan: nobody else
+ * holds them): `mergeProfile` ages such a profile's dimensions in place, its records and tuples
+ * re-used, instead of building new ones for every stored value. A profile it merges is no longer
+ * handed over (the mark is taken once).
+ */
+const handedOver = new WeakSet<Profile>();
+
+/** Mark a profile as handed over (see `handedOver`): its maker keeps no reference to it. */
+export function handOver(p: Profile): Profile {
+  handedOver.add(p);
+  return p;
+}
+
+/** True once for a profile handed over (`handOver`): the caller may now change it in place. */
+export function takeOver(p: Profile): boolean {
+  return handedOver.delete(p);
+}
+
+/**
+ * `ageDim` on a record that is the caller's own, of tuples that are its own too (a profile taken
+ * over): the same values in the same order, decayed in place; values unseen since `horizonStart`
+ * deleted; then capped.
+ */
+export function ageDimInPlace(rec: Record<string, Stat> | undefined, f: number, horizonStart: number, cap: number): Record<string, Stat> {
+  if (rec === undefined) return statRecord();
+  for (const k of Object.keys(rec)) {
+    const s = rec[k]!;
+    if (s[3] < horizonStart) {
+      delete rec[k];
+      continue;
+    }
+    s[0] *= f;
+    s[1] *= f;
+    s[2] = Math.max(s[2], horizonStart);
+  }
+  return capDim(rec, cap);
+}
+
 /** Round counts so that the stored JSON stays small. */
 export function compactProfile(p: Profile): Profile {
   const r = (x: number) => Math.round(x * 100) / 100;

@@ -20,7 +20,7 @@
  * runs are re-encoded after it, so in-place changes made there are kept.
  */
 import { createHash, hash } from "node:crypto";
-import { statRecord, withSafeDims, type Dim, type Profile, type Stat } from "../baseline/profile.js";
+import { handOver, statRecord, withSafeDims, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
 import { type PackedPart, inflatePart, packProfile, unpackFields, unpackProfile } from "./pack.js";
 import { PACKED_FIELD, packedSpan, type Inflated, type Prefetcher } from "./prefetch.js";
@@ -627,13 +627,16 @@ export class BaselineTable {
   /**
    * The decoded profile, not kept in the cache (a scan reads each stored profile once, then merges
    * it into a new one: cached, the decoded copies would outlive the young generation and be
-   * copied by every scavenge until the scan ends). Returns the cached copy when there is one.
+   * copied by every scavenge until the scan ends). Returns the cached copy when there is one;
+   * a fresh decode is handed over (profile.ts handOver): the caller owns it, and mergeProfile
+   * ages its dimensions in place.
    */
   read(key: string): Profile | undefined {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     const hit = this.#decoded.get(key);
-    return hit && hit.entry === entry ? hit.profile : decodeBaseline(entry, this.prefetcher?.take(entry));
+    // A fresh decode is the caller's alone: handed over (a scan's mergeProfile ages it in place).
+    return hit && hit.entry === entry ? hit.profile : handOver(decodeBaseline(entry, this.prefetcher?.take(entry)));
   }
 
   /**

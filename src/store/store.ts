@@ -202,7 +202,8 @@ export class TrailStore {
 
   /**
    * A stored profile, decoded for a caller that reads it once (a scan): not kept in the cache of
-   * decoded profiles. Read-only (it may be the cached object).
+   * decoded profiles. Read-only (it may be the cached object); a fresh decode is handed over to
+   * the caller (baseline/profile.ts handOver: a scan's mergeProfile ages it in place).
    */
   readBaselineOnce(key: string): Profile | undefined {
     return baselineTable(this.#data).read(key);
