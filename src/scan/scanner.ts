@@ -137,9 +137,12 @@ export class Scanner implements RecordSink {
   /** `finish`, in the fold worker when there is one (ScanOptions.foldThreads). Rejects with a FoldWorkerError when that worker failed. */
   async finishAsync(): Promise<ScanResult> {
     const folds = this.folds;
-    if (folds === undefined || !folds.started) return this.finish();
+    if (folds === undefined) return this.finish();
     try {
+      // The records held back (before the window) first: their rows may fill the first batch and
+      // start the worker now.
       this.ingest.flushDeferred();
+      if (!folds.started) return this.finish();
       return await folds.finish({ totals: this.ingest.totals(), sources: this.sources, partialReasons: this.partialReasons });
     } catch (e) {
       await this.close();
