@@ -15,6 +15,13 @@
  * The worker starts with the first full batch: a small scan never starts it, its rows are folded
  * here at the end (the same rows, read the same way) and it is finished here.
  *
+ * A scan that keeps no baselines (Scanner.shardable: `--no-store`) shares the identities instead:
+ * every other identity (and the people on its role) is folded in the worker, the rest here as
+ * without a worker; at the end both threads settle theirs at once (Scanner.finishPart: windows,
+ * views, detectors, their part of the report), with the account regions of both, and the main
+ * thread adds every identity's outcome in the one-thread order and concludes (Scanner.finishFrom).
+ * The main thread no longer waits for the worker to fold everything, nor for it to finish alone.
+ *
  * A worker that fails (an error, or it exits) cannot complete the scan: it says so in the shared
  * progress as it stops (the main thread may be waiting there for it), the main thread stops
  * sending rows and asks the sources to stop (`stopSignal`), and `finish` rejects with a
@@ -36,6 +43,7 @@ import { fault } from "../util/faults.js";
 import type { ScanOptions, ScanResult } from "./scan-options.js";
 import type { SourceSummary } from "./report-types.js";
 import type { FoldSink, IngestTotals } from "../ingest/ingest.js";
+import type { IdentityOutcome } from "./scanner.js";
 
 /** Rows per message (ScanOptions.foldBatch). */
 const BATCH = 8192;
@@ -81,6 +89,8 @@ export interface NewAcc {
   key: string;
   role: string | undefined;
   trainedUntil: number;
+  /** An identity's number in the order the main thread met them (a person: -1). */
+  at: number;
 }
 
 /** One message of rows to the fold worker. */
@@ -98,6 +108,14 @@ export interface FoldBatch {
   /** Per row, in order, what its flags say it has: event id, candidate. */
   objs: unknown[];
 }
+
+/**
+ * The worker's young generation (MB): V8's default for a worker held some 45 MB more at the peak
+ * of a 1M-event scan (lean, shared identities: 460 MB against 415 MB; 8 MB: 405 MB) for no CPU it saved.
+ */
+const YOUNG_MB = 16;
+/** Of the identities, those folded in the worker when the threads share them (1 in SHARE_EVERY). */
+const SHARE_EVERY = 2;
 
 /** What the worker's Scanner is made with (ScanOptions that can be copied to a thread). */
 export interface FoldInit {
@@ -117,11 +135,33 @@ export interface FoldEnd {
   totals: IngestTotals;
   sources: SourceSummary[];
   partialReasons: string[];
+  /**
+   * The identities are shared between the threads (FoldFeeder `shared`): the worker answers with
+   * its identities' account regions, then, given every thread's (FoldRegions), with its
+   * identities' outcomes; the main thread concludes.
+   */
+  shared?: boolean;
 }
 
-export type FoldMessage = FoldInit | FoldBatch | FoldEnd;
-/** The worker's answer to the end: the result, or what failed (its message; the stack for --verbose). */
-export type FoldReply = { result: ScanResult } | { error: string; stack?: string };
+/** Every thread's account regions (Scanner.shardRegions), for a shared finish. */
+export interface FoldRegions {
+  kind: "regions";
+  regions: Array<[string, string[]]>;
+}
+
+export type FoldMessage = FoldInit | FoldBatch | FoldEnd | FoldRegions;
+/**
+ * The worker's answer to the end: the result (with shared identities: its account regions, then
+ * its identities' outcomes), or what failed (its message; the stack for --verbose).
+ */
+export type FoldReply = { result: ScanResult } | { regions: Array<[string, string[]]> } | { outcomes: IdentityOutcome[] } | { error: string; stack?: string };
+
+/** The Scanner's side of a finish shared between the threads (see Scanner.finishPart). */
+export interface SharedFinish {
+  shardRegions(local: (acc: IdentityAcc) => boolean): Array<[string, string[]]>;
+  finishPart(regions: ReadonlyArray<readonly [string, readonly string[]]>, local: (acc: IdentityAcc) => boolean): IdentityOutcome[];
+  finishFrom(outcomes: Iterable<IdentityOutcome>): ScanResult;
+}
 
 /** The fold worker failed, or ended before the scan was finished: the scan cannot be completed. */
 export class FoldWorkerError extends Error {
@@ -226,6 +266,16 @@ export class RowReader {
   }
 }
 
+/** Two lists of outcomes, each in the one-thread order, merged into that order. */
+function* inOrder(a: readonly IdentityOutcome[], b: readonly IdentityOutcome[]): Generator<IdentityOutcome> {
+  let i = 0,
+    j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.at < b[j]!.at)) yield a[i++]!;
+    else yield b[j++]!;
+  }
+}
+
 /**
  * Whether a scan can be finished in the fold worker: its options are data (no store, no detectors
  * of the caller's), and locations, if any, come from the default resolver (ScanOptions.foldGeoEnv).
@@ -282,7 +332,6 @@ export class FoldFeeder implements FoldSink {
   private batch: FoldBatch;
   private readonly init: FoldInit;
   private worker: Worker | undefined;
-  private reply: Promise<FoldReply> | undefined;
   private done = false;
   /** The shared progress (P_FOLDED, P_STOPPED). */
   private readonly progress: Int32Array;
@@ -295,8 +344,20 @@ export class FoldFeeder implements FoldSink {
   private readonly stop = new AbortController();
   /** The worker's thread has exited. */
   private exited = false;
+  /** The worker's replies not yet asked for, and the one waiting for the next. */
+  private readonly replies: FoldReply[] = [];
+  private replyWaiting: ((r: FoldReply) => void) | undefined;
+  /** Identities are shared: some folded (and settled) here, the rest in the worker. */
+  readonly shared: boolean;
+  /** Identities met so far, and the keys of those folded in the worker. */
+  private identitiesMet = 0;
+  private readonly remoteKeys = new Set<string>();
+  /** With shared identities: locations of public addresses for the folds here (Ingest.geoOf). */
+  geoOf: (ip: string) => GeoInfo | undefined = () => undefined;
 
-  constructor(opts: ScanOptions) {
+  /** `shared`: identities may be folded here and in the worker, and the finish shared (Scanner.shardable). */
+  constructor(opts: ScanOptions, shared = false) {
+    this.shared = shared;
     this.rows = Math.max(1, opts.foldBatch ?? BATCH);
     this.stallMs = Math.max(1, opts.foldStallMs ?? STALL_MS);
     this.batch = this.emptyBatch();
@@ -331,24 +392,26 @@ export class FoldFeeder implements FoldSink {
     const js = new URL("./fold-worker.js", import.meta.url);
     const fromSources = !existsSync(fileURLToPath(js));
     const entry = fromSources ? new URL("./fold-worker.ts", import.meta.url).href : undefined;
-    const w = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { entry } }) : new Worker(js);
+    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_MB };
+    const w = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { entry }, resourceLimits }) : new Worker(js, { resourceLimits });
     this.worker = w;
     w.unref();
-    this.reply = new Promise<FoldReply>((resolve) => {
-      // Before the end, any word from the worker (or its exit) is a failure.
-      const early = (r: FoldReply) => {
-        if (!this.done) this.noteStopped();
-        resolve(r);
-      };
-      w.on("message", early);
-      w.on("error", (e: Error) => {
-        const oom = (e as NodeJS.ErrnoException)?.code === "ERR_WORKER_OUT_OF_MEMORY";
-        early({ error: oom ? "it ran out of memory" : `${e?.name ?? "Error"}: ${e?.message ?? String(e)}`, ...(e?.stack ? { stack: e.stack } : {}) });
-      });
-      w.on("exit", (code) => {
-        this.exited = true;
-        early({ error: `it exited (code ${code}) before the scan was finished` });
-      });
+    // Before the end, any word from the worker (or its exit) is a failure.
+    const early = (r: FoldReply) => {
+      if (!this.done) this.noteStopped();
+      const waiting = this.replyWaiting;
+      this.replyWaiting = undefined;
+      if (waiting) waiting(r);
+      else this.replies.push(r);
+    };
+    w.on("message", early);
+    w.on("error", (e: Error) => {
+      const oom = (e as NodeJS.ErrnoException)?.code === "ERR_WORKER_OUT_OF_MEMORY";
+      early({ error: oom ? "it ran out of memory" : `${e?.name ?? "Error"}: ${e?.message ?? String(e)}`, ...(e?.stack ? { stack: e.stack } : {}) });
+    });
+    w.on("exit", (code) => {
+      this.exited = true;
+      early({ error: `it exited (code ${code}) before the scan was finished` });
     });
     try {
       w.postMessage(this.init);
@@ -365,11 +428,19 @@ export class FoldFeeder implements FoldSink {
 
   /** A new accumulator (nothing folded yet): an identity, or (with `role`) a person on a role. */
   take(acc: IdentityAcc, key: string, role?: string): void {
+    if (this.shared) {
+      // Every SHARE_EVERY-th identity is the worker's, and a person goes with the role.
+      if (role === undefined ? this.identitiesMet++ % SHARE_EVERY !== SHARE_EVERY - 1 : !this.remoteKeys.has(role)) return;
+      if (role === undefined) this.remoteKeys.add(key);
+    }
     const id = this.accList.length;
     this.accList.push(acc);
     this.targets.set(acc, id);
-    this.batch.accs.push({ key, role, trainedUntil: acc.trainedUntil });
+    this.batch.accs.push({ key, role, trainedUntil: acc.trainedUntil, at: role === undefined ? acc.ordinal : -1 });
   }
+
+  /** Whether an accumulator is folded (and settled) in this thread. */
+  readonly local = (acc: IdentityAcc): boolean => !this.targets.has(acc);
 
   private str(s: string): number {
     let id = this.stringIds.get(s);
@@ -425,14 +496,20 @@ export class FoldFeeder implements FoldSink {
   /** IdentityAcc.add of `acc` (the geo location is the worker's to look up), as a row. */
   add(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void {
     if (this.stopped) return; // the worker failed: the scan will not be finished (FoldWorkerError)
+    if (acc !== this.lastAcc) {
+      const target = this.targets.get(acc);
+      if (target === undefined) {
+        // Folded here (shared identities), with the location the Ingest would have given.
+        acc.add(ev, ev.ipKind === "public" ? this.geoOf(ev.sourceIp) : undefined, inWindow, wmin, candidate);
+        return;
+      }
+      this.lastAcc = acc;
+      this.lastTarget = target;
+    }
     const b = this.batch;
     const r = b.n++;
     const q = r * INTS;
     const ints = b.ints;
-    if (acc !== this.lastAcc) {
-      this.lastAcc = acc;
-      this.lastTarget = this.targets.get(acc)!;
-    }
     ints[q + I_TARGET] = this.lastTarget;
     ints[q + I_IPKIND] = this.col(I_IPKIND, ev.ipKind);
     ints[q + I_PRINCIPAL] = this.principal(ev.principal);
@@ -534,18 +611,62 @@ export class FoldFeeder implements FoldSink {
       const msg: FoldEnd = { kind: "end", principals: this.accList.map((a) => a.principal), ...end };
       w.postMessage(msg);
     }
-    const got = await this.reply!;
+    const got = await this.nextReply();
+    if (!("result" in got)) return this.failed(w, got);
+    await this.ended(w);
+    return got.result;
+  }
+
+  /**
+   * `finish` with the identities shared (`shared`): both threads settle theirs at once, with the
+   * account regions of both, and `scan` concludes here from every identity's outcome in the
+   * one-thread order. Rejects when the worker failed.
+   */
+  async finishShared(end: Omit<FoldEnd, "kind" | "principals">, scan: SharedFinish): Promise<ScanResult> {
+    const w = this.worker;
+    if (this.done || w === undefined || !this.shared) throw new Error("FoldFeeder.finishShared: no worker, identities not shared, or called twice");
+    this.send();
+    this.done = true;
+    w.ref(); // as in finish
+    if (!this.stopped) {
+      const msg: FoldEnd = { kind: "end", principals: this.accList.map((a) => a.principal), ...end, shared: true };
+      w.postMessage(msg);
+    }
+    const regions = scan.shardRegions(this.local);
+    const theirs = await this.nextReply();
+    if (!("regions" in theirs)) return this.failed(w, theirs);
+    for (const r of theirs.regions) regions.push(r);
+    const all: FoldRegions = { kind: "regions", regions };
+    w.postMessage(all);
+    const mine = scan.finishPart(regions, this.local);
+    const got = await this.nextReply();
+    if (!("outcomes" in got)) return this.failed(w, got);
+    await this.ended(w);
+    return scan.finishFrom(inOrder(mine, got.outcomes));
+  }
+
+  /** The worker's next reply, in the order sent. */
+  private nextReply(): Promise<FoldReply> {
+    const r = this.replies.shift();
+    if (r !== undefined) return Promise.resolve(r);
+    return new Promise((resolve) => {
+      this.replyWaiting = resolve;
+    });
+  }
+
+  /** The worker answered what it was asked: its CPU is said for the benchmark, and it is ended. */
+  private async ended(w: Worker): Promise<void> {
     if (process.env.TRAILHOUND_REPORT_RSS) {
       const u = await w.cpuUsage().catch(() => ({ user: NaN, system: NaN }));
       process.stderr.write(`foldWorkerCpuMs=${Math.round((u.user + u.system) / 1000)}\n`);
     }
-    if ("error" in got) {
-      // The thread is gone before the scan's error is: nothing of it is left running.
-      await w.terminate().catch(() => undefined);
-      throw new FoldWorkerError(got.error, got.stack);
-    }
     void w.terminate().catch(() => undefined);
-    return got.result;
+  }
+
+  /** The worker failed (or answered out of turn): the thread is gone before the scan's error is. */
+  private async failed(w: Worker, got: FoldReply): Promise<never> {
+    await w.terminate().catch(() => undefined);
+    throw "error" in got ? new FoldWorkerError(got.error, got.stack) : new FoldWorkerError("it answered out of turn");
   }
 
   /** Stop the worker (a scan given up, or failed); resolves once its thread has ended. */

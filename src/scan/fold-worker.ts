@@ -9,11 +9,15 @@ import { Scanner } from "./scanner.js";
 import { IdentityAcc } from "../ingest/accumulator.js";
 import type { Ingest } from "../ingest/ingest.js";
 import { fault } from "../util/faults.js";
-import { P_FOLDED, P_STOPPED, RowReader, type FoldBatch, type FoldEnd, type FoldInit, type FoldMessage, type FoldReply } from "./fold-shard.js";
+import { P_FOLDED, P_STOPPED, RowReader, type FoldBatch, type FoldEnd, type FoldInit, type FoldMessage, type FoldRegions, type FoldReply } from "./fold-shard.js";
+
+const all = () => true;
 
 /** Makes and folds the accumulators of a Scanner's Ingest from the rows (FoldFeeder's), and finishes the scan. */
 export class FoldApplier {
   private readonly accs: IdentityAcc[] = [];
+  /** The main thread's number of each identity here, in order (NewAcc.at). */
+  private readonly ats: number[] = [];
   private readonly reader = new RowReader();
   private readonly geoOf: (ip: string) => ReturnType<Ingest["geoOf"]>;
 
@@ -28,19 +32,29 @@ export class FoldApplier {
     for (const a of b.accs) {
       const acc = new IdentityAcc({ key: a.key, type: "" }, a.trainedUntil);
       this.accs.push(acc);
+      if (a.role === undefined) this.ats.push(a.at);
       this.ingest.adoptAcc(acc, a.key, a.role);
     }
     fault("fold.batch");
     this.reader.read(b, this.accs, this.geoOf);
   }
 
-  end(m: FoldEnd) {
+  /** The end of the reading: the scan's result; with shared identities (FoldEnd.shared), this thread's account regions. */
+  end(m: FoldEnd): FoldReply {
     fault("fold.finish");
     for (let i = 0; i < this.accs.length; i++) this.accs[i]!.principal = m.principals[i]!;
     this.ingest.adoptTotals(m.totals);
     this.scanner.sources.push(...m.sources);
     this.scanner.partialReasons.push(...m.partialReasons);
-    return this.scanner.finish();
+    if (m.shared) return { regions: this.scanner.shardRegions(all) };
+    return { result: this.scanner.finish() };
+  }
+
+  /** With shared identities: settle this thread's, given every thread's account regions; their outcomes, numbered as the main thread's. */
+  settle(m: FoldRegions): FoldReply {
+    const outcomes = this.scanner.finishPart(m.regions, all);
+    for (const o of outcomes) o.at = this.ats[o.at]!;
+    return { outcomes };
   }
 }
 
@@ -90,10 +104,8 @@ if (port) {
           a.apply(m);
           Atomics.add(progress!, P_FOLDED, 1);
           Atomics.notify(progress!, P_FOLDED);
-        } else {
-          const reply: FoldReply = { result: a.end(m) };
-          port.postMessage(reply);
-        }
+        } else if (m.kind === "end") port.postMessage(a.end(m));
+        else port.postMessage(a.settle(m));
       })
       .catch(fail);
   });

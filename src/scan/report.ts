@@ -53,6 +53,60 @@ const iso = (t: number) => new Date(t).toISOString();
  */
 export const reportObservers = new Set<(r: Report) => void>();
 
+/**
+ * What the report takes of one identity's window (ReportBuilder.add): its totals, its calls,
+ * regions, error codes and addresses in the window's order, the event ids of its sensitive calls,
+ * and the values its baseline did not know (none while learning). Plain data: a scan finished in
+ * two threads (scan/fold-shard.ts) builds it where the window is and adds it where the report is.
+ */
+export interface ReportSlice {
+  principal: IdentityWindow["principal"];
+  sessions: string[];
+  events: number;
+  errors: number;
+  denied: number;
+  /** [api, events, errors, denied, first, last, event ids (sensitive calls only)]. */
+  apis: Array<[string, number, number, number, number, number, string[] | undefined]>;
+  regions: Array<[string, number, number]>;
+  codes: Array<[string, number]>;
+  ips: Array<[string, number, number]>;
+  deviations: Array<[DeviationDim, string, number]>;
+}
+
+type DeviationDim = "region" | "ua" | "country" | "network" | "service";
+
+/** ReportBuilder.add's view of one window (see ReportSlice); `known` as ReportInput's. */
+export function reportSlice(w: IdentityWindow, learning: boolean, known: ReportInput["known"]): ReportSlice {
+  const sl: ReportSlice = {
+    principal: w.principal,
+    sessions: w.sessions.slice(0, 20),
+    events: w.events,
+    errors: w.errors,
+    denied: w.denied,
+    apis: [],
+    regions: [],
+    codes: [],
+    ips: [],
+    deviations: [],
+  };
+  for (const [api, s] of w.apis) sl.apis.push([api, s.n, s.err, s.denied, s.first, s.last, SENSITIVE_CALLS[api] ? s.ids : undefined]);
+  for (const [r, s] of w.regions) sl.regions.push([r, s.n, s.err]);
+  for (const [c, s] of w.errorCodes) sl.codes.push([c, s.n]);
+  for (const [ip, s] of w.ips) sl.ips.push([ip, s.n, s.err]);
+  // Deviations: new values of identities that have a baseline (below finding thresholds too).
+  if (learning) return sl;
+  for (const [dim, m] of [
+    ["region", w.regions],
+    ["ua", w.uas],
+    ["country", w.countries],
+    ["network", w.networks],
+    ["service", w.services],
+  ] as Array<[DeviationDim, Map<string, WinStat>]>) {
+    for (const [value, s] of m) if (!known(w.principal.key, dim, value)) sl.deviations.push([dim, value, s.n]);
+  }
+  return sl;
+}
+
 /** What the report keeps of each identity's window until its findings are known. */
 interface WindowSummary {
   principal: IdentityWindow["principal"];
@@ -88,83 +142,74 @@ export class ReportBuilder {
 
   /** One identity's window; `learning`: its baseline is still learning (no deviations listed). */
   add(w: IdentityWindow, learning: boolean): void {
+    this.apply(reportSlice(w, learning, this.known));
+  }
+
+  /** What `reportSlice` took of one identity's window, added in the scan's order. */
+  apply(sl: ReportSlice): void {
     const { names, sources, apiErrors, sensitive, regions, codes, ipAgg } = this;
-    this.events += w.events;
-    this.errors += w.errors;
-    this.denied += w.denied;
-    for (const [api, s] of w.apis) {
+    const key = sl.principal.key;
+    this.events += sl.events;
+    this.errors += sl.errors;
+    this.denied += sl.denied;
+    for (const [api, n, err, denied, first, last, ids] of sl.apis) {
       const i = api.indexOf(":");
       const svc = api.slice(0, i);
-      bump(names, api.slice(i + 1), s.n);
-      bump(sources, svc.includes(".") ? svc : svc + ".amazonaws.com", s.n);
-      if (s.err > 0) {
+      bump(names, api.slice(i + 1), n);
+      bump(sources, svc.includes(".") ? svc : svc + ".amazonaws.com", n);
+      if (err > 0) {
         const cur = apiErrors.get(api) ?? { errors: 0, denied: 0 };
-        cur.errors += s.err;
-        cur.denied += s.denied;
+        cur.errors += err;
+        cur.denied += denied;
         apiErrors.set(api, cur);
       }
-      const sev = SENSITIVE_CALLS[api];
-      if (sev) {
-        const cur = sensitive.get(api);
-        if (cur) {
-          cur.count += s.n;
-          cur.failed += s.err;
-          if (!cur._who.has(w.principal.key)) {
-            cur._who.add(w.principal.key);
-            cur.identities.push(w.principal.key);
-          }
-          cur._f = Math.min(cur._f, s.first);
-          cur._l = Math.max(cur._l, s.last);
-          for (const id of s.ids) if (cur.eventIds.length < 20) cur.eventIds.push(id);
-        } else {
-          sensitive.set(api, {
-            eventName: api.slice(i + 1),
-            eventSource: svc + ".amazonaws.com",
-            count: s.n,
-            failed: s.err,
-            identities: [w.principal.key],
-            firstSeen: "",
-            lastSeen: "",
-            eventIds: [...s.ids],
-            _f: s.first,
-            _l: s.last,
-            _who: new Set([w.principal.key]),
-          });
+      if (ids === undefined) continue;
+      const cur = sensitive.get(api);
+      if (cur) {
+        cur.count += n;
+        cur.failed += err;
+        if (!cur._who.has(key)) {
+          cur._who.add(key);
+          cur.identities.push(key);
         }
+        cur._f = Math.min(cur._f, first);
+        cur._l = Math.max(cur._l, last);
+        for (const id of ids) if (cur.eventIds.length < 20) cur.eventIds.push(id);
+      } else {
+        sensitive.set(api, {
+          eventName: api.slice(i + 1),
+          eventSource: svc + ".amazonaws.com",
+          count: n,
+          failed: err,
+          identities: [key],
+          firstSeen: "",
+          lastSeen: "",
+          eventIds: [...ids],
+          _f: first,
+          _l: last,
+          _who: new Set([key]),
+        });
       }
     }
-    for (const [r, s] of w.regions) {
+    for (const [r, n, err] of sl.regions) {
       const cur = regions.get(r) ?? { events: 0, errors: 0 };
-      cur.events += s.n;
-      cur.errors += s.err;
+      cur.events += n;
+      cur.errors += err;
       regions.set(r, cur);
     }
-    for (const [c, s] of w.errorCodes) bump(codes, c, s.n);
-    for (const [ip, s] of w.ips) {
+    for (const [c, n] of sl.codes) bump(codes, c, n);
+    for (const [ip, n, err] of sl.ips) {
       const cur = ipAgg.get(ip) ?? { events: 0, errors: 0, identities: new Set<string>() };
-      cur.events += s.n;
-      cur.errors += s.err;
-      cur.identities.add(w.principal.key);
+      cur.events += n;
+      cur.errors += err;
+      cur.identities.add(key);
       ipAgg.set(ip, cur);
     }
-    this.summaries.push({ principal: w.principal, sessions: w.sessions.slice(0, 20), events: w.events, errors: w.errors });
-    if (w.errors > 0) this.withErrors.push({ key: w.principal.key, errors: w.errors, denied: w.denied, events: w.events, errorRate: round3(w.errors / w.events) });
-
-    // Deviations: new values of identities that have a baseline (below finding thresholds too).
-    if (learning) return;
-    for (const [dim, m] of [
-      ["region", w.regions],
-      ["ua", w.uas],
-      ["country", w.countries],
-      ["network", w.networks],
-      ["service", w.services],
-    ] as Array<["region" | "ua" | "country" | "network" | "service", Map<string, WinStat>]>) {
-      for (const [value, s] of m) {
-        if (this.known(w.principal.key, dim, value)) continue;
-        this.deviationsTotal++;
-        if (this.deviations.length < LIST_LIMIT * 2)
-          this.deviations.push({ identity: w.principal.key, dimension: dim, value, detail: `${s.n} events in the window, never seen before it` });
-      }
+    this.summaries.push({ principal: sl.principal, sessions: sl.sessions, events: sl.events, errors: sl.errors });
+    if (sl.errors > 0) this.withErrors.push({ key, errors: sl.errors, denied: sl.denied, events: sl.events, errorRate: round3(sl.errors / sl.events) });
+    for (const [dim, value, n] of sl.deviations) {
+      this.deviationsTotal++;
+      if (this.deviations.length < LIST_LIMIT * 2) this.deviations.push({ identity: key, dimension: dim, value, detail: `${n} events in the window, never seen before it` });
     }
   }
 

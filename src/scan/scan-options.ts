@@ -63,7 +63,8 @@ export interface ScanOptions {
    * Threads to fold and finish with (default 1). With 2 or more, and options that can be copied to
    * a thread (scan/fold-shard.ts `foldable`: no store, no caller's detectors, locations only
    * from the default resolver), the records' folding and the finish run in a worker thread: call
-   * `finishAsync`. Same report and baselines.
+   * `finishAsync`. Same report and baselines. Without kept profiles (`keepProfiles: false`) the
+   * identities are shared between this thread and the worker, and so is the finish.
    */
   foldThreads?: number;
   // A new data option must be passed on to the fold worker too (dataOptions in fold-shard.ts).

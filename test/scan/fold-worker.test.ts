@@ -115,8 +115,13 @@ function trickyFiles(dir: string): void {
 }
 
 /** The report and the stored form of every baseline, as text; and what the main thread's accumulators hold. */
-async function scan(files: string[], foldThreads: number, foldBatch = 97): Promise<{ report: string; baselines: string; keys: string[]; inWorker: boolean; mainEvents: number }> {
-  const opts: ScanOptions = { now: NOW, geo: await defaultGeoResolver({}), foldGeoEnv: {}, foldThreads, foldBatch, deferBatch: 300 };
+async function scan(
+  files: string[],
+  foldThreads: number,
+  foldBatch = 97,
+  keepProfiles = true,
+): Promise<{ report: string; baselines: string; keys: string[]; inWorker: boolean; mainEvents: number }> {
+  const opts: ScanOptions = { now: NOW, geo: await defaultGeoResolver({}), foldGeoEnv: {}, foldThreads, foldBatch, deferBatch: 300, keepProfiles };
   const s = new Scanner(opts);
   const src = new FileSource(files, { threads: 2 });
   const res = await src.read(s);
@@ -170,6 +175,29 @@ describe("folding and finishing in a worker thread", () => {
         expect(here.baselines).toBe(alone.baselines);
       }
     }
+  });
+
+  it("without kept baselines, shares the identities between the threads and gives the one-thread report", { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(join(tmpdir(), "th-fold-shared-"));
+    await generate({ dir: join(dir, "lean"), events: 1500, identities: 30, days: 3, perFile: 300, seed: 8 });
+    mkdirSync(join(dir, "tricky"));
+    trickyFiles(join(dir, "tricky"));
+    const order = shuffled(await listInputFiles([join(dir, "lean"), join(dir, "tricky")]), 3);
+    const alone = await scan(order, 1, 97, false);
+    expect(alone.keys).toEqual([]);
+    expect(JSON.parse(alone.report).findings.length).toBeGreaterThan(0);
+    // Each thread folds and settles some identities (Scanner.finishPart), people with their role;
+    // the main thread concludes in the one-thread order.
+    const shared = await scan(order, 2, 97, false);
+    expect(shared.inWorker).toBe(true);
+    expect(shared.mainEvents).toBeGreaterThan(0);
+    expect(shared.mainEvents).toBeLessThan(alone.mainEvents);
+    expect(shared.report).toBe(alone.report);
+    // Fewer records than a batch: the worker's rows are folded here at the end.
+    const here = await scan(order, 2, 100_000, false);
+    expect(here.inWorker).toBe(false);
+    expect(here.mainEvents).toBe(alone.mainEvents);
+    expect(here.report).toBe(alone.report);
   });
 
   it("stays on this thread when the options cannot be handed over (a store); says when finish is the wrong call", { timeout: 60_000 }, async () => {
