@@ -76,6 +76,15 @@ function setAt<T>(a: T[], i: number, v: T): void {
   a[i] = v;
 }
 
+/**
+ * A record of a service (AWSService or no type, with an invokedBy): the principal cache keys it on
+ * invokedBy alone (lean-facts.ts principalCacheKey), whatever its ARN.
+ */
+function isService(f: RecordFields): boolean {
+  const by = f.invokedBy;
+  return by !== undefined && by.length > 0 && (f.identityType === "AWSService" || f.identityType === undefined);
+}
+
 /** An identity on the fast lane: one per (ARN, type, invokedBy), chained by ARN. */
 interface LaneEntry {
   type: string | undefined;
@@ -131,6 +140,11 @@ export class Ingest implements RecordSink, LaneSink {
    * one lookup. Follows the principal cache (cleared with it).
    */
   private readonly lane = new Map<string, LaneEntry>();
+  /**
+   * The same for services (records of type AWSService, or of no type, with an invokedBy): by
+   * invokedBy, which alone keys their principal in the cache (PrincipalCache). Cleared with `lane`.
+   */
+  private readonly serviceLane = new Map<string, LaneEntry>();
   private laneClears = 0;
   /** Changes whenever `lane` is cleared: readers' memos of it (RecordFields.arnMemo) from before are void. */
   private laneEpoch = 0;
@@ -248,6 +262,7 @@ export class Ingest implements RecordSink, LaneSink {
     if (!trains && (this.hasFilters || !this.gated || this.opts.until !== undefined || f.eventId === "")) return false;
     if (this.principals.clears !== this.laneClears) {
       this.lane.clear();
+      this.serviceLane.clear();
       this.laneEpoch++;
       this.laneClears = this.principals.clears;
     }
@@ -286,6 +301,8 @@ export class Ingest implements RecordSink, LaneSink {
         if (fresh !== undefined) memo.entries[aid] = fresh;
       }
     }
+    // A service's records: its entry by invokedBy (none by ARN is the service's: see joinLane).
+    if (known === undefined && isService(f)) known = this.serviceLane.get(f.invokedBy!);
     let b: BaselineFacts | undefined;
     if (known !== undefined) {
       // The principal the cache would give: it is keyed on this ARN (and invokedBy) for these records.
@@ -330,6 +347,8 @@ export class Ingest implements RecordSink, LaneSink {
       const e: LaneEntry = { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, ordinal: acc.ordinal, next: first };
       this.lane.set(arn, e);
       if (f.arnMemo !== undefined && f.arnId >= 0 && f.arnMemo.epoch === this.laneEpoch) setAt(f.arnMemo.entries, f.arnId, e);
+    } else if (isService(f)) {
+      this.serviceLane.set(f.invokedBy!, { type: f.identityType, invokedBy: f.invokedBy, principal: b.principal, acc, ordinal: acc.ordinal, next: undefined });
     }
     return acc.ordinal;
   }

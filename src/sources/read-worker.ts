@@ -154,6 +154,10 @@ async function read(job: ReadJob): Promise<{ reply: ReadReply; transfer: ArrayBu
   const gz = whole.length >= 2 && whole[0] === 0x1f && whole[1] === 0x8b;
   if (gz) {
     const isize = whole.length >= 18 ? whole.readUInt32LE(whole.length - 4) : 0;
+    // Its trailer says it inflates to more than the limit (ISIZE is the size modulo 2^32: never
+    // more than the true size): a bomb, or a bogus trailer. The main thread reads it and says
+    // which; inflating it here first only doubled the memory and time it costs.
+    if (isize > init.maxBytes) return main;
     if (nativeWalk?.gunzip && isize > 0 && isize <= init.maxBytes && isize <= SLOT_MAX) {
       memory = slotMemory(job.slot, isize, 0);
       const out = new Uint8Array(memory.memory.bytes, 0, isize);

@@ -69,3 +69,51 @@ describe("the fast lane's caches by intern id", () => {
     expect(summary(ing)).toEqual(parsed(files));
   });
 });
+
+describe("services on the fast lane", () => {
+  /**
+   * Records of services (type AWSService, or no type, with an invokedBy; some with an ARN), of
+   * users acting through a service (invokedBy beside their ARN) and of the users alone, in training
+   * and in the window: the lane keeps services apart by invokedBy, as the principal cache does.
+   */
+  function services(hour: number): Buffer {
+    const kinds = [
+      { type: "AWSService", invokedBy: "ecs.amazonaws.com" },
+      { invokedBy: "ecs.amazonaws.com" },
+      { type: "AWSService", invokedBy: "lambda.amazonaws.com", arn: "arn:aws:iam::111122223333:role/fn" },
+      { type: "AWSService", invokedBy: "cloudformation.amazonaws.com" },
+      { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", userName: "alice", invokedBy: "cloudformation.amazonaws.com" },
+      { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", userName: "alice" },
+    ];
+    const records = Array.from({ length: 24 }, (_, k) => ({
+      eventVersion: "1.09",
+      userIdentity: kinds[k % kinds.length],
+      eventTime: new Date(T0 + hour * 3_600_000 + k * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
+      eventSource: "sts.amazonaws.com",
+      eventName: `Call${k % 4}`,
+      awsRegion: "us-east-1",
+      sourceIPAddress: k % 2 ? "ecs.amazonaws.com" : `203.0.113.${k}`,
+      userAgent: "agent/1.0",
+      eventID: `svc-${hour}-${k}`,
+      recipientAccountId: k % 3 ? "111122223333" : "444455556666",
+    }));
+    return Buffer.from(JSON.stringify({ Records: records }));
+  }
+
+  it("take their records as the full path does", () => {
+    const files = [services(1), services(2), services(21), services(3)];
+    const ing = ingest();
+    const lane = new FastLane(ing);
+    for (const b of files) expect(lane.deliver(b, "f")).toBe(24);
+    lane.release();
+    // Every record (a first sight parses its userIdentity alone).
+    expect(ing.fastLane).toBe(96);
+    expect(Object.keys(summary(ing)).sort()).toEqual([
+      "service:cloudformation.amazonaws.com",
+      "service:ecs.amazonaws.com",
+      "service:lambda.amazonaws.com",
+      "user:111122223333:alice",
+    ]);
+    expect(summary(ing)).toEqual(parsed(files));
+  });
+});

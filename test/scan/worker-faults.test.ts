@@ -11,12 +11,13 @@
  * JavaScript, not by transpiling every module again as they do from the TypeScript sources, and
  * the CLI runs in a child process.
  */
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { gzipSync } from "node:zlib";
 import type { Worker } from "node:worker_threads";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { generate } from "../../src/bench/generate.js";
@@ -145,6 +146,17 @@ describe("the fold worker failing", () => {
   });
 });
 
+describe("the fold worker started by the end of the read", () => {
+  it("by the records held back before the window (their rows fill the first batch): the one-thread report, not an error and a worker left running", async () => {
+    // About 1,000 rows in the window (fewer than a batch), about 2,000 before it, held back until
+    // the end: their rows start the worker as the scan is finished.
+    const s = scan({ foldThreads: 2, foldBatch: 1500, deferBatch: 100_000 });
+    const r = await s.result;
+    expect(s.scanner.ingest.foldsInWorker).toBe(true);
+    expect(reportText(r)).toBe(alone);
+  });
+});
+
 describe("a read worker failing", () => {
   it("throws at its 2nd file: the main thread reads that file, the one-thread report", async () => {
     m.faults.setFault(undefined);
@@ -180,15 +192,16 @@ describe("the CLI, fold worker on (2 scan threads, --no-store)", { tags: ["slow"
 
   /** `trailhound scan` of the files (`input`: cliDir) in a child process, killed if it runs past 60 s (a hang fails the test, it does not stall it). */
   function cli(fault: string, ...args: string[]): Promise<Run> {
-    return cliOf(cliDir, fault, ...args);
+    return cliOf([cliDir], { TRAILHOUND_FAULT: fault }, ...args);
   }
 
-  function cliOf(input: string, fault: string, ...args: string[]): Promise<Run> {
+  /** The same of `inputs`, with `env` over the fold worker's settings. */
+  function cliOf(inputs: string[], env: Record<string, string>, ...args: string[]): Promise<Run> {
     const home = mkdtempSync(join(tmpdir(), "th-worker-faults-home-"));
     const out = join(home, "report.json");
     const child = spawn(
       process.execPath,
-      [join(build, "src/cli.js"), "scan", "--input", input, "--no-store", "--no-geo", "--format", "json", "--no-progress", "--out", out, ...args],
+      [join(build, "src/cli.js"), "scan", ...inputs.flatMap((i) => ["--input", i]), "--no-store", "--no-geo", "--format", "json", "--no-progress", "--out", out, ...args],
       {
         stdio: ["ignore", "pipe", "pipe"],
         timeout: 60_000,
@@ -197,8 +210,8 @@ describe("the CLI, fold worker on (2 scan threads, --no-store)", { tags: ["slow"
           HOME: home,
           TRAILHOUND_FOLD_THREAD: "1",
           TRAILHOUND_SCAN_THREADS: "2",
-          TRAILHOUND_FAULT: fault,
           NODE_NO_WARNINGS: "1",
+          ...env,
         },
       },
     );
@@ -208,6 +221,8 @@ describe("the CLI, fold worker on (2 scan threads, --no-store)", { tags: ["slow"
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     return new Promise((resolve) => child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, home, out })));
   }
+
+  const report = (r: Run): Record<string, unknown> => ({ ...(JSON.parse(readFileSync(r.out, "utf8")) as Record<string, unknown>), generatedAt: "" });
 
   /** Ended by itself with exit 1, saying `what` without a stack trace; no report, nothing in HOME (no store). */
   function failedPlainly(r: Run, what: RegExp): void {
@@ -251,16 +266,51 @@ describe("the CLI, fold worker on (2 scan threads, --no-store)", { tags: ["slow"
     try {
       const some = (await m.files.listInputFiles([cliDir])).slice(0, 2);
       for (const [i, f] of some.entries()) copyFileSync(f, join(two, `${i}-${basename(f)}`));
-      const [exited, clean] = await Promise.all([cliOf(two, "read.file@1:exit"), cliOf(two, "none.such")]);
+      const [exited, clean] = await Promise.all([cliOf([two], { TRAILHOUND_FAULT: "read.file@1:exit" }), cliOf([two], {})]);
       for (const r of [exited, clean]) {
         expect(r.code, r.stderr).toBe(0);
         expect(existsSync(r.out), r.stderr).toBe(true);
       }
-      const report = (r: Run): Record<string, unknown> => ({ ...(JSON.parse(readFileSync(r.out, "utf8")) as Record<string, unknown>), generatedAt: "" });
       expect(report(exited)).toEqual(report(clean));
       expect((report(clean).stats as { recordsRead: number }).recordsRead).toBe(4000);
     } finally {
       await rm(two, { recursive: true, force: true });
+    }
+  });
+
+  it("hostile inputs (a FIFO, a link to /dev/zero, a gzip bomb, malformed and nested JSON, records far in the future or dated late): the one-thread report", async () => {
+    const bad = mkdtempSync(join(tmpdir(), "th-worker-faults-hostile-"));
+    try {
+      execFileSync("mkfifo", [join(bad, "fifo.json")]);
+      symlinkSync("/dev/zero", join(bad, "zero.json"));
+      writeFileSync(join(bad, "bomb.json.gz"), gzipSync(Buffer.alloc(40 << 20, 0x20), { level: 1 }));
+      writeFileSync(join(bad, "deep.json"), `{"Records":[${"[".repeat(100_000)}${"]".repeat(100_000)}]}`);
+      writeFileSync(join(bad, "lines.jsonl"), `{"eventVersion":"1.09"\nnot json\n${"{".repeat(10_000)}\n`);
+      const rec = (eventID: string, eventTime: string) => ({
+        eventVersion: "1.09",
+        userIdentity: { type: "IAMUser", principalId: "AIDAX", arn: "arn:aws:iam::111122223333:user/mallory", accountId: "111122223333", userName: "mallory" },
+        eventSource: "iam.amazonaws.com",
+        eventName: "CreateAccessKey",
+        awsRegion: "us-east-1",
+        sourceIPAddress: "198.51.100.7",
+        eventID,
+        eventTime,
+      });
+      // The late one moves the window past the generated records: all of them are held back (before
+      // the window) until the end, when their rows start the worker.
+      writeFileSync(join(bad, "odd.json"), JSON.stringify({ Records: [rec("future", "2031-01-01T00:00:00Z"), rec("bad", "yesterday"), rec("late", "2024-03-09T00:00:00Z")] }));
+      const limit = { TRAILHOUND_MAX_FILE_MB: "16" };
+      const [folded, one] = await Promise.all([cliOf([cliDir, bad], limit), cliOf([cliDir, bad], { ...limit, TRAILHOUND_FOLD_THREAD: "0", TRAILHOUND_SCAN_THREADS: "1" })]);
+      for (const r of [folded, one]) {
+        expect(r.signal, r.stderr).toBeNull();
+        expect(r.code, r.stderr).toBe(0);
+      }
+      expect(report(folded)).toEqual(report(one));
+      const stats = report(one).stats as { recordsRead: number; baselineEvents: number; skipped: Record<string, number> };
+      expect(stats.baselineEvents).toBe(40_000);
+      expect(stats.skipped).toMatchObject({ "special-file": 2, "oversized-file": 1, "future-eventTime": 1, "bad-eventTime": 1, "not-an-object": 1 });
+    } finally {
+      await rm(bad, { recursive: true, force: true });
     }
   });
 });
