@@ -966,10 +966,10 @@ export class IdentityAcc implements Observed {
       while (i >= 0 && o[i] !== bucket) i -= 2;
     } else this.oldMax = bucket;
     if (i < 0) {
-      if (len < o.length) {
-        o[len] = bucket;
-        o[len + 1] = api;
-      } else o.push(bucket, api);
+      let a = o;
+      if (len === a.length) a = this.growOldReads();
+      a[len] = bucket;
+      a[len + 1] = api;
       this.oldLen = len + 2;
       if (len + 2 >= 2 * this.oldFoldAt) this.foldOldReads();
       return;
@@ -979,10 +979,30 @@ export class IdentityAcc implements Observed {
       if (cur !== api) o[i + 1] = [cur, api];
     } else if (Array.isArray(cur)) {
       if (!cur.includes(api)) {
-        if (cur.length < OLD_READS_ARRAY) cur.push(api);
-        else o[i + 1] = new Set(cur).add(api);
+        const n = cur.length;
+        if (n < OLD_READS_ARRAY) {
+          // One longer, exactly (push would give a two-read array room for nineteen).
+          const more = new Array<string>(n + 1);
+          for (let k = 0; k < n; k++) more[k] = cur[k]!;
+          more[n] = api;
+          o[i + 1] = more;
+        } else o[i + 1] = new Set(cur).add(api);
       }
     } else cur.add(api);
+  }
+
+  /**
+   * oldReads, four times longer (32 entries at first, at most a fold's worth): each copy left
+   * behind is garbage in the old generation, and growing by half (push) left seven of them on the
+   * way to a fold's 512 entries, four times the memory of the last.
+   */
+  private growOldReads(): Array<number | OldReads> {
+    const o = this.oldReads;
+    const len = this.oldLen;
+    const g = new Array<number | OldReads>(len === 0 ? 32 : Math.min(4 * len, Math.max(2 * this.oldFoldAt, len + 2)));
+    for (let k = 0; k < len; k++) g[k] = o[k]!;
+    this.oldReads = g;
+    return g;
   }
 
   /**
