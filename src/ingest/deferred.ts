@@ -71,13 +71,25 @@ export class DeferredRecords {
   /**
    * Hand every held record to `fold`, grouped by accumulator, each group in arrival order, then
    * empty the batch. `fold` gets a reused facts object.
+   *
+   * Each loop is a method of its own: the first batch is long enough for V8 to optimise a loop
+   * while it runs (on-stack replacement), and code so optimised inside one loop of a longer
+   * method, before the code after it ever ran, was thrown away (deoptimised) on reaching it.
    */
   flush(accs: readonly IdentityAcc[], fold: (acc: IdentityAcc, f: BaselineFacts) => void): void {
     const n = this.n;
     if (n === 0) return;
-    // Stable counting sort of the rows by accumulator, copied in that order to the sorted rows:
-    // the copy writes far apart (writes do not wait), the folding then reads in order.
-    const na = accs.length;
+    const end = this.sort(n, accs.length);
+    this.foldSorted(end, accs, fold);
+    this.n = 0;
+  }
+
+  /**
+   * Stable counting sort of the `n` rows by accumulator (`na` of them), copied in that order to
+   * the sorted rows: the copy writes far apart (writes do not wait), the folding then reads in
+   * order. Returns where the rows of each accumulator end.
+   */
+  private sort(n: number, na: number): Int32Array {
     const end = new Int32Array(na + 1);
     const acc = this.acc;
     for (let i = 0; i < n; i++) end[acc[i]! + 1]!++;
@@ -108,7 +120,15 @@ export class DeferredRecords {
       r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
     }
     // Now end[a] is where the rows of accumulator a end.
+    return end;
+  }
+
+  /** Fold the sorted rows, those of accumulator a ending at end[a]. */
+  private foldSorted(end: Int32Array, accs: readonly IdentityAcc[], fold: (acc: IdentityAcc, f: BaselineFacts) => void): void {
+    const sn = this.sortedNums;
+    const sr = this.sortedRefs;
     const f = this.facts;
+    const na = accs.length;
     let k = 0;
     for (let a = 0; a < na; a++) {
       const e = end[a]!;
@@ -133,7 +153,6 @@ export class DeferredRecords {
         fold(target, f);
       }
     }
-    this.n = 0;
   }
 }
 
