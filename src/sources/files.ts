@@ -303,7 +303,7 @@ export class FileSource implements EventSource {
         const got = await pool.read(f.path);
         if (got.kind === "bytes") return got;
       }
-      return { kind: "raw", raw: await openRaw(f, big) };
+      return { kind: "raw", raw: await openRaw(f, big, this.maxBytes) };
     };
     // The next file (with workers, the next few) is read while the current one is taken.
     const ahead = pool ? 2 + 2 * (threads - 1) : 1;
@@ -411,13 +411,16 @@ export class FileSource implements EventSource {
       } else if (raw.size > STREAM_THRESHOLD && isJsonLinesHead(head.toString("utf8", 0, 4096))) return this.streamFile(f, raw.handle, false, sink);
       if (raw.size > this.maxBytes) return this.oversized(file, sink);
       try {
-        whole = await raw.handle.readFile();
+        const read = await readUpTo(raw.handle, this.maxBytes, raw.size);
+        if (read === undefined) return this.oversized(file, sink);
+        whole = read;
       } catch (e) {
         const why = `cannot read: ${(e as Error).message}`;
         sink.skip("unreadable-file", file, 1, why);
         return { file, format: "unknown", records: 0, problem: why, incomplete: true };
       }
-    } else whole = raw.buf;
+    } else if (raw.buf === undefined) return this.oversized(file, sink);
+    else whole = raw.buf;
     // Truncated between the listing and the read (a log rotation, a partial copy).
     const truncated = whole.length < f.size ? truncatedWhy(f.size, whole.length) : undefined;
     const gz = whole.length >= 2 && whole[0] === 0x1f && whole[1] === 0x8b;
@@ -758,7 +761,11 @@ function truncatedWhy(listed: number, read: number): string {
 type Fetched = { kind: "raw"; raw: Raw } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
 
 /** A listed file, opened: whole, or (large) its head and the open handle; or why not. */
-type Raw = { kind: "whole"; buf: Buffer } | { kind: "big"; handle: FileHandle; size: number; head: Buffer } | { kind: "special"; why: string } | { kind: "error"; err: Error };
+type Raw =
+  | { kind: "whole"; buf: Buffer | undefined }
+  | { kind: "big"; handle: FileHandle; size: number; head: Buffer }
+  | { kind: "special"; why: string }
+  | { kind: "error"; err: Error };
 
 /** Standard input longer than this is streamed when its head is JSON Lines. */
 const STDIN_HEAD = 64 * 1024;
@@ -770,7 +777,7 @@ const BIG = STREAM_THRESHOLD / 8;
  * Open without blocking (a FIFO put in a file's place after the listing would otherwise hang the
  * open), then check that it is a regular file before reading anything.
  */
-async function openRaw(f: ListedFile, big: number): Promise<Raw> {
+async function openRaw(f: ListedFile, big: number, maxBytes: number): Promise<Raw> {
   let h: FileHandle;
   try {
     h = await open(f.path, fsc.O_RDONLY | (fsc.O_NONBLOCK ?? 0));
@@ -787,11 +794,32 @@ async function openRaw(f: ListedFile, big: number): Promise<Raw> {
       keep = true;
       return { kind: "big", handle: h, size: st.size, head: head.subarray(0, bytesRead) };
     }
-    return { kind: "whole", buf: await h.readFile() };
+    return { kind: "whole", buf: await readUpTo(h, maxBytes, st.size) };
   } catch (e) {
     return { kind: "error", err: e as Error };
   } finally {
     if (!keep) await h.close().catch(() => undefined);
+  }
+}
+
+/**
+ * The file read to its end (past the size it had, if it grew), or undefined when it gives more
+ * than `max` bytes: a file whose size says little but whose reads do not end (a link to
+ * /proc/self/pagemap: 256 GiB from a size of 0, read until memory ran out) stops there.
+ */
+async function readUpTo(h: FileHandle, max: number, size: number): Promise<Buffer | undefined> {
+  let buf = Buffer.allocUnsafeSlow(Math.min(max + 1, Math.max(size + 1, 64 * 1024)));
+  let off = 0;
+  for (;;) {
+    if (off === buf.length) {
+      if (off > max) return undefined;
+      const more = Buffer.allocUnsafeSlow(Math.min(max + 1, buf.length * 2));
+      buf.copy(more, 0, 0, off);
+      buf = more;
+    }
+    const { bytesRead } = await h.read(buf, off, buf.length - off, off);
+    if (bytesRead === 0) return buf.subarray(0, off);
+    off += bytesRead;
   }
 }
 

@@ -103,13 +103,17 @@ function slotMemory(slot: number, bytes: number, ints: number): { memory: SlotMe
   return { memory, fresh: true };
 }
 
-/** Read the whole file from `fd` into `rawBuf` (to its end, even past the size it had). */
-function readWhole(fd: number, size: number): Buffer {
+/**
+ * Read the whole file from `fd` into `rawBuf` (to its end, even past the size it had); undefined
+ * when it gives more than `max` bytes (a /proc file's reads may not end: the main thread says so).
+ */
+function readWhole(fd: number, size: number, max: number): Buffer | undefined {
   if (rawBuf.length < size + 1 || rawBuf.length > Math.max(size + 1, 1 << 20) * 8) rawBuf = Buffer.allocUnsafeSlow(Math.max(size + 1 + (size >> 3), 1 << 20));
   let off = 0;
   for (;;) {
     if (off === rawBuf.length) {
-      const more = Buffer.allocUnsafeSlow(rawBuf.length * 2);
+      if (off > max) return undefined;
+      const more = Buffer.allocUnsafeSlow(Math.min(max + 1, rawBuf.length * 2));
       rawBuf.copy(more, 0, 0, off);
       rawBuf = more;
     }
@@ -133,7 +137,10 @@ async function read(job: ReadJob): Promise<{ reply: ReadReply; transfer: ArrayBu
     try {
       const st = fstatSync(fd);
       if (!st.isFile() || st.size > init.big) return main;
-      whole = readWhole(fd, st.size);
+      // A file that gives more than a large one (which it is then) is left to the main thread too.
+      const read = readWhole(fd, st.size, init.big);
+      if (read === undefined) return main;
+      whole = read;
     } finally {
       try {
         closeSync(fd);

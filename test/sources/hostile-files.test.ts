@@ -5,6 +5,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm, symlink, truncate, unlink, writeFile, readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
@@ -181,4 +182,19 @@ describe("files that change while the scan runs", () => {
     expect(why).toMatch(/a\.jsonl: truncated while the scan ran \(\d+ bytes when listed, \d+ when read\)/);
     expect(why).toMatch(/b\.json\.gz: truncated while the scan ran \(\d+ bytes when listed, 100 when read\); corrupt gzip data/);
   });
+});
+
+// /proc/self/pagemap: a regular file whose size says 0 and whose reads give 8 bytes per page of the
+// reader's address space (some 256 GiB); before, the scan read it until memory ran out.
+describe.runIf(existsSync("/proc/self/pagemap"))("a link to a file whose reads do not end", () => {
+  for (const threads of [1, 2]) {
+    it(`is read no further than the size limit (${threads} thread${threads > 1 ? "s" : ""}): the good files are scanned, the report is partial and names it`, async () => {
+      const d = await withGoodFiles(`endless-${threads}`);
+      await symlink("/proc/self/pagemap", join(d, "111122223333_CloudTrail_us-east-1_20230710T1300Z_endless.json"));
+      const { report } = await runScan({ now: NOW, sources: [new FileSource([d], { maxBytes: 4 << 20, threads })] });
+      expect(report.stats.recordsRead).toBe(RECORDS);
+      expect(report.partial).toBe(true);
+      expect(report.partialReasons.join("\n")).toMatch(/_endless\.json: (larger than the 4 MiB limit|cannot read)/);
+    });
+  }
 });
