@@ -500,12 +500,16 @@ export class FileSource implements EventSource {
             sink.skip("not-cloudtrail", file, 1, "Events[] entry without CloudTrailEvent");
             continue;
           }
+          let rec: unknown;
           try {
-            sink.record(JSON.parse(s), file);
-            n++;
+            rec = JSON.parse(s);
           } catch {
             sink.skip("invalid-json", file, 1, "CloudTrailEvent is not valid JSON");
+            continue;
           }
+          // Outside the try: a sink that fails is not an invalid record.
+          sink.record(rec, file);
+          n++;
         }
         return { file, format: "lookup-events", records: n };
       }
@@ -579,6 +583,7 @@ export class FileSource implements EventSource {
     const chunks: Buffer[] = [];
     let size = 0;
     let ended = false;
+    let lines: { rest: Readable; gz: boolean } | undefined;
     try {
       while (size < STDIN_HEAD) {
         const c = await next();
@@ -606,9 +611,9 @@ export class FileSource implements EventSource {
             })(),
             { objectMode: false },
           );
-          return await this.streamLines({ path: file, size: 0 }, rest, gz, sink, () => 0);
+          lines = { rest, gz };
         }
-        for (let c = await next(); c; c = await next()) {
+        for (let c = lines ? undefined : await next(); c; c = await next()) {
           size += c.length;
           if (size > this.maxBytes) {
             input.destroy();
@@ -622,6 +627,9 @@ export class FileSource implements EventSource {
       sink.skip("unreadable-file", file, 1, why);
       return { file, format: "unknown", records: 0, problem: why, incomplete: true };
     }
+    // Streamed outside the try: a read that fails there is said by streamLines, and a sink that
+    // fails is the scan's error, not an unreadable input.
+    if (lines) return this.streamLines({ path: file, size: 0 }, lines.rest, lines.gz, sink, () => 0);
     if (size > this.maxBytes) return this.oversized(file, sink);
     return this.readOne({ path: file, size }, { kind: "whole", buf: Buffer.concat(chunks) }, sink);
   }
@@ -644,15 +652,23 @@ export class FileSource implements EventSource {
       src.pipe(gunzip).pipe(cap);
     } else src.pipe(cap);
     const rl = createInterface({ input: cap, crlfDelay: Infinity });
+    let sinkFailed: { e: unknown } | undefined;
     try {
       for await (const raw of rl) {
         const line = raw.trim();
         if (!line) continue;
-        if (this.line(file, line, sink)) n++;
-        else bad++;
+        try {
+          if (this.line(file, line, sink)) n++;
+          else bad++;
+        } catch (e) {
+          sinkFailed = { e };
+          throw e;
+        }
       }
     } catch (e) {
       src.destroy();
+      // The sink failed, not the stream: its error is the scan's, not a corrupt file.
+      if (sinkFailed !== undefined && e === sinkFailed.e) throw e;
       if (e instanceof OversizedError) {
         const why = `a line longer than ${mib(e.limit)} after ${n} records: the rest of the file is not read`;
         sink.skip("oversized-file", file, 1, why);

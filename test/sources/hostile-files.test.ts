@@ -10,8 +10,10 @@ import { copyFile, mkdir, mkdtemp, rm, symlink, truncate, unlink, writeFile, rea
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { FileSource, listInputFiles } from "../../src/sources/files.js";
+import { FileSource, listInputFiles, STDIN_PATH } from "../../src/sources/files.js";
+import type { RecordSink } from "../../src/sources/types.js";
 import { runScan } from "../../src/scan/run.js";
 
 const INVICTUS = "test/fixtures/invictus-aws";
@@ -197,4 +199,40 @@ describe.runIf(existsSync("/proc/self/pagemap"))("a link to a file whose reads d
       expect(report.partialReasons.join("\n")).toMatch(/_endless\.json: (larger than the 4 MiB limit|cannot read)/);
     });
   }
+});
+
+describe("a sink that fails (a bug, an injected fault) while a file is read", () => {
+  /** Takes `ok` records, then throws; what it was told to skip is kept. */
+  function failingSink(ok: number): { sink: RecordSink; skipped: string[] } {
+    const skipped: string[] = [];
+    let n = 0;
+    return {
+      skipped,
+      sink: {
+        record() {
+          if (++n > ok) throw new Error("the sink failed");
+        },
+        skip(reason) {
+          skipped.push(reason);
+        },
+      },
+    };
+  }
+  const rec = (i: number) => ({ eventVersion: "1.09", eventTime: "2023-07-10T13:00:00Z", eventName: "GetObject", eventID: `e${i}`, userIdentity: { type: "IAMUser" } });
+
+  it("in a lookup-events file: the read fails with its error, not records counted as invalid JSON", async () => {
+    const f = join(dir, "lookup-events.json");
+    await writeFile(f, JSON.stringify({ Events: [0, 1, 2].map((i) => ({ CloudTrailEvent: JSON.stringify(rec(i)) })) }));
+    const { sink, skipped } = failingSink(1);
+    await expect(new FileSource([f], { threads: 1 }).read(sink)).rejects.toThrow(/the sink failed/);
+    expect(skipped).toEqual([]);
+  });
+
+  it("in JSON Lines read line by line: the read fails with its error, not a corrupt file", async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify(rec(i))).join("\n") + "\n";
+    expect(lines.length).toBeGreaterThan(64 * 1024); // standard input past its head is streamed
+    const { sink, skipped } = failingSink(1500);
+    await expect(new FileSource([STDIN_PATH], { threads: 1, stdin: Readable.from([Buffer.from(lines)]) }).read(sink)).rejects.toThrow(/the sink failed/);
+    expect(skipped).toEqual([]);
+  });
 });
