@@ -40,10 +40,9 @@ import { accTargets, type IdentityAcc } from "../ingest/accumulator.js";
 import { readsRequestParameters } from "../ingest/lean-facts.js";
 import { READ_WORKER_BOOT } from "../sources/read-pool.js";
 import { fault } from "../util/faults.js";
-import type { ScanOptions, ScanResult } from "./scan-options.js";
+import type { IdentityOutcome, ScanOptions, ScanResult } from "./scan-options.js";
 import type { SourceSummary } from "./report-types.js";
 import type { FoldSink, IngestTotals } from "../ingest/ingest.js";
-import type { IdentityOutcome } from "./scanner.js";
 
 /** Rows per message (ScanOptions.foldBatch). */
 const BATCH = 8192;

@@ -7,9 +7,10 @@ import type { DimSource } from "../baseline/merge.js";
 import type { FindingStatusOf } from "../baseline/held.js";
 import type { ScanFilters } from "../events/types.js";
 import type { GeoResolver } from "../geo/types.js";
-import type { Detector, DetectorConfig } from "../detectors/types.js";
+import type { Detector, DetectorConfig, FindingDraft, IdentityWindow } from "../detectors/types.js";
 import type { SinceSpec } from "../ingest/window.js";
 import type { Report } from "./report-types.js";
+import type { ReportSlice } from "./report.js";
 
 export interface ScanOptions {
   /** The time the report is generated (injected: the core reads no clock). */
@@ -80,4 +81,25 @@ export interface ScanResult {
   report: Report;
   /** Updated baselines to persist (every identity seen; none with `keepProfiles: false`). */
   profiles: Profile[];
+}
+
+/**
+ * What settling one identity adds to the scan's result (Scanner.finish), in the order of
+ * `ing.identities` (`at`): plain data, so that a finish in two threads (scan/fold-shard.ts) can
+ * settle identities in each and add their outcomes in the one-thread order.
+ */
+export interface IdentityOutcome {
+  at: number;
+  key: string;
+  baselineEvents: number;
+  candidatesDropped: number;
+  geoDropped: number;
+  /** With events in the window: its baseline is still learning. */
+  learning?: boolean;
+  /** Its findings: [the detector's index in the scan's detectors, the draft, the principal]. */
+  drafts?: Array<[number, FindingDraft, IdentityWindow["principal"]]>;
+  /** With events in the window: its part of the report. */
+  report?: ReportSlice;
+  /** What the global detectors read of its window, if anything. */
+  global?: IdentityWindow;
 }

@@ -23,36 +23,15 @@ import { Ingest } from "../ingest/ingest.js";
 import { FoldFeeder, foldable } from "./fold-shard.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
 import { heldNote, holdBack, releaseHeld, type HoldRequest, type SeenDays } from "../baseline/held.js";
-import { ReportBuilder, reportSlice, type ReportSlice } from "./report.js";
+import { ReportBuilder, reportSlice } from "./report.js";
 import type { SourceSummary } from "./report-types.js";
-import type { ScanOptions, ScanResult } from "./scan-options.js";
+import type { IdentityOutcome, ScanOptions, ScanResult } from "./scan-options.js";
 
-export type { ScanOptions, ScanResult } from "./scan-options.js";
+export type { IdentityOutcome, ScanOptions, ScanResult } from "./scan-options.js";
 
 /** Where an identity's findings go as its detectors make them. */
 interface DraftSink {
   add(d: Detector, draft: FindingDraft, principal: IdentityWindow["principal"]): void;
-}
-
-/**
- * What settling one identity adds to the scan's result (Scanner.finish), in the order of
- * `ing.identities` (`at`): plain data, so that a finish in two threads (scan/fold-shard.ts) can
- * settle identities in each and add their outcomes in the one-thread order.
- */
-export interface IdentityOutcome {
-  at: number;
-  key: string;
-  baselineEvents: number;
-  candidatesDropped: number;
-  geoDropped: number;
-  /** With events in the window: its baseline is still learning. */
-  learning?: boolean;
-  /** Its findings: [the detector's index in the scan's detectors, the draft, the principal]. */
-  drafts?: Array<[number, FindingDraft, IdentityWindow["principal"]]>;
-  /** With events in the window: its part of the report. */
-  report?: ReportSlice;
-  /** What the global detectors read of its window, if anything. */
-  global?: IdentityWindow;
 }
 
 /** What settling the identities and concluding the scan share (Scanner.finishing). */
