@@ -70,10 +70,16 @@ export class MStat {
    * not four): flat [bucketIndex, err, denied, ...]; every bucket here is in `slots` too.
    */
   private errSlots: number[] | null = null;
-  /** Up to MAX_WIN_IDS earliest event times inside the moving window, ascending (exact length; null: none). */
+  /**
+   * Up to MAX_WIN_IDS earliest event times inside the moving window, ascending, the first `nIds`
+   * of it (null: none). One long for the first id (most values keep one), MAX_WIN_IDS from the
+   * second: grown one at a time, each id left two copies behind, long lived and so garbage in the
+   * old generation.
+   */
   private times: number[] | null = null;
   /** Their ids and role sessions (undefined without a session): [id, session, id, session, ...]. */
   private refs: Array<string | undefined> | null = null;
+  private nIds = 0;
 
   window(bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number, session?: string): void {
     this.count(bucket, 1, failed ? 1 : 0, denied ? 1 : 0, wmin);
@@ -127,14 +133,14 @@ export class MStat {
   private noteId(t: number, id: string, session: string | undefined): void {
     let times = this.times;
     let refs = this.refs;
-    let n = times === null ? 0 : times.length;
+    let n = this.nIds;
     if (times !== null && refs !== null && n >= MAX_WIN_IDS) {
       if (!(t < times[n - 1]!)) return;
       n--; // the latest gives way
-    } else {
-      // Grow by one (exact length: most values keep one or two ids).
-      const nt = new Array<number>(n + 1);
-      const nr = new Array<string | undefined>(2 * n + 2);
+    } else if (times === null || refs === null || n === times.length) {
+      const cap = n === 0 ? 1 : MAX_WIN_IDS;
+      const nt = new Array<number>(cap);
+      const nr = new Array<string | undefined>(2 * cap);
       for (let k = 0; k < n; k++) {
         nt[k] = times![k]!;
         nr[2 * k] = refs![2 * k];
@@ -143,6 +149,7 @@ export class MStat {
       this.times = times = nt;
       this.refs = refs = nr;
     }
+    this.nIds = n + 1;
     let i = n;
     while (i > 0 && times[i - 1]! > t) {
       times[i] = times[i - 1]!;
@@ -167,7 +174,7 @@ export class MStat {
     if (e !== null) for (let i = 0; i < e.length; i += 3) this.countErr(e[i]!, e[i + 1]!, e[i + 2]!);
     const times = o.times;
     const refs = o.refs;
-    if (times !== null && refs !== null) for (let i = 0; i < times.length; i++) this.noteId(times[i]!, refs[2 * i]!, refs[2 * i + 1]);
+    if (times !== null && refs !== null) for (let i = 0; i < o.nIds; i++) this.noteId(times[i]!, refs[2 * i]!, refs[2 * i + 1]);
   }
 
   /** Drop the slots and ids before `wmin`; the slots left. */
@@ -187,13 +194,14 @@ export class MStat {
     if (times !== null && refs !== null && times[0]! < wmin) {
       const nt: number[] = [];
       const nr: Array<string | undefined> = [];
-      for (let i = 0; i < times.length; i++) {
+      for (let i = 0; i < this.nIds; i++) {
         if (times[i]! < wmin) continue;
         nt.push(times[i]!);
         nr.push(refs[2 * i], refs[2 * i + 1]);
       }
       this.times = nt.length ? nt : null;
       this.refs = nt.length ? nr : null;
+      this.nIds = nt.length;
     }
     return out;
   }
@@ -226,7 +234,7 @@ export class MStat {
     const ids: string[] = [];
     let firstT = first,
       lastKept = -Infinity;
-    for (let i = 0; i < times.length; i++) {
+    for (let i = 0; i < this.nIds; i++) {
       if (times[i]! < wStart) continue;
       const id = refs[2 * i]!;
       if (ids.length === 0) firstT = times[i]!;
@@ -1092,14 +1100,14 @@ export class IdentityAcc implements Observed {
   }
 
   /**
-   * oldReads, four times longer (32 entries at first, at most a fold's worth): each copy left
-   * behind is garbage in the old generation, and growing by half (push) left seven of them on the
-   * way to a fold's 512 entries, four times the memory of the last.
+   * oldReads, twice as long (32 entries at first, at most a fold's worth): each copy left behind
+   * is garbage in the old generation, and growing by half plus 16 (push) left six of them on the
+   * way to a fold's 512 entries, about twice the memory of the last (doubling: four, about one).
    */
   private growOldReads(): Array<number | OldReads> {
     const o = this.oldReads;
     const len = this.oldLen;
-    const g = new Array<number | OldReads>(len === 0 ? 32 : Math.min(4 * len, Math.max(2 * this.oldFoldAt, len + 2)));
+    const g = new Array<number | OldReads>(len === 0 ? 32 : Math.min(2 * len, Math.max(2 * this.oldFoldAt, len + 2)));
     for (let k = 0; k < len; k++) g[k] = o[k]!;
     this.oldReads = g;
     return g;
@@ -1282,6 +1290,10 @@ class GeoPoints {
 
   /** Drop the points before `wmin` (the rest keep their order). */
   keepFrom(wmin: number): void {
+    // Nothing to drop (records read newest first never have): no copy, which would be garbage.
+    let k = 0;
+    while (k < this.t.length && this.t[k]! >= wmin) k++;
+    if (k === this.t.length) return;
     const t: number[] = [];
     const s: Array<string | undefined> = [];
     for (let i = 0; i < this.t.length; i++) {
