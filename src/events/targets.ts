@@ -107,39 +107,13 @@ export function namesKeys(resources: unknown): boolean {
   return false;
 }
 
-/** Appends a key call's targets to `out`: distinct, in order of first mention. */
-function keysInto(rp: Record<string, unknown> | null, ctx: TargetContext | undefined, out: string[]): void {
-  if (ctx?.viaService) return;
-  const start = out.length;
+function keysOf(rp: Record<string, unknown> | null, ctx: TargetContext | undefined): string[] {
+  if (ctx?.viaService) return [];
+  const out: string[] = [];
   resourceKeys(ctx?.resources, out);
-  if (out.length === start && rp) {
-    keyIdsInto(rp.keyId, out);
-    keyIdsInto(rp.sourceKeyId, out);
-  }
-  if (out.length - start > 1) distinctFrom(out, start);
-}
-
-/** The key targets of a `keyId` or `sourceKeyId` (a string or strings). */
-function keyIdsInto(v: unknown, out: string[]): void {
-  if (typeof v === "string") {
-    if (v.length > 0) out.push("key:" + keyName(v));
-  } else if (Array.isArray(v)) for (const x of v as unknown[]) if (typeof x === "string" && x.length > 0) out.push("key:" + keyName(x));
-}
-
-/** Drop repeats from `out[start..]`, keeping first mentions in order (as `[...new Set(...)]` would). */
-function distinctFrom(out: string[], start: number): void {
-  let w = start;
-  for (let i = start; i < out.length; i++) {
-    const v = out[i]!;
-    let seen = false;
-    for (let j = start; j < w; j++)
-      if (out[j] === v) {
-        seen = true;
-        break;
-      }
-    if (!seen) out[w++] = v;
-  }
-  out.length = w;
+  if (out.length === 0 && rp) for (const k of [...strs(rp.keyId), ...strs(rp.sourceKeyId)]) out.push("key:" + keyName(k));
+  // Distinct, in order of first mention (one key: as it is).
+  return out.length < 2 ? out : [...new Set(out)];
 }
 
 /** A secret's name from its id (a name or an ARN, whose 6-character random suffix is dropped). */
@@ -150,19 +124,10 @@ export function secretName(id: string): string {
   return name.replace(/-[A-Za-z0-9]{6}$/, "");
 }
 
-/**
- * Appends `prefix` + `name(s)` for each non-empty string of `v` (a string or an array of them) to
- * `out`, with `name` the identity for none given.
- */
-function namesInto(v: unknown, prefix: string, name: ((s: string) => string) | undefined, out: string[]): void {
-  if (typeof v === "string") {
-    if (v.length > 0) out.push(prefix + (name === undefined ? v : name(v)));
-  } else if (Array.isArray(v)) for (const x of v as unknown[]) if (typeof x === "string" && x.length > 0) out.push(prefix + (name === undefined ? x : name(x)));
-}
-
-/** A parameter's name without its version or label selector (`name:3`). */
-function parameterName(s: string): string {
-  return s.replace(/:\d+$/, "");
+function strs(v: unknown): string[] {
+  if (typeof v === "string") return v.length > 0 ? [v] : [];
+  if (Array.isArray(v)) return v.filter((x): x is string => typeof x === "string" && x.length > 0);
+  return [];
 }
 
 /**
@@ -172,35 +137,19 @@ function parameterName(s: string): string {
  * other calls or when the record does not say.
  */
 export function targetsOf(eventName: string, rp: Record<string, unknown> | null, ctx?: TargetContext): string[] {
-  const out: string[] = [];
-  targetsInto(eventName, rp, ctx, out);
-  return out;
-}
-
-/**
- * `targetsOf`, appended to `out`. For hot paths: one reused array keeps one elements kind, where
- * `targetsOf`'s results are new arrays (and V8 gives an empty one another kind than one of strings).
- */
-export function targetsInto(eventName: string, rp: Record<string, unknown> | null, ctx: TargetContext | undefined, out: string[]): void {
-  if (KEY_CALLS.has(eventName)) {
-    keysInto(rp, ctx, out);
-    return;
-  }
-  if (!rp || !TARGET_CALLS.has(eventName)) return;
+  if (KEY_CALLS.has(eventName)) return keysOf(rp, ctx);
+  if (!rp || !TARGET_CALLS.has(eventName)) return [];
   switch (eventName) {
     case "GetSecretValue":
-      namesInto(rp.secretId, "secret:", secretName, out);
-      return;
+      return strs(rp.secretId).map((s) => "secret:" + secretName(s));
     case "BatchGetSecretValue":
-      namesInto(rp.secretIdList, "secret:", secretName, out);
-      return;
+      return strs(rp.secretIdList).map((s) => "secret:" + secretName(s));
     case "GetParameter":
     case "GetParameters":
-      namesInto(rp.name, "parameter:", parameterName, out);
-      namesInto(rp.names, "parameter:", parameterName, out);
-      return;
+      return [...strs(rp.name), ...strs(rp.names)].map((s) => "parameter:" + s.replace(/:\d+$/, ""));
     case "GetParametersByPath":
-      namesInto(rp.path, "parameter-path:", undefined, out);
-      return;
+      return strs(rp.path).map((s) => "parameter-path:" + s);
+    default:
+      return [];
   }
 }

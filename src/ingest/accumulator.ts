@@ -3,7 +3,7 @@ import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
 import { readsRequestParameters } from "./lean-facts.js";
-import { readsTargets, targetsInto, type TargetContext } from "../events/targets.js";
+import { readsTargets, targetsOf } from "../events/targets.js";
 export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, RegionActivity, WinStat } from "../detectors/types.js";
@@ -669,24 +669,9 @@ const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country",
 
 /** The targets IdentityAcc.add tracks of an event whose call reads them (readsTargets). */
 export function accTargets(ev: EventFacts): string[] {
-  const out: string[] = [];
-  accTargetsInto(ev, out);
-  return out;
-}
-
-/** `accTargets`, appended to `out`. */
-function accTargetsInto(ev: EventFacts, out: string[]): void {
   // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-  const ctx: TargetContext = { resources: ev.resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" };
-  targetsInto(ev.eventName, ev.requestParameters, ctx, out);
+  return targetsOf(ev.eventName, ev.requestParameters, { resources: ev.resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
 }
-
-/**
- * IdentityAcc.add's targets, one array reused (emptied before each event): a new array per event
- * came as one of several elements kinds (empty, strings), and the optimised `add` deoptimised on
- * each kind it had not met yet.
- */
-const addTargets: string[] = [];
 
 export class IdentityAcc implements Observed {
   /** The values of every dimension (dimensions numbered like DIM_NAMES). */
@@ -885,13 +870,7 @@ export class IdentityAcc implements Observed {
       const rp = ev.requestParameters;
       if (readsTargets(name)) {
         // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-        let ts = targets;
-        if (ts === undefined) {
-          addTargets.length = 0;
-          accTargetsInto(ev, addTargets);
-          ts = addTargets;
-        }
-        for (let i = 0; i < ts.length; i++) this.track(D_TARGET, ts[i]!, t, ev, counted, inWindow, bucket, wmin);
+        for (const v of targets ?? accTargets(ev)) this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
       } else if (rp) {
         const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
         if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);

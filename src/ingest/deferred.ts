@@ -31,8 +31,6 @@ export class DeferredRecords {
   /** The rows in accumulator order, while a batch is folded (allocated at the first flush, to the batch's size). */
   private sortedNums = new Float64Array(0);
   private sortedRefs: unknown[] = [];
-  /** The accumulator of each sorted row. */
-  private sortedAcc = new Int32Array(0);
 
   /**
    * 65,536 rows: as fast as twice as many with 5,000 and with 20,000 identities (the sorted copy
@@ -73,25 +71,13 @@ export class DeferredRecords {
   /**
    * Hand every held record to `fold`, grouped by accumulator, each group in arrival order, then
    * empty the batch. `fold` gets a reused facts object.
-   *
-   * Each loop is a method of its own: the first batch is long enough for V8 to optimise a loop
-   * while it runs (on-stack replacement), and code so optimised inside one loop of a longer
-   * method, before the code after it ever ran, was thrown away (deoptimised) on reaching it.
    */
   flush(accs: readonly IdentityAcc[], fold: (acc: IdentityAcc, f: BaselineFacts) => void): void {
     const n = this.n;
     if (n === 0) return;
-    this.sort(n, accs.length);
-    this.foldSorted(n, accs, fold);
-    this.n = 0;
-  }
-
-  /**
-   * Stable counting sort of the `n` rows by accumulator (`na` of them), copied in that order to
-   * the sorted rows: the copy writes far apart (writes do not wait), the folding then reads in
-   * order.
-   */
-  private sort(n: number, na: number): void {
+    // Stable counting sort of the rows by accumulator, copied in that order to the sorted rows:
+    // the copy writes far apart (writes do not wait), the folding then reads in order.
+    const na = accs.length;
     const end = new Int32Array(na + 1);
     const acc = this.acc;
     for (let i = 0; i < n; i++) end[acc[i]! + 1]!++;
@@ -99,17 +85,13 @@ export class DeferredRecords {
     if (this.sortedNums.length < 2 * n) {
       this.sortedNums = new Float64Array(2 * n);
       this.sortedRefs = new Array<unknown>(REFS * n).fill(null);
-      this.sortedAcc = new Int32Array(n);
     }
     const nums = this.nums;
     const r = this.refs;
     const sn = this.sortedNums;
     const sr = this.sortedRefs;
-    const sa = this.sortedAcc;
     for (let i = 0; i < n; i++) {
-      const a = acc[i]!;
-      const d = end[a]!++;
-      sa[d] = a;
+      const d = end[acc[i]!]!++;
       sn[2 * d] = nums[2 * i]!;
       sn[2 * d + 1] = nums[2 * i + 1]!;
       const o = REFS * i;
@@ -125,36 +107,33 @@ export class DeferredRecords {
       sr[q + 8] = r[o + 8];
       r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
     }
-  }
-
-  /**
-   * Fold the `n` sorted rows, in order. One flat loop: V8 optimised the loop over an accumulator's
-   * rows inside a loop over the accumulators while it ran, and that code was thrown away at each
-   * exit from the inner loop (once per accumulator).
-   */
-  private foldSorted(n: number, accs: readonly IdentityAcc[], fold: (acc: IdentityAcc, f: BaselineFacts) => void): void {
-    const sn = this.sortedNums;
-    const sr = this.sortedRefs;
-    const sa = this.sortedAcc;
+    // Now end[a] is where the rows of accumulator a end.
     const f = this.facts;
-    for (let k = 0; k < n; k++) {
-      f.time = sn[2 * k]!;
-      const fl = sn[2 * k + 1]!;
-      f.failed = (fl & 1) !== 0;
-      f.denied = (fl & 2) !== 0;
-      const o = REFS * k;
-      f.api = sr[o] as string;
-      f.eventName = sr[o + 1] as string;
-      f.region = sr[o + 2] as string;
-      f.sourceIp = sr[o + 3] as string;
-      f.uaFamily = sr[o + 4] as string;
-      f.errorCode = sr[o + 5] as string | undefined;
-      f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
-      f.principal = sr[o + 7] as Principal;
-      f.resources = sr[o + 8] ?? undefined;
-      sr[o + 6] = sr[o + 8] = null;
-      fold(accs[sa[k]!]!, f);
+    let k = 0;
+    for (let a = 0; a < na; a++) {
+      const e = end[a]!;
+      if (k === e) continue;
+      const target = accs[a]!;
+      for (; k < e; k++) {
+        f.time = sn[2 * k]!;
+        const fl = sn[2 * k + 1]!;
+        f.failed = (fl & 1) !== 0;
+        f.denied = (fl & 2) !== 0;
+        const o = REFS * k;
+        f.api = sr[o] as string;
+        f.eventName = sr[o + 1] as string;
+        f.region = sr[o + 2] as string;
+        f.sourceIp = sr[o + 3] as string;
+        f.uaFamily = sr[o + 4] as string;
+        f.errorCode = sr[o + 5] as string | undefined;
+        f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
+        f.principal = sr[o + 7] as Principal;
+        f.resources = sr[o + 8] ?? undefined;
+        sr[o + 6] = sr[o + 8] = null;
+        fold(target, f);
+      }
     }
+    this.n = 0;
   }
 }
 

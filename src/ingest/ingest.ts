@@ -394,14 +394,8 @@ export class Ingest implements RecordSink, LaneSink {
 
   /** Fold the held-back records before the window into their identities. */
   flushDeferred(): void {
-    this.deferred.flush(this.accList, this.foldDeferred);
+    this.deferred.flush(this.accList, (acc, f) => this.foldFacts(acc, f));
   }
-
-  /**
-   * `foldFacts` as the flush's callback, made once: a new closure per flush made the optimised
-   * flush, specialised on the previous one, deoptimise ("wrong call target").
-   */
-  private readonly foldDeferred = (acc: IdentityAcc, f: BaselineFacts): void => this.foldFacts(acc, f);
 
   private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
     const place = this.placeOf(acc, f);

@@ -2,7 +2,7 @@
  * What a read call's targets are (src/events/targets.ts): KMS keys beside secrets and parameters.
  */
 import { describe, expect, test } from "vitest";
-import { keyName, readsTargets, targetsInto, targetsOf } from "../../src/events/targets.js";
+import { keyName, readsTargets, targetsOf } from "../../src/events/targets.js";
 
 const arn = "arn:aws:kms:eu-west-1:111111111111:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 
@@ -46,23 +46,5 @@ describe("targets of KMS key reads", () => {
   test("secrets and parameters are read as before", () => {
     expect(targetsOf("GetSecretValue", { secretId: "arn:aws:secretsmanager:us-east-1:1:secret:prod/db-AbCdEf" })).toEqual(["secret:prod/db"]);
     expect(targetsOf("GetSecretValue", null)).toEqual([]);
-  });
-});
-
-describe("targetsInto", () => {
-  test("appends what targetsOf gives, leaving what the array held (keys are made distinct among their own only)", () => {
-    const out = ["key:" + keyName(arn), "secret:other"];
-    targetsInto("ReEncrypt", { keyId: arn, sourceKeyId: [arn, "alias/a", ""] }, undefined, out);
-    expect(out).toEqual(["key:" + keyName(arn), "secret:other", "key:" + keyName(arn), "key:alias/a"]);
-    out.length = 0;
-    targetsInto("BatchGetSecretValue", { secretIdList: ["a", "a", 3, "arn:aws:secretsmanager:us-east-1:1:secret:b-AbCdEf"] }, undefined, out);
-    expect(out).toEqual(["secret:a", "secret:a", "secret:b"]);
-    expect(targetsOf("BatchGetSecretValue", { secretIdList: ["a", "a"] })).toEqual(["secret:a", "secret:a"]);
-    out.length = 0;
-    targetsInto("GetParameters", { name: "p:2", names: ["q", "/r:10", null] }, undefined, out);
-    expect(out).toEqual(["parameter:p", "parameter:q", "parameter:/r"]);
-    targetsInto("GetParametersByPath", { path: "/app/" }, undefined, out);
-    targetsInto("DescribeInstances", { path: "/app/" }, undefined, out);
-    expect(out.slice(3)).toEqual(["parameter-path:/app/"]);
   });
 });
