@@ -67,11 +67,9 @@ const UNREAD_PARAMS: Record<string, unknown> = Object.freeze({});
  * validated as JSON), as `[{ ARN }]`: what targetsOf reads of it (the entry's ARN when it is a
  * string, the last one when repeated), without decoding and parsing the rest. Undefined for any
  * other form (no ARN, an escape, a byte above 0x7f, another value or entry, whitespace): the
- * caller parses the span as before. The same array for the same ARN (from `known`, which it
- * fills): read only, like the lane's request parameters (see FastLane.params), a batch of held-back
- * records holds one per key, not one per record.
+ * caller parses the span as before.
  */
-function oneKeyResource(b: Buffer, s: number, e: number, known: Map<string, Array<{ ARN: string }>>): Array<{ ARN: string }> | undefined {
+function oneKeyResource(b: Buffer, s: number, e: number): Array<{ ARN: string }> | undefined {
   if (e - s < 4 || b[s] !== 0x5b || b[s + 1] !== 0x7b) return undefined;
   let i = s + 2;
   let arn: string | undefined;
@@ -89,13 +87,7 @@ function oneKeyResource(b: Buffer, s: number, e: number, known: Map<string, Arra
       i++;
       continue;
     }
-    if (!(b[i] === 0x7d && b[i + 1] === 0x5d && i + 2 === e && arn !== undefined)) return undefined;
-    let r = known.get(arn);
-    if (r === undefined) {
-      if (known.size >= 4096) known.clear();
-      known.set(arn, (r = [{ ARN: arn }]));
-    }
-    return r;
+    return b[i] === 0x7d && b[i + 1] === 0x5d && i + 2 === e && arn !== undefined ? [{ ARN: arn }] : undefined;
   }
 }
 
@@ -190,8 +182,6 @@ export class FastLane implements BytesReader {
   private readonly scratch: RecordFields = emptyRecordFields();
   /** Request parameters of one read key, by its value, then by the key's index (see `params`). */
   private readonly paramCache = new Map<string, Array<Record<string, unknown> | undefined>>();
-  /** KMS calls' `resources` of the usual form, by key ARN (see oneKeyResource). */
-  private readonly keyResources = new Map<string, Array<{ ARN: string }>>();
   /** The index in hand carries native intern ids (else the JS walk's hashes, for `interner`). */
   private ids = false;
   /** The strings of the intern table the index in hand refers to: this thread's, or a read worker's. */
@@ -389,7 +379,7 @@ export class FastLane implements BytesReader {
     f.resources = undefined;
     if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) {
       const rs = fieldAt(r, F_RES);
-      if (m[rs]! >= 0) f.resources = oneKeyResource(b, m[rs]!, m[rs + 1]!, this.keyResources) ?? JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
+      if (m[rs]! >= 0) f.resources = oneKeyResource(b, m[rs]!, m[rs + 1]!) ?? JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
       const rp = fieldAt(r, F_RP);
       f.requestParameters =
         m[rp]! < 0 || m[rp + 2] === 0 ? null : namesKeys(f.resources) ? UNREAD_PARAMS : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);
