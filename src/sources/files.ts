@@ -5,7 +5,7 @@ import { constants as zc, createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { SkipReason } from "../events/types.js";
-import { gunzipChunkSize } from "./gunzip-size.js";
+import { gunzipChunkSize, gzipTrailerSize, inflateCount } from "./gunzip-size.js";
 import { ReadPool, scanThreadsFromEnv, type PoolTiming } from "./read-pool.js";
 import { nativeWalk } from "../util/native-addon.js";
 import { MAX_LINE_BYTES, maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
@@ -424,17 +424,30 @@ export class FileSource implements EventSource {
     // Truncated between the listing and the read (a log rotation, a partial copy).
     const truncated = whole.length < f.size ? truncatedWhy(f.size, whole.length) : undefined;
     const gz = whole.length >= 2 && whole[0] === 0x1f && whole[1] === 0x8b;
-    let bytes: Buffer;
-    try {
-      bytes = gz ? gunzipReused(whole, this.maxBytes) : whole;
-    } catch (e) {
-      if (e instanceof OversizedError) return this.oversized(file, sink);
+    const corrupt = (e: unknown): FileNote => {
       const msg = (e as Error).message;
       sink.skip("corrupt-file", file, 1, msg);
       // Cut short (unexpected end of file): records are missing, the report is partial.
       const cut = truncated !== undefined || /unexpected end of file/.test(msg);
       const problem = truncated ? `${truncated}; corrupt gzip data (${msg})` : `corrupt gzip data (${msg})`;
       return { file, format: "unknown", records: 0, problem, ...(cut ? { incomplete: true } : {}) };
+    };
+    // The trailer says it inflates to more than the limit (a gzip bomb; the read worker leaves such
+    // a file to this thread): it is inflated without keeping the output, to the limit, not into
+    // memory. The trailer is only a claim (a file cut short ends with any bytes), so what zlib
+    // says decides: over the limit, corrupt (the same message), or, rarely, whole and within it.
+    const claimed = gz ? gzipTrailerSize(whole) : undefined;
+    if (claimed !== undefined && claimed > this.maxBytes) {
+      const count = await inflateCount(whole, this.maxBytes);
+      if (count.kind === "over") return this.oversized(file, sink, `its gzip trailer says ${mib(claimed)}; inflated to the limit without keeping it`);
+      if (count.kind === "error") return corrupt(count.error);
+    }
+    let bytes: Buffer;
+    try {
+      bytes = gz ? gunzipReused(whole, this.maxBytes) : whole;
+    } catch (e) {
+      if (e instanceof OversizedError) return this.oversized(file, sink);
+      return corrupt(e);
     }
     return this.deliverBytes(file, bytes, truncated, sink);
   }
@@ -460,8 +473,9 @@ export class FileSource implements EventSource {
     return note;
   }
 
-  private oversized(file: string, sink: RecordSink): FileNote {
-    const why = new OversizedError(this.maxBytes).message;
+  /** A file over the size limit, skipped; `how`: how that was found, when not by inflating it whole. */
+  private oversized(file: string, sink: RecordSink, how?: string): FileNote {
+    const why = new OversizedError(this.maxBytes).message + (how ? ` (${how})` : "");
     sink.skip("oversized-file", file, 1, why);
     return { file, format: "unknown", records: 0, problem: why, incomplete: true };
   }

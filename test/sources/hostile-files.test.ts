@@ -11,8 +11,9 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { constants as zc, crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
 import { FileSource, listInputFiles, STDIN_PATH } from "../../src/sources/files.js";
+import { gzipTrailerSize, inflateCount } from "../../src/sources/gunzip-size.js";
 import type { RecordSink } from "../../src/sources/types.js";
 import { runScan } from "../../src/scan/run.js";
 
@@ -46,7 +47,85 @@ function bomb(mib: number): Buffer {
   return Buffer.concat(new Array<Buffer>(mib).fill(member));
 }
 
+/**
+ * One gzip member of `mib` MiB of zeros in about `mib` KB, made without inflating or deflating
+ * much: a deflate block of 1 MiB of zeros, flushed whole (it refers to nothing before it), repeated,
+ * an empty last block, the CRC, and ISIZE: the size modulo 2^32 unless `isize` (a lying trailer).
+ */
+function bombMember(mib: number, isize = (mib * 2 ** 20) % 2 ** 32): Buffer {
+  const zeros = Buffer.alloc(1 << 20);
+  const block = deflateRawSync(zeros, { finishFlush: zc.Z_FULL_FLUSH });
+  let crc = 0;
+  for (let i = 0; i < mib; i++) crc = crc32(zeros, crc);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(isize, 4);
+  return Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]), ...new Array<Buffer>(mib).fill(block), Buffer.from([3, 0]), trailer]);
+}
+
 describe("a gzip bomb beside good files", () => {
+  it("the generated bomb is one valid gzip member of its size", () => {
+    const b = bombMember(3);
+    expect(b.length).toBeLessThan(8 << 10);
+    const out = gunzipSync(b);
+    expect(out.length).toBe(3 << 20);
+    expect(out.every((x) => x === 0)).toBe(true);
+  });
+
+  // The trailer (ISIZE) says 64 MiB, over the 8 MiB limit: the file is inflated without keeping the
+  // output (before: into memory up to the limit, 512 MiB by default; 870 MB peak RSS with one thread).
+  for (const threads of [1, 2]) {
+    it(`whose trailer says it is over the limit is checked without keeping what it inflates to, and named (${threads} thread${threads > 1 ? "s" : ""})`, async () => {
+      const d = await withGoodFiles(`bomb-trailer-${threads}`);
+      const name = "111122223333_CloudTrail_us-east-1_20230710T1300Z_bomb.json.gz";
+      await writeFile(join(d, name), bombMember(64));
+      const src = new FileSource([d], { maxBytes: 8 << 20, threads });
+      const { report } = await runScan({ now: NOW, sources: [src] });
+      expect(report.stats.recordsRead).toBe(RECORDS);
+      expect(report.stats.skipped).toEqual({ "oversized-file": 1 });
+      expect(report.partial).toBe(true);
+      const why = "larger than the 8 MiB limit once decompressed (TRAILHOUND_MAX_FILE_MB); not read (its gzip trailer says 64 MiB; inflated to the limit without keeping it)";
+      expect(report.partialReasons).toContain(`1 input file was not read whole: ${join(d, name)}: ${why}`);
+      expect(src.notes.filter((n) => n.problem)).toEqual([{ file: join(d, name), format: "unknown", records: 0, problem: why, incomplete: true }]);
+    });
+  }
+
+  it("the check inflates to the limit and no further, one chunk at a time, and says what zlib says", async () => {
+    const b = bombMember(64);
+    expect(gzipTrailerSize(b)).toBe(64 << 20);
+    const over = await inflateCount(b, 8 << 20);
+    expect(over.kind).toBe("over");
+    expect(over.bytes).toBeGreaterThan(8 << 20);
+    expect(over.bytes).toBeLessThanOrEqual((8 << 20) + (1 << 20)); // at most one chunk past the limit
+    expect(await inflateCount(bombMember(2), 8 << 20)).toEqual({ kind: "ends", bytes: 2 << 20 });
+    const cut = await inflateCount(b.subarray(0, b.length >> 1), 512 << 20);
+    expect(cut.kind === "error" && cut.error.message).toBe("unexpected end of file");
+  });
+
+  it("a log file cut short whose last bytes claim more than the limit is a corrupt file, not an oversized one", async () => {
+    const d = join(dir, "cut-claims");
+    await mkdir(d);
+    const b = await readFile(good[0]!);
+    // The check inflates it (its "trailer" is any 4 bytes of the deflate stream), and zlib says it is cut.
+    let end = b.length >> 1;
+    while (gzipTrailerSize(b.subarray(0, end))! <= 8 << 20) end--;
+    await writeFile(join(d, "cut.json.gz"), b.subarray(0, end));
+    const src = new FileSource([d], { maxBytes: 8 << 20, threads: 1 });
+    const { report } = await runScan({ now: NOW, sources: [src] });
+    expect(report.stats.skipped).toEqual({ "corrupt-file": 1 });
+    expect(src.notes[0]).toMatchObject({ problem: "corrupt gzip data (unexpected end of file)", incomplete: true });
+  });
+
+  it("whose trailer lies (says 1 KiB) is still cut at the limit while inflating", async () => {
+    const d = join(dir, "bomb-liar");
+    await mkdir(d);
+    await writeFile(join(d, "liar.json.gz"), bombMember(64, 1024));
+    const src = new FileSource([d], { maxBytes: 8 << 20, threads: 1 });
+    const { report } = await runScan({ now: NOW, sources: [src] });
+    expect(report.stats.skipped).toEqual({ "oversized-file": 1 });
+    expect(src.notes[0]!.problem).toBe("larger than the 8 MiB limit once decompressed (TRAILHOUND_MAX_FILE_MB); not read");
+  });
+
   it("is cut at the size limit, counted and named; the good files are scanned; memory stays bounded", async () => {
     const d = await withGoodFiles("bomb");
     const b = bomb(1024); // 1 GiB of zeros in about 1 MB
