@@ -24,6 +24,7 @@ import { FoldFeeder, foldable } from "./fold-shard.js";
 import { attributeDraft, FindingCollector } from "./findings.js";
 import { heldNote, holdBack, releaseHeld, type HoldRequest, type SeenDays } from "../baseline/held.js";
 import { ReportBuilder, reportSlice } from "./report.js";
+import { lightTiering } from "./tiering.js";
 import type { SourceSummary } from "./report-types.js";
 import type { IdentityOutcome, ScanOptions, ScanResult } from "./scan-options.js";
 
@@ -182,12 +183,15 @@ export class Scanner implements RecordSink {
   finish(): ScanResult {
     const ing = this.ingest;
     if (ing.foldsInWorker) throw new Error("Scanner.finish: the accumulators are in the fold worker (ScanOptions.foldThreads): call finishAsync");
-    ing.foldHere();
-    ing.flushDeferred();
-    const at = this.finishing();
-    const end = this.conclusion(at);
-    this.settleIdentities(at, (o) => end.add(o));
-    return end.result();
+    // Without TurboFan: its background compiles cost more than they save in a finish (scan/tiering.ts).
+    return lightTiering(() => {
+      ing.foldHere();
+      ing.flushDeferred();
+      const at = this.finishing();
+      const end = this.conclusion(at);
+      this.settleIdentities(at, (o) => end.add(o));
+      return end.result();
+    });
   }
 
   /**
