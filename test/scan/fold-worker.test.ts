@@ -4,19 +4,65 @@
  * the input files: people on shared roles, duplicates in the window, records before the window,
  * calls whose parameters or resources the baseline reads, event detectors' candidates, skipped
  * records, locations of public addresses, many small messages to the worker.
+ *
+ * The scan runs from the source transpiled once (test/helpers/transpile.ts), as in
+ * worker-faults.test.ts: its worker threads then start from JavaScript (from the TypeScript sources,
+ * each fold worker transpiled its 84 modules again with TypeScript: some 4 s of CPU a start).
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generate } from "../../src/bench/generate.js";
-import { defaultGeoResolver } from "../../src/geo/default.js";
-import { listInputFiles, FileSource } from "../../src/sources/files.js";
 import { foldThreadFromEnv } from "../../src/sources/read-pool.js";
-import { Scanner, type ScanOptions } from "../../src/scan/scanner.js";
-import { encodeBaseline } from "../../src/store/baselines.js";
+import type { ScanOptions } from "../../src/scan/scanner.js";
 import { rng, shuffled } from "../../src/util/rng.js";
+import { transpileToTemp } from "../helpers/transpile.js";
+
+type Modules = {
+  geo: typeof import("../../src/geo/default.js");
+  files: typeof import("../../src/sources/files.js");
+  scanner: typeof import("../../src/scan/scanner.js");
+  baselines: typeof import("../../src/store/baselines.js");
+};
+let build: string;
+let m: Modules;
+/** Generated and hand-made input, made once: realistic/, lean/ and tricky/. */
+let dir: string;
+
+beforeAll(async () => {
+  build = await transpileToTemp(
+    [
+      "src/scan/scanner.ts",
+      "src/scan/fold-worker.ts",
+      "src/sources/files.ts",
+      "src/sources/read-worker.ts",
+      "src/ingest/walk-off-thread.ts",
+      "src/geo/default.ts",
+      "src/store/baselines.ts",
+    ],
+    "trailhound-fold-build-",
+  );
+  const load = (f: string) => import(pathToFileURL(join(build, f)).href);
+  m = {
+    geo: await load("src/geo/default.js"),
+    files: await load("src/sources/files.js"),
+    scanner: await load("src/scan/scanner.js"),
+    baselines: await load("src/store/baselines.js"),
+  };
+  dir = mkdtempSync(join(tmpdir(), "th-fold-"));
+  await generate({ dir: join(dir, "realistic"), events: 3000, identities: 60, days: 3, perFile: 250, seed: 7, profile: "realistic" });
+  await generate({ dir: join(dir, "lean"), events: 1500, identities: 30, days: 3, perFile: 300, seed: 8 });
+  mkdirSync(join(dir, "tricky"));
+  trickyFiles(join(dir, "tricky"));
+}, 120_000);
+
+afterAll(async () => {
+  for (const d of [build, dir]) if (d) await rm(d, { recursive: true, force: true });
+});
 
 const ACCOUNT = "111122223333";
 const NOW = Date.parse("2024-03-05T00:00:00Z");
@@ -121,9 +167,9 @@ async function scan(
   foldBatch = 97,
   keepProfiles = true,
 ): Promise<{ report: string; baselines: string; keys: string[]; inWorker: boolean; mainEvents: number }> {
-  const opts: ScanOptions = { now: NOW, geo: await defaultGeoResolver({}), foldGeoEnv: {}, foldThreads, foldBatch, deferBatch: 300, keepProfiles };
-  const s = new Scanner(opts);
-  const src = new FileSource(files, { threads: 2 });
+  const opts: ScanOptions = { now: NOW, geo: await m.geo.defaultGeoResolver({}), foldGeoEnv: {}, foldThreads, foldBatch, deferBatch: 300, keepProfiles };
+  const s = new m.scanner.Scanner(opts);
+  const src = new m.files.FileSource(files, { threads: 2 });
   const res = await src.read(s);
   s.noteSource(res.summary, res.partialReasons);
   const out = await s.finishAsync();
@@ -131,7 +177,7 @@ async function scan(
   for (const acc of s.ingest.identities.values()) mainEvents += acc.events;
   return {
     report: JSON.stringify(out.report),
-    baselines: JSON.stringify(out.profiles.map((p) => encodeBaseline(p.key, p))),
+    baselines: JSON.stringify(out.profiles.map((p) => m.baselines.encodeBaseline(p.key, p))),
     keys: out.profiles.map((p) => p.key),
     inWorker: s.ingest.foldsInWorker,
     mainEvents,
@@ -140,12 +186,7 @@ async function scan(
 
 describe("folding and finishing in a worker thread", () => {
   it("gives the one-thread report and baselines byte for byte, in any file order", { timeout: 240_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "th-fold-"));
-    await generate({ dir: join(dir, "realistic"), events: 3000, identities: 60, days: 3, perFile: 250, seed: 7, profile: "realistic" });
-    await generate({ dir: join(dir, "lean"), events: 1500, identities: 30, days: 3, perFile: 300, seed: 8 });
-    mkdirSync(join(dir, "tricky"));
-    trickyFiles(join(dir, "tricky"));
-    const files = await listInputFiles([join(dir, "realistic"), join(dir, "lean"), join(dir, "tricky")]);
+    const files = await m.files.listInputFiles([join(dir, "realistic"), join(dir, "lean"), join(dir, "tricky")]);
     expect(files.length).toBeGreaterThan(40);
     for (const seed of [1, 2]) {
       const order = shuffled(files, seed);
@@ -178,11 +219,7 @@ describe("folding and finishing in a worker thread", () => {
   });
 
   it("without kept baselines, shares the identities between the threads and gives the one-thread report", { timeout: 120_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "th-fold-shared-"));
-    await generate({ dir: join(dir, "lean"), events: 1500, identities: 30, days: 3, perFile: 300, seed: 8 });
-    mkdirSync(join(dir, "tricky"));
-    trickyFiles(join(dir, "tricky"));
-    const order = shuffled(await listInputFiles([join(dir, "lean"), join(dir, "tricky")]), 3);
+    const order = shuffled(await m.files.listInputFiles([join(dir, "lean"), join(dir, "tricky")]), 3);
     const alone = await scan(order, 1, 97, false);
     expect(alone.keys).toEqual([]);
     expect(JSON.parse(alone.report).findings.length).toBeGreaterThan(0);
@@ -212,12 +249,12 @@ describe("folding and finishing in a worker thread", () => {
       eventID: `e-${i}`,
       recipientAccountId: ACCOUNT,
     });
-    const withStore = new Scanner({ now: NOW, foldThreads: 2, foldBatch: 2, storedProfile: () => undefined });
+    const withStore = new m.scanner.Scanner({ now: NOW, foldThreads: 2, foldBatch: 2, storedProfile: () => undefined });
     for (let i = 0; i < 5; i++) withStore.record(rec(i), "test");
     expect(withStore.ingest.foldsInWorker).toBe(false);
     expect([...withStore.ingest.identities.values()][0]!.events).toBe(5);
     expect(withStore.finish().report.stats.recordsRead).toBe(5);
-    const inWorker = new Scanner({ now: NOW, foldThreads: 2, foldBatch: 2 });
+    const inWorker = new m.scanner.Scanner({ now: NOW, foldThreads: 2, foldBatch: 2 });
     for (let i = 0; i < 5; i++) inWorker.record(rec(i), "test");
     expect(inWorker.ingest.foldsInWorker).toBe(true);
     expect(() => inWorker.finish()).toThrow(/finishAsync/);

@@ -3,30 +3,55 @@
  * report and stored baselines, byte for byte, whatever the order of its input files: real
  * CloudTrail files, generated ones of both bench profiles, and files the workers hand back to the
  * main thread (JSON Lines, a plain array, a large file, corrupt and non-CloudTrail files).
+ *
+ * The scan runs from the source transpiled once (test/helpers/transpile.ts), as in
+ * worker-faults.test.ts: the read workers then start from JavaScript (from the TypeScript sources,
+ * each loaded TypeScript and transpiled its modules again: 1-2 s of CPU a worker).
  */
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generate } from "../../src/bench/generate.js";
-import { listInputFiles, FileSource } from "../../src/sources/files.js";
 import { scanThreadsFromEnv } from "../../src/sources/read-pool.js";
-import { Scanner } from "../../src/scan/scanner.js";
-import { encodeBaseline } from "../../src/store/baselines.js";
 import { rng, shuffled } from "../../src/util/rng.js";
+import { transpileToTemp } from "../helpers/transpile.js";
+
+type Modules = {
+  files: typeof import("../../src/sources/files.js");
+  scanner: typeof import("../../src/scan/scanner.js");
+  baselines: typeof import("../../src/store/baselines.js");
+};
+let build: string;
+let m: Modules;
+
+beforeAll(async () => {
+  build = await transpileToTemp(
+    ["src/scan/scanner.ts", "src/sources/files.ts", "src/sources/read-worker.ts", "src/ingest/walk-off-thread.ts", "src/store/baselines.ts"],
+    "trailhound-par-build-",
+  );
+  const load = (f: string) => import(pathToFileURL(join(build, f)).href);
+  m = { files: await load("src/sources/files.js"), scanner: await load("src/scan/scanner.js"), baselines: await load("src/store/baselines.js") };
+}, 60_000);
+
+afterAll(async () => {
+  if (build) await rm(build, { recursive: true, force: true });
+});
 
 /** The report and the stored form of every baseline, as text. */
 async function scan(files: string[], threads: number, now: number): Promise<{ report: string; baselines: string; offThread: number }> {
-  const s = new Scanner({ now });
+  const s = new m.scanner.Scanner({ now });
   // Files above 64 KB (compressed) are the main thread's (heads, streams): some of each here.
-  const src = new FileSource(files, { threads, streamGzipAbove: 64 * 1024 });
+  const src = new m.files.FileSource(files, { threads, streamGzipAbove: 64 * 1024 });
   const res = await src.read(s);
   s.noteSource(res.summary, res.partialReasons);
   const out = s.finish();
   return {
     report: JSON.stringify(out.report),
-    baselines: JSON.stringify(out.profiles.map((p) => encodeBaseline(p.key, p))),
+    baselines: JSON.stringify(out.profiles.map((p) => m.baselines.encodeBaseline(p.key, p))),
     offThread: src.offThreadFiles,
   };
 }
@@ -78,8 +103,8 @@ describe("reading files in worker threads", () => {
     );
 
     for (const set of [
-      { name: "real files", files: await listInputFiles([join(dir, "invictus"), join(dir, "otrf"), odd]), now: Date.parse("2023-07-12T00:00:00Z") },
-      { name: "generated files", files: await listInputFiles([join(dir, "realistic"), join(dir, "lean"), odd]), now: Date.parse("2024-03-05T00:00:00Z") },
+      { name: "real files", files: await m.files.listInputFiles([join(dir, "invictus"), join(dir, "otrf"), odd]), now: Date.parse("2023-07-12T00:00:00Z") },
+      { name: "generated files", files: await m.files.listInputFiles([join(dir, "realistic"), join(dir, "lean"), odd]), now: Date.parse("2024-03-05T00:00:00Z") },
     ]) {
       expect(set.files.length).toBeGreaterThan(25);
       for (const seed of [1, 2]) {
