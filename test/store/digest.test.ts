@@ -11,7 +11,7 @@ import { emptyProfile } from "../../src/baseline/profile.js";
 import { decodeBaseline, tableOf } from "../../src/store/baselines.js";
 import { BASELINES_DIGEST, decodeStore } from "../../src/store/codec.js";
 import { checkStore } from "../../src/store/maintenance.js";
-import { StoreDataSchema } from "../../src/store/schema.js";
+import { storeSchemas } from "../../src/store/schema.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { T0, DAY, makeProfile, tempDirEach } from "./helpers.js";
 
@@ -81,7 +81,7 @@ describe("the baselines' digest", () => {
     await writeFile(storeFile(dir()), JSON.stringify(raw));
     expect(decodeStore(Buffer.from(JSON.stringify(raw)), "f").baselinesChecked).toBe("full");
     // What a previous version validates the rest of the file with accepts a file that has the digest.
-    expect(StoreDataSchema.safeParse({ ...JSON.parse(bytes.toString()), baselines: {} }).success).toBe(true);
+    expect(storeSchemas().StoreDataSchema.safeParse({ ...JSON.parse(bytes.toString()), baselines: {} }).success).toBe(true);
     const s = await TrailStore.open(dir());
     expect(s.getBaseline("user:1:u2")).toEqual(makeProfile("user:1:u2", T0 - 2 * DAY, 3));
     await s.setCursor("k", { newestTime: 1, newestIds: [], updatedAt: "t" });

@@ -4,7 +4,7 @@ import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { deflatePart, packProfile, unpackProfile } from "../../src/store/pack.js";
-import { ProfileSchema } from "../../src/store/schema.js";
+import { storeSchemas } from "../../src/store/schema.js";
 import { DAY, T0, makeProfile, tempDirEach } from "./helpers.js";
 
 const dir = tempDirEach();
@@ -34,11 +34,11 @@ describe("packed profiles", () => {
       const p = randomProfile(seed);
       const packed = packProfile(p)!;
       expect(packed).toBeDefined();
-      const back = ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packed))));
+      const back = storeSchemas().ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packed))));
       expect(back).toEqual(p);
       expect(JSON.stringify(packed).length).toBeLessThan(JSON.stringify(p).length);
       // The plain object form of the packed part reads back the same.
-      expect(ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packProfile(p, false)))))).toEqual(p);
+      expect(storeSchemas().ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packProfile(p, false)))))).toEqual(p);
     }
     // With CloudTrail's whole-second times, much smaller.
     const typical = makeProfile("role:1:typical", T0, 100);
@@ -68,7 +68,7 @@ describe("packed profiles", () => {
 
   it("an empty profile (infinite first/last) round-trips", () => {
     const p = emptyProfile("user:1:new", "IAMUser");
-    const back = ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packProfile(p)))));
+    const back = storeSchemas().ProfileSchema.parse(unpackProfile(JSON.parse(JSON.stringify(packProfile(p)))));
     expect(back).toEqual(p);
   });
 
