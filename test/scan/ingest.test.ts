@@ -125,6 +125,29 @@ describe("malformed input is skipped and counted by reason, never a crash", () =
     expect(report.sources[0]!.note).toMatch(/broken\.json\.gz/);
   });
 
+  it("CloudTrail Insights events in a delivery file are skipped as such (fast lane and full path), not as malformed", async () => {
+    const recs = (await invictusRecords()).slice(0, 200);
+    // The shape AWS documents: no eventName, eventSource or userIdentity at the top (they are in insightDetails).
+    const insight = (id: string, eventTime?: string) => ({
+      eventVersion: "1.07",
+      ...(eventTime ? { eventTime } : {}),
+      awsRegion: "us-east-1",
+      eventID: id,
+      eventType: "AwsCloudTrailInsight",
+      recipientAccountId: "111122223333",
+      sharedEventID: "12345678-1234-1234-1234-123456789012",
+      insightDetails: { state: "Start", eventSource: "ssm.amazonaws.com", eventName: "UpdateInstanceAssociationStatus", insightType: "ApiCallRateInsight" },
+      eventCategory: "Insight",
+    });
+    const file = join(dir, "insights.json.gz");
+    await writeFile(file, gzipSync(JSON.stringify({ Records: [...recs.slice(0, 100), insight("i1", recs[100]!.eventTime as string), insight("i2"), ...recs.slice(100)] })));
+    const fast = (await runScan({ now: NOW, sources: [new FileSource([file])] })).report;
+    const full = (await runScan({ now: NOW, fastPath: false, sources: [new FileSource([file])] })).report;
+    expect(fast.stats.skipped).toEqual({ "insight-event": 2 });
+    expect(fast.stats.recordsRead).toBe(202);
+    expect({ ...fast, generatedAt: "" }).toEqual({ ...full, generatedAt: "" });
+  });
+
   it("de-duplicates repeated eventIDs", async () => {
     const recs = (await invictusRecords()).slice(0, 40);
     await writeFile(join(dir, "dup.json"), JSON.stringify({ Records: [...recs, ...recs.slice(0, 15)] }));
@@ -137,15 +160,17 @@ describe("malformed input is skipped and counted by reason, never a crash", () =
     await expect(runScan({ now: NOW, sources: [new FileSource([join(dir, "nope")])] })).rejects.toThrow(/nope: no such file/);
   });
 
-  it("lists only CloudTrail-looking files and skips digests", async () => {
+  it("lists only CloudTrail-looking files and skips digests and Insights folders", async () => {
     const d = join(dir, "layout", "CloudTrail-Digest");
     const { mkdir } = await import("node:fs/promises");
     await mkdir(d, { recursive: true });
     await writeFile(join(d, "x.json.gz"), gzipSync("{}"));
+    await mkdir(join(dir, "layout", "CloudTrail-Insight"));
+    await writeFile(join(dir, "layout", "CloudTrail-Insight", "y.json.gz"), gzipSync("{}"));
     await writeFile(join(dir, "layout", "readme.txt"), "hi");
     await writeFile(join(dir, "layout", "a.json"), "{}");
     const files = await listInputFiles([join(dir, "layout")]);
     expect(files.map((f) => f.split("/").pop())).toEqual(["a.json"]);
-    expect((await readdir(join(dir, "layout"))).length).toBe(3);
+    expect((await readdir(join(dir, "layout"))).length).toBe(4);
   });
 });

@@ -194,6 +194,25 @@ describe("special files named like logs", () => {
     expect(report.stats.skipped).toEqual({ "special-file": 1 });
     expect(src.notes[0]!.problem).toMatch(/named pipe/);
   });
+
+  it("a FIFO put in a listed file's place is not read by a read worker either (2 threads)", async () => {
+    const d = await withGoodFiles("swap-worker");
+    const victim = join(d, good[3]!.slice(good[3]!.lastIndexOf("/") + 1));
+    const n = (JSON.parse(gunzipSync(await readFile(victim)).toString()) as { Records: unknown[] }).Records.length;
+    const src = new FileSource([d], {
+      threads: 2,
+      beforeOpen: async (p) => {
+        if (p !== victim) return;
+        await unlink(p);
+        execFileSync("mkfifo", [p]);
+      },
+    });
+    const { report } = await runScan({ now: NOW, sources: [src] });
+    expect(src.offThreadFiles).toBeGreaterThan(0); // the worker read the others
+    expect(report.stats.recordsRead).toBe(RECORDS - n);
+    expect(report.stats.skipped).toEqual({ "special-file": 1 });
+    expect(src.notes.filter((x) => x.problem)).toEqual([{ file: victim, format: "unknown", records: 0, problem: "a named pipe (FIFO), not a regular file: not read" }]);
+  });
 });
 
 describe("symbolic links", () => {
