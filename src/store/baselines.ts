@@ -472,8 +472,8 @@ function checkFinite(x: unknown, where: string): void {
 
 /**
  * Reject a profile whose JSON would not read back (NaN, strings for numbers...): better now than a
- * store that will not open. `fieldsOnly`: all but the per-value statistics (dims), which packing
- * checks as it reads them (halfEncodeBaseline).
+ * store that will not open. `fieldsOnly`: all but the per-value statistics (dims), the numbers of
+ * the active days and the hourly rows, which packing checks as it reads them (halfEncodeBaseline).
  */
 export function checkProfile(p: Profile, fieldsOnly = false): void {
   if (typeof p !== "object" || p === null) throw new StoreError("invalid", "A baseline profile must be an object");
@@ -486,15 +486,19 @@ export function checkProfile(p: Profile, fieldsOnly = false): void {
   checkFinite(p.errors, `${k}.errors`);
   checkFinite(p.denied, `${k}.denied`);
   // The places are named only when something is wrong: a profile holds thousands of numbers.
+  // `fieldsOnly`: the days and hourly rows are left to packing too (each read there anyway).
   for (const f of ["days", "hours", "weekdays"] as const) {
     if (!Array.isArray(p[f])) throw new StoreError("invalid", `Profile ${k}.${f} is not an array`);
+    if (fieldsOnly && f === "days") continue;
     for (const x of p[f]) if (!isFiniteNumber(x)) checkFinite(x, `${k}.${f}`);
   }
   if (typeof p.dims !== "object" || p.dims === null) throw new StoreError("invalid", `Profile ${k}.dims is not an object`);
   if (!Array.isArray(p.hourly)) throw new StoreError("invalid", `Profile ${k}.hourly is not an array`);
-  for (const h of p.hourly) {
-    if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
-    if (!isFiniteNumber(h[0]) || !isFiniteNumber(h[1]) || !isFiniteNumber(h[2])) for (const x of h) checkFinite(x, `${k}.hourly`);
+  if (!fieldsOnly) {
+    for (const h of p.hourly) {
+      if (!Array.isArray(h) || h.length !== 3) throw new StoreError("invalid", `Profile ${k}.hourly has an entry that is not [hour, calls, errors]`);
+      if (!isFiniteNumber(h[0]) || !isFiniteNumber(h[1]) || !isFiniteNumber(h[2])) for (const x of h) checkFinite(x, `${k}.hourly`);
+    }
   }
   if (!Array.isArray(p.breadth) || p.breadth.length !== 2) throw new StoreError("invalid", `Profile ${k}.breadth is not [max, buckets]`);
   checkFinite(p.breadth[0], `${k}.breadth`);

@@ -31,7 +31,8 @@ const isInt = Number.isSafeInteger;
 
 /**
  * The packed JSON form of a profile, or undefined when it cannot be packed losslessly (then store
- * it as is). `strict`: undefined too for a statistic that is not four finite numbers.
+ * it as is). `strict`: undefined too for a statistic that is not four finite numbers, or an hourly
+ * row that is not three.
  */
 export function packProfile(p: Profile, deflate = true, strict = false): Record<string, unknown> | undefined {
   const t0 = isInt(p.first) ? p.first : 0;
@@ -51,6 +52,8 @@ export function packProfile(p: Profile, deflate = true, strict = false): Record<
   const hourly: number[] = [];
   let prevH = 0;
   for (const h of p.hourly) {
+    // strict: a row that is not [hour, calls, errors] of finite numbers too.
+    if (strict && (!Array.isArray(h) || h.length !== 3 || !Number.isFinite(h[1]) || !Number.isFinite(h[2]))) return undefined;
     if (!isInt(h[0])) return undefined;
     hourly.push(h[0] - prevH, h[1], h[2]);
     prevH = h[0];

@@ -48,4 +48,17 @@ describe("encodeBaselines (deflating shared with a worker thread)", () => {
     ps[OFF_THREAD_MIN]!.events = Number.NaN;
     expect(() => encodeBaselines(ps, { threads: 2 })).toThrow(/events is not a finite number/);
   });
+
+  it("names a bad hourly row or active day (checked while packing)", () => {
+    const bad: Array<[string, (p: Profile) => void, RegExp]> = [
+      ["calls NaN", (p) => p.hourly.push([1_000_000, Number.NaN, 0]), /hourly is not a finite number/],
+      ["a row of two", (p) => (p.hourly as unknown[]).push([1_000_000, 1]), /hourly has an entry that is not \[hour, calls, errors\]/],
+      ["a day that is a string", (p) => (p.days as unknown[]).push("x"), /days is not a finite number/],
+    ];
+    for (const [what, spoil, message] of bad) {
+      const ps = profiles(3);
+      spoil(ps[2]!);
+      expect(() => encodeBaselines(ps, { threads: 1 }), what).toThrow(message);
+    }
+  });
 });
