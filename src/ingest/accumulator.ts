@@ -58,27 +58,31 @@ export function isReadName(name: string): boolean {
  */
 export class MStat {
   /**
-   * One number per bucket, bucketIndex (start / BUCKET_MS) * SLOT_N + n (exact: below 2^53), in
-   * an array of unboxed doubles: 8 bytes a bucket where [bucketIndex, n] pairs took 16. Ascending
-   * most of the time; null until the value is seen in the window. A bucket whose count would reach
-   * SLOT_N gets a second slot (counts are summed). Most values are seen in few buckets: the array
-   * is allocated to its exact length until SLOTS_EXACT entries (push, with V8's slack, beyond).
+   * One array of unboxed doubles (null until the value is seen in the window), its first `len`
+   * entries used: the kept ids' times first (`nIds` of them, ascending), then one number per
+   * bucket, bucketIndex (start / BUCKET_MS) * SLOT_N + n (exact: below 2^53), 8 bytes a bucket
+   * where [bucketIndex, n] pairs took 16. Buckets are ascending most of the time; a bucket whose
+   * count would reach SLOT_N gets a second slot (counts are summed). Most values are seen in few
+   * buckets: the array is allocated to its exact length up to SLOTS_EXACT entries, then grown by
+   * half. Times and buckets in one array, and that array's used length apart, took ~100 bytes
+   * less a value than an array for each (an array costs 32 bytes plus its elements' header) and
+   * V8's growth (half plus 16) beyond SLOTS_EXACT.
    */
-  private slots: number[] | null = null;
+  private d: number[] | null = null;
+  /** Entries used in `d`. */
+  private len = 0;
   /**
    * The buckets with failed or denied events, apart (most have none: a slot takes two numbers,
-   * not four): flat [bucketIndex, err, denied, ...]; every bucket here is in `slots` too.
+   * not four): flat [bucketIndex, err, denied, ...]; every bucket here is in `d` too.
    */
   private errSlots: number[] | null = null;
   /**
-   * Up to MAX_WIN_IDS earliest event times inside the moving window, ascending, the first `nIds`
-   * of it (null: none). One long for the first id (most values keep one), MAX_WIN_IDS from the
-   * second: grown one at a time, each id left two copies behind, long lived and so garbage in the
-   * old generation.
+   * The ids and role sessions (undefined without a session) of the up to MAX_WIN_IDS earliest
+   * events inside the moving window, in the order of their times: [id, session, id, session, ...].
+   * One long for the first id (most values keep one), MAX_WIN_IDS from the second.
    */
-  private times: number[] | null = null;
-  /** Their ids and role sessions (undefined without a session): [id, session, id, session, ...]. */
   private refs: Array<string | undefined> | null = null;
+  /** Ids kept (times at the front of `d`). */
   private nIds = 0;
 
   window(bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number, session?: string): void {
@@ -86,33 +90,43 @@ export class MStat {
     this.noteId(t, id, session);
   }
 
+  /** `d` with room for `need` entries (the first `len` kept). */
+  private room(need: number): number[] {
+    const d = this.d;
+    const cap = d === null ? 0 : d.length;
+    if (d !== null && need <= cap) return d;
+    const g = new Array<number>(need <= SLOTS_EXACT ? need : Math.max(need, Math.ceil(cap * 1.5)));
+    for (let k = 0; k < this.len; k++) g[k] = d![k]!;
+    this.d = g;
+    return g;
+  }
+
   /** Add counts to a bucket's slot. */
   private count(bucket: number, n: number, err: number, den: number, wmin: number): void {
     if (err !== 0 || den !== 0) this.countErr(bucket, err, den);
     if (!(bucket >= -SLOT_BUCKETS && bucket < SLOT_BUCKETS)) throw new RangeError(`MStat: bucket ${bucket} out of range (an event time before -3131 or after 7074)`);
     const lo = bucket * SLOT_N;
-    let s = this.slots;
-    if (s === null) {
-      this.slots = [lo + n];
-      return;
+    let d = this.d;
+    const k = this.nIds;
+    let len = this.len;
+    if (d !== null) {
+      let i = len - 1;
+      // Usually the last slot; otherwise search backwards (records are roughly ordered).
+      while (i >= k && !(d[i]! >= lo && d[i]! < lo + SLOT_N)) i--;
+      if (i >= k && d[i]! + n < lo + SLOT_N) {
+        d[i]! += n;
+        return;
+      }
+      // A new bucket (or a full count: a second slot for the bucket, windowStat sums them).
+      // The window moved on for this value: drop what fell out before growing.
+      if (i < k && wmin > -Infinity && len - k >= 2 && slotBucket(d[k]!) * BUCKET_MS < wmin) {
+        this.prune(wmin);
+        len = this.len;
+      }
     }
-    let i = s.length - 1;
-    // Usually the last slot; otherwise search backwards (records are roughly ordered).
-    while (i >= 0 && !(s[i]! >= lo && s[i]! < lo + SLOT_N)) i--;
-    if (i >= 0 && s[i]! + n < lo + SLOT_N) {
-      s[i]! += n;
-      return;
-    }
-    // A new bucket (or a full count: a second slot for the bucket, windowStat sums them).
-    // The window moved on for this value: drop what fell out before growing.
-    if (i < 0 && wmin > -Infinity && s.length >= 2 && slotBucket(s[0]!) * BUCKET_MS < wmin) s = this.prune(wmin);
-    const len = s.length;
-    if (len < SLOTS_EXACT) {
-      const out = new Array<number>(len + 1);
-      for (let k = 0; k < len; k++) out[k] = s[k]!;
-      out[len] = lo + n;
-      this.slots = out;
-    } else s.push(lo + n);
+    d = this.room(len + 1);
+    d[len] = lo + n;
+    this.len = len + 1;
   }
 
   private countErr(bucket: number, err: number, den: number): void {
@@ -131,79 +145,90 @@ export class MStat {
 
   /** Keep the MAX_WIN_IDS earliest (time, id) pairs, sorted by time. */
   private noteId(t: number, id: string, session: string | undefined): void {
-    let times = this.times;
     let refs = this.refs;
     let n = this.nIds;
-    if (times !== null && refs !== null && n >= MAX_WIN_IDS) {
-      if (!(t < times[n - 1]!)) return;
+    let d: number[];
+    if (refs !== null && n >= MAX_WIN_IDS) {
+      d = this.d!;
+      if (!(t < d[n - 1]!)) return;
       n--; // the latest gives way
-    } else if (times === null || refs === null || n === times.length) {
-      const cap = n === 0 ? 1 : MAX_WIN_IDS;
-      const nt = new Array<number>(cap);
-      const nr = new Array<string | undefined>(2 * cap);
-      for (let k = 0; k < n; k++) {
-        nt[k] = times![k]!;
-        nr[2 * k] = refs![2 * k];
-        nr[2 * k + 1] = refs![2 * k + 1];
+    } else {
+      if (refs === null || 2 * n === refs.length) {
+        const nr = new Array<string | undefined>(2 * (n === 0 ? 1 : MAX_WIN_IDS));
+        for (let k = 0; k < 2 * n; k++) nr[k] = refs![k];
+        this.refs = refs = nr;
       }
-      this.times = times = nt;
-      this.refs = refs = nr;
+      // One more time at the front: the buckets move up one.
+      const len = this.len;
+      d = this.room(len + 1);
+      for (let k = len; k > n; k--) d[k] = d[k - 1]!;
+      this.len = len + 1;
     }
     this.nIds = n + 1;
     let i = n;
-    while (i > 0 && times[i - 1]! > t) {
-      times[i] = times[i - 1]!;
+    while (i > 0 && d[i - 1]! > t) {
+      d[i] = d[i - 1]!;
       refs[2 * i] = refs[2 * i - 2];
       refs[2 * i + 1] = refs[2 * i - 1];
       i--;
     }
-    times[i] = t;
+    d[i] = t;
     refs[2 * i] = id;
     refs[2 * i + 1] = session;
   }
 
   /** Add another value's window counts into this one (deriving a coarser dimension). */
   absorb(o: MStat): void {
-    const s = o.slots;
-    if (s !== null)
-      for (let i = 0; i < s.length; i++) {
-        const b = slotBucket(s[i]!);
-        this.count(b, s[i]! - b * SLOT_N, 0, 0, -Infinity);
+    const d = o.d;
+    if (d !== null)
+      for (let i = o.nIds; i < o.len; i++) {
+        const b = slotBucket(d[i]!);
+        this.count(b, d[i]! - b * SLOT_N, 0, 0, -Infinity);
       }
     const e = o.errSlots;
     if (e !== null) for (let i = 0; i < e.length; i += 3) this.countErr(e[i]!, e[i + 1]!, e[i + 2]!);
-    const times = o.times;
     const refs = o.refs;
-    if (times !== null && refs !== null) for (let i = 0; i < o.nIds; i++) this.noteId(times[i]!, refs[2 * i]!, refs[2 * i + 1]);
+    if (d !== null && refs !== null) for (let i = 0; i < o.nIds; i++) this.noteId(d[i]!, refs[2 * i]!, refs[2 * i + 1]);
   }
 
-  /** Drop the slots and ids before `wmin`; the slots left. */
-  private prune(wmin: number): number[] {
-    const s = this.slots ?? [];
-    const out: number[] = [];
-    for (let i = 0; i < s.length; i++) if (slotBucket(s[i]!) * BUCKET_MS >= wmin) out.push(s[i]!);
-    this.slots = out;
+  /** Drop the slots and ids before `wmin`. */
+  private prune(wmin: number): void {
+    const d = this.d ?? [];
+    const k = this.nIds;
+    const len = this.len;
+    const refs = this.refs;
+    // The ids go only when the earliest is before `wmin`.
+    const dropIds = refs !== null && k > 0 && d[0]! < wmin;
+    let times = k;
+    if (dropIds) {
+      times = 0;
+      for (let i = 0; i < k; i++) if (!(d[i]! < wmin)) times++;
+    }
+    let slots = 0;
+    for (let i = k; i < len; i++) if (slotBucket(d[i]!) * BUCKET_MS >= wmin) slots++;
+    const out = new Array<number>(times + slots);
+    let w = 0;
+    let nr: Array<string | undefined> | null = refs;
+    if (dropIds) {
+      nr = times > 0 ? new Array<string | undefined>(2 * times) : null;
+      for (let i = 0; i < k; i++) {
+        if (d[i]! < wmin) continue;
+        nr![2 * w] = refs![2 * i];
+        nr![2 * w + 1] = refs![2 * i + 1];
+        out[w++] = d[i]!;
+      }
+    } else for (; w < k; w++) out[w] = d[w]!;
+    for (let i = k; i < len; i++) if (slotBucket(d[i]!) * BUCKET_MS >= wmin) out[w++] = d[i]!;
+    this.d = out;
+    this.len = w;
+    this.refs = nr;
+    this.nIds = times;
     const e = this.errSlots;
     if (e !== null && e[0]! * BUCKET_MS < wmin) {
       const kept: number[] = [];
       for (let i = 0; i < e.length; i += 3) if (e[i]! * BUCKET_MS >= wmin) kept.push(e[i]!, e[i + 1]!, e[i + 2]!);
       this.errSlots = kept.length ? kept : null;
     }
-    const times = this.times;
-    const refs = this.refs;
-    if (times !== null && refs !== null && times[0]! < wmin) {
-      const nt: number[] = [];
-      const nr: Array<string | undefined> = [];
-      for (let i = 0; i < this.nIds; i++) {
-        if (times[i]! < wmin) continue;
-        nt.push(times[i]!);
-        nr.push(refs[2 * i], refs[2 * i + 1]);
-      }
-      this.times = nt.length ? nt : null;
-      this.refs = nt.length ? nr : null;
-      this.nIds = nt.length;
-    }
-    return out;
   }
 
   /** Counts of this value inside [wStart, wEnd); notes the session of each listed id in `sessions`. */
@@ -213,12 +238,13 @@ export class MStat {
       den = 0,
       first = Infinity,
       last = -Infinity;
-    const s = this.slots ?? [];
-    for (let i = 0; i < s.length; i++) {
-      const k = slotBucket(s[i]!);
-      const b = k * BUCKET_MS;
+    const d = this.d ?? [];
+    const k = this.nIds;
+    for (let i = k; i < this.len; i++) {
+      const s = slotBucket(d[i]!);
+      const b = s * BUCKET_MS;
       if (b < wStart) continue;
-      n += s[i]! - k * SLOT_N;
+      n += d[i]! - s * SLOT_N;
       if (b < first) first = b;
       if (b > last) last = b;
     }
@@ -229,16 +255,15 @@ export class MStat {
       err += e[i + 1]!;
       den += e[i + 2]!;
     }
-    const times = this.times ?? [];
     const refs = this.refs ?? [];
     const ids: string[] = [];
     let firstT = first,
       lastKept = -Infinity;
-    for (let i = 0; i < this.nIds; i++) {
-      if (times[i]! < wStart) continue;
+    for (let i = 0; i < k; i++) {
+      if (d[i]! < wStart) continue;
       const id = refs[2 * i]!;
-      if (ids.length === 0) firstT = times[i]!;
-      lastKept = times[i]!;
+      if (ids.length === 0) firstT = d[i]!;
+      lastKept = d[i]!;
       ids.push(id);
       const ss = refs[2 * i + 1];
       if (sessions && ss !== undefined) sessions.set(id, ss);
