@@ -109,11 +109,16 @@ function mergeDim(base: Record<string, Stat> | undefined, scan: ReadonlyMap<stri
   // `owned`: `base` is a new record of new tuples (ageDim's), filled and updated in place instead of copied.
   const mine = owned && base !== undefined;
   const rec = mine ? base : copyStats(base);
+  // Values added: when none are (nearly always for a dimension the scan did not see), a record
+  // within the cap before is within it after, and capDim need not list its keys again.
+  let added = 0;
   // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
   scan.forEach((s, k) => {
     const cur = statOf(rec, k);
-    if (cur === undefined) rec[k] = [s.n, s.err, s.first, s.last];
-    else if (mine) {
+    if (cur === undefined) {
+      rec[k] = [s.n, s.err, s.first, s.last];
+      added++;
+    } else if (mine) {
       // ageDim's own new tuple: updated in place (no second tuple per value the scan saw).
       cur[0] += s.n;
       cur[1] += s.err;
@@ -121,7 +126,8 @@ function mergeDim(base: Record<string, Stat> | undefined, scan: ReadonlyMap<stri
       cur[3] = Math.max(cur[3], s.last);
     } else rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
   });
-  return capDim(rec, cap);
+  // `base` is capped already (ageDim, ageDimInPlace): without new values, so is `rec`.
+  return added === 0 ? rec : capDim(rec, cap);
 }
 
 /**

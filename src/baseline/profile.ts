@@ -240,17 +240,21 @@ export function takeOver(p: Profile): boolean {
  */
 export function ageDimInPlace(rec: Record<string, Stat> | undefined, f: number, horizonStart: number, cap: number): Record<string, Stat> {
   if (rec === undefined) return statRecord();
-  for (const k of Object.keys(rec)) {
+  const keys = Object.keys(rec);
+  let kept = keys.length;
+  for (const k of keys) {
     const s = rec[k]!;
     if (s[3] < horizonStart) {
       delete rec[k];
+      kept--;
       continue;
     }
     s[0] *= f;
     s[1] *= f;
     s[2] = Math.max(s[2], horizonStart);
   }
-  return capDim(rec, cap);
+  // Within the cap (nearly always): capDim would list the keys again only to return `rec`.
+  return kept <= cap ? rec : capDim(rec, cap);
 }
 
 /** Round counts so that the stored JSON stays small. */

@@ -39,13 +39,22 @@ export function packProfile(p: Profile, deflate = true, strict = false): Record<
   const dims: Record<string, Array<string | number>> = {};
   for (const d of Object.keys(p.dims)) {
     const rec = p.dims[d as keyof Profile["dims"]];
-    const flat: Array<string | number> = [];
-    for (const v in rec) {
+    // Object.keys, not for-in: the same keys in the same order (a record's own values: it has no
+    // inherited enumerable ones), without for-in's check that each key is still there; and the
+    // flat array made at its size, not grown push by push.
+    const keys = rec === undefined || rec === null ? [] : Object.keys(rec);
+    const flat = new Array<string | number>(keys.length * 5);
+    for (let i = 0, o = 0; i < keys.length; i++, o += 5) {
+      const v = keys[i]!;
       const s = rec[v]!;
       // strict: anything but four finite numbers too (the caller then says what is wrong).
       if (strict && (!Array.isArray(s) || s.length !== 4 || !Number.isFinite(s[0]) || !Number.isFinite(s[1]))) return undefined;
       if (!isInt(s[2]) || !isInt(s[3])) return undefined;
-      flat.push(v, s[0], s[1], (s[2] - t0) / 1000, (s[3] - s[2]) / 1000);
+      flat[o] = v;
+      flat[o + 1] = s[0];
+      flat[o + 2] = s[1];
+      flat[o + 3] = (s[2] - t0) / 1000;
+      flat[o + 4] = (s[3] - s[2]) / 1000;
     }
     dims[d] = flat;
   }
