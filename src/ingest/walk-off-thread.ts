@@ -17,6 +17,8 @@ export interface WalkedFile {
   ids: boolean;
   thread: number;
   generation: number;
+  /** The slot of the read worker's shared memory holding the file and this index (set by the pool; undefined: none). */
+  slot?: number;
 }
 
 /**
