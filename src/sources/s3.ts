@@ -27,7 +27,8 @@ import { createGunzip } from "node:zlib";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import type { GetObjectCommandOutput, ListObjectsV2CommandInput, ListObjectsV2CommandOutput } from "@aws-sdk/client-s3";
 import type { Cursor } from "./types.js";
-import { maxFileBytesFromEnv, OversizedError } from "./limits.js";
+import { gzipTrailerSize, inflateCount } from "./gunzip-size.js";
+import { maxFileBytesFromEnv, mib, OversizedError } from "./limits.js";
 import { AwsSourceError, classifyAwsError, credentialsHelp, errorSummary, type ErrorKind } from "./aws-errors.js";
 import type { CursorStore } from "./lookup-events.js";
 import {
@@ -638,6 +639,9 @@ class CorruptObjectError extends Error {
   }
 }
 
+/** A gzip object up to this size (compressed) is read whole before it is inflated (its trailer is checked). */
+const TRAILER_AHEAD = 64 << 20;
+
 /**
  * Gunzip a GetObject body as a stream. A body that is not gzip but plain JSON (a proxy or client
  * that already decoded it) is taken as is. Gzip errors become CorruptObjectError; network errors
@@ -651,10 +655,16 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"], maxBytes: number
   if (first.done || first.value.length === 0) throw new CorruptObjectError("empty object", 0);
   const head = first.value;
   let compressed = 0;
+  /** Chunks read ahead of the gunzip (a gzip object up to TRAILER_AHEAD bytes is read whole first). */
+  const ahead: Buffer[] = [head];
+  let bodyEnded = false;
   const all = async function* () {
     try {
-      compressed += head.length;
-      yield head;
+      for (const c of ahead) {
+        compressed += c.length;
+        yield c;
+      }
+      if (bodyEnded) return;
       for (;;) {
         const n = await it.next();
         if (n.done) return;
@@ -679,6 +689,34 @@ async function gunzipBody(body: GetObjectCommandOutput["Body"], maxBytes: number
     const data = Buffer.concat(chunks);
     if (data.toString("utf8").trimStart().startsWith("{")) return { data, compressed };
     throw new CorruptObjectError("not gzip data", compressed);
+  }
+  // The whole object first, when small (a CloudTrail object is): its trailer (ISIZE) may say it
+  // inflates to more than the limit (a gzip bomb), and then it is inflated without keeping the
+  // output, not kept up to the limit (with 8 objects read at once, 8 times the limit). The trailer
+  // is only a claim (an object cut short ends with any bytes): zlib decides, as for a file.
+  let inAhead = head.length;
+  while (inAhead <= TRAILER_AHEAD) {
+    const n = await it.next();
+    if (n.done) {
+      bodyEnded = true;
+      break;
+    }
+    ahead.push(n.value);
+    inAhead += n.value.length;
+  }
+  if (bodyEnded) {
+    const raw = ahead.length === 1 ? head : Buffer.concat(ahead);
+    const claimed = gzipTrailerSize(raw);
+    if (claimed !== undefined && claimed > maxBytes) {
+      const count = await inflateCount(raw, maxBytes);
+      if (count.kind === "over") {
+        await it.return?.();
+        const e = new OversizedError(maxBytes);
+        e.message += ` (its gzip trailer says ${mib(claimed)}; inflated to the limit without keeping it)`;
+        throw e;
+      }
+      if (count.kind === "error") throw new CorruptObjectError(`not valid gzip (${count.error.message})`, raw.length);
+    }
   }
   const gunzip = createGunzip();
   try {

@@ -11,9 +11,10 @@ import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { constants as zc, crc32, deflateRawSync, gunzipSync, gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { FileSource, listInputFiles, STDIN_PATH } from "../../src/sources/files.js";
 import { gzipTrailerSize, inflateCount } from "../../src/sources/gunzip-size.js";
+import { bombMember } from "../helpers/gzip-bomb.js";
 import type { RecordSink } from "../../src/sources/types.js";
 import { runScan } from "../../src/scan/run.js";
 
@@ -45,22 +46,6 @@ async function withGoodFiles(name: string): Promise<string> {
 function bomb(mib: number): Buffer {
   const member = gzipSync(Buffer.alloc(1 << 20));
   return Buffer.concat(new Array<Buffer>(mib).fill(member));
-}
-
-/**
- * One gzip member of `mib` MiB of zeros in about `mib` KB, made without inflating or deflating
- * much: a deflate block of 1 MiB of zeros, flushed whole (it refers to nothing before it), repeated,
- * an empty last block, the CRC, and ISIZE: the size modulo 2^32 unless `isize` (a lying trailer).
- */
-function bombMember(mib: number, isize = (mib * 2 ** 20) % 2 ** 32): Buffer {
-  const zeros = Buffer.alloc(1 << 20);
-  const block = deflateRawSync(zeros, { finishFlush: zc.Z_FULL_FLUSH });
-  let crc = 0;
-  for (let i = 0; i < mib; i++) crc = crc32(zeros, crc);
-  const trailer = Buffer.alloc(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(isize, 4);
-  return Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]), ...new Array<Buffer>(mib).fill(block), Buffer.from([3, 0]), trailer]);
 }
 
 describe("a gzip bomb beside good files", () => {

@@ -17,6 +17,7 @@ import { S3Source, discoverTrailAccounts, s3CursorKey, type S3SourceOptions } fr
 import { keyTime, parseTrailUrl, startAfterKey } from "../../src/sources/s3-layout.js";
 import { athenaDdlFromOptions } from "../../src/athena/index.js";
 import type { RecordSink, SourceProgress } from "../../src/sources/types.js";
+import { bombMember } from "../helpers/gzip-bomb.js";
 
 const BUCKET = "org-trail-bucket";
 const HOST = `https://${BUCKET}.s3.us-east-1.amazonaws.com`;
@@ -319,6 +320,33 @@ describe("S3Source", () => {
     expect(sink.records).toHaveLength(totalRecords);
     expect(res.objects).toMatchObject({ read: invictusFiles.length, failed: 0 });
     expect(res.partialReasons).toEqual([expect.stringMatching(new RegExp(`^1 S3 object larger than the 4 MiB limit.*: ${bomb}$`))]);
+  });
+
+  it("a gzip bomb object whose trailer says it is over the limit is inflated without keeping the output, and named", async () => {
+    const s3 = bucket();
+    const bomb = DAYDIR(A1, "us-east-1") + `${A1}_CloudTrail_us-east-1_20230710T1202Z_bomb00000000000.json.gz`;
+    // One member of 64 MiB of zeros in 66 KB, its trailer saying so (before: inflated into memory up to the limit).
+    s3.put(bomb, bombMember(64));
+    // Cut short, its last 4 bytes (from the deflate stream) claiming more than the limit: corrupt, not oversized.
+    const cut = DAYDIR(A1, "us-east-1") + `${A1}_CloudTrail_us-east-1_20230710T1203Z_cut000000000000.json.gz`;
+    const whole = gz(Array.from({ length: 300 }, (_, i) => ({ eventID: `c${i}`, n: Math.sin(i) })));
+    let end = whole.length >> 1;
+    while (whole.readUInt32LE(end - 4) <= 4 << 20) end--;
+    s3.put(cut, whole.subarray(0, end));
+    s3.install();
+    const sink = new CollectSink();
+    const res = await source({ accounts: [A1], maxBytes: 4 << 20 }).read(sink);
+    // Objects are read 8 at a time: in any order.
+    expect(sink.skips.sort((a, b) => b.reason.localeCompare(a.reason))).toEqual([
+      {
+        reason: "oversized-file",
+        origin: `s3://${BUCKET}/${bomb}`,
+        detail: "larger than the 4 MiB limit once decompressed (TRAILHOUND_MAX_FILE_MB); not read (its gzip trailer says 64 MiB; inflated to the limit without keeping it)",
+      },
+      { reason: "corrupt-file", origin: `s3://${BUCKET}/${cut}`, detail: "not valid gzip (unexpected end of file)" },
+    ]);
+    expect(sink.records).toHaveLength(totalRecords);
+    expect(res.objects).toMatchObject({ read: invictusFiles.length, corrupt: 1, failed: 0 });
   });
 
   it("access denied on the listing names the bucket, prefix and s3:ListBucket", async () => {
