@@ -223,9 +223,8 @@ const CATEGORIES: Category[] = [
   },
 ];
 
-/** `ssm:GetParameters` also covers GetParameter / GetParametersByPath; `bedrock:InvokeModel` covers Converse*. */
-function apiMatches(api: string, e: TrailEvent): boolean {
-  const k = e.service + ":" + e.eventName;
+/** `ssm:GetParameters` also covers GetParameter / GetParametersByPath; `bedrock:InvokeModel` covers Converse*. `k`: the event's "service:eventName". */
+function apiMatches(api: string, k: string, e: TrailEvent): boolean {
   if (k === api) return true;
   if (api === "ssm:GetParameters") return k === "ssm:GetParameter" || k === "ssm:GetParametersByPath";
   if (api === "bedrock:InvokeModel") return e.service === "bedrock" && /^(InvokeModelWithResponseStream|Converse|ConverseStream)$/.test(e.eventName);
@@ -316,7 +315,9 @@ function countTargets(b: BaselineView, kinds: readonly string[]): { known: numbe
   const firstDayEnd = (Math.floor(p.first / DAY) + 1) * DAY;
   let known = 0;
   let fresh = 0;
-  for (const [v, st] of Object.entries(p.dims.target ?? {})) {
+  const targets = p.dims.target ?? {};
+  for (const v of Object.keys(targets)) {
+    const st = targets[v]!;
     if (st[2] >= b.windowStart || !kinds.some((k) => v.startsWith(k))) continue;
     known++;
     if (st[2] >= firstDayEnd) fresh++;
@@ -409,14 +410,19 @@ export const bulkSensitiveActions: WindowDetector = {
     const out: FindingDraft[] = [];
     const keys = byKeys(win, ctx);
     if (keys) out.push(keys);
+    // Each candidate's "service:eventName", made once for all the categories.
+    let apiKeys: string[] | undefined;
+    const cands = win.candidates;
     for (const c of CATEGORIES) {
       let events: TrailEvent[] = [];
       let count = 0;
       let distinct: string[] = [];
       if (c.targets) {
         const set = new Set<string>();
-        for (const e of win.candidates) {
-          if (!c.api.endsWith(":*") && !apiMatches(c.api, e)) continue;
+        apiKeys ??= cands.map((e) => e.service + ":" + e.eventName);
+        for (let i = 0; i < cands.length; i++) {
+          const e = cands[i]!;
+          if (!c.api.endsWith(":*") && !apiMatches(c.api, apiKeys[i]!, e)) continue;
           if (c.skipIaC && isIaC(e)) continue;
           if (c.api.endsWith(":*") && e.service !== c.api.slice(0, -2)) continue;
           const ts = c.targets(e);
@@ -440,7 +446,9 @@ export const bulkSensitiveActions: WindowDetector = {
         const st = win.apis.get(c.api);
         if (!st) continue;
         count = st.n;
-        events = win.candidates.filter((e) => e.service + ":" + e.eventName === c.api);
+        apiKeys ??= cands.map((e) => e.service + ":" + e.eventName);
+        const ks = apiKeys;
+        events = cands.filter((_, i) => ks[i] === c.api);
       }
       const min = ctx.learning ? (c.coldMin ?? c.min) : c.min;
       if (count < min) continue;

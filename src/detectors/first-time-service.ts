@@ -61,17 +61,22 @@ function judge(subject: Subject, rolePrincipal: IdentityWindow["principal"]): Fi
     }
     return rates;
   };
-  const noun = personNoun(subject, identityNoun(rolePrincipal));
-  const byService = new Map<string, Array<[string, WinStat]>>();
-  for (const [api, st] of win.apis) {
-    const colon = api.indexOf(":");
-    const service = colon > 0 ? api.slice(0, colon) : api;
-    if (!byService.has(service)) byService.set(service, []);
-    byService.get(service)!.push([api, st]);
-  }
+  // The window's APIs by service, and the noun: built once a service is new (most windows have none).
+  let byService: Map<string, Array<[string, WinStat]>> | undefined;
+  let noun = "";
   const out: Array<{ score: number; draft: FindingDraft }> = [];
   for (const [service, sst] of win.services) {
     if (b.known("service", service)) continue;
+    if (!byService) {
+      byService = new Map();
+      for (const [api, st] of win.apis) {
+        const colon = api.indexOf(":");
+        const service = colon > 0 ? api.slice(0, colon) : api;
+        if (!byService.has(service)) byService.set(service, []);
+        byService.get(service)!.push([api, st]);
+      }
+      noun = personNoun(subject, identityNoun(rolePrincipal));
+    }
     const { rawRate, rate, s, summary } = history();
     const apis = (byService.get(service) ?? []).map(([api, st]) => ({ api, st, cls: apiClass(api) }));
     apis.sort((x, y) => API_WEIGHT[y.cls] - API_WEIGHT[x.cls] || y.st.n - x.st.n || (x.api < y.api ? -1 : 1));

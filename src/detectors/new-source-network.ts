@@ -20,7 +20,7 @@ import type { GeoInfo } from "../geo/types.js";
 import type { DetectorContext, FindingDraft, IdentityWindow, WindowDetector } from "./types.js";
 import { fmtNum } from "./lib/stats.js";
 import { identityNoun, isAwsManaged, onlyKey, plural, severityOf, smoothedRate, surprise } from "./lib/novelty.js";
-import { DAY, type Dim } from "../baseline/profile.js";
+import { DAY, type Dim, type Stat } from "../baseline/profile.js";
 import type { BaselineView } from "../baseline/view.js";
 import { forPerson, personNoun, subjectsOf, type Subject } from "./lib/people.js";
 import { heldDaysOf } from "../baseline/held.js";
@@ -88,6 +88,14 @@ function countryDays(b: BaselineView, cc: string, windowTimes: readonly number[]
   return days.size;
 }
 
+/** Whether the baseline knew a public source address before the window (BaselineView.values("ip"), without sorting them). */
+function anyKnownPublicIp(b: BaselineView): boolean {
+  const rec = b.profile?.dims.ip;
+  if (!rec) return false;
+  for (const [ip, st] of Object.entries(rec)) if (st[2] < b.windowStart && classifySourceIp(ip) === "public") return true;
+  return false;
+}
+
 function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
   const win = s.win;
   if (s.learning || win.geo.length === 0) return [];
@@ -115,9 +123,11 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
   }
   for (const o of byIp.values()) if (o.n === 0) o.n = o.ids.length;
 
-  const knownCountries = b.values("country");
-  const knownNets = b.values("network");
-  const knownPublicIps = b.values("ip").filter(([ip]) => classifySourceIp(ip) === "public");
+  // The known values, most used first: listed only in the text of a finding (most subjects have none).
+  let countries: Array<[string, Stat]> | undefined, nets: Array<[string, Stat]> | undefined, publicIps: Array<[string, Stat]> | undefined;
+  const knownCountries = () => (countries ??= b.values("country"));
+  const knownNets = () => (nets ??= b.values("network"));
+  const knownPublicIps = () => (publicIps ??= b.values("ip").filter(([ip]) => classifySourceIp(ip) === "public"));
 
   const base = (group: IpObs[]) => {
     const ids: string[] = [];
@@ -164,7 +174,8 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
   const all = [...byIp.values()].sort((x, y) => x.first - y.first || (x.ip < y.ip ? -1 : 1));
 
   // Only private / AWS-internal sources in history, public ones now.
-  if (knownPublicIps.length === 0 && knownNets.length === 0) {
+  const anyNet = b.distinct("network") > 0;
+  if (!anyNet && !anyKnownPublicIp(b)) {
     if (b.distinct("ip") === 0) return []; // no source addresses in history at all: nothing to compare with
     // No cloud discount here: a VPC-only role used from a rented server is the exfiltration case.
     const { score, notes } = adjust(50, all, false);
@@ -192,16 +203,17 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
     return [finish(d, all)];
   }
 
+  const anyCountry = b.distinct("country") > 0;
   const newCountry = new Map<string, IpObs[]>();
   const newNet = new Map<string, IpObs[]>();
   const newIp = new Map<string, IpObs[]>();
   for (const o of all) {
     const cc = o.geo?.country;
     const nk = netKey(o.geo);
-    if (cc && knownCountries.length > 0 && !b.known("country", cc)) {
+    if (cc && anyCountry && !b.known("country", cc)) {
       if (!newCountry.has(cc)) newCountry.set(cc, []);
       newCountry.get(cc)!.push(o);
-    } else if (nk && knownNets.length > 0 && !b.known("network", nk)) {
+    } else if (nk && anyNet && !b.known("network", nk)) {
       if (!newNet.has(nk)) newNet.set(nk, []);
       newNet.get(nk)!.push(o);
     } else if (!b.known("ip", o.ip)) {
@@ -212,12 +224,14 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
   }
 
   const countriesText = () => {
-    const top = knownCountries.slice(0, 5).map(([c]) => c);
-    return `${plural(knownCountries.length, "country", "countries")} (${top.join(", ")}${knownCountries.length > 5 ? ", ..." : ""})`;
+    const known = knownCountries();
+    const top = known.slice(0, 5).map(([c]) => c);
+    return `${plural(known.length, "country", "countries")} (${top.join(", ")}${known.length > 5 ? ", ..." : ""})`;
   };
   const netsText = () => {
-    const top = knownNets.slice(0, 3).map(([n]) => n);
-    return `${plural(knownNets.length, "network")} (${top.join(", ")}${knownNets.length > 3 ? ", ..." : ""})`;
+    const known = knownNets();
+    const top = known.slice(0, 3).map(([n]) => n);
+    return `${plural(known.length, "network")} (${top.join(", ")}${known.length > 3 ? ", ..." : ""})`;
   };
 
   const rC = smoothedRate(b, "country");
@@ -264,7 +278,9 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
             country: cc,
             networks: nets,
             ips: group.map((o) => ({ ip: o.ip, ...o.geo })),
-            knownCountries: knownCountries.map(([c]) => c).slice(0, 10),
+            knownCountries: knownCountries()
+              .map(([c]) => c)
+              .slice(0, 10),
             countryNoveltyRate: Number(b.noveltyRate("country").toFixed(3)),
           },
         },
@@ -302,7 +318,9 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
             network: nk,
             asOrg: g0?.asOrg,
             ips: group.map((o) => ({ ip: o.ip, ...o.geo })),
-            knownNetworks: knownNets.map(([n]) => n).slice(0, 10),
+            knownNetworks: knownNets()
+              .map(([n]) => n)
+              .slice(0, 10),
             networkNoveltyRate: Number(b.noveltyRate("network").toFixed(3)),
           },
         },
@@ -333,7 +351,7 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
           title: `New source address (${nk})`,
           why:
             `${plural(group.length, "new address", "new addresses")} for ${noun} in ${within}: ${listIps(group)}. ` +
-            `Baseline: ${b.summary()}. It used ${plural(knownPublicIps.length, "public address", "public addresses")}; ` +
+            `Baseline: ${b.summary()}. It used ${plural(knownPublicIps().length, "public address", "public addresses")}; ` +
             `it shows a new address on about ${fmtNum(100 * (1 - surprise(rI)))}% of active days` +
             (notes.length ? `; ${notes.join("; ")}` : "") +
             ".",

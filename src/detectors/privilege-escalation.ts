@@ -1,6 +1,6 @@
 import type { Severity, TrailEvent } from "../events/types.js";
 import { adminGrant, exposure, managedPolicyRisk, parsePolicy } from "./lib/policy.js";
-import { apiKey, bool, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, type RuleHit } from "./lib/util.js";
+import { apiKey, bool, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, type RuleHit, type OwnAccounts } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -58,7 +58,7 @@ function inlineRule(ev: TrailEvent): Hit | null {
 }
 
 function trustRule(docParam: string) {
-  return (ev: TrailEvent, own: ReadonlySet<string>): Hit | null => {
+  return (ev: TrailEvent, own: OwnAccounts): Hit | null => {
     const raw = rp(ev, docParam);
     const doc = parsePolicy(raw);
     if (!doc) return null;

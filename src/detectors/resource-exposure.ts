@@ -1,7 +1,28 @@
 import type { TrailEvent } from "../events/types.js";
 import { allPorts, exposedServices, onlyWeb, openIngressRules, openNaclEntry } from "./lib/network.js";
 import { exposure, parsePolicy } from "./lib/policy.js";
-import { ACCOUNT_ID, accountOf, at, bool, draft, get, isObj, list, novelty, ownAccounts, q, re, rp, str, strings, who, type Obj, params, type RuleHit } from "./lib/util.js";
+import {
+  ACCOUNT_ID,
+  accountOf,
+  at,
+  bool,
+  draft,
+  get,
+  isObj,
+  list,
+  novelty,
+  ownAccounts,
+  q,
+  re,
+  rp,
+  str,
+  strings,
+  who,
+  type Obj,
+  params,
+  type RuleHit,
+  type OwnAccounts,
+} from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -13,7 +34,7 @@ import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
  * lowers these.
  */
 
-type Own = ReadonlySet<string>;
+type Own = OwnAccounts;
 
 function sharedWith(items: unknown, own: Own): { public: boolean; external: string[] } {
   const out = { public: false, external: [] as string[] };

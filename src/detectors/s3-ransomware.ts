@@ -1,5 +1,5 @@
 import type { TrailEvent } from "../events/types.js";
-import { accountOf, apiKey, at, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, params, type RuleHit } from "./lib/util.js";
+import { accountOf, apiKey, at, draft, isIaC, lower, novelty, ownAccounts, q, rp, str, who, params, type RuleHit, type OwnAccounts } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -61,7 +61,7 @@ function selectEvent(ev: TrailEvent): boolean {
   }
 }
 
-function rule(ev: TrailEvent, own: ReadonlySet<string>): RuleHit | null {
+function rule(ev: TrailEvent, own: OwnAccounts): RuleHit | null {
   const bucket = str(rp(ev, "bucketName")) ?? "?";
   switch (ev.eventName) {
     case "PutBucketVersioning": {

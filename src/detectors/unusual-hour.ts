@@ -72,10 +72,10 @@ export function subjectOffHours(s: Subject): OffHours | undefined {
 
 function offHoursOf(s: Subject): OffHours | undefined {
   if (s.person) return offHours(s.baseline, s.win);
-  const mine = new Set(s.win.sessions);
+  let mine: Set<string> | undefined;
   return offHours(s.baseline, s.win, (id) => {
     const ss = s.win.idSessions?.get(id);
-    return ss === undefined || mine.has(ss);
+    return ss === undefined || (mine ??= new Set(s.win.sessions)).has(ss);
   });
 }
 

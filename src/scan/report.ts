@@ -134,6 +134,8 @@ export class ReportBuilder {
   private readonly sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number; _who: Set<string> }>();
   private readonly deviations: Report["baselineDeviations"] = [];
   private deviationsTotal = 0;
+  /** Each API's event name, event source and service, split once (every identity's window lists its APIs). */
+  private readonly apiParts = new Map<string, [name: string, source: string, service: string]>();
   /** Identities with errors in the window (errorAnalysis.byIdentity), in the order added. */
   private readonly withErrors: Report["errorAnalysis"]["byIdentity"] = [];
 
@@ -153,10 +155,15 @@ export class ReportBuilder {
     this.errors += sl.errors;
     this.denied += sl.denied;
     for (const [api, n, err, denied, first, last, ids] of sl.apis) {
-      const i = api.indexOf(":");
-      const svc = api.slice(0, i);
-      bump(names, api.slice(i + 1), n);
-      bump(sources, svc.includes(".") ? svc : svc + ".amazonaws.com", n);
+      let parts = this.apiParts.get(api);
+      if (!parts) {
+        const i = api.indexOf(":");
+        const svc = api.slice(0, i);
+        this.apiParts.set(api, (parts = [api.slice(i + 1), svc.includes(".") ? svc : svc + ".amazonaws.com", svc]));
+      }
+      const [name, source, svc] = parts;
+      bump(names, name, n);
+      bump(sources, source, n);
       if (err > 0) {
         const cur = apiErrors.get(api) ?? { errors: 0, denied: 0 };
         cur.errors += err;
@@ -177,7 +184,7 @@ export class ReportBuilder {
         for (const id of ids) if (cur.eventIds.length < 20) cur.eventIds.push(id);
       } else {
         sensitive.set(api, {
-          eventName: api.slice(i + 1),
+          eventName: name,
           eventSource: svc + ".amazonaws.com",
           count: n,
           failed: err,

@@ -629,9 +629,12 @@ export class Scanner implements RecordSink {
     const judge = offHoursJudge(w, ctx);
     const offHoursOf = (dr: FindingDraft, person?: string) => (this.hoursFactor ? judge(dr, person) : undefined);
     for (const ev of w.candidates) {
+      // The context with the event's principal: one per event (detectors only read it), made once a detector takes it.
+      let evCtx: DetectorContext | undefined;
       for (const d of this.eventDetectorsFor(ev.eventName)) {
         if (!d.eventNames && !d.select?.(ev)) continue;
-        const out = d.detect(ev, ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal });
+        evCtx ??= ctx.principal === ev.principal ? ctx : { ...ctx, principal: ev.principal };
+        const out = d.detect(ev, evCtx);
         if (out)
           addDrafts(
             collector,

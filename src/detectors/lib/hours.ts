@@ -151,17 +151,23 @@ export interface OffHours {
  */
 export function offHours(b: BaselineView, win: IdentityWindow, ownsId: (id: string) => boolean = () => true): OffHours | undefined {
   const pattern = hourPattern(b);
-  if (!pattern) return undefined;
-  // Hours spent in a new or recently first seen country: another time zone.
-  const travelHours = new Set<number>();
-  for (const g of win.geo) {
-    const cc = g.geo?.country;
-    if (!cc || !ownsId(g.eventId)) continue;
-    const st = b.stat("country", cc);
-    // New, or first seen lately and not where the history began.
-    const since = b.profile?.first ?? -Infinity;
-    if (!st || (st[2] >= b.windowStart - TRAVEL_DAYS * DAY && st[2] > since + DAY)) travelHours.add(Math.floor(g.time / HOUR));
-  }
+  // No hour never seen: nothing to count (most subjects).
+  if (!pattern?.kind.includes("never")) return undefined;
+  // Hours spent in a new or recently first seen country: another time zone (found once a bucket
+  // falls in an hour never seen).
+  let travelHours: Set<number> | undefined;
+  const travel = (): Set<number> => {
+    const out = new Set<number>();
+    for (const g of win.geo) {
+      const cc = g.geo?.country;
+      if (!cc || !ownsId(g.eventId)) continue;
+      const st = b.stat("country", cc);
+      // New, or first seen lately and not where the history began.
+      const since = b.profile?.first ?? -Infinity;
+      if (!st || (st[2] >= b.windowStart - TRAVEL_DAYS * DAY && st[2] > since + DAY)) out.add(Math.floor(g.time / HOUR));
+    }
+    return out;
+  };
   let n = 0;
   let first = Infinity;
   let last = -Infinity;
@@ -170,7 +176,7 @@ export function offHours(b: BaselineView, win: IdentityWindow, ownsId: (id: stri
   const hourIndexes = new Set<number>();
   for (const bk of win.buckets) {
     const hi = Math.floor(bk.start / HOUR);
-    if (pattern.kind[hi % 24] !== "never" || travelHours.has(hi)) continue;
+    if (pattern.kind[hi % 24] !== "never" || (travelHours ??= travel()).has(hi)) continue;
     const mine = bk.ids.filter(ownsId);
     if (mine.length === 0) continue;
     // A bucket whose listed ids are all the subject's counts whole; otherwise only its listed ids.

@@ -264,6 +264,7 @@ export function finishNovelty(
   more: (rest: string[]) => string,
   evidenceKey: string,
 ): FindingDraft[] {
+  if (scored.length === 0) return [];
   const ip = onlyKey(win.ips);
   const region = onlyKey(win.regions);
   for (const { draft } of scored) {

@@ -67,18 +67,34 @@ function residual(win: IdentityWindow, people: readonly PersonSlice[]): Identity
     return s !== undefined && sessions.has(s);
   };
   const minus = (m: Map<string, WinStat>, pick: (w: IdentityWindow) => Map<string, WinStat>): Map<string, WinStat> => {
+    // The people's counts of each value, summed over their own values (not each of the role's
+    // values looked up in every person's window: a role of many people has many values too).
+    // Counts are whole numbers: the order they are taken in does not change the result.
+    let counts: ReadonlyMap<string, { n: number; err: number; denied: number }>;
+    if (people.length === 1) counts = pick(people[0]!.window);
+    else {
+      const sums = new Map<string, { n: number; err: number; denied: number }>();
+      for (const p of people)
+        for (const [k, o] of pick(p.window)) {
+          const c = sums.get(k);
+          if (c) {
+            c.n += o.n;
+            c.err += o.err;
+            c.denied += o.denied;
+          } else sums.set(k, { n: o.n, err: o.err, denied: o.denied });
+        }
+      counts = sums;
+    }
     const out = new Map<string, WinStat>();
     for (const [k, st] of m) {
       let n = st.n,
         err = st.err,
         denied = st.denied;
-      for (const p of people) {
-        const o = pick(p.window).get(k);
-        if (o) {
-          n -= o.n;
-          err -= o.err;
-          denied -= o.denied;
-        }
+      const c = counts.get(k);
+      if (c) {
+        n -= c.n;
+        err -= c.err;
+        denied -= c.denied;
       }
       if (n <= 0) continue;
       const ids = st.ids.filter((id) => !theirs(id));

@@ -3,7 +3,7 @@
  * URL-encoded JSON string (IAM logs `policyDocument` percent-encoded in some paths). Parsing never
  * throws: an unreadable document is "unknown" and detectors stay quiet on it rather than guess.
  */
-import { accountOf, isObj, list, strings, type Obj } from "./util.js";
+import { accountOf, isObj, list, strings, type Obj, type OwnAccounts } from "./util.js";
 import { isWholeInternet } from "./network.js";
 
 export interface Statement {
@@ -160,7 +160,7 @@ export interface Exposure {
 }
 
 /** Who a resource or trust policy lets in, relative to the accounts we own. */
-export function exposure(doc: Obj | null, own: ReadonlySet<string>): Exposure {
+export function exposure(doc: Obj | null, own: OwnAccounts): Exposure {
   const out: Exposure = { public: false, externalAccounts: [], openFederation: [], actions: [] };
   for (const st of statements(doc)) {
     if (st.effect !== "Allow" || !st.principals) continue;

@@ -257,12 +257,21 @@ export function accountOf(v: string): string | undefined {
   return undefined;
 }
 
-/** Accounts that are "us" for this event: the configured organisation, the event's account and the caller's. */
-export function ownAccounts(ev: TrailEvent, ctx: { config: { ownAccounts: ReadonlySet<string> } }): Set<string> {
-  const s = new Set(ctx.config.ownAccounts);
-  if (ev.accountId && ev.accountId !== "unknown") s.add(ev.accountId);
-  if (ev.principal.accountId) s.add(ev.principal.accountId);
-  return s;
+/** Accounts that are "us" (ownAccounts): asked one at a time. */
+export interface OwnAccounts {
+  has(account: string): boolean;
+}
+
+/**
+ * Accounts that are "us" for this event: the configured organisation, the event's account and the
+ * caller's. A test, not a copy of the configured set (every account of the scan by default: a copy
+ * per event was most of new-role-assumption's time on scans of many accounts).
+ */
+export function ownAccounts(ev: TrailEvent, ctx: { config: { ownAccounts: ReadonlySet<string> } }): OwnAccounts {
+  const configured = ctx.config.ownAccounts;
+  const event = ev.accountId && ev.accountId !== "unknown" ? ev.accountId : undefined;
+  const caller = ev.principal.accountId || undefined;
+  return { has: (a) => a === event || a === caller || configured.has(a) };
 }
 
 // ---------------------------------------------------------------- baseline phrases
