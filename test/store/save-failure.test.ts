@@ -6,7 +6,7 @@
  * store on disk is the one from before the scan (nothing half-saved).
  */
 import { unlinkSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -38,11 +38,18 @@ async function run(...args: string[]): Promise<{ code: number; stdout: string; s
 }
 
 let n = 0;
+/** The store one scan of the sample leaves, made once (the first test to ask), copied for each test. */
+let oneScan: Promise<string> | undefined;
 /** A store with one scan in it, and the bytes of its file. */
 async function storeWithOneScan(): Promise<{ dir: string; before: string }> {
+  oneScan ??= (async () => {
+    const made = join(work, "one-scan");
+    const first = await run("scan", "--input", "test/fixtures/invictus-aws", "--store", made, "--format", "json", "--no-geo");
+    expect(first.code, first.stderr).toBe(0);
+    return made;
+  })();
   const dir = join(work, `s${n++}`);
-  const first = await run("scan", "--input", "test/fixtures/invictus-aws", "--store", dir, "--format", "json", "--no-geo");
-  expect(first.code, first.stderr).toBe(0);
+  await cp(await oneScan, dir, { recursive: true });
   return { dir, before: await readFile(join(dir, "trailhound.json"), "utf8") };
 }
 
