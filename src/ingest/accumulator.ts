@@ -274,11 +274,6 @@ export class MStat {
   }
 }
 
-/** Values of a dimension are found by a linear search up to this many (most dimensions of most identities), by a Map beyond. */
-const DIM_LINEAR = 8;
-/** Arrays of a dimension's values are allocated to their exact length up to this many values (copied on growth), grown by `push` beyond. */
-const DIM_EXACT = 8;
-
 /** One value's counts in a scan, as `IdentityAcc.dim` gives them (ObservedStat of the baseline merge). */
 export interface ValueStat {
   n: number;
@@ -287,94 +282,223 @@ export interface ValueStat {
   last: number;
 }
 
-/**
- * The values of one dimension for one identity, in first-seen order, in a few flat arrays rather
- * than an object and a Map entry per value (an identity of the realistic profile has about sixty
- * values, most seen once): `nums` holds [first, last, n, err] per value as unboxed doubles; `n/err`
- * count events new to the stored baseline (idempotent rescans), first/last every event.
- */
-class DimValues {
-  /** [value, its window side (MStat, made when the value is first seen inside the moving window), ...]. */
-  private entries: Array<string | MStat | undefined>;
-  nums: number[];
-  /** Value -> index, once there are more than DIM_LINEAR values. */
-  private index: Map<string, number> | null = null;
-  /** The value met last and its index (consecutive events of one identity mostly repeat their IP, region, user agent). */
-  lastKey: string;
-  lastIndex = 0;
+/** Dimensions fit in the low bits of a table entry (DIM_NAMES has 12). */
+const DIM_BITS = 4;
+const DIM_MASK = (1 << DIM_BITS) - 1;
+/** Dimensions (DIM_NAMES.length). */
+const DIM_COUNT = 12;
+/** Values one identity can hold (a table entry, (value << DIM_BITS | dim) + 1, is an int32). */
+const MAX_VALUES = 2 ** (31 - DIM_BITS) - 1;
+/** The lookup table's first size (entries; it doubles when half full). */
+const TABLE_MIN = 16;
 
-  constructor(first: string) {
-    this.lastKey = first;
-    this.entries = [first, undefined];
-    this.nums = [Infinity, -Infinity, 0, 0];
+/** Strings up to this long are hashed whole; longer ones by their length, first HASH_HEAD and last HASH_TAIL code units (unless `full`). */
+const HASH_SHORT = 10;
+const HASH_HEAD = 2;
+const HASH_TAIL = 8;
+/** Probes of one lookup beyond which a table hashes its strings whole (values that collide on their ends: made to, most likely). */
+const MAX_PROBES = 48;
+
+/** Per process: values come from the records (an attacker's), and should not be chosen to collide. */
+const HASH_SEED = (Math.random() * 2 ** 32) | 0;
+
+/** An integer's bits mixed (murmur3's final mix, fmix32). */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  return h ^ (h >>> 16);
+}
+
+/** A string's hash mixed with its dimension (FNV-1a over UTF-16 code units, seeded, then a final mix): of the whole string when `full`. Tables' order is never read: results do not depend on the seed. */
+function hashOf(s: string, dim: number, full: boolean): number {
+  const len = s.length;
+  let h = HASH_SEED ^ Math.imul(dim + 1, 0x9e3779b1);
+  if (full || len <= HASH_SHORT) for (let i = 0; i < len; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  else {
+    h = Math.imul(h ^ len, 0x01000193);
+    for (let i = 0; i < HASH_HEAD; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+    for (let i = len - HASH_TAIL; i < len; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
   }
+  return mix(h);
+}
+
+/** Dimensions whose values are few over a whole scan (not addresses, sessions, targets, roles): numbered in a shared ValueIds. */
+// Bits by dimension number (DIM_NAMES): api, service, network, country, region, ua, errorCode, instanceType.
+const SHARED_DIMS = (1 << 0) | (1 << 1) | (1 << 3) | (1 << 4) | (1 << 5) | (1 << 6) | (1 << 8) | (1 << 10);
+/** A ValueIds numbers this many strings before accumulators made later start a new one. */
+const SHARE_IDS = 2 ** 16;
+
+/**
+ * The values of the few-valued dimensions (APIs, regions, user agents...), numbered in first-seen
+ * order and held once, shared by the accumulators made while it is current: such a value is found
+ * by its number, one lookup in a small Map whose string hashes V8 keeps on the strings (the fast
+ * lane hands the same string objects for a value), not by hashing its characters. Numbers only
+ * place values in tables; results never see them.
+ */
+class ValueIds {
+  private readonly ids = new Map<string, number>();
+  readonly strings: string[] = [];
+  /** Accumulators made with this table and not released yet. */
+  live = 0;
+
+  idOf(v: string): number {
+    let id = this.ids.get(v);
+    if (id === undefined) {
+      id = this.strings.length;
+      this.ids.set(v, id);
+      this.strings.push(v);
+    }
+    return id;
+  }
+}
+
+/**
+ * The table new accumulators share. A new one is started when every accumulator of the current
+ * one was released (a scan's end: nothing it numbered is held past the scan) or when it holds
+ * SHARE_IDS strings (accumulators never released, as in tests, or values made to be many: what it
+ * holds stays bounded for new accumulators).
+ */
+let currentIds = new ValueIds();
+function idsForNew(): ValueIds {
+  if (currentIds.strings.length >= SHARE_IDS) currentIds = new ValueIds();
+  currentIds.live++;
+  return currentIds;
+}
+function releaseIds(ids: ValueIds): void {
+  if (--ids.live === 0 && ids === currentIds && ids.strings.length > 0) currentIds = new ValueIds();
+}
+
+/** AccValues.dims' work space, and whose dimensions it holds (the same values asked again at the end, dimension after dimension). */
+let dimScratch = new Uint8Array(256);
+let dimScratchOf: AccValues | null = null;
+let dimScratchSize = 0;
+
+/**
+ * The values of every dimension of one identity, in one set of flat arrays (an identity of the
+ * realistic profile has about thirty values over its dimensions, most seen once): value `r` is
+ * `keys[r]`, its counts are `nums[4r .. 4r+3]` = [first, last, n, err] as unboxed doubles (`n/err`
+ * count events new to the stored baseline, for idempotent rescans; first/last every event), its
+ * window side `winOf(r)`. Values are numbered in first-seen order over all dimensions; one
+ * open-addressed table of small integers maps (dimension, value) to its number and tells each
+ * value's dimension. An object, two arrays and a Map per dimension, and a Map entry per value
+ * beyond a few, took ~140 bytes a value (162 MB for 1.13M values: 1M realistic events, 20,000
+ * identities).
+ */
+class AccValues {
+  readonly keys: string[] = [];
+  readonly nums: number[] = [];
+  /** The window side of each value (MStat, made when the value is first seen inside the moving window); null until the first. */
+  private wins: Array<MStat | undefined> | null = null;
+  /** Linear probing; an entry is (value << DIM_BITS | dim) + 1, 0 empty. At most half full. */
+  private table: number[] = new Array<number>(TABLE_MIN).fill(0);
+  /** Strings are hashed whole (a lookup probed more than MAX_PROBES entries). */
+  private full = false;
+  /** Per dimension: the value met last and its number (consecutive events of one identity mostly repeat their IP, region, user agent). */
+  readonly lastKeys: Array<string | undefined> = new Array<string | undefined>(DIM_COUNT).fill(undefined);
+  readonly lastValues: number[] = new Array<number>(DIM_COUNT).fill(0);
+
+  constructor(readonly ids: ValueIds) {}
 
   get size(): number {
-    return this.entries.length >> 1;
+    return this.keys.length;
   }
 
-  /** Value `i`. */
-  key(i: number): string {
-    return this.entries[2 * i] as string;
+  /** The table hash of `v` in dimension `dim`. */
+  private hash(dim: number, v: string): number {
+    return ((SHARED_DIMS >> dim) & 1) !== 0 ? mix(HASH_SEED ^ ((this.ids.idOf(v) << DIM_BITS) | dim)) : hashOf(v, dim, this.full);
   }
 
-  /** The window side of value `i` (undefined: never seen inside the moving window). */
-  winOf(i: number): MStat | undefined {
-    return this.entries[2 * i + 1] as MStat | undefined;
-  }
-
-  /** The index of `v`, added (with no counts yet) when new. */
-  indexOf(v: string): number {
-    const e = this.entries;
-    const len = e.length >> 1;
-    const index = this.index;
-    if (index === null) {
-      for (let i = 0; i < len; i++) if (e[2 * i] === v) return i;
-    } else {
-      const i = index.get(v);
-      if (i !== undefined) return i;
+  /** The number of `v` in dimension `dim`, added (with no counts yet) when new. */
+  find(dim: number, v: string): number {
+    const h = this.hash(dim, v);
+    let t = this.table;
+    let mask = t.length - 1;
+    const keys = this.keys;
+    let s = h & mask;
+    let probes = 0;
+    for (let e = t[s]!; e !== 0; s = (s + 1) & mask, e = t[s]!) {
+      if (((e - 1) & DIM_MASK) === dim && keys[(e - 1) >> DIM_BITS] === v) return (e - 1) >> DIM_BITS;
+      if (++probes > MAX_PROBES && !this.full) {
+        // Many values alike at both ends: hash them whole from now on.
+        this.full = true;
+        this.table = this.rehash(t.length);
+        return this.find(dim, v);
+      }
     }
-    if (len < DIM_EXACT) {
-      const k = new Array<string | MStat | undefined>(2 * len + 2);
-      const n = new Array<number>(4 * len + 4);
-      const nums = this.nums;
-      for (let i = 0; i < 2 * len; i++) k[i] = e[i];
-      for (let i = 0; i < 4 * len; i++) n[i] = nums[i]!;
-      k[2 * len] = v;
-      k[2 * len + 1] = undefined;
-      n[4 * len] = Infinity;
-      n[4 * len + 1] = -Infinity;
-      n[4 * len + 2] = 0;
-      n[4 * len + 3] = 0;
-      this.entries = k;
-      this.nums = n;
-    } else {
-      e.push(v, undefined);
-      this.nums.push(Infinity, -Infinity, 0, 0);
+    const r = keys.length;
+    if (r >= MAX_VALUES) throw new RangeError(`IdentityAcc: more than ${MAX_VALUES} distinct values for one identity`);
+    // A few-valued dimension's value is kept as the one string of it the accumulators share.
+    keys.push(((SHARED_DIMS >> dim) & 1) !== 0 ? this.ids.strings[this.ids.idOf(v)]! : v);
+    this.nums.push(Infinity, -Infinity, 0, 0);
+    if (this.wins !== null) this.wins.push(undefined);
+    if (2 * (r + 1) > t.length) {
+      this.table = t = this.rehash(2 * t.length);
+      mask = t.length - 1;
+      s = h & mask;
+      while (t[s] !== 0) s = (s + 1) & mask;
     }
-    if (index !== null) index.set(v, len);
-    else if (len + 1 > DIM_LINEAR) {
-      const m = new Map<string, number>();
-      for (let i = 0; i <= len; i++) m.set(this.key(i), i);
-      this.index = m;
-    }
-    return len;
+    t[s] = ((r << DIM_BITS) | dim) + 1;
+    return r;
   }
 
-  /** The window side of value `i`, made on first use. */
-  win(i: number): MStat {
-    let s = this.entries[2 * i + 1] as MStat | undefined;
-    if (s === undefined) this.entries[2 * i + 1] = s = new MStat();
+  /** The table's entries in a new table of `size` entries. */
+  private rehash(size: number): number[] {
+    const old = this.table;
+    const t = new Array<number>(size).fill(0);
+    const mask = size - 1;
+    const keys = this.keys;
+    for (let i = 0; i < old.length; i++) {
+      const e = old[i]!;
+      if (e === 0) continue;
+      let s = this.hash((e - 1) & DIM_MASK, keys[(e - 1) >> DIM_BITS]!) & mask;
+      while (t[s] !== 0) s = (s + 1) & mask;
+      t[s] = e;
+    }
+    return t;
+  }
+
+  /** Each value's dimension, by value number (valid until the next call: a shared work space). */
+  dims(): Uint8Array {
+    const n = this.keys.length;
+    if (dimScratchOf === this && dimScratchSize === n) return dimScratch;
+    if (dimScratch.length < n) dimScratch = new Uint8Array(Math.max(n, 2 * dimScratch.length));
+    const out = dimScratch;
+    const t = this.table;
+    for (let i = 0; i < t.length; i++) {
+      const e = t[i]!;
+      if (e !== 0) out[(e - 1) >> DIM_BITS] = (e - 1) & DIM_MASK;
+    }
+    dimScratchOf = this;
+    dimScratchSize = n;
+    return out;
+  }
+
+  /** The window side of value `r` (undefined: never seen inside the moving window). */
+  winOf(r: number): MStat | undefined {
+    return this.wins === null ? undefined : this.wins[r];
+  }
+
+  /** The window side of value `r`, made on first use. */
+  win(r: number): MStat {
+    let w = this.wins;
+    if (w === null) this.wins = w = new Array<MStat | undefined>(this.keys.length).fill(undefined);
+    let s = w[r];
+    if (s === undefined) w[r] = s = new MStat();
     return s;
   }
 
-  /** Value `i`'s counts. */
-  stat(i: number): ValueStat {
-    const o = 4 * i;
+  /** Value `r`'s counts. */
+  stat(r: number): ValueStat {
+    const o = 4 * r;
     const nums = this.nums;
     return { n: nums[o + 2]!, err: nums[o + 3]!, first: nums[o]!, last: nums[o + 1]! };
   }
 }
+
+/** What a released IdentityAcc holds (nothing: `dim` and `toWindow` throw after `release`). */
+const RELEASED = new AccValues(new ValueIds());
 
 /** Kept events of a window bucket: a reference (Bucket.ids), its API's first read (Bucket.readIds), a failure (Bucket.errIds). */
 const F_REF = 1,
@@ -600,6 +724,7 @@ class WinBuckets {
 /** Everything one scan learns about one identity. Memory is bounded per identity. */
 // Index 1 ("service") is never tracked per event: `dim("service")` derives it from the APIs.
 const D_API = 0,
+  D_SERVICE = 1,
   D_IP = 2,
   D_NETWORK = 3,
   D_COUNTRY = 4,
@@ -619,13 +744,14 @@ export function accTargets(ev: EventFacts): string[] {
 }
 
 export class IdentityAcc implements Observed {
-  /** The values of each dimension, indexed like DIM_NAMES (arrays beat a Map of Maps on the hot path). */
-  private dims: Array<DimValues | undefined> = new Array<DimValues | undefined>(DIM_NAMES.length).fill(undefined);
+  /** The values of every dimension (dimensions numbered like DIM_NAMES). */
+  private vals = new AccValues(idsForNew());
+  /** The services, derived from the APIs when first asked (`dim("service")`, at the end), apart: the APIs' arrays are not grown for them. */
+  private services: AccValues | null = null;
   private lastDay = NaN;
   private foldAt = 64;
   private oldFoldAt = 256;
   private lastOldBucket = 0;
-  private services: DimValues | null | undefined;
   /** Counted (new-to-store) totals. */
   events = 0;
   errors = 0;
@@ -700,9 +826,11 @@ export class IdentityAcc implements Observed {
    * scan's end does not hold every identity's accumulator beside every profile and window.
    */
   release(): void {
+    if (!this.released) releaseIds(this.vals.ids);
+    if (dimScratchOf === this.vals || dimScratchOf === this.services) dimScratchOf = null;
     this.released = true;
-    this.dims = [];
-    this.services = undefined;
+    this.vals = RELEASED;
+    this.services = null;
     this.hourly = null;
     this.win.clear();
     this.oldReads = [];
@@ -720,42 +848,40 @@ export class IdentityAcc implements Observed {
   /** The values of one dimension seen in this scan, in first-seen order (a new map on each call). */
   dim(dim: Dim): ReadonlyMap<string, ValueStat> {
     const out = new Map<string, ValueStat>();
-    const d = this.values(dim);
-    if (d !== undefined) for (let i = 0; i < d.size; i++) out.set(d.key(i), d.stat(i));
+    const [v, di] = this.valuesOf(dim);
+    const dims = v.dims();
+    for (let r = 0; r < v.size; r++) if (dims[r] === di) out.set(v.keys[r]!, v.stat(r));
     return out;
   }
 
-  private values(dim: Dim): DimValues | undefined {
+  /** Where a dimension's values are, and its number: values `r` of that AccValues with dimOf(r) the number. */
+  private valuesOf(dim: Dim): [AccValues, number] {
     if (this.released) throw new Error("IdentityAcc.dim after release()");
-    if (dim === "service") {
-      if (this.services === undefined) this.services = this.deriveServices();
-      return this.services ?? undefined;
-    }
-    return this.dims[DIM_NAMES.indexOf(dim)];
+    const di = DIM_NAMES.indexOf(dim);
+    return [di === D_SERVICE ? (this.services ??= this.deriveServices()) : this.vals, di];
   }
 
   /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
-  private deriveServices(): DimValues | null {
-    const apis = this.dims[D_API];
-    if (apis === undefined) return null;
-    let out: DimValues | undefined;
-    for (let i = 0; i < apis.size; i++) {
-      const api = apis.key(i);
-      const svc = api.slice(0, api.indexOf(":"));
-      if (out === undefined) out = new DimValues(svc);
-      const j = out.indexOf(svc);
-      const a = 4 * i,
-        o = 4 * j;
-      const from = apis.nums,
+  private deriveServices(): AccValues {
+    const v = this.vals;
+    const out = new AccValues(v.ids);
+    const dims = v.dims().slice(0, v.size);
+    for (let a = 0; a < dims.length; a++) {
+      if (dims[a] !== D_API) continue;
+      const api = v.keys[a]!;
+      const j = out.find(D_SERVICE, api.slice(0, api.indexOf(":")));
+      const from = v.nums,
         to = out.nums;
-      to[o + 2]! += from[a + 2]!;
-      to[o + 3]! += from[a + 3]!;
-      if (from[a]! < to[o]!) to[o] = from[a]!;
-      if (from[a + 1]! > to[o + 1]!) to[o + 1] = from[a + 1]!;
-      const w = apis.winOf(i);
+      const f = 4 * a,
+        o = 4 * j;
+      to[o + 2]! += from[f + 2]!;
+      to[o + 3]! += from[f + 3]!;
+      if (from[f]! < to[o]!) to[o] = from[f]!;
+      if (from[f + 1]! > to[o + 1]!) to[o + 1] = from[f + 1]!;
+      const w = v.winOf(a);
       if (w !== undefined) out.win(j).absorb(w);
     }
-    return out ?? null;
+    return out;
   }
 
   /**
@@ -851,14 +977,13 @@ export class IdentityAcc implements Observed {
 
   private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
-    let d = this.dims[di];
-    if (d === undefined) this.dims[di] = d = new DimValues(value);
+    const d = this.vals;
     let i: number;
-    if (d.lastKey === value) i = d.lastIndex;
+    if (d.lastKeys[di] === value) i = d.lastValues[di]!;
     else {
-      i = d.indexOf(value);
-      d.lastKey = value;
-      d.lastIndex = i;
+      i = d.find(di, value);
+      d.lastKeys[di] = value;
+      d.lastValues[di] = i;
     }
     const nums = d.nums;
     const o = 4 * i;
@@ -1135,11 +1260,12 @@ export class IdentityAcc implements Observed {
     const idSessions = new Map<string, string>();
     const maps = (dim: Dim): Map<string, WinStat> => {
       const out = new Map<string, WinStat>();
-      const d = this.values(dim);
-      if (d === undefined) return out;
-      for (let i = 0; i < d.size; i++) {
-        const w = d.winOf(i)?.windowStat(wStart, idSessions);
-        if (w) out.set(d.key(i), w);
+      const [v, di] = this.valuesOf(dim);
+      const dims = v.dims();
+      for (let r = 0; r < v.size; r++) {
+        if (dims[r] !== di) continue;
+        const w = v.winOf(r)?.windowStat(wStart, idSessions);
+        if (w) out.set(v.keys[r]!, w);
       }
       return out;
     };

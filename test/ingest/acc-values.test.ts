@@ -1,0 +1,69 @@
+import { describe, expect, it } from "vitest";
+import type { Dim } from "../../src/baseline/profile.js";
+import type { EventFacts } from "../../src/events/types.js";
+import { IdentityAcc, type ValueStat } from "../../src/ingest/accumulator.js";
+import { rng } from "../../src/util/rng.js";
+
+const T0 = Date.UTC(2024, 2, 1);
+const DIMS = ["api", "ip", "region", "ua", "session", "errorCode"] as const;
+
+/** Sessions alike in their length and first and last eight characters (they collide in a hash of the ends). */
+const alike = (i: number) => `sess-AAA${String(i).padStart(6, "0")}-BBBBBBBB`;
+
+describe("an identity's values (one table over its dimensions)", () => {
+  it("gives every dimension's values in first-seen order with their counts, as a Map per dimension would", () => {
+    const r = rng(7);
+    const acc = new IdentityAcc({ key: "user:1:alice", type: "IAMUser" }, T0 + 500 * 60_000);
+    const expected = new Map<Dim, Map<string, ValueStat>>(DIMS.map((d) => [d, new Map()]));
+    const note = (d: Dim, v: string, t: number, counted: boolean, failed: boolean) => {
+      const m = expected.get(d)!;
+      let s = m.get(v);
+      if (!s) m.set(v, (s = { n: 0, err: 0, first: Infinity, last: -Infinity }));
+      s.first = Math.min(s.first, t);
+      s.last = Math.max(s.last, t);
+      if (counted) {
+        s.n++;
+        if (failed) s.err++;
+      }
+    };
+    for (let i = 0; i < 3000; i++) {
+      // Times in any order; values shared between dimensions ("x" is an IP, a session and an error code).
+      const t = T0 + Math.floor(r() * 1000) * 60_000;
+      const failed = r() < 0.2;
+      const ev: EventFacts = {
+        id: `e${i}`,
+        time: t,
+        api: `svc${Math.floor(r() * 5)}:Call${Math.floor(r() * 40)}`,
+        eventName: "Call",
+        region: ["us-east-1", "eu-west-1", "x"][Math.floor(r() * 3)]!,
+        sourceIp: r() < 0.1 ? "x" : `10.0.${Math.floor(r() * 3)}.${Math.floor(r() * 250)}`,
+        ipKind: "private",
+        uaFamily: r() < 0.5 ? "aws-cli/2" : "Boto3/1",
+        failed,
+        denied: false,
+        requestParameters: null,
+        principal: { sessionName: r() < 0.1 ? "x" : alike(Math.floor(r() * 400)) },
+      };
+      if (failed) ev.errorCode = r() < 0.5 ? "x" : "AccessDenied";
+      acc.add(ev, undefined, false, -Infinity, undefined);
+      const counted = t > T0 + 500 * 60_000;
+      note("api", ev.api, t, counted, failed);
+      note("region", ev.region, t, counted, failed);
+      note("ip", ev.sourceIp, t, counted, failed);
+      note("ua", ev.uaFamily, t, counted, failed);
+      note("session", ev.principal.sessionName!, t, counted, failed);
+      if (ev.errorCode) note("errorCode", ev.errorCode, t, counted, failed);
+    }
+    for (const d of DIMS) expect([...acc.dim(d)], d).toEqual([...expected.get(d)!]);
+    expect(acc.dim("session").size).toBeGreaterThan(300);
+    // Services: the APIs' prefixes, summed, in the order their first API was met.
+    const services = new Map<string, ValueStat>();
+    for (const [api, s] of expected.get("api")!) {
+      const svc = api.slice(0, api.indexOf(":"));
+      const o = services.get(svc) ?? { n: 0, err: 0, first: Infinity, last: -Infinity };
+      services.set(svc, { n: o.n + s.n, err: o.err + s.err, first: Math.min(o.first, s.first), last: Math.max(o.last, s.last) });
+    }
+    expect([...acc.dim("service")]).toEqual([...services]);
+    expect([...acc.dim("api")]).toEqual([...expected.get("api")!]);
+  });
+});
