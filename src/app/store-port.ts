@@ -74,7 +74,8 @@ export function applySuppressions(report: Report, store: Pick<TrailStore, "match
 }
 
 export async function openScanStore(dir: string): Promise<ScanStore> {
-  return scanStoreFrom(await TrailStore.open(dir));
+  // One save: the findings are encoded by it, not also at open (StoreOptions.warmFindings).
+  return scanStoreFrom(await TrailStore.open(dir, { warmFindings: false }));
 }
 
 /** The scan's view of an open store (the bot and the digest share one store per process). */
