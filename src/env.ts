@@ -35,6 +35,8 @@ export const OTHER_SETTINGS = [
   "FORCE_COLOR",
   // Set by the terminal: `dumb` means no colour.
   "TERM",
+  // Node's own; read only for V8 tiering flags the user set (scan/tiering.ts).
+  "NODE_OPTIONS",
   // npm run fuzz only: the C compiler of the sanitizer build (default gcc).
   "CC",
 ] as const;
