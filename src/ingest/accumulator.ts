@@ -78,10 +78,13 @@ export class MStat {
   private errSlots: number[] | null = null;
   /**
    * The ids and role sessions (undefined without a session) of the up to MAX_WIN_IDS earliest
-   * events inside the moving window, in the order of their times: [id, session, id, session, ...].
-   * One long for the first id (most values keep one), MAX_WIN_IDS from the second.
+   * events inside the moving window, in the order of their times: [id, session, id, session, ...],
+   * room for MAX_WIN_IDS; null while a value keeps one id (most do), which is in `id0` and `s0`
+   * (an array of two took 64 bytes).
    */
   private refs: Array<string | undefined> | null = null;
+  private id0: string | undefined = undefined;
+  private s0: string | undefined = undefined;
   /** Ids kept (times at the front of `d`). */
   private nIds = 0;
 
@@ -148,14 +151,19 @@ export class MStat {
     let refs = this.refs;
     let n = this.nIds;
     let d: number[];
-    if (refs !== null && n >= MAX_WIN_IDS) {
+    if (n >= MAX_WIN_IDS) {
       d = this.d!;
       if (!(t < d[n - 1]!)) return;
       n--; // the latest gives way
     } else {
-      if (refs === null || 2 * n === refs.length) {
-        const nr = new Array<string | undefined>(2 * (n === 0 ? 1 : MAX_WIN_IDS));
-        for (let k = 0; k < 2 * n; k++) nr[k] = refs![k];
+      if (n > 0 && (refs === null || 2 * n === refs.length)) {
+        // A second id (or more than a prune left room for): the ids go to `refs`.
+        const nr = new Array<string | undefined>(2 * MAX_WIN_IDS);
+        if (refs === null) {
+          nr[0] = this.id0;
+          nr[1] = this.s0;
+          this.id0 = this.s0 = undefined;
+        } else for (let k = 0; k < 2 * n; k++) nr[k] = refs[k];
         this.refs = refs = nr;
       }
       // One more time at the front: the buckets move up one.
@@ -165,6 +173,13 @@ export class MStat {
       this.len = len + 1;
     }
     this.nIds = n + 1;
+    if (refs === null) {
+      // The first id.
+      d[0] = t;
+      this.id0 = id;
+      this.s0 = session;
+      return;
+    }
     let i = n;
     while (i > 0 && d[i - 1]! > t) {
       d[i] = d[i - 1]!;
@@ -187,8 +202,17 @@ export class MStat {
       }
     const e = o.errSlots;
     if (e !== null) for (let i = 0; i < e.length; i += 3) this.countErr(e[i]!, e[i + 1]!, e[i + 2]!);
-    const refs = o.refs;
-    if (d !== null && refs !== null) for (let i = 0; i < o.nIds; i++) this.noteId(d[i]!, refs[2 * i]!, refs[2 * i + 1]);
+    if (d !== null) for (let i = 0; i < o.nIds; i++) this.noteId(d[i]!, o.idAt(i), o.sessionAt(i));
+  }
+
+  /** Kept id `i` (below nIds). */
+  private idAt(i: number): string {
+    return (this.refs === null ? this.id0 : this.refs[2 * i])!;
+  }
+
+  /** The session of kept id `i`. */
+  private sessionAt(i: number): string | undefined {
+    return this.refs === null ? this.s0 : this.refs[2 * i + 1];
   }
 
   /** Drop the slots and ids before `wmin`. */
@@ -198,7 +222,7 @@ export class MStat {
     const len = this.len;
     const refs = this.refs;
     // The ids go only when the earliest is before `wmin`.
-    const dropIds = refs !== null && k > 0 && d[0]! < wmin;
+    const dropIds = k > 0 && d[0]! < wmin;
     let times = k;
     if (dropIds) {
       times = 0;
@@ -210,13 +234,17 @@ export class MStat {
     let w = 0;
     let nr: Array<string | undefined> | null = refs;
     if (dropIds) {
-      nr = times > 0 ? new Array<string | undefined>(2 * times) : null;
+      // Left in `refs` (exactly as many), or none: a single id is in `id0` only if it is not dropped.
+      nr = times > 0 && refs !== null ? new Array<string | undefined>(2 * times) : null;
       for (let i = 0; i < k; i++) {
         if (d[i]! < wmin) continue;
-        nr![2 * w] = refs![2 * i];
-        nr![2 * w + 1] = refs![2 * i + 1];
+        if (nr !== null) {
+          nr[2 * w] = refs![2 * i];
+          nr[2 * w + 1] = refs![2 * i + 1];
+        }
         out[w++] = d[i]!;
       }
+      if (times === 0) this.id0 = this.s0 = undefined;
     } else for (; w < k; w++) out[w] = d[w]!;
     for (let i = k; i < len; i++) if (slotBucket(d[i]!) * BUCKET_MS >= wmin) out[w++] = d[i]!;
     this.d = out;
@@ -255,17 +283,16 @@ export class MStat {
       err += e[i + 1]!;
       den += e[i + 2]!;
     }
-    const refs = this.refs ?? [];
     const ids: string[] = [];
     let firstT = first,
       lastKept = -Infinity;
     for (let i = 0; i < k; i++) {
       if (d[i]! < wStart) continue;
-      const id = refs[2 * i]!;
+      const id = this.idAt(i);
       if (ids.length === 0) firstT = d[i]!;
       lastKept = d[i]!;
       ids.push(id);
-      const ss = refs[2 * i + 1];
+      const ss = this.sessionAt(i);
       if (sessions && ss !== undefined) sessions.set(id, ss);
     }
     // Exact times come from the kept ids; bucket bounds are the fallback.
