@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { Dim } from "../baseline/profile.js";
 import { SEVERITY_RANK, type Principal, type Severity } from "../events/types.js";
 import { SEVERITY_SCORE, type Detector, type FindingDraft } from "../detectors/types.js";
@@ -9,9 +9,8 @@ export const MAX_FINDING_EVENT_IDS = 20;
 
 /** Stable id: what makes the finding the same tomorrow (detector, identity, fingerprint). Never times or counts. */
 export function findingId(detector: string, identityKey: string, fingerprint: readonly string[]): string {
-  const h = createHash("sha256")
-    .update([detector, identityKey, ...fingerprint].join("\u0000"))
-    .digest("hex");
+  // crypto.hash: the same digest as createHash().update().digest(), without a Hash object per draft.
+  const h = hash("sha256", [detector, identityKey, ...fingerprint].join("\u0000"), "hex");
   return "F" + h.slice(0, 15);
 }
 

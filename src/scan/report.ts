@@ -31,6 +31,9 @@ export interface ReportInput {
   known: (identityKey: string, dim: "region" | "ua" | "country" | "network" | "service", value: string) => boolean;
 }
 
+/** Identities listed per anomalous address (the first met). */
+const IP_IDENTITIES = 20;
+
 /** How many identities / IPs / deviations are listed in full; totals are always reported. */
 export const LIST_LIMIT = 100;
 
@@ -206,11 +209,12 @@ export class ReportBuilder {
     }
     for (const [c, n] of sl.codes) bump(codes, c, n);
     for (const [ip, n, err] of sl.ips) {
-      const cur = ipAgg.get(ip) ?? { events: 0, errors: 0, identities: new Set<string>() };
+      let cur = ipAgg.get(ip);
+      if (!cur) ipAgg.set(ip, (cur = { events: 0, errors: 0, identities: new Set<string>() }));
       cur.events += n;
       cur.errors += err;
-      cur.identities.add(key);
-      ipAgg.set(ip, cur);
+      // The report lists the first 20 (anomalousIps): the set need not grow past them.
+      if (cur.identities.size < IP_IDENTITIES) cur.identities.add(key);
     }
     this.summaries.push({ principal: sl.principal, sessions: sl.sessions, events: sl.events, errors: sl.errors });
     if (sl.errors > 0) this.withErrors.push({ key, errors: sl.errors, denied: sl.denied, events: sl.events, errorRate: round3(sl.errors / sl.events) });
@@ -290,7 +294,7 @@ export class ReportBuilder {
         kind: classifySourceIp(ip),
         events: a.events,
         errors: a.errors,
-        identities: [...a.identities].slice(0, 20),
+        identities: [...a.identities].slice(0, IP_IDENTITIES),
         findings: nf,
       };
       const g = input.geo(ip);
