@@ -11,6 +11,8 @@ export default defineConfig({
     maxWorkers: 4,
     // Every report a test builds is checked against schema/report.schema.json.
     setupFiles: ["test/setup/report-schema.ts"],
+    // The binary ASN tables for the sources (test/setup/asn-tables.ts): resolvers do not parse the CSV.
+    globalSetup: ["test/setup/asn-tables.ts"],
     // `npm test` runs everything but the slow tests; `npm run test:all` (CI) runs them too, through
     // `npm run test:slow` (scripts/test-slow.mjs: only the files that declare the tag).
     // Mark a test `it("...", { tags: ["slow"] }, ...)`, a whole file with a `// @module-tag slow` line.

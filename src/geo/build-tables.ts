@@ -29,8 +29,10 @@ export function writeAsnTables(outDir: string = defaultAsnTableDir(), asnDir?: s
     }
     const bytes = kind.fromCsv(readFileSync(csv, "latin1")).toBinary(source);
     // Written aside, then renamed: a reader never sees half a table.
-    writeFileSync(`${out}.tmp`, bytes);
-    renameSync(`${out}.tmp`, out);
+    // (Named by the process: two test runs may write the same table at once.)
+    const tmp = `${out}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, out);
     done.push(`${out}: written (${(bytes.length / 1e6).toFixed(1)} MB)`);
   }
   return done;

@@ -187,9 +187,14 @@ export function asnTableFile(dir: string, name: string): string {
   return join(dir, name.replace(/\.csv$/, ".bin"));
 }
 
-/** Where `npm run build` writes the binary ASN tables: beside this module (dist/geo). */
+/**
+ * Where `npm run build` writes the binary ASN tables: beside this module (dist/geo). Run from the
+ * TypeScript sources (the tests, development: never from dist/), node_modules/.cache/trailhound/geo,
+ * which the tests' global setup fills (test/setup/asn-tables.ts), so that src/ holds no generated files.
+ */
 export function defaultAsnTableDir(): string {
-  return dirname(fileURLToPath(import.meta.url));
+  const here = fileURLToPath(import.meta.url);
+  return here.endsWith(".ts") ? join(dirname(here), "../../node_modules/.cache/trailhound/geo") : dirname(here);
 }
 
 const SOURCE_EDGE = 16 * 1024;
