@@ -162,13 +162,20 @@ afterEach(() => nock.cleanAll());
 const DAYDIR = (acct: string, region: string, day = "2023/07/10") => `AWSLogs/${ORG}/${acct}/CloudTrail/${region}/${day}/`;
 const gz = (records: unknown[]) => gzipSync(JSON.stringify({ Records: records }));
 
+/** The log objects of both accounts, compressed once for every test's bucket (no test changes an object's bytes). */
+let logObjects: Array<[string, Buffer]> | undefined;
+
 function bucket(): FakeS3 {
   const s3 = new FakeS3();
-  for (const f of invictusFiles) {
-    s3.put(DAYDIR(A1, "us-east-1") + f.name, gz(f.records));
-    const name2 = f.name.replace("us-east-1", "eu-west-1");
-    s3.put(DAYDIR(A2, "eu-west-1") + name2, gz(f.records.map((r) => ({ ...r, eventID: `${String(r.eventID)}-a2`, awsRegion: "eu-west-1", recipientAccountId: A2 }))));
+  if (!logObjects) {
+    logObjects = [];
+    for (const f of invictusFiles) {
+      logObjects.push([DAYDIR(A1, "us-east-1") + f.name, gz(f.records)]);
+      const name2 = f.name.replace("us-east-1", "eu-west-1");
+      logObjects.push([DAYDIR(A2, "eu-west-1") + name2, gz(f.records.map((r) => ({ ...r, eventID: `${String(r.eventID)}-a2`, awsRegion: "eu-west-1", recipientAccountId: A2 })))]);
+    }
   }
+  for (const [key, body] of logObjects) s3.put(key, body);
   // Never read: digests, Insights, other files, other days.
   s3.put(
     `AWSLogs/${ORG}/${A1}/CloudTrail-Digest/us-east-1/2023/07/10/${A1}_CloudTrail-Digest_us-east-1_trail_us-east-1_20230710T1300Z.json.gz`,
