@@ -422,9 +422,9 @@ class AccValues {
   private table: number[] = new Array<number>(TABLE_MIN).fill(0);
   /** Strings are hashed whole (a lookup probed more than MAX_PROBES entries). */
   private full = false;
-  /** Per dimension: the value met last and its number (consecutive events of one identity mostly repeat their IP, region, user agent). */
-  readonly lastKeys: Array<string | undefined> = new Array<string | undefined>(DIM_COUNT).fill(undefined);
-  readonly lastValues: number[] = new Array<number>(DIM_COUNT).fill(0);
+  /** Per dimension `d`: the value met last and its number at `d`, the one before it at `d + DIM_COUNT` (consecutive events of one identity mostly repeat their IP, region, user agent). */
+  readonly lastKeys: Array<string | undefined> = new Array<string | undefined>(2 * DIM_COUNT).fill(undefined);
+  readonly lastValues: number[] = new Array<number>(2 * DIM_COUNT).fill(0);
 
   constructor(readonly ids: ValueIds) {}
 
@@ -1004,13 +1004,19 @@ export class IdentityAcc implements Observed {
 
   private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
+    // Else often the one before it (an address, API or session the identity goes back and forth to).
     const d = this.vals;
+    const lk = d.lastKeys,
+      lv = d.lastValues;
     let i: number;
-    if (d.lastKeys[di] === value) i = d.lastValues[di]!;
+    if (lk[di] === value) i = lv[di]!;
     else {
-      i = d.find(di, value);
-      d.lastKeys[di] = value;
-      d.lastValues[di] = i;
+      const p = di + DIM_COUNT;
+      i = lk[p] === value ? lv[p]! : d.find(di, value);
+      lk[p] = lk[di];
+      lv[p] = lv[di]!;
+      lk[di] = value;
+      lv[di] = i;
     }
     const nums = d.nums;
     const o = 4 * i;
