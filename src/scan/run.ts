@@ -1,5 +1,6 @@
 import type { EventSource, SourceProgress } from "../sources/types.js";
 import { Scanner, type ScanOptions, type ScanResult } from "./scanner.js";
+import { scanHeapGrowth } from "./tiering.js";
 
 export interface RunScanOptions extends ScanOptions {
   sources: readonly EventSource[];
@@ -14,6 +15,15 @@ export function runScan(opts: RunScanOptions): Promise<ScanResult> {
 
 /** runScan with a Scanner made of `opts` (the caller keeps it: tests look at its fold worker). */
 export async function runScanWith(scanner: Scanner, opts: RunScanOptions): Promise<ScanResult> {
+  const growth = scanHeapGrowth();
+  try {
+    return await scanWith(scanner, opts);
+  } finally {
+    growth();
+  }
+}
+
+async function scanWith(scanner: Scanner, opts: RunScanOptions): Promise<ScanResult> {
   // A fold worker that fails stops the reading (the scan cannot be completed; finishAsync says why).
   const stops = [opts.signal, scanner.stopSignal].filter((s) => s !== undefined);
   const signal = stops.length > 1 ? AbortSignal.any(stops) : stops[0];
