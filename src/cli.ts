@@ -5,7 +5,7 @@ import { dirname } from "node:path";
 import { SEVERITIES, SEVERITY_RANK, type Severity } from "./events/types.js";
 import { InputError, FileSource, lastReadTiming, STDIN_PATH } from "./sources/files.js";
 import { maxFileBytesFromEnv } from "./sources/limits.js";
-import { foldModeFromEnv, scanThreadsFromEnv } from "./sources/read-pool.js";
+import { foldThreadFromEnv, scanThreadsFromEnv } from "./sources/read-pool.js";
 import type { EventSource, SourceProgress } from "./sources/types.js";
 import { runScan } from "./scan/run.js";
 import type { ScanFilters } from "./events/types.js";
@@ -257,10 +257,7 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
     else {
       // TRAILHOUND_FOLD_THREAD=1, with more than one scan thread: records are folded and the scan
       // finished in a worker thread (when the options allow: see ScanOptions.foldThreads); same report.
-      // TRAILHOUND_FOLD_THREAD=reader: a scan without a store folds some identities in its read worker, when it has one.
-      const foldMode = foldModeFromEnv(env);
-      if (foldMode === "thread") scanOpts.foldThreads = scanThreadsFromEnv(env);
-      else if (foldMode === "reader") scanOpts.foldInReader = true;
+      if (foldThreadFromEnv(env)) scanOpts.foldThreads = scanThreadsFromEnv(env);
       if (o.geo) scanOpts.foldGeoEnv = geoEnvOf(env);
       result = await runScan({ ...scanOpts, sources, onProgress: (p) => bar.update(p) });
     }

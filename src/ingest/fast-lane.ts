@@ -37,7 +37,7 @@ import {
 } from "./record-bytes.js";
 import { InternedStrings, nativeWalk, ownInterned, releaseInterned } from "./native-walk.js";
 import type { WalkedFile } from "./walk-off-thread.js";
-import type { BytesReader, FoldHost } from "../sources/types.js";
+import type { BytesReader } from "../sources/types.js";
 
 /** A key of requestParameters the walk reads: its name, its field, and a number of its own. */
 interface ParamKey {
@@ -105,13 +105,6 @@ export interface LaneSink {
    * earlier records (the time may change as records arrive).
    */
   eventIdsFrom(): number;
-  /**
-   * Optional: every record of a file a read worker walked was offered (called before the file's
-   * memory goes back to that worker: see RecordFields.walkSlot).
-   */
-  fileDone?(): void;
-  /** Optional: a source's read workers, which may host the sink's fold (BytesReader.hostFolds). */
-  hostFolds?(host: FoldHost): void;
 }
 
 /** What the lane needs to know of a call, by its raw event name (for one eventSource). */
@@ -198,12 +191,6 @@ export class FastLane implements BytesReader {
   private readonly own = new TableCache(ownInterned);
   /** Read workers' intern tables, by thread id. */
   private readonly workers = new Map<number, TableCache>();
-  /** The file in hand: the read worker that walked it and its slot there (RecordFields.walkThread, walkSlot). */
-  private walkThread = -1;
-  private walkSlot = -1;
-  /** For `fieldsAt`: this thread's intern table at the generation of the file asked for. */
-  private atTable: TableCache | undefined;
-  private readonly atIndex: RecordIndex = { meta: new Int32Array(0), count: 0, ids: false };
   /** Calls by raw event name, for indexes without intern ids (the JavaScript walk). */
   private readonly callsByName = new Map<string, CallInfo>();
   /** Sources may walk files in their read workers with this module (BytesReader.offThread). */
@@ -211,11 +198,6 @@ export class FastLane implements BytesReader {
 
   constructor(private readonly sink: LaneSink) {
     this.table = this.own;
-  }
-
-  /** BytesReader.hostFolds: passed on to the sink. */
-  hostFolds(host: FoldHost): void {
-    this.sink.hostFolds?.(host);
   }
 
   /**
@@ -229,7 +211,6 @@ export class FastLane implements BytesReader {
     this.ids = ix.ids;
     this.strings = ownInterned;
     this.table = this.own;
-    this.walkThread = this.walkSlot = -1;
     if (ix.ids) this.own.sync(nativeWalk!.generation());
     return this.take(b, ix, origin);
   }
@@ -249,34 +230,7 @@ export class FastLane implements BytesReader {
       this.table = table;
       this.strings = table.strings;
     }
-    this.walkThread = w.thread;
-    this.walkSlot = w.slot ?? -1;
-    const n = this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
-    this.walkThread = this.walkSlot = -1;
-    this.sink.fileDone?.();
-    return n;
-  }
-
-  /**
-   * The fields of record `r` of a file this thread walked (its index `meta`, with intern ids of this
-   * thread's table at `generation` when `ids`), as `deliver` offered them to the sink: for a fold
-   * of the record in this thread (scan/fold-shard.ts). The event id is read when `withId`.
-   * Undefined when the record was not offered (it was parsed).
-   */
-  fieldsAt(b: Buffer, meta: Int32Array, ids: boolean, generation: number, r: number, withId: boolean): RecordFields | undefined {
-    const ix = this.atIndex;
-    ix.meta = meta;
-    ix.count = r + 1;
-    ix.ids = ids;
-    this.ids = ids;
-    if (ids) {
-      const table = (this.atTable ??= new TableCache(new InternedStrings()));
-      table.sync(generation);
-      this.table = table;
-      this.strings = table.strings;
-    }
-    if ((recordFlags(ix, r) & COMPLEX) !== 0) return undefined;
-    return this.read(b, ix, r, withId ? -Infinity : Infinity);
+    return this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
   }
 
   private take(b: Buffer, ix: RecordIndex, origin: string): number {
@@ -372,12 +326,6 @@ export class FastLane implements BytesReader {
   }
 
   private offer(b: Buffer, ix: RecordIndex, r: number, origin: string, sink: LaneSink): boolean {
-    const f = this.read(b, ix, r, sink.eventIdsFrom());
-    return f !== undefined && sink.fields(f, origin);
-  }
-
-  /** Record `r`'s fields (the scratch object), or undefined when the lane cannot read them; event ids are read from time `idsFrom` on. */
-  private read(b: Buffer, ix: RecordIndex, r: number, idsFrom: number): RecordFields | undefined {
     const m = ix.meta;
     const t = fieldAt(r, F_TIME),
       src = fieldAt(r, F_SOURCE),
@@ -385,20 +333,17 @@ export class FastLane implements BytesReader {
       id = fieldAt(r, F_ID);
     // What the record checks need and the fast lane cannot say: let the full path decide.
     const ui = fieldAt(r, F_UI);
-    if (m[t]! < 0 || m[ui]! < 0) return undefined;
-    if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return undefined;
+    if (m[t]! < 0 || m[ui]! < 0) return false;
+    if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return false;
     const time = recordTime(b, ix, r);
-    if (Number.isNaN(time)) return undefined;
+    if (Number.isNaN(time)) return false;
     const f = this.scratch;
     f.time = time;
-    f.walkThread = this.walkThread;
-    f.walkSlot = this.walkSlot;
-    f.rec = r;
     f.bytes = b;
     f.uiStart = m[ui]!;
     f.uiEnd = m[ui + 1]!;
     // Event ids are unique: decoded only where the sink reads them.
-    f.eventId = time < idsFrom ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
+    f.eventId = time < sink.eventIdsFrom() ? "" : b.toString("utf8", m[id]!, m[id + 1]!);
     const eventSource = (f.eventSource = this.val(b, m, src)!);
     const eventName = (f.eventName = this.val(b, m, name)!);
     const call = this.callOf(m[name + 2]!, eventSource, eventName);
@@ -442,6 +387,6 @@ export class FastLane implements BytesReader {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;
-    return f;
+    return sink.fields(f, origin);
   }
 }

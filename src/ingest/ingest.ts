@@ -2,7 +2,7 @@ import { classifySourceIp, personKey, toTrailEvent } from "../events/normalize.j
 import type { EventFacts, Principal, ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import type { EventDetector } from "../detectors/types.js";
-import type { BytesReader, FoldHost, RecordSink } from "../sources/types.js";
+import type { BytesReader, RecordSink } from "../sources/types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
 import { FastLane, type LaneSink } from "./fast-lane.js";
@@ -38,14 +38,6 @@ export interface FoldSink {
   readonly started: boolean;
   take(acc: IdentityAcc, key: string, role?: string): void;
   add(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void;
-  /** Whether the worker reads record `rec` itself (`addLane`) when it folds `acc` (a read worker hosting the fold, that walked its file). */
-  laneOf(acc: IdentityAcc, rec: RecordFields): boolean;
-  /** `add` of a record the worker reads itself (`laneOf`); `deferred`: one before the window, that would have been held back here. */
-  addLane(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, rec: RecordFields, deferred: boolean): void;
-  /** Every record of a file a read worker walked was taken (LaneSink.fileDone). */
-  fileDone(): void;
-  /** A source's read workers, which may host the fold (BytesReader.hostFolds). */
-  hostOn(host: FoldHost): void;
   /** The worker never started: fold the rows here. */
   foldHere(geoOf: (ip: string) => GeoInfo | undefined): void;
   /** Stop the worker; resolves once it has ended. */
@@ -214,16 +206,6 @@ export class Ingest implements RecordSink, LaneSink {
     return new FastLane(this);
   }
 
-  /** LaneSink.hostFolds: a source's read workers, which may host the fold (IngestOptions.folds). */
-  hostFolds(host: FoldHost): void {
-    this.folds?.hostOn(host);
-  }
-
-  /** LaneSink.fileDone. */
-  fileDone(): void {
-    this.folds?.fileDone();
-  }
-
   skip(reason: SkipReason, origin: string, count = 1, detail?: string): void {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + count;
     if (this.skipSamples.length < 20) this.skipSamples.push(detail ? { origin, reason, detail } : { origin, reason });
@@ -340,13 +322,6 @@ export class Ingest implements RecordSink, LaneSink {
       if (inWindow === undefined) return true; // a duplicate
       if (b.accountId !== "unknown") this.accounts.add(b.accountId);
       const acc = known !== undefined ? known.acc : this.accList[this.joinLane(b, f, first, chain)]!;
-      const folds = this.folds;
-      if (folds?.laneOf(acc, f)) {
-        // Folded in the read worker that walked the record, which reads its fields there.
-        folds!.addLane(acc, b, inWindow, this.wmin, f, false);
-        if (b.principal.person !== undefined) folds!.addLane(this.personAcc(b.principal), b, inWindow, this.wmin, f, false);
-        return true;
-      }
       const place = this.placeOf(acc, b);
       this.fold(acc, b, place, inWindow, undefined);
       if (b.principal.person !== undefined) this.fold(this.personAcc(b.principal), b, place, inWindow, undefined);
@@ -356,7 +331,7 @@ export class Ingest implements RecordSink, LaneSink {
     this.recordsRead++;
     this.fastLane++;
     if (t > this.newest) this.newest = t; // see record()
-    this.defer(ordinal, b, f);
+    this.defer(ordinal, b);
     return true;
   }
 
@@ -408,21 +383,11 @@ export class Ingest implements RecordSink, LaneSink {
     this.defer(this.accFor(f.principal).ordinal, f);
   }
 
-  /** Hold `f` for the accumulator numbered `ordinal` (`rec`: the fast lane's record, if it came by it). */
-  private defer(ordinal: number, f: BaselineFacts, rec?: RecordFields): void {
+  /** Hold `f` for the accumulator numbered `ordinal`. */
+  private defer(ordinal: number, f: BaselineFacts): void {
     if (f.accountId !== this.lastAccount) {
       this.lastAccount = f.accountId;
       if (f.accountId !== "unknown") this.accounts.add(f.accountId);
-    }
-    const folds = this.folds;
-    if (rec !== undefined && folds !== undefined) {
-      const acc = this.accList[ordinal]!;
-      if (folds.laneOf(acc, rec)) {
-        // The read worker that walked it reads and holds it back itself.
-        folds.addLane(acc, f, false, this.wmin, rec, true);
-        if (f.principal.person !== undefined) folds.addLane(this.personAcc(f.principal), f, false, this.wmin, rec, true);
-        return;
-      }
     }
     if (this.deferred.push(ordinal, f)) this.flushDeferred();
   }

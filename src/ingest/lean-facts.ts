@@ -61,14 +61,6 @@ export interface RecordFields {
   bytes: Buffer | undefined;
   uiStart: number;
   uiEnd: number;
-  /**
-   * Where the record is: the read worker thread that walked its file (its threadId; -1: this
-   * thread), the slot of that worker's shared memory the file is in (-1: none), and the record's
-   * number in the file. A fold in that worker may read the record there (scan/fold-shard.ts).
-   */
-  walkThread: number;
-  walkSlot: number;
-  rec: number;
 }
 
 /** See RecordFields.arnMemo: the sink's values by ARN number, valid while `epoch` is the sink's. */
@@ -171,9 +163,6 @@ export function emptyRecordFields(): RecordFields {
     bytes: undefined,
     uiStart: 0,
     uiEnd: 0,
-    walkThread: -1,
-    walkSlot: -1,
-    rec: -1,
   };
 }
 const looseScratch: LooseFields = emptyRecordFields();

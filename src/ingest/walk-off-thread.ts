@@ -17,8 +17,6 @@ export interface WalkedFile {
   ids: boolean;
   thread: number;
   generation: number;
-  /** The slot of the read worker's shared memory holding the file and this index (set by the pool; undefined: none). */
-  slot?: number;
 }
 
 /**

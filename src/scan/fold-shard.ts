@@ -39,12 +39,6 @@ import { readsTargets } from "../events/targets.js";
 import { accTargets, type IdentityAcc } from "../ingest/accumulator.js";
 import { readsRequestParameters } from "../ingest/lean-facts.js";
 import { READ_WORKER_BOOT } from "../sources/read-pool.js";
-import type { WalkedSlot } from "../sources/read-worker.js";
-import { DeferredRecords } from "../ingest/deferred.js";
-import { FastLane, type LaneSink } from "../ingest/fast-lane.js";
-import { leanFactsFor, type RecordFields } from "../ingest/lean-facts.js";
-import { classifySourceIp } from "../events/normalize.js";
-import type { FoldHost } from "../sources/types.js";
 import { fault } from "../util/faults.js";
 import type { IdentityOutcome, ScanOptions, ScanResult } from "./scan-options.js";
 import type { SourceSummary } from "./report-types.js";
@@ -84,17 +78,7 @@ export const F_IN_WINDOW = 1,
   F_FAILED = 2,
   F_DENIED = 4,
   F_CANDIDATE = 8,
-  F_ID = 16,
-  /**
-   * A record of a file the (read) worker walked: the row names it, [I_SLOT] and [I_REC], and the
-   * worker reads its fields there (LaneFolder); F_ID then says to read its event id. With F_DEFER,
-   * a record before the window (the main thread would have held it back: DeferredRecords).
-   */
-  F_LANE = 32,
-  F_DEFER = 64;
-/** Of a F_LANE row: the worker's slot holding the file, and the record's number in it. */
-export const I_SLOT = I_API,
-  I_REC = I_NAME;
+  F_ID = 16;
 
 /** The principal fields IdentityAcc.add reads. */
 export type FoldPrincipal = Pick<EventFacts["principal"], "sessionName" | "invokedBy" | "mfa">;
@@ -193,99 +177,8 @@ export class FoldWorkerError extends Error {
 
 const NO_TARGETS: readonly string[] = [];
 
-/** Never offered a record: LaneFolder reads fields only. */
-const NO_SINK: LaneSink = {
-  record: () => {
-    throw new Error("LaneFolder: no record is delivered");
-  },
-  fields: () => false,
-  eventIdsFrom: () => Infinity,
-};
-
-/**
- * In a read worker hosting the fold: the rows that name a record of a file it walked (F_LANE).
- * It reads the record's fields as the main thread's FastLane did (the same bytes, the same walk)
- * and makes its facts as Ingest.fields did (leanFactsFor, with the principal the main thread
- * sent); records before the window are held back and folded per identity in batches, as the
- * main thread's Ingest does, each identity's before its next other row.
- */
-export class LaneFolder {
-  private readonly lane = new FastLane(NO_SINK);
-  private readonly deferred = new DeferredRecords(1 << 14);
-  /** By target: the batch (`batches`) it has held-back rows in. */
-  private heldIn: number[] = [];
-  private batches = 1;
-  /** The latest window start of a row: what the main thread's flush would have folded with. */
-  private wmin = -Infinity;
-
-  constructor(private readonly walkedAt: (slot: number) => WalkedSlot | undefined) {}
-
-  /** A F_LANE row. */
-  row(
-    accs: readonly IdentityAcc[],
-    target: number,
-    slot: number,
-    r: number,
-    principal: FoldPrincipal,
-    flags: number,
-    wmin: number,
-    geoOf: (ip: string) => GeoInfo | undefined,
-  ): void {
-    const w = this.walkedAt(slot);
-    const f = w && this.lane.fieldsAt(w.bytes, w.meta, w.ids, w.generation, r, (flags & F_ID) !== 0);
-    const b = f && leanFactsFor(f, principal as Principal);
-    if (b === undefined) throw new Error(`LaneFolder: record ${r} of slot ${slot} cannot be read (${w === undefined ? "no file there" : "not offered"})`);
-    if (wmin > this.wmin) this.wmin = wmin;
-    b.id = f!.eventId;
-    if ((flags & F_DEFER) !== 0) {
-      setAt(this.heldIn, target, this.batches);
-      if (this.deferred.push(target, b)) this.flush(accs, geoOf);
-      return;
-    }
-    this.before(accs, target, geoOf);
-    const acc = accs[target]!;
-    acc.add(b, placeOf(acc, b, geoOf), (flags & F_IN_WINDOW) !== 0, wmin, undefined);
-  }
-
-  /** Before another row of `target`: its held-back rows are folded first. */
-  before(accs: readonly IdentityAcc[], target: number, geoOf: (ip: string) => GeoInfo | undefined): void {
-    if (this.heldIn[target] === this.batches) this.flush(accs, geoOf);
-  }
-
-  /** Fold every held-back row. */
-  flush(accs: readonly IdentityAcc[], geoOf: (ip: string) => GeoInfo | undefined): void {
-    if (this.deferred.size === 0) return;
-    this.batches++;
-    const wmin = this.wmin;
-    this.deferred.flush(accs, (acc, f) => acc.add(f, placeOf(acc, f, geoOf), false, wmin, undefined));
-  }
-}
-
-/** `a[i] = v`, keeping `a` packed. */
-function setAt(a: number[], i: number, v: number): void {
-  while (a.length < i) a.push(0);
-  a[i] = v;
-}
-
-/** Ingest.placeOf: set `f.ipKind`, and the location of its address, classified once per change of address. */
-function placeOf(acc: IdentityAcc, f: EventFacts, geoOf: (ip: string) => GeoInfo | undefined): GeoInfo | undefined {
-  if (f.sourceIp === acc.lastIp) {
-    f.ipKind = acc.lastIpKind;
-    return acc.lastGeo;
-  }
-  f.ipKind = classifySourceIp(f.sourceIp);
-  const geo = f.ipKind === "public" ? geoOf(f.sourceIp) : undefined;
-  acc.lastIp = f.sourceIp;
-  acc.lastIpKind = f.ipKind;
-  acc.lastGeo = geo;
-  return geo;
-}
-
 /** Reads batches of rows (FoldFeeder's) into accumulators: in the fold worker, or here for a small scan. */
 export class RowReader {
-  /** `lane`: in a read worker, its reader of rows that name a record it walked (F_LANE). */
-  constructor(private readonly lane?: LaneFolder) {}
-
   private readonly strings: string[] = [];
   private readonly principals: FoldPrincipal[] = [];
   private readonly lists: string[][] = [];
@@ -325,17 +218,9 @@ export class RowReader {
     let o = 0;
     let lastIp = -1;
     let lastGeo: GeoInfo | undefined;
-    const lane = this.lane;
     for (let r = 0; r < b.n; r++) {
       const q = r * INTS;
       const flags = ints[q + I_FLAGS]!;
-      if (lane !== undefined) {
-        if ((flags & F_LANE) !== 0) {
-          lane.row(accs, ints[q + I_TARGET]!, ints[q + I_SLOT]!, ints[q + I_REC]!, this.principals[ints[q + I_PRINCIPAL]!]!, flags, nums[2 * r + 1]!, geoOf);
-          continue;
-        }
-        lane.before(accs, ints[q + I_TARGET]!, geoOf);
-      }
       f.time = nums[2 * r]!;
       f.failed = (flags & F_FAILED) !== 0;
       f.denied = (flags & F_DENIED) !== 0;
@@ -371,11 +256,6 @@ export class RowReader {
     }
   }
 
-  /** Fold the rows held back (LaneFolder), if any: before the finish. */
-  flush(accs: readonly IdentityAcc[], geoOf: (ip: string) => GeoInfo | undefined): void {
-    this.lane?.flush(accs, geoOf);
-  }
-
   /** { instanceType } or { roleArn } of the string numbered `v`. */
   private params(instanceType: boolean, v: number): Record<string, unknown> {
     const c = instanceType ? this.typeParams : this.roleParams;
@@ -383,12 +263,6 @@ export class RowReader {
     if (p === undefined) c[v] = p = instanceType ? { instanceType: this.strings[v] } : { roleArn: this.strings[v] };
     return p;
   }
-}
-
-/** The module serving a fold in a read worker (fold-worker.js; from the sources, fold-worker.ts). */
-function foldModule(): string {
-  const js = new URL("./fold-worker.js", import.meta.url);
-  return existsSync(fileURLToPath(js)) ? js.href : new URL("./fold-worker.ts", import.meta.url).href;
 }
 
 /** Two lists of outcomes, each in the one-thread order, merged into that order. */
@@ -479,23 +353,10 @@ export class FoldFeeder implements FoldSink {
   private readonly remoteKeys = new Set<string>();
   /** With shared identities: locations of public addresses for the folds here (Ingest.geoOf). */
   geoOf: (ip: string) => GeoInfo | undefined = () => undefined;
-  /** Fold only in a read worker (ScanOptions.foldInReader): `host` gives it; without one, every identity is folded here. */
-  private readonly inReader: boolean;
-  private host: FoldHost | undefined;
-  /** The worker is a read worker (hostFolds), whose thread id is `laneThread`: rows may name records of the files it walked. */
-  private hosted = false;
-  private laneThread = -1;
-  /** By target: the principal of its last lane row, and that principal's number. */
-  private readonly targetPrincipal: Array<FoldPrincipal | undefined> = [];
-  private readonly targetPrincipalId: number[] = [];
 
-  /**
-   * `shared`: identities may be folded here and in the worker, and the finish shared (Scanner.shardable).
-   * `inReader`: the worker is a read worker, when the source has one (`hostOn`); never a thread of its own.
-   */
-  constructor(opts: ScanOptions, shared = false, inReader = false) {
+  /** `shared`: identities may be folded here and in the worker, and the finish shared (Scanner.shardable). */
+  constructor(opts: ScanOptions, shared = false) {
     this.shared = shared;
-    this.inReader = inReader;
     this.rows = Math.max(1, opts.foldBatch ?? BATCH);
     this.stallMs = Math.max(1, opts.foldStallMs ?? STALL_MS);
     this.batch = this.emptyBatch();
@@ -526,29 +387,14 @@ export class FoldFeeder implements FoldSink {
     this.stop.abort(new FoldWorkerError("it stopped before the scan was finished"));
   }
 
-  /** A source's read workers may host the fold (ScanOptions.foldInReader): taken by the first identity to fold there. */
-  hostOn(host: FoldHost): void {
-    if (this.inReader && this.worker === undefined) this.host = host;
-  }
-
   private start(): Worker {
-    if (this.inReader) throw new Error("FoldFeeder: a fold in a read worker starts with its first identity");
     const js = new URL("./fold-worker.js", import.meta.url);
     const fromSources = !existsSync(fileURLToPath(js));
     const entry = fromSources ? new URL("./fold-worker.ts", import.meta.url).href : undefined;
     const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_MB };
-    const w = fromSources
-      ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { entry, foldWorker: true }, resourceLimits })
-      : new Worker(js, { resourceLimits, workerData: { foldWorker: true } });
-    w.unref();
-    return this.startOn(w, false);
-  }
-
-  /** Start the fold in `w`: a thread of its own, or (`hosted`) a read worker, whose replies to its reads are not this fold's. */
-  private startOn(w: Worker, hosted: boolean): Worker {
+    const w = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { entry }, resourceLimits }) : new Worker(js, { resourceLimits });
     this.worker = w;
-    this.hosted = hosted;
-    if (hosted) this.laneThread = w.threadId;
+    w.unref();
     // Before the end, any word from the worker (or its exit) is a failure.
     const early = (r: FoldReply) => {
       if (!this.done) this.noteStopped();
@@ -557,7 +403,7 @@ export class FoldFeeder implements FoldSink {
       if (waiting) waiting(r);
       else this.replies.push(r);
     };
-    w.on("message", hosted ? (m: { fold?: FoldReply }) => m.fold !== undefined && early(m.fold) : early);
+    w.on("message", early);
     w.on("error", (e: Error) => {
       const oom = (e as NodeJS.ErrnoException)?.code === "ERR_WORKER_OUT_OF_MEMORY";
       early({ error: oom ? "it ran out of memory" : `${e?.name ?? "Error"}: ${e?.message ?? String(e)}`, ...(e?.stack ? { stack: e.stack } : {}) });
@@ -567,7 +413,7 @@ export class FoldFeeder implements FoldSink {
       early({ error: `it exited (code ${code}) before the scan was finished` });
     });
     try {
-      this.post(this.init, [], hosted ? foldModule() : undefined);
+      w.postMessage(this.init);
     } catch (e) {
       void w.terminate().catch(() => undefined);
       throw e;
@@ -575,26 +421,12 @@ export class FoldFeeder implements FoldSink {
     return w;
   }
 
-  /** A message to the worker (to a read worker, as a HostedMessage: `module` with the first). */
-  private post(m: FoldMessage, transfer: ArrayBuffer[] = [], module?: string): void {
-    const w = this.worker!;
-    if (this.hosted) w.postMessage(module !== undefined ? { hosted: m, module } : { hosted: m }, transfer);
-    else w.postMessage(m, transfer);
-  }
-
-  private emptyBatch(rows = this.rows): FoldBatch {
-    return { kind: "rows", accs: [], strings: [], lists: [], principals: [], n: 0, ints: new Int32Array(rows * INTS), nums: new Float64Array(rows * 2), objs: [] };
+  private emptyBatch(): FoldBatch {
+    return { kind: "rows", accs: [], strings: [], lists: [], principals: [], n: 0, ints: new Int32Array(this.rows * INTS), nums: new Float64Array(this.rows * 2), objs: [] };
   }
 
   /** A new accumulator (nothing folded yet): an identity, or (with `role`) a person on a role. */
   take(acc: IdentityAcc, key: string, role?: string): void {
-    if (this.inReader && this.worker === undefined) {
-      // The fold starts in a read worker with the first identity; without one, every identity is folded here.
-      const w = this.host?.hostFolds();
-      this.host = undefined;
-      if (w === undefined) return;
-      this.startOn(w, true);
-    }
     if (this.shared) {
       // Every SHARE_EVERY-th identity is the worker's, and a person goes with the role.
       if (role === undefined ? this.identitiesMet++ % SHARE_EVERY !== SHARE_EVERY - 1 : !this.remoteKeys.has(role)) return;
@@ -660,60 +492,6 @@ export class FoldFeeder implements FoldSink {
     return id;
   }
 
-  /** Whether the worker reads `rec` itself (`addLane`) when it folds `acc`: a record of a file it walked, of an identity it folds. */
-  laneOf(acc: IdentityAcc, rec: RecordFields): boolean {
-    if (!this.hosted || rec.walkSlot < 0 || rec.walkThread !== this.laneThread) return false;
-    if (acc === this.lastAcc) return true;
-    const target = this.targets.get(acc);
-    if (target === undefined) return false;
-    this.lastAcc = acc;
-    this.lastTarget = target;
-    return true;
-  }
-
-  /**
-   * `add`, for a record the worker reads itself (`laneOf`): a row naming it, the facts left to the
-   * worker. `deferred`: a record before the window that the Ingest would have held back.
-   */
-  addLane(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, rec: RecordFields, deferred: boolean): void {
-    if (this.stopped) return;
-    if (acc !== this.lastAcc) {
-      this.lastAcc = acc;
-      this.lastTarget = this.targets.get(acc)!;
-    }
-    const target = this.lastTarget;
-    // The principal's number: by target, the last one (an identity's records mostly have one).
-    const p = ev.principal;
-    let pid: number;
-    if (this.targetPrincipal[target] === p) pid = this.targetPrincipalId[target]!;
-    else {
-      pid = this.principal(p);
-      while (this.targetPrincipal.length < target) {
-        this.targetPrincipal.push(undefined);
-        this.targetPrincipalId.push(-1);
-      }
-      this.targetPrincipal[target] = p;
-      this.targetPrincipalId[target] = pid;
-    }
-    const b = this.batch;
-    const r = b.n++;
-    const q = r * INTS;
-    const ints = b.ints;
-    ints[q + I_TARGET] = target;
-    ints[q + I_PRINCIPAL] = pid;
-    ints[q + I_SLOT] = rec.walkSlot;
-    ints[q + I_REC] = rec.rec;
-    b.nums[2 * r] = ev.time;
-    b.nums[2 * r + 1] = wmin;
-    ints[q + I_FLAGS] = F_LANE | (inWindow ? F_IN_WINDOW : 0) | (ev.id !== "" ? F_ID : 0) | (deferred ? F_DEFER : 0);
-    if (b.n === this.rows) this.send();
-  }
-
-  /** Every record of a file a read worker walked was taken: rows naming its records go before its memory goes back to the worker. */
-  fileDone(): void {
-    if (this.hosted && this.batch.n > 0) this.send();
-  }
-
   /** IdentityAcc.add of `acc` (the geo location is the worker's to look up), as a row. */
   add(acc: IdentityAcc, ev: EventFacts, inWindow: boolean, wmin: number, candidate: TrailEvent | undefined): void {
     if (this.stopped) return; // the worker failed: the scan will not be finished (FoldWorkerError)
@@ -773,14 +551,9 @@ export class FoldFeeder implements FoldSink {
   private send(): void {
     if (this.worker !== undefined && Atomics.load(this.progress, P_STOPPED) !== 0) this.noteStopped();
     if (this.stopped) return;
-    let b = this.batch;
-    if (b.n * 4 < this.rows) {
-      // A small batch (a file's rows, see fileDone): what it uses is copied, the arrays kept.
-      this.batch = { ...this.emptyBatch(0), ints: b.ints, nums: b.nums };
-      b = { ...b, ints: b.ints.slice(0, b.n * INTS), nums: b.nums.slice(0, 2 * b.n) };
-    } else this.batch = this.emptyBatch();
-    if (this.worker === undefined) this.start();
-    this.post(b, [b.ints.buffer as ArrayBuffer, b.nums.buffer as ArrayBuffer]);
+    const b = this.batch;
+    this.batch = this.emptyBatch();
+    (this.worker ?? this.start()).postMessage(b, [b.ints.buffer as ArrayBuffer, b.nums.buffer as ArrayBuffer]);
     this.sent++;
     fault("fold.sent");
     this.waitBacklog();
@@ -835,7 +608,7 @@ export class FoldFeeder implements FoldSink {
     w.ref();
     if (!this.stopped) {
       const msg: FoldEnd = { kind: "end", principals: this.accList.map((a) => a.principal), ...end };
-      this.post(msg);
+      w.postMessage(msg);
     }
     const got = await this.nextReply();
     if (!("result" in got)) return this.failed(w, got);
@@ -856,14 +629,14 @@ export class FoldFeeder implements FoldSink {
     w.ref(); // as in finish
     if (!this.stopped) {
       const msg: FoldEnd = { kind: "end", principals: this.accList.map((a) => a.principal), ...end, shared: true };
-      this.post(msg);
+      w.postMessage(msg);
     }
     const regions = scan.shardRegions(this.local);
     const theirs = await this.nextReply();
     if (!("regions" in theirs)) return this.failed(w, theirs);
     for (const r of theirs.regions) regions.push(r);
     const all: FoldRegions = { kind: "regions", regions };
-    this.post(all);
+    w.postMessage(all);
     const mine = scan.finishPart(regions, this.local);
     const got = await this.nextReply();
     if (!("outcomes" in got)) return this.failed(w, got);

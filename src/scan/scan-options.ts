@@ -68,14 +68,6 @@ export interface ScanOptions {
    * identities are shared between this thread and the worker, and so is the finish.
    */
   foldThreads?: number;
-  /**
-   * Fold some identities in a read worker of the source (files read with 2 or more threads), which
-   * reads their records' fields from the files it walked (scan/fold-shard.ts), and share the finish
-   * with it: only for scans that can share their identities (Scanner.shardable: no kept profiles)
-   * and whose options can be copied (`foldable`); without a read worker, everything is folded
-   * here. Same report. Ignored when `foldThreads` is 2 or more (a fold thread of its own).
-   */
-  foldInReader?: boolean;
   // A new data option must be passed on to the fold worker too (dataOptions in fold-shard.ts).
   /** The environment the default geo resolver was made from (defaultGeoResolver), when `geo` is it: the worker makes its own. */
   foldGeoEnv?: Record<string, string>;

@@ -78,8 +78,7 @@ export class Scanner implements RecordSink {
       else this.globalDetectors.push(d);
     }
     const storedTrainedUntil = opts.storedTrainedUntil ?? ((key: string) => opts.storedProfile?.(key)?.trainedUntil);
-    const ownThread = (opts.foldThreads ?? 1) > 1;
-    const folds = (ownThread || (opts.foldInReader === true && this.shardable)) && foldable(opts) ? new FoldFeeder(opts, this.shardable, !ownThread) : undefined;
+    const folds = (opts.foldThreads ?? 1) > 1 && foldable(opts) ? new FoldFeeder(opts, this.shardable) : undefined;
     this.folds = folds;
     this.ingest = new Ingest(
       {

@@ -265,7 +265,6 @@ export class FileSource implements EventSource {
       threads > 1 && several
         ? new ReadPool(threads - 1, { maxBytes: this.maxBytes, big, ...(this.lane?.offThread !== undefined ? { prepare: this.lane.offThread } : {}) })
         : undefined;
-    if (pool) this.lane?.hostFolds?.(pool);
     let listing: InputListing;
     try {
       listing = await listInputs(inputs);

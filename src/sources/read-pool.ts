@@ -47,22 +47,10 @@ export type PoolRead = { kind: "main" } | { kind: "bytes"; bytes: Buffer; rawLen
  * second heap: more memory); 0 or unset: not.
  */
 export function foldThreadFromEnv(env: NodeJS.ProcessEnv = process.env): boolean {
-  return foldModeFromEnv(env) === "thread";
-}
-
-/**
- * `TRAILHOUND_FOLD_THREAD`: 1, `thread` (see foldThreadFromEnv); `reader`: a scan without a store
- * folds some of its identities in its read worker, when it has one (ScanOptions.foldInReader; the
- * same report); 0 or unset, `off`: every record is folded in the main thread.
- */
-export function foldModeFromEnv(env: NodeJS.ProcessEnv = process.env): "thread" | "reader" | "off" {
   const v = env.TRAILHOUND_FOLD_THREAD?.trim();
-  if (v === undefined || v === "" || v === "0") return "off";
-  if (v === "1") return "thread";
-  if (v === "reader") return "reader";
-  throw new LimitSettingError(
-    `TRAILHOUND_FOLD_THREAD=${JSON.stringify(env.TRAILHOUND_FOLD_THREAD)}: expected 1 (fold and finish in a worker thread), reader (fold some identities in a read worker) or 0`,
-  );
+  if (v === undefined || v === "" || v === "0") return false;
+  if (v === "1") return true;
+  throw new LimitSettingError(`TRAILHOUND_FOLD_THREAD=${JSON.stringify(env.TRAILHOUND_FOLD_THREAD)}: expected 1 (fold and finish in a worker thread) or 0`);
 }
 
 /**
@@ -110,8 +98,6 @@ interface Slot {
   free: number[];
   /** Slot numbers given so far. */
   slots: number;
-  /** The worker also folds records (see `hostFolds`): it outlives the pool. */
-  hosting?: boolean;
 }
 
 /** Where the read workers' time went (ms, summed over the workers): see WorkerTimes. */
@@ -135,8 +121,8 @@ export class ReadPool {
       const worker = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { ...data, entry } }) : new Worker(js, { workerData: data });
       const slot: Slot = { worker, inFlight: 0, dead: false, memory: [], free: [], slots: 0 };
       worker.unref();
-      worker.on("message", (m: ReadReply | { loadError: string } | { fold: unknown }) => {
-        if ("loadError" in m || "fold" in m) return; // a hosted fold's replies are its owner's
+      worker.on("message", (m: ReadReply | { loadError: string }) => {
+        if ("loadError" in m) return;
         const w = this.waiting.get(m.seq);
         if (!w) return;
         this.waiting.delete(m.seq);
@@ -151,12 +137,8 @@ export class ReadPool {
           if (m.memory) slot.memory[m.slot] = m.memory;
           const mem = slot.memory[m.slot]!;
           const prepared = m.prepared;
-          // The preparation's shared ints are the result's `meta` (see Prepare in read-worker.ts);
-          // its `slot`, the slot they and the bytes are in (a fold hosted by the worker reads them there).
-          if (m.ints >= 0 && prepared !== null && typeof prepared === "object") {
-            (prepared as { meta?: Int32Array }).meta = new Int32Array(mem.ints, 0, m.ints);
-            (prepared as { slot?: number }).slot = m.slot;
-          }
+          // The preparation's shared ints are the result's `meta` (see Prepare in read-worker.ts).
+          if (m.ints >= 0 && prepared !== null && typeof prepared === "object") (prepared as { meta?: Int32Array }).meta = new Int32Array(mem.ints, 0, m.ints);
           w.resolve({ kind: "bytes", bytes: Buffer.from(mem.bytes, 0, m.length), rawLength: m.rawLength, prepared, release: free });
           return;
         }
@@ -193,19 +175,7 @@ export class ReadPool {
     });
   }
 
-  /**
-   * A live worker that is to fold records too (scan/fold-shard.ts, its messages through the same
-   * port as the reads, so that each is handled in the order sent): from now on it is not ended
-   * with the pool, the caller ends it. Undefined when no worker is alive.
-   */
-  hostFolds(): Worker | undefined {
-    const s = this.slots.find((x) => !x.dead);
-    if (s === undefined || this.closed) return undefined;
-    s.hosting = true;
-    return s.worker;
-  }
-
-  /** Stop the workers; what they still owe goes back to the main thread. A worker hosting folds is told the reading is over, not ended. */
+  /** Stop the workers; what they still owe goes back to the main thread. */
   async close(): Promise<void> {
     this.closed = true;
     for (const s of this.slots) {
@@ -215,12 +185,8 @@ export class ReadPool {
           .cpuUsage()
           .then((u) => (u.user + u.system) / 1000)
           .catch(() => NaN);
-      const alive = !s.dead;
       s.dead = true;
-      if (s.hosting) {
-        s.worker.unref(); // its fold's owner holds it as it needs
-        if (alive) s.worker.postMessage({ readsOver: true });
-      } else await s.worker.terminate().catch(() => undefined);
+      await s.worker.terminate().catch(() => undefined);
     }
     this.settle(() => true);
   }

@@ -87,25 +87,6 @@ const ready: Promise<void> = init.prepare
 
 const times: WorkerTimes = { read: 0, gunzip: 0, prepare: 0, copy: 0 };
 const slots: SlotMemory[] = [];
-
-/** A file the preparation walked into a slot: its bytes and index there, and what the index says of itself (WalkedFile). */
-export interface WalkedSlot {
-  bytes: Buffer;
-  meta: Int32Array;
-  ids: boolean;
-  generation: number;
-}
-/** By slot: the file last walked into it (until the slot is filled again). */
-const walked: Array<WalkedSlot | undefined> = [];
-
-/**
- * The file walked into `slot`, for a fold hosted here (scan/fold-shard.ts): the main thread sends
- * the rows of a file's records before it hands the slot back, and messages are handled in the
- * order sent, so the slot still holds that file.
- */
-function walkedAt(slot: number): WalkedSlot | undefined {
-  return walked[slot];
-}
 /** The compressed bytes, read into one buffer reused from file to file. */
 let rawBuf = Buffer.allocUnsafeSlow(1 << 20);
 
@@ -143,7 +124,6 @@ function readWhole(fd: number, size: number, max: number): Buffer | undefined {
 }
 
 async function read(job: ReadJob): Promise<{ reply: ReadReply; transfer: ArrayBuffer[] }> {
-  walked[job.slot] = undefined; // the slot is filled again
   fault("read.file");
   const main = { reply: { seq: job.seq, kind: "main", times } as ReadReply, transfer: [] };
   let t = performance.now();
@@ -218,14 +198,6 @@ async function read(job: ReadJob): Promise<{ reply: ReadReply; transfer: ArrayBu
       }
     : undefined;
   const p = prepare?.(bytes, shared);
-  if (inSlot) {
-    const w = p?.result as { ids?: boolean; generation?: number } | null | undefined;
-    const mem = slots[job.slot]!;
-    walked[job.slot] =
-      w !== null && w !== undefined && ints > 0
-        ? { bytes: Buffer.from(mem.bytes, 0, bytes.length), meta: new Int32Array(mem.ints, 0, ints), ids: w.ids === true, generation: w.generation ?? 0 }
-        : undefined;
-  }
   t2 = performance.now();
   times.prepare += t2 - t;
   t = t2;
@@ -255,35 +227,8 @@ let chain: Promise<void> = ready.catch((e: unknown) => {
   prepare = undefined;
   port.postMessage({ loadError: String((e as Error)?.message ?? e) });
 });
-/**
- * A message of a fold hosted here (ReadPool.hostFolds): `module` (with the first) names the module
- * serving it, whose `hostedFold(post, walkedAt)` gives the function that takes its messages; its
- * replies go back as `{ fold }`.
- */
-export interface HostedMessage {
-  hosted: unknown;
-  module?: string;
-}
-type HostedFold = (m: unknown) => Promise<void>;
-let fold: Promise<HostedFold> | undefined;
-
-// One message at a time, in the order sent: reads, and the messages of a fold hosted here.
-port.on("message", (job: ReadJob | HostedMessage | { readsOver: true }) => {
+port.on("message", (job: ReadJob) => {
   chain = chain.then(async () => {
-    if ("hosted" in job) {
-      if (job.module !== undefined)
-        fold ??= import(job.module).then((m: { hostedFold: (post: (r: unknown) => void, at: typeof walkedAt) => HostedFold }) =>
-          m.hostedFold((r) => port.postMessage({ fold: r }), walkedAt),
-        );
-      await (await fold!)(job.hosted);
-      return;
-    }
-    if ("readsOver" in job) {
-      // No more reads: the slots' memory goes (rows of their files were all sent before this).
-      slots.length = 0;
-      walked.length = 0;
-      return;
-    }
     let out: { reply: ReadReply; transfer: ArrayBuffer[] };
     try {
       out = await read(job);

@@ -33,17 +33,6 @@ export interface BytesReader {
    */
   readonly offThread?: string;
   deliverPrepared?(bytes: Buffer, prepared: unknown, origin: string): number | undefined;
-  /**
-   * Optional: the source reads with worker threads (`offThread`), one of which may also fold the
-   * sink's records (ScanOptions.foldInReader, scan/fold-shard.ts); called once they are started.
-   */
-  hostFolds?(host: FoldHost): void;
-}
-
-/** A source's read workers, one of which may host a fold (ReadPool.hostFolds). */
-export interface FoldHost {
-  /** A live read worker that is to fold too (the caller ends it then); undefined when none. */
-  hostFolds(): import("node:worker_threads").Worker | undefined;
 }
 
 export interface SourceProgress {
@@ -144,7 +133,6 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
                 ...(r.offThread !== undefined && r.deliverPrepared
                   ? { offThread: r.offThread, deliverPrepared: (bytes: Buffer, prepared: unknown, origin: string) => counted(r.deliverPrepared!(bytes, prepared, origin)) }
                   : {}),
-                ...(r.hostFolds ? { hostFolds: (host: FoldHost) => r.hostFolds!(host) } : {}),
               };
             },
           }

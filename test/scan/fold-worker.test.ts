@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
 import { generate } from "../../src/bench/generate.js";
-import { foldModeFromEnv, foldThreadFromEnv } from "../../src/sources/read-pool.js";
+import { foldThreadFromEnv } from "../../src/sources/read-pool.js";
 import type { ScanOptions } from "../../src/scan/scanner.js";
 import { rng, shuffled } from "../../src/util/rng.js";
 import { transpileToTemp } from "../helpers/transpile.js";
@@ -237,36 +237,6 @@ describe("folding and finishing in a worker thread", () => {
     expect(here.report).toBe(alone.report);
   });
 
-  it("in a read worker (foldInReader), which reads its identities' records from the files it walked: the one-thread report", { timeout: 120_000 }, async () => {
-    const files = await m.files.listInputFiles([join(dir, "realistic"), join(dir, "tricky")]);
-    const inReader = async (order: string[], threads: number) => {
-      const s = new m.scanner.Scanner({ now: NOW, geo: await m.geo.defaultGeoResolver({}), foldGeoEnv: {}, deferBatch: 300, keepProfiles: false, foldInReader: true });
-      const src = new m.files.FileSource(order, { threads });
-      const res = await src.read(s);
-      s.noteSource(res.summary, res.partialReasons);
-      const out = await s.finishAsync();
-      let mainEvents = 0;
-      for (const acc of s.ingest.identities.values()) mainEvents += acc.events;
-      return { report: JSON.stringify(out.report), inWorker: s.ingest.foldsInWorker, mainEvents };
-    };
-    for (const seed of [4, 5]) {
-      const order = shuffled(files, seed);
-      const alone = await scan(order, 1, 97, false);
-      expect(JSON.parse(alone.report).stats.duplicates).toBe(30);
-      for (const threads of [2, 3]) {
-        const par = await inReader(order, threads);
-        expect(par.inWorker).toBe(true);
-        expect(par.mainEvents).toBeGreaterThan(0);
-        expect(par.mainEvents).toBeLessThan(alone.mainEvents);
-        expect(par.report, `order ${seed}, ${threads} threads`).toBe(alone.report);
-      }
-    }
-    // One thread: no read worker, everything folded here.
-    const one = await inReader(files, 1);
-    expect(one.inWorker).toBe(false);
-    expect(one.report).toBe((await scan(files, 1, 97, false)).report);
-  });
-
   it("stays on this thread when the options cannot be handed over (a store); says when finish is the wrong call", { timeout: 60_000 }, async () => {
     const rec = (i: number) => ({
       eventVersion: "1.09",
@@ -293,13 +263,10 @@ describe("folding and finishing in a worker thread", () => {
     expect(out.profiles.map((p) => [p.key, p.events])).toEqual([[`user:${ACCOUNT}:ann`, 5]]);
   });
 
-  it("TRAILHOUND_FOLD_THREAD: off by default, 1, reader or 0, else a clear error", () => {
+  it("TRAILHOUND_FOLD_THREAD: off by default, 1 or 0, else a clear error", () => {
     expect(foldThreadFromEnv({})).toBe(false);
     expect(foldThreadFromEnv({ TRAILHOUND_FOLD_THREAD: "0" })).toBe(false);
     expect(foldThreadFromEnv({ TRAILHOUND_FOLD_THREAD: " 1 " })).toBe(true);
     for (const bad of ["2", "yes", "true"]) expect(() => foldThreadFromEnv({ TRAILHOUND_FOLD_THREAD: bad })).toThrow(/TRAILHOUND_FOLD_THREAD.*expected 1/);
-    expect(foldModeFromEnv({})).toBe("off");
-    expect(foldModeFromEnv({ TRAILHOUND_FOLD_THREAD: "reader" })).toBe("reader");
-    expect(foldModeFromEnv({ TRAILHOUND_FOLD_THREAD: "1" })).toBe("thread");
   });
 });

@@ -146,27 +146,6 @@ describe("the fold worker failing", () => {
   });
 });
 
-describe("a read worker hosting the fold (foldInReader) failing", () => {
-  it("throws in a batch, or exits at a later file: the scan stops, naming why, and no worker is left running", async () => {
-    m.faults.setFault(undefined);
-    const e = await fails(
-      scan({ foldInReader: true, keepProfiles: false }, 2, "fold.batch@3:throw"),
-      /fold worker thread .* failed: InjectedFault: injected fault at fold\.batch$/,
-      false,
-    );
-    expect((e as { code?: string }).code).toBe("worker-failed");
-    await fails(scan({ foldInReader: true, keepProfiles: false }, 2, "read.file@6:exit"), /failed: it exited \(code 70\) before the scan was finished/, false);
-  });
-
-  it("without a fault: the one-thread report", async () => {
-    m.faults.setFault(undefined);
-    const s = scan({ foldInReader: true, keepProfiles: false }, 2);
-    const r = await s.result;
-    expect(s.scanner.ingest.foldsInWorker).toBe(true);
-    expect(JSON.stringify({ ...r.report, generatedAt: "" })).toBe(reportText(await scan({ foldThreads: 1, keepProfiles: false }).result));
-  });
-});
-
 describe("the fold worker started by the end of the read", () => {
   it("by the records held back before the window (their rows fill the first batch): the one-thread report, not an error and a worker left running", async () => {
     // About 1,000 rows in the window (fewer than a batch), about 2,000 before it, held back until
