@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fastStoreRecords } from "../../src/store/fast-validate.js";
+import { fastStoreRecords, STORE_RECORDS, type Spec } from "../../src/store/fast-validate.js";
 import { storeSchemas } from "../../src/store/schema.js";
 
 /** A store's records with every section and optional field used, and extra fields in the loose records. */
@@ -209,5 +209,52 @@ describe("fastStoreRecords (the store's records checked without zod)", () => {
     const s = JSON.parse(JSON.stringify(sample()).replace('"replay":{"abc":1}', '"replay":{"__proto__":1}')) as Record<string, unknown>;
     expect(fastStoreRecords(s)).toBeUndefined();
     expect(agrees(s)).toBe("zod");
+  });
+
+  it("mirrors StoreDataSchema field by field: a field added to the schema and not here would be dropped at load", () => {
+    // Both schemas in one plain form: the zod side read from its definitions, baselines left out.
+    type Def = { type: string; [k: string]: unknown };
+    const def = (z: unknown): Def => (z as { _zod: { def: Def } })._zod.def;
+    const fromZod = (z: unknown): unknown => {
+      const d = def(z);
+      switch (d.type) {
+        case "object": {
+          const shape = d.shape as Record<string, unknown>;
+          return {
+            object: Object.entries(shape).map(([key, v]) => {
+              const t = def(v).type;
+              const inner = t === "optional" || t === "default" ? (def(v).innerType as unknown) : v;
+              return { key, spec: fromZod(inner), optional: t === "optional", defaultEmptyArray: t === "default" };
+            }),
+            loose: d.catchall !== undefined,
+          };
+        }
+        case "array":
+          return { array: fromZod(d.element) };
+        case "record":
+          return { record: fromZod(d.valueType) };
+        case "enum":
+          return { enum: Object.values(d.entries as Record<string, string>).sort() };
+        case "number":
+          return (d.checks as { _zod: { def: { format?: string } } }[] | undefined)?.some((c) => c._zod.def.format === "safeint") ? "int" : "number";
+        default:
+          return d.type;
+      }
+    };
+    const fromFast = (spec: Spec): unknown => {
+      if (typeof spec === "string") return spec;
+      if ("enum" in spec) return { enum: [...spec.enum].sort() };
+      if ("array" in spec) return { array: fromFast(spec.array) };
+      if ("record" in spec) return { record: fromFast(spec.record) };
+      return {
+        object: spec.object.map((f) => ({ key: f.key, spec: fromFast(f.spec), optional: f.optional === true, defaultEmptyArray: f.defaultEmptyArray === true })),
+        loose: spec.loose === true,
+      };
+    };
+    const withoutBaselines = (s: unknown) => {
+      const o = s as { object: { key: string }[]; loose: boolean };
+      return { ...o, object: o.object.filter((f) => f.key !== "baselines") };
+    };
+    expect(withoutBaselines(fromFast(STORE_RECORDS))).toEqual(withoutBaselines(fromZod(storeSchemas().StoreDataSchema)));
   });
 });
