@@ -254,7 +254,7 @@ export class TrailStore {
 
   /** The stored profile's `trainedUntil`, without decoding it: for ScanOptions.storedTrainedUntil. */
   getBaselineTrainedUntil(key: string): number | undefined {
-    return baselineTable(this.#data).facts(key)?.trainedUntil;
+    return baselineTable(this.#data).trainedUntil(key);
   }
 
   /**

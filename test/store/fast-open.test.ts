@@ -6,7 +6,7 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
 import { emptyProfile } from "../../src/baseline/profile.js";
-import { baselinesDigest, decodeBaseline, tableOf } from "../../src/store/baselines.js";
+import { baselinesDigest, decodeBaseline, scanTrainedUntil, tableOf } from "../../src/store/baselines.js";
 import { decodeStore } from "../../src/store/codec.js";
 import { openFast } from "../../src/store/fast-open.js";
 import { checkStore } from "../../src/store/maintenance.js";
@@ -54,6 +54,7 @@ describe("opening a store without parsing its baselines", () => {
       expect(e.bytes.equals(f.bytes)).toBe(true);
       expect(e.valueAt).toBe(f.valueAt);
       expect(e.digest).toBe(f.digest);
+      expect(a.trainedUntil(k)).toBe(f.facts.trainedUntil);
       expect({ ...e.facts }).toStrictEqual({ ...f.facts });
       expect(decodeBaseline(e)).toEqual(decodeBaseline(f));
     }
@@ -81,6 +82,49 @@ describe("opening a store without parsing its baselines", () => {
     expect(() => decodeStore(Buffer.from(variants.truncated), "f")).toThrow(/damaged/);
     expect(tableOf(decodeStore(Buffer.from(variants.twice), "f").data.baselines)!.size).toBe(0);
     expect(decodeStore(Buffer.from(variants.pretty), "f").baselinesChecked).toBe("digest");
+  });
+});
+
+describe("an entry's trainedUntil read from its bytes (scanTrainedUntil)", () => {
+  /** What parsing the readable fields gives (readTime in baselines.ts), beside what the scan of their bytes gives. */
+  function scan(fields: string): number | undefined {
+    const b = Buffer.from(`"k":${fields},"packed":"AAAA"}`);
+    return scanTrainedUntil(b, 4, b.indexOf(',"packed":"'));
+  }
+  function both(fields: string): [number | undefined, number] {
+    const t = (JSON.parse(`${fields}}`) as { trainedUntil?: unknown }).trainedUntil;
+    return [scan(fields), typeof t === "number" ? (t === 0 ? 0 : t) : -Infinity];
+  }
+
+  it("reads the number (or null) of the top-level field as JSON.parse does", () => {
+    for (const v of ["1711841171000", "null", "-0", "0", "1.5e3", "-12.25", "123456789012345678901234"]) {
+      const [scanned, parsed] = both(`{"v":1,"key":"a{[]}:,","first":1,"last":2,"trainedUntil":${v},"events":3`);
+      expect(scanned, v).toBe(parsed);
+    }
+    // The last field before the packed part, the first field.
+    expect(both(`{"v":1,"trainedUntil":42`)[0]).toBe(42);
+    expect(both(`{"trainedUntil":43,"v":1`)[0]).toBe(43);
+  });
+
+  it("leaves to the parse what it cannot be sure of", () => {
+    for (const fields of [
+      // Only inside a nested object, or after one: not certainly the top-level field.
+      `{"v":1,"held":[{"trainedUntil":5}],"trainedUntil":7`,
+      `{"v":1,"x":{"a":1,"trainedUntil":5}`,
+      // Twice (JSON.parse keeps the last), or possibly spelled with escapes.
+      `{"v":1,"trainedUntil":5,"trainedUntil":6`,
+      `{"v":1,"trainedUntil":5,"train\\u0065dUntil":6`,
+      // An escape before it.
+      `{"v":1,"key":"a\\"b","trainedUntil":5`,
+      // Absent, not a number, or not as this build writes it.
+      `{"v":1,"events":3`,
+      `{"v":1,"trainedUntil":"5"`,
+      `{"v":1,"trainedUntil": 5`,
+      `{"v":1,"trainedUntil":05`,
+      `{"v":1,"trainedUntil":1${"0".repeat(40)}`,
+    ]) {
+      expect(scan(fields), fields).toBeUndefined();
+    }
   });
 });
 
