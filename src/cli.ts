@@ -251,6 +251,7 @@ export async function scanCommand(o: ScanCliOptions, ctx: CliContext = cliContex
       scanOpts.storedDim = (k, d) => store!.getBaselineDim(k, d);
       scanOpts.storedTrainedUntil = (k) => store!.getBaselineTrainedUntil(k);
       scanOpts.findingStatus = (id) => store!.findingStatus(id);
+      if (store.noteProfile) scanOpts.onProfile = (p) => store!.noteProfile!(p);
     }
     let result: Awaited<ReturnType<typeof runScan>>;
     if (engine === "athena") result = await athenaScan(o, scanOpts, (p) => bar.update(p), ctx);

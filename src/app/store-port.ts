@@ -1,6 +1,7 @@
 import type { DimSource } from "../baseline/merge.js";
 import type { Dim, Profile } from "../baseline/profile.js";
 import { fault } from "../util/faults.js";
+import { BaselineEncoder } from "../store/encode-off-thread.js";
 import { TrailStore, type CursorStore } from "../store/store.js";
 import type { Cursor } from "../sources/types.js";
 import { combineScores } from "../scan/findings.js";
@@ -41,6 +42,11 @@ export interface ScanStore {
   getBaselineTrainedUntil(key: string): number | undefined;
   /** A stored finding's status (ScanOptions.findingStatus: held-back baseline values are folded in once acknowledged). */
   findingStatus(id: string): string | undefined;
+  /**
+   * A profile the scan made (ScanOptions.onProfile), encoded while the scan goes on: `saveScan`
+   * finds it done. Optional: a store port without it encodes everything at the save.
+   */
+  noteProfile?(p: Profile): void;
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
   /** `retry: false` after a failed save that was reported: do not try it again on the way out. */
@@ -81,6 +87,7 @@ export async function openScanStore(dir: string): Promise<ScanStore> {
 /** The scan's view of an open store (the bot and the digest share one store per process). */
 export function scanStoreFrom(store: TrailStore): ScanStore {
   const staged = new StagedCursors(store);
+  let encoder: BaselineEncoder | undefined;
   return {
     getBaseline: (k) => store.readBaselineOnce(k),
     getBaselineDim: (k, d) => store.readBaselineDim(k, d),
@@ -90,15 +97,19 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
       return store.getBaselineTrainedUntil(k);
     },
     findingStatus: (id) => store.getFinding(id)?.status,
+    noteProfile: (p) => (encoder ??= new BaselineEncoder()).add(p),
     async saveScan(report, profiles, meta) {
       store.endPrefetch();
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);
       fault("scan.before-commit");
       // One write: the cursors move only together with the results of the events they cover.
+      const ahead = encoder;
+      encoder = undefined;
       await store.commitScan(
         {
           profiles,
+          ...(ahead ? { encoder: ahead } : {}),
           findings: report.findings,
           scan: {
             at: report.generatedAt,

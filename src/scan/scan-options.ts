@@ -38,6 +38,13 @@ export interface ScanOptions {
    * identities are settled); a whole Profile when it cannot. Falls back to `storedProfile`.
    */
   storedDim?: (key: string, dim: Dim) => DimSource | Profile | undefined;
+  /**
+   * Each persisted profile as soon as it is made (an identity settled), before the scan ends: a
+   * store encodes it meanwhile (store/encode-off-thread.ts BaselineEncoder). Called again for a
+   * profile the scan changes afterwards (values held back for a finding); no other change is
+   * made to a profile once given. Not called for a scan finished in the fold worker.
+   */
+  onProfile?: (p: Profile) => void;
   version?: string;
   /**
    * Records that are certainly before the window only train baselines; by default they take a

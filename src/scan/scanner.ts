@@ -319,6 +319,7 @@ export class Scanner implements RecordSink {
         const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
         profiles[at] = merged;
         mergedBy.set(key, merged);
+        this.opts.onProfile?.(merged);
       }
       acc.release(); // its window and profile are built: what it held is garbage now
       return { w, forView };
@@ -540,7 +541,10 @@ export class Scanner implements RecordSink {
       }
       for (const [key, reqs] of requests) {
         const p = mergedBy.get(key);
-        if (p) holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus, countryDays(countryDaysBy.get(key)));
+        if (p) {
+          holdBack(p, reqs, win.start, this.opts.now, this.opts.findingStatus, countryDays(countryDaysBy.get(key)));
+          this.opts.onProfile?.(p);
+        }
       }
       for (const f of findings) {
         const note = heldNote(heldBy.get(collector.personKeys.get(f.id) ?? f.identity.key));

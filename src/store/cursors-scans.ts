@@ -6,7 +6,7 @@
 import type { Profile } from "../baseline/profile.js";
 import type { Finding } from "../scan/report-types.js";
 import { baselineTable, prepBaselines } from "./baselines.js";
-import { encodeBaselines } from "./encode-off-thread.js";
+import { BaselineEncoder } from "./encode-off-thread.js";
 import { StoreError } from "./errors.js";
 import { prepFindings, type RecordResult } from "./findings.js";
 import type { Cursor, ScanRecord, StoreData } from "./types.js";
@@ -54,6 +54,8 @@ export function recentScans(data: StoreData, limit = SCANS_KEPT): ScanRecord[] {
 
 export interface ScanCommit {
   profiles: readonly Profile[];
+  /** Where the profiles were given as the scan made them (ScanOptions.onProfile): their encoding is mostly done. */
+  encoder?: BaselineEncoder;
   findings: readonly Finding[];
   scan: ScanRecord;
   cursors?: Readonly<Record<string, Cursor>>;
@@ -88,7 +90,7 @@ export function prepCommitScanAsync(input: ScanCommit, now: When): Promise<(data
     cursors: prepCursors(input.cursors ?? {}),
   };
   // Validates each profile as it packs it (throws before anything is kept).
-  return encodeBaselines(input.profiles).then((encoded) => (data: StoreData) => {
+  return (input.encoder ?? new BaselineEncoder()).finish(input.profiles).then((encoded) => (data: StoreData) => {
     const t = baselineTable(data);
     for (const [k, e] of encoded) t.set(k, e);
     const results = steps.findings(data);

@@ -27,7 +27,7 @@ const fromVps = (day: number) =>
   );
 const usual = (day: number) => [rec({ eventName: "DescribeInstances", userIdentity: maria, sourceIPAddress: GEN_IPS.parisOrange[0], time: W + day * DAY + 9 * HOUR })];
 
-function scanDay(day: number, records: Array<Record<string, unknown>>, stored: Map<string, Profile>, status: Map<string, string>) {
+function scanDay(day: number, records: Array<Record<string, unknown>>, stored: Map<string, Profile>, status: Map<string, string>, given?: Map<string, Profile>) {
   const s = new Scanner({
     now: W + (day + 1) * DAY,
     since: { kind: "absolute", at: W + day * DAY },
@@ -35,6 +35,8 @@ function scanDay(day: number, records: Array<Record<string, unknown>>, stored: M
     geo: GEN_GEO,
     storedProfile: (k) => stored.get(k),
     findingStatus: (id) => status.get(id),
+    // As the profile was when given (a store encodes it then: ScanOptions.onProfile).
+    ...(given ? { onProfile: (p: Profile) => given.set(p.key, structuredClone(p)) } : {}),
   });
   for (const r of records) s.record(r, "test");
   const res = s.finish();
@@ -55,6 +57,17 @@ describe("held-back baseline values", () => {
     const day1 = scanDay(1, [...usual(1), ...fromVps(1)], stored, status);
     expect(day1.map((f) => f.id)).toContain(day0[0]!.id);
     expect(day1[0]!.why).toMatch(/This baseline excludes \d+ values? held back since .* they are learned only once the finding is acknowledged or suppressed/);
+  });
+
+  test("gives each profile to onProfile as it is made, and again once values are held back from it", () => {
+    const stored = new Map<string, Profile>();
+    const given = new Map<string, Profile>();
+    scanDay(-1, history, stored, new Map(), given);
+    const day0 = scanDay(0, [...usual(0), ...fromVps(0)], stored, new Map(), given);
+    expect(day0.length).toBeGreaterThan(0);
+    expect(given.get("user:111111111111:maria")!.held?.map((h) => h.finding)).toContain(day0[0]!.id);
+    expect([...given.keys()].sort()).toEqual([...stored.keys()].sort());
+    for (const [k, p] of stored) expect(given.get(k), k).toEqual(p);
   });
 
   test("stays quiet on day two once the finding was acknowledged as expected (the values are folded in)", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Profile } from "../../src/baseline/profile.js";
 import { decodeBaseline, encodeBaseline } from "../../src/store/baselines.js";
-import { OFF_THREAD_MIN, encodeBaselines } from "../../src/store/encode-off-thread.js";
+import { BaselineEncoder, OFF_THREAD_MIN, encodeBaselines } from "../../src/store/encode-off-thread.js";
 import { DAY, T0, makeProfile } from "./helpers.js";
 
 /** Profiles of varied sizes, a value named like Object.prototype's members, one that cannot be packed (a time in fractional ms). */
@@ -60,5 +60,45 @@ describe("encodeBaselines (deflating shared with a worker thread)", () => {
       spoil(ps[2]!);
       expect(() => encodeBaselines(ps, { threads: 1 }), what).toThrow(message);
     }
+  });
+
+  it("encodes profiles added ahead as they were last added; changed ones added again, the others at finish", async () => {
+    const ps = profiles(OFF_THREAD_MIN * 2 + 17);
+    for (const [threads, workerOnly] of [
+      [1, false],
+      [2, false],
+      [2, true],
+    ] as const) {
+      const copies = ps.map((p) => structuredClone(p));
+      const stats = { byWorker: -1 };
+      const enc = new BaselineEncoder({ threads, workerOnly, stats });
+      // Every other profile added ahead; some of those changed and added again (values held back),
+      // one changed and added with a value that does not validate (its error comes at finish).
+      copies.forEach((p, i) => {
+        if (i % 2 === 0) enc.add(p);
+      });
+      for (const i of [0, 64, 130, 300]) {
+        copies[i]!.events += 1;
+        copies[i]!.dims.api["held-back"] = [1, 0, T0, T0];
+        enc.add(copies[i]!);
+      }
+      const want = copies.map((p) => encodeBaseline(p.key, p));
+      const got = await enc.finish(copies);
+      if (workerOnly) expect(stats.byWorker).toBeGreaterThanOrEqual(ps.length - 1);
+      expect(got.map(([k]) => k)).toEqual(copies.map((p) => p.key));
+      got.forEach(([, e], i) => {
+        expect(e.bytes.equals(want[i]!.bytes), `profile ${i}`).toBe(true);
+        expect(e.digest).toBe(want[i]!.digest);
+        expect(e.facts).toEqual(want[i]!.facts);
+      });
+    }
+  });
+
+  it("a profile added ahead that does not validate throws at finish, synchronously", () => {
+    const ps = profiles(OFF_THREAD_MIN + 1);
+    const enc = new BaselineEncoder({ threads: 2 });
+    ps[3]!.events = Number.NaN;
+    for (const p of ps) enc.add(p);
+    expect(() => enc.finish(ps)).toThrow(/events is not a finite number/);
   });
 });
