@@ -22,7 +22,7 @@
 import { createHash, hash } from "node:crypto";
 import { handOver, statRecord, withSafeDims, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
-import { type PackedPart, inflatePart, packProfile, unpackFields, unpackProfile } from "./pack.js";
+import { type PartData, inflatePart, packProfile, takePart, unpackFields, unpackProfile } from "./pack.js";
 import { PACKED_FIELD, packedSpan, type Inflated, type Prefetcher } from "./prefetch.js";
 import type { StoreData } from "./types.js";
 
@@ -308,9 +308,11 @@ export function encodeBaseline(key: string, p: Profile): StoredBaseline {
 }
 
 /**
- * A profile packed up to its deflate: the entry's bytes are `head`, then the base64 of
- * `deflatePart(json)`, then `"}` (`finishEntry`), exactly what encodeBaseline writes. Lets the
- * deflating, most of an encoding's cost, happen elsewhere (encode-off-thread.ts).
+ * A profile packed up to its packed part's JSON: the entry's bytes are `head`, then the base64 of
+ * `deflatePart(json)`, then `"}` (`finishEntry`), exactly what encodeBaseline writes, where `json`
+ * is the part's JSON that `partJson` makes from what `halfEncodeBaseline` took into a PartData.
+ * Lets the writing of that JSON and its deflating, most of an encoding's cost, happen elsewhere
+ * (encode-off-thread.ts).
  */
 export interface HalfEncoded {
   key: string;
@@ -318,12 +320,6 @@ export interface HalfEncoded {
   head: string;
   /** Bytes of `"key":` at the start of head. */
   valueAt: number;
-  /**
-   * The packed part's JSON (`JSON.stringify(part)`), to be deflated (`deflatePart(json)`). Made
-   * at once: a batch's profiles wait for their deflate as strings, not as flat arrays of boxed
-   * numbers that would live through garbage collections.
-   */
-  json: string;
   facts: BaselineFacts;
   light: LightFields | undefined;
 }
@@ -332,31 +328,41 @@ export interface HalfEncoded {
 export const ENTRY_TAIL = '"}';
 
 /**
- * Validate a profile (checkProfile: StoreError "invalid") and pack it up to its deflate (see
- * HalfEncoded), or encode it whole when it cannot be packed losslessly (then it is stored
- * unpacked: nothing to deflate).
+ * Validate a profile (checkProfile: StoreError "invalid") and pack it up to its packed part's JSON
+ * (see HalfEncoded), the part taken into `part` (pack.ts takePart); or encode it whole when it
+ * cannot be packed losslessly (then it is stored unpacked: nothing is taken into `part`).
  */
-export function halfEncodeBaseline(key: string, p: Profile): HalfEncoded | StoredBaseline {
+export function halfEncodeBaseline(key: string, p: Profile, part: PartData): HalfEncoded | StoredBaseline {
   checkProfile(p, true);
   // A stray `packed` field would take the packed part's place in the field order: encoded whole.
   // Packing checks every statistic as it reads it (strict): one that is not four finite numbers
   // with whole-millisecond times is left to checkProfile, which names it (or, valid with a
   // fractional time, the profile is stored unpacked).
-  const out = "packed" in p ? undefined : packProfile(p, false, true);
-  if (out === undefined) {
+  const n0 = part.n;
+  const s0 = part.strs.length;
+  if ("packed" in p || !takePart(p, part)) {
     checkProfile(p);
     return encodeBaseline(key, p);
   }
-  const json = JSON.stringify(out.packed as PackedPart);
-  out.packed = undefined;
-  // JSON.stringify(out) with `packed` (its last field: packProfile adds it last) left out.
-  const fields = JSON.stringify(out);
+  let fields: string;
+  try {
+    // JSON.stringify(packProfile(p)) without its last field, `packed`: the profile's other fields, in its order.
+    const out: Record<string, unknown> = {};
+    const src = p as unknown as Record<string, unknown>;
+    for (const k of Object.keys(src)) if (k !== "dims" && k !== "hourly" && k !== "days") out[k] = src[k];
+    fields = JSON.stringify(out);
+  } catch (e) {
+    // Nothing kept of this profile.
+    part.n = n0;
+    part.strs.length = s0;
+    throw e;
+  }
   const h = entryHead(key);
   const head = `${h}${fields.length > 2 ? `${fields.slice(0, -1)},` : "{"}"packed":"`;
-  return { key, head, valueAt: Buffer.byteLength(h), json, facts: factsOf(key, p), light: lightOf(p) };
+  return { key, head, valueAt: Buffer.byteLength(h), facts: factsOf(key, p), light: lightOf(p) };
 }
 
-/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart(h.json)`). */
+/** The stored entry of a half-encoded profile, from its deflated part (`deflatePart` of its part's JSON). */
 export function finishEntry(h: HalfEncoded, deflated: Buffer): StoredBaseline {
   const bytes = Buffer.from(h.head + deflated.toString("base64") + ENTRY_TAIL);
   return withLight({ bytes, valueAt: h.valueAt, digest: entryDigest(bytes), facts: h.facts }, h.light);

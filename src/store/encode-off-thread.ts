@@ -23,7 +23,7 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type HalfEncoded, type StoredBaseline, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
 import type { Profile } from "../baseline/profile.js";
-import { deflateBytes } from "./pack.js";
+import { PartData, deflatePart, partJson } from "./pack.js";
 
 /** Fewer profiles than this are encoded on the main thread alone (a worker costs ~20-40 ms to start). */
 export const OFF_THREAD_MIN = 256;
@@ -31,12 +31,14 @@ export const OFF_THREAD_MIN = 256;
 const BATCH = 64;
 
 /**
- * The worker: deflatePart (pack.ts) and finishEntry (baselines.ts) over a batch, written into one
- * transferred buffer. Plain JavaScript, evaluated as is (no module to resolve from dist/ or src/);
- * its output is compared with encodeBaseline's by the tests.
+ * The worker: partJson and deflatePart (pack.ts), and finishEntry (baselines.ts) over a batch,
+ * written into one transferred buffer. Plain JavaScript, evaluated as is (no module to resolve
+ * from dist/ or src/; partJson is its compiled source); its output is compared with
+ * encodeBaseline's by the tests.
  */
 const WORKER = `
 const { parentPort } = require("node:worker_threads");
+const partJson = ${partJson.toString()};
 const { deflateRawSync } = require("node:zlib");
 const { hash } = require("node:crypto");
 const MIN_LOOKAHEAD = 262;
@@ -50,12 +52,14 @@ parentPort.on("message", (m) => {
     parentPort.postMessage({ batch: m.batch, skipped: true });
     return;
   }
-  const json = Buffer.from(m.json);
   const b64 = [];
-  let from = 0;
-  for (const to of m.jsonEnds) {
-    b64.push(deflatePart(json.subarray(from, to)).toString("base64"));
-    from = to;
+  let ni = 0;
+  let si = 0;
+  for (let k = 0; k < m.heads.length; k++) {
+    const part = partJson(m.nums, ni, m.strs, si);
+    ni = part.i;
+    si = part.j;
+    b64.push(deflatePart(Buffer.from(part.json)).toString("base64"));
   }
   let total = 0;
   for (let i = 0; i < b64.length; i++) total += Buffer.byteLength(m.heads[i]) + b64[i].length + 2;
@@ -101,14 +105,19 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
   return new BaselineEncoder(opts).finish(profiles);
 }
 
-/** A batch of half-encoded profiles: their packed JSON as UTF-8 in one shared buffer, deflated by whoever claims it first. */
+/**
+ * A batch of half-encoded profiles, their packed parts taken apart (pack.ts PartData: the numbers
+ * in one shared buffer), written as JSON and deflated by whoever claims it first.
+ */
 interface Batch {
   /** Each profile's slot (BaselineEncoder: its place among the profiles added). */
   slots: number[];
   half: HalfEncoded[];
-  bytes: Buffer;
-  /** Where each profile's JSON ends in `bytes`. */
-  ends: number[];
+  nums: Float64Array;
+  strs: ReadonlyArray<string | readonly string[]>;
+  /** Where each profile's part starts in `nums` and `strs`. */
+  numAt: number[];
+  strAt: number[];
   /** 0: not started; 1: claimed by the worker; 2: by this thread (shared with the worker). */
   claim: Int32Array;
   posted: boolean;
@@ -129,9 +138,12 @@ export class BaselineEncoder {
   readonly #slotOf = new Map<Profile, number>();
   /** By slot: the encoded entry, once made. */
   readonly #out: Array<StoredBaseline | undefined> = [];
-  /** Slots half-encoded and not yet in a batch. */
+  /** Slots half-encoded and not yet in a batch, and their packed parts. */
   #pending: HalfEncoded[] = [];
   #pendingSlots: number[] = [];
+  #numAt: number[] = [];
+  #strAt: number[] = [];
+  #part = new PartData();
   readonly #batches: Batch[] = [];
   #worker: Worker | undefined;
   /** The worker could not be started, or has gone: this thread does everything. */
@@ -154,12 +166,24 @@ export class BaselineEncoder {
     if (this.#finished) return;
     let h: HalfEncoded | StoredBaseline;
     try {
-      h = halfEncodeBaseline(p.key, p);
+      h = this.#half(p);
     } catch {
       this.#slotOf.delete(p);
       return;
     }
     this.#put(p, h);
+  }
+
+  /** halfEncodeBaseline into the pending part, noting where its part starts. */
+  #half(p: Profile): HalfEncoded | StoredBaseline {
+    const n = this.#part.n;
+    const j = this.#part.strs.length;
+    const h = halfEncodeBaseline(p.key, p, this.#part);
+    if (!("bytes" in h)) {
+      this.#numAt.push(n);
+      this.#strAt.push(j);
+    }
+    return h;
   }
 
   #put(p: Profile, h: HalfEncoded | StoredBaseline): number {
@@ -179,22 +203,28 @@ export class BaselineEncoder {
   /** The pending profiles make a batch (posted to the worker when there is one). */
   #seal(): void {
     const hs = this.#pending;
-    const slots = this.#pendingSlots;
     if (hs.length === 0) return;
+    const part = this.#part;
+    // The numbers, shared with the worker (the scratch array is used again for the next batch).
+    const nums = new Float64Array(new SharedArrayBuffer(part.n * 8));
+    nums.set(part.nums.subarray(0, part.n));
+    const batch: Batch = {
+      slots: this.#pendingSlots,
+      half: hs,
+      nums,
+      strs: part.strs,
+      numAt: this.#numAt,
+      strAt: this.#strAt,
+      claim: new Int32Array(new SharedArrayBuffer(4)),
+      posted: false,
+    };
     this.#pending = [];
     this.#pendingSlots = [];
-    let total = 0;
-    for (const h of hs) total += Buffer.byteLength(h.json);
-    const bytes = Buffer.from(new SharedArrayBuffer(total));
-    const ends: number[] = [];
-    let end = 0;
-    for (const h of hs) {
-      end += bytes.write(h.json, end, "utf8");
-      ends.push(end);
-      // The bytes are what is deflated now: the string can go.
-      h.json = "";
-    }
-    this.#batches.push({ slots, half: hs, bytes, ends, claim: new Int32Array(new SharedArrayBuffer(4)), posted: false });
+    this.#numAt = [];
+    this.#strAt = [];
+    part.n = 0;
+    part.strs = [];
+    this.#batches.push(batch);
     // Enough profiles for a worker to pay: it is started, and is given every batch made so far.
     if (!this.#worker && !this.#noWorker && this.#out.length >= OFF_THREAD_MIN) this.#start();
     if (this.#worker && !this.#noWorker) this.#postAll();
@@ -245,14 +275,14 @@ export class BaselineEncoder {
           });
         }),
       );
-      worker.postMessage({ batch: i, claim: b.claim, heads: b.half.map((h) => h.head), json: b.bytes.buffer, jsonEnds: b.ends });
+      worker.postMessage({ batch: i, claim: b.claim, heads: b.half.map((h) => h.head), nums: b.nums, strs: b.strs });
     });
   }
 
   /** Profile `k` of batch `b`, finished on this thread from the batch's bytes. */
   #finishHere(b: Batch, k: number): void {
-    const ends = b.ends;
-    this.#out[b.slots[k]!] = finishEntry(b.half[k]!, deflateBytes(b.bytes.subarray(k === 0 ? 0 : ends[k - 1]!, ends[k]!)));
+    const { json } = partJson(b.nums, b.numAt[k]!, b.strs, b.strAt[k]!);
+    this.#out[b.slots[k]!] = finishEntry(b.half[k]!, deflatePart(json));
   }
 
   /**
@@ -268,7 +298,7 @@ export class BaselineEncoder {
     try {
       for (let i = 0; i < profiles.length; i++) {
         const p = profiles[i]!;
-        slots[i] = this.#slotOf.get(p) ?? this.#put(p, halfEncodeBaseline(p.key, p));
+        slots[i] = this.#slotOf.get(p) ?? this.#put(p, this.#half(p));
       }
     } catch (e) {
       // An invalid profile: nothing is kept, the worker goes.

@@ -83,6 +83,124 @@ export function packProfile(p: Profile, deflate = true, strict = false): Record<
   return out;
 }
 
+/**
+ * Packed parts taken apart into numbers and strings, to be written as JSON elsewhere (a worker
+ * thread: encode-off-thread.ts), by `partJson`. `takePart` reads a profile as packProfile(p,
+ * false, true) does, and appends, in `nums`: t0, the number of dimensions, for each its number of
+ * values then [count, errors, first, last] per value, the number of hourly rows then [hour, calls,
+ * errors] per row, the number of days then the days; in `strs`: for each dimension its name, then
+ * its values (the array Object.keys gave: the packing itself makes nothing per value).
+ */
+export class PartData {
+  nums = new Float64Array(1024);
+  n = 0;
+  strs: Array<string | readonly string[]> = [];
+
+  push(x: number): void {
+    if (this.n === this.nums.length) {
+      const bigger = new Float64Array(this.nums.length * 2);
+      bigger.set(this.nums);
+      this.nums = bigger;
+    }
+    this.nums[this.n++] = x;
+  }
+}
+
+/**
+ * Append the packed part of `p` to `into` (see PartData), or return false (`into` as it was)
+ * where packProfile(p, false, true) gives undefined.
+ */
+export function takePart(p: Profile, into: PartData): boolean {
+  const n0 = into.n;
+  const s0 = into.strs.length;
+  const fail = () => {
+    into.n = n0;
+    into.strs.length = s0;
+    return false;
+  };
+  const t0 = isInt(p.first) ? p.first : 0;
+  into.push(t0);
+  const dimNames = Object.keys(p.dims);
+  into.push(dimNames.length);
+  for (const d of dimNames) {
+    const rec = p.dims[d as keyof Profile["dims"]];
+    const keys = rec === undefined || rec === null ? [] : Object.keys(rec);
+    into.strs.push(d, keys);
+    into.push(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const s = rec[keys[i]!]!;
+      if (!Array.isArray(s) || s.length !== 4 || !Number.isFinite(s[0]) || !Number.isFinite(s[1])) return fail();
+      if (!isInt(s[2]) || !isInt(s[3])) return fail();
+      into.push(s[0]);
+      into.push(s[1]);
+      into.push(s[2]);
+      into.push(s[3]);
+    }
+  }
+  const hourly = p.hourly;
+  into.push(hourly.length);
+  for (const h of hourly) {
+    if (!Array.isArray(h) || h.length !== 3 || !Number.isFinite(h[1]) || !Number.isFinite(h[2])) return fail();
+    if (!isInt(h[0])) return fail();
+    into.push(h[0]);
+    into.push(h[1]);
+    into.push(h[2]);
+  }
+  const days = p.days;
+  into.push(days.length);
+  for (const d of days) {
+    if (!isInt(d)) return fail();
+    into.push(d);
+  }
+  return true;
+}
+
+/**
+ * The JSON of the packed part that `takePart` appended at `nums[i]`, `strs[j]`: exactly
+ * `JSON.stringify(packProfile(p, false, true).packed)` (the same objects, made the same way, from
+ * the same numbers), and where the next one starts. Self-contained: the worker thread runs its
+ * source (encode-off-thread.ts).
+ */
+export function partJson(nums: ArrayLike<number>, i: number, strs: ArrayLike<unknown>, j: number): { json: string; i: number; j: number } {
+  const t0 = nums[i++]!;
+  const nd = nums[i++]!;
+  const dims: Record<string, Array<string | number>> = {};
+  for (let k = 0; k < nd; k++) {
+    const d = strs[j++] as string;
+    const keys = strs[j++] as readonly string[];
+    const nv = nums[i++]!;
+    const flat = new Array<string | number>(nv * 5);
+    for (let q = 0, o = 0; q < nv; q++, o += 5) {
+      const f = nums[i + 2]!;
+      flat[o] = keys[q]!;
+      flat[o + 1] = nums[i]!;
+      flat[o + 2] = nums[i + 1]!;
+      flat[o + 3] = (f - t0) / 1000;
+      flat[o + 4] = (nums[i + 3]! - f) / 1000;
+      i += 4;
+    }
+    dims[d] = flat;
+  }
+  const nh = nums[i++]!;
+  const hourly: number[] = [];
+  let prevH = 0;
+  for (let k = 0; k < nh; k++) {
+    const h = nums[i]!;
+    hourly.push(h - prevH, nums[i + 1]!, nums[i + 2]!);
+    prevH = h;
+    i += 3;
+  }
+  const nday = nums[i++]!;
+  const days: number[] = [];
+  let prevD = 0;
+  for (let k = 0; k < nday; k++) {
+    const d = nums[i++]!;
+    days.push(d - prevD);
+    prevD = d;
+  }
+  return { json: JSON.stringify({ t0, dims, hourly, days }), i, j };
+}
+
 /** Bytes of the whole stream from the smallest window that holds the input (see deflatePart). */
 const MIN_LOOKAHEAD = 262;
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { emptyProfile, type Profile } from "../../src/baseline/profile.js";
 import { TrailStore, storeFile } from "../../src/store/index.js";
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { deflatePart, packProfile, unpackProfile } from "../../src/store/pack.js";
+import { PartData, deflatePart, packProfile, partJson, takePart, unpackProfile } from "../../src/store/pack.js";
 import { storeSchemas } from "../../src/store/schema.js";
 import { DAY, T0, makeProfile, tempDirEach } from "./helpers.js";
 
@@ -45,6 +45,38 @@ describe("packed profiles", () => {
     for (const [k, st] of Object.entries(typical.dims.api)) typical.dims.api[k] = [st[0], st[1], st[2] - 86_400_000, st[3] - (st[3] % 1000)];
     expect(JSON.stringify(packProfile(typical, false)).length).toBeLessThan(JSON.stringify(typical).length * 0.75);
     expect(JSON.stringify(packProfile(typical)).length).toBeLessThan(JSON.stringify(typical).length * 0.6);
+  });
+
+  it("takePart then partJson write the packed part packProfile gives, byte for byte; one that cannot be packed leaves nothing", () => {
+    const ps: Profile[] = [];
+    for (let seed = 1; seed < 30; seed++) ps.push(randomProfile(seed));
+    const odd = randomProfile(99);
+    odd.dims.api["-0"] = [-0, 0.1 + 0.2, T0, T0 + 1000];
+    odd.dims.api["__proto__"] = [1, 0, T0, T0];
+    odd.dims.api['\u2028 \ud800 "quoted"'] = [1e21, 5e-7, T0 - 1, T0 + 1];
+    (odd.dims as Record<string, unknown>)["10"] = { "2": [1, 0, T0, T0], b: [2, 0, T0, T0] };
+    (odd.dims as Record<string, unknown>).empty = undefined;
+    Object.defineProperty(odd.dims, "__proto__", { value: { x: [1, 0, T0, T0] }, enumerable: true, writable: true, configurable: true });
+    ps.push(odd, emptyProfile("user:1:empty", "IAMUser"));
+    const bad = randomProfile(5);
+    bad.dims.ip["198.51.100.1"] = [1, 0, T0 + 0.5, T0 + 0.5];
+    const part = new PartData();
+    const starts: Array<[number, number]> = [];
+    for (const p of ps) {
+      starts.push([part.n, part.strs.length]);
+      expect(takePart(p, part)).toBe(true);
+      // A profile that cannot be packed, between two that can: nothing of it is kept.
+      expect(takePart(bad, part)).toBe(false);
+    }
+    let i = 0;
+    let j = 0;
+    ps.forEach((p, k) => {
+      expect([i, j]).toEqual(starts[k]);
+      const got = partJson(part.nums, i, part.strs, j);
+      expect(got.json, p.key).toBe(JSON.stringify(packProfile(p, false, true)!.packed));
+      ({ i, j } = got);
+    });
+    expect([i, j]).toEqual([part.n, part.strs.length]);
   });
 
   it("the packed part is deflated to the same bytes as zlib's defaults give, from a few bytes to past the 32 KB window", () => {
