@@ -971,7 +971,8 @@ export class IdentityAcc implements Observed {
         for (const v of targets ?? accTargets(ev)) this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
       } else if (rp) {
         const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
-        if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, inWindow, bucket, wmin);
+        // No window side (inWindow false): toWindow reads none of these two dimensions.
+        if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, false, bucket, wmin);
       }
     }
 
