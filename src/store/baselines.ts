@@ -339,7 +339,7 @@ export function halfEncodeBaseline(key: string, p: Profile, part: PartData): Hal
   // with whole-millisecond times is left to checkProfile, which names it (or, valid with a
   // fractional time, the profile is stored unpacked).
   const n0 = part.n;
-  const s0 = part.strs.length;
+  const text0 = part.text;
   if ("packed" in p || !takePart(p, part)) {
     checkProfile(p);
     return encodeBaseline(key, p);
@@ -354,7 +354,7 @@ export function halfEncodeBaseline(key: string, p: Profile, part: PartData): Hal
   } catch (e) {
     // Nothing kept of this profile.
     part.n = n0;
-    part.strs.length = s0;
+    part.text = text0;
     throw e;
   }
   const h = entryHead(key);

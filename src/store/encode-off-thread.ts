@@ -56,7 +56,7 @@ parentPort.on("message", (m) => {
   let ni = 0;
   let si = 0;
   for (let k = 0; k < m.heads.length; k++) {
-    const part = partJson(m.nums, ni, m.strs, si);
+    const part = partJson(m.nums, ni, m.text, si);
     ni = part.i;
     si = part.j;
     b64.push(deflatePart(Buffer.from(part.json)).toString("base64"));
@@ -114,8 +114,8 @@ interface Batch {
   slots: number[];
   half: HalfEncoded[];
   nums: Float64Array;
-  strs: ReadonlyArray<string | readonly string[]>;
-  /** Where each profile's part starts in `nums` and `strs`. */
+  text: string;
+  /** Where each profile's part starts in `nums` and `text`. */
   numAt: number[];
   strAt: number[];
   /** 0: not started; 1: claimed by the worker; 2: by this thread (shared with the worker). */
@@ -177,7 +177,7 @@ export class BaselineEncoder {
   /** halfEncodeBaseline into the pending part, noting where its part starts. */
   #half(p: Profile): HalfEncoded | StoredBaseline {
     const n = this.#part.n;
-    const j = this.#part.strs.length;
+    const j = this.#part.text.length;
     const h = halfEncodeBaseline(p.key, p, this.#part);
     if (!("bytes" in h)) {
       this.#numAt.push(n);
@@ -212,7 +212,7 @@ export class BaselineEncoder {
       slots: this.#pendingSlots,
       half: hs,
       nums,
-      strs: part.strs,
+      text: part.text,
       numAt: this.#numAt,
       strAt: this.#strAt,
       claim: new Int32Array(new SharedArrayBuffer(4)),
@@ -223,7 +223,7 @@ export class BaselineEncoder {
     this.#numAt = [];
     this.#strAt = [];
     part.n = 0;
-    part.strs = [];
+    part.text = "";
     this.#batches.push(batch);
     // Enough profiles for a worker to pay: it is started, and is given every batch made so far.
     if (!this.#worker && !this.#noWorker && this.#out.length >= OFF_THREAD_MIN) this.#start();
@@ -275,13 +275,13 @@ export class BaselineEncoder {
           });
         }),
       );
-      worker.postMessage({ batch: i, claim: b.claim, heads: b.half.map((h) => h.head), nums: b.nums, strs: b.strs });
+      worker.postMessage({ batch: i, claim: b.claim, heads: b.half.map((h) => h.head), nums: b.nums, text: b.text });
     });
   }
 
   /** Profile `k` of batch `b`, finished on this thread from the batch's bytes. */
   #finishHere(b: Batch, k: number): void {
-    const { json } = partJson(b.nums, b.numAt[k]!, b.strs, b.strAt[k]!);
+    const { json } = partJson(b.nums, b.numAt[k]!, b.text, b.strAt[k]!);
     this.#out[b.slots[k]!] = finishEntry(b.half[k]!, deflatePart(json));
   }
 

@@ -84,17 +84,18 @@ export function packProfile(p: Profile, deflate = true, strict = false): Record<
 }
 
 /**
- * Packed parts taken apart into numbers and strings, to be written as JSON elsewhere (a worker
+ * Packed parts taken apart into numbers and text, to be written as JSON elsewhere (a worker
  * thread: encode-off-thread.ts), by `partJson`. `takePart` reads a profile as packProfile(p,
- * false, true) does, and appends, in `nums`: t0, the number of dimensions, for each its number of
- * values then [count, errors, first, last] per value, the number of hourly rows then [hour, calls,
- * errors] per row, the number of days then the days; in `strs`: for each dimension its name, then
- * its values (the array Object.keys gave: the packing itself makes nothing per value).
+ * false, true) does, and appends, in `nums`: t0, the number of dimensions, for each the length of
+ * its name and its number of values, then [length of the value, count, errors, first, last] per
+ * value, the number of hourly rows then [hour, calls, errors] per row, the number of days then the
+ * days; in `text`, end to end: for each dimension its name, then its values (one string to post
+ * to a thread, flattened then: posting arrays of strings cost more than packing them).
  */
 export class PartData {
   nums = new Float64Array(1024);
   n = 0;
-  strs: Array<string | readonly string[]> = [];
+  text = "";
 
   push(x: number): void {
     if (this.n === this.nums.length) {
@@ -112,12 +113,13 @@ export class PartData {
  */
 export function takePart(p: Profile, into: PartData): boolean {
   const n0 = into.n;
-  const s0 = into.strs.length;
+  const t = into.text;
   const fail = () => {
     into.n = n0;
-    into.strs.length = s0;
+    into.text = t;
     return false;
   };
+  let text = t;
   const t0 = isInt(p.first) ? p.first : 0;
   into.push(t0);
   const dimNames = Object.keys(p.dims);
@@ -125,12 +127,16 @@ export function takePart(p: Profile, into: PartData): boolean {
   for (const d of dimNames) {
     const rec = p.dims[d as keyof Profile["dims"]];
     const keys = rec === undefined || rec === null ? [] : Object.keys(rec);
-    into.strs.push(d, keys);
+    into.push(d.length);
     into.push(keys.length);
+    text += d;
     for (let i = 0; i < keys.length; i++) {
-      const s = rec[keys[i]!]!;
+      const k = keys[i]!;
+      const s = rec[k]!;
       if (!Array.isArray(s) || s.length !== 4 || !Number.isFinite(s[0]) || !Number.isFinite(s[1])) return fail();
       if (!isInt(s[2]) || !isInt(s[3])) return fail();
+      into.push(k.length);
+      text += k;
       into.push(s[0]);
       into.push(s[1]);
       into.push(s[2]);
@@ -152,32 +158,31 @@ export function takePart(p: Profile, into: PartData): boolean {
     if (!isInt(d)) return fail();
     into.push(d);
   }
+  into.text = text;
   return true;
 }
 
 /**
- * The JSON of the packed part that `takePart` appended at `nums[i]`, `strs[j]`: exactly
- * `JSON.stringify(packProfile(p, false, true).packed)` (the same objects, made the same way, from
- * the same numbers), and where the next one starts. Self-contained: the worker thread runs its
- * source (encode-off-thread.ts).
+ * The JSON of the packed part that `takePart` appended at `nums[i]`, its strings at `text[j]`: exactly `JSON.stringify(packProfile(p, false, true).packed)` (the same objects,
+ * made the same way, from the same numbers and strings), and where the next one starts.
+ * Self-contained: the worker thread runs its source (encode-off-thread.ts).
  */
-export function partJson(nums: ArrayLike<number>, i: number, strs: ArrayLike<unknown>, j: number): { json: string; i: number; j: number } {
+export function partJson(nums: ArrayLike<number>, i: number, text: string, j: number): { json: string; i: number; j: number } {
   const t0 = nums[i++]!;
   const nd = nums[i++]!;
   const dims: Record<string, Array<string | number>> = {};
   for (let k = 0; k < nd; k++) {
-    const d = strs[j++] as string;
-    const keys = strs[j++] as readonly string[];
+    const d = text.slice(j, (j += nums[i++]!));
     const nv = nums[i++]!;
     const flat = new Array<string | number>(nv * 5);
     for (let q = 0, o = 0; q < nv; q++, o += 5) {
-      const f = nums[i + 2]!;
-      flat[o] = keys[q]!;
-      flat[o + 1] = nums[i]!;
-      flat[o + 2] = nums[i + 1]!;
+      flat[o] = text.slice(j, (j += nums[i]!));
+      const f = nums[i + 3]!;
+      flat[o + 1] = nums[i + 1]!;
+      flat[o + 2] = nums[i + 2]!;
       flat[o + 3] = (f - t0) / 1000;
-      flat[o + 4] = (nums[i + 3]! - f) / 1000;
-      i += 4;
+      flat[o + 4] = (nums[i + 4]! - f) / 1000;
+      i += 5;
     }
     dims[d] = flat;
   }

@@ -63,20 +63,21 @@ describe("packed profiles", () => {
     const part = new PartData();
     const starts: Array<[number, number]> = [];
     for (const p of ps) {
-      starts.push([part.n, part.strs.length]);
+      starts.push([part.n, part.text.length]);
       expect(takePart(p, part)).toBe(true);
       // A profile that cannot be packed, between two that can: nothing of it is kept.
       expect(takePart(bad, part)).toBe(false);
     }
+    const text = part.text;
     let i = 0;
     let j = 0;
     ps.forEach((p, k) => {
       expect([i, j]).toEqual(starts[k]);
-      const got = partJson(part.nums, i, part.strs, j);
+      const got = partJson(part.nums, i, text, j);
       expect(got.json, p.key).toBe(JSON.stringify(packProfile(p, false, true)!.packed));
       ({ i, j } = got);
     });
-    expect([i, j]).toEqual([part.n, part.strs.length]);
+    expect([i, j]).toEqual([part.n, text.length]);
   });
 
   it("the packed part is deflated to the same bytes as zlib's defaults give, from a few bytes to past the 32 KB window", () => {
