@@ -91,15 +91,10 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
   return {
     getBaseline: (k) => store.readBaselineOnce(k),
     getBaselineDim: (k, d) => store.readBaselineDim(k, d),
-    getBaselineTrainedUntil: (k) => {
-      // The scan's first look at an identity: its stored profile is decoded at the end, inflated meanwhile.
-      store.prefetchBaseline(k);
-      return store.getBaselineTrainedUntil(k);
-    },
+    getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
     findingStatus: (id) => store.getFinding(id)?.status,
     noteProfile: (p) => (encoder ??= new BaselineEncoder()).add(p),
     async saveScan(report, profiles, meta) {
-      store.endPrefetch();
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);
       fault("scan.before-commit");

@@ -22,8 +22,8 @@
 import { createHash, hash } from "node:crypto";
 import { handOver, statRecord, withSafeDims, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
-import { type PartData, inflatePart, packProfile, takePart, unpackFields, unpackProfile } from "./pack.js";
-import { PACKED_FIELD, packedSpan, type Inflated, type Prefetcher } from "./prefetch.js";
+import { inflateBytes, inflateJson } from "./inflate.js";
+import { type PartData, packProfile, takePart, unpackFields, unpackProfile } from "./pack.js";
 import type { StoreData } from "./types.js";
 
 /**
@@ -383,24 +383,35 @@ export function baselineFromFile(key: string, raw: unknown, decoded: Profile): S
   return encodeBaseline(key, decoded);
 }
 
+/** What opens a stored entry's packed part (its base64, up to the closing `"}`). */
+export const PACKED_FIELD = Buffer.from(',"packed":"');
+
+/** Where a stored entry's packed part lies in its bytes: from its `,"packed":"` to the closing `"}`. */
+export function packedSpan(e: { readonly bytes: Buffer; readonly valueAt: number; readonly packedAt?: number | undefined }): [number, number] | undefined {
+  const b = e.bytes;
+  const n = b.length;
+  if (n < 2 || b[n - 2] !== 0x22 || b[n - 1] !== 0x7d) return undefined;
+  const p = e.packedAt ?? b.lastIndexOf(PACKED_FIELD);
+  return p > e.valueAt ? [p, n - 2] : undefined;
+}
+
 /**
  * The profile held in an entry. The bytes were validated when read or written: no schema check
  * here (a file crafted to match its own digest may still hold a profile that does not decode:
- * StoreError "damaged", naming the baseline). `inflated`: its packed part, inflated already
- * (prefetch.ts).
+ * StoreError "damaged", naming the baseline).
  */
-export function decodeBaseline(e: StoredBaseline, inflated?: Inflated): Profile {
+export function decodeBaseline(e: StoredBaseline): Profile {
   try {
-    return decodeEntry(e, inflated);
+    return decodeEntry(e);
   } catch (err) {
     throw err instanceof StoreError ? err : damagedBaseline(entryKey(e), (err as Error).message, err);
   }
 }
 
-function decodeEntry(e: StoredBaseline, inflated: Inflated | undefined): Profile {
+function decodeEntry(e: StoredBaseline): Profile {
   let packed: boolean;
   let p: Record<string, unknown>;
-  const packedAt = inflated?.fieldsEnd ?? e.packedAt;
+  const packedAt = e.packedAt;
   if (packedAt !== undefined) {
     // The readable fields alone (a new object: the profile is made in it), then the packed part.
     let fields: Record<string, unknown>;
@@ -409,13 +420,11 @@ function decodeEntry(e: StoredBaseline, inflated: Inflated | undefined): Profile
     } catch (err) {
       throw new Error(`its fields are not valid JSON (${(err as Error).message})`, { cause: err });
     }
-    let json = inflated?.json;
-    if (json === undefined) {
-      try {
-        json = inflatePart(e.bytes.toString("latin1", packedAt + PACKED_FIELD.length, e.bytes.length - ENTRY_TAIL.length)).toString("utf8");
-      } catch (err) {
-        throw new Error(`packed: cannot be inflated (${(err as Error).message})`, { cause: err });
-      }
+    let json: string;
+    try {
+      json = inflateJson(e.bytes.toString("latin1", packedAt + PACKED_FIELD.length, e.bytes.length - ENTRY_TAIL.length));
+    } catch (err) {
+      throw new Error(`packed: cannot be inflated (${(err as Error).message})`, { cause: err });
     }
     packed = true;
     p = unpackFields(fields, JSON.parse(json), true);
@@ -455,27 +464,22 @@ const DIMS_AT = Buffer.from('"dims":{');
  * One dimension's values of a light entry (StoredBaseline.light), as `decodeBaseline(e).dims[dim]`
  * holds them, read from its packed part without building the rest of the profile: the scan asks
  * for the regions each account knew (Scanner.finish) before it settles the identities, and
- * decoding every stored profile for that held them all at once. `inflated`: the packed part
- * inflated already (prefetch.ts). Undefined when the entry is not light or not packed, or its
- * packed part is not laid out as this build writes it: then decode the whole profile.
+ * decoding every stored profile for that held them all at once. Undefined when the entry is not
+ * light or not packed, or its packed part is not laid out as this build writes it: then decode
+ * the whole profile.
  */
-export function decodeDim(e: StoredBaseline, dim: Dim, inflated?: { buf: Buffer; start: number; end: number }): StoredDim | undefined {
+export function decodeDim(e: StoredBaseline, dim: Dim): StoredDim | undefined {
   if (!e.light) return undefined;
+  const span = packedSpan(e);
+  if (!span) return undefined;
   let buf: Buffer;
-  let start: number;
-  let end: number;
-  if (inflated) ({ buf, start, end } = inflated);
-  else {
-    const span = packedSpan(e);
-    if (!span) return undefined;
-    try {
-      buf = inflatePart(e.bytes.toString("latin1", span[0] + PACKED_FIELD.length, span[1]));
-    } catch {
-      return undefined;
-    }
-    start = 0;
-    end = buf.length;
+  try {
+    buf = inflateBytes(e.bytes.toString("latin1", span[0] + PACKED_FIELD.length, span[1]));
+  } catch {
+    return undefined;
   }
+  const start = 0;
+  const end = buf.length;
   // `{"t0":<number>,"dims":{...,"<dim>":[...],...},...` (JSON.stringify of a PackedPart).
   if (end - start < T0_AT.length || buf.compare(T0_AT, 0, T0_AT.length, start, start + T0_AT.length) !== 0) return undefined;
   const t0End = buf.indexOf(0x2c, start + T0_AT.length);
@@ -607,8 +611,6 @@ export class BaselineTable {
   #tracked: Map<string, { entry: StoredBaseline; profile: Profile }> | undefined;
   /** `Record<string, Profile>` look-alike over this table (see the file comment). */
   readonly view: Record<string, Profile>;
-  /** Packed parts being inflated ahead of their decoding (prefetch.ts), while a scan reads. */
-  prefetcher: Prefetcher | undefined;
 
   constructor(readonly cacheSize = DECODED_CACHE) {
     const viewGet = (k: string): Profile | undefined => {
@@ -717,7 +719,7 @@ export class BaselineTable {
     if (!entry) return undefined;
     const hit = this.#decoded.get(key);
     // A fresh decode is the caller's alone: handed over (a scan's mergeProfile ages it in place).
-    return hit && hit.entry === entry ? hit.profile : handOver(decodeBaseline(entry, this.prefetcher?.take(entry)));
+    return hit && hit.entry === entry ? hit.profile : handOver(decodeBaseline(entry));
   }
 
   /**
@@ -729,7 +731,7 @@ export class BaselineTable {
     if (!entry) return undefined;
     const hit = this.#decoded.get(key);
     if (hit && hit.entry === entry) return hit.profile;
-    return decodeDim(entry, dim, this.prefetcher?.peek(entry)) ?? this.read(key);
+    return decodeDim(entry, dim) ?? this.read(key);
   }
 
   set(key: string, entry: StoredBaseline): void {
@@ -757,7 +759,7 @@ export class BaselineTable {
       this.#decoded.set(key, hit);
       return hit.profile;
     }
-    const profile = decodeBaseline(entry, this.prefetcher?.take(entry));
+    const profile = decodeBaseline(entry);
     if (this.cacheSize > 0) {
       this.#decoded.delete(key);
       this.#decoded.set(key, { entry, profile });

@@ -24,9 +24,7 @@ import { Low, Memory } from "lowdb";
 import type { Dim, Profile } from "../baseline/profile.js";
 import type { Finding } from "../scan/report-types.js";
 import * as audit from "./audit.js";
-import { availableParallelism } from "node:os";
-import { type BaselineFacts, type StoredDim, baselineTable, getBaselineFacts, getBaselines, prepBaselines, tableOf } from "./baselines.js";
-import { Prefetcher } from "./prefetch.js";
+import { type BaselineFacts, type StoredDim, baselineTable, getBaselineFacts, getBaselines, prepBaselines } from "./baselines.js";
 import { ChangeFeed, type StoreChange } from "./changes.js";
 import * as containments from "./containments.js";
 import * as runs from "./cursors-scans.js";
@@ -65,9 +63,6 @@ export { PRUNE_DEFAULTS, type PruneOptions, type PruneResult } from "./prune.js"
 export { WARN_BYTES, type StoreStats } from "./stats.js";
 export type { SuppressInput } from "./suppressions.js";
 export type { When } from "./values.js";
-
-/** Stores with fewer baselines decode a scan's profiles without a prefetching worker (prefetch.ts). */
-export const PREFETCH_MIN = 256;
 
 /** Store files open in this process. */
 const OPEN_FILES = new Set<string>();
@@ -179,7 +174,6 @@ export class TrailStore {
    * (the caller has reported what was not saved).
    */
   async close(opts: { retry?: boolean } = {}): Promise<void> {
-    this.endPrefetch();
     if (this.#q.closed) return;
     try {
       await this.#q.close(opts);
@@ -216,35 +210,6 @@ export class TrailStore {
    */
   readBaselineDim(key: string, dim: Dim): StoredDim | Profile | undefined {
     return baselineTable(this.#data).dim(key, dim);
-  }
-
-  /**
-   * A scan will decode this stored profile later (readBaselineOnce): have its packed part
-   * inflated now on a worker thread (prefetch.ts), for stores of PREFETCH_MIN baselines or more
-   * on a machine of two cores or more. `endPrefetch()` stops the worker.
-   */
-  prefetchBaseline(key: string): void {
-    const t = baselineTable(this.#data);
-    const e = t.entry(key);
-    if (!e) return;
-    if (!t.prefetcher) {
-      if (this.#prefetchOff || t.size < PREFETCH_MIN || availableParallelism() < 2) {
-        this.#prefetchOff = true;
-        return;
-      }
-      t.prefetcher = new Prefetcher();
-    }
-    t.prefetcher.add(e);
-  }
-
-  #prefetchOff = false;
-
-  /** Stop inflating ahead (the scan has decoded what it needed); the next prefetchBaseline starts again. */
-  endPrefetch(): void {
-    const t = tableOf(this.#data.baselines);
-    t?.prefetcher?.close();
-    if (t) t.prefetcher = undefined;
-    this.#prefetchOff = false;
   }
 
   /** The given profiles (those that exist), or all of them: each is decoded (about 25 KB each on average). */

@@ -9,7 +9,6 @@ import { describe, expect, it } from "vitest";
 import { DIMS, type Profile } from "../../src/baseline/profile.js";
 import { Scanner, type ScanOptions } from "../../src/scan/scanner.js";
 import { BaselineTable, decodeBaseline, decodeDim, encodeBaseline } from "../../src/store/baselines.js";
-import { Prefetcher } from "../../src/store/prefetch.js";
 import { TrailStore } from "../../src/store/index.js";
 import { DAY, HOUR, T0, makeProfile } from "./helpers.js";
 import { rec } from "../scan/records.js";
@@ -39,39 +38,23 @@ function variety(): Profile[] {
 }
 
 describe("decodeDim", () => {
-  it("equals the decoded profile's dimension (same values, same order), from the entry or its prefetched part", async () => {
-    const pf = new Prefetcher();
-    try {
-      for (const p of variety()) {
-        const e = encodeBaseline(p.key, p);
-        const whole = decodeBaseline(e);
-        pf.add(e);
-        for (const d of DIMS) {
-          const one = decodeDim(e, d);
-          if (p.held || p.key.endsWith(":odd")) {
-            expect(one, p.key).toBeUndefined();
-            continue;
-          }
-          expect(one, `${p.key} ${d}`).toBeDefined();
-          expect(one!.trainedUntil).toBe(whole.trainedUntil);
-          expect(one!.accountId).toBe(whole.accountId);
-          expect(Object.keys(one!.dims[d]!)).toEqual(Object.keys(whole.dims[d]));
-          expect(one!.dims[d]).toEqual(whole.dims[d]);
-          expect(Object.getPrototypeOf(one!.dims[d])).toBeNull();
+  it("equals the decoded profile's dimension (same values, same order)", () => {
+    for (const p of variety()) {
+      const e = encodeBaseline(p.key, p);
+      const whole = decodeBaseline(e);
+      for (const d of DIMS) {
+        const one = decodeDim(e, d);
+        if (p.held || p.key.endsWith(":odd")) {
+          expect(one, p.key).toBeUndefined();
+          continue;
         }
+        expect(one, `${p.key} ${d}`).toBeDefined();
+        expect(one!.trainedUntil).toBe(whole.trainedUntil);
+        expect(one!.accountId).toBe(whole.accountId);
+        expect(Object.keys(one!.dims[d]!)).toEqual(Object.keys(whole.dims[d]));
+        expect(one!.dims[d]).toEqual(whole.dims[d]);
+        expect(Object.getPrototypeOf(one!.dims[d])).toBeNull();
       }
-      for (let i = 0; i < 200 && pf.pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
-      for (const p of variety()) {
-        if (p.held || p.key.endsWith(":odd")) continue;
-        const e = encodeBaseline(p.key, p);
-        pf.add(e);
-        for (let i = 0; i < 200 && pf.pending > 0; i++) await new Promise((r) => setTimeout(r, 10));
-        const inflated = pf.peek(e);
-        expect(inflated).toBeDefined();
-        expect(decodeDim(e, "region", inflated)!.dims.region).toEqual(decodeBaseline(e).dims.region);
-      }
-    } finally {
-      pf.close();
     }
   });
 
