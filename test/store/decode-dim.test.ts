@@ -8,9 +8,9 @@
 import { describe, expect, it } from "vitest";
 import { DIMS, type Profile } from "../../src/baseline/profile.js";
 import { Scanner, type ScanOptions } from "../../src/scan/scanner.js";
-import { BaselineTable, decodeBaseline, decodeDim, encodeBaseline } from "../../src/store/baselines.js";
+import { BaselineTable, decodeBaseline, decodeDim, encodeBaseline, tableOf } from "../../src/store/baselines.js";
 import { TrailStore } from "../../src/store/index.js";
-import { DAY, HOUR, T0, makeProfile } from "./helpers.js";
+import { DAY, HOUR, T0, makeProfile, reopenedWith, tempDirEach } from "./helpers.js";
 import { rec } from "../scan/records.js";
 
 function variety(): Profile[] {
@@ -37,6 +37,8 @@ function variety(): Profile[] {
   return out;
 }
 
+const dir = tempDirEach();
+
 describe("decodeDim", () => {
   it("equals the decoded profile's dimension (same values, same order)", () => {
     for (const p of variety()) {
@@ -56,6 +58,22 @@ describe("decodeDim", () => {
         expect(Object.getPrototypeOf(one!.dims[d])).toBeNull();
       }
     }
+  });
+
+  it("a profile read after one of its dimensions is decoded from the part inflated then, to the same profile", async () => {
+    const s = await reopenedWith(dir(), variety());
+    const t = tableOf(s.data.baselines)!;
+    for (const p of variety()) {
+      const e = t.entry(p.key)!;
+      const one = s.readBaselineDim(p.key, "region");
+      expect(one).toBeDefined();
+      expect(s.readBaselineOnce(p.key)).toEqual(decodeBaseline(e));
+      // Asked again: inflated again, the same.
+      s.readBaselineDim(p.key, "region");
+      s.readBaselineDim(p.key, "ip");
+      expect(s.readBaselineOnce(p.key)).toEqual(decodeBaseline(e));
+    }
+    await s.close();
   });
 
   it("the table answers with the whole profile where one dimension cannot be read alone, and nothing for an unknown key", () => {
