@@ -108,32 +108,43 @@ export class DeferredRecords {
       r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
     }
     // Now end[a] is where the rows of accumulator a end.
-    const f = this.facts;
     let k = 0;
     for (let a = 0; a < na; a++) {
       const e = end[a]!;
       if (k === e) continue;
-      const target = accs[a]!;
-      for (; k < e; k++) {
-        f.time = sn[2 * k]!;
-        const fl = sn[2 * k + 1]!;
-        f.failed = (fl & 1) !== 0;
-        f.denied = (fl & 2) !== 0;
-        const o = REFS * k;
-        f.api = sr[o] as string;
-        f.eventName = sr[o + 1] as string;
-        f.region = sr[o + 2] as string;
-        f.sourceIp = sr[o + 3] as string;
-        f.uaFamily = sr[o + 4] as string;
-        f.errorCode = sr[o + 5] as string | undefined;
-        f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
-        f.principal = sr[o + 7] as Principal;
-        f.resources = sr[o + 8] ?? undefined;
-        sr[o + 6] = sr[o + 8] = null;
-        fold(target, f);
-      }
+      this.foldRows(accs[a]!, k, e, fold);
+      k = e;
     }
     this.n = 0;
+  }
+
+  /**
+   * Sorted rows [k, e) to `fold`, for `target`. A function of its own, called once per identity
+   * of a batch: V8 optimises it as a function, not the flush's loop on the stack (on-stack
+   * replacement, compiled again at each flush that found it deoptimised).
+   */
+  private foldRows(target: IdentityAcc, k: number, e: number, fold: (acc: IdentityAcc, f: BaselineFacts) => void): void {
+    const f = this.facts;
+    const sn = this.sortedNums;
+    const sr = this.sortedRefs;
+    for (; k < e; k++) {
+      f.time = sn[2 * k]!;
+      const fl = sn[2 * k + 1]!;
+      f.failed = (fl & 1) !== 0;
+      f.denied = (fl & 2) !== 0;
+      const o = REFS * k;
+      f.api = sr[o] as string;
+      f.eventName = sr[o + 1] as string;
+      f.region = sr[o + 2] as string;
+      f.sourceIp = sr[o + 3] as string;
+      f.uaFamily = sr[o + 4] as string;
+      f.errorCode = sr[o + 5] as string | undefined;
+      f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
+      f.principal = sr[o + 7] as Principal;
+      f.resources = sr[o + 8] ?? undefined;
+      sr[o + 6] = sr[o + 8] = null;
+      fold(target, f);
+    }
   }
 }
 
