@@ -524,6 +524,39 @@ class AccValues {
   }
 }
 
+/**
+ * One AccValues' value numbers grouped by dimension (`inDim`): for `groupOf` as it was at
+ * `groupSize` values, dimension d's are groupOrder[groupStart[d] .. groupStart[d + 1]), each in
+ * first-seen order. The end of a scan asks an identity's dimensions one after the other: its
+ * values are grouped once, not scanned once per dimension.
+ */
+let groupOf: AccValues | null = null;
+/** IdentityAcc.valuesOf's answer: the range of value numbers (or of groupOrder) of the dimension asked. */
+let inFrom = 0;
+let inTo = 0;
+let groupSize = 0;
+let groupOrder = new Int32Array(256);
+const groupStart = new Int32Array(DIM_COUNT + 1);
+const groupAt = new Int32Array(DIM_COUNT);
+
+/** Group `v`'s values by dimension (see groupOf), unless they are already. */
+function groupValues(v: AccValues): void {
+  const n = v.size;
+  if (groupOf === v && groupSize === n) return;
+  const dims = v.dims();
+  if (groupOrder.length < n) groupOrder = new Int32Array(Math.max(n, 2 * groupOrder.length));
+  const start = groupStart;
+  start.fill(0);
+  for (let r = 0; r < n; r++) start[dims[r]! + 1]!++;
+  for (let d = 0; d < DIM_COUNT; d++) start[d + 1]! += start[d]!;
+  const at = groupAt;
+  for (let d = 0; d < DIM_COUNT; d++) at[d] = start[d]!;
+  const order = groupOrder;
+  for (let r = 0; r < n; r++) order[at[dims[r]!]!++] = r;
+  groupOf = v;
+  groupSize = n;
+}
+
 /** What a released IdentityAcc holds (nothing: `dim` and `toWindow` throw after `release`). */
 const RELEASED = new AccValues(new ValueIds());
 
@@ -855,6 +888,7 @@ export class IdentityAcc implements Observed {
   release(): void {
     if (!this.released) releaseIds(this.vals.ids);
     if (dimScratchOf === this.vals || dimScratchOf === this.services) dimScratchOf = null;
+    if (groupOf === this.vals) groupOf = null;
     this.released = true;
     this.vals = RELEASED;
     this.services = null;
@@ -875,26 +909,45 @@ export class IdentityAcc implements Observed {
   /** The values of one dimension seen in this scan, in first-seen order (a new map on each call). */
   dim(dim: Dim): ReadonlyMap<string, ValueStat> {
     const out = new Map<string, ValueStat>();
-    const [v, di] = this.valuesOf(dim);
-    const dims = v.dims();
-    for (let r = 0; r < v.size; r++) if (dims[r] === di) out.set(v.keys[r]!, v.stat(r));
+    const v = this.valuesOf(dim);
+    const keys = v.keys;
+    const order = groupOrder;
+    for (let k = inFrom, e = inTo; k < e; k++) {
+      const r = v === groupOf ? order[k]! : k;
+      out.set(keys[r]!, v.stat(r));
+    }
     return out;
   }
 
-  /** Where a dimension's values are, and its number: values `r` of that AccValues with dimOf(r) the number. */
-  private valuesOf(dim: Dim): [AccValues, number] {
+  /**
+   * Where a dimension's values are: that AccValues, whose value numbers of the dimension are
+   * then groupOrder[inFrom .. inTo) when it is `groupOf`, else inFrom .. inTo themselves (the
+   * services, all of one dimension). Valid until the next call.
+   */
+  private valuesOf(dim: Dim): AccValues {
     if (this.released) throw new Error("IdentityAcc.dim after release()");
     const di = DIM_NAMES.indexOf(dim);
-    return [di === D_SERVICE ? (this.services ??= this.deriveServices()) : this.vals, di];
+    if (di === D_SERVICE) {
+      const s = (this.services ??= this.deriveServices());
+      inFrom = 0;
+      inTo = s.size;
+      return s;
+    }
+    const v = this.vals;
+    groupValues(v);
+    inFrom = groupStart[di]!;
+    inTo = groupStart[di + 1]!;
+    return v;
   }
 
   /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
   private deriveServices(): AccValues {
     const v = this.vals;
     const out = new AccValues(v.ids);
-    const dims = v.dims().slice(0, v.size);
-    for (let a = 0; a < dims.length; a++) {
-      if (dims[a] !== D_API) continue;
+    groupValues(v);
+    const order = groupOrder;
+    for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
+      const a = order[k]!;
       const api = v.keys[a]!;
       const j = out.find(D_SERVICE, api.slice(0, api.indexOf(":")));
       const from = v.nums,
@@ -1294,12 +1347,13 @@ export class IdentityAcc implements Observed {
     const idSessions = new Map<string, string>();
     const maps = (dim: Dim): Map<string, WinStat> => {
       const out = new Map<string, WinStat>();
-      const [v, di] = this.valuesOf(dim);
-      const dims = v.dims();
-      for (let r = 0; r < v.size; r++) {
-        if (dims[r] !== di) continue;
+      const v = this.valuesOf(dim);
+      const keys = v.keys;
+      const order = groupOrder;
+      for (let k = inFrom, e = inTo; k < e; k++) {
+        const r = v === groupOf ? order[k]! : k;
         const w = v.winOf(r)?.windowStat(wStart, idSessions);
-        if (w) out.set(v.keys[r]!, w);
+        if (w) out.set(keys[r]!, w);
       }
       return out;
     };
