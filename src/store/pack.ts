@@ -97,13 +97,13 @@ export class PartData {
   n = 0;
   text = "";
 
-  push(x: number): void {
-    if (this.n === this.nums.length) {
-      const bigger = new Float64Array(this.nums.length * 2);
-      bigger.set(this.nums);
-      this.nums = bigger;
-    }
-    this.nums[this.n++] = x;
+  /** `nums` with room for `k` more numbers after the first `n` (a bigger copy when needed). */
+  room(n: number, k: number): Float64Array {
+    if (n + k <= this.nums.length) return this.nums;
+    const bigger = new Float64Array(Math.max(this.nums.length * 2, n + k));
+    bigger.set(this.nums.subarray(0, n));
+    this.nums = bigger;
+    return bigger;
   }
 }
 
@@ -112,52 +112,56 @@ export class PartData {
  * where packProfile(p, false, true) gives undefined.
  */
 export function takePart(p: Profile, into: PartData): boolean {
-  const n0 = into.n;
-  const t = into.text;
-  const fail = () => {
-    into.n = n0;
-    into.text = t;
-    return false;
-  };
-  let text = t;
+  // Written past `into.n`, which moves (with `into.text`) only once the whole part is taken.
+  let n = into.n;
+  let text = into.text;
+  let nums = into.room(n, 2);
   const t0 = isInt(p.first) ? p.first : 0;
-  into.push(t0);
   const dimNames = Object.keys(p.dims);
-  into.push(dimNames.length);
+  nums[n++] = t0;
+  nums[n++] = dimNames.length;
   for (const d of dimNames) {
     const rec = p.dims[d as keyof Profile["dims"]];
     const keys = rec === undefined || rec === null ? [] : Object.keys(rec);
-    into.push(d.length);
-    into.push(keys.length);
+    nums = into.room(n, 2 + keys.length * 5);
+    nums[n++] = d.length;
+    nums[n++] = keys.length;
     text += d;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const s = rec[k]!;
-      if (!Array.isArray(s) || s.length !== 4 || !Number.isFinite(s[0]) || !Number.isFinite(s[1])) return fail();
-      if (!isInt(s[2]) || !isInt(s[3])) return fail();
-      into.push(k.length);
+      if (!Array.isArray(s) || s.length !== 4 || !Number.isFinite(s[0]) || !Number.isFinite(s[1])) return false;
+      const f = s[2];
+      const l = s[3];
+      if (!isInt(f) || !isInt(l)) return false;
+      nums[n] = k.length;
+      nums[n + 1] = s[0];
+      nums[n + 2] = s[1];
+      nums[n + 3] = f;
+      nums[n + 4] = l;
+      n += 5;
       text += k;
-      into.push(s[0]);
-      into.push(s[1]);
-      into.push(s[2]);
-      into.push(s[3]);
     }
   }
   const hourly = p.hourly;
-  into.push(hourly.length);
+  nums = into.room(n, 1 + hourly.length * 3);
+  nums[n++] = hourly.length;
   for (const h of hourly) {
-    if (!Array.isArray(h) || h.length !== 3 || !Number.isFinite(h[1]) || !Number.isFinite(h[2])) return fail();
-    if (!isInt(h[0])) return fail();
-    into.push(h[0]);
-    into.push(h[1]);
-    into.push(h[2]);
+    if (!Array.isArray(h) || h.length !== 3 || !Number.isFinite(h[1]) || !Number.isFinite(h[2])) return false;
+    if (!isInt(h[0])) return false;
+    nums[n] = h[0];
+    nums[n + 1] = h[1];
+    nums[n + 2] = h[2];
+    n += 3;
   }
   const days = p.days;
-  into.push(days.length);
+  nums = into.room(n, 1 + days.length);
+  nums[n++] = days.length;
   for (const d of days) {
-    if (!isInt(d)) return fail();
-    into.push(d);
+    if (!isInt(d)) return false;
+    nums[n++] = d;
   }
+  into.n = n;
   into.text = text;
   return true;
 }
