@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { WinStat } from "../../src/detectors/types.js";
-import { BUCKET_MS, MStat } from "../../src/ingest/accumulator.js";
+import { addToWindow, BUCKET_MS, MStat, MOne, type WinSide } from "../../src/ingest/accumulator.js";
 
 /**
  * MStat (a value's window counts and kept ids) against its earlier form, kept here as the oracle:
@@ -17,13 +17,18 @@ describe("MStat keeps what its earlier three-array form kept", () => {
       return seed / 2 ** 31;
     };
     const t0 = Date.UTC(2024, 0, 1);
+    let ones = 0,
+      stats = 0;
     for (let round = 0; round < 300; round++) {
       const values = 1 + Math.floor(rnd() * 4);
       const now: MStat[] = [];
       const old: OldMStat[] = [];
+      // The accumulator's form: a value seen once in the window is an MOne, an MStat from the second event.
+      const sides: Array<WinSide | undefined> = [];
       for (let v = 0; v < values; v++) {
         now.push(new MStat());
         old.push(new OldMStat());
+        sides.push(undefined);
       }
       const events = Math.floor(rnd() * (round % 3 === 0 ? 400 : 30));
       const window = (1 + Math.floor(rnd() * 36)) * BUCKET_MS;
@@ -41,14 +46,20 @@ describe("MStat keeps what its earlier three-array form kept", () => {
         const session = rnd() < 0.5 ? `s${Math.floor(rnd() * 5)}` : undefined;
         now[v]!.window(bucket, t, `id-${i}`, failed, denied, wmin, session);
         old[v]!.window(bucket, t, `id-${i}`, failed, denied, wmin, session);
+        sides[v] = addToWindow(sides[v], bucket, t, `id-${i}`, failed, denied, wmin, session);
       }
       const starts = [-Infinity, t0, newest - window, newest - window / 2, newest + 1];
       for (let v = 0; v < values; v++)
         for (const s of starts) {
           const a = new Map<string, string>();
           const b = new Map<string, string>();
-          expect(now[v]!.windowStat(s, a)).toEqual(old[v]!.windowStat(s, b));
+          const c = new Map<string, string>();
+          const want = old[v]!.windowStat(s, b);
+          expect(now[v]!.windowStat(s, a)).toEqual(want);
           expect([...a]).toEqual([...b]);
+          // Field order too (the report's JSON writes them in it).
+          expect(JSON.stringify(sides[v]?.windowStat(s, c))).toBe(JSON.stringify(want));
+          expect([...c]).toEqual([...b]);
         }
       // One value absorbing the others, as the service dimension does.
       const sumNow = new MStat();
@@ -58,7 +69,16 @@ describe("MStat keeps what its earlier three-array form kept", () => {
         sumOld.absorb(old[v]!);
       }
       for (const s of starts) expect(sumNow.windowStat(s)).toEqual(sumOld.windowStat(s));
+      // The same, absorbing the accumulator's sides (MOne or MStat).
+      const sumSides = new MStat();
+      for (const w of sides) if (w !== undefined) sumSides.absorb(w);
+      for (const s of starts) expect(sumSides.windowStat(s)).toEqual(sumOld.windowStat(s));
+      ones += sides.filter((w) => w instanceof MOne).length;
+      stats += sides.filter((w) => w instanceof MStat).length;
     }
+    // Both forms were met.
+    expect(ones).toBeGreaterThan(20);
+    expect(stats).toBeGreaterThan(20);
   });
 });
 
