@@ -52,6 +52,7 @@ describe("packed profiles", () => {
     for (let seed = 1; seed < 30; seed++) ps.push(randomProfile(seed));
     const odd = randomProfile(99);
     odd.dims.api["-0"] = [-0, 0.1 + 0.2, T0, T0 + 1000];
+    // biome-ignore lint/suspicious/noProto: a value named __proto__ in a prototype-less record, on purpose (values are attacker-controlled)
     odd.dims.api["__proto__"] = [1, 0, T0, T0];
     odd.dims.api['\u2028 \ud800 "quoted"'] = [1e21, 5e-7, T0 - 1, T0 + 1];
     (odd.dims as Record<string, unknown>)["10"] = { "2": [1, 0, T0, T0], b: [2, 0, T0, T0] };
