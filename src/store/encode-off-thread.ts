@@ -98,6 +98,8 @@ export interface EncodeOptions {
   workerOnly?: boolean;
   /** Filled in when the promise resolves: profiles deflated by the worker. */
   stats?: { byWorker: number };
+  /** Tests: told of the worker once it is started (to make it fail). */
+  onWorker?: (w: Worker) => void;
 }
 
 /**
@@ -256,6 +258,7 @@ export class BaselineEncoder {
       worker.on("error", lost);
       worker.on("exit", lost);
       this.#worker = worker;
+      this.#opts.onWorker?.(worker);
     } catch {
       this.#noWorker = true;
     }

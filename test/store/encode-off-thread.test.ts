@@ -1,3 +1,4 @@
+import type { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import type { Profile } from "../../src/baseline/profile.js";
 import { decodeBaseline, encodeBaseline } from "../../src/store/baselines.js";
@@ -100,5 +101,25 @@ describe("encodeBaselines (deflating shared with a worker thread)", () => {
     ps[3]!.events = Number.NaN;
     for (const p of ps) enc.add(p);
     expect(() => enc.finish(ps)).toThrow(/events is not a finite number/);
+  });
+
+  it("a worker that exits, at once or after its first batch, leaves what it owes to the main thread: the same bytes", async () => {
+    const ps = profiles(OFF_THREAD_MIN * 3 + 5);
+    const want = ps.map((p) => encodeBaseline(p.key, p));
+    for (const [what, onWorker] of [
+      ["at once", (w: Worker) => void w.terminate()],
+      ["after its first batch", (w: Worker) => w.once("message", () => void w.terminate())],
+    ] as const) {
+      const stats = { byWorker: -1 };
+      const enc = new BaselineEncoder({ threads: 2, workerOnly: true, stats, onWorker });
+      for (const p of ps) enc.add(p);
+      const got = await enc.finish(ps);
+      expect(stats.byWorker, what).toBeLessThan(ps.length - 1);
+      got.forEach(([k, e], i) => {
+        expect(k).toBe(ps[i]!.key);
+        expect(e.bytes.equals(want[i]!.bytes), `${what}: profile ${i}`).toBe(true);
+        expect(e.digest).toBe(want[i]!.digest);
+      });
+    }
   });
 });
