@@ -1555,6 +1555,8 @@ function readsIn(r: OldReads): number {
 
 /** Two principals with the same fields in the same order and the same values. */
 function samePrincipal(a: Principal, b: Principal): boolean {
+  // Most principals compared differ in one of these (the session, the key): no key lists made for them.
+  if (a.key !== b.key || a.sessionName !== b.sessionName || a.arn !== b.arn || a.accessKeyId !== b.accessKeyId || a.principalId !== b.principalId) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
   if (ka.length !== kb.length) return false;
