@@ -132,8 +132,8 @@ export interface LaneSink {
 
 /**
  * What `LaneSink.trainRow` is given of a record (reused: copy what you keep): the values
- * `fields` reads of a record whose call's request parameters, resources and response elements
- * are not read (CallInfo.plain).
+ * `fields` reads of a record whose response elements are not read (CallInfo.plain: not a console
+ * login).
  */
 export interface RowFacts {
   time: number;
@@ -151,6 +151,9 @@ export interface RowFacts {
   identityType: string | undefined;
   identityArn: string | undefined;
   invokedBy: string | undefined;
+  /** What `fields` is given of these (see RecordFields): null, or the read parameters; resources of key calls. */
+  requestParameters: Record<string, unknown> | null | undefined;
+  resources: unknown;
 }
 
 /** What the lane needs to know of a call, by its raw event name (for one eventSource). */
@@ -163,7 +166,7 @@ interface CallInfo {
   /** readsRequestParameters and readsTargets of the raw name. */
   readsParams: boolean;
   targets: boolean;
-  /** Neither a key call, nor one whose parameters are read, nor ConsoleLogin: LaneSink.trainRow may take it. */
+  /** Not ConsoleLogin (its outcome is in responseElements, which the lane does not read): LaneSink.trainRow may take it. */
   plain: boolean;
   /** The same raw name under another eventSource. */
   next: CallInfo | undefined;
@@ -180,7 +183,7 @@ function callInfo(source: string, rawName: string, next: CallInfo | undefined): 
     keyCall,
     readsParams,
     targets: readsTargets(rawName),
-    plain: !keyCall && !readsParams && names.name !== "ConsoleLogin",
+    plain: names.name !== "ConsoleLogin",
   };
 }
 
@@ -255,6 +258,8 @@ export class FastLane implements BytesReader {
     identityType: undefined,
     identityArn: undefined,
     invokedBy: undefined,
+    requestParameters: null,
+    resources: undefined,
   };
   /** Request parameters of one read key, by its value, then by the key's index (see `params`). */
   private readonly paramCache = new Map<string, Array<Record<string, unknown> | undefined>>();
@@ -372,7 +377,12 @@ export class FastLane implements BytesReader {
     q.recipientAccountId = this.str(b, m, m[o + R_RECIPIENT]!, fieldAt(r, F_RECIPIENT));
     q.identityType = this.str(b, m, m[o + R_TYPE]!, fieldAt(r, F_UI_TYPE));
     q.identityArn = this.str(b, m, m[o + R_ARN]!, fieldAt(r, F_UI_ARN));
-    q.invokedBy = this.str(b, m, m[o + R_INVOKEDBY]!, fieldAt(r, F_UI_INVOKEDBY));
+    const invokedBy = (q.invokedBy = this.str(b, m, m[o + R_INVOKEDBY]!, fieldAt(r, F_UI_INVOKEDBY)));
+    if (call.keyCall || call.readsParams) this.readParams(b, m, r, call, invokedBy, q);
+    else {
+      q.requestParameters = null;
+      q.resources = undefined;
+    }
     return sink.trainRow!(q);
   }
 
@@ -514,11 +524,25 @@ export class FastLane implements BytesReader {
     f.arnId = this.ids && m[arn]! >= 0 ? m[arn + 2]! : -1;
     f.arnMemo = this.ids ? this.table.arns : undefined;
     const invokedBy = (f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY)));
-    // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
-    // and parameter reads: their targets), only for those calls. A KMS key read names its key in
-    // `resources` (else requestParameters.keyId/sourceKeyId): both read as the full path reads them,
-    // JSON.parse of their spans alone (the walk validated them); the parameters only when
-    // `resources` names no key (targetsOf reads them only then).
+    this.readParams(b, m, r, call, invokedBy, f);
+    return sink.fields(f, origin);
+  }
+
+  /**
+   * The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
+   * and parameter reads: their targets), only for those calls. A KMS key read names its key in
+   * `resources` (else requestParameters.keyId/sourceKeyId): both read as the full path reads them,
+   * JSON.parse of their spans alone (the walk validated them); the parameters only when
+   * `resources` names no key (targetsOf reads them only then).
+   */
+  private readParams(
+    b: Buffer,
+    m: Int32Array,
+    r: number,
+    call: CallInfo,
+    invokedBy: string | undefined,
+    f: { requestParameters?: Record<string, unknown> | null | undefined; resources: unknown },
+  ): void {
     f.resources = undefined;
     if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) {
       const rs = fieldAt(r, F_RES);
@@ -530,6 +554,5 @@ export class FastLane implements BytesReader {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;
-    return sink.fields(f, origin);
   }
 }

@@ -339,9 +339,9 @@ export class Ingest implements RecordSink, LaneSink {
 
   /**
    * LaneSink.trainRow: what `fields` does with a record that only trains baselines and whose
-   * principal is on the lane, for a plain call (no request parameters, resources or response
-   * elements read: leanFactsFor's facts are then the row's values). Anything else: false, and the
-   * record comes to `fields`.
+   * principal is on the lane, for a call whose response elements are not read (not a console
+   * login: leanFactsFor's facts are then the row's values). Anything else: false, and the record
+   * comes to `fields`.
    */
   trainRow(q: RowFacts): boolean {
     if (!this.fastPath) return false;
@@ -383,9 +383,10 @@ export class Ingest implements RecordSink, LaneSink {
     b.failed = q.errorCode !== undefined;
     b.denied = q.denied;
     b.accountId = q.recipientAccountId ?? p.accountId ?? "unknown";
-    b.requestParameters = null;
+    const rp = q.requestParameters;
+    b.requestParameters = rp !== null && typeof rp === "object" && !Array.isArray(rp) ? rp : null;
     b.principal = p;
-    b.resources = undefined;
+    b.resources = q.resources;
     this.recordsRead++;
     this.fastLane++;
     if (t > this.newest) this.newest = t; // see record()

@@ -141,8 +141,11 @@ describe("rows a read worker writes", () => {
       ["signin.amazonaws.com", "ConsoleLogin"],
       ["sts.amazonaws.com", "AssumeRole"],
       ["iam.amazonaws.com", "ListUsers"],
+      ["kms.amazonaws.com", "Decrypt"],
+      ["secretsmanager.amazonaws.com", "GetSecretValue"],
+      ["ec2.amazonaws.com", "RunInstances"],
     ];
-    const records = Array.from({ length: 60 }, (_, k) => {
+    const records = Array.from({ length: 80 }, (_, k) => {
       const [eventSource, eventName] = calls[k % calls.length]!;
       const r: Record<string, unknown> = {
         eventVersion: "1.09",
@@ -161,7 +164,13 @@ describe("rows a read worker writes", () => {
       if (k % 17 === 3) r.errorCode = "";
       if (eventName === "ConsoleLogin") r.responseElements = { ConsoleLogin: k % 2 ? "Success" : "Failure" };
       if (eventName === "AssumeRole") r.requestParameters = { roleArn: "arn:aws:iam::111122223333:role/app", roleSessionName: "s" };
-      if (k === 59) r.eventTime = "2024-03-01T01:00:00.000Z"; // not CloudTrail's form: parsed
+      if (eventName === "Decrypt") {
+        if (k % 3) r.resources = [{ accountId: "111122223333", type: "AWS::KMS::Key", ARN: `arn:aws:kms:us-east-1:111122223333:key/k${k % 4}` }];
+        r.requestParameters = { keyId: `alias/a${k % 3}`, encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
+      }
+      if (eventName === "GetSecretValue") r.requestParameters = k % 4 ? { secretId: `s${k % 3}` } : null;
+      if (eventName === "RunInstances") r.requestParameters = { instanceType: k % 2 ? "t3.micro" : "p4d.24xlarge", minCount: 1 };
+      if (k === 79) r.eventTime = "2024-03-01T01:00:00.000Z"; // not CloudTrail's form: parsed
       return r;
     });
     return Buffer.from(JSON.stringify({ Records: records }));
@@ -177,12 +186,12 @@ describe("rows a read worker writes", () => {
       const p = prepareOffThread(b).result as WalkedFile;
       expect(p.rows).toBe(true);
       rows++;
-      expect(lane.deliverPrepared(b, p, "f")).toBe(60);
+      expect(lane.deliverPrepared(b, p, "f")).toBe(80);
     }
     lane.release();
     expect(rows).toBe(6);
-    expect(ing.fastLane).toBeGreaterThan(200);
-    const dims = ["api", "ua", "region", "ip", "errorCode", "assumedRole"] as const;
+    expect(ing.fastLane).toBeGreaterThan(300);
+    const dims = ["api", "ua", "region", "ip", "errorCode", "assumedRole", "instanceType", "target"] as const;
     const want = parsedIngest(files);
     expect(dimSummary(ing, dims)).toEqual(dimSummary(want, dims));
     expect([ing.recordsRead, ing.duplicates, [...ing.accounts].sort()]).toEqual([want.recordsRead, want.duplicates, [...want.accounts].sort()]);
