@@ -1,6 +1,6 @@
 import { emptyRecordFields, type ArnMemo, type RecordFields } from "./lean-facts.js";
 import { KEY_CALLS, namesKeys, readsRequestParameters, readsTargets } from "../events/targets.js";
-import { apiOf, isDeniedCode, userAgentFamily, type ApiNames } from "../events/normalize.js";
+import { apiOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 import {
   COMPLEX,
   F_ERRCODE,
@@ -33,27 +33,10 @@ import {
   recordEnd,
   recordFlags,
   recordStart,
-  STRIDE,
   type RecordIndex,
 } from "./record-bytes.js";
 import { InternedStrings, nativeWalk, ownInterned, releaseInterned } from "./native-walk.js";
-import {
-  R_ARN,
-  R_CALL,
-  R_ERRCODE,
-  R_INVOKEDBY,
-  R_IP,
-  R_LANE_FLAGS,
-  R_RECIPIENT,
-  R_REGION,
-  R_SECS,
-  R_TYPE,
-  R_UA,
-  R_WHO,
-  ROW,
-  ROW_LANE,
-  type WalkedFile,
-} from "./walk-off-thread.js";
+import type { WalkedFile } from "./walk-off-thread.js";
 import type { BytesReader } from "../sources/types.js";
 
 /** A key of requestParameters the walk reads: its name, its field, and a number of its own. */
@@ -122,38 +105,6 @@ export interface LaneSink {
    * earlier records (the time may change as records arrive).
    */
   eventIdsFrom(): number;
-  /**
-   * A record a read worker described in a row (see walk-off-thread.ts ROW), offered before its
-   * fields are read: true when it only trains baselines and its principal is on the sink's lane,
-   * and it was taken as `fields` would take it; false (nothing done), and it is offered as fields.
-   */
-  trainRow?(q: RowFacts): boolean;
-}
-
-/**
- * What `LaneSink.trainRow` is given of a record (reused: copy what you keep): the values
- * `fields` reads of a record whose response elements are not read (CallInfo.plain: not a console
- * login).
- */
-export interface RowFacts {
-  time: number;
-  /** The principal's number (walk-off-thread.ts R_WHO), and the sink's memo by that number (see RecordFields.arnMemo). */
-  who: number;
-  whoMemo: ArnMemo;
-  names: ApiNames;
-  awsRegion: string | undefined;
-  sourceIPAddress: string | undefined;
-  uaFamily: string;
-  /** Undefined also when empty; `denied` is isDeniedCode of it and of the record's errorMessage. */
-  errorCode: string | undefined;
-  denied: boolean;
-  recipientAccountId: string | undefined;
-  identityType: string | undefined;
-  identityArn: string | undefined;
-  invokedBy: string | undefined;
-  /** What `fields` is given of these (see RecordFields): null, or the read parameters; resources of key calls. */
-  requestParameters: Record<string, unknown> | null | undefined;
-  resources: unknown;
 }
 
 /** What the lane needs to know of a call, by its raw event name (for one eventSource). */
@@ -166,29 +117,20 @@ interface CallInfo {
   /** readsRequestParameters and readsTargets of the raw name. */
   readsParams: boolean;
   targets: boolean;
-  /** Not ConsoleLogin (its outcome is in responseElements, which the lane does not read): LaneSink.trainRow may take it. */
-  plain: boolean;
   /** The same raw name under another eventSource. */
   next: CallInfo | undefined;
 }
 
 function callInfo(source: string, rawName: string, next: CallInfo | undefined): CallInfo {
-  const names = apiOf(source, rawName);
-  const keyCall = KEY_CALLS.has(rawName);
-  const readsParams = readsRequestParameters(rawName);
   return {
     next,
     source,
-    names,
-    keyCall,
-    readsParams,
+    names: apiOf(source, rawName),
+    keyCall: KEY_CALLS.has(rawName),
+    readsParams: readsRequestParameters(rawName),
     targets: readsTargets(rawName),
-    plain: names.name !== "ConsoleLogin",
   };
 }
-
-/** userAgentFamily of a record without a user agent. */
-const NO_UA_FAMILY = userAgentFamily(undefined);
 
 /** `a[i] = v`, keeping `a` packed (intern ids are dense, but met in any order). */
 function setAt<T>(a: Array<T | undefined>, i: number, v: T): void {
@@ -209,9 +151,6 @@ class TableCache {
   uaFamilies: Array<string | undefined> = [];
   /** The sink's memo by ARN (see RecordFields.arnMemo), by the intern id of the ARN. */
   readonly arns: ArnMemo = { epoch: -1, entries: [] };
-  /** The sink's memo by principal number (RowFacts.whoMemo), and calls by call number (rows' R_WHO, R_CALL). */
-  readonly whos: ArnMemo = { epoch: -1, entries: [] };
-  callsByNumber: Array<CallInfo | undefined> = [];
 
   constructor(readonly strings: InternedStrings) {}
 
@@ -228,9 +167,6 @@ class TableCache {
     this.uaFamilies = [];
     this.arns.epoch = -1;
     this.arns.entries = [];
-    this.whos.epoch = -1;
-    this.whos.entries = [];
-    this.callsByNumber = [];
   }
 }
 
@@ -244,23 +180,6 @@ class TableCache {
 export class FastLane implements BytesReader {
   private readonly interner = new Interner();
   private readonly scratch: RecordFields = emptyRecordFields();
-  private readonly rowScratch: RowFacts = {
-    time: 0,
-    who: -1,
-    whoMemo: { epoch: -1, entries: [] },
-    names: apiOf("", ""),
-    awsRegion: undefined,
-    sourceIPAddress: undefined,
-    uaFamily: "",
-    errorCode: undefined,
-    denied: false,
-    recipientAccountId: undefined,
-    identityType: undefined,
-    identityArn: undefined,
-    invokedBy: undefined,
-    requestParameters: null,
-    resources: undefined,
-  };
   /** Request parameters of one read key, by its value, then by the key's index (see `params`). */
   private readonly paramCache = new Map<string, Array<Record<string, unknown> | undefined>>();
   /** The index in hand carries native intern ids (else the JS walk's hashes, for `interner`). */
@@ -311,79 +230,7 @@ export class FastLane implements BytesReader {
       this.table = table;
       this.strings = table.strings;
     }
-    const ix = { meta: w.meta, count: w.count, ids: w.ids };
-    if (w.rows && w.ids && this.sink.trainRow !== undefined) return this.takeRows(b, ix, w.count * STRIDE, origin);
-    return this.take(b, ix, origin);
-  }
-
-  /** `take`, with the read worker's rows (from `rowsAt` of `ix.meta`): the same records, offered the same way. */
-  private takeRows(b: Buffer, ix: RecordIndex, rowsAt: number, origin: string): number {
-    const sink = this.sink;
-    const m = ix.meta;
-    const n = ix.count;
-    for (let r = 0, o = rowsAt; r < n; r++, o += ROW) {
-      if ((m[o + R_LANE_FLAGS]! & ROW_LANE) !== 0) {
-        if (this.offerRow(b, m, r, o, sink) || this.offer(b, ix, r, origin, sink)) continue;
-      } else if ((recordFlags(ix, r) & COMPLEX) === 0 && this.offer(b, ix, r, origin, sink)) continue;
-      sink.record(JSON.parse(b.toString("utf8", recordStart(ix, r), recordEnd(ix, r))), origin);
-    }
-    return n;
-  }
-
-  /** The string of intern id `id` (-1: undefined) of the table in hand, field at `at` of `m` holding it. */
-  private str(b: Buffer, m: Int32Array, id: number, at: number): string | undefined {
-    if (id < 0) return undefined;
-    return this.strings.peek(id) ?? this.strings.get(id, b, m[at]!, m[at + 1]!);
-  }
-
-  /**
-   * Offer record `r` (a row at `o` of `m`, ROW_LANE) to LaneSink.trainRow when its call is plain;
-   * false: not taken (nothing done), offer it as fields.
-   */
-  private offerRow(b: Buffer, m: Int32Array, r: number, o: number, sink: LaneSink): boolean {
-    const table = this.table;
-    const callNo = m[o + R_CALL]!;
-    if (callNo < 0 || m[o + R_WHO]! < 0) return false;
-    let call = table.callsByNumber[callNo];
-    if (call === undefined) {
-      const src = fieldAt(r, F_SOURCE),
-        name = fieldAt(r, F_NAME);
-      call = this.callOf(m[name + 2]!, this.val(b, m, src)!, this.val(b, m, name)!);
-      setAt(table.callsByNumber, callNo, call);
-    }
-    if (!call.plain) return false;
-    const q = this.rowScratch;
-    q.time = (m[o + R_SECS]! >>> 0) * 1000;
-    q.who = m[o + R_WHO]!;
-    q.whoMemo = table.whos;
-    q.names = call.names;
-    q.awsRegion = this.str(b, m, m[o + R_REGION]!, fieldAt(r, F_REGION));
-    q.sourceIPAddress = this.str(b, m, m[o + R_IP]!, fieldAt(r, F_IP));
-    const ua = m[o + R_UA]!;
-    if (ua < 0) q.uaFamily = NO_UA_FAMILY;
-    else {
-      const family = table.uaFamilies[ua];
-      q.uaFamily = family !== undefined ? family : this.uaFamilyOf(ua, this.str(b, m, ua, fieldAt(r, F_UA))!);
-    }
-    const code = this.str(b, m, m[o + R_ERRCODE]!, fieldAt(r, F_ERRCODE));
-    if (code !== undefined && code.length > 0) {
-      q.errorCode = code;
-      const msg = fieldAt(r, F_ERRMSG);
-      q.denied = isDeniedCode(code, m[msg]! >= 0 ? b.toString("utf8", m[msg]!, m[msg + 1]!) : undefined);
-    } else {
-      q.errorCode = undefined;
-      q.denied = false;
-    }
-    q.recipientAccountId = this.str(b, m, m[o + R_RECIPIENT]!, fieldAt(r, F_RECIPIENT));
-    q.identityType = this.str(b, m, m[o + R_TYPE]!, fieldAt(r, F_UI_TYPE));
-    q.identityArn = this.str(b, m, m[o + R_ARN]!, fieldAt(r, F_UI_ARN));
-    const invokedBy = (q.invokedBy = this.str(b, m, m[o + R_INVOKEDBY]!, fieldAt(r, F_UI_INVOKEDBY)));
-    if (call.keyCall || call.readsParams) this.readParams(b, m, r, call, invokedBy, q);
-    else {
-      q.requestParameters = null;
-      q.resources = undefined;
-    }
-    return sink.trainRow!(q);
+    return this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
   }
 
   private take(b: Buffer, ix: RecordIndex, origin: string): number {
@@ -524,25 +371,11 @@ export class FastLane implements BytesReader {
     f.arnId = this.ids && m[arn]! >= 0 ? m[arn + 2]! : -1;
     f.arnMemo = this.ids ? this.table.arns : undefined;
     const invokedBy = (f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY)));
-    this.readParams(b, m, r, call, invokedBy, f);
-    return sink.fields(f, origin);
-  }
-
-  /**
-   * The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
-   * and parameter reads: their targets), only for those calls. A KMS key read names its key in
-   * `resources` (else requestParameters.keyId/sourceKeyId): both read as the full path reads them,
-   * JSON.parse of their spans alone (the walk validated them); the parameters only when
-   * `resources` names no key (targetsOf reads them only then).
-   */
-  private readParams(
-    b: Buffer,
-    m: Int32Array,
-    r: number,
-    call: CallInfo,
-    invokedBy: string | undefined,
-    f: { requestParameters?: Record<string, unknown> | null | undefined; resources: unknown },
-  ): void {
+    // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
+    // and parameter reads: their targets), only for those calls. A KMS key read names its key in
+    // `resources` (else requestParameters.keyId/sourceKeyId): both read as the full path reads them,
+    // JSON.parse of their spans alone (the walk validated them); the parameters only when
+    // `resources` names no key (targetsOf reads them only then).
     f.resources = undefined;
     if (call.keyCall && !(invokedBy !== undefined && invokedBy.length > 0)) {
       const rs = fieldAt(r, F_RES);
@@ -554,5 +387,6 @@ export class FastLane implements BytesReader {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);
     } else f.requestParameters = null;
+    return sink.fields(f, origin);
   }
 }

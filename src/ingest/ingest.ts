@@ -5,8 +5,8 @@ import type { EventDetector } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
-import { FastLane, type LaneSink, type RowFacts } from "./fast-lane.js";
-import { baselineFacts, emptyBaselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
+import { FastLane, type LaneSink } from "./fast-lane.js";
+import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
 import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
 
 export interface IngestOptions {
@@ -80,7 +80,7 @@ function setAt<T>(a: T[], i: number, v: T): void {
  * A record of a service (AWSService or no type, with an invokedBy): the principal cache keys it on
  * invokedBy alone (lean-facts.ts principalCacheKey), whatever its ARN.
  */
-function isService(f: { invokedBy: string | undefined; identityType: string | undefined }): boolean {
+function isService(f: RecordFields): boolean {
   const by = f.invokedBy;
   return by !== undefined && by.length > 0 && (f.identityType === "AWSService" || f.identityType === undefined);
 }
@@ -149,8 +149,6 @@ export class Ingest implements RecordSink, LaneSink {
   /** Changes whenever `lane` is cleared: readers' memos of it (RecordFields.arnMemo) from before are void. */
   private laneEpoch = 0;
   private lastAccount = "";
-  /** The facts `trainRow` defers (reused). */
-  private readonly rowFacts: BaselineFacts = emptyBaselineFacts();
   private readonly fastPath: boolean;
   private readonly folds: FoldSink | undefined;
   readonly filters: ScanFilters;
@@ -334,63 +332,6 @@ export class Ingest implements RecordSink, LaneSink {
     this.fastLane++;
     if (t > this.newest) this.newest = t; // see record()
     this.defer(ordinal, b);
-    return true;
-  }
-
-  /**
-   * LaneSink.trainRow: what `fields` does with a record that only trains baselines and whose
-   * principal is on the lane, for a call whose response elements are not read (not a console
-   * login: leanFactsFor's facts are then the row's values). Anything else: false, and the record
-   * comes to `fields`.
-   */
-  trainRow(q: RowFacts): boolean {
-    if (!this.fastPath) return false;
-    const t = q.time;
-    if (t > this.latest || t < EARLIEST_EVENT_MS || !this.trainsOnly(t)) return false;
-    if (this.principals.clears !== this.laneClears) {
-      this.lane.clear();
-      this.serviceLane.clear();
-      this.laneEpoch++;
-      this.laneClears = this.principals.clears;
-    }
-    const memo = q.whoMemo;
-    if (memo.epoch !== this.laneEpoch) {
-      memo.epoch = this.laneEpoch;
-      memo.entries = [];
-    }
-    let known = memo.entries[q.who] as LaneEntry | undefined;
-    if (known === undefined) {
-      // The lane's entry of this principal, as `fields` finds it; none: `fields` takes the record.
-      const arn = q.identityArn;
-      known = arn !== undefined ? this.lane.get(arn) : undefined;
-      while (known !== undefined && (known.type !== q.identityType || known.invokedBy !== q.invokedBy)) known = known.next;
-      if (known === undefined && isService(q)) known = this.serviceLane.get(q.invokedBy!);
-      if (known === undefined) return false;
-      setAt(memo.entries, q.who, known);
-    }
-    // leanFactsFor(f, known.principal) of these fields (lean-facts.ts factsWith).
-    const p = known.principal;
-    const b = this.rowFacts;
-    const names = q.names;
-    b.id = "";
-    b.time = t;
-    b.api = names.api;
-    b.eventName = names.name;
-    b.region = q.awsRegion ?? "unknown";
-    b.sourceIp = q.sourceIPAddress ?? "";
-    b.uaFamily = q.uaFamily;
-    b.errorCode = q.errorCode;
-    b.failed = q.errorCode !== undefined;
-    b.denied = q.denied;
-    b.accountId = q.recipientAccountId ?? p.accountId ?? "unknown";
-    const rp = q.requestParameters;
-    b.requestParameters = rp !== null && typeof rp === "object" && !Array.isArray(rp) ? rp : null;
-    b.principal = p;
-    b.resources = q.resources;
-    this.recordsRead++;
-    this.fastLane++;
-    if (t > this.newest) this.newest = t; // see record()
-    this.defer(known.ordinal, b);
     return true;
   }
 

@@ -24,11 +24,6 @@ export class InternedStrings {
     }
   }
 
-  /** The string of intern id `id` if decoded already. */
-  peek(id: number): string | undefined {
-    return this.strs[id];
-  }
-
   /** The string of intern id `id`, whose bytes are [s, e) of `b` (the field as this walk found it). */
   get(id: number, b: Buffer, s: number, e: number): string {
     const v = this.strs[id];

@@ -3,7 +3,6 @@ import { FastLane } from "../../src/ingest/fast-lane.js";
 import type { Ingest } from "../../src/ingest/ingest.js";
 import { nativeWalk } from "../../src/ingest/native-walk.js";
 import { indexRecords } from "../../src/ingest/record-bytes.js";
-import { prepareOffThread, type WalkedFile } from "../../src/ingest/walk-off-thread.js";
 import { ingest, parsedIngest, summary as dimSummary, T0 } from "./helpers.js";
 
 /**
@@ -116,88 +115,5 @@ describe("services on the fast lane", () => {
       "user:111122223333:alice",
     ]);
     expect(summary(ing)).toEqual(parsed(files));
-  });
-});
-
-describe("rows a read worker writes", () => {
-  /**
-   * Records of every kind the rows' way (Ingest.trainRow) takes or leaves: users, roles, services
-   * (with and without a type or an ARN), errors (denied or not, with and without a message, an
-   * empty code), absent region, address, user agent and recipient, a console login, calls whose
-   * parameters the baseline reads, an odd eventTime, in training and in the window.
-   */
-  function mixed(hour: number): Buffer {
-    const kinds = [
-      { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", userName: "alice", accountId: "111122223333" },
-      { type: "AssumedRole", arn: "arn:aws:sts::111122223333:assumed-role/app/s1", accountId: "111122223333" },
-      { type: "AWSService", invokedBy: "ecs.amazonaws.com" },
-      { invokedBy: "lambda.amazonaws.com" },
-      { type: "IAMUser", arn: "arn:aws:iam::111122223333:user/alice", userName: "alice", invokedBy: "cloudformation.amazonaws.com" },
-      { type: "Root", arn: "arn:aws:iam::444455556666:root", accountId: "444455556666" },
-    ];
-    const calls = [
-      ["ec2.amazonaws.com", "DescribeInstances"],
-      ["s3.amazonaws.com", "GetObject"],
-      ["signin.amazonaws.com", "ConsoleLogin"],
-      ["sts.amazonaws.com", "AssumeRole"],
-      ["iam.amazonaws.com", "ListUsers"],
-      ["kms.amazonaws.com", "Decrypt"],
-      ["secretsmanager.amazonaws.com", "GetSecretValue"],
-      ["ec2.amazonaws.com", "RunInstances"],
-    ];
-    const records = Array.from({ length: 80 }, (_, k) => {
-      const [eventSource, eventName] = calls[k % calls.length]!;
-      const r: Record<string, unknown> = {
-        eventVersion: "1.09",
-        userIdentity: kinds[k % kinds.length],
-        eventTime: new Date(T0 + hour * 3_600_000 + k * 1000).toISOString().replace(/\.\d{3}Z$/, "Z"),
-        eventSource,
-        eventName,
-        eventID: `mix-${hour}-${k}`,
-      };
-      if (k % 7 !== 0) r.awsRegion = k % 2 ? "us-east-1" : "eu-west-1";
-      if (k % 11 !== 0) r.sourceIPAddress = k % 3 ? `203.0.113.${k % 5}` : "10.0.0.1";
-      if (k % 13 !== 0) r.userAgent = k % 2 ? "aws-cli/2.15.0 Python/3.11" : "Boto3/1.34.0";
-      if (k % 5 !== 0) r.recipientAccountId = "111122223333";
-      if (k % 4 === 1) r.errorCode = k % 8 === 1 ? "AccessDenied" : "ThrottlingException";
-      if (k % 8 === 1) r.errorMessage = "User is not authorized to perform this operation";
-      if (k % 17 === 3) r.errorCode = "";
-      if (eventName === "ConsoleLogin") r.responseElements = { ConsoleLogin: k % 2 ? "Success" : "Failure" };
-      if (eventName === "AssumeRole") r.requestParameters = { roleArn: "arn:aws:iam::111122223333:role/app", roleSessionName: "s" };
-      if (eventName === "Decrypt") {
-        if (k % 3) r.resources = [{ accountId: "111122223333", type: "AWS::KMS::Key", ARN: `arn:aws:kms:us-east-1:111122223333:key/k${k % 4}` }];
-        r.requestParameters = { keyId: `alias/a${k % 3}`, encryptionAlgorithm: "SYMMETRIC_DEFAULT" };
-      }
-      if (eventName === "GetSecretValue") r.requestParameters = k % 4 ? { secretId: `s${k % 3}` } : null;
-      if (eventName === "RunInstances") r.requestParameters = { instanceType: k % 2 ? "t3.micro" : "p4d.24xlarge", minCount: 1 };
-      if (k === 79) r.eventTime = "2024-03-01T01:00:00.000Z"; // not CloudTrail's form: parsed
-      return r;
-    });
-    return Buffer.from(JSON.stringify({ Records: records }));
-  }
-
-  it("take their records as the full path does", (ctx) => {
-    if (!nativeWalk) return ctx.skip();
-    const files = [mixed(1), mixed(2), mixed(21), mixed(3), mixed(22), mixed(4)];
-    const ing = ingest();
-    const lane = new FastLane(ing);
-    let rows = 0;
-    for (const b of files) {
-      const p = prepareOffThread(b).result as WalkedFile;
-      expect(p.rows).toBe(true);
-      rows++;
-      expect(lane.deliverPrepared(b, p, "f")).toBe(80);
-    }
-    lane.release();
-    expect(rows).toBe(6);
-    expect(ing.fastLane).toBeGreaterThan(300);
-    const dims = ["api", "ua", "region", "ip", "errorCode", "assumedRole", "instanceType", "target"] as const;
-    const want = parsedIngest(files);
-    expect(dimSummary(ing, dims)).toEqual(dimSummary(want, dims));
-    expect([ing.recordsRead, ing.duplicates, [...ing.accounts].sort()]).toEqual([want.recordsRead, want.duplicates, [...want.accounts].sort()]);
-    for (const [key, acc] of want.identities) {
-      const got = ing.identities.get(key)!;
-      expect([key, got.events, got.errors, got.denied, got.windowEvents]).toEqual([key, acc.events, acc.errors, acc.denied, acc.windowEvents]);
-    }
   });
 });
