@@ -23,7 +23,7 @@ import { createHash, hash } from "node:crypto";
 import { handOver, statRecord, withSafeDims, type Dim, type Profile, type Stat } from "../baseline/profile.js";
 import { StoreError } from "./errors.js";
 import { inflateBytes, inflateJson } from "./inflate.js";
-import { type PartData, packProfile, takePart, unpackFields, unpackProfile } from "./pack.js";
+import { type PartData, packProfile, takePart, unpackFields, unpackProfile, unpackedFields } from "./pack.js";
 import type { StoreData } from "./types.js";
 
 /**
@@ -346,11 +346,8 @@ export function halfEncodeBaseline(key: string, p: Profile, part: PartData): Hal
   }
   let fields: string;
   try {
-    // JSON.stringify(packProfile(p)) without its last field, `packed`: the profile's other fields, in its order.
-    const out: Record<string, unknown> = {};
-    const src = p as unknown as Record<string, unknown>;
-    for (const k of Object.keys(src)) if (k !== "dims" && k !== "hourly" && k !== "days") out[k] = src[k];
-    fields = JSON.stringify(out);
+    // JSON.stringify(packProfile(p)) without its last field, `packed`.
+    fields = JSON.stringify(unpackedFields(p));
   } catch (e) {
     // Nothing kept of this profile.
     part.n = n0;

@@ -74,12 +74,21 @@ export function packProfile(p: Profile, deflate = true, strict = false): Record<
     days.push(d - prevD);
     prevD = d;
   }
-  // The profile's other fields, in its order (a loop: object rest/spread is slow on the scan's hot path).
+  const out = unpackedFields(p);
+  const part: PackedPart = { t0, dims, hourly, days };
+  out.packed = deflate ? deflatePart(JSON.stringify(part)).toString("base64") : part;
+  return out;
+}
+
+/**
+ * A profile's fields other than those a packed part holds (`dims`, `hourly`, `days`), in its
+ * order: the readable fields of its stored entry (a loop: object rest/spread is slow on the
+ * scan's hot path).
+ */
+export function unpackedFields(p: Profile): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const src = p as unknown as Record<string, unknown>;
   for (const k of Object.keys(src)) if (k !== "dims" && k !== "hourly" && k !== "days") out[k] = src[k];
-  const part: PackedPart = { t0, dims, hourly, days };
-  out.packed = deflate ? deflatePart(JSON.stringify(part)).toString("base64") : part;
   return out;
 }
 
@@ -222,11 +231,7 @@ const MIN_LOOKAHEAD = 262;
  * to the input instead of 16 KB.
  */
 export function deflatePart(json: string): Buffer {
-  return deflateBytes(Buffer.from(json));
-}
-
-/** deflatePart of the UTF-8 bytes of the JSON (a view of shared memory is read as it is). */
-export function deflateBytes(input: Uint8Array): Buffer {
+  const input = Buffer.from(json);
   let windowBits = 9;
   while (windowBits < 15 && 1 << windowBits < input.length + MIN_LOOKAHEAD) windowBits++;
   return deflateRawSync(input, { level: 3, windowBits, chunkSize: Math.min(16 * 1024, Math.max(1024, input.length)) });
