@@ -250,6 +250,14 @@ export class AsnTableV4 {
 
   /** The AS of an address given as an unsigned 32-bit integer. */
   lookupInt(ip: number): AsnHit | undefined {
+    const asn = this.asnOfInt(ip);
+    if (asn < 0) return undefined;
+    const org = this.orgs.get(asn);
+    return org === undefined ? { asn } : { asn, org };
+  }
+
+  /** The AS number of an address given as an unsigned 32-bit integer; -1 when no range holds it. */
+  asnOfInt(ip: number): number {
     const st = this.starts;
     let lo = 0;
     let hi = st.length - 1;
@@ -261,10 +269,13 @@ export class AsnTableV4 {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    if (found < 0 || this.ends[found]! < ip) return undefined;
-    const asn = this.asns[found]!;
-    const org = this.orgs.get(asn);
-    return org === undefined ? { asn } : { asn, org };
+    if (found < 0 || this.ends[found]! < ip) return -1;
+    return this.asns[found]!;
+  }
+
+  /** The organisation of AS `asn`, if the table names it. */
+  orgOf(asn: number): string | undefined {
+    return this.orgs.get(asn);
   }
 
   lookup(ip: string): AsnHit | undefined {

@@ -121,26 +121,41 @@ export class LazyMmdb {
 
   /** The record of `ip`, as `Reader.get` on the whole file answers. */
   get(ip: string): CityResponse | null {
-    const resolve = this.resolveData;
-    const v4 = resolve === undefined ? -1 : quadOf(ip);
-    if (v4 < 0 || resolve === undefined) {
+    const v4 = this.resolveData === undefined ? -1 : quadOf(ip);
+    if (v4 < 0) {
       if (this.fd !== undefined && !this.prepare(ip)) this.loadAll();
       return this.reader.get(ip);
     }
-    // A plain dotted quad (most addresses): one walk of the tree, reading its pages as it goes,
-    // then the Reader decodes the record it ends at (its own walk and parse would find the same).
+    const at = this.pointerV4(v4);
+    return at === 0 ? null : this.recordAt(at);
+  }
+
+  /**
+   * Where the record of the IPv4 address `v4` (an unsigned 32-bit number, as `ipv4ToInt` gives it)
+   * is: its pointer, which `recordAt` decodes; 0 when the tree has none (`get` answers null); -1
+   * when this reader cannot say (no `resolveDataPointer` in this mmdb-lib: use `get`). Addresses
+   * share records (a city, a network): a caller may keep what it makes of one by its pointer.
+   */
+  pointerV4(v4: number): number {
+    if (this.resolveData === undefined) return -1;
+    // A plain dotted quad (most addresses): one walk of the tree, reading its pages as it goes;
+    // the record it ends at is the one the Reader's own walk would find.
     const count = this.nodeCount;
     let node = this.ipv4Start;
     for (let depth = 0; depth < 32 && node < count; depth++) node = this.node(node, (v4 >>> (31 - depth)) & 1);
-    if (node <= count) return null; // not found (the Reader's null pointer)
+    return node <= count ? 0 : node; // not found: the Reader's null pointer
+  }
+
+  /** The record at `pointer` (from `pointerV4`, not 0 or -1), decoded by the Reader. */
+  recordAt(pointer: number): CityResponse {
     if (this.fd !== undefined) {
-      const at = node - count + this.treeBytes;
+      const at = pointer - this.nodeCount + this.treeBytes;
       if (!this.records.has(at)) {
         if (this.touch(at, 0) === -1) this.loadAll();
         else if (this.fd !== undefined) this.records.add(at);
       }
     }
-    return resolve(node) as CityResponse;
+    return this.resolveData!(pointer) as CityResponse;
   }
 
   /** Reads the pages a lookup of `ip` reads (tree path, then record); false when in doubt. */

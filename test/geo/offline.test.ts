@@ -15,6 +15,9 @@ import { classifySourceIp } from "../../src/events/normalize.js";
 import { ipv4ToInt, ipv6ToWords, isNonPublicV4 } from "../../src/geo/ip.js";
 import { asnSourceKey, GeoDbError, OfflineGeoResolver, PACKAGED_GEO_FILES } from "../../src/geo/offline.js";
 import { writeAsnTables } from "../../src/geo/build-tables.js";
+import { HOSTING_ASNS, RELAY_ASNS } from "../../src/geo/networks.js";
+import type { GeoInfo } from "../../src/geo/types.js";
+import { Reader } from "maxmind";
 
 describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
   let geo: OfflineGeoResolver;
@@ -81,6 +84,58 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
     for (let i = 0; i < 100; i++) small.lookup(`81.2.69.${i}`);
     expect(small.lookup("8.8.8.8")).toEqual(first);
     expect(small.lookup("10.0.0.1")).toBeUndefined();
+  });
+
+  test("IPv4 answers (made once per city record and network) are the city record's and the ASN ranges' for each address", () => {
+    // The reference: maxmind's Reader on the whole city file and the ASN ranges parsed from their CSV.
+    const cityDir = dirname(createRequire(import.meta.url).resolve(`${PACKAGED_GEO_FILES.city.package}/package.json`));
+    const asnDir = dirname(createRequire(import.meta.url).resolve(`${PACKAGED_GEO_FILES.asn.package}/package.json`));
+    const city = new Reader<Record<string, unknown>>(readFileSync(join(cityDir, PACKAGED_GEO_FILES.city.ipv4)));
+    const asns = AsnTableV4.fromCsv(readFileSync(join(asnDir, PACKAGED_GEO_FILES.asn.ipv4), "latin1"));
+    const expected = (ip: string): GeoInfo | undefined => {
+      const r = city.get(ip);
+      const a = asns.lookup(ip);
+      const info: GeoInfo = {};
+      if (typeof r?.country_code === "string" && r.country_code) info.country = r.country_code;
+      if (typeof r?.city === "string" && r.city) info.city = r.city;
+      if (a) info.asn = a.asn;
+      if (a?.org) info.asOrg = a.org;
+      if (typeof r?.latitude === "number" && typeof r.longitude === "number") {
+        info.lat = r.latitude;
+        info.lon = r.longitude;
+      }
+      const relay = a && RELAY_ASNS.get(a.asn);
+      if (relay) {
+        info.relay = true;
+        info.relayKind = relay.kind;
+      }
+      if (a && HOSTING_ASNS.has(a.asn)) info.hosting = true;
+      return Object.keys(info).length > 0 ? info : undefined;
+    };
+    let x = 88172645;
+    const next = () => {
+      x ^= x << 13;
+      x >>>= 0;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>>= 0);
+    };
+    const fresh = new OfflineGeoResolver();
+    const wrong: string[] = [];
+    let found = 0;
+    // Random addresses, and neighbours (addresses of one network share a city record).
+    for (let i = 0; i < 4000; i++) {
+      const v = next();
+      for (const n of [v, (v & ~0xff) | (next() & 0xff)]) {
+        if (isNonPublicV4(n)) continue;
+        const ip = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+        const got = fresh.lookup(ip);
+        if (JSON.stringify(got) !== JSON.stringify(expected(ip))) wrong.push(ip);
+        if (got?.country && got.asn) found++;
+      }
+    }
+    expect(found).toBeGreaterThan(3000);
+    expect(wrong).toEqual([]);
   });
 
   test("describe() names the databases and their licences", () => {
