@@ -36,7 +36,7 @@ import {
   type RecordIndex,
 } from "./record-bytes.js";
 import { InternedStrings, nativeWalk, ownInterned, releaseInterned } from "./native-walk.js";
-import type { WalkedFile } from "./walk-off-thread.js";
+import type { OffThreadData, Places, WalkedFile } from "./walk-off-thread.js";
 import type { BytesReader } from "../sources/types.js";
 
 /** A key of requestParameters the walk reads: its name, its field, and a number of its own. */
@@ -105,6 +105,10 @@ export interface LaneSink {
    * earlier records (the time may change as records arrive).
    */
   eventIdsFrom(): number;
+  /** Optional: what the off-thread walk's setup is given (walk-off-thread.ts, OffThreadData). */
+  offThreadData?(): OffThreadData | undefined;
+  /** Optional: locations of source addresses a read worker looked up (walk-off-thread.ts), before the file's records. */
+  located?(thread: number, places: Places): void;
 }
 
 /** What the lane needs to know of a call, by its raw event name (for one eventSource). */
@@ -195,9 +199,11 @@ export class FastLane implements BytesReader {
   private readonly callsByName = new Map<string, CallInfo>();
   /** Sources may walk files in their read workers with this module (BytesReader.offThread). */
   readonly offThread = new URL("./walk-off-thread.js", import.meta.url).href;
+  readonly offThreadData: OffThreadData | undefined;
 
   constructor(private readonly sink: LaneSink) {
     this.table = this.own;
+    this.offThreadData = sink.offThreadData?.();
   }
 
   /**
@@ -230,6 +236,7 @@ export class FastLane implements BytesReader {
       this.table = table;
       this.strings = table.strings;
     }
+    if (w.places !== undefined) this.sink.located?.(w.thread, w.places);
     return this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
   }
 

@@ -6,6 +6,7 @@ import type { BytesReader, RecordSink } from "../sources/types.js";
 import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
 import { FastLane, type LaneSink } from "./fast-lane.js";
+import type { OffThreadData, Places } from "./walk-off-thread.js";
 import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
 import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
 
@@ -16,6 +17,11 @@ export interface IngestOptions {
   until?: number;
   filters?: ScanFilters;
   geo?: GeoResolver;
+  /**
+   * The environment `geo` was made from by defaultGeoResolver, when it is that resolver: a file
+   * scan's read workers then make the same one and locate the addresses they meet (see `located`).
+   */
+  geoEnv?: Record<string, string>;
   /** The stored baseline's `trainedUntil` of an identity (only what is newer counts again). */
   storedTrainedUntil?: (key: string) => number | undefined;
   /** See ScanOptions.fastPath. */
@@ -125,6 +131,8 @@ export class Ingest implements RecordSink, LaneSink {
   /** Event ids seen inside the moving window, per 10-minute bucket (old buckets dropped whole). */
   private readonly seen = new Map<number, Set<string>>();
   private readonly geoCache = new Map<string, GeoInfo | null>();
+  /** Each read worker's table of locations (see `located`), by its thread id. */
+  private readonly placeTables = new Map<number, GeoInfo[]>();
   private readonly nameIndex = new Set<string>();
   private readonly selectors: EventDetector[] = [];
   /** What the `select` detectors may take (their declared `mayTake`): event names, principal types. */
@@ -523,6 +531,31 @@ export class Ingest implements RecordSink, LaneSink {
       if (u !== p.userName && u !== p.sessionName && u !== p.arn && u !== p.key && u !== stsArn) return false;
     }
     return true;
+  }
+
+  /** LaneSink.offThreadData: with the default resolver (and no fold worker), read workers locate the addresses they meet. */
+  offThreadData(): OffThreadData | undefined {
+    return this.opts.geo !== undefined && this.opts.geoEnv !== undefined && this.folds === undefined ? { geoEnv: this.opts.geoEnv } : undefined;
+  }
+
+  /**
+   * LaneSink.located: the locations a read worker (thread `thread`) found for addresses of the file
+   * whose records come next, into the cache `geoOf` reads: the same answers (the same resolver,
+   * made from the same environment), not looked up here. The worker's table of answers grows with
+   * each file; were a file's places not given here (a file not taken), the indexes would no longer
+   * match: that worker's places are then left aside, and `geoOf` looks its addresses up itself.
+   */
+  located(thread: number, p: Places): void {
+    let table = this.placeTables.get(thread);
+    if (p.base === 0) this.placeTables.set(thread, (table = []));
+    if (table === undefined || table.length !== p.base) return;
+    for (const g of p.fresh) table.push(g);
+    const cache = this.geoCache;
+    for (let i = 0; i < p.ips.length; i++) {
+      if (cache.size > 200_000) cache.clear();
+      const k = p.at[i]!;
+      cache.set(p.ips[i]!, k < 0 ? null : table[k]!);
+    }
   }
 
   /** The location of a public address (cached per scan). */

@@ -76,7 +76,11 @@ export interface ScanOptions {
    */
   foldThreads?: number;
   // A new data option must be passed on to the fold worker too (dataOptions in fold-shard.ts).
-  /** The environment the default geo resolver was made from (defaultGeoResolver), when `geo` is it: the worker makes its own. */
+  /**
+   * The environment the default geo resolver was made from (defaultGeoResolver), when `geo` is it:
+   * the fold worker makes its own, and a file scan's read workers make their own to locate the
+   * addresses they meet (Ingest.located).
+   */
   foldGeoEnv?: Record<string, string>;
   /** Rows of folds per message to the fold worker (default 8,192; tests lower it). */
   foldBatch?: number;

@@ -88,6 +88,7 @@ export class Scanner implements RecordSink {
         ...(opts.until !== undefined ? { until: opts.until } : {}),
         ...(opts.filters ? { filters: opts.filters } : {}),
         ...(opts.geo ? { geo: opts.geo } : {}),
+        ...(opts.geo && opts.foldGeoEnv ? { geoEnv: opts.foldGeoEnv } : {}),
         ...(folds ? { folds } : {}),
         ...(opts.fastPath !== undefined ? { fastPath: opts.fastPath } : {}),
         ...(opts.deferBatch !== undefined ? { deferBatch: opts.deferBatch } : {}),

@@ -263,7 +263,11 @@ export class FileSource implements EventSource {
         )));
     let pool =
       threads > 1 && several
-        ? new ReadPool(threads - 1, { maxBytes: this.maxBytes, big, ...(this.lane?.offThread !== undefined ? { prepare: this.lane.offThread } : {}) })
+        ? new ReadPool(threads - 1, {
+            maxBytes: this.maxBytes,
+            big,
+            ...(this.lane?.offThread !== undefined ? { prepare: this.lane.offThread, prepareData: this.lane.offThreadData } : {}),
+          })
         : undefined;
     let listing: InputListing;
     try {

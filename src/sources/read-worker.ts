@@ -64,6 +64,8 @@ export interface ReadWorkerData {
   big: number;
   /** The sink's module for work on the bytes (BytesReader.offThread), if any. */
   prepare?: string;
+  /** What that module's `setupOffThread`, if it has one, is given once, before any file (BytesReader.offThreadData). */
+  prepareData?: unknown;
 }
 
 /**
@@ -80,7 +82,8 @@ const init = workerData as ReadWorkerData;
 const port = parentPort!;
 let prepare: Prepare | undefined;
 const ready: Promise<void> = init.prepare
-  ? import(init.prepare).then((m: { prepareOffThread: Prepare }) => {
+  ? import(init.prepare).then(async (m: { prepareOffThread: Prepare; setupOffThread?: (data: unknown) => Promise<void> | void }) => {
+      await m.setupOffThread?.(init.prepareData);
       prepare = m.prepareOffThread;
     })
   : Promise.resolve();

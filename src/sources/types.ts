@@ -32,6 +32,8 @@ export interface BytesReader {
    * the bytes and `result` to `deliverPrepared` instead of calling `deliver`, with the same outcome.
    */
   readonly offThread?: string;
+  /** Optional: what that module's `setupOffThread(data)`, if it has one, is given in each worker before any file (structured-cloneable). */
+  readonly offThreadData?: unknown;
   deliverPrepared?(bytes: Buffer, prepared: unknown, origin: string): number | undefined;
 }
 
@@ -131,7 +133,11 @@ export function countingSink(sink: RecordSink): { sink: RecordSink; records(): n
                 deliver: (bytes: Buffer, origin: string) => counted(r.deliver(bytes, origin)),
                 release: () => r.release(),
                 ...(r.offThread !== undefined && r.deliverPrepared
-                  ? { offThread: r.offThread, deliverPrepared: (bytes: Buffer, prepared: unknown, origin: string) => counted(r.deliverPrepared!(bytes, prepared, origin)) }
+                  ? {
+                      offThread: r.offThread,
+                      offThreadData: r.offThreadData,
+                      deliverPrepared: (bytes: Buffer, prepared: unknown, origin: string) => counted(r.deliverPrepared!(bytes, prepared, origin)),
+                    }
                   : {}),
               };
             },

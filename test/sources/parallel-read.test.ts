@@ -9,7 +9,7 @@
  * each loaded TypeScript and transpiled its modules again: 1-2 s of CPU a worker).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,23 +18,30 @@ import { gzipSync } from "node:zlib";
 import { generate } from "../../src/bench/generate.js";
 import { scanThreadsFromEnv } from "../../src/sources/read-pool.js";
 import { rng, shuffled } from "../../src/util/rng.js";
-import { transpileToTemp } from "../helpers/transpile.js";
+import { repo, transpileToTemp } from "../helpers/transpile.js";
+import type { GeoResolver } from "../../src/geo/types.js";
 
 type Modules = {
   files: typeof import("../../src/sources/files.js");
   scanner: typeof import("../../src/scan/scanner.js");
   baselines: typeof import("../../src/store/baselines.js");
+  geo: typeof import("../../src/geo/default.js");
 };
 let build: string;
 let m: Modules;
 
 beforeAll(async () => {
   build = await transpileToTemp(
-    ["src/scan/scanner.ts", "src/sources/files.ts", "src/sources/read-worker.ts", "src/ingest/walk-off-thread.ts", "src/store/baselines.ts"],
+    ["src/scan/scanner.ts", "src/sources/files.ts", "src/sources/read-worker.ts", "src/ingest/walk-off-thread.ts", "src/store/baselines.ts", "src/geo/default.ts"],
     "trailhound-par-build-",
   );
   const load = (f: string) => import(pathToFileURL(join(build, f)).href);
-  m = { files: await load("src/sources/files.js"), scanner: await load("src/scan/scanner.js"), baselines: await load("src/store/baselines.js") };
+  m = {
+    files: await load("src/sources/files.js"),
+    scanner: await load("src/scan/scanner.js"),
+    baselines: await load("src/store/baselines.js"),
+    geo: await load("src/geo/default.js"),
+  };
 }, 60_000);
 
 afterAll(async () => {
@@ -42,8 +49,10 @@ afterAll(async () => {
 });
 
 /** The report and the stored form of every baseline, as text. */
-async function scan(files: string[], threads: number, now: number): Promise<{ report: string; baselines: string; offThread: number }> {
-  const s = new m.scanner.Scanner({ now });
+async function scan(files: string[], threads: number, now: number, geo?: GeoResolver, mods: Modules = m): Promise<{ report: string; baselines: string; offThread: number }> {
+  const m = mods;
+  // With a geo resolver: the default one (wrapped to count), made from an empty environment.
+  const s = new m.scanner.Scanner({ now, ...(geo ? { geo, foldGeoEnv: {} } : {}) });
   // Files above 64 KB (compressed) are the main thread's (heads, streams): some of each here.
   const src = new m.files.FileSource(files, { threads, streamGzipAbove: 64 * 1024 });
   const res = await src.read(s);
@@ -123,6 +132,43 @@ describe("reading files in worker threads", () => {
         }
       }
     }
+  });
+
+  it("with the default geo resolver the workers locate the addresses: the same report, and the main thread looks up only those of the files it read itself", {
+    timeout: 120_000,
+  }, async () => {
+    // The workers locate by the native walk's intern ids: a build that loads the addon (when built).
+    const native = existsSync(join(repo, "build/Release/record_walk.node"));
+    const withAddon = await transpileToTemp(
+      ["src/scan/scanner.ts", "src/sources/files.ts", "src/sources/read-worker.ts", "src/ingest/walk-off-thread.ts", "src/geo/default.ts"],
+      "trailhound-par-geo-",
+    );
+    if (native) symlinkSync(join(repo, "build"), join(withAddon, "build"), "dir");
+    const load = (f: string) => import(pathToFileURL(join(withAddon, f)).href);
+    const mods: Modules = { files: await load("src/sources/files.js"), scanner: await load("src/scan/scanner.js"), baselines: m.baselines, geo: await load("src/geo/default.js") };
+    const dir = mkdtempSync(join(tmpdir(), "th-par-geo-"));
+    await generate({ dir: join(dir, "realistic"), events: 4000, identities: 100, days: 3, perFile: 200, seed: 11, profile: "realistic" });
+    const files = shuffled(await mods.files.listInputFiles([join(dir, "realistic")]), 3);
+    const now = Date.parse("2024-03-05T00:00:00Z");
+    const real = await mods.geo.defaultGeoResolver({});
+    const counting = () => {
+      const asked = new Set<string>();
+      const geo: GeoResolver & { asked: Set<string> } = { asked, lookup: (ip) => (asked.add(ip), real.lookup(ip)), describe: () => real.describe() };
+      return geo;
+    };
+    const one = counting();
+    const alone = await scan(files, 1, now, one, mods);
+    const two = counting();
+    const par = await scan(files, 2, now, two, mods);
+    expect(par.offThread).toBeGreaterThan(files.length / 2);
+    expect(alone.report).toContain('"asn"');
+    expect(par.report).toBe(alone.report);
+    expect(par.baselines).toBe(alone.baselines);
+    // One thread: every public address is looked up here; two: those of the files the worker read, there.
+    expect(one.asked.size).toBeGreaterThan(100);
+    if (native) expect(two.asked.size).toBeLessThan(one.asked.size / 2);
+    await rm(dir, { recursive: true, force: true });
+    await rm(withAddon, { recursive: true, force: true });
   });
 
   it("TRAILHOUND_SCAN_THREADS: the machine's cores by default, a whole number from 1 to 64, else a clear error", () => {
