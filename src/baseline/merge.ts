@@ -11,6 +11,7 @@ import {
   copyStats,
   emptyProfile,
   statOf,
+  statRecord,
   takeOver,
   type BaselineConfig,
   type Dim,
@@ -50,7 +51,12 @@ export interface Observed {
    * [hour, calls, errors, ...], hours distinct and ascending.
    */
   hourlyCounts(): ArrayLike<number>;
-  dim(d: Dim): ReadonlyMap<string, ObservedStat>;
+  /**
+   * The values of one dimension seen in this scan, in first-seen order, each once, with its counts
+   * (ObservedStat's fields as arguments: no object or map per value; this runs for every value of
+   * every identity at the end of a scan). `fn` must not ask anything else of the accumulator.
+   */
+  eachValue(d: Dim, fn: (value: string, n: number, err: number, first: number, last: number) => void): void;
 }
 
 /**
@@ -96,7 +102,7 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
   const dims = {} as Record<Dim, Record<string, Stat>>;
   for (const d of DIMS) {
     const aged = stored ? (own ? ageDimInPlace : ageDim)(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
-    dims[d] = mergeDim(aged, acc.dim(d), cfg.caps[d], true);
+    dims[d] = mergeDim(aged, acc, d, cfg.caps[d], true);
   }
   out.dims = dims;
   out.hourly = mergeHourly(base.hourly, acc.hourlyCounts(), Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
@@ -104,27 +110,35 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
 }
 
 /** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */
-function mergeDim(base: Record<string, Stat> | undefined, scan: ReadonlyMap<string, ObservedStat>, cap: number, owned = false): Record<string, Stat> {
+function mergeDim(base: Record<string, Stat> | undefined, acc: Observed, d: Dim, cap: number, owned = false): Record<string, Stat> {
   // Prototype-less: values (user agents, sessions...) come from the records, i.e. the attacker.
+  if (base === undefined) {
+    // No stored values: the scan's (each once) go in as they come, nothing to look up first.
+    const rec = statRecord();
+    let added = 0;
+    acc.eachValue(d, (k, n, err, first, last) => {
+      rec[k] = [n, err, first, last];
+      added++;
+    });
+    return added <= cap ? rec : capDim(rec, cap);
+  }
   // `owned`: `base` is a new record of new tuples (ageDim's), filled and updated in place instead of copied.
-  const mine = owned && base !== undefined;
-  const rec = mine ? base : copyStats(base);
+  const rec = owned ? base : copyStats(base);
   // Values added: when none are (nearly always for a dimension the scan did not see), a record
   // within the cap before is within it after, and capDim need not list its keys again.
   let added = 0;
-  // forEach, not for-of: no [key, value] pair per entry (this runs for every identity of a scan).
-  scan.forEach((s, k) => {
+  acc.eachValue(d, (k, n, err, first, last) => {
     const cur = statOf(rec, k);
     if (cur === undefined) {
-      rec[k] = [s.n, s.err, s.first, s.last];
+      rec[k] = [n, err, first, last];
       added++;
-    } else if (mine) {
+    } else if (owned) {
       // ageDim's own new tuple: updated in place (no second tuple per value the scan saw).
-      cur[0] += s.n;
-      cur[1] += s.err;
-      cur[2] = Math.min(cur[2], s.first);
-      cur[3] = Math.max(cur[3], s.last);
-    } else rec[k] = [cur[0] + s.n, cur[1] + s.err, Math.min(cur[2], s.first), Math.max(cur[3], s.last)];
+      cur[0] += n;
+      cur[1] += err;
+      cur[2] = Math.min(cur[2], first);
+      cur[3] = Math.max(cur[3], last);
+    } else rec[k] = [cur[0] + n, cur[1] + err, Math.min(cur[2], first), Math.max(cur[3], last)];
   });
   // `base` is capped already (ageDim, ageDimInPlace): without new values, so is `rec`.
   return added === 0 ? rec : capDim(rec, cap);
@@ -152,7 +166,7 @@ export function mergedDim(
   cfg: BaselineConfig,
 ): { values: Record<string, Stat>; accountId: string | undefined } {
   const base = stored ? ageDim(stored.dims[dim], ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg), now - cfg.horizonDays * DAY, cfg.caps[dim]) : undefined;
-  return { values: mergeDim(base, acc.dim(dim), cfg.caps[dim], true), accountId: acc.principal.accountId || stored?.accountId };
+  return { values: mergeDim(base, acc, dim, cfg.caps[dim], true), accountId: acc.principal.accountId || stored?.accountId };
 }
 
 /**

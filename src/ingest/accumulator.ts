@@ -1004,6 +1004,20 @@ export class IdentityAcc implements Observed {
     return out;
   }
 
+  /** Observed.eachValue: the values of one dimension seen in this scan, in first-seen order (as `dim`), without a map or an object per value. */
+  eachValue(dim: Dim, fn: (value: string, n: number, err: number, first: number, last: number) => void): void {
+    const v = this.valuesOf(dim);
+    const keys = v.keys;
+    const nums = v.nums;
+    // Read before the calls: valuesOf's answer and the shared grouping hold until the next valuesOf.
+    const order = v === groupOf ? groupOrder : null;
+    for (let k = inFrom, e = inTo; k < e; k++) {
+      const r = order === null ? k : order[k]!;
+      const o = 4 * r;
+      fn(keys[r]!, nums[o + 2]!, nums[o + 3]!, nums[o]!, nums[o + 1]!);
+    }
+  }
+
   /**
    * Where a dimension's values are: that AccValues, whose value numbers of the dimension are
    * then groupOrder[inFrom .. inTo) when it is `groupOf`, else inFrom .. inTo themselves (the

@@ -67,7 +67,7 @@ function observed(): Observed {
     breadthBuckets: 3,
     days: [Math.floor((NOW - DAY) / DAY)],
     hourlyCounts: () => [Math.floor((NOW - HOUR_MS) / HOUR_MS), 10, 1],
-    dim: (d: Dim) => dims.get(d) ?? empty,
+    eachValue: (d: Dim, fn) => (dims.get(d) ?? empty).forEach((s, k) => void fn(k, s.n, s.err, s.first, s.last)),
   };
 }
 

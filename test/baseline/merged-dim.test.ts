@@ -23,7 +23,7 @@ function observed(region: Map<string, ObservedStat>, accountId?: string): Observ
     breadthBuckets: 0,
     days: [],
     hourlyCounts: () => [],
-    dim: (d: Dim) => (d === "region" ? region : empty),
+    eachValue: (d: Dim, fn) => (d === "region" ? region : empty).forEach((s, k) => void fn(k, s.n, s.err, s.first, s.last)),
   };
 }
 const HOUR_MS = 3_600_000;
