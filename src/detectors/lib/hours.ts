@@ -74,10 +74,15 @@ function computePattern(b: BaselineView): HourPattern | undefined {
   // The distinct days active in each hour of day, as a bit per day from the first one (the recent
   // rows span hourlyDays, 14 by default): a union of three hours is an OR, its size a popcount.
   // Rows over more than 31 days (another configuration) are counted with sets, as the same union.
-  const rows = b.hourly();
+  // The rows before the window (BaselineView.hourly), read in place: indexed loops, no tuple
+  // destructured per row (the finish runs this for every identity, without TurboFan: scan/tiering.ts).
+  const all = p.hourly;
+  const wHour = Math.floor(b.windowStart / HOUR);
   let minDay = Infinity;
   let maxDay = -Infinity;
-  for (const [hi] of rows) {
+  for (let i = 0; i < all.length; i++) {
+    const hi = all[i]![0];
+    if (!(hi < wHour)) continue;
     const d = Math.floor((hi * HOUR) / DAY);
     if (d < minDay) minDay = d;
     if (d > maxDay) maxDay = d;
@@ -85,9 +90,11 @@ function computePattern(b: BaselineView): HourPattern | undefined {
   const bits = new Array<number>(24).fill(0);
   let sets: Array<Set<number>> | undefined;
   if (maxDay - minDay >= 31) sets = Array.from({ length: 24 }, () => new Set<number>());
-  for (const [hi] of rows) {
+  for (let i = 0; i < all.length; i++) {
+    const hi = all[i]![0];
+    if (!(hi < wHour)) continue;
     const t = hi * HOUR;
-    if (held.length > 0 && held.some(([a, z]) => t + HOUR > a && t <= z)) continue;
+    if (held.length > 0 && heldAt(held, t)) continue;
     const d = Math.floor(t / DAY);
     if (sets) sets[hi % 24]!.add(d);
     else bits[hi % 24]! |= 1 << (d - minDay);
@@ -106,7 +113,11 @@ function computePattern(b: BaselineView): HourPattern | undefined {
   } else recentDays = popcount(bits.reduce((a, x) => a | x, 0));
   // Older activity: the decayed hours of day minus the recent rows (decayed the same way).
   const old = p.hours.slice();
-  for (const [hi, calls] of p.hourly) old[hi % 24]! -= calls * decayFactor(p.trainedUntil - hi * HOUR, b.cfg);
+  for (let i = 0; i < all.length; i++) {
+    const row = all[i]!;
+    const hi = row[0];
+    old[hi % 24]! -= row[1] * decayFactor(p.trainedUntil - hi * HOUR, b.cfg);
+  }
   for (let h = 0; h < 24; h++) old[h] = Math.max(0, old[h]!);
   const oldTotal = old.reduce((a, x) => a + x, 0);
   const kind: HourKind[] = [];
@@ -123,6 +134,15 @@ function computePattern(b: BaselineView): HourPattern | undefined {
   const usualHours = kind.flatMap((k, h) => (k === "usual" ? [h] : []));
   if (usualHours.length >= ALL_HOURS) return undefined;
   return { kind, daysNear, oldNear, recentDays, usualHours };
+}
+
+/** Whether an hour starting at `t` overlaps a held span [first, last] (hours touching held values do not count). */
+function heldAt(held: ReadonlyArray<readonly [number, number]>, t: number): boolean {
+  for (let i = 0; i < held.length; i++) {
+    const h = held[i]!;
+    if (t + HOUR > h[0] && t <= h[1]) return true;
+  }
+  return false;
 }
 
 /** Bits set in a 32-bit number. */
