@@ -68,7 +68,7 @@ export interface Observed {
  * as they were instead of decaying them again on every merge. The horizon is cut at `now`; the
  * result is capped.
  */
-export function mergeProfile(stored: Profile | undefined, acc: Observed, now: number, cfg: BaselineConfig): Profile {
+export function mergeProfile(stored: Profile | undefined, acc: Observed, now: number, cfg: BaselineConfig, lazyDims = false): Profile {
   // Each stored dimension is aged as it is merged (below): one new record per dimension, not two;
   // none for a profile handed over by the store (a fresh decode): its records are aged in place.
   const f = stored ? ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg) : 1;
@@ -99,14 +99,83 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
   for (const d of acc.days) if (d * DAY >= horizonStart - DAY) days.add(d);
   out.days = [...days].sort((a, b) => a - b);
 
-  const dims = {} as Record<Dim, Record<string, Stat>>;
-  for (const d of DIMS) {
-    const aged = stored ? (own ? ageDimInPlace : ageDim)(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
-    dims[d] = mergeDim(aged, acc, d, cfg.caps[d], true);
+  if (lazyDims && stored === undefined) out.dims = new ScanDims(acc, cfg);
+  else {
+    const dims = {} as Record<Dim, Record<string, Stat>>;
+    for (const d of DIMS) {
+      const aged = stored ? (own ? ageDimInPlace : ageDim)(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
+      dims[d] = mergeDim(aged, acc, d, cfg.caps[d], true);
+    }
+    out.dims = dims;
   }
-  out.dims = dims;
   out.hourly = mergeHourly(base.hourly, acc.hourlyCounts(), Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
   return out;
+}
+
+/**
+ * `mergeProfile(undefined, acc, ...)`'s dimensions, each built from the scan when first read (the
+ * same record, the same values in the same order): for a profile only a view reads while its
+ * identity is judged (a scan that keeps no profiles), whose detectors read a few dimensions of
+ * it (realistic 1M: about half the values; sessions, error codes and instance types never). The
+ * accumulator must not be released before the view is done with. Read-only: its dimensions are
+ * getters; it is never persisted (Object.keys and JSON.stringify see none).
+ */
+class ScanDims implements Record<Dim, Record<string, Stat>> {
+  #api?: Record<string, Stat>;
+  #service?: Record<string, Stat>;
+  #ip?: Record<string, Stat>;
+  #network?: Record<string, Stat>;
+  #country?: Record<string, Stat>;
+  #region?: Record<string, Stat>;
+  #ua?: Record<string, Stat>;
+  #session?: Record<string, Stat>;
+  #errorCode?: Record<string, Stat>;
+  #assumedRole?: Record<string, Stat>;
+  #instanceType?: Record<string, Stat>;
+  #target?: Record<string, Stat>;
+  constructor(
+    private readonly acc: Observed,
+    private readonly cfg: BaselineConfig,
+  ) {}
+  private dim(d: Dim): Record<string, Stat> {
+    return mergeDim(undefined, this.acc, d, this.cfg.caps[d]);
+  }
+  get api(): Record<string, Stat> {
+    return (this.#api ??= this.dim("api"));
+  }
+  get service(): Record<string, Stat> {
+    return (this.#service ??= this.dim("service"));
+  }
+  get ip(): Record<string, Stat> {
+    return (this.#ip ??= this.dim("ip"));
+  }
+  get network(): Record<string, Stat> {
+    return (this.#network ??= this.dim("network"));
+  }
+  get country(): Record<string, Stat> {
+    return (this.#country ??= this.dim("country"));
+  }
+  get region(): Record<string, Stat> {
+    return (this.#region ??= this.dim("region"));
+  }
+  get ua(): Record<string, Stat> {
+    return (this.#ua ??= this.dim("ua"));
+  }
+  get session(): Record<string, Stat> {
+    return (this.#session ??= this.dim("session"));
+  }
+  get errorCode(): Record<string, Stat> {
+    return (this.#errorCode ??= this.dim("errorCode"));
+  }
+  get assumedRole(): Record<string, Stat> {
+    return (this.#assumedRole ??= this.dim("assumedRole"));
+  }
+  get instanceType(): Record<string, Stat> {
+    return (this.#instanceType ??= this.dim("instanceType"));
+  }
+  get target(): Record<string, Stat> {
+    return (this.#target ??= this.dim("target"));
+  }
 }
 
 /** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */

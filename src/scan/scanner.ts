@@ -308,13 +308,27 @@ export class Scanner implements RecordSink {
       // Values held back for findings acknowledged or suppressed since are history now.
       return releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
     };
+    // A scan that keeps no profiles nor views: a view's profile is read only while its identity
+    // (or the role of its person) is judged, and its dimensions are built from the accumulator as
+    // they are read (mergeProfile's lazyDims); the accumulator is released after (`judged`).
+    const lazy = !keepProfiles && !keepViews;
+    /** Accumulators of the identity being judged and its people, released once it is judged (lazy views). */
+    const judging: IdentityAcc[] = [];
+    const judged = (): void => {
+      for (const acc of judging) acc.release();
+      judging.length = 0;
+    };
     const settle = (key: string, acc: IdentityAcc, at: number): { w: IdentityWindow; forView: Profile } => {
       const w = acc.toWindow(win.start, win.end, geoLookup);
       const stored = storedOf(key);
       if (stored?.held) heldBy.set(key, stored);
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
-      const forView = mergeProfile(stored, acc, win.end, cfg);
+      const forView = mergeProfile(stored, acc, win.end, cfg, lazy);
+      if (lazy && stored === undefined) {
+        judging.push(acc);
+        return { w, forView };
+      }
       if (keepProfiles) {
         acc.foldAll();
         const merged: Profile = { ...forView, breadth: mergeBreadth(stored, acc) };
@@ -364,7 +378,7 @@ export class Scanner implements RecordSink {
           continue;
         }
         const { w, forView } = settle(key, acc, at);
-        if (w.events === 0) continue;
+        if (w.events === 0) continue; // (a lazy view's accumulator is released with the role's: `judged`)
         if (keepProfiles) noteCountryDays(countryDaysBy, key, w);
         const view = new BaselineView(forView, win.start, cfg, w.events);
         slices.push({ name: acc.principal.person ?? key, key, window: w, baseline: view, learning: view.learning });
@@ -443,6 +457,7 @@ export class Scanner implements RecordSink {
         });
         settled++;
         settlePeople(key);
+        judged();
         continue;
       }
       const { w, forView } = settle(key, acc, settled++);
@@ -478,6 +493,7 @@ export class Scanner implements RecordSink {
           if (known.length > 0) settledRegions.set(key, [a, known]);
         }
       }
+      judged();
     }
     for (const [key, acc, at] of roleless) {
       if (!keepProfiles) {
