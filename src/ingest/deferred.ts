@@ -1,4 +1,4 @@
-import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts } from "./lean-facts.js";
+import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts, type Place } from "./lean-facts.js";
 import type { Principal } from "../events/types.js";
 import { KEY_CALLS } from "../events/targets.js";
 import type { IdentityAcc } from "./accumulator.js";
@@ -24,7 +24,7 @@ export class DeferredRecords {
   /**
    * Per row, side by side (one or two cache lines, not one per column: the flush visits rows in
    * identity order, far apart): api, eventName, region, sourceIp, uaFamily, errorCode,
-   * requestParameters, principal, resources (KMS key reads only).
+   * requestParameters, principal, resources (KMS key reads only), place.
    */
   private readonly refs: unknown[];
   private readonly facts: BaselineFacts = emptyBaselineFacts();
@@ -65,6 +65,7 @@ export class DeferredRecords {
     r[o + 7] = f.principal;
     // KMS key reads name their key in `resources` (src/events/targets.ts).
     r[o + 8] = f.resources !== undefined && KEY_CALLS.has(f.eventName) ? f.resources : null;
+    r[o + 9] = f.place;
     return this.n === this.capacity;
   }
 
@@ -105,6 +106,7 @@ export class DeferredRecords {
       sr[q + 6] = r[o + 6];
       sr[q + 7] = r[o + 7];
       sr[q + 8] = r[o + 8];
+      sr[q + 9] = r[o + 9];
       r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
     }
     // Now end[a] is where the rows of accumulator a end.
@@ -142,6 +144,7 @@ export class DeferredRecords {
       f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
       f.principal = sr[o + 7] as Principal;
       f.resources = sr[o + 8] ?? undefined;
+      f.place = sr[o + 9] as Place | undefined;
       sr[o + 6] = sr[o + 8] = null;
       fold(target, f);
     }
@@ -149,4 +152,4 @@ export class DeferredRecords {
 }
 
 /** Entries per row in `refs`. */
-const REFS = 9;
+const REFS = 10;

@@ -1,4 +1,4 @@
-import { emptyRecordFields, type ArnMemo, type RecordFields } from "./lean-facts.js";
+import { emptyRecordFields, type ArnMemo, type Place, type RecordFields } from "./lean-facts.js";
 import { KEY_CALLS, namesKeys, readsRequestParameters, readsTargets } from "../events/targets.js";
 import { apiOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 import {
@@ -107,8 +107,13 @@ export interface LaneSink {
   eventIdsFrom(): number;
   /** Optional: what the off-thread walk's setup is given (walk-off-thread.ts, OffThreadData). */
   offThreadData?(): OffThreadData | undefined;
-  /** Optional: locations of source addresses a read worker looked up (walk-off-thread.ts), before the file's records. */
-  located?(thread: number, places: Places): void;
+  /**
+   * Optional: the Place of each address of `places` (located by the read worker on thread `thread`,
+   * walk-off-thread.ts), given before the file's records; undefined: the sink left them aside.
+   */
+  located?(thread: number, places: Places): Place[] | undefined;
+  /** Optional: the Place of a source address (RecordFields.place), asked once per intern id. */
+  placeFor?(ip: string): Place;
 }
 
 /** What the lane needs to know of a call, by its raw event name (for one eventSource). */
@@ -155,6 +160,8 @@ class TableCache {
   uaFamilies: Array<string | undefined> = [];
   /** The sink's memo by ARN (see RecordFields.arnMemo), by the intern id of the ARN. */
   readonly arns: ArnMemo = { epoch: -1, entries: [] };
+  /** RecordFields.place, by the intern id of the source address. */
+  places: Array<Place | undefined> = [];
 
   constructor(readonly strings: InternedStrings) {}
 
@@ -169,6 +176,7 @@ class TableCache {
   clear(): void {
     this.calls = [];
     this.uaFamilies = [];
+    this.places = [];
     this.arns.epoch = -1;
     this.arns.entries = [];
   }
@@ -236,7 +244,14 @@ export class FastLane implements BytesReader {
       this.table = table;
       this.strings = table.strings;
     }
-    if (w.places !== undefined) this.sink.located?.(w.thread, w.places);
+    if (w.places !== undefined && w.ids) {
+      const given = this.sink.located?.(w.thread, w.places);
+      if (given !== undefined) {
+        const ids = w.places.ids;
+        const places = this.table.places;
+        for (let i = 0; i < given.length; i++) setAt(places, ids[i]!, given[i]!);
+      }
+    }
     return this.take(b, { meta: w.meta, count: w.count, ids: w.ids }, origin);
   }
 
@@ -276,6 +291,14 @@ export class FastLane implements BytesReader {
       this.callsByName.set(rawName, c);
     }
     return c;
+  }
+
+  /** The sink's Place of a source address, by its intern id (undefined: the sink gives none). */
+  private placeOf(id: number, ip: string): Place | undefined {
+    const places = this.table.places;
+    let p = places[id];
+    if (p === undefined && this.sink.placeFor !== undefined) setAt(places, id, (p = this.sink.placeFor(ip)));
+    return p;
   }
 
   /** userAgentFamily of a user agent, by its intern id. */
@@ -356,7 +379,9 @@ export class FastLane implements BytesReader {
     const call = this.callOf(m[name + 2]!, eventSource, eventName);
     f.names = call.names;
     f.awsRegion = this.val(b, m, fieldAt(r, F_REGION));
-    f.sourceIPAddress = this.val(b, m, fieldAt(r, F_IP));
+    const ip = fieldAt(r, F_IP);
+    f.sourceIPAddress = this.val(b, m, ip);
+    f.place = this.ids && m[ip]! >= 0 ? this.placeOf(m[ip + 2]!, f.sourceIPAddress!) : undefined;
     const ua = fieldAt(r, F_UA);
     // A user agent whose family is known by its intern id is not looked up (RecordFields.userAgent).
     const family = this.ids && m[ua]! >= 0 ? this.table.uaFamilies[m[ua + 2]!] : undefined;

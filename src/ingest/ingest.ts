@@ -7,8 +7,11 @@ import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
 import { FastLane, type LaneSink } from "./fast-lane.js";
 import type { OffThreadData, Places } from "./walk-off-thread.js";
-import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type RecordFields } from "./lean-facts.js";
+import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type Place, type RecordFields } from "./lean-facts.js";
 import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
+
+/** A public address the resolver knows nothing of. */
+const NOWHERE: Place = Object.freeze({ kind: "public", geo: undefined });
 
 export interface IngestOptions {
   /** The time the report is generated: the window's end when no record was read. */
@@ -131,8 +134,8 @@ export class Ingest implements RecordSink, LaneSink {
   /** Event ids seen inside the moving window, per 10-minute bucket (old buckets dropped whole). */
   private readonly seen = new Map<number, Set<string>>();
   private readonly geoCache = new Map<string, GeoInfo | null>();
-  /** Each read worker's table of locations (see `located`), by its thread id. */
-  private readonly placeTables = new Map<number, GeoInfo[]>();
+  /** Each read worker's table of answers (see `located`), as Places of public addresses, by its thread id. */
+  private readonly placeTables = new Map<number, Place[]>();
   private readonly nameIndex = new Set<string>();
   private readonly selectors: EventDetector[] = [];
   /** What the `select` detectors may take (their declared `mayTake`): event names, principal types. */
@@ -442,9 +445,17 @@ export class Ingest implements RecordSink, LaneSink {
       f.ipKind = acc.lastIpKind;
       return acc.lastGeo;
     }
-    f.ipKind = classifySourceIp(f.sourceIp);
-    // With a fold worker, locations are looked up where the rows are folded.
-    const geo = f.ipKind === "public" && this.folds === undefined ? this.geoOf(f.sourceIp) : undefined;
+    const p = f.place;
+    let geo: GeoInfo | undefined;
+    if (p !== undefined) {
+      // What the reader kept for this address (placeFor, or a read worker's location).
+      f.ipKind = p.kind;
+      geo = p.geo;
+    } else {
+      f.ipKind = classifySourceIp(f.sourceIp);
+      // With a fold worker, locations are looked up where the rows are folded.
+      geo = f.ipKind === "public" && this.folds === undefined ? this.geoOf(f.sourceIp) : undefined;
+    }
     acc.lastIp = f.sourceIp;
     acc.lastIpKind = f.ipKind;
     acc.lastGeo = geo;
@@ -539,23 +550,34 @@ export class Ingest implements RecordSink, LaneSink {
   }
 
   /**
-   * LaneSink.located: the locations a read worker (thread `thread`) found for addresses of the file
-   * whose records come next, into the cache `geoOf` reads: the same answers (the same resolver,
-   * made from the same environment), not looked up here. The worker's table of answers grows with
-   * each file; were a file's places not given here (a file not taken), the indexes would no longer
-   * match: that worker's places are then left aside, and `geoOf` looks its addresses up itself.
+   * LaneSink.located: the locations a read worker (thread `thread`) found for the public addresses
+   * of the file whose records come next: the same answers (the same resolver, made from the same
+   * environment), not looked up here. They go into the cache `geoOf` reads, and back to the reader
+   * as each address's Place. The worker's table of answers grows with each file; were a file's
+   * places not given here (a file not taken), the indexes would no longer match: that worker's
+   * places are then left aside (undefined), and its addresses looked up here.
    */
-  located(thread: number, p: Places): void {
+  located(thread: number, p: Places): Place[] | undefined {
     let table = this.placeTables.get(thread);
     if (p.base === 0) this.placeTables.set(thread, (table = []));
-    if (table === undefined || table.length !== p.base) return;
-    for (const g of p.fresh) table.push(g);
+    if (table === undefined || table.length !== p.base) return undefined;
+    for (const geo of p.fresh) table.push({ kind: "public", geo });
     const cache = this.geoCache;
+    const out: Place[] = [];
     for (let i = 0; i < p.ips.length; i++) {
       if (cache.size > 200_000) cache.clear();
       const k = p.at[i]!;
-      cache.set(p.ips[i]!, k < 0 ? null : table[k]!);
+      const place = k < 0 ? NOWHERE : table[k]!;
+      cache.set(p.ips[i]!, place.geo ?? null);
+      out.push(place);
     }
+    return out;
+  }
+
+  /** LaneSink.placeFor: what placeOf derives from a source address (with a fold worker: no location). */
+  placeFor(ip: string): Place {
+    const kind = classifySourceIp(ip);
+    return { kind, geo: kind === "public" && this.folds === undefined ? this.geoOf(ip) : undefined };
   }
 
   /** The location of a public address (cached per scan). */

@@ -4,7 +4,8 @@
  * from fields read off the file bytes (`leanFacts`). The other half, the TrailEvent, is in
  * events/normalize.ts; both apply the same checks in the same order, so skip reasons agree.
  */
-import type { EventFacts, Principal, SkipReason } from "../events/types.js";
+import type { EventFacts, IpKind, Principal, SkipReason } from "../events/types.js";
+import type { GeoInfo } from "../geo/types.js";
 import { readsRequestParameters } from "../events/targets.js";
 import { apiOf, classifySourceIp, isDeniedCode, missingField, principalOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 
@@ -57,10 +58,23 @@ export interface RecordFields {
    */
   arnMemo: ArnMemo | undefined;
   arnId: number;
+  /** What the reader knows of `sourceIPAddress` (by its intern id: see Place), if anything. */
+  place: Place | undefined;
   /** The bytes holding the record, and the span of its `userIdentity` object in them (undefined: not given). */
   bytes: Buffer | undefined;
   uiStart: number;
   uiEnd: number;
+}
+
+/**
+ * A source address's kind (classifySourceIp) and, when public, its location as the sink's geoOf
+ * gives it (undefined: none, or the sink locates elsewhere): what Ingest.placeOf derives from the
+ * address, kept by the reader per intern id (LaneSink.placeFor, LaneSink.located) and carried with
+ * the record's facts.
+ */
+export interface Place {
+  kind: IpKind;
+  geo: GeoInfo | undefined;
 }
 
 /** See RecordFields.arnMemo: the sink's values by ARN number, valid while `epoch` is the sink's. */
@@ -74,6 +88,8 @@ export interface BaselineFacts extends EventFacts {
   accountId: string;
   errorCode: string | undefined;
   principal: Principal;
+  /** RecordFields.place, when the facts were read from it. */
+  place?: Place | undefined;
 }
 
 /** A blank BaselineFacts (every field present: one hidden class for all). */
@@ -94,6 +110,7 @@ export function emptyBaselineFacts(): BaselineFacts {
     requestParameters: null,
     resources: undefined,
     principal: { key: "", type: "" },
+    place: undefined,
   };
 }
 
@@ -115,6 +132,7 @@ interface LooseFields {
   identityType: unknown;
   identityArn: unknown;
   invokedBy: unknown;
+  place: Place | undefined;
 }
 
 /** The calls whose request parameters the baseline reads (src/events/targets.ts). */
@@ -160,6 +178,7 @@ export function emptyRecordFields(): RecordFields {
     uaFamily: undefined,
     arnMemo: undefined,
     arnId: -1,
+    place: undefined,
     bytes: undefined,
     uiStart: 0,
     uiEnd: 0,
@@ -196,6 +215,7 @@ export function baselineFacts(
   x.identityType = u.type;
   x.identityArn = u.arn;
   x.invokedBy = u.invokedBy;
+  x.place = undefined;
   const f = factsFrom(x, r.eventID as string, principals, u, r.responseElements, r.requestParameters, classify)!;
   f.resources = r.resources;
   return f;
@@ -311,6 +331,7 @@ function factsWith(x: LooseFields, id: string, principal: Principal, responseEle
   f.eventName = names.name;
   f.region = typeof x.awsRegion === "string" ? x.awsRegion : "unknown";
   f.sourceIp = sourceIp;
+  f.place = x.place;
   if (classify) f.ipKind = classifySourceIp(sourceIp);
   f.uaFamily = x.uaFamily ?? userAgentFamily(typeof x.userAgent === "string" ? x.userAgent : "");
   f.failed = failed;

@@ -25,6 +25,8 @@ import { F_IP, fieldAt, indexRecords, STRIDE, type RecordIndex } from "./record-
  */
 export interface Places {
   ips: string[];
+  /** The intern id of each address (this worker's table, the file's generation). */
+  ids: Int32Array;
   at: Int32Array;
   base: number;
   fresh: GeoInfo[];
@@ -68,6 +70,7 @@ class Locator {
     const m = ix.meta;
     let met = this.met;
     let ips: string[] | undefined;
+    let ids: number[] | undefined;
     let at: number[] | undefined;
     let fresh: GeoInfo[] | undefined;
     let base = this.table.size;
@@ -97,7 +100,7 @@ class Locator {
           if (this.table.size >= TABLE_MAX) {
             // Start afresh: what this file sends is all the main thread's new table holds.
             this.table.clear();
-            ips = at = fresh = undefined;
+            ips = ids = at = fresh = undefined;
             base = 0;
             this.met.fill(0);
             met[id] = 1;
@@ -108,10 +111,11 @@ class Locator {
         }
       }
       (ips ??= []).push(ip);
+      (ids ??= []).push(id);
       (at ??= []).push(k);
     }
     if (ips === undefined) return undefined;
-    return { ips, at: Int32Array.from(at!), base, fresh: fresh ?? [] };
+    return { ips, ids: Int32Array.from(ids!), at: Int32Array.from(at!), base, fresh: fresh ?? [] };
   }
 }
 
@@ -147,7 +151,7 @@ export function prepareOffThread(bytes: Uint8Array, shared?: (n: number) => Int3
       locator = undefined;
     }
   }
-  const transfer: ArrayBuffer[] = places ? [places.at.buffer as ArrayBuffer] : [];
+  const transfer: ArrayBuffer[] = places ? [places.at.buffer as ArrayBuffer, places.ids.buffer as ArrayBuffer] : [];
   if (shared) {
     shared(n).set(ix.meta.subarray(0, n));
     return { result: { count: ix.count, ids: ix.ids, thread: threadId, generation, ...(places ? { places } : {}) }, transfer };

@@ -2,7 +2,9 @@ import { describe, it, expect } from "vitest";
 import { FastLane } from "../../src/ingest/fast-lane.js";
 import type { Ingest } from "../../src/ingest/ingest.js";
 import { nativeWalk } from "../../src/ingest/native-walk.js";
-import { indexRecords } from "../../src/ingest/record-bytes.js";
+import { F_IP, fieldAt, indexRecords } from "../../src/ingest/record-bytes.js";
+import { StaticGeoResolver, type GeoInfo } from "../../src/geo/types.js";
+import type { Places } from "../../src/ingest/walk-off-thread.js";
 import { ingest, parsedIngest, summary as dimSummary, T0 } from "./helpers.js";
 
 /**
@@ -67,6 +69,70 @@ describe("the fast lane's caches by intern id", () => {
     lane.release();
     expect(ing.fastLane).toBeGreaterThan(15);
     expect(summary(ing)).toEqual(parsed(files));
+  });
+});
+
+describe("source address places (RecordFields.place)", () => {
+  // Two users on two public addresses; walked alone after a reset, both addresses get the same intern id.
+  const at = (v: number) => `8.8.${v}.1`;
+  const withIp = (v: number, n: number, hour: number) => Buffer.from(doc(v, n, hour).toString("utf8").replaceAll(`203.0.113.${v}`, at(v)));
+  const files = [withIp(1, 5, 1), withIp(2, 5, 2), withIp(1, 5, 3), withIp(2, 5, 21), withIp(1, 5, 22), withIp(2, 5, 4)];
+  const table: Record<string, GeoInfo> = { [at(1)]: { country: "US", asn: 64501 }, [at(2)]: { country: "FR", asn: 64502 } };
+  const counting = () => {
+    const asked: string[] = [];
+    return { asked, lookup: (ip: string) => (asked.push(ip), table[ip]), describe: () => "test" };
+  };
+  const dims = ["ip", "network", "country"] as const;
+
+  it("follow the intern table when it starts afresh: each address keeps its own location", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
+    const geo = counting();
+    const ing = ingest(geo);
+    const lane = new FastLane(ing);
+    for (const b of files) {
+      nativeWalk.reset();
+      expect(lane.deliver(b, "f")).toBe(5);
+    }
+    lane.release();
+    const want = dimSummary(parsedIngest(files, new StaticGeoResolver(table)), dims);
+    expect(Object.keys((want["user:111122223333:user2"] as { country: object }).country)).toEqual(["FR"]);
+    expect(dimSummary(ing, dims)).toEqual(want);
+    // Looked up once per address (Ingest.geoOf's cache), not once per record.
+    expect(geo.asked.sort()).toEqual([at(1), at(2)]);
+  });
+
+  it("a read worker's locations are taken, not looked up; left aside once one was not given in order", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
+    const walked = files.map((b, i) => {
+      nativeWalk!.reset();
+      const ix = indexRecords(b)!;
+      return { meta: ix.meta.slice(), count: ix.count, ids: true, generation: i + 1, id: ix.meta[fieldAt(0, F_IP) + 2]! };
+    });
+    const want = dimSummary(parsedIngest(files, new StaticGeoResolver(table)), dims);
+    for (const skip of [false, true]) {
+      const geo = counting();
+      const ing = ingest(geo);
+      const lane = new FastLane(ing);
+      // One worker (thread 7): its table of answers grows as it meets addresses; walked alone,
+      // each file is a generation of its own there, and its address is sent again.
+      const sent: GeoInfo[] = [];
+      files.forEach((b, i) => {
+        const w = walked[i]!;
+        const ip = (JSON.parse(b.toString("utf8")) as { Records: Array<{ sourceIPAddress: string }> }).Records[0]!.sourceIPAddress;
+        const info = table[ip]!;
+        const base = sent.length;
+        const fresh = sent.includes(info) ? [] : [info];
+        sent.push(...fresh);
+        const places: Places = { ips: [ip], ids: Int32Array.of(w.id), at: Int32Array.of(sent.indexOf(info)), base, fresh };
+        // With `skip`, the second file's places never reach the lane (as for a file not taken).
+        const { id: _, ...file } = w;
+        expect(lane.deliverPrepared(b, { ...file, thread: 7, ...(skip && i === 1 ? {} : { places }) }, "f")).toBe(5);
+      });
+      lane.release();
+      expect(dimSummary(ing, dims)).toEqual(want);
+      // Given in order, nothing is looked up here; else the addresses from the second file on are.
+      expect(geo.asked).toEqual(skip ? [at(2)] : []);
+    }
   });
 });
 

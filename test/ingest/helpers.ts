@@ -5,6 +5,7 @@
  */
 import type { Dim } from "../../src/baseline/profile.js";
 import { DETECTORS } from "../../src/detectors/index.js";
+import type { GeoResolver } from "../../src/geo/types.js";
 import { Ingest } from "../../src/ingest/ingest.js";
 
 const EVENT_DETECTORS = DETECTORS.filter((d) => d.kind === "event");
@@ -13,13 +14,13 @@ export const T0 = Date.parse("2024-03-01T00:00:00Z");
 const WINDOW_AT = T0 + 20 * 3_600_000;
 
 /** A new ingest of the event detectors, a month after T0, its window starting at hour 20. */
-export function ingest(): Ingest {
-  return new Ingest({ now: T0 + 30 * 24 * 3_600_000, since: { kind: "absolute", at: WINDOW_AT } }, EVENT_DETECTORS);
+export function ingest(geo?: GeoResolver): Ingest {
+  return new Ingest({ now: T0 + 30 * 24 * 3_600_000, since: { kind: "absolute", at: WINDOW_AT }, ...(geo ? { geo } : {}) }, EVENT_DETECTORS);
 }
 
 /** The records of `files` (CloudTrail documents) parsed one by one into a new ingest: the full path. */
-export function parsedIngest(files: Buffer[]): Ingest {
-  const ing = ingest();
+export function parsedIngest(files: Buffer[], geo?: GeoResolver): Ingest {
+  const ing = ingest(geo);
   for (const b of files) for (const r of (JSON.parse(b.toString("utf8")) as { Records: unknown[] }).Records) ing.record(r, "f");
   return ing;
 }
