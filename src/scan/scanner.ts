@@ -281,7 +281,7 @@ export class Scanner implements RecordSink {
   /**
    * Settle the identities (those of this thread: `shard.local`), in the order met, handing each
    * one's outcome to `emit`. The regions each account knew come from `shard.regions`, else are
-   * built on first use from the identities settled so far and the rest.
+   * gathered as detectors ask, from the identities settled so far and the rest.
    */
   private settleIdentities(at: Finishing, emit: (o: IdentityOutcome) => void, shard?: { regions: Map<string, Set<string>>; local: (acc: IdentityAcc) => boolean }): void {
     const ing = this.ingest;
@@ -290,14 +290,14 @@ export class Scanner implements RecordSink {
     const local = shard?.local ?? (() => true);
     const geoLookup = (ip: string) => ing.geoOf(ip);
     const known = (key: string, dim: Dim, value: string) => views.get(key)?.known(dim, value) ?? false;
-    // Without kept views: the regions each settled identity knew, until the account's are built.
+    // Without kept views: the regions each settled identity knew, until the account regions read it (readNext).
     const settledRegions = new Map<string, [account: string, regions: string[]]>();
     const keepCandidate = (ev: TrailEvent) => reads.some((r) => r?.candidate?.(ev) === true);
     const keepGeo = (w: IdentityWindow, g: GeoPoint) => reads.some((r) => r?.geo?.(w, g) === true);
     const nIds = ing.identities.size;
     /** An identity's or person's window, and its baseline for the view; the persisted profile kept. */
     // Stored baselines of identities not settled yet that the account regions needed first
-    // (regionsOf): each is decoded once, and taken from here when its identity is settled.
+    // (readNext): each is decoded once, and taken from here when its identity is settled.
     const storedAhead = new Map<string, Profile | undefined>();
     const storedOf = (key: string): Profile | undefined => {
       if (storedAhead.has(key)) {
@@ -386,52 +386,80 @@ export class Scanner implements RecordSink {
       return slices;
     };
 
-    // Regions each account used before the window (built on first use: few scans need it). The
-    // identities settled so far answer from their views; the others from their stored baseline
-    // and the scan, as their view will.
-    let accountRegions: Map<string, Set<string>> | undefined = shard?.regions;
+    // Regions each account used before the window, gathered as questions need them: the identities
+    // are read in order until one answers (a region is known as soon as one identity of the
+    // account knew it; unknown only once all were read; the same answers as from all at once).
+    // Identities settled by then answer from their views; the others from their stored baseline
+    // and the scan, as their view will. On the warm day most questions are answered by the first
+    // few identities of an account, and most stored baselines need not be read for it.
+    const byAccount: Map<string, Set<string>> = shard?.regions ?? new Map<string, Set<string>>();
+    /** All identities were read into byAccount (or the shard's regions are the whole scan's). */
+    let complete = shard !== undefined;
     /** Identities settled so far (the first ones of `ing.identities`). */
     let settled = 0;
-    const regionsOf = (account: string | undefined): Set<string> | undefined => {
-      if (!accountRegions) {
-        const byAccount = (accountRegions = new Map<string, Set<string>>());
-        const add = (a: string | undefined, r: string) => {
-          if (!a) return;
-          let set = byAccount.get(a);
-          if (!set) byAccount.set(a, (set = new Set()));
-          set.add(r);
-        };
-        let i = 0;
-        for (const [key, acc] of ing.identities) {
-          if (i++ < settled) {
-            const v = views.get(key);
-            if (v) {
-              const a = v.profile?.accountId;
-              if (a) for (const [r] of v.values("region")) add(a, r);
-            } else {
-              const known = settledRegions.get(key);
-              if (known) for (const r of known[1]) add(known[0], r);
-            }
-            continue;
-          }
-          // The store reads the region values alone where it can: no profile decoded and held
-          // until its identity is settled. A whole profile it returns (one with held-back
-          // values: rare) is decoded again then. Without it, the profile is kept for then.
-          let stored: DimSource | undefined;
-          if (this.opts.storedDim) {
-            const part = this.opts.storedDim(key, "region");
-            stored = part !== undefined && "v" in part ? releaseHeld(part, this.opts.findingStatus) : part;
-          } else {
-            const whole = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
-            if (whole !== undefined) storedAhead.set(key, whole);
-            stored = whole;
-          }
-          const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
-          if (accountId) for (const r of Object.keys(values)) if (values[r]![2] < win.start) add(accountId, r);
-        }
+    /** Identities read into byAccount so far (the first ones of `ing.identities`). */
+    let read = 0;
+    const unread = ing.identities.entries();
+    const addRegion = (a: string | undefined, r: string) => {
+      if (!a) return;
+      let set = byAccount.get(a);
+      if (!set) byAccount.set(a, (set = new Set()));
+      set.add(r);
+    };
+    /** Read the next identity into byAccount; false when all were read. */
+    const readNext = (): boolean => {
+      const next = unread.next();
+      if (next.done === true) {
+        complete = true;
         settledRegions.clear();
+        return false;
       }
-      return account === undefined ? undefined : accountRegions.get(account);
+      const [key, acc] = next.value;
+      if (read++ < settled) {
+        const v = views.get(key);
+        if (v) {
+          const a = v.profile?.accountId;
+          if (a) for (const [r] of v.values("region")) addRegion(a, r);
+        } else {
+          const known = settledRegions.get(key);
+          if (known) for (const r of known[1]) addRegion(known[0], r);
+          settledRegions.delete(key);
+        }
+        return true;
+      }
+      // The store reads the region values alone where it can: no profile decoded and held
+      // until its identity is settled. A whole profile it returns (one with held-back
+      // values: rare) is decoded again then. Without it, the profile is kept for then.
+      let stored: DimSource | undefined;
+      if (this.opts.storedDim) {
+        const part = this.opts.storedDim(key, "region");
+        stored = part !== undefined && "v" in part ? releaseHeld(part, this.opts.findingStatus) : part;
+      } else {
+        const whole = releaseHeld(this.opts.storedProfile?.(key), this.opts.findingStatus);
+        if (whole !== undefined) storedAhead.set(key, whole);
+        stored = whole;
+      }
+      const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
+      if (accountId) for (const r of Object.keys(values)) if (values[r]![2] < win.start) addRegion(accountId, r);
+      return true;
+    };
+    /** Whether the identity at `index` of `ing.identities` was read already (its regions need not be kept for later). */
+    const readAlready = (index: number): boolean => read > index;
+    const account = {
+      knowsRegion: (a: string | undefined, r: string): boolean => {
+        if (a === undefined) return false;
+        for (;;) {
+          if (byAccount.get(a)?.has(r) === true) return true;
+          if (complete || !readNext()) return false;
+        }
+      },
+      hasHistory: (a: string | undefined): boolean => {
+        if (a === undefined) return false;
+        for (;;) {
+          if ((byAccount.get(a)?.size ?? 0) > 0) return true;
+          if (complete || !readNext()) return false;
+        }
+      },
     };
 
     let ordinal = -1;
@@ -441,7 +469,7 @@ export class Scanner implements RecordSink {
       if (!keepViews && acc.windowEvents === 0) {
         // Nothing in the window and no view kept: no window or view built. What the view would
         // have said afterwards, the regions it knew (while the account's may still be asked), is
-        // the merged region dimension alone, as for identities not settled yet (regionsOf).
+        // the merged region dimension alone, as for identities not settled yet (readNext).
         emit({
           at: ordinal,
           key,
@@ -450,7 +478,7 @@ export class Scanner implements RecordSink {
           geoDropped: acc.dropped.geo,
         });
         settleUnseen(key, acc, (stored) => {
-          if (accountRegions) return;
+          if (complete || readAlready(settled)) return;
           const { values, accountId } = mergedDim(stored, acc, "region", win.end, cfg);
           const known = Object.keys(values).filter((r) => values[r]![2] < win.start);
           if (accountId && known.length > 0) settledRegions.set(key, [accountId, known]);
@@ -475,7 +503,7 @@ export class Scanner implements RecordSink {
         if (keepProfiles) noteCountryDays(countryDaysBy, key, w);
         o.learning = view.learning;
         const drafts: IdentityOutcome["drafts"] = (o.drafts = []);
-        this.detectIdentity(w, view, people, win, detCfg, regionsOf, { add: (d, dr, p) => void drafts.push([this.detectorIndex(d), dr, p]) });
+        this.detectIdentity(w, view, people, win, detCfg, account, { add: (d, dr, p) => void drafts.push([this.detectorIndex(d), dr, p]) });
         o.report = reportSlice(w, view.learning, known);
         if (!slim) o.global = w;
         else {
@@ -488,7 +516,7 @@ export class Scanner implements RecordSink {
       if (!keepViews) {
         views.delete(key);
         const a = forView.accountId;
-        if (!accountRegions && a) {
+        if (!complete && !readAlready(settled - 1) && a) {
           const known = view.values("region").map(([r]) => r);
           if (known.length > 0) settledRegions.set(key, [a, known]);
         }
@@ -630,7 +658,7 @@ export class Scanner implements RecordSink {
     people: PersonSlice[],
     win: { start: number; end: number },
     detCfg: DetectorConfig,
-    regionsOf: (account: string | undefined) => Set<string> | undefined,
+    regions: { knowsRegion(account: string | undefined, region: string): boolean; hasHistory(account: string | undefined): boolean },
     collector: DraftSink,
   ): void {
     const account = w.principal.accountId;
@@ -640,7 +668,7 @@ export class Scanner implements RecordSink {
       learning: view.learning,
       window: win,
       config: detCfg,
-      account: { knowsRegion: (r) => regionsOf(account)?.has(r) === true, hasHistory: () => (regionsOf(account)?.size ?? 0) > 0 },
+      account: { knowsRegion: (r) => regions.knowsRegion(account, r), hasHistory: () => regions.hasHistory(account) },
     };
     if (people.length > 0) ctx.people = people;
     if (this.opts.geo) ctx.geo = this.opts.geo;

@@ -62,6 +62,33 @@ describe("streaming finish", () => {
     expect(other.get("alice")).toBe(false);
   });
 
+  it("the account's regions are read from the stored baselines only as far as a question needs", () => {
+    // bob knew eu-west-3 (stored); carol and dave, met after him, have stored baselines too.
+    const first = scan([...history("bob", "eu-west-3"), ...history("carol", "us-east-1"), ...history("dave", "us-east-1")], { detectors: [] });
+    const stored = new Map(first.profiles.map((p) => [p.key, p]));
+    const recs = [rec({ t: T0 + 9 * DAY + 9 * HOUR, user: "alice", region: "eu-west-3" }), ...["bob", "carol", "dave"].map((user) => rec({ t: T0 + 9 * DAY + 11 * HOUR, user }))];
+    const ask = (region: string) => {
+      const asked: string[] = [];
+      const seen = new Map<string, boolean>();
+      const probe: WindowDetector = {
+        ...accountProbe(seen),
+        detect: (w, ctx) => (w.principal.userName === "alice" && seen.set("alice", ctx.account?.knowsRegion(region) === true), []),
+      };
+      scan(recs, {
+        detectors: [probe],
+        storedProfile: (k) => stored.get(k),
+        storedDim: (k, d) => (
+          asked.push(k), stored.get(k) && { trainedUntil: stored.get(k)!.trainedUntil, accountId: stored.get(k)!.accountId, dims: { [d]: stored.get(k)!.dims[d] } }
+        ),
+      });
+      return { known: seen.get("alice"), asked: asked.map((k) => k.split(":").pop()) };
+    };
+    // Known: bob (the first identity after alice) answers; carol's and dave's are not read.
+    expect(ask("eu-west-3")).toEqual({ known: true, asked: ["bob"] });
+    // Unknown: every identity is read before saying so.
+    expect(ask("sa-east-1")).toEqual({ known: false, asked: ["bob", "carol", "dave"] });
+  });
+
   it("without kept profiles: the same report, no profiles, and identities judged earlier still count for the account", () => {
     // bob, met first, has history in eu-west-3 and nothing in the window: settled (and its view
     // dropped) before alice's window asks the account.
