@@ -50,6 +50,23 @@ export function isReadName(name: string): boolean {
   return r;
 }
 
+/** What IdentityAcc.add asks of an event name (nameFlags): readsRequestParameters, readsTargets, RunInstances, isReadName. */
+const NF_PARAMS = 1,
+  NF_TARGETS = 2,
+  NF_RUN = 4,
+  NF_READ = 8;
+/** nameFlags by name (bounded like readCache). */
+const nameFlagCache = new Map<string, number>();
+/** The NF_ flags of an event name: one lookup per event where the four questions took four. */
+function nameFlags(name: string): number {
+  let f = nameFlagCache.get(name);
+  if (f === undefined) {
+    f = (readsRequestParameters(name) ? NF_PARAMS : 0) | (readsTargets(name) ? NF_TARGETS : 0) | (name === "RunInstances" ? NF_RUN : 0) | (isReadName(name) ? NF_READ : 0);
+    if (nameFlagCache.size < 20000) nameFlagCache.set(name, f);
+  }
+  return f;
+}
+
 /**
  * The window side of one value of one dimension (an API, an IP, ...) for one identity: made when
  * the value is first seen inside the moving window (most values never are; their counts are in
@@ -511,7 +528,13 @@ class AccValues {
 
   /** The number of `v` in dimension `dim`, added (with no counts yet) when new. */
   find(dim: number, v: string): number {
-    const h = this.hash(dim, v);
+    let h: number;
+    if (((SHARED_DIMS >> dim) & 1) !== 0) {
+      // The value as the one string the accumulators share: the table compares it by reference.
+      const id = this.ids.idOf(v);
+      v = this.ids.strings[id]!;
+      h = mix(HASH_SEED ^ ((id << DIM_BITS) | dim));
+    } else h = hashOf(v, dim, this.full);
     let t = this.table;
     let mask = t.length - 1;
     const keys = this.keys;
@@ -528,8 +551,8 @@ class AccValues {
     }
     const r = keys.length;
     if (r >= MAX_VALUES) throw new RangeError(`IdentityAcc: more than ${MAX_VALUES} distinct values for one identity`);
-    // A few-valued dimension's value is kept as the one string of it the accumulators share.
-    keys.push(((SHARED_DIMS >> dim) & 1) !== 0 ? this.ids.strings[this.ids.idOf(v)]! : v);
+    // A few-valued dimension's value is kept as the one string of it the accumulators share (`v` is that one).
+    keys.push(v);
     this.nums.push(Infinity, -Infinity, 0, 0);
     if (this.wins !== null) this.wins.push(undefined);
     if (4 * (r + 1) > 3 * t.length) {
@@ -882,10 +905,19 @@ const D_API = 0,
   D_TARGET = 11;
 const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country", "region", "ua", "session", "errorCode", "assumedRole", "instanceType", "target"];
 
+/**
+ * No targets, as an array of the elements kind the lists of targets have (a `[]` literal starts
+ * with another): `add` reads lists of one kind, and its optimised code is not thrown away when an
+ * empty one comes. Never written.
+ */
+const NO_TARGETS: string[] = [""];
+NO_TARGETS.length = 0;
+
 /** The targets IdentityAcc.add tracks of an event whose call reads them (readsTargets). */
-export function accTargets(ev: EventFacts): string[] {
+export function accTargets(ev: EventFacts): readonly string[] {
   // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-  return targetsOf(ev.eventName, ev.requestParameters, { resources: ev.resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
+  const ts = targetsOf(ev.eventName, ev.requestParameters, { resources: ev.resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
+  return ts.length === 0 ? NO_TARGETS : ts;
 }
 
 export class IdentityAcc implements Observed {
@@ -936,6 +968,10 @@ export class IdentityAcc implements Observed {
   lastIp: string | undefined;
   lastIpKind: IpKind = "none";
   lastGeo: GeoInfo | undefined;
+  /** The location `add` met last, and its network and country values (see readGeo). */
+  private geoOf: GeoInfo | undefined;
+  private geoNet: string | undefined;
+  private geoCountry: string | undefined;
   candidates: TrailEvent[] = [];
   /** The scanner's number for this accumulator (its position in creation order). */
   ordinal = 0;
@@ -986,6 +1022,7 @@ export class IdentityAcc implements Observed {
     this.candPrincipals = undefined;
     this.geo.clear();
     this.geoLastMinute = undefined;
+    this.geoOf = undefined;
     this.regionAct = undefined;
     this.days = [];
   }
@@ -1108,23 +1145,26 @@ export class IdentityAcc implements Observed {
       if (ipKind === "public" || ipKind === "private") this.track(D_IP, ev.sourceIp, t, ev, counted, inWindow, bucket, wmin);
       this.track(D_UA, ev.uaFamily, t, ev, counted, inWindow, bucket, wmin);
       if (geo) {
-        if (geo.asn !== undefined) this.track(D_NETWORK, asnKey(geo.asn), t, ev, counted, inWindow, bucket, wmin);
-        if (geo.country) this.track(D_COUNTRY, geo.country, t, ev, counted, inWindow, bucket, wmin);
+        if (geo !== this.geoOf) this.readGeo(geo);
+        if (this.geoNet !== undefined) this.track(D_NETWORK, this.geoNet, t, ev, counted, inWindow, bucket, wmin);
+        if (this.geoCountry !== undefined) this.track(D_COUNTRY, this.geoCountry, t, ev, counted, inWindow, bucket, wmin);
       }
     }
     const session = ev.principal.sessionName;
     if (session) this.track(D_SESSION, session, t, ev, counted, inWindow, bucket, wmin);
     if (ev.errorCode) this.track(D_ERROR, ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
-    const name = ev.eventName;
-    if (readsRequestParameters(name)) {
+    const nf = nameFlags(ev.eventName);
+    if ((nf & NF_PARAMS) !== 0) {
       const rp = ev.requestParameters;
-      if (readsTargets(name)) {
+      if ((nf & NF_TARGETS) !== 0) {
         // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-        for (const v of targets ?? accTargets(ev)) this.track(D_TARGET, v, t, ev, counted, inWindow, bucket, wmin);
+        const ts = targets ?? accTargets(ev);
+        for (let i = 0; i < ts.length; i++) this.track(D_TARGET, ts[i]!, t, ev, counted, inWindow, bucket, wmin);
       } else if (rp) {
-        const v = name === "RunInstances" ? rp.instanceType : rp.roleArn;
+        const run = (nf & NF_RUN) !== 0;
+        const v = run ? rp.instanceType : rp.roleArn;
         // No window side (inWindow false): toWindow reads none of these two dimensions.
-        if (typeof v === "string" && v.length > 0) this.track(name === "RunInstances" ? D_ITYPE : D_ROLE, v, t, ev, counted, false, bucket, wmin);
+        if (typeof v === "string" && v.length > 0) this.track(run ? D_ITYPE : D_ROLE, v, t, ev, counted, false, bucket, wmin);
       }
     }
 
@@ -1135,7 +1175,7 @@ export class IdentityAcc implements Observed {
     }
     this.curHourCalls++;
     if (failed) this.curHourErrors++;
-    const read = isReadName(ev.eventName);
+    const read = (nf & NF_READ) !== 0;
     if (t >= wmin) {
       if (this.win.add(bucket, ev.id, ev.principal.sessionName, ev.api, failed, denied, read)) {
         // A new bucket. The window moved on: fold what fell out (amortised).
@@ -1153,6 +1193,17 @@ export class IdentityAcc implements Observed {
       if (ipKind === "public" && !viaService) this.addGeo(ev, wmin);
       if (candidate) this.addCandidate(candidate, wmin);
     }
+  }
+
+  /**
+   * The network and country values of a location, noted for `add` while the identity's events
+   * keep it (consecutive events mostly do): GeoInfo objects come in several shapes, read here
+   * once per change, not per event.
+   */
+  private readGeo(geo: GeoInfo): void {
+    this.geoOf = geo;
+    this.geoNet = geo.asn !== undefined ? asnKey(geo.asn) : undefined;
+    this.geoCountry = geo.country ? geo.country : undefined;
   }
 
   private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {

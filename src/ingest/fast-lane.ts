@@ -173,12 +173,17 @@ class TableCache {
     }
   }
 
+  /**
+   * Emptied in place, not replaced: a new empty array starts with another elements kind, and
+   * the optimised code reading these (offer, Ingest.fields) was thrown away and compiled again at
+   * every new generation of the intern table.
+   */
   clear(): void {
-    this.calls = [];
-    this.uaFamilies = [];
-    this.places = [];
+    this.calls.length = 0;
+    this.uaFamilies.length = 0;
+    this.places.length = 0;
     this.arns.epoch = -1;
-    this.arns.entries = [];
+    this.arns.entries.length = 0;
   }
 }
 
@@ -258,6 +263,12 @@ export class FastLane implements BytesReader {
   private take(b: Buffer, ix: RecordIndex, origin: string): number {
     const sink = this.sink;
     const n = ix.count;
+    // What is the same for every record of the file, set once: a new file's buffer is a young
+    // object, and storing it into the (old) scratch object took V8's write barrier's slow path
+    // at every record.
+    const f = this.scratch;
+    f.bytes = b;
+    f.arnMemo = this.ids ? this.table.arns : undefined;
     for (let r = 0; r < n; r++) {
       if ((recordFlags(ix, r) & COMPLEX) === 0 && this.offer(b, ix, r, origin, sink)) continue;
       sink.record(JSON.parse(b.toString("utf8", recordStart(ix, r), recordEnd(ix, r))), origin);
@@ -369,7 +380,6 @@ export class FastLane implements BytesReader {
     if (Number.isNaN(time)) return false;
     const f = this.scratch;
     f.time = time;
-    f.bytes = b;
     f.uiStart = m[ui]!;
     f.uiEnd = m[ui + 1]!;
     // Event ids are unique: decoded only where the sink reads them.
@@ -401,7 +411,6 @@ export class FastLane implements BytesReader {
     const arn = fieldAt(r, F_UI_ARN);
     f.identityArn = this.val(b, m, arn);
     f.arnId = this.ids && m[arn]! >= 0 ? m[arn + 2]! : -1;
-    f.arnMemo = this.ids ? this.table.arns : undefined;
     const invokedBy = (f.invokedBy = this.val(b, m, fieldAt(r, F_UI_INVOKEDBY)));
     // The parameters the baseline reads (AssumeRole*: roleArn, RunInstances: instanceType, secret
     // and parameter reads: their targets), only for those calls. A KMS key read names its key in

@@ -285,7 +285,7 @@ export class Ingest implements RecordSink, LaneSink {
     if (memo !== undefined && aid >= 0) {
       if (memo.epoch !== this.laneEpoch) {
         memo.epoch = this.laneEpoch;
-        memo.entries = [];
+        memo.entries.length = 0; // in place: see TableCache.clear
       }
       first = memo.entries[aid] as LaneEntry | undefined;
       if (first === undefined) {
@@ -405,8 +405,11 @@ export class Ingest implements RecordSink, LaneSink {
 
   /** Fold the held-back records before the window into their identities. */
   flushDeferred(): void {
-    this.deferred.flush(this.accList, (acc, f) => this.foldFacts(acc, f));
+    this.deferred.flush(this.accList, this.foldFactsFn);
   }
+
+  /** foldFacts as the one function object every flush is given (a new closure per flush was a new call target to DeferredRecords.foldRows' optimised code). */
+  private readonly foldFactsFn = (acc: IdentityAcc, f: BaselineFacts): void => this.foldFacts(acc, f);
 
   private foldFacts(acc: IdentityAcc, f: BaselineFacts): void {
     const place = this.placeOf(acc, f);

@@ -20,7 +20,9 @@ export class InternedStrings {
   sync(g: number): void {
     if (g !== this.generation) {
       this.generation = g;
-      this.strs = [];
+      // Emptied in place: a new empty array has another elements kind, and the optimised code
+      // reading it (FastLane.offer) was thrown away and compiled again at every generation.
+      this.strs.length = 0;
     }
   }
 
@@ -34,7 +36,7 @@ export class InternedStrings {
   }
 
   clear(): void {
-    this.strs = [];
+    this.strs.length = 0;
   }
 }
 
