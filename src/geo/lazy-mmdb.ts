@@ -179,7 +179,11 @@ export class LazyMmdb {
   /** A child of a tree node (0 left, 1 right), its bytes read first. */
   private node(n: number, right: number): number {
     const o = n * this.nodeBytes;
-    if (this.fd !== undefined) this.ensure(o, this.nodeBytes);
+    if (this.fd !== undefined) {
+      // Most nodes a walk reads are on pages read before: only a missing page costs a call.
+      const l = this.loaded;
+      if (l[Math.floor(o / PAGE)] === 0 || l[Math.floor((o + this.nodeBytes - 1) / PAGE)] === 0) this.ensure(o, this.nodeBytes);
+    }
     const b = this.buf;
     // The bytes as the Reader's walker reads them (readUIntBE, readUInt32BE), without the calls.
     switch (this.recordSize) {

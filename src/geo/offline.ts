@@ -140,7 +140,7 @@ class GenCache<V, K = string> {
   constructor(private readonly max: number) {}
   get(k: K): V | undefined {
     const v = this.cur.get(k);
-    if (v !== undefined) return v;
+    if (v !== undefined || this.old.size === 0) return v;
     const o = this.old.get(k);
     if (o !== undefined) this.set(k, o);
     return o;
