@@ -140,6 +140,42 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
   private dim(d: Dim): Record<string, Stat> {
     return mergeDim(undefined, this.acc, d, this.cfg.caps[d]);
   }
+  /** How many values dimension `d` holds, without building it (the scan's values, capped) unless it is built already. */
+  size(d: Dim): number {
+    const built = this.built(d);
+    if (built !== undefined) return Object.keys(built).length;
+    let n = 0;
+    this.acc.eachValue(d, () => void n++);
+    return Math.min(n, this.cfg.caps[d]);
+  }
+  private built(d: Dim): Record<string, Stat> | undefined {
+    switch (d) {
+      case "api":
+        return this.#api;
+      case "service":
+        return this.#service;
+      case "ip":
+        return this.#ip;
+      case "network":
+        return this.#network;
+      case "country":
+        return this.#country;
+      case "region":
+        return this.#region;
+      case "ua":
+        return this.#ua;
+      case "session":
+        return this.#session;
+      case "errorCode":
+        return this.#errorCode;
+      case "assumedRole":
+        return this.#assumedRole;
+      case "instanceType":
+        return this.#instanceType;
+      case "target":
+        return this.#target;
+    }
+  }
   get api(): Record<string, Stat> {
     return (this.#api ??= this.dim("api"));
   }
@@ -176,6 +212,13 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
   get target(): Record<string, Stat> {
     return (this.#target ??= this.dim("target"));
   }
+}
+
+/** How many values a profile's dimension holds (known before the window or not): `Object.keys(dims[d]).length`, without building a dimension mergeProfile left to be built when read. */
+export function dimSize(dims: Readonly<Record<Dim, Readonly<Record<string, Stat>>>>, d: Dim): number {
+  if (dims instanceof ScanDims) return dims.size(d);
+  const rec = dims[d];
+  return rec === undefined ? 0 : Object.keys(rec).length;
 }
 
 /** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */

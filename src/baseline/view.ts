@@ -1,3 +1,4 @@
+import { dimSize } from "./merge.js";
 import { DAY, HOUR, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** What "still learning" depends on: these fields of a profile (or of the store's BaselineFacts). */
@@ -71,6 +72,11 @@ export class BaselineView {
     return Object.entries(rec)
       .filter(([, s]) => s[2] < this.windowStart)
       .sort((a, b) => b[1][0] - a[1][0]);
+  }
+
+  /** How many values the profile holds in a dimension, known before the window or not (at most its cap). */
+  size(dim: Dim): number {
+    return this.profile ? dimSize(this.profile.dims, dim) : 0;
   }
 
   /** Number of distinct known values of a dimension. */

@@ -328,7 +328,7 @@ function countTargets(b: BaselineView, kinds: readonly string[]): { known: numbe
 /** The identity's `target` dimension holds as many values as the baseline keeps (caps.target). */
 function targetsFull(b: BaselineView): boolean {
   let full = fullTargets.get(b);
-  if (full === undefined) fullTargets.set(b, (full = Object.keys(b.profile?.dims.target ?? {}).length >= b.cfg.caps.target));
+  if (full === undefined) fullTargets.set(b, (full = b.size("target") >= b.cfg.caps.target));
   return full;
 }
 const fullTargets = new WeakMap<BaselineView, boolean>();
