@@ -57,6 +57,11 @@ export interface Observed {
    * every identity at the end of a scan). `fn` must not ask anything else of the accumulator.
    */
   eachValue(d: Dim, fn: (value: string, n: number, err: number, first: number, last: number) => void): void;
+  /**
+   * One value's counts as eachValue gives them ([n, err, first, last]), or undefined when the scan
+   * did not see it: a lookup. Optional: without it, a view reading one value builds the dimension.
+   */
+  valueStat?(d: Dim, value: string): [n: number, err: number, first: number, last: number] | undefined;
 }
 
 /**
@@ -140,13 +145,43 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
   private dim(d: Dim): Record<string, Stat> {
     return mergeDim(undefined, this.acc, d, this.cfg.caps[d]);
   }
+  /** The scan's values per dimension (counted when first asked). */
+  #counts: Partial<Record<Dim, number>> = {};
+  private count(d: Dim): number {
+    let n = this.#counts[d];
+    if (n === undefined) {
+      let c = 0;
+      this.acc.eachValue(d, () => void c++);
+      this.#counts[d] = n = c;
+    }
+    return n;
+  }
   /** How many values dimension `d` holds, without building it (the scan's values, capped) unless it is built already. */
   size(d: Dim): number {
     const built = this.built(d);
     if (built !== undefined) return Object.keys(built).length;
-    let n = 0;
-    this.acc.eachValue(d, () => void n++);
-    return Math.min(n, this.cfg.caps[d]);
+    return Math.min(this.count(d), this.cfg.caps[d]);
+  }
+  /** `fn` for each value of dimension `d` with its first-seen time: from the accumulator where the dimension is within its cap and not built. */
+  eachFirst(d: Dim, fn: (value: string, first: number) => void): void {
+    const built = this.built(d);
+    if (built === undefined && this.count(d) <= this.cfg.caps[d]) {
+      this.acc.eachValue(d, (k, _n, _err, first) => fn(k, first));
+      return;
+    }
+    const rec = built ?? this[d];
+    for (const k of Object.keys(rec)) fn(k, rec[k]![2]);
+  }
+  /**
+   * `statOf(this[d], value)`: without building the dimension where the accumulator can look the
+   * value up and the dimension is within its cap (all the scan's values are in it then).
+   */
+  stat(d: Dim, value: string): Stat | undefined {
+    const built = this.built(d);
+    if (built !== undefined) return statOf(built, value);
+    const acc = this.acc;
+    if (acc.valueStat === undefined || this.count(d) > this.cfg.caps[d]) return statOf(this[d], value);
+    return acc.valueStat(d, value);
   }
   private built(d: Dim): Record<string, Stat> | undefined {
     switch (d) {
@@ -219,6 +254,21 @@ export function dimSize(dims: Readonly<Record<Dim, Readonly<Record<string, Stat>
   if (dims instanceof ScanDims) return dims.size(d);
   const rec = dims[d];
   return rec === undefined ? 0 : Object.keys(rec).length;
+}
+
+/** `statOf(dims[d], value)`, without building a dimension mergeProfile left to be built when read where it can. */
+export function dimStat(dims: Readonly<Record<Dim, Readonly<Record<string, Stat>>>> | undefined, d: Dim, value: string): Stat | undefined {
+  if (dims instanceof ScanDims) return dims.stat(d, value);
+  return statOf(dims?.[d], value);
+}
+
+/** `fn` for each value of `dims[d]` with its first-seen time (for counting: the order is the record's, or first seen), without building a dimension mergeProfile left to be built when read where it can. */
+export function dimEachFirst(dims: Readonly<Record<Dim, Readonly<Record<string, Stat>>>> | undefined, d: Dim, fn: (value: string, first: number) => void): void {
+  if (dims instanceof ScanDims) dims.eachFirst(d, fn);
+  else {
+    const rec = dims?.[d];
+    if (rec !== undefined) for (const k of Object.keys(rec)) fn(k, rec[k]![2]);
+  }
 }
 
 /** One dimension of `mergeProfile`: the (aged) stored values and the scan's, capped. */

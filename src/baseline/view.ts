@@ -1,5 +1,5 @@
-import { dimSize } from "./merge.js";
-import { DAY, HOUR, statOf, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
+import { dimEachFirst, dimSize, dimStat } from "./merge.js";
+import { DAY, HOUR, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** What "still learning" depends on: these fields of a profile (or of the store's BaselineFacts). */
 export interface LearningFacts {
@@ -56,12 +56,12 @@ export class BaselineView {
 
   /** The value was seen before the window. */
   known(dim: Dim, value: string): boolean {
-    const s = statOf(this.profile?.dims[dim], value);
+    const s = dimStat(this.profile?.dims, dim, value);
     return s !== undefined && s[2] < this.windowStart;
   }
 
   stat(dim: Dim, value: string): Stat | undefined {
-    const s = statOf(this.profile?.dims[dim], value);
+    const s = dimStat(this.profile?.dims, dim, value);
     return s !== undefined && s[2] < this.windowStart ? s : undefined;
   }
 
@@ -79,12 +79,18 @@ export class BaselineView {
     return this.profile ? dimSize(this.profile.dims, dim) : 0;
   }
 
+  /** `fn` for each value the profile holds in a dimension (known before the window or not), with when it was first seen: for counting (order unspecified). */
+  eachFirstSeen(dim: Dim, fn: (value: string, first: number) => void): void {
+    dimEachFirst(this.profile?.dims, dim, fn);
+  }
+
   /** Number of distinct known values of a dimension. */
   distinct(dim: Dim): number {
-    const rec = this.profile?.dims[dim];
-    if (!rec) return 0;
+    const ws = this.windowStart;
     let n = 0;
-    for (const s of Object.values(rec)) if (s[2] < this.windowStart) n++;
+    dimEachFirst(this.profile?.dims, dim, (_, first) => {
+      if (first < ws) n++;
+    });
     return n;
   }
 
@@ -97,8 +103,11 @@ export class BaselineView {
     const p = this.profile;
     if (!p || this.activeDays < 2) return 0;
     const firstDayEnd = (Math.floor(p.first / DAY) + 1) * DAY;
+    const ws = this.windowStart;
     let fresh = 0;
-    for (const s of Object.values(p.dims[dim] ?? {})) if (s[2] >= firstDayEnd && s[2] < this.windowStart) fresh++;
+    dimEachFirst(p.dims, dim, (_, first) => {
+      if (first >= firstDayEnd && first < ws) fresh++;
+    });
     return fresh / Math.max(1, this.activeDays - 1);
   }
 

@@ -315,13 +315,11 @@ function countTargets(b: BaselineView, kinds: readonly string[]): { known: numbe
   const firstDayEnd = (Math.floor(p.first / DAY) + 1) * DAY;
   let known = 0;
   let fresh = 0;
-  const targets = p.dims.target ?? {};
-  for (const v of Object.keys(targets)) {
-    const st = targets[v]!;
-    if (st[2] >= b.windowStart || !kinds.some((k) => v.startsWith(k))) continue;
+  b.eachFirstSeen("target", (v, first) => {
+    if (first >= b.windowStart || !kinds.some((k) => v.startsWith(k))) return;
     known++;
-    if (st[2] >= firstDayEnd) fresh++;
-  }
+    if (first >= firstDayEnd) fresh++;
+  });
   return { known, rate: b.activeDays < 2 ? 0 : fresh / Math.max(1, b.activeDays - 1) };
 }
 

@@ -464,6 +464,11 @@ class ValueIds {
     }
     return id;
   }
+
+  /** The number of `v`, or undefined when it has none (nothing added). */
+  peek(v: string): number | undefined {
+    return this.ids.get(v);
+  }
 }
 
 /**
@@ -524,6 +529,21 @@ class AccValues {
   /** The table hash of `v` in dimension `dim`. */
   private hash(dim: number, v: string): number {
     return ((SHARED_DIMS >> dim) & 1) !== 0 ? mix(HASH_SEED ^ ((this.ids.idOf(v) << DIM_BITS) | dim)) : hashOf(v, dim, this.full);
+  }
+
+  /** The number of `v` in dimension `dim`, or -1 when it has none (a lookup: nothing added, the table unchanged). */
+  lookup(dim: number, v: string): number {
+    let h: number;
+    if (((SHARED_DIMS >> dim) & 1) !== 0) {
+      const id = this.ids.peek(v);
+      if (id === undefined) return -1;
+      h = mix(HASH_SEED ^ ((id << DIM_BITS) | dim));
+    } else h = hashOf(v, dim, this.full);
+    const t = this.table;
+    const mask = t.length - 1;
+    const keys = this.keys;
+    for (let s = h & mask, e = t[s]!; e !== 0; s = (s + 1) & mask, e = t[s]!) if (((e - 1) & DIM_MASK) === dim && keys[(e - 1) >> DIM_BITS] === v) return (e - 1) >> DIM_BITS;
+    return -1;
   }
 
   /** The number of `v` in dimension `dim`, added (with no counts yet) when new. */
@@ -1053,6 +1073,18 @@ export class IdentityAcc implements Observed {
       const o = 4 * r;
       fn(keys[r]!, nums[o + 2]!, nums[o + 3]!, nums[o]!, nums[o + 1]!);
     }
+  }
+
+  /** Observed.valueStat: the counts of one value of a dimension seen in this scan, as eachValue gives them, or undefined; one lookup, nothing added. */
+  valueStat(dim: Dim, value: string): [n: number, err: number, first: number, last: number] | undefined {
+    if (this.released) throw new Error("IdentityAcc.valueStat after release()");
+    const di = DIM_NAMES.indexOf(dim);
+    const v = di === D_SERVICE ? (this.services ??= this.deriveServices()) : this.vals;
+    const r = v.lookup(di, value);
+    if (r < 0) return undefined;
+    const o = 4 * r;
+    const nums = v.nums;
+    return [nums[o + 2]!, nums[o + 3]!, nums[o]!, nums[o + 1]!];
   }
 
   /**
