@@ -495,25 +495,32 @@ let dimScratchSize = 0;
 /**
  * The values of every dimension of one identity, in one set of flat arrays (an identity of the
  * realistic profile has about thirty values over its dimensions, most seen once): value `r` is
- * `keys[r]`, its counts are `nums[4r .. 4r+3]` = [first, last, n, err] as unboxed doubles (`n/err`
- * count events new to the stored baseline, for idempotent rescans; first/last every event), its
- * window side `winOf(r)`. Values are numbered in first-seen order over all dimensions; one
- * open-addressed table of small integers maps (dimension, value) to its number and tells each
- * value's dimension. An object, two arrays and a Map per dimension, and a Map entry per value
- * beyond a few, took ~140 bytes a value (162 MB for 1.13M values: 1M realistic events, 20,000
- * identities).
+ * `keys[r]`, its counts are in `code[r]`. Values are numbered in first-seen order over all
+ * dimensions; one open-addressed table of small integers maps (dimension, value) to its number and
+ * tells each value's dimension.
+ *
+ * A value seen once (most of the realistic profile's: targets, sessions, addresses; 663,000 of
+ * 1.12M on 3M events / 5,000 identities) outside the moving window keeps that event in its code
+ * alone: ONCE_T * time + 2 * n + err, one unboxed double. From its second event, or its first
+ * inside the moving window, it has an entry of its own (`ext`, EXT_OF(code)): counts
+ * `ext[4e .. 4e+3]` = [first, last, n, err] as unboxed doubles (`n/err` count events new to the
+ * stored baseline, for idempotent rescans; first/last every event) and its window side `wins[e]`.
+ * Four doubles and a window slot for every value took 40 bytes where a value seen once now takes 8.
  */
 class AccValues {
   readonly keys: string[] = [];
-  readonly nums: number[] = [];
-  /** The window side of each value (made when the value is first seen inside the moving window: see addToWindow); null until the first. */
+  /** Per value: NEW (no event yet), a single event (>= 0: see ONCE_T), or its entry (EXT_OF: <= -1). */
+  readonly code: number[] = [];
+  /** Per entry: [first, last, n, err]. */
+  readonly ext: number[] = [];
+  /** The window side of each entry (made when the value is first seen inside the moving window: see addToWindow); null until the first. */
   private wins: Array<WinSide | undefined> | null = null;
   /**
    * Linear probing; an entry is (value << DIM_BITS | dim) + 1, 0 empty. At most three quarters
-   * full (half full took 2.8 entries of 8 bytes a value, 26.6 MB for realistic 1M/20k's 1.1M
-   * values; most lookups are answered before it, by lastKeys).
+   * full (half full took 2.8 entries a value; most lookups are answered before it, by lastKeys).
+   * Off the V8 heap, 4 bytes an entry (a Smi array took 8).
    */
-  private table: number[] = new Array<number>(TABLE_MIN).fill(0);
+  private table: Int32Array = new Int32Array(TABLE_MIN);
   /** Strings are hashed whole (a lookup probed more than MAX_PROBES entries). */
   private full = false;
   /** Per dimension `d`: the value met last and its number at `d`, the one before it at `d + DIM_COUNT` (consecutive events of one identity mostly repeat their IP, region, user agent). */
@@ -573,8 +580,7 @@ class AccValues {
     if (r >= MAX_VALUES) throw new RangeError(`IdentityAcc: more than ${MAX_VALUES} distinct values for one identity`);
     // A few-valued dimension's value is kept as the one string of it the accumulators share (`v` is that one).
     keys.push(v);
-    this.nums.push(Infinity, -Infinity, 0, 0);
-    if (this.wins !== null) this.wins.push(undefined);
+    this.code.push(NEW);
     if (4 * (r + 1) > 3 * t.length) {
       this.table = t = this.rehash(2 * t.length);
       mask = t.length - 1;
@@ -586,9 +592,9 @@ class AccValues {
   }
 
   /** The table's entries in a new table of `size` entries. */
-  private rehash(size: number): number[] {
+  private rehash(size: number): Int32Array {
     const old = this.table;
-    const t = new Array<number>(size).fill(0);
+    const t = new Int32Array(size);
     const mask = size - 1;
     const keys = this.keys;
     for (let i = 0; i < old.length; i++) {
@@ -617,39 +623,136 @@ class AccValues {
     return out;
   }
 
+  /**
+   * One more event of value `r` at `t` (counted: new to the stored baseline); its entry's offset
+   * in `ext` when it has one (every value seen twice, or inside the moving window: `entry`), else -1.
+   */
+  count(r: number, t: number, counted: boolean, failed: boolean, entry: boolean): number {
+    const c = this.code[r]!;
+    if (c < 0) {
+      // An entry: most events, of values seen before.
+      const o = 4 * EXT_OF(c);
+      const x = this.ext;
+      if (t < x[o]!) x[o] = t;
+      if (t > x[o + 1]!) x[o + 1] = t;
+      if (counted) {
+        x[o + 2]!++;
+        if (failed) x[o + 3]!++;
+      }
+      return o;
+    }
+    const n = counted ? 1 : 0;
+    const err = counted && failed ? 1 : 0;
+    if (c >= 0) {
+      // Seen once: an entry with both events.
+      const t0 = Math.floor(c / ONCE_T);
+      const m = c - t0 * ONCE_T;
+      return this.newEntry(r, Math.min(t0, t), Math.max(t0, t), (m >> 1) + n, (m & 1) + err);
+    }
+    // New (NEW is NaN): the event alone in its code, unless the value is in the window or the time does not fit.
+    if (!entry && t >= 0 && t < ONCE_MAX && Number.isInteger(t)) {
+      this.code[r] = ONCE_T * t + 2 * n + err;
+      return -1;
+    }
+    return this.newEntry(r, t, t, n, err);
+  }
+
+  /** An entry for value `r` with these counts; its offset in `ext`. */
+  private newEntry(r: number, first: number, last: number, n: number, err: number): number {
+    const x = this.ext;
+    const o = x.length;
+    x.push(first, last, n, err);
+    this.code[r] = TO_EXT(o / 4);
+    if (this.wins !== null) this.wins.push(undefined);
+    return o;
+  }
+
+  /** Value `r`'s entry's offset in `ext`, made when it has none (a derived dimension's: see deriveServices). */
+  entry(r: number): number {
+    const c = this.code[r]!;
+    if (c < 0) return 4 * EXT_OF(c);
+    if (c >= 0) {
+      const t0 = Math.floor(c / ONCE_T);
+      const m = c - t0 * ONCE_T;
+      return this.newEntry(r, t0, t0, m >> 1, m & 1);
+    }
+    return this.newEntry(r, Infinity, -Infinity, 0, 0);
+  }
+
   /** The window side of value `r` (undefined: never seen inside the moving window). */
   winOf(r: number): WinSide | undefined {
-    return this.wins === null ? undefined : this.wins[r];
+    const c = this.code[r]!;
+    return this.wins === null || !(c < 0) ? undefined : this.wins[EXT_OF(c)];
   }
 
-  /** One more event of value `r` inside the moving window (MStat.window's arguments). */
-  addWindow(r: number, bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number, session: string | undefined): void {
+  /** One more event inside the moving window of the value whose entry is at `o` in `ext` (MStat.window's arguments). */
+  addWindow(o: number, bucket: number, t: number, id: string, failed: boolean, denied: boolean, wmin: number, session: string | undefined): void {
     let w = this.wins;
-    if (w === null) this.wins = w = new Array<WinSide | undefined>(this.keys.length).fill(undefined);
-    const s = w[r];
+    if (w === null) this.wins = w = new Array<WinSide | undefined>(this.ext.length / 4).fill(undefined);
+    const e = o / 4;
+    const s = w[e];
     // An MStat is updated in place; the first and second events make a new side.
     if (s instanceof MStat) s.window(bucket, t, id, failed, denied, wmin, session);
-    else w[r] = addToWindow(s, bucket, t, id, failed, denied, wmin, session);
+    else w[e] = addToWindow(s, bucket, t, id, failed, denied, wmin, session);
   }
 
-  /** The window side of value `r` as an MStat, made on first use (a derived dimension's: see deriveServices). */
-  win(r: number): MStat {
+  /** The window side of the entry at `o` in `ext` as an MStat, made on first use (a derived dimension's: see deriveServices). */
+  win(o: number): MStat {
     let w = this.wins;
-    if (w === null) this.wins = w = new Array<WinSide | undefined>(this.keys.length).fill(undefined);
-    const s = w[r];
+    if (w === null) this.wins = w = new Array<WinSide | undefined>(this.ext.length / 4).fill(undefined);
+    const e = o / 4;
+    const s = w[e];
     if (s instanceof MStat) return s;
     const m = new MStat();
     if (s !== undefined) m.absorb(s);
-    w[r] = m;
+    w[e] = m;
     return m;
+  }
+
+  /** Value `r`'s counts as [n, err, first, last]. */
+  tuple(r: number): [n: number, err: number, first: number, last: number] {
+    const c = this.code[r]!;
+    if (c < 0) {
+      const o = 4 * EXT_OF(c);
+      const x = this.ext;
+      return [x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!];
+    }
+    if (c >= 0) {
+      const t0 = Math.floor(c / ONCE_T);
+      const m = c - t0 * ONCE_T;
+      return [m >> 1, m & 1, t0, t0];
+    }
+    return [0, 0, Infinity, -Infinity];
   }
 
   /** Value `r`'s counts. */
   stat(r: number): ValueStat {
-    const o = 4 * r;
-    const nums = this.nums;
-    return { n: nums[o + 2]!, err: nums[o + 3]!, first: nums[o]!, last: nums[o + 1]! };
+    const c = this.code[r]!;
+    if (c < 0) {
+      const o = 4 * EXT_OF(c);
+      const x = this.ext;
+      return { n: x[o + 2]!, err: x[o + 3]!, first: x[o]!, last: x[o + 1]! };
+    }
+    if (c >= 0) {
+      const t0 = Math.floor(c / ONCE_T);
+      const m = c - t0 * ONCE_T;
+      return { n: m >> 1, err: m & 1, first: t0, last: t0 };
+    }
+    return { n: 0, err: 0, first: Infinity, last: -Infinity };
   }
+}
+
+/** AccValues.code of a value with no event yet (NaN: neither >= 0 nor < 0). */
+const NEW = Number.NaN;
+/** A value seen once: ONCE_T * time + 2 * n + err (n, err 0 or 1), exact for whole-millisecond times in [0, ONCE_MAX). */
+const ONCE_T = 4;
+const ONCE_MAX = 2 ** 51;
+/** AccValues.code of the value with entry `e`, and back. */
+function TO_EXT(e: number): number {
+  return -1 - e;
+}
+function EXT_OF(c: number): number {
+  return -1 - c;
 }
 
 /**
@@ -1065,13 +1168,22 @@ export class IdentityAcc implements Observed {
   eachValue(dim: Dim, fn: (value: string, n: number, err: number, first: number, last: number) => void): void {
     const v = this.valuesOf(dim);
     const keys = v.keys;
-    const nums = v.nums;
+    const code = v.code;
+    const x = v.ext;
     // Read before the calls: valuesOf's answer and the shared grouping hold until the next valuesOf.
     const order = v === groupOf ? groupOrder : null;
     for (let k = inFrom, e = inTo; k < e; k++) {
       const r = order === null ? k : order[k]!;
-      const o = 4 * r;
-      fn(keys[r]!, nums[o + 2]!, nums[o + 3]!, nums[o]!, nums[o + 1]!);
+      const c = code[r]!;
+      if (c < 0) {
+        const o = 4 * EXT_OF(c);
+        fn(keys[r]!, x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!);
+      } else if (c >= 0) {
+        // Seen once (see AccValues.code).
+        const t0 = Math.floor(c / ONCE_T);
+        const m = c - t0 * ONCE_T;
+        fn(keys[r]!, m >> 1, m & 1, t0, t0);
+      } else fn(keys[r]!, 0, 0, Infinity, -Infinity);
     }
   }
 
@@ -1081,10 +1193,7 @@ export class IdentityAcc implements Observed {
     const di = DIM_NAMES.indexOf(dim);
     const v = di === D_SERVICE ? (this.services ??= this.deriveServices()) : this.vals;
     const r = v.lookup(di, value);
-    if (r < 0) return undefined;
-    const o = 4 * r;
-    const nums = v.nums;
-    return [nums[o + 2]!, nums[o + 3]!, nums[o]!, nums[o + 1]!];
+    return r < 0 ? undefined : v.tuple(r);
   }
 
   /**
@@ -1117,17 +1226,15 @@ export class IdentityAcc implements Observed {
     for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
       const a = order[k]!;
       const api = v.keys[a]!;
-      const j = out.find(D_SERVICE, api.slice(0, api.indexOf(":")));
-      const from = v.nums,
-        to = out.nums;
-      const f = 4 * a,
-        o = 4 * j;
-      to[o + 2]! += from[f + 2]!;
-      to[o + 3]! += from[f + 3]!;
-      if (from[f]! < to[o]!) to[o] = from[f]!;
-      if (from[f + 1]! > to[o + 1]!) to[o + 1] = from[f + 1]!;
+      const o = out.entry(out.find(D_SERVICE, api.slice(0, api.indexOf(":"))));
+      const s = v.stat(a);
+      const to = out.ext;
+      to[o + 2]! += s.n;
+      to[o + 3]! += s.err;
+      if (s.first < to[o]!) to[o] = s.first;
+      if (s.last > to[o + 1]!) to[o + 1] = s.last;
       const w = v.winOf(a);
-      if (w !== undefined) out.win(j).absorb(w);
+      if (w !== undefined) out.win(o).absorb(w);
     }
     return out;
   }
@@ -1254,15 +1361,8 @@ export class IdentityAcc implements Observed {
       lk[di] = value;
       lv[di] = i;
     }
-    const nums = d.nums;
-    const o = 4 * i;
-    if (t < nums[o]!) nums[o] = t;
-    if (t > nums[o + 1]!) nums[o + 1] = t;
-    if (counted) {
-      nums[o + 2]!++;
-      if (ev.failed) nums[o + 3]!++;
-    }
-    if (inWindow) d.addWindow(i, bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
+    const o = d.count(i, t, counted, ev.failed, inWindow);
+    if (inWindow) d.addWindow(o, bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
   }
 
   private noteRegion(ev: EventFacts): void {

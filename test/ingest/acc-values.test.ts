@@ -67,3 +67,51 @@ describe("an identity's values (one table over its dimensions)", () => {
     expect([...acc.dim("api")]).toEqual([...expected.get("api")!]);
   });
 });
+
+describe("an identity's values seen once (kept in one number until their second event)", () => {
+  it("gives the same counts and window as values seen more often, whatever the event's time", () => {
+    const r = rng(11);
+    const trainedUntil = T0 + 100 * 60_000;
+    const wStart = T0 + 200 * 60_000;
+    const acc = new IdentityAcc({ key: "role:1:app", type: "AssumedRole" }, trainedUntil);
+    const expected = new Map<string, ValueStat>();
+    const inWin = new Map<string, number>();
+    // Times a single number cannot hold exactly (negative, fractional, beyond 2^51 ms) beside whole milliseconds.
+    const odd = [-5 * 60_000, -1, 0.5, T0 + 0.25, 2 ** 51, 2 ** 52 + 2];
+    for (let i = 0; i < 2000; i++) {
+      const t = r() < 0.05 ? odd[Math.floor(r() * odd.length)]! : T0 + Math.floor(r() * 300) * 60_000 + Math.floor(r() * 1000);
+      const failed = r() < 0.3;
+      // Most sessions once, some twice or more.
+      const session = r() < 0.7 ? `once-${i}` : `again-${Math.floor(r() * 50)}`;
+      const window = t >= wStart && t < 2 ** 45; // (MStat takes times up to the year 7074)
+      const ev: EventFacts = {
+        id: `e${i}`,
+        time: t,
+        api: "sts:AssumeRole",
+        eventName: "AssumeRole",
+        region: "us-east-1",
+        sourceIp: "10.0.0.1",
+        ipKind: "private",
+        uaFamily: "Boto3/1",
+        failed,
+        denied: false,
+        requestParameters: null,
+        principal: { sessionName: session },
+      };
+      acc.add(ev, undefined, window, wStart, undefined);
+      const s = expected.get(session) ?? { n: 0, err: 0, first: Infinity, last: -Infinity };
+      s.first = Math.min(s.first, t);
+      s.last = Math.max(s.last, t);
+      if (t > trainedUntil) {
+        s.n++;
+        if (failed) s.err++;
+      }
+      expected.set(session, s);
+      if (window) inWin.set(session, (inWin.get(session) ?? 0) + 1);
+    }
+    expect([...acc.dim("session")]).toEqual([...expected]);
+    const w = acc.toWindow(wStart, 2 ** 53, () => undefined);
+    expect(new Map([...w.sessions.map((s) => [s, 0] as const)]).size).toBe(inWin.size);
+    expect([...w.apis.values()][0]!.n).toBe([...inWin.values()].reduce((a, b) => a + b, 0));
+  });
+});
