@@ -1066,14 +1066,19 @@ export class IdentityAcc implements Observed {
   private readonly win = new WinBuckets();
   /**
    * Read APIs per bucket of events before the moving window, in first-seen order: flat
-   * [bucket, reads, ...], `reads` a string until a second distinct API, then an array (a Set
-   * beyond OLD_READS_ARRAY). Folded like a Map would be (see foldOldReads), in a quarter of the memory.
-   * Its first `oldLen` entries are used: a fold compacts it in place and it keeps its length, so it
-   * grows once per identity, not again after every fold (each regrowth left the old copy, long
-   * lived and so in the old generation, as garbage: most of what a long scan's reading left there).
+   * [bucket, reads, ...], an API named by its value number (AccValues: one per API of this
+   * identity), `reads` that API's number until a second distinct one, then -1 - the offset of the
+   * bucket's segment in `oldPool`. Folded like a Map would be (see foldOldReads). Its first
+   * `oldLen` entries are used: a fold compacts it in place and it keeps its length, so it grows
+   * once per identity, not again after every fold. In an Int32Array (a Float64Array from the first
+   * bucket index beyond 32 bits): 8 bytes a bucket off the V8 heap, where an array of bucket
+   * numbers and API strings took 16, and a bucket's array (or Set) of strings another 50 to 7,000.
    */
-  private oldReads: Array<number | OldReads> = [];
+  private oldReads: Int32Array | Float64Array = NO_COLUMNS;
   private oldLen = 0;
+  /** The segments of buckets with more than one read API: [count, room, api, api, ...], `oldPoolLen` entries used. */
+  private oldPool: Int32Array = NO_COLUMNS;
+  private oldPoolLen = 0;
   /** The largest bucket in oldReads (a larger one is new: appended without a search). */
   private oldMax = -Infinity;
   /** Calls and errors per hour index (every event, so rescans can take the larger count per hour). */
@@ -1138,8 +1143,10 @@ export class IdentityAcc implements Observed {
     this.services = null;
     this.hourly = null;
     this.win.clear();
-    this.oldReads = [];
+    this.oldReads = NO_COLUMNS;
     this.oldLen = 0;
+    this.oldPool = NO_COLUMNS;
+    this.oldPoolLen = 0;
     this.candidates = [];
     this.candidateNames = undefined;
     this.candPrincipals = undefined;
@@ -1278,7 +1285,7 @@ export class IdentityAcc implements Observed {
     const viaService = ev.principal.invokedBy !== undefined;
     const ipKind = ev.ipKind;
 
-    this.track(D_API, ev.api, t, ev, counted, inWindow, bucket, wmin);
+    const apiNum = this.track(D_API, ev.api, t, ev, counted, inWindow, bucket, wmin);
     this.track(D_REGION, ev.region, t, ev, counted, inWindow, bucket, wmin);
     if (!viaService) {
       if (ipKind === "public" || ipKind === "private") this.track(D_IP, ev.sourceIp, t, ev, counted, inWindow, bucket, wmin);
@@ -1323,7 +1330,7 @@ export class IdentityAcc implements Observed {
           this.foldAt = Math.max(64, this.win.size * 2);
         }
       }
-    } else if (read) this.oldRead(bucket, ev.api);
+    } else if (read) this.oldRead(bucket, apiNum);
 
     if (inWindow) {
       this.windowEvents++;
@@ -1345,7 +1352,8 @@ export class IdentityAcc implements Observed {
     this.geoCountry = geo.country ? geo.country : undefined;
   }
 
-  private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): void {
+  /** Count an event's value of dimension `di`; the value's number. */
+  private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): number {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
     // Else often the one before it (an address, API or session the identity goes back and forth to).
     const d = this.vals;
@@ -1363,6 +1371,7 @@ export class IdentityAcc implements Observed {
     }
     const o = d.count(i, t, counted, ev.failed, inWindow);
     if (inWindow) d.addWindow(o, bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
+    return i;
   }
 
   private noteRegion(ev: EventFacts): void {
@@ -1485,8 +1494,8 @@ export class IdentityAcc implements Observed {
     this.win.fold(before, (reads, bucket) => this.noteBreadth(reads, bucket));
   }
 
-  /** A read API in a bucket before the window. */
-  private oldRead(bucket: number, api: string): void {
+  /** A read API (its value number) in a bucket before the window. */
+  private oldRead(bucket: number, api: number): void {
     this.lastOldBucket = bucket;
     const o = this.oldReads;
     const len = this.oldLen;
@@ -1498,42 +1507,88 @@ export class IdentityAcc implements Observed {
     } else this.oldMax = bucket;
     if (i < 0) {
       let a = o;
-      if (len === a.length) a = this.growOldReads();
+      if (len === a.length || (a instanceof Int32Array && (bucket | 0) !== bucket)) a = this.growOldReads(bucket);
       a[len] = bucket;
       a[len + 1] = api;
       this.oldLen = len + 2;
       if (len + 2 >= 2 * this.oldFoldAt) this.foldOldReads();
       return;
     }
-    const cur = o[i + 1] as OldReads;
-    if (typeof cur === "string") {
-      if (cur !== api) o[i + 1] = [cur, api];
-    } else if (Array.isArray(cur)) {
-      if (!cur.includes(api)) {
-        const n = cur.length;
-        if (n < OLD_READS_ARRAY) {
-          // One longer, exactly (push would give a two-read array room for nineteen).
-          const more = new Array<string>(n + 1);
-          for (let k = 0; k < n; k++) more[k] = cur[k]!;
-          more[n] = api;
-          o[i + 1] = more;
-        } else o[i + 1] = new Set(cur).add(api);
-      }
-    } else cur.add(api);
+    const cur = o[i + 1]!;
+    if (cur >= 0) {
+      if (cur !== api) o[i + 1] = -1 - this.newSegment(cur, api);
+      return;
+    }
+    // A bucket of several reads: add `api` to its segment unless it is there.
+    const p = this.oldPool;
+    const at = -1 - cur;
+    const n = p[at]!;
+    for (let k = at + 2, e = at + 2 + n; k < e; k++) if (p[k] === api) return;
+    if (n < p[at + 1]!) {
+      p[at + 2 + n] = api;
+      p[at] = n + 1;
+      return;
+    }
+    const room = 2 * n;
+    if (at + 2 + n === this.oldPoolLen) {
+      // Full and last in the pool (the bucket being filled, nearly always): twice the room in place.
+      this.poolRoom(room - n);
+      const q = this.oldPool;
+      q[at] = n + 1;
+      q[at + 1] = room;
+      q[at + 2 + n] = api;
+      return;
+    }
+    // Full: the segment moves to the end with twice the room (a fold drops what it left).
+    const to = this.poolRoom(2 + room);
+    const q = this.oldPool;
+    q.copyWithin(to, at, at + 2 + n);
+    q[to] = n + 1;
+    q[to + 1] = room;
+    q[to + 2 + n] = api;
+    o[i + 1] = -1 - to;
+  }
+
+  /** A segment of two reads (room for four); its offset in oldPool. */
+  private newSegment(a: number, b: number): number {
+    const to = this.poolRoom(6);
+    const q = this.oldPool;
+    q[to] = 2;
+    q[to + 1] = 4;
+    q[to + 2] = a;
+    q[to + 3] = b;
+    return to;
+  }
+
+  /** `n` more entries at the end of oldPool (grown by doubling); where they start. */
+  private poolRoom(n: number): number {
+    const at = this.oldPoolLen;
+    if (at + n > this.oldPool.length) {
+      const g = new Int32Array(Math.max(64, 2 * (at + n)));
+      g.set(this.oldPool.subarray(0, at));
+      this.oldPool = g;
+    }
+    this.oldPoolLen = at + n;
+    return at;
   }
 
   /**
-   * oldReads, twice as long (32 entries at first, at most a fold's worth): each copy left behind
-   * is garbage in the old generation, and growing by half plus 16 (push) left six of them on the
-   * way to a fold's 512 entries, about twice the memory of the last (doubling: four, about one).
+   * oldReads with room for one more bucket, exact for `bucket`: twice as long (32 entries at
+   * first, at most a fold's worth); doubles from the first bucket index beyond 32 bits.
    */
-  private growOldReads(): Array<number | OldReads> {
+  private growOldReads(bucket: number): Int32Array | Float64Array {
     const o = this.oldReads;
     const len = this.oldLen;
-    const g = new Array<number | OldReads>(len === 0 ? 32 : Math.min(2 * len, Math.max(2 * this.oldFoldAt, len + 2)));
+    const size = len === o.length ? (len === 0 ? 32 : Math.min(2 * len, Math.max(2 * this.oldFoldAt, len + 2))) : o.length;
+    const g = o instanceof Int32Array && (bucket | 0) === bucket ? new Int32Array(size) : new Float64Array(size);
     for (let k = 0; k < len; k++) g[k] = o[k]!;
     this.oldReads = g;
     return g;
+  }
+
+  /** The distinct reads of a bucket (its `reads` entry). */
+  private readsIn(r: number): number {
+    return r >= 0 ? 1 : this.oldPool[-1 - r]!;
   }
 
   /**
@@ -1552,23 +1607,42 @@ export class IdentityAcc implements Observed {
     const n = this.oldLen / 2;
     if (foldKeys.length < n) foldKeys = new Float64Array(Math.max(n, 2 * foldKeys.length));
     const keys = foldKeys.subarray(0, n);
-    for (let j = 0; j < n; j++) keys[j] = Math.abs((o[2 * j] as number) - at) * n + j;
+    for (let j = 0; j < n; j++) keys[j] = Math.abs(o[2 * j]! - at) * n + j;
     keys.sort();
     const last = n > OLD_KEEP ? keys[OLD_KEEP - 1]! : Infinity;
-    // The kept buckets move to the front, in their order (w <= 2 * j: nothing unread is overwritten).
+    // The kept buckets move to the front, in their order (w <= 2 * j: nothing unread is overwritten);
+    // the kept segments to a work space, then to the front of the pool.
     let w = 0;
     let max = -Infinity;
+    let sw = 0;
     for (let j = 0; j < n; j++) {
-      const b = o[2 * j] as number;
+      const b = o[2 * j]!;
+      const r = o[2 * j + 1]!;
       if (Math.abs(b - at) * n + j <= last) {
         o[w] = b;
-        o[w + 1] = o[2 * j + 1]!;
+        if (r >= 0) o[w + 1] = r;
+        else {
+          // The segment, exactly as long as its reads (room for one more at least).
+          const p = this.oldPool;
+          const from = -1 - r;
+          const c = p[from]!;
+          if (segScratch.length < sw + 3 + c) {
+            const g = new Int32Array(Math.max(2 * segScratch.length, sw + 3 + c));
+            g.set(segScratch.subarray(0, sw));
+            segScratch = g;
+          }
+          segScratch.set(p.subarray(from, from + 2 + c), sw);
+          segScratch[sw + 1] = c + 1;
+          o[w + 1] = -1 - sw;
+          sw += 3 + c;
+        }
         w += 2;
         if (b > max) max = b;
-      } else this.noteBreadth(readsIn(o[2 * j + 1] as OldReads), b);
+      } else this.noteBreadth(this.readsIn(r), b);
     }
-    // The rest holds nothing (its reads may be collected).
-    o.fill(0, w, 2 * n);
+    if (sw > this.oldPool.length) this.oldPool = new Int32Array(sw);
+    this.oldPool.set(segScratch.subarray(0, sw));
+    this.oldPoolLen = sw;
     this.oldLen = w;
     this.oldMax = max;
     this.oldFoldAt = Math.max(256, (w / 2) * 2);
@@ -1577,9 +1651,11 @@ export class IdentityAcc implements Observed {
   /** Fold every bucket before the window still held. */
   private foldAllOldReads(): void {
     const o = this.oldReads;
-    for (let i = 0; i < this.oldLen; i += 2) this.noteBreadth(readsIn(o[i + 1] as OldReads), o[i] as number);
-    this.oldReads = [];
+    for (let i = 0; i < this.oldLen; i += 2) this.noteBreadth(this.readsIn(o[i + 1]!), o[i]!);
+    this.oldReads = NO_COLUMNS;
     this.oldLen = 0;
+    this.oldPool = NO_COLUMNS;
+    this.oldPoolLen = 0;
     this.oldMax = -Infinity;
   }
 
@@ -1788,17 +1864,12 @@ function plus<T>(a: readonly T[], x: T): T[] {
   return b;
 }
 
-/** Distinct read APIs of one bucket before the window. */
-type OldReads = string | string[] | Set<string>;
-/** Distinct reads of a bucket kept in an array up to this many (then a Set). */
-const OLD_READS_ARRAY = 16;
 /** Buckets before the window kept by a fold (the nearest to the one being filled). */
 const OLD_KEEP = 32;
 /** foldOldReads' ranks, reused from fold to fold. */
 let foldKeys = new Float64Array(256);
-function readsIn(r: OldReads): number {
-  return typeof r === "string" ? 1 : Array.isArray(r) ? r.length : r.size;
-}
+/** foldOldReads' work space for the kept buckets' segments. */
+let segScratch = new Int32Array(256);
 
 /** Two principals with the same fields in the same order and the same values. */
 function samePrincipal(a: Principal, b: Principal): boolean {

@@ -107,7 +107,7 @@ describe("the accumulator's read buckets before the window", () => {
     const r = rng(11);
     const BUCKET = 600_000;
     const t0 = Date.UTC(2024, 0, 1);
-    for (const mode of ["ordered", "jittered", "shuffled", "wide"] as const) {
+    for (const mode of ["ordered", "jittered", "shuffled", "wide", "far"] as const) {
       const acc = new IdentityAcc({ key: "user:1:bob", type: "IAMUser" }, -Infinity);
       const ref = new MapBreadth();
       for (let i = 0; i < 4000; i++) {
@@ -118,7 +118,10 @@ describe("the accumulator's read buckets before the window", () => {
               ? Math.max(0, Math.floor(i / 3) + Math.floor(r() * 40) - 20)
               : mode === "shuffled"
                 ? Math.floor(r() * 900)
-                : Math.floor(i / 200);
+                : mode === "wide"
+                  ? Math.floor(i / 200)
+                  : // "far": bucket indexes past 32 bits from the middle on (a year beyond 42,000).
+                    2 ** 31 - 700 + Math.floor(i / 3) - Math.floor(t0 / BUCKET);
         // "wide": up to 40 distinct reads in one bucket (past the array's limit, into a Set).
         const api = mode === "wide" ? `ec2:Describe${Math.floor(r() * 40)}` : `ec2:Describe${Math.floor(r() * 4)}`;
         const name = api.slice(4);
