@@ -19,6 +19,18 @@ import { HOSTING_ASNS, RELAY_ASNS } from "../../src/geo/networks.js";
 import type { GeoInfo } from "../../src/geo/types.js";
 import { Reader } from "maxmind";
 
+/** A seeded 32-bit xorshift generator: the same addresses on every run. */
+function xorshift32(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+}
+
 describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
   let geo: OfflineGeoResolver;
   beforeAll(() => {
@@ -112,14 +124,7 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
       if (a && HOSTING_ASNS.has(a.asn)) info.hosting = true;
       return Object.keys(info).length > 0 ? info : undefined;
     };
-    let x = 88172645;
-    const next = () => {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>>= 0);
-    };
+    const next = xorshift32(88172645);
     const fresh = new OfflineGeoResolver();
     const wrong: string[] = [];
     let found = 0;
@@ -290,14 +295,7 @@ describe("range tables and parsers", () => {
       const parsed = kind.fromCsv(readFileSync(csv, "latin1"));
       return [parsed, kind.fromBinary(parsed.toBinary(asnSourceKey(csv)), asnSourceKey(csv))!];
     };
-    let x = 2463534242;
-    const next = () => {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      return (x >>>= 0);
-    };
+    const next = xorshift32(2463534242);
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     const [csv4, bin4] = load(PACKAGED_GEO_FILES.asn.ipv4, AsnTableV4);
     expect(bin4.size).toBe(csv4.size);
