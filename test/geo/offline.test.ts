@@ -18,18 +18,7 @@ import { writeAsnTables } from "../../src/geo/build-tables.js";
 import { HOSTING_ASNS, RELAY_ASNS } from "../../src/geo/networks.js";
 import type { GeoInfo } from "../../src/geo/types.js";
 import { Reader } from "maxmind";
-
-/** A seeded 32-bit xorshift generator: the same addresses on every run. */
-function xorshift32(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>>= 0);
-  };
-}
+import { xorshift32 } from "../../src/util/rng.js";
 
 describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
   let geo: OfflineGeoResolver;
