@@ -645,8 +645,8 @@ class AccValues {
     const err = counted && failed ? 1 : 0;
     if (c >= 0) {
       // Seen once: an entry with both events.
-      const t0 = Math.floor(c / ONCE_T);
-      const m = c - t0 * ONCE_T;
+      const t0 = onceTime(c);
+      const m = onceCounts(c);
       return this.newEntry(r, Math.min(t0, t), Math.max(t0, t), (m >> 1) + n, (m & 1) + err);
     }
     // New (NEW is NaN): the event alone in its code, unless the value is in the window or the time does not fit.
@@ -672,8 +672,8 @@ class AccValues {
     const c = this.code[r]!;
     if (c < 0) return 4 * EXT_OF(c);
     if (c >= 0) {
-      const t0 = Math.floor(c / ONCE_T);
-      const m = c - t0 * ONCE_T;
+      const t0 = onceTime(c);
+      const m = onceCounts(c);
       return this.newEntry(r, t0, t0, m >> 1, m & 1);
     }
     return this.newEntry(r, Infinity, -Infinity, 0, 0);
@@ -718,27 +718,11 @@ class AccValues {
       return [x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!];
     }
     if (c >= 0) {
-      const t0 = Math.floor(c / ONCE_T);
-      const m = c - t0 * ONCE_T;
+      const t0 = onceTime(c);
+      const m = onceCounts(c);
       return [m >> 1, m & 1, t0, t0];
     }
     return [0, 0, Infinity, -Infinity];
-  }
-
-  /** Value `r`'s counts. */
-  stat(r: number): ValueStat {
-    const c = this.code[r]!;
-    if (c < 0) {
-      const o = 4 * EXT_OF(c);
-      const x = this.ext;
-      return { n: x[o + 2]!, err: x[o + 3]!, first: x[o]!, last: x[o + 1]! };
-    }
-    if (c >= 0) {
-      const t0 = Math.floor(c / ONCE_T);
-      const m = c - t0 * ONCE_T;
-      return { n: m >> 1, err: m & 1, first: t0, last: t0 };
-    }
-    return { n: 0, err: 0, first: Infinity, last: -Infinity };
   }
 }
 
@@ -747,6 +731,14 @@ const NEW = Number.NaN;
 /** A value seen once: ONCE_T * time + 2 * n + err (n, err 0 or 1), exact for whole-millisecond times in [0, ONCE_MAX). */
 const ONCE_T = 4;
 const ONCE_MAX = 2 ** 51;
+/** The time of a value seen once (its code >= 0). */
+function onceTime(c: number): number {
+  return Math.floor(c / ONCE_T);
+}
+/** The counts of a value seen once (its code >= 0): 2 * n + err. */
+function onceCounts(c: number): number {
+  return c % ONCE_T;
+}
 /** AccValues.code of the value with entry `e`, and back. */
 function TO_EXT(e: number): number {
   return -1 - e;
@@ -1161,13 +1153,7 @@ export class IdentityAcc implements Observed {
   /** The values of one dimension seen in this scan, in first-seen order (a new map on each call). */
   dim(dim: Dim): ReadonlyMap<string, ValueStat> {
     const out = new Map<string, ValueStat>();
-    const v = this.valuesOf(dim);
-    const keys = v.keys;
-    const order = groupOrder;
-    for (let k = inFrom, e = inTo; k < e; k++) {
-      const r = v === groupOf ? order[k]! : k;
-      out.set(keys[r]!, v.stat(r));
-    }
+    this.eachValue(dim, (value, n, err, first, last) => void out.set(value, { n, err, first, last }));
     return out;
   }
 
@@ -1187,8 +1173,8 @@ export class IdentityAcc implements Observed {
         fn(keys[r]!, x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!);
       } else if (c >= 0) {
         // Seen once (see AccValues.code).
-        const t0 = Math.floor(c / ONCE_T);
-        const m = c - t0 * ONCE_T;
+        const t0 = onceTime(c);
+        const m = onceCounts(c);
         fn(keys[r]!, m >> 1, m & 1, t0, t0);
       } else fn(keys[r]!, 0, 0, Infinity, -Infinity);
     }
@@ -1234,12 +1220,12 @@ export class IdentityAcc implements Observed {
       const a = order[k]!;
       const api = v.keys[a]!;
       const o = out.entry(out.find(D_SERVICE, api.slice(0, api.indexOf(":"))));
-      const s = v.stat(a);
+      const [n, err, first, last] = v.tuple(a);
       const to = out.ext;
-      to[o + 2]! += s.n;
-      to[o + 3]! += s.err;
-      if (s.first < to[o]!) to[o] = s.first;
-      if (s.last > to[o + 1]!) to[o + 1] = s.last;
+      to[o + 2]! += n;
+      to[o + 3]! += err;
+      if (first < to[o]!) to[o] = first;
+      if (last > to[o + 1]!) to[o + 1] = last;
       const w = v.winOf(a);
       if (w !== undefined) out.win(o).absorb(w);
     }
