@@ -126,24 +126,15 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
  * getters; it is never persisted (Object.keys and JSON.stringify see none).
  */
 class ScanDims implements Record<Dim, Record<string, Stat>> {
-  #api?: Record<string, Stat>;
-  #service?: Record<string, Stat>;
-  #ip?: Record<string, Stat>;
-  #network?: Record<string, Stat>;
-  #country?: Record<string, Stat>;
-  #region?: Record<string, Stat>;
-  #ua?: Record<string, Stat>;
-  #session?: Record<string, Stat>;
-  #errorCode?: Record<string, Stat>;
-  #assumedRole?: Record<string, Stat>;
-  #instanceType?: Record<string, Stat>;
-  #target?: Record<string, Stat>;
+  /** The dimensions built so far. */
+  readonly #built: Partial<Record<Dim, Record<string, Stat>>> = {};
   constructor(
     private readonly acc: Observed,
     private readonly cfg: BaselineConfig,
   ) {}
+  /** Dimension `d`, built when first asked. */
   private dim(d: Dim): Record<string, Stat> {
-    return mergeDim(undefined, this.acc, d, this.cfg.caps[d]);
+    return (this.#built[d] ??= mergeDim(undefined, this.acc, d, this.cfg.caps[d]));
   }
   /** The scan's values per dimension (counted when first asked). */
   #counts: Partial<Record<Dim, number>> = {};
@@ -158,18 +149,18 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
   }
   /** How many values dimension `d` holds, without building it (the scan's values, capped) unless it is built already. */
   size(d: Dim): number {
-    const built = this.built(d);
+    const built = this.#built[d];
     if (built !== undefined) return Object.keys(built).length;
     return Math.min(this.count(d), this.cfg.caps[d]);
   }
   /** `fn` for each value of dimension `d` with its first-seen time: from the accumulator where the dimension is within its cap and not built. */
   eachFirst(d: Dim, fn: (value: string, first: number) => void): void {
-    const built = this.built(d);
+    const built = this.#built[d];
     if (built === undefined && this.count(d) <= this.cfg.caps[d]) {
       this.acc.eachValue(d, (k, _n, _err, first) => fn(k, first));
       return;
     }
-    const rec = built ?? this[d];
+    const rec = built ?? this.dim(d);
     for (const k of Object.keys(rec)) fn(k, rec[k]![2]);
   }
   /**
@@ -177,75 +168,47 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
    * value up and the dimension is within its cap (all the scan's values are in it then).
    */
   stat(d: Dim, value: string): Stat | undefined {
-    const built = this.built(d);
+    const built = this.#built[d];
     if (built !== undefined) return statOf(built, value);
     const acc = this.acc;
-    if (acc.valueStat === undefined || this.count(d) > this.cfg.caps[d]) return statOf(this[d], value);
+    if (acc.valueStat === undefined || this.count(d) > this.cfg.caps[d]) return statOf(this.dim(d), value);
     return acc.valueStat(d, value);
   }
-  private built(d: Dim): Record<string, Stat> | undefined {
-    switch (d) {
-      case "api":
-        return this.#api;
-      case "service":
-        return this.#service;
-      case "ip":
-        return this.#ip;
-      case "network":
-        return this.#network;
-      case "country":
-        return this.#country;
-      case "region":
-        return this.#region;
-      case "ua":
-        return this.#ua;
-      case "session":
-        return this.#session;
-      case "errorCode":
-        return this.#errorCode;
-      case "assumedRole":
-        return this.#assumedRole;
-      case "instanceType":
-        return this.#instanceType;
-      case "target":
-        return this.#target;
-    }
-  }
   get api(): Record<string, Stat> {
-    return (this.#api ??= this.dim("api"));
+    return this.dim("api");
   }
   get service(): Record<string, Stat> {
-    return (this.#service ??= this.dim("service"));
+    return this.dim("service");
   }
   get ip(): Record<string, Stat> {
-    return (this.#ip ??= this.dim("ip"));
+    return this.dim("ip");
   }
   get network(): Record<string, Stat> {
-    return (this.#network ??= this.dim("network"));
+    return this.dim("network");
   }
   get country(): Record<string, Stat> {
-    return (this.#country ??= this.dim("country"));
+    return this.dim("country");
   }
   get region(): Record<string, Stat> {
-    return (this.#region ??= this.dim("region"));
+    return this.dim("region");
   }
   get ua(): Record<string, Stat> {
-    return (this.#ua ??= this.dim("ua"));
+    return this.dim("ua");
   }
   get session(): Record<string, Stat> {
-    return (this.#session ??= this.dim("session"));
+    return this.dim("session");
   }
   get errorCode(): Record<string, Stat> {
-    return (this.#errorCode ??= this.dim("errorCode"));
+    return this.dim("errorCode");
   }
   get assumedRole(): Record<string, Stat> {
-    return (this.#assumedRole ??= this.dim("assumedRole"));
+    return this.dim("assumedRole");
   }
   get instanceType(): Record<string, Stat> {
-    return (this.#instanceType ??= this.dim("instanceType"));
+    return this.dim("instanceType");
   }
   get target(): Record<string, Stat> {
-    return (this.#target ??= this.dim("target"));
+    return this.dim("target");
   }
 }
 
