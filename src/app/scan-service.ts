@@ -75,10 +75,18 @@ export async function runLiveScan(o: LiveScanOptions, req: LiveScanRequest): Pro
   if (o.geo) scanOpts.geo = o.geo;
   if (req.onProgress) scanOpts.onProgress = req.onProgress;
   if (req.signal) scanOpts.signal = req.signal;
-  const { report, profiles } = await runScan(scanOpts);
-  if (req.signal?.aborted) throw new Error("scan aborted");
-  await scanStore.saveScan(report, profiles, { by: req.by, target: req.target });
-  return report;
+  // Each settled profile is encoded while the scan goes on (as the CLI's scans do): the save finds it done.
+  if (scanStore.noteProfile) scanOpts.onProfile = (p) => scanStore.noteProfile!(p);
+  let saving = false;
+  try {
+    const { report, profiles } = await runScan(scanOpts);
+    if (req.signal?.aborted) throw new Error("scan aborted");
+    saving = true;
+    await scanStore.saveScan(report, profiles, { by: req.by, target: req.target });
+    return report;
+  } finally {
+    if (!saving) scanStore.dropProfiles?.();
+  }
 }
 
 /** The filters of a slash-command target. */

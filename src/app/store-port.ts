@@ -47,6 +47,8 @@ export interface ScanStore {
    * finds it done. Optional: a store port without it encodes everything at the save.
    */
   noteProfile?(p: Profile): void;
+  /** The scan will not be saved (it failed or was stopped): forget what `noteProfile` was given. */
+  dropProfiles?(): void;
   /** Hide suppressed findings (counted in report.suppressed), persist baselines, findings and the scan. */
   saveScan(report: Report, profiles: Profile[], meta: { by: string; target: string }): Promise<void>;
   /** `retry: false` after a failed save that was reported: do not try it again on the way out. */
@@ -94,6 +96,10 @@ export function scanStoreFrom(store: TrailStore): ScanStore {
     getBaselineTrainedUntil: (k) => store.getBaselineTrainedUntil(k),
     findingStatus: (id) => store.getFinding(id)?.status,
     noteProfile: (p) => (encoder ??= new BaselineEncoder()).add(p),
+    dropProfiles() {
+      encoder?.abandon();
+      encoder = undefined;
+    },
     async saveScan(report, profiles, meta) {
       const now = Date.parse(report.generatedAt);
       applySuppressions(report, store, now);

@@ -180,6 +180,17 @@ export class BaselineEncoder {
     this.#put(p, h);
   }
 
+  /**
+   * Nothing of this will be saved (the scan failed or was stopped): the worker goes now, not at
+   * the process's end (a bot runs many scans), and the encoder takes no more.
+   */
+  abandon(): void {
+    this.#finished = true;
+    this.#noWorker = true;
+    void this.#worker?.terminate();
+    this.#worker = undefined;
+  }
+
   /** halfEncodeBaseline into the pending part, noting where its part starts. */
   #half(p: Profile): HalfEncoded | StoredBaseline {
     const n = this.#part.n;

@@ -2,6 +2,10 @@ import { describe, it, expect, vi } from "vitest";
 import { TrailStore } from "../../src/store/store.js";
 import { createScanService, filtersOf } from "../../src/app/scan-service.js";
 import { FileSource } from "../../src/sources/files.js";
+import { scanStoreFrom } from "../../src/app/store-port.js";
+import { runScan } from "../../src/scan/run.js";
+import { BaselineEncoder } from "../../src/store/encode-off-thread.js";
+import { VERSION } from "../../src/version.js";
 
 describe("the scan service behind the bot", () => {
   it("scans, persists baselines, findings and the scan record before resolving, and reports progress", async () => {
@@ -52,6 +56,44 @@ describe("the scan service behind the bot", () => {
     expect(new Set(decoded).size).toBe(decoded.length);
     expect(new Set(decoded)).toEqual(new Set(asked));
     for (const k of asked) expect(store.getBaselineTrainedUntil(k)).toBe(store.getBaseline(k)?.trainedUntil);
+  });
+
+  it("encodes each profile as the scan settles it; the store then holds what a save of the same scan without that holds", async () => {
+    const now = Date.parse("2023-07-10T13:00:00Z");
+    const add = vi.spyOn(BaselineEncoder.prototype, "add");
+    const live = TrailStore.memory();
+    const svc = createScanService({ store: live, now: () => now, sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]) });
+    await svc.scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => {});
+    expect(add.mock.calls.length).toBeGreaterThan(10);
+    add.mockRestore();
+    // The same scan, its profiles encoded only at the save.
+    const plain = TrailStore.memory();
+    const { report, profiles } = await runScan({
+      now,
+      since: { kind: "absolute", at: now - 2 * 3_600_000 },
+      until: now,
+      filters: {},
+      version: VERSION,
+      sources: [new FileSource(["test/fixtures/invictus-aws"])],
+    });
+    await scanStoreFrom(plain).saveScan(report, profiles, { by: "U1", target: "account" });
+    const stored = (s: TrailStore) => [...s.getBaselines().keys()].sort().map((k) => [k, s.readBaselineOnce(k)]);
+    expect(stored(live).length).toBe(profiles.length);
+    expect(JSON.stringify(stored(live))).toBe(JSON.stringify(stored(plain)));
+  });
+
+  it("a scan stopped before its save drops what it encoded ahead", async () => {
+    const abandon = vi.spyOn(BaselineEncoder.prototype, "abandon");
+    const stop = new AbortController();
+    const svc = createScanService({
+      store: TrailStore.memory(),
+      now: () => Date.parse("2023-07-10T13:00:00Z"),
+      sourceFactory: () => new FileSource(["test/fixtures/invictus-aws"]),
+    });
+    const scan = svc.scan({ target: { kind: "account" }, since: "2h", requestedBy: "U1" }, () => stop.abort(), stop.signal);
+    await expect(scan).rejects.toThrow(/aborted/);
+    expect(abandon).toHaveBeenCalledTimes(1);
+    abandon.mockRestore();
   });
 
   it("maps slash-command targets to filters", () => {

@@ -122,4 +122,17 @@ describe("encodeBaselines (deflating shared with a worker thread)", () => {
       });
     }
   });
+
+  it("abandon (a scan that will not be saved): its worker ends now, and later profiles are not taken", async () => {
+    const ps = profiles(OFF_THREAD_MIN * 2);
+    let worker: Worker | undefined;
+    const enc = new BaselineEncoder({ threads: 2, onWorker: (w) => (worker = w) });
+    for (const p of ps) enc.add(p);
+    expect(worker).toBeDefined();
+    const exited = new Promise<number>((resolve) => worker!.once("exit", resolve));
+    enc.abandon();
+    await exited;
+    enc.add(ps[0]!); // ignored: no worker is started again
+    expect(worker!.threadId).toBe(-1); // a thread that has ended
+  });
 });
