@@ -2,8 +2,8 @@ import type { Observed } from "../baseline/merge.js";
 import type { Dim } from "../baseline/profile.js";
 import { HOUR } from "../baseline/profile.js";
 import type { EventFacts, IpKind, Principal, TrailEvent } from "../events/types.js";
-import { readsRequestParameters } from "./lean-facts.js";
-import { readsTargets, targetsOf } from "../events/targets.js";
+import { KeyTarget, readsRequestParameters } from "./lean-facts.js";
+import { KEY_CALLS, readsTargets, targetsOf } from "../events/targets.js";
 export type { EventFacts };
 import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, RegionActivity, WinStat } from "../detectors/types.js";
@@ -1030,9 +1030,22 @@ NO_TARGETS.length = 0;
 
 /** The targets IdentityAcc.add tracks of an event whose call reads them (readsTargets). */
 export function accTargets(ev: EventFacts): readonly string[] {
+  const one = keyTargetOf(ev);
+  if (one !== undefined) return [one];
   // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-  const ts = targetsOf(ev.eventName, ev.requestParameters, { resources: ev.resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
+  const res = ev.resources;
+  const resources = res instanceof KeyTarget ? res.entries() : res;
+  const ts = targetsOf(ev.eventName, ev.requestParameters, { resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
   return ts.length === 0 ? NO_TARGETS : ts;
+}
+
+/**
+ * The one target of a key read whose `resources` the fast lane read as a KeyTarget (what
+ * targetsOf gives for it: its key, unless a service made the call), else undefined (accTargets).
+ */
+function keyTargetOf(ev: EventFacts): string | undefined {
+  const res = ev.resources;
+  return res instanceof KeyTarget && ev.principal.invokedBy === undefined && ev.ipKind !== "service" && KEY_CALLS.has(ev.eventName) ? res.target : undefined;
 }
 
 export class IdentityAcc implements Observed {
@@ -1290,8 +1303,12 @@ export class IdentityAcc implements Observed {
       const rp = ev.requestParameters;
       if ((nf & NF_TARGETS) !== 0) {
         // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
-        const ts = targets ?? accTargets(ev);
-        for (let i = 0; i < ts.length; i++) this.track(D_TARGET, ts[i]!, t, ev, counted, inWindow, bucket, wmin);
+        const one = targets === undefined ? keyTargetOf(ev) : undefined;
+        if (one !== undefined) this.track(D_TARGET, one, t, ev, counted, inWindow, bucket, wmin);
+        else {
+          const ts = targets ?? accTargets(ev);
+          for (let i = 0; i < ts.length; i++) this.track(D_TARGET, ts[i]!, t, ev, counted, inWindow, bucket, wmin);
+        }
       } else if (rp) {
         const run = (nf & NF_RUN) !== 0;
         const v = run ? rp.instanceType : rp.roleArn;

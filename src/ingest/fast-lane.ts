@@ -1,4 +1,4 @@
-import { emptyRecordFields, type ArnMemo, type Place, type RecordFields } from "./lean-facts.js";
+import { emptyRecordFields, KeyTarget, type ArnMemo, type Place, type RecordFields } from "./lean-facts.js";
 import { KEY_CALLS, namesKeys, readsRequestParameters, readsTargets } from "../events/targets.js";
 import { apiOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
 import {
@@ -64,15 +64,17 @@ const UNREAD_PARAMS: Record<string, unknown> = Object.freeze({});
 /**
  * A KMS call's `resources` in CloudTrail's usual form, one entry of plain strings without spaces
  * (`[{"accountId":"..","type":"AWS::KMS::Key","ARN":".."}]`, bytes [s, e) of `b`, which the walk
- * validated as JSON), as `[{ ARN }]`: what targetsOf reads of it (the entry's ARN when it is a
- * string, the last one when repeated), without decoding and parsing the rest. Undefined for any
- * other form (no ARN, an escape, a byte above 0x7f, another value or entry, whitespace): the
- * caller parses the span as before.
+ * validated as JSON): what targetsOf reads of it (the entry's ARN when it is a string, the last one
+ * when repeated), without decoding and parsing the rest: a KeyTarget when the ARN is a key's (its
+ * target read off the bytes, as targetsOf names it), else `[{ ARN }]`. Undefined for any other
+ * form (no ARN, an escape, a byte above 0x7f, another value or entry, whitespace): the caller
+ * parses the span as before.
  */
-function oneKeyResource(b: Buffer, s: number, e: number): Array<{ ARN: string }> | undefined {
+function oneKeyResource(b: Buffer, s: number, e: number): KeyTarget | Array<{ ARN: string }> | undefined {
   if (e - s < 4 || b[s] !== 0x5b || b[s + 1] !== 0x7b) return undefined;
   let i = s + 2;
-  let arn: string | undefined;
+  let as = -1;
+  let ae = -1;
   for (;;) {
     if (b[i] !== 0x22) return undefined;
     const ks = ++i;
@@ -81,14 +83,53 @@ function oneKeyResource(b: Buffer, s: number, e: number): Array<{ ARN: string }>
     if (b[++i] !== 0x3a || b[++i] !== 0x22) return undefined;
     const vs = ++i;
     for (let c = b[i]!; c !== 0x22; c = b[++i]!) if (c === 0x5c || c >= 0x80 || i >= e) return undefined;
-    if (isArn) arn = b.toString("latin1", vs, i);
+    if (isArn) {
+      as = vs;
+      ae = i;
+    }
     i++;
     if (b[i] === 0x2c) {
       i++;
       continue;
     }
-    return b[i] === 0x7d && b[i + 1] === 0x5d && i + 2 === e && arn !== undefined ? [{ ARN: arn }] : undefined;
+    if (b[i] !== 0x7d || b[i + 1] !== 0x5d || i + 2 !== e || as < 0) return undefined;
+    // Plain ASCII without escapes (nor line terminators, which JSON strings hold only escaped): the bytes are the string's characters.
+    const rest = keyArnRest(b, as, ae);
+    if (rest < 0) return [{ ARN: b.toString("latin1", as, ae) }];
+    return new KeyTarget(keyPrefix(b, as, rest), "key:" + b.toString("latin1", rest, ae));
   }
+}
+
+/**
+ * keyArnRest of events/targets.ts on the ASCII bytes [s, e) of `b`: for a KMS key ARN
+ * (/^arn:[^:]+:kms:[^:]*:[^:]*:key\//), where its text after `kms:` starts, else -1.
+ */
+function keyArnRest(b: Buffer, s: number, e: number): number {
+  if (e - s < 4 || b[s] !== 0x61 || b[s + 1] !== 0x72 || b[s + 2] !== 0x6e || b[s + 3] !== 0x3a) return -1; // "arn:"
+  let p = s + 4;
+  while (p < e && b[p] !== 0x3a) p++;
+  if (p === s + 4 || p + 5 > e || b[p + 1] !== 0x6b || b[p + 2] !== 0x6d || b[p + 3] !== 0x73 || b[p + 4] !== 0x3a) return -1; // ":kms:"
+  const rest = p + 5;
+  let region = rest;
+  while (region < e && b[region] !== 0x3a) region++;
+  let account = region + 1;
+  while (account < e && b[account] !== 0x3a) account++;
+  // "key/" after the account's colon
+  return account + 5 <= e && b[account + 1] === 0x6b && b[account + 2] === 0x65 && b[account + 3] === 0x79 && b[account + 4] === 0x2f ? rest : -1;
+}
+
+/** The last key ARN prefix (`arn:<partition>:kms:`) read: the same string for every key of a partition. */
+let lastKeyPrefix = "";
+
+/** The text [s, e) of `b` (ASCII), as the last prefix when it is the same. */
+function keyPrefix(b: Buffer, s: number, e: number): string {
+  const p = lastKeyPrefix;
+  if (p.length === e - s) {
+    let k = 0;
+    while (k < p.length && p.charCodeAt(k) === b[s + k]) k++;
+    if (k === p.length) return p;
+  }
+  return (lastKeyPrefix = b.toString("latin1", s, e));
 }
 
 /** What the fast lane hands records to (the Ingest). */
@@ -423,7 +464,11 @@ export class FastLane implements BytesReader {
       if (m[rs]! >= 0) f.resources = oneKeyResource(b, m[rs]!, m[rs + 1]!) ?? JSON.parse(b.toString("utf8", m[rs]!, m[rs + 1]!));
       const rp = fieldAt(r, F_RP);
       f.requestParameters =
-        m[rp]! < 0 || m[rp + 2] === 0 ? null : namesKeys(f.resources) ? UNREAD_PARAMS : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);
+        m[rp]! < 0 || m[rp + 2] === 0
+          ? null
+          : f.resources instanceof KeyTarget || namesKeys(f.resources)
+            ? UNREAD_PARAMS
+            : (JSON.parse(b.toString("utf8", m[rp]!, m[rp + 1]!)) as Record<string, unknown>);
     } else if (call.readsParams) {
       const rp = fieldAt(r, F_RP);
       f.requestParameters = m[rp]! < 0 || m[rp + 2] === 0 ? null : this.params(b, m, r, call.targets ? TARGET_KEYS : ROLE_KEYS);

@@ -77,6 +77,26 @@ export interface Place {
   geo: GeoInfo | undefined;
 }
 
+/**
+ * A KMS key read's `resources` in CloudTrail's usual form, one entry naming one key ARN, as the
+ * fast lane reads it (fast-lane.ts oneKeyResource): the key's target as targetsOf names it
+ * (`key:<region>:<account>:key/<id>`), made once by the reader, where an array of one `{ ARN }`
+ * object per record was taken apart again by targetsOf (IdentityAcc.add tracks `target` as it is:
+ * keyTargetOf). `entries` gives the `[{ ARN }]` it stands for.
+ */
+export class KeyTarget {
+  constructor(
+    /** The ARN's text before the target's (`arn:<partition>:kms:`). */
+    readonly prefix: string,
+    readonly target: string,
+  ) {}
+
+  /** The `resources` this stands for, as the full path would parse it (what targetsOf reads). */
+  entries(): Array<{ ARN: string }> {
+    return [{ ARN: this.prefix + this.target.slice(4) }];
+  }
+}
+
 /** See RecordFields.arnMemo: the sink's values by ARN number, valid while `epoch` is the sink's. */
 export interface ArnMemo {
   epoch: number;

@@ -27,6 +27,11 @@ const CASES: Array<[string, string]> = [
   ["GenerateDataKeyPair", `"requestParameters":{"keyId":["alias/k15","${KEY("k16")}"]}`],
   ["Decrypt", `"resources":null,"requestParameters":null`],
   ["Decrypt", `"resources":"${KEY("k17")}","requestParameters":{"keyId":"alias/k18"}`],
+  // The usual form in another partition: the key as targetsOf names it.
+  ["Decrypt", `"resources":[{"accountId":"111122223333","type":"AWS::KMS::Key","ARN":"arn:aws-us-gov:kms:us-gov-west-1:111122223333:key/k19"}]`],
+  // The usual form naming no key (an alias, an empty partition): the request parameters name it.
+  ["Decrypt", `"resources":[{"ARN":"arn:aws:kms:us-east-1:111122223333:alias/k20"}],"requestParameters":{"keyId":"${KEY("k21")}"}`],
+  ["GenerateDataKey", `"resources":[{"type":"AWS::KMS::Key","ARN":"arn::kms:us-east-1:111122223333:key/k22"}],"requestParameters":{"keyId":"alias/k23"}`],
 ];
 
 function doc(hour: number): Buffer {
@@ -59,7 +64,10 @@ describe("KMS key reads on the fast lane", () => {
     const targets = Object.keys((Object.values(want)[0] as { target: Record<string, number> }).target).sort();
     const k = (id: string) => `key:us-east-1:111122223333:key/${id}`;
     expect(targets).toEqual(
-      ["k1", "k10", "k11", "k12", "k13", "k16", "k2", "k3", "k5", "k8", "alias/k15", "alias/k18"].map((x) => (x.startsWith("alias/") ? `key:${x}` : k(x))).sort(),
+      ["k1", "k10", "k11", "k12", "k13", "k16", "k2", "k21", "k3", "k5", "k8", "alias/k15", "alias/k18", "alias/k23"]
+        .map((x) => (x.startsWith("alias/") ? `key:${x}` : k(x)))
+        .concat(["key:us-gov-west-1:111122223333:key/k19"])
+        .sort(),
     );
     // Every record took the lane (the first of the identity too: its userIdentity is parsed alone).
     expect(lane.fastLane).toBe(files.length * CASES.length);
