@@ -795,7 +795,8 @@ if (invokedDirectly) {
             ` startupMs=${r(t.start)} readMs=${r(t.end - t.start)} listMs=${r(t.list)} waitMs=${r(t.wait)} firstWaitMs=${r(t.firstWait)} takeMs=${r(t.take)} finishMs=${r(performance.now() - t.end)}` +
             ` startupCpuMs=${r(t.startCpu)} readMainCpuMs=${r(t.mainCpu)} takeCpuMs=${r(t.takeCpu)} finishCpuMs=${r((m.user + m.system) / 1000 - t.startCpu - t.mainCpu)} files=${t.files} offThread=${t.offThread}`;
           const p = t.pool;
-          if (p) phases += ` workers=${p.workers} workerCpuMs=${r(p.cpu)} wReadMs=${r(p.read)} wGunzipMs=${r(p.gunzip)} wPrepareMs=${r(p.prepare)} wCopyMs=${r(p.copy)}`;
+          if (p)
+            phases += ` workers=${p.workers} workerCpuMs=${r(p.cpu)} wReadMs=${r(p.read)} wGunzipMs=${r(p.gunzip)} wPrepareMs=${r(p.prepare)} wCopyMs=${r(p.copy)} wFullMs=${r(p.full)}`;
         }
         process.stderr.write(`maxRSS=${u.maxRSS} cpuMs=${Math.round((u.userCPUTime + u.systemCPUTime) / 1000)} mainCpuMs=${Math.round((m.user + m.system) / 1000)}${phases}\n`);
       }

@@ -305,12 +305,14 @@ export class FileSource implements EventSource {
       if (this.o.beforeOpen) await this.o.beforeOpen(f.path);
       if (pool) {
         const got = await pool.read(f.path);
-        if (got.kind === "bytes") return got;
+        // A file the workers leave to this thread is opened when its turn comes (many are asked ahead).
+        return got.kind === "bytes" ? got : { kind: "later" };
       }
       return { kind: "raw", raw: await openRaw(f, big, this.maxBytes) };
     };
-    // The next file (with workers, the next few) is read while the current one is taken.
-    const ahead = pool ? 2 + 2 * (threads - 1) : 1;
+    // The next file is read while the current one is taken; with workers, as many as fit in their
+    // rings (they wait for room: see read-worker.ts), here at most AHEAD files.
+    const ahead = pool ? AHEAD : 1;
     const pending: Array<Promise<Fetched> | undefined> = [];
     let asked = 0;
     const askAhead = (i: number) => {
@@ -326,7 +328,8 @@ export class FileSource implements EventSource {
         askAhead(i);
         const file = files[i]!;
         const t0 = performance.now();
-        const got = await pending[i]!;
+        let got = await pending[i]!;
+        if (got.kind === "later") got = { kind: "raw", raw: await openRaw(file, big, this.maxBytes) };
         const t1 = performance.now();
         const c1 = threadCpuMs();
         timing.wait += t1 - t0;
@@ -792,7 +795,10 @@ function truncatedWhy(listed: number, read: number): string {
 }
 
 /** A listed file as fetched ahead: opened here (Raw), or read, gunzipped and prepared by a read worker. */
-type Fetched = { kind: "raw"; raw: Raw } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
+type Fetched = { kind: "raw"; raw: Raw } | { kind: "later" } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
+
+/** Files asked of the read workers ahead of the one taken (their rings bound the memory: see read-worker.ts). */
+const AHEAD = 64;
 
 /** A listed file, opened: whole, or (large) its head and the open handle; or why not. */
 type Raw =

@@ -13,7 +13,8 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import type { ReadJob, ReadReply, ReadWorkerData, SlotMemory, WorkerTimes } from "./read-worker.js";
+import type { ReadJob, ReadReply, ReadWorkerData, WorkerTimes } from "./read-worker.js";
+import { CLOSING, RELEASED } from "./ring-control.js";
 import { LimitSettingError } from "./limits.js";
 
 /** The most threads TRAILHOUND_SCAN_THREADS may ask for. */
@@ -37,7 +38,8 @@ export function scanThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number
 /**
  * What a worker read: the (decompressed) bytes and the preparation's outcome; or `main`. The bytes
  * (and the preparation's `meta`) may be memory the worker fills again: call `release` once done
- * with them, and do not read them after.
+ * with them, and do not read them after. A worker fills its ring's memory again in the order it
+ * read the files: it waits for room until the files before are released (release them in order).
  */
 export type PoolRead = { kind: "main" } | { kind: "bytes"; bytes: Buffer; rawLength: number; prepared: unknown; release: () => void };
 
@@ -85,6 +87,12 @@ registerHooks({
 import(workerData.entry);
 `;
 
+/**
+ * The memory a read pool's workers fill ahead of the main thread, in all (see the ring in
+ * read-worker.ts): some 18 files of the realistic bench, 30 of the lean one.
+ */
+export const RING_BYTES = 24 << 20;
+
 interface Slot {
   worker: Worker;
   inFlight: number;
@@ -93,11 +101,13 @@ interface Slot {
   times?: WorkerTimes;
   /** The worker's CPU (ms), read as the pool closes. */
   cpuMs?: number;
-  /** The worker's slots of shared memory (see read-worker.ts), by number; the free ones. */
-  memory: SlotMemory[];
-  free: number[];
-  /** Slot numbers given so far. */
-  slots: number;
+  /** The worker's ring (see read-worker.ts), as of its last reply. */
+  ring?: SharedArrayBuffer;
+  /** Shared with the worker: see RELEASED and CLOSING. */
+  control: Int32Array;
+  /** Ring files released so far (0 to `released` - 1), and those released before an earlier one. */
+  released: number;
+  early: Set<number>;
 }
 
 /** Where the read workers' time went (ms, summed over the workers): see WorkerTimes. */
@@ -109,17 +119,20 @@ export interface PoolTiming extends WorkerTimes {
 
 export class ReadPool {
   private readonly slots: Slot[] = [];
-  private readonly waiting = new Map<number, { slot: Slot; at: number; resolve: (r: PoolRead) => void }>();
+  private readonly waiting = new Map<number, { slot: Slot; resolve: (r: PoolRead) => void }>();
   private seq = 0;
   private closed = false;
 
-  constructor(workers: number, data: ReadWorkerData) {
+  /** `data` without the ring and its control, which the pool gives each worker (`ring`: the bytes of all the workers' rings, default RING_BYTES). */
+  constructor(workers: number, data: Omit<ReadWorkerData, "ring" | "control"> & { ring?: number }) {
     const js = new URL("./read-worker.js", import.meta.url);
     const fromSources = !existsSync(fileURLToPath(js));
     const entry = fromSources ? new URL("./read-worker.ts", import.meta.url).href : undefined;
     for (let i = 0; i < workers; i++) {
-      const worker = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { ...data, entry } }) : new Worker(js, { workerData: data });
-      const slot: Slot = { worker, inFlight: 0, dead: false, memory: [], free: [], slots: 0 };
+      const control = new SharedArrayBuffer(8);
+      const wd: ReadWorkerData = { ...data, ring: Math.ceil((data.ring ?? RING_BYTES) / workers), control };
+      const worker = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { ...wd, entry } }) : new Worker(js, { workerData: wd });
+      const slot: Slot = { worker, inFlight: 0, dead: false, control: new Int32Array(control), released: 0, early: new Set() };
       worker.unref();
       worker.on("message", (m: ReadReply | { loadError: string }) => {
         if ("loadError" in m) return;
@@ -128,21 +141,22 @@ export class ReadPool {
         this.waiting.delete(m.seq);
         if (--slot.inFlight === 0) worker.unref();
         slot.times = m.times;
-        let freed = false;
-        const free = () => {
-          if (!freed) slot.free.push(w.at);
-          freed = true;
-        };
         if (m.kind === "shared") {
-          if (m.memory) slot.memory[m.slot] = m.memory;
-          const mem = slot.memory[m.slot]!;
+          if (m.ring) slot.ring = m.ring;
+          const ring = slot.ring!;
           const prepared = m.prepared;
           // The preparation's shared ints are the result's `meta` (see Prepare in read-worker.ts).
-          if (m.ints >= 0 && prepared !== null && typeof prepared === "object") (prepared as { meta?: Int32Array }).meta = new Int32Array(mem.ints, 0, m.ints);
-          w.resolve({ kind: "bytes", bytes: Buffer.from(mem.bytes, 0, m.length), rawLength: m.rawLength, prepared, release: free });
+          if (prepared !== null && typeof prepared === "object")
+            (prepared as { meta?: Int32Array }).meta = new Int32Array(m.intsMemory ?? ring, m.intsMemory ? 0 : m.intsAt, m.ints);
+          let freed = false;
+          const release = () => {
+            if (freed) return;
+            freed = true;
+            this.release(slot, m.file);
+          };
+          w.resolve({ kind: "bytes", bytes: Buffer.from(ring, m.at, m.length), rawLength: m.rawLength, prepared, release });
           return;
         }
-        free();
         w.resolve(
           m.kind === "moved"
             ? { kind: "bytes", bytes: Buffer.from(m.buffer, m.offset, m.length), rawLength: m.rawLength, prepared: m.prepared, release: () => undefined }
@@ -162,22 +176,41 @@ export class ReadPool {
     for (const s of this.slots) if (!s.dead && (slot === undefined || s.inFlight < slot.inFlight)) slot = s;
     if (this.closed || slot === undefined) return Promise.resolve({ kind: "main" });
     const seq = this.seq++;
-    const at = slot.free.pop() ?? slot.slots++;
-    const job: ReadJob = { seq, path, slot: at };
+    const job: ReadJob = { seq, path };
     // A worker holds the process while it owes a file: else, were it to end (exit, crash) while the
     // main thread waits for nothing else, its exit would never be seen and the process would end
     // there, the scan unfinished (exit 0, no report). Idle, it does not.
     if (slot.inFlight++ === 0) slot.worker.ref();
     const s = slot;
     return new Promise((resolve) => {
-      this.waiting.set(seq, { slot: s, at, resolve });
+      this.waiting.set(seq, { slot: s, resolve });
       s.worker.postMessage(job);
     });
+  }
+
+  /**
+   * Ring file `file` of the worker of `slot` is released: the worker may fill its memory again
+   * once every file before it is released too (it fills the ring in order).
+   */
+  private release(slot: Slot, file: number): void {
+    if (file !== slot.released) {
+      slot.early.add(file);
+      return;
+    }
+    slot.released++;
+    while (slot.early.delete(slot.released)) slot.released++;
+    Atomics.store(slot.control, RELEASED, slot.released);
+    Atomics.notify(slot.control, RELEASED);
   }
 
   /** Stop the workers; what they still owe goes back to the main thread. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const s of this.slots) {
+      // A worker waiting for room in its ring stops waiting (and answers `main`).
+      Atomics.store(s.control, CLOSING, 1);
+      Atomics.notify(s.control, RELEASED);
+    }
     for (const s of this.slots) {
       s.worker.ref(); // held until it has answered and ended (unref'd, the process might end first)
       if (!s.dead)
@@ -186,6 +219,7 @@ export class ReadPool {
           .then((u) => (u.user + u.system) / 1000)
           .catch(() => NaN);
       s.dead = true;
+      delete s.ring; // the pool may outlive the read: its ring goes with the files taken from it
       await s.worker.terminate().catch(() => undefined);
     }
     this.settle(() => true);
@@ -193,12 +227,13 @@ export class ReadPool {
 
   /** Where the workers' time went (after close: with their CPU). */
   timing(): PoolTiming {
-    const t: PoolTiming = { workers: this.slots.length, read: 0, gunzip: 0, prepare: 0, copy: 0, cpu: 0 };
+    const t: PoolTiming = { workers: this.slots.length, read: 0, gunzip: 0, prepare: 0, copy: 0, full: 0, cpu: 0 };
     for (const s of this.slots) {
       t.read += s.times?.read ?? 0;
       t.gunzip += s.times?.gunzip ?? 0;
       t.prepare += s.times?.prepare ?? 0;
       t.copy += s.times?.copy ?? 0;
+      t.full += s.times?.full ?? 0;
       t.cpu += s.cpuMs ?? NaN;
     }
     return t;
