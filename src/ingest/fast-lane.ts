@@ -365,6 +365,14 @@ export class FastLane implements BytesReader {
   private val(b: Buffer, m: Int32Array, at: number): string | undefined {
     const s = m[at]!;
     if (s < 0) return undefined;
+    // Mostly a value met before: one array read, in a function small enough to be inlined at each field.
+    const v = this.ids ? this.strings.strs[m[at + 2]!] : undefined;
+    return v !== undefined ? v : this.decode(b, m, at);
+  }
+
+  /** `val` of a field whose value this table has not decoded yet (or read by the JavaScript walk). */
+  private decode(b: Buffer, m: Int32Array, at: number): string {
+    const s = m[at]!;
     return this.ids ? this.strings.get(m[at + 2]!, b, s, m[at + 1]!) : this.interner.get(b, s, m[at + 1]!, m[at + 2]!);
   }
 

@@ -13,7 +13,8 @@ export { nativeWalk, walkKind, WALK_ABI, type NativeWalk } from "../util/native-
  * current generation: each id decoded once, the same string object ever after.
  */
 export class InternedStrings {
-  private strs: Array<string | undefined> = [];
+  /** The strings decoded so far, by intern id (read directly by FastLane.val; written by `get`). */
+  readonly strs: Array<string | undefined> = [];
   private generation = -1;
 
   /** The table is at generation `g`: drop the strings of an earlier one. */
