@@ -424,7 +424,9 @@ function decodeEntry(e: StoredBaseline, inflated: Buffer | undefined): Profile {
       throw new Error(`packed: cannot be inflated (${(err as Error).message})`, { cause: err });
     }
     packed = true;
-    p = unpackFields(fields, JSON.parse(json), true);
+    // An entry of a file whose digest matched: written by trailhound (each dimension's values
+    // from its record, in order): some dimensions may be kept as lists (dim-list.ts).
+    p = unpackFields(fields, JSON.parse(json), true, true);
   } else {
     const raw = JSON.parse(e.bytes.toString("utf8", e.valueAt)) as Record<string, unknown>;
     packed = "packed" in raw;

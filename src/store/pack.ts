@@ -18,7 +18,15 @@
  * `packed` are read.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { statRecord, type Profile, type Stat } from "../baseline/profile.js";
+import { DIMS, statRecord, type Dim, type Profile, type Stat } from "../baseline/profile.js";
+import { DimList, LISTED, listOf, listedDims } from "../baseline/dim-list.js";
+
+/** Whether `names` are `want`, in that order. */
+function sameNames(names: readonly string[], want: readonly string[]): boolean {
+  if (names.length !== want.length) return false;
+  for (let i = 0; i < names.length; i++) if (names[i] !== want[i]) return false;
+  return true;
+}
 
 export interface PackedPart {
   t0: number;
@@ -130,6 +138,30 @@ export function takePart(p: Profile, into: PartData): boolean {
   nums[n++] = t0;
   nums[n++] = dimNames.length;
   for (const d of dimNames) {
+    const list = listOf(p.dims, d);
+    if (list !== undefined) {
+      // A dimension kept as a list (dim-list.ts): its values and stats as its record holds them.
+      const values = list.values;
+      const s = list.stats;
+      nums = into.room(n, 2 + values.length * 5);
+      nums[n++] = d.length;
+      nums[n++] = values.length;
+      text += d;
+      for (let i = 0, o = 0; i < values.length; i++, o += 4) {
+        const k = values[i]!;
+        const f = s[o + 2]!;
+        const l = s[o + 3]!;
+        if (!Number.isFinite(s[o]) || !Number.isFinite(s[o + 1]) || !isInt(f) || !isInt(l)) return false;
+        nums[n] = k.length;
+        nums[n + 1] = s[o]!;
+        nums[n + 2] = s[o + 1]!;
+        nums[n + 3] = f;
+        nums[n + 4] = l;
+        n += 5;
+        text += k;
+      }
+      continue;
+    }
     const rec = p.dims[d as keyof Profile["dims"]];
     const keys = rec === undefined || rec === null ? [] : Object.keys(rec);
     nums = into.room(n, 2 + keys.length * 5);
@@ -270,9 +302,11 @@ export function unpackProfile(o: unknown): unknown {
  * The plain profile JSON from a packed profile's other fields and its packed part (parsed, not
  * deflated): unpackProfile once the part is inflated. A `packed` field among `src` is left out.
  * `owned`: `src` is a new object without `packed` (the fields alone, just parsed): the profile is
- * made in it rather than in a copy (the same fields in the same order).
+ * made in it rather than in a copy (the same fields in the same order). `listed`: the part holds
+ * no two equal values in a dimension and each dimension's values in its record's order (as
+ * trailhound writes it): the dimensions LISTED may be kept as lists (dim-list.ts).
  */
-export function unpackFields(src: Record<string, unknown>, packed: unknown, owned = false): Record<string, unknown> {
+export function unpackFields(src: Record<string, unknown>, packed: unknown, owned = false, listed = false): Record<string, unknown> {
   // The other fields, in their order (a loop: object rest/spread is slow on the scan's hot path).
   let out: Record<string, unknown>;
   if (owned && !("packed" in src)) out = src;
@@ -287,10 +321,38 @@ export function unpackFields(src: Record<string, unknown>, packed: unknown, owne
   if (typeof pk.dims !== "object" || pk.dims === null || Array.isArray(pk.dims)) fail("packed.dims: expected an object");
   if (!Array.isArray(pk.hourly) || pk.hourly.length % 3 !== 0) fail("packed.hourly: expected [hourDelta, calls, errors, ...]");
   if (!Array.isArray(pk.days)) fail("packed.days: expected an array");
+  const dimNames = Object.keys(pk.dims);
+  // Listed: the dimensions LISTED are kept as lists (dim-list.ts) when the part holds the twelve
+  // dimensions in DIMS order (as every profile a scan merged): the profile's dims read the same.
+  const asLists = listed && sameNames(dimNames, DIMS);
   const dims: Record<string, Record<string, Stat>> = {};
-  for (const d of Object.keys(pk.dims)) {
+  const lists: DimList[] = [];
+  for (const d of dimNames) {
     const flat: unknown = (pk.dims as Record<string, unknown>)[d];
     if (!Array.isArray(flat) || flat.length % 5 !== 0) fail(`packed.dims.${d}: expected [value, count, errors, first, last-first, ...]`);
+    if (asLists && LISTED.includes(d as Dim)) {
+      const m = flat.length / 5;
+      const values = new Array<string>(m);
+      const stats = new Array<number>(m * 4);
+      for (let i = 0, k = 0; i < flat.length; i += 5, k++) {
+        const v = flat[i];
+        const n = flat[i + 1];
+        const e = flat[i + 2];
+        const f = flat[i + 3];
+        const dl = flat[i + 4];
+        if (typeof v !== "string" || typeof n !== "number" || typeof e !== "number" || typeof f !== "number" || typeof dl !== "number") {
+          fail(`packed.dims.${d}[${i / 5}]: expected value, count, errors, first, last-first`);
+        }
+        const first = t0 + Math.round(f * 1000);
+        values[k] = v;
+        stats[k * 4] = n;
+        stats[k * 4 + 1] = e;
+        stats[k * 4 + 2] = first;
+        stats[k * 4 + 3] = first + Math.round(dl * 1000);
+      }
+      lists.push(new DimList(values, stats));
+      continue;
+    }
     // Prototype-less: a value "__proto__" is stored as a value, not as the record's prototype.
     const rec: Record<string, Stat> = statRecord();
     for (let i = 0; i < flat.length; i += 5) {
@@ -325,7 +387,7 @@ export function unpackFields(src: Record<string, unknown>, packed: unknown, owne
     days.push(day);
   }
   out.days = days;
-  out.dims = dims;
+  out.dims = asLists ? listedDims(dims, lists) : dims;
   out.hourly = hourly;
   return out;
 }
