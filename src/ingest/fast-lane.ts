@@ -425,7 +425,9 @@ export class FastLane implements BytesReader {
     const ui = fieldAt(r, F_UI);
     if (m[t]! < 0 || m[ui]! < 0) return false;
     if (m[src]! < 0 || m[src + 1] === m[src] || m[name]! < 0 || m[name + 1] === m[name] || m[id]! < 0 || m[id + 1] === m[id]) return false;
-    const time = recordTime(b, ix, r);
+    // recordTime, with the native walk's seconds read here (a call not inlined returned a new heap number per record).
+    const secs = this.ids ? m[t + 2]! >>> 0 : 0;
+    const time = secs !== 0 ? secs * 1000 : recordTime(b, ix, r);
     if (Number.isNaN(time)) return false;
     const f = this.scratch;
     f.time = time;
