@@ -24,6 +24,8 @@ const SLOT_BUCKETS = 2 ** 28;
 function slotBucket(v: number): number {
   return Math.floor(v / SLOT_N);
 }
+/** MStat.errSlots are copied to their exact length up to this many numbers (then grown by `push`). */
+const ERR_EXACT = 12;
 /** Event ids kept per window bucket (the evidence of its volume), at most MAX_BUCKET_IDS_PER_API of one API. */
 const MAX_BUCKET_IDS = 40;
 const MAX_BUCKET_IDS_PER_API = 4;
@@ -160,6 +162,16 @@ export class MStat {
     if (i >= 0) {
       e[i + 1]! += err;
       e[i + 2]! += den;
+    } else if (e.length < ERR_EXACT) {
+      // A copy one bucket longer: `push` would give a short array room for 16 more numbers (most
+      // values fail in one or two buckets of the window).
+      const n = e.length;
+      const g = new Array<number>(n + 3);
+      for (let k = 0; k < n; k++) g[k] = e[k]!;
+      g[n] = bucket;
+      g[n + 1] = err;
+      g[n + 2] = den;
+      this.errSlots = g;
     } else e.push(bucket, err, den);
   }
 
@@ -174,8 +186,9 @@ export class MStat {
       n--; // the latest gives way
     } else {
       if (n > 0 && (refs === null || 2 * n === refs.length)) {
-        // A second id (or more than a prune left room for): the ids go to `refs`.
-        const nr = new Array<string | undefined>(2 * MAX_WIN_IDS);
+        // A second id (or more than a prune left room for): the ids go to `refs`, room for two
+        // at first (many values have two events in the window), then for MAX_WIN_IDS.
+        const nr = new Array<string | undefined>(refs === null ? 4 : 2 * MAX_WIN_IDS);
         if (refs === null) {
           nr[0] = this.id0;
           nr[1] = this.s0;
