@@ -521,8 +521,7 @@ let dimScratchSize = 0;
  * Four doubles and a window slot for every value took 40 bytes where a value seen once now takes 8.
  */
 class AccValues {
-  /** Per value: its string, or a number once let go (see dropBeaten; DROP_BITS). */
-  readonly keys: Array<string | number> = [];
+  readonly keys: string[] = [];
   /** Per value: NEW (no event yet), a single event (>= 0: see ONCE_T), or its entry (EXT_OF: <= -1). */
   readonly code: number[] = [];
   /** Per entry: [first, last, n, err]. */
@@ -540,24 +539,6 @@ class AccValues {
   /** Per dimension `d`: the value met last and its number at `d`, the one before it at `d + DIM_COUNT` (consecutive events of one identity mostly repeat their IP, region, user agent). */
   readonly lastKeys: Array<string | undefined> = new Array<string | undefined>(2 * DIM_COUNT).fill(undefined);
   readonly lastValues: number[] = new Array<number>(2 * DIM_COUNT).fill(0);
-  /**
-   * Per dimension, the values its profile keeps (BaselineConfig.caps), when the accumulator may let
-   * go of values that cannot be among them (no stored profile: the scan's values are the
-   * profile's); null: it never does.
-   */
-  caps: Int32Array | null = null;
-  /** Values seen once since the last dropBeaten, and how many make the next one run. */
-  private onceNew = 0;
-  private dropAt = DROP_MIN;
-  /**
-   * Per dimension, the rank (see dropBeaten) of its (cap + 1)-th value at the last dropBeaten, or
-   * -Infinity: a new value seen once before it is let go as it comes (ranks only grow). Null until
-   * a dimension has one.
-   */
-  private bars: Float64Array | null = null;
-  /** The value `find` added last, and its dimension. */
-  private newAt = -1;
-  private newDim = 0;
 
   constructor(readonly ids: ValueIds) {}
 
@@ -581,11 +562,7 @@ class AccValues {
     const t = this.table;
     const mask = t.length - 1;
     const keys = this.keys;
-    for (let s = h & mask, e = t[s]!; e !== 0; s = (s + 1) & mask, e = t[s]!) {
-      if (((e - 1) & DIM_MASK) !== dim) continue;
-      const k = keys[(e - 1) >> DIM_BITS];
-      if (k === v || (typeof k === "number" && k === dropKey(h, v))) return (e - 1) >> DIM_BITS;
-    }
+    for (let s = h & mask, e = t[s]!; e !== 0; s = (s + 1) & mask, e = t[s]!) if (((e - 1) & DIM_MASK) === dim && keys[(e - 1) >> DIM_BITS] === v) return (e - 1) >> DIM_BITS;
     return -1;
   }
 
@@ -603,17 +580,8 @@ class AccValues {
     const keys = this.keys;
     let s = h & mask;
     let probes = 0;
-    let dk = -1;
     for (let e = t[s]!; e !== 0; s = (s + 1) & mask, e = t[s]!) {
-      if (((e - 1) & DIM_MASK) === dim) {
-        const k = keys[(e - 1) >> DIM_BITS];
-        if (k === v) return (e - 1) >> DIM_BITS;
-        if (typeof k === "number" && k === (dk < 0 ? (dk = dropKey(h, v)) : dk)) {
-          // A value let go (dropBeaten) seen again: its string back.
-          keys[(e - 1) >> DIM_BITS] = v;
-          return (e - 1) >> DIM_BITS;
-        }
-      }
+      if (((e - 1) & DIM_MASK) === dim && keys[(e - 1) >> DIM_BITS] === v) return (e - 1) >> DIM_BITS;
       if (++probes > MAX_PROBES && !this.full) {
         // Many values alike at both ends: hash them whole from now on.
         this.full = true;
@@ -633,8 +601,6 @@ class AccValues {
       while (t[s] !== 0) s = (s + 1) & mask;
     }
     t[s] = ((r << DIM_BITS) | dim) + 1;
-    this.newAt = r;
-    this.newDim = dim;
     return r;
   }
 
@@ -647,9 +613,7 @@ class AccValues {
     for (let i = 0; i < old.length; i++) {
       const e = old[i]!;
       if (e === 0) continue;
-      const k = keys[(e - 1) >> DIM_BITS]!;
-      // A value let go keeps its hash (dropBeaten hashes whole strings only: `full` is set before).
-      let s = (typeof k === "number" ? Math.floor(k / DROP_BITS) : this.hash((e - 1) & DIM_MASK, k)) & mask;
+      let s = this.hash((e - 1) & DIM_MASK, keys[(e - 1) >> DIM_BITS]!) & mask;
       while (t[s] !== 0) s = (s + 1) & mask;
       t[s] = e;
     }
@@ -701,88 +665,9 @@ class AccValues {
     // New (NEW is NaN): the event alone in its code, unless the value is in the window or the time does not fit.
     if (!entry && t >= 0 && t < ONCE_MAX && Number.isInteger(t)) {
       this.code[r] = ONCE_T * t + 2 * n + err;
-      if (this.caps !== null) this.seenOnce(r, t, n);
       return -1;
     }
     return this.newEntry(r, t, t, n, err);
-  }
-
-  /** Value `r`, new, was seen once at `t` (`n` events counted): let go at once when it ranks below its dimension's bar. */
-  private seenOnce(r: number, t: number, n: number): void {
-    const b = this.bars;
-    if (b !== null && r === this.newAt && n === 1 && t < b[this.newDim]!) {
-      const d = this.newDim;
-      const v = this.keys[r] as string;
-      this.keys[r] = dropKey(hashOf(v, d, true), v);
-      // `add` noted it as the last value met in `d`.
-      if (this.lastKeys[d] === v) this.lastKeys[d] = undefined;
-      if (this.lastKeys[d + DIM_COUNT] === v) this.lastKeys[d + DIM_COUNT] = undefined;
-      return;
-    }
-    if (++this.onceNew >= this.dropAt) this.dropBeaten();
-  }
-
-  /**
-   * Let go of the strings of values seen once that can no longer be in their dimension's profile:
-   * a profile keeps the `cap` values with the most events, the latest last on ties (capDim), and a
-   * value seen once (at `t`) whose dimension has `cap + 1` other values with more events or a later
-   * last event stays out of it whatever comes after (counts and last times only grow). Such a value
-   * keeps its event in its code and a number in `keys` (dropKey: two hashes of its string); seen
-   * again, its string comes back (`find`). eachValue skips it: a dimension that let a value go holds
-   * more than `cap` values still, its `cap` best the same (capDim picks the same record). Realistic
-   * 3M events / 5,000 identities: ~190,000 of ~600,000 single-use KMS key and session strings.
-   */
-  private dropBeaten(): void {
-    const caps = this.caps!;
-    const keys = this.keys;
-    const code = this.code;
-    const x = this.ext;
-    const n = keys.length;
-    this.onceNew = 0;
-    this.dropAt = Math.max(DROP_MIN, n >> 1);
-    const dims = this.dims();
-    for (let j = 0; j < DROP_DIMS.length; j++) {
-      const d = DROP_DIMS[j]!;
-      const cap = caps[d]!;
-      if (cap <= 0) continue;
-      // Each value's rank against a value seen once: Infinity (two events or more), its last time (one), -Infinity (none counted).
-      if (dropScratch.length < n) dropScratch = new Float64Array(Math.max(n, 2 * dropScratch.length));
-      const ks = dropScratch;
-      let m = 0;
-      for (let r = 0; r < n; r++) {
-        if (dims[r] !== d) continue;
-        const c = code[r]!;
-        let cnt: number, last: number;
-        if (c < 0) {
-          const o = 4 * EXT_OF(c);
-          cnt = x[o + 2]!;
-          last = x[o + 1]!;
-        } else if (c >= 0) {
-          cnt = onceCounts(c) >> 1;
-          last = onceTime(c);
-        } else continue;
-        ks[m++] = cnt >= 2 ? Infinity : cnt === 1 ? last : -Infinity;
-      }
-      if (m <= cap + 1) continue;
-      const sorted = ks.subarray(0, m).sort();
-      // The (cap + 1)-th largest: a value seen once before it has cap + 1 others ranked above it.
-      const bar = sorted[m - cap - 1]!;
-      if (bar === -Infinity) continue;
-      if (!this.full) {
-        // Hashed whole from now on: a value let go keeps its whole string's hash, for `rehash`.
-        this.full = true;
-        this.table = this.rehash(this.table.length);
-      }
-      (this.bars ??= new Float64Array(DIM_COUNT).fill(-Infinity))[d] = bar;
-      for (let r = 0; r < n; r++) {
-        const c = code[r]!;
-        if (dims[r] !== d || !(c >= 0) || onceCounts(c) >> 1 !== 1 || !(onceTime(c) < bar)) continue;
-        const k = keys[r]!;
-        if (typeof k === "string") keys[r] = dropKey(hashOf(k, d, true), k);
-      }
-      // The last values met in `d` may be let go: `find` them again.
-      this.lastKeys[d] = this.lastKeys[d + DIM_COUNT] = undefined;
-    }
   }
 
   /** An entry for value `r` with these counts; its offset in `ext`. */
@@ -852,35 +737,6 @@ class AccValues {
     }
     return [0, 0, Infinity, -Infinity];
   }
-}
-
-/** `caps` by dimension number (DIM_NAMES), the last one made kept: one per scan's configuration, not per accumulator. */
-let capsFor: Readonly<Record<Dim, number>> | undefined;
-let capsArr = new Int32Array(DIM_COUNT);
-function capsByDim(caps: Readonly<Record<Dim, number>>): Int32Array {
-  if (caps !== capsFor) {
-    const a = new Int32Array(DIM_COUNT);
-    for (let d = 0; d < DIM_COUNT; d++) a[d] = Math.max(0, Math.min(Math.ceil(caps[DIM_NAMES[d]!] ?? 0), INT32_MAX)); // capDim keeps ceil(cap) values
-    capsFor = caps;
-    capsArr = a;
-  }
-  return capsArr;
-}
-
-/** Dimensions whose values AccValues.dropBeaten may let go (not shared: each value's string is the accumulator's own). */
-const DROP_DIMS = [2, 7, 9, 11]; // ip, session, assumedRole, target (DIM_NAMES)
-/** Values seen once before AccValues.dropBeaten first runs (then half the values: amortised). */
-const DROP_MIN = 512;
-/** dropBeaten's ranks, reused. */
-let dropScratch = new Float64Array(256);
-/** A value let go keeps hash * DROP_BITS + hash2 (its table hash, unsigned, and 21 bits of a second hash): exact below 2^53. */
-const DROP_BITS = 2 ** 21;
-const HASH_SEED2 = (Math.random() * 2 ** 32) | 0;
-/** What `keys` holds for `v` let go, given `h`, its table hash (hashOf(v, dim, true)). */
-function dropKey(h: number, v: string): number {
-  let g = HASH_SEED2;
-  for (let i = 0; i < v.length; i++) g = Math.imul((g << 5) | (g >>> 27), 0x5bd1e995) ^ v.charCodeAt(i);
-  return (h >>> 0) * DROP_BITS + (mix(g) >>> 11);
 }
 
 /** AccValues.code of a value with no event yet (NaN: neither >= 0 nor < 0). */
@@ -1289,14 +1145,7 @@ export class IdentityAcc implements Observed {
     public principal: Principal,
     /** Events at or before this time are already in the stored baseline: do not count them again. */
     readonly trainedUntil: number,
-    /**
-     * The profile's caps (BaselineConfig.caps), when the identity has no stored profile: values
-     * seen once that cannot make them are let go as the scan goes (AccValues.dropBeaten).
-     */
-    caps?: Readonly<Record<Dim, number>>,
-  ) {
-    if (caps !== undefined && trainedUntil === -Infinity) this.vals.caps = capsByDim(caps);
-  }
+  ) {}
 
   /**
    * Drop what the scan learned (per-value counts, hourly counts, kept events), keeping only the
@@ -1347,18 +1196,15 @@ export class IdentityAcc implements Observed {
     for (let k = inFrom, e = inTo; k < e; k++) {
       const r = order === null ? k : order[k]!;
       const c = code[r]!;
-      const key = keys[r]!;
-      // A value let go (AccValues.dropBeaten) is in no profile.
-      if (typeof key !== "string") continue;
       if (c < 0) {
         const o = 4 * EXT_OF(c);
-        fn(key, x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!);
+        fn(keys[r]!, x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!);
       } else if (c >= 0) {
         // Seen once (see AccValues.code).
         const t0 = onceTime(c);
         const m = onceCounts(c);
-        fn(key, m >> 1, m & 1, t0, t0);
-      } else fn(key, 0, 0, Infinity, -Infinity);
+        fn(keys[r]!, m >> 1, m & 1, t0, t0);
+      } else fn(keys[r]!, 0, 0, Infinity, -Infinity);
     }
   }
 
@@ -1400,7 +1246,7 @@ export class IdentityAcc implements Observed {
     const order = groupOrder;
     for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
       const a = order[k]!;
-      const api = v.keys[a] as string;
+      const api = v.keys[a]!;
       const o = out.entry(out.find(D_SERVICE, api.slice(0, api.indexOf(":"))));
       const [n, err, first, last] = v.tuple(a);
       const to = out.ext;
@@ -1899,8 +1745,7 @@ export class IdentityAcc implements Observed {
       for (let k = inFrom, e = inTo; k < e; k++) {
         const r = v === groupOf ? order[k]! : k;
         const w = v.winOf(r)?.windowStat(wStart, idSessions);
-        // Values in the window are never let go (they have an entry).
-        if (w) out.set(keys[r] as string, w);
+        if (w) out.set(keys[r]!, w);
       }
       return out;
     };

@@ -1,6 +1,5 @@
 import { classifySourceIp, personKey, toTrailEvent } from "../events/normalize.js";
 import type { EventFacts, Principal, ScanFilters, SkipReason, TrailEvent } from "../events/types.js";
-import type { Dim } from "../baseline/profile.js";
 import type { GeoInfo, GeoResolver } from "../geo/types.js";
 import type { EventDetector } from "../detectors/types.js";
 import type { BytesReader, RecordSink } from "../sources/types.js";
@@ -28,8 +27,6 @@ export interface IngestOptions {
   geoEnv?: Record<string, string>;
   /** The stored baseline's `trainedUntil` of an identity (only what is newer counts again). */
   storedTrainedUntil?: (key: string) => number | undefined;
-  /** The profiles' caps (BaselineConfig.caps): an accumulator without a stored profile lets go of values that cannot make them (IdentityAcc). */
-  caps?: Readonly<Record<Dim, number>>;
   /** See ScanOptions.fastPath. */
   fastPath?: boolean;
   deferBatch?: number;
@@ -381,7 +378,7 @@ export class Ingest implements RecordSink, LaneSink {
   private accFor(p: Principal): IdentityAcc {
     let acc = this.identities.get(p.key);
     if (!acc) {
-      acc = new IdentityAcc(p, this.opts.storedTrainedUntil?.(p.key) ?? -Infinity, this.opts.caps);
+      acc = new IdentityAcc(p, this.opts.storedTrainedUntil?.(p.key) ?? -Infinity);
       acc.ordinal = this.accList.length;
       this.accList.push(acc);
       this.identities.set(p.key, acc);
@@ -433,7 +430,7 @@ export class Ingest implements RecordSink, LaneSink {
     const key = personKey(p)!;
     acc = this.people.get(key);
     if (!acc) {
-      acc = new IdentityAcc({ ...p, key }, this.opts.storedTrainedUntil?.(key) ?? -Infinity, this.opts.caps);
+      acc = new IdentityAcc({ ...p, key }, this.opts.storedTrainedUntil?.(key) ?? -Infinity);
       this.people.set(key, acc);
       this.personRole.set(key, p.key);
       this.folds?.take(acc, key, p.key);
@@ -646,11 +643,6 @@ export class Ingest implements RecordSink, LaneSink {
     this.skipSamples.push(...t.skipSamples);
     for (const a of t.accounts) this.accounts.add(a);
     this.newest = t.newest;
-  }
-
-  /** IngestOptions.caps: a fold worker makes its accumulators with them, as this Ingest would. */
-  get caps(): Readonly<Record<Dim, number>> | undefined {
-    return this.opts.caps;
   }
 
   /** A fold worker's Ingest takes an accumulator the main thread made: an identity, or (with `role`) a person on a role. */

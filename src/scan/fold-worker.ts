@@ -30,7 +30,7 @@ export class FoldApplier {
 
   apply(b: FoldBatch): void {
     for (const a of b.accs) {
-      const acc = new IdentityAcc({ key: a.key, type: "" }, a.trainedUntil, this.ingest.caps);
+      const acc = new IdentityAcc({ key: a.key, type: "" }, a.trainedUntil);
       this.accs.push(acc);
       if (a.role === undefined) this.ats.push(a.at);
       this.ingest.adoptAcc(acc, a.key, a.role);

@@ -84,7 +84,6 @@ export class Scanner implements RecordSink {
       {
         now: opts.now,
         storedTrainedUntil,
-        caps: this.baselineCfg.caps,
         ...(opts.since ? { since: opts.since } : {}),
         ...(opts.until !== undefined ? { until: opts.until } : {}),
         ...(opts.filters ? { filters: opts.filters } : {}),

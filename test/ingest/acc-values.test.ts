@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { capDim, DEFAULT_BASELINE_CONFIG, statRecord, type Dim } from "../../src/baseline/profile.js";
+import type { Dim } from "../../src/baseline/profile.js";
 import type { EventFacts } from "../../src/events/types.js";
 import { IdentityAcc, type ValueStat } from "../../src/ingest/accumulator.js";
 import { rng } from "../../src/util/rng.js";
@@ -113,70 +113,5 @@ describe("an identity's values seen once (kept in one number until their second 
     const w = acc.toWindow(wStart, 2 ** 53, () => undefined);
     expect(new Map([...w.sessions.map((s) => [s, 0] as const)]).size).toBe(inWin.size);
     expect([...w.apis.values()][0]!.n).toBe([...inWin.values()].reduce((a, b) => a + b, 0));
-  });
-});
-
-describe("an identity without a stored profile lets go of values that cannot make its profile's caps", () => {
-  it("keeps each capped dimension's profile (capDim of its values) the same as an accumulator that keeps every value", () => {
-    const caps = { ...DEFAULT_BASELINE_CONFIG.caps, session: 5, ip: 40, target: 7 };
-    const r = rng(23);
-    const p = { key: "role:1:app", type: "AssumedRole" };
-    const all = new IdentityAcc(p, -Infinity);
-    const capped = new IdentityAcc(p, -Infinity, caps);
-    // A stored profile: nothing is let go (its values would be merged with the scan's).
-    const stored = new IdentityAcc(p, T0 - 1, caps);
-    let prev: { ev: EventFacts; targets: string[] } | undefined;
-    for (let i = 0; i < 6000; i++) {
-      // Times mostly descending (files read newest first), some out of order; most sessions and
-      // addresses seen once, some again much later, some in the next event; a few seen often.
-      const t = T0 + (6000 - i) * 60_000 + Math.floor(r() * 50) * 60_000;
-      const often = r() < 0.2;
-      let ev: EventFacts = {
-        id: `e${i}`,
-        time: t,
-        api: "kms:Decrypt",
-        eventName: "Decrypt",
-        region: "us-east-1",
-        sourceIp: often ? `10.0.0.${Math.floor(r() * 30)}` : `10.${Math.floor(r() * 4)}.${Math.floor(r() * 250)}.${Math.floor(r() * 250)}`,
-        ipKind: "private",
-        uaFamily: "aws-cli/2",
-        failed: r() < 0.1,
-        denied: false,
-        requestParameters: null,
-        principal: { sessionName: often ? `s${Math.floor(r() * 4)}` : `sess-${Math.floor(r() * 5000)}` },
-      };
-      let targets = [often ? `arn:aws:kms:us-east-1:1:key/k${Math.floor(r() * 10)}` : `arn:aws:kms:us-east-1:1:key/${Math.floor(r() * 8000)}`];
-      if (prev !== undefined && r() < 0.1) {
-        ev = { ...prev.ev, id: `e${i}`, time: t };
-        targets = prev.targets;
-      }
-      prev = { ev, targets };
-      // The last hours are the moving window: values there are never let go.
-      const inWindow = i < 300;
-      for (const acc of [all, capped, stored]) acc.add(ev, undefined, inWindow, T0 + 5700 * 60_000, undefined, targets);
-    }
-    const record = (acc: IdentityAcc, d: Dim) => {
-      const rec = statRecord();
-      acc.eachValue(d, (k, n, err, first, last) => void (rec[k] = [n, err, first, last]));
-      return rec;
-    };
-    for (const d of ["session", "ip", "target"] as const) {
-      const full = record(all, d);
-      const kept = record(capped, d);
-      // Values were let go, and the rest is still over the cap (the profile is capDim's choice either way).
-      expect(Object.keys(kept).length, d).toBeLessThan(Object.keys(full).length / 2);
-      expect(Object.keys(kept).length, d).toBeGreaterThan(caps[d]);
-      expect(capDim(kept, caps[d]), d).toEqual(capDim(full, caps[d]));
-      expect(Object.keys(capDim(kept, caps[d])), d).toEqual(Object.keys(capDim(full, caps[d])));
-      expect([...stored.dim(d)], d).toEqual([...all.dim(d)]);
-      // Every value the capped accumulator still names has the same counts as in the full one.
-      for (const k of Object.keys(kept)) expect(kept[k], `${d} ${k}`).toEqual(full[k]);
-    }
-    // The window is the same.
-    const wa = all.toWindow(T0 + 5700 * 60_000, 2 ** 53, () => undefined);
-    const wc = capped.toWindow(T0 + 5700 * 60_000, 2 ** 53, () => undefined);
-    expect([...wc.sessions]).toEqual([...wa.sessions]);
-    expect([...(wc.targets ?? [])]).toEqual([...(wa.targets ?? [])]);
-    expect([...wc.ips]).toEqual([...wa.ips]);
   });
 });
