@@ -5,27 +5,21 @@
  * every value registered as a property key (V8 internalises the string and grows a dictionary),
  * only for the scan to age the record, merge the day's values into it and take it apart again
  * to write it back. Most of those values are never looked up: no detector reads sessions, error
- * codes or instance types, and targets and assumed roles are asked about a few values at most
- * (realistic warm day: these five dimensions are ~54% of the stored values decoded). Such a
- * dimension is kept as a `DimList` (the values in the record's order and their stats in one
- * number array) from the decode through the merge to the encoding (pack.ts `takePart`), and
- * looked up by a scan (`indexOf`) without a record.
+ * codes or instance types, and the others are asked about the few values the day saw. So each
+ * dimension of such a profile is kept as a `DimList` (the values in the record's order and their
+ * stats in one number array) from the decode through the merge to the encoding (pack.ts
+ * `takePart`), and looked up by the scan's view (`indexOf`: merge.ts dimStat) without a record.
  *
- * The profile still reads as before: its `dims` object (`listedDims`) has each of these
- * dimensions as an accessor that makes the record the first time it is read (the same record
- * the decode made before: the same values in the same order, the same numbers), and from then on
- * is that record. So any reader but the scan's merge, view and encoder sees plain records.
+ * The profile still reads as before: its `dims` object (`listedDims`) has each dimension as an
+ * accessor that makes the record the first time it is read (the same record the decode made
+ * before: the same values in the same order, the same numbers), and from then on is that record.
+ * So any reader but the scan's merge, view and encoder sees plain records.
  *
  * A list stands for the record only while the record's key order is its insertion order: no value
  * may be an array index ("0", "42": a record lists those first, in numeric order). Such a value
- * makes the merge fall back to the record.
+ * makes the merge fall back to the record for that dimension.
  */
-import { statRecord, type Dim, type Stat } from "./profile.js";
-
-/** The dimensions kept as lists: the last five of DIMS, in its order. */
-export const LISTED: readonly Dim[] = ["session", "errorCode", "assumedRole", "instanceType", "target"];
-/** Where LISTED starts in DIMS (LISTED[i] is DIMS[FIRST_LISTED + i]). */
-export const FIRST_LISTED = 7;
+import { DIMS, statRecord, type Dim, type Stat } from "./profile.js";
 
 /**
  * Whether `v` is an array index: "0", or a digit 1-9 and at most nine more digits, below 2^32 - 1
@@ -120,7 +114,7 @@ export class DimList {
   }
 }
 
-/** Per listed dims object: each listed dimension's list, or its record once made (index: LISTED). */
+/** Per listed dims object: each dimension's list, or its record once made (index: DIMS). */
 type Slots = Array<DimList | Record<string, Stat>>;
 const SLOTS = new WeakMap<object, Slots>();
 
@@ -133,12 +127,12 @@ function read(s: Slots, i: number): Record<string, Stat> {
 }
 
 /**
- * The accessors of the listed dimensions: the same functions for every dims object, finding the
+ * The accessors of the dimensions: the same functions for every dims object, finding the
  * object's slots by `this` (no closures per object). Defining them still costs a few µs per
  * object: a stored profile's dims object is made once, by its decode (mergeProfile re-uses it).
  */
 const ACCESSORS: PropertyDescriptorMap = Object.fromEntries(
-  LISTED.map((d, i) => [
+  DIMS.map((d, i) => [
     d,
     {
       get(this: object): Record<string, Stat> {
@@ -154,40 +148,32 @@ const ACCESSORS: PropertyDescriptorMap = Object.fromEntries(
 );
 
 /**
- * A profile's `dims` whose listed dimensions (LISTED) are given as lists or records, the others
- * as records: an object with the twelve dimensions in DIMS order, each listed one an accessor
- * (reading it makes its record once; assigning replaces it).
+ * A profile's `dims` whose dimensions are given as lists or records (`slots`, by DIMS index): an
+ * object with the twelve dimensions in DIMS order, each an accessor (reading one makes its record
+ * once; assigning replaces it).
  */
-export function listedDims(recs: Partial<Record<Dim, Record<string, Stat>>>, listed: Array<DimList | Record<string, Stat>>): Record<Dim, Record<string, Stat>> {
-  const dims = {
-    api: recs.api!,
-    service: recs.service!,
-    ip: recs.ip!,
-    network: recs.network!,
-    country: recs.country!,
-    region: recs.region!,
-    ua: recs.ua!,
-  };
-  SLOTS.set(dims, listed);
-  // After `ua`, in DIMS order: session, errorCode, assumedRole, instanceType, target.
+export function listedDims(slots: Array<DimList | Record<string, Stat>>): Record<Dim, Record<string, Stat>> {
+  const dims = {};
+  SLOTS.set(dims, slots);
+  // In DIMS order.
   return Object.defineProperties(dims, ACCESSORS) as Record<Dim, Record<string, Stat>>;
 }
 
-/** LISTED's index of each dimension (-1: not listed). */
-const LISTED_AT: Readonly<Record<string, number>> = Object.fromEntries(LISTED.map((d, i) => [d, i]));
+/** DIMS's index of each dimension. */
+const DIM_AT: Readonly<Record<string, number>> = Object.fromEntries(DIMS.map((d, i) => [d, i]));
 
 /** Dimension `d` of `dims` as a list, when it is one (a listed dims object whose record is not made yet). */
 export function listOf(dims: object | undefined, d: Dim | string): DimList | undefined {
   if (dims === undefined) return undefined;
   const s = SLOTS.get(dims);
   if (s === undefined) return undefined;
-  const i = LISTED_AT[d];
+  const i = DIM_AT[d];
   if (i === undefined) return undefined;
   const x = s[i];
   return x instanceof DimList ? x : undefined;
 }
 
-/** The slots of a listed dims object (undefined for any other object), by LISTED's index: its lists, or records once made. Changing one changes the object's dimension. */
+/** The slots of a listed dims object (undefined for any other object), by DIMS index: its lists, or records once made. Changing one changes the object's dimension. */
 export function slotsOf(dims: object): Array<DimList | Record<string, Stat>> | undefined {
   return SLOTS.get(dims);
 }

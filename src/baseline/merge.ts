@@ -1,5 +1,5 @@
 import type { Principal } from "../events/types.js";
-import { DimList, FIRST_LISTED, ageList, capList, indexLike, listOf, listedDims, slotsOf } from "./dim-list.js";
+import { DimList, ageList, capList, indexLike, listOf, listedDims, slotsOf } from "./dim-list.js";
 import {
   DAY,
   DIMS,
@@ -107,29 +107,30 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
 
   if (lazyDims && stored === undefined) out.dims = new ScanDims(acc, cfg);
   else {
-    // A stored profile whose dims keep some dimensions as lists (dim-list.ts, a store's decode):
-    // those are merged as lists, and the merged profile keeps them so (its encoder reads them).
-    // Its dims object is re-used when the profile was handed over (nobody else holds it).
+    // A stored profile whose dims are kept as lists (dim-list.ts, a store's decode): they are
+    // merged as lists, and the merged profile keeps them so (its encoder reads them). Its dims
+    // object is re-used when the profile was handed over (nobody else holds it).
     const slots = stored ? slotsOf(stored.dims) : undefined;
-    const reuse = own && slots !== undefined;
-    const dims = reuse ? stored.dims : ({} as Record<Dim, Record<string, Stat>>);
-    const listed: Array<DimList | Record<string, Stat>> | undefined = slots === undefined ? undefined : reuse ? slots : [];
-    for (let k = 0; k < DIMS.length; k++) {
-      const d = DIMS[k]!;
-      const li = slots === undefined ? -1 : k - FIRST_LISTED;
-      let merged: DimList | Record<string, Stat> | undefined;
-      if (li >= 0) {
-        const list = slots![li];
-        if (list instanceof DimList) merged = mergeList(list, f, horizonStart, cfg.caps[d], acc, d);
+    if (slots !== undefined) {
+      const reuse = own;
+      const into = reuse ? slots : new Array<DimList | Record<string, Stat>>(DIMS.length);
+      for (let k = 0; k < DIMS.length; k++) {
+        const d = DIMS[k]!;
+        const x = slots[k];
+        let merged: DimList | Record<string, Stat> | undefined = x instanceof DimList ? mergeList(x, f, horizonStart, cfg.caps[d], acc, d) : undefined;
+        // (A record, or a list holding an array index: read as its record.)
+        merged ??= mergeDim((own ? ageDimInPlace : ageDim)(stored!.dims[d], f, horizonStart, cfg.caps[d]), acc, d, cfg.caps[d], true);
+        into[k] = merged;
       }
-      if (merged === undefined) {
+      out.dims = reuse ? stored!.dims : listedDims(into);
+    } else {
+      const dims = {} as Record<Dim, Record<string, Stat>>;
+      for (const d of DIMS) {
         const aged = stored ? (own ? ageDimInPlace : ageDim)(stored.dims[d], f, horizonStart, cfg.caps[d]) : undefined;
-        merged = mergeDim(aged, acc, d, cfg.caps[d], true);
+        dims[d] = mergeDim(aged, acc, d, cfg.caps[d], true);
       }
-      if (li < 0) dims[d] = merged as Record<string, Stat>;
-      else listed![li] = merged;
+      out.dims = dims;
     }
-    out.dims = reuse ? dims : listed ? listedDims(dims, listed) : dims;
   }
   out.hourly = mergeHourly(base.hourly, acc.hourlyCounts(), Math.floor((now - cfg.hourlyDays * DAY) / HOUR));
   return out;

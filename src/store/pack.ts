@@ -18,8 +18,8 @@
  * `packed` are read.
  */
 import { deflateRawSync, inflateRawSync } from "node:zlib";
-import { DIMS, statRecord, type Dim, type Profile, type Stat } from "../baseline/profile.js";
-import { DimList, LISTED, listOf, listedDims } from "../baseline/dim-list.js";
+import { DIMS, statRecord, type Profile, type Stat } from "../baseline/profile.js";
+import { DimList, listOf, listedDims } from "../baseline/dim-list.js";
 
 /** Whether `names` are `want`, in that order. */
 function sameNames(names: readonly string[], want: readonly string[]): boolean {
@@ -304,7 +304,7 @@ export function unpackProfile(o: unknown): unknown {
  * `owned`: `src` is a new object without `packed` (the fields alone, just parsed): the profile is
  * made in it rather than in a copy (the same fields in the same order). `listed`: the part holds
  * no two equal values in a dimension and each dimension's values in its record's order (as
- * trailhound writes it): the dimensions LISTED may be kept as lists (dim-list.ts).
+ * trailhound writes it): the dimensions may be kept as lists (dim-list.ts).
  */
 export function unpackFields(src: Record<string, unknown>, packed: unknown, owned = false, listed = false): Record<string, unknown> {
   // The other fields, in their order (a loop: object rest/spread is slow on the scan's hot path).
@@ -322,15 +322,15 @@ export function unpackFields(src: Record<string, unknown>, packed: unknown, owne
   if (!Array.isArray(pk.hourly) || pk.hourly.length % 3 !== 0) fail("packed.hourly: expected [hourDelta, calls, errors, ...]");
   if (!Array.isArray(pk.days)) fail("packed.days: expected an array");
   const dimNames = Object.keys(pk.dims);
-  // Listed: the dimensions LISTED are kept as lists (dim-list.ts) when the part holds the twelve
-  // dimensions in DIMS order (as every profile a scan merged): the profile's dims read the same.
+  // Listed: the dimensions are kept as lists (dim-list.ts) when the part holds the twelve in DIMS
+  // order (as every profile a scan merged): the profile's dims read the same.
   const asLists = listed && sameNames(dimNames, DIMS);
   const dims: Record<string, Record<string, Stat>> = {};
   const lists: DimList[] = [];
   for (const d of dimNames) {
     const flat: unknown = (pk.dims as Record<string, unknown>)[d];
     if (!Array.isArray(flat) || flat.length % 5 !== 0) fail(`packed.dims.${d}: expected [value, count, errors, first, last-first, ...]`);
-    if (asLists && LISTED.includes(d as Dim)) {
+    if (asLists) {
       const m = flat.length / 5;
       const values = new Array<string>(m);
       const stats = new Array<number>(m * 4);
@@ -387,7 +387,7 @@ export function unpackFields(src: Record<string, unknown>, packed: unknown, owne
     days.push(day);
   }
   out.days = days;
-  out.dims = asLists ? listedDims(dims, lists) : dims;
+  out.dims = asLists ? listedDims(lists) : dims;
   out.hourly = hourly;
   return out;
 }
