@@ -1175,8 +1175,6 @@ export class IdentityAcc implements Observed {
     this.days = [];
   }
   private released = false;
-  /** The moving window start of the event `add` folds (for `track`). */
-  private trackWmin = -Infinity;
 
   /** The values of one dimension seen in this scan, in first-seen order (a new map on each call). */
   dim(dim: Dim): ReadonlyMap<string, ValueStat> {
@@ -1274,7 +1272,6 @@ export class IdentityAcc implements Observed {
     targets?: readonly string[],
   ): void {
     const t = ev.time;
-    this.trackWmin = wmin;
     const counted = t > this.trainedUntil;
     const failed = ev.failed;
     const denied = ev.denied;
@@ -1300,36 +1297,36 @@ export class IdentityAcc implements Observed {
     const viaService = ev.principal.invokedBy !== undefined;
     const ipKind = ev.ipKind;
 
-    const apiNum = this.track(D_API, ev.api, ev, counted, inWindow, bucket);
-    this.track(D_REGION, ev.region, ev, counted, inWindow, bucket);
+    const apiNum = this.track(D_API, ev.api, t, ev, counted, inWindow, bucket, wmin);
+    this.track(D_REGION, ev.region, t, ev, counted, inWindow, bucket, wmin);
     if (!viaService) {
-      if (ipKind === "public" || ipKind === "private") this.track(D_IP, ev.sourceIp, ev, counted, inWindow, bucket);
-      this.track(D_UA, ev.uaFamily, ev, counted, inWindow, bucket);
+      if (ipKind === "public" || ipKind === "private") this.track(D_IP, ev.sourceIp, t, ev, counted, inWindow, bucket, wmin);
+      this.track(D_UA, ev.uaFamily, t, ev, counted, inWindow, bucket, wmin);
       if (geo) {
         if (geo !== this.geoOf) this.readGeo(geo);
-        if (this.geoNet !== undefined) this.track(D_NETWORK, this.geoNet, ev, counted, inWindow, bucket);
-        if (this.geoCountry !== undefined) this.track(D_COUNTRY, this.geoCountry, ev, counted, inWindow, bucket);
+        if (this.geoNet !== undefined) this.track(D_NETWORK, this.geoNet, t, ev, counted, inWindow, bucket, wmin);
+        if (this.geoCountry !== undefined) this.track(D_COUNTRY, this.geoCountry, t, ev, counted, inWindow, bucket, wmin);
       }
     }
     const session = ev.principal.sessionName;
-    if (session) this.track(D_SESSION, session, ev, counted, inWindow, bucket);
-    if (ev.errorCode) this.track(D_ERROR, ev.errorCode, ev, counted, inWindow, bucket);
+    if (session) this.track(D_SESSION, session, t, ev, counted, inWindow, bucket, wmin);
+    if (ev.errorCode) this.track(D_ERROR, ev.errorCode, t, ev, counted, inWindow, bucket, wmin);
     const nf = nameFlags(ev.eventName);
     if ((nf & NF_PARAMS) !== 0) {
       const rp = ev.requestParameters;
       if ((nf & NF_TARGETS) !== 0) {
         // Key reads name their key in `resources`; a service acting for the caller reads no key of its own.
         const one = targets === undefined ? keyTargetOf(ev) : undefined;
-        if (one !== undefined) this.track(D_TARGET, one, ev, counted, inWindow, bucket);
+        if (one !== undefined) this.track(D_TARGET, one, t, ev, counted, inWindow, bucket, wmin);
         else {
           const ts = targets ?? accTargets(ev);
-          for (let i = 0; i < ts.length; i++) this.track(D_TARGET, ts[i]!, ev, counted, inWindow, bucket);
+          for (let i = 0; i < ts.length; i++) this.track(D_TARGET, ts[i]!, t, ev, counted, inWindow, bucket, wmin);
         }
       } else if (rp) {
         const run = (nf & NF_RUN) !== 0;
         const v = run ? rp.instanceType : rp.roleArn;
         // No window side (inWindow false): toWindow reads none of these two dimensions.
-        if (typeof v === "string" && v.length > 0) this.track(run ? D_ITYPE : D_ROLE, v, ev, counted, false, bucket);
+        if (typeof v === "string" && v.length > 0) this.track(run ? D_ITYPE : D_ROLE, v, t, ev, counted, false, bucket, wmin);
       }
     }
 
@@ -1372,12 +1369,7 @@ export class IdentityAcc implements Observed {
   }
 
   /** Count an event's value of dimension `di`; the value's number. */
-  /**
-   * The time and moving window start are read here (`ev.time`, `trackWmin`), not passed: numbers
-   * beyond small integers passed to a call that is not inlined are each a new heap number.
-   */
-  private track(di: number, value: string, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number): number {
-    const t = ev.time;
+  private track(di: number, value: string, t: number, ev: EventFacts, counted: boolean, inWindow: boolean, bucket: number, wmin: number): number {
     // Consecutive events of one identity mostly repeat their IP, region, user agent: skip the lookup.
     // Else often the one before it (an address, API or session the identity goes back and forth to).
     const d = this.vals;
@@ -1394,7 +1386,7 @@ export class IdentityAcc implements Observed {
       lv[di] = i;
     }
     const o = d.count(i, t, counted, ev.failed, inWindow);
-    if (inWindow) d.addWindow(o, bucket, t, ev.id, ev.failed, ev.denied, this.trackWmin, ev.principal.sessionName);
+    if (inWindow) d.addWindow(o, bucket, t, ev.id, ev.failed, ev.denied, wmin, ev.principal.sessionName);
     return i;
   }
 
