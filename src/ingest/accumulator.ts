@@ -242,6 +242,74 @@ export class MStat {
     if (d !== null) for (let i = 0; i < o.nIds; i++) this.noteId(d[i]!, o.idAt(i), o.sessionAt(i));
   }
 
+  /**
+   * What an empty MStat that absorbed `sides[0 .. count)` in that order would give for
+   * `windowStat(wStart, sessions)` (a derived dimension's window counts: see IdentityAcc.toWindow),
+   * without that MStat: the counts summed, the MAX_WIN_IDS earliest ids kept as noteId keeps them.
+   */
+  static absorbedStat(sides: ArrayLike<WinSide | undefined>, count: number, wStart: number, sessions?: Map<string, string>): WinStat | undefined {
+    let n = 0,
+      err = 0,
+      den = 0,
+      first = Infinity,
+      last = -Infinity,
+      kept = 0;
+    const times = keptTimes;
+    const refs = keptRefs;
+    for (let j = 0; j < count; j++) {
+      const o = sides[j]!;
+      if (o instanceof MOne) {
+        const b = o.bucket * BUCKET_MS;
+        if (!(b < wStart)) {
+          n++;
+          if (b < first) first = b;
+          if (b > last) last = b;
+          err += o.flags & 1;
+          den += (o.flags >> 1) & 1;
+        }
+        kept = keepId(times, refs, kept, o.time, o.id, o.session);
+        continue;
+      }
+      const d = o.d;
+      if (d === null) continue;
+      for (let i = o.nIds, e = o.len; i < e; i++) {
+        const sb = slotBucket(d[i]!);
+        const b = sb * BUCKET_MS;
+        if (b < wStart) continue;
+        n += d[i]! - sb * SLOT_N;
+        if (b < first) first = b;
+        if (b > last) last = b;
+      }
+      const es = o.errSlots;
+      if (es !== null)
+        for (let i = 0; i < es.length; i += 3) {
+          if (es[i]! * BUCKET_MS < wStart) continue;
+          err += es[i + 1]!;
+          den += es[i + 2]!;
+        }
+      for (let i = 0; i < o.nIds; i++) kept = keepId(times, refs, kept, d[i]!, o.idAt(i), o.sessionAt(i));
+    }
+    if (n === 0) return undefined;
+    // As windowStat reads its kept ids.
+    let inWin = 0;
+    for (let i = 0; i < kept; i++) if (!(times[i]! < wStart)) inWin++;
+    const ids = new Array<string>(inWin);
+    let firstT = first,
+      lastKept = -Infinity,
+      w = 0;
+    for (let i = 0; i < kept; i++) {
+      if (times[i]! < wStart) continue;
+      const id = refs[2 * i]!;
+      if (w === 0) firstT = times[i]!;
+      lastKept = times[i]!;
+      ids[w++] = id;
+      const ss = refs[2 * i + 1];
+      if (sessions && ss !== undefined) sessions.set(id, ss);
+    }
+    const lastT = Math.max(last, w > 0 ? lastKept : last);
+    return { n, err, denied: den, first: firstT, last: lastT, ids };
+  }
+
   /** Kept id `i` (below nIds). */
   private idAt(i: number): string {
     return (this.refs === null ? this.id0 : this.refs[2 * i])!;
@@ -303,9 +371,10 @@ export class MStat {
       den = 0,
       first = Infinity,
       last = -Infinity;
-    const d = this.d ?? [];
+    const d = this.d;
+    if (d === null) return undefined;
     const k = this.nIds;
-    for (let i = k; i < this.len; i++) {
+    for (let i = k, e = this.len; i < e; i++) {
       const s = slotBucket(d[i]!);
       const b = s * BUCKET_MS;
       if (b < wStart) continue;
@@ -314,28 +383,57 @@ export class MStat {
       if (b > last) last = b;
     }
     if (n === 0) return undefined;
-    const e = this.errSlots ?? [];
-    for (let i = 0; i < e.length; i += 3) {
-      if (e[i]! * BUCKET_MS < wStart) continue;
-      err += e[i + 1]!;
-      den += e[i + 2]!;
-    }
-    const ids: string[] = [];
+    const e = this.errSlots;
+    if (e !== null)
+      for (let i = 0; i < e.length; i += 3) {
+        if (e[i]! * BUCKET_MS < wStart) continue;
+        err += e[i + 1]!;
+        den += e[i + 2]!;
+      }
+    // The kept ids inside the window, in an array of their number (push would give it room for 17).
+    let inWin = 0;
+    for (let i = 0; i < k; i++) if (!(d[i]! < wStart)) inWin++;
+    const ids = new Array<string>(inWin);
     let firstT = first,
-      lastKept = -Infinity;
+      lastKept = -Infinity,
+      w = 0;
     for (let i = 0; i < k; i++) {
       if (d[i]! < wStart) continue;
       const id = this.idAt(i);
-      if (ids.length === 0) firstT = d[i]!;
+      if (w === 0) firstT = d[i]!;
       lastKept = d[i]!;
-      ids.push(id);
+      ids[w++] = id;
       const ss = this.sessionAt(i);
       if (sessions && ss !== undefined) sessions.set(id, ss);
     }
-    // Exact times come from the kept ids; bucket bounds are the fallback.
-    const lastT = Math.max(last, ids.length ? lastKept : last);
+    const lastT = Math.max(last, w > 0 ? lastKept : last);
+    // Exact times come from the kept ids (lastT); bucket bounds are the fallback.
     return { n, err, denied: den, first: firstT, last: lastT, ids };
   }
+}
+
+/** MStat.absorbedStat's kept ids: their times, and [id, session, ...] beside them (reused). */
+const keptTimes = new Array<number>(MAX_WIN_IDS).fill(0);
+const keptRefs = new Array<string | undefined>(2 * MAX_WIN_IDS).fill(undefined);
+
+/** MStat.noteId on `kept` ids in `times` and `refs` (the MAX_WIN_IDS earliest, by time, ties in the order met); the ids kept after. */
+function keepId(times: number[], refs: Array<string | undefined>, kept: number, t: number, id: string, session: string | undefined): number {
+  let n = kept;
+  if (n >= MAX_WIN_IDS) {
+    if (!(t < times[n - 1]!)) return kept;
+    n--; // the latest gives way
+  }
+  let i = n;
+  while (i > 0 && times[i - 1]! > t) {
+    times[i] = times[i - 1]!;
+    refs[2 * i] = refs[2 * i - 2];
+    refs[2 * i + 1] = refs[2 * i - 1];
+    i--;
+  }
+  times[i] = t;
+  refs[2 * i] = id;
+  refs[2 * i + 1] = session;
+  return n + 1;
 }
 
 /**
@@ -369,16 +467,9 @@ export class MOne {
     const b = this.bucket * BUCKET_MS;
     if (b < wStart) return undefined;
     const t = this.time;
-    const ids: string[] = [];
-    let first = b,
-      last = b;
-    if (!(t < wStart)) {
-      ids.push(this.id);
-      first = t;
-      if (sessions && this.session !== undefined) sessions.set(this.id, this.session);
-      last = Math.max(b, t);
-    }
-    return { n: 1, err: this.flags & 1, denied: (this.flags >> 1) & 1, first, last, ids };
+    if (t < wStart) return { n: 1, err: this.flags & 1, denied: (this.flags >> 1) & 1, first: b, last: b, ids: [] };
+    if (sessions && this.session !== undefined) sessions.set(this.id, this.session);
+    return { n: 1, err: this.flags & 1, denied: (this.flags >> 1) & 1, first: t, last: Math.max(b, t), ids: [this.id] };
   }
 }
 
@@ -709,17 +800,28 @@ class AccValues {
     else w[e] = addToWindow(s, bucket, t, id, failed, denied, wmin, session);
   }
 
-  /** The window side of the entry at `o` in `ext` as an MStat, made on first use (a derived dimension's: see deriveServices). */
-  win(o: number): MStat {
-    let w = this.wins;
-    if (w === null) this.wins = w = new Array<WinSide | undefined>(this.ext.length / 4).fill(undefined);
-    const e = o / 4;
-    const s = w[e];
-    if (s instanceof MStat) return s;
-    const m = new MStat();
-    if (s !== undefined) m.absorb(s);
-    w[e] = m;
-    return m;
+  /**
+   * The window counts (windowStat) of the values of one dimension, keyed by value in their order:
+   * value numbers order[from .. to), or from .. to themselves when `order` is null. Notes the
+   * session of each listed id in `sessions`.
+   */
+  windowMap(order: Int32Array | null, from: number, to: number, wStart: number, sessions: Map<string, string>): Map<string, WinStat> {
+    const out = new Map<string, WinStat>();
+    const wins = this.wins;
+    if (wins === null) return out;
+    const code = this.code;
+    const keys = this.keys;
+    for (let k = from; k < to; k++) {
+      const r = order === null ? k : order[k]!;
+      const c = code[r]!;
+      // Only entries have a window side (see `code`).
+      if (!(c < 0)) continue;
+      const w = wins[EXT_OF(c)];
+      if (w === undefined) continue;
+      const st = w.windowStat(wStart, sessions);
+      if (st !== undefined) out.set(keys[r]!, st);
+    }
+    return out;
   }
 
   /** Value `r`'s counts as [n, err, first, last]. */
@@ -988,29 +1090,38 @@ class WinBuckets {
       const o = k * S;
       const start = c[o + C_IDX]! * BUCKET_MS;
       if (start < wStart || start > wEnd) continue;
-      const ids: string[] = [];
-      const idApis: string[] = [];
-      const reads: string[] = [];
-      const readIds: string[] = [];
-      const errIds: string[] = [];
+      // Arrays of the lengths the columns count (push would give each room for 17).
+      const nRefs = c[o + C_REFS]!,
+        nReads = c[o + C_READS]!,
+        nErrs = c[o + C_ERRS]!;
+      const ids = new Array<string>(nRefs);
+      const idApis = new Array<string>(nRefs);
+      const reads = new Array<string>(nReads);
+      const readIds = new Array<string>(nReads);
+      const errIds = new Array<string>(nErrs);
+      let refs = 0,
+        rd = 0,
+        errs = 0;
       for (let x = c[o + C_HEAD]!; x !== 0; ) {
         const i = (x - 1) * E;
         const m = e[i + 3] as number;
         const id = e[i] as string;
         const api = e[i + 2] as string;
         if ((m & F_REF) !== 0) {
-          ids.push(id);
-          idApis.push(api);
+          ids[refs] = id;
+          idApis[refs++] = api;
           const ss = e[i + 1] as string | undefined;
           if (ss !== undefined) idSessions.set(id, ss);
         }
         if ((m & F_READ) !== 0) {
-          reads.push(api);
-          readIds.push(id);
+          reads[rd] = api;
+          readIds[rd++] = id;
         }
-        if ((m & F_ERR) !== 0) errIds.push(id);
+        if ((m & F_ERR) !== 0) errIds[errs++] = id;
         x = m >>> 3;
       }
+      if (refs !== nRefs || rd !== nReads || errs !== nErrs)
+        throw new Error(`WinBuckets: a bucket's kept events (${refs}, ${rd}, ${errs}) differ from its counts (${nRefs}, ${nReads}, ${nErrs})`);
       out.push({ start, n: c[o + C_N]!, err: c[o + C_ERR]!, denied: c[o + C_DEN]!, reads, readIds, ids, idApis, errIds });
     }
     return out;
@@ -1236,25 +1347,94 @@ export class IdentityAcc implements Observed {
     return v;
   }
 
-  /** Services are not tracked per event: they are the `service:` prefixes of the APIs, summed. */
+  /**
+   * Services are not tracked per event: they are the `service:` prefixes of the APIs, summed.
+   * Their window counts are the APIs' too, summed when the window is built (toWindow): no window
+   * side here.
+   */
   private deriveServices(): AccValues {
     const v = this.vals;
     const out = new AccValues(v.ids);
     groupValues(v);
     const order = groupOrder;
+    const keys = v.keys;
+    const code = v.code;
+    const x = v.ext;
     for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
       const a = order[k]!;
-      const api = v.keys[a]!;
-      const o = out.entry(out.find(D_SERVICE, api.slice(0, api.indexOf(":"))));
-      const [n, err, first, last] = v.tuple(a);
+      const o = out.entry(out.find(D_SERVICE, serviceOf(keys[a]!)));
       const to = out.ext;
+      // The API's counts (as `tuple` gives them).
+      const c = code[a]!;
+      let n = 0,
+        err = 0,
+        first = Infinity,
+        last = -Infinity;
+      if (c < 0) {
+        const q = 4 * EXT_OF(c);
+        n = x[q + 2]!;
+        err = x[q + 3]!;
+        first = x[q]!;
+        last = x[q + 1]!;
+      } else if (c >= 0) {
+        const m = onceCounts(c);
+        n = m >> 1;
+        err = m & 1;
+        first = last = onceTime(c);
+      }
       to[o + 2]! += n;
       to[o + 3]! += err;
       if (first < to[o]!) to[o] = first;
       if (last > to[o + 1]!) to[o + 1] = last;
-      const w = v.winOf(a);
-      if (w !== undefined) out.win(o).absorb(w);
     }
+    return out;
+  }
+
+  /**
+   * The services' window counts: each service's as an MStat that absorbed its APIs' window sides
+   * in the APIs' order would give them (MStat.absorbedStat), in the services' order.
+   */
+  private serviceWindows(wStart: number, sessions: Map<string, string>): Map<string, WinStat> {
+    const out = new Map<string, WinStat>();
+    const services = (this.services ??= this.deriveServices());
+    const v = this.vals;
+    groupValues(v);
+    const m = services.size;
+    // Each service's APIs with a window side, in the APIs' order: a list through `svcNext` from `svcHead`.
+    if (svcHead.length < m) {
+      svcHead = new Int32Array(Math.max(m, 2 * svcHead.length));
+      svcTail = new Int32Array(svcHead.length);
+    }
+    svcHead.fill(-1, 0, m);
+    let sides = 0;
+    for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
+      const a = groupOrder[k]!;
+      const w = v.winOf(a);
+      if (w === undefined) continue;
+      const sv = services.lookup(D_SERVICE, serviceOf(v.keys[a]!));
+      if (sides === svcSides.length) {
+        svcSides.push(w);
+        svcNext.push(-1);
+      } else {
+        svcSides[sides] = w;
+        svcNext[sides] = -1;
+      }
+      if (svcHead[sv] === -1) svcHead[sv] = sides;
+      else svcNext[svcTail[sv]!] = sides;
+      svcTail[sv] = sides++;
+    }
+    if (sides === 0) return out;
+    const group = svcGroup;
+    for (let sv = 0; sv < m; sv++) {
+      let count = 0;
+      for (let j = svcHead[sv]!; j !== -1; j = svcNext[j]!) group[count++] = svcSides[j]!;
+      if (count === 0) continue;
+      const st = MStat.absorbedStat(group, count, wStart, sessions);
+      if (st !== undefined) out.set(services.keys[sv]!, st);
+    }
+    // No window side held past the call.
+    svcSides.fill(undefined, 0, sides);
+    group.fill(undefined);
     return out;
   }
 
@@ -1730,46 +1910,38 @@ export class IdentityAcc implements Observed {
     this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
     const idSessions = new Map<string, string>();
     const maps = (dim: Dim): Map<string, WinStat> => {
-      const out = new Map<string, WinStat>();
       const v = this.valuesOf(dim);
-      const keys = v.keys;
-      const order = groupOrder;
-      for (let k = inFrom, e = inTo; k < e; k++) {
-        const r = v === groupOf ? order[k]! : k;
-        const w = v.winOf(r)?.windowStat(wStart, idSessions);
-        if (w) out.set(keys[r]!, w);
-      }
-      return out;
+      return v.windowMap(v === groupOf ? groupOrder : null, inFrom, inTo, wStart, idSessions);
     };
     const buckets = this.win.toBuckets(wStart, wEnd, idSessions);
     const sessions = maps("session");
     const inWin = (t: number) => t >= wStart && t <= wEnd;
     const candidates = this.candidates.filter((c) => inWin(c.time)).sort((a, b) => a.time - b.time);
-    const geo = this.geo
-      .points(wStart, wEnd)
-      .sort((a, b) => a.time - b.time)
-      .map((g) => {
-        const info = geoLookup(g.ip);
-        return info ? { ...g, geo: info } : g;
-      });
+    const geo = this.geo.points(wStart, wEnd, geoLookup).sort((a, b) => a.time - b.time);
     let first = Infinity,
-      last = -Infinity;
+      last = -Infinity,
+      events = 0,
+      errors = 0,
+      denied = 0;
     const apis = maps("api");
     for (const w of apis.values()) {
       if (w.first < first) first = w.first;
       if (w.last > last) last = w.last;
+      events += w.n;
+      errors += w.err;
+      denied += w.denied;
     }
     return {
       principal: this.principal,
       sessions: [...sessions.keys()],
       // Window events after filters. Buckets also hold filtered-out events and serve rates only.
-      events: sumN(apis),
-      errors: sumErr(apis),
-      denied: sumDen(apis),
+      events,
+      errors,
+      denied,
       first,
       last,
       apis,
-      services: maps("service"),
+      services: this.serviceWindows(wStart, idSessions),
       regions: maps("region"),
       ips: maps("ip"),
       networks: maps("network"),
@@ -1829,15 +2001,19 @@ class GeoPoints {
     this.s = s;
   }
 
-  /** The points in [from, to], in the order kept. */
-  points(from: number, to: number): GeoPoint[] {
+  /** The points in [from, to], in the order kept, each with its location (`geoLookup`) when it has one. */
+  points(from: number, to: number, geoLookup: (ip: string) => GeoInfo | undefined): GeoPoint[] {
     const out: GeoPoint[] = [];
     for (let i = 0; i < this.t.length; i++) {
       const time = this.t[i]!;
       if (!(time >= from && time <= to)) continue;
-      const point: GeoPoint = { time, ip: this.s[3 * i]!, eventId: this.s[3 * i + 1]! };
+      const ip = this.s[3 * i]!;
+      const point: GeoPoint = { time, ip, eventId: this.s[3 * i + 1]! };
       const session = this.s[3 * i + 2];
       if (session !== undefined) point.session = session;
+      // Last, as a copy of the point with it took it (field order: the report writes them in it).
+      const info = geoLookup(ip);
+      if (info) point.geo = info;
       out.push(point);
     }
     return out;
@@ -1880,6 +2056,24 @@ function plus<T>(a: readonly T[], x: T): T[] {
   return b;
 }
 
+/** IdentityAcc.serviceWindows' work space: per service its first and last API side, the sides and the next of each, one service's sides. */
+let svcHead = new Int32Array(64);
+let svcTail = new Int32Array(64);
+const svcSides: Array<WinSide | undefined> = [];
+const svcNext: number[] = [];
+const svcGroup: Array<WinSide | undefined> = [];
+
+/** The service of an API (`service:EventName`): its prefix, one string per API (bounded like readCache). */
+const serviceOfApi = new Map<string, string>();
+function serviceOf(api: string): string {
+  let s = serviceOfApi.get(api);
+  if (s === undefined) {
+    s = api.slice(0, api.indexOf(":"));
+    if (serviceOfApi.size < 20000) serviceOfApi.set(api, s);
+  }
+  return s;
+}
+
 /** Buckets before the window kept by a fold (the nearest to the one being filled). */
 const OLD_KEEP = 32;
 /** foldOldReads' ranks, reused from fold to fold. */
@@ -1909,20 +2103,4 @@ function intern(s: string): string {
   if (k !== undefined) return k;
   if (interned.size < 50_000) interned.set(s, s);
   return s;
-}
-
-function sumN(m: Map<string, WinStat>): number {
-  let n = 0;
-  for (const w of m.values()) n += w.n;
-  return n;
-}
-function sumErr(m: Map<string, WinStat>): number {
-  let n = 0;
-  for (const w of m.values()) n += w.err;
-  return n;
-}
-function sumDen(m: Map<string, WinStat>): number {
-  let n = 0;
-  for (const w of m.values()) n += w.denied;
-  return n;
 }

@@ -7,7 +7,8 @@ import { addToWindow, BUCKET_MS, MStat, MOne, type WinSide } from "../../src/ing
  * three arrays a value (slots, times, refs) where MStat now keeps one array of times and slots and
  * its first id in fields. Random events, in and out of order, through a moving window (prunes),
  * failures, full buckets' second slots aside; then windowStat at several window starts and a
- * value absorbing others (the service dimension): the same counts, bounds, ids and sessions.
+ * value absorbing others (the service dimension), and MStat.absorbedStat of the same sides: the
+ * same counts, bounds, ids and sessions.
  */
 describe("MStat keeps what its earlier three-array form kept", () => {
   it("gives the same window stats for random events, prunes and absorbs", () => {
@@ -73,12 +74,57 @@ describe("MStat keeps what its earlier three-array form kept", () => {
       const sumSides = new MStat();
       for (const w of sides) if (w !== undefined) sumSides.absorb(w);
       for (const s of starts) expect(sumSides.windowStat(s)).toEqual(sumOld.windowStat(s));
+      // And without that MStat (the services of a window: MStat.absorbedStat), the sessions noted alike.
+      const present = sides.filter((w) => w !== undefined);
+      for (const s of starts) {
+        const a = new Map<string, string>();
+        const b = new Map<string, string>();
+        expect(JSON.stringify(MStat.absorbedStat(present, present.length, s, a))).toBe(JSON.stringify(sumSides.windowStat(s, b)));
+        expect([...a]).toEqual([...b]);
+      }
       ones += sides.filter((w) => w instanceof MOne).length;
       stats += sides.filter((w) => w instanceof MStat).length;
     }
     // Both forms were met.
     expect(ones).toBeGreaterThan(20);
     expect(stats).toBeGreaterThan(20);
+  });
+});
+
+describe("MStat.absorbedStat", () => {
+  it("gives what an MStat absorbing the same sides gives, ties in time included", () => {
+    let seed = 777;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    const t0 = Date.UTC(2024, 0, 1);
+    let ties = 0;
+    for (let round = 0; round < 300; round++) {
+      const values = 1 + Math.floor(rnd() * 5);
+      const sides: Array<WinSide | undefined> = new Array<WinSide | undefined>(values).fill(undefined);
+      const events = Math.floor(rnd() * 60);
+      const seen = new Set<number>();
+      for (let i = 0; i < events; i++) {
+        // Whole minutes over two hours: many events share a time, within and across values.
+        const t = t0 + Math.floor(rnd() * 120) * 60_000;
+        if (seen.has(t)) ties++;
+        seen.add(t);
+        const v = Math.floor(rnd() * values);
+        const failed = rnd() < 0.3;
+        sides[v] = addToWindow(sides[v], Math.floor(t / BUCKET_MS), t, `id-${i}`, failed, failed && rnd() < 0.5, t0, rnd() < 0.5 ? `s${i % 3}` : undefined);
+      }
+      const present = sides.filter((w) => w !== undefined);
+      const sum = new MStat();
+      for (const w of present) sum.absorb(w);
+      for (const s of [-Infinity, t0, t0 + 30 * 60_000, t0 + 61 * 60_000, t0 + 3 * 3_600_000]) {
+        const a = new Map<string, string>();
+        const b = new Map<string, string>();
+        expect(JSON.stringify(MStat.absorbedStat(present, present.length, s, a))).toBe(JSON.stringify(present.length > 0 ? sum.windowStat(s, b) : undefined));
+        expect([...a]).toEqual([...b]);
+      }
+    }
+    expect(ties).toBeGreaterThan(100);
   });
 });
 
