@@ -210,16 +210,7 @@ export class MStat {
       this.s0 = session;
       return;
     }
-    let i = n;
-    while (i > 0 && d[i - 1]! > t) {
-      d[i] = d[i - 1]!;
-      refs[2 * i] = refs[2 * i - 2];
-      refs[2 * i + 1] = refs[2 * i - 1];
-      i--;
-    }
-    d[i] = t;
-    refs[2 * i] = id;
-    refs[2 * i + 1] = session;
+    insertKept(d, refs, n, t, id, session);
   }
 
   /** Add another value's window counts into this one (deriving a coarser dimension). */
@@ -423,6 +414,15 @@ function keepId(times: number[], refs: Array<string | undefined>, kept: number, 
     if (!(t < times[n - 1]!)) return kept;
     n--; // the latest gives way
   }
+  insertKept(times, refs, n, t, id, session);
+  return n + 1;
+}
+
+/**
+ * `id` (and its session, beside it in `refs`) at time `t` among the `n` ids kept in `times` and
+ * `refs`, in time order (after those of the same time: ties in the order met); room for n + 1.
+ */
+function insertKept(times: number[], refs: Array<string | undefined>, n: number, t: number, id: string, session: string | undefined): void {
   let i = n;
   while (i > 0 && times[i - 1]! > t) {
     times[i] = times[i - 1]!;
@@ -433,7 +433,6 @@ function keepId(times: number[], refs: Array<string | undefined>, kept: number, 
   times[i] = t;
   refs[2 * i] = id;
   refs[2 * i + 1] = session;
-  return n + 1;
 }
 
 /**

@@ -330,44 +330,34 @@ export function unpackFields(src: Record<string, unknown>, packed: unknown, owne
   for (const d of dimNames) {
     const flat: unknown = (pk.dims as Record<string, unknown>)[d];
     if (!Array.isArray(flat) || flat.length % 5 !== 0) fail(`packed.dims.${d}: expected [value, count, errors, first, last-first, ...]`);
-    if (asLists) {
-      const m = flat.length / 5;
-      const values = new Array<string>(m);
-      const stats = new Array<number>(m * 4);
-      for (let i = 0, k = 0; i < flat.length; i += 5, k++) {
-        const v = flat[i];
-        const n = flat[i + 1];
-        const e = flat[i + 2];
-        const f = flat[i + 3];
-        const dl = flat[i + 4];
-        if (typeof v !== "string" || typeof n !== "number" || typeof e !== "number" || typeof f !== "number" || typeof dl !== "number") {
-          fail(`packed.dims.${d}[${i / 5}]: expected value, count, errors, first, last-first`);
-        }
-        const first = t0 + Math.round(f * 1000);
-        values[k] = v;
-        stats[k * 4] = n;
-        stats[k * 4 + 1] = e;
-        stats[k * 4 + 2] = first;
-        stats[k * 4 + 3] = first + Math.round(dl * 1000);
-      }
-      lists.push(new DimList(values, stats));
-      continue;
-    }
+    // A list (values and their stats side by side) or a record, from one loop over the entries.
+    const m = flat.length / 5;
+    const values: string[] | undefined = asLists ? new Array<string>(m) : undefined;
+    const stats: number[] | undefined = asLists ? new Array<number>(m * 4) : undefined;
     // Prototype-less: a value "__proto__" is stored as a value, not as the record's prototype.
-    const rec: Record<string, Stat> = statRecord();
-    for (let i = 0; i < flat.length; i += 5) {
+    const rec: Record<string, Stat> | undefined = asLists ? undefined : statRecord();
+    for (let i = 0, k = 0; i < flat.length; i += 5, k++) {
       const v = flat[i];
       const n = flat[i + 1];
       const e = flat[i + 2];
       const f = flat[i + 3];
       const dl = flat[i + 4];
       if (typeof v !== "string" || typeof n !== "number" || typeof e !== "number" || typeof f !== "number" || typeof dl !== "number") {
-        fail(`packed.dims.${d}[${i / 5}]: expected value, count, errors, first, last-first`);
+        fail(`packed.dims.${d}[${k}]: expected value, count, errors, first, last-first`);
       }
       const first = t0 + Math.round(f * 1000);
-      rec[v] = [n, e, first, first + Math.round(dl * 1000)];
+      const last = first + Math.round(dl * 1000);
+      if (rec !== undefined) rec[v] = [n, e, first, last];
+      else {
+        values![k] = v;
+        stats![k * 4] = n;
+        stats![k * 4 + 1] = e;
+        stats![k * 4 + 2] = first;
+        stats![k * 4 + 3] = last;
+      }
     }
-    dims[d] = rec;
+    if (rec !== undefined) dims[d] = rec;
+    else lists.push(new DimList(values!, stats!));
   }
   const hourly: Array<[number, number, number]> = [];
   let h = 0;
