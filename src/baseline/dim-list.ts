@@ -203,13 +203,38 @@ export function capList(l: DimList, cap: number): DimList {
 
 /**
  * `ageDim(list's record, f, horizonStart, cap)` as a new list; undefined when a kept value could
- * be an array index (then age the record).
+ * be an array index (then age the record). `inPlace`: the list is the caller's alone (a store's
+ * fresh decode, handed over): its arrays are aged and cut in place, not copied (a warm day ages
+ * every value of every stored profile it touches, 441k on the realistic day: copied, that was
+ * ~17 MB of arrays made only to be dropped); `l` must not be used afterwards. Either way `l` is
+ * left as it was when undefined is returned.
  */
-export function ageList(l: DimList, f: number, horizonStart: number, cap: number): DimList | undefined {
+export function ageList(l: DimList, f: number, horizonStart: number, cap: number, inPlace = false): DimList | undefined {
   const values = l.values;
   const s = l.stats;
   let kept = 0;
-  for (let i = 0, o = 3; i < values.length; i++, o += 4) if (s[o]! >= horizonStart) kept++;
+  for (let i = 0, o = 3; i < values.length; i++, o += 4) {
+    if (s[o]! < horizonStart) continue;
+    // Checked before anything is changed (the caller then ages the record, read from `l`).
+    if (inPlace && indexLike(values[i]!)) return undefined;
+    kept++;
+  }
+  if (inPlace) {
+    // Kept values move down over dropped ones (k <= i: nothing is overwritten before it is read).
+    for (let i = 0, o = 0, k = 0; i < values.length; i++, o += 4) {
+      if (s[o + 3]! < horizonStart) continue;
+      const q = k * 4;
+      values[k] = values[i]!;
+      s[q] = s[o]! * f;
+      s[q + 1] = s[o + 1]! * f;
+      s[q + 2] = Math.max(s[o + 2]!, horizonStart);
+      s[q + 3] = s[o + 3]!;
+      k++;
+    }
+    values.length = kept;
+    s.length = kept * 4;
+    return capList(new DimList(values, s), cap);
+  }
   // Made at their size: not grown value by value.
   const outV = new Array<string>(kept);
   const outS = new Array<number>(kept * 4);

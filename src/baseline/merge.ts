@@ -117,7 +117,7 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
       for (let k = 0; k < DIMS.length; k++) {
         const d = DIMS[k]!;
         const x = slots[k];
-        let merged: DimList | Record<string, Stat> | undefined = x instanceof DimList ? mergeList(x, f, horizonStart, cfg.caps[d], acc, d) : undefined;
+        let merged: DimList | Record<string, Stat> | undefined = x instanceof DimList ? mergeList(x, f, horizonStart, cfg.caps[d], acc, d, own) : undefined;
         // (A record, or a list holding an array index: read as its record.)
         merged ??= mergeDim((own ? ageDimInPlace : ageDim)(stored!.dims[d], f, horizonStart, cfg.caps[d]), acc, d, cfg.caps[d], true);
         into[k] = merged;
@@ -273,8 +273,13 @@ export function dimEachFirst(dims: Readonly<Record<Dim, Readonly<Record<string, 
  * in the same order with the same numbers. Undefined when a value could be an array index (its
  * place in a record would not be its place in the list): then merge the record.
  */
-function mergeList(list: DimList, f: number, horizonStart: number, cap: number, acc: Observed, d: Dim): DimList | undefined {
-  const aged = ageList(list, f, horizonStart, cap);
+function mergeList(list: DimList, f: number, horizonStart: number, cap: number, acc: Observed, d: Dim, own = false): DimList | undefined {
+  // `own`: the list is a fresh decode's, handed over (nobody else holds it): aged in place, unless
+  // a scan value could be an array index (then this may return undefined, and the caller reads
+  // the list unchanged as its record).
+  let inPlace = own;
+  if (inPlace) acc.eachValue(d, (k) => void (inPlace &&= !indexLike(k)));
+  const aged = ageList(list, f, horizonStart, cap, inPlace);
   if (aged === undefined) return undefined;
   const s = aged.stats;
   // The stored values are looked up by a linear scan (lengths compared first), not through a Map

@@ -146,7 +146,6 @@ export function takePart(p: Profile, into: PartData): boolean {
       nums = into.room(n, 2 + values.length * 5);
       nums[n++] = d.length;
       nums[n++] = values.length;
-      text += d;
       for (let i = 0, o = 0; i < values.length; i++, o += 4) {
         const k = values[i]!;
         const f = s[o + 2]!;
@@ -158,8 +157,11 @@ export function takePart(p: Profile, into: PartData): boolean {
         nums[n + 3] = f;
         nums[n + 4] = l;
         n += 5;
-        text += k;
       }
+      // The values end to end in one string (join), not one concatenation per value: a rope of
+      // thousands of pieces per batch that the post to the worker then flattens.
+      text += d;
+      if (values.length > 0) text += values.join("");
       continue;
     }
     const rec = p.dims[d as keyof Profile["dims"]];
@@ -167,7 +169,6 @@ export function takePart(p: Profile, into: PartData): boolean {
     nums = into.room(n, 2 + keys.length * 5);
     nums[n++] = d.length;
     nums[n++] = keys.length;
-    text += d;
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       const s = rec[k]!;
@@ -181,8 +182,9 @@ export function takePart(p: Profile, into: PartData): boolean {
       nums[n + 3] = f;
       nums[n + 4] = l;
       n += 5;
-      text += k;
     }
+    text += d;
+    if (keys.length > 0) text += keys.join("");
   }
   const hourly = p.hourly;
   nums = into.room(n, 1 + hourly.length * 3);
