@@ -9,6 +9,7 @@ import type { GeoInfo } from "../geo/types.js";
 import type { Bucket, GeoPoint, IdentityWindow, RegionActivity, WinStat } from "../detectors/types.js";
 import { isRegionalApi } from "../events/regions.js";
 import { HourCounts } from "./hour-counts.js";
+import { freeInt32s, int32s, resetInt32Pool } from "./int-pool.js";
 
 /** Width of the activity buckets (and the granularity of window starts). */
 export const BUCKET_MS = 10 * 60_000;
@@ -587,7 +588,11 @@ function idsForNew(): ValueIds {
   return currentIds;
 }
 function releaseIds(ids: ValueIds): void {
-  if (--ids.live === 0 && ids === currentIds && ids.strings.length > 0) currentIds = new ValueIds();
+  if (--ids.live === 0 && ids === currentIds && ids.strings.length > 0) {
+    currentIds = new ValueIds();
+    // A scan's end: the pool's spare arrays go with it (see int-pool.ts).
+    resetInt32Pool();
+  }
 }
 
 /** AccValues.dims' work space, and whose dimensions it holds (the same values asked again at the end, dimension after dimension). */
@@ -623,7 +628,7 @@ class AccValues {
    * full (half full took 2.8 entries a value; most lookups are answered before it, by lastKeys).
    * Off the V8 heap, 4 bytes an entry (a Smi array took 8).
    */
-  private table: Int32Array = new Int32Array(TABLE_MIN);
+  private table: Int32Array = int32s(TABLE_MIN);
   /** Strings are hashed whole (a lookup probed more than MAX_PROBES entries). */
   private full = false;
   /** Per dimension `d`: the value met last and its number at `d`, the one before it at `d + DIM_COUNT` (consecutive events of one identity mostly repeat their IP, region, user agent). */
@@ -697,7 +702,7 @@ class AccValues {
   /** The table's entries in a new table of `size` entries. */
   private rehash(size: number): Int32Array {
     const old = this.table;
-    const t = new Int32Array(size);
+    const t = int32s(size);
     const mask = size - 1;
     const keys = this.keys;
     for (let i = 0; i < old.length; i++) {
@@ -707,6 +712,7 @@ class AccValues {
       while (t[s] !== 0) s = (s + 1) & mask;
       t[s] = e;
     }
+    freeInt32s(old);
     return t;
   }
 
@@ -964,8 +970,9 @@ class WinBuckets {
     if (c instanceof Int32Array && (bucket | 0) !== bucket) c = this.widen();
     if (used + S > c.length) {
       const cap = Math.max(4 * S, S * Math.ceil((c.length / S) * 1.5));
-      const bigger = c instanceof Int32Array ? new Int32Array(cap) : new Float64Array(cap);
+      const bigger = c instanceof Int32Array ? int32s(cap) : new Float64Array(cap);
       bigger.set(c.subarray(0, used));
+      if (c instanceof Int32Array) freeInt32s(c);
       this.c = c = bigger;
     }
     if (at < this.size) c.copyWithin((at + 1) * S, at * S, used);
@@ -1031,8 +1038,10 @@ class WinBuckets {
 
   /** Switch the columns to exact doubles. */
   private widen(): Float64Array {
-    const w = new Float64Array(this.c.length);
-    w.set(this.c);
+    const c = this.c;
+    const w = new Float64Array(c.length);
+    w.set(c);
+    if (c instanceof Int32Array) freeInt32s(c);
     this.c = w;
     return w;
   }
@@ -1759,8 +1768,9 @@ export class IdentityAcc implements Observed {
   private poolRoom(n: number): number {
     const at = this.oldPoolLen;
     if (at + n > this.oldPool.length) {
-      const g = new Int32Array(Math.max(64, 2 * (at + n)));
+      const g = int32s(Math.max(64, 2 * (at + n)));
       g.set(this.oldPool.subarray(0, at));
+      freeInt32s(this.oldPool);
       this.oldPool = g;
     }
     this.oldPoolLen = at + n;
@@ -1775,8 +1785,9 @@ export class IdentityAcc implements Observed {
     const o = this.oldReads;
     const len = this.oldLen;
     const size = len === o.length ? (len === 0 ? 32 : Math.min(2 * len, Math.max(2 * this.oldFoldAt, len + 2))) : o.length;
-    const g = o instanceof Int32Array && (bucket | 0) === bucket ? new Int32Array(size) : new Float64Array(size);
+    const g = o instanceof Int32Array && (bucket | 0) === bucket ? int32s(size) : new Float64Array(size);
     for (let k = 0; k < len; k++) g[k] = o[k]!;
+    if (o instanceof Int32Array) freeInt32s(o);
     this.oldReads = g;
     return g;
   }
@@ -1835,7 +1846,10 @@ export class IdentityAcc implements Observed {
         if (b > max) max = b;
       } else this.noteBreadth(this.readsIn(r), b);
     }
-    if (sw > this.oldPool.length) this.oldPool = new Int32Array(sw);
+    if (sw > this.oldPool.length) {
+      freeInt32s(this.oldPool);
+      this.oldPool = int32s(sw);
+    }
     this.oldPool.set(segScratch.subarray(0, sw));
     this.oldPoolLen = sw;
     this.oldLen = w;
@@ -1847,6 +1861,8 @@ export class IdentityAcc implements Observed {
   private foldAllOldReads(): void {
     const o = this.oldReads;
     for (let i = 0; i < this.oldLen; i += 2) this.noteBreadth(this.readsIn(o[i + 1]!), o[i]!);
+    if (o instanceof Int32Array) freeInt32s(o);
+    freeInt32s(this.oldPool);
     this.oldReads = NO_COLUMNS;
     this.oldLen = 0;
     this.oldPool = NO_COLUMNS;

@@ -1,3 +1,5 @@
+import { freeInt32s, int32s } from "./int-pool.js";
+
 /**
  * Calls and errors per hour index (hours since 1970) of one identity, as sorted triples
  * [hour, calls, errors] in one typed array: 12 bytes an hour (Int32Array) while every value fits
@@ -66,8 +68,9 @@ export class HourCounts {
     if (this.len + 3 > a.length) {
       // Grow by half (at least 8 hours): records arrive an hour at a time.
       const cap = Math.max(24, 3 * Math.ceil((a.length / 3) * 1.5));
-      const b = a instanceof Int32Array ? new Int32Array(cap) : new Float64Array(cap);
+      const b = a instanceof Int32Array ? int32s(cap) : new Float64Array(cap);
       b.set(a.subarray(0, this.len));
+      if (a instanceof Int32Array) freeInt32s(a);
       this.a = a = b;
     }
     return a;
@@ -75,8 +78,10 @@ export class HourCounts {
 
   /** Switch to exact doubles (a value beyond 32 bits). */
   private widen(): Float64Array {
-    const b = new Float64Array(Math.max(24, this.a.length));
-    b.set(this.a.subarray(0, this.len));
+    const a = this.a;
+    const b = new Float64Array(Math.max(24, a.length));
+    b.set(a.subarray(0, this.len));
+    if (a instanceof Int32Array) freeInt32s(a);
     this.a = b;
     return b;
   }
