@@ -1168,7 +1168,24 @@ export function accTargets(ev: EventFacts): readonly string[] {
   const res = ev.resources;
   const resources = res instanceof KeyTarget ? res.entries() : res;
   const ts = targetsOf(ev.eventName, ev.requestParameters, { resources, viaService: ev.principal.invokedBy !== undefined || ev.ipKind === "service" });
-  return ts.length === 0 ? NO_TARGETS : ts;
+  if (ts.length === 0) return NO_TARGETS;
+  // The same strings in an array of the one kind `add` meets (packed, of any values, like NO_TARGETS
+  // and `[one]`): targetsOf's lists come in several (map() makes holey ones), and each new kind
+  // threw add's optimised code away, compiled again.
+  const out = [ts[0]!];
+  for (let i = 1; i < ts.length; i++) out.push(ts[i]!);
+  return out;
+}
+
+/**
+ * `o[k]`, through one keyed load for every object and key it is given: its inline cache is
+ * megamorphic from the second key on, and its optimised code loads generically wherever it is
+ * inlined. For the objects whose shapes vary and arrive late (request parameters, GeoInfo): a
+ * load in IdentityAcc.add itself, optimised for the shapes seen so far, threw away add's optimised
+ * code at each new shape, compiled again.
+ */
+function propOf(o: object, k: string): unknown {
+  return (o as Record<string, unknown>)[k];
 }
 
 /**
@@ -1512,7 +1529,7 @@ export class IdentityAcc implements Observed {
         }
       } else if (rp) {
         const run = (nf & NF_RUN) !== 0;
-        const v = run ? rp.instanceType : rp.roleArn;
+        const v = propOf(rp, run ? "instanceType" : "roleArn");
         // No window side (inWindow false): toWindow reads none of these two dimensions.
         if (typeof v === "string" && v.length > 0) this.track(run ? D_ITYPE : D_ROLE, v, t, ev, counted, false, bucket, wmin);
       }
@@ -1552,8 +1569,11 @@ export class IdentityAcc implements Observed {
    */
   private readGeo(geo: GeoInfo): void {
     this.geoOf = geo;
-    this.geoNet = geo.asn !== undefined ? asnKey(geo.asn) : undefined;
-    this.geoCountry = geo.country ? geo.country : undefined;
+    // Through propOf: GeoInfo objects come in several shapes, some met late.
+    const asn = propOf(geo, "asn") as GeoInfo["asn"];
+    const country = propOf(geo, "country") as GeoInfo["country"];
+    this.geoNet = asn !== undefined ? asnKey(asn) : undefined;
+    this.geoCountry = country ? country : undefined;
   }
 
   /** Count an event's value of dimension `di`; the value's number. */

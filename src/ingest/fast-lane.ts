@@ -96,8 +96,23 @@ function oneKeyResource(b: Buffer, s: number, e: number): KeyTarget | Array<{ AR
     // Plain ASCII without escapes (nor line terminators, which JSON strings hold only escaped): the bytes are the string's characters.
     const rest = keyArnRest(b, as, ae);
     if (rest < 0) return [{ ARN: b.toString("latin1", as, ae) }];
-    return new KeyTarget(keyPrefix(b, as, rest), "key:" + b.toString("latin1", rest, ae));
+    return new KeyTarget(keyPrefix(b, as, rest), keyTarget(b, rest, ae));
   }
+}
+
+/** Work space of keyTarget: "key:" and room for the rest of a target. */
+const targetScratch = Buffer.from("key:".padEnd(256, " "), "latin1");
+
+/**
+ * "key:" + the ASCII text [s, e) of `b`, as one flat string: the concatenation was a cons string
+ * over a decoded slice, flattened (a third string) when the accumulator first hashed it or compared
+ * it with another target, and held as two objects after. The same characters.
+ */
+function keyTarget(b: Buffer, s: number, e: number): string {
+  const n = e - s;
+  if (n + 4 > targetScratch.length) return "key:" + b.toString("latin1", s, e);
+  b.copy(targetScratch, 4, s, e);
+  return targetScratch.toString("latin1", 0, n + 4);
 }
 
 /**

@@ -7,7 +7,7 @@ import { BUCKET_MS, IdentityAcc } from "./accumulator.js";
 import { DeferredRecords } from "./deferred.js";
 import { FastLane, type LaneSink } from "./fast-lane.js";
 import type { OffThreadData, Places } from "./walk-off-thread.js";
-import { baselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type Place, type RecordFields } from "./lean-facts.js";
+import { baselineFacts, emptyBaselineFacts, leanFacts, leanFactsFor, PrincipalCache, rememberPrincipal, type BaselineFacts, type Place, type RecordFields } from "./lean-facts.js";
 import { DEFAULT_WINDOW_MS, floorBucket, type SinceSpec } from "./window.js";
 
 /** A public address the resolver knows nothing of. */
@@ -125,6 +125,9 @@ export class Ingest implements RecordSink, LaneSink {
   readonly personRole = new Map<string, string>();
   /** The person accumulator of each principal object met (principals are cached and reused). */
   private readonly personAccOf = new WeakMap<Principal, IdentityAcc>();
+  /** The principal `personAcc` was last asked for and its accumulator (a role's records mostly repeat one session's principal). */
+  private lastPersonOf: Principal | undefined;
+  private lastPerson: IdentityAcc | undefined;
   /** The same accumulators, by `ordinal`. */
   private readonly accList: IdentityAcc[] = [];
   /** Records before the window, folded in per identity in batches (see DeferredRecords). */
@@ -425,8 +428,13 @@ export class Ingest implements RecordSink, LaneSink {
 
   /** The accumulator of the person behind a principal (Principal.person), created on first sight. */
   private personAcc(p: Principal): IdentityAcc {
+    if (p === this.lastPersonOf) return this.lastPerson!;
     let acc = this.personAccOf.get(p);
-    if (acc) return acc;
+    if (acc) {
+      this.lastPersonOf = p;
+      this.lastPerson = acc;
+      return acc;
+    }
     const key = personKey(p)!;
     acc = this.people.get(key);
     if (!acc) {
@@ -436,6 +444,8 @@ export class Ingest implements RecordSink, LaneSink {
       this.folds?.take(acc, key, p.key);
     }
     this.personAccOf.set(p, acc);
+    this.lastPersonOf = p;
+    this.lastPerson = acc;
     return acc;
   }
 
@@ -516,9 +526,39 @@ export class Ingest implements RecordSink, LaneSink {
     const inWindow = inWindowNow && matches;
     const candidate = inWindow && (this.nameIndex.has(ev.eventName) || this.selected(ev));
     const geo = ev.ipKind === "public" && this.folds === undefined ? this.geoOf(ev.sourceIp) : undefined;
-    this.fold(acc, ev, geo, inWindow, candidate ? ev : undefined);
-    if (ev.principal.person !== undefined) this.fold(this.personAcc(ev.principal), ev, geo, inWindow, undefined);
+    // Folded here, the event's facts go to the accumulator in the one shape every other record has (see factsOf).
+    const facts = this.folds === undefined ? this.factsOf(ev) : ev;
+    this.fold(acc, facts, geo, inWindow, candidate ? ev : undefined);
+    if (ev.principal.person !== undefined) this.fold(this.personAcc(ev.principal), facts, geo, inWindow, undefined);
   }
+
+  /**
+   * What IdentityAcc.add reads of a TrailEvent, in a reused BaselineFacts: the records of the
+   * fast lane and of the deferred batches come to it as BaselineFacts, and a TrailEvent's other
+   * shape made its optimised code (add, track, accTargets) polymorphic, and thrown away and compiled
+   * again when the first TrailEvent came. The same values (add keeps none of the objects).
+   */
+  private factsOf(ev: TrailEvent): BaselineFacts {
+    const f = this.eventFacts;
+    f.id = ev.id;
+    f.time = ev.time;
+    f.api = ev.api;
+    f.eventName = ev.eventName;
+    f.region = ev.region;
+    f.sourceIp = ev.sourceIp;
+    f.ipKind = ev.ipKind;
+    f.uaFamily = ev.uaFamily;
+    f.failed = ev.failed;
+    f.denied = ev.denied;
+    f.errorCode = ev.errorCode;
+    f.accountId = ev.accountId;
+    f.requestParameters = ev.requestParameters;
+    f.resources = ev.resources;
+    f.principal = ev.principal;
+    f.place = undefined;
+    return f;
+  }
+  private readonly eventFacts: BaselineFacts = emptyBaselineFacts();
 
   // ------------------------------------------------------------------ helpers
 
