@@ -910,6 +910,8 @@ const F_REF = 1,
 const INT32_MAX = 0x7fffffff;
 /** No buckets (shared: empty, never written). */
 const NO_COLUMNS = new Int32Array(0);
+/** No kept events (shared: empty, never written). */
+const NO_EVENTS: Array<string | number | undefined> = [];
 /** Numbers per bucket in WinBuckets' columns. */
 const S = 9;
 const C_IDX = 0,
@@ -940,7 +942,8 @@ class WinBuckets {
   private c: Int32Array | Float64Array = NO_COLUMNS;
   /** Buckets held. */
   size = 0;
-  private e: Array<string | number | undefined> = [];
+  /** NO_EVENTS (shared, never written) until the first kept event. */
+  private e: Array<string | number | undefined> = NO_EVENTS;
   /** The bucket last added to (records come roughly in time order). */
   private last = -1;
 
@@ -1025,7 +1028,8 @@ class WinBuckets {
       }
     }
     if (flags !== 0) {
-      const e = this.e;
+      let e = this.e;
+      if (e === NO_EVENTS) this.e = e = [];
       const x = e.length / E + 1;
       e.push(id, (flags & F_REF) !== 0 ? session : undefined, api, flags);
       const tail = c[o + C_TAIL]!;
@@ -1084,7 +1088,7 @@ class WinBuckets {
 
   clear(): void {
     this.c = NO_COLUMNS;
-    this.e = [];
+    this.e = NO_EVENTS;
     this.size = 0;
     this.last = -1;
   }
@@ -1159,6 +1163,11 @@ const DIM_NAMES: readonly Dim[] = ["api", "service", "ip", "network", "country",
  */
 const NO_TARGETS: string[] = [""];
 NO_TARGETS.length = 0;
+
+/** No candidates (shared: empty, never written; IdentityAcc.candidates before the first). */
+const NO_CANDIDATES: TrailEvent[] = [];
+/** IdentityAcc.breadthBeforeWindow before `toWindow`. */
+const NO_BREADTH: readonly [number, number] = [0, 0];
 
 /** The targets IdentityAcc.add tracks of an event whose call reads them (readsTargets). */
 export function accTargets(ev: EventFacts): readonly string[] {
@@ -1245,7 +1254,7 @@ export class IdentityAcc implements Observed {
   breadthMax = 0;
   breadthBuckets = 0;
   /** Breadth of the history before the window, fixed by `toWindow` (the window's own buckets excluded). */
-  breadthBeforeWindow: [number, number] = [0, 0];
+  breadthBeforeWindow: readonly [number, number] = NO_BREADTH;
   /** The identity's last source address, its kind and location (the scanner's fast path reuses them). */
   lastIp: string | undefined;
   lastIpKind: IpKind = "none";
@@ -1254,7 +1263,8 @@ export class IdentityAcc implements Observed {
   private geoOf: GeoInfo | undefined;
   private geoNet: string | undefined;
   private geoCountry: string | undefined;
-  candidates: TrailEvent[] = [];
+  /** NO_CANDIDATES (shared, never written) until the first. */
+  candidates: TrailEvent[] = NO_CANDIDATES;
   /** The scanner's number for this accumulator (its position in creation order). */
   ordinal = 0;
   /** Principals of the latest kept candidates, distinct (see `share`). */
@@ -1268,9 +1278,11 @@ export class IdentityAcc implements Observed {
    */
   private candidatePruneAt = 64;
   private geoPruneAt = 64;
-  geo = new GeoPoints();
+  /** The window's geo points (null until the first: `geo` reads NO_GEO). */
+  private geoPoints: GeoPoints | null = null;
   private geoLastMinute: Map<string, number> | undefined;
-  dropped = { candidates: 0, geo: 0 };
+  private droppedCandidates = 0;
+  private droppedGeo = 0;
   windowEvents = 0;
   /** Window events of MFA-authenticated sessions. */
   windowMfa = 0;
@@ -1301,16 +1313,26 @@ export class IdentityAcc implements Observed {
     this.oldLen = 0;
     this.oldPool = NO_COLUMNS;
     this.oldPoolLen = 0;
-    this.candidates = [];
+    this.candidates = NO_CANDIDATES;
     this.candidateNames = undefined;
     this.candPrincipals = undefined;
-    this.geo.clear();
+    this.geoPoints = null;
     this.geoLastMinute = undefined;
     this.geoOf = undefined;
     this.regionAct = undefined;
     this.days = [];
   }
   private released = false;
+
+  /** The window's geo points so far (an empty list, shared, before the first). */
+  get geo(): GeoPoints {
+    return this.geoPoints ?? NO_GEO;
+  }
+
+  /** Candidates and geo points left out so far (a new object on each call). */
+  get dropped(): { candidates: number; geo: number } {
+    return { candidates: this.droppedCandidates, geo: this.droppedGeo };
+  }
 
   /** The values of one dimension seen in this scan, in first-seen order (a new map on each call). */
   dim(dim: Dim): ReadonlyMap<string, ValueStat> {
@@ -1625,7 +1647,7 @@ export class IdentityAcc implements Observed {
     const glm = (this.geoLastMinute ??= new Map());
     if (glm.get(ev.sourceIp) === minute) return;
     glm.set(ev.sourceIp, minute);
-    const geo = this.geo;
+    const geo = (this.geoPoints ??= new GeoPoints());
     if (geo.length >= this.geoPruneAt && geo.length < MAX_GEO_POINTS) {
       geo.keepFrom(wmin);
       this.geoPruneAt = Math.max(64, 2 * geo.length);
@@ -1633,7 +1655,7 @@ export class IdentityAcc implements Observed {
     if (geo.length >= MAX_GEO_POINTS) {
       geo.keepFrom(wmin);
       if (geo.length >= MAX_GEO_POINTS) {
-        this.dropped.geo++;
+        this.droppedGeo++;
         return;
       }
     }
@@ -1667,7 +1689,7 @@ export class IdentityAcc implements Observed {
         topN = 0;
       for (const [name, n] of this.candidateNames) if (n > topN) [top, topN] = [name, n];
       const mine = names.get(ev.eventName) ?? 0;
-      this.dropped.candidates++;
+      this.droppedCandidates++;
       if (mine + 1 >= topN) return; // this name is (about) the most common itself: drop the newcomer
       // Evict the newest event of the most common name.
       for (let i = this.candidates.length - 1; i >= 0; i--) {
@@ -1679,6 +1701,7 @@ export class IdentityAcc implements Observed {
       }
     }
     this.share(ev);
+    if (this.candidates === NO_CANDIDATES) this.candidates = [];
     this.candidates.push(ev);
     names.set(ev.eventName, (names.get(ev.eventName) ?? 0) + 1);
   }
@@ -1987,7 +2010,7 @@ export class IdentityAcc implements Observed {
       buckets,
       geo,
       candidates,
-      dropped: { ...this.dropped },
+      dropped: this.dropped,
       idSessions,
       mfaEvents: this.windowMfa,
       regionActivity: this.regionActivity(wStart, wEnd),
@@ -2054,6 +2077,9 @@ class GeoPoints {
     return out;
   }
 }
+
+/** No geo points (shared: IdentityAcc.geo before the first; never written). */
+const NO_GEO = new GeoPoints();
 
 /**
  * An identity's window activity in one region (IdentityAcc.noteRegion): its events counted, the
