@@ -342,12 +342,13 @@ const fullTargets = new WeakMap<BaselineView, boolean>();
  * keeps, whose rate of new ones cannot be told).
  */
 function byKeys(win: IdentityWindow, ctx: DetectorContext): FindingDraft | undefined {
-  if (ctx.learning || !win.targets || targetsFull(ctx.baseline)) return undefined;
+  if (ctx.learning || !win.targets) return undefined;
   const b = ctx.baseline;
   const fresh: Array<[string, WinStat]> = [];
   for (const [v, st] of win.targets) if (v.startsWith("key:") && !b.known("target", v)) fresh.push([v, st]);
-  // Below the least threshold whatever the history (`bar` is at least THRESHOLDS.keys).
-  if (fresh.length < THRESHOLDS.keys) return undefined;
+  // Below the least threshold whatever the history (`bar` is at least THRESHOLDS.keys); only then
+  // is the size of its history of targets asked (most identities stop here).
+  if (fresh.length < THRESHOLDS.keys || targetsFull(b)) return undefined;
   const hist = targetHistory(b, KEY_KINDS);
   const days = Math.max(1, (ctx.window.end - ctx.window.start) / DAY);
   const bar = Math.max(THRESHOLDS.keys, Math.ceil(3 * hist.rate * days + 3));

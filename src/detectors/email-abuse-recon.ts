@@ -58,6 +58,14 @@ export const emailAbuseRecon: WindowDetector = {
   ],
   falsePositives: ["Applications or administrators starting to use SES.", "Security scanners enumerating every service."],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
+    // No SES call in the window (nearly every identity): nothing to judge, and its baseline is not read.
+    let ses = false;
+    for (const k of win.apis.keys())
+      if (RECON.has(k) || CHANGES.has(k)) {
+        ses = true;
+        break;
+      }
+    if (!ses) return [];
     // Novelty per API: an identity that checks its sending quota every hour has not thereby made
     // creating identities or asking for production access normal.
     const b = ctx.baseline;

@@ -84,10 +84,7 @@ export const impossibleTravel: WindowDetector = {
     if (isAwsManaged(win.principal)) return [];
     const maxSpeed = ctx.config.maxSpeedKmh > 0 ? ctx.config.maxSpeedKmh : 900;
     const minKm = ctx.config.minTravelKm >= 0 ? ctx.config.minTravelKm : 100;
-    const pts = win.geo
-      .filter((p): p is Located => p.geo?.lat !== undefined && p.geo.lon !== undefined && !p.geo.relay)
-      .slice()
-      .sort((x, y) => x.time - y.time);
+    const pts = win.geo.filter((p): p is Located => p.geo?.lat !== undefined && p.geo.lon !== undefined && !p.geo.relay).sort((x, y) => x.time - y.time);
     if (pts.length < 2) return [];
     const isRole = win.principal.type === "AssumedRole";
     const prevBySession = new Map<string, Located>();

@@ -100,6 +100,7 @@ function computePattern(b: BaselineView): HourPattern | undefined {
     else bits[hi % 24]! |= 1 << (d - minDay);
   }
   let recentDays: number;
+  // Distinct recent days active within an hour of each hour of day.
   const near = (h: number): number => {
     if (!sets) return popcount(bits[(h + 23) % 24]! | bits[h]! | bits[(h + 1) % 24]!);
     const u = new Set<number>();
@@ -111,6 +112,17 @@ function computePattern(b: BaselineView): HourPattern | undefined {
     for (const s of sets) for (const d of s) all.add(d);
     recentDays = all.size;
   } else recentDays = popcount(bits.reduce((a, x) => a | x, 0));
+  const daysNear: number[] = [];
+  let usualByDays = 0;
+  for (let h = 0; h < 24; h++) {
+    const u = near(h);
+    daysNear.push(u);
+    if (u >= USUAL_DAYS) usualByDays++;
+  }
+  // Usual on recent days alone at nearly all hours: all hours (the older activity's shares only add
+  // usual hours), without decaying every recent row (a Math.pow each) for them. Busy identities
+  // (most rows) end here.
+  if (usualByDays >= ALL_HOURS) return undefined;
   // Older activity: the decayed hours of day minus the recent rows (decayed the same way).
   const old = p.hours.slice();
   for (let i = 0; i < all.length; i++) {
@@ -121,13 +133,11 @@ function computePattern(b: BaselineView): HourPattern | undefined {
   for (let h = 0; h < 24; h++) old[h] = Math.max(0, old[h]!);
   const oldTotal = old.reduce((a, x) => a + x, 0);
   const kind: HourKind[] = [];
-  const daysNear: number[] = [];
   const oldNear: number[] = [];
   for (let h = 0; h < 24; h++) {
-    const u = near(h);
+    const u = daysNear[h]!;
     // Summed in the order (h - 1, h, h + 1), from 0.
     const share = oldTotal >= OLD_MIN_EVENTS ? (0 + old[(h + 23) % 24]! + old[h]! + old[(h + 1) % 24]!) / oldTotal : 0;
-    daysNear.push(u);
     oldNear.push(share);
     kind.push(u >= USUAL_DAYS || share >= USUAL_SHARE ? "usual" : u === 0 && share < NEVER_SHARE ? "never" : "rare");
   }
