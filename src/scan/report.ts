@@ -110,6 +110,14 @@ export function reportSlice(w: IdentityWindow, learning: boolean, known: ReportI
   return sl;
 }
 
+/** ReportBuilder's totals of one API (`service:EventName`). */
+interface ApiTotal {
+  name: string;
+  source: string;
+  service: string;
+  n: number;
+}
+
 /** What the report keeps of each identity's window until its findings are known. */
 interface WindowSummary {
   principal: IdentityWindow["principal"];
@@ -124,8 +132,6 @@ interface WindowSummary {
  * `buildReport` is the same over a list of windows.
  */
 export class ReportBuilder {
-  private readonly names = new Map<string, number>();
-  private readonly sources = new Map<string, number>();
   private readonly regions = new Map<string, { events: number; errors: number }>();
   private readonly codes = new Map<string, number>();
   private readonly apiErrors = new Map<string, { errors: number; denied: number }>();
@@ -137,8 +143,11 @@ export class ReportBuilder {
   private readonly sensitive = new Map<string, Report["sensitiveCalls"][number] & { _f: number; _l: number; _who: Set<string> }>();
   private readonly deviations: Report["baselineDeviations"] = [];
   private deviationsTotal = 0;
-  /** Each API's event name, event source and service, split once (every identity's window lists its APIs). */
-  private readonly apiParts = new Map<string, [name: string, source: string, service: string]>();
+  /**
+   * Each API's event name, event source and service, split once (every identity's window lists its
+   * APIs), and its events in the windows added: summed per event name and source by `build`.
+   */
+  private readonly apiTotals = new Map<string, ApiTotal>();
   /** Identities with errors in the window (errorAnalysis.byIdentity), in the order added. */
   private readonly withErrors: Report["errorAnalysis"]["byIdentity"] = [];
 
@@ -152,26 +161,25 @@ export class ReportBuilder {
 
   /** What `reportSlice` took of one identity's window, added in the scan's order. */
   apply(sl: ReportSlice): void {
-    const { names, sources, apiErrors, sensitive, regions, codes, ipAgg } = this;
+    const { apiTotals, apiErrors, sensitive, regions, codes, ipAgg } = this;
     const key = sl.principal.key;
     this.events += sl.events;
     this.errors += sl.errors;
     this.denied += sl.denied;
     for (const [api, n, err, denied, first, last, ids] of sl.apis) {
-      let parts = this.apiParts.get(api);
-      if (!parts) {
+      let total = apiTotals.get(api);
+      if (!total) {
         const i = api.indexOf(":");
         const svc = api.slice(0, i);
-        this.apiParts.set(api, (parts = [api.slice(i + 1), svc.includes(".") ? svc : svc + ".amazonaws.com", svc]));
+        apiTotals.set(api, (total = { name: api.slice(i + 1), source: svc.includes(".") ? svc : svc + ".amazonaws.com", service: svc, n: 0 }));
       }
-      const [name, source, svc] = parts;
-      bump(names, name, n);
-      bump(sources, source, n);
+      total.n += n;
+      const { name, service: svc } = total;
       if (err > 0) {
-        const cur = apiErrors.get(api) ?? { errors: 0, denied: 0 };
+        let cur = apiErrors.get(api);
+        if (!cur) apiErrors.set(api, (cur = { errors: 0, denied: 0 }));
         cur.errors += err;
         cur.denied += denied;
-        apiErrors.set(api, cur);
       }
       if (ids === undefined) continue;
       const cur = sensitive.get(api);
@@ -202,10 +210,10 @@ export class ReportBuilder {
       }
     }
     for (const [r, n, err] of sl.regions) {
-      const cur = regions.get(r) ?? { events: 0, errors: 0 };
+      let cur = regions.get(r);
+      if (!cur) regions.set(r, (cur = { events: 0, errors: 0 }));
       cur.events += n;
       cur.errors += err;
-      regions.set(r, cur);
     }
     for (const [c, n] of sl.codes) bump(codes, c, n);
     for (const [ip, n, err] of sl.ips) {
@@ -227,7 +235,14 @@ export class ReportBuilder {
   /** The report, from the windows added and the rest of `input` (its `windows` and `known` are not read). */
   build(input: Omit<ReportInput, "windows" | "known">): Report {
     const { findings } = input;
-    const { events, errors, denied, names, sources, regions, codes, apiErrors, ipAgg, sensitive, deviations } = this;
+    const { events, errors, denied, regions, codes, apiErrors, ipAgg, sensitive, deviations } = this;
+    // Events per event name and per event source (summed: the order does not change `top`'s lists).
+    const names = new Map<string, number>();
+    const sources = new Map<string, number>();
+    for (const t of this.apiTotals.values()) {
+      bump(names, t.name, t.n);
+      bump(sources, t.source, t.n);
+    }
     const findingsBy = new Map<string, Finding[]>();
     for (const f of findings) {
       const list = findingsBy.get(f.identity.key) ?? [];
