@@ -11,6 +11,7 @@ import {
   capDim,
   copyStats,
   emptyProfile,
+  NO_DIMS,
   statOf,
   statRecord,
   takeOver,
@@ -79,7 +80,8 @@ export function mergeProfile(stored: Profile | undefined, acc: Observed, now: nu
   // none for a profile handed over by the store (a fresh decode): its records are aged in place.
   const f = stored ? ageFactor(stored, Math.max(stored.trainedUntil, acc.last), cfg) : 1;
   const own = stored !== undefined && takeOver(stored);
-  const base = stored ? agedFields(stored, now, cfg, f, stored.dims) : emptyProfile(acc.principal.key, acc.principal.type);
+  // (Without a stored profile, every branch below gives `out` dims of its own.)
+  const base = stored ? agedFields(stored, now, cfg, f, stored.dims) : emptyProfile(acc.principal.key, acc.principal.type, NO_DIMS);
   const p = acc.principal;
   const out: Profile = {
     ...base,

@@ -85,6 +85,16 @@ export const DEFAULT_BASELINE_CONFIG: BaselineConfig = {
   learningMinEvents: 50,
 };
 
+/** A new empty record per dimension. */
+function emptyDims(): Record<Dim, Record<string, Stat>> {
+  const dims = {} as Record<Dim, Record<string, Stat>>;
+  for (const d of DIMS) dims[d] = statRecord();
+  return dims;
+}
+
+/** Dimensions that are never read nor written (emptyProfile's, for a profile whose dims are replaced before it is used): frozen, a write throws. */
+export const NO_DIMS: Readonly<Record<Dim, Record<string, Stat>>> = Object.freeze({} as Record<Dim, Record<string, Stat>>);
+
 /**
  * A new, empty value -> Stat record. Values are attacker-controlled (user agents, API names,
  * sessions...): a record without a prototype stores `__proto__`, `constructor`, `toString` like any
@@ -118,9 +128,12 @@ export function withSafeDims<P extends { dims: Record<Dim, Record<string, Stat>>
 export const DAY = 86_400_000;
 export const HOUR = 3_600_000;
 
-export function emptyProfile(key: string, type: string): Profile {
-  const dims = {} as Record<Dim, Record<string, Stat>>;
-  for (const d of DIMS) dims[d] = statRecord();
+/**
+ * A new profile with no history. `dims`: its dimensions, new empty records by default; a caller
+ * that replaces them at once (mergeProfile without a stored profile) passes NO_DIMS, and no
+ * record is made per dimension to be dropped (once per identity at the end of a scan).
+ */
+export function emptyProfile(key: string, type: string, dims: Record<Dim, Record<string, Stat>> = emptyDims()): Profile {
   return {
     v: 1,
     key,

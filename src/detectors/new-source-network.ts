@@ -88,12 +88,14 @@ function countryDays(b: BaselineView, cc: string, windowTimes: readonly number[]
   return days.size;
 }
 
-/** Whether the baseline knew a public source address before the window (BaselineView.values("ip"), without sorting them). */
+/** Whether the baseline knew a public source address before the window (BaselineView.values("ip"), without a record or a sort of them). */
 function anyKnownPublicIp(b: BaselineView): boolean {
-  const rec = b.profile?.dims.ip;
-  if (!rec) return false;
-  for (const [ip, st] of Object.entries(rec)) if (st[2] < b.windowStart && classifySourceIp(ip) === "public") return true;
-  return false;
+  const ws = b.windowStart;
+  let any = false;
+  b.eachFirstSeen("ip", (ip, first) => {
+    if (!any && first < ws && classifySourceIp(ip) === "public") any = true;
+  });
+  return any;
 }
 
 function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {

@@ -419,7 +419,7 @@ export class Scanner implements RecordSink {
         const v = views.get(key);
         if (v) {
           const a = v.profile?.accountId;
-          if (a) for (const [r] of v.values("region")) addRegion(a, r);
+          if (a) for (const r of knownRegions(v)) addRegion(a, r);
         } else {
           const known = settledRegions.get(key);
           if (known) for (const r of known[1]) addRegion(known[0], r);
@@ -517,7 +517,7 @@ export class Scanner implements RecordSink {
         views.delete(key);
         const a = forView.accountId;
         if (!complete && !readAlready(settled - 1) && a) {
-          const known = view.values("region").map(([r]) => r);
+          const known = knownRegions(view);
           if (known.length > 0) settledRegions.set(key, [a, known]);
         }
       }
@@ -708,6 +708,16 @@ export class Scanner implements RecordSink {
 /** What global detectors that declared their reads get of a window: its principal, and the candidates and geo points they read. */
 function slimWindow(w: IdentityWindow, candidates: TrailEvent[], geo: GeoPoint[]): IdentityWindow {
   return { ...emptyWindow(w.principal), events: w.events, errors: w.errors, denied: w.denied, first: w.first, last: w.last, geo, candidates };
+}
+
+/** The regions a view knew before its window (BaselineView.values' regions, unsorted: the account's regions are a set). */
+function knownRegions(view: BaselineView): string[] {
+  const out: string[] = [];
+  const ws = view.windowStart;
+  view.eachFirstSeen("region", (r, first) => {
+    if (first < ws) out.push(r);
+  });
+  return out;
 }
 
 /** Notes the distinct days (epoch days, first seen first) a window saw each country on. */
