@@ -1904,8 +1904,8 @@ export class IdentityAcc implements Observed {
   private foldAllOldReads(): void {
     const o = this.oldReads;
     for (let i = 0; i < this.oldLen; i += 2) this.noteBreadth(this.readsIn(o[i + 1]!), o[i]!);
-    if (o instanceof Int32Array) freeInt32s(o);
-    freeInt32s(this.oldPool);
+    // Not given back to the pool: this runs at a scan's end, where a spare view would keep its
+    // whole shared buffer alive after the accumulators holding the rest are released.
     this.oldReads = NO_COLUMNS;
     this.oldLen = 0;
     this.oldPool = NO_COLUMNS;
