@@ -1,5 +1,5 @@
-import { constants as fsc, type Dirent, type Stats } from "node:fs";
-import { open, readdir, stat, type FileHandle } from "node:fs/promises";
+import { constants as fsc, readdirSync, statSync, type Dirent, type Stats } from "node:fs";
+import { open, stat, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { constants as zc, createGunzip, gunzipSync } from "node:zlib";
 import { createInterface } from "node:readline";
@@ -86,6 +86,22 @@ function kindOf(st: Stats): string | undefined {
   return undefined;
 }
 
+/** File system calls `listInputs` made since it last let the event loop run. */
+let callsInARow = 0;
+
+/**
+ * `listInputs` lists with the synchronous calls (readdirSync, statSync), not the promise API,
+ * whose round trips through libuv's thread pool (one stat after the other) cost more than the
+ * calls: a listing of 1006 files took 68-81 ms of CPU that way, 39-41 ms this way, and a scan's
+ * first records wait for it. Every 256 calls it lets the event loop run (for a bot serving
+ * requests meanwhile, or a slow file system): await what this returns when it returns something.
+ */
+function breather(): Promise<void> | undefined {
+  if (++callsInARow < 256) return undefined;
+  callsInARow = 0;
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
+
 /**
  * List files under the given paths (directories recursively), skipping digests and hidden files.
  * Never opens a file. Named pipes, sockets and devices are passed over (opening a FIFO would
@@ -109,7 +125,8 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
     dirs.add(id);
     let entries: Dirent[];
     try {
-      entries = await readdir(p, { withFileTypes: true });
+      await breather();
+      entries = readdirSync(p, { withFileTypes: true });
     } catch (e) {
       out.skipped.push({ path: p, reason: "unreadable-file", why: `cannot list the directory: ${(e as Error).message}` });
       return;
@@ -123,7 +140,9 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
       if (e.isFile()) {
         if (!named) continue;
         try {
-          out.files.push({ path: child, size: (await stat(child)).size });
+          const pause = breather();
+          if (pause) await pause;
+          out.files.push({ path: child, size: statSync(child).size });
         } catch (err) {
           out.skipped.push({ path: child, reason: "unreadable-file", why: `vanished or unreadable while listed: ${(err as Error).message}` });
         }
@@ -132,7 +151,8 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
       if (e.isDirectory()) {
         if (skipDir) continue;
         try {
-          await walkDir(child, await stat(child), false);
+          await breather();
+          await walkDir(child, statSync(child), false);
         } catch (err) {
           out.skipped.push({ path: child, reason: "unreadable-file", why: `vanished or unreadable while listed: ${(err as Error).message}` });
         }
@@ -141,7 +161,8 @@ export async function listInputs(paths: readonly string[]): Promise<InputListing
       if (e.isSymbolicLink()) {
         let target: Stats;
         try {
-          target = await stat(child);
+          await breather();
+          target = statSync(child);
         } catch (err) {
           const code = (err as NodeJS.ErrnoException).code;
           out.skipped.push({
