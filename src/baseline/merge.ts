@@ -64,6 +64,8 @@ export interface Observed {
    * did not see it: a lookup. Optional: without it, a view reading one value builds the dimension.
    */
   valueStat?(d: Dim, value: string): [n: number, err: number, first: number, last: number] | undefined;
+  /** How many values eachValue gives for a dimension, without listing them. Optional: without it they are counted through eachValue. */
+  valueCount?(d: Dim): number;
 }
 
 /**
@@ -162,9 +164,14 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
   private count(d: Dim): number {
     let n = this.#counts[d];
     if (n === undefined) {
-      let c = 0;
-      this.acc.eachValue(d, () => void c++);
-      this.#counts[d] = n = c;
+      const acc = this.acc;
+      if (acc.valueCount !== undefined) n = acc.valueCount(d);
+      else {
+        let c = 0;
+        acc.eachValue(d, () => void c++);
+        n = c;
+      }
+      this.#counts[d] = n;
     }
     return n;
   }

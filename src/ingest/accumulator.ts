@@ -1304,6 +1304,7 @@ export class IdentityAcc implements Observed {
     if (!this.released) releaseIds(this.vals.ids);
     if (dimScratchOf === this.vals || dimScratchOf === this.services) dimScratchOf = null;
     if (groupOf === this.vals) groupOf = null;
+    if (apiServiceOf === this.services) apiServiceOf = null;
     this.released = true;
     this.vals = RELEASED;
     this.services = null;
@@ -1364,6 +1365,12 @@ export class IdentityAcc implements Observed {
     }
   }
 
+  /** Observed.valueCount: how many values `eachValue` gives for a dimension (grouped once: no pass over them). */
+  valueCount(dim: Dim): number {
+    this.valuesOf(dim);
+    return inTo - inFrom;
+  }
+
   /** Observed.valueStat: the counts of one value of a dimension seen in this scan, as eachValue gives them, or undefined; one lookup, nothing added. */
   valueStat(dim: Dim, value: string): [n: number, err: number, first: number, last: number] | undefined {
     if (this.released) throw new Error("IdentityAcc.valueStat after release()");
@@ -1407,9 +1414,17 @@ export class IdentityAcc implements Observed {
     const keys = v.keys;
     const code = v.code;
     const x = v.ext;
-    for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
+    const from = groupStart[D_API]!;
+    const to0 = groupStart[D_API + 1]!;
+    // Each API's service number, by its place among the APIs (serviceWindows reads it).
+    if (apiService.length < to0 - from) apiService = new Int32Array(Math.max(to0 - from, 2 * apiService.length));
+    apiServiceOf = out;
+    apiServiceCount = to0 - from;
+    for (let k = from; k < to0; k++) {
       const a = order[k]!;
-      const o = out.entry(out.find(D_SERVICE, serviceOf(keys[a]!)));
+      const sv = out.find(D_SERVICE, serviceOf(keys[a]!));
+      apiService[k - from] = sv;
+      const o = out.entry(sv);
       const to = out.ext;
       // The API's counts (as `tuple` gives them).
       const c = code[a]!;
@@ -1454,11 +1469,15 @@ export class IdentityAcc implements Observed {
     }
     svcHead.fill(-1, 0, m);
     let sides = 0;
-    for (let k = groupStart[D_API]!, e = groupStart[D_API + 1]!; k < e; k++) {
+    const from = groupStart[D_API]!;
+    const to = groupStart[D_API + 1]!;
+    // The services' numbers as deriveServices found them (when it derived these services from these APIs), else looked up.
+    const known = apiServiceOf === services && apiServiceCount === to - from;
+    for (let k = from; k < to; k++) {
       const a = groupOrder[k]!;
       const w = v.winOf(a);
       if (w === undefined) continue;
-      const sv = services.lookup(D_SERVICE, serviceOf(v.keys[a]!));
+      const sv = known ? apiService[k - from]! : services.lookup(D_SERVICE, serviceOf(v.keys[a]!));
       if (sides === svcSides.length) {
         svcSides.push(w);
         svcNext.push(-1);
@@ -1472,16 +1491,18 @@ export class IdentityAcc implements Observed {
     }
     if (sides === 0) return out;
     const group = svcGroup;
+    let most = 0;
     for (let sv = 0; sv < m; sv++) {
       let count = 0;
       for (let j = svcHead[sv]!; j !== -1; j = svcNext[j]!) group[count++] = svcSides[j]!;
       if (count === 0) continue;
+      if (count > most) most = count;
       const st = MStat.absorbedStat(group, count, wStart, sessions);
       if (st !== undefined) out.set(services.keys[sv]!, st);
     }
     // No window side held past the call.
     svcSides.fill(undefined, 0, sides);
-    group.fill(undefined);
+    group.fill(undefined, 0, most);
     return out;
   }
 
@@ -2116,6 +2137,15 @@ function plus<T>(a: readonly T[], x: T): T[] {
   b[n] = x;
   return b;
 }
+
+/**
+ * IdentityAcc.deriveServices' answer for serviceWindows: the service number (in `apiServiceOf`)
+ * of each of the `apiServiceCount` APIs of the accumulator it derived them from, by the API's place
+ * among them (groupOrder). Valid for those services only.
+ */
+let apiService = new Int32Array(64);
+let apiServiceOf: AccValues | null = null;
+let apiServiceCount = 0;
 
 /** IdentityAcc.serviceWindows' work space: per service its first and last API side, the sides and the next of each, one service's sides. */
 let svcHead = new Int32Array(64);

@@ -115,3 +115,52 @@ describe("an identity's values seen once (kept in one number until their second 
     expect([...w.apis.values()][0]!.n).toBe([...inWin.values()].reduce((a, b) => a + b, 0));
   });
 });
+
+describe("an identity's services in its window (summed from its APIs' window sides)", () => {
+  /** An accumulator of `n` events over APIs of five services, most inside the moving window from `wmin`. */
+  function filled(seed: number, wmin: number): IdentityAcc {
+    const r = rng(seed);
+    const acc = new IdentityAcc({ key: "user:1:bob", type: "IAMUser" }, T0);
+    for (let i = 0; i < 800; i++) {
+      const t = T0 + Math.floor(r() * 600) * 60_000;
+      const failed = r() < 0.2;
+      const ev: EventFacts = {
+        id: `e${seed}-${i}`,
+        time: t,
+        api: `svc${Math.floor(r() * 5)}:Call${Math.floor(r() * 30)}`,
+        eventName: "Call",
+        region: "us-east-1",
+        sourceIp: "10.0.0.1",
+        ipKind: "private",
+        uaFamily: "aws-cli/2",
+        failed,
+        denied: failed && r() < 0.5,
+        requestParameters: null,
+        principal: { sessionName: `s${Math.floor(r() * 3)}` },
+      };
+      acc.add(ev, undefined, t >= wmin, wmin, undefined);
+    }
+    return acc;
+  }
+
+  it("are the same whether the services were derived just before or another identity's were derived in between", () => {
+    const wmin = T0 + 200 * 60_000;
+    const wEnd = T0 + 600 * 60_000;
+    // Derived by toWindow itself.
+    const plain = filled(3, wmin).toWindow(wmin, wEnd, () => undefined);
+    // Derived first (a view asking a service), then another identity's derived before the window is built.
+    const asked = filled(3, wmin);
+    asked.dim("service");
+    filled(4, wmin).dim("service");
+    const later = asked.toWindow(wmin, wEnd, () => undefined);
+    expect(plain.services.size).toBe(5);
+    expect([...later.services]).toEqual([...plain.services]);
+    expect([...later.idSessions!]).toEqual([...plain.idSessions!]);
+    // Each service's counts: its APIs' summed.
+    for (const [svc, st] of plain.services) {
+      let n = 0;
+      for (const [api, a] of plain.apis) if (api.startsWith(`${svc}:`)) n += a.n;
+      expect(st.n, svc).toBe(n);
+    }
+  });
+});
