@@ -750,6 +750,15 @@ class AccValues {
       }
       return o;
     }
+    return this.countFresh(r, c, t, counted, failed, entry);
+  }
+
+  /**
+   * `count` of a value with no entry yet (its code `c`): apart, so that `count` stays small enough
+   * for the optimising compiler to inline it into IdentityAcc.track (at 341 bytes of bytecode it
+   * came last in track's inlining budget, after the window's functions, and was called).
+   */
+  private countFresh(r: number, c: number, t: number, counted: boolean, failed: boolean, entry: boolean): number {
     const n = counted ? 1 : 0;
     const err = counted && failed ? 1 : 0;
     if (c >= 0) {
