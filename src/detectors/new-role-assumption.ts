@@ -1,7 +1,7 @@
 import { DIMS, type Dim } from "../baseline/profile.js";
 import type { TrailEvent } from "../events/types.js";
 import { adminGrant, parsePolicy } from "./lib/policy.js";
-import { accountOf, apiKey, arnName, draft, isAwsServiceCall, isSsoRole, novelty, ownAccounts, q, rp, str, who, type RuleHit } from "./lib/util.js";
+import { accountOf, apiKey, arnName, draft, isAwsServiceCall, isSsoRole, novelty, ownAccounts, q, rp, str, who, type Novelty, type RuleHit } from "./lib/util.js";
 import type { DetectorContext, EventDetector, FindingDraft } from "./types.js";
 
 /**
@@ -112,7 +112,9 @@ export const newRoleAssumption: EventDetector = {
     if (isAwsServiceCall(ev)) return null;
     const p = ev.principal;
     let hit: RuleHit | null = null;
-    const nov = novelty(ctx, apiKey(ev), `${ev.service}:${ev.eventName}`);
+    // How the API relates to the history: its text is asked only of a finding (most role assumptions are none).
+    let known: Novelty | undefined;
+    const nov = (): Novelty => (known ??= novelty(ctx, apiKey(ev), `${ev.service}:${ev.eventName}`));
     switch (ev.service + ":" + ev.eventName) {
       case "sts:AssumeRole":
       case "sts:AssumeRoleWithSAML":
@@ -128,7 +130,7 @@ export const newRoleAssumption: EventDetector = {
         };
         break;
       case "sts:GetFederationToken": {
-        if (nov.known) return null;
+        if (nov().known) return null;
         const name = str(rp(ev, "name")) ?? "?";
         const g = adminGrant(parsePolicy(rp(ev, "policy")));
         hit = {
@@ -140,7 +142,7 @@ export const newRoleAssumption: EventDetector = {
         break;
       }
       case "signin:GetSigninToken": {
-        if (isSsoRole(p) || nov.known) return null;
+        if (isSsoRole(p) || nov().known) return null;
         if (p.fromConsole) return null;
         hit = { severity: "medium", what: "turned API credentials into a console sign-in token (GetSigninToken)", target: "signin-token", attack: ["T1550.001"] };
         break;
@@ -151,7 +153,7 @@ export const newRoleAssumption: EventDetector = {
         const name = str(rp(ev, "name")) ?? str(rp(ev, "trustAnchorId")) ?? "?";
         const verb = ev.eventName === "CreateTrustAnchor" ? "registered" : ev.eventName === "UpdateTrustAnchor" ? "changed" : "enabled";
         hit = {
-          severity: nov.known ? "medium" : "high",
+          severity: nov().known ? "medium" : "high",
           what: `${verb} IAM Roles Anywhere trust anchor ${q(name)}: certificates issued by its CA can obtain AWS credentials from outside AWS`,
           target: name,
           attack: ["T1098", "T1556"],
@@ -163,7 +165,7 @@ export const newRoleAssumption: EventDetector = {
         const name = str(rp(ev, "name")) ?? str(rp(ev, "profileId")) ?? "?";
         const roles = (rp(ev, "roleArns") as unknown[] | undefined)?.map(String) ?? [];
         hit = {
-          severity: nov.known ? "low" : "medium",
+          severity: nov().known ? "low" : "medium",
           what: `${ev.eventName === "CreateProfile" ? "created" : "updated"} IAM Roles Anywhere profile ${q(name)} for role${roles.length === 1 ? "" : "s"} ${roles.map((r) => q(arnName(r))).join(", ") || "?"}`,
           target: name,
           attack: ["T1098"],
@@ -175,7 +177,7 @@ export const newRoleAssumption: EventDetector = {
         return null;
     }
     if (!hit) return null;
-    const why = `${who(p)} ${hit.what}. ${nov.text}`;
+    const why = `${who(p)} ${hit.what}. ${nov().text}`;
     return draft(ev, hit.severity, why, [ev.eventName, hit.target], { ...(hit.attack ? { attack: hit.attack } : {}), evidence: hit.evidence ?? { target: hit.target } });
   },
 };
