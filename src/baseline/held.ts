@@ -116,7 +116,7 @@ export function holdBack(p: Profile, requests: readonly HoldRequest[], windowSta
 }
 
 /** A sentence for a finding's `why` when the identity's baseline excludes held-back values. */
-export function heldNote(p: Profile | undefined): string {
+export function heldNote(p: Pick<Profile, "held"> | undefined): string {
   if (!p?.held || p.held.length === 0) return "";
   // Values come from records (attacker-controlled): quoted like the detectors' `q()`.
   const quote = (v: string) => "`" + v.replace(/[`\r\n]/g, " ").slice(0, 60) + "`";

@@ -44,7 +44,8 @@ interface Finishing {
   keepProfiles: boolean;
   keepViews: boolean;
   views: Map<string, BaselineView>;
-  heldBy: Map<string, Profile>;
+  /** The held-back values of stored profiles that have some (for the findings' notes: heldNote). */
+  heldBy: Map<string, Pick<Profile, "held">>;
   mergedBy: Map<string, Profile>;
   countryDaysBy: Map<string, Map<string, number[]>>;
   profiles: Profile[];
@@ -267,8 +268,10 @@ export class Scanner implements RecordSink {
       slim,
       keepProfiles,
       // Every identity's view is kept (for baselineOf) unless nothing needs it after the identity is
-      // judged: no profiles kept (a view is mostly its profile), and no global detector asks.
-      keepViews: keepProfiles || !slim || reads.some((r) => r?.baselines === true),
+      // judged: no global detector asks, and no profiles kept, or kept profiles handed to
+      // `onProfile` (the store's encoder, which then holds their history packed: a view kept would
+      // keep it live, baseline/released.ts). Kept profiles not handed over hold what a view holds.
+      keepViews: (keepProfiles && this.opts.onProfile === undefined) || !slim || reads.some((r) => r?.baselines === true),
       views: new Map(),
       heldBy: new Map(),
       mergedBy: new Map(),
@@ -321,7 +324,7 @@ export class Scanner implements RecordSink {
     const settle = (key: string, acc: IdentityAcc, at: number): { w: IdentityWindow; forView: Profile } => {
       const w = acc.toWindow(win.start, win.end, geoLookup);
       const stored = storedOf(key);
-      if (stored?.held) heldBy.set(key, stored);
+      if (stored?.held) heldBy.set(key, { held: stored.held });
       // The view sees history only (breadth of the window's own buckets excluded); the persisted
       // profile takes the window too.
       const forView = mergeProfile(stored, acc, win.end, cfg, lazy);
@@ -345,7 +348,7 @@ export class Scanner implements RecordSink {
      */
     const settleUnseen = (key: string, acc: IdentityAcc, known?: (stored: Profile | undefined) => void): void => {
       const stored = storedOf(key);
-      if (stored?.held) heldBy.set(key, stored);
+      if (stored?.held) heldBy.set(key, { held: stored.held });
       known?.(stored);
       acc.release();
     };
@@ -466,7 +469,7 @@ export class Scanner implements RecordSink {
     for (const [key, acc] of ing.identities) {
       ordinal++;
       if (!local(acc)) continue;
-      if (!keepViews && acc.windowEvents === 0) {
+      if (!keepProfiles && !keepViews && acc.windowEvents === 0) {
         // Nothing in the window and no view kept: no window or view built. What the view would
         // have said afterwards, the regions it knew (while the account's may still be asked), is
         // the merged region dimension alone, as for identities not settled yet (readNext).

@@ -23,7 +23,8 @@ import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { type HalfEncoded, type StoredBaseline, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
 import type { Profile } from "../baseline/profile.js";
-import { PartData, deflatePart, partJson } from "./pack.js";
+import { type History, releaseHistory } from "../baseline/released.js";
+import { PartData, deflatePart, partJson, unpackFields } from "./pack.js";
 
 /** Fewer profiles than this are encoded on the main thread alone (a worker costs ~20-40 ms to start). */
 export const OFF_THREAD_MIN = 256;
@@ -151,6 +152,8 @@ export class BaselineEncoder {
   #strAt: number[] = [];
   #part = new PartData();
   readonly #batches: Batch[] = [];
+  /** By slot: the batch holding its packed part, once sealed (before: the pending part). */
+  readonly #batchOf: Array<Batch | undefined> = [];
   #worker: Worker | undefined;
   /** The worker could not be started, or has gone: this thread does everything. */
   #noWorker = false;
@@ -167,6 +170,11 @@ export class BaselineEncoder {
   /**
    * Encode this profile ahead of `finish` (the caller changes it no more, or adds it again once
    * changed). One that does not validate is left for `finish`, which throws its error.
+   *
+   * The profile's `dims` and `hourly` are then held only in the packed form taken from it
+   * (baseline/released.ts): they are restored from it, equal, when next read (a profile changed
+   * after it is added is read first), so that a scan's merged history need not stay live until
+   * its save.
    */
   add(p: Profile): void {
     if (this.#finished) return;
@@ -177,7 +185,23 @@ export class BaselineEncoder {
       this.#slotOf.delete(p);
       return;
     }
-    this.#put(p, h);
+    const slot = this.#put(p, h);
+    if (!("bytes" in h)) releaseHistory(p, () => this.#history(slot));
+  }
+
+  /** The dims and hourly rows of the profile at `slot` (half-encoded), from its packed part. */
+  #history(slot: number): History {
+    const b = this.#batchOf[slot];
+    let json: string;
+    if (b !== undefined) {
+      const k = b.slots.indexOf(slot);
+      json = partJson(b.nums, b.numAt[k]!, b.text, b.strAt[k]!).json;
+    } else {
+      const k = this.#pendingSlots.indexOf(slot);
+      json = partJson(this.#part.nums, this.#numAt[k]!, this.#part.text, this.#strAt[k]!).json;
+    }
+    // The part's JSON as packProfile writes it, read back as a store reads a packed profile.
+    return unpackFields({}, JSON.parse(json), true) as unknown as History;
   }
 
   /**
@@ -242,6 +266,7 @@ export class BaselineEncoder {
     part.n = 0;
     part.text = "";
     this.#batches.push(batch);
+    for (const slot of batch.slots) this.#batchOf[slot] = batch;
     // Enough profiles for a worker to pay: it is started, and is given every batch made so far.
     if (!this.#worker && !this.#noWorker && this.#out.length >= OFF_THREAD_MIN) this.#start();
     if (this.#worker && !this.#noWorker) this.#postAll();

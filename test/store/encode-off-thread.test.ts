@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Profile } from "../../src/baseline/profile.js";
 import { decodeBaseline, encodeBaseline } from "../../src/store/baselines.js";
 import { BaselineEncoder, OFF_THREAD_MIN, encodeBaselines } from "../../src/store/encode-off-thread.js";
+import { isReleased } from "../../src/baseline/released.js";
 import { DAY, T0, makeProfile } from "./helpers.js";
 
 /** Profiles of varied sizes, a value named like Object.prototype's members, one that cannot be packed (a time in fractional ms). */
@@ -93,6 +94,35 @@ describe("encodeBaselines (deflating shared with a worker thread)", () => {
         expect(e.facts).toEqual(want[i]!.facts);
       });
     }
+  });
+
+  it("a profile added ahead lets go of its dims and hourly rows, and gives them back equal when read (or changed)", async () => {
+    const ps = profiles(OFF_THREAD_MIN + 40);
+    for (const p of ps) p.hourly.push([480_000 + p.hourly.length, 3, 1], [480_100, 2.5, 0]);
+    const want = ps.map((p) => structuredClone(p));
+    const enc = new BaselineEncoder({ threads: 1 });
+    for (const p of ps) enc.add(p);
+    ps.forEach((p, i) => {
+      // All but the profile stored unpacked (a fractional time), whose history stays as it is.
+      expect(isReleased(p), `profile ${i}`).toBe(i !== 5);
+      expect(Object.keys(p)).toEqual(Object.keys(want[i]!));
+    });
+    // In a sealed batch (0, 11: a value named __proto__) and still pending (the last ones).
+    for (const i of [0, 11, 255, 256, OFF_THREAD_MIN + 39]) {
+      expect(JSON.stringify(ps[i]), `profile ${i}`).toBe(JSON.stringify(want[i]));
+      expect(isReleased(ps[i]!)).toBe(false);
+      expect(Object.keys(ps[i]!.dims.api)).toEqual(Object.keys(want[i]!.dims.api));
+    }
+    // Changed after it was added (values held back), then added again: encoded as the unreleased copy changed the same way.
+    for (const p of [ps[22]!, want[22]!]) {
+      p.dims.api["held-back"] = [1, 0, T0, T0];
+      p.hourly = p.hourly.slice(1);
+    }
+    enc.add(ps[22]!);
+    const got = await enc.finish(ps);
+    got.forEach(([, e], i) => {
+      expect(e.bytes.equals(encodeBaseline(want[i]!.key, want[i]!).bytes), `profile ${i}`).toBe(true);
+    });
   });
 
   it("a profile added ahead that does not validate throws at finish, synchronously", () => {
