@@ -89,14 +89,19 @@ import(workerData.entry);
 
 /**
  * The memory a read pool's workers fill ahead of the main thread, in all (see the ring in
- * read-worker.ts): some 30 files of the realistic bench, 50 of the lean one. Files are read newest
- * first, and the window's files are slow for the main thread: the worker fills the ring through
- * them, and the main thread takes from it on the older files, which are cheap for it. 40 MB rather
- * than 24: on a quiet machine (3 alternating rounds, 1M events, 2 threads) the main thread's wait
- * went 423-543 -> 186-283 ms on realistic and 525-562 -> 314-335 ms on lean, for 0-10 MB (realistic)
- * and 16-22 MB (lean) of peak RSS.
+ * read-worker.ts): some 38 files of the realistic bench, 42 of the lean one (a file takes its
+ * bytes and its index, 1.5-1.7 MB). Files are read newest first, and the window's files are slow
+ * for the main thread: the worker fills the ring through them, and the main thread takes from it
+ * on the older files, which are cheap for it; there the ring absorbs the main thread's pauses (a
+ * scavenge of tens of milliseconds every ~65 files, or the thread descheduled), through which the
+ * worker goes on reading. 40 MB rather than 24: on a quiet machine (3 alternating rounds, 1M
+ * events, 2 threads) the main thread's wait went 423-543 -> 186-283 ms on realistic and 525-562 ->
+ * 314-335 ms on lean, for 0-10 MB (realistic) and 16-22 MB (lean) of peak RSS. 64 MB rather than
+ * 40 (26 lean files: less than a scavenge's worth of the worker's output): under load (load
+ * average 9-10, 3 alternating rounds of the 1M lean scan) the wait went 1389-2488 -> 534-1004 ms,
+ * for 19-26 MB of peak RSS.
  */
-export const RING_BYTES = 40 << 20;
+export const RING_BYTES = 64 << 20;
 
 interface Slot {
   worker: Worker;

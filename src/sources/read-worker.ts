@@ -13,7 +13,7 @@
  * collections in a 1M-event scan instead of 4, some 3 CPU-seconds). Each file takes what it needs
  * of the ring, after the file before it; the main thread releases the files in the order it got
  * them (RingControl), and the worker waits for room when the ring is full. A ring holds as many
- * files as fit in its bytes (about 30 of the realistic bench's, RING_BYTES): before it, each file had
+ * files as fit in its bytes (about 38 of the realistic bench's, RING_BYTES): before it, each file had
  * a slot of its own, every slot grown to the largest file it had held, and five slots took that
  * memory. Files that inflate to more than SLOT_MAX bytes, or that the native gunzip cannot
  * inflate in one piece, get a buffer of their own, moved (transferred) to the main thread.
