@@ -182,9 +182,30 @@ export function userAgentFamily(ua: string | undefined): string {
   if (!ua) return "none";
   let f = uaCache.get(ua);
   if (f !== undefined) return f;
-  f = computeUaFamily(ua);
+  f = uncachedUserAgentFamily(ua);
   if (uaCache.size > 20000) uaCache.clear();
   uaCache.set(ua, f);
+  return f;
+}
+
+/**
+ * The families met, each as one string: a family built by concatenation ("aws-sdk-" + "go") was a
+ * new string at every computation, hashed (and flattened) again by each map it went into.
+ * Bounded (families can be built from the logs' text).
+ */
+const uaFamilies = new Map<string, string>();
+
+/**
+ * userAgentFamily, worked out without its cache (for callers that keep their own, by something
+ * cheaper than the user agent's text): the same family.
+ */
+export function uncachedUserAgentFamily(ua: string): string {
+  if (!ua) return "none";
+  const f = computeUaFamily(ua);
+  const known = uaFamilies.get(f);
+  if (known !== undefined) return known;
+  if (uaFamilies.size >= 4096) uaFamilies.clear();
+  uaFamilies.set(f, f);
   return f;
 }
 

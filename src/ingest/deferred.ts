@@ -31,6 +31,12 @@ export class DeferredRecords {
   /** The rows in accumulator order, while a batch is folded (allocated at the first flush, to the batch's size). */
   private sortedNums = new Float64Array(0);
   private sortedRefs: unknown[] = [];
+  /**
+   * Per accumulator, where its rows end (a flush's counting sort), kept from flush to flush: a
+   * batch cut short by a record in the window (Ingest.addEvent) is flushed at once, and a new one
+   * per flush (80 KB with 20,000 identities) was as many array buffers for the GC to track.
+   */
+  private ends = new Int32Array(0);
 
   /**
    * 65,536 rows: as fast as twice as many with 5,000 and with 20,000 identities (the sorted copy
@@ -79,13 +85,17 @@ export class DeferredRecords {
     // Stable counting sort of the rows by accumulator, copied in that order to the sorted rows:
     // the copy writes far apart (writes do not wait), the folding then reads in order.
     const na = accs.length;
-    const end = new Int32Array(na + 1);
+    let end = this.ends;
+    if (end.length < na + 1) this.ends = end = new Int32Array(Math.max(na + 1, 2 * end.length));
+    else end.fill(0, 0, na + 1);
     const acc = this.acc;
     for (let i = 0; i < n; i++) end[acc[i]! + 1]!++;
     for (let a = 0; a < na; a++) end[a + 1]! += end[a]!;
     if (this.sortedNums.length < 2 * n) {
-      this.sortedNums = new Float64Array(2 * n);
-      this.sortedRefs = new Array<unknown>(REFS * n).fill(null);
+      // At least twice the last size: batches cut short by records in the window come in every size.
+      const rows = Math.min(this.capacity, Math.max(n, this.sortedNums.length));
+      this.sortedNums = new Float64Array(2 * rows);
+      this.sortedRefs = new Array<unknown>(REFS * rows).fill(null);
     }
     const nums = this.nums;
     const r = this.refs;

@@ -288,7 +288,7 @@ export class Ingest implements RecordSink, LaneSink {
     if (memo !== undefined && aid >= 0) {
       if (memo.epoch !== this.laneEpoch) {
         memo.epoch = this.laneEpoch;
-        memo.entries.length = 0; // in place: see TableCache.clear
+        memo.entries.fill(undefined); // in place, its length kept: see TableCache.renew
       }
       first = memo.entries[aid] as LaneEntry | undefined;
       if (first === undefined) {
