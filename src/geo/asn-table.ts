@@ -269,9 +269,18 @@ export class AsnTableV4 {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    if (found < 0 || this.ends[found]! < ip) return -1;
+    // Whether every address of ip's /24 has this answer: no range starts inside it but the one
+    // found, which holds all or none of it.
+    const net = ip - (ip % 256);
+    const last = net + 255;
+    const end = found < 0 ? -1 : this.ends[found]!;
+    this.same24 = (found < 0 || (st[found]! <= net && (end >= last || end < net))) && (found + 1 >= st.length || st[found + 1]! > last);
+    if (found < 0 || end < ip) return -1;
     return this.asns[found]!;
   }
+
+  /** Whether the last `asnOfInt` answer holds for every address of that address's /24. */
+  same24 = false;
 
   /** The organisation of AS `asn`, if the table names it. */
   orgOf(asn: number): string | undefined {

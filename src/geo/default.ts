@@ -3,10 +3,11 @@ import type { GeoResolver } from "./types.js";
 
 /**
  * The resolver the CLI and the bot use: the packaged DB-IP Lite / ASN data, or the user's own
- * MaxMind-format files named by TRAILHOUND_GEOIP_CITY_DB and TRAILHOUND_GEOIP_ASN_DB.
+ * MaxMind-format files named by TRAILHOUND_GEOIP_CITY_DB and TRAILHOUND_GEOIP_ASN_DB (`options`:
+ * see OfflineGeoOptions).
  */
-export async function defaultGeoResolver(env: Record<string, string | undefined>): Promise<GeoResolver> {
-  const opts: OfflineGeoOptions = {};
+export async function defaultGeoResolver(env: Record<string, string | undefined>, options: Pick<OfflineGeoOptions, "cacheSize"> = {}): Promise<GeoResolver> {
+  const opts: OfflineGeoOptions = { ...options };
   if (env.TRAILHOUND_GEOIP_CITY_DB) opts.cityDb = env.TRAILHOUND_GEOIP_CITY_DB;
   if (env.TRAILHOUND_GEOIP_ASN_DB) opts.asnDb = env.TRAILHOUND_GEOIP_ASN_DB;
   return new OfflineGeoResolver(opts);

@@ -142,9 +142,17 @@ export class LazyMmdb {
     // the record it ends at is the one the Reader's own walk would find.
     const count = this.nodeCount;
     let node = this.ipv4Start;
-    for (let depth = 0; depth < 32 && node < count; depth++) node = this.node(node, (v4 >>> (31 - depth)) & 1);
+    let depth = 0;
+    for (; depth < 32 && node < count; depth++) node = this.node(node, (v4 >>> (31 - depth)) & 1);
+    this.lastBits = depth;
     return node <= count ? 0 : node; // not found: the Reader's null pointer
   }
+
+  /**
+   * The bits of the address the last `pointerV4` walked before it ended: every address sharing
+   * them (its network, /lastBits) has the same answer.
+   */
+  lastBits = 32;
 
   /** The record at `pointer` (from `pointerV4`, not 0 or -1), decoded by the Reader. */
   recordAt(pointer: number): CityResponse {

@@ -44,7 +44,11 @@ export interface OfflineGeoOptions {
   asnDb?: string;
   /** Resolve IPv6 addresses too (opens the IPv6 tables on first use). Default true. */
   ipv6?: boolean;
-  /** Addresses kept resolved (per cache generation). Default 50 000. */
+  /**
+   * Addresses kept resolved (per cache generation). Default 50 000. 0: none (a caller that keeps
+   * its own answers, as a read worker does by intern id: a miss in this cache cost about as much
+   * as resolving an address whose network or city record was met before).
+   */
   cacheSize?: number;
   /** Extra relay networks (e.g. your own corporate VPN's egress AS), merged with the built-in list. */
   relayAsns?: ReadonlyMap<number, RelayKind> | Record<number, RelayKind>;
@@ -231,7 +235,7 @@ function fmtDate(d: Date | undefined): string {
 }
 
 export class OfflineGeoResolver implements GeoResolver {
-  private readonly cache: GenCache<GeoInfo>;
+  private readonly cache: GenCache<GeoInfo> | undefined;
   private readonly relays: Map<number, RelayKind>;
   private readonly hosting: Set<number>;
   private readonly ipv6: boolean;
@@ -248,9 +252,15 @@ export class OfflineGeoResolver implements GeoResolver {
   private asn6: AsnTableV6 | undefined;
   /** What resolveV4 made of a city record (by its pointer), and its answers by AS number. */
   private readonly places = new Map<number, { loc: Located; infos: Map<number, GeoInfo> }>();
+  /**
+   * resolveV4's answers by /24 network (the address >>> 8), for networks whose 256 addresses all
+   * have that answer: the city database's tree ends at 24 bits or fewer for them, and one ASN
+   * range (or none) holds them all.
+   */
+  private readonly nets = new Map<number, GeoInfo>();
 
   constructor(opts: OfflineGeoOptions = {}) {
-    this.cache = new GenCache(Math.max(16, opts.cacheSize ?? 50_000));
+    this.cache = opts.cacheSize === 0 ? undefined : new GenCache(Math.max(16, opts.cacheSize ?? 50_000));
     this.ipv6 = opts.ipv6 ?? true;
     this.relays = new Map([...RELAY_ASNS].map(([k, v]) => [k, v.kind] as [number, RelayKind]));
     const extra = opts.relayAsns;
@@ -327,10 +337,12 @@ export class OfflineGeoResolver implements GeoResolver {
   }
 
   lookup(ip: string): GeoInfo | undefined {
-    const hit = this.cache.get(ip);
+    const cache = this.cache;
+    if (cache === undefined) return this.resolve(ip);
+    const hit = cache.get(ip);
     if (hit !== undefined) return hit === NONE ? undefined : hit;
     const info = this.resolve(ip);
-    this.cache.set(ip, info ?? NONE);
+    cache.set(ip, info ?? NONE);
     return info;
   }
 
@@ -368,31 +380,45 @@ export class OfflineGeoResolver implements GeoResolver {
    * for each address. False when the city reader cannot give record pointers (resolve's general way).
    */
   private resolveV4(n: number): GeoInfo | undefined | false {
+    const net = n >>> 8;
+    const known = this.nets.get(net);
+    if (known !== undefined) return known === NONE ? undefined : known;
     const city = this.cityReader(false);
     const ptr = city.pointerV4(n);
     if (ptr < 0) return false;
+    const bits = city.lastBits;
     let place = this.places.get(ptr);
     if (place === undefined) {
       const rec = ptr === 0 ? null : (city.recordAt(ptr) as unknown as Rec | null);
       place = { loc: rec ? fromCityRecord(rec) : {}, infos: new Map() };
-      if (this.places.size >= PLACES_MAX) this.places.clear();
+      if (this.places.size >= PLACES_MAX) {
+        this.places.clear();
+        this.nets.clear(); // its answers are the places' (the same objects)
+      }
       this.places.set(ptr, place);
     }
     const loc = place.loc;
     let asn = loc.asn;
     let asOrg = loc.asOrg;
+    // The whole /24 has this answer when the tree ended within its 24 bits and the ASN ranges do not split it.
+    let whole = bits <= 24;
     if (asn === undefined) {
-      this.asn4 ??= this.asnTable(PACKAGED_GEO_FILES.asn.ipv4, AsnTableV4);
-      const a = this.asn4.asnOfInt(n);
+      const asns = (this.asn4 ??= this.asnTable(PACKAGED_GEO_FILES.asn.ipv4, AsnTableV4));
+      const a = asns.asnOfInt(n);
       if (a >= 0) {
         asn = a;
-        asOrg = this.asn4.orgOf(a);
+        asOrg = asns.orgOf(a);
       }
+      whole &&= asns.same24;
     }
     // The answer depends on the record and the AS number only (its organisation is the table's for that number).
     const key = asn ?? -1;
     let info = place.infos.get(key);
     if (info === undefined) place.infos.set(key, (info = this.infoOf(loc, asn, asOrg) ?? NONE));
+    if (whole) {
+      if (this.nets.size >= PLACES_MAX) this.nets.clear();
+      this.nets.set(net, info);
+    }
     return info === NONE ? undefined : info;
   }
 

@@ -133,7 +133,8 @@ export async function setupOffThread(data: OffThreadData | undefined): Promise<v
   if (data?.geoEnv === undefined || !nativeWalk) return;
   try {
     const { defaultGeoResolver } = await import("../geo/default.js");
-    locator = new Locator(await defaultGeoResolver(data.geoEnv));
+    // No cache of answers by address in the resolver: the Locator looks each address up once per intern generation.
+    locator = new Locator(await defaultGeoResolver(data.geoEnv, { cacheSize: 0 }));
   } catch {
     // The main thread locates the addresses itself (and says what is wrong with the database).
   }

@@ -13,6 +13,7 @@ import { AsnTableV4, AsnTableV6 } from "../../src/geo/asn-table.js";
 import { haversineKm } from "../../src/geo/distance.js";
 import { classifySourceIp } from "../../src/events/normalize.js";
 import { ipv4ToInt, ipv6ToWords, isNonPublicV4 } from "../../src/geo/ip.js";
+import { LazyMmdb } from "../../src/geo/lazy-mmdb.js";
 import { asnSourceKey, GeoDbError, OfflineGeoResolver, PACKAGED_GEO_FILES } from "../../src/geo/offline.js";
 import { writeAsnTables } from "../../src/geo/build-tables.js";
 import { HOSTING_ASNS, RELAY_ASNS } from "../../src/geo/networks.js";
@@ -87,12 +88,14 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
     expect(small.lookup("10.0.0.1")).toBeUndefined();
   });
 
-  test("IPv4 answers (made once per city record and network) are the city record's and the ASN ranges' for each address", () => {
-    // The reference: maxmind's Reader on the whole city file and the ASN ranges parsed from their CSV.
+  /** The reference: maxmind's Reader on the whole city file and the ASN ranges parsed from their CSV. */
+  const reference = () => {
     const cityDir = dirname(createRequire(import.meta.url).resolve(`${PACKAGED_GEO_FILES.city.package}/package.json`));
     const asnDir = dirname(createRequire(import.meta.url).resolve(`${PACKAGED_GEO_FILES.asn.package}/package.json`));
-    const city = new Reader<Record<string, unknown>>(readFileSync(join(cityDir, PACKAGED_GEO_FILES.city.ipv4)));
-    const asns = AsnTableV4.fromCsv(readFileSync(join(asnDir, PACKAGED_GEO_FILES.asn.ipv4), "latin1"));
+    const cityFile = join(cityDir, PACKAGED_GEO_FILES.city.ipv4);
+    const csv = readFileSync(join(asnDir, PACKAGED_GEO_FILES.asn.ipv4), "latin1");
+    const city = new Reader<Record<string, unknown>>(readFileSync(cityFile));
+    const asns = AsnTableV4.fromCsv(csv);
     const expected = (ip: string): GeoInfo | undefined => {
       const r = city.get(ip);
       const a = asns.lookup(ip);
@@ -113,6 +116,12 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
       if (a && HOSTING_ASNS.has(a.asn)) info.hosting = true;
       return Object.keys(info).length > 0 ? info : undefined;
     };
+    return { expected, csv, cityFile };
+  };
+  const quad = (n: number) => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+  test("IPv4 answers (made once per city record and network) are the city record's and the ASN ranges' for each address", () => {
+    const { expected } = reference();
     const next = xorshift32(88172645);
     const fresh = new OfflineGeoResolver();
     const wrong: string[] = [];
@@ -122,7 +131,7 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
       const v = next();
       for (const n of [v, (v & ~0xff) | (next() & 0xff)]) {
         if (isNonPublicV4(n)) continue;
-        const ip = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+        const ip = quad(n);
         const got = fresh.lookup(ip);
         if (JSON.stringify(got) !== JSON.stringify(expected(ip))) wrong.push(ip);
         if (got?.country && got.asn) found++;
@@ -130,6 +139,44 @@ describe("OfflineGeoResolver on the packaged DB-IP + ASN data", () => {
     }
     expect(found).toBeGreaterThan(3000);
     expect(wrong).toEqual([]);
+  });
+
+  test("answers kept by /24 network are each address's own where an ASN range or the city tree splits the /24", () => {
+    const { expected, csv, cityFile } = reference();
+    // /24 networks that an ASN range starts or ends inside of...
+    const nets: number[] = [];
+    for (const line of csv.split("\n")) {
+      const [s, e] = line.split(",", 2).map(Number) as [number, number];
+      if (s % 256 !== 0 && !isNonPublicV4(s)) nets.push(s - (s % 256));
+      else if (e % 256 !== 255 && !isNonPublicV4(e)) nets.push(e - (e % 256));
+      if (nets.length === 40) break;
+    }
+    // ...and networks the city tree divides below 24 bits.
+    const tree = new LazyMmdb(cityFile, new Map<string | number, unknown>());
+    const next = xorshift32(2463534242);
+    let deep = 0;
+    for (let i = 0; i < 200_000 && deep < 40; i++) {
+      const v = next() >>> 0;
+      if (isNonPublicV4(v)) continue;
+      tree.pointerV4(v);
+      if (tree.lastBits > 24) {
+        nets.push(v - (v % 256));
+        deep++;
+      }
+    }
+    expect(nets.length).toBe(80);
+    expect(deep).toBe(40);
+    // Every address of each, in turn (the first one's answer kept for the /24 when it holds for all).
+    for (const cacheSize of [undefined, 0]) {
+      const fresh = new OfflineGeoResolver(cacheSize === undefined ? {} : { cacheSize });
+      const wrong: string[] = [];
+      for (const net of nets)
+        for (let k = 0; k < 256; k++) {
+          const ip = quad(net + k);
+          if (JSON.stringify(fresh.lookup(ip)) !== JSON.stringify(expected(ip))) wrong.push(ip);
+        }
+      expect(wrong).toEqual([]);
+    }
   });
 
   test("describe() names the databases and their licences", () => {
