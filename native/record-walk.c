@@ -42,14 +42,20 @@
 enum {
   F_TIME = 0, F_SOURCE, F_NAME, F_REGION, F_IP, F_UA, F_ERRCODE, F_ERRMSG, F_ID, F_RECIPIENT,
   F_UI, F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY, F_RP, F_RP_ROLEARN, F_RP_ITYPE,
-  F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH, F_RES, NF
+  F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH, F_RES,
+  /* What principalOf reads of userIdentity besides type, arn and invokedBy: spans only (third slot 0). */
+  F_UI_PID, F_UI_ACCOUNT, F_UI_AKID, F_UI_USER, F_UI_CONSOLE, F_SC_SOURCEID, F_SI_USER, F_SI_ARN, F_SI_ACCOUNT, F_MFA, NF
 };
+/* Keys of objects inside userIdentity the walk enters (not fields: nothing is stored for them). */
+enum { K_SC = 100, K_SI, K_ATTR };
 enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 #define STRIDE (R_FIELDS + NF * 3)
 #define COMPLEX 1
+/* userIdentity holds something of what principalOf reads that the walk did not give (not a plain string, an escape, not an object): parse it. */
+#define UI_PARSE 2
 #define MAX_DEPTH 256
 /* Bump with any change to walk()'s arguments or the index layout (native-walk.ts checks it). */
-#define WALK_ABI 5
+#define WALK_ABI 6
 #define REJECT (-1)
 #define FULL (-2)
 
@@ -75,7 +81,7 @@ typedef struct {
   Pending pend[MAX_PENDING];
 } Walk;
 
-enum { T_RECORD, T_UI, T_RP };
+enum { T_RECORD, T_UI, T_RP, T_SC, T_SI, T_ATTR };
 
 static inline int at(const Walk *w, size_t i) { return i < w->n ? w->b[i] : -1; }
 static inline int isWs(int c) { return c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09; }
@@ -487,11 +493,40 @@ static int keyField(int t, const uint8_t *k, size_t len) {
     }
   }
   if (t == T_UI) {
-    if (KEY("type")) return F_UI_TYPE;
-    if (KEY("arn")) return F_UI_ARN;
-    if (KEY("invokedBy")) return F_UI_INVOKEDBY;
-    return -1;
+    switch (len) {
+      case 3: return KEY("arn") ? F_UI_ARN : -1;
+      case 4: return KEY("type") ? F_UI_TYPE : -1;
+      case 8: return KEY("userName") ? F_UI_USER : -1;
+      case 9:
+        if (KEY("accountId")) return F_UI_ACCOUNT;
+        if (KEY("invokedBy")) return F_UI_INVOKEDBY;
+        return -1;
+      case 11:
+        if (KEY("principalId")) return F_UI_PID;
+        if (KEY("accessKeyId")) return F_UI_AKID;
+        return -1;
+      case 14: return KEY("sessionContext") ? K_SC : -1;
+      case 28: return KEY("sessionCredentialFromConsole") ? F_UI_CONSOLE : -1;
+      default: return -1;
+    }
   }
+  if (t == T_SC) {
+    switch (len) {
+      case 10: return KEY("attributes") ? K_ATTR : -1;
+      case 13: return KEY("sessionIssuer") ? K_SI : -1;
+      case 14: return KEY("sourceIdentity") ? F_SC_SOURCEID : -1;
+      default: return -1;
+    }
+  }
+  if (t == T_SI) {
+    switch (len) {
+      case 3: return KEY("arn") ? F_SI_ARN : -1;
+      case 8: return KEY("userName") ? F_SI_USER : -1;
+      case 9: return KEY("accountId") ? F_SI_ACCOUNT : -1;
+      default: return -1;
+    }
+  }
+  if (t == T_ATTR) return KEY("mfaAuthenticated") ? F_MFA : -1;
   switch (len) {
     case 4:
       if (KEY("name")) return F_RP_PNAME;
@@ -574,6 +609,13 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   return e + 1;
 }
 
+/* Forget what an earlier userIdentity of the record said (a later one replaces it whole). */
+static void forgetIdentity(Walk *w, int32_t base) {
+  field(w, base, F_UI_TYPE)[0] = field(w, base, F_UI_ARN)[0] = field(w, base, F_UI_INVOKEDBY)[0] = -1;
+  for (int k = F_UI_PID; k < NF; k++) field(w, base, k)[0] = -1;
+  w->meta[base + R_FLAGS] &= ~UI_PARSE;
+}
+
 /* A record, its userIdentity or its requestParameters (table `t`) at `i`. */
 static size_t fields(Walk *w, size_t i, int32_t base, int t) {
   i++;
@@ -598,15 +640,43 @@ static size_t fields(Walk *w, size_t i, int32_t base, int t) {
         int dummy = 0;
         i = str(w, i, &dummy);
       } else i = value(w, i);
+    } else if (f >= F_UI_PID && f < NF) {
+      /* A string of the principal's: its span only; anything else and userIdentity is parsed. */
+      if (c == '"') {
+        size_t s = i + 1;
+        int escaped = 0;
+        size_t e = strBody(w, s, &escaped);
+        if (w->err) return e;
+        if (escaped) w->meta[base + R_FLAGS] |= UI_PARSE;
+        int32_t *o = field(w, base, f);
+        o[0] = (int32_t)s;
+        o[1] = (int32_t)e;
+        o[2] = 0;
+        i = e + 1;
+      } else {
+        w->meta[base + R_FLAGS] |= UI_PARSE;
+        i = value(w, i);
+      }
+    } else if (f >= K_SC) {
+      /* sessionContext, its sessionIssuer or attributes: the last of each wins, as with JSON.parse. */
+      if (c == '{') {
+        int from = f == K_SC ? F_SC_SOURCEID : f == K_SI ? F_SI_USER : F_MFA;
+        int to = f == K_SI ? F_SI_ACCOUNT : F_MFA;
+        for (int k = from; k <= to; k++) field(w, base, k)[0] = -1;
+        i = fields(w, i, base, f == K_SC ? T_SC : f == K_SI ? T_SI : T_ATTR);
+      } else {
+        w->meta[base + R_FLAGS] |= UI_PARSE;
+        i = value(w, i);
+      }
     } else if (f == F_UI) {
       int32_t *o = field(w, base, F_UI);
       if (c == '{') {
-        /* The last userIdentity wins: forget what an earlier one said. */
-        field(w, base, F_UI_TYPE)[0] = field(w, base, F_UI_ARN)[0] = field(w, base, F_UI_INVOKEDBY)[0] = -1;
+        if (o[0] >= 0) forgetIdentity(w, base); /* the last userIdentity wins */
         o[0] = (int32_t)i;
         i = fields(w, i, base, T_UI);
         o[1] = (int32_t)i;
       } else {
+        if (o[0] >= 0) forgetIdentity(w, base);
         o[0] = -1;
         w->meta[base + R_FLAGS] |= COMPLEX;
         i = value(w, i);
@@ -663,9 +733,9 @@ static int32_t newRecord(Walk *w, size_t start) {
     return 0;
   }
   int32_t *m = w->meta + base;
+  memset(m, 0xff, STRIDE * sizeof *m); /* every slot -1 (fields absent): one fill */
   m[R_START] = (int32_t)start;
   m[R_FLAGS] = 0;
-  for (int f = 0; f < NF; f++) m[R_FIELDS + f * 3] = -1;
   w->count++;
   return (int32_t)base;
 }

@@ -8,7 +8,7 @@
 import { rng } from "../util/rng.js";
 
 const FIELDS = ["eventTime", "eventSource", "eventName", "awsRegion", "sourceIPAddress", "userAgent", "errorCode", "errorMessage", "eventID", "recipientAccountId"];
-const UI_FIELDS = ["type", "arn", "invokedBy", "accountId", "principalId"];
+const UI_FIELDS = ["type", "arn", "invokedBy", "accountId", "principalId", "accessKeyId", "userName", "sessionCredentialFromConsole"];
 const TOKENS = [
   '"',
   "\\",
@@ -52,6 +52,10 @@ const TOKENS = [
   '"instanceType"',
   '"eventName"',
   '"eventID"',
+  '"sessionContext"',
+  '"sessionIssuer"',
+  '"attributes"',
+  '"mfaAuthenticated"',
   "\u00e9",
   "\u2028",
   "\ud83d\ude00",
@@ -121,7 +125,18 @@ export class FuzzCorpus {
     if (this.r() < 0.9) {
       const ui: Record<string, unknown> = {};
       for (const f of UI_FIELDS) if (this.r() < 0.7) ui[f] = this.r() < 0.1 ? this.value(1) : this.text();
-      if (this.r() < 0.3) ui.sessionContext = this.value(3);
+      const sc = this.r();
+      if (sc < 0.3) ui.sessionContext = this.value(3);
+      else if (sc < 0.6) {
+        // What principalOf reads of it, in its usual form, sometimes not a string or an object.
+        const part = (): unknown => (this.r() < 0.1 ? this.value(1) : this.text());
+        const issuer = { type: "Role", userName: part(), arn: part(), accountId: part() };
+        ui.sessionContext = {
+          sessionIssuer: this.r() < 0.1 ? this.value(1) : issuer,
+          attributes: this.r() < 0.1 ? this.value(1) : { creationDate: part(), mfaAuthenticated: part() },
+          sourceIdentity: part(),
+        };
+      }
       rec.userIdentity = this.r() < 0.05 ? this.value(1) : ui;
     }
     const rp = this.int(6);

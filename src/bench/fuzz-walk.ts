@@ -24,7 +24,7 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { F_ERRMSG, F_ID, F_RES, F_RP, F_TIME, F_UI, STRIDE, fieldAt, indexRecordsJs, recordTime, type RecordIndex } from "../ingest/record-bytes.js";
+import { F_ERRMSG, F_ID, F_RES, F_RP, F_TIME, F_UI, F_UI_PID, STRIDE, fieldAt, indexRecordsJs, recordTime, type RecordIndex } from "../ingest/record-bytes.js";
 import { numArg, strArg } from "./cli-args.js";
 import { FuzzCorpus } from "./fuzz-corpus.js";
 import { rng } from "../util/rng.js";
@@ -127,6 +127,8 @@ function compare(inputs: Buffer[], out: Buffer, first: number, ids: Map<string, 
           if (m1[at + 2] !== 0) return fail(`record ${r} resources slot ${m1[at + 2]}, expected 0`);
         } else if (f === F_ID) {
           if (m1[at + 2] !== 0) return fail(`record ${r} eventID slot ${m1[at + 2]}, expected 0`);
+        } else if (f >= F_UI_PID) {
+          if (m1[at + 2] !== 0) return fail(`record ${r} field ${f} (the principal's) slot ${m1[at + 2]}, expected 0`);
         } else if (f === F_ERRMSG) {
           if (m1[at + 2] !== -1) return fail(`record ${r} errorMessage slot ${m1[at + 2]}, expected -1`);
         } else {

@@ -332,23 +332,97 @@ function own(s: string | undefined): string | undefined {
 }
 
 /**
+ * What principalOf reads of a `userIdentity`, as found there (unchecked: principalFrom applies the
+ * checks): its own keys, those of its `sessionContext` (undefined when that is not an object) and,
+ * within that, of `sessionIssuer` and `attributes` (likewise). `ui` is the whole object, read only
+ * for the rare types whose keys are not listed here (IdentityCenterUser's `onBehalfOf`, SAMLUser's
+ * and WebIdentityUser's `identityProvider`).
+ */
+export interface IdentityParts {
+  type: unknown;
+  arn: unknown;
+  accountId: unknown;
+  userName: unknown;
+  principalId: unknown;
+  accessKeyId: unknown;
+  invokedBy: unknown;
+  sessionCredentialFromConsole: unknown;
+  sourceIdentity: unknown;
+  issuerUserName: unknown;
+  issuerArn: unknown;
+  issuerAccountId: unknown;
+  mfaAuthenticated: unknown;
+  ui: Record<string, unknown> | undefined;
+}
+
+/** A blank IdentityParts (every field present: one hidden class). */
+export function emptyIdentityParts(): IdentityParts {
+  return {
+    type: undefined,
+    arn: undefined,
+    accountId: undefined,
+    userName: undefined,
+    principalId: undefined,
+    accessKeyId: undefined,
+    invokedBy: undefined,
+    sessionCredentialFromConsole: undefined,
+    sourceIdentity: undefined,
+    issuerUserName: undefined,
+    issuerArn: undefined,
+    issuerAccountId: undefined,
+    mfaAuthenticated: undefined,
+    ui: undefined,
+  };
+}
+
+const partsScratch = emptyIdentityParts();
+
+/**
  * Build the principal and its stable key from `userIdentity` (docs/CLOUDTRAIL.md section 2).
  * Keys are on (account, name), never on the bare Username or the session name.
  */
 export function principalOf(ui: Record<string, unknown>, recipientAccountId: string | undefined): Principal {
-  const type = str(ui.type) ?? (str(ui.invokedBy) ? "AWSService" : "Unknown");
-  const arn = str(ui.arn);
-  const accountId = str(ui.accountId) ?? accountFromArn(arn) ?? recipientAccountId;
-  const userName = str(ui.userName);
-  const principalId = str(ui.principalId);
-  const invokedBy = str(ui.invokedBy);
   const sc = obj(ui.sessionContext);
   const attrs = sc ? obj(sc.attributes) : undefined;
   const issuer = sc ? obj(sc.sessionIssuer) : undefined;
-  const mfaRaw = attrs?.mfaAuthenticated;
+  const x = partsScratch;
+  x.type = ui.type;
+  x.arn = ui.arn;
+  x.accountId = ui.accountId;
+  x.userName = ui.userName;
+  x.principalId = ui.principalId;
+  x.accessKeyId = ui.accessKeyId;
+  x.invokedBy = ui.invokedBy;
+  x.sessionCredentialFromConsole = ui.sessionCredentialFromConsole;
+  x.sourceIdentity = sc?.sourceIdentity;
+  x.issuerUserName = issuer?.userName;
+  x.issuerArn = issuer?.arn;
+  x.issuerAccountId = issuer?.accountId;
+  x.mfaAuthenticated = attrs?.mfaAuthenticated;
+  x.ui = ui;
+  const p = principalFrom(x, recipientAccountId);
+  x.ui = undefined;
+  return p;
+}
+
+/** The types whose principal reads keys of `userIdentity` that IdentityParts does not list (see IdentityParts.ui). */
+export const TYPES_READING_UI: ReadonlySet<string> = new Set(["IdentityCenterUser", "SAMLUser", "WebIdentityUser"]);
+
+/**
+ * principalOf from what it reads of a userIdentity (see IdentityParts; `x.ui` must be given for
+ * the TYPES_READING_UI). The same principal for the same values.
+ */
+export function principalFrom(x: IdentityParts, recipientAccountId: string | undefined): Principal {
+  const type = str(x.type) ?? (str(x.invokedBy) ? "AWSService" : "Unknown");
+  const arn = str(x.arn);
+  const accountId = str(x.accountId) ?? accountFromArn(arn) ?? recipientAccountId;
+  const userName = str(x.userName);
+  const principalId = str(x.principalId);
+  const invokedBy = str(x.invokedBy);
+  const mfaRaw = x.mfaAuthenticated;
   // Every field present (undefined when unknown): one hidden class for all principals keeps the
   // scan's hot path monomorphic.
-  const fc = ui.sessionCredentialFromConsole;
+  const fc = x.sessionCredentialFromConsole;
   const p: Principal = {
     key: "",
     type,
@@ -357,7 +431,7 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
     userName: undefined,
     sessionName: undefined,
     principalId,
-    accessKeyId: str(ui.accessKeyId),
+    accessKeyId: str(x.accessKeyId),
     invokedBy,
     mfa: mfaRaw !== undefined ? mfaRaw === true || mfaRaw === "true" : undefined,
     fromConsole: fc === true || fc === "true" ? true : undefined,
@@ -380,9 +454,9 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
       break;
     case "AssumedRole": {
       const parsed = parseAssumedRoleArn(arn);
-      const issuerName = issuer ? str(issuer.userName) : undefined;
-      const issuerArn = issuer ? str(issuer.arn) : undefined;
-      const issuerAcct = (issuer ? str(issuer.accountId) : undefined) ?? accountId ?? "unknown";
+      const issuerName = str(x.issuerUserName);
+      const issuerArn = str(x.issuerArn);
+      const issuerAcct = str(x.issuerAccountId) ?? accountId ?? "unknown";
       const role = issuerName ?? parsed.role ?? principalId?.split(":")[0] ?? "unknown";
       p.userName = role;
       p.accountId = issuerAcct;
@@ -390,17 +464,17 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
       const session = own(parsed.session ?? (principalId?.includes(":") ? principalId.slice(principalId.indexOf(":") + 1) : undefined));
       if (session) p.sessionName = session;
       p.key = `role:${issuerAcct}:${role}`;
-      const who = personOf(role, session, sc ? str(sc.sourceIdentity) : undefined);
+      const who = personOf(role, session, str(x.sourceIdentity));
       if (who) p.person = who;
       break;
     }
     case "FederatedUser": {
-      const issuerName = issuer ? str(issuer.userName) : undefined;
+      const issuerName = str(x.issuerUserName);
       const fedName = own(arn ? arn.slice(arn.lastIndexOf("/") + 1) : undefined);
       p.userName = issuerName ?? fedName ?? "unknown";
       if (fedName) p.sessionName = fedName;
       p.key = `federated:${acct}:${p.userName}`;
-      const who = personOf(p.userName, fedName, sc ? str(sc.sourceIdentity) : undefined);
+      const who = personOf(p.userName, fedName, str(x.sourceIdentity));
       if (who) p.person = who;
       break;
     }
@@ -412,7 +486,7 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
       p.key = `account:${accountId ?? principalId ?? "unknown"}`;
       break;
     case "IdentityCenterUser": {
-      const ob = obj(ui.onBehalfOf);
+      const ob = obj(x.ui?.onBehalfOf);
       const store = ob ? str(ob.identityStoreArn) : undefined;
       const dir = store ? store.slice(store.lastIndexOf("/") + 1) : "unknown";
       const uid = (ob ? str(ob.userId) : undefined) ?? userName ?? "unknown";
@@ -422,11 +496,11 @@ export function principalOf(ui: Record<string, unknown>, recipientAccountId: str
     }
     case "SAMLUser":
       p.userName = userName ?? principalId ?? "unknown";
-      p.key = `saml:${str(ui.identityProvider) ?? "unknown"}:${p.userName}`;
+      p.key = `saml:${str(x.ui?.identityProvider) ?? "unknown"}:${p.userName}`;
       break;
     case "WebIdentityUser":
       p.userName = userName ?? principalId ?? "unknown";
-      p.key = `web:${str(ui.identityProvider) ?? "unknown"}:${p.userName}`;
+      p.key = `web:${str(x.ui?.identityProvider) ?? "unknown"}:${p.userName}`;
       break;
     default:
       p.userName = userName ?? principalId ?? "unknown";

@@ -339,6 +339,7 @@ export class FastLane implements BytesReader {
     // at every record.
     const f = this.scratch;
     f.bytes = b;
+    f.index = ix.meta;
     f.arnMemo = this.ids ? this.table.arns : undefined;
     for (let r = 0; r < n; r++) {
       if ((recordFlags(ix, r) & COMPLEX) === 0 && this.offer(b, ix, r, origin, sink)) continue;
@@ -467,6 +468,7 @@ export class FastLane implements BytesReader {
     if (Number.isNaN(time)) return false;
     const f = this.scratch;
     f.time = time;
+    f.record = r;
     f.uiStart = m[ui]!;
     f.uiEnd = m[ui + 1]!;
     // Event ids are unique: decoded only where the sink reads them.

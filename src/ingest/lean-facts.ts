@@ -7,7 +7,19 @@
 import type { EventFacts, IpKind, Principal, SkipReason } from "../events/types.js";
 import type { GeoInfo } from "../geo/types.js";
 import { readsRequestParameters } from "../events/targets.js";
-import { apiOf, classifySourceIp, isDeniedCode, missingField, principalOf, userAgentFamily, type ApiNames } from "../events/normalize.js";
+import {
+  apiOf,
+  classifySourceIp,
+  emptyIdentityParts,
+  isDeniedCode,
+  missingField,
+  principalFrom,
+  principalOf,
+  TYPES_READING_UI,
+  userAgentFamily,
+  type ApiNames,
+} from "../events/normalize.js";
+import { F_MFA, F_SC_SOURCEID, F_SI_ACCOUNT, F_SI_ARN, F_SI_USER, F_UI_AKID, F_UI_ACCOUNT, F_UI_CONSOLE, F_UI_PID, F_UI_USER, fieldAt, flagsAt, UI_PARSE } from "./record-bytes.js";
 
 function obj(v: unknown): Record<string, unknown> | undefined {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
@@ -64,6 +76,13 @@ export interface RecordFields {
   bytes: Buffer | undefined;
   uiStart: number;
   uiEnd: number;
+  /**
+   * The walk's index of `bytes` (record-bytes.ts) and the record's number in it, when the reader
+   * has them (undefined: not given): a principal met the first time is then read from the fields
+   * the walk found in its userIdentity (principalFromIndex), not parsed.
+   */
+  index: Int32Array | undefined;
+  record: number;
 }
 
 /**
@@ -202,6 +221,8 @@ export function emptyRecordFields(): RecordFields {
     bytes: undefined,
     uiStart: 0,
     uiEnd: 0,
+    index: undefined,
+    record: 0,
   };
 }
 const looseScratch: LooseFields = emptyRecordFields();
@@ -255,7 +276,11 @@ export function leanFacts(f: RecordFields, principals: PrincipalCache): Baseline
     // (not the whole record), unless the record takes the full path anyway (see factsWith).
     const names = f.names ?? apiOf(f.eventSource, f.eventName);
     if ((f.requestParameters === undefined && names.readsParams) || names.name === "ConsoleLogin") return undefined;
-    p = principalFor(f, principals, JSON.parse(f.bytes.toString("utf8", f.uiStart, f.uiEnd)) as Record<string, unknown>);
+    p = principalFromIndex(f);
+    if (p !== undefined) {
+      const ck = principalCacheKey(f.identityType, f.identityArn, f.invokedBy);
+      if (ck !== undefined) principals.set(ck, p);
+    } else p = principalFor(f, principals, JSON.parse(f.bytes.toString("utf8", f.uiStart, f.uiEnd)) as Record<string, unknown>);
   }
   // The event id only matters inside the detection window: the caller sets it there (RecordFields.eventId).
   const b = p && factsWith(f, "", p, NOT_READ, f.requestParameters === undefined ? NOT_READ : f.requestParameters, false);
@@ -328,6 +353,53 @@ function principalFor(x: LooseFields, principals: PrincipalCache, ui: Record<str
     if (ck !== undefined) principals.set(ck, principal);
   }
   return principal;
+}
+
+const parts = emptyIdentityParts();
+
+/**
+ * principalOf of the record's userIdentity from the fields the walk found in it (RecordFields.index),
+ * without parsing it: undefined when the walk did not give all that principalOf reads (UI_PARSE),
+ * or for the types whose principal reads more (TYPES_READING_UI). The same principal as parsing
+ * would give: the walk gives only plain strings (no escapes), whose bytes decode to what JSON.parse
+ * makes of them, and leaves out keys where JSON.parse would find none.
+ */
+export function principalFromIndex(f: RecordFields): Principal | undefined {
+  const m = f.index;
+  const b = f.bytes;
+  if (m === undefined || b === undefined) return undefined;
+  const r = f.record;
+  if ((m[flagsAt(r)]! & UI_PARSE) !== 0) return undefined;
+  const type = f.identityType;
+  if (type !== undefined && TYPES_READING_UI.has(type)) return undefined;
+  const x = parts;
+  x.type = type;
+  x.arn = f.identityArn;
+  x.invokedBy = f.invokedBy;
+  x.accountId = span(b, m, fieldAt(r, F_UI_ACCOUNT));
+  x.userName = span(b, m, fieldAt(r, F_UI_USER));
+  x.principalId = span(b, m, fieldAt(r, F_UI_PID));
+  x.accessKeyId = span(b, m, fieldAt(r, F_UI_AKID));
+  x.sessionCredentialFromConsole = isTrue(b, m, fieldAt(r, F_UI_CONSOLE));
+  x.sourceIdentity = span(b, m, fieldAt(r, F_SC_SOURCEID));
+  x.issuerUserName = span(b, m, fieldAt(r, F_SI_USER));
+  x.issuerArn = span(b, m, fieldAt(r, F_SI_ARN));
+  x.issuerAccountId = span(b, m, fieldAt(r, F_SI_ACCOUNT));
+  x.mfaAuthenticated = isTrue(b, m, fieldAt(r, F_MFA));
+  return principalFrom(x, typeof f.recipientAccountId === "string" ? f.recipientAccountId : undefined);
+}
+
+/** The string of a field the walk found (undefined: absent). */
+function span(b: Buffer, m: Int32Array, at: number): string | undefined {
+  const s = m[at]!;
+  return s < 0 ? undefined : b.toString("utf8", s, m[at + 1]!);
+}
+
+/** A string field as principalFrom reads it, true or not: "true" when its bytes say so, "" for any other string (undefined: absent). */
+function isTrue(b: Buffer, m: Int32Array, at: number): string | undefined {
+  const s = m[at]!;
+  if (s < 0) return undefined;
+  return m[at + 1]! - s === 4 && b[s] === 0x74 && b[s + 1] === 0x72 && b[s + 2] === 0x75 && b[s + 3] === 0x65 ? "true" : "";
 }
 
 function factsWith(x: LooseFields, id: string, principal: Principal, responseElements: unknown, requestParameters: unknown, classify: boolean): BaselineFacts | undefined {

@@ -54,8 +54,31 @@ export const F_TIME = 0,
   F_RP_PNAMES = 20,
   F_RP_PATH = 21,
   /** The record's top-level `resources` value, any JSON (its span; KMS key reads name their key there). */
-  F_RES = 22;
-const NF = 23;
+  F_RES = 22,
+  /**
+   * What principalOf (events/normalize.ts) reads of `userIdentity` besides its type, ARN and
+   * invokedBy, for an identity met the first time (lean-facts.ts principalFromIndex): `principalId`,
+   * `accountId`, `accessKeyId`, `userName`, `sessionCredentialFromConsole`, and of its
+   * `sessionContext`: `sourceIdentity`, `sessionIssuer.userName`, `.arn`, `.accountId` and
+   * `attributes.mfaAuthenticated`. Spans only (third slot 0: not interned, they are read once per
+   * identity). Anything of these that is not a plain string (an escape, another value; an object
+   * among them that is not an object) sets UI_PARSE, and userIdentity is parsed as before.
+   */
+  F_UI_PID = 23,
+  F_UI_ACCOUNT = 24,
+  F_UI_AKID = 25,
+  F_UI_USER = 26,
+  F_UI_CONSOLE = 27,
+  F_SC_SOURCEID = 28,
+  F_SI_USER = 29,
+  F_SI_ARN = 30,
+  F_SI_ACCOUNT = 31,
+  F_MFA = 32;
+const NF = 33;
+/** Keys of the objects inside userIdentity the walk enters (no field of their own). */
+const K_SC = 100,
+  K_SI = 101,
+  K_ATTR = 102;
 /** The fields inside requestParameters (forgotten when a later requestParameters key replaces it). */
 const RP_FIELDS = [F_RP_ROLEARN, F_RP_ITYPE, F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH];
 /** Per record: start, end (exclusive), flags, then (start, end, hash) of each field (start -1: absent). */
@@ -66,6 +89,8 @@ const R_START = 0,
 export const STRIDE = R_FIELDS + NF * 3;
 /** The record needs `JSON.parse` (a needed field is not a plain string, an escaped key, ...). */
 export const COMPLEX = 1;
+/** The walk did not give all that principalOf reads of the record's userIdentity (see F_UI_PID): parse it. */
+export const UI_PARSE = 2;
 
 const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const K = {
@@ -83,6 +108,16 @@ const K = {
   type: enc("type"),
   arn: enc("arn"),
   invokedBy: enc("invokedBy"),
+  principalId: enc("principalId"),
+  accountId: enc("accountId"),
+  accessKeyId: enc("accessKeyId"),
+  userName: enc("userName"),
+  sessionCredentialFromConsole: enc("sessionCredentialFromConsole"),
+  sessionContext: enc("sessionContext"),
+  sourceIdentity: enc("sourceIdentity"),
+  sessionIssuer: enc("sessionIssuer"),
+  attributes: enc("attributes"),
+  mfaAuthenticated: enc("mfaAuthenticated"),
   requestParameters: enc("requestParameters"),
   roleArn: enc("roleArn"),
   instanceType: enc("instanceType"),
@@ -159,7 +194,24 @@ const UI_KEYS = keyTable([
   [K.type, F_UI_TYPE],
   [K.arn, F_UI_ARN],
   [K.invokedBy, F_UI_INVOKEDBY],
+  [K.principalId, F_UI_PID],
+  [K.accountId, F_UI_ACCOUNT],
+  [K.accessKeyId, F_UI_AKID],
+  [K.userName, F_UI_USER],
+  [K.sessionCredentialFromConsole, F_UI_CONSOLE],
+  [K.sessionContext, K_SC],
 ]);
+const SC_KEYS = keyTable([
+  [K.sourceIdentity, F_SC_SOURCEID],
+  [K.sessionIssuer, K_SI],
+  [K.attributes, K_ATTR],
+]);
+const SI_KEYS = keyTable([
+  [K.userName, F_SI_USER],
+  [K.arn, F_SI_ARN],
+  [K.accountId, F_SI_ACCOUNT],
+]);
+const ATTR_KEYS = keyTable([[K.mfaAuthenticated, F_MFA]]);
 const RP_KEYS = keyTable([
   [K.roleArn, F_RP_ROLEARN],
   [K.instanceType, F_RP_ITYPE],
@@ -372,6 +424,13 @@ function key(b: Uint8Array, i: number): number {
   return ws(b, i + 1);
 }
 
+/** Forget what an earlier userIdentity of the record at `base` said (a later one replaces it whole). */
+function forgetIdentity(base: number): void {
+  meta[base + R_FIELDS + F_UI_TYPE * 3] = meta[base + R_FIELDS + F_UI_ARN * 3] = meta[base + R_FIELDS + F_UI_INVOKEDBY * 3] = -1;
+  for (let k = F_UI_PID; k < NF; k++) meta[base + R_FIELDS + k * 3] = -1;
+  meta[base + R_FLAGS]! &= ~UI_PARSE;
+}
+
 /**
  * A record (or its userIdentity, or its requestParameters: `table` says which keys to read) at
  * `i`: keys matched against the fields we read, string values of those captured, everything
@@ -407,15 +466,48 @@ function fields(b: Uint8Array, i: number, base: number, table: KeyTable): number
     if (f < 0) {
       if (c === 0x22) i = skipString(b, i);
       else i = value(b, i);
+    } else if (f >= F_UI_PID && f < NF) {
+      // A string of the principal's: its span only; anything else and userIdentity is parsed.
+      if (c === 0x22) {
+        const s = ++i;
+        for (;;) {
+          const x = b[i]! | 0;
+          if (x === 0x22) break;
+          if (x === 0x5c) {
+            meta[base + R_FLAGS]! |= UI_PARSE;
+            i = skipEscape(b, i);
+          } else if (x < 0x20) throw REJECT;
+          else i++;
+        }
+        const o = base + R_FIELDS + f * 3;
+        meta[o] = s;
+        meta[o + 1] = i;
+        meta[o + 2] = 0;
+        i++;
+      } else {
+        meta[base + R_FLAGS]! |= UI_PARSE;
+        i = value(b, i);
+      }
+    } else if (f >= K_SC) {
+      // sessionContext, its sessionIssuer or attributes: the last of each wins, as with JSON.parse.
+      if (c === 0x7b) {
+        const from = f === K_SC ? F_SC_SOURCEID : f === K_SI ? F_SI_USER : F_MFA;
+        const to = f === K_SI ? F_SI_ACCOUNT : F_MFA;
+        for (let k = from; k <= to; k++) meta[base + R_FIELDS + k * 3] = -1;
+        i = fields(b, i, base, f === K_SC ? SC_KEYS : f === K_SI ? SI_KEYS : ATTR_KEYS);
+      } else {
+        meta[base + R_FLAGS]! |= UI_PARSE;
+        i = value(b, i);
+      }
     } else if (f === F_UI) {
       const o = base + R_FIELDS + F_UI * 3;
       if (c === 0x7b) {
-        // The last userIdentity wins: forget what an earlier one said.
-        meta[base + R_FIELDS + F_UI_TYPE * 3] = meta[base + R_FIELDS + F_UI_ARN * 3] = meta[base + R_FIELDS + F_UI_INVOKEDBY * 3] = -1;
+        if (meta[o]! >= 0) forgetIdentity(base); // the last userIdentity wins
         meta[o] = i;
         i = fields(b, i, base, UI_KEYS);
         meta[o + 1] = i;
       } else {
+        if (meta[o]! >= 0) forgetIdentity(base);
         meta[o] = -1;
         meta[base + R_FLAGS]! |= COMPLEX;
         i = value(b, i);
@@ -465,9 +557,9 @@ function newRecord(start: number): number {
     m.set(meta);
     meta = m;
   }
+  meta.fill(-1, base, base + STRIDE); // every slot -1 (fields absent), as the native walk does
   meta[base + R_START] = start;
   meta[base + R_FLAGS] = 0;
-  for (let f = 0; f < NF; f++) meta[base + R_FIELDS + f * 3] = -1;
   count++;
   return base;
 }
@@ -560,6 +652,10 @@ export function recordEnd(ix: RecordIndex, r: number): number {
 }
 export function recordFlags(ix: RecordIndex, r: number): number {
   return ix.meta[r * STRIDE + R_FLAGS]!;
+}
+/** Offset in `meta` of the flags of record `r` (COMPLEX, UI_PARSE). */
+export function flagsAt(r: number): number {
+  return r * STRIDE + R_FLAGS;
 }
 /** Offset in `meta` of field `f` of record `r`: start at +0 (-1 when absent), end at +1, hash at +2. */
 export function fieldAt(r: number, f: number): number {

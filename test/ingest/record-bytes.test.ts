@@ -28,6 +28,17 @@ import {
   F_UI_ARN,
   F_UI_INVOKEDBY,
   F_UI_TYPE,
+  F_MFA,
+  F_SC_SOURCEID,
+  F_SI_ACCOUNT,
+  F_SI_ARN,
+  F_SI_USER,
+  F_UI_AKID,
+  F_UI_ACCOUNT,
+  F_UI_CONSOLE,
+  F_UI_PID,
+  F_UI_USER,
+  UI_PARSE,
   Interner,
   internHash,
   fieldAt,
@@ -47,6 +58,8 @@ import { internedString, nativeWalk, walkKind } from "../../src/ingest/native-wa
 import { Scanner } from "../../src/scan/scanner.js";
 import { generate } from "../../src/bench/generate.js";
 import { rng } from "../../src/util/rng.js";
+import { emptyRecordFields, principalFromIndex } from "../../src/ingest/lean-facts.js";
+import { principalOf } from "../../src/events/normalize.js";
 
 const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
   [F_TIME, (r) => r.eventTime],
@@ -68,6 +81,60 @@ const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
   [F_RP_PNAMES, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.names],
   [F_RP_PATH, (r) => (r.requestParameters as Record<string, unknown> | null | undefined)?.path],
 ];
+
+const objOf = (v: unknown) => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+const uiOf = (r: Record<string, unknown>) => objOf(r.userIdentity);
+const scOf = (r: Record<string, unknown>) => objOf(uiOf(r)?.sessionContext);
+/** What principalOf reads of userIdentity beyond type, arn and invokedBy: read by the walk unless it sets UI_PARSE. */
+const PRINCIPAL_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
+  [F_UI_PID, (r) => uiOf(r)?.principalId],
+  [F_UI_ACCOUNT, (r) => uiOf(r)?.accountId],
+  [F_UI_AKID, (r) => uiOf(r)?.accessKeyId],
+  [F_UI_USER, (r) => uiOf(r)?.userName],
+  [F_UI_CONSOLE, (r) => uiOf(r)?.sessionCredentialFromConsole],
+  [F_SC_SOURCEID, (r) => scOf(r)?.sourceIdentity],
+  [F_SI_USER, (r) => objOf(scOf(r)?.sessionIssuer)?.userName],
+  [F_SI_ARN, (r) => objOf(scOf(r)?.sessionIssuer)?.arn],
+  [F_SI_ACCOUNT, (r) => objOf(scOf(r)?.sessionIssuer)?.accountId],
+  [F_MFA, (r) => objOf(scOf(r)?.attributes)?.mfaAuthenticated],
+];
+
+/** Principals read from the walk's fields (principalFromIndex) that were checked against principalOf: the tests require some. */
+const principalsChecked = { fromIndex: 0, parsed: 0 };
+
+/**
+ * The principal of record `r` from the walk's fields equals principalOf of its parsed userIdentity
+ * (when the walk gives one: else the caller parses it), and the fields equal the parsed values.
+ */
+function samePrincipal(b: Buffer, ix: NonNullable<ReturnType<typeof indexRecords>>, r: number, rec: Record<string, unknown>): void {
+  const ui = uiOf(rec);
+  if (ui === undefined || ix.meta[fieldAt(r, F_UI)]! < 0) return;
+  if ((recordFlags(ix, r) & UI_PARSE) === 0) {
+    for (const [f, get] of PRINCIPAL_PATHS) {
+      const at = fieldAt(r, f);
+      const v = get(rec);
+      if (ix.meta[at]! < 0) expect(v).toBeUndefined();
+      else expect(b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!)).toBe(v);
+      if (ix.meta[at]! >= 0) expect(ix.meta[at + 2]).toBe(0);
+    }
+  }
+  const f = emptyRecordFields();
+  const s = (v: unknown) => (typeof v === "string" ? v : undefined);
+  f.bytes = b;
+  f.index = ix.meta;
+  f.record = r;
+  f.identityType = s(ui.type);
+  f.identityArn = s(ui.arn);
+  f.invokedBy = s(ui.invokedBy);
+  f.recipientAccountId = s(rec.recipientAccountId);
+  const p = principalFromIndex(f);
+  if (p === undefined) {
+    principalsChecked.parsed++;
+    return;
+  }
+  principalsChecked.fromIndex++;
+  expect(p).toStrictEqual(principalOf(ui, f.recipientAccountId));
+}
 
 /** The native walk (when built) gives the JavaScript walk's index, entry for entry. */
 function sameIndex(b: Buffer, ix: ReturnType<typeof indexRecords>): void {
@@ -93,6 +160,10 @@ function sameInterned(b: Buffer, hashed: ReturnType<typeof indexRecords>): void 
       const at = fieldAt(r, f);
       expect([ix.meta[at], ix.meta[at + 1]]).toEqual([h.meta[at], h.meta[at + 1]]);
       if (ix.meta[at]! < 0 || f === F_TIME || f === F_ID || f === F_ERRMSG || f === F_UI || f === F_RP || f === F_RES) continue;
+      if (f >= F_UI_PID) {
+        expect(ix.meta[at + 2]).toBe(0); // the principal's fields are not interned
+        continue;
+      }
       const text = b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!);
       const id = ix.meta[at + 2]!;
       expect(internedString(id, b, ix.meta[at]!, ix.meta[at + 1]!)).toBe(text);
@@ -134,6 +205,7 @@ function agrees(text: string): "accepted" | "rejected" | "fallback" {
       if (ix.meta[at]! < 0) expect(v).toBeUndefined();
       else expect(b.toString("utf8", ix.meta[at]!, ix.meta[at + 1]!)).toBe(v);
     }
+    samePrincipal(b, ix, r, rec);
     // resources: the span of the (last) top-level value, any JSON; its third slot 0.
     const rs = fieldAt(r, F_RES);
     if (ix.meta[rs]! < 0) expect(rec.resources).toBeUndefined();
@@ -315,6 +387,147 @@ describe("the byte walk over S3 delivery files", () => {
     for (const r of [4, 5, 6]) expect([r, recordFlags(ix, r) & COMPLEX]).toEqual([r, COMPLEX]);
     for (const r of [0, 1, 2, 3, 7]) expect(recordFlags(ix, r) & COMPLEX).toBe(0);
     expect(kind(7)).toBe("absent");
+  });
+
+  it("gives what principalOf reads of userIdentity, or UI_PARSE: the principal from its fields is principalOf's", () => {
+    const issuer = { type: "Role", principalId: "AROAEXAMPLE", arn: "arn:aws:iam::111122223333:role/Deploy", accountId: "111122223333", userName: "Deploy" };
+    const role = {
+      type: "AssumedRole",
+      principalId: "AROAEXAMPLE:jane.doe@example.com",
+      arn: "arn:aws:sts::111122223333:assumed-role/Deploy/jane.doe@example.com",
+      accountId: "111122223333",
+      accessKeyId: "ASIAEXAMPLE",
+      sessionContext: { sessionIssuer: issuer, webIdFederationData: {}, attributes: { creationDate: "2024-03-01T08:00:00Z", mfaAuthenticated: "true" } },
+    };
+    const rec = (ui: unknown) => JSON.stringify({ ...BASE, userIdentity: ui });
+    const before = { ...principalsChecked };
+    const { ix, field } = walked([
+      rec(role), // 0: read
+      rec({ ...role, sessionContext: { ...role.sessionContext, attributes: { mfaAuthenticated: true } } }), // 1: a boolean: parse
+      rec({ ...role, sessionContext: null }), // 2: not an object: parse
+      rec({ ...role, principalId: "AROA@:x" }).replace("AROA@", "AROA\\u0041"), // 3: an escape: parse
+      // 4: the last sessionContext (and sessionIssuer) wins, whole: nothing of the first is left
+      rec(role).replace('"sessionContext":{', '"sessionContext":{"sourceIdentity":"first","sessionIssuer":{"userName":"Old","arn":"old"}},"sessionContext":{'),
+      rec({ ...role, sessionContext: { sessionIssuer: { ...issuer, userName: "" }, sourceIdentity: "nina@example.com", attributes: { mfaAuthenticated: "True" } } }), // 5
+      rec({
+        type: "IAMUser",
+        arn: "arn:aws:iam::111122223333:user/bob",
+        userName: "bob",
+        sessionCredentialFromConsole: "true",
+        sessionContext: { attributes: { mfaAuthenticated: "false" } },
+      }), // 6
+      rec({ type: "IdentityCenterUser", accountId: "111122223333", onBehalfOf: { userId: "u-1", identityStoreArn: "arn:aws:identitystore::111122223333:identitystore/d-1" } }), // 7: parse (its type reads more)
+      rec({ type: "FederatedUser", arn: "arn:aws:sts::111122223333:federated-user/carol", sessionContext: { sessionIssuer: { userName: "carol-idp" } } }), // 8
+      rec({ invokedBy: "ec2.amazonaws.com", principalId: "", userName: 7 }), // 9: userName not a string: parse
+      rec({ ...role, sessionContext: { attributes: { nested: { mfaAuthenticated: "true" } }, other: { sessionIssuer: { userName: "deep" } } } }), // 10: only at their places
+      rec({ ...role, sessionContext: { sessionIssuer: issuer, attributes: { mfaAuthenticated: "false" } }, userIdentity: {} }).replace(
+        /}$/,
+        ',"userIdentity":{"type":"Root","accountId":"444455556666"}}',
+      ), // 11: the last userIdentity wins
+    ]);
+    const parse = (r: number) => (recordFlags(ix, r) & UI_PARSE) !== 0;
+    expect([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map(parse)).toEqual([false, true, true, true, false, false, false, false, false, true, false, false]);
+    for (let r = 0; r < 12; r++) expect(recordFlags(ix, r) & COMPLEX).toBe(0);
+    expect([field(0, F_SI_USER), field(0, F_SI_ARN), field(0, F_SI_ACCOUNT), field(0, F_MFA), field(0, F_UI_AKID)]).toEqual([
+      "Deploy",
+      issuer.arn,
+      "111122223333",
+      "true",
+      "ASIAEXAMPLE",
+    ]);
+    expect([field(4, F_SC_SOURCEID), field(4, F_SI_USER), field(4, F_MFA)]).toEqual([undefined, "Deploy", "true"]);
+    expect([field(10, F_MFA), field(10, F_SI_USER)]).toEqual([undefined, undefined]);
+    expect([field(11, F_UI_TYPE), field(11, F_UI_ACCOUNT), field(11, F_SI_USER), field(11, F_UI_PID)]).toEqual(["Root", "444455556666", undefined, undefined]);
+    // Every record above went through samePrincipal (walked's agrees): 7 from the fields, 5 parsed.
+    expect([principalsChecked.fromIndex - before.fromIndex, principalsChecked.parsed - before.parsed]).toEqual([7, 5]);
+  });
+
+  it("gives principalOf's principal from the walk's fields for random userIdentities", { tags: ["slow"] }, () => {
+    const r = rng(11);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+    const TYPES = ["AssumedRole", "IAMUser", "Root", "FederatedUser", "AWSService", "AWSAccount", "IdentityCenterUser", "SAMLUser", "WebIdentityUser", "Other", ""];
+    // "@E@" becomes an escape sequence in the document's text.
+    const VALUES: unknown[] = [
+      undefined,
+      null,
+      true,
+      false,
+      0,
+      "",
+      "true",
+      "false",
+      "True",
+      "x",
+      {},
+      [],
+      "@E@x",
+      "é",
+      "arn:aws:sts::1111:assumed-role/R/jane.doe",
+      "AROA:botocore-session-1",
+      "1111",
+    ];
+    const role = () => ({
+      type: pick(TYPES),
+      principalId: "AROAEXAMPLE:i-0abc",
+      arn: pick(["arn:aws:sts::111122223333:assumed-role/Deploy/i-0abc", "arn:aws:sts::111122223333:federated-user/carol", "arn:aws:iam::111122223333:user/bob"]),
+      accountId: "111122223333",
+      accessKeyId: "ASIAEXAMPLE",
+      userName: "bob",
+      sessionContext: {
+        sessionIssuer: { type: "Role", arn: "arn:aws:iam::111122223333:role/Deploy", accountId: "111122223333", userName: "Deploy" },
+        attributes: { mfaAuthenticated: "false" },
+        sourceIdentity: "x",
+      },
+    });
+    const PATHS = [
+      ["type"],
+      ["arn"],
+      ["accountId"],
+      ["userName"],
+      ["principalId"],
+      ["accessKeyId"],
+      ["invokedBy"],
+      ["sessionCredentialFromConsole"],
+      ["sessionContext"],
+      ["sessionContext", "sourceIdentity"],
+      ["sessionContext", "sessionIssuer"],
+      ["sessionContext", "sessionIssuer", "userName"],
+      ["sessionContext", "sessionIssuer", "arn"],
+      ["sessionContext", "sessionIssuer", "accountId"],
+      ["sessionContext", "attributes"],
+      ["sessionContext", "attributes", "mfaAuthenticated"],
+    ];
+    const before = { ...principalsChecked };
+    for (let d = 0; d < 40; d++) {
+      const records: string[] = [];
+      for (let k = 0; k < 40; k++) {
+        const ui: Record<string, unknown> = role();
+        for (let e = 1 + Math.floor(r() * 3); e > 0; e--) {
+          const path = pick(PATHS);
+          let o = ui;
+          for (const key of path.slice(0, -1)) {
+            const next = o[key];
+            if (next === null || typeof next !== "object" || Array.isArray(next)) o = o[key] = {};
+            else o = next as Record<string, unknown>;
+          }
+          const v = structuredClone(pick(VALUES));
+          if (v === undefined) delete o[path.at(-1)!];
+          else o[path.at(-1)!] = v;
+        }
+        let text = JSON.stringify({ ...BASE, userIdentity: ui }).replaceAll("@E@", "\\u0041");
+        // A duplicated key, the last one winning (JSON.parse's rule).
+        if (r() < 0.2)
+          text = text.replace(
+            '"sessionContext":{',
+            '"sessionContext":{"sourceIdentity":"dup","sessionIssuer":{"userName":"Dup"},"attributes":{"mfaAuthenticated":"true"}},"sessionContext":{',
+          );
+        records.push(text);
+      }
+      expect(agrees('{"Records":[' + records.join(",") + "]}")).toBe("accepted");
+    }
+    // Both outcomes, many times, or the test proves little (1,600 records: about 400 from the fields).
+    expect(principalsChecked.fromIndex - before.fromIndex).toBeGreaterThan(250);
+    expect(principalsChecked.parsed - before.parsed).toBeGreaterThan(250);
   });
 
   it("accepts exactly what JSON.parse accepts (random damage to valid documents)", { tags: ["slow"] }, () => {
