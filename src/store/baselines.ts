@@ -339,7 +339,7 @@ export function halfEncodeBaseline(key: string, p: Profile, part: PartData): Hal
   // with whole-millisecond times is left to checkProfile, which names it (or, valid with a
   // fractional time, the profile is stored unpacked).
   const n0 = part.n;
-  const text0 = part.text;
+  const len0 = part.len;
   if ("packed" in p || !takePart(p, part)) {
     checkProfile(p);
     return encodeBaseline(key, p);
@@ -351,7 +351,7 @@ export function halfEncodeBaseline(key: string, p: Profile, part: PartData): Hal
   } catch (e) {
     // Nothing kept of this profile.
     part.n = n0;
-    part.text = text0;
+    part.len = len0;
     throw e;
   }
   const h = entryHead(key);

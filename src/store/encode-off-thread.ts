@@ -9,9 +9,9 @@
  * save finds the work done: on the lean warm day the save went from ~375 ms to ~60 ms of wall.
  *
  * The main thread validates every profile and takes its packed part apart (pack.ts takePart: its
- * numbers into one array, its strings into one string; the profiles stay on the main thread),
- * BATCH profiles to a batch, whose numbers it copies into a SharedArrayBuffer and posts to the
- * worker with the batch's strings; the worker writes each part's JSON (pack.ts partJson: the JSON
+ * numbers into one array, its strings end to end into one buffer; the profiles stay on the main
+ * thread), BATCH profiles to a batch, whose numbers and strings it
+ * copies into SharedArrayBuffers and posts to the worker; the worker writes each part's JSON (pack.ts partJson: the JSON
  * packProfile's parts give), deflates, base64-encodes and hashes it into the entries' bytes. Each
  * batch is claimed once, by whoever gets to it first (a shared Int32Array per batch,
  * Atomics.compareExchange): once the scan is over, the main thread does the batches the worker
@@ -21,10 +21,10 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type HalfEncoded, type StoredBaseline, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
+import { type HalfEncoded, type StoredBaseline, decodeBaseline, entryFromBytes, finishEntry, halfEncodeBaseline } from "./baselines.js";
 import type { Profile } from "../baseline/profile.js";
 import { type History, releaseHistory } from "../baseline/released.js";
-import { PartData, deflatePart, partJson, unpackFields } from "./pack.js";
+import { PartData, deflatePart, partJson, textOf, unpackFields } from "./pack.js";
 
 /** Fewer profiles than this are encoded on the main thread alone (a worker costs ~20-40 ms to start). */
 export const OFF_THREAD_MIN = 256;
@@ -58,12 +58,15 @@ parentPort.on("message", (m) => {
     return;
   }
   const b64 = [];
+  const chars = Buffer.from(m.chars.buffer, m.chars.byteOffset, m.chars.byteLength);
   let ni = 0;
-  let si = 0;
   for (let k = 0; k < m.heads.length; k++) {
-    const part = partJson(m.nums, ni, m.text, si);
+    // Each profile's strings, one segment (pack.ts PartData: a header, then UTF-8 or UTF-16).
+    const h = chars.readUInt32LE(m.strAt[k]);
+    const at = m.strAt[k] + 4;
+    const text = chars.toString(h & 0x80000000 ? "utf16le" : "utf8", at, at + (h & 0x7fffffff));
+    const part = partJson(m.nums, ni, text, 0);
     ni = part.i;
-    si = part.j;
     b64.push(deflatePart(Buffer.from(part.json)).toString("base64"));
   }
   let total = 0;
@@ -114,15 +117,16 @@ export function encodeBaselines(profiles: readonly Profile[], opts: EncodeOption
 
 /**
  * A batch of half-encoded profiles, their packed parts taken apart (pack.ts PartData: the numbers
- * in one shared buffer), written as JSON and deflated by whoever claims it first.
+ * and the strings in shared buffers), written as JSON and deflated by whoever claims it first.
  */
 interface Batch {
   /** Each profile's slot (BaselineEncoder: its place among the profiles added). */
   slots: number[];
   half: HalfEncoded[];
   nums: Float64Array;
-  text: string;
-  /** Where each profile's part starts in `nums` and `text`. */
+  /** The strings (PartData.chars: a segment per profile). */
+  chars: Uint8Array;
+  /** Where each profile's part starts in `nums` and `chars` (bytes). */
   numAt: number[];
   strAt: number[];
   /** 0: not started; 1: claimed by the worker; 2: by this thread (shared with the worker). */
@@ -152,6 +156,11 @@ export class BaselineEncoder {
   #strAt: number[] = [];
   #part = new PartData();
   readonly #batches: Batch[] = [];
+  /**
+   * Shared buffers of batches done with (every entry made, `#done`), used again for the next
+   * batches: a day's scan holds a few batches' worth, not all of them until the process lets go.
+   */
+  readonly #spare: SharedArrayBuffer[] = [];
   /** By slot: the batch holding its packed part, once sealed (before: the pending part). */
   readonly #batchOf: Array<Batch | undefined> = [];
   #worker: Worker | undefined;
@@ -189,16 +198,20 @@ export class BaselineEncoder {
     if (!("bytes" in h)) releaseHistory(p, () => this.#history(slot));
   }
 
-  /** The dims and hourly rows of the profile at `slot` (half-encoded), from its packed part. */
+  /** The dims and hourly rows of the profile at `slot` (half-encoded), from its entry once made, else from its packed part. */
   #history(slot: number): History {
+    const e = this.#out[slot];
+    if (e !== undefined) {
+      const p = decodeBaseline(e);
+      return { dims: p.dims, hourly: p.hourly };
+    }
     const b = this.#batchOf[slot];
     let json: string;
-    if (b !== undefined) {
-      const k = b.slots.indexOf(slot);
-      json = partJson(b.nums, b.numAt[k]!, b.text, b.strAt[k]!).json;
-    } else {
+    if (b !== undefined) json = batchJson(b, b.slots.indexOf(slot));
+    else {
       const k = this.#pendingSlots.indexOf(slot);
-      json = partJson(this.#part.nums, this.#numAt[k]!, this.#part.text, this.#strAt[k]!).json;
+      const part = this.#part;
+      json = partJson(part.nums, this.#numAt[k]!, part.text(this.#strAt[k]!, this.#strAt[k + 1] ?? part.len), 0).json;
     }
     // The part's JSON as packProfile writes it, read back as a store reads a packed profile.
     return unpackFields({}, JSON.parse(json), true) as unknown as History;
@@ -218,7 +231,7 @@ export class BaselineEncoder {
   /** halfEncodeBaseline into the pending part, noting where its part starts. */
   #half(p: Profile): HalfEncoded | StoredBaseline {
     const n = this.#part.n;
-    const j = this.#part.text.length;
+    const j = this.#part.len;
     const h = halfEncodeBaseline(p.key, p, this.#part);
     if (!("bytes" in h)) {
       this.#numAt.push(n);
@@ -246,14 +259,17 @@ export class BaselineEncoder {
     const hs = this.#pending;
     if (hs.length === 0) return;
     const part = this.#part;
-    // The numbers, shared with the worker (the scratch array is used again for the next batch).
-    const nums = new Float64Array(new SharedArrayBuffer(part.n * 8));
+    // The numbers and strings, shared with the worker (the scratch arrays are used again for the
+    // next batch), in buffers of batches done with when there are some.
+    const nums = new Float64Array(this.#shared(part.n * 8), 0, part.n);
     nums.set(part.nums.subarray(0, part.n));
+    const chars = new Uint8Array(this.#shared(part.len), 0, part.len);
+    chars.set(part.chars.subarray(0, part.len));
     const batch: Batch = {
       slots: this.#pendingSlots,
       half: hs,
       nums,
-      text: part.text,
+      chars,
       numAt: this.#numAt,
       strAt: this.#strAt,
       claim: new Int32Array(new SharedArrayBuffer(4)),
@@ -264,12 +280,38 @@ export class BaselineEncoder {
     this.#numAt = [];
     this.#strAt = [];
     part.n = 0;
-    part.text = "";
+    part.len = 0;
     this.#batches.push(batch);
     for (const slot of batch.slots) this.#batchOf[slot] = batch;
     // Enough profiles for a worker to pay: it is started, and is given every batch made so far.
     if (!this.#worker && !this.#noWorker && this.#out.length >= OFF_THREAD_MIN) this.#start();
     if (this.#worker && !this.#noWorker) this.#postAll();
+  }
+
+  /** A shared buffer of at least `bytes` bytes: a spare one, or a new one with some room. */
+  #shared(bytes: number): SharedArrayBuffer {
+    const spare = this.#spare;
+    for (let i = 0; i < spare.length; i++) {
+      const b = spare[i]!;
+      if (b.byteLength >= bytes) {
+        spare[i] = spare[spare.length - 1]!;
+        spare.pop();
+        return b;
+      }
+    }
+    return new SharedArrayBuffer(Math.ceil((bytes * 1.25) / 8) * 8);
+  }
+
+  /**
+   * Every entry of the batch is made: its packed parts are let go of (a released profile is then
+   * restored from its entry), their buffers kept for the next batches. Only once nothing reads
+   * them: the worker has returned the batch, or never will (this thread claimed it).
+   */
+  #done(b: Batch): void {
+    if (b.nums.buffer instanceof SharedArrayBuffer) this.#spare.push(b.nums.buffer);
+    if (b.chars.buffer instanceof SharedArrayBuffer) this.#spare.push(b.chars.buffer);
+    b.nums = NO_NUMS;
+    b.chars = NO_CHARS;
   }
 
   #start(): void {
@@ -316,15 +358,16 @@ export class BaselineEncoder {
             this.#out[b.slots[k]!] = entryFromBytes(h, buf.subarray(start, end), r.digests![k]!);
             start = end;
           });
+          this.#done(b);
         }),
       );
-      worker.postMessage({ batch: i, claim: b.claim, heads: b.half.map((h) => h.head), nums: b.nums, text: b.text });
+      worker.postMessage({ batch: i, claim: b.claim, heads: b.half.map((h) => h.head), nums: b.nums, chars: b.chars, strAt: b.strAt });
     });
   }
 
   /** Profile `k` of batch `b`, finished on this thread from the batch's bytes. */
   #finishHere(b: Batch, k: number): void {
-    const { json } = partJson(b.nums, b.numAt[k]!, b.text, b.strAt[k]!);
+    const json = batchJson(b, k);
     this.#out[b.slots[k]!] = finishEntry(b.half[k]!, deflatePart(json));
   }
 
@@ -359,6 +402,7 @@ export class BaselineEncoder {
       const b = this.#batches[i]!;
       if (Atomics.compareExchange(b.claim, 0, 0, 2) !== 0) continue;
       for (let k = 0; k < b.half.length; k++) this.#finishHere(b, k);
+      this.#done(b);
     }
     return Promise.all(this.#waits).then(() => {
       void worker?.terminate();
@@ -368,4 +412,12 @@ export class BaselineEncoder {
       return profiles.map((p, i): [string, StoredBaseline] => [p.key, this.#out[slots[i]!]!]);
     });
   }
+}
+
+const NO_NUMS = new Float64Array(0);
+const NO_CHARS = new Uint8Array(0);
+
+/** The packed part's JSON of profile `k` of a batch (what the worker writes). */
+function batchJson(b: Batch, k: number): string {
+  return partJson(b.nums, b.numAt[k]!, textOf(b.chars, b.strAt[k]!, b.strAt[k + 1] ?? b.chars.length), 0).json;
 }

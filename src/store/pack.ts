@@ -106,13 +106,21 @@ export function unpackedFields(p: Profile): Record<string, unknown> {
  * false, true) does, and appends, in `nums`: t0, the number of dimensions, for each the length of
  * its name and its number of values, then [length of the value, count, errors, first, last] per
  * value, the number of hourly rows then [hour, calls, errors] per row, the number of days then the
- * days; in `text`, end to end: for each dimension its name, then its values (one string to post
- * to a thread, flattened then: posting arrays of strings cost more than packing them).
+ * days; in `chars`, for each profile one segment of its strings end to end (for each dimension
+ * its name, then its values). The strings are kept in a buffer, off the JS heap: a scan's encoder
+ * holds the text of every profile it took until its worker has written it (realistic warm day:
+ * 15.5M characters), which as strings the garbage collector copied from the young generation to
+ * the old, and posting a batch's string to the worker copied again. A segment is a 4-byte header
+ * (little-endian: the byte length, top bit set for UTF-16) then the text as UTF-8, or as UTF-16
+ * code units where it is not well-formed (a lone surrogate, which UTF-8 cannot hold): any string
+ * reads back the same (`textOf`).
  */
 export class PartData {
   nums = new Float64Array(1024);
   n = 0;
-  text = "";
+  chars = Buffer.allocUnsafeSlow(64 * 1024);
+  /** Bytes used in `chars`. */
+  len = 0;
 
   /** `nums` with room for `k` more numbers after the first `n` (a bigger copy when needed). */
   room(n: number, k: number): Float64Array {
@@ -122,6 +130,42 @@ export class PartData {
     this.nums = bigger;
     return bigger;
   }
+
+  /** Append `s` to the strings, as one segment. */
+  put(s: string): void {
+    const wide = !(s as unknown as { isWellFormed(): boolean }).isWellFormed();
+    // At most 3 bytes of UTF-8 per UTF-16 code unit.
+    const need = this.len + 4 + s.length * (wide ? 2 : 3);
+    if (need > this.chars.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(this.chars.length * 2, need));
+      this.chars.copy(bigger, 0, 0, this.len);
+      this.chars = bigger;
+    }
+    const n = this.chars.write(s, this.len + 4, wide ? "utf16le" : "utf8");
+    this.chars.writeUInt32LE(wide ? (n | WIDE) >>> 0 : n, this.len);
+    this.len += 4 + n;
+  }
+
+  /** The strings of the segments from byte `from` to `to` (all by default), end to end. */
+  text(from = 0, to = this.len): string {
+    return textOf(this.chars, from, to);
+  }
+}
+
+/** The top bit of a segment's header: its text is UTF-16 (see PartData). */
+const WIDE = 0x80000000;
+
+/** The strings of the segments of `chars` (PartData) from byte `from` to `to`, end to end. */
+export function textOf(chars: Uint8Array, from: number, to: number): string {
+  const b = Buffer.isBuffer(chars) ? chars : Buffer.from(chars.buffer, chars.byteOffset, chars.byteLength);
+  let out = "";
+  for (let at = from; at < to; ) {
+    const h = b.readUInt32LE(at);
+    const n = h & ~WIDE;
+    out += b.toString(h & WIDE ? "utf16le" : "utf8", at + 4, at + 4 + n);
+    at += 4 + n;
+  }
+  return out;
 }
 
 /**
@@ -129,9 +173,9 @@ export class PartData {
  * where packProfile(p, false, true) gives undefined.
  */
 export function takePart(p: Profile, into: PartData): boolean {
-  // Written past `into.n`, which moves (with `into.text`) only once the whole part is taken.
+  // Written past `into.n`, which moves (and the text is put into `into`) only once the whole part is taken.
   let n = into.n;
-  let text = into.text;
+  let text = "";
   let nums = into.room(n, 2);
   const t0 = isInt(p.first) ? p.first : 0;
   const dimNames = Object.keys(p.dims);
@@ -205,12 +249,12 @@ export function takePart(p: Profile, into: PartData): boolean {
     nums[n++] = d;
   }
   into.n = n;
-  into.text = text;
+  into.put(text);
   return true;
 }
 
 /**
- * The JSON of the packed part that `takePart` appended at `nums[i]`, its strings at `text[j]`: exactly `JSON.stringify(packProfile(p, false, true).packed)` (the same objects,
+ * The JSON of the packed part that `takePart` appended at `nums[i]`, its strings at `text[j]` (PartData.text): exactly `JSON.stringify(packProfile(p, false, true).packed)` (the same objects,
  * made the same way, from the same numbers and strings), and where the next one starts.
  * Self-contained: the worker thread runs its source (encode-off-thread.ts).
  */

@@ -84,7 +84,7 @@ function decoded(p: Profile, listed: boolean, handed = true): Profile {
 function taken(p: Profile): { nums: number[]; text: string; json: string } {
   const into = new PartData();
   expect(takePart(p, into)).toBe(true);
-  return { nums: [...into.nums.subarray(0, into.n)], text: into.text, json: partJson(into.nums, 0, into.text, 0).json };
+  return { nums: [...into.nums.subarray(0, into.n)], text: into.text(), json: partJson(into.nums, 0, into.text(), 0).json };
 }
 
 describe("stored dimensions kept as lists", () => {

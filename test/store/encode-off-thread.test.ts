@@ -15,6 +15,9 @@ function profiles(n: number): Profile[] {
     if (i % 11 === 0) Object.defineProperty(p.dims.api, "__proto__", { value: [3, 0, T0 - DAY, T0], enumerable: true, writable: true, configurable: true });
     if (i === 5) p.dims.ip["198.51.100.1"] = [1, 0, T0 + 0.5, T0 + 0.5];
     if (i % 13 === 0) p.arn = `arn:aws:iam::111122223333:user/u${i}`;
+    // Text that is not ASCII (two- and four-byte UTF-8), and a lone surrogate (not UTF-8 at all).
+    if (i % 17 === 3) p.dims.ua[`caf\u00e9 \ud83d\ude00 ${i}`] = [2, 0, T0 - DAY, T0];
+    if (i % 19 === 4) p.dims.ua[`x\udc00${i}`] = [1, 0, T0 - DAY, T0];
     out.push(p);
   }
   return out;
@@ -123,6 +126,11 @@ describe("encodeBaselines (deflating shared with a worker thread)", () => {
     got.forEach(([, e], i) => {
       expect(e.bytes.equals(encodeBaseline(want[i]!.key, want[i]!).bytes), `profile ${i}`).toBe(true);
     });
+    // Read once encoded (the packed parts let go of): restored from the entry.
+    for (const i of [40, OFF_THREAD_MIN + 20]) {
+      expect(isReleased(ps[i]!)).toBe(true);
+      expect(JSON.stringify(ps[i]), `profile ${i}`).toBe(JSON.stringify(want[i]));
+    }
   });
 
   it("a profile added ahead that does not validate throws at finish, synchronously", () => {

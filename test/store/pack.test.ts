@@ -64,12 +64,12 @@ describe("packed profiles", () => {
     const part = new PartData();
     const starts: Array<[number, number]> = [];
     for (const p of ps) {
-      starts.push([part.n, part.text.length]);
+      starts.push([part.n, part.text().length]);
       expect(takePart(p, part)).toBe(true);
       // A profile that cannot be packed, between two that can: nothing of it is kept.
       expect(takePart(bad, part)).toBe(false);
     }
-    const text = part.text;
+    const text = part.text();
     let i = 0;
     let j = 0;
     ps.forEach((p, k) => {
