@@ -286,6 +286,13 @@ function byTargets(c: Category, events: TrailEvent[], win: IdentityWindow, ctx: 
   return d;
 }
 
+/** How many distinct target values `events` have (byTargets' new targets are some of them). */
+function distinctValues(targetValues: (e: TrailEvent) => string[], events: readonly TrailEvent[]): number {
+  const set = new Set<string>();
+  for (const e of events) for (const v of targetValues(e)) set.add(v);
+  return set.size;
+}
+
 /** Target kinds (prefixes of the `target` dimension) judged together. */
 const SECRET_KINDS = ["secret:", "parameter:", "parameter-path:"];
 const KEY_KINDS = ["key:"];
@@ -344,11 +351,16 @@ const fullTargets = new WeakMap<BaselineView, boolean>();
 function byKeys(win: IdentityWindow, ctx: DetectorContext): FindingDraft | undefined {
   if (ctx.learning || !win.targets) return undefined;
   const b = ctx.baseline;
+  // The new keys are some of the window's keys: fewer keys than the least threshold (`bar` is at
+  // least THRESHOLDS.keys) is no finding whatever the history, and a full history of targets is
+  // none either (most identities stop here): neither needs the keys looked up. A full dimension
+  // would be built whole to look one up (its cap decides which values it keeps).
+  let keys = 0;
+  for (const v of win.targets.keys()) if (v.startsWith("key:")) keys++;
+  if (keys < THRESHOLDS.keys || targetsFull(b)) return undefined;
   const fresh: Array<[string, WinStat]> = [];
   for (const [v, st] of win.targets) if (v.startsWith("key:") && !b.known("target", v)) fresh.push([v, st]);
-  // Below the least threshold whatever the history (`bar` is at least THRESHOLDS.keys); only then
-  // is the size of its history of targets asked (most identities stop here).
-  if (fresh.length < THRESHOLDS.keys || targetsFull(b)) return undefined;
+  if (fresh.length < THRESHOLDS.keys) return undefined;
   const hist = targetHistory(b, KEY_KINDS);
   const days = Math.max(1, (ctx.window.end - ctx.window.start) / DAY);
   const bar = Math.max(THRESHOLDS.keys, Math.ceil(3 * hist.rate * days + 3));
@@ -436,6 +448,10 @@ export const bulkSensitiveActions: WindowDetector = {
         count = distinct.length;
         // Judged by distinct targets against the identity's own history of targets, when it has one.
         if (c.targetValues && !ctx.learning && targetsFull(ctx.baseline)) continue;
+        // Below the category's threshold both ways (by distinct targets: the count; by targets new
+        // to the identity: at most its distinct target values, and byTargets' bar is at least
+        // c.min): no finding, and the history of targets (a pass over all of them) is not asked.
+        if (c.targetValues && !ctx.learning && count < c.min && distinctValues(c.targetValues, events) < c.min) continue;
         if (c.targetValues && !ctx.learning && targetHistory(ctx.baseline, SECRET_KINDS).known > 0) {
           const judged = byTargets(c, events, win, ctx);
           if (judged) out.push(judged);

@@ -225,6 +225,8 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
     }
   }
 
+  // Each rate below (a pass over the dimension's values) is read only by the findings of its group:
+  // not worked out for an empty group (most subjects have nothing new).
   const countriesText = () => {
     const known = knownCountries();
     const top = known.slice(0, 5).map(([c]) => c);
@@ -236,7 +238,7 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
     return `${plural(known.length, "network")} (${top.join(", ")}${known.length > 3 ? ", ..." : ""})`;
   };
 
-  const rC = smoothedRate(b, "country");
+  const rC = newCountry.size > 0 ? smoothedRate(b, "country") : 0;
   for (const [cc, group] of newCountry) {
     const adj = adjust(75 * (0.45 + 0.55 * surprise(rC)), group);
     let score = adj.score;
@@ -291,7 +293,7 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
     );
   }
 
-  const rN = smoothedRate(b, "network");
+  const rN = newNet.size > 0 ? smoothedRate(b, "network") : 0;
   for (const [nk, group] of newNet) {
     const adj = adjust(50 * (0.45 + 0.55 * surprise(rN)), group);
     let score = adj.score;
@@ -331,7 +333,7 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
     );
   }
 
-  const rI = smoothedRate(b, "ip");
+  const rI = newIp.size > 0 ? smoothedRate(b, "ip") : 0;
   for (const [nk, group] of newIp) {
     // Addresses other people on the role use (a shared egress) are not news about this person.
     if (group.every((o) => roleKnows("ip", o.ip))) continue;
