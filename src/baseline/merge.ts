@@ -66,6 +66,8 @@ export interface Observed {
   valueStat?(d: Dim, value: string): [n: number, err: number, first: number, last: number] | undefined;
   /** How many values eachValue gives for a dimension, without listing them. Optional: without it they are counted through eachValue. */
   valueCount?(d: Dim): number;
+  /** `valueStat(d, value)?.[2]`: when the scan first saw the value, without a tuple (BaselineView.known asks nothing else). Optional. */
+  valueFirst?(d: Dim, value: string): number | undefined;
 }
 
 /**
@@ -202,6 +204,12 @@ class ScanDims implements Record<Dim, Record<string, Stat>> {
     if (acc.valueStat === undefined || this.count(d) > this.cfg.caps[d]) return statOf(this.dim(d), value);
     return acc.valueStat(d, value);
   }
+  /** `this.stat(d, value)?.[2]`, without the tuple where the accumulator can tell the time alone. */
+  first(d: Dim, value: string): number | undefined {
+    const acc = this.acc;
+    if (this.#built[d] !== undefined || acc.valueFirst === undefined || this.count(d) > this.cfg.caps[d]) return this.stat(d, value)?.[2];
+    return acc.valueFirst(d, value);
+  }
   get api(): Record<string, Stat> {
     return this.dim("api");
   }
@@ -258,6 +266,12 @@ export function dimStat(dims: Readonly<Record<Dim, Readonly<Record<string, Stat>
     return i < 0 ? undefined : list.stat(i);
   }
   return statOf(dims?.[d], value);
+}
+
+/** `dimStat(dims, d, value)?.[2]`: when the value was first seen (BaselineView.known), without a tuple made for it where the scan can tell. */
+export function dimFirst(dims: Readonly<Record<Dim, Readonly<Record<string, Stat>>>> | undefined, d: Dim, value: string): number | undefined {
+  if (dims instanceof ScanDims) return dims.first(d, value);
+  return dimStat(dims, d, value)?.[2];
 }
 
 /** `fn` for each value of `dims[d]` with its first-seen time (for counting: the order is the record's, or first seen), without building a dimension mergeProfile left to be built when read where it can. */

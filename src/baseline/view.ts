@@ -1,4 +1,4 @@
-import { dimEachFirst, dimSize, dimStat } from "./merge.js";
+import { dimEachFirst, dimFirst, dimSize, dimStat } from "./merge.js";
 import { DAY, HOUR, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
 /** What "still learning" depends on: these fields of a profile (or of the store's BaselineFacts). */
@@ -56,8 +56,8 @@ export class BaselineView {
 
   /** The value was seen before the window. */
   known(dim: Dim, value: string): boolean {
-    const s = dimStat(this.profile?.dims, dim, value);
-    return s !== undefined && s[2] < this.windowStart;
+    const first = dimFirst(this.profile?.dims, dim, value);
+    return first !== undefined && first < this.windowStart;
   }
 
   stat(dim: Dim, value: string): Stat | undefined {

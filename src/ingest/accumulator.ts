@@ -838,6 +838,14 @@ class AccValues {
     return out;
   }
 
+  /** Value `r`'s first time (`tuple(r)[2]`). */
+  first(r: number): number {
+    const c = this.code[r]!;
+    if (c < 0) return this.ext[4 * EXT_OF(c)]!;
+    if (c >= 0) return onceTime(c);
+    return Infinity;
+  }
+
   /** Value `r`'s counts as [n, err, first, last]. */
   tuple(r: number): [n: number, err: number, first: number, last: number] {
     const c = this.code[r]!;
@@ -1387,6 +1395,15 @@ export class IdentityAcc implements Observed {
     const v = di === D_SERVICE ? (this.services ??= this.deriveServices()) : this.vals;
     const r = v.lookup(di, value);
     return r < 0 ? undefined : v.tuple(r);
+  }
+
+  /** Observed.valueFirst: `valueStat(dim, value)?.[2]` (when the scan first saw the value), without the tuple: BaselineView.known asks it for the window's values. */
+  valueFirst(dim: Dim, value: string): number | undefined {
+    if (this.released) throw new Error("IdentityAcc.valueFirst after release()");
+    const di = DIM_NAMES.indexOf(dim);
+    const v = di === D_SERVICE ? (this.services ??= this.deriveServices()) : this.vals;
+    const r = v.lookup(di, value);
+    return r < 0 ? undefined : v.first(r);
   }
 
   /**
