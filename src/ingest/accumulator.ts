@@ -239,7 +239,7 @@ export class MStat {
    * `windowStat(wStart, sessions)` (a derived dimension's window counts: see IdentityAcc.toWindow),
    * without that MStat: the counts summed, the MAX_WIN_IDS earliest ids kept as noteId keeps them.
    */
-  static absorbedStat(sides: ArrayLike<WinSide | undefined>, count: number, wStart: number, sessions?: Map<string, string>): WinStat | undefined {
+  static absorbedStat(sides: ArrayLike<WinSide | undefined>, count: number, wStart: number, sessions?: SessionNotes): WinStat | undefined {
     let n = 0,
       err = 0,
       den = 0,
@@ -357,7 +357,7 @@ export class MStat {
   }
 
   /** Counts of this value inside [wStart, wEnd); notes the session of each listed id in `sessions`. */
-  windowStat(wStart: number, sessions?: Map<string, string>): WinStat | undefined {
+  windowStat(wStart: number, sessions?: SessionNotes): WinStat | undefined {
     let n = 0,
       err = 0,
       den = 0,
@@ -401,6 +401,72 @@ export class MStat {
     const lastT = Math.max(last, w > 0 ? lastKept : last);
     // Exact times come from the kept ids (lastT); bucket bounds are the fallback.
     return { n, err, denied: den, first: firstT, last: lastT, ids };
+  }
+}
+
+/** Where the window's functions note the session of each event id they list (IdSessions in a scan; a Map does too). */
+export interface SessionNotes {
+  set(id: string, session: string): unknown;
+}
+
+/**
+ * IdentityWindow.idSessions as IdentityAcc.toWindow notes it: the (id, session) pairs appended in
+ * the order noted, the map made from them when first read (the same map, in the same order, as
+ * setting each pair in a Map as it comes). Most windows' are never read: only findings on windows
+ * of several sessions (attributeDraft), judged people's residual windows and off-hours read it,
+ * and a Map.set per listed id (hashing each new event id) was most of toBuckets' time.
+ */
+export class IdSessions implements ReadonlyMap<string, string> {
+  private ids: string[] = [];
+  private sessions: string[] = [];
+  private made: Map<string, string> | undefined;
+
+  set(id: string, session: string): this {
+    if (this.made !== undefined) this.made.set(id, session);
+    else {
+      this.ids.push(id);
+      this.sessions.push(session);
+    }
+    return this;
+  }
+
+  private map(): Map<string, string> {
+    let m = this.made;
+    if (m === undefined) {
+      m = new Map<string, string>();
+      const ids = this.ids;
+      const ss = this.sessions;
+      for (let i = 0; i < ids.length; i++) m.set(ids[i]!, ss[i]!);
+      this.made = m;
+      this.ids = [];
+      this.sessions = [];
+    }
+    return m;
+  }
+
+  get(id: string): string | undefined {
+    return this.map().get(id);
+  }
+  has(id: string): boolean {
+    return this.map().has(id);
+  }
+  get size(): number {
+    return this.map().size;
+  }
+  forEach(fn: (session: string, id: string, map: ReadonlyMap<string, string>) => void, thisArg?: unknown): void {
+    for (const [id, session] of this.map()) fn.call(thisArg, session, id, this);
+  }
+  entries(): MapIterator<[string, string]> {
+    return this.map().entries();
+  }
+  keys(): MapIterator<string> {
+    return this.map().keys();
+  }
+  values(): MapIterator<string> {
+    return this.map().values();
+  }
+  [Symbol.iterator](): MapIterator<[string, string]> {
+    return this.map()[Symbol.iterator]();
   }
 }
 
@@ -463,7 +529,7 @@ export class MOne {
   }
 
   /** MStat.windowStat of an MStat holding this one event. */
-  windowStat(wStart: number, sessions?: Map<string, string>): WinStat | undefined {
+  windowStat(wStart: number, sessions?: SessionNotes): WinStat | undefined {
     const b = this.bucket * BUCKET_MS;
     if (b < wStart) return undefined;
     const t = this.time;
@@ -819,7 +885,7 @@ class AccValues {
    * value numbers order[from .. to), or from .. to themselves when `order` is null. Notes the
    * session of each listed id in `sessions`.
    */
-  windowMap(order: Int32Array | null, from: number, to: number, wStart: number, sessions: Map<string, string>): Map<string, WinStat> {
+  windowMap(order: Int32Array | null, from: number, to: number, wStart: number, sessions: SessionNotes): Map<string, WinStat> {
     const out = new Map<string, WinStat>();
     const wins = this.wins;
     if (wins === null) return out;
@@ -1111,7 +1177,7 @@ class WinBuckets {
   }
 
   /** The report's buckets starting in [wStart, wEnd], in time order; notes the session of each listed id in `idSessions`. */
-  toBuckets(wStart: number, wEnd: number, idSessions: Map<string, string>): Bucket[] {
+  toBuckets(wStart: number, wEnd: number, idSessions: SessionNotes): Bucket[] {
     const out: Bucket[] = [];
     const c = this.c;
     const e = this.e;
@@ -1482,7 +1548,7 @@ export class IdentityAcc implements Observed {
    * The services' window counts: each service's as an MStat that absorbed its APIs' window sides
    * in the APIs' order would give them (MStat.absorbedStat), in the services' order.
    */
-  private serviceWindows(wStart: number, sessions: Map<string, string>): Map<string, WinStat> {
+  private serviceWindows(wStart: number, sessions: SessionNotes): Map<string, WinStat> {
     const out = new Map<string, WinStat>();
     const services = (this.services ??= this.deriveServices());
     const v = this.vals;
@@ -2014,7 +2080,7 @@ export class IdentityAcc implements Observed {
     this.foldBefore(wStart);
     this.foldAllOldReads();
     this.breadthBeforeWindow = [this.breadthMax, this.breadthBuckets];
-    const idSessions = new Map<string, string>();
+    const idSessions = new IdSessions();
     const maps = (dim: Dim): Map<string, WinStat> => {
       const v = this.valuesOf(dim);
       return v.windowMap(v === groupOf ? groupOrder : null, inFrom, inTo, wStart, idSessions);

@@ -39,7 +39,7 @@ function clampScore(x: number): number {
  */
 export function attributeDraft(win: IdentityWindow, draft: FindingDraft): FindingDraft {
   const p = win.principal;
-  if (draft.principal || !win.idSessions || win.idSessions.size === 0 || win.sessions.length < 2) return draft;
+  if (draft.principal || win.sessions.length < 2 || !win.idSessions || win.idSessions.size === 0) return draft;
   const counts = new Map<string, number>();
   for (const id of draft.eventIds) {
     const s = win.idSessions.get(id);
