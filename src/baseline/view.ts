@@ -1,3 +1,4 @@
+import { listOf } from "./dim-list.js";
 import { dimEachFirst, dimFirst, dimSize, dimStat } from "./merge.js";
 import { DAY, HOUR, type BaselineConfig, type Dim, type Profile, type Stat } from "./profile.js";
 
@@ -67,10 +68,23 @@ export class BaselineView {
 
   /** Known values of a dimension, most used first. */
   values(dim: Dim): Array<[string, Stat]> {
-    const rec = this.profile?.dims[dim];
+    const p = this.profile;
+    if (!p) return [];
+    const ws = this.windowStart;
+    // A dimension a store's decode keeps as a list (dim-list.ts): read from it, its record not
+    // made (the same values in the same order: a list holds no array index).
+    const list = listOf(p.dims, dim);
+    if (list !== undefined) {
+      const out: Array<[string, Stat]> = [];
+      const v = list.values;
+      const s = list.stats;
+      for (let i = 0, o = 0; i < v.length; i++, o += 4) if (s[o + 2]! < ws) out.push([v[i]!, [s[o]!, s[o + 1]!, s[o + 2]!, s[o + 3]!]]);
+      return out.sort((a, b) => b[1][0] - a[1][0]);
+    }
+    const rec = p.dims[dim];
     if (!rec) return [];
     return Object.entries(rec)
-      .filter(([, s]) => s[2] < this.windowStart)
+      .filter(([, s]) => s[2] < ws)
       .sort((a, b) => b[1][0] - a[1][0]);
   }
 

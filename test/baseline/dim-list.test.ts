@@ -5,6 +5,7 @@ import { DAY, DEFAULT_BASELINE_CONFIG, DIMS, emptyProfile, handOver, statRecord,
 import { encodeBaseline } from "../../src/store/baselines.js";
 import { PartData, packProfile, partJson, takePart, unpackFields, unpackedFields } from "../../src/store/pack.js";
 import { rng } from "../../src/util/rng.js";
+import { BaselineView } from "../../src/baseline/view.js";
 
 // Stored dimensions kept as lists (dim-list.ts) must give exactly what their records give: the
 // same merged profile (values in the same order, the same numbers), the same encoded bytes, and
@@ -102,6 +103,11 @@ describe("stored dimensions kept as lists", () => {
         for (const v of [...Object.keys(asRecs.dims[d]), `${d}-99`, "__proto__", "constructor"]) {
           expect(dimStat(asLists.dims, d, v)).toEqual(dimStat(asRecs.dims, d, v));
         }
+        // The view's known values, most used first (ties in the record's order), without making the record.
+        for (const ws of [NOW - 60 * DAY, NOW]) {
+          expect(new BaselineView(asLists, ws, cfg).values(d)).toEqual(new BaselineView(asRecs, ws, cfg).values(d));
+        }
+        expect(listOf(asLists.dims, d)).toBeDefined();
       }
       expect(taken(asLists)).toEqual(taken(asRecs));
       // Read as records (the lists made into records then), in the same order.
