@@ -53,6 +53,11 @@ export const callRateSpike: WindowDetector = {
   ],
   detect(win: IdentityWindow, ctx: DetectorContext): FindingDraft[] {
     if (ctx.learning || isAwsManaged(win.principal)) return [];
+    // The busiest hour's calls are some of the window's buckets' calls: fewer than minCount in all
+    // of them is no spike, whatever the history (most identities): nothing else is worked out.
+    let calls = 0;
+    for (const x of win.buckets) calls += x.n;
+    if (calls < CALL_SPIKE.minCount) return [];
     const b = ctx.baseline;
     const span = b.hourlySpan();
     const hourly = b.hourly();

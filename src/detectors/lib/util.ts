@@ -82,12 +82,23 @@ export function strings(v: unknown): string[] {
   return out;
 }
 
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Case-insensitive property read: `get(o, "bucketName")` also finds `BucketName`. */
 export function get(o: unknown, key: string): unknown {
   if (!isObj(o)) return undefined;
   if (key in o) return o[key];
   const lk = key.toLowerCase();
-  for (const k of Object.keys(o)) if (k.toLowerCase() === lk) return o[k];
+  // A key whose lower case is an ASCII name has that name's length (the one lower-case mapping that
+  // lengthens, U+0130, gives a non-ASCII mark): keys of another length are passed over unlowered.
+  let ascii: boolean | undefined;
+  for (const k of Object.keys(o)) {
+    if (k.length !== lk.length && (ascii ??= isAscii(lk))) continue;
+    if (k.toLowerCase() === lk) return o[k];
+  }
   return undefined;
 }
 
