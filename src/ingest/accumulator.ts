@@ -639,7 +639,127 @@ class ValueIds {
   peek(v: string): number | undefined {
     return this.ids.get(v);
   }
+
+  /** Key targets' prefixes (`key:<region>:<account>:key/`) by number, and back (see packTarget). */
+  private readonly prefixIds = new Map<string, number>();
+  private readonly prefixes: string[] = [];
+  /** The prefix packed last and its number (a KMS user's keys mostly share one). */
+  private lastPrefix = "";
+  private lastPrefixId = -1;
+
+  /**
+   * A target value as the accumulators made with this table hold it: a KMS key target
+   * (`key:<region>:<account>:key/<id>`, targetsOf) whose id is a key id in its usual form (36
+   * characters, lower-case hex and dashes, 8-4-4-4-12) as PACKED, its prefix's number in two
+   * characters and the id's 16 bytes, 19 characters (40 bytes) where it took 67 (88 bytes); a
+   * value beginning with PACKED or ESCAPED as ESCAPED and itself; any other as itself. One to one,
+   * undone by unpackTarget. Realistic 3M events / 5,000 identities: 570,000 key targets (most
+   * seen once), 44 MB of strings. `add`: a prefix not numbered yet is numbered (up to MAX_PREFIXES,
+   * then such values are kept whole); without it (a lookup, which adds nothing) such a value is as
+   * it would have been kept: whole.
+   */
+  packTarget(v: string, add: boolean): string {
+    const len = v.length;
+    const c0 = len > 0 ? v.charCodeAt(0) : -1;
+    if (c0 === PACKED || c0 === ESCAPED) return ESCAPED_PREFIX + v;
+    const p = len - KEY_ID_LEN;
+    if (c0 !== 107 /* k */ || p < 5 || p > MAX_PREFIX_LEN || !v.startsWith("key:")) return v;
+    if (v.charCodeAt(p + 8) !== 45 || v.charCodeAt(p + 13) !== 45 || v.charCodeAt(p + 18) !== 45 || v.charCodeAt(p + 23) !== 45) return v;
+    // The id's 16 bytes after PACKED and the prefix's number; a character not a lower-case hex digit makes one negative.
+    const b = packBuf;
+    let bad = 0;
+    for (let k = 0, j = 3; k < KEY_ID_LEN; k += 2) {
+      if (k === 8 || k === 13 || k === 18 || k === 23) k++;
+      const x = hexByte(v, p + k);
+      bad |= x;
+      b[j++] = x;
+    }
+    if (bad < 0) return v;
+    let id = this.lastPrefixId;
+    const last = this.lastPrefix;
+    if (!(id >= 0 && last.length === p && v.startsWith(last))) {
+      const prefix = v.slice(0, p);
+      const known = this.prefixIds.get(prefix);
+      if (known !== undefined) id = known;
+      else if (!add || this.prefixes.length >= MAX_PREFIXES) return v;
+      else {
+        // A copy of its own (a slice would hold the whole value).
+        const own = JSON.parse(JSON.stringify(prefix)) as string;
+        id = this.prefixes.length;
+        this.prefixes.push(own);
+        this.prefixIds.set(own, id);
+      }
+      this.lastPrefix = this.prefixes[id]!;
+      this.lastPrefixId = id;
+    }
+    b[0] = PACKED;
+    b[1] = id >> 8;
+    b[2] = id & 255;
+    return latin1(b, 19);
+  }
+
+  /** The value `packTarget` was given for `s` (a target as kept). */
+  unpackTarget(s: string): string {
+    const c0 = s.length > 0 ? s.charCodeAt(0) : -1;
+    if (c0 === ESCAPED) return s.slice(1);
+    if (c0 !== PACKED) return s;
+    const prefix = this.prefixes[(s.charCodeAt(1) << 8) | s.charCodeAt(2)]!;
+    const n = prefix.length;
+    // One byte a character (Latin-1) where the prefix's characters fit (nearly always: `key:<region>:<account>:key/`).
+    const b = unpackBuf;
+    for (let i = 0; i < n; i++) {
+      const c = prefix.charCodeAt(i);
+      if (c > 255) return prefix + latin1(b, writeKeyId(s, b, 0));
+      b[i] = c;
+    }
+    return latin1(b, writeKeyId(s, b, n));
+  }
 }
+
+/** `b`'s first `n` bytes as Latin-1 text (Buffer's own latin1Slice: toString's checks took as long as the copy). */
+function latin1(b: Buffer, n: number): string {
+  return (b as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(0, n);
+}
+
+/** The key id of packed key target `s` in its usual form, in `b` from `w`; where it ends. */
+function writeKeyId(s: string, b: Buffer, w: number): number {
+  for (let j = 3; j < 19; j++) {
+    const x = s.charCodeAt(j);
+    b[w++] = HEX_DIGIT[x >> 4]!;
+    b[w++] = HEX_DIGIT[x & 15]!;
+    // Dashes after the 4th, 6th, 8th and 10th byte.
+    if (j === 6 || j === 8 || j === 10 || j === 12) b[w++] = 45;
+  }
+  return w;
+}
+
+/** First character of a packed key target (see ValueIds.packTarget), and of a value kept escaped. */
+const PACKED = 1;
+const ESCAPED = 2;
+const ESCAPED_PREFIX = String.fromCharCode(ESCAPED);
+/** A key id's length in its usual form (a UUID). */
+const KEY_ID_LEN = 36;
+/** Key-target prefixes numbered per table (two characters of one byte each), and their longest. */
+const MAX_PREFIXES = 1 << 16;
+const MAX_PREFIX_LEN = 128;
+/** Hex digits' values by character code (lower case only: the usual form), -1 for others. */
+const HEX_VALUE = new Int8Array(128).fill(-1);
+for (let i = 0; i < 10; i++) HEX_VALUE[48 + i] = i;
+for (let i = 0; i < 6; i++) HEX_VALUE[97 + i] = 10 + i;
+const HEX_DIGIT = [48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102];
+/** packTarget's bytes: PACKED, the prefix's number, the id's 16 bytes. */
+const packBuf = Buffer.alloc(19);
+
+/** The byte of the two lower-case hex digits at `i` in `v`, or a negative number when they are not. */
+function hexByte(v: string, i: number): number {
+  const a = v.charCodeAt(i);
+  const c = v.charCodeAt(i + 1);
+  const x = a < 128 ? HEX_VALUE[a]! : -1;
+  const y = c < 128 ? HEX_VALUE[c]! : -1;
+  return x < 0 || y < 0 ? -1 : (x << 4) | y;
+}
+/** unpackTarget's bytes (a prefix of up to MAX_PREFIX_LEN characters and a key id). */
+const unpackBuf = Buffer.alloc(MAX_PREFIX_LEN + KEY_ID_LEN);
 
 /**
  * The table new accumulators share. A new one is started when every accumulator of the current
@@ -719,7 +839,10 @@ class AccValues {
       const id = this.ids.peek(v);
       if (id === undefined) return -1;
       h = mix(HASH_SEED ^ ((id << DIM_BITS) | dim));
-    } else h = hashOf(v, dim, this.full);
+    } else {
+      if (dim === D_TARGET) v = this.ids.packTarget(v, false);
+      h = hashOf(v, dim, this.full);
+    }
     const t = this.table;
     const mask = t.length - 1;
     const keys = this.keys;
@@ -728,14 +851,19 @@ class AccValues {
   }
 
   /** The number of `v` in dimension `dim`, added (with no counts yet) when new. */
-  find(dim: number, v: string): number {
+  find(dim: number, value: string): number {
     let h: number;
+    let v = value;
     if (((SHARED_DIMS >> dim) & 1) !== 0) {
       // The value as the one string the accumulators share: the table compares it by reference.
       const id = this.ids.idOf(v);
       v = this.ids.strings[id]!;
       h = mix(HASH_SEED ^ ((id << DIM_BITS) | dim));
-    } else h = hashOf(v, dim, this.full);
+    } else {
+      // A target as kept (a KMS key target packed: see ValueIds.packTarget).
+      if (dim === D_TARGET) v = this.ids.packTarget(v, true);
+      h = hashOf(v, dim, this.full);
+    }
     let t = this.table;
     let mask = t.length - 1;
     const keys = this.keys;
@@ -747,7 +875,7 @@ class AccValues {
         // Many values alike at both ends: hash them whole from now on.
         this.full = true;
         this.table = this.rehash(t.length);
-        return this.find(dim, v);
+        return this.find(dim, value);
       }
     }
     const r = keys.length;
@@ -885,7 +1013,7 @@ class AccValues {
    * value numbers order[from .. to), or from .. to themselves when `order` is null. Notes the
    * session of each listed id in `sessions`.
    */
-  windowMap(order: Int32Array | null, from: number, to: number, wStart: number, sessions: SessionNotes): Map<string, WinStat> {
+  windowMap(order: Int32Array | null, from: number, to: number, wStart: number, sessions: SessionNotes, targets: boolean): Map<string, WinStat> {
     const out = new Map<string, WinStat>();
     const wins = this.wins;
     if (wins === null) return out;
@@ -899,7 +1027,7 @@ class AccValues {
       const w = wins[EXT_OF(c)];
       if (w === undefined) continue;
       const st = w.windowStat(wStart, sessions);
-      if (st !== undefined) out.set(keys[r]!, st);
+      if (st !== undefined) out.set(targets ? this.ids.unpackTarget(keys[r]!) : keys[r]!, st);
     }
     return out;
   }
@@ -1433,18 +1561,21 @@ export class IdentityAcc implements Observed {
     const x = v.ext;
     // Read before the calls: valuesOf's answer and the shared grouping hold until the next valuesOf.
     const order = v === groupOf ? groupOrder : null;
+    // Targets as given (see ValueIds.packTarget).
+    const ids = dim === "target" ? v.ids : null;
     for (let k = inFrom, e = inTo; k < e; k++) {
       const r = order === null ? k : order[k]!;
       const c = code[r]!;
+      const key = ids === null ? keys[r]! : ids.unpackTarget(keys[r]!);
       if (c < 0) {
         const o = 4 * EXT_OF(c);
-        fn(keys[r]!, x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!);
+        fn(key, x[o + 2]!, x[o + 3]!, x[o]!, x[o + 1]!);
       } else if (c >= 0) {
         // Seen once (see AccValues.code).
         const t0 = onceTime(c);
         const m = onceCounts(c);
-        fn(keys[r]!, m >> 1, m & 1, t0, t0);
-      } else fn(keys[r]!, 0, 0, Infinity, -Infinity);
+        fn(key, m >> 1, m & 1, t0, t0);
+      } else fn(key, 0, 0, Infinity, -Infinity);
     }
   }
 
@@ -2083,7 +2214,7 @@ export class IdentityAcc implements Observed {
     const idSessions = new IdSessions();
     const maps = (dim: Dim): Map<string, WinStat> => {
       const v = this.valuesOf(dim);
-      return v.windowMap(v === groupOf ? groupOrder : null, inFrom, inTo, wStart, idSessions);
+      return v.windowMap(v === groupOf ? groupOrder : null, inFrom, inTo, wStart, idSessions, dim === "target");
     };
     const buckets = this.win.toBuckets(wStart, wEnd, idSessions);
     const sessions = maps("session");

@@ -164,3 +164,63 @@ describe("an identity's services in its window (summed from its APIs' window sid
     }
   });
 });
+
+describe("an identity's targets (KMS key targets kept short)", () => {
+  it("gives every target as it came, in first-seen order, with its counts and window, whatever its form", () => {
+    const r = rng(23);
+    const trainedUntil = T0 + 100 * 60_000;
+    const wStart = T0 + 900 * 60_000;
+    const acc = new IdentityAcc({ key: "role:1:kms-user", type: "AssumedRole" }, trainedUntil);
+    const hex = (n: number) => Array.from({ length: n }, () => "0123456789abcdef"[Math.floor(r() * 16)]).join("");
+    const uuid = () => `${hex(8)}-${hex(4)}-${hex(4)}-${hex(4)}-${hex(12)}`;
+    const keys = Array.from({ length: 60 }, () => `key:${["us-east-1", "eu-west-1"][Math.floor(r() * 2)]}:${String(Math.floor(r() * 3)).padStart(12, "7")}:key/${uuid()}`);
+    // Values that look packed or escaped, near misses of the usual form, aliases, the short and the odd.
+    const odd = [
+      "\u0001" + keys[0]!.slice(1),
+      "\u0002abc",
+      "\u0001",
+      "",
+      "key:x:" + uuid().toUpperCase(),
+      "key:" + uuid(),
+      "key:us-east-1:1:key/" + uuid().replaceAll("-", "_"),
+      "key:us-east-1:1:key/" + uuid() + "0",
+      "key:alias/prod",
+      "secret:db",
+      "key:é:ü:key/" + uuid(),
+      "key:€:1:key/" + uuid(),
+      keys[1]!.slice(0, -1) + "g",
+    ];
+    const values = [...keys, ...odd];
+    const expected = new Map<string, ValueStat>();
+    const inWin = new Map<string, number>();
+    for (let i = 0; i < 4000; i++) {
+      const t = T0 + Math.floor(r() * 1000) * 60_000;
+      // Most values seen once, some often.
+      const v = r() < 0.5 ? values[Math.floor(r() * 8)]! : values[Math.floor(r() * values.length)]!;
+      const ev: EventFacts = {
+        id: `e${i}`,
+        time: t,
+        api: "kms:Decrypt",
+        eventName: "Decrypt",
+        region: "us-east-1",
+        sourceIp: "10.0.0.1",
+        ipKind: "private",
+        uaFamily: "aws-cli/2",
+        failed: false,
+        denied: false,
+        requestParameters: {},
+        principal: { sessionName: "s" },
+      };
+      acc.add(ev, undefined, t >= wStart, wStart, undefined, [v]);
+      const s = expected.get(v) ?? { n: 0, err: 0, first: Infinity, last: -Infinity };
+      expected.set(v, { n: s.n + (t > trainedUntil ? 1 : 0), err: 0, first: Math.min(s.first, t), last: Math.max(s.last, t) });
+      if (t >= wStart) inWin.set(v, (inWin.get(v) ?? 0) + 1);
+    }
+    expect(expected.size).toBe(values.length);
+    expect([...acc.dim("target")]).toEqual([...expected]);
+    for (const [v, s] of expected) expect(acc.valueStat("target", v), v).toEqual([s.n, s.err, s.first, s.last]);
+    for (const v of ["key:us-east-1:777777777770:key/" + uuid(), "\u0001xyz", "key:none"]) expect(acc.valueStat("target", v)).toBeUndefined();
+    const w = acc.toWindow(wStart, T0 + 1000 * 60_000, () => undefined);
+    expect(new Map([...w.targets!].map(([k, st]) => [k, st.n]))).toEqual(new Map([...expected.keys()].filter((k) => inWin.has(k)).map((k) => [k, inWin.get(k)!])));
+  });
+});
