@@ -25,6 +25,7 @@ import { LazyMmdb } from "./lazy-mmdb.js";
 import { classifySourceIp } from "../events/normalize.js";
 import { AsnTableV4, AsnTableV6, type AsnHit } from "./asn-table.js";
 import { ipv4ToInt, isNonPublicV4 } from "./ip.js";
+import { reserveSharedAsnTables, type SharedAsnTables, sharedAsnTables, sharedTableBytes } from "./shared-tables.js";
 import { HOSTING_ASNS, RELAY_ASNS, type RelayKind } from "./networks.js";
 import type { GeoInfo, GeoResolver } from "./types.js";
 
@@ -203,6 +204,17 @@ export function defaultAsnTableDir(): string {
   return here.endsWith(".ts") ? join(dirname(here), "../../node_modules/.cache/trailhound/geo") : dirname(here);
 }
 
+/**
+ * Makes the shared-memory slots of the packaged ASN tables' binary files (untouched until a thread
+ * reads a table) and returns them, for a worker thread to be given at its start (read-pool.ts):
+ * the tables the main thread and that worker read are then in memory once (shared-tables.ts).
+ */
+export function shareAsnTables(): SharedAsnTables {
+  const dir = defaultAsnTableDir();
+  reserveSharedAsnTables([asnTableFile(dir, PACKAGED_GEO_FILES.asn.ipv4), asnTableFile(dir, PACKAGED_GEO_FILES.asn.ipv6)]);
+  return sharedAsnTables();
+}
+
 const SOURCE_EDGE = 16 * 1024;
 
 /**
@@ -319,7 +331,8 @@ export class OfflineGeoResolver implements GeoResolver {
     if (!existsSync(p)) throw new GeoDbError("GEO_DB_MISSING", `packaged ASN ranges not found: ${p}`);
     const bin = asnTableFile(this.tableDir ?? defaultAsnTableDir(), name);
     if (existsSync(bin)) {
-      const t = kind.fromBinary(readFileSync(bin), asnSourceKey(p));
+      // In memory shared with the process's other threads (a scan's read worker looks addresses up too).
+      const t = kind.fromBinary(sharedTableBytes(bin) ?? readFileSync(bin), asnSourceKey(p));
       if (t) return t;
     }
     return kind.fromCsv(readFileSync(p, "latin1"));

@@ -13,6 +13,7 @@ import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { shareAsnTables } from "../geo/offline.js";
 import type { ReadJob, ReadReply, ReadWorkerData, WorkerTimes } from "./read-worker.js";
 import { CLOSING, RELEASED } from "./ring-control.js";
 import { LimitSettingError } from "./limits.js";
@@ -138,9 +139,11 @@ export class ReadPool {
     const js = new URL("./read-worker.js", import.meta.url);
     const fromSources = !existsSync(fileURLToPath(js));
     const entry = fromSources ? new URL("./read-worker.ts", import.meta.url).href : undefined;
+    // The ASN tables the workers and this thread read are held once (src/geo/shared-tables.ts).
+    const asnTables = shareAsnTables();
     for (let i = 0; i < workers; i++) {
       const control = new SharedArrayBuffer(8);
-      const wd: ReadWorkerData = { ...data, ring: Math.ceil((data.ring ?? RING_BYTES) / workers), control };
+      const wd: ReadWorkerData = { ...data, ring: Math.ceil((data.ring ?? RING_BYTES) / workers), control, asnTables };
       const worker = fromSources ? new Worker(READ_WORKER_BOOT, { eval: true, workerData: { ...wd, entry } }) : new Worker(js, { workerData: wd });
       const slot: Slot = { worker, inFlight: 0, dead: false, control: new Int32Array(control), released: 0, early: new Set() };
       worker.unref();

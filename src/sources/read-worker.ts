@@ -21,6 +21,7 @@
 import { closeSync, constants as fsc, fstatSync, openSync, readSync } from "node:fs";
 import { parentPort, workerData } from "node:worker_threads";
 import { gunzipSync } from "node:zlib";
+import { adoptSharedAsnTables, type SharedAsnTables } from "../geo/shared-tables.js";
 import { fault } from "../util/faults.js";
 import { nativeWalk } from "../util/native-addon.js";
 import { gunzipChunkSize } from "./gunzip-size.js";
@@ -83,6 +84,8 @@ export interface ReadWorkerData {
   prepare?: string;
   /** What that module's `setupOffThread`, if it has one, is given once, before any file (BytesReader.offThreadData). */
   prepareData?: unknown;
+  /** The ASN tables' memory shared with the main thread (src/geo/shared-tables.ts). */
+  asnTables?: SharedAsnTables;
 }
 
 /**
@@ -98,6 +101,7 @@ export const SLOT_MAX = 64 << 20;
 const RING_FILES = 4;
 
 const init = workerData as ReadWorkerData;
+adoptSharedAsnTables(init.asnTables);
 const port = parentPort!;
 let prepare: Prepare | undefined;
 const ready: Promise<void> = init.prepare
