@@ -25,7 +25,9 @@ describe("IdSessions", () => {
     expect([...lazy.keys()]).toEqual([...map.keys()]);
     expect([...lazy.values()]).toEqual([...map.values()]);
     const seen: string[] = [];
-    lazy.forEach((s, id) => seen.push(`${id}=${s}`));
+    lazy.forEach((s, id) => {
+      seen.push(`${id}=${s}`);
+    });
     expect(seen).toEqual(["e1=s3", "e2=s2", "e4=s1", "e5=s2"]);
   });
 
