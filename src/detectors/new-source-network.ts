@@ -98,6 +98,19 @@ function anyKnownPublicIp(b: BaselineView): boolean {
   return any;
 }
 
+/**
+ * How many public source addresses the baseline knew before the window: `b.values("ip")`'s public
+ * ones counted (the same values), without a record made of the dimension or its values sorted.
+ */
+function knownPublicIpCount(b: BaselineView): number {
+  const ws = b.windowStart;
+  let n = 0;
+  b.eachFirstSeen("ip", (ip, first) => {
+    if (first < ws && classifySourceIp(ip) === "public") n++;
+  });
+  return n;
+}
+
 function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingDraft[] {
   const win = s.win;
   if (s.learning || win.geo.length === 0) return [];
@@ -126,10 +139,10 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
   for (const o of byIp.values()) if (o.n === 0) o.n = o.ids.length;
 
   // The known values, most used first: listed only in the text of a finding (most subjects have none).
-  let countries: Array<[string, Stat]> | undefined, nets: Array<[string, Stat]> | undefined, publicIps: Array<[string, Stat]> | undefined;
+  let countries: Array<[string, Stat]> | undefined, nets: Array<[string, Stat]> | undefined, publicIps: number | undefined;
   const knownCountries = () => (countries ??= b.values("country"));
   const knownNets = () => (nets ??= b.values("network"));
-  const knownPublicIps = () => (publicIps ??= b.values("ip").filter(([ip]) => classifySourceIp(ip) === "public"));
+  const knownPublicIps = () => (publicIps ??= knownPublicIpCount(b));
 
   const base = (group: IpObs[]) => {
     const ids: string[] = [];
@@ -355,7 +368,7 @@ function judge(s: Subject, rolePrincipal: IdentityWindow["principal"]): FindingD
           title: `New source address (${nk})`,
           why:
             `${plural(group.length, "new address", "new addresses")} for ${noun} in ${within}: ${listIps(group)}. ` +
-            `Baseline: ${b.summary()}. It used ${plural(knownPublicIps().length, "public address", "public addresses")}; ` +
+            `Baseline: ${b.summary()}. It used ${plural(knownPublicIps(), "public address", "public addresses")}; ` +
             `it shows a new address on about ${fmtNum(100 * (1 - surprise(rI)))}% of active days` +
             (notes.length ? `; ${notes.join("; ")}` : "") +
             ".",
