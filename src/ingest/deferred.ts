@@ -1,4 +1,4 @@
-import { emptyBaselineFacts, readsRequestParameters, type BaselineFacts, type Place } from "./lean-facts.js";
+import { emptyBaselineFacts, KeyTarget, readsRequestParameters, type BaselineFacts, type Place } from "./lean-facts.js";
 import type { Principal } from "../events/types.js";
 import { KEY_CALLS } from "../events/targets.js";
 import type { IdentityAcc } from "./accumulator.js";
@@ -24,10 +24,19 @@ export class DeferredRecords {
   /**
    * Per row, side by side (one or two cache lines, not one per column: the flush visits rows in
    * identity order, far apart): api, eventName, region, sourceIp, uaFamily, errorCode,
-   * requestParameters, principal, resources (KMS key reads only), place.
+   * requestParameters, principal, resources (KMS key reads only; a KeyTarget's target), place, a
+   * KeyTarget's prefix (else null).
    */
   private readonly refs: unknown[];
   private readonly facts: BaselineFacts = emptyBaselineFacts();
+  /**
+   * The `resources` of the row being folded when the fast lane read it as a KeyTarget (a KMS key
+   * read: a fifth of realistic records), filled from the row's two strings: the fold reads it and
+   * keeps none of it (IdentityAcc.add keeps the target string; a fold worker's feeder copies it).
+   * A batch spans several scavenges, and a KeyTarget per row held in it was promoted, then
+   * dropped at the flush (8 MB of promoted garbage a million realistic records).
+   */
+  private readonly keyTarget = new KeyTarget("", "");
   /** The rows in accumulator order, while a batch is folded (allocated at the first flush, to the batch's size). */
   private sortedNums = new Float64Array(0);
   private sortedRefs: unknown[] = [];
@@ -69,8 +78,17 @@ export class DeferredRecords {
     // Only the calls whose parameters the baseline reads keep them: a batch must not hold parsed records.
     r[o + 6] = f.requestParameters !== null && readsRequestParameters(f.eventName) ? f.requestParameters : null;
     r[o + 7] = f.principal;
-    // KMS key reads name their key in `resources` (src/events/targets.ts).
-    r[o + 8] = f.resources !== undefined && KEY_CALLS.has(f.eventName) ? f.resources : null;
+    // KMS key reads name their key in `resources` (src/events/targets.ts). A key the fast lane read
+    // (KeyTarget) is held as its two strings: see `keyTarget`.
+    const res = f.resources;
+    if (res === undefined || !KEY_CALLS.has(f.eventName)) r[o + 8] = r[o + 10] = null;
+    else if (res instanceof KeyTarget) {
+      r[o + 8] = res.target;
+      r[o + 10] = res.prefix;
+    } else {
+      r[o + 8] = res;
+      r[o + 10] = null;
+    }
     r[o + 9] = f.place;
     return this.n === this.capacity;
   }
@@ -117,6 +135,7 @@ export class DeferredRecords {
       sr[q + 7] = r[o + 7];
       sr[q + 8] = r[o + 8];
       sr[q + 9] = r[o + 9];
+      sr[q + 10] = r[o + 10];
       r[o + 6] = r[o + 8] = null; // do not keep parsed records alive
     }
     // Now end[a] is where the rows of accumulator a end.
@@ -153,7 +172,13 @@ export class DeferredRecords {
       f.errorCode = sr[o + 5] as string | undefined;
       f.requestParameters = sr[o + 6] as Record<string, unknown> | null;
       f.principal = sr[o + 7] as Principal;
-      f.resources = sr[o + 8] ?? undefined;
+      const prefix = sr[o + 10] as string | null;
+      if (prefix !== null) {
+        const k = this.keyTarget as { prefix: string; target: string };
+        k.prefix = prefix;
+        k.target = sr[o + 8] as string;
+        f.resources = k;
+      } else f.resources = sr[o + 8] ?? undefined;
       f.place = sr[o + 9] as Place | undefined;
       sr[o + 6] = sr[o + 8] = null;
       fold(target, f);
@@ -162,4 +187,4 @@ export class DeferredRecords {
 }
 
 /** Entries per row in `refs`. */
-const REFS = 10;
+const REFS = 11;

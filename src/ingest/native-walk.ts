@@ -22,8 +22,10 @@ export class InternedStrings {
     if (g !== this.generation) {
       this.generation = g;
       // Emptied in place: a new empty array has another elements kind, and the optimised code
-      // reading it (FastLane.offer) was thrown away and compiled again at every generation.
-      this.strs.length = 0;
+      // reading it (FastLane.offer) was thrown away and compiled again at every generation. Its
+      // length is kept: the next generation's ids run about as far, and an array emptied to length
+      // 0 grew again by copying (see TableCache.renew in fast-lane.ts).
+      this.strs.fill(undefined);
     }
   }
 
