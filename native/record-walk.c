@@ -20,6 +20,9 @@
  * with AddressSanitizer and UBSan and compares it with the JavaScript walk on random and mutated
  * documents (src/bench/fuzz-walk.ts).
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* memmem */
+#endif
 #ifndef RECORD_WALK_NO_NAPI /* the fuzz harnesses (native/fuzz) build the walk and gunzip alone */
 #include <node_api.h>
 #endif
@@ -44,7 +47,9 @@ enum {
   F_UI, F_UI_TYPE, F_UI_ARN, F_UI_INVOKEDBY, F_RP, F_RP_ROLEARN, F_RP_ITYPE,
   F_RP_SECRETID, F_RP_SECRETLIST, F_RP_PNAME, F_RP_PNAMES, F_RP_PATH, F_RES,
   /* What principalOf reads of userIdentity besides type, arn and invokedBy: spans only (third slot 0). */
-  F_UI_PID, F_UI_ACCOUNT, F_UI_AKID, F_UI_USER, F_UI_CONSOLE, F_SC_SOURCEID, F_SI_USER, F_SI_ARN, F_SI_ACCOUNT, F_MFA, NF
+  F_UI_PID, F_UI_ACCOUNT, F_UI_AKID, F_UI_USER, F_UI_CONSOLE, F_SC_SOURCEID, F_SI_USER, F_SI_ARN, F_SI_ACCOUNT, F_MFA,
+  /* The user agent's family (uaFamily below) in the third slot, with intern ids only; start always -1. */
+  F_UA_FAM, NF
 };
 /* Keys of objects inside userIdentity the walk enters (not fields: nothing is stored for them). */
 enum { K_SC = 100, K_SI, K_ATTR };
@@ -55,7 +60,7 @@ enum { R_START = 0, R_END = 1, R_FLAGS = 2, R_FIELDS = 3 };
 #define UI_PARSE 2
 #define MAX_DEPTH 256
 /* Bump with any change to walk()'s arguments or the index layout (native-walk.ts checks it). */
-#define WALK_ABI 6
+#define WALK_ABI 7
 #define REJECT (-1)
 #define FULL (-2)
 
@@ -64,6 +69,7 @@ typedef struct Table Table; /* the intern table, below */
 /* A value to intern: its bytes [s, e), their internHash, and the index slot its id goes to. */
 typedef struct {
   int32_t *o;
+  int32_t *fam; /* a user agent's: where its family goes (see uaFamily), else NULL */
   uint32_t s, e, h;
 } Pending;
 #define MAX_PENDING 32
@@ -234,11 +240,14 @@ struct Table {
   uint32_t mask;
   uint32_t generation;
   uint64_t seed; /* of internHash, drawn by internInit */
+  uint8_t *fams; /* by id: a user agent's family + 1 (0: not worked out yet); famCap of them */
+  uint32_t famCap;
 };
 
 static void internFree(Table *T) {
   free(T->pool);
   free(T->slots);
+  free(T->fams);
   uint32_t g = T->generation;
   memset(T, 0, sizeof *T);
   T->generation = g + 1;
@@ -576,19 +585,141 @@ static uint32_t isoSeconds(const uint8_t *b, size_t s, size_t e) {
  * so the ids are the same: the table is larger than the caches, and its slots, fetched ahead
  * here, then arrive while the walk goes on through the record instead of one after the other.
  */
+/*
+ * User agents' families: computeUaFamily of events/normalize.ts on the bytes of a user agent,
+ * as the number of the family in UA_FAMILIES of record-bytes.ts (keep in step), for the families
+ * that are fixed strings; 0 for the others ("http-client:..." and "other:...", built from the
+ * user agent's text) and for any user agent with a byte above 0x7f (JavaScript works those out).
+ * Worked out once per intern id (Table.fams): most user agents recur, and the regular
+ * expressions cost the main thread ~3 us for each new one (realistic 1M: 40,000 of them).
+ */
+static const char *const OFFENSIVE[] = {"pacu",       "cloudgoat", "kali",          "parrot",     "pentoo",  "blackarch", "cloudsploit",
+                                        "scoutsuite", "prowler",   "weirdaal",      "cloudfox",   "trufflehog", "endgame", "cloudmapper",
+                                        "nmap",       "sqlmap",    "masscan",       "aws_consoler", "awspx",   "pmapper",   "enumerate-iam",
+                                        "cloudbrute", "s3scanner", "nuclei",        "metasploit", "powershell-empire", "zgrab"};
+#define N_OFFENSIVE 27
+static const uint8_t OFFENSIVE_LEN[N_OFFENSIVE] = {4, 9, 4, 6, 6, 9, 11, 10, 7, 8, 8, 10, 7, 11, 4, 6, 7, 12, 5, 7, 13, 10, 9, 6, 10, 17, 5};
+static const char *const SDKS[] = {"go-v2", "go", "java", "js", "nodejs", "ruby", "dotnet", "php", "rust", "cpp", "kotlin", "swift"};
+#define N_SDKS 12
+enum {
+  UA_JS = 0, UA_NONE = 1, UA_OFFENSIVE = 2, UA_TERRAFORM = UA_OFFENSIVE + N_OFFENSIVE, UA_CLI, UA_PYTHON = UA_CLI + 10, UA_SDK,
+  UA_SDK_ANY = UA_SDK + N_SDKS, UA_BROWSER, UA_CONSOLE, UA_INTERNAL, UA_SERVICE, UA_SSM, UA_TOOL, UA_OTHER
+};
+
+static inline int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+static inline int isAlpha(int c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+/* p[0, n) starts with lit[0, k) (case-insensitively: `ci`). */
+static inline int prefixN(const uint8_t *p, size_t n, const char *lit, size_t k, int ci) {
+  if (k > n) return 0;
+  for (size_t i = 0; i < k; i++)
+    if (ci ? lower(p[i]) != lower((uint8_t)lit[i]) : p[i] != (uint8_t)lit[i]) return 0;
+  return 1;
+}
+/* lit[0, k) occurs in p[0, n). */
+static inline int containsN(const uint8_t *p, size_t n, const char *lit, size_t k) {
+#if defined(__GLIBC__)
+  return memmem(p, n, lit, k) != NULL;
+#else
+  for (size_t i = 0; i + k <= n; i++)
+    if (p[i] == (uint8_t)lit[0] && memcmp(p + i, lit, k) == 0) return 1;
+  return 0;
+#endif
+}
+/* p[0, n) starts with the OFFENSIVE token `lit` (k bytes, lower case: letters, digits, '-' and '_'), case-insensitively. */
+static inline int tokenAt(const uint8_t *p, size_t n, const char *lit, size_t k) {
+  if (k > n) return 0;
+  for (size_t i = 2; i < k; i++) { /* the first two bytes matched already (OFFENSIVE_FIRST, _SECOND) */
+    int l = (uint8_t)lit[i];
+    if (p[i] != l && !(l >= 'a' && l <= 'z' && (p[i] | 0x20) == l)) return 0;
+  }
+  return 1;
+}
+#define prefix(p, n, lit, ci) prefixN(p, n, lit, sizeof(lit) - 1, ci)
+#define contains(p, n, lit) containsN(p, n, lit, sizeof(lit) - 1)
+#define equals(p, n, lit) ((n) == sizeof(lit) - 1 && memcmp(p, lit, sizeof(lit) - 1) == 0)
+#define T(k) (1u << (k))
+/* The OFFENSIVE tokens (their bits) that start with each letter, either case. */
+#define FIRST(c, m) [c] = (m), [c - 32] = (m)
+static const uint32_t OFFENSIVE_FIRST[256] = {
+    FIRST('p', T(0) | T(3) | T(4) | T(8) | T(19) | T(25)), FIRST('c', T(1) | T(6) | T(10) | T(13) | T(21)), FIRST('k', T(2)), FIRST('b', T(5)),
+    FIRST('s', T(7) | T(15) | T(22)), FIRST('w', T(9)), FIRST('t', T(11)), FIRST('e', T(12) | T(20)), FIRST('n', T(14) | T(23)),
+    FIRST('m', T(16) | T(24)), FIRST('a', T(17) | T(18)), FIRST('z', T(26)),
+};
+/* ... and whose second byte is each byte, either case: a position is a candidate where both agree. */
+static const uint32_t OFFENSIVE_SECOND[256] = {
+    ['3'] = T(22),          FIRST('a', T(0) | T(2) | T(3) | T(16)), FIRST('c', T(7)),  FIRST('e', T(4) | T(9) | T(24)),
+    FIRST('g', T(26)),      FIRST('l', T(1) | T(5) | T(6) | T(10) | T(13) | T(21)), FIRST('m', T(14) | T(19)),
+    FIRST('n', T(12) | T(20)), FIRST('o', T(25)), FIRST('q', T(15)), FIRST('r', T(8) | T(11)), FIRST('u', T(23)),
+    FIRST('w', T(17) | T(18)),
+};
+
+static int uaFamily(const uint8_t *b, size_t s, size_t e) {
+  if (s == e) return UA_NONE; /* "" */
+  for (size_t i = s; i < e; i++)
+    if (b[i] >= 0x80) return UA_JS;
+  /* trim(): of ASCII whitespace only spaces can be here (the others are control characters, escaped in JSON: such records are parsed). */
+  while (s < e && b[s] == ' ') s++;
+  while (e > s && b[e - 1] == ' ') e--;
+  if (e - s >= 2 && b[s] == '[' && b[e - 1] == ']') s++, e--;
+  const uint8_t *p = b + s;
+  size_t n = e - s;
+  /* OFFENSIVE_UA: the leftmost match, and at it the first alternative that matches; the family is the token (lower case). */
+  for (size_t i = 0; i + 4 <= n; i++) /* the shortest token has 4 bytes */
+    for (uint32_t m = OFFENSIVE_FIRST[p[i]] & OFFENSIVE_SECOND[p[i + 1]]; m != 0; m &= m - 1) {
+      int k = __builtin_ctz(m); /* in OFFENSIVE's order, as the alternation tries them */
+      if (tokenAt(p + i, n - i, OFFENSIVE[k], OFFENSIVE_LEN[k])) return UA_OFFENSIVE + k;
+    }
+  if (contains(p, n, "HashiCorp") || contains(p, n, "Terraform/")) return UA_TERRAFORM;
+  if (n >= 9 && prefix(p, n, "aws-cli/", 0) && p[8] >= '0' && p[8] <= '9') return UA_CLI + (p[8] - '0');
+  if (contains(p, n, "Boto3/") || contains(p, n, "Botocore/") || contains(p, n, "botocore/")) return UA_PYTHON;
+  if (prefix(p, n, "aws-sdk-", 0))
+    for (int k = 0; k < N_SDKS; k++)
+      if (prefixN(p + 8, n - 8, SDKS[k], strlen(SDKS[k]), 0)) return UA_SDK + k;
+  if (prefix(p, n, "aws-sdk-java", 1) || prefix(p, n, "aws-sdk-js", 1)) return UA_SDK_ANY;
+  if (prefix(p, n, "Mozilla/", 0)) return UA_BROWSER;
+  if (equals(p, n, "console.amazonaws.com") || equals(p, n, "signin.amazonaws.com") || equals(p, n, "console.ec2.amazonaws.com") ||
+      contains(p, n, "S3Console/") || contains(p, n, "RDS Console") || contains(p, n, "aws-internal/"))
+    return UA_CONSOLE;
+  if (equals(p, n, "AWS Internal")) return UA_INTERNAL;
+  if (n >= 14 && memcmp(p + n - 14, ".amazonaws.com", 14) == 0) return UA_SERVICE;
+  if (contains(p, n, "amazon-ssm-agent")) return UA_SSM;
+  static const char *const HTTP[] = {"curl", "Wget", "python-requests", "Go-http-client", "okhttp", "PostmanRuntime", "insomnia"};
+  for (int k = 0; k < 7; k++)
+    if (prefixN(p, n, HTTP[k], strlen(HTTP[k]), 1)) return UA_JS; /* "http-client:" + its name */
+  if (prefix(p, n, "aws-", 1)) return UA_TOOL;
+  if (n > 0 && isAlpha(p[0])) return UA_JS; /* "other:" + its first characters */
+  return UA_OTHER;
+}
+
+/* The family of intern id `id` (bytes [s, e)): worked out the first time; -1 without memory. */
+static int familyOf(Table *T, int32_t id, const uint8_t *b, size_t s, size_t e) {
+  if ((uint32_t)id >= T->famCap) {
+    uint32_t cap = T->famCap ? T->famCap : 1024;
+    while (cap <= (uint32_t)id) cap *= 2;
+    uint8_t *f = realloc(T->fams, cap);
+    if (!f) return -1;
+    memset(f + T->famCap, 0, cap - T->famCap);
+    T->fams = f;
+    T->famCap = cap;
+  }
+  if (T->fams[id] == 0) T->fams[id] = (uint8_t)(uaFamily(b, s, e) + 1);
+  return T->fams[id] - 1;
+}
+
 static void internNow(Walk *w) {
   for (int k = 0; k < w->pending; k++) {
     const Pending *p = &w->pend[k];
     if ((p->o[2] = intern(w->table, w->b, p->s, p->e, p->h)) < 0) w->err = REJECT; /* out of memory: the general path */
+    else if (p->fam && (p->fam[2] = familyOf(w->table, p->o[2], w->b, p->s, p->e)) < 0) w->err = REJECT;
   }
   w->pending = 0;
 }
 
-static inline void internLater(Walk *w, int32_t *o, size_t s, size_t e) {
+static inline void internLater(Walk *w, int32_t *o, int32_t *fam, size_t s, size_t e) {
   uint32_t h = internHash(w->table, w->b, s, e);
   __builtin_prefetch(&w->table->slots[h & w->table->mask]);
   if (w->pending == MAX_PENDING) internNow(w);
-  w->pend[w->pending++] = (Pending){o, (uint32_t)s, (uint32_t)e, h};
+  w->pend[w->pending++] = (Pending){o, fam, (uint32_t)s, (uint32_t)e, h};
 }
 
 /* A string value we read: its span and hash in field `f`. */
@@ -605,7 +736,7 @@ static size_t capture(Walk *w, size_t i, int32_t base, int f) {
   else if (f == F_ID) o[2] = 0; /* event ids are not interned */
   else if (!w->intern) o[2] = spanHash(w->b, s, e);
   else if (f == F_ERRMSG) o[2] = -1; /* messages are often unique: decoded when needed, not kept */
-  else internLater(w, o, s, e);
+  else internLater(w, o, f == F_UA ? field(w, base, F_UA_FAM) : NULL, s, e);
   return e + 1;
 }
 

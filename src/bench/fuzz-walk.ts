@@ -24,8 +24,25 @@ import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { F_ERRMSG, F_ID, F_RES, F_RP, F_TIME, F_UI, F_UI_PID, STRIDE, fieldAt, indexRecordsJs, recordTime, type RecordIndex } from "../ingest/record-bytes.js";
+import {
+  F_ERRMSG,
+  F_ID,
+  F_RES,
+  F_RP,
+  F_TIME,
+  F_UA,
+  F_UA_FAM,
+  F_UI,
+  F_UI_PID,
+  STRIDE,
+  UA_FAMILIES,
+  fieldAt,
+  indexRecordsJs,
+  recordTime,
+  type RecordIndex,
+} from "../ingest/record-bytes.js";
 import { numArg, strArg } from "./cli-args.js";
+import { uncachedUserAgentFamily } from "../events/normalize.js";
 import { FuzzCorpus } from "./fuzz-corpus.js";
 import { rng } from "../util/rng.js";
 
@@ -132,6 +149,14 @@ function compare(inputs: Buffer[], out: Buffer, first: number, ids: Map<string, 
         } else if (f === F_ERRMSG) {
           if (m1[at + 2] !== -1) return fail(`record ${r} errorMessage slot ${m1[at + 2]}, expected -1`);
         } else {
+          if (f === F_UA) {
+            // The user agent's family (F_UA_FAM), when the walk gave one and the agent has no escape.
+            const code = m1[fieldAt(r, F_UA_FAM) + 2]!;
+            const ua = b.toString("utf8", s, jm[at + 1]!);
+            if (code < 0 || code >= UA_FAMILIES.length) return fail(`record ${r} user agent family ${code}`);
+            if (code > 0 && !ua.includes("\\") && UA_FAMILIES[code] !== uncachedUserAgentFamily(ua))
+              return fail(`record ${r} user agent ${JSON.stringify(ua.slice(0, 60))}: native family ${UA_FAMILIES[code]}, JavaScript ${uncachedUserAgentFamily(ua)}`);
+          }
           const v = b.toString("latin1", s, jm[at + 1]!);
           const id = m1[at + 2]!;
           const known = ids.get(v);

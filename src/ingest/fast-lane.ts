@@ -22,6 +22,7 @@ import {
   F_SOURCE,
   F_TIME,
   F_UA,
+  F_UA_FAM,
   F_UI,
   F_UI_ARN,
   F_UI_INVOKEDBY,
@@ -34,6 +35,7 @@ import {
   recordFlags,
   recordStart,
   type RecordIndex,
+  UA_FAMILIES,
 } from "./record-bytes.js";
 import { InternedStrings, nativeWalk, ownInterned, releaseInterned } from "./native-walk.js";
 import type { OffThreadData, Places, WalkedFile } from "./walk-off-thread.js";
@@ -391,10 +393,11 @@ export class FastLane implements BytesReader {
    * kept 20,000 of them alive and was refilled from empty every 20,000 (36 MB of promoted garbage
    * with 20,000 identities, Maps and strings).
    */
-  private uaFamilyOf(id: number, ua: string): string {
+  private uaFamilyOf(id: number, ua: string, code: number): string {
     const fams = this.table.uaFamilies;
     let f = fams[id];
-    if (f === undefined) setAt(fams, id, (f = uncachedUserAgentFamily(ua)));
+    // `code`: the family as the native walk worked it out (record-bytes.ts F_UA_FAM), 0: not.
+    if (f === undefined) setAt(fams, id, (f = code > 0 ? UA_FAMILIES[code]! : uncachedUserAgentFamily(ua)));
     return f;
   }
 
@@ -489,7 +492,7 @@ export class FastLane implements BytesReader {
       f.uaFamily = family;
     } else {
       const userAgent = (f.userAgent = this.val(b, m, ua));
-      f.uaFamily = userAgent === undefined ? undefined : this.ids ? this.uaFamilyOf(m[ua + 2]!, userAgent) : userAgentFamily(userAgent);
+      f.uaFamily = userAgent === undefined ? undefined : this.ids ? this.uaFamilyOf(m[ua + 2]!, userAgent, m[fieldAt(r, F_UA_FAM) + 2]!) : userAgentFamily(userAgent);
     }
     f.errorCode = this.val(b, m, fieldAt(r, F_ERRCODE));
     // Messages are often unique (they name resources): decoded, not interned, and only for errors.

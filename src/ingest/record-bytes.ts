@@ -73,8 +73,42 @@ export const F_TIME = 0,
   F_SI_USER = 29,
   F_SI_ARN = 30,
   F_SI_ACCOUNT = 31,
-  F_MFA = 32;
-const NF = 33;
+  F_MFA = 32,
+  /**
+   * The user agent's family (computeUaFamily of events/normalize.ts) as its number in UA_FAMILIES,
+   * in the third slot, from the native walk with intern ids only (0: JavaScript works it out; the
+   * walk gives no other); its start is always -1.
+   */
+  F_UA_FAM = 33;
+const NF = 34;
+
+/** The offensive tools of OFFENSIVE_UA (events/normalize.ts), in its order; the SDKs of `aws-sdk-*`, likewise. */
+const OFFENSIVE_TOKENS =
+  "pacu cloudgoat kali parrot pentoo blackarch cloudsploit scoutsuite prowler weirdaal cloudfox trufflehog endgame cloudmapper nmap sqlmap masscan aws_consoler awspx pmapper enumerate-iam cloudbrute s3scanner nuclei metasploit powershell-empire zgrab".split(
+    " ",
+  );
+const SDK_NAMES = "go-v2 go java js nodejs ruby dotnet php rust cpp kotlin swift".split(" ");
+/**
+ * The user agents' families the native walk gives (F_UA_FAM), by number, as native/record-walk.c
+ * numbers them: the families that are fixed strings (not `http-client:*` nor `other:*`).
+ */
+export const UA_FAMILIES: readonly string[] = [
+  "",
+  "none",
+  ...OFFENSIVE_TOKENS.map((t) => "offensive:" + t),
+  "terraform",
+  ...Array.from({ length: 10 }, (_, d) => "aws-cli/" + d),
+  "python",
+  ...SDK_NAMES.map((n) => "aws-sdk-" + n),
+  "aws-sdk",
+  "browser",
+  "console",
+  "internal",
+  "aws-service",
+  "ssm-agent",
+  "aws-tool",
+  "other",
+];
 /** Keys of the objects inside userIdentity the walk enters (no field of their own). */
 const K_SC = 100,
   K_SI = 101,

@@ -37,7 +37,7 @@ export interface NativeWalk {
 }
 
 /** The native interface this code expects: a build/Release left from another version is not used. */
-export const WALK_ABI = 6;
+export const WALK_ABI = 7;
 
 function load(): { walk?: NativeWalk; why: string } {
   const flag = process.env.TRAILHOUND_NATIVE;

@@ -38,6 +38,8 @@ import {
   F_UI_CONSOLE,
   F_UI_PID,
   F_UI_USER,
+  F_UA_FAM,
+  UA_FAMILIES,
   UI_PARSE,
   Interner,
   internHash,
@@ -59,7 +61,7 @@ import { Scanner } from "../../src/scan/scanner.js";
 import { generate } from "../../src/bench/generate.js";
 import { rng } from "../../src/util/rng.js";
 import { emptyRecordFields, principalFromIndex } from "../../src/ingest/lean-facts.js";
-import { principalOf } from "../../src/events/normalize.js";
+import { OFFENSIVE_UA, principalOf, uncachedUserAgentFamily } from "../../src/events/normalize.js";
 
 const FIELD_PATHS: Array<[number, (r: Record<string, unknown>) => unknown]> = [
   [F_TIME, (r) => r.eventTime],
@@ -528,6 +530,145 @@ describe("the byte walk over S3 delivery files", () => {
     // Both outcomes, many times, or the test proves little (1,600 records: about 400 from the fields).
     expect(principalsChecked.fromIndex - before.fromIndex).toBeGreaterThan(250);
     expect(principalsChecked.parsed - before.parsed).toBeGreaterThan(250);
+  });
+
+  it("native user agents' families (F_UA_FAM) are userAgentFamily's, for every fixed family and random agents", (ctx) => {
+    if (!nativeWalk) return ctx.skip();
+    const r = rng(5);
+    const tokens = OFFENSIVE_UA.source.slice(1, -1).split("|");
+    expect(tokens.length).toBe(27);
+    const agents = [
+      "",
+      " ",
+      "[",
+      "]",
+      "[]",
+      "[ ]",
+      "x",
+      "-x",
+      "123abc",
+      "é",
+      "Mozilla/5.0 é",
+      "pacu é",
+      "aws-cli/2.15.0 Python/3.11",
+      "aws-cli/x",
+      "aws-cli/",
+      "[aws-cli/1.2]",
+      " aws-cli/2 ",
+      "AWS-CLI/2",
+      "Boto3/1.34 md/Botocore#1",
+      "x botocore/1.2",
+      "Botocore/1",
+      "BOTOCORE/1",
+      "boto3/1",
+      "HashiCorp Terraform",
+      "x Terraform/1.5",
+      "terraform/1.5",
+      "APN/1.0 HashiCorp/1.0 Terraform/1.5.7",
+      "aws-sdk-go-v2/1.2",
+      "aws-sdk-gox",
+      "aws-sdk-python/1",
+      "AWS-SDK-JAVA/1",
+      "Aws-Sdk-Js/2",
+      "aws-sdk-",
+      "aws-sdk-nodejs/3",
+      "Mozilla/5.0 (X11)",
+      "mozilla/5",
+      "console.amazonaws.com",
+      "signin.amazonaws.com",
+      "console.ec2.amazonaws.com",
+      "console.amazonaws.com ",
+      "x S3Console/1",
+      "RDS Console",
+      "aws-internal/3 x",
+      "AWS Internal",
+      " AWS Internal",
+      "AWS Internal x",
+      "ec2.amazonaws.com",
+      "x.amazonaws.com ",
+      ".amazonaws.com",
+      "amazonaws.com",
+      "amazon-ssm-agent/3",
+      "curl/7.1",
+      "CURL",
+      "wget",
+      "Go-http-client/1.1",
+      "okhttp/4",
+      "postmanruntime/7",
+      "insomnia/8",
+      "python-requests/2",
+      "aws-foo",
+      "AWS-x",
+      "awspx aws_consoler",
+      "aws_consolerawspx",
+      "cloudmapper nmap",
+      "xnmapx",
+      "NMAP",
+      "kalipacu",
+      "Pacu/1 (kali)",
+      "enumerate-iam/1",
+      "powershell-empire",
+      "s3scanner",
+      "zgrab/0.x",
+    ];
+    for (let d = 0; d < 10; d++) agents.push(`aws-cli/${d}.0`);
+    for (const n of ["go-v2", "go", "java", "js", "nodejs", "ruby", "dotnet", "php", "rust", "cpp", "kotlin", "swift"]) agents.push(`aws-sdk-${n}/1.0`);
+    for (const t of tokens) agents.push(t, t.toUpperCase(), `aws-cli/2 ${t}`, `Mozilla/5.0 ${t[0]!.toUpperCase()}${t.slice(1)}x`, `[${t}]`);
+    const pieces = [
+      "aws-cli/2",
+      "Boto3/",
+      "botocore/",
+      "aws-sdk-",
+      "go",
+      "java",
+      "js",
+      "Mozilla/",
+      "Terraform/",
+      "HashiCorp",
+      " ",
+      "[",
+      "]",
+      ".amazonaws.com",
+      "amazon-ssm-agent",
+      "curl",
+      "aws-",
+      "console",
+      "AWS Internal",
+      "RDS Console",
+      "S3Console/",
+      "x",
+      "7",
+      "-",
+      "_",
+      ...tokens,
+    ];
+    for (let k = 0; k < 3000; k++) {
+      let ua = "";
+      for (let n = 1 + Math.floor(r() * 4); n > 0; n--) {
+        const p = pieces[Math.floor(r() * pieces.length)]!;
+        ua += r() < 0.2 ? p.toUpperCase() : p;
+      }
+      agents.push(ua);
+    }
+    const b = Buffer.from(JSON.stringify({ Records: agents.map((userAgent) => ({ userAgent })) }));
+    const ix = indexRecords(b)!;
+    expect(ix.count).toBe(agents.length);
+    const codes = new Set<number>();
+    let js = 0;
+    for (let i = 0; i < agents.length; i++) {
+      const code = ix.meta[fieldAt(i, F_UA_FAM) + 2]!;
+      const want = uncachedUserAgentFamily(agents[i]!);
+      expect(ix.meta[fieldAt(i, F_UA_FAM)]).toBe(-1);
+      if (code === 0) {
+        // Left to JavaScript: only the families built from the agent's text, or agents beyond ASCII.
+        expect([agents[i], /^(http-client|other):/.test(want) || /[^\x00-\x7f]/.test(agents[i]!)]).toEqual([agents[i], true]);
+        js++;
+      } else expect([agents[i], UA_FAMILIES[code]]).toEqual([agents[i], want]);
+      codes.add(code);
+    }
+    // Every fixed family met (all but the unused 0), and some left to JavaScript.
+    expect(codes.size).toBe(UA_FAMILIES.length);
+    expect(js).toBeGreaterThan(50);
   });
 
   it("accepts exactly what JSON.parse accepts (random damage to valid documents)", { tags: ["slow"] }, () => {
