@@ -156,7 +156,13 @@ export class ReadPool {
         slot.times = m.times;
         if (m.kind === "shared") {
           if (m.ring) slot.ring = m.ring;
-          const ring = slot.ring!;
+          const ring = slot.ring;
+          // An answer that comes while the pool closes (close() let go of the ring before the worker
+          // ended): the file goes back to the main thread, as what a closed pool still owes does.
+          if (ring === undefined) {
+            w.resolve({ kind: "main" });
+            return;
+          }
           const prepared = m.prepared;
           // The preparation's shared ints are the result's `meta` (see Prepare in read-worker.ts).
           if (prepared !== null && typeof prepared === "object")

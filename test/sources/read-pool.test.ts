@@ -94,4 +94,32 @@ describe("read pool", () => {
       await pool.close();
     }
   });
+
+  it("an answer that comes while the pool closes, after its ring is let go, sends the file back to the main thread", { timeout: 60_000 }, async () => {
+    const texts = [doc(0, 20, 5)];
+    const paths = write(texts);
+    const pool = new ReadPool(1, { maxBytes: 1 << 26, big: 1 << 23 });
+    // The pool's own state, as close() leaves it while it waits for the worker to end: the ring let
+    // go of, a file still owed (the race is timing's in a real close: here it is made on purpose).
+    type Inner = {
+      slots: Array<{ worker: { emit(e: string, m: unknown): boolean }; ring?: SharedArrayBuffer; inFlight: number }>;
+      waiting: Map<number, { slot: unknown; resolve: (r: PoolRead) => void }>;
+    };
+    const inner = pool as unknown as Inner;
+    try {
+      const got = bytes(await pool.read(paths[0]!));
+      expect(got.bytes.toString("utf8")).toBe(texts[0]);
+      got.release();
+      const slot = inner.slots[0]!;
+      expect(slot.ring).toBeInstanceOf(SharedArrayBuffer);
+      delete slot.ring;
+      slot.inFlight++;
+      const late = new Promise<PoolRead>((resolve) => inner.waiting.set(1_000_000, { slot, resolve }));
+      const times = { read: 0, gunzip: 0, prepare: 0, copy: 0, full: 0 };
+      expect(() => slot.worker.emit("message", { kind: "shared", seq: 1_000_000, at: 0, length: 4, rawLength: 4, file: 1, prepared: null, times })).not.toThrow();
+      expect(await late).toEqual({ kind: "main" });
+    } finally {
+      await pool.close();
+    }
+  });
 });
