@@ -11,7 +11,8 @@
  * A slot's state (an Int32 of shared memory): EMPTY, LOADING (a thread is reading the file),
  * READY, or FAILED (the file changed, or could not be read: each thread then reads the file
  * itself, as before). A file rewritten since its slot was made (size or modification time) gets a
- * new slot. A thread finding LOADING waits for the other (a read of a few milliseconds).
+ * new slot. A thread finding LOADING waits for the other (a read of a few milliseconds); a read not
+ * done in WAIT_MS (its thread ended in the middle) makes the slot FAILED.
  * Each thread still checks the bytes against the CSV they were built from (asnSourceKey), as for
  * a file it read itself: the answers are the same whoever read the bytes.
  */
@@ -73,7 +74,7 @@ function slotOf(path: string): SharedTableSlot | undefined {
  * The bytes of table file `path` in shared memory (read by this thread, or by another thread of
  * the process), or undefined when they cannot be had that way (the caller reads the file itself).
  */
-export function sharedTableBytes(path: string): Buffer | undefined {
+export function sharedTableBytes(path: string, waitMs = WAIT_MS): Buffer | undefined {
   const slot = slotOf(path);
   if (slot === undefined) return undefined;
   const state = new Int32Array(slot.state);
@@ -87,8 +88,10 @@ export function sharedTableBytes(path: string): Buffer | undefined {
       Atomics.store(state, 0, ok ? READY : FAILED);
       Atomics.notify(state, 0);
     }
-  } else if (Atomics.load(state, 0) === LOADING) {
-    Atomics.wait(state, 0, LOADING, WAIT_MS);
+  } else if (Atomics.load(state, 0) === LOADING && Atomics.wait(state, 0, LOADING, waitMs) === "timed-out") {
+    // The reader never finished (a worker terminated in the middle of its read ends without its
+    // `finally`): the slot is given up, so no later thread of the process waits for it again.
+    Atomics.compareExchange(state, 0, LOADING, FAILED);
   }
   return Atomics.load(state, 0) === READY ? Buffer.from(slot.bytes) : undefined;
 }

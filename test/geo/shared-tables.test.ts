@@ -36,6 +36,19 @@ describe("ASN tables in shared memory", () => {
     expect(got.buffer).toBe(slot.bytes);
   });
 
+  test("a slot left LOADING by a thread that ended in its read is given up after one wait, not waited for again", () => {
+    const p = join(mkdtempSync(join(tmpdir(), "th-shared-")), "t.bin");
+    writeFileSync(p, Buffer.from("the table"));
+    const { mtimeMs, size } = statSync(p);
+    // What a worker terminated in the middle of its read leaves: the slot LOADING for good.
+    const slot: SharedTableSlot = { size, mtimeMs, bytes: new SharedArrayBuffer(size), state: new SharedArrayBuffer(4) };
+    new Int32Array(slot.state)[0] = 1; // LOADING
+    adoptSharedAsnTables({ [p]: slot });
+    expect(sharedTableBytes(p, 20)).toBeUndefined(); // the caller reads the file itself
+    expect(new Int32Array(slot.state)[0]).toBe(3); // FAILED: later threads do not wait
+    expect(sharedTableBytes(p, 20)).toBeUndefined();
+  });
+
   test("no file, no shared bytes", () => {
     expect(sharedTableBytes(join(tmpdir(), "th-shared-none", "missing.bin"))).toBeUndefined();
   });
